@@ -1,0 +1,3 @@
+from cloudos.cli import main
+
+main()

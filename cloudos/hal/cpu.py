@@ -1,0 +1,279 @@
+"""One virtual x86_64 CPU: a Unicorn instance in long mode with paging on.
+
+Owns the processor: its descriptor tables (GDT, IDT, TSS written into low
+guest-physical memory), control registers, the ring-0 entry stub, and the
+translation of everything that stops guest execution into a typed ``Trap``.
+It knows nothing of processes: the kernel hands it a ``CpuContext`` and a
+quantum and gets back a ``Trap``. Fast-path system calls are served inside the
+SYSCALL hook through ``syscall_handler``, installed by the kernel.
+
+Guest code runs at CPL 3. A new context starts in a ring-0 stub whose only
+instruction is ``iretq``, so privileged instructions (``hlt``, ``mov cr3``,
+``in``/``out``) raise #GP and user accesses to supervisor pages raise #PF.
+
+Unicorn delivers CPU exceptions to a hook instead of through the IDT and never
+clears the CPU's "exception in progress" state, so the second fault would
+become a double fault. After each exception the kernel-visible state is patched
+back (see ``_ExceptionLatch``); the field's offset is found at boot by causing
+one page fault, not hard-coded. ``notes/unicorn-facts.md`` has the evidence.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+from dataclasses import dataclass
+from enum import Enum
+from typing import Callable
+
+from unicorn import UC_ARCH_X86, UC_HOOK_INSN, UC_HOOK_INTR, UC_MODE_64, Uc, UcError
+from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_ERR_INSN_INVALID
+from unicorn import x86_const as X
+
+from cloudos.hal.ram import PhysicalMemory
+
+# Low guest-physical memory belongs to the machine, like a PC's first megabyte.
+LOW_RESERVED = 1 << 20
+GDT_PHYS = 0x1000
+IDT_PHYS = 0x2000
+TSS_PHYS = 0x3000
+STUB_PHYS = 0x4000
+KSTACK_PHYS = 0x5000  # one page; its top holds iretq frames
+# Everything above is mapped at KERNEL_BASE + physical, supervisor-only.
+KERNEL_BASE = 0xFFFF_8000_0000_0000
+
+# Selectors in Linux's GDT layout, so guest programs see Linux's CS and SS.
+KERNEL_CS, KERNEL_DS = 0x10, 0x18
+USER_DS, USER_CS = 0x2B, 0x33
+TSS_SEL = 0x40
+
+_STUB = bytes.fromhex(
+    "48cf"                      # +0  iretq: enter user mode from the frame on the stack
+    "000000000000"
+    "488b042500000000"          # +8  mov rax, [0]: the boot-time fault probe
+    "f4"                        # +16 hlt: IDT target and emu_start's never-reached end
+)
+_IRETQ, _PROBE, _HALT = 0, 8, 16
+
+EFER_MSR = 0xC0000080
+EFER = (1 << 0) | (1 << 8) | (1 << 10) | (1 << 11)  # SCE, LME, LMA, NXE
+CR0 = (1 << 0) | (1 << 1) | (1 << 5) | (1 << 16) | (1 << 31)  # PE, MP, NE, WP, PG
+CR4 = (1 << 5) | (1 << 9) | (1 << 10)  # PAE, OSFXSR, OSXMMEXCPT; no OSXSAVE: no AVX
+USER_RFLAGS = 0x202  # IF and the always-one bit
+
+# The registers a system call reads, in order: number, then the six arguments.
+SYSCALL_REGS = (X.UC_X86_REG_RAX, X.UC_X86_REG_RDI, X.UC_X86_REG_RSI, X.UC_X86_REG_RDX,
+                X.UC_X86_REG_R10, X.UC_X86_REG_R8, X.UC_X86_REG_R9)
+
+
+class TrapKind(Enum):
+    """Why guest execution stopped."""
+
+    SYSCALL = "syscall"                  # the syscall handler asked to stop
+    PAGE_FAULT = "page fault"            # vector 14
+    GENERAL_PROTECTION = "general protection"  # vector 13
+    INVALID_OPCODE = "invalid opcode"    # vector 6
+    DIVIDE_ERROR = "divide error"        # vector 0
+    BREAKPOINT = "breakpoint"            # vector 3
+    EXCEPTION = "exception"              # any other vector
+    QUANTUM_EXPIRED = "quantum expired"  # the timer ran out
+    EXIT = "exit"                        # the CPU cannot go on (emulator error)
+
+
+_VECTOR_KIND = {0: TrapKind.DIVIDE_ERROR, 3: TrapKind.BREAKPOINT, 6: TrapKind.INVALID_OPCODE,
+                13: TrapKind.GENERAL_PROTECTION, 14: TrapKind.PAGE_FAULT}
+
+
+@dataclass(frozen=True, slots=True)
+class Trap:
+    """A stop of guest execution: its kind, the vector, CR2 for page faults, and RIP."""
+
+    kind: TrapKind
+    rip: int
+    vector: int = -1
+    address: int = 0
+    detail: str = ""
+
+
+class CpuContext:
+    """The saved register state of one guest thread (a Unicorn context blob)."""
+
+    def __init__(self, cpu: "Cpu") -> None:
+        self.saved = cpu.uc.context_save()
+
+
+class Cpu:
+    """A virtual x86_64 CPU bound to ``ram``. Call ``start`` once page tables exist."""
+
+    def __init__(self, ram: PhysicalMemory) -> None:
+        self.ram = ram
+        self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        self.uc.mem_map_ptr(0, ram.size, 7, ram.host_address)
+        self.syscall_handler: Callable[[], bool] = lambda: True
+        self._vector = -1
+        self._cr2 = 0
+        self._stopped_in_syscall = False
+        self._loaded: CpuContext | None = None
+        self._latch: _ExceptionLatch | None = None
+        self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
+        self.uc.hook_add(UC_HOOK_INSN, self._on_syscall, aux1=X.UC_X86_INS_SYSCALL)
+        self._write_tables()
+
+    # -- boot -----------------------------------------------------------------
+    def _write_tables(self) -> None:
+        gdt = [0, 0x00CF9B000000FFFF, 0x00AF9B000000FFFF, 0x00CF93000000FFFF,
+               0x00CFFB000000FFFF, 0x00CFF3000000FFFF, 0x00AFFB000000FFFF, 0]
+        tss_base, tss_limit = KERNEL_BASE + TSS_PHYS, 0x67
+        gdt += [(tss_limit & 0xFFFF) | ((tss_base & 0xFFFFFF) << 16) | (0x89 << 40)
+                | (((tss_base >> 24) & 0xFF) << 56), tss_base >> 32]
+        self.ram.write(GDT_PHYS, struct.pack(f"<{len(gdt)}Q", *gdt))
+        halt = KERNEL_BASE + STUB_PHYS + _HALT
+        gate = struct.pack("<HHBBHII", halt & 0xFFFF, KERNEL_CS, 0, 0x8E,
+                           (halt >> 16) & 0xFFFF, halt >> 32, 0)
+        self.ram.write(IDT_PHYS, gate * 256)
+        # TSS: RSP0 is the kernel stack; the I/O bitmap offset lies past the limit.
+        tss = bytearray(0x68)
+        struct.pack_into("<Q", tss, 4, KERNEL_BASE + KSTACK_PHYS + 0x1000)
+        struct.pack_into("<H", tss, 0x66, 0x68)
+        self.ram.write(TSS_PHYS, tss)
+        self.ram.write(STUB_PHYS, _STUB)
+
+    def start(self, kernel_cr3: int) -> None:
+        """Architecture setup: paging on, descriptor tables loaded, ring 0, fault latch calibrated."""
+        uc = self.uc
+        uc.msr_write(EFER_MSR, EFER)
+        uc.reg_write(X.UC_X86_REG_CR3, kernel_cr3)
+        uc.reg_write(X.UC_X86_REG_CR4, CR4)
+        uc.reg_write(X.UC_X86_REG_CR0, CR0)
+        uc.reg_write(X.UC_X86_REG_GDTR, (0, KERNEL_BASE + GDT_PHYS, 10 * 8 - 1, 0))
+        uc.reg_write(X.UC_X86_REG_IDTR, (0, KERNEL_BASE + IDT_PHYS, 256 * 16 - 1, 0))
+        uc.reg_write(X.UC_X86_REG_TR, (TSS_SEL, KERNEL_BASE + TSS_PHYS, 0x67, 0x8B00))
+        uc.reg_write(X.UC_X86_REG_SS, KERNEL_DS)
+        self._latch = _ExceptionLatch.calibrate(self)
+        self._pristine = uc.context_save()
+
+    # -- contexts -------------------------------------------------------------
+    def new_context(self, cr3: int, rip: int, rsp: int) -> CpuContext:
+        """A context that enters user mode at ``rip`` with stack ``rsp`` and address space ``cr3``."""
+        frame_top = KERNEL_BASE + KSTACK_PHYS + 0x1000
+        frame = struct.pack("<5Q", rip, USER_CS, USER_RFLAGS, rsp, USER_DS)
+        self.ram.write(KSTACK_PHYS + 0x1000 - len(frame), frame)
+        self._switch_out()
+        uc = self.uc
+        uc.context_restore(self._pristine)
+        uc.reg_write(X.UC_X86_REG_CR3, cr3)
+        uc.reg_write(X.UC_X86_REG_RSP, frame_top - len(frame))
+        uc.reg_write(X.UC_X86_REG_RIP, KERNEL_BASE + STUB_PHYS + _IRETQ)
+        ctx = CpuContext(self)
+        self._loaded = None
+        return ctx
+
+    def _switch_out(self) -> None:
+        if self._loaded is not None:
+            self.uc.context_update(self._loaded.saved)
+            self._loaded = None
+
+    def load(self, ctx: CpuContext) -> None:
+        """Make ``ctx`` the CPU's state (saving the previous one)."""
+        if self._loaded is ctx:
+            return
+        self._switch_out()
+        self.uc.context_restore(ctx.saved)
+        self.flush_tlb()  # the restored CR3 may name other page tables
+        self._loaded = ctx
+
+    def flush_tlb(self) -> None:
+        # The binding has no wrapper for this control; the call is uc_ctl(TLB_FLUSH).
+        self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+
+    def invalidate_code(self) -> None:
+        """Forget translated code: RAM written by the kernel (not the guest) may hold new code."""
+        self.uc.ctl_flush_tb()
+
+    # -- registers ------------------------------------------------------------
+    def reg(self, reg: int) -> int:
+        return self.uc.reg_read(reg)
+
+    def set_reg(self, reg: int, value: int) -> None:
+        self.uc.reg_write(reg, value)
+
+    def syscall_args(self) -> tuple[int, ...]:
+        """RAX (the number) and the six argument registers, in one call."""
+        return self.uc.reg_read_batch(SYSCALL_REGS)
+
+    def set_result(self, value: int) -> None:
+        self.uc.reg_write(X.UC_X86_REG_RAX, value & 0xFFFF_FFFF_FFFF_FFFF)
+
+    # -- execution ------------------------------------------------------------
+    def run(self, ctx: CpuContext, quantum_us: int) -> Trap:
+        """Run ``ctx`` until it traps or ``quantum_us`` microseconds pass."""
+        self.load(ctx)
+        uc = self.uc
+        self._vector, self._cr2 = -1, 0
+        self._stopped_in_syscall = False
+        rip = uc.reg_read(X.UC_X86_REG_RIP)
+        try:
+            uc.emu_start(rip, KERNEL_BASE + STUB_PHYS + _HALT, timeout=quantum_us)
+        except UcError as err:
+            rip = uc.reg_read(X.UC_X86_REG_RIP)
+            if err.errno == UC_ERR_INSN_INVALID:  # Unicorn reports #UD this way, not as vector 6
+                return Trap(TrapKind.INVALID_OPCODE, rip, 6)
+            return Trap(TrapKind.EXIT, rip, detail=str(err))
+        return self._trap()
+
+    def _trap(self) -> Trap:
+        rip = self.uc.reg_read(X.UC_X86_REG_RIP)
+        if self._stopped_in_syscall:
+            return Trap(TrapKind.SYSCALL, rip)
+        vector = self._vector
+        if vector < 0:
+            return Trap(TrapKind.QUANTUM_EXPIRED, rip)
+        assert self._latch is not None
+        self._latch.clear()
+        return Trap(_VECTOR_KIND.get(vector, TrapKind.EXCEPTION), rip, vector, self._cr2)
+
+    def _on_interrupt(self, uc: Uc, vector: int, _data: object) -> None:
+        self._vector = vector
+        if vector == 14:  # CR2 must be read here: it does not survive emu_start's return
+            self._cr2 = uc.reg_read(X.UC_X86_REG_CR2)
+        uc.emu_stop()
+
+    def _on_syscall(self, uc: Uc, _data: object) -> None:
+        if not self.syscall_handler():
+            self._stopped_in_syscall = True
+            uc.emu_stop()
+
+
+class _ExceptionLatch:
+    """Clears the vCPU's sticky 'exception in progress' field after a handled exception."""
+
+    def __init__(self, cpu: Cpu, offset: int) -> None:
+        self.uc = cpu.uc
+        self.offset = offset
+        self.scratch = cpu.uc.context_save()
+
+    @classmethod
+    def calibrate(cls, cpu: Cpu) -> "_ExceptionLatch":
+        """Fault once at ring 0 and find the one int that went from -1 to 14."""
+        uc = cpu.uc
+        before = bytes(uc.context_save())
+        uc.emu_start(KERNEL_BASE + STUB_PHYS + _PROBE, KERNEL_BASE + STUB_PHYS + _HALT)
+        if cpu._vector != 14:
+            raise RuntimeError(f"boot probe expected a page fault, got vector {cpu._vector}")
+        after = bytes(uc.context_save())
+        offsets = [o for o in range(0, len(before) - 3, 4)
+                   if before[o:o + 4] == b"\xff\xff\xff\xff" and after[o:o + 4] == b"\x0e\0\0\0"]
+        if len(offsets) != 1:
+            raise RuntimeError(f"cannot locate the CPU exception state (candidates {offsets})")
+        latch = cls(cpu, offsets[0])
+        latch.clear()
+        cpu._vector = -1
+        return latch
+
+    def clear(self) -> None:
+        uc, ctx = self.uc, self.scratch
+        uc.context_update(ctx)
+        address = ctypes.cast(ctx.context, ctypes.c_void_p).value
+        assert address is not None
+        ctypes.memmove(address + self.offset, b"\xff\xff\xff\xff", 4)
+        uc.context_restore(ctx)

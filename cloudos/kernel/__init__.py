@@ -1,0 +1,1 @@
+"""The trusted kernel core: mm, sched, ipc, cap, task, trap."""

@@ -1,0 +1,1 @@
+"""Memory management: physical frames, page tables, address spaces."""
