@@ -89,7 +89,6 @@ static void restorer_stub(void) {}
 int main(void)
 {
     long r;
-    fflush(stdout);
 
     /* write */
     report_err("write_efault", syscall(SYS_write, 1, BAD_PTR, 10));

@@ -2,14 +2,14 @@
 
 Owns: the PML4/PDPT/PD/PT frames of one address space and the entries in them.
 Never: decides policy (which pages a process may have: that is ``vm``), or
-touches the contents of the pages it maps. Every change that can leave a stale
-translation in the vCPU's TLB is reported through ``on_flush`` (Unicorn caches
-translations; see notes/unicorn-facts.md).
+touches the contents of the pages it maps. The vCPU caches translations
+(notes/unicorn-facts.md), so callers flush the TLB after ``set_entry`` and
+``unmap``, once per batch of changes.
 Called by: ``kernel.mm.vm`` (address spaces) and the boot code (kernel half).
 """
 
 from enum import IntFlag
-from typing import Callable, Iterator
+from typing import Iterator
 
 from cloudos.hal.ram import PhysicalMemory
 from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
@@ -45,8 +45,8 @@ class PageTables:
     """The page tables of one address space, rooted at ``root`` (the value for CR3)."""
 
     def __init__(self, ram: PhysicalMemory, frames: BuddyAllocator,
-                 kernel_entry: int = 0, on_flush: Callable[[], None] = lambda: None) -> None:
-        self.ram, self.frames, self.on_flush = ram, frames, on_flush
+                 kernel_entry: int = 0) -> None:
+        self.ram, self.frames = ram, frames
         self.root = self._new_table()
         self.tables = [self.root]  # every frame this object owns, freed by destroy()
         if kernel_entry:
@@ -84,11 +84,10 @@ class PageTables:
         return self.ram.words[slot] if slot >= 0 else 0
 
     def set_entry(self, va: int, pte: int) -> None:
-        """Replace the PTE of a mapped page (a protection change or COW break)."""
+        """Replace the PTE of a mapped page; the caller flushes the TLB once it is done."""
         slot = self._leaf_slot(va, False)
         assert slot >= 0, f"page {va:#x} has no page table"
         self.ram.words[slot] = pte
-        self.on_flush()
 
     def unmap(self, va: int) -> int:
         """Remove the page at ``va``; return its old PTE (0 when none was mapped)."""

@@ -1,0 +1,106 @@
+"""The ``cloudos`` command: boot a machine and run a program, print the syscall table.
+
+Owns: argument parsing, turning a guest's end into the command's exit status
+(its exit code, or 128 + signal as a shell reports it), and making sure no
+user ever sees a Python traceback: bad input is a one-line message.
+Called by: the user.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import traceback
+
+import click
+
+from cloudos import __version__
+
+EXIT_NOT_FOUND, EXIT_CANNOT_EXECUTE, EXIT_KERNEL_PANIC = 127, 126, 125
+
+
+def parse_size(text: str) -> int:
+    """'512M', '1G', '1048576' -> bytes."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    text = text.strip().upper().removesuffix("B").removesuffix("I")
+    scale = units.get(text[-1:], 1)
+    number = text[:-1] if text[-1:] in units else text
+    try:
+        return int(number) * scale
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a size like 512M or 1G") from None
+
+
+def resolve(program: str) -> str | None:
+    """The path execvp would run for ``program``."""
+    if "/" in program:
+        return program if os.path.exists(program) else None
+    return shutil.which(program) or None
+
+
+@click.group()
+@click.version_option(__version__, prog_name="cloudos")
+def main() -> None:
+    """CloudOS: a capability-based microkernel that runs Linux x86_64 programs."""
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--mem", default="1G", show_default=True, help="Guest RAM size (e.g. 256M, 2G).")
+@click.option("-v", "--verbose", is_flag=True, help="Show the boot log on stderr.")
+@click.option("--syscall-stats", is_flag=True, help="Print per-syscall counts and times at exit.")
+@click.argument("program")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def run(mem: str, verbose: bool, syscall_stats: bool, program: str, args: tuple[str, ...]) -> None:
+    """Boot a machine and run PROGRAM (a static x86_64 ELF) as its init process."""
+    from cloudos.kernel.boot import KernelLog
+    from cloudos.linux.machine import Machine
+    from cloudos.linux.elf import ExecError
+
+    size = parse_size(mem)
+    path = resolve(program)
+    if path is None:
+        click.echo(f"cloudos: {program}: no such file or directory", err=True)
+        sys.exit(EXIT_NOT_FOUND)
+    try:
+        machine = Machine(size, KernelLog(console_level=7 if verbose else 4))
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--mem") from None
+    machine.kernel.dispatcher.profiling = syscall_stats
+    try:
+        status = machine.run(path, [program, *args], dict(os.environ))
+    except ExecError as err:
+        click.echo(f"cloudos: {err}", err=True)
+        sys.exit(EXIT_NOT_FOUND if err.errno == 2 else EXIT_CANNOT_EXECUTE)
+    except Exception as err:  # a kernel bug: report it like a panic, never a traceback
+        machine.kernel.log.log(7, traceback.format_exc())
+        click.echo(f"cloudos: kernel panic: {type(err).__name__}: {err}", err=True)
+        sys.exit(EXIT_KERNEL_PANIC)
+    finally:
+        if syscall_stats:
+            machine.print_stats(sys.stderr)
+    sys.exit(status)
+
+
+@main.command()
+@click.option("--missing", is_flag=True, help="List only the system calls that return ENOSYS.")
+def syscalls(missing: bool) -> None:
+    """Print the Linux system call table and how much of it CloudOS implements."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cloudos.linux.syscalls.table import TABLE, Support
+
+    table = Table("nr", "name", "support", "note", box=None, pad_edge=False)
+    style = {Support.FULL: "green", Support.PARTIAL: "yellow", Support.NONE: "red"}
+    for row in TABLE:
+        if missing and row.support is not Support.NONE:
+            continue
+        table.add_row(str(row.number), row.name,
+                      f"[{style[row.support]}]{row.support.value}[/]", row.note)
+    console = Console()
+    console.print(table)
+    counts = {level: sum(1 for row in TABLE if row.support is level) for level in Support}
+    console.print(f"{len(TABLE)} system calls: {counts[Support.FULL]} full, "
+                  f"{counts[Support.PARTIAL]} partial, {counts[Support.NONE]} ENOSYS "
+                  f"({100 * (len(TABLE) - counts[Support.NONE]) / len(TABLE):.1f}% covered)")

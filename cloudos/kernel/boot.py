@@ -1,0 +1,167 @@
+"""Boot, the kernel object, the kernel log and panic.
+
+Owns: the guide's boot sequence (each stage logged like dmesg, with its time),
+the ``Kernel`` object that ties the subsystems together (RAM, CPU, frames, the
+kernel half of every address space, processes, scheduler, dispatch), process
+creation and death, and ``panic``. Never: knows Linux ABI details; the
+personality installs its syscall table with ``install_syscalls``.
+Called by: the CLI (boot, then run) and the personality (processes, threads).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Sequence, TextIO
+
+from cloudos.hal.cpu import KERNEL_BASE, LOW_RESERVED, STUB_PHYS, Cpu
+from cloudos.hal.ram import DEFAULT_SIZE, PhysicalMemory
+from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
+from cloudos.kernel.mm.pagetable import KERNEL_SLOT, PageTables, Pte
+from cloudos.kernel.mm.vm import AddressSpace
+from cloudos.kernel.sched import Scheduler
+from cloudos.kernel.task import Process, State, Thread
+from cloudos.kernel.trap import Dispatcher, Handler
+
+VERSION = "0.1.0"
+
+
+@dataclass
+class Profile:
+    """Kernel-wide counters (the guide's kernel_profile)."""
+
+    page_faults: int = 0
+    exceptions: int = 0
+    context_switches: int = 0
+
+
+@dataclass
+class KernelLog:
+    """The kernel's ring buffer; lines at or below ``console_level`` also go to ``console``."""
+
+    console: TextIO = sys.stderr
+    console_level: int = 4
+    start: float = field(default_factory=time.monotonic)
+    lines: list[tuple[float, int, str]] = field(default_factory=list)
+
+    def log(self, level: int, message: str) -> None:
+        stamp = time.monotonic() - self.start
+        self.lines.append((stamp, level, message))
+        del self.lines[:-1000]
+        if level <= self.console_level:
+            self.console.write(f"[{stamp:12.6f}] {message}\n")
+            self.console.flush()
+
+    def warn(self, message: str) -> None:
+        self.log(4, message)
+
+    def info(self, message: str) -> None:
+        self.log(6, message)
+
+
+class KernelPanic(Exception):
+    """The kernel cannot go on; raised after the panic report is written."""
+
+
+class Kernel:
+    """One booted machine: hardware, memory, processes and the scheduler."""
+
+    def __init__(self, mem: int = DEFAULT_SIZE, log: KernelLog | None = None) -> None:
+        self.log = log or KernelLog()
+        self.profile = Profile()
+        self.processes: dict[int, Process] = {}
+        self.next_pid = 1
+        self.current: Thread | None = None
+        self.boot_time = time.time()
+        self._boot(mem)
+
+    def _stage(self, name: str) -> None:
+        self.log.info(f"boot: {name}")
+
+    def _boot(self, mem: int) -> None:
+        """The guide's boot sequence up to the scheduler; user space starts in ``run``."""
+        self._stage("firmware: virtual x86_64 machine, Unicorn CPU")
+        self._stage("boot loader: kernel image loaded")
+        self._stage(f"kernel entry: CloudOS {VERSION}")
+        self.ram = PhysicalMemory(mem)
+        self.cpu = Cpu(self.ram)
+        self.frames = BuddyAllocator(LOW_RESERVED, self.ram.size - LOW_RESERVED)
+        self.kernel_entry = self._map_kernel_half()
+        self.cpu.start(self.kernel_pt.root)
+        self._stage("architecture setup: GDT, IDT, TSS loaded; paging on; ring 3 entry stub")
+        self._stage(f"memory init: {self.ram.size >> 20} MiB RAM, "
+                    f"{self.frames.free_bytes >> 20} MiB in the buddy allocator")
+        self.scheduler = Scheduler(self)
+        self.dispatcher = Dispatcher(self, ())
+        self._stage("kernel data structures: process table, run queue, syscall table")
+        self._stage("device discovery: console (host stdin/stdout/stderr), timer")
+        self._stage("scheduler: round-robin run queue on cpu0")
+
+    def _map_kernel_half(self) -> int:
+        """Map low memory at KERNEL_BASE, supervisor-only, in a table every process shares."""
+        self.kernel_pt = PageTables(self.ram, self.frames)
+        for paddr in range(0, LOW_RESERVED, PAGE_SIZE):
+            nx = 0 if paddr == STUB_PHYS else Pte.NO_EXECUTE
+            self.kernel_pt.map(KERNEL_BASE + paddr, paddr, Pte.WRITABLE | nx | Pte.GLOBAL)
+        return int(self.ram.words[(self.kernel_pt.root >> 3) + KERNEL_SLOT])
+
+    def install_syscalls(self, handlers: Sequence[Handler | None]) -> None:
+        """Seal the system call table (once, at boot)."""
+        assert not self.dispatcher.handlers, "the syscall table is sealed"
+        self.dispatcher = Dispatcher(self, handlers)
+        self.cpu.syscall_handler = self.dispatcher.on_syscall
+
+    # -- processes ------------------------------------------------------------
+    def new_process(self, name: str, ppid: int = 0) -> Process:
+        aspace = AddressSpace(self.ram, self.frames, self.kernel_entry, self.cpu.flush_tlb,
+                              self.cpu.invalidate_code)
+        process = Process(self.next_pid, ppid, name, aspace, self)
+        self.processes[process.pid] = process
+        self.next_pid += 1
+        return process
+
+    def start_thread(self, process: Process, rip: int, rsp: int) -> Thread:
+        context = self.cpu.new_context(process.aspace.pt.root, rip, rsp)
+        tid = process.pid if not process.threads else self._new_id()
+        thread = Thread(tid, process, context)
+        process.threads.append(thread)
+        process.state = State.READY
+        self.scheduler.add(thread)
+        return thread
+
+    def _new_id(self) -> int:
+        self.next_pid += 1
+        return self.next_pid - 1
+
+    def exit_process(self, process: Process, code: int = 0, signal: int = 0) -> None:
+        """End every thread of ``process``; free its memory; keep it as a zombie."""
+        if process.state is State.TERMINATED:
+            return
+        process.exit_code, process.killed_by = code, signal
+        process.state = State.TERMINATED
+        for thread in process.threads:
+            thread.state = State.TERMINATED
+        process.aspace.destroy()
+
+    def kill(self, process: Process, signal: int) -> None:
+        """Terminate ``process`` by ``signal`` (delivery to handlers comes with signals)."""
+        self.exit_process(process, 0, signal)
+
+    def run(self) -> None:
+        """User space: run the scheduler until no thread is left."""
+        self._stage("user space: entering ring 3")
+        self.scheduler.run()
+
+    def panic(self, message: str) -> None:
+        """Print the panic report (message, guest registers, recent log) and halt."""
+        from unicorn import x86_const as X  # only needed on this path
+        out = self.log.console
+        out.write(f"KERNEL PANIC: {message}\n")
+        for name in ("RIP", "RSP", "RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "CR2", "CR3"):
+            value = self.cpu.reg(getattr(X, f"UC_X86_REG_{name}"))
+            out.write(f"  {name:3} {value:016x}\n")
+        for stamp, _, line in self.log.lines[-20:]:
+            out.write(f"  [{stamp:12.6f}] {line}\n")
+        out.flush()
+        raise KernelPanic(message)

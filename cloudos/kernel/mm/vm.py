@@ -1,0 +1,300 @@
+"""Address spaces: the VMAs of one process, its page tables, and its page faults.
+
+Owns: which user virtual ranges exist (VMAs) with which protection, the frames
+that back them, demand-zero faults, stack growth into its reserve, and the
+kernel's checked access to user memory (``copy_in``/``copy_out``: EFAULT, never a
+crash). Never: decides how a fault is reported to a process (the trap path
+turns ``SegFault`` into SIGSEGV), or knows Linux flags (the personality
+translates mmap/mprotect arguments into ``Prot`` and calls here).
+Called by: the trap path (faults), syscall handlers (brk, mmap, ...), the loader.
+
+User layout, after the guide's diagram: program text where the ELF is linked
+(position-independent programs at ``PIE_BASE``), the heap (brk) from
+``HEAP_BASE``, the mmap area allocated top-down below ``MMAP_TOP``, and the stack
+below ``STACK_TOP``, growing down into an 8 MiB reserve, with the unmapped
+non-canonical hole above it as the guard zone.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from enum import IntFlag
+from typing import Callable
+
+from cloudos.hal.ram import PhysicalMemory
+from cloudos.kernel.errno import Errno, KernelError
+from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
+from cloudos.kernel.mm.pagetable import FRAME_MASK, PageTables, Pte
+
+PIE_BASE = 0x0000_5555_5555_4000
+HEAP_BASE = 0x0000_7FFF_7000_0000
+MMAP_BASE = 0x0000_7FFF_8000_0000
+MMAP_TOP = 0x0000_7FFF_E000_0000
+STACK_TOP = 0x0000_7FFF_FFFF_F000
+STACK_RESERVE = 8 << 20      # RLIMIT_STACK's default
+STACK_GUARD_GAP = 256 * PAGE_SIZE  # Linux's stack_guard_gap: no growth within 1 MiB of a mapping
+USER_END = 0x0000_8000_0000_0000
+MMAP_FLOOR = 0x10000          # vm.mmap_min_addr: nothing is ever mapped below
+PAGE_MASK = ~(PAGE_SIZE - 1)
+
+
+class Prot(IntFlag):
+    """Access rights of a VMA (the values of Linux's PROT_*)."""
+
+    NONE = 0
+    READ = 1
+    WRITE = 2
+    EXEC = 4
+
+
+@dataclass(slots=True)
+class Vma:
+    """A range [start, end) of user addresses with one protection."""
+
+    start: int
+    end: int
+    prot: Prot
+    name: str = ""
+    grows_down: bool = False
+
+    def pte_flags(self) -> int:
+        if not self.prot:  # kept present for the kernel, out of the user's reach
+            return Pte.NO_EXECUTE
+        flags = Pte.USER
+        if self.prot & Prot.WRITE:
+            flags |= Pte.WRITABLE
+        if not self.prot & Prot.EXEC:
+            flags |= Pte.NO_EXECUTE
+        return flags
+
+
+class SegFault(Exception):
+    """A user access no VMA allows. ``error`` has the bits of x86's page-fault code."""
+
+    def __init__(self, address: int, error: int) -> None:
+        super().__init__(f"segfault at {address:x} error {error}")
+        self.address, self.error = address, error
+
+
+def page_align(n: int) -> int:
+    return (n + PAGE_SIZE - 1) & PAGE_MASK
+
+
+class AddressSpace:
+    """The user half of one process's virtual memory."""
+
+    def __init__(self, ram: PhysicalMemory, frames: BuddyAllocator, kernel_entry: int,
+                 on_flush: Callable[[], None], on_code: Callable[[], None]) -> None:
+        # on_flush drops stale TLB entries; on_code drops translated code, since pages
+        # the kernel fills (not the guest) may become executable with new contents.
+        self.ram, self.frames, self.on_flush, self.on_code = ram, frames, on_flush, on_code
+        self.pt = PageTables(ram, frames, kernel_entry)
+        self.vmas: list[Vma] = []
+        self.brk_start = self.brk = HEAP_BASE
+        self.resident = 0  # pages mapped: for /proc and the profile
+
+    # -- VMAs -----------------------------------------------------------------
+    def find(self, va: int) -> Vma | None:
+        i = bisect.bisect_right(self.vmas, va, key=lambda v: v.start) - 1
+        if i >= 0 and va < self.vmas[i].end:
+            return self.vmas[i]
+        return None
+
+    def overlaps(self, start: int, end: int) -> bool:
+        i = bisect.bisect_left(self.vmas, end, key=lambda v: v.start) - 1
+        return i >= 0 and self.vmas[i].end > start
+
+    def add(self, start: int, length: int, prot: Prot, name: str = "",
+            grows_down: bool = False) -> Vma:
+        """Create a VMA over [start, start+length), replacing whatever was there."""
+        end = start + page_align(length)
+        if start & ~PAGE_MASK or not MMAP_FLOOR <= start < end <= USER_END:
+            raise KernelError(Errno.EINVAL, f"range {start:#x}+{length:#x}")
+        self.remove(start, end - start)
+        vma = Vma(start, end, prot, name, grows_down)
+        bisect.insort(self.vmas, vma, key=lambda v: v.start)
+        if prot & Prot.EXEC:
+            self.on_code()
+        return vma
+
+    def find_free(self, length: int, hint: int = 0) -> int:
+        """A free range of ``length`` bytes: at ``hint`` if it fits, else top-down from MMAP_TOP."""
+        length = page_align(length)
+        if hint and MMAP_FLOOR <= hint and hint + length <= USER_END \
+                and not self.overlaps(hint, hint + length):
+            return hint
+        top = MMAP_TOP
+        for vma in reversed(self.vmas):
+            if vma.start >= top:
+                continue
+            if vma.end <= top - length:
+                return top - length
+            top = min(top, vma.start)
+        if top - length >= MMAP_FLOOR:
+            return top - length
+        raise KernelError(Errno.ENOMEM, "address space full")
+
+    def _split(self, va: int) -> None:
+        """Make ``va`` a VMA boundary."""
+        vma = self.find(va)
+        if vma is not None and vma.start < va:
+            tail = Vma(va, vma.end, vma.prot, vma.name, vma.grows_down)
+            vma.end = va
+            bisect.insort(self.vmas, tail, key=lambda v: v.start)
+
+    def _covered(self, start: int, end: int) -> list[Vma]:
+        self._split(start)
+        self._split(end)
+        lo = bisect.bisect_left(self.vmas, start, key=lambda v: v.start)
+        hi = bisect.bisect_left(self.vmas, end, key=lambda v: v.start)
+        return self.vmas[lo:hi]
+
+    def remove(self, start: int, length: int) -> None:
+        """Unmap [start, start+length): VMAs are cut, their frames freed."""
+        end = start + page_align(length)
+        doomed = self._covered(start, end)
+        if not doomed:
+            return
+        for vma in doomed:
+            self.vmas.remove(vma)
+        self._release(start, end)
+
+    def _release(self, start: int, end: int) -> None:
+        freed = False
+        for va, pte in list(self.pt.mapped(start, end)):
+            self.pt.unmap(va)
+            self.frames.free(pte & FRAME_MASK, 0)
+            self.resident -= 1
+            freed = True
+        if freed:
+            self.on_flush()
+
+    def protect(self, start: int, length: int, prot: Prot) -> None:
+        """Change the protection of [start, start+length)."""
+        end = start + page_align(length)
+        va = start
+        while va < end:  # Linux: every page must be mapped, else ENOMEM
+            vma = self.find(va)
+            if vma is None:
+                raise KernelError(Errno.ENOMEM, f"{va:#x} is not mapped")
+            va = vma.end
+        gained_exec = False
+        for vma in self._covered(start, end):
+            gained_exec |= bool(prot & Prot.EXEC and not vma.prot & Prot.EXEC)
+            vma.prot = prot
+            self._reflag(vma)
+        self.on_flush()
+        if gained_exec:
+            self.on_code()
+
+    def _reflag(self, vma: Vma) -> None:
+        flags = vma.pte_flags() | Pte.PRESENT
+        for va, pte in list(self.pt.mapped(vma.start, vma.end)):
+            self.pt.set_entry(va, (pte & FRAME_MASK) | flags)
+
+    def discard(self, start: int, length: int) -> None:
+        """Drop the pages of [start, start+length) so they read back zero (MADV_DONTNEED)."""
+        self._release(start, start + page_align(length))
+
+    # -- faults ---------------------------------------------------------------
+    def _populate(self, va: int, vma: Vma) -> int:
+        frame = self.frames.alloc(0)
+        self.ram.zero(frame, PAGE_SIZE)
+        self.pt.map(va, frame, vma.pte_flags())
+        self.resident += 1
+        return frame
+
+    def _grow_stack(self, va: int) -> Vma | None:
+        """The stack VMA just above ``va``, extended down to cover it, if its reserve allows."""
+        i = bisect.bisect_right(self.vmas, va, key=lambda v: v.start)
+        if i >= len(self.vmas) or not self.vmas[i].grows_down:
+            return None
+        stack = self.vmas[i]
+        new_start = va & PAGE_MASK
+        below = self.vmas[i - 1].end if i else 0
+        if STACK_TOP - new_start > STACK_RESERVE or new_start - below < STACK_GUARD_GAP:
+            return None
+        stack.start = new_start
+        return stack
+
+    def fault(self, va: int, rip: int) -> None:
+        """Resolve a page fault at ``va`` or raise SegFault with Linux's error bits."""
+        fetch = rip <= va < rip + 16
+        pte = self.pt.walk(va)
+        vma = self.find(va) or self._grow_stack(va)
+        if pte & Pte.PRESENT or vma is None or vma.prot == Prot.NONE:
+            write = bool(pte & Pte.PRESENT and not pte & Pte.WRITABLE and not fetch)
+            raise SegFault(va, 4 | (pte & Pte.PRESENT) | (2 if write else 0) | (16 if fetch else 0))
+        self._populate(va & PAGE_MASK, vma)
+
+    # -- the kernel's access to user memory ----------------------------------
+    def user_frame(self, va: int, write: bool, force: bool = False) -> int:
+        """Physical frame behind user page ``va``; EFAULT unless a VMA allows the access.
+
+        ``force`` is the loader's right to fill read-only pages it is setting up.
+        """
+        pte = self.pt.walk(va)
+        if pte & Pte.USER and (pte & Pte.WRITABLE or not write):
+            return pte & FRAME_MASK
+        vma = self.find(va)
+        need = Prot.WRITE if write else Prot.READ
+        if vma is None or not (force or vma.prot & need):
+            raise KernelError(Errno.EFAULT, f"user address {va:#x}")
+        if pte & Pte.PRESENT:
+            return pte & FRAME_MASK
+        return self._populate(va & PAGE_MASK, vma)
+
+    def copy_in(self, va: int, length: int) -> bytes:
+        """Read ``length`` bytes of user memory."""
+        if length <= 0:
+            return b""
+        offset = va & ~PAGE_MASK
+        if offset + length <= PAGE_SIZE:  # the common case: one page
+            frame = self.user_frame(va, False) + offset
+            return bytes(self.ram.bytes[frame:frame + length])
+        parts = []
+        for page, start, size in _pieces(va, length):
+            frame = self.user_frame(page, False) + start
+            parts.append(self.ram.bytes[frame:frame + size])
+        return b"".join(parts)
+
+    def copy_out(self, va: int, data: bytes | bytearray | memoryview, force: bool = False) -> None:
+        """Write ``data`` into user memory."""
+        done = 0
+        for page, start, size in _pieces(va, len(data)):
+            frame = self.user_frame(page, True, force) + start
+            self.ram.bytes[frame:frame + size] = data[done:done + size]
+            done += size
+
+    def copy_string(self, va: int, limit: int = 4096) -> bytes:
+        """A NUL-terminated string from user memory (ENAMETOOLONG past ``limit``)."""
+        out = bytearray()
+        while len(out) < limit:
+            chunk = self.copy_in(va, PAGE_SIZE - (va & ~PAGE_MASK))
+            nul = chunk.find(0)
+            if nul >= 0:
+                return bytes(out + chunk[:nul])
+            out += chunk
+            va += len(chunk)
+        raise KernelError(Errno.ENAMETOOLONG)
+
+    def destroy(self) -> None:
+        """Free every frame: the process is gone."""
+        self._release(0, USER_END)
+        self.vmas = []
+        self.pt.destroy()
+
+
+def _pieces(va: int, length: int) -> list[tuple[int, int, int]]:
+    """Split [va, va+length) at page boundaries: (page address, offset in page, size)."""
+    if va < 0 or va + length > USER_END:
+        raise KernelError(Errno.EFAULT, f"user range {va:#x}+{length:#x}")
+    out = []
+    while length > 0:
+        start = va & ~PAGE_MASK
+        size = min(length, PAGE_SIZE - start)
+        out.append((va & PAGE_MASK, start, size))
+        va += size
+        length -= size
+    return out

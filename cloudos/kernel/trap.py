@@ -1,0 +1,91 @@
+"""Trap entry: system calls, CPU exceptions and the end of a quantum.
+
+Owns: the sealed system call dispatch (a tuple indexed by number, installed
+once at boot by the personality), the one place where ``KernelError`` becomes
+``-errno`` in RAX, the ENOSYS counter, and the decision of what a CPU exception
+does to the thread that raised it. Never: implements a system call itself.
+Called by: ``hal.cpu`` (the SYSCALL hook runs ``Dispatcher.on_syscall``) and the
+scheduler loop (``handle_trap`` for everything that stopped the CPU).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from cloudos.hal.cpu import Trap, TrapKind
+from cloudos.kernel.errno import Errno, KernelError
+from cloudos.kernel.mm.vm import SegFault
+from cloudos.kernel.task import Thread
+
+if TYPE_CHECKING:
+    from cloudos.kernel.boot import Kernel
+
+SIGILL, SIGTRAP, SIGFPE, SIGSEGV = 4, 5, 8, 11
+ENOSYS = -Errno.ENOSYS
+
+# A handler gets the calling thread and the six argument registers and returns
+# RAX. It raises KernelError to fail, or Stop when the thread must leave the CPU.
+Handler = Callable[[Thread, int, int, int, int, int, int], int]
+
+
+class Stop(Exception):
+    """The calling thread cannot continue on this CPU (it exited or blocked)."""
+
+
+class Dispatcher:
+    """Runs system calls on the fast path, inside the CPU's SYSCALL hook."""
+
+    def __init__(self, kernel: Kernel, handlers: Sequence[Handler | None]) -> None:
+        self.kernel = kernel
+        self.handlers = tuple(handlers)   # sealed: nobody adds entries after boot
+        self.counts = [0] * (len(self.handlers) + 1)  # the last slot counts unknown numbers
+        self.times = [0.0] * len(self.handlers)
+        self.enosys = 0
+        self.profiling = False
+
+    def on_syscall(self) -> bool:
+        """Serve one SYSCALL; False stops the CPU (the thread exited or blocked)."""
+        cpu = self.kernel.cpu
+        nr, a0, a1, a2, a3, a4, a5 = cpu.syscall_args()
+        handler = self.handlers[nr] if nr < len(self.handlers) else None
+        self.counts[min(nr, len(self.handlers))] += 1
+        if handler is None:
+            self.enosys += 1
+            cpu.set_result(ENOSYS)
+            return True
+        start = time.perf_counter() if self.profiling else 0.0
+        try:
+            result = handler(self.kernel.current, a0, a1, a2, a3, a4, a5)
+        except KernelError as err:
+            result = -err.errno
+        except Stop:
+            return False
+        if self.profiling:
+            self.times[nr] += time.perf_counter() - start
+        cpu.set_result(result)
+        return True
+
+
+def handle_trap(kernel: Kernel, thread: Thread, trap: Trap) -> None:
+    """Decide what a stop of the CPU means for ``thread``: resume, fault in, or kill."""
+    kind = trap.kind
+    if kind is TrapKind.QUANTUM_EXPIRED or kind is TrapKind.SYSCALL:
+        return
+    if kind is TrapKind.PAGE_FAULT:
+        kernel.profile.page_faults += 1
+        try:
+            thread.process.aspace.fault(trap.address, trap.rip)
+            return
+        except SegFault as fault:
+            kernel.log.warn(f"{thread.process.name}[{thread.process.pid}]: segfault at "
+                            f"{fault.address:x} ip {trap.rip:016x} error {fault.error}")
+            kernel.kill(thread.process, SIGSEGV)
+            return
+    kernel.profile.exceptions += 1
+    signal = {TrapKind.INVALID_OPCODE: SIGILL, TrapKind.DIVIDE_ERROR: SIGFPE,
+              TrapKind.BREAKPOINT: SIGTRAP}.get(kind, SIGSEGV)
+    what = trap.detail or f"{kind.value} (vector {trap.vector})"
+    kernel.log.warn(f"traps: {thread.process.name}[{thread.process.pid}] {what} "
+                    f"ip:{trap.rip:x}")
+    kernel.kill(thread.process, signal)

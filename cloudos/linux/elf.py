@@ -1,0 +1,135 @@
+"""The ELF loader: static x86_64 executables (ET_EXEC and static-pie ET_DYN).
+
+Owns: checking an ELF file, mapping its PT_LOAD segments with their
+permissions into an address space, and building the initial stack (argc,
+argv, envp, auxiliary vector) as Linux's binfmt_elf lays it out.
+Never: runs anything; the caller starts a thread at ``Image.entry``.
+Called by: ``linux.process`` (exec of init today; execve with issue 4).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+from dataclasses import dataclass
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+from cloudos.kernel.mm.buddy import PAGE_SIZE
+from cloudos.kernel.mm.vm import PAGE_MASK, PIE_BASE, STACK_TOP, AddressSpace, Prot
+
+EM_X86_64 = 62
+PT_LOAD, PT_INTERP, PT_PHDR, PT_GNU_STACK = 1, 3, 6, 0x6474E551
+PF_X, PF_W, PF_R = 1, 2, 4
+STACK_INITIAL = 128 << 10
+
+# Auxiliary vector keys (include/uapi/linux/auxvec.h).
+AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY = 0, 3, 4, 5, 6, 7, 8, 9
+AT_UID, AT_EUID, AT_GID, AT_EGID, AT_PLATFORM, AT_HWCAP, AT_CLKTCK = 11, 12, 13, 14, 15, 16, 17
+AT_SECURE, AT_RANDOM, AT_HWCAP2, AT_EXECFN = 23, 25, 26, 31
+HWCAP = 0x078BFBFF  # CPUID.1:EDX of the emulated CPU family: fpu..sse2, what glibc reads
+
+
+class ExecError(Exception):
+    """A file that cannot be executed; ``errno`` is what execve would return."""
+
+    def __init__(self, errno: int, message: str) -> None:
+        super().__init__(message)
+        self.errno = errno
+
+
+@dataclass(frozen=True)
+class Image:
+    """A loaded program: where it starts and what the stack needs to describe it."""
+
+    entry: int
+    phdr: int
+    phnum: int
+    exec_stack: bool
+
+
+def _check(elf: ELFFile, path: str) -> None:
+    header = elf.header
+    if elf.elfclass != 64 or not elf.little_endian or header.e_machine != "EM_X86_64":
+        raise ExecError(8, f"{path}: not an x86_64 ELF executable "
+                           f"(class {elf.elfclass}, machine {header.e_machine})")
+    if header.e_type not in ("ET_EXEC", "ET_DYN"):
+        raise ExecError(8, f"{path}: ELF type {header.e_type} is not executable")
+    if any(seg.header.p_type == "PT_INTERP" for seg in elf.iter_segments()):
+        raise ExecError(8, f"{path}: dynamically linked programs are not supported yet "
+                           "(static executables only)")
+
+
+def load(aspace: AddressSpace, data: bytes, path: str) -> Image:
+    """Map the program in ``data`` into ``aspace``; ExecError when it is not loadable."""
+    try:
+        elf = ELFFile(io.BytesIO(data))
+        _check(elf, path)
+        segments = [seg.header for seg in elf.iter_segments()]
+    except (ELFError, struct.error, ValueError) as err:
+        raise ExecError(8, f"{path}: malformed ELF file ({err})") from None
+    loads = [s for s in segments if s.p_type == "PT_LOAD"]
+    if not loads:
+        raise ExecError(8, f"{path}: malformed ELF file (no PT_LOAD segment)")
+    bias = PIE_BASE - (min(s.p_vaddr for s in loads) & PAGE_MASK) \
+        if elf.header.e_type == "ET_DYN" else 0
+    for seg in loads:
+        _map_segment(aspace, data, seg, bias, path)
+    phdr = next((s.p_vaddr for s in segments if s.p_type == "PT_PHDR"), None)
+    if phdr is None:
+        first = loads[0]
+        phdr = first.p_vaddr + elf.header.e_phoff - first.p_offset
+    exec_stack = any(s.p_type == "PT_GNU_STACK" and s.p_flags & PF_X for s in segments)
+    return Image(elf.header.e_entry + bias, phdr + bias, elf.header.e_phnum, exec_stack)
+
+
+def _map_segment(aspace: AddressSpace, data: bytes, seg: object, bias: int, path: str) -> None:
+    vaddr, offset = seg.p_vaddr + bias, seg.p_offset  # type: ignore[attr-defined]
+    filesz, memsz, flags = seg.p_filesz, seg.p_memsz, seg.p_flags  # type: ignore[attr-defined]
+    if filesz > memsz or offset + filesz > len(data) or (vaddr - offset) % PAGE_SIZE:
+        raise ExecError(8, f"{path}: malformed ELF file (bad PT_LOAD at {vaddr:#x})")
+    prot = Prot((PF_R & flags and Prot.READ) | (PF_W & flags and Prot.WRITE)
+                | (PF_X & flags and Prot.EXEC))
+    start = vaddr & PAGE_MASK
+    try:
+        aspace.add(start, vaddr + memsz - start, prot, os.path.basename(path))
+    except Exception as err:
+        raise ExecError(8, f"{path}: segment at {vaddr:#x} cannot be mapped ({err})") from None
+    # As with a file mapping, the first page carries the file bytes before the segment too.
+    file_start = offset - (vaddr - start)
+    aspace.copy_out(start, data[file_start:offset + filesz], force=True)
+
+
+def build_stack(aspace: AddressSpace, image: Image, argv: list[bytes], envp: list[bytes],
+                execfn: bytes, ids: tuple[int, int, int, int]) -> int:
+    """Create the stack VMA and lay out argc/argv/envp/auxv; return the initial RSP."""
+    prot = Prot.READ | Prot.WRITE | (Prot.EXEC if image.exec_stack else Prot.NONE)
+    aspace.add(STACK_TOP - STACK_INITIAL, STACK_INITIAL, prot, "[stack]", grows_down=True)
+    # Strings go at the top, highest first: execfn, envp, argv, platform, random bytes.
+    blob = bytearray()
+    top = STACK_TOP - 8  # Linux leaves the last word zero
+
+    def push(raw: bytes) -> int:
+        blob[:0] = raw
+        return top - len(blob)
+
+    fn = push(execfn + b"\0")
+    env_ptrs = [push(e + b"\0") for e in reversed(envp)][::-1]
+    arg_ptrs = [push(a + b"\0") for a in reversed(argv)][::-1]
+    platform = push(b"x86_64\0")
+    rand = push(os.urandom(16))
+    uid, euid, gid, egid = ids
+    auxv = [AT_PHDR, image.phdr, AT_PHENT, 56, AT_PHNUM, image.phnum, AT_PAGESZ, PAGE_SIZE,
+            AT_BASE, 0, AT_FLAGS, 0, AT_ENTRY, image.entry, AT_UID, uid, AT_EUID, euid,
+            AT_GID, gid, AT_EGID, egid, AT_SECURE, 0, AT_RANDOM, rand, AT_HWCAP, HWCAP,
+            AT_HWCAP2, 0, AT_CLKTCK, 100, AT_PLATFORM, platform, AT_EXECFN, fn, AT_NULL, 0]
+    words = [len(argv), *arg_ptrs, 0, *env_ptrs, 0, *auxv]
+    strings_bottom = top - len(blob)
+    rsp = (strings_bottom - 8 * len(words)) & ~15
+    if STACK_TOP - rsp > STACK_INITIAL:
+        raise ExecError(7, "argument list too long")  # E2BIG
+    aspace.copy_out(rsp, struct.pack(f"<{len(words)}Q", *words))
+    aspace.copy_out(strings_bottom, bytes(blob))
+    return rsp

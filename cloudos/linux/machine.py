@@ -1,0 +1,42 @@
+"""A machine running Linux programs: a booted kernel with the Linux personality installed.
+
+Owns: the order of bring-up (boot, seal the syscall table, start init, run)
+and the report of per-syscall statistics. Called by: the CLI and the tests.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from cloudos.hal.ram import DEFAULT_SIZE
+from cloudos.kernel.boot import Kernel, KernelLog
+from cloudos.linux import process
+from cloudos.linux.syscalls.table import TABLE, handlers
+
+
+class Machine:
+    """One virtual machine with the Linux system call table sealed into its kernel."""
+
+    def __init__(self, mem: int = DEFAULT_SIZE, log: KernelLog | None = None) -> None:
+        self.kernel = Kernel(mem, log)
+        self.kernel.install_syscalls(handlers())
+
+    def run(self, path: str, argv: list[str], env: dict[str, str]) -> int:
+        """Run ``path`` as init until every process has ended; return init's shell status."""
+        init = process.spawn(self.kernel, path, argv, env)
+        self.kernel.log.info(f"init: pid {init.pid} {path}")
+        self.kernel.run()
+        return init.shell_status()
+
+    def print_stats(self, out: TextIO) -> None:
+        d = self.kernel.dispatcher
+        rows = sorted(((count, nr) for nr, count in enumerate(d.counts) if count), reverse=True)
+        out.write(f"{'calls':>10} {'µs each':>9}  syscall\n")
+        for count, nr in rows:
+            name = TABLE[nr].name if nr < len(TABLE) else "(unknown numbers)"
+            each = d.times[nr] / count * 1e6 if nr < len(d.times) else 0.0
+            missing = "  ENOSYS" if nr >= len(TABLE) or TABLE[nr].handler is None else ""
+            out.write(f"{count:>10} {each:>9.1f}  {name}{missing}\n")
+        p = self.kernel.profile
+        out.write(f"ENOSYS returned {d.enosys} times; {p.page_faults} page faults; "
+                  f"{p.exceptions} exceptions; {p.context_switches} context switches\n")

@@ -1,0 +1,121 @@
+"""Memory system calls: brk(2), mmap(2), munmap(2), mprotect(2), madvise(2).
+
+Linux flags are decoded and checked here; the address space (``kernel.mm.vm``)
+does the work. Anonymous memory only: file mappings come with the VFS server.
+"""
+
+from cloudos.kernel.errno import Errno, KernelError
+from cloudos.kernel.mm.vm import MMAP_BASE, PAGE_MASK, USER_END, Prot, page_align
+from cloudos.kernel.task import Thread
+from cloudos.linux.syscalls.args import s32, s64
+
+MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE, MAP_TYPE = 0x01, 0x02, 0x03, 0x0F
+MAP_FIXED, MAP_ANONYMOUS, MAP_GROWSDOWN = 0x10, 0x20, 0x0100
+MAP_FIXED_NOREPLACE = 0x100000
+# Flags accepted with no effect here: DENYWRITE, EXECUTABLE, LOCKED, NORESERVE,
+# POPULATE, NONBLOCK, STACK, HUGETLB, SYNC, and the huge page size bits.
+MAP_KNOWN = (MAP_TYPE | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN | 0x0800 | 0x1000 | 0x2000
+             | 0x4000 | 0x8000 | 0x10000 | 0x20000 | 0x40000 | 0x80000 | MAP_FIXED_NOREPLACE
+             | (0x3F << 26))
+PROT_ALL = Prot.READ | Prot.WRITE | Prot.EXEC
+PROT_GROWSDOWN, PROT_GROWSUP = 0x01000000, 0x02000000
+MADV_DONTNEED, MADV_FREE = 4, 8
+MADV_KNOWN = {0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 25}
+
+
+def _prot(prot: int) -> Prot:
+    if prot & ~(PROT_ALL | PROT_GROWSDOWN | PROT_GROWSUP):
+        raise KernelError(Errno.EINVAL, f"prot {prot:#x}")
+    return Prot(prot & PROT_ALL)
+
+
+def _range(addr: int, length: int) -> int:
+    """Check an (addr, length) pair as Linux does; return the page-aligned length."""
+    if addr & ~PAGE_MASK:
+        raise KernelError(Errno.EINVAL, f"address {addr:#x} not page-aligned")
+    size = page_align(length)
+    if length == 0 or size == 0 or size > USER_END:
+        raise KernelError(Errno.EINVAL if length == 0 else Errno.ENOMEM, f"length {length:#x}")
+    return size
+
+
+def sys_brk(t: Thread, addr: int, *_: int) -> int:
+    """Implements Linux brk(2): returns the new break, or the old one when it cannot move."""
+    aspace = t.process.aspace
+    if addr < aspace.brk_start or addr > MMAP_BASE:
+        return aspace.brk
+    old_end, new_end = page_align(aspace.brk), page_align(addr)
+    if new_end > old_end:
+        if aspace.overlaps(old_end, new_end):
+            return aspace.brk
+        aspace.add(old_end, new_end - old_end, Prot.READ | Prot.WRITE, "[heap]")
+    elif new_end < old_end:
+        aspace.remove(new_end, old_end - new_end)
+    aspace.brk = addr
+    return addr
+
+
+def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
+             offset: int) -> int:
+    """Implements Linux mmap(2) for anonymous memory."""
+    flags &= 0xFFFF_FFFF
+    size = _range(addr if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) else 0, length)
+    kind = flags & MAP_TYPE
+    if kind not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE) \
+            or (kind == MAP_SHARED_VALIDATE and flags & ~MAP_KNOWN):
+        raise KernelError(Errno.EINVAL, f"mmap flags {flags:#x}")
+    if offset & ~PAGE_MASK:
+        raise KernelError(Errno.EINVAL, "offset not page-aligned")
+    access = _prot(prot)
+    if not flags & MAP_ANONYMOUS:
+        raise KernelError(Errno.EBADF if s32(fd) not in (0, 1, 2) else Errno.ENODEV,
+                          "file mappings need the VFS server (issue 5)")
+    aspace = t.process.aspace
+    if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
+        if addr + size > USER_END:
+            raise KernelError(Errno.ENOMEM, "beyond user space")
+        if flags & MAP_FIXED_NOREPLACE and aspace.overlaps(addr, addr + size):
+            raise KernelError(Errno.EEXIST, f"{addr:#x} is mapped")
+        start = addr
+    else:
+        start = aspace.find_free(size, addr & PAGE_MASK)
+    aspace.add(start, size, access, "", grows_down=bool(flags & MAP_GROWSDOWN))
+    return start
+
+
+def sys_munmap(t: Thread, addr: int, length: int, *_: int) -> int:
+    """Implements Linux munmap(2)."""
+    size = _range(addr, length)
+    t.process.aspace.remove(addr, size)
+    return 0
+
+
+def sys_mprotect(t: Thread, addr: int, length: int, prot: int, *_: int) -> int:
+    """Implements Linux mprotect(2)."""
+    access = _prot(prot)
+    if addr & ~PAGE_MASK:
+        raise KernelError(Errno.EINVAL, "address not page-aligned")
+    if length == 0:
+        return 0
+    t.process.aspace.protect(addr, _range(addr, length), access)
+    return 0
+
+
+def sys_madvise(t: Thread, addr: int, length: int, advice: int, *_: int) -> int:
+    """Implements Linux madvise(2): MADV_DONTNEED and MADV_FREE drop pages; other advice is ignored."""
+    advice = s64(advice)
+    if addr & ~PAGE_MASK or advice not in MADV_KNOWN:
+        raise KernelError(Errno.EINVAL, f"madvise {addr:#x} advice {advice}")
+    if length == 0:
+        return 0
+    size = _range(addr, length)
+    aspace = t.process.aspace
+    va = addr
+    while va < addr + size:
+        vma = aspace.find(va)
+        if vma is None:
+            raise KernelError(Errno.ENOMEM, f"{va:#x} is not mapped")
+        va = vma.end
+    if advice in (MADV_DONTNEED, MADV_FREE):
+        aspace.discard(addr, size)
+    return 0

@@ -1,0 +1,153 @@
+"""The Linux x86_64 system call table, as data.
+
+Every number of the guide's table (0 ``read`` .. 334 ``rseq``) has an entry:
+its name, its handler (or none), its support level and a note saying where
+CloudOS differs from Linux. ``handlers()`` is what the kernel seals into its
+dispatcher; ``cloudos syscalls`` prints ``TABLE``. A number without a handler
+returns -ENOSYS and is counted, never silently ignored.
+"""
+
+from dataclasses import dataclass
+from enum import Enum
+
+from cloudos.kernel.trap import Handler
+from cloudos.linux.syscalls import sys_io, sys_mm, sys_proc, sys_signal, sys_time
+
+
+class Support(Enum):
+    """How much of a system call CloudOS implements."""
+
+    FULL = "full"
+    PARTIAL = "partial"
+    NONE = "ENOSYS"
+
+
+@dataclass(frozen=True, slots=True)
+class Syscall:
+    """One row of the table."""
+
+    number: int
+    name: str
+    handler: Handler | None
+    support: Support
+    note: str = ""
+
+
+# Names by number, from the guide's table (which is Linux's x86_64 table).
+NAMES = (
+    "read", "write", "open", "close", "stat", "fstat", "lstat", "poll", "lseek", "mmap",
+    "mprotect", "munmap", "brk", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "ioctl",
+    "pread64", "pwrite64", "readv", "writev", "access", "pipe", "select", "sched_yield",
+    "mremap", "msync", "mincore", "madvise", "shmget", "shmat", "shmctl", "dup", "dup2",
+    "pause", "nanosleep", "getitimer", "alarm", "setitimer", "getpid", "sendfile", "socket",
+    "connect", "accept", "sendto", "recvfrom", "sendmsg", "recvmsg", "shutdown", "bind",
+    "listen", "getsockname", "getpeername", "socketpair", "setsockopt", "getsockopt", "clone",
+    "fork", "vfork", "execve", "exit", "wait4", "kill", "uname", "semget", "semop", "semctl",
+    "shmdt", "msgget", "msgsnd", "msgrcv", "msgctl", "fcntl", "flock", "fsync", "fdatasync",
+    "truncate", "ftruncate", "getdents", "getcwd", "chdir", "fchdir", "rename", "mkdir",
+    "rmdir", "creat", "link", "unlink", "symlink", "readlink", "chmod", "fchmod", "chown",
+    "fchown", "lchown", "umask", "gettimeofday", "getrlimit", "getrusage", "sysinfo", "times",
+    "ptrace", "getuid", "syslog", "getgid", "setuid", "setgid", "geteuid", "getegid",
+    "setpgid", "getppid", "getpgrp", "setsid", "setreuid", "setregid", "getgroups",
+    "setgroups", "setresuid", "getresuid", "setresgid", "getresgid", "getpgid", "setfsuid",
+    "setfsgid", "getsid", "capget", "capset", "rt_sigpending", "rt_sigtimedwait",
+    "rt_sigqueueinfo", "rt_sigsuspend", "sigaltstack", "utime", "mknod", "uselib",
+    "personality", "ustat", "statfs", "fstatfs", "sysfs", "getpriority", "setpriority",
+    "sched_setparam", "sched_getparam", "sched_setscheduler", "sched_getscheduler",
+    "sched_get_priority_max", "sched_get_priority_min", "sched_rr_get_interval", "mlock",
+    "munlock", "mlockall", "munlockall", "vhangup", "modify_ldt", "pivot_root", "_sysctl",
+    "prctl", "arch_prctl", "adjtimex", "setrlimit", "chroot", "sync", "acct", "settimeofday",
+    "mount", "umount2", "swapon", "swapoff", "reboot", "sethostname", "setdomainname", "iopl",
+    "ioperm", "create_module", "init_module", "delete_module", "get_kernel_syms",
+    "query_module", "quotactl", "nfsservctl", "getpmsg", "putpmsg", "afs_syscall", "tuxcall",
+    "security", "gettid", "readahead", "setxattr", "lsetxattr", "fsetxattr", "getxattr",
+    "lgetxattr", "fgetxattr", "listxattr", "llistxattr", "flistxattr", "removexattr",
+    "lremovexattr", "fremovexattr", "tkill", "time", "futex", "sched_setaffinity",
+    "sched_getaffinity", "set_thread_area", "io_setup", "io_destroy", "io_getevents",
+    "io_submit", "io_cancel", "get_thread_area", "lookup_dcookie", "epoll_create",
+    "epoll_ctl_old", "epoll_wait_old", "remap_file_pages", "getdents64", "set_tid_address",
+    "restart_syscall", "semtimedop", "fadvise64", "timer_create", "timer_settime",
+    "timer_gettime", "timer_getoverrun", "timer_delete", "clock_settime", "clock_gettime",
+    "clock_getres", "clock_nanosleep", "exit_group", "epoll_wait", "epoll_ctl", "tgkill",
+    "utimes", "vserver", "mbind", "set_mempolicy", "get_mempolicy", "mq_open", "mq_unlink",
+    "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr", "kexec_load", "waitid",
+    "add_key", "request_key", "keyctl", "ioprio_set", "ioprio_get", "inotify_init",
+    "inotify_add_watch", "inotify_rm_watch", "migrate_pages", "openat", "mkdirat", "mknodat",
+    "fchownat", "futimesat", "newfstatat", "unlinkat", "renameat", "linkat", "symlinkat",
+    "readlinkat", "fchmodat", "faccessat", "pselect6", "ppoll", "unshare", "set_robust_list",
+    "get_robust_list", "splice", "tee", "sync_file_range", "vmsplice", "move_pages",
+    "utimensat", "epoll_pwait", "signalfd", "timerfd_create", "eventfd", "fallocate",
+    "timerfd_settime", "timerfd_gettime", "accept4", "signalfd4", "eventfd2", "epoll_create1",
+    "dup3", "pipe2", "inotify_init1", "preadv", "pwritev", "rt_tgsigqueueinfo",
+    "perf_event_open", "recvmmsg", "fanotify_init", "fanotify_mark", "prlimit64",
+    "name_to_handle_at", "open_by_handle_at", "clock_adjtime", "syncfs", "sendmmsg", "setns",
+    "getcpu", "process_vm_readv", "process_vm_writev", "kcmp", "finit_module", "sched_setattr",
+    "sched_getattr", "renameat2", "seccomp", "getrandom", "memfd_create", "kexec_file_load",
+    "bpf", "execveat", "userfaultfd", "membarrier", "mlock2", "copy_file_range", "preadv2",
+    "pwritev2", "pkey_mprotect", "pkey_alloc", "pkey_free", "statx", "io_pgetevents", "rseq",
+)
+
+F, P = Support.FULL, Support.PARTIAL
+CONSOLE = "console fds 0-2 only; files and pipes come with the VFS server (issue 5)"
+# name: (handler, support, note). Everything not listed is Support.NONE.
+IMPLEMENTED: dict[str, tuple[Handler, Support, str]] = {
+    "read": (sys_io.sys_read, P, CONSOLE),
+    "write": (sys_io.sys_write, P, CONSOLE),
+    "readv": (sys_io.sys_readv, P, CONSOLE),
+    "writev": (sys_io.sys_writev, P, CONSOLE),
+    "fstat": (sys_io.sys_fstat, P, CONSOLE),
+    "newfstatat": (sys_io.sys_newfstatat, P, "AT_EMPTY_PATH on console fds; paths: ENOSYS"),
+    "mmap": (sys_mm.sys_mmap, P, "anonymous memory only; file mappings: ENODEV/EBADF"),
+    "mprotect": (sys_mm.sys_mprotect, F, ""),
+    "munmap": (sys_mm.sys_munmap, F, ""),
+    "brk": (sys_mm.sys_brk, F, "heap at the guide's 0x7fff70000000, up to 256 MiB"),
+    "madvise": (sys_mm.sys_madvise, P, "MADV_DONTNEED and MADV_FREE drop pages; other advice ignored"),
+    "rt_sigaction": (sys_signal.sys_rt_sigaction, P, "recorded; delivery comes with issue 6"),
+    "rt_sigprocmask": (sys_signal.sys_rt_sigprocmask, P, "recorded; delivery comes with issue 6"),
+    "nanosleep": (sys_time.sys_nanosleep, P, "sleeps the host thread; never EINTR"),
+    "getpid": (sys_proc.sys_getpid, F, ""),
+    "exit": (sys_proc.sys_exit, P, "ends the process: threads come with issue 4"),
+    "uname": (sys_proc.sys_uname, F, "sysname Linux, release 6.1.0-cloudos"),
+    "getrlimit": (sys_proc.sys_getrlimit, F, ""),
+    "setrlimit": (sys_proc.sys_setrlimit, P, "recorded, not enforced"),
+    "getuid": (sys_proc.sys_getuid, F, "the host user's ids"),
+    "getgid": (sys_proc.sys_getgid, F, "the host user's ids"),
+    "geteuid": (sys_proc.sys_getuid, F, "the host user's ids"),
+    "getegid": (sys_proc.sys_getgid, F, "the host user's ids"),
+    "getppid": (sys_proc.sys_getppid, F, "0 for init, as on Linux"),
+    "arch_prctl": (sys_proc.sys_arch_prctl, P, "ARCH_SET/GET_FS and _GS; CET and CPUID codes: EINVAL"),
+    "gettid": (sys_proc.sys_gettid, F, ""),
+    "time": (sys_time.sys_time, F, ""),
+    "set_tid_address": (sys_proc.sys_set_tid_address, P, "recorded; cleared on thread exit with issue 4"),
+    "clock_gettime": (sys_time.sys_clock_gettime, P, "CPU-time clocks read the host's until issue 4"),
+    "clock_getres": (sys_time.sys_clock_getres, F, ""),
+    "clock_nanosleep": (sys_time.sys_clock_nanosleep, P, "sleeps the host thread; never EINTR"),
+    "gettimeofday": (sys_time.sys_gettimeofday, F, "time zone is UTC"),
+    "exit_group": (sys_proc.sys_exit_group, F, ""),
+    "set_robust_list": (sys_proc.sys_set_robust_list, P, "recorded; walked on thread exit with issue 4"),
+    "prlimit64": (sys_proc.sys_prlimit64, P, "own process only; limits recorded, not enforced"),
+    "getrandom": (sys_time.sys_getrandom, F, "host CSPRNG"),
+}
+NOTES = {
+    "rseq": "glibc falls back without it",
+    "clone3": "issue 4",
+    "fork": "issue 4", "vfork": "issue 4", "clone": "issue 4", "execve": "issue 4",
+    "wait4": "issue 4", "futex": "issue 4",
+    "open": "issue 5", "openat": "issue 5", "close": "issue 5", "ioctl": "issue 5",
+}
+
+
+def _row(number: int, name: str) -> Syscall:
+    if name in IMPLEMENTED:
+        handler, support, note = IMPLEMENTED[name]
+        return Syscall(number, name, handler, support, note)
+    return Syscall(number, name, None, Support.NONE, NOTES.get(name, ""))
+
+
+TABLE: tuple[Syscall, ...] = tuple(_row(n, name) for n, name in enumerate(NAMES))
+assert set(IMPLEMENTED) <= set(NAMES), "a handler for an unknown name"
+
+
+def handlers() -> tuple[Handler | None, ...]:
+    """The dispatch tuple the kernel seals: index = system call number."""
+    return tuple(row.handler for row in TABLE)
