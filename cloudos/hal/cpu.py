@@ -226,10 +226,12 @@ class Cpu:
         if self._stopped_in_syscall:
             return Trap(TrapKind.SYSCALL, rip)
         vector = self._vector
+        assert self._latch is not None
+        # Also on a timeout: a fault racing with the timer can be dropped without reaching
+        # the hook yet leave the latch set (the instruction faults again when resumed).
+        self._latch.clear()
         if vector < 0:
             return Trap(TrapKind.QUANTUM_EXPIRED, rip)
-        assert self._latch is not None
-        self._latch.clear()
         return Trap(_VECTOR_KIND.get(vector, TrapKind.EXCEPTION), rip, vector, self._cr2)
 
     def _on_interrupt(self, uc: Uc, vector: int, _data: object) -> None:
