@@ -111,6 +111,9 @@ class Cpu:
         self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
         self.uc.mem_map_ptr(0, ram.size, 7, ram.host_address)
         self.syscall_handler: Callable[[], bool] = lambda: True
+        # Resolves a page fault (CR2, RIP) in place, without leaving emu_start; False
+        # stops the CPU with a PAGE_FAULT trap. Leaving and re-entering costs ~110 µs.
+        self.fault_handler: Callable[[int, int], bool] = lambda _address, _rip: False
         self._vector = -1
         self._cr2 = 0
         self._stopped_in_syscall = False
@@ -249,9 +252,13 @@ class Cpu:
         return Trap(_VECTOR_KIND.get(vector, TrapKind.EXCEPTION), rip, vector, self._cr2)
 
     def _on_interrupt(self, uc: Uc, vector: int, _data: object) -> None:
-        self._vector = vector
         if vector == 14:  # CR2 must be read here: it does not survive emu_start's return
-            self._cr2 = uc.reg_read(X.UC_X86_REG_CR2)
+            self._cr2 = self.reg(X.UC_X86_REG_CR2)
+            if self.fault_handler(self._cr2, self.reg(X.UC_X86_REG_RIP)):
+                assert self._latch is not None
+                self._latch.clear()  # the faulting instruction runs again when we return
+                return
+        self._vector = vector
         uc.emu_stop()
 
     def _on_syscall(self, uc: Uc, _data: object) -> None:

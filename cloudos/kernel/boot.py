@@ -22,7 +22,7 @@ from cloudos.kernel.mm.pagetable import KERNEL_SLOT, PageTables, Pte
 from cloudos.kernel.mm.vm import AddressSpace
 from cloudos.kernel.sched import Scheduler
 from cloudos.kernel.task import Process, State, Thread
-from cloudos.kernel.trap import Dispatcher, Handler
+from cloudos.kernel.trap import Dispatcher, Handler, resolve_fault
 
 VERSION = "0.1.0"
 
@@ -89,6 +89,7 @@ class Kernel:
         self.frames = BuddyAllocator(LOW_RESERVED, self.ram.size - LOW_RESERVED)
         self.kernel_entry = self._map_kernel_half()
         self.cpu.start(self.kernel_pt.root)
+        self.cpu.fault_handler = lambda address, rip: resolve_fault(self, address, rip)
         self._stage("architecture setup: GDT, IDT, TSS loaded; paging on; ring 3 entry stub")
         self._stage(f"memory init: {self.ram.size >> 20} MiB RAM, "
                     f"{self.frames.free_bytes >> 20} MiB in the buddy allocator")

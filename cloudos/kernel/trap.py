@@ -4,8 +4,9 @@ Owns: the sealed system call dispatch (a tuple indexed by number, installed
 once at boot by the personality), the one place where ``KernelError`` becomes
 ``-errno`` in RAX, the ENOSYS counter, and the decision of what a CPU exception
 does to the thread that raised it. Never: implements a system call itself.
-Called by: ``hal.cpu`` (the SYSCALL hook runs ``Dispatcher.on_syscall``) and the
-scheduler loop (``handle_trap`` for everything that stopped the CPU).
+Called by: ``hal.cpu`` (its SYSCALL hook runs ``Dispatcher.on_syscall``, its
+page-fault hook ``resolve_fault``) and the scheduler loop (``handle_trap`` for
+everything that stopped the CPU).
 """
 
 from __future__ import annotations
@@ -67,13 +68,24 @@ class Dispatcher:
         return True
 
 
+def resolve_fault(kernel: Kernel, address: int, rip: int) -> bool:
+    """Serve a page fault inside the CPU hook; False leaves it to ``handle_trap`` (a SIGSEGV)."""
+    thread = kernel.current
+    assert thread is not None
+    try:
+        thread.process.aspace.fault(address, rip)
+    except SegFault:
+        return False
+    kernel.profile.page_faults += 1
+    return True
+
+
 def handle_trap(kernel: Kernel, thread: Thread, trap: Trap) -> None:
     """Decide what a stop of the CPU means for ``thread``: resume, fault in, or kill."""
     kind = trap.kind
     if kind is TrapKind.QUANTUM_EXPIRED or kind is TrapKind.SYSCALL:
         return
     if kind is TrapKind.PAGE_FAULT:
-        kernel.profile.page_faults += 1
         try:
             thread.process.aspace.fault(trap.address, trap.rip)
             return

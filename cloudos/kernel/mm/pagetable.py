@@ -32,7 +32,10 @@ class Pte(IntFlag):
 
 
 FRAME_MASK = ((1 << 40) - 1) << 12  # bits 12..51: the physical frame number
-TABLE_FLAGS = Pte.PRESENT | Pte.WRITABLE | Pte.USER  # leaves decide the real rights
+# Plain ints of the bits the hot paths test: IntFlag arithmetic costs microseconds.
+PRESENT, WRITABLE, USER, NO_EXECUTE = (int(f) for f in (Pte.PRESENT, Pte.WRITABLE, Pte.USER,
+                                                         Pte.NO_EXECUTE))
+TABLE_FLAGS = PRESENT | WRITABLE | USER  # leaves decide the real rights
 KERNEL_SLOT = 256  # PML4 index of 0xFFFF_8000_0000_0000, shared by every address space
 
 
@@ -63,7 +66,7 @@ class PageTables:
         for index in indices(va)[:3]:
             slot = (table >> 3) + index
             entry = words[slot]
-            if not entry & Pte.PRESENT:
+            if not entry & PRESENT:
                 if not create:
                     return -1
                 child = self._new_table()
@@ -75,8 +78,8 @@ class PageTables:
     def map(self, va: int, frame: int, flags: int) -> None:
         """Point the page at ``va`` to ``frame``. The page must not be mapped."""
         slot = self._leaf_slot(va, True)
-        assert not self.ram.words[slot] & Pte.PRESENT, f"page {va:#x} already mapped"
-        self.ram.words[slot] = frame | flags | Pte.PRESENT
+        assert not self.ram.words[slot] & PRESENT, f"page {va:#x} already mapped"
+        self.ram.words[slot] = frame | flags | PRESENT
 
     def walk(self, va: int) -> int:
         """The PTE of ``va`` (0 when nothing is mapped there)."""
@@ -106,7 +109,7 @@ class PageTables:
             for shift in (39, 30, 21, 12):
                 entry = words[(table >> 3) + ((va >> shift) & 511)]
                 level_size = 1 << shift
-                if not entry & Pte.PRESENT:
+                if not entry & PRESENT:
                     break
                 table = entry & FRAME_MASK
             else:

@@ -25,7 +25,8 @@ from typing import Callable
 from cloudos.hal.ram import PhysicalMemory
 from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
-from cloudos.kernel.mm.pagetable import FRAME_MASK, PageTables, Pte
+from cloudos.kernel.mm.pagetable import (FRAME_MASK, NO_EXECUTE, PRESENT, USER, WRITABLE,
+                                         PageTables)
 
 PIE_BASE = 0x0000_5555_5555_4000
 HEAP_BASE = 0x0000_7FFF_7000_0000
@@ -48,25 +49,24 @@ class Prot(IntFlag):
     EXEC = 4
 
 
+READ, WRITE, EXEC = 1, 2, 4  # Prot as plain ints for the fault path
+
+
 @dataclass(slots=True)
 class Vma:
-    """A range [start, end) of user addresses with one protection."""
+    """A range [start, end) of user addresses with one protection (Prot bits, as an int)."""
 
     start: int
     end: int
-    prot: Prot
+    prot: int
     name: str = ""
     grows_down: bool = False
 
     def pte_flags(self) -> int:
         if not self.prot:  # kept present for the kernel, out of the user's reach
-            return Pte.NO_EXECUTE
-        flags = Pte.USER
-        if self.prot & Prot.WRITE:
-            flags |= Pte.WRITABLE
-        if not self.prot & Prot.EXEC:
-            flags |= Pte.NO_EXECUTE
-        return flags
+            return NO_EXECUTE
+        return (USER | (WRITABLE if self.prot & WRITE else 0)
+                | (0 if self.prot & EXEC else NO_EXECUTE))
 
 
 class SegFault(Exception):
@@ -112,9 +112,9 @@ class AddressSpace:
         if start & ~PAGE_MASK or not MMAP_FLOOR <= start < end <= USER_END:
             raise KernelError(Errno.EINVAL, f"range {start:#x}+{length:#x}")
         self.remove(start, end - start)
-        vma = Vma(start, end, prot, name, grows_down)
+        vma = Vma(start, end, int(prot), name, grows_down)
         bisect.insort(self.vmas, vma, key=lambda v: v.start)
-        if prot & Prot.EXEC:
+        if prot & EXEC:
             self.on_code()
         return vma
 
@@ -181,15 +181,15 @@ class AddressSpace:
             va = vma.end
         gained_exec = False
         for vma in self._covered(start, end):
-            gained_exec |= bool(prot & Prot.EXEC and not vma.prot & Prot.EXEC)
-            vma.prot = prot
+            gained_exec |= bool(prot & EXEC and not vma.prot & EXEC)
+            vma.prot = int(prot)
             self._reflag(vma)
         self.on_flush()
         if gained_exec:
             self.on_code()
 
     def _reflag(self, vma: Vma) -> None:
-        flags = vma.pte_flags() | Pte.PRESENT
+        flags = vma.pte_flags() | PRESENT
         for va, pte in list(self.pt.mapped(vma.start, vma.end)):
             self.pt.set_entry(va, (pte & FRAME_MASK) | flags)
 
@@ -223,9 +223,9 @@ class AddressSpace:
         fetch = rip <= va < rip + 16
         pte = self.pt.walk(va)
         vma = self.find(va) or self._grow_stack(va)
-        if pte & Pte.PRESENT or vma is None or vma.prot == Prot.NONE:
-            write = bool(pte & Pte.PRESENT and not pte & Pte.WRITABLE and not fetch)
-            raise SegFault(va, 4 | (pte & Pte.PRESENT) | (2 if write else 0) | (16 if fetch else 0))
+        if pte & PRESENT or vma is None or not vma.prot:
+            write = bool(pte & PRESENT and not pte & WRITABLE and not fetch)
+            raise SegFault(va, 4 | (pte & PRESENT) | (2 if write else 0) | (16 if fetch else 0))
         self._populate(va & PAGE_MASK, vma)
 
     # -- the kernel's access to user memory ----------------------------------
@@ -235,13 +235,12 @@ class AddressSpace:
         ``force`` is the loader's right to fill read-only pages it is setting up.
         """
         pte = self.pt.walk(va)
-        if pte & Pte.USER and (pte & Pte.WRITABLE or not write):
+        if pte & USER and (pte & WRITABLE or not write):
             return pte & FRAME_MASK
         vma = self.find(va)
-        need = Prot.WRITE if write else Prot.READ
-        if vma is None or not (force or vma.prot & need):
+        if vma is None or not (force or vma.prot & (WRITE if write else READ)):
             raise KernelError(Errno.EFAULT, f"user address {va:#x}")
-        if pte & Pte.PRESENT:
+        if pte & PRESENT:
             return pte & FRAME_MASK
         return self._populate(va & PAGE_MASK, vma)
 
