@@ -62,22 +62,23 @@ def run(mem: str, verbose: bool, syscall_stats: bool, program: str, args: tuple[
     if path is None:
         click.echo(f"cloudos: {program}: no such file or directory", err=True)
         sys.exit(EXIT_NOT_FOUND)
+    log = KernelLog(console_level=7 if verbose else 4)
+    machine = None
     try:
-        machine = Machine(size, KernelLog(console_level=7 if verbose else 4))
-    except ValueError as err:
-        raise click.BadParameter(str(err), param_hint="--mem") from None
-    machine.kernel.dispatcher.profiling = syscall_stats
-    try:
+        machine = Machine(size, log)
+        machine.kernel.dispatcher.profiling = syscall_stats
         status = machine.run(path, [program, *args], dict(os.environ))
     except ExecError as err:
         click.echo(f"cloudos: {err}", err=True)
         sys.exit(EXIT_NOT_FOUND if err.errno == 2 else EXIT_CANNOT_EXECUTE)
+    except ValueError as err:  # the machine cannot be built as asked (e.g. --mem)
+        raise click.BadParameter(str(err), param_hint="--mem") from None
     except Exception as err:  # a kernel bug: report it like a panic, never a traceback
-        machine.kernel.log.log(7, traceback.format_exc())
+        log.log(7, traceback.format_exc())
         click.echo(f"cloudos: kernel panic: {type(err).__name__}: {err}", err=True)
         sys.exit(EXIT_KERNEL_PANIC)
     finally:
-        if syscall_stats:
+        if syscall_stats and machine is not None:
             machine.print_stats(sys.stderr)
     sys.exit(status)
 

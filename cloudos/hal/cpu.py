@@ -13,9 +13,10 @@ instruction is ``iretq``, so privileged instructions (``hlt``, ``mov cr3``,
 
 Unicorn delivers CPU exceptions to a hook instead of through the IDT and never
 clears the CPU's "exception in progress" state, so the second fault would
-become a double fault. After each exception the kernel-visible state is patched
-back (see ``_ExceptionLatch``); the field's offset is found at boot by causing
-one page fault, not hard-coded. ``notes/unicorn-facts.md`` has the evidence.
+become a double fault. After each exception that state is patched back, and the
+page-fault error code (which the hook does not receive) is read from the saved
+CPU state (``_FaultState``); both fields are found at boot by faulting on
+purpose, not hard-coded. ``notes/unicorn-facts.md`` has the evidence.
 """
 
 from __future__ import annotations
@@ -51,10 +52,11 @@ TSS_SEL = 0x40
 _STUB = bytes.fromhex(
     "48cf"                      # +0  iretq: enter user mode from the frame on the stack
     "000000000000"
-    "488b042500000000"          # +8  mov rax, [0]: the boot-time fault probe
-    "f4"                        # +16 hlt: IDT target and emu_start's never-reached end
+    "488b042500000000"          # +8  mov rax, [0]: boot-time fault probe (read)
+    "4889042500000000"          # +16 mov [0], rax: boot-time fault probe (write)
+    "f4"                        # +24 hlt: IDT target and emu_start's never-reached end
 )
-_IRETQ, _PROBE, _HALT = 0, 8, 16
+_IRETQ, _PROBE_READ, _PROBE_WRITE, _HALT = 0, 8, 16, 24
 
 EFER_MSR = 0xC0000080
 EFER = (1 << 0) | (1 << 8) | (1 << 10) | (1 << 11)  # SCE, LME, LMA, NXE
@@ -81,18 +83,22 @@ class TrapKind(Enum):
     EXIT = "exit"                        # the CPU cannot go on (emulator error)
 
 
+PF_PRESENT, PF_WRITE, PF_USER, PF_FETCH = 1, 2, 4, 16  # x86 page-fault error code bits
+
 _VECTOR_KIND = {0: TrapKind.DIVIDE_ERROR, 3: TrapKind.BREAKPOINT, 6: TrapKind.INVALID_OPCODE,
                 13: TrapKind.GENERAL_PROTECTION, 14: TrapKind.PAGE_FAULT}
 
 
 @dataclass(frozen=True, slots=True)
 class Trap:
-    """A stop of guest execution: its kind, the vector, CR2 for page faults, and RIP."""
+    """A stop of guest execution: its kind, RIP, the vector, and for page faults CR2 and
+    the error code (``PF_*`` bits: present, write, user, instruction fetch)."""
 
     kind: TrapKind
     rip: int
     vector: int = -1
     address: int = 0
+    error: int = 0
     detail: str = ""
 
 
@@ -111,14 +117,14 @@ class Cpu:
         self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
         self.uc.mem_map_ptr(0, ram.size, 7, ram.host_address)
         self.syscall_handler: Callable[[], bool] = lambda: True
-        # Resolves a page fault (CR2, RIP) in place, without leaving emu_start; False
-        # stops the CPU with a PAGE_FAULT trap. Leaving and re-entering costs ~110 µs.
-        self.fault_handler: Callable[[int, int], bool] = lambda _address, _rip: False
+        # Resolves a page fault (CR2, RIP, error code) in place, without leaving emu_start;
+        # False stops the CPU with a PAGE_FAULT trap. Leaving and re-entering costs ~110 µs.
+        self.fault_handler: Callable[[int, int, int], bool] = lambda _a, _r, _e: False
         self._vector = -1
-        self._cr2 = 0
+        self._cr2 = self._error = 0
         self._stopped_in_syscall = False
         self._loaded: CpuContext | None = None
-        self._latch: _ExceptionLatch | None = None
+        self._faults: _FaultState | None = None
         # The binding's register calls cost ~10 µs each in Python glue; the syscall path
         # calls the C API with buffers made once (measured: 12.3 -> 1.6 µs per syscall).
         self._handle = self.uc._uch
@@ -162,7 +168,7 @@ class Cpu:
         uc.reg_write(X.UC_X86_REG_IDTR, (0, KERNEL_BASE + IDT_PHYS, 256 * 16 - 1, 0))
         uc.reg_write(X.UC_X86_REG_TR, (TSS_SEL, KERNEL_BASE + TSS_PHYS, 0x67, 0x8B00))
         uc.reg_write(X.UC_X86_REG_SS, KERNEL_DS)
-        self._latch = _ExceptionLatch.calibrate(self)
+        self._faults = _FaultState.calibrate(self)
         self._pristine = uc.context_save()
 
     # -- contexts -------------------------------------------------------------
@@ -226,7 +232,7 @@ class Cpu:
         """Run ``ctx`` until it traps or ``quantum_us`` microseconds pass."""
         self.load(ctx)
         uc = self.uc
-        self._vector, self._cr2 = -1, 0
+        self._vector, self._cr2, self._error = -1, 0, 0
         self._stopped_in_syscall = False
         rip = uc.reg_read(X.UC_X86_REG_RIP)
         try:
@@ -243,20 +249,23 @@ class Cpu:
         if self._stopped_in_syscall:
             return Trap(TrapKind.SYSCALL, rip)
         vector = self._vector
-        assert self._latch is not None
+        assert self._faults is not None
         # Also on a timeout: a fault racing with the timer can be dropped without reaching
         # the hook yet leave the latch set (the instruction faults again when resumed).
-        self._latch.clear()
+        self._faults.snapshot()
+        self._faults.clear()
         if vector < 0:
             return Trap(TrapKind.QUANTUM_EXPIRED, rip)
-        return Trap(_VECTOR_KIND.get(vector, TrapKind.EXCEPTION), rip, vector, self._cr2)
+        return Trap(_VECTOR_KIND.get(vector, TrapKind.EXCEPTION), rip, vector, self._cr2,
+                    self._error)
 
     def _on_interrupt(self, uc: Uc, vector: int, _data: object) -> None:
-        if vector == 14:  # CR2 must be read here: it does not survive emu_start's return
+        if vector == 14 and self._faults is not None:  # None while calibrating at boot
+            # CR2 and the error code do not survive emu_start's return: read them here.
             self._cr2 = self.reg(X.UC_X86_REG_CR2)
-            if self.fault_handler(self._cr2, self.reg(X.UC_X86_REG_RIP)):
-                assert self._latch is not None
-                self._latch.clear()  # the faulting instruction runs again when we return
+            self._error = self._faults.snapshot()
+            if self.fault_handler(self._cr2, self.reg(X.UC_X86_REG_RIP), self._error):
+                self._faults.clear()  # the faulting instruction runs again when we return
                 return
         self._vector = vector
         uc.emu_stop()
@@ -272,36 +281,58 @@ def _check(status: int) -> None:
         raise UcError(status)
 
 
-class _ExceptionLatch:
-    """Clears the vCPU's sticky 'exception in progress' field after a handled exception."""
+class _FaultState:
+    """The vCPU's fault bookkeeping that Unicorn's hook path leaves behind.
 
-    def __init__(self, cpu: Cpu, offset: int) -> None:
-        self.uc = cpu.uc
-        self.offset = offset
+    Two 32-bit fields of the CPU state, found at boot by faulting on purpose:
+    the sticky "exception in progress" field (-1 when idle), which must be reset
+    after each handled exception, and the page-fault error code, which tells a
+    write from a read and an instruction fetch.
+    """
+
+    def __init__(self, cpu: Cpu, latch: int, error: int) -> None:
+        self.uc, self.latch, self.error = cpu.uc, latch, error
         self.scratch = cpu.uc.context_save()
+        address = ctypes.cast(self.scratch.context, ctypes.c_void_p).value
+        assert address is not None
+        self.base = address
 
     @classmethod
-    def calibrate(cls, cpu: Cpu) -> "_ExceptionLatch":
-        """Fault once at ring 0 and find the one int that went from -1 to 14."""
-        uc = cpu.uc
-        before = bytes(uc.context_save())
-        uc.emu_start(KERNEL_BASE + STUB_PHYS + _PROBE, KERNEL_BASE + STUB_PHYS + _HALT)
-        if cpu._vector != 14:
-            raise RuntimeError(f"boot probe expected a page fault, got vector {cpu._vector}")
-        after = bytes(uc.context_save())
-        offsets = [o for o in range(0, len(before) - 3, 4)
-                   if before[o:o + 4] == b"\xff\xff\xff\xff" and after[o:o + 4] == b"\x0e\0\0\0"]
-        if len(offsets) != 1:
-            raise RuntimeError(f"cannot locate the CPU exception state (candidates {offsets})")
-        latch = cls(cpu, offsets[0])
-        latch.clear()
-        cpu._vector = -1
-        return latch
+    def calibrate(cls, cpu: Cpu) -> "_FaultState":
+        """Fault by reading, writing and fetching at ring 0; find the two fields."""
+        uc, stub = cpu.uc, KERNEL_BASE + STUB_PHYS
+        idle = _ints(bytes(uc.context_save()))
+        faults = []
+        state: _FaultState | None = None
+        for start in (stub + _PROBE_READ, stub + _PROBE_WRITE, KERNEL_BASE + GDT_PHYS):
+            uc.emu_start(start, stub + _HALT)
+            if cpu._vector != 14:
+                raise RuntimeError(f"boot probe expected a page fault, got vector {cpu._vector}")
+            cpu._vector = -1
+            faults.append(_ints(bytes(uc.context_save())))
+            if state is None:
+                latch = [i for i, v in enumerate(zip(idle, faults[0])) if v == (-1, 14)]
+                if len(latch) != 1:
+                    raise RuntimeError(f"cannot locate the CPU exception latch ({latch})")
+                state = cls(cpu, latch[0] * 4, 0)
+            state.snapshot()
+            state.clear()
+        error = [i for i, v in enumerate(zip(*faults)) if v == (0, 2, 0x11)]
+        if state is None or len(error) != 1:
+            raise RuntimeError(f"cannot locate the page-fault error code ({error})")
+        state.error = error[0] * 4
+        return state
+
+    def snapshot(self) -> int:
+        """Save the CPU state into the scratch context; return the page-fault error code."""
+        self.uc.context_update(self.scratch)
+        return ctypes.c_int32.from_address(self.base + self.error).value
 
     def clear(self) -> None:
-        uc, ctx = self.uc, self.scratch
-        uc.context_update(ctx)
-        address = ctypes.cast(ctx.context, ctypes.c_void_p).value
-        assert address is not None
-        ctypes.memmove(address + self.offset, b"\xff\xff\xff\xff", 4)
-        uc.context_restore(ctx)
+        """Reset the latch in the snapshot and load it back into the CPU."""
+        ctypes.memmove(self.base + self.latch, b"\xff\xff\xff\xff", 4)
+        self.uc.context_restore(self.scratch)
+
+
+def _ints(blob: bytes) -> tuple[int, ...]:
+    return struct.unpack_from(f"<{len(blob) // 4}i", blob)

@@ -89,7 +89,7 @@ class Kernel:
         self.frames = BuddyAllocator(LOW_RESERVED, self.ram.size - LOW_RESERVED)
         self.kernel_entry = self._map_kernel_half()
         self.cpu.start(self.kernel_pt.root)
-        self.cpu.fault_handler = lambda address, rip: resolve_fault(self, address, rip)
+        self.cpu.fault_handler = lambda address, rip, error: resolve_fault(self, address, rip, error)
         self._stage("architecture setup: GDT, IDT, TSS loaded; paging on; ring 3 entry stub")
         self._stage(f"memory init: {self.ram.size >> 20} MiB RAM, "
                     f"{self.frames.free_bytes >> 20} MiB in the buddy allocator")

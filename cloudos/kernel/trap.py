@@ -68,12 +68,12 @@ class Dispatcher:
         return True
 
 
-def resolve_fault(kernel: Kernel, address: int, rip: int) -> bool:
+def resolve_fault(kernel: Kernel, address: int, rip: int, error: int) -> bool:
     """Serve a page fault inside the CPU hook; False leaves it to ``handle_trap`` (a SIGSEGV)."""
     thread = kernel.current
     assert thread is not None
     try:
-        thread.process.aspace.fault(address, rip)
+        thread.process.aspace.fault(address, error)
     except SegFault:
         return False
     kernel.profile.page_faults += 1
@@ -87,7 +87,7 @@ def handle_trap(kernel: Kernel, thread: Thread, trap: Trap) -> None:
         return
     if kind is TrapKind.PAGE_FAULT:
         try:
-            thread.process.aspace.fault(trap.address, trap.rip)
+            thread.process.aspace.fault(trap.address, trap.error)
             return
         except SegFault as fault:
             kernel.log.warn(f"{thread.process.name}[{thread.process.pid}]: segfault at "

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import IntFlag
 from typing import Callable
 
+from cloudos.hal.cpu import PF_FETCH, PF_PRESENT, PF_USER, PF_WRITE
 from cloudos.hal.ram import PhysicalMemory
 from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
@@ -218,14 +219,13 @@ class AddressSpace:
         stack.start = new_start
         return stack
 
-    def fault(self, va: int, rip: int) -> None:
-        """Resolve a page fault at ``va`` or raise SegFault with Linux's error bits."""
-        fetch = rip <= va < rip + 16
-        pte = self.pt.walk(va)
+    def fault(self, va: int, error: int) -> None:
+        """Resolve a user page fault at ``va`` (x86 error code ``error``) or raise SegFault."""
         vma = self.find(va) or self._grow_stack(va)
-        if pte & PRESENT or vma is None or not vma.prot:
-            write = bool(pte & PRESENT and not pte & WRITABLE and not fetch)
-            raise SegFault(va, 4 | (pte & PRESENT) | (2 if write else 0) | (16 if fetch else 0))
+        if error & PF_PRESENT or vma is None or not vma.prot \
+                or (error & PF_WRITE and not vma.prot & WRITE) \
+                or (error & PF_FETCH and not vma.prot & EXEC):
+            raise SegFault(va, error | PF_USER)
         self._populate(va & PAGE_MASK, vma)
 
     # -- the kernel's access to user memory ----------------------------------
