@@ -27,9 +27,11 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Callable
 
-from unicorn import UC_ARCH_X86, UC_HOOK_INSN, UC_HOOK_INTR, UC_MODE_64, Uc, UcError
+from unicorn import UC_ARCH_X86, UC_HOOK_INSN, UC_HOOK_INTR, UC_MODE_64
 from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_ERR_INSN_INVALID
 from unicorn import x86_const as X
+from unicorn.unicorn_py3.arch.intel import UcIntel
+from unicorn.unicorn_py3.unicorn import Uc, UcError
 from unicorn.unicorn_py3.unicorn import uclib  # the C API, for the hot paths below
 
 from cloudos.hal.ram import PhysicalMemory
@@ -114,7 +116,7 @@ class Cpu:
 
     def __init__(self, ram: PhysicalMemory) -> None:
         self.ram = ram
-        self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        self.uc: UcIntel = UcIntel(UC_ARCH_X86, UC_MODE_64)
         self.uc.mem_map_ptr(0, ram.size, 7, ram.host_address)
         self.syscall_handler: Callable[[], bool] = lambda: True
         # Resolves a page fault (CR2, RIP, error code) in place, without leaving emu_start;

@@ -47,7 +47,8 @@ class Dispatcher:
 
     def on_syscall(self) -> bool:
         """Serve one SYSCALL; False stops the CPU (the thread exited or blocked)."""
-        cpu = self.kernel.cpu
+        cpu, thread = self.kernel.cpu, self.kernel.current
+        assert thread is not None, "a system call with no current thread"
         nr, a0, a1, a2, a3, a4, a5 = cpu.syscall_args()
         handler = self.handlers[nr] if nr < len(self.handlers) else None
         self.counts[min(nr, len(self.handlers))] += 1
@@ -57,7 +58,7 @@ class Dispatcher:
             return True
         start = time.perf_counter() if self.profiling else 0.0
         try:
-            result = handler(self.kernel.current, a0, a1, a2, a3, a4, a5)
+            result = handler(thread, a0, a1, a2, a3, a4, a5)
         except KernelError as err:
             result = -err.errno
         except Stop:

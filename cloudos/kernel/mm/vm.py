@@ -117,6 +117,19 @@ class AddressSpace:
         bisect.insort(self.vmas, vma, key=lambda v: v.start)
         if prot & EXEC:
             self.on_code()
+        return self._merge(vma)
+
+    def _merge(self, vma: Vma) -> Vma:
+        """Join ``vma`` with neighbours it continues (a growing heap stays one VMA)."""
+        i = self.vmas.index(vma)
+        for j in (i + 1, i):
+            if 0 < j < len(self.vmas):
+                left, right = self.vmas[j - 1], self.vmas[j]
+                if left.end == right.start and (left.prot, left.name, left.grows_down) \
+                        == (right.prot, right.name, right.grows_down):
+                    left.end = right.end
+                    del self.vmas[j]
+                    vma = left
         return vma
 
     def find_free(self, length: int, hint: int = 0) -> int:

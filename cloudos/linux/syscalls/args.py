@@ -21,7 +21,9 @@ def s64(value: int) -> int:
 
 def host_error(err: OSError) -> KernelError:
     """A host I/O failure reported as the same Linux errno."""
-    return KernelError(Errno(err.errno) if err.errno in Errno._value2member_map_ else Errno.EIO)
+    if err.errno is None or err.errno not in Errno._value2member_map_:
+        return KernelError(Errno.EIO)
+    return KernelError(Errno(err.errno))
 
 
 def read_timespec(aspace: AddressSpace, addr: int) -> float:
