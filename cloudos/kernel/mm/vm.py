@@ -251,7 +251,8 @@ class AddressSpace:
         if pte & USER and (pte & WRITABLE or not write):
             return pte & FRAME_MASK
         vma = self.find(va)
-        if vma is None or not (force or vma.prot & (WRITE if write else READ)):
+        # On x86 any access right implies read, so only PROT_NONE refuses a read.
+        if vma is None or not (force or vma.prot & (WRITE if write else READ | WRITE | EXEC)):
             raise KernelError(Errno.EFAULT, f"user address {va:#x}")
         if pte & PRESENT:
             return pte & FRAME_MASK

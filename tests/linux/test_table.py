@@ -1,0 +1,73 @@
+"""The Linux system call table: 335 rows named after the guide, and ``cloudos syscalls``."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cloudos.linux.syscalls.table import NAMES, TABLE, Support, handlers
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+GUIDE = Path(__file__).resolve().parents[3] / "shared" / "spec" / "cloudos-microkernel-guide.md"
+COUNT = 335
+
+
+def test_table_has_335_entries_numbered_in_order() -> None:
+    assert len(TABLE) == COUNT
+    assert [row.number for row in TABLE] == list(range(COUNT))
+    assert len(NAMES) == COUNT
+    assert len({row.name for row in TABLE}) == COUNT  # no duplicate names
+    assert TABLE[0].name == "read" and TABLE[-1].name == "rseq"
+
+
+def test_names_are_those_of_the_guide() -> None:
+    if not GUIDE.is_file():
+        pytest.skip(f"guide not found at {GUIDE}")
+    defines = re.findall(r"#define SYS_(\w+)\s+(\d+)", GUIDE.read_text(encoding="utf-8"))
+    guide = {int(number): name.lower() for name, number in defines}
+    assert len(defines) == len(guide) == COUNT, "the guide's table itself changed"
+    assert sorted(guide) == list(range(COUNT))
+    mismatches = [(row.number, row.name, guide.get(row.number)) for row in TABLE
+                  if guide.get(row.number) != row.name]
+    assert mismatches == []
+
+
+def test_support_and_handlers_agree() -> None:
+    for row in TABLE:
+        assert isinstance(row.support, Support)
+        if row.support is Support.NONE:
+            assert row.handler is None, row.name
+        else:
+            assert callable(row.handler), row.name
+    assert any(row.support is Support.FULL for row in TABLE)
+    assert any(row.support is Support.PARTIAL for row in TABLE)
+
+
+def test_handlers_is_the_dispatch_tuple() -> None:
+    table = handlers()
+    assert isinstance(table, tuple) and len(table) == COUNT
+    assert all(h is row.handler for h, row in zip(table, TABLE))
+    assert table[0] is not None  # read
+    assert table[334] is None  # rseq: ENOSYS
+
+
+def test_cli_syscalls_prints_the_table() -> None:
+    env = dict(os.environ, COLUMNS="200", NO_COLOR="1", TERM="dumb")
+    proc = subprocess.run([sys.executable, "-m", "cloudos", "syscalls"], cwd=REPO_ROOT,
+                          env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert re.search(r"\bread\b", out)
+    assert re.search(r"\brseq\b", out)
+    summary = re.search(r"^335 system calls: (\d+) full, (\d+) partial, (\d+) ENOSYS", out,
+                        re.MULTILINE)
+    assert summary, out[-500:]
+    full, partial, none = map(int, summary.groups())
+    assert full + partial + none == COUNT
+    assert none == sum(1 for row in TABLE if row.support is Support.NONE)
