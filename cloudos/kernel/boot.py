@@ -13,9 +13,9 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Sequence, TextIO
+from typing import Callable, Sequence, TextIO
 
-from cloudos.hal.cpu import KERNEL_BASE, LOW_RESERVED, STUB_PHYS, Cpu
+from cloudos.hal.cpu import KERNEL_BASE, LOW_RESERVED, STUB_PHYS, Cpu, CpuContext
 from cloudos.hal.ram import DEFAULT_SIZE, PhysicalMemory
 from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
 from cloudos.kernel.mm.pagetable import KERNEL_SLOT, PageTables, Pte
@@ -71,6 +71,8 @@ class Kernel:
         self.log = log or KernelLog()
         self.profile = Profile()
         self.processes: dict[int, Process] = {}
+        self.frame_refs: dict[int, int] = {}  # frames shared copy-on-write: owner count
+        self.on_exit: Callable[[Process], None] | None = None  # the personality's hook
         self.next_pid = 1
         self.current: Thread | None = None
         self.boot_time = time.time()
@@ -97,7 +99,7 @@ class Kernel:
         self.dispatcher = Dispatcher(self, ())
         self._stage("kernel data structures: process table, run queue, syscall table")
         self._stage("device discovery: console (host stdin/stdout/stderr), timer")
-        self._stage("scheduler: round-robin run queue on cpu0")
+        self._stage("scheduler: MLFQ, 7 levels, quanta 1-64 ms, boost every 1 s, cpu0")
 
     def _map_kernel_half(self) -> int:
         """Map low memory at KERNEL_BASE, supervisor-only, in a table every process shares."""
@@ -114,16 +116,23 @@ class Kernel:
         self.cpu.syscall_handler = self.dispatcher.on_syscall
 
     # -- processes ------------------------------------------------------------
-    def new_process(self, name: str, ppid: int = 0) -> Process:
-        aspace = AddressSpace(self.ram, self.frames, self.kernel_entry, self.cpu.flush_tlb,
-                              self.cpu.invalidate_code)
-        process = Process(self.next_pid, ppid, name, aspace, self)
+    def new_aspace(self) -> AddressSpace:
+        return AddressSpace(self.ram, self.frames, self.kernel_entry, self.cpu.flush_tlb,
+                            self.cpu.invalidate_code, self.frame_refs)
+
+    def new_process(self, name: str, parent: Process | None = None,
+                    aspace: AddressSpace | None = None) -> Process:
+        process = Process(self._new_id(), parent, name, aspace or self.new_aspace(), self)
+        if parent is not None:
+            parent.children.append(process)
+            process.pgid, process.sid = parent.pgid, parent.sid
+        else:
+            process.pgid = process.sid = process.pid
         self.processes[process.pid] = process
-        self.next_pid += 1
         return process
 
-    def start_thread(self, process: Process, rip: int, rsp: int) -> Thread:
-        context = self.cpu.new_context(process.aspace.pt.root, rip, rsp)
+    def new_thread(self, process: Process, context: CpuContext) -> Thread:
+        """A thread of ``process`` (its first takes the pid as tid), ready to run."""
         tid = process.pid if not process.threads else self._new_id()
         thread = Thread(tid, process, context)
         process.threads.append(thread)
@@ -131,19 +140,73 @@ class Kernel:
         self.scheduler.add(thread)
         return thread
 
+    def start_thread(self, process: Process, rip: int, rsp: int) -> Thread:
+        """A thread entering user mode at ``rip`` with stack ``rsp``."""
+        context = self.cpu.new_context(process.aspace.pt.root, rip, rsp)
+        return self.new_thread(process, context)
+
     def _new_id(self) -> int:
+        while self.next_pid in self.processes or self.next_pid in self._tids():
+            self.next_pid += 1
         self.next_pid += 1
         return self.next_pid - 1
 
+    def _tids(self) -> set[int]:
+        return {t.tid for t in self.threads()}
+
+    def threads(self) -> list[Thread]:
+        """Every thread that has not ended."""
+        return [t for p in self.processes.values() for t in p.threads
+                if t.state is not State.TERMINATED]
+
+    def exit_thread(self, thread: Thread, code: int) -> None:
+        """End one thread; the last one to end takes the process with it."""
+        thread.state = State.TERMINATED
+        if all(t.state is State.TERMINATED for t in thread.process.threads):
+            self.exit_process(thread.process, code)
+
     def exit_process(self, process: Process, code: int = 0, signal: int = 0) -> None:
-        """End every thread of ``process``; free its memory; keep it as a zombie."""
+        """End every thread of ``process``, free its memory, and leave a zombie for wait."""
         if process.state is State.TERMINATED:
             return
         process.exit_code, process.killed_by = code, signal
         process.state = State.TERMINATED
         for thread in process.threads:
             thread.state = State.TERMINATED
-        process.aspace.destroy()
+        self.release_aspace(process, process.aspace)
+        init = self.processes.get(1)
+        for child in process.children:  # orphans go to init, as on Linux
+            child.parent = init if init is not process else None
+            if child.parent is not None:
+                init.children.append(child)  # type: ignore[union-attr]
+        process.children = []
+        if process is init:  # init's end halts the machine, like a container's pid 1
+            for other in list(self.processes.values()):
+                self.exit_process(other, 0, 9)
+        if self.on_exit is not None:
+            self.on_exit(process)
+        if process.parent is not None:
+            self.scheduler.wakeup(("child", process.parent.pid))
+            if init is not None and process.parent is init:
+                self.scheduler.wakeup(("child", 1))
+
+    def release_aspace(self, process: Process, aspace: AddressSpace) -> None:
+        """Free ``aspace`` unless another live process shares it (CLONE_VM, vfork)."""
+        if not any(p is not process and not p.zombie and p.aspace is aspace
+                   for p in self.processes.values()):
+            aspace.destroy()
+
+    def reap(self, process: Process) -> None:
+        """Forget a zombie: its parent has collected its status."""
+        assert process.zombie, "reaping a live process"
+        parent = process.parent
+        if parent is not None:
+            parent.children.remove(process)
+            user, system = process.times()
+            cu, cs = process.child_times
+            pu, ps = parent.child_times
+            parent.child_times = (pu + user + cu, ps + system + cs)
+        del self.processes[process.pid]
 
     def kill(self, process: Process, signal: int) -> None:
         """Terminate ``process`` by ``signal`` (delivery to handlers comes with signals)."""

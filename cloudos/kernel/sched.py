@@ -1,53 +1,259 @@
-"""The scheduler: which thread runs next on the CPU, and for how long.
+"""The scheduler: the guide's multi-level feedback queue, sleeping and waking, timers.
 
-Owns: the run queue and the loop that hands the CPU to threads until no thread
-is left. Today it is round-robin with one quantum; the guide's 7-level MLFQ is
-issue 4 and replaces ``pick``/``requeue`` without changing the loop.
-Never: interprets a trap (``trap.handle_trap`` does) or touches page tables.
-Called by: ``Kernel.run``.
+Owns: per-CPU run queues of 7 levels with the guide's quanta (1, 2, 4, 8, 16,
+32, 64 ms), the loop that hands the CPU to threads, sleep channels (xv6's
+sleep/wakeup: a thread sleeps on any hashable "channel" until someone wakes
+that channel or its deadline passes), the timer heap, the idle path, CPU-time
+accounting and a trace of every scheduling decision.
+
+Policy, where the guide is silent or incomplete:
+- Level 0 is real time: only SCHED_FIFO (runs until it blocks or yields) and
+  SCHED_RR (1 ms round robin) threads live there, above every normal thread.
+- Normal threads start at level 1; a thread that uses up its level's quantum
+  is demoted one level (down to 6); a thread that wakes from a sleep is
+  promoted one level (up to 1).
+- Every BOOST_PERIOD (1 s) all normal threads return to level 1, so a
+  demoted thread cannot starve behind a stream of interactive ones (the
+  guide's algorithm lacks this).
+- A slice also ends at the next timer deadline, so a thread woken by a timer
+  preempts a lower-level thread within the timer's precision, not after
+  the lower level's (up to 64 ms) quantum.
+Never: interprets a trap (``trap.handle_trap``) or touches page tables.
+Called by: ``Kernel.run`` (the loop) and system call handlers (sleep, wake, yield).
 """
 
 from __future__ import annotations
 
+import heapq
+import time
 from collections import deque
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Hashable, Iterator
 
 from cloudos.hal.cpu import TrapKind
-from cloudos.kernel.task import State, Thread
+from cloudos.kernel.task import Policy, State, Thread
 from cloudos.kernel.trap import handle_trap
 
 if TYPE_CHECKING:
     from cloudos.kernel.boot import Kernel
 
-QUANTUM_US = 4000  # the guide's quantum for priority 2, user applications
+QUANTA_US = (1000, 2000, 4000, 8000, 16000, 32000, 64000)
+LEVELS = len(QUANTA_US)
+REALTIME, TOP, BOTTOM = 0, 1, LEVELS - 1
+BOOST_PERIOD = 1.0
+MIN_SLICE_US = 50        # below this a timer is treated as due now
+TRACE_LIMIT = 1_000_000  # slices kept for the trace
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """One stretch of a thread on the CPU, for the scheduler trace."""
+
+    start: float       # seconds since boot
+    duration: float    # seconds
+    pid: int
+    tid: int
+    level: int
+    reason: str        # why it ended: quantum, preempt, block, yield, exit, trap
+
+
+class RunQueue:
+    """The ready threads of one CPU, one FIFO per level."""
+
+    def __init__(self) -> None:
+        self.levels: list[deque[Thread]] = [deque() for _ in range(LEVELS)]
+
+    def push(self, thread: Thread, front: bool = False) -> None:
+        queue = self.levels[thread.level]
+        queue.appendleft(thread) if front else queue.append(thread)
+
+    def pop(self) -> Thread | None:
+        for queue in self.levels:
+            while queue:
+                thread = queue.popleft()
+                if thread.state is State.READY:
+                    return thread
+        return None
+
+    def __iter__(self) -> Iterator[Thread]:
+        for queue in self.levels:
+            yield from (t for t in queue if t.state is State.READY)
 
 
 class Scheduler:
-    """A FIFO run queue served by one CPU."""
+    """Multi-level feedback queue scheduling over the kernel's CPUs (one today)."""
 
-    def __init__(self, kernel: Kernel) -> None:
-        self.kernel = kernel
-        self.ready: deque[Thread] = deque()
+    def __init__(self, kernel: Kernel, clock: Callable[[], float] = time.monotonic) -> None:
+        self.kernel, self.clock = kernel, clock
+        self.queues = [RunQueue()]   # per CPU; threads go to CPU 0 until SMP
+        self.timers: list[tuple[float, int, Thread]] = []
+        self.channels: dict[Hashable, list[Thread]] = {}
+        self.epoch = clock()
+        self.next_boost = self.epoch + BOOST_PERIOD
+        self.trace: list[Slice] = []
+        self.last: Thread | None = None
 
-    def add(self, thread: Thread) -> None:
+    # -- making threads ready, sleeping, waking --------------------------------
+    def add(self, thread: Thread, front: bool = False) -> None:
         thread.state = State.READY
-        self.ready.append(thread)
+        if thread.policy in (Policy.FIFO, Policy.RR):
+            thread.level = REALTIME
+        self.queues[0].push(thread, front)
 
-    def run(self) -> None:
-        """Run threads until none is ready."""
-        kernel, cpu = self.kernel, self.kernel.cpu
-        while self.ready:
-            thread = self.ready.popleft()
-            if thread.state is not State.READY:
+    def sleep_on(self, thread: Thread, channel: Hashable, deadline: float | None = None,
+                 timeout_result: int = 0, bits: int = -1, restart: int = -1) -> None:
+        """Block ``thread`` until ``wakeup(channel)`` or ``deadline`` (then RAX = timeout_result).
+
+        With ``restart`` (a system call number) the thread re-executes that call
+        when woken, instead of returning a result: a wait that must look again.
+        """
+        thread.state = State.BLOCKED
+        thread.channel, thread.deadline = channel, deadline
+        thread.timeout_result, thread.wait_bits, thread.restart = timeout_result, bits, restart
+        thread.wait_seq += 1
+        if channel is not None:
+            self.channels.setdefault(channel, []).append(thread)
+        if deadline is not None:
+            heapq.heappush(self.timers, (deadline, thread.wait_seq, thread))
+
+    def wakeup(self, channel: Hashable, result: int = 0, count: int = -1,
+               bits: int = -1) -> int:
+        """Wake up to ``count`` (-1: all) sleepers on ``channel`` whose bits match."""
+        sleepers = self.channels.get(channel, [])
+        woken, keep = 0, []
+        for thread in sleepers:
+            if thread.state is not State.BLOCKED or thread.channel != channel:
                 continue
-            if kernel.current is not thread:
-                kernel.profile.context_switches += 1
-            thread.state = State.RUNNING
-            kernel.current = thread
-            while thread.state is State.RUNNING:
-                trap = cpu.run(thread.context, QUANTUM_US)
-                handle_trap(kernel, thread, trap)
-                if trap.kind is TrapKind.QUANTUM_EXPIRED and self.ready:
-                    break
-            if thread.state is State.RUNNING:
-                self.add(thread)
+            if woken != count and thread.wait_bits & bits:
+                self.wake(thread, result)
+                woken += 1
+            else:
+                keep.append(thread)
+        if keep:
+            self.channels[channel] = keep
+        else:
+            self.channels.pop(channel, None)
+        return woken
+
+    def wake(self, thread: Thread, result: int) -> None:
+        """End ``thread``'s sleep with ``result`` in RAX; a sleeper is promoted one level."""
+        if thread.state is not State.BLOCKED:
+            return
+        thread.channel, thread.deadline = None, None
+        if thread.restart >= 0:
+            self.kernel.cpu.restart_syscall(thread.context, thread.restart)
+        else:
+            self.kernel.cpu.set_context_result(thread.context, result)
+        if thread.policy not in (Policy.FIFO, Policy.RR):
+            thread.level, thread.used_us = max(TOP, thread.level - 1), 0.0
+        self.add(thread)
+
+    def yield_cpu(self, thread: Thread) -> None:
+        """sched_yield: to the back of its level."""
+        thread.used_us = 0.0 if thread.policy is Policy.RR else thread.used_us
+        self.add(thread)
+
+    def waiting(self, channel: Hashable) -> int:
+        return sum(1 for t in self.channels.get(channel, []) if t.state is State.BLOCKED)
+
+    # -- the loop ---------------------------------------------------------------
+    def run(self) -> None:
+        """Run threads until none is ready, sleeping, or able to be woken."""
+        queue = self.queues[0]
+        while True:
+            now = self.clock()
+            self._fire_timers(now)
+            self._prune_timers()
+            if now >= self.next_boost:
+                self._boost(now)
+            thread = queue.pop()
+            if thread is not None:
+                self._run_slice(thread, queue)
+            elif self.timers:
+                self._idle()
+            elif not self._deadlock():
+                return
+
+    def _run_slice(self, thread: Thread, queue: RunQueue) -> None:
+        kernel = self.kernel
+        if self.last is not thread:
+            kernel.profile.context_switches += 1
+        self.last = kernel.current = thread
+        thread.state = State.RUNNING
+        start = self.clock()
+        budget = QUANTA_US[thread.level] - thread.used_us
+        if thread.policy is Policy.FIFO:
+            budget = QUANTA_US[BOTTOM]  # runs on; the cap only lets timers in
+        if self.timers:
+            budget = min(budget, (self.timers[0][0] - start) * 1e6)
+        system_before = thread.sys_time
+        trap = kernel.cpu.run(thread.context, int(max(budget, MIN_SLICE_US)))
+        elapsed = self.clock() - start
+        thread.user_time += max(0.0, elapsed - (thread.sys_time - system_before))
+        thread.used_us += elapsed * 1e6
+        handle_trap(kernel, thread, trap)
+        reason = self._after_slice(thread, trap.kind, queue)
+        if len(self.trace) < TRACE_LIMIT:
+            self.trace.append(Slice(start - self.epoch, elapsed, thread.process.pid, thread.tid,
+                                    thread.level, reason))
+
+    def _after_slice(self, thread: Thread, kind: TrapKind, queue: RunQueue) -> str:
+        """Requeue a thread that is still running; say why its slice ended."""
+        if thread.state is State.TERMINATED:
+            return "exit"
+        if thread.state is State.BLOCKED:
+            return "block"
+        if thread.state is State.READY:
+            return "yield"
+        if thread.used_us >= QUANTA_US[thread.level] and thread.policy is not Policy.FIFO:
+            level = thread.level
+            if thread.policy is not Policy.RR:
+                thread.level = min(BOTTOM, level + 1)
+            thread.used_us = 0.0
+            self.add(thread)
+            return "quantum"
+        self.add(thread, front=True)  # a timer or a trap ended the slice early
+        return "preempt" if kind is TrapKind.QUANTUM_EXPIRED else "trap"
+
+    def _fire_timers(self, now: float) -> None:
+        while self.timers and self.timers[0][0] <= now + MIN_SLICE_US / 1e6:
+            deadline, seq, thread = heapq.heappop(self.timers)
+            if thread.state is State.BLOCKED and thread.wait_seq == seq:
+                self.wake(thread, thread.timeout_result)
+
+    def _prune_timers(self) -> None:
+        """Drop timers of threads that were woken some other way."""
+        while self.timers:
+            _, seq, thread = self.timers[0]
+            if thread.state is State.BLOCKED and thread.wait_seq == seq:
+                return
+            heapq.heappop(self.timers)
+
+    def _boost(self, now: float) -> None:
+        """Lift every normal thread back to the top level."""
+        self.next_boost = now + BOOST_PERIOD
+        ready = list(self.queues[0])
+        for thread in self.kernel.threads():
+            if thread.policy not in (Policy.FIFO, Policy.RR):
+                thread.level, thread.used_us = TOP, 0.0
+        self.queues[0] = RunQueue()
+        for thread in ready:
+            self.queues[0].push(thread)
+
+    def _idle(self) -> None:
+        """Nothing to run: sleep on the host until the next timer."""
+        delay = self.timers[0][0] - self.clock()
+        if delay > 0:
+            time.sleep(delay)
+
+    def _deadlock(self) -> bool:
+        """Threads are blocked with no timer and no device to wake them: kill them."""
+        stuck = [t for t in self.kernel.threads() if t.state is State.BLOCKED]
+        if not stuck:
+            return False
+        names = ", ".join(f"{t.process.name}[{t.tid}]" for t in stuck[:5])
+        self.kernel.log.warn(f"sched: every thread is blocked with nothing to wake it "
+                             f"({names}): killing them")
+        for process in {t.process for t in stuck}:
+            self.kernel.exit_process(process, 0, 9)
+        return True

@@ -10,8 +10,8 @@ Called by: the trap path, the scheduler, the loader and the syscall handlers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import TYPE_CHECKING, Any
+from enum import Enum, IntEnum
+from typing import TYPE_CHECKING, Any, Hashable
 
 from cloudos.hal.cpu import CpuContext
 from cloudos.kernel.mm.vm import AddressSpace
@@ -32,18 +32,30 @@ class State(Enum):
 
 @dataclass(eq=False)
 class Process:
-    """An address space, its threads, and how it ended."""
+    """An address space, its threads, its place in the process tree, and how it ended."""
 
     pid: int
-    ppid: int
+    parent: Process | None
     name: str
     aspace: AddressSpace
     kernel: Kernel = field(repr=False)
     threads: list[Thread] = field(default_factory=list)
+    children: list[Process] = field(default_factory=list)
+    pgid: int = 0
+    sid: int = 0
     exit_code: int = 0          # the status of exit(), when not killed
     killed_by: int = 0          # the signal that ended it, 0 if it exited
     state: State = State.CREATED
+    child_times: tuple[float, float] = (0.0, 0.0)  # user, system seconds of reaped children
     personality: Any = None     # Linux state: signal actions, limits, credentials
+
+    @property
+    def ppid(self) -> int:
+        return self.parent.pid if self.parent else 0
+
+    @property
+    def zombie(self) -> bool:
+        return self.state is State.TERMINATED
 
     def wait_status(self) -> int:
         """The status word of wait4(): exit code or terminating signal."""
@@ -53,14 +65,44 @@ class Process:
         """How a shell reports the end of this process: code, or 128 + signal."""
         return 128 + self.killed_by if self.killed_by else self.exit_code & 0xFF
 
+    def times(self) -> tuple[float, float]:
+        """User and system seconds used by all threads, live and dead."""
+        return (sum(t.user_time for t in self.threads), sum(t.sys_time for t in self.threads))
+
+
+class Policy(IntEnum):
+    """Scheduling policies (Linux's SCHED_* numbers)."""
+
+    NORMAL = 0
+    FIFO = 1
+    RR = 2
+    BATCH = 3
+    IDLE = 5
+
 
 @dataclass(eq=False)
 class Thread:
-    """A flow of control with its saved CPU state."""
+    """A flow of control: saved CPU state, scheduling state, accounting."""
 
     tid: int
     process: Process
     context: CpuContext
     state: State = State.CREATED
+    # Scheduling (kernel.sched): MLFQ level, CPU used at that level, policy.
+    level: int = 1
+    used_us: float = 0.0
+    policy: Policy = Policy.NORMAL
+    rt_priority: int = 0
+    nice: int = 0
+    # Blocking (kernel.sched.sleep_on): the channel slept on, the deadline, the
+    # result delivered in RAX if the deadline passes first, and a wake-up filter.
+    channel: Hashable = None
+    deadline: float | None = None
+    timeout_result: int = 0
+    wait_bits: int = 0
+    wait_seq: int = 0
+    restart: int = -1           # the system call to re-execute on wake-up, if any
+    user_time: float = 0.0
+    sys_time: float = 0.0
     clear_child_tid: int = 0
     personality: Any = None     # Linux state: signal mask, robust list

@@ -34,6 +34,20 @@ class Stop(Exception):
     """The calling thread cannot continue on this CPU (it exited or blocked)."""
 
 
+class SlowPath(Exception):
+    """Finish this system call with the CPU stopped: ``work()`` returns RAX.
+
+    The fast path runs inside the CPU's SYSCALL hook, where the live CPU state
+    must not change under Unicorn. Calls that build or replace CPU contexts
+    (fork, clone, execve) raise this; the trap path runs ``work`` once
+    ``emu_start`` has returned, with the caller's context still loaded.
+    """
+
+    def __init__(self, work: Callable[[], int]) -> None:
+        super().__init__()
+        self.work = work
+
+
 class Dispatcher:
     """Runs system calls on the fast path, inside the CPU's SYSCALL hook."""
 
@@ -44,6 +58,7 @@ class Dispatcher:
         self.times = [0.0] * len(self.handlers)
         self.enosys = 0
         self.profiling = False
+        self.slow: Callable[[], int] | None = None
 
     def on_syscall(self) -> bool:
         """Serve one SYSCALL; False stops the CPU (the thread exited or blocked)."""
@@ -56,17 +71,39 @@ class Dispatcher:
             self.enosys += 1
             cpu.set_result(ENOSYS)
             return True
-        start = time.perf_counter() if self.profiling else 0.0
+        start = time.perf_counter()
         try:
             result = handler(thread, a0, a1, a2, a3, a4, a5)
         except KernelError as err:
             result = -err.errno
         except Stop:
             return False
-        if self.profiling:
-            self.times[nr] += time.perf_counter() - start
+        except SlowPath as slow:
+            self.slow = slow.work
+            return False
+        finally:
+            spent = time.perf_counter() - start
+            thread.sys_time += spent
+            if self.profiling:
+                self.times[nr] += spent
         cpu.set_result(result)
         return True
+
+    def finish_slow(self, thread: Thread) -> None:
+        """Run a system call's slow path, now that the CPU is stopped."""
+        work, self.slow = self.slow, None
+        if work is None:
+            return
+        start = time.perf_counter()
+        try:
+            result = work()
+        except KernelError as err:
+            result = -err.errno
+        except Stop:
+            return
+        finally:
+            thread.sys_time += time.perf_counter() - start
+        self.kernel.cpu.set_result(result)
 
 
 def resolve_fault(kernel: Kernel, address: int, rip: int, error: int) -> bool:
@@ -84,7 +121,10 @@ def resolve_fault(kernel: Kernel, address: int, rip: int, error: int) -> bool:
 def handle_trap(kernel: Kernel, thread: Thread, trap: Trap) -> None:
     """Decide what a stop of the CPU means for ``thread``: resume, fault in, or kill."""
     kind = trap.kind
-    if kind is TrapKind.QUANTUM_EXPIRED or kind is TrapKind.SYSCALL:
+    if kind is TrapKind.SYSCALL:
+        kernel.dispatcher.finish_slow(thread)
+        return
+    if kind is TrapKind.QUANTUM_EXPIRED:
         return
     if kind is TrapKind.PAGE_FAULT:
         try:

@@ -11,6 +11,7 @@ from typing import TextIO
 from cloudos.hal.ram import DEFAULT_SIZE
 from cloudos.kernel.boot import Kernel, KernelLog
 from cloudos.linux import process
+from cloudos.linux.syscalls import sys_fork
 from cloudos.linux.syscalls.table import TABLE, handlers
 
 
@@ -20,6 +21,7 @@ class Machine:
     def __init__(self, mem: int = DEFAULT_SIZE, log: KernelLog | None = None) -> None:
         self.kernel = Kernel(mem, log)
         self.kernel.install_syscalls(handlers())
+        self.kernel.on_exit = sys_fork.on_exit
 
     def run(self, path: str, argv: list[str], env: dict[str, str]) -> int:
         """Run ``path`` as init until every process has ended; return init's shell status."""

@@ -10,17 +10,22 @@ Called by: the CLI (init) and the syscall handlers (their state).
 from __future__ import annotations
 
 import os
+import resource
 from dataclasses import dataclass, field
 
 from cloudos.kernel.boot import Kernel
+from cloudos.kernel.mm.vm import AddressSpace
 from cloudos.kernel.task import Process, Thread
 from cloudos.linux import elf
 
 RLIM_INFINITY = (1 << 64) - 1
-RLIMIT_STACK, RLIMIT_NOFILE, RLIM_NLIMITS = 3, 7, 16
-DEFAULT_RLIMITS = {RLIMIT_STACK: (8 << 20, RLIM_INFINITY), RLIMIT_NOFILE: (1024, 4096),
-                   8: (8 << 20, 8 << 20),  # RLIMIT_MEMLOCK
-                   6: (4096, 4096), 11: (4096, 4096)}  # RLIMIT_NPROC, RLIMIT_SIGPENDING
+RLIMIT_STACK, RLIMIT_NPROC, RLIMIT_NOFILE, RLIM_NLIMITS = 3, 6, 7, 16
+
+
+def _host_limit(resource_id: int) -> tuple[int, int]:
+    """The host's limit, so a guest starts with the limits the same program gets natively."""
+    soft, hard = resource.getrlimit(resource_id)
+    return (RLIM_INFINITY if soft < 0 else soft, RLIM_INFINITY if hard < 0 else hard)
 
 
 @dataclass
@@ -30,9 +35,13 @@ class LinuxProcess:
     uid: int
     gid: int
     rlimits: dict[int, tuple[int, int]] = field(
-        default_factory=lambda: {r: DEFAULT_RLIMITS.get(r, (RLIM_INFINITY, RLIM_INFINITY))
-                                 for r in range(RLIM_NLIMITS)})
+        default_factory=lambda: {r: _host_limit(r) for r in range(RLIM_NLIMITS)})
     sigactions: dict[int, bytes] = field(default_factory=dict)  # raw struct sigaction
+    pending: int = 0            # signals sent but not delivered (delivery: issue 6)
+    execed: bool = False        # setpgid on a child that has exec'd is EACCES
+
+    def fork(self) -> LinuxProcess:
+        return LinuxProcess(self.uid, self.gid, dict(self.rlimits), dict(self.sigactions))
 
 
 @dataclass
@@ -41,6 +50,9 @@ class LinuxThread:
 
     sigmask: int = 0
     robust_list: tuple[int, int] = (0, 0)
+
+    def fork(self) -> LinuxThread:
+        return LinuxThread(self.sigmask)
 
 
 def linux(process: Process) -> LinuxProcess:
@@ -55,8 +67,12 @@ def linux_thread(thread: Thread) -> LinuxThread:
     return state
 
 
-def spawn(kernel: Kernel, path: str, argv: list[str], env: dict[str, str]) -> Process:
-    """Create a process running the host program at ``path``; ExecError if it cannot run."""
+def load_program(kernel: Kernel, path: str, argv: list[bytes],
+                 envp: list[bytes]) -> tuple[AddressSpace, int, int]:
+    """A new address space holding the host program at ``path``: (aspace, entry, rsp).
+
+    ExecError when the file cannot be run; nothing of the caller changes then.
+    """
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -66,16 +82,23 @@ def spawn(kernel: Kernel, path: str, argv: list[str], env: dict[str, str]) -> Pr
         raise elf.ExecError(err.errno or 2, f"{path}: {err.strerror}") from None
     if not os.access(path, os.X_OK):
         raise elf.ExecError(13, f"{path}: permission denied")
-    process = kernel.new_process(os.path.basename(path)[:15])
-    process.personality = LinuxProcess(os.getuid(), os.getgid())
+    aspace = kernel.new_aspace()
     try:
-        image = elf.load(process.aspace, data, path)
+        image = elf.load(aspace, data, path)
         ids = (os.getuid(), os.geteuid(), os.getgid(), os.getegid())
-        rsp = elf.build_stack(process.aspace, image, [a.encode() for a in argv],
-                              [f"{k}={v}".encode() for k, v in env.items()], path.encode(), ids)
+        rsp = elf.build_stack(aspace, image, argv, envp, path.encode(), ids)
     except BaseException:
-        kernel.exit_process(process, 127)
+        aspace.destroy()
         raise
-    thread = kernel.start_thread(process, image.entry, rsp)
+    return aspace, image.entry, rsp
+
+
+def spawn(kernel: Kernel, path: str, argv: list[str], env: dict[str, str]) -> Process:
+    """Create a process running the host program at ``path``; ExecError if it cannot run."""
+    aspace, entry, rsp = load_program(kernel, path, [a.encode() for a in argv],
+                                      [f"{k}={v}".encode() for k, v in env.items()])
+    process = kernel.new_process(os.path.basename(path)[:15], None, aspace)
+    process.personality = LinuxProcess(os.getuid(), os.getgid())
+    thread = kernel.start_thread(process, entry, rsp)
     thread.personality = LinuxThread()
     return process

@@ -26,7 +26,7 @@ from cloudos.hal.cpu import PF_FETCH, PF_PRESENT, PF_USER, PF_WRITE
 from cloudos.hal.ram import PhysicalMemory
 from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
-from cloudos.kernel.mm.pagetable import (FRAME_MASK, NO_EXECUTE, PRESENT, USER, WRITABLE,
+from cloudos.kernel.mm.pagetable import (COW, FRAME_MASK, NO_EXECUTE, PRESENT, USER, WRITABLE,
                                          PageTables)
 
 PIE_BASE = 0x0000_5555_5555_4000
@@ -86,10 +86,14 @@ class AddressSpace:
     """The user half of one process's virtual memory."""
 
     def __init__(self, ram: PhysicalMemory, frames: BuddyAllocator, kernel_entry: int,
-                 on_flush: Callable[[], None], on_code: Callable[[], None]) -> None:
+                 on_flush: Callable[[], None], on_code: Callable[[], None],
+                 refs: dict[int, int] | None = None) -> None:
         # on_flush drops stale TLB entries; on_code drops translated code, since pages
         # the kernel fills (not the guest) may become executable with new contents.
         self.ram, self.frames, self.on_flush, self.on_code = ram, frames, on_flush, on_code
+        self.kernel_entry = kernel_entry
+        # Owners of frames shared copy-on-write, kernel-wide; a frame absent has one owner.
+        self.refs: dict[int, int] = {} if refs is None else refs
         self.pt = PageTables(ram, frames, kernel_entry)
         self.vmas: list[Vma] = []
         self.brk_start = self.brk = HEAP_BASE
@@ -178,11 +182,51 @@ class AddressSpace:
         freed = False
         for va, pte in list(self.pt.mapped(start, end)):
             self.pt.unmap(va)
-            self.frames.free(pte & FRAME_MASK, 0)
+            self._drop(pte & FRAME_MASK)
             self.resident -= 1
             freed = True
         if freed:
             self.on_flush()
+
+    def _drop(self, frame: int) -> None:
+        """Give up one ownership of ``frame``; the last owner frees it."""
+        owners = self.refs.get(frame, 1)
+        if owners == 1:
+            self.frames.free(frame, 0)
+        elif owners == 2:
+            del self.refs[frame]
+        else:
+            self.refs[frame] = owners - 1
+
+    def fork(self) -> AddressSpace:
+        """A copy-on-write duplicate: every page shared, written pages copied on first write."""
+        child = AddressSpace(self.ram, self.frames, self.kernel_entry, self.on_flush,
+                             self.on_code, self.refs)
+        child.vmas = [Vma(v.start, v.end, v.prot, v.name, v.grows_down) for v in self.vmas]
+        child.brk_start, child.brk, child.resident = self.brk_start, self.brk, self.resident
+        refs = self.refs
+        for va, pte in list(self.pt.mapped(0, USER_END)):
+            if pte & WRITABLE:
+                pte = (pte & ~WRITABLE) | COW
+                self.pt.set_entry(va, pte)
+            frame = pte & FRAME_MASK
+            child.pt.map(va, frame, pte & ~(FRAME_MASK | PRESENT))
+            refs[frame] = refs.get(frame, 1) + 1
+        self.on_flush()
+        return child
+
+    def _break_cow(self, va: int, pte: int) -> int:
+        """Make the COW page at ``va`` private and writable; return its frame."""
+        frame = pte & FRAME_MASK
+        flags = (pte & ~(FRAME_MASK | COW)) | WRITABLE
+        if frame in self.refs:
+            private = self.frames.alloc(0)
+            self.ram.copy(private, frame, PAGE_SIZE)
+            self._drop(frame)
+            frame = private
+        self.pt.set_entry(va & PAGE_MASK, frame | flags)
+        self.on_flush()
+        return frame
 
     def protect(self, start: int, length: int, prot: Prot) -> None:
         """Change the protection of [start, start+length)."""
@@ -205,7 +249,11 @@ class AddressSpace:
     def _reflag(self, vma: Vma) -> None:
         flags = vma.pte_flags() | PRESENT
         for va, pte in list(self.pt.mapped(vma.start, vma.end)):
-            self.pt.set_entry(va, (pte & FRAME_MASK) | flags)
+            frame = pte & FRAME_MASK
+            if flags & WRITABLE and (pte & COW or frame in self.refs):
+                self.pt.set_entry(va, frame | (flags & ~WRITABLE) | COW)  # still shared
+            else:
+                self.pt.set_entry(va, frame | flags)
 
     def discard(self, start: int, length: int) -> None:
         """Drop the pages of [start, start+length) so they read back zero (MADV_DONTNEED)."""
@@ -235,6 +283,11 @@ class AddressSpace:
     def fault(self, va: int, error: int) -> None:
         """Resolve a user page fault at ``va`` (x86 error code ``error``) or raise SegFault."""
         vma = self.find(va) or self._grow_stack(va)
+        if error & PF_PRESENT and error & PF_WRITE and vma is not None and vma.prot & WRITE:
+            pte = self.pt.walk(va)
+            if pte & COW:
+                self._break_cow(va, pte)
+                return
         if error & PF_PRESENT or vma is None or not vma.prot \
                 or (error & PF_WRITE and not vma.prot & WRITE) \
                 or (error & PF_FETCH and not vma.prot & EXEC):
@@ -255,7 +308,7 @@ class AddressSpace:
         if vma is None or not (force or vma.prot & (WRITE if write else READ | WRITE | EXEC)):
             raise KernelError(Errno.EFAULT, f"user address {va:#x}")
         if pte & PRESENT:
-            return pte & FRAME_MASK
+            return self._break_cow(va, pte) if write and pte & COW else pte & FRAME_MASK
         return self._populate(va & PAGE_MASK, vma)
 
     def copy_in(self, va: int, length: int) -> bytes:

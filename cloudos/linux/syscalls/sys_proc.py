@@ -1,5 +1,5 @@
-"""Process identity and lifetime: exit(2), exit_group(2), get*id(2), uname(2),
-arch_prctl(2), set_tid_address(2), set_robust_list(2), prlimit64(2), getrlimit(2).
+"""Process identity: get*id(2), set{uid,gid}(2), process groups and sessions, uname(2),
+arch_prctl(2), set_tid_address(2), set_robust_list(2), prlimit64(2), {get,set}rlimit(2).
 """
 
 import struct
@@ -7,8 +7,7 @@ import struct
 from cloudos import __version__
 from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.mm.vm import USER_END
-from cloudos.kernel.task import Thread
-from cloudos.kernel.trap import Stop
+from cloudos.kernel.task import Process, Thread
 from cloudos.linux.process import RLIM_INFINITY, RLIM_NLIMITS, linux, linux_thread
 from cloudos.linux.syscalls.args import s32, write_u64
 
@@ -20,18 +19,6 @@ RLIMIT = struct.Struct("<QQ")
 UTS_FIELDS = (b"Linux", b"cloudos", b"6.1.0-cloudos", f"#1 SMP CloudOS {__version__}".encode(),
               b"x86_64", b"(none)")
 UTSNAME = b"".join(f.ljust(65, b"\0") for f in UTS_FIELDS)
-
-
-def sys_exit(t: Thread, code: int, *_: int) -> int:
-    """Implements Linux exit(2). Threads come with issue 4, so the process ends."""
-    t.process.kernel.exit_process(t.process, s32(code) & 0xFF)
-    raise Stop
-
-
-def sys_exit_group(t: Thread, code: int, *_: int) -> int:
-    """Implements Linux exit_group(2)."""
-    t.process.kernel.exit_process(t.process, s32(code) & 0xFF)
-    raise Stop
 
 
 def sys_getpid(t: Thread, *_: int) -> int:
@@ -47,6 +34,85 @@ def sys_gettid(t: Thread, *_: int) -> int:
 def sys_getppid(t: Thread, *_: int) -> int:
     """Implements Linux getppid(2)."""
     return t.process.ppid
+
+
+def sys_getpgid(t: Thread, pid: int, *_: int) -> int:
+    """Implements Linux getpgid(2)."""
+    return _process(t, pid).pgid
+
+
+def sys_getpgrp(t: Thread, *_: int) -> int:
+    """Implements Linux getpgrp(2)."""
+    return t.process.pgid
+
+
+def sys_getsid(t: Thread, pid: int, *_: int) -> int:
+    """Implements Linux getsid(2)."""
+    return _process(t, pid).sid
+
+
+def sys_setsid(t: Thread, *_: int) -> int:
+    """Implements Linux setsid(2): a new session and group led by the caller."""
+    process = t.process
+    if any(p.pgid == process.pid for p in process.kernel.processes.values() if not p.zombie):
+        raise KernelError(Errno.EPERM, "already a process group leader")
+    process.sid = process.pgid = process.pid
+    return process.sid
+
+
+def sys_setpgid(t: Thread, pid: int, pgid: int, *_: int) -> int:
+    """Implements Linux setpgid(2) with its session and exec rules."""
+    pid, pgid = s32(pid), s32(pgid)
+    if pgid < 0:
+        raise KernelError(Errno.EINVAL, f"pgid {pgid}")
+    me = t.process
+    target = _process(t, pid)
+    if target is not me and target.parent is not me:
+        raise KernelError(Errno.ESRCH, f"{pid} is neither the caller nor its child")
+    if target is not me and (target.sid != me.sid):
+        raise KernelError(Errno.EPERM, "child in another session")
+    if target is not me and linux(target).execed:
+        raise KernelError(Errno.EACCES, "child has already exec'd")
+    if target.sid == target.pid:
+        raise KernelError(Errno.EPERM, "a session leader cannot move")
+    pgid = pgid or target.pid
+    if pgid != target.pid and not any(p.pgid == pgid and p.sid == me.sid and not p.zombie
+                                      for p in me.kernel.processes.values()):
+        raise KernelError(Errno.EPERM, f"no group {pgid} in this session")
+    target.pgid = pgid
+    return 0
+
+
+def _process(t: Thread, pid: int) -> Process:
+    pid = s32(pid)
+    if pid == 0:
+        return t.process
+    process = t.process.kernel.processes.get(pid)
+    if process is None or pid < 0:
+        raise KernelError(Errno.ESRCH, f"no process {pid}")
+    return process
+
+
+def sys_setuid(t: Thread, uid: int, *_: int) -> int:
+    """Implements Linux setuid(2): root may become anyone; others only themselves."""
+    state, uid = linux(t.process), s32(uid)
+    if uid < 0:
+        raise KernelError(Errno.EINVAL, f"uid {uid}")
+    if state.uid != 0 and uid != state.uid:
+        raise KernelError(Errno.EPERM, "setuid needs privilege")
+    state.uid = uid
+    return 0
+
+
+def sys_setgid(t: Thread, gid: int, *_: int) -> int:
+    """Implements Linux setgid(2)."""
+    state, gid = linux(t.process), s32(gid)
+    if gid < 0:
+        raise KernelError(Errno.EINVAL, f"gid {gid}")
+    if state.uid != 0 and gid != state.gid:
+        raise KernelError(Errno.EPERM, "setgid needs privilege")
+    state.gid = gid
+    return 0
 
 
 def sys_getuid(t: Thread, *_: int) -> int:
@@ -82,13 +148,13 @@ def sys_arch_prctl(t: Thread, code: int, addr: int, *_: int) -> int:
 
 
 def sys_set_tid_address(t: Thread, tidptr: int, *_: int) -> int:
-    """Implements Linux set_tid_address(2): the address is cleared when the thread exits (issue 4)."""
+    """Implements Linux set_tid_address(2): the tid word is cleared and woken at thread exit."""
     t.clear_child_tid = tidptr
     return t.tid
 
 
 def sys_set_robust_list(t: Thread, head: int, length: int, *_: int) -> int:
-    """Implements Linux set_robust_list(2): recorded for futex cleanup at thread exit."""
+    """Implements Linux set_robust_list(2): recorded (the list is not walked at exit yet)."""
     if length != ROBUST_LIST_HEAD_SIZE:
         raise KernelError(Errno.EINVAL, "robust list head size")
     linux_thread(t).robust_list = (head, length)

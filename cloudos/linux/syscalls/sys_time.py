@@ -1,8 +1,9 @@
 """Time and randomness: clock_gettime(2), clock_getres(2), gettimeofday(2), time(2),
 nanosleep(2), clock_nanosleep(2), getrandom(2).
 
-Clocks read the host's. Sleeping sleeps the host thread, which is right while
-a machine runs one thread; blocking sleeps in the scheduler come with issue 4.
+Wall clocks read the host's; the CPU-time clocks read the kernel's accounting.
+Sleeps block the calling thread in the scheduler (they are not interrupted by
+signals yet: no EINTR, ``rem`` is left alone).
 """
 
 import os
@@ -11,10 +12,12 @@ import time
 
 from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.task import Thread
+from cloudos.kernel.trap import Stop
 from cloudos.linux.syscalls.args import TIMESPEC, read_timespec, s32, write_u64
+from cloudos.linux.syscalls.sys_sched import cpu_clock
 
 CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID = 0, 1, 2, 3
-# Linux clock ids and the host clock that serves each (CPU time is the host's until issue 4).
+# Linux clock ids and the host clock that serves each (CPU-time ids: see cpu_clock).
 HOST_CLOCKS = {0: time.CLOCK_REALTIME, 1: time.CLOCK_MONOTONIC, 2: time.CLOCK_PROCESS_CPUTIME_ID,
                3: time.CLOCK_THREAD_CPUTIME_ID, 4: time.CLOCK_MONOTONIC_RAW,
                5: time.CLOCK_REALTIME, 6: time.CLOCK_MONOTONIC, 7: time.CLOCK_BOOTTIME,
@@ -33,7 +36,9 @@ def _clock(clock_id: int) -> int:
 
 def sys_clock_gettime(t: Thread, clock_id: int, tp: int, *_: int) -> int:
     """Implements Linux clock_gettime(2)."""
-    ns = time.clock_gettime_ns(_clock(clock_id))
+    host = _clock(clock_id)
+    cpu = cpu_clock(t, s32(clock_id))
+    ns = int(cpu * 1e9) if cpu is not None else time.clock_gettime_ns(host)
     t.process.aspace.copy_out(tp, TIMESPEC.pack(ns // 10**9, ns % 10**9))
     return 0
 
@@ -64,10 +69,16 @@ def sys_time(t: Thread, tloc: int, *_: int) -> int:
     return now
 
 
+def _sleep(t: Thread, seconds: float) -> int:
+    """Block the calling thread for ``seconds``; other threads run meanwhile."""
+    scheduler = t.process.kernel.scheduler
+    scheduler.sleep_on(t, None, scheduler.clock() + max(seconds, 0.0), 0)
+    raise Stop
+
+
 def sys_nanosleep(t: Thread, req: int, rem: int, *_: int) -> int:
     """Implements Linux nanosleep(2)."""
-    time.sleep(read_timespec(t.process.aspace, req))
-    return 0
+    return _sleep(t, read_timespec(t.process.aspace, req))
 
 
 def sys_clock_nanosleep(t: Thread, clock_id: int, flags: int, req: int, rem: int,
@@ -79,8 +90,7 @@ def sys_clock_nanosleep(t: Thread, clock_id: int, flags: int, req: int, rem: int
     seconds = read_timespec(t.process.aspace, req)
     if flags & TIMER_ABSTIME:
         seconds -= time.clock_gettime(host)
-    time.sleep(max(seconds, 0.0))
-    return 0
+    return _sleep(t, seconds)
 
 
 def sys_getrandom(t: Thread, buf: int, count: int, flags: int, *_: int) -> int:

@@ -1,0 +1,293 @@
+"""Process lifetime: fork(2), vfork(2), clone(2), clone3(2), execve(2), exit(2),
+exit_group(2), wait4(2), waitid(2).
+
+Linux process semantics over the kernel's mechanisms (copy-on-write address
+spaces, contexts, sleep channels). fork, clone and execve build CPU contexts,
+so they finish on the slow path (``SlowPath``), with the CPU stopped. This is
+the code that moves into the process manager server (``servers/pm``) once IPC
+lands: each handler already only decodes, checks, and calls kernel operations.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+
+from unicorn import x86_const as X
+
+from cloudos.kernel.errno import Errno, KernelError
+from cloudos.kernel.task import Process, State, Thread
+from cloudos.kernel.trap import SlowPath, Stop
+from cloudos.linux.elf import ExecError
+from cloudos.linux.process import RLIMIT_NPROC, LinuxProcess, linux, linux_thread
+from cloudos.linux.syscalls.args import s32
+from cloudos.linux.syscalls.sys_futex import futex_wake
+
+CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
+CLONE_PIDFD, CLONE_PTRACE, CLONE_VFORK, CLONE_PARENT = 0x1000, 0x2000, 0x4000, 0x8000
+CLONE_THREAD, CLONE_NEWNS, CLONE_SYSVSEM, CLONE_SETTLS = 0x10000, 0x20000, 0x40000, 0x80000
+CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_DETACHED = 0x100000, 0x200000, 0x400000
+CLONE_UNTRACED, CLONE_CHILD_SETTID = 0x800000, 0x1000000
+CLONE_SUPPORTED = (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_VFORK
+                   | CLONE_PARENT | CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS
+                   | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED
+                   | CLONE_UNTRACED | CLONE_CHILD_SETTID | 0xFF)
+SIGCHLD = 17
+WNOHANG, WUNTRACED, WEXITED, WCONTINUED, WNOWAIT = 1, 2, 4, 8, 0x01000000
+WNOTHREAD, WALL, WCLONE = 0x20000000, 0x40000000, 0x80000000
+P_ALL, P_PID, P_PGID = 0, 1, 2
+CLD_EXITED, CLD_KILLED = 1, 2
+MAX_ARGS = 0x7FFF_FFFF
+ARG_MAX = 2 << 20  # bytes of argv + envp strings; Linux allows a quarter of the stack limit
+
+
+# -- fork and clone -----------------------------------------------------------
+def _check_nproc(t: Thread) -> None:
+    """RLIMIT_NPROC: a non-root user's tasks, threads included, as Linux counts them."""
+    state = linux(t.process)
+    limit = state.rlimits[RLIMIT_NPROC][0]
+    if state.uid == 0:
+        return
+    kernel = t.process.kernel
+    tasks = sum(1 for th in kernel.threads() if linux(th.process).uid == state.uid)
+    if tasks >= limit:
+        raise KernelError(Errno.EAGAIN, "RLIMIT_NPROC reached")
+
+
+def _copy_thread(t: Thread, flags: int, stack: int, tls: int, child_tid: int) -> Thread:
+    """The new thread (and process unless CLONE_THREAD): runs from the caller's context."""
+    kernel, parent = t.process.kernel, t.process
+    if flags & CLONE_VM:
+        aspace = parent.aspace
+    else:
+        aspace = parent.aspace.fork()
+    regs = {X.UC_X86_REG_RAX: 0}
+    if stack:
+        regs[X.UC_X86_REG_RSP] = stack
+    if flags & CLONE_SETTLS:
+        regs[X.UC_X86_REG_FS_BASE] = tls
+    context = kernel.cpu.clone_context(t.context, aspace.pt.root, regs)
+    if flags & CLONE_THREAD:
+        child = kernel.new_thread(parent, context)
+    else:
+        process = kernel.new_process(parent.name, parent.parent if flags & CLONE_PARENT
+                                     else parent, aspace)
+        process.personality = linux(parent).fork()
+        child = kernel.new_thread(process, context)
+    child.personality = linux_thread(t).fork()
+    child.policy, child.rt_priority, child.nice = t.policy, t.rt_priority, t.nice
+    if flags & CLONE_CHILD_SETTID:
+        aspace.copy_out(child_tid, struct.pack("<i", child.tid))
+    if flags & CLONE_CHILD_CLEARTID:
+        child.clear_child_tid = child_tid
+    return child
+
+
+def _clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int,
+           tls: int) -> int:
+    if flags & ~CLONE_SUPPORTED:
+        raise KernelError(Errno.EINVAL, f"clone flags {flags & ~CLONE_SUPPORTED:#x} "
+                                        "(namespaces, ptrace, pidfd) are not supported")
+    if (flags & CLONE_THREAD and not flags & CLONE_SIGHAND) \
+            or (flags & CLONE_SIGHAND and not flags & CLONE_VM):
+        raise KernelError(Errno.EINVAL, "CLONE_THREAD needs CLONE_SIGHAND needs CLONE_VM")
+    _check_nproc(t)
+
+    def work() -> int:
+        child = _copy_thread(t, flags, stack, tls, child_tid)
+        if flags & CLONE_PARENT_SETTID:
+            t.process.aspace.copy_out(parent_tid, struct.pack("<i", child.tid))
+        if flags & CLONE_VFORK:  # the parent sleeps until the child execs or exits
+            t.process.kernel.scheduler.sleep_on(t, ("vfork", child.process.pid),
+                                                None, child.tid)
+            raise Stop
+        return child.tid
+
+    raise SlowPath(work)
+
+
+def sys_fork(t: Thread, *_: int) -> int:
+    """Implements Linux fork(2): a copy-on-write copy of the process."""
+    return _clone(t, SIGCHLD, 0, 0, 0, 0)
+
+
+def sys_vfork(t: Thread, *_: int) -> int:
+    """Implements Linux vfork(2) as a copy-on-write fork whose parent waits for exec or exit."""
+    return _clone(t, CLONE_VFORK | SIGCHLD, 0, 0, 0, 0)
+
+
+def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int,
+              *_: int) -> int:
+    """Implements Linux clone(2) (x86_64 argument order: flags, stack, ptid, ctid, tls)."""
+    return _clone(t, flags & 0xFFFF_FFFF, stack, parent_tid, child_tid, tls)
+
+
+# -- exec ---------------------------------------------------------------------
+def _string_array(t: Thread, addr: int) -> list[bytes]:
+    """A NULL-terminated array of string pointers (argv, envp) from user memory."""
+    aspace, total = t.process.aspace, 0
+    out: list[bytes] = []
+    while addr:
+        pointer = struct.unpack("<Q", aspace.copy_in(addr + 8 * len(out), 8))[0]
+        if not pointer:
+            break
+        out.append(aspace.copy_string(pointer, ARG_MAX))
+        total += len(out[-1]) + 1
+        if total > ARG_MAX:
+            raise KernelError(Errno.E2BIG, "argument list too long")
+    return out
+
+
+def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
+    """Implements Linux execve(2) for static programs named by host paths."""
+    aspace = t.process.aspace
+    name = os.fsdecode(aspace.copy_string(path))
+    args, env = _string_array(t, argv), _string_array(t, envp)
+    if not name:
+        raise KernelError(Errno.ENOENT, "empty path")
+
+    def work() -> int:
+        process, kernel = t.process, t.process.kernel
+        from cloudos.linux.process import load_program  # process imports this table
+        try:
+            new, entry, rsp = load_program(kernel, name, args, env)
+        except ExecError as err:
+            raise KernelError(Errno(err.errno), str(err)) from None
+        for other in process.threads:  # exec ends every other thread
+            if other is not t:
+                other.state = State.TERMINATED
+        process.threads = [t]
+        old, process.aspace = process.aspace, new
+        kernel.release_aspace(process, old)
+        process.name = os.path.basename(name)[:15]
+        t.context = kernel.cpu.new_context(new.pt.root, entry, rsp)
+        t.clear_child_tid = 0
+        state = linux(process)
+        state.execed = True
+        state.sigactions = {sig: act for sig, act in state.sigactions.items()
+                            if struct.unpack_from("<Q", act)[0] == 1}  # SIG_IGN survives
+        kernel.scheduler.wakeup(("vfork", process.pid), process.pid)
+        raise Stop  # the thread resumes in its new context
+
+    raise SlowPath(work)
+
+
+# -- exit ---------------------------------------------------------------------
+def _clear_child_tid(t: Thread) -> None:
+    """CLONE_CHILD_CLEARTID: zero the tid word and wake one waiter (pthread_join)."""
+    if t.clear_child_tid:
+        try:
+            t.process.aspace.copy_out(t.clear_child_tid, bytes(4))
+            futex_wake(t, t.clear_child_tid, 1)
+        except KernelError:
+            pass  # Linux ignores a bad address here too
+
+
+def sys_exit(t: Thread, code: int, *_: int) -> int:
+    """Implements Linux exit(2): ends the calling thread."""
+    _clear_child_tid(t)
+    kernel = t.process.kernel
+    kernel.exit_thread(t, s32(code) & 0xFF)
+    kernel.scheduler.wakeup(("vfork", t.process.pid), t.process.pid)
+    raise Stop
+
+
+def sys_exit_group(t: Thread, code: int, *_: int) -> int:
+    """Implements Linux exit_group(2): ends every thread of the process."""
+    _clear_child_tid(t)
+    kernel = t.process.kernel
+    kernel.exit_process(t.process, s32(code) & 0xFF)
+    kernel.scheduler.wakeup(("vfork", t.process.pid), t.process.pid)
+    raise Stop
+
+
+def on_exit(process: Process) -> None:
+    """The kernel's exit hook: a vfork parent waits no longer."""
+    process.kernel.scheduler.wakeup(("vfork", process.pid), process.pid)
+
+
+# -- wait ---------------------------------------------------------------------
+def _matches(t: Thread, child: Process, pid: int) -> bool:
+    if pid > 0:
+        return child.pid == pid
+    if pid == 0:
+        return child.pgid == t.process.pgid
+    if pid < -1:
+        return child.pgid == -pid
+    return True
+
+
+def _candidates(t: Thread, pid: int) -> list[Process]:
+    kids = [c for c in _family(t) if _matches(t, c, pid)]
+    if not kids:
+        raise KernelError(Errno.ECHILD, f"no child matches {pid}")
+    return kids
+
+
+def _family(t: Thread) -> list[Process]:
+    """Children of the calling process (all its threads wait on the same children)."""
+    return list(t.process.children)
+
+
+RUSAGE = struct.Struct("<qqqq14q")
+
+
+def rusage_bytes(user: float, system: float) -> bytes:
+    return RUSAGE.pack(int(user), int(user % 1 * 1e6), int(system), int(system % 1 * 1e6),
+                       *([0] * 14))
+
+
+def _wait_or_sleep(t: Thread, nr: int, options: int, pid: int) -> Process | None:
+    """A zombie child to collect; None with WNOHANG; else sleep and restart the call."""
+    zombie = next((c for c in _candidates(t, pid) if c.zombie), None)
+    if zombie is not None or options & WNOHANG:
+        return zombie
+    t.process.kernel.scheduler.sleep_on(t, ("child", t.process.pid), restart=nr)
+    raise Stop
+
+
+def sys_wait4(t: Thread, pid: int, wstatus: int, options: int, rusage: int, *_: int) -> int:
+    """Implements Linux wait4(2) for exited and killed children (no stop/continue yet)."""
+    pid, options = s32(pid), options & 0xFFFF_FFFF
+    if options & ~(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WALL | WCLONE):
+        raise KernelError(Errno.EINVAL, f"wait4 options {options:#x}")
+    child = _wait_or_sleep(t, 61, options, pid)
+    if child is None:
+        return 0
+    aspace = t.process.aspace
+    if wstatus:
+        aspace.copy_out(wstatus, struct.pack("<i", child.wait_status()))
+    if rusage:
+        aspace.copy_out(rusage, rusage_bytes(*child.times()))
+    t.process.kernel.reap(child)
+    return child.pid
+
+
+def sys_waitid(t: Thread, idtype: int, ident: int, infop: int, options: int, rusage: int,
+               *_: int) -> int:
+    """Implements Linux waitid(2) with WEXITED (stopped and continued children: not yet)."""
+    idtype, ident, options = s32(idtype), s32(ident), options & 0xFFFF_FFFF
+    if options & ~(WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL
+                   | WCLONE) or not options & (WEXITED | WUNTRACED | WCONTINUED):
+        raise KernelError(Errno.EINVAL, f"waitid options {options:#x}")
+    pid = {P_ALL: -1, P_PID: ident, P_PGID: -ident if ident else 0}.get(idtype)
+    if pid is None or (idtype == P_PID and ident <= 0):
+        raise KernelError(Errno.EINVAL, f"waitid idtype {idtype}")
+    child = _wait_or_sleep(t, 247, options, pid) if options & WEXITED else None
+    aspace = t.process.aspace
+    if child is None:
+        if infop:
+            aspace.copy_out(infop, bytes(128))
+        return 0
+    if infop:
+        code = CLD_KILLED if child.killed_by else CLD_EXITED
+        status = child.killed_by or child.exit_code
+        uid = linux(child).uid if isinstance(child.personality, LinuxProcess) else 0
+        aspace.copy_out(infop, struct.pack("<iiiiii", SIGCHLD, 0, code, 0, child.pid, uid)
+                        + struct.pack("<i", status) + bytes(100))
+    if rusage:
+        aspace.copy_out(rusage, rusage_bytes(*child.times()))
+    if not options & WNOWAIT:
+        t.process.kernel.reap(child)
+    return 0
+

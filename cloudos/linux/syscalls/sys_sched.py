@@ -1,0 +1,198 @@
+"""Scheduling and CPU time: sched_yield(2), sched_{get,set}scheduler(2),
+sched_{get,set}param(2), sched_get_priority_{max,min}(2), sched_{get,set}affinity(2),
+{get,set}priority(2), times(2), getrusage(2).
+
+Policies map onto the MLFQ (``kernel.sched``): SCHED_FIFO and SCHED_RR threads
+live on the real-time level 0; SCHED_OTHER, BATCH and IDLE threads move through
+levels 1-6. Nice values are recorded; the MLFQ does not weigh them.
+"""
+
+import struct
+import time
+
+from cloudos.kernel.errno import Errno, KernelError
+from cloudos.kernel.task import Policy, State, Thread
+from cloudos.kernel.trap import Stop
+from cloudos.linux.process import linux
+from cloudos.linux.syscalls.args import s32
+from cloudos.linux.syscalls.sys_fork import rusage_bytes
+
+SCHED_RESET_ON_FORK = 0x40000000
+PRIO_PROCESS, PRIO_PGRP, PRIO_USER = 0, 1, 2
+RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
+CLK_TCK = 100
+CPUSET_BYTES = 8  # the kernel's cpumask: one unsigned long
+
+
+def _target(t: Thread, pid: int) -> Thread:
+    """The thread a sched_* call names: 0 is the caller, else a tid."""
+    pid = s32(pid)
+    if pid < 0:
+        raise KernelError(Errno.EINVAL, f"pid {pid}")
+    if pid == 0:
+        return t
+    for thread in t.process.kernel.threads():
+        if thread.tid == pid:
+            return thread
+    raise KernelError(Errno.ESRCH, f"no thread {pid}")
+
+
+def sys_sched_yield(t: Thread, *_: int) -> int:
+    """Implements Linux sched_yield(2): to the back of the caller's level."""
+    t.process.kernel.cpu.set_result(0)
+    t.process.kernel.scheduler.yield_cpu(t)
+    raise Stop
+
+
+def _priority_range(policy: int) -> tuple[int, int]:
+    if policy in (Policy.FIFO, Policy.RR):
+        return 1, 99
+    if policy in (Policy.NORMAL, Policy.BATCH, Policy.IDLE):
+        return 0, 0
+    raise KernelError(Errno.EINVAL, f"policy {policy}")
+
+
+def sys_sched_get_priority_max(t: Thread, policy: int, *_: int) -> int:
+    """Implements Linux sched_get_priority_max(2)."""
+    return _priority_range(s32(policy))[1]
+
+
+def sys_sched_get_priority_min(t: Thread, policy: int, *_: int) -> int:
+    """Implements Linux sched_get_priority_min(2)."""
+    return _priority_range(s32(policy))[0]
+
+
+def _set(t: Thread, target: Thread, policy: int, param: int) -> int:
+    low, high = _priority_range(policy)
+    priority = s32(struct.unpack("<i", t.process.aspace.copy_in(param, 4))[0])
+    if not low <= priority <= high:
+        raise KernelError(Errno.EINVAL, f"priority {priority} for policy {policy}")
+    realtime = policy in (Policy.FIFO, Policy.RR)
+    if realtime and linux(t.process).uid != 0:
+        raise KernelError(Errno.EPERM, "real-time policies need privilege")
+    target.policy, target.rt_priority = Policy(policy), priority
+    if not realtime:
+        target.level = max(target.level, 1)
+    if target.state is State.READY:  # move it to its new level now
+        t.process.kernel.scheduler.add(target)
+    elif target is t and realtime:
+        t.process.kernel.cpu.set_result(0)
+        t.process.kernel.scheduler.add(t, front=True)
+        raise Stop  # reschedule: a real-time thread runs first
+    return 0
+
+
+def sys_sched_setscheduler(t: Thread, pid: int, policy: int, param: int, *_: int) -> int:
+    """Implements Linux sched_setscheduler(2)."""
+    if not param:
+        raise KernelError(Errno.EINVAL, "no sched_param")
+    return _set(t, _target(t, pid), s32(policy) & ~SCHED_RESET_ON_FORK, param)
+
+
+def sys_sched_getscheduler(t: Thread, pid: int, *_: int) -> int:
+    """Implements Linux sched_getscheduler(2)."""
+    return int(_target(t, pid).policy)
+
+
+def sys_sched_setparam(t: Thread, pid: int, param: int, *_: int) -> int:
+    """Implements Linux sched_setparam(2)."""
+    if not param:
+        raise KernelError(Errno.EINVAL, "no sched_param")
+    target = _target(t, pid)
+    return _set(t, target, target.policy, param)
+
+
+def sys_sched_getparam(t: Thread, pid: int, param: int, *_: int) -> int:
+    """Implements Linux sched_getparam(2)."""
+    if not param:
+        raise KernelError(Errno.EINVAL, "no sched_param")
+    t.process.aspace.copy_out(param, struct.pack("<i", _target(t, pid).rt_priority))
+    return 0
+
+
+def sys_sched_getaffinity(t: Thread, pid: int, size: int, mask: int, *_: int) -> int:
+    """Implements Linux sched_getaffinity(2): one CPU, cpu0."""
+    _target(t, pid)
+    if size < CPUSET_BYTES or size & (CPUSET_BYTES - 1):
+        raise KernelError(Errno.EINVAL, f"cpuset size {size}")
+    t.process.aspace.copy_out(mask, struct.pack("<Q", 1))
+    return CPUSET_BYTES
+
+
+def sys_sched_setaffinity(t: Thread, pid: int, size: int, mask: int, *_: int) -> int:
+    """Implements Linux sched_setaffinity(2): any mask that includes cpu0."""
+    _target(t, pid)
+    raw = t.process.aspace.copy_in(mask, min(size, CPUSET_BYTES))
+    if not raw or not raw[0] & 1:
+        raise KernelError(Errno.EINVAL, "the mask names no CPU of this machine")
+    return 0
+
+
+def _priority_targets(t: Thread, which: int, who: int) -> list[Thread]:
+    which, who = s32(which), s32(who)
+    threads = t.process.kernel.threads()
+    if which == PRIO_PROCESS:
+        pid = who or t.process.pid
+        found = [th for th in threads if th.process.pid == pid or th.tid == pid]
+    elif which == PRIO_PGRP:
+        pgid = who or t.process.pgid
+        found = [th for th in threads if th.process.pgid == pgid]
+    elif which == PRIO_USER:
+        uid = who or linux(t.process).uid
+        found = [th for th in threads if linux(th.process).uid == uid]
+    else:
+        raise KernelError(Errno.EINVAL, f"which {which}")
+    if not found:
+        raise KernelError(Errno.ESRCH, f"no process for {which}/{who}")
+    return found
+
+
+def sys_getpriority(t: Thread, which: int, who: int, *_: int) -> int:
+    """Implements Linux getpriority(2): returns 20 - nice, as the kernel ABI does."""
+    return 20 - min(th.nice for th in _priority_targets(t, which, who))
+
+
+def sys_setpriority(t: Thread, which: int, who: int, prio: int, *_: int) -> int:
+    """Implements Linux setpriority(2): nice values are recorded."""
+    nice = max(-20, min(19, s32(prio)))
+    targets = _priority_targets(t, which, who)
+    if any(nice < th.nice for th in targets) and linux(t.process).uid != 0:
+        raise KernelError(Errno.EACCES, "lowering nice needs privilege")
+    for th in targets:
+        th.nice = nice
+    return 0
+
+
+def sys_times(t: Thread, buf: int, *_: int) -> int:
+    """Implements Linux times(2): clock ticks of 1/100 s."""
+    user, system = t.process.times()
+    child_user, child_system = t.process.child_times
+    if buf:
+        t.process.aspace.copy_out(buf, struct.pack(
+            "<4q", *(int(v * CLK_TCK) for v in (user, system, child_user, child_system))))
+    return int(time.monotonic() * CLK_TCK) & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def sys_getrusage(t: Thread, who: int, usage: int, *_: int) -> int:
+    """Implements Linux getrusage(2): CPU times; the other fields are zero."""
+    who = s32(who)
+    if who == RUSAGE_SELF:
+        user, system = t.process.times()
+    elif who == RUSAGE_CHILDREN:
+        user, system = t.process.child_times
+    elif who == RUSAGE_THREAD:
+        user, system = t.user_time, t.sys_time
+    else:
+        raise KernelError(Errno.EINVAL, f"who {who}")
+    t.process.aspace.copy_out(usage, rusage_bytes(user, system))
+    return 0
+
+
+def cpu_clock(t: Thread, clock_id: int) -> float | None:
+    """Seconds on a CPU-time clock (2: process, 3: thread), or None for other clocks."""
+    if clock_id == 2:
+        return sum(t.process.times())
+    if clock_id == 3:
+        return t.user_time + t.sys_time
+    return None
+
