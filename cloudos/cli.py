@@ -49,9 +49,12 @@ def main() -> None:
 @click.option("--mem", default="1G", show_default=True, help="Guest RAM size (e.g. 256M, 2G).")
 @click.option("-v", "--verbose", is_flag=True, help="Show the boot log on stderr.")
 @click.option("--syscall-stats", is_flag=True, help="Print per-syscall counts and times at exit.")
+@click.option("--sched-trace", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the scheduler's decisions as Chrome/Perfetto trace JSON to this file.")
 @click.argument("program")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def run(mem: str, verbose: bool, syscall_stats: bool, program: str, args: tuple[str, ...]) -> None:
+def run(mem: str, verbose: bool, syscall_stats: bool, sched_trace: str | None, program: str,
+        args: tuple[str, ...]) -> None:
     """Boot a machine and run PROGRAM (a static x86_64 ELF) as its init process."""
     from cloudos.kernel.boot import KernelLog
     from cloudos.linux.machine import Machine
@@ -80,6 +83,8 @@ def run(mem: str, verbose: bool, syscall_stats: bool, program: str, args: tuple[
     finally:
         if syscall_stats and machine is not None:
             machine.print_stats(sys.stderr)
+        if sched_trace and machine is not None:
+            machine.write_sched_trace(sched_trace)
     sys.exit(status)
 
 

@@ -191,11 +191,12 @@ class Scheduler:
         elapsed = self.clock() - start
         thread.user_time += max(0.0, elapsed - (thread.sys_time - system_before))
         thread.used_us += elapsed * 1e6
+        level = thread.level
         handle_trap(kernel, thread, trap)
         reason = self._after_slice(thread, trap.kind, queue)
         if len(self.trace) < TRACE_LIMIT:
             self.trace.append(Slice(start - self.epoch, elapsed, thread.process.pid, thread.tid,
-                                    thread.level, reason))
+                                    level, reason))
 
     def _after_slice(self, thread: Thread, kind: TrapKind, queue: RunQueue) -> str:
         """Requeue a thread that is still running; say why its slice ended."""
@@ -232,13 +233,15 @@ class Scheduler:
     def _boost(self, now: float) -> None:
         """Lift every normal thread back to the top level."""
         self.next_boost = now + BOOST_PERIOD
-        ready = list(self.queues[0])
-        for thread in self.kernel.threads():
-            if thread.policy not in (Policy.FIFO, Policy.RR):
-                thread.level, thread.used_us = TOP, 0.0
-        self.queues[0] = RunQueue()
-        for thread in ready:
-            self.queues[0].push(thread)
+        for queue in self.queues:
+            ready = list(queue)
+            for thread in self.kernel.threads():
+                if thread.policy not in (Policy.FIFO, Policy.RR):
+                    thread.level, thread.used_us = TOP, 0.0
+            for level in queue.levels:
+                level.clear()
+            for thread in ready:
+                queue.push(thread)
 
     def _idle(self) -> None:
         """Nothing to run: sleep on the host until the next timer."""

@@ -6,6 +6,7 @@ and the report of per-syscall statistics. Called by: the CLI and the tests.
 
 from __future__ import annotations
 
+import json
 from typing import TextIO
 
 from cloudos.hal.ram import DEFAULT_SIZE
@@ -28,7 +29,24 @@ class Machine:
         init = process.spawn(self.kernel, path, argv, env)
         self.kernel.log.info(f"init: pid {init.pid} {path}")
         self.kernel.run()
+        if not init.zombie:
+            raise RuntimeError("the scheduler stopped while init was still alive")
         return init.shell_status()
+
+    def write_sched_trace(self, path: str) -> None:
+        """The scheduler's decisions as Chrome/Perfetto trace-event JSON, a track per thread."""
+        events: list[dict[str, object]] = []
+        names = {(p.pid, t.tid): p.name for p in self.kernel.processes.values() for t in p.threads}
+        for (pid, tid), name in names.items():
+            events.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid,
+                           "args": {"name": f"{name}[{tid}]"}})
+        for s in self.kernel.scheduler.trace:
+            events.append({"ph": "X", "name": f"L{s.level} {s.reason}", "cat": "sched",
+                           "pid": s.pid, "tid": s.tid, "ts": round(s.start * 1e6, 1),
+                           "dur": round(s.duration * 1e6, 1),
+                           "args": {"level": s.level, "ended_by": s.reason}})
+        with open(path, "w") as f:
+            json.dump({"traceEvents": events, "displayTimeUnit": "ms"}, f)
 
     def print_stats(self, out: TextIO) -> None:
         d = self.kernel.dispatcher
