@@ -19,7 +19,8 @@ from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import SlowPath, Stop
 from cloudos.linux.elf import ExecError
-from cloudos.linux.process import RLIMIT_NPROC, LinuxProcess, linux, linux_thread
+from cloudos.linux.process import (RLIMIT_NPROC, LinuxProcess, linux, linux_thread,
+                                   load_program)
 from cloudos.linux.syscalls.args import s32
 from cloudos.linux.syscalls.sys_futex import futex_wake
 
@@ -148,7 +149,6 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
 
     def work() -> int:
         process, kernel = t.process, t.process.kernel
-        from cloudos.linux.process import load_program  # process imports this table
         try:
             new, entry, rsp = load_program(kernel, name, args, env)
         except ExecError as err:
