@@ -76,9 +76,12 @@ def run(mem: str, verbose: bool, syscall_stats: bool, sched_trace: str | None, p
         sys.exit(EXIT_NOT_FOUND if err.errno == 2 else EXIT_CANNOT_EXECUTE)
     except ValueError as err:  # the machine cannot be built as asked (e.g. --mem)
         raise click.BadParameter(str(err), param_hint="--mem") from None
-    except Exception as err:  # a kernel bug: report it like a panic, never a traceback
+    except Exception as err:  # a kernel bug: a panic report, never a traceback
         log.log(7, traceback.format_exc())
-        click.echo(f"cloudos: kernel panic: {type(err).__name__}: {err}", err=True)
+        if machine is not None:
+            machine.kernel.panic(f"{type(err).__name__}: {err}")
+        else:
+            click.echo(f"cloudos: kernel panic: {type(err).__name__}: {err}", err=True)
         sys.exit(EXIT_KERNEL_PANIC)
     finally:
         if syscall_stats and machine is not None:
@@ -104,6 +107,12 @@ def syscalls(missing: bool) -> None:
             continue
         table.add_row(str(row.number), row.name,
                       f"[{style[row.support]}]{row.support.value}[/]", row.note)
+    from cloudos.linux.syscalls.sys_cloudos import NATIVE
+
+    if not missing:
+        for number, (name, handler) in NATIVE.items():
+            table.add_row(str(number), name, "[cyan]native[/]",
+                          (handler.__doc__ or "").strip().split("\n")[0])
     console = Console()
     console.print(table)
     counts = {level: sum(1 for row in TABLE if row.support is level) for level in Support}

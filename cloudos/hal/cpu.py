@@ -259,6 +259,12 @@ class Cpu:
         self._value.value = value & 0xFFFF_FFFF_FFFF_FFFF
         _check(uclib.uc_reg_write(self._handle, reg, self._value_ref))
 
+    def registers(self) -> dict[str, int]:
+        """The general registers, RIP, RFLAGS, FS base and the control registers, by name."""
+        names = ("RIP", "RSP", "RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "R8", "R9",
+                 "R10", "R11", "R12", "R13", "R14", "R15", "RFLAGS", "FS_BASE", "CR2", "CR3")
+        return {name: self.reg(getattr(X, f"UC_X86_REG_{name}")) for name in names}
+
     def syscall_args(self) -> list[int]:
         """RAX (the number) and the six argument registers, in one call."""
         _check(uclib.uc_reg_read_batch(self._handle, self._arg_ids, self._arg_ptrs, 7))

@@ -19,6 +19,7 @@ from cloudos.hal.cpu import KERNEL_BASE, LOW_RESERVED, STUB_PHYS, Cpu, CpuContex
 from cloudos.hal.ram import DEFAULT_SIZE, PhysicalMemory
 from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
 from cloudos.kernel.mm.pagetable import KERNEL_SLOT, PageTables, Pte
+from cloudos.kernel.ipc import Ipc
 from cloudos.kernel.mm.vm import AddressSpace
 from cloudos.kernel.sched import Scheduler
 from cloudos.kernel.task import Process, State, Thread
@@ -60,10 +61,6 @@ class KernelLog:
         self.log(6, message)
 
 
-class KernelPanic(Exception):
-    """The kernel cannot go on; raised after the panic report is written."""
-
-
 class Kernel:
     """One booted machine: hardware, memory, processes and the scheduler."""
 
@@ -96,8 +93,9 @@ class Kernel:
         self._stage(f"memory init: {self.ram.size >> 20} MiB RAM, "
                     f"{self.frames.free_bytes >> 20} MiB in the buddy allocator")
         self.scheduler = Scheduler(self)
+        self.ipc = Ipc(self)
         self.dispatcher = Dispatcher(self, ())
-        self._stage("kernel data structures: process table, run queue, syscall table")
+        self._stage("kernel data structures: process table, run queues, ports, capabilities")
         self._stage("device discovery: console (host stdin/stdout/stderr), timer")
         self._stage("scheduler: MLFQ, 7 levels, quanta 1-64 ms, boost every 1 s, cpu0")
 
@@ -109,10 +107,11 @@ class Kernel:
             self.kernel_pt.map(KERNEL_BASE + paddr, paddr, Pte.WRITABLE | nx | Pte.GLOBAL)
         return int(self.ram.words[(self.kernel_pt.root >> 3) + KERNEL_SLOT])
 
-    def install_syscalls(self, handlers: Sequence[Handler | None]) -> None:
+    def install_syscalls(self, handlers: Sequence[Handler | None],
+                         native: dict[int, Handler] | None = None) -> None:
         """Seal the system call table (once, at boot)."""
         assert not self.dispatcher.handlers, "the syscall table is sealed"
-        self.dispatcher = Dispatcher(self, handlers)
+        self.dispatcher = Dispatcher(self, handlers, native)
         self.cpu.syscall_handler = self.dispatcher.on_syscall
 
     # -- processes ------------------------------------------------------------
@@ -146,13 +145,11 @@ class Kernel:
         return self.new_thread(process, context)
 
     def _new_id(self) -> int:
-        while self.next_pid in self.processes or self.next_pid in self._tids():
+        used = {t.tid for t in self.threads()} | set(self.processes)
+        while self.next_pid in used:
             self.next_pid += 1
         self.next_pid += 1
         return self.next_pid - 1
-
-    def _tids(self) -> set[int]:
-        return {t.tid for t in self.threads()}
 
     def threads(self) -> list[Thread]:
         """Every thread that has not ended."""
@@ -174,6 +171,7 @@ class Kernel:
         for thread in process.threads:
             thread.state = State.TERMINATED
         self.release_aspace(process, process.aspace)
+        self.ipc.caps.drop(process.pid)
         init = self.processes.get(1)
         for child in process.children:  # orphans go to init, as on Linux
             child.parent = init if init is not process else None
@@ -218,14 +216,16 @@ class Kernel:
         self.scheduler.run()
 
     def panic(self, message: str) -> None:
-        """Print the panic report (message, guest registers, recent log) and halt."""
-        from unicorn import x86_const as X  # only needed on this path
+        """The guide's panic report: message, guest registers, recent kernel log; then halt."""
         out = self.log.console
         out.write(f"KERNEL PANIC: {message}\n")
-        for name in ("RIP", "RSP", "RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "CR2", "CR3"):
-            value = self.cpu.reg(getattr(X, f"UC_X86_REG_{name}"))
-            out.write(f"  {name:3} {value:016x}\n")
+        current = self.current
+        if current is not None:
+            out.write(f"  in {current.process.name}[{current.tid}]\n")
+        for name, value in self.cpu.registers().items():
+            out.write(f"  {name:6} {value:016x}\n")
         for stamp, _, line in self.log.lines[-20:]:
             out.write(f"  [{stamp:12.6f}] {line}\n")
         out.flush()
-        raise KernelPanic(message)
+        for process in list(self.processes.values()):  # halt: nothing runs any more
+            self.exit_process(process, 0, 9)

@@ -135,7 +135,7 @@ class Scheduler:
             self.channels.pop(channel, None)
         return woken
 
-    def wake(self, thread: Thread, result: int) -> None:
+    def wake(self, thread: Thread, result: int, front: bool = False) -> None:
         """End ``thread``'s sleep with ``result`` in RAX; a sleeper is promoted one level."""
         if thread.state is not State.BLOCKED:
             return
@@ -146,15 +146,12 @@ class Scheduler:
             self.kernel.cpu.set_context_result(thread.context, result)
         if thread.policy not in (Policy.FIFO, Policy.RR):
             thread.level, thread.used_us = max(TOP, thread.level - 1), 0.0
-        self.add(thread)
+        self.add(thread, front)
 
     def yield_cpu(self, thread: Thread) -> None:
         """sched_yield: to the back of its level."""
         thread.used_us = 0.0 if thread.policy is Policy.RR else thread.used_us
         self.add(thread)
-
-    def waiting(self, channel: Hashable) -> int:
-        return sum(1 for t in self.channels.get(channel, []) if t.state is State.BLOCKED)
 
     # -- the loop ---------------------------------------------------------------
     def run(self) -> None:
@@ -220,6 +217,7 @@ class Scheduler:
         while self.timers and self.timers[0][0] <= now + MIN_SLICE_US / 1e6:
             deadline, seq, thread = heapq.heappop(self.timers)
             if thread.state is State.BLOCKED and thread.wait_seq == seq:
+                thread.restart = -1  # a deadline ends the call; it is not re-executed
                 self.wake(thread, thread.timeout_result)
 
     def _prune_timers(self) -> None:

@@ -13,6 +13,7 @@ from cloudos.hal.ram import DEFAULT_SIZE
 from cloudos.kernel.boot import Kernel, KernelLog
 from cloudos.linux import process
 from cloudos.linux.syscalls import sys_fork
+from cloudos.linux.syscalls.sys_cloudos import native_handlers
 from cloudos.linux.syscalls.table import TABLE, handlers
 
 
@@ -21,7 +22,7 @@ class Machine:
 
     def __init__(self, mem: int = DEFAULT_SIZE, log: KernelLog | None = None) -> None:
         self.kernel = Kernel(mem, log)
-        self.kernel.install_syscalls(handlers())
+        self.kernel.install_syscalls(handlers(), native_handlers())
         self.kernel.on_exit = sys_fork.on_exit
 
     def run(self, path: str, argv: list[str], env: dict[str, str]) -> int:
@@ -53,7 +54,7 @@ class Machine:
         rows = sorted(((count, nr) for nr, count in enumerate(d.counts) if count), reverse=True)
         out.write(f"{'calls':>10} {'µs each':>9}  syscall\n")
         for count, nr in rows:
-            name = TABLE[nr].name if nr < len(TABLE) else "(unknown numbers)"
+            name = TABLE[nr].name if nr < len(TABLE) else "(numbers above the table)"
             each = d.times[nr] / count * 1e6 if nr < len(d.times) else 0.0
             missing = "  ENOSYS" if nr >= len(TABLE) or TABLE[nr].handler is None else ""
             out.write(f"{count:>10} {each:>9.1f}  {name}{missing}\n")

@@ -74,6 +74,7 @@ def _copy_thread(t: Thread, flags: int, stack: int, tls: int, child_tid: int) ->
         process = kernel.new_process(parent.name, parent.parent if flags & CLONE_PARENT
                                      else parent, aspace)
         process.personality = linux(parent).fork()
+        kernel.ipc.caps.fork(parent.pid, process.pid)
         child = kernel.new_thread(process, context)
     child.personality = linux_thread(t).fork()
     child.policy, child.rt_priority, child.nice = t.policy, t.rt_priority, t.nice

@@ -1,0 +1,137 @@
+// Two guest processes talk over a CloudOS port: call/reply, rights, revoke, forgery,
+// queue limits, capability transfer, memory grants and a deferred reply.
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cloudos.h"
+
+static const char *err(long r) {
+    if (r >= 0) return "ok";
+    switch (errno) {
+    case EPERM: return "EPERM";
+    case EAGAIN: return "EAGAIN";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case EMSGSIZE: return "EMSGSIZE";
+    case EFAULT: return "EFAULT";
+    case ESRCH: return "ESRCH";
+    case ENOSYS: return "ENOSYS";
+    default: return "other";
+    }
+}
+
+static struct cloudos_msg text(const char *s, uint64_t tag) {
+    struct cloudos_msg m;
+    memset(&m, 0, sizeof m);
+    m.tag = tag;
+    m.data = (void *)s;
+    m.len = strlen(s) + 1;
+    return m;
+}
+
+static void server(cloudos_cap_t port) {
+    char buf[128];
+    struct cloudos_msg in;
+    // 1. a call, answered at once
+    memset(&in, 0, sizeof in); in.data = buf; in.len = sizeof buf;
+    long n = cloudos_receive(port, &in, -1);
+    printf("server got %ld bytes tag %lu: %s (reply cap: %s)\n", n, (unsigned long)in.tag, buf,
+           in.reply ? "yes" : "no");
+    struct cloudos_msg out = text("pong", 2);
+    printf("server reply: %s\n", err(cloudos_reply(in.reply, &out)));
+    printf("server second reply on the same cap: %s\n", err(cloudos_reply(in.reply, &out)));
+    // 2. a message carrying a capability and a memory grant
+    memset(&in, 0, sizeof in); in.data = buf; in.len = sizeof buf;
+    cloudos_receive(port, &in, -1);
+    printf("server got %u capabilities, grant: %s\n", in.ncaps, in.grant ? "yes" : "no");
+    char lent[16] = {0};
+    printf("server grant read: %s\n", err(cloudos_grant_read(in.grant, 0, lent, 8)));
+    printf("server sees lent memory: %s\n", lent);
+    printf("server grant write: %s\n", err(cloudos_grant_write(in.grant, 0, "GRANTED", 8)));
+    printf("server grant read past its end: %s\n", err(cloudos_grant_read(in.grant, 60, lent, 16)));
+    struct cloudos_msg back = text("via transferred cap", 3);
+    printf("server send on transferred cap: %s\n", err(cloudos_send(in.caps[0], &back, -1)));
+    // 3. a deferred reply: take the call, serve another message first, answer later
+    struct cloudos_msg call_in;
+    char call_buf[64];
+    memset(&call_in, 0, sizeof call_in); call_in.data = call_buf; call_in.len = sizeof call_buf;
+    cloudos_receive(port, &call_in, -1);
+    memset(&in, 0, sizeof in); in.data = buf; in.len = sizeof buf;
+    cloudos_receive(port, &in, -1);
+    printf("server served '%s' before answering '%s'\n", buf, call_buf);
+    struct cloudos_msg late = text("late answer", 4);
+    cloudos_reply(call_in.reply, &late);
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);  // lines appear as each process prints them
+    long port = cloudos_port_create();
+    if (port < 0) { printf("port_create: %s\n", err(port)); return 1; }
+    long port2 = cloudos_port_create();
+    pid_t child = fork();
+    if (child == 0) { server(port); return 0; }
+
+    char buf[128];
+    struct cloudos_msg req = text("ping", 1), rep;
+    memset(&rep, 0, sizeof rep); rep.data = buf; rep.len = sizeof buf;
+    long n = cloudos_call(port, &req, &rep, -1);
+    printf("client got %ld bytes tag %lu: %s\n", n, (unsigned long)rep.tag, buf);
+
+    char shared[64] = "secret";
+    struct cloudos_msg gift = text("gift", 5);
+    gift.ncaps = 1;
+    gift.caps[0] = port2;
+    gift.grant_base = shared; gift.grant_len = sizeof shared;
+    gift.grant_rights = CLOUDOS_RIGHT_READ | CLOUDOS_RIGHT_WRITE;
+    cloudos_send(port, &gift, -1);
+    struct cloudos_msg in;
+    memset(&in, 0, sizeof in); in.data = buf; in.len = sizeof buf;
+    cloudos_receive(port2, &in, -1);
+    printf("client got on port2: %s; its memory now says: %s\n", buf, shared);
+
+    struct cloudos_msg slow = text("answer me later", 6), other = text("first this", 7);
+    memset(&rep, 0, sizeof rep); rep.data = buf; rep.len = sizeof buf;
+    pid_t helper = fork();
+    if (helper == 0) {  // a second client sends while the first call waits
+        struct timespec nap = {0, 20 * 1000 * 1000};
+        nanosleep(&nap, 0);
+        cloudos_send(port, &other, -1);
+        return 0;
+    }
+    cloudos_call(port, &slow, &rep, -1);
+    printf("client got the deferred reply: %s\n", buf);
+    waitpid(helper, 0, 0);
+    waitpid(child, 0, 0);
+
+    // Rights: derived capabilities, narrowing only, revoke, forgery.
+    long recv_only = cloudos_cap_grant(port, CLOUDOS_RIGHT_RECV | CLOUDOS_RIGHT_GRANT);
+    struct cloudos_msg m = text("x", 0);
+    printf("send without SEND: %s\n", err(cloudos_send(recv_only, &m, 0)));
+    printf("widen RECV to RECV|SEND: %s\n",
+           err(cloudos_cap_grant(recv_only, CLOUDOS_RIGHT_RECV | CLOUDOS_RIGHT_SEND)));
+    long narrower = cloudos_cap_grant(recv_only, CLOUDOS_RIGHT_RECV);
+    struct cloudos_cap_info info;
+    cloudos_cap_inspect(narrower, &info);
+    printf("derived: type %u rights %#x valid %u\n", info.type, info.rights, info.valid);
+    printf("revoke without REVOKE: %s\n", err(cloudos_cap_revoke(recv_only)));
+    printf("revoked: %ld\n", cloudos_cap_revoke(port));
+    printf("inspect revoked: %s, grandchild: %s\n", err(cloudos_cap_inspect(recv_only, &info)),
+           err(cloudos_cap_inspect(narrower, &info)));
+    printf("forged checksum: %s\n", err(cloudos_cap_inspect(port ^ 1, &info)));
+    printf("forged rights: %s\n", err(cloudos_cap_inspect(port ^ (1 << 20), &info)));
+
+    // Queues: empty poll, full queue, timeouts, size limit.
+    long q = cloudos_port_create();
+    printf("poll empty: %s\n", err(cloudos_poll(q, &in)));
+    printf("receive with 5 ms timeout: %s\n", err(cloudos_receive(q, &in, 5000000)));
+    int sent = 0;
+    while (cloudos_send_async(q, &m) == 0) sent++;
+    printf("queued %d, then: %s\n", sent, err(-1));
+    printf("send with 10 ms timeout: %s\n", err(cloudos_send(q, &m, 10000000)));
+    static char big[CLOUDOS_MSG_MAX + 1];
+    struct cloudos_msg huge = {.data = big, .len = sizeof big};
+    printf("oversized message: %s\n", err(cloudos_send(port2, &huge, 0)));
+    printf("bad message pointer: %s\n", err(cloudos_send(port2, (void *)8, 0)));
+    return 0;
+}
