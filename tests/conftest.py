@@ -94,7 +94,7 @@ class GuestBinaries:
 
 def _compile(src: Path, mode: str, out_dir: Path) -> tuple[Path, str | None]:
     out = out_dir / f"{src.stem}.{mode}"
-    cmd = ["gcc", LINK_MODES[mode], "-O1", "-o", str(out), str(src)]
+    cmd = ["gcc", LINK_MODES[mode], "-O1", "-pthread", "-o", str(out), str(src)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         return out, f"$ {' '.join(cmd)}\n{proc.stdout}{proc.stderr}"

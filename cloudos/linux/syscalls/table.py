@@ -140,7 +140,7 @@ IMPLEMENTED: dict[str, tuple[Handler, Support, str]] = {
     "waitid": (sys_fork.sys_waitid, P, "WEXITED; no stopped/continued"),
     "uname": (sys_proc.sys_uname, F, "sysname Linux, release 6.1.0-cloudos"),
     "getrlimit": (sys_proc.sys_getrlimit, F, ""),
-    "setrlimit": (sys_proc.sys_setrlimit, P, "recorded, not enforced"),
+    "setrlimit": (sys_proc.sys_setrlimit, P, "RLIMIT_NPROC enforced (fork: EAGAIN); others recorded"),
     "getuid": (sys_proc.sys_getuid, F, "the host user's ids"),
     "getgid": (sys_proc.sys_getgid, F, "the host user's ids"),
     "geteuid": (sys_proc.sys_getuid, F, "the host user's ids"),
@@ -156,7 +156,7 @@ IMPLEMENTED: dict[str, tuple[Handler, Support, str]] = {
     "gettimeofday": (sys_time.sys_gettimeofday, F, "time zone is UTC"),
     "exit_group": (sys_fork.sys_exit_group, F, ""),
     "set_robust_list": (sys_proc.sys_set_robust_list, P, "recorded; not walked at thread exit"),
-    "prlimit64": (sys_proc.sys_prlimit64, P, "own process only; limits recorded, not enforced"),
+    "prlimit64": (sys_proc.sys_prlimit64, P, "own process only; only RLIMIT_NPROC is enforced"),
     "getrandom": (sys_time.sys_getrandom, F, "host CSPRNG"),
 }
 NOTES = {

@@ -1,0 +1,126 @@
+"""End-to-end tests of processes and threads: fork/wait, a process tree, execve,
+copy-on-write, pthreads, orphans, RLIMIT_NPROC and bad arguments.
+
+Each guest program runs natively and under ``cloudos run`` in both link modes
+(built by the ``guest_bins`` fixture in tests/conftest.py, with ``-pthread``);
+stdout and the exit status must be identical.  The native run is sanity-checked
+first so that a broken program cannot make the comparison vacuous.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+if shutil.which("gcc") is None:
+    pytest.skip("gcc not found: cannot build the guest programs", allow_module_level=True)
+
+LINK_MODES = ["static", "static-pie"]
+
+by_mode = pytest.mark.parametrize("mode", LINK_MODES)
+
+
+def _assert_same(native, guest) -> None:
+    n_status, n_out, _ = native
+    g_status, g_out, g_err = guest
+    detail = f"cloudos stderr:\n{g_err.decode(errors='replace')}"
+    assert b"Traceback" not in g_err, detail
+    assert g_out == n_out, detail
+    assert g_status == n_status, detail
+
+
+# Lines the native run of each program must print (guards against vacuous comparisons).
+EXPECTED_LINES = {
+    "fork_wait": [
+        b"child 4: exited 255",
+        b"child 0: exited 0",
+        b"sigkill child: killed by signal 9",
+        b"abort child: killed by signal 6",
+        b"WNOHANG while running: 0",
+        b"WNOHANG after exit returns the pid: yes",
+        b"slow child: exited 5",
+        b"wait4 rusage filled: yes",
+        b"waitid: 0 si_signo=SIGCHLD si_pid==child: yes si_code=CLD_EXITED si_status=17",
+        b"waitid killed: 0 si_pid==child: yes si_code=CLD_KILLED si_status=9",
+        b"wait with no children: -1 ECHILD",
+    ],
+    "fork_tree": [b"tree of 50 processes: sum of (depth+1) = 243 (expected 243) ok"],
+    "cow": [
+        b"child: sees heap pattern: yes",
+        b"child: sees global pattern: yes",
+        b"parent: heap buffer unchanged: ok",
+        b"parent: global array unchanged: ok",
+        b"parent: scalars unchanged: ok",
+    ],
+    "pthreads": [
+        b"counter: 160000 (expected 160000)",
+        b"join return values: ok",
+        b"ping-pong rounds: 1000 and 1000, final turn 0",
+        b"pthread_exit value: 4242",
+        b"detached thread ran: yes",
+    ],
+    "orphan": [b"top: start", b"grandchild: reparented: yes"],
+    "bad_input": [
+        b"futex WAIT on an unmapped address: -1 EFAULT",
+        b"futex WAIT on a misaligned address: -1 EINVAL",
+        b"wait4 with bad options: -1 EINVAL",
+        b"kill with signal 99: -1 EINVAL",
+        b"kill of a nonexistent pid: -1 ESRCH",
+        b"clone CLONE_THREAD without CLONE_SIGHAND: -1 EINVAL",
+        b"sched_setscheduler with a bad policy: -1 EINVAL",
+        b"sched_getaffinity with size 1: -1 EINVAL",
+    ],
+}
+
+
+@by_mode
+@pytest.mark.parametrize("name", sorted(EXPECTED_LINES))
+def test_same_output(name, mode, guest_bins, run_native, run_cloudos):
+    prog = guest_bins.path(name, mode)
+    native = run_native([prog])
+    assert native[0] == 0, native
+    lines = native[1].splitlines()
+    for line in EXPECTED_LINES[name]:
+        assert line in lines, native[1].decode()
+    _assert_same(native, run_cloudos([prog]))
+
+
+@by_mode
+def test_exec(mode, guest_bins, run_native, run_cloudos, tmp_path: Path):
+    not_elf = tmp_path / "not-an-elf"
+    not_elf.write_bytes(b"this is not an ELF file\n")
+    not_elf.chmod(0o755)
+    argv = [guest_bins.path("exec_parent", mode), guest_bins.path("exec_child", mode), not_elf]
+    native = run_native(argv)
+    assert native[0] == 0, native
+    assert native[1] == (
+        b"parent: forking\n"
+        b"exec_child: argc=5\n"
+        b"exec_child: argv[0]=[custom-name]\n"
+        b"exec_child: argv[1]=[alpha]\n"
+        b"exec_child: argv[2]=[with space]\n"
+        b"exec_child: argv[3]=[]\n"
+        b"exec_child: argv[4]=[last]\n"
+        b"exec_child: env [FOO=bar]\n"
+        b"exec_child: env [EMPTY=]\n"
+        b"exec_child: env [SPACED=a b  c]\n"
+        b"exec_child: env [PATH=/nowhere]\n"
+        b"parent: child exited 3\n"
+        b"execve nonexistent: -1 ENOENT\n"
+        b"execve non-ELF: -1 ENOEXEC\n"
+    ), native[1].decode()
+    _assert_same(native, run_cloudos(argv))
+
+
+@by_mode
+def test_nproc_limit(mode, guest_bins, run_native, run_cloudos):
+    prog = guest_bins.path("nproc_limit", mode)
+    native = run_native([prog])
+    if b"not root: cannot setuid" in native[1]:
+        pytest.skip("RLIMIT_NPROC needs a setuid() to an unused uid: the host run is not root")
+    assert native[0] == 0, native
+    assert b"fork failed with EAGAIN\n" in native[1], native[1].decode()
+    assert b"children killed and reaped: yes\n" in native[1], native[1].decode()
+    _assert_same(native, run_cloudos([prog]))
