@@ -41,18 +41,39 @@ class Runner:
     prefix: list[str]
 
 
-def build(out_dir: Path) -> dict[str, Path]:
+def build(out_dir: Path, programs: list[str] | None = None,
+          extra_flags: dict[str, list[str]] | None = None) -> dict[str, Path]:
+    """Compile bench/NAME.c with gcc -static -O2 (plus extra_flags[NAME]) for each of programs
+    (default PROGRAMS) into out_dir; returns {name: binary}. Exits with gcc's message on failure."""
     if shutil.which("gcc") is None:
         sys.exit("bench: gcc not found")
     bins = {}
-    for name in PROGRAMS:
+    for name in PROGRAMS if programs is None else programs:
         out = out_dir / name
-        cmd = ["gcc", "-static", "-O2", "-o", str(out), str(BENCH_DIR / f"{name}.c")]
+        cmd = ["gcc", "-static", "-O2", *(extra_flags or {}).get(name, []),
+               "-o", str(out), str(BENCH_DIR / f"{name}.c")]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             sys.exit(f"bench: {' '.join(cmd)} failed:\n{proc.stderr}")
         bins[name] = out
     return bins
+
+
+def make_runners(spec: str) -> list[Runner]:
+    """Runners named in the comma-separated spec (a subset of native,cloudos,qemu), in that order."""
+    wanted = spec.split(",")
+    runners = []
+    if "native" in wanted:
+        runners.append(Runner("native", []))
+    if "cloudos" in wanted:
+        runners.append(Runner("cloudos", [sys.executable, "-m", "cloudos", "run", "--"]))
+    qemu = shutil.which("qemu-x86_64")
+    if "qemu" in wanted:
+        if qemu:
+            runners.append(Runner("qemu", [qemu]))
+        else:
+            print("bench: qemu-x86_64 not found, skipping that column", file=sys.stderr)
+    return runners
 
 
 def time_once(cmd: list[str], timeout: float) -> tuple[float, bytes]:
@@ -123,18 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     if n <= 0 or repeat <= 0:
         ap.error("-n and --repeat must be positive")
 
-    wanted = args.runners.split(",")
-    runners = []
-    if "native" in wanted:
-        runners.append(Runner("native", []))
-    if "cloudos" in wanted:
-        runners.append(Runner("cloudos", [sys.executable, "-m", "cloudos", "run", "--"]))
-    qemu = shutil.which("qemu-x86_64")
-    if "qemu" in wanted:
-        if qemu:
-            runners.append(Runner("qemu", [qemu]))
-        else:
-            print("bench: qemu-x86_64 not found, skipping that column", file=sys.stderr)
+    runners = make_runners(args.runners)
 
     with tempfile.TemporaryDirectory(prefix="cloudos-bench-") as tmp:
         bins = build(Path(tmp))

@@ -57,7 +57,7 @@ def run(mem: str, verbose: bool, syscall_stats: bool, sched_trace: str | None, p
         args: tuple[str, ...]) -> None:
     """Boot a machine and run PROGRAM (a static x86_64 ELF) as its init process."""
     from cloudos.kernel.boot import KernelLog
-    from cloudos.linux.machine import Machine
+    from cloudos.machine import Machine
     from cloudos.linux.elf import ExecError
 
     size = parse_size(mem)

@@ -19,6 +19,7 @@ from cloudos.hal.cpu import KERNEL_BASE, LOW_RESERVED, STUB_PHYS, Cpu, CpuContex
 from cloudos.hal.ram import DEFAULT_SIZE, PhysicalMemory
 from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
 from cloudos.kernel.mm.pagetable import KERNEL_SLOT, PageTables, Pte
+from cloudos.kernel.cap import Cap
 from cloudos.kernel.ipc import Ipc
 from cloudos.kernel.mm.vm import AddressSpace
 from cloudos.kernel.sched import Scheduler
@@ -70,6 +71,7 @@ class Kernel:
         self.processes: dict[int, Process] = {}
         self.frame_refs: dict[int, int] = {}  # frames shared copy-on-write: owner count
         self.on_exit: Callable[[Process], None] | None = None  # the personality's hook
+        self.services: dict[str, Cap] = {}  # SEND capabilities on server ports, by server name
         self.next_pid = 1
         self.current: Thread | None = None
         self.boot_time = time.time()

@@ -45,6 +45,7 @@ class Errno(IntEnum):
     EPIPE = 32
     EDOM = 33
     ERANGE = 34
+    EDEADLK = 35
     EDEADLOCK = 35
     ENAMETOOLONG = 36
     ENOLCK = 37
@@ -103,6 +104,7 @@ class Errno(IntEnum):
     ENOPROTOOPT = 92
     EPROTONOSUPPORT = 93
     ESOCKTNOSUPPORT = 94
+    EOPNOTSUPP = 95
     ENOTSUP = 95
     EPFNOSUPPORT = 96
     EAFNOSUPPORT = 97

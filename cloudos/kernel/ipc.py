@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from cloudos.kernel.cap import Cap, CapTable, ObjType, Right
 from cloudos.kernel.errno import Errno, KernelError
@@ -49,6 +49,7 @@ class Message:
     sender: int
     caps: list[Cap] = field(default_factory=list)
     reply: Cap | None = None
+    body: Any = None  # structured payload between in-kernel-process servers and the personality
 
 
 Deliver = Callable[[Message], int]  # copies a message into the receiver; returns RAX
@@ -132,6 +133,11 @@ class Ipc:
         self.kernel.scheduler.sleep_on(thread, ("send", port.id), deadline, -Errno.ETIMEDOUT)
         raise Stop
 
+    def notify(self, port: Port, msg: Message) -> None:
+        """A message from the kernel itself: never refused for a full queue."""
+        if not self._handoff(port, msg):
+            port.queue.append(msg)
+
     def _handoff(self, port: Port, msg: Message) -> bool:
         scheduler = self.kernel.scheduler
         for receiver in list(scheduler.channels.get(("recv", port.id), [])):
@@ -148,7 +154,7 @@ class Ipc:
         return False
 
     def call(self, thread: Thread, port: Port, msg: Message, deliver_reply: Deliver,
-             deadline: float | None) -> int:
+             deadline: float | None, timeout_result: int = -Errno.ETIMEDOUT) -> int:
         """Send with a one-shot reply capability, then wait for the reply."""
         reply_id = self._id()
         msg.reply = Cap(ObjType.REPLY, reply_id, Right.SEND)
@@ -159,7 +165,7 @@ class Ipc:
         except KernelError:
             del self.replies[reply_id], self.receivers[thread]
             raise
-        self.kernel.scheduler.sleep_on(thread, ("reply", reply_id), deadline, -Errno.ETIMEDOUT)
+        self.kernel.scheduler.sleep_on(thread, ("reply", reply_id), deadline, timeout_result)
         raise Stop
 
     def reply(self, pid: int, token: int, msg: Message) -> int:

@@ -140,7 +140,9 @@ class Scheduler:
         if thread.state is not State.BLOCKED:
             return
         thread.channel, thread.deadline = None, None
-        if thread.restart >= 0:
+        if thread.context is None:
+            thread.result = result
+        elif thread.restart >= 0:
             self.kernel.cpu.restart_syscall(thread.context, thread.restart)
         else:
             self.kernel.cpu.set_context_result(thread.context, result)
@@ -157,6 +159,8 @@ class Scheduler:
     def run(self) -> None:
         """Run threads until none is ready, sleeping, or able to be woken."""
         queue = self.queues[0]
+        self.epoch = self.clock()  # the trace and the boost period count from here
+        self.next_boost = self.epoch + BOOST_PERIOD
         while True:
             now = self.clock()
             self._fire_timers(now)
@@ -178,13 +182,20 @@ class Scheduler:
         self.last = kernel.current = thread
         thread.state = State.RUNNING
         start = self.clock()
+        if thread.context is None:  # a server: it runs until it waits for a message
+            assert thread.service is not None
+            thread.service.step(thread)
+            thread.sys_time += self.clock() - start
+            if thread.state is State.RUNNING:
+                self.add(thread)
+            return
         budget = QUANTA_US[thread.level] - thread.used_us
         if thread.policy is Policy.FIFO:
             budget = QUANTA_US[BOTTOM]  # runs on; the cap only lets timers in
         if self.timers:
             budget = min(budget, (self.timers[0][0] - start) * 1e6)
         system_before = thread.sys_time
-        trap = kernel.cpu.run(thread.context, int(max(budget, MIN_SLICE_US)))
+        trap = kernel.cpu.run(thread.context, int(max(budget, MIN_SLICE_US)))  # type: ignore[arg-type]
         elapsed = self.clock() - start
         thread.user_time += max(0.0, elapsed - (thread.sys_time - system_before))
         thread.used_us += elapsed * 1e6
@@ -249,7 +260,7 @@ class Scheduler:
 
     def _deadlock(self) -> bool:
         """Threads are blocked with no timer and no device to wake them: kill them."""
-        stuck = [t for t in self.kernel.threads() if t.state is State.BLOCKED]
+        stuck = [t for t in self.kernel.threads() if t.state is State.BLOCKED and t.context]
         if not stuck:
             return False
         names = ", ".join(f"{t.process.name}[{t.tid}]" for t in stuck[:5])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
-from typing import TYPE_CHECKING, Any, Hashable
+from typing import TYPE_CHECKING, Any, Hashable, Protocol
 
 from cloudos.hal.cpu import CpuContext
 from cloudos.kernel.mm.vm import AddressSpace
@@ -57,14 +57,6 @@ class Process:
     def zombie(self) -> bool:
         return self.state is State.TERMINATED
 
-    def wait_status(self) -> int:
-        """The status word of wait4(): exit code or terminating signal."""
-        return self.killed_by if self.killed_by else (self.exit_code & 0xFF) << 8
-
-    def shell_status(self) -> int:
-        """How a shell reports the end of this process: code, or 128 + signal."""
-        return 128 + self.killed_by if self.killed_by else self.exit_code & 0xFF
-
     def times(self) -> tuple[float, float]:
         """User and system seconds used by all threads, live and dead."""
         return (sum(t.user_time for t in self.threads), sum(t.sys_time for t in self.threads))
@@ -80,13 +72,19 @@ class Policy(IntEnum):
     IDLE = 5
 
 
+class Service(Protocol):
+    """A thread of a user-space server: Python code the scheduler steps instead of a CPU."""
+
+    def step(self, thread: Thread) -> None: ...
+
+
 @dataclass(eq=False)
 class Thread:
-    """A flow of control: saved CPU state, scheduling state, accounting."""
+    """A flow of control: saved CPU state (or a server's step), scheduling, accounting."""
 
     tid: int
     process: Process
-    context: CpuContext
+    context: CpuContext | None
     state: State = State.CREATED
     # Scheduling (kernel.sched): MLFQ level, CPU used at that level, policy.
     level: int = 1
@@ -104,5 +102,7 @@ class Thread:
     restart: int = -1           # the system call to re-execute on wake-up, if any
     user_time: float = 0.0
     sys_time: float = 0.0
+    service: Service | None = None  # set for server threads, which have no CPU context
+    result: int = 0             # a server thread's wake-up value (a CPU thread's goes to RAX)
     clear_child_tid: int = 0
     personality: Any = None     # Linux state: signal mask, robust list

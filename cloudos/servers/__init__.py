@@ -1,5 +1,6 @@
-"""User-space servers (pm, vfs, net, tty, rs), reached by IPC over ports.
+"""User-space servers, reached by IPC over ports, holding only the capabilities they are given.
 
-Nothing lives here yet: the IPC runtime they need is issue 5. Until then the
-console and process calls are served on the kernel's fast path.
+``runtime`` runs a server as a kernel-scheduled thread and catches its crashes;
+``rs`` (the reincarnation server) restarts crashed servers; ``vfs`` owns files.
+Servers import only ``cloudos.kernel``; the Linux personality reaches them by IPC.
 """

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from cloudos.linux.machine import Machine
+from cloudos.machine import Machine
 
 
 @pytest.mark.parametrize("name", ["hello", "malloc_stress", "sched_hogs"])

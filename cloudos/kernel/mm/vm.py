@@ -333,18 +333,6 @@ class AddressSpace:
             self.ram.bytes[frame:frame + size] = data[done:done + size]
             done += size
 
-    def copy_string(self, va: int, limit: int = 4096) -> bytes:
-        """A NUL-terminated string from user memory (ENAMETOOLONG past ``limit``)."""
-        out = bytearray()
-        while len(out) < limit:
-            chunk = self.copy_in(va, PAGE_SIZE - (va & ~PAGE_MASK))
-            nul = chunk.find(0)
-            if nul >= 0:
-                return bytes(out + chunk[:nul])
-            out += chunk
-            va += len(chunk)
-        raise KernelError(Errno.ENAMETOOLONG)
-
     def destroy(self) -> None:
         """Free every frame: the process is gone."""
         self._release(0, USER_END)

@@ -26,6 +26,19 @@ def host_error(err: OSError) -> KernelError:
     return KernelError(Errno(err.errno))
 
 
+def user_string(aspace: AddressSpace, va: int, limit: int = 4096) -> bytes:
+    """A NUL-terminated string from user memory (ENAMETOOLONG past ``limit``)."""
+    out = bytearray()
+    while len(out) < limit:
+        chunk = aspace.copy_in(va, 4096 - (va & 4095))
+        nul = chunk.find(0)
+        if nul >= 0:
+            return bytes(out + chunk[:nul])
+        out += chunk
+        va += len(chunk)
+    raise KernelError(Errno.ENAMETOOLONG)
+
+
 def read_timespec(aspace: AddressSpace, addr: int) -> float:
     """A ``struct timespec`` from user memory, in seconds; EINVAL when out of range."""
     sec, nsec = TIMESPEC.unpack(aspace.copy_in(addr, TIMESPEC.size))

@@ -21,7 +21,8 @@ from cloudos.kernel.trap import SlowPath, Stop
 from cloudos.linux.elf import ExecError
 from cloudos.linux.process import (RLIMIT_NPROC, LinuxProcess, linux, linux_thread,
                                    load_program)
-from cloudos.linux.syscalls.args import s32
+from cloudos.linux.syscalls.args import s32, user_string
+from cloudos.linux.syscalls import sys_file
 from cloudos.linux.syscalls.sys_futex import futex_wake
 
 CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
@@ -67,6 +68,7 @@ def _copy_thread(t: Thread, flags: int, stack: int, tls: int, child_tid: int) ->
         regs[X.UC_X86_REG_RSP] = stack
     if flags & CLONE_SETTLS:
         regs[X.UC_X86_REG_FS_BASE] = tls
+    assert t.context is not None, "only CPU threads make system calls"
     context = kernel.cpu.clone_context(t.context, aspace.pt.root, regs)
     if flags & CLONE_THREAD:
         child = kernel.new_thread(parent, context)
@@ -75,6 +77,7 @@ def _copy_thread(t: Thread, flags: int, stack: int, tls: int, child_tid: int) ->
                                      else parent, aspace)
         process.personality = linux(parent).fork()
         kernel.ipc.caps.fork(parent.pid, process.pid)
+        sys_file.notify(kernel, sys_file.FORK, parent.pid, process.pid)
         child = kernel.new_thread(process, context)
     child.personality = linux_thread(t).fork()
     child.policy, child.rt_priority, child.nice = t.policy, t.rt_priority, t.nice
@@ -133,7 +136,7 @@ def _string_array(t: Thread, addr: int) -> list[bytes]:
         pointer = struct.unpack("<Q", aspace.copy_in(addr + 8 * len(out), 8))[0]
         if not pointer:
             break
-        out.append(aspace.copy_string(pointer, ARG_MAX))
+        out.append(user_string(aspace, pointer, ARG_MAX))
         total += len(out[-1]) + 1
         if total > ARG_MAX:
             raise KernelError(Errno.E2BIG, "argument list too long")
@@ -143,7 +146,7 @@ def _string_array(t: Thread, addr: int) -> list[bytes]:
 def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
     """Implements Linux execve(2) for static programs named by host paths."""
     aspace = t.process.aspace
-    name = os.fsdecode(aspace.copy_string(path))
+    name = os.fsdecode(user_string(aspace, path))
     args, env = _string_array(t, argv), _string_array(t, envp)
     if not name:
         raise KernelError(Errno.ENOENT, "empty path")
@@ -167,6 +170,7 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
         state.execed = True
         state.sigactions = {sig: act for sig, act in state.sigactions.items()
                             if struct.unpack_from("<Q", act)[0] == 1}  # SIG_IGN survives
+        sys_file.notify(kernel, sys_file.EXEC, process.pid)
         kernel.scheduler.wakeup(("vfork", process.pid), process.pid)
         raise Stop  # the thread resumes in its new context
 
@@ -230,6 +234,16 @@ def _family(t: Thread) -> list[Process]:
     return list(t.process.children)
 
 
+def wait_status(process: Process) -> int:
+    """The status word of wait4(): exit code, or the signal that ended it."""
+    return process.killed_by if process.killed_by else (process.exit_code & 0xFF) << 8
+
+
+def shell_status(process: Process) -> int:
+    """How a shell reports the end of a process: its code, or 128 + signal."""
+    return 128 + process.killed_by if process.killed_by else process.exit_code & 0xFF
+
+
 RUSAGE = struct.Struct("<qqqq14q")
 
 
@@ -257,7 +271,7 @@ def sys_wait4(t: Thread, pid: int, wstatus: int, options: int, rusage: int, *_: 
         return 0
     aspace = t.process.aspace
     if wstatus:
-        aspace.copy_out(wstatus, struct.pack("<i", child.wait_status()))
+        aspace.copy_out(wstatus, struct.pack("<i", wait_status(child)))
     if rusage:
         aspace.copy_out(rusage, rusage_bytes(*child.times()))
     t.process.kernel.reap(child)

@@ -57,7 +57,7 @@ DEFAULT_IGNORE = {17, 18, 19, 20, 21, 22, 23, 28}  # CHLD CONT STOP TSTP TTIN TT
 SIG_DFL, SIG_IGN = 0, 1
 
 
-def _send(t: Thread, process: Process, sig: int) -> None:
+def send_signal(process: Process, sig: int) -> None:
     """Apply the default action of ``sig`` to ``process`` (handlers run with issue 6)."""
     if sig == 0 or process.zombie:
         return
@@ -103,7 +103,7 @@ def sys_kill(t: Thread, pid: int, sig: int, *_: int) -> int:
     if not targets:
         raise KernelError(Errno.ESRCH, f"no process {pid}")
     for process in targets:
-        _send(t, process, sig)
+        send_signal(process, sig)
     return _after_send(t)
 
 
@@ -119,7 +119,7 @@ def sys_tkill(t: Thread, tid: int, sig: int, *_: int) -> int:
     tid, sig = s32(tid), _check_sig(sig)
     if tid <= 0:
         raise KernelError(Errno.EINVAL, f"tid {tid}")
-    _send(t, _thread(t, tid).process, sig)
+    send_signal(_thread(t, tid).process, sig)
     return _after_send(t)
 
 
@@ -128,5 +128,5 @@ def sys_tgkill(t: Thread, tgid: int, tid: int, sig: int, *_: int) -> int:
     tgid, tid, sig = s32(tgid), s32(tid), _check_sig(sig)
     if tid <= 0 or tgid <= 0:
         raise KernelError(Errno.EINVAL, f"tgid {tgid} tid {tid}")
-    _send(t, _thread(t, tid, tgid).process, sig)
+    send_signal(_thread(t, tid, tgid).process, sig)
     return _after_send(t)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from cloudos.kernel.trap import Handler
-from cloudos.linux.syscalls import (sys_fork, sys_futex, sys_io, sys_mm, sys_proc, sys_sched,
+from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_proc, sys_sched,
                                     sys_signal, sys_time)
 
 
@@ -89,15 +89,72 @@ NAMES = (
 )
 
 F, P = Support.FULL, Support.PARTIAL
-CONSOLE = "console fds 0-2 only; files and pipes come with the VFS server (issue 5)"
+F_ = sys_file  # the file family: its handlers forward to the VFS server
 # name: (handler, support, note). Everything not listed is Support.NONE.
 IMPLEMENTED: dict[str, tuple[Handler, Support, str]] = {
-    "read": (sys_io.sys_read, P, CONSOLE),
-    "write": (sys_io.sys_write, P, CONSOLE),
-    "readv": (sys_io.sys_readv, P, CONSOLE),
-    "writev": (sys_io.sys_writev, P, CONSOLE),
-    "fstat": (sys_io.sys_fstat, P, CONSOLE),
-    "newfstatat": (sys_io.sys_newfstatat, P, "AT_EMPTY_PATH on console fds; paths: ENOSYS"),
+    "read": (F_.sys_read, F, ""),
+    "write": (F_.sys_write, F, ""),
+    "open": (F_.sys_open, P, "O_TMPFILE: EOPNOTSUPP"),
+    "openat": (F_.sys_openat, P, "O_TMPFILE: EOPNOTSUPP"),
+    "creat": (F_.sys_creat, F, ""),
+    "close": (F_.sys_close, F, ""),
+    "stat": (F_.sys_stat, F, ""),
+    "fstat": (F_.sys_fstat, F, ""),
+    "lstat": (F_.sys_lstat, F, ""),
+    "newfstatat": (F_.sys_newfstatat, F, ""),
+    "statx": (F_.sys_statx, P, "basic fields"),
+    "poll": (F_.sys_poll, P, "pipes, files, console input"),
+    "ppoll": (F_.sys_ppoll, P, "signal mask not applied"),
+    "select": (F_.sys_select, P, "via poll; timeout not updated"),
+    "pselect6": (F_.sys_pselect6, P, "via poll; signal mask not applied"),
+    "lseek": (F_.sys_lseek, P, "SEEK_SET/CUR/END; no SEEK_DATA/HOLE"),
+    "ioctl": (F_.sys_ioctl, P, "TCGETS, TIOCGWINSZ, FIONREAD"),
+    "pread64": (F_.sys_pread64, F, ""),
+    "pwrite64": (F_.sys_pwrite64, F, ""),
+    "readv": (F_.sys_readv, F, ""),
+    "writev": (F_.sys_writev, F, ""),
+    "access": (F_.sys_access, F, ""),
+    "faccessat": (F_.sys_faccessat, F, ""),
+    "pipe": (F_.sys_pipe, F, ""),
+    "pipe2": (F_.sys_pipe2, F, ""),
+    "dup": (F_.sys_dup, F, ""),
+    "dup2": (F_.sys_dup2, F, ""),
+    "dup3": (F_.sys_dup3, F, ""),
+    "fcntl": (F_.sys_fcntl, P, "dup, cloexec, status flags; record locks always granted"),
+    "fsync": (F_.sys_fsync, F, "file systems write through"),
+    "fdatasync": (F_.sys_fsync, F, "file systems write through"),
+    "sync": (F_.sys_sync, F, ""),
+    "truncate": (F_.sys_truncate, F, ""),
+    "ftruncate": (F_.sys_ftruncate, F, ""),
+    "getdents64": (F_.sys_getdents64, F, ""),
+    "getcwd": (F_.sys_getcwd, F, ""),
+    "chdir": (F_.sys_chdir, F, ""),
+    "fchdir": (F_.sys_fchdir, F, ""),
+    "rename": (F_.sys_rename, F, ""),
+    "renameat": (F_.sys_renameat, F, ""),
+    "renameat2": (F_.sys_renameat2, P, "RENAME_NOREPLACE; RENAME_EXCHANGE: EINVAL"),
+    "mkdir": (F_.sys_mkdir, F, ""),
+    "mkdirat": (F_.sys_mkdirat, F, ""),
+    "rmdir": (F_.sys_rmdir, F, ""),
+    "link": (F_.sys_link, F, ""),
+    "linkat": (F_.sys_linkat, F, ""),
+    "unlink": (F_.sys_unlink, F, ""),
+    "unlinkat": (F_.sys_unlinkat, F, ""),
+    "symlink": (F_.sys_symlink, F, ""),
+    "symlinkat": (F_.sys_symlinkat, F, ""),
+    "readlink": (F_.sys_readlink, F, ""),
+    "readlinkat": (F_.sys_readlinkat, F, ""),
+    "chmod": (F_.sys_chmod, F, ""),
+    "fchmod": (F_.sys_fchmod, F, ""),
+    "fchmodat": (F_.sys_fchmodat, F, ""),
+    "chown": (F_.sys_chown, P, "stored where the file system can"),
+    "fchown": (F_.sys_fchown, P, "stored where the file system can"),
+    "lchown": (F_.sys_lchown, P, "stored where the file system can"),
+    "fchownat": (F_.sys_fchownat, P, "stored where the file system can"),
+    "umask": (F_.sys_umask, F, ""),
+    "statfs": (F_.sys_statfs, F, ""),
+    "fstatfs": (F_.sys_fstatfs, F, ""),
+    "utimensat": (F_.sys_utimensat, P, "UTIME_OMIT treated as now"),
     "mmap": (sys_mm.sys_mmap, P, "anonymous memory only; file mappings: ENODEV/EBADF"),
     "mprotect": (sys_mm.sys_mprotect, F, ""),
     "munmap": (sys_mm.sys_munmap, F, ""),
@@ -162,7 +219,6 @@ IMPLEMENTED: dict[str, tuple[Handler, Support, str]] = {
 NOTES = {
     "rseq": "glibc falls back without it",
     "clone3": "glibc falls back to clone",
-    "open": "issue 5", "openat": "issue 5", "close": "issue 5", "ioctl": "issue 5",
 }
 
 

@@ -1,0 +1,519 @@
+"""File system calls: thin clients of the VFS server.
+
+Each handler decodes its arguments (paths are copied in; buffers become memory
+grants the server copies through), then calls the VFS port with the Linux
+system call number as the operation; the calling thread sleeps until the
+server answers, and the answer is the call's result. A few calls are reduced
+to their general form here (open → openat, stat → newfstatat, select → poll,
+...), so the server implements each operation once.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from typing import Any, Callable
+
+from cloudos.kernel.cap import Cap, Right
+from cloudos.kernel.errno import Errno, KernelError
+from cloudos.kernel.ipc import Message
+from cloudos.kernel.task import Thread
+from cloudos.linux.syscalls.args import read_timespec, s32, s64, user_string
+from cloudos.linux.syscalls.sys_signal import send_signal
+
+PATH_MAX = 4096
+AT_FDCWD, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR = -100, 0x1000, 0x100, 0x200
+O_CREAT, O_WRONLY, O_TRUNC = 0o100, 0o1, 0o1000
+UTIME_NOW, UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
+IOVEC = struct.Struct("<QQ")
+IOCTL_OUT = {0x5401: 60, 0x5413: 8, 0x541B: 4}  # TCGETS, TIOCGWINSZ, FIONREAD: bytes written
+SIGPIPE = 13
+POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 1, 2, 4, 8, 16, 32
+SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003  # the VFS's lifecycle ops (vfs/server.py)
+VFS = "vfs"  # the server that owns these calls
+
+
+def _client(t: Thread) -> Cap:
+    """The kernel's SEND capability on the VFS port, held for the personality."""
+    client = t.process.kernel.services.get(VFS)
+    if client is None:
+        raise KernelError(Errno.ENOSYS, "no VFS server on this machine")
+    return client
+
+
+def _grant(t: Thread, start: int, length: int, write: bool) -> Cap:
+    """Lend [start, start+length) of the caller's memory to the server."""
+    rights = Right.WRITE if write else Right.READ
+    return t.process.kernel.ipc.lend(t.process.pid, t.process.aspace, start, length, rights)
+
+
+def call(t: Thread, op: int, *args: Any, grants: tuple[Cap, ...] = (),
+         deadline: float | None = None, timeout_result: int = -Errno.ETIMEDOUT,
+         deliver: Callable[[Message], int] | None = None) -> int:
+    """Ask the VFS to perform ``op`` for ``t``; the thread sleeps until it answers."""
+    ipc = t.process.kernel.ipc
+    cap = _client(t)
+    port = ipc.ports[cap.obj]
+    msg = Message(op, b"", t.process.pid, list(grants), body=(op, *args))
+    return ipc.call(t, port, msg, deliver or _result, deadline, timeout_result)
+
+
+def _result(msg: Message) -> int:
+    return int(msg.body)
+
+
+def notify(kernel: Any, op: int, *args: int) -> None:
+    """Tell the VFS about a process's start, fork, exec or exit (no answer expected)."""
+    cap = kernel.services.get(VFS)
+    if cap is not None:
+        kernel.ipc.notify(kernel.ipc.ports[cap.obj], Message(op, b"", 0, body=(op, *args)))
+
+
+def _path(t: Thread, addr: int) -> bytes:
+    return user_string(t.process.aspace, addr, PATH_MAX)
+
+
+# -- open, close, dup ------------------------------------------------------------
+def sys_open(t: Thread, path: int, flags: int, mode: int, *_: int) -> int:
+    """Implements Linux open(2)."""
+    return call(t, 257, AT_FDCWD, _path(t, path), s32(flags), mode & 0o7777)
+
+
+def sys_openat(t: Thread, dirfd: int, path: int, flags: int, mode: int, *_: int) -> int:
+    """Implements Linux openat(2)."""
+    return call(t, 257, s32(dirfd), _path(t, path), s32(flags), mode & 0o7777)
+
+
+def sys_creat(t: Thread, path: int, mode: int, *_: int) -> int:
+    """Implements Linux creat(2)."""
+    return call(t, 257, AT_FDCWD, _path(t, path), O_CREAT | O_WRONLY | O_TRUNC, mode & 0o7777)
+
+
+def sys_close(t: Thread, fd: int, *_: int) -> int:
+    """Implements Linux close(2)."""
+    return call(t, 3, s32(fd))
+
+
+def sys_dup(t: Thread, fd: int, *_: int) -> int:
+    """Implements Linux dup(2)."""
+    return call(t, 32, s32(fd))
+
+
+def sys_dup2(t: Thread, old: int, new: int, *_: int) -> int:
+    """Implements Linux dup2(2)."""
+    return call(t, 33, s32(old), s32(new))
+
+
+def sys_dup3(t: Thread, old: int, new: int, flags: int, *_: int) -> int:
+    """Implements Linux dup3(2)."""
+    return call(t, 292, s32(old), s32(new), s32(flags))
+
+
+def sys_fcntl(t: Thread, fd: int, cmd: int, arg: int, *_: int) -> int:
+    """Implements Linux fcntl(2): dup, close-on-exec, status flags; locks always granted."""
+    return call(t, 72, s32(fd), s32(cmd), s64(arg))
+
+
+def sys_pipe2(t: Thread, fds: int, flags: int, *_: int) -> int:
+    """Implements Linux pipe2(2)."""
+    t.process.aspace.user_frame(fds, True)
+    return call(t, 293, s32(flags), grants=(_grant(t, fds, 8, True),))
+
+
+def sys_pipe(t: Thread, fds: int, *_: int) -> int:
+    """Implements Linux pipe(2)."""
+    return sys_pipe2(t, fds, 0)
+
+
+# -- reading and writing -------------------------------------------------------------
+def _check_buffer(t: Thread, buf: int, count: int, write: bool) -> None:
+    """EFAULT before anything is consumed, as Linux fails a bad buffer."""
+    if count:
+        t.process.aspace.user_frame(buf, write)
+        t.process.aspace.user_frame(buf + count - 1, write)
+
+
+def sys_read(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
+    """Implements Linux read(2)."""
+    count = min(count, 0x7FFF_F000)
+    _check_buffer(t, buf, count, True)
+    return call(t, 0, s32(fd), count, grants=(_grant(t, buf, count, True),))
+
+
+def _sigpipe(t: Thread) -> Callable[[Message], int]:
+    """A writer's answer: EPIPE also raises SIGPIPE, as on Linux."""
+    def deliver(msg: Message) -> int:
+        if msg.body == -Errno.EPIPE:
+            send_signal(t.process, SIGPIPE)
+        return int(msg.body)
+    return deliver
+
+
+def sys_write(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
+    """Implements Linux write(2); SIGPIPE with EPIPE on a pipe nobody reads."""
+    count = min(count, 0x7FFF_F000)
+    _check_buffer(t, buf, count, False)
+    return call(t, 1, s32(fd), count, grants=(_grant(t, buf, count, False),),
+                deliver=_sigpipe(t))
+
+
+def sys_pread64(t: Thread, fd: int, buf: int, count: int, offset: int, *_: int) -> int:
+    """Implements Linux pread64(2)."""
+    _check_buffer(t, buf, count, True)
+    return call(t, 17, s32(fd), count, s64(offset), grants=(_grant(t, buf, count, True),))
+
+
+def sys_pwrite64(t: Thread, fd: int, buf: int, count: int, offset: int, *_: int) -> int:
+    """Implements Linux pwrite64(2)."""
+    _check_buffer(t, buf, count, False)
+    return call(t, 18, s32(fd), count, s64(offset), grants=(_grant(t, buf, count, False),),
+                deliver=_sigpipe(t))
+
+
+def _iov(t: Thread, iov: int, iovcnt: int, write: bool) -> tuple[list[int], tuple[Cap, ...]]:
+    iovcnt = s32(iovcnt)
+    if not 0 <= iovcnt <= 1024:
+        raise KernelError(Errno.EINVAL, f"iovcnt {iovcnt}")
+    raw = t.process.aspace.copy_in(iov, IOVEC.size * iovcnt)
+    vecs = [IOVEC.unpack_from(raw, i * IOVEC.size) for i in range(iovcnt)]
+    if sum(n for _, n in vecs) > 0x7FFF_F000:
+        raise KernelError(Errno.EINVAL, "iovec lengths overflow")
+    for base, n in vecs:
+        _check_buffer(t, base, n, write)
+    return [n for _, n in vecs], tuple(_grant(t, base, n, write) for base, n in vecs)
+
+
+def sys_readv(t: Thread, fd: int, iov: int, iovcnt: int, *_: int) -> int:
+    """Implements Linux readv(2)."""
+    lengths, grants = _iov(t, iov, iovcnt, True)
+    return call(t, 19, s32(fd), lengths, grants=grants)
+
+
+def sys_writev(t: Thread, fd: int, iov: int, iovcnt: int, *_: int) -> int:
+    """Implements Linux writev(2)."""
+    lengths, grants = _iov(t, iov, iovcnt, False)
+    return call(t, 20, s32(fd), lengths, grants=grants, deliver=_sigpipe(t))
+
+
+def sys_lseek(t: Thread, fd: int, offset: int, whence: int, *_: int) -> int:
+    """Implements Linux lseek(2)."""
+    return call(t, 8, s32(fd), s64(offset), s32(whence))
+
+
+def sys_ioctl(t: Thread, fd: int, cmd: int, arg: int, *_: int) -> int:
+    """Implements Linux ioctl(2): TCGETS, TIOCGWINSZ, FIONREAD (terminal control: issue 6)."""
+    cmd &= 0xFFFF_FFFF
+    size = IOCTL_OUT.get(cmd)
+    grants = (_grant(t, arg, size, True),) if size else ()
+    if size:
+        _check_buffer(t, arg, size, True)
+    return call(t, 16, s32(fd), cmd, arg, grants=grants)
+
+
+def sys_fsync(t: Thread, fd: int, *_: int) -> int:
+    """Implements Linux fsync(2) and fdatasync(2): file systems write through."""
+    return call(t, 74, s32(fd))
+
+
+def sys_sync(t: Thread, *_: int) -> int:
+    """Implements Linux sync(2)."""
+    return call(t, 162)
+
+
+# -- poll and select -------------------------------------------------------------------
+def _poll(t: Thread, fds: int, nfds: int, timeout: float | None) -> int:
+    if nfds > 1024:
+        raise KernelError(Errno.EINVAL, "too many fds")
+    raw = t.process.aspace.copy_in(fds, 8 * nfds)
+    pairs = [struct.unpack_from("<ih", raw, 8 * i) for i in range(nfds)]
+    _check_buffer(t, fds, 8 * nfds, True)
+    ms = -1 if timeout is None else int(timeout * 1000)
+    deadline = None if timeout is None else t.process.kernel.scheduler.clock() + timeout
+    return call(t, 7, [(fd, ev & 0xFFFF) for fd, ev in pairs], ms,
+                grants=(_grant(t, fds, 8 * nfds, True),), deadline=deadline, timeout_result=0)
+
+
+def sys_poll(t: Thread, fds: int, nfds: int, timeout_ms: int, *_: int) -> int:
+    """Implements Linux poll(2)."""
+    ms = s32(timeout_ms)
+    return _poll(t, fds, nfds, None if ms < 0 else ms / 1000)
+
+
+def sys_ppoll(t: Thread, fds: int, nfds: int, tsp: int, sigmask: int, *_: int) -> int:
+    """Implements Linux ppoll(2); the signal mask is not applied (signals: issue 6)."""
+    timeout = read_timespec(t.process.aspace, tsp) if tsp else None
+    return _poll(t, fds, nfds, timeout)
+
+
+def _select(t: Thread, nfds: int, sets: tuple[int, int, int], timeout: float | None) -> int:
+    """select(2) as a poll: fd_set bitmaps in, ready bits out; the count of bits set."""
+    nfds = s32(nfds)
+    if not 0 <= nfds <= 1024:
+        raise KernelError(Errno.EINVAL, f"nfds {nfds}")
+    size = (nfds + 63) // 64 * 8
+    aspace = t.process.aspace
+    wanted = [int.from_bytes(aspace.copy_in(a, size), "little") if a else 0 for a in sets]
+    for addr in sets:
+        if addr:
+            aspace.copy_out(addr, bytes(size))  # all clear unless something is ready
+    pairs = []
+    for fd in range(nfds):
+        events = (POLLIN if wanted[0] >> fd & 1 else 0) | (POLLOUT if wanted[1] >> fd & 1 else 0) \
+            | (POLLPRI if wanted[2] >> fd & 1 else 0)
+        if events:
+            pairs.append((fd, events))
+
+    def deliver(msg: Message) -> int:
+        if not isinstance(msg.body, tuple):  # nothing ready, or an error
+            return int(msg.body)
+        ready, revents = msg.body
+        out = [0, 0, 0]
+        for (fd, events), got in zip(pairs, revents):
+            if got & POLLNVAL:
+                return -Errno.EBADF
+            out[0] |= bool(got & (POLLIN | POLLHUP | POLLERR) and events & POLLIN) << fd
+            out[1] |= bool(got & (POLLOUT | POLLERR) and events & POLLOUT) << fd
+            out[2] |= bool(got & POLLPRI and events & POLLPRI) << fd
+        for addr, bits in zip(sets, out):
+            if addr:
+                aspace.copy_out(addr, bits.to_bytes(size, "little"))
+        return sum(bin(bits).count("1") for bits in out)
+
+    ms = -1 if timeout is None else int(timeout * 1000)
+    deadline = None if timeout is None else t.process.kernel.scheduler.clock() + timeout
+    return call(t, 7, pairs, ms, deadline=deadline, timeout_result=0, deliver=deliver)
+
+
+def sys_select(t: Thread, nfds: int, rfds: int, wfds: int, efds: int, tv: int, *_: int) -> int:
+    """Implements Linux select(2) (the timeout is not updated)."""
+    timeout = None
+    if tv:
+        sec, usec = struct.unpack("<qq", t.process.aspace.copy_in(tv, 16))
+        if sec < 0 or not 0 <= usec < 1_000_000:
+            raise KernelError(Errno.EINVAL, "timeval out of range")
+        timeout = sec + usec / 1e6
+    return _select(t, nfds, (rfds, wfds, efds), timeout)
+
+
+def sys_pselect6(t: Thread, nfds: int, rfds: int, wfds: int, efds: int, tsp: int,
+                 *_: int) -> int:
+    """Implements Linux pselect6(2); the signal mask is not applied (signals: issue 6)."""
+    timeout = read_timespec(t.process.aspace, tsp) if tsp else None
+    return _select(t, nfds, (rfds, wfds, efds), timeout)
+
+
+# -- metadata ---------------------------------------------------------------------------
+def _stat(t: Thread, dirfd: int, path: bytes, flags: int, buf: int) -> int:
+    _check_buffer(t, buf, 144, True)
+    return call(t, 262, dirfd, path, flags, grants=(_grant(t, buf, 144, True),))
+
+
+def sys_stat(t: Thread, path: int, buf: int, *_: int) -> int:
+    """Implements Linux stat(2)."""
+    return _stat(t, AT_FDCWD, _path(t, path), 0, buf)
+
+
+def sys_lstat(t: Thread, path: int, buf: int, *_: int) -> int:
+    """Implements Linux lstat(2)."""
+    return _stat(t, AT_FDCWD, _path(t, path), AT_SYMLINK_NOFOLLOW, buf)
+
+
+def sys_fstat(t: Thread, fd: int, buf: int, *_: int) -> int:
+    """Implements Linux fstat(2)."""
+    return _stat(t, s32(fd), b"", AT_EMPTY_PATH, buf)
+
+
+def sys_newfstatat(t: Thread, dirfd: int, path: int, buf: int, flags: int, *_: int) -> int:
+    """Implements Linux newfstatat(2)."""
+    return _stat(t, s32(dirfd), _path(t, path), s32(flags), buf)
+
+
+def sys_statx(t: Thread, dirfd: int, path: int, flags: int, mask: int, buf: int, *_: int) -> int:
+    """Implements Linux statx(2): the basic fields."""
+    _check_buffer(t, buf, 256, True)
+    return call(t, 332, s32(dirfd), _path(t, path), s32(flags), mask,
+                grants=(_grant(t, buf, 256, True),))
+
+
+def sys_access(t: Thread, path: int, mode: int, *_: int) -> int:
+    """Implements Linux access(2)."""
+    return call(t, 269, AT_FDCWD, _path(t, path), s32(mode), 0)
+
+
+def sys_faccessat(t: Thread, dirfd: int, path: int, mode: int, *_: int) -> int:
+    """Implements Linux faccessat(2)."""
+    return call(t, 269, s32(dirfd), _path(t, path), s32(mode), 0)
+
+
+def sys_getdents64(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
+    """Implements Linux getdents64(2)."""
+    _check_buffer(t, buf, count, True)
+    return call(t, 217, s32(fd), count, grants=(_grant(t, buf, count, True),))
+
+
+def sys_readlink(t: Thread, path: int, buf: int, size: int, *_: int) -> int:
+    """Implements Linux readlink(2)."""
+    return sys_readlinkat(t, AT_FDCWD & 0xFFFF_FFFF, path, buf, size)
+
+
+def sys_readlinkat(t: Thread, dirfd: int, path: int, buf: int, size: int, *_: int) -> int:
+    """Implements Linux readlinkat(2)."""
+    size = s32(size)
+    if size <= 0:
+        raise KernelError(Errno.EINVAL, "buffer size")
+    _check_buffer(t, buf, size, True)
+    return call(t, 267, s32(dirfd), _path(t, path), size, grants=(_grant(t, buf, size, True),))
+
+
+def sys_getcwd(t: Thread, buf: int, size: int, *_: int) -> int:
+    """Implements Linux getcwd(2)."""
+    _check_buffer(t, buf, min(size, PATH_MAX), True)
+    return call(t, 79, size, grants=(_grant(t, buf, min(size, PATH_MAX), True),))
+
+
+def sys_chdir(t: Thread, path: int, *_: int) -> int:
+    """Implements Linux chdir(2)."""
+    return call(t, 80, _path(t, path))
+
+
+def sys_fchdir(t: Thread, fd: int, *_: int) -> int:
+    """Implements Linux fchdir(2)."""
+    return call(t, 81, s32(fd))
+
+
+def sys_umask(t: Thread, mask: int, *_: int) -> int:
+    """Implements Linux umask(2)."""
+    return call(t, 95, mask & 0o777)
+
+
+def sys_chmod(t: Thread, path: int, mode: int, *_: int) -> int:
+    """Implements Linux chmod(2)."""
+    return call(t, 268, AT_FDCWD, _path(t, path), mode & 0o7777)
+
+
+def sys_fchmodat(t: Thread, dirfd: int, path: int, mode: int, *_: int) -> int:
+    """Implements Linux fchmodat(2)."""
+    return call(t, 268, s32(dirfd), _path(t, path), mode & 0o7777)
+
+
+def sys_fchmod(t: Thread, fd: int, mode: int, *_: int) -> int:
+    """Implements Linux fchmod(2)."""
+    return call(t, 91, s32(fd), mode & 0o7777)
+
+
+def sys_chown(t: Thread, path: int, uid: int, gid: int, *_: int) -> int:
+    """Implements Linux chown(2)."""
+    return call(t, 260, AT_FDCWD, _path(t, path), s32(uid), s32(gid), 0)
+
+
+def sys_lchown(t: Thread, path: int, uid: int, gid: int, *_: int) -> int:
+    """Implements Linux lchown(2)."""
+    return call(t, 260, AT_FDCWD, _path(t, path), s32(uid), s32(gid), AT_SYMLINK_NOFOLLOW)
+
+
+def sys_fchown(t: Thread, fd: int, uid: int, gid: int, *_: int) -> int:
+    """Implements Linux fchown(2)."""
+    return call(t, 260, s32(fd), b"", s32(uid), s32(gid), AT_EMPTY_PATH)
+
+
+def sys_fchownat(t: Thread, dirfd: int, path: int, uid: int, gid: int, flags: int,
+                 *_: int) -> int:
+    """Implements Linux fchownat(2)."""
+    return call(t, 260, s32(dirfd), _path(t, path), s32(uid), s32(gid), s32(flags))
+
+
+def sys_utimensat(t: Thread, dirfd: int, path: int, times: int, flags: int, *_: int) -> int:
+    """Implements Linux utimensat(2); UTIME_OMIT is treated as "now"."""
+    stamps = None
+    if times:
+        raw = t.process.aspace.copy_in(times, 32)
+        pairs = [struct.unpack_from("<qq", raw, i) for i in (0, 16)]
+        now = time.time_ns()
+        stamps = tuple(now if ns in (UTIME_NOW, UTIME_OMIT) else s * 10**9 + ns for s, ns in pairs)
+    return call(t, 280, s32(dirfd), _path(t, path) if path else None, stamps, s32(flags))
+
+
+def sys_truncate(t: Thread, path: int, length: int, *_: int) -> int:
+    """Implements Linux truncate(2)."""
+    return call(t, 76, _path(t, path), s64(length))
+
+
+def sys_ftruncate(t: Thread, fd: int, length: int, *_: int) -> int:
+    """Implements Linux ftruncate(2)."""
+    return call(t, 77, s32(fd), s64(length))
+
+
+def sys_statfs(t: Thread, path: int, buf: int, *_: int) -> int:
+    """Implements Linux statfs(2)."""
+    _check_buffer(t, buf, 120, True)
+    return call(t, 137, _path(t, path), grants=(_grant(t, buf, 120, True),))
+
+
+def sys_fstatfs(t: Thread, fd: int, buf: int, *_: int) -> int:
+    """Implements Linux fstatfs(2)."""
+    _check_buffer(t, buf, 120, True)
+    return call(t, 138, s32(fd), grants=(_grant(t, buf, 120, True),))
+
+
+# -- names ------------------------------------------------------------------------------
+def sys_mkdir(t: Thread, path: int, mode: int, *_: int) -> int:
+    """Implements Linux mkdir(2)."""
+    return call(t, 258, AT_FDCWD, _path(t, path), mode & 0o7777)
+
+
+def sys_mkdirat(t: Thread, dirfd: int, path: int, mode: int, *_: int) -> int:
+    """Implements Linux mkdirat(2)."""
+    return call(t, 258, s32(dirfd), _path(t, path), mode & 0o7777)
+
+
+def sys_rmdir(t: Thread, path: int, *_: int) -> int:
+    """Implements Linux rmdir(2)."""
+    return call(t, 263, AT_FDCWD, _path(t, path), AT_REMOVEDIR)
+
+
+def sys_unlink(t: Thread, path: int, *_: int) -> int:
+    """Implements Linux unlink(2)."""
+    return call(t, 263, AT_FDCWD, _path(t, path), 0)
+
+
+def sys_unlinkat(t: Thread, dirfd: int, path: int, flags: int, *_: int) -> int:
+    """Implements Linux unlinkat(2)."""
+    return call(t, 263, s32(dirfd), _path(t, path), s32(flags))
+
+
+def sys_rename(t: Thread, old: int, new: int, *_: int) -> int:
+    """Implements Linux rename(2)."""
+    return call(t, 316, AT_FDCWD, _path(t, old), AT_FDCWD, _path(t, new), 0)
+
+
+def sys_renameat(t: Thread, olddir: int, old: int, newdir: int, new: int, *_: int) -> int:
+    """Implements Linux renameat(2)."""
+    return call(t, 316, s32(olddir), _path(t, old), s32(newdir), _path(t, new), 0)
+
+
+def sys_renameat2(t: Thread, olddir: int, old: int, newdir: int, new: int, flags: int,
+                  *_: int) -> int:
+    """Implements Linux renameat2(2): RENAME_NOREPLACE (RENAME_EXCHANGE: EINVAL)."""
+    return call(t, 316, s32(olddir), _path(t, old), s32(newdir), _path(t, new), s32(flags))
+
+
+def sys_link(t: Thread, old: int, new: int, *_: int) -> int:
+    """Implements Linux link(2)."""
+    return call(t, 265, AT_FDCWD, _path(t, old), AT_FDCWD, _path(t, new), 0)
+
+
+def sys_linkat(t: Thread, olddir: int, old: int, newdir: int, new: int, flags: int,
+               *_: int) -> int:
+    """Implements Linux linkat(2)."""
+    return call(t, 265, s32(olddir), _path(t, old), s32(newdir), _path(t, new), s32(flags))
+
+
+def sys_symlink(t: Thread, target: int, path: int, *_: int) -> int:
+    """Implements Linux symlink(2)."""
+    return call(t, 266, _path(t, target), AT_FDCWD, _path(t, path))
+
+
+def sys_symlinkat(t: Thread, target: int, dirfd: int, path: int, *_: int) -> int:
+    """Implements Linux symlinkat(2)."""
+    return call(t, 266, _path(t, target), s32(dirfd), _path(t, path))
+

@@ -1,0 +1,119 @@
+"""A whole machine: the kernel, the Linux personality, and the user-space servers.
+
+Owns: the order of bring-up (boot; seal the system call table; start the
+servers — vfs and the reincarnation server rs — and give the personality its
+capability on the VFS port; start init; run), the default namespace (the
+host's / read-only with a tmpfs on top, devfs on /dev, extra mounts), and the
+reports (per-syscall statistics, the scheduler trace).
+It is the one module that imports both ``linux`` and ``servers``: they meet
+only through IPC. Called by: the CLI and the tests.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TextIO
+
+from cloudos.hal.ram import DEFAULT_SIZE
+from cloudos.kernel.boot import Kernel, KernelLog
+from cloudos.kernel.task import Process
+from cloudos.linux import process
+from cloudos.linux.syscalls import sys_file, sys_fork
+from cloudos.linux.syscalls.sys_cloudos import native_handlers
+from cloudos.linux.syscalls.table import TABLE, handlers
+from cloudos.servers import rs
+from cloudos.servers.runtime import ServerRuntime
+from cloudos.servers.vfs.devfs import DevFs
+from cloudos.servers.vfs.fs import FileSystem
+from cloudos.servers.vfs.hostfs import HostFs
+from cloudos.servers.vfs.overlay import OverlayFs
+from cloudos.servers.vfs.paths import Namespace
+from cloudos.servers.vfs.server import VFS_ID, VfsState, serve
+from cloudos.servers.vfs.tmpfs import TmpFs
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A host directory shown to the guest at ``guest`` (read-only unless ``writable``)."""
+
+    host: str
+    guest: str
+    writable: bool = False
+
+    @classmethod
+    def parse(cls, spec: str) -> Mount:
+        """HOSTDIR:GUESTDIR[:rw|:ro]"""
+        parts = spec.split(":")
+        if len(parts) not in (2, 3) or not parts[0] or not parts[1].startswith("/") \
+                or (len(parts) == 3 and parts[2] not in ("rw", "ro")):
+            raise ValueError(f"mount {spec!r} is not HOSTDIR:/GUESTDIR[:rw|:ro]")
+        return cls(parts[0], parts[1], len(parts) == 3 and parts[2] == "rw")
+
+
+def default_namespace(mounts: tuple[Mount, ...] = ()) -> Namespace:
+    """The host's / read-only under a writable tmpfs, devfs on /dev, then ``mounts``."""
+    root: FileSystem = OverlayFs(HostFs("/", readonly=True), TmpFs())
+    namespace = Namespace(root)
+    namespace.mount(b"/dev", DevFs())
+    for mount in mounts:
+        namespace.mount(mount.guest.encode(), HostFs(mount.host, readonly=not mount.writable))
+    return namespace
+
+
+class Machine:
+    """One virtual machine running Linux programs."""
+
+    def __init__(self, mem: int = DEFAULT_SIZE, log: KernelLog | None = None,
+                 mounts: tuple[Mount, ...] = (), crash: dict[str, int] | None = None) -> None:
+        self.kernel = kernel = Kernel(mem, log)
+        kernel.install_syscalls(handlers(), native_handlers())
+        kernel.on_exit = self._on_exit
+        self.vfs_state = VfsState(default_namespace(mounts))
+        self.vfs = ServerRuntime(kernel, "vfs", VFS_ID, serve(self.vfs_state),
+                                 (crash or {}).get("vfs", 0))
+        self.rs = rs.start(kernel, [self.vfs])
+        kernel.services[sys_file.VFS] = self.vfs.client_cap()
+        kernel.log.info("system services: rs, vfs")
+
+    def _on_exit(self, dead: Process) -> None:
+        sys_fork.on_exit(dead)
+        sys_file.notify(self.kernel, sys_file.EXIT, dead.pid)
+
+    def run(self, path: str, argv: list[str], env: dict[str, str]) -> int:
+        """Run ``path`` as init until every process has ended; return init's shell status."""
+        init = process.spawn(self.kernel, path, argv, env)
+        sys_file.notify(self.kernel, sys_file.SPAWN, init.pid)
+        self.kernel.log.info(f"init: pid {init.pid} {path}")
+        self.kernel.run()
+        if not init.zombie:
+            raise RuntimeError("the scheduler stopped while init was still alive")
+        return sys_fork.shell_status(init)
+
+    def write_sched_trace(self, path: str) -> None:
+        """The scheduler's decisions as Chrome/Perfetto trace-event JSON, a track per thread."""
+        events: list[dict[str, object]] = []
+        names = {(p.pid, t.tid): p.name for p in self.kernel.processes.values() for t in p.threads}
+        for (pid, tid), name in names.items():
+            events.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid,
+                           "args": {"name": f"{name}[{tid}]"}})
+        for s in self.kernel.scheduler.trace:
+            events.append({"ph": "X", "name": f"L{s.level} {s.reason}", "cat": "sched",
+                           "pid": s.pid, "tid": s.tid, "ts": round(s.start * 1e6, 1),
+                           "dur": round(s.duration * 1e6, 1),
+                           "args": {"level": s.level, "ended_by": s.reason}})
+        with open(path, "w") as f:
+            json.dump({"traceEvents": events, "displayTimeUnit": "ms"}, f)
+
+    def print_stats(self, out: TextIO) -> None:
+        d = self.kernel.dispatcher
+        rows = sorted(((count, nr) for nr, count in enumerate(d.counts) if count), reverse=True)
+        out.write(f"{'calls':>10} {'µs each':>9}  syscall\n")
+        for count, nr in rows:
+            name = TABLE[nr].name if nr < len(TABLE) else "(numbers above the table)"
+            each = d.times[nr] / count * 1e6 if nr < len(d.times) else 0.0
+            missing = "  ENOSYS" if nr >= len(TABLE) or TABLE[nr].handler is None else ""
+            out.write(f"{count:>10} {each:>9.1f}  {name}{missing}\n")
+        p = self.kernel.profile
+        out.write(f"ENOSYS returned {d.enosys} times; {p.page_faults} page faults; "
+                  f"{p.exceptions} exceptions; {p.context_switches} context switches\n")

@@ -1,0 +1,1 @@
+"""The VFS server: mounts, paths, fd tables, pipes, and the file systems it serves."""

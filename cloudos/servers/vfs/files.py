@@ -1,0 +1,125 @@
+"""Open files of the VFS: file descriptions, fd tables, pipes, and the console.
+
+Owns: what an fd refers to (an ``OpenFile``, shared by dup'd and inherited fds,
+with its offset and status flags), per-process fd tables with close-on-exec,
+pipes (a 64 KiB buffer, blocked readers and writers as deferred requests, EOF
+and EPIPE when an end closes), and the console (the host's stdin, stdout and
+stderr). Never: resolves paths (``paths``) or decodes requests (``server``).
+Called by: ``vfs.server``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from cloudos.kernel.errno import Errno, KernelError
+from cloudos.servers.vfs.fs import FileSystem, Node
+from cloudos.servers.vfs.paths import Walk
+
+O_ACCMODE, O_RDONLY, O_WRONLY, O_RDWR = 3, 0, 1, 2
+O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC, O_APPEND, O_NONBLOCK = 0o100, 0o200, 0o400, 0o1000, 0o2000, 0o4000
+O_DIRECTORY, O_NOFOLLOW, O_CLOEXEC, O_PATH, O_TMPFILE = 0o200000, 0o400000, 0o2000000, 0o10000000, 0o20200000
+STATUS_FLAGS = O_APPEND | O_NONBLOCK | 0o40000 | 0o1000000 | 0o4010000  # + O_DIRECT, O_NOATIME, O_SYNC
+PIPE_CAPACITY = 65536
+PIPE_BUF = 4096
+MAX_FDS = 1024
+
+
+@dataclass(eq=False)
+class Pipe:
+    buffer: bytearray = field(default_factory=bytearray)
+    readers: int = 0
+    writers: int = 0
+    blocked_readers: deque[Any] = field(default_factory=deque)  # deferred read requests
+    blocked_writers: deque[Any] = field(default_factory=deque)  # deferred write requests
+
+
+@dataclass(eq=False)
+class OpenFile:
+    """An open file description."""
+
+    kind: str                  # "node", "pipe" or "console"
+    flags: int                 # access mode and status flags
+    walk: Walk | None = None   # for nodes: where it was opened (fchdir, /proc/self/fd)
+    pipe: Pipe | None = None
+    host_fd: int = -1          # for the console
+    offset: int = 0
+    refs: int = 1
+    listing: list[tuple[bytes, int, int]] | None = None  # getdents64 snapshot
+
+    @property
+    def fs(self) -> FileSystem:
+        assert self.walk is not None
+        return self.walk[-1].fs
+
+    @property
+    def node(self) -> Node:
+        assert self.walk is not None
+        return self.walk[-1].node
+
+    def readable(self) -> bool:
+        return self.flags & O_ACCMODE in (O_RDONLY, O_RDWR) and not self.flags & O_PATH
+
+    def writable(self) -> bool:
+        return self.flags & O_ACCMODE in (O_WRONLY, O_RDWR) and not self.flags & O_PATH
+
+
+@dataclass
+class FdEntry:
+    file: OpenFile
+    cloexec: bool = False
+
+
+class FdTable:
+    """One process's file descriptors."""
+
+    def __init__(self, entries: dict[int, FdEntry] | None = None) -> None:
+        self.entries: dict[int, FdEntry] = entries or {}
+
+    def get(self, fd: int) -> OpenFile:
+        entry = self.entries.get(fd)
+        if entry is None:
+            raise KernelError(Errno.EBADF, f"fd {fd}")
+        return entry.file
+
+    def install(self, file: OpenFile, cloexec: bool = False, lowest: int = 0,
+                fd: int = -1) -> int:
+        """Put ``file`` at ``fd``, or at the lowest free number >= ``lowest``."""
+        if fd < 0:
+            fd = lowest
+            while fd in self.entries:
+                fd += 1
+            if fd >= MAX_FDS:
+                raise KernelError(Errno.EMFILE, "too many open files")
+        self.entries[fd] = FdEntry(file, cloexec)
+        return fd
+
+    def fork(self) -> FdTable:
+        for entry in self.entries.values():
+            entry.file.refs += 1
+        return FdTable({fd: FdEntry(e.file, e.cloexec) for fd, e in self.entries.items()})
+
+
+def console(host_fd: int, flags: int) -> OpenFile:
+    return OpenFile("console", flags, host_fd=host_fd)
+
+
+def host_io(call: Any, *args: Any) -> Any:
+    """A host I/O call whose failure becomes the same Linux errno."""
+    try:
+        return call(*args)
+    except OSError as err:
+        if err.errno is None or err.errno not in Errno._value2member_map_:
+            raise KernelError(Errno.EIO, str(err)) from None
+        raise KernelError(Errno(err.errno), str(err)) from None
+
+
+def console_read(file: OpenFile, count: int) -> bytes:
+    return host_io(os.read, file.host_fd, min(count, 1 << 20))  # type: ignore[no-any-return]
+
+
+def console_write(file: OpenFile, data: bytes) -> int:
+    return host_io(os.write, file.host_fd, data)  # type: ignore[no-any-return]

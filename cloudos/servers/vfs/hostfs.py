@@ -1,0 +1,391 @@
+"""hostfs: a directory of the host passed through to the guest.
+
+Owns: the mapping of guest operations onto host system calls under one host
+directory, ``root``, and the rule that keeps the guest inside it. A node
+remembers its parent node and name; each operation walks from a descriptor
+held on ``root``, one name at a time with O_PATH|O_DIRECTORY|O_NOFOLLOW (so
+only real directories are entered), checks the file found is still the
+node's (ESTALE if the host replaced it), acts relative to a directory fd with
+nothing followed, and closes every fd it opened.
+Never: passes the host a path with a "/" in it, a "..", or any call that
+would follow a symlink; host symlinks are read with readlink and resolved by
+the VFS inside the guest's namespace. Never opens anything but regular files
+and directories (device nodes give EACCES, as on a nodev mount), never passes
+through a host file system that describes the host rather than holding files
+(procfs, sysfs, ...: /proc/self/mem alone would hand the guest this process's
+memory; EACCES), and never writes when read-only.
+Called by: the VFS (host directories it is told to mount) and ``overlay``
+(the read-only lower layer of the root).
+
+Names the VFS should never send (b"", b".", b"..", anything with b"/" or NUL)
+are refused with EINVAL. Files belong to the host user running CloudOS: the
+uid and gid given to create, mkdir and symlink are ignored, and chown asks the
+host (which may say EPERM). A file removed, renamed or replaced on the host
+behind a node's back gives ESTALE or ENOENT; so does an unlinked file still held.
+Host errors come back with the host's errno.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from cloudos.kernel.errno import Errno, KernelError
+from cloudos.servers.vfs.fs import (
+    Attr, DType, FileSystem, Magic, Node, StatFs, check_name, check_target, dtype,
+)
+
+# Mounted on the host, these are views of the host kernel and of this process.
+PSEUDO_FS_TYPES = frozenset({
+    b"proc", b"sysfs", b"debugfs", b"tracefs", b"securityfs", b"bpf", b"configfs",
+    b"efivarfs", b"pstore", b"cgroup", b"cgroup2", b"fusectl", b"binfmt_misc", b"devpts",
+})
+WALK = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+OPEN = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC  # never blocks on a fifo
+
+
+class HostNode(Node):
+    """A host file, found by name from its parent (None for the root or once removed)."""
+
+    __slots__ = ("host_dev", "kind", "parent", "name", "children")
+    fs: HostFs
+
+    def __init__(self, fs: HostFs, st: os.stat_result, parent: HostNode | None,
+                 name: bytes) -> None:
+        super().__init__(fs, st.st_ino)
+        self.host_dev = st.st_dev
+        self.kind = stat.S_IFMT(st.st_mode)
+        self.parent = parent
+        self.name = name
+        # Nodes handed out for entries of this directory, so a name maps to one node.
+        self.children: weakref.WeakValueDictionary[bytes, HostNode] = \
+            weakref.WeakValueDictionary()
+
+    def same_file(self, st: os.stat_result) -> bool:
+        return (st.st_ino, st.st_dev, stat.S_IFMT(st.st_mode)) == \
+            (self.ino, self.host_dev, self.kind)
+
+
+@contextmanager
+def host_errors() -> Iterator[None]:
+    """Turns a failed host call into the same Linux errno."""
+    try:
+        yield
+    except (OverflowError, ValueError) as err:  # Python refused the arguments
+        raise KernelError(Errno.EINVAL, str(err)) from None
+    except OSError as err:
+        try:
+            code = Errno(err.errno or 0)  # 0 and unknown numbers: EIO
+        except ValueError:
+            code = Errno.EIO
+        raise KernelError(code, str(err)) from None
+
+
+def pseudo_devs(mountinfo: str = "/proc/self/mountinfo") -> frozenset[int]:
+    """st_dev of every host mount of a PSEUDO_FS_TYPES file system (proc(5) mountinfo)."""
+    try:
+        with open(mountinfo, "rb") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return frozenset()  # no procfs on the host: nothing of it to leak
+    devs = set()
+    for line in lines:
+        mount, _, source = line.partition(b" - ")
+        major, minor = mount.split()[2].split(b":")
+        if source.split()[0] in PSEUDO_FS_TYPES:
+            devs.add(os.makedev(int(major), int(minor)))
+    return frozenset(devs)
+
+
+def _close(fd: int, keep: int) -> None:
+    if fd != keep:
+        os.close(fd)
+
+
+class HostFs(FileSystem):
+    """A host directory, read-only unless asked otherwise."""
+
+    name = "hostfs"
+
+    def __init__(self, root: str, readonly: bool = True) -> None:
+        super().__init__(readonly)
+        self._root_fd = -1
+        # The one path the host resolves for us, with symlinks: it is configuration.
+        self._root_fd = os.open(root, WALK & ~os.O_NOFOLLOW)
+        self._hidden = pseudo_devs()
+        st = os.fstat(self._root_fd)
+        self._check_shown(st)  # on refusal, __del__ closes the fd
+        self._root = HostNode(self, st, None, b"")
+
+    def close(self) -> None:
+        if self._root_fd >= 0:
+            os.close(self._root_fd)
+            self._root_fd = -1
+
+    def __del__(self) -> None:
+        self.close()
+
+    # Finding a node on the host again.
+
+    def _check_shown(self, st: os.stat_result) -> None:
+        if st.st_dev in self._hidden:
+            raise KernelError(Errno.EACCES, "a host pseudo file system is never passed through")
+
+    def _node(self, node: Node) -> HostNode:
+        if not isinstance(node, HostNode) or node.fs is not self:
+            raise KernelError(Errno.EXDEV, "node of another file system")
+        return node
+
+    def _dir(self, node: Node) -> HostNode:
+        n = self._node(node)
+        if n.kind != stat.S_IFDIR:
+            raise KernelError(Errno.ENOTDIR, "not a directory")
+        return n
+
+    def _path(self, node: HostNode) -> list[bytes]:
+        names: list[bytes] = []
+        while node is not self._root:
+            if node.parent is None:
+                raise KernelError(Errno.ESTALE, "file was removed")
+            names.append(node.name)
+            node = node.parent
+        return names[::-1]
+
+    @contextmanager
+    def _walk(self, dir: HostNode) -> Iterator[int]:
+        """An O_PATH fd on directory ``dir``, open for the ``with`` block."""
+        fd = self._root_fd
+        try:
+            with host_errors():
+                for name in self._path(dir):
+                    next_fd = os.open(name, WALK, dir_fd=fd)
+                    _close(fd, self._root_fd)
+                    fd = next_fd
+                if not dir.same_file(os.fstat(fd)):
+                    raise KernelError(Errno.ESTALE, "directory replaced on the host")
+            yield fd
+        finally:
+            _close(fd, self._root_fd)
+
+    @contextmanager
+    def _at(self, node: HostNode) -> Iterator[tuple[int, bytes]]:
+        """(dir fd, name) naming ``node``: (its own fd, b".") for a directory."""
+        if node.kind == stat.S_IFDIR:
+            with self._walk(node) as fd:
+                yield fd, b"."
+            return
+        if node.parent is None:
+            raise KernelError(Errno.ESTALE, "file was removed")
+        with self._walk(node.parent) as fd:
+            with host_errors():
+                st = os.stat(node.name, dir_fd=fd, follow_symlinks=False)
+            if not node.same_file(st):
+                raise KernelError(Errno.ESTALE, "file replaced on the host")
+            yield fd, node.name
+
+    @contextmanager
+    def _open(self, node: HostNode, flags: int) -> Iterator[int]:
+        """A real fd on regular file ``node``."""
+        if node.kind == stat.S_IFDIR:
+            raise KernelError(Errno.EISDIR, "is a directory")
+        if node.kind != stat.S_IFREG:
+            raise KernelError(Errno.EACCES, "hostfs opens only regular files")
+        with self._at(node) as (dir_fd, name):
+            with host_errors():
+                fd = os.open(name, flags | OPEN, dir_fd=dir_fd)
+        try:
+            if not node.same_file(os.fstat(fd)):
+                raise KernelError(Errno.ESTALE, "file replaced on the host")
+            with host_errors():
+                yield fd
+        finally:
+            os.close(fd)
+
+    def _child(self, dir: HostNode, dir_fd: int, name: bytes) -> HostNode:
+        """The node for entry ``name`` of ``dir``: the one already handed out if still that file."""
+        with host_errors():
+            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        self._check_shown(st)
+        node = dir.children.get(name)
+        if node is None or not node.same_file(st):
+            node = HostNode(self, st, dir, name)
+            dir.children[name] = node
+        return node
+
+    def _detach(self, dir: HostNode, name: bytes) -> None:
+        node = dir.children.pop(name, None)
+        if node is not None:
+            node.parent = None
+
+    def _check_change(self, dir: Node, name: bytes) -> HostNode:
+        self._check_writable()
+        check_name(name)
+        return self._dir(dir)
+
+    # The interface.
+
+    def root(self) -> Node:
+        return self._root
+
+    def getattr(self, node: Node) -> Attr:
+        n = self._node(node)
+        with self._at(n) as (dir_fd, name), host_errors():
+            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        return Attr(ino=st.st_ino, mode=st.st_mode, nlink=st.st_nlink, uid=st.st_uid,
+                    gid=st.st_gid, size=st.st_size, rdev=st.st_rdev, blksize=st.st_blksize,
+                    blocks=st.st_blocks, atime_ns=st.st_atime_ns, mtime_ns=st.st_mtime_ns,
+                    ctime_ns=st.st_ctime_ns, dev=self.dev)
+
+    def lookup(self, dir: Node, name: bytes) -> Node:
+        parent = self._dir(dir)
+        check_name(name)
+        with self._walk(parent) as fd:
+            return self._child(parent, fd, name)
+
+    def readdir(self, dir: Node) -> list[tuple[bytes, int, int]]:
+        parent = self._dir(dir)
+        entries = []
+        with self._walk(parent) as path_fd, host_errors():
+            fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=path_fd)
+            try:
+                with os.scandir(fd) as listing:
+                    for entry in listing:
+                        entries.append((os.fsencode(entry.name), entry.inode(),
+                                        _dtype(entry)))
+            finally:
+                os.close(fd)
+        return entries
+
+    def readlink(self, node: Node) -> bytes:
+        n = self._node(node)
+        if n.kind != stat.S_IFLNK:
+            raise KernelError(Errno.EINVAL, "not a symlink")
+        with self._at(n) as (dir_fd, name), host_errors():
+            return os.readlink(name, dir_fd=dir_fd)
+
+    def read(self, node: Node, offset: int, size: int) -> bytes:
+        with self._open(self._node(node), os.O_RDONLY) as fd:
+            # Never allocate more than the file holds, whatever the guest asks for.
+            return os.pread(fd, min(size, max(0, os.fstat(fd).st_size - offset)), offset)
+
+    def write(self, node: Node, offset: int, data: bytes) -> int:
+        self._check_writable()
+        with self._open(self._node(node), os.O_WRONLY) as fd:
+            return os.pwrite(fd, data, offset)
+
+    def truncate(self, node: Node, size: int) -> None:
+        self.setattr(node, size=size)
+
+    def create(self, dir: Node, name: bytes, mode: int, uid: int, gid: int) -> Node:
+        parent = self._check_change(dir, name)
+        with self._walk(parent) as dir_fd:
+            with host_errors():
+                fd = os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY | OPEN, mode & 0o7777,
+                             dir_fd=dir_fd)
+                try:
+                    os.fchmod(fd, mode & 0o7777)  # what the guest asked, not the host's umask
+                finally:
+                    os.close(fd)
+            return self._child(parent, dir_fd, name)
+
+    def mkdir(self, dir: Node, name: bytes, mode: int, uid: int, gid: int) -> Node:
+        parent = self._check_change(dir, name)
+        with self._walk(parent) as dir_fd:
+            with host_errors():
+                os.mkdir(name, mode & 0o7777, dir_fd=dir_fd)
+                os.chmod(name, mode & 0o7777, dir_fd=dir_fd, follow_symlinks=False)
+            return self._child(parent, dir_fd, name)
+
+    def symlink(self, dir: Node, name: bytes, target: bytes, uid: int, gid: int) -> Node:
+        parent = self._check_change(dir, name)
+        check_target(target)
+        with self._walk(parent) as dir_fd:
+            with host_errors():
+                os.symlink(target, name, dir_fd=dir_fd)
+            return self._child(parent, dir_fd, name)
+
+    def mknod(self, dir: Node, name: bytes, mode: int, rdev: int, uid: int, gid: int) -> Node:
+        self._check_change(dir, name)
+        raise KernelError(Errno.EPERM, "hostfs does not make special files")
+
+    def link(self, node: Node, dir: Node, name: bytes) -> None:
+        parent = self._check_change(dir, name)
+        n = self._node(node)
+        if n.kind == stat.S_IFDIR:
+            raise KernelError(Errno.EPERM, "hard link to a directory")
+        with self._at(n) as (src_fd, src_name), self._walk(parent) as dst_fd, host_errors():
+            os.link(src_name, name, src_dir_fd=src_fd, dst_dir_fd=dst_fd,
+                    follow_symlinks=False)
+
+    def unlink(self, dir: Node, name: bytes) -> None:
+        parent = self._check_change(dir, name)
+        with self._walk(parent) as fd, host_errors():
+            os.unlink(name, dir_fd=fd)
+        self._detach(parent, name)
+
+    def rmdir(self, dir: Node, name: bytes) -> None:
+        parent = self._check_change(dir, name)
+        with self._walk(parent) as fd, host_errors():
+            os.rmdir(name, dir_fd=fd)
+        self._detach(parent, name)
+
+    def rename(self, olddir: Node, oldname: bytes, newdir: Node, newname: bytes) -> None:
+        src = self._check_change(olddir, oldname)
+        dst = self._check_change(newdir, newname)
+        with self._walk(src) as src_fd, self._walk(dst) as dst_fd, host_errors():
+            old = os.stat(oldname, dir_fd=src_fd, follow_symlinks=False)
+            try:
+                new = os.stat(newname, dir_fd=dst_fd, follow_symlinks=False)
+                if (new.st_ino, new.st_dev) == (old.st_ino, old.st_dev):
+                    return  # two names of one file: POSIX says do nothing
+            except FileNotFoundError:
+                pass
+            os.rename(oldname, newname, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
+        moved = src.children.get(oldname)
+        self._detach(dst, newname)
+        self._detach(src, oldname)
+        if moved is not None:
+            moved.parent, moved.name = dst, newname
+            dst.children[newname] = moved
+
+    def setattr(self, node: Node, mode: int | None = None, uid: int | None = None,
+                gid: int | None = None, atime_ns: int | None = None,
+                mtime_ns: int | None = None, size: int | None = None) -> None:
+        self._check_writable()
+        n = self._node(node)
+        if mode is not None and n.kind == stat.S_IFLNK:
+            raise KernelError(Errno.ENOTSUP, "a symlink's mode cannot change")
+        if size is not None:
+            if size < 0 or n.kind not in (stat.S_IFREG, stat.S_IFDIR):
+                raise KernelError(Errno.EINVAL, "negative size or not a regular file")
+            with self._open(n, os.O_WRONLY) as fd:
+                os.ftruncate(fd, size)
+        with self._at(n) as (dir_fd, name), host_errors():
+            if mode is not None:
+                os.chmod(name, mode & 0o7777, dir_fd=dir_fd, follow_symlinks=False)
+            if uid is not None or gid is not None:
+                os.chown(name, -1 if uid is None else uid, -1 if gid is None else gid,
+                         dir_fd=dir_fd, follow_symlinks=False)
+            if atime_ns is not None or mtime_ns is not None:
+                st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                times = (st.st_atime_ns if atime_ns is None else atime_ns,
+                         st.st_mtime_ns if mtime_ns is None else mtime_ns)
+                os.utime(name, ns=times, dir_fd=dir_fd, follow_symlinks=False)
+
+    def statfs(self) -> StatFs:
+        with host_errors():
+            st = os.statvfs(self._root_fd)
+        return (Magic.HOSTFS, st.f_frsize, st.f_blocks, st.f_bfree, st.f_files, st.f_ffree)
+
+
+def _dtype(entry: os.DirEntry[str]) -> int:
+    if entry.is_symlink():
+        return DType.LNK
+    if entry.is_dir(follow_symlinks=False):
+        return DType.DIR
+    if entry.is_file(follow_symlinks=False):
+        return DType.REG
+    return dtype(entry.stat(follow_symlinks=False).st_mode)

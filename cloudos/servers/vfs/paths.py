@@ -1,0 +1,104 @@
+"""Path resolution inside the VFS: components, `..`, mount points, symlinks.
+
+Owns: turning a path (bytes) into a location — the chain of (name, file system,
+node) from the root — with Linux's rules: `.` and empty components skipped,
+`..` never above the root, mount points crossed both ways, symlinks followed
+(a loop limit of 40 gives ELOOP), ENOTDIR for a file in the middle,
+ENAMETOOLONG for a component over 255 bytes. Never: asks a file system to
+follow a symlink or to see a `..`: a file system only ever gets single names,
+so no path can escape the namespace it is mounted in.
+Called by: ``vfs.server``.
+"""
+
+from __future__ import annotations
+
+import stat
+from dataclasses import dataclass
+
+from cloudos.kernel.errno import Errno, KernelError
+from cloudos.servers.vfs.fs import FileSystem, Node
+
+MAX_SYMLINKS = 40
+NAME_MAX = 255
+
+
+@dataclass(frozen=True)
+class Step:
+    name: bytes
+    fs: FileSystem
+    node: Node
+
+
+Walk = tuple[Step, ...]  # from the root ("/") to a location
+
+
+def path_of(walk: Walk) -> bytes:
+    return b"/" + b"/".join(step.name for step in walk[1:])
+
+
+def is_dir(step: Step) -> bool:
+    return stat.S_ISDIR(step.fs.getattr(step.node).mode)
+
+
+class Namespace:
+    """A mount table: the root file system and those mounted on directories."""
+
+    def __init__(self, root: FileSystem) -> None:
+        self.mounts: dict[bytes, FileSystem] = {b"/": root}
+
+    def root(self) -> Walk:
+        fs = self.mounts[b"/"]
+        return (Step(b"", fs, fs.root()),)
+
+    def mount(self, path: bytes, fs: FileSystem) -> None:
+        self.mounts[path.rstrip(b"/") or b"/"] = fs
+
+    def _enter(self, walk: Walk, name: bytes) -> Walk:
+        """One step down into ``name`` (which the caller checked is a directory entry)."""
+        here = walk[-1]
+        node = here.fs.lookup(here.node, name)
+        step = Step(name, here.fs, node)
+        mounted = self.mounts.get(path_of(walk + (step,)))
+        if mounted is not None:
+            step = Step(name, mounted, mounted.root())
+        return walk + (step,)
+
+    def resolve(self, start: Walk, path: bytes, follow: bool = True,
+                parent: bool = False) -> tuple[Walk, bytes]:
+        """Walk ``path`` from ``start``; with ``parent``, stop before the last name.
+
+        Returns the location and, with ``parent``, the last name (b"" for "/").
+        """
+        if not path:
+            raise KernelError(Errno.ENOENT, "empty path")
+        walk = self.root() if path.startswith(b"/") else start
+        pending = [c for c in path.split(b"/") if c and c != b"."]
+        must_be_dir = path.endswith(b"/")
+        links = 0
+        while pending:
+            name = pending.pop(0)
+            if len(name) > NAME_MAX:
+                raise KernelError(Errno.ENAMETOOLONG, "a path component is too long")
+            if not is_dir(walk[-1]):
+                raise KernelError(Errno.ENOTDIR, path_of(walk).decode(errors="replace"))
+            if name == b"..":
+                walk = walk[:-1] or walk
+                continue
+            last = not pending
+            if last and parent:
+                return walk, name
+            walk = self._enter(walk, name)
+            step = walk[-1]
+            if stat.S_ISLNK(step.fs.getattr(step.node).mode) and (follow or not last
+                                                                    or must_be_dir):
+                links += 1
+                if links > MAX_SYMLINKS:
+                    raise KernelError(Errno.ELOOP, "too many symbolic links")
+                target = step.fs.readlink(step.node)
+                walk = self.root() if target.startswith(b"/") else walk[:-1]
+                pending[:0] = [c for c in target.split(b"/") if c and c != b"."]
+        if parent:
+            return walk, b""
+        if must_be_dir and not is_dir(walk[-1]):
+            raise KernelError(Errno.ENOTDIR, path_of(walk).decode(errors="replace"))
+        return walk, b""

@@ -1,0 +1,809 @@
+"""The VFS server: Linux file semantics for every process, reached by IPC.
+
+Owns: the namespace (mounts), each process's fd table, working directory and
+umask, and the file operations. A request's op is the Linux system call
+number it serves (its arguments already decoded by the Linux personality;
+buffers arrive as memory grants), or one of the lifecycle ops below, which the
+personality sends when a process starts, forks, execs or exits. The answer is
+the system call's result (a negative errno on failure). A read of an empty pipe
+is answered later (a deferred reply) while the server goes on serving others.
+State lives in ``VfsState``, which outlives a crash of the server's code: ``rs``
+restarts the code on the same state.
+Never: touches guest memory except through the grants of a request.
+Called by: the Linux personality (``linux.syscalls.sys_file``) through the VFS port.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import stat
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generator
+
+from cloudos.kernel.errno import Errno, KernelError
+from cloudos.kernel.ipc import Port
+from cloudos.servers.runtime import Request, ServerApi
+from cloudos.servers.vfs import files
+from cloudos.servers.vfs.files import (O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY,
+                                       O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_TRUNC,
+                                       PIPE_BUF, PIPE_CAPACITY, FdTable, OpenFile, Pipe)
+from cloudos.servers.vfs.fs import Attr
+from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of
+
+VFS_ID = -2
+SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003  # lifecycle ops, above Linux's numbers
+AT_FDCWD = -100
+AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_EMPTY_PATH = 0x100, 0x200, 0x400, 0x1000
+SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
+F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
+F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
+FD_CLOEXEC = 1
+TCGETS, TIOCGWINSZ, FIONREAD, TIOCGPGRP = 0x5401, 0x5413, 0x541B, 0x540F
+POLLIN, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 1, 4, 8, 16, 32
+RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
+R_OK, W_OK, X_OK = 4, 2, 1
+STAT = struct.Struct("<QQQIIIiQqqqqqqqqqqqq")
+DIRENT = struct.Struct("<QqHB")
+
+
+@dataclass
+class Proc:
+    """What the VFS knows of one process."""
+
+    fds: FdTable
+    cwd: Walk
+    umask: int = 0o022
+
+
+@dataclass
+class VfsState:
+    """Everything that must survive a crash of the server's code."""
+
+    namespace: Namespace
+    procs: dict[int, Proc] = field(default_factory=dict)
+    pollers: list[tuple[Request, list[tuple[int, int]], Proc]] = field(default_factory=list)
+
+
+class Vfs:
+    """One incarnation of the server's code over the shared state."""
+
+    def __init__(self, api: ServerApi, state: VfsState) -> None:
+        self.api, self.state = api, state
+        self.ops: dict[int, Callable[..., Any]] = {
+            0: self.read, 1: self.write, 3: self.close, 7: self.poll, 8: self.lseek,
+            16: self.ioctl, 17: self.pread, 18: self.pwrite, 19: self.readv, 20: self.writev,
+            32: self.dup, 33: self.dup2, 72: self.fcntl, 74: self.fsync, 75: self.fsync,
+            76: self.truncate, 77: self.ftruncate, 79: self.getcwd, 80: self.chdir,
+            81: self.fchdir, 91: self.fchmod, 95: self.umask, 137: self.statfs,
+            138: self.fstatfs, 162: self.sync, 217: self.getdents64, 257: self.openat,
+            258: self.mkdirat, 260: self.fchownat, 262: self.newfstatat, 263: self.unlinkat,
+            265: self.linkat, 266: self.symlinkat, 267: self.readlinkat, 268: self.fchmodat,
+            269: self.faccessat, 280: self.utimensat, 292: self.dup3, 293: self.pipe2,
+            316: self.renameat2, 332: self.statx,
+            SPAWN: self.spawn, FORK: self.fork, EXEC: self.exec, EXIT: self.exit,
+        }
+
+    # -- dispatch ---------------------------------------------------------------
+    def handle(self, request: Request) -> None:
+        op = self.ops.get(request.op)
+        if op is None:
+            self.answer(request, -Errno.ENOSYS)
+            return
+        try:
+            result = op(request, *request.args)
+        except KernelError as err:
+            result = -err.errno
+        if result is not None:  # None: answered later (a deferred reply)
+            self.answer(request, result)
+
+    def answer(self, request: Request, result: Any) -> None:
+        if request.reply_token:
+            self.api.reply(request, result)
+
+    def proc(self, request: Request) -> Proc:
+        proc = self.state.procs.get(request.sender)
+        if proc is None:
+            raise KernelError(Errno.ESRCH, f"pid {request.sender} unknown to the VFS")
+        return proc
+
+    # -- process lifecycle --------------------------------------------------------
+    def spawn(self, request: Request, pid: int) -> int:
+        """A first process: console on fds 0, 1 and 2, cwd and root at "/"."""
+        fds = FdTable()
+        for fd, mode in ((0, files.O_RDONLY), (1, files.O_WRONLY), (2, files.O_WRONLY)):
+            fds.install(files.console(fd, mode), fd=fd)
+        self.state.procs[pid] = Proc(fds, self.state.namespace.root())
+        return 0
+
+    def fork(self, request: Request, parent: int, child: int) -> int:
+        p = self.state.procs.get(parent)
+        if p is not None:
+            self.state.procs[child] = Proc(p.fds.fork(), p.cwd, p.umask)
+        return 0
+
+    def exec(self, request: Request, pid: int) -> int:
+        p = self.state.procs.get(pid)
+        if p is not None:
+            for fd in [fd for fd, e in p.fds.entries.items() if e.cloexec]:
+                self._close(p, fd)
+        return 0
+
+    def exit(self, request: Request, pid: int) -> int:
+        p = self.state.procs.pop(pid, None)
+        if p is not None:
+            for fd in list(p.fds.entries):
+                self._close(p, fd)
+        return 0
+
+    # -- fds ---------------------------------------------------------------------
+    def _close(self, proc: Proc, fd: int) -> None:
+        entry = proc.fds.entries.pop(fd, None)
+        if entry is None:
+            raise KernelError(Errno.EBADF, f"fd {fd}")
+        file = entry.file
+        file.refs -= 1
+        if file.refs == 0 and file.pipe is not None:
+            pipe = file.pipe
+            if file.writable():
+                pipe.writers -= 1
+            else:
+                pipe.readers -= 1
+            self._pipe_changed(pipe)
+
+    def close(self, request: Request, fd: int) -> int:
+        self._close(self.proc(request), fd)
+        return 0
+
+    def dup(self, request: Request, fd: int) -> int:
+        proc = self.proc(request)
+        file = proc.fds.get(fd)
+        file.refs += 1
+        return proc.fds.install(file)
+
+    def dup2(self, request: Request, old: int, new: int) -> int:
+        proc = self.proc(request)
+        proc.fds.get(old)
+        if old == new:
+            return new
+        return self.dup3(request, old, new, 0)
+
+    def dup3(self, request: Request, old: int, new: int, flags: int) -> int:
+        proc = self.proc(request)
+        if old == new or flags & ~O_CLOEXEC:
+            raise KernelError(Errno.EINVAL, "dup3 onto itself or bad flags")
+        if not 0 <= new < files.MAX_FDS:
+            raise KernelError(Errno.EBADF, f"fd {new}")
+        file = proc.fds.get(old)
+        if new in proc.fds.entries:
+            self._close(proc, new)
+        file.refs += 1
+        return proc.fds.install(file, bool(flags & O_CLOEXEC), fd=new)
+
+    def fcntl(self, request: Request, fd: int, cmd: int, arg: int) -> int:
+        proc = self.proc(request)
+        file = proc.fds.get(fd)
+        entry = proc.fds.entries[fd]
+        if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+            if not 0 <= arg < files.MAX_FDS:
+                raise KernelError(Errno.EINVAL, f"fd {arg}")
+            file.refs += 1
+            return proc.fds.install(file, cmd == F_DUPFD_CLOEXEC, lowest=arg)
+        if cmd == F_GETFD:
+            return FD_CLOEXEC if entry.cloexec else 0
+        if cmd == F_SETFD:
+            entry.cloexec = bool(arg & FD_CLOEXEC)
+            return 0
+        if cmd == F_GETFL:
+            return file.flags
+        if cmd == F_SETFL:
+            file.flags = (file.flags & ~files.STATUS_FLAGS) | (arg & files.STATUS_FLAGS)
+            return 0
+        if cmd in (F_GETLK, F_SETLK, F_SETLKW):
+            return 0  # one machine, advisory locks always granted (recorded nowhere)
+        raise KernelError(Errno.EINVAL, f"fcntl command {cmd}")
+
+    # -- opening -------------------------------------------------------------------
+    def _base(self, proc: Proc, dirfd: int) -> Walk:
+        if dirfd == AT_FDCWD:
+            return proc.cwd
+        file = proc.fds.get(dirfd)
+        if file.walk is None or not is_dir(file.walk[-1]):
+            raise KernelError(Errno.ENOTDIR, f"fd {dirfd} is not a directory")
+        return file.walk
+
+    def _lookup(self, proc: Proc, dirfd: int, path: bytes, flags: int = 0) -> Walk:
+        if not path and flags & AT_EMPTY_PATH:
+            if dirfd == AT_FDCWD:
+                return proc.cwd
+            file = proc.fds.get(dirfd)
+            if file.walk is None:
+                raise _NotANode(file)
+            return file.walk
+        follow = not flags & AT_SYMLINK_NOFOLLOW
+        return self.state.namespace.resolve(self._base(proc, dirfd), path, follow)[0]
+
+    def _parent(self, proc: Proc, dirfd: int, path: bytes) -> tuple[Walk, bytes]:
+        walk, name = self.state.namespace.resolve(self._base(proc, dirfd), path, parent=True)
+        if not name:
+            raise KernelError(Errno.EEXIST, "the root")
+        return walk, name
+
+    def openat(self, request: Request, dirfd: int, path: bytes, flags: int, mode: int) -> int:
+        proc = self.proc(request)
+        if flags & files.O_TMPFILE == files.O_TMPFILE:
+            raise KernelError(Errno.EOPNOTSUPP, "O_TMPFILE")
+        walk = self._open_walk(proc, dirfd, path, flags, mode)
+        step = walk[-1]
+        attr = step.fs.getattr(step.node)
+        if stat.S_ISLNK(attr.mode):
+            raise KernelError(Errno.ELOOP, "O_NOFOLLOW on a symbolic link")
+        if flags & O_DIRECTORY and not stat.S_ISDIR(attr.mode):
+            raise KernelError(Errno.ENOTDIR, path.decode(errors="replace"))
+        if stat.S_ISDIR(attr.mode) and flags & O_ACCMODE != files.O_RDONLY:
+            raise KernelError(Errno.EISDIR, path.decode(errors="replace"))
+        file = OpenFile("node", flags & ~(O_CREAT | O_EXCL | files.O_NOCTTY | O_TRUNC | O_CLOEXEC),
+                        walk)
+        if flags & O_TRUNC and file.writable() and stat.S_ISREG(attr.mode):
+            step.fs.truncate(step.node, 0)
+        return proc.fds.install(file, bool(flags & O_CLOEXEC))
+
+    def _open_walk(self, proc: Proc, dirfd: int, path: bytes, flags: int, mode: int) -> Walk:
+        namespace = self.state.namespace
+        if not flags & O_CREAT:
+            return namespace.resolve(self._base(proc, dirfd), path, not flags & O_NOFOLLOW)[0]
+        parent, name = self._parent(proc, dirfd, path)
+        here = parent[-1]
+        try:
+            node = here.fs.lookup(here.node, name)
+        except KernelError as err:
+            if err.errno != Errno.ENOENT:
+                raise
+            node = here.fs.create(here.node, name, stat.S_IFREG | (mode & 0o7777 & ~proc.umask),
+                                  *self._ids(request_pid=0))
+            return parent + (Step(name, here.fs, node),)
+        if flags & O_EXCL:
+            raise KernelError(Errno.EEXIST, path.decode(errors="replace"))
+        return namespace.resolve(parent, name, not flags & O_NOFOLLOW)[0]
+
+    def _ids(self, request_pid: int) -> tuple[int, int]:
+        return os.getuid(), os.getgid()
+
+    def pipe2(self, request: Request, flags: int) -> int:
+        proc = self.proc(request)
+        if flags & ~(O_CLOEXEC | O_NONBLOCK | 0o40000):
+            raise KernelError(Errno.EINVAL, f"pipe2 flags {flags:#x}")
+        pipe = Pipe(readers=1, writers=1)
+        status = flags & O_NONBLOCK
+        cloexec = bool(flags & O_CLOEXEC)
+        read_fd = proc.fds.install(OpenFile("pipe", files.O_RDONLY | status, pipe=pipe), cloexec)
+        write_fd = proc.fds.install(OpenFile("pipe", files.O_WRONLY | status, pipe=pipe), cloexec)
+        self.api.copy_out(request.grants[0], 0, struct.pack("<ii", read_fd, write_fd))
+        return 0
+
+    # -- reading and writing ---------------------------------------------------------
+    def read(self, request: Request, fd: int, count: int) -> int | None:
+        file = self.proc(request).fds.get(fd)
+        return self._read(request, file, count, request.grants[0], None)
+
+    def pread(self, request: Request, fd: int, count: int, offset: int) -> int | None:
+        file = self.proc(request).fds.get(fd)
+        if file.kind != "node" or offset < 0:
+            raise KernelError(Errno.ESPIPE if file.kind != "node" else Errno.EINVAL)
+        return self._read(request, file, count, request.grants[0], offset)
+
+    def readv(self, request: Request, fd: int, lengths: list[int]) -> int | None:
+        file = self.proc(request).fds.get(fd)
+        if file.kind == "pipe":  # one read fills the buffers in order
+            return self._read(request, file, sum(lengths), request.grants, None, lengths)
+        total = 0
+        for grant, length in zip(request.grants, lengths):
+            got = self._read(request, file, length, grant, None)
+            assert got is not None
+            total += got
+            if got < length:
+                break
+        return total
+
+    def _read(self, request: Request, file: OpenFile, count: int, grant: Any,
+              offset: int | None, lengths: list[int] | None = None) -> int | None:
+        if not file.readable():
+            raise KernelError(Errno.EBADF, "not open for reading")
+        if file.kind == "console":
+            data = files.console_read(file, count)
+        elif file.kind == "pipe":
+            assert file.pipe is not None
+            return self._pipe_read(request, file, count, grant, lengths)
+        else:
+            if stat.S_ISDIR(file.fs.getattr(file.node).mode):
+                raise KernelError(Errno.EISDIR, "read of a directory")
+            at = file.offset if offset is None else offset
+            data = file.fs.read(file.node, at, count)
+            if offset is None:
+                file.offset += len(data)
+        self._scatter(grant, data, lengths)
+        return len(data)
+
+    def _scatter(self, grant: Any, data: bytes, lengths: list[int] | None) -> None:
+        if lengths is None:
+            self.api.copy_out(grant, 0, data)
+            return
+        done = 0
+        for token, length in zip(grant, lengths):
+            piece = data[done:done + length]
+            if piece:
+                self.api.copy_out(token, 0, piece)
+            done += len(piece)
+
+    def write(self, request: Request, fd: int, count: int) -> int | None:
+        file = self.proc(request).fds.get(fd)
+        return self._write(request, file, self.api.copy_in(request.grants[0], 0, count), None)
+
+    def pwrite(self, request: Request, fd: int, count: int, offset: int) -> int | None:
+        file = self.proc(request).fds.get(fd)
+        if file.kind != "node" or offset < 0:
+            raise KernelError(Errno.ESPIPE if file.kind != "node" else Errno.EINVAL)
+        return self._write(request, file, self.api.copy_in(request.grants[0], 0, count), offset)
+
+    def writev(self, request: Request, fd: int, lengths: list[int]) -> int | None:
+        file = self.proc(request).fds.get(fd)
+        data = b"".join(self.api.copy_in(g, 0, n) for g, n in zip(request.grants, lengths))
+        return self._write(request, file, data, None)
+
+    def _write(self, request: Request, file: OpenFile, data: bytes,
+               offset: int | None) -> int | None:
+        if not file.writable():
+            raise KernelError(Errno.EBADF, "not open for writing")
+        if file.kind == "console":
+            return files.console_write(file, data) if data else 0
+        if file.kind == "pipe":
+            return self._pipe_write(request, file, data, 0)
+        fs, node = file.fs, file.node
+        if offset is None and file.flags & O_APPEND:
+            file.offset = fs.getattr(node).size
+        at = file.offset if offset is None else offset
+        written = fs.write(node, at, data)
+        if offset is None:
+            file.offset += written
+        return written
+
+    # -- pipes -----------------------------------------------------------------------
+    def _pipe_read(self, request: Request, file: OpenFile, count: int, grant: Any,
+                   lengths: list[int] | None) -> int | None:
+        pipe = file.pipe
+        assert pipe is not None
+        if count == 0:
+            return 0
+        if not pipe.buffer:
+            if pipe.writers == 0:
+                return 0  # end of file
+            if file.flags & O_NONBLOCK:
+                raise KernelError(Errno.EAGAIN, "pipe empty")
+            pipe.blocked_readers.append((request, count, grant, lengths))
+            return None  # answered when a writer comes
+        data = bytes(pipe.buffer[:count])
+        del pipe.buffer[:len(data)]
+        self._scatter(grant, data, lengths)
+        self._pipe_changed(pipe)
+        return len(data)
+
+    def _pipe_write(self, request: Request, file: OpenFile, data: bytes, done: int) -> int | None:
+        pipe = file.pipe
+        assert pipe is not None
+        if pipe.readers == 0:
+            raise KernelError(Errno.EPIPE, "no reader")
+        room = PIPE_CAPACITY - len(pipe.buffer)
+        left = len(data) - done
+        if room < left and (left <= PIPE_BUF or room == 0):  # small writes are atomic
+            if file.flags & O_NONBLOCK:
+                if done:
+                    return done
+                raise KernelError(Errno.EAGAIN, "pipe full")
+            pipe.blocked_writers.append((request, file, data, done))
+            self._pipe_changed(pipe)
+            return None
+        take = min(room, left)
+        pipe.buffer += data[done:done + take]
+        done += take
+        self._pipe_changed(pipe)
+        if done < len(data):
+            if file.flags & O_NONBLOCK:
+                return done
+            pipe.blocked_writers.append((request, file, data, done))
+            return None
+        return done
+
+    def _pipe_changed(self, pipe: Pipe) -> None:
+        """Data or an end changed: answer the blocked readers, writers and pollers that can go on."""
+        while pipe.blocked_readers and (pipe.buffer or pipe.writers == 0):
+            request, count, grant, lengths = pipe.blocked_readers.popleft()
+            data = bytes(pipe.buffer[:count])
+            del pipe.buffer[:len(data)]
+            try:
+                self._scatter(grant, data, lengths)
+                self.answer(request, len(data))
+            except KernelError as err:
+                self.answer(request, -err.errno)
+        while pipe.blocked_writers and (len(pipe.buffer) < PIPE_CAPACITY or pipe.readers == 0):
+            request, file, data, done = pipe.blocked_writers.popleft()
+            if pipe.readers == 0:
+                self.answer(request, done or -Errno.EPIPE)
+                continue
+            take = min(PIPE_CAPACITY - len(pipe.buffer), len(data) - done)
+            pipe.buffer += data[done:done + take]
+            done += take
+            if done < len(data):
+                pipe.blocked_writers.appendleft((request, file, data, done))
+                break
+            self.answer(request, done)
+        if pipe.blocked_readers and pipe.buffer:
+            self._pipe_changed(pipe)
+        self._wake_pollers()
+
+    # -- poll ------------------------------------------------------------------------
+    def _revents(self, proc: Proc, fd: int, events: int) -> int:
+        entry = proc.fds.entries.get(fd)
+        if entry is None:
+            return POLLNVAL
+        file = entry.file
+        if file.kind == "pipe":
+            pipe = file.pipe
+            assert pipe is not None
+            if file.readable():
+                return ((POLLIN if pipe.buffer else 0) | (POLLHUP if not pipe.writers else 0)) \
+                    & (events | POLLHUP)
+            if not pipe.readers:
+                return POLLERR
+            return POLLOUT & events if len(pipe.buffer) < PIPE_CAPACITY else 0
+        if file.kind == "console" and file.readable():
+            ready = select.select([file.host_fd], [], [], 0)[0]
+            return POLLIN & events if ready else 0
+        return (POLLIN | POLLOUT) & events
+
+    def poll(self, request: Request, fds: list[tuple[int, int]], timeout_ms: int) -> int | None:
+        proc = self.proc(request)
+        ready = self._poll_once(request, proc, fds)
+        if ready or timeout_ms == 0:
+            return ready
+        consoles = [f for f, _ in fds if f >= 0 and proc.fds.entries.get(f)
+                    and proc.fds.entries[f].file.kind == "console"]
+        if consoles and len(consoles) == len([f for f, _ in fds if f >= 0]):
+            # Only host devices: wait on the host, which is the only thing that can wake us.
+            timeout = None if timeout_ms < 0 else timeout_ms / 1000
+            select.select([proc.fds.entries[f].file.host_fd for f in consoles], [], [], timeout)
+            return self._poll_once(request, proc, fds)
+        self.state.pollers.append((request, fds, proc))
+        return None
+
+    def _poll_once(self, request: Request, proc: Proc, fds: list[tuple[int, int]]) -> Any:
+        """How many fds are ready; with no grant (select), also each fd's revents."""
+        out, ready, all_revents = bytearray(), 0, []
+        for fd, events in fds:
+            revents = self._revents(proc, fd, events) if fd >= 0 else 0
+            ready += bool(revents)
+            all_revents.append(revents)
+            out += struct.pack("<ihh", fd, events, revents)
+        if not request.grants:
+            return (ready, all_revents) if ready else 0
+        self.api.copy_out(request.grants[0], 0, bytes(out))
+        return ready
+
+    def _wake_pollers(self) -> None:
+        waiting, self.state.pollers = self.state.pollers, []
+        for request, fds, proc in waiting:
+            if request.answered:
+                continue
+            try:
+                ready = self._poll_once(request, proc, fds)
+            except KernelError as err:
+                self.answer(request, -err.errno)
+                continue
+            if ready:  # a count, or (count, revents) for select
+                self.answer(request, ready)
+            else:
+                self.state.pollers.append((request, fds, proc))
+
+    # -- seeking, control -------------------------------------------------------------
+    def lseek(self, request: Request, fd: int, offset: int, whence: int) -> int:
+        file = self.proc(request).fds.get(fd)
+        if file.kind != "node":
+            raise KernelError(Errno.ESPIPE, "not seekable")
+        base = {SEEK_SET: 0, SEEK_CUR: file.offset}.get(whence)
+        if whence == SEEK_END:
+            base = file.fs.getattr(file.node).size
+        if base is None:
+            raise KernelError(Errno.EINVAL, f"whence {whence}")
+        if base + offset < 0:
+            raise KernelError(Errno.EINVAL, "negative offset")
+        file.offset = base + offset
+        file.listing = None if file.offset == 0 else file.listing
+        return file.offset
+
+    def ioctl(self, request: Request, fd: int, cmd: int, arg: int) -> int:
+        file = self.proc(request).fds.get(fd)
+        if cmd == FIONREAD:
+            if file.kind == "pipe":
+                assert file.pipe is not None
+                count = len(file.pipe.buffer)
+            elif file.kind == "node":
+                count = max(0, file.fs.getattr(file.node).size - file.offset)
+            else:
+                count = 0
+            self.api.copy_out(request.grants[0], 0, struct.pack("<i", count))
+            return 0
+        if file.kind != "console" or not os.isatty(file.host_fd):
+            raise KernelError(Errno.ENOTTY, "not a terminal")
+        if cmd == TCGETS:
+            import termios
+            iflag, oflag, cflag, lflag, _, _, cc = termios.tcgetattr(file.host_fd)
+            chars = bytes(c if isinstance(c, int) else c[0] for c in cc[:19])
+            self.api.copy_out(request.grants[0], 0, struct.pack("<IIIIB", iflag, oflag, cflag,
+                                                                 lflag, 0) + chars.ljust(19, b"\0"))
+            return 0
+        if cmd == TIOCGWINSZ:
+            size = os.get_terminal_size(file.host_fd)
+            self.api.copy_out(request.grants[0], 0, struct.pack("<HHHH", size.lines,
+                                                                 size.columns, 0, 0))
+            return 0
+        raise KernelError(Errno.ENOTTY, f"ioctl {cmd:#x} (terminal control: issue 6)")
+
+    def fsync(self, request: Request, fd: int) -> int:
+        self.proc(request).fds.get(fd)
+        return 0
+
+    def sync(self, request: Request) -> int:
+        return 0
+
+    # -- metadata ---------------------------------------------------------------------
+    def newfstatat(self, request: Request, dirfd: int, path: bytes, flags: int) -> int:
+        proc = self.proc(request)
+        try:
+            walk = self._lookup(proc, dirfd, path, flags)
+            attr = walk[-1].fs.getattr(walk[-1].node)
+        except _NotANode as special:
+            attr = special.attr()
+        self.api.copy_out(request.grants[0], 0, pack_stat(attr))
+        return 0
+
+    def statx(self, request: Request, dirfd: int, path: bytes, flags: int, mask: int) -> int:
+        proc = self.proc(request)
+        try:
+            walk = self._lookup(proc, dirfd, path, flags)
+            a = walk[-1].fs.getattr(walk[-1].node)
+        except _NotANode as special:
+            a = special.attr()
+        def ts(ns: int) -> bytes:
+            return struct.pack("<qIi", ns // 10**9, ns % 10**9, 0)
+        raw = struct.pack("<IIQIIIHHQQQQ", 0x7FF, 4096 if not a.blksize else a.blksize, 0,
+                          a.nlink, a.uid, a.gid, a.mode, 0, a.ino, a.size, a.blocks, 0)
+        raw += ts(a.atime_ns) + ts(a.ctime_ns) + ts(a.ctime_ns) + ts(a.mtime_ns)
+        raw += struct.pack("<IIII", os.major(a.rdev), os.minor(a.rdev), os.major(a.dev),
+                           os.minor(a.dev))
+        self.api.copy_out(request.grants[0], 0, raw.ljust(256, b"\0"))
+        return 0
+
+    def faccessat(self, request: Request, dirfd: int, path: bytes, mode: int, flags: int) -> int:
+        if mode & ~7:
+            raise KernelError(Errno.EINVAL, f"mode {mode}")
+        walk = self._lookup(self.proc(request), dirfd, path, flags)
+        step = walk[-1]
+        attr = step.fs.getattr(step.node)
+        if mode & W_OK and step.fs.readonly:
+            raise KernelError(Errno.EROFS, "read-only file system")
+        if mode & X_OK and not attr.mode & 0o111 and not stat.S_ISDIR(attr.mode):
+            raise KernelError(Errno.EACCES, "not executable")
+        if os.getuid() != 0:
+            shift = 6 if attr.uid == os.getuid() else 3 if attr.gid == os.getgid() else 0
+            if (attr.mode >> shift) & mode != mode:
+                raise KernelError(Errno.EACCES, "permission denied")
+        return 0
+
+    def getdents64(self, request: Request, fd: int, count: int) -> int:
+        file = self.proc(request).fds.get(fd)
+        if file.walk is None or not stat.S_ISDIR(file.fs.getattr(file.node).mode):
+            raise KernelError(Errno.ENOTDIR, f"fd {fd}")
+        if file.listing is None:
+            here = file.walk[-1]
+            parent = file.walk[-2] if len(file.walk) > 1 else here
+            file.listing = [(b".", file.fs.getattr(here.node).ino, 4),
+                            (b"..", parent.fs.getattr(parent.node).ino, 4)]
+            file.listing += file.fs.readdir(file.node)
+        out = bytearray()
+        while file.offset < len(file.listing):
+            name, ino, kind = file.listing[file.offset]
+            size = (DIRENT.size + len(name) + 1 + 7) & ~7
+            if len(out) + size > count:
+                if not out:
+                    raise KernelError(Errno.EINVAL, "buffer too small")
+                break
+            out += DIRENT.pack(ino, file.offset + 1, size, kind) + name.ljust(size - DIRENT.size, b"\0")
+            file.offset += 1
+        self.api.copy_out(request.grants[0], 0, bytes(out))
+        return len(out)
+
+    def readlinkat(self, request: Request, dirfd: int, path: bytes, size: int) -> int:
+        if size <= 0:
+            raise KernelError(Errno.EINVAL, "buffer size")
+        walk = self._lookup(self.proc(request), dirfd, path, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)
+        target = walk[-1].fs.readlink(walk[-1].node)[:size]
+        self.api.copy_out(request.grants[0], 0, target)
+        return len(target)
+
+    def getcwd(self, request: Request, size: int) -> int:
+        path = path_of(self.proc(request).cwd) + b"\0"
+        if len(path) > size:
+            raise KernelError(Errno.ERANGE, "buffer too small")
+        self.api.copy_out(request.grants[0], 0, path)
+        return len(path)
+
+    def chdir(self, request: Request, path: bytes) -> int:
+        proc = self.proc(request)
+        walk = self.state.namespace.resolve(proc.cwd, path)[0]
+        if not is_dir(walk[-1]):
+            raise KernelError(Errno.ENOTDIR, path.decode(errors="replace"))
+        proc.cwd = walk
+        return 0
+
+    def fchdir(self, request: Request, fd: int) -> int:
+        proc = self.proc(request)
+        proc.cwd = self._base(proc, fd)
+        return 0
+
+    def umask(self, request: Request, mask: int) -> int:
+        proc = self.proc(request)
+        old, proc.umask = proc.umask, mask & 0o777
+        return old
+
+    def _setattr(self, walk: Walk, **changes: Any) -> int:
+        step = walk[-1]
+        step.fs.setattr(step.node, **changes)
+        return 0
+
+    def fchmodat(self, request: Request, dirfd: int, path: bytes, mode: int,
+                 flags: int = 0) -> int:
+        walk = self._lookup(self.proc(request), dirfd, path, flags)
+        kind = stat.S_IFMT(walk[-1].fs.getattr(walk[-1].node).mode)
+        return self._setattr(walk, mode=kind | (mode & 0o7777))
+
+    def fchmod(self, request: Request, fd: int, mode: int) -> int:
+        return self.fchmodat(request, fd, b"", mode, AT_EMPTY_PATH)
+
+    def fchownat(self, request: Request, dirfd: int, path: bytes, uid: int, gid: int,
+                 flags: int) -> int:
+        walk = self._lookup(self.proc(request), dirfd, path, flags)
+        return self._setattr(walk, uid=None if uid == -1 else uid, gid=None if gid == -1 else gid)
+
+    def utimensat(self, request: Request, dirfd: int, path: bytes | None,
+                  times: tuple[int, int] | None, flags: int) -> int:
+        proc = self.proc(request)
+        walk = self._lookup(proc, dirfd, path or b"", flags | (AT_EMPTY_PATH if path is None else 0))
+        now = time.time_ns()
+        atime, mtime = times if times is not None else (now, now)
+        return self._setattr(walk, atime_ns=atime, mtime_ns=mtime)
+
+    def truncate(self, request: Request, path: bytes, length: int) -> int:
+        if length < 0:
+            raise KernelError(Errno.EINVAL, "negative length")
+        walk = self._lookup(self.proc(request), AT_FDCWD, path)
+        if is_dir(walk[-1]):
+            raise KernelError(Errno.EISDIR, path.decode(errors="replace"))
+        walk[-1].fs.truncate(walk[-1].node, length)
+        return 0
+
+    def ftruncate(self, request: Request, fd: int, length: int) -> int:
+        file = self.proc(request).fds.get(fd)
+        if length < 0 or file.kind != "node" or not file.writable():
+            raise KernelError(Errno.EINVAL if file.kind == "node" else Errno.EBADF, "ftruncate")
+        file.fs.truncate(file.node, length)
+        return 0
+
+    def statfs(self, request: Request, path: bytes) -> int:
+        walk = self._lookup(self.proc(request), AT_FDCWD, path)
+        return self._statfs(request, walk)
+
+    def fstatfs(self, request: Request, fd: int) -> int:
+        return self._statfs(request, self._lookup(self.proc(request), fd, b"", AT_EMPTY_PATH))
+
+    def _statfs(self, request: Request, walk: Walk) -> int:
+        magic, bsize, blocks, bfree, nfiles, ffree = walk[-1].fs.statfs()
+        raw = struct.pack("<qqqqqqqiiqqq", magic, bsize, blocks, bfree, bfree, nfiles, ffree,
+                          0, 0, 255, bsize, 0x1 if walk[-1].fs.readonly else 0) + bytes(32)
+        self.api.copy_out(request.grants[0], 0, raw)
+        return 0
+
+    # -- names --------------------------------------------------------------------------
+    def mkdirat(self, request: Request, dirfd: int, path: bytes, mode: int) -> int:
+        proc = self.proc(request)
+        parent, name = self._parent(proc, dirfd, path.rstrip(b"/") or path)
+        here = parent[-1]
+        here.fs.mkdir(here.node, name, stat.S_IFDIR | (mode & 0o7777 & ~proc.umask),
+                      *self._ids(0))
+        return 0
+
+    def unlinkat(self, request: Request, dirfd: int, path: bytes, flags: int) -> int:
+        if flags & ~AT_REMOVEDIR:
+            raise KernelError(Errno.EINVAL, f"flags {flags:#x}")
+        parent, name = self._parent(self.proc(request), dirfd, path.rstrip(b"/") or path)
+        here = parent[-1]
+        if name == b"..":
+            raise KernelError(Errno.ENOTEMPTY, "..")
+        if flags & AT_REMOVEDIR:
+            here.fs.rmdir(here.node, name)
+        else:
+            here.fs.unlink(here.node, name)
+        return 0
+
+    def renameat2(self, request: Request, olddirfd: int, old: bytes, newdirfd: int, new: bytes,
+                  flags: int) -> int:
+        proc = self.proc(request)
+        if flags & ~RENAME_NOREPLACE:
+            raise KernelError(Errno.EINVAL, "rename flags")
+        src, src_name = self._parent(proc, olddirfd, old.rstrip(b"/") or old)
+        dst, dst_name = self._parent(proc, newdirfd, new.rstrip(b"/") or new)
+        if src[-1].fs is not dst[-1].fs:
+            raise KernelError(Errno.EXDEV, "across mounts")
+        if flags & RENAME_NOREPLACE:
+            try:
+                dst[-1].fs.lookup(dst[-1].node, dst_name)
+                raise KernelError(Errno.EEXIST, new.decode(errors="replace"))
+            except KernelError as err:
+                if err.errno != Errno.ENOENT:
+                    raise
+        src[-1].fs.rename(src[-1].node, src_name, dst[-1].node, dst_name)
+        return 0
+
+    def linkat(self, request: Request, olddirfd: int, old: bytes, newdirfd: int, new: bytes,
+               flags: int) -> int:
+        proc = self.proc(request)
+        source = self._lookup(proc, olddirfd, old, 0 if flags & AT_SYMLINK_FOLLOW
+                              else AT_SYMLINK_NOFOLLOW)
+        parent, name = self._parent(proc, newdirfd, new)
+        if source[-1].fs is not parent[-1].fs:
+            raise KernelError(Errno.EXDEV, "across mounts")
+        parent[-1].fs.link(source[-1].node, parent[-1].node, name)
+        return 0
+
+    def symlinkat(self, request: Request, target: bytes, newdirfd: int, path: bytes) -> int:
+        if not target:
+            raise KernelError(Errno.ENOENT, "empty target")
+        parent, name = self._parent(self.proc(request), newdirfd, path)
+        parent[-1].fs.symlink(parent[-1].node, name, target, *self._ids(0))
+        return 0
+
+
+class _NotANode(KernelError):
+    """A path operation on a pipe or the console: no file system node is behind it."""
+
+    def __init__(self, file: OpenFile) -> None:
+        super().__init__(Errno.EINVAL, f"a {file.kind} has no file system node")
+        self.file = file
+
+    def attr(self) -> Attr:
+        now = time.time_ns()
+        if self.file.kind == "console":
+            st = os.fstat(self.file.host_fd)
+            return Attr(st.st_ino, st.st_mode, st.st_nlink, st.st_uid, st.st_gid, st.st_size,
+                        st.st_rdev, st.st_blksize, st.st_blocks, st.st_atime_ns, st.st_mtime_ns,
+                        st.st_ctime_ns, st.st_dev)
+        return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFIFO | 0o600, 1, os.getuid(),
+                    os.getgid(), 0, 0, 4096, 0, now, now, now, 0x0C)
+
+
+def pack_stat(a: Attr) -> bytes:
+    """struct stat of x86_64 Linux."""
+    return STAT.pack(a.dev, a.ino, a.nlink, a.mode, a.uid, a.gid, 0, a.rdev, a.size, a.blksize,
+                     a.blocks, a.atime_ns // 10**9, a.atime_ns % 10**9, a.mtime_ns // 10**9,
+                     a.mtime_ns % 10**9, a.ctime_ns // 10**9, a.ctime_ns % 10**9, 0, 0, 0)
+
+
+def serve(state: VfsState) -> Callable[[ServerApi], Generator[Port, Request, None]]:
+    """The server's code, as the runtime runs it: receive, handle, repeat."""
+    def run(api: ServerApi) -> Generator[Port, Request, None]:
+        vfs = Vfs(api, state)
+        port = api.runtime.port
+        while True:
+            request = yield port
+            vfs.handle(request)
+    return run

@@ -1,0 +1,376 @@
+"""tmpfs: a file system that lives in memory.
+
+Owns: its inodes (numbered from a counter, never reused), directories as
+dicts of name -> node, file data in ``bytearray``s, hard links, and the size
+limit: file data beyond ``max_bytes``, or linked inodes beyond ``max_inodes``,
+give ENOSPC. The data of a file stays charged until its node is dropped, so
+an unlinked file still open through an fd keeps counting, as on Linux.
+Never: touches the host, or frees a node someone still holds (nodes are
+plain objects; the VFS holds them in fds and walks).
+Called by: the VFS (mounts, /tmp, the writable half of the root ``overlay``).
+
+Reads do not update atime (as if mounted noatime).
+"""
+
+from __future__ import annotations
+
+import stat
+import time
+from typing import Callable
+
+from cloudos.kernel.errno import Errno, KernelError
+from cloudos.servers.vfs.fs import (
+    Attr, FileSystem, Magic, Node, StatFs, check_name, check_target, dtype,
+)
+
+PAGE = 4096
+DIRENT_SIZE = 20  # a directory's st_size grows by this per entry (Linux's BOGO_DIRENT_SIZE)
+SPECIAL_FORMATS = (stat.S_IFIFO, stat.S_IFCHR, stat.S_IFBLK, stat.S_IFSOCK)
+
+
+class TmpNode(Node):
+    """An inode: what every kind of tmpfs file has."""
+
+    __slots__ = ("mode", "nlink", "uid", "gid", "atime_ns", "mtime_ns", "ctime_ns")
+    fs: TmpFs
+
+    def __init__(self, fs: TmpFs, mode: int, uid: int, gid: int) -> None:
+        super().__init__(fs, fs._next_ino())
+        now = fs.clock()
+        self.mode = mode
+        self.nlink = 1
+        self.uid = uid
+        self.gid = gid
+        self.atime_ns = self.mtime_ns = self.ctime_ns = now
+
+
+class TmpFile(TmpNode):
+    __slots__ = ("data",)
+
+    def __init__(self, fs: TmpFs, mode: int, uid: int, gid: int) -> None:
+        super().__init__(fs, stat.S_IFREG | mode & 0o7777, uid, gid)
+        self.data = bytearray()
+
+    def __del__(self) -> None:
+        self.fs.used_bytes -= len(self.data)  # the last holder let go: release the charge
+
+
+class TmpDir(TmpNode):
+    __slots__ = ("entries", "parent")
+
+    def __init__(self, fs: TmpFs, mode: int, uid: int, gid: int,
+                 parent: TmpDir | None) -> None:
+        super().__init__(fs, stat.S_IFDIR | mode & 0o7777, uid, gid)
+        self.nlink = 2
+        self.entries: dict[bytes, TmpNode] = {}
+        self.parent = parent  # None for the root; a directory has exactly one parent
+
+
+class TmpLink(TmpNode):
+    __slots__ = ("target",)
+
+    def __init__(self, fs: TmpFs, target: bytes, uid: int, gid: int) -> None:
+        super().__init__(fs, stat.S_IFLNK | 0o777, uid, gid)
+        self.target = target
+
+
+class TmpSpecial(TmpNode):
+    """A fifo, socket or device node: only its attributes live here."""
+
+    __slots__ = ("rdev",)
+
+    def __init__(self, fs: TmpFs, mode: int, rdev: int, uid: int, gid: int) -> None:
+        super().__init__(fs, mode, uid, gid)
+        self.rdev = rdev
+
+
+class TmpFs(FileSystem):
+    """An in-memory file system."""
+
+    name = "tmpfs"
+
+    def __init__(self, max_bytes: int = 256 << 20, max_inodes: int | None = None,
+                 readonly: bool = False, clock: Callable[[], int] = time.time_ns) -> None:
+        super().__init__(readonly)
+        self.clock = clock
+        self.max_bytes = max_bytes
+        self.max_inodes = max_inodes if max_inodes is not None else max(max_bytes // PAGE, 1024)
+        self.used_bytes = 0    # file data of every live node, linked or not
+        self.used_inodes = 1   # linked inodes, the root included
+        self._inos = 0
+        self._root = TmpDir(self, 0o755, 0, 0, None)
+
+    def _next_ino(self) -> int:
+        self._inos += 1
+        return self._inos
+
+    # Decoding: each raises for a node of the wrong kind, and changes nothing.
+
+    def _node(self, node: Node) -> TmpNode:
+        if not isinstance(node, TmpNode) or node.fs is not self:
+            raise KernelError(Errno.EXDEV, "node of another file system")
+        return node
+
+    def _dir(self, node: Node) -> TmpDir:
+        node = self._node(node)
+        if not isinstance(node, TmpDir):
+            raise KernelError(Errno.ENOTDIR, "not a directory")
+        return node
+
+    def _file(self, node: Node) -> TmpFile:
+        node = self._node(node)
+        if isinstance(node, TmpDir):
+            raise KernelError(Errno.EISDIR, "is a directory")
+        if not isinstance(node, TmpFile):
+            raise KernelError(Errno.EINVAL, "not a regular file")
+        return node
+
+    def _entry(self, dir: Node, name: bytes) -> tuple[TmpDir, TmpNode]:
+        parent = self._dir(dir)
+        check_name(name)
+        node = parent.entries.get(name)
+        if node is None:
+            raise KernelError(Errno.ENOENT, f"no entry {name!r}")
+        return parent, node
+
+    def _free_name(self, dir: Node, name: bytes) -> TmpDir:
+        """The directory to add ``name`` to, once it is known to be free."""
+        self._check_writable()
+        parent = self._dir(dir)
+        check_name(name)
+        if parent.nlink == 0:
+            raise KernelError(Errno.ENOENT, "directory has been removed")
+        if name in parent.entries:
+            raise KernelError(Errno.EEXIST, f"{name!r} exists")
+        return parent
+
+    def _check_inode_free(self) -> None:
+        if self.used_inodes >= self.max_inodes:
+            raise KernelError(Errno.ENOSPC, "no free inodes")
+
+    def _check_room(self, node: TmpFile, end: int) -> None:
+        if end - len(node.data) > self.max_bytes - self.used_bytes:
+            raise KernelError(Errno.ENOSPC, "tmpfs is full")
+
+    # Mutation helpers: called only once every check has passed.
+
+    def _touch(self, *nodes: TmpNode, content: bool = True) -> None:
+        now = self.clock()
+        for node in nodes:
+            node.ctime_ns = now
+            if content:
+                node.mtime_ns = now
+
+    def _resize(self, node: TmpFile, size: int) -> None:
+        self.used_bytes += size - len(node.data)
+        if size < len(node.data):
+            del node.data[size:]
+        else:
+            node.data.extend(bytes(size - len(node.data)))
+
+    def _add(self, parent: TmpDir, name: bytes, node: TmpNode) -> TmpNode:
+        parent.entries[name] = node
+        if isinstance(node, TmpDir):
+            parent.nlink += 1
+        self.used_inodes += 1
+        self._touch(parent)
+        return node
+
+    def _drop_link(self, node: TmpNode) -> None:
+        node.nlink = 0 if isinstance(node, TmpDir) else node.nlink - 1
+        if node.nlink == 0:
+            self.used_inodes -= 1
+        self._touch(node, content=False)
+
+    def _remove(self, parent: TmpDir, name: bytes) -> None:
+        node = parent.entries.pop(name)
+        if isinstance(node, TmpDir):
+            parent.nlink -= 1
+        self._drop_link(node)
+        self._touch(parent)
+
+    # The interface.
+
+    def root(self) -> Node:
+        return self._root
+
+    def getattr(self, node: Node) -> Attr:
+        n = self._node(node)
+        size, rdev = 0, 0
+        if isinstance(n, TmpFile):
+            size = len(n.data)
+        elif isinstance(n, TmpDir):
+            size = DIRENT_SIZE * (len(n.entries) + 2)
+        elif isinstance(n, TmpLink):
+            size = len(n.target)
+        elif isinstance(n, TmpSpecial):
+            rdev = n.rdev
+        blocks = (size + PAGE - 1) // PAGE * (PAGE // 512) if isinstance(n, TmpFile) else 0
+        return Attr(ino=n.ino, mode=n.mode, nlink=n.nlink, uid=n.uid, gid=n.gid, size=size,
+                    rdev=rdev, blksize=PAGE, blocks=blocks, atime_ns=n.atime_ns,
+                    mtime_ns=n.mtime_ns, ctime_ns=n.ctime_ns, dev=self.dev)
+
+    def lookup(self, dir: Node, name: bytes) -> Node:
+        return self._entry(dir, name)[1]
+
+    def readdir(self, dir: Node) -> list[tuple[bytes, int, int]]:
+        parent = self._dir(dir)
+        return [(name, n.ino, dtype(n.mode)) for name, n in parent.entries.items()]
+
+    def readlink(self, node: Node) -> bytes:
+        n = self._node(node)
+        if not isinstance(n, TmpLink):
+            raise KernelError(Errno.EINVAL, "not a symlink")
+        return n.target
+
+    def read(self, node: Node, offset: int, size: int) -> bytes:
+        n = self._file(node)
+        if offset < 0 or size < 0:
+            raise KernelError(Errno.EINVAL, "negative offset or size")
+        return bytes(n.data[offset:offset + size])
+
+    def write(self, node: Node, offset: int, data: bytes) -> int:
+        """Writes what fits: a short count when tmpfs fills, ENOSPC when nothing fits."""
+        self._check_writable()
+        n = self._file(node)
+        if offset < 0:
+            raise KernelError(Errno.EINVAL, "negative offset")
+        if not data:
+            return 0
+        room = len(n.data) + self.max_bytes - self.used_bytes - offset
+        if room <= 0:
+            raise KernelError(Errno.ENOSPC, "tmpfs is full")
+        data = data[:room]
+        end = offset + len(data)
+        if end > len(n.data):
+            self._resize(n, end)
+        n.data[offset:end] = data
+        self._touch(n)
+        return len(data)
+
+    def truncate(self, node: Node, size: int) -> None:
+        self.setattr(node, size=size)
+
+    def create(self, dir: Node, name: bytes, mode: int, uid: int, gid: int) -> Node:
+        parent = self._free_name(dir, name)
+        self._check_inode_free()
+        return self._add(parent, name, TmpFile(self, mode, uid, gid))
+
+    def mkdir(self, dir: Node, name: bytes, mode: int, uid: int, gid: int) -> Node:
+        parent = self._free_name(dir, name)
+        self._check_inode_free()
+        return self._add(parent, name, TmpDir(self, mode, uid, gid, parent))
+
+    def symlink(self, dir: Node, name: bytes, target: bytes, uid: int, gid: int) -> Node:
+        parent = self._free_name(dir, name)
+        check_target(target)
+        self._check_inode_free()
+        return self._add(parent, name, TmpLink(self, target, uid, gid))
+
+    def mknod(self, dir: Node, name: bytes, mode: int, rdev: int, uid: int, gid: int) -> Node:
+        parent = self._free_name(dir, name)
+        kind = stat.S_IFMT(mode)
+        if kind == stat.S_IFDIR:
+            raise KernelError(Errno.EPERM, "mknod cannot make a directory")
+        if kind not in (0, stat.S_IFREG) + SPECIAL_FORMATS:
+            raise KernelError(Errno.EINVAL, "unknown file type")
+        self._check_inode_free()
+        if kind in SPECIAL_FORMATS:
+            node: TmpNode = TmpSpecial(self, kind | mode & 0o7777, rdev, uid, gid)
+        else:
+            node = TmpFile(self, mode, uid, gid)
+        return self._add(parent, name, node)
+
+    def link(self, node: Node, dir: Node, name: bytes) -> None:
+        n = self._node(node)
+        parent = self._free_name(dir, name)
+        if isinstance(n, TmpDir):
+            raise KernelError(Errno.EPERM, "hard link to a directory")
+        if n.nlink == 0:
+            raise KernelError(Errno.ENOENT, "file has been removed")
+        parent.entries[name] = n
+        n.nlink += 1
+        self._touch(n, content=False)
+        self._touch(parent)
+
+    def unlink(self, dir: Node, name: bytes) -> None:
+        self._check_writable()
+        parent, node = self._entry(dir, name)
+        if isinstance(node, TmpDir):
+            raise KernelError(Errno.EISDIR, "unlink of a directory")
+        self._remove(parent, name)
+
+    def rmdir(self, dir: Node, name: bytes) -> None:
+        self._check_writable()
+        parent, node = self._entry(dir, name)
+        if not isinstance(node, TmpDir):
+            raise KernelError(Errno.ENOTDIR, "not a directory")
+        if node.entries:
+            raise KernelError(Errno.ENOTEMPTY, "directory not empty")
+        self._remove(parent, name)
+
+    def _check_rename(self, node: TmpNode, newdir: TmpDir, old: TmpNode | None) -> None:
+        if isinstance(node, TmpDir):
+            ancestor: TmpDir | None = newdir
+            while ancestor is not None:
+                if ancestor is node:
+                    raise KernelError(Errno.EINVAL, "directory moved into itself")
+                ancestor = ancestor.parent
+            if old is not None and not isinstance(old, TmpDir):
+                raise KernelError(Errno.ENOTDIR, "directory over a non-directory")
+            if isinstance(old, TmpDir) and old.entries:
+                raise KernelError(Errno.ENOTEMPTY, "target directory not empty")
+        elif isinstance(old, TmpDir):
+            raise KernelError(Errno.EISDIR, "non-directory over a directory")
+        if newdir.nlink == 0:
+            raise KernelError(Errno.ENOENT, "target directory has been removed")
+
+    def rename(self, olddir: Node, oldname: bytes, newdir: Node, newname: bytes) -> None:
+        self._check_writable()
+        src, node = self._entry(olddir, oldname)
+        dst = self._dir(newdir)
+        check_name(newname)
+        old = dst.entries.get(newname)
+        if old is node:
+            return  # two names of one file: POSIX says do nothing
+        self._check_rename(node, dst, old)
+        if old is not None:
+            self._remove(dst, newname)
+        del src.entries[oldname]
+        dst.entries[newname] = node
+        if isinstance(node, TmpDir):
+            src.nlink -= 1
+            dst.nlink += 1
+            node.parent = dst
+        self._touch(src, dst)
+        self._touch(node, content=False)
+
+    def setattr(self, node: Node, mode: int | None = None, uid: int | None = None,
+                gid: int | None = None, atime_ns: int | None = None,
+                mtime_ns: int | None = None, size: int | None = None) -> None:
+        self._check_writable()
+        n = self._node(node)
+        if size is not None:
+            file = self._file(n)
+            if size < 0:
+                raise KernelError(Errno.EINVAL, "negative size")
+            self._check_room(file, size)
+            self._resize(file, size)
+            self._touch(file)
+        if mode is not None:
+            n.mode = stat.S_IFMT(n.mode) | mode & 0o7777
+        if uid is not None:
+            n.uid = uid
+        if gid is not None:
+            n.gid = gid
+        if atime_ns is not None:
+            n.atime_ns = atime_ns
+        if mtime_ns is not None:
+            n.mtime_ns = mtime_ns
+        n.ctime_ns = self.clock()
+
+    def statfs(self) -> StatFs:
+        blocks = self.max_bytes // PAGE
+        free = max(0, blocks - (self.used_bytes + PAGE - 1) // PAGE)
+        return (Magic.TMPFS, PAGE, blocks, free, self.max_inodes,
+                self.max_inodes - self.used_inodes)
