@@ -32,6 +32,19 @@ def parse_size(text: str) -> int:
         raise click.BadParameter(f"{text!r} is not a size like 512M or 1G") from None
 
 
+def parse_crashes(specs: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    """('vfs:3', ) -> {'vfs': (3, 1)}; 'vfs:5:100' -> {'vfs': (5, 100)}"""
+    out = {}
+    for spec in specs:
+        name, *numbers = spec.split(":")
+        if name != "vfs" or not 1 <= len(numbers) <= 2 or not all(n.isdigit() and int(n) >= 1
+                                                               for n in numbers):
+            raise click.BadParameter(f"{spec!r} is not vfs:N[:COUNT] with N, COUNT >= 1",
+                                     param_hint="--inject-crash")
+        out[name] = (int(numbers[0]), int(numbers[1]) if len(numbers) == 2 else 1)
+    return out
+
+
 def resolve(program: str) -> str | None:
     """The path execvp would run for ``program``."""
     if "/" in program:
@@ -51,16 +64,29 @@ def main() -> None:
 @click.option("--syscall-stats", is_flag=True, help="Print per-syscall counts and times at exit.")
 @click.option("--sched-trace", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the scheduler's decisions as Chrome/Perfetto trace JSON to this file.")
+@click.option("--mount", "mounts", multiple=True, metavar="HOSTDIR:GUESTDIR[:rw]",
+              help="Show a host directory to the guest (read-only unless :rw). Repeatable.")
+@click.option("--inject-crash", "crashes", multiple=True, metavar="SERVER:N[:COUNT]",
+              help="Fault injection: SERVER (vfs) crashes on its Nth call (COUNT calls in a row).")
 @click.argument("program")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def run(mem: str, verbose: bool, syscall_stats: bool, sched_trace: str | None, program: str,
+def run(mem: str, verbose: bool, syscall_stats: bool, sched_trace: str | None,
+        mounts: tuple[str, ...], crashes: tuple[str, ...], program: str,
         args: tuple[str, ...]) -> None:
     """Boot a machine and run PROGRAM (a static x86_64 ELF) as its init process."""
     from cloudos.kernel.boot import KernelLog
-    from cloudos.machine import Machine
     from cloudos.linux.elf import ExecError
+    from cloudos.machine import Machine, Mount
 
     size = parse_size(mem)
+    try:
+        mount_list = tuple(Mount.parse(m) for m in mounts)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--mount") from None
+    for mount in mount_list:
+        if not os.path.isdir(mount.host):
+            raise click.BadParameter(f"{mount.host} is not a directory", param_hint="--mount")
+    crash = parse_crashes(crashes)
     path = resolve(program)
     if path is None:
         click.echo(f"cloudos: {program}: no such file or directory", err=True)
@@ -68,7 +94,7 @@ def run(mem: str, verbose: bool, syscall_stats: bool, sched_trace: str | None, p
     log = KernelLog(console_level=7 if verbose else 4)
     machine = None
     try:
-        machine = Machine(size, log)
+        machine = Machine(size, log, mount_list, crash)
         machine.kernel.dispatcher.profiling = syscall_stats
         status = machine.run(path, [program, *args], dict(os.environ))
     except ExecError as err:

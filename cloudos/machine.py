@@ -65,13 +65,14 @@ class Machine:
     """One virtual machine running Linux programs."""
 
     def __init__(self, mem: int = DEFAULT_SIZE, log: KernelLog | None = None,
-                 mounts: tuple[Mount, ...] = (), crash: dict[str, int] | None = None) -> None:
+                 mounts: tuple[Mount, ...] = (),
+                 crash: dict[str, tuple[int, int]] | None = None) -> None:
         self.kernel = kernel = Kernel(mem, log)
         kernel.install_syscalls(handlers(), native_handlers())
         kernel.on_exit = self._on_exit
         self.vfs_state = VfsState(default_namespace(mounts))
-        self.vfs = ServerRuntime(kernel, "vfs", VFS_ID, serve(self.vfs_state),
-                                 (crash or {}).get("vfs", 0))
+        crash_on, crashes = (crash or {}).get("vfs", (0, 1))
+        self.vfs = ServerRuntime(kernel, "vfs", VFS_ID, serve(self.vfs_state), crash_on, crashes)
         self.rs = rs.start(kernel, [self.vfs])
         kernel.services[sys_file.VFS] = self.vfs.client_cap()
         kernel.log.info("system services: rs, vfs")

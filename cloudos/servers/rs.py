@@ -41,8 +41,7 @@ def start(kernel: Kernel, watched: list[ServerRuntime]) -> ServerRuntime:
     port = kernel.ipc.port(RS_ID, notify, Right.SEND)
 
     def report(runtime: ServerRuntime) -> None:
-        kernel.ipc.send(runtime.thread, port, Message(0, b"", runtime.pid,
-                                                      body=(0, runtime.name)), None, False)
+        kernel.ipc.notify(port, Message(0, b"", runtime.pid, body=(0, runtime.name)))
 
     for runtime in watched:
         runtime.on_crash = report

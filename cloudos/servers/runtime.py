@@ -38,6 +38,7 @@ class Request:
     reply_token: int
     grants: list[int] = field(default_factory=list)
     answered: bool = False
+    message: Message | None = None  # as received: a notification in flight is redelivered
 
 
 Serve = Callable[["ServerApi"], Generator[Port, Request, None]]
@@ -75,10 +76,12 @@ class ServerRuntime:
     """One server: its identity, its port, and the current incarnation of its code."""
 
     def __init__(self, kernel: Kernel, name: str, sid: int, serve: Serve,
-                 crash_on: int = 0) -> None:
+                 crash_on: int = 0, crashes: int = 1) -> None:
         self.kernel, self.name, self.pid, self.serve = kernel, name, sid, serve
-        self.crash_on = crash_on      # fault injection: crash on this request number
+        # Fault injection: crash on calls crash_on .. crash_on + crashes - 1.
+        self.crash_on, self.crashes = crash_on, crashes
         self.requests = 0
+        self.current: Request | None = None
         self.restarts = 0
         self.outstanding: set[Request] = set()
         self.on_crash: Callable[[ServerRuntime], None] = lambda _r: None
@@ -115,7 +118,8 @@ class ServerRuntime:
         request, self.pending = self.pending, None  # set when a message woke us
         try:
             while True:
-                if request is not None and self._inject():
+                self.current = request
+                if request is not None and self._inject(request):
                     port = self.code.throw(InjectedFault(
                         f"injected crash of {self.name} on request {self.requests}"))
                 else:
@@ -128,9 +132,11 @@ class ServerRuntime:
         except Exception as err:  # the server boundary: nothing escapes to the kernel
             self._crashed(thread, err)
 
-    def _inject(self) -> bool:
+    def _inject(self, request: Request) -> bool:
+        if not request.reply_token:  # notifications are not counted (nor lost: see _crashed)
+            return False
         self.requests += 1
-        return self.requests == self.crash_on
+        return self.crash_on <= self.requests < self.crash_on + self.crashes
 
     def _receive(self, thread: Thread, port: Port) -> Request | None:
         """The next request now, or None after blocking the thread for one."""
@@ -146,7 +152,7 @@ class ServerRuntime:
         reply = caps.install(self.pid, msg.reply) if msg.reply is not None else 0
         grants = [caps.install(self.pid, c) for c in msg.caps if c.type is ObjType.GRANT]
         op, *args = msg.body if isinstance(msg.body, tuple) else (msg.tag,)
-        request = Request(op, tuple(args), msg.sender, reply, grants)
+        request = Request(op, tuple(args), msg.sender, reply, grants, message=msg)
         if reply:
             self.outstanding.add(request)
         self.pending = request
@@ -158,5 +164,8 @@ class ServerRuntime:
                              f"({where.filename.rsplit('/', 1)[-1]}:{where.lineno})")
         for request in list(self.outstanding):  # callers owed an answer learn it failed
             self.api.reply(request, -Errno.EIO)
+        current = self.current
+        if current is not None and not current.reply_token and current.message is not None:
+            self.port.queue.appendleft(current.message)  # a notification is redelivered
         thread.state = State.TERMINATED
         self.on_crash(self)
