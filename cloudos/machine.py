@@ -12,12 +12,13 @@ only through IPC. Called by: the CLI and the tests.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import TextIO
 
 from cloudos.hal.ram import DEFAULT_SIZE
 from cloudos.kernel.boot import Kernel, KernelLog
-from cloudos.kernel.task import Process
+from cloudos.kernel.task import Process, State
 from cloudos.linux import process
 from cloudos.linux.syscalls import sys_file, sys_fork
 from cloudos.linux.syscalls.sys_cloudos import native_handlers
@@ -29,7 +30,8 @@ from cloudos.servers.vfs.fs import FileSystem
 from cloudos.servers.vfs.hostfs import HostFs
 from cloudos.servers.vfs.overlay import OverlayFs
 from cloudos.servers.vfs.paths import Namespace
-from cloudos.servers.vfs.server import VFS_ID, VfsState, serve
+from cloudos.servers.vfs.procfs import ProcFs, ProcInfo
+from cloudos.servers.vfs.server import VFS_ID, VfsState, fd_paths, serve
 from cloudos.servers.vfs.tmpfs import TmpFs
 
 
@@ -61,6 +63,40 @@ def default_namespace(mounts: tuple[Mount, ...] = ()) -> Namespace:
     return namespace
 
 
+class KernelProcView:
+    """The facts /proc shows, read from the kernel's tables and the VFS's fd tables."""
+
+    def __init__(self, kernel: Kernel, vfs: VfsState) -> None:
+        self.kernel, self.vfs = kernel, vfs
+
+    def pids(self) -> list[int]:
+        return sorted(self.kernel.processes)
+
+    def info(self, pid: int) -> ProcInfo | None:
+        p = self.kernel.processes.get(pid)
+        if p is None:
+            return None
+        states = {State.RUNNING: "R", State.READY: "R", State.BLOCKED: "S",
+                  State.TERMINATED: "Z", State.CREATED: "R"}
+        live = [t for t in p.threads if t.state is not State.TERMINATED]
+        state = "Z" if p.zombie else min((states[t.state] for t in live), default="S")
+        user, system = p.times()
+        ids = getattr(p.personality, "uid", 0), getattr(p.personality, "gid", 0)
+        maps = [] if p.zombie else [(v.start, v.end, v.prot, v.name) for v in p.aspace.vmas]
+        return ProcInfo(pid, p.name, state, p.ppid, p.pgid, p.sid, len(live), *ids,
+                        p.cmdline, p.exe, maps, 0 if p.zombie else p.aspace.resident,
+                        user, system)
+
+    def fds(self, pid: int) -> dict[int, bytes]:
+        return fd_paths(self.vfs, pid)
+
+    def memory(self) -> tuple[int, int]:
+        return self.kernel.frames.total_bytes, self.kernel.frames.free_bytes
+
+    def uptime(self) -> float:
+        return time.time() - self.kernel.boot_time
+
+
 class Machine:
     """One virtual machine running Linux programs."""
 
@@ -71,6 +107,8 @@ class Machine:
         kernel.install_syscalls(handlers(), native_handlers())
         kernel.on_exit = self._on_exit
         self.vfs_state = VfsState(default_namespace(mounts))
+        view = KernelProcView(kernel, self.vfs_state)
+        self.vfs_state.namespace.mount(b"/proc", ProcFs(view, lambda: self.vfs_state.caller))
         crash_on, crashes = (crash or {}).get("vfs", (0, 1))
         self.vfs = ServerRuntime(kernel, "vfs", VFS_ID, serve(self.vfs_state), crash_on, crashes)
         self.rs = rs.start(kernel, [self.vfs])

@@ -47,6 +47,8 @@ class Process:
     killed_by: int = 0          # the signal that ended it, 0 if it exited
     state: State = State.CREATED
     child_times: tuple[float, float] = (0.0, 0.0)  # user, system seconds of reaped children
+    exe: bytes = b""            # the program it runs, and its arguments NUL-separated
+    cmdline: bytes = b""
     personality: Any = None     # Linux state: signal actions, limits, credentials
 
     @property

@@ -99,6 +99,8 @@ def spawn(kernel: Kernel, path: str, argv: list[str], env: dict[str, str]) -> Pr
                                       [f"{k}={v}".encode() for k, v in env.items()])
     process = kernel.new_process(os.path.basename(path)[:15], None, aspace)
     process.personality = LinuxProcess(os.getuid(), os.getgid())
+    process.exe = os.fsencode(os.path.abspath(path))
+    process.cmdline = b"".join(os.fsencode(a) + b"\0" for a in argv)
     thread = kernel.start_thread(process, entry, rsp)
     thread.personality = LinuxThread()
     return process

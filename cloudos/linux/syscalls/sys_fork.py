@@ -75,6 +75,7 @@ def _copy_thread(t: Thread, flags: int, stack: int, tls: int, child_tid: int) ->
     else:
         process = kernel.new_process(parent.name, parent.parent if flags & CLONE_PARENT
                                      else parent, aspace)
+        process.exe, process.cmdline = parent.exe, parent.cmdline
         process.personality = linux(parent).fork()
         kernel.ipc.caps.fork(parent.pid, process.pid)
         sys_file.notify(kernel, sys_file.FORK, parent.pid, process.pid)
@@ -164,6 +165,8 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
         old, process.aspace = process.aspace, new
         kernel.release_aspace(process, old)
         process.name = os.path.basename(name)[:15]
+        process.exe = os.fsencode(os.path.abspath(name))
+        process.cmdline = b"".join(a + b"\0" for a in args)
         t.context = kernel.cpu.new_context(new.pt.root, entry, rsp)
         t.clear_child_tid = 0
         state = linux(process)

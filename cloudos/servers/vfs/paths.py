@@ -56,12 +56,10 @@ class Namespace:
     def _enter(self, walk: Walk, name: bytes) -> Walk:
         """One step down into ``name`` (which the caller checked is a directory entry)."""
         here = walk[-1]
-        node = here.fs.lookup(here.node, name)
-        step = Step(name, here.fs, node)
-        mounted = self.mounts.get(path_of(walk + (step,)))
-        if mounted is not None:
-            step = Step(name, mounted, mounted.root())
-        return walk + (step,)
+        mounted = self.mounts.get(path_of(walk + (Step(name, here.fs, here.node),)))
+        if mounted is not None:  # what lies beneath a mount point is never consulted
+            return walk + (Step(name, mounted, mounted.root()),)
+        return walk + (Step(name, here.fs, here.fs.lookup(here.node, name)),)
 
     def resolve(self, start: Walk, path: bytes, follow: bool = True,
                 parent: bool = False) -> tuple[Walk, bytes]:

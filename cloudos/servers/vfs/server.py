@@ -64,6 +64,7 @@ class VfsState:
 
     namespace: Namespace
     procs: dict[int, Proc] = field(default_factory=dict)
+    caller: int = 0  # the pid of the request being served (what /proc/self names)
     pollers: list[tuple[Request, list[tuple[int, int]], Proc]] = field(default_factory=list)
 
 
@@ -88,6 +89,7 @@ class Vfs:
 
     # -- dispatch ---------------------------------------------------------------
     def handle(self, request: Request) -> None:
+        self.state.caller = request.sender
         op = self.ops.get(request.op)
         if op is None:
             self.answer(request, -Errno.ENOSYS)
@@ -789,6 +791,23 @@ class _NotANode(KernelError):
                         st.st_ctime_ns, st.st_dev)
         return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFIFO | 0o600, 1, os.getuid(),
                     os.getgid(), 0, 0, 4096, 0, now, now, now, 0x0C)
+
+
+def fd_paths(state: VfsState, pid: int) -> dict[int, bytes]:
+    """What /proc/<pid>/fd shows: each open fd's path (or pipe:[n], the console)."""
+    proc = state.procs.get(pid)
+    if proc is None:
+        return {}
+    out = {}
+    for fd, entry in proc.fds.entries.items():
+        file = entry.file
+        if file.walk is not None:
+            out[fd] = path_of(file.walk)
+        elif file.pipe is not None:
+            out[fd] = f"pipe:[{id(file.pipe) & 0xFFFFFF}]".encode()
+        else:
+            out[fd] = b"/dev/console"
+    return out
 
 
 def pack_stat(a: Attr) -> bytes:

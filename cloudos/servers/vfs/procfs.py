@@ -1,0 +1,207 @@
+"""procfs: the first /proc — processes and a few system files, generated on read.
+
+Owns: /proc/self (the calling process), /proc/<pid>/{stat,status,cmdline,maps,exe,
+fd/}, /proc/meminfo, /proc/uptime. Contents come from a ``ProcView`` the machine
+provides (read-only facts about processes and memory), so this file system never
+holds state of its own and never reaches into the kernel by itself.
+Never: lets anything be written or created (EACCES / EPERM as on Linux).
+Called by: the VFS, which mounts it at /proc.
+"""
+
+from __future__ import annotations
+
+import stat
+import time
+from dataclasses import dataclass, field
+from typing import Callable, NoReturn, Protocol
+
+from cloudos.kernel.errno import Errno, KernelError
+from cloudos.servers.vfs.fs import Attr, FileSystem, Node, StatFs, dtype
+
+PROC_SUPER_MAGIC = 0x9FA0
+PID_FILES = ("stat", "status", "cmdline", "maps")
+
+
+@dataclass(frozen=True)
+class ProcInfo:
+    """What /proc shows of one process."""
+
+    pid: int
+    name: str
+    state: str                  # R, S, Z ...
+    ppid: int
+    pgid: int
+    sid: int
+    threads: int
+    uid: int
+    gid: int
+    cmdline: bytes
+    exe: bytes
+    maps: list[tuple[int, int, int, str]] = field(default_factory=list)  # start, end, prot, name
+    rss_pages: int = 0
+    utime: float = 0.0
+    stime: float = 0.0
+
+
+class ProcView(Protocol):
+    def pids(self) -> list[int]: ...
+    def info(self, pid: int) -> ProcInfo | None: ...
+    def fds(self, pid: int) -> dict[int, bytes]: ...
+    def memory(self) -> tuple[int, int]: ...  # total and free bytes
+    def uptime(self) -> float: ...
+
+
+class ProcNode(Node):
+    __slots__ = ("kind", "pid", "name")
+
+    def __init__(self, fs: ProcFs, kind: str, pid: int = 0, name: str = "") -> None:
+        super().__init__(fs, hash((kind, pid, name)) & 0x7FFF_FFFF | 1)
+        self.kind, self.pid, self.name = kind, pid, name
+
+
+class ProcFs(FileSystem):
+    """/proc, generated from a view of the machine."""
+
+    name = "proc"
+
+    def __init__(self, view: ProcView, caller: Callable[[], int]) -> None:
+        super().__init__(readonly=False)
+        self.view, self.caller = view, caller
+        self._root = ProcNode(self, "root")
+        self.born = time.time_ns()
+
+    def root(self) -> Node:
+        return self._root
+
+    def _node(self, node: Node) -> ProcNode:
+        assert isinstance(node, ProcNode)
+        return node
+
+    def _info(self, pid: int) -> ProcInfo:
+        info = self.view.info(pid)
+        if info is None:
+            raise KernelError(Errno.ENOENT, f"no process {pid}")
+        return info
+
+    def getattr(self, node: Node) -> Attr:
+        n = self._node(node)
+        mode = {"root": stat.S_IFDIR | 0o555, "pid": stat.S_IFDIR | 0o555,
+                "fddir": stat.S_IFDIR | 0o500, "link": stat.S_IFLNK | 0o777,
+                "file": stat.S_IFREG | 0o444}[n.kind]
+        uid = gid = 0
+        if n.pid:
+            info = self._info(n.pid)
+            uid, gid = info.uid, info.gid
+        return Attr(n.ino, mode, 2 if stat.S_ISDIR(mode) else 1, uid, gid, 0, 0, 1024, 0,
+                    self.born, self.born, self.born, self.dev)
+
+    def lookup(self, dir: Node, name: bytes) -> Node:
+        d, text = self._node(dir), name.decode(errors="replace")
+        if d.kind == "root":
+            if text == "self":
+                return ProcNode(self, "link", 0, "self")
+            if text in ("meminfo", "uptime"):
+                return ProcNode(self, "file", 0, text)
+            if text.isdigit() and self.view.info(int(text)) is not None:
+                return ProcNode(self, "pid", int(text))
+        elif d.kind == "pid":
+            if text in PID_FILES:
+                return ProcNode(self, "file", d.pid, text)
+            if text == "exe":
+                return ProcNode(self, "link", d.pid, "exe")
+            if text == "fd":
+                return ProcNode(self, "fddir", d.pid)
+        elif d.kind == "fddir":
+            if text.isdigit() and int(text) in self.view.fds(d.pid):
+                return ProcNode(self, "link", d.pid, f"fd/{text}")
+        else:
+            raise KernelError(Errno.ENOTDIR, "not a directory")
+        raise KernelError(Errno.ENOENT, text)
+
+    def readdir(self, dir: Node) -> list[tuple[bytes, int, int]]:
+        d = self._node(dir)
+        if d.kind == "root":
+            nodes = [self.lookup(d, n) for n in (b"self", b"meminfo", b"uptime")]
+            nodes += [ProcNode(self, "pid", pid) for pid in self.view.pids()]
+        elif d.kind == "pid":
+            nodes = [self.lookup(d, n.encode()) for n in (*PID_FILES, "exe", "fd")]
+        elif d.kind == "fddir":
+            nodes = [ProcNode(self, "link", d.pid, f"fd/{fd}") for fd in self.view.fds(d.pid)]
+        else:
+            raise KernelError(Errno.ENOTDIR, "not a directory")
+        return [(self._entry_name(self._node(n)), n.ino, dtype(self.getattr(n).mode))
+                for n in nodes]
+
+    @staticmethod
+    def _entry_name(n: ProcNode) -> bytes:
+        if n.kind == "pid":
+            return str(n.pid).encode()
+        return n.name.rsplit("/", 1)[-1].encode()
+
+    def readlink(self, node: Node) -> bytes:
+        n = self._node(node)
+        if n.kind != "link":
+            raise KernelError(Errno.EINVAL, "not a symbolic link")
+        if n.name == "self":
+            return str(self.caller()).encode()
+        if n.name == "exe":
+            return self._info(n.pid).exe
+        path = self.view.fds(n.pid).get(int(n.name[3:]))
+        if path is None:
+            raise KernelError(Errno.ENOENT, "fd closed")
+        return path
+
+    def read(self, node: Node, offset: int, size: int) -> bytes:
+        n = self._node(node)
+        if n.kind != "file":
+            raise KernelError(Errno.EISDIR if n.kind != "link" else Errno.EINVAL, n.name)
+        return self._content(n)[offset:offset + size]
+
+    def _content(self, n: ProcNode) -> bytes:
+        if n.name == "meminfo":
+            total, free = self.view.memory()
+            return (f"MemTotal:       {total >> 10:8d} kB\nMemFree:        {free >> 10:8d} kB\n"
+                    f"MemAvailable:   {free >> 10:8d} kB\n").encode()
+        if n.name == "uptime":
+            up = self.view.uptime()
+            return f"{up:.2f} {up:.2f}\n".encode()
+        info = self._info(n.pid)
+        if n.name == "cmdline":
+            return info.cmdline
+        if n.name == "maps":
+            return "".join(_map_line(*m) for m in info.maps).encode()
+        if n.name == "status":
+            return (f"Name:\t{info.name}\nState:\t{info.state}\nTgid:\t{info.pid}\n"
+                    f"Pid:\t{info.pid}\nPPid:\t{info.ppid}\nUid:\t{info.uid}\t{info.uid}\t"
+                    f"{info.uid}\t{info.uid}\nGid:\t{info.gid}\t{info.gid}\t{info.gid}\t"
+                    f"{info.gid}\nVmRSS:\t{info.rss_pages * 4} kB\n"
+                    f"Threads:\t{info.threads}\n").encode()
+        ticks = (int(info.utime * 100), int(info.stime * 100))
+        fields = [info.pid, f"({info.name})", info.state, info.ppid, info.pgid, info.sid,
+                  0, 0, 0, 0, 0, 0, 0, ticks[0], ticks[1], 0, 0, 20, 0, info.threads, 0, 0,
+                  len(info.maps) and sum(e - s for s, e, _, _ in info.maps), info.rss_pages]
+        return (" ".join(str(f) for f in fields) + "\n").encode()
+
+    def write(self, node: Node, offset: int, data: bytes) -> int:
+        raise KernelError(Errno.EACCES, "procfs files are read-only here")
+
+    def truncate(self, node: Node, size: int) -> None:
+        raise KernelError(Errno.EACCES, "procfs files are read-only here")
+
+    def setattr(self, node: Node, mode: int | None = None, uid: int | None = None,
+                gid: int | None = None, atime_ns: int | None = None,
+                mtime_ns: int | None = None, size: int | None = None) -> None:
+        raise KernelError(Errno.EPERM, "procfs attributes are fixed")
+
+    def statfs(self) -> StatFs:
+        return (PROC_SUPER_MAGIC, 4096, 0, 0, 0, 0)
+
+    def _fixed(self, *_: object) -> NoReturn:
+        raise KernelError(Errno.EPERM, "procfs names are fixed")
+
+    create = mkdir = symlink = mknod = link = unlink = rmdir = rename = _fixed  # type: ignore[assignment]
+
+
+def _map_line(start: int, end: int, prot: int, name: str) -> str:
+    perms = ("r" if prot & 1 else "-") + ("w" if prot & 2 else "-") + ("x" if prot & 4 else "-")
+    return f"{start:08x}-{end:08x} {perms}p 00000000 00:00 0{' ' * 19}{name}\n"
