@@ -66,12 +66,14 @@ def main() -> None:
               help="Write the scheduler's decisions as Chrome/Perfetto trace JSON to this file.")
 @click.option("--mount", "mounts", multiple=True, metavar="HOSTDIR:GUESTDIR[:rw]",
               help="Show a host directory to the guest (read-only unless :rw). Repeatable.")
+@click.option("--no-files", is_flag=True,
+              help="Sandbox: give the program no FILE capability (every file call: EACCES).")
 @click.option("--inject-crash", "crashes", multiple=True, metavar="SERVER:N[:COUNT]",
               help="Fault injection: SERVER (vfs) crashes on its Nth call (COUNT calls in a row).")
 @click.argument("program")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def run(mem: str, verbose: bool, syscall_stats: bool, sched_trace: str | None,
-        mounts: tuple[str, ...], crashes: tuple[str, ...], program: str,
+        mounts: tuple[str, ...], no_files: bool, crashes: tuple[str, ...], program: str,
         args: tuple[str, ...]) -> None:
     """Boot a machine and run PROGRAM (a static x86_64 ELF) as its init process."""
     from cloudos.kernel.boot import KernelLog
@@ -94,7 +96,7 @@ def run(mem: str, verbose: bool, syscall_stats: bool, sched_trace: str | None,
     log = KernelLog(console_level=7 if verbose else 4)
     machine = None
     try:
-        machine = Machine(size, log, mount_list, crash)
+        machine = Machine(size, log, mount_list, crash, files=not no_files)
         machine.kernel.dispatcher.profiling = syscall_stats
         status = machine.run(path, [program, *args], dict(os.environ))
     except ExecError as err:

@@ -18,6 +18,7 @@ from typing import TextIO
 
 from cloudos.hal.ram import DEFAULT_SIZE
 from cloudos.kernel.boot import Kernel, KernelLog
+from cloudos.kernel.cap import Right
 from cloudos.kernel.task import Process, State
 from cloudos.linux import process
 from cloudos.linux.syscalls import sys_file, sys_fork
@@ -102,7 +103,7 @@ class Machine:
 
     def __init__(self, mem: int = DEFAULT_SIZE, log: KernelLog | None = None,
                  mounts: tuple[Mount, ...] = (),
-                 crash: dict[str, tuple[int, int]] | None = None) -> None:
+                 crash: dict[str, tuple[int, int]] | None = None, files: bool = True) -> None:
         self.kernel = kernel = Kernel(mem, log)
         kernel.install_syscalls(handlers(), native_handlers())
         kernel.on_exit = self._on_exit
@@ -112,7 +113,8 @@ class Machine:
         crash_on, crashes = (crash or {}).get("vfs", (0, 1))
         self.vfs = ServerRuntime(kernel, "vfs", VFS_ID, serve(self.vfs_state), crash_on, crashes)
         self.rs = rs.start(kernel, [self.vfs])
-        kernel.services[sys_file.VFS] = self.vfs.client_cap()
+        kernel.services[sys_file.VFS] = self.vfs.client_cap(Right.SEND | Right.FILE | Right.GRANT)
+        self.files = files
         kernel.log.info("system services: rs, vfs")
 
     def _on_exit(self, dead: Process) -> None:
@@ -123,6 +125,8 @@ class Machine:
         """Run ``path`` as init until every process has ended; return init's shell status."""
         init = process.spawn(self.kernel, path, argv, env)
         sys_file.notify(self.kernel, sys_file.SPAWN, init.pid)
+        if self.files:
+            sys_file.grant_files(self.kernel, init)
         self.kernel.log.info(f"init: pid {init.pid} {path}")
         self.kernel.run()
         if not init.zombie:

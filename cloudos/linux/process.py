@@ -39,9 +39,11 @@ class LinuxProcess:
     sigactions: dict[int, bytes] = field(default_factory=dict)  # raw struct sigaction
     pending: int = 0            # signals sent but not delivered (delivery: issue 6)
     execed: bool = False        # setpgid on a child that has exec'd is EACCES
+    files: int = 0              # token of its FILE capability on the VFS port (0: none)
 
     def fork(self) -> LinuxProcess:
-        return LinuxProcess(self.uid, self.gid, dict(self.rlimits), dict(self.sigactions))
+        return LinuxProcess(self.uid, self.gid, dict(self.rlimits), dict(self.sigactions),
+                            files=self.files)
 
 
 @dataclass

@@ -94,10 +94,10 @@ class ServerRuntime:
         self.process.threads.append(self.thread)
         self._start()
 
-    def client_cap(self) -> Cap:
-        """A SEND capability on this server's port, to hand to whoever may call it."""
+    def client_cap(self, rights: int = Right.SEND) -> Cap:
+        """A capability to call this server (SEND, plus e.g. FILE), for whoever may call it."""
         owner = self.kernel.ipc.caps.lookup(self.pid, self.port_token, ObjType.PORT, Right.GRANT)
-        return self.kernel.ipc.caps.derive(owner, Right.SEND)
+        return self.kernel.ipc.caps.derive(owner, rights)
 
     def _start(self) -> None:
         self.api = ServerApi(self)

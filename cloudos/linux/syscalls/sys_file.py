@@ -14,10 +14,11 @@ import struct
 import time
 from typing import Any, Callable
 
-from cloudos.kernel.cap import Cap, Right
+from cloudos.kernel.cap import Cap, ObjType, Right
 from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Thread
+from cloudos.linux.process import linux
 from cloudos.linux.syscalls.args import read_timespec, s32, s64, user_string
 from cloudos.linux.syscalls.sys_signal import send_signal
 
@@ -34,11 +35,20 @@ VFS = "vfs"  # the server that owns these calls
 
 
 def _client(t: Thread) -> Cap:
-    """The kernel's SEND capability on the VFS port, held for the personality."""
-    client = t.process.kernel.services.get(VFS)
-    if client is None:
-        raise KernelError(Errno.ENOSYS, "no VFS server on this machine")
-    return client
+    """The caller's FILE capability on the VFS port: no capability, no file access."""
+    token = linux(t.process).files
+    if not token:
+        raise KernelError(Errno.EACCES, "this process holds no FILE capability")
+    return t.process.kernel.ipc.caps.lookup(t.process.pid, token, ObjType.PORT,
+                                            Right.SEND | Right.FILE)
+
+
+def grant_files(kernel: Any, process: Any) -> None:
+    """Give a first process its FILE capability, derived from the kernel's VFS client cap."""
+    client = kernel.services.get(VFS)
+    if client is not None:
+        cap = kernel.ipc.caps.derive(client, Right.SEND | Right.FILE)
+        linux(process).files = kernel.ipc.caps.install(process.pid, cap)
 
 
 def _grant(t: Thread, start: int, length: int, write: bool) -> Cap:
