@@ -69,12 +69,8 @@ def linux_thread(thread: Thread) -> LinuxThread:
     return state
 
 
-def load_program(kernel: Kernel, path: str, argv: list[bytes],
-                 envp: list[bytes]) -> tuple[AddressSpace, int, int]:
-    """A new address space holding the host program at ``path``: (aspace, entry, rsp).
-
-    ExecError when the file cannot be run; nothing of the caller changes then.
-    """
+def read_host_program(path: str) -> bytes:
+    """The bytes of the host file ``path`` (the program the user names to run as init)."""
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -84,6 +80,15 @@ def load_program(kernel: Kernel, path: str, argv: list[bytes],
         raise elf.ExecError(err.errno or 2, f"{path}: {err.strerror}") from None
     if not os.access(path, os.X_OK):
         raise elf.ExecError(13, f"{path}: permission denied")
+    return data
+
+
+def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
+                 envp: list[bytes]) -> tuple[AddressSpace, int, int]:
+    """A new address space holding the program ``data``: (aspace, entry, rsp).
+
+    ExecError when it cannot be run; nothing of the caller changes then.
+    """
     aspace = kernel.new_aspace()
     try:
         image = elf.load(aspace, data, path)
@@ -97,7 +102,8 @@ def load_program(kernel: Kernel, path: str, argv: list[bytes],
 
 def spawn(kernel: Kernel, path: str, argv: list[str], env: dict[str, str]) -> Process:
     """Create a process running the host program at ``path``; ExecError if it cannot run."""
-    aspace, entry, rsp = load_program(kernel, path, [a.encode() for a in argv],
+    aspace, entry, rsp = load_program(kernel, path, read_host_program(path),
+                                      [a.encode() for a in argv],
                                       [f"{k}={v}".encode() for k, v in env.items()])
     process = kernel.new_process(os.path.basename(path)[:15], None, aspace)
     process.personality = LinuxProcess(os.getuid(), os.getgid())

@@ -16,6 +16,8 @@ import struct
 from unicorn import x86_const as X
 
 from cloudos.kernel.errno import Errno, KernelError
+from cloudos.kernel.ipc import Message
+from cloudos.kernel.mm.vm import AddressSpace
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import SlowPath, Stop
 from cloudos.linux.elf import ExecError
@@ -145,39 +147,49 @@ def _string_array(t: Thread, addr: int) -> list[bytes]:
 
 
 def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
-    """Implements Linux execve(2) for static programs named by host paths."""
+    """Implements Linux execve(2) for static programs, read through the VFS."""
     aspace = t.process.aspace
-    name = os.fsdecode(user_string(aspace, path))
+    name = user_string(aspace, path)
     args, env = _string_array(t, argv), _string_array(t, envp)
     if not name:
         raise KernelError(Errno.ENOENT, "empty path")
 
-    def work() -> int:
+    def exec_file(msg: Message) -> int:
+        """The VFS's answer: the file's bytes, or an error; runs with the CPU stopped."""
+        if not isinstance(msg.body, tuple):
+            return int(msg.body)
+        _, data, resolved = msg.body
         process, kernel = t.process, t.process.kernel
         try:
-            new, entry, rsp = load_program(kernel, name, args, env)
+            new, entry, rsp = load_program(kernel, os.fsdecode(resolved), data, args, env)
         except ExecError as err:
-            raise KernelError(Errno(err.errno), str(err)) from None
-        for other in process.threads:  # exec ends every other thread
-            if other is not t:
-                other.state = State.TERMINATED
-        process.threads = [t]
-        old, process.aspace = process.aspace, new
-        kernel.release_aspace(process, old)
-        process.name = os.path.basename(name)[:15]
-        process.exe = os.fsencode(os.path.abspath(name))
-        process.cmdline = b"".join(a + b"\0" for a in args)
-        t.context = kernel.cpu.new_context(new.pt.root, entry, rsp)
-        t.clear_child_tid = 0
-        state = linux(process)
-        state.execed = True
-        state.sigactions = {sig: act for sig, act in state.sigactions.items()
-                            if struct.unpack_from("<Q", act)[0] == 1}  # SIG_IGN survives
-        sys_file.notify(kernel, sys_file.EXEC, process.pid)
-        kernel.scheduler.wakeup(("vfork", process.pid), process.pid)
-        raise Stop  # the thread resumes in its new context
+            return -err.errno
+        _become(t, new, entry, rsp, resolved, args)
+        return 0  # RAX of the new program's first instruction, as Linux leaves it
 
-    raise SlowPath(work)
+    return sys_file.call(t, sys_file.EXEC_READ, sys_file.AT_FDCWD, name, deliver=exec_file)
+
+
+def _become(t: Thread, new: AddressSpace, entry: int, rsp: int, path: bytes,
+            args: list[bytes]) -> None:
+    """The rest of a successful exec: one thread, the new image, Linux's resets."""
+    process, kernel = t.process, t.process.kernel
+    for other in process.threads:  # exec ends every other thread
+        if other is not t:
+            other.state = State.TERMINATED
+    process.threads = [t]
+    old, process.aspace = process.aspace, new
+    kernel.release_aspace(process, old)
+    process.name = os.path.basename(os.fsdecode(path))[:15]
+    process.exe, process.cmdline = path, b"".join(a + b"\0" for a in args)
+    t.context = kernel.cpu.new_context(new.pt.root, entry, rsp)
+    t.clear_child_tid = 0
+    state = linux(process)
+    state.execed = True
+    state.sigactions = {sig: act for sig, act in state.sigactions.items()
+                        if struct.unpack_from("<Q", act)[0] == 1}  # SIG_IGN survives
+    sys_file.notify(kernel, sys_file.EXEC, process.pid)
+    kernel.scheduler.wakeup(("vfork", process.pid), process.pid)
 
 
 # -- exit ---------------------------------------------------------------------

@@ -35,6 +35,8 @@ from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of
 
 VFS_ID = -2
 SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003  # lifecycle ops, above Linux's numbers
+EXEC_READ = 1004  # execve's read of the program (linux/syscalls/sys_file.py sends these)
+EXEC_MAX = 512 << 20
 AT_FDCWD = -100
 AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_EMPTY_PATH = 0x100, 0x200, 0x400, 0x1000
 SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
@@ -85,6 +87,7 @@ class Vfs:
             269: self.faccessat, 280: self.utimensat, 292: self.dup3, 293: self.pipe2,
             316: self.renameat2, 332: self.statx,
             SPAWN: self.spawn, FORK: self.fork, EXEC: self.exec, EXIT: self.exit,
+            EXEC_READ: self.exec_read,
         }
 
     # -- dispatch ---------------------------------------------------------------
@@ -132,6 +135,18 @@ class Vfs:
             for fd in [fd for fd, e in p.fds.entries.items() if e.cloexec]:
                 self._close(p, fd)
         return 0
+
+    def exec_read(self, request: Request, dirfd: int, path: bytes) -> Any:
+        """execve's view of a program: a regular, executable file; its bytes and path."""
+        walk = self._lookup(self.proc(request), dirfd, path)
+        step = walk[-1]
+        attr = step.fs.getattr(step.node)
+        if stat.S_ISDIR(attr.mode) or not stat.S_ISREG(attr.mode) or not attr.mode & 0o111:
+            raise KernelError(Errno.EACCES, "not an executable regular file")
+        if attr.size > EXEC_MAX:
+            raise KernelError(Errno.E2BIG, "program too large")
+        data = step.fs.read(step.node, 0, attr.size)
+        return (0, data, path_of(walk))
 
     def exit(self, request: Request, pid: int) -> int:
         p = self.state.procs.pop(pid, None)
