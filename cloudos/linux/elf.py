@@ -1,8 +1,10 @@
-"""The ELF loader: static x86_64 executables (ET_EXEC and static-pie ET_DYN).
+"""The ELF loader: x86_64 executables, static (ET_EXEC, static-pie) and dynamic.
 
 Owns: checking an ELF file, mapping its PT_LOAD segments with their
-permissions into an address space, and building the initial stack (argc,
-argv, envp, auxiliary vector) as Linux's binfmt_elf lays it out.
+permissions into an address space — and, for a dynamic program, its PT_INTERP
+loader (ld.so) in the mmap area, started first with AT_BASE and AT_ENTRY —
+and building the initial stack (argc, argv, envp, auxiliary vector) as Linux's
+binfmt_elf lays it out.
 Never: runs anything; the caller starts a thread at ``Image.entry``.
 Called by: ``linux.process`` (exec of init today; execve with issue 4).
 """
@@ -13,6 +15,7 @@ import io
 import os
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
@@ -42,12 +45,18 @@ class ExecError(Exception):
 
 @dataclass(frozen=True)
 class Image:
-    """A loaded program: where it starts and what the stack needs to describe it."""
+    """A loaded program: where it starts and what the stack needs to describe it.
+
+    ``entry`` is where the thread starts: the dynamic loader's entry when there is one
+    (at ``base``), else the program's own (``program_entry``, AT_ENTRY either way).
+    """
 
     entry: int
     phdr: int
     phnum: int
     exec_stack: bool
+    program_entry: int
+    base: int
 
 
 def _check(elf: ELFFile, path: str) -> None:
@@ -57,35 +66,74 @@ def _check(elf: ELFFile, path: str) -> None:
                            f"(class {elf.elfclass}, machine {header.e_machine})")
     if header.e_type not in ("ET_EXEC", "ET_DYN"):
         raise ExecError(8, f"{path}: ELF type {header.e_type} is not executable")
-    if any(seg.header.p_type == "PT_INTERP" for seg in elf.iter_segments()):
-        raise ExecError(8, f"{path}: dynamically linked programs are not supported yet "
-                           "(static executables only)")
 
 
-def load(aspace: AddressSpace, data: bytes, path: str) -> Image:
-    """Map the program in ``data`` into ``aspace``; ExecError when it is not loadable."""
+def load(aspace: AddressSpace, data: bytes, path: str, interp: bytes | None = None) -> Image:
+    """Map the program in ``data`` (and its dynamic loader ``interp``, if it names one)
+    into ``aspace``; ExecError when it is not loadable."""
+    elf, segments = _parse(data, path)
+    wants_interp = any(s.p_type == "PT_INTERP" for s in segments)
+    if wants_interp and interp is None:
+        raise ExecError(2, f"{path}: its dynamic loader was not found")
+    base = PIE_BASE if elf.header.e_type == "ET_DYN" else None
+    bias = _map_image(aspace, data, segments, base, path)
+    phdr = next((s.p_vaddr for s in segments if s.p_type == "PT_PHDR"), None)
+    if phdr is None:
+        first = next(s for s in segments if s.p_type == "PT_LOAD")
+        phdr = first.p_vaddr + elf.header.e_phoff - first.p_offset
+    exec_stack = any(s.p_type == "PT_GNU_STACK" and s.p_flags & PF_X for s in segments)
+    entry = elf.header.e_entry + bias
+    if not wants_interp or interp is None:
+        return Image(entry, phdr + bias, elf.header.e_phnum, exec_stack, entry, 0)
+    ld, ld_segments = _parse(interp, "dynamic loader")
+    if ld.header.e_type != "ET_DYN":
+        raise ExecError(8, f"{path}: its dynamic loader is not position-independent")
+    span = _span(ld_segments)
+    ld_bias = _map_image(aspace, interp, ld_segments, aspace.find_free(span), "ld.so")
+    return Image(ld.header.e_entry + ld_bias, phdr + bias, elf.header.e_phnum, exec_stack,
+                 entry, ld_bias)
+
+
+def interpreter_of(data: bytes) -> str | None:
+    """The PT_INTERP path of an ELF program (its dynamic loader), or None."""
+    try:
+        for segment in ELFFile(io.BytesIO(data)).iter_segments():
+            if segment.header.p_type == "PT_INTERP":
+                return str(segment.get_interp_name())  # type: ignore[attr-defined]
+    except (ELFError, struct.error, ValueError):
+        pass
+    return None
+
+
+def _parse(data: bytes, path: str) -> tuple[ELFFile, list[Any]]:
     try:
         elf = ELFFile(io.BytesIO(data))
         _check(elf, path)
         segments = [seg.header for seg in elf.iter_segments()]
     except (ELFError, struct.error, ValueError) as err:
         raise ExecError(8, f"{path}: malformed ELF file ({err})") from None
-    loads = [s for s in segments if s.p_type == "PT_LOAD"]
-    if not loads:
+    if not any(s.p_type == "PT_LOAD" for s in segments):
         raise ExecError(8, f"{path}: malformed ELF file (no PT_LOAD segment)")
-    bias = PIE_BASE - (min(s.p_vaddr for s in loads) & PAGE_MASK) \
-        if elf.header.e_type == "ET_DYN" else 0
+    return elf, segments
+
+
+def _span(segments: list[Any]) -> int:
+    loads = [s for s in segments if s.p_type == "PT_LOAD"]
+    low = min(s.p_vaddr for s in loads) & PAGE_MASK
+    return max(s.p_vaddr + s.p_memsz for s in loads) - low
+
+
+def _map_image(aspace: AddressSpace, data: bytes, segments: list[Any], base: int | None,
+               path: str) -> int:
+    """Map every PT_LOAD; position-independent images go at ``base``. Returns the bias."""
+    loads = [s for s in segments if s.p_type == "PT_LOAD"]
+    bias = 0 if base is None else base - (min(s.p_vaddr for s in loads) & PAGE_MASK)
     for seg in loads:
         _map_segment(aspace, data, seg, bias, path)
-    phdr = next((s.p_vaddr for s in segments if s.p_type == "PT_PHDR"), None)
-    if phdr is None:
-        first = loads[0]
-        phdr = first.p_vaddr + elf.header.e_phoff - first.p_offset
-    exec_stack = any(s.p_type == "PT_GNU_STACK" and s.p_flags & PF_X for s in segments)
-    return Image(elf.header.e_entry + bias, phdr + bias, elf.header.e_phnum, exec_stack)
+    return bias
 
 
-def _map_segment(aspace: AddressSpace, data: bytes, seg: object, bias: int, path: str) -> None:
+def _map_segment(aspace: AddressSpace, data: bytes, seg: Any, bias: int, path: str) -> None:
     vaddr, offset = seg.p_vaddr + bias, seg.p_offset  # type: ignore[attr-defined]
     filesz, memsz, flags = seg.p_filesz, seg.p_memsz, seg.p_flags  # type: ignore[attr-defined]
     if filesz > memsz or offset + filesz > len(data) or (vaddr - offset) % PAGE_SIZE:
@@ -122,7 +170,8 @@ def build_stack(aspace: AddressSpace, image: Image, argv: list[bytes], envp: lis
     rand = push(os.urandom(16))
     uid, euid, gid, egid = ids
     auxv = [AT_PHDR, image.phdr, AT_PHENT, 56, AT_PHNUM, image.phnum, AT_PAGESZ, PAGE_SIZE,
-            AT_BASE, 0, AT_FLAGS, 0, AT_ENTRY, image.entry, AT_UID, uid, AT_EUID, euid,
+            AT_BASE, image.base, AT_FLAGS, 0, AT_ENTRY, image.program_entry, AT_UID, uid,
+            AT_EUID, euid,
             AT_GID, gid, AT_EGID, egid, AT_SECURE, 0, AT_RANDOM, rand, AT_HWCAP, HWCAP,
             AT_HWCAP2, 0, AT_CLKTCK, 100, AT_PLATFORM, platform, AT_EXECFN, fn, AT_NULL, 0]
     words = [len(argv), *arg_ptrs, 0, *env_ptrs, 0, *auxv]

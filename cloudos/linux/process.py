@@ -84,14 +84,15 @@ def read_host_program(path: str) -> bytes:
 
 
 def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
-                 envp: list[bytes]) -> tuple[AddressSpace, int, int]:
+                 envp: list[bytes], loader: bytes | None = None
+                 ) -> tuple[AddressSpace, int, int]:
     """A new address space holding the program ``data``: (aspace, entry, rsp).
 
     ExecError when it cannot be run; nothing of the caller changes then.
     """
     aspace = kernel.new_aspace()
     try:
-        image = elf.load(aspace, data, path)
+        image = elf.load(aspace, data, path, loader)
         ids = (os.getuid(), os.geteuid(), os.getgid(), os.getegid())
         rsp = elf.build_stack(aspace, image, argv, envp, path.encode(), ids)
     except BaseException:
@@ -102,9 +103,11 @@ def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
 
 def spawn(kernel: Kernel, path: str, argv: list[str], env: dict[str, str]) -> Process:
     """Create a process running the host program at ``path``; ExecError if it cannot run."""
-    aspace, entry, rsp = load_program(kernel, path, read_host_program(path),
-                                      [a.encode() for a in argv],
-                                      [f"{k}={v}".encode() for k, v in env.items()])
+    data = read_host_program(path)
+    loader_path = elf.interpreter_of(data)
+    loader = read_host_program(loader_path) if loader_path else None
+    aspace, entry, rsp = load_program(kernel, path, data, [a.encode() for a in argv],
+                                      [f"{k}={v}".encode() for k, v in env.items()], loader)
     process = kernel.new_process(os.path.basename(path)[:15], None, aspace)
     process.personality = LinuxProcess(os.getuid(), os.getgid())
     process.exe = os.fsencode(os.path.abspath(path))

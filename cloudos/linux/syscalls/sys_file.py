@@ -31,7 +31,7 @@ IOCTL_OUT = {0x5401: 60, 0x5413: 8, 0x541B: 4}  # TCGETS, TIOCGWINSZ, FIONREAD: 
 SIGPIPE = 13
 POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 1, 2, 4, 8, 16, 32
 SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003  # the VFS's lifecycle ops (vfs/server.py)
-EXEC_READ = 1004  # the VFS reads a program for execve (vfs/server.py)
+EXEC_READ, MMAP_READ = 1004, 1005  # the VFS reads for execve and mmap (vfs/server.py)
 VFS = "vfs"  # the server that owns these calls
 
 

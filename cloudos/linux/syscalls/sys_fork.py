@@ -155,16 +155,17 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
         raise KernelError(Errno.ENOENT, "empty path")
 
     def exec_file(msg: Message) -> int:
-        """The VFS's answer: the file's bytes, or an error; runs with the CPU stopped."""
+        """The VFS's answer: program, loader, #! prefix — or an error; the CPU is stopped."""
         if not isinstance(msg.body, tuple):
             return int(msg.body)
-        _, data, resolved = msg.body
-        process, kernel = t.process, t.process.kernel
+        _, resolved, data, loader, prefix = msg.body
+        argv = [*prefix, *args[1:]] if prefix else args
         try:
-            new, entry, rsp = load_program(kernel, os.fsdecode(resolved), data, args, env)
+            new, entry, rsp = load_program(t.process.kernel, os.fsdecode(resolved), data, argv,
+                                           env, loader)
         except ExecError as err:
             return -err.errno
-        _become(t, new, entry, rsp, resolved, args)
+        _become(t, new, entry, rsp, resolved, argv)
         return 0  # RAX of the new program's first instruction, as Linux leaves it
 
     return sys_file.call(t, sys_file.EXEC_READ, sys_file.AT_FDCWD, name, deliver=exec_file)

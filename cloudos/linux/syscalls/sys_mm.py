@@ -1,12 +1,16 @@
 """Memory system calls: brk(2), mmap(2), munmap(2), mprotect(2), madvise(2).
 
 Linux flags are decoded and checked here; the address space (``kernel.mm.vm``)
-does the work. Anonymous memory only: file mappings come with the VFS server.
+does the work. A file mapping is a private copy of the file's bytes, which the
+VFS reads for it: shared writable file mappings and a page cache shared between
+processes are issue 6.
 """
 
 from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.mm.vm import MMAP_BASE, PAGE_MASK, USER_END, Prot, page_align
+from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Thread
+from cloudos.linux.syscalls import sys_file
 from cloudos.linux.syscalls.args import s32, s64
 
 MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE, MAP_TYPE = 0x01, 0x02, 0x03, 0x0F
@@ -57,7 +61,7 @@ def sys_brk(t: Thread, addr: int, *_: int) -> int:
 
 def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
              offset: int) -> int:
-    """Implements Linux mmap(2) for anonymous memory."""
+    """Implements Linux mmap(2): anonymous memory, and private copies of files."""
     flags &= 0xFFFF_FFFF
     size = _range(addr if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) else 0, length)
     kind = flags & MAP_TYPE
@@ -67,9 +71,6 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
     if offset & ~PAGE_MASK:
         raise KernelError(Errno.EINVAL, "offset not page-aligned")
     access = _prot(prot)
-    if not flags & MAP_ANONYMOUS:
-        raise KernelError(Errno.EBADF if s32(fd) not in (0, 1, 2) else Errno.ENODEV,
-                          "file mappings need the VFS server (issue 5)")
     aspace = t.process.aspace
     if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
         if addr + size > USER_END:
@@ -79,8 +80,24 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
         start = addr
     else:
         start = aspace.find_free(size, addr & PAGE_MASK)
-    aspace.add(start, size, access, "", grows_down=bool(flags & MAP_GROWSDOWN))
-    return start
+    if flags & MAP_ANONYMOUS:
+        aspace.add(start, size, access, "", grows_down=bool(flags & MAP_GROWSDOWN))
+        return start
+    if kind != MAP_PRIVATE and access & Prot.WRITE:
+        raise KernelError(Errno.ENODEV, "writable shared file mappings are not supported yet")
+
+    def map_file(msg: Message) -> int:
+        """The VFS sent the file's bytes: a private copy of them becomes the mapping."""
+        if not isinstance(msg.body, tuple):
+            return int(msg.body)
+        data = msg.body[1]
+        if flags & MAP_FIXED_NOREPLACE and aspace.overlaps(start, start + size):
+            return -Errno.EEXIST
+        aspace.add(start, size, access, "file")
+        aspace.copy_out(start, data, force=True)  # pages past the end of the file read 0
+        return start
+
+    return sys_file.call(t, sys_file.MMAP_READ, s32(fd), offset, size, deliver=map_file)
 
 
 def sys_munmap(t: Thread, addr: int, length: int, *_: int) -> int:

@@ -15,6 +15,7 @@ Called by: the Linux personality (``linux.syscalls.sys_file``) through the VFS p
 
 from __future__ import annotations
 
+import io
 import os
 import select
 import stat
@@ -22,6 +23,9 @@ import struct
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
 
 from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
@@ -35,7 +39,7 @@ from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of
 
 VFS_ID = -2
 SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003  # lifecycle ops, above Linux's numbers
-EXEC_READ = 1004  # execve's read of the program (linux/syscalls/sys_file.py sends these)
+EXEC_READ, MMAP_READ = 1004, 1005  # execve's and mmap's reads (sent by linux/syscalls/sys_file.py)
 EXEC_MAX = 512 << 20
 AT_FDCWD = -100
 AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_EMPTY_PATH = 0x100, 0x200, 0x400, 0x1000
@@ -87,7 +91,7 @@ class Vfs:
             269: self.faccessat, 280: self.utimensat, 292: self.dup3, 293: self.pipe2,
             316: self.renameat2, 332: self.statx,
             SPAWN: self.spawn, FORK: self.fork, EXEC: self.exec, EXIT: self.exit,
-            EXEC_READ: self.exec_read,
+            EXEC_READ: self.exec_read, MMAP_READ: self.mmap_read,
         }
 
     # -- dispatch ---------------------------------------------------------------
@@ -137,16 +141,43 @@ class Vfs:
         return 0
 
     def exec_read(self, request: Request, dirfd: int, path: bytes) -> Any:
-        """execve's view of a program: a regular, executable file; its bytes and path."""
-        walk = self._lookup(self.proc(request), dirfd, path)
+        """What execve needs, read with the caller's rights: the program, the dynamic
+        loader it names, and for a #! script the interpreter and the argv it prepends.
+
+        Answers (0, program path, program bytes, loader bytes or None, argv prefix).
+        """
+        proc = self.proc(request)
+        where, data = self._executable(proc, dirfd, path)
+        prefix: tuple[bytes, ...] = ()
+        if data.startswith(b"#!"):
+            line = data[2:data.find(b"\n") if b"\n" in data else 256][:256].strip()
+            if not line:
+                raise KernelError(Errno.ENOEXEC, "empty #! line")
+            interp, _, arg = line.partition(b" ")
+            prefix = (interp, *([arg.strip()] if arg.strip() else []), path)
+            where, data = self._executable(proc, AT_FDCWD, interp)
+        loader = program_interpreter(data)
+        loader_data = self._executable(proc, AT_FDCWD, loader)[1] if loader else None
+        return (0, where, data, loader_data, prefix)
+
+    def _executable(self, proc: Proc, dirfd: int, path: bytes) -> tuple[bytes, bytes]:
+        walk = self._lookup(proc, dirfd, path)
         step = walk[-1]
         attr = step.fs.getattr(step.node)
-        if stat.S_ISDIR(attr.mode) or not stat.S_ISREG(attr.mode) or not attr.mode & 0o111:
+        if not stat.S_ISREG(attr.mode) or not attr.mode & 0o111:
             raise KernelError(Errno.EACCES, "not an executable regular file")
         if attr.size > EXEC_MAX:
             raise KernelError(Errno.E2BIG, "program too large")
-        data = step.fs.read(step.node, 0, attr.size)
-        return (0, data, path_of(walk))
+        return path_of(walk), step.fs.read(step.node, 0, attr.size)
+
+    def mmap_read(self, request: Request, fd: int, offset: int, length: int) -> Any:
+        """The bytes behind a file mapping (mmap of a regular file opened for reading)."""
+        file = self.proc(request).fds.get(fd)
+        if file.walk is None or not stat.S_ISREG(file.fs.getattr(file.node).mode):
+            raise KernelError(Errno.ENODEV, "only regular files can be mapped")
+        if not file.readable():
+            raise KernelError(Errno.EACCES, "file not open for reading")
+        return (0, file.fs.read(file.node, offset, length))
 
     def exit(self, request: Request, pid: int) -> int:
         p = self.state.procs.pop(pid, None)
@@ -806,6 +837,17 @@ class _NotANode(KernelError):
                         st.st_ctime_ns, st.st_dev)
         return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFIFO | 0o600, 1, os.getuid(),
                     os.getgid(), 0, 0, 4096, 0, now, now, now, 0x0C)
+
+
+def program_interpreter(data: bytes) -> bytes | None:
+    """The dynamic loader an ELF program names (PT_INTERP), or None."""
+    try:
+        for segment in ELFFile(io.BytesIO(data)).iter_segments():
+            if segment.header.p_type == "PT_INTERP":
+                return str(segment.get_interp_name()).encode()  # type: ignore[attr-defined]
+    except (ELFError, struct.error, ValueError, UnicodeDecodeError):
+        pass
+    return None
 
 
 def fd_paths(state: VfsState, pid: int) -> dict[int, bytes]:
