@@ -7,6 +7,7 @@
  * stops). Stopping from a block hook, at the start of a block, is exact. A
  * Python block hook costs ~30x in compute-bound code, so the hook is this
  * C function: the timer thread only raises `flag`; the next block stops.
+ * (Upstream: unicorn-engine/unicorn issue 1105.)
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

@@ -173,10 +173,11 @@ class Ipc:
         cap = self.caps.lookup(pid, token, ObjType.REPLY, Right.SEND)
         cap.valid = False  # one reply per call
         caller = self.replies.pop(cap.obj, None)
-        deliver = self.receivers.pop(caller, None) if caller else None
-        if caller is None or deliver is None or caller.state is not State.BLOCKED \
+        # A caller that gave up (timeout) may be waiting on a newer call by now.
+        if caller is None or caller.state is not State.BLOCKED \
                 or caller.channel != ("reply", cap.obj):
             raise KernelError(Errno.ESRCH, "the caller no longer waits")
+        deliver = self.receivers.pop(caller)
         try:
             result = deliver(msg)
         except KernelError as err:

@@ -239,9 +239,9 @@ def _poll(t: Thread, fds: int, nfds: int, timeout: float | None) -> int:
     pairs = [struct.unpack_from("<ih", raw, 8 * i) for i in range(nfds)]
     _check_buffer(t, fds, 8 * nfds, True)
     ms = -1 if timeout is None else int(timeout * 1000)
-    deadline = None if timeout is None else t.process.kernel.scheduler.clock() + timeout
     return call(t, 7, [(fd, ev & 0xFFFF) for fd, ev in pairs], ms,
-                grants=(_grant(t, fds, 8 * nfds, True),), deadline=deadline, timeout_result=0)
+                grants=(_grant(t, fds, 8 * nfds, True),), deadline=_deadline(t, timeout),
+                timeout_result=0)
 
 
 def sys_poll(t: Thread, fds: int, nfds: int, timeout_ms: int, *_: int) -> int:
@@ -291,8 +291,15 @@ def _select(t: Thread, nfds: int, sets: tuple[int, int, int], timeout: float | N
         return sum(bin(bits).count("1") for bits in out)
 
     ms = -1 if timeout is None else int(timeout * 1000)
-    deadline = None if timeout is None else t.process.kernel.scheduler.clock() + timeout
-    return call(t, 7, pairs, ms, deadline=deadline, timeout_result=0, deliver=deliver)
+    return call(t, 7, pairs, ms, deadline=_deadline(t, timeout), timeout_result=0,
+                deliver=deliver)
+
+
+def _deadline(t: Thread, timeout: float | None) -> float | None:
+    """When a waiting poll gives up; none for 0, which the server answers at once."""
+    if not timeout:
+        return None
+    return t.process.kernel.scheduler.clock() + timeout
 
 
 def sys_select(t: Thread, nfds: int, rfds: int, wfds: int, efds: int, tv: int, *_: int) -> int:

@@ -70,7 +70,7 @@ class Namespace:
         if not path:
             raise KernelError(Errno.ENOENT, "empty path")
         walk = self.root() if path.startswith(b"/") else start
-        pending = [c for c in path.split(b"/") if c and c != b"."]
+        pending = [c for c in path.split(b"/") if c]  # "." stays: "file/." is ENOTDIR
         must_be_dir = path.endswith(b"/")
         links = 0
         while pending:
@@ -79,12 +79,14 @@ class Namespace:
                 raise KernelError(Errno.ENAMETOOLONG, "a path component is too long")
             if not is_dir(walk[-1]):
                 raise KernelError(Errno.ENOTDIR, path_of(walk).decode(errors="replace"))
-            if name == b"..":
-                walk = walk[:-1] or walk
-                continue
             last = not pending
             if last and parent:
                 return walk, name
+            if name == b".":
+                continue
+            if name == b"..":
+                walk = walk[:-1] or walk
+                continue
             walk = self._enter(walk, name)
             step = walk[-1]
             if stat.S_ISLNK(step.fs.getattr(step.node).mode) and (follow or not last
@@ -94,7 +96,7 @@ class Namespace:
                     raise KernelError(Errno.ELOOP, "too many symbolic links")
                 target = step.fs.readlink(step.node)
                 walk = self.root() if target.startswith(b"/") else walk[:-1]
-                pending[:0] = [c for c in target.split(b"/") if c and c != b"."]
+                pending[:0] = [c for c in target.split(b"/") if c]
         if parent:
             return walk, b""
         if must_be_dir and not is_dir(walk[-1]):

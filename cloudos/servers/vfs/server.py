@@ -302,19 +302,27 @@ class Vfs:
         namespace = self.state.namespace
         if not flags & O_CREAT:
             return namespace.resolve(self._base(proc, dirfd), path, not flags & O_NOFOLLOW)[0]
-        parent, name = self._parent(proc, dirfd, path)
-        here = parent[-1]
-        try:
-            node = here.fs.lookup(here.node, name)
-        except KernelError as err:
-            if err.errno != Errno.ENOENT:
-                raise
-            node = here.fs.create(here.node, name, stat.S_IFREG | (mode & 0o7777 & ~proc.umask),
-                                  *self._ids(request_pid=0))
-            return parent + (Step(name, here.fs, node),)
-        if flags & O_EXCL:
-            raise KernelError(Errno.EEXIST, path.decode(errors="replace"))
-        return namespace.resolve(parent, name, not flags & O_NOFOLLOW)[0]
+        base = self._base(proc, dirfd)
+        for _ in range(40):  # O_CREAT through symlinks creates their target, as Linux does
+            parent, name = namespace.resolve(base, path, parent=True)
+            if name in (b"", b".", b".."):
+                raise KernelError(Errno.EISDIR, path.decode(errors="replace"))
+            here = parent[-1]
+            try:
+                node = here.fs.lookup(here.node, name)
+            except KernelError as err:
+                if err.errno != Errno.ENOENT:
+                    raise
+                node = here.fs.create(here.node, name,
+                                      stat.S_IFREG | (mode & 0o7777 & ~proc.umask),
+                                      *self._ids(request_pid=0))
+                return parent + (Step(name, here.fs, node),)
+            if flags & O_EXCL:
+                raise KernelError(Errno.EEXIST, path.decode(errors="replace"))
+            if flags & O_NOFOLLOW or not stat.S_ISLNK(here.fs.getattr(node).mode):
+                return namespace.resolve(parent, name, not flags & O_NOFOLLOW)[0]
+            base, path = parent, here.fs.readlink(node)
+        raise KernelError(Errno.ELOOP, "too many symbolic links")
 
     def _ids(self, request_pid: int) -> tuple[int, int]:
         return os.getuid(), os.getgid()
@@ -503,7 +511,7 @@ class Vfs:
                 return ((POLLIN if pipe.buffer else 0) | (POLLHUP if not pipe.writers else 0)) \
                     & (events | POLLHUP)
             if not pipe.readers:
-                return POLLERR
+                return POLLERR | (POLLOUT & events)
             return POLLOUT & events if len(pipe.buffer) < PIPE_CAPACITY else 0
         if file.kind == "console" and file.readable():
             ready = select.select([file.host_fd], [], [], 0)[0]
@@ -775,8 +783,10 @@ class Vfs:
             raise KernelError(Errno.EINVAL, f"flags {flags:#x}")
         parent, name = self._parent(self.proc(request), dirfd, path.rstrip(b"/") or path)
         here = parent[-1]
-        if name == b"..":
-            raise KernelError(Errno.ENOTEMPTY, "..")
+        if name == b"." and flags & AT_REMOVEDIR:
+            raise KernelError(Errno.EINVAL, "rmdir of .")
+        if name in (b".", b".."):
+            raise KernelError(Errno.ENOTEMPTY if name == b".." else Errno.EISDIR, name.decode())
         if flags & AT_REMOVEDIR:
             here.fs.rmdir(here.node, name)
         else:

@@ -1,0 +1,60 @@
+/* ipc_pingpong.c — CloudOS IPC benchmark: N call/reply round trips between a parent and a child over a port (include/cloudos.h; Linux: ENOSYS). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cloudos.h"
+
+int main(int argc, char **argv)
+{
+    long n = argc > 1 ? strtol(argv[1], NULL, 10) : 20000, ok = 0;
+    long port = cloudos_port_create();
+    if (port < 0) {
+        perror("cloudos_port_create");
+        return 1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        return 1;
+    }
+    if (pid == 0) {  /* the server: n requests, each answered with the value plus one */
+        for (long i = 0; i < n; i++) {
+            uint64_t v;
+            struct cloudos_msg in;
+            memset(&in, 0, sizeof in);
+            in.data = &v;
+            in.len = sizeof v;
+            if (cloudos_receive(port, &in, -1) < 0)
+                _exit(1);
+            v++;
+            struct cloudos_msg out;
+            memset(&out, 0, sizeof out);
+            out.data = &v;
+            out.len = sizeof v;
+            if (cloudos_reply(in.reply, &out) < 0)
+                _exit(1);
+        }
+        _exit(0);
+    }
+    for (long i = 0; i < n; i++) {
+        uint64_t v = (uint64_t)i, r = 0;
+        struct cloudos_msg req, rep;
+        memset(&req, 0, sizeof req);
+        memset(&rep, 0, sizeof rep);
+        req.data = &v;
+        req.len = sizeof v;
+        rep.data = &r;
+        rep.len = sizeof r;
+        if (cloudos_call(port, &req, &rep, -1) < 0) {
+            perror("cloudos_call");
+            return 1;
+        }
+        ok += r == v + 1;
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    printf("ipc_pingpong n=%ld ok=%ld\n", n, ok);
+    return ok == n && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
+}

@@ -1,0 +1,334 @@
+/* files_pipe.c — pipes: 10 MiB parent<-child in uneven chunks with a checksum, EOF, SIGPIPE and EPIPE, O_NONBLOCK EAGAIN, poll() and select() with and without data (argv[1] picks one section; none: all). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "errname.h"
+
+#define TOTAL (10u << 20)
+
+static unsigned char pattern(uint32_t i)
+{
+    return (unsigned char)(i * 7u + (i >> 13) * 13u + 1u);
+}
+
+static void show_status(const char *label, int st)
+{
+    if (WIFEXITED(st))
+        printf("%s: exited %d\n", label, WEXITSTATUS(st));
+    else if (WIFSIGNALED(st))
+        printf("%s: killed by signal %d\n", label, WTERMSIG(st));
+    else
+        printf("%s: status %#x\n", label, st);
+}
+
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void show_poll(const char *label, int fd, short events, int timeout)
+{
+    struct pollfd p = {.fd = fd, .events = events, .revents = 0};
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int r = poll(&p, 1, timeout);
+    int e = errno;
+    double ms = ms_since(&t0);
+    if (r < 0) {
+        printf("%s: -1 %s\n", label, errname(e));
+        return;
+    }
+    printf("%s: %d revents=%s%s%s%s%s", label, r, p.revents & POLLIN ? "IN " : "",
+           p.revents & POLLOUT ? "OUT " : "", p.revents & POLLHUP ? "HUP " : "",
+           p.revents & POLLERR ? "ERR " : "", p.revents & POLLNVAL ? "NVAL " : "");
+    if (timeout > 0)
+        printf(" waited>=%dms:%s", timeout * 8 / 10, ms >= timeout * 0.8 ? "yes" : "no");
+    printf("\n");
+}
+
+static void show_select(const char *label, int rfd, int wfd, long usec)
+{
+    fd_set r, w;
+    FD_ZERO(&r);
+    FD_ZERO(&w);
+    if (rfd >= 0)
+        FD_SET(rfd, &r);
+    if (wfd >= 0)
+        FD_SET(wfd, &w);
+    struct timeval tv = {.tv_sec = 0, .tv_usec = usec};
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int n = select((rfd > wfd ? rfd : wfd) + 1, &r, &w, NULL, &tv);
+    int e = errno;
+    double ms = ms_since(&t0);
+    if (n < 0) {
+        printf("%s: -1 %s\n", label, errname(e));
+        return;
+    }
+    printf("%s: %d readable=%d writable=%d", label, n, rfd >= 0 && FD_ISSET(rfd, &r),
+           wfd >= 0 && FD_ISSET(wfd, &w));
+    if (usec > 0)
+        printf(" waited>=%ldms:%s", usec / 1000 * 8 / 10, ms >= usec / 1000.0 * 0.8 ? "yes" : "no");
+    printf("\n");
+}
+
+static const char *only;
+
+/* Whether to run the section called name (argv[1], or every section without one). */
+static int section(const char *name)
+{
+    if (only && strcmp(only, name) != 0)
+        return 0;
+    printf("== %s\n", name);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    only = argc > 1 ? argv[1] : NULL;
+    int p[2], st;
+    pid_t pid;
+    static unsigned char buf[65536];
+
+    /* 10 MiB from a child in chunks of varying sizes */
+    if (section("bulk")) {
+        pipe(p);
+        pid = fork();
+        if (pid == 0) {
+            close(p[0]);
+            static unsigned char chunk[70000];
+            static const size_t sizes[] = {1, 4096, 65536, 12345, 3, 100, 4095, 65537, 69999, 511};
+            uint32_t off = 0;
+            for (unsigned k = 0; off < TOTAL; k++) {
+                size_t len = sizes[k % (sizeof sizes / sizeof sizes[0])];
+                if (len > TOTAL - off)
+                    len = TOTAL - off;
+                for (size_t i = 0; i < len; i++)
+                    chunk[i] = pattern(off + i);
+                size_t done = 0;
+                while (done < len) {
+                    ssize_t w = write(p[1], chunk + done, len - done);
+                    if (w <= 0)
+                        _exit(1);
+                    done += w;
+                }
+                off += len;
+            }
+            _exit(0);
+        }
+        close(p[1]);
+        uint64_t total = 0, hash = 1469598103934665603ull;
+        uint32_t mismatches = 0;
+        int reads = 0;
+        for (;;) {
+            size_t want = (reads % 3 == 0) ? 1000 : (reads % 3 == 1) ? sizeof buf : 8191;
+            ssize_t n = read(p[0], buf, want);
+            if (n < 0) {
+                printf("read: %s\n", errname(errno));
+                break;
+            }
+            if (n == 0)
+                break;
+            for (ssize_t i = 0; i < n; i++) {
+                mismatches += buf[i] != pattern((uint32_t)(total + i));
+                hash = (hash ^ buf[i]) * 1099511628211ull;
+            }
+            total += n;
+            reads++;
+        }
+        printf("received %llu bytes, fnv1a64 %016llx, pattern mismatches %u\n",
+               (unsigned long long)total, (unsigned long long)hash, mismatches);
+        SHOW("read after EOF", read(p[0], buf, 10));
+        waitpid(pid, &st, 0);
+        show_status("writer", st);
+        close(p[0]);
+    }
+
+    /* EOF comes once every write end is closed; data written before the close is still read */
+    if (section("eof")) {
+        pipe(p);
+        write(p[1], "tail", 4);
+        close(p[1]);
+        SHOW("read with data after writer closed", read(p[0], buf, 100));
+        SHOW("then EOF", read(p[0], buf, 100));
+        close(p[0]);
+    }
+
+    /* writing to a pipe with no reader: SIGPIPE by default */
+    if (section("sigpipe")) {
+        pipe(p);
+        pid = fork();
+        if (pid == 0) {
+            close(p[0]);
+            usleep(20000);
+            write(p[1], "x", 1);
+            _exit(0);  /* not reached: SIGPIPE kills the child */
+        }
+        close(p[0]);
+        close(p[1]);
+        waitpid(pid, &st, 0);
+        show_status("writer without a reader", st);
+    }
+
+    /* ... and EPIPE when SIGPIPE is ignored */
+    if (section("epipe")) {
+        signal(SIGPIPE, SIG_IGN);
+        pipe(p);
+        close(p[0]);
+        SHOW("write without a reader, SIGPIPE ignored", write(p[1], "x", 1));
+        close(p[1]);
+        pipe(p);
+        pid = fork();
+        if (pid == 0) {  /* the ignored disposition is inherited */
+            close(p[0]);
+            usleep(20000);
+            ssize_t w = write(p[1], "x", 1);
+            _exit(w < 0 && errno == EPIPE ? 42 : 1);
+        }
+        close(p[0]);
+        close(p[1]);
+        waitpid(pid, &st, 0);
+        show_status("child writer, SIGPIPE ignored (42 = EPIPE)", st);
+        signal(SIGPIPE, SIG_DFL);
+    }
+
+    /* O_NONBLOCK */
+    if (section("nonblock")) {
+        pipe2(p, O_NONBLOCK);
+        SHOW("nonblocking read, empty pipe", read(p[0], buf, 10));
+        write(p[1], "ab", 2);
+        SHOW("nonblocking read with data", read(p[0], buf, 10));
+        close(p[1]);
+        SHOW("nonblocking read after writer closed", read(p[0], buf, 10));
+        close(p[0]);
+        pipe(p);
+        fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+        SHOW("read after fcntl O_NONBLOCK", read(p[0], buf, 10));
+        fcntl(p[1], F_SETFL, O_NONBLOCK);
+        long filled = 0;
+        for (;;) {
+            ssize_t w = write(p[1], buf, sizeof buf);
+            if (w < 0) {
+                printf("filling a nonblocking pipe ends with %s, holds >= 4096 bytes: %s\n",
+                       errname(errno), filled >= 4096 ? "yes" : "no");
+                break;
+            }
+            filled += w;
+            if (filled > (64L << 20)) {
+                printf("pipe never fills\n");
+                break;
+            }
+        }
+        close(p[0]);
+        close(p[1]);
+    }
+
+    /* wrong ends */
+    if (section("ends")) {
+        pipe(p);
+        SHOW("write to the read end", write(p[0], "x", 1));
+        SHOW("read from the write end", read(p[1], buf, 1));
+        SHOW("lseek on a pipe", lseek(p[0], 0, SEEK_SET));
+        close(p[0]);
+        close(p[1]);
+    }
+
+    /* poll with timeout 0: an immediate answer */
+    if (section("poll")) {
+        pipe(p);
+        show_poll("poll empty, timeout 0", p[0], POLLIN, 0);
+        show_poll("poll write end, timeout 0", p[1], POLLOUT, 0);
+        write(p[1], "z", 1);
+        show_poll("poll with data, timeout 0", p[0], POLLIN, 0);
+        struct pollfd two[2] = {{.fd = p[0], .events = POLLIN}, {.fd = p[1], .events = POLLOUT}};
+        SHOW("poll both ends", poll(two, 2, 0));
+        printf("  revents: %d %d\n", two[0].revents, two[1].revents);
+        struct pollfd bad = {.fd = 99, .events = POLLIN};
+        SHOW("poll a closed fd", poll(&bad, 1, 0));
+        printf("  revents NVAL: %s\n", bad.revents == POLLNVAL ? "yes" : "no");
+        struct pollfd neg = {.fd = -1, .events = POLLIN, .revents = 7};
+        SHOW("poll fd -1", poll(&neg, 1, 0));
+        printf("  revents cleared: %s\n", neg.revents == 0 ? "yes" : "no");
+        close(p[0]);
+        close(p[1]);
+    }
+
+    /* poll with a 50 ms timeout: times out on an empty pipe, answers at once with data */
+    if (section("poll_timeout")) {
+        pipe(p);
+        show_poll("poll empty, timeout 50ms", p[0], POLLIN, 50);
+        SHOW("write after the timed-out poll", write(p[1], "z", 1));
+        show_poll("poll with data, timeout 50ms", p[0], POLLIN, 50);
+        show_poll("poll both, timeout 50ms", p[1], POLLOUT, 50);
+        close(p[0]);
+        close(p[1]);
+    }
+
+    /* select with timeout 0 */
+    if (section("select")) {
+        pipe(p);
+        show_select("select empty, timeout 0", p[0], -1, 0);
+        show_select("select write end, timeout 0", -1, p[1], 0);
+        write(p[1], "z", 1);
+        show_select("select with data, timeout 0", p[0], -1, 0);
+        show_select("select both, timeout 0", p[0], p[1], 0);
+        close(p[0]);
+        close(p[1]);
+    }
+
+    /* select with a 50 ms timeout */
+    if (section("select_timeout")) {
+        pipe(p);
+        show_select("select empty, timeout 50ms", p[0], -1, 50000);
+        SHOW("write after the timed-out select", write(p[1], "z", 1));
+        show_select("select with data, timeout 50ms", p[0], p[1], 50000);
+        close(p[0]);
+        close(p[1]);
+    }
+
+    /* hang-ups (a 1 s timeout: each fd is ready at once) */
+    if (section("hangup")) {
+        pipe(p);
+        close(p[1]);
+        show_poll("poll read end after writer closed", p[0], POLLIN, 1000);
+        show_select("select read end after writer closed", p[0], -1, 1000000);
+        close(p[0]);
+        pipe(p);
+        close(p[0]);
+        show_poll("poll write end after reader closed", p[1], POLLOUT, 1000);
+        close(p[1]);
+    }
+
+    /* a poll that waits until a child writes */
+    if (section("wake")) {
+        pipe(p);
+        pid = fork();
+        if (pid == 0) {
+            usleep(30000);
+            write(p[1], "late", 4);
+            _exit(0);
+        }
+        struct pollfd w = {.fd = p[0], .events = POLLIN};
+        int r = poll(&w, 1, 5000);
+        printf("poll woken by the child: %d IN=%d\n", r, (w.revents & POLLIN) != 0);
+        SHOW("read the child's data", read(p[0], buf, 100));
+        waitpid(pid, &st, 0);
+        show_status("late writer", st);
+        close(p[0]);
+        close(p[1]);
+    }
+    return 0;
+}

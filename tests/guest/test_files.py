@@ -1,0 +1,203 @@
+"""End-to-end tests of files through the VFS server: file and directory calls,
+fd duplication and flags, pipes, close-on-exec, the host's files read-only and
+path resolution errors.
+
+Each guest program runs natively and under ``cloudos run`` in both link modes
+(built by the ``guest_bins`` fixture in tests/conftest.py); stdout and the exit
+status must be identical. The programs work in a fresh directory of their own
+under /tmp (inside CloudOS that is the root overlay's tmpfs, so nothing reaches
+the host) and print only relative names, errno names and counts. The native
+run is sanity-checked first so that a broken program cannot make the comparison
+vacuous.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+if shutil.which("gcc") is None:
+    pytest.skip("gcc not found: cannot build the guest programs", allow_module_level=True)
+
+LINK_MODES = ["static", "static-pie"]
+
+by_mode = pytest.mark.parametrize("mode", LINK_MODES)
+
+
+def _assert_same(native, guest) -> None:
+    n_status, n_out, _ = native
+    g_status, g_out, g_err = guest
+    detail = f"cloudos stderr:\n{g_err.decode(errors='replace')}"
+    assert b"Traceback" not in g_err, detail
+    assert g_out == n_out, detail
+    assert g_status == n_status, detail
+
+
+def _check_native(native, expected_lines) -> None:
+    status, out, err = native
+    assert status == 0, (status, out, err)
+    lines = out.splitlines()
+    missing = [line for line in expected_lines if line not in lines]
+    assert not missing, f"native run lacks {missing!r}:\n{out.decode(errors='replace')}"
+
+
+# Lines each program's native run must print (guards against vacuous comparisons).
+EXPECTED_LINES = {
+    "files_basic": [
+        b"read 5: 5 [world]",
+        b"lseek SEEK_END +100: 112",
+        b"fstat after hole: size=113 reg=1 dir=0 lnk=0 nlink=1 mode=0644",
+        b"hole is zeros: yes",
+        b"after ftruncate 5: size=5 reg=1 dir=0 lnk=0 nlink=1 mode=0644",
+        b"content of f: [hel+app]",
+        b"O_EXCL on existing: -1 EEXIST",
+        b"open missing: -1 ENOENT",
+        b"read on write-only fd: -1 EBADF",
+        b"rmdir non-empty: -1 ENOTEMPTY",
+        b"content of b: [AAA]",
+        b"stat b (2 links): size=3 reg=1 dir=0 lnk=0 nlink=2 mode=0644",
+        b"readlink s: 1 [b]",
+        b"lstat s: size=1 reg=0 dir=0 lnk=1 nlink=1 mode=0777",
+        b"mode: 0600",
+        b"cwd: sub",
+        b"access b W_OK: 0",
+        b"access missing F_OK: -1 ENOENT",
+        b"test directory removed (stat): -1 ENOENT",
+    ],
+    "files_dir": [
+        b"readdir dir: 25 entries",
+        b"  file19-abcde f",
+        b"  sub2 d",
+        b"getdents64 dir (64-byte buffer): 25 entries (2 dot, 3 dirs, 20 files), "
+        b"more than 2 calls: yes, malformed records: 0",
+        b"getdents64 with a 10-byte buffer: -1 EINVAL",
+        b"readdir dir: 14 entries",
+    ],
+    "files_dup": [
+        b"file holds 45 bytes: [this line goes to the file (dup2 returned 1)",
+        b"F_GETFD 10: 1",
+        b"opened 4 5 6",
+        b"F_DUPFD 0 with a gap: 5",
+        b"F_DUPFD 20: 20",
+        b"flags now: O_RDWR|O_APPEND|O_NONBLOCK",
+        b"offset after append write: 55",
+    ],
+    "files_host": [
+        b"stat size matches the bytes read: yes",
+        b"/ is a directory: yes",
+        b"/ lists etc: 1, usr: 1, tmp: 1, more than 5 entries: yes",
+        b"relative read from /etc: same length",
+    ],
+    "files_symloop": [
+        b"open a (a->b->a): -1 ELOOP",
+        b"open a chain of 45 links: -1 ELOOP",
+        b"read through a chain of 30 links: [end of chain]",
+        b"open a 300-byte name: -1 ENAMETOOLONG",
+        b"open file/x: -1 ENOTDIR",
+        b"O_NOFOLLOW on a symlink: -1 ELOOP",
+    ],
+}
+
+
+@by_mode
+@pytest.mark.parametrize("name", sorted(EXPECTED_LINES))
+def test_same_output(name, mode, guest_bins, run_native, run_cloudos):
+    prog = guest_bins.path(name, mode)
+    native = run_native([prog])
+    _check_native(native, EXPECTED_LINES[name])
+    _assert_same(native, run_cloudos([prog]))
+
+
+def _first_line_of_os_release() -> bytes:
+    with open("/etc/os-release", "rb") as f:
+        return f.readline().rstrip(b"\n")
+
+
+@by_mode
+def test_host_file_matches_python(mode, guest_bins, run_native):
+    """The reference itself reads /etc/os-release right (CloudOS is compared to it above)."""
+    _, out, _ = run_native([guest_bins.path("files_host", mode)])
+    with open("/etc/os-release", "rb") as f:
+        data = f.read()
+    assert b"first line: [" + _first_line_of_os_release() + b"]" in out.splitlines()
+    assert f"total length: {len(data)}".encode() in out.splitlines()
+
+
+# --- pipes: one section of files_pipe.c per case -----------------------------------------
+
+PIPE_SECTIONS = {
+    "bulk": [b"received 10485760 bytes, fnv1a64 85148c4ddc8d0383, pattern mismatches 0",
+             b"read after EOF: 0", b"writer: exited 0"],
+    "eof": [b"read with data after writer closed: 4", b"then EOF: 0"],
+    "sigpipe": [b"writer without a reader: killed by signal 13"],
+    "epipe": [b"write without a reader, SIGPIPE ignored: -1 EPIPE",
+              b"child writer, SIGPIPE ignored (42 = EPIPE): exited 42"],
+    "nonblock": [b"nonblocking read, empty pipe: -1 EAGAIN",
+                 b"read after fcntl O_NONBLOCK: -1 EAGAIN",
+                 b"filling a nonblocking pipe ends with EAGAIN, holds >= 4096 bytes: yes"],
+    "ends": [b"write to the read end: -1 EBADF", b"lseek on a pipe: -1 ESPIPE"],
+    "poll": [b"poll empty, timeout 0: 0 revents=", b"poll with data, timeout 0: 1 revents=IN ",
+             b"poll both ends: 2"],
+    "poll_timeout": [b"poll empty, timeout 50ms: 0 revents= waited>=40ms:yes",
+                     b"write after the timed-out poll: 1"],
+    "select": [b"select empty, timeout 0: 0 readable=0 writable=0",
+               b"select with data, timeout 0: 1 readable=1 writable=0"],
+    "select_timeout": [b"select empty, timeout 50ms: 0 readable=0 writable=0 waited>=40ms:yes",
+                       b"write after the timed-out select: 1"],
+    "hangup": [b"poll read end after writer closed: 1 revents=HUP  waited>=800ms:no",
+               b"poll write end after reader closed: 1 revents=OUT ERR  waited>=800ms:no"],
+    "wake": [b"poll woken by the child: 1 IN=1", b"late writer: exited 0"],
+}
+
+@by_mode
+@pytest.mark.parametrize("section", list(PIPE_SECTIONS))
+def test_pipe(section, mode, guest_bins, run_native, run_cloudos):
+    prog = guest_bins.path("files_pipe", mode)
+    native = run_native([prog, section])
+    _check_native(native, [f"== {section}".encode(), *PIPE_SECTIONS[section]])
+    _assert_same(native, run_cloudos([prog, section]))
+
+
+# --- close-on-exec across fork and execve ----------------------------------------------
+
+
+@by_mode
+def test_cloexec(mode, guest_bins, run_native, run_cloudos):
+    argv = [guest_bins.path("files_cloexec", mode), guest_bins.path("fdcheck", mode)]
+    native = run_native(argv)
+    assert native[0] == 0, native
+    assert native[1] == (
+        b"parent: fds 3 4 5 6 7, FD_CLOEXEC 1 0 1 1 0\n"
+        b"forked child: fd 3 open, fd 5 open\n"
+        b"fdcheck: fd 3 closed (EBADF)\n"
+        b"fdcheck: fd 4 open, FD_CLOEXEC=0, reads [inherited]\n"
+        b"fdcheck: fd 5 closed (EBADF)\n"
+        b"fdcheck: fd 6 closed (EBADF)\n"
+        b"fdcheck: fd 7 open, FD_CLOEXEC=0, reads [closed-on-exec]\n"
+        b"fdcheck: fd 8 closed (EBADF)\n"
+        b"parent: fdcheck: exited 0\n"
+        b"parent: offset of b after the child read it: 9\n"
+        b"fdcheck: fd 3 open, FD_CLOEXEC=0, reads [closed-on-exec]\n"
+        b"fdcheck: fd 4 closed (EBADF)\n"
+        b"parent: fdcheck with flags flipped: exited 0\n"
+        b"parent: fd 4 still without FD_CLOEXEC here: yes\n"
+    ), native[1].decode()
+    _assert_same(native, run_cloudos(argv))
+
+
+# --- path edge cases: one section of files_edge.c per case --------------------------------
+
+EDGE_SECTIONS = {
+    "rmdir_dot": [b"rmdir .: -1 EINVAL", b"rmdir d/.: -1 EINVAL", b"d still exists: 0"],
+    "dot_after_file": [b"open file/.: -1 ENOTDIR", b"stat file/.: -1 ENOTDIR"],
+    "creat_dangling": [b"O_CREAT through a dangling link: 0", b"the target now exists: 0"],
+}
+
+@by_mode
+@pytest.mark.parametrize("section", list(EDGE_SECTIONS))
+def test_edge(section, mode, guest_bins, run_native, run_cloudos):
+    prog = guest_bins.path("files_edge", mode)
+    native = run_native([prog, section])
+    _check_native(native, [f"== {section}".encode(), *EDGE_SECTIONS[section]])
+    _assert_same(native, run_cloudos([prog, section]))
