@@ -1,11 +1,12 @@
-"""Process lifetime: fork(2), vfork(2), clone(2), clone3(2), execve(2), exit(2),
-exit_group(2), wait4(2), waitid(2).
+"""Process lifetime: fork(2), vfork(2), clone(2), execve(2), exit(2), exit_group(2),
+wait4(2), waitid(2).
 
 Linux process semantics over the kernel's mechanisms (copy-on-write address
-spaces, contexts, sleep channels). fork, clone and execve build CPU contexts,
-so they finish on the slow path (``SlowPath``), with the CPU stopped. This is
-the code that moves into the process manager server (``servers/pm``) once IPC
-lands: each handler already only decodes, checks, and calls kernel operations.
+spaces, contexts, sleep channels). fork and clone build CPU contexts, so they
+finish on the slow path (``SlowPath``), with the CPU stopped; execve asks the
+VFS for the program and finishes when the VFS answers (the CPU is stopped then
+too). This is the code that moves into a process manager server (``servers/pm``):
+each handler already only decodes, checks, and calls kernel operations.
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ def _string_array(t: Thread, addr: int) -> list[bytes]:
 
 
 def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
-    """Implements Linux execve(2) for static programs, read through the VFS."""
+    """Implements Linux execve(2): ELF programs (with their loader) and #! scripts."""
     aspace = t.process.aspace
     name = user_string(aspace, path)
     args, env = _string_array(t, argv), _string_array(t, envp)
