@@ -165,7 +165,11 @@ class Kernel:
             self.exit_process(thread.process, code)
 
     def exit_process(self, process: Process, code: int = 0, signal: int = 0) -> None:
-        """End every thread of ``process``, free its memory, and leave a zombie for wait."""
+        """End every thread of ``process`` and free its memory; it stays as a zombie.
+
+        What its end means to others (its parent, its orphans) is the personality's
+        ``on_exit``.
+        """
         if process.state is State.TERMINATED:
             return
         process.exit_code, process.killed_by = code, signal
@@ -174,21 +178,8 @@ class Kernel:
             thread.state = State.TERMINATED
         self.release_aspace(process, process.aspace)
         self.ipc.caps.drop(process.pid)
-        init = self.processes.get(1)
-        for child in process.children:  # orphans go to init, as on Linux
-            child.parent = init if init is not process else None
-            if child.parent is not None:
-                init.children.append(child)  # type: ignore[union-attr]
-        process.children = []
-        if process is init:  # init's end halts the machine, like a container's pid 1
-            for other in list(self.processes.values()):
-                self.exit_process(other, 0, 9)
         if self.on_exit is not None:
             self.on_exit(process)
-        if process.parent is not None:
-            self.scheduler.wakeup(("child", process.parent.pid))
-            if init is not None and process.parent is init:
-                self.scheduler.wakeup(("child", 1))
 
     def release_aspace(self, process: Process, aspace: AddressSpace) -> None:
         """Free ``aspace`` unless another live process shares it (CLONE_VM, vfork)."""
@@ -196,20 +187,14 @@ class Kernel:
                    for p in self.processes.values()):
             aspace.destroy()
 
-    def reap(self, process: Process) -> None:
-        """Forget a zombie: its parent has collected its status."""
-        assert process.zombie, "reaping a live process"
-        parent = process.parent
-        if parent is not None:
-            parent.children.remove(process)
-            user, system = process.times()
-            cu, cs = process.child_times
-            pu, ps = parent.child_times
-            parent.child_times = (pu + user + cu, ps + system + cs)
+    def forget(self, process: Process) -> None:
+        """Drop a zombie from the process table (its parent collected its status)."""
+        if process.parent is not None:
+            process.parent.children.remove(process)
         del self.processes[process.pid]
 
     def kill(self, process: Process, signal: int) -> None:
-        """Terminate ``process`` by ``signal`` (delivery to handlers comes with signals)."""
+        """Terminate ``process`` by ``signal``."""
         self.exit_process(process, 0, signal)
 
     def run(self) -> None:

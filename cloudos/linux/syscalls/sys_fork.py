@@ -37,7 +37,7 @@ CLONE_SUPPORTED = (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_VFO
                    | CLONE_PARENT | CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS
                    | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED
                    | CLONE_UNTRACED | CLONE_CHILD_SETTID | 0xFF)
-SIGCHLD = 17
+SIGCHLD, SIGKILL = 17, 9
 WNOHANG, WUNTRACED, WEXITED, WCONTINUED, WNOWAIT = 1, 2, 4, 8, 0x01000000
 WNOTHREAD, WALL, WCLONE = 0x20000000, 0x40000000, 0x80000000
 P_ALL, P_PID, P_PGID = 0, 1, 2
@@ -224,8 +224,34 @@ def sys_exit_group(t: Thread, code: int, *_: int) -> int:
 
 
 def on_exit(process: Process) -> None:
-    """The kernel's exit hook: a vfork parent waits no longer."""
-    process.kernel.scheduler.wakeup(("vfork", process.pid), process.pid)
+    """What a process's end means on Linux: orphans go to init, init's end halts the
+    machine (like a container's pid 1), a waiting parent or vfork parent wakes up."""
+    kernel = process.kernel
+    init = kernel.processes.get(1)
+    for child in process.children:
+        child.parent = init if init is not process else None
+        if init is not None and init is not process:
+            init.children.append(child)
+    process.children = []
+    if process is init:
+        for other in list(kernel.processes.values()):
+            kernel.exit_process(other, 0, SIGKILL)
+    kernel.scheduler.wakeup(("vfork", process.pid), process.pid)
+    if process.parent is not None:
+        kernel.scheduler.wakeup(("child", process.parent.pid))
+    if init is not None and init is not process and any(c.zombie for c in init.children):
+        kernel.scheduler.wakeup(("child", 1))
+
+
+def reap(process: Process) -> None:
+    """The parent collected the status: its child's CPU time becomes its children's."""
+    parent = process.parent
+    if parent is not None:
+        user, system = process.times()
+        cu, cs = process.child_times
+        pu, ps = parent.child_times
+        parent.child_times = (pu + user + cu, ps + system + cs)
+    process.kernel.forget(process)
 
 
 # -- wait ---------------------------------------------------------------------
@@ -291,7 +317,7 @@ def sys_wait4(t: Thread, pid: int, wstatus: int, options: int, rusage: int, *_: 
         aspace.copy_out(wstatus, struct.pack("<i", wait_status(child)))
     if rusage:
         aspace.copy_out(rusage, rusage_bytes(*child.times()))
-    t.process.kernel.reap(child)
+    reap(child)
     return child.pid
 
 
@@ -320,6 +346,6 @@ def sys_waitid(t: Thread, idtype: int, ident: int, infop: int, options: int, rus
     if rusage:
         aspace.copy_out(rusage, rusage_bytes(*child.times()))
     if not options & WNOWAIT:
-        t.process.kernel.reap(child)
+        reap(child)
     return 0
 
