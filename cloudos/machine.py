@@ -20,7 +20,7 @@ from cloudos.hal.ram import DEFAULT_SIZE
 from cloudos.kernel.boot import Kernel, KernelLog
 from cloudos.kernel.cap import Right
 from cloudos.kernel.task import Process, State
-from cloudos.linux import process
+from cloudos.linux import process, signals
 from cloudos.linux.syscalls import sys_file, sys_fork
 from cloudos.linux.syscalls.sys_cloudos import native_handlers
 from cloudos.linux.syscalls.table import TABLE, handlers
@@ -107,6 +107,8 @@ class Machine:
         self.kernel = kernel = Kernel(mem, log)
         kernel.install_syscalls(handlers(), native_handlers())
         kernel.on_exit = self._on_exit
+        kernel.before_user = signals.deliver
+        kernel.on_fault = signals.on_fault
         self.vfs_state = VfsState(default_namespace(mounts))
         view = KernelProcView(kernel, self.vfs_state)
         self.vfs_state.namespace.mount(b"/proc", ProcFs(view, lambda: self.vfs_state.caller))
@@ -119,6 +121,7 @@ class Machine:
 
     def _on_exit(self, dead: Process) -> None:
         sys_fork.on_exit(dead)
+        signals.child_exited(dead)
         sys_file.notify(self.kernel, sys_file.EXIT, dead.pid)
 
     def run(self, path: str, argv: list[str], env: dict[str, str]) -> int:

@@ -72,6 +72,10 @@ class Kernel:
         self.frame_refs: dict[int, int] = {}  # frames shared copy-on-write: owner count
         self.on_exit: Callable[[Process], None] | None = None  # the personality's hook
         self.services: dict[str, Cap] = {}  # SEND capabilities on server ports, by server name
+        # The personality's signals: a CPU fault it can hand to a handler (True if it
+        # did), and its work on a thread about to return to user mode.
+        self.on_fault: Callable[..., bool] = lambda *_: False
+        self.before_user: Callable[[Thread], None] = lambda _t: None
         self.next_pid = 1
         self.current: Thread | None = None
         self.boot_time = time.time()

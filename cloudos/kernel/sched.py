@@ -181,6 +181,10 @@ class Scheduler:
             kernel.profile.context_switches += 1
         self.last = kernel.current = thread
         thread.state = State.RUNNING
+        if thread.notify:
+            kernel.before_user(thread)  # e.g. a signal frame; or the signal killed it
+            if thread.state is not State.RUNNING:
+                return
         start = self.clock()
         if thread.context is None:  # a server: it runs until it waits for a message
             assert thread.service is not None

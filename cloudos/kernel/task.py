@@ -105,6 +105,8 @@ class Thread:
     user_time: float = 0.0
     sys_time: float = 0.0
     service: Service | None = None  # set for server threads, which have no CPU context
+    syscall: int = -1           # the system call it last made (to restart or interrupt it)
+    notify: bool = False        # the personality has work before it returns to user mode
     result: int = 0             # a server thread's wake-up value (a CPU thread's goes to RAX)
     clear_child_tid: int = 0
     personality: Any = None     # Linux state: signal mask, robust list

@@ -67,6 +67,7 @@ class Dispatcher:
         cpu, thread = self.kernel.cpu, self.kernel.current
         assert thread is not None, "a system call with no current thread"
         nr, a0, a1, a2, a3, a4, a5 = cpu.syscall_args()
+        thread.syscall = nr
         handler = self.handlers[nr] if nr < len(self.handlers) else self.native.get(nr)
         self.counts[min(nr, len(self.handlers))] += 1
         if handler is None:
@@ -89,7 +90,7 @@ class Dispatcher:
             if self.profiling and nr < len(self.times):
                 self.times[nr] += spent
         cpu.set_result(result)
-        return True
+        return not thread.notify  # a signal to deliver: stop, so the kernel can
 
     def finish_slow(self, thread: Thread) -> None:
         """Run a system call's slow path, now that the CPU is stopped."""
@@ -133,6 +134,8 @@ def handle_trap(kernel: Kernel, thread: Thread, trap: Trap) -> None:
             thread.process.aspace.fault(trap.address, trap.error)
             return
         except SegFault as fault:
+            if kernel.on_fault(thread, SIGSEGV, fault.address, 1 + (fault.error & 1)):
+                return  # a handler takes it (SEGV_MAPERR or SEGV_ACCERR)
             kernel.log.warn(f"{thread.process.name}[{thread.process.pid}]: segfault at "
                             f"{fault.address:x} ip {trap.rip:016x} error {fault.error}")
             kernel.kill(thread.process, SIGSEGV)
@@ -140,6 +143,8 @@ def handle_trap(kernel: Kernel, thread: Thread, trap: Trap) -> None:
     kernel.profile.exceptions += 1
     signal = {TrapKind.INVALID_OPCODE: SIGILL, TrapKind.DIVIDE_ERROR: SIGFPE,
               TrapKind.BREAKPOINT: SIGTRAP}.get(kind, SIGSEGV)
+    if kernel.on_fault(thread, signal, trap.rip):
+        return
     what = trap.detail or f"{kind.value} (vector {trap.vector})"
     kernel.log.warn(f"traps: {thread.process.name}[{thread.process.pid}] {what} "
                     f"ip:{trap.rip:x}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import resource
 from dataclasses import dataclass, field
+from typing import Any
 
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.mm.vm import AddressSpace
@@ -29,6 +30,14 @@ def _host_limit(resource_id: int) -> tuple[int, int]:
 
 
 @dataclass
+class Pending:
+    """Signals sent and not yet taken, by number (standard signals do not queue):
+    each maps to its ``signals.SigInfo``."""
+
+    infos: dict[int, Any] = field(default_factory=dict)
+
+
+@dataclass
 class LinuxProcess:
     """Linux-only state of a process."""
 
@@ -37,7 +46,7 @@ class LinuxProcess:
     rlimits: dict[int, tuple[int, int]] = field(
         default_factory=lambda: {r: _host_limit(r) for r in range(RLIM_NLIMITS)})
     sigactions: dict[int, bytes] = field(default_factory=dict)  # raw struct sigaction
-    pending: int = 0            # signals sent but not delivered (delivery: issue 6)
+    pending_set: Pending = field(default_factory=lambda: Pending())  # sent, not yet taken
     execed: bool = False        # setpgid on a child that has exec'd is EACCES
     files: int = 0              # token of its FILE capability on the VFS port (0: none)
 
@@ -52,6 +61,9 @@ class LinuxThread:
 
     sigmask: int = 0
     robust_list: tuple[int, int] = (0, 0)
+    pending: Pending = field(default_factory=lambda: Pending())  # sent to this thread
+    fpu: list[list[int]] = field(default_factory=list)  # SSE state saved per handler frame
+    suspended: int | None = None  # the mask sigsuspend replaced, restored after the handler
 
     def fork(self) -> LinuxThread:
         return LinuxThread(self.sigmask)

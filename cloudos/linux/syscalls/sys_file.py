@@ -155,7 +155,7 @@ def _sigpipe(t: Thread) -> Callable[[Message], int]:
     """A writer's answer: EPIPE also raises SIGPIPE, as on Linux."""
     def deliver(msg: Message) -> int:
         if msg.body == -Errno.EPIPE:
-            send_signal(t.process, SIGPIPE)
+            send_signal(t.process, SIGPIPE, t)
         return int(msg.body)
     return deliver
 

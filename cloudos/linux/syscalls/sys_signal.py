@@ -1,13 +1,13 @@
-"""Signals: rt_sigaction(2), rt_sigprocmask(2), kill(2), tkill(2), tgkill(2).
+"""Signal system calls: rt_sigaction(2), rt_sigprocmask(2), rt_sigreturn(2),
+rt_sigsuspend(2), rt_sigpending(2), pause(2), kill(2), tkill(2), tgkill(2).
 
-Dispositions and masks are recorded with Linux's checks. A signal whose action
-is the default one takes effect at once (terminate, or nothing); one with a
-handler, or blocked, stays pending: delivery to handlers comes with issue 6.
+Delivery itself (default actions, handler frames, EINTR) is ``linux.signals``.
 """
 
 from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.task import Process, State, Thread
-from cloudos.kernel.trap import Stop
+from cloudos.kernel.trap import SlowPath, Stop
+from cloudos.linux import signals
 from cloudos.linux.process import linux, linux_thread
 from cloudos.linux.syscalls.args import U64, s32
 
@@ -48,30 +48,56 @@ def sys_rt_sigprocmask(t: Thread, how: int, nset: int, oset: int, sigsetsize: in
         mask = {SIG_BLOCK: state.sigmask | new, SIG_UNBLOCK: state.sigmask & ~new,
                 SIG_SETMASK: new}[how]
         state.sigmask = mask & ~UNBLOCKABLE
+        t.notify = t.notify or bool(signals.pending_unblocked(t))  # now deliverable
     return 0
 
 
-# Signals whose default action is to do nothing (Linux signal(7)); stop signals are
-# listed too while there is no job control.
-DEFAULT_IGNORE = {17, 18, 19, 20, 21, 22, 23, 28}  # CHLD CONT STOP TSTP TTIN TTOU URG WINCH
-SIG_DFL, SIG_IGN = 0, 1
+def sys_rt_sigreturn(t: Thread, *_: int) -> int:
+    """Implements Linux rt_sigreturn(2): back from a handler to what it interrupted."""
+    raise SlowPath(lambda: signals.sigreturn(t))  # it rewrites RIP and RSP: CPU stopped
 
 
-def send_signal(process: Process, sig: int) -> None:
-    """Apply the default action of ``sig`` to ``process`` (handlers run with issue 6)."""
-    if sig == 0 or process.zombie:
-        return
-    state = linux(process)
-    action = state.sigactions.get(sig)
-    handler = U64.unpack_from(action)[0] if action else SIG_DFL
-    if handler == SIG_IGN or (handler == SIG_DFL and sig in DEFAULT_IGNORE):
-        return
-    blocked = all(linux_thread(th).sigmask & (1 << (sig - 1)) for th in process.threads
-                  if th.state is not State.TERMINATED)
-    if handler != SIG_DFL or (blocked and sig not in (SIGKILL, SIGSTOP)):
-        state.pending |= 1 << (sig - 1)  # kept for delivery (issue 6)
-        return
-    process.kernel.kill(process, sig)
+def sys_rt_sigsuspend(t: Thread, mask: int, sigsetsize: int, *_: int) -> int:
+    """Implements Linux rt_sigsuspend(2): wait with a temporary mask for a handler to run."""
+    if sigsetsize != 8:
+        raise KernelError(Errno.EINVAL, "sigset size")
+    new = U64.unpack(t.process.aspace.copy_in(mask, 8))[0]
+    state = linux_thread(t)
+    state.suspended, state.sigmask = state.sigmask, new & ~UNBLOCKABLE
+    if signals.pending_unblocked(t):
+        t.notify = True
+        return -Errno.EINTR
+    t.process.kernel.scheduler.sleep_on(t, ("pause", t.tid))
+    raise Stop
+
+
+def sys_pause(t: Thread, *_: int) -> int:
+    """Implements Linux pause(2)."""
+    if signals.pending_unblocked(t):
+        t.notify = True
+        return -Errno.EINTR
+    t.process.kernel.scheduler.sleep_on(t, ("pause", t.tid))
+    raise Stop
+
+
+def sys_rt_sigpending(t: Thread, out: int, sigsetsize: int, *_: int) -> int:
+    """Implements Linux rt_sigpending(2)."""
+    if sigsetsize > 8:
+        raise KernelError(Errno.EINVAL, "sigset size")
+    state = linux_thread(t)
+    sigs = set(state.pending.infos) | set(linux(t.process).pending_set.infos)
+    blocked = sum(1 << (s - 1) for s in sigs) & state.sigmask
+    t.process.aspace.copy_out(out, U64.pack(blocked)[:sigsetsize])
+    return 0
+
+
+def send_signal(process: Process, sig: int, thread: Thread | None = None) -> None:
+    """A signal from the kernel (SIGPIPE, ...): see ``linux.signals.send``."""
+    signals.send(process, signals.SigInfo(sig, signals.SI_KERNEL), thread)
+
+
+def _from(t: Thread, sig: int, code: int) -> signals.SigInfo:
+    return signals.SigInfo(sig, code, t.process.pid, linux(t.process).uid)
 
 
 def _check_sig(sig: int) -> int:
@@ -103,7 +129,7 @@ def sys_kill(t: Thread, pid: int, sig: int, *_: int) -> int:
     if not targets:
         raise KernelError(Errno.ESRCH, f"no process {pid}")
     for process in targets:
-        send_signal(process, sig)
+        signals.send(process, _from(t, sig, signals.SI_USER))
     return _after_send(t)
 
 
@@ -119,7 +145,8 @@ def sys_tkill(t: Thread, tid: int, sig: int, *_: int) -> int:
     tid, sig = s32(tid), _check_sig(sig)
     if tid <= 0:
         raise KernelError(Errno.EINVAL, f"tid {tid}")
-    send_signal(_thread(t, tid).process, sig)
+    target = _thread(t, tid)
+    signals.send(target.process, _from(t, sig, signals.SI_TKILL), target)
     return _after_send(t)
 
 
@@ -128,5 +155,6 @@ def sys_tgkill(t: Thread, tgid: int, tid: int, sig: int, *_: int) -> int:
     tgid, tid, sig = s32(tgid), s32(tid), _check_sig(sig)
     if tid <= 0 or tgid <= 0:
         raise KernelError(Errno.EINVAL, f"tgid {tgid} tid {tid}")
-    send_signal(_thread(t, tid, tgid).process, sig)
+    target = _thread(t, tid, tgid)
+    signals.send(target.process, _from(t, sig, signals.SI_TKILL), target)
     return _after_send(t)

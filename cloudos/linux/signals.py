@@ -1,0 +1,211 @@
+"""Signal delivery: pending signals, default actions, handler frames, sigreturn.
+
+Owns: what happens when a signal is sent (ignore, default action, or pending for
+a handler), interrupting a blocked system call (EINTR, or a restart with
+SA_RESTART), and running a handler on the thread's way back to user mode with
+Linux x86_64's ``rt_sigframe`` (return address = ``sa_restorer``, ``ucontext``
+with the interrupted registers and signal mask, ``siginfo``), then undoing it
+in ``rt_sigreturn``. The SSE registers are saved in the kernel, not in the
+frame (``uc_mcontext.fpstate`` is NULL).
+Never: decides scheduling; the kernel calls ``deliver`` through ``before_user``.
+Called by: kill/tgkill/sigaction handlers, CPU faults (``on_fault``), the kernel.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from unicorn import x86_const as X
+
+from cloudos.kernel.errno import Errno
+from cloudos.kernel.task import Process, State, Thread
+from cloudos.linux.process import linux, linux_thread
+
+SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGKILL = range(1, 10)
+SIGSEGV, SIGPIPE, SIGALRM, SIGTERM, SIGCHLD, SIGSTOP = 11, 13, 14, 15, 17, 19
+DEFAULT_IGNORE = {17, 18, 19, 20, 21, 22, 23, 28}  # CHLD CONT STOP TSTP TTIN TTOU URG WINCH
+SIG_DFL, SIG_IGN = 0, 1
+SA_SIGINFO, SA_RESTORER, SA_ONSTACK = 0x4, 0x04000000, 0x08000000
+SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x10000000, 0x40000000, 0x80000000
+SI_USER, SI_TKILL, SI_KERNEL = 0, -6, 0x80
+CLD_EXITED, CLD_KILLED = 1, 2
+UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
+# System calls a handler with SA_RESTART restarts (Linux restarts all ERESTARTSYS
+# returns; these are the ones CloudOS can block in).
+RESTARTABLE = {0, 1, 7, 17, 18, 19, 20, 23, 61, 202, 247, 270, 271}
+# Registers of struct sigcontext, in order (r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip,
+# eflags); then cs/gs/fs/ss, err, trapno, oldmask, cr2, fpstate, reserved[8].
+GREGS = ("R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15", "RDI", "RSI", "RBP", "RBX",
+         "RDX", "RAX", "RCX", "RSP", "RIP", "EFLAGS")
+REG_IDS = tuple(getattr(X, f"UC_X86_REG_{name}") for name in GREGS)
+SIGCONTEXT = struct.Struct("<18Q4H5Q64x")
+UCONTEXT_HEAD = struct.Struct("<QQQi4xQ")     # uc_flags, uc_link, uc_stack {sp, flags, size}
+FRAME = 8 + UCONTEXT_HEAD.size + SIGCONTEXT.size + 8 + 128  # pretcode, ucontext, siginfo
+XMM = tuple(getattr(X, f"UC_X86_REG_XMM{i}") for i in range(16)) + (X.UC_X86_REG_MXCSR,)
+EFLAGS_USER = 0x0DD5  # CF PF AF ZF SF TF DF OF: what sigreturn may change
+
+
+@dataclass
+class SigInfo:
+    signo: int
+    code: int = SI_USER
+    pid: int = 0
+    uid: int = 0
+    addr: int = 0
+    status: int = 0
+
+    def pack(self) -> bytes:
+        head = struct.pack("<iii4x", self.signo, 0, self.code)
+        if self.signo in (SIGSEGV, SIGBUS, SIGILL, SIGFPE):
+            body = struct.pack("<Q", self.addr)
+        elif self.signo == SIGCHLD:
+            body = struct.pack("<iii", self.pid, self.uid, self.status)
+        else:
+            body = struct.pack("<ii", self.pid, self.uid)
+        return (head + body).ljust(128, b"\0")
+
+
+def _action(process: Process, sig: int) -> tuple[int, int, int, int]:
+    """handler, flags, restorer, mask of ``sig`` in ``process``."""
+    raw = linux(process).sigactions.get(sig)
+    return struct.unpack("<QQQQ", raw) if raw else (SIG_DFL, 0, 0, 0)
+
+
+def _bit(sig: int) -> int:
+    return 1 << (sig - 1)
+
+
+def send(process: Process, info: SigInfo, thread: Thread | None = None) -> None:
+    """Send a signal to ``process`` (or just ``thread``): ignore, act by default, or queue."""
+    sig = info.signo
+    if sig == 0 or process.zombie:
+        return
+    handler = _action(process, sig)[0]
+    if handler == SIG_IGN or (handler == SIG_DFL and sig in DEFAULT_IGNORE):
+        return
+    live = [t for t in process.threads if t.state is not State.TERMINATED]
+    takers = [t for t in ([thread] if thread else live)
+              if sig in (SIGKILL, SIGSTOP) or not linux_thread(t).sigmask & _bit(sig)]
+    if handler == SIG_DFL and (takers or sig == SIGKILL):
+        process.kernel.kill(process, sig)  # terminate (core dumps are not written)
+        return
+    pending = linux_thread(thread).pending if thread else linux(process).pending_set
+    pending.infos.setdefault(sig, info)
+    for taker in takers[:1]:
+        _notify(taker, sig)
+
+
+def _notify(thread: Thread, sig: int) -> None:
+    """Make ``thread`` take a signal: now if it sleeps in a system call."""
+    thread.notify = True
+    if thread.state is State.BLOCKED and thread.context is not None:
+        flags = _action(thread.process, sig)[1]
+        scheduler = thread.process.kernel.scheduler
+        if flags & SA_RESTART and thread.syscall in RESTARTABLE:
+            thread.restart = thread.syscall
+        else:
+            thread.restart = -1
+        scheduler.wake(thread, -Errno.EINTR)
+
+
+def _take(thread: Thread) -> SigInfo | None:
+    """The next pending signal ``thread`` does not block (its own first)."""
+    mask = linux_thread(thread).sigmask
+    for pending in (linux_thread(thread).pending, linux(thread.process).pending_set):
+        for sig in sorted(pending.infos):
+            if not mask & _bit(sig):
+                return pending.infos.pop(sig)
+    return None
+
+
+def deliver(thread: Thread) -> None:
+    """Before ``thread`` returns to user mode: run its next signal's handler, or act."""
+    thread.notify = False
+    info = _take(thread)
+    if info is None:
+        return
+    process = thread.process
+    handler, flags, restorer, mask = _action(process, info.signo)
+    if handler == SIG_IGN:
+        thread.notify = True
+        return
+    if handler == SIG_DFL:
+        if info.signo not in DEFAULT_IGNORE:
+            process.kernel.kill(process, info.signo)
+        thread.notify = True
+        return
+    _push_frame(thread, info, handler, flags, restorer)
+    state = linux_thread(thread)
+    state.sigmask |= (mask | (0 if flags & SA_NODEFER else _bit(info.signo))) & ~UNBLOCKABLE
+    if flags & SA_RESETHAND:
+        linux(process).sigactions.pop(info.signo, None)
+    thread.notify = bool(pending_unblocked(thread))
+
+
+def pending_unblocked(thread: Thread) -> int:
+    mask = linux_thread(thread).sigmask
+    sigs = set(linux_thread(thread).pending.infos) | set(linux(thread.process).pending_set.infos)
+    return sum(_bit(s) for s in sigs if not mask & _bit(s))
+
+
+def _push_frame(thread: Thread, info: SigInfo, handler: int, flags: int, restorer: int) -> None:
+    """Build the rt_sigframe on the user stack and point the thread at the handler."""
+    cpu, aspace, state = thread.process.kernel.cpu, thread.process.aspace, linux_thread(thread)
+    assert thread.context is not None
+    cpu.load(thread.context)
+    regs = [cpu.reg(r) for r in REG_IDS]
+    state.fpu.append([cpu.uc.reg_read(r) for r in XMM])
+    frame = ((regs[15] - 128 - FRAME) & ~15) - 8  # below the red zone; rsp+8 16-aligned
+    uc_addr, info_addr = frame + 8, frame + 8 + UCONTEXT_HEAD.size + SIGCONTEXT.size + 8
+    old_mask = state.sigmask if state.suspended is None else state.suspended
+    state.suspended = None  # sigsuspend's mask lasts until its handler returns
+    context = SIGCONTEXT.pack(*regs, 0x33, 0, 0, 0x2B, 0, 14 if info.signo == SIGSEGV else 0,
+                              old_mask, info.addr, 0)
+    raw = (struct.pack("<Q", restorer) + UCONTEXT_HEAD.pack(0, 0, 0, 2, 0) + context
+           + struct.pack("<Q", old_mask) + info.pack())
+    aspace.copy_out(frame, raw)
+    for reg, value in ((X.UC_X86_REG_RIP, handler), (X.UC_X86_REG_RSP, frame),
+                       (X.UC_X86_REG_RDI, info.signo), (X.UC_X86_REG_RSI, info_addr),
+                       (X.UC_X86_REG_RDX, uc_addr), (X.UC_X86_REG_RAX, 0)):
+        cpu.set_reg(reg, value)
+
+
+def sigreturn(thread: Thread) -> int:
+    """rt_sigreturn: restore what the frame saved; returns the interrupted RAX."""
+    cpu, aspace, state = thread.process.kernel.cpu, thread.process.aspace, linux_thread(thread)
+    uc_addr = cpu.reg(X.UC_X86_REG_RSP)  # the handler's ret popped pretcode
+    raw = aspace.copy_in(uc_addr, UCONTEXT_HEAD.size + SIGCONTEXT.size + 8)
+    context = SIGCONTEXT.unpack_from(raw, UCONTEXT_HEAD.size)
+    regs = list(context[:18])
+    old = cpu.reg(X.UC_X86_REG_EFLAGS)
+    regs[17] = (old & ~EFLAGS_USER) | (regs[17] & EFLAGS_USER)
+    for reg, value in zip(REG_IDS, regs):
+        cpu.set_reg(reg, value)
+    mask = struct.unpack_from("<Q", raw, UCONTEXT_HEAD.size + SIGCONTEXT.size)[0]
+    state.sigmask = mask & ~UNBLOCKABLE
+    if state.fpu:
+        for reg, value in zip(XMM, state.fpu.pop()):
+            cpu.uc.reg_write(reg, value)
+    thread.notify = bool(pending_unblocked(thread))
+    return regs[13]
+
+
+def on_fault(thread: Thread, sig: int, addr: int, code: int = SI_KERNEL) -> bool:
+    """A CPU fault: its handler runs if there is one and the signal is not blocked."""
+    handler = _action(thread.process, sig)[0]
+    if handler in (SIG_DFL, SIG_IGN) or linux_thread(thread).sigmask & _bit(sig):
+        return False  # Linux forces the default action for blocked or ignored faults
+    linux_thread(thread).pending.infos[sig] = SigInfo(sig, code, addr=addr)
+    thread.notify = True
+    return True
+
+
+def child_exited(child: Process) -> None:
+    """SIGCHLD to the parent of a process that ended."""
+    parent = child.parent
+    if parent is None or parent.zombie or not isinstance(parent.personality, type(linux(child))):
+        return
+    code, status = (CLD_KILLED, child.killed_by) if child.killed_by else (CLD_EXITED,
+                                                                         child.exit_code)
+    send(parent, SigInfo(SIGCHLD, code, child.pid, linux(child).uid, status=status))
