@@ -168,6 +168,12 @@ class Ipc:
         self.kernel.scheduler.sleep_on(thread, ("reply", reply_id), deadline, timeout_result)
         raise Stop
 
+    def waits(self, pid: int, token: int) -> bool:
+        """Whether the caller behind reply capability ``token`` still waits for it."""
+        cap = self.caps.spaces.get(pid, {}).get(token)
+        caller = self.replies.get(cap.obj) if cap else None
+        return caller is not None and caller.channel == ("reply", cap.obj)  # type: ignore[union-attr]
+
     def reply(self, pid: int, token: int, msg: Message) -> int:
         """Answer a call (now or long after it arrived): the caller wakes with the reply."""
         cap = self.caps.lookup(pid, token, ObjType.REPLY, Right.SEND)

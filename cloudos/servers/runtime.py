@@ -63,6 +63,10 @@ class ServerApi:
         except KernelError:
             pass  # the caller is gone (killed, timed out): nobody to tell
 
+    def waiting(self, request: Request) -> bool:
+        """Whether the caller still waits (it may have been interrupted by a signal)."""
+        return not request.answered and self.kernel.ipc.waits(self.pid, request.reply_token)
+
     def copy_in(self, grant: int, offset: int, length: int) -> bytes:
         g = self.kernel.ipc.grant(self.pid, grant, offset, length, write=False)
         return g.aspace.copy_in(g.start + offset, length)

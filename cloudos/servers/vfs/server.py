@@ -475,6 +475,8 @@ class Vfs:
         """Data or an end changed: answer the blocked readers, writers and pollers that can go on."""
         while pipe.blocked_readers and (pipe.buffer or pipe.writers == 0):
             request, count, grant, lengths = pipe.blocked_readers.popleft()
+            if not self.api.waiting(request):
+                continue  # interrupted (EINTR): it must not take the data
             data = bytes(pipe.buffer[:count])
             del pipe.buffer[:len(data)]
             try:
@@ -484,6 +486,8 @@ class Vfs:
                 self.answer(request, -err.errno)
         while pipe.blocked_writers and (len(pipe.buffer) < PIPE_CAPACITY or pipe.readers == 0):
             request, file, data, done = pipe.blocked_writers.popleft()
+            if not self.api.waiting(request):
+                continue
             if pipe.readers == 0:
                 self.answer(request, done or -Errno.EPIPE)
                 continue
@@ -549,7 +553,7 @@ class Vfs:
     def _wake_pollers(self) -> None:
         waiting, self.state.pollers = self.state.pollers, []
         for request, fds, proc in waiting:
-            if request.answered:
+            if not self.api.waiting(request):
                 continue
             try:
                 ready = self._poll_once(request, proc, fds)
