@@ -28,7 +28,7 @@ import heapq
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Hashable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterator
 
 from cloudos.hal.cpu import TrapKind
 from cloudos.kernel.task import Policy, State, Thread
@@ -86,7 +86,9 @@ class Scheduler:
     def __init__(self, kernel: Kernel, clock: Callable[[], float] = time.monotonic) -> None:
         self.kernel, self.clock = kernel, clock
         self.queues = [RunQueue()]   # per CPU; threads go to CPU 0 until SMP
-        self.timers: list[tuple[float, int, Thread]] = []
+        # (deadline, tie-breaker, the sleep's wait_seq or -1, the Thread or a callback)
+        self.timers: list[tuple[float, int, int, Any]] = []
+        self.order = 0
         self.channels: dict[Hashable, list[Thread]] = {}
         self.epoch = clock()
         self.next_boost = self.epoch + BOOST_PERIOD
@@ -114,7 +116,8 @@ class Scheduler:
         if channel is not None:
             self.channels.setdefault(channel, []).append(thread)
         if deadline is not None:
-            heapq.heappush(self.timers, (deadline, thread.wait_seq, thread))
+            self.order += 1
+            heapq.heappush(self.timers, (deadline, self.order, thread.wait_seq, thread))
 
     def wakeup(self, channel: Hashable, result: int = 0, count: int = -1,
                bits: int = -1) -> int:
@@ -228,18 +231,25 @@ class Scheduler:
         self.add(thread, front=True)  # a timer or a trap ended the slice early
         return "preempt" if kind is TrapKind.QUANTUM_EXPIRED else "trap"
 
+    def call_at(self, deadline: float, callback: Callable[[], None]) -> None:
+        """Run ``callback`` (in the kernel, between slices) at ``deadline`` (alarm(2)...)."""
+        self.order += 1
+        heapq.heappush(self.timers, (deadline, self.order, -1, callback))
+
     def _fire_timers(self, now: float) -> None:
         while self.timers and self.timers[0][0] <= now + MIN_SLICE_US / 1e6:
-            deadline, seq, thread = heapq.heappop(self.timers)
-            if thread.state is State.BLOCKED and thread.wait_seq == seq:
+            _, _, seq, thread = heapq.heappop(self.timers)
+            if seq < 0:
+                thread()
+            elif thread.state is State.BLOCKED and thread.wait_seq == seq:
                 thread.restart = -1  # a deadline ends the call; it is not re-executed
                 self.wake(thread, thread.timeout_result)
 
     def _prune_timers(self) -> None:
         """Drop timers of threads that were woken some other way."""
         while self.timers:
-            _, seq, thread = self.timers[0]
-            if thread.state is State.BLOCKED and thread.wait_seq == seq:
+            _, _, seq, thread = self.timers[0]
+            if seq < 0 or thread.state is State.BLOCKED and thread.wait_seq == seq:
                 return
             heapq.heappop(self.timers)
 
@@ -264,12 +274,9 @@ class Scheduler:
 
     def _deadlock(self) -> bool:
         """Threads are blocked with no timer and no device to wake them: kill them."""
-        stuck = [t for t in self.kernel.threads() if t.state is State.BLOCKED and t.context]
-        if not stuck:
-            return False
-        names = ", ".join(f"{t.process.name}[{t.tid}]" for t in stuck[:5])
-        self.kernel.log.warn(f"sched: every thread is blocked with nothing to wake it "
-                             f"({names}): killing them")
-        for process in {t.process for t in stuck}:
+        stuck = {t.process for t in self.kernel.threads() if t.state is State.BLOCKED and t.context}
+        for process in stuck:
+            self.kernel.log.warn(f"sched: {process.name}[{process.pid}] is blocked with "
+                                 "nothing to wake it: killed")
             self.kernel.exit_process(process, 0, 9)
-        return True
+        return bool(stuck)

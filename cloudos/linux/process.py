@@ -49,6 +49,8 @@ class LinuxProcess:
     pending_set: Pending = field(default_factory=lambda: Pending())  # sent, not yet taken
     execed: bool = False        # setpgid on a child that has exec'd is EACCES
     files: int = 0              # token of its FILE capability on the VFS port (0: none)
+    itimer: tuple[float, float] = (0.0, 0.0)  # ITIMER_REAL: deadline (0: off), interval
+    generation: int = 0         # bumped when the timer is re-armed, to drop stale expiries
 
     def fork(self) -> LinuxProcess:
         return LinuxProcess(self.uid, self.gid, dict(self.rlimits), dict(self.sigactions),

@@ -63,6 +63,13 @@ def test_same_output(name, mode, guest_bins, run_native, run_cloudos):
     _assert_same(native, run_cloudos([prog]))
 
 
+def test_alarm_and_interval_timer(guest_bins, run_native, run_cloudos):
+    prog = guest_bins.path("alarm", "static")
+    native = run_native([prog])
+    assert native == (142, b"alarm left: 1\nalarms: 1\nperiodic ok: 1\n", b""), native
+    _assert_same(native, run_cloudos([prog]))
+
+
 @by_mode
 def test_args_and_environment(mode, guest_bins, run_native, run_cloudos):
     prog = guest_bins.path("args", mode)

@@ -13,6 +13,8 @@ import time
 from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.task import Thread
 from cloudos.kernel.trap import Stop
+from cloudos.linux import signals
+from cloudos.linux.process import linux
 from cloudos.linux.syscalls.args import TIMESPEC, read_timespec, s32, write_u64
 from cloudos.linux.syscalls.sys_sched import cpu_clock
 
@@ -101,3 +103,68 @@ def sys_getrandom(t: Thread, buf: int, count: int, flags: int, *_: int) -> int:
     count = min(count, (1 << 25) - 1)
     t.process.aspace.copy_out(buf, os.urandom(count))
     return count
+
+
+ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2
+ITIMERVAL = struct.Struct("<qqqq")  # it_interval (sec, usec), it_value (sec, usec)
+
+
+def _arm(t: Thread, value: float, interval: float) -> tuple[float, float]:
+    """(Re)arm the process's ITIMER_REAL; return what was left of the old one."""
+    state = linux(t.process)
+    scheduler = t.process.kernel.scheduler
+    old_deadline, old_interval = state.itimer
+    left = max(0.0, old_deadline - scheduler.clock()) if old_deadline else 0.0
+    state.generation += 1
+    generation = state.generation
+    state.itimer = (scheduler.clock() + value, interval) if value else (0.0, 0.0)
+    process = t.process
+
+    def expire() -> None:
+        if state.generation != generation or process.zombie:
+            return  # re-armed or cancelled since
+        signals.send(process, signals.SigInfo(signals.SIGALRM, signals.SI_KERNEL))
+        period = state.itimer[1]
+        state.itimer = (0.0, 0.0)
+        if period:
+            _arm(process.threads[0], period, period)
+
+    if value:
+        scheduler.call_at(state.itimer[0], expire)
+    return left, old_interval
+
+
+def sys_alarm(t: Thread, seconds: int, *_: int) -> int:
+    """Implements Linux alarm(2): SIGALRM after ``seconds``; returns the old alarm's rest."""
+    left = _arm(t, float(seconds & 0xFFFF_FFFF), 0.0)[0]
+    return int(left + 0.5) if left else 0
+
+
+def _timeval(sec: float) -> tuple[int, int]:
+    return int(sec), int(sec % 1 * 1e6)
+
+
+def sys_setitimer(t: Thread, which: int, new: int, old: int, *_: int) -> int:
+    """Implements Linux setitimer(2) for ITIMER_REAL (the CPU-time timers: EINVAL)."""
+    if s32(which) != ITIMER_REAL:
+        raise KernelError(Errno.EINVAL, f"timer {s32(which)}")
+    value = interval = 0.0
+    if new:
+        fields = ITIMERVAL.unpack(t.process.aspace.copy_in(new, 32))
+        if min(fields[0], fields[2]) < 0 or not all(0 <= u < 10**6 for u in fields[1::2]):
+            raise KernelError(Errno.EINVAL, "timeval out of range")
+        interval, value = fields[0] + fields[1] / 1e6, fields[2] + fields[3] / 1e6
+    left, old_interval = _arm(t, value, interval)
+    if old:
+        t.process.aspace.copy_out(old, ITIMERVAL.pack(*_timeval(old_interval), *_timeval(left)))
+    return 0
+
+
+def sys_getitimer(t: Thread, which: int, out: int, *_: int) -> int:
+    """Implements Linux getitimer(2) for ITIMER_REAL."""
+    if s32(which) != ITIMER_REAL:
+        raise KernelError(Errno.EINVAL, f"timer {s32(which)}")
+    deadline, interval = linux(t.process).itimer
+    left = max(0.0, deadline - t.process.kernel.scheduler.clock()) if deadline else 0.0
+    t.process.aspace.copy_out(out, ITIMERVAL.pack(*_timeval(interval), *_timeval(left)))
+    return 0
