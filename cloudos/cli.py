@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 import traceback
+from typing import Any, Callable, NoReturn
 
 import click
 
@@ -77,7 +78,6 @@ def run(mem: str, verbose: bool, syscall_stats: bool, sched_trace: str | None,
         args: tuple[str, ...]) -> None:
     """Boot a machine and run PROGRAM (a static x86_64 ELF) as its init process."""
     from cloudos.kernel.boot import KernelLog
-    from cloudos.linux.elf import ExecError
     from cloudos.machine import Machine, Mount
 
     size = parse_size(mem)
@@ -94,11 +94,23 @@ def run(mem: str, verbose: bool, syscall_stats: bool, sched_trace: str | None,
         click.echo(f"cloudos: {program}: no such file or directory", err=True)
         sys.exit(EXIT_NOT_FOUND)
     log = KernelLog(console_level=7 if verbose else 4)
+    _run_machine(lambda: Machine(size, log, mount_list, crash, files=not no_files), log, path,
+                 [program, *args], syscall_stats, sched_trace)
+
+
+def _run_machine(build: Callable[[], Any], log: Any, path: str, argv: list[str],
+                 syscall_stats: bool = False, sched_trace: str | None = None,
+                 interactive: bool = False) -> NoReturn:
+    """Boot, run ``path`` as init, report; exit with init's status, never a traceback."""
+    from cloudos.linux.elf import ExecError
+
     machine = None
     try:
-        machine = Machine(size, log, mount_list, crash, files=not no_files)
+        machine = build()
         machine.kernel.dispatcher.profiling = syscall_stats
-        status = machine.run(path, [program, *args], dict(os.environ))
+        if interactive:
+            machine.forward_interrupts()
+        status = machine.run(path, argv, dict(os.environ))
     except ExecError as err:
         click.echo(f"cloudos: {err}", err=True)
         sys.exit(EXIT_NOT_FOUND if err.errno == 2 else EXIT_CANNOT_EXECUTE)
@@ -117,6 +129,44 @@ def run(mem: str, verbose: bool, syscall_stats: bool, sched_trace: str | None,
         if sched_trace and machine is not None:
             machine.write_sched_trace(sched_trace)
     sys.exit(status)
+
+
+@main.command()
+@click.option("--mem", default=None, help="Guest RAM size (default 1G; or mem= on the cmdline).")
+@click.option("--init", "init", default=None, help="The first program (default /bin/sh).")
+@click.option("--cmdline", default="", help="Boot parameters: init=, mem=, loglevel=, quiet, "
+                                          "nokaslr.")
+def boot(mem: str | None, init: str | None, cmdline: str) -> None:
+    """Boot a machine with the boot log on the console and a shell as init."""
+    from cloudos.kernel.boot import KernelLog
+    from cloudos.machine import Machine
+
+    params = parse_cmdline(cmdline)
+    size = parse_size(mem or params.get("mem", "1G"))
+    level = 4 if "quiet" in params else int(params.get("loglevel", "6"))
+    program = init or params.get("init", "/bin/sh")
+    path = resolve(program)
+    if path is None:
+        click.echo(f"cloudos: init {program}: no such file or directory", err=True)
+        sys.exit(EXIT_NOT_FOUND)
+    log = KernelLog(console_level=level)
+    log.info(f"command line: {cmdline or '(none)'}")
+    _run_machine(lambda: Machine(size, log), log, path, [program], interactive=True)
+
+
+def parse_cmdline(cmdline: str) -> dict[str, str]:
+    """'init=/bin/sh quiet loglevel=3' -> {'init': '/bin/sh', 'quiet': '', 'loglevel': '3'}"""
+    known = {"init", "mem", "loglevel", "quiet", "nokaslr"}
+    params = {}
+    for word in cmdline.split():
+        key, _, value = word.partition("=")
+        if key not in known:
+            raise click.BadParameter(f"unknown boot parameter {key!r} (known: "
+                                     f"{', '.join(sorted(known))})", param_hint="--cmdline")
+        params[key] = value
+    if not params.get("loglevel", "0").isdigit():
+        raise click.BadParameter("loglevel= takes a number 0-7", param_hint="--cmdline")
+    return params
 
 
 @main.command()

@@ -12,6 +12,7 @@ only through IPC. Called by: the CLI and the tests.
 from __future__ import annotations
 
 import json
+import signal as host_signal
 import time
 from dataclasses import dataclass
 from typing import TextIO
@@ -27,6 +28,7 @@ from cloudos.linux.syscalls.table import TABLE, handlers
 from cloudos.servers import rs
 from cloudos.servers.runtime import ServerRuntime
 from cloudos.servers.vfs.devfs import DevFs
+from cloudos.servers.vfs.files import Console, ConsoleInterrupt
 from cloudos.servers.vfs.fs import FileSystem
 from cloudos.servers.vfs.hostfs import HostFs
 from cloudos.servers.vfs.overlay import OverlayFs
@@ -135,6 +137,34 @@ class Machine:
         if not init.zombie:
             raise RuntimeError("the scheduler stopped while init was still alive")
         return sys_fork.shell_status(init)
+
+    def forward_interrupts(self) -> None:
+        """^C on the host terminal becomes SIGINT for the guest's foreground processes.
+
+        The host's SIGINT sets a flag that a kernel timer picks up every 50 ms (kernel
+        state is only touched between slices); a console read in progress is cut
+        short (EINTR), as a terminal's read is when its foreground job is signalled.
+        """
+        interrupted = []
+
+        def on_sigint(_signum: int, _frame: object) -> None:
+            interrupted.append(1)
+            if Console.reading:
+                raise ConsoleInterrupt()
+
+        def poll() -> None:
+            if interrupted:
+                interrupted.clear()
+                init = self.kernel.processes.get(1)
+                group = init.pgid if init is not None else 0
+                for p in list(self.kernel.processes.values()):
+                    if p.pgid == group and not p.zombie:
+                        signals.send(p, signals.SigInfo(signals.SIGINT, signals.SI_KERNEL))
+            if self.kernel.threads():
+                self.kernel.scheduler.call_at(self.kernel.scheduler.clock() + 0.05, poll)
+
+        host_signal.signal(host_signal.SIGINT, on_sigint)
+        self.kernel.scheduler.call_at(self.kernel.scheduler.clock() + 0.05, poll)
 
     def write_sched_trace(self, path: str) -> None:
         """The scheduler's decisions as Chrome/Perfetto trace-event JSON, a track per thread."""

@@ -117,8 +117,25 @@ def host_io(call: Any, *args: Any) -> Any:
         raise KernelError(Errno(err.errno), str(err)) from None
 
 
+class ConsoleInterrupt(Exception):
+    """^C on the host terminal while the console was being read (see cloudos.machine)."""
+
+
+class Console:
+    """The host terminal behind fds 0-2: whether a read of it is in progress."""
+
+    reading = False
+
+
 def console_read(file: OpenFile, count: int) -> bytes:
-    return host_io(os.read, file.host_fd, min(count, 1 << 20))  # type: ignore[no-any-return]
+    """A read of the host's stdin; ^C meanwhile makes it EINTR (SIGINT follows)."""
+    Console.reading = True
+    try:
+        return host_io(os.read, file.host_fd, min(count, 1 << 20))  # type: ignore[no-any-return]
+    except ConsoleInterrupt:
+        raise KernelError(Errno.EINTR, "interrupted by ^C") from None
+    finally:
+        Console.reading = False
 
 
 def console_write(file: OpenFile, data: bytes) -> int:

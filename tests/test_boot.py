@@ -1,0 +1,87 @@
+"""`cloudos boot`: the boot log, a shell on the console, ^C, and a clean halt.
+
+The interactive test drives a real terminal with tmux (skipped where tmux is missing).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+STAGES = ["firmware", "boot loader", "kernel entry", "architecture setup", "memory init",
+          "kernel data structures", "device discovery", "scheduler", "system services",
+          "init", "user space"]
+
+
+def test_boot_logs_the_stages_and_halts_with_the_shells_status() -> None:
+    proc = subprocess.run([sys.executable, "-m", "cloudos", "boot"], input=b"echo hi\nexit 3\n",
+                          capture_output=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 3
+    assert b"hi\n" in proc.stdout
+    log = proc.stderr.decode()
+    for stage in STAGES:
+        assert stage in log, stage
+    assert "Traceback" not in log
+
+
+def test_boot_parameters() -> None:
+    proc = subprocess.run([sys.executable, "-m", "cloudos", "boot", "--cmdline",
+                           "quiet init=/bin/busybox mem=256M"], input=b"", capture_output=True,
+                          cwd=REPO, timeout=120)
+    assert b"boot: firmware" not in proc.stderr  # quiet
+    bad = subprocess.run([sys.executable, "-m", "cloudos", "boot", "--cmdline", "nosuch=1"],
+                         capture_output=True, cwd=REPO, timeout=120)
+    assert bad.returncode != 0 and b"unknown boot parameter" in bad.stderr
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
+def test_interactive_shell_with_ctrl_c() -> None:
+    session = f"cloudos-{uuid.uuid4().hex[:8]}"
+    marker = Path(f"/tmp/{session}.status")
+
+    def keys(*k: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", session, *k], check=True)
+
+    def screen() -> str:
+        return subprocess.run(["tmux", "capture-pane", "-t", session, "-p"],
+                              capture_output=True, text=True).stdout
+
+    def wait_for(text: str, timeout: float = 30) -> str:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if text in (shown := screen()):
+                return shown
+            time.sleep(0.2)
+        pytest.fail(f"{text!r} never appeared:\n{screen()}")
+
+    command = (f"cd {REPO} && {sys.executable} -m cloudos boot --cmdline quiet; "
+               f"echo $? > {marker}; sleep 60")
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30",
+                    command], check=True)
+    try:
+        wait_for("turned off\n#")  # the prompt (tmux drops its trailing space)
+        keys("echo hi", "Enter")
+        wait_for("\nhi\n")
+        keys("sleep 100", "Enter")
+        time.sleep(1.5)
+        started = time.monotonic()
+        keys("C-c")
+        wait_for("^C\n#")  # the shell is back at its prompt
+        keys("echo back", "Enter")
+        wait_for("\nback\n")
+        assert time.monotonic() - started < 20, "^C did not stop sleep 100"
+        keys("exit", "Enter")
+        end = time.monotonic() + 30
+        while not marker.exists() and time.monotonic() < end:
+            time.sleep(0.2)
+        assert marker.read_text().strip() == "0"
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        marker.unlink(missing_ok=True)
