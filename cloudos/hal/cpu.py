@@ -108,10 +108,16 @@ class Trap:
 
 
 class CpuContext:
-    """The saved register state of one guest thread (a Unicorn context blob)."""
+    """The saved register state of one guest thread (a Unicorn context blob).
+
+    ``entry`` is set until a new context first runs: the (RIP, RSP) its ``iretq``
+    frame will hold. The frame is written just before that run, since every
+    context shares the one kernel stack page.
+    """
 
     def __init__(self, cpu: "Cpu") -> None:
         self.saved = cpu.uc.context_save()
+        self.entry: tuple[int, int] | None = None
 
 
 class Cpu:
@@ -180,18 +186,24 @@ class Cpu:
     # -- contexts -------------------------------------------------------------
     def new_context(self, cr3: int, rip: int, rsp: int) -> CpuContext:
         """A context that enters user mode at ``rip`` with stack ``rsp`` and address space ``cr3``."""
-        frame_top = KERNEL_BASE + KSTACK_PHYS + 0x1000
-        frame = struct.pack("<5Q", rip, USER_CS, USER_RFLAGS, rsp, USER_DS)
-        self.ram.write(KSTACK_PHYS + 0x1000 - len(frame), frame)
         self._switch_out()
         uc = self.uc
         uc.context_restore(self._pristine)
         uc.reg_write(X.UC_X86_REG_CR3, cr3)
-        uc.reg_write(X.UC_X86_REG_RSP, frame_top - len(frame))
-        uc.reg_write(X.UC_X86_REG_RIP, KERNEL_BASE + STUB_PHYS + _IRETQ)
         ctx = CpuContext(self)
+        ctx.entry = (rip, rsp)
         self._loaded = None
         return ctx
+
+    def _enter_user(self, ctx: CpuContext) -> None:
+        """Point a loaded new context at the iretq stub, with its frame on the kernel stack."""
+        assert ctx.entry is not None
+        rip, rsp = ctx.entry
+        frame = struct.pack("<5Q", rip, USER_CS, USER_RFLAGS, rsp, USER_DS)
+        self.ram.write(KSTACK_PHYS + 0x1000 - len(frame), frame)
+        self.set_reg(X.UC_X86_REG_RSP, KERNEL_BASE + KSTACK_PHYS + 0x1000 - len(frame))
+        self.set_reg(X.UC_X86_REG_RIP, KERNEL_BASE + STUB_PHYS + _IRETQ)
+        ctx.entry = None
 
     def clone_context(self, parent: CpuContext, cr3: int, regs: dict[int, int]) -> CpuContext:
         """A copy of ``parent`` with another address space and some registers changed.
@@ -281,6 +293,8 @@ class Cpu:
     def run(self, ctx: CpuContext, quantum_us: int) -> Trap:
         """Run ``ctx`` until it traps or ``quantum_us`` microseconds pass."""
         self.load(ctx)
+        if ctx.entry is not None:
+            self._enter_user(ctx)
         uc = self.uc
         self._vector, self._cr2, self._error = -1, 0, 0
         self._stopped_in_syscall = False

@@ -121,6 +121,8 @@ def _take(thread: Thread) -> SigInfo | None:
 
 def deliver(thread: Thread) -> None:
     """Before ``thread`` returns to user mode: run its next signal's handler, or act."""
+    if thread.context is not None and thread.context.entry is not None:
+        return  # not started yet (it enters user mode through iretq): after its first stop
     thread.notify = False
     info = _take(thread)
     if info is None:
