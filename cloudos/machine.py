@@ -61,6 +61,7 @@ def default_namespace(mounts: tuple[Mount, ...] = ()) -> Namespace:
     root: FileSystem = OverlayFs(HostFs("/", readonly=True), TmpFs())
     namespace = Namespace(root)
     namespace.mount(b"/dev", DevFs())
+    namespace.mount(b"/sys", TmpFs(readonly=True))  # the host's sysfs is not shown
     for mount in mounts:
         namespace.mount(mount.guest.encode(), HostFs(mount.host, readonly=not mount.writable))
     return namespace

@@ -535,3 +535,17 @@ def sys_symlinkat(t: Thread, target: int, dirfd: int, path: int, *_: int) -> int
     """Implements Linux symlinkat(2)."""
     return call(t, 266, _path(t, target), s32(dirfd), _path(t, path))
 
+
+
+# -- extended attributes ------------------------------------------------------------------
+def sys_xattr_path(t: Thread, path: int, *_: int) -> int:
+    """Implements Linux {get,set,list,remove}xattr(2): ENOTSUP once the path resolves."""
+    return call(t, t.syscall, _path(t, path), t.syscall not in LXATTR)
+
+
+def sys_xattr_fd(t: Thread, fd: int, *_: int) -> int:
+    """Implements Linux f{get,set,list,remove}xattr(2): ENOTSUP for an open fd."""
+    return call(t, t.syscall, s32(fd))
+
+
+LXATTR = {189, 192, 195, 198}  # lsetxattr, lgetxattr, llistxattr, lremovexattr: no follow

@@ -115,6 +115,72 @@ def sys_setgid(t: Thread, gid: int, *_: int) -> int:
     return 0
 
 
+def _set_ids(t: Thread, ids: tuple[int, ...], kind: str) -> int:
+    """setres[ug]id/setre[ug]id: -1 keeps a value; only root may pick another id.
+
+    CloudOS keeps one id per kind (real = effective = saved)."""
+    state = linux(t.process)
+    current = state.uid if kind == "uid" else state.gid
+    wanted = {s32(i) for i in ids} - {-1}
+    if any(i < -1 for i in map(s32, ids)):
+        raise KernelError(Errno.EINVAL, f"{kind} out of range")
+    if state.uid != 0 and wanted - {current}:
+        raise KernelError(Errno.EPERM, f"changing the {kind} needs privilege")
+    if wanted:
+        setattr(state, kind, max(wanted) if len(wanted) > 1 else wanted.pop())
+    return 0
+
+
+def sys_setresuid(t: Thread, ruid: int, euid: int, suid: int, *_: int) -> int:
+    """Implements Linux setresuid(2)."""
+    return _set_ids(t, (ruid, euid, suid), "uid")
+
+
+def sys_setresgid(t: Thread, rgid: int, egid: int, sgid: int, *_: int) -> int:
+    """Implements Linux setresgid(2)."""
+    return _set_ids(t, (rgid, egid, sgid), "gid")
+
+
+def sys_setreuid(t: Thread, ruid: int, euid: int, *_: int) -> int:
+    """Implements Linux setreuid(2)."""
+    return _set_ids(t, (ruid, euid), "uid")
+
+
+def sys_setregid(t: Thread, rgid: int, egid: int, *_: int) -> int:
+    """Implements Linux setregid(2)."""
+    return _set_ids(t, (rgid, egid), "gid")
+
+
+def sys_getresuid(t: Thread, r: int, e: int, s: int, *_: int) -> int:
+    """Implements Linux getresuid(2)."""
+    for addr in (r, e, s):
+        t.process.aspace.copy_out(addr, struct.pack("<I", linux(t.process).uid))
+    return 0
+
+
+def sys_getresgid(t: Thread, r: int, e: int, s: int, *_: int) -> int:
+    """Implements Linux getresgid(2)."""
+    for addr in (r, e, s):
+        t.process.aspace.copy_out(addr, struct.pack("<I", linux(t.process).gid))
+    return 0
+
+
+def sys_getgroups(t: Thread, size: int, groups: int, *_: int) -> int:
+    """Implements Linux getgroups(2): no supplementary groups."""
+    if s32(size) < 0:
+        raise KernelError(Errno.EINVAL, "negative size")
+    return 0
+
+
+def sys_setgroups(t: Thread, size: int, groups: int, *_: int) -> int:
+    """Implements Linux setgroups(2): root may set them (they are not kept)."""
+    if linux(t.process).uid != 0:
+        raise KernelError(Errno.EPERM, "setgroups needs privilege")
+    if not 0 <= s32(size) <= 65536:
+        raise KernelError(Errno.EINVAL, "group count")
+    return 0
+
+
 def sys_getuid(t: Thread, *_: int) -> int:
     """Implements Linux getuid(2) and geteuid(2)."""
     return linux(t.process).uid

@@ -92,6 +92,9 @@ class Vfs:
             316: self.renameat2, 332: self.statx,
             SPAWN: self.spawn, FORK: self.fork, EXEC: self.exec, EXIT: self.exit,
             EXEC_READ: self.exec_read, MMAP_READ: self.mmap_read,
+            188: self.xattr, 189: self.xattr, 191: self.xattr, 192: self.xattr,
+            194: self.xattr, 195: self.xattr, 197: self.xattr, 198: self.xattr,
+            190: self.fxattr, 193: self.fxattr, 196: self.fxattr, 199: self.fxattr,
         }
 
     # -- dispatch ---------------------------------------------------------------
@@ -169,6 +172,15 @@ class Vfs:
         if attr.size > EXEC_MAX:
             raise KernelError(Errno.E2BIG, "program too large")
         return path_of(walk), step.fs.read(step.node, 0, attr.size)
+
+    def xattr(self, request: Request, path: bytes, follow: bool) -> int:
+        """The *xattr calls on a path: the file must exist; no file system here has xattrs."""
+        self._lookup(self.proc(request), AT_FDCWD, path, 0 if follow else AT_SYMLINK_NOFOLLOW)
+        raise KernelError(Errno.EOPNOTSUPP, "extended attributes are not supported")
+
+    def fxattr(self, request: Request, fd: int) -> int:
+        self.proc(request).fds.get(fd)
+        raise KernelError(Errno.EOPNOTSUPP, "extended attributes are not supported")
 
     def mmap_read(self, request: Request, fd: int, offset: int, length: int) -> Any:
         """The bytes behind a file mapping (mmap of a regular file opened for reading)."""
