@@ -67,6 +67,8 @@ def main() -> None:
               help="Write the scheduler's decisions as Chrome/Perfetto trace JSON to this file.")
 @click.option("--mount", "mounts", multiple=True, metavar="HOSTDIR:GUESTDIR[:rw]",
               help="Show a host directory to the guest (read-only unless :rw). Repeatable.")
+@click.option("--no-aslr", is_flag=True, help="Load programs at fixed addresses "
+                                              "(reproducible runs).")
 @click.option("--no-files", is_flag=True,
               help="Sandbox: give the program no FILE capability (every file call: EACCES).")
 @click.option("--inject-crash", "crashes", multiple=True, metavar="SERVER:N[:COUNT]",
@@ -74,7 +76,8 @@ def main() -> None:
 @click.argument("program")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def run(mem: str, verbose: bool, syscall_stats: bool, sched_trace: str | None,
-        mounts: tuple[str, ...], no_files: bool, crashes: tuple[str, ...], program: str,
+        mounts: tuple[str, ...], no_aslr: bool, no_files: bool, crashes: tuple[str, ...],
+        program: str,
         args: tuple[str, ...]) -> None:
     """Boot a machine and run PROGRAM (a static x86_64 ELF) as its init process."""
     from cloudos.kernel.boot import KernelLog
@@ -94,7 +97,8 @@ def run(mem: str, verbose: bool, syscall_stats: bool, sched_trace: str | None,
         click.echo(f"cloudos: {program}: no such file or directory", err=True)
         sys.exit(EXIT_NOT_FOUND)
     log = KernelLog(console_level=7 if verbose else 4)
-    _run_machine(lambda: Machine(size, log, mount_list, crash, files=not no_files), log, path,
+    _run_machine(lambda: Machine(size, log, mount_list, crash, files=not no_files,
+                                 aslr=not no_aslr), log, path,
                  [program, *args], syscall_stats, sched_trace)
 
 
@@ -151,7 +155,8 @@ def boot(mem: str | None, init: str | None, cmdline: str) -> None:
         sys.exit(EXIT_NOT_FOUND)
     log = KernelLog(console_level=level)
     log.info(f"command line: {cmdline or '(none)'}")
-    _run_machine(lambda: Machine(size, log), log, path, [program], interactive=True)
+    _run_machine(lambda: Machine(size, log, aslr="nokaslr" not in params), log, path, [program],
+                 interactive=True)
 
 
 def parse_cmdline(cmdline: str) -> dict[str, str]:

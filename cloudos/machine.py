@@ -106,7 +106,8 @@ class Machine:
 
     def __init__(self, mem: int = DEFAULT_SIZE, log: KernelLog | None = None,
                  mounts: tuple[Mount, ...] = (),
-                 crash: dict[str, tuple[int, int]] | None = None, files: bool = True) -> None:
+                 crash: dict[str, tuple[int, int]] | None = None, files: bool = True,
+                 aslr: bool = True) -> None:
         self.kernel = kernel = Kernel(mem, log)
         kernel.install_syscalls(handlers(), native_handlers())
         kernel.on_exit = self._on_exit
@@ -119,7 +120,7 @@ class Machine:
         self.vfs = ServerRuntime(kernel, "vfs", VFS_ID, serve(self.vfs_state), crash_on, crashes)
         self.rs = rs.start(kernel, [self.vfs])
         kernel.services[sys_file.VFS] = self.vfs.client_cap(Right.SEND | Right.FILE | Right.GRANT)
-        self.files = files
+        self.files, self.aslr = files, aslr
         kernel.log.info("system services: rs, vfs")
 
     def _on_exit(self, dead: Process) -> None:
@@ -129,7 +130,7 @@ class Machine:
 
     def run(self, path: str, argv: list[str], env: dict[str, str]) -> int:
         """Run ``path`` as init until every process has ended; return init's shell status."""
-        init = process.spawn(self.kernel, path, argv, env)
+        init = process.spawn(self.kernel, path, argv, env, self.aslr)
         sys_file.notify(self.kernel, sys_file.SPAWN, init.pid)
         if self.files:
             sys_file.grant_files(self.kernel, init)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import secrets
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,7 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
 from cloudos.kernel.mm.buddy import PAGE_SIZE
-from cloudos.kernel.mm.vm import PAGE_MASK, PIE_BASE, STACK_TOP, AddressSpace, Prot
+from cloudos.kernel.mm.vm import PAGE_MASK, PIE_BASE, AddressSpace, Prot
 
 EM_X86_64 = 62
 PT_LOAD, PT_INTERP, PT_PHDR, PT_GNU_STACK = 1, 3, 6, 0x6474E551
@@ -68,14 +69,24 @@ def _check(elf: ELFFile, path: str) -> None:
         raise ExecError(8, f"{path}: ELF type {header.e_type} is not executable")
 
 
-def load(aspace: AddressSpace, data: bytes, path: str, interp: bytes | None = None) -> Image:
+def load(aspace: AddressSpace, data: bytes, path: str, interp: bytes | None = None,
+         aslr: bool = False) -> Image:
     """Map the program in ``data`` (and its dynamic loader ``interp``, if it names one)
-    into ``aspace``; ExecError when it is not loadable."""
+    into ``aspace``; ExecError when it is not loadable.
+
+    With ``aslr`` (the guide's address space layout randomization), the base of a
+    position-independent program, the mmap area (the loader, libraries) and the
+    stack move by random page counts, as Linux's randomize_va_space=2 does.
+    """
     elf, segments = _parse(data, path)
     wants_interp = any(s.p_type == "PT_INTERP" for s in segments)
     if wants_interp and interp is None:
         raise ExecError(2, f"{path}: its dynamic loader was not found")
-    base = PIE_BASE if elf.header.e_type == "ET_DYN" else None
+    if aslr:
+        aspace.mmap_top -= secrets.randbelow(1 << 16) * PAGE_SIZE  # up to 256 MiB lower
+        aspace.stack_top -= secrets.randbelow(1 << 12) * PAGE_SIZE  # up to 16 MiB lower
+    pie = PIE_BASE + (secrets.randbelow(1 << 20) * PAGE_SIZE if aslr else 0)
+    base = pie if elf.header.e_type == "ET_DYN" else None
     bias = _map_image(aspace, data, segments, base, path)
     phdr = next((s.p_vaddr for s in segments if s.p_type == "PT_PHDR"), None)
     if phdr is None:
@@ -154,10 +165,11 @@ def build_stack(aspace: AddressSpace, image: Image, argv: list[bytes], envp: lis
                 execfn: bytes, ids: tuple[int, int, int, int]) -> int:
     """Create the stack VMA and lay out argc/argv/envp/auxv; return the initial RSP."""
     prot = Prot.READ | Prot.WRITE | (Prot.EXEC if image.exec_stack else Prot.NONE)
-    aspace.add(STACK_TOP - STACK_INITIAL, STACK_INITIAL, prot, "[stack]", grows_down=True)
+    top = aspace.stack_top
+    aspace.add(top - STACK_INITIAL, STACK_INITIAL, prot, "[stack]", grows_down=True)
     # Strings go at the top, highest first: execfn, envp, argv, platform, random bytes.
     blob = bytearray()
-    top = STACK_TOP - 8  # Linux leaves the last word zero
+    top -= 8  # Linux leaves the last word zero
 
     def push(raw: bytes) -> int:
         blob[:0] = raw
@@ -177,7 +189,7 @@ def build_stack(aspace: AddressSpace, image: Image, argv: list[bytes], envp: lis
     words = [len(argv), *arg_ptrs, 0, *env_ptrs, 0, *auxv]
     strings_bottom = top - len(blob)
     rsp = (strings_bottom - 8 * len(words)) & ~15
-    if STACK_TOP - rsp > STACK_INITIAL:
+    if aspace.stack_top - rsp > STACK_INITIAL:
         raise ExecError(7, "argument list too long")  # E2BIG
     aspace.copy_out(rsp, struct.pack(f"<{len(words)}Q", *words))
     aspace.copy_out(strings_bottom, bytes(blob))

@@ -50,11 +50,12 @@ class LinuxProcess:
     execed: bool = False        # setpgid on a child that has exec'd is EACCES
     files: int = 0              # token of its FILE capability on the VFS port (0: none)
     itimer: tuple[float, float] = (0.0, 0.0)  # ITIMER_REAL: deadline (0: off), interval
+    aslr: bool = True           # randomize the layout of the programs it execs
     generation: int = 0         # bumped when the timer is re-armed, to drop stale expiries
 
     def fork(self) -> LinuxProcess:
         return LinuxProcess(self.uid, self.gid, dict(self.rlimits), dict(self.sigactions),
-                            files=self.files)
+                            files=self.files, aslr=self.aslr)
 
 
 @dataclass
@@ -98,7 +99,7 @@ def read_host_program(path: str) -> bytes:
 
 
 def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
-                 envp: list[bytes], loader: bytes | None = None
+                 envp: list[bytes], loader: bytes | None = None, aslr: bool = False
                  ) -> tuple[AddressSpace, int, int]:
     """A new address space holding the program ``data``: (aspace, entry, rsp).
 
@@ -106,7 +107,7 @@ def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
     """
     aspace = kernel.new_aspace()
     try:
-        image = elf.load(aspace, data, path, loader)
+        image = elf.load(aspace, data, path, loader, aslr)
         ids = (os.getuid(), os.geteuid(), os.getgid(), os.getegid())
         rsp = elf.build_stack(aspace, image, argv, envp, path.encode(), ids)
     except BaseException:
@@ -115,15 +116,17 @@ def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
     return aspace, image.entry, rsp
 
 
-def spawn(kernel: Kernel, path: str, argv: list[str], env: dict[str, str]) -> Process:
+def spawn(kernel: Kernel, path: str, argv: list[str], env: dict[str, str],
+          aslr: bool = True) -> Process:
     """Create a process running the host program at ``path``; ExecError if it cannot run."""
     data = read_host_program(path)
     loader_path = elf.interpreter_of(data)
     loader = read_host_program(loader_path) if loader_path else None
     aspace, entry, rsp = load_program(kernel, path, data, [a.encode() for a in argv],
-                                      [f"{k}={v}".encode() for k, v in env.items()], loader)
+                                      [f"{k}={v}".encode() for k, v in env.items()], loader,
+                                      aslr)
     process = kernel.new_process(os.path.basename(path)[:15], None, aspace)
-    process.personality = LinuxProcess(os.getuid(), os.getgid())
+    process.personality = LinuxProcess(os.getuid(), os.getgid(), aslr=aslr)
     process.exe = os.fsencode(os.path.abspath(path))
     process.cmdline = b"".join(os.fsencode(a) + b"\0" for a in argv)
     thread = kernel.start_thread(process, entry, rsp)

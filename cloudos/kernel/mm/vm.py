@@ -97,6 +97,7 @@ class AddressSpace:
         self.pt = PageTables(ram, frames, kernel_entry)
         self.vmas: list[Vma] = []
         self.brk_start = self.brk = HEAP_BASE
+        self.mmap_top, self.stack_top = MMAP_TOP, STACK_TOP  # lowered by ASLR
         self.resident = 0  # pages mapped: for /proc and the profile
 
     # -- VMAs -----------------------------------------------------------------
@@ -142,7 +143,7 @@ class AddressSpace:
         if hint and MMAP_FLOOR <= hint and hint + length <= USER_END \
                 and not self.overlaps(hint, hint + length):
             return hint
-        top = MMAP_TOP
+        top = self.mmap_top
         for vma in reversed(self.vmas):
             if vma.start >= top:
                 continue
@@ -204,6 +205,7 @@ class AddressSpace:
                              self.on_code, self.refs)
         child.vmas = [Vma(v.start, v.end, v.prot, v.name, v.grows_down) for v in self.vmas]
         child.brk_start, child.brk, child.resident = self.brk_start, self.brk, self.resident
+        child.mmap_top, child.stack_top = self.mmap_top, self.stack_top
         refs = self.refs
         for va, pte in list(self.pt.mapped(0, USER_END)):
             if pte & WRITABLE:
@@ -275,7 +277,7 @@ class AddressSpace:
         stack = self.vmas[i]
         new_start = va & PAGE_MASK
         below = self.vmas[i - 1].end if i else 0
-        if STACK_TOP - new_start > STACK_RESERVE or new_start - below < STACK_GUARD_GAP:
+        if self.stack_top - new_start > STACK_RESERVE or new_start - below < STACK_GUARD_GAP:
             return None
         stack.start = new_start
         return stack

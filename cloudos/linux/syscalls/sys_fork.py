@@ -163,7 +163,7 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
         argv = [*prefix, *args[1:]] if prefix else args
         try:
             new, entry, rsp = load_program(t.process.kernel, os.fsdecode(resolved), data, argv,
-                                           env, loader)
+                                           env, loader, linux(t.process).aslr)
         except ExecError as err:
             return -err.errno
         _become(t, new, entry, rsp, resolved, argv)
