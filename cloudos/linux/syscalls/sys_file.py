@@ -549,3 +549,11 @@ def sys_xattr_fd(t: Thread, fd: int, *_: int) -> int:
 
 
 LXATTR = {189, 192, 195, 198}  # lsetxattr, lgetxattr, llistxattr, lremovexattr: no follow
+
+
+def sys_fadvise64(t: Thread, fd: int, offset: int, length: int, advice: int, *_: int) -> int:
+    """Implements Linux fadvise64(2): advice is checked, then ignored (no page cache)."""
+    if not 0 <= s32(advice) <= 5 or s64(length) < 0:
+        raise KernelError(Errno.EINVAL, "fadvise arguments")
+    result = call(t, 72, s32(fd), 1, 0, deliver=lambda msg: min(0, int(msg.body)))
+    return result  # fcntl(F_GETFD) answers: 0, or EBADF for a closed fd

@@ -136,3 +136,20 @@ def sys_madvise(t: Thread, addr: int, length: int, advice: int, *_: int) -> int:
     if advice in (MADV_DONTNEED, MADV_FREE):
         aspace.discard(addr, size)
     return 0
+
+
+MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
+
+
+def sys_msync(t: Thread, addr: int, length: int, flags: int, *_: int) -> int:
+    """Implements Linux msync(2): file mappings are private copies, so there is nothing to write."""
+    if addr & ~PAGE_MASK or flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) \
+            or flags & (MS_ASYNC | MS_SYNC) == MS_ASYNC | MS_SYNC:
+        raise KernelError(Errno.EINVAL, "msync arguments")
+    va = addr
+    while va < addr + page_align(length):
+        vma = t.process.aspace.find(va)
+        if vma is None:
+            raise KernelError(Errno.ENOMEM, f"{va:#x} is not mapped")
+        va = vma.end
+    return 0

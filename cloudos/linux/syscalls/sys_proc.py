@@ -3,6 +3,7 @@ arch_prctl(2), set_tid_address(2), set_robust_list(2), prlimit64(2), {get,set}rl
 """
 
 import struct
+import time
 
 from cloudos import __version__
 from cloudos.kernel.errno import Errno, KernelError
@@ -262,3 +263,25 @@ def sys_setrlimit(t: Thread, resource: int, rlim: int, *_: int) -> int:
 
 
 __all__ = ["RLIM_INFINITY"]
+
+
+SYSINFO = struct.Struct("<q3Q6QHH4xQQI4x")
+
+
+def sys_sysinfo(t: Thread, info: int, *_: int) -> int:
+    """Implements Linux sysinfo(2): uptime, memory and process count (no load average)."""
+    kernel = t.process.kernel
+    uptime = int(time.time() - kernel.boot_time)
+    procs = sum(1 for p in kernel.processes.values() if not p.zombie)
+    t.process.aspace.copy_out(info, SYSINFO.pack(uptime, 0, 0, 0, kernel.frames.total_bytes,
+                                                 kernel.frames.free_bytes, 0, 0, 0, 0,
+                                                 min(procs, 0xFFFF), 0, 0, 0, 1))
+    return 0
+
+
+def sys_getcpu(t: Thread, cpu: int, node: int, *_: int) -> int:
+    """Implements Linux getcpu(2): one CPU, one node."""
+    for addr in (cpu, node):
+        if addr:
+            t.process.aspace.copy_out(addr, struct.pack("<I", 0))
+    return 0
