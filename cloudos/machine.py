@@ -22,6 +22,7 @@ from cloudos.kernel.boot import Kernel, KernelLog
 from cloudos.kernel.cap import Right
 from cloudos.kernel.task import Process, State
 from cloudos.linux import process, signals
+from cloudos.linux.pagecache import cache_of
 from cloudos.linux.syscalls import sys_file, sys_fork
 from cloudos.linux.syscalls.sys_cloudos import native_handlers
 from cloudos.linux.syscalls.table import TABLE, handlers
@@ -136,6 +137,7 @@ class Machine:
             sys_file.grant_files(self.kernel, init)
         self.kernel.log.info(f"init: pid {init.pid} {path}")
         self.kernel.run()
+        cache_of(self.kernel).drop()  # every process is gone: no page is mapped any more
         if not init.zombie:
             raise RuntimeError("the scheduler stopped while init was still alive")
         return sys_fork.shell_status(init)

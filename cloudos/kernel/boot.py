@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence, TextIO
+from typing import Any, Callable, Sequence, TextIO
 
 from cloudos.hal.cpu import KERNEL_BASE, LOW_RESERVED, STUB_PHYS, Cpu, CpuContext
 from cloudos.hal.ram import DEFAULT_SIZE, PhysicalMemory
@@ -72,6 +72,7 @@ class Kernel:
         self.frame_refs: dict[int, int] = {}  # frames shared copy-on-write: owner count
         self.on_exit: Callable[[Process], None] | None = None  # the personality's hook
         self.services: dict[str, Cap] = {}  # SEND capabilities on server ports, by server name
+        self.personality: Any = None  # the personality's machine-wide state (its page cache)
         # The personality's signals: a CPU fault it can hand to a handler (True if it
         # did), and its work on a thread about to return to user mode.
         self.on_fault: Callable[..., bool] = lambda *_: False

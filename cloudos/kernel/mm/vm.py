@@ -262,6 +262,15 @@ class AddressSpace:
         self._release(start, start + page_align(length))
 
     # -- faults ---------------------------------------------------------------
+    def share(self, va: int, frame: int) -> None:
+        """Map ``frame``, which another owner keeps (a page-cache page), copy-on-write."""
+        vma = self.find(va)
+        assert vma is not None, f"{va:#x} outside any VMA"
+        flags = vma.pte_flags()
+        self.pt.map(va, frame, flags & ~WRITABLE | COW if flags & WRITABLE else flags)
+        self.refs[frame] = self.refs.get(frame, 1) + 1
+        self.resident += 1
+
     def _populate(self, va: int, vma: Vma) -> int:
         frame = self.frames.alloc(0)
         self.ram.zero(frame, PAGE_SIZE)

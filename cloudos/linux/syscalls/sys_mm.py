@@ -1,15 +1,16 @@
 """Memory system calls: brk(2), mmap(2), munmap(2), mprotect(2), madvise(2).
 
 Linux flags are decoded and checked here; the address space (``kernel.mm.vm``)
-does the work. A file mapping is a private copy of the file's bytes, which the
-VFS reads for it: shared writable file mappings and a page cache shared between
-processes are issue 6.
+does the work. A private file mapping shares the page cache's frames
+copy-on-write (the VFS reads the file for it); shared writable file mappings
+are not supported yet.
 """
 
 from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.mm.vm import MMAP_BASE, PAGE_MASK, USER_END, Prot, page_align
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Thread
+from cloudos.linux.pagecache import cache_of
 from cloudos.linux.syscalls import sys_file
 from cloudos.linux.syscalls.args import s32, s64
 
@@ -87,14 +88,15 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
         raise KernelError(Errno.ENODEV, "writable shared file mappings are not supported yet")
 
     def map_file(msg: Message) -> int:
-        """The VFS sent the file's bytes: a private copy of them becomes the mapping."""
+        """The VFS sent the file's bytes and identity: its pages are mapped copy-on-write."""
         if not isinstance(msg.body, tuple):
             return int(msg.body)
-        data = msg.body[1]
+        _, data, file = msg.body
         if flags & MAP_FIXED_NOREPLACE and aspace.overlaps(start, start + size):
             return -Errno.EEXIST
         aspace.add(start, size, access, "file")
-        aspace.copy_out(start, data, force=True)  # pages past the end of the file read 0
+        # Pages of the file come from the page cache; pages past its end are demand-zero.
+        cache_of(t.process.kernel).map(aspace, start, file, offset, data)
         return start
 
     return sys_file.call(t, sys_file.MMAP_READ, s32(fd), offset, size, deliver=map_file)

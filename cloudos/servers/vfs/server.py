@@ -189,7 +189,8 @@ class Vfs:
             raise KernelError(Errno.ENODEV, "only regular files can be mapped")
         if not file.readable():
             raise KernelError(Errno.EACCES, "file not open for reading")
-        return (0, file.fs.read(file.node, offset, length))
+        a = file.fs.getattr(file.node)
+        return (0, file.fs.read(file.node, offset, length), (a.dev, a.ino, a.size, a.mtime_ns))
 
     def exit(self, request: Request, pid: int) -> int:
         p = self.state.procs.pop(pid, None)

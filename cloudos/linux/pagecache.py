@@ -1,0 +1,51 @@
+"""The page cache: one frame per page of a file, shared by every process that maps it.
+
+Owns: the frames holding file pages (keyed by the file's identity — device, inode,
+size, modification time — and the page's index), handing them out to address
+spaces copy-on-write (``AddressSpace.share``), and dropping the ones no process
+maps any more. So libc mapped by fifty processes costs its pages once.
+Never: writes a page back (mappings of files are private).
+Called by: ``sys_mm`` (mmap of a file) and the machine (``drop`` when it halts).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudos.kernel.boot import Kernel
+from cloudos.kernel.mm.buddy import PAGE_SIZE
+from cloudos.kernel.mm.vm import AddressSpace
+
+FileId = tuple[int, int, int, int]  # st_dev, st_ino, st_size, st_mtime_ns
+
+
+class PageCache:
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        self.pages: dict[tuple[FileId, int], int] = {}
+
+    def map(self, aspace: AddressSpace, start: int, file: FileId, offset: int,
+            data: bytes) -> None:
+        """Map ``data`` (the file from ``offset``, page-aligned) at ``start``, sharing pages."""
+        for done in range(0, len(data), PAGE_SIZE):
+            key = (file, (offset + done) // PAGE_SIZE)
+            frame = self.pages.get(key)
+            if frame is None:
+                frame = self.kernel.frames.alloc(0)
+                self.kernel.ram.write(frame, data[done:done + PAGE_SIZE].ljust(PAGE_SIZE, b"\0"))
+                self.pages[key] = frame
+            aspace.share(start + done, frame)
+
+    def drop(self) -> int:
+        """Free the pages no address space maps; return how many."""
+        refs = self.kernel.frame_refs
+        unused = [key for key, frame in self.pages.items() if frame not in refs]
+        for key in unused:
+            self.kernel.frames.free(self.pages.pop(key), 0)
+        return len(unused)
+
+
+def cache_of(kernel: Any) -> PageCache:
+    if kernel.personality is None:
+        kernel.personality = PageCache(kernel)
+    return kernel.personality  # type: ignore[no-any-return]
