@@ -146,11 +146,6 @@ class Kernel:
         self.scheduler.add(thread)
         return thread
 
-    def start_thread(self, process: Process, rip: int, rsp: int) -> Thread:
-        """A thread entering user mode at ``rip`` with stack ``rsp``."""
-        context = self.cpu.new_context(process.aspace.pt.root, rip, rsp)
-        return self.new_thread(process, context)
-
     def _new_id(self) -> int:
         used = {t.tid for t in self.threads()} | set(self.processes)
         while self.next_pid in used:

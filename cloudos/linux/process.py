@@ -129,6 +129,6 @@ def spawn(kernel: Kernel, path: str, argv: list[str], env: dict[str, str],
     process.personality = LinuxProcess(os.getuid(), os.getgid(), aslr=aslr)
     process.exe = os.fsencode(os.path.abspath(path))
     process.cmdline = b"".join(os.fsencode(a) + b"\0" for a in argv)
-    thread = kernel.start_thread(process, entry, rsp)
+    thread = kernel.new_thread(process, kernel.cpu.new_context(aspace.pt.root, entry, rsp))
     thread.personality = LinuxThread()
     return process
