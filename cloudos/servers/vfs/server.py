@@ -32,7 +32,7 @@ from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
 from cloudos.servers.vfs import files
 from cloudos.servers.vfs.files import (O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY,
-                                       O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_TRUNC,
+                                       O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_TRUNC,
                                        PIPE_BUF, PIPE_CAPACITY, FdTable, OpenFile, Pipe)
 from cloudos.servers.vfs.fs import Attr
 from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of
