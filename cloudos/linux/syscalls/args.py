@@ -20,10 +20,8 @@ def s64(value: int) -> int:
 
 
 def host_error(err: OSError) -> KernelError:
-    """A host I/O failure reported as the same Linux errno."""
-    if err.errno is None or err.errno not in Errno._value2member_map_:
-        return KernelError(Errno.EIO)
-    return KernelError(Errno(err.errno))
+    """A host I/O failure reported as the same Linux errno (the host is Linux too)."""
+    return KernelError(err.errno or Errno.EIO)
 
 
 def user_string(aspace: AddressSpace, va: int, limit: int = 4096) -> bytes:

@@ -111,10 +111,8 @@ def host_io(call: Any, *args: Any) -> Any:
     """A host I/O call whose failure becomes the same Linux errno."""
     try:
         return call(*args)
-    except OSError as err:
-        if err.errno is None or err.errno not in Errno._value2member_map_:
-            raise KernelError(Errno.EIO, str(err)) from None
-        raise KernelError(Errno(err.errno), str(err)) from None
+    except OSError as err:  # the host is Linux: its errno is the guest's
+        raise KernelError(err.errno or Errno.EIO, str(err)) from None
 
 
 class ConsoleInterrupt(Exception):

@@ -76,12 +76,8 @@ def host_errors() -> Iterator[None]:
         yield
     except (OverflowError, ValueError) as err:  # Python refused the arguments
         raise KernelError(Errno.EINVAL, str(err)) from None
-    except OSError as err:
-        try:
-            code = Errno(err.errno or 0)  # 0 and unknown numbers: EIO
-        except ValueError:
-            code = Errno.EIO
-        raise KernelError(code, str(err)) from None
+    except OSError as err:  # the host is Linux: its errno is the guest's
+        raise KernelError(err.errno or Errno.EIO, str(err)) from None
 
 
 def pseudo_devs(mountinfo: str = "/proc/self/mountinfo") -> frozenset[int]:
