@@ -62,6 +62,7 @@ class Vma:
     prot: int
     name: str = ""
     grows_down: bool = False
+    shared: bool = False  # MAP_SHARED: a fork shares its pages instead of copying them
 
     def pte_flags(self) -> int:
         if not self.prot:  # kept present for the kernel, out of the user's reach
@@ -112,13 +113,13 @@ class AddressSpace:
         return i >= 0 and self.vmas[i].end > start
 
     def add(self, start: int, length: int, prot: Prot, name: str = "",
-            grows_down: bool = False) -> Vma:
+            grows_down: bool = False, shared: bool = False) -> Vma:
         """Create a VMA over [start, start+length), replacing whatever was there."""
         end = start + page_align(length)
         if start & ~PAGE_MASK or not MMAP_FLOOR <= start < end <= USER_END:
             raise KernelError(Errno.EINVAL, f"range {start:#x}+{length:#x}")
         self.remove(start, end - start)
-        vma = Vma(start, end, int(prot), name, grows_down)
+        vma = Vma(start, end, int(prot), name, grows_down, shared)
         bisect.insort(self.vmas, vma, key=lambda v: v.start)
         if prot & EXEC:
             self.on_code()
@@ -130,8 +131,9 @@ class AddressSpace:
         for j in (i + 1, i):
             if 0 < j < len(self.vmas):
                 left, right = self.vmas[j - 1], self.vmas[j]
-                if left.end == right.start and (left.prot, left.name, left.grows_down) \
-                        == (right.prot, right.name, right.grows_down):
+                if left.end == right.start and (left.prot, left.name, left.grows_down,
+                                                left.shared) \
+                        == (right.prot, right.name, right.grows_down, right.shared):
                     left.end = right.end
                     del self.vmas[j]
                     vma = left
@@ -158,7 +160,7 @@ class AddressSpace:
         """Make ``va`` a VMA boundary."""
         vma = self.find(va)
         if vma is not None and vma.start < va:
-            tail = Vma(va, vma.end, vma.prot, vma.name, vma.grows_down)
+            tail = Vma(va, vma.end, vma.prot, vma.name, vma.grows_down, vma.shared)
             vma.end = va
             bisect.insort(self.vmas, tail, key=lambda v: v.start)
 
@@ -203,12 +205,19 @@ class AddressSpace:
         """A copy-on-write duplicate: every page shared, written pages copied on first write."""
         child = AddressSpace(self.ram, self.frames, self.kernel_entry, self.on_flush,
                              self.on_code, self.refs)
-        child.vmas = [Vma(v.start, v.end, v.prot, v.name, v.grows_down) for v in self.vmas]
-        child.brk_start, child.brk, child.resident = self.brk_start, self.brk, self.resident
-        child.mmap_top, child.stack_top = self.mmap_top, self.stack_top
+        child.vmas = [Vma(v.start, v.end, v.prot, v.name, v.grows_down, v.shared)
+                      for v in self.vmas]
+        child.brk_start, child.brk, child.mmap_top, child.stack_top = \
+            self.brk_start, self.brk, self.mmap_top, self.stack_top
+        shared = [v for v in self.vmas if v.shared]
+        for vma in shared:  # shared memory exists now, so both sides see the same pages
+            for va in range(vma.start, vma.end, PAGE_SIZE):
+                if not self.pt.walk(va) & PRESENT:
+                    self._populate(va, vma)
+        child.resident = self.resident
         refs = self.refs
         for va, pte in list(self.pt.mapped(0, USER_END)):
-            if pte & WRITABLE:
+            if pte & WRITABLE and not any(v.start <= va < v.end for v in shared):
                 pte = (pte & ~WRITABLE) | COW
                 self.pt.set_entry(va, pte)
             frame = pte & FRAME_MASK

@@ -82,7 +82,8 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
     else:
         start = aspace.find_free(size, addr & PAGE_MASK)
     if flags & MAP_ANONYMOUS:
-        aspace.add(start, size, access, "", grows_down=bool(flags & MAP_GROWSDOWN))
+        aspace.add(start, size, access, "", grows_down=bool(flags & MAP_GROWSDOWN),
+                   shared=kind != MAP_PRIVATE)
         return start
     if kind != MAP_PRIVATE and access & Prot.WRITE:
         raise KernelError(Errno.ENODEV, "writable shared file mappings are not supported yet")

@@ -172,7 +172,7 @@ IMPLEMENTED: dict[str, tuple[Handler, Support, str]] = {
     "msync": (sys_mm.sys_msync, P, "file mappings are private copies: nothing to write back"),
     "fadvise64": (F_.sys_fadvise64, P, "checked, then ignored"),
     "setgroups": (sys_proc.sys_setgroups, P, "accepted for root, not kept"),
-    "mmap": (sys_mm.sys_mmap, P, "anonymous; files as private copies; shared writable files: ENODEV"),
+    "mmap": (sys_mm.sys_mmap, P, "anonymous (shared survives fork); private files via the page cache; shared writable files: ENODEV"),
     "mprotect": (sys_mm.sys_mprotect, F, ""),
     "munmap": (sys_mm.sys_munmap, F, ""),
     "brk": (sys_mm.sys_brk, F, "heap at the guide's 0x7fff70000000, up to 256 MiB"),
