@@ -67,6 +67,7 @@ class LinuxThread:
     pending: Pending = field(default_factory=lambda: Pending())  # sent to this thread
     fpu: list[list[int]] = field(default_factory=list)  # SSE state saved per handler frame
     suspended: int | None = None  # the mask sigsuspend replaced, restored after the handler
+    altstack: tuple[int, int] = (0, 0)  # sigaltstack: base, size (size 0: none)
 
     def fork(self) -> LinuxThread:
         return LinuxThread(self.sigmask)

@@ -5,8 +5,9 @@ a handler), interrupting a blocked system call (EINTR, or a restart with
 SA_RESTART), and running a handler on the thread's way back to user mode with
 Linux x86_64's ``rt_sigframe`` (return address = ``sa_restorer``, ``ucontext``
 with the interrupted registers and signal mask, ``siginfo``), then undoing it
-in ``rt_sigreturn``. The SSE registers are saved in the kernel, not in the
-frame (``uc_mcontext.fpstate`` is NULL).
+in ``rt_sigreturn``. SA_ONSTACK handlers run on the ``sigaltstack``. The SSE
+registers are saved in the kernel, not in the frame (``uc_mcontext.fpstate`` is
+NULL).
 Never: decides scheduling; the kernel calls ``deliver`` through ``before_user``.
 Called by: kill/tgkill/sigaction handlers, CPU faults (``on_fault``), the kernel.
 """
@@ -158,7 +159,11 @@ def _push_frame(thread: Thread, info: SigInfo, handler: int, flags: int, restore
     cpu.load(thread.context)
     regs = [cpu.reg(r) for r in REG_IDS]
     state.fpu.append([cpu.uc.reg_read(r) for r in XMM])
-    frame = ((regs[15] - 128 - FRAME) & ~15) - 8  # below the red zone; rsp+8 16-aligned
+    base, size = state.altstack
+    sp = regs[15] - 128  # below the red zone
+    if flags & SA_ONSTACK and size and not base <= regs[15] < base + size:
+        sp = base + size  # SA_ONSTACK: the handler runs on the alternate stack
+    frame = ((sp - FRAME) & ~15) - 8  # rsp+8 16-aligned, as after a call
     uc_addr, info_addr = frame + 8, frame + 8 + UCONTEXT_HEAD.size + SIGCONTEXT.size + 8
     old_mask = state.sigmask if state.suspended is None else state.suspended
     state.suspended = None  # sigsuspend's mask lasts until its handler returns

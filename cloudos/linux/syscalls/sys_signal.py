@@ -4,6 +4,10 @@ rt_sigsuspend(2), rt_sigpending(2), pause(2), kill(2), tkill(2), tgkill(2).
 Delivery itself (default actions, handler frames, EINTR) is ``linux.signals``.
 """
 
+import struct
+
+from unicorn import x86_const as X
+
 from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import SlowPath, Stop
@@ -158,3 +162,31 @@ def sys_tgkill(t: Thread, tgid: int, tid: int, sig: int, *_: int) -> int:
     target = _thread(t, tid, tgid)
     signals.send(target.process, _from(t, sig, signals.SI_TKILL), target)
     return _after_send(t)
+
+
+SS_ONSTACK, SS_DISABLE, MINSIGSTKSZ = 1, 2, 2048
+STACK_T = struct.Struct("<Qi4xQ")  # ss_sp, ss_flags, ss_size
+
+
+def sys_sigaltstack(t: Thread, new: int, old: int, *_: int) -> int:
+    """Implements Linux sigaltstack(2): the stack SA_ONSTACK handlers run on."""
+    state, aspace = linux_thread(t), t.process.aspace
+    base, size = state.altstack
+    assert t.context is not None
+    rsp = t.process.kernel.cpu.context_reg(t.context, X.UC_X86_REG_RSP)
+    on_it = bool(size) and base <= rsp < base + size
+    wanted = STACK_T.unpack(aspace.copy_in(new, STACK_T.size)) if new else None
+    if wanted is not None:
+        sp, flags, length = wanted
+        if on_it:
+            raise KernelError(Errno.EPERM, "cannot change the stack a handler runs on")
+        if flags & ~(SS_DISABLE | SS_ONSTACK | 0x80000000):  # SS_AUTODISARM accepted
+            raise KernelError(Errno.EINVAL, f"ss_flags {flags:#x}")
+        if not flags & SS_DISABLE and length < MINSIGSTKSZ:
+            raise KernelError(Errno.ENOMEM, "alternate stack too small")
+    if old:
+        flags = SS_ONSTACK if on_it else (0 if size else SS_DISABLE)
+        aspace.copy_out(old, STACK_T.pack(base, flags, size))
+    if wanted is not None:
+        state.altstack = (0, 0) if wanted[1] & SS_DISABLE else (wanted[0], wanted[2])
+    return 0
