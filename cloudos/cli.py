@@ -109,6 +109,7 @@ def _run_machine(build: Callable[[], Any], log: Any, path: str, argv: list[str],
     from cloudos.linux.elf import ExecError
 
     machine = None
+    terminal = _save_terminal() if interactive else None
     try:
         machine = build()
         machine.kernel.dispatcher.profiling = syscall_stats
@@ -128,6 +129,9 @@ def _run_machine(build: Callable[[], Any], log: Any, path: str, argv: list[str],
             click.echo(f"cloudos: kernel panic: {type(err).__name__}: {err}", err=True)
         sys.exit(EXIT_KERNEL_PANIC)
     finally:
+        if terminal is not None:  # a guest may have left the terminal raw
+            import termios
+            termios.tcsetattr(0, termios.TCSADRAIN, terminal)
         if syscall_stats and machine is not None:
             machine.print_stats(sys.stderr)
         if sched_trace and machine is not None:
@@ -157,6 +161,13 @@ def boot(mem: str | None, init: str | None, cmdline: str) -> None:
     log.info(f"command line: {cmdline or '(none)'}")
     _run_machine(lambda: Machine(size, log, aslr="nokaslr" not in params), log, path, [program],
                  interactive=True)
+
+
+def _save_terminal() -> list[Any] | None:
+    if not os.isatty(0):
+        return None
+    import termios
+    return termios.tcgetattr(0)
 
 
 def parse_cmdline(cmdline: str) -> dict[str, str]:

@@ -143,7 +143,7 @@ class Machine:
         return sys_fork.shell_status(init)
 
     def forward_interrupts(self) -> None:
-        """^C on the host terminal becomes SIGINT for the guest's foreground processes.
+        """^C on the host terminal becomes SIGINT for the console's foreground group.
 
         The host's SIGINT sets a flag that a kernel timer picks up every 50 ms (kernel
         state is only touched between slices); a console read in progress is cut
@@ -159,8 +159,7 @@ class Machine:
         def poll() -> None:
             if interrupted:
                 interrupted.clear()
-                init = self.kernel.processes.get(1)
-                group = init.pgid if init is not None else 0
+                group = self.vfs_state.foreground  # the console's foreground group
                 for p in list(self.kernel.processes.values()):
                     if p.pgid == group and not p.zombie:
                         signals.send(p, signals.SigInfo(signals.SIGINT, signals.SI_KERNEL))

@@ -1,4 +1,4 @@
-"""`cloudos boot`: the boot log, a shell on the console, ^C, and a clean halt.
+"""`cloudos boot`: the boot log, a shell on the console with job control, ^C, a clean halt.
 
 The interactive test drives a real terminal with tmux (skipped where tmux is missing).
 """
@@ -66,7 +66,8 @@ def test_interactive_shell_with_ctrl_c() -> None:
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30",
                     command], check=True)
     try:
-        wait_for("turned off\n#")  # the prompt (tmux drops its trailing space)
+        wait_for("#")  # the prompt (tmux drops its trailing space)
+        assert "job control turned off" not in screen()  # /dev/tty and TIOCSPGRP work
         keys("echo hi", "Enter")
         wait_for("\nhi\n")
         keys("sleep 100", "Enter")
@@ -77,6 +78,8 @@ def test_interactive_shell_with_ctrl_c() -> None:
         keys("echo back", "Enter")
         wait_for("\nback\n")
         assert time.monotonic() - started < 20, "^C did not stop sleep 100"
+        keys("sleep 0.2 & wait", "Enter")
+        wait_for("Done")  # job control: the shell reports its background job
         keys("exit", "Enter")
         end = time.monotonic() + 30
         while not marker.exists() and time.monotonic() < end:

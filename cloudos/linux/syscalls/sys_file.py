@@ -27,7 +27,10 @@ AT_FDCWD, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR = -100, 0x1000, 0x100
 O_CREAT, O_WRONLY, O_TRUNC = 0o100, 0o1, 0o1000
 UTIME_NOW, UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
 IOVEC = struct.Struct("<QQ")
-IOCTL_OUT = {0x5401: 60, 0x5413: 8, 0x541B: 4}  # TCGETS, TIOCGWINSZ, FIONREAD: bytes written
+# ioctl requests with a buffer: bytes, and whether the VFS writes it (else reads it).
+IOCTL_BUFFERS = {0x5401: (36, True), 0x5402: (36, False), 0x5403: (36, False),  # TCGETS, TCSETS*
+                 0x5404: (36, False), 0x540F: (4, True), 0x5410: (4, False),   # TIOC[GS]PGRP
+                 0x5413: (8, True), 0x541B: (4, True), 0x5429: (4, True)}    # WINSZ, FIONREAD, SID
 SIGPIPE = 13
 POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 1, 2, 4, 8, 16, 32
 SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003  # the VFS's lifecycle ops (vfs/server.py)
@@ -212,12 +215,12 @@ def sys_lseek(t: Thread, fd: int, offset: int, whence: int, *_: int) -> int:
 
 
 def sys_ioctl(t: Thread, fd: int, cmd: int, arg: int, *_: int) -> int:
-    """Implements Linux ioctl(2): TCGETS, TIOCGWINSZ, FIONREAD (terminal control: issue 6)."""
+    """Implements Linux ioctl(2): terminal attributes, process groups, window size, FIONREAD."""
     cmd &= 0xFFFF_FFFF
-    size = IOCTL_OUT.get(cmd)
-    grants = (_grant(t, arg, size, True),) if size else ()
+    size, out = IOCTL_BUFFERS.get(cmd, (0, False))
+    grants = (_grant(t, arg, size, out),) if size else ()
     if size:
-        _check_buffer(t, arg, size, True)
+        _check_buffer(t, arg, size, out)
     return call(t, 16, s32(fd), cmd, arg, grants=grants)
 
 

@@ -55,6 +55,10 @@ class DevFs(FileSystem):
     def root(self) -> Node:
         return self._root
 
+    def is_terminal(self, node: Node) -> bool:
+        """/dev/tty and /dev/console: the VFS opens them as the console itself."""
+        return isinstance(node, DevNode) and node.name in (b"tty", b"console")
+
     def getattr(self, node: Node) -> Attr:
         assert isinstance(node, DevNode)
         nlink = 2 if node is self._root else 1

@@ -34,6 +34,7 @@ from cloudos.servers.vfs import files
 from cloudos.servers.vfs.files import (O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY,
                                        O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_TRUNC,
                                        PIPE_BUF, PIPE_CAPACITY, FdTable, OpenFile, Pipe)
+from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.fs import Attr
 from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of
 
@@ -47,7 +48,9 @@ SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
 F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
 FD_CLOEXEC = 1
-TCGETS, TIOCGWINSZ, FIONREAD, TIOCGPGRP = 0x5401, 0x5413, 0x541B, 0x540F
+TCGETS, TCSETS, TCSETSW, TCSETSF = 0x5401, 0x5402, 0x5403, 0x5404
+TIOCGPGRP, TIOCSPGRP, TIOCGWINSZ, FIONREAD, TIOCGSID = 0x540F, 0x5410, 0x5413, 0x541B, 0x5429
+TERMIOS = struct.Struct("<IIIIB19s")  # the kernel's struct termios
 POLLIN, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 1, 4, 8, 16, 32
 RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
 R_OK, W_OK, X_OK = 4, 2, 1
@@ -71,6 +74,7 @@ class VfsState:
     namespace: Namespace
     procs: dict[int, Proc] = field(default_factory=dict)
     caller: int = 0  # the pid of the request being served (what /proc/self names)
+    foreground: int = 1  # the console's foreground process group (TIOCSPGRP)
     pollers: list[tuple[Request, list[tuple[int, int]], Proc]] = field(default_factory=list)
 
 
@@ -305,8 +309,11 @@ class Vfs:
             raise KernelError(Errno.ENOTDIR, path.decode(errors="replace"))
         if stat.S_ISDIR(attr.mode) and flags & O_ACCMODE != files.O_RDONLY:
             raise KernelError(Errno.EISDIR, path.decode(errors="replace"))
-        file = OpenFile("node", flags & ~(O_CREAT | O_EXCL | files.O_NOCTTY | O_TRUNC | O_CLOEXEC),
-                        walk)
+        status = flags & ~(O_CREAT | O_EXCL | files.O_NOCTTY | O_TRUNC | O_CLOEXEC)
+        if isinstance(step.fs, DevFs) and step.fs.is_terminal(step.node) and os.isatty(0):
+            # /dev/tty and /dev/console are the host terminal, like fds 0-2
+            return proc.fds.install(files.console(0, status), bool(flags & O_CLOEXEC))
+        file = OpenFile("node", status, walk)
         if flags & O_TRUNC and file.writable() and stat.S_ISREG(attr.mode):
             step.fs.truncate(step.node, 0)
         return proc.fds.install(file, bool(flags & O_CLOEXEC))
@@ -608,19 +615,41 @@ class Vfs:
             return 0
         if file.kind != "console" or not os.isatty(file.host_fd):
             raise KernelError(Errno.ENOTTY, "not a terminal")
+        return self._terminal(request, file, cmd)
+
+    def _terminal(self, request: Request, file: OpenFile, cmd: int) -> int:
+        """Terminal control of the console: the host terminal does the line discipline."""
+        import termios
         if cmd == TCGETS:
-            import termios
             iflag, oflag, cflag, lflag, _, _, cc = termios.tcgetattr(file.host_fd)
             chars = bytes(c if isinstance(c, int) else c[0] for c in cc[:19])
-            self.api.copy_out(request.grants[0], 0, struct.pack("<IIIIB", iflag, oflag, cflag,
-                                                                 lflag, 0) + chars.ljust(19, b"\0"))
-            return 0
-        if cmd == TIOCGWINSZ:
+            self.api.copy_out(request.grants[0], 0, TERMIOS.pack(iflag, oflag, cflag, lflag, 0,
+                                                                 chars))
+        elif cmd in (TCSETS, TCSETSW, TCSETSF):
+            raw = self.api.copy_in(request.grants[0], 0, TERMIOS.size)
+            iflag, oflag, cflag, lflag, _, chars = TERMIOS.unpack(raw)
+            old = termios.tcgetattr(file.host_fd)
+            cc = [bytes([c]) if i not in (termios.VMIN, termios.VTIME) else c
+                  for i, c in enumerate(chars)] + old[6][19:]
+            when = {TCSETS: termios.TCSANOW, TCSETSW: termios.TCSADRAIN,
+                    TCSETSF: termios.TCSAFLUSH}[cmd]
+            files.host_io(termios.tcsetattr, file.host_fd, when,
+                          [iflag, oflag, cflag, lflag, old[4], old[5], cc])
+        elif cmd == TIOCGWINSZ:
             size = os.get_terminal_size(file.host_fd)
             self.api.copy_out(request.grants[0], 0, struct.pack("<HHHH", size.lines,
                                                                  size.columns, 0, 0))
-            return 0
-        raise KernelError(Errno.ENOTTY, f"ioctl {cmd:#x} (terminal control: issue 6)")
+        elif cmd in (TIOCGPGRP, TIOCGSID):
+            value = self.state.foreground if cmd == TIOCGPGRP else 1
+            self.api.copy_out(request.grants[0], 0, struct.pack("<i", value))
+        elif cmd == TIOCSPGRP:
+            pgid = struct.unpack("<i", self.api.copy_in(request.grants[0], 0, 4))[0]
+            if pgid <= 0:
+                raise KernelError(Errno.EINVAL, f"process group {pgid}")
+            self.state.foreground = pgid
+        else:
+            raise KernelError(Errno.ENOTTY, f"ioctl {cmd:#x} is not supported")
+        return 0
 
     def fsync(self, request: Request, fd: int) -> int:
         self.proc(request).fds.get(fd)
