@@ -335,7 +335,7 @@ class Vfs:
                     raise
                 node = here.fs.create(here.node, name,
                                       stat.S_IFREG | (mode & 0o7777 & ~proc.umask),
-                                      *self._ids(request_pid=0))
+                                      *self._owner())
                 return parent + (Step(name, here.fs, node),)
             if flags & O_EXCL:
                 raise KernelError(Errno.EEXIST, path.decode(errors="replace"))
@@ -344,7 +344,10 @@ class Vfs:
             base, path = parent, here.fs.readlink(node)
         raise KernelError(Errno.ELOOP, "too many symbolic links")
 
-    def _ids(self, request_pid: int) -> tuple[int, int]:
+    @staticmethod
+    def _owner() -> tuple[int, int]:
+        """Who owns a new file: the user running CloudOS (guest credentials do not
+        travel with requests yet)."""
         return os.getuid(), os.getgid()
 
     def pipe2(self, request: Request, flags: int) -> int:
@@ -821,7 +824,7 @@ class Vfs:
         parent, name = self._parent(proc, dirfd, path.rstrip(b"/") or path)
         here = parent[-1]
         here.fs.mkdir(here.node, name, stat.S_IFDIR | (mode & 0o7777 & ~proc.umask),
-                      *self._ids(0))
+                      *self._owner())
         return 0
 
     def unlinkat(self, request: Request, dirfd: int, path: bytes, flags: int) -> int:
@@ -873,7 +876,7 @@ class Vfs:
         if not target:
             raise KernelError(Errno.ENOENT, "empty target")
         parent, name = self._parent(self.proc(request), newdirfd, path)
-        parent[-1].fs.symlink(parent[-1].node, name, target, *self._ids(0))
+        parent[-1].fs.symlink(parent[-1].node, name, target, *self._owner())
         return 0
 
 
