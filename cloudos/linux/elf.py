@@ -23,6 +23,7 @@ from elftools.elf.elffile import ELFFile
 
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.vm import PAGE_MASK, PIE_BASE, AddressSpace, Prot
+from cloudos.linux.pagecache import FileId, PageCache
 
 EM_X86_64 = 62
 PT_LOAD, PT_INTERP, PT_PHDR, PT_GNU_STACK = 1, 3, 6, 0x6474E551
@@ -70,7 +71,8 @@ def _check(elf: ELFFile, path: str) -> None:
 
 
 def load(aspace: AddressSpace, data: bytes, path: str, interp: bytes | None = None,
-         aslr: bool = False) -> Image:
+         aslr: bool = False, cache: PageCache | None = None,
+         ids: tuple[FileId | None, FileId | None] = (None, None)) -> Image:
     """Map the program in ``data`` (and its dynamic loader ``interp``, if it names one)
     into ``aspace``; ExecError when it is not loadable.
 
@@ -87,7 +89,7 @@ def load(aspace: AddressSpace, data: bytes, path: str, interp: bytes | None = No
         aspace.stack_top -= secrets.randbelow(1 << 12) * PAGE_SIZE  # up to 16 MiB lower
     pie = PIE_BASE + (secrets.randbelow(1 << 20) * PAGE_SIZE if aslr else 0)
     base = pie if elf.header.e_type == "ET_DYN" else None
-    bias = _map_image(aspace, data, segments, base, path)
+    bias = _map_image(aspace, data, segments, base, path, cache, ids[0])
     phdr = next((s.p_vaddr for s in segments if s.p_type == "PT_PHDR"), None)
     if phdr is None:
         first = next(s for s in segments if s.p_type == "PT_LOAD")
@@ -100,7 +102,8 @@ def load(aspace: AddressSpace, data: bytes, path: str, interp: bytes | None = No
     if ld.header.e_type != "ET_DYN":
         raise ExecError(8, f"{path}: its dynamic loader is not position-independent")
     span = _span(ld_segments)
-    ld_bias = _map_image(aspace, interp, ld_segments, aspace.find_free(span), "ld.so")
+    ld_bias = _map_image(aspace, interp, ld_segments, aspace.find_free(span), "ld.so", cache,
+                         ids[1])
     return Image(ld.header.e_entry + ld_bias, phdr + bias, elf.header.e_phnum, exec_stack,
                  entry, ld_bias)
 
@@ -135,16 +138,17 @@ def _span(segments: list[Any]) -> int:
 
 
 def _map_image(aspace: AddressSpace, data: bytes, segments: list[Any], base: int | None,
-               path: str) -> int:
+               path: str, cache: PageCache | None = None, file: FileId | None = None) -> int:
     """Map every PT_LOAD; position-independent images go at ``base``. Returns the bias."""
     loads = [s for s in segments if s.p_type == "PT_LOAD"]
     bias = 0 if base is None else base - (min(s.p_vaddr for s in loads) & PAGE_MASK)
     for seg in loads:
-        _map_segment(aspace, data, seg, bias, path)
+        _map_segment(aspace, data, seg, bias, path, cache, file)
     return bias
 
 
-def _map_segment(aspace: AddressSpace, data: bytes, seg: Any, bias: int, path: str) -> None:
+def _map_segment(aspace: AddressSpace, data: bytes, seg: Any, bias: int, path: str,
+                 cache: PageCache | None = None, file: FileId | None = None) -> None:
     vaddr, offset = seg.p_vaddr + bias, seg.p_offset  # type: ignore[attr-defined]
     filesz, memsz, flags = seg.p_filesz, seg.p_memsz, seg.p_flags  # type: ignore[attr-defined]
     if filesz > memsz or offset + filesz > len(data) or (vaddr - offset) % PAGE_SIZE:
@@ -158,7 +162,15 @@ def _map_segment(aspace: AddressSpace, data: bytes, seg: Any, bias: int, path: s
         raise ExecError(8, f"{path}: segment at {vaddr:#x} cannot be mapped ({err})") from None
     # As with a file mapping, the first page carries the file bytes before the segment too.
     file_start = offset - (vaddr - start)
-    aspace.copy_out(start, data[file_start:offset + filesz], force=True)
+    # Pages of file bytes come from the page cache, the last one whole, as Linux maps it;
+    # unless bss begins in it: then that page is a private copy, zeroed past the file bytes.
+    end = vaddr + filesz
+    whole = (end + PAGE_SIZE - 1) & PAGE_MASK if memsz == filesz else end & PAGE_MASK
+    if cache is not None and file is not None and whole > start:
+        cache.map(aspace, start, file, file_start, data[file_start:file_start + whole - start])
+        start, file_start = whole, file_start + whole - start
+    if file_start < offset + filesz:  # the rest (the page bss begins in): a private copy
+        aspace.copy_out(start, data[file_start:offset + filesz], force=True)
 
 
 def build_stack(aspace: AddressSpace, image: Image, argv: list[bytes], envp: list[bytes],

@@ -27,6 +27,7 @@ class PageCache:
     def map(self, aspace: AddressSpace, start: int, file: FileId, offset: int,
             data: bytes) -> None:
         """Map ``data`` (the file from ``offset``, page-aligned) at ``start``, sharing pages."""
+        filled = False
         for done in range(0, len(data), PAGE_SIZE):
             key = (file, (offset + done) // PAGE_SIZE)
             frame = self.pages.get(key)
@@ -34,7 +35,13 @@ class PageCache:
                 frame = self.kernel.frames.alloc(0)
                 self.kernel.ram.write(frame, data[done:done + PAGE_SIZE].ljust(PAGE_SIZE, b"\0"))
                 self.pages[key] = frame
+                filled = True
             aspace.share(start + done, frame)
+        vma = aspace.find(start)
+        if filled and vma is not None and vma.prot & 4:
+            # A new frame holds code: the CPU may have translations of what it held before.
+            # Pages found in the cache keep theirs, which are still right: no flush.
+            self.kernel.cpu.invalidate_code()
 
     def drop(self) -> int:
         """Free the pages no address space maps; return how many."""

@@ -18,6 +18,7 @@ from cloudos.kernel.boot import Kernel
 from cloudos.kernel.mm.vm import AddressSpace
 from cloudos.kernel.task import Process, Thread
 from cloudos.linux import elf
+from cloudos.linux.pagecache import cache_of
 
 RLIM_INFINITY = (1 << 64) - 1
 RLIMIT_STACK, RLIMIT_NPROC, RLIMIT_NOFILE, RLIM_NLIMITS = 3, 6, 7, 16
@@ -100,15 +101,15 @@ def read_host_program(path: str) -> bytes:
 
 
 def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
-                 envp: list[bytes], loader: bytes | None = None, aslr: bool = False
-                 ) -> tuple[AddressSpace, int, int]:
+                 envp: list[bytes], loader: bytes | None = None, aslr: bool = False,
+                 ids: tuple[Any, ...] = (None, None)) -> tuple[AddressSpace, int, int]:
     """A new address space holding the program ``data``: (aspace, entry, rsp).
 
     ExecError when it cannot be run; nothing of the caller changes then.
     """
     aspace = kernel.new_aspace()
     try:
-        image = elf.load(aspace, data, path, loader, aslr)
+        image = elf.load(aspace, data, path, loader, aslr, cache_of(kernel), (ids[0], ids[1]))
         ids = (os.getuid(), os.geteuid(), os.getgid(), os.getegid())
         rsp = elf.build_stack(aspace, image, argv, envp, path.encode(), ids)
     except BaseException:

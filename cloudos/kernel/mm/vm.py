@@ -89,8 +89,8 @@ class AddressSpace:
     def __init__(self, ram: PhysicalMemory, frames: BuddyAllocator, kernel_entry: int,
                  on_flush: Callable[[], None], on_code: Callable[[], None],
                  refs: dict[int, int] | None = None) -> None:
-        # on_flush drops stale TLB entries; on_code drops translated code, since pages
-        # the kernel fills (not the guest) may become executable with new contents.
+        # on_flush drops stale TLB entries; on_code drops translated code, since frames
+        # the kernel fills with code (not the guest) may hold old translations.
         self.ram, self.frames, self.on_flush, self.on_code = ram, frames, on_flush, on_code
         self.kernel_entry = kernel_entry
         # Owners of frames shared copy-on-write, kernel-wide; a frame absent has one owner.
@@ -121,8 +121,6 @@ class AddressSpace:
         self.remove(start, end - start)
         vma = Vma(start, end, int(prot), name, grows_down, shared)
         bisect.insort(self.vmas, vma, key=lambda v: v.start)
-        if prot & EXEC:
-            self.on_code()
         return self._merge(vma)
 
     def _merge(self, vma: Vma) -> Vma:
@@ -346,12 +344,15 @@ class AddressSpace:
         return b"".join(parts)
 
     def copy_out(self, va: int, data: bytes | bytearray | memoryview, force: bool = False) -> None:
-        """Write ``data`` into user memory."""
+        """Write ``data`` into user memory (``force``: the loader, even into code)."""
         done = 0
         for page, start, size in _pieces(va, len(data)):
             frame = self.user_frame(page, True, force) + start
             self.ram.bytes[frame:frame + size] = data[done:done + size]
             done += size
+        vma = self.find(va) if force and data else None
+        if vma is not None and vma.prot & EXEC:
+            self.on_code()  # the CPU may hold translations of what these frames held before
 
     def destroy(self) -> None:
         """Free every frame: the process is gone."""

@@ -159,11 +159,11 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
         """The VFS's answer: program, loader, #! prefix — or an error; the CPU is stopped."""
         if not isinstance(msg.body, tuple):
             return int(msg.body)
-        _, resolved, data, loader, prefix = msg.body
+        _, resolved, data, loader, prefix, *ids = msg.body
         argv = [*prefix, *args[1:]] if prefix else args
         try:
             new, entry, rsp = load_program(t.process.kernel, os.fsdecode(resolved), data, argv,
-                                           env, loader, linux(t.process).aslr)
+                                           env, loader, linux(t.process).aslr, tuple(ids))
         except ExecError as err:
             return -err.errno
         _become(t, new, entry, rsp, resolved, argv)

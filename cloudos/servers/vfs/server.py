@@ -151,10 +151,11 @@ class Vfs:
         """What execve needs, read with the caller's rights: the program, the dynamic
         loader it names, and for a #! script the interpreter and the argv it prepends.
 
-        Answers (0, program path, program bytes, loader bytes or None, argv prefix).
+        Answers (0, program path, program bytes, loader bytes or None, argv prefix,
+        program identity, loader identity); an identity keys the page cache.
         """
         proc = self.proc(request)
-        where, data = self._executable(proc, dirfd, path)
+        where, data, ident = self._executable(proc, dirfd, path)
         prefix: tuple[bytes, ...] = ()
         if data.startswith(b"#!"):
             line = data[2:data.find(b"\n") if b"\n" in data else 256][:256].strip()
@@ -162,12 +163,13 @@ class Vfs:
                 raise KernelError(Errno.ENOEXEC, "empty #! line")
             interp, _, arg = line.partition(b" ")
             prefix = (interp, *([arg.strip()] if arg.strip() else []), path)
-            where, data = self._executable(proc, AT_FDCWD, interp)
+            where, data, ident = self._executable(proc, AT_FDCWD, interp)
         loader = program_interpreter(data)
-        loader_data = self._executable(proc, AT_FDCWD, loader)[1] if loader else None
-        return (0, where, data, loader_data, prefix)
+        _, loader_data, loader_id = (self._executable(proc, AT_FDCWD, loader) if loader
+                                     else (b"", None, None))
+        return (0, where, data, loader_data, prefix, ident, loader_id)
 
-    def _executable(self, proc: Proc, dirfd: int, path: bytes) -> tuple[bytes, bytes]:
+    def _executable(self, proc: Proc, dirfd: int, path: bytes) -> tuple[bytes, bytes, Any]:
         walk = self._lookup(proc, dirfd, path)
         step = walk[-1]
         attr = step.fs.getattr(step.node)
@@ -175,7 +177,8 @@ class Vfs:
             raise KernelError(Errno.EACCES, "not an executable regular file")
         if attr.size > EXEC_MAX:
             raise KernelError(Errno.E2BIG, "program too large")
-        return path_of(walk), step.fs.read(step.node, 0, attr.size)
+        return (path_of(walk), step.fs.read(step.node, 0, attr.size),
+                (attr.dev, attr.ino, attr.size, attr.mtime_ns))
 
     def xattr(self, request: Request, path: bytes, follow: bool) -> int:
         """The *xattr calls on a path: the file must exist; no file system here has xattrs."""
