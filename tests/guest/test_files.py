@@ -1,5 +1,5 @@
 """End-to-end tests of files through the VFS server: file and directory calls,
-fd duplication and flags, pipes, close-on-exec, the host's files read-only and
+fd duplication and flags, pipes, eventfds, close-on-exec, the host's files read-only and
 path resolution errors.
 
 Each guest program runs natively and under ``cloudos run`` in both link modes
@@ -156,6 +156,33 @@ def test_pipe(section, mode, guest_bins, run_native, run_cloudos):
     prog = guest_bins.path("files_pipe", mode)
     native = run_native([prog, section])
     _check_native(native, [f"== {section}".encode(), *PIPE_SECTIONS[section]])
+    _assert_same(native, run_cloudos([prog, section]))
+
+
+# --- eventfd: one section of files_eventfd.c per case --------------------------------------
+
+EVENTFD_SECTIONS = {
+    "counting": [b"read initial 5: 8 value=5", b"read sums the writes: 8 value=7",
+                 b"read after writing 0: -1 EAGAIN"],
+    "semaphore": [b"semaphore read: -1 EAGAIN", b"write 2: 8"],
+    "errors": [b"read 4 bytes: -1 EINVAL", b"write 0xffffffffffffffff: -1 EINVAL",
+               b"eventfd bad flags: -1 EINVAL", b"pread: -1 ESPIPE",
+               b"eventfd(2) then read: 8 value=7"],
+    "full": [b"write 1 more: -1 EAGAIN", b"poll full: 0x1", b"poll with a count: 0x5"],
+    "wake_fork": [b"blocking read woken by the child: 8 value=42", b"waited >= 50ms: yes"],
+    "wake_thread": [b"semaphore reads from a thread's 1000 posts: 1000"],
+    "blocked_writer": [b"writer still blocked: yes", b"read the blocked write: 8 value=5"],
+    "describe": [b"link: anon_inode:[eventfd]", b"FD_CLOEXEC: 1"],
+    "vectored": [b"first buffer: 9 second: 0", b"read after writev: 8 value=2"],
+}
+
+
+@by_mode
+@pytest.mark.parametrize("section", list(EVENTFD_SECTIONS))
+def test_eventfd(section, mode, guest_bins, run_native, run_cloudos):
+    prog = guest_bins.path("files_eventfd", mode)
+    native = run_native([prog, section])
+    _check_native(native, [f"== {section}".encode(), *EVENTFD_SECTIONS[section]])
     _assert_same(native, run_cloudos([prog, section]))
 
 

@@ -33,7 +33,6 @@ the terminal summary by ``tests/programs/conftest.py``.
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import shutil
 import subprocess

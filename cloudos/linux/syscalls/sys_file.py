@@ -139,6 +139,16 @@ def sys_pipe(t: Thread, fds: int, *_: int) -> int:
     return sys_pipe2(t, fds, 0)
 
 
+def sys_eventfd2(t: Thread, initval: int, flags: int, *_: int) -> int:
+    """Implements Linux eventfd2(2): a 64-bit counter read and written 8 bytes at a time."""
+    return call(t, 290, initval & 0xFFFF_FFFF, s32(flags))
+
+
+def sys_eventfd(t: Thread, initval: int, *_: int) -> int:
+    """Implements Linux eventfd(2)."""
+    return sys_eventfd2(t, initval, 0)
+
+
 # -- reading and writing -------------------------------------------------------------
 def _check_buffer(t: Thread, buf: int, count: int, write: bool) -> None:
     """EFAULT before anything is consumed, as Linux fails a bad buffer."""

@@ -1,9 +1,9 @@
-"""Open files of the VFS: file descriptions, fd tables, pipes, and the console.
+"""Open files of the VFS: file descriptions, fd tables, pipes, eventfds, the console.
 
 Owns: what an fd refers to (an ``OpenFile``, shared by dup'd and inherited fds,
 with its offset and status flags), per-process fd tables with close-on-exec,
 pipes (a 64 KiB buffer, blocked readers and writers as deferred requests, EOF
-and EPIPE when an end closes), and the console (the host's stdin, stdout and
+and EPIPE when an end closes), eventfd counters, and the console (the host's stdin, stdout and
 stderr). Never: resolves paths (``paths``) or decodes requests (``server``).
 Called by: ``vfs.server``.
 """
@@ -37,14 +37,29 @@ class Pipe:
     blocked_writers: deque[Any] = field(default_factory=deque)  # deferred write requests
 
 
+EVENTFD_MAX = (1 << 64) - 2  # the largest value an eventfd counter holds
+
+
+@dataclass(eq=False)
+class EventCounter:
+    """An eventfd's 64-bit counter, with readers waiting for it to be non-zero and
+    writers waiting for room (deferred requests, as for pipes)."""
+
+    value: int
+    semaphore: bool
+    blocked_readers: deque[Any] = field(default_factory=deque)
+    blocked_writers: deque[Any] = field(default_factory=deque)  # (request, file, amount)
+
+
 @dataclass(eq=False)
 class OpenFile:
     """An open file description."""
 
-    kind: str                  # "node", "pipe" or "console"
+    kind: str                  # "node", "pipe", "eventfd" or "console"
     flags: int                 # access mode and status flags
     walk: Walk | None = None   # for nodes: where it was opened (fchdir, /proc/self/fd)
     pipe: Pipe | None = None
+    counter: EventCounter | None = None
     host_fd: int = -1          # for the console
     offset: int = 0
     refs: int = 1

@@ -33,7 +33,8 @@ from cloudos.servers.runtime import Request, ServerApi
 from cloudos.servers.vfs import files
 from cloudos.servers.vfs.files import (O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY,
                                        O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_TRUNC,
-                                       PIPE_BUF, PIPE_CAPACITY, FdTable, OpenFile, Pipe)
+                                       EVENTFD_MAX, PIPE_BUF, PIPE_CAPACITY, EventCounter,
+                                       FdTable, OpenFile, Pipe)
 from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.fs import Attr
 from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of
@@ -48,6 +49,7 @@ SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
 F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
 FD_CLOEXEC = 1
+EFD_SEMAPHORE, EVENTFD_SIZE = 1, 8
 TCGETS, TCSETS, TCSETSW, TCSETSF = 0x5401, 0x5402, 0x5403, 0x5404
 TIOCGPGRP, TIOCSPGRP, TIOCGWINSZ, FIONREAD, TIOCGSID = 0x540F, 0x5410, 0x5413, 0x541B, 0x5429
 TERMIOS = struct.Struct("<IIIIB19s")  # the kernel's struct termios
@@ -92,7 +94,8 @@ class Vfs:
             138: self.fstatfs, 162: self.sync, 217: self.getdents64, 257: self.openat,
             258: self.mkdirat, 260: self.fchownat, 262: self.newfstatat, 263: self.unlinkat,
             265: self.linkat, 266: self.symlinkat, 267: self.readlinkat, 268: self.fchmodat,
-            269: self.faccessat, 280: self.utimensat, 292: self.dup3, 293: self.pipe2,
+            269: self.faccessat, 280: self.utimensat, 290: self.eventfd2, 292: self.dup3,
+            293: self.pipe2,
             316: self.renameat2, 332: self.statx,
             SPAWN: self.spawn, FORK: self.fork, EXEC: self.exec, EXIT: self.exit,
             EXEC_READ: self.exec_read, MMAP_READ: self.mmap_read,
@@ -365,6 +368,13 @@ class Vfs:
         self.api.copy_out(request.grants[0], 0, struct.pack("<ii", read_fd, write_fd))
         return 0
 
+    def eventfd2(self, request: Request, initval: int, flags: int) -> int:
+        if flags & ~(O_CLOEXEC | O_NONBLOCK | EFD_SEMAPHORE):
+            raise KernelError(Errno.EINVAL, f"eventfd2 flags {flags:#x}")
+        counter = EventCounter(initval, bool(flags & EFD_SEMAPHORE))
+        file = OpenFile("eventfd", files.O_RDWR | flags & O_NONBLOCK, counter=counter)
+        return self.proc(request).fds.install(file, bool(flags & O_CLOEXEC))
+
     # -- reading and writing ---------------------------------------------------------
     def read(self, request: Request, fd: int, count: int) -> int | None:
         file = self.proc(request).fds.get(fd)
@@ -378,6 +388,9 @@ class Vfs:
 
     def readv(self, request: Request, fd: int, lengths: list[int]) -> int | None:
         file = self.proc(request).fds.get(fd)
+        if file.kind == "eventfd":  # the first buffer takes the 8 bytes
+            return self._read(request, file, lengths[0] if lengths else 0,
+                              request.grants[0] if lengths else None, None)
         if file.kind == "pipe":  # one read fills the buffers in order
             return self._read(request, file, sum(lengths), request.grants, None, lengths)
         total = 0
@@ -398,6 +411,8 @@ class Vfs:
         elif file.kind == "pipe":
             assert file.pipe is not None
             return self._pipe_read(request, file, count, grant, lengths)
+        elif file.kind == "eventfd":
+            return self._event_read(request, file, count, grant)
         else:
             if stat.S_ISDIR(file.fs.getattr(file.node).mode):
                 raise KernelError(Errno.EISDIR, "read of a directory")
@@ -442,6 +457,8 @@ class Vfs:
             return files.console_write(file, data) if data else 0
         if file.kind == "pipe":
             return self._pipe_write(request, file, data, 0)
+        if file.kind == "eventfd":
+            return self._event_write(request, file, data)
         fs, node = file.fs, file.node
         if offset is None and file.flags & O_APPEND:
             file.offset = fs.getattr(node).size
@@ -528,6 +545,71 @@ class Vfs:
             self._pipe_changed(pipe)
         self._wake_pollers()
 
+    # -- eventfd ---------------------------------------------------------------------
+    def _event_read(self, request: Request, file: OpenFile, count: int, grant: Any) -> int | None:
+        counter = file.counter
+        assert counter is not None
+        if count < EVENTFD_SIZE:
+            raise KernelError(Errno.EINVAL, "an eventfd is read 8 bytes at a time")
+        if counter.value == 0:
+            if file.flags & O_NONBLOCK:
+                raise KernelError(Errno.EAGAIN, "eventfd counter is zero")
+            counter.blocked_readers.append((request, grant))
+            return None
+        self.api.copy_out(grant, 0, struct.pack("<Q", self._event_take(counter)))
+        self._event_changed(counter)
+        return EVENTFD_SIZE
+
+    @staticmethod
+    def _event_take(counter: EventCounter) -> int:
+        """What a read returns: the whole count, or 1 for a semaphore."""
+        taken = 1 if counter.semaphore else counter.value
+        counter.value -= taken
+        return taken
+
+    def _event_write(self, request: Request, file: OpenFile, data: bytes) -> int | None:
+        counter = file.counter
+        assert counter is not None
+        if len(data) < EVENTFD_SIZE:
+            raise KernelError(Errno.EINVAL, "an eventfd is written 8 bytes at a time")
+        (amount,) = struct.unpack_from("<Q", data)
+        if amount > EVENTFD_MAX:
+            raise KernelError(Errno.EINVAL, "0xffffffffffffffff cannot be added")
+        if counter.value + amount > EVENTFD_MAX:
+            if file.flags & O_NONBLOCK:
+                raise KernelError(Errno.EAGAIN, "eventfd counter would overflow")
+            counter.blocked_writers.append((request, amount))
+            return None
+        counter.value += amount
+        self._event_changed(counter)
+        return EVENTFD_SIZE
+
+    def _event_changed(self, counter: EventCounter) -> None:
+        """The counter moved: answer the waiting readers and writers that can go on, in turn."""
+        progress = True
+        while progress:
+            progress = False
+            while counter.blocked_readers and counter.value:
+                request, grant = counter.blocked_readers.popleft()
+                if not self.api.waiting(request):
+                    continue  # interrupted (EINTR): it must not take the count
+                taken = self._event_take(counter)
+                try:
+                    self.api.copy_out(grant, 0, struct.pack("<Q", taken))
+                    self.answer(request, EVENTFD_SIZE)
+                except KernelError as err:
+                    counter.value += taken
+                    self.answer(request, -err.errno)
+                progress = True
+            while counter.blocked_writers and \
+                    counter.value + counter.blocked_writers[0][1] <= EVENTFD_MAX:
+                request, amount = counter.blocked_writers.popleft()
+                if self.api.waiting(request):
+                    counter.value += amount
+                    self.answer(request, EVENTFD_SIZE)
+                    progress = True
+        self._wake_pollers()
+
     # -- poll ------------------------------------------------------------------------
     def _revents(self, proc: Proc, fd: int, events: int) -> int:
         entry = proc.fds.entries.get(fd)
@@ -543,6 +625,11 @@ class Vfs:
             if not pipe.readers:
                 return POLLERR | (POLLOUT & events)
             return POLLOUT & events if len(pipe.buffer) < PIPE_CAPACITY else 0
+        if file.kind == "eventfd":
+            counter = file.counter
+            assert counter is not None
+            return ((POLLIN if counter.value else 0)
+                    | (POLLOUT if counter.value < EVENTFD_MAX else 0)) & events
         if file.kind == "console" and file.readable():
             ready = select.select([file.host_fd], [], [], 0)[0]
             return POLLIN & events if ready else 0
@@ -594,6 +681,8 @@ class Vfs:
     # -- seeking, control -------------------------------------------------------------
     def lseek(self, request: Request, fd: int, offset: int, whence: int) -> int:
         file = self.proc(request).fds.get(fd)
+        if file.kind == "eventfd":
+            return 0  # Linux's eventfds seek nowhere but do not refuse
         if file.kind != "node":
             raise KernelError(Errno.ESPIPE, "not seekable")
         base = {SEEK_SET: 0, SEEK_CUR: file.offset}.get(whence)
@@ -897,6 +986,8 @@ class _NotANode(KernelError):
             return Attr(st.st_ino, st.st_mode, st.st_nlink, st.st_uid, st.st_gid, st.st_size,
                         st.st_rdev, st.st_blksize, st.st_blocks, st.st_atime_ns, st.st_mtime_ns,
                         st.st_ctime_ns, st.st_dev)
+        if self.file.kind == "eventfd":  # an anonymous inode: no file type bits, as on Linux
+            return Attr(1, 0o600, 1, os.getuid(), os.getgid(), 0, 0, 4096, 0, now, now, now, 0x0E)
         return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFIFO | 0o600, 1, os.getuid(),
                     os.getgid(), 0, 0, 4096, 0, now, now, now, 0x0C)
 
@@ -924,6 +1015,8 @@ def fd_paths(state: VfsState, pid: int) -> dict[int, bytes]:
             out[fd] = path_of(file.walk)
         elif file.pipe is not None:
             out[fd] = f"pipe:[{id(file.pipe) & 0xFFFFFF}]".encode()
+        elif file.counter is not None:
+            out[fd] = b"anon_inode:[eventfd]"
         else:
             out[fd] = b"/dev/console"
     return out
