@@ -45,8 +45,12 @@ class Errno(IntEnum):
     ENOSYS = 38
     ENOTEMPTY = 39
     ELOOP = 40
+    ENOTSOCK = 88
     EMSGSIZE = 90
+    EPROTONOSUPPORT = 93
     EOPNOTSUPP = 95
+    EAFNOSUPPORT = 97
+    EISCONN = 106
     ETIMEDOUT = 110
     ESTALE = 116
     ENOTSUP = 95

@@ -1,5 +1,5 @@
 """End-to-end tests of files through the VFS server: file and directory calls,
-fd duplication and flags, pipes, eventfds, close-on-exec, the host's files read-only and
+fd duplication and flags, pipes, socket pairs, eventfds, close-on-exec, the host's files read-only and
 path resolution errors.
 
 Each guest program runs natively and under ``cloudos run`` in both link modes
@@ -183,6 +183,32 @@ def test_eventfd(section, mode, guest_bins, run_native, run_cloudos):
     prog = guest_bins.path("files_eventfd", mode)
     native = run_native([prog, section])
     _check_native(native, [f"== {section}".encode(), *EVENTFD_SECTIONS[section]])
+    _assert_same(native, run_cloudos([prog, section]))
+
+
+# --- socket pairs: one section of files_socketpair.c per case ------------------------------
+
+SOCKETPAIR_SECTIONS = {
+    "both_ways": [b"read on 1: 4 [ping]", b"read on 0: 5 [pong!]", b"S_ISSOCK: 1"],
+    "send_recv": [b"recv MSG_DONTWAIT, empty: -1 EAGAIN", b"got [abc]", b"address length: 0",
+                  b"send to a non-socket: -1 ENOTSOCK"],
+    "nonblock": [b"filling ends with EAGAIN, holds >= 4096: yes"],
+    "shut": [b"then EOF: 0 []", b"write on 1 after SHUT_WR: -1 EPIPE",
+             b"read on 1 after SHUT_RD: 0 []", b"write 0->1 after peer SHUT_RD: -1 EPIPE"],
+    "peer_close": [b"read the data: 4 [last]", b"send MSG_NOSIGNAL: -1 EPIPE",
+                   b"writer to a closed peer: killed by signal 13"],
+    "parent_child": [b"echo 6 [PARENT]", b"child: exited 0"],
+    "kinds": [b"AF_INET: -1 EOPNOTSUPP", b"protocol 6: -1 EPROTONOSUPPORT",
+              b"bad pointer: -1 EFAULT"],
+}
+
+
+@by_mode
+@pytest.mark.parametrize("section", list(SOCKETPAIR_SECTIONS))
+def test_socketpair(section, mode, guest_bins, run_native, run_cloudos):
+    prog = guest_bins.path("files_socketpair", mode)
+    native = run_native([prog, section])
+    _check_native(native, [f"== {section}".encode(), *SOCKETPAIR_SECTIONS[section]])
     _assert_same(native, run_cloudos([prog, section]))
 
 

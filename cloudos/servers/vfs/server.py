@@ -49,11 +49,13 @@ SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
 F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
 FD_CLOEXEC = 1
+SHUT_READ, SHUT_WRITE, SHUT_BOTH = 1, 2, 3  # OpenFile.shut bits
+MSG_DONTWAIT, MSG_NOSIGNAL = 0x40, 0x4000
 EFD_SEMAPHORE, EVENTFD_SIZE = 1, 8
 TCGETS, TCSETS, TCSETSW, TCSETSF = 0x5401, 0x5402, 0x5403, 0x5404
 TIOCGPGRP, TIOCSPGRP, TIOCGWINSZ, FIONREAD, TIOCGSID = 0x540F, 0x5410, 0x5413, 0x541B, 0x5429
 TERMIOS = struct.Struct("<IIIIB19s")  # the kernel's struct termios
-POLLIN, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 1, 4, 8, 16, 32
+POLLIN, POLLOUT, POLLERR, POLLHUP, POLLNVAL, POLLRDHUP = 1, 4, 8, 16, 32, 0x2000
 RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
 R_OK, W_OK, X_OK = 4, 2, 1
 STAT = struct.Struct("<QQQIIIiQqqqqqqqqqqqq")
@@ -95,6 +97,7 @@ class Vfs:
             258: self.mkdirat, 260: self.fchownat, 262: self.newfstatat, 263: self.unlinkat,
             265: self.linkat, 266: self.symlinkat, 267: self.readlinkat, 268: self.fchmodat,
             269: self.faccessat, 280: self.utimensat, 290: self.eventfd2, 292: self.dup3,
+            44: self.sendto, 45: self.recvfrom, 48: self.shutdown, 53: self.socketpair,
             293: self.pipe2,
             316: self.renameat2, 332: self.statx,
             SPAWN: self.spawn, FORK: self.fork, EXEC: self.exec, EXIT: self.exit,
@@ -216,7 +219,9 @@ class Vfs:
             raise KernelError(Errno.EBADF, f"fd {fd}")
         file = entry.file
         file.refs -= 1
-        if file.refs == 0 and file.pipe is not None:
+        if file.refs == 0 and file.kind == "socket":
+            self._shutdown(file, SHUT_BOTH)
+        elif file.refs == 0 and file.pipe is not None:
             pipe = file.pipe
             if file.writable():
                 pipe.writers -= 1
@@ -368,6 +373,57 @@ class Vfs:
         self.api.copy_out(request.grants[0], 0, struct.pack("<ii", read_fd, write_fd))
         return 0
 
+    # -- socket pairs ----------------------------------------------------------------
+    def socketpair(self, request: Request, flags: int) -> int:
+        """A connected AF_UNIX stream pair (the client checked domain, type and protocol)."""
+        proc = self.proc(request)
+        there, back = Pipe(readers=1, writers=1), Pipe(readers=1, writers=1)
+        status, cloexec = files.O_RDWR | flags & O_NONBLOCK, bool(flags & O_CLOEXEC)
+        first = proc.fds.install(OpenFile("socket", status, pipe=back, tx=there), cloexec)
+        second = proc.fds.install(OpenFile("socket", status, pipe=there, tx=back), cloexec)
+        self.api.copy_out(request.grants[0], 0, struct.pack("<ii", first, second))
+        return 0
+
+    def _socket(self, request: Request, fd: int) -> OpenFile:
+        file = self.proc(request).fds.get(fd)
+        if file.kind != "socket":
+            raise KernelError(Errno.ENOTSOCK, f"fd {fd} is not a socket")
+        return file
+
+    def _shutdown(self, file: OpenFile, how: int) -> None:
+        assert file.pipe is not None and file.tx is not None
+        new = how & ~file.shut
+        file.shut |= new
+        if new & SHUT_READ:
+            file.pipe.readers -= 1
+        if new & SHUT_WRITE:
+            file.tx.writers -= 1
+        self._pipe_changed(file.pipe)
+        self._pipe_changed(file.tx)
+
+    def shutdown(self, request: Request, fd: int, how: int) -> int:
+        file = self._socket(request, fd)
+        if how not in (0, 1, 2):
+            raise KernelError(Errno.EINVAL, f"shutdown how={how}")
+        self._shutdown(file, how + 1)  # SHUT_RD, SHUT_WR, SHUT_RDWR -> bits 1, 2, 3
+        return 0
+
+    def sendto(self, request: Request, fd: int, count: int, flags: int, named: bool) -> int | None:
+        file = self._socket(request, fd)
+        if named:
+            raise KernelError(Errno.EISCONN, "the socket is connected")
+        if flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL):
+            raise KernelError(Errno.EOPNOTSUPP, f"send flags {flags:#x}")
+        data = self.api.copy_in(request.grants[0], 0, count)
+        return self._pipe_write(request, file, data, 0, bool(flags & MSG_DONTWAIT))
+
+    def recvfrom(self, request: Request, fd: int, count: int, flags: int) -> int | None:
+        file = self._socket(request, fd)
+        if flags & ~MSG_DONTWAIT:
+            raise KernelError(Errno.EOPNOTSUPP, f"recv flags {flags:#x}")
+        return self._pipe_read(request, file, count, request.grants[0], None,
+                               bool(flags & MSG_DONTWAIT))
+
     def eventfd2(self, request: Request, initval: int, flags: int) -> int:
         if flags & ~(O_CLOEXEC | O_NONBLOCK | EFD_SEMAPHORE):
             raise KernelError(Errno.EINVAL, f"eventfd2 flags {flags:#x}")
@@ -391,7 +447,7 @@ class Vfs:
         if file.kind == "eventfd":  # the first buffer takes the 8 bytes
             return self._read(request, file, lengths[0] if lengths else 0,
                               request.grants[0] if lengths else None, None)
-        if file.kind == "pipe":  # one read fills the buffers in order
+        if file.kind in ("pipe", "socket"):  # one read fills the buffers in order
             return self._read(request, file, sum(lengths), request.grants, None, lengths)
         total = 0
         for grant, length in zip(request.grants, lengths):
@@ -408,8 +464,7 @@ class Vfs:
             raise KernelError(Errno.EBADF, "not open for reading")
         if file.kind == "console":
             data = files.console_read(file, count)
-        elif file.kind == "pipe":
-            assert file.pipe is not None
+        elif file.kind in ("pipe", "socket"):
             return self._pipe_read(request, file, count, grant, lengths)
         elif file.kind == "eventfd":
             return self._event_read(request, file, count, grant)
@@ -455,7 +510,7 @@ class Vfs:
             raise KernelError(Errno.EBADF, "not open for writing")
         if file.kind == "console":
             return files.console_write(file, data) if data else 0
-        if file.kind == "pipe":
+        if file.kind in ("pipe", "socket"):
             return self._pipe_write(request, file, data, 0)
         if file.kind == "eventfd":
             return self._event_write(request, file, data)
@@ -470,15 +525,15 @@ class Vfs:
 
     # -- pipes -----------------------------------------------------------------------
     def _pipe_read(self, request: Request, file: OpenFile, count: int, grant: Any,
-                   lengths: list[int] | None) -> int | None:
+                   lengths: list[int] | None, dontwait: bool = False) -> int | None:
         pipe = file.pipe
         assert pipe is not None
         if count == 0:
             return 0
         if not pipe.buffer:
-            if pipe.writers == 0:
-                return 0  # end of file
-            if file.flags & O_NONBLOCK:
+            if pipe.writers == 0 or pipe.readers == 0:
+                return 0  # end of file (or a socket shut for reading)
+            if file.flags & O_NONBLOCK or dontwait:
                 raise KernelError(Errno.EAGAIN, "pipe empty")
             pipe.blocked_readers.append((request, count, grant, lengths))
             return None  # answered when a writer comes
@@ -488,15 +543,17 @@ class Vfs:
         self._pipe_changed(pipe)
         return len(data)
 
-    def _pipe_write(self, request: Request, file: OpenFile, data: bytes, done: int) -> int | None:
-        pipe = file.pipe
+    def _pipe_write(self, request: Request, file: OpenFile, data: bytes, done: int,
+                    dontwait: bool = False) -> int | None:
+        pipe = file.tx if file.kind == "socket" else file.pipe
         assert pipe is not None
-        if pipe.readers == 0:
-            raise KernelError(Errno.EPIPE, "no reader")
+        if pipe.readers == 0 or pipe.writers == 0:
+            raise KernelError(Errno.EPIPE, "no reader (or a socket shut for writing)")
+        nonblock = bool(file.flags & O_NONBLOCK) or dontwait
         room = PIPE_CAPACITY - len(pipe.buffer)
         left = len(data) - done
         if room < left and (left <= PIPE_BUF or room == 0):  # small writes are atomic
-            if file.flags & O_NONBLOCK:
+            if nonblock:
                 if done:
                     return done
                 raise KernelError(Errno.EAGAIN, "pipe full")
@@ -508,7 +565,7 @@ class Vfs:
         done += take
         self._pipe_changed(pipe)
         if done < len(data):
-            if file.flags & O_NONBLOCK:
+            if nonblock:
                 return done
             pipe.blocked_writers.append((request, file, data, done))
             return None
@@ -516,7 +573,7 @@ class Vfs:
 
     def _pipe_changed(self, pipe: Pipe) -> None:
         """Data or an end changed: answer the blocked readers, writers and pollers that can go on."""
-        while pipe.blocked_readers and (pipe.buffer or pipe.writers == 0):
+        while pipe.blocked_readers and (pipe.buffer or pipe.writers == 0 or pipe.readers == 0):
             request, count, grant, lengths = pipe.blocked_readers.popleft()
             if not self.api.waiting(request):
                 continue  # interrupted (EINTR): it must not take the data
@@ -527,11 +584,12 @@ class Vfs:
                 self.answer(request, len(data))
             except KernelError as err:
                 self.answer(request, -err.errno)
-        while pipe.blocked_writers and (len(pipe.buffer) < PIPE_CAPACITY or pipe.readers == 0):
+        while pipe.blocked_writers and (len(pipe.buffer) < PIPE_CAPACITY or pipe.readers == 0
+                                        or pipe.writers == 0):
             request, file, data, done = pipe.blocked_writers.popleft()
             if not self.api.waiting(request):
                 continue
-            if pipe.readers == 0:
+            if pipe.readers == 0 or pipe.writers == 0:
                 self.answer(request, done or -Errno.EPIPE)
                 continue
             take = min(PIPE_CAPACITY - len(pipe.buffer), len(data) - done)
@@ -625,6 +683,15 @@ class Vfs:
             if not pipe.readers:
                 return POLLERR | (POLLOUT & events)
             return POLLOUT & events if len(pipe.buffer) < PIPE_CAPACITY else 0
+        if file.kind == "socket":  # as Linux's unix_poll: shut directions, data, room
+            rx, tx = file.pipe, file.tx
+            assert rx is not None and tx is not None
+            rcv_shut = not rx.readers or not rx.writers
+            snd_shut = not tx.readers or not tx.writers
+            mask = (POLLIN | POLLRDHUP if rcv_shut else 0) | (POLLIN if rx.buffer else 0)
+            mask |= (POLLHUP if rcv_shut and snd_shut else 0)
+            mask |= POLLOUT if len(tx.buffer) < PIPE_CAPACITY else 0
+            return mask & (events | POLLHUP)
         if file.kind == "eventfd":
             counter = file.counter
             assert counter is not None
@@ -699,7 +766,7 @@ class Vfs:
     def ioctl(self, request: Request, fd: int, cmd: int, arg: int) -> int:
         file = self.proc(request).fds.get(fd)
         if cmd == FIONREAD:
-            if file.kind == "pipe":
+            if file.kind in ("pipe", "socket"):
                 assert file.pipe is not None
                 count = len(file.pipe.buffer)
             elif file.kind == "node":
@@ -986,6 +1053,9 @@ class _NotANode(KernelError):
             return Attr(st.st_ino, st.st_mode, st.st_nlink, st.st_uid, st.st_gid, st.st_size,
                         st.st_rdev, st.st_blksize, st.st_blocks, st.st_atime_ns, st.st_mtime_ns,
                         st.st_ctime_ns, st.st_dev)
+        if self.file.kind == "socket":
+            return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFSOCK | 0o777, 1, os.getuid(),
+                        os.getgid(), 0, 0, 4096, 0, now, now, now, 0x08)
         if self.file.kind == "eventfd":  # an anonymous inode: no file type bits, as on Linux
             return Attr(1, 0o600, 1, os.getuid(), os.getgid(), 0, 0, 4096, 0, now, now, now, 0x0E)
         return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFIFO | 0o600, 1, os.getuid(),
@@ -1014,7 +1084,7 @@ def fd_paths(state: VfsState, pid: int) -> dict[int, bytes]:
         if file.walk is not None:
             out[fd] = path_of(file.walk)
         elif file.pipe is not None:
-            out[fd] = f"pipe:[{id(file.pipe) & 0xFFFFFF}]".encode()
+            out[fd] = f"{file.kind}:[{id(file.pipe) & 0xFFFFFF}]".encode()
         elif file.counter is not None:
             out[fd] = b"anon_inode:[eventfd]"
         else:

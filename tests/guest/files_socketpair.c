@@ -1,0 +1,201 @@
+/* files_socketpair.c — AF_UNIX stream socket pairs: both directions, send/recv with MSG_DONTWAIT and MSG_NOSIGNAL, shutdown of each direction, EOF and EPIPE when the peer closes, poll readiness, a parent and child talking, unsupported kinds (argv[1] picks one section; none: all). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "errname.h"
+
+static void show(const char *label, long r)
+{
+    if (r < 0)
+        printf("%s: -1 %s\n", label, errname(errno));
+    else
+        printf("%s: %ld\n", label, r);
+}
+
+static void show_read(const char *label, int fd)
+{
+    char buf[64] = {0};
+    ssize_t r = read(fd, buf, sizeof buf - 1);
+    if (r < 0)
+        printf("%s: -1 %s\n", label, errname(errno));
+    else
+        printf("%s: %zd [%s]\n", label, r, buf);
+}
+
+static void show_poll(const char *label, int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN | POLLOUT | POLLRDHUP};
+    int r = poll(&p, 1, 0);
+    printf("%s: %d revents=%#x\n", label, r, p.revents);
+}
+
+static void both_ways(void)
+{
+    int sv[2];
+    show("socketpair", socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+    show("write 0->1", write(sv[0], "ping", 4));
+    show_read("read on 1", sv[1]);
+    show("write 1->0", write(sv[1], "pong!", 5));
+    show_read("read on 0", sv[0]);
+    struct stat st;
+    fstat(sv[0], &st);
+    printf("S_ISSOCK: %d\n", S_ISSOCK(st.st_mode));
+    show("lseek", lseek(sv[0], 0, SEEK_SET));
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void send_recv(void)
+{
+    int sv[2];
+    char buf[16] = {0};
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+    printf("FD_CLOEXEC: %d\n", fcntl(sv[0], F_GETFD) & FD_CLOEXEC);
+    show("recv MSG_DONTWAIT, empty", recv(sv[0], buf, sizeof buf, MSG_DONTWAIT));
+    show("send", send(sv[1], "abc", 3, 0));
+    show("recv", recv(sv[0], buf, sizeof buf, 0));
+    printf("got [%s]\n", buf);
+    struct sockaddr_un from;
+    socklen_t len = sizeof from;
+    send(sv[1], "x", 1, 0);
+    show("recvfrom with an address", recvfrom(sv[0], buf, sizeof buf, 0, (void *)&from, &len));
+    printf("address length: %u\n", (unsigned)len);
+    show("send to a non-socket", send(1, "x", 1, 0));
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void nonblock(void)
+{
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv);
+    show_read("read empty nonblocking", sv[0]);
+    char chunk[4096];
+    memset(chunk, 'z', sizeof chunk);
+    long total = 0, r;
+    while ((r = write(sv[0], chunk, sizeof chunk)) > 0)
+        total += r;
+    printf("filling ends with %s, holds >= 4096: %s\n", errname(errno), total >= 4096 ? "yes" : "no");
+    show_poll("poll the full writer (IN|OUT|RDHUP asked)", sv[0]);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void shut(void)
+{
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    show_poll("poll fresh", sv[0]);
+    write(sv[1], "tail", 4);
+    show("shutdown 1 SHUT_WR", shutdown(sv[1], SHUT_WR));
+    show_poll("poll 0 after peer SHUT_WR", sv[0]);
+    show_read("read the data", sv[0]);
+    show_read("then EOF", sv[0]);
+    signal(SIGPIPE, SIG_IGN);
+    show("write on 1 after SHUT_WR", write(sv[1], "x", 1));
+    show("write 0->1 still works", write(sv[0], "back", 4));
+    show_read("read on 1", sv[1]);
+    show("shutdown 1 SHUT_RD", shutdown(sv[1], SHUT_RD));
+    show_read("read on 1 after SHUT_RD", sv[1]);
+    show("write 0->1 after peer SHUT_RD", write(sv[0], "x", 1));
+    show_poll("poll 0, both directions shut", sv[0]);
+    show("shutdown bad how", shutdown(sv[0], 7));
+    show("shutdown a pipe", shutdown(1, SHUT_RD));
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void peer_close(void)
+{
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    write(sv[1], "last", 4);
+    close(sv[1]);
+    show_poll("poll after peer closed", sv[0]);
+    show_read("read the data", sv[0]);
+    show_read("then EOF", sv[0]);
+    show("send MSG_NOSIGNAL", send(sv[0], "x", 1, MSG_NOSIGNAL));
+    pid_t pid = fork();
+    if (pid == 0) {
+        write(sv[0], "x", 1);
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    printf("writer to a closed peer: %s %d\n", WIFSIGNALED(st) ? "killed by signal" : "exited",
+           WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+    close(sv[0]);
+}
+
+static void parent_child(void)
+{
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(sv[0]);
+        char buf[32];
+        for (;;) {
+            ssize_t n = read(sv[1], buf, sizeof buf);
+            if (n <= 0)
+                break;
+            for (ssize_t i = 0; i < n; i++)
+                buf[i] = buf[i] >= 'a' && buf[i] <= 'z' ? buf[i] - 32 : buf[i];
+            write(sv[1], buf, n);
+        }
+        _exit(0);
+    }
+    close(sv[1]);
+    const char *words[] = {"hello", "from", "the", "parent"};
+    for (int i = 0; i < 4; i++) {
+        char buf[32] = {0};
+        write(sv[0], words[i], strlen(words[i]));
+        ssize_t n = read(sv[0], buf, sizeof buf - 1);
+        printf("echo %zd [%s]\n", n, buf);
+    }
+    close(sv[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    printf("child: exited %d\n", WEXITSTATUS(st));
+}
+
+static void kinds(void)
+{
+    int sv[2];
+    show("AF_INET", socketpair(AF_INET, SOCK_STREAM, 0, sv));
+    show("family 12345", socketpair(12345, SOCK_STREAM, 0, sv));
+    show("bad type flags", socketpair(AF_UNIX, SOCK_STREAM | 0x100000, 0, sv));
+    show("protocol 6", socketpair(AF_UNIX, SOCK_STREAM, 6, sv));
+    int *volatile bad = (int *)8;
+    show("bad pointer", socketpair(AF_UNIX, SOCK_STREAM, 0, bad));
+}
+
+static const struct {
+    const char *name;
+    void (*run)(void);
+} sections[] = {
+    {"both_ways", both_ways}, {"send_recv", send_recv}, {"nonblock", nonblock}, {"shut", shut},
+    {"peer_close", peer_close}, {"parent_child", parent_child}, {"kinds", kinds},
+};
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
+        if (argc > 1 && strcmp(argv[1], sections[i].name) != 0)
+            continue;
+        printf("== %s\n", sections[i].name);
+        sections[i].run();
+    }
+    return 0;
+}
