@@ -1,6 +1,6 @@
 """End-to-end tests of files through the VFS server: file and directory calls,
-fd duplication and flags, pipes, socket pairs, eventfds, close-on-exec, the host's files read-only and
-path resolution errors.
+fd duplication and flags, pipes, socket pairs, eventfds, epoll, close-on-exec,
+the host's files read-only and path resolution errors.
 
 Each guest program runs natively and under ``cloudos run`` in both link modes
 (built by the ``guest_bins`` fixture in tests/conftest.py); stdout and the exit
@@ -209,6 +209,30 @@ def test_socketpair(section, mode, guest_bins, run_native, run_cloudos):
     prog = guest_bins.path("files_socketpair", mode)
     native = run_native([prog, section])
     _check_native(native, [f"== {section}".encode(), *SOCKETPAIR_SECTIONS[section]])
+    _assert_same(native, run_cloudos([prog, section]))
+
+
+# --- epoll: one section of files_epoll.c per case -----------------------------------------
+
+EPOLL_SECTIONS = {
+    "level": [b"only the write end: 1 [data=11 events=0x4]",
+              b"maxevents 2: 2 [data=10 events=0x1] [data=11 events=0x4]",
+              b"after mod and del: 1 [data=99 events=0x4]"],
+    "timeout": [b"empty, 50 ms: 0", b"waited >= 40ms: yes"],
+    "wake": [b"woken by the child: 1 [data=7 events=0x1]", b"waited >= 50ms: yes"],
+    "oneshot_edge": [b"second wait: one-shot spent, edge seen: 0",
+                     b"new data on the edge pipe: 1 [data=2 events=0x1]"],
+    "errors": [b"add twice (2): -1 EEXIST", b"add a regular file: -1 EPERM",
+               b"wait on a pipe: -1 EINVAL"],
+}
+
+
+@by_mode
+@pytest.mark.parametrize("section", list(EPOLL_SECTIONS))
+def test_epoll(section, mode, guest_bins, run_native, run_cloudos):
+    prog = guest_bins.path("files_epoll", mode)
+    native = run_native([prog, section])
+    _check_native(native, [f"== {section}".encode(), *EPOLL_SECTIONS[section]])
     _assert_same(native, run_cloudos([prog, section]))
 
 

@@ -357,6 +357,49 @@ def _select(t: Thread, nfds: int, sets: tuple[int, int, int], timeout: float | N
                 deliver=deliver)
 
 
+# -- epoll: an interest list kept by the VFS, waited on like poll ------------------------
+EPOLL_EVENT_SIZE = 12  # struct epoll_event is packed on x86_64
+
+
+def sys_epoll_create1(t: Thread, flags: int, *_: int) -> int:
+    """Implements Linux epoll_create1(2)."""
+    return call(t, 291, s32(flags))
+
+
+def sys_epoll_create(t: Thread, size: int, *_: int) -> int:
+    """Implements Linux epoll_create(2): the size is only checked, as on Linux."""
+    if s32(size) <= 0:
+        raise KernelError(Errno.EINVAL, f"size {s32(size)}")
+    return sys_epoll_create1(t, 0)
+
+
+def sys_epoll_ctl(t: Thread, epfd: int, op: int, fd: int, event: int, *_: int) -> int:
+    """Implements Linux epoll_ctl(2); EPOLLET reports changes, EPOLLONESHOT fires once."""
+    events, data = 0, 0
+    if s32(op) != 2:  # EPOLL_CTL_DEL needs no event
+        events, data = struct.unpack("<IQ", t.process.aspace.copy_in(event, EPOLL_EVENT_SIZE))
+    return call(t, 233, s32(epfd), s32(op), s32(fd), events, data)
+
+
+def sys_epoll_wait(t: Thread, epfd: int, events: int, maxevents: int, timeout_ms: int,
+                   *_: int) -> int:
+    """Implements Linux epoll_wait(2)."""
+    maxevents, ms = s32(maxevents), s32(timeout_ms)
+    if not 0 < maxevents <= 0x7FFF_FFFF // EPOLL_EVENT_SIZE:
+        raise KernelError(Errno.EINVAL, f"maxevents {maxevents}")
+    size = maxevents * EPOLL_EVENT_SIZE
+    _check_buffer(t, events, size, True)
+    timeout = None if ms < 0 else ms / 1000
+    return call(t, 232, s32(epfd), maxevents, ms, grants=(_grant(t, events, size, True),),
+                deadline=_deadline(t, timeout), timeout_result=0)
+
+
+def sys_epoll_pwait(t: Thread, epfd: int, events: int, maxevents: int, timeout_ms: int,
+                    *_: int) -> int:
+    """Implements Linux epoll_pwait(2); the signal mask is not applied (as ppoll)."""
+    return sys_epoll_wait(t, epfd, events, maxevents, timeout_ms)
+
+
 def _deadline(t: Thread, timeout: float | None) -> float | None:
     """When a waiting poll gives up; none for 0, which the server answers at once."""
     if not timeout:

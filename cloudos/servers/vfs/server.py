@@ -34,7 +34,7 @@ from cloudos.servers.vfs import files
 from cloudos.servers.vfs.files import (O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY,
                                        O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_TRUNC,
                                        EVENTFD_MAX, PIPE_BUF, PIPE_CAPACITY, EventCounter,
-                                       FdTable, OpenFile, Pipe)
+                                       FdTable, Interest, OpenFile, Pipe)
 from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.fs import Attr
 from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of
@@ -51,6 +51,9 @@ F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
 FD_CLOEXEC = 1
 SHUT_READ, SHUT_WRITE, SHUT_BOTH = 1, 2, 3  # OpenFile.shut bits
 MSG_DONTWAIT, MSG_NOSIGNAL = 0x40, 0x4000
+EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD = 1, 2, 3
+EPOLLONESHOT, EPOLLET = 1 << 30, 1 << 31
+EPOLL_EVENT = struct.Struct("<IQ")  # packed on x86_64
 EFD_SEMAPHORE, EVENTFD_SIZE = 1, 8
 TCGETS, TCSETS, TCSETSW, TCSETSF = 0x5401, 0x5402, 0x5403, 0x5404
 TIOCGPGRP, TIOCSPGRP, TIOCGWINSZ, FIONREAD, TIOCGSID = 0x540F, 0x5410, 0x5413, 0x541B, 0x5429
@@ -79,7 +82,9 @@ class VfsState:
     procs: dict[int, Proc] = field(default_factory=dict)
     caller: int = 0  # the pid of the request being served (what /proc/self names)
     foreground: int = 1  # the console's foreground process group (TIOCSPGRP)
-    pollers: list[tuple[Request, list[tuple[int, int]], Proc]] = field(default_factory=list)
+    # poll/select waiters (request, fds, proc, None) and epoll_wait waiters
+    # (request, [], proc, (epoll file, maxevents))
+    pollers: list[tuple[Request, list[tuple[int, int]], Proc, Any]] = field(default_factory=list)
 
 
 class Vfs:
@@ -98,6 +103,7 @@ class Vfs:
             265: self.linkat, 266: self.symlinkat, 267: self.readlinkat, 268: self.fchmodat,
             269: self.faccessat, 280: self.utimensat, 290: self.eventfd2, 292: self.dup3,
             44: self.sendto, 45: self.recvfrom, 48: self.shutdown, 53: self.socketpair,
+            232: self.epoll_wait, 233: self.epoll_ctl, 291: self.epoll_create1,
             293: self.pipe2,
             316: self.renameat2, 332: self.statx,
             SPAWN: self.spawn, FORK: self.fork, EXEC: self.exec, EXIT: self.exit,
@@ -692,6 +698,11 @@ class Vfs:
             mask |= (POLLHUP if rcv_shut and snd_shut else 0)
             mask |= POLLOUT if len(tx.buffer) < PIPE_CAPACITY else 0
             return mask & (events | POLLHUP)
+        if file.kind == "epoll":
+            assert file.interest is not None
+            return POLLIN & events if any(
+                self._revents(proc, f, i.events | POLLERR | POLLHUP) & (i.events | POLLERR | POLLHUP)
+                for f, i in file.interest.items() if f != fd and not i.fired) else 0
         if file.kind == "eventfd":
             counter = file.counter
             assert counter is not None
@@ -714,7 +725,7 @@ class Vfs:
             timeout = None if timeout_ms < 0 else timeout_ms / 1000
             select.select([proc.fds.entries[f].file.host_fd for f in consoles], [], [], timeout)
             return self._poll_once(request, proc, fds)
-        self.state.pollers.append((request, fds, proc))
+        self.state.pollers.append((request, fds, proc, None))
         return None
 
     def _poll_once(self, request: Request, proc: Proc, fds: list[tuple[int, int]]) -> Any:
@@ -732,18 +743,96 @@ class Vfs:
 
     def _wake_pollers(self) -> None:
         waiting, self.state.pollers = self.state.pollers, []
-        for request, fds, proc in waiting:
+        for request, fds, proc, epoll in waiting:
             if not self.api.waiting(request):
                 continue
             try:
-                ready = self._poll_once(request, proc, fds)
+                ready = self._poll_once(request, proc, fds) if epoll is None \
+                    else self._epoll_once(request, proc, *epoll)
             except KernelError as err:
                 self.answer(request, -err.errno)
                 continue
             if ready:  # a count, or (count, revents) for select
                 self.answer(request, ready)
             else:
-                self.state.pollers.append((request, fds, proc))
+                self.state.pollers.append((request, fds, proc, epoll))
+
+    # -- epoll -----------------------------------------------------------------------
+    def epoll_create1(self, request: Request, flags: int) -> int:
+        if flags & ~O_CLOEXEC:
+            raise KernelError(Errno.EINVAL, f"epoll_create1 flags {flags:#x}")
+        file = OpenFile("epoll", files.O_RDWR, interest={})
+        return self.proc(request).fds.install(file, bool(flags & O_CLOEXEC))
+
+    def _epoll(self, proc: Proc, epfd: int) -> dict[int, Interest]:
+        file = proc.fds.get(epfd)
+        if file.interest is None:
+            raise KernelError(Errno.EINVAL, f"fd {epfd} is not an epoll instance")
+        return file.interest
+
+    def epoll_ctl(self, request: Request, epfd: int, op: int, fd: int, events: int,
+                  data: int) -> int:
+        proc = self.proc(request)
+        interest = self._epoll(proc, epfd)
+        target = proc.fds.get(fd)
+        if fd == epfd or op not in (EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD):
+            raise KernelError(Errno.EINVAL, f"epoll_ctl op {op} on fd {fd}")
+        if target.kind == "node":
+            raise KernelError(Errno.EPERM, "files and directories are always ready")
+        if op == EPOLL_CTL_ADD:
+            if fd in interest and interest[fd].file is target:
+                raise KernelError(Errno.EEXIST, f"fd {fd} is already watched")
+            interest[fd] = Interest(target, events, data)
+        elif fd not in interest or interest[fd].file is not target:
+            raise KernelError(Errno.ENOENT, f"fd {fd} is not watched")
+        elif op == EPOLL_CTL_DEL:
+            del interest[fd]
+        else:
+            interest[fd] = Interest(target, events, data)
+        self._wake_pollers()
+        return 0
+
+    def epoll_wait(self, request: Request, epfd: int, maxevents: int, timeout_ms: int) -> Any:
+        proc = self.proc(request)
+        epoll = proc.fds.get(epfd)
+        self._epoll(proc, epfd)
+        ready = self._epoll_once(request, proc, epoll, maxevents)
+        if ready or timeout_ms == 0:
+            return ready
+        self.state.pollers.append((request, [], proc, (epoll, maxevents)))
+        return None
+
+    def _epoll_ready(self, proc: Proc, epoll: OpenFile) -> list[tuple[Interest, int]]:
+        """The watched fds with events to report now (closed ones are dropped, as Linux
+        drops a file from every epoll set when its last fd closes)."""
+        assert epoll.interest is not None
+        out = []
+        for fd, item in list(epoll.interest.items()):
+            entry = proc.fds.entries.get(fd)
+            if entry is None or entry.file is not item.file:
+                if item.file.refs == 0:
+                    del epoll.interest[fd]
+                continue
+            if item.fired:
+                continue
+            wanted = item.events | POLLERR | POLLHUP
+            revents = self._revents(proc, fd, wanted) & wanted & ~(EPOLLET | EPOLLONESHOT)
+            if item.events & EPOLLET:  # report a change, not a level
+                fresh, item.seen = revents & ~item.seen, revents
+                revents = revents if fresh else 0
+            if revents:
+                out.append((item, revents))
+        return out
+
+    def _epoll_once(self, request: Request, proc: Proc, epoll: OpenFile, maxevents: int) -> int:
+        ready = self._epoll_ready(proc, epoll)[:maxevents]
+        if not ready:
+            return 0
+        for item, _ in ready:
+            item.fired = bool(item.events & EPOLLONESHOT)
+        self.api.copy_out(request.grants[0], 0,
+                          b"".join(EPOLL_EVENT.pack(revents, item.data) for item, revents in ready))
+        return len(ready)
 
     # -- seeking, control -------------------------------------------------------------
     def lseek(self, request: Request, fd: int, offset: int, whence: int) -> int:
@@ -1056,7 +1145,7 @@ class _NotANode(KernelError):
         if self.file.kind == "socket":
             return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFSOCK | 0o777, 1, os.getuid(),
                         os.getgid(), 0, 0, 4096, 0, now, now, now, 0x08)
-        if self.file.kind == "eventfd":  # an anonymous inode: no file type bits, as on Linux
+        if self.file.kind in ("eventfd", "epoll"):  # an anonymous inode: no file type bits, as on Linux
             return Attr(1, 0o600, 1, os.getuid(), os.getgid(), 0, 0, 4096, 0, now, now, now, 0x0E)
         return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFIFO | 0o600, 1, os.getuid(),
                     os.getgid(), 0, 0, 4096, 0, now, now, now, 0x0C)
@@ -1085,8 +1174,8 @@ def fd_paths(state: VfsState, pid: int) -> dict[int, bytes]:
             out[fd] = path_of(file.walk)
         elif file.pipe is not None:
             out[fd] = f"{file.kind}:[{id(file.pipe) & 0xFFFFFF}]".encode()
-        elif file.counter is not None:
-            out[fd] = b"anon_inode:[eventfd]"
+        elif file.kind in ("eventfd", "epoll"):
+            out[fd] = f"anon_inode:[{file.kind}]".encode()
         else:
             out[fd] = b"/dev/console"
     return out

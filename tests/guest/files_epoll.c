@@ -1,0 +1,188 @@
+/* files_epoll.c — epoll: level-triggered readiness of pipes, socket pairs and eventfds, the data word, maxevents, timeouts, a wait woken by a child, EPOLLONESHOT and EPOLLET, and the errors of epoll_ctl (argv[1] picks one section; none: all). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "errname.h"
+
+static void show(const char *label, long r)
+{
+    if (r < 0)
+        printf("%s: -1 %s\n", label, errname(errno));
+    else
+        printf("%s: %ld\n", label, r);
+}
+
+static int add(int ep, int fd, unsigned events, unsigned long long data)
+{
+    struct epoll_event ev = {.events = events, .data.u64 = data};
+    return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Waits, then prints the events sorted by data word (the order is not part of the ABI). */
+static void wait_show(const char *label, int ep, int max, int timeout)
+{
+    struct epoll_event evs[16];
+    int n = epoll_wait(ep, evs, max, timeout);
+    if (n < 0) {
+        printf("%s: -1 %s\n", label, errname(errno));
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (evs[j].data.u64 < evs[i].data.u64) {
+                struct epoll_event t = evs[i];
+                evs[i] = evs[j];
+                evs[j] = t;
+            }
+    printf("%s: %d", label, n);
+    for (int i = 0; i < n; i++)
+        printf(" [data=%llu events=%#x]", (unsigned long long)evs[i].data.u64, evs[i].events);
+    printf("\n");
+}
+
+static void level(void)
+{
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    printf("FD_CLOEXEC: %d\n", fcntl(ep, F_GETFD) & FD_CLOEXEC);
+    int p[2], sv[2];
+    pipe(p);
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    int efd = eventfd(0, 0);
+    show("add pipe read end", add(ep, p[0], EPOLLIN, 10));
+    show("add pipe write end", add(ep, p[1], EPOLLOUT, 11));
+    show("add socket", add(ep, sv[0], EPOLLIN | EPOLLRDHUP, 12));
+    show("add eventfd", add(ep, efd, EPOLLIN, 13));
+    wait_show("only the write end", ep, 16, 0);
+    write(p[1], "x", 1);
+    write(sv[1], "y", 1);
+    unsigned long long one = 1;
+    write(efd, &one, 8);
+    wait_show("all four", ep, 16, 0);
+    wait_show("level-triggered: again", ep, 16, 0);
+    wait_show("maxevents 2", ep, 2, 0);
+    char c;
+    read(p[0], &c, 1);
+    close(sv[1]);
+    wait_show("pipe drained, socket peer closed", ep, 16, 0);
+    struct epoll_event ev = {.events = EPOLLOUT, .data.u64 = 99};
+    show("mod eventfd to OUT", epoll_ctl(ep, EPOLL_CTL_MOD, efd, &ev));
+    show("del socket", epoll_ctl(ep, EPOLL_CTL_DEL, sv[0], NULL));
+    show("del pipe write end", epoll_ctl(ep, EPOLL_CTL_DEL, p[1], NULL));
+    wait_show("after mod and del", ep, 16, 0);
+    close(ep);
+}
+
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void timeout(void)
+{
+    int ep = epoll_create(1);
+    int p[2];
+    pipe(p);
+    add(ep, p[0], EPOLLIN, 1);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    wait_show("empty, 50 ms", ep, 4, 50);
+    printf("waited >= 40ms: %s\n", ms_since(&t0) >= 40 ? "yes" : "no");
+    wait_show("empty set, 0 ms", epoll_create1(0), 4, 0);
+}
+
+static void wake(void)
+{
+    int ep = epoll_create1(0);
+    int p[2];
+    pipe(p);
+    add(ep, p[0], EPOLLIN, 7);
+    pid_t pid = fork();
+    if (pid == 0) {
+        usleep(100 * 1000);
+        write(p[1], "late", 4);
+        _exit(0);
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    wait_show("woken by the child", ep, 4, -1);
+    printf("waited >= 50ms: %s\n", ms_since(&t0) >= 50 ? "yes" : "no");
+    int st;
+    waitpid(pid, &st, 0);
+    printf("child: exited %d\n", WEXITSTATUS(st));
+}
+
+static void oneshot_edge(void)
+{
+    int ep = epoll_create1(0);
+    int a[2], b[2];
+    pipe(a);
+    pipe(b);
+    add(ep, a[0], EPOLLIN | EPOLLONESHOT, 1);
+    add(ep, b[0], EPOLLIN | EPOLLET, 2);
+    write(a[1], "x", 1);
+    write(b[1], "y", 1);
+    wait_show("first wait", ep, 4, 0);
+    wait_show("second wait: one-shot spent, edge seen", ep, 4, 0);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.u64 = 3};
+    show("re-arm the one-shot", epoll_ctl(ep, EPOLL_CTL_MOD, a[0], &ev));
+    char buf[8];
+    read(b[0], buf, sizeof buf);
+    wait_show("after re-arm and draining the edge pipe", ep, 4, 0);
+    write(b[1], "z", 1);
+    wait_show("new data on the edge pipe", ep, 4, 0);
+}
+
+static void errors(void)
+{
+    int ep = epoll_create1(0);
+    int p[2];
+    pipe(p);
+    struct epoll_event ev = {.events = EPOLLIN};
+    show("epoll_create1 bad flags", epoll_create1(1));
+    show("epoll_create size 0", epoll_create(0));
+    show("add twice (1)", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev));
+    show("add twice (2)", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev));
+    show("mod unwatched", epoll_ctl(ep, EPOLL_CTL_MOD, p[1], &ev));
+    show("del unwatched", epoll_ctl(ep, EPOLL_CTL_DEL, p[1], NULL));
+    show("bad op", epoll_ctl(ep, 9, p[0], &ev));
+    show("add itself", epoll_ctl(ep, EPOLL_CTL_ADD, ep, &ev));
+    show("add a bad fd", epoll_ctl(ep, EPOLL_CTL_ADD, 999, &ev));
+    show("epfd not epoll", epoll_ctl(p[0], EPOLL_CTL_ADD, p[1], &ev));
+    int f = open("/proc/self/exe", O_RDONLY);
+    show("add a regular file", epoll_ctl(ep, EPOLL_CTL_ADD, f, &ev));
+    struct epoll_event out[1];
+    show("wait maxevents 0", epoll_wait(ep, out, 0, 0));
+    show("wait on a pipe", epoll_wait(p[0], out, 1, 0));
+    show("wait bad fd", epoll_wait(999, out, 1, 0));
+}
+
+static const struct {
+    const char *name;
+    void (*run)(void);
+} sections[] = {
+    {"level", level}, {"timeout", timeout}, {"wake", wake}, {"oneshot_edge", oneshot_edge},
+    {"errors", errors},
+};
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
+        if (argc > 1 && strcmp(argv[1], sections[i].name) != 0)
+            continue;
+        printf("== %s\n", sections[i].name);
+        sections[i].run();
+    }
+    return 0;
+}
