@@ -223,6 +223,24 @@ echo 'hello world' | perl -pe 's/(\w+)/\u$1/g'
     _("python3", r"""
 python3 -c 'import json, hashlib, sqlite3; c = sqlite3.connect(":memory:"); print(json.dumps({"sha256": hashlib.sha256(b"abc").hexdigest(), "sqlite": c.execute("select 1+1").fetchone()[0]}, sort_keys=True))'
 """, needs=("python3",)),
+    _("python3-asyncio", r"""
+python3 -c '
+import asyncio, socket
+async def main():
+    p = await asyncio.create_subprocess_exec("echo", "from child", stdout=asyncio.subprocess.PIPE)
+    out, _ = await p.communicate()
+    print("subprocess:", out, p.returncode)
+    a, b = socket.socketpair()
+    r, w = await asyncio.open_connection(sock=a)
+    r2, w2 = await asyncio.open_connection(sock=b)
+    w.write(b"over a socket pair\n")
+    await w.drain()
+    print("stream:", await r2.readline())
+    print("sleeps:", await asyncio.gather(asyncio.sleep(0.05, "a"), asyncio.sleep(0.02, "b")))
+    w.close()
+    w2.close()
+asyncio.run(main())'
+""", needs=("python3",)),
     _("make", SETUP + r"""
 printf 'hello make\n' > in.txt
 printf 'all: out.txt\n\tcat out.txt\n\nout.txt: in.txt\n\ttr a-z A-Z < in.txt > out.txt\n' > Makefile

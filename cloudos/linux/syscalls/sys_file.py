@@ -30,7 +30,8 @@ IOVEC = struct.Struct("<QQ")
 # ioctl requests with a buffer: bytes, and whether the VFS writes it (else reads it).
 IOCTL_BUFFERS = {0x5401: (36, True), 0x5402: (36, False), 0x5403: (36, False),  # TCGETS, TCSETS*
                  0x5404: (36, False), 0x540F: (4, True), 0x5410: (4, False),   # TIOC[GS]PGRP
-                 0x5413: (8, True), 0x541B: (4, True), 0x5429: (4, True)}    # WINSZ, FIONREAD, SID
+                 0x5413: (8, True), 0x541B: (4, True), 0x5429: (4, True),   # WINSZ, FIONREAD, SID
+                 0x5421: (4, False)}                                          # FIONBIO
 SIGPIPE = 13
 POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 1, 2, 4, 8, 16, 32
 SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003  # the VFS's lifecycle ops (vfs/server.py)
@@ -274,7 +275,8 @@ def sys_lseek(t: Thread, fd: int, offset: int, whence: int, *_: int) -> int:
 
 
 def sys_ioctl(t: Thread, fd: int, cmd: int, arg: int, *_: int) -> int:
-    """Implements Linux ioctl(2): terminal attributes, process groups, window size, FIONREAD."""
+    """Implements Linux ioctl(2): terminal attributes, process groups, window size, FIONREAD,
+    FIONBIO, FIOCLEX and FIONCLEX."""
     cmd &= 0xFFFF_FFFF
     size, out = IOCTL_BUFFERS.get(cmd, (0, False))
     grants = (_grant(t, arg, size, out),) if size else ()

@@ -108,7 +108,7 @@ IMPLEMENTED: dict[str, tuple[Handler, Support, str]] = {
     "select": (F_.sys_select, P, "via poll; timeout not updated"),
     "pselect6": (F_.sys_pselect6, P, "via poll; signal mask not applied"),
     "lseek": (F_.sys_lseek, P, "SEEK_SET/CUR/END; no SEEK_DATA/HOLE"),
-    "ioctl": (F_.sys_ioctl, P, "TCGETS, TCSETS*, TIOC[GS]PGRP, TIOCGSID, TIOCGWINSZ, FIONREAD"),
+    "ioctl": (F_.sys_ioctl, P, "TCGETS, TCSETS*, TIOC[GS]PGRP, TIOCGSID, TIOCGWINSZ, FIONREAD, FIONBIO, FIO[N]CLEX"),
     "pread64": (F_.sys_pread64, F, ""),
     "pwrite64": (F_.sys_pwrite64, F, ""),
     "readv": (F_.sys_readv, F, ""),

@@ -57,6 +57,7 @@ EPOLL_EVENT = struct.Struct("<IQ")  # packed on x86_64
 EFD_SEMAPHORE, EVENTFD_SIZE = 1, 8
 TCGETS, TCSETS, TCSETSW, TCSETSF = 0x5401, 0x5402, 0x5403, 0x5404
 TIOCGPGRP, TIOCSPGRP, TIOCGWINSZ, FIONREAD, TIOCGSID = 0x540F, 0x5410, 0x5413, 0x541B, 0x5429
+FIONBIO, FIONCLEX, FIOCLEX = 0x5421, 0x5450, 0x5451
 TERMIOS = struct.Struct("<IIIIB19s")  # the kernel's struct termios
 POLLIN, POLLOUT, POLLERR, POLLHUP, POLLNVAL, POLLRDHUP = 1, 4, 8, 16, 32, 0x2000
 RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
@@ -853,7 +854,15 @@ class Vfs:
         return file.offset
 
     def ioctl(self, request: Request, fd: int, cmd: int, arg: int) -> int:
-        file = self.proc(request).fds.get(fd)
+        proc = self.proc(request)
+        file = proc.fds.get(fd)
+        if cmd == FIONBIO:  # any file: set or clear O_NONBLOCK
+            (on,) = struct.unpack("<i", self.api.copy_in(request.grants[0], 0, 4))
+            file.flags = file.flags | O_NONBLOCK if on else file.flags & ~O_NONBLOCK
+            return 0
+        if cmd in (FIONCLEX, FIOCLEX):
+            proc.fds.entries[fd].cloexec = cmd == FIOCLEX
+            return 0
         if cmd == FIONREAD:
             if file.kind in ("pipe", "socket"):
                 assert file.pipe is not None
