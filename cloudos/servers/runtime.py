@@ -67,6 +67,12 @@ class ServerApi:
         """Whether the caller still waits (it may have been interrupted by a signal)."""
         return not request.answered and self.kernel.ipc.waits(self.pid, request.reply_token)
 
+    def notify_at(self, delay: float, op: int, *args: Any) -> None:
+        """In ``delay`` seconds, the kernel sends this server the notification (op, *args)."""
+        kernel, port = self.kernel, self.runtime.port
+        kernel.scheduler.call_at(kernel.scheduler.clock() + max(0.0, delay), lambda: kernel.ipc.notify(
+            port, Message(op, b"", 0, body=(op, *args))))
+
     def copy_in(self, grant: int, offset: int, length: int) -> bytes:
         g = self.kernel.ipc.grant(self.pid, grant, offset, length, write=False)
         return g.aspace.copy_in(g.start + offset, length)

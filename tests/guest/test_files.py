@@ -1,5 +1,5 @@
 """End-to-end tests of files through the VFS server: file and directory calls,
-fd duplication and flags, pipes, socket pairs, eventfds, epoll, close-on-exec,
+fd duplication and flags, pipes, socket pairs, eventfds, timerfds, epoll, close-on-exec,
 the host's files read-only and path resolution errors.
 
 Each guest program runs natively and under ``cloudos run`` in both link modes
@@ -233,6 +233,28 @@ def test_epoll(section, mode, guest_bins, run_native, run_cloudos):
     prog = guest_bins.path("files_epoll", mode)
     native = run_native([prog, section])
     _check_native(native, [f"== {section}".encode(), *EPOLL_SECTIONS[section]])
+    _assert_same(native, run_cloudos([prog, section]))
+
+
+# --- timerfd: one section of files_timerfd.c per case ---------------------------------------
+
+TIMERFD_SECTIONS = {
+    "oneshot": [b"expirations: 1, waited 90..1000 ms: yes", b"disarmed after firing: yes",
+                b"read again: -1 EAGAIN"],
+    "periodic": [b"expirations in 250 ms at 20 ms: between 8 and 25: yes",
+                 b"interval: 0.020000000, next within 20 ms: yes", b"old interval: 20000000 ns"],
+    "absolute": [b"expirations: 1, waited 60..1000 ms: yes", b"read at once: 8"],
+    "readiness": [b"revents: 0x1, waited >= 40 ms: yes", b"data: 5 events: 0x1"],
+    "errors": [b"clock 99: -1 EINVAL", b"settime on stdin: -1 EINVAL", b"write: -1 EINVAL"],
+}
+
+
+@by_mode
+@pytest.mark.parametrize("section", list(TIMERFD_SECTIONS))
+def test_timerfd(section, mode, guest_bins, run_native, run_cloudos):
+    prog = guest_bins.path("files_timerfd", mode)
+    native = run_native([prog, section])
+    _check_native(native, [f"== {section}".encode(), *TIMERFD_SECTIONS[section]])
     _assert_same(native, run_cloudos([prog, section]))
 
 

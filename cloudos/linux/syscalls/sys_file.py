@@ -359,6 +359,36 @@ def _select(t: Thread, nfds: int, sets: tuple[int, int, int], timeout: float | N
                 deliver=deliver)
 
 
+# -- timerfd: expirations counted by the VFS, woken by a kernel timer -------------------
+TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET = 1, 2
+
+
+def sys_timerfd_create(t: Thread, clock: int, flags: int, *_: int) -> int:
+    """Implements Linux timerfd_create(2) for CLOCK_REALTIME, CLOCK_MONOTONIC and CLOCK_BOOTTIME."""
+    return call(t, 283, s32(clock), s32(flags))
+
+
+def sys_timerfd_settime(t: Thread, fd: int, flags: int, new: int, old: int, *_: int) -> int:
+    """Implements Linux timerfd_settime(2); TFD_TIMER_CANCEL_ON_SET is accepted but never fires."""
+    flags = s32(flags)
+    raw = t.process.aspace.copy_in(new, 32)
+    i_sec, i_nsec, v_sec, v_nsec = struct.unpack("<qqqq", raw)
+    if flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET) or min(i_sec, v_sec) < 0 \
+            or not (0 <= i_nsec < 10**9 and 0 <= v_nsec < 10**9):
+        raise KernelError(Errno.EINVAL, "bad itimerspec or flags")
+    if old:
+        _check_buffer(t, old, 32, True)
+    grants = (_grant(t, old, 32, True),) if old else ()
+    return call(t, 286, s32(fd), flags, i_sec + i_nsec / 1e9, v_sec + v_nsec / 1e9,
+                bool(flags & TFD_TIMER_ABSTIME), grants=grants)
+
+
+def sys_timerfd_gettime(t: Thread, fd: int, cur: int, *_: int) -> int:
+    """Implements Linux timerfd_gettime(2)."""
+    _check_buffer(t, cur, 32, True)
+    return call(t, 287, s32(fd), grants=(_grant(t, cur, 32, True),))
+
+
 # -- epoll: an interest list kept by the VFS, waited on like poll ------------------------
 EPOLL_EVENT_SIZE = 12  # struct epoll_event is packed on x86_64
 

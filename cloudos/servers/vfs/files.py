@@ -1,13 +1,13 @@
 """Open files of the VFS: file descriptions, fd tables, pipes, socket pairs, eventfds,
-epoll instances, the console.
+timerfds, epoll instances, the console.
 
 Owns: what an fd refers to (an ``OpenFile``, shared by dup'd and inherited fds,
 with its offset and status flags), per-process fd tables with close-on-exec,
 pipes (a 64 KiB buffer, blocked readers and writers as deferred requests, EOF
 and EPIPE when an end closes), socket pairs (two pipes, crossed; shutting a
-direction down drops that pipe's end), eventfd counters, epoll interest lists,
-and the console (the host's stdin, stdout and stderr). Never: resolves paths
-(``paths``) or decodes requests (``server``).
+direction down drops that pipe's end), eventfd counters, timerfd expiry state,
+epoll interest lists, and the console (the host's stdin, stdout and stderr).
+Never: resolves paths (``paths``) or decodes requests (``server``).
 Called by: ``vfs.server``.
 """
 
@@ -55,6 +55,21 @@ class EventCounter:
 
 
 @dataclass(eq=False)
+class Timer:
+    """A timerfd: its clock, next expiry (host monotonic seconds, or None when disarmed),
+    period, expirations not yet read, and readers waiting for one. ``generation`` names
+    the one kernel notification that is current; older ones are ignored."""
+
+    key: int
+    clock: int
+    deadline: float | None = None
+    interval: float = 0.0
+    ticks: int = 0
+    generation: int = 0
+    blocked_readers: deque[Any] = field(default_factory=deque)
+
+
+@dataclass(eq=False)
 class Interest:
     """One fd an epoll instance watches: the file it was added as, the events asked for,
     the user's data word, and what was last seen (for EPOLLET) or whether a
@@ -71,13 +86,14 @@ class Interest:
 class OpenFile:
     """An open file description."""
 
-    kind: str                  # "node", "pipe", "socket", "eventfd", "epoll" or "console"
+    kind: str                  # "node", "pipe", "socket", "eventfd", "timerfd", "epoll", "console"
     flags: int                 # access mode and status flags
     walk: Walk | None = None   # for nodes: where it was opened (fchdir, /proc/self/fd)
     pipe: Pipe | None = None   # what a pipe end or a socket reads from
     tx: Pipe | None = None     # what a socket writes to (its peer's pipe)
     shut: int = 0              # a socket's directions shut down (1 read, 2 write)
     counter: EventCounter | None = None
+    timer: Timer | None = None
     interest: dict[int, Interest] | None = None  # an epoll instance's watched fds
     host_fd: int = -1          # for the console
     offset: int = 0

@@ -34,7 +34,7 @@ from cloudos.servers.vfs import files
 from cloudos.servers.vfs.files import (O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY,
                                        O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_TRUNC,
                                        EVENTFD_MAX, PIPE_BUF, PIPE_CAPACITY, EventCounter,
-                                       FdTable, Interest, OpenFile, Pipe)
+                                       FdTable, Interest, OpenFile, Pipe, Timer)
 from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.fs import Attr
 from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of
@@ -42,6 +42,7 @@ from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of
 VFS_ID = -2
 SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003  # lifecycle ops, above Linux's numbers
 EXEC_READ, MMAP_READ = 1004, 1005  # execve's and mmap's reads (sent by linux/syscalls/sys_file.py)
+TIMER_FIRED = 1006  # a timerfd's expiry: the kernel's notification to the VFS (ServerApi.notify_at)
 EXEC_MAX = 512 << 20
 AT_FDCWD = -100
 AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_EMPTY_PATH = 0x100, 0x200, 0x400, 0x1000
@@ -52,6 +53,7 @@ FD_CLOEXEC = 1
 SHUT_READ, SHUT_WRITE, SHUT_BOTH = 1, 2, 3  # OpenFile.shut bits
 MSG_DONTWAIT, MSG_NOSIGNAL = 0x40, 0x4000
 EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD = 1, 2, 3
+TIMERFD_CLOCKS = (time.CLOCK_REALTIME, time.CLOCK_MONOTONIC, time.CLOCK_BOOTTIME)
 EPOLLONESHOT, EPOLLET = 1 << 30, 1 << 31
 EPOLL_EVENT = struct.Struct("<IQ")  # packed on x86_64
 EFD_SEMAPHORE, EVENTFD_SIZE = 1, 8
@@ -86,6 +88,8 @@ class VfsState:
     # poll/select waiters (request, fds, proc, None) and epoll_wait waiters
     # (request, [], proc, (epoll file, maxevents))
     pollers: list[tuple[Request, list[tuple[int, int]], Proc, Any]] = field(default_factory=list)
+    timers: dict[int, Timer] = field(default_factory=dict)  # open timerfds by key
+    timer_keys: int = 0
 
 
 class Vfs:
@@ -105,6 +109,8 @@ class Vfs:
             269: self.faccessat, 280: self.utimensat, 290: self.eventfd2, 292: self.dup3,
             44: self.sendto, 45: self.recvfrom, 48: self.shutdown, 53: self.socketpair,
             232: self.epoll_wait, 233: self.epoll_ctl, 291: self.epoll_create1,
+            283: self.timerfd_create, 286: self.timerfd_settime, 287: self.timerfd_gettime,
+            TIMER_FIRED: self.timer_fired,
             293: self.pipe2,
             316: self.renameat2, 332: self.statx,
             SPAWN: self.spawn, FORK: self.fork, EXEC: self.exec, EXIT: self.exit,
@@ -226,6 +232,8 @@ class Vfs:
             raise KernelError(Errno.EBADF, f"fd {fd}")
         file = entry.file
         file.refs -= 1
+        if file.refs == 0 and file.timer is not None:
+            self.state.timers.pop(file.timer.key, None)
         if file.refs == 0 and file.kind == "socket":
             self._shutdown(file, SHUT_BOTH)
         elif file.refs == 0 and file.pipe is not None:
@@ -475,6 +483,10 @@ class Vfs:
             return self._pipe_read(request, file, count, grant, lengths)
         elif file.kind == "eventfd":
             return self._event_read(request, file, count, grant)
+        elif file.kind == "timerfd":
+            return self._timer_read(request, file, count, grant)
+        elif file.kind == "epoll":
+            raise KernelError(Errno.EINVAL, "an epoll instance is not read")
         else:
             if stat.S_ISDIR(file.fs.getattr(file.node).mode):
                 raise KernelError(Errno.EISDIR, "read of a directory")
@@ -521,6 +533,8 @@ class Vfs:
             return self._pipe_write(request, file, data, 0)
         if file.kind == "eventfd":
             return self._event_write(request, file, data)
+        if file.kind in ("timerfd", "epoll"):
+            raise KernelError(Errno.EINVAL, f"a {file.kind} is not written")
         fs, node = file.fs, file.node
         if offset is None and file.flags & O_APPEND:
             file.offset = fs.getattr(node).size
@@ -699,6 +713,10 @@ class Vfs:
             mask |= (POLLHUP if rcv_shut and snd_shut else 0)
             mask |= POLLOUT if len(tx.buffer) < PIPE_CAPACITY else 0
             return mask & (events | POLLHUP)
+        if file.kind == "timerfd":
+            assert file.timer is not None
+            self._timer_advance(file.timer)
+            return POLLIN & events if file.timer.ticks else 0
         if file.kind == "epoll":
             assert file.interest is not None
             return POLLIN & events if any(
@@ -757,6 +775,114 @@ class Vfs:
                 self.answer(request, ready)
             else:
                 self.state.pollers.append((request, fds, proc, epoll))
+
+    # -- timerfd ---------------------------------------------------------------------
+    def timerfd_create(self, request: Request, clock: int, flags: int) -> int:
+        if clock not in TIMERFD_CLOCKS or flags & ~(O_CLOEXEC | O_NONBLOCK):
+            raise KernelError(Errno.EINVAL, f"timerfd_create clock {clock} flags {flags:#x}")
+        self.state.timer_keys += 1
+        timer = Timer(self.state.timer_keys, clock)
+        self.state.timers[timer.key] = timer
+        file = OpenFile("timerfd", files.O_RDWR | flags & O_NONBLOCK, timer=timer)
+        return self.proc(request).fds.install(file, bool(flags & O_CLOEXEC))
+
+    def _timer(self, request: Request, fd: int) -> Timer:
+        file = self.proc(request).fds.get(fd)
+        if file.timer is None:
+            raise KernelError(Errno.EINVAL, f"fd {fd} is not a timerfd")
+        return file.timer
+
+    @staticmethod
+    def _timer_now(timer: Timer) -> tuple[float, bytes]:
+        """The timer as struct itimerspec (interval, time to the next expiry), and now."""
+        now = time.monotonic()
+        left = max(0.0, timer.deadline - now) if timer.deadline is not None else 0.0
+        if timer.deadline is not None and left == 0.0:
+            left = 1e-9  # armed and due: Linux never reports an armed timer as 0
+        ns = [round(timer.interval * 1e9), round(left * 1e9)]
+        return now, struct.pack("<qqqq", ns[0] // 10**9, ns[0] % 10**9, ns[1] // 10**9,
+                                ns[1] % 10**9)
+
+    def timerfd_settime(self, request: Request, fd: int, flags: int, interval: float,
+                        value: float, absolute: bool) -> int:
+        timer = self._timer(request, fd)
+        self._timer_advance(timer)
+        if request.grants:  # the old value
+            self.api.copy_out(request.grants[0], 0, self._timer_now(timer)[1])
+        now = time.monotonic()
+        timer.ticks, timer.interval = 0, interval
+        if value == 0:
+            timer.deadline = None
+        elif absolute:  # a time on the timer's clock, as a time on the host's monotonic one
+            timer.deadline = now + value - time.clock_gettime(timer.clock)
+        else:
+            timer.deadline = now + value
+        self._timer_schedule(timer)
+        self._wake_pollers()
+        return 0
+
+    def timerfd_gettime(self, request: Request, fd: int) -> int:
+        timer = self._timer(request, fd)
+        self._timer_advance(timer)
+        self.api.copy_out(request.grants[0], 0, self._timer_now(timer)[1])
+        return 0
+
+    def _timer_schedule(self, timer: Timer) -> None:
+        timer.generation += 1
+        if timer.deadline is not None:
+            self.api.notify_at(timer.deadline - time.monotonic(), TIMER_FIRED, timer.key,
+                               timer.generation)
+
+    def _timer_advance(self, timer: Timer) -> None:
+        """Count the expirations that are due; a periodic timer moves to its next one."""
+        if timer.deadline is None:
+            return
+        now = time.monotonic()
+        if now < timer.deadline:
+            return
+        if timer.interval:
+            missed = 1 + int((now - timer.deadline) / timer.interval)
+            timer.ticks += missed
+            timer.deadline += missed * timer.interval
+        else:
+            timer.ticks += 1
+            timer.deadline = None
+        self._timer_schedule(timer)
+
+    def timer_fired(self, request: Request, key: int, generation: int) -> None:
+        timer = self.state.timers.get(key)
+        if timer is None or timer.generation != generation:
+            return None  # closed or re-armed since: a stale notification
+        self._timer_advance(timer)
+        if timer.deadline is not None and timer.generation == generation:
+            self._timer_schedule(timer)  # woken a little early: wait again
+        while timer.blocked_readers and timer.ticks:
+            reader, grant = timer.blocked_readers.popleft()
+            if not self.api.waiting(reader):
+                continue
+            try:
+                self.api.copy_out(grant, 0, struct.pack("<Q", timer.ticks))
+                timer.ticks = 0
+                self.answer(reader, 8)
+            except KernelError as err:
+                self.answer(reader, -err.errno)
+        self._wake_pollers()
+        return None
+
+    def _timer_read(self, request: Request, file: OpenFile, count: int, grant: Any) -> int | None:
+        timer = file.timer
+        assert timer is not None
+        if count < 8:
+            raise KernelError(Errno.EINVAL, "a timerfd is read 8 bytes at a time")
+        self._timer_advance(timer)
+        if not timer.ticks:
+            if file.flags & O_NONBLOCK:
+                raise KernelError(Errno.EAGAIN, "no expiration yet")
+            timer.blocked_readers.append((request, grant))
+            return None
+        self.api.copy_out(grant, 0, struct.pack("<Q", timer.ticks))
+        timer.ticks = 0
+        return 8
 
     # -- epoll -----------------------------------------------------------------------
     def epoll_create1(self, request: Request, flags: int) -> int:
@@ -838,8 +964,8 @@ class Vfs:
     # -- seeking, control -------------------------------------------------------------
     def lseek(self, request: Request, fd: int, offset: int, whence: int) -> int:
         file = self.proc(request).fds.get(fd)
-        if file.kind == "eventfd":
-            return 0  # Linux's eventfds seek nowhere but do not refuse
+        if file.kind in ("eventfd", "timerfd", "epoll"):
+            return 0  # Linux's anonymous files seek nowhere but do not refuse
         if file.kind != "node":
             raise KernelError(Errno.ESPIPE, "not seekable")
         base = {SEEK_SET: 0, SEEK_CUR: file.offset}.get(whence)
@@ -1154,7 +1280,7 @@ class _NotANode(KernelError):
         if self.file.kind == "socket":
             return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFSOCK | 0o777, 1, os.getuid(),
                         os.getgid(), 0, 0, 4096, 0, now, now, now, 0x08)
-        if self.file.kind in ("eventfd", "epoll"):  # an anonymous inode: no file type bits, as on Linux
+        if self.file.kind in ("eventfd", "timerfd", "epoll"):  # an anonymous inode: no file type bits, as on Linux
             return Attr(1, 0o600, 1, os.getuid(), os.getgid(), 0, 0, 4096, 0, now, now, now, 0x0E)
         return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFIFO | 0o600, 1, os.getuid(),
                     os.getgid(), 0, 0, 4096, 0, now, now, now, 0x0C)
@@ -1183,7 +1309,7 @@ def fd_paths(state: VfsState, pid: int) -> dict[int, bytes]:
             out[fd] = path_of(file.walk)
         elif file.pipe is not None:
             out[fd] = f"{file.kind}:[{id(file.pipe) & 0xFFFFFF}]".encode()
-        elif file.kind in ("eventfd", "epoll"):
+        elif file.kind in ("eventfd", "timerfd", "epoll"):
             out[fd] = f"anon_inode:[{file.kind}]".encode()
         else:
             out[fd] = b"/dev/console"
