@@ -6,17 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "errname.h"
+#include "section.h"
 #include "testdir.h"
-
-static const char *only;
-
-static int section(const char *name)
-{
-    if (only && strcmp(only, name) != 0)
-        return 0;
-    printf("== %s\n", name);
-    return 1;
-}
 
 int main(int argc, char **argv)
 {

@@ -12,14 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "errname.h"
-
-static void show(const char *label, long r)
-{
-    if (r < 0)
-        printf("%s: -1 %s\n", label, errname(errno));
-    else
-        printf("%s: %ld\n", label, r);
-}
+#include "section.h"
 
 static int add(int ep, int fd, unsigned events, unsigned long long data)
 {
@@ -57,10 +50,10 @@ static void level(void)
     pipe(p);
     socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
     int efd = eventfd(0, 0);
-    show("add pipe read end", add(ep, p[0], EPOLLIN, 10));
-    show("add pipe write end", add(ep, p[1], EPOLLOUT, 11));
-    show("add socket", add(ep, sv[0], EPOLLIN | EPOLLRDHUP, 12));
-    show("add eventfd", add(ep, efd, EPOLLIN, 13));
+    SHOW("add pipe read end", add(ep, p[0], EPOLLIN, 10));
+    SHOW("add pipe write end", add(ep, p[1], EPOLLOUT, 11));
+    SHOW("add socket", add(ep, sv[0], EPOLLIN | EPOLLRDHUP, 12));
+    SHOW("add eventfd", add(ep, efd, EPOLLIN, 13));
     wait_show("only the write end", ep, 16, 0);
     write(p[1], "x", 1);
     write(sv[1], "y", 1);
@@ -74,9 +67,9 @@ static void level(void)
     close(sv[1]);
     wait_show("pipe drained, socket peer closed", ep, 16, 0);
     struct epoll_event ev = {.events = EPOLLOUT, .data.u64 = 99};
-    show("mod eventfd to OUT", epoll_ctl(ep, EPOLL_CTL_MOD, efd, &ev));
-    show("del socket", epoll_ctl(ep, EPOLL_CTL_DEL, sv[0], NULL));
-    show("del pipe write end", epoll_ctl(ep, EPOLL_CTL_DEL, p[1], NULL));
+    SHOW("mod eventfd to OUT", epoll_ctl(ep, EPOLL_CTL_MOD, efd, &ev));
+    SHOW("del socket", epoll_ctl(ep, EPOLL_CTL_DEL, sv[0], NULL));
+    SHOW("del pipe write end", epoll_ctl(ep, EPOLL_CTL_DEL, p[1], NULL));
     wait_show("after mod and del", ep, 16, 0);
     close(ep);
 }
@@ -135,7 +128,7 @@ static void oneshot_edge(void)
     wait_show("first wait", ep, 4, 0);
     wait_show("second wait: one-shot spent, edge seen", ep, 4, 0);
     struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.u64 = 3};
-    show("re-arm the one-shot", epoll_ctl(ep, EPOLL_CTL_MOD, a[0], &ev));
+    SHOW("re-arm the one-shot", epoll_ctl(ep, EPOLL_CTL_MOD, a[0], &ev));
     char buf[8];
     read(b[0], buf, sizeof buf);
     wait_show("after re-arm and draining the edge pipe", ep, 4, 0);
@@ -149,40 +142,37 @@ static void errors(void)
     int p[2];
     pipe(p);
     struct epoll_event ev = {.events = EPOLLIN};
-    show("epoll_create1 bad flags", epoll_create1(1));
-    show("epoll_create size 0", epoll_create(0));
-    show("add twice (1)", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev));
-    show("add twice (2)", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev));
-    show("mod unwatched", epoll_ctl(ep, EPOLL_CTL_MOD, p[1], &ev));
-    show("del unwatched", epoll_ctl(ep, EPOLL_CTL_DEL, p[1], NULL));
-    show("bad op", epoll_ctl(ep, 9, p[0], &ev));
-    show("add itself", epoll_ctl(ep, EPOLL_CTL_ADD, ep, &ev));
-    show("add a bad fd", epoll_ctl(ep, EPOLL_CTL_ADD, 999, &ev));
-    show("epfd not epoll", epoll_ctl(p[0], EPOLL_CTL_ADD, p[1], &ev));
+    SHOW("epoll_create1 bad flags", epoll_create1(1));
+    SHOW("epoll_create size 0", epoll_create(0));
+    SHOW("add twice (1)", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev));
+    SHOW("add twice (2)", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev));
+    SHOW("mod unwatched", epoll_ctl(ep, EPOLL_CTL_MOD, p[1], &ev));
+    SHOW("del unwatched", epoll_ctl(ep, EPOLL_CTL_DEL, p[1], NULL));
+    SHOW("bad op", epoll_ctl(ep, 9, p[0], &ev));
+    SHOW("add itself", epoll_ctl(ep, EPOLL_CTL_ADD, ep, &ev));
+    SHOW("add a bad fd", epoll_ctl(ep, EPOLL_CTL_ADD, 999, &ev));
+    SHOW("epfd not epoll", epoll_ctl(p[0], EPOLL_CTL_ADD, p[1], &ev));
     int f = open("/proc/self/exe", O_RDONLY);
-    show("add a regular file", epoll_ctl(ep, EPOLL_CTL_ADD, f, &ev));
+    SHOW("add a regular file", epoll_ctl(ep, EPOLL_CTL_ADD, f, &ev));
     struct epoll_event out[1];
-    show("wait maxevents 0", epoll_wait(ep, out, 0, 0));
-    show("wait on a pipe", epoll_wait(p[0], out, 1, 0));
-    show("wait bad fd", epoll_wait(999, out, 1, 0));
+    SHOW("wait maxevents 0", epoll_wait(ep, out, 0, 0));
+    SHOW("wait on a pipe", epoll_wait(p[0], out, 1, 0));
+    SHOW("wait bad fd", epoll_wait(999, out, 1, 0));
 }
-
-static const struct {
-    const char *name;
-    void (*run)(void);
-} sections[] = {
-    {"level", level}, {"timeout", timeout}, {"wake", wake}, {"oneshot_edge", oneshot_edge},
-    {"errors", errors},
-};
 
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
-    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
-        if (argc > 1 && strcmp(argv[1], sections[i].name) != 0)
-            continue;
-        printf("== %s\n", sections[i].name);
-        sections[i].run();
-    }
+    only = argc > 1 ? argv[1] : NULL;
+    if (section("level"))
+        level();
+    if (section("timeout"))
+        timeout();
+    if (section("wake"))
+        wake();
+    if (section("oneshot_edge"))
+        oneshot_edge();
+    if (section("errors"))
+        errors();
     return 0;
 }

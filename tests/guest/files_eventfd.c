@@ -15,14 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "errname.h"
-
-static void show(const char *label, long r)
-{
-    if (r < 0)
-        printf("%s: -1 %s\n", label, errname(errno));
-    else
-        printf("%s: %ld\n", label, r);
-}
+#include "section.h"
 
 static void show_read(const char *label, int fd)
 {
@@ -50,10 +43,10 @@ static void counting(void)
     int fd = eventfd(5, EFD_NONBLOCK);
     show_read("read initial 5", fd);
     show_read("read when zero", fd);
-    show("write 3", put(fd, 3));
-    show("write 4", put(fd, 4));
+    SHOW("write 3", put(fd, 3));
+    SHOW("write 4", put(fd, 4));
     show_read("read sums the writes", fd);
-    show("write 0", put(fd, 0));
+    SHOW("write 0", put(fd, 0));
     show_read("read after writing 0", fd);
     close(fd);
 }
@@ -63,7 +56,7 @@ static void semaphore(void)
     int fd = eventfd(3, EFD_SEMAPHORE | EFD_NONBLOCK);
     for (int i = 0; i < 4; i++)
         show_read("semaphore read", fd);
-    show("write 2", put(fd, 2));
+    SHOW("write 2", put(fd, 2));
     show_read("semaphore read", fd);
     show_read("semaphore read", fd);
     close(fd);
@@ -74,12 +67,12 @@ static void errors(void)
     int fd = eventfd(1, EFD_NONBLOCK);
     char small[4] = {0};
     uint64_t v;
-    show("read 4 bytes", read(fd, small, sizeof small));
-    show("write 4 bytes", write(fd, small, sizeof small));
-    show("write 0xffffffffffffffff", put(fd, UINT64_MAX));
-    show("eventfd bad flags", eventfd(0, 0x10));
-    show("lseek (a no-op on Linux)", lseek(fd, 0, SEEK_SET));
-    show("pread", pread(fd, &v, sizeof v, 0));
+    SHOW("read 4 bytes", read(fd, small, sizeof small));
+    SHOW("write 4 bytes", write(fd, small, sizeof small));
+    SHOW("write 0xffffffffffffffff", put(fd, UINT64_MAX));
+    SHOW("eventfd bad flags", eventfd(0, 0x10));
+    SHOW("lseek (a no-op on Linux)", lseek(fd, 0, SEEK_SET));
+    SHOW("pread", pread(fd, &v, sizeof v, 0));
     show_read("count survives the errors", fd);
     int raw = (int)syscall(284, 7);  /* the old eventfd(2): no flags */
     show_read("eventfd(2) then read", raw);
@@ -90,12 +83,12 @@ static void errors(void)
 static void full(void)
 {
     int fd = eventfd(0, EFD_NONBLOCK);
-    show("write the largest value", put(fd, UINT64_MAX - 1));
+    SHOW("write the largest value", put(fd, UINT64_MAX - 1));
     printf("poll full: %#x\n", revents(fd));
-    show("write 1 more", put(fd, 1));
+    SHOW("write 1 more", put(fd, 1));
     show_read("read the largest value", fd);
     printf("poll empty: %#x\n", revents(fd));
-    show("write 1", put(fd, 1));
+    SHOW("write 1", put(fd, 1));
     printf("poll with a count: %#x\n", revents(fd));
     close(fd);
 }
@@ -176,7 +169,7 @@ static void describe(void)
     printf("O_RDWR: %d\n", (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR);
     char path[64], link[64] = {0};
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    show("readlink", readlink(path, link, sizeof link - 1));
+    SHOW("readlink", readlink(path, link, sizeof link - 1));
     printf("link: %s\n", link);
     close(fd);
 }
@@ -186,31 +179,35 @@ static void vectored(void)
     int fd = eventfd(9, 0);
     uint64_t a = 0, b = 0;
     struct iovec v[2] = {{&a, 8}, {&b, 8}};
-    show("readv", readv(fd, v, 2));
+    SHOW("readv", readv(fd, v, 2));
     printf("first buffer: %llu second: %llu\n", (unsigned long long)a, (unsigned long long)b);
     a = 2;
-    show("writev", writev(fd, v, 1));
+    SHOW("writev", writev(fd, v, 1));
     show_read("read after writev", fd);
     close(fd);
 }
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-} sections[] = {
-    {"counting", counting}, {"semaphore", semaphore}, {"errors", errors}, {"full", full},
-    {"wake_fork", wake_fork}, {"wake_thread", wake_thread},
-    {"blocked_writer", blocked_writer}, {"describe", describe}, {"vectored", vectored},
-};
-
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
-    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
-        if (argc > 1 && strcmp(argv[1], sections[i].name) != 0)
-            continue;
-        printf("== %s\n", sections[i].name);
-        sections[i].run();
-    }
+    only = argc > 1 ? argv[1] : NULL;
+    if (section("counting"))
+        counting();
+    if (section("semaphore"))
+        semaphore();
+    if (section("errors"))
+        errors();
+    if (section("full"))
+        full();
+    if (section("wake_fork"))
+        wake_fork();
+    if (section("wake_thread"))
+        wake_thread();
+    if (section("blocked_writer"))
+        blocked_writer();
+    if (section("describe"))
+        describe();
+    if (section("vectored"))
+        vectored();
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "errname.h"
+#include "section.h"
 
 #define TOTAL (10u << 20)
 
@@ -82,17 +83,6 @@ static void show_select(const char *label, int rfd, int wfd, long usec)
     if (usec > 0)
         printf(" waited>=%ldms:%s", usec / 1000 * 8 / 10, ms >= usec / 1000.0 * 0.8 ? "yes" : "no");
     printf("\n");
-}
-
-static const char *only;
-
-/* Whether to run the section called name (argv[1], or every section without one). */
-static int section(const char *name)
-{
-    if (only && strcmp(only, name) != 0)
-        return 0;
-    printf("== %s\n", name);
-    return 1;
 }
 
 int main(int argc, char **argv)

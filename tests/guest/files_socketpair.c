@@ -13,14 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "errname.h"
-
-static void show(const char *label, long r)
-{
-    if (r < 0)
-        printf("%s: -1 %s\n", label, errname(errno));
-    else
-        printf("%s: %ld\n", label, r);
-}
+#include "section.h"
 
 static void show_read(const char *label, int fd)
 {
@@ -42,15 +35,15 @@ static void show_poll(const char *label, int fd)
 static void both_ways(void)
 {
     int sv[2];
-    show("socketpair", socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-    show("write 0->1", write(sv[0], "ping", 4));
+    SHOW("socketpair", socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+    SHOW("write 0->1", write(sv[0], "ping", 4));
     show_read("read on 1", sv[1]);
-    show("write 1->0", write(sv[1], "pong!", 5));
+    SHOW("write 1->0", write(sv[1], "pong!", 5));
     show_read("read on 0", sv[0]);
     struct stat st;
     fstat(sv[0], &st);
     printf("S_ISSOCK: %d\n", S_ISSOCK(st.st_mode));
-    show("lseek", lseek(sv[0], 0, SEEK_SET));
+    SHOW("lseek", lseek(sv[0], 0, SEEK_SET));
     close(sv[0]);
     close(sv[1]);
 }
@@ -61,16 +54,16 @@ static void send_recv(void)
     char buf[16] = {0};
     socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
     printf("FD_CLOEXEC: %d\n", fcntl(sv[0], F_GETFD) & FD_CLOEXEC);
-    show("recv MSG_DONTWAIT, empty", recv(sv[0], buf, sizeof buf, MSG_DONTWAIT));
-    show("send", send(sv[1], "abc", 3, 0));
-    show("recv", recv(sv[0], buf, sizeof buf, 0));
+    SHOW("recv MSG_DONTWAIT, empty", recv(sv[0], buf, sizeof buf, MSG_DONTWAIT));
+    SHOW("send", send(sv[1], "abc", 3, 0));
+    SHOW("recv", recv(sv[0], buf, sizeof buf, 0));
     printf("got [%s]\n", buf);
     struct sockaddr_un from;
     socklen_t len = sizeof from;
     send(sv[1], "x", 1, 0);
-    show("recvfrom with an address", recvfrom(sv[0], buf, sizeof buf, 0, (void *)&from, &len));
+    SHOW("recvfrom with an address", recvfrom(sv[0], buf, sizeof buf, 0, (void *)&from, &len));
     printf("address length: %u\n", (unsigned)len);
-    show("send to a non-socket", send(1, "x", 1, 0));
+    SHOW("send to a non-socket", send(1, "x", 1, 0));
     close(sv[0]);
     close(sv[1]);
 }
@@ -97,20 +90,20 @@ static void shut(void)
     socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
     show_poll("poll fresh", sv[0]);
     write(sv[1], "tail", 4);
-    show("shutdown 1 SHUT_WR", shutdown(sv[1], SHUT_WR));
+    SHOW("shutdown 1 SHUT_WR", shutdown(sv[1], SHUT_WR));
     show_poll("poll 0 after peer SHUT_WR", sv[0]);
     show_read("read the data", sv[0]);
     show_read("then EOF", sv[0]);
     signal(SIGPIPE, SIG_IGN);
-    show("write on 1 after SHUT_WR", write(sv[1], "x", 1));
-    show("write 0->1 still works", write(sv[0], "back", 4));
+    SHOW("write on 1 after SHUT_WR", write(sv[1], "x", 1));
+    SHOW("write 0->1 still works", write(sv[0], "back", 4));
     show_read("read on 1", sv[1]);
-    show("shutdown 1 SHUT_RD", shutdown(sv[1], SHUT_RD));
+    SHOW("shutdown 1 SHUT_RD", shutdown(sv[1], SHUT_RD));
     show_read("read on 1 after SHUT_RD", sv[1]);
-    show("write 0->1 after peer SHUT_RD", write(sv[0], "x", 1));
+    SHOW("write 0->1 after peer SHUT_RD", write(sv[0], "x", 1));
     show_poll("poll 0, both directions shut", sv[0]);
-    show("shutdown bad how", shutdown(sv[0], 7));
-    show("shutdown a pipe", shutdown(1, SHUT_RD));
+    SHOW("shutdown bad how", shutdown(sv[0], 7));
+    SHOW("shutdown a pipe", shutdown(1, SHUT_RD));
     close(sv[0]);
     close(sv[1]);
 }
@@ -124,7 +117,7 @@ static void peer_close(void)
     show_poll("poll after peer closed", sv[0]);
     show_read("read the data", sv[0]);
     show_read("then EOF", sv[0]);
-    show("send MSG_NOSIGNAL", send(sv[0], "x", 1, MSG_NOSIGNAL));
+    SHOW("send MSG_NOSIGNAL", send(sv[0], "x", 1, MSG_NOSIGNAL));
     pid_t pid = fork();
     if (pid == 0) {
         write(sv[0], "x", 1);
@@ -172,30 +165,31 @@ static void parent_child(void)
 static void kinds(void)
 {
     int sv[2];
-    show("AF_INET", socketpair(AF_INET, SOCK_STREAM, 0, sv));
-    show("family 12345", socketpair(12345, SOCK_STREAM, 0, sv));
-    show("bad type flags", socketpair(AF_UNIX, SOCK_STREAM | 0x100000, 0, sv));
-    show("protocol 6", socketpair(AF_UNIX, SOCK_STREAM, 6, sv));
+    SHOW("AF_INET", socketpair(AF_INET, SOCK_STREAM, 0, sv));
+    SHOW("family 12345", socketpair(12345, SOCK_STREAM, 0, sv));
+    SHOW("bad type flags", socketpair(AF_UNIX, SOCK_STREAM | 0x100000, 0, sv));
+    SHOW("protocol 6", socketpair(AF_UNIX, SOCK_STREAM, 6, sv));
     int *volatile bad = (int *)8;
-    show("bad pointer", socketpair(AF_UNIX, SOCK_STREAM, 0, bad));
+    SHOW("bad pointer", socketpair(AF_UNIX, SOCK_STREAM, 0, bad));
 }
-
-static const struct {
-    const char *name;
-    void (*run)(void);
-} sections[] = {
-    {"both_ways", both_ways}, {"send_recv", send_recv}, {"nonblock", nonblock}, {"shut", shut},
-    {"peer_close", peer_close}, {"parent_child", parent_child}, {"kinds", kinds},
-};
 
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
-    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
-        if (argc > 1 && strcmp(argv[1], sections[i].name) != 0)
-            continue;
-        printf("== %s\n", sections[i].name);
-        sections[i].run();
-    }
+    only = argc > 1 ? argv[1] : NULL;
+    if (section("both_ways"))
+        both_ways();
+    if (section("send_recv"))
+        send_recv();
+    if (section("nonblock"))
+        nonblock();
+    if (section("shut"))
+        shut();
+    if (section("peer_close"))
+        peer_close();
+    if (section("parent_child"))
+        parent_child();
+    if (section("kinds"))
+        kinds();
     return 0;
 }

@@ -12,14 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "errname.h"
-
-static void show(const char *label, long r)
-{
-    if (r < 0)
-        printf("%s: -1 %s\n", label, errname(errno));
-    else
-        printf("%s: %ld\n", label, r);
-}
+#include "section.h"
 
 static double ms_since(const struct timespec *t0)
 {
@@ -42,9 +35,9 @@ static void oneshot(void)
     int fd = timerfd_create(CLOCK_MONOTONIC, 0);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    show("arm 100 ms", arm(fd, 100, 0, 0));
+    SHOW("arm 100 ms", arm(fd, 100, 0, 0));
     uint64_t n = 0;
-    show("blocking read", read(fd, &n, sizeof n));
+    SHOW("blocking read", read(fd, &n, sizeof n));
     double ms = ms_since(&t0);
     printf("expirations: %llu, waited 90..1000 ms: %s\n", (unsigned long long)n,
            ms >= 90 && ms < 1000 ? "yes" : "no");
@@ -53,7 +46,7 @@ static void oneshot(void)
     printf("disarmed after firing: %s\n",
            cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec == 0 ? "yes" : "no");
     fcntl(fd, F_SETFL, O_NONBLOCK);
-    show("read again", read(fd, &n, sizeof n));
+    SHOW("read again", read(fd, &n, sizeof n));
     close(fd);
 }
 
@@ -62,7 +55,7 @@ static void periodic(void)
     int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     printf("FD_CLOEXEC: %d\n", fcntl(fd, F_GETFD) & FD_CLOEXEC);
     uint64_t n = 0;
-    show("read before arming", read(fd, &n, sizeof n));
+    SHOW("read before arming", read(fd, &n, sizeof n));
     arm(fd, 20, 20, 0);
     usleep(250 * 1000);
     read(fd, &n, sizeof n);
@@ -74,11 +67,11 @@ static void periodic(void)
            cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec > 0 && cur.it_value.tv_nsec <= 20000000 ? "yes" : "no");
     struct itimerspec old;
     struct itimerspec off = {{0, 0}, {0, 0}};
-    show("disarm", timerfd_settime(fd, 0, &off, &old));
+    SHOW("disarm", timerfd_settime(fd, 0, &off, &old));
     printf("old interval: %ld ns\n", old.it_interval.tv_nsec);
     usleep(50 * 1000);
     read(fd, &n, sizeof n);
-    show("read after disarming", read(fd, &n, sizeof n));
+    SHOW("read after disarming", read(fd, &n, sizeof n));
     close(fd);
 }
 
@@ -95,15 +88,15 @@ static void absolute(void)
     }
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    show("arm at now + 80 ms (TFD_TIMER_ABSTIME)", timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL));
+    SHOW("arm at now + 80 ms (TFD_TIMER_ABSTIME)", timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL));
     uint64_t n = 0;
     read(fd, &n, sizeof n);
     double ms = ms_since(&t0);
     printf("expirations: %llu, waited 60..1000 ms: %s\n", (unsigned long long)n,
            ms >= 60 && ms < 1000 ? "yes" : "no");
     its.it_value.tv_sec -= 10;
-    show("arm in the past", timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL));
-    show("read at once", read(fd, &n, sizeof n));
+    SHOW("arm in the past", timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL));
+    SHOW("read at once", read(fd, &n, sizeof n));
     printf("expirations: %llu\n", (unsigned long long)n);
     close(fd);
 }
@@ -112,11 +105,11 @@ static void readiness(void)
 {
     int fd = timerfd_create(CLOCK_MONOTONIC, 0);
     struct pollfd p = {.fd = fd, .events = POLLIN};
-    show("poll unarmed, 0 ms", poll(&p, 1, 0));
+    SHOW("poll unarmed, 0 ms", poll(&p, 1, 0));
     arm(fd, 60, 0, 0);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    show("poll until it fires", poll(&p, 1, 2000));
+    SHOW("poll until it fires", poll(&p, 1, 2000));
     printf("revents: %#x, waited >= 40 ms: %s\n", p.revents, ms_since(&t0) >= 40 ? "yes" : "no");
     uint64_t n;
     read(fd, &n, sizeof n);
@@ -125,7 +118,7 @@ static void readiness(void)
     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
     arm(fd, 30, 0, 0);
     struct epoll_event out;
-    show("epoll_wait until it fires", epoll_wait(ep, &out, 1, 2000));
+    SHOW("epoll_wait until it fires", epoll_wait(ep, &out, 1, 2000));
     printf("data: %llu events: %#x\n", (unsigned long long)out.data.u64, out.events);
     close(fd);
 }
@@ -135,36 +128,33 @@ static void errors(void)
     int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
     char small[4];
     struct itimerspec bad = {{0, 0}, {0, 1000000000}};
-    show("clock 99", timerfd_create(99, 0));
-    show("bad flags", timerfd_create(CLOCK_MONOTONIC, 1));
-    show("settime nsec 1e9", timerfd_settime(fd, 0, &bad, NULL));
+    SHOW("clock 99", timerfd_create(99, 0));
+    SHOW("bad flags", timerfd_create(CLOCK_MONOTONIC, 1));
+    SHOW("settime nsec 1e9", timerfd_settime(fd, 0, &bad, NULL));
     bad.it_value.tv_nsec = 0;
-    show("settime bad flags", timerfd_settime(fd, 8, &bad, NULL));
-    show("settime on stdin", timerfd_settime(0, 0, &bad, NULL));
-    show("settime bad fd", timerfd_settime(99, 0, &bad, NULL));
-    show("read 4 bytes", read(fd, small, sizeof small));
+    SHOW("settime bad flags", timerfd_settime(fd, 8, &bad, NULL));
+    SHOW("settime on stdin", timerfd_settime(0, 0, &bad, NULL));
+    SHOW("settime bad fd", timerfd_settime(99, 0, &bad, NULL));
+    SHOW("read 4 bytes", read(fd, small, sizeof small));
     uint64_t v = 1;
-    show("write", write(fd, &v, sizeof v));
-    show("lseek", lseek(fd, 0, SEEK_SET));
+    SHOW("write", write(fd, &v, sizeof v));
+    SHOW("lseek", lseek(fd, 0, SEEK_SET));
     close(fd);
 }
-
-static const struct {
-    const char *name;
-    void (*run)(void);
-} sections[] = {
-    {"oneshot", oneshot}, {"periodic", periodic}, {"absolute", absolute},
-    {"readiness", readiness}, {"errors", errors},
-};
 
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
-    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
-        if (argc > 1 && strcmp(argv[1], sections[i].name) != 0)
-            continue;
-        printf("== %s\n", sections[i].name);
-        sections[i].run();
-    }
+    only = argc > 1 ? argv[1] : NULL;
+    if (section("oneshot"))
+        oneshot();
+    if (section("periodic"))
+        periodic();
+    if (section("absolute"))
+        absolute();
+    if (section("readiness"))
+        readiness();
+    if (section("errors"))
+        errors();
     return 0;
 }

@@ -124,7 +124,7 @@ def test_host_file_matches_python(mode, guest_bins, run_native):
     assert f"total length: {len(data)}".encode() in out.splitlines()
 
 
-# --- pipes: one section of files_pipe.c per case -----------------------------------------
+# --- pipes: what each section of files_pipe.c must print (test_section) ---
 
 PIPE_SECTIONS = {
     "bulk": [b"received 10485760 bytes, fnv1a64 85148c4ddc8d0383, pattern mismatches 0",
@@ -150,16 +150,8 @@ PIPE_SECTIONS = {
     "wake": [b"poll woken by the child: 1 IN=1", b"late writer: exited 0"],
 }
 
-@by_mode
-@pytest.mark.parametrize("section", list(PIPE_SECTIONS))
-def test_pipe(section, mode, guest_bins, run_native, run_cloudos):
-    prog = guest_bins.path("files_pipe", mode)
-    native = run_native([prog, section])
-    _check_native(native, [f"== {section}".encode(), *PIPE_SECTIONS[section]])
-    _assert_same(native, run_cloudos([prog, section]))
 
-
-# --- eventfd: one section of files_eventfd.c per case --------------------------------------
+# --- eventfd: what each section of files_eventfd.c must print (test_section) ---
 
 EVENTFD_SECTIONS = {
     "counting": [b"read initial 5: 8 value=5", b"read sums the writes: 8 value=7",
@@ -177,16 +169,7 @@ EVENTFD_SECTIONS = {
 }
 
 
-@by_mode
-@pytest.mark.parametrize("section", list(EVENTFD_SECTIONS))
-def test_eventfd(section, mode, guest_bins, run_native, run_cloudos):
-    prog = guest_bins.path("files_eventfd", mode)
-    native = run_native([prog, section])
-    _check_native(native, [f"== {section}".encode(), *EVENTFD_SECTIONS[section]])
-    _assert_same(native, run_cloudos([prog, section]))
-
-
-# --- socket pairs: one section of files_socketpair.c per case ------------------------------
+# --- socket pairs: what each section of files_socketpair.c must print (test_section) ---
 
 SOCKETPAIR_SECTIONS = {
     "both_ways": [b"read on 1: 4 [ping]", b"read on 0: 5 [pong!]", b"S_ISSOCK: 1"],
@@ -203,16 +186,7 @@ SOCKETPAIR_SECTIONS = {
 }
 
 
-@by_mode
-@pytest.mark.parametrize("section", list(SOCKETPAIR_SECTIONS))
-def test_socketpair(section, mode, guest_bins, run_native, run_cloudos):
-    prog = guest_bins.path("files_socketpair", mode)
-    native = run_native([prog, section])
-    _check_native(native, [f"== {section}".encode(), *SOCKETPAIR_SECTIONS[section]])
-    _assert_same(native, run_cloudos([prog, section]))
-
-
-# --- epoll: one section of files_epoll.c per case -----------------------------------------
+# --- epoll: what each section of files_epoll.c must print (test_section) ---
 
 EPOLL_SECTIONS = {
     "level": [b"only the write end: 1 [data=11 events=0x4]",
@@ -227,16 +201,7 @@ EPOLL_SECTIONS = {
 }
 
 
-@by_mode
-@pytest.mark.parametrize("section", list(EPOLL_SECTIONS))
-def test_epoll(section, mode, guest_bins, run_native, run_cloudos):
-    prog = guest_bins.path("files_epoll", mode)
-    native = run_native([prog, section])
-    _check_native(native, [f"== {section}".encode(), *EPOLL_SECTIONS[section]])
-    _assert_same(native, run_cloudos([prog, section]))
-
-
-# --- timerfd: one section of files_timerfd.c per case ---------------------------------------
+# --- timerfd: what each section of files_timerfd.c must print (test_section) ---
 
 TIMERFD_SECTIONS = {
     "oneshot": [b"expirations: 1, waited 90..1000 ms: yes", b"disarmed after firing: yes",
@@ -247,15 +212,6 @@ TIMERFD_SECTIONS = {
     "readiness": [b"revents: 0x1, waited >= 40 ms: yes", b"data: 5 events: 0x1"],
     "errors": [b"clock 99: -1 EINVAL", b"settime on stdin: -1 EINVAL", b"write: -1 EINVAL"],
 }
-
-
-@by_mode
-@pytest.mark.parametrize("section", list(TIMERFD_SECTIONS))
-def test_timerfd(section, mode, guest_bins, run_native, run_cloudos):
-    prog = guest_bins.path("files_timerfd", mode)
-    native = run_native([prog, section])
-    _check_native(native, [f"== {section}".encode(), *TIMERFD_SECTIONS[section]])
-    _assert_same(native, run_cloudos([prog, section]))
 
 
 # --- close-on-exec across fork and execve ----------------------------------------------
@@ -285,7 +241,7 @@ def test_cloexec(mode, guest_bins, run_native, run_cloudos):
     _assert_same(native, run_cloudos(argv))
 
 
-# --- path edge cases: one section of files_edge.c per case --------------------------------
+# --- path edge cases: what each section of files_edge.c must print (test_section) ---
 
 EDGE_SECTIONS = {
     "rmdir_dot": [b"rmdir .: -1 EINVAL", b"rmdir d/.: -1 EINVAL", b"d still exists: 0"],
@@ -293,10 +249,22 @@ EDGE_SECTIONS = {
     "creat_dangling": [b"O_CREAT through a dangling link: 0", b"the target now exists: 0"],
 }
 
+
+# --- every sectioned program: one case per (program, section) ------------------------------
+
+SECTIONED = {"files_pipe": PIPE_SECTIONS, "files_eventfd": EVENTFD_SECTIONS,
+             "files_socketpair": SOCKETPAIR_SECTIONS, "files_epoll": EPOLL_SECTIONS,
+             "files_timerfd": TIMERFD_SECTIONS, "files_edge": EDGE_SECTIONS}
+SECTION_CASES = [(program, section) for program, sections in SECTIONED.items()
+                 for section in sections]
+
+
 @by_mode
-@pytest.mark.parametrize("section", list(EDGE_SECTIONS))
-def test_edge(section, mode, guest_bins, run_native, run_cloudos):
-    prog = guest_bins.path("files_edge", mode)
+@pytest.mark.parametrize("program,section", SECTION_CASES,
+                         ids=[f"{p.removeprefix('files_')}-{s}" for p, s in SECTION_CASES])
+def test_section(program, section, mode, guest_bins, run_native, run_cloudos):
+    """One section of a program (argv[1] picks it): native first, then the same under CloudOS."""
+    prog = guest_bins.path(program, mode)
     native = run_native([prog, section])
-    _check_native(native, [f"== {section}".encode(), *EDGE_SECTIONS[section]])
+    _check_native(native, [f"== {section}".encode(), *SECTIONED[program][section]])
     _assert_same(native, run_cloudos([prog, section]))

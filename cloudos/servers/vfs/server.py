@@ -719,9 +719,8 @@ class Vfs:
             return POLLIN & events if file.timer.ticks else 0
         if file.kind == "epoll":
             assert file.interest is not None
-            return POLLIN & events if any(
-                self._revents(proc, f, i.events | POLLERR | POLLHUP) & (i.events | POLLERR | POLLHUP)
-                for f, i in file.interest.items() if f != fd and not i.fired) else 0
+            return POLLIN & events if any(self._watched(proc, f, i) for f, i in
+                                          file.interest.items() if f != fd and not i.fired) else 0
         if file.kind == "eventfd":
             counter = file.counter
             assert counter is not None
@@ -942,14 +941,18 @@ class Vfs:
                 continue
             if item.fired:
                 continue
-            wanted = item.events | POLLERR | POLLHUP
-            revents = self._revents(proc, fd, wanted) & wanted & ~(EPOLLET | EPOLLONESHOT)
+            revents = self._watched(proc, fd, item)
             if item.events & EPOLLET:  # report a change, not a level
                 fresh, item.seen = revents & ~item.seen, revents
                 revents = revents if fresh else 0
             if revents:
                 out.append((item, revents))
         return out
+
+    def _watched(self, proc: Proc, fd: int, item: Interest) -> int:
+        """The events a watched fd has now, of those asked for (errors and hang-ups always)."""
+        wanted = (item.events | POLLERR | POLLHUP) & ~(EPOLLET | EPOLLONESHOT)
+        return self._revents(proc, fd, wanted) & wanted
 
     def _epoll_once(self, request: Request, proc: Proc, epoll: OpenFile, maxevents: int) -> int:
         ready = self._epoll_ready(proc, epoll)[:maxevents]
