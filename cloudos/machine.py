@@ -22,7 +22,7 @@ from cloudos.kernel.boot import Kernel, KernelLog
 from cloudos.kernel.cap import Right
 from cloudos.kernel.task import Process, State
 from cloudos.linux import process, signals
-from cloudos.linux.pagecache import cache_of
+from cloudos.linux.pagecache import cache_of, collect_shared
 from cloudos.linux.syscalls import sys_file, sys_fork
 from cloudos.linux.syscalls.sys_cloudos import native_handlers
 from cloudos.linux.syscalls.table import TABLE, handlers
@@ -62,6 +62,7 @@ def default_namespace(mounts: tuple[Mount, ...] = ()) -> Namespace:
     root: FileSystem = OverlayFs(HostFs("/", readonly=True), TmpFs())
     namespace = Namespace(root)
     namespace.mount(b"/dev", DevFs())
+    namespace.mount(b"/dev/shm", TmpFs(mode=0o1777))  # POSIX shared memory (shm_open, sem_open)
     namespace.mount(b"/sys", TmpFs(readonly=True))  # the host's sysfs is not shown
     for mount in mounts:
         namespace.mount(mount.guest.encode(), HostFs(mount.host, readonly=not mount.writable))
@@ -126,6 +127,7 @@ class Machine:
 
     def _on_exit(self, dead: Process) -> None:
         sys_fork.on_exit(dead)
+        collect_shared(self.kernel)
         signals.child_exited(dead)
         sys_file.notify(self.kernel, sys_file.EXIT, dead.pid)
 

@@ -112,7 +112,9 @@ class Ipc:
         cap = self.caps.lookup(pid, token, ObjType.GRANT, Right.WRITE if write else Right.READ)
         grant = self.grants.get(cap.obj)
         owner = self.kernel.processes.get(grant.owner) if grant else None
-        if grant is None or owner is None or owner.zombie or owner.aspace is not grant.aspace:
+        # Owner 0 is the kernel (a memory object): its grant lasts until it is withdrawn.
+        if grant is None or grant.owner and (owner is None or owner.zombie
+                                             or owner.aspace is not grant.aspace):
             raise KernelError(Errno.EFAULT, "the granting process is gone")
         if offset < 0 or length < 0 or offset + length > grant.length:
             raise KernelError(Errno.EFAULT, "outside the grant")

@@ -4,7 +4,8 @@ Owns: the frames holding file pages (keyed by the file's identity — device, in
 size, modification time — and the page's index), handing them out to address
 spaces copy-on-write (``AddressSpace.share``), and dropping the ones no process
 maps any more. So libc mapped by fifty processes costs its pages once.
-Never: writes a page back (mappings of files are private).
+Never: writes a page back (these pages are mapped privately; shared mappings of
+files are ``sharedfiles``' objects).
 Called by: ``sys_mm`` (mmap of a file) and the machine (``drop`` when it halts).
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.vm import AddressSpace
+from cloudos.linux.sharedfiles import SharedFiles
 
 FileId = tuple[int, int, int, int]  # st_dev, st_ino, st_size, st_mtime_ns
 
@@ -23,6 +25,7 @@ class PageCache:
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.pages: dict[tuple[FileId, int], int] = {}
+        self.shared = SharedFiles(kernel)  # MAP_SHARED mappings of files
 
     def map(self, aspace: AddressSpace, start: int, file: FileId, offset: int,
             data: bytes) -> None:
@@ -56,3 +59,10 @@ def cache_of(kernel: Any) -> PageCache:
     if kernel.personality is None:
         kernel.personality = PageCache(kernel)
     return kernel.personality  # type: ignore[no-any-return]
+
+
+def collect_shared(kernel: Any) -> None:
+    """An address space let go of its mappings: free the shared file objects nobody maps."""
+    shared = cache_of(kernel).shared
+    if shared.files:
+        shared.collect()

@@ -1,5 +1,6 @@
 """End-to-end tests of files through the VFS server: file and directory calls,
-fd duplication and flags, pipes, socket pairs, eventfds, timerfds, epoll, close-on-exec,
+fd duplication and flags, pipes, socket pairs, eventfds, timerfds, epoll, shared file
+mappings and POSIX shared memory, close-on-exec,
 the host's files read-only and path resolution errors.
 
 Each guest program runs natively and under ``cloudos run`` in both link modes
@@ -252,9 +253,32 @@ EDGE_SECTIONS = {
 
 # --- every sectioned program: one case per (program, section) ------------------------------
 
+# --- MAP_SHARED file mappings, memfd, POSIX shared memory and semaphores ------------------
+
+MMAP_SECTIONS = {
+    "coherent": [b"mapping sees an appended write: [tail]", b"size: 31",
+                 b"a second mapping sees the first: J, same page: no",
+                 b"a private mapping starts from the shared bytes: J"],
+    "persist": [b"after munmap and close: 8 [unmapped]", b"second page: [second page]",
+                b"size unchanged: 8192", b"bytes past the end are dropped: 5 [abcde]"],
+    "fork": [b"parent sees: [from the child] [through a new mapping]"],
+    "access": [b"shared writable on O_RDONLY: EACCES", b"mprotect it writable: -1 EACCES",
+               b"a private copy's write stays private: r", b"shared on O_WRONLY: EACCES"],
+    "truncate": [b"byte 99: x, byte 100 after the cut: 0", b"regrown file reads zero: 1"],
+    "madvise": [b"contents: [kept]", b"contents: [anon kept]",
+                b"private anonymous reads zero: 0", b"shared after mprotect: [after mprotect]"],
+    "memfd": [b"regular: 1, links: 0, size: 0, mode: 777", b"link: /memfd:cloudos (deleted)",
+              b"parent map: [memfd shared], pread: 12 [memfd shared]"],
+    "posix": [b"second open sees: [posix shm]", b"open after unlink: ENOENT",
+              b"sem_wait woken by the child: 0", b"value left: 1"],
+    "pshared": [b"child woke: status 7", b"condition variable across fork: status 9"],
+}
+
+
 SECTIONED = {"files_pipe": PIPE_SECTIONS, "files_eventfd": EVENTFD_SECTIONS,
              "files_socketpair": SOCKETPAIR_SECTIONS, "files_epoll": EPOLL_SECTIONS,
-             "files_timerfd": TIMERFD_SECTIONS, "files_edge": EDGE_SECTIONS}
+             "files_timerfd": TIMERFD_SECTIONS, "files_edge": EDGE_SECTIONS,
+             "files_mmap": MMAP_SECTIONS}
 SECTION_CASES = [(program, section) for program, sections in SECTIONED.items()
                  for section in sections]
 

@@ -9,7 +9,7 @@ import pytest
 from cloudos.machine import Machine
 
 
-@pytest.mark.parametrize("name", ["hello", "malloc_stress", "sched_hogs"])
+@pytest.mark.parametrize("name", ["hello", "malloc_stress", "sched_hogs", "files_mmap"])
 def test_no_frame_is_leaked(guest_bins, capfd, name: str) -> None:
     machine = Machine(256 << 20)
     frames = machine.kernel.frames
@@ -28,3 +28,20 @@ def test_init_exit_halts_the_machine(guest_bins, capfd) -> None:
     assert machine.run(program, [program], {}) == 0
     assert not machine.kernel.threads()
     assert capfd.readouterr().out == "hello, world\n"
+
+
+def test_shared_mapping_writes_reach_a_host_file(run_cloudos, tmp_path) -> None:
+    """A MAP_SHARED mapping of a file in a writable host mount is written back to the host."""
+    (tmp_path / "data").write_bytes(b"a" * 5000)
+    script = ("import mmap, os\n"
+              "fd = os.open('/mnt/data', os.O_RDWR)\n"
+              "m = mmap.mmap(fd, 0)\n"
+              "m[0:5] = b'HELLO'\n"
+              "m[4096:4101] = b'WORLD'\n"
+              "m.close()\n"
+              "print(os.pread(fd, 5, 4096))\n")
+    status, out, err = run_cloudos(["/usr/bin/python3", "-c", script],
+                                   extra_args=["--mount", f"{tmp_path}:/mnt:rw"])
+    assert (status, out) == (0, b"b'WORLD'\n"), err.decode()
+    data = (tmp_path / "data").read_bytes()
+    assert (len(data), data[:6], data[4096:4102]) == (5000, b"HELLOa", b"WORLDa")

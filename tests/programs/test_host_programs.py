@@ -241,6 +241,32 @@ async def main():
     w2.close()
 asyncio.run(main())'
 """, needs=("python3",)),
+    _("python3-multiprocessing", r"""
+python3 -c '
+import multiprocessing as mp
+def square(x):
+    return x * x
+def count(value, lock):
+    for _ in range(200):
+        with lock:
+            value.value += 1
+ctx = mp.get_context("fork")
+with ctx.Pool(3) as pool:
+    print("pool:", sum(pool.map(square, range(100))))
+queue = ctx.Queue()
+child = ctx.Process(target=queue.put, args=("through a queue",))
+child.start()
+print(queue.get())
+child.join()
+print("exit code:", child.exitcode)
+value, lock = ctx.Value("i", 0), ctx.Lock()
+workers = [ctx.Process(target=count, args=(value, lock)) for _ in range(3)]
+for w in workers:
+    w.start()
+for w in workers:
+    w.join()
+print("shared value under a lock:", value.value)'
+""", needs=("python3",)),
     _("make", SETUP + r"""
 printf 'hello make\n' > in.txt
 printf 'all: out.txt\n\tcat out.txt\n\nout.txt: in.txt\n\ttr a-z A-Z < in.txt > out.txt\n' > Makefile

@@ -259,7 +259,7 @@ class AddressSpace:
         flags = vma.pte_flags() | PRESENT
         for va, pte in list(self.pt.mapped(vma.start, vma.end)):
             frame = pte & FRAME_MASK
-            if flags & WRITABLE and (pte & COW or frame in self.refs):
+            if flags & WRITABLE and not vma.shared and (pte & COW or frame in self.refs):
                 self.pt.set_entry(va, frame | (flags & ~WRITABLE) | COW)  # still shared
             else:
                 self.pt.set_entry(va, frame | flags)
@@ -269,12 +269,12 @@ class AddressSpace:
         self._release(start, start + page_align(length))
 
     # -- faults ---------------------------------------------------------------
-    def share(self, va: int, frame: int) -> None:
-        """Map ``frame``, which another owner keeps (a page-cache page), copy-on-write."""
+    def share(self, va: int, frame: int, cow: bool = True) -> None:
+        """Map ``frame``, which another owner keeps: copy-on-write (a page-cache page) or not."""
         vma = self.find(va)
         assert vma is not None, f"{va:#x} outside any VMA"
         flags = vma.pte_flags()
-        self.pt.map(va, frame, flags & ~WRITABLE | COW if flags & WRITABLE else flags)
+        self.pt.map(va, frame, flags & ~WRITABLE | COW if cow and flags & WRITABLE else flags)
         self.refs[frame] = self.refs.get(frame, 1) + 1
         self.resident += 1
 

@@ -194,6 +194,15 @@ def sys_eventfd2(t: Thread, initval: int, flags: int, *_: int) -> int:
     return call(t, 290, initval & 0xFFFF_FFFF, s32(flags))
 
 
+def sys_memfd_create(t: Thread, name: int, flags: int, *_: int) -> int:
+    """Implements Linux memfd_create(2): an anonymous file in memory."""
+    try:
+        text = user_string(t.process.aspace, name, 250)
+    except KernelError as err:
+        raise KernelError(Errno.EINVAL if err.errno == Errno.ENAMETOOLONG else err.errno)
+    return call(t, 319, text, flags & 0xFFFF_FFFF)
+
+
 def sys_eventfd(t: Thread, initval: int, *_: int) -> int:
     """Implements Linux eventfd(2)."""
     return sys_eventfd2(t, initval, 0)

@@ -22,6 +22,7 @@ from cloudos.kernel.mm.vm import AddressSpace
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import SlowPath, Stop
 from cloudos.linux.elf import ExecError
+from cloudos.linux.pagecache import collect_shared
 from cloudos.linux.process import (RLIMIT_NPROC, LinuxProcess, linux, linux_thread,
                                    load_program)
 from cloudos.linux.syscalls.args import s32, user_string
@@ -182,6 +183,7 @@ def _become(t: Thread, new: AddressSpace, entry: int, rsp: int, path: bytes,
     process.threads = [t]
     old, process.aspace = process.aspace, new
     kernel.release_aspace(process, old)
+    collect_shared(kernel)
     process.name = os.path.basename(os.fsdecode(path))[:15]
     process.exe, process.cmdline = path, b"".join(a + b"\0" for a in args)
     t.context = kernel.cpu.new_context(new.pt.root, entry, rsp)

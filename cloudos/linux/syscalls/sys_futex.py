@@ -1,15 +1,18 @@
 """Fast user-space mutexes: futex(2).
 
-A futex is a sleep channel named by a user address. Every mapping is private
-today, so the key is (address space, address) whether or not the caller asks
-for FUTEX_PRIVATE_FLAG, exactly as Linux keys a futex in a private mapping;
-shared file mappings (issue 6) will key by page instead.
+A futex is a sleep channel named by a user address. In a private mapping the
+key is (address space, address), as Linux keys it; in shared memory (anonymous
+MAP_SHARED, shared file mappings) it is the physical address, so processes
+mapping the page at different addresses meet on it. Either way the key does
+not depend on FUTEX_PRIVATE_FLAG: a private futex in shared memory can only
+see extra, harmless, wake-ups.
 """
 
 import struct
 import time
 
 from cloudos.kernel.errno import Errno, KernelError
+from cloudos.kernel.mm.vm import PAGE_MASK
 from cloudos.kernel.task import Thread
 from cloudos.kernel.trap import Stop
 from cloudos.linux.syscalls.args import read_timespec, s32
@@ -23,7 +26,11 @@ BITSET_MATCH_ANY = 0xFFFF_FFFF
 def _key(t: Thread, uaddr: int) -> tuple[str, int, int]:
     if uaddr & 3:
         raise KernelError(Errno.EINVAL, "futex address not 4-byte aligned")
-    return ("futex", id(t.process.aspace), uaddr)
+    aspace = t.process.aspace
+    vma = aspace.find(uaddr)
+    if vma is not None and vma.shared:
+        return ("futex", 0, aspace.user_frame(uaddr & PAGE_MASK, False) + (uaddr & ~PAGE_MASK))
+    return ("futex", id(aspace), uaddr)
 
 
 def _load(t: Thread, uaddr: int) -> int:

@@ -2,15 +2,15 @@
 
 Linux flags are decoded and checked here; the address space (``kernel.mm.vm``)
 does the work. A private file mapping shares the page cache's frames
-copy-on-write (the VFS reads the file for it); shared writable file mappings
-are not supported yet.
+copy-on-write (the VFS reads the file for it); a shared one maps the file's
+object in ``sharedfiles``.
 """
 
 from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.mm.vm import MMAP_BASE, PAGE_MASK, USER_END, Prot, page_align
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Thread
-from cloudos.linux.pagecache import cache_of
+from cloudos.linux.pagecache import cache_of, collect_shared
 from cloudos.linux.syscalls import sys_file
 from cloudos.linux.syscalls.args import s32, s64
 
@@ -25,6 +25,9 @@ MAP_KNOWN = (MAP_TYPE | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN | 0x0800 | 0x1
 PROT_ALL = Prot.READ | Prot.WRITE | Prot.EXEC
 PROT_GROWSDOWN, PROT_GROWSUP = 0x01000000, 0x02000000
 MADV_DONTNEED, MADV_FREE = 4, 8
+SHARED_READ, SHARED_WRITE = 1, 2  # MMAP_READ's sharing argument (what the VFS checks)
+# VMA names of shared file mappings: whether the open file allowed writing
+SHARED_NAMES = {SHARED_READ: "file-shared-ro", SHARED_WRITE: "file-shared"}
 MADV_KNOWN = {0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 25}
 
 
@@ -62,7 +65,7 @@ def sys_brk(t: Thread, addr: int, *_: int) -> int:
 
 def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
              offset: int) -> int:
-    """Implements Linux mmap(2): anonymous memory, and private copies of files."""
+    """Implements Linux mmap(2): anonymous memory, private copies of files, shared files."""
     flags &= 0xFFFF_FFFF
     size = _range(addr if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) else 0, length)
     kind = flags & MAP_TYPE
@@ -85,28 +88,35 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
         aspace.add(start, size, access, "", grows_down=bool(flags & MAP_GROWSDOWN),
                    shared=kind != MAP_PRIVATE)
         return start
-    if kind != MAP_PRIVATE and access & Prot.WRITE:
-        raise KernelError(Errno.ENODEV, "writable shared file mappings are not supported yet")
+    shared = kind != MAP_PRIVATE
+    sharing = (SHARED_WRITE if access & Prot.WRITE else SHARED_READ) if shared else 0
 
     def map_file(msg: Message) -> int:
-        """The VFS sent the file's bytes and identity: its pages are mapped copy-on-write."""
+        """The VFS sent the file's bytes and identity: its pages are mapped."""
         if not isinstance(msg.body, tuple):
             return int(msg.body)
         _, data, file = msg.body
         if flags & MAP_FIXED_NOREPLACE and aspace.overlaps(start, start + size):
             return -Errno.EEXIST
+        cache = cache_of(t.process.kernel)
+        if shared:  # the file's one set of shared pages, written back
+            aspace.add(start, size, access, SHARED_NAMES[sharing], shared=True)
+            cache.shared.map(aspace, start, size, offset, file, data, sharing == SHARED_WRITE)
+            return start
         aspace.add(start, size, access, "file")
         # Pages of the file come from the page cache; pages past its end are demand-zero.
-        cache_of(t.process.kernel).map(aspace, start, file, offset, data)
+        cache.map(aspace, start, file, offset, data)
         return start
 
-    return sys_file.call(t, sys_file.MMAP_READ, s32(fd), offset, size, deliver=map_file)
+    return sys_file.call(t, sys_file.MMAP_READ, s32(fd), offset, size, sharing,
+                         deliver=map_file)
 
 
 def sys_munmap(t: Thread, addr: int, length: int, *_: int) -> int:
     """Implements Linux munmap(2)."""
     size = _range(addr, length)
     t.process.aspace.remove(addr, size)
+    collect_shared(t.process.kernel)
     return 0
 
 
@@ -117,7 +127,16 @@ def sys_mprotect(t: Thread, addr: int, length: int, prot: int, *_: int) -> int:
         raise KernelError(Errno.EINVAL, "address not page-aligned")
     if length == 0:
         return 0
-    t.process.aspace.protect(addr, _range(addr, length), access)
+    size, aspace = _range(addr, length), t.process.aspace
+    if access & Prot.WRITE:  # a shared file mapping may be written if its file was opened so
+        names = {vma.name for vma in aspace.vmas if vma.start < addr + size and vma.end > addr}
+        if SHARED_NAMES[SHARED_READ] in names:
+            raise KernelError(Errno.EACCES, "the file was not opened for writing")
+        if SHARED_NAMES[SHARED_WRITE] in names:
+            shared = cache_of(t.process.kernel).shared
+            for obj in shared.objects(aspace, addr, addr + size):
+                obj.writable = True
+    aspace.protect(addr, size, access)
     return 0
 
 
@@ -130,14 +149,17 @@ def sys_madvise(t: Thread, addr: int, length: int, advice: int, *_: int) -> int:
         return 0
     size = _range(addr, length)
     aspace = t.process.aspace
-    va = addr
+    va, private = addr, []
     while va < addr + size:
         vma = aspace.find(va)
         if vma is None:
             raise KernelError(Errno.ENOMEM, f"{va:#x} is not mapped")
+        if not vma.shared:  # shared pages keep their contents: there is nothing to drop
+            private.append((va, min(vma.end, addr + size) - va))
         va = vma.end
     if advice in (MADV_DONTNEED, MADV_FREE):
-        aspace.discard(addr, size)
+        for start, length in private:
+            aspace.discard(start, length)
     return 0
 
 
@@ -145,14 +167,18 @@ MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
 
 
 def sys_msync(t: Thread, addr: int, length: int, flags: int, *_: int) -> int:
-    """Implements Linux msync(2): file mappings are private copies, so there is nothing to write."""
+    """Implements Linux msync(2): shared file mappings in the range are written to their files."""
     if addr & ~PAGE_MASK or flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) \
             or flags & (MS_ASYNC | MS_SYNC) == MS_ASYNC | MS_SYNC:
         raise KernelError(Errno.EINVAL, "msync arguments")
+    end = addr + page_align(length)
     va = addr
-    while va < addr + page_align(length):
+    while va < end:
         vma = t.process.aspace.find(va)
         if vma is None:
             raise KernelError(Errno.ENOMEM, f"{va:#x} is not mapped")
         va = vma.end
+    shared = cache_of(t.process.kernel).shared
+    for obj in shared.objects(t.process.aspace, addr, end) if shared.files else ():
+        shared.sync(obj)
     return 0

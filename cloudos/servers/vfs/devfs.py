@@ -51,6 +51,9 @@ class DevFs(FileSystem):
                                        os.makedev(major, minor))
         for ino, (name, target) in enumerate(LINKS.items(), 2 + len(DEVICES)):
             self.nodes[name] = DevNode(self, ino, name, stat.S_IFLNK | 0o777, target=target)
+        # where POSIX shared memory lives: the machine mounts a tmpfs on it
+        ino = 2 + len(DEVICES) + len(LINKS)
+        self.nodes[b"shm"] = DevNode(self, ino, b"shm", stat.S_IFDIR | 0o1777)
 
     def root(self) -> Node:
         return self._root

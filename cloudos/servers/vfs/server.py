@@ -36,13 +36,19 @@ from cloudos.servers.vfs.files import (O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, 
                                        EVENTFD_MAX, PIPE_BUF, PIPE_CAPACITY, EventCounter,
                                        FdTable, Interest, OpenFile, Pipe, Timer)
 from cloudos.servers.vfs.devfs import DevFs
-from cloudos.servers.vfs.fs import Attr
+from cloudos.servers.vfs.fs import Attr, FileSystem, Node
 from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of
+from cloudos.servers.vfs.tmpfs import TmpFs
 
 VFS_ID = -2
 SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003  # lifecycle ops, above Linux's numbers
 EXEC_READ, MMAP_READ = 1004, 1005  # execve's and mmap's reads (sent by linux/syscalls/sys_file.py)
 TIMER_FIRED = 1006  # a timerfd's expiry: the kernel's notification to the VFS (ServerApi.notify_at)
+# A file's shared mapping object lent to the VFS, and its pages to write back
+# (sent by linux/sharedfiles.py)
+MAP_ATTACH, MAP_SYNC = 1007, 1008
+SHARED_WRITE = 2  # MMAP_READ's sharing argument: 0 private, 1 shared read-only, 2 shared
+MFD_CLOEXEC, MFD_ALLOW_SEALING, MEMFD_NAME_MAX = 1, 2, 249
 EXEC_MAX = 512 << 20
 AT_FDCWD = -100
 AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_EMPTY_PATH = 0x100, 0x200, 0x400, 0x1000
@@ -90,6 +96,19 @@ class VfsState:
     pollers: list[tuple[Request, list[tuple[int, int]], Proc, Any]] = field(default_factory=list)
     timers: dict[int, Timer] = field(default_factory=dict)  # open timerfds by key
     timer_keys: int = 0
+    # files mapped MAP_SHARED, by (st_dev, st_ino): their pages are the file's newest bytes
+    mapped: dict[tuple[int, int], Mapped] = field(default_factory=dict)
+    memfds: TmpFs = field(default_factory=TmpFs)  # where memfd_create's files live, unnamed
+
+
+@dataclass
+class Mapped:
+    """A file with a shared mapping: the grant on its pages [0, length) (see linux/sharedfiles)."""
+
+    fs: FileSystem
+    node: Node
+    grant: int = 0
+    length: int = 0
 
 
 class Vfs:
@@ -115,6 +134,7 @@ class Vfs:
             316: self.renameat2, 332: self.statx,
             SPAWN: self.spawn, FORK: self.fork, EXEC: self.exec, EXIT: self.exit,
             EXEC_READ: self.exec_read, MMAP_READ: self.mmap_read,
+            MAP_ATTACH: self.map_attach, MAP_SYNC: self.map_sync, 319: self.memfd_create,
             188: self.xattr, 189: self.xattr, 191: self.xattr, 192: self.xattr,
             194: self.xattr, 195: self.xattr, 197: self.xattr, 198: self.xattr,
             190: self.fxattr, 193: self.fxattr, 196: self.fxattr, 199: self.fxattr,
@@ -208,15 +228,88 @@ class Vfs:
         self.proc(request).fds.get(fd)
         raise KernelError(Errno.EOPNOTSUPP, "extended attributes are not supported")
 
-    def mmap_read(self, request: Request, fd: int, offset: int, length: int) -> Any:
-        """The bytes behind a file mapping (mmap of a regular file opened for reading)."""
+    def mmap_read(self, request: Request, fd: int, offset: int, length: int,
+                  sharing: int) -> Any:
+        """The bytes behind a file mapping (mmap of a regular file opened for reading).
+
+        A shared mapping gets the file from its start, and the file is noted as
+        mapped: its pages arrive with MAP_ATTACH.
+        """
         file = self.proc(request).fds.get(fd)
         if file.walk is None or not stat.S_ISREG(file.fs.getattr(file.node).mode):
             raise KernelError(Errno.ENODEV, "only regular files can be mapped")
-        if not file.readable():
-            raise KernelError(Errno.EACCES, "file not open for reading")
-        a = file.fs.getattr(file.node)
-        return (0, file.fs.read(file.node, offset, length), (a.dev, a.ino, a.size, a.mtime_ns))
+        if not file.readable() or sharing == SHARED_WRITE and not file.writable():
+            raise KernelError(Errno.EACCES, "file not open for reading (and writing)")
+        fs, node = file.fs, file.node
+        a = fs.getattr(node)
+        if sharing:
+            self.state.mapped.setdefault((a.dev, a.ino), Mapped(fs, node))
+            return (0, self._file_read(fs, node, 0, offset + length), (a.dev, a.ino))
+        return (0, self._file_read(fs, node, offset, length), (a.dev, a.ino, a.size, a.mtime_ns))
+
+    def map_attach(self, request: Request, key: tuple[int, int], length: int) -> None:
+        mapped = self.state.mapped.get(key)
+        if mapped is not None:
+            mapped.grant, mapped.length = request.grants[0], length
+
+    def map_sync(self, request: Request, key: tuple[int, int], data: bytes | None,
+                 final: bool) -> None:
+        """Write a mapping's pages to the file (what lies past its end is dropped)."""
+        mapped = self.state.mapped.pop(key, None) if final else self.state.mapped.get(key)
+        if mapped is None or data is None:
+            return
+        size = mapped.fs.getattr(mapped.node).size
+        if mapped.fs.read(mapped.node, 0, size) != data[:size]:
+            mapped.fs.write(mapped.node, 0, data[:size])
+
+    def _mapping(self, fs: FileSystem, node: Node) -> Mapped | None:
+        if not self.state.mapped:
+            return None
+        a = fs.getattr(node)
+        mapped = self.state.mapped.get((a.dev, a.ino))
+        return mapped if mapped is not None and mapped.grant else None
+
+    def _file_read(self, fs: FileSystem, node: Node, at: int, count: int) -> bytes:
+        """Read a regular file; where it is mapped shared, the mapped pages are the truth."""
+        data = fs.read(node, at, count)
+        mapped = self._mapping(fs, node)
+        if mapped is not None and at < mapped.length and data:
+            try:
+                newer = self.api.copy_in(mapped.grant, at, min(len(data), mapped.length - at))
+            except KernelError:  # the last mapping went: its pages are in MAP_SYNC, on the way
+                return data
+            data = newer + data[len(newer):]
+        return data
+
+    def _file_write(self, fs: FileSystem, node: Node, at: int, data: bytes) -> int:
+        written = fs.write(node, at, data)
+        mapped = self._mapping(fs, node)
+        if mapped is not None and at < mapped.length:
+            self._to_mapping(mapped, at, data[:min(written, mapped.length - at)])
+        return written
+
+    def _truncate(self, fs: FileSystem, node: Node, length: int) -> None:
+        fs.truncate(node, length)
+        mapped = self._mapping(fs, node)
+        if mapped is not None and length < mapped.length:  # the cut pages read back zero
+            self._to_mapping(mapped, length, bytes(mapped.length - length))
+
+    def _to_mapping(self, mapped: Mapped, at: int, data: bytes) -> None:
+        try:
+            self.api.copy_out(mapped.grant, at, data)
+        except KernelError:
+            pass  # the last mapping went: the file itself has the bytes
+
+    def memfd_create(self, request: Request, name: bytes, flags: int) -> int:
+        """An anonymous regular file in memory (/memfd:NAME), open for reading and writing."""
+        if flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING) or len(name) > MEMFD_NAME_MAX:
+            raise KernelError(Errno.EINVAL, f"memfd_create flags {flags:#x}")
+        fs = self.state.memfds
+        node = fs.create(fs.root(), b"m", 0o777, *self._owner())
+        fs.unlink(fs.root(), b"m")  # linked for a moment only: a memfd has no name
+        walk = (Step(b"", fs, fs.root()), Step(b"memfd:" + name + b" (deleted)", fs, node))
+        file = OpenFile("node", files.O_RDWR, walk)
+        return self.proc(request).fds.install(file, bool(flags & MFD_CLOEXEC))
 
     def exit(self, request: Request, pid: int) -> int:
         p = self.state.procs.pop(pid, None)
@@ -341,7 +434,7 @@ class Vfs:
             return proc.fds.install(files.console(0, status), bool(flags & O_CLOEXEC))
         file = OpenFile("node", status, walk)
         if flags & O_TRUNC and file.writable() and stat.S_ISREG(attr.mode):
-            step.fs.truncate(step.node, 0)
+            self._truncate(step.fs, step.node, 0)
         return proc.fds.install(file, bool(flags & O_CLOEXEC))
 
     def _open_walk(self, proc: Proc, dirfd: int, path: bytes, flags: int, mode: int) -> Walk:
@@ -491,7 +584,7 @@ class Vfs:
             if stat.S_ISDIR(file.fs.getattr(file.node).mode):
                 raise KernelError(Errno.EISDIR, "read of a directory")
             at = file.offset if offset is None else offset
-            data = file.fs.read(file.node, at, count)
+            data = self._file_read(file.fs, file.node, at, count)
             if offset is None:
                 file.offset += len(data)
         self._scatter(grant, data, lengths)
@@ -539,7 +632,7 @@ class Vfs:
         if offset is None and file.flags & O_APPEND:
             file.offset = fs.getattr(node).size
         at = file.offset if offset is None else offset
-        written = fs.write(node, at, data)
+        written = self._file_write(fs, node, at, data)
         if offset is None:
             file.offset += written
         return written
@@ -1180,14 +1273,14 @@ class Vfs:
         walk = self._lookup(self.proc(request), AT_FDCWD, path)
         if is_dir(walk[-1]):
             raise KernelError(Errno.EISDIR, path.decode(errors="replace"))
-        walk[-1].fs.truncate(walk[-1].node, length)
+        self._truncate(walk[-1].fs, walk[-1].node, length)
         return 0
 
     def ftruncate(self, request: Request, fd: int, length: int) -> int:
         file = self.proc(request).fds.get(fd)
         if length < 0 or file.kind != "node" or not file.writable():
             raise KernelError(Errno.EINVAL if file.kind == "node" else Errno.EBADF, "ftruncate")
-        file.fs.truncate(file.node, length)
+        self._truncate(file.fs, file.node, length)
         return 0
 
     def statfs(self, request: Request, path: bytes) -> int:

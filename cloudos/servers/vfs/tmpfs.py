@@ -90,7 +90,8 @@ class TmpFs(FileSystem):
     name = "tmpfs"
 
     def __init__(self, max_bytes: int = 256 << 20, max_inodes: int | None = None,
-                 readonly: bool = False, clock: Callable[[], int] = time.time_ns) -> None:
+                 readonly: bool = False, clock: Callable[[], int] = time.time_ns,
+                 mode: int = 0o755) -> None:
         super().__init__(readonly)
         self.clock = clock
         self.max_bytes = max_bytes
@@ -98,7 +99,7 @@ class TmpFs(FileSystem):
         self.used_bytes = 0    # file data of every live node, linked or not
         self.used_inodes = 1   # linked inodes, the root included
         self._inos = 0
-        self._root = TmpDir(self, 0o755, 0, 0, None)
+        self._root = TmpDir(self, mode, 0, 0, None)
 
     def _next_ino(self) -> int:
         self._inos += 1
