@@ -145,30 +145,33 @@ class Machine:
         return sys_fork.shell_status(init)
 
     def forward_interrupts(self) -> None:
-        """^C on the host terminal becomes SIGINT for the console's foreground group.
+        """^C, ^Z, ^\\ on the host terminal: SIGINT, SIGTSTP, SIGQUIT for the console's
+        foreground group.
 
         The host's SIGINT sets a flag that a kernel timer picks up every 50 ms (kernel
         state is only touched between slices); a console read in progress is cut
         short (EINTR), as a terminal's read is when its foreground job is signalled.
         """
-        interrupted = []
+        interrupted: list[int] = []
 
-        def on_sigint(_signum: int, _frame: object) -> None:
-            interrupted.append(1)
+        def on_signal(signum: int, _frame: object) -> None:
+            interrupted.append(signum)
             if Console.reading:
                 raise ConsoleInterrupt()
 
         def poll() -> None:
-            if interrupted:
-                interrupted.clear()
+            while interrupted:
+                sig = interrupted.pop(0)
                 group = self.vfs_state.foreground  # the console's foreground group
                 for p in list(self.kernel.processes.values()):
                     if p.pgid == group and not p.zombie:
-                        signals.send(p, signals.SigInfo(signals.SIGINT, signals.SI_KERNEL))
+                        signals.send(p, signals.SigInfo(sig, signals.SI_KERNEL))
             if self.kernel.threads():
                 self.kernel.scheduler.call_at(self.kernel.scheduler.clock() + 0.05, poll)
 
-        host_signal.signal(host_signal.SIGINT, on_sigint)
+        # ^C, ^Z and ^\ typed at the host terminal reach CloudOS: they go on to the guest
+        for sig in (host_signal.SIGINT, host_signal.SIGTSTP, host_signal.SIGQUIT):
+            host_signal.signal(sig, on_signal)
         self.kernel.scheduler.call_at(self.kernel.scheduler.clock() + 0.05, poll)
 
     def write_sched_trace(self, path: str) -> None:

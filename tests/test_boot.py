@@ -42,7 +42,7 @@ def test_boot_parameters() -> None:
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
-def test_interactive_shell_with_ctrl_c() -> None:
+def test_interactive_shell_with_ctrl_c_and_ctrl_z() -> None:
     session = f"cloudos-{uuid.uuid4().hex[:8]}"
     marker = Path(f"/tmp/{session}.status")
 
@@ -80,6 +80,19 @@ def test_interactive_shell_with_ctrl_c() -> None:
         assert time.monotonic() - started < 20, "^C did not stop sleep 100"
         keys("sleep 0.2 & wait", "Enter")
         wait_for("Done")  # job control: the shell reports its background job
+        keys("sleep 100", "Enter")
+        time.sleep(1.5)
+        keys("C-z")  # SIGTSTP to the foreground job: it stops, the shell takes over
+        wait_for("Stopped")
+        keys("jobs", "Enter")
+        wait_for("# jobs\n[1] + Stopped")
+        keys("fg", "Enter")  # SIGCONT: it runs again in the foreground
+        wait_for("# fg\nsleep 100\n")
+        time.sleep(0.5)
+        keys("C-c")
+        wait_for("# fg\nsleep 100\n^C\n#")
+        keys("echo again", "Enter")
+        wait_for("\nagain\n")
         keys("exit", "Enter")
         end = time.monotonic() + 30
         while not marker.exists() and time.monotonic() < end:

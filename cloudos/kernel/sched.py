@@ -108,6 +108,8 @@ class Scheduler:
 
         With ``restart`` (a system call number) the thread re-executes that call
         when woken, instead of returning a result: a wait that must look again.
+        ``restart`` -2: it resumes with its registers untouched (it slept on its
+        way back to user mode).
         """
         thread.state = State.BLOCKED
         thread.channel, thread.deadline = channel, deadline
@@ -147,7 +149,7 @@ class Scheduler:
             thread.result = result
         elif thread.restart >= 0:
             self.kernel.cpu.restart_syscall(thread.context, thread.restart)
-        else:
+        elif thread.restart == -1:
             self.kernel.cpu.set_context_result(thread.context, result)
         if thread.policy not in (Policy.FIFO, Policy.RR):
             thread.level, thread.used_us = max(TOP, thread.level - 1), 0.0

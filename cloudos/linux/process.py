@@ -53,6 +53,10 @@ class LinuxProcess:
     itimer: tuple[float, float] = (0.0, 0.0)  # ITIMER_REAL: deadline (0: off), interval
     aslr: bool = True           # randomize the layout of the programs it execs
     generation: int = 0         # bumped when the timer is re-armed, to drop stale expiries
+    stopped: int = 0            # the signal that stopped it (0: it runs)
+    # What its parent's wait has yet to collect: a stop (0x7f | signal << 8) or
+    # a continue (0xffff) status word; 0: nothing
+    wait_report: int = 0
 
     def fork(self) -> LinuxProcess:
         return LinuxProcess(self.uid, self.gid, dict(self.rlimits), dict(self.sigactions),

@@ -2,7 +2,9 @@
 
 Owns: what happens when a signal is sent (ignore, default action, or pending for
 a handler), interrupting a blocked system call (EINTR, or a restart with
-SA_RESTART), and running a handler on the thread's way back to user mode with
+SA_RESTART), job control (the stop signals' default action stops every thread
+of the process on its way back to user mode, SIGCONT resumes them, and the
+parent hears of both by SIGCHLD and wait), and running a handler on the thread's way back to user mode with
 Linux x86_64's ``rt_sigframe`` (return address = ``sa_restorer``, ``ucontext``
 with the interrupted registers and signal mask, ``siginfo``), then undoing it
 in ``rt_sigreturn``. SA_ONSTACK handlers run on the ``sigaltstack``. The SSE
@@ -24,17 +26,23 @@ from cloudos.kernel.task import Process, State, Thread
 from cloudos.linux.process import linux, linux_thread
 
 SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGKILL = range(1, 10)
-SIGSEGV, SIGPIPE, SIGALRM, SIGTERM, SIGCHLD, SIGSTOP = 11, 13, 14, 15, 17, 19
-DEFAULT_IGNORE = {17, 18, 19, 20, 21, 22, 23, 28}  # CHLD CONT STOP TSTP TTIN TTOU URG WINCH
+SIGSEGV, SIGPIPE, SIGALRM, SIGTERM, SIGCHLD, SIGCONT, SIGSTOP = 11, 13, 14, 15, 17, 18, 19
+SIGTSTP = 20
+DEFAULT_IGNORE = {17, 18, 23, 28}  # CHLD CONT URG WINCH
+STOP_SIGNALS = {19, 20, 21, 22}    # STOP TSTP TTIN TTOU: their default action stops
+STOPPED_STATUS, CONTINUED_STATUS = 0x7F, 0xFFFF  # wait status words (| signal << 8 for a stop)
 SIG_DFL, SIG_IGN = 0, 1
-SA_SIGINFO, SA_RESTORER, SA_ONSTACK = 0x4, 0x04000000, 0x08000000
+SA_NOCLDSTOP, SA_SIGINFO, SA_RESTORER, SA_ONSTACK = 0x1, 0x4, 0x04000000, 0x08000000
 SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x10000000, 0x40000000, 0x80000000
 SI_USER, SI_TKILL, SI_KERNEL = 0, -6, 0x80
-CLD_EXITED, CLD_KILLED = 1, 2
+CLD_EXITED, CLD_KILLED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 5, 6
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 # System calls a handler with SA_RESTART restarts (Linux restarts all ERESTARTSYS
 # returns; these are the ones CloudOS can block in).
 RESTARTABLE = {0, 1, 7, 17, 18, 19, 20, 23, 61, 202, 247, 270, 271}
+# System calls a stopped thread leaves to run again once continued (the others,
+# which may have made progress, finish first and the thread stops after them).
+STOP_RESTARTS = {0, 7, 17, 19, 23, 34, 35, 45, 61, 130, 202, 230, 232, 247, 270, 271, 281}
 # Registers of struct sigcontext, in order (r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip,
 # eflags); then cs/gs/fs/ss, err, trapno, oldmask, cr2, fpstate, reserved[8].
 GREGS = ("R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15", "RDI", "RSI", "RBP", "RBX",
@@ -82,19 +90,74 @@ def send(process: Process, info: SigInfo, thread: Thread | None = None) -> None:
     sig = info.signo
     if sig == 0 or process.zombie:
         return
+    if sig == SIGCONT:  # resumes the process whatever its action or mask
+        _discard(process, STOP_SIGNALS)
+        _resume(process)
+    elif sig in STOP_SIGNALS:
+        _discard(process, {SIGCONT})
     handler = _action(process, sig)[0]
     if handler == SIG_IGN or (handler == SIG_DFL and sig in DEFAULT_IGNORE):
         return
     live = [t for t in process.threads if t.state is not State.TERMINATED]
     takers = [t for t in ([thread] if thread else live)
               if sig in (SIGKILL, SIGSTOP) or not linux_thread(t).sigmask & _bit(sig)]
-    if handler == SIG_DFL and (takers or sig == SIGKILL):
+    if handler == SIG_DFL and sig in STOP_SIGNALS and takers:
+        _stop(process, sig)
+        return
+    if handler == SIG_DFL and (sig == SIGKILL or takers and not linux(process).stopped):
         process.kernel.kill(process, sig)  # terminate (core dumps are not written)
         return
     pending = linux_thread(thread).pending if thread else linux(process).pending_set
     pending.infos.setdefault(sig, info)
     for taker in takers[:1]:
         _notify(taker, sig)
+
+
+def _discard(process: Process, sigs: set[int]) -> None:
+    for pending in [linux(process).pending_set] + [linux_thread(t).pending
+                                                   for t in process.threads]:
+        for sig in sigs:
+            pending.infos.pop(sig, None)
+
+
+def _stop(process: Process, sig: int) -> None:
+    """Stop every thread of ``process``: each sleeps before it next returns to user mode."""
+    state = linux(process)
+    if state.stopped:
+        return
+    state.stopped, state.wait_report = sig, STOPPED_STATUS | sig << 8
+    scheduler = process.kernel.scheduler
+    for thread in process.threads:
+        if thread.state is State.TERMINATED:
+            continue
+        thread.notify = True
+        if thread.state is State.BLOCKED and thread.context is not None \
+                and (thread.restart >= 0 or thread.syscall in STOP_RESTARTS):
+            # the call it sleeps in runs again once the process continues (nothing
+            # happens, and no input is taken, while it is stopped)
+            if thread.restart < 0:
+                thread.restart = thread.syscall
+            scheduler.wake(thread, 0)
+    _tell_parent(process, CLD_STOPPED, sig)
+
+
+def _resume(process: Process) -> None:
+    state = linux(process)
+    if not state.stopped:
+        return
+    state.stopped, state.wait_report = 0, CONTINUED_STATUS
+    process.kernel.scheduler.wakeup(("stopped", process.pid))
+    _tell_parent(process, CLD_CONTINUED, SIGCONT)
+
+
+def _tell_parent(child: Process, code: int, sig: int) -> None:
+    """SIGCHLD for a stop or a continue (unless SA_NOCLDSTOP), and wake a waiting parent."""
+    parent = child.parent
+    if parent is None or parent.zombie or not isinstance(parent.personality, type(linux(child))):
+        return
+    if not _action(parent, SIGCHLD)[1] & SA_NOCLDSTOP:
+        send(parent, SigInfo(SIGCHLD, code, child.pid, linux(child).uid, status=sig))
+    parent.kernel.scheduler.wakeup(("child", parent.pid))
 
 
 def _notify(thread: Thread, sig: int) -> None:
@@ -124,17 +187,22 @@ def deliver(thread: Thread) -> None:
     """Before ``thread`` returns to user mode: run its next signal's handler, or act."""
     if thread.context is not None and thread.context.entry is not None:
         return  # not started yet (it enters user mode through iretq): after its first stop
+    process = thread.process
+    if linux(process).stopped:  # wait here, in the kernel, for SIGCONT
+        process.kernel.scheduler.sleep_on(thread, ("stopped", process.pid), restart=-2)
+        return
     thread.notify = False
     info = _take(thread)
     if info is None:
         return
-    process = thread.process
     handler, flags, restorer, mask = _action(process, info.signo)
     if handler == SIG_IGN:
         thread.notify = True
         return
     if handler == SIG_DFL:
-        if info.signo not in DEFAULT_IGNORE:
+        if info.signo in STOP_SIGNALS:
+            _stop(process, info.signo)
+        elif info.signo not in DEFAULT_IGNORE:
             process.kernel.kill(process, info.signo)
         thread.notify = True
         return

@@ -275,10 +275,38 @@ MMAP_SECTIONS = {
 }
 
 
+# --- job control: stop and continue ---------------------------------------------------
+
+JOBS_SECTIONS = {
+    "stop": [b"status: stopped by 19", b"runs while stopped: no", b"status: continued",
+             b"runs after SIGCONT: yes"],
+    "tstp": [b"after SIGTSTP: stopped by 20", b"bytes left in the pipe while stopped: 1",
+             b"the read got: x"],
+    "sigchld": [b"SIGCHLD codes: 519 618 (CLD_STOPPED=5, CLD_CONTINUED=6)",
+                b"with SA_NOCLDSTOP: 0 signals"],
+    "waitid": [b"info: pid child code 5 status 19", b"info: pid child code 6 status 18"],
+    "pending": [b"alive after SIGTERM while stopped (WNOHANG): 0",
+                b"after SIGCONT: killed by 15"],
+    "handlers": [b"the SIGTSTP handler stopped itself: stopped by 19",
+                 b"handlers ran (tstp*10 + cont): exited 11"],
+}
+
+
+MEMORY_SECTIONS = {
+    "mremap": [b"grown in place: yes, contents kept: 1, new pages zero: 1",
+               b"moved: yes, contents kept: 1, old address unmapped: 1",
+               b"child moved and wrote: exit 0, ours unchanged: b",
+               b"shared after the child's move: [written after a move]",
+               b"MREMAP_FIXED: at the target: yes, contents: 1", b"not mapped: EFAULT",
+               b"realloc of 1 MiB to 8 MiB keeps contents: 1"],
+    "mincore": [b"resident: 1 0 1 0", b"bad vector: -1 EFAULT", b"with a hole: -1 ENOMEM"],
+}
+
+
 SECTIONED = {"files_pipe": PIPE_SECTIONS, "files_eventfd": EVENTFD_SECTIONS,
              "files_socketpair": SOCKETPAIR_SECTIONS, "files_epoll": EPOLL_SECTIONS,
              "files_timerfd": TIMERFD_SECTIONS, "files_edge": EDGE_SECTIONS,
-             "files_mmap": MMAP_SECTIONS}
+             "files_mmap": MMAP_SECTIONS, "jobs": JOBS_SECTIONS, "memory": MEMORY_SECTIONS}
 SECTION_CASES = [(program, section) for program, sections in SECTIONED.items()
                  for section in sections]
 

@@ -42,7 +42,8 @@ SIGCHLD, SIGKILL = 17, 9
 WNOHANG, WUNTRACED, WEXITED, WCONTINUED, WNOWAIT = 1, 2, 4, 8, 0x01000000
 WNOTHREAD, WALL, WCLONE = 0x20000000, 0x40000000, 0x80000000
 P_ALL, P_PID, P_PGID = 0, 1, 2
-CLD_EXITED, CLD_KILLED = 1, 2
+CLD_EXITED, CLD_KILLED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 5, 6
+SIGCONT, CONTINUED_STATUS = 18, 0xFFFF  # a continued child's wait status (linux/signals.py)
 MAX_ARGS = 0x7FFF_FFFF
 ARG_MAX = 2 << 20  # bytes of argv + envp strings; Linux allows a quarter of the stack limit
 
@@ -297,35 +298,54 @@ def rusage_bytes(user: float, system: float) -> bytes:
                        *([0] * 14))
 
 
-def _wait_or_sleep(t: Thread, nr: int, options: int, pid: int) -> Process | None:
-    """A zombie child to collect; None with WNOHANG; else sleep and restart the call."""
-    zombie = next((c for c in _candidates(t, pid) if c.zombie), None)
-    if zombie is not None or options & WNOHANG:
-        return zombie
+def _report(child: Process, options: int) -> int:
+    """The stop or continue of ``child`` that ``options`` asks for (a status word), or 0."""
+    report = linux(child).wait_report if isinstance(child.personality, LinuxProcess) else 0
+    if report == CONTINUED_STATUS:
+        return report if options & WCONTINUED else 0
+    return report if options & WUNTRACED else 0
+
+
+def _wait_or_sleep(t: Thread, nr: int, options: int, pid: int) -> tuple[Process, int] | None:
+    """A child to report: a zombie (status 0) if ``options`` has WEXITED, or a stop or
+    continue (its status word); None with WNOHANG; else sleep and restart the call."""
+    for child in _candidates(t, pid):
+        if child.zombie and options & WEXITED:
+            return child, 0
+        report = 0 if child.zombie else _report(child, options)
+        if report:
+            return child, report
+    if options & WNOHANG:
+        return None
     t.process.kernel.scheduler.sleep_on(t, ("child", t.process.pid), restart=nr)
     raise Stop
 
 
 def sys_wait4(t: Thread, pid: int, wstatus: int, options: int, rusage: int, *_: int) -> int:
-    """Implements Linux wait4(2) for exited and killed children (no stop/continue yet)."""
+    """Implements Linux wait4(2): exited and killed children; stopped (WUNTRACED) and
+    continued (WCONTINUED) ones."""
     pid, options = s32(pid), options & 0xFFFF_FFFF
     if options & ~(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WALL | WCLONE):
         raise KernelError(Errno.EINVAL, f"wait4 options {options:#x}")
-    child = _wait_or_sleep(t, 61, options, pid)
-    if child is None:
+    found = _wait_or_sleep(t, 61, options | WEXITED, pid)
+    if found is None:
         return 0
+    child, report = found
     aspace = t.process.aspace
     if wstatus:
-        aspace.copy_out(wstatus, struct.pack("<i", wait_status(child)))
+        aspace.copy_out(wstatus, struct.pack("<i", report or wait_status(child)))
     if rusage:
         aspace.copy_out(rusage, rusage_bytes(*child.times()))
-    reap(child)
+    if report:
+        linux(child).wait_report = 0
+    else:
+        reap(child)
     return child.pid
 
 
 def sys_waitid(t: Thread, idtype: int, ident: int, infop: int, options: int, rusage: int,
                *_: int) -> int:
-    """Implements Linux waitid(2) with WEXITED (stopped and continued children: not yet)."""
+    """Implements Linux waitid(2): WEXITED, WSTOPPED, WCONTINUED, WNOWAIT."""
     idtype, ident, options = s32(idtype), s32(ident), options & 0xFFFF_FFFF
     if options & ~(WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL
                    | WCLONE) or not options & (WEXITED | WUNTRACED | WCONTINUED):
@@ -333,21 +353,30 @@ def sys_waitid(t: Thread, idtype: int, ident: int, infop: int, options: int, rus
     pid = {P_ALL: -1, P_PID: ident, P_PGID: -ident if ident else 0}.get(idtype)
     if pid is None or (idtype == P_PID and ident <= 0):
         raise KernelError(Errno.EINVAL, f"waitid idtype {idtype}")
-    child = _wait_or_sleep(t, 247, options, pid) if options & WEXITED else None
+    found = _wait_or_sleep(t, 247, options, pid)
     aspace = t.process.aspace
-    if child is None:
+    if found is None:
         if infop:
             aspace.copy_out(infop, bytes(128))
         return 0
+    child, report = found
     if infop:
-        code = CLD_KILLED if child.killed_by else CLD_EXITED
-        status = child.killed_by or child.exit_code
+        if report:
+            code, status = ((CLD_CONTINUED, SIGCONT) if report == CONTINUED_STATUS
+                            else (CLD_STOPPED, report >> 8))
+        else:
+            code = CLD_KILLED if child.killed_by else CLD_EXITED
+            status = child.killed_by or child.exit_code
         uid = linux(child).uid if isinstance(child.personality, LinuxProcess) else 0
         aspace.copy_out(infop, struct.pack("<iiiiii", SIGCHLD, 0, code, 0, child.pid, uid)
                         + struct.pack("<i", status) + bytes(100))
     if rusage:
         aspace.copy_out(rusage, rusage_bytes(*child.times()))
-    if not options & WNOWAIT:
+    if options & WNOWAIT:
+        return 0
+    if report:
+        linux(child).wait_report = 0
+    else:
         reap(child)
     return 0
 

@@ -1,4 +1,5 @@
-"""Memory system calls: brk(2), mmap(2), munmap(2), mprotect(2), madvise(2).
+"""Memory system calls: brk(2), mmap(2), munmap(2), mprotect(2), madvise(2), msync(2),
+mremap(2), mincore(2).
 
 Linux flags are decoded and checked here; the address space (``kernel.mm.vm``)
 does the work. A private file mapping shares the page cache's frames
@@ -7,7 +8,10 @@ object in ``sharedfiles``.
 """
 
 from cloudos.kernel.errno import Errno, KernelError
-from cloudos.kernel.mm.vm import MMAP_BASE, PAGE_MASK, USER_END, Prot, page_align
+from cloudos.kernel.mm.buddy import PAGE_SIZE
+from cloudos.kernel.mm.pagetable import COW, FRAME_MASK
+from cloudos.kernel.mm.vm import (MMAP_BASE, PAGE_MASK, USER_END, AddressSpace, Prot, Vma,
+                                  page_align)
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Thread
 from cloudos.linux.pagecache import cache_of, collect_shared
@@ -181,4 +185,91 @@ def sys_msync(t: Thread, addr: int, length: int, flags: int, *_: int) -> int:
     shared = cache_of(t.process.kernel).shared
     for obj in shared.objects(t.process.aspace, addr, end) if shared.files else ():
         shared.sync(obj)
+    return 0
+
+
+MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP = 1, 2, 4
+
+
+def sys_mremap(t: Thread, old: int, old_size: int, new_size: int, flags: int, new: int,
+               *_: int) -> int:
+    """Implements Linux mremap(2): shrink, grow in place, or move (the same frames)."""
+    flags &= 0xFFFF_FFFF
+    if old & ~PAGE_MASK or flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) \
+            or flags & (MREMAP_FIXED | MREMAP_DONTUNMAP) and not flags & MREMAP_MAYMOVE \
+            or flags & MREMAP_FIXED and new & ~PAGE_MASK:
+        raise KernelError(Errno.EINVAL, f"mremap {old:#x} flags {flags:#x}")
+    old_size, new_size = page_align(old_size), _range(0, new_size)
+    aspace = t.process.aspace
+    vma = aspace.find(old)
+    if old_size == 0:  # Linux duplicates a shared mapping this way: not supported
+        raise KernelError(Errno.EINVAL, "mremap of old_size 0")
+    if vma is None or old + old_size > vma.end:
+        raise KernelError(Errno.EFAULT, f"{old:#x}+{old_size:#x} is not one mapping")
+    if flags & MREMAP_DONTUNMAP and (vma.shared or vma.name or old_size != new_size):
+        raise KernelError(Errno.EINVAL, "MREMAP_DONTUNMAP needs private anonymous memory")
+    if flags & MREMAP_FIXED:
+        if new < old + old_size and old < new + new_size or new + new_size > USER_END:
+            raise KernelError(Errno.EINVAL, "mremap target overlaps the source")
+        aspace.remove(new, new_size)
+    elif new_size <= old_size and not flags & MREMAP_DONTUNMAP:
+        if new_size < old_size:
+            aspace.remove(old + new_size, old_size - new_size)
+            collect_shared(t.process.kernel)
+        return old
+    elif old + old_size == vma.end and old + new_size <= USER_END \
+            and not aspace.overlaps(vma.end, old + new_size):
+        aspace.add(vma.end, new_size - old_size, Prot(vma.prot), vma.name, vma.grows_down,
+                   vma.shared)
+        return old
+    elif not flags & MREMAP_MAYMOVE:
+        raise KernelError(Errno.ENOMEM, "no room to grow in place")
+    else:
+        new = aspace.find_free(new_size)
+    kept = min(old_size, new_size)
+    _move(aspace, vma, old, new, kept)
+    if new_size > kept:
+        aspace.add(new + kept, new_size - kept, Prot(vma.prot), vma.name, vma.grows_down,
+                   vma.shared)
+    if flags & MREMAP_DONTUNMAP:  # the old range stays, empty: it faults in zero pages
+        aspace.add(old, old_size, Prot(vma.prot))
+    elif old_size > kept:
+        aspace.remove(old + kept, old_size - kept)
+    return new
+
+
+def _move(aspace: AddressSpace, vma: Vma, old: int, new: int, size: int) -> None:
+    """Map the frames of [old, old+size) at ``new`` with their sharing kept; unmap ``old``."""
+    prot, name, grows_down, shared = Prot(vma.prot), vma.name, vma.grows_down, vma.shared
+    pages = aspace.pt.mapped(old, old + size)
+    aspace.add(new, size, prot, name, grows_down, shared)
+    for va, pte in pages:
+        frame = pte & FRAME_MASK
+        # a private page another owner holds (fork, page cache) stays copy-on-write
+        aspace.share(va - old + new, frame,
+                     cow=not shared and bool(pte & COW or frame in aspace.refs))
+    aspace.remove(old, size)
+
+
+MINCORE_PAGES = 1 << 20  # pages mincore reports at one time
+
+
+def sys_mincore(t: Thread, addr: int, length: int, vec: int, *_: int) -> int:
+    """Implements Linux mincore(2): a byte per page, 1 when the page is in memory."""
+    if addr & ~PAGE_MASK:
+        raise KernelError(Errno.EINVAL, "address not page-aligned")
+    size = page_align(length)
+    if addr + size > USER_END or size // PAGE_SIZE > MINCORE_PAGES:
+        raise KernelError(Errno.ENOMEM, "range outside user space")
+    aspace = t.process.aspace
+    va = addr
+    while va < addr + size:
+        vma = aspace.find(va)
+        if vma is None:
+            raise KernelError(Errno.ENOMEM, f"{va:#x} is not mapped")
+        va = vma.end
+    present = bytearray(size // PAGE_SIZE)
+    for page, _pte in aspace.pt.mapped(addr, addr + size):
+        present[(page - addr) // PAGE_SIZE] = 1
+    aspace.copy_out(vec, present)
     return 0
