@@ -73,6 +73,7 @@ class LinuxThread:
     fpu: list[list[int]] = field(default_factory=list)  # SSE state saved per handler frame
     suspended: int | None = None  # the mask sigsuspend replaced, restored after the handler
     altstack: tuple[int, int] = (0, 0)  # sigaltstack: base, size (size 0: none)
+    sigwait: int = 0  # the signals rt_sigtimedwait waits for (while it sleeps)
 
     def fork(self) -> LinuxThread:
         return LinuxThread(self.sigmask)

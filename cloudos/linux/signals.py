@@ -96,9 +96,10 @@ def send(process: Process, info: SigInfo, thread: Thread | None = None) -> None:
     elif sig in STOP_SIGNALS:
         _discard(process, {SIGCONT})
     handler = _action(process, sig)[0]
-    if handler == SIG_IGN or (handler == SIG_DFL and sig in DEFAULT_IGNORE):
-        return
     live = [t for t in process.threads if t.state is not State.TERMINATED]
+    blocked = all(linux_thread(t).sigmask & _bit(sig) for t in ([thread] if thread else live))
+    if (handler == SIG_IGN or (handler == SIG_DFL and sig in DEFAULT_IGNORE)) and not blocked:
+        return  # a blocked signal stays pending even so: sigwait may take it
     takers = [t for t in ([thread] if thread else live)
               if sig in (SIGKILL, SIGSTOP) or not linux_thread(t).sigmask & _bit(sig)]
     if handler == SIG_DFL and sig in STOP_SIGNALS and takers:
@@ -111,6 +112,9 @@ def send(process: Process, info: SigInfo, thread: Thread | None = None) -> None:
     pending.infos.setdefault(sig, info)
     for taker in takers[:1]:
         _notify(taker, sig)
+    for waiter in [thread] if thread else live:  # rt_sigtimedwait looks again
+        if linux_thread(waiter).sigwait & _bit(sig):
+            process.kernel.scheduler.wakeup(("sigwait", waiter.tid))
 
 
 def _discard(process: Process, sigs: set[int]) -> None:
@@ -175,10 +179,14 @@ def _notify(thread: Thread, sig: int) -> None:
 
 def _take(thread: Thread) -> SigInfo | None:
     """The next pending signal ``thread`` does not block (its own first)."""
-    mask = linux_thread(thread).sigmask
+    return take(thread, ~linux_thread(thread).sigmask)
+
+
+def take(thread: Thread, wanted: int) -> SigInfo | None:
+    """The next pending signal of ``thread`` in the set ``wanted`` (its own first)."""
     for pending in (linux_thread(thread).pending, linux(thread.process).pending_set):
         for sig in sorted(pending.infos):
-            if not mask & _bit(sig):
+            if wanted & _bit(sig):
                 return pending.infos.pop(sig)
     return None
 

@@ -303,10 +303,22 @@ MEMORY_SECTIONS = {
 }
 
 
+SIGWAIT_SECTIONS = {
+    "pending": [b"first: 10 (SIGUSR1=10), si_signo 10, si_code 0, from us: 1",
+                b"second: 12 (SIGUSR2=12)", b"none left, zero timeout: -1 EAGAIN"],
+    "woken": [b"woken by the child: 10, from the child: 1, waited 30..2000 ms: yes",
+              b"sigwait got: 10", b"timeout: -1 EAGAIN", b"waited 60..2000 ms: yes"],
+    "interrupted": [b"a handled SIGALRM outside the set (SA_RESTART): -1 EINTR",
+                    b"blocked SIGCHLD (default: ignore) taken: 17, code 1 (CLD_EXITED=1), status 3"],
+    "errors": [b"nsec 1e9: -1 EINVAL", b"sigsetsize 4: -1 EINVAL", b"bad set pointer: -1 EFAULT"],
+}
+
+
 SECTIONED = {"files_pipe": PIPE_SECTIONS, "files_eventfd": EVENTFD_SECTIONS,
              "files_socketpair": SOCKETPAIR_SECTIONS, "files_epoll": EPOLL_SECTIONS,
              "files_timerfd": TIMERFD_SECTIONS, "files_edge": EDGE_SECTIONS,
-             "files_mmap": MMAP_SECTIONS, "jobs": JOBS_SECTIONS, "memory": MEMORY_SECTIONS}
+             "files_mmap": MMAP_SECTIONS, "jobs": JOBS_SECTIONS, "memory": MEMORY_SECTIONS,
+             "sigwait": SIGWAIT_SECTIONS}
 SECTION_CASES = [(program, section) for program, sections in SECTIONED.items()
                  for section in sections]
 

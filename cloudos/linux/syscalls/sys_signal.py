@@ -1,5 +1,6 @@
 """Signal system calls: rt_sigaction(2), rt_sigprocmask(2), rt_sigreturn(2),
-rt_sigsuspend(2), rt_sigpending(2), pause(2), kill(2), tkill(2), tgkill(2).
+rt_sigsuspend(2), rt_sigpending(2), rt_sigtimedwait(2), pause(2), kill(2), tkill(2),
+tgkill(2).
 
 Delivery itself (default actions, handler frames, EINTR) is ``linux.signals``.
 """
@@ -13,7 +14,7 @@ from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import SlowPath, Stop
 from cloudos.linux import signals
 from cloudos.linux.process import linux, linux_thread
-from cloudos.linux.syscalls.args import U64, s32
+from cloudos.linux.syscalls.args import U64, read_timespec, s32
 
 SIGKILL, SIGSTOP, NSIG = 9, 19, 64
 SIGACTION_SIZE = 32  # handler, flags, restorer, mask
@@ -72,6 +73,35 @@ def sys_rt_sigsuspend(t: Thread, mask: int, sigsetsize: int, *_: int) -> int:
         t.notify = True
         return -Errno.EINTR
     t.process.kernel.scheduler.sleep_on(t, ("pause", t.tid))
+    raise Stop
+
+
+def sys_rt_sigtimedwait(t: Thread, uset: int, uinfo: int, utimeout: int, sigsetsize: int,
+                        *_: int) -> int:
+    """Implements Linux rt_sigtimedwait(2) (sigwaitinfo, sigtimedwait, sigwait): take a
+    pending signal of the set without running its handler, waiting for one to come.
+
+    The call runs again when a signal of the set arrives (another thread may have
+    taken it), and after a stop: its timeout then starts again.
+    """
+    if sigsetsize != 8:
+        raise KernelError(Errno.EINVAL, "sigset size")
+    aspace = t.process.aspace
+    wanted = U64.unpack(aspace.copy_in(uset, 8))[0] & ~UNBLOCKABLE
+    seconds = read_timespec(aspace, utimeout) if utimeout else None
+    state = linux_thread(t)
+    info = signals.take(t, wanted)
+    if info is not None:
+        state.sigwait = 0
+        if uinfo:
+            aspace.copy_out(uinfo, info.pack())
+        return info.signo
+    if seconds == 0:
+        raise KernelError(Errno.EAGAIN, "no signal of the set is pending")
+    state.sigwait = wanted
+    scheduler = t.process.kernel.scheduler
+    deadline = None if seconds is None else scheduler.clock() + seconds
+    scheduler.sleep_on(t, ("sigwait", t.tid), deadline, -Errno.EAGAIN, restart=128)
     raise Stop
 
 

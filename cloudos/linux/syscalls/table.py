@@ -194,6 +194,7 @@ IMPLEMENTED: dict[str, tuple[Handler, Support, str]] = {
     "munmap": (sys_mm.sys_munmap, F, ""),
     "brk": (sys_mm.sys_brk, F, "heap at the guide's 0x7fff70000000, up to 256 MiB"),
     "madvise": (sys_mm.sys_madvise, P, "MADV_DONTNEED and MADV_FREE drop private pages; other advice ignored"),
+    "rt_sigtimedwait": (sys_signal.sys_rt_sigtimedwait, P, "a stop and continue start the timeout again"),
     "rt_sigaction": (sys_signal.sys_rt_sigaction, F, ""),
     "sigaltstack": (sys_signal.sys_sigaltstack, F, ""),
     "rt_sigprocmask": (sys_signal.sys_rt_sigprocmask, F, ""),

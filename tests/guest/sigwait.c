@@ -1,0 +1,131 @@
+/* sigwait.c — rt_sigtimedwait: a pending signal taken at once with its siginfo, a wait woken by a child's kill, sigwait, the timeout (EAGAIN) and a zero timeout, EINTR by a handled signal outside the set, a blocked default-ignored SIGCHLD taken by sigwaitinfo, bad arguments (argv[1] picks one section; none: all). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "errname.h"
+#include "section.h"
+
+static void pending_now(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    kill(getpid(), SIGUSR2);
+    kill(getpid(), SIGUSR1);
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    int sig = sigwaitinfo(&set, &si);
+    printf("first: %d (SIGUSR1=%d), si_signo %d, si_code %d, from us: %d\n", sig, SIGUSR1,
+           si.si_signo, si.si_code, si.si_pid == getpid());
+    sig = sigwaitinfo(&set, &si);
+    printf("second: %d (SIGUSR2=%d)\n", sig, SIGUSR2);
+    struct timespec zero = {0, 0};
+    SHOW("none left, zero timeout", sigtimedwait(&set, &si, &zero));
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+static void woken(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        kill(parent, SIGUSR1);
+        _exit(0);
+    }
+    struct timespec t0, t1, limit = {5, 0};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    siginfo_t si;
+    int sig = sigtimedwait(&set, &si, &limit);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double waited = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("woken by the child: %d, from the child: %d, waited 30..2000 ms: %s\n", sig,
+           si.si_pid == pid, waited > 0.03 && waited < 2 ? "yes" : "no");
+    waitpid(pid, NULL, 0);
+    kill(getpid(), SIGUSR1);
+    int got = 0;
+    SHOW("sigwait", sigwait(&set, &got));
+    printf("sigwait got: %d\n", got);
+    struct timespec short_wait = {0, 80 * 1000 * 1000};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    SHOW("timeout", sigtimedwait(&set, &si, &short_wait));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    waited = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("waited 60..2000 ms: %s\n", waited > 0.06 && waited < 2 ? "yes" : "no");
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+}
+
+static void interrupted(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    struct sigaction sa = {0};
+    sa.sa_handler = on_alarm;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &sa, NULL);
+    alarm(1);
+    siginfo_t si;
+    SHOW("a handled SIGALRM outside the set (SA_RESTART)", sigwaitinfo(&set, &si));
+    signal(SIGALRM, SIG_DFL);
+
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(3);
+    int sig = sigwaitinfo(&chld, &si);
+    printf("blocked SIGCHLD (default: ignore) taken: %d, code %d (CLD_EXITED=%d), status %d\n",
+           sig, si.si_code, CLD_EXITED, si.si_status);
+    waitpid(pid, NULL, 0);
+    sigprocmask(SIG_UNBLOCK, &chld, NULL);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+static void errors(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    struct timespec bad = {0, 1000000000};
+    siginfo_t si;
+    SHOW("nsec 1e9", sigtimedwait(&set, &si, &bad));
+    SHOW("sigsetsize 4", syscall(SYS_rt_sigtimedwait, &set, &si, NULL, 4));
+    SHOW("bad set pointer", syscall(SYS_rt_sigtimedwait, (void *)8, &si, NULL, 8));
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    only = argc > 1 ? argv[1] : NULL;
+    if (section("pending"))
+        pending_now();
+    if (section("woken"))
+        woken();
+    if (section("interrupted"))
+        interrupted();
+    if (section("errors"))
+        errors();
+    return 0;
+}
