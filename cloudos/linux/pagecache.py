@@ -26,6 +26,7 @@ class PageCache:
         self.kernel = kernel
         self.pages: dict[tuple[FileId, int], int] = {}
         self.shared = SharedFiles(kernel)  # MAP_SHARED mappings of files
+        self.sysv: Any = None  # System V shared memory segments (linux/sysvshm.py)
 
     def map(self, aspace: AddressSpace, start: int, file: FileId, offset: int,
             data: bytes) -> None:
@@ -63,6 +64,8 @@ def cache_of(kernel: Any) -> PageCache:
 
 def collect_shared(kernel: Any) -> None:
     """An address space let go of its mappings: free the shared file objects nobody maps."""
-    shared = cache_of(kernel).shared
-    if shared.files:
-        shared.collect()
+    cache = cache_of(kernel)
+    if cache.shared.files:
+        cache.shared.collect()
+    if cache.sysv is not None and cache.sysv.by_id:
+        cache.sysv.collect()

@@ -57,10 +57,11 @@ class LinuxProcess:
     # What its parent's wait has yet to collect: a stop (0x7f | signal << 8) or
     # a continue (0xffff) status word; 0: nothing
     wait_report: int = 0
+    shm: dict[int, int] = field(default_factory=dict)  # System V attachments: address -> id
 
     def fork(self) -> LinuxProcess:
         return LinuxProcess(self.uid, self.gid, dict(self.rlimits), dict(self.sigactions),
-                            files=self.files, aslr=self.aslr)
+                            files=self.files, aslr=self.aslr, shm=dict(self.shm))
 
 
 @dataclass

@@ -314,11 +314,23 @@ SIGWAIT_SECTIONS = {
 }
 
 
+SYSV_SHM_SECTIONS = {
+    "basics": [b"attached once: size 10000, attached 1, mode 600, creator us: 1, dest: 0",
+               b"parent sees: [inherited attach] [child]", b"shmdt again: -1 EINVAL",
+               b"writing a read-only attach: killed by 11", b"key gone: -1 ENOENT"],
+    "removal": [b"removed, attached: size 4096, attached 1, mode 640, creator us: 1, dest: 1",
+                b"after the last detach: -1 EINVAL", b"after munmap of the last attach: -1 EINVAL"],
+    "fixed": [b"at the given address: yes", b"over a mapping: EINVAL", b"with SHM_REMAP: yes",
+              b"the two attaches share: z", b"attached: 2"],
+    "errors": [b"size 0: -1 EINVAL", b"missing key: -1 ENOENT", b"IPC_STAT bad buffer: -1 EFAULT"],
+}
+
+
 SECTIONED = {"files_pipe": PIPE_SECTIONS, "files_eventfd": EVENTFD_SECTIONS,
              "files_socketpair": SOCKETPAIR_SECTIONS, "files_epoll": EPOLL_SECTIONS,
              "files_timerfd": TIMERFD_SECTIONS, "files_edge": EDGE_SECTIONS,
              "files_mmap": MMAP_SECTIONS, "jobs": JOBS_SECTIONS, "memory": MEMORY_SECTIONS,
-             "sigwait": SIGWAIT_SECTIONS}
+             "sigwait": SIGWAIT_SECTIONS, "sysv_shm": SYSV_SHM_SECTIONS}
 SECTION_CASES = [(program, section) for program, sections in SECTIONED.items()
                  for section in sections]
 

@@ -9,7 +9,7 @@ import pytest
 from cloudos.machine import Machine
 
 
-@pytest.mark.parametrize("name", ["hello", "malloc_stress", "sched_hogs", "files_mmap"])
+@pytest.mark.parametrize("name", ["hello", "malloc_stress", "sched_hogs", "files_mmap", "sysv_shm"])
 def test_no_frame_is_leaked(guest_bins, capfd, name: str) -> None:
     machine = Machine(256 << 20)
     frames = machine.kernel.frames

@@ -191,6 +191,7 @@ def _become(t: Thread, new: AddressSpace, entry: int, rsp: int, path: bytes,
     t.clear_child_tid = 0
     state = linux(process)
     state.execed = True
+    state.shm = {}
     state.sigactions = {sig: act for sig, act in state.sigactions.items()
                         if struct.unpack_from("<Q", act)[0] == 1}  # SIG_IGN survives
     sys_file.notify(kernel, sys_file.EXEC, process.pid)

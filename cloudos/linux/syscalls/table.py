@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from cloudos.kernel.trap import Handler
+from cloudos.linux import sysvshm
 from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_proc, sys_sched,
                                     sys_signal, sys_time)
 
@@ -185,6 +186,10 @@ IMPLEMENTED: dict[str, tuple[Handler, Support, str]] = {
     "sysinfo": (sys_proc.sys_sysinfo, P, "no load average or swap"),
     "getcpu": (sys_proc.sys_getcpu, F, "one CPU"),
     "msync": (sys_mm.sys_msync, F, ""),
+    "shmget": (sysvshm.sys_shmget, P, "pages are allocated at once (ENOMEM beyond free memory)"),
+    "shmat": (sysvshm.sys_shmat, F, ""),
+    "shmdt": (sysvshm.sys_shmdt, F, ""),
+    "shmctl": (sysvshm.sys_shmctl, P, "IPC_STAT, SHM_STAT(_ANY), IPC_SET, IPC_RMID, SHM_(UN)LOCK; no IPC_INFO, SHM_INFO"),
     "mremap": (sys_mm.sys_mremap, P, "old_size 0 (duplicating a shared mapping) is EINVAL; grown file mappings read zero"),
     "mincore": (sys_mm.sys_mincore, P, "reports pages mapped in this process (not the page cache)"),
     "fadvise64": (F_.sys_fadvise64, P, "checked, then ignored"),
