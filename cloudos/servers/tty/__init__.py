@@ -1,0 +1,1 @@
+"""The console terminal: its line discipline (``ldisc``), run by the VFS for the console's fds."""
