@@ -77,7 +77,8 @@ class LineDiscipline:
     # -- input -------------------------------------------------------------------
     def receive(self, data: bytes) -> tuple[bytes, list[int]]:
         """Process bytes from the keyboard; return what to echo and the signals to send."""
-        echo, signals = bytearray(), []
+        echo = bytearray()
+        signals: list[int] = []
         for c in data:
             self._byte(c, echo, signals)
         return bytes(echo), signals
