@@ -109,11 +109,13 @@ def _run_machine(build: Callable[[], Any], log: Any, path: str, argv: list[str],
     from cloudos.linux.elf import ExecError
 
     machine = None
-    terminal = _save_terminal() if interactive else None
+    terminal = _save_terminal()
     try:
         machine = build()
         machine.kernel.dispatcher.profiling = syscall_stats
-        if interactive:
+        if terminal is not None:  # the console is a terminal: CloudOS's line discipline
+            machine.attach_terminal()
+        elif interactive:
             machine.forward_interrupts()
         status = machine.run(path, argv, dict(os.environ))
     except ExecError as err:

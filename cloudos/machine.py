@@ -20,6 +20,7 @@ from typing import TextIO
 from cloudos.hal.ram import DEFAULT_SIZE
 from cloudos.kernel.boot import Kernel, KernelLog
 from cloudos.kernel.cap import Right
+from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Process, State
 from cloudos.linux import process, signals
 from cloudos.linux.pagecache import cache_of, collect_shared
@@ -35,7 +36,8 @@ from cloudos.servers.vfs.hostfs import HostFs
 from cloudos.servers.vfs.overlay import OverlayFs
 from cloudos.servers.vfs.paths import Namespace
 from cloudos.servers.vfs.procfs import ProcFs, ProcInfo
-from cloudos.servers.vfs.server import VFS_ID, VfsState, fd_paths, serve
+from cloudos.servers.vfs.server import CONSOLE_INPUT, VFS_ID, VfsState, fd_paths, serve
+from cloudos.servers.tty.ldisc import LineDiscipline, Termios
 from cloudos.servers.vfs.tmpfs import TmpFs
 
 
@@ -161,11 +163,7 @@ class Machine:
 
         def poll() -> None:
             while interrupted:
-                sig = interrupted.pop(0)
-                group = self.vfs_state.foreground  # the console's foreground group
-                for p in list(self.kernel.processes.values()):
-                    if p.pgid == group and not p.zombie:
-                        signals.send(p, signals.SigInfo(sig, signals.SI_KERNEL))
+                self._signal_foreground(interrupted.pop(0))
             if self.kernel.threads():
                 self.kernel.scheduler.call_at(self.kernel.scheduler.clock() + 0.05, poll)
 
@@ -173,6 +171,58 @@ class Machine:
         for sig in (host_signal.SIGINT, host_signal.SIGTSTP, host_signal.SIGQUIT):
             host_signal.signal(sig, on_signal)
         self.kernel.scheduler.call_at(self.kernel.scheduler.clock() + 0.05, poll)
+
+    def attach_terminal(self, fd: int = 0) -> None:
+        """Make the host terminal on ``fd`` the console, with CloudOS's line discipline.
+
+        The host terminal goes raw on input (no canonical mode, echo or signal keys;
+        output processing stays the host's, with the guest's c_oflag). A kernel timer
+        reads what is typed every 20 ms and sends it to the VFS (CONSOLE_INPUT), and
+        sends the signals the line discipline raised, and SIGWINCH when the host
+        window is resized, to the console's foreground group.
+        The caller restores the host terminal afterwards.
+        """
+        import os
+        import select
+        import termios
+
+        mode = termios.tcgetattr(fd)
+        chars = bytearray(c if isinstance(c, int) else c[0] for c in mode[6][:19])
+        self.vfs_state.tty = LineDiscipline(Termios(mode[0], mode[1], mode[2], mode[3], 0,
+                                                    chars))
+        raw = list(mode)
+        raw[0] &= ~(termios.ICRNL | termios.INLCR | termios.IGNCR | termios.ISTRIP
+                    | termios.IXON)
+        raw[3] &= ~(termios.ICANON | termios.ECHO | termios.ISIG | termios.IEXTEN)
+        raw[6] = list(mode[6])
+        raw[6][termios.VMIN], raw[6][termios.VTIME] = 1, 0
+        termios.tcsetattr(fd, termios.TCSADRAIN, raw)
+        port = self.kernel.ipc.ports[self.vfs.client_cap(Right.SEND).obj]
+        scheduler = self.kernel.scheduler
+        resized: list[int] = []  # the host window changed size: SIGWINCH for the guest
+        host_signal.signal(host_signal.SIGWINCH, lambda signum, _frame: resized.append(signum))
+
+        def poll() -> None:
+            if resized:
+                resized.clear()
+                self._signal_foreground(signals.SIGWINCH)
+            if select.select([fd], [], [], 0)[0]:
+                data = os.read(fd, 4096)
+                if data:
+                    self.kernel.ipc.notify(port, Message(CONSOLE_INPUT, b"", 0,
+                                                         body=(CONSOLE_INPUT, data)))
+            while self.vfs_state.tty_signals:
+                self._signal_foreground(self.vfs_state.tty_signals.pop(0))
+            if self.kernel.threads():
+                scheduler.call_at(scheduler.clock() + 0.02, poll)
+
+        scheduler.call_at(scheduler.clock() + 0.02, poll)
+
+    def _signal_foreground(self, sig: int) -> None:
+        group = self.vfs_state.foreground  # the console's foreground process group
+        for p in list(self.kernel.processes.values()):
+            if p.pgid == group and not p.zombie:
+                signals.send(p, signals.SigInfo(sig, signals.SI_KERNEL))
 
     def write_sched_trace(self, path: str) -> None:
         """The scheduler's decisions as Chrome/Perfetto trace-event JSON, a track per thread."""

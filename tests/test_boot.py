@@ -93,6 +93,11 @@ def test_interactive_shell_with_ctrl_c_and_ctrl_z() -> None:
         wait_for("# fg\nsleep 100\n^C\n#")
         keys("echo again", "Enter")
         wait_for("\nagain\n")
+        # CloudOS's line discipline: editing, and the machine runs while the shell waits
+        keys("echo hellp", "BSpace", "BSpace", "lo", "Enter")
+        wait_for("\nhello\n")
+        keys("(sleep 0.3; echo ran-while-the-shell-waited) &", "Enter")
+        wait_for("ran-while-the-shell-waited\n", timeout=10)  # nothing typed meanwhile
         keys("exit", "Enter")
         end = time.monotonic() + 30
         while not marker.exists() and time.monotonic() < end:

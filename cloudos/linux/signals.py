@@ -27,7 +27,7 @@ from cloudos.linux.process import linux, linux_thread
 
 SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGKILL = range(1, 10)
 SIGSEGV, SIGPIPE, SIGALRM, SIGTERM, SIGCHLD, SIGCONT, SIGSTOP = 11, 13, 14, 15, 17, 18, 19
-SIGTSTP = 20
+SIGTSTP, SIGWINCH = 20, 28
 DEFAULT_IGNORE = {17, 18, 23, 28}  # CHLD CONT URG WINCH
 STOP_SIGNALS = {19, 20, 21, 22}    # STOP TSTP TTIN TTOU: their default action stops
 STOPPED_STATUS, CONTINUED_STATUS = 0x7F, 0xFFFF  # wait status words (| signal << 8 for a stop)

@@ -186,5 +186,19 @@ def console_read(file: OpenFile, count: int) -> bytes:
         Console.reading = False
 
 
+def console_echo(data: bytes) -> None:
+    """The echo of typed keys: to the host terminal they were typed at."""
+    host_io(os.write, 1 if os.isatty(1) else 0, data)
+
+
+def set_host_oflag(fd: int, oflag: int) -> None:
+    """The host terminal does the console's output processing: give it the guest's c_oflag."""
+    import termios
+    mode = termios.tcgetattr(fd)
+    if mode[1] != oflag:
+        mode[1] = oflag
+        termios.tcsetattr(fd, termios.TCSADRAIN, mode)
+
+
 def console_write(file: OpenFile, data: bytes) -> int:
     return host_io(os.write, file.host_fd, data)  # type: ignore[no-any-return]

@@ -39,6 +39,7 @@ from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node
 from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of
 from cloudos.servers.vfs.tmpfs import TmpFs
+from cloudos.servers.tty.ldisc import LineDiscipline, Termios
 
 VFS_ID = -2
 SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003  # lifecycle ops, above Linux's numbers
@@ -47,6 +48,8 @@ TIMER_FIRED = 1006  # a timerfd's expiry: the kernel's notification to the VFS (
 # A file's shared mapping object lent to the VFS, and its pages to write back
 # (sent by linux/sharedfiles.py)
 MAP_ATTACH, MAP_SYNC = 1007, 1008
+CONSOLE_INPUT = 1009  # bytes typed at the host terminal (sent by cloudos/machine.py)
+TCFLSH, TCIFLUSH, TCIOFLUSH = 0x540B, 0, 2
 SHARED_WRITE = 2  # MMAP_READ's sharing argument: 0 private, 1 shared read-only, 2 shared
 MFD_CLOEXEC, MFD_ALLOW_SEALING, MEMFD_NAME_MAX = 1, 2, 249
 EXEC_MAX = 512 << 20
@@ -99,6 +102,12 @@ class VfsState:
     # files mapped MAP_SHARED, by (st_dev, st_ino): their pages are the file's newest bytes
     mapped: dict[tuple[int, int], Mapped] = field(default_factory=dict)
     memfds: TmpFs = field(default_factory=TmpFs)  # where memfd_create's files live, unnamed
+    # The console's line discipline when it is a terminal (None: reads go to the host
+    # as they are), reads waiting for it, and the signals its keys raised for the
+    # machine to send to the foreground group.
+    tty: LineDiscipline | None = None
+    tty_readers: list[tuple[Request, int, Any, list[int] | None]] = field(default_factory=list)
+    tty_signals: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -135,6 +144,7 @@ class Vfs:
             SPAWN: self.spawn, FORK: self.fork, EXEC: self.exec, EXIT: self.exit,
             EXEC_READ: self.exec_read, MMAP_READ: self.mmap_read,
             MAP_ATTACH: self.map_attach, MAP_SYNC: self.map_sync, 319: self.memfd_create,
+            CONSOLE_INPUT: self.console_input,
             188: self.xattr, 189: self.xattr, 191: self.xattr, 192: self.xattr,
             194: self.xattr, 195: self.xattr, 197: self.xattr, 198: self.xattr,
             190: self.fxattr, 193: self.fxattr, 196: self.fxattr, 199: self.fxattr,
@@ -555,7 +565,8 @@ class Vfs:
         if file.kind == "eventfd":  # the first buffer takes the 8 bytes
             return self._read(request, file, lengths[0] if lengths else 0,
                               request.grants[0] if lengths else None, None)
-        if file.kind in ("pipe", "socket"):  # one read fills the buffers in order
+        if file.kind in ("pipe", "socket") or file.kind == "console" and self.state.tty:
+            # one read fills the buffers in order
             return self._read(request, file, sum(lengths), request.grants, None, lengths)
         total = 0
         for grant, length in zip(request.grants, lengths):
@@ -570,6 +581,8 @@ class Vfs:
               offset: int | None, lengths: list[int] | None = None) -> int | None:
         if not file.readable():
             raise KernelError(Errno.EBADF, "not open for reading")
+        if file.kind == "console" and self.state.tty is not None:
+            return self._tty_read(request, file, count, grant, lengths)
         if file.kind == "console":
             data = files.console_read(file, count)
         elif file.kind in ("pipe", "socket"):
@@ -589,6 +602,47 @@ class Vfs:
                 file.offset += len(data)
         self._scatter(grant, data, lengths)
         return len(data)
+
+    # -- the console as a terminal ------------------------------------------------------
+    def _tty_read(self, request: Request, file: OpenFile, count: int, grant: Any,
+                  lengths: list[int] | None) -> int | None:
+        tty = self.state.tty
+        assert tty is not None
+        data = tty.take(count) if not self.state.tty_readers else None  # first come first
+        if data is None:
+            if file.flags & O_NONBLOCK:
+                raise KernelError(Errno.EAGAIN, "nothing typed yet")
+            self.state.tty_readers.append((request, count, grant, lengths))
+            return None  # answered when a line (or enough bytes) comes
+        self._scatter(grant, data, lengths)
+        return len(data)
+
+    def console_input(self, request: Request, data: bytes) -> None:
+        self._tty_feed(data)
+
+    def _tty_feed(self, data: bytes) -> None:
+        """Keys from the host terminal: the line discipline takes them; waiting reads go on."""
+        tty = self.state.tty
+        if tty is None:
+            return
+        echo, signals = tty.receive(data)
+        if echo:
+            files.console_echo(echo)
+        self.state.tty_signals += signals
+        readers, self.state.tty_readers = self.state.tty_readers, []
+        for i, (reader, count, grant, lengths) in enumerate(readers):
+            if not self.api.waiting(reader):
+                continue  # interrupted by a signal meanwhile
+            got = tty.take(count)
+            if got is None:
+                self.state.tty_readers = [r for r in readers[i:] if self.api.waiting(r[0])]
+                break
+            try:
+                self._scatter(grant, got, lengths)
+                self.api.reply(reader, len(got))
+            except KernelError as err:
+                self.api.reply(reader, -err.errno)
+        self._wake_pollers()
 
     def _scatter(self, grant: Any, data: bytes, lengths: list[int] | None) -> None:
         if lengths is None:
@@ -820,6 +874,8 @@ class Vfs:
             return ((POLLIN if counter.value else 0)
                     | (POLLOUT if counter.value < EVENTFD_MAX else 0)) & events
         if file.kind == "console" and file.readable():
+            if self.state.tty is not None:
+                return ((POLLIN if self.state.tty.readable() else 0) | POLLOUT) & events
             ready = select.select([file.host_fd], [], [], 0)[0]
             return POLLIN & events if ready else 0
         return (POLLIN | POLLOUT) & events
@@ -831,7 +887,8 @@ class Vfs:
             return ready
         consoles = [f for f, _ in fds if f >= 0 and proc.fds.entries.get(f)
                     and proc.fds.entries[f].file.kind == "console"]
-        if consoles and len(consoles) == len([f for f, _ in fds if f >= 0]):
+        if consoles and len(consoles) == len([f for f, _ in fds if f >= 0]) \
+                and self.state.tty is None:
             # Only host devices: wait on the host, which is the only thing that can wake us.
             timeout = None if timeout_ms < 0 else timeout_ms / 1000
             select.select([proc.fds.entries[f].file.host_fd for f in consoles], [], [], timeout)
@@ -1091,6 +1148,8 @@ class Vfs:
                 count = len(file.pipe.buffer)
             elif file.kind == "node":
                 count = max(0, file.fs.getattr(file.node).size - file.offset)
+            elif file.kind == "console" and self.state.tty is not None:
+                count = self.state.tty.available()
             else:
                 count = 0
             self.api.copy_out(request.grants[0], 0, struct.pack("<i", count))
@@ -1100,9 +1159,25 @@ class Vfs:
         return self._terminal(request, file, cmd)
 
     def _terminal(self, request: Request, file: OpenFile, cmd: int) -> int:
-        """Terminal control of the console: the host terminal does the line discipline."""
+        """Terminal control of the console: by the line discipline when there is one
+        (the host terminal keeps doing output processing, with the guest's c_oflag);
+        else the host terminal's own, passed through."""
         import termios
-        if cmd == TCGETS:
+        tty = self.state.tty
+        if tty is not None and cmd == TCGETS:
+            self.api.copy_out(request.grants[0], 0, tty.termios.pack())
+        elif tty is not None and cmd in (TCSETS, TCSETSW, TCSETSF):
+            new = Termios.unpack(self.api.copy_in(request.grants[0], 0, TERMIOS.size))
+            tty.set(new, flush=cmd == TCSETSF)
+            files.host_io(files.set_host_oflag, file.host_fd, new.oflag)
+            self._tty_wake()
+        elif tty is not None and cmd == TCFLSH:
+            queue = request.args[2]
+            if queue not in (TCIFLUSH, 1, TCIOFLUSH):
+                raise KernelError(Errno.EINVAL, f"TCFLSH {queue}")
+            if queue != 1:
+                tty.flush()
+        elif cmd == TCGETS:
             iflag, oflag, cflag, lflag, _, _, cc = termios.tcgetattr(file.host_fd)
             chars = bytes(c if isinstance(c, int) else c[0] for c in cc[:19])
             self.api.copy_out(request.grants[0], 0, TERMIOS.pack(iflag, oflag, cflag, lflag, 0,
@@ -1132,6 +1207,10 @@ class Vfs:
         else:
             raise KernelError(Errno.ENOTTY, f"ioctl {cmd:#x} is not supported")
         return 0
+
+    def _tty_wake(self) -> None:
+        """New settings may make waiting reads answerable (leaving canonical mode)."""
+        self._tty_feed(b"")
 
     def fsync(self, request: Request, fd: int) -> int:
         self.proc(request).fds.get(fd)
