@@ -18,6 +18,8 @@ static const char *errname(int e)
         {ENOSYS, "ENOSYS"}, {ENOTEMPTY, "ENOTEMPTY"}, {ELOOP, "ELOOP"},
         {EOPNOTSUPP, "EOPNOTSUPP"}, {ENOTSOCK, "ENOTSOCK"}, {EAFNOSUPPORT, "EAFNOSUPPORT"},
         {EPROTONOSUPPORT, "EPROTONOSUPPORT"}, {EISCONN, "EISCONN"}, {ETIMEDOUT, "ETIMEDOUT"},
+        {ENOTCONN, "ENOTCONN"}, {EADDRINUSE, "EADDRINUSE"}, {ECONNREFUSED, "ECONNREFUSED"},
+        {ENOPROTOOPT, "ENOPROTOOPT"},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (table[i].num == e)

@@ -326,11 +326,30 @@ SYSV_SHM_SECTIONS = {
 }
 
 
+UNIX_SECTIONS = {
+    "names": [b"a socket file: 1", b"bind again: -1 EADDRINUSE", b"poll listening with one: 0x1",
+              b"accept: ok, peer length 2, family 1", b"getpeername: length 7 [sock]",
+              b"connect after the listener closed: -1 ECONNREFUSED",
+              b"connect to a missing path: -1 ENOENT"],
+    "abstract": [b"name: length 19, first byte 0, rest [cloudos-abstract]",
+                 b"bind the same abstract name: -1 EADDRINUSE", b"accepted side reads: 3 [abs]",
+                 b"autobound: length 8, abstract 1"],
+    "server": [b"peer credentials: length 12, pid is the listener's: 1", b"reply 1: 3 [bye]",
+               b"server exit: 0"],
+    "nonblocking": [b"accept with nothing waiting: -1 EAGAIN",
+                    b"accept4: ok, nonblocking: 1, cloexec: 1",
+                    b"SO_TYPE 1, SO_ERROR 0, SO_ACCEPTCONN 1"],
+    "messages": [b"pieces: [scat] [ter gather], flags 0, controllen 0",
+                 b"sendmsg to a closed peer (MSG_NOSIGNAL): -1 EPIPE"],
+}
+
+
 SECTIONED = {"files_pipe": PIPE_SECTIONS, "files_eventfd": EVENTFD_SECTIONS,
              "files_socketpair": SOCKETPAIR_SECTIONS, "files_epoll": EPOLL_SECTIONS,
              "files_timerfd": TIMERFD_SECTIONS, "files_edge": EDGE_SECTIONS,
              "files_mmap": MMAP_SECTIONS, "jobs": JOBS_SECTIONS, "memory": MEMORY_SECTIONS,
-             "sigwait": SIGWAIT_SECTIONS, "sysv_shm": SYSV_SHM_SECTIONS}
+             "sigwait": SIGWAIT_SECTIONS, "sysv_shm": SYSV_SHM_SECTIONS,
+             "files_unix": UNIX_SECTIONS}
 SECTION_CASES = [(program, section) for program, sections in SECTIONED.items()
                  for section in sections]
 

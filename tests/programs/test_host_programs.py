@@ -267,6 +267,39 @@ for w in workers:
     w.join()
 print("shared value under a lock:", value.value)'
 """, needs=("python3",)),
+    _("python3-unix-sockets", r"""
+python3 -c '
+import multiprocessing as mp, os, socket, threading
+def work(d, l, i):
+    d[i] = i * i
+    l.append(i)
+ctx = mp.get_context("fork")
+with ctx.Manager() as m:
+    d, l = m.dict(), m.list()
+    ps = [ctx.Process(target=work, args=(d, l, i)) for i in range(4)]
+    for p in ps:
+        p.start()
+    for p in ps:
+        p.join()
+    print("manager:", sorted(d.items()), sorted(l))
+path = "/tmp/cloudos-sweep-%d.sock" % os.getpid()
+server = socket.socket(socket.AF_UNIX)
+server.bind(path)
+server.listen()
+def serve():
+    conn, _ = server.accept()
+    conn.sendall(conn.recv(100).upper())
+    conn.close()
+t = threading.Thread(target=serve)
+t.start()
+client = socket.socket(socket.AF_UNIX)
+client.connect(path)
+client.sendall(b"echo me")
+print("echo:", client.recv(100))
+t.join()
+print("names:", server.getsockname() == path, client.getpeername() == path)
+os.unlink(path)'
+""", needs=("python3",)),
     _("make", SETUP + r"""
 printf 'hello make\n' > in.txt
 printf 'all: out.txt\n\tcat out.txt\n\nout.txt: in.txt\n\ttr a-z A-Z < in.txt > out.txt\n' > Makefile

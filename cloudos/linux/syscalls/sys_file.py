@@ -163,6 +163,131 @@ def sys_socketpair(t: Thread, domain: int, type_: int, protocol: int, sv: int, *
     return call(t, 53, type_ & SOCK_TYPE_FLAGS, grants=(_grant(t, sv, 8, True),))
 
 
+def sys_socket(t: Thread, domain: int, type_: int, protocol: int, *_: int) -> int:
+    """Implements Linux socket(2) for AF_UNIX SOCK_STREAM: there is no network."""
+    domain, type_, protocol = s32(domain), s32(type_), s32(protocol)
+    if type_ & ~(0xF | SOCK_TYPE_FLAGS):
+        raise KernelError(Errno.EINVAL, f"socket type {type_:#x}")
+    if domain != AF_UNIX:
+        raise KernelError(Errno.EAFNOSUPPORT, f"address family {domain} (no network here)")
+    if type_ & 0xF != SOCK_STREAM or protocol not in (0, AF_UNIX):
+        raise KernelError(Errno.EPROTONOSUPPORT, "only AF_UNIX SOCK_STREAM is implemented")
+    return call(t, 41, type_ & SOCK_TYPE_FLAGS)
+
+
+SOCKADDR_MAX = 110  # sizeof(struct sockaddr_un)
+
+
+def _sockaddr_in(t: Thread, addr: int, addrlen: int) -> bytes:
+    length = s32(addrlen)
+    if not 0 <= length <= SOCKADDR_MAX:
+        raise KernelError(Errno.EINVAL, f"address length {length}")
+    return t.process.aspace.copy_in(addr, length)
+
+
+def _sockaddr_out(t: Thread, addr: int, addrlen: int) -> Callable[[Message], int]:
+    """An answer (result, sockaddr bytes): the address is copied out truncated to the
+    caller's buffer, and its full length written back, as Linux does."""
+    aspace = t.process.aspace
+    room = s32(struct.unpack("<I", aspace.copy_in(addrlen, 4))[0]) if addr else 0
+    if room < 0:
+        raise KernelError(Errno.EINVAL, "negative address length")
+
+    def deliver(msg: Message) -> int:
+        if not isinstance(msg.body, tuple):
+            return int(msg.body)
+        result, name = msg.body
+        try:
+            if addr:
+                aspace.copy_out(addr, name[:room])
+                aspace.copy_out(addrlen, struct.pack("<I", len(name)))
+        except KernelError as err:
+            return -err.errno
+        return int(result)
+    return deliver
+
+
+def sys_bind(t: Thread, fd: int, addr: int, addrlen: int, *_: int) -> int:
+    """Implements Linux bind(2) of an AF_UNIX socket: a path (a socket file) or an
+    abstract name."""
+    return call(t, 49, s32(fd), _sockaddr_in(t, addr, addrlen))
+
+
+def sys_connect(t: Thread, fd: int, addr: int, addrlen: int, *_: int) -> int:
+    """Implements Linux connect(2) of an AF_UNIX stream socket to a listening one."""
+    return call(t, 42, s32(fd), _sockaddr_in(t, addr, addrlen))
+
+
+def sys_listen(t: Thread, fd: int, backlog: int, *_: int) -> int:
+    """Implements Linux listen(2)."""
+    return call(t, 50, s32(fd), s32(backlog))
+
+
+def sys_accept4(t: Thread, fd: int, addr: int, addrlen: int, flags: int, *_: int) -> int:
+    """Implements Linux accept4(2): SOCK_CLOEXEC, SOCK_NONBLOCK."""
+    return call(t, 288, s32(fd), s32(flags), deliver=_sockaddr_out(t, addr, addrlen))
+
+
+def sys_accept(t: Thread, fd: int, addr: int, addrlen: int, *_: int) -> int:
+    """Implements Linux accept(2)."""
+    return sys_accept4(t, fd, addr, addrlen, 0)
+
+
+def sys_getsockname(t: Thread, fd: int, addr: int, addrlen: int, *_: int) -> int:
+    """Implements Linux getsockname(2)."""
+    return call(t, 51, s32(fd), deliver=_sockaddr_out(t, addr, addrlen or 1))
+
+
+def sys_getpeername(t: Thread, fd: int, addr: int, addrlen: int, *_: int) -> int:
+    """Implements Linux getpeername(2)."""
+    return call(t, 52, s32(fd), deliver=_sockaddr_out(t, addr, addrlen or 1))
+
+
+def sys_getsockopt(t: Thread, fd: int, level: int, option: int, value: int, length: int,
+                   *_: int) -> int:
+    """Implements Linux getsockopt(2) for SOL_SOCKET options of AF_UNIX sockets."""
+    return call(t, 55, s32(fd), s32(level), s32(option),
+                deliver=_sockaddr_out(t, value, length))
+
+
+def sys_setsockopt(t: Thread, fd: int, level: int, option: int, value: int, length: int,
+                   *_: int) -> int:
+    """Implements Linux setsockopt(2): buffer sizes, address reuse and the like are accepted
+    (they change nothing here)."""
+    if s32(length) < 0:
+        raise KernelError(Errno.EINVAL, "negative option length")
+    t.process.aspace.copy_in(value, min(s32(length), 256))
+    return call(t, 54, s32(fd), s32(level), s32(option))
+
+
+MSGHDR = struct.Struct("<QI4xQQQQi4x")  # name, namelen, iov, iovlen, control, controllen, flags
+
+
+def _msghdr(t: Thread, msg: int, write: bool) -> tuple[list[int], tuple[Cap, ...], int]:
+    _, _, iov, iovlen, _, controllen, _ = MSGHDR.unpack(t.process.aspace.copy_in(msg, MSGHDR.size))
+    lengths, grants = _iov(t, iov, iovlen, write)
+    return lengths, grants, controllen
+
+
+def sys_sendmsg(t: Thread, fd: int, msg: int, flags: int, *_: int) -> int:
+    """Implements Linux sendmsg(2) on a connected socket; ancillary data (SCM_RIGHTS,
+    SCM_CREDENTIALS) is not supported: EOPNOTSUPP rather than lost."""
+    lengths, grants, controllen = _msghdr(t, msg, False)
+    if controllen:
+        raise KernelError(Errno.EOPNOTSUPP, "ancillary data is not supported")
+    deliver = None if s32(flags) & MSG_NOSIGNAL else _sigpipe(t)
+    return call(t, 46, s32(fd), lengths, s32(flags), grants=grants, deliver=deliver)
+
+
+def sys_recvmsg(t: Thread, fd: int, msg: int, flags: int, *_: int) -> int:
+    """Implements Linux recvmsg(2) on a connected socket: no address, no ancillary data."""
+    lengths, grants, _control = _msghdr(t, msg, True)
+    aspace = t.process.aspace
+    aspace.copy_out(msg + 8, struct.pack("<I", 0))           # msg_namelen
+    aspace.copy_out(msg + 40, struct.pack("<Qi", 0, 0))      # msg_controllen, msg_flags
+    return call(t, 47, s32(fd), lengths, s32(flags), grants=grants)
+
+
 def sys_shutdown(t: Thread, fd: int, how: int, *_: int) -> int:
     """Implements Linux shutdown(2) on a socket pair's end."""
     return call(t, 48, s32(fd), s32(how))

@@ -40,6 +40,17 @@ class Pipe:
     blocked_writers: deque[Any] = field(default_factory=deque)  # deferred write requests
 
 
+@dataclass(eq=False)
+class Listener:
+    """A listening AF_UNIX socket: connections not yet accepted (their server ends),
+    accept calls waiting for one (request, flags), and the backlog's size."""
+
+    limit: int
+    owner: int  # the pid that listens (the peer credentials its clients see)
+    queue: deque[OpenFile] = field(default_factory=deque)
+    accepting: deque[Any] = field(default_factory=deque)
+
+
 EVENTFD_MAX = (1 << 64) - 2  # the largest value an eventfd counter holds
 
 
@@ -99,6 +110,12 @@ class OpenFile:
     offset: int = 0
     refs: int = 1
     listing: list[tuple[bytes, int, int]] | None = None  # getdents64 snapshot
+    # AF_UNIX sockets: a listening one's queue, its own address (struct sockaddr_un
+    # bytes, b"" when unbound), its peer's, and the peer's credentials (SO_PEERCRED)
+    listener: Listener | None = None
+    name: bytes = b""
+    peer: bytes = b""
+    cred: tuple[int, int, int] = (0, -1, -1)
 
     @property
     def fs(self) -> FileSystem:

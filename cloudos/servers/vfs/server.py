@@ -34,7 +34,7 @@ from cloudos.servers.vfs import files
 from cloudos.servers.vfs.files import (O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY,
                                        O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_TRUNC,
                                        EVENTFD_MAX, PIPE_BUF, PIPE_CAPACITY, EventCounter,
-                                       FdTable, Interest, OpenFile, Pipe, Timer)
+                                       FdTable, Interest, Listener, OpenFile, Pipe, Timer)
 from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node
 from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of
@@ -61,6 +61,10 @@ F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
 FD_CLOEXEC = 1
 SHUT_READ, SHUT_WRITE, SHUT_BOTH = 1, 2, 3  # OpenFile.shut bits
 MSG_DONTWAIT, MSG_NOSIGNAL = 0x40, 0x4000
+AF_UNIX, SOMAXCONN, SOCKET_BUFFER = 1, 4096, 212992
+SOL_SOCKET, SO_REUSEADDR, SO_TYPE, SO_ERROR, SO_SNDBUF, SO_RCVBUF = 1, 2, 3, 4, 7, 8
+SO_KEEPALIVE, SO_LINGER, SO_PASSCRED, SO_PEERCRED, SO_RCVTIMEO, SO_SNDTIMEO = 9, 13, 16, 17, 20, 21
+SO_ACCEPTCONN, SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_PROTOCOL, SO_DOMAIN = 30, 32, 33, 38, 39
 EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD = 1, 2, 3
 TIMERFD_CLOCKS = (time.CLOCK_REALTIME, time.CLOCK_MONOTONIC, time.CLOCK_BOOTTIME)
 EPOLLONESHOT, EPOLLET = 1 << 30, 1 << 31
@@ -98,6 +102,9 @@ class VfsState:
     # (request, [], proc, (epoll file, maxevents))
     pollers: list[tuple[Request, list[tuple[int, int]], Proc, Any]] = field(default_factory=list)
     timers: dict[int, Timer] = field(default_factory=dict)  # open timerfds by key
+    # bound AF_UNIX sockets by ("node", st_dev, st_ino) or ("abstract", name)
+    unix_names: dict[Any, OpenFile] = field(default_factory=dict)
+    autobinds: int = 0
     timer_keys: int = 0
     # files mapped MAP_SHARED, by (st_dev, st_ino): their pages are the file's newest bytes
     mapped: dict[tuple[int, int], Mapped] = field(default_factory=dict)
@@ -136,6 +143,9 @@ class Vfs:
             265: self.linkat, 266: self.symlinkat, 267: self.readlinkat, 268: self.fchmodat,
             269: self.faccessat, 280: self.utimensat, 290: self.eventfd2, 292: self.dup3,
             44: self.sendto, 45: self.recvfrom, 48: self.shutdown, 53: self.socketpair,
+            41: self.socket, 42: self.connect, 46: self.sendmsg, 47: self.recvmsg,
+            49: self.bind, 50: self.listen, 51: self.getsockname, 52: self.getpeername,
+            54: self.setsockopt, 55: self.getsockopt, 288: self.accept4,
             232: self.epoll_wait, 233: self.epoll_ctl, 291: self.epoll_create1,
             283: self.timerfd_create, 286: self.timerfd_settime, 287: self.timerfd_gettime,
             TIMER_FIRED: self.timer_fired,
@@ -338,7 +348,7 @@ class Vfs:
         if file.refs == 0 and file.timer is not None:
             self.state.timers.pop(file.timer.key, None)
         if file.refs == 0 and file.kind == "socket":
-            self._shutdown(file, SHUT_BOTH)
+            self._socket_closed(file)
         elif file.refs == 0 and file.pipe is not None:
             pipe = file.pipe
             if file.writable():
@@ -502,6 +512,201 @@ class Vfs:
         self.api.copy_out(request.grants[0], 0, struct.pack("<ii", first, second))
         return 0
 
+    # -- AF_UNIX sockets with names ----------------------------------------------------
+    def socket(self, request: Request, flags: int) -> int:
+        """An unconnected AF_UNIX stream socket (the client checked domain and type)."""
+        file = OpenFile("socket", files.O_RDWR | flags & O_NONBLOCK)
+        return self.proc(request).fds.install(file, bool(flags & O_CLOEXEC))
+
+    def _address(self, addr: bytes) -> tuple[bytes, bytes]:
+        """(name, kind) of a struct sockaddr_un: b"path" or b"abstract" (b"" to autobind)."""
+        if len(addr) < 2 or struct.unpack_from("<H", addr)[0] != AF_UNIX:
+            raise KernelError(Errno.EINVAL, "not an AF_UNIX address")
+        path = addr[2:]
+        if not path:
+            return b"", b""
+        if path[0] == 0:
+            return path, b"abstract"
+        path = path.split(b"\0")[0]
+        if not path:
+            raise KernelError(Errno.EINVAL, "empty socket path")
+        return path, b"path"
+
+    @staticmethod
+    def _sockaddr(name: bytes, kind: bytes) -> bytes:
+        family = struct.pack("<H", AF_UNIX)
+        return family + name + (b"\0" if kind == b"path" else b"")
+
+    def bind(self, request: Request, fd: int, addr: bytes) -> int:
+        proc = self.proc(request)
+        file = self._socket(request, fd)
+        name, kind = self._address(addr)
+        if kind == b"path":
+            walk, last = self._parent(proc, AT_FDCWD, name)
+            mode = stat.S_IFSOCK | (0o777 & ~proc.umask)
+            try:
+                node = walk[-1].fs.mknod(walk[-1].node, last, mode, 0, *self._owner())
+            except KernelError as err:
+                raise KernelError(Errno.EADDRINUSE if err.errno == Errno.EEXIST
+                                  else err.errno, name.decode(errors="replace")) from None
+            a = walk[-1].fs.getattr(node)
+            key: Any = ("node", a.dev, a.ino)
+        else:
+            if file.name:
+                raise KernelError(Errno.EINVAL, "the socket is bound")
+            if not name:  # autobind: an abstract name of five hex digits
+                self.state.autobinds += 1
+                name, kind = b"\0%05x" % self.state.autobinds, b"abstract"
+            key = ("abstract", name)
+            if key in self.state.unix_names:
+                raise KernelError(Errno.EADDRINUSE, "abstract name in use")
+        if file.name:
+            raise KernelError(Errno.EINVAL, "the socket is bound")
+        file.name = self._sockaddr(name, kind)
+        self.state.unix_names[key] = file
+        return 0
+
+    def listen(self, request: Request, fd: int, backlog: int) -> int:
+        file = self._socket(request, fd)
+        if not file.name or file.pipe is not None:
+            raise KernelError(Errno.EINVAL, "listen needs a bound, unconnected socket")
+        limit = min(max(backlog, 0), SOMAXCONN) + 1
+        if file.listener is None:
+            file.listener = Listener(limit, request.sender)
+        file.listener.limit = limit
+        return 0
+
+    def connect(self, request: Request, fd: int, addr: bytes) -> int:
+        proc = self.proc(request)
+        file = self._socket(request, fd)
+        name, kind = self._address(addr)
+        if kind == b"path":
+            step = self._lookup(proc, AT_FDCWD, name)[-1]
+            a = step.fs.getattr(step.node)
+            if not stat.S_ISSOCK(a.mode):
+                raise KernelError(Errno.ECONNREFUSED, "not a socket")
+            server = self.state.unix_names.get(("node", a.dev, a.ino))
+        elif kind == b"abstract":
+            server = self.state.unix_names.get(("abstract", name))
+        else:
+            raise KernelError(Errno.EINVAL, "no address")
+        if file.listener is not None:
+            raise KernelError(Errno.EINVAL, "a listening socket does not connect")
+        if file.pipe is not None:
+            raise KernelError(Errno.EISCONN, "already connected")
+        listener = server.listener if server is not None else None
+        if listener is None:
+            raise KernelError(Errno.ECONNREFUSED, "nobody listens there")
+        if len(listener.queue) >= listener.limit:
+            raise KernelError(Errno.EAGAIN, "the listener's backlog is full")
+        there, back = Pipe(readers=1, writers=1), Pipe(readers=1, writers=1)
+        assert server is not None
+        uid, gid = self._owner()
+        accepted = OpenFile("socket", files.O_RDWR, pipe=there, tx=back, name=server.name,
+                            peer=file.name or struct.pack("<H", AF_UNIX),
+                            cred=(request.sender, uid, gid))
+        file.pipe, file.tx, file.peer = back, there, server.name
+        file.cred = (listener.owner, uid, gid)
+        listener.queue.append(accepted)
+        self._serve_accepts(listener)
+        self._wake_pollers()
+        return 0
+
+    def accept4(self, request: Request, fd: int, flags: int) -> Any:
+        file = self._socket(request, fd)
+        if flags & ~(O_CLOEXEC | O_NONBLOCK):
+            raise KernelError(Errno.EINVAL, f"accept4 flags {flags:#x}")
+        listener = file.listener
+        if listener is None:
+            raise KernelError(Errno.EINVAL, "not listening")
+        if not listener.queue:
+            if file.flags & O_NONBLOCK:
+                raise KernelError(Errno.EAGAIN, "no connection waits")
+            listener.accepting.append((request, flags))
+            return None  # answered when a client connects
+        return self._accept(self.proc(request), listener.queue.popleft(), flags)
+
+    @staticmethod
+    def _accept(proc: Proc, conn: OpenFile, flags: int) -> tuple[int, bytes]:
+        conn.flags |= flags & O_NONBLOCK
+        return proc.fds.install(conn, bool(flags & O_CLOEXEC)), conn.peer
+
+    def _serve_accepts(self, listener: Listener) -> None:
+        while listener.queue and listener.accepting:
+            request, flags = listener.accepting.popleft()
+            proc = self.state.procs.get(request.sender)
+            if proc is None or not self.api.waiting(request):
+                continue
+            self.api.reply(request, self._accept(proc, listener.queue.popleft(), flags))
+
+    def getsockname(self, request: Request, fd: int) -> Any:
+        file = self._socket(request, fd)
+        return (0, file.name or struct.pack("<H", AF_UNIX))
+
+    def getpeername(self, request: Request, fd: int) -> Any:
+        file = self._socket(request, fd)
+        if file.pipe is None:
+            raise KernelError(Errno.ENOTCONN, "not connected")
+        return (0, file.peer)
+
+    def getsockopt(self, request: Request, fd: int, level: int, option: int) -> Any:
+        """SOL_SOCKET options of an AF_UNIX stream socket: their value, as bytes."""
+        file = self._socket(request, fd)
+        if level != SOL_SOCKET:
+            raise KernelError(Errno.EOPNOTSUPP, f"level {level}")
+        values = {SO_TYPE: 1, SO_ERROR: 0, SO_DOMAIN: AF_UNIX, SO_PROTOCOL: 0,
+                  SO_ACCEPTCONN: int(file.listener is not None), SO_SNDBUF: SOCKET_BUFFER,
+                  SO_RCVBUF: SOCKET_BUFFER, SO_REUSEADDR: 0, SO_KEEPALIVE: 0, SO_PASSCRED: 0}
+        if option == SO_PEERCRED:
+            return (0, struct.pack("<iII", *file.cred) if file.pipe is not None
+                    else struct.pack("<iii", 0, -1, -1))
+        if option not in values:
+            raise KernelError(Errno.ENOPROTOOPT, f"socket option {option}")
+        return (0, struct.pack("<i", values[option]))
+
+    def setsockopt(self, request: Request, fd: int, level: int, option: int) -> int:
+        """Accepted and without effect: the buffer sizes, address reuse, keepalive."""
+        self._socket(request, fd)
+        if level != SOL_SOCKET:
+            raise KernelError(Errno.ENOPROTOOPT, f"level {level}")
+        if option not in (SO_REUSEADDR, SO_KEEPALIVE, SO_SNDBUF, SO_RCVBUF, SO_PASSCRED,
+                          SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_LINGER, SO_RCVTIMEO, SO_SNDTIMEO):
+            raise KernelError(Errno.ENOPROTOOPT, f"socket option {option}")
+        return 0
+
+    def sendmsg(self, request: Request, fd: int, lengths: list[int], flags: int) -> int | None:
+        file = self._socket(request, fd)
+        if flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL):
+            raise KernelError(Errno.EOPNOTSUPP, f"send flags {flags:#x}")
+        self._connected(file, False)
+        data = b"".join(self.api.copy_in(g, 0, n) for g, n in zip(request.grants, lengths))
+        return self._pipe_write(request, file, data, 0, bool(flags & MSG_DONTWAIT))
+
+    def recvmsg(self, request: Request, fd: int, lengths: list[int], flags: int) -> int | None:
+        file = self._socket(request, fd)
+        if flags & ~MSG_DONTWAIT:
+            raise KernelError(Errno.EOPNOTSUPP, f"recv flags {flags:#x}")
+        self._connected(file, True)
+        return self._pipe_read(request, file, sum(lengths), request.grants, lengths,
+                               bool(flags & MSG_DONTWAIT))
+
+    @staticmethod
+    def _connected(file: OpenFile, reading: bool) -> None:
+        """A socket read or written must be connected (reading a listening or new one: EINVAL)."""
+        if file.pipe is None:
+            raise KernelError(Errno.EINVAL if reading else Errno.ENOTCONN, "not connected")
+
+    def _socket_closed(self, file: OpenFile) -> None:
+        """The last fd of a socket went: its connection ends; a listener's queue is refused."""
+        if file.pipe is not None:
+            self._shutdown(file, SHUT_BOTH)
+        if file.listener is not None:
+            for conn in file.listener.queue:
+                self._shutdown(conn, SHUT_BOTH)
+            file.listener.queue.clear()
+        for key in [k for k, f in self.state.unix_names.items() if f is file]:
+            del self.state.unix_names[key]
+
     def _socket(self, request: Request, fd: int) -> OpenFile:
         file = self.proc(request).fds.get(fd)
         if file.kind != "socket":
@@ -523,6 +728,9 @@ class Vfs:
         file = self._socket(request, fd)
         if how not in (0, 1, 2):
             raise KernelError(Errno.EINVAL, f"shutdown how={how}")
+        if file.pipe is None:  # Linux notes it and succeeds (a later connect is refused)
+            file.shut |= how + 1
+            return 0
         self._shutdown(file, how + 1)  # SHUT_RD, SHUT_WR, SHUT_RDWR -> bits 1, 2, 3
         return 0
 
@@ -532,6 +740,7 @@ class Vfs:
             raise KernelError(Errno.EISCONN, "the socket is connected")
         if flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL):
             raise KernelError(Errno.EOPNOTSUPP, f"send flags {flags:#x}")
+        self._connected(file, False)
         data = self.api.copy_in(request.grants[0], 0, count)
         return self._pipe_write(request, file, data, 0, bool(flags & MSG_DONTWAIT))
 
@@ -539,6 +748,7 @@ class Vfs:
         file = self._socket(request, fd)
         if flags & ~MSG_DONTWAIT:
             raise KernelError(Errno.EOPNOTSUPP, f"recv flags {flags:#x}")
+        self._connected(file, True)
         return self._pipe_read(request, file, count, request.grants[0], None,
                                bool(flags & MSG_DONTWAIT))
 
@@ -586,6 +796,8 @@ class Vfs:
         if file.kind == "console":
             data = files.console_read(file, count)
         elif file.kind in ("pipe", "socket"):
+            if file.kind == "socket":
+                self._connected(file, True)
             return self._pipe_read(request, file, count, grant, lengths)
         elif file.kind == "eventfd":
             return self._event_read(request, file, count, grant)
@@ -677,6 +889,8 @@ class Vfs:
         if file.kind == "console":
             return files.console_write(file, data) if data else 0
         if file.kind in ("pipe", "socket"):
+            if file.kind == "socket":
+                self._connected(file, False)
             return self._pipe_write(request, file, data, 0)
         if file.kind == "eventfd":
             return self._event_write(request, file, data)
@@ -851,6 +1065,10 @@ class Vfs:
             if not pipe.readers:
                 return POLLERR | (POLLOUT & events)
             return POLLOUT & events if len(pipe.buffer) < PIPE_CAPACITY else 0
+        if file.kind == "socket" and file.listener is not None:
+            return POLLIN & events if file.listener.queue else 0
+        if file.kind == "socket" and file.pipe is None:  # unconnected: Linux says so
+            return (POLLOUT & events) | POLLHUP
         if file.kind == "socket":  # as Linux's unix_poll: shut directions, data, room
             rx, tx = file.pipe, file.tx
             assert rx is not None and tx is not None
@@ -1144,8 +1362,7 @@ class Vfs:
             return 0
         if cmd == FIONREAD:
             if file.kind in ("pipe", "socket"):
-                assert file.pipe is not None
-                count = len(file.pipe.buffer)
+                count = len(file.pipe.buffer) if file.pipe is not None else 0
             elif file.kind == "node":
                 count = max(0, file.fs.getattr(file.node).size - file.offset)
             elif file.kind == "console" and self.state.tty is not None:

@@ -1,0 +1,248 @@
+/* files_unix.c — AF_UNIX stream sockets with names: bind (paths, abstract names, autobind), listen, connect, accept/accept4, getsockname/getpeername, SO_PEERCRED and other options, sendmsg/recvmsg, poll of a listener, the errors of each step (argv[1] picks one section; none: all). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "errname.h"
+#include "section.h"
+#include "testdir.h"
+
+static socklen_t path_addr(struct sockaddr_un *a, const char *path)
+{
+    memset(a, 0, sizeof *a);
+    a->sun_family = AF_UNIX;
+    strcpy(a->sun_path, path);
+    return sizeof *a;
+}
+
+static int revents(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN | POLLOUT};
+    return poll(&p, 1, 0) < 0 ? -1 : p.revents;
+}
+
+static void names(void)
+{
+    struct sockaddr_un a, peer;
+    socklen_t len = path_addr(&a, "sock");
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    char b[4];
+    SHOW("read unconnected", read(s, b, 4));
+    SHOW("send unconnected", send(s, b, 4, MSG_NOSIGNAL));
+    printf("poll unconnected: %#x\n", revents(s));
+    SHOW("listen unbound", listen(s, 5));
+    int lone = socket(AF_UNIX, SOCK_STREAM, 0);
+    SHOW("shutdown unconnected", shutdown(lone, SHUT_RDWR));
+    close(lone);
+    SHOW("bind", bind(s, (struct sockaddr *)&a, len));
+    struct stat st;
+    stat("sock", &st);
+    printf("a socket file: %d\n", S_ISSOCK(st.st_mode));
+    SHOW("bind again", bind(s, (struct sockaddr *)&a, len));
+    SHOW("listen", listen(s, 5));
+    SHOW("read listening", read(s, b, 4));
+    printf("poll listening: %#x\n", revents(s));
+    int c = socket(AF_UNIX, SOCK_STREAM, 0);
+    SHOW("connect", connect(c, (struct sockaddr *)&a, len));
+    printf("poll listening with one: %#x\n", revents(s));
+    socklen_t plen = sizeof peer;
+    int d = accept(s, (struct sockaddr *)&peer, &plen);
+    printf("accept: %s, peer length %u, family %d\n", d >= 0 ? "ok" : errname(errno), plen,
+           peer.sun_family);
+    plen = sizeof peer;
+    getsockname(s, (struct sockaddr *)&peer, &plen);
+    printf("getsockname: length %u [%s]\n", plen, peer.sun_path);
+    plen = sizeof peer;
+    getpeername(c, (struct sockaddr *)&peer, &plen);
+    printf("getpeername: length %u [%s]\n", plen, peer.sun_path);
+    plen = 4;
+    getsockname(s, (struct sockaddr *)&peer, &plen);
+    printf("a short buffer gets the full length: %u\n", plen);
+    plen = sizeof peer;
+    SHOW("getpeername listening", getpeername(s, (struct sockaddr *)&peer, &plen));
+    int s2 = socket(AF_UNIX, SOCK_STREAM, 0);
+    SHOW("bind a name in use", bind(s2, (struct sockaddr *)&a, len));
+    SHOW("accept on a connected socket", accept(c, NULL, NULL));
+    SHOW("connect a connected socket", connect(c, (struct sockaddr *)&a, len));
+    SHOW("listen on a connected socket", listen(c, 1));
+    close(s);
+    int c2 = socket(AF_UNIX, SOCK_STREAM, 0);
+    SHOW("connect after the listener closed", connect(c2, (struct sockaddr *)&a, len));
+    unlink("sock");
+    SHOW("connect to a missing path", connect(c2, (struct sockaddr *)&a, len));
+    int fd = open("plain", O_CREAT | O_WRONLY, 0644);
+    close(fd);
+    len = path_addr(&a, "plain");
+    SHOW("connect to a regular file", connect(c2, (struct sockaddr *)&a, len));
+    struct sockaddr_in { short family; char rest[14]; } in = {2, {0}};
+    SHOW("bind an AF_INET address", bind(c2, (struct sockaddr *)&in, sizeof in));
+    SHOW("socket AF_UNIX SOCK_STREAM protocol 7", socket(AF_UNIX, SOCK_STREAM, 7));
+    SHOW("socket of a bad type", socket(AF_UNIX, 0x100, 0));
+    close(c);
+    close(d);
+    close(s2);
+    close(c2);
+}
+
+static void abstract(void)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX}, got;
+    memcpy(a.sun_path, "\0cloudos-abstract", 17);
+    socklen_t len = offsetof(struct sockaddr_un, sun_path) + 17;
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    SHOW("bind abstract", bind(s, (struct sockaddr *)&a, len));
+    listen(s, 1);
+    socklen_t glen = sizeof got;
+    getsockname(s, (struct sockaddr *)&got, &glen);
+    printf("name: length %u, first byte %d, rest [%.*s]\n", glen, got.sun_path[0],
+           (int)glen - 3, got.sun_path + 1);
+    int s2 = socket(AF_UNIX, SOCK_STREAM, 0);
+    SHOW("bind the same abstract name", bind(s2, (struct sockaddr *)&a, len));
+    int c = socket(AF_UNIX, SOCK_STREAM, 0);
+    SHOW("connect", connect(c, (struct sockaddr *)&a, len));
+    int d = accept(s, NULL, NULL);
+    write(c, "abs", 3);
+    char buf[8] = {0};
+    printf("accepted side reads: %zd [%s]\n", read(d, buf, sizeof buf - 1), buf);
+    struct sockaddr_un fam = {.sun_family = AF_UNIX};
+    int s3 = socket(AF_UNIX, SOCK_STREAM, 0);
+    SHOW("autobind", bind(s3, (struct sockaddr *)&fam, sizeof(sa_family_t)));
+    glen = sizeof got;
+    getsockname(s3, (struct sockaddr *)&got, &glen);
+    printf("autobound: length %u, abstract %d\n", glen, got.sun_path[0] == 0);
+    close(s);
+    close(s2);
+    close(s3);
+    close(c);
+    close(d);
+}
+
+static void server(void)
+{
+    struct sockaddr_un a;
+    socklen_t len = path_addr(&a, "srv");
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bind(s, (struct sockaddr *)&a, len);
+    listen(s, 4);
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (int i = 0; i < 2; i++) {
+            int d = accept(s, NULL, NULL);
+            char buf[64];
+            ssize_t n;
+            while ((n = read(d, buf, sizeof buf)) > 0)
+                for (ssize_t j = 0; j < n; j++)
+                    buf[j] = buf[j] >= 'a' && buf[j] <= 'z' ? buf[j] - 32 : buf[j];
+            write(d, "bye", 3);
+            close(d);
+        }
+        _exit(0);
+    }
+    for (int i = 0; i < 2; i++) {
+        int c = socket(AF_UNIX, SOCK_STREAM, 0);
+        SHOW("connect to the child", connect(c, (struct sockaddr *)&a, len));
+        struct ucred cred;
+        socklen_t clen = sizeof cred;
+        getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &clen);
+        printf("peer credentials: length %u, pid is the listener's: %d\n", clen,
+               cred.pid == getpid());
+        write(c, "hello", 5);
+        shutdown(c, SHUT_WR);
+        char buf[16] = {0};
+        ssize_t n = read(c, buf, sizeof buf - 1);
+        printf("reply %d: %zd [%s]\n", i, n, buf);
+        SHOW("then end of file", read(c, buf, 1));
+        close(c);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    printf("server exit: %d\n", WEXITSTATUS(status));
+    close(s);
+}
+
+static void nonblocking(void)
+{
+    struct sockaddr_un a;
+    socklen_t len = path_addr(&a, "nb");
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    bind(s, (struct sockaddr *)&a, len);
+    listen(s, 1);
+    SHOW("accept with nothing waiting", accept(s, NULL, NULL));
+    int c = socket(AF_UNIX, SOCK_STREAM, 0);
+    connect(c, (struct sockaddr *)&a, len);
+    int d = accept4(s, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    printf("accept4: %s, nonblocking: %d, cloexec: %d\n", d >= 0 ? "ok" : errname(errno),
+           (fcntl(d, F_GETFL) & O_NONBLOCK) != 0, fcntl(d, F_GETFD) & FD_CLOEXEC);
+    char b;
+    SHOW("read with no data", read(d, &b, 1));
+    SHOW("accept4 bad flags", accept4(s, NULL, NULL, 0x1));
+    int type = 0, err = 1, accepting = 0;
+    socklen_t olen = sizeof type;
+    getsockopt(s, SOL_SOCKET, SO_TYPE, &type, &olen);
+    olen = sizeof err;
+    getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &olen);
+    olen = sizeof accepting;
+    getsockopt(s, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &olen);
+    printf("SO_TYPE %d, SO_ERROR %d, SO_ACCEPTCONN %d\n", type, err, accepting);
+    int one = 1;
+    SHOW("SO_REUSEADDR", setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one));
+    SHOW("getsockopt on a pipe end", getsockopt(0 ? 0 : open("/dev/null", O_RDONLY), SOL_SOCKET, SO_TYPE, &type, &olen));
+    close(s);
+    close(c);
+    close(d);
+}
+
+static void messages(void)
+{
+    int sv[2];
+    struct sockaddr_un a;
+    socklen_t len = path_addr(&a, "msg");
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    bind(s, (struct sockaddr *)&a, len);
+    listen(s, 1);
+    sv[0] = socket(AF_UNIX, SOCK_STREAM, 0);
+    connect(sv[0], (struct sockaddr *)&a, len);
+    sv[1] = accept(s, NULL, NULL);
+    struct iovec out[2] = {{"scatter ", 8}, {"gather", 6}};
+    struct msghdr m = {.msg_iov = out, .msg_iovlen = 2};
+    SHOW("sendmsg", sendmsg(sv[0], &m, 0));
+    char x[5] = {0}, y[20] = {0};
+    struct iovec in[2] = {{x, 4}, {y, sizeof y - 1}};
+    struct msghdr r = {.msg_iov = in, .msg_iovlen = 2};
+    r.msg_flags = 0x55;
+    SHOW("recvmsg", recvmsg(sv[1], &r, 0));
+    printf("pieces: [%s] [%s], flags %d, controllen %zu\n", x, y, r.msg_flags,
+           (size_t)r.msg_controllen);
+    SHOW("recvmsg MSG_DONTWAIT with nothing", recvmsg(sv[1], &r, MSG_DONTWAIT));
+    close(sv[1]);
+    SHOW("sendmsg to a closed peer (MSG_NOSIGNAL)", sendmsg(sv[0], &m, MSG_NOSIGNAL));
+    close(sv[0]);
+    close(s);
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    only = argc > 1 ? argv[1] : NULL;
+    testdir_enter("files_unix");
+    if (section("names"))
+        names();
+    if (section("abstract"))
+        abstract();
+    if (section("server"))
+        server();
+    if (section("nonblocking"))
+        nonblocking();
+    if (section("messages"))
+        messages();
+    testdir_leave();
+    return 0;
+}
