@@ -58,6 +58,8 @@ class LinuxProcess:
     # a continue (0xffff) status word; 0: nothing
     wait_report: int = 0
     shm: dict[int, int] = field(default_factory=dict)  # System V attachments: address -> id
+    timers: dict[int, Any] = field(default_factory=dict)  # POSIX timers (syscalls/sys_timer.py)
+    next_timer: int = 0
 
     def fork(self) -> LinuxProcess:
         return LinuxProcess(self.uid, self.gid, dict(self.rlimits), dict(self.sigactions),

@@ -34,7 +34,7 @@ STOPPED_STATUS, CONTINUED_STATUS = 0x7F, 0xFFFF  # wait status words (| signal <
 SIG_DFL, SIG_IGN = 0, 1
 SA_NOCLDSTOP, SA_SIGINFO, SA_RESTORER, SA_ONSTACK = 0x1, 0x4, 0x04000000, 0x08000000
 SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x10000000, 0x40000000, 0x80000000
-SI_USER, SI_TKILL, SI_KERNEL = 0, -6, 0x80
+SI_USER, SI_TIMER, SI_TKILL, SI_KERNEL = 0, -2, -6, 0x80
 CLD_EXITED, CLD_KILLED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 5, 6
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 # System calls a handler with SA_RESTART restarts (Linux restarts all ERESTARTSYS
@@ -63,10 +63,15 @@ class SigInfo:
     uid: int = 0
     addr: int = 0
     status: int = 0
+    timer_id: int = 0  # a POSIX timer's signal: its id, overruns and sigev_value
+    overrun: int = 0
+    value: int = 0
 
     def pack(self) -> bytes:
         head = struct.pack("<iii4x", self.signo, 0, self.code)
-        if self.signo in (SIGSEGV, SIGBUS, SIGILL, SIGFPE):
+        if self.code == SI_TIMER:
+            body = struct.pack("<iiQ", self.timer_id, self.overrun, self.value)
+        elif self.signo in (SIGSEGV, SIGBUS, SIGILL, SIGFPE):
             body = struct.pack("<Q", self.addr)
         elif self.signo == SIGCHLD:
             body = struct.pack("<iii", self.pid, self.uid, self.status)

@@ -344,12 +344,27 @@ UNIX_SECTIONS = {
 }
 
 
+POSIX_TIMER_SECTIONS = {
+    "oneshot": [b"armed, left 1..80 ms: yes",
+                b"fired 1, code SI_TIMER: 1, value 42, after 60..2000 ms: yes", b"disarmed: 1",
+                b"timer_delete again: -1 EINVAL"],
+    "periodic": [b"periodic expiries in 250 ms at 20 ms: between 6 and 14: yes",
+                 b"old interval: 20000000 ns", b"no more after disarming: yes",
+                 b"absolute fired after 30..2000 ms: yes"],
+    "overrun": [b"one signal for many expiries: 10, si_overrun 5..30: yes, value 7",
+                b"timer_getoverrun agrees: yes", b"SIGEV_NONE counts down: yes"],
+    "thread": [b"function ran in another thread: calls 5, other thread: yes"],
+    "errors": [b"signal 99: -1 EINVAL", b"nsec 1e9: -1 EINVAL", b"bad timer id: -1 EINVAL",
+               b"bad itimerspec pointer: -1 EFAULT"],
+}
+
+
 SECTIONED = {"files_pipe": PIPE_SECTIONS, "files_eventfd": EVENTFD_SECTIONS,
              "files_socketpair": SOCKETPAIR_SECTIONS, "files_epoll": EPOLL_SECTIONS,
              "files_timerfd": TIMERFD_SECTIONS, "files_edge": EDGE_SECTIONS,
              "files_mmap": MMAP_SECTIONS, "jobs": JOBS_SECTIONS, "memory": MEMORY_SECTIONS,
              "sigwait": SIGWAIT_SECTIONS, "sysv_shm": SYSV_SHM_SECTIONS,
-             "files_unix": UNIX_SECTIONS}
+             "files_unix": UNIX_SECTIONS, "posix_timers": POSIX_TIMER_SECTIONS}
 SECTION_CASES = [(program, section) for program, sections in SECTIONED.items()
                  for section in sections]
 

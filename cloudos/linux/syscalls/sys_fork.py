@@ -192,6 +192,9 @@ def _become(t: Thread, new: AddressSpace, entry: int, rsp: int, path: bytes,
     state = linux(process)
     state.execed = True
     state.shm = {}
+    for timer in state.timers.values():  # exec deletes the POSIX timers
+        timer.generation += 1
+    state.timers = {}
     state.sigactions = {sig: act for sig, act in state.sigactions.items()
                         if struct.unpack_from("<Q", act)[0] == 1}  # SIG_IGN survives
     sys_file.notify(kernel, sys_file.EXEC, process.pid)

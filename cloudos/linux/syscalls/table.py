@@ -13,7 +13,7 @@ from enum import Enum
 from cloudos.kernel.trap import Handler
 from cloudos.linux import sysvshm
 from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_proc, sys_sched,
-                                    sys_signal, sys_time)
+                                    sys_signal, sys_time, sys_timer)
 
 
 class Support(Enum):
@@ -211,6 +211,11 @@ IMPLEMENTED: dict[str, tuple[Handler, Support, str]] = {
     "munmap": (sys_mm.sys_munmap, F, ""),
     "brk": (sys_mm.sys_brk, F, "heap at the guide's 0x7fff70000000, up to 256 MiB"),
     "madvise": (sys_mm.sys_madvise, P, "MADV_DONTNEED and MADV_FREE drop private pages; other advice ignored"),
+    "timer_create": (sys_timer.sys_timer_create, P, "REALTIME, MONOTONIC, BOOTTIME clocks (no CPU-time timers)"),
+    "timer_settime": (sys_timer.sys_timer_settime, F, ""),
+    "timer_gettime": (sys_timer.sys_timer_gettime, F, ""),
+    "timer_getoverrun": (sys_timer.sys_timer_getoverrun, F, ""),
+    "timer_delete": (sys_timer.sys_timer_delete, F, ""),
     "rt_sigtimedwait": (sys_signal.sys_rt_sigtimedwait, P, "a stop and continue start the timeout again"),
     "rt_sigaction": (sys_signal.sys_rt_sigaction, F, ""),
     "sigaltstack": (sys_signal.sys_sigaltstack, F, ""),
