@@ -42,7 +42,7 @@ def test_boot_parameters() -> None:
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
-def test_interactive_shell_with_ctrl_c_and_ctrl_z() -> None:
+def test_interactive_shell_with_job_control() -> None:
     session = f"cloudos-{uuid.uuid4().hex[:8]}"
     marker = Path(f"/tmp/{session}.status")
 
@@ -98,6 +98,18 @@ def test_interactive_shell_with_ctrl_c_and_ctrl_z() -> None:
         wait_for("\nhello\n")
         keys("(sleep 0.3; echo ran-while-the-shell-waited) &", "Enter")
         wait_for("ran-while-the-shell-waited\n", timeout=10)  # nothing typed meanwhile
+        # a background job reading the terminal stops (SIGTTIN); the shell keeps the input
+        keys("cat &", "Enter")
+        time.sleep(0.5)
+        keys("echo the-shell-read-this", "Enter")
+        wait_for("\nthe-shell-read-this\n")
+        wait_for("Stopped (tty input)")
+        keys("fg", "Enter")
+        wait_for("# fg\ncat\n")
+        keys("now to cat", "Enter")
+        wait_for("now to cat\nnow to cat\n")  # the echo, then cat's copy
+        keys("C-d")  # end of file: cat ends, the shell prompts again
+        time.sleep(0.5)
         keys("exit", "Enter")
         end = time.monotonic() + 30
         while not marker.exists() and time.monotonic() < end:

@@ -27,7 +27,7 @@ from cloudos.linux.process import linux, linux_thread
 
 SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGKILL = range(1, 10)
 SIGSEGV, SIGPIPE, SIGALRM, SIGTERM, SIGCHLD, SIGCONT, SIGSTOP = 11, 13, 14, 15, 17, 18, 19
-SIGTSTP, SIGWINCH = 20, 28
+SIGTSTP, SIGTTIN, SIGWINCH = 20, 21, 28
 DEFAULT_IGNORE = {17, 18, 23, 28}  # CHLD CONT URG WINCH
 STOP_SIGNALS = {19, 20, 21, 22}    # STOP TSTP TTIN TTOU: their default action stops
 STOPPED_STATUS, CONTINUED_STATUS = 0x7F, 0xFFFF  # wait status words (| signal << 8 for a stop)
@@ -84,6 +84,12 @@ def _action(process: Process, sig: int) -> tuple[int, int, int, int]:
     """handler, flags, restorer, mask of ``sig`` in ``process``."""
     raw = linux(process).sigactions.get(sig)
     return struct.unpack("<QQQQ", raw) if raw else (SIG_DFL, 0, 0, 0)
+
+
+def ignores(thread: Thread, sig: int) -> bool:
+    """Whether ``sig`` would do nothing to ``thread`` now: ignored or blocked."""
+    return _action(thread.process, sig)[0] == SIG_IGN or bool(linux_thread(thread).sigmask
+                                                                & _bit(sig))
 
 
 def _bit(sig: int) -> int:

@@ -20,6 +20,7 @@ from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Thread
 from cloudos.linux.process import linux
 from cloudos.linux.syscalls.args import read_timespec, s32, s64, user_string
+from cloudos.linux import signals
 from cloudos.linux.syscalls.sys_signal import send_signal
 
 PATH_MAX = 4096
@@ -345,7 +346,28 @@ def sys_read(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
     """Implements Linux read(2)."""
     count = min(count, 0x7FFF_F000)
     _check_buffer(t, buf, count, True)
-    return call(t, 0, s32(fd), count, grants=(_grant(t, buf, count, True),))
+    return call(t, 0, s32(fd), count, t.process.pgid, t.process.sid,
+                grants=(_grant(t, buf, count, True),), deliver=_terminal_read(t, 0))
+
+
+BACKGROUND_READ = 512  # the VFS's answer to a read of the terminal from a background job
+
+
+def _terminal_read(t: Thread, nr: int) -> Callable[[Message], int]:
+    """A read's answer: a background job reading the terminal gets SIGTTIN (its process
+    group stops) and reads again when continued; EIO if it ignores or blocks SIGTTIN."""
+    def deliver(msg: Message) -> int:
+        if msg.body != -BACKGROUND_READ:
+            return int(msg.body)
+        if signals.ignores(t, signals.SIGTTIN):
+            return -Errno.EIO
+        group = t.process.pgid
+        for process in list(t.process.kernel.processes.values()):
+            if process.pgid == group and not process.zombie:
+                send_signal(process, signals.SIGTTIN)
+        t.restart = nr  # the read runs again after the stop
+        return 0
+    return deliver
 
 
 def _sigpipe(t: Thread) -> Callable[[Message], int]:
@@ -394,7 +416,8 @@ def _iov(t: Thread, iov: int, iovcnt: int, write: bool) -> tuple[list[int], tupl
 def sys_readv(t: Thread, fd: int, iov: int, iovcnt: int, *_: int) -> int:
     """Implements Linux readv(2)."""
     lengths, grants = _iov(t, iov, iovcnt, True)
-    return call(t, 19, s32(fd), lengths, grants=grants)
+    return call(t, 19, s32(fd), lengths, t.process.pgid, t.process.sid, grants=grants,
+                deliver=_terminal_read(t, 19))
 
 
 def sys_writev(t: Thread, fd: int, iov: int, iovcnt: int, *_: int) -> int:

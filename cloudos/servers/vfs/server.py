@@ -50,6 +50,8 @@ TIMER_FIRED = 1006  # a timerfd's expiry: the kernel's notification to the VFS (
 MAP_ATTACH, MAP_SYNC = 1007, 1008
 CONSOLE_INPUT = 1009  # bytes typed at the host terminal (sent by cloudos/machine.py)
 TCFLSH, TCIFLUSH, TCIOFLUSH = 0x540B, 0, 2
+CONSOLE_SESSION = 1  # the session whose controlling terminal the console is (TIOCGSID)
+BACKGROUND_READ = 512  # ERESTARTSYS: the personality stops the reader's job (SIGTTIN)
 SHARED_WRITE = 2  # MMAP_READ's sharing argument: 0 private, 1 shared read-only, 2 shared
 MFD_CLOEXEC, MFD_ALLOW_SEALING, MEMFD_NAME_MAX = 1, 2, 249
 EXEC_MAX = 512 << 20
@@ -760,9 +762,17 @@ class Vfs:
         return self.proc(request).fds.install(file, bool(flags & O_CLOEXEC))
 
     # -- reading and writing ---------------------------------------------------------
-    def read(self, request: Request, fd: int, count: int) -> int | None:
+    def read(self, request: Request, fd: int, count: int, pgid: int = 0,
+             sid: int = 0) -> int | None:
         file = self.proc(request).fds.get(fd)
+        self._check_foreground(file, pgid, sid)
         return self._read(request, file, count, request.grants[0], None)
+
+    def _check_foreground(self, file: OpenFile, pgid: int, sid: int) -> None:
+        """A job of the console's session reads the terminal only in the foreground."""
+        if file.kind == "console" and self.state.tty is not None and sid == CONSOLE_SESSION \
+                and pgid != self.state.foreground:
+            raise KernelError(BACKGROUND_READ, "a background job read the terminal")
 
     def pread(self, request: Request, fd: int, count: int, offset: int) -> int | None:
         file = self.proc(request).fds.get(fd)
@@ -770,8 +780,10 @@ class Vfs:
             raise KernelError(Errno.ESPIPE if file.kind != "node" else Errno.EINVAL)
         return self._read(request, file, count, request.grants[0], offset)
 
-    def readv(self, request: Request, fd: int, lengths: list[int]) -> int | None:
+    def readv(self, request: Request, fd: int, lengths: list[int], pgid: int = 0,
+              sid: int = 0) -> int | None:
         file = self.proc(request).fds.get(fd)
+        self._check_foreground(file, pgid, sid)
         if file.kind == "eventfd":  # the first buffer takes the 8 bytes
             return self._read(request, file, lengths[0] if lengths else 0,
                               request.grants[0] if lengths else None, None)
@@ -1414,7 +1426,7 @@ class Vfs:
             self.api.copy_out(request.grants[0], 0, struct.pack("<HHHH", size.lines,
                                                                  size.columns, 0, 0))
         elif cmd in (TIOCGPGRP, TIOCGSID):
-            value = self.state.foreground if cmd == TIOCGPGRP else 1
+            value = self.state.foreground if cmd == TIOCGPGRP else CONSOLE_SESSION
             self.api.copy_out(request.grants[0], 0, struct.pack("<i", value))
         elif cmd == TIOCSPGRP:
             pgid = struct.unpack("<i", self.api.copy_in(request.grants[0], 0, 4))[0]
