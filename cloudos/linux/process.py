@@ -60,10 +60,12 @@ class LinuxProcess:
     shm: dict[int, int] = field(default_factory=dict)  # System V attachments: address -> id
     timers: dict[int, Any] = field(default_factory=dict)  # POSIX timers (syscalls/sys_timer.py)
     next_timer: int = 0
+    signalfd_mask: int = 0  # signals some signalfd of it watches: the VFS hears of them
 
     def fork(self) -> LinuxProcess:
         return LinuxProcess(self.uid, self.gid, dict(self.rlimits), dict(self.sigactions),
-                            files=self.files, aslr=self.aslr, shm=dict(self.shm))
+                            files=self.files, aslr=self.aslr, shm=dict(self.shm),
+                            signalfd_mask=self.signalfd_mask)
 
 
 @dataclass

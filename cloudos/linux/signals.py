@@ -31,6 +31,7 @@ SIGTSTP, SIGTTIN, SIGWINCH = 20, 21, 28
 DEFAULT_IGNORE = {17, 18, 23, 28}  # CHLD CONT URG WINCH
 STOP_SIGNALS = {19, 20, 21, 22}    # STOP TSTP TTIN TTOU: their default action stops
 STOPPED_STATUS, CONTINUED_STATUS = 0x7F, 0xFFFF  # wait status words (| signal << 8 for a stop)
+SIGNALS_PENDING = 1010  # the VFS's op: a process's pending signals (servers/vfs/server.py)
 SIG_DFL, SIG_IGN = 0, 1
 SA_NOCLDSTOP, SA_SIGINFO, SA_RESTORER, SA_ONSTACK = 0x1, 0x4, 0x04000000, 0x08000000
 SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x10000000, 0x40000000, 0x80000000
@@ -121,6 +122,8 @@ def send(process: Process, info: SigInfo, thread: Thread | None = None) -> None:
         return
     pending = linux_thread(thread).pending if thread else linux(process).pending_set
     pending.infos.setdefault(sig, info)
+    if linux(process).signalfd_mask & _bit(sig):
+        tell_pending(process)
     for taker in takers[:1]:
         _notify(taker, sig)
     for waiter in [thread] if thread else live:  # rt_sigtimedwait looks again
@@ -198,8 +201,21 @@ def take(thread: Thread, wanted: int) -> SigInfo | None:
     for pending in (linux_thread(thread).pending, linux(thread.process).pending_set):
         for sig in sorted(pending.infos):
             if wanted & _bit(sig):
-                return pending.infos.pop(sig)
+                info = pending.infos.pop(sig)
+                if linux(thread.process).signalfd_mask & _bit(sig):
+                    tell_pending(thread.process)
+                return info
     return None
+
+
+def tell_pending(process: Process) -> None:
+    """Tell the VFS which signals ``process`` has pending: its signalfds' readiness."""
+    from cloudos.linux.syscalls import sys_file  # (sys_file imports this module)
+    state = linux(process)
+    bits = sum(_bit(sig) for pending in [state.pending_set] + [linux_thread(t).pending
+                                                               for t in process.threads]
+               for sig in pending.infos)
+    sys_file.notify(process.kernel, SIGNALS_PENDING, process.pid, bits)
 
 
 def deliver(thread: Thread) -> None:

@@ -359,12 +359,23 @@ POSIX_TIMER_SECTIONS = {
 }
 
 
+SIGNALFD_SECTIONS = {
+    "basics": [b"read with nothing pending: -1 EAGAIN", b"poll with two pending: 0x1",
+               b"read: 256 bytes, first 10, second 12, code SI_USER: 1, from us: 1",
+               b"SIGUSR1 no longer read: -1 EAGAIN", b"it stayed pending: 10"],
+    "blocking": [b"woken: 128 bytes, signal 10, from the child: 1", b"epoll_wait for SIGCHLD: 1",
+                 b"SIGCHLD: signal 17, code CLD_EXITED: 1, status 3, pid is the child: 1"],
+    "errors": [b"bad flags: -1 EINVAL", b"not a signalfd: -1 EINVAL", b"bad fd: -1 EBADF"],
+}
+
+
 SECTIONED = {"files_pipe": PIPE_SECTIONS, "files_eventfd": EVENTFD_SECTIONS,
              "files_socketpair": SOCKETPAIR_SECTIONS, "files_epoll": EPOLL_SECTIONS,
              "files_timerfd": TIMERFD_SECTIONS, "files_edge": EDGE_SECTIONS,
              "files_mmap": MMAP_SECTIONS, "jobs": JOBS_SECTIONS, "memory": MEMORY_SECTIONS,
              "sigwait": SIGWAIT_SECTIONS, "sysv_shm": SYSV_SHM_SECTIONS,
-             "files_unix": UNIX_SECTIONS, "posix_timers": POSIX_TIMER_SECTIONS}
+             "files_unix": UNIX_SECTIONS, "posix_timers": POSIX_TIMER_SECTIONS,
+             "signalfd": SIGNALFD_SECTIONS}
 SECTION_CASES = [(program, section) for program, sections in SECTIONED.items()
                  for section in sections]
 

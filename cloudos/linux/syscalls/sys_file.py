@@ -347,16 +347,25 @@ def sys_read(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
     count = min(count, 0x7FFF_F000)
     _check_buffer(t, buf, count, True)
     return call(t, 0, s32(fd), count, t.process.pgid, t.process.sid,
-                grants=(_grant(t, buf, count, True),), deliver=_terminal_read(t, 0))
+                grants=(_grant(t, buf, count, True),), deliver=_read_answer(t, 0, buf, count))
 
 
 BACKGROUND_READ = 512  # the VFS's answer to a read of the terminal from a background job
+# struct signalfd_siginfo: signo, errno, code, pid, uid, fd, tid, band, overrun, trapno,
+# status, int, ptr, utime, stime, addr (then addr_lsb and padding to 128 bytes)
+SIGNALFD_SIGINFO = struct.Struct("<IiiIIiIIIIiiQQQQ")
 
 
-def _terminal_read(t: Thread, nr: int) -> Callable[[Message], int]:
-    """A read's answer: a background job reading the terminal gets SIGTTIN (its process
-    group stops) and reads again when continued; EIO if it ignores or blocks SIGTTIN."""
+def _read_answer(t: Thread, nr: int, buf: int, count: int) -> Callable[[Message], int]:
+    """A read's answer, for the two reads the VFS cannot finish alone.
+
+    A background job reading the terminal gets SIGTTIN (its process group stops) and
+    reads again when continued; EIO if it ignores or blocks SIGTTIN. A signalfd's
+    read takes pending signals, which the personality owns.
+    """
     def deliver(msg: Message) -> int:
+        if isinstance(msg.body, tuple):  # ("signals", mask): a signalfd has some pending
+            return _take_signals(t, nr, msg.body[1], buf, count)
         if msg.body != -BACKGROUND_READ:
             return int(msg.body)
         if signals.ignores(t, signals.SIGTTIN):
@@ -417,7 +426,47 @@ def sys_readv(t: Thread, fd: int, iov: int, iovcnt: int, *_: int) -> int:
     """Implements Linux readv(2)."""
     lengths, grants = _iov(t, iov, iovcnt, True)
     return call(t, 19, s32(fd), lengths, t.process.pgid, t.process.sid, grants=grants,
-                deliver=_terminal_read(t, 19))
+                deliver=_read_answer(t, 19, 0, 0))
+
+
+def _take_signals(t: Thread, nr: int, mask: int, buf: int, count: int) -> int:
+    """Take up to count/128 pending signals of ``mask`` into signalfd_siginfo records."""
+    out = bytearray()
+    while len(out) + SIGNALFD_SIGINFO.size <= count:
+        info = signals.take(t, mask)
+        if info is None:
+            break
+        timer = info.code == signals.SI_TIMER
+        record = SIGNALFD_SIGINFO.pack(
+            info.signo, 0, info.code, info.pid, info.uid, 0, info.timer_id if timer else 0,
+            0, info.overrun, 0, info.status, info.value & 0xFFFF_FFFF, info.value, 0, 0,
+            info.addr)
+        out += record.ljust(128, b"\0")
+    if not out:  # taken meanwhile by a handler or another reader: read (and wait) again
+        t.restart = nr
+        return 0
+    t.process.aspace.copy_out(buf, out)
+    return len(out)
+
+
+SFD_CLOEXEC, SFD_NONBLOCK = 0o2000000, 0o4000
+
+
+def sys_signalfd4(t: Thread, fd: int, mask: int, size: int, flags: int, *_: int) -> int:
+    """Implements Linux signalfd4(2): a file that reads the caller's pending signals."""
+    if size != 8:
+        raise KernelError(Errno.EINVAL, f"sigset size {size}")
+    if flags & ~(SFD_CLOEXEC | SFD_NONBLOCK):
+        raise KernelError(Errno.EINVAL, f"signalfd flags {flags:#x}")
+    wanted = struct.unpack("<Q", t.process.aspace.copy_in(mask, 8))[0] & ~signals.UNBLOCKABLE
+    linux(t.process).signalfd_mask |= wanted  # from now on the VFS hears of these
+    signals.tell_pending(t.process)  # and of what is pending already
+    return call(t, 289, s32(fd), wanted, flags)
+
+
+def sys_signalfd(t: Thread, fd: int, mask: int, size: int, *_: int) -> int:
+    """Implements Linux signalfd(2)."""
+    return sys_signalfd4(t, fd, mask, size, 0)
 
 
 def sys_writev(t: Thread, fd: int, iov: int, iovcnt: int, *_: int) -> int:

@@ -143,6 +143,8 @@ IMPLEMENTED: dict[str, tuple[Handler, Support, str]] = {
     "setsockopt": (F_.sys_setsockopt, P, "SOL_SOCKET options accepted without effect"),
     "sendmsg": (F_.sys_sendmsg, P, "no ancillary data (EOPNOTSUPP)"),
     "recvmsg": (F_.sys_recvmsg, P, "no address or ancillary data returned"),
+    "signalfd": (F_.sys_signalfd, F, ""),
+    "signalfd4": (F_.sys_signalfd4, P, "read(2) only (readv: EINVAL); ssi_utime/ssi_stime are 0"),
     "eventfd2": (F_.sys_eventfd2, F, ""),
     "memfd_create": (F_.sys_memfd_create, P, "MFD_CLOEXEC, MFD_ALLOW_SEALING (no seals: F_ADD_SEALS is EINVAL)"),
     "dup": (F_.sys_dup, F, ""),

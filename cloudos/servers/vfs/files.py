@@ -116,6 +116,7 @@ class OpenFile:
     name: bytes = b""
     peer: bytes = b""
     cred: tuple[int, int, int] = (0, -1, -1)
+    sigmask: int = 0  # a signalfd's signals
 
     @property
     def fs(self) -> FileSystem:

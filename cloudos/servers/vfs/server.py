@@ -49,6 +49,8 @@ TIMER_FIRED = 1006  # a timerfd's expiry: the kernel's notification to the VFS (
 # (sent by linux/sharedfiles.py)
 MAP_ATTACH, MAP_SYNC = 1007, 1008
 CONSOLE_INPUT = 1009  # bytes typed at the host terminal (sent by cloudos/machine.py)
+SIGNALS_PENDING = 1010  # a process's pending signals changed (sent by linux/signals.py)
+SFD_NONBLOCK, SFD_CLOEXEC, SIGNALFD_SIZE = O_NONBLOCK, O_CLOEXEC, 128
 TCFLSH, TCIFLUSH, TCIOFLUSH = 0x540B, 0, 2
 CONSOLE_SESSION = 1  # the session whose controlling terminal the console is (TIOCGSID)
 BACKGROUND_READ = 512  # ERESTARTSYS: the personality stops the reader's job (SIGTTIN)
@@ -90,6 +92,7 @@ class Proc:
     fds: FdTable
     cwd: Walk
     umask: int = 0o022
+    pid: int = 0
 
 
 @dataclass
@@ -117,6 +120,10 @@ class VfsState:
     tty: LineDiscipline | None = None
     tty_readers: list[tuple[Request, int, Any, list[int] | None]] = field(default_factory=list)
     tty_signals: list[int] = field(default_factory=list)
+    # signalfds: the pending signals of each process that has one (told by the
+    # personality, which owns signals), and reads waiting for one of theirs
+    signals_pending: dict[int, int] = field(default_factory=dict)
+    signal_readers: list[tuple[Request, OpenFile]] = field(default_factory=list)
 
 
 @dataclass
@@ -156,7 +163,8 @@ class Vfs:
             SPAWN: self.spawn, FORK: self.fork, EXEC: self.exec, EXIT: self.exit,
             EXEC_READ: self.exec_read, MMAP_READ: self.mmap_read,
             MAP_ATTACH: self.map_attach, MAP_SYNC: self.map_sync, 319: self.memfd_create,
-            CONSOLE_INPUT: self.console_input,
+            CONSOLE_INPUT: self.console_input, SIGNALS_PENDING: self.signals_pending,
+            289: self.signalfd4,
             188: self.xattr, 189: self.xattr, 191: self.xattr, 192: self.xattr,
             194: self.xattr, 195: self.xattr, 197: self.xattr, 198: self.xattr,
             190: self.fxattr, 193: self.fxattr, 196: self.fxattr, 199: self.fxattr,
@@ -192,13 +200,13 @@ class Vfs:
         fds = FdTable()
         for fd, mode in ((0, files.O_RDONLY), (1, files.O_WRONLY), (2, files.O_WRONLY)):
             fds.install(files.console(fd, mode), fd=fd)
-        self.state.procs[pid] = Proc(fds, self.state.namespace.root())
+        self.state.procs[pid] = Proc(fds, self.state.namespace.root(), pid=pid)
         return 0
 
     def fork(self, request: Request, parent: int, child: int) -> int:
         p = self.state.procs.get(parent)
         if p is not None:
-            self.state.procs[child] = Proc(p.fds.fork(), p.cwd, p.umask)
+            self.state.procs[child] = Proc(p.fds.fork(), p.cwd, p.umask, child)
         return 0
 
     def exec(self, request: Request, pid: int) -> int:
@@ -754,6 +762,47 @@ class Vfs:
         return self._pipe_read(request, file, count, request.grants[0], None,
                                bool(flags & MSG_DONTWAIT))
 
+    # -- signalfd -------------------------------------------------------------------------
+    def signalfd4(self, request: Request, fd: int, mask: int, flags: int) -> int:
+        """A new signalfd for the signals of ``mask``, or a new mask for signalfd ``fd``."""
+        if flags & ~(SFD_NONBLOCK | SFD_CLOEXEC):
+            raise KernelError(Errno.EINVAL, f"signalfd flags {flags:#x}")
+        proc = self.proc(request)
+        if fd != -1:
+            file = proc.fds.get(fd)
+            if file.kind != "signalfd":
+                raise KernelError(Errno.EINVAL, f"fd {fd} is not a signalfd")
+            file.sigmask = mask
+            self._wake_pollers()
+            return fd
+        file = OpenFile("signalfd", files.O_RDWR | flags & O_NONBLOCK, sigmask=mask)
+        return proc.fds.install(file, bool(flags & O_CLOEXEC))
+
+    def signals_pending(self, request: Request, pid: int, pending: int) -> None:
+        """The personality's word on ``pid``'s pending signals: waiting reads and polls go on."""
+        self.state.signals_pending[pid] = pending
+        readers, self.state.signal_readers = self.state.signal_readers, []
+        for reader, file in readers:
+            if not self.api.waiting(reader):
+                continue
+            if self.state.signals_pending.get(reader.sender, 0) & file.sigmask:
+                self.api.reply(reader, ("signals", file.sigmask))
+            else:
+                self.state.signal_readers.append((reader, file))
+        self._wake_pollers()
+
+    def _signal_read(self, request: Request, file: OpenFile, count: int) -> Any:
+        """A signalfd read: the personality takes the signals (it owns them); the VFS says
+        which, or waits until one is pending."""
+        if count < SIGNALFD_SIZE:
+            raise KernelError(Errno.EINVAL, "a signalfd is read 128 bytes at a time")
+        if self.state.signals_pending.get(request.sender, 0) & file.sigmask:
+            return ("signals", file.sigmask)
+        if file.flags & O_NONBLOCK:
+            raise KernelError(Errno.EAGAIN, "no signal of the set is pending")
+        self.state.signal_readers.append((request, file))
+        return None
+
     def eventfd2(self, request: Request, initval: int, flags: int) -> int:
         if flags & ~(O_CLOEXEC | O_NONBLOCK | EFD_SEMAPHORE):
             raise KernelError(Errno.EINVAL, f"eventfd2 flags {flags:#x}")
@@ -784,6 +833,8 @@ class Vfs:
               sid: int = 0) -> int | None:
         file = self.proc(request).fds.get(fd)
         self._check_foreground(file, pgid, sid)
+        if file.kind == "signalfd":
+            raise KernelError(Errno.EINVAL, "read a signalfd with read(2)")
         if file.kind == "eventfd":  # the first buffer takes the 8 bytes
             return self._read(request, file, lengths[0] if lengths else 0,
                               request.grants[0] if lengths else None, None)
@@ -813,6 +864,8 @@ class Vfs:
             return self._pipe_read(request, file, count, grant, lengths)
         elif file.kind == "eventfd":
             return self._event_read(request, file, count, grant)
+        elif file.kind == "signalfd":
+            return self._signal_read(request, file, count)
         elif file.kind == "timerfd":
             return self._timer_read(request, file, count, grant)
         elif file.kind == "epoll":
@@ -906,7 +959,7 @@ class Vfs:
             return self._pipe_write(request, file, data, 0)
         if file.kind == "eventfd":
             return self._event_write(request, file, data)
-        if file.kind in ("timerfd", "epoll"):
+        if file.kind in ("timerfd", "epoll", "signalfd"):
             raise KernelError(Errno.EINVAL, f"a {file.kind} is not written")
         fs, node = file.fs, file.node
         if offset is None and file.flags & O_APPEND:
@@ -1090,6 +1143,9 @@ class Vfs:
             mask |= (POLLHUP if rcv_shut and snd_shut else 0)
             mask |= POLLOUT if len(tx.buffer) < PIPE_CAPACITY else 0
             return mask & (events | POLLHUP)
+        if file.kind == "signalfd":
+            return POLLIN & events if self.state.signals_pending.get(proc.pid, 0) \
+                & file.sigmask else 0
         if file.kind == "timerfd":
             assert file.timer is not None
             self._timer_advance(file.timer)
@@ -1347,7 +1403,7 @@ class Vfs:
     # -- seeking, control -------------------------------------------------------------
     def lseek(self, request: Request, fd: int, offset: int, whence: int) -> int:
         file = self.proc(request).fds.get(fd)
-        if file.kind in ("eventfd", "timerfd", "epoll"):
+        if file.kind in ("eventfd", "timerfd", "epoll", "signalfd"):
             return 0  # Linux's anonymous files seek nowhere but do not refuse
         if file.kind != "node":
             raise KernelError(Errno.ESPIPE, "not seekable")
@@ -1684,7 +1740,7 @@ class _NotANode(KernelError):
         if self.file.kind == "socket":
             return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFSOCK | 0o777, 1, os.getuid(),
                         os.getgid(), 0, 0, 4096, 0, now, now, now, 0x08)
-        if self.file.kind in ("eventfd", "timerfd", "epoll"):  # an anonymous inode: no file type bits, as on Linux
+        if self.file.kind in ("eventfd", "timerfd", "epoll", "signalfd"):  # an anonymous inode: no file type bits, as on Linux
             return Attr(1, 0o600, 1, os.getuid(), os.getgid(), 0, 0, 4096, 0, now, now, now, 0x0E)
         return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFIFO | 0o600, 1, os.getuid(),
                     os.getgid(), 0, 0, 4096, 0, now, now, now, 0x0C)
@@ -1713,7 +1769,7 @@ def fd_paths(state: VfsState, pid: int) -> dict[int, bytes]:
             out[fd] = path_of(file.walk)
         elif file.pipe is not None:
             out[fd] = f"{file.kind}:[{id(file.pipe) & 0xFFFFFF}]".encode()
-        elif file.kind in ("eventfd", "timerfd", "epoll"):
+        elif file.kind in ("eventfd", "timerfd", "epoll", "signalfd"):
             out[fd] = f"anon_inode:[{file.kind}]".encode()
         else:
             out[fd] = b"/dev/console"
