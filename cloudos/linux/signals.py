@@ -35,7 +35,7 @@ SIGNALS_PENDING = 1010  # the VFS's op: a process's pending signals (servers/vfs
 SIG_DFL, SIG_IGN = 0, 1
 SA_NOCLDSTOP, SA_SIGINFO, SA_RESTORER, SA_ONSTACK = 0x1, 0x4, 0x04000000, 0x08000000
 SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x10000000, 0x40000000, 0x80000000
-SI_USER, SI_TIMER, SI_TKILL, SI_KERNEL = 0, -2, -6, 0x80
+SI_USER, SI_QUEUE, SI_TIMER, SI_MESGQ, SI_TKILL, SI_KERNEL = 0, -1, -2, -3, -6, 0x80
 CLD_EXITED, CLD_KILLED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 5, 6
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 # System calls a handler with SA_RESTART restarts (Linux restarts all ERESTARTSYS
@@ -72,6 +72,8 @@ class SigInfo:
         head = struct.pack("<iii4x", self.signo, 0, self.code)
         if self.code == SI_TIMER:
             body = struct.pack("<iiQ", self.timer_id, self.overrun, self.value)
+        elif self.code in (SI_QUEUE, SI_MESGQ):
+            body = struct.pack("<iiQ", self.pid, self.uid, self.value)
         elif self.signo in (SIGSEGV, SIGBUS, SIGILL, SIGFPE):
             body = struct.pack("<Q", self.addr)
         elif self.signo == SIGCHLD:

@@ -1,4 +1,4 @@
-/* sigwait.c — rt_sigtimedwait: a pending signal taken at once with its siginfo, a wait woken by a child's kill, sigwait, the timeout (EAGAIN) and a zero timeout, EINTR by a handled signal outside the set, a blocked default-ignored SIGCHLD taken by sigwaitinfo, bad arguments (argv[1] picks one section; none: all). */
+/* sigwait.c — rt_sigtimedwait: a pending signal taken at once with its siginfo, a wait woken by a child's kill, sigwait, the timeout (EAGAIN) and a zero timeout, EINTR by a handled signal outside the set, a blocked default-ignored SIGCHLD taken by sigwaitinfo, sigqueue values to ourselves and from a child (and posing as kill: EPERM), bad arguments (argv[1] picks one section; none: all). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -103,6 +103,60 @@ static void interrupted(void)
     sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
+static volatile int handler_value, handler_code;
+
+static void on_usr2(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig, (void)uc;
+    handler_value = si->si_value.sival_int;
+    handler_code = si->si_code;
+}
+
+static void queued(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    union sigval v = {.sival_int = 1234};
+    SHOW("sigqueue to self", sigqueue(getpid(), SIGUSR1, v));
+    siginfo_t si;
+    int sig = sigwaitinfo(&set, &si);
+    printf("taken: %d, code SI_QUEUE: %d, value %d, pid is ours: %d\n", sig,
+           si.si_code == SI_QUEUE, si.si_value.sival_int, si.si_pid == getpid());
+    struct sigaction sa = {0};
+    sa.sa_sigaction = on_usr2;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGUSR2, &sa, NULL);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        union sigval w = {.sival_int = 99};
+        sigqueue(parent, SIGUSR2, w);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    for (int i = 0; i < 100 && !handler_value; i++) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    printf("handler got value %d, code SI_QUEUE: %d\n", handler_value, handler_code == SI_QUEUE);
+    siginfo_t fake;
+    memset(&fake, 0, sizeof fake);
+    fake.si_code = SI_USER;
+    pid = fork();
+    if (pid == 0) {
+        pause();
+        _exit(0);
+    }
+    SHOW("posing as kill to another process", syscall(SYS_rt_sigqueueinfo, pid, SIGUSR2, &fake));
+    SHOW("no such process", sigqueue(999999, SIGUSR2, v));
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    signal(SIGUSR2, SIG_DFL);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 static void errors(void)
 {
     sigset_t set;
@@ -125,6 +179,8 @@ int main(int argc, char **argv)
         woken();
     if (section("interrupted"))
         interrupted();
+    if (section("queued"))
+        queued();
     if (section("errors"))
         errors();
     return 0;

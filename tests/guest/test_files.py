@@ -310,6 +310,9 @@ SIGWAIT_SECTIONS = {
               b"sigwait got: 10", b"timeout: -1 EAGAIN", b"waited 60..2000 ms: yes"],
     "interrupted": [b"a handled SIGALRM outside the set (SA_RESTART): -1 EINTR",
                     b"blocked SIGCHLD (default: ignore) taken: 17, code 1 (CLD_EXITED=1), status 3"],
+    "queued": [b"taken: 10, code SI_QUEUE: 1, value 1234, pid is ours: 1",
+               b"handler got value 99, code SI_QUEUE: 1",
+               b"posing as kill to another process: -1 EPERM", b"no such process: -1 ESRCH"],
     "errors": [b"nsec 1e9: -1 EINVAL", b"sigsetsize 4: -1 EINVAL", b"bad set pointer: -1 EFAULT"],
 }
 

@@ -194,6 +194,45 @@ def sys_tgkill(t: Thread, tgid: int, tid: int, sig: int, *_: int) -> int:
     return _after_send(t)
 
 
+SIGINFO_HEAD = struct.Struct("<iii4xiiQ")  # signo, errno, code; pid, uid, value (SI_QUEUE)
+
+
+def _queued(t: Thread, target_pid: int, sig: int, uinfo: int) -> signals.SigInfo:
+    """The siginfo of rt_(tg)sigqueueinfo: the caller's, but it may not pose as the
+    kernel or as kill/tgkill when it signals another process (EPERM)."""
+    _, _, code, pid, uid, value = SIGINFO_HEAD.unpack(t.process.aspace.copy_in(uinfo,
+                                                                              SIGINFO_HEAD.size))
+    if (code >= 0 or code == signals.SI_TKILL) and target_pid != t.process.pid:
+        raise KernelError(Errno.EPERM, f"si_code {code} is the kernel's")
+    return signals.SigInfo(sig, code, pid, uid, value=value)
+
+
+def sys_rt_sigqueueinfo(t: Thread, pid: int, sig: int, uinfo: int, *_: int) -> int:
+    """Implements Linux rt_sigqueueinfo(2) (sigqueue(3)): a signal with a value."""
+    pid, sig = s32(pid), _check_sig(sig)
+    target = next((p for p in t.process.kernel.processes.values()
+                   if p.pid == pid and not p.zombie), None)
+    if target is None:
+        raise KernelError(Errno.ESRCH, f"no process {pid}")
+    info = _queued(t, pid, sig, uinfo)
+    if sig:
+        signals.send(target, info)
+    return _after_send(t)
+
+
+def sys_rt_tgsigqueueinfo(t: Thread, tgid: int, tid: int, sig: int, uinfo: int,
+                          *_: int) -> int:
+    """Implements Linux rt_tgsigqueueinfo(2): the same, to one thread."""
+    tgid, tid, sig = s32(tgid), s32(tid), _check_sig(sig)
+    if tid <= 0 or tgid <= 0:
+        raise KernelError(Errno.EINVAL, f"tgid {tgid} tid {tid}")
+    target = _thread(t, tid, tgid)
+    info = _queued(t, tgid, sig, uinfo)
+    if sig:
+        signals.send(target.process, info, target)
+    return _after_send(t)
+
+
 SS_ONSTACK, SS_DISABLE, MINSIGSTKSZ = 1, 2, 2048
 STACK_T = struct.Struct("<Qi4xQ")  # ss_sp, ss_flags, ss_size
 

@@ -218,6 +218,8 @@ IMPLEMENTED: dict[str, tuple[Handler, Support, str]] = {
     "timer_gettime": (sys_timer.sys_timer_gettime, F, ""),
     "timer_getoverrun": (sys_timer.sys_timer_getoverrun, F, ""),
     "timer_delete": (sys_timer.sys_timer_delete, F, ""),
+    "rt_sigqueueinfo": (sys_signal.sys_rt_sigqueueinfo, F, ""),
+    "rt_tgsigqueueinfo": (sys_signal.sys_rt_tgsigqueueinfo, F, ""),
     "rt_sigtimedwait": (sys_signal.sys_rt_sigtimedwait, P, "a stop and continue start the timeout again"),
     "rt_sigaction": (sys_signal.sys_rt_sigaction, F, ""),
     "sigaltstack": (sys_signal.sys_sigaltstack, F, ""),
