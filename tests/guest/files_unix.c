@@ -1,4 +1,4 @@
-/* files_unix.c — AF_UNIX stream sockets with names: bind (paths, abstract names, autobind), listen, connect, accept/accept4, getsockname/getpeername, SO_PEERCRED and other options, sendmsg/recvmsg, poll of a listener, the errors of each step (argv[1] picks one section; none: all). */
+/* files_unix.c — AF_UNIX stream sockets with names: bind (paths, abstract names, autobind), listen, connect, accept/accept4, getsockname/getpeername, SO_PEERCRED and other options, sendmsg/recvmsg, open files passed with SCM_RIGHTS, poll of a listener, the errors of each step (argv[1] picks one section; none: all). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -228,6 +228,109 @@ static void messages(void)
     close(s);
 }
 
+static int send_fds(int s, const int *fds, int n, const char *data, int len)
+{
+    char buf[CMSG_SPACE(sizeof(int) * 4)];
+    memset(buf, 0, sizeof buf);
+    struct iovec io = {(void *)data, len};
+    struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = buf,
+                       .msg_controllen = CMSG_SPACE(sizeof(int) * n)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+    return sendmsg(s, &m, 0);
+}
+
+/* Receives and prints what came: the bytes, control length, flags, and each fd's target. */
+static void recv_show(int s, int room, int flags)
+{
+    char data[64] = {0}, buf[256];
+    memset(buf, 0, sizeof buf);
+    struct iovec io = {data, 10};
+    struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = buf,
+                       .msg_controllen = room};
+    int n = recvmsg(s, &m, flags);
+    if (n < 0) {
+        printf("recvmsg: -1 %s\n", errname(errno));
+        return;
+    }
+    printf("recvmsg %d [%.*s] controllen %zu flags %#x", n, n, data, (size_t)m.msg_controllen,
+           m.msg_flags);
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c && m.msg_controllen; c = CMSG_NXTHDR(&m, c)) {
+        int k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        printf(" | len %zu level %d type %d:", (size_t)c->cmsg_len, c->cmsg_level, c->cmsg_type);
+        for (int i = 0; i < k; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + 4 * i, 4);
+            char path[64], target[64] = {0};
+            snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+            readlink(path, target, sizeof target - 1);
+            printf(" %s cloexec=%d", strrchr(target, '/') ? strrchr(target, '/') + 1 : target,
+                   fcntl(fd, F_GETFD) & FD_CLOEXEC);
+            close(fd);
+        }
+    }
+    printf("\n");
+}
+
+static void rights(void)
+{
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    int fd = open("passed-file", O_CREAT | O_RDWR, 0644);
+    write(fd, "contents", 8);
+    int fds[2] = {fd, open("/dev/null", O_WRONLY)};
+    SHOW("sendmsg with two fds", send_fds(sv[0], fds, 2, "ab", 2));
+    write(sv[0], "cd", 2);
+    recv_show(sv[1], 64, 0);
+    recv_show(sv[1], 64, MSG_DONTWAIT);
+    send_fds(sv[0], fds, 1, "x", 1);
+    recv_show(sv[1], 64, MSG_CMSG_CLOEXEC);
+    write(sv[0], "pre", 3);
+    send_fds(sv[0], fds, 2, "y", 1);
+    write(sv[0], "post", 4);
+    recv_show(sv[1], 18, 0);
+    recv_show(sv[1], 64, 0);
+    send_fds(sv[0], fds, 2, "z", 1);
+    recv_show(sv[1], CMSG_LEN(sizeof(int)), 0);
+    send_fds(sv[0], fds, 1, "r", 1);
+    char c;
+    printf("plain read drops the fd: %zd\n", read(sv[1], &c, 1));
+    int bad[1] = {99};
+    SHOW("sendmsg of a bad fd", send_fds(sv[0], bad, 1, "q", 1));
+
+    /* a file passed to another process shares its offset */
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(sv[0]);
+        char data[4], buf[CMSG_SPACE(sizeof(int))];
+        struct iovec io = {data, sizeof data};
+        struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = buf,
+                           .msg_controllen = sizeof buf};
+        recvmsg(sv[1], &m, 0);
+        int got;
+        memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof got);
+        char text[16] = {0};
+        lseek(got, 0, SEEK_SET);
+        read(got, text, 4);
+        _exit(strcmp(text, "cont") == 0 ? 0 : 1);
+    }
+    int dir = open(".", O_RDONLY);
+    int pass[1] = {fd};
+    send_fds(sv[0], pass, 1, "f", 1);
+    int status;
+    waitpid(pid, &status, 0);
+    printf("the child read the passed file: exit %d, our offset moved: %lld\n",
+           WEXITSTATUS(status), (long long)lseek(fd, 0, SEEK_CUR));
+    close(dir);
+    close(fd);
+    close(fds[1]);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -243,6 +346,8 @@ int main(int argc, char **argv)
         nonblocking();
     if (section("messages"))
         messages();
+    if (section("rights"))
+        rights();
     testdir_leave();
     return 0;
 }

@@ -344,6 +344,11 @@ UNIX_SECTIONS = {
                     b"SO_TYPE 1, SO_ERROR 0, SO_ACCEPTCONN 1"],
     "messages": [b"pieces: [scat] [ter gather], flags 0, controllen 0",
                  b"sendmsg to a closed peer (MSG_NOSIGNAL): -1 EPIPE"],
+    "rights": [b"recvmsg 2 [ab] controllen 24 flags 0 | len 24 level 1 type 1: passed-file "
+               b"cloexec=0 null cloexec=0", b"recvmsg 4 [prey] controllen 0 flags 0x8",
+               b"recvmsg 1 [z] controllen 20 flags 0x8 | len 20 level 1 type 1: passed-file "
+               b"cloexec=0", b"sendmsg of a bad fd: -1 EBADF",
+               b"the child read the passed file: exit 0, our offset moved: 4"],
 }
 
 

@@ -262,31 +262,66 @@ def sys_setsockopt(t: Thread, fd: int, level: int, option: int, value: int, leng
 
 
 MSGHDR = struct.Struct("<QI4xQQQQi4x")  # name, namelen, iov, iovlen, control, controllen, flags
+CMSGHDR = struct.Struct("<Qii")  # cmsg_len, cmsg_level, cmsg_type
+SOL_SOCKET, SCM_RIGHTS, SCM_MAX_FD = 1, 1, 253
 
 
-def _msghdr(t: Thread, msg: int, write: bool) -> tuple[list[int], tuple[Cap, ...], int]:
-    _, _, iov, iovlen, _, controllen, _ = MSGHDR.unpack(t.process.aspace.copy_in(msg, MSGHDR.size))
+def _msghdr(t: Thread, msg: int, write: bool) -> tuple[list[int], tuple[Cap, ...], int, int]:
+    _, _, iov, iovlen, control, controllen, _ = MSGHDR.unpack(t.process.aspace.copy_in(
+        msg, MSGHDR.size))
     lengths, grants = _iov(t, iov, iovlen, write)
-    return lengths, grants, controllen
+    return lengths, grants, control, controllen
+
+
+def _rights(t: Thread, control: int, length: int) -> list[int]:
+    """The fds of the SCM_RIGHTS messages in a control buffer (other kinds: EOPNOTSUPP)."""
+    raw = t.process.aspace.copy_in(control, min(length, 1 << 16))
+    fds: list[int] = []
+    at = 0
+    while at + CMSGHDR.size <= len(raw):
+        size, level, kind = CMSGHDR.unpack_from(raw, at)
+        if size < CMSGHDR.size or at + size > len(raw):
+            raise KernelError(Errno.EINVAL, "bad cmsg_len")
+        if (level, kind) != (SOL_SOCKET, SCM_RIGHTS):
+            raise KernelError(Errno.EOPNOTSUPP, f"control message {level}/{kind}")
+        count = (size - CMSGHDR.size) // 4
+        fds += struct.unpack_from(f"<{count}i", raw, at + CMSGHDR.size)
+        at += (size + 7) & ~7
+    if len(fds) > SCM_MAX_FD:
+        raise KernelError(Errno.EINVAL, "too many fds in one message")
+    return fds
 
 
 def sys_sendmsg(t: Thread, fd: int, msg: int, flags: int, *_: int) -> int:
-    """Implements Linux sendmsg(2) on a connected socket; ancillary data (SCM_RIGHTS,
-    SCM_CREDENTIALS) is not supported: EOPNOTSUPP rather than lost."""
-    lengths, grants, controllen = _msghdr(t, msg, False)
-    if controllen:
-        raise KernelError(Errno.EOPNOTSUPP, "ancillary data is not supported")
+    """Implements Linux sendmsg(2) on a connected socket, with SCM_RIGHTS (other ancillary
+    data, SCM_CREDENTIALS: EOPNOTSUPP rather than lost)."""
+    lengths, grants, control, controllen = _msghdr(t, msg, False)
+    fds = _rights(t, control, controllen) if controllen else []
     deliver = None if s32(flags) & MSG_NOSIGNAL else _sigpipe(t)
-    return call(t, 46, s32(fd), lengths, s32(flags), grants=grants, deliver=deliver)
+    return call(t, 46, s32(fd), lengths, s32(flags), fds, grants=grants, deliver=deliver)
 
 
 def sys_recvmsg(t: Thread, fd: int, msg: int, flags: int, *_: int) -> int:
-    """Implements Linux recvmsg(2) on a connected socket: no address, no ancillary data."""
-    lengths, grants, _control = _msghdr(t, msg, True)
+    """Implements Linux recvmsg(2) on a connected socket: open files sent with SCM_RIGHTS
+    arrive as new fds in the control buffer; no address is returned."""
+    lengths, grants, control, room = _msghdr(t, msg, True)
     aspace = t.process.aspace
     aspace.copy_out(msg + 8, struct.pack("<I", 0))           # msg_namelen
     aspace.copy_out(msg + 40, struct.pack("<Qi", 0, 0))      # msg_controllen, msg_flags
-    return call(t, 47, s32(fd), lengths, s32(flags), grants=grants)
+    room = min(room, 1 << 16)
+    if room:
+        _check_buffer(t, control, room, True)
+        grants += (_grant(t, control, room, True),)
+
+    def deliver(answer: Message) -> int:
+        if not isinstance(answer.body, tuple):
+            return int(answer.body)
+        _, count, used, msg_flags = answer.body
+        aspace.copy_out(msg + 40, struct.pack("<Qi", used, msg_flags))
+        return int(count)
+
+    return call(t, 47, s32(fd), lengths, s32(flags) & 0xFFFF_FFFF, room, grants=grants,
+                deliver=deliver)
 
 
 def sys_shutdown(t: Thread, fd: int, how: int, *_: int) -> int:

@@ -38,6 +38,10 @@ class Pipe:
     writers: int = 0
     blocked_readers: deque[Any] = field(default_factory=deque)  # deferred read requests
     blocked_writers: deque[Any] = field(default_factory=deque)  # deferred write requests
+    # Open files in flight (SCM_RIGHTS) with the bytes they came with: [start, end, files]
+    # in stream positions; ``consumed`` is the position of the buffer's first byte.
+    rights: deque[list[Any]] = field(default_factory=deque)
+    consumed: int = 0
 
 
 @dataclass(eq=False)

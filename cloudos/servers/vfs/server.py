@@ -66,6 +66,7 @@ FD_CLOEXEC = 1
 SHUT_READ, SHUT_WRITE, SHUT_BOTH = 1, 2, 3  # OpenFile.shut bits
 MSG_DONTWAIT, MSG_NOSIGNAL = 0x40, 0x4000
 AF_UNIX, SOMAXCONN, SOCKET_BUFFER = 1, 4096, 212992
+SCM_RIGHTS, CMSG_HEADER, MSG_CTRUNC, MSG_CMSG_CLOEXEC = 1, 16, 0x8, 0x40000000
 SOL_SOCKET, SO_REUSEADDR, SO_TYPE, SO_ERROR, SO_SNDBUF, SO_RCVBUF = 1, 2, 3, 4, 7, 8
 SO_KEEPALIVE, SO_LINGER, SO_PASSCRED, SO_PEERCRED, SO_RCVTIMEO, SO_SNDTIMEO = 9, 13, 16, 17, 20, 21
 SO_ACCEPTCONN, SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_PROTOCOL, SO_DOMAIN = 30, 32, 33, 38, 39
@@ -353,7 +354,10 @@ class Vfs:
         entry = proc.fds.entries.pop(fd, None)
         if entry is None:
             raise KernelError(Errno.EBADF, f"fd {fd}")
-        file = entry.file
+        self._unref(entry.file)
+
+    def _unref(self, file: OpenFile) -> None:
+        """One holder (an fd, or a message in flight) let go of ``file``."""
         file.refs -= 1
         if file.refs == 0 and file.timer is not None:
             self.state.timers.pop(file.timer.key, None)
@@ -684,21 +688,39 @@ class Vfs:
             raise KernelError(Errno.ENOPROTOOPT, f"socket option {option}")
         return 0
 
-    def sendmsg(self, request: Request, fd: int, lengths: list[int], flags: int) -> int | None:
+    def sendmsg(self, request: Request, fd: int, lengths: list[int], flags: int,
+                fds: list[int]) -> int | None:
+        """sendmsg: the bytes, and open files (SCM_RIGHTS) that travel with them."""
+        proc = self.proc(request)
         file = self._socket(request, fd)
         if flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL):
             raise KernelError(Errno.EOPNOTSUPP, f"send flags {flags:#x}")
+        passing = [proc.fds.get(n) for n in fds]  # EBADF before anything is sent
         self._connected(file, False)
         data = b"".join(self.api.copy_in(g, 0, n) for g, n in zip(request.grants, lengths))
-        return self._pipe_write(request, file, data, 0, bool(flags & MSG_DONTWAIT))
+        pipe = file.tx
+        assert pipe is not None
+        start = pipe.consumed + len(pipe.buffer)
+        result = self._pipe_write(request, file, data, 0, bool(flags & MSG_DONTWAIT))
+        if passing and data:
+            for passed in passing:
+                passed.refs += 1  # held by the message until it is received
+            pipe.rights.append([start, start + (result if result is not None else len(data)),
+                                passing])
+        return result
 
-    def recvmsg(self, request: Request, fd: int, lengths: list[int], flags: int) -> int | None:
+    def recvmsg(self, request: Request, fd: int, lengths: list[int], flags: int,
+                room: int) -> Any:
+        """recvmsg: bytes into the buffers; open files that came with them into the control
+        buffer (the last grant, ``room`` bytes)."""
         file = self._socket(request, fd)
-        if flags & ~MSG_DONTWAIT:
+        if flags & ~(MSG_DONTWAIT | MSG_CMSG_CLOEXEC):
             raise KernelError(Errno.EOPNOTSUPP, f"recv flags {flags:#x}")
         self._connected(file, True)
-        return self._pipe_read(request, file, sum(lengths), request.grants, lengths,
-                               bool(flags & MSG_DONTWAIT))
+        grants = request.grants[:len(lengths)]
+        control = (request.grants[len(lengths)] if room else 0, room, flags)
+        return self._pipe_read(request, file, sum(lengths), grants, lengths,
+                               bool(flags & MSG_DONTWAIT), control)
 
     @staticmethod
     def _connected(file: OpenFile, reading: bool) -> None:
@@ -707,9 +729,13 @@ class Vfs:
             raise KernelError(Errno.EINVAL if reading else Errno.ENOTCONN, "not connected")
 
     def _socket_closed(self, file: OpenFile) -> None:
-        """The last fd of a socket went: its connection ends; a listener's queue is refused."""
+        """The last fd of a socket went: its connection ends; a listener's queue is refused;
+        open files in flight to it are dropped."""
         if file.pipe is not None:
             self._shutdown(file, SHUT_BOTH)
+            while file.pipe.rights:
+                for passed in file.pipe.rights.popleft()[2]:
+                    self._unref(passed)
         if file.listener is not None:
             for conn in file.listener.queue:
                 self._shutdown(conn, SHUT_BOTH)
@@ -972,7 +998,8 @@ class Vfs:
 
     # -- pipes -----------------------------------------------------------------------
     def _pipe_read(self, request: Request, file: OpenFile, count: int, grant: Any,
-                   lengths: list[int] | None, dontwait: bool = False) -> int | None:
+                   lengths: list[int] | None, dontwait: bool = False,
+                   control: Any = None) -> Any:
         pipe = file.pipe
         assert pipe is not None
         if count == 0:
@@ -982,13 +1009,54 @@ class Vfs:
                 return 0  # end of file (or a socket shut for reading)
             if file.flags & O_NONBLOCK or dontwait:
                 raise KernelError(Errno.EAGAIN, "pipe empty")
-            pipe.blocked_readers.append((request, count, grant, lengths))
+            pipe.blocked_readers.append((request, count, grant, lengths, control))
             return None  # answered when a writer comes
-        data = bytes(pipe.buffer[:count])
-        del pipe.buffer[:len(data)]
-        self._scatter(grant, data, lengths)
+        data, passed = self._pipe_take(pipe, count)
         self._pipe_changed(pipe)
-        return len(data)
+        return self._read_answer(request, grant, data, lengths, passed, control)
+
+    def _pipe_take(self, pipe: Pipe, count: int) -> tuple[bytes, list[OpenFile]]:
+        """Up to ``count`` bytes from the pipe, stopping after the bytes that carry open
+        files (SCM_RIGHTS), and those files."""
+        start = pipe.consumed
+        end = start + min(count, len(pipe.buffer))
+        passed: list[OpenFile] = []
+        for chunk in pipe.rights:
+            if chunk[0] < end and chunk[1] > start:
+                end, passed = min(end, chunk[1]), chunk[2]
+                pipe.rights.remove(chunk)
+                break
+        data = bytes(pipe.buffer[:end - start])
+        del pipe.buffer[:end - start]
+        pipe.consumed = end
+        return data, passed
+
+    def _read_answer(self, request: Request, grant: Any, data: bytes,
+                     lengths: list[int] | None, passed: list[OpenFile], control: Any) -> Any:
+        """Copy what a pipe or socket read took; files that came with it go to recvmsg's
+        control buffer (installed as new fds) or, for other reads, are dropped."""
+        self._scatter(grant, data, lengths)
+        if control is None:
+            for file in passed:
+                self._unref(file)
+            return len(data)
+        token, room, flags = control
+        fit = max(0, (room - CMSG_HEADER) // 4) if passed else 0
+        given, dropped = passed[:fit], passed[fit:]
+        for file in dropped:
+            self._unref(file)
+        proc = self.state.procs.get(request.sender)
+        # the message's hold on each file becomes the new fd's
+        fds = [proc.fds.install(file, bool(flags & MSG_CMSG_CLOEXEC)) if proc else -1
+               for file in given]
+        used = 0
+        if fds:
+            cmsg = struct.pack(f"<Qii{len(fds)}i", CMSG_HEADER + 4 * len(fds), SOL_SOCKET,
+                               SCM_RIGHTS, *fds)
+            self.api.copy_out(token, 0, cmsg)
+            used = min(room, (len(cmsg) + 7) & ~7)
+        msg_flags = flags & MSG_CMSG_CLOEXEC | (MSG_CTRUNC if dropped else 0)
+        return ("msg", len(data), used, msg_flags)
 
     def _pipe_write(self, request: Request, file: OpenFile, data: bytes, done: int,
                     dontwait: bool = False) -> int | None:
@@ -1021,14 +1089,13 @@ class Vfs:
     def _pipe_changed(self, pipe: Pipe) -> None:
         """Data or an end changed: answer the blocked readers, writers and pollers that can go on."""
         while pipe.blocked_readers and (pipe.buffer or pipe.writers == 0 or pipe.readers == 0):
-            request, count, grant, lengths = pipe.blocked_readers.popleft()
+            request, count, grant, lengths, control = pipe.blocked_readers.popleft()
             if not self.api.waiting(request):
                 continue  # interrupted (EINTR): it must not take the data
-            data = bytes(pipe.buffer[:count])
-            del pipe.buffer[:len(data)]
+            data, passed = self._pipe_take(pipe, count)
             try:
-                self._scatter(grant, data, lengths)
-                self.answer(request, len(data))
+                self.answer(request, self._read_answer(request, grant, data, lengths, passed,
+                                                       control))
             except KernelError as err:
                 self.answer(request, -err.errno)
         while pipe.blocked_writers and (len(pipe.buffer) < PIPE_CAPACITY or pipe.readers == 0
