@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "errname.h"
 #include "section.h"
@@ -319,6 +320,8 @@ static void rights(void)
     }
     int dir = open(".", O_RDONLY);
     int pass[1] = {fd};
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);  /* the child is waiting in recvmsg by now */
     send_fds(sv[0], pass, 1, "f", 1);
     int status;
     waitpid(pid, &status, 0);

@@ -300,6 +300,18 @@ t.join()
 print("names:", server.getsockname() == path, client.getpeername() == path)
 os.unlink(path)'
 """, needs=("python3",)),
+    _("python3-multiprocessing-contexts", SETUP + r"""
+cat > pools.py <<'END'
+import multiprocessing as mp
+def square(x):
+    return x * x
+if __name__ == "__main__":
+    for method in ("forkserver", "spawn"):
+        with mp.get_context(method).Pool(2) as pool:
+            print(method, sum(pool.map(square, range(20))))
+END
+python3 pools.py
+""", needs=("python3",)),
     _("make", SETUP + r"""
 printf 'hello make\n' > in.txt
 printf 'all: out.txt\n\tcat out.txt\n\nout.txt: in.txt\n\ttr a-z A-Z < in.txt > out.txt\n' > Makefile

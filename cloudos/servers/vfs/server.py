@@ -700,13 +700,24 @@ class Vfs:
         data = b"".join(self.api.copy_in(g, 0, n) for g, n in zip(request.grants, lengths))
         pipe = file.tx
         assert pipe is not None
+        if not (passing and data):
+            return self._pipe_write(request, file, data, 0, bool(flags & MSG_DONTWAIT))
+        # the files go in first: a reader waiting now takes them with the bytes
         start = pipe.consumed + len(pipe.buffer)
-        result = self._pipe_write(request, file, data, 0, bool(flags & MSG_DONTWAIT))
-        if passing and data:
-            for passed in passing:
-                passed.refs += 1  # held by the message until it is received
-            pipe.rights.append([start, start + (result if result is not None else len(data)),
-                                passing])
+        chunk = [start, start + len(data), passing]
+        pipe.rights.append(chunk)
+        for passed in passing:
+            passed.refs += 1  # held by the message until it is received
+        try:
+            result = self._pipe_write(request, file, data, 0, bool(flags & MSG_DONTWAIT))
+        except KernelError:
+            if chunk in pipe.rights:
+                pipe.rights.remove(chunk)
+                for passed in passing:
+                    self._unref(passed)
+            raise
+        if result is not None:
+            chunk[1] = start + result  # a non-blocking write may have sent less
         return result
 
     def recvmsg(self, request: Request, fd: int, lengths: list[int], flags: int,
