@@ -22,7 +22,7 @@ from cloudos.kernel.boot import Kernel, KernelLog
 from cloudos.kernel.cap import Right
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Process, State
-from cloudos.linux import process, signals
+from cloudos.linux import coredump, process, signals
 from cloudos.linux.pagecache import cache_of, collect_shared
 from cloudos.linux.syscalls import sys_file, sys_fork
 from cloudos.linux.syscalls.sys_cloudos import native_handlers
@@ -36,7 +36,8 @@ from cloudos.servers.vfs.hostfs import HostFs
 from cloudos.servers.vfs.overlay import OverlayFs
 from cloudos.servers.vfs.paths import Namespace
 from cloudos.servers.vfs.procfs import ProcFs, ProcInfo
-from cloudos.servers.vfs.server import CONSOLE_INPUT, VFS_ID, VfsState, fd_paths, serve
+from cloudos.servers.vfs.server import (CONSOLE_INPUT, CORE_DUMP, VFS_ID, VfsState, fd_paths,
+                                       serve)
 from cloudos.servers.tty.ldisc import LineDiscipline, Termios
 from cloudos.servers.vfs.tmpfs import TmpFs
 
@@ -115,6 +116,7 @@ class Machine:
         self.kernel = kernel = Kernel(mem, log)
         kernel.install_syscalls(handlers(), native_handlers())
         kernel.on_exit = self._on_exit
+        kernel.on_dying = self._on_dying
         kernel.before_user = signals.deliver
         kernel.on_fault = signals.on_fault
         self.vfs_state = VfsState(default_namespace(mounts))
@@ -126,6 +128,16 @@ class Machine:
         kernel.services[sys_file.VFS] = self.vfs.client_cap(Right.SEND | Right.FILE | Right.GRANT)
         self.files, self.aslr = files, aslr
         kernel.log.info("system services: rs, vfs")
+
+    def _on_dying(self, dying: Process) -> None:
+        """A process is about to lose its memory: its core file, if it leaves one."""
+        try:
+            image = coredump.on_dying(dying)
+        except Exception as err:  # a dump that cannot be made must not take the kernel down
+            self.kernel.log.warn(f"core dump of {dying.name}[{dying.pid}] failed: {err}")
+            return
+        if image is not None:
+            sys_file.notify(self.kernel, CORE_DUMP, dying.pid, image)
 
     def _on_exit(self, dead: Process) -> None:
         sys_fork.on_exit(dead)

@@ -77,6 +77,7 @@ class Kernel:
         # did), and its work on a thread about to return to user mode.
         self.on_fault: Callable[..., bool] = lambda *_: False
         self.before_user: Callable[[Thread], None] = lambda _t: None
+        self.on_dying: Callable[[Process], None] = lambda _p: None  # memory still there
         self.next_pid = 1
         self.current: Thread | None = None
         self.boot_time = time.time()
@@ -176,6 +177,7 @@ class Kernel:
         process.state = State.TERMINATED
         for thread in process.threads:
             thread.state = State.TERMINATED
+        self.on_dying(process)
         self.release_aspace(process, process.aspace)
         self.ipc.caps.drop(process.pid)
         if self.on_exit is not None:

@@ -21,7 +21,7 @@ from cloudos.linux import elf
 from cloudos.linux.pagecache import cache_of
 
 RLIM_INFINITY = (1 << 64) - 1
-RLIMIT_STACK, RLIMIT_NPROC, RLIMIT_NOFILE, RLIM_NLIMITS = 3, 6, 7, 16
+RLIMIT_STACK, RLIMIT_CORE, RLIMIT_NPROC, RLIMIT_NOFILE, RLIM_NLIMITS = 3, 4, 6, 7, 16
 
 
 def _host_limit(resource_id: int) -> tuple[int, int]:
@@ -61,6 +61,7 @@ class LinuxProcess:
     timers: dict[int, Any] = field(default_factory=dict)  # POSIX timers (syscalls/sys_timer.py)
     next_timer: int = 0
     signalfd_mask: int = 0  # signals some signalfd of it watches: the VFS hears of them
+    core_dumped: bool = False   # it died leaving a core file (WCOREDUMP)
 
     def fork(self) -> LinuxProcess:
         return LinuxProcess(self.uid, self.gid, dict(self.rlimits), dict(self.sigactions),

@@ -36,7 +36,7 @@ SIG_DFL, SIG_IGN = 0, 1
 SA_NOCLDSTOP, SA_SIGINFO, SA_RESTORER, SA_ONSTACK = 0x1, 0x4, 0x04000000, 0x08000000
 SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x10000000, 0x40000000, 0x80000000
 SI_USER, SI_QUEUE, SI_TIMER, SI_MESGQ, SI_TKILL, SI_KERNEL = 0, -1, -2, -3, -6, 0x80
-CLD_EXITED, CLD_KILLED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 5, 6
+CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 # System calls a handler with SA_RESTART restarts (Linux restarts all ERESTARTSYS
 # returns; these are the ones CloudOS can block in).
@@ -120,7 +120,7 @@ def send(process: Process, info: SigInfo, thread: Thread | None = None) -> None:
         _stop(process, sig)
         return
     if handler == SIG_DFL and (sig == SIGKILL or takers and not linux(process).stopped):
-        process.kernel.kill(process, sig)  # terminate (core dumps are not written)
+        process.kernel.kill(process, sig)  # terminate (and maybe dump core: linux/coredump.py)
         return
     pending = linux_thread(thread).pending if thread else linux(process).pending_set
     pending.infos.setdefault(sig, info)
@@ -320,4 +320,6 @@ def child_exited(child: Process) -> None:
         return
     code, status = (CLD_KILLED, child.killed_by) if child.killed_by else (CLD_EXITED,
                                                                          child.exit_code)
+    if getattr(child.personality, "core_dumped", False):
+        code = CLD_DUMPED
     send(parent, SigInfo(SIGCHLD, code, child.pid, linux(child).uid, status=status))

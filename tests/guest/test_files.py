@@ -397,3 +397,47 @@ def test_section(program, section, mode, guest_bins, run_native, run_cloudos):
     native = run_native([prog, section])
     _check_native(native, [f"== {section}".encode(), *SECTIONED[program][section]])
     _assert_same(native, run_cloudos([prog, section]))
+
+
+# --- core dumps ---------------------------------------------------------------------------
+
+CORE_LINES = [b"SIGABRT: killed by 6, core dumped: 1",
+              b"NT_PRSTATUS names the signal and the child: 1, memory holds the marker: 1",
+              b"SIGABRT with RLIMIT_CORE 0: killed by 6, core dumped: 0",
+              b"waitid: code CLD_DUMPED 1, status 6"]
+
+
+def _core_pattern() -> str:
+    try:
+        with open("/proc/sys/kernel/core_pattern") as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
+
+
+@by_mode
+def test_core_dumps(mode, guest_bins, run_native, run_cloudos):
+    """Core files and WCOREDUMP, compared with Linux where Linux writes "core" files."""
+    if _core_pattern() != "core":
+        pytest.skip(f"the host's core_pattern is {_core_pattern()!r}, not a plain core file")
+    prog = guest_bins.path("coredump", mode)
+    native = run_native([prog])
+    _check_native(native, [b"== dumps", *CORE_LINES])
+    _assert_same(native, run_cloudos([prog]))
+
+
+def test_gdb_reads_a_core_file(guest_bins, run_cloudos, tmp_path):
+    """The core file of a crashed guest is one gdb can take a backtrace from."""
+    if shutil.which("gdb") is None:
+        pytest.skip("gdb not installed")
+    crash = tmp_path / "crash.c"
+    crash.write_text("int deep(int *p) { return *p; }\nint main(void) { return deep((int *)8); }\n")
+    import subprocess
+    subprocess.run(["gcc", "-g", "-O0", "-static", "-o", str(tmp_path / "crash"), str(crash)],
+                   check=True)
+    status, _, err = run_cloudos(["/bin/sh", "-c", "cd /mnt/t && ulimit -c unlimited && ./crash"],
+                                 extra_args=["--mount", f"{tmp_path}:/mnt/t:rw"])
+    assert status == 139, err.decode()
+    bt = subprocess.run(["gdb", "-batch", "-ex", "bt", str(tmp_path / "crash"),
+                         str(tmp_path / "core")], capture_output=True, text=True)
+    assert "in deep (p=0x8) at" in bt.stdout and "in main () at" in bt.stdout, bt.stdout + bt.stderr

@@ -78,7 +78,7 @@ def _result(msg: Message) -> int:
     return int(msg.body)
 
 
-def notify(kernel: Any, op: int, *args: int) -> None:
+def notify(kernel: Any, op: int, *args: Any) -> None:
     """Tell the VFS about a process's start, fork, exec or exit (no answer expected)."""
     cap = kernel.services.get(VFS)
     if cap is not None:

@@ -22,6 +22,8 @@ from cloudos.kernel.mm.vm import AddressSpace
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import SlowPath, Stop
 from cloudos.linux.elf import ExecError
+from cloudos.linux import coredump
+from cloudos.linux.coredump import CORE_DUMPED
 from cloudos.linux.pagecache import collect_shared
 from cloudos.linux.process import (RLIMIT_NPROC, LinuxProcess, linux, linux_thread,
                                    load_program)
@@ -42,7 +44,7 @@ SIGCHLD, SIGKILL = 17, 9
 WNOHANG, WUNTRACED, WEXITED, WCONTINUED, WNOWAIT = 1, 2, 4, 8, 0x01000000
 WNOTHREAD, WALL, WCLONE = 0x20000000, 0x40000000, 0x80000000
 P_ALL, P_PID, P_PGID = 0, 1, 2
-CLD_EXITED, CLD_KILLED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 5, 6
+CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
 SIGCONT, CONTINUED_STATUS = 18, 0xFFFF  # a continued child's wait status (linux/signals.py)
 MAX_ARGS = 0x7FFF_FFFF
 ARG_MAX = 2 << 20  # bytes of argv + envp strings; Linux allows a quarter of the stack limit
@@ -285,8 +287,11 @@ def _family(t: Thread) -> list[Process]:
 
 
 def wait_status(process: Process) -> int:
-    """The status word of wait4(): exit code, or the signal that ended it."""
-    return process.killed_by if process.killed_by else (process.exit_code & 0xFF) << 8
+    """The status word of wait4(): exit code, or the signal that ended it (and the core
+    bit when it left a core file)."""
+    if process.killed_by:
+        return process.killed_by | (CORE_DUMPED if coredump.dumped(process) else 0)
+    return (process.exit_code & 0xFF) << 8
 
 
 def shell_status(process: Process) -> int:
@@ -370,6 +375,7 @@ def sys_waitid(t: Thread, idtype: int, ident: int, infop: int, options: int, rus
                             else (CLD_STOPPED, report >> 8))
         else:
             code = CLD_KILLED if child.killed_by else CLD_EXITED
+            code = CLD_DUMPED if coredump.dumped(child) else code
             status = child.killed_by or child.exit_code
         uid = linux(child).uid if isinstance(child.personality, LinuxProcess) else 0
         aspace.copy_out(infop, struct.pack("<iiiiii", SIGCHLD, 0, code, 0, child.pid, uid)

@@ -239,7 +239,7 @@ IMPLEMENTED: dict[str, tuple[Handler, Support, str]] = {
     "execve": (sys_fork.sys_execve, F, "static and dynamic ELF, #! scripts; read through the VFS"),
     "exit": (sys_fork.sys_exit, F, ""),
     "wait4": (sys_fork.sys_wait4, F, ""),
-    "kill": (sys_signal.sys_kill, P, "no core dumps (so no core bit in the wait status, as with RLIMIT_CORE 0)"),
+    "kill": (sys_signal.sys_kill, P, "core files are always ./core (core_pattern is not read)"),
     "tkill": (sys_signal.sys_tkill, P, "as kill"),
     "tgkill": (sys_signal.sys_tgkill, P, "as kill"),
     "futex": (sys_futex.sys_futex, P, "WAIT, WAKE, *_BITSET, REQUEUE, CMP_REQUEUE; PI ops: ENOSYS"),

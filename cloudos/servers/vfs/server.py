@@ -50,6 +50,7 @@ TIMER_FIRED = 1006  # a timerfd's expiry: the kernel's notification to the VFS (
 MAP_ATTACH, MAP_SYNC = 1007, 1008
 CONSOLE_INPUT = 1009  # bytes typed at the host terminal (sent by cloudos/machine.py)
 SIGNALS_PENDING = 1010  # a process's pending signals changed (sent by linux/signals.py)
+CORE_DUMP = 1011  # a dying process's core file, for its working directory (cloudos/machine.py)
 SFD_NONBLOCK, SFD_CLOEXEC, SIGNALFD_SIZE = O_NONBLOCK, O_CLOEXEC, 128
 TCFLSH, TCIFLUSH, TCIOFLUSH = 0x540B, 0, 2
 CONSOLE_SESSION = 1  # the session whose controlling terminal the console is (TIOCGSID)
@@ -165,7 +166,7 @@ class Vfs:
             EXEC_READ: self.exec_read, MMAP_READ: self.mmap_read,
             MAP_ATTACH: self.map_attach, MAP_SYNC: self.map_sync, 319: self.memfd_create,
             CONSOLE_INPUT: self.console_input, SIGNALS_PENDING: self.signals_pending,
-            289: self.signalfd4,
+            289: self.signalfd4, CORE_DUMP: self.core_dump,
             188: self.xattr, 189: self.xattr, 191: self.xattr, 192: self.xattr,
             194: self.xattr, 195: self.xattr, 197: self.xattr, 198: self.xattr,
             190: self.fxattr, 193: self.fxattr, 196: self.fxattr, 199: self.fxattr,
@@ -341,6 +342,22 @@ class Vfs:
         walk = (Step(b"", fs, fs.root()), Step(b"memfd:" + name + b" (deleted)", fs, node))
         file = OpenFile("node", files.O_RDWR, walk)
         return self.proc(request).fds.install(file, bool(flags & MFD_CLOEXEC))
+
+    def core_dump(self, request: Request, pid: int, image: bytes) -> None:
+        """Write "core" in the process's working directory, as Linux does with the default
+        core_pattern: a new file (mode 0600), or an existing regular file replaced."""
+        proc = self.state.procs.get(pid)
+        if proc is None:
+            return
+        here = proc.cwd[-1]
+        try:
+            node = here.fs.lookup(here.node, b"core")
+        except KernelError:
+            node = here.fs.create(here.node, b"core", 0o600, *self._owner())
+        if not stat.S_ISREG(here.fs.getattr(node).mode):
+            return  # Linux leaves anything else alone
+        here.fs.truncate(node, 0)
+        here.fs.write(node, 0, image)
 
     def exit(self, request: Request, pid: int) -> int:
         p = self.state.procs.pop(pid, None)

@@ -1,0 +1,121 @@
+"""Core dumps: the ELF core file of a process killed by a signal whose default action
+dumps core (SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGXCPU,
+SIGXFSZ, SIGSYS), when its RLIMIT_CORE allows one.
+
+Owns: the file's layout, as Linux writes it for x86_64 and as gdb and readelf read it:
+an ELF header (ET_CORE, EM_X86_64); a PT_NOTE with one NT_PRSTATUS per thread (the
+signal, the ids, the user registers) and NT_PRPSINFO (state, ids, name, arguments);
+then one PT_LOAD per mapping with its bytes. (No NT_AUXV, NT_FILE or FPU notes.) Pages never touched read
+as zero and are not allocated; PROT_NONE mappings are recorded without contents. The
+core bit of the wait status (WCOREDUMP).
+Never: writes the file: the VFS does, as "core" in the process's working directory,
+cut to RLIMIT_CORE (``/proc/sys/kernel/core_pattern`` is not consulted: it is the host's).
+Called by: the kernel's ``on_dying`` hook (the machine wires it), while the process's
+memory is still there.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from unicorn import x86_const as X
+
+from cloudos.kernel.mm.buddy import PAGE_SIZE
+from cloudos.kernel.mm.pagetable import FRAME_MASK, PRESENT
+from cloudos.kernel.task import Process
+from cloudos.linux.process import RLIM_INFINITY, RLIMIT_CORE, linux
+
+CORE_SIGNALS = {3, 4, 5, 6, 7, 8, 11, 24, 25, 31}
+CORE_DUMPED = 0x80  # in the wait status
+ET_CORE, EM_X86_64, PT_LOAD, PT_NOTE = 4, 62, 1, 4
+NT_PRSTATUS, NT_PRPSINFO = 1, 3
+PF_X, PF_W, PF_R = 1, 2, 4
+EHDR = struct.Struct("<4sBBBBB7xHHIQQQIHHHHHH")
+PHDR = struct.Struct("<IIQQQQQQ")
+# struct user_regs_struct, in order
+USER_REGS = ("R15", "R14", "R13", "R12", "RBP", "RBX", "R11", "R10", "R9", "R8", "RAX", "RCX",
+             "RDX", "RSI", "RDI", "RAX", "RIP", "CS", "RFLAGS", "RSP", "SS", "FS_BASE",
+             "GS_BASE", "DS", "ES", "FS", "GS")
+REG_IDS = tuple(getattr(X, f"UC_X86_REG_{name}") for name in USER_REGS)
+
+
+def _note(kind: int, desc: bytes) -> bytes:
+    name = b"CORE\0"
+    return (struct.pack("<III", len(name), len(desc), kind) + name.ljust(8, b"\0")
+            + desc.ljust((len(desc) + 3) & ~3, b"\0"))
+
+
+def _prstatus(process: Process, thread: Any, signal: int) -> bytes:
+    cpu = process.kernel.cpu
+    regs = [cpu.context_reg(thread.context, r) if thread.context is not None else 0
+            for r in REG_IDS]
+    regs[15] = regs[10]  # orig_rax: what a debugger shows as the call number
+    head = struct.pack("<iiihxxQQiiii", signal, 0, 0, signal, 0, 0, thread.tid,
+                       process.parent.pid if process.parent else 0, process.pgid, process.sid)
+    times = bytes(64)  # utime, stime, cutime, cstime
+    return head + times + struct.pack("<27Q", *(r & 0xFFFF_FFFF_FFFF_FFFF for r in regs)) \
+        + struct.pack("<i4x", 1)
+
+
+def _prpsinfo(process: Process) -> bytes:
+    state = linux(process)
+    args = process.cmdline.replace(b"\0", b" ").strip()[:80]
+    return struct.pack("<BcBbxxxxQIIiiii16s80s", 0, b"R", 0, 0, 0, state.uid, state.gid,
+                       process.pid, process.parent.pid if process.parent else 0,
+                       process.pgid, process.sid, process.name.encode()[:16], args)
+
+
+def _contents(process: Process, start: int, end: int) -> bytes:
+    """The bytes of [start, end): present pages from their frames, the others zero."""
+    aspace, ram = process.aspace, process.kernel.ram
+    out = bytearray(end - start)
+    for va, pte in aspace.pt.mapped(start, end):
+        if pte & PRESENT:
+            frame = pte & FRAME_MASK
+            out[va - start:va - start + PAGE_SIZE] = ram.bytes[frame:frame + PAGE_SIZE]
+    return bytes(out)
+
+
+def core_image(process: Process, signal: int) -> bytes:
+    """The ELF core file of ``process``, killed by ``signal``."""
+    threads = [t for t in process.threads if t.context is not None] or process.threads[:1]
+    notes = b"".join(_note(NT_PRSTATUS, _prstatus(process, t, signal)) for t in threads)
+    notes += _note(NT_PRPSINFO, _prpsinfo(process))
+    vmas = list(process.aspace.vmas)
+    headers = EHDR.size + PHDR.size * (1 + len(vmas))
+    offset = (headers + len(notes) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
+    phdrs = [PHDR.pack(PT_NOTE, 0, headers, 0, 0, len(notes), 0, 4)]
+    blobs = []
+    for vma in vmas:
+        size = vma.end - vma.start
+        data = _contents(process, vma.start, vma.end) if vma.prot else b""
+        flags = (PF_R if vma.prot & 1 else 0) | (PF_W if vma.prot & 2 else 0) \
+            | (PF_X if vma.prot & 4 else 0)
+        phdrs.append(PHDR.pack(PT_LOAD, flags, offset, vma.start, 0, len(data), size,
+                               PAGE_SIZE))
+        blobs.append(data)
+        offset += len(data)
+    ehdr = EHDR.pack(b"\x7fELF", 2, 1, 1, 0, 0, ET_CORE, EM_X86_64, 1, 0, EHDR.size, 0, 0,
+                     EHDR.size, PHDR.size, len(phdrs), 0, 0, 0)
+    head = ehdr + b"".join(phdrs) + notes
+    first = (len(head) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
+    return head.ljust(first, b"\0") + b"".join(blobs)
+
+
+def on_dying(process: Process) -> bytes | None:
+    """The core file of a process dying by a core-dumping signal, if its limit allows one
+    (its wait status then gets the core bit); else None."""
+    signal = process.killed_by
+    if signal not in CORE_SIGNALS or not hasattr(process.personality, "rlimits"):
+        return None
+    limit = linux(process).rlimits[RLIMIT_CORE][0]
+    if limit == 0:
+        return None
+    linux(process).core_dumped = True
+    image = core_image(process, signal)
+    return image if limit == RLIM_INFINITY else image[:limit]
+
+
+def dumped(process: Process) -> bool:
+    return bool(getattr(process.personality, "core_dumped", False))
