@@ -1,11 +1,12 @@
-"""Open files of the VFS: file descriptions, fd tables, pipes, socket pairs, eventfds,
-timerfds, epoll instances, the console.
+"""Open files of the VFS: file descriptions, fd tables, pipes, sockets, eventfds,
+timerfds, signalfds, epoll instances, the console.
 
 Owns: what an fd refers to (an ``OpenFile``, shared by dup'd and inherited fds,
 with its offset and status flags), per-process fd tables with close-on-exec,
 pipes (a 64 KiB buffer, blocked readers and writers as deferred requests, EOF
-and EPIPE when an end closes), socket pairs (two pipes, crossed; shutting a
-direction down drops that pipe's end), eventfd counters, timerfd expiry state,
+and EPIPE when an end closes, open files in flight with their bytes), sockets
+(a connection is two pipes, crossed; shutting a direction down drops that pipe's
+end; a listener's queue), eventfd counters, timerfd expiry state,
 epoll interest lists, and the console (the host's stdin, stdout and stderr).
 Never: resolves paths (``paths``) or decodes requests (``server``).
 Called by: ``vfs.server``.

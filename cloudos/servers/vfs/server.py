@@ -7,6 +7,11 @@ buffers arrive as memory grants), or one of the lifecycle ops below, which the
 personality sends when a process starts, forks, execs or exits. The answer is
 the system call's result (a negative errno on failure). A read of an empty pipe
 is answered later (a deferred reply) while the server goes on serving others.
+Also: the files mapped MAP_SHARED (the personality lends their pages, so reads
+and writes of the file see the mapping), the console's line discipline when it
+is a terminal (fed by the machine), bound AF_UNIX names and the open files in
+flight over sockets, signalfds (the personality tells which signals are pending),
+and writing core files.
 State lives in ``VfsState``, which outlives a crash of the server's code: ``rs``
 restarts the code on the same state.
 Never: touches guest memory except through the grants of a request.
