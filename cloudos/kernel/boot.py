@@ -97,14 +97,14 @@ class Kernel:
         self.kernel_entry = self._map_kernel_half()
         self.cpu.start(self.kernel_pt.root)
         self.cpu.fault_handler = lambda address, rip, error: resolve_fault(self, address, rip, error)
-        self._stage("architecture setup: GDT, IDT, TSS loaded; paging on; ring 3 entry stub")
+        self._stage("architecture setup: GDT, IDT, TSS; paging; ring 3 entry")
         self._stage(f"memory init: {self.ram.size >> 20} MiB RAM, "
                     f"{self.frames.free_bytes >> 20} MiB in the buddy allocator")
         self.scheduler = Scheduler(self)
         self.ipc = Ipc(self)
         self.dispatcher = Dispatcher(self, ())
         self._stage("kernel data structures: process table, run queues, ports, capabilities")
-        self._stage("device discovery: console (host stdin/stdout/stderr), timer")
+        self._stage("device discovery: console (host stdio), timer")
         self._stage("scheduler: MLFQ, 7 levels, quanta 1-64 ms, boost every 1 s, cpu0")
 
     def _map_kernel_half(self) -> int:

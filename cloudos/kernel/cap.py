@@ -92,7 +92,7 @@ class CapTable:
         """The capability ``pid`` holds as ``token``, of ``type_``, with rights ``need``; else EPERM."""
         body = token & ~0x7F
         if not token & 0x80 or self._mac(body) != token & 0x7F:
-            raise KernelError(Errno.EPERM, "forged or damaged capability token")
+            raise KernelError(Errno.EPERM, "forged token")
         cap = self.spaces.get(pid, {}).get(token)
         if cap is None or not cap.valid:
             raise KernelError(Errno.EPERM, "capability not held")

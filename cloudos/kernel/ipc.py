@@ -98,7 +98,7 @@ class Ipc:
             self.caps.lookup(pid, token, ObjType.PORT, 0)
         assert cap is not None
         if not cap.rights & Right.GRANT:
-            raise KernelError(Errno.EPERM, "passing a capability needs GRANT on it")
+            raise KernelError(Errno.EPERM, "passing needs GRANT")
         return cap
 
     def lend(self, pid: int, aspace: AddressSpace, start: int, length: int, rights: int) -> Cap:

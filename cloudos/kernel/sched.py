@@ -278,7 +278,6 @@ class Scheduler:
         """Threads are blocked with no timer and no device to wake them: kill them."""
         stuck = {t.process for t in self.kernel.threads() if t.state is State.BLOCKED and t.context}
         for process in stuck:
-            self.kernel.log.warn(f"sched: {process.name}[{process.pid}] is blocked with "
-                                 "nothing to wake it: killed")
+            self.kernel.log.warn(f"sched: {process.name}[{process.pid}] deadlocked: killed")
             self.kernel.exit_process(process, 0, 9)
         return bool(stuck)

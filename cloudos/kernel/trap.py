@@ -115,7 +115,7 @@ def resolve_fault(kernel: Kernel, address: int, rip: int, error: int) -> bool:
     assert thread is not None
     try:
         thread.process.aspace.fault(address, error)
-    except SegFault:
+    except (SegFault, KernelError):  # KernelError: no frame left (handle_trap decides)
         return False
     kernel.profile.page_faults += 1
     return True
@@ -139,6 +139,10 @@ def handle_trap(kernel: Kernel, thread: Thread, trap: Trap) -> None:
             kernel.log.warn(f"{thread.process.name}[{thread.process.pid}]: segfault at "
                             f"{fault.address:x} ip {trap.rip:016x} error {fault.error}")
             kernel.kill(thread.process, SIGSEGV)
+            return
+        except KernelError:  # out of memory: the process goes, as by Linux's OOM killer
+            kernel.log.warn("out of memory: killed " + thread.process.name)
+            kernel.kill(thread.process, 9)
             return
     kernel.profile.exceptions += 1
     signal = {TrapKind.INVALID_OPCODE: SIGILL, TrapKind.DIVIDE_ERROR: SIGFPE,

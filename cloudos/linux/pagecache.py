@@ -5,7 +5,9 @@ size, modification time — and the page's index), handing them out to address
 spaces copy-on-write (``AddressSpace.share``), and dropping the ones no process
 maps any more. So libc mapped by fifty processes costs its pages once.
 Never: writes a page back (these pages are mapped privately; shared mappings of
-files are ``sharedfiles``' objects).
+files are ``sharedfiles``' objects). Pages no process maps stay cached until the
+buddy allocator runs out of frames, which calls ``drop`` (the whole cache of
+unmapped pages goes at once: no LRU yet).
 Called by: ``sys_mm`` (mmap of a file) and the machine (``drop`` when it halts).
 """
 
@@ -25,6 +27,7 @@ class PageCache:
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.pages: dict[tuple[FileId, int], int] = {}
+        kernel.frames.reclaim = self.drop  # out of frames: the pages nobody maps go first
         self.shared = SharedFiles(kernel)  # MAP_SHARED mappings of files
         self.sysv: Any = None  # System V shared memory segments (linux/sysvshm.py)
 

@@ -45,3 +45,25 @@ def test_shared_mapping_writes_reach_a_host_file(run_cloudos, tmp_path) -> None:
     assert (status, out) == (0, b"b'WORLD'\n"), err.decode()
     data = (tmp_path / "data").read_bytes()
     assert (len(data), data[:6], data[4096:4102]) == (5000, b"HELLOa", b"WORLDa")
+
+
+def test_page_cache_gives_pages_back_under_pressure(guest_bins, run_native, run_cloudos) -> None:
+    """96 MiB of file pages pass through private mappings on a 64 MiB machine, then 32 MiB
+    of anonymous memory is touched: the cached pages nobody maps are reclaimed."""
+    prog = guest_bins.path("cache_pressure", "static")
+    native = run_native([prog])
+    assert native[0] == 0 and b"files mapped and read: 24 of 24" in native[1], native
+    status, out, err = run_cloudos([prog], extra_args=["--mem", "64M"])
+    assert (status, out) == (native[0], native[1]), err.decode()
+
+
+def test_out_of_memory_kills_the_process_not_the_kernel(guest_bins, run_cloudos) -> None:
+    """A process touching more memory than there is gets SIGKILL, as from Linux's OOM
+    killer; the machine and the shell that ran it go on."""
+    prog = guest_bins.path("oom", "static")
+    status, out, err = run_cloudos(["/bin/sh", "-c", f"{prog}; echo shell saw $?"],
+                                   extra_args=["--mem", "64M"])
+    assert status == 0, err.decode()
+    assert b"touched 32 MiB" in out and b"all touched" not in out
+    assert out.endswith(b"shell saw 137\n"), out
+    assert b"out of memory: killed oom" in err and b"PANIC" not in err and b"Traceback" not in err

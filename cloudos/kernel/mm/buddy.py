@@ -24,6 +24,7 @@ class BuddyAllocator:
         self._free: list[set[int]] = [set() for _ in range(max_order + 1)]
         self._allocated: dict[int, int] = {}
         self._free_bytes = 0
+        self.reclaim = lambda: 0  # frees cached frames (set by the page cache); returns how many
         addr = base
         while addr < self.end:
             order = self._largest_fit(addr)
@@ -49,6 +50,8 @@ class BuddyAllocator:
         while not self._free[found]:
             found += 1
             if found > self.max_order:
+                if self.reclaim():  # a cache gave frames back: look again
+                    return self.alloc(order)
                 raise KernelError(Errno.ENOMEM, f"no free block of order {order}")
         addr = self._free[found].pop()
         # Keep the low half, give the upper halves back one order at a time.
