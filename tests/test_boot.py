@@ -110,6 +110,14 @@ def test_interactive_shell_with_job_control() -> None:
         wait_for("now to cat\nnow to cat\n")  # the echo, then cat's copy
         keys("C-d")  # end of file: cat ends, the shell prompts again
         time.sleep(0.5)
+        # with TOSTOP a background job writing to the terminal stops too (SIGTTOU)
+        keys("stty tostop; (sleep 0.2; echo from-the-background) &", "Enter")
+        time.sleep(1)
+        keys("jobs", "Enter")  # dash reports a job's stop when it next prompts
+        wait_for("Stopped (tty output)", timeout=10)
+        keys("fg", "Enter")
+        wait_for("\nfrom-the-background\n")
+        keys("stty -tostop", "Enter")
         keys("exit", "Enter")
         end = time.monotonic() + 30
         while not marker.exists() and time.monotonic() < end:

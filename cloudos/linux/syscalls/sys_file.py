@@ -405,30 +405,46 @@ def _read_answer(t: Thread, nr: int, buf: int, count: int) -> Callable[[Message]
             return int(msg.body)
         if signals.ignores(t, signals.SIGTTIN):
             return -Errno.EIO
-        group = t.process.pgid
-        for process in list(t.process.kernel.processes.values()):
-            if process.pgid == group and not process.zombie:
-                send_signal(process, signals.SIGTTIN)
+        _stop_job(t, signals.SIGTTIN)
         t.restart = nr  # the read runs again after the stop
         return 0
     return deliver
 
 
-def _sigpipe(t: Thread) -> Callable[[Message], int]:
-    """A writer's answer: EPIPE also raises SIGPIPE, as on Linux."""
+def _job(t: Thread) -> tuple[int, int]:
+    """Who writes to (or controls) a terminal, for the SIGTTOU rule: the caller's process
+    group and session; group 0 when SIGTTOU would not stop it (ignored or blocked)."""
+    process = t.process
+    return (0 if signals.ignores(t, signals.SIGTTOU) else process.pgid), process.sid
+
+
+def _sigpipe(t: Thread, nr: int = -1) -> Callable[[Message], int]:
+    """A writer's answer: EPIPE also raises SIGPIPE, as on Linux; a background job writing
+    to (or changing) a terminal with TOSTOP gets SIGTTOU and writes again once continued."""
     def deliver(msg: Message) -> int:
         if msg.body == -Errno.EPIPE:
             send_signal(t.process, SIGPIPE, t)
+        elif msg.body == -BACKGROUND_READ and nr >= 0:
+            _stop_job(t, signals.SIGTTOU)
+            t.restart = nr
+            return 0
         return int(msg.body)
     return deliver
+
+
+def _stop_job(t: Thread, sig: int) -> None:
+    group = t.process.pgid
+    for process in list(t.process.kernel.processes.values()):
+        if process.pgid == group and not process.zombie:
+            send_signal(process, sig)
 
 
 def sys_write(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
     """Implements Linux write(2); SIGPIPE with EPIPE on a pipe nobody reads."""
     count = min(count, 0x7FFF_F000)
     _check_buffer(t, buf, count, False)
-    return call(t, 1, s32(fd), count, grants=(_grant(t, buf, count, False),),
-                deliver=_sigpipe(t))
+    return call(t, 1, s32(fd), count, *_job(t), grants=(_grant(t, buf, count, False),),
+                deliver=_sigpipe(t, 1))
 
 
 def sys_pread64(t: Thread, fd: int, buf: int, count: int, offset: int, *_: int) -> int:
@@ -507,7 +523,7 @@ def sys_signalfd(t: Thread, fd: int, mask: int, size: int, *_: int) -> int:
 def sys_writev(t: Thread, fd: int, iov: int, iovcnt: int, *_: int) -> int:
     """Implements Linux writev(2)."""
     lengths, grants = _iov(t, iov, iovcnt, False)
-    return call(t, 20, s32(fd), lengths, grants=grants, deliver=_sigpipe(t))
+    return call(t, 20, s32(fd), lengths, *_job(t), grants=grants, deliver=_sigpipe(t, 20))
 
 
 def sys_lseek(t: Thread, fd: int, offset: int, whence: int, *_: int) -> int:
@@ -523,7 +539,7 @@ def sys_ioctl(t: Thread, fd: int, cmd: int, arg: int, *_: int) -> int:
     grants = (_grant(t, arg, size, out),) if size else ()
     if size:
         _check_buffer(t, arg, size, out)
-    return call(t, 16, s32(fd), cmd, arg, grants=grants)
+    return call(t, 16, s32(fd), cmd, arg, *_job(t), grants=grants, deliver=_sigpipe(t, 16))
 
 
 def sys_fsync(t: Thread, fd: int, *_: int) -> int:

@@ -59,7 +59,8 @@ CORE_DUMP = 1011  # a dying process's core file, for its working directory (clou
 SFD_NONBLOCK, SFD_CLOEXEC, SIGNALFD_SIZE = O_NONBLOCK, O_CLOEXEC, 128
 TCFLSH, TCIFLUSH, TCIOFLUSH = 0x540B, 0, 2
 CONSOLE_SESSION = 1  # the session whose controlling terminal the console is (TIOCGSID)
-BACKGROUND_READ = 512  # ERESTARTSYS: the personality stops the reader's job (SIGTTIN)
+BACKGROUND_READ = 512  # ERESTARTSYS: the personality stops the job (SIGTTIN or SIGTTOU)
+TOSTOP = 0o400  # c_lflag: background jobs may not write to the terminal
 SHARED_WRITE = 2  # MMAP_READ's sharing argument: 0 private, 1 shared read-only, 2 shared
 MFD_CLOEXEC, MFD_ALLOW_SEALING, MEMFD_NAME_MAX = 1, 2, 249
 EXEC_MAX = 512 << 20
@@ -991,9 +992,22 @@ class Vfs:
                 self.api.copy_out(token, 0, piece)
             done += len(piece)
 
-    def write(self, request: Request, fd: int, count: int) -> int | None:
+    def write(self, request: Request, fd: int, count: int, pgid: int = 0,
+              sid: int = 0) -> int | None:
         file = self.proc(request).fds.get(fd)
+        self._check_output(file, pgid, sid)
         return self._write(request, file, self.api.copy_in(request.grants[0], 0, count), None)
+
+    def _check_output(self, file: OpenFile, pgid: int, sid: int) -> None:
+        """With TOSTOP, only the foreground job of the console's session writes to the
+        terminal (``pgid`` 0: SIGTTOU would not stop the writer, so it may)."""
+        tty = self.state.tty
+        if tty is not None and file.kind == "console" and tty.termios.lflag & TOSTOP:
+            self._check_control(pgid, sid)
+
+    def _check_control(self, pgid: int, sid: int) -> None:
+        if pgid and sid == CONSOLE_SESSION and pgid != self.state.foreground:
+            raise KernelError(BACKGROUND_READ, "a background job used the terminal")
 
     def pwrite(self, request: Request, fd: int, count: int, offset: int) -> int | None:
         file = self.proc(request).fds.get(fd)
@@ -1001,8 +1015,10 @@ class Vfs:
             raise KernelError(Errno.ESPIPE if file.kind != "node" else Errno.EINVAL)
         return self._write(request, file, self.api.copy_in(request.grants[0], 0, count), offset)
 
-    def writev(self, request: Request, fd: int, lengths: list[int]) -> int | None:
+    def writev(self, request: Request, fd: int, lengths: list[int], pgid: int = 0,
+               sid: int = 0) -> int | None:
         file = self.proc(request).fds.get(fd)
+        self._check_output(file, pgid, sid)
         data = b"".join(self.api.copy_in(g, 0, n) for g, n in zip(request.grants, lengths))
         return self._write(request, file, data, None)
 
@@ -1518,9 +1534,13 @@ class Vfs:
         file.listing = None if file.offset == 0 else file.listing
         return file.offset
 
-    def ioctl(self, request: Request, fd: int, cmd: int, arg: int) -> int:
+    def ioctl(self, request: Request, fd: int, cmd: int, arg: int, pgid: int = 0,
+              sid: int = 0) -> int:
         proc = self.proc(request)
         file = proc.fds.get(fd)
+        if file.kind == "console" and self.state.tty is not None \
+                and cmd in (TCSETS, TCSETSW, TCSETSF, TCFLSH, TIOCSPGRP):
+            self._check_control(pgid, sid)  # changing the terminal: foreground only
         if cmd == FIONBIO:  # any file: set or clear O_NONBLOCK
             (on,) = struct.unpack("<i", self.api.copy_in(request.grants[0], 0, 4))
             file.flags = file.flags | O_NONBLOCK if on else file.flags & ~O_NONBLOCK
