@@ -32,8 +32,14 @@ static void show_status(const char *label, int status)
         printf("%s: exited %d\n", label, WEXITSTATUS(status));
 }
 
-static pid_t spinner(volatile long *counter)
+static volatile long *counter;  /* shared with the spinning child: how far it got */
+
+/* A child that counts as fast as it can in shared memory; returns once it has started. */
+static pid_t spinner(void)
 {
+    if (!counter)
+        counter = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    *counter = 0;
     pid_t pid = fork();
     if (pid == 0)
         for (;;)
@@ -45,9 +51,7 @@ static pid_t spinner(volatile long *counter)
 
 static void stop(void)
 {
-    volatile long *counter = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    pid_t pid = spinner(counter);
+    pid_t pid = spinner();
     int status;
     kill(pid, SIGSTOP);
     printf("wait4 WUNTRACED: %s\n", waitpid(pid, &status, WUNTRACED) == pid ? "child" : "?");
@@ -113,9 +117,7 @@ static void sigchld(void)
     sa.sa_sigaction = on_chld;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
     sigaction(SIGCHLD, &sa, NULL);
-    volatile long *counter = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    pid_t pid = spinner(counter);
+    pid_t pid = spinner();
     kill(pid, SIGSTOP);
     wait_codes(1);
     kill(pid, SIGCONT);
@@ -147,9 +149,7 @@ static void show_info(const char *label, siginfo_t *si)
 
 static void waitid_reports(void)
 {
-    volatile long *counter = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    pid_t pid = spinner(counter);
+    pid_t pid = spinner();
     siginfo_t si;
     kill(pid, SIGSTOP);
     memset(&si, 0, sizeof si);
@@ -173,9 +173,7 @@ static void waitid_reports(void)
 
 static void pending(void)
 {
-    volatile long *counter = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    pid_t pid = spinner(counter);
+    pid_t pid = spinner();
     int status;
     kill(pid, SIGSTOP);
     waitpid(pid, &status, WUNTRACED);
@@ -186,7 +184,7 @@ static void pending(void)
     waitpid(pid, &status, 0);
     show_status("after SIGCONT", status);
 
-    pid = spinner(counter);
+    pid = spinner();
     kill(pid, SIGSTOP);
     waitpid(pid, &status, WUNTRACED);
     kill(pid, SIGKILL);
