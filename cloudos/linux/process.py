@@ -80,6 +80,7 @@ class LinuxThread:
     suspended: int | None = None  # the mask sigsuspend replaced, restored after the handler
     altstack: tuple[int, int] = (0, 0)  # sigaltstack: base, size (size 0: none)
     sigwait: int = 0  # the signals rt_sigtimedwait waits for (while it sleeps)
+    temporary_mask: bool = False  # ppoll/pselect6/epoll_pwait's mask: restored on return
 
     def fork(self) -> LinuxThread:
         return LinuxThread(self.sigmask)

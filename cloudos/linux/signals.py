@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from unicorn import x86_const as X
 
-from cloudos.kernel.errno import Errno
+from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.linux.process import linux, linux_thread
 
@@ -40,7 +40,8 @@ CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 # System calls a handler with SA_RESTART restarts (Linux restarts all ERESTARTSYS
 # returns; these are the ones CloudOS can block in).
-RESTARTABLE = {0, 1, 7, 17, 18, 19, 20, 23, 61, 202, 247, 270, 271}
+# poll, select and their p- forms never restart (signal(7)): EINTR even with SA_RESTART.
+RESTARTABLE = {0, 1, 17, 18, 19, 20, 61, 202, 247}
 # System calls a stopped thread leaves to run again once continued (the others,
 # which may have made progress, finish first and the thread stops after them).
 STOP_RESTARTS = {0, 7, 17, 19, 23, 34, 35, 45, 61, 130, 202, 230, 232, 247, 270, 271, 281}
@@ -231,6 +232,10 @@ def deliver(thread: Thread) -> None:
     thread.notify = False
     info = _take(thread)
     if info is None:
+        state = linux_thread(thread)
+        if state.temporary_mask:  # the wait is over and no handler ran: the old mask again
+            state.temporary_mask = False
+            state.sigmask, state.suspended = state.suspended or 0, None
         return
     handler, flags, restorer, mask = _action(process, info.signo)
     if handler == SIG_IGN:
@@ -249,6 +254,18 @@ def deliver(thread: Thread) -> None:
     if flags & SA_RESETHAND:
         linux(process).sigactions.pop(info.signo, None)
     thread.notify = bool(pending_unblocked(thread))
+
+
+def set_temporary_mask(thread: Thread, mask: int) -> None:
+    """The signal mask of a ppoll, pselect6 or epoll_pwait: in force while the call waits,
+    and until the handler it lets in returns; else restored on the way back to user mode.
+    EINTR at once when it unblocks a pending signal."""
+    state = linux_thread(thread)
+    state.suspended, state.sigmask = state.sigmask, mask & ~UNBLOCKABLE
+    state.temporary_mask = True
+    thread.notify = True
+    if pending_unblocked(thread):
+        raise KernelError(Errno.EINTR, "a pending signal is let in")
 
 
 def pending_unblocked(thread: Thread) -> int:
@@ -272,6 +289,7 @@ def _push_frame(thread: Thread, info: SigInfo, handler: int, flags: int, restore
     uc_addr, info_addr = frame + 8, frame + 8 + UCONTEXT_HEAD.size + SIGCONTEXT.size + 8
     old_mask = state.sigmask if state.suspended is None else state.suspended
     state.suspended = None  # sigsuspend's mask lasts until its handler returns
+    state.temporary_mask = False
     context = SIGCONTEXT.pack(*regs, 0x33, 0, 0, 0x2B, 0, 14 if info.signo == SIGSEGV else 0,
                               old_mask, info.addr, 0)
     raw = (struct.pack("<Q", restorer) + UCONTEXT_HEAD.pack(0, 0, 0, 2, 0) + context

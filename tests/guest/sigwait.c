@@ -1,7 +1,10 @@
-/* sigwait.c — rt_sigtimedwait: a pending signal taken at once with its siginfo, a wait woken by a child's kill, sigwait, the timeout (EAGAIN) and a zero timeout, EINTR by a handled signal outside the set, a blocked default-ignored SIGCHLD taken by sigwaitinfo, sigqueue values to ourselves and from a child (and posing as kill: EPERM), bad arguments (argv[1] picks one section; none: all). */
+/* sigwait.c — rt_sigtimedwait: a pending signal taken at once with its siginfo, a wait woken by a child's kill, sigwait, the timeout (EAGAIN) and a zero timeout, EINTR by a handled signal outside the set, a blocked default-ignored SIGCHLD taken by sigwaitinfo, sigqueue values to ourselves and from a child (and posing as kill: EPERM), the signal masks of ppoll/pselect/epoll_pwait (EINTR even with SA_RESTART), bad arguments (argv[1] picks one section; none: all). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -157,6 +160,85 @@ static void queued(void)
     sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
+static volatile sig_atomic_t usr1_handled;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    usr1_handled++;
+}
+
+static int usr1_blocked(void)
+{
+    sigset_t now;
+    sigprocmask(SIG_BLOCK, NULL, &now);
+    return sigismember(&now, SIGUSR1);
+}
+
+/* Each waiting call with a mask that lets SIGUSR1 in, while a child sends it. */
+static void masks(void)
+{
+    signal(SIGUSR1, on_usr1);
+    sigset_t set, open_mask;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    sigemptyset(&open_mask);
+    int p[2];
+    pipe(p);
+    for (int call = 0; call < 3; call++) {
+        pid_t parent = getpid(), pid = fork();
+        if (pid == 0) {
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            kill(parent, SIGUSR1);
+            _exit(0);
+        }
+        usr1_handled = 0;
+        struct timespec limit = {5, 0};
+        long r;
+        const char *name;
+        if (call == 0) {
+            struct pollfd pf = {.fd = p[0], .events = POLLIN};
+            name = "ppoll";
+            r = ppoll(&pf, 1, &limit, &open_mask);
+        } else if (call == 1) {
+            fd_set rd;
+            FD_ZERO(&rd);
+            FD_SET(p[0], &rd);
+            name = "pselect";
+            r = pselect(p[0] + 1, &rd, NULL, NULL, &limit, &open_mask);
+        } else {
+            int ep = epoll_create1(0);
+            struct epoll_event ev = {.events = EPOLLIN}, out;
+            epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
+            name = "epoll_pwait";
+            r = epoll_pwait(ep, &out, 1, 5000, &open_mask);
+            close(ep);
+        }
+        int e = errno;
+        waitpid(pid, NULL, 0);
+        printf("%s: %ld %s, handler ran %d, SIGUSR1 blocked again: %d\n", name, r,
+               r < 0 ? errname(e) : "", (int)usr1_handled, usr1_blocked());
+    }
+    kill(getpid(), SIGUSR1);  /* pending, blocked */
+    struct pollfd pf = {.fd = p[0], .events = POLLIN};
+    struct timespec zero = {0, 0};
+    long r = ppoll(&pf, 1, &zero, &open_mask);
+    printf("a pending signal let in: %ld %s, handler ran %d\n", r, r < 0 ? errname(errno) : "",
+           (int)usr1_handled);
+    sigset_t still;
+    sigemptyset(&still);
+    sigaddset(&still, SIGUSR1);
+    struct timespec short_wait = {0, 30 * 1000 * 1000};
+    r = ppoll(&pf, 1, &short_wait, &still);
+    printf("a mask that keeps it out: %ld (timeout), blocked: %d\n", r, usr1_blocked());
+    close(p[0]);
+    close(p[1]);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    signal(SIGUSR1, SIG_DFL);
+}
+
 static void errors(void)
 {
     sigset_t set;
@@ -181,6 +263,8 @@ int main(int argc, char **argv)
         interrupted();
     if (section("queued"))
         queued();
+    if (section("masks"))
+        masks();
     if (section("errors"))
         errors();
     return 0;

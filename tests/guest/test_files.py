@@ -313,6 +313,11 @@ SIGWAIT_SECTIONS = {
     "queued": [b"taken: 10, code SI_QUEUE: 1, value 1234, pid is ours: 1",
                b"handler got value 99, code SI_QUEUE: 1",
                b"posing as kill to another process: -1 EPERM", b"no such process: -1 ESRCH"],
+    "masks": [b"ppoll: -1 EINTR, handler ran 1, SIGUSR1 blocked again: 1",
+              b"pselect: -1 EINTR, handler ran 1, SIGUSR1 blocked again: 1",
+              b"epoll_pwait: -1 EINTR, handler ran 1, SIGUSR1 blocked again: 1",
+              b"a pending signal let in: -1 EINTR, handler ran 2",
+              b"a mask that keeps it out: 0 (timeout), blocked: 1"],
     "errors": [b"nsec 1e9: -1 EINVAL", b"sigsetsize 4: -1 EINVAL", b"bad set pointer: -1 EFAULT"],
 }
 

@@ -571,9 +571,20 @@ def sys_poll(t: Thread, fds: int, nfds: int, timeout_ms: int, *_: int) -> int:
     return _poll(t, fds, nfds, None if ms < 0 else ms / 1000)
 
 
-def sys_ppoll(t: Thread, fds: int, nfds: int, tsp: int, sigmask: int, *_: int) -> int:
-    """Implements Linux ppoll(2); the signal mask is not applied (signals: issue 6)."""
+def _wait_mask(t: Thread, mask: int, size: int) -> None:
+    """The signal mask a ppoll, pselect6 or epoll_pwait waits with (none: the thread's)."""
+    if not mask:
+        return
+    if size != 8:
+        raise KernelError(Errno.EINVAL, f"sigset size {size}")
+    signals.set_temporary_mask(t, struct.unpack("<Q", t.process.aspace.copy_in(mask, 8))[0])
+
+
+def sys_ppoll(t: Thread, fds: int, nfds: int, tsp: int, sigmask: int, size: int,
+              *_: int) -> int:
+    """Implements Linux ppoll(2), with its signal mask (the timeout is not updated)."""
     timeout = read_timespec(t.process.aspace, tsp) if tsp else None
+    _wait_mask(t, sigmask, size)
     return _poll(t, fds, nfds, timeout)
 
 
@@ -684,8 +695,9 @@ def sys_epoll_wait(t: Thread, epfd: int, events: int, maxevents: int, timeout_ms
 
 
 def sys_epoll_pwait(t: Thread, epfd: int, events: int, maxevents: int, timeout_ms: int,
-                    *_: int) -> int:
-    """Implements Linux epoll_pwait(2); the signal mask is not applied (as ppoll)."""
+                    sigmask: int, size: int, *_: int) -> int:
+    """Implements Linux epoll_pwait(2), with its signal mask."""
+    _wait_mask(t, sigmask, size)
     return sys_epoll_wait(t, epfd, events, maxevents, timeout_ms)
 
 
@@ -708,9 +720,12 @@ def sys_select(t: Thread, nfds: int, rfds: int, wfds: int, efds: int, tv: int, *
 
 
 def sys_pselect6(t: Thread, nfds: int, rfds: int, wfds: int, efds: int, tsp: int,
-                 *_: int) -> int:
-    """Implements Linux pselect6(2); the signal mask is not applied (signals: issue 6)."""
+                 masked: int) -> int:
+    """Implements Linux pselect6(2), with its signal mask (passed as {sigset_t *, size})."""
     timeout = read_timespec(t.process.aspace, tsp) if tsp else None
+    if masked:
+        mask, size = struct.unpack("<QQ", t.process.aspace.copy_in(masked, 16))
+        _wait_mask(t, mask, size)
     return _select(t, nfds, (rfds, wfds, efds), timeout)
 
 
