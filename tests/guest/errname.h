@@ -19,7 +19,7 @@ static const char *errname(int e)
         {EOPNOTSUPP, "EOPNOTSUPP"}, {ENOTSOCK, "ENOTSOCK"}, {EAFNOSUPPORT, "EAFNOSUPPORT"},
         {EPROTONOSUPPORT, "EPROTONOSUPPORT"}, {EISCONN, "EISCONN"}, {ETIMEDOUT, "ETIMEDOUT"},
         {ENOTCONN, "ENOTCONN"}, {EADDRINUSE, "EADDRINUSE"}, {ECONNREFUSED, "ECONNREFUSED"},
-        {ENOPROTOOPT, "ENOPROTOOPT"},
+        {ENOPROTOOPT, "ENOPROTOOPT"}, {EMSGSIZE, "EMSGSIZE"}, {EPROTOTYPE, "EPROTOTYPE"},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (table[i].num == e)

@@ -173,6 +173,50 @@ static void kinds(void)
     SHOW("bad pointer", socketpair(AF_UNIX, SOCK_STREAM, 0, bad));
 }
 
+/* Message sockets keep each write a message: a read takes one, what does not fit is lost. */
+static void messages(int type)
+{
+    int sv[2];
+    SHOW("socketpair", socketpair(AF_UNIX, type, 0, sv));
+    char b[16] = {0};
+    write(sv[0], "hello", 5);
+    write(sv[0], "de", 2);
+    write(sv[0], "", 0);
+    write(sv[0], "tail", 4);
+    SHOW("read 100 gets one message", read(sv[1], b, 100));
+    printf("[%s]\n", b);
+    memset(b, 0, sizeof b);
+    SHOW("read 1 of a 2-byte message", read(sv[1], b, 1));
+    printf("[%s]\n", b);
+    SHOW("an empty message", read(sv[1], b, 100));
+    memset(b, 0, sizeof b);
+    SHOW("the next one whole", read(sv[1], b, 100));
+    printf("[%s]\n", b);
+    struct pollfd p = {.fd = sv[1], .events = POLLIN | POLLOUT};
+    poll(&p, 1, 0);
+    printf("poll with nothing queued: %#x\n", p.revents);
+    int t = 0;
+    socklen_t len = sizeof t;
+    getsockopt(sv[0], SOL_SOCKET, SO_TYPE, &t, &len);
+    printf("SO_TYPE %d\n", t);
+    static char big[300000];
+    SHOW("a message larger than the buffer", send(sv[0], big, sizeof big, MSG_DONTWAIT));
+    close(sv[0]);
+    SHOW("read after the peer closed", recv(sv[1], b, 10, MSG_DONTWAIT));
+    SHOW("send after the peer closed", send(sv[1], "x", 1, MSG_NOSIGNAL));
+    close(sv[1]);
+}
+
+static void seqpacket(void)
+{
+    messages(SOCK_SEQPACKET);
+}
+
+static void dgram(void)
+{
+    messages(SOCK_DGRAM);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -191,5 +235,9 @@ int main(int argc, char **argv)
         parent_child();
     if (section("kinds"))
         kinds();
+    if (section("seqpacket"))
+        seqpacket();
+    if (section("dgram"))
+        dgram();
     return 0;
 }

@@ -184,6 +184,12 @@ SOCKETPAIR_SECTIONS = {
     "parent_child": [b"echo 6 [PARENT]", b"child: exited 0"],
     "kinds": [b"AF_INET: -1 EOPNOTSUPP", b"protocol 6: -1 EPROTONOSUPPORT",
               b"bad pointer: -1 EFAULT"],
+    "seqpacket": [b"read 1 of a 2-byte message: 1", b"[d]", b"an empty message: 0",
+                  b"SO_TYPE 5", b"a message larger than the buffer: -1 EMSGSIZE",
+                  b"read after the peer closed: 0", b"send after the peer closed: -1 EPIPE"],
+    "dgram": [b"read 100 gets one message: 5", b"SO_TYPE 2",
+              b"read after the peer closed: -1 EAGAIN",
+              b"send after the peer closed: -1 ECONNREFUSED"],
 }
 
 
@@ -338,7 +344,9 @@ UNIX_SECTIONS = {
     "names": [b"a socket file: 1", b"bind again: -1 EADDRINUSE", b"poll listening with one: 0x1",
               b"accept: ok, peer length 2, family 1", b"getpeername: length 7 [sock]",
               b"connect after the listener closed: -1 ECONNREFUSED",
-              b"connect to a missing path: -1 ENOENT"],
+              b"connect to a missing path: -1 ENOENT",
+              b"a stream socket to a seqpacket listener: -1 EPROTOTYPE",
+              b"the accepted end reads one message: 3"],
     "abstract": [b"name: length 19, first byte 0, rest [cloudos-abstract]",
                  b"bind the same abstract name: -1 EADDRINUSE", b"accepted side reads: 3 [abs]",
                  b"autobound: length 8, abstract 1"],

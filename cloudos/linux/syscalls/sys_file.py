@@ -142,7 +142,7 @@ def sys_pipe(t: Thread, fds: int, *_: int) -> int:
 
 
 # -- socket pairs: connected AF_UNIX streams ------------------------------------------
-AF_UNIX, AF_INET, AF_INET6, SOCK_STREAM = 1, 2, 10, 1
+AF_UNIX, AF_INET, AF_INET6, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET = 1, 2, 10, 1, 2, 5
 SOCK_TYPE_FLAGS = 0o4000 | 0o2000000  # SOCK_NONBLOCK, SOCK_CLOEXEC (O_NONBLOCK, O_CLOEXEC)
 MSG_NOSIGNAL = 0x4000
 
@@ -156,12 +156,12 @@ def sys_socketpair(t: Thread, domain: int, type_: int, protocol: int, sv: int, *
         raise KernelError(Errno.EOPNOTSUPP, "internet sockets do not come in pairs")
     if domain != AF_UNIX:
         raise KernelError(Errno.EAFNOSUPPORT, f"address family {domain}")
-    if type_ & 0xF != SOCK_STREAM:
-        raise KernelError(Errno.EOPNOTSUPP, "only SOCK_STREAM pairs are implemented")
+    if type_ & 0xF not in (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET):
+        raise KernelError(Errno.EPROTONOSUPPORT, f"socket type {type_ & 0xF}")
     if protocol not in (0, AF_UNIX):
         raise KernelError(Errno.EPROTONOSUPPORT, f"protocol {protocol}")
     t.process.aspace.user_frame(sv, True)
-    return call(t, 53, type_ & SOCK_TYPE_FLAGS, grants=(_grant(t, sv, 8, True),))
+    return call(t, 53, type_ & SOCK_TYPE_FLAGS, type_ & 0xF, grants=(_grant(t, sv, 8, True),))
 
 
 def sys_socket(t: Thread, domain: int, type_: int, protocol: int, *_: int) -> int:
@@ -171,9 +171,10 @@ def sys_socket(t: Thread, domain: int, type_: int, protocol: int, *_: int) -> in
         raise KernelError(Errno.EINVAL, f"socket type {type_:#x}")
     if domain != AF_UNIX:
         raise KernelError(Errno.EAFNOSUPPORT, f"address family {domain} (no network here)")
-    if type_ & 0xF != SOCK_STREAM or protocol not in (0, AF_UNIX):
-        raise KernelError(Errno.EPROTONOSUPPORT, "only AF_UNIX SOCK_STREAM is implemented")
-    return call(t, 41, type_ & SOCK_TYPE_FLAGS)
+    if type_ & 0xF not in (SOCK_STREAM, SOCK_SEQPACKET) or protocol not in (0, AF_UNIX):
+        raise KernelError(Errno.EPROTONOSUPPORT,
+                          "AF_UNIX SOCK_STREAM and SOCK_SEQPACKET are implemented")
+    return call(t, 41, type_ & SOCK_TYPE_FLAGS, type_ & 0xF)
 
 
 SOCKADDR_MAX = 110  # sizeof(struct sockaddr_un)

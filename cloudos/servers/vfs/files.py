@@ -43,6 +43,13 @@ class Pipe:
     # in stream positions; ``consumed`` is the position of the buffer's first byte.
     rights: deque[list[Any]] = field(default_factory=deque)
     consumed: int = 0
+    # A message socket's (SOCK_SEQPACKET, SOCK_DGRAM) message ends, in stream positions;
+    # None for a byte stream
+    bounds: deque[int] | None = None
+
+    def readable(self) -> bool:
+        """Something to read: bytes, or a message (which may be empty)."""
+        return bool(self.buffer or self.bounds)
 
 
 @dataclass(eq=False)
@@ -121,6 +128,7 @@ class OpenFile:
     name: bytes = b""
     peer: bytes = b""
     cred: tuple[int, int, int] = (0, -1, -1)
+    socktype: int = 1  # SOCK_STREAM, SOCK_DGRAM (2) or SOCK_SEQPACKET (5)
     sigmask: int = 0  # a signalfd's signals
 
     @property

@@ -26,6 +26,7 @@ import select
 import stat
 import struct
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
 
@@ -73,6 +74,8 @@ FD_CLOEXEC = 1
 SHUT_READ, SHUT_WRITE, SHUT_BOTH = 1, 2, 3  # OpenFile.shut bits
 MSG_DONTWAIT, MSG_NOSIGNAL = 0x40, 0x4000
 AF_UNIX, SOMAXCONN, SOCKET_BUFFER = 1, 4096, 212992
+SOCK_STREAM, SOCK_DGRAM = 1, 2
+EPROTOTYPE = 91  # (not among the kernel's names: its image has no room)
 SCM_RIGHTS, CMSG_HEADER, MSG_CTRUNC, MSG_CMSG_CLOEXEC = 1, 16, 0x8, 0x40000000
 SOL_SOCKET, SO_REUSEADDR, SO_TYPE, SO_ERROR, SO_SNDBUF, SO_RCVBUF = 1, 2, 3, 4, 7, 8
 SO_KEEPALIVE, SO_LINGER, SO_PASSCRED, SO_PEERCRED, SO_RCVTIMEO, SO_SNDTIMEO = 9, 13, 16, 17, 20, 21
@@ -539,20 +542,30 @@ class Vfs:
         return 0
 
     # -- socket pairs ----------------------------------------------------------------
-    def socketpair(self, request: Request, flags: int) -> int:
-        """A connected AF_UNIX stream pair (the client checked domain, type and protocol)."""
+    @staticmethod
+    def _connection(socktype: int) -> tuple[Pipe, Pipe]:
+        """The two pipes of a connection; a message socket's keep message ends."""
+        def pipe() -> Pipe:
+            return Pipe(readers=1, writers=1, bounds=deque() if socktype != SOCK_STREAM else None)
+        return pipe(), pipe()
+
+    def socketpair(self, request: Request, flags: int, socktype: int = SOCK_STREAM) -> int:
+        """A connected AF_UNIX pair (the client checked domain, type and protocol)."""
         proc = self.proc(request)
-        there, back = Pipe(readers=1, writers=1), Pipe(readers=1, writers=1)
+        there, back = self._connection(socktype)
         status, cloexec = files.O_RDWR | flags & O_NONBLOCK, bool(flags & O_CLOEXEC)
-        first = proc.fds.install(OpenFile("socket", status, pipe=back, tx=there), cloexec)
-        second = proc.fds.install(OpenFile("socket", status, pipe=there, tx=back), cloexec)
+        first = proc.fds.install(OpenFile("socket", status, pipe=back, tx=there,
+                                          socktype=socktype), cloexec)
+        second = proc.fds.install(OpenFile("socket", status, pipe=there, tx=back,
+                                           socktype=socktype), cloexec)
         self.api.copy_out(request.grants[0], 0, struct.pack("<ii", first, second))
         return 0
 
     # -- AF_UNIX sockets with names ----------------------------------------------------
-    def socket(self, request: Request, flags: int) -> int:
-        """An unconnected AF_UNIX stream socket (the client checked domain and type)."""
-        file = OpenFile("socket", files.O_RDWR | flags & O_NONBLOCK)
+    def socket(self, request: Request, flags: int, socktype: int = SOCK_STREAM) -> int:
+        """An unconnected AF_UNIX stream or seqpacket socket (the client checked domain
+        and type)."""
+        file = OpenFile("socket", files.O_RDWR | flags & O_NONBLOCK, socktype=socktype)
         return self.proc(request).fds.install(file, bool(flags & O_CLOEXEC))
 
     def _address(self, addr: bytes) -> tuple[bytes, bytes]:
@@ -636,12 +649,14 @@ class Vfs:
             raise KernelError(Errno.ECONNREFUSED, "nobody listens there")
         if len(listener.queue) >= listener.limit:
             raise KernelError(Errno.EAGAIN, "the listener's backlog is full")
-        there, back = Pipe(readers=1, writers=1), Pipe(readers=1, writers=1)
         assert server is not None
+        if server.socktype != file.socktype:
+            raise KernelError(EPROTOTYPE, "the listener is of another socket type")
+        there, back = self._connection(file.socktype)
         uid, gid = self._owner()
         accepted = OpenFile("socket", files.O_RDWR, pipe=there, tx=back, name=server.name,
                             peer=file.name or struct.pack("<H", AF_UNIX),
-                            cred=(request.sender, uid, gid))
+                            cred=(request.sender, uid, gid), socktype=file.socktype)
         file.pipe, file.tx, file.peer = back, there, server.name
         file.cred = (listener.owner, uid, gid)
         listener.queue.append(accepted)
@@ -691,7 +706,7 @@ class Vfs:
         file = self._socket(request, fd)
         if level != SOL_SOCKET:
             raise KernelError(Errno.EOPNOTSUPP, f"level {level}")
-        values = {SO_TYPE: 1, SO_ERROR: 0, SO_DOMAIN: AF_UNIX, SO_PROTOCOL: 0,
+        values = {SO_TYPE: file.socktype, SO_ERROR: 0, SO_DOMAIN: AF_UNIX, SO_PROTOCOL: 0,
                   SO_ACCEPTCONN: int(file.listener is not None), SO_SNDBUF: SOCKET_BUFFER,
                   SO_RCVBUF: SOCKET_BUFFER, SO_REUSEADDR: 0, SO_KEEPALIVE: 0, SO_PASSCRED: 0}
         if option == SO_PEERCRED:
@@ -1053,9 +1068,9 @@ class Vfs:
         assert pipe is not None
         if count == 0:
             return 0
-        if not pipe.buffer:
-            if pipe.writers == 0 or pipe.readers == 0:
-                return 0  # end of file (or a socket shut for reading)
+        if not pipe.readable():
+            if (pipe.writers == 0 or pipe.readers == 0) and file.socktype != SOCK_DGRAM:
+                return 0  # end of file (or a socket shut for reading); datagrams have none
             if file.flags & O_NONBLOCK or dontwait:
                 raise KernelError(Errno.EAGAIN, "pipe empty")
             pipe.blocked_readers.append((request, count, grant, lengths, control))
@@ -1075,7 +1090,11 @@ class Vfs:
                 end, passed = min(end, chunk[1]), chunk[2]
                 pipe.rights.remove(chunk)
                 break
+        if pipe.bounds:  # a message: no more than one, and what does not fit is lost
+            end = min(end, pipe.bounds[0])
         data = bytes(pipe.buffer[:end - start])
+        if pipe.bounds:
+            end = pipe.bounds.popleft()
         del pipe.buffer[:end - start]
         pipe.consumed = end
         return data, passed
@@ -1112,11 +1131,16 @@ class Vfs:
         pipe = file.tx if file.kind == "socket" else file.pipe
         assert pipe is not None
         if pipe.readers == 0 or pipe.writers == 0:
+            if file.socktype == SOCK_DGRAM and pipe.readers == 0:
+                raise KernelError(Errno.ECONNREFUSED, "the peer is gone")
             raise KernelError(Errno.EPIPE, "no reader (or a socket shut for writing)")
         nonblock = bool(file.flags & O_NONBLOCK) or dontwait
         room = PIPE_CAPACITY - len(pipe.buffer)
         left = len(data) - done
-        if room < left and (left <= PIPE_BUF or room == 0):  # small writes are atomic
+        messages = pipe.bounds is not None
+        if messages and len(data) > PIPE_CAPACITY:
+            raise KernelError(Errno.EMSGSIZE, "a message larger than the socket's buffer")
+        if room < left and (left <= PIPE_BUF or room == 0 or messages):  # atomic writes
             if nonblock:
                 if done:
                     return done
@@ -1127,6 +1151,8 @@ class Vfs:
         take = min(room, left)
         pipe.buffer += data[done:done + take]
         done += take
+        if messages:
+            pipe.bounds.append(pipe.consumed + len(pipe.buffer))  # type: ignore[union-attr]
         self._pipe_changed(pipe)
         if done < len(data):
             if nonblock:
@@ -1137,7 +1163,8 @@ class Vfs:
 
     def _pipe_changed(self, pipe: Pipe) -> None:
         """Data or an end changed: answer the blocked readers, writers and pollers that can go on."""
-        while pipe.blocked_readers and (pipe.buffer or pipe.writers == 0 or pipe.readers == 0):
+        while pipe.blocked_readers and (pipe.readable() or pipe.writers == 0
+                                        or pipe.readers == 0):
             request, count, grant, lengths, control = pipe.blocked_readers.popleft()
             if not self.api.waiting(request):
                 continue  # interrupted (EINTR): it must not take the data
@@ -1156,13 +1183,18 @@ class Vfs:
                 self.answer(request, done or -Errno.EPIPE)
                 continue
             take = min(PIPE_CAPACITY - len(pipe.buffer), len(data) - done)
+            if pipe.bounds is not None and take < len(data):  # a message goes whole
+                pipe.blocked_writers.appendleft((request, file, data, done))
+                break
             pipe.buffer += data[done:done + take]
             done += take
+            if pipe.bounds is not None:
+                pipe.bounds.append(pipe.consumed + len(pipe.buffer))
             if done < len(data):
                 pipe.blocked_writers.appendleft((request, file, data, done))
                 break
             self.answer(request, done)
-        if pipe.blocked_readers and pipe.buffer:
+        if pipe.blocked_readers and pipe.readable():
             self._pipe_changed(pipe)
         self._wake_pollers()
 
@@ -1255,7 +1287,7 @@ class Vfs:
             assert rx is not None and tx is not None
             rcv_shut = not rx.readers or not rx.writers
             snd_shut = not tx.readers or not tx.writers
-            mask = (POLLIN | POLLRDHUP if rcv_shut else 0) | (POLLIN if rx.buffer else 0)
+            mask = (POLLIN | POLLRDHUP if rcv_shut else 0) | (POLLIN if rx.readable() else 0)
             mask |= (POLLHUP if rcv_shut and snd_shut else 0)
             mask |= POLLOUT if len(tx.buffer) < PIPE_CAPACITY else 0
             return mask & (events | POLLHUP)
