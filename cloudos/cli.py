@@ -146,7 +146,9 @@ def _run_machine(build: Callable[[], Any], log: Any, path: str, argv: list[str],
 @click.option("--init", "init", default=None, help="The first program (default /bin/sh).")
 @click.option("--cmdline", default="", help="Boot parameters: init=, mem=, loglevel=, quiet, "
                                           "nokaslr.")
-def boot(mem: str | None, init: str | None, cmdline: str) -> None:
+@click.option("--cpus", default=1, show_default=True, type=int, callback=lambda _c, _p, n: _one_cpu(n),
+              help="Virtual CPUs. Only 1: SMP is not implemented yet.")
+def boot(mem: str | None, init: str | None, cmdline: str, cpus: int) -> None:
     """Boot a machine with the boot log on the console and a shell as init."""
     from cloudos.kernel.boot import KernelLog
     from cloudos.machine import Machine
@@ -163,6 +165,13 @@ def boot(mem: str | None, init: str | None, cmdline: str) -> None:
     log.info(f"command line: {cmdline or '(none)'}")
     _run_machine(lambda: Machine(size, log, aslr="nokaslr" not in params), log, path, [program],
                  interactive=True)
+
+
+def _one_cpu(cpus: int) -> int:
+    if cpus != 1:
+        raise click.BadParameter(f"{cpus} CPUs asked for: CloudOS runs on one (SMP is not "
+                                 "implemented yet)", param_hint="--cpus")
+    return cpus
 
 
 def _save_terminal() -> list[Any] | None:

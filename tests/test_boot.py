@@ -39,6 +39,10 @@ def test_boot_parameters() -> None:
     bad = subprocess.run([sys.executable, "-m", "cloudos", "boot", "--cmdline", "nosuch=1"],
                          capture_output=True, cwd=REPO, timeout=120)
     assert bad.returncode != 0 and b"unknown boot parameter" in bad.stderr
+    smp = subprocess.run([sys.executable, "-m", "cloudos", "boot", "--cpus", "2"],
+                         capture_output=True, cwd=REPO, timeout=120)
+    assert smp.returncode == 2 and b"SMP is not implemented" in smp.stderr
+    assert b"Traceback" not in smp.stderr
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
