@@ -158,6 +158,18 @@ static void errors(void)
     SHOW("wait maxevents 0", epoll_wait(ep, out, 0, 0));
     SHOW("wait on a pipe", epoll_wait(p[0], out, 1, 0));
     SHOW("wait bad fd", epoll_wait(999, out, 1, 0));
+    int q[2];
+    pipe(q);
+    struct epoll_event ex = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+    SHOW("add EPOLLEXCLUSIVE", epoll_ctl(ep, EPOLL_CTL_ADD, q[0], &ex));
+    SHOW("mod with EPOLLEXCLUSIVE", epoll_ctl(ep, EPOLL_CTL_MOD, q[0], &ex));
+    ex.events = EPOLLIN;
+    SHOW("mod an exclusive watch", epoll_ctl(ep, EPOLL_CTL_MOD, q[0], &ex));
+    ex.events = EPOLLIN | EPOLLEXCLUSIVE | EPOLLONESHOT;
+    SHOW("EPOLLEXCLUSIVE with EPOLLONESHOT", epoll_ctl(ep, EPOLL_CTL_ADD, q[1], &ex));
+    int inner = epoll_create1(0);
+    ex.events = EPOLLIN | EPOLLEXCLUSIVE;
+    SHOW("EPOLLEXCLUSIVE on an epoll fd", epoll_ctl(ep, EPOLL_CTL_ADD, inner, &ex));
 }
 
 int main(int argc, char **argv)

@@ -204,7 +204,8 @@ EPOLL_SECTIONS = {
     "oneshot_edge": [b"second wait: one-shot spent, edge seen: 0",
                      b"new data on the edge pipe: 1 [data=2 events=0x1]"],
     "errors": [b"add twice (2): -1 EEXIST", b"add a regular file: -1 EPERM",
-               b"wait on a pipe: -1 EINVAL"],
+               b"wait on a pipe: -1 EINVAL",
+               b"mod an exclusive watch: -1 EINVAL", b"EPOLLEXCLUSIVE on an epoll fd: -1 EINVAL"],
 }
 
 

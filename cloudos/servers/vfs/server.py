@@ -83,6 +83,10 @@ SO_ACCEPTCONN, SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_PROTOCOL, SO_DOMAIN = 30, 32, 
 EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD = 1, 2, 3
 TIMERFD_CLOCKS = (time.CLOCK_REALTIME, time.CLOCK_MONOTONIC, time.CLOCK_BOOTTIME)
 EPOLLONESHOT, EPOLLET = 1 << 30, 1 << 31
+# EPOLLEXCLUSIVE wakes one of several epoll instances watching a file; waking all is
+# allowed (a spurious wake-up), so here it only decides which requests are valid
+EPOLLEXCLUSIVE, EPOLLWAKEUP = 1 << 28, 1 << 29
+EXCLUSIVE_ALLOWED = 0x1 | 0x4 | 0x8 | 0x10 | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE
 EPOLL_EVENT = struct.Struct("<IQ")  # packed on x86_64
 EFD_SEMAPHORE, EVENTFD_SIZE = 1, 8
 TCGETS, TCSETS, TCSETSW, TCSETSF = 0x5401, 0x5402, 0x5403, 0x5404
@@ -1489,6 +1493,11 @@ class Vfs:
             raise KernelError(Errno.EINVAL, f"epoll_ctl op {op} on fd {fd}")
         if target.kind == "node":
             raise KernelError(Errno.EPERM, "files and directories are always ready")
+        if events & EPOLLEXCLUSIVE and (op != EPOLL_CTL_ADD or target.kind == "epoll"
+                                        or events & ~EXCLUSIVE_ALLOWED):
+            raise KernelError(Errno.EINVAL, "EPOLLEXCLUSIVE: with EPOLL_CTL_ADD only")
+        if op == EPOLL_CTL_MOD and fd in interest and interest[fd].events & EPOLLEXCLUSIVE:
+            raise KernelError(Errno.EINVAL, "an EPOLLEXCLUSIVE watch is not modified")
         if op == EPOLL_CTL_ADD:
             if fd in interest and interest[fd].file is target:
                 raise KernelError(Errno.EEXIST, f"fd {fd} is already watched")
