@@ -11,6 +11,7 @@ only through IPC. Called by: the CLI and the tests.
 
 from __future__ import annotations
 
+import heapq
 import json
 import signal as host_signal
 import time
@@ -144,6 +145,13 @@ class Machine:
         collect_shared(self.kernel)
         signals.child_exited(dead)
         sys_file.notify(self.kernel, sys_file.EXIT, dead.pid)
+        if dead.pid == 1:
+            # init's end halts the machine: the alarms and POSIX timers processes left
+            # armed would only keep it waiting (kernel timers of threads stay: they end
+            # with their threads)
+            scheduler = self.kernel.scheduler
+            scheduler.timers = [entry for entry in scheduler.timers if entry[2] >= 0]
+            heapq.heapify(scheduler.timers)
 
     def run(self, path: str, argv: list[str], env: dict[str, str]) -> int:
         """Run ``path`` as init until every process has ended; return init's shell status."""

@@ -30,6 +30,7 @@ class PageCache:
         kernel.frames.reclaim = self.drop  # out of frames: the pages nobody maps go first
         self.shared = SharedFiles(kernel)  # MAP_SHARED mappings of files
         self.sysv: Any = None  # System V shared memory segments (linux/sysvshm.py)
+        self.private_copies = 0  # private mappings of shared-mapped files, numbered
 
     def map(self, aspace: AddressSpace, start: int, file: FileId, offset: int,
             data: bytes) -> None:

@@ -135,10 +135,13 @@ def send(process: Process, info: SigInfo, thread: Thread | None = None) -> None:
 
 
 def _discard(process: Process, sigs: set[int]) -> None:
+    dropped = False
     for pending in [linux(process).pending_set] + [linux_thread(t).pending
                                                    for t in process.threads]:
         for sig in sigs:
-            pending.infos.pop(sig, None)
+            dropped |= pending.infos.pop(sig, None) is not None
+    if dropped and any(linux(process).signalfd_mask & _bit(sig) for sig in sigs):
+        tell_pending(process)
 
 
 def _stop(process: Process, sig: int) -> None:
@@ -236,6 +239,8 @@ def deliver(thread: Thread) -> None:
         if state.temporary_mask:  # the wait is over and no handler ran: the old mask again
             state.temporary_mask = False
             state.sigmask, state.suspended = state.suspended or 0, None
+            if pending_unblocked(thread):  # one it kept out is let in by the old mask: now
+                deliver(thread)
         return
     handler, flags, restorer, mask = _action(process, info.signo)
     if handler == SIG_IGN:

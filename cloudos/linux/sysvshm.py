@@ -174,7 +174,8 @@ def sys_shmdt(t: Thread, addr: int, *_: int) -> int:
     """Implements Linux shmdt(2)."""
     state = linux(t.process)
     segment = segments_of(t.process.kernel).by_id.get(state.shm.get(addr, -1))
-    if segment is None:
+    if segment is None or t.process.aspace.pt.walk(addr) & FRAME_MASK != segment.frame(0):
+        state.shm.pop(addr, None)  # unmapped or replaced since: no attachment there now
         raise KernelError(Errno.EINVAL, f"nothing attached at {addr:#x}")
     del state.shm[addr]
     t.process.aspace.remove(addr, segment.pages * PAGE_SIZE)
@@ -203,7 +204,7 @@ def sys_shmctl(t: Thread, ident: int, cmd: int, buf: int, *_: int) -> int:
         mode = segment.mode | (SHM_DEST if segment.removed else 0)
         aspace.copy_out(buf, SHMID_DS.pack(
             IPC_PRIVATE if segment.removed else segment.key, segment.uid, segment.gid,
-            segment.cuid, segment.cgid, mode, segment.ident // SEQ_MULTIPLIER, 0, 0,
+            segment.cuid, segment.cgid, mode, segment.ident // SEQ_MULTIPLIER & 0xFFFF, 0, 0,
             segment.size, segment.atime, segment.dtime, segment.ctime, segment.cpid,
             segment.lpid, segment.attachments(), 0, 0))
         return segment.ident if cmd != IPC_STAT else 0

@@ -171,6 +171,13 @@ static void kinds(void)
     SHOW("protocol 6", socketpair(AF_UNIX, SOCK_STREAM, 6, sv));
     int *volatile bad = (int *)8;
     SHOW("bad pointer", socketpair(AF_UNIX, SOCK_STREAM, 0, bad));
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    SHOW("SO_PEERCRED of a pair", getsockopt(sv[0], SOL_SOCKET, SO_PEERCRED, &cred, &len));
+    printf("the peer is us: %d\n", cred.pid == getpid() && cred.uid == getuid());
+    close(sv[0]);
+    close(sv[1]);
 }
 
 /* Message sockets keep each write a message: a read takes one, what does not fit is lost. */

@@ -200,6 +200,10 @@ static void errors(void)
     SHOW("flags 4 (ignored)", timer_settime(id, 4, &bad, NULL));
     SHOW("bad timer id", syscall(SYS_timer_settime, 12345, 0, &bad, NULL));
     SHOW("bad itimerspec pointer", timer_settime(id, 0, (void *)8, NULL));
+    struct itimerspec huge = {{0x7fffffffffffffffL, 0}, {0x7fffffffffffffffL, 0}}, cur;
+    SHOW("a timer LONG_MAX seconds away", timer_settime(id, 0, &huge, NULL));
+    SHOW("timer_gettime", timer_gettime(id, &cur));
+    printf("still armed, over 30 years away: %d\n", cur.it_value.tv_sec > 1000000000L);
     timer_delete(id);
 }
 

@@ -59,6 +59,11 @@ static void basics(void)
     int got = 0;
     sigwait(&set, &got);
     printf("it stayed pending: %d\n", got);
+    union sigval negative = {.sival_int = -5};
+    sigqueue(getpid(), SIGUSR2, negative);
+    n = read(fd, si, sizeof si);
+    printf("a negative sigqueue value: %zd bytes, ssi_int %d, code SI_QUEUE: %d\n", n,
+           si[0].ssi_int, si[0].ssi_code == SI_QUEUE);
     close(fd);
     sigprocmask(SIG_UNBLOCK, &set, NULL);
 }

@@ -233,6 +233,21 @@ static void masks(void)
     struct timespec short_wait = {0, 30 * 1000 * 1000};
     r = ppoll(&pf, 1, &short_wait, &still);
     printf("a mask that keeps it out: %ld (timeout), blocked: %d\n", r, usr1_blocked());
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    usr1_handled = 0;
+    pid_t parent = getpid(), pid = fork();
+    if (pid == 0) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        kill(parent, SIGUSR1);
+        _exit(0);
+    }
+    struct timespec wait_ts = {0, 150 * 1000 * 1000};
+    r = ppoll(&pf, 1, &wait_ts, &still);  /* SIGUSR1 comes while this mask keeps it out */
+    int right_after = usr1_handled;
+    waitpid(pid, NULL, 0);
+    printf("kept out during the wait: %ld, handled as soon as it returned: %d\n", r,
+           right_after);
     close(p[0]);
     close(p[1]);
     sigprocmask(SIG_UNBLOCK, &set, NULL);

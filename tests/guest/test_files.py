@@ -183,7 +183,7 @@ SOCKETPAIR_SECTIONS = {
                    b"writer to a closed peer: killed by signal 13"],
     "parent_child": [b"echo 6 [PARENT]", b"child: exited 0"],
     "kinds": [b"AF_INET: -1 EOPNOTSUPP", b"protocol 6: -1 EPROTONOSUPPORT",
-              b"bad pointer: -1 EFAULT"],
+              b"bad pointer: -1 EFAULT", b"the peer is us: 1"],
     "seqpacket": [b"read 1 of a 2-byte message: 1", b"[d]", b"an empty message: 0",
                   b"SO_TYPE 5", b"a message larger than the buffer: -1 EMSGSIZE",
                   b"read after the peer closed: 0", b"send after the peer closed: -1 EPIPE"],
@@ -324,7 +324,8 @@ SIGWAIT_SECTIONS = {
               b"pselect: -1 EINTR, handler ran 1, SIGUSR1 blocked again: 1",
               b"epoll_pwait: -1 EINTR, handler ran 1, SIGUSR1 blocked again: 1",
               b"a pending signal let in: -1 EINTR, handler ran 2",
-              b"a mask that keeps it out: 0 (timeout), blocked: 1"],
+              b"a mask that keeps it out: 0 (timeout), blocked: 1",
+              b"kept out during the wait: 0, handled as soon as it returned: 1"],
     "errors": [b"nsec 1e9: -1 EINVAL", b"sigsetsize 4: -1 EINVAL", b"bad set pointer: -1 EFAULT"],
 }
 
@@ -377,14 +378,15 @@ POSIX_TIMER_SECTIONS = {
                 b"timer_getoverrun agrees: yes", b"SIGEV_NONE counts down: yes"],
     "thread": [b"function ran in another thread: calls 5, other thread: yes"],
     "errors": [b"signal 99: -1 EINVAL", b"nsec 1e9: -1 EINVAL", b"bad timer id: -1 EINVAL",
-               b"bad itimerspec pointer: -1 EFAULT"],
+               b"bad itimerspec pointer: -1 EFAULT", b"still armed, over 30 years away: 1"],
 }
 
 
 SIGNALFD_SECTIONS = {
     "basics": [b"read with nothing pending: -1 EAGAIN", b"poll with two pending: 0x1",
                b"read: 256 bytes, first 10, second 12, code SI_USER: 1, from us: 1",
-               b"SIGUSR1 no longer read: -1 EAGAIN", b"it stayed pending: 10"],
+               b"SIGUSR1 no longer read: -1 EAGAIN", b"it stayed pending: 10",
+               b"a negative sigqueue value: 128 bytes, ssi_int -5, code SI_QUEUE: 1"],
     "blocking": [b"woken: 128 bytes, signal 10, from the child: 1", b"epoll_wait for SIGCHLD: 1",
                  b"SIGCHLD: signal 17, code CLD_EXITED: 1, status 3, pid is the child: 1"],
     "errors": [b"bad flags: -1 EINVAL", b"not a signalfd: -1 EINVAL", b"bad fd: -1 EBADF"],

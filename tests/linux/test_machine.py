@@ -67,3 +67,18 @@ def test_out_of_memory_kills_the_process_not_the_kernel(guest_bins, run_cloudos)
     assert b"touched 32 MiB" in out and b"all touched" not in out
     assert out.endswith(b"shell saw 137\n"), out
     assert b"out of memory: killed oom" in err and b"PANIC" not in err and b"Traceback" not in err
+
+
+def test_an_armed_alarm_does_not_outlive_init(tmp_path, run_cloudos) -> None:
+    """init's end halts the machine even with an alarm and a POSIX timer still armed
+    (they used to keep it waiting until they fired)."""
+    src = tmp_path / "armed.c"
+    src.write_text("#include <signal.h>\n#include <time.h>\n#include <unistd.h>\n"
+                   "int main(void) { timer_t t; struct sigevent ev = {0};\n"
+                   "  ev.sigev_notify = SIGEV_NONE; timer_create(CLOCK_MONOTONIC, &ev, &t);\n"
+                   "  struct itimerspec its = {{0, 0}, {300, 0}}; timer_settime(t, 0, &its, 0);\n"
+                   "  alarm(300); return 0; }\n")
+    import subprocess
+    subprocess.run(["gcc", "-static", "-o", str(tmp_path / "armed"), str(src)], check=True)
+    status, _, err = run_cloudos([str(tmp_path / "armed")], timeout=60)  # not 300 s
+    assert status == 0, err.decode()

@@ -489,10 +489,11 @@ def _take_signals(t: Thread, nr: int, mask: int, buf: int, count: int) -> int:
         if info is None:
             break
         timer = info.code == signals.SI_TIMER
+        u32, u64 = 0xFFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFF
         record = SIGNALFD_SIGINFO.pack(
-            info.signo, 0, info.code, info.pid, info.uid, 0, info.timer_id if timer else 0,
-            0, info.overrun, 0, info.status, info.value & 0xFFFF_FFFF, info.value, 0, 0,
-            info.addr)
+            info.signo, 0, s32(info.code), info.pid & u32, info.uid & u32, 0,
+            (info.timer_id if timer else 0) & u32, 0, info.overrun & u32, 0, s32(info.status),
+            s32(info.value), info.value & u64, 0, 0, info.addr & u64)
         out += record.ljust(128, b"\0")
     if not out:  # taken meanwhile by a handler or another reader: read (and wait) again
         t.restart = nr

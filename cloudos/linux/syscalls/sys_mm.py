@@ -99,14 +99,21 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
         """The VFS sent the file's bytes and identity: its pages are mapped."""
         if not isinstance(msg.body, tuple):
             return int(msg.body)
-        _, data, file = msg.body
+        _, data, file, *writable = msg.body
         if flags & MAP_FIXED_NOREPLACE and aspace.overlaps(start, start + size):
             return -Errno.EEXIST
         cache = cache_of(t.process.kernel)
         if shared:  # the file's one set of shared pages, written back
-            aspace.add(start, size, access, SHARED_NAMES[sharing], shared=True)
+            # the VMA's name says whether mprotect may add PROT_WRITE: the file's open mode
+            name = SHARED_NAMES[SHARED_WRITE if writable and writable[0] else SHARED_READ]
+            aspace.add(start, size, access, name, shared=True)
             cache.shared.map(aspace, start, size, offset, file, data, sharing == SHARED_WRITE)
             return start
+        if (file[0], file[1]) in cache.shared.files:
+            # mapped shared too: its newest bytes may not be the cached ones for this
+            # size and mtime, so these pages are cached under a name of their own
+            cache.private_copies += 1
+            file = (file[0], file[1], file[2], -cache.private_copies)
         aspace.add(start, size, access, "file")
         # Pages of the file come from the page cache; pages past its end are demand-zero.
         cache.map(aspace, start, file, offset, data)
@@ -217,7 +224,7 @@ def sys_mremap(t: Thread, old: int, old_size: int, new_size: int, flags: int, ne
             aspace.remove(old + new_size, old_size - new_size)
             collect_shared(t.process.kernel)
         return old
-    elif old + old_size == vma.end and old + new_size <= USER_END \
+    elif new_size > old_size and old + old_size == vma.end and old + new_size <= USER_END \
             and not aspace.overlaps(vma.end, old + new_size):
         aspace.add(vma.end, new_size - old_size, Prot(vma.prot), vma.name, vma.grows_down,
                    vma.shared)

@@ -30,6 +30,8 @@ ITIMERSPEC = struct.Struct("<qqqq")  # it_interval (sec, nsec), it_value (sec, n
 CLOCKS = {0: time.CLOCK_REALTIME, 1: time.CLOCK_MONOTONIC, 7: time.CLOCK_BOOTTIME,
           8: time.CLOCK_REALTIME, 9: time.CLOCK_BOOTTIME}
 NSIG = 64
+KTIME_MAX = (2**63 - 1) / 1e9  # seconds: Linux clamps timer values to this
+INT_MAX = 2**31 - 1  # overrun counts stop here
 
 
 @dataclass(eq=False)
@@ -83,15 +85,20 @@ def _read_spec(t: Thread, addr: int) -> tuple[float, float]:
     fields = ITIMERSPEC.unpack(t.process.aspace.copy_in(addr, ITIMERSPEC.size))
     if min(fields[0], fields[2]) < 0 or not all(0 <= ns < 10**9 for ns in fields[1::2]):
         raise KernelError(Errno.EINVAL, "timespec out of range")
-    return fields[0] + fields[1] / 1e9, fields[2] + fields[3] / 1e9
+    return (min(fields[0] + fields[1] / 1e9, KTIME_MAX),
+            min(fields[2] + fields[3] / 1e9, KTIME_MAX))
+
+
+def _timespec(seconds: float) -> tuple[int, int]:
+    seconds = min(seconds, KTIME_MAX)
+    return min(int(seconds), 2**63 - 1), round(seconds % 1 * 1e9) % 10**9
 
 
 def _spec(timer: PosixTimer, now: float) -> bytes:
     left = max(0.0, timer.deadline - now) if timer.deadline else 0.0
     if timer.deadline and left == 0.0:
         left = 1e-9  # due: not yet fired, so still armed
-    return ITIMERSPEC.pack(int(timer.interval), round(timer.interval % 1 * 1e9) % 10**9,
-                           int(left), round(left % 1 * 1e9) % 10**9)
+    return ITIMERSPEC.pack(*_timespec(timer.interval), *_timespec(left))
 
 
 def sys_timer_settime(t: Thread, ident: int, flags: int, new: int, old: int, *_: int) -> int:
@@ -122,6 +129,9 @@ def _schedule(process: Process, timer: PosixTimer) -> None:
         if timer.generation != generation or process.zombie \
                 or linux(process).timers.get(timer.ident) is not timer:
             return  # re-armed or deleted since
+        if scheduler.clock() < timer.deadline - 1e-6:  # a far deadline, met in steps
+            _schedule(process, timer)
+            return
         missed = 0
         if timer.interval:
             now = scheduler.clock()
@@ -132,7 +142,8 @@ def _schedule(process: Process, timer: PosixTimer) -> None:
             timer.deadline = 0.0
         _fire(process, timer, missed)
 
-    scheduler.call_at(timer.deadline, expire)
+    # A kernel timer at most a day away: the host cannot sleep until KTIME_MAX.
+    scheduler.call_at(min(timer.deadline, scheduler.clock() + 86400.0), expire)
 
 
 def _fire(process: Process, timer: PosixTimer, missed: int) -> None:
@@ -145,10 +156,10 @@ def _fire(process: Process, timer: PosixTimer, missed: int) -> None:
             return  # that thread has ended
     info = timer.info
     if info is not None and _pending(process, info):
-        info.overrun += missed + 1  # its signal is still waiting: count, do not queue
+        info.overrun = min(info.overrun + missed + 1, INT_MAX)  # still waiting: count it
         return
-    timer.info = signals.SigInfo(timer.signo, SI_TIMER, timer_id=timer.ident, overrun=missed,
-                                 value=timer.value)
+    timer.info = signals.SigInfo(timer.signo, SI_TIMER, timer_id=timer.ident,
+                                 overrun=min(missed, INT_MAX), value=timer.value)
     signals.send(process, timer.info, target)
 
 

@@ -289,7 +289,8 @@ class Vfs:
         a = fs.getattr(node)
         if sharing:
             self.state.mapped.setdefault((a.dev, a.ino), Mapped(fs, node))
-            return (0, self._file_read(fs, node, 0, offset + length), (a.dev, a.ino))
+            return (0, self._file_read(fs, node, 0, offset + length), (a.dev, a.ino),
+                    file.writable())
         return (0, self._file_read(fs, node, offset, length), (a.dev, a.ino, a.size, a.mtime_ns))
 
     def map_attach(self, request: Request, key: tuple[int, int], length: int) -> None:
@@ -558,10 +559,11 @@ class Vfs:
         proc = self.proc(request)
         there, back = self._connection(socktype)
         status, cloexec = files.O_RDWR | flags & O_NONBLOCK, bool(flags & O_CLOEXEC)
+        cred = (request.sender, *self._owner())  # each end's peer is its creator
         first = proc.fds.install(OpenFile("socket", status, pipe=back, tx=there,
-                                          socktype=socktype), cloexec)
+                                          socktype=socktype, cred=cred), cloexec)
         second = proc.fds.install(OpenFile("socket", status, pipe=there, tx=back,
-                                           socktype=socktype), cloexec)
+                                           socktype=socktype, cred=cred), cloexec)
         self.api.copy_out(request.grants[0], 0, struct.pack("<ii", first, second))
         return 0
 
@@ -595,6 +597,13 @@ class Vfs:
         proc = self.proc(request)
         file = self._socket(request, fd)
         name, kind = self._address(addr)
+        if file.name and kind == b"path":  # bound already: the name taken, else EINVAL
+            walk, last = self._parent(proc, AT_FDCWD, name)
+            try:
+                walk[-1].fs.lookup(walk[-1].node, last)
+            except KernelError:
+                raise KernelError(Errno.EINVAL, "the socket is bound") from None
+            raise KernelError(Errno.EADDRINUSE, name.decode(errors="replace"))
         if kind == b"path":
             walk, last = self._parent(proc, AT_FDCWD, name)
             mode = stat.S_IFSOCK | (0o777 & ~proc.umask)
@@ -1088,20 +1097,28 @@ class Vfs:
         files (SCM_RIGHTS), and those files."""
         start = pipe.consumed
         end = start + min(count, len(pipe.buffer))
+        if pipe.bounds:  # a message: no more than one (files of the next are not this read's)
+            end = min(end, pipe.bounds[0])
         passed: list[OpenFile] = []
         for chunk in pipe.rights:
             if chunk[0] < end and chunk[1] > start:
                 end, passed = min(end, chunk[1]), chunk[2]
                 pipe.rights.remove(chunk)
                 break
-        if pipe.bounds:  # a message: no more than one, and what does not fit is lost
-            end = min(end, pipe.bounds[0])
         data = bytes(pipe.buffer[:end - start])
         if pipe.bounds:
             end = pipe.bounds.popleft()
         del pipe.buffer[:end - start]
         pipe.consumed = end
         return data, passed
+
+    def _drop_unwritten_rights(self, pipe: Pipe) -> None:
+        """Files queued for bytes that were never written go back."""
+        written = pipe.consumed + len(pipe.buffer)
+        for chunk in [c for c in pipe.rights if c[0] >= written]:
+            pipe.rights.remove(chunk)
+            for file in chunk[2]:
+                self._unref(file)
 
     def _read_answer(self, request: Request, grant: Any, data: bytes,
                      lengths: list[int] | None, passed: list[OpenFile], control: Any) -> Any:
@@ -1118,9 +1135,13 @@ class Vfs:
         for file in dropped:
             self._unref(file)
         proc = self.state.procs.get(request.sender)
+        if proc is None:  # the receiver is gone: nobody takes them
+            for file in given:
+                self._unref(file)
+            given = []
         # the message's hold on each file becomes the new fd's
-        fds = [proc.fds.install(file, bool(flags & MSG_CMSG_CLOEXEC)) if proc else -1
-               for file in given]
+        fds = [proc.fds.install(file, bool(flags & MSG_CMSG_CLOEXEC)) for file in given
+               if proc is not None]
         used = 0
         if fds:
             cmsg = struct.pack(f"<Qii{len(fds)}i", CMSG_HEADER + 4 * len(fds), SOL_SOCKET,
@@ -1181,7 +1202,8 @@ class Vfs:
         while pipe.blocked_writers and (len(pipe.buffer) < PIPE_CAPACITY or pipe.readers == 0
                                         or pipe.writers == 0):
             request, file, data, done = pipe.blocked_writers.popleft()
-            if not self.api.waiting(request):
+            if not self.api.waiting(request):  # interrupted: its bytes, and files, never come
+                self._drop_unwritten_rights(pipe)
                 continue
             if pipe.readers == 0 or pipe.writers == 0:
                 self.answer(request, done or -Errno.EPIPE)
