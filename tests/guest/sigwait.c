@@ -14,6 +14,19 @@
 #include "errname.h"
 #include "section.h"
 
+/* A child that sends SIGUSR1 to us after ``ms`` milliseconds; its pid. */
+static pid_t usr1_later(int ms)
+{
+    pid_t parent = getpid(), pid = fork();
+    if (pid == 0) {
+        struct timespec ts = {0, ms * 1000L * 1000};
+        nanosleep(&ts, NULL);
+        kill(parent, SIGUSR1);
+        _exit(0);
+    }
+    return pid;
+}
+
 static void pending_now(void)
 {
     sigset_t set;
@@ -41,14 +54,7 @@ static void woken(void)
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);
     sigprocmask(SIG_BLOCK, &set, NULL);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        struct timespec ts = {0, 50 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-        kill(parent, SIGUSR1);
-        _exit(0);
-    }
+    pid_t pid = usr1_later(50);
     struct timespec t0, t1, limit = {5, 0};
     clock_gettime(CLOCK_MONOTONIC, &t0);
     siginfo_t si;
@@ -187,13 +193,7 @@ static void masks(void)
     int p[2];
     pipe(p);
     for (int call = 0; call < 3; call++) {
-        pid_t parent = getpid(), pid = fork();
-        if (pid == 0) {
-            struct timespec ts = {0, 50 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-            kill(parent, SIGUSR1);
-            _exit(0);
-        }
+        pid_t pid = usr1_later(50);
         usr1_handled = 0;
         struct timespec limit = {5, 0};
         long r;
@@ -235,13 +235,7 @@ static void masks(void)
     printf("a mask that keeps it out: %ld (timeout), blocked: %d\n", r, usr1_blocked());
     sigprocmask(SIG_UNBLOCK, &set, NULL);
     usr1_handled = 0;
-    pid_t parent = getpid(), pid = fork();
-    if (pid == 0) {
-        struct timespec ts = {0, 20 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-        kill(parent, SIGUSR1);
-        _exit(0);
-    }
+    pid_t pid = usr1_later(20);
     struct timespec wait_ts = {0, 150 * 1000 * 1000};
     r = ppoll(&pf, 1, &wait_ts, &still);  /* SIGUSR1 comes while this mask keeps it out */
     int right_after = usr1_handled;

@@ -907,9 +907,8 @@ class Vfs:
 
     def _check_foreground(self, file: OpenFile, pgid: int, sid: int) -> None:
         """A job of the console's session reads the terminal only in the foreground."""
-        if file.kind == "console" and self.state.tty is not None and sid == CONSOLE_SESSION \
-                and pgid != self.state.foreground:
-            raise KernelError(BACKGROUND_READ, "a background job read the terminal")
+        if file.kind == "console" and self.state.tty is not None:
+            self._check_control(pgid, sid)
 
     def pread(self, request: Request, fd: int, count: int, offset: int) -> int | None:
         file = self.proc(request).fds.get(fd)
@@ -1034,6 +1033,8 @@ class Vfs:
             self._check_control(pgid, sid)
 
     def _check_control(self, pgid: int, sid: int) -> None:
+        """Only the foreground job of the console's session uses the terminal (``pgid`` 0:
+        a caller the rule does not stop)."""
         if pgid and sid == CONSOLE_SESSION and pgid != self.state.foreground:
             raise KernelError(BACKGROUND_READ, "a background job used the terminal")
 
