@@ -18,6 +18,10 @@ import click
 
 from cloudos import __version__
 
+MAX_CPUS = 16  # hal.cpu.MAX_CPUS, not imported here: the CLI starts without Unicorn
+CPUS_HELP = (f"Virtual CPUs (1-{MAX_CPUS}), each a host thread running guest code in parallel "
+             "(or from CLOUDOS_CPUS).")
+
 EXIT_NOT_FOUND, EXIT_CANNOT_EXECUTE, EXIT_KERNEL_PANIC = 127, 126, 125
 
 
@@ -73,11 +77,14 @@ def main() -> None:
               help="Sandbox: give the program no FILE capability (every file call: EACCES).")
 @click.option("--inject-crash", "crashes", multiple=True, metavar="SERVER:N[:COUNT]",
               help="Fault injection: SERVER (vfs) crashes on its Nth call (COUNT calls in a row).")
+@click.option("--cpus", default=1, show_default=True, envvar="CLOUDOS_CPUS",
+              callback=lambda _c, _p, n: _check_cpus(n),
+              type=int, help=CPUS_HELP)
 @click.argument("program")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def run(mem: str, verbose: bool, syscall_stats: bool, sched_trace: str | None,
         mounts: tuple[str, ...], no_aslr: bool, no_files: bool, crashes: tuple[str, ...],
-        program: str,
+        cpus: int, program: str,
         args: tuple[str, ...]) -> None:
     """Boot a machine and run PROGRAM (a static x86_64 ELF) as its init process."""
     from cloudos.kernel.boot import KernelLog
@@ -98,7 +105,7 @@ def run(mem: str, verbose: bool, syscall_stats: bool, sched_trace: str | None,
         sys.exit(EXIT_NOT_FOUND)
     log = KernelLog(console_level=7 if verbose else 4)
     _run_machine(lambda: Machine(size, log, mount_list, crash, files=not no_files,
-                                 aslr=not no_aslr), log, path,
+                                 aslr=not no_aslr, cpus=cpus), log, path,
                  [program, *args], syscall_stats, sched_trace)
 
 
@@ -145,9 +152,10 @@ def _run_machine(build: Callable[[], Any], log: Any, path: str, argv: list[str],
 @click.option("--mem", default=None, help="Guest RAM size (default 1G; or mem= on the cmdline).")
 @click.option("--init", "init", default=None, help="The first program (default /bin/sh).")
 @click.option("--cmdline", default="", help="Boot parameters: init=, mem=, loglevel=, quiet, "
-                                          "nokaslr.")
-@click.option("--cpus", default=1, show_default=True, type=int, callback=lambda _c, _p, n: _one_cpu(n),
-              help="Virtual CPUs. Only 1: SMP is not implemented yet.")
+                                          "nokaslr, maxcpus=, nosmp.")
+@click.option("--cpus", default=1, show_default=True, envvar="CLOUDOS_CPUS",
+              callback=lambda _c, _p, n: _check_cpus(n),
+              type=int, help=CPUS_HELP)
 def boot(mem: str | None, init: str | None, cmdline: str, cpus: int) -> None:
     """Boot a machine with the boot log on the console and a shell as init."""
     from cloudos.kernel.boot import KernelLog
@@ -161,16 +169,20 @@ def boot(mem: str | None, init: str | None, cmdline: str, cpus: int) -> None:
     if path is None:
         click.echo(f"cloudos: init {program}: no such file or directory", err=True)
         sys.exit(EXIT_NOT_FOUND)
+    if "nosmp" in params:  # Linux's parameters: nosmp, or at most maxcpus= CPUs
+        cpus = 1
+    elif "maxcpus" in params:
+        cpus = max(1, min(cpus, int(params["maxcpus"])))
     log = KernelLog(console_level=level)
     log.info(f"command line: {cmdline or '(none)'}")
-    _run_machine(lambda: Machine(size, log, aslr="nokaslr" not in params), log, path, [program],
-                 interactive=True)
+    _run_machine(lambda: Machine(size, log, aslr="nokaslr" not in params, cpus=cpus), log, path,
+                 [program], interactive=True)
 
 
-def _one_cpu(cpus: int) -> int:
-    if cpus != 1:
-        raise click.BadParameter(f"{cpus} CPUs asked for: CloudOS runs on one (SMP is not "
-                                 "implemented yet)", param_hint="--cpus")
+def _check_cpus(cpus: int) -> int:
+    if not 1 <= cpus <= MAX_CPUS:
+        raise click.BadParameter(f"{cpus} CPUs asked for: CloudOS runs 1 to {MAX_CPUS}",
+                                 param_hint="--cpus")
     return cpus
 
 
@@ -183,7 +195,7 @@ def _save_terminal() -> list[Any] | None:
 
 def parse_cmdline(cmdline: str) -> dict[str, str]:
     """'init=/bin/sh quiet loglevel=3' -> {'init': '/bin/sh', 'quiet': '', 'loglevel': '3'}"""
-    known = {"init", "mem", "loglevel", "quiet", "nokaslr"}
+    known = {"init", "mem", "loglevel", "quiet", "nokaslr", "maxcpus", "nosmp"}
     params = {}
     for word in cmdline.split():
         key, _, value = word.partition("=")
@@ -193,6 +205,8 @@ def parse_cmdline(cmdline: str) -> dict[str, str]:
         params[key] = value
     if not params.get("loglevel", "0").isdigit():
         raise click.BadParameter("loglevel= takes a number 0-7", param_hint="--cmdline")
+    if not params.get("maxcpus", "0").isdigit():
+        raise click.BadParameter("maxcpus= takes a number", param_hint="--cmdline")
     return params
 
 

@@ -16,13 +16,14 @@ import json
 import signal as host_signal
 import time
 from dataclasses import dataclass
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from cloudos.hal.ram import DEFAULT_SIZE
 from cloudos.kernel.boot import Kernel, KernelLog
 from cloudos.kernel.cap import Right
 from cloudos.kernel.ipc import Message
-from cloudos.kernel.task import Process, State
+from cloudos.kernel.mm.vm import AddressSpace, Prot
+from cloudos.kernel.task import Process, State, Thread
 from cloudos.linux import coredump, process, signals
 from cloudos.linux.pagecache import cache_of, collect_shared
 from cloudos.linux.syscalls import sys_file, sys_fork
@@ -73,6 +74,22 @@ def default_namespace(mounts: tuple[Mount, ...] = ()) -> Namespace:
     return namespace
 
 
+class Slice(NamedTuple):
+    """One stretch of a thread on a CPU: an entry of the scheduler's trace."""
+
+    start: float       # seconds since boot
+    duration: float    # seconds
+    pid: int
+    tid: int
+    level: int         # its MLFQ level
+    reason: str        # why it ended: quantum, preempt, block, yield, exit, trap
+    cpu: int
+
+
+def _writes_shared(aspace: AddressSpace) -> bool:
+    return any(vma.shared and vma.prot & Prot.WRITE for vma in aspace.vmas)
+
+
 class KernelProcView:
     """The facts /proc shows, read from the kernel's tables and the VFS's fd tables."""
 
@@ -113,8 +130,8 @@ class Machine:
     def __init__(self, mem: int = DEFAULT_SIZE, log: KernelLog | None = None,
                  mounts: tuple[Mount, ...] = (),
                  crash: dict[str, tuple[int, int]] | None = None, files: bool = True,
-                 aslr: bool = True) -> None:
-        self.kernel = kernel = Kernel(mem, log)
+                 aslr: bool = True, cpus: int = 1) -> None:
+        self.kernel = kernel = Kernel(mem, log, cpus)
         kernel.install_syscalls(handlers(), native_handlers())
         kernel.on_exit = self._on_exit
         kernel.on_dying = self._on_dying
@@ -128,10 +145,45 @@ class Machine:
         self.rs = rs.start(kernel, [self.vfs])
         kernel.services[sys_file.VFS] = self.vfs.client_cap(Right.SEND | Right.FILE | Right.GRANT)
         self.files, self.aslr = files, aslr
+        if kernel.smp is not None:
+            kernel.scheduler.conflict = self._conflict
         kernel.log.info("system services: rs, vfs")
+
+    def _conflict(self, thread: Thread) -> int | None:
+        """The CPU that runs what ``thread`` must not run beside, on a multiprocessor.
+
+        Each vCPU is its own Unicorn, and Unicorn translates a ``lock``-prefixed
+        read-modify-write (``lock xadd``, ``cmpxchg``) as a plain load and store:
+        it is atomic on one vCPU, not between two (measured: two threads doing 3
+        million ``lock xadd`` each on 2 vCPUs counted 3.5 million). So two CPUs
+        never run guest code that can write the same memory at once: threads of
+        one address space take turns, and so do processes that map memory shared
+        and writable (a pthread mutex in a MAP_SHARED page). Processes that share
+        nothing, the common case (a shell's pipeline, make, xargs -P), run in
+        parallel.
+        """
+        if thread.context is None:
+            return None
+        kernel, mine = self.kernel, thread.process.aspace
+        shares: bool | None = None
+        for cpu in kernel.cpus:
+            other = cpu.thread
+            if cpu is kernel.cpu or other is None or other.state is not State.RUNNING \
+                    or other.cpu != cpu.index or other.context is None:
+                continue
+            theirs = other.process.aspace
+            if theirs is mine:
+                return int(cpu.index)
+            if shares is None:
+                shares = _writes_shared(mine)
+            if shares and _writes_shared(theirs):
+                return int(cpu.index)
+        return None
 
     def _on_dying(self, dying: Process) -> None:
         """A process is about to lose its memory: its core file, if it leaves one."""
+        if self.kernel.smp is not None:  # its threads on other CPUs stop (their registers)
+            self.kernel.smp.shootdown(dying.aspace.pt.root)
         try:
             image = coredump.on_dying(dying)
         except Exception as err:  # a dump that cannot be made must not take the kernel down
@@ -251,11 +303,11 @@ class Machine:
         for (pid, tid), name in names.items():
             events.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid,
                            "args": {"name": f"{name}[{tid}]"}})
-        for s in self.kernel.scheduler.trace:
+        for s in map(Slice._make, self.kernel.scheduler.trace):
             events.append({"ph": "X", "name": f"L{s.level} {s.reason}", "cat": "sched",
                            "pid": s.pid, "tid": s.tid, "ts": round(s.start * 1e6, 1),
                            "dur": round(s.duration * 1e6, 1),
-                           "args": {"level": s.level, "ended_by": s.reason}})
+                           "args": {"level": s.level, "ended_by": s.reason, "cpu": s.cpu}})
         with open(path, "w") as f:
             json.dump({"traceEvents": events, "displayTimeUnit": "ms"}, f)
 

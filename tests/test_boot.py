@@ -39,10 +39,15 @@ def test_boot_parameters() -> None:
     bad = subprocess.run([sys.executable, "-m", "cloudos", "boot", "--cmdline", "nosuch=1"],
                          capture_output=True, cwd=REPO, timeout=120)
     assert bad.returncode != 0 and b"unknown boot parameter" in bad.stderr
-    smp = subprocess.run([sys.executable, "-m", "cloudos", "boot", "--cpus", "2"],
-                         capture_output=True, cwd=REPO, timeout=120)
-    assert smp.returncode == 2 and b"SMP is not implemented" in smp.stderr
-    assert b"Traceback" not in smp.stderr
+    smp = subprocess.run([sys.executable, "-m", "cloudos", "boot", "--cpus", "3", "--cmdline",
+                          "maxcpus=2"], input=b"nproc\nexit\n", capture_output=True, cwd=REPO,
+                         timeout=120)
+    assert smp.returncode == 0 and smp.stdout.endswith(b"2\n"), smp
+    assert b"boost every 1 s, 2 CPUs" in smp.stderr
+    for bad_cpus in (["--cpus", "0"], ["--cpus", "17"], ["--cmdline", "maxcpus=x"]):
+        bad = subprocess.run([sys.executable, "-m", "cloudos", "boot", *bad_cpus],
+                             capture_output=True, cwd=REPO, timeout=120)
+        assert bad.returncode == 2 and b"Traceback" not in bad.stderr, bad
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")

@@ -27,7 +27,7 @@ import threading
 import time
 from dataclasses import dataclass
 from enum import Enum
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from unicorn import UC_ARCH_X86, UC_HOOK_BLOCK, UC_HOOK_INSN, UC_HOOK_INTR, UC_MODE_64
 from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_ERR_INSN_INVALID
@@ -39,13 +39,17 @@ from unicorn.unicorn_py3.unicorn import uclib  # the C API, for the hot paths be
 from cloudos.hal import _preempt  # type: ignore[attr-defined]
 from cloudos.hal.ram import PhysicalMemory
 
+if TYPE_CHECKING:
+    from cloudos.hal.smp import Smp
+
 # Low guest-physical memory belongs to the machine, like a PC's first megabyte.
 LOW_RESERVED = 1 << 20
 GDT_PHYS = 0x1000
 IDT_PHYS = 0x2000
 TSS_PHYS = 0x3000
 STUB_PHYS = 0x4000
-KSTACK_PHYS = 0x5000  # one page; its top holds iretq frames
+KSTACK_PHYS = 0x5000  # one page per CPU from here; its top holds iretq frames
+MAX_CPUS = 16
 # Everything above is mapped at KERNEL_BASE + physical, supervisor-only.
 KERNEL_BASE = 0xFFFF_8000_0000_0000
 
@@ -111,20 +115,41 @@ class CpuContext:
     """The saved register state of one guest thread (a Unicorn context blob).
 
     ``entry`` is set until a new context first runs: the (RIP, RSP) its ``iretq``
-    frame will hold. The frame is written just before that run, since every
-    context shares the one kernel stack page.
+    frame will hold. The frame is written just before that run, on the kernel stack
+    page of the CPU that runs it. ``cpu`` is the CPU whose registers hold the context
+    now (None: ``saved`` does); a context is portable between a machine's CPUs.
+    ``root`` is its page tables (CR3), which a context keeps for life.
     """
 
     def __init__(self, cpu: "Cpu") -> None:
         self.saved = cpu.uc.context_save()
         self.entry: tuple[int, int] | None = None
+        self.cpu: Cpu | None = None
+        self.root = 0
 
 
 class Cpu:
-    """A virtual x86_64 CPU bound to ``ram``. Call ``start`` once page tables exist."""
+    """A virtual x86_64 CPU bound to ``ram``. Call ``start`` once page tables exist.
 
-    def __init__(self, ram: PhysicalMemory) -> None:
-        self.ram = ram
+    ``index`` numbers the CPUs of one machine; each has its own kernel stack page.
+    On a multiprocessor (``smp`` set, see ``hal.smp``) guest code runs without the
+    machine's lock and the hooks take it; ``thread`` is what the kernel runs on
+    this CPU (opaque here).
+    """
+
+    def __init__(self, ram: PhysicalMemory, index: int = 0) -> None:
+        if not 0 <= index < MAX_CPUS:
+            raise ValueError(f"CPU {index}: at most {MAX_CPUS} CPUs")
+        self.ram, self.index = ram, index
+        self.kstack = KSTACK_PHYS + index * 0x1000
+        self.smp: Smp | None = None
+        self.thread: Any = None
+        self.in_guest = False  # guest code may run now: its TLB and code cache are in use
+        self.holding = False   # this CPU's host thread holds the machine's lock
+        self.parked = False    # idle, waiting for work (or its loop has ended)
+        self.tlb_stale = self.code_stale = False  # another CPU changed what they cache
+        self.out = threading.Event()  # set while not in guest code (shootdowns wait on it)
+        self.out.set()
         self.uc: UcIntel = UcIntel(UC_ARCH_X86, UC_MODE_64)
         self.uc.mem_map_ptr(0, ram.size, 7, ram.host_address)
         self.syscall_handler: Callable[[], bool] = lambda: True
@@ -191,7 +216,7 @@ class Cpu:
         uc.context_restore(self._pristine)
         uc.reg_write(X.UC_X86_REG_CR3, cr3)
         ctx = CpuContext(self)
-        ctx.entry = (rip, rsp)
+        ctx.entry, ctx.root = (rip, rsp), cr3
         self._loaded = None
         return ctx
 
@@ -200,8 +225,8 @@ class Cpu:
         assert ctx.entry is not None
         rip, rsp = ctx.entry
         frame = struct.pack("<5Q", rip, USER_CS, USER_RFLAGS, rsp, USER_DS)
-        self.ram.write(KSTACK_PHYS + 0x1000 - len(frame), frame)
-        self.set_reg(X.UC_X86_REG_RSP, KERNEL_BASE + KSTACK_PHYS + 0x1000 - len(frame))
+        self.ram.write(self.kstack + 0x1000 - len(frame), frame)
+        self.set_reg(X.UC_X86_REG_RSP, KERNEL_BASE + self.kstack + 0x1000 - len(frame))
         self.set_reg(X.UC_X86_REG_RIP, KERNEL_BASE + STUB_PHYS + _IRETQ)
         ctx.entry = None
 
@@ -218,14 +243,15 @@ class Cpu:
         for reg, value in regs.items():
             self.set_reg(reg, value)
         child = CpuContext(self)
+        child.root = cr3
         uc.context_restore(parent.saved)
         self.flush_tlb()
         return child
 
     def set_context_reg(self, ctx: CpuContext, reg: int, value: int) -> None:
         """Set a general register of a thread that is not running (e.g. RAX on wake-up)."""
-        if self._loaded is ctx:
-            self.set_reg(reg, value)
+        if ctx.cpu is not None:
+            ctx.cpu.set_reg(reg, value)
         else:
             ctx.saved.reg_write(reg, value & 0xFFFF_FFFF_FFFF_FFFF)
 
@@ -239,31 +265,88 @@ class Cpu:
         self.set_context_reg(ctx, X.UC_X86_REG_RIP, self.context_reg(ctx, X.UC_X86_REG_RIP) - 2)
 
     def context_reg(self, ctx: CpuContext, reg: int) -> int:
-        if self._loaded is ctx:
-            return self.reg(reg)
+        if ctx.cpu is not None:
+            return ctx.cpu.reg(reg)
         return int(ctx.saved.reg_read(reg))
 
     def _switch_out(self) -> None:
         if self._loaded is not None:
             self.uc.context_update(self._loaded.saved)
+            self._loaded.cpu = None
             self._loaded = None
 
     def load(self, ctx: CpuContext) -> None:
         """Make ``ctx`` the CPU's state (saving the previous one)."""
         if self._loaded is ctx:
             return
+        if ctx.cpu is not None:  # it last ran on another CPU, which still holds it
+            ctx.cpu._switch_out()
         self._switch_out()
         self.uc.context_restore(ctx.saved)
         self.flush_tlb()  # the restored CR3 may name other page tables
-        self._loaded = ctx
+        self._loaded, ctx.cpu = ctx, self
 
-    def flush_tlb(self) -> None:
-        # The binding has no wrapper for this control; the call is uc_ctl(TLB_FLUSH).
-        self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+    def flush_tlb(self, root: int = 0) -> None:
+        """Drop this CPU's cached translations. With ``root`` (page tables whose entries
+        changed) on a multiprocessor: those of the CPU running the kernel now, and of
+        every other CPU running on ``root`` (a TLB shootdown)."""
+        if root and self.smp is not None:
+            self.smp.shootdown(root)
+        else:
+            # The binding has no wrapper for this control; the call is uc_ctl(TLB_FLUSH).
+            self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
 
     def invalidate_code(self) -> None:
-        """Forget translated code: RAM written by the kernel (not the guest) may hold new code."""
-        self.uc.ctl_flush_tb()
+        """Forget translated code: RAM written by the kernel (not the guest) may hold new
+        code. On a multiprocessor every CPU forgets it."""
+        if self.smp is not None:
+            self.smp.shootdown(0)
+        else:
+            self.uc.ctl_flush_tb()
+
+    def kick(self) -> None:
+        """Stop the guest code this CPU runs at its next block (an inter-processor
+        interrupt); the trap is QUANTUM_EXPIRED."""
+        self._timer.preempt.flag = 1
+
+    def halt(self, timeout: float | None) -> None:
+        """HLT: nothing to run until ``timeout`` seconds pass or, on a multiprocessor,
+        another CPU makes work for this one (``wake_others``)."""
+        if self.smp is not None:
+            self.smp.wait_idle(self, timeout)
+        elif timeout is not None and timeout > 0:
+            time.sleep(timeout)
+
+    def others_busy(self) -> bool:
+        """On a multiprocessor: another CPU runs a thread (so may yet make work)."""
+        return self.smp is not None and self.smp.busy()
+
+    def wake_others(self) -> None:
+        """There is new work: an idle CPU comes to look (an interprocessor interrupt)."""
+        if self.smp is not None:
+            self.smp.wake_idle()
+
+    # -- multiprocessor: the machine's lock around guest code -------------------
+    def _enter_guest(self) -> None:
+        """Catch up on other CPUs' page-table changes; give up the lock; run guest code."""
+        if self.tlb_stale:
+            self.tlb_stale = False
+            self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+        if self.code_stale:
+            self.code_stale = False
+            self.uc.ctl_flush_tb()
+        self.in_guest = True
+        self.out.clear()
+        assert self.smp is not None
+        self.smp.release(self)
+
+    def _leave_guest(self) -> None:
+        """Guest code stopped: take the lock (unless a hook kept it)."""
+        self.in_guest = False
+        self.out.set()
+        assert self.smp is not None
+        if not self.holding:
+            self.smp.acquire(self)
 
     # -- registers ------------------------------------------------------------
     def reg(self, reg: int) -> int:
@@ -300,6 +383,9 @@ class Cpu:
         self._stopped_in_syscall = False
         rip = self.reg(X.UC_X86_REG_RIP)
         self._timer.arm(quantum_us / 1e6)
+        smp = self.smp
+        if smp is not None:
+            self._enter_guest()
         try:
             uc.emu_start(rip, KERNEL_BASE + STUB_PHYS + _HALT)
         except UcError as err:
@@ -309,6 +395,8 @@ class Cpu:
             return Trap(TrapKind.EXIT, rip, detail=str(err))
         finally:
             self._timer.disarm()
+            if smp is not None:
+                self._leave_guest()
         return self._trap()
 
     def _trap(self) -> Trap:
@@ -329,20 +417,30 @@ class Cpu:
                     self._error)
 
     def _on_interrupt(self, uc: Uc, vector: int, _data: object) -> None:
+        smp = self.smp
+        if smp is not None:
+            self._leave_guest()
         if vector == 14 and self._faults is not None:  # None while calibrating at boot
             # CR2 and the error code do not survive emu_start's return: read them here.
             self._cr2 = self.reg(X.UC_X86_REG_CR2)
             self._error = self._faults.snapshot()
             if self.fault_handler(self._cr2, self.reg(X.UC_X86_REG_RIP), self._error):
                 self._faults.clear()  # the faulting instruction runs again when we return
+                if smp is not None:
+                    self._enter_guest()
                 return
         self._vector = vector
-        uc.emu_stop()
+        uc.emu_stop()  # with the lock kept: the kernel handles the trap before anyone else
 
     def _on_syscall(self, uc: Uc, _data: object) -> None:
+        smp = self.smp
+        if smp is not None:
+            self._leave_guest()
         if not self.syscall_handler():
             self._stopped_in_syscall = True
             uc.emu_stop()
+        elif smp is not None:
+            self._enter_guest()
 
 
 class _Preempt(ctypes.Structure):

@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence, TextIO
 
 from cloudos.hal.cpu import KERNEL_BASE, LOW_RESERVED, STUB_PHYS, Cpu, CpuContext
 from cloudos.hal.ram import DEFAULT_SIZE, PhysicalMemory
+from cloudos.hal.smp import Smp
 from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
 from cloudos.kernel.mm.pagetable import KERNEL_SLOT, PageTables, Pte
 from cloudos.kernel.cap import Cap
@@ -65,7 +66,8 @@ class KernelLog:
 class Kernel:
     """One booted machine: hardware, memory, processes and the scheduler."""
 
-    def __init__(self, mem: int = DEFAULT_SIZE, log: KernelLog | None = None) -> None:
+    def __init__(self, mem: int = DEFAULT_SIZE, log: KernelLog | None = None,
+                 cpus: int = 1) -> None:
         self.log = log or KernelLog()
         self.profile = Profile()
         self.processes: dict[int, Process] = {}
@@ -79,24 +81,27 @@ class Kernel:
         self.before_user: Callable[[Thread], None] = lambda _t: None
         self.on_dying: Callable[[Process], None] = lambda _p: None  # memory still there
         self.next_pid = 1
-        self.current: Thread | None = None
         self.boot_time = time.time()
-        self._boot(mem)
+        self._boot(mem, cpus)
 
     def _stage(self, name: str) -> None:
         self.log.info(f"boot: {name}")
 
-    def _boot(self, mem: int) -> None:
+    def _boot(self, mem: int, cpus: int) -> None:
         """The guide's boot sequence up to the scheduler; user space starts in ``run``."""
         self._stage("firmware: virtual x86_64 machine, Unicorn CPU")
         self._stage("boot loader: kernel image loaded")
         self._stage(f"kernel entry: CloudOS {VERSION}")
         self.ram = PhysicalMemory(mem)
-        self.cpu = Cpu(self.ram)
+        self.cpus = list(map(Cpu, [self.ram] * cpus, range(cpus)))
+        self.cpu = self.cpus[0]
         self.frames = BuddyAllocator(LOW_RESERVED, self.ram.size - LOW_RESERVED)
         self.kernel_entry = self._map_kernel_half()
-        self.cpu.start(self.kernel_pt.root)
-        self.cpu.fault_handler = lambda address, rip, error: resolve_fault(self, address, rip, error)
+        for cpu in self.cpus:
+            cpu.start(self.kernel_pt.root)
+            cpu.fault_handler = lambda address, rip, error: resolve_fault(self, address, rip, error)
+        # The CPU that takes the big lock runs the kernel.
+        self.smp = Smp(self.cpus, lambda cpu: setattr(self, "cpu", cpu)) if cpus > 1 else None
         self._stage("architecture setup: GDT, IDT, TSS; paging; ring 3 entry")
         self._stage(f"memory init: {self.ram.size >> 20} MiB RAM, "
                     f"{self.frames.free_bytes >> 20} MiB in the buddy allocator")
@@ -105,7 +110,7 @@ class Kernel:
         self.dispatcher = Dispatcher(self, ())
         self._stage("kernel data structures: process table, run queues, ports, capabilities")
         self._stage("device discovery: console (host stdio), timer")
-        self._stage("scheduler: MLFQ, 7 levels, quanta 1-64 ms, boost every 1 s, cpu0")
+        self._stage(f"scheduler: MLFQ, 7 levels, quanta 1-64 ms, boost every 1 s, {cpus} CPUs")
 
     def _map_kernel_half(self) -> int:
         """Map low memory at KERNEL_BASE, supervisor-only, in a table every process shares."""
@@ -120,7 +125,8 @@ class Kernel:
         """Seal the system call table (once, at boot)."""
         assert not self.dispatcher.handlers, "the syscall table is sealed"
         self.dispatcher = Dispatcher(self, handlers, native)
-        self.cpu.syscall_handler = self.dispatcher.on_syscall
+        for cpu in self.cpus:
+            cpu.syscall_handler = self.dispatcher.on_syscall
 
     # -- processes ------------------------------------------------------------
     def new_aspace(self) -> AddressSpace:
@@ -202,13 +208,16 @@ class Kernel:
     def run(self) -> None:
         """User space: run the scheduler until no thread is left."""
         self._stage("user space: entering ring 3")
-        self.scheduler.run()
+        if self.smp:
+            self.smp.run(self.scheduler.run)
+        else:
+            self.scheduler.run(self.cpu)
 
     def panic(self, message: str) -> None:
         """The guide's panic report: message, guest registers, recent kernel log; then halt."""
         out = self.log.console
         out.write(f"KERNEL PANIC: {message}\n")
-        current = self.current
+        current = self.cpu.thread
         if current is not None:
             out.write(f"  in {current.process.name}[{current.tid}]\n")
         for name, value in self.cpu.registers().items():

@@ -2,68 +2,33 @@
 
 Owns the one typed error that kernel code raises, ``KernelError``; the trap
 path turns it into ``-errno`` in RAX in exactly one place (``kernel.trap``).
-``Errno`` names the numbers CloudOS's own code raises; an error passed through
-from the host (a hostfs file, the console) keeps its number even when it is
-not named here.
+``Errno`` names the numbers the kernel core raises; the personality and the
+servers name the rest (``cloudos.errno``). A message names any number by the
+host's (Linux's) name for it.
 """
 
+import errno as _linux
 from enum import IntEnum
 
 
 class Errno(IntEnum):
-    """Linux x86_64 errno values used by CloudOS."""
+    """The Linux x86_64 errno values the kernel core raises."""
 
     EPERM = 1
-    ENOENT = 2
     ESRCH = 3
-    EINTR = 4
-    EIO = 5
-    ENXIO = 6
-    E2BIG = 7
-    ENOEXEC = 8
-    EBADF = 9
-    ECHILD = 10
     EAGAIN = 11
     ENOMEM = 12
-    EACCES = 13
     EFAULT = 14
-    EBUSY = 16
-    EEXIST = 17
-    EXDEV = 18
-    ENODEV = 19
-    ENOTDIR = 20
-    EISDIR = 21
     EINVAL = 22
-    EMFILE = 24
-    ENOTTY = 25
-    ENOSPC = 28
-    ESPIPE = 29
-    EROFS = 30
-    EPIPE = 32
-    ERANGE = 34
-    ENAMETOOLONG = 36
     ENOSYS = 38
-    ENOTEMPTY = 39
-    ELOOP = 40
-    ENOTSOCK = 88
     EMSGSIZE = 90
-    ENOPROTOOPT = 92
-    EPROTONOSUPPORT = 93
-    EOPNOTSUPP = 95
-    EAFNOSUPPORT = 97
-    EADDRINUSE = 98
-    EISCONN = 106
-    ENOTCONN = 107
     ETIMEDOUT = 110
-    ECONNREFUSED = 111
-    ESTALE = 116
-    ENOTSUP = 95
 
 
 class KernelError(Exception):
     """An operation refused with a Linux error number."""
 
     def __init__(self, errno: int, why: str = "") -> None:
-        name = Errno(errno).name if errno in Errno._value2member_map_ else f"errno {errno}"
+        name = _linux.errorcode.get(errno, f"errno {errno}")
         super().__init__(f"{name}: {why}" if why else name)
         self.errno = errno

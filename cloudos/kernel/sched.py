@@ -27,7 +27,6 @@ from __future__ import annotations
 import heapq
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterator
 
 from cloudos.hal.cpu import TrapKind
@@ -43,18 +42,6 @@ REALTIME, TOP, BOTTOM = 0, 1, LEVELS - 1
 BOOST_PERIOD = 1.0
 MIN_SLICE_US = 50        # below this a timer is treated as due now
 TRACE_LIMIT = 1_000_000  # slices kept for the trace
-
-
-@dataclass(frozen=True, slots=True)
-class Slice:
-    """One stretch of a thread on the CPU, for the scheduler trace."""
-
-    start: float       # seconds since boot
-    duration: float    # seconds
-    pid: int
-    tid: int
-    level: int
-    reason: str        # why it ended: quantum, preempt, block, yield, exit, trap
 
 
 class RunQueue:
@@ -81,26 +68,38 @@ class RunQueue:
 
 
 class Scheduler:
-    """Multi-level feedback queue scheduling over the kernel's CPUs (one today)."""
+    """Multi-level feedback queue scheduling over the kernel's CPUs.
+
+    Each CPU has its run queue and runs this loop in a host thread of its own,
+    under the machine's big lock (``hal.smp``), which it gives up only while
+    guest code runs and while it idles. A thread joins the queue of the CPU it
+    last ran on; a CPU with an empty queue takes work from the others.
+    """
 
     def __init__(self, kernel: Kernel, clock: Callable[[], float] = time.monotonic) -> None:
         self.kernel, self.clock = kernel, clock
-        self.queues = [RunQueue()]   # per CPU; threads go to CPU 0 until SMP
+        self.queues = [RunQueue() for _ in kernel.cpus]
         # (deadline, tie-breaker, the sleep's wait_seq or -1, the Thread or a callback)
         self.timers: list[tuple[float, int, int, Any]] = []
         self.order = 0
         self.channels: dict[Hashable, list[Thread]] = {}
         self.epoch = clock()
         self.next_boost = self.epoch + BOOST_PERIOD
-        self.trace: list[Slice] = []
-        self.last: Thread | None = None
+        # One tuple per stretch of a thread on a CPU: start (seconds since boot),
+        # duration (seconds), pid, tid, level, why it ended (quantum, preempt, block,
+        # yield, exit, trap), CPU. ``machine.Slice`` names the fields.
+        self.trace: list[tuple[float, float, int, int, int, str, int]] = []
+        # On a multiprocessor: the CPU running a thread that ``thread`` must not run
+        # beside (None: it may run now); such a thread joins that CPU's queue instead.
+        self.conflict: Callable[[Thread], int | None] = lambda thread: None
 
     # -- making threads ready, sleeping, waking --------------------------------
     def add(self, thread: Thread, front: bool = False) -> None:
         thread.state = State.READY
         if thread.policy in (Policy.FIFO, Policy.RR):
             thread.level = REALTIME
-        self.queues[0].push(thread, front)
+        self.queues[thread.cpu].push(thread, front)
+        self.kernel.cpu.wake_others()
 
     def sleep_on(self, thread: Thread, channel: Hashable, deadline: float | None = None,
                  timeout_result: int = 0, bits: int = -1, restart: int = -1) -> None:
@@ -161,31 +160,38 @@ class Scheduler:
         self.add(thread)
 
     # -- the loop ---------------------------------------------------------------
-    def run(self) -> None:
-        """Run threads until none is ready, sleeping, or able to be woken."""
-        queue = self.queues[0]
-        self.epoch = self.clock()  # the trace and the boost period count from here
-        self.next_boost = self.epoch + BOOST_PERIOD
+    def run(self, cpu: Any) -> None:
+        """Run threads on ``cpu`` until none is ready, running, sleeping, or able to be
+        woken (``Kernel.run`` calls it for each CPU)."""
+        queue = self.queues[cpu.index]
         while True:
             now = self.clock()
             self._fire_timers(now)
             self._prune_timers()
             if now >= self.next_boost:
                 self._boost(now)
-            thread = queue.pop()
+            # its own queue first, else another CPU's
+            thread = queue.pop() or next(filter(None, map(RunQueue.pop, self.queues)), None)
             if thread is not None:
-                self._run_slice(thread, queue)
-            elif self.timers:
-                self._idle()
+                other = self.conflict(thread)
+                if other is None:
+                    self._run_slice(thread, queue)
+                else:
+                    thread.cpu = other
+                    self.queues[other].push(thread)
+                    self._idle(cpu)
+            elif self.timers or cpu.others_busy():  # (another CPU may wake someone)
+                self._idle(cpu)
             elif not self._deadlock():
                 return
 
     def _run_slice(self, thread: Thread, queue: RunQueue) -> None:
         kernel = self.kernel
-        if self.last is not thread:
+        cpu = kernel.cpu
+        if cpu.thread is not thread:
             kernel.profile.context_switches += 1
-        self.last = kernel.current = thread
-        thread.state = State.RUNNING
+        cpu.thread = thread
+        thread.state, thread.cpu = State.RUNNING, cpu.index
         if thread.notify:
             kernel.before_user(thread)  # e.g. a signal frame; or the signal killed it
             if thread.state is not State.RUNNING:
@@ -204,16 +210,17 @@ class Scheduler:
         if self.timers:
             budget = min(budget, (self.timers[0][0] - start) * 1e6)
         system_before = thread.sys_time
-        trap = kernel.cpu.run(thread.context, int(max(budget, MIN_SLICE_US)))  # type: ignore[arg-type]
+        trap = cpu.run(thread.context, int(max(budget, MIN_SLICE_US)))  # type: ignore[arg-type]
         elapsed = self.clock() - start
         thread.user_time += max(0.0, elapsed - (thread.sys_time - system_before))
         thread.used_us += elapsed * 1e6
         level = thread.level
-        handle_trap(kernel, thread, trap)
+        if thread.state is not State.TERMINATED:  # (another CPU may have ended it)
+            handle_trap(kernel, thread, trap)
         reason = self._after_slice(thread, trap.kind, queue)
         if len(self.trace) < TRACE_LIMIT:
-            self.trace.append(Slice(start - self.epoch, elapsed, thread.process.pid, thread.tid,
-                                    level, reason))
+            self.trace.append((start - self.epoch, elapsed, thread.process.pid, thread.tid,
+                               level, reason, cpu.index))
 
     def _after_slice(self, thread: Thread, kind: TrapKind, queue: RunQueue) -> str:
         """Requeue a thread that is still running; say why its slice ended."""
@@ -258,21 +265,20 @@ class Scheduler:
     def _boost(self, now: float) -> None:
         """Lift every normal thread back to the top level."""
         self.next_boost = now + BOOST_PERIOD
+        for thread in self.kernel.threads():
+            if thread.policy not in (Policy.FIFO, Policy.RR):
+                thread.level, thread.used_us = TOP, 0.0
         for queue in self.queues:
             ready = list(queue)
-            for thread in self.kernel.threads():
-                if thread.policy not in (Policy.FIFO, Policy.RR):
-                    thread.level, thread.used_us = TOP, 0.0
             for level in queue.levels:
                 level.clear()
             for thread in ready:
                 queue.push(thread)
 
-    def _idle(self) -> None:
-        """Nothing to run: sleep on the host until the next timer."""
-        delay = self.timers[0][0] - self.clock()
-        if delay > 0:
-            time.sleep(delay)
+    def _idle(self, cpu: Any) -> None:
+        """Nothing to run: halt the CPU until the next timer (on a multiprocessor, or
+        until another CPU makes a thread ready)."""
+        cpu.halt(self.timers[0][0] - self.clock() if self.timers else None)
 
     def _deadlock(self) -> bool:
         """Threads are blocked with no timer and no device to wake them: kill them."""

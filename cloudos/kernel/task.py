@@ -46,7 +46,6 @@ class Process:
     exit_code: int = 0          # the status of exit(), when not killed
     killed_by: int = 0          # the signal that ended it, 0 if it exited
     state: State = State.CREATED
-    child_times: tuple[float, float] = (0.0, 0.0)  # user, system seconds of reaped children
     exe: bytes = b""            # the program it runs, and its arguments NUL-separated
     cmdline: bytes = b""
     personality: Any = None     # Linux state: signal actions, limits, credentials
@@ -91,6 +90,7 @@ class Thread:
     # Scheduling (kernel.sched): MLFQ level, CPU used at that level, policy.
     level: int = 1
     used_us: float = 0.0
+    cpu: int = 0                # the CPU it last ran on, whose run queue it joins
     policy: Policy = Policy.NORMAL
     rt_priority: int = 0
     nice: int = 0
@@ -108,5 +108,4 @@ class Thread:
     syscall: int = -1           # the system call it last made (to restart or interrupt it)
     notify: bool = False        # the personality has work before it returns to user mode
     result: int = 0             # a server thread's wake-up value (a CPU thread's goes to RAX)
-    clear_child_tid: int = 0
     personality: Any = None     # Linux state: signal mask, robust list

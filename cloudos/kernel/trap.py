@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 from cloudos.hal.cpu import Trap, TrapKind
 from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.mm.vm import SegFault
-from cloudos.kernel.task import Thread
+from cloudos.kernel.task import State, Thread
 
 if TYPE_CHECKING:
     from cloudos.kernel.boot import Kernel
@@ -64,8 +64,10 @@ class Dispatcher:
 
     def on_syscall(self) -> bool:
         """Serve one SYSCALL; False stops the CPU (the thread exited or blocked)."""
-        cpu, thread = self.kernel.cpu, self.kernel.current
-        assert thread is not None, "a system call with no current thread"
+        cpu = self.kernel.cpu
+        thread = cpu.thread
+        if thread.state is not State.RUNNING:  # another CPU ended it meanwhile
+            return False
         nr, a0, a1, a2, a3, a4, a5 = cpu.syscall_args()
         thread.syscall = nr
         handler = self.handlers[nr] if nr < len(self.handlers) else self.native.get(nr)
@@ -111,8 +113,7 @@ class Dispatcher:
 
 def resolve_fault(kernel: Kernel, address: int, rip: int, error: int) -> bool:
     """Serve a page fault inside the CPU hook; False leaves it to ``handle_trap`` (a SIGSEGV)."""
-    thread = kernel.current
-    assert thread is not None
+    thread = kernel.cpu.thread  # (if another CPU ended it, its memory is gone: SegFault)
     try:
         thread.process.aspace.fault(address, error)
     except (SegFault, KernelError):  # KernelError: no frame left (handle_trap decides)

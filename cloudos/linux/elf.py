@@ -23,6 +23,7 @@ from elftools.elf.elffile import ELFFile
 
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.vm import PAGE_MASK, PIE_BASE, AddressSpace, Prot
+from cloudos.linux.layout import find_free
 from cloudos.linux.pagecache import FileId, PageCache
 
 EM_X86_64 = 62
@@ -102,7 +103,7 @@ def load(aspace: AddressSpace, data: bytes, path: str, interp: bytes | None = No
     if ld.header.e_type != "ET_DYN":
         raise ExecError(8, f"{path}: its dynamic loader is not position-independent")
     span = _span(ld_segments)
-    ld_bias = _map_image(aspace, interp, ld_segments, aspace.find_free(span), "ld.so", cache,
+    ld_bias = _map_image(aspace, interp, ld_segments, find_free(aspace, span), "ld.so", cache,
                          ids[1])
     return Image(ld.header.e_entry + ld_bias, phdr + bias, elf.header.e_phnum, exec_stack,
                  entry, ld_bias)

@@ -62,6 +62,7 @@ class LinuxProcess:
     next_timer: int = 0
     signalfd_mask: int = 0  # signals some signalfd of it watches: the VFS hears of them
     core_dumped: bool = False   # it died leaving a core file (WCOREDUMP)
+    child_times: tuple[float, float] = (0.0, 0.0)  # user, system seconds of reaped children
 
     def fork(self) -> LinuxProcess:
         return LinuxProcess(self.uid, self.gid, dict(self.rlimits), dict(self.sigactions),
@@ -81,6 +82,7 @@ class LinuxThread:
     altstack: tuple[int, int] = (0, 0)  # sigaltstack: base, size (size 0: none)
     sigwait: int = 0  # the signals rt_sigtimedwait waits for (while it sleeps)
     temporary_mask: bool = False  # ppoll/pselect6/epoll_pwait's mask: restored on return
+    clear_child_tid: int = 0  # set_tid_address, CLONE_CHILD_CLEARTID: cleared at exit
 
     def fork(self) -> LinuxThread:
         return LinuxThread(self.sigmask)

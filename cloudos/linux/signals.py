@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from unicorn import x86_const as X
 
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.linux.process import linux, linux_thread
 

@@ -18,10 +18,11 @@ import struct
 import time
 from typing import Any
 
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.pagetable import FRAME_MASK
 from cloudos.kernel.mm.vm import PAGE_MASK, USER_END, Prot, page_align
+from cloudos.linux.layout import find_free
 from cloudos.kernel.task import Thread
 from cloudos.linux.memobject import MemoryObject
 from cloudos.linux.pagecache import cache_of, collect_shared
@@ -162,7 +163,7 @@ def sys_shmat(t: Thread, ident: int, addr: int, flags: int, *_: int) -> int:
     else:
         if flags & SHM_REMAP:
             raise KernelError(Errno.EINVAL, "SHM_REMAP needs an address")
-        start = aspace.find_free(length)
+        start = find_free(aspace, length)
     aspace.add(start, length, prot, "SYSV", shared=True)
     segment.map(aspace, start, 0, segment.pages)
     linux(t.process).shm[start] = ident

@@ -18,7 +18,7 @@ from typing import Any, Callable, Generator
 
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.cap import Cap, ObjType, Right
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message, Port
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import Stop

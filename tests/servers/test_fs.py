@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import DType, FileSystem, Magic, Node
 from cloudos.servers.vfs.hostfs import HostFs
 from cloudos.servers.vfs.overlay import OverlayFs

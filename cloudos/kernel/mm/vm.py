@@ -87,7 +87,7 @@ class AddressSpace:
     """The user half of one process's virtual memory."""
 
     def __init__(self, ram: PhysicalMemory, frames: BuddyAllocator, kernel_entry: int,
-                 on_flush: Callable[[], None], on_code: Callable[[], None],
+                 on_flush: Callable[[int], None], on_code: Callable[[], None],
                  refs: dict[int, int] | None = None) -> None:
         # on_flush drops stale TLB entries; on_code drops translated code, since frames
         # the kernel fills with code (not the guest) may hold old translations.
@@ -137,23 +137,6 @@ class AddressSpace:
                     vma = left
         return vma
 
-    def find_free(self, length: int, hint: int = 0) -> int:
-        """A free range of ``length`` bytes: at ``hint`` if it fits, else top-down from MMAP_TOP."""
-        length = page_align(length)
-        if hint and MMAP_FLOOR <= hint and hint + length <= USER_END \
-                and not self.overlaps(hint, hint + length):
-            return hint
-        top = self.mmap_top
-        for vma in reversed(self.vmas):
-            if vma.start >= top:
-                continue
-            if vma.end <= top - length:
-                return top - length
-            top = min(top, vma.start)
-        if top - length >= MMAP_FLOOR:
-            return top - length
-        raise KernelError(Errno.ENOMEM, "address space full")
-
     def _split(self, va: int) -> None:
         """Make ``va`` a VMA boundary."""
         vma = self.find(va)
@@ -187,7 +170,7 @@ class AddressSpace:
             self.resident -= 1
             freed = True
         if freed:
-            self.on_flush()
+            self.on_flush(self.pt.root)
 
     def _drop(self, frame: int) -> None:
         """Give up one ownership of ``frame``; the last owner frees it."""
@@ -221,7 +204,7 @@ class AddressSpace:
             frame = pte & FRAME_MASK
             child.pt.map(va, frame, pte & ~(FRAME_MASK | PRESENT))
             refs[frame] = refs.get(frame, 1) + 1
-        self.on_flush()
+        self.on_flush(self.pt.root)
         return child
 
     def _break_cow(self, va: int, pte: int) -> int:
@@ -234,7 +217,7 @@ class AddressSpace:
             self._drop(frame)
             frame = private
         self.pt.set_entry(va & PAGE_MASK, frame | flags)
-        self.on_flush()
+        self.on_flush(self.pt.root)
         return frame
 
     def protect(self, start: int, length: int, prot: Prot) -> None:
@@ -251,7 +234,7 @@ class AddressSpace:
             gained_exec |= bool(prot & EXEC and not vma.prot & EXEC)
             vma.prot = int(prot)
             self._reflag(vma)
-        self.on_flush()
+        self.on_flush(self.pt.root)
         if gained_exec:
             self.on_code()
 
@@ -301,8 +284,11 @@ class AddressSpace:
     def fault(self, va: int, error: int) -> None:
         """Resolve a user page fault at ``va`` (x86 error code ``error``) or raise SegFault."""
         vma = self.find(va) or self._grow_stack(va)
+        pte = self.pt.walk(va)
+        if pte & USER and (pte & WRITABLE or not error & PF_WRITE) \
+                and not (error & PF_FETCH and pte & NO_EXECUTE):
+            return  # another CPU mended the entry meanwhile: the access runs again
         if error & PF_PRESENT and error & PF_WRITE and vma is not None and vma.prot & WRITE:
-            pte = self.pt.walk(va)
             if pte & COW:
                 self._break_cow(va, pte)
                 return

@@ -2,7 +2,7 @@
 
 import struct
 
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.vm import AddressSpace
 
 U64 = struct.Struct("<Q")

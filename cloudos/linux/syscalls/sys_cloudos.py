@@ -12,7 +12,7 @@ import struct
 from typing import Callable
 
 from cloudos.kernel.cap import Cap, ObjType, Right
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import MSG_MAX, Deliver, Message
 from cloudos.kernel.task import Thread
 from cloudos.kernel.trap import Handler

@@ -15,7 +15,7 @@ import time
 from typing import Any, Callable
 
 from cloudos.kernel.cap import Cap, ObjType, Right
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Thread
 from cloudos.linux.process import linux

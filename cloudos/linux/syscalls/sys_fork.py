@@ -16,7 +16,7 @@ import struct
 
 from unicorn import x86_const as X
 
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.mm.vm import AddressSpace
 from cloudos.kernel.task import Process, State, Thread
@@ -92,7 +92,7 @@ def _copy_thread(t: Thread, flags: int, stack: int, tls: int, child_tid: int) ->
     if flags & CLONE_CHILD_SETTID:
         aspace.copy_out(child_tid, struct.pack("<i", child.tid))
     if flags & CLONE_CHILD_CLEARTID:
-        child.clear_child_tid = child_tid
+        linux_thread(child).clear_child_tid = child_tid
     return child
 
 
@@ -190,7 +190,7 @@ def _become(t: Thread, new: AddressSpace, entry: int, rsp: int, path: bytes,
     process.name = os.path.basename(os.fsdecode(path))[:15]
     process.exe, process.cmdline = path, b"".join(a + b"\0" for a in args)
     t.context = kernel.cpu.new_context(new.pt.root, entry, rsp)
-    t.clear_child_tid = 0
+    linux_thread(t).clear_child_tid = 0
     state = linux(process)
     state.execed = True
     state.shm = {}
@@ -206,10 +206,11 @@ def _become(t: Thread, new: AddressSpace, entry: int, rsp: int, path: bytes,
 # -- exit ---------------------------------------------------------------------
 def _clear_child_tid(t: Thread) -> None:
     """CLONE_CHILD_CLEARTID: zero the tid word and wake one waiter (pthread_join)."""
-    if t.clear_child_tid:
+    address = linux_thread(t).clear_child_tid
+    if address:
         try:
-            t.process.aspace.copy_out(t.clear_child_tid, bytes(4))
-            futex_wake(t, t.clear_child_tid, 1)
+            t.process.aspace.copy_out(address, bytes(4))
+            futex_wake(t, address, 1)
         except KernelError:
             pass  # Linux ignores a bad address here too
 
@@ -257,9 +258,9 @@ def reap(process: Process) -> None:
     parent = process.parent
     if parent is not None:
         user, system = process.times()
-        cu, cs = process.child_times
-        pu, ps = parent.child_times
-        parent.child_times = (pu + user + cu, ps + system + cs)
+        cu, cs = linux(process).child_times
+        pu, ps = linux(parent).child_times
+        linux(parent).child_times = (pu + user + cu, ps + system + cs)
     process.kernel.forget(process)
 
 

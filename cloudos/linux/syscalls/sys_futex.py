@@ -11,7 +11,7 @@ see extra, harmless, wake-ups.
 import struct
 import time
 
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.vm import PAGE_MASK
 from cloudos.kernel.task import Thread
 from cloudos.kernel.trap import Stop

@@ -7,11 +7,12 @@ copy-on-write (the VFS reads the file for it); a shared one maps the file's
 object in ``sharedfiles``.
 """
 
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.pagetable import COW, FRAME_MASK
 from cloudos.kernel.mm.vm import (MMAP_BASE, PAGE_MASK, USER_END, AddressSpace, Prot, Vma,
                                   page_align)
+from cloudos.linux.layout import find_free
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Thread
 from cloudos.linux.pagecache import cache_of, collect_shared
@@ -87,7 +88,7 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
             raise KernelError(Errno.EEXIST, f"{addr:#x} is mapped")
         start = addr
     else:
-        start = aspace.find_free(size, addr & PAGE_MASK)
+        start = find_free(aspace, size, addr & PAGE_MASK)
     if flags & MAP_ANONYMOUS:
         aspace.add(start, size, access, "", grows_down=bool(flags & MAP_GROWSDOWN),
                    shared=kind != MAP_PRIVATE)
@@ -232,7 +233,7 @@ def sys_mremap(t: Thread, old: int, old_size: int, new_size: int, flags: int, ne
     elif not flags & MREMAP_MAYMOVE:
         raise KernelError(Errno.ENOMEM, "no room to grow in place")
     else:
-        new = aspace.find_free(new_size)
+        new = find_free(aspace, new_size)
     kept = min(old_size, new_size)
     _move(aspace, vma, old, new, kept)
     if new_size > kept:

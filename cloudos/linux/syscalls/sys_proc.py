@@ -6,7 +6,7 @@ import struct
 import time
 
 from cloudos import __version__
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.vm import USER_END
 from cloudos.kernel.task import Process, Thread
 from cloudos.linux.process import RLIM_INFINITY, RLIM_NLIMITS, linux, linux_thread
@@ -216,7 +216,7 @@ def sys_arch_prctl(t: Thread, code: int, addr: int, *_: int) -> int:
 
 def sys_set_tid_address(t: Thread, tidptr: int, *_: int) -> int:
     """Implements Linux set_tid_address(2): the tid word is cleared and woken at thread exit."""
-    t.clear_child_tid = tidptr
+    linux_thread(t).clear_child_tid = tidptr
     return t.tid
 
 
@@ -280,8 +280,8 @@ def sys_sysinfo(t: Thread, info: int, *_: int) -> int:
 
 
 def sys_getcpu(t: Thread, cpu: int, node: int, *_: int) -> int:
-    """Implements Linux getcpu(2): one CPU, one node."""
-    for addr in (cpu, node):
+    """Implements Linux getcpu(2): the CPU the thread runs on; one node."""
+    for addr, value in ((cpu, t.cpu), (node, 0)):
         if addr:
-            t.process.aspace.copy_out(addr, struct.pack("<I", 0))
+            t.process.aspace.copy_out(addr, struct.pack("<I", value))
     return 0

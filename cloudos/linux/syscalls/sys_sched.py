@@ -10,7 +10,7 @@ levels 1-6. Nice values are recorded; the MLFQ does not weigh them.
 import struct
 import time
 
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Policy, State, Thread
 from cloudos.kernel.trap import Stop
 from cloudos.linux.process import linux
@@ -110,20 +110,25 @@ def sys_sched_getparam(t: Thread, pid: int, param: int, *_: int) -> int:
     return 0
 
 
+def _all_cpus(t: Thread) -> int:
+    return (1 << len(t.process.kernel.cpus)) - 1
+
+
 def sys_sched_getaffinity(t: Thread, pid: int, size: int, mask: int, *_: int) -> int:
-    """Implements Linux sched_getaffinity(2): one CPU, cpu0."""
+    """Implements Linux sched_getaffinity(2): every CPU of the machine."""
     _target(t, pid)
     if size < CPUSET_BYTES or size & (CPUSET_BYTES - 1):
         raise KernelError(Errno.EINVAL, f"cpuset size {size}")
-    t.process.aspace.copy_out(mask, struct.pack("<Q", 1))
+    t.process.aspace.copy_out(mask, struct.pack("<Q", _all_cpus(t)))
     return CPUSET_BYTES
 
 
 def sys_sched_setaffinity(t: Thread, pid: int, size: int, mask: int, *_: int) -> int:
-    """Implements Linux sched_setaffinity(2): any mask that includes cpu0."""
+    """Implements Linux sched_setaffinity(2): any mask that names a CPU of the machine
+    is accepted, but not kept: threads still run on every CPU."""
     _target(t, pid)
     raw = t.process.aspace.copy_in(mask, min(size, CPUSET_BYTES))
-    if not raw or not raw[0] & 1:
+    if not int.from_bytes(raw, "little") & _all_cpus(t):
         raise KernelError(Errno.EINVAL, "the mask names no CPU of this machine")
     return 0
 
@@ -166,7 +171,7 @@ def sys_setpriority(t: Thread, which: int, who: int, prio: int, *_: int) -> int:
 def sys_times(t: Thread, buf: int, *_: int) -> int:
     """Implements Linux times(2): clock ticks of 1/100 s."""
     user, system = t.process.times()
-    child_user, child_system = t.process.child_times
+    child_user, child_system = linux(t.process).child_times
     if buf:
         t.process.aspace.copy_out(buf, struct.pack(
             "<4q", *(int(v * CLK_TCK) for v in (user, system, child_user, child_system))))
@@ -179,7 +184,7 @@ def sys_getrusage(t: Thread, who: int, usage: int, *_: int) -> int:
     if who == RUSAGE_SELF:
         user, system = t.process.times()
     elif who == RUSAGE_CHILDREN:
-        user, system = t.process.child_times
+        user, system = linux(t.process).child_times
     elif who == RUSAGE_THREAD:
         user, system = t.user_time, t.sys_time
     else:

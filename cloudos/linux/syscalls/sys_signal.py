@@ -9,7 +9,7 @@ import struct
 
 from unicorn import x86_const as X
 
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import SlowPath, Stop
 from cloudos.linux import signals

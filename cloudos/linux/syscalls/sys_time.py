@@ -10,7 +10,7 @@ import os
 import struct
 import time
 
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Thread
 from cloudos.kernel.trap import Stop
 from cloudos.linux import signals

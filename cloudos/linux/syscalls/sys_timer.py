@@ -15,7 +15,7 @@ import struct
 import time
 from dataclasses import dataclass
 
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Process, Thread
 from cloudos.linux import signals
 from cloudos.linux.process import linux, linux_thread

@@ -16,7 +16,7 @@ import stat
 import time
 from typing import NoReturn
 
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node, StatFs, dtype
 
 DEVPTS_MAGIC = 0x1373  # DEVFS_SUPER_MAGIC

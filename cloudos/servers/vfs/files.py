@@ -19,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import FileSystem, Node
 from cloudos.servers.vfs.paths import Walk
 

@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import IntEnum
 
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 
 NAME_MAX = 255       # bytes in one name
 SYMLINK_MAX = 4095   # bytes in a symlink's target (PATH_MAX less the NUL)

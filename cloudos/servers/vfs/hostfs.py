@@ -33,7 +33,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import (
     Attr, DType, FileSystem, Magic, Node, StatFs, check_name, check_target, dtype,
 )

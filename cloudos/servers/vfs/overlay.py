@@ -25,7 +25,7 @@ import stat
 import weakref
 from typing import Callable
 
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import Attr, FileSystem, Magic, Node, StatFs, check_name
 from cloudos.servers.vfs.tmpfs import TmpFs
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import stat
 from dataclasses import dataclass
 
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import FileSystem, Node
 
 MAX_SYMLINKS = 40

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, NoReturn, Protocol
 
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node, StatFs, dtype
 
 PROC_SUPER_MAGIC = 0x9FA0

@@ -33,7 +33,7 @@ from typing import Any, Callable, Generator
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
 from cloudos.servers.vfs import files

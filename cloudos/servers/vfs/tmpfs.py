@@ -18,7 +18,7 @@ import stat
 import time
 from typing import Callable
 
-from cloudos.kernel.errno import Errno, KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import (
     Attr, FileSystem, Magic, Node, StatFs, check_name, check_target, dtype,
 )

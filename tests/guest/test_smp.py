@@ -1,0 +1,108 @@
+"""Multiprocessor machines (``cloudos run --cpus N``): the same programs, the same output.
+
+``smp.c`` runs its sections natively and under CloudOS with 2 and with 4 vCPUs
+(more vCPUs than the host may have: the interleavings differ). The sections
+stress what SMP can break: counters shared by threads (atomics and a mutex),
+memory unmapped or write-protected under a thread that is running (the TLB
+shootdown), fork while a thread writes, exit_group and SIGKILL while threads
+compute, and the CPU numbers a program sees. The scheduler's trace then shows
+that processes which share nothing do run at the same time on different CPUs.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+
+def _assert_same(native, guest) -> None:
+    assert b"Traceback" not in guest[2], guest[2]
+    assert guest[1] == native[1], guest[2].decode(errors="replace")
+    assert guest[0] == native[0], guest[2].decode(errors="replace")
+
+
+def _check_native(native, expected_lines) -> None:
+    assert native[0] == 0, native
+    missing = [line for line in expected_lines if line not in native[1].splitlines()]
+    assert not missing, f"native run lacks {missing!r}"
+
+
+SMP_SECTIONS = {
+    "counters": [b"atomic total 800000 (want 800000)", b"mutex total 50000 (want 50000)"],
+    "shootdown": [b"munmap under a running thread: it faulted yes",
+                  b"mprotect under a running thread: it faulted yes"],
+    "fork": [b"fork with a thread writing: children see a still copy yes, parent's thread "
+             b"goes on yes"],
+    "exit": [b"exit with threads running: status 7", b"SIGKILL with a thread running: signal 9"],
+    "cpus": [b"affinity mask counts the CPUs: yes", b"sysconf agrees: yes",
+             b"getcpu names a CPU of the machine: yes",
+             b"setaffinity to no CPU of the machine: -1 EINVAL"],
+}
+
+
+@pytest.mark.parametrize("cpus", [2, 4])
+@pytest.mark.parametrize("section", list(SMP_SECTIONS))
+def test_smp_section(section, cpus, guest_bins, run_native, run_cloudos):
+    prog = guest_bins.path("smp", "static")
+    native = run_native([prog, section])
+    _check_native(native, [f"== {section}".encode(), *SMP_SECTIONS[section]])
+    guest = run_cloudos([prog, section], extra_args=["--cpus", str(cpus)])
+    if section == "cpus":  # the host's CPU count is not the machine's: compare the checks
+        assert guest[0] == 0 and b"Traceback" not in guest[2], guest
+        assert all(line in guest[1].splitlines() for line in SMP_SECTIONS[section]), guest
+    else:
+        _assert_same(native, guest)
+
+
+@pytest.mark.parametrize("cpus", [1, 3])
+def test_the_guest_sees_the_machines_cpus(cpus, run_cloudos):
+    status, out, err = run_cloudos(["/bin/sh", "-c", "nproc; "
+                                    "python3 -c 'import os; print(os.cpu_count())'"],
+                                   extra_args=["--cpus", str(cpus)])
+    assert status == 0, err
+    assert out.split() == [str(cpus).encode()] * 2, out
+
+
+def test_processes_that_share_nothing_run_at_the_same_time(tmp_path, run_cloudos):
+    trace = tmp_path / "trace.json"
+    status, out, err = run_cloudos(
+        ["/bin/sh", "-c", "for i in 1 2; do (i=0; while [ $i -lt 3000 ]; do i=$((i+1)); "
+         "done; echo done) & done; wait"],
+        extra_args=["--cpus", "2", "--sched-trace", str(trace)])
+    assert status == 0 and out == b"done\ndone\n", err
+    slices = [e for e in json.loads(trace.read_text())["traceEvents"] if e["ph"] == "X"]
+    on = {cpu: [(e["ts"], e["ts"] + e["dur"], e["pid"]) for e in slices
+                if e["args"]["cpu"] == cpu] for cpu in (0, 1)}
+    assert on[0] and on[1], "both CPUs ran threads"
+    overlap = sum(min(a_end, b_end) - max(a_start, b_start)
+                  for a_start, a_end, a_pid in on[0] for b_start, b_end, b_pid in on[1]
+                  if a_pid != b_pid and min(a_end, b_end) > max(a_start, b_start))
+    busy = sum(end - start for start, end, _ in on[0] + on[1])
+    # Two shells counting: a good part of their time overlaps (measured: about half).
+    assert overlap > 0.1 * busy, (overlap, busy)
+
+
+def test_threads_of_one_process_take_turns(tmp_path, guest_bins, run_cloudos):
+    """Unicorn's atomics are atomic only within one vCPU, so no two CPUs run threads
+    of one address space at once (see ``Machine._conflict``); two such processes
+    still run side by side."""
+    trace = tmp_path / "trace.json"
+    prog = guest_bins.path("smp", "static")
+    status, out, err = run_cloudos(["/bin/sh", "-c", f"{prog} counters & {prog} counters & wait"],
+                                   extra_args=["--cpus", "2", "--sched-trace", str(trace)])
+    assert status == 0 and out.count(b"atomic total 800000 (want 800000)") == 2, err
+    slices = [(e["ts"], e["ts"] + e["dur"], e["args"]["cpu"], e["pid"])
+              for e in json.loads(trace.read_text())["traceEvents"] if e["ph"] == "X"]
+    same = apart = 0.0
+    for a_start, a_end, a_cpu, a_pid in slices:
+        for b_start, b_end, b_cpu, b_pid in slices:
+            if a_cpu < b_cpu and min(a_end, b_end) > max(a_start, b_start):
+                overlap = min(a_end, b_end) - max(a_start, b_start)
+                if a_pid == b_pid:
+                    same += overlap
+                else:
+                    apart += overlap
+    assert same <= 1.0, same  # µs: the trace's times are rounded to 0.1 µs
+    assert apart > 0, "the two processes never ran at the same time"
