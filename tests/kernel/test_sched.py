@@ -20,7 +20,9 @@ def traced(guest_bins, run_native, run_cloudos, tmp_path: Path, name: str) -> li
     program = guest_bins.path(name, "static")
     trace = tmp_path / f"{name}.json"
     native = run_native([program])
-    ours = run_cloudos([program], extra_args=["--sched-trace", str(trace)])
+    # One CPU (even under CLOUDOS_CPUS): these are the MLFQ's decisions on one run
+    # queue; on several CPUs a FIFO thread holds one while the others run the rest.
+    ours = run_cloudos([program], extra_args=["--cpus", "1", "--sched-trace", str(trace)])
     assert ours[:2] == native[:2], ours[2].decode()
     events = json.loads(trace.read_text())["traceEvents"]
     return [e for e in events if e["ph"] == "X"]

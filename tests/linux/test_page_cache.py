@@ -7,9 +7,11 @@ import re
 
 
 def mem_free_kb(run_cloudos, processes: int) -> int:
-    # each job is a shell of its own (the ": " keeps dash from exec'ing sleep in its place)
-    script = (f"for i in $(seq {processes}); do sh -c 'sleep 3; :' & done; sleep 1.5; "
-              f"test $(ls /proc | grep -c '^[0-9]') -gt {2 * processes} && "
+    # each job is a shell of its own (the ": " keeps dash from exec'ing sleep in its
+    # place); MemFree is read once all of them (and their sleeps) are running
+    script = (f"for i in $(seq {processes}); do sh -c 'sleep 5; :' & done; "
+              f"n=0; while [ $(ls /proc | grep -c '^[0-9]') -le {2 * processes} ]; do "
+              "n=$((n+1)); [ $n -lt 40 ] || exit 9; sleep 0.1; done; "
               "grep MemFree /proc/meminfo; wait")
     status, out, err = run_cloudos(["/bin/sh", "-c", script], timeout=180)
     assert status == 0, err.decode()

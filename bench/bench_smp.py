@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Multiprocessor benchmarks: CloudOS on 1, 2 and 4 vCPUs against native and qemu-x86_64.
+
+Times (wall clock, best of --repeat runs) bench/par_compute.c, N workers each running
+the same compute loop (no memory traffic, no system calls):
+
+    procs N     N forked processes, which share nothing: CloudOS runs them on its
+                vCPUs at the same time
+    threads N   N threads of one process: CloudOS runs threads of one address space
+                one at a time (Unicorn's atomics are not atomic between vCPUs, see
+                Machine._conflict), so more vCPUs should not help
+
+Each row is one workload under one runner; "vs 1 CPU" is CloudOS's speed-up over
+itself on one vCPU, measured in the same run. The host's CPU count bounds it (this
+script prints it): 2 vCPUs on a 2-CPU host can at best halve the time, and the
+host threads of the kernel (the big lock, Python's GIL) take their share.
+
+    python bench/bench_smp.py [--quick] [--repeat K] [--iterations I] [--workers N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench as common  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per measurement (best kept)")
+    ap.add_argument("--quick", action="store_true", help="a single repeat")
+    ap.add_argument("--iterations", type=int, default=100_000_000,
+                    help="loop iterations per worker (default 1e8)")
+    ap.add_argument("--workers", type=int, default=2, help="processes or threads (default 2)")
+    ap.add_argument("--cpus", default="1,2,4", help="vCPU counts for CloudOS (default 1,2,4)")
+    ap.add_argument("--timeout", type=float, default=600)
+    args = ap.parse_args(argv)
+    repeat = 1 if args.quick else args.repeat
+    cpu_counts = [int(c) for c in args.cpus.split(",")]
+    print(f"host: {os.cpu_count()} CPUs; {args.workers} workers x {args.iterations:g} iterations",
+          file=sys.stderr)
+
+    with tempfile.TemporaryDirectory(prefix="cloudos-bench-smp-") as tmp:
+        prog = common.build(Path(tmp), ["par_compute"], {"par_compute": ["-pthread"]})["par_compute"]
+        runners = [r for r in common.make_runners("native,qemu")]
+        base = [sys.executable, "-m", "cloudos", "run"]
+        runners += [common.Runner(f"cloudos --cpus {n}", [*base, "--cpus", str(n), "--"])
+                    for n in cpu_counts]
+        headers = ["workload", "runner", "seconds", "vs native", "vs qemu", "vs 1 CPU"]
+        rows: list[list[str]] = []
+        for mode in ("procs", "threads"):
+            label = f"{mode} {args.workers}"
+            cmd = [str(prog), mode, str(args.workers), str(args.iterations)]
+            ref: dict[str, float] = {}
+            expect = None
+            for r in runners:
+                print(f"  running {label} under {r.name} ...", file=sys.stderr, flush=True)
+                try:
+                    secs, out = common.best_of(r.prefix + cmd, repeat, args.timeout, expect)
+                except common.RunFailed as err:
+                    rows.append([label, r.name, f"failed: {err}"])
+                    continue
+                expect = expect or out
+                ref[r.name] = secs
+                one = ref.get(f"cloudos --cpus {cpu_counts[0]}") if r.name.startswith("cloudos") \
+                    else None
+                rows.append([label, r.name, f"{secs:.3f}", common.fmt_ratio(secs, ref.get("native")),
+                             common.fmt_ratio(secs, ref.get("qemu")),
+                             common.fmt_ratio(one, secs) if one else "-"])
+        common.print_table(headers, rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
