@@ -155,6 +155,7 @@ def _stop(process: Process, sig: int) -> None:
         if thread.state is State.TERMINATED:
             continue
         thread.notify = True
+        _kick(thread)
         if thread.state is State.BLOCKED and thread.context is not None \
                 and (thread.restart >= 0 or thread.syscall in STOP_RESTARTS):
             # the call it sleeps in runs again once the process continues (nothing
@@ -184,9 +185,19 @@ def _tell_parent(child: Process, code: int, sig: int) -> None:
     parent.kernel.scheduler.wakeup(("child", parent.pid))
 
 
+def _kick(thread: Thread) -> None:
+    """A thread in guest code on another CPU leaves it at once, to take its signal on
+    the way back (Linux's kick_process: an inter-processor interrupt)."""
+    kernel = thread.process.kernel
+    cpu = kernel.cpus[thread.cpu]
+    if thread.state is State.RUNNING and cpu is not kernel.cpu and cpu.in_guest:
+        cpu.kick()
+
+
 def _notify(thread: Thread, sig: int) -> None:
     """Make ``thread`` take a signal: now if it sleeps in a system call."""
     thread.notify = True
+    _kick(thread)
     if thread.state is State.BLOCKED and thread.context is not None:
         flags = _action(thread.process, sig)[1]
         scheduler = thread.process.kernel.scheduler

@@ -188,6 +188,40 @@ static void exit_with_threads_running(void)
            WIFSIGNALED(status) ? WTERMSIG(status) : -1);
 }
 
+static volatile sig_atomic_t got_usr1;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    got_usr1 = 1;
+}
+
+/* A signal to a process that computes on another CPU (no system calls to stop at). */
+static void signal_a_spinner(void)
+{
+    int fds[2];
+    if (pipe(fds))
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGUSR1, on_usr1);
+        if (write(fds[1], "r", 1) != 1)
+            _exit(1);
+        while (!got_usr1)
+            ;
+        _exit(write(fds[1], "h", 1) == 1 ? 0 : 1);
+    }
+    char c;
+    int ok = read(fds[0], &c, 1) == 1 && c == 'r';
+    usleep(10000);  /* it spins now */
+    kill(pid, SIGUSR1);
+    ok &= read(fds[0], &c, 1) == 1 && c == 'h';
+    int status;
+    waitpid(pid, &status, 0);
+    printf("a spinning process takes SIGUSR1: %s, exits %d\n", ok ? "yes" : "no",
+           WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
 static void *report_cpu(void *arg)
 {
     int *out = arg;
@@ -238,6 +272,8 @@ int main(int argc, char **argv)
         fork_while_writing();
     if (section("exit"))
         exit_with_threads_running();
+    if (section("signal"))
+        signal_a_spinner();
     if (section("cpus"))
         cpus();
     return 0;

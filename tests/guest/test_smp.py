@@ -36,6 +36,7 @@ SMP_SECTIONS = {
     "fork": [b"fork with a thread writing: children see a still copy yes, parent's thread "
              b"goes on yes"],
     "exit": [b"exit with threads running: status 7", b"SIGKILL with a thread running: signal 9"],
+    "signal": [b"a spinning process takes SIGUSR1: yes, exits 0"],
     "cpus": [b"affinity mask counts the CPUs: yes", b"sysconf agrees: yes",
              b"getcpu names a CPU of the machine: yes",
              b"setaffinity to no CPU of the machine: -1 EINVAL"],
