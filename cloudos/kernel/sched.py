@@ -98,8 +98,12 @@ class Scheduler:
         thread.state = State.READY
         if thread.policy in (Policy.FIFO, Policy.RR):
             thread.level = REALTIME
+        other = self.conflict(thread)
+        if other is None:  # it may run anywhere now: an idle CPU may take it
+            self.kernel.cpu.wake_others()
+        else:  # it waits for what that CPU runs: it queues there
+            thread.cpu = other
         self.queues[thread.cpu].push(thread, front)
-        self.kernel.cpu.wake_others()
 
     def sleep_on(self, thread: Thread, channel: Hashable, deadline: float | None = None,
                  timeout_result: int = 0, bits: int = -1, restart: int = -1) -> None:
