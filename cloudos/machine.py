@@ -165,6 +165,9 @@ class Machine:
         if thread.context is None:
             return None
         kernel, mine = self.kernel, thread.process.aspace
+        # (a guest's writes to code are seen by its own vCPU only: see CpuContext)
+        thread.context.writes_code = any(
+            vma.prot & Prot.EXEC and (vma.shared or vma.prot & Prot.WRITE) for vma in mine.vmas)
         shares: bool | None = None
         for cpu in kernel.cpus:
             other = cpu.thread

@@ -126,6 +126,11 @@ class CpuContext:
         self.entry: tuple[int, int] | None = None
         self.cpu: Cpu | None = None
         self.root = 0
+        # May its address space write code (a writable and executable mapping, or an
+        # executable one shared)? A guest's write to code is seen only by the Unicorn
+        # that made it, so on a multiprocessor such contexts drop a CPU's translations
+        # when they run there after any of them ran elsewhere (see ``run``).
+        self.writes_code = False
 
 
 class Cpu:
@@ -385,6 +390,9 @@ class Cpu:
         self._timer.arm(quantum_us / 1e6)
         smp = self.smp
         if smp is not None:
+            if ctx.writes_code and smp.code_cpu is not self:  # code written elsewhere
+                smp.code_cpu = self
+                self.code_stale = True
             self._enter_guest()
         try:
             uc.emu_start(rip, KERNEL_BASE + STUB_PHYS + _HALT)

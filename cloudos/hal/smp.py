@@ -45,6 +45,7 @@ class Smp:
         # Called with the lock just taken on behalf of a CPU (the kernel now runs there).
         self.on_acquire = on_acquire
         self.shootdowns = 0
+        self.code_cpu: Cpu | None = None  # where a context that may write code last ran
         self.errors: list[BaseException] = []
         for cpu in cpus:
             cpu.smp = self

@@ -45,7 +45,7 @@ TRACE_LIMIT = 1_000_000  # slices kept for the trace
 
 
 class RunQueue:
-    """The ready threads of one CPU, one FIFO per level."""
+    """The ready threads of one CPU, one FIFO per level (``Scheduler._pick`` takes them)."""
 
     def __init__(self) -> None:
         self.levels: list[deque[Thread]] = [deque() for _ in range(LEVELS)]
@@ -53,14 +53,6 @@ class RunQueue:
     def push(self, thread: Thread, front: bool = False) -> None:
         queue = self.levels[thread.level]
         queue.appendleft(thread) if front else queue.append(thread)
-
-    def pop(self) -> Thread | None:
-        for queue in self.levels:
-            while queue:
-                thread = queue.popleft()
-                if thread.state is State.READY:
-                    return thread
-        return None
 
     def __iter__(self) -> Iterator[Thread]:
         for queue in self.levels:
@@ -174,20 +166,34 @@ class Scheduler:
             self._prune_timers()
             if now >= self.next_boost:
                 self._boost(now)
-            # its own queue first, else another CPU's
-            thread = queue.pop() or next(filter(None, map(RunQueue.pop, self.queues)), None)
+            thread = self._pick(queue)
             if thread is not None:
-                other = self.conflict(thread)
-                if other is None:
-                    self._run_slice(thread, queue)
-                else:
-                    thread.cpu = other
-                    self.queues[other].push(thread)
-                    self._idle(cpu)
+                self._run_slice(thread, queue)
             elif self.timers or cpu.others_busy():  # (another CPU may wake someone)
                 self._idle(cpu)
             elif not self._deadlock():
                 return
+
+    def _pick(self, own: RunQueue) -> Thread | None:
+        """The first ready thread of the highest level, in this CPU's queue first, then
+        in the others'. One that must not run beside what another CPU runs moves to
+        the back of that CPU's queue, so the two take turns in one FIFO (stale entries
+        are dropped)."""
+        queues = dict.fromkeys([own, *self.queues])
+        for level in range(LEVELS):
+            for queue in queues:
+                line = queue.levels[level]
+                for thread in list(line) if line else ():
+                    other = self.conflict(thread)
+                    if thread.state is not State.READY or other is None:
+                        line.remove(thread)
+                        if thread.state is State.READY:
+                            return thread
+                    elif queue is not self.queues[other]:
+                        line.remove(thread)
+                        thread.cpu = other
+                        self.queues[other].push(thread)
+        return None
 
     def _run_slice(self, thread: Thread, queue: RunQueue) -> None:
         kernel = self.kernel

@@ -17,6 +17,7 @@ from typing import Any
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.mm.vm import AddressSpace
 from cloudos.kernel.task import Process, Thread
+from cloudos.kernel.trap import Stop
 from cloudos.linux import elf
 from cloudos.linux.pagecache import cache_of
 
@@ -83,9 +84,10 @@ class LinuxThread:
     sigwait: int = 0  # the signals rt_sigtimedwait waits for (while it sleeps)
     temporary_mask: bool = False  # ppoll/pselect6/epoll_pwait's mask: restored on return
     clear_child_tid: int = 0  # set_tid_address, CLONE_CHILD_CLEARTID: cleared at exit
+    affinity: int = 0  # the CPU mask sched_setaffinity set (0: every CPU); not enforced
 
     def fork(self) -> LinuxThread:
-        return LinuxThread(self.sigmask)
+        return LinuxThread(self.sigmask, affinity=self.affinity)
 
 
 def linux(process: Process) -> LinuxProcess:
@@ -148,3 +150,16 @@ def spawn(kernel: Kernel, path: str, argv: list[str], env: dict[str, str],
     thread = kernel.new_thread(process, kernel.cpu.new_context(aspace.pt.root, entry, rsp))
     thread.personality = LinuxThread()
     return process
+
+
+def now_shares_memory(t: Thread, result: int) -> int:
+    """``t``'s address space may now write memory that other processes map (a shared
+    mapping, a SysV attach). On a multiprocessor it must not go on running beside a
+    process on another CPU that writes shared memory too (``Machine._conflict``):
+    then its slice ends here, with ``result`` for its call."""
+    scheduler = t.process.kernel.scheduler
+    if scheduler.conflict(t) is None:
+        return result
+    t.process.kernel.cpu.set_result(result)
+    scheduler.add(t)  # it queues on the CPU it must take turns with
+    raise Stop

@@ -190,8 +190,8 @@ def _kick(thread: Thread) -> None:
     the way back (Linux's kick_process: an inter-processor interrupt)."""
     kernel = thread.process.kernel
     cpu = kernel.cpus[thread.cpu]
-    if thread.state is State.RUNNING and cpu is not kernel.cpu and cpu.in_guest:
-        cpu.kick()
+    if thread.state is State.RUNNING and cpu is not kernel.cpu:
+        cpu.kick()  # (in a hook now, it stops at its next block: the flag stays set)
 
 
 def _notify(thread: Thread, sig: int) -> None:

@@ -26,7 +26,7 @@ from cloudos.linux.layout import find_free
 from cloudos.kernel.task import Thread
 from cloudos.linux.memobject import MemoryObject
 from cloudos.linux.pagecache import cache_of, collect_shared
-from cloudos.linux.process import linux
+from cloudos.linux.process import linux, now_shares_memory
 from cloudos.linux.syscalls.args import s32
 
 IPC_PRIVATE, IPC_CREAT, IPC_EXCL = 0, 0o1000, 0o2000
@@ -168,7 +168,7 @@ def sys_shmat(t: Thread, ident: int, addr: int, flags: int, *_: int) -> int:
     segment.map(aspace, start, 0, segment.pages)
     linux(t.process).shm[start] = ident
     segment.atime, segment.lpid = int(time.time()), t.process.pid
-    return start
+    return start if flags & SHM_RDONLY else now_shares_memory(t, start)
 
 
 def sys_shmdt(t: Thread, addr: int, *_: int) -> int:

@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
+#include <time.h>
 #include <sys/sysinfo.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -222,6 +225,62 @@ static void signal_a_spinner(void)
            WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
+/* Two processes that share nothing when they start attach a SysV segment and add to
+ * one counter in it with lock xadd: they must not run on two vCPUs at once then. */
+static void shared_after_start(void)
+{
+    int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    pid_t pid = fork();
+    long *counter = shmat(id, NULL, 0);
+    for (int i = 0; i < 500000; i++)
+        __atomic_fetch_add(counter, 1, __ATOMIC_SEQ_CST);
+    if (pid == 0)
+        _exit(0);
+    waitpid(pid, NULL, 0);
+    printf("two processes attached after fork count %ld (want 1000000)\n", *counter);
+    shmdt(counter);
+    shmctl(id, IPC_RMID, NULL);
+}
+
+static void nap(long max_ns)
+{
+    struct timespec ts = {0, rand() % max_ns};
+    nanosleep(&ts, NULL);
+}
+
+/* Code rewritten in a writable and executable page, run after the thread may have
+ * moved to another vCPU (other processes keep the CPUs busy on and off). */
+static void rewritten_code(void)
+{
+    pid_t busy[2];
+    for (int k = 0; k < 2; k++)
+        if ((busy[k] = fork()) == 0) {
+            srand(k + 7);
+            for (;;) {
+                for (volatile int n = rand() % 20000; n > 0; n--)
+                    ;
+                nap(300000);
+            }
+        }
+    unsigned char *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int wrong = 0;
+    for (int i = 0; i < 300; i++) {
+        code[0] = 0xb8;  /* mov eax, i; ret */
+        memcpy(code + 1, &i, 4);
+        code[5] = 0xc3;
+        nap(200000);
+        wrong += ((int (*)(void))code)() != i;
+        if (i % 2)
+            sched_yield();
+    }
+    for (int k = 0; k < 2; k++) {
+        kill(busy[k], SIGKILL);
+        waitpid(busy[k], NULL, 0);
+    }
+    printf("rewritten code runs as written: %d wrong of 300\n", wrong);
+}
+
 static void *report_cpu(void *arg)
 {
     int *out = arg;
@@ -253,6 +312,18 @@ static void cpus(void)
     CPU_SET(0, &set);
     printf("setaffinity to cpu0: %d\n", sched_setaffinity(0, sizeof set, &set));
     CPU_ZERO(&set);
+    sched_getaffinity(0, sizeof set, &set);
+    printf("getaffinity then: %d CPU, cpu0 %s\n", CPU_COUNT(&set), CPU_ISSET(0, &set) ? "in" : "out");
+    pid_t pid = fork();
+    if (pid == 0) {
+        CPU_ZERO(&set);
+        sched_getaffinity(0, sizeof set, &set);
+        _exit(CPU_COUNT(&set));
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    printf("a child inherits it: %d CPU\n", WEXITSTATUS(status));
+    CPU_ZERO(&set);
     CPU_SET(1000, &set);
     int r = sched_setaffinity(0, sizeof set, &set);
     printf("setaffinity to no CPU of the machine: %d %s\n", r, r ? errname(errno) : "");
@@ -274,6 +345,10 @@ int main(int argc, char **argv)
         exit_with_threads_running();
     if (section("signal"))
         signal_a_spinner();
+    if (section("sysv"))
+        shared_after_start();
+    if (section("jit"))
+        rewritten_code();
     if (section("cpus"))
         cpus();
     return 0;

@@ -37,8 +37,11 @@ SMP_SECTIONS = {
              b"goes on yes"],
     "exit": [b"exit with threads running: status 7", b"SIGKILL with a thread running: signal 9"],
     "signal": [b"a spinning process takes SIGUSR1: yes, exits 0"],
+    "sysv": [b"two processes attached after fork count 1000000 (want 1000000)"],
+    "jit": [b"rewritten code runs as written: 0 wrong of 300"],
     "cpus": [b"affinity mask counts the CPUs: yes", b"sysconf agrees: yes",
-             b"getcpu names a CPU of the machine: yes",
+             b"getcpu names a CPU of the machine: yes", b"setaffinity to cpu0: 0",
+             b"getaffinity then: 1 CPU, cpu0 in", b"a child inherits it: 1 CPU",
              b"setaffinity to no CPU of the machine: -1 EINVAL"],
 }
 

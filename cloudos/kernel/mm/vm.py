@@ -285,7 +285,7 @@ class AddressSpace:
         """Resolve a user page fault at ``va`` (x86 error code ``error``) or raise SegFault."""
         vma = self.find(va) or self._grow_stack(va)
         pte = self.pt.walk(va)
-        if pte & USER and (pte & WRITABLE or not error & PF_WRITE) \
+        if vma and pte & USER and (pte & WRITABLE or not error & PF_WRITE) \
                 and not (error & PF_FETCH and pte & NO_EXECUTE):
             return  # another CPU mended the entry meanwhile: the access runs again
         if error & PF_PRESENT and error & PF_WRITE and vma is not None and vma.prot & WRITE:

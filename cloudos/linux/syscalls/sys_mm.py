@@ -16,6 +16,7 @@ from cloudos.linux.layout import find_free
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Thread
 from cloudos.linux.pagecache import cache_of, collect_shared
+from cloudos.linux.process import now_shares_memory
 from cloudos.linux.syscalls import sys_file
 from cloudos.linux.syscalls.args import s32, s64
 
@@ -92,6 +93,8 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
     if flags & MAP_ANONYMOUS:
         aspace.add(start, size, access, "", grows_down=bool(flags & MAP_GROWSDOWN),
                    shared=kind != MAP_PRIVATE)
+        if kind != MAP_PRIVATE and access & Prot.WRITE:
+            return now_shares_memory(t, start)
         return start
     shared = kind != MAP_PRIVATE
     sharing = (SHARED_WRITE if access & Prot.WRITE else SHARED_READ) if shared else 0
@@ -149,6 +152,9 @@ def sys_mprotect(t: Thread, addr: int, length: int, prot: int, *_: int) -> int:
             for obj in shared.objects(aspace, addr, addr + size):
                 obj.writable = True
     aspace.protect(addr, size, access)
+    if access & Prot.WRITE and any(vma.shared for vma in aspace.vmas
+                                   if vma.start < addr + size and vma.end > addr):
+        return now_shares_memory(t, 0)
     return 0
 
 

@@ -13,7 +13,7 @@ import time
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Policy, State, Thread
 from cloudos.kernel.trap import Stop
-from cloudos.linux.process import linux
+from cloudos.linux.process import linux, linux_thread
 from cloudos.linux.syscalls.args import s32
 from cloudos.linux.syscalls.sys_fork import rusage_bytes
 
@@ -115,21 +115,25 @@ def _all_cpus(t: Thread) -> int:
 
 
 def sys_sched_getaffinity(t: Thread, pid: int, size: int, mask: int, *_: int) -> int:
-    """Implements Linux sched_getaffinity(2): every CPU of the machine."""
-    _target(t, pid)
+    """Implements Linux sched_getaffinity(2): the mask set, else every CPU."""
+    target = _target(t, pid)
     if size < CPUSET_BYTES or size & (CPUSET_BYTES - 1):
         raise KernelError(Errno.EINVAL, f"cpuset size {size}")
-    t.process.aspace.copy_out(mask, struct.pack("<Q", _all_cpus(t)))
+    cpus = linux_thread(target).affinity or _all_cpus(t)
+    t.process.aspace.copy_out(mask, struct.pack("<Q", cpus))
     return CPUSET_BYTES
 
 
 def sys_sched_setaffinity(t: Thread, pid: int, size: int, mask: int, *_: int) -> int:
-    """Implements Linux sched_setaffinity(2): any mask that names a CPU of the machine
-    is accepted, but not kept: threads still run on every CPU."""
-    _target(t, pid)
+    """Implements Linux sched_setaffinity(2): a mask that names a CPU of the machine is
+    kept (sched_getaffinity reports it, children inherit it) but not enforced: the
+    thread still runs on every CPU."""
+    target = _target(t, pid)
     raw = t.process.aspace.copy_in(mask, min(size, CPUSET_BYTES))
-    if not int.from_bytes(raw, "little") & _all_cpus(t):
+    cpus = int.from_bytes(raw, "little") & _all_cpus(t)
+    if not cpus:
         raise KernelError(Errno.EINVAL, "the mask names no CPU of this machine")
+    linux_thread(target).affinity = cpus
     return 0
 
 

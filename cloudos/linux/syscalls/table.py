@@ -250,7 +250,7 @@ IMPLEMENTED: dict[str, tuple[Handler, Support, str]] = {
     "sched_getscheduler": (sys_sched.sys_sched_getscheduler, F, ""),
     "sched_get_priority_max": (sys_sched.sys_sched_get_priority_max, F, ""),
     "sched_get_priority_min": (sys_sched.sys_sched_get_priority_min, F, ""),
-    "sched_setaffinity": (sys_sched.sys_sched_setaffinity, P, "checked, not kept: threads run on every CPU"),
+    "sched_setaffinity": (sys_sched.sys_sched_setaffinity, P, "kept and reported, not enforced: threads run on every CPU"),
     "sched_getaffinity": (sys_sched.sys_sched_getaffinity, F, "every CPU of the machine"),
     "getpriority": (sys_sched.sys_getpriority, P, "nice recorded; the MLFQ does not weigh it"),
     "setpriority": (sys_sched.sys_setpriority, P, "nice recorded; the MLFQ does not weigh it"),
