@@ -22,10 +22,10 @@ from cloudos.hal.ram import DEFAULT_SIZE
 from cloudos.kernel.boot import Kernel, KernelLog
 from cloudos.kernel.cap import Right
 from cloudos.kernel.ipc import Message
-from cloudos.kernel.mm.vm import AddressSpace, Prot
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.linux import coredump, process, signals
 from cloudos.linux.pagecache import cache_of, collect_shared
+from cloudos.linux.process import memory_kinds
 from cloudos.linux.syscalls import sys_file, sys_fork
 from cloudos.linux.syscalls.sys_cloudos import native_handlers
 from cloudos.linux.syscalls.table import TABLE, handlers
@@ -84,10 +84,6 @@ class Slice(NamedTuple):
     level: int         # its MLFQ level
     reason: str        # why it ended: quantum, preempt, block, yield, exit, trap
     cpu: int
-
-
-def _writes_shared(aspace: AddressSpace) -> bool:
-    return any(vma.shared and vma.prot & Prot.WRITE for vma in aspace.vmas)
 
 
 class KernelProcView:
@@ -166,20 +162,14 @@ class Machine:
             return None
         kernel, mine = self.kernel, thread.process.aspace
         # (a guest's writes to code are seen by its own vCPU only: see CpuContext)
-        thread.context.writes_code = any(
-            vma.prot & Prot.EXEC and (vma.shared or vma.prot & Prot.WRITE) for vma in mine.vmas)
-        shares: bool | None = None
+        shares, thread.context.writes_code = memory_kinds(mine)
         for cpu in kernel.cpus:
             other = cpu.thread
             if cpu is kernel.cpu or other is None or other.state is not State.RUNNING \
                     or other.cpu != cpu.index or other.context is None:
                 continue
             theirs = other.process.aspace
-            if theirs is mine:
-                return int(cpu.index)
-            if shares is None:
-                shares = _writes_shared(mine)
-            if shares and _writes_shared(theirs):
+            if theirs is mine or shares and memory_kinds(theirs)[0]:
                 return int(cpu.index)
         return None
 

@@ -184,8 +184,8 @@ class Scheduler:
             for queue in queues:
                 line = queue.levels[level]
                 for thread in list(line) if line else ():
-                    other = self.conflict(thread)
-                    if thread.state is not State.READY or other is None:
+                    other = self.conflict(thread) if thread.state is State.READY else None
+                    if other is None:
                         line.remove(thread)
                         if thread.state is State.READY:
                             return thread

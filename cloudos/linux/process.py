@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import resource
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 from cloudos.kernel.boot import Kernel
-from cloudos.kernel.mm.vm import AddressSpace
+from cloudos.kernel.mm.vm import AddressSpace, Prot
 from cloudos.kernel.task import Process, Thread
 from cloudos.kernel.trap import Stop
 from cloudos.linux import elf
@@ -163,3 +164,24 @@ def now_shares_memory(t: Thread, result: int) -> int:
     t.process.kernel.cpu.set_result(result)
     scheduler.add(t)  # it queues on the CPU it must take turns with
     raise Stop
+
+
+# (writes memory shared with others, may write code it runs) per address space, for
+# the multiprocessor's rules (``Machine._conflict``); dropped whenever a call may
+# change its mappings' kinds (mmap, mprotect, mremap, shmat), recomputed when asked.
+_KINDS: weakref.WeakKeyDictionary[AddressSpace, tuple[bool, bool]] = weakref.WeakKeyDictionary()
+
+
+def memory_kinds(aspace: AddressSpace) -> tuple[bool, bool]:
+    kinds = _KINDS.get(aspace)
+    if kinds is None:
+        shares = writes_code = False
+        for vma in aspace.vmas:
+            shares |= bool(vma.shared and vma.prot & Prot.WRITE)
+            writes_code |= bool(vma.prot & Prot.EXEC and (vma.shared or vma.prot & Prot.WRITE))
+        kinds = _KINDS[aspace] = (shares, writes_code)
+    return kinds
+
+
+def mappings_changed(aspace: AddressSpace) -> None:
+    _KINDS.pop(aspace, None)

@@ -26,7 +26,7 @@ from cloudos.linux.layout import find_free
 from cloudos.kernel.task import Thread
 from cloudos.linux.memobject import MemoryObject
 from cloudos.linux.pagecache import cache_of, collect_shared
-from cloudos.linux.process import linux, now_shares_memory
+from cloudos.linux.process import linux, mappings_changed, now_shares_memory
 from cloudos.linux.syscalls.args import s32
 
 IPC_PRIVATE, IPC_CREAT, IPC_EXCL = 0, 0o1000, 0o2000
@@ -144,6 +144,7 @@ def sys_shmget(t: Thread, key: int, size: int, flags: int, *_: int) -> int:
 
 def sys_shmat(t: Thread, ident: int, addr: int, flags: int, *_: int) -> int:
     """Implements Linux shmat(2)."""
+    mappings_changed(t.process.aspace)
     ident, flags = s32(ident), s32(flags)
     segment = segments_of(t.process.kernel).get(ident)
     if addr & ~PAGE_MASK:

@@ -16,7 +16,7 @@ from cloudos.linux.layout import find_free
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Thread
 from cloudos.linux.pagecache import cache_of, collect_shared
-from cloudos.linux.process import now_shares_memory
+from cloudos.linux.process import mappings_changed, now_shares_memory
 from cloudos.linux.syscalls import sys_file
 from cloudos.linux.syscalls.args import s32, s64
 
@@ -82,6 +82,7 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
         raise KernelError(Errno.EINVAL, "offset not page-aligned")
     access = _prot(prot)
     aspace = t.process.aspace
+    mappings_changed(aspace)
     if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
         if addr + size > USER_END:
             raise KernelError(Errno.ENOMEM, "beyond user space")
@@ -107,6 +108,7 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
         if flags & MAP_FIXED_NOREPLACE and aspace.overlaps(start, start + size):
             return -Errno.EEXIST
         cache = cache_of(t.process.kernel)
+        mappings_changed(aspace)  # (the call slept: kinds may have been asked meanwhile)
         if shared:  # the file's one set of shared pages, written back
             # the VMA's name says whether mprotect may add PROT_WRITE: the file's open mode
             name = SHARED_NAMES[SHARED_WRITE if writable and writable[0] else SHARED_READ]
@@ -143,6 +145,7 @@ def sys_mprotect(t: Thread, addr: int, length: int, prot: int, *_: int) -> int:
     if length == 0:
         return 0
     size, aspace = _range(addr, length), t.process.aspace
+    mappings_changed(aspace)
     if access & Prot.WRITE:  # a shared file mapping may be written if its file was opened so
         names = {vma.name for vma in aspace.vmas if vma.start < addr + size and vma.end > addr}
         if SHARED_NAMES[SHARED_READ] in names:
@@ -208,6 +211,7 @@ MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP = 1, 2, 4
 def sys_mremap(t: Thread, old: int, old_size: int, new_size: int, flags: int, new: int,
                *_: int) -> int:
     """Implements Linux mremap(2): shrink, grow in place, or move (the same frames)."""
+    mappings_changed(t.process.aspace)
     flags &= 0xFFFF_FFFF
     if old & ~PAGE_MASK or flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) \
             or flags & (MREMAP_FIXED | MREMAP_DONTUNMAP) and not flags & MREMAP_MAYMOVE \
