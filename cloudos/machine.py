@@ -316,3 +316,6 @@ class Machine:
         p = self.kernel.profile
         out.write(f"ENOSYS returned {d.enosys} times; {p.page_faults} page faults; "
                   f"{p.exceptions} exceptions; {p.context_switches} context switches\n")
+        if self.kernel.smp is not None:
+            out.write(f"{len(self.kernel.cpus)} CPUs; {self.kernel.smp.shootdowns} shootdowns "
+                      "(a CPU stopped in guest code and waited for)\n")

@@ -298,8 +298,12 @@ class Cpu:
         if root and self.smp is not None:
             self.smp.shootdown(root)
         else:
-            # The binding has no wrapper for this control; the call is uc_ctl(TLB_FLUSH).
-            self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+            self.drop_tlb()
+
+    def drop_tlb(self) -> None:
+        """This CPU's cached translations only."""
+        # The binding has no wrapper for this control; the call is uc_ctl(TLB_FLUSH).
+        self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
 
     def invalidate_code(self) -> None:
         """Forget translated code: RAM written by the kernel (not the guest) may hold new
@@ -336,7 +340,7 @@ class Cpu:
         """Catch up on other CPUs' page-table changes; give up the lock; run guest code."""
         if self.tlb_stale:
             self.tlb_stale = False
-            self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+            self.drop_tlb()
         if self.code_stale:
             self.code_stale = False
             self.uc.ctl_flush_tb()

@@ -26,8 +26,6 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
-from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH
-
 from cloudos.hal.cpu import Cpu
 
 
@@ -44,7 +42,7 @@ class Smp:
         self.idle = threading.Condition(self.lock)  # CPUs with nothing to run wait here
         # Called with the lock just taken on behalf of a CPU (the kernel now runs there).
         self.on_acquire = on_acquire
-        self.shootdowns = 0
+        self.shootdowns = 0  # CPUs kicked out of guest code and waited for
         self.code_cpu: Cpu | None = None  # where a context that may write code last ran
         self.errors: list[BaseException] = []
         for cpu in cpus:
@@ -126,7 +124,7 @@ class Smp:
         for cpu in self.cpus:
             if cpu.holding:
                 if root:
-                    cpu.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+                    cpu.drop_tlb()
                 else:
                     cpu.uc.ctl_flush_tb()
                 continue
