@@ -80,11 +80,15 @@ def main() -> None:
 @click.option("--cpus", default=1, show_default=True, envvar="CLOUDOS_CPUS",
               callback=lambda _c, _p, n: _check_cpus(n),
               type=int, help=CPUS_HELP)
+@click.option("--preempt-stress", type=int, default=None, metavar="SEED",
+              envvar="CLOUDOS_PREEMPT_STRESS",
+              help="Testing: preempt guest code after a random 1-8 blocks (seeded), "
+                   "to make races show at once.")
 @click.argument("program")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def run(mem: str, verbose: bool, syscall_stats: bool, sched_trace: str | None,
         mounts: tuple[str, ...], no_aslr: bool, no_files: bool, crashes: tuple[str, ...],
-        cpus: int, program: str,
+        cpus: int, preempt_stress: int | None, program: str,
         args: tuple[str, ...]) -> None:
     """Boot a machine and run PROGRAM (a static x86_64 ELF) as its init process."""
     from cloudos.kernel.boot import KernelLog
@@ -105,7 +109,8 @@ def run(mem: str, verbose: bool, syscall_stats: bool, sched_trace: str | None,
         sys.exit(EXIT_NOT_FOUND)
     log = KernelLog(console_level=7 if verbose else 4)
     _run_machine(lambda: Machine(size, log, mount_list, crash, files=not no_files,
-                                 aslr=not no_aslr, cpus=cpus), log, path,
+                                 aslr=not no_aslr, cpus=cpus,
+                                 preempt_stress=preempt_stress), log, path,
                  [program, *args], syscall_stats, sched_trace)
 
 

@@ -126,8 +126,12 @@ class Machine:
     def __init__(self, mem: int = DEFAULT_SIZE, log: KernelLog | None = None,
                  mounts: tuple[Mount, ...] = (),
                  crash: dict[str, tuple[int, int]] | None = None, files: bool = True,
-                 aslr: bool = True, cpus: int = 1) -> None:
+                 aslr: bool = True, cpus: int = 1,
+                 preempt_stress: int | None = None) -> None:
         self.kernel = kernel = Kernel(mem, log, cpus)
+        if preempt_stress is not None:
+            for cpu in kernel.cpus:
+                cpu.stress(preempt_stress + cpu.index)
         kernel.install_syscalls(handlers(), native_handlers())
         kernel.on_exit = self._on_exit
         kernel.on_dying = self._on_dying

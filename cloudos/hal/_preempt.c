@@ -8,6 +8,13 @@
  * Python block hook costs ~30x in compute-bound code, so the hook is this
  * C function: the timer thread only raises `flag`; the next block stops.
  * (Upstream: unicorn-engine/unicorn issue 1105.)
+ *
+ * Ring-0 code (the kernel half, top address bit set) is never preempted, as a
+ * kernel's return-to-user path runs with interrupts off: a new context's first
+ * block is the iretq stub, whose frame sits on the CPU's one kernel stack page.
+ * Stopped there, the context would later pop whatever frame the next new
+ * context wrote, and start at that one's entry (issue 11). The flag stays
+ * raised, so the stop comes at the first user block instead.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -16,13 +23,17 @@
 struct preempt {
     volatile int flag;               /* set by the timer thread */
     int (*stop)(void *uc);           /* uc_emu_stop */
+    uint64_t countdown;              /* stress mode: raise flag after this many blocks */
 };
 
 static void block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
 {
     struct preempt *p = (struct preempt *)user_data;
-    (void)address;
     (void)size;
+    if (address >> 63)
+        return;
+    if (p->countdown && --p->countdown == 0)
+        p->flag = 1;
     if (p->flag) {
         p->flag = 0;
         p->stop(uc);

@@ -22,6 +22,8 @@ purpose, not hard-coded. ``notes/unicorn-facts.md`` has the evidence.
 from __future__ import annotations
 
 import ctypes
+import random
+import random
 import struct
 import threading
 import time
@@ -167,6 +169,8 @@ class Cpu:
         self._loaded: CpuContext | None = None
         self._faults: _FaultState | None = None
         self._timer = _QuantumTimer(self.uc)
+        self._stress: random.Random | None = None
+        self._stress: random.Random | None = None
         # The binding's register calls cost ~10 µs each in Python glue; the syscall path
         # calls the C API with buffers made once (measured: 12.3 -> 1.6 µs per syscall).
         self._handle = self.uc._uch
@@ -313,6 +317,18 @@ class Cpu:
         else:
             self.uc.ctl_flush_tb()
 
+    def stress(self, seed: int) -> None:
+        """Testing: end every run after a random 1-8 blocks (seeded), so that every
+        preemption point, the rarest included, is taken often (races a loaded host
+        shows once in thousands of runs show in a few)."""
+        self._stress = random.Random(seed)
+
+    def stress(self, seed: int) -> None:
+        """Testing: end every run after a random 1-8 blocks of guest code, half of them
+        at the first (seeded), so that every preemption point, the rarest included, is
+        taken often: races a loaded host shows once in thousands of runs show in a few."""
+        self._stress = random.Random(seed)
+
     def kick(self) -> None:
         """Stop the guest code this CPU runs at its next block (an inter-processor
         interrupt); the trap is QUANTUM_EXPIRED."""
@@ -392,6 +408,10 @@ class Cpu:
         self._stopped_in_syscall = False
         rip = self.reg(X.UC_X86_REG_RIP)
         self._timer.arm(quantum_us / 1e6)
+        if self._stress is not None:
+            self._timer.preempt.countdown = max(1, self._stress.randint(-6, 8))
+        if self._stress is not None:
+            self._timer.preempt.countdown = self._stress.randint(1, 8)
         smp = self.smp
         if smp is not None:
             if ctx.writes_code and smp.code_cpu is not self:  # code written elsewhere
@@ -458,7 +478,8 @@ class Cpu:
 class _Preempt(ctypes.Structure):
     """struct preempt of _preempt.c: the flag the timer raises, and uc_emu_stop."""
 
-    _fields_ = [("flag", ctypes.c_int), ("stop", ctypes.c_void_p)]
+    _fields_ = [("flag", ctypes.c_int), ("stop", ctypes.c_void_p),
+                ("countdown", ctypes.c_uint64)]
 
 
 class _QuantumTimer:

@@ -106,3 +106,30 @@ def test_ring3_cannot_do_privileged_things(machine, code_hex, kind) -> None:
     trap = cpu.run(ctx, 1_000_000)
     assert trap.kind is kind
     assert cpu.reg(X.UC_X86_REG_CS) & 3 == 3  # still at ring 3
+
+
+def test_a_new_context_preempted_before_user_mode_enters_at_its_own_entry(machine) -> None:
+    """A new context stopped at its first block (the ring-0 iretq stub) must, when it
+    runs again, enter user mode at its own entry, even after another new context ran
+    on the same CPU in between (issue 11: processes started at another's entry)."""
+    ram, _, cpu, user, code, _ = machine
+    # At CODE: mov eax, 1; syscall. At CODE+0x100: mov eax, 2; syscall.
+    ram.write(code, bytes.fromhex("b8010000000f05"))
+    ram.write(code + 0x100, bytes.fromhex("b8020000000f05"))
+    cpu.invalidate_code()
+    cpu.syscall_handler = lambda: False
+    first = cpu.new_context(user.root, CODE, STACK)
+    second = cpu.new_context(user.root, CODE + 0x100, STACK - 0x100)
+    cpu._timer.preempt.flag = 1  # as if the quantum had run out before the first block
+    cpu._timer.arm = lambda seconds: None  # keep it raised through run's own arming
+    try:
+        trap = cpu.run(first, 1000)
+    finally:
+        del cpu._timer.arm
+    assert trap.kind is C.TrapKind.QUANTUM_EXPIRED
+    assert cpu.run(second, 1000).kind is C.TrapKind.SYSCALL
+    assert cpu.context_reg(second, X.UC_X86_REG_RAX) == 2
+    trap = cpu.run(first, 1000)
+    assert trap.kind is C.TrapKind.SYSCALL
+    assert cpu.context_reg(first, X.UC_X86_REG_RAX) == 1, "entered at the other's entry"
+    assert cpu.context_reg(first, X.UC_X86_REG_RSP) == STACK
