@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import traceback
 from typing import Any, Callable, NoReturn
 
 import click
@@ -136,9 +135,9 @@ def _run_machine(build: Callable[[], Any], log: Any, path: str, argv: list[str],
     except ValueError as err:  # the machine cannot be built as asked (e.g. --mem)
         raise click.BadParameter(str(err), param_hint="--mem") from None
     except Exception as err:  # a kernel bug: a panic report, never a traceback
-        log.log(7, traceback.format_exc())
         if machine is not None:
-            machine.kernel.panic(f"{type(err).__name__}: {err}")
+            from cloudos.panic import report
+            report(machine.kernel, err, sys.stderr)
         else:
             click.echo(f"cloudos: kernel panic: {type(err).__name__}: {err}", err=True)
         sys.exit(EXIT_KERNEL_PANIC)

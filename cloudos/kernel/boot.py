@@ -1,9 +1,9 @@
-"""Boot, the kernel object, the kernel log and panic.
+"""Boot, the kernel object, the kernel log and halt.
 
 Owns: the guide's boot sequence (each stage logged like dmesg, with its time),
 the ``Kernel`` object that ties the subsystems together (RAM, CPU, frames, the
 kernel half of every address space, processes, scheduler, dispatch), process
-creation and death, and ``panic``. Never: knows Linux ABI details; the
+creation and death, and halting after a panic (the report is ``cloudos.panic``). Never: knows Linux ABI details; the
 personality installs its syscall table with ``install_syscalls``.
 Called by: the CLI (boot, then run) and the personality (processes, threads).
 """
@@ -213,17 +213,7 @@ class Kernel:
         else:
             self.scheduler.run(self.cpu)
 
-    def panic(self, message: str) -> None:
-        """The guide's panic report: message, guest registers, recent kernel log; then halt."""
-        out = self.log.console
-        out.write(f"KERNEL PANIC: {message}\n")
-        current = self.cpu.thread
-        if current is not None:
-            out.write(f"  in {current.process.name}[{current.tid}]\n")
-        for name, value in self.cpu.registers().items():
-            out.write(f"  {name:6} {value:016x}\n")
-        for stamp, _, line in self.log.lines[-20:]:
-            out.write(f"  [{stamp:12.6f}] {line}\n")
-        out.flush()
-        for process in list(self.processes.values()):  # halt: nothing runs any more
+    def halt(self) -> None:
+        """Stop the machine after a panic: nothing runs any more."""
+        for process in list(self.processes.values()):
             self.exit_process(process, 0, 9)
