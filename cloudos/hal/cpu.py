@@ -423,6 +423,7 @@ class Cpu:
         except UcError as err:
             rip = uc.reg_read(X.UC_X86_REG_RIP)
             if err.errno == UC_ERR_INSN_INVALID:  # Unicorn reports #UD this way, not as vector 6
+                self._reset_latch()
                 return Trap(TrapKind.INVALID_OPCODE, rip, 6)
             return Trap(TrapKind.EXIT, rip, detail=str(err))
         finally:
@@ -433,13 +434,7 @@ class Cpu:
 
     def _trap(self) -> Trap:
         rip = self.uc.reg_read(X.UC_X86_REG_RIP)
-        assert self._faults is not None
-        # Reset the latch on every stop, not only after an exception: measured, it
-        # reads 14 after a stop from the SYSCALL hook even when nothing faulted, and
-        # a fault racing with the timer can be dropped before reaching the hook yet
-        # leave it set. Either way the next fault of that context would be a #DF.
-        self._faults.snapshot()
-        self._faults.clear()
+        self._reset_latch()
         if self._stopped_in_syscall:
             return Trap(TrapKind.SYSCALL, rip)
         vector = self._vector
@@ -447,6 +442,16 @@ class Cpu:
             return Trap(TrapKind.QUANTUM_EXPIRED, rip)
         return Trap(_VECTOR_KIND.get(vector, TrapKind.EXCEPTION), rip, vector, self._cr2,
                     self._error)
+
+    def _reset_latch(self) -> None:
+        # On every stop, not only after an exception: measured, the latch reads 14
+        # after a stop from the SYSCALL hook even when nothing faulted, and after an
+        # invalid opcode (which Unicorn reports as an error, not through the hook); a
+        # fault racing with the timer can be dropped before reaching the hook yet leave
+        # it set. Left set, the context's next fault would be a #DF.
+        assert self._faults is not None
+        self._faults.snapshot()
+        self._faults.clear()
 
     def _on_interrupt(self, uc: Uc, vector: int, _data: object) -> None:
         smp = self.smp

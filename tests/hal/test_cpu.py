@@ -133,3 +133,20 @@ def test_a_new_context_preempted_before_user_mode_enters_at_its_own_entry(machin
     assert trap.kind is C.TrapKind.SYSCALL
     assert cpu.context_reg(first, X.UC_X86_REG_RAX) == 1, "entered at the other's entry"
     assert cpu.context_reg(first, X.UC_X86_REG_RSP) == STACK
+
+
+def test_a_fault_after_an_invalid_opcode_is_a_page_fault_not_a_double_fault(machine) -> None:
+    """Unicorn reports #UD as an error from emu_start, not through the hook; the fault
+    latch must be reset on that path too, or the next page fault arrives as vector 8
+    (issue 11: programs probing CPU features with a SIGILL handler died at random)."""
+    _, _, cpu, _, _, _ = machine
+    # ud2, then (resumed past it) a read of an unmapped user page.
+    ctx = load(machine, "0f0b" "48b8" + (0x900000).to_bytes(8, "little").hex() + "488b00")
+    kinds = []
+    for _ in range(10):
+        trap = cpu.run(ctx, 1_000_000)
+        assert trap.kind is C.TrapKind.INVALID_OPCODE
+        cpu.set_reg(X.UC_X86_REG_RIP, trap.rip + 2)
+        kinds.append(cpu.run(ctx, 1_000_000).kind)
+        cpu.set_reg(X.UC_X86_REG_RIP, CODE)
+    assert kinds == [C.TrapKind.PAGE_FAULT] * 10
