@@ -17,6 +17,7 @@ import click
 
 from cloudos import __version__
 
+TRACE_SLICES = 1_000_000  # --sched-trace keeps at most this many slices (~150 MB)
 MAX_CPUS = 16  # hal.cpu.MAX_CPUS, not imported here: the CLI starts without Unicorn
 CPUS_HELP = (f"Virtual CPUs (1-{MAX_CPUS}), each a host thread running guest code in parallel "
              "(or from CLOUDOS_CPUS).")
@@ -124,6 +125,7 @@ def _run_machine(build: Callable[[], Any], log: Any, path: str, argv: list[str],
     try:
         machine = build()
         machine.kernel.dispatcher.profiling = syscall_stats
+        machine.kernel.scheduler.trace_limit = TRACE_SLICES if sched_trace else 0
         if terminal is not None:  # the console is a terminal: CloudOS's line discipline
             machine.attach_terminal()
         elif interactive:

@@ -41,7 +41,6 @@ LEVELS = len(QUANTA_US)
 REALTIME, TOP, BOTTOM = 0, 1, LEVELS - 1
 BOOST_PERIOD = 1.0
 MIN_SLICE_US = 50        # below this a timer is treated as due now
-TRACE_LIMIT = 1_000_000  # slices kept for the trace
 
 
 class RunQueue:
@@ -79,8 +78,10 @@ class Scheduler:
         self.next_boost = self.epoch + BOOST_PERIOD
         # One tuple per stretch of a thread on a CPU: start (seconds since boot),
         # duration (seconds), pid, tid, level, why it ended (quantum, preempt, block,
-        # yield, exit, trap), CPU. ``machine.Slice`` names the fields.
+        # yield, exit, trap), CPU. ``machine.Slice`` names the fields. Kept only when
+        # asked for (--sched-trace sets how many): it costs host memory at every slice.
         self.trace: list[tuple[float, float, int, int, int, str, int]] = []
+        self.trace_limit = 0
         # On a multiprocessor: the CPU running a thread that ``thread`` must not run
         # beside (None: it may run now); such a thread joins that CPU's queue instead.
         self.conflict: Callable[[Thread], int | None] = lambda thread: None
@@ -228,7 +229,7 @@ class Scheduler:
         if thread.state is not State.TERMINATED:  # (another CPU may have ended it)
             handle_trap(kernel, thread, trap)
         reason = self._after_slice(thread, trap.kind, queue)
-        if len(self.trace) < TRACE_LIMIT:
+        if len(self.trace) < self.trace_limit:
             self.trace.append((start - self.epoch, elapsed, thread.process.pid, thread.tid,
                                level, reason, cpu.index))
 
@@ -273,8 +274,11 @@ class Scheduler:
             heapq.heappop(self.timers)
 
     def _boost(self, now: float) -> None:
-        """Lift every normal thread back to the top level."""
+        """Lift every normal thread back to the top level; forget the sleepers that were
+        woken directly (a reply) or killed, which stay listed on their channel."""
         self.next_boost = now + BOOST_PERIOD
+        for channel in list(self.channels):
+            self.wakeup(channel, count=0)
         for thread in self.kernel.threads():
             if thread.policy not in (Policy.FIFO, Policy.RR):
                 thread.level, thread.used_us = TOP, 0.0

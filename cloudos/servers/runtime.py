@@ -56,16 +56,34 @@ class ServerApi:
         """Answer ``request`` (now, or later for a deferred reply)."""
         if request.answered:
             return
-        request.answered = True
-        self.runtime.outstanding.discard(request)
         try:
             self.kernel.ipc.reply(self.pid, request.reply_token, Message(0, b"", self.pid, body=result))
         except KernelError:
             pass  # the caller is gone (killed, timed out): nobody to tell
+        self._done(request)
 
     def waiting(self, request: Request) -> bool:
-        """Whether the caller still waits (it may have been interrupted by a signal)."""
-        return not request.answered and self.kernel.ipc.waits(self.pid, request.reply_token)
+        """Whether the caller still waits (it may have been interrupted by a signal).
+        A request whose caller gave up is done: its capabilities go."""
+        if request.answered:
+            return False
+        if self.kernel.ipc.waits(self.pid, request.reply_token):
+            return True
+        self._done(request)
+        return False
+
+    def _done(self, request: Request) -> None:
+        """Forget an answered call: its spent reply capability and the grants on the
+        caller's buffers, which are good for that call only (else each call would leave
+        them behind in this server's space for the life of the machine)."""
+        request.answered = True
+        self.runtime.outstanding.discard(request)
+        ipc = self.kernel.ipc
+        space = ipc.caps.spaces.get(self.pid, {})
+        for token in (request.reply_token, *request.grants):
+            cap = space.pop(token, None)
+            if cap is not None and cap.type is ObjType.GRANT:
+                ipc.grants.pop(cap.obj, None)
 
     def notify_at(self, delay: float, op: int, *args: Any) -> None:
         """In ``delay`` seconds, the kernel sends this server the notification (op, *args)."""
