@@ -7,7 +7,8 @@
  *   ONLY_NR   issue only this number; the arguments are still drawn as without it, so
  *             call I of child K gets the same arguments (for minimising a failure).
  * Environment: FUZZ_TRACE=1 prints each call on stderr before it is issued, and how each
- * child ended; FUZZ_FROM=I draws calls 0..I-1 as usual but issues only calls I and on.
+ * child ended (FUZZ_TRACE=2: prints the calls without issuing them); FUZZ_FROM=I draws
+ * calls 0..I-1 as usual but issues only calls I and on.
  *
  * The parent forks the children one after another, so the campaign goes on after a child
  * dies. Child K draws from a PRNG seeded with (SEED, K): a number from 0-462, sometimes
@@ -365,6 +366,8 @@ static void run_child(uint64_t seed, unsigned child, int calls, long only_nr, in
         tame(nr, a, r);
         if (trace)
             trace_call(child, i, nr, a);
+        if (trace == 2)
+            continue;
         *progress = ++issued;
         issue(nr, a);
     }
@@ -455,7 +458,7 @@ int main(int argc, char **argv)
     int calls = atoi(argv[3]);
     long only_nr = argc == 5 ? strtol(argv[4], NULL, 0) : -2;
     const char *trace_env = getenv("FUZZ_TRACE");
-    trace = trace_env != NULL && *trace_env == '1';
+    trace = trace_env != NULL ? atoi(trace_env) : 0;
     const char *from_env = getenv("FUZZ_FROM");
     int from = from_env != NULL ? atoi(from_env) : 0;
 
