@@ -4,7 +4,9 @@ Owns: the list of servers it watches and their restart counts. A crashed
 server's runtime sends rs an asynchronous message on rs's port; rs answers by
 starting a new incarnation of that server on the same port and state, as
 MINIX 3's RS does. Never: restarts a server that crashes on start-up forever
-(it gives up after ``MAX_RESTARTS`` and logs it).
+(after ``MAX_STARTUP_CRASHES`` in a row it retires it: the port answers EIO).
+A crash that a request caused is always restarted: it answered that request, so
+however many a process provokes, each costs it a call and nobody else a thing.
 Called by: nobody directly; it is a server. ``start`` wires it at boot.
 """
 
@@ -18,7 +20,7 @@ from cloudos.kernel.ipc import Message, Port
 from cloudos.servers.runtime import Request, ServerApi, ServerRuntime
 
 RS_ID = -1
-MAX_RESTARTS = 1000
+MAX_STARTUP_CRASHES = 10
 
 
 def start(kernel: Kernel, watched: list[ServerRuntime]) -> ServerRuntime:
@@ -31,8 +33,10 @@ def start(kernel: Kernel, watched: list[ServerRuntime]) -> ServerRuntime:
             runtime = by_name.get(request.args[0]) if request.args else None
             if runtime is None:
                 continue
-            if runtime.restarts >= MAX_RESTARTS:
-                kernel.log.warn(f"rs: {runtime.name} crashed {MAX_RESTARTS} times: not restarted")
+            if runtime.startup_crashes >= MAX_STARTUP_CRASHES:
+                kernel.log.warn(f"rs: {runtime.name} crashed {MAX_STARTUP_CRASHES} times "
+                                "starting: retired, its calls fail with EIO")
+                runtime.retire()
                 continue
             runtime.restart()
 

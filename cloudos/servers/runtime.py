@@ -3,8 +3,15 @@
 Owns: turning a server's ``yield receive(port)`` into a real kernel receive (the
 server thread blocks like any other), the bookkeeping of requests not yet
 answered, the server boundary (an exception inside a server is caught here,
-logged, every caller it owed an answer gets EIO, and ``rs`` is told), and fault
+logged, every caller it owed an answer is told, and ``rs`` is told), and fault
 injection (crash a named server on its Nth request, for tests).
+What a crash tells each caller: the request being served when the server
+crashed gets EIO (it may have done part of its work); a request the server had
+not started (an injected crash strikes before the server sees it) or had parked
+(a deferred reply: it waits, nothing done yet) gets ``RESTART``, and the Linux
+personality runs the system call again on the new incarnation, so a restart
+leaves every call either done once or failed. A request parked after part of its
+work (a pipe write that wrote some bytes) says what to answer in ``on_crash``.
 Never: touches guest memory (servers go through the grants in their requests),
 or lets a server exception reach the kernel.
 Called by: the kernel scheduler (``Service.step``) and ``rs`` (restart).
@@ -24,6 +31,11 @@ from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import Stop
 
 
+# The answer to a request a crash left undone: run the call again (Linux's internal
+# ERESTARTNOINTR; linux/syscalls/sys_file.py knows the number, as it knows the VFS's ops).
+RESTART = 513
+
+
 class InjectedFault(Exception):
     """The crash a fault-injection switch asked for."""
 
@@ -39,6 +51,7 @@ class Request:
     grants: list[int] = field(default_factory=list)
     answered: bool = False
     message: Message | None = None  # as received: a notification in flight is redelivered
+    on_crash: Any = -RESTART  # the answer if the server crashes while this waits, parked
 
 
 Serve = Callable[["ServerApi"], Generator[Port, Request, None]]
@@ -60,6 +73,9 @@ class ServerApi:
             self.kernel.ipc.reply(self.pid, request.reply_token, Message(0, b"", self.pid, body=result))
         except KernelError:
             pass  # the caller is gone (killed, timed out): nobody to tell
+        except Exception as err:  # the caller's own delivery failed: its bug, not the server's
+            self.kernel.log.warn(f"server {self.runtime.name}: reply to {request.sender} "
+                                 f"failed: {type(err).__name__}: {err}")
         self._done(request)
 
     def waiting(self, request: Request) -> bool:
@@ -110,7 +126,12 @@ class ServerRuntime:
         self.crash_on, self.crashes = crash_on, crashes
         self.requests = 0
         self.current: Request | None = None
+        self.injected: Request | None = None  # the request a fault struck before it was served
+        self.redelivered: Message | None = None  # a notification given a second chance
         self.restarts = 0
+        # Crashes in a row before the server took any request (rs gives up on those only:
+        # a crash a request caused answers that request, so it cannot loop without callers).
+        self.startup_crashes = 0
         self.outstanding: set[Request] = set()
         self.on_crash: Callable[[ServerRuntime], None] = lambda _r: None
         token = kernel.ipc.create_port(sid)
@@ -140,6 +161,15 @@ class ServerRuntime:
         self._start()
         self.kernel.log.warn(f"rs: restarted {self.name} (restart {self.restarts})")
 
+    def retire(self) -> None:
+        """Give up on the server's code: from now on its port answers every call EIO
+        (callers learn the server is gone instead of waiting for ever)."""
+        def answer_eio(api: ServerApi) -> Generator[Port, Request, None]:
+            while True:
+                api.reply((yield self.port), -Errno.EIO)
+        self.serve = answer_eio
+        self._start()
+
     # -- Service ---------------------------------------------------------------
     def step(self, thread: Thread) -> None:
         """Run the server until it waits for its next request."""
@@ -148,10 +178,15 @@ class ServerRuntime:
             while True:
                 self.current = request
                 if request is not None and self._inject(request):
+                    self.injected = request
                     port = self.code.throw(InjectedFault(
                         f"injected crash of {self.name} on request {self.requests}"))
                 else:
                     port = self.code.send(request)  # type: ignore[arg-type]
+                if request is not None:  # served: the code starts, the message is no poison
+                    self.startup_crashes = 0
+                    if request.message is self.redelivered:
+                        self.redelivered = None
                 request = self._receive(thread, port)
                 if request is None:
                     return  # blocked: a delivery wakes us and step() runs again
@@ -187,13 +222,32 @@ class ServerRuntime:
         return 0
 
     def _crashed(self, thread: Thread, err: Exception) -> None:
-        where = traceback.extract_tb(err.__traceback__)[-1]
-        self.kernel.log.warn(f"server {self.name} crashed: {type(err).__name__}: {err} "
-                             f"({where.filename.rsplit('/', 1)[-1]}:{where.lineno})")
-        for request in list(self.outstanding):  # callers owed an answer learn it failed
-            self.api.reply(request, -Errno.EIO)
-        current = self.current
+        """Log, tell every caller owed an answer, requeue a notification once, tell rs.
+        Runs inside the kernel's scheduler: nothing here may raise."""
+        frames = traceback.extract_tb(err.__traceback__)
+        where = f"{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else "?"
+        self.kernel.log.warn(f"server {self.name} crashed: {type(err).__name__}: {err} ({where})")
+        current, self.current = self.current, None
+        culprit = None if current is self.injected else current
+        self.injected = None
+        self.startup_crashes += current is None
+        for request in list(self.outstanding):
+            self.api.reply(request, -Errno.EIO if request is culprit else request.on_crash)
         if current is not None and not current.reply_token and current.message is not None:
-            self.port.queue.appendleft(current.message)  # a notification is redelivered
+            self._redeliver(current.message)
         thread.state = State.TERMINATED
-        self.on_crash(self)
+        try:
+            self.on_crash(self)
+        except Exception as report_err:  # rs unreachable: the server stays down, the kernel up
+            self.kernel.log.warn(f"server {self.name} not restarted: {report_err}")
+
+    def _redeliver(self, message: Message) -> None:
+        """A notification in flight is not lost to a crash; one that crashes the server
+        twice is dropped (a poison message would crash every incarnation)."""
+        if message is self.redelivered:
+            self.kernel.log.warn(f"server {self.name}: dropped a notification (op "
+                                 f"{message.tag}) that crashed it twice")
+            self.redelivered = None
+            return
+        self.redelivered = message
+        self.port.queue.appendleft(message)

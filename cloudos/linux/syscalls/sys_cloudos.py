@@ -4,17 +4,23 @@ The guest ABI of ``include/cloudos.h`` over the kernel's ``ipc`` and ``cap``:
 these handlers decode ``struct cloudos_msg`` from the caller's memory, and give
 the kernel a ``deliver`` function that writes a message into the receiver's
 ``struct cloudos_msg`` and installs the capabilities it carries.
+Also what keeps a loop of these calls from growing the host's memory: a capability
+granted or received again is the one already held (not one more child in its
+parent's derivation list), capabilities of a message that was never sent are taken
+back, each process holds at most ``PORTS_MAX`` ports, and the ports of processes
+gone (held by no one alive) are freed, every capability on them revoked.
 """
 
 from __future__ import annotations
 
 import struct
+import weakref
 from typing import Callable
 
 from cloudos.kernel.cap import Cap, ObjType, Right
 from cloudos.errno import Errno, KernelError
-from cloudos.kernel.ipc import MSG_MAX, Deliver, Message
-from cloudos.kernel.task import Thread
+from cloudos.kernel.ipc import MSG_MAX, Deliver, Ipc, Message
+from cloudos.kernel.task import State, Thread
 from cloudos.kernel.trap import Handler
 from cloudos.linux.syscalls.args import s64
 
@@ -24,6 +30,10 @@ MSG = struct.Struct("<QQII4QQQQQQQ")
 CAP_INFO = struct.Struct("<IIII")
 PORT_CREATE, SEND, RECEIVE, CALL, REPLY, POLL, SEND_ASYNC = 600, 601, 602, 603, 604, 605, 606
 CAP_GRANT, CAP_REVOKE, CAP_INSPECT, GRANT_READ, GRANT_WRITE = 607, 608, 609, 610, 611
+U64 = (1 << 64) - 1
+PORTS_MAX = 256  # ports one process may have created and still hold
+# The ports guests created, by machine: port id -> (creator's pid, the creator's capability).
+_created: weakref.WeakKeyDictionary[Ipc, dict[int, tuple[int, Cap]]] = weakref.WeakKeyDictionary()
 
 
 def _deadline(t: Thread, timeout_ns: int) -> float | None:
@@ -57,27 +67,96 @@ def _receiver(t: Thread, msg_addr: int) -> Deliver:
         aspace.copy_out(data_addr, payload)
         pid = t.process.pid
         grants = [c for c in msg.caps if c.type is ObjType.GRANT]
-        tokens = [ipc.caps.install(pid, c) for c in msg.caps if c.type is not ObjType.GRANT]
+        tokens = [_keep(ipc, pid, c) for c in msg.caps if c.type is not ObjType.GRANT]
         grant = ipc.caps.install(pid, grants[0]) if grants else 0
         reply = ipc.caps.install(pid, msg.reply) if msg.reply is not None else 0
-        header = MSG.pack(msg.tag, data_addr, len(payload), len(tokens),
-                          *(tokens + [0] * (4 - len(tokens))), reply, msg.sender, 0, 0, 0, grant)
+        # A server's answer (its body, e.g. -ENOSYS) is the tag a guest caller sees;
+        # servers have negative pids: both are stored as the u64 fields hold them.
+        tag = msg.body if isinstance(msg.body, int) and not msg.tag else msg.tag
+        header = MSG.pack(tag & U64, data_addr, len(payload), len(tokens),
+                          *(tokens + [0] * (4 - len(tokens))), reply, msg.sender & U64,
+                          0, 0, 0, grant)
         aspace.copy_out(msg_addr, header)
         return len(payload)
 
     return deliver
 
 
+def _keep(ipc: Ipc, pid: int, cap: Cap) -> int:
+    """Install ``cap`` for ``pid``, unless ``pid`` already holds the same capability from
+    the same parent: then that one stays and ``cap`` leaves its parent's derivation list."""
+    token = ipc.caps.token(cap)
+    held = ipc.caps.spaces.get(pid, {}).get(token)
+    if held is not None and held is not cap and held.valid and held.parent is cap.parent \
+            and not cap.children:
+        _unlink(cap)
+        return token
+    return ipc.caps.install(pid, cap)
+
+
+def _unlink(cap: Cap) -> None:
+    """Take back a derived capability nobody holds (it leaves its parent's list)."""
+    if cap.parent is not None and cap in cap.parent.children:
+        cap.parent.children.remove(cap)
+
+
 def sys_port_create(t: Thread, *_: int) -> int:
-    """A new port; the caller holds every right on it."""
-    return t.process.kernel.ipc.create_port(t.process.pid)
+    """A new port; the caller holds every right on it (ENOMEM past ``PORTS_MAX``)."""
+    ipc, pid = t.process.kernel.ipc, t.process.pid
+    created = _created.setdefault(ipc, {})
+    _free_orphans(t, created)
+    if sum(owner == pid for owner, _ in created.values()) >= PORTS_MAX:
+        raise KernelError(Errno.ENOMEM, f"{PORTS_MAX} ports already")
+    token = ipc.create_port(pid)
+    cap = ipc.caps.spaces[pid][token]
+    created[cap.obj] = (pid, cap)
+    return token
+
+
+def _free_orphans(t: Thread, created: dict[int, tuple[int, Cap]]) -> None:
+    """Free the ports whose creator is gone and that no live process holds a capability on."""
+    kernel = t.process.kernel
+    gone = [port for port, (owner, _) in created.items()
+            if owner not in kernel.processes or kernel.processes[owner].state is State.TERMINATED]
+    if not gone:
+        return
+    held = {cap.obj for pid, space in kernel.ipc.caps.spaces.items()
+            if pid in kernel.processes and kernel.processes[pid].state is not State.TERMINATED
+            for cap in space.values() if cap.type is ObjType.PORT and cap.valid}
+    for port_id in gone:
+        if port_id not in held:
+            _free_port(kernel.ipc, port_id, created.pop(port_id)[1])
+
+
+def _free_port(ipc: Ipc, port_id: int, root: Cap) -> None:
+    """Revoke every capability on a port, take back its queued messages' capabilities,
+    wake whoever waits on it (EPIPE), and drop it."""
+    ipc.caps.revoke(root)
+    root.valid = False
+    port = ipc.ports.pop(port_id, None)
+    scheduler = ipc.kernel.scheduler
+    for msg in port.queue if port is not None else ():
+        for cap in msg.caps:
+            _unlink(cap)
+        caller = ipc.replies.pop(msg.reply.obj, None) if msg.reply is not None else None
+        if caller is not None:
+            ipc.receivers.pop(caller, None)
+            scheduler.wake(caller, -Errno.EPIPE)
+    for sender in list(scheduler.channels.get(("send", port_id), [])):
+        if ipc.outbox.pop(sender, None) is not None:
+            scheduler.wake(sender, -Errno.EPIPE)
 
 
 def _send(t: Thread, token: int, msg_addr: int, timeout_ns: int, block: bool) -> int:
     ipc = t.process.kernel.ipc
     port = ipc.port(t.process.pid, token, Right.SEND)
-    return ipc.send(t, port, _outgoing(t, msg_addr), _deadline(t, timeout_ns),
-                    block and s64(timeout_ns) != 0)
+    msg = _outgoing(t, msg_addr)
+    try:
+        return ipc.send(t, port, msg, _deadline(t, timeout_ns), block and s64(timeout_ns) != 0)
+    except KernelError:  # not sent (a full queue): the capabilities it carried go back
+        for cap in msg.caps:
+            _unlink(cap)
+        raise
 
 
 def sys_send(t: Thread, token: int, msg: int, timeout_ns: int, *_: int) -> int:
@@ -111,8 +190,13 @@ def sys_call(t: Thread, token: int, msg: int, reply: int, timeout_ns: int, *_: i
     """Send a request with a reply capability and wait for the answer."""
     ipc = t.process.kernel.ipc
     port = ipc.port(t.process.pid, token, Right.SEND)
-    return ipc.call(t, port, _outgoing(t, msg), _receiver(t, reply),
-                    _deadline(t, timeout_ns))
+    outgoing = _outgoing(t, msg)
+    try:
+        return ipc.call(t, port, outgoing, _receiver(t, reply), _deadline(t, timeout_ns))
+    except KernelError:
+        for cap in outgoing.caps:
+            _unlink(cap)
+        raise
 
 
 def sys_reply(t: Thread, token: int, msg: int, *_: int) -> int:
@@ -128,9 +212,9 @@ def _held(t: Thread, token: int, need: int) -> Cap:
 
 def sys_cap_grant(t: Thread, token: int, rights: int, *_: int) -> int:
     """A derived capability with a subset of the rights (needs GRANT)."""
-    caps = t.process.kernel.ipc.caps
+    ipc = t.process.kernel.ipc
     cap = _held(t, token, Right.GRANT)
-    return caps.install(t.process.pid, caps.derive(cap, rights & 0xFFFF))
+    return _keep(ipc, t.process.pid, ipc.caps.derive(cap, rights & 0xFFFF))
 
 
 def sys_cap_revoke(t: Thread, token: int, *_: int) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import struct
 import time
+import weakref
 from typing import Any, Callable
 
 from cloudos.kernel.cap import Cap, ObjType, Right
@@ -38,6 +39,10 @@ POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 1, 2, 4, 8, 16, 32
 SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003  # the VFS's lifecycle ops (vfs/server.py)
 EXEC_READ, MMAP_READ = 1004, 1005  # the VFS reads for execve and mmap (vfs/server.py)
 VFS = "vfs"  # the server that owns these calls
+# The VFS's answer to a call a crash of its code left undone (servers/runtime.py): the call
+# runs again on the restarted server, at most RESTARTS_MAX times in a row, then fails EIO.
+RESTART, RESTARTS_MAX = 513, 3
+_restarts: weakref.WeakKeyDictionary[Thread, int] = weakref.WeakKeyDictionary()
 
 
 def _client(t: Thread) -> Cap:
@@ -71,7 +76,26 @@ def call(t: Thread, op: int, *args: Any, grants: tuple[Cap, ...] = (),
     cap = _client(t)
     port = ipc.ports[cap.obj]
     msg = Message(op, b"", t.process.pid, list(grants), body=(op, *args))
-    return ipc.call(t, port, msg, deliver or _result, deadline, timeout_result)
+    return ipc.call(t, port, msg, _again_if_undone(t, deliver or _result), deadline,
+                    timeout_result)
+
+
+def _again_if_undone(t: Thread, deliver: Callable[[Message], int]) -> Callable[[Message], int]:
+    """``deliver``, except that a call the VFS's crash left undone runs again: a restart
+    leaves every call done once (not reported failed while it did nothing, which a program
+    cannot tell from failed after doing something: dash's redirections need dup2 to work)."""
+    def again(msg: Message) -> int:
+        if msg.body != -RESTART:
+            _restarts.pop(t, None)
+            return deliver(msg)
+        tries = _restarts.get(t, 0) + 1
+        if tries > RESTARTS_MAX:
+            _restarts.pop(t, None)
+            return -Errno.EIO
+        _restarts[t] = tries
+        t.restart = t.syscall
+        return 0
+    return again
 
 
 def _result(msg: Message) -> int:
@@ -852,14 +876,26 @@ def sys_fchownat(t: Thread, dirfd: int, path: int, uid: int, gid: int, flags: in
 
 
 def sys_utimensat(t: Thread, dirfd: int, path: int, times: int, flags: int, *_: int) -> int:
-    """Implements Linux utimensat(2); UTIME_OMIT is treated as "now"."""
+    """Implements Linux utimensat(2)."""
+    if s32(flags) & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise KernelError(Errno.EINVAL, f"utimensat flags {flags:#x}")
     stamps = None
     if times:
         raw = t.process.aspace.copy_in(times, 32)
-        pairs = [struct.unpack_from("<qq", raw, i) for i in (0, 16)]
-        now = time.time_ns()
-        stamps = tuple(now if ns in (UTIME_NOW, UTIME_OMIT) else s * 10**9 + ns for s, ns in pairs)
+        stamps = tuple(_stamp(*struct.unpack_from("<qq", raw, i)) for i in (0, 16))
     return call(t, 280, s32(dirfd), _path(t, path) if path else None, stamps, s32(flags))
+
+
+def _stamp(sec: int, nsec: int) -> int | None:
+    """A utimensat time in ns: now, None for "leave it" (UTIME_OMIT); EINVAL for a
+    tv_nsec outside [0, 10^9) (any tv_sec is a time: the file system clamps it)."""
+    if nsec == UTIME_NOW:
+        return time.time_ns()
+    if nsec == UTIME_OMIT:
+        return None
+    if not 0 <= nsec < 10**9:
+        raise KernelError(Errno.EINVAL, f"tv_nsec {nsec}")
+    return sec * 10**9 + nsec
 
 
 def sys_truncate(t: Thread, path: int, length: int, *_: int) -> int:

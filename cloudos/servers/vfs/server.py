@@ -36,6 +36,7 @@ from elftools.elf.elffile import ELFFile
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
+from cloudos.servers.shapes import shape_of
 from cloudos.servers.vfs import files
 from cloudos.servers.vfs.files import (O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY,
                                        O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_TRUNC,
@@ -187,10 +188,14 @@ class Vfs:
 
     # -- dispatch ---------------------------------------------------------------
     def handle(self, request: Request) -> None:
+        """Check the request's shape (an op we serve, the arguments it takes), then run it."""
         self.state.caller = request.sender
-        op = self.ops.get(request.op)
+        op = self.ops.get(request.op) if isinstance(request.op, int) else None
         if op is None:
             self.answer(request, -Errno.ENOSYS)
+            return
+        if not shape_of(op).accepts(request.args):
+            self.answer(request, -Errno.EINVAL)
             return
         try:
             result = op(request, *request.args)
@@ -1171,6 +1176,8 @@ class Vfs:
                 if done:
                     return done
                 raise KernelError(Errno.EAGAIN, "pipe full")
+            if done:
+                request.on_crash = done
             pipe.blocked_writers.append((request, file, data, done))
             self._pipe_changed(pipe)
             return None
@@ -1183,6 +1190,7 @@ class Vfs:
         if done < len(data):
             if nonblock:
                 return done
+            request.on_crash = done  # written already: a crash must not make it write twice
             pipe.blocked_writers.append((request, file, data, done))
             return None
         return done
@@ -1218,6 +1226,7 @@ class Vfs:
             if pipe.bounds is not None:
                 pipe.bounds.append(pipe.consumed + len(pipe.buffer))
             if done < len(data):
+                request.on_crash = done
                 pipe.blocked_writers.appendleft((request, file, data, done))
                 break
             self.answer(request, done)
@@ -1364,7 +1373,8 @@ class Vfs:
             revents = self._revents(proc, fd, events) if fd >= 0 else 0
             ready += bool(revents)
             all_revents.append(revents)
-            out += struct.pack("<ihh", fd, events, revents)
+            # events is an unsigned short: a bit Linux does not know is carried, not checked
+            out += struct.pack("<iHH", fd, events & 0xFFFF, revents & 0xFFFF)
         if not request.grants:
             return (ready, all_revents) if ready else 0
         self.api.copy_out(request.grants[0], 0, bytes(out))
@@ -1707,7 +1717,7 @@ class Vfs:
         except _NotANode as special:
             a = special.attr()
         def ts(ns: int) -> bytes:
-            return struct.pack("<qIi", ns // 10**9, ns % 10**9, 0)
+            return struct.pack("<qIi", *timespec(ns), 0)
         raw = struct.pack("<IIQIIIHHQQQQ", 0x7FF, 4096 if not a.blksize else a.blksize, 0,
                           a.nlink, a.uid, a.gid, a.mode, 0, a.ino, a.size, a.blocks, 0)
         raw += ts(a.atime_ns) + ts(a.ctime_ns) + ts(a.ctime_ns) + ts(a.mtime_ns)
@@ -1808,11 +1818,14 @@ class Vfs:
         return self._setattr(walk, uid=None if uid == -1 else uid, gid=None if gid == -1 else gid)
 
     def utimensat(self, request: Request, dirfd: int, path: bytes | None,
-                  times: tuple[int, int] | None, flags: int) -> int:
+                  times: tuple[int | None, int | None] | None, flags: int) -> int:
+        """Implements Linux utimensat(2): times in ns (None: UTIME_OMIT), or None for now."""
         proc = self.proc(request)
         walk = self._lookup(proc, dirfd, path or b"", flags | (AT_EMPTY_PATH if path is None else 0))
         now = time.time_ns()
         atime, mtime = times if times is not None else (now, now)
+        if atime is None and mtime is None:
+            return 0  # both UTIME_OMIT: nothing changes, not even the ctime
         return self._setattr(walk, atime_ns=atime, mtime_ns=mtime)
 
     def truncate(self, request: Request, path: bytes, length: int) -> int:
@@ -1960,11 +1973,29 @@ def fd_paths(state: VfsState, pid: int) -> dict[int, bytes]:
     return out
 
 
+TIME_MIN, TIME_MAX = -(1 << 63), (1 << 63) - 1  # a timespec's seconds (time64_t)
+U64, U32 = (1 << 64) - 1, (1 << 32) - 1
+
+
+def timespec(ns: int) -> tuple[int, int]:
+    """A time in ns as (seconds, nanoseconds) a struct timespec holds: clamped to its
+    range, nanoseconds 0 at either end (as Linux's timestamp_truncate)."""
+    sec, nsec = divmod(ns, 10**9)
+    if not TIME_MIN < sec < TIME_MAX:
+        return (TIME_MAX if sec > 0 else TIME_MIN), 0
+    return sec, nsec
+
+
 def pack_stat(a: Attr) -> bytes:
-    """struct stat of x86_64 Linux."""
-    return STAT.pack(a.dev, a.ino, a.nlink, a.mode, a.uid, a.gid, 0, a.rdev, a.size, a.blksize,
-                     a.blocks, a.atime_ns // 10**9, a.atime_ns % 10**9, a.mtime_ns // 10**9,
-                     a.mtime_ns % 10**9, a.ctime_ns // 10**9, a.ctime_ns % 10**9, 0, 0, 0)
+    """struct stat of x86_64 Linux (whatever a file system reports fits: it is masked)."""
+    times = [*timespec(a.atime_ns), *timespec(a.mtime_ns), *timespec(a.ctime_ns)]
+    return STAT.pack(a.dev & U64, a.ino & U64, a.nlink & U64, a.mode & U32, a.uid & U32,
+                     a.gid & U32, 0, a.rdev & U64, _s64(a.size), _s64(a.blksize),
+                     _s64(a.blocks), *times, 0, 0, 0)
+
+
+def _s64(value: int) -> int:
+    return max(TIME_MIN, min(TIME_MAX, value))
 
 
 def serve(state: VfsState) -> Callable[[ServerApi], Generator[Port, Request, None]]:
