@@ -25,7 +25,7 @@ from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.linux import coredump, process, signals
 from cloudos.linux.pagecache import cache_of, collect_shared
-from cloudos.linux.process import memory_kinds
+from cloudos.linux.process import RLIMIT_NOFILE, memory_kinds
 from cloudos.linux.syscalls import sys_file, sys_fork
 from cloudos.linux.syscalls.sys_cloudos import native_handlers
 from cloudos.linux.syscalls.table import TABLE, handlers
@@ -41,7 +41,7 @@ from cloudos.servers.vfs.procfs import ProcFs, ProcInfo
 from cloudos.servers.vfs.server import (CONSOLE_INPUT, CORE_DUMP, VFS_ID, VfsState, fd_paths,
                                        serve)
 from cloudos.servers.tty.ldisc import LineDiscipline, Termios
-from cloudos.servers.vfs.tmpfs import TmpFs
+from cloudos.servers.vfs.tmpfs import TmpFs, size_to_ram
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,9 @@ class Machine:
         kernel.before_user = signals.deliver
         kernel.on_fault = signals.on_fault
         self.vfs_state = VfsState(default_namespace(mounts))
+        state = self.vfs_state  # tmpfs gets half the RAM; fds stop at RLIMIT_NOFILE
+        size_to_ram([*state.namespace.mounts.values(), state.memfds], mem)
+        state.fd_limit = self._fd_limit
         view = KernelProcView(kernel, self.vfs_state)
         self.vfs_state.namespace.mount(b"/proc", ProcFs(view, lambda: self.vfs_state.caller))
         crash_on, crashes = (crash or {}).get("vfs", (0, 1))
@@ -149,6 +152,11 @@ class Machine:
             kernel.scheduler.conflict = self._conflict
         kernel.log.info("system services: rs, vfs")
 
+    def _fd_limit(self, pid: int) -> int:
+        """RLIMIT_NOFILE's soft limit of process ``pid``, for the VFS."""
+        process = self.kernel.processes.get(pid)
+        limits = getattr(process.personality, "rlimits", None) if process else None
+        return limits[RLIMIT_NOFILE][0] if limits else 1 << 20
     def _conflict(self, thread: Thread) -> int | None:
         """The CPU that runs what ``thread`` must not run beside, on a multiprocessor.
 

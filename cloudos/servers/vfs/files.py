@@ -157,8 +157,11 @@ class FdEntry:
 class FdTable:
     """One process's file descriptors."""
 
-    def __init__(self, entries: dict[int, FdEntry] | None = None) -> None:
+    def __init__(self, entries: dict[int, FdEntry] | None = None, limit: int = MAX_FDS) -> None:
         self.entries: dict[int, FdEntry] = entries or {}
+        # RLIMIT_NOFILE's soft limit (the VFS sets it from the process's, at most MAX_FDS):
+        # no new fd numbered at or above it
+        self.limit = limit
 
     def get(self, fd: int) -> OpenFile:
         entry = self.entries.get(fd)
@@ -173,15 +176,16 @@ class FdTable:
             fd = lowest
             while fd in self.entries:
                 fd += 1
-            if fd >= MAX_FDS:
-                raise KernelError(Errno.EMFILE, "too many open files")
+            if fd >= self.limit:
+                raise KernelError(Errno.EMFILE, "too many open files (RLIMIT_NOFILE)")
         self.entries[fd] = FdEntry(file, cloexec)
         return fd
 
     def fork(self) -> FdTable:
         for entry in self.entries.values():
             entry.file.refs += 1
-        return FdTable({fd: FdEntry(e.file, e.cloexec) for fd, e in self.entries.items()})
+        return FdTable({fd: FdEntry(e.file, e.cloexec) for fd, e in self.entries.items()},
+                       self.limit)
 
 
 def console(host_fd: int, flags: int) -> OpenFile:

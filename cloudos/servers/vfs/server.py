@@ -130,6 +130,8 @@ class VfsState:
     # files mapped MAP_SHARED, by (st_dev, st_ino): their pages are the file's newest bytes
     mapped: dict[tuple[int, int], Mapped] = field(default_factory=dict)
     memfds: TmpFs = field(default_factory=TmpFs)  # where memfd_create's files live, unnamed
+    # A process's RLIMIT_NOFILE soft limit, by pid (the machine reads the personality's)
+    fd_limit: Callable[[int], int] = lambda pid: files.MAX_FDS
     # The console's line discipline when it is a terminal (None: reads go to the host
     # as they are), reads waiting for it, and the signals its keys raised for the
     # machine to send to the foreground group.
@@ -212,6 +214,7 @@ class Vfs:
         proc = self.state.procs.get(request.sender)
         if proc is None:
             raise KernelError(Errno.ESRCH, f"pid {request.sender} unknown to the VFS")
+        proc.fds.limit = min(self.state.fd_limit(request.sender), files.MAX_FDS)
         return proc
 
     # -- process lifecycle --------------------------------------------------------
@@ -428,7 +431,7 @@ class Vfs:
         proc = self.proc(request)
         if old == new or flags & ~O_CLOEXEC:
             raise KernelError(Errno.EINVAL, "dup3 onto itself or bad flags")
-        if not 0 <= new < files.MAX_FDS:
+        if not 0 <= new < proc.fds.limit:
             raise KernelError(Errno.EBADF, f"fd {new}")
         file = proc.fds.get(old)
         if new in proc.fds.entries:
@@ -441,7 +444,7 @@ class Vfs:
         file = proc.fds.get(fd)
         entry = proc.fds.entries[fd]
         if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
-            if not 0 <= arg < files.MAX_FDS:
+            if not 0 <= arg < proc.fds.limit:
                 raise KernelError(Errno.EINVAL, f"fd {arg}")
             file.refs += 1
             return proc.fds.install(file, cmd == F_DUPFD_CLOEXEC, lowest=arg)

@@ -5,6 +5,12 @@ dicts of name -> node, file data in ``bytearray``s, hard links, and the size
 limit: file data beyond ``max_bytes``, or linked inodes beyond ``max_inodes``,
 give ENOSPC. The data of a file stays charged until its node is dropped, so
 an unlinked file still open through an fd keeps counting, as on Linux.
+Sizes: a machine gives each tmpfs not sized explicitly half its RAM, as Linux
+does (``size_to_ram``), and the tmpfs mounts of one machine also draw on one
+shared ``Pool`` of that size, because their data lives in host memory beside
+the guest's RAM: whatever the guest writes, tmpfs costs the host at most half
+of ``--mem`` more. Unlike Linux's, files are not sparse: growing one with
+ftruncate charges (and holds) the bytes.
 Never: touches the host, or frees a node someone still holds (nodes are
 plain objects; the VFS holds them in fds and walks).
 Called by: the VFS (mounts, /tmp, the writable half of the root ``overlay``).
@@ -16,7 +22,7 @@ from __future__ import annotations
 
 import stat
 import time
-from typing import Callable
+from typing import Callable, Iterable
 
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import (
@@ -24,6 +30,7 @@ from cloudos.servers.vfs.fs import (
 )
 
 PAGE = 4096
+DEFAULT_BYTES = 256 << 20  # until the machine sizes it to its RAM (``size_to_ram``)
 DIRENT_SIZE = 20  # a directory's st_size grows by this per entry (Linux's BOGO_DIRENT_SIZE)
 SPECIAL_FORMATS = (stat.S_IFIFO, stat.S_IFCHR, stat.S_IFBLK, stat.S_IFSOCK)
 
@@ -52,7 +59,7 @@ class TmpFile(TmpNode):
         self.data = bytearray()
 
     def __del__(self) -> None:
-        self.fs.used_bytes -= len(self.data)  # the last holder let go: release the charge
+        self.fs._charge(-len(self.data))  # the last holder let go: release the charge
 
 
 class TmpDir(TmpNode):
@@ -84,22 +91,42 @@ class TmpSpecial(TmpNode):
         self.rdev = rdev
 
 
+class Pool:
+    """Bytes that every tmpfs of one machine draws on together."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.used = limit, 0
+
+
 class TmpFs(FileSystem):
     """An in-memory file system."""
 
     name = "tmpfs"
 
-    def __init__(self, max_bytes: int = 256 << 20, max_inodes: int | None = None,
+    def __init__(self, max_bytes: int | None = None, max_inodes: int | None = None,
                  readonly: bool = False, clock: Callable[[], int] = time.time_ns,
                  mode: int = 0o755) -> None:
         super().__init__(readonly)
         self.clock = clock
-        self.max_bytes = max_bytes
-        self.max_inodes = max_inodes if max_inodes is not None else max(max_bytes // PAGE, 1024)
+        self.sized = max_bytes is not None or max_inodes is not None  # else: by the RAM
+        self._limit(DEFAULT_BYTES if max_bytes is None else max_bytes, max_inodes)
+        self.pool = Pool(self.max_bytes)
         self.used_bytes = 0    # file data of every live node, linked or not
         self.used_inodes = 1   # linked inodes, the root included
         self._inos = 0
         self._root = TmpDir(self, mode, 0, 0, None)
+
+    def _limit(self, max_bytes: int, max_inodes: int | None) -> None:
+        self.max_bytes = max_bytes
+        # Linux's default nr_inodes: one per page of the size
+        self.max_inodes = max_inodes if max_inodes is not None else max(max_bytes // PAGE, 1024)
+
+    def _free_bytes(self) -> int:
+        return max(0, min(self.max_bytes - self.used_bytes, self.pool.limit - self.pool.used))
+
+    def _charge(self, delta: int) -> None:
+        self.used_bytes += delta
+        self.pool.used += delta
 
     def _next_ino(self) -> int:
         self._inos += 1
@@ -150,7 +177,7 @@ class TmpFs(FileSystem):
             raise KernelError(Errno.ENOSPC, "no free inodes")
 
     def _check_room(self, node: TmpFile, end: int) -> None:
-        if end - len(node.data) > self.max_bytes - self.used_bytes:
+        if end - len(node.data) > self._free_bytes():
             raise KernelError(Errno.ENOSPC, "tmpfs is full")
 
     # Mutation helpers: called only once every check has passed.
@@ -163,7 +190,7 @@ class TmpFs(FileSystem):
                 node.mtime_ns = now
 
     def _resize(self, node: TmpFile, size: int) -> None:
-        self.used_bytes += size - len(node.data)
+        self._charge(size - len(node.data))
         if size < len(node.data):
             del node.data[size:]
         else:
@@ -238,7 +265,7 @@ class TmpFs(FileSystem):
             raise KernelError(Errno.EINVAL, "negative offset")
         if not data:
             return 0
-        room = len(n.data) + self.max_bytes - self.used_bytes - offset
+        room = len(n.data) + self._free_bytes() - offset
         if room <= 0:
             raise KernelError(Errno.ENOSPC, "tmpfs is full")
         data = data[:room]
@@ -371,7 +398,22 @@ class TmpFs(FileSystem):
         n.ctime_ns = self.clock()
 
     def statfs(self) -> StatFs:
+        """Its size and use, as df shows them (free is less while other tmpfs hold the pool)."""
         blocks = self.max_bytes // PAGE
-        free = max(0, blocks - (self.used_bytes + PAGE - 1) // PAGE)
-        return (Magic.TMPFS, PAGE, blocks, free, self.max_inodes,
+        free = min(blocks - (self.used_bytes + PAGE - 1) // PAGE, self._free_bytes() // PAGE)
+        return (Magic.TMPFS, PAGE, blocks, max(0, free), self.max_inodes,
                 self.max_inodes - self.used_inodes)
+
+
+def size_to_ram(filesystems: Iterable[FileSystem], ram: int) -> None:
+    """Give each writable tmpfs among ``filesystems`` (an overlay's upper layer included)
+    that was not sized explicitly half of ``ram``, as Linux does, all drawing on one pool
+    of that size. Called by the machine before anything is written."""
+    pool = Pool(ram // 2)
+    for fs in filesystems:
+        upper = getattr(fs, "upper", None)  # an overlay keeps its writes in a tmpfs
+        tmp = upper if isinstance(upper, TmpFs) else fs
+        if isinstance(tmp, TmpFs) and not tmp.readonly and not tmp.sized:
+            assert tmp.used_bytes == 0, "sized before anything is written"
+            tmp._limit(pool.limit, None)
+            tmp.pool = pool
