@@ -1,40 +1,51 @@
 """The ``cloudos`` command: boot a machine and run a program, print the syscall table.
 
-Owns: argument parsing, turning a guest's end into the command's exit status
-(its exit code, or 128 + signal as a shell reports it), and making sure no
-user ever sees a Python traceback: bad input is a one-line message.
+Owns: argument parsing, what the guest is given (its files through
+``cloudos.sandbox``, its environment, identity and limits), turning a guest's
+end into the command's exit status (its exit code, or 128 + signal as a shell
+reports it; 124 when --timeout ran out; 125 for CloudOS's own errors, 126 for
+a file that cannot run, 127 for one not found, as Docker reports them), and
+making sure no user ever sees a Python traceback: bad input is a one-line message.
 Called by: the user.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable, Mapping, NoReturn
 
 import click
 
 from cloudos import __version__
 
-TRACE_SLICES = 1_000_000  # --sched-trace keeps at most this many slices (~150 MB)
 MAX_CPUS = 16  # hal.cpu.MAX_CPUS, not imported here: the CLI starts without Unicorn
 CPUS_HELP = (f"Virtual CPUs (1-{MAX_CPUS}), each a host thread running guest code in parallel "
              "(or from CLOUDOS_CPUS).")
+TRACE_SLICES = 1_000_000  # --sched-trace keeps at most this many slices (~150 MB)
 
-EXIT_NOT_FOUND, EXIT_CANNOT_EXECUTE, EXIT_KERNEL_PANIC = 127, 126, 125
+EXIT_CLOUDOS, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND = 125, 126, 127
+EXIT_KERNEL_PANIC = EXIT_CLOUDOS
+RLIMIT_NPROC, RLIMIT_NOFILE = 6, 7
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+MIN_MEM = 16 << 20
 
 
 def parse_size(text: str) -> int:
-    """'512M', '1G', '1048576' -> bytes."""
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    """'512M', '1G', '1048576' -> bytes; refuses more RAM than the host has."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
     text = text.strip().upper().removesuffix("B").removesuffix("I")
     scale = units.get(text[-1:], 1)
     number = text[:-1] if text[-1:] in units else text
     try:
-        return int(number) * scale
+        size = int(number) * scale
     except ValueError:
         raise click.BadParameter(f"{text!r} is not a size like 512M or 1G") from None
+    host = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    if not MIN_MEM <= size <= host:
+        raise click.BadParameter(f"{text}: guest RAM is host memory: between 16M and this "
+                                 f"host's {host >> 20}M")
+    return size
 
 
 def parse_crashes(specs: tuple[str, ...]) -> dict[str, tuple[int, int]]:
@@ -50,75 +61,257 @@ def parse_crashes(specs: tuple[str, ...]) -> dict[str, tuple[int, int]]:
     return out
 
 
-def resolve(program: str) -> str | None:
-    """The path execvp would run for ``program``."""
-    if "/" in program:
-        return program if os.path.exists(program) else None
-    return shutil.which(program) or None
+class CloudosGroup(click.Group):
+    """Click's group, with CloudOS's exit statuses: 125 for a usage error (click says 2),
+    130 for ^C while CloudOS itself runs (click says 1)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            status = super().main(*args, **kwargs)
+        except click.ClickException as err:
+            err.show()
+            sys.exit(EXIT_CLOUDOS)
+        except click.Abort:  # ^C before the machine took the signal over
+            sys.exit(128 + 2)
+        sys.exit(status if isinstance(status, int) else 0)
 
 
-@click.group()
+@click.group(cls=CloudosGroup)
 @click.version_option(__version__, prog_name="cloudos")
 def main() -> None:
     """CloudOS: a capability-based microkernel that runs Linux x86_64 programs."""
 
 
-@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+RUN_HELP = """Boot a machine and run PROGRAM (a Linux x86_64 program, static or dynamic, or a
+#! script) as its init process; exit with its status.
+
+\b
+What the guest sees (cloudos run --show-mounts prints it):
+  /            the host's /usr, /bin, /sbin, /lib*, /etc read-only, less their secrets
+               (/etc/shadow, sudoers, SSH and TLS private keys, files other users
+               cannot read), under a tmpfs that takes writes; empty /tmp, /home, /root
+  CWD          the directory you run from, read-only, where PROGRAM starts (not /,
+               your home or its parents: use --mount to share those deliberately)
+  --root DIR   an image's root file system (debootstrap, docker export) instead
+PROGRAM is found in the guest (a name in the guest's PATH, a path from -w).
+The environment is PATH, HOME, USER, TERM, LANG, LC_*, TZ: nothing else from
+the host unless -e, --env-file or --inherit-env passes it.
+
+\b
+Exit status: the program's, 128+N if signal N ended it, 124 when --timeout ran
+out, 125 CloudOS's own error (bad option, bad mount, kernel panic), 126 the
+program cannot run, 127 it was not found."""
+
+
+@main.command(context_settings={"allow_interspersed_args": False}, help=RUN_HELP)
 @click.option("--mem", default="1G", show_default=True, help="Guest RAM size (e.g. 256M, 2G).")
+@click.option("--cpus", default=1, show_default=True, envvar="CLOUDOS_CPUS",
+              callback=lambda _c, _p, n: _check_cpus(n),
+              type=int, help=CPUS_HELP)
+@click.option("--root", "root", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Run on this root file system (read-only under a tmpfs).")
+@click.option("--root-rw", is_flag=True, help="With --root: writes reach the directory.")
+@click.option("--mount", "mounts", multiple=True, metavar="HOSTDIR[:GUESTDIR][:rw]",
+              help="Show a host directory to the guest (read-only unless :rw; at the same "
+                   "path without GUESTDIR). Repeatable.")
+@click.option("-w", "--workdir", default=None, metavar="DIR",
+              help="Start in DIR (a guest path; default: the current directory).")
+@click.option("--no-cwd", is_flag=True, help="Do not show the current directory to the guest.")
+@click.option("--show-mounts", is_flag=True,
+              help="Print what the guest would see (and what is hidden) and exit.")
+@click.option("-e", "--env", "env_specs", multiple=True, metavar="NAME[=VALUE]",
+              help="Set NAME, or pass the host's NAME. Repeatable.")
+@click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False),
+              help="NAME=VALUE (or NAME) lines to set, # comments. Repeatable.")
+@click.option("--inherit-env", is_flag=True, help="Start from the host's whole environment.")
+@click.option("-0", "--argv0", default=None, metavar="NAME", help="The program's argv[0].")
+@click.option("-u", "--user", default=None, metavar="UID[:GID]",
+              help="The program's user and group ids (default: CloudOS's own).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS", help="Halt the machine after SECONDS of wall time (status 124).")
+@click.option("--cpu-time", type=click.IntRange(min=1), default=None, metavar="SECONDS",
+              help="RLIMIT_CPU of every process: killed after SECONDS of CPU time.")
+@click.option("--max-procs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="RLIMIT_NPROC: at most N tasks per user (fork: EAGAIN; not for uid 0).")
+@click.option("--max-open-files", type=click.IntRange(min=3), default=None, metavar="N",
+              help="RLIMIT_NOFILE for the program (recorded: getrlimit reports it).")
 @click.option("-v", "--verbose", is_flag=True, help="Show the boot log on stderr.")
 @click.option("--syscall-stats", is_flag=True, help="Print per-syscall counts and times at exit.")
 @click.option("--sched-trace", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the scheduler's decisions as Chrome/Perfetto trace JSON to this file.")
-@click.option("--mount", "mounts", multiple=True, metavar="HOSTDIR:GUESTDIR[:rw]",
-              help="Show a host directory to the guest (read-only unless :rw). Repeatable.")
 @click.option("--no-aslr", is_flag=True, help="Load programs at fixed addresses "
                                               "(reproducible runs).")
 @click.option("--no-files", is_flag=True,
               help="Sandbox: give the program no FILE capability (every file call: EACCES).")
 @click.option("--inject-crash", "crashes", multiple=True, metavar="SERVER:N[:COUNT]",
               help="Fault injection: SERVER (vfs) crashes on its Nth call (COUNT calls in a row).")
-@click.option("--cpus", default=1, show_default=True, envvar="CLOUDOS_CPUS",
-              callback=lambda _c, _p, n: _check_cpus(n),
-              type=int, help=CPUS_HELP)
 @click.option("--preempt-stress", type=int, default=None, metavar="SEED",
               envvar="CLOUDOS_PREEMPT_STRESS",
               help="Testing: preempt guest code after a random 1-8 blocks (seeded), "
                    "to make races show at once.")
-@click.argument("program")
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def run(mem: str, verbose: bool, syscall_stats: bool, sched_trace: str | None,
-        mounts: tuple[str, ...], no_aslr: bool, no_files: bool, crashes: tuple[str, ...],
-        cpus: int, preempt_stress: int | None, program: str,
-        args: tuple[str, ...]) -> None:
-    """Boot a machine and run PROGRAM (a static x86_64 ELF) as its init process."""
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[--] PROGRAM [ARGS]...")
+def run(mem: str, cpus: int, root: str | None, root_rw: bool, mounts: tuple[str, ...],
+        workdir: str | None, no_cwd: bool, show_mounts: bool, env_specs: tuple[str, ...],
+        env_files: tuple[str, ...], inherit_env: bool, argv0: str | None, user: str | None,
+        timeout: float | None, cpu_time: int | None, max_procs: int | None,
+        max_open_files: int | None, verbose: bool, syscall_stats: bool,
+        sched_trace: str | None, no_aslr: bool, no_files: bool, crashes: tuple[str, ...],
+        preempt_stress: int | None, command: tuple[str, ...]) -> None:
     from cloudos.kernel.boot import KernelLog
-    from cloudos.machine import Machine, Mount
+    from cloudos.machine import Machine, Sandbox, Start
 
+    if root_rw and root is None:
+        raise click.UsageError("--root-rw needs --root DIR")
+    sandbox, start_dir = _sandbox(root, root_rw, _parse_mounts(mounts), workdir, no_cwd)
+    if show_mounts:
+        _print_mounts(sandbox, start_dir)
+        return
+    if not command:
+        raise click.UsageError("no PROGRAM to run (cloudos run [OPTIONS] -- PROGRAM [ARGS]...)")
     size = parse_size(mem)
+    crash = parse_crashes(crashes)
+    uid, gid = parse_user(user)
+    env = guest_environment(os.environ, env_specs, env_files, inherit_env, uid)
+    limits = tuple((resource, value) for resource, value in
+                   ((RLIMIT_NPROC, max_procs), (RLIMIT_NOFILE, max_open_files))
+                   if value is not None)
+    start = Start(start_dir, uid, gid, limits, timeout, cpu_time)
+    program, *args = command
+    log = KernelLog(console_level=7 if verbose else 4)
+    assert isinstance(sandbox, Sandbox)
+    _run_machine(lambda: Machine(size, log, sandbox, crash, files=not no_files,
+                                 aslr=not no_aslr, cpus=cpus,
+                                 preempt_stress=preempt_stress), log, program,
+                 [argv0 if argv0 is not None else program, *args], env, start,
+                 syscall_stats, sched_trace)
+
+
+def _parse_mounts(specs: tuple[str, ...]) -> tuple[Any, ...]:
+    from cloudos.sandbox import Mount
+
     try:
-        mount_list = tuple(Mount.parse(m) for m in mounts)
+        parsed = tuple(Mount.parse(m) for m in specs)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--mount") from None
-    for mount in mount_list:
+    for mount in parsed:
         if not os.path.isdir(mount.host):
             raise click.BadParameter(f"{mount.host} is not a directory", param_hint="--mount")
-    crash = parse_crashes(crashes)
-    path = resolve(program)
-    if path is None:
-        click.echo(f"cloudos: {program}: no such file or directory", err=True)
-        sys.exit(EXIT_NOT_FOUND)
-    log = KernelLog(console_level=7 if verbose else 4)
-    _run_machine(lambda: Machine(size, log, mount_list, crash, files=not no_files,
-                                 aslr=not no_aslr, cpus=cpus,
-                                 preempt_stress=preempt_stress), log, path,
-                 [program, *args], syscall_stats, sched_trace)
+    return parsed
 
 
-def _run_machine(build: Callable[[], Any], log: Any, path: str, argv: list[str],
-                 syscall_stats: bool = False, sched_trace: str | None = None,
-                 interactive: bool = False) -> NoReturn:
-    """Boot, run ``path`` as init, report; exit with init's status, never a traceback."""
+def _sandbox(root: str | None, root_rw: bool, mounts: tuple[Any, ...], workdir: str | None,
+             no_cwd: bool) -> tuple[Any, str]:
+    """The guest's file system and where the program starts: the caller's directory,
+    shown read-only at its own path unless that would share too much."""
+    from cloudos.sandbox import Mount, Sandbox, cwd_refusal, visible_in_default_root, within
+
+    if workdir is not None and not workdir.startswith("/"):
+        raise click.BadParameter(f"{workdir!r} is not an absolute guest path",
+                                 param_hint="--workdir")
+    root = os.path.abspath(root) if root is not None else None
+    cwd = os.getcwd()
+    shared = mounts
+    if no_cwd or root_rw:
+        start = workdir or "/"
+    elif any(within(cwd, m.guest) for m in mounts) or \
+            root is None and visible_in_default_root(cwd):
+        start = workdir or cwd  # already in the guest's view
+    else:
+        why = cwd_refusal(cwd, os.path.realpath(os.path.expanduser("~")), root)
+        if why is None:
+            shared = (Mount(cwd, cwd), *mounts)
+            start = workdir or cwd
+        elif workdir is not None or no_cwd:
+            start = workdir or "/"
+        else:
+            raise click.UsageError(
+                f"the current directory {cwd} is not shown to the guest: {why}. Run from a "
+                f"project directory, share it deliberately with --mount {cwd}, or start "
+                "elsewhere with -w DIR")
+    return Sandbox(root, root_rw, shared), start
+
+
+def _print_mounts(sandbox: Any, start: str) -> None:
+    from cloudos.sandbox import HIDDEN
+
+    rows = sandbox.table()
+    width = max(len(row[0]) for row in rows)
+    for guest, what, access in rows:
+        click.echo(f"{guest:<{width}}  {what}  ({access})")
+    click.echo(f"the program starts in {start}")
+    if sandbox.root is None:
+        click.echo("hidden from the host's system directories: every file other users "
+                   "cannot read, every directory they cannot list, and")
+        for pattern, why in HIDDEN:
+            click.echo(f"  {pattern:<40} {why}")
+
+
+def parse_user(spec: str | None) -> tuple[int, int]:
+    """'1000' -> (1000, its group in the host's passwd, else 1000); '1000:50' -> (1000, 50)."""
+    if spec is None:
+        return os.getuid(), os.getgid()
+    uid_text, _, gid_text = spec.partition(":")
+    if not uid_text.isdigit() or gid_text and not gid_text.isdigit() \
+            or int(uid_text) >= 1 << 32 or gid_text and int(gid_text) >= 1 << 32:
+        raise click.BadParameter(f"{spec!r} is not UID[:GID] (numbers)", param_hint="--user")
+    uid = int(uid_text)
+    if gid_text:
+        return uid, int(gid_text)
+    import pwd
+    try:
+        return uid, pwd.getpwuid(uid).pw_gid
+    except KeyError:
+        return uid, uid
+
+
+def guest_environment(host: Mapping[str, str], specs: tuple[str, ...] = (),
+                      files: tuple[str, ...] = (), inherit: bool = False,
+                      uid: int = 0) -> dict[str, str]:
+    """The program's environment: the minimal one (or the host's with ``inherit``), then
+    each --env-file's lines, then each -e, in order."""
+    env = dict(host) if inherit else default_environment(host, uid)
+    lines: list[tuple[str, str]] = []
+    for name in files:
+        try:
+            with open(name, encoding="utf-8", errors="surrogateescape") as f:
+                lines += [(line.strip(), f"--env-file {name}") for line in f]
+        except OSError as err:
+            raise click.BadParameter(f"{name}: {err.strerror}", param_hint="--env-file") from None
+    lines += [(spec, "--env") for spec in specs]
+    for spec, where in lines:
+        if not spec or spec.startswith("#"):
+            continue
+        name, equals, value = spec.partition("=")
+        if not name or "\0" in spec:
+            raise click.BadParameter(f"{spec!r} is not NAME[=VALUE]", param_hint=where)
+        if equals:
+            env[name] = value
+        elif name in host:
+            env[name] = host[name]
+    return env
+
+
+def default_environment(host: Mapping[str, str], uid: int) -> dict[str, str]:
+    """PATH, HOME, USER, TERM and the host's locale and time zone: nothing private."""
+    import pwd
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = str(uid)
+    env = {"PATH": DEFAULT_PATH, "HOME": "/root" if uid == 0 else "/tmp", "USER": user,
+           "LOGNAME": user, "TERM": host.get("TERM", "dumb"), "LANG": "C.UTF-8"}
+    env.update({k: v for k, v in host.items()
+                if k in ("LANG", "LANGUAGE", "TZ") or k.startswith("LC_")})
+    return env
+
+
+def _run_machine(build: Callable[[], Any], log: Any, program: str, argv: list[str],
+                 env: dict[str, str], start: Any, syscall_stats: bool = False,
+                 sched_trace: str | None = None, interactive: bool = False) -> NoReturn:
+    """Boot, run ``program`` as init, report; exit with init's status, never a traceback."""
     from cloudos.linux.elf import ExecError
+    from cloudos.machine import SetupError
 
     machine = None
     terminal = _save_terminal()
@@ -128,14 +321,19 @@ def _run_machine(build: Callable[[], Any], log: Any, path: str, argv: list[str],
         machine.kernel.scheduler.trace_limit = TRACE_SLICES if sched_trace else 0
         if terminal is not None:  # the console is a terminal: CloudOS's line discipline
             machine.attach_terminal()
-        elif interactive:
+        if interactive and terminal is None:
             machine.forward_interrupts()
-        status = machine.run(path, argv, dict(os.environ))
+        elif not interactive:  # a signal from elsewhere (kill, a script) halts it
+            machine.halt_on_host_signals()
+        status = machine.run(program, argv, env, start)
     except ExecError as err:
         click.echo(f"cloudos: {err}", err=True)
         sys.exit(EXIT_NOT_FOUND if err.errno == 2 else EXIT_CANNOT_EXECUTE)
-    except ValueError as err:  # the machine cannot be built as asked (e.g. --mem)
-        raise click.BadParameter(str(err), param_hint="--mem") from None
+    except (SetupError, ValueError) as err:  # the machine cannot be built or start as asked
+        click.echo(f"cloudos: {err}", err=True)
+        sys.exit(EXIT_CLOUDOS)
+    except KeyboardInterrupt:  # ^C while the machine was still being built
+        sys.exit(128 + 2)
     except Exception as err:  # a kernel bug: a panic report, never a traceback
         if machine is not None:
             from cloudos.panic import report
@@ -165,24 +363,21 @@ def _run_machine(build: Callable[[], Any], log: Any, path: str, argv: list[str],
 def boot(mem: str | None, init: str | None, cmdline: str, cpus: int) -> None:
     """Boot a machine with the boot log on the console and a shell as init."""
     from cloudos.kernel.boot import KernelLog
-    from cloudos.machine import Machine
+    from cloudos.machine import Machine, Start
 
     params = parse_cmdline(cmdline)
     size = parse_size(mem or params.get("mem", "1G"))
     level = 4 if "quiet" in params else int(params.get("loglevel", "6"))
     program = init or params.get("init", "/bin/sh")
-    path = resolve(program)
-    if path is None:
-        click.echo(f"cloudos: init {program}: no such file or directory", err=True)
-        sys.exit(EXIT_NOT_FOUND)
     if "nosmp" in params:  # Linux's parameters: nosmp, or at most maxcpus= CPUs
         cpus = 1
     elif "maxcpus" in params:
         cpus = max(1, min(cpus, int(params["maxcpus"])))
     log = KernelLog(console_level=level)
     log.info(f"command line: {cmdline or '(none)'}")
-    _run_machine(lambda: Machine(size, log, aslr="nokaslr" not in params, cpus=cpus), log, path,
-                 [program], interactive=True)
+    _run_machine(lambda: Machine(size, log, aslr="nokaslr" not in params, cpus=cpus), log,
+                 program, [program], default_environment(os.environ, os.getuid()), Start(),
+                 interactive=True)
 
 
 def _check_cpus(cpus: int) -> int:

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import heapq
 import json
+import os
 import signal as host_signal
 import time
 from dataclasses import dataclass
-from typing import NamedTuple, TextIO
+from typing import NamedTuple, TextIO, cast
 
 from cloudos.hal.ram import DEFAULT_SIZE
+from cloudos.errno import Errno, KernelError
 from cloudos.kernel.boot import Kernel, KernelLog
 from cloudos.kernel.cap import Right
 from cloudos.kernel.ipc import Message
@@ -29,49 +31,55 @@ from cloudos.linux.process import RLIMIT_NOFILE, memory_kinds
 from cloudos.linux.syscalls import sys_file, sys_fork
 from cloudos.linux.syscalls.sys_cloudos import native_handlers
 from cloudos.linux.syscalls.table import TABLE, handlers
+from cloudos.linux.elf import ExecError
+from cloudos.sandbox import Mount, Sandbox
 from cloudos.servers import rs
-from cloudos.servers.runtime import ServerRuntime
-from cloudos.servers.vfs.devfs import DevFs
-from cloudos.servers.vfs.files import Console, ConsoleInterrupt
-from cloudos.servers.vfs.fs import FileSystem
-from cloudos.servers.vfs.hostfs import HostFs
-from cloudos.servers.vfs.overlay import OverlayFs
-from cloudos.servers.vfs.paths import Namespace
+from cloudos.servers.runtime import Request, ServerApi, ServerRuntime
+from cloudos.servers.vfs.files import Console, ConsoleInterrupt, FdTable
+from cloudos.servers.vfs.paths import Namespace, Walk, is_dir
 from cloudos.servers.vfs.procfs import ProcFs, ProcInfo
-from cloudos.servers.vfs.server import (CONSOLE_INPUT, CORE_DUMP, VFS_ID, VfsState, fd_paths,
-                                       serve)
+from cloudos.servers.vfs.server import (AT_FDCWD, CONSOLE_INPUT, CORE_DUMP, EXEC_READ, SPAWN,
+                                       VFS_ID, Proc, Vfs, VfsState, fd_paths, serve)
 from cloudos.servers.tty.ldisc import LineDiscipline, Termios
-from cloudos.servers.vfs.tmpfs import TmpFs, size_to_ram
+from cloudos.servers.vfs.tmpfs import size_to_ram
+
+__all__ = ["Machine", "Mount", "Sandbox", "Start", "default_namespace"]
+
+
+def default_namespace(sandbox: Sandbox = Sandbox()) -> Namespace:
+    """The guest's mount table as ``sandbox`` describes it (the default: the host's system
+    directories without their secrets, under a tmpfs); the machine adds /proc."""
+    return sandbox.namespace()
 
 
 @dataclass(frozen=True)
-class Mount:
-    """A host directory shown to the guest at ``guest`` (read-only unless ``writable``)."""
+class Start:
+    """How init starts: its directory, identity and limits, and when the machine stops it."""
 
-    host: str
-    guest: str
-    writable: bool = False
-
-    @classmethod
-    def parse(cls, spec: str) -> Mount:
-        """HOSTDIR:GUESTDIR[:rw|:ro]"""
-        parts = spec.split(":")
-        if len(parts) not in (2, 3) or not parts[0] or not parts[1].startswith("/") \
-                or (len(parts) == 3 and parts[2] not in ("rw", "ro")):
-            raise ValueError(f"mount {spec!r} is not HOSTDIR:/GUESTDIR[:rw|:ro]")
-        return cls(parts[0], parts[1], len(parts) == 3 and parts[2] == "rw")
+    workdir: str = "/"
+    uid: int = os.getuid()
+    gid: int = os.getgid()
+    rlimits: tuple[tuple[int, int], ...] = ()  # (RLIMIT_*, value): soft and hard
+    timeout: float | None = None   # wall-clock seconds, then every process is killed
+    cpu_time: int | None = None    # RLIMIT_CPU of every process (enforced here)
 
 
-def default_namespace(mounts: tuple[Mount, ...] = ()) -> Namespace:
-    """The host's / read-only under a writable tmpfs, devfs on /dev, then ``mounts``."""
-    root: FileSystem = OverlayFs(HostFs("/", readonly=True), TmpFs())
-    namespace = Namespace(root)
-    namespace.mount(b"/dev", DevFs())
-    namespace.mount(b"/dev/shm", TmpFs(mode=0o1777))  # POSIX shared memory (shm_open, sem_open)
-    namespace.mount(b"/sys", TmpFs(readonly=True))  # the host's sysfs is not shown
-    for mount in mounts:
-        namespace.mount(mount.guest.encode(), HostFs(mount.host, readonly=not mount.writable))
-    return namespace
+EXIT_TIMEOUT = 124  # timeout(1)'s status when the time ran out
+CPU_CHECK = 0.1     # seconds between checks of the processes' CPU time
+RLIMIT_CPU = 0
+
+
+class SetupError(Exception):
+    """The machine cannot start the program as asked (a working directory that is not there)."""
+
+
+def _check_format(program: str, data: bytes) -> None:
+    """A clear word for a file that is no Linux program, before the ELF loader's."""
+    if data.startswith(b"MZ"):
+        raise ExecError(Errno.ENOEXEC, f"{program}: a Windows program (PE): CloudOS runs "
+                                       "Linux x86_64 programs")
+    if not data.startswith(b"\x7fELF"):
+        raise ExecError(Errno.ENOEXEC, f"{program}: not a program (no ELF header, no #! line)")
 
 
 class Slice(NamedTuple):
@@ -124,7 +132,7 @@ class Machine:
     """One virtual machine running Linux programs."""
 
     def __init__(self, mem: int = DEFAULT_SIZE, log: KernelLog | None = None,
-                 mounts: tuple[Mount, ...] = (),
+                 sandbox: Sandbox = Sandbox(),
                  crash: dict[str, tuple[int, int]] | None = None, files: bool = True,
                  aslr: bool = True, cpus: int = 1,
                  preempt_stress: int | None = None) -> None:
@@ -137,10 +145,11 @@ class Machine:
         kernel.on_dying = self._on_dying
         kernel.before_user = signals.deliver
         kernel.on_fault = signals.on_fault
-        self.vfs_state = VfsState(default_namespace(mounts))
+        self.vfs_state = VfsState(default_namespace(sandbox))
         state = self.vfs_state  # tmpfs gets half the RAM; fds stop at RLIMIT_NOFILE
         size_to_ram([*state.namespace.mounts.values(), state.memfds], mem)
         state.fd_limit = self._fd_limit
+        self.halted: int | None = None  # the status a halt (timeout, host signal) gives
         view = KernelProcView(kernel, self.vfs_state)
         self.vfs_state.namespace.mount(b"/proc", ProcFs(view, lambda: self.vfs_state.caller))
         crash_on, crashes = (crash or {}).get("vfs", (0, 1))
@@ -210,18 +219,138 @@ class Machine:
             scheduler.timers = [entry for entry in scheduler.timers if entry[2] >= 0]
             heapq.heapify(scheduler.timers)
 
-    def run(self, path: str, argv: list[str], env: dict[str, str]) -> int:
-        """Run ``path`` as init until every process has ended; return init's shell status."""
-        init = process.spawn(self.kernel, path, argv, env, self.aslr)
-        sys_file.notify(self.kernel, sys_file.SPAWN, init.pid)
+    def run(self, program: str, argv: list[str], env: dict[str, str],
+            start: Start = Start()) -> int:
+        """Run ``program`` as init until every process has ended; return init's shell
+        status (or the status of the halt that ended the run).
+
+        ``program`` is found in the guest's namespace, as execvp would: a path from
+        ``start.workdir``, or a name in ``env``'s PATH. ExecError when it cannot run;
+        SetupError when the machine cannot start it as asked.
+        """
+        cwd = self._workdir(start.workdir)
+        path, data, loader, prefix, ids = self._find(program, env, cwd)
+        args = [os.fsencode(a) for a in argv]
+        args = [*prefix, *args[1:]] if prefix else args
+        init = process.spawn(self.kernel, path, data, loader, args,
+                             [f"{k}={v}".encode() for k, v in env.items()], self.aslr, ids,
+                             start.uid, start.gid)
+        limits = process.linux(init).rlimits
+        for resource, value in start.rlimits:
+            limits[resource] = (value, value)
+        self._register(init.pid, cwd)
         if self.files:
             sys_file.grant_files(self.kernel, init)
-        self.kernel.log.info(f"init: pid {init.pid} {path}")
+        self.kernel.log.info(f"init: pid {init.pid} {os.fsdecode(path)}")
+        self._watch(start)
         self.kernel.run()
         cache_of(self.kernel).drop()  # every process is gone: no page is mapped any more
         if not init.zombie:
             raise RuntimeError("the scheduler stopped while init was still alive")
-        return sys_fork.shell_status(init)
+        return self.halted if self.halted is not None else sys_fork.shell_status(init)
+
+    def _boot_vfs(self) -> Vfs:
+        """The VFS's code on its state, called directly: only during bring-up, before the
+        server has run, so nothing else touches the state (no IPC: no API needed)."""
+        return Vfs(cast(ServerApi, None), self.vfs_state)
+
+    def _workdir(self, workdir: str) -> Walk:
+        namespace = self.vfs_state.namespace
+        try:
+            walk = namespace.resolve(namespace.root(), workdir.encode())[0]
+        except KernelError as err:
+            raise SetupError(f"working directory {workdir}: {os.strerror(err.errno)} "
+                             "in the guest") from None
+        if not is_dir(walk[-1]):
+            raise SetupError(f"working directory {workdir}: not a directory in the guest")
+        return walk
+
+    def _find(self, program: str, env: dict[str, str],
+              cwd: Walk) -> tuple[bytes, bytes, bytes | None, tuple[bytes, ...], tuple[object, ...]]:
+        """(path, program, loader, #! argv prefix, page-cache identities), read with execve's
+        rules by the VFS from the guest's namespace, searching PATH as execvp does."""
+        if "/" in program:
+            candidates = [program]
+        else:
+            candidates = [f"{d or '.'}/{program}" for d in env.get("PATH", "").split(":")]
+        state, denied = self.vfs_state, False
+        state.procs[0] = Proc(FdTable(), cwd, pid=0)  # pid 0: no process has it
+        try:
+            for name in candidates:
+                try:
+                    _, path, data, loader, prefix, *ids = self._boot_vfs().exec_read(
+                        Request(EXEC_READ, (), 0, 0), AT_FDCWD, os.fsencode(name))
+                except KernelError as err:
+                    if len(candidates) == 1 or err.errno not in (Errno.ENOENT, Errno.EACCES,
+                                                                 Errno.ENOTDIR):
+                        raise ExecError(err.errno, f"{program}: {os.strerror(err.errno)}") \
+                            from None
+                    denied = denied or (err.errno == Errno.EACCES)
+                    continue
+                _check_format(program, data)
+                return path, data, loader, tuple(prefix), tuple(ids)
+        finally:
+            del state.procs[0]
+        errno = Errno.EACCES if denied else Errno.ENOENT
+        raise ExecError(errno, f"{program}: {os.strerror(errno)} (looked in the guest's PATH)")
+
+    def _register(self, pid: int, cwd: Walk) -> None:
+        """Tells the VFS of init (its console fds) and gives it its working directory."""
+        self._boot_vfs().spawn(Request(SPAWN, (), 0, 0), pid)
+        self.vfs_state.procs[pid].cwd = cwd
+
+    def _watch(self, start: Start) -> None:
+        """Arms what may end the run early: the wall-clock timeout, the CPU-time limit."""
+        scheduler = self.kernel.scheduler
+        if start.timeout is not None:
+            scheduler.call_at(scheduler.clock() + start.timeout,
+                              lambda: self.halt(EXIT_TIMEOUT))
+        if start.cpu_time is None:
+            return
+        limit = start.cpu_time
+        for p in self.kernel.processes.values():
+            process.linux(p).rlimits[RLIMIT_CPU] = (limit, limit)
+
+        def check() -> None:  # RLIMIT_CPU, as Linux enforces it at the hard limit
+            for p in list(self.kernel.processes.values()):
+                if not p.zombie and sum(p.times()) >= process.linux(p).rlimits[RLIMIT_CPU][1]:
+                    signals.send(p, signals.SigInfo(signals.SIGKILL, signals.SI_KERNEL))
+            if self.kernel.threads():
+                scheduler.call_at(scheduler.clock() + CPU_CHECK, check)
+
+        scheduler.call_at(scheduler.clock() + CPU_CHECK, check)
+
+    def halt(self, status: int) -> None:
+        """Stops the machine: every process is killed, and ``run`` returns ``status``."""
+        if self.halted is None:
+            self.halted = status
+            self.kernel.log.warn(f"halting the machine (status {status})")
+        for p in list(self.kernel.processes.values()):
+            if not p.zombie:
+                signals.send(p, signals.SigInfo(signals.SIGKILL, signals.SI_KERNEL))
+
+    def halt_on_host_signals(self) -> None:
+        """SIGINT, SIGTERM or SIGHUP sent to CloudOS (not typed at a terminal it reads:
+        those go to the guest) halts the machine with 128 + the signal, as a shell
+        reports a command the signal ended. The handler only notes the signal; a
+        kernel timer acts on it every 50 ms (kernel state changes between slices
+        only); a console read waiting on the host is cut short."""
+        arrived: list[int] = []
+
+        def on_signal(signum: int, _frame: object) -> None:
+            arrived.append(signum)
+            if Console.reading:
+                raise ConsoleInterrupt()
+
+        def poll() -> None:
+            if arrived:
+                self.halt(128 + arrived[0])
+            if self.kernel.threads():
+                self.kernel.scheduler.call_at(self.kernel.scheduler.clock() + 0.05, poll)
+
+        for sig in (host_signal.SIGINT, host_signal.SIGTERM, host_signal.SIGHUP):
+            host_signal.signal(sig, on_signal)
+        self.kernel.scheduler.call_at(self.kernel.scheduler.clock() + 0.05, poll)
 
     def forward_interrupts(self) -> None:
         """^C, ^Z, ^\\ on the host terminal: SIGINT, SIGTSTP, SIGQUIT for the console's

@@ -59,10 +59,24 @@ def run_native(
     return _run([os.fspath(a) for a in argv], env, timeout)
 
 
+# Directories every guest of the session is shown read-only at their own path:
+# pytest's temporary directory, where the guest programs are built (set by
+# ``_share_pytest_tmp``). A user shares the directory of a program the same way
+# (--mount DIR); nothing else of the host outside its system directories is shown.
+SHARED_WITH_GUESTS: list[str] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _share_pytest_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    SHARED_WITH_GUESTS[:] = [str(tmp_path_factory.getbasetemp())]
+
+
 def cloudos_command(
     argv: Sequence[str | os.PathLike[str]], extra_args: Sequence[str] = ()
 ) -> list[str]:
-    return [sys.executable, "-m", "cloudos", "run", *extra_args, "--", *(os.fspath(a) for a in argv)]
+    shared = [arg for directory in SHARED_WITH_GUESTS for arg in ("--mount", directory)]
+    return [sys.executable, "-m", "cloudos", "run", *shared, *extra_args, "--",
+            *(os.fspath(a) for a in argv)]
 
 
 def run_cloudos(

@@ -103,20 +103,6 @@ def linux_thread(thread: Thread) -> LinuxThread:
     return state
 
 
-def read_host_program(path: str) -> bytes:
-    """The bytes of the host file ``path`` (the program the user names to run as init)."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except IsADirectoryError:
-        raise elf.ExecError(13, f"{path}: is a directory") from None
-    except OSError as err:
-        raise elf.ExecError(err.errno or 2, f"{path}: {err.strerror}") from None
-    if not os.access(path, os.X_OK):
-        raise elf.ExecError(13, f"{path}: permission denied")
-    return data
-
-
 def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
                  envp: list[bytes], loader: bytes | None = None, aslr: bool = False,
                  ids: tuple[Any, ...] = (None, None)) -> tuple[AddressSpace, int, int]:
@@ -135,19 +121,17 @@ def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
     return aspace, image.entry, rsp
 
 
-def spawn(kernel: Kernel, path: str, argv: list[str], env: dict[str, str],
-          aslr: bool = True) -> Process:
-    """Create a process running the host program at ``path``; ExecError if it cannot run."""
-    data = read_host_program(path)
-    loader_path = elf.interpreter_of(data)
-    loader = read_host_program(loader_path) if loader_path else None
-    aspace, entry, rsp = load_program(kernel, path, data, [a.encode() for a in argv],
-                                      [f"{k}={v}".encode() for k, v in env.items()], loader,
-                                      aslr)
-    process = kernel.new_process(os.path.basename(path)[:15], None, aspace)
-    process.personality = LinuxProcess(os.getuid(), os.getgid(), aslr=aslr)
-    process.exe = os.fsencode(os.path.abspath(path))
-    process.cmdline = b"".join(os.fsencode(a) + b"\0" for a in argv)
+def spawn(kernel: Kernel, path: bytes, data: bytes, loader: bytes | None, argv: list[bytes],
+          env: list[bytes], aslr: bool = True, ids: tuple[Any, ...] = (None, None),
+          uid: int = 0, gid: int = 0) -> Process:
+    """Create a process running ``data``, the program found at ``path`` (with the
+    dynamic ``loader`` it names), as ``uid``:``gid``; ExecError if it cannot run."""
+    aspace, entry, rsp = load_program(kernel, os.fsdecode(path), data, argv, env, loader,
+                                      aslr, ids)
+    process = kernel.new_process(os.path.basename(os.fsdecode(path))[:15], None, aspace)
+    process.personality = LinuxProcess(uid, gid, aslr=aslr)
+    process.exe = path
+    process.cmdline = b"".join(a + b"\0" for a in argv)
     thread = kernel.new_thread(process, kernel.cpu.new_context(aspace.pt.root, entry, rsp))
     thread.personality = LinuxThread()
     return process

@@ -6,12 +6,17 @@ import os
 
 import pytest
 
-from cloudos.machine import Machine
+from cloudos.machine import Machine, Mount, Sandbox
+
+
+def showing(directory) -> Sandbox:
+    """The default sandbox, with the guest programs' directory shown at its own path."""
+    return Sandbox(mounts=(Mount(str(directory), str(directory)),))
 
 
 @pytest.mark.parametrize("name", ["hello", "malloc_stress", "sched_hogs", "files_mmap", "sysv_shm"])
 def test_no_frame_is_leaked(guest_bins, capfd, name: str) -> None:
-    machine = Machine(256 << 20)
+    machine = Machine(256 << 20, sandbox=showing(guest_bins.directory))
     frames = machine.kernel.frames
     before = frames.free_bytes
     program = str(guest_bins.path(name, "static"))
@@ -23,7 +28,7 @@ def test_no_frame_is_leaked(guest_bins, capfd, name: str) -> None:
 
 
 def test_init_exit_halts_the_machine(guest_bins, capfd) -> None:
-    machine = Machine(256 << 20)
+    machine = Machine(256 << 20, sandbox=showing(guest_bins.directory))
     program = str(guest_bins.path("hello", "static"))
     assert machine.run(program, [program], {}) == 0
     assert not machine.kernel.threads()
