@@ -47,17 +47,22 @@ P_ALL, P_PID, P_PGID = 0, 1, 2
 CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
 SIGCONT, CONTINUED_STATUS = 18, 0xFFFF  # a continued child's wait status (linux/signals.py)
 MAX_ARGS = 0x7FFF_FFFF
+THREAD_RAM = 128 << 10  # RAM per task of threads-max (Linux: 8 kernel stacks' worth)
 ARG_MAX = 2 << 20  # bytes of argv + envp strings; Linux allows a quarter of the stack limit
 
 
 # -- fork and clone -----------------------------------------------------------
 def _check_nproc(t: Thread) -> None:
-    """RLIMIT_NPROC: a non-root user's tasks, threads included, as Linux counts them."""
+    """The machine's cap on tasks (Linux's threads-max: one per 128 KiB of RAM, so a fork
+    or thread bomb meets EAGAIN, root's included), then RLIMIT_NPROC: a non-root user's
+    tasks, threads included, as Linux counts them."""
     state = linux(t.process)
     limit = state.rlimits[RLIMIT_NPROC][0]
+    kernel = t.process.kernel
+    if len(kernel.threads()) >= max(kernel.frames.total_bytes // THREAD_RAM, 64):
+        raise KernelError(Errno.EAGAIN, "the machine's task limit (threads-max) reached")
     if state.uid == 0:
         return
-    kernel = t.process.kernel
     tasks = sum(1 for th in kernel.threads() if linux(th.process).uid == state.uid)
     if tasks >= limit:
         raise KernelError(Errno.EAGAIN, "RLIMIT_NPROC reached")
