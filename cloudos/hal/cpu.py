@@ -166,6 +166,7 @@ class Cpu:
         self._vector = -1
         self._cr2 = self._error = 0
         self._stopped_in_syscall = False
+        self._gp_rip = 0  # where an instruction a hook refused stands (see _general_protection)
         self._loaded: CpuContext | None = None
         self._faults: _FaultState | None = None
         self._timer = _QuantumTimer(self.uc)
@@ -182,6 +183,11 @@ class Cpu:
         self._value_ref = ctypes.byref(self._value)
         self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
         self.uc.hook_add(UC_HOOK_INSN, self._on_syscall, aux1=X.UC_X86_INS_SYSCALL)
+        # Unicorn runs port I/O and SYSENTER at ring 3 (in returns 0) where the CPU would
+        # check IOPL 0 and the TSS's I/O bitmap, or SYSENTER_CS 0: #GP, as on hardware.
+        self.uc.hook_add(UC_HOOK_INSN, self._on_port_in, aux1=X.UC_X86_INS_IN)
+        self.uc.hook_add(UC_HOOK_INSN, self._on_port_out, aux1=X.UC_X86_INS_OUT)
+        self.uc.hook_add(UC_HOOK_INSN, self._on_sysenter, aux1=X.UC_X86_INS_SYSENTER)
         self._write_tables()
 
     # -- boot -----------------------------------------------------------------
@@ -422,6 +428,8 @@ class Cpu:
             uc.emu_start(rip, KERNEL_BASE + STUB_PHYS + _HALT)
         except UcError as err:
             rip = uc.reg_read(X.UC_X86_REG_RIP)
+            if self._vector >= 0:  # a #GP earlier in the block: the CPU never got here
+                return self._trap()
             if err.errno == UC_ERR_INSN_INVALID:  # Unicorn reports #UD this way, not as vector 6
                 self._reset_latch()
                 return Trap(TrapKind.INVALID_OPCODE, rip, 6)
@@ -440,6 +448,9 @@ class Cpu:
         vector = self._vector
         if vector < 0:
             return Trap(TrapKind.QUANTUM_EXPIRED, rip)
+        if self._gp_rip:
+            rip, self._gp_rip = self._gp_rip, 0
+            self.set_reg(X.UC_X86_REG_RIP, rip)
         return Trap(_VECTOR_KIND.get(vector, TrapKind.EXCEPTION), rip, vector, self._cr2,
                     self._error)
 
@@ -454,6 +465,8 @@ class Cpu:
         self._faults.clear()
 
     def _on_interrupt(self, uc: Uc, vector: int, _data: object) -> None:
+        if self._vector >= 0:  # after a #GP earlier in this block: the CPU never got here
+            return
         smp = self.smp
         if smp is not None:
             self._leave_guest()
@@ -461,6 +474,11 @@ class Cpu:
             # CR2 and the error code do not survive emu_start's return: read them here.
             self._cr2 = self.reg(X.UC_X86_REG_CR2)
             self._error = self._faults.snapshot()
+            if not self._error & PF_USER:  # ring 3's `int $0x0e`, not a fault: the gate
+                self._vector = 13           # is DPL 0, so the CPU would raise #GP there
+                self._gp_rip = self.reg(X.UC_X86_REG_RIP) - 2
+                uc.emu_stop()
+                return
             if self.fault_handler(self._cr2, self.reg(X.UC_X86_REG_RIP), self._error):
                 self._faults.clear()  # the faulting instruction runs again when we return
                 if smp is not None:
@@ -469,7 +487,31 @@ class Cpu:
         self._vector = vector
         uc.emu_stop()  # with the lock kept: the kernel handles the trap before anyone else
 
+    def _general_protection(self) -> None:
+        """#GP at the instruction the hook runs for. The stop comes at the end of its
+        translation block, so the trap reports the instruction's own RIP, and a SYSCALL
+        later in the block is not served (``_on_syscall``)."""
+        if self._vector >= 0:
+            return
+        if self.smp is not None:
+            self._leave_guest()
+        self._vector = 13
+        self._gp_rip = self.reg(X.UC_X86_REG_RIP)
+        self.uc.emu_stop()
+
+    def _on_port_in(self, _uc: Uc, _port: int, _size: int, _data: object) -> int:
+        self._general_protection()
+        return 0
+
+    def _on_port_out(self, _uc: Uc, _port: int, _size: int, _value: int, _data: object) -> None:
+        self._general_protection()
+
+    def _on_sysenter(self, _uc: Uc, _data: object) -> None:
+        self._general_protection()
+
     def _on_syscall(self, uc: Uc, _data: object) -> None:
+        if self._vector >= 0:  # after a #GP earlier in this block: the CPU never got here
+            return
         smp = self.smp
         if smp is not None:
             self._leave_guest()

@@ -127,6 +127,19 @@ def test_privileged_instruction(name, mode, guest_bins, run_native, run_cloudos)
     assert (status, out) == (0, b"hello, world\n"), err
 
 
+@by_mode
+def test_port_io_and_software_faults_are_sigsegv(mode, guest_bins, run_native, run_cloudos):
+    """in/out/insb at ring 3 and `int $0x0e` (a DPL-0 gate) are #GP: SIGSEGV with a
+    handler that can go on (issue 12: Unicorn ran port I/O at ring 3, `in` read 0, and
+    `int $0x0e` entered the page-fault path)."""
+    prog = guest_bins.path("priv_io", mode)
+    native = run_native([prog])
+    assert native[0] == 0 and native[1].count(b"Segmentation fault") == 7, native
+    status, out, err = run_cloudos([prog])
+    _assert_no_traceback(err)
+    assert (status, out) == (native[0], native[1]), err
+
+
 # --- programs that are not runnable ---------------------------------------------------
 
 

@@ -97,6 +97,11 @@ def test_page_faults_resolved_in_place_resume_at_the_faulting_instruction(machin
     ("0f22d8", C.TrapKind.GENERAL_PROTECTION),   # mov cr3, rax at ring 3
     ("f4", C.TrapKind.GENERAL_PROTECTION),       # hlt
     ("0f0b", C.TrapKind.INVALID_OPCODE),         # ud2
+    ("e460", C.TrapKind.GENERAL_PROTECTION),     # in al, 0x60 (IOPL 0, no I/O bitmap)
+    ("ec", C.TrapKind.GENERAL_PROTECTION),       # in al, dx
+    ("e680", C.TrapKind.GENERAL_PROTECTION),     # out 0x80, al
+    ("0f34", C.TrapKind.GENERAL_PROTECTION),     # sysenter (SYSENTER_CS is 0)
+    ("cd0e", C.TrapKind.GENERAL_PROTECTION),     # int 0x0e: a DPL-0 gate, not a page fault
     ("48b8" + (C.KERNEL_BASE + C.GDT_PHYS).to_bytes(8, "little").hex() + "488b00",
      C.TrapKind.PAGE_FAULT),                     # read a supervisor page
 ])
@@ -105,6 +110,8 @@ def test_ring3_cannot_do_privileged_things(machine, code_hex, kind) -> None:
     ctx = load(machine, code_hex)
     trap = cpu.run(ctx, 1_000_000)
     assert trap.kind is kind
+    if kind is C.TrapKind.GENERAL_PROTECTION:
+        assert trap.rip == CODE  # at the instruction, not after it or later in its block
     assert cpu.reg(X.UC_X86_REG_CS) & 3 == 3  # still at ring 3
 
 
