@@ -20,7 +20,8 @@ from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Thread
 from cloudos.linux.process import linux
-from cloudos.linux.syscalls.args import read_timespec, s32, s64, user_string
+from cloudos.linux.syscalls.args import (WAIT_MAX, deadline, read_select_timeval,
+                                         read_timespec, s32, s64, seconds, user_string)
 from cloudos.linux import signals
 from cloudos.linux.syscalls.sys_signal import send_signal
 
@@ -585,7 +586,7 @@ def _poll(t: Thread, fds: int, nfds: int, timeout: float | None) -> int:
     raw = t.process.aspace.copy_in(fds, 8 * nfds)
     pairs = [struct.unpack_from("<ih", raw, 8 * i) for i in range(nfds)]
     _check_buffer(t, fds, 8 * nfds, True)
-    ms = -1 if timeout is None else int(timeout * 1000)
+    ms = -1 if timeout is None else int(min(timeout, WAIT_MAX) * 1000)
     return call(t, 7, [(fd, ev & 0xFFFF) for fd, ev in pairs], ms,
                 grants=(_grant(t, fds, 8 * nfds, True),), deadline=_deadline(t, timeout),
                 timeout_result=0)
@@ -648,7 +649,7 @@ def _select(t: Thread, nfds: int, sets: tuple[int, int, int], timeout: float | N
                 aspace.copy_out(addr, bits.to_bytes(size, "little"))
         return sum(bin(bits).count("1") for bits in out)
 
-    ms = -1 if timeout is None else int(timeout * 1000)
+    ms = -1 if timeout is None else int(min(timeout, WAIT_MAX) * 1000)
     return call(t, 7, pairs, ms, deadline=_deadline(t, timeout), timeout_result=0,
                 deliver=deliver)
 
@@ -667,14 +668,16 @@ def sys_timerfd_settime(t: Thread, fd: int, flags: int, new: int, old: int, *_: 
     flags = s32(flags)
     raw = t.process.aspace.copy_in(new, 32)
     i_sec, i_nsec, v_sec, v_nsec = struct.unpack("<qqqq", raw)
-    if flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET) or min(i_sec, v_sec) < 0 \
-            or not (0 <= i_nsec < 10**9 and 0 <= v_nsec < 10**9):
+    if flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET):
         raise KernelError(Errno.EINVAL, "bad itimerspec or flags")
+    # (times past WAIT_MAX, 136 years, are cut there: the VFS counts in 64-bit nanoseconds)
+    interval = min(seconds(i_sec, i_nsec), WAIT_MAX)
+    value = min(seconds(v_sec, v_nsec), WAIT_MAX)
     if old:
         _check_buffer(t, old, 32, True)
     grants = (_grant(t, old, 32, True),) if old else ()
-    return call(t, 286, s32(fd), flags, i_sec + i_nsec / 1e9, v_sec + v_nsec / 1e9,
-                bool(flags & TFD_TIMER_ABSTIME), grants=grants)
+    return call(t, 286, s32(fd), flags, interval, value, bool(flags & TFD_TIMER_ABSTIME),
+                grants=grants)
 
 
 def sys_timerfd_gettime(t: Thread, fd: int, cur: int, *_: int) -> int:
@@ -731,17 +734,12 @@ def _deadline(t: Thread, timeout: float | None) -> float | None:
     """When a waiting poll gives up; none for 0, which the server answers at once."""
     if not timeout:
         return None
-    return t.process.kernel.scheduler.clock() + timeout
+    return deadline(t, timeout)
 
 
 def sys_select(t: Thread, nfds: int, rfds: int, wfds: int, efds: int, tv: int, *_: int) -> int:
     """Implements Linux select(2) (the timeout is not updated)."""
-    timeout = None
-    if tv:
-        sec, usec = struct.unpack("<qq", t.process.aspace.copy_in(tv, 16))
-        if sec < 0 or not 0 <= usec < 1_000_000:
-            raise KernelError(Errno.EINVAL, "timeval out of range")
-        timeout = sec + usec / 1e6
+    timeout = read_select_timeval(t.process.aspace, tv) if tv else None
     return _select(t, nfds, (rfds, wfds, efds), timeout)
 
 

@@ -15,7 +15,7 @@ from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.vm import PAGE_MASK
 from cloudos.kernel.task import Thread
 from cloudos.kernel.trap import Stop
-from cloudos.linux.syscalls.args import read_timespec, s32
+from cloudos.linux.syscalls.args import deadline, read_timespec, s32
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 3, 4
 FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 9, 10
@@ -42,26 +42,24 @@ def futex_wake(t: Thread, uaddr: int, count: int, bits: int = BITSET_MATCH_ANY) 
     return t.process.kernel.scheduler.wakeup(_key(t, uaddr), 0, count, bits)
 
 
-def _deadline(t: Thread, timeout: int, op: int, absolute: bool) -> float | None:
+def _until(t: Thread, timeout: int, op: int, absolute: bool) -> float | None:
     """When a wait gives up, on the kernel's monotonic clock."""
     if not timeout:
         return None
-    seconds = read_timespec(t.process.aspace, timeout)
-    clock = t.process.kernel.scheduler.clock
-    if not absolute:
-        return clock() + seconds
-    now = time.time() if op & FUTEX_CLOCK_REALTIME else time.monotonic()
-    return clock() + (seconds - now)
+    wait = read_timespec(t.process.aspace, timeout)
+    if absolute:  # a time on CLOCK_REALTIME or CLOCK_MONOTONIC: how far from now
+        wait -= time.time() if op & FUTEX_CLOCK_REALTIME else time.monotonic()
+    return deadline(t, wait)
 
 
 def _wait(t: Thread, uaddr: int, val: int, timeout: int, op: int, bits: int) -> int:
     key = _key(t, uaddr)
     if bits == 0:
         raise KernelError(Errno.EINVAL, "empty bitset")
-    deadline = _deadline(t, timeout, op, (op & 127) == FUTEX_WAIT_BITSET)
+    until = _until(t, timeout, op, (op & 127) == FUTEX_WAIT_BITSET)
     if _load(t, uaddr) != val & 0xFFFF_FFFF:
         raise KernelError(Errno.EAGAIN, "futex value changed")
-    t.process.kernel.scheduler.sleep_on(t, key, deadline, -Errno.ETIMEDOUT, bits)
+    t.process.kernel.scheduler.sleep_on(t, key, until, -Errno.ETIMEDOUT, bits)
     raise Stop
 
 

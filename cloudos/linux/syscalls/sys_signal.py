@@ -14,7 +14,7 @@ from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import SlowPath, Stop
 from cloudos.linux import signals
 from cloudos.linux.process import linux, linux_thread
-from cloudos.linux.syscalls.args import U64, read_timespec, s32
+from cloudos.linux.syscalls.args import U64, deadline, read_timespec, s32
 
 SIGKILL, SIGSTOP, NSIG = 9, 19, 64
 SIGACTION_SIZE = 32  # handler, flags, restorer, mask
@@ -88,7 +88,7 @@ def sys_rt_sigtimedwait(t: Thread, uset: int, uinfo: int, utimeout: int, sigsets
         raise KernelError(Errno.EINVAL, "sigset size")
     aspace = t.process.aspace
     wanted = U64.unpack(aspace.copy_in(uset, 8))[0] & ~UNBLOCKABLE
-    seconds = read_timespec(aspace, utimeout) if utimeout else None
+    wait = read_timespec(aspace, utimeout) if utimeout else None
     state = linux_thread(t)
     info = signals.take(t, wanted)
     if info is not None:
@@ -96,12 +96,12 @@ def sys_rt_sigtimedwait(t: Thread, uset: int, uinfo: int, utimeout: int, sigsets
         if uinfo:
             aspace.copy_out(uinfo, info.pack())
         return info.signo
-    if seconds == 0:
+    if wait == 0:
         raise KernelError(Errno.EAGAIN, "no signal of the set is pending")
     state.sigwait = wanted
     scheduler = t.process.kernel.scheduler
-    deadline = None if seconds is None else scheduler.clock() + seconds
-    scheduler.sleep_on(t, ("sigwait", t.tid), deadline, -Errno.EAGAIN, restart=128)
+    until = None if wait is None else deadline(t, wait)
+    scheduler.sleep_on(t, ("sigwait", t.tid), until, -Errno.EAGAIN, restart=128)
     raise Stop
 
 

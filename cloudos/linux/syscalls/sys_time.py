@@ -1,9 +1,12 @@
 """Time and randomness: clock_gettime(2), clock_getres(2), gettimeofday(2), time(2),
-nanosleep(2), clock_nanosleep(2), getrandom(2).
+nanosleep(2), clock_nanosleep(2), the interval timer (alarm(2), setitimer(2)), the
+clock-setting calls (clock_settime(2), settimeofday(2), adjtimex(2), clock_adjtime(2):
+checked like Linux, then refused), getrandom(2).
 
 Wall clocks read the host's; the CPU-time clocks read the kernel's accounting.
-Sleeps block the calling thread in the scheduler (they are not interrupted by
-signals yet: no EINTR, ``rem`` is left alone).
+Sleeps block the calling thread in the scheduler; a signal ends them with EINTR
+(``rem`` is left alone). Times a guest gives are decoded by ``args``: a sleep or
+an alarm centuries away waits like any other.
 """
 
 import os
@@ -11,11 +14,13 @@ import struct
 import time
 
 from cloudos.errno import Errno, KernelError
-from cloudos.kernel.task import Thread
+from cloudos.kernel.task import Process, Thread
 from cloudos.kernel.trap import Stop
 from cloudos.linux import signals
 from cloudos.linux.process import linux
-from cloudos.linux.syscalls.args import TIMESPEC, read_timespec, s32, write_u64
+from cloudos.linux.syscalls.args import (KTIME_MAX_NS, NSEC, TIMESPEC, USEC, WAIT_MAX,
+                                         deadline, pack_time, read_timespec, s32, seconds,
+                                         write_u64)
 from cloudos.linux.syscalls.sys_sched import cpu_clock
 
 CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID = 0, 1, 2, 3
@@ -30,10 +35,16 @@ GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
 
 
 def _clock(clock_id: int) -> int:
-    host = HOST_CLOCKS.get(s32(clock_id))
-    if host is None:
-        raise KernelError(Errno.EINVAL, f"clock {s32(clock_id)}")
-    return host
+    """The host clock that serves a Linux clock id (EINVAL for an unknown id)."""
+    return HOST_CLOCKS[_clock_id(clock_id)]
+
+
+def _clock_id(clock_id: int) -> int:
+    """A known Linux clock id (the low 32 bits, as Linux's clockid_t), else EINVAL."""
+    clock = s32(clock_id)
+    if clock not in HOST_CLOCKS:
+        raise KernelError(Errno.EINVAL, f"clock {clock}")
+    return clock
 
 
 def sys_clock_gettime(t: Thread, clock_id: int, tp: int, *_: int) -> int:
@@ -71,10 +82,9 @@ def sys_time(t: Thread, tloc: int, *_: int) -> int:
     return now
 
 
-def _sleep(t: Thread, seconds: float) -> int:
-    """Block the calling thread for ``seconds``; other threads run meanwhile."""
-    scheduler = t.process.kernel.scheduler
-    scheduler.sleep_on(t, None, scheduler.clock() + max(seconds, 0.0), 0)
+def _sleep(t: Thread, wait: float) -> int:
+    """Block the calling thread for ``wait`` seconds; other threads run meanwhile."""
+    t.process.kernel.scheduler.sleep_on(t, None, deadline(t, wait), 0)
     raise Stop
 
 
@@ -87,12 +97,87 @@ def sys_clock_nanosleep(t: Thread, clock_id: int, flags: int, req: int, rem: int
                         *_: int) -> int:
     """Implements Linux clock_nanosleep(2), relative and TIMER_ABSTIME."""
     host = _clock(clock_id)
-    if s32(clock_id) == CLOCK_THREAD_CPUTIME_ID:
-        raise KernelError(Errno.EINVAL, "cannot sleep on a thread's CPU clock")
-    seconds = read_timespec(t.process.aspace, req)
+    if s32(clock_id) == CLOCK_THREAD_CPUTIME_ID:  # (EINVAL before Linux 5.x; the host's errno)
+        raise KernelError(Errno.EOPNOTSUPP, "cannot sleep on a thread's CPU clock")
+    wait = read_timespec(t.process.aspace, req)
     if flags & TIMER_ABSTIME:
-        seconds -= time.clock_gettime(host)
-    return _sleep(t, seconds)
+        wait -= time.clock_gettime(host)
+    return _sleep(t, wait)
+
+
+# Setting the clocks. The sandbox does not set the host's clock: a request Linux would
+# carry out is refused as for a process without CAP_SYS_TIME (EPERM), after the checks
+# Linux makes first (EFAULT, EINVAL, EOPNOTSUPP), so a hostile value gets Linux's answer.
+TIMEX = struct.Struct("<I4x4qi4x3q2q3qi4x5qi44x")  # struct timex (modes ... tai, padding)
+ADJ_OFFSET_SINGLESHOT, ADJ_OFFSET_READONLY, ADJ_ADJTIME = 0x0001, 0x2000, 0x8000
+STA_UNSYNC, TIME_ERROR = 0x0040, 5
+# Linux refuses to set the wall clock this close to KTIME_MAX (30 years of uptime before it)
+TIME_SETTOD_SEC_MAX = KTIME_MAX_NS // NSEC - 30 * 365 * 86400
+
+
+def _settable(sec: int, nsec: int) -> None:
+    """EINVAL for a time Linux would not set the wall clock to; else EPERM."""
+    seconds(sec, nsec)
+    if sec >= TIME_SETTOD_SEC_MAX:
+        raise KernelError(Errno.EINVAL, "time too far to set")
+    raise KernelError(Errno.EPERM, "the sandbox does not set the host's clock")
+
+
+def sys_clock_settime(t: Thread, clock_id: int, tp: int, *_: int) -> int:
+    """Implements Linux clock_settime(2): checked, then refused (EPERM)."""
+    clock = s32(clock_id)
+    if clock not in (CLOCK_REALTIME, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID):
+        raise KernelError(Errno.EINVAL, f"clock {clock} cannot be set")
+    sec, nsec = TIMESPEC.unpack(t.process.aspace.copy_in(tp, TIMESPEC.size))
+    if clock != CLOCK_REALTIME:
+        raise KernelError(Errno.EPERM, "a CPU-time clock cannot be set")
+    _settable(sec, nsec)
+    return 0
+
+
+def sys_settimeofday(t: Thread, tv: int, tz: int, *_: int) -> int:
+    """Implements Linux settimeofday(2): checked, then refused (EPERM)."""
+    aspace = t.process.aspace
+    sec = usec = 0
+    if tv:
+        sec, usec = TIMEVAL.unpack(aspace.copy_in(tv, TIMEVAL.size))
+        if not 0 <= usec <= USEC:  # (1,000,000 is let through, to fail as a timespec)
+            raise KernelError(Errno.EINVAL, "tv_usec out of range")
+    if tz:
+        aspace.copy_in(tz, 8)
+    if tv:
+        _settable(sec, usec * (NSEC // USEC))
+    raise KernelError(Errno.EPERM, "the sandbox does not set the host's time zone")
+
+
+def _adjtimex(t: Thread, buf: int) -> int:
+    """adjtimex(2) on CLOCK_REALTIME: a read reports an unsynchronised clock; a change is
+    checked as Linux checks it, then refused (EPERM)."""
+    aspace = t.process.aspace
+    modes = TIMEX.unpack(aspace.copy_in(buf, TIMEX.size))[0]
+    if modes & ADJ_ADJTIME and not modes & ADJ_OFFSET_SINGLESHOT:
+        raise KernelError(Errno.EINVAL, "ADJ_ADJTIME without ADJ_OFFSET_SINGLESHOT")
+    if modes and not (modes & ADJ_ADJTIME and modes & ADJ_OFFSET_READONLY):
+        raise KernelError(Errno.EPERM, "the sandbox does not adjust the host's clock")
+    ns = time.time_ns()
+    aspace.copy_out(buf, TIMEX.pack(modes, 0, 0, 16_000_000, 16_000_000, STA_UNSYNC, 2, 1,
+                                    500 << 16, ns // NSEC, ns % NSEC // 1000, USEC // 100,
+                                    0, 0, 0, 0, 0, 0, 0, 0, 0))
+    return TIME_ERROR
+
+
+def sys_adjtimex(t: Thread, buf: int, *_: int) -> int:
+    """Implements Linux adjtimex(2): reads only (see _adjtimex)."""
+    return _adjtimex(t, buf)
+
+
+def sys_clock_adjtime(t: Thread, clock_id: int, buf: int, *_: int) -> int:
+    """Implements Linux clock_adjtime(2): CLOCK_REALTIME as adjtimex, reads only."""
+    t.process.aspace.copy_in(buf, TIMEX.size)
+    clock = _clock_id(clock_id)
+    if clock != CLOCK_REALTIME:
+        raise KernelError(Errno.EOPNOTSUPP, f"clock {clock} cannot be adjusted")
+    return _adjtimex(t, buf)
 
 
 def sys_getrandom(t: Thread, buf: int, count: int, flags: int, *_: int) -> int:
@@ -109,39 +194,44 @@ ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2
 ITIMERVAL = struct.Struct("<qqqq")  # it_interval (sec, usec), it_value (sec, usec)
 
 
-def _arm(t: Thread, value: float, interval: float) -> tuple[float, float]:
+def _arm(process: Process, value: float, interval: float) -> tuple[float, float]:
     """(Re)arm the process's ITIMER_REAL; return what was left of the old one."""
-    state = linux(t.process)
-    scheduler = t.process.kernel.scheduler
+    state = linux(process)
+    now = process.kernel.scheduler.clock()
     old_deadline, old_interval = state.itimer
-    left = max(0.0, old_deadline - scheduler.clock()) if old_deadline else 0.0
+    left = max(0.0, old_deadline - now) if old_deadline else 0.0
     state.generation += 1
-    generation = state.generation
-    state.itimer = (scheduler.clock() + value, interval) if value else (0.0, 0.0)
-    process = t.process
+    state.itimer = (now + value, interval) if value else (0.0, 0.0)
+    if value:
+        _schedule(process, state.generation)
+    return left, old_interval
+
+
+def _schedule(process: Process, generation: int) -> None:
+    """The kernel timer of ITIMER_REAL; one more than WAIT_MAX away is reached in steps."""
+    state, scheduler = linux(process), process.kernel.scheduler
 
     def expire() -> None:
         if state.generation != generation or process.zombie:
             return  # re-armed or cancelled since
+        if state.itimer[0] - scheduler.clock() > 1.0:  # a step on the way
+            _schedule(process, generation)
+            return
         signals.send(process, signals.SigInfo(signals.SIGALRM, signals.SI_KERNEL))
         period = state.itimer[1]
         state.itimer = (0.0, 0.0)
         if period:
-            _arm(process.threads[0], period, period)
+            _arm(process, period, period)
 
-    if value:
-        scheduler.call_at(state.itimer[0], expire)
-    return left, old_interval
+    scheduler.call_at(min(state.itimer[0], scheduler.clock() + WAIT_MAX), expire)
 
 
-def sys_alarm(t: Thread, seconds: int, *_: int) -> int:
-    """Implements Linux alarm(2): SIGALRM after ``seconds``; returns the old alarm's rest."""
-    left = _arm(t, float(seconds & 0xFFFF_FFFF), 0.0)[0]
-    return int(left + 0.5) if left else 0
-
-
-def _timeval(sec: float) -> tuple[int, int]:
-    return int(sec), int(sec % 1 * 1e6)
+def sys_alarm(t: Thread, secs: int, *_: int) -> int:
+    """Implements Linux alarm(2): SIGALRM after ``secs`` seconds; returns the old alarm's rest
+    in seconds, rounded as Linux rounds it (up from half a second, and never to 0)."""
+    left = _arm(t.process, float(secs & 0xFFFF_FFFF), 0.0)[0]
+    whole, usec = TIMESPEC.unpack(pack_time(left, USEC))
+    return int(whole + (usec >= 500_000 or (whole == 0 and usec > 0)))
 
 
 def sys_setitimer(t: Thread, which: int, new: int, old: int, *_: int) -> int:
@@ -150,13 +240,11 @@ def sys_setitimer(t: Thread, which: int, new: int, old: int, *_: int) -> int:
         raise KernelError(Errno.EINVAL, f"timer {s32(which)}")
     value = interval = 0.0
     if new:
-        fields = ITIMERVAL.unpack(t.process.aspace.copy_in(new, 32))
-        if min(fields[0], fields[2]) < 0 or not all(0 <= u < 10**6 for u in fields[1::2]):
-            raise KernelError(Errno.EINVAL, "timeval out of range")
-        interval, value = fields[0] + fields[1] / 1e6, fields[2] + fields[3] / 1e6
-    left, old_interval = _arm(t, value, interval)
+        fields = ITIMERVAL.unpack(t.process.aspace.copy_in(new, ITIMERVAL.size))
+        interval, value = seconds(*fields[:2], USEC), seconds(*fields[2:], USEC)
+    left, old_interval = _arm(t.process, value, interval)
     if old:
-        t.process.aspace.copy_out(old, ITIMERVAL.pack(*_timeval(old_interval), *_timeval(left)))
+        t.process.aspace.copy_out(old, pack_time(old_interval, USEC) + pack_time(left, USEC))
     return 0
 
 
@@ -166,5 +254,5 @@ def sys_getitimer(t: Thread, which: int, out: int, *_: int) -> int:
         raise KernelError(Errno.EINVAL, f"timer {s32(which)}")
     deadline, interval = linux(t.process).itimer
     left = max(0.0, deadline - t.process.kernel.scheduler.clock()) if deadline else 0.0
-    t.process.aspace.copy_out(out, ITIMERVAL.pack(*_timeval(interval), *_timeval(left)))
+    t.process.aspace.copy_out(out, pack_time(interval, USEC) + pack_time(left, USEC))
     return 0

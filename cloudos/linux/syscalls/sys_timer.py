@@ -19,7 +19,7 @@ from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Process, Thread
 from cloudos.linux import signals
 from cloudos.linux.process import linux, linux_thread
-from cloudos.linux.syscalls.args import s32
+from cloudos.linux.syscalls.args import KTIME_MAX, WAIT_MAX, pack_time, s32, seconds
 
 SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID = 0, 1, 2, 4
 TIMER_ABSTIME = 1
@@ -30,7 +30,6 @@ ITIMERSPEC = struct.Struct("<qqqq")  # it_interval (sec, nsec), it_value (sec, n
 CLOCKS = {0: time.CLOCK_REALTIME, 1: time.CLOCK_MONOTONIC, 7: time.CLOCK_BOOTTIME,
           8: time.CLOCK_REALTIME, 9: time.CLOCK_BOOTTIME}
 NSIG = 64
-KTIME_MAX = (2**63 - 1) / 1e9  # seconds: Linux clamps timer values to this
 INT_MAX = 2**31 - 1  # overrun counts stop here
 
 
@@ -82,23 +81,16 @@ def sys_timer_create(t: Thread, clock: int, event: int, out: int, *_: int) -> in
 
 
 def _read_spec(t: Thread, addr: int) -> tuple[float, float]:
+    """it_interval and it_value in seconds (EINVAL out of range, clamped as Linux)."""
     fields = ITIMERSPEC.unpack(t.process.aspace.copy_in(addr, ITIMERSPEC.size))
-    if min(fields[0], fields[2]) < 0 or not all(0 <= ns < 10**9 for ns in fields[1::2]):
-        raise KernelError(Errno.EINVAL, "timespec out of range")
-    return (min(fields[0] + fields[1] / 1e9, KTIME_MAX),
-            min(fields[2] + fields[3] / 1e9, KTIME_MAX))
-
-
-def _timespec(seconds: float) -> tuple[int, int]:
-    seconds = min(seconds, KTIME_MAX)
-    return min(int(seconds), 2**63 - 1), round(seconds % 1 * 1e9) % 10**9
+    return seconds(*fields[:2]), seconds(*fields[2:])
 
 
 def _spec(timer: PosixTimer, now: float) -> bytes:
     left = max(0.0, timer.deadline - now) if timer.deadline else 0.0
-    if timer.deadline and left == 0.0:
+    if timer.deadline and left < 1e-9:
         left = 1e-9  # due: not yet fired, so still armed
-    return ITIMERSPEC.pack(*_timespec(timer.interval), *_timespec(left))
+    return pack_time(timer.interval) + pack_time(left)
 
 
 def sys_timer_settime(t: Thread, ident: int, flags: int, new: int, old: int, *_: int) -> int:
@@ -117,7 +109,7 @@ def sys_timer_settime(t: Thread, ident: int, flags: int, new: int, old: int, *_:
         return 0
     if s32(flags) & TIMER_ABSTIME:  # a time on the timer's clock: how far from now
         value = max(0.0, value - time.clock_gettime(CLOCKS[timer.clock]))
-    timer.deadline = now + value
+    timer.deadline = now + min(value, KTIME_MAX)
     _schedule(t.process, timer)
     return 0
 
@@ -142,8 +134,8 @@ def _schedule(process: Process, timer: PosixTimer) -> None:
             timer.deadline = 0.0
         _fire(process, timer, missed)
 
-    # A kernel timer at most a day away: the host cannot sleep until KTIME_MAX.
-    scheduler.call_at(min(timer.deadline, scheduler.clock() + 86400.0), expire)
+    # the host cannot sleep until KTIME_MAX: a far deadline is met in steps
+    scheduler.call_at(min(timer.deadline, scheduler.clock() + WAIT_MAX), expire)
 
 
 def _fire(process: Process, timer: PosixTimer, missed: int) -> None:
