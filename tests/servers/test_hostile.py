@@ -61,5 +61,7 @@ call tag 162: 0, answer 0 from -2
 call tag 1003: 0, answer -22 from -2
 call tag -1: 0, answer -38 from -2
 notifications sent 1, stat after: 0
+granted again: the same token 5000 times
+ports: 256, then ENOMEM
 """
     assert b"crashed" not in err and b"restarted" not in err

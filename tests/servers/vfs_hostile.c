@@ -156,6 +156,15 @@ static void raw_ipc(void)
     usleep(100000);
     struct stat st;
     printf("notifications sent %d, stat after: %d\n", sent > 0, stat("/", &st));
+    long first = cloudos_cap_grant(vfs, CLOUDOS_RIGHT_SEND), same = 0;
+    for (int i = 0; i < 5000; i++)  /* one capability, not 5,000 in its derivation list */
+        same += cloudos_cap_grant(vfs, CLOUDOS_RIGHT_SEND) == first;
+    printf("granted again: the same token %d times\n", (int)same);
+    int ports = 0;
+    long last = 0;
+    while (ports < 1000 && (last = cloudos_port_create()) > 0)
+        ports++;
+    printf("ports: %d, then %s\n", ports, last == -1 ? strerrorname_np(errno) : "more");
 }
 
 int main(int argc, char **argv)
