@@ -327,7 +327,10 @@ def _run_machine(build: Callable[[], Any], log: Any, program: str, argv: list[st
             machine.halt_on_host_signals()
         status = machine.run(program, argv, env, start)
     except ExecError as err:
-        click.echo(f"cloudos: {err}", err=True)
+        hint = ""
+        if err.errno == 2 and program.startswith("/") and os.path.exists(program):
+            hint = " in the guest (it is on the host: share its directory with --mount)"
+        click.echo(f"cloudos: {err}{hint}", err=True)
         sys.exit(EXIT_NOT_FOUND if err.errno == 2 else EXIT_CANNOT_EXECUTE)
     except (SetupError, ValueError) as err:  # the machine cannot be built or start as asked
         click.echo(f"cloudos: {err}", err=True)

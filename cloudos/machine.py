@@ -66,6 +66,7 @@ class Start:
 
 EXIT_TIMEOUT = 124  # timeout(1)'s status when the time ran out
 CPU_CHECK = 0.1     # seconds between checks of the processes' CPU time
+HALT_POLL = 0.05    # seconds between looks at the halts host signals asked for
 RLIMIT_CPU = 0
 
 
@@ -145,11 +146,17 @@ class Machine:
         kernel.on_dying = self._on_dying
         kernel.before_user = signals.deliver
         kernel.on_fault = signals.on_fault
-        self.vfs_state = VfsState(default_namespace(sandbox))
+        try:
+            namespace = default_namespace(sandbox)
+        except (KernelError, OSError) as err:
+            raise SetupError(f"the guest's file system cannot be built: {err}") from None
+        self.vfs_state = VfsState(namespace)
         state = self.vfs_state  # tmpfs gets half the RAM; fds stop at RLIMIT_NOFILE
         size_to_ram([*state.namespace.mounts.values(), state.memfds], mem)
         state.fd_limit = self._fd_limit
         self.halted: int | None = None  # the status a halt (timeout, host signal) gives
+        self._halts: list[int] = []  # halts host signal handlers asked for (_halt_soon)
+        self._polling = False
         view = KernelProcView(kernel, self.vfs_state)
         self.vfs_state.namespace.mount(b"/proc", ProcFs(view, lambda: self.vfs_state.caller))
         crash_on, crashes = (crash or {}).get("vfs", (0, 1))
@@ -243,7 +250,11 @@ class Machine:
             sys_file.grant_files(self.kernel, init)
         self.kernel.log.info(f"init: pid {init.pid} {os.fsdecode(path)}")
         self._watch(start)
-        self.kernel.run()
+        try:
+            self.kernel.run()
+        finally:
+            if start.timeout is not None:
+                host_signal.setitimer(host_signal.ITIMER_REAL, 0)
         cache_of(self.kernel).drop()  # every process is gone: no page is mapped any more
         if not init.zombie:
             raise RuntimeError("the scheduler stopped while init was still alive")
@@ -302,9 +313,10 @@ class Machine:
     def _watch(self, start: Start) -> None:
         """Arms what may end the run early: the wall-clock timeout, the CPU-time limit."""
         scheduler = self.kernel.scheduler
-        if start.timeout is not None:
-            scheduler.call_at(scheduler.clock() + start.timeout,
-                              lambda: self.halt(EXIT_TIMEOUT))
+        if start.timeout is not None:  # a host timer: it cuts a console read short too
+            host_signal.signal(host_signal.SIGALRM, lambda _s, _f: self._halt_soon(EXIT_TIMEOUT))
+            host_signal.setitimer(host_signal.ITIMER_REAL, start.timeout)
+            self._poll_halts()
         if start.cpu_time is None:
             return
         limit = start.cpu_time
@@ -320,11 +332,33 @@ class Machine:
 
         scheduler.call_at(scheduler.clock() + CPU_CHECK, check)
 
+    def _halt_soon(self, status: int) -> None:
+        """From a host signal handler: the next poll halts the machine; a console read
+        waiting on the host is cut short so that the poll comes."""
+        self._halts.append(status)
+        if Console.reading:
+            raise ConsoleInterrupt()
+
+    def _poll_halts(self) -> None:
+        """Acts on ``_halt_soon`` every 50 ms (kernel state changes between slices only)."""
+        if self._polling:
+            return
+        self._polling = True
+        scheduler = self.kernel.scheduler
+
+        def poll() -> None:
+            if self._halts:
+                self.halt(self._halts[0])
+            if self.kernel.threads():
+                scheduler.call_at(scheduler.clock() + HALT_POLL, poll)
+
+        scheduler.call_at(scheduler.clock() + HALT_POLL, poll)
+
     def halt(self, status: int) -> None:
         """Stops the machine: every process is killed, and ``run`` returns ``status``."""
         if self.halted is None:
             self.halted = status
-            self.kernel.log.warn(f"halting the machine (status {status})")
+            self.kernel.log.info(f"halting the machine (status {status})")
         for p in list(self.kernel.processes.values()):
             if not p.zombie:
                 signals.send(p, signals.SigInfo(signals.SIGKILL, signals.SI_KERNEL))
@@ -332,25 +366,10 @@ class Machine:
     def halt_on_host_signals(self) -> None:
         """SIGINT, SIGTERM or SIGHUP sent to CloudOS (not typed at a terminal it reads:
         those go to the guest) halts the machine with 128 + the signal, as a shell
-        reports a command the signal ended. The handler only notes the signal; a
-        kernel timer acts on it every 50 ms (kernel state changes between slices
-        only); a console read waiting on the host is cut short."""
-        arrived: list[int] = []
-
-        def on_signal(signum: int, _frame: object) -> None:
-            arrived.append(signum)
-            if Console.reading:
-                raise ConsoleInterrupt()
-
-        def poll() -> None:
-            if arrived:
-                self.halt(128 + arrived[0])
-            if self.kernel.threads():
-                self.kernel.scheduler.call_at(self.kernel.scheduler.clock() + 0.05, poll)
-
+        reports a command the signal ended."""
         for sig in (host_signal.SIGINT, host_signal.SIGTERM, host_signal.SIGHUP):
-            host_signal.signal(sig, on_signal)
-        self.kernel.scheduler.call_at(self.kernel.scheduler.clock() + 0.05, poll)
+            host_signal.signal(sig, lambda signum, _frame: self._halt_soon(128 + signum))
+        self._poll_halts()
 
     def forward_interrupts(self) -> None:
         """^C, ^Z, ^\\ on the host terminal: SIGINT, SIGTSTP, SIGQUIT for the console's

@@ -138,9 +138,9 @@ class Sandbox:
         shared: list[tuple[str, FileSystem | None]] = [
             (m.guest, HostFs(m.host, readonly=not m.writable)) for m in self.mounts]
         for path, fs in system + shared:
-            if fs is not None:  # mounted first: only its parents need to exist
-                namespace.mount(path.encode(), fs)
             self._mount_point(namespace, path)
+            if fs is not None:
+                namespace.mount(path.encode(), fs)
         return namespace
 
     def _root_fs(self) -> FileSystem:
@@ -151,11 +151,23 @@ class Sandbox:
         return OverlayFs(HostFs(self.root), TmpFs())
 
     def _mount_point(self, namespace: Namespace, path: str) -> None:
-        """Makes ``path`` in the root's tmpfs if it is missing (never in a host directory)."""
+        """Makes ``path`` where it is missing, so that ``ls`` shows it: in the root's tmpfs,
+        never in a host directory. Its parent must be there (a mount on a file system
+        that makes no directory, /dev/shm on devfs, is reached through the mount alone)."""
+        parent = os.path.dirname(path)
         if self.root_writable:
-            namespace.resolve(namespace.root(), path.encode())  # it must be there
+            try:
+                namespace.resolve(namespace.root(), parent.encode())
+            except KernelError:
+                raise KernelError(Errno.ENOENT, f"{parent} is not in {self.root} (with "
+                                                "--root-rw, mount points must exist)") from None
             return
-        make_dirs(namespace, path, 0o755)
+        make_dirs(namespace, parent, 0o755)
+        try:
+            make_dirs(namespace, path, 0o755)
+        except KernelError as err:
+            if err.errno not in (Errno.EROFS, Errno.EPERM, Errno.EACCES):
+                raise
 
 
 def make_dirs(namespace: Namespace, path: str, mode: int) -> None:
