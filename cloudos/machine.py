@@ -70,6 +70,10 @@ HALT_POLL = 0.05    # seconds between looks at the halts host signals asked for
 RLIMIT_CPU = 0
 
 
+# What init's program is: (path, program, loader, #! argv prefix, page-cache identities)
+Found = tuple[bytes, bytes, bytes | None, tuple[bytes, ...], tuple[object, ...]]
+
+
 class SetupError(Exception):
     """The machine cannot start the program as asked (a working directory that is not there)."""
 
@@ -277,7 +281,7 @@ class Machine:
         return walk
 
     def _find(self, program: str, env: dict[str, str],
-              cwd: Walk) -> tuple[bytes, bytes, bytes | None, tuple[bytes, ...], tuple[object, ...]]:
+              cwd: Walk) -> Found:
         """(path, program, loader, #! argv prefix, page-cache identities), read with execve's
         rules by the VFS from the guest's namespace, searching PATH as execvp does."""
         if "/" in program:

@@ -11,7 +11,6 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,21 +21,11 @@ from cloudos.servers.vfs.filterfs import FilterFs
 from cloudos.servers.vfs.fs import Attr
 from cloudos.servers.vfs.hostfs import HostFs
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def cloudos(*args: str, cwd: Path | str = REPO_ROOT, env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "cloudos", "run", *args], cwd=cwd,
-                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})},
-                          stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
-
-
 def attr(mode: int) -> Attr:
     return Attr(1, mode, 1, 0, 0, 0, 0, 4096, 0, 0, 0, 0, 0)
 
 
-def test_the_rule_hides_what_other_users_cannot_read_and_the_listed_secrets() -> None:
+def test_the_rule_hides_what_others_cannot_read_and_the_listed_secrets() -> None:
     assert hidden(b"/etc/x", attr(stat.S_IFREG | 0o640))
     assert not hidden(b"/etc/passwd", attr(stat.S_IFREG | 0o644))
     assert hidden(b"/etc/ssl/private", attr(stat.S_IFDIR | 0o710))
@@ -70,7 +59,7 @@ def test_a_filter_hides_entries_from_lookup_and_listing(tmp_path: Path) -> None:
     assert err.value.errno == Errno.EROFS
 
 
-def test_a_default_run_hides_the_hosts_secrets_and_environment() -> None:
+def test_a_default_run_hides_the_hosts_secrets_and_environment(cloudos) -> None:
     script = ("cat /etc/shadow /etc/gshadow; ls -A /root /home /tmp /var; "
               "ls -d /srv /mnt /media /run /opt; env")
     done = cloudos("--no-cwd", "--", "/bin/sh", "-c", script,
@@ -86,14 +75,14 @@ def test_a_default_run_hides_the_hosts_secrets_and_environment() -> None:
         {k for k in os.environ if k.startswith("LC_") or k in ("LANGUAGE", "TZ")}
 
 
-def test_a_default_run_runs_the_hosts_programs() -> None:
+def test_a_default_run_runs_the_hosts_programs(cloudos) -> None:
     done = cloudos("--", "/bin/sh", "-c", "cat /etc/os-release; ls /usr/bin | grep -cx sh")
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout == Path("/etc/os-release").read_bytes() + b"1\n"
 
 
 def test_the_callers_directory_is_shown_read_only_and_the_program_starts_there(
-        tmp_path: Path) -> None:
+        tmp_path: Path, cloudos) -> None:
     (tmp_path / "notes.txt").write_text("my notes\n")
     done = cloudos("--", "/bin/cat", "notes.txt", cwd=tmp_path)
     assert (done.returncode, done.stdout) == (0, b"my notes\n"), done.stderr.decode()
@@ -102,7 +91,7 @@ def test_the_callers_directory_is_shown_read_only_and_the_program_starts_there(
     assert b"Read-only file system" in done.stderr and not (tmp_path / "new.txt").exists()
 
 
-def test_the_hosts_root_or_home_is_not_shared_by_default(tmp_path: Path) -> None:
+def test_the_hosts_root_or_home_is_not_shared_by_default(tmp_path: Path, cloudos) -> None:
     done = cloudos("--", "/bin/true", cwd="/")
     assert done.returncode == 125 and b"host's whole file system" in done.stderr
     done = cloudos("--", "/bin/true", cwd=tmp_path, env={"HOME": str(tmp_path)})
@@ -127,7 +116,8 @@ def busybox_root(tmp_path: Path) -> Path:
     return root
 
 
-def test_a_busybox_root_runs_sh_and_keeps_writes_in_the_guest(busybox_root: Path) -> None:
+def test_a_busybox_root_runs_sh_and_keeps_writes_in_the_guest(busybox_root: Path,
+                                                              cloudos) -> None:
     done = cloudos("--root", str(busybox_root), "--no-cwd", "--", "/bin/sh", "-c",
                    "cat /etc/hello; ls /bin | wc -l; echo $((6 * 7)) > /etc/hello; "
                    "cat /etc/hello; test -e /usr/bin || echo no-host-usr")
@@ -136,7 +126,7 @@ def test_a_busybox_root_runs_sh_and_keeps_writes_in_the_guest(busybox_root: Path
     assert (busybox_root / "etc" / "hello").read_text() == "from the image\n"
 
 
-def test_root_rw_keeps_writes(busybox_root: Path) -> None:
+def test_root_rw_keeps_writes(busybox_root: Path, cloudos) -> None:
     done = cloudos("--root", str(busybox_root), "--root-rw", "--", "sh", "-c",
                    "pwd; echo kept > /etc/new")
     assert (done.returncode, done.stdout) == (0, b"/\n"), done.stderr.decode()

@@ -1,0 +1,114 @@
+"""``cloudos run``'s options and exit statuses (cloudos/cli.py): environment, identity,
+working directory, limits, usage errors (125), programs not found (127) or not
+runnable (126), and host signals that halt the machine."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_an_unknown_option_is_a_usage_error(cloudos) -> None:
+    done = cloudos("--frobnicate", "--", "/bin/true")
+    assert done.returncode == 125 and b"No such option" in done.stderr
+
+
+def test_version_and_an_accurate_help(cloudos) -> None:
+    version = subprocess.run([sys.executable, "-m", "cloudos", "--version"], cwd=REPO_ROOT,
+                             capture_output=True)
+    assert version.returncode == 0 and version.stdout.startswith(b"cloudos, version ")
+    help_text = cloudos("--help").stdout
+    assert b"static x86_64 ELF" not in help_text
+    for word in (b"#!", b"--timeout", b"124", b"125", b"126", b"127", b"--root"):
+        assert word in help_text, word
+
+
+def test_environment_options(tmp_path: Path, cloudos) -> None:
+    env_file = tmp_path / "env"
+    env_file.write_text("# comment\nFROM_FILE=1\nPASSED\n")
+    done = cloudos("--env-file", str(env_file), "-e", "SET=a=b", "-e", "PASSED",
+                   "-e", "UNSET_ON_HOST", "--", "/usr/bin/env",
+                   env={"PASSED": "yes", "NOT_PASSED": "no"})
+    lines = done.stdout.decode().splitlines()
+    assert {"FROM_FILE=1", "SET=a=b", "PASSED=yes"} <= set(lines), lines
+    assert not [line for line in lines if line.startswith(("NOT_PASSED", "UNSET_ON_HOST"))]
+    done = cloudos("--inherit-env", "--", "/usr/bin/env", env={"NOT_PASSED": "now"})
+    assert b"NOT_PASSED=now\n" in done.stdout
+
+
+def test_workdir_user_and_argv0(cloudos) -> None:
+    done = cloudos("-w", "/usr/share", "-u", "1234:99", "-0", "echo", "--", "/usr/bin/busybox",
+                   "sh", "-c", "ignored")
+    assert done.stdout == b"sh -c ignored\n", done.stderr.decode()  # busybox ran as "echo"
+    done = cloudos("-w", "/usr/share", "-u", "1234:99", "--", "/bin/sh", "-c",
+                   "pwd; id -u; id -g")
+    assert done.stdout == b"/usr/share\n1234\n99\n", done.stderr.decode()
+    assert cloudos("-w", "/no/such/dir", "--", "/bin/true").returncode == 125
+
+
+def test_limits_reach_the_program(cloudos) -> None:
+    done = cloudos("--max-procs", "7", "--max-open-files", "20", "--", "/bin/sh", "-c",
+                   "ulimit -p; ulimit -n")  # dash: -p is RLIMIT_NPROC
+    assert done.stdout == b"7\n20\n", done.stderr.decode()
+
+
+def test_timeout_halts_the_machine_with_124(cloudos) -> None:
+    begin = time.monotonic()
+    done = cloudos("--timeout", "1", "--", "/bin/sleep", "30")
+    assert done.returncode == 124 and time.monotonic() - begin < 20
+    reader = subprocess.Popen(["sleep", "30"], stdout=subprocess.PIPE)
+    try:  # a read of the console waiting on the host is cut short too
+        begin = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "cloudos", "run", "--timeout", "1", "--",
+                               "/bin/cat"], cwd=REPO_ROOT, stdin=reader.stdout,
+                              capture_output=True, timeout=60)
+        assert done.returncode == 124 and time.monotonic() - begin < 20
+    finally:
+        reader.kill()
+        reader.wait()
+
+
+def test_cpu_time_kills_a_spinning_program(cloudos) -> None:
+    done = cloudos("--cpu-time", "1", "--", "/bin/sh", "-c", "while :; do :; done")
+    assert done.returncode == 128 + signal.SIGKILL, done.stderr.decode()
+
+
+def test_sigint_from_a_script_stops_the_guest_with_130() -> None:
+    guest = subprocess.Popen([sys.executable, "-m", "cloudos", "run", "--", "/bin/sh", "-c",
+                              "trap '' INT; echo ready; sleep 60"], cwd=REPO_ROOT,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    assert guest.stdout is not None and guest.stdout.readline() == b"ready\n"
+    guest.send_signal(signal.SIGINT)
+    _, err = guest.communicate(timeout=30)
+    assert guest.returncode == 130 and b"Traceback" not in err, err.decode()
+
+
+def test_programs_are_found_in_the_guest(tmp_path: Path, cloudos) -> None:
+    script = tmp_path / "hello.sh"
+    script.write_text("#!/bin/sh\necho script \"$0\" \"$@\"\n")
+    script.chmod(0o755)
+    windows = tmp_path / "tool.exe"
+    windows.write_bytes(b"MZ\x90\x00" + bytes(60))
+    windows.chmod(0o755)
+    shown = ("--no-cwd", "--mount", f"{tmp_path}:/opt/tools")
+    done = cloudos(*shown, "--", "/opt/tools/hello.sh", "a")
+    assert (done.returncode, done.stdout) == (0, b"script /opt/tools/hello.sh a\n")
+    done = cloudos(*shown, "-e", "PATH=/opt/tools:/bin", "--", "hello.sh")
+    assert done.stdout == b"script /opt/tools/hello.sh\n", done.stderr.decode()
+    done = cloudos(*shown, "--", "/opt/tools/tool.exe")
+    assert done.returncode == 126 and b"a Windows program" in done.stderr
+    done = cloudos("--no-cwd", "--", str(script))  # on the host, not in the guest
+    assert done.returncode == 127 and b"--mount" in done.stderr
+    assert cloudos("--", "no-such-program-anywhere").returncode == 127
+    assert cloudos("--", "/etc/passwd").returncode == 126
+
+
+def test_mem_beyond_the_host_says_the_limit(cloudos) -> None:
+    done = cloudos("--mem", "1T", "--", "/bin/true")
+    assert done.returncode == 125 and b"this host's" in done.stderr
