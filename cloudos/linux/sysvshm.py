@@ -21,7 +21,7 @@ from typing import Any
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.pagetable import FRAME_MASK
-from cloudos.kernel.mm.vm import PAGE_MASK, USER_END, Prot, page_align
+from cloudos.kernel.mm.vm import PAGE_MASK, USER_END, AddressSpace, Prot, page_align
 from cloudos.linux.layout import find_free
 from cloudos.kernel.task import Thread
 from cloudos.linux.memobject import MemoryObject
@@ -137,9 +137,19 @@ def sys_shmget(t: Thread, key: int, size: int, flags: int, *_: int) -> int:
             return found.ident
         if not flags & IPC_CREAT:
             raise KernelError(Errno.ENOENT, f"no segment with key {key:#x}")
-    if size < 1 or size > USER_END:
+    if size < 1 or size >= 1 << 63:  # a size no file can have: Linux's EINVAL
         raise KernelError(Errno.EINVAL, f"segment size {size}")
     return segments.create(t, key, size, flags).ident
+
+
+def _check_fixed(aspace: AddressSpace, addr: int, length: int, flags: int) -> None:
+    """An attach at ``addr``, as Linux checks it: without SHM_REMAP the range must not wrap
+    past 2^64 or meet a mapping (EINVAL); it must lie in user space (ENOMEM, mmap's answer)."""
+    if not flags & SHM_REMAP and (addr + length >= 1 << 64
+                                  or aspace.overlaps(addr, addr + length)):
+        raise KernelError(Errno.EINVAL, f"{addr:#x}+{length:#x} is mapped (no SHM_REMAP)")
+    if addr > USER_END - length:
+        raise KernelError(Errno.ENOMEM, f"{addr:#x}+{length:#x} is outside user space")
 
 
 def sys_shmat(t: Thread, ident: int, addr: int, flags: int, *_: int) -> int:
@@ -157,9 +167,7 @@ def sys_shmat(t: Thread, ident: int, addr: int, flags: int, *_: int) -> int:
         raise KernelError(Errno.EACCES, f"segment {ident}")
     aspace, length = t.process.aspace, segment.pages * PAGE_SIZE
     if addr:
-        if addr + length > USER_END or not flags & SHM_REMAP and aspace.overlaps(addr,
-                                                                                addr + length):
-            raise KernelError(Errno.EINVAL, f"{addr:#x} is mapped (no SHM_REMAP)")
+        _check_fixed(aspace, addr, length, flags)
         start = addr
     else:
         if flags & SHM_REMAP:

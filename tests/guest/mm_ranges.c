@@ -194,6 +194,7 @@ static void mmap_ranges(void)
     show_map("hint unaligned", sys_mmap(FREE_AREA + 5, PAGE, rw, MAP_ANON_PRIVATE));
     show_mapping("hint with a length past the top",
                  sys_mmap(NEAR_TOP, TIB, PROT_NONE, MAP_ANON_PRIVATE | MAP_NORESERVE), TIB);
+    show_map("unknown prot bit", sys_mmap(0, PAGE, PROT_READ | 0x10, MAP_ANON_PRIVATE));
     show_map("bad type", sys_mmap(0, PAGE, rw, MAP_ANONYMOUS));
     show_map("unaligned offset", syscall(SYS_mmap, 0, PAGE, rw, MAP_ANON_PRIVATE, -1, 1));
 }
@@ -214,6 +215,9 @@ static void mprotect_ranges(void)
     SHOW("unknown prot bit", syscall(SYS_mprotect, p, PAGE, PROT_READ | 0x10));
     SHOW("PROT_GROWSDOWN|PROT_GROWSUP",
          syscall(SYS_mprotect, p, PAGE, PROT_READ | PROT_GROWSDOWN | PROT_GROWSUP));
+    SHOW("unknown prot bit, length 0", syscall(SYS_mprotect, p, 0, 0x10));
+    SHOW("unknown prot bit, length -1", syscall(SYS_mprotect, p, -1L, 0x10));
+    SHOW("PROT_SEM", syscall(SYS_mprotect, p, PAGE, PROT_READ | 0x8 /* PROT_SEM */));
     SHOW("one page, unaligned length", syscall(SYS_mprotect, p, 1, PROT_READ));
     printf("still readable: %c\n", p[0]);
     syscall(SYS_munmap, p, PAGE);

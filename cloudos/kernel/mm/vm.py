@@ -36,7 +36,7 @@ MMAP_TOP = 0x0000_7FFF_E000_0000
 STACK_TOP = 0x0000_7FFF_FFFF_F000
 STACK_RESERVE = 8 << 20      # RLIMIT_STACK's default
 STACK_GUARD_GAP = 256 * PAGE_SIZE  # Linux's stack_guard_gap: no growth within 1 MiB of a mapping
-USER_END = 0x0000_8000_0000_0000
+USER_END = 0x0000_7FFF_FFFF_F000  # Linux's TASK_SIZE: the top page below the hole is never user
 MMAP_FLOOR = 0x10000          # vm.mmap_min_addr: nothing is ever mapped below
 PAGE_MASK = ~(PAGE_SIZE - 1)
 
@@ -79,6 +79,10 @@ class SegFault(Exception):
         self.address, self.error = address, error
 
 
+def _start(vma: Vma) -> int:
+    return vma.start
+
+
 def page_align(n: int) -> int:
     return (n + PAGE_SIZE - 1) & PAGE_MASK
 
@@ -103,13 +107,13 @@ class AddressSpace:
 
     # -- VMAs -----------------------------------------------------------------
     def find(self, va: int) -> Vma | None:
-        i = bisect.bisect_right(self.vmas, va, key=lambda v: v.start) - 1
+        i = bisect.bisect_right(self.vmas, va, key=_start) - 1
         if i >= 0 and va < self.vmas[i].end:
             return self.vmas[i]
         return None
 
     def overlaps(self, start: int, end: int) -> bool:
-        i = bisect.bisect_left(self.vmas, end, key=lambda v: v.start) - 1
+        i = bisect.bisect_left(self.vmas, end, key=_start) - 1
         return i >= 0 and self.vmas[i].end > start
 
     def add(self, start: int, length: int, prot: Prot, name: str = "",
@@ -120,7 +124,7 @@ class AddressSpace:
             raise KernelError(Errno.EINVAL, f"range {start:#x}+{length:#x}")
         self.remove(start, end - start)
         vma = Vma(start, end, int(prot), name, grows_down, shared)
-        bisect.insort(self.vmas, vma, key=lambda v: v.start)
+        bisect.insort(self.vmas, vma, key=_start)
         return self._merge(vma)
 
     def _merge(self, vma: Vma) -> Vma:
@@ -143,13 +147,13 @@ class AddressSpace:
         if vma is not None and vma.start < va:
             tail = Vma(va, vma.end, vma.prot, vma.name, vma.grows_down, vma.shared)
             vma.end = va
-            bisect.insort(self.vmas, tail, key=lambda v: v.start)
+            bisect.insort(self.vmas, tail, key=_start)
 
     def _covered(self, start: int, end: int) -> list[Vma]:
         self._split(start)
         self._split(end)
-        lo = bisect.bisect_left(self.vmas, start, key=lambda v: v.start)
-        hi = bisect.bisect_left(self.vmas, end, key=lambda v: v.start)
+        lo = bisect.bisect_left(self.vmas, start, key=_start)
+        hi = bisect.bisect_left(self.vmas, end, key=_start)
         return self.vmas[lo:hi]
 
     def remove(self, start: int, length: int) -> None:
@@ -270,7 +274,7 @@ class AddressSpace:
 
     def _grow_stack(self, va: int) -> Vma | None:
         """The stack VMA just above ``va``, extended down to cover it, if its reserve allows."""
-        i = bisect.bisect_right(self.vmas, va, key=lambda v: v.start)
+        i = bisect.bisect_right(self.vmas, va, key=_start)
         if i >= len(self.vmas) or not self.vmas[i].grows_down:
             return None
         stack = self.vmas[i]
@@ -288,10 +292,9 @@ class AddressSpace:
         if vma and pte & USER and (pte & WRITABLE or not error & PF_WRITE) \
                 and not (error & PF_FETCH and pte & NO_EXECUTE):
             return  # another CPU mended the entry meanwhile: the access runs again
-        if error & PF_PRESENT and error & PF_WRITE and vma is not None and vma.prot & WRITE:
-            if pte & COW:
-                self._break_cow(va, pte)
-                return
+        if error & PF_PRESENT and error & PF_WRITE and pte & COW and vma and vma.prot & WRITE:
+            self._break_cow(va, pte)
+            return
         if error & PF_PRESENT or vma is None or not vma.prot \
                 or (error & PF_WRITE and not vma.prot & WRITE) \
                 or (error & PF_FETCH and not vma.prot & EXEC):
@@ -304,7 +307,8 @@ class AddressSpace:
 
         ``force`` is the loader's right to fill read-only pages it is setting up.
         """
-        pte = self.pt.walk(va)
+        # the tables see 48 bits: a higher address would alias a low one
+        pte = self.pt.walk(va) if va < USER_END else 0
         if pte & USER and (pte & WRITABLE or not write):
             return pte & FRAME_MASK
         vma = self.find(va)

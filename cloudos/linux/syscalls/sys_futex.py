@@ -12,7 +12,7 @@ import struct
 import time
 
 from cloudos.errno import Errno, KernelError
-from cloudos.kernel.mm.vm import PAGE_MASK
+from cloudos.kernel.mm.vm import PAGE_MASK, USER_END
 from cloudos.kernel.task import Thread
 from cloudos.kernel.trap import Stop
 from cloudos.linux.syscalls.args import deadline, read_timespec, s32
@@ -26,6 +26,8 @@ BITSET_MATCH_ANY = 0xFFFF_FFFF
 def _key(t: Thread, uaddr: int) -> tuple[str, int, int]:
     if uaddr & 3:
         raise KernelError(Errno.EINVAL, "futex address not 4-byte aligned")
+    if uaddr >= USER_END:  # Linux's access_ok, even for a wake that reads nothing
+        raise KernelError(Errno.EFAULT, f"futex address {uaddr:#x} outside user space")
     aspace = t.process.aspace
     vma = aspace.find(uaddr)
     if vma is not None and vma.shared:

@@ -1,8 +1,12 @@
 """Memory system calls: brk(2), mmap(2), munmap(2), mprotect(2), madvise(2), msync(2),
-mremap(2), mincore(2).
+mremap(2), mincore(2), mlock(2) and its family.
 
-Linux flags are decoded and checked here; the address space (``kernel.mm.vm``)
-does the work. A private file mapping shares the page cache's frames
+Linux flags and ranges are decoded and checked here, with Linux's errno and in
+Linux's order, before the address space (``kernel.mm.vm``) is asked to do the
+work: lengths are page-rounded in 64 bits as C rounds them (so a length within a
+page of 2^64 becomes 0), and every range handed to the kernel lies below
+``USER_END`` (Linux's TASK_SIZE), so the kernel never walks the half it shares
+with every process. A private file mapping shares the page cache's frames
 copy-on-write (the VFS reads the file for it); a shared one maps the file's
 object in ``sharedfiles``.
 """
@@ -37,20 +41,54 @@ SHARED_NAMES = {SHARED_READ: "file-shared-ro", SHARED_WRITE: "file-shared"}
 MADV_KNOWN = {0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 25}
 
 
-def _prot(prot: int) -> Prot:
-    if prot & ~(PROT_ALL | PROT_GROWSDOWN | PROT_GROWSUP):
-        raise KernelError(Errno.EINVAL, f"prot {prot:#x}")
-    return Prot(prot & PROT_ALL)
+PROT_SEM = 0x08  # accepted by mprotect, meaning nothing on x86
+U64 = (1 << 64) - 1
 
 
-def _range(addr: int, length: int) -> int:
-    """Check an (addr, length) pair as Linux does; return the page-aligned length."""
-    if addr & ~PAGE_MASK:
+def _page_up(length: int) -> int:
+    """Linux's PAGE_ALIGN in 64 bits: a length within a page of 2^64 wraps to 0."""
+    return page_align(length) & U64
+
+
+def _unmap_size(addr: int, length: int) -> int:
+    """munmap's checks (EINVAL unless the range is aligned, inside user space and not
+    empty); the page-aligned length."""
+    if addr & ~PAGE_MASK or addr > USER_END or length > USER_END - addr \
+            or page_align(length) == 0:
+        raise KernelError(Errno.EINVAL, f"munmap range {addr:#x}+{length:#x}")
+    return page_align(length)
+
+
+def _map_size(addr: int, length: int, fixed: bool) -> int:
+    """mmap's checks of a range (EINVAL for length 0, ENOMEM for one that cannot fit in
+    user space, then EINVAL for an unaligned fixed address); the page-aligned length."""
+    if length == 0:
+        raise KernelError(Errno.EINVAL, "mmap of length 0")
+    size = _page_up(length)
+    if size == 0 or size > USER_END or fixed and addr > USER_END - size:
+        raise KernelError(Errno.ENOMEM, f"{addr:#x}+{length:#x} does not fit in user space")
+    if fixed and addr & ~PAGE_MASK:
         raise KernelError(Errno.EINVAL, f"address {addr:#x} not page-aligned")
-    size = page_align(length)
-    if length == 0 or size == 0 or size > USER_END:
-        raise KernelError(Errno.EINVAL if length == 0 else Errno.ENOMEM, f"length {length:#x}")
     return size
+
+
+def _end(addr: int, length: int, wrapped: Errno) -> int:
+    """The end of a page-aligned range [addr, addr+length) rounded up; ``wrapped`` when
+    that end passes 2^64 (Linux's ``end < start`` check)."""
+    end = addr + _page_up(length)
+    if end > U64:
+        raise KernelError(wrapped, f"range {addr:#x}+{length:#x} wraps")
+    return end
+
+
+def _all_mapped(aspace: AddressSpace, start: int, end: int) -> None:
+    """ENOMEM unless every page of [start, end) is in a VMA (none is at or above USER_END)."""
+    va = start
+    while va < end:
+        vma = aspace.find(va)
+        if vma is None:
+            raise KernelError(Errno.ENOMEM, f"{va:#x} is not mapped")
+        va = vma.end
 
 
 def sys_brk(t: Thread, addr: int, *_: int) -> int:
@@ -73,19 +111,17 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
              offset: int) -> int:
     """Implements Linux mmap(2): anonymous memory, private copies of files, shared files."""
     flags &= 0xFFFF_FFFF
-    size = _range(addr if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) else 0, length)
+    if offset & ~PAGE_MASK:
+        raise KernelError(Errno.EINVAL, "offset not page-aligned")
+    size = _map_size(addr, length, bool(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)))
     kind = flags & MAP_TYPE
     if kind not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE) \
             or (kind == MAP_SHARED_VALIDATE and flags & ~MAP_KNOWN):
         raise KernelError(Errno.EINVAL, f"mmap flags {flags:#x}")
-    if offset & ~PAGE_MASK:
-        raise KernelError(Errno.EINVAL, "offset not page-aligned")
-    access = _prot(prot)
+    access = Prot(prot & PROT_ALL)  # mmap ignores bits it does not know, as Linux does
     aspace = t.process.aspace
     mappings_changed(aspace)
     if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
-        if addr + size > USER_END:
-            raise KernelError(Errno.ENOMEM, "beyond user space")
         if flags & MAP_FIXED_NOREPLACE and aspace.overlaps(addr, addr + size):
             raise KernelError(Errno.EEXIST, f"{addr:#x} is mapped")
         start = addr
@@ -131,7 +167,7 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
 
 def sys_munmap(t: Thread, addr: int, length: int, *_: int) -> int:
     """Implements Linux munmap(2)."""
-    size = _range(addr, length)
+    size = _unmap_size(addr, length)
     t.process.aspace.remove(addr, size)
     collect_shared(t.process.kernel)
     return 0
@@ -139,12 +175,17 @@ def sys_munmap(t: Thread, addr: int, length: int, *_: int) -> int:
 
 def sys_mprotect(t: Thread, addr: int, length: int, prot: int, *_: int) -> int:
     """Implements Linux mprotect(2)."""
-    access = _prot(prot)
-    if addr & ~PAGE_MASK:
-        raise KernelError(Errno.EINVAL, "address not page-aligned")
+    if prot & PROT_GROWSDOWN and prot & PROT_GROWSUP or addr & ~PAGE_MASK:
+        raise KernelError(Errno.EINVAL, f"mprotect {addr:#x} prot {prot:#x}")
     if length == 0:
         return 0
-    size, aspace = _range(addr, length), t.process.aspace
+    end = _end(addr, length, Errno.ENOMEM)
+    if end == addr:
+        raise KernelError(Errno.ENOMEM, f"length {length:#x} wraps")
+    if prot & ~(PROT_ALL | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP):
+        raise KernelError(Errno.EINVAL, f"prot {prot:#x}")
+    access, size, aspace = Prot(prot & PROT_ALL), end - addr, t.process.aspace
+    _all_mapped(aspace, addr, end)
     mappings_changed(aspace)
     if access & Prot.WRITE:  # a shared file mapping may be written if its file was opened so
         names = {vma.name for vma in aspace.vmas if vma.start < addr + size and vma.end > addr}
@@ -164,19 +205,19 @@ def sys_mprotect(t: Thread, addr: int, length: int, prot: int, *_: int) -> int:
 def sys_madvise(t: Thread, addr: int, length: int, advice: int, *_: int) -> int:
     """Implements Linux madvise(2): MADV_DONTNEED and MADV_FREE drop pages; other advice is ignored."""
     advice = s64(advice)
-    if addr & ~PAGE_MASK or advice not in MADV_KNOWN:
-        raise KernelError(Errno.EINVAL, f"madvise {addr:#x} advice {advice}")
-    if length == 0:
+    if addr & ~PAGE_MASK or advice not in MADV_KNOWN or length and not _page_up(length):
+        raise KernelError(Errno.EINVAL, f"madvise {addr:#x}+{length:#x} advice {advice}")
+    end = _end(addr, length, Errno.EINVAL)
+    if end == addr:
         return 0
-    size = _range(addr, length)
     aspace = t.process.aspace
+    _all_mapped(aspace, addr, end)
     va, private = addr, []
-    while va < addr + size:
+    while va < end:
         vma = aspace.find(va)
-        if vma is None:
-            raise KernelError(Errno.ENOMEM, f"{va:#x} is not mapped")
+        assert vma is not None, f"{va:#x} was mapped a moment ago"
         if not vma.shared:  # shared pages keep their contents: there is nothing to drop
-            private.append((va, min(vma.end, addr + size) - va))
+            private.append((va, min(vma.end, end) - va))
         va = vma.end
     if advice in (MADV_DONTNEED, MADV_FREE):
         for start, length in private:
@@ -192,13 +233,8 @@ def sys_msync(t: Thread, addr: int, length: int, flags: int, *_: int) -> int:
     if addr & ~PAGE_MASK or flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) \
             or flags & (MS_ASYNC | MS_SYNC) == MS_ASYNC | MS_SYNC:
         raise KernelError(Errno.EINVAL, "msync arguments")
-    end = addr + page_align(length)
-    va = addr
-    while va < end:
-        vma = t.process.aspace.find(va)
-        if vma is None:
-            raise KernelError(Errno.ENOMEM, f"{va:#x} is not mapped")
-        va = vma.end
+    end = _end(addr, length, Errno.ENOMEM)
+    _all_mapped(t.process.aspace, addr, end)
     shared = cache_of(t.process.kernel).shared
     for obj in shared.objects(t.process.aspace, addr, end) if shared.files else ():
         shared.sync(obj)
@@ -208,33 +244,49 @@ def sys_msync(t: Thread, addr: int, length: int, flags: int, *_: int) -> int:
 MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP = 1, 2, 4
 
 
+def _mremap_sizes(old: int, old_size: int, new_size: int, flags: int,
+                  new: int) -> tuple[int, int]:
+    """mremap's checks of its arguments, in Linux's order (all EINVAL); the page-aligned
+    sizes. A target address (MREMAP_FIXED, MREMAP_DONTUNMAP) must fit in user space."""
+    if flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) or old & ~PAGE_MASK:
+        raise KernelError(Errno.EINVAL, f"mremap {old:#x} flags {flags:#x}")
+    old_size, new_size = _page_up(old_size), _page_up(new_size)
+    if new_size == 0 or new_size > USER_END:
+        raise KernelError(Errno.EINVAL, f"mremap to size {new_size:#x}")
+    if flags & (MREMAP_FIXED | MREMAP_DONTUNMAP) and (
+            new > USER_END - new_size or new & ~PAGE_MASK or not flags & MREMAP_MAYMOVE
+            or flags & MREMAP_DONTUNMAP and old_size != new_size
+            or new < old + old_size and old < new + new_size):
+        raise KernelError(Errno.EINVAL, f"mremap target {new:#x}+{new_size:#x}")
+    return old_size, new_size
+
+
 def sys_mremap(t: Thread, old: int, old_size: int, new_size: int, flags: int, new: int,
                *_: int) -> int:
     """Implements Linux mremap(2): shrink, grow in place, or move (the same frames)."""
     mappings_changed(t.process.aspace)
     flags &= 0xFFFF_FFFF
-    if old & ~PAGE_MASK or flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) \
-            or flags & (MREMAP_FIXED | MREMAP_DONTUNMAP) and not flags & MREMAP_MAYMOVE \
-            or flags & MREMAP_FIXED and new & ~PAGE_MASK:
-        raise KernelError(Errno.EINVAL, f"mremap {old:#x} flags {flags:#x}")
-    old_size, new_size = page_align(old_size), _range(0, new_size)
+    old_size, new_size = _mremap_sizes(old, old_size, new_size, flags, new)
     aspace = t.process.aspace
     vma = aspace.find(old)
+    if vma is None:
+        raise KernelError(Errno.EFAULT, f"{old:#x} is not mapped")
     if old_size == 0:  # Linux duplicates a shared mapping this way: not supported
         raise KernelError(Errno.EINVAL, "mremap of old_size 0")
-    if vma is None or old + old_size > vma.end:
+    if new_size < old_size and not flags & (MREMAP_FIXED | MREMAP_DONTUNMAP):
+        # Linux unmaps the tail as munmap would, whatever mappings it spans
+        tail = _unmap_size(old + new_size, old_size - new_size)
+        aspace.remove(old + new_size, tail)
+        collect_shared(t.process.kernel)
+        return old
+    if new_size == old_size and not flags & (MREMAP_FIXED | MREMAP_DONTUNMAP):
+        return old
+    if old + old_size > vma.end:
         raise KernelError(Errno.EFAULT, f"{old:#x}+{old_size:#x} is not one mapping")
-    if flags & MREMAP_DONTUNMAP and (vma.shared or vma.name or old_size != new_size):
+    if flags & MREMAP_DONTUNMAP and (vma.shared or vma.name):
         raise KernelError(Errno.EINVAL, "MREMAP_DONTUNMAP needs private anonymous memory")
     if flags & MREMAP_FIXED:
-        if new < old + old_size and old < new + new_size or new + new_size > USER_END:
-            raise KernelError(Errno.EINVAL, "mremap target overlaps the source")
         aspace.remove(new, new_size)
-    elif new_size <= old_size and not flags & MREMAP_DONTUNMAP:
-        if new_size < old_size:
-            aspace.remove(old + new_size, old_size - new_size)
-            collect_shared(t.process.kernel)
-        return old
     elif new_size > old_size and old + old_size == vma.end and old + new_size <= USER_END \
             and not aspace.overlaps(vma.end, old + new_size):
         aspace.add(vma.end, new_size - old_size, Prot(vma.prot), vma.name, vma.grows_down,
@@ -276,18 +328,60 @@ def sys_mincore(t: Thread, addr: int, length: int, vec: int, *_: int) -> int:
     """Implements Linux mincore(2): a byte per page, 1 when the page is in memory."""
     if addr & ~PAGE_MASK:
         raise KernelError(Errno.EINVAL, "address not page-aligned")
-    size = page_align(length)
-    if addr + size > USER_END or size // PAGE_SIZE > MINCORE_PAGES:
+    if addr + length > USER_END:
         raise KernelError(Errno.ENOMEM, "range outside user space")
+    size = page_align(length)
+    if vec + size // PAGE_SIZE > USER_END:
+        raise KernelError(Errno.EFAULT, f"vector {vec:#x} outside user space")
+    if size // PAGE_SIZE > MINCORE_PAGES:
+        raise KernelError(Errno.ENOMEM, "more pages than mincore reports at once")
     aspace = t.process.aspace
-    va = addr
-    while va < addr + size:
-        vma = aspace.find(va)
-        if vma is None:
-            raise KernelError(Errno.ENOMEM, f"{va:#x} is not mapped")
-        va = vma.end
+    _all_mapped(aspace, addr, addr + size)
     present = bytearray(size // PAGE_SIZE)
     for page, _pte in aspace.pt.mapped(addr, addr + size):
         present[(page - addr) // PAGE_SIZE] = 1
     aspace.copy_out(vec, present)
+    return 0
+
+
+MLOCK_ONFAULT = 1
+MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4
+
+
+def _lock_range(t: Thread, addr: int, length: int) -> int:
+    """mlock's and munlock's checks: the pages holding [addr, addr+length) must all be
+    mapped (ENOMEM); EINVAL when the range wraps past 2^64. Nothing is ever swapped
+    here, so there is nothing more to do."""
+    start = addr & PAGE_MASK
+    end = _end(start, length + (addr & ~PAGE_MASK), Errno.EINVAL)
+    _all_mapped(t.process.aspace, start, end)
+    return 0
+
+
+def sys_mlock(t: Thread, addr: int, length: int, *_: int) -> int:
+    """Implements Linux mlock(2): checks the range (memory is never swapped)."""
+    return _lock_range(t, addr, length)
+
+
+def sys_mlock2(t: Thread, addr: int, length: int, flags: int, *_: int) -> int:
+    """Implements Linux mlock2(2): checks the flags and the range (memory is never swapped)."""
+    if flags & ~MLOCK_ONFAULT:
+        raise KernelError(Errno.EINVAL, f"mlock2 flags {flags:#x}")
+    return _lock_range(t, addr, length)
+
+
+def sys_munlock(t: Thread, addr: int, length: int, *_: int) -> int:
+    """Implements Linux munlock(2): checks the range."""
+    return _lock_range(t, addr, length)
+
+
+def sys_mlockall(t: Thread, flags: int, *_: int) -> int:
+    """Implements Linux mlockall(2): checks the flags (memory is never swapped)."""
+    if not flags or flags & ~(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) or flags == MCL_ONFAULT:
+        raise KernelError(Errno.EINVAL, f"mlockall flags {flags:#x}")
+    return 0
+
+
+def sys_munlockall(t: Thread, *_: int) -> int:
+    """Implements Linux munlockall(2)."""
     return 0
