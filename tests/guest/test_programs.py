@@ -81,7 +81,9 @@ def test_args_and_environment(mode, guest_bins, run_native, run_cloudos):
     assert native[0] == len(argv)
     assert "argv[3]=[ünïcødé ✓ 日本]\n".encode() in native[1]
     assert native[1].endswith(b"env: [CLOUDOS_TEST_A=1]\nenv: [CLOUDOS_TEST_B=x y]\n")
-    _assert_same(native, run_cloudos(argv, env=env))
+    # a guest gets only the host variables it is given (-e NAME passes the host's)
+    passed = ["-e", "CLOUDOS_TEST_A", "-e", "CLOUDOS_TEST_B"]
+    _assert_same(native, run_cloudos(argv, env=env, extra_args=passed))
 
 
 @by_mode

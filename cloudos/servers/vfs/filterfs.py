@@ -4,9 +4,9 @@ Owns: deciding, for every name looked up or listed, whether it exists in the
 view: ``hidden_path(path)`` is asked with the entry's path from the view's
 root before the inner file system is (so it never sees a name hidden by
 path), then ``hidden(path, attr)`` with its attributes; a hidden entry is
-ENOENT to lookup and absent from readdir, as if it had never been there. It is how the default root
-shows the host's system directories without their secrets (the rule is
-policy and lives in ``cloudos.sandbox``).
+ENOENT to lookup and absent from readdir, as if it had never been there. It
+is how the default root shows the host's system directories without their
+secrets (the rule is policy and lives in ``cloudos.sandbox``).
 Never: writes (every change is EROFS; the overlay above it takes writes), or
 hands out a node of a hidden entry, so nothing under a hidden directory can
 be reached either.
