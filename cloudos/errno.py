@@ -49,6 +49,7 @@ class Errno(IntEnum):
     ENOSYS = 38
     ENOTEMPTY = 39
     ELOOP = 40
+    EOVERFLOW = 75
     ENOTSOCK = 88
     EMSGSIZE = 90
     ENOPROTOOPT = 92
