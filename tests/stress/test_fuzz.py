@@ -49,6 +49,29 @@ def test_short_campaign(guest_bins, run_cloudos, seed: int) -> None:
     assert int(summary.group(2)) == CHILDREN and int(summary.group(3)) > CHILDREN
 
 
+# Failing seeds minimised to one call by ``bench/soak_fuzz.py --minimise`` (FUZZ_FROM=I:
+# only call I of that child is issued). Each names its entry in the findings list.
+MINIMISED = [
+    pytest.param("1", "10:11", "287", "286", id="F1-chown-uid-above-32-bits",
+                 marks=pytest.mark.xfail(strict=False, reason="F1: chown stores a 64-bit uid; "
+                                         "stat then crashes the VFS in pack_stat")),
+    pytest.param("27", "1:2", "17", "16", id="F3-munmap-past-user-top",
+                 marks=pytest.mark.xfail(strict=False, reason="F3: munmap past the top of user "
+                                         "space frees frame 0 (buddy double-free panic)")),
+]
+
+
+@pytest.mark.parametrize(("seed", "children", "calls", "first"), MINIMISED)
+def test_minimised_failure(guest_bins, run_cloudos, seed: str, children: str, calls: str,
+                           first: str) -> None:
+    """A call that once took down the machine or a server, replayed alone."""
+    fuzz = guest_bins.path("fuzz", "static")
+    status, out, err = run_cloudos([fuzz, seed, children, calls],
+                                   env=guest_env(FUZZ_FROM=first), timeout=60)
+    summary = assert_machine_survived(status, out, err)
+    assert int(summary.group(3)) == 1
+
+
 def test_calls_are_reproducible(guest_bins, run_cloudos) -> None:
     """The same seed draws the same calls (FUZZ_TRACE=2 prints them without issuing)."""
     fuzz = guest_bins.path("fuzz", "static")
