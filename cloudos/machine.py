@@ -158,6 +158,7 @@ class Machine:
         state = self.vfs_state  # tmpfs gets half the RAM; fds stop at RLIMIT_NOFILE
         size_to_ram([*state.namespace.mounts.values(), state.memfds], mem)
         state.fd_limit = self._fd_limit
+        state.map_limit = mem
         self.halted: int | None = None  # the status a halt (timeout, host signal) gives
         self._halts: list[int] = []  # halts host signal handlers asked for (_halt_soon)
         self._polling = False

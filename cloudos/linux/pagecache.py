@@ -4,6 +4,8 @@ Owns: the frames holding file pages (keyed by the file's identity — device, in
 size, modification time — and the page's index), handing them out to address
 spaces copy-on-write (``AddressSpace.share``), and dropping the ones no process
 maps any more. So libc mapped by fifty processes costs its pages once.
+The machine's RAM bounds it: a mapping whose missing pages do not fit in the free
+frames is refused (ENOMEM) before any is taken.
 Never: writes a page back (these pages are mapped privately; shared mappings of
 files are ``sharedfiles``' objects). Pages no process maps stay cached until the
 buddy allocator runs out of frames, which calls ``drop`` (the whole cache of
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cloudos.errno import Errno, KernelError
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.vm import AddressSpace
@@ -34,7 +37,9 @@ class PageCache:
 
     def map(self, aspace: AddressSpace, start: int, file: FileId, offset: int,
             data: bytes) -> None:
-        """Map ``data`` (the file from ``offset``, page-aligned) at ``start``, sharing pages."""
+        """Map ``data`` (the file from ``offset``, page-aligned) at ``start``, sharing pages;
+        ENOMEM, with nothing mapped, when the machine has no room for the pages it lacks."""
+        self._reserve(file, offset, len(data))
         filled = False
         for done in range(0, len(data), PAGE_SIZE):
             key = (file, (offset + done) // PAGE_SIZE)
@@ -50,6 +55,22 @@ class PageCache:
             # A new frame holds code: the CPU may have translations of what it held before.
             # Pages found in the cache keep theirs, which are still right: no flush.
             self.kernel.cpu.invalidate_code()
+
+    def _missing(self, file: FileId, offset: int, length: int) -> int:
+        first = offset // PAGE_SIZE
+        return sum(1 for index in range(first, first + (length + PAGE_SIZE - 1) // PAGE_SIZE)
+                   if (file, index) not in self.pages)
+
+    def _reserve(self, file: FileId, offset: int, length: int) -> None:
+        """ENOMEM unless the frames for the pages not cached yet are free, once the cache
+        has given back what nobody maps: a mapping never takes the machine's last frames
+        half-way (the guest's RAM bounds what a file mapping holds)."""
+        frames = self.kernel.frames
+        if self._missing(file, offset, length) * PAGE_SIZE <= frames.free_bytes:
+            return
+        self.drop()
+        if self._missing(file, offset, length) * PAGE_SIZE > frames.free_bytes:
+            raise KernelError(Errno.ENOMEM, "no room in RAM for the file's pages")
 
     def drop(self) -> int:
         """Free the pages no address space maps; return how many."""

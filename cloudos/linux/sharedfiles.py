@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cloudos.errno import Errno, KernelError
 from cloudos.kernel.cap import Right
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.mm.buddy import PAGE_SIZE
@@ -56,9 +57,10 @@ class SharedFiles:
         file); pages the object already holds are newer than it and are kept.
         """
         obj = self.files.get(key)
+        need = page_align(len(data)) // PAGE_SIZE
+        self._reserve(need - (obj.pages if obj is not None else 0))
         if obj is None:
             obj = self.files[key] = SharedFile(self.kernel, key)
-        need = page_align(len(data)) // PAGE_SIZE
         if need > obj.pages:
             old = obj.pages
             obj.grow(need, data)
@@ -67,6 +69,15 @@ class SharedFiles:
             self._lend(obj)
         obj.map(aspace, start, offset // PAGE_SIZE, size // PAGE_SIZE)
         obj.writable |= writable
+
+    def _reserve(self, pages: int) -> None:
+        """ENOMEM, before anything is taken, unless ``pages`` frames are free (once the
+        page cache has given back what nobody maps): the guest's RAM bounds a mapping."""
+        frames = self.kernel.frames
+        if pages * PAGE_SIZE > frames.free_bytes:
+            frames.reclaim()
+            if pages * PAGE_SIZE > frames.free_bytes:
+                raise KernelError(Errno.ENOMEM, "no room in RAM for the file's pages")
 
     def _lend(self, obj: SharedFile) -> None:
         """Give the VFS a grant on all the object's pages (replacing the smaller one)."""

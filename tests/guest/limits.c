@@ -1,5 +1,6 @@
 /* limits.c — resource limits as Linux enforces them: limits [SECTION] (nofile, fsize, as, cpu);
- * "tmpfs DIR" fills a tmpfs to ENOSPC (its size depends on the machine: not run natively). */
+ * "tmpfs DIR" fills a tmpfs to ENOSPC (its size depends on the machine: not run natively);
+ * "hostfile PATH" maps, then reads, a file larger than the machine. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -168,11 +169,35 @@ static void tmpfs(const char *dir)
     close(fd2);
 }
 
+static void hostfile(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    off_t size = lseek(fd, 0, SEEK_END);
+    char *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED)
+        printf("mmap of %ld bytes: %s\n", (long)size, errname(errno));
+    else
+        printf("mmap of %ld bytes: mapped, last byte %d\n", (long)size, p[size - 1]);
+    static char buf[1 << 20];
+    long total = 0, nonzero = 0;
+    ssize_t n;
+    lseek(fd, 0, SEEK_SET);
+    while ((n = read(fd, buf, sizeof buf)) > 0) {
+        total += n;
+        nonzero += buf[0] != 0;
+    }
+    printf("read %ld bytes in 1 MiB reads, %ld chunks not zero\n", total, nonzero);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc > 2 && strcmp(argv[1], "tmpfs") == 0) {
         tmpfs(argv[2]);
+        return 0;
+    }
+    if (argc > 2 && strcmp(argv[1], "hostfile") == 0) {
+        hostfile(argv[2]);
         return 0;
     }
     only = argc > 1 ? argv[1] : NULL;

@@ -14,11 +14,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+from conftest import REPO_ROOT, cloudos_command
 
 
 if shutil.which("gcc") is None:
@@ -71,8 +69,7 @@ def _peak_rss_kib(argv: list[str], extra_args: list[str]) -> tuple[int, bytes]:
              "p = subprocess.run(sys.argv[1:], capture_output=True)\n"
              "sys.stdout.buffer.write(p.stdout)\n"
              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
-    command = [sys.executable, "-m", "cloudos", "run", *extra_args, "--", *argv]
-    out = subprocess.run([sys.executable, "-c", probe, *command],
+    out = subprocess.run([sys.executable, "-c", probe, *cloudos_command(argv, extra_args)],
                          cwd=REPO_ROOT, capture_output=True, timeout=120, check=True).stdout
     *lines, peak = out.decode().splitlines()
     return int(peak), "\n".join(lines).encode()
@@ -97,6 +94,21 @@ def test_host_memory_does_not_grow_with_iterations(load, small, large, per_itera
         peaks.append(peak)
     growth = (peaks[1] - peaks[0]) * 1024 / (large - small)
     assert growth < per_iteration, f"{peaks} KiB: {growth:.0f} bytes per iteration"
+
+
+def test_host_file_larger_than_the_machine(guest_bins, tmp_path) -> None:
+    """A sparse 1 GiB host file on a 64 MiB machine: mapping it whole is ENOMEM (its pages
+    are read at mmap time, and cannot all fit in RAM) and reading it all in 1 MiB reads
+    works; neither brings the file into host memory (it cost 2.4 GiB for 3 GiB before)."""
+    (tmp_path / "big").touch()
+    subprocess.run(["truncate", "-s", "1G", str(tmp_path / "big")], check=True)
+    prog = str(guest_bins.path("limits", "static"))
+    peak, out = _peak_rss_kib([prog, "hostfile", str(tmp_path / "big")], ["--mem", "64M"])
+    assert out.decode().splitlines() == [
+        "mmap of 1073741824 bytes: ENOMEM",
+        "read 1073741824 bytes in 1 MiB reads, 0 chunks not zero",
+    ]
+    assert peak < 192 << 10, f"peak RSS {peak} KiB"
 
 
 def test_fork_bomb_is_contained(guest_bins, run_cloudos) -> None:

@@ -132,6 +132,7 @@ class VfsState:
     memfds: TmpFs = field(default_factory=TmpFs)  # where memfd_create's files live, unnamed
     # A process's RLIMIT_NOFILE soft limit, by pid (the machine reads the personality's)
     fd_limit: Callable[[int], int] = lambda pid: files.MAX_FDS
+    map_limit: int = 1 << 40  # bytes of a file one mapping may read (the machine: its RAM)
     # The console's line discipline when it is a terminal (None: reads go to the host
     # as they are), reads waiting for it, and the signals its keys raised for the
     # machine to send to the foreground group.
@@ -295,6 +296,9 @@ class Vfs:
             raise KernelError(Errno.EACCES, "file not open for reading (and writing)")
         fs, node = file.fs, file.node
         a = fs.getattr(node)
+        if min(a.size, offset + length) - (0 if sharing else offset) > self.state.map_limit:
+            # its pages are read now, all of them: more than the machine's RAM never fits
+            raise KernelError(Errno.ENOMEM, "more of the file than the machine has RAM")
         if sharing:
             self.state.mapped.setdefault((a.dev, a.ino), Mapped(fs, node))
             return (0, self._file_read(fs, node, 0, offset + length), (a.dev, a.ino),
