@@ -21,7 +21,8 @@ from typing import Any
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.pagetable import FRAME_MASK
-from cloudos.kernel.mm.vm import PAGE_MASK, USER_END, AddressSpace, Prot, page_align
+from cloudos.kernel.mm.vm import (MMAP_FLOOR, PAGE_MASK, USER_END, AddressSpace, Prot,
+                                  page_align)
 from cloudos.linux.layout import find_free
 from cloudos.kernel.task import Thread
 from cloudos.linux.memobject import MemoryObject
@@ -150,6 +151,8 @@ def _check_fixed(aspace: AddressSpace, addr: int, length: int, flags: int) -> No
         raise KernelError(Errno.EINVAL, f"{addr:#x}+{length:#x} is mapped (no SHM_REMAP)")
     if addr > USER_END - length:
         raise KernelError(Errno.ENOMEM, f"{addr:#x}+{length:#x} is outside user space")
+    if addr < MMAP_FLOOR:
+        raise KernelError(Errno.EPERM, f"{addr:#x} is below mmap_min_addr")
 
 
 def sys_shmat(t: Thread, ident: int, addr: int, flags: int, *_: int) -> int:

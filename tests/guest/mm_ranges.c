@@ -1,6 +1,7 @@
 /* mm_ranges.c — the range checks of the memory calls (munmap, mmap, mprotect, mremap, madvise, msync, mincore, mlock, brk, shmat) and of user pointers, with hostile addresses and lengths: kernel half, non-canonical, the top user page, ranges crossing the top of user space or wrapping past 2^64, zero and unaligned lengths (argv[1] picks one section; none: all). Raw syscalls, so that libc checks nothing first. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,7 +37,7 @@ static void show_mapping(const char *label, long r, unsigned long len)
 {
     int e = errno;
     if (r == -1) {
-        printf("%s: -1 %s\n", label, errname(e));
+        printf("%s: -1 %s\n", label, e == EOVERFLOW ? "EOVERFLOW" : errname(e));
         return;
     }
     printf("%s: ok, in user space below the top page: %d\n", label,
@@ -197,6 +198,14 @@ static void mmap_ranges(void)
     show_map("unknown prot bit", sys_mmap(0, PAGE, PROT_READ | 0x10, MAP_ANON_PRIVATE));
     show_map("bad type", sys_mmap(0, PAGE, rw, MAP_ANONYMOUS));
     show_map("unaligned offset", syscall(SYS_mmap, 0, PAGE, rw, MAP_ANON_PRIVATE, -1, 1));
+    int fd = open("/bin/sh", O_RDONLY);
+    show_map("a file at offset 2^63-4096",
+             syscall(SYS_mmap, 0, PAGE, PROT_READ, MAP_SHARED, fd, 0x7ffffffffffff000L));
+    show_map("a file at offset -4096", syscall(SYS_mmap, 0, PAGE, PROT_READ, MAP_PRIVATE, fd, -4096L));
+    show_map("a file at offset 2^63-8192",
+             syscall(SYS_mmap, 0, PAGE, PROT_READ, MAP_PRIVATE, fd, 0x7fffffffffffe000L));
+    show_map("a file, length -1", syscall(SYS_mmap, 0, -1L, PROT_READ, MAP_SHARED, fd, 0));
+    close(fd);
 }
 
 static void mprotect_ranges(void)

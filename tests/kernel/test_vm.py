@@ -213,6 +213,29 @@ def test_copy_in_unmapped_is_efault(aspace) -> None:
     assert errno_of(e) == Errno.EFAULT
 
 
+def test_addresses_above_user_space_never_alias_low_ones(aspace) -> None:
+    # the page tables decode 48 bits: bit 48 or 63 set would reach BASE's page
+    aspace.add(BASE, PAGE_SIZE, RW)
+    aspace.copy_out(BASE, b"low")
+    for alias in (BASE | 1 << 48, BASE | 1 << 63, BASE | 0xFFFF << 48):
+        for access in (lambda va: aspace.copy_in(va, 3), lambda va: aspace.copy_out(va, b"x"),
+                       lambda va: aspace.user_frame(va, False)):
+            with pytest.raises(KernelError) as e:
+                access(alias)
+            assert errno_of(e) == Errno.EFAULT, hex(alias)
+    assert aspace.copy_in(BASE, 3) == b"low"
+
+
+def test_the_top_user_page_is_never_user_memory(aspace) -> None:
+    assert USER_END == 0x7FFF_FFFF_F000  # Linux's TASK_SIZE on x86_64 with 4-level paging
+    with pytest.raises(KernelError) as e:
+        aspace.add(USER_END, PAGE_SIZE, RW)
+    assert errno_of(e) == Errno.EINVAL
+    with pytest.raises(KernelError) as e:
+        aspace.copy_in(USER_END, 1)
+    assert errno_of(e) == Errno.EFAULT
+
+
 def test_copy_out_to_read_only_is_efault_unless_forced(aspace) -> None:
     aspace.add(BASE, 2 * PAGE_SIZE, Prot.READ)
     with pytest.raises(KernelError) as e:

@@ -12,10 +12,10 @@ object in ``sharedfiles``.
 """
 
 from cloudos.errno import Errno, KernelError
-from cloudos.kernel.mm.buddy import PAGE_SIZE
+from cloudos.kernel.mm.buddy import PAGE_SHIFT, PAGE_SIZE
 from cloudos.kernel.mm.pagetable import COW, FRAME_MASK
-from cloudos.kernel.mm.vm import (MMAP_BASE, PAGE_MASK, USER_END, AddressSpace, Prot, Vma,
-                                  page_align)
+from cloudos.kernel.mm.vm import (MMAP_BASE, MMAP_FLOOR, PAGE_MASK, USER_END, AddressSpace,
+                                  Prot, Vma, page_align)
 from cloudos.linux.layout import find_free
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Thread
@@ -43,6 +43,7 @@ MADV_KNOWN = {0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 2
 
 PROT_SEM = 0x08  # accepted by mprotect, meaning nothing on x86
 U64 = (1 << 64) - 1
+MAX_FILE_SIZE = (1 << 63) - 1  # Linux's MAX_LFS_FILESIZE
 
 
 def _page_up(length: int) -> int:
@@ -69,7 +70,21 @@ def _map_size(addr: int, length: int, fixed: bool) -> int:
         raise KernelError(Errno.ENOMEM, f"{addr:#x}+{length:#x} does not fit in user space")
     if fixed and addr & ~PAGE_MASK:
         raise KernelError(Errno.EINVAL, f"address {addr:#x} not page-aligned")
+    if fixed:
+        _above_floor(addr)
     return size
+
+
+def _above_floor(addr: int) -> None:
+    """EPERM for a fixed address below vm.mmap_min_addr, as Linux refuses it."""
+    if addr < MMAP_FLOOR:
+        raise KernelError(Errno.EPERM, f"{addr:#x} is below mmap_min_addr")
+
+
+def _file_range(offset: int, size: int) -> None:
+    """EOVERFLOW when [offset, offset+size) passes the largest file offset (2^63-1)."""
+    if offset >> PAGE_SHIFT > (MAX_FILE_SIZE - size) >> PAGE_SHIFT:
+        raise KernelError(Errno.EOVERFLOW, f"offset {offset:#x}+{size:#x}")
 
 
 def _end(addr: int, length: int, wrapped: Errno) -> int:
@@ -118,6 +133,8 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
     if kind not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE) \
             or (kind == MAP_SHARED_VALIDATE and flags & ~MAP_KNOWN):
         raise KernelError(Errno.EINVAL, f"mmap flags {flags:#x}")
+    if not flags & MAP_ANONYMOUS:
+        _file_range(offset, size)
     access = Prot(prot & PROT_ALL)  # mmap ignores bits it does not know, as Linux does
     aspace = t.process.aspace
     mappings_changed(aspace)
@@ -258,6 +275,8 @@ def _mremap_sizes(old: int, old_size: int, new_size: int, flags: int,
             or flags & MREMAP_DONTUNMAP and old_size != new_size
             or new < old + old_size and old < new + new_size):
         raise KernelError(Errno.EINVAL, f"mremap target {new:#x}+{new_size:#x}")
+    if flags & MREMAP_FIXED:
+        _above_floor(new)
     return old_size, new_size
 
 
