@@ -62,15 +62,16 @@ def _unmap_size(addr: int, length: int) -> int:
 
 def _map_size(addr: int, length: int, fixed: bool) -> int:
     """mmap's checks of a range (EINVAL for length 0, ENOMEM for one that cannot fit in
-    user space, then EINVAL for an unaligned fixed address); the page-aligned length."""
+    user space, then EINVAL for an unaligned fixed address, EPERM for one below the floor);
+    the page-aligned length."""
     if length == 0:
         raise KernelError(Errno.EINVAL, "mmap of length 0")
     size = _page_up(length)
     if size == 0 or size > USER_END or fixed and addr > USER_END - size:
         raise KernelError(Errno.ENOMEM, f"{addr:#x}+{length:#x} does not fit in user space")
-    if fixed and addr & ~PAGE_MASK:
-        raise KernelError(Errno.EINVAL, f"address {addr:#x} not page-aligned")
     if fixed:
+        if addr & ~PAGE_MASK:
+            raise KernelError(Errno.EINVAL, f"address {addr:#x} not page-aligned")
         _above_floor(addr)
     return size
 
