@@ -14,7 +14,11 @@ A run is classified from its exit status and stderr:
 and the totals are printed with every failing seed and the command that reproduces it.
 
     python bench/soak_fuzz.py --seeds 200 --children 20 --calls 500 [--cpus 2] [--jobs 2]
-    python bench/soak_fuzz.py --minimise SEED --children 20 --calls 500
+    python bench/soak_fuzz.py --sweep --seeds 1 --children 4 --calls 200 [--jobs 2]
+    python bench/soak_fuzz.py --minimise SEED --children 20 --calls 500 [--only-nr NR]
+
+``--sweep`` runs each seed once per syscall number (ONLY_NR), so that a defect in one
+call is not hidden behind a crash that another call causes first.
 
 ``--minimise`` narrows a failing seed by bisection, each step one run that must fail the
 same way: the first failing child (children ``0:END``, then that child alone ``K:K+1``),
@@ -44,6 +48,7 @@ EXIT_KERNEL_PANIC = 125
 SUMMARY = re.compile(rb"fuzz: seed \d+, (\d+) children, (\d+) calls issued, "
                      rb"(\d+) children killed by signal, (\d+) hung")
 SERVER_CRASH = re.compile(rb"server (\S+) crashed: ([^\n]*)")
+SWEEP = [*range(0, 463), *range(600, 612)]  # every Linux x86_64 number, CloudOS's own calls
 TRACE_CALL = re.compile(rb"fuzz: child (\d+) call (\d+): syscall\((-?\d+), ([^)]*)\)")
 
 
@@ -62,6 +67,7 @@ class Run:
     """The outcome of one ``cloudos run`` of the fuzzer."""
 
     seed: int
+    only_nr: int | None
     command: list[str]
     status: int | None  # None: killed at the host timeout
     stdout: bytes
@@ -121,7 +127,8 @@ def fuzz_command(binary: Path, cloudos_args: list[str], seed: int, children: str
     return [sys.executable, "-m", "cloudos", "run", *cloudos_args, "--", *argv]
 
 
-def run_once(command: list[str], seed: int, timeout: float, env_extra: dict[str, str]) -> Run:
+def run_once(command: list[str], seed: int, timeout: float, env_extra: dict[str, str],
+             only_nr: int | None = None) -> Run:
     env = {**os.environ, "TMPDIR": "/tmp", **env_extra}
     start = time.monotonic()
     try:
@@ -131,7 +138,7 @@ def run_once(command: list[str], seed: int, timeout: float, env_extra: dict[str,
         out, err = proc.stdout, proc.stderr
     except subprocess.TimeoutExpired as exc:
         status, out, err = None, exc.stdout or b"", exc.stderr or b""
-    return classify(Run(seed, command, status, out, err, time.monotonic() - start))
+    return classify(Run(seed, only_nr, command, status, out, err, time.monotonic() - start))
 
 
 def shell(command: list[str], env_extra: dict[str, str] | None = None) -> str:
@@ -143,19 +150,24 @@ def shell(command: list[str], env_extra: dict[str, str] | None = None) -> str:
 # -- Campaign ---------------------------------------------------------------------------
 def campaign(args: argparse.Namespace, binary: Path, cloudos_args: list[str]) -> int:
     seeds = range(args.first_seed, args.first_seed + args.seeds)
+    numbers: list[int | None] = list(SWEEP) if args.sweep else [args.only_nr]
+    jobs = [(seed, nr) for seed in seeds for nr in numbers]
     print(f"soak_fuzz: {args.seeds} seeds from {args.first_seed} x {args.children} children "
-          f"x {args.calls} calls, cloudos run {' '.join(cloudos_args)}", flush=True)
+          f"x {args.calls} calls" + (f" x {len(numbers)} numbers" if args.sweep else "")
+          + f", cloudos run {' '.join(cloudos_args)}", flush=True)
     started = time.monotonic()
 
-    def one(seed: int) -> Run:
-        command = fuzz_command(binary, cloudos_args, seed, str(args.children), args.calls)
-        run = run_once(command, seed, args.timeout, {})
+    def one(job: tuple[int, int | None]) -> Run:
+        seed, nr = job
+        command = fuzz_command(binary, cloudos_args, seed, str(args.children), args.calls, nr)
+        run = run_once(command, seed, args.timeout, {}, nr)
         state = ", ".join(f.value for f in run.failures) or "ok"
-        print(f"  seed {seed}: {run.calls} calls, {run.seconds:.1f} s, {state}", flush=True)
+        what = f"seed {seed}" + ("" if nr is None else f" nr {nr}")
+        print(f"  {what}: {run.calls} calls, {run.seconds:.1f} s, {state}", flush=True)
         return run
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        runs = list(pool.map(one, seeds))
+        runs = list(pool.map(one, jobs))
     report(runs, args, time.monotonic() - started)
     return 1 if any(r.failures for r in runs) else 0
 
@@ -181,10 +193,12 @@ def report(runs: list[Run], args: argparse.Namespace, seconds: float) -> None:
         print(f"  {len(seeds):4} x {signature}  (seeds {', '.join(map(str, seeds[:10]))})")
     print("failing seeds (reproduce; minimise with --minimise SEED):")
     for run in failing:
-        print(f"  seed {run.seed}: {', '.join(f.value for f in run.failures)}: {run.signature()}")
+        nr = "" if run.only_nr is None else f" --only-nr {run.only_nr}"
+        print(f"  seed {run.seed}{nr}: {', '.join(f.value for f in run.failures)}: "
+              f"{run.signature()}")
         print(f"    {shell(run.command)}")
         print(f"    python3 bench/soak_fuzz.py --minimise {run.seed} --children {args.children} "
-              f"--calls {args.calls}" + (f" --cpus {args.cpus}" if args.cpus != 1 else ""))
+              f"--calls {args.calls}{nr}" + (f" --cpus {args.cpus}" if args.cpus != 1 else ""))
 
 
 # -- Minimising -------------------------------------------------------------------------
@@ -208,7 +222,7 @@ def minimise(args: argparse.Namespace, binary: Path, cloudos_args: list[str]) ->
     """Narrow a failing seed to one child and one call by bisection (each step a run)."""
     seed = args.minimise
 
-    def attempt(children: str, calls: int, only_nr: int | None = None,
+    def attempt(children: str, calls: int, only_nr: int | None = args.only_nr,
                 env: dict[str, str] | None = None) -> Run:
         command = fuzz_command(binary, cloudos_args, seed, children, calls, only_nr)
         run = run_once(command, seed, args.timeout, env or {})
@@ -222,7 +236,7 @@ def minimise(args: argparse.Namespace, binary: Path, cloudos_args: list[str]) ->
         return 1
     print(f"failure: {first.signature()}")
 
-    def fails(children: str, calls: int, only_nr: int | None = None,
+    def fails(children: str, calls: int, only_nr: int | None = args.only_nr,
               env: dict[str, str] | None = None) -> bool:
         return same_failure(attempt(children, calls, only_nr, env), first)
 
@@ -236,7 +250,7 @@ def minimise(args: argparse.Namespace, binary: Path, cloudos_args: list[str]) ->
     traced = list(TRACE_CALL.finditer(dry.stderr))
     number = int(traced[-1].group(3)) if traced else None
     env: dict[str, str] | None = None
-    only_nr: int | None = None
+    only_nr = args.only_nr
     if fails(f"{child}:{end}", calls, env={"FUZZ_FROM": str(call)}):
         children, env = f"{child}:{end}", {"FUZZ_FROM": str(call)}  # that call alone
     elif number is not None and fails(children, calls, number):
@@ -265,6 +279,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--binary", type=Path,
                     default=Path(tempfile.gettempdir()) / "cloudos-fuzz" / "fuzz",
                     help="where fuzz.c is built (default $TMPDIR/cloudos-fuzz/fuzz)")
+    ap.add_argument("--only-nr", type=int, metavar="NR",
+                    help="issue only this syscall number (the fuzzer's ONLY_NR)")
+    ap.add_argument("--sweep", action="store_true",
+                    help="run every seed once per number: 0-462 and CloudOS's 600-611")
     ap.add_argument("--minimise", type=int, metavar="SEED", help="narrow a failing seed")
     args = ap.parse_args(argv)
     binary = build(args.binary)
