@@ -40,6 +40,7 @@ class Errno(IntEnum):
     EINVAL = 22
     EMFILE = 24
     ENOTTY = 25
+    EFBIG = 27
     ENOSPC = 28
     ESPIPE = 29
     EROFS = 30

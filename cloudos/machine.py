@@ -11,6 +11,7 @@ only through IPC. Called by: the CLI and the tests.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import json
 import os
@@ -27,7 +28,7 @@ from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.linux import coredump, process, signals
 from cloudos.linux.pagecache import cache_of, collect_shared
-from cloudos.linux.process import RLIMIT_NOFILE, memory_kinds
+from cloudos.linux.process import RLIM_INFINITY, RLIMIT_FSIZE, RLIMIT_NOFILE, memory_kinds
 from cloudos.linux.syscalls import sys_file, sys_fork
 from cloudos.linux.syscalls.sys_cloudos import native_handlers
 from cloudos.linux.syscalls.table import TABLE, handlers
@@ -157,7 +158,8 @@ class Machine:
         self.vfs_state = VfsState(namespace)
         state = self.vfs_state  # tmpfs gets half the RAM; fds stop at RLIMIT_NOFILE
         size_to_ram([*state.namespace.mounts.values(), state.memfds], mem)
-        state.fd_limit = self._fd_limit
+        state.fd_limit = functools.partial(self._rlimit, RLIMIT_NOFILE)
+        state.fsize_limit = functools.partial(self._rlimit, RLIMIT_FSIZE)
         state.map_limit = mem
         self.halted: int | None = None  # the status a halt (timeout, host signal) gives
         self._halts: list[int] = []  # halts host signal handlers asked for (_halt_soon)
@@ -173,11 +175,11 @@ class Machine:
             kernel.scheduler.conflict = self._conflict
         kernel.log.info("system services: rs, vfs")
 
-    def _fd_limit(self, pid: int) -> int:
-        """RLIMIT_NOFILE's soft limit of process ``pid``, for the VFS."""
+    def _rlimit(self, resource: int, pid: int) -> int:
+        """The soft limit ``resource`` of process ``pid``, for the VFS (files, fds)."""
         process = self.kernel.processes.get(pid)
         limits = getattr(process.personality, "rlimits", None) if process else None
-        return limits[RLIMIT_NOFILE][0] if limits else 1 << 20
+        return limits[resource][0] if limits else RLIM_INFINITY
     def _conflict(self, thread: Thread) -> int | None:
         """The CPU that runs what ``thread`` must not run beside, on a multiprocessor.
 

@@ -1,35 +1,43 @@
 """The ELF loader: x86_64 executables, static (ET_EXEC, static-pie) and dynamic.
 
-Owns: checking an ELF file, mapping its PT_LOAD segments with their
-permissions into an address space — and, for a dynamic program, its PT_INTERP
-loader (ld.so) in the mmap area, started first with AT_BASE and AT_ENTRY —
-and building the initial stack (argc, argv, envp, auxiliary vector) as Linux's
-binfmt_elf lays it out.
-Never: runs anything; the caller starts a thread at ``Image.entry``.
-Called by: ``linux.process`` (exec of init today; execve with issue 4).
+Owns: checking an ELF file as Linux's binfmt_elf does, mapping its PT_LOAD
+segments with their permissions into an address space — and, for a dynamic
+program, its PT_INTERP loader (ld.so) in the mmap area, started first with
+AT_BASE and AT_ENTRY — and building the initial stack (argc, argv, envp,
+auxiliary vector) as binfmt_elf lays it out.
+Never: runs anything (the caller starts a thread at ``Image.entry``), or trusts
+a field of the file: every offset, size and address is checked before use, so a
+malformed file is an ``ExecError``, never another exception.
+Called by: ``linux.process`` (``load_program``, for init and execve).
 """
 
 from __future__ import annotations
 
-import io
 import os
 import secrets
 import struct
 from dataclasses import dataclass
-from typing import Any
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-
+from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.buddy import PAGE_SIZE
-from cloudos.kernel.mm.vm import PAGE_MASK, PIE_BASE, AddressSpace, Prot
+from cloudos.kernel.mm.vm import (MMAP_FLOOR, PAGE_MASK, PIE_BASE, STACK_RESERVE, USER_END,
+                                  AddressSpace, Prot)
 from cloudos.linux.layout import find_free
 from cloudos.linux.pagecache import FileId, PageCache
 
-EM_X86_64 = 62
-PT_LOAD, PT_INTERP, PT_PHDR, PT_GNU_STACK = 1, 3, 6, 0x6474E551
+ET_EXEC, ET_DYN, EM_X86_64 = 2, 3, 62
+PT_LOAD, PT_INTERP, PT_GNU_STACK = 1, 3, 0x6474E551
 PF_X, PF_W, PF_R = 1, 2, 4
+ELF_MAGIC = b"\x7fELF"
+# e_ident's magic, e_type, e_machine, e_entry, e_phoff, e_phentsize, e_phnum
+ELF_HEADER = struct.Struct("<4s12xHH4xQQ14xHH6x")
+PROGRAM_HEADER = struct.Struct("<IIQQ8xQQ8x")  # type, flags, offset, vaddr, filesz, memsz
+PHDRS_MAX = 65536  # Linux refuses a program header table larger than this
+PATH_MAX = 4096
+OFFSET_MAX = 1 << 63  # a file offset (loff_t) is signed: beyond it a read is EINVAL
+ELIBBAD = 80  # "accessing a corrupted shared library": a malformed dynamic loader
 STACK_INITIAL = 128 << 10
+U64 = (1 << 64) - 1
 
 # Auxiliary vector keys (include/uapi/linux/auxvec.h).
 AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY = 0, 3, 4, 5, 6, 7, 8, 9
@@ -39,11 +47,46 @@ HWCAP = 0x078BFBFF  # CPUID.1:EDX of the emulated CPU family: fpu..sse2, what gl
 
 
 class ExecError(Exception):
-    """A file that cannot be executed; ``errno`` is what execve would return."""
+    """A file that cannot be executed; ``errno`` is what execve would return.
 
-    def __init__(self, errno: int, message: str) -> None:
+    ``fatal``: Linux finds this fault only after execve's point of no return (the old
+    program is gone by then), so the caller dies of SIGSEGV instead of seeing an error.
+    """
+
+    def __init__(self, errno: int, message: str, fatal: bool = False) -> None:
         super().__init__(message)
         self.errno = errno
+        self.fatal = fatal
+
+
+def _fatal(path: str, why: str, errno: int = Errno.EINVAL) -> ExecError:
+    return ExecError(errno, f"{path}: cannot be loaded ({why})", fatal=True)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One program header."""
+
+    type: int
+    flags: int
+    offset: int
+    vaddr: int
+    filesz: int
+    memsz: int
+
+
+@dataclass(frozen=True)
+class Header:
+    """The checked ELF header of a file and its program headers."""
+
+    type: int
+    entry: int
+    phoff: int
+    segments: tuple[Segment, ...]
+
+    @property
+    def loads(self) -> list[Segment]:
+        return [s for s in self.segments if s.type == PT_LOAD]
 
 
 @dataclass(frozen=True)
@@ -62,124 +105,181 @@ class Image:
     base: int
 
 
-def _check(elf: ELFFile, path: str) -> None:
-    header = elf.header
-    if elf.elfclass != 64 or not elf.little_endian or header.e_machine != "EM_X86_64":
-        raise ExecError(8, f"{path}: not an x86_64 ELF executable "
-                           f"(class {elf.elfclass}, machine {header.e_machine})")
-    if header.e_type not in ("ET_EXEC", "ET_DYN"):
-        raise ExecError(8, f"{path}: ELF type {header.e_type} is not executable")
+def parse(data: bytes, path: str, errno: int = Errno.ENOEXEC) -> Header:
+    """The header checks Linux makes before it commits to a program: magic, type,
+    machine, and a program header table of the right entry size within the file.
+    ``errno`` is what a failure returns (ELIBBAD for a dynamic loader)."""
+    if len(data) < ELF_HEADER.size or not data.startswith(ELF_MAGIC):
+        raise ExecError(errno, f"{path}: not an ELF file")
+    magic, etype, machine, entry, phoff, phentsize, phnum = ELF_HEADER.unpack_from(data)
+    if etype not in (ET_EXEC, ET_DYN) or machine != EM_X86_64:
+        raise ExecError(errno, f"{path}: not an x86_64 ELF executable (type {etype}, "
+                               f"machine {machine})")
+    size = phentsize * phnum
+    if phentsize != PROGRAM_HEADER.size or not 0 < size <= PHDRS_MAX \
+            or phoff + size > len(data):
+        raise ExecError(errno, f"{path}: malformed ELF file (program headers)")
+    segments = tuple(Segment(*PROGRAM_HEADER.unpack_from(data, phoff + i * PROGRAM_HEADER.size))
+                     for i in range(phnum))
+    return Header(etype, entry, phoff, segments)
+
+
+def interpreter(data: bytes, header: Header, path: str) -> bytes | None:
+    """The path its first PT_INTERP names (None: a static program), with Linux's errors:
+    a size outside 2..PATH_MAX or no NUL at its end ENOEXEC, a short read EIO."""
+    seg = next((s for s in header.segments if s.type == PT_INTERP), None)
+    if seg is None:
+        return None
+    if not 2 <= seg.filesz <= PATH_MAX:
+        raise ExecError(Errno.ENOEXEC, f"{path}: malformed PT_INTERP (size {seg.filesz})")
+    if seg.offset >= OFFSET_MAX:
+        raise ExecError(Errno.EINVAL, f"{path}: PT_INTERP at offset {seg.offset:#x}")
+    raw = data[seg.offset:seg.offset + seg.filesz]
+    if len(raw) < seg.filesz:
+        raise ExecError(Errno.EIO, f"{path}: PT_INTERP past the end of the file")
+    if raw[-1]:
+        raise ExecError(Errno.ENOEXEC, f"{path}: PT_INTERP is not NUL-terminated")
+    return raw[:raw.index(0)]
+
+
+def check(data: bytes, path: str, loader: bytes | None) -> tuple[Header, Header | None]:
+    """What Linux checks of a program and its dynamic loader before its point of no
+    return; ExecError with Linux's errno. ``loader``: the bytes of the file its
+    PT_INTERP names (None when the caller found none)."""
+    header = parse(data, path)
+    name = interpreter(data, header, path)
+    if name is None:
+        return header, None
+    if not name:
+        raise ExecError(Errno.EACCES, f"{path}: its dynamic loader has an empty name")
+    if loader is None:
+        raise ExecError(Errno.ENOENT, f"{path}: its dynamic loader was not found")
+    if len(loader) < ELF_HEADER.size:
+        raise ExecError(Errno.EIO, f"{path}: its dynamic loader is too short")
+    return header, parse(loader, f"{path}: dynamic loader {os.fsdecode(name)}", ELIBBAD)
 
 
 def load(aspace: AddressSpace, data: bytes, path: str, interp: bytes | None = None,
          aslr: bool = False, cache: PageCache | None = None,
          ids: tuple[FileId | None, FileId | None] = (None, None)) -> Image:
     """Map the program in ``data`` (and its dynamic loader ``interp``, if it names one)
-    into ``aspace``; ExecError when it is not loadable.
+    into ``aspace``; ExecError when it is not loadable (``fatal`` past the checks Linux
+    makes before committing to it).
 
     With ``aslr`` (the guide's address space layout randomization), the base of a
     position-independent program, the mmap area (the loader, libraries) and the
     stack move by random page counts, as Linux's randomize_va_space=2 does.
     """
-    elf, segments = _parse(data, path)
-    wants_interp = any(s.p_type == "PT_INTERP" for s in segments)
-    if wants_interp and interp is None:
-        raise ExecError(2, f"{path}: its dynamic loader was not found")
+    header, ld = check(data, path, interp)
     if aslr:
         aspace.mmap_top -= secrets.randbelow(1 << 16) * PAGE_SIZE  # up to 256 MiB lower
         aspace.stack_top -= secrets.randbelow(1 << 12) * PAGE_SIZE  # up to 16 MiB lower
     pie = PIE_BASE + (secrets.randbelow(1 << 20) * PAGE_SIZE if aslr else 0)
-    base = pie if elf.header.e_type == "ET_DYN" else None
-    bias = _map_image(aspace, data, segments, base, path, cache, ids[0])
-    phdr = next((s.p_vaddr for s in segments if s.p_type == "PT_PHDR"), None)
-    if phdr is None:
-        first = next(s for s in segments if s.p_type == "PT_LOAD")
-        phdr = first.p_vaddr + elf.header.e_phoff - first.p_offset
-    exec_stack = any(s.p_type == "PT_GNU_STACK" and s.p_flags & PF_X for s in segments)
-    entry = elf.header.e_entry + bias
-    if not wants_interp or interp is None:
-        return Image(entry, phdr + bias, elf.header.e_phnum, exec_stack, entry, 0)
-    ld, ld_segments = _parse(interp, "dynamic loader")
-    if ld.header.e_type != "ET_DYN":
-        raise ExecError(8, f"{path}: its dynamic loader is not position-independent")
-    span = _span(ld_segments)
-    ld_bias = _map_image(aspace, interp, ld_segments, find_free(aspace, span), "ld.so", cache,
-                         ids[1])
-    return Image(ld.header.e_entry + ld_bias, phdr + bias, elf.header.e_phnum, exec_stack,
-                 entry, ld_bias)
+    bias = _map_image(aspace, data, header, pie if header.type == ET_DYN else None, path,
+                      cache, ids[0])
+    entry = _entry(header, bias, path)
+    phdr = _phdr_address(header) + bias & U64
+    exec_stack = any(s.type == PT_GNU_STACK and s.flags & PF_X for s in header.segments)
+    phnum = len(header.segments)
+    if ld is None or interp is None:
+        return Image(entry, phdr, phnum, exec_stack, entry, 0)
+    if ld.type == ET_DYN:
+        try:
+            base: int | None = find_free(aspace, _span(ld, path))
+        except KernelError as err:
+            raise _fatal(path, f"no room for its dynamic loader: {err}", err.errno) from None
+    else:
+        base = None
+    ld_bias = _map_image(aspace, interp, ld, base, f"{path}: dynamic loader", cache, ids[1])
+    return Image(_entry(ld, ld_bias, path), phdr, phnum, exec_stack, entry, ld_bias)
 
 
-def interpreter_of(data: bytes) -> str | None:
-    """The PT_INTERP path of an ELF program (its dynamic loader), or None."""
-    try:
-        for segment in ELFFile(io.BytesIO(data)).iter_segments():
-            if segment.header.p_type == "PT_INTERP":
-                return str(segment.get_interp_name())  # type: ignore[attr-defined]
-    except (ELFError, struct.error, ValueError):
-        pass
-    return None
+def _entry(header: Header, bias: int, path: str) -> int:
+    entry = (header.entry + bias) & U64  # the addition wraps, as in Linux
+    if entry >= USER_END:
+        raise _fatal(path, f"entry point {entry:#x} outside user space")
+    return entry
 
 
-def _parse(data: bytes, path: str) -> tuple[ELFFile, list[Any]]:
-    try:
-        elf = ELFFile(io.BytesIO(data))
-        _check(elf, path)
-        segments = [seg.header for seg in elf.iter_segments()]
-    except (ELFError, struct.error, ValueError) as err:
-        raise ExecError(8, f"{path}: malformed ELF file ({err})") from None
-    if not any(s.p_type == "PT_LOAD" for s in segments):
-        raise ExecError(8, f"{path}: malformed ELF file (no PT_LOAD segment)")
-    return elf, segments
+def _phdr_address(header: Header) -> int:
+    """AT_PHDR before relocation: where the PT_LOAD holding the program headers maps them
+    (0 when none does), as Linux computes it; PT_PHDR is not trusted."""
+    for seg in header.loads:
+        if seg.offset <= header.phoff < seg.offset + seg.filesz:
+            return header.phoff - seg.offset + seg.vaddr
+    return 0
 
 
-def _span(segments: list[Any]) -> int:
-    loads = [s for s in segments if s.p_type == "PT_LOAD"]
-    low = min(s.p_vaddr for s in loads) & PAGE_MASK
-    return max(s.p_vaddr + s.p_memsz for s in loads) - low
+def _span(header: Header, path: str) -> int:
+    loads = header.loads
+    if not loads:
+        raise _fatal(path, "no PT_LOAD segment")
+    low = min(s.vaddr for s in loads) & PAGE_MASK
+    span = max(s.vaddr + s.memsz for s in loads) - low
+    if not 0 < span <= USER_END:
+        raise _fatal(path, f"its segments span {span:#x} bytes")
+    return span
 
 
-def _map_image(aspace: AddressSpace, data: bytes, segments: list[Any], base: int | None,
+def _map_image(aspace: AddressSpace, data: bytes, header: Header, base: int | None,
                path: str, cache: PageCache | None = None, file: FileId | None = None) -> int:
     """Map every PT_LOAD; position-independent images go at ``base``. Returns the bias."""
-    loads = [s for s in segments if s.p_type == "PT_LOAD"]
-    bias = 0 if base is None else base - (min(s.p_vaddr for s in loads) & PAGE_MASK)
+    _span(header, path)
+    loads = header.loads
+    bias = 0 if base is None else base - (min(s.vaddr for s in loads) & PAGE_MASK)
+    for seg in loads:
+        _check_segment(aspace, data, seg, bias, path)
     for seg in loads:
         _map_segment(aspace, data, seg, bias, path, cache, file)
     return bias
 
 
-def _map_segment(aspace: AddressSpace, data: bytes, seg: Any, bias: int, path: str,
+def _check_segment(aspace: AddressSpace, data: bytes, seg: Segment, bias: int,
+                   path: str) -> None:
+    """The faults Linux finds while mapping (after its point of no return): ExecError."""
+    vaddr = seg.vaddr + bias
+    if seg.filesz > seg.memsz or seg.offset + seg.filesz > len(data) \
+            or (seg.vaddr - seg.offset) % PAGE_SIZE:
+        raise _fatal(path, f"bad PT_LOAD at {seg.vaddr:#x}")
+    if not MMAP_FLOOR <= vaddr <= vaddr + seg.memsz <= USER_END:
+        raise _fatal(path, f"segment at {vaddr & U64:#x} outside user space")
+    if seg.memsz - seg.filesz > aspace.frames.total_bytes:
+        raise _fatal(path, f"segment at {vaddr:#x} larger than memory", Errno.ENOMEM)
+
+
+def _map_segment(aspace: AddressSpace, data: bytes, seg: Segment, bias: int, path: str,
                  cache: PageCache | None = None, file: FileId | None = None) -> None:
-    vaddr, offset = seg.p_vaddr + bias, seg.p_offset  # type: ignore[attr-defined]
-    filesz, memsz, flags = seg.p_filesz, seg.p_memsz, seg.p_flags  # type: ignore[attr-defined]
-    if filesz > memsz or offset + filesz > len(data) or (vaddr - offset) % PAGE_SIZE:
-        raise ExecError(8, f"{path}: malformed ELF file (bad PT_LOAD at {vaddr:#x})")
-    prot = Prot((PF_R & flags and Prot.READ) | (PF_W & flags and Prot.WRITE)
-                | (PF_X & flags and Prot.EXEC))
+    vaddr, offset, filesz, memsz = seg.vaddr + bias, seg.offset, seg.filesz, seg.memsz
+    prot = Prot((PF_R & seg.flags and Prot.READ) | (PF_W & seg.flags and Prot.WRITE)
+                | (PF_X & seg.flags and Prot.EXEC))
     start = vaddr & PAGE_MASK
     try:
         aspace.add(start, vaddr + memsz - start, prot, os.path.basename(path))
-    except Exception as err:
-        raise ExecError(8, f"{path}: segment at {vaddr:#x} cannot be mapped ({err})") from None
-    # As with a file mapping, the first page carries the file bytes before the segment too.
-    file_start = offset - (vaddr - start)
-    # Pages of file bytes come from the page cache, the last one whole, as Linux maps it;
-    # unless bss begins in it: then that page is a private copy, zeroed past the file bytes.
-    end = vaddr + filesz
-    whole = (end + PAGE_SIZE - 1) & PAGE_MASK if memsz == filesz else end & PAGE_MASK
-    if cache is not None and file is not None and whole > start:
-        cache.map(aspace, start, file, file_start, data[file_start:file_start + whole - start])
-        start, file_start = whole, file_start + whole - start
-    if file_start < offset + filesz:  # the rest (the page bss begins in): a private copy
-        aspace.copy_out(start, data[file_start:offset + filesz], force=True)
+        # As with a file mapping, the first page carries the file bytes before the segment
+        # too. Pages of file bytes come from the page cache, the last one whole, as Linux
+        # maps it; unless bss begins in it: then that page is a private copy, zeroed past
+        # the file bytes.
+        file_start = offset - (vaddr - start)
+        end = vaddr + filesz
+        whole = (end + PAGE_SIZE - 1) & PAGE_MASK if memsz == filesz else end & PAGE_MASK
+        if cache is not None and file is not None and whole > start:
+            cache.map(aspace, start, file, file_start,
+                      data[file_start:file_start + whole - start])
+            start, file_start = whole, file_start + whole - start
+        if file_start < offset + filesz:  # the rest (the page bss begins in): a private copy
+            aspace.copy_out(start, data[file_start:offset + filesz], force=True)
+    except KernelError as err:  # out of memory, most likely
+        raise _fatal(path, f"segment at {vaddr:#x}: {err}", err.errno) from None
 
 
 def build_stack(aspace: AddressSpace, image: Image, argv: list[bytes], envp: list[bytes],
                 execfn: bytes, ids: tuple[int, int, int, int]) -> int:
-    """Create the stack VMA and lay out argc/argv/envp/auxv; return the initial RSP."""
+    """Create the stack VMA and lay out argc/argv/envp/auxv; return the initial RSP.
+
+    The stack starts at STACK_INITIAL, or more when the strings need it (execve has
+    bounded them by then: ``sys_fork``'s argument limits)."""
     prot = Prot.READ | Prot.WRITE | (Prot.EXEC if image.exec_stack else Prot.NONE)
     top = aspace.stack_top
-    aspace.add(top - STACK_INITIAL, STACK_INITIAL, prot, "[stack]", grows_down=True)
     # Strings go at the top, highest first: execfn, envp, argv, platform, random bytes.
     blob = bytearray()
     top -= 8  # Linux leaves the last word zero
@@ -194,16 +294,18 @@ def build_stack(aspace: AddressSpace, image: Image, argv: list[bytes], envp: lis
     platform = push(b"x86_64\0")
     rand = push(os.urandom(16))
     uid, euid, gid, egid = ids
-    auxv = [AT_PHDR, image.phdr, AT_PHENT, 56, AT_PHNUM, image.phnum, AT_PAGESZ, PAGE_SIZE,
-            AT_BASE, image.base, AT_FLAGS, 0, AT_ENTRY, image.program_entry, AT_UID, uid,
-            AT_EUID, euid,
+    auxv = [AT_PHDR, image.phdr, AT_PHENT, PROGRAM_HEADER.size, AT_PHNUM, image.phnum,
+            AT_PAGESZ, PAGE_SIZE, AT_BASE, image.base, AT_FLAGS, 0,
+            AT_ENTRY, image.program_entry, AT_UID, uid, AT_EUID, euid,
             AT_GID, gid, AT_EGID, egid, AT_SECURE, 0, AT_RANDOM, rand, AT_HWCAP, HWCAP,
             AT_HWCAP2, 0, AT_CLKTCK, 100, AT_PLATFORM, platform, AT_EXECFN, fn, AT_NULL, 0]
     words = [len(argv), *arg_ptrs, 0, *env_ptrs, 0, *auxv]
     strings_bottom = top - len(blob)
     rsp = (strings_bottom - 8 * len(words)) & ~15
-    if aspace.stack_top - rsp > STACK_INITIAL:
-        raise ExecError(7, "argument list too long")  # E2BIG
-    aspace.copy_out(rsp, struct.pack(f"<{len(words)}Q", *words))
+    size = max(STACK_INITIAL, (aspace.stack_top - rsp + STACK_INITIAL) & PAGE_MASK)
+    if size > STACK_RESERVE:
+        raise ExecError(Errno.E2BIG, "argument list too long")
+    aspace.add(aspace.stack_top - size, size, prot, "[stack]", grows_down=True)
+    aspace.copy_out(rsp, struct.pack(f"<{len(words)}Q", *(w & U64 for w in words)))
     aspace.copy_out(strings_bottom, bytes(blob))
     return rsp

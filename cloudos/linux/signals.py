@@ -113,6 +113,8 @@ def send(process: Process, info: SigInfo, thread: Thread | None = None) -> None:
     handler = _action(process, sig)[0]
     live = [t for t in process.threads if t.state is not State.TERMINATED]
     blocked = all(linux_thread(t).sigmask & _bit(sig) for t in ([thread] if thread else live))
+    if not blocked and _init_ignores(process, handler, info):
+        return
     if (handler == SIG_IGN or (handler == SIG_DFL and sig in DEFAULT_IGNORE)) and not blocked:
         return  # a blocked signal stays pending even so: sigwait may take it
     takers = [t for t in ([thread] if thread else live)
@@ -132,6 +134,17 @@ def send(process: Process, info: SigInfo, thread: Thread | None = None) -> None:
     for waiter in [thread] if thread else live:  # rt_sigtimedwait looks again
         if linux_thread(waiter).sigwait & _bit(sig):
             process.kernel.scheduler.wakeup(("sigwait", waiter.tid))
+
+
+def _init_ignores(process: Process, handler: int, info: SigInfo) -> bool:
+    """Linux's rule for the init of a namespace: a signal another process sends it acts
+    only through a handler, or kept pending while blocked (kill(1, SIGKILL) from inside
+    must not halt the machine).
+    Its own kill/tgkill still act, so a program run as init dies of abort() as it does
+    when run directly; a sigqueue's sender field is the caller's word, so not trusted."""
+    if process.pid != 1 or handler != SIG_DFL:
+        return False
+    return info.code == SI_QUEUE or info.code in (SI_USER, SI_TKILL) and info.pid != 1
 
 
 def _discard(process: Process, sigs: set[int]) -> None:
@@ -264,7 +277,11 @@ def deliver(thread: Thread) -> None:
             process.kernel.kill(process, info.signo)
         thread.notify = True
         return
-    _push_frame(thread, info, handler, flags, restorer)
+    try:
+        _push_frame(thread, info, handler, flags, restorer)
+    except KernelError:  # the frame cannot be written (Linux's force_sigsegv)
+        process.kernel.kill(process, SIGSEGV)
+        return
     state = linux_thread(thread)
     state.sigmask |= (mask | (0 if flags & SA_NODEFER else _bit(info.signo))) & ~UNBLOCKABLE
     if flags & SA_RESETHAND:

@@ -60,6 +60,8 @@ static void fsize(void)
     static char buf[8192];
     pid_t pid = fork();
     if (pid == 0) {
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
         setrlimit(RLIMIT_FSIZE, &lim);
         write(fd, buf, 8192);
         write(fd, buf, 8192);  /* short: up to the limit */

@@ -35,7 +35,7 @@ IOCTL_BUFFERS = {0x5401: (36, True), 0x5402: (36, False), 0x5403: (36, False),  
                  0x5404: (36, False), 0x540F: (4, True), 0x5410: (4, False),   # TIOC[GS]PGRP
                  0x5413: (8, True), 0x541B: (4, True), 0x5429: (4, True),   # WINSZ, FIONREAD, SID
                  0x5421: (4, False)}                                          # FIONBIO
-SIGPIPE = 13
+SIGPIPE, SIGXFSZ = 13, 25
 POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 1, 2, 4, 8, 16, 32
 SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003  # the VFS's lifecycle ops (vfs/server.py)
 EXEC_READ, MMAP_READ = 1004, 1005  # the VFS reads for execve and mmap (vfs/server.py)
@@ -445,11 +445,14 @@ def _job(t: Thread) -> tuple[int, int]:
 
 
 def _sigpipe(t: Thread, nr: int = -1) -> Callable[[Message], int]:
-    """A writer's answer: EPIPE also raises SIGPIPE, as on Linux; a background job writing
-    to (or changing) a terminal with TOSTOP gets SIGTTOU and writes again once continued."""
+    """A writer's answer: EPIPE also raises SIGPIPE, as on Linux, and EFBIG (a file grown
+    past RLIMIT_FSIZE) SIGXFSZ; a background job writing to (or changing) a terminal with
+    TOSTOP gets SIGTTOU and writes again once continued."""
     def deliver(msg: Message) -> int:
         if msg.body == -Errno.EPIPE:
             send_signal(t.process, SIGPIPE, t)
+        elif msg.body == -Errno.EFBIG:
+            send_signal(t.process, SIGXFSZ, t)
         elif msg.body == -BACKGROUND_READ and nr >= 0:
             _stop_job(t, signals.SIGTTOU)
             t.restart = nr
@@ -898,12 +901,12 @@ def _stamp(sec: int, nsec: int) -> int | None:
 
 def sys_truncate(t: Thread, path: int, length: int, *_: int) -> int:
     """Implements Linux truncate(2)."""
-    return call(t, 76, _path(t, path), s64(length))
+    return call(t, 76, _path(t, path), s64(length), deliver=_sigpipe(t))
 
 
 def sys_ftruncate(t: Thread, fd: int, length: int, *_: int) -> int:
     """Implements Linux ftruncate(2)."""
-    return call(t, 77, s32(fd), s64(length))
+    return call(t, 77, s32(fd), s64(length), deliver=_sigpipe(t))
 
 
 def sys_statfs(t: Thread, path: int, buf: int, *_: int) -> int:

@@ -18,15 +18,16 @@ from unicorn import x86_const as X
 
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
-from cloudos.kernel.mm.vm import AddressSpace
+from cloudos.kernel.mm.buddy import PAGE_SIZE
+from cloudos.kernel.mm.vm import PAGE_MASK, USER_END, AddressSpace
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import SlowPath, Stop
 from cloudos.linux.elf import ExecError
 from cloudos.linux import coredump
 from cloudos.linux.coredump import CORE_DUMPED
 from cloudos.linux.pagecache import collect_shared
-from cloudos.linux.process import (RLIMIT_NPROC, LinuxProcess, linux, linux_thread,
-                                   load_program)
+from cloudos.linux.process import (RLIMIT_NPROC, RLIMIT_STACK, LinuxProcess, linux,
+                                   linux_thread, load_program)
 from cloudos.linux.syscalls.args import s32, user_string
 from cloudos.linux.syscalls import sys_file
 from cloudos.linux.syscalls.sys_futex import futex_wake
@@ -40,15 +41,18 @@ CLONE_SUPPORTED = (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_VFO
                    | CLONE_PARENT | CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS
                    | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED
                    | CLONE_UNTRACED | CLONE_CHILD_SETTID | 0xFF)
-SIGCHLD, SIGKILL = 17, 9
+SIGCHLD, SIGKILL, SIGSEGV = 17, 9, 11
 WNOHANG, WUNTRACED, WEXITED, WCONTINUED, WNOWAIT = 1, 2, 4, 8, 0x01000000
 WNOTHREAD, WALL, WCLONE = 0x20000000, 0x40000000, 0x80000000
 P_ALL, P_PID, P_PGID = 0, 1, 2
 CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
 SIGCONT, CONTINUED_STATUS = 18, 0xFFFF  # a continued child's wait status (linux/signals.py)
-MAX_ARGS = 0x7FFF_FFFF
 THREAD_RAM = 128 << 10  # RAM per task of threads-max (Linux: 8 kernel stacks' worth)
-ARG_MAX = 2 << 20  # bytes of argv + envp strings; Linux allows a quarter of the stack limit
+# execve's argument limits (Linux's fs/exec.c): the strings and their pointers share a
+# quarter of RLIMIT_STACK, at most 3/4 of _STK_LIM, at least ARG_MAX; one string holds
+# at most MAX_ARG_STRLEN bytes with its NUL
+STK_LIM, ARG_MAX, MAX_ARG_STRLEN = 8 << 20, 32 * PAGE_SIZE, 32 * PAGE_SIZE
+TLS_MAX = USER_END - PAGE_SIZE  # TASK_SIZE_MAX: an FS base at or above it is EPERM
 
 
 # -- fork and clone -----------------------------------------------------------
@@ -95,10 +99,19 @@ def _copy_thread(t: Thread, flags: int, stack: int, tls: int, child_tid: int) ->
     child.personality = linux_thread(t).fork()
     child.policy, child.rt_priority, child.nice = t.policy, t.rt_priority, t.nice
     if flags & CLONE_CHILD_SETTID:
-        aspace.copy_out(child_tid, struct.pack("<i", child.tid))
+        _store_tid(aspace, child_tid, child.tid)
     if flags & CLONE_CHILD_CLEARTID:
         linux_thread(child).clear_child_tid = child_tid
     return child
+
+
+def _store_tid(aspace: AddressSpace, address: int, tid: int) -> None:
+    """CLONE_PARENT_SETTID, CLONE_CHILD_SETTID: Linux ignores a store that faults (the
+    child exists by then: the caller must get its pid, or it would run twice)."""
+    try:
+        aspace.copy_out(address, struct.pack("<i", tid))
+    except KernelError:
+        pass
 
 
 def _clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int,
@@ -109,12 +122,14 @@ def _clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int,
     if (flags & CLONE_THREAD and not flags & CLONE_SIGHAND) \
             or (flags & CLONE_SIGHAND and not flags & CLONE_VM):
         raise KernelError(Errno.EINVAL, "CLONE_THREAD needs CLONE_SIGHAND needs CLONE_VM")
+    if flags & CLONE_SETTLS and tls >= TLS_MAX:
+        raise KernelError(Errno.EPERM, f"TLS base {tls:#x} outside user space")
     _check_nproc(t)
 
     def work() -> int:
         child = _copy_thread(t, flags, stack, tls, child_tid)
         if flags & CLONE_PARENT_SETTID:
-            t.process.aspace.copy_out(parent_tid, struct.pack("<i", child.tid))
+            _store_tid(t.process.aspace, parent_tid, child.tid)
         if flags & CLONE_VFORK:  # the parent sleeps until the child execs or exits
             t.process.kernel.scheduler.sleep_on(t, ("vfork", child.process.pid),
                                                 None, child.tid)
@@ -141,39 +156,90 @@ def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int
 
 
 # -- exec ---------------------------------------------------------------------
-def _string_array(t: Thread, addr: int) -> list[bytes]:
-    """A NULL-terminated array of string pointers (argv, envp) from user memory."""
-    aspace, total = t.process.aspace, 0
-    out: list[bytes] = []
+def _arg_limit(t: Thread) -> int:
+    """Bytes execve's strings and their pointers may take (Linux's bprm_stack_limits)."""
+    stack = linux(t.process).rlimits[RLIMIT_STACK][0]
+    return max(min(STK_LIM // 4 * 3, stack // 4), ARG_MAX)
+
+
+def _pointers(aspace: AddressSpace, addr: int, room: int) -> list[int]:
+    """The pointers of a NULL-terminated array (argv, envp), read a page at a time;
+    E2BIG as soon as they alone fill ``room`` bytes, before any string is read."""
+    out: list[int] = []
     while addr:
-        pointer = struct.unpack("<Q", aspace.copy_in(addr + 8 * len(out), 8))[0]
-        if not pointer:
-            break
-        out.append(user_string(aspace, pointer, ARG_MAX))
-        total += len(out[-1]) + 1
-        if total > ARG_MAX:
-            raise KernelError(Errno.E2BIG, "argument list too long")
+        n = max(1, (PAGE_SIZE - (addr & ~PAGE_MASK)) // 8)
+        for pointer in struct.unpack(f"<{n}Q", aspace.copy_in(addr, 8 * n)):
+            if not pointer:
+                return out
+            out.append(pointer)
+            if 8 * len(out) >= room:
+                raise KernelError(Errno.E2BIG, "argument list too long")
+        addr += 8 * n
     return out
+
+
+def _strings(aspace: AddressSpace, pointers: list[int], room: int) -> tuple[list[bytes], int]:
+    """The strings ``pointers`` point to and the room left after them; E2BIG for one
+    longer than MAX_ARG_STRLEN or when together they pass ``room``."""
+    out: list[bytes] = []
+    page, raw = -1, b""  # the last page read: arguments usually lie side by side
+    for va in pointers:
+        if va & PAGE_MASK != page:
+            page, raw = va & PAGE_MASK, aspace.copy_in(va & PAGE_MASK, PAGE_SIZE)
+        end = raw.find(0, va - page)
+        try:
+            text = raw[va - page:end] if end >= 0 else user_string(aspace, va, MAX_ARG_STRLEN)
+        except KernelError as err:
+            if err.errno != Errno.ENAMETOOLONG:
+                raise
+            text = bytes(MAX_ARG_STRLEN)
+        room -= len(text) + 1
+        if len(text) >= MAX_ARG_STRLEN or room < 0:
+            raise KernelError(Errno.E2BIG, "argument list too long")
+        out.append(text)
+    return out, room
+
+
+def _arguments(t: Thread, name: bytes, argv: int, envp: int) -> tuple[list[bytes], list[bytes]]:
+    """argv and envp with Linux's checks in Linux's order: the pointers (each counts
+    8 bytes against the limit), then the path, envp's and argv's strings."""
+    aspace, room = t.process.aspace, _arg_limit(t)
+    arg_ptrs = _pointers(aspace, argv, room)
+    room -= 8 * max(len(arg_ptrs), 1)
+    env_ptrs = _pointers(aspace, envp, room)
+    room -= 8 * len(env_ptrs) + len(name) + 1
+    if room < 0:
+        raise KernelError(Errno.E2BIG, "argument list too long")
+    env, room = _strings(aspace, env_ptrs, room)
+    args, _ = _strings(aspace, arg_ptrs, room)
+    return args, env
 
 
 def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
     """Implements Linux execve(2): ELF programs (with their loader) and #! scripts."""
-    aspace = t.process.aspace
-    name = user_string(aspace, path)
-    args, env = _string_array(t, argv), _string_array(t, envp)
+    name = user_string(t.process.aspace, path)
     if not name:
         raise KernelError(Errno.ENOENT, "empty path")
+    try:
+        args, env = _arguments(t, name, argv, envp)
+        bad_arguments = 0
+    except KernelError as err:  # reported after the file's own errors, as Linux does
+        args, env, bad_arguments = [], [], err.errno
 
     def exec_file(msg: Message) -> int:
         """The VFS's answer: program, loader, #! prefix — or an error; the CPU is stopped."""
         if not isinstance(msg.body, tuple):
             return int(msg.body)
+        if bad_arguments:
+            return -bad_arguments
         _, resolved, data, loader, prefix, *ids = msg.body
         argv = [*prefix, *args[1:]] if prefix else args
         try:
             new, entry, rsp = load_program(t.process.kernel, os.fsdecode(resolved), data, argv,
                                            env, loader, linux(t.process).aslr, tuple(ids))
         except ExecError as err:
+            if err.fatal:  # Linux finds this past its point of no return: the caller dies
+                t.process.kernel.kill(t.process, SIGSEGV)
             return -err.errno
         _become(t, new, entry, rsp, resolved, argv)
         return 0  # RAX of the new program's first instruction, as Linux leaves it

@@ -132,6 +132,7 @@ class VfsState:
     memfds: TmpFs = field(default_factory=TmpFs)  # where memfd_create's files live, unnamed
     # A process's RLIMIT_NOFILE soft limit, by pid (the machine reads the personality's)
     fd_limit: Callable[[int], int] = lambda pid: files.MAX_FDS
+    fsize_limit: Callable[[int], int] = lambda pid: 1 << 64  # RLIMIT_FSIZE, the same way
     map_limit: int = 1 << 40  # bytes of a file one mapping may read (the machine: its RAM)
     # The console's line discipline when it is a terminal (None: reads go to the host
     # as they are), reads waiting for it, and the signals its keys raised for the
@@ -1081,6 +1082,11 @@ class Vfs:
         if offset is None and file.flags & O_APPEND:
             file.offset = fs.getattr(node).size
         at = file.offset if offset is None else offset
+        limit = self.state.fsize_limit(request.sender)  # RLIMIT_FSIZE, of regular files
+        if data and at + len(data) > limit and stat.S_ISREG(fs.getattr(node).mode):
+            if at >= limit:  # (the personality raises SIGXFSZ)
+                raise KernelError(Errno.EFBIG, "at RLIMIT_FSIZE")
+            data = data[:limit - at]  # a short write, up to the limit
         written = self._file_write(fs, node, at, data)
         if offset is None:
             file.offset += written
@@ -1841,6 +1847,8 @@ class Vfs:
         walk = self._lookup(self.proc(request), AT_FDCWD, path)
         if is_dir(walk[-1]):
             raise KernelError(Errno.EISDIR, path.decode(errors="replace"))
+        if length > self.state.fsize_limit(request.sender):
+            raise KernelError(Errno.EFBIG, "beyond RLIMIT_FSIZE")
         self._truncate(walk[-1].fs, walk[-1].node, length)
         return 0
 
@@ -1848,6 +1856,8 @@ class Vfs:
         file = self.proc(request).fds.get(fd)
         if length < 0 or file.kind != "node" or not file.writable():
             raise KernelError(Errno.EINVAL if file.kind == "node" else Errno.EBADF, "ftruncate")
+        if length > self.state.fsize_limit(request.sender):
+            raise KernelError(Errno.EFBIG, "beyond RLIMIT_FSIZE")
         self._truncate(file.fs, file.node, length)
         return 0
 
