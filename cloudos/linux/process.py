@@ -115,7 +115,7 @@ def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
     try:
         image = elf.load(aspace, data, path, loader, aslr, cache_of(kernel), (ids[0], ids[1]))
         ids = (os.getuid(), os.geteuid(), os.getgid(), os.getegid())
-        rsp = elf.build_stack(aspace, image, argv, envp, path.encode(), ids)
+        rsp = elf.build_stack(aspace, image, argv, envp, os.fsencode(path), ids)
     except BaseException:
         aspace.destroy()
         raise

@@ -20,7 +20,6 @@ Called by: the Linux personality (``linux.syscalls.sys_file``) through the VFS p
 
 from __future__ import annotations
 
-import io
 import os
 import select
 import stat
@@ -30,8 +29,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
 
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
@@ -1961,13 +1958,22 @@ class _NotANode(KernelError):
 
 
 def program_interpreter(data: bytes) -> bytes | None:
-    """The dynamic loader an ELF program names (PT_INTERP), or None."""
-    try:
-        for segment in ELFFile(io.BytesIO(data)).iter_segments():
-            if segment.header.p_type == "PT_INTERP":
-                return str(segment.get_interp_name()).encode()  # type: ignore[attr-defined]
-    except (ELFError, struct.error, ValueError, UnicodeDecodeError):
-        pass
+    """The dynamic loader an ELF program names (its first PT_INTERP), or None.
+
+    Every field is hostile input: an offset or size outside the file, or a table
+    Linux would refuse, gives None (the personality's loader then reports the exact
+    error, linux/elf.py), never an exception."""
+    if len(data) < 64 or not data.startswith(b"\x7fELF"):
+        return None
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    if phentsize != 56 or phoff + 56 * phnum > len(data):
+        return None
+    for i in range(phnum):
+        kind, _, offset, _, _, filesz = struct.unpack_from("<IIQQQQ", data, phoff + 56 * i)
+        if kind == 3:  # PT_INTERP
+            raw = data[offset:offset + filesz] if filesz <= 4096 else b""
+            return raw[:raw.find(0)] if raw.endswith(b"\0") and len(raw) == filesz else None
     return None
 
 
