@@ -12,7 +12,7 @@ import io
 import pytest
 
 from cloudos.linux.syscalls import table
-from cloudos.machine import Machine
+from cloudos.machine import Machine, Mount, Sandbox
 from cloudos.panic import report
 
 
@@ -23,7 +23,8 @@ def test_a_bug_in_a_handler_gives_the_report_with_the_call(guest_bins, monkeypat
     handlers = list(table.handlers())
     handlers[1] = broken  # write
     monkeypatch.setattr("cloudos.machine.handlers", lambda: handlers)
-    machine = Machine(64 << 20)
+    shown = str(guest_bins.directory)
+    machine = Machine(64 << 20, sandbox=Sandbox(mounts=(Mount(shown, shown),)))
     program = str(guest_bins.path("hello", "static"))
     with pytest.raises(AssertionError) as caught:
         machine.run(program, [program], {})
