@@ -457,3 +457,19 @@ def test_gdb_reads_a_core_file(guest_bins, run_cloudos, tmp_path):
     bt = subprocess.run(["gdb", "-batch", "-ex", "bt", str(tmp_path / "crash"),
                          str(tmp_path / "core")], capture_output=True, text=True)
     assert "in deep (p=0x8) at" in bt.stdout and "in main () at" in bt.stdout, bt.stdout + bt.stderr
+
+
+@pytest.mark.parametrize("mode", ["static", "static-pie"])
+def test_files_removed_while_held_stay_usable(mode, guest_bins, run_native, run_cloudos,
+                                              tmp_path):
+    """An open file after unlink or rename over it, and a working directory after rmdir,
+    on a host directory mounted :rw (issue 11: BusyBox's cp tests got ESTALE and EIO)."""
+    prog = guest_bins.path("files_held", mode)
+    (tmp_path / "native").mkdir()
+    (tmp_path / "guest").mkdir()
+    native = run_native([prog, tmp_path / "native"])
+    _check_native(native, [b"content: before after", b"old fd reads: old content",
+                           b"nlink of removed cwd: 0", b"create in new dir: 0"])
+    guest = run_cloudos([prog, "/mnt/h"], extra_args=["--mount", f"{tmp_path / 'guest'}:/mnt/h:rw"])
+    _assert_same(native, guest)
+    assert list((tmp_path / "guest").iterdir()) == []

@@ -20,8 +20,11 @@ Called by: the VFS (host directories it is told to mount) and ``overlay``
 Names the VFS should never send (b"", b".", b"..", anything with b"/" or NUL)
 are refused with EINVAL. Files belong to the host user running CloudOS: the
 uid and gid given to create, mkdir and symlink are ignored, and chown asks the
-host (which may say EPERM). A file removed, renamed or replaced on the host
-behind a node's back gives ESTALE or ENOENT; so does an unlinked file still held.
+host (which may say EPERM). A file or directory the guest removes (unlink, rmdir,
+rename over it) while a node of it is held (an open file, a cwd) stays usable as
+on Linux: the node keeps an O_PATH fd on it (``held``), taken before the removal,
+and reaches the file through that fd from then on. A file removed, renamed or
+replaced on the host behind a node's back gives ESTALE or ENOENT.
 Host errors come back with the host's errno.
 """
 
@@ -50,7 +53,7 @@ OPEN = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC  # never block
 class HostNode(Node):
     """A host file, found by name from its parent (None for the root or once removed)."""
 
-    __slots__ = ("host_dev", "kind", "parent", "name", "children")
+    __slots__ = ("host_dev", "kind", "parent", "name", "children", "held")
     fs: HostFs
 
     def __init__(self, fs: HostFs, st: os.stat_result, parent: HostNode | None,
@@ -63,6 +66,15 @@ class HostNode(Node):
         # Nodes handed out for entries of this directory, so a name maps to one node.
         self.children: weakref.WeakValueDictionary[bytes, HostNode] = \
             weakref.WeakValueDictionary()
+        self.held = -1  # an O_PATH fd on the file once the guest removed it (see _hold)
+
+    def __del__(self) -> None:
+        if self.held >= 0:
+            os.close(self.held)
+
+    def reopen_path(self) -> str:
+        """A path that opens the removed file through its held fd (a /proc magic link)."""
+        return f"/proc/self/fd/{self.held}"
 
     def same_file(self, st: os.stat_result) -> bool:
         return (st.st_ino, st.st_dev, stat.S_IFMT(st.st_mode)) == \
@@ -153,6 +165,9 @@ class HostFs(FileSystem):
     @contextmanager
     def _walk(self, dir: HostNode) -> Iterator[int]:
         """An O_PATH fd on directory ``dir``, open for the ``with`` block."""
+        if dir.held >= 0:  # removed by the guest: its own fd (lookups there find nothing)
+            yield dir.held
+            return
         fd = self._root_fd
         try:
             with host_errors():
@@ -189,9 +204,13 @@ class HostFs(FileSystem):
             raise KernelError(Errno.EISDIR, "is a directory")
         if node.kind != stat.S_IFREG:
             raise KernelError(Errno.EACCES, "hostfs opens only regular files")
-        with self._at(node) as (dir_fd, name):
+        if node.held >= 0:
             with host_errors():
-                fd = os.open(name, flags | OPEN, dir_fd=dir_fd)
+                fd = os.open(node.reopen_path(), flags | (OPEN & ~os.O_NOFOLLOW))
+        else:
+            with self._at(node) as (dir_fd, name):
+                with host_errors():
+                    fd = os.open(name, flags | OPEN, dir_fd=dir_fd)
         try:
             if not node.same_file(os.fstat(fd)):
                 raise KernelError(Errno.ESTALE, "file replaced on the host")
@@ -211,6 +230,22 @@ class HostFs(FileSystem):
             dir.children[name] = node
         return node
 
+    def _hold(self, dir: HostNode, dir_fd: int, name: bytes) -> None:
+        """Before the guest removes entry ``name``: a node of it that is in use keeps an
+        fd on it, so an open file or a cwd goes on working as on Linux."""
+        node = dir.children.get(name)
+        if node is None or node.held >= 0 or node.kind not in (stat.S_IFREG, stat.S_IFDIR):
+            return
+        try:
+            fd = os.open(name, WALK if node.kind == stat.S_IFDIR else os.O_PATH | os.O_NOFOLLOW
+                         | os.O_CLOEXEC, dir_fd=dir_fd)
+        except OSError:
+            return  # the removal will fail or the file is gone: nothing to hold
+        if node.same_file(os.fstat(fd)):
+            node.held = fd
+        else:
+            os.close(fd)
+
     def _detach(self, dir: HostNode, name: bytes) -> None:
         node = dir.children.pop(name, None)
         if node is not None:
@@ -228,8 +263,11 @@ class HostFs(FileSystem):
 
     def getattr(self, node: Node) -> Attr:
         n = self._node(node)
-        with self._at(n) as (dir_fd, name), host_errors():
-            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        if n.held >= 0:
+            st = os.fstat(n.held)
+        else:
+            with self._at(n) as (dir_fd, name), host_errors():
+                st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
         return Attr(ino=st.st_ino, mode=st.st_mode, nlink=st.st_nlink, uid=st.st_uid,
                     gid=st.st_gid, size=st.st_size, rdev=st.st_rdev, blksize=st.st_blksize,
                     blocks=st.st_blocks, atime_ns=st.st_atime_ns, mtime_ns=st.st_mtime_ns,
@@ -319,12 +357,14 @@ class HostFs(FileSystem):
     def unlink(self, dir: Node, name: bytes) -> None:
         parent = self._check_change(dir, name)
         with self._walk(parent) as fd, host_errors():
+            self._hold(parent, fd, name)
             os.unlink(name, dir_fd=fd)
         self._detach(parent, name)
 
     def rmdir(self, dir: Node, name: bytes) -> None:
         parent = self._check_change(dir, name)
         with self._walk(parent) as fd, host_errors():
+            self._hold(parent, fd, name)
             os.rmdir(name, dir_fd=fd)
         self._detach(parent, name)
 
@@ -339,6 +379,7 @@ class HostFs(FileSystem):
                     return  # two names of one file: POSIX says do nothing
             except FileNotFoundError:
                 pass
+            self._hold(dst, dst_fd, newname)
             os.rename(oldname, newname, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
         moved = src.children.get(oldname)
         self._detach(dst, newname)
@@ -359,6 +400,9 @@ class HostFs(FileSystem):
                 raise KernelError(Errno.EINVAL, "negative size or not a regular file")
             with self._open(n, os.O_WRONLY) as fd:
                 os.ftruncate(fd, size)
+        if n.held >= 0:
+            self._setattr_held(n, mode, uid, gid, atime_ns, mtime_ns)
+            return
         with self._at(n) as (dir_fd, name), host_errors():
             if mode is not None:
                 os.chmod(name, mode & 0o7777, dir_fd=dir_fd, follow_symlinks=False)
@@ -370,6 +414,21 @@ class HostFs(FileSystem):
                 times = (st.st_atime_ns if atime_ns is None else atime_ns,
                          st.st_mtime_ns if mtime_ns is None else mtime_ns)
                 os.utime(name, ns=times, dir_fd=dir_fd, follow_symlinks=False)
+
+    @staticmethod
+    def _setattr_held(n: HostNode, mode: int | None, uid: int | None, gid: int | None,
+                      atime_ns: int | None, mtime_ns: int | None) -> None:
+        """setattr of a removed file, through its held fd's magic link."""
+        path = n.reopen_path()
+        with host_errors():
+            if mode is not None:
+                os.chmod(path, mode & 0o7777)
+            if uid is not None or gid is not None:
+                os.chown(path, -1 if uid is None else uid, -1 if gid is None else gid)
+            if atime_ns is not None or mtime_ns is not None:
+                st = os.fstat(n.held)
+                os.utime(path, ns=(st.st_atime_ns if atime_ns is None else atime_ns,
+                                   st.st_mtime_ns if mtime_ns is None else mtime_ns))
 
     def statfs(self) -> StatFs:
         with host_errors():
