@@ -31,6 +31,7 @@ from cloudos.linux.process import (RLIMIT_NPROC, RLIMIT_STACK, LinuxProcess, lin
 from cloudos.linux.syscalls.args import s32, user_string
 from cloudos.linux.syscalls import sys_file
 from cloudos.linux.syscalls.sys_futex import futex_wake
+from cloudos.linux import cpulimit
 
 CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
 CLONE_PIDFD, CLONE_PTRACE, CLONE_VFORK, CLONE_PARENT = 0x1000, 0x2000, 0x4000, 0x8000
@@ -93,6 +94,7 @@ def _copy_thread(t: Thread, flags: int, stack: int, tls: int, child_tid: int) ->
                                      else parent, aspace)
         process.exe, process.cmdline = parent.exe, parent.cmdline
         process.personality = linux(parent).fork()
+        cpulimit.watch(process)  # RLIMIT_CPU is inherited, its CPU time starts at 0
         kernel.ipc.caps.fork(parent.pid, process.pid)
         sys_file.notify(kernel, sys_file.FORK, parent.pid, process.pid)
         child = kernel.new_thread(process, context)

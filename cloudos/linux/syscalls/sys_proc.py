@@ -11,6 +11,8 @@ from cloudos.kernel.mm.vm import USER_END
 from cloudos.kernel.task import Process, Thread
 from cloudos.linux.process import RLIM_INFINITY, RLIM_NLIMITS, linux, linux_thread
 from cloudos.linux.syscalls.args import s32, write_u64
+from cloudos.linux import cpulimit
+from cloudos.linux.process import RLIMIT_CPU
 
 from unicorn import x86_const as X
 
@@ -247,6 +249,8 @@ def sys_prlimit64(t: Thread, pid: int, resource: int, new: int, old: int, *_: in
         aspace.copy_out(old, RLIMIT.pack(*current))
     if new:
         state.rlimits[resource] = (soft, hard)
+        if resource == RLIMIT_CPU:
+            cpulimit.watch(t.process)
     return 0
 
 
