@@ -29,6 +29,7 @@ from cloudos.linux.process import RLIM_INFINITY, RLIMIT_CORE, linux
 CORE_SIGNALS = {3, 4, 5, 6, 7, 8, 11, 24, 25, 31}
 CORE_DUMPED = 0x80  # in the wait status
 ET_CORE, EM_X86_64, PT_LOAD, PT_NOTE = 4, 62, 1, 4
+PHNUM_MAX = 0xFFFF  # e_phnum: past it Linux moves the count to a section header (PN_XNUM)
 NT_PRSTATUS, NT_PRPSINFO = 1, 3
 PF_X, PF_W, PF_R = 1, 2, 4
 EHDR = struct.Struct("<4sBBBBB7xHHIQQQIHHHHHH")
@@ -77,30 +78,37 @@ def _contents(process: Process, start: int, end: int) -> bytes:
     return bytes(out)
 
 
-def core_image(process: Process, signal: int) -> bytes:
-    """The ELF core file of ``process``, killed by ``signal``."""
+def core_image(process: Process, signal: int, limit: int = RLIM_INFINITY) -> bytes:
+    """The ELF core file of ``process``, killed by ``signal``, cut at ``limit`` bytes.
+
+    A guest decides how large its mappings are, so the image is built only up to the
+    limit and never past the machine's RAM (Linux writes a sparse file; this one is
+    built in host memory), and it lists at most 0xFFFE mappings (e_phnum's 16 bits)."""
     threads = [t for t in process.threads if t.context is not None] or process.threads[:1]
     notes = b"".join(_note(NT_PRSTATUS, _prstatus(process, t, signal)) for t in threads)
     notes += _note(NT_PRPSINFO, _prpsinfo(process))
-    vmas = list(process.aspace.vmas)
+    vmas = list(process.aspace.vmas)[:PHNUM_MAX - 1]
     headers = EHDR.size + PHDR.size * (1 + len(vmas))
-    offset = (headers + len(notes) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
+    first = (headers + len(notes) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
     phdrs = [PHDR.pack(PT_NOTE, 0, headers, 0, 0, len(notes), 0, 4)]
-    blobs = []
+    offset, body = first, bytearray()
+    room = (min(limit, process.kernel.frames.total_bytes) - first) & ~(PAGE_SIZE - 1)
     for vma in vmas:
         size = vma.end - vma.start
-        data = _contents(process, vma.start, vma.end) if vma.prot else b""
+        length = size if vma.prot else 0
         flags = (PF_R if vma.prot & 1 else 0) | (PF_W if vma.prot & 2 else 0) \
             | (PF_X if vma.prot & 4 else 0)
-        phdrs.append(PHDR.pack(PT_LOAD, flags, offset, vma.start, 0, len(data), size,
+        phdrs.append(PHDR.pack(PT_LOAD, flags, offset, vma.start, 0, length, size,
                                PAGE_SIZE))
-        blobs.append(data)
-        offset += len(data)
+        offset += length
+        take = min(length, room - len(body))
+        if take > 0:
+            body += _contents(process, vma.start, vma.start + take)
     ehdr = EHDR.pack(b"\x7fELF", 2, 1, 1, 0, 0, ET_CORE, EM_X86_64, 1, 0, EHDR.size, 0, 0,
                      EHDR.size, PHDR.size, len(phdrs), 0, 0, 0)
     head = ehdr + b"".join(phdrs) + notes
-    first = (len(head) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
-    return head.ljust(first, b"\0") + b"".join(blobs)
+    image = head.ljust(first, b"\0") + body
+    return image if limit == RLIM_INFINITY else image[:limit]
 
 
 def on_dying(process: Process) -> bytes | None:
@@ -113,8 +121,7 @@ def on_dying(process: Process) -> bytes | None:
     if limit == 0:
         return None
     linux(process).core_dumped = True
-    image = core_image(process, signal)
-    return image if limit == RLIM_INFINITY else image[:limit]
+    return core_image(process, signal, limit)
 
 
 def dumped(process: Process) -> bool:

@@ -289,3 +289,32 @@ def test_signals_to_init(guest_bins, run_native, run_cloudos):
         assert native[1].decode() == INIT_LINES, native
     status, out, err = run_cloudos([prog, "init"])
     assert (status, out.decode()) == (0, INIT_LINES), err.decode(errors="replace")
+
+
+BIG_CORE_C = r"""
+#include <stdlib.h>
+#include <sys/mman.h>
+int main(void)
+{
+    char *p = mmap(NULL, 1UL << 40, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return 1;
+    p[12345] = 1;
+    abort();
+}
+"""
+
+
+def test_core_of_a_huge_mapping_is_bounded(run_cloudos, tmp_path):
+    """A core file is built in host memory: a 1 TiB mapping must not make it 1 TiB (a
+    host MemoryError, or the host's memory exhausted); it stops at the guest's RAM."""
+    (tmp_path / "big.c").write_text(BIG_CORE_C)
+    subprocess.run(["gcc", "-O1", "-static", "-o", tmp_path / "big", tmp_path / "big.c"],
+                   check=True)
+    status, _, err = run_cloudos(["/bin/sh", "-c", "cd /mnt/t && ulimit -c unlimited && ./big"],
+                                 extra_args=["--mem", "64M", "--mount", f"{tmp_path}:/mnt/t:rw"])
+    assert status == 128 + 6, err.decode()
+    core = tmp_path / "core"
+    assert core.read_bytes()[:4] == b"\x7fELF", err.decode()
+    assert 0 < core.stat().st_size <= 64 << 20, core.stat().st_size
