@@ -275,8 +275,10 @@ static void trace_call(unsigned child, int i, long nr, const uint64_t a[6])
     }
     *p++ = ')';
     *p++ = '\n';
-    if (write(TRACE_FD, line, (size_t)(p - line)) < 0)
-        trace = 0;
+    /* The tick may interrupt the write; a call may have closed or clobbered TRACE_FD, which
+     * the run cannot repair: the trace then just ends. */
+    while (write(TRACE_FD, line, (size_t)(p - line)) < 0 && errno == EINTR)
+        ;
 }
 
 /* -- Child set-up ---------------------------------------------------------------------- */
