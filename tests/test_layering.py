@@ -1,4 +1,4 @@
-"""The one-way dependencies of the package: hal <- kernel <- servers, linux <- cli.
+"""The one-way dependencies of the package: abi <- hal <- kernel <- servers, linux <- cli.
 
 Every ``import`` and ``from ... import`` counts, wherever it is: at module level,
 inside functions, under ``if TYPE_CHECKING:``. Relative imports are resolved.
@@ -14,6 +14,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "cloudos"
 
 FORBIDDEN = {
+    "abi": ("cloudos.hal", "cloudos.kernel", "cloudos.linux", "cloudos.servers", "cloudos.cli"),
     "hal": ("cloudos.kernel", "cloudos.linux", "cloudos.servers", "cloudos.cli"),
     "kernel": ("cloudos.linux", "cloudos.servers", "cloudos.cli"),
     "linux": ("cloudos.servers", "cloudos.cli"),
