@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import ctypes
 import random
-import random
 import struct
 import threading
 import time
@@ -171,7 +170,6 @@ class Cpu:
         self._faults: _FaultState | None = None
         self._timer = _QuantumTimer(self.uc)
         self._stress: random.Random | None = None
-        self._stress: random.Random | None = None
         # The binding's register calls cost ~10 µs each in Python glue; the syscall path
         # calls the C API with buffers made once (measured: 12.3 -> 1.6 µs per syscall).
         self._handle = self.uc._uch
@@ -210,7 +208,8 @@ class Cpu:
         self.ram.write(STUB_PHYS, _STUB)
 
     def start(self, kernel_cr3: int) -> None:
-        """Architecture setup: paging on, descriptor tables loaded, ring 0, fault latch calibrated."""
+        """Architecture setup: paging on, descriptor tables loaded, ring 0, fault latch
+        calibrated."""
         uc = self.uc
         uc.msr_write(EFER_MSR, EFER)
         uc.reg_write(X.UC_X86_REG_CR3, kernel_cr3)
@@ -225,7 +224,8 @@ class Cpu:
 
     # -- contexts -------------------------------------------------------------
     def new_context(self, cr3: int, rip: int, rsp: int) -> CpuContext:
-        """A context that enters user mode at ``rip`` with stack ``rsp`` and address space ``cr3``."""
+        """A context that enters user mode at ``rip`` with stack ``rsp`` and address space
+        ``cr3``."""
         self._switch_out()
         uc = self.uc
         uc.context_restore(self._pristine)
@@ -327,12 +327,6 @@ class Cpu:
         """Testing: end every run after a random 1-8 blocks (seeded), so that every
         preemption point, the rarest included, is taken often (races a loaded host
         shows once in thousands of runs show in a few)."""
-        self._stress = random.Random(seed)
-
-    def stress(self, seed: int) -> None:
-        """Testing: end every run after a random 1-8 blocks of guest code, half of them
-        at the first (seeded), so that every preemption point, the rarest included, is
-        taken often: races a loaded host shows once in thousands of runs show in a few."""
         self._stress = random.Random(seed)
 
     def kick(self) -> None:

@@ -89,14 +89,14 @@ class CapTable:
         return token
 
     def lookup(self, pid: int, token: int, type_: ObjType, need: int) -> Cap:
-        """The capability ``pid`` holds as ``token``, of ``type_``, with rights ``need``; else EPERM."""
+        """``pid``'s capability ``token``, of ``type_``, with rights ``need``; else EPERM."""
         cap = self.spaces.get(pid, {}).get(token)
         if cap is None or not cap.valid:  # (a token in a space was minted, so it checks)
             if not token & 0x80 or self._mac(token & ~0x7F) != token & 0x7F:
                 raise KernelError(Errno.EPERM, "forged token")
             raise KernelError(Errno.EPERM, "capability not held")
         if cap.type != type_:
-            raise KernelError(Errno.EPERM, f"capability names a {cap.type.name}, not a {type_.name}")
+            raise KernelError(Errno.EPERM, f"capability names a {cap.type.name}, not a {type_.name}")  # noqa: E501 (split, it costs image bytes)
         if cap.rights & need != need:
             raise KernelError(Errno.EPERM, f"missing rights {Right(need & ~cap.rights)!r}")
         return cap

@@ -44,13 +44,13 @@ class BuddyAllocator:
             raise KernelError(Errno.EINVAL, f"order {order} outside 0..{self.max_order}")
 
     def alloc(self, order: int = 0) -> int:
-        """Physical address of a free block of exactly ``order``, splitting a larger one if needed."""
+        """Physical address of a free block of exactly ``order`` (a larger one is split)."""
         self._check_order(order)
         found = order
         while not self._free[found]:
             found += 1
             if found > self.max_order:
-                if self.reclaim():  # a cache gave frames back: look again
+                if self.reclaim():  # type: ignore[no-untyped-call]  # a cache gave frames back
                     return self.alloc(order)
                 raise KernelError(Errno.ENOMEM, f"no free block of order {order}")
         addr = self._free[found].pop()
