@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.vm import (MMAP_FLOOR, PAGE_MASK, PIE_BASE, STACK_RESERVE, USER_END,
-                                  AddressSpace, Prot)
+                                  AddressSpace, Prot, page_align)
 from cloudos.linux.layout import find_free
 from cloudos.linux.pagecache import FileId, PageCache
 
@@ -177,6 +177,11 @@ def load(aspace: AddressSpace, data: bytes, path: str, interp: bytes | None = No
     pie = PIE_BASE + (secrets.randbelow(1 << 20) * PAGE_SIZE if aslr else 0)
     bias = _map_image(aspace, data, header, pie if header.type == ET_DYN else None, path,
                       cache, ids[0])
+    # The heap begins after the program (at a random page within 32 MiB with ASLR), as on
+    # Linux: it may grow until a mapping is in its way, whatever the machine's size.
+    end = max(s.vaddr + s.memsz for s in header.loads) + bias
+    aspace.brk_start = aspace.brk = page_align(end) + (
+        secrets.randbelow(1 << 13) * PAGE_SIZE if aslr else 0)
     entry = _entry(header, bias, path)
     phdr = _phdr_address(header) + bias & U64
     exec_stack = any(s.type == PT_GNU_STACK and s.flags & PF_X for s in header.segments)

@@ -20,13 +20,14 @@ from cloudos.linux.layout import find_free
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Thread
 from cloudos.linux.pagecache import cache_of, collect_shared
-from cloudos.linux.process import mappings_changed, now_shares_memory
+from cloudos.linux.process import (RLIM_INFINITY, RLIMIT_AS, linux, mappings_changed,
+                                    now_shares_memory)
 from cloudos.linux.syscalls import sys_file
 from cloudos.linux.syscalls.args import s32, s64
 
 MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE, MAP_TYPE = 0x01, 0x02, 0x03, 0x0F
 MAP_FIXED, MAP_ANONYMOUS, MAP_GROWSDOWN = 0x10, 0x20, 0x0100
-MAP_FIXED_NOREPLACE = 0x100000
+MAP_NORESERVE, MAP_FIXED_NOREPLACE = 0x4000, 0x100000
 # Flags accepted with no effect here: DENYWRITE, EXECUTABLE, LOCKED, NORESERVE,
 # POPULATE, NONBLOCK, STACK, HUGETLB, SYNC, and the huge page size bits.
 MAP_KNOWN = (MAP_TYPE | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN | 0x0800 | 0x1000 | 0x2000
@@ -107,6 +108,18 @@ def _all_mapped(aspace: AddressSpace, start: int, end: int) -> None:
         va = vma.end
 
 
+def _within_as(t: Thread, more: int, committed: bool = True) -> bool:
+    """Whether the address space may grow by ``more`` bytes: under RLIMIT_AS, and, for
+    memory that would be committed (writable, private or anonymous, not MAP_NORESERVE),
+    within the machine's RAM, as Linux's heuristic overcommit refuses one request larger
+    than RAM and swap (a 1 TiB brk or mmap is ENOMEM, on a machine of any size)."""
+    if committed and more > t.process.kernel.frames.total_bytes:
+        return False
+    limit = linux(t.process).rlimits[RLIMIT_AS][0]
+    return limit == RLIM_INFINITY or sum(v.end - v.start for v in t.process.aspace.vmas) \
+        + more <= limit
+
+
 def sys_brk(t: Thread, addr: int, *_: int) -> int:
     """Implements Linux brk(2): returns the new break, or the old one when it cannot move."""
     aspace = t.process.aspace
@@ -114,7 +127,7 @@ def sys_brk(t: Thread, addr: int, *_: int) -> int:
         return aspace.brk
     old_end, new_end = page_align(aspace.brk), page_align(addr)
     if new_end > old_end:
-        if aspace.overlaps(old_end, new_end):
+        if aspace.overlaps(old_end, new_end) or not _within_as(t, new_end - old_end):
             return aspace.brk
         aspace.add(old_end, new_end - old_end, Prot.READ | Prot.WRITE, "[heap]")
     elif new_end < old_end:
@@ -137,6 +150,10 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
     if not flags & MAP_ANONYMOUS:
         _file_range(offset, size)
     access = Prot(prot & PROT_ALL)  # mmap ignores bits it does not know, as Linux does
+    committed = bool(access & Prot.WRITE) and not flags & MAP_NORESERVE \
+        and (kind == MAP_PRIVATE or bool(flags & MAP_ANONYMOUS))
+    if not _within_as(t, size, committed):
+        raise KernelError(Errno.ENOMEM, f"{size:#x} bytes: RLIMIT_AS or more than the RAM")
     aspace = t.process.aspace
     mappings_changed(aspace)
     if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):

@@ -211,7 +211,7 @@ IMPLEMENTED: dict[str, tuple[Handler, Support, str]] = {
     "mmap": (sys_mm.sys_mmap, P, "anonymous (shared survives fork), private files via the page cache, shared files; pages past the end of a file read zero instead of SIGBUS"),
     "mprotect": (sys_mm.sys_mprotect, F, ""),
     "munmap": (sys_mm.sys_munmap, F, ""),
-    "brk": (sys_mm.sys_brk, F, "heap at the guide's 0x7fff70000000, up to 256 MiB"),
+    "brk": (sys_mm.sys_brk, F, "heap after the program, as Linux; RLIMIT_AS and the RAM bound one request"),
     "madvise": (sys_mm.sys_madvise, P, "MADV_DONTNEED and MADV_FREE drop private pages; other advice ignored"),
     "mlock": (sys_mm.sys_mlock, P, "range checked; memory is never swapped, no RLIMIT_MEMLOCK"),
     "mlock2": (sys_mm.sys_mlock2, P, "range checked; memory is never swapped, no RLIMIT_MEMLOCK"),
@@ -271,7 +271,7 @@ IMPLEMENTED: dict[str, tuple[Handler, Support, str]] = {
     "waitid": (sys_fork.sys_waitid, F, ""),
     "uname": (sys_proc.sys_uname, F, "sysname Linux, release 6.1.0-cloudos"),
     "getrlimit": (sys_proc.sys_getrlimit, F, ""),
-    "setrlimit": (sys_proc.sys_setrlimit, P, "RLIMIT_NPROC enforced (fork: EAGAIN); others recorded"),
+    "setrlimit": (sys_proc.sys_setrlimit, P, "enforced: NOFILE, FSIZE, AS, CPU, NPROC, CORE; others recorded"),
     "getuid": (sys_proc.sys_getuid, F, "the host user's ids"),
     "getgid": (sys_proc.sys_getgid, F, "the host user's ids"),
     "geteuid": (sys_proc.sys_getuid, F, "the host user's ids"),
@@ -291,7 +291,7 @@ IMPLEMENTED: dict[str, tuple[Handler, Support, str]] = {
     "clock_adjtime": (sys_time.sys_clock_adjtime, P, "CLOCK_REALTIME as adjtimex; others EOPNOTSUPP"),
     "exit_group": (sys_fork.sys_exit_group, F, ""),
     "set_robust_list": (sys_proc.sys_set_robust_list, P, "recorded; not walked at thread exit"),
-    "prlimit64": (sys_proc.sys_prlimit64, P, "own process only; only RLIMIT_NPROC is enforced"),
+    "prlimit64": (sys_proc.sys_prlimit64, P, "own process only; as setrlimit"),
     "getrandom": (sys_time.sys_getrandom, F, "host CSPRNG"),
 }
 NOTES = {
