@@ -4,7 +4,8 @@
 Each seed is one ``cloudos run -- fuzz SEED CHILDREN CALLS`` with a host timeout.
 A run is classified from its exit status and stderr:
 
-    machine crash   exit status 125, "KERNEL PANIC"/"kernel panic", or "Traceback"
+    machine crash   "KERNEL PANIC"/"kernel panic", "Traceback", or exit status 125
+                    (CloudOS's own error: a panic, or a run it refused)
     init lost       no summary line and a non-zero status (the fuzzer's parent, the
                     guest's init, died: nothing a child does may kill it)
     server crash    "server NAME crashed: ..." in the kernel log (rs restarts it; a
@@ -30,7 +31,6 @@ alone (ONLY_NR); it prints the smallest command that still fails and the failing
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import subprocess
 import sys
@@ -44,7 +44,7 @@ from typing import Callable
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = REPO / "tests" / "guest" / "fuzz.c"
-EXIT_KERNEL_PANIC = 125
+EXIT_CLOUDOS_ERROR = 125  # a kernel panic, or CloudOS refused the run (bad option)
 SUMMARY = re.compile(rb"fuzz: seed \d+, (\d+) children, (\d+) calls issued, "
                      rb"(\d+) children killed by signal, (\d+) hung")
 SERVER_CRASH = re.compile(rb"server (\S+) crashed: ([^\n]*)")
@@ -83,7 +83,7 @@ class Run:
             found = re.search(pattern, self.stderr)
             if found:
                 return found.group(1).decode(errors="replace")
-        if Failure.TRACEBACK in self.failures:
+        if Failure.TRACEBACK in self.failures or Failure.PANIC in self.failures:
             lines = [ln for ln in self.stderr.splitlines() if ln and not ln.startswith(b" ")]
             return lines[-1].decode(errors="replace") if lines else "traceback"
         if self.server_crashes:
@@ -97,11 +97,11 @@ def classify(run: Run) -> Run:
     run.calls = int(summary.group(2)) if summary else 0
     if run.status is None:
         run.failures.append(Failure.HUNG)
-    if run.status == EXIT_KERNEL_PANIC or re.search(rb"(?i)kernel panic", run.stderr):
+    if run.status == EXIT_CLOUDOS_ERROR or re.search(rb"(?i)kernel panic", run.stderr):
         run.failures.append(Failure.PANIC)
     if b"Traceback" in run.stderr:
         run.failures.append(Failure.TRACEBACK)
-    if summary is None and run.status not in (None, EXIT_KERNEL_PANIC) and not run.failures:
+    if summary is None and run.status not in (None, EXIT_CLOUDOS_ERROR) and not run.failures:
         run.failures.append(Failure.INIT_LOST)
     run.server_crashes = [f"server {m.group(1).decode()} crashed: {m.group(2).decode(errors='replace')}"
                           for m in SERVER_CRASH.finditer(run.stderr)]
@@ -120,19 +120,21 @@ def build(binary: Path) -> Path:
 
 
 def fuzz_command(binary: Path, cloudos_args: list[str], seed: int, children: str, calls: int,
-                 only_nr: int | None = None) -> list[str]:
+                 only_nr: int | None = None, env: dict[str, str] | None = None) -> list[str]:
+    """``cloudos run`` of the fuzzer: its directory shown to the guest, ``env`` passed
+    with -e (the guest gets nothing else of the host's environment)."""
     argv = [str(binary), str(seed), children, str(calls)]
     if only_nr is not None:
         argv.append(str(only_nr))
-    return [sys.executable, "-m", "cloudos", "run", *cloudos_args, "--", *argv]
+    passed = [word for name, value in (env or {}).items() for word in ("-e", f"{name}={value}")]
+    return [sys.executable, "-m", "cloudos", "run", "--mount", str(binary.parent), *passed,
+            *cloudos_args, "--", *argv]
 
 
-def run_once(command: list[str], seed: int, timeout: float, env_extra: dict[str, str],
-             only_nr: int | None = None) -> Run:
-    env = {**os.environ, "TMPDIR": "/tmp", **env_extra}
+def run_once(command: list[str], seed: int, timeout: float, only_nr: int | None = None) -> Run:
     start = time.monotonic()
     try:
-        proc = subprocess.run(command, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+        proc = subprocess.run(command, cwd=REPO, stdin=subprocess.DEVNULL,
                               capture_output=True, timeout=timeout)
         status: int | None = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
         out, err = proc.stdout, proc.stderr
@@ -141,10 +143,8 @@ def run_once(command: list[str], seed: int, timeout: float, env_extra: dict[str,
     return classify(Run(seed, only_nr, command, status, out, err, time.monotonic() - start))
 
 
-def shell(command: list[str], env_extra: dict[str, str] | None = None) -> str:
-    words = [f"{k}={v}" for k, v in (env_extra or {}).items()]
-    words += ["python3" if c == sys.executable else c for c in command]
-    return " ".join(words)
+def shell(command: list[str]) -> str:
+    return " ".join("python3" if word == sys.executable else word for word in command)
 
 
 # -- Campaign ---------------------------------------------------------------------------
@@ -160,7 +160,7 @@ def campaign(args: argparse.Namespace, binary: Path, cloudos_args: list[str]) ->
     def one(job: tuple[int, int | None]) -> Run:
         seed, nr = job
         command = fuzz_command(binary, cloudos_args, seed, str(args.children), args.calls, nr)
-        run = run_once(command, seed, args.timeout, {}, nr)
+        run = run_once(command, seed, args.timeout, nr)
         state = ", ".join(f.value for f in run.failures) or "ok"
         what = f"seed {seed}" + ("" if nr is None else f" nr {nr}")
         print(f"  {what}: {run.calls} calls, {run.seconds:.1f} s, {state}", flush=True)
@@ -224,9 +224,9 @@ def minimise(args: argparse.Namespace, binary: Path, cloudos_args: list[str]) ->
 
     def attempt(children: str, calls: int, only_nr: int | None = args.only_nr,
                 env: dict[str, str] | None = None) -> Run:
-        command = fuzz_command(binary, cloudos_args, seed, children, calls, only_nr)
-        run = run_once(command, seed, args.timeout, env or {})
-        print(f"  {shell(command, env)}: {', '.join(f.value for f in run.failures) or 'ok'}",
+        command = fuzz_command(binary, cloudos_args, seed, children, calls, only_nr, env)
+        run = run_once(command, seed, args.timeout)
+        print(f"  {shell(command)}: {', '.join(f.value for f in run.failures) or 'ok'}",
               flush=True)
         return run
 
@@ -245,8 +245,8 @@ def minimise(args: argparse.Namespace, binary: Path, cloudos_args: list[str]) ->
     children = f"{child}:{end}" if fails(f"{child}:{end}", args.calls) else f"0:{end}"
     calls = smallest(1, args.calls, lambda n: fails(children, n))
     call = calls - 1
-    dry = run_once(fuzz_command(binary, cloudos_args, seed, f"{child}:{end}", calls),
-                   seed, args.timeout, {"FUZZ_TRACE": "2", "FUZZ_FROM": str(call)})
+    dry = run_once(fuzz_command(binary, cloudos_args, seed, f"{child}:{end}", calls, None,
+                                {"FUZZ_TRACE": "2", "FUZZ_FROM": str(call)}), seed, args.timeout)
     traced = list(TRACE_CALL.finditer(dry.stderr))
     number = int(traced[-1].group(3)) if traced else None
     env: dict[str, str] | None = None
@@ -256,7 +256,7 @@ def minimise(args: argparse.Namespace, binary: Path, cloudos_args: list[str]) ->
     elif number is not None and fails(children, calls, number):
         only_nr = number  # that number alone, with the same arguments
     print(f"child {child}, call {call}; smallest reproducer:")
-    print(f"  {shell(fuzz_command(binary, cloudos_args, seed, children, calls, only_nr), env)}")
+    print(f"  {shell(fuzz_command(binary, cloudos_args, seed, children, calls, only_nr, env))}")
     if traced:
         print(f"  the call: syscall({traced[-1].group(3).decode()}, {traced[-1].group(4).decode()});"
               "  /* addresses as in a run without --no-aslr: see tests/guest/fuzz.c */")

@@ -24,9 +24,10 @@ CAMPAIGN_SEEDS = [1, 2, 3]
 CHILDREN, CALLS = 8, 300
 
 
-def guest_env(**extra: str) -> dict[str, str]:
-    """The fuzzer works in a directory under TMPDIR: /tmp, the guest's writable tmpfs."""
-    return {**os.environ, "TMPDIR": "/tmp", **extra}
+def guest_env(**names: str) -> list[str]:
+    """cloudos run options passing these variables to the guest (it gets no others; the
+    fuzzer works under the guest's /tmp, its TMPDIR unset)."""
+    return [word for name, value in names.items() for word in ("-e", f"{name}={value}")]
 
 
 def assert_machine_survived(status: int, out: bytes, err: bytes) -> re.Match[bytes]:
@@ -43,8 +44,7 @@ def assert_machine_survived(status: int, out: bytes, err: bytes) -> re.Match[byt
 def test_short_campaign(guest_bins, run_cloudos, seed: int) -> None:
     """8 children x 300 hostile calls: the machine, its servers and init survive."""
     fuzz = guest_bins.path("fuzz", "static")
-    status, out, err = run_cloudos([fuzz, str(seed), str(CHILDREN), str(CALLS)],
-                                   env=guest_env(), timeout=60)
+    status, out, err = run_cloudos([fuzz, str(seed), str(CHILDREN), str(CALLS)], timeout=60)
     summary = assert_machine_survived(status, out, err)
     assert int(summary.group(2)) == CHILDREN and int(summary.group(3)) > CHILDREN
 
@@ -67,9 +67,21 @@ def test_minimised_failure(guest_bins, run_cloudos, seed: str, children: str, ca
     """A call that once took down the machine or a server, replayed alone."""
     fuzz = guest_bins.path("fuzz", "static")
     status, out, err = run_cloudos([fuzz, seed, children, calls],
-                                   env=guest_env(FUZZ_FROM=first), timeout=60)
+                                   extra_args=guest_env(FUZZ_FROM=first), timeout=60)
     summary = assert_machine_survived(status, out, err)
     assert int(summary.group(3)) == 1
+
+
+@pytest.mark.xfail(strict=False, reason="F5: a signal during a VFS call makes it EINTR (or "
+                   "restarts it) after the server did it: pipe and console bytes repeated")
+@pytest.mark.parametrize("mode", ["eintr", "restart"])
+def test_interrupted_write_is_not_repeated(guest_bins, run_native, run_cloudos, mode) -> None:
+    """Found by the fuzzer's trace (lines printed twice): 1 ms ticks beside pipe writes."""
+    program = guest_bins.path("signal_write", "static")
+    expected = b"reader got 32000 bytes\n"
+    assert run_native([program, mode])[1] == expected
+    status, out, err = run_cloudos([program, mode], timeout=60)
+    assert (status, out) == (0, expected), err.decode(errors="replace")
 
 
 def test_calls_are_reproducible(guest_bins, run_cloudos) -> None:
@@ -77,8 +89,8 @@ def test_calls_are_reproducible(guest_bins, run_cloudos) -> None:
     fuzz = guest_bins.path("fuzz", "static")
     traces = []
     for _ in range(2):
-        status, out, err = run_cloudos([fuzz, "5", "2", "50"], env=guest_env(FUZZ_TRACE="2"),
-                                       extra_args=["--no-aslr"], timeout=60)
+        status, out, err = run_cloudos([fuzz, "5", "2", "50"], timeout=60,
+                                       extra_args=["--no-aslr", *guest_env(FUZZ_TRACE="2")])
         assert status == 0, err.decode(errors="replace")
         traces.append(re.findall(rb"fuzz: child \d+ call \d+: syscall\([^\n]*", err))
     assert len(traces[0]) == 100 and traces[0] == traces[1]
