@@ -40,7 +40,7 @@
  *   the inline assembly without touching its stack, which may be the parent's.
  *
  * Host safety when run natively: every child runs in its own process group in a fresh
- * directory under $TMPDIR (or /tmp) with stdin/stdout/stderr on /dev/null, RLIMIT_AS
+ * directory under $TMPDIR (or /tmp; removed at the end, symbolic links not followed) with stdin/stdout/stderr on /dev/null, RLIMIT_AS
  * 1 GiB, RLIMIT_FSIZE 16 MiB and RLIMIT_CORE 0 (hard limits too), and the program refuses
  * to run as root outside CloudOS (a root fuzzer can set the clock, mount, load modules).
  */
