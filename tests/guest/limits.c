@@ -114,6 +114,38 @@ static void heap(void)
     printf("last byte written\n");
 }
 
+static long deep(long levels)
+{
+    volatile char frame[4096];
+    frame[0] = (char)levels;
+    return levels ? deep(levels - 1) + frame[0] : 0;
+}
+
+static void stack_with(long limit_kib, long use_kib)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit lim = {limit_kib << 10, RLIM_INFINITY};
+        getrlimit(RLIMIT_STACK, &lim);
+        lim.rlim_cur = limit_kib << 10;
+        if (setrlimit(RLIMIT_STACK, &lim) != 0)
+            _exit(3);
+        deep(use_kib / 4);
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    printf("%ld KiB of stack under a %ld KiB RLIMIT_STACK: %s %d\n", use_kib, limit_kib,
+           WIFSIGNALED(st) ? "killed by" : "exited", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+}
+
+static void stack(void)
+{
+    stack_with(1024, 2048);
+    stack_with(4096, 2048);
+    stack_with(16384, 12288);  /* more than the 8 MiB default */
+}
+
 static volatile sig_atomic_t xcpu;
 
 static void on_xcpu(int sig)
@@ -212,6 +244,8 @@ int main(int argc, char **argv)
         as();
     if (section("heap"))
         heap();
+    if (section("stack"))
+        stack();
     if (section("cpu"))
         cpu();
     return 0;

@@ -22,7 +22,7 @@ from conftest import REPO_ROOT, cloudos_command
 if shutil.which("gcc") is None:
     pytest.skip("gcc not found: cannot build the guest programs", allow_module_level=True)
 
-SECTIONS = ["nofile", "fsize", "as", "heap", "cpu"]
+SECTIONS = ["nofile", "fsize", "as", "heap", "stack", "cpu"]
 
 
 def _assert_same(native, guest) -> None:

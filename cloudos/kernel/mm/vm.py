@@ -18,7 +18,7 @@ non-canonical hole above it as the guard zone.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntFlag
 from typing import Callable
 
@@ -90,6 +90,8 @@ def page_align(n: int) -> int:
 class AddressSpace:
     """The user half of one process's virtual memory."""
 
+    stack_reserve = STACK_RESERVE  # RLIMIT_STACK: the personality sets it per process
+
     def __init__(self, ram: PhysicalMemory, frames: BuddyAllocator, kernel_entry: int,
                  on_flush: Callable[[int], None], on_code: Callable[[], None],
                  refs: dict[int, int] | None = None) -> None:
@@ -133,9 +135,8 @@ class AddressSpace:
         for j in (i + 1, i):
             if 0 < j < len(self.vmas):
                 left, right = self.vmas[j - 1], self.vmas[j]
-                if left.end == right.start and (left.prot, left.name, left.grows_down,
-                                                left.shared) \
-                        == (right.prot, right.name, right.grows_down, right.shared):
+                if left.end == right.start \
+                        and replace(left, start=right.start, end=right.end) == right:
                     left.end = right.end
                     del self.vmas[j]
                     vma = left
@@ -145,7 +146,7 @@ class AddressSpace:
         """Make ``va`` a VMA boundary."""
         vma = self.find(va)
         if vma is not None and vma.start < va:
-            tail = Vma(va, vma.end, vma.prot, vma.name, vma.grows_down, vma.shared)
+            tail = replace(vma, start=va)
             vma.end = va
             bisect.insort(self.vmas, tail, key=_start)
 
@@ -190,8 +191,7 @@ class AddressSpace:
         """A copy-on-write duplicate: every page shared, written pages copied on first write."""
         child = AddressSpace(self.ram, self.frames, self.kernel_entry, self.on_flush,
                              self.on_code, self.refs)
-        child.vmas = [Vma(v.start, v.end, v.prot, v.name, v.grows_down, v.shared)
-                      for v in self.vmas]
+        child.vmas = [replace(v) for v in self.vmas]
         child.brk_start, child.brk, child.mmap_top, child.stack_top = \
             self.brk_start, self.brk, self.mmap_top, self.stack_top
         shared = [v for v in self.vmas if v.shared]
@@ -280,7 +280,7 @@ class AddressSpace:
         stack = self.vmas[i]
         new_start = va & PAGE_MASK
         below = self.vmas[i - 1].end if i else 0
-        if self.stack_top - new_start > STACK_RESERVE or new_start - below < STACK_GUARD_GAP:
+        if self.stack_top - new_start > self.stack_reserve or new_start - below < STACK_GUARD_GAP:
             return None
         stack.start = new_start
         return stack

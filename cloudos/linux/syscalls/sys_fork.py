@@ -80,6 +80,7 @@ def _copy_thread(t: Thread, flags: int, stack: int, tls: int, child_tid: int) ->
         aspace = parent.aspace
     else:
         aspace = parent.aspace.fork()
+        aspace.stack_reserve = parent.aspace.stack_reserve  # RLIMIT_STACK is inherited
     regs = {X.UC_X86_REG_RAX: 0}
     if stack:
         regs[X.UC_X86_REG_RSP] = stack
@@ -258,6 +259,7 @@ def _become(t: Thread, new: AddressSpace, entry: int, rsp: int, path: bytes,
             other.state = State.TERMINATED
     process.threads = [t]
     old, process.aspace = process.aspace, new
+    new.stack_reserve = linux(process).rlimits[RLIMIT_STACK][0]  # how far its stack grows
     kernel.release_aspace(process, old)
     collect_shared(kernel)
     process.name = os.path.basename(os.fsdecode(path))[:15]

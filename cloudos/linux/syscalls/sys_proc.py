@@ -12,7 +12,7 @@ from cloudos.kernel.task import Process, Thread
 from cloudos.linux.process import RLIM_INFINITY, RLIM_NLIMITS, linux, linux_thread
 from cloudos.linux.syscalls.args import s32, write_u64
 from cloudos.linux import cpulimit
-from cloudos.linux.process import RLIMIT_CPU
+from cloudos.linux.process import RLIMIT_CPU, RLIMIT_STACK
 
 from unicorn import x86_const as X
 
@@ -251,6 +251,8 @@ def sys_prlimit64(t: Thread, pid: int, resource: int, new: int, old: int, *_: in
         state.rlimits[resource] = (soft, hard)
         if resource == RLIMIT_CPU:
             cpulimit.watch(t.process)
+        elif resource == RLIMIT_STACK:  # the stack grows (page faults) up to it from now on
+            t.process.aspace.stack_reserve = soft
     return 0
 
 
