@@ -271,7 +271,7 @@ IMPLEMENTED: dict[str, tuple[Handler, Support, str]] = {
     "waitid": (sys_fork.sys_waitid, F, ""),
     "uname": (sys_proc.sys_uname, F, "sysname Linux, release 6.1.0-cloudos"),
     "getrlimit": (sys_proc.sys_getrlimit, F, ""),
-    "setrlimit": (sys_proc.sys_setrlimit, P, "enforced: NOFILE, FSIZE, AS, CPU, NPROC, CORE; others recorded"),
+    "setrlimit": (sys_proc.sys_setrlimit, P, "enforced: NOFILE, FSIZE, AS, STACK, CPU, NPROC, CORE; others recorded"),
     "getuid": (sys_proc.sys_getuid, F, "the host user's ids"),
     "getgid": (sys_proc.sys_getgid, F, "the host user's ids"),
     "geteuid": (sys_proc.sys_getuid, F, "the host user's ids"),
