@@ -39,6 +39,7 @@ from cloudos.servers.runtime import Request, ServerApi, ServerRuntime
 from cloudos.servers.vfs.files import Console, ConsoleInterrupt, FdTable
 from cloudos.servers.vfs.paths import Namespace, Walk, is_dir
 from cloudos.servers.vfs.procfs import ProcFs, ProcInfo
+from cloudos.abi.vfs import ExecRead, Spawn
 from cloudos.servers.vfs.server import (AT_FDCWD, CONSOLE_INPUT, CORE_DUMP, EXEC_READ, SPAWN,
                                        VFS_ID, Proc, Vfs, VfsState, fd_paths, serve)
 from cloudos.servers.tty.ldisc import LineDiscipline, Termios
@@ -297,7 +298,7 @@ class Machine:
             for name in candidates:
                 try:
                     _, path, data, loader, prefix, *ids = self._boot_vfs().exec_read(
-                        Request(EXEC_READ, (), 0, 0), AT_FDCWD, os.fsencode(name))
+                        Request(EXEC_READ, (), 0, 0), ExecRead(AT_FDCWD, os.fsencode(name)))
                 except KernelError as err:
                     if len(candidates) == 1 or err.errno not in (Errno.ENOENT, Errno.EACCES,
                                                                  Errno.ENOTDIR):
@@ -314,7 +315,7 @@ class Machine:
 
     def _register(self, pid: int, cwd: Walk) -> None:
         """Tells the VFS of init (its console fds) and gives it its working directory."""
-        self._boot_vfs().spawn(Request(SPAWN, (), 0, 0), pid)
+        self._boot_vfs().spawn(Request(SPAWN, (), 0, 0), Spawn(pid))
         self.vfs_state.procs[pid].cwd = cwd
 
     def _watch(self, start: Start) -> None:

@@ -8,7 +8,7 @@ injection (crash a named server on its Nth request, for tests).
 What a crash tells each caller: the request being served when the server
 crashed gets EIO (it may have done part of its work); a request the server had
 not started (an injected crash strikes before the server sees it) or had parked
-(a deferred reply: it waits, nothing done yet) gets ``RESTART``, and the Linux
+(a deferred reply: it waits, nothing done yet) gets ``Again.RESTART``, and the Linux
 personality runs the system call again on the new incarnation, so a restart
 leaves every call either done once or failed. A request parked after part of its
 work (a pipe write that wrote some bytes) says what to answer in ``on_crash``.
@@ -23,6 +23,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
 
+from cloudos.abi.vfs import Again
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.cap import Cap, ObjType, Right
 from cloudos.errno import Errno, KernelError
@@ -31,9 +32,6 @@ from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import Stop
 
 
-# The answer to a request a crash left undone: run the call again (Linux's internal
-# ERESTARTNOINTR; linux/syscalls/sys_file.py knows the number, as it knows the VFS's ops).
-RESTART = 513
 
 
 class InjectedFault(Exception):
@@ -51,7 +49,9 @@ class Request:
     grants: list[int] = field(default_factory=list)
     answered: bool = False
     message: Message | None = None  # as received: a notification in flight is redelivered
-    on_crash: Any = -RESTART  # the answer if the server crashes while this waits, parked
+    # the answer if the server crashes while this waits, parked (abi/vfs.py: run it again)
+    on_crash: Any = Again.RESTART
+    body: Any = None  # a typed request (abi/vfs.py), when the message carried one
 
 
 Serve = Callable[["ServerApi"], Generator[Port, Request, None]]
@@ -101,11 +101,11 @@ class ServerApi:
             if cap is not None and cap.type is ObjType.GRANT:
                 ipc.grants.pop(cap.obj, None)
 
-    def notify_at(self, delay: float, op: int, *args: Any) -> None:
-        """In ``delay`` seconds, the kernel sends this server the notification (op, *args)."""
+    def notify_at(self, delay: float, op: int, body: Any) -> None:
+        """In ``delay`` seconds, the kernel sends this server the notification ``body``."""
         kernel, port = self.kernel, self.runtime.port
         kernel.scheduler.call_at(kernel.scheduler.clock() + max(0.0, delay), lambda: kernel.ipc.notify(
-            port, Message(op, b"", 0, body=(op, *args))))
+            port, Message(op, b"", 0, body=body)))
 
     def copy_in(self, grant: int, offset: int, length: int) -> bytes:
         g = self.kernel.ipc.grant(self.pid, grant, offset, length, write=False)
@@ -214,8 +214,11 @@ class ServerRuntime:
         caps = self.kernel.ipc.caps
         reply = caps.install(self.pid, msg.reply) if msg.reply is not None else 0
         grants = [caps.install(self.pid, c) for c in msg.caps if c.type is ObjType.GRANT]
-        op, *args = msg.body if isinstance(msg.body, tuple) else (msg.tag,)
-        request = Request(op, tuple(args), msg.sender, reply, grants, message=msg)
+        body = msg.body
+        if isinstance(body, tuple):  # (op, *args): untyped, the server decodes it
+            request = Request(body[0], body[1:], msg.sender, reply, grants, message=msg)
+        else:
+            request = Request(msg.tag, (), msg.sender, reply, grants, message=msg, body=body)
         if reply:
             self.outstanding.add(request)
         self.pending = request

@@ -1,41 +1,65 @@
-"""servers/shapes.py: a request's arguments checked against its handler's signature."""
+"""abi/vfs.py: the VFS protocol declared once, and untyped messages decoded against it."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from dataclasses import dataclass
+from pathlib import Path
 
-from cloudos.servers.shapes import shape_of
+from cloudos.abi import vfs
+from cloudos.abi.shapes import shape_of
+from cloudos.errno import Errno
 from cloudos.servers.vfs.server import Vfs
 
+ROOT = Path(__file__).resolve().parents[2] / "cloudos"
 
-class Handlers:
-    def read(self, request: Any, fd: int, count: int, pgid: int = 0) -> int:
-        return 0
 
-    def utimensat(self, request: Any, dirfd: int, path: bytes | None,
-                  times: tuple[int | None, int | None] | None, flags: int) -> int:
-        return 0
-
-    def poll(self, request: Any, fds: list[tuple[int, int]], timeout: float) -> int:
-        return 0
+@dataclass(frozen=True)
+class Sample:
+    fd: int
+    path: bytes | None
+    times: tuple[int | None, int | None] | None
+    fds: list[tuple[int, int]]
+    timeout: float = 0.0
 
 
 def test_arity_and_kinds() -> None:
-    h = Handlers()
-    read = shape_of(h.read)
-    assert read.accepts((3, 10)) and read.accepts((3, 10, 7))
-    assert not read.accepts(()) and not read.accepts((3,)) and not read.accepts((1, 2, 3, 4))
-    assert not read.accepts((b"3", 10)) and not read.accepts((None, 10))
-    times = shape_of(h.utimensat)
-    assert times.accepts((-100, None, None, 0)) and times.accepts((3, b"f", (1, None), 0))
-    assert not times.accepts((3, "f", None, 0)) and not times.accepts((3, b"f", [1, 2], 0))
-    poll = shape_of(h.poll)
-    assert poll.accepts(([(1, 1)], 5)) and poll.accepts(([], 0.5))
-    assert not poll.accepts(((1, 1), 5))
+    shape = shape_of(Sample)
+    assert shape.accepts((3, b"f", None, [], 1)) and shape.accepts((3, None, (1, None), [(1, 1)]))
+    assert shape.accepts((3, None, None, [], 0.5))
+    assert not shape.accepts((3, b"f", None)) and not shape.accepts((3, b"f", None, [], 1, 2))
+    assert not shape.accepts((b"3", b"f", None, [])) and not shape.accepts((3, "f", None, []))
+    assert not shape.accepts((3, b"f", [1, 2], [])) and not shape.accepts((3, b"f", None, (1, 1)))
 
 
-def test_every_vfs_operation_has_a_shape() -> None:
-    vfs = Vfs.__new__(Vfs)
-    Vfs.__init__(vfs, None, None)  # type: ignore[arg-type]
-    for op, handler in vfs.ops.items():
-        assert not shape_of(handler).accepts(("not", "a", "request", 0, 0, 0, 0)), op
+def test_decode_answers_unknown_ops_and_misfits_with_an_errno() -> None:
+    assert vfs.decode(vfs.Op.READ, (3, 10)) == vfs.Read(3, 10)
+    assert vfs.decode(vfs.Op.READ, (3, 10, 7, 1)) == vfs.Read(3, 10, 7, 1)
+    assert vfs.decode(vfs.Op.FDATASYNC, (4,)) == vfs.Fsync(4)
+    assert vfs.decode(vfs.Op.SYNC, ()) == vfs.Sync()
+    for op, args in ((0, ()), (0, (3,)), (0, (1, 2, 3, 4, 5)), (0, (b"3", 10)), (1003, ()),
+                     (7, ((1, 1), 5))):
+        assert vfs.decode(op, args) is Errno.EINVAL, (op, args)
+    for op in (12345, -1, 2, "read", None):
+        assert vfs.decode(op, ()) is Errno.ENOSYS, op
+
+
+def test_every_op_has_a_request_and_every_request_a_handler() -> None:
+    assert set(vfs.BY_OP) == set(vfs.Op)
+    vfs_ = Vfs.__new__(Vfs)
+    Vfs.__init__(vfs_, None, None)  # type: ignore[arg-type]
+    assert set(vfs_.handlers) == set(vfs.REQUESTS)
+    for cls in vfs.REQUESTS:
+        assert vfs.BY_OP[cls.OP] is cls  # type: ignore[attr-defined]
+        assert cls.__dataclass_params__.frozen and "__slots__" in cls.__dict__, cls  # type: ignore[attr-defined]
+
+
+def test_no_op_number_is_a_literal_at_either_end() -> None:
+    """The client names its requests and the server its handlers: no ``call(t, 257, ...``,
+    no ``{0: self.read}``, no ``request.args[2]``."""
+    client = (ROOT / "linux" / "syscalls" / "sys_file.py").read_text()
+    server = (ROOT / "servers" / "vfs" / "server.py").read_text()
+    assert not re.findall(r"\bcall\(\s*t\s*,\s*-?\d", client)
+    assert not re.findall(r"\bcall\(\s*t\s*,\s*t\.syscall", client)
+    assert not re.findall(r"[{,]\s*\d+\s*:\s*self\.\w+", server)
+    assert "request.args" not in server.replace("request.args)", "")

@@ -1,9 +1,10 @@
 """File system calls: thin clients of the VFS server.
 
 Each handler decodes its arguments (paths are copied in; buffers become memory
-grants the server copies through), then calls the VFS port with the Linux
-system call number as the operation; the calling thread sleeps until the
-server answers, and the answer is the call's result. A few calls are reduced
+grants the server copies through), then calls the VFS port with a typed request
+(``abi/vfs.py`` declares them all); the calling thread sleeps until the server
+answers, and the answer is the call's result or a typed answer the handler turns
+into one (``Again``: act, then run the call again). A few calls are reduced
 to their general form here (open → openat, stat → newfstatat, select → poll,
 ...), so the server implements each operation once.
 """
@@ -15,6 +16,8 @@ import time
 import weakref
 from typing import Any, Callable
 
+from cloudos.abi import vfs
+from cloudos.abi.vfs import Again, BytesOut, PollReady, Received, SignalsReady
 from cloudos.kernel.cap import Cap, ObjType, Right
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
@@ -37,12 +40,13 @@ IOCTL_BUFFERS = {0x5401: (36, True), 0x5402: (36, False), 0x5403: (36, False),  
                  0x5421: (4, False)}                                          # FIONBIO
 SIGPIPE, SIGXFSZ = 13, 25
 POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 1, 2, 4, 8, 16, 32
-SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003  # the VFS's lifecycle ops (vfs/server.py)
-EXEC_READ, MMAP_READ = 1004, 1005  # the VFS reads for execve and mmap (vfs/server.py)
+# the VFS's lifecycle ops and reads for execve and mmap, by the names their senders use
+SPAWN, FORK, EXEC, EXIT = vfs.Op.SPAWN, vfs.Op.FORK, vfs.Op.EXEC, vfs.Op.EXIT
+EXEC_READ, MMAP_READ = vfs.Op.EXEC_READ, vfs.Op.MMAP_READ
 VFS = "vfs"  # the server that owns these calls
-# The VFS's answer to a call a crash of its code left undone (servers/runtime.py): the call
+# A call a crash of the VFS's code left undone (answered Again.RESTART, servers/runtime.py)
 # runs again on the restarted server, at most RESTARTS_MAX times in a row, then fails EIO.
-RESTART, RESTARTS_MAX = 513, 3
+RESTARTS_MAX = 3
 _restarts: weakref.WeakKeyDictionary[Thread, int] = weakref.WeakKeyDictionary()
 
 
@@ -69,14 +73,19 @@ def _grant(t: Thread, start: int, length: int, write: bool) -> Cap:
     return t.process.kernel.ipc.lend(t.process.pid, t.process.aspace, start, length, rights)
 
 
-def call(t: Thread, op: int, *args: Any, grants: tuple[Cap, ...] = (),
+def call(t: Thread, request: Any, *args: Any, grants: tuple[Cap, ...] = (),
          deadline: float | None = None, timeout_result: int = -Errno.ETIMEDOUT,
          deliver: Callable[[Message], int] | None = None) -> int:
-    """Ask the VFS to perform ``op`` for ``t``; the thread sleeps until it answers."""
+    """Ask the VFS to serve ``request`` (abi/vfs.py) for ``t``; the thread sleeps until it
+    answers. (A bare op number with ``args`` is the untyped form the callers outside this
+    module still use; the server decodes it.)"""
     ipc = t.process.kernel.ipc
     cap = _client(t)
     port = ipc.ports[cap.obj]
-    msg = Message(op, b"", t.process.pid, list(grants), body=(op, *args))
+    if isinstance(request, int):
+        msg = Message(request, b"", t.process.pid, list(grants), body=(request, *args))
+    else:
+        msg = Message(request.OP, b"", t.process.pid, list(grants), body=request)
     return ipc.call(t, port, msg, _again_if_undone(t, deliver or _result), deadline,
                     timeout_result)
 
@@ -86,7 +95,7 @@ def _again_if_undone(t: Thread, deliver: Callable[[Message], int]) -> Callable[[
     leaves every call done once (not reported failed while it did nothing, which a program
     cannot tell from failed after doing something: dash's redirections need dup2 to work)."""
     def again(msg: Message) -> int:
-        if msg.body != -RESTART:
+        if msg.body is not Again.RESTART:
             _restarts.pop(t, None)
             return deliver(msg)
         tries = _restarts.get(t, 0) + 1
@@ -117,48 +126,49 @@ def _path(t: Thread, addr: int) -> bytes:
 # -- open, close, dup ------------------------------------------------------------
 def sys_open(t: Thread, path: int, flags: int, mode: int, *_: int) -> int:
     """Implements Linux open(2)."""
-    return call(t, 257, AT_FDCWD, _path(t, path), s32(flags), mode & 0o7777)
+    return call(t, vfs.Openat(AT_FDCWD, _path(t, path), s32(flags), mode & 0o7777))
 
 
 def sys_openat(t: Thread, dirfd: int, path: int, flags: int, mode: int, *_: int) -> int:
     """Implements Linux openat(2)."""
-    return call(t, 257, s32(dirfd), _path(t, path), s32(flags), mode & 0o7777)
+    return call(t, vfs.Openat(s32(dirfd), _path(t, path), s32(flags), mode & 0o7777))
 
 
 def sys_creat(t: Thread, path: int, mode: int, *_: int) -> int:
     """Implements Linux creat(2)."""
-    return call(t, 257, AT_FDCWD, _path(t, path), O_CREAT | O_WRONLY | O_TRUNC, mode & 0o7777)
+    return call(t,
+                vfs.Openat(AT_FDCWD, _path(t, path), O_CREAT | O_WRONLY | O_TRUNC, mode & 0o7777))
 
 
 def sys_close(t: Thread, fd: int, *_: int) -> int:
     """Implements Linux close(2)."""
-    return call(t, 3, s32(fd))
+    return call(t, vfs.Close(s32(fd)))
 
 
 def sys_dup(t: Thread, fd: int, *_: int) -> int:
     """Implements Linux dup(2)."""
-    return call(t, 32, s32(fd))
+    return call(t, vfs.Dup(s32(fd)))
 
 
 def sys_dup2(t: Thread, old: int, new: int, *_: int) -> int:
     """Implements Linux dup2(2)."""
-    return call(t, 33, s32(old), s32(new))
+    return call(t, vfs.Dup2(s32(old), s32(new)))
 
 
 def sys_dup3(t: Thread, old: int, new: int, flags: int, *_: int) -> int:
     """Implements Linux dup3(2)."""
-    return call(t, 292, s32(old), s32(new), s32(flags))
+    return call(t, vfs.Dup3(s32(old), s32(new), s32(flags)))
 
 
 def sys_fcntl(t: Thread, fd: int, cmd: int, arg: int, *_: int) -> int:
     """Implements Linux fcntl(2): dup, close-on-exec, status flags; locks always granted."""
-    return call(t, 72, s32(fd), s32(cmd), s64(arg))
+    return call(t, vfs.Fcntl(s32(fd), s32(cmd), s64(arg)))
 
 
 def sys_pipe2(t: Thread, fds: int, flags: int, *_: int) -> int:
     """Implements Linux pipe2(2)."""
     t.process.aspace.user_frame(fds, True)
-    return call(t, 293, s32(flags), grants=(_grant(t, fds, 8, True),))
+    return call(t, vfs.Pipe2(s32(flags)), grants=(_grant(t, fds, 8, True),))
 
 
 def sys_pipe(t: Thread, fds: int, *_: int) -> int:
@@ -186,7 +196,8 @@ def sys_socketpair(t: Thread, domain: int, type_: int, protocol: int, sv: int, *
     if protocol not in (0, AF_UNIX):
         raise KernelError(Errno.EPROTONOSUPPORT, f"protocol {protocol}")
     t.process.aspace.user_frame(sv, True)
-    return call(t, 53, type_ & SOCK_TYPE_FLAGS, type_ & 0xF, grants=(_grant(t, sv, 8, True),))
+    return call(t, vfs.Socketpair(type_ & SOCK_TYPE_FLAGS, type_ & 0xF),
+                grants=(_grant(t, sv, 8, True),))
 
 
 def sys_socket(t: Thread, domain: int, type_: int, protocol: int, *_: int) -> int:
@@ -199,7 +210,7 @@ def sys_socket(t: Thread, domain: int, type_: int, protocol: int, *_: int) -> in
     if type_ & 0xF not in (SOCK_STREAM, SOCK_SEQPACKET) or protocol not in (0, AF_UNIX):
         raise KernelError(Errno.EPROTONOSUPPORT,
                           "AF_UNIX SOCK_STREAM and SOCK_SEQPACKET are implemented")
-    return call(t, 41, type_ & SOCK_TYPE_FLAGS, type_ & 0xF)
+    return call(t, vfs.Socket(type_ & SOCK_TYPE_FLAGS, type_ & 0xF))
 
 
 SOCKADDR_MAX = 110  # sizeof(struct sockaddr_un)
@@ -221,9 +232,9 @@ def _sockaddr_out(t: Thread, addr: int, addrlen: int) -> Callable[[Message], int
         raise KernelError(Errno.EINVAL, "negative address length")
 
     def deliver(msg: Message) -> int:
-        if not isinstance(msg.body, tuple):
+        if not isinstance(msg.body, BytesOut):
             return int(msg.body)
-        result, name = msg.body
+        result, name = msg.body.result, msg.body.data
         try:
             if addr:
                 aspace.copy_out(addr, name[:room])
@@ -237,22 +248,22 @@ def _sockaddr_out(t: Thread, addr: int, addrlen: int) -> Callable[[Message], int
 def sys_bind(t: Thread, fd: int, addr: int, addrlen: int, *_: int) -> int:
     """Implements Linux bind(2) of an AF_UNIX socket: a path (a socket file) or an
     abstract name."""
-    return call(t, 49, s32(fd), _sockaddr_in(t, addr, addrlen))
+    return call(t, vfs.Bind(s32(fd), _sockaddr_in(t, addr, addrlen)))
 
 
 def sys_connect(t: Thread, fd: int, addr: int, addrlen: int, *_: int) -> int:
     """Implements Linux connect(2) of an AF_UNIX stream socket to a listening one."""
-    return call(t, 42, s32(fd), _sockaddr_in(t, addr, addrlen))
+    return call(t, vfs.Connect(s32(fd), _sockaddr_in(t, addr, addrlen)))
 
 
 def sys_listen(t: Thread, fd: int, backlog: int, *_: int) -> int:
     """Implements Linux listen(2)."""
-    return call(t, 50, s32(fd), s32(backlog))
+    return call(t, vfs.Listen(s32(fd), s32(backlog)))
 
 
 def sys_accept4(t: Thread, fd: int, addr: int, addrlen: int, flags: int, *_: int) -> int:
     """Implements Linux accept4(2): SOCK_CLOEXEC, SOCK_NONBLOCK."""
-    return call(t, 288, s32(fd), s32(flags), deliver=_sockaddr_out(t, addr, addrlen))
+    return call(t, vfs.Accept4(s32(fd), s32(flags)), deliver=_sockaddr_out(t, addr, addrlen))
 
 
 def sys_accept(t: Thread, fd: int, addr: int, addrlen: int, *_: int) -> int:
@@ -262,18 +273,18 @@ def sys_accept(t: Thread, fd: int, addr: int, addrlen: int, *_: int) -> int:
 
 def sys_getsockname(t: Thread, fd: int, addr: int, addrlen: int, *_: int) -> int:
     """Implements Linux getsockname(2)."""
-    return call(t, 51, s32(fd), deliver=_sockaddr_out(t, addr, addrlen or 1))
+    return call(t, vfs.Getsockname(s32(fd)), deliver=_sockaddr_out(t, addr, addrlen or 1))
 
 
 def sys_getpeername(t: Thread, fd: int, addr: int, addrlen: int, *_: int) -> int:
     """Implements Linux getpeername(2)."""
-    return call(t, 52, s32(fd), deliver=_sockaddr_out(t, addr, addrlen or 1))
+    return call(t, vfs.Getpeername(s32(fd)), deliver=_sockaddr_out(t, addr, addrlen or 1))
 
 
 def sys_getsockopt(t: Thread, fd: int, level: int, option: int, value: int, length: int,
                    *_: int) -> int:
     """Implements Linux getsockopt(2) for SOL_SOCKET options of AF_UNIX sockets."""
-    return call(t, 55, s32(fd), s32(level), s32(option),
+    return call(t, vfs.Getsockopt(s32(fd), s32(level), s32(option)),
                 deliver=_sockaddr_out(t, value, length))
 
 
@@ -284,7 +295,7 @@ def sys_setsockopt(t: Thread, fd: int, level: int, option: int, value: int, leng
     if s32(length) < 0:
         raise KernelError(Errno.EINVAL, "negative option length")
     t.process.aspace.copy_in(value, min(s32(length), 256))
-    return call(t, 54, s32(fd), s32(level), s32(option))
+    return call(t, vfs.Setsockopt(s32(fd), s32(level), s32(option)))
 
 
 MSGHDR = struct.Struct("<QI4xQQQQi4x")  # name, namelen, iov, iovlen, control, controllen, flags
@@ -324,7 +335,7 @@ def sys_sendmsg(t: Thread, fd: int, msg: int, flags: int, *_: int) -> int:
     lengths, grants, control, controllen = _msghdr(t, msg, False)
     fds = _rights(t, control, controllen) if controllen else []
     deliver = None if s32(flags) & MSG_NOSIGNAL else _sigpipe(t)
-    return call(t, 46, s32(fd), lengths, s32(flags), fds, grants=grants, deliver=deliver)
+    return call(t, vfs.Sendmsg(s32(fd), lengths, s32(flags), fds), grants=grants, deliver=deliver)
 
 
 def sys_recvmsg(t: Thread, fd: int, msg: int, flags: int, *_: int) -> int:
@@ -340,19 +351,19 @@ def sys_recvmsg(t: Thread, fd: int, msg: int, flags: int, *_: int) -> int:
         grants += (_grant(t, control, room, True),)
 
     def deliver(answer: Message) -> int:
-        if not isinstance(answer.body, tuple):
-            return int(answer.body)
-        _, count, used, msg_flags = answer.body
-        aspace.copy_out(msg + 40, struct.pack("<Qi", used, msg_flags))
-        return int(count)
+        got = answer.body
+        if not isinstance(got, Received):
+            return int(got)
+        aspace.copy_out(msg + 40, struct.pack("<Qi", got.control_used, got.msg_flags))
+        return got.count
 
-    return call(t, 47, s32(fd), lengths, s32(flags) & 0xFFFF_FFFF, room, grants=grants,
+    return call(t, vfs.Recvmsg(s32(fd), lengths, s32(flags) & 0xFFFF_FFFF, room), grants=grants,
                 deliver=deliver)
 
 
 def sys_shutdown(t: Thread, fd: int, how: int, *_: int) -> int:
     """Implements Linux shutdown(2) on a socket pair's end."""
-    return call(t, 48, s32(fd), s32(how))
+    return call(t, vfs.Shutdown(s32(fd), s32(how)))
 
 
 def sys_sendto(t: Thread, fd: int, buf: int, count: int, flags: int, addr: int,
@@ -361,7 +372,7 @@ def sys_sendto(t: Thread, fd: int, buf: int, count: int, flags: int, addr: int,
     count = min(count, 0x7FFF_F000)
     _check_buffer(t, buf, count, False)
     deliver = None if s32(flags) & MSG_NOSIGNAL else _sigpipe(t)
-    return call(t, 44, s32(fd), count, s32(flags), bool(addr),
+    return call(t, vfs.Sendto(s32(fd), count, s32(flags), bool(addr)),
                 grants=(_grant(t, buf, count, False),), deliver=deliver)
 
 
@@ -373,12 +384,12 @@ def sys_recvfrom(t: Thread, fd: int, buf: int, count: int, flags: int, addr: int
     _check_buffer(t, buf, count, True)
     if addr and addrlen:
         t.process.aspace.copy_out(addrlen, struct.pack("<I", 0))
-    return call(t, 45, s32(fd), count, s32(flags), grants=(_grant(t, buf, count, True),))
+    return call(t, vfs.Recvfrom(s32(fd), count, s32(flags)), grants=(_grant(t, buf, count, True),))
 
 
 def sys_eventfd2(t: Thread, initval: int, flags: int, *_: int) -> int:
     """Implements Linux eventfd2(2): a 64-bit counter read and written 8 bytes at a time."""
-    return call(t, 290, initval & 0xFFFF_FFFF, s32(flags))
+    return call(t, vfs.Eventfd2(initval & 0xFFFF_FFFF, s32(flags)))
 
 
 def sys_memfd_create(t: Thread, name: int, flags: int, *_: int) -> int:
@@ -387,7 +398,7 @@ def sys_memfd_create(t: Thread, name: int, flags: int, *_: int) -> int:
         text = user_string(t.process.aspace, name, 250)
     except KernelError as err:
         raise KernelError(Errno.EINVAL if err.errno == Errno.ENAMETOOLONG else err.errno)
-    return call(t, 319, text, flags & 0xFFFF_FFFF)
+    return call(t, vfs.MemfdCreate(text, flags & 0xFFFF_FFFF))
 
 
 def sys_eventfd(t: Thread, initval: int, *_: int) -> int:
@@ -407,11 +418,10 @@ def sys_read(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
     """Implements Linux read(2)."""
     count = min(count, 0x7FFF_F000)
     _check_buffer(t, buf, count, True)
-    return call(t, 0, s32(fd), count, t.process.pgid, t.process.sid,
+    return call(t, vfs.Read(s32(fd), count, t.process.pgid, t.process.sid),
                 grants=(_grant(t, buf, count, True),), deliver=_read_answer(t, 0, buf, count))
 
 
-BACKGROUND_READ = 512  # the VFS's answer to a read of the terminal from a background job
 # struct signalfd_siginfo: signo, errno, code, pid, uid, fd, tid, band, overrun, trapno,
 # status, int, ptr, utime, stime, addr (then addr_lsb and padding to 128 bytes)
 SIGNALFD_SIGINFO = struct.Struct("<IiiIIiIIIIiiQQQQ")
@@ -425,9 +435,9 @@ def _read_answer(t: Thread, nr: int, buf: int, count: int) -> Callable[[Message]
     read takes pending signals, which the personality owns.
     """
     def deliver(msg: Message) -> int:
-        if isinstance(msg.body, tuple):  # ("signals", mask): a signalfd has some pending
-            return _take_signals(t, nr, msg.body[1], buf, count)
-        if msg.body != -BACKGROUND_READ:
+        if isinstance(msg.body, SignalsReady):  # a signalfd has some pending
+            return _take_signals(t, nr, msg.body.mask, buf, count)
+        if msg.body is not Again.BACKGROUND:
             return int(msg.body)
         if signals.ignores(t, signals.SIGTTIN):
             return -Errno.EIO
@@ -453,7 +463,9 @@ def _sigpipe(t: Thread, nr: int = -1) -> Callable[[Message], int]:
             send_signal(t.process, SIGPIPE, t)
         elif msg.body == -Errno.EFBIG:
             send_signal(t.process, SIGXFSZ, t)
-        elif msg.body == -BACKGROUND_READ and nr >= 0:
+        elif msg.body is Again.BACKGROUND:
+            if nr < 0:
+                return -Errno.EIO  # (only calls that pass their job, and so nr, get this)
             _stop_job(t, signals.SIGTTOU)
             t.restart = nr
             return 0
@@ -472,20 +484,20 @@ def sys_write(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
     """Implements Linux write(2); SIGPIPE with EPIPE on a pipe nobody reads."""
     count = min(count, 0x7FFF_F000)
     _check_buffer(t, buf, count, False)
-    return call(t, 1, s32(fd), count, *_job(t), grants=(_grant(t, buf, count, False),),
+    return call(t, vfs.Write(s32(fd), count, *_job(t)), grants=(_grant(t, buf, count, False),),
                 deliver=_sigpipe(t, 1))
 
 
 def sys_pread64(t: Thread, fd: int, buf: int, count: int, offset: int, *_: int) -> int:
     """Implements Linux pread64(2)."""
     _check_buffer(t, buf, count, True)
-    return call(t, 17, s32(fd), count, s64(offset), grants=(_grant(t, buf, count, True),))
+    return call(t, vfs.Pread(s32(fd), count, s64(offset)), grants=(_grant(t, buf, count, True),))
 
 
 def sys_pwrite64(t: Thread, fd: int, buf: int, count: int, offset: int, *_: int) -> int:
     """Implements Linux pwrite64(2)."""
     _check_buffer(t, buf, count, False)
-    return call(t, 18, s32(fd), count, s64(offset), grants=(_grant(t, buf, count, False),),
+    return call(t, vfs.Pwrite(s32(fd), count, s64(offset)), grants=(_grant(t, buf, count, False),),
                 deliver=_sigpipe(t))
 
 
@@ -505,7 +517,7 @@ def _iov(t: Thread, iov: int, iovcnt: int, write: bool) -> tuple[list[int], tupl
 def sys_readv(t: Thread, fd: int, iov: int, iovcnt: int, *_: int) -> int:
     """Implements Linux readv(2)."""
     lengths, grants = _iov(t, iov, iovcnt, True)
-    return call(t, 19, s32(fd), lengths, t.process.pgid, t.process.sid, grants=grants,
+    return call(t, vfs.Readv(s32(fd), lengths, t.process.pgid, t.process.sid), grants=grants,
                 deliver=_read_answer(t, 19, 0, 0))
 
 
@@ -542,7 +554,7 @@ def sys_signalfd4(t: Thread, fd: int, mask: int, size: int, flags: int, *_: int)
     wanted = struct.unpack("<Q", t.process.aspace.copy_in(mask, 8))[0] & ~signals.UNBLOCKABLE
     linux(t.process).signalfd_mask |= wanted  # from now on the VFS hears of these
     signals.tell_pending(t.process)  # and of what is pending already
-    return call(t, 289, s32(fd), wanted, flags)
+    return call(t, vfs.Signalfd4(s32(fd), wanted, flags))
 
 
 def sys_signalfd(t: Thread, fd: int, mask: int, size: int, *_: int) -> int:
@@ -553,12 +565,12 @@ def sys_signalfd(t: Thread, fd: int, mask: int, size: int, *_: int) -> int:
 def sys_writev(t: Thread, fd: int, iov: int, iovcnt: int, *_: int) -> int:
     """Implements Linux writev(2)."""
     lengths, grants = _iov(t, iov, iovcnt, False)
-    return call(t, 20, s32(fd), lengths, *_job(t), grants=grants, deliver=_sigpipe(t, 20))
+    return call(t, vfs.Writev(s32(fd), lengths, *_job(t)), grants=grants, deliver=_sigpipe(t, 20))
 
 
 def sys_lseek(t: Thread, fd: int, offset: int, whence: int, *_: int) -> int:
     """Implements Linux lseek(2)."""
-    return call(t, 8, s32(fd), s64(offset), s32(whence))
+    return call(t, vfs.Lseek(s32(fd), s64(offset), s32(whence)))
 
 
 def sys_ioctl(t: Thread, fd: int, cmd: int, arg: int, *_: int) -> int:
@@ -569,17 +581,17 @@ def sys_ioctl(t: Thread, fd: int, cmd: int, arg: int, *_: int) -> int:
     grants = (_grant(t, arg, size, out),) if size else ()
     if size:
         _check_buffer(t, arg, size, out)
-    return call(t, 16, s32(fd), cmd, arg, *_job(t), grants=grants, deliver=_sigpipe(t, 16))
+    return call(t, vfs.Ioctl(s32(fd), cmd, arg, *_job(t)), grants=grants, deliver=_sigpipe(t, 16))
 
 
 def sys_fsync(t: Thread, fd: int, *_: int) -> int:
     """Implements Linux fsync(2) and fdatasync(2): file systems write through."""
-    return call(t, 74, s32(fd))
+    return call(t, vfs.Fsync(s32(fd)))
 
 
 def sys_sync(t: Thread, *_: int) -> int:
     """Implements Linux sync(2)."""
-    return call(t, 162)
+    return call(t, vfs.Sync())
 
 
 # -- poll and select -------------------------------------------------------------------
@@ -590,9 +602,9 @@ def _poll(t: Thread, fds: int, nfds: int, timeout: float | None) -> int:
     pairs = [struct.unpack_from("<ih", raw, 8 * i) for i in range(nfds)]
     _check_buffer(t, fds, 8 * nfds, True)
     ms = -1 if timeout is None else int(min(timeout, WAIT_MAX) * 1000)
-    return call(t, 7, [(fd, ev & 0xFFFF) for fd, ev in pairs], ms,
-                grants=(_grant(t, fds, 8 * nfds, True),), deadline=_deadline(t, timeout),
-                timeout_result=0)
+    return call(t, vfs.Poll([(fd, ev & 0xFFFF) for fd, ev in pairs], ms),
+                grants=(_grant(t, fds, 8 * nfds, True),), deadline=_deadline(t,
+                        timeout), timeout_result=0)
 
 
 def sys_poll(t: Thread, fds: int, nfds: int, timeout_ms: int, *_: int) -> int:
@@ -637,9 +649,9 @@ def _select(t: Thread, nfds: int, sets: tuple[int, int, int], timeout: float | N
             pairs.append((fd, events))
 
     def deliver(msg: Message) -> int:
-        if not isinstance(msg.body, tuple):  # nothing ready, or an error
+        if not isinstance(msg.body, PollReady):  # nothing ready, or an error
             return int(msg.body)
-        ready, revents = msg.body
+        revents = msg.body.revents
         out = [0, 0, 0]
         for (fd, events), got in zip(pairs, revents):
             if got & POLLNVAL:
@@ -653,7 +665,7 @@ def _select(t: Thread, nfds: int, sets: tuple[int, int, int], timeout: float | N
         return sum(bin(bits).count("1") for bits in out)
 
     ms = -1 if timeout is None else int(min(timeout, WAIT_MAX) * 1000)
-    return call(t, 7, pairs, ms, deadline=_deadline(t, timeout), timeout_result=0,
+    return call(t, vfs.Poll(pairs, ms), deadline=_deadline(t, timeout), timeout_result=0,
                 deliver=deliver)
 
 
@@ -663,7 +675,7 @@ TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET = 1, 2
 
 def sys_timerfd_create(t: Thread, clock: int, flags: int, *_: int) -> int:
     """Implements Linux timerfd_create(2) for CLOCK_REALTIME, CLOCK_MONOTONIC and CLOCK_BOOTTIME."""
-    return call(t, 283, s32(clock), s32(flags))
+    return call(t, vfs.TimerfdCreate(s32(clock), s32(flags)))
 
 
 def sys_timerfd_settime(t: Thread, fd: int, flags: int, new: int, old: int, *_: int) -> int:
@@ -679,14 +691,15 @@ def sys_timerfd_settime(t: Thread, fd: int, flags: int, new: int, old: int, *_: 
     if old:
         _check_buffer(t, old, 32, True)
     grants = (_grant(t, old, 32, True),) if old else ()
-    return call(t, 286, s32(fd), flags, interval, value, bool(flags & TFD_TIMER_ABSTIME),
-                grants=grants)
+    return call(t,
+                vfs.TimerfdSettime(s32(fd), flags, interval, value,
+                                   bool(flags & TFD_TIMER_ABSTIME)), grants=grants)
 
 
 def sys_timerfd_gettime(t: Thread, fd: int, cur: int, *_: int) -> int:
     """Implements Linux timerfd_gettime(2)."""
     _check_buffer(t, cur, 32, True)
-    return call(t, 287, s32(fd), grants=(_grant(t, cur, 32, True),))
+    return call(t, vfs.TimerfdGettime(s32(fd)), grants=(_grant(t, cur, 32, True),))
 
 
 # -- epoll: an interest list kept by the VFS, waited on like poll ------------------------
@@ -695,7 +708,7 @@ EPOLL_EVENT_SIZE = 12  # struct epoll_event is packed on x86_64
 
 def sys_epoll_create1(t: Thread, flags: int, *_: int) -> int:
     """Implements Linux epoll_create1(2)."""
-    return call(t, 291, s32(flags))
+    return call(t, vfs.EpollCreate1(s32(flags)))
 
 
 def sys_epoll_create(t: Thread, size: int, *_: int) -> int:
@@ -710,7 +723,7 @@ def sys_epoll_ctl(t: Thread, epfd: int, op: int, fd: int, event: int, *_: int) -
     events, data = 0, 0
     if s32(op) != 2:  # EPOLL_CTL_DEL needs no event
         events, data = struct.unpack("<IQ", t.process.aspace.copy_in(event, EPOLL_EVENT_SIZE))
-    return call(t, 233, s32(epfd), s32(op), s32(fd), events, data)
+    return call(t, vfs.EpollCtl(s32(epfd), s32(op), s32(fd), events, data))
 
 
 def sys_epoll_wait(t: Thread, epfd: int, events: int, maxevents: int, timeout_ms: int,
@@ -722,8 +735,9 @@ def sys_epoll_wait(t: Thread, epfd: int, events: int, maxevents: int, timeout_ms
     size = maxevents * EPOLL_EVENT_SIZE
     _check_buffer(t, events, size, True)
     timeout = None if ms < 0 else ms / 1000
-    return call(t, 232, s32(epfd), maxevents, ms, grants=(_grant(t, events, size, True),),
-                deadline=_deadline(t, timeout), timeout_result=0)
+    return call(t, vfs.EpollWait(s32(epfd), maxevents, ms),
+                grants=(_grant(t, events, size, True),), deadline=_deadline(t,
+                        timeout), timeout_result=0)
 
 
 def sys_epoll_pwait(t: Thread, epfd: int, events: int, maxevents: int, timeout_ms: int,
@@ -759,7 +773,7 @@ def sys_pselect6(t: Thread, nfds: int, rfds: int, wfds: int, efds: int, tsp: int
 # -- metadata ---------------------------------------------------------------------------
 def _stat(t: Thread, dirfd: int, path: bytes, flags: int, buf: int) -> int:
     _check_buffer(t, buf, 144, True)
-    return call(t, 262, dirfd, path, flags, grants=(_grant(t, buf, 144, True),))
+    return call(t, vfs.Newfstatat(dirfd, path, flags), grants=(_grant(t, buf, 144, True),))
 
 
 def sys_stat(t: Thread, path: int, buf: int, *_: int) -> int:
@@ -785,24 +799,24 @@ def sys_newfstatat(t: Thread, dirfd: int, path: int, buf: int, flags: int, *_: i
 def sys_statx(t: Thread, dirfd: int, path: int, flags: int, mask: int, buf: int, *_: int) -> int:
     """Implements Linux statx(2): the basic fields."""
     _check_buffer(t, buf, 256, True)
-    return call(t, 332, s32(dirfd), _path(t, path), s32(flags), mask,
+    return call(t, vfs.Statx(s32(dirfd), _path(t, path), s32(flags), mask),
                 grants=(_grant(t, buf, 256, True),))
 
 
 def sys_access(t: Thread, path: int, mode: int, *_: int) -> int:
     """Implements Linux access(2)."""
-    return call(t, 269, AT_FDCWD, _path(t, path), s32(mode), 0)
+    return call(t, vfs.Faccessat(AT_FDCWD, _path(t, path), s32(mode), 0))
 
 
 def sys_faccessat(t: Thread, dirfd: int, path: int, mode: int, *_: int) -> int:
     """Implements Linux faccessat(2)."""
-    return call(t, 269, s32(dirfd), _path(t, path), s32(mode), 0)
+    return call(t, vfs.Faccessat(s32(dirfd), _path(t, path), s32(mode), 0))
 
 
 def sys_getdents64(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
     """Implements Linux getdents64(2)."""
     _check_buffer(t, buf, count, True)
-    return call(t, 217, s32(fd), count, grants=(_grant(t, buf, count, True),))
+    return call(t, vfs.Getdents64(s32(fd), count), grants=(_grant(t, buf, count, True),))
 
 
 def sys_readlink(t: Thread, path: int, buf: int, size: int, *_: int) -> int:
@@ -816,64 +830,65 @@ def sys_readlinkat(t: Thread, dirfd: int, path: int, buf: int, size: int, *_: in
     if size <= 0:
         raise KernelError(Errno.EINVAL, "buffer size")
     _check_buffer(t, buf, size, True)
-    return call(t, 267, s32(dirfd), _path(t, path), size, grants=(_grant(t, buf, size, True),))
+    return call(t, vfs.Readlinkat(s32(dirfd), _path(t, path), size),
+                grants=(_grant(t, buf, size, True),))
 
 
 def sys_getcwd(t: Thread, buf: int, size: int, *_: int) -> int:
     """Implements Linux getcwd(2)."""
     _check_buffer(t, buf, min(size, PATH_MAX), True)
-    return call(t, 79, size, grants=(_grant(t, buf, min(size, PATH_MAX), True),))
+    return call(t, vfs.Getcwd(size), grants=(_grant(t, buf, min(size, PATH_MAX), True),))
 
 
 def sys_chdir(t: Thread, path: int, *_: int) -> int:
     """Implements Linux chdir(2)."""
-    return call(t, 80, _path(t, path))
+    return call(t, vfs.Chdir(_path(t, path)))
 
 
 def sys_fchdir(t: Thread, fd: int, *_: int) -> int:
     """Implements Linux fchdir(2)."""
-    return call(t, 81, s32(fd))
+    return call(t, vfs.Fchdir(s32(fd)))
 
 
 def sys_umask(t: Thread, mask: int, *_: int) -> int:
     """Implements Linux umask(2)."""
-    return call(t, 95, mask & 0o777)
+    return call(t, vfs.Umask(mask & 0o777))
 
 
 def sys_chmod(t: Thread, path: int, mode: int, *_: int) -> int:
     """Implements Linux chmod(2)."""
-    return call(t, 268, AT_FDCWD, _path(t, path), mode & 0o7777)
+    return call(t, vfs.Fchmodat(AT_FDCWD, _path(t, path), mode & 0o7777))
 
 
 def sys_fchmodat(t: Thread, dirfd: int, path: int, mode: int, *_: int) -> int:
     """Implements Linux fchmodat(2)."""
-    return call(t, 268, s32(dirfd), _path(t, path), mode & 0o7777)
+    return call(t, vfs.Fchmodat(s32(dirfd), _path(t, path), mode & 0o7777))
 
 
 def sys_fchmod(t: Thread, fd: int, mode: int, *_: int) -> int:
     """Implements Linux fchmod(2)."""
-    return call(t, 91, s32(fd), mode & 0o7777)
+    return call(t, vfs.Fchmod(s32(fd), mode & 0o7777))
 
 
 def sys_chown(t: Thread, path: int, uid: int, gid: int, *_: int) -> int:
     """Implements Linux chown(2)."""
-    return call(t, 260, AT_FDCWD, _path(t, path), s32(uid), s32(gid), 0)
+    return call(t, vfs.Fchownat(AT_FDCWD, _path(t, path), s32(uid), s32(gid), 0))
 
 
 def sys_lchown(t: Thread, path: int, uid: int, gid: int, *_: int) -> int:
     """Implements Linux lchown(2)."""
-    return call(t, 260, AT_FDCWD, _path(t, path), s32(uid), s32(gid), AT_SYMLINK_NOFOLLOW)
+    return call(t, vfs.Fchownat(AT_FDCWD, _path(t, path), s32(uid), s32(gid), AT_SYMLINK_NOFOLLOW))
 
 
 def sys_fchown(t: Thread, fd: int, uid: int, gid: int, *_: int) -> int:
     """Implements Linux fchown(2)."""
-    return call(t, 260, s32(fd), b"", s32(uid), s32(gid), AT_EMPTY_PATH)
+    return call(t, vfs.Fchownat(s32(fd), b"", s32(uid), s32(gid), AT_EMPTY_PATH))
 
 
 def sys_fchownat(t: Thread, dirfd: int, path: int, uid: int, gid: int, flags: int,
                  *_: int) -> int:
     """Implements Linux fchownat(2)."""
-    return call(t, 260, s32(dirfd), _path(t, path), s32(uid), s32(gid), s32(flags))
+    return call(t, vfs.Fchownat(s32(dirfd), _path(t, path), s32(uid), s32(gid), s32(flags)))
 
 
 def sys_utimensat(t: Thread, dirfd: int, path: int, times: int, flags: int, *_: int) -> int:
@@ -883,8 +898,9 @@ def sys_utimensat(t: Thread, dirfd: int, path: int, times: int, flags: int, *_: 
     stamps = None
     if times:
         raw = t.process.aspace.copy_in(times, 32)
-        stamps = tuple(_stamp(*struct.unpack_from("<qq", raw, i)) for i in (0, 16))
-    return call(t, 280, s32(dirfd), _path(t, path) if path else None, stamps, s32(flags))
+        stamps = (_stamp(*struct.unpack_from("<qq", raw, 0)),
+                  _stamp(*struct.unpack_from("<qq", raw, 16)))
+    return call(t, vfs.Utimensat(s32(dirfd), _path(t, path) if path else None, stamps, s32(flags)))
 
 
 def _stamp(sec: int, nsec: int) -> int | None:
@@ -901,99 +917,100 @@ def _stamp(sec: int, nsec: int) -> int | None:
 
 def sys_truncate(t: Thread, path: int, length: int, *_: int) -> int:
     """Implements Linux truncate(2)."""
-    return call(t, 76, _path(t, path), s64(length), deliver=_sigpipe(t))
+    return call(t, vfs.Truncate(_path(t, path), s64(length)), deliver=_sigpipe(t))
 
 
 def sys_ftruncate(t: Thread, fd: int, length: int, *_: int) -> int:
     """Implements Linux ftruncate(2)."""
-    return call(t, 77, s32(fd), s64(length), deliver=_sigpipe(t))
+    return call(t, vfs.Ftruncate(s32(fd), s64(length)), deliver=_sigpipe(t))
 
 
 def sys_statfs(t: Thread, path: int, buf: int, *_: int) -> int:
     """Implements Linux statfs(2)."""
     _check_buffer(t, buf, 120, True)
-    return call(t, 137, _path(t, path), grants=(_grant(t, buf, 120, True),))
+    return call(t, vfs.Statfs(_path(t, path)), grants=(_grant(t, buf, 120, True),))
 
 
 def sys_fstatfs(t: Thread, fd: int, buf: int, *_: int) -> int:
     """Implements Linux fstatfs(2)."""
     _check_buffer(t, buf, 120, True)
-    return call(t, 138, s32(fd), grants=(_grant(t, buf, 120, True),))
+    return call(t, vfs.Fstatfs(s32(fd)), grants=(_grant(t, buf, 120, True),))
 
 
 # -- names ------------------------------------------------------------------------------
 def sys_mkdir(t: Thread, path: int, mode: int, *_: int) -> int:
     """Implements Linux mkdir(2)."""
-    return call(t, 258, AT_FDCWD, _path(t, path), mode & 0o7777)
+    return call(t, vfs.Mkdirat(AT_FDCWD, _path(t, path), mode & 0o7777))
 
 
 def sys_mkdirat(t: Thread, dirfd: int, path: int, mode: int, *_: int) -> int:
     """Implements Linux mkdirat(2)."""
-    return call(t, 258, s32(dirfd), _path(t, path), mode & 0o7777)
+    return call(t, vfs.Mkdirat(s32(dirfd), _path(t, path), mode & 0o7777))
 
 
 def sys_rmdir(t: Thread, path: int, *_: int) -> int:
     """Implements Linux rmdir(2)."""
-    return call(t, 263, AT_FDCWD, _path(t, path), AT_REMOVEDIR)
+    return call(t, vfs.Unlinkat(AT_FDCWD, _path(t, path), AT_REMOVEDIR))
 
 
 def sys_unlink(t: Thread, path: int, *_: int) -> int:
     """Implements Linux unlink(2)."""
-    return call(t, 263, AT_FDCWD, _path(t, path), 0)
+    return call(t, vfs.Unlinkat(AT_FDCWD, _path(t, path), 0))
 
 
 def sys_unlinkat(t: Thread, dirfd: int, path: int, flags: int, *_: int) -> int:
     """Implements Linux unlinkat(2)."""
-    return call(t, 263, s32(dirfd), _path(t, path), s32(flags))
+    return call(t, vfs.Unlinkat(s32(dirfd), _path(t, path), s32(flags)))
 
 
 def sys_rename(t: Thread, old: int, new: int, *_: int) -> int:
     """Implements Linux rename(2)."""
-    return call(t, 316, AT_FDCWD, _path(t, old), AT_FDCWD, _path(t, new), 0)
+    return call(t, vfs.Renameat2(AT_FDCWD, _path(t, old), AT_FDCWD, _path(t, new), 0))
 
 
 def sys_renameat(t: Thread, olddir: int, old: int, newdir: int, new: int, *_: int) -> int:
     """Implements Linux renameat(2)."""
-    return call(t, 316, s32(olddir), _path(t, old), s32(newdir), _path(t, new), 0)
+    return call(t, vfs.Renameat2(s32(olddir), _path(t, old), s32(newdir), _path(t, new), 0))
 
 
 def sys_renameat2(t: Thread, olddir: int, old: int, newdir: int, new: int, flags: int,
                   *_: int) -> int:
     """Implements Linux renameat2(2): RENAME_NOREPLACE (RENAME_EXCHANGE: EINVAL)."""
-    return call(t, 316, s32(olddir), _path(t, old), s32(newdir), _path(t, new), s32(flags))
+    return call(t,
+                vfs.Renameat2(s32(olddir), _path(t, old), s32(newdir), _path(t, new), s32(flags)))
 
 
 def sys_link(t: Thread, old: int, new: int, *_: int) -> int:
     """Implements Linux link(2)."""
-    return call(t, 265, AT_FDCWD, _path(t, old), AT_FDCWD, _path(t, new), 0)
+    return call(t, vfs.Linkat(AT_FDCWD, _path(t, old), AT_FDCWD, _path(t, new), 0))
 
 
 def sys_linkat(t: Thread, olddir: int, old: int, newdir: int, new: int, flags: int,
                *_: int) -> int:
     """Implements Linux linkat(2)."""
-    return call(t, 265, s32(olddir), _path(t, old), s32(newdir), _path(t, new), s32(flags))
+    return call(t, vfs.Linkat(s32(olddir), _path(t, old), s32(newdir), _path(t, new), s32(flags)))
 
 
 def sys_symlink(t: Thread, target: int, path: int, *_: int) -> int:
     """Implements Linux symlink(2)."""
-    return call(t, 266, _path(t, target), AT_FDCWD, _path(t, path))
+    return call(t, vfs.Symlinkat(_path(t, target), AT_FDCWD, _path(t, path)))
 
 
 def sys_symlinkat(t: Thread, target: int, dirfd: int, path: int, *_: int) -> int:
     """Implements Linux symlinkat(2)."""
-    return call(t, 266, _path(t, target), s32(dirfd), _path(t, path))
+    return call(t, vfs.Symlinkat(_path(t, target), s32(dirfd), _path(t, path)))
 
 
 
 # -- extended attributes ------------------------------------------------------------------
 def sys_xattr_path(t: Thread, path: int, *_: int) -> int:
     """Implements Linux {get,set,list,remove}xattr(2): ENOTSUP once the path resolves."""
-    return call(t, t.syscall, _path(t, path), t.syscall not in LXATTR)
+    return call(t, vfs.XattrPath(_path(t, path), t.syscall not in LXATTR))
 
 
 def sys_xattr_fd(t: Thread, fd: int, *_: int) -> int:
     """Implements Linux f{get,set,list,remove}xattr(2): ENOTSUP for an open fd."""
-    return call(t, t.syscall, s32(fd))
+    return call(t, vfs.XattrFd(s32(fd)))
 
 
 LXATTR = {189, 192, 195, 198}  # lsetxattr, lgetxattr, llistxattr, lremovexattr: no follow
@@ -1003,5 +1020,5 @@ def sys_fadvise64(t: Thread, fd: int, offset: int, length: int, advice: int, *_:
     """Implements Linux fadvise64(2): advice is checked, then ignored (no page cache)."""
     if not 0 <= s32(advice) <= 5 or s64(length) < 0:
         raise KernelError(Errno.EINVAL, "fadvise arguments")
-    result = call(t, 72, s32(fd), 1, 0, deliver=lambda msg: min(0, int(msg.body)))
+    result = call(t, vfs.Fcntl(s32(fd), 1, 0), deliver=lambda msg: min(0, int(msg.body)))
     return result  # fcntl(F_GETFD) answers: 0, or EBADF for a closed fd

@@ -30,10 +30,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
 
 
+from cloudos.abi import vfs
+from cloudos.abi.vfs import Again, BytesOut, ExecImage, Op, PollReady, Received, SignalsReady
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
-from cloudos.servers.shapes import shape_of
 from cloudos.servers.vfs import files
 from cloudos.servers.vfs.files import (O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY,
                                        O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_TRUNC,
@@ -46,19 +47,16 @@ from cloudos.servers.vfs.tmpfs import TmpFs
 from cloudos.servers.tty.ldisc import LineDiscipline, Termios
 
 VFS_ID = -2
-SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003  # lifecycle ops, above Linux's numbers
-EXEC_READ, MMAP_READ = 1004, 1005  # execve's and mmap's reads (sent by linux/syscalls/sys_file.py)
-TIMER_FIRED = 1006  # a timerfd's expiry: the kernel's notification to the VFS (ServerApi.notify_at)
-# A file's shared mapping object lent to the VFS, and its pages to write back
-# (sent by linux/sharedfiles.py)
-MAP_ATTACH, MAP_SYNC = 1007, 1008
-CONSOLE_INPUT = 1009  # bytes typed at the host terminal (sent by cloudos/machine.py)
-SIGNALS_PENDING = 1010  # a process's pending signals changed (sent by linux/signals.py)
-CORE_DUMP = 1011  # a dying process's core file, for its working directory (cloudos/machine.py)
+# The lifecycle and notification ops, by the names their senders import from here
+SPAWN, FORK, EXEC, EXIT = Op.SPAWN, Op.FORK, Op.EXEC, Op.EXIT
+EXEC_READ, MMAP_READ, CONSOLE_INPUT, CORE_DUMP = (Op.EXEC_READ, Op.MMAP_READ, Op.CONSOLE_INPUT,
+                                                  Op.CORE_DUMP)
 SFD_NONBLOCK, SFD_CLOEXEC, SIGNALFD_SIZE = O_NONBLOCK, O_CLOEXEC, 128
 TCFLSH, TCIFLUSH, TCIOFLUSH = 0x540B, 0, 2
 CONSOLE_SESSION = 1  # the session whose controlling terminal the console is (TIOCGSID)
-BACKGROUND_READ = 512  # ERESTARTSYS: the personality stops the job (SIGTTIN or SIGTTOU)
+# A background job used the terminal: raised as an error inside the server, answered as
+# Again.BACKGROUND (the personality stops the job, SIGTTIN or SIGTTOU, and runs the call again)
+BACKGROUND = 512
 TOSTOP = 0o400  # c_lflag: background jobs may not write to the terminal
 SHARED_WRITE = 2  # MMAP_READ's sharing argument: 0 private, 1 shared read-only, 2 shared
 MFD_CLOEXEC, MFD_ALLOW_SEALING, MEMFD_NAME_MAX = 1, 2, 249
@@ -158,50 +156,58 @@ class Vfs:
 
     def __init__(self, api: ServerApi, state: VfsState) -> None:
         self.api, self.state = api, state
-        self.ops: dict[int, Callable[..., Any]] = {
-            0: self.read, 1: self.write, 3: self.close, 7: self.poll, 8: self.lseek,
-            16: self.ioctl, 17: self.pread, 18: self.pwrite, 19: self.readv, 20: self.writev,
-            32: self.dup, 33: self.dup2, 72: self.fcntl, 74: self.fsync, 75: self.fsync,
-            76: self.truncate, 77: self.ftruncate, 79: self.getcwd, 80: self.chdir,
-            81: self.fchdir, 91: self.fchmod, 95: self.umask, 137: self.statfs,
-            138: self.fstatfs, 162: self.sync, 217: self.getdents64, 257: self.openat,
-            258: self.mkdirat, 260: self.fchownat, 262: self.newfstatat, 263: self.unlinkat,
-            265: self.linkat, 266: self.symlinkat, 267: self.readlinkat, 268: self.fchmodat,
-            269: self.faccessat, 280: self.utimensat, 290: self.eventfd2, 292: self.dup3,
-            44: self.sendto, 45: self.recvfrom, 48: self.shutdown, 53: self.socketpair,
-            41: self.socket, 42: self.connect, 46: self.sendmsg, 47: self.recvmsg,
-            49: self.bind, 50: self.listen, 51: self.getsockname, 52: self.getpeername,
-            54: self.setsockopt, 55: self.getsockopt, 288: self.accept4,
-            232: self.epoll_wait, 233: self.epoll_ctl, 291: self.epoll_create1,
-            283: self.timerfd_create, 286: self.timerfd_settime, 287: self.timerfd_gettime,
-            TIMER_FIRED: self.timer_fired,
-            293: self.pipe2,
-            316: self.renameat2, 332: self.statx,
-            SPAWN: self.spawn, FORK: self.fork, EXEC: self.exec, EXIT: self.exit,
-            EXEC_READ: self.exec_read, MMAP_READ: self.mmap_read,
-            MAP_ATTACH: self.map_attach, MAP_SYNC: self.map_sync, 319: self.memfd_create,
-            CONSOLE_INPUT: self.console_input, SIGNALS_PENDING: self.signals_pending,
-            289: self.signalfd4, CORE_DUMP: self.core_dump,
-            188: self.xattr, 189: self.xattr, 191: self.xattr, 192: self.xattr,
-            194: self.xattr, 195: self.xattr, 197: self.xattr, 198: self.xattr,
-            190: self.fxattr, 193: self.fxattr, 196: self.fxattr, 199: self.fxattr,
+        # the handler of each request type (abi/vfs.py declares them)
+        self.handlers: dict[type, Callable[[Request, Any], Any]] = {
+            vfs.Read: self.read, vfs.Write: self.write, vfs.Readv: self.readv,
+            vfs.Writev: self.writev, vfs.Pread: self.pread, vfs.Pwrite: self.pwrite,
+            vfs.Close: self.close, vfs.Lseek: self.lseek, vfs.Ioctl: self.ioctl,
+            vfs.Dup: self.dup, vfs.Dup2: self.dup2, vfs.Dup3: self.dup3, vfs.Fcntl: self.fcntl,
+            vfs.Fsync: self.fsync, vfs.Sync: self.sync, vfs.Poll: self.poll,
+            vfs.Openat: self.openat, vfs.Mkdirat: self.mkdirat, vfs.Unlinkat: self.unlinkat,
+            vfs.Renameat2: self.renameat2, vfs.Linkat: self.linkat, vfs.Symlinkat: self.symlinkat,
+            vfs.Readlinkat: self.readlinkat, vfs.Newfstatat: self.newfstatat, vfs.Statx: self.statx,
+            vfs.Faccessat: self.faccessat, vfs.Fchmodat: self.fchmodat, vfs.Fchmod: self.fchmod,
+            vfs.Fchownat: self.fchownat, vfs.Utimensat: self.utimensat,
+            vfs.Truncate: self.truncate, vfs.Ftruncate: self.ftruncate, vfs.Statfs: self.statfs,
+            vfs.Fstatfs: self.fstatfs, vfs.Getdents64: self.getdents64, vfs.Getcwd: self.getcwd,
+            vfs.Chdir: self.chdir, vfs.Fchdir: self.fchdir, vfs.Umask: self.umask,
+            vfs.XattrPath: self.xattr, vfs.XattrFd: self.fxattr, vfs.Pipe2: self.pipe2,
+            vfs.Eventfd2: self.eventfd2, vfs.MemfdCreate: self.memfd_create,
+            vfs.Signalfd4: self.signalfd4, vfs.TimerfdCreate: self.timerfd_create,
+            vfs.TimerfdSettime: self.timerfd_settime, vfs.TimerfdGettime: self.timerfd_gettime,
+            vfs.EpollCreate1: self.epoll_create1, vfs.EpollCtl: self.epoll_ctl,
+            vfs.EpollWait: self.epoll_wait, vfs.Socket: self.socket,
+            vfs.Socketpair: self.socketpair, vfs.Bind: self.bind, vfs.Connect: self.connect,
+            vfs.Listen: self.listen, vfs.Accept4: self.accept4,
+            vfs.Getsockname: self.getsockname, vfs.Getpeername: self.getpeername,
+            vfs.Getsockopt: self.getsockopt, vfs.Setsockopt: self.setsockopt,
+            vfs.Shutdown: self.shutdown, vfs.Sendto: self.sendto, vfs.Recvfrom: self.recvfrom,
+            vfs.Sendmsg: self.sendmsg, vfs.Recvmsg: self.recvmsg, vfs.Spawn: self.spawn,
+            vfs.Fork: self.fork, vfs.Exec: self.exec, vfs.Exit: self.exit,
+            vfs.ExecRead: self.exec_read, vfs.MmapRead: self.mmap_read,
+            vfs.MapAttach: self.map_attach, vfs.MapSync: self.map_sync,
+            vfs.TimerFired: self.timer_fired, vfs.ConsoleInput: self.console_input,
+            vfs.SignalsPending: self.signals_pending, vfs.CoreDump: self.core_dump,
         }
 
     # -- dispatch ---------------------------------------------------------------
     def handle(self, request: Request) -> None:
-        """Check the request's shape (an op we serve, the arguments it takes), then run it."""
+        """Dispatch on the request's type; a message that is not a typed request (a bare
+        tuple, a guest's raw message) is decoded first: an op we do not serve is ENOSYS,
+        arguments that do not fit the op EINVAL."""
         self.state.caller = request.sender
-        op = self.ops.get(request.op) if isinstance(request.op, int) else None
-        if op is None:
-            self.answer(request, -Errno.ENOSYS)
-            return
-        if not shape_of(op).accepts(request.args):
-            self.answer(request, -Errno.EINVAL)
-            return
+        body = request.body
+        handler = self.handlers.get(type(body))
+        if handler is None:
+            body = vfs.decode(request.op, request.args)
+            if isinstance(body, Errno):
+                self.answer(request, -body)
+                return
+            handler = self.handlers[type(body)]
         try:
-            result = op(request, *request.args)
+            result = handler(request, body)
         except KernelError as err:
-            result = -err.errno
+            result = Again.BACKGROUND if err.errno == BACKGROUND else -err.errno
         if result is not None:  # None: answered later (a deferred reply)
             self.answer(request, result)
 
@@ -217,28 +223,28 @@ class Vfs:
         return proc
 
     # -- process lifecycle --------------------------------------------------------
-    def spawn(self, request: Request, pid: int) -> int:
+    def spawn(self, request: Request, r: vfs.Spawn) -> int:
         """A first process: console on fds 0, 1 and 2, cwd and root at "/"."""
         fds = FdTable()
         for fd, mode in ((0, files.O_RDONLY), (1, files.O_WRONLY), (2, files.O_WRONLY)):
             fds.install(files.console(fd, mode), fd=fd)
-        self.state.procs[pid] = Proc(fds, self.state.namespace.root(), pid=pid)
+        self.state.procs[r.pid] = Proc(fds, self.state.namespace.root(), pid=r.pid)
         return 0
 
-    def fork(self, request: Request, parent: int, child: int) -> int:
-        p = self.state.procs.get(parent)
+    def fork(self, request: Request, r: vfs.Fork) -> int:
+        p = self.state.procs.get(r.parent)
         if p is not None:
-            self.state.procs[child] = Proc(p.fds.fork(), p.cwd, p.umask, child)
+            self.state.procs[r.child] = Proc(p.fds.fork(), p.cwd, p.umask, r.child)
         return 0
 
-    def exec(self, request: Request, pid: int) -> int:
-        p = self.state.procs.get(pid)
+    def exec(self, request: Request, r: vfs.Exec) -> int:
+        p = self.state.procs.get(r.pid)
         if p is not None:
             for fd in [fd for fd, e in p.fds.entries.items() if e.cloexec]:
                 self._close(p, fd)
         return 0
 
-    def exec_read(self, request: Request, dirfd: int, path: bytes) -> Any:
+    def exec_read(self, request: Request, r: vfs.ExecRead) -> Any:
         """What execve needs, read with the caller's rights: the program, the dynamic
         loader it names, and for a #! script the interpreter and the argv it prepends.
 
@@ -246,19 +252,19 @@ class Vfs:
         program identity, loader identity); an identity keys the page cache.
         """
         proc = self.proc(request)
-        where, data, ident = self._executable(proc, dirfd, path)
+        where, data, ident = self._executable(proc, r.dirfd, r.path)
         prefix: tuple[bytes, ...] = ()
         if data.startswith(b"#!"):
             line = data[2:data.find(b"\n") if b"\n" in data else 256][:256].strip()
             if not line:
                 raise KernelError(Errno.ENOEXEC, "empty #! line")
             interp, _, arg = line.partition(b" ")
-            prefix = (interp, *([arg.strip()] if arg.strip() else []), path)
+            prefix = (interp, *([arg.strip()] if arg.strip() else []), r.path)
             where, data, ident = self._executable(proc, AT_FDCWD, interp)
         loader = program_interpreter(data)
         _, loader_data, loader_id = (self._executable(proc, AT_FDCWD, loader) if loader
                                      else (b"", None, None))
-        return (0, where, data, loader_data, prefix, ident, loader_id)
+        return ExecImage(0, where, data, loader_data, prefix, ident, loader_id)
 
     def _executable(self, proc: Proc, dirfd: int, path: bytes) -> tuple[bytes, bytes, Any]:
         walk = self._lookup(proc, dirfd, path)
@@ -271,52 +277,51 @@ class Vfs:
         return (path_of(walk), step.fs.read(step.node, 0, attr.size),
                 (attr.dev, attr.ino, attr.size, attr.mtime_ns))
 
-    def xattr(self, request: Request, path: bytes, follow: bool) -> int:
+    def xattr(self, request: Request, r: vfs.XattrPath) -> int:
         """The *xattr calls on a path: the file must exist; no file system here has xattrs."""
-        self._lookup(self.proc(request), AT_FDCWD, path, 0 if follow else AT_SYMLINK_NOFOLLOW)
+        self._lookup(self.proc(request), AT_FDCWD, r.path, 0 if r.follow else AT_SYMLINK_NOFOLLOW)
         raise KernelError(Errno.EOPNOTSUPP, "extended attributes are not supported")
 
-    def fxattr(self, request: Request, fd: int) -> int:
-        self.proc(request).fds.get(fd)
+    def fxattr(self, request: Request, r: vfs.XattrFd) -> int:
+        self.proc(request).fds.get(r.fd)
         raise KernelError(Errno.EOPNOTSUPP, "extended attributes are not supported")
 
-    def mmap_read(self, request: Request, fd: int, offset: int, length: int,
-                  sharing: int) -> Any:
+    def mmap_read(self, request: Request, r: vfs.MmapRead) -> Any:
         """The bytes behind a file mapping (mmap of a regular file opened for reading).
 
         A shared mapping gets the file from its start, and the file is noted as
         mapped: its pages arrive with MAP_ATTACH.
         """
-        file = self.proc(request).fds.get(fd)
+        file = self.proc(request).fds.get(r.fd)
         if file.walk is None or not stat.S_ISREG(file.fs.getattr(file.node).mode):
             raise KernelError(Errno.ENODEV, "only regular files can be mapped")
-        if not file.readable() or sharing == SHARED_WRITE and not file.writable():
+        if not file.readable() or r.sharing == SHARED_WRITE and not file.writable():
             raise KernelError(Errno.EACCES, "file not open for reading (and writing)")
         fs, node = file.fs, file.node
         a = fs.getattr(node)
-        if min(a.size, offset + length) - (0 if sharing else offset) > self.state.map_limit:
+        if min(a.size, r.offset + r.length) - (0 if r.sharing else r.offset) > self.state.map_limit:
             # its pages are read now, all of them: more than the machine's RAM never fits
             raise KernelError(Errno.ENOMEM, "more of the file than the machine has RAM")
-        if sharing:
+        if r.sharing:
             self.state.mapped.setdefault((a.dev, a.ino), Mapped(fs, node))
-            return (0, self._file_read(fs, node, 0, offset + length), (a.dev, a.ino),
+            return (0, self._file_read(fs, node, 0, r.offset + r.length), (a.dev, a.ino),
                     file.writable())
-        return (0, self._file_read(fs, node, offset, length), (a.dev, a.ino, a.size, a.mtime_ns))
+        return (0, self._file_read(fs, node, r.offset, r.length),
+                (a.dev, a.ino, a.size, a.mtime_ns))
 
-    def map_attach(self, request: Request, key: tuple[int, int], length: int) -> None:
-        mapped = self.state.mapped.get(key)
+    def map_attach(self, request: Request, r: vfs.MapAttach) -> None:
+        mapped = self.state.mapped.get(r.key)
         if mapped is not None:
-            mapped.grant, mapped.length = request.grants[0], length
+            mapped.grant, mapped.length = request.grants[0], r.length
 
-    def map_sync(self, request: Request, key: tuple[int, int], data: bytes | None,
-                 final: bool) -> None:
+    def map_sync(self, request: Request, r: vfs.MapSync) -> None:
         """Write a mapping's pages to the file (what lies past its end is dropped)."""
-        mapped = self.state.mapped.pop(key, None) if final else self.state.mapped.get(key)
-        if mapped is None or data is None:
+        mapped = self.state.mapped.pop(r.key, None) if r.final else self.state.mapped.get(r.key)
+        if mapped is None or r.data is None:
             return
         size = mapped.fs.getattr(mapped.node).size
-        if mapped.fs.read(mapped.node, 0, size) != data[:size]:
-            mapped.fs.write(mapped.node, 0, data[:size])
+        if mapped.fs.read(mapped.node, 0, size) != r.data[:size]:
+            mapped.fs.write(mapped.node, 0, r.data[:size])
 
     def _mapping(self, fs: FileSystem, node: Node) -> Mapped | None:
         if not self.state.mapped:
@@ -356,21 +361,21 @@ class Vfs:
         except KernelError:
             pass  # the last mapping went: the file itself has the bytes
 
-    def memfd_create(self, request: Request, name: bytes, flags: int) -> int:
+    def memfd_create(self, request: Request, r: vfs.MemfdCreate) -> int:
         """An anonymous regular file in memory (/memfd:NAME), open for reading and writing."""
-        if flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING) or len(name) > MEMFD_NAME_MAX:
-            raise KernelError(Errno.EINVAL, f"memfd_create flags {flags:#x}")
+        if r.flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING) or len(r.name) > MEMFD_NAME_MAX:
+            raise KernelError(Errno.EINVAL, f"memfd_create flags {r.flags:#x}")
         fs = self.state.memfds
         node = fs.create(fs.root(), b"m", 0o777, *self._owner())
         fs.unlink(fs.root(), b"m")  # linked for a moment only: a memfd has no name
-        walk = (Step(b"", fs, fs.root()), Step(b"memfd:" + name + b" (deleted)", fs, node))
+        walk = (Step(b"", fs, fs.root()), Step(b"memfd:" + r.name + b" (deleted)", fs, node))
         file = OpenFile("node", files.O_RDWR, walk)
-        return self.proc(request).fds.install(file, bool(flags & MFD_CLOEXEC))
+        return self.proc(request).fds.install(file, bool(r.flags & MFD_CLOEXEC))
 
-    def core_dump(self, request: Request, pid: int, image: bytes) -> None:
+    def core_dump(self, request: Request, r: vfs.CoreDump) -> None:
         """Write "core" in the process's working directory, as Linux does with the default
         core_pattern: a new file (mode 0600), or an existing regular file replaced."""
-        proc = self.state.procs.get(pid)
+        proc = self.state.procs.get(r.pid)
         if proc is None:
             return
         here = proc.cwd[-1]
@@ -381,10 +386,10 @@ class Vfs:
         if not stat.S_ISREG(here.fs.getattr(node).mode):
             return  # Linux leaves anything else alone
         here.fs.truncate(node, 0)
-        here.fs.write(node, 0, image)
+        here.fs.write(node, 0, r.image)
 
-    def exit(self, request: Request, pid: int) -> int:
-        p = self.state.procs.pop(pid, None)
+    def exit(self, request: Request, r: vfs.Exit) -> int:
+        p = self.state.procs.pop(r.pid, None)
         if p is not None:
             for fd in list(p.fds.entries):
                 self._close(p, fd)
@@ -412,57 +417,57 @@ class Vfs:
                 pipe.readers -= 1
             self._pipe_changed(pipe)
 
-    def close(self, request: Request, fd: int) -> int:
-        self._close(self.proc(request), fd)
+    def close(self, request: Request, r: vfs.Close) -> int:
+        self._close(self.proc(request), r.fd)
         return 0
 
-    def dup(self, request: Request, fd: int) -> int:
+    def dup(self, request: Request, r: vfs.Dup) -> int:
         proc = self.proc(request)
-        file = proc.fds.get(fd)
+        file = proc.fds.get(r.fd)
         file.refs += 1
         return proc.fds.install(file)
 
-    def dup2(self, request: Request, old: int, new: int) -> int:
+    def dup2(self, request: Request, r: vfs.Dup2) -> int:
         proc = self.proc(request)
-        proc.fds.get(old)
-        if old == new:
-            return new
-        return self.dup3(request, old, new, 0)
+        proc.fds.get(r.old)
+        if r.old == r.new:
+            return r.new
+        return self.dup3(request, vfs.Dup3(r.old, r.new, 0))
 
-    def dup3(self, request: Request, old: int, new: int, flags: int) -> int:
+    def dup3(self, request: Request, r: vfs.Dup3) -> int:
         proc = self.proc(request)
-        if old == new or flags & ~O_CLOEXEC:
+        if r.old == r.new or r.flags & ~O_CLOEXEC:
             raise KernelError(Errno.EINVAL, "dup3 onto itself or bad flags")
-        if not 0 <= new < proc.fds.limit:
-            raise KernelError(Errno.EBADF, f"fd {new}")
-        file = proc.fds.get(old)
-        if new in proc.fds.entries:
-            self._close(proc, new)
+        if not 0 <= r.new < proc.fds.limit:
+            raise KernelError(Errno.EBADF, f"fd {r.new}")
+        file = proc.fds.get(r.old)
+        if r.new in proc.fds.entries:
+            self._close(proc, r.new)
         file.refs += 1
-        return proc.fds.install(file, bool(flags & O_CLOEXEC), fd=new)
+        return proc.fds.install(file, bool(r.flags & O_CLOEXEC), fd=r.new)
 
-    def fcntl(self, request: Request, fd: int, cmd: int, arg: int) -> int:
+    def fcntl(self, request: Request, r: vfs.Fcntl) -> int:
         proc = self.proc(request)
-        file = proc.fds.get(fd)
-        entry = proc.fds.entries[fd]
-        if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
-            if not 0 <= arg < proc.fds.limit:
-                raise KernelError(Errno.EINVAL, f"fd {arg}")
+        file = proc.fds.get(r.fd)
+        entry = proc.fds.entries[r.fd]
+        if r.cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+            if not 0 <= r.arg < proc.fds.limit:
+                raise KernelError(Errno.EINVAL, f"fd {r.arg}")
             file.refs += 1
-            return proc.fds.install(file, cmd == F_DUPFD_CLOEXEC, lowest=arg)
-        if cmd == F_GETFD:
+            return proc.fds.install(file, r.cmd == F_DUPFD_CLOEXEC, lowest=r.arg)
+        if r.cmd == F_GETFD:
             return FD_CLOEXEC if entry.cloexec else 0
-        if cmd == F_SETFD:
-            entry.cloexec = bool(arg & FD_CLOEXEC)
+        if r.cmd == F_SETFD:
+            entry.cloexec = bool(r.arg & FD_CLOEXEC)
             return 0
-        if cmd == F_GETFL:
+        if r.cmd == F_GETFL:
             return file.flags
-        if cmd == F_SETFL:
-            file.flags = (file.flags & ~files.STATUS_FLAGS) | (arg & files.STATUS_FLAGS)
+        if r.cmd == F_SETFL:
+            file.flags = (file.flags & ~files.STATUS_FLAGS) | (r.arg & files.STATUS_FLAGS)
             return 0
-        if cmd in (F_GETLK, F_SETLK, F_SETLKW):
+        if r.cmd in (F_GETLK, F_SETLK, F_SETLKW):
             return 0  # one machine, advisory locks always granted (recorded nowhere)
-        raise KernelError(Errno.EINVAL, f"fcntl command {cmd}")
+        raise KernelError(Errno.EINVAL, f"fcntl command {r.cmd}")
 
     # -- opening -------------------------------------------------------------------
     def _base(self, proc: Proc, dirfd: int) -> Walk:
@@ -490,27 +495,27 @@ class Vfs:
             raise KernelError(Errno.EEXIST, "the root")
         return walk, name
 
-    def openat(self, request: Request, dirfd: int, path: bytes, flags: int, mode: int) -> int:
+    def openat(self, request: Request, r: vfs.Openat) -> int:
         proc = self.proc(request)
-        if flags & files.O_TMPFILE == files.O_TMPFILE:
+        if r.flags & files.O_TMPFILE == files.O_TMPFILE:
             raise KernelError(Errno.EOPNOTSUPP, "O_TMPFILE")
-        walk = self._open_walk(proc, dirfd, path, flags, mode)
+        walk = self._open_walk(proc, r.dirfd, r.path, r.flags, r.mode)
         step = walk[-1]
         attr = step.fs.getattr(step.node)
         if stat.S_ISLNK(attr.mode):
             raise KernelError(Errno.ELOOP, "O_NOFOLLOW on a symbolic link")
-        if flags & O_DIRECTORY and not stat.S_ISDIR(attr.mode):
-            raise KernelError(Errno.ENOTDIR, path.decode(errors="replace"))
-        if stat.S_ISDIR(attr.mode) and flags & O_ACCMODE != files.O_RDONLY:
-            raise KernelError(Errno.EISDIR, path.decode(errors="replace"))
-        status = flags & ~(O_CREAT | O_EXCL | files.O_NOCTTY | O_TRUNC | O_CLOEXEC)
+        if r.flags & O_DIRECTORY and not stat.S_ISDIR(attr.mode):
+            raise KernelError(Errno.ENOTDIR, r.path.decode(errors="replace"))
+        if stat.S_ISDIR(attr.mode) and r.flags & O_ACCMODE != files.O_RDONLY:
+            raise KernelError(Errno.EISDIR, r.path.decode(errors="replace"))
+        status = r.flags & ~(O_CREAT | O_EXCL | files.O_NOCTTY | O_TRUNC | O_CLOEXEC)
         if isinstance(step.fs, DevFs) and step.fs.is_terminal(step.node) and os.isatty(0):
             # /dev/tty and /dev/console are the host terminal, like fds 0-2
-            return proc.fds.install(files.console(0, status), bool(flags & O_CLOEXEC))
+            return proc.fds.install(files.console(0, status), bool(r.flags & O_CLOEXEC))
         file = OpenFile("node", status, walk)
-        if flags & O_TRUNC and file.writable() and stat.S_ISREG(attr.mode):
+        if r.flags & O_TRUNC and file.writable() and stat.S_ISREG(attr.mode):
             self._truncate(step.fs, step.node, 0)
-        return proc.fds.install(file, bool(flags & O_CLOEXEC))
+        return proc.fds.install(file, bool(r.flags & O_CLOEXEC))
 
     def _open_walk(self, proc: Proc, dirfd: int, path: bytes, flags: int, mode: int) -> Walk:
         namespace = self.state.namespace
@@ -544,13 +549,13 @@ class Vfs:
         travel with requests yet)."""
         return os.getuid(), os.getgid()
 
-    def pipe2(self, request: Request, flags: int) -> int:
+    def pipe2(self, request: Request, r: vfs.Pipe2) -> int:
         proc = self.proc(request)
-        if flags & ~(O_CLOEXEC | O_NONBLOCK | 0o40000):
-            raise KernelError(Errno.EINVAL, f"pipe2 flags {flags:#x}")
+        if r.flags & ~(O_CLOEXEC | O_NONBLOCK | 0o40000):
+            raise KernelError(Errno.EINVAL, f"pipe2 flags {r.flags:#x}")
         pipe = Pipe(readers=1, writers=1)
-        status = flags & O_NONBLOCK
-        cloexec = bool(flags & O_CLOEXEC)
+        status = r.flags & O_NONBLOCK
+        cloexec = bool(r.flags & O_CLOEXEC)
         read_fd = proc.fds.install(OpenFile("pipe", files.O_RDONLY | status, pipe=pipe), cloexec)
         write_fd = proc.fds.install(OpenFile("pipe", files.O_WRONLY | status, pipe=pipe), cloexec)
         self.api.copy_out(request.grants[0], 0, struct.pack("<ii", read_fd, write_fd))
@@ -564,25 +569,25 @@ class Vfs:
             return Pipe(readers=1, writers=1, bounds=deque() if socktype != SOCK_STREAM else None)
         return pipe(), pipe()
 
-    def socketpair(self, request: Request, flags: int, socktype: int = SOCK_STREAM) -> int:
+    def socketpair(self, request: Request, r: vfs.Socketpair) -> int:
         """A connected AF_UNIX pair (the client checked domain, type and protocol)."""
         proc = self.proc(request)
-        there, back = self._connection(socktype)
-        status, cloexec = files.O_RDWR | flags & O_NONBLOCK, bool(flags & O_CLOEXEC)
+        there, back = self._connection(r.socktype)
+        status, cloexec = files.O_RDWR | r.flags & O_NONBLOCK, bool(r.flags & O_CLOEXEC)
         cred = (request.sender, *self._owner())  # each end's peer is its creator
         first = proc.fds.install(OpenFile("socket", status, pipe=back, tx=there,
-                                          socktype=socktype, cred=cred), cloexec)
+                                          socktype=r.socktype, cred=cred), cloexec)
         second = proc.fds.install(OpenFile("socket", status, pipe=there, tx=back,
-                                           socktype=socktype, cred=cred), cloexec)
+                                           socktype=r.socktype, cred=cred), cloexec)
         self.api.copy_out(request.grants[0], 0, struct.pack("<ii", first, second))
         return 0
 
     # -- AF_UNIX sockets with names ----------------------------------------------------
-    def socket(self, request: Request, flags: int, socktype: int = SOCK_STREAM) -> int:
+    def socket(self, request: Request, r: vfs.Socket) -> int:
         """An unconnected AF_UNIX stream or seqpacket socket (the client checked domain
         and type)."""
-        file = OpenFile("socket", files.O_RDWR | flags & O_NONBLOCK, socktype=socktype)
-        return self.proc(request).fds.install(file, bool(flags & O_CLOEXEC))
+        file = OpenFile("socket", files.O_RDWR | r.flags & O_NONBLOCK, socktype=r.socktype)
+        return self.proc(request).fds.install(file, bool(r.flags & O_CLOEXEC))
 
     def _address(self, addr: bytes) -> tuple[bytes, bytes]:
         """(name, kind) of a struct sockaddr_un: b"path" or b"abstract" (b"" to autobind)."""
@@ -603,10 +608,10 @@ class Vfs:
         family = struct.pack("<H", AF_UNIX)
         return family + name + (b"\0" if kind == b"path" else b"")
 
-    def bind(self, request: Request, fd: int, addr: bytes) -> int:
+    def bind(self, request: Request, r: vfs.Bind) -> int:
         proc = self.proc(request)
-        file = self._socket(request, fd)
-        name, kind = self._address(addr)
+        file = self._socket(request, r.fd)
+        name, kind = self._address(r.addr)
         if file.name and kind == b"path":  # bound already: the name taken, else EINVAL
             walk, last = self._parent(proc, AT_FDCWD, name)
             try:
@@ -639,20 +644,20 @@ class Vfs:
         self.state.unix_names[key] = file
         return 0
 
-    def listen(self, request: Request, fd: int, backlog: int) -> int:
-        file = self._socket(request, fd)
+    def listen(self, request: Request, r: vfs.Listen) -> int:
+        file = self._socket(request, r.fd)
         if not file.name or file.pipe is not None:
             raise KernelError(Errno.EINVAL, "listen needs a bound, unconnected socket")
-        limit = min(max(backlog, 0), SOMAXCONN) + 1
+        limit = min(max(r.backlog, 0), SOMAXCONN) + 1
         if file.listener is None:
             file.listener = Listener(limit, request.sender)
         file.listener.limit = limit
         return 0
 
-    def connect(self, request: Request, fd: int, addr: bytes) -> int:
+    def connect(self, request: Request, r: vfs.Connect) -> int:
         proc = self.proc(request)
-        file = self._socket(request, fd)
-        name, kind = self._address(addr)
+        file = self._socket(request, r.fd)
+        name, kind = self._address(r.addr)
         if kind == b"path":
             step = self._lookup(proc, AT_FDCWD, name)[-1]
             a = step.fs.getattr(step.node)
@@ -687,24 +692,24 @@ class Vfs:
         self._wake_pollers()
         return 0
 
-    def accept4(self, request: Request, fd: int, flags: int) -> Any:
-        file = self._socket(request, fd)
-        if flags & ~(O_CLOEXEC | O_NONBLOCK):
-            raise KernelError(Errno.EINVAL, f"accept4 flags {flags:#x}")
+    def accept4(self, request: Request, r: vfs.Accept4) -> Any:
+        file = self._socket(request, r.fd)
+        if r.flags & ~(O_CLOEXEC | O_NONBLOCK):
+            raise KernelError(Errno.EINVAL, f"accept4 flags {r.flags:#x}")
         listener = file.listener
         if listener is None:
             raise KernelError(Errno.EINVAL, "not listening")
         if not listener.queue:
             if file.flags & O_NONBLOCK:
                 raise KernelError(Errno.EAGAIN, "no connection waits")
-            listener.accepting.append((request, flags))
+            listener.accepting.append((request, r.flags))
             return None  # answered when a client connects
-        return self._accept(self.proc(request), listener.queue.popleft(), flags)
+        return self._accept(self.proc(request), listener.queue.popleft(), r.flags)
 
     @staticmethod
-    def _accept(proc: Proc, conn: OpenFile, flags: int) -> tuple[int, bytes]:
+    def _accept(proc: Proc, conn: OpenFile, flags: int) -> BytesOut:
         conn.flags |= flags & O_NONBLOCK
-        return proc.fds.install(conn, bool(flags & O_CLOEXEC)), conn.peer
+        return BytesOut(proc.fds.install(conn, bool(flags & O_CLOEXEC)), conn.peer)
 
     def _serve_accepts(self, listener: Listener) -> None:
         while listener.queue and listener.accepting:
@@ -714,55 +719,54 @@ class Vfs:
                 continue
             self.api.reply(request, self._accept(proc, listener.queue.popleft(), flags))
 
-    def getsockname(self, request: Request, fd: int) -> Any:
-        file = self._socket(request, fd)
-        return (0, file.name or struct.pack("<H", AF_UNIX))
+    def getsockname(self, request: Request, r: vfs.Getsockname) -> Any:
+        file = self._socket(request, r.fd)
+        return BytesOut(0, file.name or struct.pack("<H", AF_UNIX))
 
-    def getpeername(self, request: Request, fd: int) -> Any:
-        file = self._socket(request, fd)
+    def getpeername(self, request: Request, r: vfs.Getpeername) -> Any:
+        file = self._socket(request, r.fd)
         if file.pipe is None:
             raise KernelError(Errno.ENOTCONN, "not connected")
-        return (0, file.peer)
+        return BytesOut(0, file.peer)
 
-    def getsockopt(self, request: Request, fd: int, level: int, option: int) -> Any:
+    def getsockopt(self, request: Request, r: vfs.Getsockopt) -> Any:
         """SOL_SOCKET options of an AF_UNIX stream socket: their value, as bytes."""
-        file = self._socket(request, fd)
-        if level != SOL_SOCKET:
-            raise KernelError(Errno.EOPNOTSUPP, f"level {level}")
+        file = self._socket(request, r.fd)
+        if r.level != SOL_SOCKET:
+            raise KernelError(Errno.EOPNOTSUPP, f"level {r.level}")
         values = {SO_TYPE: file.socktype, SO_ERROR: 0, SO_DOMAIN: AF_UNIX, SO_PROTOCOL: 0,
                   SO_ACCEPTCONN: int(file.listener is not None), SO_SNDBUF: SOCKET_BUFFER,
                   SO_RCVBUF: SOCKET_BUFFER, SO_REUSEADDR: 0, SO_KEEPALIVE: 0, SO_PASSCRED: 0}
-        if option == SO_PEERCRED:
-            return (0, struct.pack("<iII", *file.cred) if file.pipe is not None
-                    else struct.pack("<iii", 0, -1, -1))
-        if option not in values:
-            raise KernelError(Errno.ENOPROTOOPT, f"socket option {option}")
-        return (0, struct.pack("<i", values[option]))
+        if r.option == SO_PEERCRED:
+            return BytesOut(0, struct.pack("<iII", *file.cred) if file.pipe is not None
+                            else struct.pack("<iii", 0, -1, -1))
+        if r.option not in values:
+            raise KernelError(Errno.ENOPROTOOPT, f"socket option {r.option}")
+        return BytesOut(0, struct.pack("<i", values[r.option]))
 
-    def setsockopt(self, request: Request, fd: int, level: int, option: int) -> int:
+    def setsockopt(self, request: Request, r: vfs.Setsockopt) -> int:
         """Accepted and without effect: the buffer sizes, address reuse, keepalive."""
-        self._socket(request, fd)
-        if level != SOL_SOCKET:
-            raise KernelError(Errno.ENOPROTOOPT, f"level {level}")
-        if option not in (SO_REUSEADDR, SO_KEEPALIVE, SO_SNDBUF, SO_RCVBUF, SO_PASSCRED,
+        self._socket(request, r.fd)
+        if r.level != SOL_SOCKET:
+            raise KernelError(Errno.ENOPROTOOPT, f"level {r.level}")
+        if r.option not in (SO_REUSEADDR, SO_KEEPALIVE, SO_SNDBUF, SO_RCVBUF, SO_PASSCRED,
                           SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_LINGER, SO_RCVTIMEO, SO_SNDTIMEO):
-            raise KernelError(Errno.ENOPROTOOPT, f"socket option {option}")
+            raise KernelError(Errno.ENOPROTOOPT, f"socket option {r.option}")
         return 0
 
-    def sendmsg(self, request: Request, fd: int, lengths: list[int], flags: int,
-                fds: list[int]) -> int | None:
+    def sendmsg(self, request: Request, r: vfs.Sendmsg) -> int | None:
         """sendmsg: the bytes, and open files (SCM_RIGHTS) that travel with them."""
         proc = self.proc(request)
-        file = self._socket(request, fd)
-        if flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL):
-            raise KernelError(Errno.EOPNOTSUPP, f"send flags {flags:#x}")
-        passing = [proc.fds.get(n) for n in fds]  # EBADF before anything is sent
+        file = self._socket(request, r.fd)
+        if r.flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL):
+            raise KernelError(Errno.EOPNOTSUPP, f"send flags {r.flags:#x}")
+        passing = [proc.fds.get(n) for n in r.fds]  # EBADF before anything is sent
         self._connected(file, False)
-        data = b"".join(self.api.copy_in(g, 0, n) for g, n in zip(request.grants, lengths))
+        data = b"".join(self.api.copy_in(g, 0, n) for g, n in zip(request.grants, r.lengths))
         pipe = file.tx
         assert pipe is not None
         if not (passing and data):
-            return self._pipe_write(request, file, data, 0, bool(flags & MSG_DONTWAIT))
+            return self._pipe_write(request, file, data, 0, bool(r.flags & MSG_DONTWAIT))
         # the files go in first: a reader waiting now takes them with the bytes
         start = pipe.consumed + len(pipe.buffer)
         chunk = [start, start + len(data), passing]
@@ -770,7 +774,7 @@ class Vfs:
         for passed in passing:
             passed.refs += 1  # held by the message until it is received
         try:
-            result = self._pipe_write(request, file, data, 0, bool(flags & MSG_DONTWAIT))
+            result = self._pipe_write(request, file, data, 0, bool(r.flags & MSG_DONTWAIT))
         except KernelError:
             if chunk in pipe.rights:
                 pipe.rights.remove(chunk)
@@ -781,18 +785,17 @@ class Vfs:
             chunk[1] = start + result  # a non-blocking write may have sent less
         return result
 
-    def recvmsg(self, request: Request, fd: int, lengths: list[int], flags: int,
-                room: int) -> Any:
+    def recvmsg(self, request: Request, r: vfs.Recvmsg) -> Any:
         """recvmsg: bytes into the buffers; open files that came with them into the control
         buffer (the last grant, ``room`` bytes)."""
-        file = self._socket(request, fd)
-        if flags & ~(MSG_DONTWAIT | MSG_CMSG_CLOEXEC):
-            raise KernelError(Errno.EOPNOTSUPP, f"recv flags {flags:#x}")
+        file = self._socket(request, r.fd)
+        if r.flags & ~(MSG_DONTWAIT | MSG_CMSG_CLOEXEC):
+            raise KernelError(Errno.EOPNOTSUPP, f"recv flags {r.flags:#x}")
         self._connected(file, True)
-        grants = request.grants[:len(lengths)]
-        control = (request.grants[len(lengths)] if room else 0, room, flags)
-        return self._pipe_read(request, file, sum(lengths), grants, lengths,
-                               bool(flags & MSG_DONTWAIT), control)
+        grants = request.grants[:len(r.lengths)]
+        control = (request.grants[len(r.lengths)] if r.room else 0, r.room, r.flags)
+        return self._pipe_read(request, file, sum(r.lengths), grants, r.lengths,
+                               bool(r.flags & MSG_DONTWAIT), control)
 
     @staticmethod
     def _connected(file: OpenFile, reading: bool) -> None:
@@ -832,59 +835,59 @@ class Vfs:
         self._pipe_changed(file.pipe)
         self._pipe_changed(file.tx)
 
-    def shutdown(self, request: Request, fd: int, how: int) -> int:
-        file = self._socket(request, fd)
-        if how not in (0, 1, 2):
-            raise KernelError(Errno.EINVAL, f"shutdown how={how}")
+    def shutdown(self, request: Request, r: vfs.Shutdown) -> int:
+        file = self._socket(request, r.fd)
+        if r.how not in (0, 1, 2):
+            raise KernelError(Errno.EINVAL, f"shutdown how={r.how}")
         if file.pipe is None:  # Linux notes it and succeeds (a later connect is refused)
-            file.shut |= how + 1
+            file.shut |= r.how + 1
             return 0
-        self._shutdown(file, how + 1)  # SHUT_RD, SHUT_WR, SHUT_RDWR -> bits 1, 2, 3
+        self._shutdown(file, r.how + 1)  # SHUT_RD, SHUT_WR, SHUT_RDWR -> bits 1, 2, 3
         return 0
 
-    def sendto(self, request: Request, fd: int, count: int, flags: int, named: bool) -> int | None:
-        file = self._socket(request, fd)
-        if named:
+    def sendto(self, request: Request, r: vfs.Sendto) -> int | None:
+        file = self._socket(request, r.fd)
+        if r.named:
             raise KernelError(Errno.EISCONN, "the socket is connected")
-        if flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL):
-            raise KernelError(Errno.EOPNOTSUPP, f"send flags {flags:#x}")
+        if r.flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL):
+            raise KernelError(Errno.EOPNOTSUPP, f"send flags {r.flags:#x}")
         self._connected(file, False)
-        data = self.api.copy_in(request.grants[0], 0, count)
-        return self._pipe_write(request, file, data, 0, bool(flags & MSG_DONTWAIT))
+        data = self.api.copy_in(request.grants[0], 0, r.count)
+        return self._pipe_write(request, file, data, 0, bool(r.flags & MSG_DONTWAIT))
 
-    def recvfrom(self, request: Request, fd: int, count: int, flags: int) -> int | None:
-        file = self._socket(request, fd)
-        if flags & ~MSG_DONTWAIT:
-            raise KernelError(Errno.EOPNOTSUPP, f"recv flags {flags:#x}")
+    def recvfrom(self, request: Request, r: vfs.Recvfrom) -> int | None:
+        file = self._socket(request, r.fd)
+        if r.flags & ~MSG_DONTWAIT:
+            raise KernelError(Errno.EOPNOTSUPP, f"recv flags {r.flags:#x}")
         self._connected(file, True)
-        return self._pipe_read(request, file, count, request.grants[0], None,
-                               bool(flags & MSG_DONTWAIT))
+        return self._pipe_read(request, file, r.count, request.grants[0], None,
+                               bool(r.flags & MSG_DONTWAIT))
 
     # -- signalfd -------------------------------------------------------------------------
-    def signalfd4(self, request: Request, fd: int, mask: int, flags: int) -> int:
+    def signalfd4(self, request: Request, r: vfs.Signalfd4) -> int:
         """A new signalfd for the signals of ``mask``, or a new mask for signalfd ``fd``."""
-        if flags & ~(SFD_NONBLOCK | SFD_CLOEXEC):
-            raise KernelError(Errno.EINVAL, f"signalfd flags {flags:#x}")
+        if r.flags & ~(SFD_NONBLOCK | SFD_CLOEXEC):
+            raise KernelError(Errno.EINVAL, f"signalfd flags {r.flags:#x}")
         proc = self.proc(request)
-        if fd != -1:
-            file = proc.fds.get(fd)
+        if r.fd != -1:
+            file = proc.fds.get(r.fd)
             if file.kind != "signalfd":
-                raise KernelError(Errno.EINVAL, f"fd {fd} is not a signalfd")
-            file.sigmask = mask
+                raise KernelError(Errno.EINVAL, f"fd {r.fd} is not a signalfd")
+            file.sigmask = r.mask
             self._wake_pollers()
-            return fd
-        file = OpenFile("signalfd", files.O_RDWR | flags & O_NONBLOCK, sigmask=mask)
-        return proc.fds.install(file, bool(flags & O_CLOEXEC))
+            return r.fd
+        file = OpenFile("signalfd", files.O_RDWR | r.flags & O_NONBLOCK, sigmask=r.mask)
+        return proc.fds.install(file, bool(r.flags & O_CLOEXEC))
 
-    def signals_pending(self, request: Request, pid: int, pending: int) -> None:
+    def signals_pending(self, request: Request, r: vfs.SignalsPending) -> None:
         """The personality's word on ``pid``'s pending signals: waiting reads and polls go on."""
-        self.state.signals_pending[pid] = pending
+        self.state.signals_pending[r.pid] = r.pending
         readers, self.state.signal_readers = self.state.signal_readers, []
         for reader, file in readers:
             if not self.api.waiting(reader):
                 continue
             if self.state.signals_pending.get(reader.sender, 0) & file.sigmask:
-                self.api.reply(reader, ("signals", file.sigmask))
+                self.api.reply(reader, SignalsReady(file.sigmask))
             else:
                 self.state.signal_readers.append((reader, file))
         self._wake_pollers()
@@ -895,51 +898,49 @@ class Vfs:
         if count < SIGNALFD_SIZE:
             raise KernelError(Errno.EINVAL, "a signalfd is read 128 bytes at a time")
         if self.state.signals_pending.get(request.sender, 0) & file.sigmask:
-            return ("signals", file.sigmask)
+            return SignalsReady(file.sigmask)
         if file.flags & O_NONBLOCK:
             raise KernelError(Errno.EAGAIN, "no signal of the set is pending")
         self.state.signal_readers.append((request, file))
         return None
 
-    def eventfd2(self, request: Request, initval: int, flags: int) -> int:
-        if flags & ~(O_CLOEXEC | O_NONBLOCK | EFD_SEMAPHORE):
-            raise KernelError(Errno.EINVAL, f"eventfd2 flags {flags:#x}")
-        counter = EventCounter(initval, bool(flags & EFD_SEMAPHORE))
-        file = OpenFile("eventfd", files.O_RDWR | flags & O_NONBLOCK, counter=counter)
-        return self.proc(request).fds.install(file, bool(flags & O_CLOEXEC))
+    def eventfd2(self, request: Request, r: vfs.Eventfd2) -> int:
+        if r.flags & ~(O_CLOEXEC | O_NONBLOCK | EFD_SEMAPHORE):
+            raise KernelError(Errno.EINVAL, f"eventfd2 flags {r.flags:#x}")
+        counter = EventCounter(r.initval, bool(r.flags & EFD_SEMAPHORE))
+        file = OpenFile("eventfd", files.O_RDWR | r.flags & O_NONBLOCK, counter=counter)
+        return self.proc(request).fds.install(file, bool(r.flags & O_CLOEXEC))
 
     # -- reading and writing ---------------------------------------------------------
-    def read(self, request: Request, fd: int, count: int, pgid: int = 0,
-             sid: int = 0) -> int | None:
-        file = self.proc(request).fds.get(fd)
-        self._check_foreground(file, pgid, sid)
-        return self._read(request, file, count, request.grants[0], None)
+    def read(self, request: Request, r: vfs.Read) -> int | None:
+        file = self.proc(request).fds.get(r.fd)
+        self._check_foreground(file, r.pgid, r.sid)
+        return self._read(request, file, r.count, request.grants[0], None)
 
     def _check_foreground(self, file: OpenFile, pgid: int, sid: int) -> None:
         """A job of the console's session reads the terminal only in the foreground."""
         if file.kind == "console" and self.state.tty is not None:
             self._check_control(pgid, sid)
 
-    def pread(self, request: Request, fd: int, count: int, offset: int) -> int | None:
-        file = self.proc(request).fds.get(fd)
-        if file.kind != "node" or offset < 0:
+    def pread(self, request: Request, r: vfs.Pread) -> int | None:
+        file = self.proc(request).fds.get(r.fd)
+        if file.kind != "node" or r.offset < 0:
             raise KernelError(Errno.ESPIPE if file.kind != "node" else Errno.EINVAL)
-        return self._read(request, file, count, request.grants[0], offset)
+        return self._read(request, file, r.count, request.grants[0], r.offset)
 
-    def readv(self, request: Request, fd: int, lengths: list[int], pgid: int = 0,
-              sid: int = 0) -> int | None:
-        file = self.proc(request).fds.get(fd)
-        self._check_foreground(file, pgid, sid)
+    def readv(self, request: Request, r: vfs.Readv) -> int | None:
+        file = self.proc(request).fds.get(r.fd)
+        self._check_foreground(file, r.pgid, r.sid)
         if file.kind == "signalfd":
             raise KernelError(Errno.EINVAL, "read a signalfd with read(2)")
         if file.kind == "eventfd":  # the first buffer takes the 8 bytes
-            return self._read(request, file, lengths[0] if lengths else 0,
-                              request.grants[0] if lengths else None, None)
+            return self._read(request, file, r.lengths[0] if r.lengths else 0,
+                              request.grants[0] if r.lengths else None, None)
         if file.kind in ("pipe", "socket") or file.kind == "console" and self.state.tty:
             # one read fills the buffers in order
-            return self._read(request, file, sum(lengths), request.grants, None, lengths)
+            return self._read(request, file, sum(r.lengths), request.grants, None, r.lengths)
         total = 0
-        for grant, length in zip(request.grants, lengths):
+        for grant, length in zip(request.grants, r.lengths):
             got = self._read(request, file, length, grant, None)
             assert got is not None
             total += got
@@ -991,8 +992,8 @@ class Vfs:
         self._scatter(grant, data, lengths)
         return len(data)
 
-    def console_input(self, request: Request, data: bytes) -> None:
-        self._tty_feed(data)
+    def console_input(self, request: Request, r: vfs.ConsoleInput) -> None:
+        self._tty_feed(r.data)
 
     def _tty_feed(self, data: bytes) -> None:
         """Keys from the host terminal: the line discipline takes them; waiting reads go on."""
@@ -1029,11 +1030,10 @@ class Vfs:
                 self.api.copy_out(token, 0, piece)
             done += len(piece)
 
-    def write(self, request: Request, fd: int, count: int, pgid: int = 0,
-              sid: int = 0) -> int | None:
-        file = self.proc(request).fds.get(fd)
-        self._check_output(file, pgid, sid)
-        return self._write(request, file, self.api.copy_in(request.grants[0], 0, count), None)
+    def write(self, request: Request, r: vfs.Write) -> int | None:
+        file = self.proc(request).fds.get(r.fd)
+        self._check_output(file, r.pgid, r.sid)
+        return self._write(request, file, self.api.copy_in(request.grants[0], 0, r.count), None)
 
     def _check_output(self, file: OpenFile, pgid: int, sid: int) -> None:
         """With TOSTOP, only the foreground job of the console's session writes to the
@@ -1046,19 +1046,18 @@ class Vfs:
         """Only the foreground job of the console's session uses the terminal (``pgid`` 0:
         a caller the rule does not stop)."""
         if pgid and sid == CONSOLE_SESSION and pgid != self.state.foreground:
-            raise KernelError(BACKGROUND_READ, "a background job used the terminal")
+            raise KernelError(BACKGROUND, "a background job used the terminal")
 
-    def pwrite(self, request: Request, fd: int, count: int, offset: int) -> int | None:
-        file = self.proc(request).fds.get(fd)
-        if file.kind != "node" or offset < 0:
+    def pwrite(self, request: Request, r: vfs.Pwrite) -> int | None:
+        file = self.proc(request).fds.get(r.fd)
+        if file.kind != "node" or r.offset < 0:
             raise KernelError(Errno.ESPIPE if file.kind != "node" else Errno.EINVAL)
-        return self._write(request, file, self.api.copy_in(request.grants[0], 0, count), offset)
+        return self._write(request, file, self.api.copy_in(request.grants[0], 0, r.count), r.offset)
 
-    def writev(self, request: Request, fd: int, lengths: list[int], pgid: int = 0,
-               sid: int = 0) -> int | None:
-        file = self.proc(request).fds.get(fd)
-        self._check_output(file, pgid, sid)
-        data = b"".join(self.api.copy_in(g, 0, n) for g, n in zip(request.grants, lengths))
+    def writev(self, request: Request, r: vfs.Writev) -> int | None:
+        file = self.proc(request).fds.get(r.fd)
+        self._check_output(file, r.pgid, r.sid)
+        data = b"".join(self.api.copy_in(g, 0, n) for g, n in zip(request.grants, r.lengths))
         return self._write(request, file, data, None)
 
     def _write(self, request: Request, file: OpenFile, data: bytes,
@@ -1165,7 +1164,7 @@ class Vfs:
             self.api.copy_out(token, 0, cmsg)
             used = min(room, (len(cmsg) + 7) & ~7)
         msg_flags = flags & MSG_CMSG_CLOEXEC | (MSG_CTRUNC if dropped else 0)
-        return ("msg", len(data), used, msg_flags)
+        return Received(len(data), used, msg_flags)
 
     def _pipe_write(self, request: Request, file: OpenFile, data: bytes, done: int,
                     dontwait: bool = False) -> int | None:
@@ -1360,20 +1359,20 @@ class Vfs:
             return POLLIN & events if ready else 0
         return (POLLIN | POLLOUT) & events
 
-    def poll(self, request: Request, fds: list[tuple[int, int]], timeout_ms: int) -> int | None:
+    def poll(self, request: Request, r: vfs.Poll) -> int | None:
         proc = self.proc(request)
-        ready = self._poll_once(request, proc, fds)
-        if ready or timeout_ms == 0:
+        ready = self._poll_once(request, proc, r.fds)
+        if ready or r.timeout_ms == 0:
             return ready
-        consoles = [f for f, _ in fds if f >= 0 and proc.fds.entries.get(f)
+        consoles = [f for f, _ in r.fds if f >= 0 and proc.fds.entries.get(f)
                     and proc.fds.entries[f].file.kind == "console"]
-        if consoles and len(consoles) == len([f for f, _ in fds if f >= 0]) \
+        if consoles and len(consoles) == len([f for f, _ in r.fds if f >= 0]) \
                 and self.state.tty is None:
             # Only host devices: wait on the host, which is the only thing that can wake us.
-            timeout = None if timeout_ms < 0 else timeout_ms / 1000
+            timeout = None if r.timeout_ms < 0 else r.timeout_ms / 1000
             select.select([proc.fds.entries[f].file.host_fd for f in consoles], [], [], timeout)
-            return self._poll_once(request, proc, fds)
-        self.state.pollers.append((request, fds, proc, None))
+            return self._poll_once(request, proc, r.fds)
+        self.state.pollers.append((request, r.fds, proc, None))
         return None
 
     def _poll_once(self, request: Request, proc: Proc, fds: list[tuple[int, int]]) -> Any:
@@ -1386,7 +1385,7 @@ class Vfs:
             # events is an unsigned short: a bit Linux does not know is carried, not checked
             out += struct.pack("<iHH", fd, events & 0xFFFF, revents & 0xFFFF)
         if not request.grants:
-            return (ready, all_revents) if ready else 0
+            return PollReady(ready, tuple(all_revents)) if ready else 0
         self.api.copy_out(request.grants[0], 0, bytes(out))
         return ready
 
@@ -1407,14 +1406,14 @@ class Vfs:
                 self.state.pollers.append((request, fds, proc, epoll))
 
     # -- timerfd ---------------------------------------------------------------------
-    def timerfd_create(self, request: Request, clock: int, flags: int) -> int:
-        if clock not in TIMERFD_CLOCKS or flags & ~(O_CLOEXEC | O_NONBLOCK):
-            raise KernelError(Errno.EINVAL, f"timerfd_create clock {clock} flags {flags:#x}")
+    def timerfd_create(self, request: Request, r: vfs.TimerfdCreate) -> int:
+        if r.clock not in TIMERFD_CLOCKS or r.flags & ~(O_CLOEXEC | O_NONBLOCK):
+            raise KernelError(Errno.EINVAL, f"timerfd_create clock {r.clock} flags {r.flags:#x}")
         self.state.timer_keys += 1
-        timer = Timer(self.state.timer_keys, clock)
+        timer = Timer(self.state.timer_keys, r.clock)
         self.state.timers[timer.key] = timer
-        file = OpenFile("timerfd", files.O_RDWR | flags & O_NONBLOCK, timer=timer)
-        return self.proc(request).fds.install(file, bool(flags & O_CLOEXEC))
+        file = OpenFile("timerfd", files.O_RDWR | r.flags & O_NONBLOCK, timer=timer)
+        return self.proc(request).fds.install(file, bool(r.flags & O_CLOEXEC))
 
     def _timer(self, request: Request, fd: int) -> Timer:
         file = self.proc(request).fds.get(fd)
@@ -1433,26 +1432,25 @@ class Vfs:
         return now, struct.pack("<qqqq", ns[0] // 10**9, ns[0] % 10**9, ns[1] // 10**9,
                                 ns[1] % 10**9)
 
-    def timerfd_settime(self, request: Request, fd: int, flags: int, interval: float,
-                        value: float, absolute: bool) -> int:
-        timer = self._timer(request, fd)
+    def timerfd_settime(self, request: Request, r: vfs.TimerfdSettime) -> int:
+        timer = self._timer(request, r.fd)
         self._timer_advance(timer)
         if request.grants:  # the old value
             self.api.copy_out(request.grants[0], 0, self._timer_now(timer)[1])
         now = time.monotonic()
-        timer.ticks, timer.interval = 0, interval
-        if value == 0:
+        timer.ticks, timer.interval = 0, r.interval
+        if r.value == 0:
             timer.deadline = None
-        elif absolute:  # a time on the timer's clock, as a time on the host's monotonic one
-            timer.deadline = now + value - time.clock_gettime(timer.clock)
+        elif r.absolute:  # a time on the timer's clock, as a time on the host's monotonic one
+            timer.deadline = now + r.value - time.clock_gettime(timer.clock)
         else:
-            timer.deadline = now + value
+            timer.deadline = now + r.value
         self._timer_schedule(timer)
         self._wake_pollers()
         return 0
 
-    def timerfd_gettime(self, request: Request, fd: int) -> int:
-        timer = self._timer(request, fd)
+    def timerfd_gettime(self, request: Request, r: vfs.TimerfdGettime) -> int:
+        timer = self._timer(request, r.fd)
         self._timer_advance(timer)
         self.api.copy_out(request.grants[0], 0, self._timer_now(timer)[1])
         return 0
@@ -1460,8 +1458,8 @@ class Vfs:
     def _timer_schedule(self, timer: Timer) -> None:
         timer.generation += 1
         if timer.deadline is not None:
-            self.api.notify_at(timer.deadline - time.monotonic(), TIMER_FIRED, timer.key,
-                               timer.generation)
+            self.api.notify_at(timer.deadline - time.monotonic(), Op.TIMER_FIRED,
+                               vfs.TimerFired(timer.key, timer.generation))
 
     def _timer_advance(self, timer: Timer) -> None:
         """Count the expirations that are due; a periodic timer moves to its next one."""
@@ -1479,12 +1477,12 @@ class Vfs:
             timer.deadline = None
         self._timer_schedule(timer)
 
-    def timer_fired(self, request: Request, key: int, generation: int) -> None:
-        timer = self.state.timers.get(key)
-        if timer is None or timer.generation != generation:
+    def timer_fired(self, request: Request, r: vfs.TimerFired) -> None:
+        timer = self.state.timers.get(r.key)
+        if timer is None or timer.generation != r.generation:
             return None  # closed or re-armed since: a stale notification
         self._timer_advance(timer)
-        if timer.deadline is not None and timer.generation == generation:
+        if timer.deadline is not None and timer.generation == r.generation:
             self._timer_schedule(timer)  # woken a little early: wait again
         while timer.blocked_readers and timer.ticks:
             reader, grant = timer.blocked_readers.popleft()
@@ -1515,11 +1513,11 @@ class Vfs:
         return 8
 
     # -- epoll -----------------------------------------------------------------------
-    def epoll_create1(self, request: Request, flags: int) -> int:
-        if flags & ~O_CLOEXEC:
-            raise KernelError(Errno.EINVAL, f"epoll_create1 flags {flags:#x}")
+    def epoll_create1(self, request: Request, r: vfs.EpollCreate1) -> int:
+        if r.flags & ~O_CLOEXEC:
+            raise KernelError(Errno.EINVAL, f"epoll_create1 flags {r.flags:#x}")
         file = OpenFile("epoll", files.O_RDWR, interest={})
-        return self.proc(request).fds.install(file, bool(flags & O_CLOEXEC))
+        return self.proc(request).fds.install(file, bool(r.flags & O_CLOEXEC))
 
     def _epoll(self, proc: Proc, epfd: int) -> dict[int, Interest]:
         file = proc.fds.get(epfd)
@@ -1527,41 +1525,40 @@ class Vfs:
             raise KernelError(Errno.EINVAL, f"fd {epfd} is not an epoll instance")
         return file.interest
 
-    def epoll_ctl(self, request: Request, epfd: int, op: int, fd: int, events: int,
-                  data: int) -> int:
+    def epoll_ctl(self, request: Request, r: vfs.EpollCtl) -> int:
         proc = self.proc(request)
-        interest = self._epoll(proc, epfd)
-        target = proc.fds.get(fd)
-        if fd == epfd or op not in (EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD):
-            raise KernelError(Errno.EINVAL, f"epoll_ctl op {op} on fd {fd}")
+        interest = self._epoll(proc, r.epfd)
+        target = proc.fds.get(r.fd)
+        if r.fd == r.epfd or r.op not in (EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD):
+            raise KernelError(Errno.EINVAL, f"epoll_ctl op {r.op} on fd {r.fd}")
         if target.kind == "node":
             raise KernelError(Errno.EPERM, "files and directories are always ready")
-        if events & EPOLLEXCLUSIVE and (op != EPOLL_CTL_ADD or target.kind == "epoll"
-                                        or events & ~EXCLUSIVE_ALLOWED):
+        if r.events & EPOLLEXCLUSIVE and (r.op != EPOLL_CTL_ADD or target.kind == "epoll"
+                                        or r.events & ~EXCLUSIVE_ALLOWED):
             raise KernelError(Errno.EINVAL, "EPOLLEXCLUSIVE: with EPOLL_CTL_ADD only")
-        if op == EPOLL_CTL_MOD and fd in interest and interest[fd].events & EPOLLEXCLUSIVE:
+        if r.op == EPOLL_CTL_MOD and r.fd in interest and interest[r.fd].events & EPOLLEXCLUSIVE:
             raise KernelError(Errno.EINVAL, "an EPOLLEXCLUSIVE watch is not modified")
-        if op == EPOLL_CTL_ADD:
-            if fd in interest and interest[fd].file is target:
-                raise KernelError(Errno.EEXIST, f"fd {fd} is already watched")
-            interest[fd] = Interest(target, events, data)
-        elif fd not in interest or interest[fd].file is not target:
-            raise KernelError(Errno.ENOENT, f"fd {fd} is not watched")
-        elif op == EPOLL_CTL_DEL:
-            del interest[fd]
+        if r.op == EPOLL_CTL_ADD:
+            if r.fd in interest and interest[r.fd].file is target:
+                raise KernelError(Errno.EEXIST, f"fd {r.fd} is already watched")
+            interest[r.fd] = Interest(target, r.events, r.data)
+        elif r.fd not in interest or interest[r.fd].file is not target:
+            raise KernelError(Errno.ENOENT, f"fd {r.fd} is not watched")
+        elif r.op == EPOLL_CTL_DEL:
+            del interest[r.fd]
         else:
-            interest[fd] = Interest(target, events, data)
+            interest[r.fd] = Interest(target, r.events, r.data)
         self._wake_pollers()
         return 0
 
-    def epoll_wait(self, request: Request, epfd: int, maxevents: int, timeout_ms: int) -> Any:
+    def epoll_wait(self, request: Request, r: vfs.EpollWait) -> Any:
         proc = self.proc(request)
-        epoll = proc.fds.get(epfd)
-        self._epoll(proc, epfd)
-        ready = self._epoll_once(request, proc, epoll, maxevents)
-        if ready or timeout_ms == 0:
+        epoll = proc.fds.get(r.epfd)
+        self._epoll(proc, r.epfd)
+        ready = self._epoll_once(request, proc, epoll, r.maxevents)
+        if ready or r.timeout_ms == 0:
             return ready
-        self.state.pollers.append((request, [], proc, (epoll, maxevents)))
+        self.state.pollers.append((request, [], proc, (epoll, r.maxevents)))
         return None
 
     def _epoll_ready(self, proc: Proc, epoll: OpenFile) -> list[tuple[Interest, int]]:
@@ -1601,38 +1598,37 @@ class Vfs:
         return len(ready)
 
     # -- seeking, control -------------------------------------------------------------
-    def lseek(self, request: Request, fd: int, offset: int, whence: int) -> int:
-        file = self.proc(request).fds.get(fd)
+    def lseek(self, request: Request, r: vfs.Lseek) -> int:
+        file = self.proc(request).fds.get(r.fd)
         if file.kind in ("eventfd", "timerfd", "epoll", "signalfd"):
             return 0  # Linux's anonymous files seek nowhere but do not refuse
         if file.kind != "node":
             raise KernelError(Errno.ESPIPE, "not seekable")
-        base = {SEEK_SET: 0, SEEK_CUR: file.offset}.get(whence)
-        if whence == SEEK_END:
+        base = {SEEK_SET: 0, SEEK_CUR: file.offset}.get(r.whence)
+        if r.whence == SEEK_END:
             base = file.fs.getattr(file.node).size
         if base is None:
-            raise KernelError(Errno.EINVAL, f"whence {whence}")
-        if base + offset < 0:
+            raise KernelError(Errno.EINVAL, f"whence {r.whence}")
+        if base + r.offset < 0:
             raise KernelError(Errno.EINVAL, "negative offset")
-        file.offset = base + offset
+        file.offset = base + r.offset
         file.listing = None if file.offset == 0 else file.listing
         return file.offset
 
-    def ioctl(self, request: Request, fd: int, cmd: int, arg: int, pgid: int = 0,
-              sid: int = 0) -> int:
+    def ioctl(self, request: Request, r: vfs.Ioctl) -> int:
         proc = self.proc(request)
-        file = proc.fds.get(fd)
+        file = proc.fds.get(r.fd)
         if file.kind == "console" and self.state.tty is not None \
-                and cmd in (TCSETS, TCSETSW, TCSETSF, TCFLSH, TIOCSPGRP):
-            self._check_control(pgid, sid)  # changing the terminal: foreground only
-        if cmd == FIONBIO:  # any file: set or clear O_NONBLOCK
+                and r.cmd in (TCSETS, TCSETSW, TCSETSF, TCFLSH, TIOCSPGRP):
+            self._check_control(r.pgid, r.sid)  # changing the terminal: foreground only
+        if r.cmd == FIONBIO:  # any file: set or clear O_NONBLOCK
             (on,) = struct.unpack("<i", self.api.copy_in(request.grants[0], 0, 4))
             file.flags = file.flags | O_NONBLOCK if on else file.flags & ~O_NONBLOCK
             return 0
-        if cmd in (FIONCLEX, FIOCLEX):
-            proc.fds.entries[fd].cloexec = cmd == FIOCLEX
+        if r.cmd in (FIONCLEX, FIOCLEX):
+            proc.fds.entries[r.fd].cloexec = r.cmd == FIOCLEX
             return 0
-        if cmd == FIONREAD:
+        if r.cmd == FIONREAD:
             if file.kind in ("pipe", "socket"):
                 count = len(file.pipe.buffer) if file.pipe is not None else 0
             elif file.kind == "node":
@@ -1645,9 +1641,9 @@ class Vfs:
             return 0
         if file.kind != "console" or not os.isatty(file.host_fd):
             raise KernelError(Errno.ENOTTY, "not a terminal")
-        return self._terminal(request, file, cmd)
+        return self._terminal(request, file, r.cmd, r.arg)
 
-    def _terminal(self, request: Request, file: OpenFile, cmd: int) -> int:
+    def _terminal(self, request: Request, file: OpenFile, cmd: int, arg: int) -> int:
         """Terminal control of the console: by the line discipline when there is one
         (the host terminal keeps doing output processing, with the guest's c_oflag);
         else the host terminal's own, passed through."""
@@ -1661,10 +1657,9 @@ class Vfs:
             files.host_io(files.set_host_oflag, file.host_fd, new.oflag)
             self._tty_wake()
         elif tty is not None and cmd == TCFLSH:
-            queue = request.args[2]
-            if queue not in (TCIFLUSH, 1, TCIOFLUSH):
-                raise KernelError(Errno.EINVAL, f"TCFLSH {queue}")
-            if queue != 1:
+            if arg not in (TCIFLUSH, 1, TCIOFLUSH):
+                raise KernelError(Errno.EINVAL, f"TCFLSH {arg}")
+            if arg != 1:
                 tty.flush()
         elif cmd == TCGETS:
             iflag, oflag, cflag, lflag, _, _, cc = termios.tcgetattr(file.host_fd)
@@ -1701,28 +1696,28 @@ class Vfs:
         """New settings may make waiting reads answerable (leaving canonical mode)."""
         self._tty_feed(b"")
 
-    def fsync(self, request: Request, fd: int) -> int:
-        self.proc(request).fds.get(fd)
+    def fsync(self, request: Request, r: vfs.Fsync) -> int:
+        self.proc(request).fds.get(r.fd)
         return 0
 
-    def sync(self, request: Request) -> int:
+    def sync(self, request: Request, r: vfs.Sync) -> int:
         return 0
 
     # -- metadata ---------------------------------------------------------------------
-    def newfstatat(self, request: Request, dirfd: int, path: bytes, flags: int) -> int:
+    def newfstatat(self, request: Request, r: vfs.Newfstatat) -> int:
         proc = self.proc(request)
         try:
-            walk = self._lookup(proc, dirfd, path, flags)
+            walk = self._lookup(proc, r.dirfd, r.path, r.flags)
             attr = walk[-1].fs.getattr(walk[-1].node)
         except _NotANode as special:
             attr = special.attr()
         self.api.copy_out(request.grants[0], 0, pack_stat(attr))
         return 0
 
-    def statx(self, request: Request, dirfd: int, path: bytes, flags: int, mask: int) -> int:
+    def statx(self, request: Request, r: vfs.Statx) -> int:
         proc = self.proc(request)
         try:
-            walk = self._lookup(proc, dirfd, path, flags)
+            walk = self._lookup(proc, r.dirfd, r.path, r.flags)
             a = walk[-1].fs.getattr(walk[-1].node)
         except _NotANode as special:
             a = special.attr()
@@ -1736,26 +1731,26 @@ class Vfs:
         self.api.copy_out(request.grants[0], 0, raw.ljust(256, b"\0"))
         return 0
 
-    def faccessat(self, request: Request, dirfd: int, path: bytes, mode: int, flags: int) -> int:
-        if mode & ~7:
-            raise KernelError(Errno.EINVAL, f"mode {mode}")
-        walk = self._lookup(self.proc(request), dirfd, path, flags)
+    def faccessat(self, request: Request, r: vfs.Faccessat) -> int:
+        if r.mode & ~7:
+            raise KernelError(Errno.EINVAL, f"mode {r.mode}")
+        walk = self._lookup(self.proc(request), r.dirfd, r.path, r.flags)
         step = walk[-1]
         attr = step.fs.getattr(step.node)
-        if mode & W_OK and step.fs.readonly:
+        if r.mode & W_OK and step.fs.readonly:
             raise KernelError(Errno.EROFS, "read-only file system")
-        if mode & X_OK and not attr.mode & 0o111 and not stat.S_ISDIR(attr.mode):
+        if r.mode & X_OK and not attr.mode & 0o111 and not stat.S_ISDIR(attr.mode):
             raise KernelError(Errno.EACCES, "not executable")
         if os.getuid() != 0:
             shift = 6 if attr.uid == os.getuid() else 3 if attr.gid == os.getgid() else 0
-            if (attr.mode >> shift) & mode != mode:
+            if (attr.mode >> shift) & r.mode != r.mode:
                 raise KernelError(Errno.EACCES, "permission denied")
         return 0
 
-    def getdents64(self, request: Request, fd: int, count: int) -> int:
-        file = self.proc(request).fds.get(fd)
+    def getdents64(self, request: Request, r: vfs.Getdents64) -> int:
+        file = self.proc(request).fds.get(r.fd)
         if file.walk is None or not stat.S_ISDIR(file.fs.getattr(file.node).mode):
-            raise KernelError(Errno.ENOTDIR, f"fd {fd}")
+            raise KernelError(Errno.ENOTDIR, f"fd {r.fd}")
         if file.listing is None:
             here = file.walk[-1]
             parent = file.walk[-2] if len(file.walk) > 1 else here
@@ -1766,7 +1761,7 @@ class Vfs:
         while file.offset < len(file.listing):
             name, ino, kind = file.listing[file.offset]
             size = (DIRENT.size + len(name) + 1 + 7) & ~7
-            if len(out) + size > count:
+            if len(out) + size > r.count:
                 if not out:
                     raise KernelError(Errno.EINVAL, "buffer too small")
                 break
@@ -1775,37 +1770,38 @@ class Vfs:
         self.api.copy_out(request.grants[0], 0, bytes(out))
         return len(out)
 
-    def readlinkat(self, request: Request, dirfd: int, path: bytes, size: int) -> int:
-        if size <= 0:
+    def readlinkat(self, request: Request, r: vfs.Readlinkat) -> int:
+        if r.size <= 0:
             raise KernelError(Errno.EINVAL, "buffer size")
-        walk = self._lookup(self.proc(request), dirfd, path, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)
-        target = walk[-1].fs.readlink(walk[-1].node)[:size]
+        walk = self._lookup(self.proc(request), r.dirfd, r.path,
+                            AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)
+        target = walk[-1].fs.readlink(walk[-1].node)[:r.size]
         self.api.copy_out(request.grants[0], 0, target)
         return len(target)
 
-    def getcwd(self, request: Request, size: int) -> int:
+    def getcwd(self, request: Request, r: vfs.Getcwd) -> int:
         path = path_of(self.proc(request).cwd) + b"\0"
-        if len(path) > size:
+        if len(path) > r.size:
             raise KernelError(Errno.ERANGE, "buffer too small")
         self.api.copy_out(request.grants[0], 0, path)
         return len(path)
 
-    def chdir(self, request: Request, path: bytes) -> int:
+    def chdir(self, request: Request, r: vfs.Chdir) -> int:
         proc = self.proc(request)
-        walk = self.state.namespace.resolve(proc.cwd, path)[0]
+        walk = self.state.namespace.resolve(proc.cwd, r.path)[0]
         if not is_dir(walk[-1]):
-            raise KernelError(Errno.ENOTDIR, path.decode(errors="replace"))
+            raise KernelError(Errno.ENOTDIR, r.path.decode(errors="replace"))
         proc.cwd = walk
         return 0
 
-    def fchdir(self, request: Request, fd: int) -> int:
+    def fchdir(self, request: Request, r: vfs.Fchdir) -> int:
         proc = self.proc(request)
-        proc.cwd = self._base(proc, fd)
+        proc.cwd = self._base(proc, r.fd)
         return 0
 
-    def umask(self, request: Request, mask: int) -> int:
+    def umask(self, request: Request, r: vfs.Umask) -> int:
         proc = self.proc(request)
-        old, proc.umask = proc.umask, mask & 0o777
+        old, proc.umask = proc.umask, r.mask & 0o777
         return old
 
     def _setattr(self, walk: Walk, **changes: Any) -> int:
@@ -1813,57 +1809,56 @@ class Vfs:
         step.fs.setattr(step.node, **changes)
         return 0
 
-    def fchmodat(self, request: Request, dirfd: int, path: bytes, mode: int,
-                 flags: int = 0) -> int:
-        walk = self._lookup(self.proc(request), dirfd, path, flags)
+    def fchmodat(self, request: Request, r: vfs.Fchmodat) -> int:
+        walk = self._lookup(self.proc(request), r.dirfd, r.path, r.flags)
         kind = stat.S_IFMT(walk[-1].fs.getattr(walk[-1].node).mode)
-        return self._setattr(walk, mode=kind | (mode & 0o7777))
+        return self._setattr(walk, mode=kind | (r.mode & 0o7777))
 
-    def fchmod(self, request: Request, fd: int, mode: int) -> int:
-        return self.fchmodat(request, fd, b"", mode, AT_EMPTY_PATH)
+    def fchmod(self, request: Request, r: vfs.Fchmod) -> int:
+        return self.fchmodat(request, vfs.Fchmodat(r.fd, b"", r.mode, AT_EMPTY_PATH))
 
-    def fchownat(self, request: Request, dirfd: int, path: bytes, uid: int, gid: int,
-                 flags: int) -> int:
-        walk = self._lookup(self.proc(request), dirfd, path, flags)
-        return self._setattr(walk, uid=None if uid == -1 else uid, gid=None if gid == -1 else gid)
+    def fchownat(self, request: Request, r: vfs.Fchownat) -> int:
+        walk = self._lookup(self.proc(request), r.dirfd, r.path, r.flags)
+        return self._setattr(walk, uid=None if r.uid == -1 else r.uid,
+                             gid=None if r.gid == -1 else r.gid)
 
-    def utimensat(self, request: Request, dirfd: int, path: bytes | None,
-                  times: tuple[int | None, int | None] | None, flags: int) -> int:
+    def utimensat(self, request: Request, r: vfs.Utimensat) -> int:
         """Implements Linux utimensat(2): times in ns (None: UTIME_OMIT), or None for now."""
         proc = self.proc(request)
-        walk = self._lookup(proc, dirfd, path or b"", flags | (AT_EMPTY_PATH if path is None else 0))
+        walk = self._lookup(proc, r.dirfd, r.path or b"",
+                            r.flags | (AT_EMPTY_PATH if r.path is None else 0))
         now = time.time_ns()
-        atime, mtime = times if times is not None else (now, now)
+        atime, mtime = r.times if r.times is not None else (now, now)
         if atime is None and mtime is None:
             return 0  # both UTIME_OMIT: nothing changes, not even the ctime
         return self._setattr(walk, atime_ns=atime, mtime_ns=mtime)
 
-    def truncate(self, request: Request, path: bytes, length: int) -> int:
-        if length < 0:
+    def truncate(self, request: Request, r: vfs.Truncate) -> int:
+        if r.length < 0:
             raise KernelError(Errno.EINVAL, "negative length")
-        walk = self._lookup(self.proc(request), AT_FDCWD, path)
+        walk = self._lookup(self.proc(request), AT_FDCWD, r.path)
         if is_dir(walk[-1]):
-            raise KernelError(Errno.EISDIR, path.decode(errors="replace"))
-        if length > self.state.fsize_limit(request.sender):
+            raise KernelError(Errno.EISDIR, r.path.decode(errors="replace"))
+        if r.length > self.state.fsize_limit(request.sender):
             raise KernelError(Errno.EFBIG, "beyond RLIMIT_FSIZE")
-        self._truncate(walk[-1].fs, walk[-1].node, length)
+        self._truncate(walk[-1].fs, walk[-1].node, r.length)
         return 0
 
-    def ftruncate(self, request: Request, fd: int, length: int) -> int:
-        file = self.proc(request).fds.get(fd)
-        if length < 0 or file.kind != "node" or not file.writable():
+    def ftruncate(self, request: Request, r: vfs.Ftruncate) -> int:
+        file = self.proc(request).fds.get(r.fd)
+        if r.length < 0 or file.kind != "node" or not file.writable():
             raise KernelError(Errno.EINVAL if file.kind == "node" else Errno.EBADF, "ftruncate")
-        if length > self.state.fsize_limit(request.sender):
+        if r.length > self.state.fsize_limit(request.sender):
             raise KernelError(Errno.EFBIG, "beyond RLIMIT_FSIZE")
-        self._truncate(file.fs, file.node, length)
+        self._truncate(file.fs, file.node, r.length)
         return 0
 
-    def statfs(self, request: Request, path: bytes) -> int:
-        walk = self._lookup(self.proc(request), AT_FDCWD, path)
+    def statfs(self, request: Request, r: vfs.Statfs) -> int:
+        walk = self._lookup(self.proc(request), AT_FDCWD, r.path)
         return self._statfs(request, walk)
 
-    def fstatfs(self, request: Request, fd: int) -> int:
-        return self._statfs(request, self._lookup(self.proc(request), fd, b"", AT_EMPTY_PATH))
+    def fstatfs(self, request: Request, r: vfs.Fstatfs) -> int:
+        return self._statfs(request, self._lookup(self.proc(request), r.fd, b"", AT_EMPTY_PATH))
 
     def _statfs(self, request: Request, walk: Walk) -> int:
         magic, bsize, blocks, bfree, nfiles, ffree = walk[-1].fs.statfs()
@@ -1873,64 +1868,62 @@ class Vfs:
         return 0
 
     # -- names --------------------------------------------------------------------------
-    def mkdirat(self, request: Request, dirfd: int, path: bytes, mode: int) -> int:
+    def mkdirat(self, request: Request, r: vfs.Mkdirat) -> int:
         proc = self.proc(request)
-        parent, name = self._parent(proc, dirfd, path.rstrip(b"/") or path)
+        parent, name = self._parent(proc, r.dirfd, r.path.rstrip(b"/") or r.path)
         here = parent[-1]
-        here.fs.mkdir(here.node, name, stat.S_IFDIR | (mode & 0o7777 & ~proc.umask),
+        here.fs.mkdir(here.node, name, stat.S_IFDIR | (r.mode & 0o7777 & ~proc.umask),
                       *self._owner())
         return 0
 
-    def unlinkat(self, request: Request, dirfd: int, path: bytes, flags: int) -> int:
-        if flags & ~AT_REMOVEDIR:
-            raise KernelError(Errno.EINVAL, f"flags {flags:#x}")
-        parent, name = self._parent(self.proc(request), dirfd, path.rstrip(b"/") or path)
+    def unlinkat(self, request: Request, r: vfs.Unlinkat) -> int:
+        if r.flags & ~AT_REMOVEDIR:
+            raise KernelError(Errno.EINVAL, f"flags {r.flags:#x}")
+        parent, name = self._parent(self.proc(request), r.dirfd, r.path.rstrip(b"/") or r.path)
         here = parent[-1]
-        if name == b"." and flags & AT_REMOVEDIR:
+        if name == b"." and r.flags & AT_REMOVEDIR:
             raise KernelError(Errno.EINVAL, "rmdir of .")
         if name in (b".", b".."):
             raise KernelError(Errno.ENOTEMPTY if name == b".." else Errno.EISDIR, name.decode())
-        if flags & AT_REMOVEDIR:
+        if r.flags & AT_REMOVEDIR:
             here.fs.rmdir(here.node, name)
         else:
             here.fs.unlink(here.node, name)
         return 0
 
-    def renameat2(self, request: Request, olddirfd: int, old: bytes, newdirfd: int, new: bytes,
-                  flags: int) -> int:
+    def renameat2(self, request: Request, r: vfs.Renameat2) -> int:
         proc = self.proc(request)
-        if flags & ~RENAME_NOREPLACE:
+        if r.flags & ~RENAME_NOREPLACE:
             raise KernelError(Errno.EINVAL, "rename flags")
-        src, src_name = self._parent(proc, olddirfd, old.rstrip(b"/") or old)
-        dst, dst_name = self._parent(proc, newdirfd, new.rstrip(b"/") or new)
+        src, src_name = self._parent(proc, r.olddirfd, r.old.rstrip(b"/") or r.old)
+        dst, dst_name = self._parent(proc, r.newdirfd, r.new.rstrip(b"/") or r.new)
         if src[-1].fs is not dst[-1].fs:
             raise KernelError(Errno.EXDEV, "across mounts")
-        if flags & RENAME_NOREPLACE:
+        if r.flags & RENAME_NOREPLACE:
             try:
                 dst[-1].fs.lookup(dst[-1].node, dst_name)
-                raise KernelError(Errno.EEXIST, new.decode(errors="replace"))
+                raise KernelError(Errno.EEXIST, r.new.decode(errors="replace"))
             except KernelError as err:
                 if err.errno != Errno.ENOENT:
                     raise
         src[-1].fs.rename(src[-1].node, src_name, dst[-1].node, dst_name)
         return 0
 
-    def linkat(self, request: Request, olddirfd: int, old: bytes, newdirfd: int, new: bytes,
-               flags: int) -> int:
+    def linkat(self, request: Request, r: vfs.Linkat) -> int:
         proc = self.proc(request)
-        source = self._lookup(proc, olddirfd, old, 0 if flags & AT_SYMLINK_FOLLOW
+        source = self._lookup(proc, r.olddirfd, r.old, 0 if r.flags & AT_SYMLINK_FOLLOW
                               else AT_SYMLINK_NOFOLLOW)
-        parent, name = self._parent(proc, newdirfd, new)
+        parent, name = self._parent(proc, r.newdirfd, r.new)
         if source[-1].fs is not parent[-1].fs:
             raise KernelError(Errno.EXDEV, "across mounts")
         parent[-1].fs.link(source[-1].node, parent[-1].node, name)
         return 0
 
-    def symlinkat(self, request: Request, target: bytes, newdirfd: int, path: bytes) -> int:
-        if not target:
+    def symlinkat(self, request: Request, r: vfs.Symlinkat) -> int:
+        if not r.target:
             raise KernelError(Errno.ENOENT, "empty target")
-        parent, name = self._parent(self.proc(request), newdirfd, path)
-        parent[-1].fs.symlink(parent[-1].node, name, target, *self._owner())
+        parent, name = self._parent(self.proc(request), r.newdirfd, r.path)
+        parent[-1].fs.symlink(parent[-1].node, name, r.target, *self._owner())
         return 0
 
 

@@ -1,0 +1,63 @@
+"""Request shapes: what a message's arguments must look like, read once from type hints.
+
+Owns: turning a request class's fields (``fd: int``, ``path: bytes | None``,
+``fds: list[tuple[int, int]]``) into a cheap check of an untyped argument tuple:
+how many, and the kind of each (``int``, ``bytes``, ``list``, ``tuple``, ``None``
+where the hint allows it). A server decodes a message that arrives as a bare tuple
+(a raw message from a guest, a caller not yet sending typed requests) through its
+shape, so a malformed one is an error answer, never a crash of the server.
+Never: checks values (ranges, fds, flags): each handler does, as Linux does.
+Called by: ``abi.vfs.decode``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+# A hint names the kinds a value may have; Python's own loose equivalences hold
+# (a bool is an int, an int may stand for a float or a flag).
+_KINDS: dict[Any, tuple[type, ...]] = {
+    int: (int,), bool: (int,), float: (int, float), bytes: (bytes, bytearray),
+    str: (str,), type(None): (type(None),),
+}
+
+
+def _kinds(hint: Any) -> tuple[type, ...]:
+    """The runtime types a value annotated ``hint`` may have (``object``: anything)."""
+    if hint is Any:
+        return (object,)
+    if hint in _KINDS:
+        return _KINDS[hint]
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return tuple(kind for part in typing.get_args(hint) for kind in _kinds(part))
+    if origin is not None:  # list[int], tuple[int, int], dict[...]: the container's type
+        return (origin,)
+    return (hint,) if isinstance(hint, type) else (object,)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The arguments a request takes: their kinds, and how many may be left out."""
+
+    kinds: tuple[tuple[type, ...], ...]
+    required: int
+
+    def accepts(self, args: tuple[Any, ...]) -> bool:
+        if not self.required <= len(args) <= len(self.kinds):
+            return False
+        return all(isinstance(arg, kinds) for arg, kinds in zip(args, self.kinds))
+
+
+def shape_of(cls: type) -> Shape:
+    """The shape of a dataclass's ``__init__`` arguments, from its fields and their hints."""
+    hints = typing.get_type_hints(cls)
+    fields = [f for f in dataclasses.fields(cls) if f.init]
+    kinds = tuple(_kinds(hints.get(f.name, Any)) for f in fields)
+    required = sum(f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+                   for f in fields)
+    return Shape(kinds, required)

@@ -1,0 +1,760 @@
+"""The VFS protocol: every request the VFS server takes and every answer that is not an int.
+
+Owns: ``Op`` (a request's number: the Linux system call it serves, or a
+lifecycle op above Linux's numbers), one frozen dataclass per request with its
+arguments named and typed, the typed answers (``Again``, ``SignalsReady``,
+``Received``, ``PollReady``, ``BytesOut``, ``ExecImage``), and ``decode``, which
+turns an untyped message (a bare tuple, or a guest's raw message) into a request
+or the errno to answer it with. Buffers never travel in a request: they are
+memory grants, the message's capabilities, in the order the request says.
+Never: does anything; it is data both ends import.
+Called by: the Linux personality (``linux.syscalls.sys_file`` builds requests and
+reads answers) and the VFS server (``servers.vfs.server`` dispatches on a
+request's type).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
+
+from cloudos.abi.shapes import Shape, shape_of
+from cloudos.errno import Errno
+
+SOCK_STREAM = 1
+
+
+class Op(enum.IntEnum):
+    """A VFS request's number (the message tag): Linux's system call number where it
+    serves one, else a lifecycle or notification op above Linux's numbers."""
+
+    READ, WRITE, CLOSE, POLL, LSEEK, IOCTL = 0, 1, 3, 7, 8, 16
+    PREAD, PWRITE, READV, WRITEV, DUP, DUP2 = 17, 18, 19, 20, 32, 33
+    SOCKET, CONNECT, SENDTO, RECVFROM, SENDMSG, RECVMSG = 41, 42, 44, 45, 46, 47
+    SHUTDOWN, BIND, LISTEN, GETSOCKNAME, GETPEERNAME = 48, 49, 50, 51, 52
+    SOCKETPAIR, SETSOCKOPT, GETSOCKOPT = 53, 54, 55
+    FCNTL, FSYNC, FDATASYNC, TRUNCATE, FTRUNCATE = 72, 74, 75, 76, 77
+    GETCWD, CHDIR, FCHDIR, FCHMOD, UMASK, STATFS, FSTATFS, SYNC = 79, 80, 81, 91, 95, 137, 138, 162
+    SETXATTR, LSETXATTR, FSETXATTR, GETXATTR, LGETXATTR, FGETXATTR = 188, 189, 190, 191, 192, 193
+    LISTXATTR, LLISTXATTR, FLISTXATTR = 194, 195, 196
+    REMOVEXATTR, LREMOVEXATTR, FREMOVEXATTR = 197, 198, 199
+    GETDENTS64, EPOLL_WAIT, EPOLL_CTL = 217, 232, 233
+    OPENAT, MKDIRAT, FCHOWNAT, NEWFSTATAT, UNLINKAT, LINKAT = 257, 258, 260, 262, 263, 265
+    SYMLINKAT, READLINKAT, FCHMODAT, FACCESSAT, UTIMENSAT = 266, 267, 268, 269, 280
+    TIMERFD_CREATE, TIMERFD_SETTIME, TIMERFD_GETTIME, ACCEPT4 = 283, 286, 287, 288
+    SIGNALFD4, EVENTFD2, EPOLL_CREATE1, DUP3, PIPE2 = 289, 290, 291, 292, 293
+    RENAMEAT2, MEMFD_CREATE, STATX = 316, 319, 332
+    # lifecycle: sent by the personality when a process starts, forks, execs or exits
+    SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003
+    EXEC_READ, MMAP_READ = 1004, 1005  # execve's and mmap's reads
+    TIMER_FIRED = 1006  # a timerfd's expiry: the kernel's notification (ServerApi.notify_at)
+    MAP_ATTACH, MAP_SYNC = 1007, 1008  # a shared mapping's pages lent, written back
+    CONSOLE_INPUT = 1009  # bytes typed at the host terminal (cloudos/machine.py)
+    SIGNALS_PENDING = 1010  # a process's pending signals changed (linux/signals.py)
+    CORE_DUMP = 1011  # a dying process's core file, for its working directory
+
+
+# -- answers that are not an int -------------------------------------------------------
+class Again(enum.Enum):
+    """An answer that is no result: the personality acts, then runs the call again."""
+
+    RESTART = "restart"  # a crash of the server left the call undone (servers/runtime.py)
+    # a background job used the terminal: its group stops (SIGTTIN, SIGTTOU), and the call
+    # runs again once it is continued
+    BACKGROUND = "background"
+
+
+@dataclass(frozen=True, slots=True)
+class SignalsReady:
+    """A signalfd read: signals of ``mask`` are pending; the personality takes them."""
+
+    mask: int
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A recvmsg: bytes received, control-buffer bytes used, and the msg_flags to report."""
+
+    count: int
+    control_used: int
+    msg_flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class PollReady:
+    """A poll without a pollfd array (select's): the count ready and each fd's revents."""
+
+    count: int
+    revents: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BytesOut:
+    """A result with bytes the personality copies to the caller's (buffer, length) pair,
+    cut to the buffer, with the full length written back (a sockaddr, an option)."""
+
+    result: int
+    data: bytes
+
+
+class ExecImage(NamedTuple):
+    """What execve needs (a tuple while execve's callers unpack it by position)."""
+
+    status: int
+    path: bytes
+    program: bytes
+    loader: bytes | None
+    prefix: tuple[bytes, ...]
+    program_id: object
+    loader_id: object
+
+
+# -- requests -----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Read:
+    """read(2) into one grant; ``pgid``/``sid``: the caller's job, for the terminal."""
+    OP: ClassVar[Op] = Op.READ
+    fd: int
+    count: int
+    pgid: int = 0
+    sid: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """write(2) from one grant; ``pgid`` 0: SIGTTOU would not stop the writer."""
+    OP: ClassVar[Op] = Op.WRITE
+    fd: int
+    count: int
+    pgid: int = 0
+    sid: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Readv:
+    """readv(2): one grant per iovec, of these lengths."""
+    OP: ClassVar[Op] = Op.READV
+    fd: int
+    lengths: list[int]
+    pgid: int = 0
+    sid: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Writev:
+    """writev(2): one grant per iovec, of these lengths."""
+    OP: ClassVar[Op] = Op.WRITEV
+    fd: int
+    lengths: list[int]
+    pgid: int = 0
+    sid: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Pread:
+    OP: ClassVar[Op] = Op.PREAD
+    fd: int
+    count: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pwrite:
+    OP: ClassVar[Op] = Op.PWRITE
+    fd: int
+    count: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    OP: ClassVar[Op] = Op.CLOSE
+    fd: int
+
+
+@dataclass(frozen=True, slots=True)
+class Lseek:
+    OP: ClassVar[Op] = Op.LSEEK
+    fd: int
+    offset: int
+    whence: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ioctl:
+    """ioctl(2); a request with a buffer has one grant on it."""
+    OP: ClassVar[Op] = Op.IOCTL
+    fd: int
+    cmd: int
+    arg: int
+    pgid: int = 0
+    sid: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Dup:
+    OP: ClassVar[Op] = Op.DUP
+    fd: int
+
+
+@dataclass(frozen=True, slots=True)
+class Dup2:
+    OP: ClassVar[Op] = Op.DUP2
+    old: int
+    new: int
+
+
+@dataclass(frozen=True, slots=True)
+class Dup3:
+    OP: ClassVar[Op] = Op.DUP3
+    old: int
+    new: int
+    flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fcntl:
+    OP: ClassVar[Op] = Op.FCNTL
+    fd: int
+    cmd: int
+    arg: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fsync:
+    OP: ClassVar[Op] = Op.FSYNC
+    fd: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sync:
+    OP: ClassVar[Op] = Op.SYNC
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    """poll(2) of (fd, events) pairs; with a grant on the pollfd array, else (select) the
+    answer is a ``PollReady``. ``timeout_ms`` -1: no limit."""
+    OP: ClassVar[Op] = Op.POLL
+    fds: list[tuple[int, int]]
+    timeout_ms: int
+
+
+# -- names and metadata --
+@dataclass(frozen=True, slots=True)
+class Openat:
+    OP: ClassVar[Op] = Op.OPENAT
+    dirfd: int
+    path: bytes
+    flags: int
+    mode: int
+
+
+@dataclass(frozen=True, slots=True)
+class Mkdirat:
+    OP: ClassVar[Op] = Op.MKDIRAT
+    dirfd: int
+    path: bytes
+    mode: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unlinkat:
+    OP: ClassVar[Op] = Op.UNLINKAT
+    dirfd: int
+    path: bytes
+    flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class Renameat2:
+    OP: ClassVar[Op] = Op.RENAMEAT2
+    olddirfd: int
+    old: bytes
+    newdirfd: int
+    new: bytes
+    flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class Linkat:
+    OP: ClassVar[Op] = Op.LINKAT
+    olddirfd: int
+    old: bytes
+    newdirfd: int
+    new: bytes
+    flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class Symlinkat:
+    OP: ClassVar[Op] = Op.SYMLINKAT
+    target: bytes
+    newdirfd: int
+    path: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Readlinkat:
+    """readlinkat(2) into one grant of ``size`` bytes."""
+    OP: ClassVar[Op] = Op.READLINKAT
+    dirfd: int
+    path: bytes
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Newfstatat:
+    """newfstatat(2) into one grant (struct stat)."""
+    OP: ClassVar[Op] = Op.NEWFSTATAT
+    dirfd: int
+    path: bytes
+    flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class Statx:
+    """statx(2) into one grant (struct statx)."""
+    OP: ClassVar[Op] = Op.STATX
+    dirfd: int
+    path: bytes
+    flags: int
+    mask: int
+
+
+@dataclass(frozen=True, slots=True)
+class Faccessat:
+    OP: ClassVar[Op] = Op.FACCESSAT
+    dirfd: int
+    path: bytes
+    mode: int
+    flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fchmodat:
+    OP: ClassVar[Op] = Op.FCHMODAT
+    dirfd: int
+    path: bytes
+    mode: int
+    flags: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Fchmod:
+    OP: ClassVar[Op] = Op.FCHMOD
+    fd: int
+    mode: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fchownat:
+    OP: ClassVar[Op] = Op.FCHOWNAT
+    dirfd: int
+    path: bytes
+    uid: int
+    gid: int
+    flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class Utimensat:
+    """utimensat(2): times in ns (None: UTIME_OMIT), or None for now; path None: the fd."""
+    OP: ClassVar[Op] = Op.UTIMENSAT
+    dirfd: int
+    path: bytes | None
+    times: tuple[int | None, int | None] | None
+    flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class Truncate:
+    OP: ClassVar[Op] = Op.TRUNCATE
+    path: bytes
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ftruncate:
+    OP: ClassVar[Op] = Op.FTRUNCATE
+    fd: int
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class Statfs:
+    """statfs(2) into one grant (struct statfs)."""
+    OP: ClassVar[Op] = Op.STATFS
+    path: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Fstatfs:
+    OP: ClassVar[Op] = Op.FSTATFS
+    fd: int
+
+
+@dataclass(frozen=True, slots=True)
+class Getdents64:
+    """getdents64(2) into one grant of ``count`` bytes."""
+    OP: ClassVar[Op] = Op.GETDENTS64
+    fd: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Getcwd:
+    OP: ClassVar[Op] = Op.GETCWD
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Chdir:
+    OP: ClassVar[Op] = Op.CHDIR
+    path: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Fchdir:
+    OP: ClassVar[Op] = Op.FCHDIR
+    fd: int
+
+
+@dataclass(frozen=True, slots=True)
+class Umask:
+    OP: ClassVar[Op] = Op.UMASK
+    mask: int
+
+
+@dataclass(frozen=True, slots=True)
+class XattrPath:
+    """The *xattr calls on a path (``follow`` False: the l- forms)."""
+    OP: ClassVar[Op] = Op.SETXATTR
+    path: bytes
+    follow: bool
+
+
+@dataclass(frozen=True, slots=True)
+class XattrFd:
+    OP: ClassVar[Op] = Op.FSETXATTR
+    fd: int
+
+
+# -- files that are not on a file system --
+@dataclass(frozen=True, slots=True)
+class Pipe2:
+    """pipe2(2); the two fds go to one grant of 8 bytes."""
+    OP: ClassVar[Op] = Op.PIPE2
+    flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class Eventfd2:
+    OP: ClassVar[Op] = Op.EVENTFD2
+    initval: int
+    flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class MemfdCreate:
+    OP: ClassVar[Op] = Op.MEMFD_CREATE
+    name: bytes
+    flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class Signalfd4:
+    OP: ClassVar[Op] = Op.SIGNALFD4
+    fd: int
+    mask: int
+    flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class TimerfdCreate:
+    OP: ClassVar[Op] = Op.TIMERFD_CREATE
+    clock: int
+    flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class TimerfdSettime:
+    """timerfd_settime(2), times in seconds; a grant (if any) takes the old value."""
+    OP: ClassVar[Op] = Op.TIMERFD_SETTIME
+    fd: int
+    flags: int
+    interval: float
+    value: float
+    absolute: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TimerfdGettime:
+    OP: ClassVar[Op] = Op.TIMERFD_GETTIME
+    fd: int
+
+
+@dataclass(frozen=True, slots=True)
+class EpollCreate1:
+    OP: ClassVar[Op] = Op.EPOLL_CREATE1
+    flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class EpollCtl:
+    OP: ClassVar[Op] = Op.EPOLL_CTL
+    epfd: int
+    op: int
+    fd: int
+    events: int
+    data: int
+
+
+@dataclass(frozen=True, slots=True)
+class EpollWait:
+    """epoll_wait(2) into one grant of ``maxevents`` events; ``timeout_ms`` -1: no limit."""
+    OP: ClassVar[Op] = Op.EPOLL_WAIT
+    epfd: int
+    maxevents: int
+    timeout_ms: int
+
+
+# -- AF_UNIX sockets --
+@dataclass(frozen=True, slots=True)
+class Socket:
+    OP: ClassVar[Op] = Op.SOCKET
+    flags: int
+    socktype: int = SOCK_STREAM
+
+
+@dataclass(frozen=True, slots=True)
+class Socketpair:
+    """socketpair(2); the two fds go to one grant of 8 bytes."""
+    OP: ClassVar[Op] = Op.SOCKETPAIR
+    flags: int
+    socktype: int = SOCK_STREAM
+
+
+@dataclass(frozen=True, slots=True)
+class Bind:
+    OP: ClassVar[Op] = Op.BIND
+    fd: int
+    addr: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Connect:
+    OP: ClassVar[Op] = Op.CONNECT
+    fd: int
+    addr: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    OP: ClassVar[Op] = Op.LISTEN
+    fd: int
+    backlog: int
+
+
+@dataclass(frozen=True, slots=True)
+class Accept4:
+    """accept4(2); the answer is a ``BytesOut`` (the new fd, the peer's address)."""
+    OP: ClassVar[Op] = Op.ACCEPT4
+    fd: int
+    flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class Getsockname:
+    OP: ClassVar[Op] = Op.GETSOCKNAME
+    fd: int
+
+
+@dataclass(frozen=True, slots=True)
+class Getpeername:
+    OP: ClassVar[Op] = Op.GETPEERNAME
+    fd: int
+
+
+@dataclass(frozen=True, slots=True)
+class Getsockopt:
+    OP: ClassVar[Op] = Op.GETSOCKOPT
+    fd: int
+    level: int
+    option: int
+
+
+@dataclass(frozen=True, slots=True)
+class Setsockopt:
+    OP: ClassVar[Op] = Op.SETSOCKOPT
+    fd: int
+    level: int
+    option: int
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown:
+    OP: ClassVar[Op] = Op.SHUTDOWN
+    fd: int
+    how: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sendto:
+    """sendto(2) from one grant; ``named``: an address was given (EISCONN)."""
+    OP: ClassVar[Op] = Op.SENDTO
+    fd: int
+    count: int
+    flags: int
+    named: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Recvfrom:
+    OP: ClassVar[Op] = Op.RECVFROM
+    fd: int
+    count: int
+    flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sendmsg:
+    """sendmsg(2): one grant per iovec, and the fds of its SCM_RIGHTS."""
+    OP: ClassVar[Op] = Op.SENDMSG
+    fd: int
+    lengths: list[int]
+    flags: int
+    fds: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Recvmsg:
+    """recvmsg(2): one grant per iovec, then one on the control buffer if ``room``."""
+    OP: ClassVar[Op] = Op.RECVMSG
+    fd: int
+    lengths: list[int]
+    flags: int
+    room: int
+
+
+# -- lifecycle and notifications --
+@dataclass(frozen=True, slots=True)
+class Spawn:
+    OP: ClassVar[Op] = Op.SPAWN
+    pid: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fork:
+    OP: ClassVar[Op] = Op.FORK
+    parent: int
+    child: int
+
+
+@dataclass(frozen=True, slots=True)
+class Exec:
+    OP: ClassVar[Op] = Op.EXEC
+    pid: int
+
+
+@dataclass(frozen=True, slots=True)
+class Exit:
+    OP: ClassVar[Op] = Op.EXIT
+    pid: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExecRead:
+    """What execve needs, read with the caller's rights; answered with an ``ExecImage``."""
+    OP: ClassVar[Op] = Op.EXEC_READ
+    dirfd: int
+    path: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class MmapRead:
+    """The bytes behind a file mapping; ``sharing`` 0 private, 1 shared read-only, 2 shared."""
+    OP: ClassVar[Op] = Op.MMAP_READ
+    fd: int
+    offset: int
+    length: int
+    sharing: int
+
+
+@dataclass(frozen=True, slots=True)
+class MapAttach:
+    """A shared mapping's pages lent (one grant) for the file (st_dev, st_ino)."""
+    OP: ClassVar[Op] = Op.MAP_ATTACH
+    key: tuple[int, int]
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class MapSync:
+    OP: ClassVar[Op] = Op.MAP_SYNC
+    key: tuple[int, int]
+    data: bytes | None
+    final: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    OP: ClassVar[Op] = Op.TIMER_FIRED
+    key: int
+    generation: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleInput:
+    OP: ClassVar[Op] = Op.CONSOLE_INPUT
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SignalsPending:
+    OP: ClassVar[Op] = Op.SIGNALS_PENDING
+    pid: int
+    pending: int
+
+
+@dataclass(frozen=True, slots=True)
+class CoreDump:
+    OP: ClassVar[Op] = Op.CORE_DUMP
+    pid: int
+    image: bytes
+
+
+REQUESTS: tuple[type, ...] = (
+    Read, Write, Readv, Writev, Pread, Pwrite, Close, Lseek, Ioctl, Dup, Dup2, Dup3, Fcntl,
+    Fsync, Sync, Poll, Openat, Mkdirat, Unlinkat, Renameat2, Linkat, Symlinkat, Readlinkat,
+    Newfstatat, Statx, Faccessat, Fchmodat, Fchmod, Fchownat, Utimensat, Truncate, Ftruncate,
+    Statfs, Fstatfs, Getdents64, Getcwd, Chdir, Fchdir, Umask, XattrPath, XattrFd, Pipe2,
+    Eventfd2, MemfdCreate, Signalfd4, TimerfdCreate, TimerfdSettime, TimerfdGettime,
+    EpollCreate1, EpollCtl, EpollWait, Socket, Socketpair, Bind, Connect, Listen, Accept4,
+    Getsockname, Getpeername, Getsockopt, Setsockopt, Shutdown, Sendto, Recvfrom, Sendmsg,
+    Recvmsg, Spawn, Fork, Exec, Exit, ExecRead, MmapRead, MapAttach, MapSync, TimerFired,
+    ConsoleInput, SignalsPending, CoreDump)
+# A request class by its op; some classes serve several ops alike.
+BY_OP: dict[int, type] = {
+    **{cls.OP: cls for cls in REQUESTS},  # type: ignore[attr-defined]
+    Op.FDATASYNC: Fsync,
+    **{op: XattrPath for op in (Op.LSETXATTR, Op.GETXATTR, Op.LGETXATTR, Op.LISTXATTR,
+                               Op.LLISTXATTR, Op.REMOVEXATTR, Op.LREMOVEXATTR)},
+    **{op: XattrFd for op in (Op.FGETXATTR, Op.FLISTXATTR, Op.FREMOVEXATTR)},
+}
+_SHAPES: dict[type, Shape] = {}
+
+
+def decode(op: object, args: tuple[object, ...]) -> object:
+    """The request an untyped message (op, *args) makes, or the errno that answers it:
+    ENOSYS for an op the VFS does not serve, EINVAL for arguments that do not fit."""
+    cls = BY_OP.get(op) if isinstance(op, int) else None
+    if cls is None:
+        return Errno.ENOSYS
+    shape = _SHAPES.get(cls)
+    if shape is None:
+        shape = _SHAPES[cls] = shape_of(cls)
+    if not shape.accepts(args):
+        return Errno.EINVAL
+    return cls(*args)
