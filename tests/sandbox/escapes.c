@@ -592,6 +592,7 @@ static void tty(void)
     snprintf(cmd, sizeof cmd, "touch %s\n", inject ? inject : "/tmp/cloudos-injected");
     int fds[] = {0, 1, 2, open("/dev/tty", O_RDWR | O_NOCTTY), open("/dev/console", O_RDWR | O_NOCTTY)};
     const char *names[] = {"stdin", "stdout", "stderr", "dev_tty", "dev_console"};
+    printf("tty.stdin_isatty: ok %d\n", isatty(0));
     for (int i = 0; i < 5; i++) {
         char name[64];
         snprintf(name, sizeof name, "tty.tiocsti_%s", names[i]);
@@ -985,6 +986,7 @@ int main(int argc, char **argv)
     }
     only = argc > 1 ? argv[1] : "all";
     snprintf(base, sizeof base, "%s", getenv("ESC_BASE") ? getenv("ESC_BASE") : "/nonexistent");
+    printf("whoami: uid %d\n", (int)getuid());
     if (section("fs")) fs();
     if (section("swap")) swap();
     if (section("proc")) proc();
