@@ -16,7 +16,8 @@ signal), ``ok`` (it worked on the guest's own files: judged here from the host's
   a host process  `sleep`: must still run, never stopped
   the environment CLOUDOS_ESCAPE_CANARY is set for cloudos: the guest must not see it
   pseudo mounts   as root, devtmpfs, mqueue, proc and sysfs mounted inside rw/ (in a
-                  private mount namespace, so the host never sees them)
+                  private mount namespace, so the host never sees them), and a proc
+                  mounted there while the guest runs
 
 The console (TIOCSTI) is also tried under tmux: the host shell in the pane must not get
 the injected command. What counts as an escape: a host file outside the mounts read or
