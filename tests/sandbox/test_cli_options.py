@@ -58,16 +58,18 @@ def test_limits_reach_the_program(cloudos) -> None:
 
 
 def test_timeout_halts_the_machine_with_124(cloudos) -> None:
+    # Without the timeout the guest would run 30 s: any bound below that tells the two
+    # apart, and the widest leaves the most room for a loaded host.
     begin = time.monotonic()
     done = cloudos("--timeout", "1", "--", "/bin/sleep", "30")
-    assert done.returncode == 124 and time.monotonic() - begin < 20
+    assert done.returncode == 124 and time.monotonic() - begin < 28
     reader = subprocess.Popen(["sleep", "30"], stdout=subprocess.PIPE)
     try:  # a read of the console waiting on the host is cut short too
         begin = time.monotonic()
         done = subprocess.run([sys.executable, "-m", "cloudos", "run", "--timeout", "1", "--",
                                "/bin/cat"], cwd=REPO_ROOT, stdin=reader.stdout,
                               capture_output=True, timeout=60)
-        assert done.returncode == 124 and time.monotonic() - begin < 20
+        assert done.returncode == 124 and time.monotonic() - begin < 28
     finally:
         reader.kill()
         reader.wait()
