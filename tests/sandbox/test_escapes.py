@@ -554,6 +554,7 @@ def test_tiocsti_does_not_reach_the_host_terminal(user: str, escapes_bin: Path) 
 # --- a host proc mounted inside a shared directory while the guest runs ------------------
 
 LATE_SCRIPT = """
+touch /s/started
 while [ ! -e /s/ready ]; do sleep 0.05; done
 echo "list: $(ls /s/late | wc -l)"
 p=$(readlink /s/late/self) && echo "self: $p"
@@ -583,8 +584,12 @@ def late_proc_run() -> Iterator[LateRun]:
         run = shlex.join([sys.executable, *cloudos(["--no-cwd", "--timeout", "30", "--mount",
                                                      f"{base}:/s:rw", "--", "/bin/sh", "-c",
                                                      LATE_SCRIPT])])
-        late, flag, written = (shlex.quote(str(base / n)) for n in ("late", "ready", "written"))
-        script = (f"{run} & P=$!\nsleep 1\nmount -t proc proc {late}\ntouch {flag}\n"
+        late, started, flag, written = (shlex.quote(str(base / n))
+                                        for n in ("late", "started", "ready", "written"))
+        # The proc is mounted once the guest runs (its mounts made), then the guest is told.
+        script = (f"{run} & P=$!\n"
+                  f"while [ ! -e {started} ] && kill -0 $P 2>/dev/null; do sleep 0.05; done\n"
+                  f"mount -t proc proc {late}\ntouch {flag}\n"
                   f"while [ ! -e {written} ] && kill -0 $P 2>/dev/null; do sleep 0.05; done\n"
                   f"echo \"host comm: $(cat /proc/$P/comm)\" >&2\nwait $P")
         done = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
