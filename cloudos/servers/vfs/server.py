@@ -35,12 +35,13 @@ from cloudos.abi.vfs import Again, BytesOut, ExecImage, Op, PollReady, Received,
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
-from cloudos.servers.vfs import files
+from cloudos.servers.vfs import eventfd, files
 from cloudos.servers.vfs.files import (O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY,
                                        O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_TRUNC,
-                                       EVENTFD_MAX, PIPE_BUF, PIPE_CAPACITY, EventCounter,
+                                       PIPE_BUF, PIPE_CAPACITY,
                                        FdTable, Interest, Listener, OpenFile, Pipe, Timer)
 from cloudos.servers.vfs.devfs import DevFs
+from cloudos.servers.vfs.fileops import FileOps
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node
 from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of
 from cloudos.servers.vfs.tmpfs import TmpFs
@@ -84,7 +85,6 @@ EPOLLONESHOT, EPOLLET = 1 << 30, 1 << 31
 EPOLLEXCLUSIVE, EPOLLWAKEUP = 1 << 28, 1 << 29
 EXCLUSIVE_ALLOWED = 0x1 | 0x4 | 0x8 | 0x10 | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE
 EPOLL_EVENT = struct.Struct("<IQ")  # packed on x86_64
-EFD_SEMAPHORE, EVENTFD_SIZE = 1, 8
 TCGETS, TCSETS, TCSETSW, TCSETSF = 0x5401, 0x5402, 0x5403, 0x5404
 TIOCGPGRP, TIOCSPGRP, TIOCGWINSZ, FIONREAD, TIOCGSID = 0x540F, 0x5410, 0x5413, 0x541B, 0x5429
 FIONBIO, FIONCLEX, FIOCLEX = 0x5421, 0x5450, 0x5451
@@ -94,6 +94,11 @@ RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
 R_OK, W_OK, X_OK = 4, 2, 1
 STAT = struct.Struct("<QQQIIIiQqqqqqqqqqqqq")
 DIRENT = struct.Struct("<QqHB")
+
+
+# The kinds of open file that implement the file-operations protocol (fileops.py), by
+# OpenFile.kind; the others are still served by the Vfs's own methods below.
+KINDS: dict[str, FileOps] = {"eventfd": eventfd.EventFd()}
 
 
 @dataclass
@@ -689,7 +694,7 @@ class Vfs:
         file.cred = (listener.owner, uid, gid)
         listener.queue.append(accepted)
         self._serve_accepts(listener)
-        self._wake_pollers()
+        self.wake_pollers()
         return 0
 
     def accept4(self, request: Request, r: vfs.Accept4) -> Any:
@@ -874,7 +879,7 @@ class Vfs:
             if file.kind != "signalfd":
                 raise KernelError(Errno.EINVAL, f"fd {r.fd} is not a signalfd")
             file.sigmask = r.mask
-            self._wake_pollers()
+            self.wake_pollers()
             return r.fd
         file = OpenFile("signalfd", files.O_RDWR | r.flags & O_NONBLOCK, sigmask=r.mask)
         return proc.fds.install(file, bool(r.flags & O_CLOEXEC))
@@ -890,7 +895,7 @@ class Vfs:
                 self.api.reply(reader, SignalsReady(file.sigmask))
             else:
                 self.state.signal_readers.append((reader, file))
-        self._wake_pollers()
+        self.wake_pollers()
 
     def _signal_read(self, request: Request, file: OpenFile, count: int) -> Any:
         """A signalfd read: the personality takes the signals (it owns them); the VFS says
@@ -905,11 +910,7 @@ class Vfs:
         return None
 
     def eventfd2(self, request: Request, r: vfs.Eventfd2) -> int:
-        if r.flags & ~(O_CLOEXEC | O_NONBLOCK | EFD_SEMAPHORE):
-            raise KernelError(Errno.EINVAL, f"eventfd2 flags {r.flags:#x}")
-        counter = EventCounter(r.initval, bool(r.flags & EFD_SEMAPHORE))
-        file = OpenFile("eventfd", files.O_RDWR | r.flags & O_NONBLOCK, counter=counter)
-        return self.proc(request).fds.install(file, bool(r.flags & O_CLOEXEC))
+        return self.proc(request).fds.install(*eventfd.create(r))
 
     # -- reading and writing ---------------------------------------------------------
     def read(self, request: Request, r: vfs.Read) -> int | None:
@@ -954,14 +955,15 @@ class Vfs:
             raise KernelError(Errno.EBADF, "not open for reading")
         if file.kind == "console" and self.state.tty is not None:
             return self._tty_read(request, file, count, grant, lengths)
+        ops = KINDS.get(file.kind)
+        if ops is not None:
+            return ops.read(self, request, file, count, grant)
         if file.kind == "console":
             data = files.console_read(file, count)
         elif file.kind in ("pipe", "socket"):
             if file.kind == "socket":
                 self._connected(file, True)
             return self._pipe_read(request, file, count, grant, lengths)
-        elif file.kind == "eventfd":
-            return self._event_read(request, file, count, grant)
         elif file.kind == "signalfd":
             return self._signal_read(request, file, count)
         elif file.kind == "timerfd":
@@ -1017,7 +1019,7 @@ class Vfs:
                 self.api.reply(reader, len(got))
             except KernelError as err:
                 self.api.reply(reader, -err.errno)
-        self._wake_pollers()
+        self.wake_pollers()
 
     def _scatter(self, grant: Any, data: bytes, lengths: list[int] | None) -> None:
         if lengths is None:
@@ -1064,14 +1066,15 @@ class Vfs:
                offset: int | None) -> int | None:
         if not file.writable():
             raise KernelError(Errno.EBADF, "not open for writing")
+        ops = KINDS.get(file.kind)
+        if ops is not None:
+            return ops.write(self, request, file, data)
         if file.kind == "console":
             return files.console_write(file, data) if data else 0
         if file.kind in ("pipe", "socket"):
             if file.kind == "socket":
                 self._connected(file, False)
             return self._pipe_write(request, file, data, 0)
-        if file.kind == "eventfd":
-            return self._event_write(request, file, data)
         if file.kind in ("timerfd", "epoll", "signalfd"):
             raise KernelError(Errno.EINVAL, f"a {file.kind} is not written")
         fs, node = file.fs, file.node
@@ -1241,72 +1244,7 @@ class Vfs:
             self.answer(request, done)
         if pipe.blocked_readers and pipe.readable():
             self._pipe_changed(pipe)
-        self._wake_pollers()
-
-    # -- eventfd ---------------------------------------------------------------------
-    def _event_read(self, request: Request, file: OpenFile, count: int, grant: Any) -> int | None:
-        counter = file.counter
-        assert counter is not None
-        if count < EVENTFD_SIZE:
-            raise KernelError(Errno.EINVAL, "an eventfd is read 8 bytes at a time")
-        if counter.value == 0:
-            if file.flags & O_NONBLOCK:
-                raise KernelError(Errno.EAGAIN, "eventfd counter is zero")
-            counter.blocked_readers.append((request, grant))
-            return None
-        self.api.copy_out(grant, 0, struct.pack("<Q", self._event_take(counter)))
-        self._event_changed(counter)
-        return EVENTFD_SIZE
-
-    @staticmethod
-    def _event_take(counter: EventCounter) -> int:
-        """What a read returns: the whole count, or 1 for a semaphore."""
-        taken = 1 if counter.semaphore else counter.value
-        counter.value -= taken
-        return taken
-
-    def _event_write(self, request: Request, file: OpenFile, data: bytes) -> int | None:
-        counter = file.counter
-        assert counter is not None
-        if len(data) < EVENTFD_SIZE:
-            raise KernelError(Errno.EINVAL, "an eventfd is written 8 bytes at a time")
-        (amount,) = struct.unpack_from("<Q", data)
-        if amount > EVENTFD_MAX:
-            raise KernelError(Errno.EINVAL, "0xffffffffffffffff cannot be added")
-        if counter.value + amount > EVENTFD_MAX:
-            if file.flags & O_NONBLOCK:
-                raise KernelError(Errno.EAGAIN, "eventfd counter would overflow")
-            counter.blocked_writers.append((request, amount))
-            return None
-        counter.value += amount
-        self._event_changed(counter)
-        return EVENTFD_SIZE
-
-    def _event_changed(self, counter: EventCounter) -> None:
-        """The counter moved: answer the waiting readers and writers that can go on, in turn."""
-        progress = True
-        while progress:
-            progress = False
-            while counter.blocked_readers and counter.value:
-                request, grant = counter.blocked_readers.popleft()
-                if not self.api.waiting(request):
-                    continue  # interrupted (EINTR): it must not take the count
-                taken = self._event_take(counter)
-                try:
-                    self.api.copy_out(grant, 0, struct.pack("<Q", taken))
-                    self.answer(request, EVENTFD_SIZE)
-                except KernelError as err:
-                    counter.value += taken
-                    self.answer(request, -err.errno)
-                progress = True
-            while counter.blocked_writers and \
-                    counter.value + counter.blocked_writers[0][1] <= EVENTFD_MAX:
-                request, amount = counter.blocked_writers.popleft()
-                if self.api.waiting(request):
-                    counter.value += amount
-                    self.answer(request, EVENTFD_SIZE)
-                    progress = True
-        self._wake_pollers()
+        self.wake_pollers()
 
     # -- poll ------------------------------------------------------------------------
     def _revents(self, proc: Proc, fd: int, events: int) -> int:
@@ -1314,6 +1252,9 @@ class Vfs:
         if entry is None:
             return POLLNVAL
         file = entry.file
+        ops = KINDS.get(file.kind)
+        if ops is not None:
+            return ops.poll(self, proc, fd, file, events)
         if file.kind == "pipe":
             pipe = file.pipe
             assert pipe is not None
@@ -1347,11 +1288,6 @@ class Vfs:
             assert file.interest is not None
             return POLLIN & events if any(self._watched(proc, f, i) for f, i in
                                           file.interest.items() if f != fd and not i.fired) else 0
-        if file.kind == "eventfd":
-            counter = file.counter
-            assert counter is not None
-            return ((POLLIN if counter.value else 0)
-                    | (POLLOUT if counter.value < EVENTFD_MAX else 0)) & events
         if file.kind == "console" and file.readable():
             if self.state.tty is not None:
                 return ((POLLIN if self.state.tty.readable() else 0) | POLLOUT) & events
@@ -1389,7 +1325,7 @@ class Vfs:
         self.api.copy_out(request.grants[0], 0, bytes(out))
         return ready
 
-    def _wake_pollers(self) -> None:
+    def wake_pollers(self) -> None:
         waiting, self.state.pollers = self.state.pollers, []
         for request, fds, proc, epoll in waiting:
             if not self.api.waiting(request):
@@ -1446,7 +1382,7 @@ class Vfs:
         else:
             timer.deadline = now + r.value
         self._timer_schedule(timer)
-        self._wake_pollers()
+        self.wake_pollers()
         return 0
 
     def timerfd_gettime(self, request: Request, r: vfs.TimerfdGettime) -> int:
@@ -1494,7 +1430,7 @@ class Vfs:
                 self.answer(reader, 8)
             except KernelError as err:
                 self.answer(reader, -err.errno)
-        self._wake_pollers()
+        self.wake_pollers()
         return None
 
     def _timer_read(self, request: Request, file: OpenFile, count: int, grant: Any) -> int | None:
@@ -1548,7 +1484,7 @@ class Vfs:
             del interest[r.fd]
         else:
             interest[r.fd] = Interest(target, r.events, r.data)
-        self._wake_pollers()
+        self.wake_pollers()
         return 0
 
     def epoll_wait(self, request: Request, r: vfs.EpollWait) -> Any:
@@ -1600,7 +1536,10 @@ class Vfs:
     # -- seeking, control -------------------------------------------------------------
     def lseek(self, request: Request, r: vfs.Lseek) -> int:
         file = self.proc(request).fds.get(r.fd)
-        if file.kind in ("eventfd", "timerfd", "epoll", "signalfd"):
+        ops = KINDS.get(file.kind)
+        if ops is not None:
+            return ops.seek(file, r.offset, r.whence)
+        if file.kind in ("timerfd", "epoll", "signalfd"):
             return 0  # Linux's anonymous files seek nowhere but do not refuse
         if file.kind != "node":
             raise KernelError(Errno.ESPIPE, "not seekable")
@@ -1935,6 +1874,9 @@ class _NotANode(KernelError):
         self.file = file
 
     def attr(self) -> Attr:
+        ops = KINDS.get(self.file.kind)
+        if ops is not None:
+            return ops.stat(self.file)
         now = time.time_ns()
         if self.file.kind == "console":
             st = os.fstat(self.file.host_fd)
@@ -1944,7 +1886,7 @@ class _NotANode(KernelError):
         if self.file.kind == "socket":
             return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFSOCK | 0o777, 1, os.getuid(),
                         os.getgid(), 0, 0, 4096, 0, now, now, now, 0x08)
-        if self.file.kind in ("eventfd", "timerfd", "epoll", "signalfd"):  # an anonymous inode: no file type bits, as on Linux
+        if self.file.kind in ("timerfd", "epoll", "signalfd"):  # an anonymous inode: no file type bits, as on Linux
             return Attr(1, 0o600, 1, os.getuid(), os.getgid(), 0, 0, 4096, 0, now, now, now, 0x0E)
         return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFIFO | 0o600, 1, os.getuid(),
                     os.getgid(), 0, 0, 4096, 0, now, now, now, 0x0C)
@@ -1978,11 +1920,14 @@ def fd_paths(state: VfsState, pid: int) -> dict[int, bytes]:
     out = {}
     for fd, entry in proc.fds.entries.items():
         file = entry.file
-        if file.walk is not None:
+        ops = KINDS.get(file.kind)
+        if ops is not None:
+            out[fd] = ops.path(file)
+        elif file.walk is not None:
             out[fd] = path_of(file.walk)
         elif file.pipe is not None:
             out[fd] = f"{file.kind}:[{id(file.pipe) & 0xFFFFFF}]".encode()
-        elif file.kind in ("eventfd", "timerfd", "epoll", "signalfd"):
+        elif file.kind in ("timerfd", "epoll", "signalfd"):
             out[fd] = f"anon_inode:[{file.kind}]".encode()
         else:
             out[fd] = b"/dev/console"
