@@ -6,7 +6,9 @@ int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
     long size = 256L << 20;
-    char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    /* MAP_NORESERVE: Linux (and CloudOS) refuse one committed request larger than RAM */
+    char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
     for (long off = 0; off < size; off += 4096) {
         p[off] = 1;
         if (off % (32L << 20) == 0)
