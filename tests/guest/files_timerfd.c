@@ -39,8 +39,8 @@ static void oneshot(void)
     uint64_t n = 0;
     SHOW("blocking read", read(fd, &n, sizeof n));
     double ms = ms_since(&t0);
-    printf("expirations: %llu, waited 90..1000 ms: %s\n", (unsigned long long)n,
-           ms >= 90 && ms < 1000 ? "yes" : "no");
+    printf("expirations: %llu, waited 90..10000 ms: %s\n", (unsigned long long)n,
+           ms >= 90 && ms < 10000 ? "yes" : "no");
     struct itimerspec cur;
     timerfd_gettime(fd, &cur);
     printf("disarmed after firing: %s\n",
@@ -56,10 +56,14 @@ static void periodic(void)
     printf("FD_CLOEXEC: %d\n", fcntl(fd, F_GETFD) & FD_CLOEXEC);
     uint64_t n = 0;
     SHOW("read before arming", read(fd, &n, sizeof n));
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     arm(fd, 20, 20, 0);
     usleep(250 * 1000);
     read(fd, &n, sizeof n);
-    printf("expirations in 250 ms at 20 ms: between 8 and 25: %s\n", n >= 8 && n <= 25 ? "yes" : "no");
+    /* at most one per 20 ms that really passed: a loaded host may stretch the sleep */
+    printf("expirations in 250 ms at 20 ms: at least 8, at most one per 20 ms: %s\n",
+           n >= 8 && n <= ms_since(&t0) / 20 + 1 ? "yes" : "no");
     struct itimerspec cur;
     timerfd_gettime(fd, &cur);
     printf("interval: %ld.%09ld, next within 20 ms: %s\n", (long)cur.it_interval.tv_sec,
@@ -92,8 +96,8 @@ static void absolute(void)
     uint64_t n = 0;
     read(fd, &n, sizeof n);
     double ms = ms_since(&t0);
-    printf("expirations: %llu, waited 60..1000 ms: %s\n", (unsigned long long)n,
-           ms >= 60 && ms < 1000 ? "yes" : "no");
+    printf("expirations: %llu, waited 60..10000 ms: %s\n", (unsigned long long)n,
+           ms >= 60 && ms < 10000 ? "yes" : "no");
     its.it_value.tv_sec -= 10;
     SHOW("arm in the past", timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL));
     SHOW("read at once", read(fd, &n, sizeof n));

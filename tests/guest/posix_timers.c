@@ -55,8 +55,8 @@ static void oneshot(void)
     while (!fired && now() - start < 3)
         pause();
     double waited = now() - start;
-    printf("fired %d, code SI_TIMER: %d, value %d, after 60..2000 ms: %s\n", (int)fired,
-           code == SI_TIMER, (int)value, waited > 0.06 && waited < 2 ? "yes" : "no");
+    printf("fired %d, code SI_TIMER: %d, value %d, after 60..10000 ms: %s\n", (int)fired,
+           code == SI_TIMER, (int)value, waited > 0.06 && waited < 10 ? "yes" : "no");
     timer_gettime(id, &cur);
     printf("disarmed: %d\n", cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec == 0);
     SHOW("timer_delete", timer_delete(id));
@@ -77,8 +77,9 @@ static void periodic(void)
     double start = now();
     while (now() - start < 0.25)
         pause();
-    printf("periodic expiries in 250 ms at 20 ms: between 6 and 14: %s\n",
-           fired >= 6 && fired <= 14 ? "yes" : "no");
+    /* at most one per 20 ms that really passed: a loaded host may stretch the wait */
+    printf("periodic expiries in 250 ms at 20 ms: at least 6, at most one per 20 ms: %s\n",
+           fired >= 6 && fired <= (now() - start) / 0.02 + 1 ? "yes" : "no");
     struct itimerspec off = {{0, 0}, {0, 0}};
     timer_settime(id, 0, &off, &old);
     printf("old interval: %ld ns\n", old.it_interval.tv_nsec);
@@ -100,8 +101,8 @@ static void periodic(void)
     SHOW("TIMER_ABSTIME", timer_settime(id, TIMER_ABSTIME, &abs, NULL));
     while (!fired && now() - start < 3)
         pause();
-    printf("absolute fired after 30..2000 ms: %s\n",
-           now() - start > 0.03 && now() - start < 2 ? "yes" : "no");
+    printf("absolute fired after 30..10000 ms: %s\n",
+           now() - start > 0.03 && now() - start < 10 ? "yes" : "no");
     timer_delete(id);
 }
 
@@ -118,13 +119,17 @@ static void overrun(void)
     timer_t id;
     timer_create(CLOCK_MONOTONIC, &ev, &id);
     struct itimerspec its = {{0, 10 * 1000 * 1000}, {0, 10 * 1000 * 1000}};
+    double start = now();
     timer_settime(id, 0, &its, NULL);
     struct timespec ts = {0, 200 * 1000 * 1000};
     nanosleep(&ts, NULL);
     siginfo_t si;
     int sig = sigwaitinfo(&set, &si);
-    printf("one signal for many expiries: %d, si_overrun 5..30: %s, value %d\n", sig,
-           si.si_overrun >= 5 && si.si_overrun <= 30 ? "yes" : "no", si.si_value.sival_int);
+    /* at most one per 10 ms that really passed: a loaded host may stretch the sleep */
+    int most = (int)((now() - start) / 0.01) + 1;
+    printf("one signal for many expiries: %d, si_overrun 5..(one per 10 ms): %s, value %d\n",
+           sig, si.si_overrun >= 5 && si.si_overrun <= most ? "yes" : "no",
+           si.si_value.sival_int);
     printf("timer_getoverrun agrees: %s\n", timer_getoverrun(id) == si.si_overrun ? "yes" : "no");
     timer_delete(id);
     sigprocmask(SIG_UNBLOCK, &set, NULL);

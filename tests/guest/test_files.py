@@ -212,11 +212,11 @@ EPOLL_SECTIONS = {
 # --- timerfd: what each section of files_timerfd.c must print (test_section) ---
 
 TIMERFD_SECTIONS = {
-    "oneshot": [b"expirations: 1, waited 90..1000 ms: yes", b"disarmed after firing: yes",
+    "oneshot": [b"expirations: 1, waited 90..10000 ms: yes", b"disarmed after firing: yes",
                 b"read again: -1 EAGAIN"],
-    "periodic": [b"expirations in 250 ms at 20 ms: between 8 and 25: yes",
+    "periodic": [b"expirations in 250 ms at 20 ms: at least 8, at most one per 20 ms: yes",
                  b"interval: 0.020000000, next within 20 ms: yes", b"old interval: 20000000 ns"],
-    "absolute": [b"expirations: 1, waited 60..1000 ms: yes", b"read at once: 8"],
+    "absolute": [b"expirations: 1, waited 60..10000 ms: yes", b"read at once: 8"],
     "readiness": [b"revents: 0x1, waited >= 40 ms: yes", b"data: 5 events: 0x1"],
     "errors": [b"clock 99: -1 EINVAL", b"settime on stdin: -1 EINVAL", b"write: -1 EINVAL"],
 }
@@ -313,10 +313,11 @@ MEMORY_SECTIONS = {
 SIGWAIT_SECTIONS = {
     "pending": [b"first: 10 (SIGUSR1=10), si_signo 10, si_code 0, from us: 1",
                 b"second: 12 (SIGUSR2=12)", b"none left, zero timeout: -1 EAGAIN"],
-    "woken": [b"woken by the child: 10, from the child: 1, waited 30..2000 ms: yes",
-              b"sigwait got: 10", b"timeout: -1 EAGAIN", b"waited 60..2000 ms: yes"],
+    "woken": [b"woken by the child: 10, from the child: 1, waited 30..10000 ms: yes",
+              b"sigwait got: 10", b"timeout: -1 EAGAIN", b"waited 60..10000 ms: yes"],
     "interrupted": [b"a handled SIGALRM outside the set (SA_RESTART): -1 EINTR",
-                    b"blocked SIGCHLD (default: ignore) taken: 17, code 1 (CLD_EXITED=1), status 3"],
+                    b"blocked SIGCHLD (default: ignore) taken: 17, code 1 (CLD_EXITED=1), "
+                    b"status 3"],
     "queued": [b"taken: 10, code SI_QUEUE: 1, value 1234, pid is ours: 1",
                b"handler got value 99, code SI_QUEUE: 1",
                b"posing as kill to another process: -1 EPERM", b"no such process: -1 ESRCH"],
@@ -369,12 +370,12 @@ UNIX_SECTIONS = {
 
 POSIX_TIMER_SECTIONS = {
     "oneshot": [b"armed, left 1..80 ms: yes",
-                b"fired 1, code SI_TIMER: 1, value 42, after 60..2000 ms: yes", b"disarmed: 1",
+                b"fired 1, code SI_TIMER: 1, value 42, after 60..10000 ms: yes", b"disarmed: 1",
                 b"timer_delete again: -1 EINVAL"],
-    "periodic": [b"periodic expiries in 250 ms at 20 ms: between 6 and 14: yes",
+    "periodic": [b"periodic expiries in 250 ms at 20 ms: at least 6, at most one per 20 ms: yes",
                  b"old interval: 20000000 ns", b"no more after disarming: yes",
-                 b"absolute fired after 30..2000 ms: yes"],
-    "overrun": [b"one signal for many expiries: 10, si_overrun 5..30: yes, value 7",
+                 b"absolute fired after 30..10000 ms: yes"],
+    "overrun": [b"one signal for many expiries: 10, si_overrun 5..(one per 10 ms): yes, value 7",
                 b"timer_getoverrun agrees: yes", b"SIGEV_NONE counts down: yes"],
     "thread": [b"function ran in another thread: calls 5, other thread: yes"],
     "errors": [b"signal 99: -1 EINVAL", b"nsec 1e9: -1 EINVAL", b"bad timer id: -1 EINVAL",
