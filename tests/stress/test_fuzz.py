@@ -50,14 +50,12 @@ def test_short_campaign(guest_bins, run_cloudos, seed: int) -> None:
 
 
 # Failing seeds minimised to one call by ``bench/soak_fuzz.py --minimise`` (FUZZ_FROM=I:
-# only call I of that child is issued). Each names its entry in the findings list.
+# only call I of that child is issued). Each is named after its entry in the findings.
+# They replay fuzz.c's draws: a change to how it draws numbers or arguments changes them,
+# and then they must be minimised again.
 MINIMISED = [
-    pytest.param("1", "10:11", "287", "286", id="F1-chown-uid-above-32-bits",
-                 marks=pytest.mark.xfail(strict=False, reason="F1: chown stores a 64-bit uid; "
-                                         "stat then crashes the VFS in pack_stat")),
-    pytest.param("27", "1:2", "17", "16", id="F3-munmap-past-user-top",
-                 marks=pytest.mark.xfail(strict=False, reason="F3: munmap past the top of user "
-                                         "space frees frame 0 (buddy double-free panic)")),
+    pytest.param("1", "10:11", "287", "286", id="F1-chown-uid-above-32-bits"),  # VFS crash
+    pytest.param("27", "1:2", "17", "16", id="F3-munmap-past-user-top"),  # buddy panic
 ]
 
 
