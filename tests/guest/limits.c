@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -40,6 +41,10 @@ static void nofile(void)
     SHOW("F_DUPFD 3 (all taken)", fcntl(0, F_DUPFD, 3));
     int fds[2] = {-1, -1};
     SHOW("pipe", pipe(fds));
+    close(10);
+    SHOW("pipe with one fd free", pipe(fds));
+    SHOW("socketpair with one fd free", socketpair(AF_UNIX, SOCK_STREAM, 0, fds));
+    SHOW("open takes the free fd", open("/dev/null", O_RDONLY));
     close(10);
     close(11);
     SHOW("pipe after two closes", pipe(fds));

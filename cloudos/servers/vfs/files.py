@@ -181,6 +181,12 @@ class FdTable:
         self.entries[fd] = FdEntry(file, cloexec)
         return fd
 
+    def check_free(self, count: int) -> None:
+        """EMFILE unless ``count`` numbers below the limit are free (for a call that
+        installs several fds: all of them or, as on Linux, none)."""
+        if self.limit - sum(1 for fd in self.entries if fd < self.limit) < count:
+            raise KernelError(Errno.EMFILE, "too many open files (RLIMIT_NOFILE)")
+
     def fork(self) -> FdTable:
         for entry in self.entries.values():
             entry.file.refs += 1

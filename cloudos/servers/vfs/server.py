@@ -558,6 +558,7 @@ class Vfs:
         proc = self.proc(request)
         if r.flags & ~(O_CLOEXEC | O_NONBLOCK | 0o40000):
             raise KernelError(Errno.EINVAL, f"pipe2 flags {r.flags:#x}")
+        proc.fds.check_free(2)
         pipe = Pipe(readers=1, writers=1)
         status = r.flags & O_NONBLOCK
         cloexec = bool(r.flags & O_CLOEXEC)
@@ -577,6 +578,7 @@ class Vfs:
     def socketpair(self, request: Request, r: vfs.Socketpair) -> int:
         """A connected AF_UNIX pair (the client checked domain, type and protocol)."""
         proc = self.proc(request)
+        proc.fds.check_free(2)
         there, back = self._connection(r.socktype)
         status, cloexec = files.O_RDWR | r.flags & O_NONBLOCK, bool(r.flags & O_CLOEXEC)
         cred = (request.sender, *self._owner())  # each end's peer is its creator
