@@ -92,7 +92,8 @@ def run_cloudos(
 class GuestBinaries:
     """The compiled guest programs of one session: ``bins.path("hello", "static")``."""
 
-    def __init__(self, directory: Path, paths: dict[tuple[str, str], Path], errors: dict[tuple[str, str], str]):
+    def __init__(self, directory: Path, paths: dict[tuple[str, str], Path],
+                 errors: dict[tuple[str, str], str]):
         self.directory = directory
         self._paths = paths
         self._errors = errors

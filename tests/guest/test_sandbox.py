@@ -113,7 +113,8 @@ def test_symlink_to_etc_resolves_in_the_guest(mode, guest_bins, run_cloudos, tmp
     """
     os.symlink("/etc", tmp_path / "esc")
     name = f"cloudos-test-{uuid.uuid4().hex}"
-    host_hostname = Path("/etc/hostname").read_bytes().decode() if Path("/etc/hostname").exists() else None
+    hostname_file = Path("/etc/hostname")
+    host_hostname = hostname_file.read_bytes().decode() if hostname_file.exists() else None
     ops = ["write", f"/etc/{name}", "guest-only",
            "read", f"/mnt/esc/{name}",
            "read", f"/mnt/../../../../etc/{name}",
@@ -135,7 +136,8 @@ def test_symlink_to_etc_resolves_in_the_guest(mode, guest_bins, run_cloudos, tmp
 @by_mode
 @pytest.mark.parametrize("writable", [False, True], ids=["ro", "rw"])
 def test_relative_symlink_cannot_leave_the_mount(writable, mode, guest_bins, run_cloudos, tmp_path):
-    """mnt/up -> ../SECRET names the guest's /SECRET (absent), never the host file beside the mount."""
+    """mnt/up -> ../SECRET names the guest's /SECRET (absent), never the host file beside the
+    mount."""
     secret_name = f"outside-secret-{uuid.uuid4().hex}"
     secret = tmp_path.parent / secret_name
     secret.write_bytes(b"host secret\n")

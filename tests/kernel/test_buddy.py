@@ -104,7 +104,8 @@ def test_non_power_of_two_arena() -> None:
 
 
 def test_order_for() -> None:
-    assert [BuddyAllocator.order_for(n) for n in (0, 1, 4096, 4097, 8192, 1 << 30)] == [0, 0, 0, 1, 1, 18]
+    sizes = (0, 1, 4096, 4097, 8192, 1 << 30)
+    assert [BuddyAllocator.order_for(n) for n in sizes] == [0, 0, 0, 1, 1, 18]
 
 
 def test_deterministic() -> None:

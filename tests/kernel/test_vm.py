@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from cloudos.hal.ram import PhysicalMemory
 from cloudos.errno import Errno, KernelError
-from cloudos.linux.layout import find_free  # the personality's mmap placement, over a kernel AddressSpace
+# The personality's mmap placement, over a kernel AddressSpace:
+from cloudos.linux.layout import find_free
 from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
 from cloudos.kernel.mm.pagetable import FRAME_MASK, Pte
 from cloudos.kernel.mm.vm import (MMAP_FLOOR, MMAP_TOP, STACK_GUARD_GAP, STACK_RESERVE,
@@ -128,7 +129,8 @@ def test_add_merges_with_neighbours_it_continues(aspace) -> None:
 
 
 def test_add_rejects_bad_ranges(aspace) -> None:
-    for start, length in [(BASE + 1, PAGE_SIZE), (0, PAGE_SIZE), (MMAP_FLOOR - PAGE_SIZE, PAGE_SIZE),
+    for start, length in [(BASE + 1, PAGE_SIZE), (0, PAGE_SIZE),
+                          (MMAP_FLOOR - PAGE_SIZE, PAGE_SIZE),
                           (USER_END - PAGE_SIZE, 2 * PAGE_SIZE), (BASE, 0)]:
         with pytest.raises(KernelError) as e:
             aspace.add(start, length, RW)
@@ -142,7 +144,8 @@ def test_add_replaces_what_was_there(aspace, frames) -> None:
     free = frames.free_bytes
     aspace.add(BASE + PAGE_SIZE, 2 * PAGE_SIZE, Prot.READ, "new")
     assert [(v.start - BASE, v.end - BASE, v.name) for v in aspace.vmas] == \
-        [(0, PAGE_SIZE, "old"), (PAGE_SIZE, 3 * PAGE_SIZE, "new"), (3 * PAGE_SIZE, 4 * PAGE_SIZE, "old")]
+        [(0, PAGE_SIZE, "old"), (PAGE_SIZE, 3 * PAGE_SIZE, "new"),
+         (3 * PAGE_SIZE, 4 * PAGE_SIZE, "old")]
     assert frames.free_bytes == free + 2 * PAGE_SIZE
     assert aspace.copy_in(BASE + PAGE_SIZE, 2 * PAGE_SIZE) == bytes(2 * PAGE_SIZE)
     assert aspace.copy_in(BASE, 1) == b"x"
@@ -192,7 +195,8 @@ def test_copy_round_trip_across_a_page_boundary(aspace) -> None:
     pte1, pte2 = aspace.pt.walk(BASE), aspace.pt.walk(BASE + PAGE_SIZE)
     assert pte1 & FRAME_MASK != pte2 & FRAME_MASK
     for pte in (pte1, pte2):
-        assert pte & (Pte.PRESENT | Pte.USER | Pte.WRITABLE) == Pte.PRESENT | Pte.USER | Pte.WRITABLE
+        wanted = Pte.PRESENT | Pte.USER | Pte.WRITABLE
+        assert pte & wanted == wanted
     assert aspace.copy_in(va, 0) == b""
     aspace.copy_out(va, b"")
     aspace.add(BASE + 4 * PAGE_SIZE, PAGE_SIZE, RW)
@@ -536,7 +540,8 @@ op = st.tuples(st.sampled_from(["add", "remove", "protect", "read", "write", "fe
                st.sampled_from([Prot.NONE, Prot.READ, RW, RX, RW | Prot.EXEC]))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(op, max_size=25))
 def test_random_vma_operations_keep_vmas_sane(ram, ops) -> None:
     frames = new_frames()

@@ -126,7 +126,8 @@ CASES: dict[str, Builder] = {
     "load_misaligned": lambda b, d: set_phdr(b["static"], nth(b["static"], PT_LOAD, 1),
                                              offset=0x1001),
     "load_overlap": lambda b, d: set_phdr(b["static"], nth(b["static"], PT_LOAD, 2),
-                                          vaddr=phdrs(b["static"])[nth(b["static"], PT_LOAD, 1)][3]),
+                                          vaddr=phdrs(b["static"])[nth(b["static"], PT_LOAD,
+                                                                       1)][3]),
     "no_load": lambda b, d: _no_load(b["static"]),
     # short files
     "empty": lambda b, d: b"",
@@ -192,7 +193,8 @@ def hostile(guest_bins, tmp_path_factory: pytest.TempPathFactory) -> dict[str, s
     os.mkfifo(directory / "fifo")
     paths = {name: str(path or directory / name) for name, path in SPECIAL.items()}
     # Files named by others (PT_INTERP, #!) come first: build in that order.
-    for name, build in sorted(CASES.items(), key=lambda item: item[0].startswith(("interp", "shebang"))):
+    for name, build in sorted(CASES.items(),
+                              key=lambda item: item[0].startswith(("interp", "shebang"))):
         path = directory / name
         path.write_bytes(build(bases, directory))
         path.chmod(0o755)

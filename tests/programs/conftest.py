@@ -28,4 +28,5 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for name, native, guest, outcome in sorted(rows):
         ratio = f"{guest / native:.0f}x" if native > 0 else "-"
         tr.write_line(f"{name:<20} {outcome:<8} {native:>9.3f} {guest:>10.2f} {ratio:>7}")
-    tr.write_line(f"{'total':<20} {'':<8} {sum(r[1] for r in rows):>9.3f} {sum(r[2] for r in rows):>10.2f}")
+    native_total, guest_total = sum(r[1] for r in rows), sum(r[2] for r in rows)
+    tr.write_line(f"{'total':<20} {'':<8} {native_total:>9.3f} {guest_total:>10.2f}")

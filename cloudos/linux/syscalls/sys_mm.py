@@ -238,7 +238,8 @@ def sys_mprotect(t: Thread, addr: int, length: int, prot: int, *_: int) -> int:
 
 
 def sys_madvise(t: Thread, addr: int, length: int, advice: int, *_: int) -> int:
-    """Implements Linux madvise(2): MADV_DONTNEED and MADV_FREE drop pages; other advice is ignored."""
+    """Implements Linux madvise(2): MADV_DONTNEED and MADV_FREE drop pages; other advice is
+    ignored."""
     advice = s64(advice)
     if addr & ~PAGE_MASK or advice not in MADV_KNOWN or length and not _page_up(length):
         raise KernelError(Errno.EINVAL, f"madvise {addr:#x}+{length:#x} advice {advice}")
