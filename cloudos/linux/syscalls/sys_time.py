@@ -241,7 +241,8 @@ def sys_setitimer(t: Thread, which: int, new: int, old: int, *_: int) -> int:
     value = interval = 0.0
     if new:
         fields = ITIMERVAL.unpack(t.process.aspace.copy_in(new, ITIMERVAL.size))
-        interval, value = seconds(*fields[:2], USEC), seconds(*fields[2:], USEC)
+        interval = seconds(fields[0], fields[1], USEC)
+        value = seconds(fields[2], fields[3], USEC)
     left, old_interval = _arm(t.process, value, interval)
     if old:
         t.process.aspace.copy_out(old, pack_time(old_interval, USEC) + pack_time(left, USEC))
