@@ -221,7 +221,7 @@ class Scheduler:
         if self.timers:
             budget = min(budget, (self.timers[0][0] - start) * 1e6)
         system_before = thread.sys_time
-        trap = cpu.run(thread.context, int(max(budget, MIN_SLICE_US)))  # type: ignore[arg-type]
+        trap = cpu.run(thread.context, int(max(budget, MIN_SLICE_US)))
         elapsed = self.clock() - start
         thread.user_time += max(0.0, elapsed - (thread.sys_time - system_before))
         thread.used_us += elapsed * 1e6
