@@ -3,8 +3,8 @@
 Owns: the guide's boot sequence (each stage logged like dmesg, with its time),
 the ``Kernel`` object that ties the subsystems together (RAM, CPU, frames, the
 kernel half of every address space, processes, scheduler, dispatch), process
-creation and death, and halting after a panic (the report is ``cloudos.panic``). Never: knows Linux ABI details; the
-personality installs its syscall table with ``install_syscalls``.
+creation and death, and halting after a panic (the report is ``cloudos.panic``).
+Never: knows Linux ABI details; the personality installs its table (``install_syscalls``).
 Called by: the CLI (boot, then run) and the personality (processes, threads).
 """
 
