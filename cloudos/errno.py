@@ -1,66 +1,7 @@
-"""Error numbers of the Linux x86_64 ABI (asm-generic/errno*.h) that CloudOS's Linux
-personality and servers name.
+"""Where the personality and the servers import errors from: the ABI's one ``Errno``
+(``cloudos.abi.errno``) and the kernel's ``KernelError``, which carries one."""
 
-The kernel core names only the few it raises itself (``cloudos.kernel.errno``);
-both raise the one ``KernelError``, which carries a plain number, so the two
-tables mix freely. An error passed through from the host (a hostfs file, the
-console) keeps its number even when it is not named here.
-"""
-
-from enum import IntEnum
-
+from cloudos.abi.errno import Errno
 from cloudos.kernel.errno import KernelError
 
 __all__ = ["Errno", "KernelError"]
-
-
-class Errno(IntEnum):
-    """Linux x86_64 errno values used by CloudOS's personality and servers."""
-
-    EPERM = 1
-    ENOENT = 2
-    ESRCH = 3
-    EINTR = 4
-    EIO = 5
-    ENXIO = 6
-    E2BIG = 7
-    ENOEXEC = 8
-    EBADF = 9
-    ECHILD = 10
-    EAGAIN = 11
-    ENOMEM = 12
-    EACCES = 13
-    EFAULT = 14
-    EBUSY = 16
-    EEXIST = 17
-    EXDEV = 18
-    ENODEV = 19
-    ENOTDIR = 20
-    EISDIR = 21
-    EINVAL = 22
-    EMFILE = 24
-    ENOTTY = 25
-    EFBIG = 27
-    ENOSPC = 28
-    ESPIPE = 29
-    EROFS = 30
-    EPIPE = 32
-    ERANGE = 34
-    ENAMETOOLONG = 36
-    ENOSYS = 38
-    ENOTEMPTY = 39
-    ELOOP = 40
-    EOVERFLOW = 75
-    ENOTSOCK = 88
-    EMSGSIZE = 90
-    ENOPROTOOPT = 92
-    EPROTONOSUPPORT = 93
-    EOPNOTSUPP = 95
-    EAFNOSUPPORT = 97
-    EADDRINUSE = 98
-    EISCONN = 106
-    ENOTCONN = 107
-    ETIMEDOUT = 110
-    ECONNREFUSED = 111
-    ESTALE = 116
-    ENOTSUP = 95

@@ -97,3 +97,13 @@ def test_the_checker_sees_hidden_imports(tmp_path: Path) -> None:
         assert "cloudos.linux" in targets
     finally:
         PACKAGE = saved
+
+
+def test_abi_imports_nothing_of_cloudos_but_itself() -> None:
+    """The ABI is data below every layer: not even ``cloudos.errno`` (which re-exports the
+    kernel's ``KernelError``) or the machine."""
+    bad = [f"{path.relative_to(PACKAGE.parent)}:{line} imports {target}"
+           for path in sorted((PACKAGE / "abi").rglob("*.py"))
+           for line, target in imported(path)
+           if violates(target, "cloudos") and not violates(target, "cloudos.abi")]
+    assert bad == []

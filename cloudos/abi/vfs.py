@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
 from cloudos.abi.shapes import Shape, shape_of
-from cloudos.errno import Errno
+from cloudos.abi.errno import Errno
 
 SOCK_STREAM = 1
 

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, TextIO
 
+from cloudos.abi.signal import Signal
 from cloudos.hal.cpu import KERNEL_BASE, LOW_RESERVED, STUB_PHYS, Cpu, CpuContext
 from cloudos.hal.ram import DEFAULT_SIZE, PhysicalMemory
 from cloudos.hal.smp import Smp
@@ -216,4 +217,4 @@ class Kernel:
     def halt(self) -> None:
         """Stop the machine after a panic: nothing runs any more."""
         for process in list(self.processes.values()):
-            self.exit_process(process, 0, 9)
+            self.exit_process(process, 0, Signal.SIGKILL)

@@ -29,6 +29,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterator
 
+from cloudos.abi.signal import Signal
 from cloudos.hal.cpu import TrapKind
 from cloudos.kernel.task import Policy, State, Thread
 from cloudos.kernel.trap import handle_trap
@@ -299,5 +300,5 @@ class Scheduler:
         stuck = {t.process for t in self.kernel.threads() if t.state is State.BLOCKED and t.context}
         for process in stuck:
             self.kernel.log.warn(f"sched: {process.name}[{process.pid}] deadlocked: killed")
-            self.kernel.exit_process(process, 0, 9)
+            self.kernel.kill(process, Signal.SIGKILL)
         return bool(stuck)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Callable, Sequence
 
+from cloudos.abi.signal import Signal
 from cloudos.hal.cpu import Trap, TrapKind
 from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.mm.vm import SegFault
@@ -22,7 +23,6 @@ from cloudos.kernel.task import State, Thread
 if TYPE_CHECKING:
     from cloudos.kernel.boot import Kernel
 
-SIGILL, SIGTRAP, SIGFPE, SIGSEGV = 4, 5, 8, 11
 ENOSYS = -Errno.ENOSYS
 
 # A handler gets the calling thread and the six argument registers and returns
@@ -135,19 +135,19 @@ def handle_trap(kernel: Kernel, thread: Thread, trap: Trap) -> None:
             thread.process.aspace.fault(trap.address, trap.error)
             return
         except SegFault as fault:
-            if kernel.on_fault(thread, SIGSEGV, fault.address, 1 + (fault.error & 1)):
+            if kernel.on_fault(thread, Signal.SIGSEGV, fault.address, 1 + (fault.error & 1)):
                 return  # a handler takes it (SEGV_MAPERR or SEGV_ACCERR)
             kernel.log.warn(f"{thread.process.name}[{thread.process.pid}]: segfault at "
                             f"{fault.address:x} ip {trap.rip:016x} error {fault.error}")
-            kernel.kill(thread.process, SIGSEGV)
+            kernel.kill(thread.process, Signal.SIGSEGV)
             return
         except KernelError:  # out of memory: the process goes, as by Linux's OOM killer
             kernel.log.warn("out of memory: killed " + thread.process.name)
-            kernel.kill(thread.process, 9)
+            kernel.kill(thread.process, Signal.SIGKILL)
             return
     kernel.profile.exceptions += 1
-    signal = {TrapKind.INVALID_OPCODE: SIGILL, TrapKind.DIVIDE_ERROR: SIGFPE,
-              TrapKind.BREAKPOINT: SIGTRAP}.get(kind, SIGSEGV)
+    signal = {TrapKind.INVALID_OPCODE: Signal.SIGILL, TrapKind.DIVIDE_ERROR: Signal.SIGFPE,
+              TrapKind.BREAKPOINT: Signal.SIGTRAP}.get(kind, Signal.SIGSEGV)
     if kernel.on_fault(thread, signal, trap.rip):
         return
     what = trap.detail or f"{kind.value} (vector {trap.vector})"

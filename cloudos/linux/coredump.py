@@ -21,12 +21,12 @@ from typing import Any
 
 from unicorn import x86_const as X
 
+from cloudos.abi.signal import DEFAULT_CORE
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.pagetable import FRAME_MASK, PRESENT
 from cloudos.kernel.task import Process
 from cloudos.linux.process import RLIM_INFINITY, RLIMIT_CORE, linux
 
-CORE_SIGNALS = {3, 4, 5, 6, 7, 8, 11, 24, 25, 31}
 CORE_DUMPED = 0x80  # in the wait status
 ET_CORE, EM_X86_64, PT_LOAD, PT_NOTE = 4, 62, 1, 4
 PHNUM_MAX = 0xFFFF  # e_phnum: past it Linux moves the count to a section header (PN_XNUM)
@@ -115,7 +115,7 @@ def on_dying(process: Process) -> bytes | None:
     """The core file of a process dying by a core-dumping signal, if its limit allows one
     (its wait status then gets the core bit); else None."""
     signal = process.killed_by
-    if signal not in CORE_SIGNALS or not hasattr(process.personality, "rlimits"):
+    if signal not in DEFAULT_CORE or not hasattr(process.personality, "rlimits"):
         return None
     limit = linux(process).rlimits[RLIMIT_CORE][0]
     if limit == 0:

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import weakref
 
+from cloudos.abi.signal import SIGKILL, SIGXCPU
 from cloudos.kernel.task import Process
 from cloudos.linux.process import RLIM_INFINITY, RLIMIT_CPU, linux
 from cloudos.linux.syscalls.sys_signal import send_signal
 
-SIGXCPU, SIGKILL = 24, 9
 MIN_CHECK, MAX_CHECK = 0.01, 0.25  # seconds between two looks at a process's CPU time
 
 _watched: weakref.WeakSet[Process] = weakref.WeakSet()

@@ -4,9 +4,10 @@ Owns: what happens when a signal is sent (ignore, default action, or pending for
 a handler), interrupting a blocked system call (EINTR, or a restart with
 SA_RESTART), job control (the stop signals' default action stops every thread
 of the process on its way back to user mode, SIGCONT resumes them, and the
-parent hears of both by SIGCHLD and wait), and running a handler on the thread's way back to user mode with
-Linux x86_64's ``rt_sigframe`` (return address = ``sa_restorer``, ``ucontext``
-with the interrupted registers and signal mask, ``siginfo``), then undoing it
+parent hears of both by SIGCHLD and wait), and running a handler on the thread's
+way back to user mode with Linux x86_64's ``rt_sigframe`` (return address =
+``sa_restorer``, ``ucontext`` with the interrupted registers and signal mask,
+``siginfo``), then undoing it
 in ``rt_sigreturn``. SA_ONSTACK handlers run on the ``sigaltstack``. The SSE
 registers are saved in the kernel, not in the frame (``uc_mcontext.fpstate`` is
 NULL).
@@ -18,18 +19,19 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import AbstractSet
 
 from unicorn import x86_const as X
 
+from cloudos.abi.signal import DEFAULT_IGNORE, DEFAULT_STOP as STOP_SIGNALS
+from cloudos.abi.signal import (SIGALRM as SIGALRM, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGILL,
+                                SIGKILL as SIGKILL, SIGSEGV, SIGSTOP, SIGTTIN as SIGTTIN,
+                                SIGTTOU as SIGTTOU, SIGWINCH as SIGWINCH)
+from cloudos.abi.sysno import Sysno
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.linux.process import linux, linux_thread
 
-SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGKILL = range(1, 10)
-SIGSEGV, SIGPIPE, SIGALRM, SIGTERM, SIGCHLD, SIGCONT, SIGSTOP = 11, 13, 14, 15, 17, 18, 19
-SIGTSTP, SIGTTIN, SIGTTOU, SIGWINCH = 20, 21, 22, 28
-DEFAULT_IGNORE = {17, 18, 23, 28}  # CHLD CONT URG WINCH
-STOP_SIGNALS = {19, 20, 21, 22}    # STOP TSTP TTIN TTOU: their default action stops
 STOPPED_STATUS, CONTINUED_STATUS = 0x7F, 0xFFFF  # wait status words (| signal << 8 for a stop)
 SIGNALS_PENDING = 1010  # the VFS's op: a process's pending signals (servers/vfs/server.py)
 SIG_DFL, SIG_IGN = 0, 1
@@ -41,10 +43,14 @@ UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 # System calls a handler with SA_RESTART restarts (Linux restarts all ERESTARTSYS
 # returns; these are the ones CloudOS can block in).
 # poll, select and their p- forms never restart (signal(7)): EINTR even with SA_RESTART.
-RESTARTABLE = {0, 1, 17, 18, 19, 20, 61, 202, 247}
+RESTARTABLE = {Sysno.READ, Sysno.WRITE, Sysno.PREAD64, Sysno.PWRITE64, Sysno.READV, Sysno.WRITEV,
+               Sysno.WAIT4, Sysno.FUTEX, Sysno.WAITID}
 # System calls a stopped thread leaves to run again once continued (the others,
 # which may have made progress, finish first and the thread stops after them).
-STOP_RESTARTS = {0, 7, 17, 19, 23, 34, 35, 45, 61, 130, 202, 230, 232, 247, 270, 271, 281}
+STOP_RESTARTS = {Sysno.READ, Sysno.POLL, Sysno.PREAD64, Sysno.READV, Sysno.SELECT, Sysno.PAUSE,
+                 Sysno.NANOSLEEP, Sysno.RECVFROM, Sysno.WAIT4, Sysno.RT_SIGSUSPEND, Sysno.FUTEX,
+                 Sysno.CLOCK_NANOSLEEP, Sysno.EPOLL_WAIT, Sysno.WAITID, Sysno.PSELECT6,
+                 Sysno.PPOLL, Sysno.EPOLL_PWAIT}
 # Registers of struct sigcontext, in order (r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip,
 # eflags); then cs/gs/fs/ss, err, trapno, oldmask, cr2, fpstate, reserved[8].
 GREGS = ("R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15", "RDI", "RSI", "RBP", "RBX",
@@ -147,7 +153,7 @@ def _init_ignores(process: Process, handler: int, info: SigInfo) -> bool:
     return info.code == SI_QUEUE or info.code in (SI_USER, SI_TKILL) and info.pid != 1
 
 
-def _discard(process: Process, sigs: set[int]) -> None:
+def _discard(process: Process, sigs: AbstractSet[int]) -> None:
     dropped = False
     for pending in [linux(process).pending_set] + [linux_thread(t).pending
                                                    for t in process.threads]:

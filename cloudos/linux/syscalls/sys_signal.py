@@ -9,6 +9,8 @@ import struct
 
 from unicorn import x86_const as X
 
+from cloudos.abi.signal import NSIG, UNCATCHABLE
+from cloudos.abi.sysno import Sysno
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import SlowPath, Stop
@@ -16,17 +18,15 @@ from cloudos.linux import signals
 from cloudos.linux.process import linux, linux_thread
 from cloudos.linux.syscalls.args import U64, deadline, read_timespec, s32
 
-SIGKILL, SIGSTOP, NSIG = 9, 19, 64
 SIGACTION_SIZE = 32  # handler, flags, restorer, mask
 SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
-UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
 
 def sys_rt_sigaction(t: Thread, sig: int, act: int, oldact: int, sigsetsize: int,
                      *_: int) -> int:
     """Implements Linux rt_sigaction(2)."""
     sig = s32(sig)
-    if sigsetsize != 8 or not 1 <= sig <= NSIG or (act and sig in (SIGKILL, SIGSTOP)):
+    if sigsetsize != 8 or not 1 <= sig <= NSIG or (act and sig in UNCATCHABLE):
         raise KernelError(Errno.EINVAL, f"signal {sig}")
     state, aspace = linux(t.process), t.process.aspace
     new = aspace.copy_in(act, SIGACTION_SIZE) if act else None
@@ -52,7 +52,7 @@ def sys_rt_sigprocmask(t: Thread, how: int, nset: int, oset: int, sigsetsize: in
     if new is not None:
         mask = {SIG_BLOCK: state.sigmask | new, SIG_UNBLOCK: state.sigmask & ~new,
                 SIG_SETMASK: new}[how]
-        state.sigmask = mask & ~UNBLOCKABLE
+        state.sigmask = mask & ~signals.UNBLOCKABLE
         t.notify = t.notify or bool(signals.pending_unblocked(t))  # now deliverable
     return 0
 
@@ -68,7 +68,7 @@ def sys_rt_sigsuspend(t: Thread, mask: int, sigsetsize: int, *_: int) -> int:
         raise KernelError(Errno.EINVAL, "sigset size")
     new = U64.unpack(t.process.aspace.copy_in(mask, 8))[0]
     state = linux_thread(t)
-    state.suspended, state.sigmask = state.sigmask, new & ~UNBLOCKABLE
+    state.suspended, state.sigmask = state.sigmask, new & ~signals.UNBLOCKABLE
     if signals.pending_unblocked(t):
         t.notify = True
         return -Errno.EINTR
@@ -87,7 +87,7 @@ def sys_rt_sigtimedwait(t: Thread, uset: int, uinfo: int, utimeout: int, sigsets
     if sigsetsize != 8:
         raise KernelError(Errno.EINVAL, "sigset size")
     aspace = t.process.aspace
-    wanted = U64.unpack(aspace.copy_in(uset, 8))[0] & ~UNBLOCKABLE
+    wanted = U64.unpack(aspace.copy_in(uset, 8))[0] & ~signals.UNBLOCKABLE
     wait = read_timespec(aspace, utimeout) if utimeout else None
     state = linux_thread(t)
     info = signals.take(t, wanted)
@@ -101,7 +101,8 @@ def sys_rt_sigtimedwait(t: Thread, uset: int, uinfo: int, utimeout: int, sigsets
     state.sigwait = wanted
     scheduler = t.process.kernel.scheduler
     until = None if wait is None else deadline(t, wait)
-    scheduler.sleep_on(t, ("sigwait", t.tid), until, -Errno.EAGAIN, restart=128)
+    scheduler.sleep_on(t, ("sigwait", t.tid), until, -Errno.EAGAIN,
+                       restart=Sysno.RT_SIGTIMEDWAIT)
     raise Stop
 
 

@@ -15,6 +15,7 @@ import struct
 import time
 from dataclasses import dataclass
 
+from cloudos.abi.signal import NSIG
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Process, Thread
 from cloudos.linux import signals
@@ -29,7 +30,6 @@ ITIMERSPEC = struct.Struct("<qqqq")  # it_interval (sec, nsec), it_value (sec, n
 # The clocks a timer may count on: their host clocks (CPU-time clocks are not supported)
 CLOCKS = {0: time.CLOCK_REALTIME, 1: time.CLOCK_MONOTONIC, 7: time.CLOCK_BOOTTIME,
           8: time.CLOCK_REALTIME, 9: time.CLOCK_BOOTTIME}
-NSIG = 64
 INT_MAX = 2**31 - 1  # overrun counts stop here
 
 

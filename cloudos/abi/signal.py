@@ -1,0 +1,60 @@
+"""Linux x86_64 signal numbers (asm/signal.h) and the default action of each.
+
+Owns the numbers and signal(7)'s table of default actions: a signal not in one of
+the sets below terminates the process (``DEFAULT_CORE`` ones with a core file).
+What a signal does to a process is the personality's (``cloudos.linux.signals``).
+"""
+
+from enum import IntEnum
+
+
+class Signal(IntEnum):
+    """Linux x86_64 signal numbers (the standard ones; 32..64 are real-time signals)."""
+
+    SIGHUP = 1
+    SIGINT = 2
+    SIGQUIT = 3
+    SIGILL = 4
+    SIGTRAP = 5
+    SIGABRT = 6
+    SIGBUS = 7
+    SIGFPE = 8
+    SIGKILL = 9
+    SIGUSR1 = 10
+    SIGSEGV = 11
+    SIGUSR2 = 12
+    SIGPIPE = 13
+    SIGALRM = 14
+    SIGTERM = 15
+    SIGSTKFLT = 16
+    SIGCHLD = 17
+    SIGCONT = 18
+    SIGSTOP = 19
+    SIGTSTP = 20
+    SIGTTIN = 21
+    SIGTTOU = 22
+    SIGURG = 23
+    SIGXCPU = 24
+    SIGXFSZ = 25
+    SIGVTALRM = 26
+    SIGPROF = 27
+    SIGWINCH = 28
+    SIGIO = 29
+    SIGPWR = 30
+    SIGSYS = 31
+
+
+# Each also by its C name, as Python's signal module has them (members, in number order).
+(SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGKILL, SIGUSR1, SIGSEGV,
+ SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGSTKFLT, SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN,
+ SIGTTOU, SIGURG, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGIO, SIGPWR, SIGSYS) = Signal
+SIGRTMIN = 32
+NSIG = 64  # the highest signal number: a sigset_t has 64 bits
+
+# signal(7)'s default actions other than "terminate".
+DEFAULT_IGNORE = frozenset({Signal.SIGCHLD, Signal.SIGCONT, Signal.SIGURG, Signal.SIGWINCH})
+DEFAULT_STOP = frozenset({Signal.SIGSTOP, Signal.SIGTSTP, Signal.SIGTTIN, Signal.SIGTTOU})
+DEFAULT_CORE = frozenset({Signal.SIGQUIT, Signal.SIGILL, Signal.SIGTRAP, Signal.SIGABRT,
+                          Signal.SIGBUS, Signal.SIGFPE, Signal.SIGSEGV, Signal.SIGXCPU,
+                          Signal.SIGXFSZ, Signal.SIGSYS})
+UNCATCHABLE = frozenset({Signal.SIGKILL, Signal.SIGSTOP})  # no handler, never blocked
