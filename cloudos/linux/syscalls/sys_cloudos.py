@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import struct
 import weakref
-from typing import Callable
+from typing import NamedTuple
 
+from cloudos.abi.sysno import Native
 from cloudos.kernel.cap import Cap, ObjType, Right
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import MSG_MAX, Deliver, Ipc, Message
@@ -28,8 +29,6 @@ from cloudos.linux.syscalls.args import s64
 # grant_len, grant_rights, grant.
 MSG = struct.Struct("<QQII4QQQQQQQ")
 CAP_INFO = struct.Struct("<IIII")
-PORT_CREATE, SEND, RECEIVE, CALL, REPLY, POLL, SEND_ASYNC = 600, 601, 602, 603, 604, 605, 606
-CAP_GRANT, CAP_REVOKE, CAP_INSPECT, GRANT_READ, GRANT_WRITE = 607, 608, 609, 610, 611
 U64 = (1 << 64) - 1
 PORTS_MAX = 256  # ports one process may have created and still hold
 # The ports guests created, by machine: port id -> (creator's pid, the creator's capability).
@@ -248,21 +247,35 @@ def sys_grant_write(t: Thread, token: int, offset: int, buf: int, length: int, *
     return _grant_copy(t, token, offset, buf, length, True)
 
 
-NATIVE: dict[int, tuple[str, Callable[..., int]]] = {
-    PORT_CREATE: ("cloudos_port_create", sys_port_create),
-    SEND: ("cloudos_send", sys_send),
-    RECEIVE: ("cloudos_receive", sys_receive),
-    CALL: ("cloudos_call", sys_call),
-    REPLY: ("cloudos_reply", sys_reply),
-    POLL: ("cloudos_poll", sys_poll),
-    SEND_ASYNC: ("cloudos_send_async", sys_send_async),
-    CAP_GRANT: ("cloudos_cap_grant", sys_cap_grant),
-    CAP_REVOKE: ("cloudos_cap_revoke", sys_cap_revoke),
-    CAP_INSPECT: ("cloudos_cap_inspect", sys_cap_inspect),
-    GRANT_READ: ("cloudos_grant_read", sys_grant_read),
-    GRANT_WRITE: ("cloudos_grant_write", sys_grant_write),
+class NativeCall(NamedTuple):
+    """One row of the native table: the call's name in ``include/cloudos.h``, its handler."""
+
+    name: str
+    handler: Handler
+
+
+def _row(number: Native, handler: Handler) -> NativeCall:
+    return NativeCall(number.call_name, handler)
+
+
+# One row per native number (``cloudos syscalls`` prints each handler's first doc line).
+NATIVE: dict[Native, NativeCall] = {
+    Native.PORT_CREATE: _row(Native.PORT_CREATE, sys_port_create),
+    Native.SEND: _row(Native.SEND, sys_send),
+    Native.RECEIVE: _row(Native.RECEIVE, sys_receive),
+    Native.CALL: _row(Native.CALL, sys_call),
+    Native.REPLY: _row(Native.REPLY, sys_reply),
+    Native.POLL: _row(Native.POLL, sys_poll),
+    Native.SEND_ASYNC: _row(Native.SEND_ASYNC, sys_send_async),
+    Native.CAP_GRANT: _row(Native.CAP_GRANT, sys_cap_grant),
+    Native.CAP_REVOKE: _row(Native.CAP_REVOKE, sys_cap_revoke),
+    Native.CAP_INSPECT: _row(Native.CAP_INSPECT, sys_cap_inspect),
+    Native.GRANT_READ: _row(Native.GRANT_READ, sys_grant_read),
+    Native.GRANT_WRITE: _row(Native.GRANT_WRITE, sys_grant_write),
 }
+assert set(NATIVE) == set(Native), "one row per native number"
 
 
 def native_handlers() -> dict[int, Handler]:
-    return {number: handler for number, (_, handler) in NATIVE.items()}
+    """The native calls the kernel seals beside Linux's table, by number."""
+    return {int(number): row.handler for number, row in NATIVE.items()}
