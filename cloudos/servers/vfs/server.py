@@ -35,7 +35,7 @@ from cloudos.abi.vfs import Again, BytesOut, ExecImage, Op, PollReady, Received,
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
-from cloudos.servers.vfs import eventfd, files
+from cloudos.servers.vfs import eventfd, files, timerfd
 from cloudos.servers.vfs.files import (O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY,
                                        O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_TRUNC,
                                        PIPE_BUF, PIPE_CAPACITY,
@@ -78,7 +78,6 @@ SOL_SOCKET, SO_REUSEADDR, SO_TYPE, SO_ERROR, SO_SNDBUF, SO_RCVBUF = 1, 2, 3, 4, 
 SO_KEEPALIVE, SO_LINGER, SO_PASSCRED, SO_PEERCRED, SO_RCVTIMEO, SO_SNDTIMEO = 9, 13, 16, 17, 20, 21
 SO_ACCEPTCONN, SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_PROTOCOL, SO_DOMAIN = 30, 32, 33, 38, 39
 EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD = 1, 2, 3
-TIMERFD_CLOCKS = (time.CLOCK_REALTIME, time.CLOCK_MONOTONIC, time.CLOCK_BOOTTIME)
 EPOLLONESHOT, EPOLLET = 1 << 30, 1 << 31
 # EPOLLEXCLUSIVE wakes one of several epoll instances watching a file; waking all is
 # allowed (a spurious wake-up), so here it only decides which requests are valid
@@ -98,7 +97,7 @@ DIRENT = struct.Struct("<QqHB")
 
 # The kinds of open file that implement the file-operations protocol (fileops.py), by
 # OpenFile.kind; the others are still served by the Vfs's own methods below.
-KINDS: dict[str, FileOps] = {"eventfd": eventfd.EventFd()}
+KINDS: dict[str, FileOps] = {"eventfd": eventfd.EventFd(), "timerfd": timerfd.TimerFd()}
 
 
 @dataclass
@@ -410,9 +409,10 @@ class Vfs:
     def _unref(self, file: OpenFile) -> None:
         """One holder (an fd, or a message in flight) let go of ``file``."""
         file.refs -= 1
-        if file.refs == 0 and file.timer is not None:
-            self.state.timers.pop(file.timer.key, None)
-        if file.refs == 0 and file.kind == "socket":
+        ops = KINDS.get(file.kind) if file.refs == 0 else None
+        if ops is not None:
+            ops.release(self, file)
+        elif file.refs == 0 and file.kind == "socket":
             self._socket_closed(file)
         elif file.refs == 0 and file.pipe is not None:
             pipe = file.pipe
@@ -968,8 +968,6 @@ class Vfs:
             return self._pipe_read(request, file, count, grant, lengths)
         elif file.kind == "signalfd":
             return self._signal_read(request, file, count)
-        elif file.kind == "timerfd":
-            return self._timer_read(request, file, count, grant)
         elif file.kind == "epoll":
             raise KernelError(Errno.EINVAL, "an epoll instance is not read")
         else:
@@ -1077,7 +1075,7 @@ class Vfs:
             if file.kind == "socket":
                 self._connected(file, False)
             return self._pipe_write(request, file, data, 0)
-        if file.kind in ("timerfd", "epoll", "signalfd"):
+        if file.kind in ("epoll", "signalfd"):
             raise KernelError(Errno.EINVAL, f"a {file.kind} is not written")
         fs, node = file.fs, file.node
         if offset is None and file.flags & O_APPEND:
@@ -1282,10 +1280,6 @@ class Vfs:
         if file.kind == "signalfd":
             return POLLIN & events if self.state.signals_pending.get(proc.pid, 0) \
                 & file.sigmask else 0
-        if file.kind == "timerfd":
-            assert file.timer is not None
-            self._timer_advance(file.timer)
-            return POLLIN & events if file.timer.ticks else 0
         if file.kind == "epoll":
             assert file.interest is not None
             return POLLIN & events if any(self._watched(proc, f, i) for f, i in
@@ -1343,112 +1337,18 @@ class Vfs:
             else:
                 self.state.pollers.append((request, fds, proc, epoll))
 
-    # -- timerfd ---------------------------------------------------------------------
+    # -- timerfd (timerfd.py) ----------------------------------------------------------
     def timerfd_create(self, request: Request, r: vfs.TimerfdCreate) -> int:
-        if r.clock not in TIMERFD_CLOCKS or r.flags & ~(O_CLOEXEC | O_NONBLOCK):
-            raise KernelError(Errno.EINVAL, f"timerfd_create clock {r.clock} flags {r.flags:#x}")
-        self.state.timer_keys += 1
-        timer = Timer(self.state.timer_keys, r.clock)
-        self.state.timers[timer.key] = timer
-        file = OpenFile("timerfd", files.O_RDWR | r.flags & O_NONBLOCK, timer=timer)
-        return self.proc(request).fds.install(file, bool(r.flags & O_CLOEXEC))
-
-    def _timer(self, request: Request, fd: int) -> Timer:
-        file = self.proc(request).fds.get(fd)
-        if file.timer is None:
-            raise KernelError(Errno.EINVAL, f"fd {fd} is not a timerfd")
-        return file.timer
-
-    @staticmethod
-    def _timer_now(timer: Timer) -> tuple[float, bytes]:
-        """The timer as struct itimerspec (interval, time to the next expiry), and now."""
-        now = time.monotonic()
-        left = max(0.0, timer.deadline - now) if timer.deadline is not None else 0.0
-        if timer.deadline is not None and left == 0.0:
-            left = 1e-9  # armed and due: Linux never reports an armed timer as 0
-        ns = [round(timer.interval * 1e9), round(left * 1e9)]
-        return now, struct.pack("<qqqq", ns[0] // 10**9, ns[0] % 10**9, ns[1] // 10**9,
-                                ns[1] % 10**9)
+        return self.proc(request).fds.install(*timerfd.create(self.state, r))
 
     def timerfd_settime(self, request: Request, r: vfs.TimerfdSettime) -> int:
-        timer = self._timer(request, r.fd)
-        self._timer_advance(timer)
-        if request.grants:  # the old value
-            self.api.copy_out(request.grants[0], 0, self._timer_now(timer)[1])
-        now = time.monotonic()
-        timer.ticks, timer.interval = 0, r.interval
-        if r.value == 0:
-            timer.deadline = None
-        elif r.absolute:  # a time on the timer's clock, as a time on the host's monotonic one
-            timer.deadline = now + r.value - time.clock_gettime(timer.clock)
-        else:
-            timer.deadline = now + r.value
-        self._timer_schedule(timer)
-        self.wake_pollers()
-        return 0
+        return timerfd.settime(self, request, r)
 
     def timerfd_gettime(self, request: Request, r: vfs.TimerfdGettime) -> int:
-        timer = self._timer(request, r.fd)
-        self._timer_advance(timer)
-        self.api.copy_out(request.grants[0], 0, self._timer_now(timer)[1])
-        return 0
-
-    def _timer_schedule(self, timer: Timer) -> None:
-        timer.generation += 1
-        if timer.deadline is not None:
-            self.api.notify_at(timer.deadline - time.monotonic(), Op.TIMER_FIRED,
-                               vfs.TimerFired(timer.key, timer.generation))
-
-    def _timer_advance(self, timer: Timer) -> None:
-        """Count the expirations that are due; a periodic timer moves to its next one."""
-        if timer.deadline is None:
-            return
-        now = time.monotonic()
-        if now < timer.deadline:
-            return
-        if timer.interval:
-            missed = 1 + int((now - timer.deadline) / timer.interval)
-            timer.ticks += missed
-            timer.deadline += missed * timer.interval
-        else:
-            timer.ticks += 1
-            timer.deadline = None
-        self._timer_schedule(timer)
+        return timerfd.gettime(self, request, r)
 
     def timer_fired(self, request: Request, r: vfs.TimerFired) -> None:
-        timer = self.state.timers.get(r.key)
-        if timer is None or timer.generation != r.generation:
-            return None  # closed or re-armed since: a stale notification
-        self._timer_advance(timer)
-        if timer.deadline is not None and timer.generation == r.generation:
-            self._timer_schedule(timer)  # woken a little early: wait again
-        while timer.blocked_readers and timer.ticks:
-            reader, grant = timer.blocked_readers.popleft()
-            if not self.api.waiting(reader):
-                continue
-            try:
-                self.api.copy_out(grant, 0, struct.pack("<Q", timer.ticks))
-                timer.ticks = 0
-                self.answer(reader, 8)
-            except KernelError as err:
-                self.answer(reader, -err.errno)
-        self.wake_pollers()
-        return None
-
-    def _timer_read(self, request: Request, file: OpenFile, count: int, grant: Any) -> int | None:
-        timer = file.timer
-        assert timer is not None
-        if count < 8:
-            raise KernelError(Errno.EINVAL, "a timerfd is read 8 bytes at a time")
-        self._timer_advance(timer)
-        if not timer.ticks:
-            if file.flags & O_NONBLOCK:
-                raise KernelError(Errno.EAGAIN, "no expiration yet")
-            timer.blocked_readers.append((request, grant))
-            return None
-        self.api.copy_out(grant, 0, struct.pack("<Q", timer.ticks))
-        timer.ticks = 0
-        return 8
+        timerfd.fired(self, r)
 
     # -- epoll -----------------------------------------------------------------------
     def epoll_create1(self, request: Request, r: vfs.EpollCreate1) -> int:
@@ -1541,7 +1441,7 @@ class Vfs:
         ops = KINDS.get(file.kind)
         if ops is not None:
             return ops.seek(file, r.offset, r.whence)
-        if file.kind in ("timerfd", "epoll", "signalfd"):
+        if file.kind in ("epoll", "signalfd"):
             return 0  # Linux's anonymous files seek nowhere but do not refuse
         if file.kind != "node":
             raise KernelError(Errno.ESPIPE, "not seekable")
@@ -1888,7 +1788,7 @@ class _NotANode(KernelError):
         if self.file.kind == "socket":
             return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFSOCK | 0o777, 1, os.getuid(),
                         os.getgid(), 0, 0, 4096, 0, now, now, now, 0x08)
-        if self.file.kind in ("timerfd", "epoll", "signalfd"):  # an anonymous inode: no file type bits, as on Linux
+        if self.file.kind in ("epoll", "signalfd"):  # an anonymous inode: no file type bits, as on Linux
             return Attr(1, 0o600, 1, os.getuid(), os.getgid(), 0, 0, 4096, 0, now, now, now, 0x0E)
         return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFIFO | 0o600, 1, os.getuid(),
                     os.getgid(), 0, 0, 4096, 0, now, now, now, 0x0C)
@@ -1929,7 +1829,7 @@ def fd_paths(state: VfsState, pid: int) -> dict[int, bytes]:
             out[fd] = path_of(file.walk)
         elif file.pipe is not None:
             out[fd] = f"{file.kind}:[{id(file.pipe) & 0xFFFFFF}]".encode()
-        elif file.kind in ("timerfd", "epoll", "signalfd"):
+        elif file.kind in ("epoll", "signalfd"):
             out[fd] = f"anon_inode:[{file.kind}]".encode()
         else:
             out[fd] = b"/dev/console"
