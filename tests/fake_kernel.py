@@ -84,11 +84,31 @@ class FakeCpu:
         context.results.append(result)
 
 
+class FakePersonality:
+    """A bare personality: faults kill, a thread's pending work is just cleared."""
+
+    def on_fault(self, thread: Thread, sig: int, addr: int, code: int = 0) -> bool:
+        return False
+
+    def before_user(self, thread: Thread) -> None:  # (before the Personality protocol)
+        self.personality.before_user(thread)
+
+    def on_dying(self, process: Process) -> None:
+        pass
+
+    def on_exit(self, process: Process) -> None:
+        pass
+
+    def conflict(self, thread: Thread) -> int | None:
+        return None
+
+
 class FakeKernel:
     """The attributes of ``Kernel`` the scheduler, IPC and signal code use."""
 
     def __init__(self, cpus: int = 1) -> None:
         self.clock = FakeClock()
+        self.personality = FakePersonality()
         self.cpus = [FakeCpu(i, self.clock) for i in range(cpus)]
         self.cpu = self.cpus[0]
         self.profile = Profile()
@@ -101,8 +121,8 @@ class FakeKernel:
         self.scheduler.trace_limit = 1 << 20
         self.next_pid = 1
 
-    def before_user(self, thread: Thread) -> None:
-        thread.notify = False
+    def before_user(self, thread: Thread) -> None:  # (before the Personality protocol)
+        self.personality.before_user(thread)
 
     def threads(self) -> list[Thread]:
         return [t for p in self.processes.values() for t in p.threads
