@@ -36,7 +36,7 @@ from cloudos.linux.elf import ExecError
 from cloudos.sandbox import Mount, Sandbox
 from cloudos.servers import rs
 from cloudos.servers.runtime import Request, ServerApi, ServerRuntime
-from cloudos.servers.vfs.files import Console, ConsoleInterrupt, FdTable
+from cloudos.servers.vfs.files import Console, ConsoleInterrupt, FdTable, OpenFiles
 from cloudos.servers.vfs.paths import Namespace, Walk, is_dir
 from cloudos.servers.vfs.procfs import ProcFs, ProcInfo
 from cloudos.abi.vfs import ExecRead, Spawn
@@ -159,6 +159,7 @@ class Machine:
         self.vfs_state = VfsState(namespace)
         state = self.vfs_state  # tmpfs gets half the RAM; fds stop at RLIMIT_NOFILE
         size_to_ram([*state.namespace.mounts.values(), state.memfds], mem)
+        OpenFiles.for_ram(mem)  # file-max: ENFILE past one open file per 10 KiB of RAM
         state.fd_limit = functools.partial(self._rlimit, RLIMIT_NOFILE)
         state.fsize_limit = functools.partial(self._rlimit, RLIMIT_FSIZE)
         state.map_limit = mem

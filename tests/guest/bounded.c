@@ -1,7 +1,8 @@
 /* bounded.c — loads whose host memory must stay bounded: bounded SECTION N runs one N times
  * (reads: blocking file calls; forkexec: fork+exec of /bin/true-like self; procs: fork+exit
  * in a row; forkbomb: fork until EAGAIN; mmapbomb: mmap until ENOMEM; threadbomb: threads
- * until EAGAIN; pipes: N children each holding a full pipe). Prints what happened, not sizes. */
+ * until EAGAIN; pipes: N children each holding a full pipe; fdbomb: children opening files
+ * until the machine's file-max says ENFILE). Prints what happened, not sizes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -117,6 +118,34 @@ static int threadbomb(long n)
     return 0;
 }
 
+static int fdbomb(long n)
+{
+    int report[2];
+    pipe(report);
+    int seen = 0;
+    for (long i = 0; i < n && seen != ENFILE; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            signal(SIGTERM, SIG_DFL);
+            while (open("/dev/null", O_RDONLY) >= 0)
+                ;
+            char e = (char)errno;
+            write(report[1], &e, 1);
+            pause();
+            _exit(0);
+        }
+        char e = 0;
+        if (pid < 0 || read(report[0], &e, 1) != 1)
+            break;
+        seen = e;
+    }
+    printf("fd bomb: %s\n", seen == ENFILE ? "ENFILE" : seen ? strerror(seen) : "never failed");
+    kill(0, SIGTERM);
+    while (wait(NULL) > 0)
+        ;
+    return seen != ENFILE;
+}
+
 static int pipes(long n)
 {
     static char buf[65536];
@@ -156,5 +185,6 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "mmapbomb")) return mmapbomb(n);
     if (!strcmp(argv[1], "threadbomb")) return threadbomb(n);
     if (!strcmp(argv[1], "pipes")) return pipes(n);
+    if (!strcmp(argv[1], "fdbomb")) return fdbomb(n);
     return 2;
 }

@@ -119,3 +119,11 @@ def test_fork_bomb_is_contained(guest_bins, run_cloudos) -> None:
     assert (status, out) == (0, b"fork bomb: EAGAIN\n"), err.decode()
 
 
+def test_fd_bomb_meets_file_max(guest_bins) -> None:
+    """Children each opening files up to RLIMIT_NOFILE: the machine's file-max (one open
+    file per 10 KiB of RAM, at least 8192, as Linux) says ENFILE before their fds cost
+    the host more than a fraction of the guest's RAM."""
+    peak, out = _peak_rss_kib([str(guest_bins.path("bounded", "static")), "fdbomb", "100"],
+                              ["--mem", "64M"])
+    assert out == b"fd bomb: ENFILE", out
+    assert peak < 128 << 10, f"peak RSS {peak} KiB"

@@ -14,7 +14,9 @@ Called by: ``vfs.server``.
 
 from __future__ import annotations
 
+import gc
 import os
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +32,9 @@ STATUS_FLAGS = O_APPEND | O_NONBLOCK | 0o40000 | 0o1000000 | 0o4010000  # + O_DI
 PIPE_CAPACITY = 65536
 PIPE_BUF = 4096
 MAX_FDS = 1024
+ENFILE = 23  # the machine's open files are at file-max
+FILE_RAM = 10 << 10  # RAM per open file of file-max (Linux: a tenth of RAM, 1 KiB a file)
+NR_FILE = 8192  # file-max's floor, as Linux's
 
 
 @dataclass(eq=False)
@@ -105,6 +110,30 @@ class Interest:
     fired: bool = False
 
 
+class OpenFiles:
+    """The machine's open file descriptions: how many there are, and how many there may
+    be (Linux's file-max: ENFILE beyond it). A process holds at most RLIMIT_NOFILE fds,
+    but there may be thousands of processes: this keeps the host memory fds cost
+    proportional to the guest's RAM."""
+
+    count = 0
+    limit = 1 << 20
+    last_collect = 0.0
+
+    @classmethod
+    def for_ram(cls, ram: int) -> None:
+        cls.limit = max(ram // FILE_RAM, NR_FILE)
+
+    @classmethod
+    def take(cls) -> None:
+        if cls.count >= cls.limit and time.monotonic() - cls.last_collect > 1.0:
+            cls.last_collect = time.monotonic()
+            gc.collect()  # descriptions dropped in reference cycles may be gone
+        if cls.count >= cls.limit:
+            raise KernelError(ENFILE, "too many open files in the machine (file-max)")
+        cls.count += 1
+
+
 @dataclass(eq=False)
 class OpenFile:
     """An open file description."""
@@ -140,6 +169,14 @@ class OpenFile:
     def node(self) -> Node:
         assert self.walk is not None
         return self.walk[-1].node
+
+    def __post_init__(self) -> None:
+        OpenFiles.take()
+        self.counted = True
+
+    def __del__(self) -> None:
+        if self.__dict__.get("counted"):  # (not when file-max refused it)
+            OpenFiles.count -= 1
 
     def readable(self) -> bool:
         return self.flags & O_ACCMODE in (O_RDONLY, O_RDWR) and not self.flags & O_PATH
