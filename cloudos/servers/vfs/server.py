@@ -31,11 +31,11 @@ from typing import Any, Callable, Generator
 
 
 from cloudos.abi import vfs
-from cloudos.abi.vfs import Again, BytesOut, ExecImage, Op, PollReady, Received, SignalsReady
+from cloudos.abi.vfs import Again, BytesOut, ExecImage, Op, PollReady, Received
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
-from cloudos.servers.vfs import eventfd, files, timerfd
+from cloudos.servers.vfs import eventfd, files, signalfd, timerfd
 from cloudos.servers.vfs.files import (O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY,
                                        O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_TRUNC,
                                        PIPE_BUF, PIPE_CAPACITY,
@@ -52,7 +52,6 @@ VFS_ID = -2
 SPAWN, FORK, EXEC, EXIT = Op.SPAWN, Op.FORK, Op.EXEC, Op.EXIT
 EXEC_READ, MMAP_READ, CONSOLE_INPUT, CORE_DUMP = (Op.EXEC_READ, Op.MMAP_READ, Op.CONSOLE_INPUT,
                                                   Op.CORE_DUMP)
-SFD_NONBLOCK, SFD_CLOEXEC, SIGNALFD_SIZE = O_NONBLOCK, O_CLOEXEC, 128
 TCFLSH, TCIFLUSH, TCIOFLUSH = 0x540B, 0, 2
 CONSOLE_SESSION = 1  # the session whose controlling terminal the console is (TIOCGSID)
 # A background job used the terminal: raised as an error inside the server, answered as
@@ -97,7 +96,8 @@ DIRENT = struct.Struct("<QqHB")
 
 # The kinds of open file that implement the file-operations protocol (fileops.py), by
 # OpenFile.kind; the others are still served by the Vfs's own methods below.
-KINDS: dict[str, FileOps] = {"eventfd": eventfd.EventFd(), "timerfd": timerfd.TimerFd()}
+KINDS: dict[str, FileOps] = {"eventfd": eventfd.EventFd(), "timerfd": timerfd.TimerFd(),
+                             "signalfd": signalfd.SignalFd()}
 
 
 @dataclass
@@ -870,46 +870,12 @@ class Vfs:
         return self._pipe_read(request, file, r.count, request.grants[0], None,
                                bool(r.flags & MSG_DONTWAIT))
 
-    # -- signalfd -------------------------------------------------------------------------
+    # -- signalfd (signalfd.py) and eventfd (eventfd.py) --------------------------------
     def signalfd4(self, request: Request, r: vfs.Signalfd4) -> int:
-        """A new signalfd for the signals of ``mask``, or a new mask for signalfd ``fd``."""
-        if r.flags & ~(SFD_NONBLOCK | SFD_CLOEXEC):
-            raise KernelError(Errno.EINVAL, f"signalfd flags {r.flags:#x}")
-        proc = self.proc(request)
-        if r.fd != -1:
-            file = proc.fds.get(r.fd)
-            if file.kind != "signalfd":
-                raise KernelError(Errno.EINVAL, f"fd {r.fd} is not a signalfd")
-            file.sigmask = r.mask
-            self.wake_pollers()
-            return r.fd
-        file = OpenFile("signalfd", files.O_RDWR | r.flags & O_NONBLOCK, sigmask=r.mask)
-        return proc.fds.install(file, bool(r.flags & O_CLOEXEC))
+        return signalfd.signalfd4(self, request, r)
 
     def signals_pending(self, request: Request, r: vfs.SignalsPending) -> None:
-        """The personality's word on ``pid``'s pending signals: waiting reads and polls go on."""
-        self.state.signals_pending[r.pid] = r.pending
-        readers, self.state.signal_readers = self.state.signal_readers, []
-        for reader, file in readers:
-            if not self.api.waiting(reader):
-                continue
-            if self.state.signals_pending.get(reader.sender, 0) & file.sigmask:
-                self.api.reply(reader, SignalsReady(file.sigmask))
-            else:
-                self.state.signal_readers.append((reader, file))
-        self.wake_pollers()
-
-    def _signal_read(self, request: Request, file: OpenFile, count: int) -> Any:
-        """A signalfd read: the personality takes the signals (it owns them); the VFS says
-        which, or waits until one is pending."""
-        if count < SIGNALFD_SIZE:
-            raise KernelError(Errno.EINVAL, "a signalfd is read 128 bytes at a time")
-        if self.state.signals_pending.get(request.sender, 0) & file.sigmask:
-            return SignalsReady(file.sigmask)
-        if file.flags & O_NONBLOCK:
-            raise KernelError(Errno.EAGAIN, "no signal of the set is pending")
-        self.state.signal_readers.append((request, file))
-        return None
+        signalfd.pending(self, r)
 
     def eventfd2(self, request: Request, r: vfs.Eventfd2) -> int:
         return self.proc(request).fds.install(*eventfd.create(r))
@@ -966,8 +932,6 @@ class Vfs:
             if file.kind == "socket":
                 self._connected(file, True)
             return self._pipe_read(request, file, count, grant, lengths)
-        elif file.kind == "signalfd":
-            return self._signal_read(request, file, count)
         elif file.kind == "epoll":
             raise KernelError(Errno.EINVAL, "an epoll instance is not read")
         else:
@@ -1075,7 +1039,7 @@ class Vfs:
             if file.kind == "socket":
                 self._connected(file, False)
             return self._pipe_write(request, file, data, 0)
-        if file.kind in ("epoll", "signalfd"):
+        if file.kind == "epoll":
             raise KernelError(Errno.EINVAL, f"a {file.kind} is not written")
         fs, node = file.fs, file.node
         if offset is None and file.flags & O_APPEND:
@@ -1277,9 +1241,6 @@ class Vfs:
             mask |= (POLLHUP if rcv_shut and snd_shut else 0)
             mask |= POLLOUT if len(tx.buffer) < PIPE_CAPACITY else 0
             return mask & (events | POLLHUP)
-        if file.kind == "signalfd":
-            return POLLIN & events if self.state.signals_pending.get(proc.pid, 0) \
-                & file.sigmask else 0
         if file.kind == "epoll":
             assert file.interest is not None
             return POLLIN & events if any(self._watched(proc, f, i) for f, i in
@@ -1441,7 +1402,7 @@ class Vfs:
         ops = KINDS.get(file.kind)
         if ops is not None:
             return ops.seek(file, r.offset, r.whence)
-        if file.kind in ("epoll", "signalfd"):
+        if file.kind == "epoll":
             return 0  # Linux's anonymous files seek nowhere but do not refuse
         if file.kind != "node":
             raise KernelError(Errno.ESPIPE, "not seekable")
@@ -1788,7 +1749,7 @@ class _NotANode(KernelError):
         if self.file.kind == "socket":
             return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFSOCK | 0o777, 1, os.getuid(),
                         os.getgid(), 0, 0, 4096, 0, now, now, now, 0x08)
-        if self.file.kind in ("epoll", "signalfd"):  # an anonymous inode: no file type bits, as on Linux
+        if self.file.kind == "epoll":  # an anonymous inode: no file type bits, as on Linux
             return Attr(1, 0o600, 1, os.getuid(), os.getgid(), 0, 0, 4096, 0, now, now, now, 0x0E)
         return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFIFO | 0o600, 1, os.getuid(),
                     os.getgid(), 0, 0, 4096, 0, now, now, now, 0x0C)
@@ -1829,7 +1790,7 @@ def fd_paths(state: VfsState, pid: int) -> dict[int, bytes]:
             out[fd] = path_of(file.walk)
         elif file.pipe is not None:
             out[fd] = f"{file.kind}:[{id(file.pipe) & 0xFFFFFF}]".encode()
-        elif file.kind in ("epoll", "signalfd"):
+        elif file.kind == "epoll":
             out[fd] = f"anon_inode:[{file.kind}]".encode()
         else:
             out[fd] = b"/dev/console"
