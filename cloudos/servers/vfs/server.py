@@ -35,11 +35,11 @@ from cloudos.abi.vfs import Again, BytesOut, ExecImage, Op, PollReady, Received
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
-from cloudos.servers.vfs import eventfd, files, signalfd, timerfd
+from cloudos.servers.vfs import epoll, eventfd, files, signalfd, timerfd
 from cloudos.servers.vfs.files import (O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY,
                                        O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_TRUNC,
                                        PIPE_BUF, PIPE_CAPACITY,
-                                       FdTable, Interest, Listener, OpenFile, Pipe, Timer)
+                                       FdTable, Listener, OpenFile, Pipe, Timer)
 from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.fileops import FileOps
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node
@@ -76,13 +76,6 @@ SCM_RIGHTS, CMSG_HEADER, MSG_CTRUNC, MSG_CMSG_CLOEXEC = 1, 16, 0x8, 0x40000000
 SOL_SOCKET, SO_REUSEADDR, SO_TYPE, SO_ERROR, SO_SNDBUF, SO_RCVBUF = 1, 2, 3, 4, 7, 8
 SO_KEEPALIVE, SO_LINGER, SO_PASSCRED, SO_PEERCRED, SO_RCVTIMEO, SO_SNDTIMEO = 9, 13, 16, 17, 20, 21
 SO_ACCEPTCONN, SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_PROTOCOL, SO_DOMAIN = 30, 32, 33, 38, 39
-EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD = 1, 2, 3
-EPOLLONESHOT, EPOLLET = 1 << 30, 1 << 31
-# EPOLLEXCLUSIVE wakes one of several epoll instances watching a file; waking all is
-# allowed (a spurious wake-up), so here it only decides which requests are valid
-EPOLLEXCLUSIVE, EPOLLWAKEUP = 1 << 28, 1 << 29
-EXCLUSIVE_ALLOWED = 0x1 | 0x4 | 0x8 | 0x10 | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE
-EPOLL_EVENT = struct.Struct("<IQ")  # packed on x86_64
 TCGETS, TCSETS, TCSETSW, TCSETSF = 0x5401, 0x5402, 0x5403, 0x5404
 TIOCGPGRP, TIOCSPGRP, TIOCGWINSZ, FIONREAD, TIOCGSID = 0x540F, 0x5410, 0x5413, 0x541B, 0x5429
 FIONBIO, FIONCLEX, FIOCLEX = 0x5421, 0x5450, 0x5451
@@ -97,7 +90,7 @@ DIRENT = struct.Struct("<QqHB")
 # The kinds of open file that implement the file-operations protocol (fileops.py), by
 # OpenFile.kind; the others are still served by the Vfs's own methods below.
 KINDS: dict[str, FileOps] = {"eventfd": eventfd.EventFd(), "timerfd": timerfd.TimerFd(),
-                             "signalfd": signalfd.SignalFd()}
+                             "signalfd": signalfd.SignalFd(), "epoll": epoll.Epoll()}
 
 
 @dataclass
@@ -932,8 +925,6 @@ class Vfs:
             if file.kind == "socket":
                 self._connected(file, True)
             return self._pipe_read(request, file, count, grant, lengths)
-        elif file.kind == "epoll":
-            raise KernelError(Errno.EINVAL, "an epoll instance is not read")
         else:
             if stat.S_ISDIR(file.fs.getattr(file.node).mode):
                 raise KernelError(Errno.EISDIR, "read of a directory")
@@ -1039,8 +1030,6 @@ class Vfs:
             if file.kind == "socket":
                 self._connected(file, False)
             return self._pipe_write(request, file, data, 0)
-        if file.kind == "epoll":
-            raise KernelError(Errno.EINVAL, f"a {file.kind} is not written")
         fs, node = file.fs, file.node
         if offset is None and file.flags & O_APPEND:
             file.offset = fs.getattr(node).size
@@ -1211,7 +1200,7 @@ class Vfs:
         self.wake_pollers()
 
     # -- poll ------------------------------------------------------------------------
-    def _revents(self, proc: Proc, fd: int, events: int) -> int:
+    def revents(self, proc: Proc, fd: int, events: int) -> int:
         entry = proc.fds.entries.get(fd)
         if entry is None:
             return POLLNVAL
@@ -1241,10 +1230,6 @@ class Vfs:
             mask |= (POLLHUP if rcv_shut and snd_shut else 0)
             mask |= POLLOUT if len(tx.buffer) < PIPE_CAPACITY else 0
             return mask & (events | POLLHUP)
-        if file.kind == "epoll":
-            assert file.interest is not None
-            return POLLIN & events if any(self._watched(proc, f, i) for f, i in
-                                          file.interest.items() if f != fd and not i.fired) else 0
         if file.kind == "console" and file.readable():
             if self.state.tty is not None:
                 return ((POLLIN if self.state.tty.readable() else 0) | POLLOUT) & events
@@ -1272,7 +1257,7 @@ class Vfs:
         """How many fds are ready; with no grant (select), also each fd's revents."""
         out, ready, all_revents = bytearray(), 0, []
         for fd, events in fds:
-            revents = self._revents(proc, fd, events) if fd >= 0 else 0
+            revents = self.revents(proc, fd, events) if fd >= 0 else 0
             ready += bool(revents)
             all_revents.append(revents)
             # events is an unsigned short: a bit Linux does not know is carried, not checked
@@ -1284,19 +1269,19 @@ class Vfs:
 
     def wake_pollers(self) -> None:
         waiting, self.state.pollers = self.state.pollers, []
-        for request, fds, proc, epoll in waiting:
+        for request, fds, proc, watching in waiting:
             if not self.api.waiting(request):
                 continue
             try:
-                ready = self._poll_once(request, proc, fds) if epoll is None \
-                    else self._epoll_once(request, proc, *epoll)
+                ready = self._poll_once(request, proc, fds) if watching is None \
+                    else epoll.once(self, request, proc, *watching)
             except KernelError as err:
                 self.answer(request, -err.errno)
                 continue
             if ready:  # a count, or (count, revents) for select
                 self.answer(request, ready)
             else:
-                self.state.pollers.append((request, fds, proc, epoll))
+                self.state.pollers.append((request, fds, proc, watching))
 
     # -- timerfd (timerfd.py) ----------------------------------------------------------
     def timerfd_create(self, request: Request, r: vfs.TimerfdCreate) -> int:
@@ -1311,90 +1296,15 @@ class Vfs:
     def timer_fired(self, request: Request, r: vfs.TimerFired) -> None:
         timerfd.fired(self, r)
 
-    # -- epoll -----------------------------------------------------------------------
+    # -- epoll (epoll.py) --------------------------------------------------------------
     def epoll_create1(self, request: Request, r: vfs.EpollCreate1) -> int:
-        if r.flags & ~O_CLOEXEC:
-            raise KernelError(Errno.EINVAL, f"epoll_create1 flags {r.flags:#x}")
-        file = OpenFile("epoll", files.O_RDWR, interest={})
-        return self.proc(request).fds.install(file, bool(r.flags & O_CLOEXEC))
-
-    def _epoll(self, proc: Proc, epfd: int) -> dict[int, Interest]:
-        file = proc.fds.get(epfd)
-        if file.interest is None:
-            raise KernelError(Errno.EINVAL, f"fd {epfd} is not an epoll instance")
-        return file.interest
+        return self.proc(request).fds.install(*epoll.create(r))
 
     def epoll_ctl(self, request: Request, r: vfs.EpollCtl) -> int:
-        proc = self.proc(request)
-        interest = self._epoll(proc, r.epfd)
-        target = proc.fds.get(r.fd)
-        if r.fd == r.epfd or r.op not in (EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD):
-            raise KernelError(Errno.EINVAL, f"epoll_ctl op {r.op} on fd {r.fd}")
-        if target.kind == "node":
-            raise KernelError(Errno.EPERM, "files and directories are always ready")
-        if r.events & EPOLLEXCLUSIVE and (r.op != EPOLL_CTL_ADD or target.kind == "epoll"
-                                        or r.events & ~EXCLUSIVE_ALLOWED):
-            raise KernelError(Errno.EINVAL, "EPOLLEXCLUSIVE: with EPOLL_CTL_ADD only")
-        if r.op == EPOLL_CTL_MOD and r.fd in interest and interest[r.fd].events & EPOLLEXCLUSIVE:
-            raise KernelError(Errno.EINVAL, "an EPOLLEXCLUSIVE watch is not modified")
-        if r.op == EPOLL_CTL_ADD:
-            if r.fd in interest and interest[r.fd].file is target:
-                raise KernelError(Errno.EEXIST, f"fd {r.fd} is already watched")
-            interest[r.fd] = Interest(target, r.events, r.data)
-        elif r.fd not in interest or interest[r.fd].file is not target:
-            raise KernelError(Errno.ENOENT, f"fd {r.fd} is not watched")
-        elif r.op == EPOLL_CTL_DEL:
-            del interest[r.fd]
-        else:
-            interest[r.fd] = Interest(target, r.events, r.data)
-        self.wake_pollers()
-        return 0
+        return epoll.ctl(self, request, r)
 
-    def epoll_wait(self, request: Request, r: vfs.EpollWait) -> Any:
-        proc = self.proc(request)
-        epoll = proc.fds.get(r.epfd)
-        self._epoll(proc, r.epfd)
-        ready = self._epoll_once(request, proc, epoll, r.maxevents)
-        if ready or r.timeout_ms == 0:
-            return ready
-        self.state.pollers.append((request, [], proc, (epoll, r.maxevents)))
-        return None
-
-    def _epoll_ready(self, proc: Proc, epoll: OpenFile) -> list[tuple[Interest, int]]:
-        """The watched fds with events to report now (closed ones are dropped, as Linux
-        drops a file from every epoll set when its last fd closes)."""
-        assert epoll.interest is not None
-        out = []
-        for fd, item in list(epoll.interest.items()):
-            entry = proc.fds.entries.get(fd)
-            if entry is None or entry.file is not item.file:
-                if item.file.refs == 0:
-                    del epoll.interest[fd]
-                continue
-            if item.fired:
-                continue
-            revents = self._watched(proc, fd, item)
-            if item.events & EPOLLET:  # report a change, not a level
-                fresh, item.seen = revents & ~item.seen, revents
-                revents = revents if fresh else 0
-            if revents:
-                out.append((item, revents))
-        return out
-
-    def _watched(self, proc: Proc, fd: int, item: Interest) -> int:
-        """The events a watched fd has now, of those asked for (errors and hang-ups always)."""
-        wanted = (item.events | POLLERR | POLLHUP) & ~(EPOLLET | EPOLLONESHOT)
-        return self._revents(proc, fd, wanted) & wanted
-
-    def _epoll_once(self, request: Request, proc: Proc, epoll: OpenFile, maxevents: int) -> int:
-        ready = self._epoll_ready(proc, epoll)[:maxevents]
-        if not ready:
-            return 0
-        for item, _ in ready:
-            item.fired = bool(item.events & EPOLLONESHOT)
-        self.api.copy_out(request.grants[0], 0,
-                          b"".join(EPOLL_EVENT.pack(revents, item.data) for item, revents in ready))
-        return len(ready)
+    def epoll_wait(self, request: Request, r: vfs.EpollWait) -> int | None:
+        return epoll.wait(self, request, r)
 
     # -- seeking, control -------------------------------------------------------------
     def lseek(self, request: Request, r: vfs.Lseek) -> int:
@@ -1402,8 +1312,6 @@ class Vfs:
         ops = KINDS.get(file.kind)
         if ops is not None:
             return ops.seek(file, r.offset, r.whence)
-        if file.kind == "epoll":
-            return 0  # Linux's anonymous files seek nowhere but do not refuse
         if file.kind != "node":
             raise KernelError(Errno.ESPIPE, "not seekable")
         base = {SEEK_SET: 0, SEEK_CUR: file.offset}.get(r.whence)
@@ -1749,8 +1657,6 @@ class _NotANode(KernelError):
         if self.file.kind == "socket":
             return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFSOCK | 0o777, 1, os.getuid(),
                         os.getgid(), 0, 0, 4096, 0, now, now, now, 0x08)
-        if self.file.kind == "epoll":  # an anonymous inode: no file type bits, as on Linux
-            return Attr(1, 0o600, 1, os.getuid(), os.getgid(), 0, 0, 4096, 0, now, now, now, 0x0E)
         return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFIFO | 0o600, 1, os.getuid(),
                     os.getgid(), 0, 0, 4096, 0, now, now, now, 0x0C)
 
@@ -1790,8 +1696,6 @@ def fd_paths(state: VfsState, pid: int) -> dict[int, bytes]:
             out[fd] = path_of(file.walk)
         elif file.pipe is not None:
             out[fd] = f"{file.kind}:[{id(file.pipe) & 0xFFFFFF}]".encode()
-        elif file.kind == "epoll":
-            out[fd] = f"anon_inode:[{file.kind}]".encode()
         else:
             out[fd] = b"/dev/console"
     return out
