@@ -1,6 +1,6 @@
 """Request shapes: what a message's arguments must look like, read once from type hints.
 
-Owns: turning a request class's fields (``fd: int``, ``path: bytes | None``,
+Owns: turning a request record's fields (``fd: int``, ``path: bytes | None``,
 ``fds: list[tuple[int, int]]``) into a cheap check of an untyped argument tuple:
 how many, and the kind of each (``int``, ``bytes``, ``list``, ``tuple``, ``None``
 where the hint allows it). A server decodes a message that arrives as a bare tuple
@@ -12,11 +12,12 @@ Called by: ``abi.vfs.decode``.
 
 from __future__ import annotations
 
-import dataclasses
 import types
 import typing
 from dataclasses import dataclass
 from typing import Any
+
+from cloudos.abi import record
 
 # A hint names the kinds a value may have; Python's own loose equivalences hold
 # (a bool is an int, an int may stand for a float or a flag).
@@ -54,10 +55,8 @@ class Shape:
 
 
 def shape_of(cls: type) -> Shape:
-    """The shape of a dataclass's ``__init__`` arguments, from its fields and their hints."""
-    hints = typing.get_type_hints(cls)
-    fields = [f for f in dataclasses.fields(cls) if f.init]
-    kinds = tuple(_kinds(hints.get(f.name, Any)) for f in fields)
-    required = sum(f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-                   for f in fields)
-    return Shape(kinds, required)
+    """The shape of a record's ``__init__`` arguments, from its fields and their hints."""
+    declared = record.fields(cls)
+    hints = record.hints(cls)
+    kinds = tuple(_kinds(hints.get(f.name, Any)) for f in declared)
+    return Shape(kinds, sum(record.required(f) for f in declared))

@@ -2,7 +2,8 @@
 
 Owns: ``Op`` (a request's number: the Linux system call it serves, or a
 lifecycle op above Linux's numbers), one frozen dataclass per request with its
-arguments named and typed, the typed answers (``Again``, ``SignalsReady``,
+arguments named and typed (a ``record``: frozen and slotted, like a frozen dataclass
+but cheap to declare), the typed answers (``Again``, ``SignalsReady``,
 ``Received``, ``PollReady``, ``BytesOut``, ``ExecImage``), and ``decode``, which
 turns an untyped message (a bare tuple, or a guest's raw message) into a request
 or the errno to answer it with. Buffers never travel in a request: they are
@@ -16,9 +17,9 @@ request's type).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
+from cloudos.abi.record import record
 from cloudos.abi.shapes import Shape, shape_of
 from cloudos.abi.errno import Errno
 
@@ -65,14 +66,14 @@ class Again(enum.Enum):
     BACKGROUND = "background"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SignalsReady:
     """A signalfd read: signals of ``mask`` are pending; the personality takes them."""
 
     mask: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Received:
     """A recvmsg: bytes received, control-buffer bytes used, and the msg_flags to report."""
 
@@ -81,7 +82,7 @@ class Received:
     msg_flags: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PollReady:
     """A poll without a pollfd array (select's): the count ready and each fd's revents."""
 
@@ -89,7 +90,7 @@ class PollReady:
     revents: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BytesOut:
     """A result with bytes the personality copies to the caller's (buffer, length) pair,
     cut to the buffer, with the full length written back (a sockaddr, an option)."""
@@ -111,7 +112,7 @@ class ExecImage(NamedTuple):
 
 
 # -- requests -----------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
+@record
 class Read:
     """read(2) into one grant; ``pgid``/``sid``: the caller's job, for the terminal."""
     OP: ClassVar[Op] = Op.READ
@@ -121,7 +122,7 @@ class Read:
     sid: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Write:
     """write(2) from one grant; ``pgid`` 0: SIGTTOU would not stop the writer."""
     OP: ClassVar[Op] = Op.WRITE
@@ -131,7 +132,7 @@ class Write:
     sid: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Readv:
     """readv(2): one grant per iovec, of these lengths."""
     OP: ClassVar[Op] = Op.READV
@@ -141,7 +142,7 @@ class Readv:
     sid: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Writev:
     """writev(2): one grant per iovec, of these lengths."""
     OP: ClassVar[Op] = Op.WRITEV
@@ -151,7 +152,7 @@ class Writev:
     sid: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pread:
     OP: ClassVar[Op] = Op.PREAD
     fd: int
@@ -159,7 +160,7 @@ class Pread:
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pwrite:
     OP: ClassVar[Op] = Op.PWRITE
     fd: int
@@ -167,13 +168,13 @@ class Pwrite:
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Close:
     OP: ClassVar[Op] = Op.CLOSE
     fd: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Lseek:
     OP: ClassVar[Op] = Op.LSEEK
     fd: int
@@ -181,7 +182,7 @@ class Lseek:
     whence: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Ioctl:
     """ioctl(2); a request with a buffer has one grant on it."""
     OP: ClassVar[Op] = Op.IOCTL
@@ -192,20 +193,20 @@ class Ioctl:
     sid: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Dup:
     OP: ClassVar[Op] = Op.DUP
     fd: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Dup2:
     OP: ClassVar[Op] = Op.DUP2
     old: int
     new: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Dup3:
     OP: ClassVar[Op] = Op.DUP3
     old: int
@@ -213,7 +214,7 @@ class Dup3:
     flags: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Fcntl:
     OP: ClassVar[Op] = Op.FCNTL
     fd: int
@@ -221,18 +222,18 @@ class Fcntl:
     arg: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Fsync:
     OP: ClassVar[Op] = Op.FSYNC
     fd: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Sync:
     OP: ClassVar[Op] = Op.SYNC
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Poll:
     """poll(2) of (fd, events) pairs; with a grant on the pollfd array, else (select) the
     answer is a ``PollReady``. ``timeout_ms`` -1: no limit."""
@@ -242,7 +243,7 @@ class Poll:
 
 
 # -- names and metadata --
-@dataclass(frozen=True, slots=True)
+@record
 class Openat:
     OP: ClassVar[Op] = Op.OPENAT
     dirfd: int
@@ -251,7 +252,7 @@ class Openat:
     mode: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Mkdirat:
     OP: ClassVar[Op] = Op.MKDIRAT
     dirfd: int
@@ -259,7 +260,7 @@ class Mkdirat:
     mode: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Unlinkat:
     OP: ClassVar[Op] = Op.UNLINKAT
     dirfd: int
@@ -267,7 +268,7 @@ class Unlinkat:
     flags: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Renameat2:
     OP: ClassVar[Op] = Op.RENAMEAT2
     olddirfd: int
@@ -277,7 +278,7 @@ class Renameat2:
     flags: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Linkat:
     OP: ClassVar[Op] = Op.LINKAT
     olddirfd: int
@@ -287,7 +288,7 @@ class Linkat:
     flags: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Symlinkat:
     OP: ClassVar[Op] = Op.SYMLINKAT
     target: bytes
@@ -295,7 +296,7 @@ class Symlinkat:
     path: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Readlinkat:
     """readlinkat(2) into one grant of ``size`` bytes."""
     OP: ClassVar[Op] = Op.READLINKAT
@@ -304,7 +305,7 @@ class Readlinkat:
     size: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Newfstatat:
     """newfstatat(2) into one grant (struct stat)."""
     OP: ClassVar[Op] = Op.NEWFSTATAT
@@ -313,7 +314,7 @@ class Newfstatat:
     flags: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Statx:
     """statx(2) into one grant (struct statx)."""
     OP: ClassVar[Op] = Op.STATX
@@ -323,7 +324,7 @@ class Statx:
     mask: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Faccessat:
     OP: ClassVar[Op] = Op.FACCESSAT
     dirfd: int
@@ -332,7 +333,7 @@ class Faccessat:
     flags: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Fchmodat:
     OP: ClassVar[Op] = Op.FCHMODAT
     dirfd: int
@@ -341,14 +342,14 @@ class Fchmodat:
     flags: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Fchmod:
     OP: ClassVar[Op] = Op.FCHMOD
     fd: int
     mode: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Fchownat:
     OP: ClassVar[Op] = Op.FCHOWNAT
     dirfd: int
@@ -358,7 +359,7 @@ class Fchownat:
     flags: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Utimensat:
     """utimensat(2): times in ns (None: UTIME_OMIT), or None for now; path None: the fd."""
     OP: ClassVar[Op] = Op.UTIMENSAT
@@ -368,34 +369,34 @@ class Utimensat:
     flags: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Truncate:
     OP: ClassVar[Op] = Op.TRUNCATE
     path: bytes
     length: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Ftruncate:
     OP: ClassVar[Op] = Op.FTRUNCATE
     fd: int
     length: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Statfs:
     """statfs(2) into one grant (struct statfs)."""
     OP: ClassVar[Op] = Op.STATFS
     path: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Fstatfs:
     OP: ClassVar[Op] = Op.FSTATFS
     fd: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Getdents64:
     """getdents64(2) into one grant of ``count`` bytes."""
     OP: ClassVar[Op] = Op.GETDENTS64
@@ -403,31 +404,31 @@ class Getdents64:
     count: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Getcwd:
     OP: ClassVar[Op] = Op.GETCWD
     size: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Chdir:
     OP: ClassVar[Op] = Op.CHDIR
     path: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Fchdir:
     OP: ClassVar[Op] = Op.FCHDIR
     fd: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Umask:
     OP: ClassVar[Op] = Op.UMASK
     mask: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class XattrPath:
     """The *xattr calls on a path (``follow`` False: the l- forms)."""
     OP: ClassVar[Op] = Op.SETXATTR
@@ -435,35 +436,35 @@ class XattrPath:
     follow: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class XattrFd:
     OP: ClassVar[Op] = Op.FSETXATTR
     fd: int
 
 
 # -- files that are not on a file system --
-@dataclass(frozen=True, slots=True)
+@record
 class Pipe2:
     """pipe2(2); the two fds go to one grant of 8 bytes."""
     OP: ClassVar[Op] = Op.PIPE2
     flags: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Eventfd2:
     OP: ClassVar[Op] = Op.EVENTFD2
     initval: int
     flags: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MemfdCreate:
     OP: ClassVar[Op] = Op.MEMFD_CREATE
     name: bytes
     flags: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Signalfd4:
     OP: ClassVar[Op] = Op.SIGNALFD4
     fd: int
@@ -471,14 +472,14 @@ class Signalfd4:
     flags: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TimerfdCreate:
     OP: ClassVar[Op] = Op.TIMERFD_CREATE
     clock: int
     flags: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TimerfdSettime:
     """timerfd_settime(2), times in seconds; a grant (if any) takes the old value."""
     OP: ClassVar[Op] = Op.TIMERFD_SETTIME
@@ -489,19 +490,19 @@ class TimerfdSettime:
     absolute: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TimerfdGettime:
     OP: ClassVar[Op] = Op.TIMERFD_GETTIME
     fd: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EpollCreate1:
     OP: ClassVar[Op] = Op.EPOLL_CREATE1
     flags: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EpollCtl:
     OP: ClassVar[Op] = Op.EPOLL_CTL
     epfd: int
@@ -511,7 +512,7 @@ class EpollCtl:
     data: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EpollWait:
     """epoll_wait(2) into one grant of ``maxevents`` events; ``timeout_ms`` -1: no limit."""
     OP: ClassVar[Op] = Op.EPOLL_WAIT
@@ -521,14 +522,14 @@ class EpollWait:
 
 
 # -- AF_UNIX sockets --
-@dataclass(frozen=True, slots=True)
+@record
 class Socket:
     OP: ClassVar[Op] = Op.SOCKET
     flags: int
     socktype: int = SOCK_STREAM
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Socketpair:
     """socketpair(2); the two fds go to one grant of 8 bytes."""
     OP: ClassVar[Op] = Op.SOCKETPAIR
@@ -536,28 +537,28 @@ class Socketpair:
     socktype: int = SOCK_STREAM
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Bind:
     OP: ClassVar[Op] = Op.BIND
     fd: int
     addr: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Connect:
     OP: ClassVar[Op] = Op.CONNECT
     fd: int
     addr: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Listen:
     OP: ClassVar[Op] = Op.LISTEN
     fd: int
     backlog: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Accept4:
     """accept4(2); the answer is a ``BytesOut`` (the new fd, the peer's address)."""
     OP: ClassVar[Op] = Op.ACCEPT4
@@ -565,19 +566,19 @@ class Accept4:
     flags: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Getsockname:
     OP: ClassVar[Op] = Op.GETSOCKNAME
     fd: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Getpeername:
     OP: ClassVar[Op] = Op.GETPEERNAME
     fd: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Getsockopt:
     OP: ClassVar[Op] = Op.GETSOCKOPT
     fd: int
@@ -585,7 +586,7 @@ class Getsockopt:
     option: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Setsockopt:
     OP: ClassVar[Op] = Op.SETSOCKOPT
     fd: int
@@ -593,14 +594,14 @@ class Setsockopt:
     option: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Shutdown:
     OP: ClassVar[Op] = Op.SHUTDOWN
     fd: int
     how: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Sendto:
     """sendto(2) from one grant; ``named``: an address was given (EISCONN)."""
     OP: ClassVar[Op] = Op.SENDTO
@@ -610,7 +611,7 @@ class Sendto:
     named: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Recvfrom:
     OP: ClassVar[Op] = Op.RECVFROM
     fd: int
@@ -618,7 +619,7 @@ class Recvfrom:
     flags: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Sendmsg:
     """sendmsg(2): one grant per iovec, and the fds of its SCM_RIGHTS."""
     OP: ClassVar[Op] = Op.SENDMSG
@@ -628,7 +629,7 @@ class Sendmsg:
     fds: list[int]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Recvmsg:
     """recvmsg(2): one grant per iovec, then one on the control buffer if ``room``."""
     OP: ClassVar[Op] = Op.RECVMSG
@@ -639,32 +640,32 @@ class Recvmsg:
 
 
 # -- lifecycle and notifications --
-@dataclass(frozen=True, slots=True)
+@record
 class Spawn:
     OP: ClassVar[Op] = Op.SPAWN
     pid: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Fork:
     OP: ClassVar[Op] = Op.FORK
     parent: int
     child: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Exec:
     OP: ClassVar[Op] = Op.EXEC
     pid: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Exit:
     OP: ClassVar[Op] = Op.EXIT
     pid: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ExecRead:
     """What execve needs, read with the caller's rights; answered with an ``ExecImage``."""
     OP: ClassVar[Op] = Op.EXEC_READ
@@ -672,7 +673,7 @@ class ExecRead:
     path: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MmapRead:
     """The bytes behind a file mapping; ``sharing`` 0 private, 1 shared read-only, 2 shared."""
     OP: ClassVar[Op] = Op.MMAP_READ
@@ -682,7 +683,7 @@ class MmapRead:
     sharing: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MapAttach:
     """A shared mapping's pages lent (one grant) for the file (st_dev, st_ino)."""
     OP: ClassVar[Op] = Op.MAP_ATTACH
@@ -690,7 +691,7 @@ class MapAttach:
     length: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MapSync:
     OP: ClassVar[Op] = Op.MAP_SYNC
     key: tuple[int, int]
@@ -698,27 +699,27 @@ class MapSync:
     final: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TimerFired:
     OP: ClassVar[Op] = Op.TIMER_FIRED
     key: int
     generation: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConsoleInput:
     OP: ClassVar[Op] = Op.CONSOLE_INPUT
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SignalsPending:
     OP: ClassVar[Op] = Op.SIGNALS_PENDING
     pid: int
     pending: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CoreDump:
     OP: ClassVar[Op] = Op.CORE_DUMP
     pid: int

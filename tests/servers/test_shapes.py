@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 
+import pytest
+
 from cloudos.abi import vfs
+from cloudos.abi.record import record
 from cloudos.abi.shapes import shape_of
 from cloudos.errno import Errno
 from cloudos.servers.vfs.server import Vfs
@@ -14,7 +17,7 @@ from cloudos.servers.vfs.server import Vfs
 ROOT = Path(__file__).resolve().parents[2] / "cloudos"
 
 
-@dataclass(frozen=True)
+@record
 class Sample:
     fd: int
     path: bytes | None
@@ -40,8 +43,8 @@ def test_decode_answers_unknown_ops_and_misfits_with_an_errno() -> None:
     for op, args in ((0, ()), (0, (3,)), (0, (1, 2, 3, 4, 5)), (0, (b"3", 10)), (1003, ()),
                      (7, ((1, 1), 5))):
         assert vfs.decode(op, args) is Errno.EINVAL, (op, args)
-    for op in (12345, -1, 2, "read", None):
-        assert vfs.decode(op, ()) is Errno.ENOSYS, op
+    for unknown in (12345, -1, 2, "read", None):
+        assert vfs.decode(unknown, ()) is Errno.ENOSYS, unknown
 
 
 def test_every_op_has_a_request_and_every_request_a_handler() -> None:
@@ -51,7 +54,7 @@ def test_every_op_has_a_request_and_every_request_a_handler() -> None:
     assert set(vfs_.handlers) == set(vfs.REQUESTS)
     for cls in vfs.REQUESTS:
         assert vfs.BY_OP[cls.OP] is cls  # type: ignore[attr-defined]
-        assert cls.__dataclass_params__.frozen and "__slots__" in cls.__dict__, cls  # type: ignore[attr-defined]
+        assert "__slots__" in cls.__dict__, cls
 
 
 def test_no_op_number_is_a_literal_at_either_end() -> None:
@@ -63,3 +66,17 @@ def test_no_op_number_is_a_literal_at_either_end() -> None:
     assert not re.findall(r"\bcall\(\s*t\s*,\s*t\.syscall", client)
     assert not re.findall(r"[{,]\s*\d+\s*:\s*self\.\w+", server)
     assert "request.args" not in server.replace("request.args)", "")
+
+
+def test_requests_are_frozen_slotted_values() -> None:
+    read = vfs.Read(3, 10)
+    assert (read.fd, read.count, read.pgid, read.sid) == (3, 10, 0, 0)
+    assert read == vfs.Read(fd=3, count=10, pgid=0) and read != vfs.Read(3, 11)
+    assert read != vfs.Write(3, 10) and hash(read) == hash(vfs.Read(3, 10))
+    assert repr(read) == "Read(fd=3, count=10, pgid=0, sid=0)"
+    with pytest.raises(FrozenInstanceError):
+        read.fd = 4  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        read.extra = 1  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        vfs.Read(3)  # type: ignore[call-arg]
