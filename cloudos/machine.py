@@ -12,7 +12,6 @@ only through IPC. Called by: the CLI and the tests.
 from __future__ import annotations
 
 import functools
-import heapq
 import json
 import os
 import signal as host_signal
@@ -25,10 +24,11 @@ from cloudos.errno import Errno, KernelError
 from cloudos.kernel.boot import Kernel, KernelLog
 from cloudos.kernel.cap import Right
 from cloudos.kernel.ipc import Message
-from cloudos.kernel.task import Process, State, Thread
-from cloudos.linux import coredump, process, signals
-from cloudos.linux.pagecache import cache_of, collect_shared
-from cloudos.linux.process import RLIM_INFINITY, RLIMIT_FSIZE, RLIMIT_NOFILE, memory_kinds
+from cloudos.kernel.task import State
+from cloudos.linux import process, signals
+from cloudos.linux.pagecache import cache_of
+from cloudos.linux.personality import LinuxPersonality
+from cloudos.linux.process import RLIM_INFINITY, RLIMIT_FSIZE, RLIMIT_NOFILE, LinuxProcess
 from cloudos.linux.syscalls import sys_file, sys_fork
 from cloudos.linux.syscalls.sys_cloudos import native_handlers
 from cloudos.linux.syscalls.table import TABLE, handlers
@@ -40,7 +40,7 @@ from cloudos.servers.vfs.files import Console, ConsoleInterrupt, FdTable, OpenFi
 from cloudos.servers.vfs.paths import Namespace, Walk, is_dir
 from cloudos.servers.vfs.procfs import ProcFs, ProcInfo
 from cloudos.abi.vfs import ExecRead, Spawn
-from cloudos.servers.vfs.server import (AT_FDCWD, CONSOLE_INPUT, CORE_DUMP, EXEC_READ, SPAWN,
+from cloudos.servers.vfs.server import (AT_FDCWD, CONSOLE_INPUT, EXEC_READ, SPAWN,
                                        VFS_ID, Proc, Vfs, VfsState, fd_paths, serve)
 from cloudos.servers.tty.ldisc import LineDiscipline, Termios
 from cloudos.servers.vfs.tmpfs import size_to_ram
@@ -119,7 +119,8 @@ class KernelProcView:
         live = [t for t in p.threads if t.state is not State.TERMINATED]
         state = "Z" if p.zombie else min((states[t.state] for t in live), default="S")
         user, system = p.times()
-        ids = getattr(p.personality, "uid", 0), getattr(p.personality, "gid", 0)
+        linux = p.personality  # a server process has no Linux state: root's ids
+        ids = (linux.uid, linux.gid) if isinstance(linux, LinuxProcess) else (0, 0)
         maps = [] if p.zombie else [(v.start, v.end, v.prot, v.name) for v in p.aspace.vmas]
         return ProcInfo(pid, p.name, state, p.ppid, p.pgid, p.sid, len(live), *ids,
                         p.cmdline, p.exe, maps, 0 if p.zombie else p.aspace.resident,
@@ -148,10 +149,7 @@ class Machine:
             for cpu in kernel.cpus:
                 cpu.stress(preempt_stress + cpu.index)
         kernel.install_syscalls(handlers(), native_handlers())
-        kernel.on_exit = self._on_exit
-        kernel.on_dying = self._on_dying
-        kernel.before_user = signals.deliver
-        kernel.on_fault = signals.on_fault
+        kernel.personality = LinuxPersonality(kernel)
         try:
             namespace = default_namespace(sandbox)
         except (KernelError, OSError) as err:
@@ -173,68 +171,13 @@ class Machine:
         self.rs = rs.start(kernel, [self.vfs])
         kernel.services[sys_file.VFS] = self.vfs.client_cap(Right.SEND | Right.FILE | Right.GRANT)
         self.files, self.aslr = files, aslr
-        if kernel.smp is not None:
-            kernel.scheduler.conflict = self._conflict
         kernel.log.info("system services: rs, vfs")
 
     def _rlimit(self, resource: int, pid: int) -> int:
         """The soft limit ``resource`` of process ``pid``, for the VFS (files, fds)."""
         process = self.kernel.processes.get(pid)
-        limits = getattr(process.personality, "rlimits", None) if process else None
-        return limits[resource][0] if limits else RLIM_INFINITY
-    def _conflict(self, thread: Thread) -> int | None:
-        """The CPU that runs what ``thread`` must not run beside, on a multiprocessor.
-
-        Each vCPU is its own Unicorn, and Unicorn translates a ``lock``-prefixed
-        read-modify-write (``lock xadd``, ``cmpxchg``) as a plain load and store:
-        it is atomic on one vCPU, not between two (measured: two threads doing 3
-        million ``lock xadd`` each on 2 vCPUs counted 3.5 million). So two CPUs
-        never run guest code that can write the same memory at once: threads of
-        one address space take turns, and so do processes that map memory shared
-        and writable (a pthread mutex in a MAP_SHARED page). Processes that share
-        nothing, the common case (a shell's pipeline, make, xargs -P), run in
-        parallel.
-        """
-        if thread.context is None:
-            return None
-        kernel, mine = self.kernel, thread.process.aspace
-        # (a guest's writes to code are seen by its own vCPU only: see CpuContext)
-        shares, thread.context.writes_code = memory_kinds(mine)
-        for cpu in kernel.cpus:
-            other = cpu.thread
-            if cpu is kernel.cpu or other is None or other.state is not State.RUNNING \
-                    or other.cpu != cpu.index or other.context is None:
-                continue
-            theirs = other.process.aspace
-            if theirs is mine or shares and memory_kinds(theirs)[0]:
-                return int(cpu.index)
-        return None
-
-    def _on_dying(self, dying: Process) -> None:
-        """A process is about to lose its memory: its core file, if it leaves one."""
-        if self.kernel.smp is not None:  # its threads on other CPUs stop (their registers)
-            self.kernel.smp.shootdown(dying.aspace.pt.root)
-        try:
-            image = coredump.on_dying(dying)
-        except Exception as err:  # a dump that cannot be made must not take the kernel down
-            self.kernel.log.warn(f"core dump of {dying.name}[{dying.pid}] failed: {err}")
-            return
-        if image is not None:
-            sys_file.notify(self.kernel, CORE_DUMP, dying.pid, image)
-
-    def _on_exit(self, dead: Process) -> None:
-        sys_fork.on_exit(dead)
-        collect_shared(self.kernel)
-        signals.child_exited(dead)
-        sys_file.notify(self.kernel, sys_file.EXIT, dead.pid)
-        if dead.pid == 1:
-            # init's end halts the machine: the alarms and POSIX timers processes left
-            # armed would only keep it waiting (kernel timers of threads stay: they end
-            # with their threads)
-            scheduler = self.kernel.scheduler
-            scheduler.timers = [entry for entry in scheduler.timers if entry[2] >= 0]
-            heapq.heapify(scheduler.timers)
-
+        state = process.personality if process else None
+        return state.rlimits[resource][0] if isinstance(state, LinuxProcess) else RLIM_INFINITY
     def run(self, program: str, argv: list[str], env: dict[str, str],
             start: Start = Start()) -> int:
         """Run ``program`` as init until every process has ended; return init's shell

@@ -49,6 +49,8 @@ class Signal(IntEnum):
  SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGSTKFLT, SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN,
  SIGTTOU, SIGURG, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGIO, SIGPWR, SIGSYS) = Signal
 SIGRTMIN = 32
+# si_code (asm-generic/siginfo.h): who sent a signal, when not a fault's own code.
+SI_USER, SI_KERNEL, SI_QUEUE, SI_TIMER, SI_MESGQ, SI_TKILL = 0, 0x80, -1, -2, -3, -6
 NSIG = 64  # the highest signal number: a sigset_t has 64 bits
 
 # signal(7)'s default actions other than "terminate".

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence, TextIO
+from typing import Protocol, Sequence, TextIO
 
 from cloudos.abi.signal import Signal
 from cloudos.hal.cpu import KERNEL_BASE, LOW_RESERVED, STUB_PHYS, Cpu, CpuContext
@@ -64,6 +64,35 @@ class KernelLog:
         self.log(6, message)
 
 
+class Personality(Protocol):
+    """What the kernel asks of the personality that gives its processes an ABI (Linux's,
+    ``cloudos.linux.personality``). These defaults are a bare kernel's (unit tests)."""
+
+    def on_fault(self, thread: Thread, sig: int, addr: int, code: int) -> bool:
+        """A CPU fault as signal ``sig``: True if a handler takes it (else the kernel kills)."""
+        return False
+
+    def before_user(self, thread: Thread) -> None:
+        """Work on a thread about to return to user mode (``thread.notify``: a signal)."""
+        return None
+
+    def on_dying(self, process: Process) -> None:
+        """``process`` ends; its memory is still there (a core file is made of it)."""
+        return None
+
+    def on_exit(self, process: Process) -> None:
+        """``process`` ended: what that means to others (its parent, its orphans)."""
+        return None
+
+    def conflict(self, thread: Thread) -> int | None:
+        """On a multiprocessor: the CPU running what ``thread`` must not run beside."""
+        return None
+
+
+class Bare(Personality):
+    """No personality: a kernel on its own (unit tests), whose faults kill."""
+
+
 class Kernel:
     """One booted machine: hardware, memory, processes and the scheduler."""
 
@@ -73,14 +102,8 @@ class Kernel:
         self.profile = Profile()
         self.processes: dict[int, Process] = {}
         self.frame_refs: dict[int, int] = {}  # frames shared copy-on-write: owner count
-        self.on_exit: Callable[[Process], None] | None = None  # the personality's hook
         self.services: dict[str, Cap] = {}  # SEND capabilities on server ports, by server name
-        self.personality: Any = None  # the personality's machine-wide state (its page cache)
-        # The personality's signals: a CPU fault it can hand to a handler (True if it
-        # did), and its work on a thread about to return to user mode.
-        self.on_fault: Callable[..., bool] = lambda *_: False
-        self.before_user: Callable[[Thread], None] = lambda _t: None
-        self.on_dying: Callable[[Process], None] = lambda _p: None  # memory still there
+        self.personality: Personality = Bare()  # until the machine installs Linux's
         self.next_pid = 1
         self.boot_time = time.time()
         self._boot(mem, cpus)
@@ -184,11 +207,10 @@ class Kernel:
         process.state = State.TERMINATED
         for thread in process.threads:
             thread.state = State.TERMINATED
-        self.on_dying(process)
+        self.personality.on_dying(process)
         self.release_aspace(process, process.aspace)
         self.ipc.caps.drop(process.pid)
-        if self.on_exit is not None:
-            self.on_exit(process)
+        self.personality.on_exit(process)
 
     def release_aspace(self, process: Process, aspace: AddressSpace) -> None:
         """Free ``aspace`` unless another live process shares it (CLONE_VM, vfork)."""

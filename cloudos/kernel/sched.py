@@ -83,9 +83,11 @@ class Scheduler:
         # asked for (--sched-trace sets how many): it costs host memory at every slice.
         self.trace: list[tuple[float, float, int, int, int, str, int]] = []
         self.trace_limit = 0
-        # On a multiprocessor: the CPU running a thread that ``thread`` must not run
-        # beside (None: it may run now); such a thread joins that CPU's queue instead.
-        self.conflict: Callable[[Thread], int | None] = lambda thread: None
+
+    def conflict(self, thread: Thread) -> int | None:
+        """On a multiprocessor: the CPU running a thread that ``thread`` must not run
+        beside (None: it may run now); such a thread joins that CPU's queue instead."""
+        return self.kernel.personality.conflict(thread)
 
     # -- making threads ready, sleeping, waking --------------------------------
     def add(self, thread: Thread, front: bool = False) -> None:
@@ -205,7 +207,8 @@ class Scheduler:
         cpu.thread = thread
         thread.state, thread.cpu = State.RUNNING, cpu.index
         if thread.notify:
-            kernel.before_user(thread)  # e.g. a signal frame; or the signal killed it
+            # e.g. a signal frame; or the signal killed it
+            kernel.personality.before_user(thread)
             if thread.state is not State.RUNNING:
                 return
         start = self.clock()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from cloudos.abi.signal import Signal
+from cloudos.abi.signal import SI_KERNEL, Signal
 from cloudos.hal.cpu import Trap, TrapKind
 from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.mm.vm import SegFault
@@ -135,7 +135,8 @@ def handle_trap(kernel: Kernel, thread: Thread, trap: Trap) -> None:
             thread.process.aspace.fault(trap.address, trap.error)
             return
         except SegFault as fault:
-            if kernel.on_fault(thread, Signal.SIGSEGV, fault.address, 1 + (fault.error & 1)):
+            if kernel.personality.on_fault(thread, Signal.SIGSEGV, fault.address,
+                                          1 + (fault.error & 1)):
                 return  # a handler takes it (SEGV_MAPERR or SEGV_ACCERR)
             kernel.log.warn(f"{thread.process.name}[{thread.process.pid}]: segfault at "
                             f"{fault.address:x} ip {trap.rip:016x} error {fault.error}")
@@ -148,7 +149,7 @@ def handle_trap(kernel: Kernel, thread: Thread, trap: Trap) -> None:
     kernel.profile.exceptions += 1
     signal = {TrapKind.INVALID_OPCODE: Signal.SIGILL, TrapKind.DIVIDE_ERROR: Signal.SIGFPE,
               TrapKind.BREAKPOINT: Signal.SIGTRAP}.get(kind, Signal.SIGSEGV)
-    if kernel.on_fault(thread, signal, trap.rip):
+    if kernel.personality.on_fault(thread, signal, trap.rip, SI_KERNEL):
         return
     what = trap.detail or f"{kind.value} (vector {trap.vector})"
     kernel.log.warn(f"traps: {thread.process.name}[{thread.process.pid}] {what} "

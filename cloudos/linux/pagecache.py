@@ -15,6 +15,7 @@ Called by: ``sys_mm`` (mmap of a file) and the machine (``drop`` when it halts).
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from cloudos.errno import Errno, KernelError
@@ -81,10 +82,15 @@ class PageCache:
         return len(unused)
 
 
+_caches: weakref.WeakKeyDictionary[Any, PageCache] = weakref.WeakKeyDictionary()
+
+
 def cache_of(kernel: Any) -> PageCache:
-    if kernel.personality is None:
-        kernel.personality = PageCache(kernel)
-    return kernel.personality  # type: ignore[no-any-return]
+    """The page cache of ``kernel``'s machine (made at its first use)."""
+    cache = _caches.get(kernel)
+    if cache is None:
+        cache = _caches[kernel] = PageCache(kernel)
+    return cache
 
 
 def collect_shared(kernel: Any) -> None:

@@ -27,6 +27,8 @@ from cloudos.abi.signal import DEFAULT_IGNORE, DEFAULT_STOP as STOP_SIGNALS
 from cloudos.abi.signal import (SIGALRM as SIGALRM, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGILL,
                                 SIGKILL as SIGKILL, SIGSEGV, SIGSTOP, SIGTTIN as SIGTTIN,
                                 SIGTTOU as SIGTTOU, SIGWINCH as SIGWINCH)
+from cloudos.abi.signal import (SI_KERNEL as SI_KERNEL, SI_MESGQ, SI_QUEUE, SI_TIMER as SI_TIMER,
+                                SI_TKILL as SI_TKILL, SI_USER as SI_USER)
 from cloudos.abi.sysno import Sysno
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Process, State, Thread
@@ -37,7 +39,6 @@ SIGNALS_PENDING = 1010  # the VFS's op: a process's pending signals (servers/vfs
 SIG_DFL, SIG_IGN = 0, 1
 SA_NOCLDSTOP, SA_SIGINFO, SA_RESTORER, SA_ONSTACK = 0x1, 0x4, 0x04000000, 0x08000000
 SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x10000000, 0x40000000, 0x80000000
-SI_USER, SI_QUEUE, SI_TIMER, SI_MESGQ, SI_TKILL, SI_KERNEL = 0, -1, -2, -3, -6, 0x80
 CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 # System calls a handler with SA_RESTART restarts (Linux restarts all ERESTARTSYS

@@ -1,0 +1,92 @@
+"""The Linux personality as the kernel sees it: ``kernel.boot.Personality``'s hooks.
+
+Owns: what a CPU fault, a thread's return to user mode, a dying and a dead process,
+and a thread's turn on a multiprocessor mean under Linux; each hook calls the module
+that owns the matter (signals, coredump, sys_fork, the page cache, the VFS's notices).
+Never: runs a system call (the syscall table does).
+Called by: the kernel, through ``Kernel.personality``; the machine installs it.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+from cloudos.abi.vfs import Op
+from cloudos.kernel.boot import Kernel
+from cloudos.kernel.task import Process, State, Thread
+from cloudos.linux import coredump, signals
+from cloudos.linux.pagecache import collect_shared
+from cloudos.linux.process import memory_kinds
+from cloudos.linux.syscalls import sys_file, sys_fork
+
+
+class LinuxPersonality:
+    """The hooks of ``kernel.boot.Personality`` for Linux processes."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+
+    def on_fault(self, thread: Thread, sig: int, addr: int, code: int) -> bool:
+        """A CPU fault: the process's handler for ``sig`` takes it, if it has one."""
+        return signals.on_fault(thread, sig, addr, code)
+
+    def before_user(self, thread: Thread) -> None:
+        """Signals due to ``thread``: a handler's frame, a stop, or the default action."""
+        signals.deliver(thread)
+
+    def on_dying(self, dying: Process) -> None:
+        """A process is about to lose its memory: its core file, if it leaves one."""
+        kernel = self.kernel
+        if kernel.smp is not None:  # its threads on other CPUs stop (their registers)
+            kernel.smp.shootdown(dying.aspace.pt.root)
+        try:
+            image = coredump.on_dying(dying)
+        except Exception as err:  # a dump that cannot be made must not take the kernel down
+            kernel.log.warn(f"core dump of {dying.name}[{dying.pid}] failed: {err}")
+            return
+        if image is not None:
+            sys_file.notify(kernel, Op.CORE_DUMP, dying.pid, image)
+
+    def on_exit(self, dead: Process) -> None:
+        """A process ended: its parent hears of it, its orphans are adopted, the VFS
+        closes its files."""
+        sys_fork.on_exit(dead)
+        collect_shared(self.kernel)
+        signals.child_exited(dead)
+        sys_file.notify(self.kernel, sys_file.EXIT, dead.pid)
+        if dead.pid == 1:
+            # init's end halts the machine: the alarms and POSIX timers processes left
+            # armed would only keep it waiting (kernel timers of threads stay: they end
+            # with their threads)
+            scheduler = self.kernel.scheduler
+            scheduler.timers = [entry for entry in scheduler.timers if entry[2] >= 0]
+            heapq.heapify(scheduler.timers)
+
+    def conflict(self, thread: Thread) -> int | None:
+        """The CPU that runs what ``thread`` must not run beside, on a multiprocessor.
+
+        Each vCPU is its own Unicorn, and Unicorn translates a ``lock``-prefixed
+        read-modify-write (``lock xadd``, ``cmpxchg``) as a plain load and store:
+        it is atomic on one vCPU, not between two (measured: two threads doing 3
+        million ``lock xadd`` each on 2 vCPUs counted 3.5 million). So two CPUs
+        never run guest code that can write the same memory at once: threads of
+        one address space take turns, and so do processes that map memory shared
+        and writable (a pthread mutex in a MAP_SHARED page). Processes that share
+        nothing, the common case (a shell's pipeline, make, xargs -P), run in
+        parallel.
+        """
+        kernel = self.kernel
+        if kernel.smp is None or thread.context is None:
+            return None
+        mine = thread.process.aspace
+        # (a guest's writes to code are seen by its own vCPU only: see CpuContext)
+        shares, thread.context.writes_code = memory_kinds(mine)
+        for cpu in kernel.cpus:
+            other = cpu.thread
+            if cpu is kernel.cpu or other is None or other.state is not State.RUNNING \
+                    or other.cpu != cpu.index or other.context is None:
+                continue
+            theirs = other.process.aspace
+            if theirs is mine or shares and memory_kinds(theirs)[0]:
+                return int(cpu.index)
+        return None
