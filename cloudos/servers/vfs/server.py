@@ -1,17 +1,21 @@
 """The VFS server: Linux file semantics for every process, reached by IPC.
 
 Owns: the namespace (mounts), each process's fd table, working directory and
-umask, and the file operations. A request's op is the Linux system call
-number it serves (its arguments already decoded by the Linux personality;
-buffers arrive as memory grants), or one of the lifecycle ops below, which the
-personality sends when a process starts, forks, execs or exits. The answer is
-the system call's result (a negative errno on failure). A read of an empty pipe
-is answered later (a deferred reply) while the server goes on serving others.
+umask, and the file operations. A request is one of the typed requests of the
+VFS protocol (``abi/vfs.py``): a Linux system call's arguments, already decoded
+by the Linux personality (buffers arrive as memory grants), or a lifecycle op
+the personality sends when a process starts, forks, execs or exits; ``handle``
+dispatches on its type (a bare tuple or a guest's raw message is decoded first:
+ENOSYS, EINVAL). The answer is the system call's result (a negative errno on
+failure) or a typed answer (``Again``, ``SignalsReady``, ...). A read of an empty
+pipe is answered later (a deferred reply) while the server goes on serving others.
+Kinds of open file that implement the file-operations protocol (``fileops.py``)
+live in their own modules (``eventfd``, ``timerfd``, ``signalfd``, ``epoll``);
+pipes, sockets, the console and regular files are still served here.
 Also: the files mapped MAP_SHARED (the personality lends their pages, so reads
 and writes of the file see the mapping), the console's line discipline when it
 is a terminal (fed by the machine), bound AF_UNIX names and the open files in
-flight over sockets, signalfds (the personality tells which signals are pending),
-and writing core files.
+flight over sockets, and writing core files.
 State lives in ``VfsState``, which outlives a crash of the server's code: ``rs``
 restarts the code on the same state.
 Never: touches guest memory except through the grants of a request.
