@@ -29,17 +29,17 @@ from cloudos.abi.signal import (SIGALRM as SIGALRM, SIGBUS, SIGCHLD, SIGCONT, SI
                                 SIGTTOU as SIGTTOU, SIGWINCH as SIGWINCH)
 from cloudos.abi.signal import (SI_KERNEL as SI_KERNEL, SI_MESGQ, SI_QUEUE, SI_TIMER as SI_TIMER,
                                 SI_TKILL as SI_TKILL, SI_USER as SI_USER)
+from cloudos.abi.signal import (CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED,
+                                CONTINUED_STATUS, STOPPED_STATUS)
 from cloudos.abi.sysno import Sysno
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.linux.process import linux, linux_thread
 
-STOPPED_STATUS, CONTINUED_STATUS = 0x7F, 0xFFFF  # wait status words (| signal << 8 for a stop)
 SIGNALS_PENDING = 1010  # the VFS's op: a process's pending signals (servers/vfs/server.py)
 SIG_DFL, SIG_IGN = 0, 1
 SA_NOCLDSTOP, SA_SIGINFO, SA_RESTORER, SA_ONSTACK = 0x1, 0x4, 0x04000000, 0x08000000
 SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x10000000, 0x40000000, 0x80000000
-CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 # System calls a handler with SA_RESTART restarts (Linux restarts all ERESTARTSYS
 # returns; these are the ones CloudOS can block in).

@@ -16,6 +16,8 @@ import struct
 
 from unicorn import x86_const as X
 
+from cloudos.abi.signal import (CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED,
+                                CONTINUED_STATUS, SIGCHLD, SIGCONT, SIGKILL, SIGSEGV)
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.mm.buddy import PAGE_SIZE
@@ -42,12 +44,9 @@ CLONE_SUPPORTED = (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_VFO
                    | CLONE_PARENT | CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS
                    | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED
                    | CLONE_UNTRACED | CLONE_CHILD_SETTID | 0xFF)
-SIGCHLD, SIGKILL, SIGSEGV = 17, 9, 11
 WNOHANG, WUNTRACED, WEXITED, WCONTINUED, WNOWAIT = 1, 2, 4, 8, 0x01000000
 WNOTHREAD, WALL, WCLONE = 0x20000000, 0x40000000, 0x80000000
 P_ALL, P_PID, P_PGID = 0, 1, 2
-CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
-SIGCONT, CONTINUED_STATUS = 18, 0xFFFF  # a continued child's wait status (linux/signals.py)
 THREAD_RAM = 128 << 10  # RAM per task of threads-max (Linux: 8 kernel stacks' worth)
 # execve's argument limits (Linux's fs/exec.c): the strings and their pointers share a
 # quarter of RLIMIT_STACK, at most 3/4 of _STK_LIM, at least ARG_MAX; one string holds

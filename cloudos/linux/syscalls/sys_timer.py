@@ -20,10 +20,10 @@ from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Process, Thread
 from cloudos.linux import signals
 from cloudos.linux.process import linux, linux_thread
+from cloudos.linux.syscalls.sys_time import TIMER_ABSTIME
 from cloudos.linux.syscalls.args import KTIME_MAX, WAIT_MAX, pack_time, s32, seconds
 
 SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID = 0, 1, 2, 4
-TIMER_ABSTIME = 1
 SIGEVENT = struct.Struct("<QiiI")  # sigev_value, sigev_signo, sigev_notify, sigev_notify_thread_id
 ITIMERSPEC = struct.Struct("<qqqq")  # it_interval (sec, nsec), it_value (sec, nsec)
 # The clocks a timer may count on: their host clocks (CPU-time clocks are not supported)
