@@ -5,9 +5,9 @@ SIGXFSZ, SIGSYS), when its RLIMIT_CORE allows one.
 Owns: the file's layout, as Linux writes it for x86_64 and as gdb and readelf read it:
 an ELF header (ET_CORE, EM_X86_64); a PT_NOTE with one NT_PRSTATUS per thread (the
 signal, the ids, the user registers) and NT_PRPSINFO (state, ids, name, arguments);
-then one PT_LOAD per mapping with its bytes. (No NT_AUXV, NT_FILE or FPU notes.) Pages never touched read
-as zero and are not allocated; PROT_NONE mappings are recorded without contents. The
-core bit of the wait status (WCOREDUMP).
+then one PT_LOAD per mapping with its bytes. (No NT_AUXV, NT_FILE or FPU notes.) Pages
+never touched read as zero and are not allocated; PROT_NONE mappings are recorded
+without contents. The core bit of the wait status (WCOREDUMP).
 Never: writes the file: the VFS does, as "core" in the process's working directory,
 cut to RLIMIT_CORE (``/proc/sys/kernel/core_pattern`` is not consulted: it is the host's).
 Called by: the kernel's ``on_dying`` hook (the machine wires it), while the process's
@@ -25,13 +25,13 @@ from cloudos.abi.signal import DEFAULT_CORE
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.pagetable import FRAME_MASK, PRESENT
 from cloudos.kernel.task import Process
+from cloudos.linux.elf import EM_X86_64, PF_R, PF_W, PF_X, PT_LOAD
 from cloudos.linux.process import RLIM_INFINITY, RLIMIT_CORE, linux
 
 CORE_DUMPED = 0x80  # in the wait status
-ET_CORE, EM_X86_64, PT_LOAD, PT_NOTE = 4, 62, 1, 4
+ET_CORE, PT_NOTE = 4, 4
 PHNUM_MAX = 0xFFFF  # e_phnum: past it Linux moves the count to a section header (PN_XNUM)
 NT_PRSTATUS, NT_PRPSINFO = 1, 3
-PF_X, PF_W, PF_R = 1, 2, 4
 EHDR = struct.Struct("<4sBBBBB7xHHIQQQIHHHHHH")
 PHDR = struct.Struct("<IIQQQQQQ")
 # struct user_regs_struct, in order
