@@ -70,7 +70,8 @@ class ServerApi:
         if request.answered:
             return
         try:
-            self.kernel.ipc.reply(self.pid, request.reply_token, Message(0, b"", self.pid, body=result))
+            self.kernel.ipc.reply(self.pid, request.reply_token,
+                                  Message(0, b"", self.pid, body=result))
         except KernelError:
             pass  # the caller is gone (killed, timed out): nobody to tell
         except Exception as err:  # the caller's own delivery failed: its bug, not the server's
@@ -104,8 +105,8 @@ class ServerApi:
     def notify_at(self, delay: float, op: int, body: Any) -> None:
         """In ``delay`` seconds, the kernel sends this server the notification ``body``."""
         kernel, port = self.kernel, self.runtime.port
-        kernel.scheduler.call_at(kernel.scheduler.clock() + max(0.0, delay), lambda: kernel.ipc.notify(
-            port, Message(op, b"", 0, body=body)))
+        kernel.scheduler.call_at(kernel.scheduler.clock() + max(0.0, delay),
+                                 lambda: kernel.ipc.notify(port, Message(op, b"", 0, body=body)))
 
     def copy_in(self, grant: int, offset: int, length: int) -> bytes:
         g = self.kernel.ipc.grant(self.pid, grant, offset, length, write=False)

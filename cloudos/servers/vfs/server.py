@@ -1165,7 +1165,8 @@ class Vfs:
         return done
 
     def _pipe_changed(self, pipe: Pipe) -> None:
-        """Data or an end changed: answer the blocked readers, writers and pollers that can go on."""
+        """Data or an end changed: answer the blocked readers, writers and pollers that can
+        go on."""
         while pipe.blocked_readers and (pipe.readable() or pipe.writers == 0
                                         or pipe.readers == 0):
             request, count, grant, lengths, control = pipe.blocked_readers.popleft()
@@ -1479,7 +1480,8 @@ class Vfs:
                 if not out:
                     raise KernelError(Errno.EINVAL, "buffer too small")
                 break
-            out += DIRENT.pack(ino, file.offset + 1, size, kind) + name.ljust(size - DIRENT.size, b"\0")
+            out += DIRENT.pack(ino, file.offset + 1, size, kind) \
+                + name.ljust(size - DIRENT.size, b"\0")
             file.offset += 1
         self.api.copy_out(request.grants[0], 0, bytes(out))
         return len(out)
