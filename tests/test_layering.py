@@ -49,7 +49,8 @@ def imported(path: Path) -> list[tuple[int, str]]:
             found.append((node.lineno, target))
             # "from cloudos import cli" imports cloudos.cli
             found += [(node.lineno, f"{target}.{alias.name}") for alias in node.names]
-        elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) \
+        elif isinstance(node, ast.Call) \
+                and getattr(node.func, "attr", getattr(node.func, "id", "")) \
                 in ("import_module", "__import__") and node.args \
                 and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
             found.append((node.lineno, node.args[0].value))
