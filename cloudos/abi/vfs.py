@@ -54,6 +54,13 @@ class Op(enum.IntEnum):
     CONSOLE_INPUT = 1009  # bytes typed at the host terminal (cloudos/machine.py)
     SIGNALS_PENDING = 1010  # a process's pending signals changed (linux/signals.py)
     CORE_DUMP = 1011  # a dying process's core file, for its working directory
+    # a signal for the caller of a call with this reply id: the server runtime (of any
+    # server) answers it at once if the server parked it (linux/syscalls/sys_file.py)
+    INTERRUPT = 1012
+
+
+# Ops the server runtime answers itself, for any server: no request class, no handler.
+RUNTIME_OPS = frozenset({Op.INTERRUPT})
 
 
 # -- answers that are not an int -------------------------------------------------------
@@ -64,6 +71,9 @@ class Again(enum.Enum):
     # a background job used the terminal: its group stops (SIGTTIN, SIGTTOU), and the call
     # runs again once it is continued
     BACKGROUND = "background"
+    # a signal came for the caller while the server had the call parked, nothing done:
+    # the personality answers EINTR or restarts the call, as the signal's SA_RESTART says
+    INTERRUPTED = "interrupted"
 
 
 @record

@@ -170,6 +170,15 @@ class Ipc:
         self.kernel.scheduler.sleep_on(thread, ("reply", reply_id), deadline, timeout_result)
         raise Stop
 
+    def withdraw(self, port: Port, msg: Message) -> bool:
+        """Take back a call's message that no server has received yet (False if one has)."""
+        for i, queued in enumerate(port.queue):
+            if queued is msg:
+                del port.queue[i]
+                self.receivers.pop(self.replies.pop(msg.reply.obj), None)  # type: ignore[union-attr]
+                return True
+        return False
+
     def waits(self, pid: int, token: int) -> bool:
         """Whether the caller behind reply capability ``token`` still waits for it."""
         cap = self.caps.spaces.get(pid, {}).get(token)

@@ -219,13 +219,13 @@ def _notify(thread: Thread, sig: int) -> None:
     thread.notify = True
     _kick(thread)
     if thread.state is State.BLOCKED and thread.context is not None:
+        from cloudos.linux.syscalls import sys_file  # (sys_file imports this module)
         flags = _action(thread.process, sig)[1]
-        scheduler = thread.process.kernel.scheduler
-        if flags & SA_RESTART and thread.syscall in RESTARTABLE:
-            thread.restart = thread.syscall
-        else:
-            thread.restart = -1
-        scheduler.wake(thread, -Errno.EINTR)
+        restart = bool(flags & SA_RESTART) and thread.syscall in RESTARTABLE
+        if sys_file.interrupt(thread, restart):
+            return  # the VFS answers the call, then the signal is taken on the way out
+        thread.restart = thread.syscall if restart else -1
+        thread.process.kernel.scheduler.wake(thread, -Errno.EINTR)
 
 
 def _take(thread: Thread) -> SigInfo | None:

@@ -23,7 +23,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
 
-from cloudos.abi.vfs import Again
+from cloudos.abi.vfs import Again, Op
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.cap import Cap, ObjType, Right
 from cloudos.errno import Errno, KernelError
@@ -178,7 +178,10 @@ class ServerRuntime:
         try:
             while True:
                 self.current = request
-                if request is not None and self._inject(request):
+                if request is not None and request.op == Op.INTERRUPT and request.args:
+                    self._interrupt(request.args[0])
+                    port = self.port  # the code was not woken: it still waits on its port
+                elif request is not None and self._inject(request):
                     self.injected = request
                     port = self.code.throw(InjectedFault(
                         f"injected crash of {self.name} on request {self.requests}"))
@@ -195,6 +198,17 @@ class ServerRuntime:
             thread.state = State.TERMINATED
         except Exception as err:  # the server boundary: nothing escapes to the kernel
             self._crashed(thread, err)
+
+    def _interrupt(self, reply_id: int) -> None:
+        """A signal for the caller of a call this server parked: answer it now with what it
+        did (``on_crash``: a count, or nothing done), as Linux ends a blocked call; the
+        server's code, finding its caller no longer waits, drops it. A call not parked
+        (answered already, or being answered) is left alone: its answer is on its way."""
+        for request in list(self.outstanding):
+            reply = request.message.reply if request.message is not None else None
+            if reply is not None and reply.obj == reply_id:
+                done = request.on_crash
+                self.api.reply(request, done if isinstance(done, int) else Again.INTERRUPTED)
 
     def _inject(self, request: Request) -> bool:
         if not request.reply_token:  # notifications are not counted (nor lost: see _crashed)

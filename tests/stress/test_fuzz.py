@@ -70,8 +70,6 @@ def test_minimised_failure(guest_bins, run_cloudos, seed: str, children: str, ca
     assert int(summary.group(3)) == 1
 
 
-@pytest.mark.xfail(strict=False, reason="F5: a signal during a VFS call makes it EINTR (or "
-                   "restarts it) after the server did it: pipe and console bytes repeated")
 @pytest.mark.parametrize("mode", ["eintr", "restart"])
 def test_interrupted_write_is_not_repeated(guest_bins, run_native, run_cloudos, mode) -> None:
     """Found by the fuzzer's trace (lines printed twice): 1 ms ticks beside pipe writes."""

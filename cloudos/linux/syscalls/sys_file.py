@@ -48,6 +48,10 @@ VFS = "vfs"  # the server that owns these calls
 # runs again on the restarted server, at most RESTARTS_MAX times in a row, then fails EIO.
 RESTARTS_MAX = 3
 _restarts: weakref.WeakKeyDictionary[Thread, int] = weakref.WeakKeyDictionary()
+# The call each thread has in flight to the VFS, so that a signal can take it back unseen
+# or have it answered at once (``interrupt``), and what the signal said: restart or EINTR.
+_inflight: weakref.WeakKeyDictionary[Thread, tuple[Any, Message]] = weakref.WeakKeyDictionary()
+_restart_after: weakref.WeakKeyDictionary[Thread, bool] = weakref.WeakKeyDictionary()
 
 
 def _client(t: Thread) -> Cap:
@@ -86,8 +90,35 @@ def call(t: Thread, request: Any, *args: Any, grants: tuple[Cap, ...] = (),
         msg = Message(request, b"", t.process.pid, list(grants), body=(request, *args))
     else:
         msg = Message(request.OP, b"", t.process.pid, list(grants), body=request)
-    return ipc.call(t, port, msg, _again_if_undone(t, deliver or _result), deadline,
-                    timeout_result)
+    _inflight[t] = (port, msg)
+    try:
+        return ipc.call(t, port, msg, _again_if_undone(t, deliver or _result), deadline,
+                        timeout_result)
+    except KernelError:
+        del _inflight[t]
+        raise
+
+
+def interrupt(t: Thread, restart: bool) -> bool:
+    """A signal for ``t``, asleep in a call to the VFS. False: wake it with EINTR (or the
+    restart), because its call was taken back from the port unseen, or it waits for
+    something else. True: the VFS has the call and answers it (at once if it parked it,
+    with what it did), and ``t`` sleeps until then: a call the server did is never
+    reported interrupted, nor run again (a pipe write repeated its bytes)."""
+    inflight = _inflight.get(t)
+    if inflight is None:
+        return False
+    port, msg = inflight
+    if msg.reply is None or t.channel != ("reply", msg.reply.obj):
+        return False
+    ipc = t.process.kernel.ipc
+    if ipc.withdraw(port, msg):
+        del _inflight[t]
+        return False
+    _restart_after[t] = restart
+    ipc.notify(port, Message(vfs.Op.INTERRUPT, b"", 0,
+                             body=(vfs.Op.INTERRUPT, msg.reply.obj)))
+    return True
 
 
 def _again_if_undone(t: Thread, deliver: Callable[[Message], int]) -> Callable[[Message], int]:
@@ -95,6 +126,13 @@ def _again_if_undone(t: Thread, deliver: Callable[[Message], int]) -> Callable[[
     leaves every call done once (not reported failed while it did nothing, which a program
     cannot tell from failed after doing something: dash's redirections need dup2 to work)."""
     def again(msg: Message) -> int:
+        _inflight.pop(t, None)
+        restart = _restart_after.pop(t, False)
+        if msg.body is Again.INTERRUPTED:
+            if not restart:
+                return -Errno.EINTR
+            t.restart = t.syscall
+            return 0
         if msg.body is not Again.RESTART:
             _restarts.pop(t, None)
             return deliver(msg)
