@@ -410,8 +410,6 @@ class Cpu:
         self._timer.arm(quantum_us / 1e6)
         if self._stress is not None:
             self._timer.preempt.countdown = max(1, self._stress.randint(-6, 8))
-        if self._stress is not None:
-            self._timer.preempt.countdown = self._stress.randint(1, 8)
         smp = self.smp
         if smp is not None:
             if ctx.writes_code and smp.code_cpu is not self:  # code written elsewhere
