@@ -485,21 +485,9 @@ def test_the_default_sandbox_keeps_the_hosts_secrets(escape_run: EscapeRun) -> N
     assert run.lines["secrets.environ"].startswith("held")
 
 
-# Found by this suite (also issue 12, item 7); reproducers in the reasons.
-PSEUDO_FOUND = {
-    "devtmpfs": "the host's device names are listed: as root on the host, `mkdir -p /tmp/s/d && "
-                "mount -t devtmpfs devtmpfs /tmp/s/d && cloudos run --no-cwd --mount "
-                "/tmp/s:/s -- /bin/ls /s/d` prints the host's /dev (opening a node is refused)",
-    "mqueue": "the host's POSIX message queues are listed and read: as root, `mkdir -p /tmp/s/q "
-              "&& mount -t mqueue mqueue /tmp/s/q`, a host queue (mq_open \"/q1\"), then "
-              "`cloudos run --no-cwd --mount /tmp/s:/s -- /bin/cat /s/q/q1` prints its "
-              "QSIZE/NOTIFY line; hostfs.PSEUDO_FS_TYPES lacks mqueue and devtmpfs",
-}
-
-
-@pytest.mark.parametrize("kind", [
-    pytest.param(kind, marks=pytest.mark.xfail(strict=True, reason=PSEUDO_FOUND[kind]))
-    if kind in PSEUDO_FOUND else kind for kind in PSEUDO])
+# Found by this suite (issue 12, item 7): devtmpfs and mqueue passed through; hostfs now
+# passes a crossed mount only if it is a store of files (hostfs.STORE_MAGIC).
+@pytest.mark.parametrize("kind", PSEUDO)
 def test_host_pseudo_file_systems_inside_a_mount(kind: str, escape_run: EscapeRun) -> None:
     if not escape_run.pseudo:
         pytest.skip("mounting devtmpfs, mqueue, proc and sysfs needs root")
@@ -611,11 +599,5 @@ def test_a_host_proc_mounted_during_the_run_gives_nothing_and_takes_nothing(
     assert "written" not in run.out and run.comm not in ("", "pwned"), (run.out, run.comm)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "hostfs.pseudo_devs is read when the mount is made: a host proc mounted inside a shared "
-    "directory afterwards is listed (the host's pids; /s/late/self reads as the host pid of "
-    "cloudos). Repro as root: mkdir -p /tmp/s/late; unshare -m sh -c 'cloudos run --no-cwd "
-    "--mount /tmp/s:/s:rw -- /bin/sh -c \"sleep 2; ls /s/late; readlink /s/late/self\" & "
-    "sleep 1; mount -t proc proc /tmp/s/late; wait'"))
 def test_a_host_proc_mounted_during_the_run_is_hidden(late_proc_run: LateRun) -> None:
     assert "list: 0" in late_proc_run.out and "self:" not in late_proc_run.out, late_proc_run.out

@@ -555,13 +555,25 @@ def test_hostfs_refuses_names_that_climb(escape: tuple[HostFs, Path], name: byte
         fs.mkdir(fs.root(), name, 0o755, 0, 0)
 
 
-def test_hostfs_does_not_open_devices() -> None:
-    fs = HostFs("/dev")
+@pytest.mark.skipif(os.geteuid() != 0, reason="mknod of a device needs root")
+def test_hostfs_does_not_open_devices(tmp_path: Path) -> None:
+    os.mknod(tmp_path / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    fs = HostFs(str(tmp_path))
     null = fs.lookup(fs.root(), b"null")
     assert stat.S_ISCHR(fs.getattr(null).mode)
     with fails(Errno.EACCES):
         fs.read(null, 0, 1)
     fs.close()
+
+
+def test_hostfs_never_shows_the_hosts_devtmpfs() -> None:
+    """The host's /dev names its devices: a view of the host, not a store of files."""
+    if b"devtmpfs" not in open("/proc/self/mountinfo", "rb").read():
+        pytest.skip("no devtmpfs mounted on this host")
+    devs = [line.split()[4] for line in open("/proc/self/mountinfo", "rb")
+            if b" - devtmpfs " in line]
+    with fails(Errno.EACCES):
+        HostFs(devs[0].decode())
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/mem"), reason="no procfs on this host")

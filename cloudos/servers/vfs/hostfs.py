@@ -30,6 +30,7 @@ Host errors come back with the host's errno.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import stat
 import weakref
@@ -45,7 +46,18 @@ from cloudos.servers.vfs.fs import (
 PSEUDO_FS_TYPES = frozenset({
     b"proc", b"sysfs", b"debugfs", b"tracefs", b"securityfs", b"bpf", b"configfs",
     b"efivarfs", b"pstore", b"cgroup", b"cgroup2", b"fusectl", b"binfmt_misc", b"devpts",
+    b"devtmpfs", b"mqueue", b"hugetlbfs", b"rpc_pipefs", b"nsfs", b"autofs",
 })
+# What a mount crossed below a shown directory may be: file systems that only store files
+# (statfs(2) f_type magic numbers). Anything else a host mounted there (devtmpfs, mqueue,
+# proc, sysfs, cgroup, FUSE views such as lxcfs ...), then or later, is refused: EACCES.
+STORE_MAGIC = frozenset({
+    0xEF53, 0x58465342, 0x9123683E, 0x01021994, 0x794C7630, 0x2FC12FC1,  # ext*, xfs, btrfs,
+    0xF2F52010, 0x4D44, 0x2011BAB0, 0x5346544E, 0x6969, 0x01021997,      # tmpfs, overlay, zfs,
+    0x73717368, 0x9660, 0xE0F5E1E2, 0x858458F6, 0xFF534D42, 0xFE534D42,  # f2fs, fat, exfat,
+    0x00C36400, 0xCA451A4E,  # ntfs, nfs, 9p, squashfs, iso9660, erofs, ramfs, cifs, smb2,
+})                           # ceph, bcachefs
+_libc = ctypes.CDLL(None, use_errno=True)
 WALK = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 OPEN = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC  # never blocks on a fifo
 
@@ -126,6 +138,7 @@ class HostFs(FileSystem):
         self._hidden = pseudo_devs()
         st = os.fstat(self._root_fd)
         self._check_shown(st)  # on refusal, __del__ closes the fd
+        self._shown = {st.st_dev: True}  # devices met below the root: stores of files?
         self._root = HostNode(self, st, None, b"")
 
     def close(self) -> None:
@@ -141,6 +154,19 @@ class HostFs(FileSystem):
     def _check_shown(self, st: os.stat_result) -> None:
         if st.st_dev in self._hidden:
             raise KernelError(Errno.EACCES, "a host pseudo file system is never passed through")
+
+    def _check_crossing(self, st: os.stat_result, dir_fd: int, name: bytes) -> None:
+        """Entry ``name`` lies on another device than the root (a mount crossed): pass it
+        through only if that file system is a store of files (``STORE_MAGIC``), as found
+        the first time the device is met, whenever the host mounted it."""
+        self._check_shown(st)
+        shown = self._shown.get(st.st_dev)
+        if shown is None:  # devtmpfs has tmpfs's magic: its type in the mount table tells
+            self._hidden = pseudo_devs()
+            shown = _fs_magic(dir_fd, name) in STORE_MAGIC and st.st_dev not in self._hidden
+            self._shown[st.st_dev] = shown
+        if not shown:
+            raise KernelError(Errno.EACCES, "a host view that is not a store of files")
 
     def _node(self, node: Node) -> HostNode:
         if not isinstance(node, HostNode) or node.fs is not self:
@@ -223,7 +249,7 @@ class HostFs(FileSystem):
         """The node for entry ``name`` of ``dir``: the one already handed out if still that file."""
         with host_errors():
             st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-        self._check_shown(st)
+        self._check_crossing(st, dir_fd, name)
         node = dir.children.get(name)
         if node is None or not node.same_file(st):
             node = HostNode(self, st, dir, name)
@@ -434,6 +460,21 @@ class HostFs(FileSystem):
         with host_errors():
             st = os.statvfs(self._root_fd)
         return (Magic.HOSTFS, st.f_frsize, st.f_blocks, st.f_bfree, st.f_files, st.f_ffree)
+
+
+def _fs_magic(dir_fd: int, name: bytes) -> int:
+    """statfs(2)'s f_type for the file system holding entry ``name`` (-1: unknown)."""
+    try:
+        fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return -1
+    try:
+        buf = ctypes.create_string_buffer(120)  # struct statfs; f_type is its first long
+        if _libc.fstatfs(fd, buf) != 0:
+            return -1
+        return ctypes.c_long.from_buffer(buf).value & 0xFFFFFFFF
+    finally:
+        os.close(fd)
 
 
 def _dtype(entry: os.DirEntry[str]) -> int:
