@@ -220,12 +220,27 @@ def _notify(thread: Thread, sig: int) -> None:
     _kick(thread)
     if thread.state is State.BLOCKED and thread.context is not None:
         from cloudos.linux.syscalls import sys_file  # (sys_file imports this module)
-        flags = _action(thread.process, sig)[1]
-        restart = bool(flags & SA_RESTART) and thread.syscall in RESTARTABLE
-        if sys_file.interrupt(thread, restart):
+        if sys_file.interrupt(thread):
             return  # the VFS answers the call, then the signal is taken on the way out
-        thread.restart = thread.syscall if restart else -1
+        thread.restart = thread.syscall if _restarts(thread, sig) else -1
         thread.process.kernel.scheduler.wake(thread, -Errno.EINTR)
+
+
+def _restarts(thread: Thread, sig: int) -> bool:
+    """Whether the call ``thread`` sleeps in runs again after a handler of ``sig``."""
+    return bool(_action(thread.process, sig)[1] & SA_RESTART) and thread.syscall in RESTARTABLE
+
+
+def restarts(thread: Thread) -> bool:
+    """Whether the call ``thread`` was interrupted in runs again after its handlers: as on
+    Linux, the signal delivered first decides (a later one, whatever its SA_RESTART, finds
+    the call ended), and that is the one ``_take`` takes next, not the one that came first."""
+    wanted = ~linux_thread(thread).sigmask
+    for pending in (linux_thread(thread).pending, linux(thread.process).pending_set):
+        for sig in sorted(pending.infos):
+            if wanted & _bit(sig):
+                return _restarts(thread, sig)
+    return False
 
 
 def _take(thread: Thread) -> SigInfo | None:

@@ -550,6 +550,7 @@ for f in self/environ 1/environ self/cmdline; do cat /s/late/$f 2>/dev/null; don
 echo pwned > /s/late/self/comm && echo "comm: written"
 echo pwned > "/s/late/$p/comm" && echo "pid comm: written"
 touch /s/written
+while [ ! -e /s/checked ]; do sleep 0.05; done
 """
 
 
@@ -572,17 +573,18 @@ def late_proc_run() -> Iterator[LateRun]:
         run = shlex.join([sys.executable, *cloudos(["--no-cwd", "--timeout", "30", "--mount",
                                                      f"{base}:/s:rw", "--", "/bin/sh", "-c",
                                                      LATE_SCRIPT])])
-        late, started, flag, written = (shlex.quote(str(base / n))
-                                        for n in ("late", "started", "ready", "written"))
+        late, started, flag, written, checked = (
+            shlex.quote(str(base / n)) for n in ("late", "started", "ready", "written", "checked"))
         # The proc is mounted once the guest runs (its mounts made), then the guest is told.
         script = (f"{run} & P=$!\n"
                   f"while [ ! -e {started} ] && kill -0 $P 2>/dev/null; do sleep 0.05; done\n"
                   f"mount -t proc proc {late}\ntouch {flag}\n"
                   f"while [ ! -e {written} ] && kill -0 $P 2>/dev/null; do sleep 0.05; done\n"
-                  f"echo \"host comm: $(cat /proc/$P/comm)\" >&2\nwait $P")
+                  f"echo \"host comm: $(cat /proc/$P/comm)\" >&2\ntouch {checked}\nwait $P")
         done = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
                               cwd=base, capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
-                              env={**os.environ, "CLOUDOS_ESCAPE_CANARY": secret})
+                              env={**os.environ, "CLOUDOS_ESCAPE_CANARY": secret,
+                                   "PYTHONPATH": str(REPO_ROOT)})
         err = done.stderr.decode(errors="replace")
         comm = err.rsplit("host comm: ", 1)[-1].split("\n", 1)[0]
         yield LateRun(done.stdout.decode(errors="replace"), err, comm, secret)

@@ -49,9 +49,8 @@ VFS = "vfs"  # the server that owns these calls
 RESTARTS_MAX = 3
 _restarts: weakref.WeakKeyDictionary[Thread, int] = weakref.WeakKeyDictionary()
 # The call each thread has in flight to the VFS, so that a signal can take it back unseen
-# or have it answered at once (``interrupt``), and what the signal said: restart or EINTR.
+# or have it answered at once (``interrupt``).
 _inflight: weakref.WeakKeyDictionary[Thread, tuple[Any, Message]] = weakref.WeakKeyDictionary()
-_restart_after: weakref.WeakKeyDictionary[Thread, bool] = weakref.WeakKeyDictionary()
 
 
 def _client(t: Thread) -> Cap:
@@ -99,7 +98,7 @@ def call(t: Thread, request: Any, *args: Any, grants: tuple[Cap, ...] = (),
         raise
 
 
-def interrupt(t: Thread, restart: bool) -> bool:
+def interrupt(t: Thread) -> bool:
     """A signal for ``t``, asleep in a call to the VFS. False: wake it with EINTR (or the
     restart), because its call was taken back from the port unseen, or it waits for
     something else. True: the VFS has the call and answers it (at once if it parked it,
@@ -115,7 +114,6 @@ def interrupt(t: Thread, restart: bool) -> bool:
     if ipc.withdraw(port, msg):
         del _inflight[t]
         return False
-    _restart_after[t] = restart
     ipc.notify(port, Message(vfs.Op.INTERRUPT, b"", 0,
                              body=(vfs.Op.INTERRUPT, msg.reply.obj)))
     return True
@@ -127,9 +125,8 @@ def _again_if_undone(t: Thread, deliver: Callable[[Message], int]) -> Callable[[
     cannot tell from failed after doing something: dash's redirections need dup2 to work)."""
     def again(msg: Message) -> int:
         _inflight.pop(t, None)
-        restart = _restart_after.pop(t, False)
         if msg.body is Again.INTERRUPTED:
-            if not restart:
+            if not signals.restarts(t):  # (decided by the signal taken first, as on Linux)
                 return -Errno.EINTR
             t.restart = t.syscall
             return 0
