@@ -39,9 +39,8 @@ from cloudos.servers.runtime import Request, ServerApi, ServerRuntime
 from cloudos.servers.vfs.files import Console, ConsoleInterrupt, FdTable, OpenFiles
 from cloudos.servers.vfs.paths import Namespace, Walk, is_dir
 from cloudos.servers.vfs.procfs import ProcFs, ProcInfo
-from cloudos.abi.vfs import ExecRead, Spawn
-from cloudos.servers.vfs.server import (AT_FDCWD, CONSOLE_INPUT, EXEC_READ, SPAWN,
-                                       VFS_ID, Proc, Vfs, VfsState, fd_paths, serve)
+from cloudos.abi.vfs import ConsoleInput, ExecRead, Op, Spawn
+from cloudos.servers.vfs.server import AT_FDCWD, VFS_ID, Proc, Vfs, VfsState, fd_paths, serve
 from cloudos.servers.tty.ldisc import LineDiscipline, Termios
 from cloudos.servers.vfs.tmpfs import size_to_ram
 
@@ -241,8 +240,8 @@ class Machine:
         try:
             for name in candidates:
                 try:
-                    _, path, data, loader, prefix, *ids = self._boot_vfs().exec_read(
-                        Request(EXEC_READ, (), 0, 0), ExecRead(AT_FDCWD, os.fsencode(name)))
+                    image = self._boot_vfs().exec_read(
+                        Request(Op.EXEC_READ, 0, 0), ExecRead(AT_FDCWD, os.fsencode(name)))
                 except KernelError as err:
                     if len(candidates) == 1 or err.errno not in (Errno.ENOENT, Errno.EACCES,
                                                                  Errno.ENOTDIR):
@@ -250,8 +249,9 @@ class Machine:
                             from None
                     denied = denied or (err.errno == Errno.EACCES)
                     continue
-                _check_format(program, data)
-                return path, data, loader, tuple(prefix), tuple(ids)
+                _check_format(program, image.program)
+                return (image.path, image.program, image.loader, image.prefix,
+                        (image.program_id, image.loader_id))
         finally:
             del state.procs[0]
         errno = Errno.EACCES if denied else Errno.ENOENT
@@ -259,7 +259,7 @@ class Machine:
 
     def _register(self, pid: int, cwd: Walk) -> None:
         """Tells the VFS of init (its console fds) and gives it its working directory."""
-        self._boot_vfs().spawn(Request(SPAWN, (), 0, 0), Spawn(pid))
+        self._boot_vfs().spawn(Request(Op.SPAWN, 0, 0), Spawn(pid))
         self.vfs_state.procs[pid].cwd = cwd
 
     def _watch(self, start: Start) -> None:
@@ -386,8 +386,8 @@ class Machine:
             if select.select([fd], [], [], 0)[0]:
                 data = os.read(fd, 4096)
                 if data:
-                    self.kernel.ipc.notify(port, Message(CONSOLE_INPUT, b"", 0,
-                                                         body=(CONSOLE_INPUT, data)))
+                    self.kernel.ipc.notify(port, Message(Op.CONSOLE_INPUT, b"", 0,
+                                                         body=ConsoleInput(data)))
             while self.vfs_state.tty_signals:
                 self._signal_foreground(self.vfs_state.tty_signals.pop(0))
             if self.kernel.threads():

@@ -3,9 +3,9 @@
 Owns: turning a request record's fields (``fd: int``, ``path: bytes | None``,
 ``fds: list[tuple[int, int]]``) into a cheap check of an untyped argument tuple:
 how many, and the kind of each (``int``, ``bytes``, ``list``, ``tuple``, ``None``
-where the hint allows it). A server decodes a message that arrives as a bare tuple
-(a raw message from a guest, a caller not yet sending typed requests) through its
-shape, so a malformed one is an error answer, never a crash of the server.
+where the hint allows it). A server decodes a message that arrives untyped (a raw
+message from a guest) through its shape, so a malformed one is an error answer,
+never a crash of the server.
 Never: checks values (ranges, fds, flags): each handler does, as Linux does.
 Called by: ``abi.vfs.decode``.
 """

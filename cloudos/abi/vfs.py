@@ -4,10 +4,11 @@ Owns: ``Op`` (a request's number: the Linux system call it serves, or a
 lifecycle op above Linux's numbers), one frozen dataclass per request with its
 arguments named and typed (a ``record``: frozen and slotted, like a frozen dataclass
 but cheap to declare), the typed answers (``Again``, ``SignalsReady``,
-``Received``, ``PollReady``, ``BytesOut``, ``ExecImage``), and ``decode``, which
-turns an untyped message (a bare tuple, or a guest's raw message) into a request
-or the errno to answer it with. Buffers never travel in a request: they are
-memory grants, the message's capabilities, in the order the request says.
+``Received``, ``PollReady``, ``BytesOut``, ``ExecImage``, ``MappedFile``), the
+server runtime's own ``Interrupt``, and ``decode``, which turns a guest's raw
+message (a tag and no typed body) into the request it names or the errno to
+answer it with. Buffers never travel in a request: they are memory grants, the
+message's capabilities, in the order the request says.
 Never: does anything; it is data both ends import.
 Called by: the Linux personality (``linux.syscalls.sys_file`` builds requests and
 reads answers) and the VFS server (``servers.vfs.server`` dispatches on a
@@ -17,7 +18,7 @@ request's type).
 from __future__ import annotations
 
 import enum
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
 from cloudos.abi.record import record
 from cloudos.abi.shapes import Shape, shape_of
@@ -109,16 +110,36 @@ class BytesOut:
     data: bytes
 
 
-class ExecImage(NamedTuple):
-    """What execve needs (a tuple while execve's callers unpack it by position)."""
+@record
+class ExecImage:
+    """What execve needs: the program's path and bytes, the dynamic loader it names (or
+    None), the argv a #! line prepends, and the identities that key the page cache."""
 
-    status: int
     path: bytes
     program: bytes
     loader: bytes | None
     prefix: tuple[bytes, ...]
     program_id: object
     loader_id: object
+
+
+class Sharing(enum.IntEnum):
+    """How a file is mapped (``MmapRead``): what the VFS checks of the open file."""
+
+    PRIVATE = 0
+    SHARED_READ = 1  # MAP_SHARED without PROT_WRITE: readable
+    SHARED_WRITE = 2  # MAP_SHARED with PROT_WRITE: readable and writable
+
+
+@record
+class MappedFile:
+    """An ``MmapRead``'s answer: the bytes, and the file's identity for the page cache:
+    (st_dev, st_ino) for a shared mapping (its one set of pages), (st_dev, st_ino, size,
+    mtime) for a private one; ``writable``: the file is open for writing."""
+
+    data: bytes
+    key: tuple[int, ...]
+    writable: bool = False
 
 
 # -- requests -----------------------------------------------------------------------
@@ -685,7 +706,7 @@ class ExecRead:
 
 @record
 class MmapRead:
-    """The bytes behind a file mapping; ``sharing`` 0 private, 1 shared read-only, 2 shared."""
+    """The bytes behind a file mapping (a ``Sharing``); answered with a ``MappedFile``."""
     OP: ClassVar[Op] = Op.MMAP_READ
     fd: int
     offset: int
@@ -736,6 +757,15 @@ class CoreDump:
     image: bytes
 
 
+# -- the server runtime's own (servers/runtime.py), for any server -------------------
+@record
+class Interrupt:
+    """A signal for the caller of the call whose reply capability is ``reply_id``: the
+    runtime answers it at once if the server parked it (linux/syscalls/sys_file.py)."""
+    OP: ClassVar[Op] = Op.INTERRUPT
+    reply_id: int
+
+
 REQUESTS: tuple[type, ...] = (
     Read, Write, Readv, Writev, Pread, Pwrite, Close, Lseek, Ioctl, Dup, Dup2, Dup3, Fcntl,
     Fsync, Sync, Poll, Openat, Mkdirat, Unlinkat, Renameat2, Linkat, Symlinkat, Readlinkat,
@@ -757,9 +787,11 @@ BY_OP: dict[int, type] = {
 _SHAPES: dict[type, Shape] = {}
 
 
-def decode(op: object, args: tuple[object, ...]) -> object:
+def decode(op: object, args: tuple[object, ...] = ()) -> object:
     """The request an untyped message (op, *args) makes, or the errno that answers it:
-    ENOSYS for an op the VFS does not serve, EINVAL for arguments that do not fit."""
+    ENOSYS for an op the VFS does not serve, EINVAL for arguments that do not fit. (Every
+    sender in CloudOS sends typed requests; a guest's raw message on the VFS port, by
+    the native IPC calls, has a tag and no arguments.)"""
     cls = BY_OP.get(op) if isinstance(op, int) else None
     if cls is None:
         return Errno.ENOSYS

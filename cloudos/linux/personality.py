@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 
-from cloudos.abi.vfs import Op
+from cloudos.abi.vfs import CoreDump, Exit
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.linux import coredump, signals
@@ -45,7 +45,7 @@ class LinuxPersonality:
             kernel.log.warn(f"core dump of {dying.name}[{dying.pid}] failed: {err}")
             return
         if image is not None:
-            sys_file.notify(kernel, Op.CORE_DUMP, dying.pid, image)
+            sys_file.notify(kernel, CoreDump(dying.pid, image))
 
     def on_exit(self, dead: Process) -> None:
         """A process ended: its parent hears of it, its orphans are adopted, the VFS
@@ -53,7 +53,7 @@ class LinuxPersonality:
         sys_fork.on_exit(dead)
         collect_shared(self.kernel)
         signals.child_exited(dead)
-        sys_file.notify(self.kernel, sys_file.EXIT, dead.pid)
+        sys_file.notify(self.kernel, Exit(dead.pid))
         if dead.pid == 1:
             # init's end halts the machine: the alarms and POSIX timers processes left
             # armed would only keep it waiting (kernel timers of threads stay: they end

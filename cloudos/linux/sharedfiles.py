@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cloudos.abi.vfs import MapAttach, MapSync
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.cap import Right
 from cloudos.kernel.ipc import Message
@@ -27,7 +28,6 @@ from cloudos.kernel.mm.pagetable import FRAME_MASK
 from cloudos.kernel.mm.vm import AddressSpace, page_align
 from cloudos.linux.memobject import OBJECT_BASE, MemoryObject
 
-MAP_ATTACH, MAP_SYNC = 1007, 1008  # the VFS's ops (servers/vfs/server.py)
 VFS = "vfs"  # the service that owns files (as in syscalls/sys_file.py)
 
 FileKey = tuple[int, int]  # st_dev, st_ino
@@ -85,12 +85,12 @@ class SharedFiles:
         ipc.grants.pop(obj.grant, None)
         cap = ipc.lend(0, obj.shadow, OBJECT_BASE, length, Right.READ | Right.WRITE)
         obj.grant = cap.obj
-        self._tell_vfs(MAP_ATTACH, obj.key, length, caps=[cap])
+        self._tell_vfs(MapAttach(obj.key, length), caps=[cap])
 
-    def _tell_vfs(self, op: int, *args: Any, caps: list[Any] | None = None) -> None:
+    def _tell_vfs(self, request: MapAttach | MapSync, caps: list[Any] | None = None) -> None:
         client = self.kernel.services.get(VFS)
         if client is not None:
-            msg = Message(op, b"", 0, caps or [], body=(op, *args))
+            msg = Message(request.OP, b"", 0, caps or [], body=request)
             self.kernel.ipc.notify(self.kernel.ipc.ports[client.obj], msg)
 
     def objects(self, aspace: AddressSpace, start: int, end: int) -> set[SharedFile]:
@@ -104,7 +104,7 @@ class SharedFiles:
 
     def sync(self, obj: SharedFile, final: bool = False) -> None:
         """Send the object's pages to the VFS to be written to the file."""
-        self._tell_vfs(MAP_SYNC, obj.key, obj.read() if obj.writable else None, final)
+        self._tell_vfs(MapSync(obj.key, obj.read() if obj.writable else None, final))
 
     def collect(self) -> None:
         """Write back and free the objects no process maps any more."""

@@ -32,11 +32,11 @@ from cloudos.abi.signal import (SI_KERNEL as SI_KERNEL, SI_MESGQ, SI_QUEUE, SI_T
 from cloudos.abi.signal import (CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED,
                                 CONTINUED_STATUS, STOPPED_STATUS)
 from cloudos.abi.sysno import Sysno
+from cloudos.abi.vfs import SignalsPending
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.linux.process import linux, linux_thread
 
-SIGNALS_PENDING = 1010  # the VFS's op: a process's pending signals (servers/vfs/server.py)
 SIG_DFL, SIG_IGN = 0, 1
 SA_NOCLDSTOP, SA_SIGINFO, SA_RESTORER, SA_ONSTACK = 0x1, 0x4, 0x04000000, 0x08000000
 SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x10000000, 0x40000000, 0x80000000
@@ -267,7 +267,7 @@ def tell_pending(process: Process) -> None:
     bits = sum(_bit(sig) for pending in [state.pending_set] + [linux_thread(t).pending
                                                                for t in process.threads]
                for sig in pending.infos)
-    sys_file.notify(process.kernel, SIGNALS_PENDING, process.pid, bits)
+    sys_file.notify(process.kernel, SignalsPending(process.pid, bits))
 
 
 def deliver(thread: Thread) -> None:

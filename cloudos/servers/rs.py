@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Generator
 
+from cloudos.abi.record import record
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.cap import Right
 from cloudos.kernel.ipc import Message, Port
@@ -23,6 +24,13 @@ RS_ID = -1
 MAX_STARTUP_CRASHES = 10
 
 
+@record
+class Crashed:
+    """What a crashed server's runtime tells rs: which server."""
+
+    name: str
+
+
 def start(kernel: Kernel, watched: list[ServerRuntime]) -> ServerRuntime:
     """Run rs and make every watched server report its crashes to it."""
     by_name = {runtime.name: runtime for runtime in watched}
@@ -30,7 +38,8 @@ def start(kernel: Kernel, watched: list[ServerRuntime]) -> ServerRuntime:
     def serve(api: ServerApi) -> Generator[Port, Request, None]:
         while True:
             request = yield rs.port
-            runtime = by_name.get(request.args[0]) if request.args else None
+            body = request.body
+            runtime = by_name.get(body.name) if isinstance(body, Crashed) else None
             if runtime is None:
                 continue
             if runtime.startup_crashes >= MAX_STARTUP_CRASHES:
@@ -45,7 +54,7 @@ def start(kernel: Kernel, watched: list[ServerRuntime]) -> ServerRuntime:
     port = kernel.ipc.port(RS_ID, notify, Right.SEND)
 
     def report(runtime: ServerRuntime) -> None:
-        kernel.ipc.notify(port, Message(0, b"", runtime.pid, body=(0, runtime.name)))
+        kernel.ipc.notify(port, Message(0, b"", runtime.pid, body=Crashed(runtime.name)))
 
     for runtime in watched:
         runtime.on_crash = report

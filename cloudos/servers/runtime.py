@@ -23,7 +23,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
 
-from cloudos.abi.vfs import Again, Op
+from cloudos.abi.vfs import Again, Interrupt
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.cap import Cap, ObjType, Right
 from cloudos.errno import Errno, KernelError
@@ -42,8 +42,7 @@ class InjectedFault(Exception):
 class Request:
     """One message a server received, and how to answer it."""
 
-    op: int
-    args: tuple[Any, ...]
+    op: int  # the message's tag
     sender: int
     reply_token: int
     grants: list[int] = field(default_factory=list)
@@ -51,7 +50,8 @@ class Request:
     message: Message | None = None  # as received: a notification in flight is redelivered
     # the answer if the server crashes while this waits, parked (abi/vfs.py: run it again)
     on_crash: Any = Again.RESTART
-    body: Any = None  # a typed request (abi/vfs.py), when the message carried one
+    # the typed request (a record: abi/vfs.py's, rs's); None for a guest's raw message
+    body: Any = None
 
 
 Serve = Callable[["ServerApi"], Generator[Port, Request, None]]
@@ -178,8 +178,8 @@ class ServerRuntime:
         try:
             while True:
                 self.current = request
-                if request is not None and request.op == Op.INTERRUPT and request.args:
-                    self._interrupt(request.args[0])
+                if request is not None and type(request.body) is Interrupt:
+                    self._interrupt(request.body.reply_id)
                     port = self.port  # the code was not woken: it still waits on its port
                 elif request is not None and self._inject(request):
                     self.injected = request
@@ -229,11 +229,7 @@ class ServerRuntime:
         caps = self.kernel.ipc.caps
         reply = caps.install(self.pid, msg.reply) if msg.reply is not None else 0
         grants = [caps.install(self.pid, c) for c in msg.caps if c.type is ObjType.GRANT]
-        body = msg.body
-        if isinstance(body, tuple):  # (op, *args): untyped, the server decodes it
-            request = Request(body[0], body[1:], msg.sender, reply, grants, message=msg)
-        else:
-            request = Request(msg.tag, (), msg.sender, reply, grants, message=msg, body=body)
+        request = Request(msg.tag, msg.sender, reply, grants, message=msg, body=msg.body)
         if reply:
             self.outstanding.add(request)
         self.pending = request

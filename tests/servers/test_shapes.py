@@ -57,6 +57,15 @@ def test_every_op_has_a_request_and_every_request_a_handler() -> None:
         assert "__slots__" in cls.__dict__, cls
 
 
+def test_every_sender_sends_typed_requests() -> None:
+    """No message body is a bare (op, *args) tuple any more, and no server reads
+    ``request.args``: the server runtime has no untyped form to decode."""
+    for path in ROOT.rglob("*.py"):
+        text = path.read_text()
+        assert not re.findall(r"body=\(", text), path
+        assert "request.args" not in text, path
+
+
 def test_no_op_number_is_a_literal_at_either_end() -> None:
     """The client names its requests and the server its handlers: no ``call(t, 257, ...``,
     no ``{0: self.read}``, no ``request.args[2]``."""

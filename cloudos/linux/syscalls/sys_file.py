@@ -17,6 +17,8 @@ import weakref
 from typing import Any, Callable
 
 from cloudos.abi import vfs
+from cloudos.abi.signal import Signal
+from cloudos.abi.sysno import Sysno
 from cloudos.abi.vfs import Again, BytesOut, PollReady, Received, SignalsReady
 from cloudos.kernel.cap import Cap, ObjType, Right
 from cloudos.errno import Errno, KernelError
@@ -38,11 +40,8 @@ IOCTL_BUFFERS = {0x5401: (36, True), 0x5402: (36, False), 0x5403: (36, False),  
                  0x5404: (36, False), 0x540F: (4, True), 0x5410: (4, False),   # TIOC[GS]PGRP
                  0x5413: (8, True), 0x541B: (4, True), 0x5429: (4, True),   # WINSZ, FIONREAD, SID
                  0x5421: (4, False)}                                          # FIONBIO
-SIGPIPE, SIGXFSZ = 13, 25
+SIGPIPE, SIGXFSZ = Signal.SIGPIPE, Signal.SIGXFSZ
 POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 1, 2, 4, 8, 16, 32
-# the VFS's lifecycle ops and reads for execve and mmap, by the names their senders use
-SPAWN, FORK, EXEC, EXIT = vfs.Op.SPAWN, vfs.Op.FORK, vfs.Op.EXEC, vfs.Op.EXIT
-EXEC_READ, MMAP_READ = vfs.Op.EXEC_READ, vfs.Op.MMAP_READ
 VFS = "vfs"  # the server that owns these calls
 # A call a crash of the VFS's code left undone (answered Again.RESTART, servers/runtime.py)
 # runs again on the restarted server, at most RESTARTS_MAX times in a row, then fails EIO.
@@ -76,19 +75,15 @@ def _grant(t: Thread, start: int, length: int, write: bool) -> Cap:
     return t.process.kernel.ipc.lend(t.process.pid, t.process.aspace, start, length, rights)
 
 
-def call(t: Thread, request: Any, *args: Any, grants: tuple[Cap, ...] = (),
+def call(t: Thread, request: Any, grants: tuple[Cap, ...] = (),
          deadline: float | None = None, timeout_result: int = -Errno.ETIMEDOUT,
          deliver: Callable[[Message], int] | None = None) -> int:
-    """Ask the VFS to serve ``request`` (abi/vfs.py) for ``t``; the thread sleeps until it
-    answers. (A bare op number with ``args`` is the untyped form the callers outside this
-    module still use; the server decodes it.)"""
+    """Ask the VFS to serve ``request`` (a request of abi/vfs.py) for ``t``; the thread
+    sleeps until it answers."""
     ipc = t.process.kernel.ipc
     cap = _client(t)
     port = ipc.ports[cap.obj]
-    if isinstance(request, int):
-        msg = Message(request, b"", t.process.pid, list(grants), body=(request, *args))
-    else:
-        msg = Message(request.OP, b"", t.process.pid, list(grants), body=request)
+    msg = Message(request.OP, b"", t.process.pid, list(grants), body=request)
     _inflight[t] = (port, msg)
     try:
         return ipc.call(t, port, msg, _again_if_undone(t, deliver or _result), deadline,
@@ -114,8 +109,7 @@ def interrupt(t: Thread) -> bool:
     if ipc.withdraw(port, msg):
         del _inflight[t]
         return False
-    ipc.notify(port, Message(vfs.Op.INTERRUPT, b"", 0,
-                             body=(vfs.Op.INTERRUPT, msg.reply.obj)))
+    ipc.notify(port, Message(vfs.Op.INTERRUPT, b"", 0, body=vfs.Interrupt(msg.reply.obj)))
     return True
 
 
@@ -147,11 +141,13 @@ def _result(msg: Message) -> int:
     return int(msg.body)
 
 
-def notify(kernel: Any, op: int, *args: Any) -> None:
-    """Tell the VFS about a process's start, fork, exec or exit (no answer expected)."""
+def notify(kernel: Any, request: Any, caps: list[Cap] | None = None) -> None:
+    """Tell the VFS ``request`` (a notification of abi/vfs.py: a process's fork, exec or
+    exit, its pending signals, ...), with ``caps``; no answer is expected."""
     cap = kernel.services.get(VFS)
     if cap is not None:
-        kernel.ipc.notify(kernel.ipc.ports[cap.obj], Message(op, b"", 0, body=(op, *args)))
+        message = Message(request.OP, b"", 0, caps or [], body=request)
+        kernel.ipc.notify(kernel.ipc.ports[cap.obj], message)
 
 
 def _path(t: Thread, addr: int) -> bytes:
@@ -454,7 +450,8 @@ def sys_read(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
     count = min(count, 0x7FFF_F000)
     _check_buffer(t, buf, count, True)
     return call(t, vfs.Read(s32(fd), count, t.process.pgid, t.process.sid),
-                grants=(_grant(t, buf, count, True),), deliver=_read_answer(t, 0, buf, count))
+                grants=(_grant(t, buf, count, True),),
+                deliver=_read_answer(t, Sysno.READ, buf, count))
 
 
 # struct signalfd_siginfo: signo, errno, code, pid, uid, fd, tid, band, overrun, trapno,
@@ -520,7 +517,7 @@ def sys_write(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
     count = min(count, 0x7FFF_F000)
     _check_buffer(t, buf, count, False)
     return call(t, vfs.Write(s32(fd), count, *_job(t)), grants=(_grant(t, buf, count, False),),
-                deliver=_sigpipe(t, 1))
+                deliver=_sigpipe(t, Sysno.WRITE))
 
 
 def sys_pread64(t: Thread, fd: int, buf: int, count: int, offset: int, *_: int) -> int:
@@ -553,7 +550,7 @@ def sys_readv(t: Thread, fd: int, iov: int, iovcnt: int, *_: int) -> int:
     """Implements Linux readv(2)."""
     lengths, grants = _iov(t, iov, iovcnt, True)
     return call(t, vfs.Readv(s32(fd), lengths, t.process.pgid, t.process.sid), grants=grants,
-                deliver=_read_answer(t, 19, 0, 0))
+                deliver=_read_answer(t, Sysno.READV, 0, 0))
 
 
 def _take_signals(t: Thread, nr: int, mask: int, buf: int, count: int) -> int:
@@ -600,7 +597,8 @@ def sys_signalfd(t: Thread, fd: int, mask: int, size: int, *_: int) -> int:
 def sys_writev(t: Thread, fd: int, iov: int, iovcnt: int, *_: int) -> int:
     """Implements Linux writev(2)."""
     lengths, grants = _iov(t, iov, iovcnt, False)
-    return call(t, vfs.Writev(s32(fd), lengths, *_job(t)), grants=grants, deliver=_sigpipe(t, 20))
+    return call(t, vfs.Writev(s32(fd), lengths, *_job(t)), grants=grants,
+                deliver=_sigpipe(t, Sysno.WRITEV))
 
 
 def sys_lseek(t: Thread, fd: int, offset: int, whence: int, *_: int) -> int:
@@ -616,7 +614,8 @@ def sys_ioctl(t: Thread, fd: int, cmd: int, arg: int, *_: int) -> int:
     grants = (_grant(t, arg, size, out),) if size else ()
     if size:
         _check_buffer(t, arg, size, out)
-    return call(t, vfs.Ioctl(s32(fd), cmd, arg, *_job(t)), grants=grants, deliver=_sigpipe(t, 16))
+    return call(t, vfs.Ioctl(s32(fd), cmd, arg, *_job(t)), grants=grants,
+                deliver=_sigpipe(t, Sysno.IOCTL))
 
 
 def sys_fsync(t: Thread, fd: int, *_: int) -> int:
@@ -739,6 +738,7 @@ def sys_timerfd_gettime(t: Thread, fd: int, cur: int, *_: int) -> int:
 
 # -- epoll: an interest list kept by the VFS, waited on like poll ------------------------
 EPOLL_EVENT_SIZE = 12  # struct epoll_event is packed on x86_64
+EPOLL_CTL_DEL = 2
 
 
 def sys_epoll_create1(t: Thread, flags: int, *_: int) -> int:
@@ -756,7 +756,7 @@ def sys_epoll_create(t: Thread, size: int, *_: int) -> int:
 def sys_epoll_ctl(t: Thread, epfd: int, op: int, fd: int, event: int, *_: int) -> int:
     """Implements Linux epoll_ctl(2); EPOLLET reports changes, EPOLLONESHOT fires once."""
     events, data = 0, 0
-    if s32(op) != 2:  # EPOLL_CTL_DEL needs no event
+    if s32(op) != EPOLL_CTL_DEL:  # which needs no event
         events, data = struct.unpack("<IQ", t.process.aspace.copy_in(event, EPOLL_EVENT_SIZE))
     return call(t, vfs.EpollCtl(s32(epfd), s32(op), s32(fd), events, data))
 
@@ -1048,12 +1048,13 @@ def sys_xattr_fd(t: Thread, fd: int, *_: int) -> int:
     return call(t, vfs.XattrFd(s32(fd)))
 
 
-LXATTR = {189, 192, 195, 198}  # lsetxattr, lgetxattr, llistxattr, lremovexattr: no follow
+F_GETFD = 1
+LXATTR = {Sysno.LSETXATTR, Sysno.LGETXATTR, Sysno.LLISTXATTR, Sysno.LREMOVEXATTR}  # no follow
 
 
 def sys_fadvise64(t: Thread, fd: int, offset: int, length: int, advice: int, *_: int) -> int:
     """Implements Linux fadvise64(2): advice is checked, then ignored (no page cache)."""
     if not 0 <= s32(advice) <= 5 or s64(length) < 0:
         raise KernelError(Errno.EINVAL, "fadvise arguments")
-    result = call(t, vfs.Fcntl(s32(fd), 1, 0), deliver=lambda msg: min(0, int(msg.body)))
+    result = call(t, vfs.Fcntl(s32(fd), F_GETFD, 0), deliver=lambda msg: min(0, int(msg.body)))
     return result  # fcntl(F_GETFD) answers: 0, or EBADF for a closed fd

@@ -16,6 +16,7 @@ import struct
 
 from unicorn import x86_const as X
 
+from cloudos.abi import vfs
 from cloudos.abi.signal import (CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED,
                                 CONTINUED_STATUS, SIGCHLD, SIGCONT, SIGKILL, SIGSEGV)
 from cloudos.errno import Errno, KernelError
@@ -96,7 +97,7 @@ def _copy_thread(t: Thread, flags: int, stack: int, tls: int, child_tid: int) ->
         process.personality = linux(parent).fork()
         cpulimit.watch(process)  # RLIMIT_CPU is inherited, its CPU time starts at 0
         kernel.ipc.caps.fork(parent.pid, process.pid)
-        sys_file.notify(kernel, sys_file.FORK, parent.pid, process.pid)
+        sys_file.notify(kernel, vfs.Fork(parent.pid, process.pid))
         child = kernel.new_thread(process, context)
     child.personality = linux_thread(t).fork()
     child.policy, child.rt_priority, child.nice = t.policy, t.rt_priority, t.nice
@@ -230,15 +231,17 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
 
     def exec_file(msg: Message) -> int:
         """The VFS's answer: program, loader, #! prefix — or an error; the CPU is stopped."""
-        if not isinstance(msg.body, tuple):
-            return int(msg.body)
+        image = msg.body
+        if not isinstance(image, vfs.ExecImage):
+            return int(image)
         if bad_arguments:
             return -bad_arguments
-        _, resolved, data, loader, prefix, *ids = msg.body
-        argv = [*prefix, *args[1:]] if prefix else args
+        resolved = image.path
+        argv = [*image.prefix, *args[1:]] if image.prefix else args
         try:
-            new, entry, rsp = load_program(t.process.kernel, os.fsdecode(resolved), data, argv,
-                                           env, loader, linux(t.process).aslr, tuple(ids))
+            new, entry, rsp = load_program(t.process.kernel, os.fsdecode(resolved), image.program,
+                                           argv, env, image.loader, linux(t.process).aslr,
+                                           (image.program_id, image.loader_id))
         except ExecError as err:
             if err.fatal:  # Linux finds this past its point of no return: the caller dies
                 t.process.kernel.kill(t.process, SIGSEGV)
@@ -246,7 +249,7 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
         _become(t, new, entry, rsp, resolved, argv)
         return 0  # RAX of the new program's first instruction, as Linux leaves it
 
-    return sys_file.call(t, sys_file.EXEC_READ, sys_file.AT_FDCWD, name, deliver=exec_file)
+    return sys_file.call(t, vfs.ExecRead(sys_file.AT_FDCWD, name), deliver=exec_file)
 
 
 def _become(t: Thread, new: AddressSpace, entry: int, rsp: int, path: bytes,
@@ -273,7 +276,7 @@ def _become(t: Thread, new: AddressSpace, entry: int, rsp: int, path: bytes,
     state.timers = {}
     state.sigactions = {sig: act for sig, act in state.sigactions.items()
                         if struct.unpack_from("<Q", act)[0] == 1}  # SIG_IGN survives
-    sys_file.notify(kernel, sys_file.EXEC, process.pid)
+    sys_file.notify(kernel, vfs.Exec(process.pid))
     kernel.scheduler.wakeup(("vfork", process.pid), process.pid)
 
 

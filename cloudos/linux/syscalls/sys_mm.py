@@ -12,6 +12,7 @@ object in ``sharedfiles``.
 """
 
 from cloudos.errno import Errno, KernelError
+from cloudos.abi import vfs
 from cloudos.kernel.mm.buddy import PAGE_SHIFT, PAGE_SIZE
 from cloudos.kernel.mm.pagetable import COW, FRAME_MASK
 from cloudos.kernel.mm.vm import (MMAP_BASE, MMAP_FLOOR, PAGE_MASK, USER_END, AddressSpace,
@@ -36,7 +37,7 @@ MAP_KNOWN = (MAP_TYPE | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN | 0x0800 | 0x1
 PROT_ALL = Prot.READ | Prot.WRITE | Prot.EXEC
 PROT_GROWSDOWN, PROT_GROWSUP = 0x01000000, 0x02000000
 MADV_DONTNEED, MADV_FREE = 4, 8
-SHARED_READ, SHARED_WRITE = 1, 2  # MMAP_READ's sharing argument (what the VFS checks)
+SHARED_READ, SHARED_WRITE = vfs.Sharing.SHARED_READ, vfs.Sharing.SHARED_WRITE  # MmapRead's
 # VMA names of shared file mappings: whether the open file allowed writing
 SHARED_NAMES = {SHARED_READ: "file-shared-ro", SHARED_WRITE: "file-shared"}
 MADV_KNOWN = {0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 25}
@@ -169,23 +170,27 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
             return now_shares_memory(t, start)
         return start
     shared = kind != MAP_PRIVATE
-    sharing = (SHARED_WRITE if access & Prot.WRITE else SHARED_READ) if shared else 0
+    sharing = (SHARED_WRITE if access & Prot.WRITE else SHARED_READ) if shared \
+        else vfs.Sharing.PRIVATE
 
     def map_file(msg: Message) -> int:
         """The VFS sent the file's bytes and identity: its pages are mapped."""
-        if not isinstance(msg.body, tuple):
-            return int(msg.body)
-        _, data, file, *writable = msg.body
+        answer = msg.body
+        if not isinstance(answer, vfs.MappedFile):
+            return int(answer)
+        data, key = answer.data, answer.key
         if flags & MAP_FIXED_NOREPLACE and aspace.overlaps(start, start + size):
             return -Errno.EEXIST
         cache = cache_of(t.process.kernel)
         mappings_changed(aspace)  # (the call slept: kinds may have been asked meanwhile)
         if shared:  # the file's one set of shared pages, written back
             # the VMA's name says whether mprotect may add PROT_WRITE: the file's open mode
-            name = SHARED_NAMES[SHARED_WRITE if writable and writable[0] else SHARED_READ]
+            name = SHARED_NAMES[SHARED_WRITE if answer.writable else SHARED_READ]
             aspace.add(start, size, access, name, shared=True)
-            cache.shared.map(aspace, start, size, offset, file, data, sharing == SHARED_WRITE)
+            cache.shared.map(aspace, start, size, offset, (key[0], key[1]), data,
+                             sharing == SHARED_WRITE)
             return start
+        file = (key[0], key[1], key[2], key[3])  # (st_dev, st_ino, size, mtime)
         if (file[0], file[1]) in cache.shared.files:
             # mapped shared too: its newest bytes may not be the cached ones for this
             # size and mtime, so these pages are cached under a name of their own
@@ -196,8 +201,7 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
         cache.map(aspace, start, file, offset, data)
         return start
 
-    return sys_file.call(t, sys_file.MMAP_READ, s32(fd), offset, size, sharing,
-                         deliver=map_file)
+    return sys_file.call(t, vfs.MmapRead(s32(fd), offset, size, sharing), deliver=map_file)
 
 
 def sys_munmap(t: Thread, addr: int, length: int, *_: int) -> int:

@@ -5,10 +5,10 @@ umask, and the file operations. A request is one of the typed requests of the
 VFS protocol (``abi/vfs.py``): a Linux system call's arguments, already decoded
 by the Linux personality (buffers arrive as memory grants), or a lifecycle op
 the personality sends when a process starts, forks, execs or exits; ``handle``
-dispatches on its type (a bare tuple or a guest's raw message is decoded first:
-ENOSYS, EINVAL). The answer is the system call's result (a negative errno on
-failure) or a typed answer (``Again``, ``SignalsReady``, ...). A read of an empty
-pipe is answered later (a deferred reply) while the server goes on serving others.
+dispatches on its type (a guest's raw message is decoded first: ENOSYS, EINVAL).
+The answer is the system call's result (a negative errno on failure) or a typed
+answer (``Again``, ``SignalsReady``, ...). A read of an empty pipe is answered
+later (a deferred reply) while the server goes on serving others.
 Kinds of open file that implement the file-operations protocol (``fileops.py``)
 live in their own modules (``eventfd``, ``timerfd``, ``signalfd``, ``epoll``);
 pipes, sockets, the console and regular files are still served here.
@@ -35,7 +35,7 @@ from typing import Any, Callable, Generator
 
 
 from cloudos.abi import vfs
-from cloudos.abi.vfs import Again, BytesOut, ExecImage, Op, PollReady, Received
+from cloudos.abi.vfs import Again, BytesOut, ExecImage, MappedFile, PollReady, Received, Sharing
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
@@ -52,17 +52,12 @@ from cloudos.servers.vfs.tmpfs import TmpFs
 from cloudos.servers.tty.ldisc import LineDiscipline, Termios
 
 VFS_ID = -2
-# The lifecycle and notification ops, by the names their senders import from here
-SPAWN, FORK, EXEC, EXIT = Op.SPAWN, Op.FORK, Op.EXEC, Op.EXIT
-EXEC_READ, MMAP_READ, CONSOLE_INPUT, CORE_DUMP = (Op.EXEC_READ, Op.MMAP_READ, Op.CONSOLE_INPUT,
-                                                  Op.CORE_DUMP)
 TCFLSH, TCIFLUSH, TCIOFLUSH = 0x540B, 0, 2
 CONSOLE_SESSION = 1  # the session whose controlling terminal the console is (TIOCGSID)
 # A background job used the terminal: raised as an error inside the server, answered as
 # Again.BACKGROUND (the personality stops the job, SIGTTIN or SIGTTOU, and runs the call again)
 BACKGROUND = 512
 TOSTOP = 0o400  # c_lflag: background jobs may not write to the terminal
-SHARED_WRITE = 2  # MMAP_READ's sharing argument: 0 private, 1 shared read-only, 2 shared
 MFD_CLOEXEC, MFD_ALLOW_SEALING, MEMFD_NAME_MAX = 1, 2, 249
 EXEC_MAX = 512 << 20
 AT_FDCWD = -100
@@ -193,14 +188,14 @@ class Vfs:
 
     # -- dispatch ---------------------------------------------------------------
     def handle(self, request: Request) -> None:
-        """Dispatch on the request's type; a message that is not a typed request (a bare
-        tuple, a guest's raw message) is decoded first: an op we do not serve is ENOSYS,
-        arguments that do not fit the op EINVAL."""
+        """Dispatch on the request's type; a message that is not a typed request (a guest's
+        raw message) is decoded first: an op we do not serve is ENOSYS, arguments that do
+        not fit the op EINVAL."""
         self.state.caller = request.sender
         body = request.body
         handler = self.handlers.get(type(body))
         if handler is None:
-            body = vfs.decode(request.op, request.args)
+            body = vfs.decode(request.op)
             if isinstance(body, Errno):
                 self.answer(request, -body)
                 return
@@ -245,12 +240,11 @@ class Vfs:
                 self._close(p, fd)
         return 0
 
-    def exec_read(self, request: Request, r: vfs.ExecRead) -> Any:
+    def exec_read(self, request: Request, r: vfs.ExecRead) -> ExecImage:
         """What execve needs, read with the caller's rights: the program, the dynamic
         loader it names, and for a #! script the interpreter and the argv it prepends.
 
-        Answers (0, program path, program bytes, loader bytes or None, argv prefix,
-        program identity, loader identity); an identity keys the page cache.
+        Answers an ``ExecImage``; an identity keys the page cache.
         """
         proc = self.proc(request)
         where, data, ident = self._executable(proc, r.dirfd, r.path)
@@ -265,7 +259,7 @@ class Vfs:
         loader = program_interpreter(data)
         _, loader_data, loader_id = (self._executable(proc, AT_FDCWD, loader) if loader
                                      else (b"", None, None))
-        return ExecImage(0, where, data, loader_data, prefix, ident, loader_id)
+        return ExecImage(where, data, loader_data, prefix, ident, loader_id)
 
     def _executable(self, proc: Proc, dirfd: int, path: bytes) -> tuple[bytes, bytes, Any]:
         walk = self._lookup(proc, dirfd, path)
@@ -287,7 +281,7 @@ class Vfs:
         self.proc(request).fds.get(r.fd)
         raise KernelError(Errno.EOPNOTSUPP, "extended attributes are not supported")
 
-    def mmap_read(self, request: Request, r: vfs.MmapRead) -> Any:
+    def mmap_read(self, request: Request, r: vfs.MmapRead) -> MappedFile:
         """The bytes behind a file mapping (mmap of a regular file opened for reading).
 
         A shared mapping gets the file from its start, and the file is noted as
@@ -296,7 +290,7 @@ class Vfs:
         file = self.proc(request).fds.get(r.fd)
         if file.walk is None or not stat.S_ISREG(file.fs.getattr(file.node).mode):
             raise KernelError(Errno.ENODEV, "only regular files can be mapped")
-        if not file.readable() or r.sharing == SHARED_WRITE and not file.writable():
+        if not file.readable() or r.sharing == Sharing.SHARED_WRITE and not file.writable():
             raise KernelError(Errno.EACCES, "file not open for reading (and writing)")
         fs, node = file.fs, file.node
         a = fs.getattr(node)
@@ -305,10 +299,10 @@ class Vfs:
             raise KernelError(Errno.ENOMEM, "more of the file than the machine has RAM")
         if r.sharing:
             self.state.mapped.setdefault((a.dev, a.ino), Mapped(fs, node))
-            return (0, self._file_read(fs, node, 0, r.offset + r.length), (a.dev, a.ino),
-                    file.writable())
-        return (0, self._file_read(fs, node, r.offset, r.length),
-                (a.dev, a.ino, a.size, a.mtime_ns))
+            return MappedFile(self._file_read(fs, node, 0, r.offset + r.length), (a.dev, a.ino),
+                              file.writable())
+        return MappedFile(self._file_read(fs, node, r.offset, r.length),
+                          (a.dev, a.ino, a.size, a.mtime_ns))
 
     def map_attach(self, request: Request, r: vfs.MapAttach) -> None:
         mapped = self.state.mapped.get(r.key)
