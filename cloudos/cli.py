@@ -48,6 +48,12 @@ def parse_size(text: str) -> int:
     return size
 
 
+def _backend(name: str | None) -> None:
+    """--backend: the machine's boot (hal.backend) reads it from CLOUDOS_BACKEND."""
+    if name is not None:
+        os.environ["CLOUDOS_BACKEND"] = name
+
+
 def parse_crashes(specs: tuple[str, ...]) -> dict[str, tuple[int, int]]:
     """('vfs:3', ) -> {'vfs': (3, 1)}; 'vfs:5:100' -> {'vfs': (5, 100)}"""
     out = {}
@@ -109,6 +115,11 @@ program cannot run, 127 it was not found."""
 @click.option("--cpus", default=1, show_default=True, envvar="CLOUDOS_CPUS",
               callback=lambda _c, _p, n: _check_cpus(n),
               type=int, help=CPUS_HELP)
+@click.option("--backend", type=click.Choice(["unicorn", "kvm", "auto"]), default=None,
+              envvar="CLOUDOS_BACKEND", expose_value=False, callback=lambda _c, _p, v: _backend(v),
+              help="The virtual CPU: unicorn (an emulator, the default), kvm (/dev/kvm: guest "
+                   "code at native speed) or auto (kvm where /dev/kvm opens). Or from "
+                   "CLOUDOS_BACKEND.")
 @click.option("--root", "root", type=click.Path(exists=True, file_okay=False), default=None,
               help="Run on this root file system (read-only under a tmpfs).")
 @click.option("--root-rw", is_flag=True, help="With --root: writes reach the directory.")
@@ -140,6 +151,21 @@ program cannot run, 127 it was not found."""
 @click.option("--syscall-stats", is_flag=True, help="Print per-syscall counts and times at exit.")
 @click.option("--sched-trace", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the scheduler's decisions as Chrome/Perfetto trace JSON to this file.")
+@click.option("--strace", "strace", is_flag=False, flag_value="-", default=None,
+              metavar="[=FILE]", help="Write every system call in strace's format to FILE "
+                                      "(--strace alone: to stderr).")
+@click.option("--strace-filter", default=None, metavar="CALL,...",
+              help="Show only these calls (as strace -e trace=open,read).")
+@click.option("--strace-size", type=click.IntRange(min=0), default=32, show_default=True,
+              metavar="N", help="Cut strings after N bytes (strace -s).")
+@click.option("--strace-timestamps", is_flag=True, help="Start each line with the time of "
+                                                       "day in microseconds (strace -tt).")
+@click.option("--strace-durations", is_flag=True,
+              help="End each call with the time spent in it (strace -T).")
+@click.option("--trace", "timeline", type=click.Path(dir_okay=False, writable=True),
+              default=None, metavar="FILE.json",
+              help="Write a Chrome/Perfetto timeline of the whole machine (system calls, "
+                   "IPC flows, faults, signals, scheduling) to FILE.json.")
 @click.option("--no-aslr", is_flag=True, help="Load programs at fixed addresses "
                                               "(reproducible runs).")
 @click.option("--no-files", is_flag=True,
@@ -156,7 +182,9 @@ def run(mem: str, cpus: int, root: str | None, root_rw: bool, mounts: tuple[str,
         env_files: tuple[str, ...], inherit_env: bool, argv0: str | None, user: str | None,
         timeout: float | None, cpu_time: int | None, max_procs: int | None,
         max_open_files: int | None, verbose: bool, syscall_stats: bool,
-        sched_trace: str | None, no_aslr: bool, no_files: bool, crashes: tuple[str, ...],
+        sched_trace: str | None, strace: str | None, strace_filter: str | None,
+        strace_size: int, strace_timestamps: bool, strace_durations: bool,
+        timeline: str | None, no_aslr: bool, no_files: bool, crashes: tuple[str, ...],
         preempt_stress: int | None, command: tuple[str, ...]) -> None:
     from cloudos.kernel.boot import KernelLog
     from cloudos.machine import Machine, Sandbox, Start
@@ -178,13 +206,34 @@ def run(mem: str, cpus: int, root: str | None, root_rw: bool, mounts: tuple[str,
                    if value is not None)
     start = Start(start_dir, uid, gid, limits, timeout, cpu_time)
     program, *args = command
+    tracing = _trace_options(strace, strace_filter, strace_size, strace_timestamps,
+                             strace_durations, timeline)
     log = KernelLog(console_level=7 if verbose else 4)
     assert isinstance(sandbox, Sandbox)
     _run_machine(lambda: Machine(size, log, sandbox, crash, files=not no_files,
                                  aslr=not no_aslr, cpus=cpus,
                                  preempt_stress=preempt_stress), log, program,
                  [argv0 if argv0 is not None else program, *args], env, start,
-                 syscall_stats, sched_trace)
+                 syscall_stats, sched_trace, tracing=tracing)
+
+
+def _trace_options(strace: str | None, only: str | None, size: int, timestamps: bool,
+                   durations: bool, timeline: str | None) -> Any:
+    from cloudos.trace.session import Options
+    from cloudos.trace.strace import unknown_names
+
+    if strace is not None and strace.startswith("="):  # (--strace =FILE, as typed)
+        strace = strace[1:]
+    names = None
+    if only is not None:
+        if strace is None:
+            raise click.UsageError("--strace-filter needs --strace")
+        names = frozenset(n.strip() for n in only.split(",") if n.strip())
+        unknown = unknown_names(set(names))
+        if unknown:
+            raise click.BadParameter(f"no such system call: {', '.join(sorted(unknown))}",
+                                     param_hint="--strace-filter")
+    return Options(strace, names, size, timestamps, durations, timeline)
 
 
 def _parse_mounts(specs: tuple[str, ...]) -> tuple[Any, ...]:
@@ -308,17 +357,21 @@ def default_environment(host: Mapping[str, str], uid: int) -> dict[str, str]:
 
 def _run_machine(build: Callable[[], Any], log: Any, program: str, argv: list[str],
                  env: dict[str, str], start: Any, syscall_stats: bool = False,
-                 sched_trace: str | None = None, interactive: bool = False) -> NoReturn:
+                 sched_trace: str | None = None, interactive: bool = False,
+                 tracing: Any = None) -> NoReturn:
     """Boot, run ``program`` as init, report; exit with init's status, never a traceback."""
     from cloudos.linux.elf import ExecError
     from cloudos.machine import SetupError
 
-    machine = None
+    machine = session = None
     terminal = _save_terminal()
     try:
         machine = build()
         machine.kernel.dispatcher.profiling = syscall_stats
         machine.kernel.scheduler.trace_limit = TRACE_SLICES if sched_trace else 0
+        if tracing is not None and tracing.wanted:
+            from cloudos.trace.session import Session
+            session = Session(machine, tracing)
         if terminal is not None:  # the console is a terminal: CloudOS's line discipline
             machine.attach_terminal()
         if interactive and terminal is None:
@@ -352,6 +405,8 @@ def _run_machine(build: Callable[[], Any], log: Any, program: str, argv: list[st
             machine.print_stats(sys.stderr)
         if sched_trace and machine is not None:
             machine.write_sched_trace(sched_trace)
+        if session is not None:
+            session.close()
     sys.exit(status)
 
 

@@ -19,6 +19,7 @@ FORBIDDEN = {
     "kernel": ("cloudos.linux", "cloudos.servers", "cloudos.cli"),
     "linux": ("cloudos.servers", "cloudos.cli"),
     "servers": ("cloudos.linux", "cloudos.cli"),
+    "trace": ("cloudos.cli",),
 }
 
 
