@@ -36,7 +36,8 @@ from cloudos.linux.elf import ExecError
 from cloudos.sandbox import Mount, Sandbox
 from cloudos.servers import rs
 from cloudos.servers.runtime import Request, ServerApi, ServerRuntime
-from cloudos.servers.vfs.files import Console, ConsoleInterrupt, FdTable, OpenFiles
+from cloudos.servers.vfs.console import Console, ConsoleInterrupt
+from cloudos.servers.vfs.files import FdTable, OpenFiles
 from cloudos.servers.vfs.paths import Namespace, Walk, is_dir
 from cloudos.servers.vfs.procfs import ProcFs, ProcInfo
 from cloudos.abi.vfs import ConsoleInput, ExecRead, Op, Spawn

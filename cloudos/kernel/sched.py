@@ -143,6 +143,8 @@ class Scheduler:
         """End ``thread``'s sleep with ``result`` in RAX; a sleeper is promoted one level."""
         if thread.state is not State.BLOCKED:
             return
+        if self.channels.get(thread.channel) == [thread]:  # (a reply's: the thread goes now,
+            del self.channels[thread.channel]  # not at the next boost, with its memory)
         thread.channel, thread.deadline = None, None
         if thread.context is None:
             thread.result = result

@@ -17,6 +17,7 @@ import weakref
 from typing import Any, Callable
 
 from cloudos.abi import vfs
+from cloudos.abi.flags import AT_FDCWD, AtFlag, OpenFlag
 from cloudos.abi.signal import Signal
 from cloudos.abi.sysno import Sysno
 from cloudos.abi.vfs import Again, BytesOut, PollReady, Received, SignalsReady
@@ -31,8 +32,9 @@ from cloudos.linux import signals
 from cloudos.linux.syscalls.sys_signal import send_signal
 
 PATH_MAX = 4096
-AT_FDCWD, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR = -100, 0x1000, 0x100, 0x200
-O_CREAT, O_WRONLY, O_TRUNC = 0o100, 0o1, 0o1000
+AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR = map(int, (
+    AtFlag.EMPTY_PATH, AtFlag.SYMLINK_NOFOLLOW, AtFlag.REMOVEDIR))
+CREAT_FLAGS = int(OpenFlag.CREAT | OpenFlag.WRONLY | OpenFlag.TRUNC)  # creat(2)'s open
 UTIME_NOW, UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
 IOVEC = struct.Struct("<QQ")
 # ioctl requests with a buffer: bytes, and whether the VFS writes it (else reads it).
@@ -168,7 +170,7 @@ def sys_openat(t: Thread, dirfd: int, path: int, flags: int, mode: int, *_: int)
 def sys_creat(t: Thread, path: int, mode: int, *_: int) -> int:
     """Implements Linux creat(2)."""
     return call(t,
-                vfs.Openat(AT_FDCWD, _path(t, path), O_CREAT | O_WRONLY | O_TRUNC, mode & 0o7777))
+                vfs.Openat(AT_FDCWD, _path(t, path), CREAT_FLAGS, mode & 0o7777))
 
 
 def sys_close(t: Thread, fd: int, *_: int) -> int:
@@ -209,7 +211,7 @@ def sys_pipe(t: Thread, fds: int, *_: int) -> int:
 
 # -- socket pairs: connected AF_UNIX streams ------------------------------------------
 AF_UNIX, AF_INET, AF_INET6, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET = 1, 2, 10, 1, 2, 5
-SOCK_TYPE_FLAGS = 0o4000 | 0o2000000  # SOCK_NONBLOCK, SOCK_CLOEXEC (O_NONBLOCK, O_CLOEXEC)
+SOCK_TYPE_FLAGS = int(OpenFlag.NONBLOCK | OpenFlag.CLOEXEC)  # SOCK_NONBLOCK, SOCK_CLOEXEC
 MSG_NOSIGNAL = 0x4000
 
 

@@ -55,6 +55,12 @@ class EventFd(FileOps):
         _changed(vfs, counter)
         return EVENTFD_SIZE
 
+    def readv(self, vfs: Vfs, request: Request, file: OpenFile, grants: list[int],
+              lengths: list[int]) -> Any:
+        """The first buffer takes the 8 bytes."""
+        return vfs.read_file(request, self, file, lengths[0] if lengths else 0,
+                             grants[0] if lengths else None)
+
     def write(self, vfs: Vfs, request: Request, file: OpenFile, data: bytes) -> int | None:
         counter = file.counter
         assert counter is not None

@@ -1,11 +1,14 @@
 """The file-operations protocol: what every kind of open file implements.
 
 Owns: ``FileOps``, the operations the VFS asks of an open file whatever its kind
-(read, write, poll, seek, stat, release, and the path /proc shows for it), like
-Linux's ``file_operations``; its defaults are those of an anonymous inode (an
-eventfd, a timerfd, a signalfd, an epoll instance: not read or written unless the
-kind says how, seeks nowhere without refusing, stats as a mode-0600 inode with no
-file type). One module per kind implements it (``eventfd``, ...), and
+(read, readv, pread, write, pwrite, poll, seek, ioctl, stat, release, the job
+control check of a terminal, and the path /proc shows for it), like Linux's
+``file_operations``; its defaults are those of an anonymous inode (an eventfd, a
+timerfd, a signalfd, an epoll instance: not read or written unless the kind says
+how, seeks nowhere without refusing, no positioned I/O, no terminal, stats as a
+mode-0600 inode with no file type); and ``scatter``, the copy of a read's bytes to
+its grants. One module per kind implements it (``regular``, ``pipe``, ``unix``,
+``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``), and
 ``server.KINDS`` finds a file's implementation by its ``kind``.
 Never: decodes requests (``server`` does) or resolves paths.
 Called by: ``vfs.server``.
@@ -14,18 +17,21 @@ Called by: ``vfs.server``.
 from __future__ import annotations
 
 import os
+import struct
 import time
 from typing import TYPE_CHECKING, Any
 
+from cloudos.abi.vfs import Ioctl
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.files import OpenFile
 from cloudos.servers.vfs.fs import Attr
 
 if TYPE_CHECKING:
-    from cloudos.servers.runtime import Request
+    from cloudos.servers.runtime import Request, ServerApi
     from cloudos.servers.vfs.server import Proc, Vfs
 
 ANON_INODE_DEV = 0x0E  # the anonymous inode file system's device
+FIONREAD = 0x541B
 
 
 class FileOps:
@@ -35,8 +41,44 @@ class FileOps:
     def read(self, vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any) -> Any:
         raise KernelError(Errno.EINVAL, f"a {file.kind} is not read")
 
+    def readv(self, vfs: Vfs, request: Request, file: OpenFile, grants: list[int],
+              lengths: list[int]) -> Any:
+        """readv(2): a read per buffer, until one comes back short."""
+        total = 0
+        for grant, length in zip(grants, lengths):
+            got = vfs.read_file(request, self, file, length, grant)
+            assert got is not None
+            total += got
+            if got < length:
+                break
+        return total
+
+    def pread(self, vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
+              offset: int) -> int | None:
+        raise KernelError(Errno.ESPIPE, f"a {file.kind} has no positions")
+
     def write(self, vfs: Vfs, request: Request, file: OpenFile, data: bytes) -> int | None:
         raise KernelError(Errno.EINVAL, f"a {file.kind} is not written")
+
+    def pwrite(self, vfs: Vfs, request: Request, file: OpenFile, count: int,
+               offset: int) -> int | None:
+        """pwrite(2) of ``count`` bytes from the request's grant."""
+        raise KernelError(Errno.ESPIPE, f"a {file.kind} has no positions")
+
+    def foreground(self, vfs: Vfs, file: OpenFile, pgid: int, sid: int, output: bool) -> None:
+        """Whether the job (``pgid``, ``sid``) may read (or write, ``output``) the file
+        now: a terminal raises for a background job (see ``console``)."""
+
+    def ioctl(self, vfs: Vfs, request: Request, file: OpenFile, r: Ioctl) -> int:
+        """ioctl(2) commands of the kind (the VFS serves the ones of any file itself)."""
+        if r.cmd == FIONREAD:
+            vfs.api.copy_out(request.grants[0], 0, struct.pack("<i", self.unread(vfs, file)))
+            return 0
+        raise KernelError(Errno.ENOTTY, "not a terminal")
+
+    def unread(self, vfs: Vfs, file: OpenFile) -> int:
+        """FIONREAD: the bytes a read would find now."""
+        return 0
 
     def poll(self, vfs: Vfs, proc: Proc, fd: int, file: OpenFile, events: int) -> int:
         """The poll events of ``events`` the file has now."""
@@ -56,3 +98,16 @@ class FileOps:
 
     def release(self, vfs: Vfs, file: OpenFile) -> None:
         """The last holder of ``file`` let go of it."""
+
+
+def scatter(api: ServerApi, grant: Any, data: bytes, lengths: list[int] | None) -> None:
+    """Copy a read's bytes to its grant, or (``lengths``: a readv's) to its grants in order."""
+    if lengths is None:
+        api.copy_out(grant, 0, data)
+        return
+    done = 0
+    for token, length in zip(grant, lengths):
+        piece = data[done:done + length]
+        if piece:
+            api.copy_out(token, 0, piece)
+        done += len(piece)

@@ -1,36 +1,41 @@
-"""Open files of the VFS: file descriptions, fd tables, pipes, sockets, eventfds,
-timerfds, signalfds, epoll instances, the console.
+"""Open files of the VFS: file descriptions and fd tables, and the state each kind keeps.
 
 Owns: what an fd refers to (an ``OpenFile``, shared by dup'd and inherited fds,
-with its offset and status flags), per-process fd tables with close-on-exec,
-pipes (a 64 KiB buffer, blocked readers and writers as deferred requests, EOF
-and EPIPE when an end closes, open files in flight with their bytes), sockets
-(a connection is two pipes, crossed; shutting a direction down drops that pipe's
-end; a listener's queue), eventfd counters, timerfd expiry state,
-epoll interest lists, and the console (the host's stdin, stdout and stderr).
+with its offset and status flags and its ``kind``), per-process fd tables with
+close-on-exec, the machine's count of open files (file-max), and the records of
+each kind's state: a pipe's buffer with its blocked readers and writers and the
+open files in flight (``Pipe``), a listening socket's queue (``Listener``), an
+eventfd's counter, a timerfd's expiry state, an epoll instance's interests. What
+each kind does with them is in its module (``regular``, ``pipe``, ``unix``,
+``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``).
 Never: resolves paths (``paths``) or decodes requests (``server``).
-Called by: ``vfs.server``.
+Called by: ``vfs.server`` and the kinds' modules.
 """
 
 from __future__ import annotations
 
 import gc
-import os
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from cloudos.abi.flags import OpenFlag
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import FileSystem, Node
 from cloudos.servers.vfs.paths import Walk
 
-O_ACCMODE, O_RDONLY, O_WRONLY, O_RDWR = 3, 0, 1, 2
-O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC = 0o100, 0o200, 0o400, 0o1000
-O_APPEND, O_NONBLOCK, O_DIRECTORY, O_NOFOLLOW = 0o2000, 0o4000, 0o200000, 0o400000
-O_CLOEXEC, O_PATH, O_TMPFILE = 0o2000000, 0o10000000, 0o20200000
-# + O_DIRECT, O_NOATIME, O_SYNC
-STATUS_FLAGS = O_APPEND | O_NONBLOCK | 0o40000 | 0o1000000 | 0o4010000
+# open(2)'s flags as plain ints (abi/flags.py: tested on every read and write)
+O_ACCMODE, O_RDONLY, O_WRONLY, O_RDWR = map(int, (OpenFlag.ACCMODE, OpenFlag.RDONLY,
+                                                  OpenFlag.WRONLY, OpenFlag.RDWR))
+O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC = map(int, (OpenFlag.CREAT, OpenFlag.EXCL, OpenFlag.NOCTTY,
+                                               OpenFlag.TRUNC))
+O_APPEND, O_NONBLOCK, O_DIRECTORY, O_NOFOLLOW = map(int, (
+    OpenFlag.APPEND, OpenFlag.NONBLOCK, OpenFlag.DIRECTORY, OpenFlag.NOFOLLOW))
+O_CLOEXEC, O_PATH, O_TMPFILE = map(int, (OpenFlag.CLOEXEC, OpenFlag.PATH, OpenFlag.TMPFILE))
+# the status flags F_SETFL changes
+STATUS_FLAGS = int(OpenFlag.APPEND | OpenFlag.NONBLOCK | OpenFlag.DIRECT | OpenFlag.NOATIME
+                   | OpenFlag.SYNC)
 PIPE_CAPACITY = 65536
 PIPE_BUF = 4096
 MAX_FDS = 1024
@@ -231,54 +236,3 @@ class FdTable:
             entry.file.refs += 1
         return FdTable({fd: FdEntry(e.file, e.cloexec) for fd, e in self.entries.items()},
                        self.limit)
-
-
-def console(host_fd: int, flags: int) -> OpenFile:
-    return OpenFile("console", flags, host_fd=host_fd)
-
-
-def host_io(call: Any, *args: Any) -> Any:
-    """A host I/O call whose failure becomes the same Linux errno."""
-    try:
-        return call(*args)
-    except OSError as err:  # the host is Linux: its errno is the guest's
-        raise KernelError(err.errno or Errno.EIO, str(err)) from None
-
-
-class ConsoleInterrupt(Exception):
-    """^C on the host terminal while the console was being read (see cloudos.machine)."""
-
-
-class Console:
-    """The host terminal behind fds 0-2: whether a read of it is in progress."""
-
-    reading = False
-
-
-def console_read(file: OpenFile, count: int) -> bytes:
-    """A read of the host's stdin; ^C meanwhile makes it EINTR (SIGINT follows)."""
-    Console.reading = True
-    try:
-        return host_io(os.read, file.host_fd, min(count, 1 << 20))  # type: ignore[no-any-return]
-    except ConsoleInterrupt:
-        raise KernelError(Errno.EINTR, "interrupted by ^C") from None
-    finally:
-        Console.reading = False
-
-
-def console_echo(data: bytes) -> None:
-    """The echo of typed keys: to the host terminal they were typed at."""
-    host_io(os.write, 1 if os.isatty(1) else 0, data)
-
-
-def set_host_oflag(fd: int, oflag: int) -> None:
-    """The host terminal does the console's output processing: give it the guest's c_oflag."""
-    import termios
-    mode = termios.tcgetattr(fd)
-    if mode[1] != oflag:
-        mode[1] = oflag
-        termios.tcsetattr(fd, termios.TCSADRAIN, mode)
-
-
-def console_write(file: OpenFile, data: bytes) -> int:
-    return host_io(os.write, file.host_fd, data)  # type: ignore[no-any-return]

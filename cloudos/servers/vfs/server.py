@@ -1,21 +1,21 @@
 """The VFS server: Linux file semantics for every process, reached by IPC.
 
-Owns: the namespace (mounts), each process's fd table, working directory and
-umask, and the file operations. A request is one of the typed requests of the
-VFS protocol (``abi/vfs.py``): a Linux system call's arguments, already decoded
-by the Linux personality (buffers arrive as memory grants), or a lifecycle op
-the personality sends when a process starts, forks, execs or exits; ``handle``
-dispatches on its type (a guest's raw message is decoded first: ENOSYS, EINVAL).
-The answer is the system call's result (a negative errno on failure) or a typed
-answer (``Again``, ``SignalsReady``, ...). A read of an empty pipe is answered
-later (a deferred reply) while the server goes on serving others.
-Kinds of open file that implement the file-operations protocol (``fileops.py``)
-live in their own modules (``eventfd``, ``timerfd``, ``signalfd``, ``epoll``);
-pipes, sockets, the console and regular files are still served here.
-Also: the files mapped MAP_SHARED (the personality lends their pages, so reads
-and writes of the file see the mapping), the console's line discipline when it
-is a terminal (fed by the machine), bound AF_UNIX names and the open files in
-flight over sockets, and writing core files.
+Owns: dispatching requests, the namespace (mounts and path operations: open,
+stat, mkdir, rename, links, permissions, directories), each process's fd table,
+working directory and umask, the process lifecycle (spawn, fork, exec, exit),
+poll and its waiters, and execve's reads. A request is one of the typed requests
+of the VFS protocol (``abi/vfs.py``): a Linux system call's arguments, already
+decoded by the Linux personality (buffers arrive as memory grants), or a
+lifecycle op or notification; ``handle`` dispatches on its type (a guest's raw
+message is decoded first: ENOSYS, EINVAL). The answer is the system call's result
+(a negative errno on failure), a typed answer (``Again``, ``SignalsReady``, ...),
+or None from a handler that answers later (a deferred reply: a read of an empty
+pipe waits while the server goes on serving others).
+What an open file does is its kind's: every kind implements the file-operations
+protocol (``fileops.py``) in a module of its own, found in ``KINDS`` (``regular``
+files and the shared mappings of files, ``pipe``, ``unix`` sockets, the
+``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``); the calls only
+one kind serves (bind, timerfd_settime, ...) go straight to its module.
 State lives in ``VfsState``, which outlives a crash of the server's code: ``rs``
 restarts the code on the same state.
 Never: touches guest memory except through the grants of a request.
@@ -25,71 +25,54 @@ Called by: the Linux personality (``linux.syscalls.sys_file``) through the VFS p
 from __future__ import annotations
 
 import os
-import select
 import stat
 import struct
 import time
-from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable, Generator
 
 
 from cloudos.abi import vfs
-from cloudos.abi.vfs import Again, BytesOut, ExecImage, MappedFile, PollReady, Received, Sharing
+from cloudos.abi.flags import AT_FDCWD, AtFlag
+from cloudos.abi.vfs import Again, ExecImage, PollReady
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
-from cloudos.servers.vfs import epoll, eventfd, files, signalfd, timerfd
-from cloudos.servers.vfs.files import (O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY,
-                                       O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_TRUNC,
-                                       PIPE_BUF, PIPE_CAPACITY,
-                                       FdTable, Listener, OpenFile, Pipe, Timer)
+from cloudos.servers.vfs import (console, epoll, eventfd, files, pipe, regular, signalfd,
+                                 timerfd, unix)
+from cloudos.servers.vfs.console import BACKGROUND
+from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
+                                       O_NOFOLLOW, O_NONBLOCK, O_TRUNC, FdTable, OpenFile, Timer)
 from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.fileops import FileOps
-from cloudos.servers.vfs.fs import Attr, FileSystem, Node
+from cloudos.servers.vfs.fs import Attr
 from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of
+from cloudos.servers.vfs.regular import Mapped
 from cloudos.servers.vfs.tmpfs import TmpFs
-from cloudos.servers.tty.ldisc import LineDiscipline, Termios
+from cloudos.servers.tty.ldisc import LineDiscipline
 
 VFS_ID = -2
-TCFLSH, TCIFLUSH, TCIOFLUSH = 0x540B, 0, 2
-CONSOLE_SESSION = 1  # the session whose controlling terminal the console is (TIOCGSID)
-# A background job used the terminal: raised as an error inside the server, answered as
-# Again.BACKGROUND (the personality stops the job, SIGTTIN or SIGTTOU, and runs the call again)
-BACKGROUND = 512
-TOSTOP = 0o400  # c_lflag: background jobs may not write to the terminal
-MFD_CLOEXEC, MFD_ALLOW_SEALING, MEMFD_NAME_MAX = 1, 2, 249
 EXEC_MAX = 512 << 20
-AT_FDCWD = -100
-AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_EMPTY_PATH = 0x100, 0x200, 0x400, 0x1000
-SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
+AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_EMPTY_PATH = map(int, (
+    AtFlag.SYMLINK_NOFOLLOW, AtFlag.REMOVEDIR, AtFlag.SYMLINK_FOLLOW, AtFlag.EMPTY_PATH))
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
 F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
 FD_CLOEXEC = 1
-SHUT_READ, SHUT_WRITE, SHUT_BOTH = 1, 2, 3  # OpenFile.shut bits
-MSG_DONTWAIT, MSG_NOSIGNAL = 0x40, 0x4000
-AF_UNIX, SOMAXCONN, SOCKET_BUFFER = 1, 4096, 212992
-SOCK_STREAM, SOCK_DGRAM = 1, 2
-EPROTOTYPE = 91  # (not among the kernel's names: its image has no room)
-SCM_RIGHTS, CMSG_HEADER, MSG_CTRUNC, MSG_CMSG_CLOEXEC = 1, 16, 0x8, 0x40000000
-SOL_SOCKET, SO_REUSEADDR, SO_TYPE, SO_ERROR, SO_SNDBUF, SO_RCVBUF = 1, 2, 3, 4, 7, 8
-SO_KEEPALIVE, SO_LINGER, SO_PASSCRED, SO_PEERCRED, SO_RCVTIMEO, SO_SNDTIMEO = 9, 13, 16, 17, 20, 21
-SO_ACCEPTCONN, SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_PROTOCOL, SO_DOMAIN = 30, 32, 33, 38, 39
-TCGETS, TCSETS, TCSETSW, TCSETSF = 0x5401, 0x5402, 0x5403, 0x5404
-TIOCGPGRP, TIOCSPGRP, TIOCGWINSZ, FIONREAD, TIOCGSID = 0x540F, 0x5410, 0x5413, 0x541B, 0x5429
 FIONBIO, FIONCLEX, FIOCLEX = 0x5421, 0x5450, 0x5451
-TERMIOS = struct.Struct("<IIIIB19s")  # the kernel's struct termios
-POLLIN, POLLOUT, POLLERR, POLLHUP, POLLNVAL, POLLRDHUP = 1, 4, 8, 16, 32, 0x2000
+POLLNVAL = 32
 RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
 R_OK, W_OK, X_OK = 4, 2, 1
 STAT = struct.Struct("<QQQIIIiQqqqqqqqqqqqq")
 DIRENT = struct.Struct("<QqHB")
 
 
-# The kinds of open file that implement the file-operations protocol (fileops.py), by
-# OpenFile.kind; the others are still served by the Vfs's own methods below.
-KINDS: dict[str, FileOps] = {"eventfd": eventfd.EventFd(), "timerfd": timerfd.TimerFd(),
-                             "signalfd": signalfd.SignalFd(), "epoll": epoll.Epoll()}
+# Every kind of open file, by OpenFile.kind: its implementation of the file-operations
+# protocol (fileops.py), in a module of its own.
+KINDS: dict[str, FileOps] = {
+    "node": regular.Regular(), "pipe": pipe.PipeEnd(), "socket": unix.UnixSocket(),
+    "console": console.HostConsole(), "eventfd": eventfd.EventFd(),
+    "timerfd": timerfd.TimerFd(), "signalfd": signalfd.SignalFd(), "epoll": epoll.Epoll()}
 
 
 @dataclass
@@ -137,16 +120,6 @@ class VfsState:
     signal_readers: list[tuple[Request, OpenFile]] = field(default_factory=list)
 
 
-@dataclass
-class Mapped:
-    """A file with a shared mapping: the grant on its pages [0, length) (see linux/sharedfiles)."""
-
-    fs: FileSystem
-    node: Node
-    grant: int = 0
-    length: int = 0
-
-
 class Vfs:
     """One incarnation of the server's code over the shared state."""
 
@@ -167,23 +140,32 @@ class Vfs:
             vfs.Truncate: self.truncate, vfs.Ftruncate: self.ftruncate, vfs.Statfs: self.statfs,
             vfs.Fstatfs: self.fstatfs, vfs.Getdents64: self.getdents64, vfs.Getcwd: self.getcwd,
             vfs.Chdir: self.chdir, vfs.Fchdir: self.fchdir, vfs.Umask: self.umask,
-            vfs.XattrPath: self.xattr, vfs.XattrFd: self.fxattr, vfs.Pipe2: self.pipe2,
-            vfs.Eventfd2: self.eventfd2, vfs.MemfdCreate: self.memfd_create,
-            vfs.Signalfd4: self.signalfd4, vfs.TimerfdCreate: self.timerfd_create,
-            vfs.TimerfdSettime: self.timerfd_settime, vfs.TimerfdGettime: self.timerfd_gettime,
-            vfs.EpollCreate1: self.epoll_create1, vfs.EpollCtl: self.epoll_ctl,
-            vfs.EpollWait: self.epoll_wait, vfs.Socket: self.socket,
-            vfs.Socketpair: self.socketpair, vfs.Bind: self.bind, vfs.Connect: self.connect,
-            vfs.Listen: self.listen, vfs.Accept4: self.accept4,
-            vfs.Getsockname: self.getsockname, vfs.Getpeername: self.getpeername,
-            vfs.Getsockopt: self.getsockopt, vfs.Setsockopt: self.setsockopt,
-            vfs.Shutdown: self.shutdown, vfs.Sendto: self.sendto, vfs.Recvfrom: self.recvfrom,
-            vfs.Sendmsg: self.sendmsg, vfs.Recvmsg: self.recvmsg, vfs.Spawn: self.spawn,
+            vfs.XattrPath: self.xattr, vfs.XattrFd: self.fxattr, vfs.Spawn: self.spawn,
             vfs.Fork: self.fork, vfs.Exec: self.exec, vfs.Exit: self.exit,
-            vfs.ExecRead: self.exec_read, vfs.MmapRead: self.mmap_read,
-            vfs.MapAttach: self.map_attach, vfs.MapSync: self.map_sync,
-            vfs.TimerFired: self.timer_fired, vfs.ConsoleInput: self.console_input,
-            vfs.SignalsPending: self.signals_pending, vfs.CoreDump: self.core_dump,
+            vfs.ExecRead: self.exec_read, vfs.CoreDump: self.core_dump,
+            # files of a kind, served by the kind's module
+            vfs.MmapRead: partial(regular.mmap_read, self),
+            vfs.MapAttach: partial(regular.map_attach, self),
+            vfs.MapSync: partial(regular.map_sync, self),
+            vfs.MemfdCreate: partial(regular.memfd_create, self),
+            vfs.Pipe2: partial(pipe.pipe2, self),
+            vfs.Socket: partial(unix.socket, self), vfs.Socketpair: partial(unix.socketpair, self),
+            vfs.Bind: partial(unix.bind, self), vfs.Connect: partial(unix.connect, self),
+            vfs.Listen: partial(unix.listen, self), vfs.Accept4: partial(unix.accept4, self),
+            vfs.Getsockname: partial(unix.getsockname, self),
+            vfs.Getpeername: partial(unix.getpeername, self),
+            vfs.Getsockopt: partial(unix.getsockopt, self),
+            vfs.Setsockopt: partial(unix.setsockopt, self),
+            vfs.Shutdown: partial(unix.shutdown, self), vfs.Sendto: partial(unix.sendto, self),
+            vfs.Recvfrom: partial(unix.recvfrom, self), vfs.Sendmsg: partial(unix.sendmsg, self),
+            vfs.Recvmsg: partial(unix.recvmsg, self),
+            vfs.ConsoleInput: partial(console.console_input, self),
+            vfs.Eventfd2: self.eventfd2, vfs.Signalfd4: partial(signalfd.signalfd4, self),
+            vfs.SignalsPending: self.signals_pending, vfs.TimerfdCreate: self.timerfd_create,
+            vfs.TimerfdSettime: partial(timerfd.settime, self),
+            vfs.TimerfdGettime: partial(timerfd.gettime, self),
+            vfs.TimerFired: self.timer_fired, vfs.EpollCreate1: self.epoll_create1,
+            vfs.EpollCtl: partial(epoll.ctl, self), vfs.EpollWait: partial(epoll.wait, self),
         }
 
     # -- dispatch ---------------------------------------------------------------
@@ -223,7 +205,7 @@ class Vfs:
         """A first process: console on fds 0, 1 and 2, cwd and root at "/"."""
         fds = FdTable()
         for fd, mode in ((0, files.O_RDONLY), (1, files.O_WRONLY), (2, files.O_WRONLY)):
-            fds.install(files.console(fd, mode), fd=fd)
+            fds.install(console.console(fd, mode), fd=fd)
         self.state.procs[r.pid] = Proc(fds, self.state.namespace.root(), pid=r.pid)
         return 0
 
@@ -262,7 +244,7 @@ class Vfs:
         return ExecImage(where, data, loader_data, prefix, ident, loader_id)
 
     def _executable(self, proc: Proc, dirfd: int, path: bytes) -> tuple[bytes, bytes, Any]:
-        walk = self._lookup(proc, dirfd, path)
+        walk = self.lookup(proc, dirfd, path)
         step = walk[-1]
         attr = step.fs.getattr(step.node)
         if not stat.S_ISREG(attr.mode) or not attr.mode & 0o111:
@@ -274,98 +256,12 @@ class Vfs:
 
     def xattr(self, request: Request, r: vfs.XattrPath) -> int:
         """The *xattr calls on a path: the file must exist; no file system here has xattrs."""
-        self._lookup(self.proc(request), AT_FDCWD, r.path, 0 if r.follow else AT_SYMLINK_NOFOLLOW)
+        self.lookup(self.proc(request), AT_FDCWD, r.path, 0 if r.follow else AT_SYMLINK_NOFOLLOW)
         raise KernelError(Errno.EOPNOTSUPP, "extended attributes are not supported")
 
     def fxattr(self, request: Request, r: vfs.XattrFd) -> int:
         self.proc(request).fds.get(r.fd)
         raise KernelError(Errno.EOPNOTSUPP, "extended attributes are not supported")
-
-    def mmap_read(self, request: Request, r: vfs.MmapRead) -> MappedFile:
-        """The bytes behind a file mapping (mmap of a regular file opened for reading).
-
-        A shared mapping gets the file from its start, and the file is noted as
-        mapped: its pages arrive with MAP_ATTACH.
-        """
-        file = self.proc(request).fds.get(r.fd)
-        if file.walk is None or not stat.S_ISREG(file.fs.getattr(file.node).mode):
-            raise KernelError(Errno.ENODEV, "only regular files can be mapped")
-        if not file.readable() or r.sharing == Sharing.SHARED_WRITE and not file.writable():
-            raise KernelError(Errno.EACCES, "file not open for reading (and writing)")
-        fs, node = file.fs, file.node
-        a = fs.getattr(node)
-        if min(a.size, r.offset + r.length) - (0 if r.sharing else r.offset) > self.state.map_limit:
-            # its pages are read now, all of them: more than the machine's RAM never fits
-            raise KernelError(Errno.ENOMEM, "more of the file than the machine has RAM")
-        if r.sharing:
-            self.state.mapped.setdefault((a.dev, a.ino), Mapped(fs, node))
-            return MappedFile(self._file_read(fs, node, 0, r.offset + r.length), (a.dev, a.ino),
-                              file.writable())
-        return MappedFile(self._file_read(fs, node, r.offset, r.length),
-                          (a.dev, a.ino, a.size, a.mtime_ns))
-
-    def map_attach(self, request: Request, r: vfs.MapAttach) -> None:
-        mapped = self.state.mapped.get(r.key)
-        if mapped is not None:
-            mapped.grant, mapped.length = request.grants[0], r.length
-
-    def map_sync(self, request: Request, r: vfs.MapSync) -> None:
-        """Write a mapping's pages to the file (what lies past its end is dropped)."""
-        mapped = self.state.mapped.pop(r.key, None) if r.final else self.state.mapped.get(r.key)
-        if mapped is None or r.data is None:
-            return
-        size = mapped.fs.getattr(mapped.node).size
-        if mapped.fs.read(mapped.node, 0, size) != r.data[:size]:
-            mapped.fs.write(mapped.node, 0, r.data[:size])
-
-    def _mapping(self, fs: FileSystem, node: Node) -> Mapped | None:
-        if not self.state.mapped:
-            return None
-        a = fs.getattr(node)
-        mapped = self.state.mapped.get((a.dev, a.ino))
-        return mapped if mapped is not None and mapped.grant else None
-
-    def _file_read(self, fs: FileSystem, node: Node, at: int, count: int) -> bytes:
-        """Read a regular file; where it is mapped shared, the mapped pages are the truth."""
-        data = fs.read(node, at, count)
-        mapped = self._mapping(fs, node)
-        if mapped is not None and at < mapped.length and data:
-            try:
-                newer = self.api.copy_in(mapped.grant, at, min(len(data), mapped.length - at))
-            except KernelError:  # the last mapping went: its pages are in MAP_SYNC, on the way
-                return data
-            data = newer + data[len(newer):]
-        return data
-
-    def _file_write(self, fs: FileSystem, node: Node, at: int, data: bytes) -> int:
-        written = fs.write(node, at, data)
-        mapped = self._mapping(fs, node)
-        if mapped is not None and at < mapped.length:
-            self._to_mapping(mapped, at, data[:min(written, mapped.length - at)])
-        return written
-
-    def _truncate(self, fs: FileSystem, node: Node, length: int) -> None:
-        fs.truncate(node, length)
-        mapped = self._mapping(fs, node)
-        if mapped is not None and length < mapped.length:  # the cut pages read back zero
-            self._to_mapping(mapped, length, bytes(mapped.length - length))
-
-    def _to_mapping(self, mapped: Mapped, at: int, data: bytes) -> None:
-        try:
-            self.api.copy_out(mapped.grant, at, data)
-        except KernelError:
-            pass  # the last mapping went: the file itself has the bytes
-
-    def memfd_create(self, request: Request, r: vfs.MemfdCreate) -> int:
-        """An anonymous regular file in memory (/memfd:NAME), open for reading and writing."""
-        if r.flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING) or len(r.name) > MEMFD_NAME_MAX:
-            raise KernelError(Errno.EINVAL, f"memfd_create flags {r.flags:#x}")
-        fs = self.state.memfds
-        node = fs.create(fs.root(), b"m", 0o777, *self._owner())
-        fs.unlink(fs.root(), b"m")  # linked for a moment only: a memfd has no name
-        walk = (Step(b"", fs, fs.root()), Step(b"memfd:" + r.name + b" (deleted)", fs, node))
-        file = OpenFile("node", files.O_RDWR, walk)
-        return self.proc(request).fds.install(file, bool(r.flags & MFD_CLOEXEC))
 
     def core_dump(self, request: Request, r: vfs.CoreDump) -> None:
         """Write "core" in the process's working directory, as Linux does with the default
@@ -377,7 +273,7 @@ class Vfs:
         try:
             node = here.fs.lookup(here.node, b"core")
         except KernelError:
-            node = here.fs.create(here.node, b"core", 0o600, *self._owner())
+            node = here.fs.create(here.node, b"core", 0o600, *self.owner())
         if not stat.S_ISREG(here.fs.getattr(node).mode):
             return  # Linux leaves anything else alone
         here.fs.truncate(node, 0)
@@ -395,23 +291,13 @@ class Vfs:
         entry = proc.fds.entries.pop(fd, None)
         if entry is None:
             raise KernelError(Errno.EBADF, f"fd {fd}")
-        self._unref(entry.file)
+        self.unref(entry.file)
 
-    def _unref(self, file: OpenFile) -> None:
+    def unref(self, file: OpenFile) -> None:
         """One holder (an fd, or a message in flight) let go of ``file``."""
         file.refs -= 1
-        ops = KINDS.get(file.kind) if file.refs == 0 else None
-        if ops is not None:
-            ops.release(self, file)
-        elif file.refs == 0 and file.kind == "socket":
-            self._socket_closed(file)
-        elif file.refs == 0 and file.pipe is not None:
-            pipe = file.pipe
-            if file.writable():
-                pipe.writers -= 1
-            else:
-                pipe.readers -= 1
-            self._pipe_changed(pipe)
+        if file.refs == 0:
+            KINDS[file.kind].release(self, file)
 
     def close(self, request: Request, r: vfs.Close) -> int:
         self._close(self.proc(request), r.fd)
@@ -474,7 +360,7 @@ class Vfs:
             raise KernelError(Errno.ENOTDIR, f"fd {dirfd} is not a directory")
         return file.walk
 
-    def _lookup(self, proc: Proc, dirfd: int, path: bytes, flags: int = 0) -> Walk:
+    def lookup(self, proc: Proc, dirfd: int, path: bytes, flags: int = 0) -> Walk:
         if not path and flags & AT_EMPTY_PATH:
             if dirfd == AT_FDCWD:
                 return proc.cwd
@@ -485,7 +371,7 @@ class Vfs:
         follow = not flags & AT_SYMLINK_NOFOLLOW
         return self.state.namespace.resolve(self._base(proc, dirfd), path, follow)[0]
 
-    def _parent(self, proc: Proc, dirfd: int, path: bytes) -> tuple[Walk, bytes]:
+    def lookup_parent(self, proc: Proc, dirfd: int, path: bytes) -> tuple[Walk, bytes]:
         walk, name = self.state.namespace.resolve(self._base(proc, dirfd), path, parent=True)
         if not name:
             raise KernelError(Errno.EEXIST, "the root")
@@ -507,10 +393,10 @@ class Vfs:
         status = r.flags & ~(O_CREAT | O_EXCL | files.O_NOCTTY | O_TRUNC | O_CLOEXEC)
         if isinstance(step.fs, DevFs) and step.fs.is_terminal(step.node) and os.isatty(0):
             # /dev/tty and /dev/console are the host terminal, like fds 0-2
-            return proc.fds.install(files.console(0, status), bool(r.flags & O_CLOEXEC))
+            return proc.fds.install(console.console(0, status), bool(r.flags & O_CLOEXEC))
         file = OpenFile("node", status, walk)
         if r.flags & O_TRUNC and file.writable() and stat.S_ISREG(attr.mode):
-            self._truncate(step.fs, step.node, 0)
+            regular.truncate(self, step.fs, step.node, 0)
         return proc.fds.install(file, bool(r.flags & O_CLOEXEC))
 
     def _open_walk(self, proc: Proc, dirfd: int, path: bytes, flags: int, mode: int) -> Walk:
@@ -530,7 +416,7 @@ class Vfs:
                     raise
                 node = here.fs.create(here.node, name,
                                       stat.S_IFREG | (mode & 0o7777 & ~proc.umask),
-                                      *self._owner())
+                                      *self.owner())
                 return parent + (Step(name, here.fs, node),)
             if flags & O_EXCL:
                 raise KernelError(Errno.EEXIST, path.decode(errors="replace"))
@@ -540,715 +426,79 @@ class Vfs:
         raise KernelError(Errno.ELOOP, "too many symbolic links")
 
     @staticmethod
-    def _owner() -> tuple[int, int]:
+    def owner() -> tuple[int, int]:
         """Who owns a new file: the user running CloudOS (guest credentials do not
         travel with requests yet)."""
         return os.getuid(), os.getgid()
 
-    def pipe2(self, request: Request, r: vfs.Pipe2) -> int:
-        proc = self.proc(request)
-        if r.flags & ~(O_CLOEXEC | O_NONBLOCK | 0o40000):
-            raise KernelError(Errno.EINVAL, f"pipe2 flags {r.flags:#x}")
-        proc.fds.check_free(2)
-        pipe = Pipe(readers=1, writers=1)
-        status = r.flags & O_NONBLOCK
-        cloexec = bool(r.flags & O_CLOEXEC)
-        read_fd = proc.fds.install(OpenFile("pipe", files.O_RDONLY | status, pipe=pipe), cloexec)
-        write_fd = proc.fds.install(OpenFile("pipe", files.O_WRONLY | status, pipe=pipe), cloexec)
-        self.api.copy_out(request.grants[0], 0, struct.pack("<ii", read_fd, write_fd))
-        return 0
+    # -- reading and writing: each kind's (fileops.py) ----------------------------------
+    def check_readable(self, file: OpenFile) -> None:
+        if not file.readable():
+            raise KernelError(Errno.EBADF, "not open for reading")
 
-    # -- socket pairs ----------------------------------------------------------------
-    @staticmethod
-    def _connection(socktype: int) -> tuple[Pipe, Pipe]:
-        """The two pipes of a connection; a message socket's keep message ends."""
-        def pipe() -> Pipe:
-            return Pipe(readers=1, writers=1, bounds=deque() if socktype != SOCK_STREAM else None)
-        return pipe(), pipe()
+    def check_writable(self, file: OpenFile) -> None:
+        if not file.writable():
+            raise KernelError(Errno.EBADF, "not open for writing")
 
-    def socketpair(self, request: Request, r: vfs.Socketpair) -> int:
-        """A connected AF_UNIX pair (the client checked domain, type and protocol)."""
-        proc = self.proc(request)
-        proc.fds.check_free(2)
-        there, back = self._connection(r.socktype)
-        status, cloexec = files.O_RDWR | r.flags & O_NONBLOCK, bool(r.flags & O_CLOEXEC)
-        cred = (request.sender, *self._owner())  # each end's peer is its creator
-        first = proc.fds.install(OpenFile("socket", status, pipe=back, tx=there,
-                                          socktype=r.socktype, cred=cred), cloexec)
-        second = proc.fds.install(OpenFile("socket", status, pipe=there, tx=back,
-                                           socktype=r.socktype, cred=cred), cloexec)
-        self.api.copy_out(request.grants[0], 0, struct.pack("<ii", first, second))
-        return 0
+    def read_file(self, request: Request, ops: FileOps, file: OpenFile, count: int,
+                  grant: Any) -> Any:
+        """One read of ``file`` (of kind ``ops``) into one grant."""
+        self.check_readable(file)
+        return ops.read(self, request, file, count, grant)
 
-    # -- AF_UNIX sockets with names ----------------------------------------------------
-    def socket(self, request: Request, r: vfs.Socket) -> int:
-        """An unconnected AF_UNIX stream or seqpacket socket (the client checked domain
-        and type)."""
-        file = OpenFile("socket", files.O_RDWR | r.flags & O_NONBLOCK, socktype=r.socktype)
-        return self.proc(request).fds.install(file, bool(r.flags & O_CLOEXEC))
-
-    def _address(self, addr: bytes) -> tuple[bytes, bytes]:
-        """(name, kind) of a struct sockaddr_un: b"path" or b"abstract" (b"" to autobind)."""
-        if len(addr) < 2 or struct.unpack_from("<H", addr)[0] != AF_UNIX:
-            raise KernelError(Errno.EINVAL, "not an AF_UNIX address")
-        path = addr[2:]
-        if not path:
-            return b"", b""
-        if path[0] == 0:
-            return path, b"abstract"
-        path = path.split(b"\0")[0]
-        if not path:
-            raise KernelError(Errno.EINVAL, "empty socket path")
-        return path, b"path"
-
-    @staticmethod
-    def _sockaddr(name: bytes, kind: bytes) -> bytes:
-        family = struct.pack("<H", AF_UNIX)
-        return family + name + (b"\0" if kind == b"path" else b"")
-
-    def bind(self, request: Request, r: vfs.Bind) -> int:
-        proc = self.proc(request)
-        file = self._socket(request, r.fd)
-        name, kind = self._address(r.addr)
-        if file.name and kind == b"path":  # bound already: the name taken, else EINVAL
-            walk, last = self._parent(proc, AT_FDCWD, name)
-            try:
-                walk[-1].fs.lookup(walk[-1].node, last)
-            except KernelError:
-                raise KernelError(Errno.EINVAL, "the socket is bound") from None
-            raise KernelError(Errno.EADDRINUSE, name.decode(errors="replace"))
-        if kind == b"path":
-            walk, last = self._parent(proc, AT_FDCWD, name)
-            mode = stat.S_IFSOCK | (0o777 & ~proc.umask)
-            try:
-                node = walk[-1].fs.mknod(walk[-1].node, last, mode, 0, *self._owner())
-            except KernelError as err:
-                raise KernelError(Errno.EADDRINUSE if err.errno == Errno.EEXIST
-                                  else err.errno, name.decode(errors="replace")) from None
-            a = walk[-1].fs.getattr(node)
-            key: Any = ("node", a.dev, a.ino)
-        else:
-            if file.name:
-                raise KernelError(Errno.EINVAL, "the socket is bound")
-            if not name:  # autobind: an abstract name of five hex digits
-                self.state.autobinds += 1
-                name, kind = b"\0%05x" % self.state.autobinds, b"abstract"
-            key = ("abstract", name)
-            if key in self.state.unix_names:
-                raise KernelError(Errno.EADDRINUSE, "abstract name in use")
-        if file.name:
-            raise KernelError(Errno.EINVAL, "the socket is bound")
-        file.name = self._sockaddr(name, kind)
-        self.state.unix_names[key] = file
-        return 0
-
-    def listen(self, request: Request, r: vfs.Listen) -> int:
-        file = self._socket(request, r.fd)
-        if not file.name or file.pipe is not None:
-            raise KernelError(Errno.EINVAL, "listen needs a bound, unconnected socket")
-        limit = min(max(r.backlog, 0), SOMAXCONN) + 1
-        if file.listener is None:
-            file.listener = Listener(limit, request.sender)
-        file.listener.limit = limit
-        return 0
-
-    def connect(self, request: Request, r: vfs.Connect) -> int:
-        proc = self.proc(request)
-        file = self._socket(request, r.fd)
-        name, kind = self._address(r.addr)
-        if kind == b"path":
-            step = self._lookup(proc, AT_FDCWD, name)[-1]
-            a = step.fs.getattr(step.node)
-            if not stat.S_ISSOCK(a.mode):
-                raise KernelError(Errno.ECONNREFUSED, "not a socket")
-            server = self.state.unix_names.get(("node", a.dev, a.ino))
-        elif kind == b"abstract":
-            server = self.state.unix_names.get(("abstract", name))
-        else:
-            raise KernelError(Errno.EINVAL, "no address")
-        if file.listener is not None:
-            raise KernelError(Errno.EINVAL, "a listening socket does not connect")
-        if file.pipe is not None:
-            raise KernelError(Errno.EISCONN, "already connected")
-        listener = server.listener if server is not None else None
-        if listener is None:
-            raise KernelError(Errno.ECONNREFUSED, "nobody listens there")
-        if len(listener.queue) >= listener.limit:
-            raise KernelError(Errno.EAGAIN, "the listener's backlog is full")
-        assert server is not None
-        if server.socktype != file.socktype:
-            raise KernelError(EPROTOTYPE, "the listener is of another socket type")
-        there, back = self._connection(file.socktype)
-        uid, gid = self._owner()
-        accepted = OpenFile("socket", files.O_RDWR, pipe=there, tx=back, name=server.name,
-                            peer=file.name or struct.pack("<H", AF_UNIX),
-                            cred=(request.sender, uid, gid), socktype=file.socktype)
-        file.pipe, file.tx, file.peer = back, there, server.name
-        file.cred = (listener.owner, uid, gid)
-        listener.queue.append(accepted)
-        self._serve_accepts(listener)
-        self.wake_pollers()
-        return 0
-
-    def accept4(self, request: Request, r: vfs.Accept4) -> Any:
-        file = self._socket(request, r.fd)
-        if r.flags & ~(O_CLOEXEC | O_NONBLOCK):
-            raise KernelError(Errno.EINVAL, f"accept4 flags {r.flags:#x}")
-        listener = file.listener
-        if listener is None:
-            raise KernelError(Errno.EINVAL, "not listening")
-        if not listener.queue:
-            if file.flags & O_NONBLOCK:
-                raise KernelError(Errno.EAGAIN, "no connection waits")
-            listener.accepting.append((request, r.flags))
-            return None  # answered when a client connects
-        return self._accept(self.proc(request), listener.queue.popleft(), r.flags)
-
-    @staticmethod
-    def _accept(proc: Proc, conn: OpenFile, flags: int) -> BytesOut:
-        conn.flags |= flags & O_NONBLOCK
-        return BytesOut(proc.fds.install(conn, bool(flags & O_CLOEXEC)), conn.peer)
-
-    def _serve_accepts(self, listener: Listener) -> None:
-        while listener.queue and listener.accepting:
-            request, flags = listener.accepting.popleft()
-            proc = self.state.procs.get(request.sender)
-            if proc is None or not self.api.waiting(request):
-                continue
-            self.api.reply(request, self._accept(proc, listener.queue.popleft(), flags))
-
-    def getsockname(self, request: Request, r: vfs.Getsockname) -> Any:
-        file = self._socket(request, r.fd)
-        return BytesOut(0, file.name or struct.pack("<H", AF_UNIX))
-
-    def getpeername(self, request: Request, r: vfs.Getpeername) -> Any:
-        file = self._socket(request, r.fd)
-        if file.pipe is None:
-            raise KernelError(Errno.ENOTCONN, "not connected")
-        return BytesOut(0, file.peer)
-
-    def getsockopt(self, request: Request, r: vfs.Getsockopt) -> Any:
-        """SOL_SOCKET options of an AF_UNIX stream socket: their value, as bytes."""
-        file = self._socket(request, r.fd)
-        if r.level != SOL_SOCKET:
-            raise KernelError(Errno.EOPNOTSUPP, f"level {r.level}")
-        values = {SO_TYPE: file.socktype, SO_ERROR: 0, SO_DOMAIN: AF_UNIX, SO_PROTOCOL: 0,
-                  SO_ACCEPTCONN: int(file.listener is not None), SO_SNDBUF: SOCKET_BUFFER,
-                  SO_RCVBUF: SOCKET_BUFFER, SO_REUSEADDR: 0, SO_KEEPALIVE: 0, SO_PASSCRED: 0}
-        if r.option == SO_PEERCRED:
-            return BytesOut(0, struct.pack("<iII", *file.cred) if file.pipe is not None
-                            else struct.pack("<iii", 0, -1, -1))
-        if r.option not in values:
-            raise KernelError(Errno.ENOPROTOOPT, f"socket option {r.option}")
-        return BytesOut(0, struct.pack("<i", values[r.option]))
-
-    def setsockopt(self, request: Request, r: vfs.Setsockopt) -> int:
-        """Accepted and without effect: the buffer sizes, address reuse, keepalive."""
-        self._socket(request, r.fd)
-        if r.level != SOL_SOCKET:
-            raise KernelError(Errno.ENOPROTOOPT, f"level {r.level}")
-        if r.option not in (SO_REUSEADDR, SO_KEEPALIVE, SO_SNDBUF, SO_RCVBUF, SO_PASSCRED,
-                          SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_LINGER, SO_RCVTIMEO, SO_SNDTIMEO):
-            raise KernelError(Errno.ENOPROTOOPT, f"socket option {r.option}")
-        return 0
-
-    def sendmsg(self, request: Request, r: vfs.Sendmsg) -> int | None:
-        """sendmsg: the bytes, and open files (SCM_RIGHTS) that travel with them."""
-        proc = self.proc(request)
-        file = self._socket(request, r.fd)
-        if r.flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL):
-            raise KernelError(Errno.EOPNOTSUPP, f"send flags {r.flags:#x}")
-        passing = [proc.fds.get(n) for n in r.fds]  # EBADF before anything is sent
-        self._connected(file, False)
-        data = b"".join(self.api.copy_in(g, 0, n) for g, n in zip(request.grants, r.lengths))
-        pipe = file.tx
-        assert pipe is not None
-        if not (passing and data):
-            return self._pipe_write(request, file, data, 0, bool(r.flags & MSG_DONTWAIT))
-        # the files go in first: a reader waiting now takes them with the bytes
-        start = pipe.consumed + len(pipe.buffer)
-        chunk = [start, start + len(data), passing]
-        pipe.rights.append(chunk)
-        for passed in passing:
-            passed.refs += 1  # held by the message until it is received
-        try:
-            result = self._pipe_write(request, file, data, 0, bool(r.flags & MSG_DONTWAIT))
-        except KernelError:
-            if chunk in pipe.rights:
-                pipe.rights.remove(chunk)
-                for passed in passing:
-                    self._unref(passed)
-            raise
-        if result is not None:
-            chunk[1] = start + result  # a non-blocking write may have sent less
-        return result
-
-    def recvmsg(self, request: Request, r: vfs.Recvmsg) -> Any:
-        """recvmsg: bytes into the buffers; open files that came with them into the control
-        buffer (the last grant, ``room`` bytes)."""
-        file = self._socket(request, r.fd)
-        if r.flags & ~(MSG_DONTWAIT | MSG_CMSG_CLOEXEC):
-            raise KernelError(Errno.EOPNOTSUPP, f"recv flags {r.flags:#x}")
-        self._connected(file, True)
-        grants = request.grants[:len(r.lengths)]
-        control = (request.grants[len(r.lengths)] if r.room else 0, r.room, r.flags)
-        return self._pipe_read(request, file, sum(r.lengths), grants, r.lengths,
-                               bool(r.flags & MSG_DONTWAIT), control)
-
-    @staticmethod
-    def _connected(file: OpenFile, reading: bool) -> None:
-        """A socket read or written must be connected (reading a listening or new one: EINVAL)."""
-        if file.pipe is None:
-            raise KernelError(Errno.EINVAL if reading else Errno.ENOTCONN, "not connected")
-
-    def _socket_closed(self, file: OpenFile) -> None:
-        """The last fd of a socket went: its connection ends; a listener's queue is refused;
-        open files in flight to it are dropped."""
-        if file.pipe is not None:
-            self._shutdown(file, SHUT_BOTH)
-            while file.pipe.rights:
-                for passed in file.pipe.rights.popleft()[2]:
-                    self._unref(passed)
-        if file.listener is not None:
-            for conn in file.listener.queue:
-                self._shutdown(conn, SHUT_BOTH)
-            file.listener.queue.clear()
-        for key in [k for k, f in self.state.unix_names.items() if f is file]:
-            del self.state.unix_names[key]
-
-    def _socket(self, request: Request, fd: int) -> OpenFile:
-        file = self.proc(request).fds.get(fd)
-        if file.kind != "socket":
-            raise KernelError(Errno.ENOTSOCK, f"fd {fd} is not a socket")
-        return file
-
-    def _shutdown(self, file: OpenFile, how: int) -> None:
-        assert file.pipe is not None and file.tx is not None
-        new = how & ~file.shut
-        file.shut |= new
-        if new & SHUT_READ:
-            file.pipe.readers -= 1
-        if new & SHUT_WRITE:
-            file.tx.writers -= 1
-        self._pipe_changed(file.pipe)
-        self._pipe_changed(file.tx)
-
-    def shutdown(self, request: Request, r: vfs.Shutdown) -> int:
-        file = self._socket(request, r.fd)
-        if r.how not in (0, 1, 2):
-            raise KernelError(Errno.EINVAL, f"shutdown how={r.how}")
-        if file.pipe is None:  # Linux notes it and succeeds (a later connect is refused)
-            file.shut |= r.how + 1
-            return 0
-        self._shutdown(file, r.how + 1)  # SHUT_RD, SHUT_WR, SHUT_RDWR -> bits 1, 2, 3
-        return 0
-
-    def sendto(self, request: Request, r: vfs.Sendto) -> int | None:
-        file = self._socket(request, r.fd)
-        if r.named:
-            raise KernelError(Errno.EISCONN, "the socket is connected")
-        if r.flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL):
-            raise KernelError(Errno.EOPNOTSUPP, f"send flags {r.flags:#x}")
-        self._connected(file, False)
-        data = self.api.copy_in(request.grants[0], 0, r.count)
-        return self._pipe_write(request, file, data, 0, bool(r.flags & MSG_DONTWAIT))
-
-    def recvfrom(self, request: Request, r: vfs.Recvfrom) -> int | None:
-        file = self._socket(request, r.fd)
-        if r.flags & ~MSG_DONTWAIT:
-            raise KernelError(Errno.EOPNOTSUPP, f"recv flags {r.flags:#x}")
-        self._connected(file, True)
-        return self._pipe_read(request, file, r.count, request.grants[0], None,
-                               bool(r.flags & MSG_DONTWAIT))
-
-    # -- signalfd (signalfd.py) and eventfd (eventfd.py) --------------------------------
-    def signalfd4(self, request: Request, r: vfs.Signalfd4) -> int:
-        return signalfd.signalfd4(self, request, r)
-
-    def signals_pending(self, request: Request, r: vfs.SignalsPending) -> None:
-        signalfd.pending(self, r)
-
-    def eventfd2(self, request: Request, r: vfs.Eventfd2) -> int:
-        return self.proc(request).fds.install(*eventfd.create(r))
-
-    # -- reading and writing ---------------------------------------------------------
-    def read(self, request: Request, r: vfs.Read) -> int | None:
+    def read(self, request: Request, r: vfs.Read) -> Any:
         file = self.proc(request).fds.get(r.fd)
-        self._check_foreground(file, r.pgid, r.sid)
-        return self._read(request, file, r.count, request.grants[0], None)
+        ops = KINDS[file.kind]
+        ops.foreground(self, file, r.pgid, r.sid, False)
+        return self.read_file(request, ops, file, r.count, request.grants[0])
 
-    def _check_foreground(self, file: OpenFile, pgid: int, sid: int) -> None:
-        """A job of the console's session reads the terminal only in the foreground."""
-        if file.kind == "console" and self.state.tty is not None:
-            self._check_control(pgid, sid)
+    def readv(self, request: Request, r: vfs.Readv) -> Any:
+        file = self.proc(request).fds.get(r.fd)
+        ops = KINDS[file.kind]
+        ops.foreground(self, file, r.pgid, r.sid, False)
+        return ops.readv(self, request, file, request.grants, r.lengths)
 
     def pread(self, request: Request, r: vfs.Pread) -> int | None:
         file = self.proc(request).fds.get(r.fd)
-        if file.kind != "node" or r.offset < 0:
-            raise KernelError(Errno.ESPIPE if file.kind != "node" else Errno.EINVAL)
-        return self._read(request, file, r.count, request.grants[0], r.offset)
-
-    def readv(self, request: Request, r: vfs.Readv) -> int | None:
-        file = self.proc(request).fds.get(r.fd)
-        self._check_foreground(file, r.pgid, r.sid)
-        if file.kind == "signalfd":
-            raise KernelError(Errno.EINVAL, "read a signalfd with read(2)")
-        if file.kind == "eventfd":  # the first buffer takes the 8 bytes
-            return self._read(request, file, r.lengths[0] if r.lengths else 0,
-                              request.grants[0] if r.lengths else None, None)
-        if file.kind in ("pipe", "socket") or file.kind == "console" and self.state.tty:
-            # one read fills the buffers in order
-            return self._read(request, file, sum(r.lengths), request.grants, None, r.lengths)
-        total = 0
-        for grant, length in zip(request.grants, r.lengths):
-            got = self._read(request, file, length, grant, None)
-            assert got is not None
-            total += got
-            if got < length:
-                break
-        return total
-
-    def _read(self, request: Request, file: OpenFile, count: int, grant: Any,
-              offset: int | None, lengths: list[int] | None = None) -> int | None:
-        if not file.readable():
-            raise KernelError(Errno.EBADF, "not open for reading")
-        if file.kind == "console" and self.state.tty is not None:
-            return self._tty_read(request, file, count, grant, lengths)
-        ops = KINDS.get(file.kind)
-        if ops is not None:
-            return ops.read(self, request, file, count, grant)
-        if file.kind == "console":
-            data = files.console_read(file, count)
-        elif file.kind in ("pipe", "socket"):
-            if file.kind == "socket":
-                self._connected(file, True)
-            return self._pipe_read(request, file, count, grant, lengths)
-        else:
-            if stat.S_ISDIR(file.fs.getattr(file.node).mode):
-                raise KernelError(Errno.EISDIR, "read of a directory")
-            at = file.offset if offset is None else offset
-            data = self._file_read(file.fs, file.node, at, count)
-            if offset is None:
-                file.offset += len(data)
-        self._scatter(grant, data, lengths)
-        return len(data)
-
-    # -- the console as a terminal ------------------------------------------------------
-    def _tty_read(self, request: Request, file: OpenFile, count: int, grant: Any,
-                  lengths: list[int] | None) -> int | None:
-        tty = self.state.tty
-        assert tty is not None
-        data = tty.take(count) if not self.state.tty_readers else None  # first come first
-        if data is None:
-            if file.flags & O_NONBLOCK:
-                raise KernelError(Errno.EAGAIN, "nothing typed yet")
-            self.state.tty_readers.append((request, count, grant, lengths))
-            return None  # answered when a line (or enough bytes) comes
-        self._scatter(grant, data, lengths)
-        return len(data)
-
-    def console_input(self, request: Request, r: vfs.ConsoleInput) -> None:
-        self._tty_feed(r.data)
-
-    def _tty_feed(self, data: bytes) -> None:
-        """Keys from the host terminal: the line discipline takes them; waiting reads go on."""
-        tty = self.state.tty
-        if tty is None:
-            return
-        echo, signals = tty.receive(data)
-        if echo:
-            files.console_echo(echo)
-        self.state.tty_signals += signals
-        readers, self.state.tty_readers = self.state.tty_readers, []
-        for i, (reader, count, grant, lengths) in enumerate(readers):
-            if not self.api.waiting(reader):
-                continue  # interrupted by a signal meanwhile
-            got = tty.take(count)
-            if got is None:
-                self.state.tty_readers = [r for r in readers[i:] if self.api.waiting(r[0])]
-                break
-            try:
-                self._scatter(grant, got, lengths)
-                self.api.reply(reader, len(got))
-            except KernelError as err:
-                self.api.reply(reader, -err.errno)
-        self.wake_pollers()
-
-    def _scatter(self, grant: Any, data: bytes, lengths: list[int] | None) -> None:
-        if lengths is None:
-            self.api.copy_out(grant, 0, data)
-            return
-        done = 0
-        for token, length in zip(grant, lengths):
-            piece = data[done:done + length]
-            if piece:
-                self.api.copy_out(token, 0, piece)
-            done += len(piece)
+        return KINDS[file.kind].pread(self, request, file, r.count, request.grants[0], r.offset)
 
     def write(self, request: Request, r: vfs.Write) -> int | None:
         file = self.proc(request).fds.get(r.fd)
-        self._check_output(file, r.pgid, r.sid)
-        return self._write(request, file, self.api.copy_in(request.grants[0], 0, r.count), None)
-
-    def _check_output(self, file: OpenFile, pgid: int, sid: int) -> None:
-        """With TOSTOP, only the foreground job of the console's session writes to the
-        terminal (``pgid`` 0: SIGTTOU would not stop the writer, so it may)."""
-        tty = self.state.tty
-        if tty is not None and file.kind == "console" and tty.termios.lflag & TOSTOP:
-            self._check_control(pgid, sid)
-
-    def _check_control(self, pgid: int, sid: int) -> None:
-        """Only the foreground job of the console's session uses the terminal (``pgid`` 0:
-        a caller the rule does not stop)."""
-        if pgid and sid == CONSOLE_SESSION and pgid != self.state.foreground:
-            raise KernelError(BACKGROUND, "a background job used the terminal")
-
-    def pwrite(self, request: Request, r: vfs.Pwrite) -> int | None:
-        file = self.proc(request).fds.get(r.fd)
-        if file.kind != "node" or r.offset < 0:
-            raise KernelError(Errno.ESPIPE if file.kind != "node" else Errno.EINVAL)
-        return self._write(request, file, self.api.copy_in(request.grants[0], 0, r.count), r.offset)
+        ops = KINDS[file.kind]
+        ops.foreground(self, file, r.pgid, r.sid, True)
+        return self._write(request, ops, file, self.api.copy_in(request.grants[0], 0, r.count))
 
     def writev(self, request: Request, r: vfs.Writev) -> int | None:
         file = self.proc(request).fds.get(r.fd)
-        self._check_output(file, r.pgid, r.sid)
+        ops = KINDS[file.kind]
+        ops.foreground(self, file, r.pgid, r.sid, True)
         data = b"".join(self.api.copy_in(g, 0, n) for g, n in zip(request.grants, r.lengths))
-        return self._write(request, file, data, None)
+        return self._write(request, ops, file, data)
 
-    def _write(self, request: Request, file: OpenFile, data: bytes,
-               offset: int | None) -> int | None:
-        if not file.writable():
-            raise KernelError(Errno.EBADF, "not open for writing")
-        ops = KINDS.get(file.kind)
-        if ops is not None:
-            return ops.write(self, request, file, data)
-        if file.kind == "console":
-            return files.console_write(file, data) if data else 0
-        if file.kind in ("pipe", "socket"):
-            if file.kind == "socket":
-                self._connected(file, False)
-            return self._pipe_write(request, file, data, 0)
-        fs, node = file.fs, file.node
-        if offset is None and file.flags & O_APPEND:
-            file.offset = fs.getattr(node).size
-        at = file.offset if offset is None else offset
-        limit = self.state.fsize_limit(request.sender)  # RLIMIT_FSIZE, of regular files
-        if data and at + len(data) > limit and stat.S_ISREG(fs.getattr(node).mode):
-            if at >= limit:  # (the personality raises SIGXFSZ)
-                raise KernelError(Errno.EFBIG, "at RLIMIT_FSIZE")
-            data = data[:limit - at]  # a short write, up to the limit
-        written = self._file_write(fs, node, at, data)
-        if offset is None:
-            file.offset += written
-        return written
+    def _write(self, request: Request, ops: FileOps, file: OpenFile, data: bytes) -> int | None:
+        self.check_writable(file)
+        return ops.write(self, request, file, data)
 
-    # -- pipes -----------------------------------------------------------------------
-    def _pipe_read(self, request: Request, file: OpenFile, count: int, grant: Any,
-                   lengths: list[int] | None, dontwait: bool = False,
-                   control: Any = None) -> Any:
-        pipe = file.pipe
-        assert pipe is not None
-        if count == 0:
-            return 0
-        if not pipe.readable():
-            if (pipe.writers == 0 or pipe.readers == 0) and file.socktype != SOCK_DGRAM:
-                return 0  # end of file (or a socket shut for reading); datagrams have none
-            if file.flags & O_NONBLOCK or dontwait:
-                raise KernelError(Errno.EAGAIN, "pipe empty")
-            pipe.blocked_readers.append((request, count, grant, lengths, control))
-            return None  # answered when a writer comes
-        data, passed = self._pipe_take(pipe, count)
-        self._pipe_changed(pipe)
-        return self._read_answer(request, grant, data, lengths, passed, control)
-
-    def _pipe_take(self, pipe: Pipe, count: int) -> tuple[bytes, list[OpenFile]]:
-        """Up to ``count`` bytes from the pipe, stopping after the bytes that carry open
-        files (SCM_RIGHTS), and those files."""
-        start = pipe.consumed
-        end = start + min(count, len(pipe.buffer))
-        if pipe.bounds:  # a message: no more than one (files of the next are not this read's)
-            end = min(end, pipe.bounds[0])
-        passed: list[OpenFile] = []
-        for chunk in pipe.rights:
-            if chunk[0] < end and chunk[1] > start:
-                end, passed = min(end, chunk[1]), chunk[2]
-                pipe.rights.remove(chunk)
-                break
-        data = bytes(pipe.buffer[:end - start])
-        if pipe.bounds:
-            end = pipe.bounds.popleft()
-        del pipe.buffer[:end - start]
-        pipe.consumed = end
-        return data, passed
-
-    def _drop_unwritten_rights(self, pipe: Pipe) -> None:
-        """Files queued for bytes that were never written go back."""
-        written = pipe.consumed + len(pipe.buffer)
-        for chunk in [c for c in pipe.rights if c[0] >= written]:
-            pipe.rights.remove(chunk)
-            for file in chunk[2]:
-                self._unref(file)
-
-    def _read_answer(self, request: Request, grant: Any, data: bytes,
-                     lengths: list[int] | None, passed: list[OpenFile], control: Any) -> Any:
-        """Copy what a pipe or socket read took; files that came with it go to recvmsg's
-        control buffer (installed as new fds) or, for other reads, are dropped."""
-        self._scatter(grant, data, lengths)
-        if control is None:
-            for file in passed:
-                self._unref(file)
-            return len(data)
-        token, room, flags = control
-        fit = max(0, (room - CMSG_HEADER) // 4) if passed else 0
-        given, dropped = passed[:fit], passed[fit:]
-        for file in dropped:
-            self._unref(file)
-        proc = self.state.procs.get(request.sender)
-        if proc is None:  # the receiver is gone: nobody takes them
-            for file in given:
-                self._unref(file)
-            given = []
-        # the message's hold on each file becomes the new fd's
-        fds = [proc.fds.install(file, bool(flags & MSG_CMSG_CLOEXEC)) for file in given
-               if proc is not None]
-        used = 0
-        if fds:
-            cmsg = struct.pack(f"<Qii{len(fds)}i", CMSG_HEADER + 4 * len(fds), SOL_SOCKET,
-                               SCM_RIGHTS, *fds)
-            self.api.copy_out(token, 0, cmsg)
-            used = min(room, (len(cmsg) + 7) & ~7)
-        msg_flags = flags & MSG_CMSG_CLOEXEC | (MSG_CTRUNC if dropped else 0)
-        return Received(len(data), used, msg_flags)
-
-    def _pipe_write(self, request: Request, file: OpenFile, data: bytes, done: int,
-                    dontwait: bool = False) -> int | None:
-        pipe = file.tx if file.kind == "socket" else file.pipe
-        assert pipe is not None
-        if pipe.readers == 0 or pipe.writers == 0:
-            if file.socktype == SOCK_DGRAM and pipe.readers == 0:
-                raise KernelError(Errno.ECONNREFUSED, "the peer is gone")
-            raise KernelError(Errno.EPIPE, "no reader (or a socket shut for writing)")
-        nonblock = bool(file.flags & O_NONBLOCK) or dontwait
-        room = PIPE_CAPACITY - len(pipe.buffer)
-        left = len(data) - done
-        messages = pipe.bounds is not None
-        if messages and len(data) > PIPE_CAPACITY:
-            raise KernelError(Errno.EMSGSIZE, "a message larger than the socket's buffer")
-        if room < left and (left <= PIPE_BUF or room == 0 or messages):  # atomic writes
-            if nonblock:
-                if done:
-                    return done
-                raise KernelError(Errno.EAGAIN, "pipe full")
-            if done:
-                request.on_crash = done
-            pipe.blocked_writers.append((request, file, data, done))
-            self._pipe_changed(pipe)
-            return None
-        take = min(room, left)
-        pipe.buffer += data[done:done + take]
-        done += take
-        if messages:
-            pipe.bounds.append(pipe.consumed + len(pipe.buffer))  # type: ignore[union-attr]
-        self._pipe_changed(pipe)
-        if done < len(data):
-            if nonblock:
-                return done
-            request.on_crash = done  # written already: a crash must not make it write twice
-            pipe.blocked_writers.append((request, file, data, done))
-            return None
-        return done
-
-    def _pipe_changed(self, pipe: Pipe) -> None:
-        """Data or an end changed: answer the blocked readers, writers and pollers that can
-        go on."""
-        while pipe.blocked_readers and (pipe.readable() or pipe.writers == 0
-                                        or pipe.readers == 0):
-            request, count, grant, lengths, control = pipe.blocked_readers.popleft()
-            if not self.api.waiting(request):
-                continue  # interrupted (EINTR): it must not take the data
-            data, passed = self._pipe_take(pipe, count)
-            try:
-                self.answer(request, self._read_answer(request, grant, data, lengths, passed,
-                                                       control))
-            except KernelError as err:
-                self.answer(request, -err.errno)
-        while pipe.blocked_writers and (len(pipe.buffer) < PIPE_CAPACITY or pipe.readers == 0
-                                        or pipe.writers == 0):
-            request, file, data, done = pipe.blocked_writers.popleft()
-            if not self.api.waiting(request):  # interrupted: its bytes, and files, never come
-                self._drop_unwritten_rights(pipe)
-                continue
-            if pipe.readers == 0 or pipe.writers == 0:
-                self.answer(request, done or -Errno.EPIPE)
-                continue
-            take = min(PIPE_CAPACITY - len(pipe.buffer), len(data) - done)
-            if pipe.bounds is not None and take < len(data):  # a message goes whole
-                pipe.blocked_writers.appendleft((request, file, data, done))
-                break
-            pipe.buffer += data[done:done + take]
-            done += take
-            if pipe.bounds is not None:
-                pipe.bounds.append(pipe.consumed + len(pipe.buffer))
-            if done < len(data):
-                request.on_crash = done
-                pipe.blocked_writers.appendleft((request, file, data, done))
-                break
-            self.answer(request, done)
-        if pipe.blocked_readers and pipe.readable():
-            self._pipe_changed(pipe)
-        self.wake_pollers()
+    def pwrite(self, request: Request, r: vfs.Pwrite) -> int | None:
+        file = self.proc(request).fds.get(r.fd)
+        return KINDS[file.kind].pwrite(self, request, file, r.count, r.offset)
 
     # -- poll ------------------------------------------------------------------------
     def revents(self, proc: Proc, fd: int, events: int) -> int:
+        """The poll events of ``events`` that fd ``fd`` has now (POLLNVAL: not open)."""
         entry = proc.fds.entries.get(fd)
         if entry is None:
             return POLLNVAL
         file = entry.file
-        ops = KINDS.get(file.kind)
-        if ops is not None:
-            return ops.poll(self, proc, fd, file, events)
-        if file.kind == "pipe":
-            pipe = file.pipe
-            assert pipe is not None
-            if file.readable():
-                return ((POLLIN if pipe.buffer else 0) | (POLLHUP if not pipe.writers else 0)) \
-                    & (events | POLLHUP)
-            if not pipe.readers:
-                return POLLERR | (POLLOUT & events)
-            return POLLOUT & events if len(pipe.buffer) < PIPE_CAPACITY else 0
-        if file.kind == "socket" and file.listener is not None:
-            return POLLIN & events if file.listener.queue else 0
-        if file.kind == "socket" and file.pipe is None:  # unconnected: Linux says so
-            return (POLLOUT & events) | POLLHUP
-        if file.kind == "socket":  # as Linux's unix_poll: shut directions, data, room
-            rx, tx = file.pipe, file.tx
-            assert rx is not None and tx is not None
-            rcv_shut = not rx.readers or not rx.writers
-            snd_shut = not tx.readers or not tx.writers
-            mask = (POLLIN | POLLRDHUP if rcv_shut else 0) | (POLLIN if rx.readable() else 0)
-            mask |= (POLLHUP if rcv_shut and snd_shut else 0)
-            mask |= POLLOUT if len(tx.buffer) < PIPE_CAPACITY else 0
-            return mask & (events | POLLHUP)
-        if file.kind == "console" and file.readable():
-            if self.state.tty is not None:
-                return ((POLLIN if self.state.tty.readable() else 0) | POLLOUT) & events
-            ready = select.select([file.host_fd], [], [], 0)[0]
-            return POLLIN & events if ready else 0
-        return (POLLIN | POLLOUT) & events
+        return KINDS[file.kind].poll(self, proc, fd, file, events)
 
     def poll(self, request: Request, r: vfs.Poll) -> int | None:
         proc = self.proc(request)
         ready = self._poll_once(request, proc, r.fds)
         if ready or r.timeout_ms == 0:
             return ready
-        consoles = [f for f, _ in r.fds if f >= 0 and proc.fds.entries.get(f)
-                    and proc.fds.entries[f].file.kind == "console"]
-        if consoles and len(consoles) == len([f for f, _ in r.fds if f >= 0]) \
-                and self.state.tty is None:
-            # Only host devices: wait on the host, which is the only thing that can wake us.
-            timeout = None if r.timeout_ms < 0 else r.timeout_ms / 1000
-            select.select([proc.fds.entries[f].file.host_fd for f in consoles], [], [], timeout)
-            return self._poll_once(request, proc, r.fds)
+        if console.host_wait(self, proc, r.fds, r.timeout_ms):
+            return self._poll_once(request, proc, r.fds)  # (only the host could wake it)
         self.state.pollers.append((request, r.fds, proc, None))
         return None
 
@@ -1282,54 +532,31 @@ class Vfs:
             else:
                 self.state.pollers.append((request, fds, proc, watching))
 
-    # -- timerfd (timerfd.py) ----------------------------------------------------------
+    # -- files not on a file system, made by their kind's module --------------------
+    def eventfd2(self, request: Request, r: vfs.Eventfd2) -> int:
+        return self.proc(request).fds.install(*eventfd.create(r))
+
     def timerfd_create(self, request: Request, r: vfs.TimerfdCreate) -> int:
         return self.proc(request).fds.install(*timerfd.create(self.state, r))
 
-    def timerfd_settime(self, request: Request, r: vfs.TimerfdSettime) -> int:
-        return timerfd.settime(self, request, r)
+    def epoll_create1(self, request: Request, r: vfs.EpollCreate1) -> int:
+        return self.proc(request).fds.install(*epoll.create(r))
 
-    def timerfd_gettime(self, request: Request, r: vfs.TimerfdGettime) -> int:
-        return timerfd.gettime(self, request, r)
+    def signals_pending(self, request: Request, r: vfs.SignalsPending) -> None:
+        signalfd.pending(self, r)
 
     def timer_fired(self, request: Request, r: vfs.TimerFired) -> None:
         timerfd.fired(self, r)
 
-    # -- epoll (epoll.py) --------------------------------------------------------------
-    def epoll_create1(self, request: Request, r: vfs.EpollCreate1) -> int:
-        return self.proc(request).fds.install(*epoll.create(r))
-
-    def epoll_ctl(self, request: Request, r: vfs.EpollCtl) -> int:
-        return epoll.ctl(self, request, r)
-
-    def epoll_wait(self, request: Request, r: vfs.EpollWait) -> int | None:
-        return epoll.wait(self, request, r)
-
     # -- seeking, control -------------------------------------------------------------
     def lseek(self, request: Request, r: vfs.Lseek) -> int:
         file = self.proc(request).fds.get(r.fd)
-        ops = KINDS.get(file.kind)
-        if ops is not None:
-            return ops.seek(file, r.offset, r.whence)
-        if file.kind != "node":
-            raise KernelError(Errno.ESPIPE, "not seekable")
-        base = {SEEK_SET: 0, SEEK_CUR: file.offset}.get(r.whence)
-        if r.whence == SEEK_END:
-            base = file.fs.getattr(file.node).size
-        if base is None:
-            raise KernelError(Errno.EINVAL, f"whence {r.whence}")
-        if base + r.offset < 0:
-            raise KernelError(Errno.EINVAL, "negative offset")
-        file.offset = base + r.offset
-        file.listing = None if file.offset == 0 else file.listing
-        return file.offset
+        return KINDS[file.kind].seek(file, r.offset, r.whence)
 
     def ioctl(self, request: Request, r: vfs.Ioctl) -> int:
+        """The commands of any file here (as Linux's do_vfs_ioctl), the rest by its kind."""
         proc = self.proc(request)
         file = proc.fds.get(r.fd)
-        if file.kind == "console" and self.state.tty is not None \
-                and r.cmd in (TCSETS, TCSETSW, TCSETSF, TCFLSH, TIOCSPGRP):
-            self._check_control(r.pgid, r.sid)  # changing the terminal: foreground only
         if r.cmd == FIONBIO:  # any file: set or clear O_NONBLOCK
             (on,) = struct.unpack("<i", self.api.copy_in(request.grants[0], 0, 4))
             file.flags = file.flags | O_NONBLOCK if on else file.flags & ~O_NONBLOCK
@@ -1337,73 +564,7 @@ class Vfs:
         if r.cmd in (FIONCLEX, FIOCLEX):
             proc.fds.entries[r.fd].cloexec = r.cmd == FIOCLEX
             return 0
-        if r.cmd == FIONREAD:
-            if file.kind in ("pipe", "socket"):
-                count = len(file.pipe.buffer) if file.pipe is not None else 0
-            elif file.kind == "node":
-                count = max(0, file.fs.getattr(file.node).size - file.offset)
-            elif file.kind == "console" and self.state.tty is not None:
-                count = self.state.tty.available()
-            else:
-                count = 0
-            self.api.copy_out(request.grants[0], 0, struct.pack("<i", count))
-            return 0
-        if file.kind != "console" or not os.isatty(file.host_fd):
-            raise KernelError(Errno.ENOTTY, "not a terminal")
-        return self._terminal(request, file, r.cmd, r.arg)
-
-    def _terminal(self, request: Request, file: OpenFile, cmd: int, arg: int) -> int:
-        """Terminal control of the console: by the line discipline when there is one
-        (the host terminal keeps doing output processing, with the guest's c_oflag);
-        else the host terminal's own, passed through."""
-        import termios
-        tty = self.state.tty
-        if tty is not None and cmd == TCGETS:
-            self.api.copy_out(request.grants[0], 0, tty.termios.pack())
-        elif tty is not None and cmd in (TCSETS, TCSETSW, TCSETSF):
-            new = Termios.unpack(self.api.copy_in(request.grants[0], 0, TERMIOS.size))
-            tty.set(new, flush=cmd == TCSETSF)
-            files.host_io(files.set_host_oflag, file.host_fd, new.oflag)
-            self._tty_wake()
-        elif tty is not None and cmd == TCFLSH:
-            if arg not in (TCIFLUSH, 1, TCIOFLUSH):
-                raise KernelError(Errno.EINVAL, f"TCFLSH {arg}")
-            if arg != 1:
-                tty.flush()
-        elif cmd == TCGETS:
-            iflag, oflag, cflag, lflag, _, _, cc = termios.tcgetattr(file.host_fd)
-            chars = bytes(c if isinstance(c, int) else c[0] for c in cc[:19])
-            self.api.copy_out(request.grants[0], 0, TERMIOS.pack(iflag, oflag, cflag, lflag, 0,
-                                                                 chars))
-        elif cmd in (TCSETS, TCSETSW, TCSETSF):
-            raw = self.api.copy_in(request.grants[0], 0, TERMIOS.size)
-            iflag, oflag, cflag, lflag, _, chars = TERMIOS.unpack(raw)
-            old = termios.tcgetattr(file.host_fd)
-            cc = [bytes([c]) if i not in (termios.VMIN, termios.VTIME) else c
-                  for i, c in enumerate(chars)] + old[6][19:]
-            when = {TCSETS: termios.TCSANOW, TCSETSW: termios.TCSADRAIN,
-                    TCSETSF: termios.TCSAFLUSH}[cmd]
-            files.host_io(termios.tcsetattr, file.host_fd, when,
-                          [iflag, oflag, cflag, lflag, old[4], old[5], cc])
-        elif cmd == TIOCGWINSZ:
-            size = os.get_terminal_size(file.host_fd)
-            self.api.copy_out(request.grants[0], 0, struct.pack("<HHHH", size.lines,
-                                                                 size.columns, 0, 0))
-        elif cmd in (TIOCGPGRP, TIOCGSID):
-            value = self.state.foreground if cmd == TIOCGPGRP else CONSOLE_SESSION
-            self.api.copy_out(request.grants[0], 0, struct.pack("<i", value))
-        elif cmd == TIOCSPGRP:
-            pgid = struct.unpack("<i", self.api.copy_in(request.grants[0], 0, 4))[0]
-            if pgid <= 0:
-                raise KernelError(Errno.EINVAL, f"process group {pgid}")
-            self.state.foreground = pgid
-        else:
-            raise KernelError(Errno.ENOTTY, f"ioctl {cmd:#x} is not supported")
-        return 0
-
-    def _tty_wake(self) -> None:
-        """New settings may make waiting reads answerable (leaving canonical mode)."""
-        self._tty_feed(b"")
+        return KINDS[file.kind].ioctl(self, request, file, r)
 
     def fsync(self, request: Request, r: vfs.Fsync) -> int:
         self.proc(request).fds.get(r.fd)
@@ -1416,7 +577,7 @@ class Vfs:
     def newfstatat(self, request: Request, r: vfs.Newfstatat) -> int:
         proc = self.proc(request)
         try:
-            walk = self._lookup(proc, r.dirfd, r.path, r.flags)
+            walk = self.lookup(proc, r.dirfd, r.path, r.flags)
             attr = walk[-1].fs.getattr(walk[-1].node)
         except _NotANode as special:
             attr = special.attr()
@@ -1426,7 +587,7 @@ class Vfs:
     def statx(self, request: Request, r: vfs.Statx) -> int:
         proc = self.proc(request)
         try:
-            walk = self._lookup(proc, r.dirfd, r.path, r.flags)
+            walk = self.lookup(proc, r.dirfd, r.path, r.flags)
             a = walk[-1].fs.getattr(walk[-1].node)
         except _NotANode as special:
             a = special.attr()
@@ -1443,7 +604,7 @@ class Vfs:
     def faccessat(self, request: Request, r: vfs.Faccessat) -> int:
         if r.mode & ~7:
             raise KernelError(Errno.EINVAL, f"mode {r.mode}")
-        walk = self._lookup(self.proc(request), r.dirfd, r.path, r.flags)
+        walk = self.lookup(self.proc(request), r.dirfd, r.path, r.flags)
         step = walk[-1]
         attr = step.fs.getattr(step.node)
         if r.mode & W_OK and step.fs.readonly:
@@ -1483,7 +644,7 @@ class Vfs:
     def readlinkat(self, request: Request, r: vfs.Readlinkat) -> int:
         if r.size <= 0:
             raise KernelError(Errno.EINVAL, "buffer size")
-        walk = self._lookup(self.proc(request), r.dirfd, r.path,
+        walk = self.lookup(self.proc(request), r.dirfd, r.path,
                             AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)
         target = walk[-1].fs.readlink(walk[-1].node)[:r.size]
         self.api.copy_out(request.grants[0], 0, target)
@@ -1520,7 +681,7 @@ class Vfs:
         return 0
 
     def fchmodat(self, request: Request, r: vfs.Fchmodat) -> int:
-        walk = self._lookup(self.proc(request), r.dirfd, r.path, r.flags)
+        walk = self.lookup(self.proc(request), r.dirfd, r.path, r.flags)
         kind = stat.S_IFMT(walk[-1].fs.getattr(walk[-1].node).mode)
         return self._setattr(walk, mode=kind | (r.mode & 0o7777))
 
@@ -1528,14 +689,14 @@ class Vfs:
         return self.fchmodat(request, vfs.Fchmodat(r.fd, b"", r.mode, AT_EMPTY_PATH))
 
     def fchownat(self, request: Request, r: vfs.Fchownat) -> int:
-        walk = self._lookup(self.proc(request), r.dirfd, r.path, r.flags)
+        walk = self.lookup(self.proc(request), r.dirfd, r.path, r.flags)
         return self._setattr(walk, uid=None if r.uid == -1 else r.uid,
                              gid=None if r.gid == -1 else r.gid)
 
     def utimensat(self, request: Request, r: vfs.Utimensat) -> int:
         """Implements Linux utimensat(2): times in ns (None: UTIME_OMIT), or None for now."""
         proc = self.proc(request)
-        walk = self._lookup(proc, r.dirfd, r.path or b"",
+        walk = self.lookup(proc, r.dirfd, r.path or b"",
                             r.flags | (AT_EMPTY_PATH if r.path is None else 0))
         now = time.time_ns()
         atime, mtime = r.times if r.times is not None else (now, now)
@@ -1546,12 +707,12 @@ class Vfs:
     def truncate(self, request: Request, r: vfs.Truncate) -> int:
         if r.length < 0:
             raise KernelError(Errno.EINVAL, "negative length")
-        walk = self._lookup(self.proc(request), AT_FDCWD, r.path)
+        walk = self.lookup(self.proc(request), AT_FDCWD, r.path)
         if is_dir(walk[-1]):
             raise KernelError(Errno.EISDIR, r.path.decode(errors="replace"))
         if r.length > self.state.fsize_limit(request.sender):
             raise KernelError(Errno.EFBIG, "beyond RLIMIT_FSIZE")
-        self._truncate(walk[-1].fs, walk[-1].node, r.length)
+        regular.truncate(self, walk[-1].fs, walk[-1].node, r.length)
         return 0
 
     def ftruncate(self, request: Request, r: vfs.Ftruncate) -> int:
@@ -1560,15 +721,15 @@ class Vfs:
             raise KernelError(Errno.EINVAL if file.kind == "node" else Errno.EBADF, "ftruncate")
         if r.length > self.state.fsize_limit(request.sender):
             raise KernelError(Errno.EFBIG, "beyond RLIMIT_FSIZE")
-        self._truncate(file.fs, file.node, r.length)
+        regular.truncate(self, file.fs, file.node, r.length)
         return 0
 
     def statfs(self, request: Request, r: vfs.Statfs) -> int:
-        walk = self._lookup(self.proc(request), AT_FDCWD, r.path)
+        walk = self.lookup(self.proc(request), AT_FDCWD, r.path)
         return self._statfs(request, walk)
 
     def fstatfs(self, request: Request, r: vfs.Fstatfs) -> int:
-        return self._statfs(request, self._lookup(self.proc(request), r.fd, b"", AT_EMPTY_PATH))
+        return self._statfs(request, self.lookup(self.proc(request), r.fd, b"", AT_EMPTY_PATH))
 
     def _statfs(self, request: Request, walk: Walk) -> int:
         magic, bsize, blocks, bfree, nfiles, ffree = walk[-1].fs.statfs()
@@ -1580,16 +741,17 @@ class Vfs:
     # -- names --------------------------------------------------------------------------
     def mkdirat(self, request: Request, r: vfs.Mkdirat) -> int:
         proc = self.proc(request)
-        parent, name = self._parent(proc, r.dirfd, r.path.rstrip(b"/") or r.path)
+        parent, name = self.lookup_parent(proc, r.dirfd, r.path.rstrip(b"/") or r.path)
         here = parent[-1]
         here.fs.mkdir(here.node, name, stat.S_IFDIR | (r.mode & 0o7777 & ~proc.umask),
-                      *self._owner())
+                      *self.owner())
         return 0
 
     def unlinkat(self, request: Request, r: vfs.Unlinkat) -> int:
         if r.flags & ~AT_REMOVEDIR:
             raise KernelError(Errno.EINVAL, f"flags {r.flags:#x}")
-        parent, name = self._parent(self.proc(request), r.dirfd, r.path.rstrip(b"/") or r.path)
+        proc = self.proc(request)
+        parent, name = self.lookup_parent(proc, r.dirfd, r.path.rstrip(b"/") or r.path)
         here = parent[-1]
         if name == b"." and r.flags & AT_REMOVEDIR:
             raise KernelError(Errno.EINVAL, "rmdir of .")
@@ -1605,8 +767,8 @@ class Vfs:
         proc = self.proc(request)
         if r.flags & ~RENAME_NOREPLACE:
             raise KernelError(Errno.EINVAL, "rename flags")
-        src, src_name = self._parent(proc, r.olddirfd, r.old.rstrip(b"/") or r.old)
-        dst, dst_name = self._parent(proc, r.newdirfd, r.new.rstrip(b"/") or r.new)
+        src, src_name = self.lookup_parent(proc, r.olddirfd, r.old.rstrip(b"/") or r.old)
+        dst, dst_name = self.lookup_parent(proc, r.newdirfd, r.new.rstrip(b"/") or r.new)
         if src[-1].fs is not dst[-1].fs:
             raise KernelError(Errno.EXDEV, "across mounts")
         if r.flags & RENAME_NOREPLACE:
@@ -1621,9 +783,9 @@ class Vfs:
 
     def linkat(self, request: Request, r: vfs.Linkat) -> int:
         proc = self.proc(request)
-        source = self._lookup(proc, r.olddirfd, r.old, 0 if r.flags & AT_SYMLINK_FOLLOW
+        source = self.lookup(proc, r.olddirfd, r.old, 0 if r.flags & AT_SYMLINK_FOLLOW
                               else AT_SYMLINK_NOFOLLOW)
-        parent, name = self._parent(proc, r.newdirfd, r.new)
+        parent, name = self.lookup_parent(proc, r.newdirfd, r.new)
         if source[-1].fs is not parent[-1].fs:
             raise KernelError(Errno.EXDEV, "across mounts")
         parent[-1].fs.link(source[-1].node, parent[-1].node, name)
@@ -1632,8 +794,8 @@ class Vfs:
     def symlinkat(self, request: Request, r: vfs.Symlinkat) -> int:
         if not r.target:
             raise KernelError(Errno.ENOENT, "empty target")
-        parent, name = self._parent(self.proc(request), r.newdirfd, r.path)
-        parent[-1].fs.symlink(parent[-1].node, name, r.target, *self._owner())
+        parent, name = self.lookup_parent(self.proc(request), r.newdirfd, r.path)
+        parent[-1].fs.symlink(parent[-1].node, name, r.target, *self.owner())
         return 0
 
 
@@ -1645,20 +807,7 @@ class _NotANode(KernelError):
         self.file = file
 
     def attr(self) -> Attr:
-        ops = KINDS.get(self.file.kind)
-        if ops is not None:
-            return ops.stat(self.file)
-        now = time.time_ns()
-        if self.file.kind == "console":
-            st = os.fstat(self.file.host_fd)
-            return Attr(st.st_ino, st.st_mode, st.st_nlink, st.st_uid, st.st_gid, st.st_size,
-                        st.st_rdev, st.st_blksize, st.st_blocks, st.st_atime_ns, st.st_mtime_ns,
-                        st.st_ctime_ns, st.st_dev)
-        if self.file.kind == "socket":
-            return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFSOCK | 0o777, 1, os.getuid(),
-                        os.getgid(), 0, 0, 4096, 0, now, now, now, 0x08)
-        return Attr(id(self.file.pipe) & 0xFFFFFF, stat.S_IFIFO | 0o600, 1, os.getuid(),
-                    os.getgid(), 0, 0, 4096, 0, now, now, now, 0x0C)
+        return KINDS[self.file.kind].stat(self.file)
 
 
 def program_interpreter(data: bytes) -> bytes | None:
@@ -1686,19 +835,8 @@ def fd_paths(state: VfsState, pid: int) -> dict[int, bytes]:
     proc = state.procs.get(pid)
     if proc is None:
         return {}
-    out = {}
-    for fd, entry in proc.fds.entries.items():
-        file = entry.file
-        ops = KINDS.get(file.kind)
-        if ops is not None:
-            out[fd] = ops.path(file)
-        elif file.walk is not None:
-            out[fd] = path_of(file.walk)
-        elif file.pipe is not None:
-            out[fd] = f"{file.kind}:[{id(file.pipe) & 0xFFFFFF}]".encode()
-        else:
-            out[fd] = b"/dev/console"
-    return out
+    return {fd: KINDS[entry.file.kind].path(entry.file)
+            for fd, entry in proc.fds.entries.items()}
 
 
 TIME_MIN, TIME_MAX = -(1 << 63), (1 << 63) - 1  # a timespec's seconds (time64_t)

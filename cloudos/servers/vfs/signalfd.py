@@ -74,6 +74,10 @@ class SignalFd(FileOps):
         vfs.state.signal_readers.append((request, file))
         return None
 
+    def readv(self, vfs: Vfs, request: Request, file: OpenFile, grants: list[int],
+              lengths: list[int]) -> Any:
+        raise KernelError(Errno.EINVAL, "read a signalfd with read(2)")
+
     def poll(self, vfs: Vfs, proc: Proc, fd: int, file: OpenFile, events: int) -> int:
         return POLLIN & events if vfs.state.signals_pending.get(proc.pid, 0) \
             & file.sigmask else 0

@@ -1,0 +1,95 @@
+"""Linux x86_64 flag words: open(2), the *at calls, mmap(2) and clone(2).
+
+Owns the bits of each flag argument, named once (asm-generic/fcntl.h, fcntl.h,
+asm/mman.h, sched.h), as ``IntFlag`` classes.
+Hot paths (every read and write tests an open file's access mode) bind the values
+as plain ints (``int(OpenFlag.NONBLOCK)``): arithmetic on an ``IntFlag`` member
+costs about 0.6 us an operation, on an int 0.02 us.
+Never: decides what a flag means; the personality and the servers do.
+"""
+
+from __future__ import annotations
+
+from enum import IntFlag
+
+AT_FDCWD = -100  # a dirfd: the working directory
+
+
+class OpenFlag(IntFlag):
+    """open(2)'s flags: the access mode (ACCMODE's bits), creation and status flags."""
+
+    RDONLY = 0
+    WRONLY = 0o1
+    RDWR = 0o2
+    ACCMODE = 0o3
+    CREAT = 0o100
+    EXCL = 0o200
+    NOCTTY = 0o400
+    TRUNC = 0o1000
+    APPEND = 0o2000
+    NONBLOCK = 0o4000
+    DSYNC = 0o10000
+    DIRECT = 0o40000
+    LARGEFILE = 0o100000
+    DIRECTORY = 0o200000
+    NOFOLLOW = 0o400000
+    NOATIME = 0o1000000
+    CLOEXEC = 0o2000000
+    SYNC = 0o4010000  # __O_SYNC | O_DSYNC
+    PATH = 0o10000000
+    TMPFILE = 0o20200000  # __O_TMPFILE | O_DIRECTORY
+
+
+class AtFlag(IntFlag):
+    """The flags of the *at calls (fstatat, unlinkat, linkat, ...)."""
+
+    SYMLINK_NOFOLLOW = 0x100
+    REMOVEDIR = 0x200
+    SYMLINK_FOLLOW = 0x400
+    EMPTY_PATH = 0x1000
+
+
+class MapFlag(IntFlag):
+    """mmap(2)'s flags: the mapping's type (TYPE's bits) and the rest."""
+
+    SHARED = 0x01
+    PRIVATE = 0x02
+    SHARED_VALIDATE = 0x03
+    TYPE = 0x0F
+    FIXED = 0x10
+    ANONYMOUS = 0x20
+    GROWSDOWN = 0x0100
+    DENYWRITE = 0x0800
+    EXECUTABLE = 0x1000
+    LOCKED = 0x2000
+    NORESERVE = 0x4000
+    POPULATE = 0x8000
+    NONBLOCK = 0x10000
+    STACK = 0x20000
+    HUGETLB = 0x40000
+    SYNC = 0x80000
+    FIXED_NOREPLACE = 0x100000
+    HUGE_SIZE = 0x3F << 26  # MAP_HUGE_SHIFT's field: the huge page size
+
+
+class CloneFlag(IntFlag):
+    """clone(2)'s flags (the low byte is the signal sent to the parent at exit)."""
+
+    CSIGNAL = 0xFF
+    VM = 0x100
+    FS = 0x200
+    FILES = 0x400
+    SIGHAND = 0x800
+    PIDFD = 0x1000
+    PTRACE = 0x2000
+    VFORK = 0x4000
+    PARENT = 0x8000
+    THREAD = 0x10000
+    NEWNS = 0x20000
+    SYSVSEM = 0x40000
+    SETTLS = 0x80000
+    PARENT_SETTID = 0x100000
+    CHILD_CLEARTID = 0x200000
+    DETACHED = 0x400000
+    UNTRACED = 0x800000
+    CHILD_SETTID = 0x1000000

@@ -1,0 +1,275 @@
+"""Pipes: a 64 KiB buffer between the ends that write and read it.
+
+Owns: creating a pipe (pipe2), its reads and writes (a read of an empty pipe waits,
+a write to a full one waits: deferred replies, answered in turn by ``changed`` as
+the buffer or an end changes; writes up to PIPE_BUF are atomic; EOF and EPIPE when
+an end closes), message boundaries for the message sockets built on pipes, the open
+files in flight with their bytes (SCM_RIGHTS, taken by the read that takes those
+bytes), a pipe end's poll events, and letting go of an end. The buffer itself and
+the ``Pipe`` record are in ``files``; AF_UNIX sockets (``unix``) are two pipes.
+Never: touches guest memory except through a request's grants.
+Called by: ``vfs.server`` (pipe2, and every operation on a pipe end) and ``unix``.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import struct
+import time
+from typing import TYPE_CHECKING, Any
+
+from cloudos.abi.vfs import Pipe2, Received
+from cloudos.errno import Errno, KernelError
+from cloudos.servers.vfs import files
+from cloudos.servers.vfs.fileops import FileOps, scatter
+from cloudos.servers.vfs.files import (O_CLOEXEC, O_NONBLOCK, PIPE_BUF, PIPE_CAPACITY,
+                                       OpenFile, Pipe)
+from cloudos.servers.vfs.fs import Attr
+
+if TYPE_CHECKING:
+    from cloudos.servers.runtime import Request
+    from cloudos.servers.vfs.server import Proc, Vfs
+
+SOCK_DGRAM = 2
+O_DIRECT = 0o40000  # pipe2 accepts it (packet mode); it changes nothing here
+SOL_SOCKET, SCM_RIGHTS, CMSG_HEADER, MSG_CTRUNC, MSG_CMSG_CLOEXEC = 1, 1, 16, 0x8, 0x40000000
+POLLIN, POLLOUT, POLLERR, POLLHUP = 1, 4, 8, 16
+PIPEFS_DEV = 0x0C
+
+
+def pipe2(vfs: Vfs, request: Request, r: Pipe2) -> int:
+    """Implements Linux pipe2(2): the two fds go to the request's grant."""
+    proc = vfs.proc(request)
+    if r.flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT):
+        raise KernelError(Errno.EINVAL, f"pipe2 flags {r.flags:#x}")
+    proc.fds.check_free(2)
+    pipe = Pipe(readers=1, writers=1)
+    status = r.flags & O_NONBLOCK
+    cloexec = bool(r.flags & O_CLOEXEC)
+    read_fd = proc.fds.install(OpenFile("pipe", files.O_RDONLY | status, pipe=pipe), cloexec)
+    write_fd = proc.fds.install(OpenFile("pipe", files.O_WRONLY | status, pipe=pipe), cloexec)
+    vfs.api.copy_out(request.grants[0], 0, struct.pack("<ii", read_fd, write_fd))
+    return 0
+
+
+def read(vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
+         lengths: list[int] | None, dontwait: bool = False, control: Any = None) -> Any:
+    """A read of what ``file`` reads from (a pipe's buffer, a socket's incoming pipe):
+    now, or None (answered when a writer comes). ``lengths``: the grants of a readv,
+    filled in order; ``control``: recvmsg's (grant, room, flags) for passed files."""
+    pipe = file.pipe
+    assert pipe is not None
+    if count == 0:
+        return 0
+    if not pipe.readable():
+        if (pipe.writers == 0 or pipe.readers == 0) and file.socktype != SOCK_DGRAM:
+            return 0  # end of file (or a socket shut for reading); datagrams have none
+        if file.flags & O_NONBLOCK or dontwait:
+            raise KernelError(Errno.EAGAIN, "pipe empty")
+        pipe.blocked_readers.append((request, count, grant, lengths, control))
+        return None  # answered when a writer comes
+    data, passed = take(pipe, count)
+    changed(vfs, pipe)
+    return _answer(vfs, request, grant, data, lengths, passed, control)
+
+
+def take(pipe: Pipe, count: int) -> tuple[bytes, list[OpenFile]]:
+    """Up to ``count`` bytes from the pipe, stopping after the bytes that carry open
+    files (SCM_RIGHTS), and those files."""
+    start = pipe.consumed
+    end = start + min(count, len(pipe.buffer))
+    if pipe.bounds:  # a message: no more than one (files of the next are not this read's)
+        end = min(end, pipe.bounds[0])
+    passed: list[OpenFile] = []
+    for chunk in pipe.rights:
+        if chunk[0] < end and chunk[1] > start:
+            end, passed = min(end, chunk[1]), chunk[2]
+            pipe.rights.remove(chunk)
+            break
+    data = bytes(pipe.buffer[:end - start])
+    if pipe.bounds:
+        end = pipe.bounds.popleft()
+    del pipe.buffer[:end - start]
+    pipe.consumed = end
+    return data, passed
+
+
+def _drop_unwritten_rights(vfs: Vfs, pipe: Pipe) -> None:
+    """Files queued for bytes that were never written go back."""
+    written = pipe.consumed + len(pipe.buffer)
+    for chunk in [c for c in pipe.rights if c[0] >= written]:
+        pipe.rights.remove(chunk)
+        for file in chunk[2]:
+            vfs.unref(file)
+
+
+def _answer(vfs: Vfs, request: Request, grant: Any, data: bytes, lengths: list[int] | None,
+            passed: list[OpenFile], control: Any) -> Any:
+    """Copy what a pipe or socket read took; files that came with it go to recvmsg's
+    control buffer (installed as new fds) or, for other reads, are dropped."""
+    scatter(vfs.api, grant, data, lengths)
+    if control is None:
+        for file in passed:
+            vfs.unref(file)
+        return len(data)
+    token, room, flags = control
+    fit = max(0, (room - CMSG_HEADER) // 4) if passed else 0
+    given, dropped = passed[:fit], passed[fit:]
+    for file in dropped:
+        vfs.unref(file)
+    proc = vfs.state.procs.get(request.sender)
+    if proc is None:  # the receiver is gone: nobody takes them
+        for file in given:
+            vfs.unref(file)
+        given = []
+    # the message's hold on each file becomes the new fd's
+    fds = [proc.fds.install(file, bool(flags & MSG_CMSG_CLOEXEC)) for file in given
+           if proc is not None]
+    used = 0
+    if fds:
+        cmsg = struct.pack(f"<Qii{len(fds)}i", CMSG_HEADER + 4 * len(fds), SOL_SOCKET,
+                           SCM_RIGHTS, *fds)
+        vfs.api.copy_out(token, 0, cmsg)
+        used = min(room, (len(cmsg) + 7) & ~7)
+    msg_flags = flags & MSG_CMSG_CLOEXEC | (MSG_CTRUNC if dropped else 0)
+    return Received(len(data), used, msg_flags)
+
+
+def write(vfs: Vfs, request: Request, file: OpenFile, data: bytes, done: int,
+          dontwait: bool = False) -> int | None:
+    """A write to what ``file`` writes to (a pipe, a socket's outgoing pipe) of ``data``
+    past its first ``done`` bytes: the count, or None (answered when there is room)."""
+    pipe = file.tx if file.kind == "socket" else file.pipe
+    assert pipe is not None
+    if pipe.readers == 0 or pipe.writers == 0:
+        if file.socktype == SOCK_DGRAM and pipe.readers == 0:
+            raise KernelError(Errno.ECONNREFUSED, "the peer is gone")
+        raise KernelError(Errno.EPIPE, "no reader (or a socket shut for writing)")
+    nonblock = bool(file.flags & O_NONBLOCK) or dontwait
+    room = PIPE_CAPACITY - len(pipe.buffer)
+    left = len(data) - done
+    messages = pipe.bounds is not None
+    if messages and len(data) > PIPE_CAPACITY:
+        raise KernelError(Errno.EMSGSIZE, "a message larger than the socket's buffer")
+    if room < left and (left <= PIPE_BUF or room == 0 or messages):  # atomic writes
+        if nonblock:
+            if done:
+                return done
+            raise KernelError(Errno.EAGAIN, "pipe full")
+        if done:
+            request.on_crash = done
+        pipe.blocked_writers.append((request, file, data, done))
+        changed(vfs, pipe)
+        return None
+    fits = min(room, left)
+    pipe.buffer += data[done:done + fits]
+    done += fits
+    if messages:
+        pipe.bounds.append(pipe.consumed + len(pipe.buffer))  # type: ignore[union-attr]
+    changed(vfs, pipe)
+    if done < len(data):
+        if nonblock:
+            return done
+        request.on_crash = done  # written already: a crash must not make it write twice
+        pipe.blocked_writers.append((request, file, data, done))
+        return None
+    return done
+
+
+def changed(vfs: Vfs, pipe: Pipe) -> None:
+    """Data or an end changed: answer the blocked readers, writers and pollers that can
+    go on."""
+    while pipe.blocked_readers and (pipe.readable() or pipe.writers == 0
+                                    or pipe.readers == 0):
+        request, count, grant, lengths, control = pipe.blocked_readers.popleft()
+        if not vfs.api.waiting(request):
+            continue  # interrupted (EINTR): it must not take the data
+        data, passed = take(pipe, count)
+        try:
+            vfs.answer(request, _answer(vfs, request, grant, data, lengths, passed, control))
+        except KernelError as err:
+            vfs.answer(request, -err.errno)
+    while pipe.blocked_writers and (len(pipe.buffer) < PIPE_CAPACITY or pipe.readers == 0
+                                    or pipe.writers == 0):
+        request, file, data, done = pipe.blocked_writers.popleft()
+        if not vfs.api.waiting(request):  # interrupted: its bytes, and files, never come
+            _drop_unwritten_rights(vfs, pipe)
+            continue
+        if pipe.readers == 0 or pipe.writers == 0:
+            vfs.answer(request, done or -Errno.EPIPE)
+            continue
+        fits = min(PIPE_CAPACITY - len(pipe.buffer), len(data) - done)
+        if pipe.bounds is not None and fits < len(data):  # a message goes whole
+            pipe.blocked_writers.appendleft((request, file, data, done))
+            break
+        pipe.buffer += data[done:done + fits]
+        done += fits
+        if pipe.bounds is not None:
+            pipe.bounds.append(pipe.consumed + len(pipe.buffer))
+        if done < len(data):
+            request.on_crash = done
+            pipe.blocked_writers.appendleft((request, file, data, done))
+            break
+        vfs.answer(request, done)
+    if pipe.blocked_readers and pipe.readable():
+        changed(vfs, pipe)
+    vfs.wake_pollers()
+
+
+def anon_attr(file: OpenFile, mode: int, dev: int) -> Attr:
+    """What fstat shows of a pipe end or a socket: no file system node behind it."""
+    now = time.time_ns()
+    return Attr(id(file.pipe) & 0xFFFFFF, mode, 1, os.getuid(), os.getgid(), 0, 0, 4096, 0,
+                now, now, now, dev)
+
+
+def anon_path(file: OpenFile) -> bytes:
+    """What /proc/<pid>/fd shows of a pipe end or a connected socket."""
+    return f"{file.kind}:[{id(file.pipe) & 0xFFFFFF}]".encode()
+
+
+class PipeEnd(FileOps):
+    """The pipe kind of open file: one end of a pipe."""
+
+    def read(self, vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any) -> Any:
+        return read(vfs, request, file, count, grant, None)
+
+    def readv(self, vfs: Vfs, request: Request, file: OpenFile, grants: list[int],
+              lengths: list[int]) -> Any:
+        vfs.check_readable(file)  # one read fills the buffers in order
+        return read(vfs, request, file, sum(lengths), grants, lengths)
+
+    def write(self, vfs: Vfs, request: Request, file: OpenFile, data: bytes) -> int | None:
+        return write(vfs, request, file, data, 0)
+
+    def poll(self, vfs: Vfs, proc: Proc, fd: int, file: OpenFile, events: int) -> int:
+        pipe = file.pipe
+        assert pipe is not None
+        if file.readable():
+            return ((POLLIN if pipe.buffer else 0) | (POLLHUP if not pipe.writers else 0)) \
+                & (events | POLLHUP)
+        if not pipe.readers:
+            return POLLERR | (POLLOUT & events)
+        return POLLOUT & events if len(pipe.buffer) < PIPE_CAPACITY else 0
+
+    def seek(self, file: OpenFile, offset: int, whence: int) -> int:
+        raise KernelError(Errno.ESPIPE, "not seekable")
+
+    def stat(self, file: OpenFile) -> Attr:
+        return anon_attr(file, stat.S_IFIFO | 0o600, PIPEFS_DEV)
+
+    def path(self, file: OpenFile) -> bytes:
+        return anon_path(file)
+
+    def unread(self, vfs: Vfs, file: OpenFile) -> int:
+        return len(file.pipe.buffer) if file.pipe is not None else 0
+
+    def release(self, vfs: Vfs, file: OpenFile) -> None:
+        pipe = file.pipe
+        assert pipe is not None
+        if file.writable():
+            pipe.writers -= 1
+        else:
+            pipe.readers -= 1
+        changed(vfs, pipe)

@@ -1,0 +1,412 @@
+"""AF_UNIX sockets: stream, seqpacket and (in pairs) datagram sockets on one machine.
+
+Owns: creating sockets and connected pairs, names (a path, as a socket file, or an
+abstract name; autobind), listening and its backlog, connecting and accepting
+(an accept with nothing queued waits: a deferred reply), the socket options of
+SOL_SOCKET, shutting a direction down, sends and receives (with the open files of
+SCM_RIGHTS), a socket's poll events, and letting go of a socket (its connection
+ends, its name goes). A connection is two pipes, crossed: each end reads one and
+writes the other (``pipe`` moves the bytes).
+Never: touches guest memory except through a request's grants; reaches a host socket.
+Called by: ``vfs.server`` (the socket calls, and every operation on a socket).
+"""
+
+from __future__ import annotations
+
+import stat
+import struct
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from cloudos.abi import vfs as abi
+from cloudos.abi.flags import AT_FDCWD
+from cloudos.abi.vfs import BytesOut
+from cloudos.errno import Errno, KernelError
+from cloudos.servers.vfs import files, pipe
+from cloudos.servers.vfs.fileops import FileOps
+from cloudos.servers.vfs.files import (O_CLOEXEC, O_NONBLOCK, PIPE_CAPACITY, Listener,
+                                       OpenFile, Pipe)
+from cloudos.servers.vfs.fs import Attr
+
+if TYPE_CHECKING:
+    from cloudos.servers.runtime import Request
+    from cloudos.servers.vfs.server import Proc, Vfs
+
+SHUT_READ, SHUT_WRITE, SHUT_BOTH = 1, 2, 3  # OpenFile.shut bits
+MSG_DONTWAIT, MSG_NOSIGNAL, MSG_CMSG_CLOEXEC = 0x40, 0x4000, 0x40000000
+AF_UNIX, SOMAXCONN, SOCKET_BUFFER = 1, 4096, 212992
+SOCK_STREAM = 1
+EPROTOTYPE = 91  # (not among the kernel's names: its image has no room)
+SOL_SOCKET, SO_REUSEADDR, SO_TYPE, SO_ERROR, SO_SNDBUF, SO_RCVBUF = 1, 2, 3, 4, 7, 8
+SO_KEEPALIVE, SO_LINGER, SO_PASSCRED, SO_PEERCRED, SO_RCVTIMEO, SO_SNDTIMEO = 9, 13, 16, 17, 20, 21
+SO_ACCEPTCONN, SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_PROTOCOL, SO_DOMAIN = 30, 32, 33, 38, 39
+POLLIN, POLLOUT, POLLHUP, POLLRDHUP = 1, 4, 16, 0x2000
+SOCKFS_DEV = 0x08
+
+
+def _connection(socktype: int) -> tuple[Pipe, Pipe]:
+    """The two pipes of a connection; a message socket's keep message ends."""
+    def new() -> Pipe:
+        return Pipe(readers=1, writers=1, bounds=deque() if socktype != SOCK_STREAM else None)
+    return new(), new()
+
+
+def socketpair(vfs: Vfs, request: Request, r: abi.Socketpair) -> int:
+    """A connected AF_UNIX pair (the client checked domain, type and protocol)."""
+    proc = vfs.proc(request)
+    proc.fds.check_free(2)
+    there, back = _connection(r.socktype)
+    status, cloexec = files.O_RDWR | r.flags & O_NONBLOCK, bool(r.flags & O_CLOEXEC)
+    cred = (request.sender, *vfs.owner())  # each end's peer is its creator
+    first = proc.fds.install(OpenFile("socket", status, pipe=back, tx=there,
+                                      socktype=r.socktype, cred=cred), cloexec)
+    second = proc.fds.install(OpenFile("socket", status, pipe=there, tx=back,
+                                       socktype=r.socktype, cred=cred), cloexec)
+    vfs.api.copy_out(request.grants[0], 0, struct.pack("<ii", first, second))
+    return 0
+
+
+def socket(vfs: Vfs, request: Request, r: abi.Socket) -> int:
+    """An unconnected AF_UNIX stream or seqpacket socket (the client checked domain
+    and type)."""
+    file = OpenFile("socket", files.O_RDWR | r.flags & O_NONBLOCK, socktype=r.socktype)
+    return vfs.proc(request).fds.install(file, bool(r.flags & O_CLOEXEC))
+
+
+def _address(addr: bytes) -> tuple[bytes, bytes]:
+    """(name, kind) of a struct sockaddr_un: b"path" or b"abstract" (b"" to autobind)."""
+    if len(addr) < 2 or struct.unpack_from("<H", addr)[0] != AF_UNIX:
+        raise KernelError(Errno.EINVAL, "not an AF_UNIX address")
+    path = addr[2:]
+    if not path:
+        return b"", b""
+    if path[0] == 0:
+        return path, b"abstract"
+    path = path.split(b"\0")[0]
+    if not path:
+        raise KernelError(Errno.EINVAL, "empty socket path")
+    return path, b"path"
+
+
+def _sockaddr(name: bytes, kind: bytes) -> bytes:
+    family = struct.pack("<H", AF_UNIX)
+    return family + name + (b"\0" if kind == b"path" else b"")
+
+
+def bind(vfs: Vfs, request: Request, r: abi.Bind) -> int:
+    proc = vfs.proc(request)
+    file = _socket(vfs, request, r.fd)
+    name, kind = _address(r.addr)
+    if file.name and kind == b"path":  # bound already: the name taken, else EINVAL
+        walk, last = vfs.lookup_parent(proc, AT_FDCWD, name)
+        try:
+            walk[-1].fs.lookup(walk[-1].node, last)
+        except KernelError:
+            raise KernelError(Errno.EINVAL, "the socket is bound") from None
+        raise KernelError(Errno.EADDRINUSE, name.decode(errors="replace"))
+    if kind == b"path":
+        walk, last = vfs.lookup_parent(proc, AT_FDCWD, name)
+        mode = stat.S_IFSOCK | (0o777 & ~proc.umask)
+        try:
+            node = walk[-1].fs.mknod(walk[-1].node, last, mode, 0, *vfs.owner())
+        except KernelError as err:
+            raise KernelError(Errno.EADDRINUSE if err.errno == Errno.EEXIST
+                              else err.errno, name.decode(errors="replace")) from None
+        a = walk[-1].fs.getattr(node)
+        key: Any = ("node", a.dev, a.ino)
+    else:
+        if file.name:
+            raise KernelError(Errno.EINVAL, "the socket is bound")
+        if not name:  # autobind: an abstract name of five hex digits
+            vfs.state.autobinds += 1
+            name, kind = b"\0%05x" % vfs.state.autobinds, b"abstract"
+        key = ("abstract", name)
+        if key in vfs.state.unix_names:
+            raise KernelError(Errno.EADDRINUSE, "abstract name in use")
+    if file.name:
+        raise KernelError(Errno.EINVAL, "the socket is bound")
+    file.name = _sockaddr(name, kind)
+    vfs.state.unix_names[key] = file
+    return 0
+
+
+def listen(vfs: Vfs, request: Request, r: abi.Listen) -> int:
+    file = _socket(vfs, request, r.fd)
+    if not file.name or file.pipe is not None:
+        raise KernelError(Errno.EINVAL, "listen needs a bound, unconnected socket")
+    limit = min(max(r.backlog, 0), SOMAXCONN) + 1
+    if file.listener is None:
+        file.listener = Listener(limit, request.sender)
+    file.listener.limit = limit
+    return 0
+
+
+def connect(vfs: Vfs, request: Request, r: abi.Connect) -> int:
+    proc = vfs.proc(request)
+    file = _socket(vfs, request, r.fd)
+    name, kind = _address(r.addr)
+    if kind == b"path":
+        step = vfs.lookup(proc, AT_FDCWD, name)[-1]
+        a = step.fs.getattr(step.node)
+        if not stat.S_ISSOCK(a.mode):
+            raise KernelError(Errno.ECONNREFUSED, "not a socket")
+        server = vfs.state.unix_names.get(("node", a.dev, a.ino))
+    elif kind == b"abstract":
+        server = vfs.state.unix_names.get(("abstract", name))
+    else:
+        raise KernelError(Errno.EINVAL, "no address")
+    if file.listener is not None:
+        raise KernelError(Errno.EINVAL, "a listening socket does not connect")
+    if file.pipe is not None:
+        raise KernelError(Errno.EISCONN, "already connected")
+    listener = server.listener if server is not None else None
+    if listener is None:
+        raise KernelError(Errno.ECONNREFUSED, "nobody listens there")
+    if len(listener.queue) >= listener.limit:
+        raise KernelError(Errno.EAGAIN, "the listener's backlog is full")
+    assert server is not None
+    if server.socktype != file.socktype:
+        raise KernelError(EPROTOTYPE, "the listener is of another socket type")
+    there, back = _connection(file.socktype)
+    uid, gid = vfs.owner()
+    accepted = OpenFile("socket", files.O_RDWR, pipe=there, tx=back, name=server.name,
+                        peer=file.name or struct.pack("<H", AF_UNIX),
+                        cred=(request.sender, uid, gid), socktype=file.socktype)
+    file.pipe, file.tx, file.peer = back, there, server.name
+    file.cred = (listener.owner, uid, gid)
+    listener.queue.append(accepted)
+    _serve_accepts(vfs, listener)
+    vfs.wake_pollers()
+    return 0
+
+
+def accept4(vfs: Vfs, request: Request, r: abi.Accept4) -> Any:
+    file = _socket(vfs, request, r.fd)
+    if r.flags & ~(O_CLOEXEC | O_NONBLOCK):
+        raise KernelError(Errno.EINVAL, f"accept4 flags {r.flags:#x}")
+    listener = file.listener
+    if listener is None:
+        raise KernelError(Errno.EINVAL, "not listening")
+    if not listener.queue:
+        if file.flags & O_NONBLOCK:
+            raise KernelError(Errno.EAGAIN, "no connection waits")
+        listener.accepting.append((request, r.flags))
+        return None  # answered when a client connects
+    return _accept(vfs.proc(request), listener.queue.popleft(), r.flags)
+
+
+def _accept(proc: Proc, conn: OpenFile, flags: int) -> BytesOut:
+    conn.flags |= flags & O_NONBLOCK
+    return BytesOut(proc.fds.install(conn, bool(flags & O_CLOEXEC)), conn.peer)
+
+
+def _serve_accepts(vfs: Vfs, listener: Listener) -> None:
+    while listener.queue and listener.accepting:
+        request, flags = listener.accepting.popleft()
+        proc = vfs.state.procs.get(request.sender)
+        if proc is None or not vfs.api.waiting(request):
+            continue
+        vfs.api.reply(request, _accept(proc, listener.queue.popleft(), flags))
+
+
+def getsockname(vfs: Vfs, request: Request, r: abi.Getsockname) -> Any:
+    file = _socket(vfs, request, r.fd)
+    return BytesOut(0, file.name or struct.pack("<H", AF_UNIX))
+
+
+def getpeername(vfs: Vfs, request: Request, r: abi.Getpeername) -> Any:
+    file = _socket(vfs, request, r.fd)
+    if file.pipe is None:
+        raise KernelError(Errno.ENOTCONN, "not connected")
+    return BytesOut(0, file.peer)
+
+
+def getsockopt(vfs: Vfs, request: Request, r: abi.Getsockopt) -> Any:
+    """SOL_SOCKET options of an AF_UNIX stream socket: their value, as bytes."""
+    file = _socket(vfs, request, r.fd)
+    if r.level != SOL_SOCKET:
+        raise KernelError(Errno.EOPNOTSUPP, f"level {r.level}")
+    values = {SO_TYPE: file.socktype, SO_ERROR: 0, SO_DOMAIN: AF_UNIX, SO_PROTOCOL: 0,
+              SO_ACCEPTCONN: int(file.listener is not None), SO_SNDBUF: SOCKET_BUFFER,
+              SO_RCVBUF: SOCKET_BUFFER, SO_REUSEADDR: 0, SO_KEEPALIVE: 0, SO_PASSCRED: 0}
+    if r.option == SO_PEERCRED:
+        return BytesOut(0, struct.pack("<iII", *file.cred) if file.pipe is not None
+                        else struct.pack("<iii", 0, -1, -1))
+    if r.option not in values:
+        raise KernelError(Errno.ENOPROTOOPT, f"socket option {r.option}")
+    return BytesOut(0, struct.pack("<i", values[r.option]))
+
+
+def setsockopt(vfs: Vfs, request: Request, r: abi.Setsockopt) -> int:
+    """Accepted and without effect: the buffer sizes, address reuse, keepalive."""
+    _socket(vfs, request, r.fd)
+    if r.level != SOL_SOCKET:
+        raise KernelError(Errno.ENOPROTOOPT, f"level {r.level}")
+    if r.option not in (SO_REUSEADDR, SO_KEEPALIVE, SO_SNDBUF, SO_RCVBUF, SO_PASSCRED,
+                        SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_LINGER, SO_RCVTIMEO, SO_SNDTIMEO):
+        raise KernelError(Errno.ENOPROTOOPT, f"socket option {r.option}")
+    return 0
+
+
+def sendmsg(vfs: Vfs, request: Request, r: abi.Sendmsg) -> int | None:
+    """sendmsg: the bytes, and open files (SCM_RIGHTS) that travel with them."""
+    proc = vfs.proc(request)
+    file = _socket(vfs, request, r.fd)
+    if r.flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL):
+        raise KernelError(Errno.EOPNOTSUPP, f"send flags {r.flags:#x}")
+    passing = [proc.fds.get(n) for n in r.fds]  # EBADF before anything is sent
+    _connected(file, False)
+    data = b"".join(vfs.api.copy_in(g, 0, n) for g, n in zip(request.grants, r.lengths))
+    tx = file.tx
+    assert tx is not None
+    if not (passing and data):
+        return pipe.write(vfs, request, file, data, 0, bool(r.flags & MSG_DONTWAIT))
+    # the files go in first: a reader waiting now takes them with the bytes
+    start = tx.consumed + len(tx.buffer)
+    chunk = [start, start + len(data), passing]
+    tx.rights.append(chunk)
+    for passed in passing:
+        passed.refs += 1  # held by the message until it is received
+    try:
+        result = pipe.write(vfs, request, file, data, 0, bool(r.flags & MSG_DONTWAIT))
+    except KernelError:
+        if chunk in tx.rights:
+            tx.rights.remove(chunk)
+            for passed in passing:
+                vfs.unref(passed)
+        raise
+    if result is not None:
+        chunk[1] = start + result  # a non-blocking write may have sent less
+    return result
+
+
+def recvmsg(vfs: Vfs, request: Request, r: abi.Recvmsg) -> Any:
+    """recvmsg: bytes into the buffers; open files that came with them into the control
+    buffer (the last grant, ``room`` bytes)."""
+    file = _socket(vfs, request, r.fd)
+    if r.flags & ~(MSG_DONTWAIT | MSG_CMSG_CLOEXEC):
+        raise KernelError(Errno.EOPNOTSUPP, f"recv flags {r.flags:#x}")
+    _connected(file, True)
+    grants = request.grants[:len(r.lengths)]
+    control = (request.grants[len(r.lengths)] if r.room else 0, r.room, r.flags)
+    return pipe.read(vfs, request, file, sum(r.lengths), grants, r.lengths,
+                     bool(r.flags & MSG_DONTWAIT), control)
+
+
+def _connected(file: OpenFile, reading: bool) -> None:
+    """A socket read or written must be connected (reading a listening or new one: EINVAL)."""
+    if file.pipe is None:
+        raise KernelError(Errno.EINVAL if reading else Errno.ENOTCONN, "not connected")
+
+
+def _socket(vfs: Vfs, request: Request, fd: int) -> OpenFile:
+    file = vfs.proc(request).fds.get(fd)
+    if file.kind != "socket":
+        raise KernelError(Errno.ENOTSOCK, f"fd {fd} is not a socket")
+    return file
+
+
+def _shutdown(vfs: Vfs, file: OpenFile, how: int) -> None:
+    assert file.pipe is not None and file.tx is not None
+    new = how & ~file.shut
+    file.shut |= new
+    if new & SHUT_READ:
+        file.pipe.readers -= 1
+    if new & SHUT_WRITE:
+        file.tx.writers -= 1
+    pipe.changed(vfs, file.pipe)
+    pipe.changed(vfs, file.tx)
+
+
+def shutdown(vfs: Vfs, request: Request, r: abi.Shutdown) -> int:
+    file = _socket(vfs, request, r.fd)
+    if r.how not in (0, 1, 2):
+        raise KernelError(Errno.EINVAL, f"shutdown how={r.how}")
+    if file.pipe is None:  # Linux notes it and succeeds (a later connect is refused)
+        file.shut |= r.how + 1
+        return 0
+    _shutdown(vfs, file, r.how + 1)  # SHUT_RD, SHUT_WR, SHUT_RDWR -> bits 1, 2, 3
+    return 0
+
+
+def sendto(vfs: Vfs, request: Request, r: abi.Sendto) -> int | None:
+    file = _socket(vfs, request, r.fd)
+    if r.named:
+        raise KernelError(Errno.EISCONN, "the socket is connected")
+    if r.flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL):
+        raise KernelError(Errno.EOPNOTSUPP, f"send flags {r.flags:#x}")
+    _connected(file, False)
+    data = vfs.api.copy_in(request.grants[0], 0, r.count)
+    return pipe.write(vfs, request, file, data, 0, bool(r.flags & MSG_DONTWAIT))
+
+
+def recvfrom(vfs: Vfs, request: Request, r: abi.Recvfrom) -> int | None:
+    file = _socket(vfs, request, r.fd)
+    if r.flags & ~MSG_DONTWAIT:
+        raise KernelError(Errno.EOPNOTSUPP, f"recv flags {r.flags:#x}")
+    _connected(file, True)
+    result: int | None = pipe.read(vfs, request, file, r.count, request.grants[0], None,
+                                   bool(r.flags & MSG_DONTWAIT))
+    return result
+
+
+class UnixSocket(FileOps):
+    """The socket kind of open file: an AF_UNIX socket, connected or not, or listening."""
+
+    def read(self, vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any) -> Any:
+        _connected(file, True)
+        return pipe.read(vfs, request, file, count, grant, None)
+
+    def readv(self, vfs: Vfs, request: Request, file: OpenFile, grants: list[int],
+              lengths: list[int]) -> Any:
+        vfs.check_readable(file)  # one read fills the buffers in order
+        _connected(file, True)
+        return pipe.read(vfs, request, file, sum(lengths), grants, lengths)
+
+    def write(self, vfs: Vfs, request: Request, file: OpenFile, data: bytes) -> int | None:
+        _connected(file, False)
+        return pipe.write(vfs, request, file, data, 0)
+
+    def poll(self, vfs: Vfs, proc: Proc, fd: int, file: OpenFile, events: int) -> int:
+        if file.listener is not None:
+            return POLLIN & events if file.listener.queue else 0
+        if file.pipe is None:  # unconnected: Linux says so
+            return (POLLOUT & events) | POLLHUP
+        # as Linux's unix_poll: shut directions, data, room
+        rx, tx = file.pipe, file.tx
+        assert tx is not None
+        rcv_shut = not rx.readers or not rx.writers
+        snd_shut = not tx.readers or not tx.writers
+        mask = (POLLIN | POLLRDHUP if rcv_shut else 0) | (POLLIN if rx.readable() else 0)
+        mask |= (POLLHUP if rcv_shut and snd_shut else 0)
+        mask |= POLLOUT if len(tx.buffer) < PIPE_CAPACITY else 0
+        return mask & (events | POLLHUP)
+
+    def seek(self, file: OpenFile, offset: int, whence: int) -> int:
+        raise KernelError(Errno.ESPIPE, "not seekable")
+
+    def stat(self, file: OpenFile) -> Attr:
+        return pipe.anon_attr(file, stat.S_IFSOCK | 0o777, SOCKFS_DEV)
+
+    def path(self, file: OpenFile) -> bytes:
+        if file.pipe is None:  # (what /proc showed of an unconnected socket before the
+            return b"/dev/console"  # split into kinds; Linux shows socket:[inode])
+        return pipe.anon_path(file)
+
+    def unread(self, vfs: Vfs, file: OpenFile) -> int:
+        return len(file.pipe.buffer) if file.pipe is not None else 0
+
+    def release(self, vfs: Vfs, file: OpenFile) -> None:
+        """The last fd of a socket went: its connection ends; a listener's queue is refused;
+        open files in flight to it are dropped."""
+        if file.pipe is not None:
+            _shutdown(vfs, file, SHUT_BOTH)
+            while file.pipe.rights:
+                for passed in file.pipe.rights.popleft()[2]:
+                    vfs.unref(passed)
+        if file.listener is not None:
+            for conn in file.listener.queue:
+                _shutdown(vfs, conn, SHUT_BOTH)
+            file.listener.queue.clear()
+        for key in [k for k, f in vfs.state.unix_names.items() if f is file]:
+            del vfs.state.unix_names[key]
