@@ -371,7 +371,7 @@ def _run_machine(build: Callable[[], Any], log: Any, program: str, argv: list[st
         machine.kernel.scheduler.trace_limit = TRACE_SLICES if sched_trace else 0
         if tracing is not None and tracing.wanted:
             from cloudos.trace.session import Session
-            session = Session(machine, tracing)
+            session = Session(machine, tracing, len(env))
         if terminal is not None:  # the console is a terminal: CloudOS's line discipline
             machine.attach_terminal()
         if interactive and terminal is None:

@@ -39,14 +39,15 @@ class Options:
 class Session:
     """The sinks attached to one machine."""
 
-    def __init__(self, machine: Machine, options: Options) -> None:
+    def __init__(self, machine: Machine, options: Options, init_env: int | None = None) -> None:
         self.machine, self.options = machine, options
         sinks: list[observe.Sink] = []
         if options.strace is not None:
             sinks.append(Strace.open_file(options.strace, only=options.only,
                                           strsize=options.strsize,
                                           timestamps=options.timestamps,
-                                          durations=options.durations))
+                                          durations=options.durations,
+                                          init_env=init_env))
         self.timeline: Timeline | None = None
         if options.timeline is not None:
             self.timeline = Timeline(machine.kernel)

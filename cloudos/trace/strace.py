@@ -24,7 +24,7 @@ from cloudos.linux.process import LinuxProcess
 from cloudos.linux.syscalls.decode import SHAPES, Arg, Kind, Ret, Shape
 from cloudos.linux.syscalls.table import TABLE
 from cloudos.trace.observe import InFlight
-from cloudos.trace.render import Renderer, result, s64, signame, siginfo
+from cloudos.trace.render import Renderer, quote, result, s64, signame, siginfo
 
 COLUMN = 40  # strace's -a default: where "= result" starts
 _FORKS = frozenset({Sysno.CLONE, Sysno.FORK, Sysno.VFORK})
@@ -48,6 +48,11 @@ def _fallback(nr: int) -> Shape:
     return Shape(tuple(Arg(Kind.RAW) for _ in range(max(0, count))))
 
 
+def _align(call: str, shown: str) -> str:
+    """``call = result``, the ``=`` at column 40 when the call is shorter (strace -a)."""
+    return call.ljust(COLUMN) + "= " + shown if len(call) < COLUMN else f"{call} = {shown}"
+
+
 def shape_of(nr: int) -> Shape:
     if nr in Sysno._value2member_map_:
         shape = SHAPES.get(Sysno(nr))
@@ -67,8 +72,10 @@ class Strace:
     """A sink of ``observe.Observer`` that writes strace's lines to ``out``."""
 
     def __init__(self, out: TextIO, only: set[str] | None = None, strsize: int = 32,
-                 timestamps: bool = False, durations: bool = False) -> None:
+                 timestamps: bool = False, durations: bool = False,
+                 init_env: int | None = None) -> None:
         self.out, self.only = out, only
+        self.init_env = init_env  # init's environment size: its execve line is written
         self.render = Renderer(strsize)
         self.timestamps, self.durations = timestamps, durations
         self.live: set[int] = set()   # tids traced and not ended: more than one, a prefix
@@ -106,7 +113,21 @@ class Strace:
         return self.only is None or call_name(call.nr) in self.only
 
     # -- events ----------------------------------------------------------------
+    def _init_exec(self, process: Process) -> None:
+        """strace's first line, the execve that started the program: init was loaded by
+        the machine, not by a call, so its line is written from what init runs."""
+        if self.init_env is None or process.pid != 1 or (
+                self.only is not None and "execve" not in self.only):
+            return
+        argv = ", ".join(quote(arg[:self.render.strsize]) + ("..." if len(arg) >
+                                                            self.render.strsize else "")
+                         for arg in process.cmdline.split(b"\0")[:-1])
+        line = f'execve({quote(process.exe)}, [{argv}], /* {self.init_env} vars */)'
+        self._write(_align(self._leader(process.pid) + line, "0"))
+
     def enter(self, thread: Thread, call: InFlight) -> None:
+        if not self.live:
+            self._init_exec(thread.process)
         self.live.add(thread.tid)
         if not self._shown(call):
             return
@@ -147,7 +168,7 @@ class Strace:
             self._cut_open()
             line = call.notes["head"] + tail
         shown = "?" if value is None else result(value, shape.ret)
-        line = line.ljust(COLUMN) + "= " + shown if len(line) < COLUMN else line + " = " + shown
+        line = _align(line, shown)
         if self.durations and value is not None:
             line += f" <{now - call.start:.6f}>"
         self.out.write(line + "\n")

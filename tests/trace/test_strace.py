@@ -4,6 +4,7 @@ Linux's strace prints, written out), and the forms for many tasks and sleeping c
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -96,7 +97,7 @@ def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         pytest.skip("gcc not found")
     out = tmp_path_factory.mktemp("strace-bin")
     built = {}
-    for name in ("strace_calls", "strace_threads"):
+    for name in ("strace_calls", "strace_threads", "fuzz"):
         built[name] = out / name
         subprocess.run(["gcc", "-static", "-O1", "-pthread", "-o", str(built[name]),
                         str(GUEST_SRC_DIR / f"{name}.c")], check=True)
@@ -222,3 +223,19 @@ def test_strace_usage_errors(run_cloudos: Any) -> None:
     status, _, err = run_cloudos(["/bin/true"], extra_args=["--strace", "--strace-filter=nope"])
     assert status == 125 or status == 2, err
     assert b"no such system call: nope" in err
+
+
+def test_hostile_calls_are_traced_without_harm(programs: dict[str, Path], tmp_path: Path,
+                                               run_cloudos: Any) -> None:
+    """The syscall fuzzer's wild pointers and numbers under --strace and --trace: the
+    machine and init survive, bad pointers print as addresses, every line is whole."""
+    log, timeline = tmp_path / "strace.txt", tmp_path / "trace.json"
+    status, out, err = run_cloudos([programs["fuzz"], "7", "4", "150"], timeout=90,
+                                   extra_args=["--strace=" + str(log), "--trace", str(timeline)])
+    assert status == 0 and b"Traceback" not in err and b"trace:" not in err, err
+    assert re.search(rb"^fuzz: seed 7, 4 children, \d+ calls issued", out, re.M), out
+    lines = log.read_text().splitlines()
+    assert len(lines) > 300
+    assert all(re.search(r"( = .+|<unfinished \.\.\.>| ---| \+\+\+)$", x) for x in lines)
+    assert any(re.search(r"\(.*0x[0-9a-f]+.*\) += -1 EFAULT", x) for x in lines)
+    assert json.loads(timeline.read_text())["traceEvents"]
