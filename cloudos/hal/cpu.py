@@ -73,6 +73,10 @@ EFER = (1 << 0) | (1 << 8) | (1 << 10) | (1 << 11)  # SCE, LME, LMA, NXE
 CR0 = (1 << 0) | (1 << 1) | (1 << 5) | (1 << 16) | (1 << 31)  # PE, MP, NE, WP, PG
 CR4 = (1 << 5) | (1 << 9) | (1 << 10)  # PAE, OSFXSR, OSXMMEXCPT; no OSXSAVE: no AVX
 USER_RFLAGS = 0x202  # IF and the always-one bit
+# Null, 32/64-bit kernel code, kernel data, 32-bit user code, user data, 64-bit user code;
+# the TSS descriptor follows (two entries).
+GDT = [0, 0x00CF9B000000FFFF, 0x00AF9B000000FFFF, 0x00CF93000000FFFF,
+       0x00CFFB000000FFFF, 0x00CFF3000000FFFF, 0x00AFFB000000FFFF, 0]
 
 # The registers a system call reads, in order: number, then the six arguments.
 SYSCALL_REGS = (X.UC_X86_REG_RAX, X.UC_X86_REG_RDI, X.UC_X86_REG_RSI, X.UC_X86_REG_RDX,
@@ -134,6 +138,9 @@ class CpuContext:
         self.writes_code = False
 
 
+XMM = tuple(getattr(X, f"UC_X86_REG_XMM{i}") for i in range(16)) + (X.UC_X86_REG_MXCSR,)
+
+
 class Cpu:
     """A virtual x86_64 CPU bound to ``ram``. Call ``start`` once page tables exist.
 
@@ -142,6 +149,8 @@ class Cpu:
     machine's lock and the hooks take it; ``thread`` is what the kernel runs on
     this CPU (opaque here).
     """
+
+    name = "Unicorn"
 
     def __init__(self, ram: PhysicalMemory, index: int = 0) -> None:
         if not 0 <= index < MAX_CPUS:
@@ -190,8 +199,7 @@ class Cpu:
 
     # -- boot -----------------------------------------------------------------
     def _write_tables(self) -> None:
-        gdt = [0, 0x00CF9B000000FFFF, 0x00AF9B000000FFFF, 0x00CF93000000FFFF,
-               0x00CFFB000000FFFF, 0x00CFF3000000FFFF, 0x00AFFB000000FFFF, 0]
+        gdt = list(GDT)
         tss_base, tss_limit = KERNEL_BASE + TSS_PHYS, 0x67
         gdt += [(tss_limit & 0xFFFF) | ((tss_base & 0xFFFFFF) << 16) | (0x89 << 40)
                 | (((tss_base >> 24) & 0xFF) << 56), tss_base >> 32]
@@ -290,6 +298,11 @@ class Cpu:
             self._loaded.cpu = None
             self._loaded = None
 
+    @property
+    def loaded(self) -> CpuContext | None:
+        """The context whose state the CPU holds now."""
+        return self._loaded
+
     def load(self, ctx: CpuContext) -> None:
         """Make ``ctx`` the CPU's state (saving the previous one)."""
         if self._loaded is ctx:
@@ -314,6 +327,10 @@ class Cpu:
         """This CPU's cached translations only."""
         # The binding has no wrapper for this control; the call is uc_ctl(TLB_FLUSH).
         self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+
+    def drop_code(self) -> None:
+        """This CPU's translated code only."""
+        self.uc.ctl_flush_tb()
 
     def invalidate_code(self) -> None:
         """Forget translated code: RAM written by the kernel (not the guest) may hold new
@@ -396,6 +413,14 @@ class Cpu:
 
     def set_result(self, value: int) -> None:
         self.set_reg(X.UC_X86_REG_RAX, value)
+
+    def vector_registers(self) -> list[int]:
+        """XMM0-15 and MXCSR of the loaded context (what a signal frame saves)."""
+        return [self.uc.reg_read(r) for r in XMM]  # type: ignore[misc]
+
+    def set_vector_registers(self, values: list[int]) -> None:
+        for reg, value in zip(XMM, values):
+            self.uc.reg_write(reg, value)
 
     # -- execution ------------------------------------------------------------
     def run(self, ctx: CpuContext, quantum_us: int) -> Trap:

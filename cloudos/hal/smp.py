@@ -126,9 +126,9 @@ class Smp:
                 if root:
                     cpu.drop_tlb()
                 else:
-                    cpu.uc.ctl_flush_tb()
+                    cpu.drop_code()
                 continue
-            loaded = cpu._loaded
+            loaded = cpu.loaded
             if root:
                 if loaded is None or loaded.root != root:
                     continue

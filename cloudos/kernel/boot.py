@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Protocol, Sequence, TextIO
 
 from cloudos.abi.signal import Signal
-from cloudos.hal.cpu import KERNEL_BASE, LOW_RESERVED, STUB_PHYS, Cpu, CpuContext
+from cloudos.hal.backend import cpu_class
+from cloudos.hal.cpu import KERNEL_BASE, LOW_RESERVED, STUB_PHYS, CpuContext
 from cloudos.hal.ram import DEFAULT_SIZE, PhysicalMemory
 from cloudos.hal.smp import Smp
 from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
@@ -113,11 +114,12 @@ class Kernel:
 
     def _boot(self, mem: int, cpus: int) -> None:
         """The guide's boot sequence up to the scheduler; user space starts in ``run``."""
-        self._stage("firmware: virtual x86_64 machine, Unicorn CPU")
+        new_cpu, what = cpu_class()
+        self._stage(f"firmware: virtual x86_64 machine, {what}")
         self._stage("boot loader: kernel image loaded")
         self._stage(f"kernel entry: CloudOS {VERSION}")
         self.ram = PhysicalMemory(mem)
-        self.cpus = list(map(Cpu, [self.ram] * cpus, range(cpus)))
+        self.cpus = list(map(new_cpu, [self.ram] * cpus, range(cpus)))
         self.cpu = self.cpus[0]
         self.frames = BuddyAllocator(LOW_RESERVED, self.ram.size - LOW_RESERVED)
         self.kernel_entry = self._map_kernel_half()

@@ -60,7 +60,6 @@ REG_IDS = tuple(getattr(X, f"UC_X86_REG_{name}") for name in GREGS)
 SIGCONTEXT = struct.Struct("<18Q4H5Q64x")
 UCONTEXT_HEAD = struct.Struct("<QQQi4xQ")     # uc_flags, uc_link, uc_stack {sp, flags, size}
 FRAME = 8 + UCONTEXT_HEAD.size + SIGCONTEXT.size + 8 + 128  # pretcode, ucontext, siginfo
-XMM = tuple(getattr(X, f"UC_X86_REG_XMM{i}") for i in range(16)) + (X.UC_X86_REG_MXCSR,)
 EFLAGS_USER = 0x0DD5  # CF PF AF ZF SF TF DF OF: what sigreturn may change
 
 
@@ -335,7 +334,7 @@ def _push_frame(thread: Thread, info: SigInfo, handler: int, flags: int, restore
     assert thread.context is not None
     cpu.load(thread.context)
     regs = [cpu.reg(r) for r in REG_IDS]
-    state.fpu.append([cpu.uc.reg_read(r) for r in XMM])
+    state.fpu.append(cpu.vector_registers())
     base, size = state.altstack
     sp = regs[15] - 128  # below the red zone
     if flags & SA_ONSTACK and size and not base <= regs[15] < base + size:
@@ -370,8 +369,7 @@ def sigreturn(thread: Thread) -> int:
     mask = struct.unpack_from("<Q", raw, UCONTEXT_HEAD.size + SIGCONTEXT.size)[0]
     state.sigmask = mask & ~UNBLOCKABLE
     if state.fpu:
-        for reg, value in zip(XMM, state.fpu.pop()):
-            cpu.uc.reg_write(reg, value)
+        cpu.set_vector_registers(state.fpu.pop())
     thread.notify = bool(pending_unblocked(thread))
     return regs[13]
 

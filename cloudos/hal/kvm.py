@@ -1,0 +1,748 @@
+"""One x86_64 CPU on Linux KVM (``/dev/kvm``): guest code at native speed.
+
+The same interface as the Unicorn ``hal.cpu.Cpu`` (``run(ctx, quantum)`` → ``Trap``,
+registers by Unicorn's ``x86_const`` ids, contexts portable between a machine's
+CPUs, TLB flushes, kick/halt), on a KVM vCPU whose guest-physical memory is the
+machine's RAM buffer (``hal.ram``), one VM per RAM. The kernel cannot tell the two
+apart; ``hal.backend`` chooses one.
+
+How guest code leaves to the host (gVisor's KVM platform in miniature): every way
+out of ring 3 lands in a tiny ring-0 stub that exits with ``out``. SYSCALL jumps
+(LSTAR) to ``out 0x10``; each exception vector's IDT gate to ``out 0x20+vector``,
+its frame (and error code) on this CPU's kernel stack (TSS RSP0). A stop is told
+apart by RIP alone, so a timer signal that lands after the CPU entered a stub but
+before its ``out`` means the same thing. One exit per system call or fault.
+
+The registers KVM hands over (synchronised through the ``kvm_run`` area,
+KVM_CAP_SYNC_REGS, not ioctls) are turned into the user's view at once: a
+thread's state is always its user RIP, RSP, RFLAGS and general registers, its
+CR3 and FS/GS bases. How the vCPU gets back to ring 3 depends on where it stopped:
+preempted in user code, it just runs on; stopped in a stub (ring 0), it runs a
+second stub, ``pop rax; iretq``, from a frame the host writes on the kernel stack,
+or ``mov cr3, rax`` first when the TLB must be flushed (the CR3 is put in RAX, the
+user's RAX in the frame). Measured on this nested host: changing CPL through
+KVM_SET_SREGS costs ~48 µs, the ``iretq`` ~4 µs, so the vCPU's CPL is never set
+from the host after boot; CR3 and the FS/GS bases are (~1 µs).
+
+Some (nested) hosts run SYSCALL without leaving ring 3: RIP goes to LSTAR, RFLAGS
+is masked, CS and SS stay the user's (measured on this AMD EPYC guest). There the
+stub's supervisor page faults at LSTAR; a page fault at exactly that RIP from ring 3
+is that SYSCALL (a jump there with chosen RCX/R11 is no more than a SYSCALL and a
+jump), answered like a system call: still one exit per call. (``int N`` through a
+DPL-0 gate and ``sysenter`` give #UD there, not #GP: SIGILL, not SIGSEGV.)
+
+Preemption: a timer thread sets ``immediate_exit`` and sends SIGURG to the vCPU's
+host thread, which blocks SIGURG except inside KVM_RUN (KVM_SET_SIGNAL_MASK):
+KVM_RUN returns EINTR, the pending signal is taken with sigtimedwait. Guest code
+pays nothing for it. A TLB flush of a CPU preempted in user code toggles CR3's PWT
+bit (bit 3, harmless here) through KVM_SET_SREGS: KVM reloads its MMU on any CR3
+change.
+
+This host's KVM is PVM (``kvm_pvm``: shadow page tables, no hardware
+virtualisation), and a shadow MMU only notices page-table writes the guest makes:
+the kernel writes them from the host. So a flush that follows changed entries,
+and every new address space (its tables may sit in frames that held others),
+also zaps all of KVM's shadow tables (the RAM slot removed and added back).
+
+Never: lets a guest crash the host. An exception in the ring-0 stubs, a triple
+fault or a KVM internal error is ``KvmError`` (the CLI's panic report).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+import os
+import random
+import signal
+import struct
+import threading
+import time
+import weakref
+from typing import TYPE_CHECKING, Any, Callable
+
+from unicorn import x86_const as X
+
+from cloudos.hal import _kvmapi as K
+from cloudos.hal.cpu import (CR0, CR4, EFER, GDT, GDT_PHYS, IDT_PHYS, KERNEL_BASE,
+                             KERNEL_CS, KERNEL_DS, KSTACK_PHYS, MAX_CPUS, STUB_PHYS, TSS_PHYS,
+                             TSS_SEL, USER_CS, USER_DS, USER_RFLAGS, Trap, TrapKind)
+from cloudos.hal.ram import PhysicalMemory
+
+if TYPE_CHECKING:
+    from cloudos.hal.smp import Smp
+
+NAME = "KVM"
+KICK = signal.SIGURG  # ignored by default: one that reaches the process does nothing
+
+# The stubs, after hal.cpu's in the stub page (supervisor, executable).
+STUB = STUB_PHYS + 0x100
+STUB_VA = KERNEL_BASE + STUB
+_SYSCALL, _IRET_FLUSH, _IRET, _VECTORS = 0x00, 0x04, 0x07, 0x10
+_UNEXPECTED = _VECTORS + 4 * 32  # any vector above 31 (nothing raises one)
+_STUB_END = _UNEXPECTED + 4
+_ERROR_CODE_VECTORS = frozenset({8, 10, 11, 12, 13, 14, 17, 21, 29, 30})
+_USER_GATES = frozenset({3, 4})  # int3 and into work at ring 3, as on Linux
+
+
+def _stubs() -> bytes:
+    code = bytearray(_STUB_END)
+    code[_SYSCALL:_SYSCALL + 4] = bytes.fromhex("e610f490")   # out 0x10, al; hlt
+    code[_IRET_FLUSH:_IRET + 4] = bytes.fromhex("0f22d8" "5848cff4")  # mov cr3, rax;
+    # pop rax; iretq; hlt
+    for vector in range(33):                                  # out 0x20+v, al; hlt
+        code[_VECTORS + 4 * vector:_VECTORS + 4 * vector + 4] = bytes([0xE6, 0x20 + vector,
+                                                                        0xF4, 0x90])
+    return bytes(code)
+
+
+MSR_STAR, MSR_LSTAR, MSR_SFMASK = 0xC0000081, 0xC0000082, 0xC0000084
+SFMASK = 0x47700  # TF DF IF IOPL NT AC cleared on SYSCALL, as Linux does
+RFLAGS_USER = 0x3F0DD7  # what ring-3 state may hold (no IOPL, no VM, no NT)
+CR4_OSXSAVE = 1 << 18
+XCR0_WANTED = 0b111  # x87, SSE, AVX: the state glibc may use (never AVX-512 or AMX)
+PWT = 1 << 3
+USER_TOP = 0x0000_8000_0000_0000
+TSS_STRIDE = 0x80  # each CPU its own TSS (its own RSP0) in the TSS page
+
+ALL_REGS = K.SYNC_X86_REGS | K.SYNC_X86_SREGS
+
+_GPR = {getattr(X, f"UC_X86_REG_{name.upper()}"): name for name in K.GPRS}
+_GPR[X.UC_X86_REG_EFLAGS] = "rflags"
+_SEGMENTS = {X.UC_X86_REG_CS: "cs", X.UC_X86_REG_SS: "ss", X.UC_X86_REG_DS: "ds",
+             X.UC_X86_REG_ES: "es", X.UC_X86_REG_FS: "fs", X.UC_X86_REG_GS: "gs"}
+_BASES = {X.UC_X86_REG_FS_BASE: "fs", X.UC_X86_REG_GS_BASE: "gs"}
+_CONTROL = {X.UC_X86_REG_CR0: "cr0", X.UC_X86_REG_CR2: "cr2", X.UC_X86_REG_CR3: "cr3",
+            X.UC_X86_REG_CR4: "cr4"}
+_SYSCALL_ARGS = ("rax", "rdi", "rsi", "rdx", "r10", "r8", "r9")
+XMM_OFFSET, MXCSR_OFFSET = 160, 24  # in the XSAVE area's legacy region
+
+
+class KvmError(Exception):
+    """KVM cannot go on (internal error, triple fault, a fault in the ring-0 stubs): a
+    kernel panic, never a guest's doing."""
+
+
+# -- the host's KVM ------------------------------------------------------------------
+class _Kvm:
+    """/dev/kvm, opened once per process: the API version, what the vCPUs may offer."""
+
+    def __init__(self) -> None:
+        self.fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+        version = K.ioctl(self.fd, K.GET_API_VERSION)
+        if version != 12:
+            raise OSError(f"KVM API version {version}, not 12")
+        if K.ioctl(self.fd, K.CHECK_EXTENSION, K.CAP_SYNC_REGS) & ALL_REGS != ALL_REGS:
+            raise OSError("KVM cannot synchronise registers through kvm_run (KVM_CAP_SYNC_REGS)")
+        self.run_size = K.ioctl(self.fd, K.GET_VCPU_MMAP_SIZE)
+        self.cpuid = K.cpuid_buffer(256)
+        K.ioctl(self.fd, K.GET_SUPPORTED_CPUID, self.cpuid)
+        leaves = {(e.function, e.index): e for e in K.cpuid_entries(self.cpuid)}
+        self.xsave = bool(leaves[(1, 0)].ecx & (1 << 26))
+        xstate = leaves.get((0xD, 0))
+        self.xcr0 = (xstate.eax if xstate else 3) & XCR0_WANTED
+
+
+_kvm: _Kvm | None = None
+_kvm_lock = threading.Lock()
+
+
+def host_kvm() -> _Kvm:
+    """The host's KVM; OSError when /dev/kvm cannot be used."""
+    global _kvm
+    with _kvm_lock:
+        if _kvm is None:
+            _kvm = _Kvm()
+        return _kvm
+
+
+def unavailable() -> str | None:
+    """Why KVM cannot be used here, or None when it can."""
+    try:
+        host_kvm()
+    except OSError as err:
+        return str(err)
+    return None
+
+
+class _Vm:
+    """One KVM virtual machine over one RAM buffer; the CPUs of a machine share it."""
+
+    def __init__(self, ram: PhysicalMemory) -> None:
+        kvm = host_kvm()
+        self.fd = K.ioctl(kvm.fd, K.CREATE_VM, 0)
+        try:  # Intel's real-mode helper pages (never used: CPUs start in long mode)
+            K.ioctl(self.fd, K.SET_TSS_ADDR, 0xFFFB_D000)
+        except OSError:
+            pass
+        self.ram = ram
+        self.add_memory()
+        self.next_vcpu = 0
+        self.stale = False  # page tables changed behind KVM's back: zap before running
+
+    def add_memory(self) -> None:
+        region = K.MemoryRegion(0, 0, 0, self.ram.size, self.ram.host_address)
+        K.ioctl(self.fd, K.SET_USER_MEMORY_REGION, region)
+
+    def zap(self) -> None:
+        """Make KVM forget every translation it built from the page tables: remove the
+        RAM and add it back (~150 µs; the guest refaults its working set in KVM)."""
+        K.ioctl(self.fd, K.SET_USER_MEMORY_REGION, K.MemoryRegion(0, 0, 0, 0, 0))
+        self.add_memory()
+        self.stale = False
+
+    def __del__(self) -> None:
+        os.close(self.fd)
+
+
+_vms: weakref.WeakKeyDictionary[PhysicalMemory, _Vm] = weakref.WeakKeyDictionary()
+
+
+# -- register state ------------------------------------------------------------------
+class _State:
+    """A thread's user state: general registers, RIP, RFLAGS (``regs``), CR3 and the data
+    segments with the FS/GS bases (in ``sregs``), and what changed since KVM had them."""
+
+    def __init__(self, regs: K.Regs, sregs: K.Sregs) -> None:
+        self.regs, self.sregs = regs, sregs
+        self.dirty = ALL_REGS
+
+    def copy_from(self, other: "_State") -> None:
+        """Take ``other``'s user state; the CPL and the descriptor tables stay."""
+        ctypes.pointer(self.regs)[0] = other.regs
+        mine, theirs = self.sregs, other.sregs
+        mine.ds, mine.es, mine.fs, mine.gs = theirs.ds, theirs.es, theirs.fs, theirs.gs
+        mine.cr3 = theirs.cr3
+        self.dirty = ALL_REGS
+
+    def read(self, reg: int) -> int:
+        name = _GPR.get(reg)
+        if name is not None:
+            return int(getattr(self.regs, name))
+        if reg in (X.UC_X86_REG_CS, X.UC_X86_REG_SS):
+            return USER_CS if reg == X.UC_X86_REG_CS else USER_DS
+        if reg in _SEGMENTS:
+            return int(getattr(self.sregs, _SEGMENTS[reg]).selector)
+        if reg in _BASES:
+            return int(getattr(self.sregs, _BASES[reg]).base)
+        value = int(getattr(self.sregs, _CONTROL[reg]))
+        return value & ~0xFFF if reg == X.UC_X86_REG_CR3 else value
+
+    def write(self, reg: int, value: int) -> None:
+        value &= 0xFFFF_FFFF_FFFF_FFFF
+        name = _GPR.get(reg)
+        if name is not None:
+            if name == "rflags":
+                value = (value & RFLAGS_USER) | 2
+            setattr(self.regs, name, value)
+            self.dirty |= K.SYNC_X86_REGS
+            return
+        if reg in _BASES:
+            getattr(self.sregs, _BASES[reg]).base = value
+        elif reg == X.UC_X86_REG_CR3:
+            self.sregs.cr3 = value
+        else:
+            raise KeyError(f"register {reg} cannot be set on KVM")
+        self.dirty |= K.SYNC_X86_SREGS
+
+
+def _segment(selector: int, dpl: int, code: bool) -> K.Segment:
+    return K.Segment(base=0, limit=0xFFFF_FFFF, selector=selector, type=0xB if code else 3,
+                     present=1, dpl=dpl, db=0 if code else 1, s=1, l=1 if code else 0, g=1)
+
+
+class KvmContext:
+    """The saved state of one guest thread: its registers and its x87/SSE/AVX state.
+
+    ``entry``, ``cpu``, ``root`` and ``writes_code`` mean what they mean for
+    ``hal.cpu.CpuContext``; the state enters user mode at ``entry`` on its first run.
+    """
+
+    def __init__(self, state: _State, xsave: K.Xsave) -> None:
+        self.state = _State(K.Regs(), K.Sregs())
+        self.state.copy_from(state)
+        self.xsave = K.Xsave()
+        ctypes.pointer(self.xsave)[0] = xsave
+        self.entry: tuple[int, int] | None = None
+        self.cpu: KvmCpu | None = None
+        self.root = 0
+        self.writes_code = False
+
+
+# -- the CPU -------------------------------------------------------------------------
+class KvmCpu:
+    """A KVM vCPU bound to ``ram``, with hal.cpu.Cpu's interface. Call ``start`` once
+    page tables exist."""
+
+    name = NAME
+
+    def __init__(self, ram: PhysicalMemory, index: int = 0) -> None:
+        if not 0 <= index < MAX_CPUS:
+            raise ValueError(f"CPU {index}: at most {MAX_CPUS} CPUs")
+        self.ram, self.index = ram, index
+        self.kstack = KSTACK_PHYS + index * 0x1000
+        self.smp: Smp | None = None
+        self.thread: Any = None
+        self.in_guest = False
+        self.holding = False
+        self.parked = False
+        self.tlb_stale = self.code_stale = False
+        self.out = threading.Event()
+        self.out.set()
+        self.syscall_handler: Callable[[], bool] = lambda: True
+        self.fault_handler: Callable[[int, int, int], bool] = lambda _a, _r, _e: False
+        self.exits = 0  # times guest code left to the host (the benchmark reports it)
+        kvm = host_kvm()
+        vm = _vms.get(ram)
+        if vm is None:
+            vm = _vms[ram] = _Vm(ram)
+        self._vm = vm
+        self.fd = K.ioctl(vm.fd, K.CREATE_VCPU, vm.next_vcpu)
+        vm.next_vcpu += 1
+        self._map = mmap.mmap(self.fd, kvm.run_size, mmap.MAP_SHARED,
+                              mmap.PROT_READ | mmap.PROT_WRITE)
+        self._run = K.Run.from_buffer(self._map)
+        self._run.kvm_valid_regs = ALL_REGS
+        self._live = _State(self._run.regs, self._run.sregs)
+        self._loaded: KvmContext | None = None
+        self._flush = False
+        self._stress: random.Random | None = None
+        self._timer = _Kick(self._run)
+        self._xsave = K.Xsave()
+        self._write_tables()
+        K.ioctl(self.fd, K.SET_CPUID2, kvm.cpuid)
+        empty = (ctypes.c_uint32 * 3)(8, 0, 0)  # during KVM_RUN no signal is blocked
+        K.ioctl(self.fd, K.SET_SIGNAL_MASK, empty)
+
+    def __del__(self) -> None:
+        try:
+            del self._run, self._live
+            self._map.close()
+            os.close(self.fd)
+        except (AttributeError, BufferError, OSError):
+            pass
+
+    # -- boot -----------------------------------------------------------------
+    @property
+    def tss(self) -> int:
+        return TSS_PHYS + self.index * TSS_STRIDE
+
+    def _write_tables(self) -> None:
+        self.ram.write(GDT_PHYS, struct.pack(f"<{len(GDT)}Q", *GDT))
+        gates = bytearray()
+        for vector in range(256):
+            handler = STUB_VA + _VECTORS + 4 * min(vector, 32)
+            kind = 0xEE if vector in _USER_GATES else 0x8E
+            gates += struct.pack("<HHBBHII", handler & 0xFFFF, KERNEL_CS, 0, kind,
+                                 (handler >> 16) & 0xFFFF, handler >> 32, 0)
+        self.ram.write(IDT_PHYS, gates)
+        tss = bytearray(0x68)  # RSP0: this CPU's kernel stack; no I/O bitmap
+        struct.pack_into("<Q", tss, 4, KERNEL_BASE + self.kstack + 0x1000)
+        struct.pack_into("<H", tss, 0x66, 0x68)
+        self.ram.write(self.tss, tss)
+        self.ram.write(STUB, _stubs())
+
+    def start(self, kernel_cr3: int) -> None:
+        """Architecture setup: long mode with paging, the descriptor tables, SYSCALL's
+        MSRs, XCR0; the template every new context starts from."""
+        kvm = host_kvm()
+        sregs = K.Sregs()
+        K.ioctl(self.fd, K.GET_SREGS, sregs)
+        user_data = _segment(USER_DS, 3, False)
+        sregs.ds = sregs.es = user_data
+        sregs.fs = sregs.gs = _segment(0, 3, False)
+        sregs.tr = K.Segment(base=KERNEL_BASE + self.tss, limit=0x67, selector=TSS_SEL,
+                             type=0xB, present=1)
+        sregs.ldt = K.Segment(type=2, unusable=1)
+        sregs.gdt = K.Dtable(KERNEL_BASE + GDT_PHYS, len(GDT) * 8 - 1)
+        sregs.idt = K.Dtable(KERNEL_BASE + IDT_PHYS, 256 * 16 - 1)
+        sregs.cr0, sregs.cr3, sregs.efer = CR0, kernel_cr3, EFER
+        sregs.cr4 = CR4 | (CR4_OSXSAVE if kvm.xsave else 0)
+        sregs.cs, sregs.ss = _segment(KERNEL_CS, 0, True), _segment(KERNEL_DS, 0, False)
+        self._pristine = _State(K.Regs(), K.Sregs())
+        self._pristine.copy_from(_State(K.Regs(), sregs))
+        self._pristine.regs.rflags = USER_RFLAGS
+        K.ioctl(self.fd, K.SET_SREGS, sregs)  # ring 0: the first run enters through iretq
+        ctypes.pointer(self._run.sregs)[0] = sregs
+        self._in_stub = True
+        msrs = struct.pack("<II" + "IIQ" * 3, 3, 0,
+                           MSR_STAR, 0, ((USER_CS - 16) << 48) | (KERNEL_CS << 32),
+                           MSR_LSTAR, 0, STUB_VA + _SYSCALL, MSR_SFMASK, 0, SFMASK)
+        buf = ctypes.create_string_buffer(msrs, len(msrs))
+        if K.ioctl(self.fd, K.SET_MSRS, ctypes.addressof(buf)) != 3:
+            raise OSError("KVM refused the SYSCALL MSRs")
+        if kvm.xsave:
+            xcrs = K.Xcrs(nr_xcrs=1)
+            xcrs.xcrs[0] = K.Xcr(0, 0, kvm.xcr0)
+            K.ioctl(self.fd, K.SET_XCRS, xcrs)
+        K.ioctl(self.fd, K.GET_XSAVE, self._xsave)  # the FPU as reset: FCW 0x37F, MXCSR 0x1F80
+        self._pristine_fpu = K.Xsave()
+        ctypes.pointer(self._pristine_fpu)[0] = self._xsave
+
+    # -- contexts -------------------------------------------------------------
+    def new_context(self, cr3: int, rip: int, rsp: int) -> KvmContext:
+        """A context that enters user mode at ``rip`` with stack ``rsp`` and address space
+        ``cr3``."""
+        ctx = KvmContext(self._pristine, self._pristine_fpu)
+        ctx.state.sregs.cr3 = cr3
+        ctx.state.regs.rip, ctx.state.regs.rsp = rip, rsp
+        ctx.entry, ctx.root = (rip, rsp), cr3
+        self._vm.stale = True  # its tables may be in frames that held other tables
+        return ctx
+
+    def clone_context(self, parent: KvmContext, cr3: int, regs: dict[int, int]) -> KvmContext:
+        """A copy of ``parent`` with another address space and some registers changed."""
+        if parent.cpu is not None:
+            parent.cpu._save(parent)
+        child = KvmContext(parent.state, parent.xsave)
+        child.state.sregs.cr3, child.root = cr3, cr3
+        self._vm.stale = True
+        for reg, value in regs.items():
+            child.state.write(reg, value)
+        return child
+
+    def set_context_reg(self, ctx: KvmContext, reg: int, value: int) -> None:
+        """Set a register of a thread that is not running (e.g. RAX on wake-up)."""
+        (ctx.cpu._live if ctx.cpu is not None else ctx.state).write(reg, value)
+
+    def set_context_result(self, ctx: KvmContext, value: int) -> None:
+        """The value a sleeping thread's system call returns (its RAX)."""
+        self.set_context_reg(ctx, X.UC_X86_REG_RAX, value)
+
+    def restart_syscall(self, ctx: KvmContext, number: int) -> None:
+        """Make a stopped thread execute its SYSCALL instruction (2 bytes) again."""
+        self.set_context_reg(ctx, X.UC_X86_REG_RAX, number)
+        self.set_context_reg(ctx, X.UC_X86_REG_RIP, self.context_reg(ctx, X.UC_X86_REG_RIP) - 2)
+
+    def context_reg(self, ctx: KvmContext, reg: int) -> int:
+        return (ctx.cpu._live if ctx.cpu is not None else ctx.state).read(reg)
+
+    @property
+    def loaded(self) -> KvmContext | None:
+        return self._loaded
+
+    def _save(self, ctx: KvmContext) -> None:
+        """Copy the live state of ``ctx`` (loaded here) into it."""
+        ctx.state.copy_from(self._live)
+        K.ioctl(self.fd, K.GET_XSAVE, ctx.xsave)
+
+    def _switch_out(self) -> None:
+        if self._loaded is not None:
+            self._save(self._loaded)
+            self._loaded.cpu = None
+            self._loaded = None
+
+    def load(self, ctx: KvmContext) -> None:
+        """Make ``ctx`` the CPU's state (saving the previous one)."""
+        if self._loaded is ctx:
+            return
+        if ctx.cpu is not None:
+            ctx.cpu._switch_out()
+        self._switch_out()
+        self._live.copy_from(ctx.state)
+        K.ioctl(self.fd, K.SET_XSAVE, ctx.xsave)
+        self._loaded, ctx.cpu = ctx, self
+        self._flush = True
+
+    def flush_tlb(self, root: int = 0) -> None:
+        """Drop cached translations (on a multiprocessor, with ``root``: a shootdown)."""
+        if root and self.smp is not None:
+            self.smp.shootdown(root)
+        else:
+            self.drop_tlb()
+
+    def drop_tlb(self) -> None:
+        """This CPU's cached translations only, before guest code runs again."""
+        self._flush = self._vm.stale = True
+
+    def drop_code(self) -> None:
+        """Nothing to drop: the processor sees code the host writes into RAM."""
+
+    def invalidate_code(self) -> None:
+        """Nothing to do: there is no translated code on KVM."""
+
+    def stress(self, seed: int) -> None:
+        """Testing: end every run after a random 1-50 µs (seeded)."""
+        self._stress = random.Random(seed)
+
+    def kick(self) -> None:
+        """Stop the guest code this CPU runs now (an inter-processor interrupt)."""
+        self._timer.kick()
+
+    def halt(self, timeout: float | None) -> None:
+        """HLT: nothing to run until ``timeout`` seconds pass or another CPU has work."""
+        if self.smp is not None:
+            self.smp.wait_idle(self, timeout)  # type: ignore[arg-type]
+        elif timeout is not None and timeout > 0:
+            time.sleep(timeout)
+
+    def others_busy(self) -> bool:
+        return self.smp is not None and self.smp.busy()
+
+    def wake_others(self) -> None:
+        if self.smp is not None:
+            self.smp.wake_idle()
+
+    def _enter_guest(self) -> None:
+        if self.tlb_stale:
+            self.tlb_stale = False
+            self._flush = True
+        self.code_stale = False
+        self.in_guest = True
+        self.out.clear()
+        assert self.smp is not None
+        self.smp.release(self)  # type: ignore[arg-type]
+
+    def _leave_guest(self) -> None:
+        self.in_guest = False
+        self.out.set()
+        assert self.smp is not None
+        self.smp.acquire(self)  # type: ignore[arg-type]
+
+    # -- registers ------------------------------------------------------------
+    def reg(self, reg: int) -> int:
+        """A 64-bit register (X.UC_X86_REG_*), as the user's code sees it."""
+        return self._live.read(reg)
+
+    def set_reg(self, reg: int, value: int) -> None:
+        self._live.write(reg, value)
+
+    def registers(self) -> dict[str, int]:
+        """The general registers, RIP, RFLAGS, FS base and the control registers, by name."""
+        names = ("RIP", "RSP", "RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "R8", "R9",
+                 "R10", "R11", "R12", "R13", "R14", "R15", "RFLAGS", "FS_BASE", "CR2", "CR3")
+        return {name: self.reg(getattr(X, f"UC_X86_REG_{name}")) for name in names}
+
+    def syscall_args(self) -> list[int]:
+        """RAX (the number) and the six argument registers."""
+        regs = self._run.regs
+        return [getattr(regs, name) for name in _SYSCALL_ARGS]
+
+    def set_result(self, value: int) -> None:
+        self._run.regs.rax = value & 0xFFFF_FFFF_FFFF_FFFF
+        self._live.dirty |= K.SYNC_X86_REGS
+
+    def vector_registers(self) -> list[int]:
+        """XMM0-15 and MXCSR of the loaded context (what a signal frame saves)."""
+        K.ioctl(self.fd, K.GET_XSAVE, self._xsave)
+        area = bytes(self._xsave.region[:XMM_OFFSET + 256])
+        xmm = [int.from_bytes(area[XMM_OFFSET + 16 * i:XMM_OFFSET + 16 * i + 16], "little")
+               for i in range(16)]
+        return xmm + [struct.unpack_from("<I", area, MXCSR_OFFSET)[0]]
+
+    def set_vector_registers(self, values: list[int]) -> None:
+        K.ioctl(self.fd, K.GET_XSAVE, self._xsave)
+        region = self._xsave.region
+        for i, value in enumerate(values[:16]):
+            region[XMM_OFFSET + 16 * i:XMM_OFFSET + 16 * i + 16] = list(
+                (value & (1 << 128) - 1).to_bytes(16, "little"))
+        mxcsr = (values[16] & 0xFFBF).to_bytes(4, "little")  # reserved bits: #GP on load
+        region[MXCSR_OFFSET:MXCSR_OFFSET + 4] = list(mxcsr)
+        K.ioctl(self.fd, K.SET_XSAVE, self._xsave)
+
+    # -- execution ------------------------------------------------------------
+    def run(self, ctx: KvmContext, quantum_us: int) -> Trap:
+        """Run ``ctx`` until it traps or ``quantum_us`` microseconds pass."""
+        self.load(ctx)
+        ctx.entry = None
+        if self._stress is not None:
+            quantum_us = self._stress.randint(1, 50)
+        self._timer.arm(quantum_us / 1e6)
+        smp = self.smp
+        try:
+            while True:
+                trap = self._before_entry()
+                if trap is not None:
+                    return trap
+                if smp is not None:
+                    self._enter_guest()
+                error = K.run(self.fd)
+                if smp is not None:
+                    self._leave_guest()
+                self.exits += 1
+                trap = self._on_exit(error)
+                if trap is not None:
+                    return trap
+        finally:
+            self._timer.disarm()
+
+    def _before_entry(self) -> Trap | None:
+        """Make the vCPU enter the user's state: straight on from user code, or through
+        the iretq stub (flushing the TLB first if asked) from a stub."""
+        live, regs = self._live, self._run.regs
+        if not regs.rip < USER_TOP:
+            return Trap(TrapKind.GENERAL_PROTECTION, regs.rip, 13)  # iretq's #GP, as on Linux
+        if self._vm.stale:
+            self._vm.zap()
+        if self._in_stub:
+            frame = self.kstack + 0x1000 - 48
+            struct.pack_into("<6Q", self.ram.bytes, frame, regs.rax, regs.rip, USER_CS,
+                             regs.rflags, regs.rsp, USER_DS)
+            regs.rsp = KERNEL_BASE + frame
+            regs.rip = STUB_VA + (_IRET_FLUSH if self._flush else _IRET)
+            regs.rax = live.sregs.cr3
+            live.dirty |= K.SYNC_X86_REGS
+        elif self._flush:
+            live.sregs.cr3 ^= PWT
+            live.dirty |= K.SYNC_X86_SREGS
+        self._flush = False
+        self._run.kvm_dirty_regs, live.dirty = live.dirty, 0
+        return None
+
+    def _from_frame(self) -> None:
+        """The user's state from the iretq stub's frame (a stop before the iretq ran)."""
+        regs = self._run.regs
+        regs.rax, regs.rip, _cs, regs.rflags, regs.rsp, _ss = struct.unpack_from(
+            "<6Q", self.ram.bytes, self.kstack + 0x1000 - 48)
+
+    def _on_exit(self, error: int) -> Trap | None:
+        """What a return from KVM_RUN means: a trap, or None to go on."""
+        run, regs = self._run, self._run.regs
+        if error not in (0, 4):  # EINTR: the timer, a kick or another host signal
+            raise KvmError(f"KVM_RUN: {os.strerror(error)}")
+        reason = run.exit_reason if error == 0 else K.EXIT_INTR
+        if reason not in (K.EXIT_IO, K.EXIT_INTR):
+            raise KvmError(self._describe(reason))
+        # An ``out`` exit reports RIP past the instruction; a signal may also stop the
+        # CPU in a stub before its ``out`` ran, which means the same.
+        offset = regs.rip - STUB_VA - (2 if reason == K.EXIT_IO else 0)
+        # (RIP can be LSTAR's at ring 3: a SYSCALL that kept ring 3, stopped before its fault)
+        self._in_stub = run.sregs.cs.selector & 3 == 0
+        if offset == _SYSCALL:
+            regs.rip, regs.rflags = regs.rcx, (regs.r11 & RFLAGS_USER) | 2
+            return self._syscall()
+        if not self._in_stub:
+            return Trap(TrapKind.QUANTUM_EXPIRED, regs.rip)
+        if _IRET_FLUSH <= offset < _VECTORS and reason == K.EXIT_INTR:
+            self._from_frame()
+            self._flush = offset == _IRET_FLUSH
+            return Trap(TrapKind.QUANTUM_EXPIRED, regs.rip)
+        if _VECTORS <= offset < _STUB_END and offset % 4 == 0:
+            return self._exception(offset // 4 - _VECTORS // 4)
+        raise KvmError(f"{K.EXIT_NAMES[reason]} exit at {regs.rip:#x} in the stubs")
+
+    def _syscall(self) -> Trap | None:
+        if not self.syscall_handler():
+            return Trap(TrapKind.SYSCALL, self._run.regs.rip)
+        return None  # (a quantum that ran out meanwhile stops the next KVM_RUN)
+
+    def _exception(self, vector: int) -> Trap | None:
+        """An exception's stub: take the frame the CPU pushed as the user's state."""
+        regs = self._run.regs
+        frame = regs.rsp - KERNEL_BASE
+        if not self.kstack <= frame < self.kstack + 0x1000:
+            raise KvmError(f"exception {vector} with RSP {regs.rsp:#x}: not from ring 3")
+        error = 0
+        if vector in _ERROR_CODE_VECTORS:
+            error = struct.unpack_from("<Q", self.ram.bytes, frame)[0]
+            frame += 8
+        rip, cs, rflags, rsp, _ss = struct.unpack_from("<5Q", self.ram.bytes, frame)
+        if cs & 3 != 3:
+            raise KvmError(f"exception {vector} (error {error:#x}) at {rip:#x} in ring 0")
+        regs.rsp = rsp
+        if vector == 14 and rip == STUB_VA + _SYSCALL:  # a SYSCALL that kept ring 3
+            regs.rip, regs.rflags = regs.rcx, (regs.r11 & RFLAGS_USER) | 2
+            return self._syscall()
+        if (vector == 14 and self._run.sregs.cr2 == STUB_VA + _SYSCALL
+                and self._user_bytes(rip, 2) == b"\x0f\x05"):  # ... reported at the SYSCALL
+            regs.rcx, regs.r11 = rip + 2, rflags
+            regs.rip, regs.rflags = rip + 2, (rflags & RFLAGS_USER) | 2
+            return self._syscall()
+        regs.rip, regs.rflags = rip, rflags
+        if vector == 6 and self._user_bytes(rip, 1) == b"\xcd":
+            # `int N` through a DPL-0 gate, which this host reports as #UD: #GP, as on Linux
+            vector, error = 13, self._user_bytes(rip + 1, 1)[0] * 8 + 2
+        if vector == 32:
+            return Trap(TrapKind.EXCEPTION, rip, vector, detail="an unexpected interrupt")
+        if vector == 14:
+            address = self._run.sregs.cr2
+            if self.fault_handler(address, rip, error):
+                return None
+            return Trap(TrapKind.PAGE_FAULT, rip, 14, address, error)
+        kind = {0: TrapKind.DIVIDE_ERROR, 3: TrapKind.BREAKPOINT, 6: TrapKind.INVALID_OPCODE,
+                13: TrapKind.GENERAL_PROTECTION}.get(vector, TrapKind.EXCEPTION)
+        return Trap(kind, rip, vector, 0, error)
+
+    def _user_bytes(self, va: int, length: int) -> bytes:
+        """``length`` bytes of user memory at ``va`` through the loaded page tables (b""
+        where a page is missing): for telling apart what this host's KVM reports alike."""
+        out = b""
+        for address in range(va, va + length):
+            table = self._run.sregs.cr3 & 0x000F_FFFF_FFFF_F000
+            for shift in (39, 30, 21, 12):
+                entry = self.ram.words[(table >> 3) + ((address >> shift) & 0x1FF)]
+                if not entry & 1 or not entry & 4:  # not present, or not a user page
+                    return b""
+                table = entry & 0x000F_FFFF_FFFF_F000
+                if entry & 0x80 and shift != 12:  # a huge page
+                    table = (table & ~((1 << shift) - 1)) | (address & ((1 << shift) - 1))
+                    break
+            else:
+                table |= address & 0xFFF
+            if table >= self.ram.size:
+                return b""
+            out += bytes(self.ram.bytes[table:table + 1])
+        return out
+
+    def _describe(self, reason: int) -> str:
+        run = self._run
+        what = K.EXIT_NAMES.get(reason, f"exit {reason}")
+        detail = f" (data {', '.join(hex(v) for v in run.exit[:4])})" if reason in (9, 17) else ""
+        return f"KVM exit: {what}{detail} at RIP {run.regs.rip:#x}"
+
+
+class _Kick:
+    """The CPU's preemption timer and IPI: stops KVM_RUN in the vCPU's host thread.
+
+    ``immediate_exit`` stops a KVM_RUN about to start; SIGURG (blocked in the vCPU's
+    thread outside KVM_RUN) stops one under way. After the run, the pending signal is
+    taken (``disarm``), so it stops nothing else.
+    """
+
+    def __init__(self, run: K.Run) -> None:
+        self.run = run
+        self.cv = threading.Condition()
+        self.deadline: float | None = None
+        self.fired = False
+        self.thread: int | None = None  # the host thread running the vCPU
+        threading.Thread(target=self._loop, name="kvm-timer", daemon=True).start()
+
+    def arm(self, seconds: float) -> None:
+        thread = threading.get_ident()
+        if thread != self.thread:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {KICK})
+        with self.cv:
+            self.thread = thread
+            self.deadline = time.monotonic() + seconds
+            self.cv.notify()
+
+    def disarm(self) -> None:
+        with self.cv:
+            self.deadline = None
+            if self.fired:
+                self.fired = False
+                self.run.immediate_exit = 0
+                signal.sigtimedwait({KICK}, 0)
+
+    def kick(self) -> None:
+        with self.cv:
+            if self.deadline is not None:
+                self._fire()
+
+    def _fire(self) -> None:
+        if not self.fired and self.thread is not None:
+            self.fired = True
+            self.run.immediate_exit = 1
+            signal.pthread_kill(self.thread, KICK)
+
+    def _loop(self) -> None:
+        with self.cv:
+            while True:
+                if self.deadline is None or self.fired:
+                    self.cv.wait()
+                    continue
+                remaining = self.deadline - time.monotonic()
+                if remaining > 0:
+                    self.cv.wait(remaining)
+                    continue
+                self._fire()
