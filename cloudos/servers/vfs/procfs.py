@@ -1,7 +1,8 @@
 """procfs: the first /proc — processes and a few system files, generated on read.
 
-Owns: /proc/self (the calling process), /proc/<pid>/{stat,status,cmdline,maps,exe,
-fd/}, /proc/meminfo, /proc/uptime. Contents come from a ``ProcView`` the machine
+Owns: /proc/self (the calling process), /proc/<pid>/{stat,statm,status,cmdline,comm,
+maps,exe,fd/}, /proc/meminfo, /proc/uptime, /proc/stat, /proc/loadavg (what procps's
+ps, top, free, uptime and pgrep read). Contents come from a ``ProcView`` the machine
 provides (read-only facts about processes and memory), so this file system never
 holds state of its own and never reaches into the kernel by itself.
 Never: lets anything be written or created (EACCES / EPERM as on Linux).
@@ -12,14 +13,18 @@ from __future__ import annotations
 
 import stat
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, NoReturn, Protocol
 
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node, StatFs, dtype
 
 PROC_SUPER_MAGIC = 0x9FA0
-PID_FILES = ("stat", "status", "cmdline", "maps")
+RLIM_INFINITY = (1 << 64) - 1  # stat's rsslim
+PID_FILES = ("stat", "statm", "status", "cmdline", "comm", "maps")
+SYSTEM_FILES = ("meminfo", "uptime", "stat", "loadavg", "cpuinfo")
+HZ = 100  # clock ticks a second, as USER_HZ (procps reads times in these)
+PAGE = 4096
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,7 @@ class ProcFs(FileSystem):
         if d.kind == "root":
             if text == "self":
                 return ProcNode(self, "link", 0, "self")
-            if text in ("meminfo", "uptime"):
+            if text in SYSTEM_FILES:
                 return ProcNode(self, "file", 0, text)
             if text.isdigit() and self.view.info(int(text)) is not None:
                 return ProcNode(self, "pid", int(text))
@@ -121,7 +126,7 @@ class ProcFs(FileSystem):
     def readdir(self, dir: Node) -> list[tuple[bytes, int, int]]:
         d = self._node(dir)
         if d.kind == "root":
-            nodes = [self.lookup(d, n) for n in (b"self", b"meminfo", b"uptime")]
+            nodes = [self.lookup(d, n.encode()) for n in ("self", *SYSTEM_FILES)]
             nodes += [ProcNode(self, "pid", pid) for pid in self.view.pids()]
         elif d.kind == "pid":
             nodes = [self.lookup(d, n.encode()) for n in (*PID_FILES, "exe", "fd")]
@@ -165,7 +170,11 @@ class ProcFs(FileSystem):
         if n.name == "uptime":
             up = self.view.uptime()
             return f"{up:.2f} {up:.2f}\n".encode()
+        if n.pid == 0:
+            return self._system(n.name)
         info = self._info(n.pid)
+        if n.pid == self.caller() and info.state == "S":  # it waits for this very read
+            info = replace(info, state="R")
         if n.name == "cmdline":
             return info.cmdline
         if n.name == "maps":
@@ -174,13 +183,38 @@ class ProcFs(FileSystem):
             return (f"Name:\t{info.name}\nState:\t{info.state}\nTgid:\t{info.pid}\n"
                     f"Pid:\t{info.pid}\nPPid:\t{info.ppid}\nUid:\t{info.uid}\t{info.uid}\t"
                     f"{info.uid}\t{info.uid}\nGid:\t{info.gid}\t{info.gid}\t{info.gid}\t"
-                    f"{info.gid}\nVmRSS:\t{info.rss_pages * 4} kB\n"
+                    f"{info.gid}\nVmSize:\t{sum(e - s for s, e, _, _ in info.maps) >> 10} kB\n"
+                    f"VmRSS:\t{info.rss_pages * 4} kB\n"
                     f"Threads:\t{info.threads}\n").encode()
-        ticks = (int(info.utime * 100), int(info.stime * 100))
+        size = sum(e - s for s, e, _, _ in info.maps)
+        if n.name == "comm":
+            return info.name.encode() + b"\n"
+        if n.name == "statm":  # pages: size resident shared text lib data dt
+            return f"{size // PAGE} {info.rss_pages} 0 0 0 0 0\n".encode()
+        ticks = (int(info.utime * HZ), int(info.stime * HZ))
+        # proc(5)'s 52 fields; the start time is the boot's (processes keep none)
         fields = [info.pid, f"({info.name})", info.state, info.ppid, info.pgid, info.sid,
-                  0, 0, 0, 0, 0, 0, 0, ticks[0], ticks[1], 0, 0, 20, 0, info.threads, 0, 0,
-                  len(info.maps) and sum(e - s for s, e, _, _ in info.maps), info.rss_pages]
+                  0, -1, 0, 0, 0, 0, 0, ticks[0], ticks[1], 0, 0, 20, 0, info.threads, 0, 0,
+                  size, info.rss_pages, RLIM_INFINITY] + [0] * 27
         return (" ".join(str(f) for f in fields) + "\n").encode()
+
+    def _system(self, name: str) -> bytes:
+        """/proc/stat, /proc/loadavg and /proc/cpuinfo, from the processes' times and states."""
+        if name == "cpuinfo":  # (procps's stat reader needs it: one CPU, as /proc/stat says)
+            return (b"processor\t: 0\nvendor_id\t: CloudOS\nmodel name\t: Unicorn x86_64\n"
+                    b"physical id\t: 0\ncore id\t\t: 0\ncpu cores\t: 1\n\n")
+        infos = [i for i in map(self.view.info, self.view.pids()) if i is not None]
+        running = sum(1 for i in infos if i.state == "R")
+        if name == "loadavg":
+            last = max((i.pid for i in infos), default=0)
+            return f"0.00 0.00 0.00 {running}/{sum(i.threads for i in infos)} {last}\n".encode()
+        up = self.view.uptime()
+        user = int(sum(i.utime for i in infos) * HZ)
+        system = int(sum(i.stime for i in infos) * HZ)
+        idle = max(0, int(up * HZ) - user - system)
+        cpu = f"{user} 0 {system} {idle} 0 0 0 0 0 0"
+        return (f"cpu  {cpu}\ncpu0 {cpu}\nintr 0\nctxt 0\nbtime {int(time.time() - up)}\n"
+                f"processes {len(infos)}\nprocs_running {running}\nprocs_blocked 0\n").encode()
 
     def write(self, node: Node, offset: int, data: bytes) -> int:
         raise KernelError(Errno.EACCES, "procfs files are read-only here")
