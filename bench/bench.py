@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
 """Benchmark CloudOS against native execution and qemu-x86_64 (user mode).
 
-Builds bench/compute.c and bench/getpid_loop.c with ``gcc -static -O2`` and
-times each (wall clock, best of --repeat runs) under every runner:
+Builds bench/compute.c, bench/getpid_loop.c and bench/pipe_pingpong.c with
+``gcc -static -O2`` and times each (wall clock, best of --repeat runs) under
+every runner:
 
-    native    the binary itself
-    cloudos   python -m cloudos run -- BINARY
-    qemu      qemu-x86_64 BINARY   (when found on PATH)
+    native        the binary itself
+    cloudos       python -m cloudos run --backend unicorn -- BINARY
+    cloudos-kvm   python -m cloudos run --backend kvm -- BINARY (where /dev/kvm opens)
+    qemu          qemu-x86_64 BINARY   (when found on PATH)
 
-The getpid loop also runs with N=0 to measure start-up cost, so the cost of
-one syscall is (t(N) - t(0)) / N.  A runner that fails gets a
+The getpid loop and the pipe ping-pong (N one-byte round trips between two
+processes) also run with N=0 to measure start-up cost, so the cost of one
+call or round trip is (t(N) - t(0)) / N.  A runner that fails gets a
 "<runner>: failed (...)" cell instead of stopping the benchmark.
 
-    python bench/bench.py [--quick] [--repeat K] [-n N]
+    python bench/bench.py [--quick] [--repeat K] [-n N] [--pipe-n N]
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
-PROGRAMS = ["compute", "getpid_loop"]
+PROGRAMS = ["compute", "getpid_loop", "pipe_pingpong"]
 
 
 class RunFailed(Exception):
@@ -59,14 +62,25 @@ def build(out_dir: Path, programs: list[str] | None = None,
     return bins
 
 
-def make_runners(spec: str) -> list[Runner]:
-    """Runners named in the comma-separated spec (a subset of native,cloudos,qemu), in that order."""
+def make_runners(spec: str, shared: str = "") -> list[Runner]:
+    """Runners named in the comma-separated spec (a subset of native,cloudos,cloudos-kvm,qemu),
+    in that order. CloudOS's guests are shown the directory ``shared`` (where the programs are)."""
     wanted = spec.split(",")
     runners = []
     if "native" in wanted:
         runners.append(Runner("native", []))
+    cloudos = [sys.executable, "-m", "cloudos", "run", *(["--mount", shared] if shared else []),
+               "--backend"]
     if "cloudos" in wanted:
-        runners.append(Runner("cloudos", [sys.executable, "-m", "cloudos", "run", "--"]))
+        runners.append(Runner("cloudos", [*cloudos, "unicorn", "--"]))
+    if "cloudos-kvm" in wanted:
+        sys.path.insert(0, str(REPO_ROOT))
+        from cloudos.hal.kvm import unavailable
+        reason = unavailable()
+        if reason is None:
+            runners.append(Runner("cloudos-kvm", [*cloudos, "kvm", "--"]))
+        else:
+            print(f"bench: no KVM ({reason}), skipping the cloudos-kvm column", file=sys.stderr)
     qemu = shutil.which("qemu-x86_64")
     if "qemu" in wanted:
         if qemu:
@@ -136,22 +150,26 @@ def main(argv: list[str] | None = None) -> int:
                     help="getpid calls in the syscall loop (default 1000000, or 100000 with --quick)")
     ap.add_argument("--quick", action="store_true", help="N=100000 and a single repeat")
     ap.add_argument("--timeout", type=float, default=600, help="seconds allowed per run (default 600)")
-    ap.add_argument("--runners", default="native,cloudos,qemu",
-                    help="comma-separated subset of native,cloudos,qemu")
+    ap.add_argument("--pipe-n", type=int, default=None,
+                    help="pipe round trips (default 20000, or 2000 with --quick)")
+    ap.add_argument("--runners", default="native,cloudos,cloudos-kvm,qemu",
+                    help="comma-separated subset of native,cloudos,cloudos-kvm,qemu")
     args = ap.parse_args(argv)
     n = args.syscalls if args.syscalls is not None else (100_000 if args.quick else 1_000_000)
+    pipe_n = args.pipe_n if args.pipe_n is not None else (2_000 if args.quick else 20_000)
     repeat = 1 if args.quick else args.repeat
     if n <= 0 or repeat <= 0:
         ap.error("-n and --repeat must be positive")
 
-    runners = make_runners(args.runners)
-
     with tempfile.TemporaryDirectory(prefix="cloudos-bench-") as tmp:
+        runners = make_runners(args.runners, tmp)
         bins = build(Path(tmp))
         cases = [
             ("compute", [str(bins["compute"])]),
             (f"getpid N={n}", [str(bins["getpid_loop"]), str(n)]),
             ("getpid N=0", [str(bins["getpid_loop"]), "0"]),
+            (f"pipe N={pipe_n}", [str(bins["pipe_pingpong"]), str(pipe_n)]),
+            ("pipe N=0", [str(bins["pipe_pingpong"]), "0"]),
         ]
         # times[case][runner] = seconds, or the failure message
         times: dict[str, dict[str, float | str]] = {case: {} for case, _ in cases}
@@ -172,9 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         v = times[case].get(runner)
         return v if isinstance(v, float) else None
 
-    headers = ["benchmark", "runner", "seconds", "vs native", "vs qemu", "us/syscall"]
+    headers = ["benchmark", "runner", "seconds", "vs native", "vs qemu", "us/op"]
     rows = []
-    loop_case, zero_case = cases[1][0], cases[2][0]
+    per_op = {cases[1][0]: (cases[2][0], n), cases[3][0]: (cases[4][0], pipe_n)}
     for case, _ in cases:
         for r in runners:
             v = times[case][r.name]
@@ -182,11 +200,14 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append([case, r.name, v])
                 continue
             per_call = "-"
-            if case == loop_case and secs(zero_case, r.name) is not None:
-                per_call = f"{(v - secs(zero_case, r.name)) / n * 1e6:.3f}"
+            zero_case, count = per_op.get(case, ("", 0))
+            zero = secs(zero_case, r.name) if count else None
+            if zero is not None:
+                per_call = f"{(v - zero) / count * 1e6:.3f}"
             rows.append([case, r.name, f"{v:.3f}", fmt_ratio(v, secs(case, "native")),
                          fmt_ratio(v, secs(case, "qemu")), per_call])
-    print(f"best of {repeat} run(s), wall clock; us/syscall = (t(N) - t(0)) / N")
+    print(f"best of {repeat} run(s), wall clock; us/op = (t(N) - t(0)) / N: one getpid, "
+          "or one pipe round trip (two writes, two reads, two wake-ups)")
     print_table(headers, rows)
     return 0
 
