@@ -151,6 +151,9 @@ class Cpu:
     """
 
     name = "Unicorn"
+    # Are lock-prefixed instructions atomic between this machine's CPUs? Not in Unicorn
+    # (notes/unicorn-facts.md): threads that share memory must take turns.
+    atomics_shared = False
 
     def __init__(self, ram: PhysicalMemory, index: int = 0) -> None:
         if not 0 <= index < MAX_CPUS:

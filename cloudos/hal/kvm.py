@@ -66,7 +66,7 @@ from unicorn import x86_const as X
 from cloudos.hal import _kvmapi as K
 from cloudos.hal.cpu import (CR0, CR4, EFER, GDT, GDT_PHYS, IDT_PHYS, KERNEL_BASE,
                              KERNEL_CS, KERNEL_DS, KSTACK_PHYS, MAX_CPUS, STUB_PHYS, TSS_PHYS,
-                             TSS_SEL, USER_CS, USER_DS, USER_RFLAGS, Trap, TrapKind)
+                             TSS_SEL, USER_CS, USER_DS, USER_RFLAGS, PF_FETCH, Trap, TrapKind)
 from cloudos.hal.ram import PhysicalMemory
 
 if TYPE_CHECKING:
@@ -82,7 +82,8 @@ _SYSCALL, _IRET_FLUSH, _IRET, _VECTORS = 0x00, 0x04, 0x07, 0x10
 _UNEXPECTED = _VECTORS + 4 * 32  # any vector above 31 (nothing raises one)
 _STUB_END = _UNEXPECTED + 4
 _ERROR_CODE_VECTORS = frozenset({8, 10, 11, 12, 13, 14, 17, 21, 29, 30})
-_USER_GATES = frozenset({3, 4})  # int3 and into work at ring 3, as on Linux
+_USER_GATES = frozenset({3, 4})
+SYSCALL_INSN = b"\x0f\x05"  # int3 and into work at ring 3, as on Linux
 
 
 def _stubs() -> bytes:
@@ -275,6 +276,7 @@ class KvmCpu:
     page tables exist."""
 
     name = NAME
+    atomics_shared = True  # real hardware: threads of one process may run side by side
 
     def __init__(self, ram: PhysicalMemory, index: int = 0) -> None:
         if not 0 <= index < MAX_CPUS:
@@ -573,7 +575,7 @@ class KvmCpu:
         if not regs.rip < USER_TOP:
             return Trap(TrapKind.GENERAL_PROTECTION, regs.rip, 13)  # iretq's #GP, as on Linux
         if self._vm.stale:
-            self._vm.zap()
+            self._zap()
         if self._in_stub:
             frame = self.kstack + 0x1000 - 48
             struct.pack_into("<6Q", self.ram.bytes, frame, regs.rax, regs.rip, USER_CS,
@@ -588,6 +590,17 @@ class KvmCpu:
         self._flush = False
         self._run.kvm_dirty_regs, live.dirty = live.dirty, 0
         return None
+
+    def _zap(self) -> None:
+        """Zap KVM's shadow tables with every other CPU out of guest code: while the RAM
+        is away, a vCPU touching memory would stop with an MMIO exit."""
+        if self.smp is not None:
+            others = [cpu for cpu in self.smp.cpus if cpu is not self and cpu.in_guest]
+            for cpu in others:
+                cpu.kick()
+            for cpu in others:
+                cpu.out.wait()  # (they cannot enter again: this CPU holds the lock)
+        self._vm.zap()
 
     def _from_frame(self) -> None:
         """The user's state from the iretq stub's frame (a stop before the iretq ran)."""
@@ -640,14 +653,14 @@ class KvmCpu:
         if cs & 3 != 3:
             raise KvmError(f"exception {vector} (error {error:#x}) at {rip:#x} in ring 0")
         regs.rsp = rsp
-        if vector == 14 and rip == STUB_VA + _SYSCALL:  # a SYSCALL that kept ring 3
-            regs.rip, regs.rflags = regs.rcx, (regs.r11 & RFLAGS_USER) | 2
-            return self._syscall()
-        if (vector == 14 and self._run.sregs.cr2 == STUB_VA + _SYSCALL
-                and self._user_bytes(rip, 2) == b"\x0f\x05"):  # ... reported at the SYSCALL
-            regs.rcx, regs.r11 = rip + 2, rflags
-            regs.rip, regs.rflags = rip + 2, (rflags & RFLAGS_USER) | 2
-            return self._syscall()
+        if vector == 14 and self._run.sregs.cr2 == STUB_VA + _SYSCALL and error & PF_FETCH:
+            back = self._syscall_return(rip, rflags)
+            if back is not None:  # a SYSCALL that kept ring 3 and faulted at LSTAR
+                if rip == STUB_VA + _SYSCALL:  # RFLAGS masked: the user's are in R11
+                    rflags = regs.r11
+                regs.rip = regs.rcx = back
+                regs.rflags = regs.r11 = (rflags & RFLAGS_USER) | 2
+                return self._syscall()
         regs.rip, regs.rflags = rip, rflags
         if vector == 6 and self._user_bytes(rip, 1) == b"\xcd":
             # `int N` through a DPL-0 gate, which this host reports as #UD: #GP, as on Linux
@@ -662,6 +675,17 @@ class KvmCpu:
         kind = {0: TrapKind.DIVIDE_ERROR, 3: TrapKind.BREAKPOINT, 6: TrapKind.INVALID_OPCODE,
                 13: TrapKind.GENERAL_PROTECTION}.get(vector, TrapKind.EXCEPTION)
         return Trap(kind, rip, vector, 0, error)
+
+    def _syscall_return(self, rip: int, rflags: int) -> int | None:
+        """Where the SYSCALL whose fetch at LSTAR faulted returns: this host reports the
+        fault at LSTAR (return to RCX), at the SYSCALL, or after it. None: no SYSCALL."""
+        if rip == STUB_VA + _SYSCALL:
+            return int(self._run.regs.rcx)
+        if self._user_bytes(rip, 2) == SYSCALL_INSN:
+            return rip + 2
+        if self._user_bytes(rip - 2, 2) == SYSCALL_INSN:
+            return rip
+        return None
 
     def _user_bytes(self, va: int, length: int) -> bytes:
         """``length`` bytes of user memory at ``va`` through the loaded page tables (b""

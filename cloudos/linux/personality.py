@@ -73,10 +73,11 @@ class LinuxPersonality:
         one address space take turns, and so do processes that map memory shared
         and writable (a pthread mutex in a MAP_SHARED page). Processes that share
         nothing, the common case (a shell's pipeline, make, xargs -P), run in
-        parallel.
+        parallel. On KVM (``Cpu.atomics_shared``) the processor's atomics hold between
+        vCPUs: nothing conflicts, threads of one process run in parallel.
         """
         kernel = self.kernel
-        if kernel.smp is None or thread.context is None:
+        if kernel.smp is None or thread.context is None or kernel.cpu.atomics_shared:
             return None
         mine = thread.process.aspace
         # (a guest's writes to code are seen by its own vCPU only: see CpuContext)
