@@ -245,3 +245,22 @@ def test_contexts_keep_their_own_sse_state(machine) -> None:
     for ctx, value in ((second, 0x2222), (first, 0x3333)):
         assert cpu.run(ctx, 1_000_000).kind is C.TrapKind.SYSCALL
         assert cpu.reg(X.UC_X86_REG_RAX) == value
+
+
+def test_a_fault_in_the_ring0_stubs_is_a_kvm_error(machine) -> None:
+    """Only the machine's own bug can fault in ring 0: that is KvmError (the CLI's panic
+    report), never a signal to the guest or a silent stop."""
+    ram, _, cpu, _, _, _ = machine
+    if not isinstance(cpu, KVM.KvmCpu):
+        pytest.skip("the ring-0 stubs are KVM's")
+    gate = C.IDT_PHYS + 6 * 16
+    saved = ram.read(gate, 16)
+    target = C.KERNEL_BASE + C.GDT_PHYS  # a no-execute page: the #UD handler cannot run
+    ram.write(gate, struct.pack("<HHBBHII", target & 0xFFFF, C.KERNEL_CS, 0, 0x8E,
+                                (target >> 16) & 0xFFFF, target >> 32, 0))
+    try:
+        with pytest.raises(KVM.KvmError, match="ring 0"):
+            cpu.run(load(machine, "0f0b"), 1_000_000)
+    finally:
+        ram.write(gate, saved)
+    assert cpu.run(load(machine, "0f0b"), 1_000_000).kind is C.TrapKind.INVALID_OPCODE
