@@ -24,11 +24,14 @@ user's RAX in the frame). Measured on this nested host: changing CPL through
 KVM_SET_SREGS costs ~48 µs, the ``iretq`` ~4 µs, so the vCPU's CPL is never set
 from the host after boot; CR3 and the FS/GS bases are (~1 µs).
 
-Some (nested) hosts run SYSCALL without leaving ring 3: RIP goes to LSTAR, RFLAGS
-is masked, CS and SS stay the user's (measured on this AMD EPYC guest). There the
-stub's supervisor page faults at LSTAR; a page fault at exactly that RIP from ring 3
-is that SYSCALL (a jump there with chosen RCX/R11 is no more than a SYSCALL and a
-jump), answered like a system call: still one exit per call. (``int N`` through a
+Some hosts run SYSCALL without leaving ring 3: RIP goes to LSTAR, RFLAGS is
+masked, CS and SS stay the user's (measured here: KVM is PVM, see below). There
+the stub's supervisor page faults at LSTAR; a page fault at exactly that RIP from
+ring 3 is that SYSCALL (a jump there with chosen RCX/R11 is no more than a SYSCALL
+and a jump), answered like a system call: still one exit per call, but PVM's
+emulation of the SYSCALL makes it ~55 µs. A timer signal can stop the vCPU
+between the SYSCALL and its fault, with the fault queued in KVM: it is dropped
+(KVM_SET_VCPU_EVENTS), or it would strike wherever RIP is next. (``int N`` through a
 DPL-0 gate and ``sysenter`` give #UD there, not #GP: SIGILL, not SIGSEGV.)
 
 Preemption: a timer thread sets ``immediate_exit`` and sends SIGURG to the vCPU's
@@ -82,8 +85,7 @@ _SYSCALL, _IRET_FLUSH, _IRET, _VECTORS = 0x00, 0x04, 0x07, 0x10
 _UNEXPECTED = _VECTORS + 4 * 32  # any vector above 31 (nothing raises one)
 _STUB_END = _UNEXPECTED + 4
 _ERROR_CODE_VECTORS = frozenset({8, 10, 11, 12, 13, 14, 17, 21, 29, 30})
-_USER_GATES = frozenset({3, 4})
-SYSCALL_INSN = b"\x0f\x05"  # int3 and into work at ring 3, as on Linux
+_USER_GATES = frozenset({3, 4})  # int3 and into work at ring 3, as on Linux
 
 
 def _stubs() -> bytes:
@@ -622,6 +624,8 @@ class KvmCpu:
         # (RIP can be LSTAR's at ring 3: a SYSCALL that kept ring 3, stopped before its fault)
         self._in_stub = run.sregs.cs.selector & 3 == 0
         if offset == _SYSCALL:
+            if not self._in_stub:  # this host's SYSCALL, stopped with its fault queued
+                self._drop_queued_exception()
             regs.rip, regs.rflags = regs.rcx, (regs.r11 & RFLAGS_USER) | 2
             return self._syscall()
         if not self._in_stub:
@@ -633,6 +637,18 @@ class KvmCpu:
         if _VECTORS <= offset < _STUB_END and offset % 4 == 0:
             return self._exception(offset // 4 - _VECTORS // 4)
         raise KvmError(f"{K.EXIT_NAMES[reason]} exit at {regs.rip:#x} in the stubs")
+
+    def _drop_queued_exception(self) -> None:
+        """Forget the page fault at LSTAR that KVM has queued for a SYSCALL that kept ring
+        3 (it would be delivered at the next entry, wherever RIP then is: measured, a
+        getpid loop saw the call run twice, the second with its result as the number)."""
+        events = (ctypes.c_uint8 * 64)()
+        K.ioctl(self.fd, K.GET_VCPU_EVENTS, events)
+        if events[K.EVENT_EXCEPTION_INJECTED] or events[K.EVENT_EXCEPTION_PENDING]:
+            for field in (K.EVENT_EXCEPTION_INJECTED, K.EVENT_EXCEPTION_PENDING,
+                          K.EVENT_EXCEPTION_HAS_PAYLOAD):
+                events[field] = 0
+            K.ioctl(self.fd, K.SET_VCPU_EVENTS, events)
 
     def _syscall(self) -> Trap | None:
         if not self.syscall_handler():
@@ -654,13 +670,13 @@ class KvmCpu:
             raise KvmError(f"exception {vector} (error {error:#x}) at {rip:#x} in ring 0")
         regs.rsp = rsp
         if vector == 14 and self._run.sregs.cr2 == STUB_VA + _SYSCALL and error & PF_FETCH:
-            back = self._syscall_return(rip, rflags)
-            if back is not None:  # a SYSCALL that kept ring 3 and faulted at LSTAR
-                if rip == STUB_VA + _SYSCALL:  # RFLAGS masked: the user's are in R11
-                    rflags = regs.r11
-                regs.rip = regs.rcx = back
-                regs.rflags = regs.r11 = (rflags & RFLAGS_USER) | 2
+            if rip == STUB_VA + _SYSCALL:  # a SYSCALL that kept ring 3 and faulted at LSTAR
+                regs.rip, regs.rflags = regs.rcx, (regs.r11 & RFLAGS_USER) | 2
                 return self._syscall()
+            # That fault delivered late, after the host moved RIP on (what
+            # _drop_queued_exception prevents): nothing happened at ``rip``; go on there.
+            regs.rip, regs.rflags = rip, rflags
+            return None
         regs.rip, regs.rflags = rip, rflags
         if vector == 6 and self._user_bytes(rip, 1) == b"\xcd":
             # `int N` through a DPL-0 gate, which this host reports as #UD: #GP, as on Linux
@@ -675,17 +691,6 @@ class KvmCpu:
         kind = {0: TrapKind.DIVIDE_ERROR, 3: TrapKind.BREAKPOINT, 6: TrapKind.INVALID_OPCODE,
                 13: TrapKind.GENERAL_PROTECTION}.get(vector, TrapKind.EXCEPTION)
         return Trap(kind, rip, vector, 0, error)
-
-    def _syscall_return(self, rip: int, rflags: int) -> int | None:
-        """Where the SYSCALL whose fetch at LSTAR faulted returns: this host reports the
-        fault at LSTAR (return to RCX), at the SYSCALL, or after it. None: no SYSCALL."""
-        if rip == STUB_VA + _SYSCALL:
-            return int(self._run.regs.rcx)
-        if self._user_bytes(rip, 2) == SYSCALL_INSN:
-            return rip + 2
-        if self._user_bytes(rip - 2, 2) == SYSCALL_INSN:
-            return rip
-        return None
 
     def _user_bytes(self, va: int, length: int) -> bytes:
         """``length`` bytes of user memory at ``va`` through the loaded page tables (b""
