@@ -85,12 +85,12 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
         benches = [b for b in BENCHES if b.name in wanted]
 
-    runners = common.make_runners(args.runners)
     sizes = {b.name: b.quick_n if args.quick else b.n for b in benches}
     # results[bench][runner] = (t(N), t(0)) in seconds, or a message for the cell
     results: dict[str, dict[str, tuple[float, float] | str]] = {b.name: {} for b in benches}
 
     with tempfile.TemporaryDirectory(prefix="cloudos-bench-files-") as tmp:
+        runners = common.make_runners(args.runners, tmp)  # guests see tmp (--mount)
         bins = common.build(Path(tmp), [b.name for b in benches],
                             {"ipc_pingpong": ["-I", str(INCLUDE)]})
         for b in benches:

@@ -68,12 +68,12 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
         benches = [b for b in BENCHES if b.name in wanted]
 
-    runners = common.make_runners(args.runners)
     # results[bench][runner] = (t(N), t(0)) in seconds, or the failure message
     results: dict[str, dict[str, tuple[float, float] | str]] = {b.name: {} for b in benches}
     sizes = {b.name: max(1, b.n // 10) if args.quick else b.n for b in benches}
 
     with tempfile.TemporaryDirectory(prefix="cloudos-bench-proc-") as tmp:
+        runners = common.make_runners(args.runners, tmp)  # guests see tmp (--mount)
         bins = common.build(Path(tmp), PROGRAMS, {name: ["-pthread"] for name in THREADED})
         for b in benches:
             extra = [str(bins["exit0"])] if b.name == "fork_exec" else []

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="cloudos-bench-smp-") as tmp:
         prog = common.build(Path(tmp), ["par_compute"], {"par_compute": ["-pthread"]})["par_compute"]
         runners = [r for r in common.make_runners("native,qemu")]
-        base = [sys.executable, "-m", "cloudos", "run"]
+        base = [sys.executable, "-m", "cloudos", "run", "--mount", tmp]
         runners += [common.Runner(f"cloudos --cpus {n}", [*base, "--cpus", str(n), "--"])
                     for n in cpu_counts]
         headers = ["workload", "runner", "seconds", "vs native", "vs qemu", "vs 1 CPU"]
