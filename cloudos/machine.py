@@ -135,6 +135,9 @@ class KernelProcView:
     def uptime(self) -> float:
         return time.time() - self.kernel.boot_time
 
+    def cpus(self) -> int:
+        return len(self.kernel.cpus)
+
 
 class Machine:
     """One virtual machine running Linux programs."""

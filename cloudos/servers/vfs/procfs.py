@@ -54,6 +54,7 @@ class ProcView(Protocol):
     def fds(self, pid: int) -> dict[int, bytes]: ...
     def memory(self) -> tuple[int, int]: ...  # total and free bytes
     def uptime(self) -> float: ...
+    def cpus(self) -> int: ...  # the machine's vCPUs
 
 
 class ProcNode(Node):
@@ -200,9 +201,11 @@ class ProcFs(FileSystem):
 
     def _system(self, name: str) -> bytes:
         """/proc/stat, /proc/loadavg and /proc/cpuinfo, from the processes' times and states."""
-        if name == "cpuinfo":  # (procps's stat reader needs it: one CPU, as /proc/stat says)
-            return (b"processor\t: 0\nvendor_id\t: CloudOS\nmodel name\t: Unicorn x86_64\n"
-                    b"physical id\t: 0\ncore id\t\t: 0\ncpu cores\t: 1\n\n")
+        cpus = self.view.cpus()
+        if name == "cpuinfo":  # (procps's stat reader needs it: a CPU each, as /proc/stat)
+            return b"".join(f"processor\t: {n}\nvendor_id\t: CloudOS\nmodel name\t: x86_64\n"
+                            f"physical id\t: 0\ncore id\t\t: {n}\ncpu cores\t: {cpus}\n\n"
+                            .encode() for n in range(cpus))
         infos = [i for i in map(self.view.info, self.view.pids()) if i is not None]
         running = sum(1 for i in infos if i.state == "R")
         if name == "loadavg":
@@ -211,9 +214,12 @@ class ProcFs(FileSystem):
         up = self.view.uptime()
         user = int(sum(i.utime for i in infos) * HZ)
         system = int(sum(i.stime for i in infos) * HZ)
-        idle = max(0, int(up * HZ) - user - system)
+        idle = max(0, int(up * HZ) * cpus - user - system)
         cpu = f"{user} 0 {system} {idle} 0 0 0 0 0 0"
-        return (f"cpu  {cpu}\ncpu0 {cpu}\nintr 0\nctxt 0\nbtime {int(time.time() - up)}\n"
+        # (glibc counts the cpuN lines for sysconf(_SC_NPROCESSORS_ONLN), Python's cpu_count)
+        each = "".join(f"cpu{n} {user // cpus} 0 {system // cpus} {idle // cpus} 0 0 0 0 0 0\n"
+                       for n in range(cpus))
+        return (f"cpu  {cpu}\n{each}intr 0\nctxt 0\nbtime {int(time.time() - up)}\n"
                 f"processes {len(infos)}\nprocs_running {running}\nprocs_blocked 0\n").encode()
 
     def write(self, node: Node, offset: int, data: bytes) -> int:
