@@ -139,6 +139,8 @@ program cannot run, 127 it was not found."""
 @click.option("-0", "--argv0", default=None, metavar="NAME", help="The program's argv[0].")
 @click.option("-u", "--user", default=None, metavar="UID[:GID]",
               help="The program's user and group ids (default: CloudOS's own).")
+@click.option("--hostname", default="cloudos", show_default=True, metavar="NAME",
+              help="The machine's host name (uname -n).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="SECONDS", help="Halt the machine after SECONDS of wall time (status 124).")
 @click.option("--cpu-time", type=click.IntRange(min=1), default=None, metavar="SECONDS",
@@ -180,7 +182,7 @@ program cannot run, 127 it was not found."""
 def run(mem: str, cpus: int, root: str | None, root_rw: bool, mounts: tuple[str, ...],
         workdir: str | None, no_cwd: bool, show_mounts: bool, env_specs: tuple[str, ...],
         env_files: tuple[str, ...], inherit_env: bool, argv0: str | None, user: str | None,
-        timeout: float | None, cpu_time: int | None, max_procs: int | None,
+        hostname: str, timeout: float | None, cpu_time: int | None, max_procs: int | None,
         max_open_files: int | None, verbose: bool, syscall_stats: bool,
         sched_trace: str | None, strace: str | None, strace_filter: str | None,
         strace_size: int, strace_timestamps: bool, strace_durations: bool,
@@ -204,7 +206,10 @@ def run(mem: str, cpus: int, root: str | None, root_rw: bool, mounts: tuple[str,
     limits = tuple((resource, value) for resource, value in
                    ((RLIMIT_NPROC, max_procs), (RLIMIT_NOFILE, max_open_files))
                    if value is not None)
-    start = Start(start_dir, uid, gid, limits, timeout, cpu_time)
+    if not 0 < len(os.fsencode(hostname)) <= 64 or "\0" in hostname:
+        raise click.BadParameter(f"{hostname!r} is not a host name (1-64 bytes)",
+                                 param_hint="--hostname")
+    start = Start(start_dir, uid, gid, limits, timeout, cpu_time, hostname)
     program, *args = command
     tracing = _trace_options(strace, strace_filter, strace_size, strace_timestamps,
                              strace_durations, timeline)

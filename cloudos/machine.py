@@ -64,6 +64,7 @@ class Start:
     rlimits: tuple[tuple[int, int], ...] = ()  # (RLIMIT_*, value): soft and hard
     timeout: float | None = None   # wall-clock seconds, then every process is killed
     cpu_time: int | None = None    # RLIMIT_CPU of every process (enforced here)
+    hostname: str = "cloudos"      # the node name of its UTS namespace
 
 
 EXIT_TIMEOUT = 124  # timeout(1)'s status when the time ran out
@@ -197,6 +198,7 @@ class Machine:
         init = process.spawn(self.kernel, path, data, loader, args,
                              [f"{k}={v}".encode() for k, v in env.items()], self.aslr, ids,
                              start.uid, start.gid)
+        process.linux(init).uts.nodename = os.fsencode(start.hostname)
         limits = process.linux(init).rlimits
         for resource, value in start.rlimits:
             limits[resource] = (value, value)

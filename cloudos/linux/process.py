@@ -42,6 +42,14 @@ class Pending:
 
 
 @dataclass
+class Uts:
+    """A UTS namespace: the names uname(2) reports that a process may change."""
+
+    nodename: bytes = b"cloudos"
+    domainname: bytes = b"(none)"
+
+
+@dataclass
 class LinuxProcess:
     """Linux-only state of a process."""
 
@@ -66,11 +74,12 @@ class LinuxProcess:
     signalfd_mask: int = 0  # signals some signalfd of it watches: the VFS hears of them
     core_dumped: bool = False   # it died leaving a core file (WCOREDUMP)
     child_times: tuple[float, float] = (0.0, 0.0)  # user, system seconds of reaped children
+    uts: Uts = field(default_factory=Uts)  # shared with its children: one namespace
 
     def fork(self) -> LinuxProcess:
         return LinuxProcess(self.uid, self.gid, dict(self.rlimits), dict(self.sigactions),
                             files=self.files, aslr=self.aslr, shm=dict(self.shm),
-                            signalfd_mask=self.signalfd_mask)
+                            signalfd_mask=self.signalfd_mask, uts=self.uts)
 
 
 @dataclass
@@ -106,16 +115,20 @@ def linux_thread(thread: Thread) -> LinuxThread:
 
 def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
                  envp: list[bytes], loader: bytes | None = None, aslr: bool = False,
-                 ids: tuple[Any, ...] = (None, None)) -> tuple[AddressSpace, int, int]:
+                 ids: tuple[Any, ...] = (None, None),
+                 creds: tuple[int, int] = (0, 0)) -> tuple[AddressSpace, int, int]:
     """A new address space holding the program ``data``: (aspace, entry, rsp).
+
+    ``creds`` (uid, gid) are the process's, told to the program in its auxiliary
+    vector (AT_UID, AT_EUID, AT_GID, AT_EGID).
 
     ExecError when it cannot be run; nothing of the caller changes then.
     """
     aspace = kernel.new_aspace()
     try:
         image = elf.load(aspace, data, path, loader, aslr, cache_of(kernel), (ids[0], ids[1]))
-        ids = (os.getuid(), os.geteuid(), os.getgid(), os.getegid())
-        rsp = elf.build_stack(aspace, image, argv, envp, os.fsencode(path), ids)
+        uid, gid = creds
+        rsp = elf.build_stack(aspace, image, argv, envp, os.fsencode(path), (uid, uid, gid, gid))
     except BaseException:
         aspace.destroy()
         raise
@@ -128,7 +141,7 @@ def spawn(kernel: Kernel, path: bytes, data: bytes, loader: bytes | None, argv: 
     """Create a process running ``data``, the program found at ``path`` (with the
     dynamic ``loader`` it names), as ``uid``:``gid``; ExecError if it cannot run."""
     aspace, entry, rsp = load_program(kernel, os.fsdecode(path), data, argv, env, loader,
-                                      aslr, ids)
+                                      aslr, ids, (uid, gid))
     process = kernel.new_process(os.path.basename(os.fsdecode(path))[:15], None, aspace)
     process.personality = LinuxProcess(uid, gid, aslr=aslr)
     process.exe = path

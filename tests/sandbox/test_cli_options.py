@@ -49,6 +49,21 @@ def test_workdir_user_and_argv0(cloudos) -> None:
                    "pwd; id -u; id -g")
     assert done.stdout == b"/usr/share\n1234\n99\n", done.stderr.decode()
     assert cloudos("-w", "/no/such/dir", "--", "/bin/true").returncode == 125
+    # the auxiliary vector tells the program the same ids (ld.so prints it)
+    done = cloudos("-u", "1234:99", "-e", "LD_SHOW_AUXV=1", "--", "/bin/true")
+    ids = {line.split(":")[0]: line.split()[-1] for line in done.stdout.decode().splitlines()
+           if line.startswith(("AT_UID", "AT_EUID", "AT_GID", "AT_EGID"))}
+    assert ids == {"AT_UID": "1234", "AT_EUID": "1234", "AT_GID": "99", "AT_EGID": "99"}, ids
+
+
+def test_hostname(cloudos) -> None:
+    done = cloudos("--hostname", "box", "--", "/bin/sh", "-c",
+                   "uname -n; hostname other && uname -n; (uname -n)")
+    assert done.stdout == b"box\nother\nother\n", done.stderr.decode()
+    assert cloudos("--", "/bin/uname", "-n").stdout == b"cloudos\n"
+    done = cloudos("-u", "5", "--", "/bin/sh", "-c", "hostname x; uname -n")
+    assert done.stdout == b"cloudos\n" and b"root" in done.stderr  # EPERM
+    assert cloudos("--hostname", "x" * 65, "--", "/bin/true").returncode == 125
 
 
 def test_limits_reach_the_program(cloudos) -> None:

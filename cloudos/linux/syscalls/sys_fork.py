@@ -241,7 +241,8 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
         try:
             new, entry, rsp = load_program(t.process.kernel, os.fsdecode(resolved), image.program,
                                            argv, env, image.loader, linux(t.process).aslr,
-                                           (image.program_id, image.loader_id))
+                                           (image.program_id, image.loader_id),
+                                           (linux(t.process).uid, linux(t.process).gid))
         except ExecError as err:
             if err.fatal:  # Linux finds this past its point of no return: the caller dies
                 t.process.kernel.kill(t.process, SIGSEGV)

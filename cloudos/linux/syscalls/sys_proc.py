@@ -19,9 +19,8 @@ from unicorn import x86_const as X
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
 ROBUST_LIST_HEAD_SIZE = 24
 RLIMIT = struct.Struct("<QQ")
-UTS_FIELDS = (b"Linux", b"cloudos", b"6.1.0-cloudos", f"#1 SMP CloudOS {__version__}".encode(),
-              b"x86_64", b"(none)")
-UTSNAME = b"".join(f.ljust(65, b"\0") for f in UTS_FIELDS)
+UTS_RELEASE = (b"6.1.0-cloudos", f"#1 SMP CloudOS {__version__}".encode(), b"x86_64")
+UTS_NAME_MAX = 64  # __NEW_UTS_LEN: each field holds 64 bytes and a NUL
 
 
 def sys_getpid(t: Thread, *_: int) -> int:
@@ -196,7 +195,30 @@ def sys_getgid(t: Thread, *_: int) -> int:
 
 def sys_uname(t: Thread, buf: int, *_: int) -> int:
     """Implements Linux uname(2)."""
-    t.process.aspace.copy_out(buf, UTSNAME)
+    uts = linux(t.process).uts
+    fields = (b"Linux", uts.nodename, *UTS_RELEASE, uts.domainname)
+    t.process.aspace.copy_out(buf, b"".join(f.ljust(UTS_NAME_MAX + 1, b"\0") for f in fields))
+    return 0
+
+
+def _uts_name(t: Thread, name: int, length: int) -> bytes:
+    """The new name of sethostname/setdomainname, checked in Linux's order."""
+    if linux(t.process).uid != 0:  # CAP_SYS_ADMIN over the UTS namespace
+        raise KernelError(Errno.EPERM, "changing the host name needs privilege")
+    if not 0 <= s32(length) <= UTS_NAME_MAX:
+        raise KernelError(Errno.EINVAL, f"name of {s32(length)} bytes")
+    return t.process.aspace.copy_in(name, length) if length else b""
+
+
+def sys_sethostname(t: Thread, name: int, length: int, *_: int) -> int:
+    """Implements Linux sethostname(2): the node name of the process's UTS namespace."""
+    linux(t.process).uts.nodename = _uts_name(t, name, length)
+    return 0
+
+
+def sys_setdomainname(t: Thread, name: int, length: int, *_: int) -> int:
+    """Implements Linux setdomainname(2)."""
+    linux(t.process).uts.domainname = _uts_name(t, name, length)
     return 0
 
 

@@ -147,7 +147,8 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.WAIT4: full(sys_fork.sys_wait4),
     Sysno.KILL: partial(sys_signal.sys_kill,
                         "core files are always ./core (core_pattern is not read)"),
-    Sysno.UNAME: full(sys_proc.sys_uname, "sysname Linux, release 6.1.0-cloudos"),
+    Sysno.UNAME: full(sys_proc.sys_uname, "sysname Linux, release 6.1.0-cloudos; nodename "
+                                          "from --hostname or sethostname"),
     Sysno.SEMGET: enosys(),
     Sysno.SEMOP: enosys(),
     Sysno.SEMCTL: enosys(),
@@ -263,8 +264,9 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.SWAPON: enosys(),
     Sysno.SWAPOFF: enosys(),
     Sysno.REBOOT: enosys(),
-    Sysno.SETHOSTNAME: enosys(),
-    Sysno.SETDOMAINNAME: enosys(),
+    Sysno.SETHOSTNAME: full(sys_proc.sys_sethostname, "the process's UTS namespace "
+                                                       "(shared with its family); root only"),
+    Sysno.SETDOMAINNAME: full(sys_proc.sys_setdomainname, "as sethostname"),
     Sysno.IOPL: enosys(),
     Sysno.IOPERM: enosys(),
     Sysno.CREATE_MODULE: enosys(),
