@@ -79,6 +79,8 @@ def test_interactive_shell_with_job_control() -> None:
         assert "job control turned off" not in screen()  # /dev/tty and TIOCSPGRP work
         keys("echo hi", "Enter")
         wait_for("\nhi\n")
+        keys("tty; tty </dev/tty", "Enter")  # ttyname(3): fstat matches the device node
+        wait_for("\n/dev/console\n/dev/tty\n")
         keys("sleep 100", "Enter")
         time.sleep(1.5)
         started = time.monotonic()

@@ -28,6 +28,7 @@ from cloudos.servers.tty.ldisc import Termios
 from cloudos.servers.vfs.fileops import FileOps, scatter
 from cloudos.servers.vfs.files import O_NONBLOCK, OpenFile
 from cloudos.servers.vfs.fs import Attr
+from cloudos.servers.vfs.paths import Walk
 
 if TYPE_CHECKING:
     from cloudos.servers.runtime import Request
@@ -45,8 +46,12 @@ TERMIOS = struct.Struct("<IIIIB19s")  # the kernel's struct termios
 POLLIN, POLLOUT = 1, 4
 
 
-def console(host_fd: int, flags: int) -> OpenFile:
-    return OpenFile("console", flags, host_fd=host_fd)
+def console(host_fd: int, flags: int, node: Walk | None = None) -> OpenFile:
+    """The console as an open file: the host's ``host_fd``, and, when that is a
+    terminal, the guest's device ``node`` (/dev/console, /dev/tty) that fstat and
+    /proc/<pid>/fd show, as ttyname(3) expects (the same device, inode and rdev)."""
+    return OpenFile("console", flags, node if node and os.isatty(host_fd) else None,
+                    host_fd=host_fd)
 
 
 def host_io(call: Any, *args: Any) -> Any:
@@ -260,10 +265,12 @@ class HostConsole(FileOps):
         return vfs.state.tty.available() if vfs.state.tty is not None else 0
 
     def stat(self, file: OpenFile) -> Attr:
+        if file.walk is not None:  # a terminal: the guest's device, not the host's pts
+            return file.walk[-1].fs.getattr(file.walk[-1].node)
         st = os.fstat(file.host_fd)
         return Attr(st.st_ino, st.st_mode, st.st_nlink, st.st_uid, st.st_gid, st.st_size,
                     st.st_rdev, st.st_blksize, st.st_blocks, st.st_atime_ns, st.st_mtime_ns,
                     st.st_ctime_ns, st.st_dev)
 
     def path(self, file: OpenFile) -> bytes:
-        return b"/dev/console"
+        return b"/dev/" + file.walk[-1].name if file.walk is not None else b"/dev/console"

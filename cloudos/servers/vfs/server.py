@@ -204,8 +204,13 @@ class Vfs:
     def spawn(self, request: Request, r: vfs.Spawn) -> int:
         """A first process: console on fds 0, 1 and 2, cwd and root at "/"."""
         fds = FdTable()
+        namespace = self.state.namespace
+        try:
+            device: Walk | None = namespace.resolve(namespace.root(), b"/dev/console", True)[0]
+        except KernelError:
+            device = None  # a root without /dev: the console has no node to show
         for fd, mode in ((0, files.O_RDONLY), (1, files.O_WRONLY), (2, files.O_WRONLY)):
-            fds.install(console.console(fd, mode), fd=fd)
+            fds.install(console.console(fd, mode, device), fd=fd)
         self.state.procs[r.pid] = Proc(fds, self.state.namespace.root(), pid=r.pid)
         return 0
 
@@ -393,7 +398,7 @@ class Vfs:
         status = r.flags & ~(O_CREAT | O_EXCL | files.O_NOCTTY | O_TRUNC | O_CLOEXEC)
         if isinstance(step.fs, DevFs) and step.fs.is_terminal(step.node) and os.isatty(0):
             # /dev/tty and /dev/console are the host terminal, like fds 0-2
-            return proc.fds.install(console.console(0, status), bool(r.flags & O_CLOEXEC))
+            return proc.fds.install(console.console(0, status, walk), bool(r.flags & O_CLOEXEC))
         file = OpenFile("node", status, walk)
         if r.flags & O_TRUNC and file.writable() and stat.S_ISREG(attr.mode):
             regular.truncate(self, step.fs, step.node, 0)
