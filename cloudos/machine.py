@@ -40,6 +40,7 @@ from cloudos.servers.vfs.console import Console, ConsoleInterrupt
 from cloudos.servers.vfs.files import FdTable, OpenFiles
 from cloudos.servers.vfs.paths import Namespace, Walk, is_dir
 from cloudos.servers.vfs.procfs import ProcFs, ProcInfo
+from cloudos.servers.vfs.perm import EVERY_CAP, ROOT, Who
 from cloudos.abi.vfs import ConsoleInput, ExecRead, Op, Spawn
 from cloudos.servers.vfs.server import AT_FDCWD, VFS_ID, Proc, Vfs, VfsState, fd_paths, serve
 from cloudos.servers.tty.ldisc import LineDiscipline, Termios
@@ -192,7 +193,9 @@ class Machine:
         SetupError when the machine cannot start it as asked.
         """
         cwd = self._workdir(start.workdir)
-        path, data, loader, prefix, ids = self._find(program, env, cwd)
+        who = Who(start.uid, start.gid, start.uid, start.gid, (),
+                  EVERY_CAP if start.uid == 0 else 0)  # as creds.Creds.of
+        path, data, loader, prefix, ids = self._find(program, env, cwd, who)
         args = [os.fsencode(a) for a in argv]
         args = [*prefix, *args[1:]] if prefix else args
         init = process.spawn(self.kernel, path, data, loader, args,
@@ -202,7 +205,7 @@ class Machine:
         limits = process.linux(init).rlimits
         for resource, value in start.rlimits:
             limits[resource] = (value, value)
-        self._register(init.pid, cwd)
+        self._register(init.pid, cwd, who)
         if self.files:
             sys_file.grant_files(self.kernel, init)
         self.kernel.log.info(f"init: pid {init.pid} {os.fsdecode(path)}")
@@ -233,8 +236,7 @@ class Machine:
             raise SetupError(f"working directory {workdir}: not a directory in the guest")
         return walk
 
-    def _find(self, program: str, env: dict[str, str],
-              cwd: Walk) -> Found:
+    def _find(self, program: str, env: dict[str, str], cwd: Walk, who: Who = ROOT) -> Found:
         """(path, program, loader, #! argv prefix, page-cache identities), read with execve's
         rules by the VFS from the guest's namespace, searching PATH as execvp does."""
         if "/" in program:
@@ -242,7 +244,7 @@ class Machine:
         else:
             candidates = [f"{d or '.'}/{program}" for d in env.get("PATH", "").split(":")]
         state, denied = self.vfs_state, False
-        state.procs[0] = Proc(FdTable(), cwd, pid=0)  # pid 0: no process has it
+        state.procs[0] = Proc(FdTable(), cwd, pid=0, who=who)  # pid 0: no process has it
         try:
             for name in candidates:
                 try:
@@ -263,10 +265,12 @@ class Machine:
         errno = Errno.EACCES if denied else Errno.ENOENT
         raise ExecError(errno, f"{program}: {os.strerror(errno)} (looked in the guest's PATH)")
 
-    def _register(self, pid: int, cwd: Walk) -> None:
-        """Tells the VFS of init (its console fds) and gives it its working directory."""
+    def _register(self, pid: int, cwd: Walk, who: Who = ROOT) -> None:
+        """Tells the VFS of init (its console fds) and gives it its working directory
+        and credentials."""
         self._boot_vfs().spawn(Request(Op.SPAWN, 0, 0), Spawn(pid))
         self.vfs_state.procs[pid].cwd = cwd
+        self.vfs_state.procs[pid].who = who
 
     def _watch(self, start: Start) -> None:
         """Arms what may end the run early: the wall-clock timeout, the CPU-time limit."""

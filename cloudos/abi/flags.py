@@ -45,6 +45,7 @@ class AtFlag(IntFlag):
 
     SYMLINK_NOFOLLOW = 0x100
     REMOVEDIR = 0x200
+    EACCESS = 0x200  # faccessat: the effective ids (the same bit as REMOVEDIR)
     SYMLINK_FOLLOW = 0x400
     EMPTY_PATH = 0x1000
 

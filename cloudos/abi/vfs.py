@@ -58,6 +58,7 @@ class Op(enum.IntEnum):
     # a signal for the caller of a call with this reply id: the server runtime (of any
     # server) answers it at once if the server parked it (linux/syscalls/sys_file.py)
     INTERRUPT = 1012
+    CREDENTIALS = 1013  # a process's ids changed (linux/creds.py): its file permissions
 
 
 # Ops the server runtime answers itself, for any server: no request class, no handler.
@@ -121,6 +122,7 @@ class ExecImage:
     prefix: tuple[bytes, ...]
     program_id: object
     loader_id: object
+    set_ids: tuple[int | None, int | None] = (None, None)  # set-user/group-ID: the owner's
 
 
 class Sharing(enum.IntEnum):
@@ -697,6 +699,20 @@ class Exit:
 
 
 @record
+class Credentials:
+    """Who a process is for file permissions: real ids (access(2)), file-system ids,
+    supplementary groups, effective capabilities (linux/creds.py's bits)."""
+    OP: ClassVar[Op] = Op.CREDENTIALS
+    pid: int
+    uid: int
+    gid: int
+    fsuid: int
+    fsgid: int
+    groups: tuple[int, ...]
+    caps: int
+
+
+@record
 class ExecRead:
     """What execve needs, read with the caller's rights; answered with an ``ExecImage``."""
     OP: ClassVar[Op] = Op.EXEC_READ
@@ -775,7 +791,7 @@ REQUESTS: tuple[type, ...] = (
     EpollCreate1, EpollCtl, EpollWait, Socket, Socketpair, Bind, Connect, Listen, Accept4,
     Getsockname, Getpeername, Getsockopt, Setsockopt, Shutdown, Sendto, Recvfrom, Sendmsg,
     Recvmsg, Spawn, Fork, Exec, Exit, ExecRead, MmapRead, MapAttach, MapSync, TimerFired,
-    ConsoleInput, SignalsPending, CoreDump)
+    ConsoleInput, SignalsPending, CoreDump, Credentials)
 # A request class by its op; some classes serve several ops alike.
 BY_OP: dict[int, type] = {
     **{cls.OP: cls for cls in REQUESTS},  # type: ignore[attr-defined]

@@ -303,7 +303,8 @@ def build_stack(aspace: AddressSpace, image: Image, argv: list[bytes], envp: lis
     auxv = [AT_PHDR, image.phdr, AT_PHENT, PROGRAM_HEADER.size, AT_PHNUM, image.phnum,
             AT_PAGESZ, PAGE_SIZE, AT_BASE, image.base, AT_FLAGS, 0,
             AT_ENTRY, image.program_entry, AT_UID, uid, AT_EUID, euid,
-            AT_GID, gid, AT_EGID, egid, AT_SECURE, 0, AT_RANDOM, rand, AT_HWCAP, HWCAP,
+            AT_GID, gid, AT_EGID, egid, AT_SECURE, int(uid != euid or gid != egid),
+            AT_RANDOM, rand, AT_HWCAP, HWCAP,
             AT_HWCAP2, 0, AT_CLKTCK, 100, AT_PLATFORM, platform, AT_EXECFN, fn, AT_NULL, 0]
     words = [len(argv), *arg_ptrs, 0, *env_ptrs, 0, *auxv]
     strings_bottom = top - len(blob)

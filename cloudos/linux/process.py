@@ -20,6 +20,7 @@ from cloudos.kernel.mm.vm import AddressSpace, Prot
 from cloudos.kernel.task import Process, Thread
 from cloudos.kernel.trap import Stop
 from cloudos.linux import elf
+from cloudos.linux.creds import Creds
 from cloudos.linux.pagecache import cache_of
 
 RLIM_INFINITY = (1 << 64) - 1
@@ -53,8 +54,7 @@ class Uts:
 class LinuxProcess:
     """Linux-only state of a process."""
 
-    uid: int
-    gid: int
+    creds: Creds
     rlimits: dict[int, tuple[int, int]] = field(
         default_factory=lambda: {r: _host_limit(r) for r in range(RLIM_NLIMITS)})
     sigactions: dict[int, bytes] = field(default_factory=dict)  # raw struct sigaction
@@ -76,8 +76,17 @@ class LinuxProcess:
     child_times: tuple[float, float] = (0.0, 0.0)  # user, system seconds of reaped children
     uts: Uts = field(default_factory=Uts)  # shared with its children: one namespace
 
+    @property
+    def uid(self) -> int:
+        """The real user id (what RLIMIT_NPROC counts, what signals carry)."""
+        return self.creds.uid
+
+    @property
+    def gid(self) -> int:
+        return self.creds.gid
+
     def fork(self) -> LinuxProcess:
-        return LinuxProcess(self.uid, self.gid, dict(self.rlimits), dict(self.sigactions),
+        return LinuxProcess(self.creds, dict(self.rlimits), dict(self.sigactions),
                             files=self.files, aslr=self.aslr, shm=dict(self.shm),
                             signalfd_mask=self.signalfd_mask, uts=self.uts)
 
@@ -116,19 +125,19 @@ def linux_thread(thread: Thread) -> LinuxThread:
 def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
                  envp: list[bytes], loader: bytes | None = None, aslr: bool = False,
                  ids: tuple[Any, ...] = (None, None),
-                 creds: tuple[int, int] = (0, 0)) -> tuple[AddressSpace, int, int]:
+                 owner: tuple[int, int, int, int] = (0, 0, 0, 0)
+                 ) -> tuple[AddressSpace, int, int]:
     """A new address space holding the program ``data``: (aspace, entry, rsp).
 
-    ``creds`` (uid, gid) are the process's, told to the program in its auxiliary
-    vector (AT_UID, AT_EUID, AT_GID, AT_EGID).
+    ``owner`` (uid, euid, gid, egid) are the process's ids after the exec, told to
+    the program in its auxiliary vector.
 
     ExecError when it cannot be run; nothing of the caller changes then.
     """
     aspace = kernel.new_aspace()
     try:
         image = elf.load(aspace, data, path, loader, aslr, cache_of(kernel), (ids[0], ids[1]))
-        uid, gid = creds
-        rsp = elf.build_stack(aspace, image, argv, envp, os.fsencode(path), (uid, uid, gid, gid))
+        rsp = elf.build_stack(aspace, image, argv, envp, os.fsencode(path), owner)
     except BaseException:
         aspace.destroy()
         raise
@@ -141,9 +150,9 @@ def spawn(kernel: Kernel, path: bytes, data: bytes, loader: bytes | None, argv: 
     """Create a process running ``data``, the program found at ``path`` (with the
     dynamic ``loader`` it names), as ``uid``:``gid``; ExecError if it cannot run."""
     aspace, entry, rsp = load_program(kernel, os.fsdecode(path), data, argv, env, loader,
-                                      aslr, ids, (uid, gid))
+                                      aslr, ids, (uid, uid, gid, gid))
     process = kernel.new_process(os.path.basename(os.fsdecode(path))[:15], None, aspace)
-    process.personality = LinuxProcess(uid, gid, aslr=aslr)
+    process.personality = LinuxProcess(Creds.of(uid, gid), aslr=aslr)
     process.exe = path
     process.cmdline = b"".join(a + b"\0" for a in argv)
     thread = kernel.new_thread(process, kernel.cpu.new_context(aspace.pt.root, entry, rsp))

@@ -23,6 +23,7 @@ from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.pagetable import FRAME_MASK
 from cloudos.kernel.mm.vm import (MMAP_FLOOR, PAGE_MASK, USER_END, AddressSpace, Prot,
                                   page_align)
+from cloudos.linux.creds import CAP_IPC_OWNER, CAP_SYS_ADMIN
 from cloudos.linux.layout import find_free
 from cloudos.kernel.task import Thread
 from cloudos.linux.memobject import MemoryObject
@@ -85,7 +86,8 @@ class Segments:
         ident = self.seq * SEQ_MULTIPLIER + slot
         self.seq += 1
         state = linux(t.process)
-        segment = Segment(self.kernel, ident, key, size, mode & 0o777, state.uid, state.gid,
+        segment = Segment(self.kernel, ident, key, size, mode & 0o777,
+                          state.creds.euid, state.creds.egid,
                           t.process.pid)
         segment.grow(page_align(size) // PAGE_SIZE)
         self.by_id[ident] = segment
@@ -108,12 +110,12 @@ def segments_of(kernel: Any) -> Segments:
 
 def _allowed(t: Thread, segment: Segment, want: int) -> bool:
     """ipcperms: the owner's, group's or others' bits of the mode grant ``want`` (rwx bits)."""
-    state = linux(t.process)
-    if state.uid == 0:
+    c = linux(t.process).creds
+    if c.capable(CAP_IPC_OWNER):
         return True
-    if state.uid in (segment.uid, segment.cuid):
+    if c.euid in (segment.uid, segment.cuid):
         granted = segment.mode >> 6
-    elif state.gid in (segment.gid, segment.cgid):
+    elif c.egid in (segment.gid, segment.cgid) or {segment.gid, segment.cgid} & set(c.groups):
         granted = segment.mode >> 3
     else:
         granted = segment.mode
@@ -223,7 +225,8 @@ def sys_shmctl(t: Thread, ident: int, cmd: int, buf: int, *_: int) -> int:
         return segment.ident if cmd != IPC_STAT else 0
     if cmd in (IPC_SET, IPC_RMID):
         state = linux(t.process)
-        if state.uid not in (0, segment.uid, segment.cuid):
+        if not state.creds.capable(CAP_SYS_ADMIN) and state.creds.euid not in (segment.uid,
+                                                                    segment.cuid):
             raise KernelError(Errno.EPERM, f"segment {ident} belongs to another user")
         if cmd == IPC_SET:
             fields = SHMID_DS.unpack(aspace.copy_in(buf, SHMID_DS.size))

@@ -14,6 +14,7 @@ vacuous.
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -107,6 +108,30 @@ def test_same_output(name, mode, guest_bins, run_native, run_cloudos):
     prog = guest_bins.path(name, mode)
     native = run_native([prog])
     _check_native(native, EXPECTED_LINES[name])
+    _assert_same(native, run_cloudos([prog]))
+
+
+# Credentials and file permissions: the programs start as root and drop privileges in
+# children, so they compare with Linux only where the tests run as root.
+ROOT_ONLY = {
+    "creds": [b"after: uid 1000 2000 3000 fsuid 2000 gid 0 0 0 fsgid 0",
+              b"after: effective none permitted none", b"getgroups: 3: 5 6 7",
+              b"euid 1000: effective none permitted root's",
+              b"capget bad version: -1 EINVAL version now 0x20080522"],
+    "dac": [b"read a 0600 file: EACCES", b"unlink another's file in a sticky dir: EPERM",
+            b"sgid/sub: uid 0 gid 100 mode 2755", b"setuid: uid 1 gid 1 mode 0755",
+            b"sticky/mine: uid 65534 gid 65534 mode 0644",
+            b"euid 0, real nobody: access R_OK 0600: EACCES", b"test directory removed: yes"],
+}
+
+
+@by_mode
+@pytest.mark.parametrize("name", sorted(ROOT_ONLY))
+@pytest.mark.skipif(os.geteuid() != 0, reason="the programs drop root's privileges")
+def test_credentials_and_permissions(name, mode, guest_bins, run_native, run_cloudos):
+    prog = guest_bins.path(name, mode)
+    native = run_native([prog])
+    _check_native(native, ROOT_ONLY[name])
     _assert_same(native, run_cloudos([prog]))
 
 

@@ -18,6 +18,7 @@ from fake_kernel import FakeKernel, hog
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.linux import signals
+from cloudos.linux.creds import Creds
 from cloudos.linux.process import LinuxProcess, LinuxThread, linux, linux_thread
 from cloudos.linux.signals import SigInfo
 
@@ -44,7 +45,7 @@ class Rig:
 
     def process(self, name: str, parent: Process | None = None) -> Process:
         process = self.kernel.new_process(name, parent)
-        process.personality = LinuxProcess(1000, 1000)
+        process.personality = LinuxProcess(Creds.of(1000, 1000))
         if parent is not None:
             parent.children.append(process)
         return process

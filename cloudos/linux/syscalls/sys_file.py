@@ -152,6 +152,13 @@ def notify(kernel: Any, request: Any, caps: list[Cap] | None = None) -> None:
         kernel.ipc.notify(kernel.ipc.ports[cap.obj], message)
 
 
+def tell_credentials(process: Any) -> None:
+    """The VFS checks file permissions with ``process``'s ids: tell it they changed."""
+    c = linux(process).creds
+    notify(process.kernel, vfs.Credentials(process.pid, c.uid, c.gid, c.fsuid, c.fsgid,
+                                           c.groups, c.effective))
+
+
 def _path(t: Thread, addr: int) -> bytes:
     return user_string(t.process.aspace, addr, PATH_MAX)
 
@@ -935,6 +942,7 @@ def sys_utimensat(t: Thread, dirfd: int, path: int, times: int, flags: int, *_: 
     stamps = None
     if times:
         raw = t.process.aspace.copy_in(times, 32)
+    if times and struct.unpack_from("<8xq8xq", raw) != (UTIME_NOW, UTIME_NOW):
         stamps = (_stamp(*struct.unpack_from("<qq", raw, 0)),
                   _stamp(*struct.unpack_from("<qq", raw, 16)))
     return call(t, vfs.Utimensat(s32(dirfd), _path(t, path) if path else None, stamps, s32(flags)))

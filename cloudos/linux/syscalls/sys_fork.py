@@ -28,6 +28,8 @@ from cloudos.kernel.trap import SlowPath, Stop
 from cloudos.linux.elf import ExecError
 from cloudos.linux import coredump
 from cloudos.linux.coredump import CORE_DUMPED
+from cloudos.linux import creds
+from cloudos.linux.creds import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
 from cloudos.linux.pagecache import collect_shared
 from cloudos.linux.process import (RLIMIT_NPROC, RLIMIT_STACK, LinuxProcess, linux,
                                    linux_thread, load_program)
@@ -66,7 +68,7 @@ def _check_nproc(t: Thread) -> None:
     kernel = t.process.kernel
     if len(kernel.threads()) >= max(kernel.frames.total_bytes // THREAD_RAM, 64):
         raise KernelError(Errno.EAGAIN, "the machine's task limit (threads-max) reached")
-    if state.uid == 0:
+    if state.creds.capable(CAP_SYS_RESOURCE) or state.creds.capable(CAP_SYS_ADMIN):
         return
     tasks = sum(1 for th in kernel.threads() if linux(th.process).uid == state.uid)
     if tasks >= limit:
@@ -238,16 +240,20 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
             return -bad_arguments
         resolved = image.path
         argv = [*image.prefix, *args[1:]] if image.prefix else args
+        ids = creds.execve(linux(t.process).creds, *image.set_ids)
         try:
             new, entry, rsp = load_program(t.process.kernel, os.fsdecode(resolved), image.program,
                                            argv, env, image.loader, linux(t.process).aslr,
                                            (image.program_id, image.loader_id),
-                                           (linux(t.process).uid, linux(t.process).gid))
+                                           (ids.uid, ids.euid, ids.gid, ids.egid))
         except ExecError as err:
             if err.fatal:  # Linux finds this past its point of no return: the caller dies
                 t.process.kernel.kill(t.process, SIGSEGV)
             return -err.errno
         _become(t, new, entry, rsp, resolved, argv)
+        if ids != linux(t.process).creds:
+            linux(t.process).creds = ids
+            sys_file.tell_credentials(t.process)
         return 0  # RAX of the new program's first instruction, as Linux leaves it
 
     return sys_file.call(t, vfs.ExecRead(sys_file.AT_FDCWD, name), deliver=exec_file)

@@ -11,7 +11,8 @@ from cloudos.kernel.mm.vm import USER_END
 from cloudos.kernel.task import Process, Thread
 from cloudos.linux.process import RLIM_INFINITY, RLIM_NLIMITS, linux, linux_thread
 from cloudos.linux.syscalls.args import s32, write_u64
-from cloudos.linux import cpulimit
+from cloudos.linux import cpulimit, creds
+from cloudos.linux.syscalls import sys_file
 from cloudos.linux.process import RLIMIT_CPU, RLIMIT_STACK
 
 from unicorn import x86_const as X
@@ -95,102 +96,166 @@ def _process(t: Thread, pid: int) -> Process:
     return process
 
 
-def sys_setuid(t: Thread, uid: int, *_: int) -> int:
-    """Implements Linux setuid(2): root may become anyone; others only themselves."""
-    state, uid = linux(t.process), s32(uid)
-    if uid < 0:
-        raise KernelError(Errno.EINVAL, f"uid {uid}")
-    if state.uid != 0 and uid != state.uid:
-        raise KernelError(Errno.EPERM, "setuid needs privilege")
-    state.uid = uid
+def _become(t: Thread, new: creds.Creds) -> int:
+    """The process now has credentials ``new``; the VFS, which checks file permissions
+    with them, hears of it before the process's next file call."""
+    state = linux(t.process)
+    if new != state.creds:
+        state.creds = new
+        sys_file.tell_credentials(t.process)
     return 0
+
+
+def _id(value: int) -> int:
+    """An id argument: a 32-bit value, -1 (keep) as -1."""
+    return s32(value) if s32(value) == creds.KEEP else value & 0xFFFFFFFF
+
+
+def sys_setuid(t: Thread, uid: int, *_: int) -> int:
+    """Implements Linux setuid(2)."""
+    return _become(t, creds.setuid(linux(t.process).creds, _id(uid)))
 
 
 def sys_setgid(t: Thread, gid: int, *_: int) -> int:
     """Implements Linux setgid(2)."""
-    state, gid = linux(t.process), s32(gid)
-    if gid < 0:
-        raise KernelError(Errno.EINVAL, f"gid {gid}")
-    if state.uid != 0 and gid != state.gid:
-        raise KernelError(Errno.EPERM, "setgid needs privilege")
-    state.gid = gid
-    return 0
-
-
-def _set_ids(t: Thread, ids: tuple[int, ...], kind: str) -> int:
-    """setres[ug]id/setre[ug]id: -1 keeps a value; only root may pick another id.
-
-    CloudOS keeps one id per kind (real = effective = saved)."""
-    state = linux(t.process)
-    current = state.uid if kind == "uid" else state.gid
-    wanted = {s32(i) for i in ids} - {-1}
-    if any(i < -1 for i in map(s32, ids)):
-        raise KernelError(Errno.EINVAL, f"{kind} out of range")
-    if state.uid != 0 and wanted - {current}:
-        raise KernelError(Errno.EPERM, f"changing the {kind} needs privilege")
-    if wanted:
-        setattr(state, kind, max(wanted) if len(wanted) > 1 else wanted.pop())
-    return 0
+    return _become(t, creds.setgid(linux(t.process).creds, _id(gid)))
 
 
 def sys_setresuid(t: Thread, ruid: int, euid: int, suid: int, *_: int) -> int:
     """Implements Linux setresuid(2)."""
-    return _set_ids(t, (ruid, euid, suid), "uid")
+    return _become(t, creds.setresuid(linux(t.process).creds, _id(ruid), _id(euid), _id(suid)))
 
 
 def sys_setresgid(t: Thread, rgid: int, egid: int, sgid: int, *_: int) -> int:
     """Implements Linux setresgid(2)."""
-    return _set_ids(t, (rgid, egid, sgid), "gid")
+    return _become(t, creds.setresgid(linux(t.process).creds, _id(rgid), _id(egid), _id(sgid)))
 
 
 def sys_setreuid(t: Thread, ruid: int, euid: int, *_: int) -> int:
     """Implements Linux setreuid(2)."""
-    return _set_ids(t, (ruid, euid), "uid")
+    return _become(t, creds.setreuid(linux(t.process).creds, _id(ruid), _id(euid)))
 
 
 def sys_setregid(t: Thread, rgid: int, egid: int, *_: int) -> int:
     """Implements Linux setregid(2)."""
-    return _set_ids(t, (rgid, egid), "gid")
+    return _become(t, creds.setregid(linux(t.process).creds, _id(rgid), _id(egid)))
+
+
+def sys_setfsuid(t: Thread, fsuid: int, *_: int) -> int:
+    """Implements Linux setfsuid(2): the old fsuid, whether or not it changed."""
+    old = linux(t.process).creds
+    _become(t, creds.setfsuid(old, _id(fsuid)))
+    return old.fsuid
+
+
+def sys_setfsgid(t: Thread, fsgid: int, *_: int) -> int:
+    """Implements Linux setfsgid(2)."""
+    old = linux(t.process).creds
+    _become(t, creds.setfsgid(old, _id(fsgid)))
+    return old.fsgid
 
 
 def sys_getresuid(t: Thread, r: int, e: int, s: int, *_: int) -> int:
     """Implements Linux getresuid(2)."""
-    for addr in (r, e, s):
-        t.process.aspace.copy_out(addr, struct.pack("<I", linux(t.process).uid))
+    c = linux(t.process).creds
+    for addr, value in ((r, c.uid), (e, c.euid), (s, c.suid)):
+        t.process.aspace.copy_out(addr, struct.pack("<I", value))
     return 0
 
 
 def sys_getresgid(t: Thread, r: int, e: int, s: int, *_: int) -> int:
     """Implements Linux getresgid(2)."""
-    for addr in (r, e, s):
-        t.process.aspace.copy_out(addr, struct.pack("<I", linux(t.process).gid))
+    c = linux(t.process).creds
+    for addr, value in ((r, c.gid), (e, c.egid), (s, c.sgid)):
+        t.process.aspace.copy_out(addr, struct.pack("<I", value))
     return 0
 
 
 def sys_getgroups(t: Thread, size: int, groups: int, *_: int) -> int:
-    """Implements Linux getgroups(2): no supplementary groups."""
+    """Implements Linux getgroups(2): the count, and the groups when ``size`` holds them."""
+    have = linux(t.process).creds.groups
     if s32(size) < 0:
         raise KernelError(Errno.EINVAL, "negative size")
-    return 0
+    if s32(size) == 0:
+        return len(have)
+    if s32(size) < len(have):
+        raise KernelError(Errno.EINVAL, "buffer too small")
+    t.process.aspace.copy_out(groups, struct.pack(f"<{len(have)}I", *have))
+    return len(have)
 
 
 def sys_setgroups(t: Thread, size: int, groups: int, *_: int) -> int:
-    """Implements Linux setgroups(2): root may set them (they are not kept)."""
-    if linux(t.process).uid != 0:
-        raise KernelError(Errno.EPERM, "setgroups needs privilege")
-    if not 0 <= s32(size) <= 65536:
+    """Implements Linux setgroups(2)."""
+    if not 0 <= s32(size) <= creds.NGROUPS_MAX:
         raise KernelError(Errno.EINVAL, "group count")
-    return 0
+    raw = t.process.aspace.copy_in(groups, 4 * size) if size else b""
+    wanted = struct.unpack(f"<{size}I", raw)
+    if any(g == 0xFFFFFFFF for g in wanted):
+        raise KernelError(Errno.EINVAL, "group -1")
+    return _become(t, creds.setgroups(linux(t.process).creds, wanted))
 
 
 def sys_getuid(t: Thread, *_: int) -> int:
-    """Implements Linux getuid(2) and geteuid(2)."""
-    return linux(t.process).uid
+    """Implements Linux getuid(2)."""
+    return linux(t.process).creds.uid
+
+
+def sys_geteuid(t: Thread, *_: int) -> int:
+    """Implements Linux geteuid(2)."""
+    return linux(t.process).creds.euid
 
 
 def sys_getgid(t: Thread, *_: int) -> int:
-    """Implements Linux getgid(2) and getegid(2)."""
-    return linux(t.process).gid
+    """Implements Linux getgid(2)."""
+    return linux(t.process).creds.gid
+
+
+def sys_getegid(t: Thread, *_: int) -> int:
+    """Implements Linux getegid(2)."""
+    return linux(t.process).creds.egid
+
+
+CAP_HEADER = struct.Struct("<Ii")  # version, pid
+CAP_DATA = struct.Struct("<III")   # effective, permitted, inheritable (32 bits each)
+CAP_VERSIONS = {0x19980330: 1, 0x20071026: 2, 0x20080522: 2}  # version: data structs
+CAP_PREFERRED = 0x20080522
+
+
+def _cap_target(t: Thread, header: int) -> tuple[int, int]:
+    version, pid = CAP_HEADER.unpack(t.process.aspace.copy_in(header, CAP_HEADER.size))
+    if version not in CAP_VERSIONS:
+        t.process.aspace.copy_out(header, struct.pack("<I", CAP_PREFERRED))
+        raise KernelError(Errno.EINVAL, f"capability version {version:#x}")
+    if pid < 0:
+        raise KernelError(Errno.EINVAL, f"pid {pid}")
+    return CAP_VERSIONS[version], pid
+
+
+def sys_capget(t: Thread, header: int, data: int, *_: int) -> int:
+    """Implements Linux capget(2): another process's sets too."""
+    words, pid = _cap_target(t, header)
+    if not data:
+        return 0
+    c = linux(_process(t, pid)).creds
+    sets = (c.effective, c.permitted, c.inheritable)
+    raw = b"".join(CAP_DATA.pack(*((v >> (32 * i)) & 0xFFFFFFFF for v in sets))
+                   for i in range(words))
+    t.process.aspace.copy_out(data, raw)
+    return 0
+
+
+def sys_capset(t: Thread, header: int, data: int, *_: int) -> int:
+    """Implements Linux capset(2): the caller's own sets only (EPERM for another's)."""
+    words, pid = _cap_target(t, header)
+    if pid not in (0, t.process.pid):
+        raise KernelError(Errno.EPERM, "capset of another process")
+    raw = t.process.aspace.copy_in(data, CAP_DATA.size * words)
+    sets = [0, 0, 0]
+    for i in range(words):
+        for k, value in enumerate(CAP_DATA.unpack_from(raw, CAP_DATA.size * i)):
+            sets[k] |= value << (32 * i)
+    valid = creds.ALL_CAPS
+    return _become(t, creds.capset(linux(t.process).creds, *(v & valid for v in sets)))
 
 
 def sys_uname(t: Thread, buf: int, *_: int) -> int:
@@ -203,7 +268,7 @@ def sys_uname(t: Thread, buf: int, *_: int) -> int:
 
 def _uts_name(t: Thread, name: int, length: int) -> bytes:
     """The new name of sethostname/setdomainname, checked in Linux's order."""
-    if linux(t.process).uid != 0:  # CAP_SYS_ADMIN over the UTS namespace
+    if not linux(t.process).creds.capable(creds.CAP_SYS_ADMIN):  # over the UTS namespace
         raise KernelError(Errno.EPERM, "changing the host name needs privilege")
     if not 0 <= s32(length) <= UTS_NAME_MAX:
         raise KernelError(Errno.EINVAL, f"name of {s32(length)} bytes")
@@ -265,7 +330,7 @@ def sys_prlimit64(t: Thread, pid: int, resource: int, new: int, old: int, *_: in
         soft, hard = RLIMIT.unpack(aspace.copy_in(new, RLIMIT.size))
         if soft > hard:
             raise KernelError(Errno.EINVAL, "soft limit above hard limit")
-        if hard > current[1] and state.uid != 0:
+        if hard > current[1] and not state.creds.capable(creds.CAP_SYS_RESOURCE):
             raise KernelError(Errno.EPERM, "raising a hard limit")
     if old:
         aspace.copy_out(old, RLIMIT.pack(*current))

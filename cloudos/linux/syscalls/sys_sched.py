@@ -13,6 +13,7 @@ import time
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Policy, State, Thread
 from cloudos.kernel.trap import Stop
+from cloudos.linux.creds import CAP_SYS_NICE
 from cloudos.linux.process import linux, linux_thread
 from cloudos.linux.syscalls.args import s32
 from cloudos.linux.syscalls.sys_fork import rusage_bytes
@@ -68,7 +69,7 @@ def _set(t: Thread, target: Thread, policy: int, param: int) -> int:
     if not low <= priority <= high:
         raise KernelError(Errno.EINVAL, f"priority {priority} for policy {policy}")
     realtime = policy in (Policy.FIFO, Policy.RR)
-    if realtime and linux(t.process).uid != 0:
+    if realtime and not linux(t.process).creds.capable(CAP_SYS_NICE):
         raise KernelError(Errno.EPERM, "real-time policies need privilege")
     target.policy, target.rt_priority = Policy(policy), priority
     if not realtime:
@@ -165,7 +166,8 @@ def sys_setpriority(t: Thread, which: int, who: int, prio: int, *_: int) -> int:
     """Implements Linux setpriority(2): nice values are recorded."""
     nice = max(-20, min(19, s32(prio)))
     targets = _priority_targets(t, which, who)
-    if any(nice < th.nice for th in targets) and linux(t.process).uid != 0:
+    if any(nice < th.nice for th in targets) \
+            and not linux(t.process).creds.capable(CAP_SYS_NICE):
         raise KernelError(Errno.EACCES, "lowering nice needs privilege")
     for th in targets:
         th.nice = nice

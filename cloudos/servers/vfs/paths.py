@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import stat
 from dataclasses import dataclass
+from typing import Callable
 
 from cloudos.errno import Errno, KernelError
-from cloudos.servers.vfs.fs import FileSystem, Node
+from cloudos.servers.vfs.fs import Attr, FileSystem, Node
 
 MAX_SYMLINKS = 40
 NAME_MAX = 255
@@ -45,6 +46,9 @@ class Namespace:
 
     def __init__(self, root: FileSystem) -> None:
         self.mounts: dict[bytes, FileSystem] = {b"/": root}
+        # the check that the caller may search a directory it walks through (the VFS
+        # sets it: perm.py with the caller's credentials); None: no checks
+        self.may_search: Callable[[Attr], None] | None = None
 
     def root(self) -> Walk:
         fs = self.mounts[b"/"]
@@ -77,8 +81,11 @@ class Namespace:
             name = pending.pop(0)
             if len(name) > NAME_MAX:
                 raise KernelError(Errno.ENAMETOOLONG, "a path component is too long")
-            if not is_dir(walk[-1]):
+            here = walk[-1].fs.getattr(walk[-1].node)
+            if not stat.S_ISDIR(here.mode):
                 raise KernelError(Errno.ENOTDIR, path_of(walk).decode(errors="replace"))
+            if self.may_search is not None:
+                self.may_search(here)
             last = not pending
             if last and parent:
                 return walk, name

@@ -34,12 +34,12 @@ from typing import Any, Callable, Generator
 
 
 from cloudos.abi import vfs
-from cloudos.abi.flags import AT_FDCWD, AtFlag
+from cloudos.abi.flags import AT_FDCWD, AtFlag, OpenFlag
 from cloudos.abi.vfs import Again, ExecImage, PollReady
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
-from cloudos.servers.vfs import (console, epoll, eventfd, files, pipe, regular, signalfd,
+from cloudos.servers.vfs import (console, epoll, eventfd, files, perm, pipe, regular, signalfd,
                                  timerfd, unix)
 from cloudos.servers.vfs.console import BACKGROUND
 from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
@@ -48,6 +48,7 @@ from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.fileops import FileOps
 from cloudos.servers.vfs.fs import Attr
 from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of
+from cloudos.servers.vfs.perm import ROOT, Who
 from cloudos.servers.vfs.regular import Mapped
 from cloudos.servers.vfs.tmpfs import TmpFs
 from cloudos.servers.tty.ldisc import LineDiscipline
@@ -83,6 +84,7 @@ class Proc:
     cwd: Walk
     umask: int = 0o022
     pid: int = 0
+    who: Who = ROOT  # its credentials (perm.py), as the personality last told them
 
 
 @dataclass
@@ -125,6 +127,9 @@ class Vfs:
 
     def __init__(self, api: ServerApi, state: VfsState) -> None:
         self.api, self.state = api, state
+        if state is not None:  # (None: a test that only reads the handler table)
+            state.namespace.may_search = lambda attr: perm.check(self.who(), attr,
+                                                                 perm.MAY_EXEC)
         # the handler of each request type (abi/vfs.py declares them)
         self.handlers: dict[type, Callable[[Request, Any], Any]] = {
             vfs.Read: self.read, vfs.Write: self.write, vfs.Readv: self.readv,
@@ -142,6 +147,7 @@ class Vfs:
             vfs.Chdir: self.chdir, vfs.Fchdir: self.fchdir, vfs.Umask: self.umask,
             vfs.XattrPath: self.xattr, vfs.XattrFd: self.fxattr, vfs.Spawn: self.spawn,
             vfs.Fork: self.fork, vfs.Exec: self.exec, vfs.Exit: self.exit,
+            vfs.Credentials: self.credentials,
             vfs.ExecRead: self.exec_read, vfs.CoreDump: self.core_dump,
             # files of a kind, served by the kind's module
             vfs.MmapRead: partial(regular.mmap_read, self),
@@ -217,8 +223,20 @@ class Vfs:
     def fork(self, request: Request, r: vfs.Fork) -> int:
         p = self.state.procs.get(r.parent)
         if p is not None:
-            self.state.procs[r.child] = Proc(p.fds.fork(), p.cwd, p.umask, r.child)
+            self.state.procs[r.child] = Proc(p.fds.fork(), p.cwd, p.umask, r.child, p.who)
         return 0
+
+    def credentials(self, request: Request, r: vfs.Credentials) -> int:
+        p = self.state.procs.get(r.pid)
+        if p is not None:
+            p.who = Who(r.uid, r.gid, r.fsuid, r.fsgid, r.groups, r.caps)
+        return 0
+
+    def who(self) -> Who:
+        """The credentials of the process whose request is being served (root for the
+        machine's own requests)."""
+        proc = self.state.procs.get(self.state.caller)
+        return proc.who if proc is not None else ROOT
 
     def exec(self, request: Request, r: vfs.Exec) -> int:
         p = self.state.procs.get(r.pid)
@@ -235,6 +253,7 @@ class Vfs:
         """
         proc = self.proc(request)
         where, data, ident = self._executable(proc, r.dirfd, r.path)
+        set_ids = self._set_ids(proc, r.dirfd, r.path)
         prefix: tuple[bytes, ...] = ()
         if data.startswith(b"#!"):
             line = data[2:data.find(b"\n") if b"\n" in data else 256][:256].strip()
@@ -243,21 +262,32 @@ class Vfs:
             interp, _, arg = line.partition(b" ")
             prefix = (interp, *([arg.strip()] if arg.strip() else []), r.path)
             where, data, ident = self._executable(proc, AT_FDCWD, interp)
+            set_ids = self._set_ids(proc, AT_FDCWD, interp)  # a script's own bits: never
         loader = program_interpreter(data)
         _, loader_data, loader_id = (self._executable(proc, AT_FDCWD, loader) if loader
                                      else (b"", None, None))
-        return ExecImage(where, data, loader_data, prefix, ident, loader_id)
+        return ExecImage(where, data, loader_data, prefix, ident, loader_id, set_ids)
 
     def _executable(self, proc: Proc, dirfd: int, path: bytes) -> tuple[bytes, bytes, Any]:
+        """The program (or dynamic loader) at ``path``, which the caller may execute."""
         walk = self.lookup(proc, dirfd, path)
         step = walk[-1]
         attr = step.fs.getattr(step.node)
         if not stat.S_ISREG(attr.mode) or not attr.mode & 0o111:
             raise KernelError(Errno.EACCES, "not an executable regular file")
+        perm.check(proc.who, attr, perm.MAY_EXEC)
         if attr.size > EXEC_MAX:
             raise KernelError(Errno.E2BIG, "program too large")
         return (path_of(walk), step.fs.read(step.node, 0, attr.size),
                 (attr.dev, attr.ino, attr.size, attr.mtime_ns))
+
+    def _set_ids(self, proc: Proc, dirfd: int, path: bytes) -> tuple[int | None, int | None]:
+        """A set-user-ID program runs as its owner, a set-group-ID one (with group
+        execute) as its group (in the guest: the guest's root is not the host's)."""
+        step = self.lookup(proc, dirfd, path)[-1]
+        attr = step.fs.getattr(step.node)
+        return (attr.uid if attr.mode & stat.S_ISUID else None,
+                attr.gid if attr.mode & stat.S_ISGID and attr.mode & stat.S_IXGRP else None)
 
     def xattr(self, request: Request, r: vfs.XattrPath) -> int:
         """The *xattr calls on a path: the file must exist; no file system here has xattrs."""
@@ -278,7 +308,7 @@ class Vfs:
         try:
             node = here.fs.lookup(here.node, b"core")
         except KernelError:
-            node = here.fs.create(here.node, b"core", 0o600, *self.owner())
+            node = here.fs.create(here.node, b"core", 0o600, proc.who.fsuid, proc.who.fsgid)
         if not stat.S_ISREG(here.fs.getattr(node).mode):
             return  # Linux leaves anything else alone
         here.fs.truncate(node, 0)
@@ -386,7 +416,7 @@ class Vfs:
         proc = self.proc(request)
         if r.flags & files.O_TMPFILE == files.O_TMPFILE:
             raise KernelError(Errno.EOPNOTSUPP, "O_TMPFILE")
-        walk = self._open_walk(proc, r.dirfd, r.path, r.flags, r.mode)
+        walk, created = self._open_walk(proc, r.dirfd, r.path, r.flags, r.mode)
         step = walk[-1]
         attr = step.fs.getattr(step.node)
         if stat.S_ISLNK(attr.mode):
@@ -395,6 +425,8 @@ class Vfs:
             raise KernelError(Errno.ENOTDIR, r.path.decode(errors="replace"))
         if stat.S_ISDIR(attr.mode) and r.flags & O_ACCMODE != files.O_RDONLY:
             raise KernelError(Errno.EISDIR, r.path.decode(errors="replace"))
+        if not created:  # a file this open made is the caller's whatever its mode
+            self._may_open(proc.who, attr, r.flags)
         status = r.flags & ~(O_CREAT | O_EXCL | files.O_NOCTTY | O_TRUNC | O_CLOEXEC)
         if isinstance(step.fs, DevFs) and step.fs.is_terminal(step.node) and os.isatty(0):
             # /dev/tty and /dev/console are the host terminal, like fds 0-2
@@ -404,10 +436,25 @@ class Vfs:
             regular.truncate(self, step.fs, step.node, 0)
         return proc.fds.install(file, bool(r.flags & O_CLOEXEC))
 
-    def _open_walk(self, proc: Proc, dirfd: int, path: bytes, flags: int, mode: int) -> Walk:
+    @staticmethod
+    def _may_open(who: Who, attr: Attr, flags: int) -> None:
+        if flags & files.O_PATH:
+            return  # a location only: no access to the file
+        accmode = flags & O_ACCMODE
+        want = (perm.MAY_READ if accmode in (files.O_RDONLY, files.O_RDWR) else 0) | \
+            (perm.MAY_WRITE if accmode in (files.O_WRONLY, files.O_RDWR) or flags & O_TRUNC
+             else 0)
+        perm.check(who, attr, want)
+        if flags & OpenFlag.NOATIME:
+            perm.check_owner(who, attr)
+
+    def _open_walk(self, proc: Proc, dirfd: int, path: bytes, flags: int,
+                   mode: int) -> tuple[Walk, bool]:
+        """Where open(2) opens, and whether it made the file there (O_CREAT)."""
         namespace = self.state.namespace
         if not flags & O_CREAT:
-            return namespace.resolve(self._base(proc, dirfd), path, not flags & O_NOFOLLOW)[0]
+            return namespace.resolve(self._base(proc, dirfd), path,
+                                     not flags & O_NOFOLLOW)[0], False
         base = self._base(proc, dirfd)
         for _ in range(40):  # O_CREAT through symlinks creates their target, as Linux does
             parent, name = namespace.resolve(base, path, parent=True)
@@ -419,22 +466,54 @@ class Vfs:
             except KernelError as err:
                 if err.errno != Errno.ENOENT:
                     raise
-                node = here.fs.create(here.node, name,
-                                      stat.S_IFREG | (mode & 0o7777 & ~proc.umask),
-                                      *self.owner())
-                return parent + (Step(name, here.fs, node),)
+                uid, gid, new_mode = self.new_file(parent, stat.S_IFREG | (mode & 0o7777
+                                                                        & ~proc.umask))
+                node = here.fs.create(here.node, name, new_mode, uid, gid)
+                return parent + (Step(name, here.fs, node),), True
             if flags & O_EXCL:
                 raise KernelError(Errno.EEXIST, path.decode(errors="replace"))
             if flags & O_NOFOLLOW or not stat.S_ISLNK(here.fs.getattr(node).mode):
-                return namespace.resolve(parent, name, not flags & O_NOFOLLOW)[0]
+                return namespace.resolve(parent, name, not flags & O_NOFOLLOW)[0], False
             base, path = parent, here.fs.readlink(node)
         raise KernelError(Errno.ELOOP, "too many symbolic links")
 
-    @staticmethod
-    def owner() -> tuple[int, int]:
-        """Who owns a new file: the user running CloudOS (guest credentials do not
-        travel with requests yet)."""
-        return os.getuid(), os.getgid()
+    def owner(self) -> tuple[int, int]:
+        """The caller's file-system ids: who owns what it makes."""
+        who = self.who()
+        return who.fsuid, who.fsgid
+
+    def new_file(self, parent: Walk, mode: int) -> tuple[int, int, int]:
+        """Who owns a new file in the directory ``parent``, and its mode: the caller's
+        fs ids (perm.new_owner); the caller must be allowed to add names there."""
+        here = parent[-1]
+        if here.fs.readonly:
+            raise KernelError(Errno.EROFS, "read-only file system")
+        attr = here.fs.getattr(here.node)
+        who = self.who()
+        perm.check(who, attr, perm.MAY_WRITE | perm.MAY_EXEC)
+        return perm.new_owner(who, attr, mode)
+
+    def _may_add(self, parent: Walk, name: bytes, mode: int) -> tuple[int, int, int]:
+        """A new name in ``parent`` (mkdir, symlink, link, mknod): EEXIST first, as
+        Linux finds it before the permission; then ``new_file``."""
+        here = parent[-1]
+        try:
+            here.fs.lookup(here.node, name)
+        except KernelError as err:
+            if err.errno != Errno.ENOENT:
+                raise
+        else:
+            raise KernelError(Errno.EEXIST, name.decode(errors="replace"))
+        return self.new_file(parent, mode)
+
+    def _may_delete(self, parent: Walk, name: bytes) -> Attr:
+        """Removing ``name`` from ``parent`` (unlink, rmdir, rename): its attributes."""
+        here = parent[-1]
+        if here.fs.readonly:
+            raise KernelError(Errno.EROFS, "read-only file system")
+        victim = here.fs.getattr(self.state.namespace.resolve(parent, name, False)[0][-1].node)
+        perm.check_delete(self.who(), here.fs.getattr(here.node), victim)
+        return victim
 
     # -- reading and writing: each kind's (fileops.py) ----------------------------------
     def check_readable(self, file: OpenFile) -> None:
@@ -614,12 +693,8 @@ class Vfs:
         attr = step.fs.getattr(step.node)
         if r.mode & W_OK and step.fs.readonly:
             raise KernelError(Errno.EROFS, "read-only file system")
-        if r.mode & X_OK and not attr.mode & 0o111 and not stat.S_ISDIR(attr.mode):
-            raise KernelError(Errno.EACCES, "not executable")
-        if os.getuid() != 0:
-            shift = 6 if attr.uid == os.getuid() else 3 if attr.gid == os.getgid() else 0
-            if (attr.mode >> shift) & r.mode != r.mode:
-                raise KernelError(Errno.EACCES, "permission denied")
+        who = self.proc(request).who
+        perm.check(who if r.flags & AtFlag.EACCESS else who.real(), attr, r.mode)
         return 0
 
     def getdents64(self, request: Request, r: vfs.Getdents64) -> int:
@@ -667,12 +742,15 @@ class Vfs:
         walk = self.state.namespace.resolve(proc.cwd, r.path)[0]
         if not is_dir(walk[-1]):
             raise KernelError(Errno.ENOTDIR, r.path.decode(errors="replace"))
+        perm.check(proc.who, walk[-1].fs.getattr(walk[-1].node), perm.MAY_EXEC)
         proc.cwd = walk
         return 0
 
     def fchdir(self, request: Request, r: vfs.Fchdir) -> int:
         proc = self.proc(request)
-        proc.cwd = self._base(proc, r.fd)
+        walk = self._base(proc, r.fd)
+        perm.check(proc.who, walk[-1].fs.getattr(walk[-1].node), perm.MAY_EXEC)
+        proc.cwd = walk
         return 0
 
     def umask(self, request: Request, r: vfs.Umask) -> int:
@@ -687,16 +765,18 @@ class Vfs:
 
     def fchmodat(self, request: Request, r: vfs.Fchmodat) -> int:
         walk = self.lookup(self.proc(request), r.dirfd, r.path, r.flags)
-        kind = stat.S_IFMT(walk[-1].fs.getattr(walk[-1].node).mode)
-        return self._setattr(walk, mode=kind | (r.mode & 0o7777))
+        attr = walk[-1].fs.getattr(walk[-1].node)
+        return self._setattr(walk, mode=perm.chmod_mode(self.who(), attr, r.mode & 0o7777))
 
     def fchmod(self, request: Request, r: vfs.Fchmod) -> int:
         return self.fchmodat(request, vfs.Fchmodat(r.fd, b"", r.mode, AT_EMPTY_PATH))
 
     def fchownat(self, request: Request, r: vfs.Fchownat) -> int:
         walk = self.lookup(self.proc(request), r.dirfd, r.path, r.flags)
-        return self._setattr(walk, uid=None if r.uid == -1 else r.uid,
-                             gid=None if r.gid == -1 else r.gid)
+        attr = walk[-1].fs.getattr(walk[-1].node)
+        uid, gid, mode = perm.chown_ids(self.who(), attr, r.uid, r.gid)
+        return self._setattr(walk, uid=uid, gid=gid,
+                             mode=mode if mode != attr.mode and not stat.S_ISLNK(mode) else None)
 
     def utimensat(self, request: Request, r: vfs.Utimensat) -> int:
         """Implements Linux utimensat(2): times in ns (None: UTIME_OMIT), or None for now."""
@@ -707,6 +787,12 @@ class Vfs:
         atime, mtime = r.times if r.times is not None else (now, now)
         if atime is None and mtime is None:
             return 0  # both UTIME_OMIT: nothing changes, not even the ctime
+        attr, who = walk[-1].fs.getattr(walk[-1].node), self.who()
+        if r.times is None:  # to now: the owner, or anyone who may write it
+            if not who.owns(attr) and not who.capable(perm.CAP_FOWNER):
+                perm.check(who, attr, perm.MAY_WRITE)
+        else:
+            perm.check_owner(who, attr)
         return self._setattr(walk, atime_ns=atime, mtime_ns=mtime)
 
     def truncate(self, request: Request, r: vfs.Truncate) -> int:
@@ -715,6 +801,7 @@ class Vfs:
         walk = self.lookup(self.proc(request), AT_FDCWD, r.path)
         if is_dir(walk[-1]):
             raise KernelError(Errno.EISDIR, r.path.decode(errors="replace"))
+        perm.check(self.who(), walk[-1].fs.getattr(walk[-1].node), perm.MAY_WRITE)
         if r.length > self.state.fsize_limit(request.sender):
             raise KernelError(Errno.EFBIG, "beyond RLIMIT_FSIZE")
         regular.truncate(self, walk[-1].fs, walk[-1].node, r.length)
@@ -748,8 +835,9 @@ class Vfs:
         proc = self.proc(request)
         parent, name = self.lookup_parent(proc, r.dirfd, r.path.rstrip(b"/") or r.path)
         here = parent[-1]
-        here.fs.mkdir(here.node, name, stat.S_IFDIR | (r.mode & 0o7777 & ~proc.umask),
-                      *self.owner())
+        uid, gid, mode = self._may_add(parent, name,
+                                       stat.S_IFDIR | (r.mode & 0o7777 & ~proc.umask))
+        here.fs.mkdir(here.node, name, mode, uid, gid)
         return 0
 
     def unlinkat(self, request: Request, r: vfs.Unlinkat) -> int:
@@ -762,6 +850,7 @@ class Vfs:
             raise KernelError(Errno.EINVAL, "rmdir of .")
         if name in (b".", b".."):
             raise KernelError(Errno.ENOTEMPTY if name == b".." else Errno.EISDIR, name.decode())
+        self._may_delete(parent, name)
         if r.flags & AT_REMOVEDIR:
             here.fs.rmdir(here.node, name)
         else:
@@ -783,8 +872,22 @@ class Vfs:
             except KernelError as err:
                 if err.errno != Errno.ENOENT:
                     raise
+        self._may_rename(src, src_name, dst, dst_name)
         src[-1].fs.rename(src[-1].node, src_name, dst[-1].node, dst_name)
         return 0
+
+    def _may_rename(self, src: Walk, src_name: bytes, dst: Walk, dst_name: bytes) -> None:
+        if src_name in (b".", b"..") or dst_name in (b".", b".."):
+            return  # the file system's own error (EBUSY, EINVAL) comes first
+        moved = self._may_delete(src, src_name)
+        try:
+            self._may_delete(dst, dst_name)  # a file it replaces
+        except KernelError as err:
+            if err.errno != Errno.ENOENT:
+                raise
+            self.new_file(dst, 0)
+        if stat.S_ISDIR(moved.mode) and src[-1].node is not dst[-1].node:
+            perm.check(self.who(), moved, perm.MAY_WRITE)  # its ".." changes
 
     def linkat(self, request: Request, r: vfs.Linkat) -> int:
         proc = self.proc(request)
@@ -793,6 +896,8 @@ class Vfs:
         parent, name = self.lookup_parent(proc, r.newdirfd, r.new)
         if source[-1].fs is not parent[-1].fs:
             raise KernelError(Errno.EXDEV, "across mounts")
+        self._may_add(parent, name, 0)
+        self._may_link(source[-1].fs.getattr(source[-1].node))
         parent[-1].fs.link(source[-1].node, parent[-1].node, name)
         return 0
 
@@ -800,8 +905,22 @@ class Vfs:
         if not r.target:
             raise KernelError(Errno.ENOENT, "empty target")
         parent, name = self.lookup_parent(self.proc(request), r.newdirfd, r.path)
-        parent[-1].fs.symlink(parent[-1].node, name, r.target, *self.owner())
+        uid, gid, _ = self._may_add(parent, name, stat.S_IFLNK | 0o777)
+        parent[-1].fs.symlink(parent[-1].node, name, r.target, uid, gid)
         return 0
+
+
+    def _may_link(self, attr: Attr) -> None:
+        """fs.protected_hardlinks (1 on Linux distributions): a hard link to another's
+        file needs a regular file one may read and write, and not set-ID."""
+        who = self.who()
+        if who.owns(attr) or who.capable(perm.CAP_FOWNER):
+            return
+        setid = attr.mode & stat.S_ISUID or attr.mode & (stat.S_ISGID | stat.S_IXGRP) == \
+            stat.S_ISGID | stat.S_IXGRP
+        if not stat.S_ISREG(attr.mode) or setid or \
+                not perm.allowed(who, attr, perm.MAY_READ | perm.MAY_WRITE):
+            raise KernelError(Errno.EPERM, "protected_hardlinks: not the owner")
 
 
 class _NotANode(KernelError):
