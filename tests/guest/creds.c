@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <grp.h>
+#include <signal.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +142,17 @@ static void capsets(void)
     result("capset of another process", (int)syscall(SYS_capset, &h, d));
 }
 
+static pid_t victim;
+
+static void signalling(void)
+{
+    setuid(65534);
+    result("kill root's process (signal 0)", kill(victim, 0));
+    result("kill root's process SIGCONT (same session)", kill(victim, SIGCONT));
+    result("kill -1 signal 0 (denied ones are skipped)", kill(-1, 0));
+    result("kill myself (signal 0)", kill(getpid(), 0));
+}
+
 int main(void)
 {
     if (geteuid() != 0) {
@@ -153,5 +165,13 @@ int main(void)
     in_child(euid_only);
     in_child(groups);
     in_child(capsets);
+    victim = fork();
+    if (victim == 0) {
+        pause();
+        _exit(0);
+    }
+    in_child(signalling);
+    kill(victim, SIGKILL);
+    waitpid(victim, NULL, 0);
     return 0;
 }

@@ -9,12 +9,13 @@ import struct
 
 from unicorn import x86_const as X
 
-from cloudos.abi.signal import NSIG, UNCATCHABLE
+from cloudos.abi.signal import NSIG, UNCATCHABLE, Signal
 from cloudos.abi.sysno import Sysno
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import SlowPath, Stop
 from cloudos.linux import signals
+from cloudos.linux.creds import CAP_KILL
 from cloudos.linux.process import linux, linux_thread
 from cloudos.linux.syscalls.args import U64, deadline, read_timespec, s32
 
@@ -163,9 +164,23 @@ def sys_kill(t: Thread, pid: int, sig: int, *_: int) -> int:
         targets = [p for p in live if p.pgid == -pid]
     if not targets:
         raise KernelError(Errno.ESRCH, f"no process {pid}")
-    for process in targets:
+    allowed = [p for p in targets if may_signal(t.process, p, sig)]
+    if not allowed and pid != -1:  # a group: success if any one could be signalled
+        raise KernelError(Errno.EPERM, f"not allowed to signal {pid}")  # (-1: always)
+    for process in allowed:
         signals.send(process, _from(t, sig, signals.SI_USER))
     return _after_send(t)
+
+
+def may_signal(sender: Process, target: Process, sig: int) -> bool:
+    """kill(2)'s permission: the sender's real or effective uid is the target's real or
+    saved uid, or it has CAP_KILL; SIGCONT within a session is always allowed."""
+    if sender is target:
+        return True
+    me, them = linux(sender).creds, linux(target).creds
+    if me.capable(CAP_KILL) or {me.uid, me.euid} & {them.uid, them.suid}:
+        return True
+    return sig == Signal.SIGCONT and sender.sid == target.sid
 
 
 def _thread(t: Thread, tid: int, tgid: int = -1) -> Thread:
@@ -181,6 +196,8 @@ def sys_tkill(t: Thread, tid: int, sig: int, *_: int) -> int:
     if tid <= 0:
         raise KernelError(Errno.EINVAL, f"tid {tid}")
     target = _thread(t, tid)
+    if not may_signal(t.process, target.process, sig):
+        raise KernelError(Errno.EPERM, f"not allowed to signal {tid}")
     signals.send(target.process, _from(t, sig, signals.SI_TKILL), target)
     return _after_send(t)
 
@@ -191,6 +208,8 @@ def sys_tgkill(t: Thread, tgid: int, tid: int, sig: int, *_: int) -> int:
     if tid <= 0 or tgid <= 0:
         raise KernelError(Errno.EINVAL, f"tgid {tgid} tid {tid}")
     target = _thread(t, tid, tgid)
+    if not may_signal(t.process, target.process, sig):
+        raise KernelError(Errno.EPERM, f"not allowed to signal {tid}")
     signals.send(target.process, _from(t, sig, signals.SI_TKILL), target)
     return _after_send(t)
 
@@ -216,6 +235,8 @@ def sys_rt_sigqueueinfo(t: Thread, pid: int, sig: int, uinfo: int, *_: int) -> i
     if target is None:
         raise KernelError(Errno.ESRCH, f"no process {pid}")
     info = _queued(t, pid, sig, uinfo)
+    if not may_signal(t.process, target, sig):
+        raise KernelError(Errno.EPERM, f"not allowed to signal {pid}")
     if sig:
         signals.send(target, info)
     return _after_send(t)
