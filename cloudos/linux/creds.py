@@ -48,6 +48,8 @@ class Creds:
     effective: int = 0
     permitted: int = 0
     inheritable: int = 0
+    bounding: int = ALL_CAPS
+    keep_caps: bool = False  # SECBIT_KEEP_CAPS: leaving uid 0 keeps the permitted set
 
     @classmethod
     def of(cls, uid: int, gid: int) -> Creds:
@@ -77,7 +79,9 @@ def _fix_caps(old: Creds, new: Creds) -> Creds:
     user ID changes on capabilities")."""
     effective, permitted = new.effective, new.permitted
     if 0 in (old.uid, old.euid, old.suid) and 0 not in (new.uid, new.euid, new.suid):
-        permitted = effective = 0
+        effective = 0
+        if not new.keep_caps:
+            permitted = 0
     if old.euid == 0 and new.euid != 0:
         effective = 0
     if old.euid != 0 and new.euid == 0:
@@ -186,9 +190,9 @@ def execve(c: Creds, set_uid: int | None = None, set_gid: int | None = None) -> 
     euid = c.euid if set_uid is None else set_uid
     egid = c.egid if set_gid is None else set_gid
     if 0 in (c.uid, euid):
-        permitted = ALL_CAPS
+        permitted = (c.inheritable | c.bounding) & ALL_CAPS
     else:
         permitted = 0  # no file capabilities, no ambient set
     effective = permitted if euid == 0 else 0
     return replace(c, euid=euid, suid=euid, fsuid=euid, egid=egid, sgid=egid, fsgid=egid,
-                   permitted=permitted, effective=effective)
+                   permitted=permitted, effective=effective, keep_caps=False)

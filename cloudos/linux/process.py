@@ -75,6 +75,11 @@ class LinuxProcess:
     core_dumped: bool = False   # it died leaving a core file (WCOREDUMP)
     child_times: tuple[float, float] = (0.0, 0.0)  # user, system seconds of reaped children
     uts: Uts = field(default_factory=Uts)  # shared with its children: one namespace
+    pdeathsig: int = 0          # prctl: the signal it gets when its parent exits
+    dumpable: int = 1           # prctl PR_SET_DUMPABLE
+    subreaper: bool = False     # prctl: adopts its descendants' orphans
+    no_new_privs: bool = False  # prctl: execve ignores set-ID bits (inherited, for ever)
+    thp_disable: bool = False
 
     @property
     def uid(self) -> int:
@@ -88,7 +93,9 @@ class LinuxProcess:
     def fork(self) -> LinuxProcess:
         return LinuxProcess(self.creds, dict(self.rlimits), dict(self.sigactions),
                             files=self.files, aslr=self.aslr, shm=dict(self.shm),
-                            signalfd_mask=self.signalfd_mask, uts=self.uts)
+                            signalfd_mask=self.signalfd_mask, uts=self.uts,
+                            dumpable=self.dumpable, no_new_privs=self.no_new_privs,
+                            thp_disable=self.thp_disable)
 
 
 @dataclass
@@ -105,9 +112,13 @@ class LinuxThread:
     temporary_mask: bool = False  # ppoll/pselect6/epoll_pwait's mask: restored on return
     clear_child_tid: int = 0  # set_tid_address, CLONE_CHILD_CLEARTID: cleared at exit
     affinity: int = 0  # the CPU mask sched_setaffinity set (0: every CPU); not enforced
+    comm: bytes = b""  # prctl PR_SET_NAME of a thread other than the main one
+    timerslack: int = 50_000  # ns, prctl PR_SET_TIMERSLACK (recorded; timers are exact)
+    default_timerslack: int = 50_000
 
     def fork(self) -> LinuxThread:
-        return LinuxThread(self.sigmask, affinity=self.affinity)
+        return LinuxThread(self.sigmask, affinity=self.affinity, timerslack=self.timerslack,
+                           default_timerslack=self.timerslack)
 
 
 def linux(process: Process) -> LinuxProcess:

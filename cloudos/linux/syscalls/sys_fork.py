@@ -27,6 +27,7 @@ from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import SlowPath, Stop
 from cloudos.linux.elf import ExecError
 from cloudos.linux import coredump
+from cloudos.linux import signals
 from cloudos.linux.coredump import CORE_DUMPED
 from cloudos.linux import creds
 from cloudos.linux.creds import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
@@ -240,7 +241,9 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
             return -bad_arguments
         resolved = image.path
         argv = [*image.prefix, *args[1:]] if image.prefix else args
-        ids = creds.execve(linux(t.process).creds, *image.set_ids)
+        state = linux(t.process)
+        ids = creds.execve(state.creds, *((None, None) if state.no_new_privs
+                                          else image.set_ids))
         try:
             new, entry, rsp = load_program(t.process.kernel, os.fsdecode(resolved), image.program,
                                            argv, env, image.loader, linux(t.process).aslr,
@@ -322,10 +325,17 @@ def on_exit(process: Process) -> None:
     machine (like a container's pid 1), a waiting parent or vfork parent wakes up."""
     kernel = process.kernel
     init = kernel.processes.get(1)
+    reaper = process.parent  # the nearest live subreaper above it adopts, else init
+    while reaper is not None and (reaper.zombie or not linux(reaper).subreaper):
+        reaper = reaper.parent
+    heir = reaper if reaper is not None else init if init is not process else None
     for child in process.children:
-        child.parent = init if init is not process else None
-        if init is not None and init is not process:
-            init.children.append(child)
+        child.parent = heir
+        if heir is not None:
+            heir.children.append(child)
+        death = linux(child).pdeathsig if not child.zombie else 0
+        if death:
+            signals.send(child, signals.SigInfo(death, signals.SI_USER, process.pid))
     process.children = []
     if process is init:
         for other in list(kernel.processes.values()):
@@ -333,8 +343,8 @@ def on_exit(process: Process) -> None:
     kernel.scheduler.wakeup(("vfork", process.pid), process.pid)
     if process.parent is not None:
         kernel.scheduler.wakeup(("child", process.parent.pid))
-    if init is not None and init is not process and any(c.zombie for c in init.children):
-        kernel.scheduler.wakeup(("child", 1))
+    if heir is not None and any(c.zombie for c in heir.children):
+        kernel.scheduler.wakeup(("child", heir.pid))
 
 
 def reap(process: Process) -> None:

@@ -14,8 +14,8 @@ from enum import Enum
 from cloudos.abi.sysno import LINUX_TABLE_END, Sysno
 from cloudos.kernel.trap import Handler
 from cloudos.linux import sysvshm
-from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_proc, sys_sched,
-                                    sys_signal, sys_time, sys_timer)
+from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_prctl, sys_proc,
+                                    sys_sched, sys_signal, sys_time, sys_timer)
 
 
 class Support(Enum):
@@ -248,7 +248,10 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.MODIFY_LDT: enosys(),
     Sysno.PIVOT_ROOT: enosys(),
     Sysno._SYSCTL: enosys(),
-    Sysno.PRCTL: enosys(),
+    Sysno.PRCTL: partial(sys_prctl.sys_prctl,
+                         "names, death signal, dumpable, keepcaps/securebits, bounding set, "
+                         "timer slack (recorded), child subreaper, no_new_privs, THP flag; "
+                         "seccomp, PR_SET_MM, PR_SET_VMA: EINVAL"),
     Sysno.ARCH_PRCTL: partial(sys_proc.sys_arch_prctl,
                               "ARCH_SET/GET_FS and _GS; CET and CPUID codes: EINVAL"),
     Sysno.ADJTIMEX: partial(sys_time.sys_adjtimex, "reads an unsynchronised clock; changes: EPERM"),
