@@ -481,11 +481,12 @@ def syscalls(missing: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from cloudos.linux.syscalls.table import TABLE, Support
+    from cloudos.linux.syscalls.table import Support, calls
 
     table = Table("nr", "name", "support", "note", box=None, pad_edge=False)
     style = {Support.FULL: "green", Support.PARTIAL: "yellow", Support.NONE: "red"}
-    for row in TABLE:
+    rows = calls()
+    for row in rows:
         if missing and row.support is not Support.NONE:
             continue
         table.add_row(str(row.number), row.name,
@@ -498,7 +499,7 @@ def syscalls(missing: bool) -> None:
                           (handler.__doc__ or "").strip().split("\n")[0])
     console = Console()
     console.print(table)
-    counts = {level: sum(1 for row in TABLE if row.support is level) for level in Support}
-    console.print(f"{len(TABLE)} system calls: {counts[Support.FULL]} full, "
+    counts = {level: sum(1 for row in rows if row.support is level) for level in Support}
+    console.print(f"{len(rows)} system calls: {counts[Support.FULL]} full, "
                   f"{counts[Support.PARTIAL]} partial, {counts[Support.NONE]} ENOSYS "
-                  f"({100 * (len(TABLE) - counts[Support.NONE]) / len(TABLE):.1f}% covered)")
+                  f"({100 * (len(rows) - counts[Support.NONE]) / len(rows):.1f}% covered)")

@@ -393,7 +393,8 @@ class Sysno(IntEnum):
         return self.name.lower()
 
 
-LINUX_TABLE_END = Sysno.RSEQ + 1  # numbers below are the table CloudOS dispatches by index
+LINUX_TABLE_END = Sysno.MSEAL + 1  # numbers below are the table CloudOS dispatches by index
+UNUSED = range(Sysno.RSEQ + 1, Sysno.PIDFD_SEND_SIGNAL)  # no x86_64 call has these numbers
 
 
 class Native(IntEnum):

@@ -9,6 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
 #include <sys/wait.h>
 #include <unistd.h>
 #include "errname.h"
@@ -147,6 +151,12 @@ int main(void)
     result("root searches a 0000 directory", (chmod("closed", 0), access("closed/inner", F_OK)));
     chmod("private", 0600);
     chmod("closed", 0700);
+    symlink("public", "link");
+    result("fchmodat2 AT_SYMLINK_NOFOLLOW of a link",
+           syscall(SYS_fchmodat2, AT_FDCWD, "link", 0600, AT_SYMLINK_NOFOLLOW));
+    result("fchmodat2 following it", syscall(SYS_fchmodat2, AT_FDCWD, "link", 0640, 0));
+    show("public");
+    chmod("public", 0644);
 
     fflush(stdout);
     pid_t pid = fork();
@@ -164,6 +174,9 @@ int main(void)
         setresuid(NOBODY, 0, 0);
         result("euid 0, real nobody: access R_OK 0600", access("private", R_OK));
         result("euid 0, real nobody: open 0600", open_close("private", O_RDONLY));
+        result("euid 0, real nobody: faccessat2 AT_EACCESS R_OK 0600",
+               syscall(SYS_faccessat2, AT_FDCWD, "private", R_OK, AT_EACCESS));
+        result("faccessat2 bad flags", syscall(SYS_faccessat2, AT_FDCWD, "private", R_OK, 0x8));
         fflush(stdout);
         _exit(0);
     }

@@ -32,8 +32,8 @@ from cloudos.linux import signals
 from cloudos.linux.syscalls.sys_signal import send_signal
 
 PATH_MAX = 4096
-AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR = map(int, (
-    AtFlag.EMPTY_PATH, AtFlag.SYMLINK_NOFOLLOW, AtFlag.REMOVEDIR))
+AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_EACCESS = map(int, (
+    AtFlag.EMPTY_PATH, AtFlag.SYMLINK_NOFOLLOW, AtFlag.REMOVEDIR, AtFlag.EACCESS))
 CREAT_FLAGS = int(OpenFlag.CREAT | OpenFlag.WRONLY | OpenFlag.TRUNC)  # creat(2)'s open
 UTIME_NOW, UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
 IOVEC = struct.Struct("<QQ")
@@ -857,6 +857,13 @@ def sys_faccessat(t: Thread, dirfd: int, path: int, mode: int, *_: int) -> int:
     return call(t, vfs.Faccessat(s32(dirfd), _path(t, path), s32(mode), 0))
 
 
+def sys_faccessat2(t: Thread, dirfd: int, path: int, mode: int, flags: int, *_: int) -> int:
+    """Implements Linux faccessat2(2): AT_EACCESS checks with the effective ids."""
+    if s32(flags) & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise KernelError(Errno.EINVAL, f"faccessat2 flags {flags:#x}")
+    return call(t, vfs.Faccessat(s32(dirfd), _path(t, path), s32(mode), s32(flags)))
+
+
 def sys_getdents64(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
     """Implements Linux getdents64(2)."""
     _check_buffer(t, buf, count, True)
@@ -907,6 +914,13 @@ def sys_chmod(t: Thread, path: int, mode: int, *_: int) -> int:
 def sys_fchmodat(t: Thread, dirfd: int, path: int, mode: int, *_: int) -> int:
     """Implements Linux fchmodat(2)."""
     return call(t, vfs.Fchmodat(s32(dirfd), _path(t, path), mode & 0o7777))
+
+
+def sys_fchmodat2(t: Thread, dirfd: int, path: int, mode: int, flags: int, *_: int) -> int:
+    """Implements Linux fchmodat2(2): fchmodat with AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH."""
+    if s32(flags) & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise KernelError(Errno.EINVAL, f"fchmodat2 flags {flags:#x}")
+    return call(t, vfs.Fchmodat(s32(dirfd), _path(t, path), mode & 0o7777, s32(flags)))
 
 
 def sys_fchmod(t: Thread, fd: int, mode: int, *_: int) -> int:

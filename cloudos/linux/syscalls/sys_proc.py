@@ -20,7 +20,7 @@ from unicorn import x86_const as X
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
 ROBUST_LIST_HEAD_SIZE = 24
 RLIMIT = struct.Struct("<QQ")
-UTS_RELEASE = (b"6.1.0-cloudos", f"#1 SMP CloudOS {__version__}".encode(), b"x86_64")
+UTS_RELEASE = (b"6.12.0-cloudos", f"#1 SMP CloudOS {__version__}".encode(), b"x86_64")
 UTS_NAME_MAX = 64  # __NEW_UTS_LEN: each field holds 64 bytes and a NUL
 
 

@@ -1,17 +1,17 @@
 """The Linux x86_64 system call table, as data: one row per number.
 
-Every number of Linux's table from 0 (``read``) to 334 (``rseq``) has a row, keyed by
+Every number of Linux's table from 0 (``read``) to 462 (``mseal``) has a row, keyed by
 its ``Sysno``: its handler (or none), its support level and a note saying where
 CloudOS differs from Linux (gVisor's ``linux64.go`` is the model). ``handlers()`` is
 what the kernel seals into its dispatcher; ``cloudos syscalls`` prints ``TABLE``. A
 number without a handler returns -ENOSYS and is counted, never silently ignored;
-so do the numbers above the table (``clone3``: glibc falls back to ``clone``).
+so do the unused numbers 335-423 (rows of their own) and those above the table.
 """
 
 from dataclasses import dataclass
 from enum import Enum
 
-from cloudos.abi.sysno import LINUX_TABLE_END, Sysno
+from cloudos.abi.sysno import LINUX_TABLE_END, UNUSED, Sysno
 from cloudos.kernel.trap import Handler
 from cloudos.linux import sysvshm
 from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_prctl, sys_proc,
@@ -147,7 +147,7 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.WAIT4: full(sys_fork.sys_wait4),
     Sysno.KILL: partial(sys_signal.sys_kill,
                         "core files are always ./core (core_pattern is not read)"),
-    Sysno.UNAME: full(sys_proc.sys_uname, "sysname Linux, release 6.1.0-cloudos; nodename "
+    Sysno.UNAME: full(sys_proc.sys_uname, "sysname Linux, release 6.12.0-cloudos; nodename "
                                           "from --hostname or sethostname"),
     Sysno.SEMGET: enosys(),
     Sysno.SEMOP: enosys(),
@@ -459,13 +459,64 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.STATX: partial(sys_file.sys_statx, "basic fields"),
     Sysno.IO_PGETEVENTS: enosys(),
     Sysno.RSEQ: enosys("glibc falls back without it"),
+    Sysno.PIDFD_SEND_SIGNAL: enosys(),
+    Sysno.IO_URING_SETUP: enosys("programs fall back to plain reads and writes"),
+    Sysno.IO_URING_ENTER: enosys(),
+    Sysno.IO_URING_REGISTER: enosys(),
+    Sysno.OPEN_TREE: enosys(),
+    Sysno.MOVE_MOUNT: enosys(),
+    Sysno.FSOPEN: enosys(),
+    Sysno.FSCONFIG: enosys(),
+    Sysno.FSMOUNT: enosys(),
+    Sysno.FSPICK: enosys(),
+    Sysno.PIDFD_OPEN: enosys(),
+    Sysno.CLONE3: enosys("glibc falls back to clone"),
+    Sysno.CLOSE_RANGE: enosys(),
+    Sysno.OPENAT2: enosys(),
+    Sysno.PIDFD_GETFD: enosys(),
+    Sysno.FACCESSAT2: full(sys_file.sys_faccessat2),
+    Sysno.PROCESS_MADVISE: enosys(),
+    Sysno.EPOLL_PWAIT2: enosys(),
+    Sysno.MOUNT_SETATTR: enosys(),
+    Sysno.QUOTACTL_FD: enosys(),
+    Sysno.LANDLOCK_CREATE_RULESET: enosys(),
+    Sysno.LANDLOCK_ADD_RULE: enosys(),
+    Sysno.LANDLOCK_RESTRICT_SELF: enosys(),
+    Sysno.MEMFD_SECRET: enosys(),
+    Sysno.PROCESS_MRELEASE: enosys(),
+    Sysno.FUTEX_WAITV: enosys(),
+    Sysno.SET_MEMPOLICY_HOME_NODE: enosys(),
+    Sysno.CACHESTAT: enosys(),
+    Sysno.FCHMODAT2: full(sys_file.sys_fchmodat2,
+                          "AT_SYMLINK_NOFOLLOW on a link: EOPNOTSUPP, as Linux"),
+    Sysno.MAP_SHADOW_STACK: enosys(),
+    Sysno.FUTEX_WAKE: enosys(),
+    Sysno.FUTEX_WAIT: enosys(),
+    Sysno.FUTEX_REQUEUE: enosys(),
+    Sysno.STATMOUNT: enosys(),
+    Sysno.LISTMOUNT: enosys(),
+    Sysno.LSM_GET_SELF_ATTR: enosys(),
+    Sysno.LSM_SET_SELF_ATTR: enosys(),
+    Sysno.LSM_LIST_MODULES: enosys(),
+    Sysno.MSEAL: enosys(),
 }
 
 
 def _table() -> tuple[Syscall, ...]:
-    assert sorted(_ROWS) == list(range(LINUX_TABLE_END)), "one row per number, 0 to 334"
-    return tuple(Syscall(int(nr), nr.call_name, row.handler, row.support, row.note)
-                 for nr, row in sorted(_ROWS.items()))
+    assert sorted(_ROWS) == [n for n in range(LINUX_TABLE_END) if n not in UNUSED], \
+        "one row per number, 0 to 334 and 424 to 462"
+    unused = _Row(None, Support.NONE, "no system call has this number on x86_64")
+    rows = []
+    for nr in range(LINUX_TABLE_END):
+        row = _ROWS[Sysno(nr)] if nr not in UNUSED else unused
+        name = Sysno(nr).call_name if nr not in UNUSED else f"syscall_{nr:#x}"
+        rows.append(Syscall(nr, name, row.handler, row.support, row.note))
+    return tuple(rows)
+
+
+def calls() -> list[Syscall]:
+    """The rows of Linux's system calls (the table without the unused numbers)."""
+    return [row for row in TABLE if row.number not in UNUSED]
 
 
 TABLE: tuple[Syscall, ...] = _table()

@@ -766,6 +766,8 @@ class Vfs:
     def fchmodat(self, request: Request, r: vfs.Fchmodat) -> int:
         walk = self.lookup(self.proc(request), r.dirfd, r.path, r.flags)
         attr = walk[-1].fs.getattr(walk[-1].node)
+        if stat.S_ISLNK(attr.mode):  # (fchmodat2 with AT_SYMLINK_NOFOLLOW)
+            raise KernelError(Errno.EOPNOTSUPP, "a symbolic link's mode cannot change")
         return self._setattr(walk, mode=perm.chmod_mode(self.who(), attr, r.mode & 0o7777))
 
     def fchmod(self, request: Request, r: vfs.Fchmod) -> int:
