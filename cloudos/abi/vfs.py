@@ -187,18 +187,22 @@ class Writev:
 
 @record
 class Pread:
+    """pread64, or preadv with ``lengths`` (one grant each)."""
     OP: ClassVar[Op] = Op.PREAD
     fd: int
     count: int
     offset: int
+    lengths: tuple[int, ...] | None = None
 
 
 @record
 class Pwrite:
+    """pwrite64, or pwritev with ``lengths`` (one grant each)."""
     OP: ClassVar[Op] = Op.PWRITE
     fd: int
     count: int
     offset: int
+    lengths: tuple[int, ...] | None = None
 
 
 @record

@@ -67,6 +67,12 @@ EXPECTED_LINES = {
         b"access missing F_OK: -1 ENOENT",
         b"test directory removed (stat): -1 ENOENT",
     ],
+    "files_vectored": [
+        b"pieces: [0 0 104] [ello ve] [ctored world]",
+        b"read [vecto], position now 21",
+        b"file: [XY........hello vectoXYd world]",
+        b"preadv of a pipe: -1 ESPIPE",
+    ],
     "files_dir": [
         b"readdir dir: 25 entries",
         b"  file19-abcde f",

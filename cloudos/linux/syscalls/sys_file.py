@@ -555,6 +555,47 @@ def _iov(t: Thread, iov: int, iovcnt: int, write: bool) -> tuple[list[int], tupl
     return [n for _, n in vecs], tuple(_grant(t, base, n, write) for base, n in vecs)
 
 
+def sys_preadv(t: Thread, fd: int, iov: int, iovcnt: int, pos: int, *_: int) -> int:
+    """Implements Linux preadv(2) (on x86_64 the whole offset is ``pos_l``)."""
+    lengths, grants = _iov(t, iov, iovcnt, True)
+    return call(t, vfs.Pread(s32(fd), sum(lengths), s64(pos), tuple(lengths)), grants=grants)
+
+
+def sys_pwritev(t: Thread, fd: int, iov: int, iovcnt: int, pos: int, *_: int) -> int:
+    """Implements Linux pwritev(2)."""
+    lengths, grants = _iov(t, iov, iovcnt, False)
+    return call(t, vfs.Pwrite(s32(fd), sum(lengths), s64(pos), tuple(lengths)), grants=grants,
+                deliver=_sigpipe(t))
+
+
+RWF_HIPRI, RWF_DSYNC, RWF_SYNC, RWF_NOWAIT, RWF_APPEND = 1, 2, 4, 8, 16
+
+
+def _rwf(flags: int, allowed: int) -> None:
+    """preadv2/pwritev2 flags: the hints CloudOS honours trivially (its files are
+    always in memory and written through), EOPNOTSUPP for the others, as Linux."""
+    if flags & ~allowed:
+        raise KernelError(Errno.EOPNOTSUPP, f"RWF flags {flags:#x}")
+
+
+def sys_preadv2(t: Thread, fd: int, iov: int, iovcnt: int, pos: int, _pos_h: int,
+                flags: int, *_: int) -> int:
+    """Implements Linux preadv2(2): offset -1 reads at the file position (readv)."""
+    _rwf(flags, RWF_HIPRI | RWF_DSYNC | RWF_SYNC)
+    if s64(pos) == -1:
+        return sys_readv(t, fd, iov, iovcnt)
+    return sys_preadv(t, fd, iov, iovcnt, pos)
+
+
+def sys_pwritev2(t: Thread, fd: int, iov: int, iovcnt: int, pos: int, _pos_h: int,
+                 flags: int, *_: int) -> int:
+    """Implements Linux pwritev2(2): offset -1 writes at the file position (writev)."""
+    _rwf(flags, RWF_HIPRI | RWF_DSYNC | RWF_SYNC)
+    if s64(pos) == -1:
+        return sys_writev(t, fd, iov, iovcnt)
+    return sys_pwritev(t, fd, iov, iovcnt, pos)
+
+
 def sys_readv(t: Thread, fd: int, iov: int, iovcnt: int, *_: int) -> int:
     """Implements Linux readv(2)."""
     lengths, grants = _iov(t, iov, iovcnt, True)

@@ -54,15 +54,16 @@ class FileOps:
         return total
 
     def pread(self, vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
-              offset: int) -> int | None:
+              offset: int, lengths: list[int] | None = None) -> int | None:
+        """pread(2) of ``count`` bytes into ``grant`` (preadv: ``lengths``, one grant each)."""
         raise KernelError(Errno.ESPIPE, f"a {file.kind} has no positions")
 
     def write(self, vfs: Vfs, request: Request, file: OpenFile, data: bytes) -> int | None:
         raise KernelError(Errno.EINVAL, f"a {file.kind} is not written")
 
     def pwrite(self, vfs: Vfs, request: Request, file: OpenFile, count: int,
-               offset: int) -> int | None:
-        """pwrite(2) of ``count`` bytes from the request's grant."""
+               offset: int, lengths: list[int] | None = None) -> int | None:
+        """pwrite(2) of ``count`` bytes from the request's grant (pwritev: ``lengths``)."""
         raise KernelError(Errno.ESPIPE, f"a {file.kind} has no positions")
 
     def foreground(self, vfs: Vfs, file: OpenFile, pgid: int, sid: int, output: bool) -> None:

@@ -22,7 +22,7 @@ from cloudos.abi import vfs as abi
 from cloudos.abi.vfs import MappedFile, Sharing
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs import files
-from cloudos.servers.vfs.fileops import FileOps
+from cloudos.servers.vfs.fileops import FileOps, scatter
 from cloudos.servers.vfs.files import O_APPEND, OpenFile
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node
 from cloudos.servers.vfs.paths import Step, path_of
@@ -153,14 +153,14 @@ class Regular(FileOps):
         return len(data)
 
     def pread(self, vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
-              offset: int) -> int:
+              offset: int, lengths: list[int] | None = None) -> int:
         if offset < 0:
             raise KernelError(Errno.EINVAL)
         vfs.check_readable(file)
         if stat.S_ISDIR(file.fs.getattr(file.node).mode):
             raise KernelError(Errno.EISDIR, "read of a directory")
         data = file_read(vfs, file.fs, file.node, offset, count)
-        vfs.api.copy_out(grant, 0, data)
+        scatter(vfs.api, grant, data, lengths)
         return len(data)
 
     def write(self, vfs: Vfs, request: Request, file: OpenFile, data: bytes) -> int:
@@ -171,10 +171,11 @@ class Regular(FileOps):
         return written
 
     def pwrite(self, vfs: Vfs, request: Request, file: OpenFile, count: int,
-               offset: int) -> int:
+               offset: int, lengths: list[int] | None = None) -> int:
         if offset < 0:
             raise KernelError(Errno.EINVAL)
-        data = vfs.api.copy_in(request.grants[0], 0, count)
+        data = (vfs.api.copy_in(request.grants[0], 0, count) if lengths is None else
+                b"".join(vfs.api.copy_in(g, 0, n) for g, n in zip(request.grants, lengths)))
         vfs.check_writable(file)
         return self._write(vfs, request, file, data, offset)
 

@@ -544,7 +544,9 @@ class Vfs:
 
     def pread(self, request: Request, r: vfs.Pread) -> int | None:
         file = self.proc(request).fds.get(r.fd)
-        return KINDS[file.kind].pread(self, request, file, r.count, request.grants[0], r.offset)
+        grant = request.grants[0] if r.lengths is None else request.grants
+        return KINDS[file.kind].pread(self, request, file, r.count, grant, r.offset,
+                                      list(r.lengths) if r.lengths is not None else None)
 
     def write(self, request: Request, r: vfs.Write) -> int | None:
         file = self.proc(request).fds.get(r.fd)
@@ -565,7 +567,8 @@ class Vfs:
 
     def pwrite(self, request: Request, r: vfs.Pwrite) -> int | None:
         file = self.proc(request).fds.get(r.fd)
-        return KINDS[file.kind].pwrite(self, request, file, r.count, r.offset)
+        return KINDS[file.kind].pwrite(self, request, file, r.count, r.offset,
+                                       list(r.lengths) if r.lengths is not None else None)
 
     # -- poll ------------------------------------------------------------------------
     def revents(self, proc: Proc, fd: int, events: int) -> int:
