@@ -47,6 +47,7 @@ class Op(enum.IntEnum):
     TIMERFD_CREATE, TIMERFD_SETTIME, TIMERFD_GETTIME, ACCEPT4 = 283, 286, 287, 288
     SIGNALFD4, EVENTFD2, EPOLL_CREATE1, DUP3, PIPE2 = 289, 290, 291, 292, 293
     RENAMEAT2, MEMFD_CREATE, STATX = 316, 319, 332
+    SENDFILE, COPY_FILE_RANGE, CLOSE_RANGE = 40, 326, 436
     # lifecycle: sent by the personality when a process starts, forks, execs or exits
     SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003
     EXEC_READ, MMAP_READ = 1004, 1005  # execve's and mmap's reads
@@ -703,6 +704,36 @@ class Exit:
 
 
 @record
+class Sendfile:
+    """sendfile(2): ``count`` bytes of the regular file ``in_fd`` from ``offset`` (None:
+    its file position, which moves) to ``out_fd``."""
+    OP: ClassVar[Op] = Op.SENDFILE
+    out_fd: int
+    in_fd: int
+    offset: int | None
+    count: int
+
+
+@record
+class CopyFileRange:
+    """copy_file_range(2) between regular files; an offset None is the fd's position."""
+    OP: ClassVar[Op] = Op.COPY_FILE_RANGE
+    in_fd: int
+    in_offset: int | None
+    out_fd: int
+    out_offset: int | None
+    count: int
+
+
+@record
+class CloseRange:
+    OP: ClassVar[Op] = Op.CLOSE_RANGE
+    first: int
+    last: int
+    flags: int
+
+
+@record
 class Credentials:
     """Who a process is for file permissions: real ids (access(2)), file-system ids,
     supplementary groups, effective capabilities (linux/creds.py's bits)."""
@@ -795,7 +826,8 @@ REQUESTS: tuple[type, ...] = (
     EpollCreate1, EpollCtl, EpollWait, Socket, Socketpair, Bind, Connect, Listen, Accept4,
     Getsockname, Getpeername, Getsockopt, Setsockopt, Shutdown, Sendto, Recvfrom, Sendmsg,
     Recvmsg, Spawn, Fork, Exec, Exit, ExecRead, MmapRead, MapAttach, MapSync, TimerFired,
-    ConsoleInput, SignalsPending, CoreDump, Credentials)
+    ConsoleInput, SignalsPending, CoreDump, Credentials, Sendfile, CopyFileRange,
+    CloseRange)
 # A request class by its op; some classes serve several ops alike.
 BY_OP: dict[int, type] = {
     **{cls.OP: cls for cls in REQUESTS},  # type: ignore[attr-defined]

@@ -67,6 +67,14 @@ EXPECTED_LINES = {
         b"access missing F_OK: -1 ENOENT",
         b"test directory removed (stat): -1 ENOENT",
     ],
+    "files_copy": [
+        b"offset now 20, src position still 11",
+        b"dst: [56789afghij]",
+        b"the reader got 20 bytes",
+        b"first sendfile into an empty pipe: 65536 (offset 65536)",
+        b"copy: [abc2345]",
+        b"fds 20 21 22 after: -1 -1 -1",
+    ],
     "files_vectored": [
         b"pieces: [0 0 104] [ello ve] [ctored world]",
         b"read [vecto], position now 21",

@@ -568,6 +568,55 @@ def sys_pwritev(t: Thread, fd: int, iov: int, iovcnt: int, pos: int, *_: int) ->
                 deliver=_sigpipe(t))
 
 
+def _offset_in(t: Thread, addr: int) -> int | None:
+    """An in/out offset argument (loff_t *): its value, None for NULL; EFAULT unless it
+    can be read and written back."""
+    if not addr:
+        return None
+    value = struct.unpack("<q", t.process.aspace.copy_in(addr, 8))[0]
+    t.process.aspace.copy_out(addr, struct.pack("<q", value))
+    return int(value)
+
+
+def _offset_out(t: Thread, addr: int, start: int | None,
+                then: Callable[[Message], int] | None = None) -> Callable[[Message], int]:
+    """The answer of a copy: on success the offset at ``addr`` moves by the count."""
+    def deliver(msg: Message) -> int:
+        result = then(msg) if then is not None else int(msg.body)
+        if result > 0 and start is not None:
+            t.process.aspace.copy_out(addr, struct.pack("<q", start + result))
+        return result
+    return deliver
+
+
+def sys_sendfile(t: Thread, out_fd: int, in_fd: int, offset: int, count: int, *_: int) -> int:
+    """Implements Linux sendfile(2): from a regular file to any file, inside the VFS."""
+    start = _offset_in(t, offset)
+    return call(t, vfs.Sendfile(s32(out_fd), s32(in_fd), start, count & 0xFFFF_FFFF_FFFF),
+                deliver=_offset_out(t, offset, start, _sigpipe(t)))
+
+
+def sys_copy_file_range(t: Thread, in_fd: int, in_off: int, out_fd: int, out_off: int,
+                        count: int, flags: int, *_: int) -> int:
+    """Implements Linux copy_file_range(2) between regular files."""
+    if flags:
+        raise KernelError(Errno.EINVAL, f"copy_file_range flags {flags:#x}")
+    start_in, start_out = _offset_in(t, in_off), _offset_in(t, out_off)
+
+    def deliver(msg: Message) -> int:
+        result = _offset_out(t, in_off, start_in, _sigpipe(t))(msg)
+        if result > 0 and start_out is not None:
+            t.process.aspace.copy_out(out_off, struct.pack("<q", start_out + result))
+        return result
+    return call(t, vfs.CopyFileRange(s32(in_fd), start_in, s32(out_fd), start_out,
+                                     count & 0xFFFF_FFFF_FFFF), deliver=deliver)
+
+
+def sys_close_range(t: Thread, first: int, last: int, flags: int, *_: int) -> int:
+    """Implements Linux close_range(2)."""
+    return call(t, vfs.CloseRange(first & 0xFFFF_FFFF, last & 0xFFFF_FFFF, flags & 0xFFFF_FFFF))
+
+
 RWF_HIPRI, RWF_DSYNC, RWF_SYNC, RWF_NOWAIT, RWF_APPEND = 1, 2, 4, 8, 16
 
 

@@ -113,7 +113,8 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.ALARM: full(sys_time.sys_alarm),
     Sysno.SETITIMER: partial(sys_time.sys_setitimer, "ITIMER_REAL only"),
     Sysno.GETPID: full(sys_proc.sys_getpid),
-    Sysno.SENDFILE: enosys(),
+    Sysno.SENDFILE: full(sys_file.sys_sendfile, "from a regular file; into a pipe or "
+                                                "socket, what fits now (a short count)"),
     Sysno.SOCKET: partial(sys_file.sys_socket,
                           "AF_UNIX SOCK_STREAM and SOCK_SEQPACKET (no unbound SOCK_DGRAM); other "
                           "families EAFNOSUPPORT (no network)"),
@@ -450,7 +451,7 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.MEMBARRIER: enosys(),
     Sysno.MLOCK2: partial(sys_mm.sys_mlock2,
                           "range checked; memory is never swapped, no RLIMIT_MEMLOCK"),
-    Sysno.COPY_FILE_RANGE: enosys(),
+    Sysno.COPY_FILE_RANGE: full(sys_file.sys_copy_file_range, "copies (no reflinks)"),
     Sysno.PREADV2: partial(sys_file.sys_preadv2, "RWF_NOWAIT: EOPNOTSUPP"),
     Sysno.PWRITEV2: partial(sys_file.sys_pwritev2, "RWF_NOWAIT, RWF_APPEND: EOPNOTSUPP"),
     Sysno.PKEY_MPROTECT: enosys(),
@@ -471,7 +472,8 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.FSPICK: enosys(),
     Sysno.PIDFD_OPEN: enosys(),
     Sysno.CLONE3: enosys("glibc falls back to clone"),
-    Sysno.CLOSE_RANGE: enosys(),
+    Sysno.CLOSE_RANGE: full(sys_file.sys_close_range,
+                            "CLOSE_RANGE_UNSHARE: fd tables are never shared"),
     Sysno.OPENAT2: enosys(),
     Sysno.PIDFD_GETFD: enosys(),
     Sysno.FACCESSAT2: full(sys_file.sys_faccessat2),

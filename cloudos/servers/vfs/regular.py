@@ -180,6 +180,18 @@ class Regular(FileOps):
         return self._write(vfs, request, file, data, offset)
 
     @staticmethod
+    def write_at(vfs: Vfs, request: Request, file: OpenFile, data: bytes, at: int,
+                 moves: bool) -> int:
+        """Write ``data`` at ``at`` of a file open for writing (``moves``: and advance its
+        position, as write(2) does)."""
+        if stat.S_ISDIR(file.fs.getattr(file.node).mode):
+            raise KernelError(Errno.EISDIR, "a directory")
+        written = Regular._write(vfs, request, file, data, at)
+        if moves:
+            file.offset = at + written
+        return written
+
+    @staticmethod
     def _write(vfs: Vfs, request: Request, file: OpenFile, data: bytes, at: int) -> int:
         fs, node = file.fs, file.node
         limit = vfs.state.fsize_limit(request.sender)  # RLIMIT_FSIZE, of regular files

@@ -40,7 +40,7 @@ from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
 from cloudos.servers.vfs import (console, epoll, eventfd, files, perm, pipe, regular, signalfd,
-                                 timerfd, unix)
+                                 timerfd, transfer, unix)
 from cloudos.servers.vfs.console import BACKGROUND
 from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
                                        O_NOFOLLOW, O_NONBLOCK, O_TRUNC, FdTable, OpenFile, Timer)
@@ -63,6 +63,7 @@ FD_CLOEXEC = 1
 FIONBIO, FIONCLEX, FIOCLEX = 0x5421, 0x5450, 0x5451
 POLLNVAL = 32
 RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
+CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC = 2, 4
 R_OK, W_OK, X_OK = 4, 2, 1
 STAT = struct.Struct("<QQQIIIiQqqqqqqqqqqqq")
 DIRENT = struct.Struct("<QqHB")
@@ -147,7 +148,9 @@ class Vfs:
             vfs.Chdir: self.chdir, vfs.Fchdir: self.fchdir, vfs.Umask: self.umask,
             vfs.XattrPath: self.xattr, vfs.XattrFd: self.fxattr, vfs.Spawn: self.spawn,
             vfs.Fork: self.fork, vfs.Exec: self.exec, vfs.Exit: self.exit,
-            vfs.Credentials: self.credentials,
+            vfs.Credentials: self.credentials, vfs.CloseRange: self.close_range,
+            vfs.Sendfile: partial(transfer.sendfile, self),
+            vfs.CopyFileRange: partial(transfer.copy_file_range, self),
             vfs.ExecRead: self.exec_read, vfs.CoreDump: self.core_dump,
             # files of a kind, served by the kind's module
             vfs.MmapRead: partial(regular.mmap_read, self),
@@ -336,6 +339,20 @@ class Vfs:
 
     def close(self, request: Request, r: vfs.Close) -> int:
         self._close(self.proc(request), r.fd)
+        return 0
+
+    def close_range(self, request: Request, r: vfs.CloseRange) -> int:
+        """close_range(2): close (or, CLOSE_RANGE_CLOEXEC, mark close-on-exec) every fd from
+        ``first`` to ``last``; CLOSE_RANGE_UNSHARE changes nothing (fd tables are never
+        shared between processes here)."""
+        if r.flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) or r.first > r.last:
+            raise KernelError(Errno.EINVAL, "close_range flags or range")
+        proc = self.proc(request)
+        for fd in sorted(fd for fd in proc.fds.entries if r.first <= fd <= r.last):
+            if r.flags & CLOSE_RANGE_CLOEXEC:
+                proc.fds.entries[fd].cloexec = True
+            else:
+                self._close(proc, fd)
         return 0
 
     def dup(self, request: Request, r: vfs.Dup) -> int:
@@ -609,6 +626,13 @@ class Vfs:
             if not self.api.waiting(request):
                 continue
             try:
+                if callable(watching):  # a copy waiting for room (transfer.py)
+                    done = watching()
+                    if done is not None:
+                        self.answer(request, done)
+                    else:
+                        self.state.pollers.append((request, fds, proc, watching))
+                    continue
                 ready = self._poll_once(request, proc, fds) if watching is None \
                     else epoll.once(self, request, proc, *watching)
             except KernelError as err:
