@@ -217,7 +217,8 @@ def _notify(thread: Thread, sig: int) -> None:
     """Make ``thread`` take a signal: now if it sleeps in a system call."""
     thread.notify = True
     _kick(thread)
-    if thread.state is State.BLOCKED and thread.context is not None:
+    if thread.state is State.BLOCKED and thread.context is not None \
+            and not linux_thread(thread).answered:
         from cloudos.linux.syscalls import sys_file  # (sys_file imports this module)
         if sys_file.interrupt(thread):
             return  # the VFS answers the call, then the signal is taken on the way out

@@ -25,7 +25,7 @@ from cloudos.kernel.cap import Cap, ObjType, Right
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Thread
-from cloudos.linux.process import linux
+from cloudos.linux.process import linux, linux_thread
 from cloudos.linux.syscalls.args import (WAIT_MAX, deadline, read_select_timeval,
                                          read_timespec, s32, s64, seconds, user_string)
 from cloudos.linux import signals
@@ -500,10 +500,16 @@ def _sigpipe(t: Thread, nr: int = -1) -> Callable[[Message], int]:
     past RLIMIT_FSIZE) SIGXFSZ; a background job writing to (or changing) a terminal with
     TOSTOP gets SIGTTOU and writes again once continued."""
     def deliver(msg: Message) -> int:
-        if msg.body == -Errno.EPIPE:
-            send_signal(t.process, SIGPIPE, t)
-        elif msg.body == -Errno.EFBIG:
-            send_signal(t.process, SIGXFSZ, t)
+        if msg.body in (-Errno.EPIPE, -Errno.EFBIG):
+            # the call's own outcome, not an interruption: it ends with this error
+            # whatever the handler's SA_RESTART (Linux never restarts it)
+            state = linux_thread(t)
+            state.answered = True  # (its sleep is over: the signal must not interrupt it)
+            try:
+                send_signal(t.process, SIGPIPE if msg.body == -Errno.EPIPE else SIGXFSZ, t)
+            finally:
+                state.answered = False
+            return int(msg.body)
         elif msg.body is Again.BACKGROUND:
             if nr < 0:
                 return -Errno.EIO  # (only calls that pass their job, and so nr, get this)
