@@ -35,6 +35,7 @@ class Errno(IntEnum):
     EINVAL = 22
     EMFILE = 24
     ENOTTY = 25
+    ETXTBSY = 26
     EFBIG = 27
     ENOSPC = 28
     ESPIPE = 29

@@ -223,7 +223,24 @@ def _notify(thread: Thread, sig: int) -> None:
         if sys_file.interrupt(thread):
             return  # the VFS answers the call, then the signal is taken on the way out
         thread.restart = thread.syscall if _restarts(thread, sig) else -1
+        _time_left(thread)
         thread.process.kernel.scheduler.wake(thread, -Errno.EINTR)
+
+
+def _time_left(thread: Thread) -> None:
+    """A nanosleep ended early by a signal: the time it had left goes to its ``rem``."""
+    state = linux_thread(thread)
+    if state.sleep_rem is None or thread.syscall not in (Sysno.NANOSLEEP,
+                                                         Sysno.CLOCK_NANOSLEEP):
+        return
+    rem, until = state.sleep_rem
+    state.sleep_rem = None
+    left = max(0.0, until - thread.process.kernel.scheduler.clock())
+    try:
+        thread.process.aspace.copy_out(rem, struct.pack("<qq", int(left),
+                                                        int(left % 1 * 1e9)))
+    except KernelError:
+        pass  # Linux's EFAULT would replace EINTR; the sleep has ended either way
 
 
 def _restarts(thread: Thread, sig: int) -> bool:
@@ -306,8 +323,10 @@ def deliver(thread: Thread) -> None:
         return
     state = linux_thread(thread)
     state.sigmask |= (mask | (0 if flags & SA_NODEFER else _bit(info.signo))) & ~UNBLOCKABLE
-    if flags & SA_RESETHAND:
-        linux(process).sigactions.pop(info.signo, None)
+    if flags & SA_RESETHAND:  # the handler becomes SIG_DFL; flags, mask and restorer stay
+        actions = linux(process).sigactions
+        if info.signo in actions:
+            actions[info.signo] = bytes(8) + actions[info.signo][8:]
     thread.notify = bool(pending_unblocked(thread))
 
 

@@ -218,7 +218,7 @@ def _arguments(t: Thread, name: bytes, argv: int, envp: int) -> tuple[list[bytes
         raise KernelError(Errno.E2BIG, "argument list too long")
     env, room = _strings(aspace, env_ptrs, room)
     args, _ = _strings(aspace, arg_ptrs, room)
-    return args, env
+    return args or [b""], env  # an empty argv gets "" as argv[0] (Linux 5.18 on)
 
 
 def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:

@@ -13,12 +13,13 @@ from cloudos.linux.process import RLIM_INFINITY, RLIM_NLIMITS, linux, linux_thre
 from cloudos.linux.syscalls.args import s32, write_u64
 from cloudos.linux import cpulimit, creds
 from cloudos.linux.syscalls import sys_file
-from cloudos.linux.process import RLIMIT_CPU, RLIMIT_STACK
+from cloudos.linux.process import RLIMIT_CPU, RLIMIT_NOFILE, RLIMIT_STACK
 
 from unicorn import x86_const as X
 
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
 ROBUST_LIST_HEAD_SIZE = 24
+NR_OPEN = 1 << 20  # fs.nr_open (the VFS's files.NR_OPEN)
 RLIMIT = struct.Struct("<QQ")
 UTS_RELEASE = (b"6.12.0-cloudos", f"#1 SMP CloudOS {__version__}".encode(), b"x86_64")
 UTS_NAME_MAX = 64  # __NEW_UTS_LEN: each field holds 64 bytes and a NUL
@@ -332,6 +333,8 @@ def sys_prlimit64(t: Thread, pid: int, resource: int, new: int, old: int, *_: in
             raise KernelError(Errno.EINVAL, "soft limit above hard limit")
         if hard > current[1] and not state.creds.capable(creds.CAP_SYS_RESOURCE):
             raise KernelError(Errno.EPERM, "raising a hard limit")
+        if resource == RLIMIT_NOFILE and hard > NR_OPEN:
+            raise KernelError(Errno.EPERM, "RLIMIT_NOFILE above fs.nr_open")
     if old:
         aspace.copy_out(old, RLIMIT.pack(*current))
     if new:

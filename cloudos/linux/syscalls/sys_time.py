@@ -17,7 +17,7 @@ from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Process, Thread
 from cloudos.kernel.trap import Stop
 from cloudos.linux import signals
-from cloudos.linux.process import linux
+from cloudos.linux.process import linux, linux_thread
 from cloudos.linux.syscalls.args import (KTIME_MAX_NS, NSEC, TIMESPEC, USEC, WAIT_MAX,
                                          deadline, pack_time, read_timespec, s32, seconds,
                                          write_u64)
@@ -82,15 +82,18 @@ def sys_time(t: Thread, tloc: int, *_: int) -> int:
     return now
 
 
-def _sleep(t: Thread, wait: float) -> int:
-    """Block the calling thread for ``wait`` seconds; other threads run meanwhile."""
-    t.process.kernel.scheduler.sleep_on(t, None, deadline(t, wait), 0)
+def _sleep(t: Thread, wait: float, rem: int = 0) -> int:
+    """Block the calling thread for ``wait`` seconds; other threads run meanwhile. A
+    signal that ends the sleep early writes the time left to ``rem`` (if not NULL)."""
+    until = deadline(t, wait)
+    linux_thread(t).sleep_rem = (rem, until) if rem else None
+    t.process.kernel.scheduler.sleep_on(t, None, until, 0)
     raise Stop
 
 
 def sys_nanosleep(t: Thread, req: int, rem: int, *_: int) -> int:
     """Implements Linux nanosleep(2)."""
-    return _sleep(t, read_timespec(t.process.aspace, req))
+    return _sleep(t, read_timespec(t.process.aspace, req), rem)
 
 
 def sys_clock_nanosleep(t: Thread, clock_id: int, flags: int, req: int, rem: int,
@@ -102,7 +105,8 @@ def sys_clock_nanosleep(t: Thread, clock_id: int, flags: int, req: int, rem: int
     wait = read_timespec(t.process.aspace, req)
     if flags & TIMER_ABSTIME:
         wait -= time.clock_gettime(host)
-    return _sleep(t, wait)
+        rem = 0  # an absolute sleep has no time left to tell
+    return _sleep(t, wait, rem)
 
 
 # Setting the clocks. The sandbox does not set the host's clock: a request Linux would

@@ -38,7 +38,9 @@ STATUS_FLAGS = int(OpenFlag.APPEND | OpenFlag.NONBLOCK | OpenFlag.DIRECT | OpenF
                    | OpenFlag.SYNC)
 PIPE_CAPACITY = 65536
 PIPE_BUF = 4096
-MAX_FDS = 1024
+NR_OPEN = 1 << 20  # fs.nr_open: no RLIMIT_NOFILE above it
+FD_RAM = 4 << 10  # RAM per fd number a process may use (its table is host memory)
+MAX_FDS = 1024  # a process's highest fd number + 1 at most: ``for_ram`` sets it
 ENFILE = 23  # the machine's open files are at file-max
 FILE_RAM = 10 << 10  # RAM per open file of file-max (Linux: a tenth of RAM, 1 KiB a file)
 NR_FILE = 8192  # file-max's floor, as Linux's
@@ -129,7 +131,9 @@ class OpenFiles:
 
     @classmethod
     def for_ram(cls, ram: int) -> None:
+        global MAX_FDS
         cls.limit = max(ram // FILE_RAM, NR_FILE)
+        MAX_FDS = min(NR_OPEN, max(1024, ram // FD_RAM))  # 131,072 fds with 512 MiB
 
     @classmethod
     def take(cls) -> None:
@@ -157,6 +161,7 @@ class OpenFile:
     host_fd: int = -1          # for the console
     offset: int = 0
     refs: int = 1
+    write_key: tuple[int, int] | None = None  # a regular file open for writing: ETXTBSY
     listing: list[tuple[bytes, int, int]] | None = None  # getdents64 snapshot
     # AF_UNIX sockets: a listening one's queue, its own address (struct sockaddr_un
     # bytes, b"" when unbound), its peer's, and the peer's credentials (SO_PEERCRED)

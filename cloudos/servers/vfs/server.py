@@ -50,6 +50,7 @@ from cloudos.servers.vfs.fs import Attr
 from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of
 from cloudos.servers.vfs.perm import ROOT, Who
 from cloudos.servers.vfs.regular import Mapped
+from cloudos.servers.vfs.textbusy import TextBusy
 from cloudos.servers.vfs.tmpfs import TmpFs
 from cloudos.servers.tty.ldisc import LineDiscipline
 
@@ -121,6 +122,7 @@ class VfsState:
     # personality, which owns signals), and reads waiting for one of theirs
     signals_pending: dict[int, int] = field(default_factory=dict)
     signal_readers: list[tuple[Request, OpenFile]] = field(default_factory=list)
+    text: TextBusy = field(default_factory=TextBusy)  # ETXTBSY's bookkeeping
 
 
 class Vfs:
@@ -221,12 +223,14 @@ class Vfs:
         for fd, mode in ((0, files.O_RDONLY), (1, files.O_WRONLY), (2, files.O_WRONLY)):
             fds.install(console.console(fd, mode, device), fd=fd)
         self.state.procs[r.pid] = Proc(fds, self.state.namespace.root(), pid=r.pid)
+        self.state.text.execed(0, r.pid)  # init's program, read as pid 0
         return 0
 
     def fork(self, request: Request, r: vfs.Fork) -> int:
         p = self.state.procs.get(r.parent)
         if p is not None:
             self.state.procs[r.child] = Proc(p.fds.fork(), p.cwd, p.umask, r.child, p.who)
+        self.state.text.forked(r.parent, r.child)
         return 0
 
     def credentials(self, request: Request, r: vfs.Credentials) -> int:
@@ -242,6 +246,7 @@ class Vfs:
         return proc.who if proc is not None else ROOT
 
     def exec(self, request: Request, r: vfs.Exec) -> int:
+        self.state.text.execed(r.pid)
         p = self.state.procs.get(r.pid)
         if p is not None:
             for fd in [fd for fd, e in p.fds.entries.items() if e.cloexec]:
@@ -257,6 +262,7 @@ class Vfs:
         proc = self.proc(request)
         where, data, ident = self._executable(proc, r.dirfd, r.path)
         set_ids = self._set_ids(proc, r.dirfd, r.path)
+        images = [ident[:2]]
         prefix: tuple[bytes, ...] = ()
         if data.startswith(b"#!"):
             line = data[2:data.find(b"\n") if b"\n" in data else 256][:256].strip()
@@ -266,9 +272,13 @@ class Vfs:
             prefix = (interp, *([arg.strip()] if arg.strip() else []), r.path)
             where, data, ident = self._executable(proc, AT_FDCWD, interp)
             set_ids = self._set_ids(proc, AT_FDCWD, interp)  # a script's own bits: never
+            images = [ident[:2]]
         loader = program_interpreter(data)
         _, loader_data, loader_id = (self._executable(proc, AT_FDCWD, loader) if loader
                                      else (b"", None, None))
+        if loader_id is not None:
+            images.append(loader_id[:2])
+        self.state.text.read_for_exec(proc.pid, tuple(images))
         return ExecImage(where, data, loader_data, prefix, ident, loader_id, set_ids)
 
     def _executable(self, proc: Proc, dirfd: int, path: bytes) -> tuple[bytes, bytes, Any]:
@@ -279,6 +289,7 @@ class Vfs:
         if not stat.S_ISREG(attr.mode) or not attr.mode & 0o111:
             raise KernelError(Errno.EACCES, "not an executable regular file")
         perm.check(proc.who, attr, perm.MAY_EXEC)
+        self.state.text.may_run((attr.dev, attr.ino))
         if attr.size > EXEC_MAX:
             raise KernelError(Errno.E2BIG, "program too large")
         return (path_of(walk), step.fs.read(step.node, 0, attr.size),
@@ -318,6 +329,7 @@ class Vfs:
         here.fs.write(node, 0, r.image)
 
     def exit(self, request: Request, r: vfs.Exit) -> int:
+        self.state.text.exited(r.pid)
         p = self.state.procs.pop(r.pid, None)
         if p is not None:
             for fd in list(p.fds.entries):
@@ -335,6 +347,8 @@ class Vfs:
         """One holder (an fd, or a message in flight) let go of ``file``."""
         file.refs -= 1
         if file.refs == 0:
+            if file.write_key is not None:
+                self.state.text.closed_for_writing(file.write_key)
             KINDS[file.kind].release(self, file)
 
     def close(self, request: Request, r: vfs.Close) -> int:
@@ -449,6 +463,10 @@ class Vfs:
             # /dev/tty and /dev/console are the host terminal, like fds 0-2
             return proc.fds.install(console.console(0, status, walk), bool(r.flags & O_CLOEXEC))
         file = OpenFile("node", status, walk)
+        if file.writable() and stat.S_ISREG(attr.mode):
+            self.state.text.may_write((attr.dev, attr.ino))
+            file.write_key = (attr.dev, attr.ino)
+            self.state.text.opened_for_writing(file.write_key)
         if r.flags & O_TRUNC and file.writable() and stat.S_ISREG(attr.mode):
             regular.truncate(self, step.fs, step.node, 0)
         return proc.fds.install(file, bool(r.flags & O_CLOEXEC))
@@ -830,7 +848,9 @@ class Vfs:
         walk = self.lookup(self.proc(request), AT_FDCWD, r.path)
         if is_dir(walk[-1]):
             raise KernelError(Errno.EISDIR, r.path.decode(errors="replace"))
-        perm.check(self.who(), walk[-1].fs.getattr(walk[-1].node), perm.MAY_WRITE)
+        attr = walk[-1].fs.getattr(walk[-1].node)
+        perm.check(self.who(), attr, perm.MAY_WRITE)
+        self.state.text.may_write((attr.dev, attr.ino))
         if r.length > self.state.fsize_limit(request.sender):
             raise KernelError(Errno.EFBIG, "beyond RLIMIT_FSIZE")
         regular.truncate(self, walk[-1].fs, walk[-1].node, r.length)
