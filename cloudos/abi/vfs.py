@@ -42,7 +42,8 @@ class Op(enum.IntEnum):
     LISTXATTR, LLISTXATTR, FLISTXATTR = 194, 195, 196
     REMOVEXATTR, LREMOVEXATTR, FREMOVEXATTR = 197, 198, 199
     GETDENTS64, EPOLL_WAIT, EPOLL_CTL = 217, 232, 233
-    OPENAT, MKDIRAT, FCHOWNAT, NEWFSTATAT, UNLINKAT, LINKAT = 257, 258, 260, 262, 263, 265
+    OPENAT, MKDIRAT, MKNODAT, FCHOWNAT, NEWFSTATAT, UNLINKAT = 257, 258, 259, 260, 262, 263
+    LINKAT, FALLOCATE = 265, 285
     SYMLINKAT, READLINKAT, FCHMODAT, FACCESSAT, UTIMENSAT = 266, 267, 268, 269, 280
     TIMERFD_CREATE, TIMERFD_SETTIME, TIMERFD_GETTIME, ACCEPT4 = 283, 286, 287, 288
     SIGNALFD4, EVENTFD2, EPOLL_CREATE1, DUP3, PIPE2 = 289, 290, 291, 292, 293
@@ -296,6 +297,26 @@ class Mkdirat:
     dirfd: int
     path: bytes
     mode: int
+
+
+@record
+class Mknodat:
+    """mknodat(2): ``mode`` with its file type bits, ``rdev`` as os.makedev makes it."""
+    OP: ClassVar[Op] = Op.MKNODAT
+    dirfd: int
+    path: bytes
+    mode: int
+    rdev: int
+
+
+@record
+class Fallocate:
+    """fallocate(2)."""
+    OP: ClassVar[Op] = Op.FALLOCATE
+    fd: int
+    mode: int
+    offset: int
+    length: int
 
 
 @record
@@ -819,7 +840,8 @@ class Interrupt:
 
 REQUESTS: tuple[type, ...] = (
     Read, Write, Readv, Writev, Pread, Pwrite, Close, Lseek, Ioctl, Dup, Dup2, Dup3, Fcntl,
-    Fsync, Sync, Poll, Openat, Mkdirat, Unlinkat, Renameat2, Linkat, Symlinkat, Readlinkat,
+    Fsync, Sync, Poll, Openat, Mkdirat, Mknodat, Fallocate, Unlinkat, Renameat2, Linkat,
+    Symlinkat, Readlinkat,
     Newfstatat, Statx, Faccessat, Fchmodat, Fchmod, Fchownat, Utimensat, Truncate, Ftruncate,
     Statfs, Fstatfs, Getdents64, Getcwd, Chdir, Fchdir, Umask, XattrPath, XattrFd, Pipe2,
     Eventfd2, MemfdCreate, Signalfd4, TimerfdCreate, TimerfdSettime, TimerfdGettime,

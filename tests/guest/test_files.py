@@ -1,4 +1,5 @@
-"""End-to-end tests of files through the VFS server: file and directory calls,
+"""End-to-end tests of files through the VFS server: file and directory calls, FIFOs and
+special files (mknod, O_TMPFILE, SEEK_DATA, fallocate, renameat2), bash process substitution,
 fd duplication and flags, pipes, socket pairs, eventfds, timerfds, epoll, shared file
 mappings and POSIX shared memory, close-on-exec,
 the host's files read-only and path resolution errors.
@@ -433,7 +434,66 @@ SIGNALFD_SECTIONS = {
 }
 
 
-SECTIONED = {"files_pipe": PIPE_SECTIONS, "files_eventfd": EVENTFD_SECTIONS,
+# FIFOs: what each section of files_fifo.c must print (Linux's fifo_open and pipe_poll)
+FIFO_SECTIONS = {
+    "order": [b"open O_RDONLY (waits for the writer): ok", b"it waited: yes",
+              b"read until EOF: 5 [hello], last read 0",
+              b"open O_WRONLY (waits for the reader): ok", b"child read: 5 [world]"],
+    "nonblock": [b"O_WRONLY|O_NONBLOCK, no reader: -1 ENXIO",
+                 b"poll reader, no writer yet: 0 revents=", b"read, no writer: 0",
+                 b"read, writer and no data: -1 EAGAIN",
+                 b"poll reader, writer gone: 1 revents=HUP ",
+                 b"poll O_RDWR with data: 1 revents=IN OUT ",
+                 b"read after every opener closed (the data went): -1 EAGAIN"],
+    "epipe": [b"poll writer, reader gone: 1 revents=OUT ERR ",
+              b"write, no reader (SIGPIPE ignored): -1 EPIPE",
+              b"writer with SIGPIPE's default action: killed by signal 13"],
+    "interrupted": [b"open O_RDONLY, interrupted: -1 EINTR",
+                    b"then O_WRONLY|O_NONBLOCK (the interrupted reader is gone): -1 ENXIO"],
+    "procfd": [b"open /proc/self/fd/W O_WRONLY: ok", b"bytes: [via-proc]", b"is a FIFO: 1",
+               b"write end still open (the reopened one): write: 1",
+               b"every writer closed: read: 0", b"read from the first: 1"],
+    "names": [b"FIFO: 1, mode 0644, size 0, nlink 1", b"mkfifo again: -1 EEXIST",
+              b"mkfifo in a missing directory: -1 ENOENT", b"lseek: -1 ESPIPE",
+              b"fstat is the node: 1", b"ftruncate: -1 EINVAL"],
+}
+
+# Special files and the less common file calls: what each section of files_special.c must
+# print (the native run on this host's Linux)
+SPECIAL_SECTIONS = {
+    "mknod": [b"fifo: fifo mode 0644 size 0", b"sock: sock mode 0600 size 0",
+              b"open sock: -1 ENXIO", b"plain: reg mode 0644 size 0", b"mknod dir: -1 EPERM",
+              b"mknod bad type: -1 EINVAL", b"mknod existing: -1 EEXIST",
+              b"mknod in a missing directory: -1 ENOENT", b"null: chr mode 0644 size 0 rdev 1:3",
+              b"write to it: 4", b"unprivileged mknod chr: -1 EPERM",
+              b"unprivileged mknod chr over an existing name: -1 EEXIST",
+              b"unprivileged mknod fifo: 0"],
+    "tmpfile": [b"fstat: reg mode 0600 nlink 0", b"bytes: [unnamed]", b"names in d: 0",
+                b"O_TMPFILE|O_RDONLY: -1 EINVAL", b"O_TMPFILE on a file: -1 ENOTDIR",
+                b"umask applies: mode 0600", b"named: reg mode 0640 nlink 1 size 11",
+                b"fstat of the fd: nlink 1", b"linkat /proc/self/fd/N AT_SYMLINK_FOLLOW: 0",
+                b"linkat of an O_EXCL one: -1 ENOENT", b"linkat of an unlinked file: -1 ENOENT"],
+    "seek": [b"SEEK_DATA 50: 50", b"SEEK_HOLE 0: 100", b"SEEK_DATA at the end: -1 ENXIO",
+             b"SEEK_DATA -1: -1 ENXIO", b"position after a failed SEEK_DATA: 10",
+             b"SEEK_DATA 0 of an empty file: -1 ENXIO"],
+    "fallocate": [b"bytes: [01234_____abcdefghij], size 4096",
+                  b"PUNCH_HOLE without KEEP_SIZE: -1 EOPNOTSUPP", b"ZERO_RANGE: -1 EOPNOTSUPP",
+                  b"past the largest file: -1 EFBIG", b"pipe: -1 ESPIPE",
+                  b"read-only fd: -1 EBADF"],
+    "renameat2": [b"NOREPLACE onto an existing name: -1 EEXIST", b"c holds [BBB]",
+                  b"b/inner holds [III]", b"EXCHANGE with a missing name: -1 ENOENT",
+                  b"NOREPLACE|EXCHANGE: -1 EINVAL",
+                  b"EXCHANGE a directory with its own subdirectory: -1 EINVAL",
+                  b"other/o holds [BBB]", b"b's nlink (itself, ., sub's ..): 3"],
+    "utimensat": [b"atime 1000, mtime is now: 1", b"atime 3000.000000500, mtime is now: 1",
+                  b"tv_nsec 1e9: -1 EINVAL"],
+    "shm": [b"file: fifo mode 0600 size 0", b"fifo holds [FILE]", b"SEEK_DATA 50: 50",
+            b"linked: reg mode 0600 size 100"],
+}
+
+
+SECTIONED = {"files_pipe": PIPE_SECTIONS, "files_fifo": FIFO_SECTIONS,
+             "files_special": SPECIAL_SECTIONS, "files_eventfd": EVENTFD_SECTIONS,
              "files_socketpair": SOCKETPAIR_SECTIONS, "files_epoll": EPOLL_SECTIONS,
              "files_timerfd": TIMERFD_SECTIONS, "files_edge": EDGE_SECTIONS,
              "files_mmap": MMAP_SECTIONS, "jobs": JOBS_SECTIONS, "memory": MEMORY_SECTIONS,
@@ -453,6 +513,24 @@ def test_section(program, section, mode, guest_bins, run_native, run_cloudos):
     native = run_native([prog, section])
     _check_native(native, [f"== {section}".encode(), *SECTIONED[program][section]])
     _assert_same(native, run_cloudos([prog, section]))
+
+
+# --- bash process substitution: /dev/fd/N of a pipe opened again -------------------------
+
+PROCESS_SUBSTITUTION = ("cat <(echo hi); echo x > >(cat); wait $!; paste <(seq 3) <(seq 4 6); "
+                        "tee >(tr a-z A-Z) <<<abc >/dev/null; wait $!")
+
+
+def test_bash_process_substitution(run_native, run_cloudos):
+    """bash's <(...) and >(...) name /dev/fd/N of a pipe, which the command opens again.
+    (``wait $!``: the machine halts when init exits, as a container does, so bash waits
+    for the >(...) reader it would otherwise leave running.)"""
+    if shutil.which("bash") is None:
+        pytest.skip("bash not installed")
+    argv = ["/bin/bash", "-c", PROCESS_SUBSTITUTION]
+    native = run_native(argv)
+    assert native == (0, b"hi\nx\n1\t4\n2\t5\n3\t6\nABC\n", b""), native
+    _assert_same(native, run_cloudos(argv))
 
 
 # --- core dumps ---------------------------------------------------------------------------

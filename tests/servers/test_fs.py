@@ -598,8 +598,12 @@ def test_hostfs_writes_reach_the_host_exactly(escape: tuple[HostFs, Path]) -> No
     fs.rename(fs.root(), b"dir", fs.root(), b"moved")  # nodes held follow the rename
     assert fs.read(f, 0, 10) == b"abc"
     assert fs.lookup(fs.lookup(fs.root(), b"moved"), b"new") is f
-    with fails(Errno.EPERM):
-        fs.mknod(d, b"fifo", stat.S_IFIFO | 0o644, 0, 0, 0)
+    fifo = fs.mknod(d, b"fifo", stat.S_IFIFO | 0o644, 0, 0, 0)  # a real FIFO on the host
+    assert stat.S_ISFIFO((root / "moved/fifo").lstat().st_mode)
+    assert fs.getattr(fifo).mode == stat.S_IFIFO | 0o644
+    with fails(Errno.EPERM):  # but never a device node
+        fs.mknod(d, b"null", stat.S_IFCHR | 0o666, os.makedev(1, 3), 0, 0)
+    assert not (root / "moved/null").exists()
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may chown anything")
@@ -767,3 +771,62 @@ def test_overlay_unlinked_lower_file_still_held(ovl: tuple[OverlayFs, Path]) -> 
     fs.write(held, 0, b"X")
     assert fs.read(held, 0, 3) == b"X27"
     assert not any(name.startswith(b".overlay") for name, _, _ in fs.readdir(fs.root()))
+
+
+# renameat2's RENAME_EXCHANGE: tmpfs and the overlay swap two names; hostfs refuses.
+
+def test_exchange(rig: Rig) -> None:
+    a = rig.file(b"a", b"AAA")
+    d = rig.fs.mkdir(rig.top, b"d", 0o755, 0, 0)
+    rig.fs.create(d, b"inner", 0o644, 0, 0)
+    if isinstance(rig.fs, HostFs):
+        with fails(Errno.EINVAL):
+            rig.fs.exchange(rig.top, b"a", rig.top, b"d")
+        return
+    rig.fs.exchange(rig.top, b"a", rig.top, b"d")
+    assert rig.content(rig.at(b"d")) == b"AAA" and rig.at(b"d") is a
+    assert rig.names(rig.at(b"a")) == {b"inner"}
+    rig.fs.mkdir(rig.at(b"a"), b"sub", 0o755, 0, 0)
+    with fails(Errno.EINVAL):  # a directory into its own subtree
+        rig.fs.exchange(rig.top, b"a", rig.at(b"a"), b"sub")
+    with fails(Errno.ENOENT):
+        rig.fs.exchange(rig.top, b"a", rig.top, b"missing")
+    other = rig.fs.mkdir(rig.top, b"other", 0o755, 0, 0)
+    rig.file(b"f", b"FFF")
+    rig.fs.create(other, b"o", 0o644, 0, 0)
+    rig.fs.exchange(rig.top, b"a", other, b"o")  # a directory across directories
+    assert rig.names(rig.at(b"other/o")) == {b"inner", b"sub"}
+    assert stat.S_ISREG(rig.fs.getattr(rig.at(b"a")).mode)
+    if isinstance(rig.fs, TmpFs):
+        assert rig.fs.getattr(other).nlink == 3 and rig.fs.getattr(rig.top).nlink == 3
+
+
+def test_overlay_exchange_with_lower_files(ovl: tuple[OverlayFs, Path]) -> None:
+    fs, _ = ovl
+    etc = lookup(fs, b"etc")
+    fs.exchange(etc, b"passwd", etc, b"hosts")
+    assert fs.read(lookup(fs, b"etc/passwd"), 0, 100) == HOSTS
+    assert fs.read(lookup(fs, b"etc/hosts"), 0, 100) == PASSWD
+    with fails(Errno.EXDEV):  # a directory with a lower part does not move
+        fs.exchange(etc, b"sub", etc, b"hosts")
+    new = fs.mkdir(fs.root(), b"newdir", 0o755, 0, 0)
+    fs.create(new, b"n", 0o644, 0, 0)
+    fs.exchange(fs.root(), b"newdir", etc, b"passwd")  # a new directory where a file was
+    assert listing(fs, b"etc/passwd") == {b"n"}
+    assert fs.read(lookup(fs, b"newdir"), 0, 100) == HOSTS
+    assert listing(fs, b"etc") == {b"passwd", b"hosts", b"sub", b"localhost"}
+
+
+def test_seek_data_and_holes(rig: Rig) -> None:
+    """SEEK_DATA/SEEK_HOLE: a host file's holes are the host's; tmpfs keeps none."""
+    f = rig.file(b"f", b"data")
+    assert rig.fs.seek_data(f, 0, True) == 0 and rig.fs.seek_data(f, 1, False) == 4
+    for offset in (4, 100, -1):
+        with fails(Errno.ENXIO):
+            rig.fs.seek_data(f, offset, True)
+    if isinstance(rig.fs, HostFs):
+        sparse = rig.file(b"sparse")
+        rig.fs.truncate(sparse, 1 << 20)
+        rig.fs.write(sparse, 1 << 20, b"tail")
+        assert rig.fs.seek_data(sparse, 0, True) == 1 << 20
+        assert rig.fs.seek_data(sparse, 0, False) == 0

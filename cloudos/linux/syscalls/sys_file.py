@@ -11,6 +11,7 @@ to their general form here (open → openat, stat → newfstatat, select → pol
 
 from __future__ import annotations
 
+import os
 import struct
 import time
 import weakref
@@ -32,6 +33,7 @@ from cloudos.linux import signals
 from cloudos.linux.syscalls.sys_signal import send_signal
 
 PATH_MAX = 4096
+FILE_SIZE_MAX = (1 << 63) - 1  # MAX_LFS_FILESIZE
 AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_EACCESS = map(int, (
     AtFlag.EMPTY_PATH, AtFlag.SYMLINK_NOFOLLOW, AtFlag.REMOVEDIR, AtFlag.EACCESS))
 CREAT_FLAGS = int(OpenFlag.CREAT | OpenFlag.WRONLY | OpenFlag.TRUNC)  # creat(2)'s open
@@ -1103,6 +1105,29 @@ def sys_mkdirat(t: Thread, dirfd: int, path: int, mode: int, *_: int) -> int:
     return call(t, vfs.Mkdirat(s32(dirfd), _path(t, path), mode & 0o7777))
 
 
+def sys_mknod(t: Thread, path: int, mode: int, dev: int, *_: int) -> int:
+    """Implements Linux mknod(2)."""
+    return sys_mknodat(t, AT_FDCWD & 0xFFFF_FFFF, path, mode, dev)
+
+
+def sys_mknodat(t: Thread, dirfd: int, path: int, mode: int, dev: int, *_: int) -> int:
+    """Implements Linux mknodat(2): FIFOs, sockets, regular files, and (with CAP_MKNOD)
+    device nodes; the 32-bit dev is decoded as Linux's new_decode_dev."""
+    dev &= 0xFFFF_FFFF
+    major, minor = (dev & 0xFFF00) >> 8, (dev & 0xFF) | ((dev >> 12) & 0xFFF00)
+    return call(t, vfs.Mknodat(s32(dirfd), _path(t, path), mode & 0xFFFF_FFFF,
+                               os.makedev(major, minor)))
+
+
+def sys_fallocate(t: Thread, fd: int, mode: int, offset: int, length: int, *_: int) -> int:
+    """Implements Linux fallocate(2) as tmpfs does: mode 0, FALLOC_FL_KEEP_SIZE, and
+    FALLOC_FL_PUNCH_HOLE with KEEP_SIZE (others: EOPNOTSUPP)."""
+    offset, length = s64(offset), s64(length)
+    # EFBIG raises SIGXFSZ for RLIMIT_FSIZE, not beyond the largest file a file system holds
+    deliver = _sigpipe(t) if 0 <= offset + length <= FILE_SIZE_MAX else None
+    return call(t, vfs.Fallocate(s32(fd), s32(mode), offset, length), deliver=deliver)
+
+
 def sys_rmdir(t: Thread, path: int, *_: int) -> int:
     """Implements Linux rmdir(2)."""
     return call(t, vfs.Unlinkat(AT_FDCWD, _path(t, path), AT_REMOVEDIR))
@@ -1130,7 +1155,7 @@ def sys_renameat(t: Thread, olddir: int, old: int, newdir: int, new: int, *_: in
 
 def sys_renameat2(t: Thread, olddir: int, old: int, newdir: int, new: int, flags: int,
                   *_: int) -> int:
-    """Implements Linux renameat2(2): RENAME_NOREPLACE (RENAME_EXCHANGE: EINVAL)."""
+    """Implements Linux renameat2(2): RENAME_NOREPLACE and RENAME_EXCHANGE."""
     return call(t,
                 vfs.Renameat2(s32(olddir), _path(t, old), s32(newdir), _path(t, new), s32(flags)))
 

@@ -62,13 +62,15 @@ def enosys(note: str = "") -> _Row:
 _ROWS: dict[Sysno, _Row] = {
     Sysno.READ: full(sys_file.sys_read),
     Sysno.WRITE: full(sys_file.sys_write),
-    Sysno.OPEN: partial(sys_file.sys_open, "O_TMPFILE: EOPNOTSUPP"),
+    Sysno.OPEN: partial(sys_file.sys_open, "O_TMPFILE on tmpfs and the overlay only "
+                        "(elsewhere EOPNOTSUPP)"),
     Sysno.CLOSE: full(sys_file.sys_close),
     Sysno.STAT: full(sys_file.sys_stat),
     Sysno.FSTAT: full(sys_file.sys_fstat),
     Sysno.LSTAT: full(sys_file.sys_lstat),
     Sysno.POLL: partial(sys_file.sys_poll, "pipes, eventfds, files, console input"),
-    Sysno.LSEEK: partial(sys_file.sys_lseek, "SEEK_SET/CUR/END; no SEEK_DATA/HOLE"),
+    Sysno.LSEEK: partial(sys_file.sys_lseek, "SEEK_DATA/SEEK_HOLE: host files' holes are the "
+                         "host's; tmpfs files here are not sparse, so have none"),
     Sysno.MMAP: partial(sys_mm.sys_mmap,
                         "anonymous (shared survives fork), private files via the page cache, "
                         "shared files; pages past the end of a file read zero instead of SIGBUS"),
@@ -222,7 +224,7 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.RT_SIGSUSPEND: full(sys_signal.sys_rt_sigsuspend),
     Sysno.SIGALTSTACK: full(sys_signal.sys_sigaltstack),
     Sysno.UTIME: enosys(),
-    Sysno.MKNOD: enosys(),
+    Sysno.MKNOD: partial(sys_file.sys_mknod, "as mknodat"),
     Sysno.USELIB: enosys(),
     Sysno.PERSONALITY: enosys(),
     Sysno.USTAT: enosys(),
@@ -375,9 +377,11 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.INOTIFY_ADD_WATCH: enosys(),
     Sysno.INOTIFY_RM_WATCH: enosys(),
     Sysno.MIGRATE_PAGES: enosys(),
-    Sysno.OPENAT: partial(sys_file.sys_openat, "O_TMPFILE: EOPNOTSUPP"),
+    Sysno.OPENAT: partial(sys_file.sys_openat, "O_TMPFILE on tmpfs and the overlay only "
+                          "(elsewhere EOPNOTSUPP)"),
     Sysno.MKDIRAT: full(sys_file.sys_mkdirat),
-    Sysno.MKNODAT: enosys(),
+    Sysno.MKNODAT: partial(sys_file.sys_mknodat, "on tmpfs and the overlay (host directories: "
+                           "EPERM); device nodes open only devfs's devices (others ENXIO)"),
     Sysno.FCHOWNAT: partial(sys_file.sys_fchownat, "stored where the file system can"),
     Sysno.FUTIMESAT: enosys(),
     Sysno.NEWFSTATAT: full(sys_file.sys_newfstatat),
@@ -399,13 +403,14 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.SYNC_FILE_RANGE: enosys(),
     Sysno.VMSPLICE: enosys(),
     Sysno.MOVE_PAGES: enosys(),
-    Sysno.UTIMENSAT: partial(sys_file.sys_utimensat, "UTIME_OMIT treated as now"),
+    Sysno.UTIMENSAT: full(sys_file.sys_utimensat),
     Sysno.EPOLL_PWAIT: full(sys_file.sys_epoll_pwait),
     Sysno.SIGNALFD: full(sys_file.sys_signalfd),
     Sysno.TIMERFD_CREATE: partial(sys_file.sys_timerfd_create,
                                   "REALTIME, MONOTONIC, BOOTTIME clocks"),
     Sysno.EVENTFD: full(sys_file.sys_eventfd),
-    Sysno.FALLOCATE: enosys(),
+    Sysno.FALLOCATE: partial(sys_file.sys_fallocate, "tmpfs's modes (0, KEEP_SIZE, PUNCH_HOLE) "
+                             "on tmpfs and the overlay; host files: EOPNOTSUPP"),
     Sysno.TIMERFD_SETTIME: partial(sys_file.sys_timerfd_settime,
                                    "TFD_TIMER_CANCEL_ON_SET never cancels"),
     Sysno.TIMERFD_GETTIME: full(sys_file.sys_timerfd_gettime),
@@ -439,7 +444,8 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.FINIT_MODULE: enosys(),
     Sysno.SCHED_SETATTR: enosys(),
     Sysno.SCHED_GETATTR: enosys(),
-    Sysno.RENAMEAT2: partial(sys_file.sys_renameat2, "RENAME_NOREPLACE; RENAME_EXCHANGE: EINVAL"),
+    Sysno.RENAMEAT2: partial(sys_file.sys_renameat2, "RENAME_EXCHANGE on tmpfs and the overlay "
+                             "(host directories: EINVAL); RENAME_WHITEOUT: EINVAL"),
     Sysno.SECCOMP: enosys(),
     Sysno.GETRANDOM: full(sys_time.sys_getrandom, "host CSPRNG"),
     Sysno.MEMFD_CREATE: partial(sys_file.sys_memfd_create,

@@ -62,6 +62,13 @@ class DevFs(FileSystem):
         """/dev/tty and /dev/console: the VFS opens them as the console itself."""
         return isinstance(node, DevNode) and node.name in (b"tty", b"console")
 
+    def device(self, rdev: int) -> Node | None:
+        """The character device numbered ``rdev``, for a device node made elsewhere."""
+        for node in self.nodes.values():
+            if stat.S_ISCHR(node.mode) and node.rdev == rdev:
+                return node
+        return None
+
     def getattr(self, node: Node) -> Attr:
         assert isinstance(node, DevNode)
         nlink = 2 if node is self._root else 1

@@ -2,13 +2,14 @@
 
 Owns: ``FileOps``, the operations the VFS asks of an open file whatever its kind
 (read, readv, pread, write, pwrite, poll, seek, ioctl, stat, release, the job
-control check of a terminal, and the path /proc shows for it), like Linux's
+control check of a terminal, the path /proc shows for it, and what opening that
+/proc/<pid>/fd link opens), like Linux's
 ``file_operations``; its defaults are those of an anonymous inode (an eventfd, a
 timerfd, a signalfd, an epoll instance: not read or written unless the kind says
 how, seeks nowhere without refusing, no positioned I/O, no terminal, stats as a
 mode-0600 inode with no file type); and ``scatter``, the copy of a read's bytes to
-its grants. One module per kind implements it (``regular``, ``pipe``, ``unix``,
-``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``), and
+its grants. One module per kind implements it (``regular``, ``pipe``, ``fifo``,
+``unix``, ``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``), and
 ``server.KINDS`` finds a file's implementation by its ``kind``.
 Never: decodes requests (``server`` does) or resolves paths.
 Called by: ``vfs.server``.
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from cloudos.servers.runtime import Request, ServerApi
     from cloudos.servers.vfs.server import Proc, Vfs
 
+FOLLOW = object()  # reopen: the link is followed by the name it shows
 ANON_INODE_DEV = 0x0E  # the anonymous inode file system's device
 FIONREAD = 0x541B
 
@@ -96,6 +98,12 @@ class FileOps:
     def path(self, file: OpenFile) -> bytes:
         """What /proc/<pid>/fd shows for it."""
         return f"anon_inode:[{file.kind}]".encode()
+
+    def reopen(self, vfs: Vfs, request: Request, proc: Proc, file: OpenFile, status: int,
+               cloexec: bool) -> Any:
+        """An open of ``file``'s /proc/<pid>/fd link (Linux's magic link): the new fd, None
+        (answered later), or FOLLOW: open the name the link shows instead (a file's path)."""
+        return FOLLOW
 
     def release(self, vfs: Vfs, file: OpenFile) -> None:
         """The last holder of ``file`` let go of it."""

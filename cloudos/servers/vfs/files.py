@@ -6,7 +6,7 @@ close-on-exec, the machine's count of open files (file-max), and the records of
 each kind's state: a pipe's buffer with its blocked readers and writers and the
 open files in flight (``Pipe``), a listening socket's queue (``Listener``), an
 eventfd's counter, a timerfd's expiry state, an epoll instance's interests. What
-each kind does with them is in its module (``regular``, ``pipe``, ``unix``,
+each kind does with them is in its module (``regular``, ``pipe``, ``fifo``, ``unix``,
 ``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``).
 Never: resolves paths (``paths``) or decodes requests (``server``).
 Called by: ``vfs.server`` and the kinds' modules.
@@ -60,6 +60,10 @@ class Pipe:
     # A message socket's (SOCK_SEQPACKET, SOCK_DGRAM) message ends, in stream positions;
     # None for a byte stream
     bounds: deque[int] | None = None
+    # opens for reading and for writing so far (Linux's r_counter, w_counter): a FIFO's
+    # opener waits for the other's to move; an anonymous pipe starts with one of each
+    r_counter: int = 1
+    w_counter: int = 1
 
     def readable(self) -> bool:
         """Something to read: bytes, or a message (which may be empty)."""
@@ -149,7 +153,8 @@ class OpenFiles:
 class OpenFile:
     """An open file description."""
 
-    kind: str                  # "node", "pipe", "socket", "eventfd", "timerfd", "epoll", "console"
+    # "node", "pipe", "fifo", "socket", "eventfd", "timerfd", "signalfd", "epoll", "console"
+    kind: str
     flags: int                 # access mode and status flags
     walk: Walk | None = None   # for nodes: where it was opened (fchdir, /proc/self/fd)
     pipe: Pipe | None = None   # what a pipe end or a socket reads from
@@ -171,6 +176,11 @@ class OpenFile:
     cred: tuple[int, int, int] = (0, -1, -1)
     socktype: int = 1  # SOCK_STREAM, SOCK_DGRAM (2) or SOCK_SEQPACKET (5)
     sigmask: int = 0  # a signalfd's signals
+    # a pipe or FIFO end: the pipe's w_counter when it was opened without a writer
+    # (a FIFO reader opened O_NONBLOCK sees no POLLHUP until a writer has come)
+    version: int = 0
+    fifo_key: Any = None  # a FIFO end: its node's (st_dev, st_ino), where vfs keeps the pipe
+    linkable: bool = False  # an O_TMPFILE file opened without O_EXCL: linkat may name it
 
     @property
     def fs(self) -> FileSystem:

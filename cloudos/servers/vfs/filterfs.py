@@ -116,6 +116,9 @@ class FilterFs(FileSystem):
     def read(self, node: Node, offset: int, size: int) -> bytes:
         return self.inner.read(self._node(node).inner, offset, size)
 
+    def seek_data(self, node: Node, offset: int, data: bool) -> int:
+        return self.inner.seek_data(self._node(node).inner, offset, data)
+
     def write(self, node: Node, offset: int, data: bytes) -> int:
         self._refuse()
 

@@ -192,6 +192,25 @@ class FileSystem(ABC):
     def rename(self, olddir: Node, oldname: bytes, newdir: Node, newname: bytes) -> None:
         """rename(2) within this file system, replacing ``newname`` if it exists."""
 
+    def seek_data(self, node: Node, offset: int, data: bool) -> int:
+        """lseek's SEEK_DATA (``data``) or SEEK_HOLE from ``offset`` in a regular file: a
+        file system that keeps no holes has data everywhere below the size and one hole at
+        the end; ENXIO at or past the end, as Linux."""
+        size = self.getattr(node).size
+        if offset < 0 or offset >= size:
+            raise KernelError(Errno.ENXIO, "at or past the end of the file")
+        return offset if data else size
+
+    def relink(self, node: Node, dir: Node, name: bytes) -> None:
+        """A name for ``node``, which has none left: an O_TMPFILE file linked with linkat
+        (Linux's I_LINKABLE). A file system without O_TMPFILE has no such file: ENOENT."""
+        raise KernelError(Errno.ENOENT, "file has been removed")
+
+    def exchange(self, olddir: Node, oldname: bytes, newdir: Node, newname: bytes) -> None:
+        """renameat2(2)'s RENAME_EXCHANGE: the two names, which both exist, swap their files
+        at once; a file system that cannot says EINVAL, as Linux's do."""
+        raise KernelError(Errno.EINVAL, f"{self.name} cannot exchange names")
+
     @abstractmethod
     def setattr(self, node: Node, mode: int | None = None, uid: int | None = None,
                 gid: int | None = None, atime_ns: int | None = None,

@@ -336,6 +336,13 @@ class HostFs(FileSystem):
         with self._open(self._node(node), os.O_WRONLY) as fd:
             return os.pwrite(fd, data, offset)
 
+    def seek_data(self, node: Node, offset: int, data: bool) -> int:
+        """The host file's own data and holes (a sparse file has holes)."""
+        if offset < 0:
+            raise KernelError(Errno.ENXIO, "negative offset")
+        with self._open(self._node(node), os.O_RDONLY) as fd:
+            return os.lseek(fd, offset, os.SEEK_DATA if data else os.SEEK_HOLE)
+
     def truncate(self, node: Node, size: int) -> None:
         self.setattr(node, size=size)
 
@@ -368,8 +375,17 @@ class HostFs(FileSystem):
             return self._child(parent, dir_fd, name)
 
     def mknod(self, dir: Node, name: bytes, mode: int, rdev: int, uid: int, gid: int) -> Node:
-        self._check_change(dir, name)
-        raise KernelError(Errno.EPERM, "hostfs does not make special files")
+        """FIFOs, socket inodes and regular files on the host; never a device node (a
+        guest must not reach the host's devices): EPERM."""
+        parent = self._check_change(dir, name)
+        kind = stat.S_IFMT(mode)
+        if kind not in (stat.S_IFIFO, stat.S_IFSOCK, stat.S_IFREG):
+            raise KernelError(Errno.EPERM, "hostfs makes no device nodes")
+        with self._walk(parent) as dir_fd:
+            with host_errors():
+                os.mknod(name, kind | (mode & 0o777), 0, dir_fd=dir_fd)
+                os.chmod(name, mode & 0o7777, dir_fd=dir_fd, follow_symlinks=False)
+            return self._child(parent, dir_fd, name)
 
     def link(self, node: Node, dir: Node, name: bytes) -> None:
         parent = self._check_change(dir, name)

@@ -287,6 +287,10 @@ class OverlayFs(FileSystem):
         fs, layer = self._layer(node)
         return fs.read(layer, offset, size)
 
+    def seek_data(self, node: Node, offset: int, data: bool) -> int:
+        fs, layer = self._layer(node)
+        return fs.seek_data(layer, offset, data)
+
     def write(self, node: Node, offset: int, data: bytes) -> int:
         self._check_writable()
         n = self._node(node)
@@ -324,6 +328,16 @@ class OverlayFs(FileSystem):
         assert n.upper is not None and d.upper is not None
         self.upper.link(n.upper, d.upper, name)
         self._cover(d, name, n.upper)
+
+    def relink(self, node: Node, dir: Node, name: bytes) -> None:
+        n = self._node(node)
+        d = self._check_free(dir, name)
+        self.copy_up(d)
+        assert n.upper is not None and d.upper is not None  # (made in the upper layer)
+        self.upper.relink(n.upper, d.upper, name)
+        self._cover(d, name, n.upper)
+        d.children[name] = n
+        n.parent, n.name = d, name
 
     def unlink(self, dir: Node, name: bytes) -> None:
         d, n = self._existing(dir, name)
@@ -385,6 +399,27 @@ class OverlayFs(FileSystem):
         self._cover(dst, newname, node.upper)
         dst.children[newname] = node
         node.parent, node.name, node.lower = dst, newname, None
+
+    def exchange(self, olddir: Node, oldname: bytes, newdir: Node, newname: bytes) -> None:
+        """RENAME_EXCHANGE in the upper layer (both files copied up first); a directory with
+        a lower part cannot move (EXDEV), as for rename."""
+        src, a = self._existing(olddir, oldname)
+        dst, b = self._existing(newdir, newname)
+        if a is b:
+            return
+        if any(n.kind == stat.S_IFDIR and n.lower is not None for n in (a, b)):
+            raise KernelError(Errno.EXDEV, "directory has a lower part")
+        for n in (src, dst, a, b):
+            self.copy_up(n)
+        assert src.upper is not None and dst.upper is not None
+        assert a.upper is not None and b.upper is not None
+        self.upper.exchange(src.upper, oldname, dst.upper, newname)
+        self._detach(src, oldname)
+        self._detach(dst, newname)
+        for n, d, name in ((a, dst, newname), (b, src, oldname)):
+            self._cover(d, name, n.upper)  # type: ignore[arg-type]
+            d.children[name] = n
+            n.parent, n.name, n.lower = d, name, None
 
     def setattr(self, node: Node, mode: int | None = None, uid: int | None = None,
                 gid: int | None = None, atime_ns: int | None = None,

@@ -21,6 +21,7 @@ from cloudos.servers.vfs.fs import Attr
 
 # capability bits (capabilities(7)); the personality's creds.py names them all
 CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID = 0, 1, 2, 3, 4
+CAP_MKNOD = 27
 EVERY_CAP = (1 << 41) - 1
 MAY_EXEC, MAY_WRITE, MAY_READ = 1, 2, 4
 

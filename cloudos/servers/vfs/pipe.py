@@ -5,8 +5,10 @@ a write to a full one waits: deferred replies, answered in turn by ``changed`` a
 the buffer or an end changes; writes up to PIPE_BUF are atomic; EOF and EPIPE when
 an end closes), message boundaries for the message sockets built on pipes, the open
 files in flight with their bytes (SCM_RIGHTS, taken by the read that takes those
-bytes), a pipe end's poll events, and letting go of an end. The buffer itself and
-the ``Pipe`` record are in ``files``; AF_UNIX sockets (``unix``) are two pipes.
+bytes), a pipe end's poll events (Linux's pipe_poll, FIFOs' too), opening a pipe end
+again by its /proc fd link (a new end of the same pipe), and letting go of an end.
+The buffer itself and the ``Pipe`` record are in ``files``; AF_UNIX sockets (``unix``)
+are two pipes; FIFOs (``fifo``) are pipes a file system node owns.
 Never: touches guest memory except through a request's grants.
 Called by: ``vfs.server`` (pipe2, and every operation on a pipe end) and ``unix``.
 """
@@ -217,6 +219,26 @@ def changed(vfs: Vfs, pipe: Pipe) -> None:
     vfs.wake_pollers()
 
 
+def poll_events(file: OpenFile, events: int) -> int:
+    """A pipe or FIFO end's poll events, as Linux's pipe_poll: a readable end has POLLIN
+    (bytes) and POLLHUP (no writer, once a writer has come: ``version``), a writable one
+    POLLOUT (room) and POLLERR (no reader); an end open for both has both."""
+    pipe = file.pipe
+    assert pipe is not None
+    mask = 0
+    if file.readable():
+        if pipe.buffer:
+            mask |= POLLIN
+        if not pipe.writers and file.version != pipe.w_counter:
+            mask |= POLLHUP
+    if file.writable():
+        if len(pipe.buffer) < PIPE_CAPACITY:
+            mask |= POLLOUT
+        if not pipe.readers:
+            mask |= POLLERR
+    return mask & (events | POLLHUP | POLLERR)
+
+
 def anon_attr(file: OpenFile, mode: int, dev: int) -> Attr:
     """What fstat shows of a pipe end or a socket: no file system node behind it."""
     now = time.time_ns()
@@ -244,14 +266,7 @@ class PipeEnd(FileOps):
         return write(vfs, request, file, data, 0)
 
     def poll(self, vfs: Vfs, proc: Proc, fd: int, file: OpenFile, events: int) -> int:
-        pipe = file.pipe
-        assert pipe is not None
-        if file.readable():
-            return ((POLLIN if pipe.buffer else 0) | (POLLHUP if not pipe.writers else 0)) \
-                & (events | POLLHUP)
-        if not pipe.readers:
-            return POLLERR | (POLLOUT & events)
-        return POLLOUT & events if len(pipe.buffer) < PIPE_CAPACITY else 0
+        return poll_events(file, events)
 
     def seek(self, file: OpenFile, offset: int, whence: int) -> int:
         raise KernelError(Errno.ESPIPE, "not seekable")
@@ -265,11 +280,28 @@ class PipeEnd(FileOps):
     def unread(self, vfs: Vfs, file: OpenFile) -> int:
         return len(file.pipe.buffer) if file.pipe is not None else 0
 
+    def reopen(self, vfs: Vfs, request: Request, proc: Proc, file: OpenFile, status: int,
+               cloexec: bool) -> Any:
+        """/proc/<pid>/fd/N of a pipe end: a new end of the same pipe, reading, writing or
+        both as the flags say (Linux's fifo_open for a pipe, which never waits)."""
+        pipe = file.pipe
+        assert pipe is not None
+        proc.fds.check_free(1)
+        end = OpenFile("pipe", status, pipe=pipe)
+        if end.readable():
+            pipe.r_counter += 1
+            pipe.readers += 1
+        if end.writable():
+            pipe.w_counter += 1
+            pipe.writers += 1
+        changed(vfs, pipe)
+        return proc.fds.install(end, cloexec)
+
     def release(self, vfs: Vfs, file: OpenFile) -> None:
         pipe = file.pipe
         assert pipe is not None
-        if file.writable():
+        if file.writable():  # (an end opened again O_RDWR, /proc/self/fd/N, is both)
             pipe.writers -= 1
-        else:
+        if file.readable():
             pipe.readers -= 1
         changed(vfs, pipe)

@@ -144,6 +144,13 @@ class ProcFs(FileSystem):
             return str(n.pid).encode()
         return n.name.rsplit("/", 1)[-1].encode()
 
+    def fd_link(self, node: Node) -> tuple[int, int] | None:
+        """(pid, fd) of a /proc/<pid>/fd/N link, which opening follows to the open file
+        itself (Linux's magic link); None for any other node."""
+        if isinstance(node, ProcNode) and node.kind == "link" and node.name.startswith("fd/"):
+            return node.pid, int(node.name[3:])
+        return None
+
     def readlink(self, node: Node) -> bytes:
         n = self._node(node)
         if n.kind != "link":

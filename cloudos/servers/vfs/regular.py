@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from cloudos.servers.vfs.server import Proc, Vfs
 
 MFD_CLOEXEC, MFD_ALLOW_SEALING, MEMFD_NAME_MAX = 1, 2, 249
-SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
+SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE = 0, 1, 2, 3, 4
 POLLIN, POLLOUT = 1, 4
 
 
@@ -113,6 +113,11 @@ def _file_write(vfs: Vfs, fs: FileSystem, node: Node, at: int, data: bytes) -> i
     if mapped is not None and at < mapped.length:
         _to_mapping(vfs, mapped, at, data[:min(written, mapped.length - at)])
     return written
+
+
+def write_range(vfs: Vfs, fs: FileSystem, node: Node, at: int, data: bytes) -> int:
+    """Write ``data`` at ``at`` (mapped pages included): fallocate's hole punching."""
+    return _file_write(vfs, fs, node, at, data)
 
 
 def truncate(vfs: Vfs, fs: FileSystem, node: Node, length: int) -> None:
@@ -205,6 +210,8 @@ class Regular(FileOps):
         return (POLLIN | POLLOUT) & events  # files and directories are always ready
 
     def seek(self, file: OpenFile, offset: int, whence: int) -> int:
+        if whence in (SEEK_DATA, SEEK_HOLE):
+            return self._seek_data(file, offset, whence)
         base = {SEEK_SET: 0, SEEK_CUR: file.offset}.get(whence)
         if whence == SEEK_END:
             base = file.fs.getattr(file.node).size
@@ -214,6 +221,15 @@ class Regular(FileOps):
             raise KernelError(Errno.EINVAL, "negative offset")
         file.offset = base + offset
         file.listing = None if file.offset == 0 else file.listing
+        return file.offset
+
+    @staticmethod
+    def _seek_data(file: OpenFile, offset: int, whence: int) -> int:
+        """SEEK_DATA and SEEK_HOLE, as the file system knows its holes (tmpfs here keeps
+        none: its files are not sparse)."""
+        if not stat.S_ISREG(file.fs.getattr(file.node).mode):
+            raise KernelError(Errno.EINVAL, "SEEK_DATA/SEEK_HOLE of a non-regular file")
+        file.offset = file.fs.seek_data(file.node, offset, whence == SEEK_DATA)
         return file.offset
 
     def unread(self, vfs: Vfs, file: OpenFile) -> int:

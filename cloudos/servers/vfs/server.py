@@ -13,8 +13,8 @@ or None from a handler that answers later (a deferred reply: a read of an empty
 pipe waits while the server goes on serving others).
 What an open file does is its kind's: every kind implements the file-operations
 protocol (``fileops.py``) in a module of its own, found in ``KINDS`` (``regular``
-files and the shared mappings of files, ``pipe``, ``unix`` sockets, the
-``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``); the calls only
+files and the shared mappings of files, ``pipe``, ``fifo`` (named pipes), ``unix``
+sockets, the ``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``); the calls only
 one kind serves (bind, timerfd_settime, ...) go straight to its module.
 State lives in ``VfsState``, which outlives a crash of the server's code: ``rs``
 restarts the code on the same state.
@@ -34,21 +34,24 @@ from typing import Any, Callable, Generator
 
 
 from cloudos.abi import vfs
-from cloudos.abi.flags import AT_FDCWD, AtFlag, OpenFlag
+from cloudos.abi.flags import AT_FDCWD, AtFlag, FallocFlag, OpenFlag, RenameFlag
 from cloudos.abi.vfs import Again, ExecImage, PollReady
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
-from cloudos.servers.vfs import (console, epoll, eventfd, files, perm, pipe, regular, signalfd,
-                                 timerfd, transfer, unix)
+from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, perm, pipe, regular,
+                                 signalfd, timerfd, transfer, unix)
 from cloudos.servers.vfs.console import BACKGROUND
 from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
-                                       O_NOFOLLOW, O_NONBLOCK, O_TRUNC, FdTable, OpenFile, Timer)
+                                       O_NOFOLLOW, O_NONBLOCK, O_PATH, O_TRUNC, FdTable,
+                                       OpenFile, Timer)
 from cloudos.servers.vfs.devfs import DevFs
-from cloudos.servers.vfs.fileops import FileOps
+from cloudos.servers.vfs.fileops import FOLLOW, FileOps
 from cloudos.servers.vfs.fs import Attr
+from cloudos.servers.vfs.overlay import OverlayFs
 from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of
 from cloudos.servers.vfs.perm import ROOT, Who
+from cloudos.servers.vfs.procfs import ProcFs
 from cloudos.servers.vfs.regular import Mapped
 from cloudos.servers.vfs.textbusy import TextBusy
 from cloudos.servers.vfs.tmpfs import TmpFs
@@ -63,8 +66,19 @@ F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
 FD_CLOEXEC = 1
 FIONBIO, FIONCLEX, FIOCLEX = 0x5421, 0x5450, 0x5451
 POLLNVAL = 32
-RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
+RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = map(int, (
+    RenameFlag.NOREPLACE, RenameFlag.EXCHANGE, RenameFlag.WHITEOUT))
 CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC = 2, 4
+O_TMPFILE_BIT = files.O_TMPFILE & ~O_DIRECTORY  # __O_TMPFILE
+MKNOD_FORMATS = (0, stat.S_IFREG, stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO, stat.S_IFSOCK)
+FALLOC_KEEP_SIZE, FALLOC_PUNCH_HOLE = int(FallocFlag.KEEP_SIZE), int(FallocFlag.PUNCH_HOLE)
+# fallocate's operations, and whether KEEP_SIZE must (True), must not (False) or may (None)
+# come with each
+FALLOC_OPERATIONS: dict[int, bool | None] = {
+    0: None, int(FallocFlag.UNSHARE_RANGE): None, int(FallocFlag.ZERO_RANGE): None,
+    int(FallocFlag.PUNCH_HOLE): True, int(FallocFlag.COLLAPSE_RANGE): False,
+    int(FallocFlag.INSERT_RANGE): False, int(FallocFlag.WRITE_ZEROES): False}
+MAX_FILE_SIZE = (1 << 63) - 1  # MAX_LFS_FILESIZE
 R_OK, W_OK, X_OK = 4, 2, 1
 STAT = struct.Struct("<QQQIIIiQqqqqqqqqqqqq")
 DIRENT = struct.Struct("<QqHB")
@@ -73,7 +87,8 @@ DIRENT = struct.Struct("<QqHB")
 # Every kind of open file, by OpenFile.kind: its implementation of the file-operations
 # protocol (fileops.py), in a module of its own.
 KINDS: dict[str, FileOps] = {
-    "node": regular.Regular(), "pipe": pipe.PipeEnd(), "socket": unix.UnixSocket(),
+    "node": regular.Regular(), "pipe": pipe.PipeEnd(), "fifo": fifo.FifoEnd(),
+    "socket": unix.UnixSocket(),
     "console": console.HostConsole(), "eventfd": eventfd.EventFd(),
     "timerfd": timerfd.TimerFd(), "signalfd": signalfd.SignalFd(), "epoll": epoll.Epoll()}
 
@@ -123,6 +138,9 @@ class VfsState:
     signals_pending: dict[int, int] = field(default_factory=dict)
     signal_readers: list[tuple[Request, OpenFile]] = field(default_factory=list)
     text: TextBusy = field(default_factory=TextBusy)  # ETXTBSY's bookkeeping
+    # FIFOs with openers: their pipe, by the node's (st_dev, st_ino)
+    fifos: dict[tuple[int, int], fifo.Fifo] = field(default_factory=dict)
+    tmpfiles: int = 0  # O_TMPFILE files made (their names while they are being made)
 
 
 class Vfs:
@@ -140,7 +158,8 @@ class Vfs:
             vfs.Close: self.close, vfs.Lseek: self.lseek, vfs.Ioctl: self.ioctl,
             vfs.Dup: self.dup, vfs.Dup2: self.dup2, vfs.Dup3: self.dup3, vfs.Fcntl: self.fcntl,
             vfs.Fsync: self.fsync, vfs.Sync: self.sync, vfs.Poll: self.poll,
-            vfs.Openat: self.openat, vfs.Mkdirat: self.mkdirat, vfs.Unlinkat: self.unlinkat,
+            vfs.Openat: self.openat, vfs.Mkdirat: self.mkdirat, vfs.Mknodat: self.mknodat,
+            vfs.Fallocate: self.fallocate, vfs.Unlinkat: self.unlinkat,
             vfs.Renameat2: self.renameat2, vfs.Linkat: self.linkat, vfs.Symlinkat: self.symlinkat,
             vfs.Readlinkat: self.readlinkat, vfs.Newfstatat: self.newfstatat, vfs.Statx: self.statx,
             vfs.Faccessat: self.faccessat, vfs.Fchmodat: self.fchmodat, vfs.Fchmod: self.fchmod,
@@ -443,10 +462,17 @@ class Vfs:
             raise KernelError(Errno.EEXIST, "the root")
         return walk, name
 
-    def openat(self, request: Request, r: vfs.Openat) -> int:
+    def openat(self, request: Request, r: vfs.Openat) -> int | None:
         proc = self.proc(request)
-        if r.flags & files.O_TMPFILE == files.O_TMPFILE:
-            raise KernelError(Errno.EOPNOTSUPP, "O_TMPFILE")
+        if r.flags & O_TMPFILE_BIT:
+            return self._open_tmpfile(proc, r)
+        cloexec = bool(r.flags & O_CLOEXEC)
+        status = r.flags & ~(O_CREAT | O_EXCL | files.O_NOCTTY | O_TRUNC | O_CLOEXEC)
+        end = self._fd_link(proc, r.dirfd, r.path, r.flags)
+        if end is not None:  # /proc/<pid>/fd/N: the open file's kind says what it opens
+            reopened = KINDS[end.kind].reopen(self, request, proc, end, status, cloexec)
+            if reopened is not FOLLOW:
+                return reopened  # type: ignore[no-any-return]
         walk, created = self._open_walk(proc, r.dirfd, r.path, r.flags, r.mode)
         step = walk[-1]
         attr = step.fs.getattr(step.node)
@@ -458,10 +484,20 @@ class Vfs:
             raise KernelError(Errno.EISDIR, r.path.decode(errors="replace"))
         if not created:  # a file this open made is the caller's whatever its mode
             self._may_open(proc.who, attr, r.flags)
-        status = r.flags & ~(O_CREAT | O_EXCL | files.O_NOCTTY | O_TRUNC | O_CLOEXEC)
+        special = stat.S_IFMT(attr.mode) in (stat.S_IFIFO, stat.S_IFSOCK, stat.S_IFCHR,
+                                             stat.S_IFBLK)
+        if special and not r.flags & O_PATH:
+            if stat.S_ISFIFO(attr.mode):
+                return fifo.open_fifo(self, request, proc, (attr.dev, attr.ino), walk, status,
+                                      cloexec)
+            if stat.S_ISSOCK(attr.mode):
+                raise KernelError(Errno.ENXIO, "a socket is connected to, not opened")
+            if not isinstance(step.fs, DevFs):  # a device node made with mknod
+                walk = walk[:-1] + (self._device(attr.mode, attr.rdev, step.name),)
+                step = walk[-1]
         if isinstance(step.fs, DevFs) and step.fs.is_terminal(step.node) and os.isatty(0):
             # /dev/tty and /dev/console are the host terminal, like fds 0-2
-            return proc.fds.install(console.console(0, status, walk), bool(r.flags & O_CLOEXEC))
+            return proc.fds.install(console.console(0, status, walk), cloexec)
         file = OpenFile("node", status, walk)
         if file.writable() and stat.S_ISREG(attr.mode):
             self.state.text.may_write((attr.dev, attr.ino))
@@ -469,6 +505,65 @@ class Vfs:
             self.state.text.opened_for_writing(file.write_key)
         if r.flags & O_TRUNC and file.writable() and stat.S_ISREG(attr.mode):
             regular.truncate(self, step.fs, step.node, 0)
+        return proc.fds.install(file, cloexec)
+
+    def _device(self, mode: int, rdev: int, name: bytes) -> Step:
+        """The device a device node made elsewhere than /dev opens (as the driver of its
+        number would): one devfs has, else ENXIO, as Linux for a number with no driver."""
+        for fs in self.state.namespace.mounts.values():
+            if isinstance(fs, DevFs) and stat.S_ISCHR(mode):
+                node = fs.device(rdev)
+                if node is not None:
+                    return Step(name, fs, node)
+        raise KernelError(Errno.ENXIO, f"no device {os.major(rdev)}:{os.minor(rdev)}")
+
+    def _fd_link(self, proc: Proc, dirfd: int, path: bytes, flags: int) -> OpenFile | None:
+        """The open file a /proc/<pid>/fd/N path names (/dev/fd/N, /dev/stdin lead there):
+        Linux's magic link, which opening follows to the open file itself. None for any
+        other path."""
+        if flags & (O_NOFOLLOW | O_EXCL) or not (b"fd" in path or b"/dev/std" in path):
+            return None
+        try:
+            walk = self.state.namespace.resolve(self._base(proc, dirfd), path, False)[0]
+        except KernelError:
+            return None
+        step = walk[-1]
+        if not isinstance(step.fs, ProcFs):
+            return None
+        link = step.fs.fd_link(step.node)
+        owner = self.state.procs.get(link[0]) if link is not None else None
+        entry = owner.fds.entries.get(link[1]) if owner is not None and link else None
+        return entry.file if entry is not None else None
+
+    def _open_tmpfile(self, proc: Proc, r: vfs.Openat) -> int:
+        """open(2) with O_TMPFILE: an unnamed regular file in the directory ``r.path``
+        (on tmpfs and the overlay, as Linux's; elsewhere EOPNOTSUPP), which linkat may name
+        later unless O_EXCL said not."""
+        if r.flags & files.O_TMPFILE != files.O_TMPFILE or r.flags & O_CREAT \
+                or r.flags & O_ACCMODE not in (files.O_WRONLY, files.O_RDWR):
+            raise KernelError(Errno.EINVAL, "O_TMPFILE needs O_DIRECTORY and write access")
+        walk = self.state.namespace.resolve(self._base(proc, r.dirfd), r.path)[0]
+        here = walk[-1]
+        if not is_dir(here):
+            raise KernelError(Errno.ENOTDIR, r.path.decode(errors="replace"))
+        uid, gid, mode = self.new_file(walk, stat.S_IFREG | (r.mode & 0o7777 & ~proc.umask))
+        if not isinstance(here.fs, (TmpFs, OverlayFs)):
+            raise KernelError(Errno.EOPNOTSUPP, f"O_TMPFILE on {here.fs.name}")
+        proc.fds.check_free(1)
+        while True:  # linked under a free name for a moment only
+            self.state.tmpfiles += 1
+            name = b".#tmpfile-%d" % self.state.tmpfiles
+            try:
+                node = here.fs.create(here.node, name, mode, uid, gid)
+                break
+            except KernelError as err:
+                if err.errno != Errno.EEXIST:
+                    raise
+        here.fs.unlink(here.node, name)
+        ino = here.fs.getattr(node).ino
+        status = r.flags & ~(files.O_TMPFILE | O_EXCL | files.O_NOCTTY | O_TRUNC | O_CLOEXEC)
+        file = OpenFile("node", status, walk + (Step(b"#%d (deleted)" % ino, here.fs, node),),
+                        linkable=not r.flags & O_EXCL)
         return proc.fds.install(file, bool(r.flags & O_CLOEXEC))
 
     @staticmethod
@@ -704,22 +799,24 @@ class Vfs:
 
     # -- metadata ---------------------------------------------------------------------
     def newfstatat(self, request: Request, r: vfs.Newfstatat) -> int:
-        proc = self.proc(request)
-        try:
-            walk = self.lookup(proc, r.dirfd, r.path, r.flags)
-            attr = walk[-1].fs.getattr(walk[-1].node)
-        except _NotANode as special:
-            attr = special.attr()
+        attr = self._stat(self.proc(request), r.dirfd, r.path, r.flags)
         self.api.copy_out(request.grants[0], 0, pack_stat(attr))
         return 0
 
-    def statx(self, request: Request, r: vfs.Statx) -> int:
-        proc = self.proc(request)
+    def _stat(self, proc: Proc, dirfd: int, path: bytes, flags: int) -> Attr:
+        """What stat(2) shows of a path: a pipe's fd link (/dev/fd/N) shows the pipe."""
+        end = None if flags & AT_SYMLINK_NOFOLLOW else self._fd_link(proc, dirfd, path, 0)
+        if end is not None and end.walk is None:  # a file with no name to follow
+            return KINDS[end.kind].stat(end)
         try:
-            walk = self.lookup(proc, r.dirfd, r.path, r.flags)
-            a = walk[-1].fs.getattr(walk[-1].node)
+            walk = self.lookup(proc, dirfd, path, flags)
+            return walk[-1].fs.getattr(walk[-1].node)
         except _NotANode as special:
-            a = special.attr()
+            return special.attr()
+
+    def statx(self, request: Request, r: vfs.Statx) -> int:
+        a = self._stat(self.proc(request), r.dirfd, r.path, r.flags)
+
         def ts(ns: int) -> bytes:
             return struct.pack("<qIi", *timespec(ns), 0)
         raw = struct.pack("<IIQIIIHHQQQQ", 0x7FF, 4096 if not a.blksize else a.blksize, 0,
@@ -858,8 +955,12 @@ class Vfs:
 
     def ftruncate(self, request: Request, r: vfs.Ftruncate) -> int:
         file = self.proc(request).fds.get(r.fd)
-        if r.length < 0 or file.kind != "node" or not file.writable():
-            raise KernelError(Errno.EINVAL if file.kind == "node" else Errno.EBADF, "ftruncate")
+        if file.flags & O_PATH:
+            raise KernelError(Errno.EBADF, "an O_PATH fd")
+        if r.length < 0 or file.kind != "node" or not file.writable() \
+                or not stat.S_ISREG(file.fs.getattr(file.node).mode):
+            raise KernelError(Errno.EINVAL, "ftruncate of what is not a regular file open "
+                              "for writing")
         if r.length > self.state.fsize_limit(request.sender):
             raise KernelError(Errno.EFBIG, "beyond RLIMIT_FSIZE")
         regular.truncate(self, file.fs, file.node, r.length)
@@ -907,14 +1008,23 @@ class Vfs:
         return 0
 
     def renameat2(self, request: Request, r: vfs.Renameat2) -> int:
+        """Implements Linux renameat2(2): RENAME_NOREPLACE (EEXIST) and RENAME_EXCHANGE (an
+        atomic swap of two existing names, on tmpfs and the overlay); RENAME_WHITEOUT is
+        EINVAL (no file system here makes whiteouts for the guest)."""
         proc = self.proc(request)
-        if r.flags & ~RENAME_NOREPLACE:
+        if r.flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) \
+                or r.flags & RENAME_NOREPLACE and r.flags & RENAME_EXCHANGE:
             raise KernelError(Errno.EINVAL, "rename flags")
         src, src_name = self.lookup_parent(proc, r.olddirfd, r.old.rstrip(b"/") or r.old)
         dst, dst_name = self.lookup_parent(proc, r.newdirfd, r.new.rstrip(b"/") or r.new)
         if src[-1].fs is not dst[-1].fs:
             raise KernelError(Errno.EXDEV, "across mounts")
+        if r.flags & RENAME_EXCHANGE:
+            self._may_exchange(src, src_name, dst, dst_name)
+            src[-1].fs.exchange(src[-1].node, src_name, dst[-1].node, dst_name)
+            return 0
         if r.flags & RENAME_NOREPLACE:
+            src[-1].fs.lookup(src[-1].node, src_name)  # ENOENT first, as Linux
             try:
                 dst[-1].fs.lookup(dst[-1].node, dst_name)
                 raise KernelError(Errno.EEXIST, r.new.decode(errors="replace"))
@@ -938,16 +1048,109 @@ class Vfs:
         if stat.S_ISDIR(moved.mode) and src[-1].node is not dst[-1].node:
             perm.check(self.who(), moved, perm.MAY_WRITE)  # its ".." changes
 
-    def linkat(self, request: Request, r: vfs.Linkat) -> int:
+    def _may_exchange(self, src: Walk, src_name: bytes, dst: Walk, dst_name: bytes) -> None:
+        """RENAME_EXCHANGE: each name is removed from its directory and added to the other,
+        and a directory that changes parent has its ".." written."""
+        if src_name in (b".", b"..") or dst_name in (b".", b".."):
+            return
+        moved = (self._may_delete(src, src_name), self._may_delete(dst, dst_name))
+        if src[-1].node is not dst[-1].node:
+            for attr in moved:
+                if stat.S_ISDIR(attr.mode):
+                    perm.check(self.who(), attr, perm.MAY_WRITE)
+
+    def mknodat(self, request: Request, r: vfs.Mknodat) -> int:
+        """Implements Linux mknodat(2): a FIFO, a socket inode, a regular file, or (with
+        CAP_MKNOD) a device node; the umask applies. The type is checked first, then
+        EEXIST, the permission to add the name, CAP_MKNOD, as Linux does."""
+        kind = stat.S_IFMT(r.mode)
+        if kind == stat.S_IFDIR:
+            raise KernelError(Errno.EPERM, "mknod makes no directory")
+        if kind not in MKNOD_FORMATS:
+            raise KernelError(Errno.EINVAL, f"file type {kind:#o}")
         proc = self.proc(request)
-        source = self.lookup(proc, r.olddirfd, r.old, 0 if r.flags & AT_SYMLINK_FOLLOW
-                              else AT_SYMLINK_NOFOLLOW)
+        parent, name = self.lookup_parent(proc, r.dirfd, r.path)
+        here = parent[-1]
+        mode = (kind or stat.S_IFREG) | (r.mode & 0o7777 & ~proc.umask)
+        try:
+            here.fs.lookup(here.node, name)
+        except KernelError as err:
+            if err.errno != Errno.ENOENT:
+                raise
+            if r.path.endswith(b"/"):
+                raise KernelError(Errno.ENOENT, "a trailing slash names a directory")
+        uid, gid, mode = self._may_add(parent, name, mode)
+        device = kind in (stat.S_IFCHR, stat.S_IFBLK)
+        if device and not proc.who.capable(perm.CAP_MKNOD):
+            raise KernelError(Errno.EPERM, "device nodes need CAP_MKNOD")
+        here.fs.mknod(here.node, name, mode, r.rdev if device else 0, uid, gid)
+        return 0
+
+    def fallocate(self, request: Request, r: vfs.Fallocate) -> int:
+        """Implements Linux fallocate(2) with its checks in Linux's order, and the modes tmpfs
+        has: 0 (the file grows to offset + length), FALLOC_FL_KEEP_SIZE (nothing to
+        reserve: tmpfs files here are not sparse), FALLOC_FL_PUNCH_HOLE|KEEP_SIZE (the
+        range reads back zeros); any other mode is EOPNOTSUPP, as on tmpfs."""
+        file = self.proc(request).fds.get(r.fd)
+        mode = r.mode & 0xFFFF_FFFF
+        if r.offset < 0 or r.length <= 0:
+            raise KernelError(Errno.EINVAL, "negative offset or length")
+        # one operation, with KEEP_SIZE where it means something (Linux 6.13's checks)
+        operation = mode & ~FALLOC_KEEP_SIZE
+        keep = bool(mode & FALLOC_KEEP_SIZE)
+        if operation not in FALLOC_OPERATIONS or FALLOC_OPERATIONS[operation] not in (None, keep):
+            raise KernelError(Errno.EOPNOTSUPP, f"fallocate mode {mode:#x}")
+        if not file.writable():
+            raise KernelError(Errno.EBADF, "not open for writing")
+        attr = KINDS[file.kind].stat(file)
+        if stat.S_ISFIFO(attr.mode):
+            raise KernelError(Errno.ESPIPE, "a pipe")
+        if stat.S_ISDIR(attr.mode):
+            raise KernelError(Errno.EISDIR, "a directory")
+        if not stat.S_ISREG(attr.mode) or file.walk is None:
+            raise KernelError(Errno.ENODEV, "not a regular file")
+        fs, node = file.fs, file.node
+        end = r.offset + r.length
+        if end > MAX_FILE_SIZE:
+            raise KernelError(Errno.EFBIG, "beyond the largest file")
+        if not isinstance(fs, (TmpFs, OverlayFs)) or mode & ~(FALLOC_KEEP_SIZE
+                                                              | FALLOC_PUNCH_HOLE):
+            raise KernelError(Errno.EOPNOTSUPP, f"fallocate mode {mode:#x} on {fs.name}")
+        if mode & FALLOC_PUNCH_HOLE:
+            if r.offset < attr.size:
+                stop = min(end, attr.size)
+                regular.write_range(self, fs, node, r.offset, bytes(stop - r.offset))
+            return 0
+        if mode & FALLOC_KEEP_SIZE or end <= attr.size:
+            return 0
+        if end > self.state.fsize_limit(request.sender):
+            raise KernelError(Errno.EFBIG, "beyond RLIMIT_FSIZE")
+        regular.truncate(self, fs, node, end)
+        return 0
+
+    def linkat(self, request: Request, r: vfs.Linkat) -> int:
+        """Implements Linux linkat(2); an O_TMPFILE file (opened without O_EXCL) gets its
+        first name from its fd (AT_EMPTY_PATH) or its /proc/self/fd link."""
+        proc = self.proc(request)
+        if r.flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH):
+            raise KernelError(Errno.EINVAL, f"linkat flags {r.flags:#x}")
+        file = None
+        if not r.old and r.flags & AT_EMPTY_PATH and r.olddirfd != AT_FDCWD:
+            file = proc.fds.get(r.olddirfd)
+        elif r.flags & AT_SYMLINK_FOLLOW:
+            file = self._fd_link(proc, r.olddirfd, r.old, 0)
+        source = file.walk if file is not None and file.walk is not None else \
+            self.lookup(proc, r.olddirfd, r.old, (r.flags & AT_EMPTY_PATH) | (
+                0 if r.flags & AT_SYMLINK_FOLLOW else AT_SYMLINK_NOFOLLOW))
         parent, name = self.lookup_parent(proc, r.newdirfd, r.new)
         if source[-1].fs is not parent[-1].fs:
             raise KernelError(Errno.EXDEV, "across mounts")
         self._may_add(parent, name, 0)
         self._may_link(source[-1].fs.getattr(source[-1].node))
-        parent[-1].fs.link(source[-1].node, parent[-1].node, name)
+        if file is not None and file.linkable:
+            parent[-1].fs.relink(source[-1].node, parent[-1].node, name)
+        else:
+            parent[-1].fs.link(source[-1].node, parent[-1].node, name)
         return 0
 
     def symlinkat(self, request: Request, r: vfs.Symlinkat) -> int:

@@ -321,6 +321,18 @@ class TmpFs(FileSystem):
         self._touch(n, content=False)
         self._touch(parent)
 
+    def relink(self, node: Node, dir: Node, name: bytes) -> None:
+        n = self._node(node)
+        if n.nlink:
+            self.link(node, dir, name)
+            return
+        parent = self._free_name(dir, name)
+        self._check_inode_free()
+        n.nlink = 0  # _add counts the inode linked again
+        self._add(parent, name, n)
+        n.nlink = 1
+        self._touch(n, content=False)
+
     def unlink(self, dir: Node, name: bytes) -> None:
         self._check_writable()
         parent, node = self._entry(dir, name)
@@ -372,6 +384,28 @@ class TmpFs(FileSystem):
             node.parent = dst
         self._touch(src, dst)
         self._touch(node, content=False)
+
+    def exchange(self, olddir: Node, oldname: bytes, newdir: Node, newname: bytes) -> None:
+        self._check_writable()
+        src, a = self._entry(olddir, oldname)
+        dst, b = self._entry(newdir, newname)
+        if a is b:
+            return
+        for moved, into, errno in ((a, dst, Errno.EINVAL), (b, src, Errno.ENOTEMPTY)):
+            ancestor: TmpDir | None = into
+            while isinstance(moved, TmpDir) and ancestor is not None:
+                if ancestor is moved:
+                    raise KernelError(errno, "a directory exchanged into itself")
+                ancestor = ancestor.parent
+        src.entries[oldname], dst.entries[newname] = b, a
+        if src is not dst:
+            for moved, left, came in ((a, src, dst), (b, dst, src)):
+                if isinstance(moved, TmpDir):
+                    left.nlink -= 1
+                    came.nlink += 1
+                    moved.parent = came
+        self._touch(src, dst)
+        self._touch(a, b, content=False)
 
     def setattr(self, node: Node, mode: int | None = None, uid: int | None = None,
                 gid: int | None = None, atime_ns: int | None = None,
