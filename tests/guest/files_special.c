@@ -87,6 +87,10 @@ static void mknods(void)
         SHOW("unprivileged mknod blk", mknod("blk2", S_IFBLK | 0666, makedev(7, 0)));
         SHOW("unprivileged mknod chr over an existing name", mknod("fifo", S_IFCHR, 0));
         SHOW("unprivileged mknod fifo", mknod("fifo3", S_IFIFO | 0666, 0));
+        SHOW("unprivileged mknod fifo in root's 0755 directory", mknod("../fifo4", S_IFIFO, 0));
+        ok("unprivileged O_TMPFILE there", open("..", O_TMPFILE | O_RDWR, 0600));
+        ok("unprivileged open of root's 0600 FIFO", open("../fifo2", O_RDONLY | O_NONBLOCK));
+        ok("unprivileged open of its own FIFO", open("fifo3", O_RDONLY | O_NONBLOCK));
         _exit(0);
     }
     int st;

@@ -380,8 +380,8 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.OPENAT: partial(sys_file.sys_openat, "O_TMPFILE on tmpfs and the overlay only "
                           "(elsewhere EOPNOTSUPP)"),
     Sysno.MKDIRAT: full(sys_file.sys_mkdirat),
-    Sysno.MKNODAT: partial(sys_file.sys_mknodat, "on tmpfs and the overlay (host directories: "
-                           "EPERM); device nodes open only devfs's devices (others ENXIO)"),
+    Sysno.MKNODAT: partial(sys_file.sys_mknodat, "device nodes open only devfs's devices "
+                           "(others ENXIO); host directories get no device nodes (EPERM)"),
     Sysno.FCHOWNAT: partial(sys_file.sys_fchownat, "stored where the file system can"),
     Sysno.FUTIMESAT: enosys(),
     Sysno.NEWFSTATAT: full(sys_file.sys_newfstatat),
