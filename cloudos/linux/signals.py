@@ -44,8 +44,10 @@ UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 # System calls a handler with SA_RESTART restarts (Linux restarts all ERESTARTSYS
 # returns; these are the ones CloudOS can block in).
 # poll, select and their p- forms never restart (signal(7)): EINTR even with SA_RESTART.
+# The opens wait in a FIFO's open for the other side.
 RESTARTABLE = {Sysno.READ, Sysno.WRITE, Sysno.PREAD64, Sysno.PWRITE64, Sysno.READV, Sysno.WRITEV,
-               Sysno.WAIT4, Sysno.FUTEX, Sysno.WAITID}
+               Sysno.WAIT4, Sysno.FUTEX, Sysno.WAITID, Sysno.OPEN, Sysno.OPENAT, Sysno.CREAT,
+               Sysno.OPENAT2}
 # System calls a stopped thread leaves to run again once continued (the others,
 # which may have made progress, finish first and the thread stops after them).
 STOP_RESTARTS = {Sysno.READ, Sysno.POLL, Sysno.PREAD64, Sysno.READV, Sysno.SELECT, Sysno.PAUSE,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -184,6 +185,46 @@ static void interrupted(void)
        open("f4", O_WRONLY | O_NONBLOCK));
 }
 
+static int handled;
+
+static void count_alarm(int sig)
+{
+    (void)sig;
+    handled++;
+}
+
+/* With SA_RESTART the interrupted open runs again and still waits for the writer. */
+static void restarted(void)
+{
+    mkfifo("f7", 0600);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = count_alarm;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &sa, NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        pause_ms(600);
+        int w = open("f7", O_WRONLY);
+        write(w, "late", 4);
+        _exit(0);
+    }
+    struct itimerval it;
+    memset(&it, 0, sizeof it);
+    it.it_value.tv_usec = 200000;
+    setitimer(ITIMER_REAL, &it, NULL);
+    int r = open("f7", O_RDONLY);
+    ok("open O_RDONLY, SA_RESTART handler ran meanwhile", r);
+    printf("handlers run: %d\n", handled);
+    char buf[8] = {0};
+    SHOW("read", read(r, buf, sizeof buf - 1));
+    printf("bytes: [%s]\n", buf);
+    int st;
+    waitpid(child, &st, 0);
+    show_status("writer", st);
+    close(r);
+}
+
 static void procfd(void)
 {
     int p[2];
@@ -257,6 +298,8 @@ int main(int argc, char **argv)
         epipe();
     if (section("interrupted"))
         interrupted();
+    if (section("restarted"))
+        restarted();
     if (section("procfd"))
         procfd();
     if (section("names"))

@@ -450,6 +450,8 @@ FIFO_SECTIONS = {
               b"writer with SIGPIPE's default action: killed by signal 13"],
     "interrupted": [b"open O_RDONLY, interrupted: -1 EINTR",
                     b"then O_WRONLY|O_NONBLOCK (the interrupted reader is gone): -1 ENXIO"],
+    "restarted": [b"open O_RDONLY, SA_RESTART handler ran meanwhile: ok", b"handlers run: 1",
+                  b"bytes: [late]", b"writer: exited 0"],
     "procfd": [b"open /proc/self/fd/W O_WRONLY: ok", b"bytes: [via-proc]", b"is a FIFO: 1",
                b"write end still open (the reopened one): write: 1",
                b"every writer closed: read: 0", b"read from the first: 1"],
