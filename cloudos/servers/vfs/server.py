@@ -560,10 +560,13 @@ class Vfs:
                 if err.errno != Errno.EEXIST:
                     raise
         here.fs.unlink(here.node, name)
-        ino = here.fs.getattr(node).ino
+        attr = here.fs.getattr(node)
         status = r.flags & ~(files.O_TMPFILE | O_EXCL | files.O_NOCTTY | O_TRUNC | O_CLOEXEC)
-        file = OpenFile("node", status, walk + (Step(b"#%d (deleted)" % ino, here.fs, node),),
+        file = OpenFile("node", status,
+                        walk + (Step(b"#%d (deleted)" % attr.ino, here.fs, node),),
                         linkable=not r.flags & O_EXCL)
+        file.write_key = (attr.dev, attr.ino)  # (open for writing: ETXTBSY once linked)
+        self.state.text.opened_for_writing(file.write_key)
         return proc.fds.install(file, bool(r.flags & O_CLOEXEC))
 
     @staticmethod
