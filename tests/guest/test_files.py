@@ -1,6 +1,6 @@
 """End-to-end tests of files through the VFS server: file and directory calls,
 fd duplication and flags, pipes, socket pairs, eventfds, timerfds, epoll, shared file
-mappings and POSIX shared memory, close-on-exec,
+mappings and POSIX shared memory, file locks (fcntl, OFD, flock), close-on-exec,
 the host's files read-only and path resolution errors.
 
 Each guest program runs natively and under ``cloudos run`` in both link modes
@@ -433,13 +433,54 @@ SIGNALFD_SECTIONS = {
 }
 
 
+# --- file locks: what each section of files_locks.c must print (test_section) ---
+
+LOCKS_SECTIONS = {
+    "record": [b"child F_SETLK write [50,60) under the parent's [0,100): -1 EAGAIN",
+               b"child F_GETLK write [50,60): F_WRLCK start=0 len=100 whence=0 pid=parent",
+               b"child F_GETLK write at 1000: F_RDLCK start=150 len=0 whence=0 pid=parent",
+               b"child F_GETLK write [0,100) after the split: F_WRLCK start=0 len=40 whence=0 "
+               b"pid=parent",
+               b"parent F_GETLK write [45,55): the child's: F_WRLCK start=45 len=10 whence=0 "
+               b"pid=other"],
+    "ranges": [b"SEEK_CUR 5 len 10 at offset 10: F_WRLCK start=15 len=10 whence=0 pid=parent",
+               b"start 350 len -20: F_WRLCK start=330 len=20 whence=0 pid=parent",
+               b"merged [500,510)+[510,520): F_WRLCK start=500 len=20 whence=0 pid=parent",
+               b"read at 617: the write lock after it: F_WRLCK start=615 len=5 whence=0 "
+               b"pid=parent"],
+    "wait": [b"child F_SETLKW waits for the parent: 0", b"child waited >= 80ms: yes"],
+    "deadlock": [b"parent F_SETLKW on the child's byte 1: -1 EDEADLK",
+                 b"child F_SETLKW on the parent's byte 0: 0"],
+    "release": [b"child: after the parent closed another fd: F_UNLCK (start=0 len=0 kept)",
+                b"parent: the child exited holding [0,10): 0"],
+    "ofd": [b"F_OFD_GETLK from it: F_WRLCK start=0 len=10 whence=0 pid=-1",
+            b"F_SETLK of the same process conflicts: -1 EAGAIN",
+            b"after closing one of two fds of the description: F_RDLCK start=0 len=10 "
+            b"whence=0 pid=-1",
+            b"after closing the last: F_UNLCK (start=0 len=100 kept)"],
+    "flock": [b"child LOCK_EX|LOCK_NB: -1 EAGAIN", b"child converts to LOCK_EX|LOCK_NB: -1 EAGAIN",
+              b"child fcntl write lock: independent of flock: 0",
+              b"child LOCK_EX waits for the parent's LOCK_UN: 0",
+              b"after closing one fd of the holder: -1 EAGAIN", b"after closing the last: 0"],
+    "eintr": [b"F_SETLKW interrupted by SIGALRM: -1 EINTR", b"flock LOCK_EX interrupted: -1 EINTR",
+              b"alarms: 3", b"F_SETLK after the parent let go: 0"],
+    "errors": [b"write lock on O_RDONLY: -1 EBADF", b"l_start 5 l_len -6: -1 EINVAL",
+               b"SEEK_CUR l_start LLONG_MAX: -1 EOVERFLOW", b"F_OFD_SETLK with l_pid: -1 EINVAL",
+               b"bad fd and bad pointer: -1 EBADF", b"flock bad fd and bad operation: -1 EINVAL"],
+    "pipe_size": [b"F_SETPIPE_SZ 5000: 8192", b"F_SETPIPE_SZ 4096 while it holds 8192: -1 EBUSY",
+                  b"write 2000 more: -1 EAGAIN", b"F_GETPIPE_SZ of a file: -1 EBADF"],
+    "owner": [b"F_GETOWN_EX: type F_OWNER_PGRP 1, the group 1",
+              b"F_SETOWN_EX no such process: -1 ESRCH", b"F_GETSIG through a dup: 64"],
+}
+
+
 SECTIONED = {"files_pipe": PIPE_SECTIONS, "files_eventfd": EVENTFD_SECTIONS,
              "files_socketpair": SOCKETPAIR_SECTIONS, "files_epoll": EPOLL_SECTIONS,
              "files_timerfd": TIMERFD_SECTIONS, "files_edge": EDGE_SECTIONS,
              "files_mmap": MMAP_SECTIONS, "jobs": JOBS_SECTIONS, "memory": MEMORY_SECTIONS,
              "sigwait": SIGWAIT_SECTIONS, "sysv_shm": SYSV_SHM_SECTIONS,
              "files_unix": UNIX_SECTIONS, "posix_timers": POSIX_TIMER_SECTIONS,
-             "signalfd": SIGNALFD_SECTIONS}
+             "signalfd": SIGNALFD_SECTIONS, "files_locks": LOCKS_SECTIONS}
 SECTION_CASES = [(program, section) for program, sections in SECTIONED.items()
                  for section in sections]
 

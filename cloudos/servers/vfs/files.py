@@ -36,7 +36,8 @@ O_CLOEXEC, O_PATH, O_TMPFILE = map(int, (OpenFlag.CLOEXEC, OpenFlag.PATH, OpenFl
 # the status flags F_SETFL changes
 STATUS_FLAGS = int(OpenFlag.APPEND | OpenFlag.NONBLOCK | OpenFlag.DIRECT | OpenFlag.NOATIME
                    | OpenFlag.SYNC)
-PIPE_CAPACITY = 65536
+PIPE_CAPACITY = 65536  # a new pipe's (16 pages, as Linux's)
+PIPE_MAX_SIZE = 1 << 20  # /proc/sys/fs/pipe-max-size: F_SETPIPE_SZ's limit without privilege
 PIPE_BUF = 4096
 NR_OPEN = 1 << 20  # fs.nr_open: no RLIMIT_NOFILE above it
 FD_RAM = 4 << 10  # RAM per fd number a process may use (its table is host memory)
@@ -60,6 +61,7 @@ class Pipe:
     # A message socket's (SOCK_SEQPACKET, SOCK_DGRAM) message ends, in stream positions;
     # None for a byte stream
     bounds: deque[int] | None = None
+    capacity: int = PIPE_CAPACITY  # bytes it holds at most (F_SETPIPE_SZ)
 
     def readable(self) -> bool:
         """Something to read: bytes, or a message (which may be empty)."""
@@ -171,6 +173,9 @@ class OpenFile:
     cred: tuple[int, int, int] = (0, -1, -1)
     socktype: int = 1  # SOCK_STREAM, SOCK_DGRAM (2) or SOCK_SEQPACKET (5)
     sigmask: int = 0  # a signalfd's signals
+    lock_key: Any = None  # the locked file's identity, once locked (locks.py)
+    signum: int = 0  # F_SETSIG's signal (0: SIGIO)
+    owner: tuple[int, int] = (0, 0)  # F_SETOWN(_EX)'s (OwnerType, id): none is (TID, 0)
 
     @property
     def fs(self) -> FileSystem:

@@ -1,0 +1,520 @@
+/* files_locks.c — file locks between two processes: POSIX record locks (F_SETLK, F_SETLKW, F_GETLK reporting the holder, ranges split and merged, l_whence and negative lengths, EDEADLK, release on close of any fd and at exit, not inherited), OFD locks (F_OFD_*), flock(2) (shared, exclusive, converting, LOCK_NB, waits, independent of fcntl's), a lock wait interrupted by SIGALRM (EINTR), the errors, F_GETPIPE_SZ/F_SETPIPE_SZ, F_SETOWN(_EX)/F_GETOWN(_EX), F_SETSIG/F_GETSIG (argv[1] picks one section; none: all). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "errname.h"
+#include "section.h"
+#include "testdir.h"
+
+static pid_t parent_pid;
+static int to_child[2], to_parent[2];
+
+static void tell(int fd) { char c = 'x'; if (write(fd, &c, 1) != 1) _exit(98); }
+static void hear(int fd) { char c; if (read(fd, &c, 1) != 1) _exit(97); }
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Runs fn in a child (its output flushed before it exits); the parent goes on. */
+static pid_t child(void (*fn)(void))
+{
+    fflush(stdout);
+    if (pipe(to_child) || pipe(to_parent))
+        exit(96);
+    pid_t pid = fork();
+    if (pid == 0) {
+        fn();
+        fflush(stdout);
+        _exit(0);
+    }
+    return pid;
+}
+
+static void reap(pid_t pid)
+{
+    int status;
+    waitpid(pid, &status, 0);
+    close(to_child[0]); close(to_child[1]); close(to_parent[0]); close(to_parent[1]);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        printf("child: status %#x\n", status);
+}
+
+static int lk(int fd, int cmd, short type, short whence, off_t start, off_t len)
+{
+    struct flock fl = {.l_type = type, .l_whence = whence, .l_start = start, .l_len = len};
+    return fcntl(fd, cmd, &fl);
+}
+
+static const char *tname(int type)
+{
+    return type == F_RDLCK ? "F_RDLCK" : type == F_WRLCK ? "F_WRLCK" : type == F_UNLCK ? "F_UNLCK" : "?";
+}
+
+/* F_GETLK (or F_OFD_GETLK) of [start, start+len): the holder's lock, its pid named. */
+static void getlk(const char *label, int fd, int cmd, short type, off_t start, off_t len)
+{
+    struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
+    if (fcntl(fd, cmd, &fl) < 0) {
+        printf("%s: -1 %s\n", label, errname(errno));
+        return;
+    }
+    if (fl.l_type == F_UNLCK) {
+        printf("%s: F_UNLCK (start=%lld len=%lld kept)\n", label, (long long)fl.l_start,
+               (long long)fl.l_len);
+        return;
+    }
+    printf("%s: %s start=%lld len=%lld whence=%d pid=%s\n", label, tname(fl.l_type),
+           (long long)fl.l_start, (long long)fl.l_len, fl.l_whence,
+           fl.l_pid == parent_pid ? "parent" : fl.l_pid == -1 ? "-1" :
+           fl.l_pid == getpid() ? "self" : "other");
+}
+
+static int open_file(int flags)
+{
+    int fd = open("f", flags | O_CREAT, 0644);
+    if (fd < 0) {
+        perror("open f");
+        exit(95);
+    }
+    return fd;
+}
+
+/* -- record locks between two processes ------------------------------------------------- */
+static void record_child(void)
+{
+    int fd = open_file(O_RDWR);
+    SHOW("child F_SETLK write [50,60) under the parent's [0,100)", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 50, 10));
+    SHOW("child F_SETLK read [50,60)", lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 50, 10));
+    getlk("child F_GETLK write [50,60)", fd, F_GETLK, F_WRLCK, 50, 10);
+    SHOW("child F_SETLK read [100,110), adjacent", lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 100, 10));
+    getlk("child F_GETLK write at 1000", fd, F_GETLK, F_WRLCK, 1000, 1);
+    getlk("child F_GETLK read at 150", fd, F_GETLK, F_RDLCK, 150, 1);
+    getlk("child F_GETLK write at 150", fd, F_GETLK, F_WRLCK, 150, 1);
+    tell(to_parent[1]);
+    hear(to_child[0]);  /* the parent unlocked [40,60) */
+    getlk("child F_GETLK write [0,100) after the split", fd, F_GETLK, F_WRLCK, 0, 100);
+    getlk("child F_GETLK write [40,60)", fd, F_GETLK, F_WRLCK, 40, 20);
+    getlk("child F_GETLK write [55,70)", fd, F_GETLK, F_WRLCK, 55, 15);
+    SHOW("child F_SETLK write [45,55)", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 45, 10));
+    tell(to_parent[1]);
+    hear(to_child[0]);
+    close(fd);
+}
+
+static void record(void)
+{
+    int fd = open_file(O_RDWR);
+    SHOW("parent F_SETLK write [0,100)", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 100));
+    SHOW("parent F_SETLK read [150,EOF)", lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 150, 0));
+    getlk("parent F_GETLK write [0,100): its own", fd, F_GETLK, F_WRLCK, 0, 100);
+    pid_t pid = child(record_child);
+    hear(to_parent[0]);
+    int r = lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 40, 20);
+    tell(to_child[1]);
+    hear(to_parent[0]);
+    getlk("parent F_GETLK write [45,55): the child's", fd, F_GETLK, F_WRLCK, 45, 10);
+    tell(to_child[1]);
+    reap(pid);
+    printf("parent unlock [40,60): %d\n", r);
+    getlk("parent F_GETLK after the child exited", fd, F_GETLK, F_WRLCK, 0, 0);
+    close(fd);
+}
+
+/* -- l_whence, negative lengths, merging and splitting ----------------------------------- */
+static void ranges_child(void)
+{
+    int fd = open_file(O_RDWR);
+    getlk("SEEK_CUR 5 len 10 at offset 10", fd, F_GETLK, F_WRLCK, 10, 30);
+    getlk("SEEK_END -10 len 0 (size 1000)", fd, F_GETLK, F_WRLCK, 900, 200);
+    getlk("start 350 len -20", fd, F_GETLK, F_WRLCK, 300, 50);
+    getlk("merged [500,510)+[510,520)", fd, F_GETLK, F_WRLCK, 500, 100);
+    getlk("write [605,615): the read lock in the middle", fd, F_GETLK, F_WRLCK, 605, 10);
+    getlk("read at 601: the write lock before it", fd, F_GETLK, F_RDLCK, 601, 2);
+    getlk("read at 617: the write lock after it", fd, F_GETLK, F_RDLCK, 617, 1);
+    SHOW("child read lock over the parent's read lock", lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 606, 4));
+    getlk("read at 700: merged read locks", fd, F_GETLK, F_WRLCK, 700, 1);
+    close(fd);
+}
+
+static void ranges(void)
+{
+    int fd = open_file(O_RDWR);
+    if (ftruncate(fd, 1000) != 0)
+        exit(94);
+    lseek(fd, 10, SEEK_SET);
+    SHOW("SEEK_CUR", lk(fd, F_SETLK, F_WRLCK, SEEK_CUR, 5, 10));
+    SHOW("SEEK_END", lk(fd, F_SETLK, F_RDLCK, SEEK_END, -10, 0));
+    SHOW("negative length", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 350, -20));
+    SHOW("[500,510)", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 500, 10));
+    SHOW("[510,520)", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 510, 10));
+    SHOW("write [600,620)", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 600, 20));
+    SHOW("read [605,615) over it", lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 605, 10));
+    SHOW("read [690,700)", lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 690, 10));
+    SHOW("read [700,710)", lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 700, 10));
+    reap(child(ranges_child));
+    close(fd);
+}
+
+/* -- a blocking wait, and a deadlock ------------------------------------------------------ */
+static void wait_child(void)
+{
+    int fd = open_file(O_RDWR);
+    tell(to_parent[1]);
+    double t0 = now();
+    SHOW("child F_SETLKW waits for the parent", lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 0, 10));
+    printf("child waited >= 80ms: %s\n", now() - t0 >= 0.08 ? "yes" : "no");
+    getlk("child sees the parent's other lock", fd, F_GETLK, F_WRLCK, 0, 100);
+    close(fd);
+}
+
+static void waiting(void)
+{
+    int fd = open_file(O_RDWR);
+    lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10);
+    lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 20, 10);
+    pid_t pid = child(wait_child);
+    hear(to_parent[0]);
+    usleep(150000);
+    lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 10);
+    reap(pid);
+    close(fd);
+}
+
+static void deadlock_child(void)
+{
+    int fd = open_file(O_RDWR);
+    lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 1, 1);
+    tell(to_parent[1]);
+    SHOW("child F_SETLKW on the parent's byte 0", lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 0, 1));
+    close(fd);
+}
+
+static void deadlock(void)
+{
+    int fd = open_file(O_RDWR);
+    lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 1);
+    pid_t pid = child(deadlock_child);
+    hear(to_parent[0]);
+    usleep(150000);  /* the child waits for byte 0 by now */
+    int r = lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 1, 1);
+    int e = errno;
+    int r2 = lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 1, 1);
+    int e2 = errno;
+    lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 1);
+    reap(pid);
+    printf("parent F_SETLKW on the child's byte 1: %d %s\n", r, r ? errname(e) : "");
+    printf("parent F_SETLK on it: %d %s\n", r2, r2 ? errname(e2) : "");
+    SHOW("parent F_SETLKW once the child is gone", lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 1, 1));
+    close(fd);
+}
+
+/* -- release: close of any fd, exit; not inherited ---------------------------------------- */
+static void release_child(void)
+{
+    int fd = open_file(O_RDWR);
+    getlk("child: the parent's lock, not inherited", fd, F_GETLK, F_WRLCK, 0, 0);
+    SHOW("child F_SETLK while inherited fd is open", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 1));
+    tell(to_parent[1]);
+    hear(to_child[0]);  /* the parent closed another fd of the file */
+    getlk("child: after the parent closed another fd", fd, F_GETLK, F_WRLCK, 0, 0);
+    SHOW("child takes [0,10)", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
+    /* exits holding it */
+}
+
+static void release(void)
+{
+    int fd = open_file(O_RDWR);
+    int other = open("f", O_RDONLY);
+    SHOW("parent F_SETLK [0,EOF)", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 0));
+    pid_t pid = child(release_child);
+    hear(to_parent[0]);
+    close(other);
+    tell(to_child[1]);
+    reap(pid);
+    SHOW("parent: the child exited holding [0,10)", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
+    close(fd);
+}
+
+/* -- OFD locks ------------------------------------------------------------------------------ */
+static int ofd_inherited;
+
+static void ofd_child(void)
+{
+    int fd = open_file(O_RDWR);
+    getlk("child F_GETLK: an OFD holder", fd, F_GETLK, F_WRLCK, 0, 10);
+    getlk("child F_OFD_GETLK", fd, F_OFD_GETLK, F_RDLCK, 5, 1);
+    SHOW("child F_SETLK write conflicts", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 1));
+    SHOW("child F_OFD_SETLK write conflicts", lk(fd, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 1));
+    SHOW("child F_SETLK read", lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 0, 1));
+    SHOW("child F_OFD_SETLK on the inherited description", lk(ofd_inherited, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 5));
+    close(fd);
+}
+
+static void ofd(void)
+{
+    int fd = open_file(O_RDWR);
+    ofd_inherited = fd;
+    SHOW("F_OFD_SETLK write [0,10)", lk(fd, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 10));
+    int second = open_file(O_RDWR);
+    SHOW("another description of the same process", lk(second, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 1));
+    getlk("F_OFD_GETLK from it", second, F_OFD_GETLK, F_WRLCK, 0, 100);
+    SHOW("F_SETLK of the same process conflicts", lk(second, F_SETLK, F_WRLCK, SEEK_SET, 5, 1));
+    int d = dup(fd);
+    SHOW("F_OFD_SETLK read through a dup (same description)", lk(d, F_OFD_SETLK, F_RDLCK, SEEK_SET, 0, 10));
+    reap(child(ofd_child));
+    close(second);  /* a close of another fd: an OFD lock stays */
+    second = open_file(O_RDWR);
+    getlk("after closing another fd", second, F_OFD_GETLK, F_WRLCK, 0, 3);
+    getlk("the read part", second, F_OFD_GETLK, F_WRLCK, 7, 1);
+    close(fd);
+    getlk("after closing one of two fds of the description", second, F_OFD_GETLK, F_WRLCK, 0, 3);
+    close(d);
+    getlk("after closing the last", second, F_OFD_GETLK, F_WRLCK, 0, 100);
+    close(second);
+}
+
+/* -- flock --------------------------------------------------------------------------------- */
+static int flock_inherited;
+
+static void flock_child(void)
+{
+    int fd = open_file(O_RDONLY);
+    SHOW("child LOCK_EX|LOCK_NB", flock(fd, LOCK_EX | LOCK_NB));
+    SHOW("child LOCK_SH|LOCK_NB", flock(fd, LOCK_SH | LOCK_NB));
+    SHOW("child LOCK_EX on the inherited description", flock(flock_inherited, LOCK_EX | LOCK_NB));
+    SHOW("child fcntl write lock: independent of flock", lk(flock_inherited, F_SETLK, F_WRLCK, SEEK_SET, 0, 0));
+    tell(to_parent[1]);
+    hear(to_child[0]);  /* the parent made it shared */
+    SHOW("child LOCK_SH|LOCK_NB with the parent's shared", flock(fd, LOCK_SH | LOCK_NB));
+    SHOW("child converts to LOCK_EX|LOCK_NB", flock(fd, LOCK_EX | LOCK_NB));
+    SHOW("child LOCK_SH again", flock(fd, LOCK_SH | LOCK_NB));
+    tell(to_parent[1]);
+    double t0 = now();
+    SHOW("child LOCK_EX waits for the parent's LOCK_UN", flock(fd, LOCK_EX));
+    printf("child waited >= 80ms: %s\n", now() - t0 >= 0.08 ? "yes" : "no");
+    close(fd);
+}
+
+static void flocks(void)
+{
+    int fd = open_file(O_RDWR);
+    flock_inherited = fd;
+    SHOW("LOCK_EX", flock(fd, LOCK_EX));
+    SHOW("LOCK_EX again", flock(fd, LOCK_EX | LOCK_NB));
+    int second = open_file(O_RDWR);
+    SHOW("another description, LOCK_SH|LOCK_NB", flock(second, LOCK_SH | LOCK_NB));
+    close(second);
+    pid_t pid = child(flock_child);
+    hear(to_parent[0]);
+    SHOW("parent LOCK_SH (converting)", flock(fd, LOCK_SH));
+    tell(to_child[1]);
+    hear(to_parent[0]);
+    usleep(150000);
+    flock(fd, LOCK_UN);
+    reap(pid);
+    SHOW("LOCK_UN without a lock", flock(fd, LOCK_UN));
+    flock(fd, LOCK_EX);
+    int held = open_file(O_RDONLY);
+    int d = dup(fd);
+    close(fd);
+    SHOW("after closing one fd of the holder", flock(held, LOCK_SH | LOCK_NB));
+    close(d);
+    SHOW("after closing the last", flock(held, LOCK_SH | LOCK_NB));
+    close(held);
+}
+
+/* -- a wait interrupted by a signal --------------------------------------------------------- */
+static volatile sig_atomic_t alarms;
+static void on_alarm(int sig) { (void)sig; alarms++; }
+
+static void eintr_child(void)
+{
+    int fd = open_file(O_RDWR);
+    struct sigaction sa = {.sa_handler = on_alarm};  /* no SA_RESTART */
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = {.it_value = {.tv_usec = 100000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    SHOW("F_SETLKW interrupted by SIGALRM", lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 0, 1));
+    setitimer(ITIMER_REAL, &it, NULL);
+    SHOW("F_OFD_SETLKW interrupted", lk(fd, F_OFD_SETLKW, F_RDLCK, SEEK_SET, 0, 1));
+    setitimer(ITIMER_REAL, &it, NULL);
+    SHOW("flock LOCK_EX interrupted", flock(fd, LOCK_EX));
+    printf("alarms: %d\n", (int)alarms);
+    getlk("no lock was taken", fd, F_OFD_GETLK, F_WRLCK, 0, 0);
+    tell(to_parent[1]);
+    hear(to_child[0]);  /* the parent let go: the interrupted waits are gone */
+    SHOW("F_SETLK after the parent let go", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 0));
+    SHOW("flock after the parent let go", flock(fd, LOCK_EX | LOCK_NB));
+    close(fd);
+}
+
+static void eintr(void)
+{
+    int fd = open_file(O_RDWR);
+    lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 1);
+    flock(fd, LOCK_SH);
+    pid_t pid = child(eintr_child);
+    hear(to_parent[0]);
+    lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0);
+    flock(fd, LOCK_UN);
+    getlk("parent F_GETLK: nothing granted to an interrupted wait", fd, F_GETLK, F_WRLCK, 0, 0);
+    tell(to_child[1]);
+    reap(pid);
+    close(fd);
+}
+
+/* -- errors ---------------------------------------------------------------------------------- */
+static void errors(void)
+{
+    int rd = open_file(O_RDONLY), wr = open_file(O_WRONLY), rw = open_file(O_RDWR);
+    SHOW("write lock on O_RDONLY", lk(rd, F_SETLK, F_WRLCK, SEEK_SET, 0, 1));
+    SHOW("read lock on O_WRONLY", lk(wr, F_SETLK, F_RDLCK, SEEK_SET, 0, 1));
+    SHOW("unlock on O_RDONLY", lk(rd, F_SETLK, F_UNLCK, SEEK_SET, 0, 1));
+    SHOW("F_GETLK write on O_RDONLY", lk(rd, F_GETLK, F_WRLCK, SEEK_SET, 0, 1));
+    SHOW("l_type 7", lk(rw, F_SETLK, 7, SEEK_SET, 0, 1));
+    SHOW("l_whence 3", lk(rw, F_SETLK, F_WRLCK, 3, 0, 1));
+    SHOW("l_start -1", lk(rw, F_SETLK, F_WRLCK, SEEK_SET, -1, 1));
+    SHOW("l_start 5 l_len -6", lk(rw, F_SETLK, F_WRLCK, SEEK_SET, 5, -6));
+    SHOW("l_start 5 l_len -5", lk(rw, F_SETLK, F_WRLCK, SEEK_SET, 5, -5));
+    SHOW("l_len beyond the largest offset", lk(rw, F_SETLK, F_WRLCK, SEEK_SET, 10, LLONG_MAX));
+    lseek(rw, 100, SEEK_SET);
+    SHOW("SEEK_CUR l_start LLONG_MAX", lk(rw, F_SETLK, F_WRLCK, SEEK_CUR, LLONG_MAX, 1));
+    SHOW("SEEK_CUR l_start -101", lk(rw, F_SETLK, F_WRLCK, SEEK_CUR, -101, 1));
+    SHOW("F_GETLK of F_UNLCK", lk(rw, F_GETLK, F_UNLCK, SEEK_SET, 0, 1));
+    struct flock fl = {.l_type = F_WRLCK, .l_len = 1, .l_pid = 1};
+    SHOW("F_OFD_SETLK with l_pid", fcntl(rw, F_OFD_SETLK, &fl));
+    SHOW("F_OFD_GETLK with l_pid", fcntl(rw, F_OFD_GETLK, &fl));
+    SHOW("F_SETLK with l_pid (ignored)", fcntl(rw, F_SETLK, &fl));
+    SHOW("bad fd", lk(999, F_SETLK, F_WRLCK, SEEK_SET, 0, 1));
+    SHOW("bad pointer", fcntl(rw, F_SETLK, (void *)8));
+    SHOW("bad fd and bad pointer", fcntl(999, F_GETLK, (void *)8));
+    int path = open("f", O_PATH);
+    SHOW("O_PATH fd F_GETLK", lk(path, F_GETLK, F_WRLCK, SEEK_SET, 0, 1));
+    SHOW("O_PATH fd flock", flock(path, LOCK_SH));
+    SHOW("O_PATH fd F_GETFD", fcntl(path, F_GETFD));
+    close(path);
+    SHOW("flock 0", flock(rw, 0));
+    SHOW("flock LOCK_SH|LOCK_EX", flock(rw, LOCK_SH | LOCK_EX));
+    SHOW("flock LOCK_NB alone", flock(rw, LOCK_NB));
+    SHOW("flock bad fd", flock(999, LOCK_SH));
+    SHOW("flock bad fd and bad operation", flock(999, 0));
+    SHOW("flock on O_RDONLY LOCK_EX", flock(rd, LOCK_EX));
+    int p[2];
+    if (pipe(p) != 0)
+        exit(93);
+    SHOW("flock on a pipe", flock(p[0], LOCK_EX));
+    SHOW("F_SETLK on a pipe's write end", lk(p[1], F_SETLK, F_WRLCK, SEEK_SET, 0, 1));
+    SHOW("fcntl command 9999", fcntl(rw, 9999, 0));
+    close(p[0]); close(p[1]); close(rd); close(wr); close(rw);
+}
+
+/* -- pipe sizes, owners, signals -------------------------------------------------------------- */
+static void pipe_size(void)
+{
+    int p[2];
+    if (pipe2(p, O_NONBLOCK) != 0)
+        exit(92);
+    SHOW("F_GETPIPE_SZ", fcntl(p[0], F_GETPIPE_SZ));
+    SHOW("F_GETPIPE_SZ of the write end", fcntl(p[1], F_GETPIPE_SZ));
+    SHOW("F_SETPIPE_SZ 1", fcntl(p[0], F_SETPIPE_SZ, 1));
+    SHOW("F_SETPIPE_SZ 0", fcntl(p[1], F_SETPIPE_SZ, 0));
+    SHOW("F_SETPIPE_SZ 5000", fcntl(p[1], F_SETPIPE_SZ, 5000));
+    SHOW("F_GETPIPE_SZ", fcntl(p[0], F_GETPIPE_SZ));
+    static char buf[70000];
+    SHOW("write 20000 bytes into 8192", write(p[1], buf, 20000));
+    SHOW("F_SETPIPE_SZ 4096 while it holds 8192", fcntl(p[1], F_SETPIPE_SZ, 4096));
+    SHOW("read 5000", read(p[0], buf, 5000));
+    SHOW("F_SETPIPE_SZ 4096 while it holds 3192", fcntl(p[1], F_SETPIPE_SZ, 4096));
+    SHOW("write 2000 more", write(p[1], buf, 2000));
+    SHOW("F_SETPIPE_SZ 1048576", fcntl(p[1], F_SETPIPE_SZ, 1048576));
+    SHOW("write 70000", write(p[1], buf, 70000));
+    SHOW("F_SETPIPE_SZ 2^31+1", fcntl(p[1], F_SETPIPE_SZ, (1u << 31) + 1));
+    SHOW("F_SETPIPE_SZ -1", fcntl(p[1], F_SETPIPE_SZ, -1));
+    int fd = open_file(O_RDWR);
+    SHOW("F_GETPIPE_SZ of a file", fcntl(fd, F_GETPIPE_SZ));
+    SHOW("F_SETPIPE_SZ of a file", fcntl(fd, F_SETPIPE_SZ, 4096));
+    close(fd); close(p[0]); close(p[1]);
+}
+
+static void owner(void)
+{
+    int fd = open_file(O_RDWR);
+    struct f_owner_ex ex = {.type = 9, .pid = 9};
+    SHOW("F_GETOWN", fcntl(fd, F_GETOWN));
+    SHOW("F_GETOWN_EX", fcntl(fd, F_GETOWN_EX, &ex));
+    printf("  type %d pid %d\n", ex.type, ex.pid);
+    SHOW("F_SETOWN pid", fcntl(fd, F_SETOWN, getpid()));
+    printf("F_GETOWN is the pid: %d\n", fcntl(fd, F_GETOWN) == getpid());
+    fcntl(fd, F_GETOWN_EX, &ex);
+    printf("F_GETOWN_EX: type F_OWNER_PID %d, the pid %d\n", ex.type == F_OWNER_PID, ex.pid == getpid());
+    SHOW("F_SETOWN -pgrp", fcntl(fd, F_SETOWN, -getpgrp()));
+    printf("F_GETOWN is -pgrp: %d\n", fcntl(fd, F_GETOWN) == -getpgrp());
+    fcntl(fd, F_GETOWN_EX, &ex);
+    printf("F_GETOWN_EX: type F_OWNER_PGRP %d, the group %d\n", ex.type == F_OWNER_PGRP, ex.pid == getpgrp());
+    ex.type = F_OWNER_TID;
+    ex.pid = gettid();
+    SHOW("F_SETOWN_EX tid", fcntl(fd, F_SETOWN_EX, &ex));
+    printf("F_GETOWN is the tid: %d\n", fcntl(fd, F_GETOWN) == gettid());
+    fcntl(fd, F_GETOWN_EX, &ex);
+    printf("F_GETOWN_EX: type F_OWNER_TID %d\n", ex.type == F_OWNER_TID);
+    ex.type = 7;
+    SHOW("F_SETOWN_EX type 7", fcntl(fd, F_SETOWN_EX, &ex));
+    ex.type = F_OWNER_PID;
+    ex.pid = 0x3fffffff;
+    SHOW("F_SETOWN_EX no such process", fcntl(fd, F_SETOWN_EX, &ex));
+    SHOW("F_SETOWN no such process", fcntl(fd, F_SETOWN, 0x3fffffff));
+    SHOW("F_SETOWN no such group", fcntl(fd, F_SETOWN, -0x3fffffff));
+    SHOW("F_SETOWN INT_MIN", fcntl(fd, F_SETOWN, INT_MIN));
+    SHOW("F_SETOWN bad fd", fcntl(999, F_SETOWN, 0x3fffffff));
+    SHOW("F_SETOWN_EX bad pointer", fcntl(fd, F_SETOWN_EX, (void *)8));
+    SHOW("F_GETOWN_EX bad pointer", fcntl(fd, F_GETOWN_EX, (void *)8));
+    SHOW("F_SETOWN 0", fcntl(fd, F_SETOWN, 0));
+    SHOW("F_GETOWN", fcntl(fd, F_GETOWN));
+    SHOW("F_GETSIG", fcntl(fd, F_GETSIG));
+    SHOW("F_SETSIG SIGUSR1", fcntl(fd, F_SETSIG, SIGUSR1));
+    SHOW("F_GETSIG", fcntl(fd, F_GETSIG));
+    SHOW("F_SETSIG 64", fcntl(fd, F_SETSIG, 64));
+    SHOW("F_SETSIG 65", fcntl(fd, F_SETSIG, 65));
+    SHOW("F_SETSIG -1", fcntl(fd, F_SETSIG, -1));
+    SHOW("F_GETSIG", fcntl(fd, F_GETSIG));
+    int d = dup(fd);
+    SHOW("F_GETSIG through a dup", fcntl(d, F_GETSIG));
+    close(d);
+    close(fd);
+}
+
+int main(int argc, char **argv)
+{
+    only = argc > 1 ? argv[1] : NULL;
+    setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+    parent_pid = getpid();
+    testdir_enter("locks");
+    if (section("record")) record();
+    if (section("ranges")) ranges();
+    if (section("wait")) waiting();
+    if (section("deadlock")) deadlock();
+    if (section("release")) release();
+    if (section("ofd")) ofd();
+    if (section("flock")) flocks();
+    if (section("eintr")) eintr();
+    if (section("errors")) errors();
+    if (section("pipe_size")) pipe_size();
+    if (section("owner")) owner();
+    testdir_leave();
+    return 0;
+}
