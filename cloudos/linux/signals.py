@@ -45,7 +45,8 @@ UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 # returns; these are the ones CloudOS can block in).
 # poll, select and their p- forms never restart (signal(7)): EINTR even with SA_RESTART.
 RESTARTABLE = {Sysno.READ, Sysno.WRITE, Sysno.PREAD64, Sysno.PWRITE64, Sysno.READV, Sysno.WRITEV,
-               Sysno.WAIT4, Sysno.FUTEX, Sysno.WAITID}
+               Sysno.WAIT4, Sysno.FUTEX, Sysno.WAITID,
+               Sysno.FCNTL, Sysno.FLOCK}  # (fcntl waits only in F_SETLKW, F_OFD_SETLKW)
 # System calls a stopped thread leaves to run again once continued (the others,
 # which may have made progress, finish first and the thread stops after them).
 STOP_RESTARTS = {Sysno.READ, Sysno.POLL, Sysno.PREAD64, Sysno.READV, Sysno.SELECT, Sysno.PAUSE,

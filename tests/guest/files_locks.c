@@ -357,9 +357,15 @@ static void eintr_child(void)
     printf("alarms: %d\n", (int)alarms);
     getlk("no lock was taken", fd, F_OFD_GETLK, F_WRLCK, 0, 0);
     tell(to_parent[1]);
-    hear(to_child[0]);  /* the parent let go: the interrupted waits are gone */
+    hear(to_child[0]);  /* the parent let go of its record lock */
     SHOW("F_SETLK after the parent let go", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 0));
-    SHOW("flock after the parent let go", flock(fd, LOCK_EX | LOCK_NB));
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &sa, NULL);
+    setitimer(ITIMER_REAL, &it, NULL);
+    tell(to_parent[1]);
+    double t0 = now();
+    SHOW("flock LOCK_EX restarted after SIGALRM (SA_RESTART)", flock(fd, LOCK_EX));
+    printf("alarms: %d, waited >= 250ms: %s\n", (int)alarms, now() - t0 >= 0.25 ? "yes" : "no");
     close(fd);
 }
 
@@ -371,9 +377,11 @@ static void eintr(void)
     pid_t pid = child(eintr_child);
     hear(to_parent[0]);
     lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0);
-    flock(fd, LOCK_UN);
     getlk("parent F_GETLK: nothing granted to an interrupted wait", fd, F_GETLK, F_WRLCK, 0, 0);
     tell(to_child[1]);
+    hear(to_parent[0]);
+    usleep(300000);  /* the child's flock wait is interrupted, and restarted, meanwhile */
+    flock(fd, LOCK_UN);
     reap(pid);
     close(fd);
 }
