@@ -24,6 +24,7 @@ exit).
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -75,8 +76,10 @@ class Waiter:
 class LockTable:
     """Every lock on the machine (in VfsState: it outlives a crash of the server's code)."""
 
-    ranges: dict[Any, list[Lock]] = field(default_factory=dict)  # record and OFD locks
-    flocks: dict[Any, list[Lock]] = field(default_factory=dict)
+    # record and OFD locks by file, then by owner: each owner's sorted by start, disjoint,
+    # neighbours of one type merged
+    ranges: dict[Any, dict[Any, list[Lock]]] = field(default_factory=dict)
+    flocks: dict[Any, dict[Any, Lock]] = field(default_factory=dict)  # by file, by owner
     waiters: list[Waiter] = field(default_factory=list)
     # the files on which each process holds record locks (what its close and exit release)
     by_pid: dict[int, set[Any]] = field(default_factory=dict)
@@ -99,14 +102,22 @@ def _overlaps(lock: Lock, start: int, end: int) -> bool:
     return lock.start <= end and start <= lock.end
 
 
-def _conflict(locks: list[Lock], want: Lock) -> Lock | None:
-    """The first lock of another owner that ``want`` cannot be held with."""
-    for held in locks:
-        if held.owner is want.owner or held.owner == want.owner:
+def _conflict(owners: dict[Any, list[Lock]], want: Lock) -> Lock | None:
+    """The first lock of another owner that ``want`` cannot be held with (an owner's
+    locks are sorted and disjoint: the first that may overlap is found by bisection)."""
+    for owner, locks in owners.items():
+        if owner == want.owner:
             continue
-        if _overlaps(held, want.start, want.end) and WRLCK in (held.type, want.type):
-            return held
+        i = bisect.bisect_left(locks, want.start, key=_end)
+        while i < len(locks) and locks[i].start <= want.end:
+            if WRLCK in (locks[i].type, want.type):
+                return locks[i]
+            i += 1
     return None
+
+
+def _end(lock: Lock) -> int:
+    return lock.end
 
 
 def _range(vfs: Vfs, file: OpenFile, r: FcntlLock) -> tuple[int, int]:
@@ -147,7 +158,7 @@ def fcntl_lock(vfs: Vfs, request: Request, file: OpenFile, r: FcntlLock) -> Any:
         if ofd and r.pid != 0:
             raise KernelError(Errno.EINVAL, "F_OFD_GETLK with l_pid set")
         owner = file if ofd else ("posix", request.sender)
-        held = _conflict(vfs.state.locks.ranges.get(key_of(vfs, file), []),
+        held = _conflict(vfs.state.locks.ranges.get(key_of(vfs, file), {}),
                          Lock(owner, 0, r.type, start, end))
         if held is None:
             return 0  # the personality reports F_UNLCK
@@ -174,13 +185,12 @@ def flock(vfs: Vfs, request: Request, file: OpenFile, operation: int) -> Any:
         raise KernelError(Errno.EBADF, "an O_PATH fd")
     table = vfs.state.locks
     key = key_of(vfs, file)
-    locks = table.flocks.get(key, [])
     want = UNLCK if kind == LOCK_UN else RDLCK if kind == LOCK_SH else WRLCK
-    mine = next((lock for lock in locks if lock.owner is file), None)
+    mine = table.flocks.get(key, {}).get(file)
     if mine is not None:
         if mine.type == want:
             return 0
-        _drop(table, table.flocks, key, [mine])
+        _drop_flock(table, key, file)
         wake(vfs, key)
     if want == UNLCK:
         return 0
@@ -208,15 +218,18 @@ def _try(vfs: Vfs, key: Any, lock: Lock, flock: bool) -> Lock | None:
     """Take ``lock`` if nothing conflicts; else the lock in the way."""
     table = vfs.state.locks
     if flock:
-        locks = table.flocks.setdefault(key, [])
-        held = _conflict(locks, lock)
-        if held is None:
-            _count(table, 1)
-            locks.append(lock)
-        return held
-    locks = table.ranges.get(key, [])
+        # an exclusive lock is its file's only one (but for its owner's, taken meanwhile
+        # by another thread): the first other holder tells
+        holders = table.flocks.setdefault(key, {})
+        held = next((h for h in holders.values() if h.owner is not lock.owner), None)
+        if held is not None and WRLCK in (held.type, lock.type):
+            return held
+        _count(table, lock.owner not in holders)
+        holders[lock.owner] = lock
+        return None
+    owners = table.ranges.get(key, {})
     if lock.type != UNLCK:
-        held = _conflict(locks, lock)
+        held = _conflict(owners, lock)
         if held is not None:
             return held
     _place(vfs, key, lock)
@@ -226,46 +239,54 @@ def _try(vfs: Vfs, key: Any, lock: Lock, flock: bool) -> Lock | None:
 def _place(vfs: Vfs, key: Any, lock: Lock) -> None:
     """Put the owner's new lock (or unlock) over its old ones: what it covers of them
     goes (a lock over the middle of one splits it in two), then neighbours of one type
-    merge."""
+    merge. Only the owner's locks that overlap or touch the range change."""
     table = vfs.state.locks
-    locks = table.ranges.get(key, [])
     owner = lock.owner
-    mine: list[Lock] = []
-    others: list[Lock] = []
-    for held in locks:
-        (mine if held.owner is owner or held.owner == owner else others).append(held)
-    kept: list[Lock] = []
-    for held in mine:
-        if not _overlaps(held, lock.start, lock.end):
-            kept.append(held)
-            continue
+    mine = table.ranges.get(key, {}).get(owner, [])
+    first = bisect.bisect_left(mine, lock.start - 1, key=_end)
+    last = first
+    while last < len(mine) and mine[last].start <= lock.end + 1:
+        last += 1
+    touched = mine[first:last]
+    pieces: list[Lock] = []
+    weakened = False
+    for held in touched:
         if held.start < lock.start:
-            kept.append(Lock(owner, held.pid, held.type, held.start, lock.start - 1))
+            pieces.append(Lock(owner, held.pid, held.type, held.start,
+                               min(held.end, lock.start - 1)))
         if held.end > lock.end:
-            kept.append(Lock(owner, held.pid, held.type, lock.end + 1, held.end))
+            pieces.append(Lock(owner, held.pid, held.type, max(held.start, lock.end + 1),
+                               held.end))
+        weakened |= _overlaps(held, lock.start, lock.end) and (
+            lock.type == UNLCK or held.type == WRLCK and lock.type == RDLCK)
     if lock.type != UNLCK:
-        kept.append(lock)
-    kept.sort(key=lambda held: held.start)
+        pieces.append(lock)
+    pieces.sort(key=lambda held: held.start)
     merged: list[Lock] = []
-    for held in kept:
-        last = merged[-1] if merged else None
-        if last is not None and last.type == held.type and held.start <= last.end + 1 \
-                and last.end != OFFSET_MAX:
-            merged[-1] = Lock(owner, last.pid, last.type, last.start, max(last.end, held.end))
+    for held in pieces:
+        prev = merged[-1] if merged else None
+        if prev is not None and prev.type == held.type and held.start <= prev.end + 1:
+            merged[-1] = Lock(owner, prev.pid, prev.type, prev.start, max(prev.end, held.end))
         else:
             merged.append(held)
-    _count(table, len(merged) - len(mine))
-    if others or merged:
-        table.ranges[key] = others + merged
+    _count(table, len(merged) - len(touched))
+    mine[first:last] = merged  # (in place: appending to many locks costs no copy of them)
+    owners = table.ranges.setdefault(key, {})
+    if mine:
+        owners[owner] = mine
     else:
-        table.ranges.pop(key, None)
+        owners.pop(owner, None)
+        if not owners:
+            del table.ranges[key]
     if isinstance(owner, tuple):
         pid = owner[1]
-        if merged:
+        if mine:
             table.by_pid.setdefault(pid, set()).add(key)
         elif pid in table.by_pid:
             table.by_pid[pid].discard(key)
-    if len(merged) < len(mine) or lock.type != WRLCK:
+            if not table.by_pid[pid]:
+                del table.by_pid[pid]
+    if weakened:
         wake(vfs, key)  # a range went, or a write lock became a read lock
 
 
@@ -288,7 +309,7 @@ def _deadlock(vfs: Vfs, owner: Any, held: Lock) -> bool:
                        and vfs.api.waiting(w.request)), None)
         if waiter is None:
             return False
-        blocker = _conflict(table.ranges.get(waiter.key, []), waiter.lock)
+        blocker = _conflict(table.ranges.get(waiter.key, {}), waiter.lock)
         if blocker is None:
             return False
         held = blocker
@@ -323,13 +344,24 @@ def wake(vfs: Vfs, key: Any) -> None:
         del table.waking[key]
 
 
-def _drop(table: LockTable, where: dict[Any, list[Lock]], key: Any, gone: list[Lock]) -> None:
-    locks = [lock for lock in where.get(key, []) if not any(lock is g for g in gone)]
+def _drop_flock(table: LockTable, key: Any, file: OpenFile) -> None:
+    holders = table.flocks.get(key, {})
+    if holders.pop(file, None) is not None:
+        table.count -= 1
+        if not holders:
+            del table.flocks[key]
+
+
+def _drop_owner(table: LockTable, key: Any, owner: Any) -> bool:
+    """Drop every record or OFD lock ``owner`` holds on ``key``; whether it held any."""
+    owners = table.ranges.get(key, {})
+    gone = owners.pop(owner, None)
+    if not owners:
+        table.ranges.pop(key, None)
+    if gone is None:
+        return False
     table.count -= len(gone)
-    if locks:
-        where[key] = locks
-    else:
-        where.pop(key, None)
+    return True
 
 
 def closed(vfs: Vfs, pid: int, file: OpenFile) -> None:
@@ -341,9 +373,7 @@ def closed(vfs: Vfs, pid: int, file: OpenFile) -> None:
 
 def _release_pid_key(vfs: Vfs, pid: int, key: Any) -> None:
     table = vfs.state.locks
-    owner = ("posix", pid)
-    gone = [lock for lock in table.ranges.get(key, []) if lock.owner == owner]
-    _drop(table, table.ranges, key, gone)
+    _drop_owner(table, key, ("posix", pid))
     keys = table.by_pid.get(pid)
     if keys is not None:
         keys.discard(key)
@@ -364,9 +394,6 @@ def released(vfs: Vfs, file: OpenFile) -> None:
         return  # never locked
     table = vfs.state.locks
     key = file.lock_key
-    for where in (table.ranges, table.flocks):
-        gone = [lock for lock in where.get(key, []) if lock.owner is file]
-        if gone:
-            _drop(table, where, key, gone)
+    _drop_owner(table, key, file)
+    _drop_flock(table, key, file)
     wake(vfs, key)
-
