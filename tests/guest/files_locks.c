@@ -432,6 +432,17 @@ static void errors(void)
 }
 
 /* -- pipe sizes, owners, signals -------------------------------------------------------------- */
+/* Without CAP_SYS_RESOURCE a pipe grows to pipe-max-size (1 MiB) and no further. */
+static void unprivileged_pipe(void)
+{
+    int p[2];
+    if ((setuid(65534) != 0 && getuid() == 0) || pipe(p) != 0)
+        _exit(91);
+    SHOW("unprivileged F_SETPIPE_SZ 1048576", fcntl(p[1], F_SETPIPE_SZ, 1048576));
+    SHOW("unprivileged F_SETPIPE_SZ 1048577", fcntl(p[1], F_SETPIPE_SZ, 1048577));
+    SHOW("unprivileged F_SETPIPE_SZ 4096 (shrinking)", fcntl(p[1], F_SETPIPE_SZ, 4096));
+}
+
 static void pipe_size(void)
 {
     int p[2];
@@ -453,6 +464,8 @@ static void pipe_size(void)
     SHOW("write 70000", write(p[1], buf, 70000));
     SHOW("F_SETPIPE_SZ 2^31+1", fcntl(p[1], F_SETPIPE_SZ, (1u << 31) + 1));
     SHOW("F_SETPIPE_SZ -1", fcntl(p[1], F_SETPIPE_SZ, -1));
+    pid_t pid = child(unprivileged_pipe);
+    reap(pid);
     int fd = open_file(O_RDWR);
     SHOW("F_GETPIPE_SZ of a file", fcntl(fd, F_GETPIPE_SZ));
     SHOW("F_SETPIPE_SZ of a file", fcntl(fd, F_SETPIPE_SZ, 4096));

@@ -470,7 +470,8 @@ LOCKS_SECTIONS = {
                b"SEEK_CUR l_start LLONG_MAX: -1 EOVERFLOW", b"F_OFD_SETLK with l_pid: -1 EINVAL",
                b"bad fd and bad pointer: -1 EBADF", b"flock bad fd and bad operation: -1 EINVAL"],
     "pipe_size": [b"F_SETPIPE_SZ 5000: 8192", b"F_SETPIPE_SZ 4096 while it holds 8192: -1 EBUSY",
-                  b"write 2000 more: -1 EAGAIN", b"F_GETPIPE_SZ of a file: -1 EBADF"],
+                  b"write 2000 more: -1 EAGAIN", b"F_GETPIPE_SZ of a file: -1 EBADF",
+                  b"unprivileged F_SETPIPE_SZ 1048577: -1 EPERM"],
     "owner": [b"F_GETOWN_EX: type F_OWNER_PGRP 1, the group 1",
               b"F_SETOWN_EX no such process: -1 ESRCH", b"F_GETSIG through a dup: 64"],
 }

@@ -37,6 +37,7 @@ SOL_SOCKET, SCM_RIGHTS, CMSG_HEADER, MSG_CTRUNC, MSG_CMSG_CLOEXEC = 1, 1, 16, 0x
 POLLIN, POLLOUT, POLLERR, POLLHUP = 1, 4, 8, 16
 PIPEFS_DEV = 0x0C
 PAGE = 4096  # a pipe's size is in pages
+CAP_SYS_RESOURCE = 24  # capabilities(7): a pipe beyond pipe-max-size
 
 
 def pipe2(vfs: Vfs, request: Request, r: Pipe2) -> int:
@@ -67,7 +68,8 @@ def pipe_size(vfs: Vfs, file: OpenFile, setting: bool, arg: int) -> int:
     if size > 1 << 31:
         raise KernelError(Errno.EINVAL, f"pipe size {size}")
     size = PAGE if size < PAGE else 1 << (size - 1).bit_length()
-    if size > pipe.capacity and size > files.PIPE_MAX_SIZE and os.geteuid() != 0:
+    if size > pipe.capacity and size > files.PIPE_MAX_SIZE \
+            and not vfs.who().capable(CAP_SYS_RESOURCE):
         raise KernelError(Errno.EPERM, "beyond /proc/sys/fs/pipe-max-size")
     if size < -(-len(pipe.buffer) // PAGE) * PAGE:
         raise KernelError(Errno.EBUSY, "the pipe holds more than that")
