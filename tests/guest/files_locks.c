@@ -1,4 +1,4 @@
-/* files_locks.c — file locks between two processes: POSIX record locks (F_SETLK, F_SETLKW, F_GETLK reporting the holder, ranges split and merged, l_whence and negative lengths, EDEADLK, release on close of any fd and at exit, not inherited), OFD locks (F_OFD_*), flock(2) (shared, exclusive, converting, LOCK_NB, waits, independent of fcntl's), a lock wait interrupted by SIGALRM (EINTR), the errors, F_GETPIPE_SZ/F_SETPIPE_SZ, F_SETOWN(_EX)/F_GETOWN(_EX), F_SETSIG/F_GETSIG (argv[1] picks one section; none: all). */
+/* files_locks.c — file locks between two processes: POSIX record locks (F_SETLK, F_SETLKW, F_GETLK reporting the holder, ranges split and merged, l_whence and negative lengths, EDEADLK, release on close of any fd and at exit, not inherited, kept across exec), OFD locks (F_OFD_*), flock(2) (shared, exclusive, converting, LOCK_NB, waits, independent of fcntl's), a lock wait interrupted by SIGALRM (EINTR), the errors, F_GETPIPE_SZ/F_SETPIPE_SZ, F_SETOWN(_EX)/F_GETOWN(_EX), F_SETSIG/F_GETSIG (argv[1] picks one section; none: all). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -248,6 +248,33 @@ static void release(void)
     reap(pid);
     SHOW("parent: the child exited holding [0,10)", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
     close(fd);
+}
+
+/* -- exec: locks stay, but a close-on-exec fd of the file closes, and takes them ------- */
+static void after_exec_child(void)
+{
+    int f = open("f", O_RDWR), g = open("g", O_RDWR);
+    getlk("after exec, f (its fd kept)", f, F_GETLK, F_WRLCK, 0, 0);
+    getlk("after exec, g (another fd was close-on-exec)", g, F_GETLK, F_WRLCK, 0, 0);
+}
+
+static void after_exec(void)
+{
+    parent_pid = getpid();
+    reap(child(after_exec_child));
+}
+
+static void exec_keeps(const char *self)
+{
+    int f = open_file(O_RDWR);
+    int g = open("g", O_RDWR | O_CREAT, 0644);
+    int g_cloexec = open("g", O_RDONLY | O_CLOEXEC);
+    SHOW("lock f", lk(f, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
+    SHOW("lock g", lk(g, F_SETLK, F_WRLCK, SEEK_SET, 0, 10));
+    (void)g_cloexec;
+    fflush(stdout);
+    execl(self, self, "after_exec", testdir_path, (char *)NULL);
+    printf("execl: %s\n", errname(errno));
 }
 
 /* -- OFD locks ------------------------------------------------------------------------------ */
@@ -524,6 +551,14 @@ int main(int argc, char **argv)
     only = argc > 1 ? argv[1] : NULL;
     setvbuf(stdout, NULL, _IOFBF, 1 << 16);
     parent_pid = getpid();
+    if (argc > 2 && strcmp(argv[1], "after_exec") == 0) {  /* exec_keeps, continued */
+        snprintf(testdir_path, sizeof testdir_path, "%s", argv[2]);
+        if (chdir(testdir_path) != 0)
+            return 90;
+        after_exec();
+        testdir_leave();
+        return 0;
+    }
     testdir_enter("locks");
     if (section("record")) record();
     if (section("ranges")) ranges();
@@ -536,6 +571,7 @@ int main(int argc, char **argv)
     if (section("errors")) errors();
     if (section("pipe_size")) pipe_size();
     if (section("owner")) owner();
+    if (section("exec")) exec_keeps(argv[0]);  /* (last: it does not come back) */
     testdir_leave();
     return 0;
 }

@@ -472,6 +472,8 @@ LOCKS_SECTIONS = {
     "pipe_size": [b"F_SETPIPE_SZ 5000: 8192", b"F_SETPIPE_SZ 4096 while it holds 8192: -1 EBUSY",
                   b"write 2000 more: -1 EAGAIN", b"F_GETPIPE_SZ of a file: -1 EBADF",
                   b"unprivileged F_SETPIPE_SZ 1048577: -1 EPERM"],
+    "exec": [b"after exec, f (its fd kept): F_WRLCK start=0 len=10 whence=0 pid=parent",
+             b"after exec, g (another fd was close-on-exec): F_UNLCK (start=0 len=0 kept)"],
     "owner": [b"F_GETOWN_EX: type F_OWNER_PGRP 1, the group 1",
               b"F_SETOWN_EX no such process: -1 ESRCH", b"F_GETSIG through a dup: 64"],
 }
