@@ -38,6 +38,7 @@ from cloudos.servers import rs
 from cloudos.servers.runtime import Request, ServerApi, ServerRuntime
 from cloudos.servers.vfs.console import Console, ConsoleInterrupt
 from cloudos.servers.vfs.files import FdTable, OpenFiles
+from cloudos.servers.vfs.locks import proc_locks
 from cloudos.servers.vfs.paths import Namespace, Walk, is_dir
 from cloudos.servers.vfs.procfs import ProcFs, ProcInfo
 from cloudos.servers.vfs.perm import EVERY_CAP, ROOT, Who
@@ -136,6 +137,9 @@ class KernelProcView:
 
     def uptime(self) -> float:
         return time.time() - self.kernel.boot_time
+
+    def locks(self) -> bytes:
+        return proc_locks(self.vfs.locks)
 
     def cpus(self) -> int:
         return len(self.kernel.cpus)

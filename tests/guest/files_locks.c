@@ -1,4 +1,4 @@
-/* files_locks.c — file locks between two processes: POSIX record locks (F_SETLK, F_SETLKW, F_GETLK reporting the holder, ranges split and merged, l_whence and negative lengths, EDEADLK, release on close of any fd and at exit, not inherited, kept across exec), OFD locks (F_OFD_*), flock(2) (shared, exclusive, converting, LOCK_NB, waits, independent of fcntl's), a lock wait interrupted by SIGALRM (EINTR), the errors, F_GETPIPE_SZ/F_SETPIPE_SZ, F_SETOWN(_EX)/F_GETOWN(_EX), F_SETSIG/F_GETSIG (argv[1] picks one section; none: all). */
+/* files_locks.c — file locks between two processes: POSIX record locks (F_SETLK, F_SETLKW, F_GETLK reporting the holder, ranges split and merged, l_whence and negative lengths, EDEADLK, release on close of any fd and at exit, not inherited, kept across exec), OFD locks (F_OFD_*), flock(2) (shared, exclusive, converting, LOCK_NB, waits, independent of fcntl's), a lock wait interrupted by SIGALRM (EINTR), the errors, F_GETPIPE_SZ/F_SETPIPE_SZ, F_SETOWN(_EX)/F_GETOWN(_EX), F_SETSIG/F_GETSIG, /proc/locks (argv[1] picks one section; none: all). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -275,6 +277,87 @@ static void exec_keeps(const char *self)
     fflush(stdout);
     execl(self, self, "after_exec", testdir_path, (char *)NULL);
     printf("execl: %s\n", errname(errno));
+}
+
+/* -- /proc/locks ------------------------------------------------------------------------ */
+static void proc_locks_child(void)
+{
+    int fd = open_file(O_RDWR);
+    tell(to_parent[1]);
+    lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 5, 1);  /* waits for the parent's [0,10) */
+    close(fd);
+}
+
+/* Our files' lines of /proc/locks, the lock numbers, pids and devices named, sorted. */
+static void show_proc_locks(ino_t f_ino, ino_t g_ino, dev_t dev, pid_t kid)
+{
+    char want_f[64], want_g[64], line[256], lines[16][256];
+    int n = 0;
+    snprintf(want_f, sizeof want_f, "%02x:%02x:%lu ", major(dev), minor(dev), (unsigned long)f_ino);
+    snprintf(want_g, sizeof want_g, "%02x:%02x:%lu ", major(dev), minor(dev), (unsigned long)g_ino);
+    FILE *in = fopen("/proc/locks", "r");
+    if (!in) {
+        printf("/proc/locks: %s\n", errname(errno));
+        return;
+    }
+    long blocker = -1, waiter_of = -2;
+    while (fgets(line, sizeof line, in) && n < 16) {
+        const char *file = strstr(line, want_f) ? "f" : strstr(line, want_g) ? "g" : NULL;
+        if (!file)
+            continue;
+        long number;
+        int arrow = 0, pid, used;
+        char kind[16], type[16], range[64];
+        if (sscanf(line, "%ld: %n", &number, &used) < 1)
+            continue;
+        char *rest = line + used;
+        if (strncmp(rest, "-> ", 3) == 0) {
+            arrow = 1;
+            rest += 3;
+            waiter_of = number;
+        }
+        if (sscanf(rest, "%15s ADVISORY %15s %d %*s %63[^\n]", kind, type, &pid, range) != 4)
+            continue;
+        if (!arrow && !strcmp(kind, "POSIX") && !strcmp(type, "WRITE") && pid == parent_pid)
+            blocker = number;
+        snprintf(lines[n++], sizeof lines[0], "%s%s %s %s %s %s", arrow ? "-> " : "", kind, type,
+                 pid == parent_pid ? "parent" : pid == kid ? "child" : pid == -1 ? "-1" : "other",
+                 file, range);
+    }
+    fclose(in);
+    for (int i = 0; i < n; i++)  /* (Linux lists them newest first, per CPU: sort) */
+        for (int j = i + 1; j < n; j++)
+            if (strcmp(lines[i], lines[j]) > 0) {
+                char t[256];
+                memcpy(t, lines[i], sizeof t); memcpy(lines[i], lines[j], sizeof t); memcpy(lines[j], t, sizeof t);
+            }
+    for (int i = 0; i < n; i++)
+        printf("  %s\n", lines[i]);
+    printf("the waiter is numbered as the lock it waits for: %d\n", waiter_of == blocker);
+}
+
+static void proc_locks(void)
+{
+    int fd = open_file(O_RDWR);
+    int ofd = open_file(O_RDWR);
+    int g = open("g", O_RDWR | O_CREAT, 0644);
+    struct stat fst, gst;
+    fstat(fd, &fst);
+    fstat(g, &gst);
+    lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10);
+    lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 100, 0);
+    lk(ofd, F_OFD_SETLK, F_RDLCK, SEEK_SET, 40, 5);
+    flock(g, LOCK_SH);
+    pid_t pid = child(proc_locks_child);
+    hear(to_parent[0]);
+    usleep(150000);  /* the child waits by now */
+    show_proc_locks(fst.st_ino, gst.st_ino, fst.st_dev, pid);
+    lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0);
+    reap(pid);
+    close(ofd);
+    show_proc_locks(fst.st_ino, gst.st_ino, fst.st_dev, pid);
+    close(g);
+    close(fd);
 }
 
 /* -- OFD locks ------------------------------------------------------------------------------ */
@@ -571,6 +654,7 @@ int main(int argc, char **argv)
     if (section("errors")) errors();
     if (section("pipe_size")) pipe_size();
     if (section("owner")) owner();
+    if (section("proc_locks")) proc_locks();
     if (section("exec")) exec_keeps(argv[0]);  /* (last: it does not come back) */
     testdir_leave();
     return 0;

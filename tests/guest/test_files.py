@@ -474,6 +474,10 @@ LOCKS_SECTIONS = {
                   b"unprivileged F_SETPIPE_SZ 1048577: -1 EPERM"],
     "exec": [b"after exec, f (its fd kept): F_WRLCK start=0 len=10 whence=0 pid=parent",
              b"after exec, g (another fd was close-on-exec): F_UNLCK (start=0 len=0 kept)"],
+    "proc_locks": [b"  -> POSIX WRITE child f 5 5", b"  FLOCK READ parent g 0 EOF",
+                   b"  OFDLCK READ -1 f 40 44", b"  POSIX READ parent f 100 EOF",
+                   b"  POSIX WRITE parent f 0 9",
+                   b"the waiter is numbered as the lock it waits for: 1"],
     "owner": [b"F_GETOWN_EX: type F_OWNER_PGRP 1, the group 1",
               b"F_SETOWN_EX no such process: -1 ESRCH", b"F_GETSIG through a dup: 64"],
 }

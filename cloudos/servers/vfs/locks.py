@@ -19,12 +19,13 @@ is EDEADLK (Linux follows at most ten steps; OFD locks are not followed).
 Never: reads guest memory (the personality decodes struct flock), nor knows processes
 beyond the pid that owns a record lock.
 Called by: ``vfs.server`` (fcntl, flock, close, the last reference of an open file,
-exit).
+exit); the machine's /proc view (/proc/locks).
 """
 
 from __future__ import annotations
 
 import bisect
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,7 @@ F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = map(int, (FcntlCmd.OFD_GETLK, FcntlCmd.
                                                  FcntlCmd.OFD_SETLKW))
 LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN, LOCK_MAND = map(int, (FlockOp.SH, FlockOp.EX, FlockOp.NB,
                                                         FlockOp.UN, FlockOp.MAND))
+PIPEFS_DEV = 0x0C  # (pipe.py's: the device a pipe's fstat shows)
 MAX_DEADLK_ITERATIONS = 10  # Linux's bound on the waits-for chain it follows
 LOCKS_MAX = 1 << 16  # locks on the machine (each is host memory): ENOLCK beyond
 
@@ -397,3 +399,45 @@ def released(vfs: Vfs, file: OpenFile) -> None:
     _drop_owner(table, key, file)
     _drop_flock(table, key, file)
     wake(vfs, key)
+
+
+def proc_locks(table: LockTable) -> bytes:
+    """/proc/locks, as Linux's locks_show writes it: one line a lock (its class, type,
+    owner's pid, the file as major:minor:inode, its range), each waiter after the lock it
+    waits for, with that lock's number and "-> "."""
+    blocked: dict[int, list[tuple[Waiter, str]]] = {}
+    for waiter in table.waiters:
+        if waiter.request.answered:
+            continue  # (interrupted, or its process gone: dropped at the next wake)
+        if waiter.flock:
+            held = next((h for h in table.flocks.get(waiter.key, {}).values()
+                         if h.owner is not waiter.lock.owner), None)
+        else:
+            held = _conflict(table.ranges.get(waiter.key, {}), waiter.lock)
+        if held is not None:
+            kind = "FLOCK " if waiter.flock else _kind(waiter.lock)
+            blocked.setdefault(id(held), []).append((waiter, kind))
+    out: list[str] = []
+    held_locks = [(key, lock, _kind(lock)) for key, owners in table.ranges.items()
+                  for owned in owners.values() for lock in owned]
+    held_locks += [(key, lock, "FLOCK ") for key, holders in table.flocks.items()
+                   for lock in holders.values()]
+    for number, (key, lock, kind) in enumerate(held_locks, 1):
+        out.append(_proc_line(number, "", kind, lock, key))
+        for waiter, waiter_kind in blocked.get(id(lock), []):
+            out.append(_proc_line(number, "-> ", waiter_kind, waiter.lock, key))
+    return "".join(out).encode()
+
+
+def _kind(lock: Lock) -> str:
+    return "POSIX " if isinstance(lock.owner, tuple) else "OFDLCK"
+
+
+def _proc_line(number: int, prefix: str, kind: str, lock: Lock, key: Any) -> str:
+    if key[0] == "node":
+        where = f"{os.major(key[1]):02x}:{os.minor(key[1]):02x}:{key[2]}"
+    else:  # a pipe or socket: pipefs's device, the inode its fstat shows
+        where = f"00:{PIPEFS_DEV:02x}:{key[1] & 0xFFFFFF}"
+    end = "EOF" if lock.end == OFFSET_MAX else str(lock.end)
+    type_ = "WRITE" if lock.type == WRLCK else "READ"
+    return f"{number}: {prefix}{kind} ADVISORY  {type_} {lock.pid} {where} {lock.start} {end}\n"
