@@ -246,6 +246,23 @@ print("writer after rollback:", other("insert into t values (4); select group_co
 PY
 python3 wal.py
 """, needs=("sqlite3", "python3")),
+    # util-linux flock(1) over flock(2): contention, waiting (-w), shared and exclusive,
+    # a lock on an fd a subshell shares; lslocks reads /proc/locks and /proc/<pid>/fd
+    _("flock_lslocks", SETUP + r"""
+flock -n lockfile -c 'echo got it'
+flock lockfile -c 'sleep 0.5' &
+sleep 0.2
+flock -n lockfile -c 'echo not this' || echo "busy: $?"
+flock -s -n lockfile -c 'echo nor this' || echo "busy shared: $?"
+flock -w 5 lockfile -c 'echo after the holder'
+wait
+flock -x lockfile -c 'flock -n -s lockfile -c "echo nested shared"' || echo "nested: busy $?"
+exec 9>lockfile2
+flock -n 9 && echo "fd 9 locked"
+( flock -n 9 && echo "the subshell shares the description" )
+flock -s lockfile -c 'lslocks -n -o COMMAND,TYPE,MODE,M,START,END,PATH' | grep "$D/lockfile"
+flock -u 9 && echo "unlocked"
+""", needs=("flock", "lslocks")),
     _("perl", r"""
 perl -e 'my %h; $h{$_ % 3}++ for 1..100; print join(",", map {"$_=$h{$_}"} sort keys %h), "\n"; printf "%.5f\n", atan2(1,1)*4; print scalar(gmtime(0)), "\n"'
 perl -MPOSIX -MList::Util=sum -e 'print sum(1..10), " ", POSIX::floor(2.7), "\n"'
