@@ -62,6 +62,7 @@ class Op(enum.IntEnum):
     INTERRUPT = 1012
     CREDENTIALS = 1013  # a process's ids changed (linux/creds.py): its file permissions
     FCNTL_LOCK, FCNTL_OWNER = 1014, 1015  # fcntl's lock and owner commands, decoded
+    LEASE_TIMEOUT = 1016  # a lease being broken had lease-break-time to let go (locks.py)
 
 
 # Ops the server runtime answers itself, for any server: no request class, no handler.
@@ -843,6 +844,12 @@ class TimerFired:
 
 
 @record
+class LeaseTimeout:
+    OP: ClassVar[Op] = Op.LEASE_TIMEOUT
+    generation: int
+
+
+@record
 class ConsoleInput:
     OP: ClassVar[Op] = Op.CONSOLE_INPUT
     data: bytes
@@ -881,8 +888,8 @@ REQUESTS: tuple[type, ...] = (
     EpollCreate1, EpollCtl, EpollWait, Socket, Socketpair, Bind, Connect, Listen, Accept4,
     Getsockname, Getpeername, Getsockopt, Setsockopt, Shutdown, Sendto, Recvfrom, Sendmsg,
     Recvmsg, Spawn, Fork, Exec, Exit, ExecRead, MmapRead, MapAttach, MapSync, TimerFired,
-    ConsoleInput, SignalsPending, CoreDump, Credentials, Sendfile, CopyFileRange,
-    CloseRange)
+    LeaseTimeout, ConsoleInput, SignalsPending, CoreDump, Credentials, Sendfile,
+    CopyFileRange, CloseRange)
 # A request class by its op; some classes serve several ops alike.
 BY_OP: dict[int, type] = {
     **{cls.OP: cls for cls in REQUESTS},  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-/* files_locks.c — file locks between two processes: POSIX record locks (F_SETLK, F_SETLKW, F_GETLK reporting the holder, ranges split and merged, l_whence and negative lengths, EDEADLK, release on close of any fd and at exit, not inherited, kept across exec), OFD locks (F_OFD_*), flock(2) (shared, exclusive, converting, LOCK_NB, waits, independent of fcntl's), a lock wait interrupted by SIGALRM (EINTR), the errors, F_GETPIPE_SZ/F_SETPIPE_SZ, F_SETOWN(_EX)/F_GETOWN(_EX), F_SETSIG/F_GETSIG, /proc/locks (argv[1] picks one section; none: all). */
+/* files_locks.c — file locks between two processes: POSIX record locks (F_SETLK, F_SETLKW, F_GETLK reporting the holder, ranges split and merged, l_whence and negative lengths, EDEADLK, release on close of any fd and at exit, not inherited, kept across exec), OFD locks (F_OFD_*), flock(2) (shared, exclusive, converting, LOCK_NB, waits, independent of fcntl's), a lock wait interrupted by SIGALRM (EINTR), the errors, F_GETPIPE_SZ/F_SETPIPE_SZ, F_SETOWN(_EX)/F_GETOWN(_EX), F_SETSIG/F_GETSIG, leases (F_SETLEASE, broken by another's open: SIGIO), /proc/locks (argv[1] picks one section; none: all). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -360,6 +360,86 @@ static void proc_locks(void)
     close(fd);
 }
 
+/* -- leases ---------------------------------------------------------------------------------- */
+static volatile sig_atomic_t sigios;
+static void on_sigio(int sig) { (void)sig; sigios++; }
+
+static void wait_sigios(int n)
+{
+    for (int i = 0; i < 300 && sigios < n; i++)
+        usleep(10000);
+}
+
+static void lease_child(void)
+{
+    int fd = open("f", O_RDONLY);
+    SHOW("child open O_RDONLY: no break", fd);
+    close(fd);
+    SHOW("child open O_WRONLY|O_NONBLOCK: a break begins", open("f", O_WRONLY | O_NONBLOCK));
+    tell(to_parent[1]);
+    hear(to_child[0]);
+    double t0 = now();
+    fd = open("f", O_WRONLY);
+    printf("child open O_WRONLY waits for the lease to go: %s, waited >= 80ms: %s\n",
+           fd >= 0 ? "opened" : errname(errno), now() - t0 >= 0.08 ? "yes" : "no");
+    close(fd);
+}
+
+static void lease_unprivileged(void)
+{
+    if (setuid(65534) != 0 && getuid() == 0)
+        _exit(89);
+    int fd = open("f", O_RDONLY);
+    SHOW("another user's F_SETLEASE", fcntl(fd, F_SETLEASE, F_RDLCK));
+}
+
+static void leases(void)
+{
+    struct sigaction sa = {.sa_handler = on_sigio, .sa_flags = SA_RESTART};
+    sigaction(SIGIO, &sa, NULL);
+    int rw = open_file(O_RDWR);
+    SHOW("F_SETLEASE F_RDLCK on an O_RDWR fd", fcntl(rw, F_SETLEASE, F_RDLCK));
+    int fd = open("f", O_RDONLY);
+    SHOW("F_SETLEASE F_RDLCK while another fd writes", fcntl(fd, F_SETLEASE, F_RDLCK));
+    close(rw);
+    SHOW("F_GETLEASE without one", fcntl(fd, F_GETLEASE));
+    SHOW("F_SETLEASE F_RDLCK", fcntl(fd, F_SETLEASE, F_RDLCK));
+    SHOW("F_GETLEASE", fcntl(fd, F_GETLEASE));
+    printf("F_GETOWN is the lease's taker: %d\n", fcntl(fd, F_GETOWN) == getpid());
+    int p[2];
+    if (pipe(p) != 0)
+        exit(88);
+    SHOW("F_SETLEASE on a pipe", fcntl(p[0], F_SETLEASE, F_RDLCK));
+    SHOW("F_SETLEASE 7", fcntl(fd, F_SETLEASE, 7));
+    close(p[0]); close(p[1]);
+    pid_t pid = child(lease_child);
+    hear(to_parent[0]);
+    wait_sigios(1);
+    printf("SIGIO for the holder: %d\n", (int)sigios);
+    SHOW("F_GETLEASE while it breaks", fcntl(fd, F_GETLEASE));
+    tell(to_child[1]);
+    usleep(150000);
+    SHOW("F_SETLEASE F_UNLCK", fcntl(fd, F_SETLEASE, F_UNLCK));
+    reap(pid);
+    SHOW("F_SETLEASE F_WRLCK, the only open", fcntl(fd, F_SETLEASE, F_WRLCK));
+    SHOW("its own open for reading, O_NONBLOCK", open("f", O_RDONLY | O_NONBLOCK));
+    wait_sigios(2);
+    printf("SIGIO again: %d\n", (int)sigios);
+    SHOW("F_GETLEASE: coming down to F_RDLCK", fcntl(fd, F_GETLEASE));
+    SHOW("F_SETLEASE F_RDLCK", fcntl(fd, F_SETLEASE, F_RDLCK));
+    SHOW("F_GETLEASE", fcntl(fd, F_GETLEASE));
+    int other = open("f", O_RDONLY | O_NONBLOCK);
+    SHOW("open for reading now", other);
+    SHOW("F_SETLEASE F_WRLCK with another open", fcntl(fd, F_SETLEASE, F_WRLCK));
+    close(other);
+    reap(child(lease_unprivileged));
+    close(fd);
+    fd = open("f", O_RDONLY);
+    SHOW("F_GETLEASE on a new open: the lease went with its fd", fcntl(fd, F_GETLEASE));
+    close(fd);
+    printf("SIGIOs: %d\n", (int)sigios);
+}
+
 /* -- OFD locks ------------------------------------------------------------------------------ */
 static int ofd_inherited;
 
@@ -655,6 +735,7 @@ int main(int argc, char **argv)
     if (section("pipe_size")) pipe_size();
     if (section("owner")) owner();
     if (section("proc_locks")) proc_locks();
+    if (section("lease")) leases();
     if (section("exec")) exec_keeps(argv[0]);  /* (last: it does not come back) */
     testdir_leave();
     return 0;

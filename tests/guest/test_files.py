@@ -478,6 +478,12 @@ LOCKS_SECTIONS = {
                    b"  OFDLCK READ -1 f 40 44", b"  POSIX READ parent f 100 EOF",
                    b"  POSIX WRITE parent f 0 9",
                    b"the waiter is numbered as the lock it waits for: 1"],
+    "lease": [b"F_SETLEASE F_RDLCK on an O_RDWR fd: -1 EAGAIN", b"F_SETLEASE F_RDLCK: 0",
+              b"child open O_WRONLY|O_NONBLOCK: a break begins: -1 EAGAIN",
+              b"child open O_WRONLY waits for the lease to go: opened, waited >= 80ms: yes",
+              b"SIGIO for the holder: 1", b"F_GETLEASE while it breaks: 2",
+              b"F_GETLEASE: coming down to F_RDLCK: 0", b"another user's F_SETLEASE: -1 EACCES",
+              b"SIGIOs: 2"],
     "owner": [b"F_GETOWN_EX: type F_OWNER_PGRP 1, the group 1",
               b"F_SETOWN_EX no such process: -1 ESRCH", b"F_GETSIG through a dup: 64"],
 }

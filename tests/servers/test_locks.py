@@ -1,23 +1,28 @@
 """The VFS's lock table (servers/vfs/locks.py) on its own: record locks against a byte-by-byte
 model of who holds what, many locks of one owner (bisection, not a scan of every lock),
-the machine's limit (ENOLCK), a waits-for cycle of three processes (EDEADLK), and
-waiters granted in order as locks go. The guest program files_locks.c checks the same
-rules against Linux; this checks what a program cannot see quickly."""
+the machine's limit (ENOLCK), a waits-for cycle of three processes (EDEADLK), waiters
+granted in order as locks go, and leases that come down by force after lease-break-time.
+The guest program files_locks.c checks the same rules against Linux; this checks what a
+program cannot see quickly."""
 
 from __future__ import annotations
 
 import random
 import time
+from types import SimpleNamespace
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from cloudos.abi.flags import FcntlCmd, LockType
+from cloudos.abi.flags import FcntlCmd, LockType, OwnerType
 from cloudos.abi.vfs import FcntlLock, LockHolder
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs import files, locks
-from cloudos.servers.vfs.files import OpenFile, Pipe
+from cloudos.servers.vfs.files import FdTable, OpenFile, Pipe
+from cloudos.servers.vfs.paths import Step
+from cloudos.servers.vfs.perm import Who
+from cloudos.servers.vfs.tmpfs import TmpFs
 
 RD, WR, UN = int(LockType.RDLCK), int(LockType.WRLCK), int(LockType.UNLCK)
 SETLK, SETLKW, GETLK = int(FcntlCmd.SETLK), int(FcntlCmd.SETLKW), int(FcntlCmd.GETLK)
@@ -155,3 +160,75 @@ def test_an_interrupted_waiter_is_never_granted() -> None:
     _set(vfs, 1, file, UN, 0, 0)
     assert vfs.answers == [] and _holder(vfs, 3, file, WR, 0, 0) == 0
     assert vfs.state.locks.waiters == []
+
+
+# -- leases -------------------------------------------------------------------------------
+class LeaseVfs(FakeVfs):
+    """The fake server with what leases use: processes' fds (none: the test's files are
+    open nowhere else), the caller's credentials, signals, timers and re-runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state.procs = {}  # type: ignore[attr-defined]
+        self.state.caller = 7  # type: ignore[attr-defined]
+        self.signals: list[tuple[int, int, int]] = []
+        self.state.send_sigio = lambda *a: self.signals.append(a)  # type: ignore[attr-defined]
+        self.timers: list[float] = []
+        self.api.notify_at = lambda delay, op, body: self.timers.append(delay)  # type: ignore[attr-defined]
+        self.reruns: list[Req] = []
+
+    def who(self) -> Who:
+        return Who()
+
+    def rerun(self, request: Req) -> None:
+        self.reruns.append(request)
+
+
+def _regular_file(vfs: LeaseVfs, flags: int = files.O_RDONLY) -> OpenFile:
+    """A file of a tmpfs, open (only) in process 7's fd table."""
+    fs = TmpFs()
+    node = fs.create(fs.root(), b"f", 0o644, 0, 0)
+    file = OpenFile("node", flags, (Step(b"f", fs, node),))
+    table = FdTable()
+    table.install(file)
+    vfs.state.procs[7] = SimpleNamespace(fds=table)  # type: ignore[attr-defined]
+    return file
+
+
+def test_a_lease_not_let_go_comes_down_after_lease_break_time() -> None:
+    vfs = LeaseVfs()
+    file = _regular_file(vfs)
+    assert locks.setlease(vfs, file, RD) == 0  # type: ignore[arg-type]
+    key = locks.key_of(vfs, file)  # type: ignore[arg-type]
+    assert b" LEASE  ACTIVE    READ 7 " in locks.proc_locks(vfs.state.locks)
+    opener = Req(8)
+    assert locks.break_lease(vfs, opener, key, files.O_WRONLY) is False  # type: ignore[arg-type]
+    assert vfs.signals == [(int(OwnerType.PID), 7, 29)] and vfs.timers == [45.0]
+    assert locks.getlease(vfs, file) == UN  # type: ignore[arg-type]
+    assert b" LEASE  BREAKING  UNLCK 7 " in locks.proc_locks(vfs.state.locks)
+    locks.lease_timeout(vfs)  # type: ignore[arg-type]
+    assert vfs.reruns == []  # not yet: the holder has 45 s
+    vfs.state.locks.leases[key][file].deadline = 0.0
+    locks.lease_timeout(vfs)  # type: ignore[arg-type]
+    assert vfs.reruns == [opener] and locks.getlease(vfs, file) == UN  # type: ignore[arg-type]
+    assert vfs.state.locks.count == 0 and not vfs.state.locks.leases
+
+
+def test_a_write_lease_broken_by_a_reader_comes_down_to_a_read_lease() -> None:
+    vfs = LeaseVfs()
+    file = _regular_file(vfs)
+    assert locks.setlease(vfs, file, WR) == 0  # type: ignore[arg-type]
+    key = locks.key_of(vfs, file)  # type: ignore[arg-type]
+    reader = Req(8)
+    assert locks.break_lease(vfs, reader, key, files.O_RDONLY) is False  # type: ignore[arg-type]
+    assert locks.getlease(vfs, file) == RD  # type: ignore[arg-type]
+    assert locks.break_lease(vfs, Req(9), key, files.O_RDONLY) is False  # type: ignore[arg-type]
+    assert len(vfs.signals) == 1  # one break, one signal
+    vfs.state.locks.leases[key][file].deadline = 0.0
+    locks.lease_timeout(vfs)  # type: ignore[arg-type]
+    assert [r.sender for r in vfs.reruns] == [8, 9]
+    assert locks.getlease(vfs, file) == RD  # type: ignore[arg-type]
+    assert locks.break_lease(vfs, Req(10), key, files.O_RDONLY) is True  # type: ignore[arg-type]
+    with pytest.raises(KernelError) as err:  # a writer, not waiting
+        locks.break_lease(vfs, Req(11), key, files.O_RDWR | files.O_NONBLOCK)  # type: ignore[arg-type]
+    assert err.value.errno == Errno.EAGAIN

@@ -26,11 +26,14 @@ from __future__ import annotations
 
 import bisect
 import os
+import stat
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cloudos.abi.flags import FcntlCmd, FlockOp, LockType
-from cloudos.abi.vfs import FcntlLock, LockHolder
+from cloudos.abi.flags import FcntlCmd, FlockOp, LockType, OpenFlag, OwnerType
+from cloudos.abi.signal import Signal
+from cloudos.abi.vfs import FcntlLock, LeaseTimeout, LockHolder, Op
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.files import OpenFile
 
@@ -47,6 +50,10 @@ F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = map(int, (FcntlCmd.OFD_GETLK, FcntlCmd.
 LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN, LOCK_MAND = map(int, (FlockOp.SH, FlockOp.EX, FlockOp.NB,
                                                         FlockOp.UN, FlockOp.MAND))
 PIPEFS_DEV = 0x0C  # (pipe.py's: the device a pipe's fstat shows)
+O_ACCMODE, O_RDONLY, O_TRUNC, O_NONBLOCK, O_PATH = map(int, (
+    OpenFlag.ACCMODE, OpenFlag.RDONLY, OpenFlag.TRUNC, OpenFlag.NONBLOCK, OpenFlag.PATH))
+OWNER_PID = int(OwnerType.PID)
+SIGIO = int(Signal.SIGIO)
 MAX_DEADLK_ITERATIONS = 10  # Linux's bound on the waits-for chain it follows
 LOCKS_MAX = 1 << 16  # locks on the machine (each is host memory): ENOLCK beyond
 
@@ -74,6 +81,17 @@ class Waiter:
     flock: bool
 
 
+@dataclass(eq=False)
+class Lease:
+    """A lease an open file holds: its type, and while it is being broken, the type it
+    must come down to (UNLCK for a writer's open, RDLCK for a reader's) and by when."""
+
+    type: int
+    pid: int  # its taker's (/proc/locks)
+    target: int | None = None
+    deadline: float = 0.0
+
+
 @dataclass
 class LockTable:
     """Every lock on the machine (in VfsState: it outlives a crash of the server's code)."""
@@ -87,6 +105,10 @@ class LockTable:
     by_pid: dict[int, set[Any]] = field(default_factory=dict)
     count: int = 0
     waking: dict[Any, bool] = field(default_factory=dict)  # keys being woken: run again?
+    # leases (F_SETLEASE) by file, by open file; opens waiting for a lease to break
+    leases: dict[Any, dict[OpenFile, Lease]] = field(default_factory=dict)
+    breakers: list[tuple[Request, Any, bool]] = field(default_factory=list)
+    lease_generation: int = 0
 
 
 def key_of(vfs: Vfs, file: OpenFile) -> Any:
@@ -391,7 +413,8 @@ def exited(vfs: Vfs, pid: int) -> None:
 
 
 def released(vfs: Vfs, file: OpenFile) -> None:
-    """The last reference to the open file ``file`` went: its OFD and flock locks go."""
+    """The last reference to the open file ``file`` went: its OFD and flock locks and
+    its lease go."""
     if file.lock_key is None:
         return  # never locked
     table = vfs.state.locks
@@ -399,6 +422,8 @@ def released(vfs: Vfs, file: OpenFile) -> None:
     _drop_owner(table, key, file)
     _drop_flock(table, key, file)
     wake(vfs, key)
+    if file in table.leases.get(key, {}):
+        _lease_drop(vfs, key, file)
 
 
 def proc_locks(table: LockTable) -> bytes:
@@ -423,9 +448,16 @@ def proc_locks(table: LockTable) -> bytes:
     held_locks += [(key, lock, "FLOCK ") for key, holders in table.flocks.items()
                    for lock in holders.values()]
     for number, (key, lock, kind) in enumerate(held_locks, 1):
-        out.append(_proc_line(number, "", kind, lock, key))
+        out.append(_proc_line(number, "", kind + " ADVISORY  ", lock, key))
         for waiter, waiter_kind in blocked.get(id(lock), []):
-            out.append(_proc_line(number, "-> ", waiter_kind, waiter.lock, key))
+            out.append(_proc_line(number, "-> ", waiter_kind + " ADVISORY  ", waiter.lock, key))
+    number = len(held_locks)
+    for key, leases in table.leases.items():
+        for lease in leases.values():  # a lease shows the type it is coming down to
+            number += 1
+            type_ = lease.type if lease.target is None else lease.target
+            head = "LEASE  " + ("ACTIVE    " if lease.target is None else "BREAKING  ")
+            out.append(_proc_line(number, "", head, Lock(None, lease.pid, type_), key))
     return "".join(out).encode()
 
 
@@ -433,11 +465,162 @@ def _kind(lock: Lock) -> str:
     return "POSIX " if isinstance(lock.owner, tuple) else "OFDLCK"
 
 
-def _proc_line(number: int, prefix: str, kind: str, lock: Lock, key: Any) -> str:
+def _proc_line(number: int, prefix: str, head: str, lock: Lock, key: Any) -> str:
     if key[0] == "node":
         where = f"{os.major(key[1]):02x}:{os.minor(key[1]):02x}:{key[2]}"
     else:  # a pipe or socket: pipefs's device, the inode its fstat shows
         where = f"00:{PIPEFS_DEV:02x}:{key[1] & 0xFFFFFF}"
     end = "EOF" if lock.end == OFFSET_MAX else str(lock.end)
-    type_ = "WRITE" if lock.type == WRLCK else "READ"
-    return f"{number}: {prefix}{kind} ADVISORY  {type_} {lock.pid} {where} {lock.start} {end}\n"
+    type_ = "WRITE" if lock.type == WRLCK else "READ" if lock.type == RDLCK else "UNLCK"
+    return f"{number}: {prefix}{head}{type_} {lock.pid} {where} {lock.start} {end}\n"
+
+
+# -- leases (F_SETLEASE, F_GETLEASE) ---------------------------------------------------
+LEASE_BREAK_TIME = 45.0  # /proc/sys/fs/lease-break-time: seconds a holder has to let go
+CAP_LEASE = 28  # capabilities(7): a lease on a file of another owner
+
+
+def open_counts(vfs: Vfs, key: Any) -> tuple[int, int]:
+    """How many open descriptions of the file ``key`` read only, and write (Linux's
+    i_readcount and i_writecount)."""
+    seen: set[int] = set()
+    readers = writers = 0
+    for proc in vfs.state.procs.values():
+        for entry in proc.fds.entries.values():
+            file = entry.file
+            if id(file) in seen or file.walk is None or file.flags & O_PATH:
+                continue
+            seen.add(id(file))
+            if key_of(vfs, file) != key:
+                continue
+            if file.writable():
+                writers += 1
+            elif file.readable():
+                readers += 1
+    return readers, writers
+
+
+def setlease(vfs: Vfs, file: OpenFile, arg: int) -> int:
+    """F_SETLEASE (Linux's generic_setlease): the owner of the file (or CAP_LEASE) takes a
+    read lease while no one has the file open for writing, a write lease while this is
+    its only open description; F_UNLCK lets go (and lets a waiting open go on)."""
+    attr = file.fs.getattr(file.node) if file.walk is not None else None
+    who = vfs.who()
+    if attr is not None and who.fsuid != attr.uid and not who.capable(CAP_LEASE):
+        raise KernelError(Errno.EACCES, "a lease on another's file")
+    if attr is None or not stat.S_ISREG(attr.mode):
+        raise KernelError(Errno.EINVAL, "a lease on a file that is not regular")
+    table = vfs.state.locks
+    key = key_of(vfs, file)
+    leases = table.leases.get(key, {})
+    mine = leases.get(file)
+    if arg == UNLCK:
+        if mine is not None:
+            _lease_drop(vfs, key, file)
+        return 0
+    if arg not in (RDLCK, WRLCK):
+        raise KernelError(Errno.EINVAL, f"lease type {arg}")
+    readers, writers = open_counts(vfs, key)
+    if arg == RDLCK and writers:
+        raise KernelError(Errno.EAGAIN, "the file is open for writing")
+    if arg == WRLCK and (readers, writers) != ((0, 1) if file.writable() else (1, 0)):
+        raise KernelError(Errno.EAGAIN, "the file has other opens")
+    for other, lease in leases.items():
+        if other is not file and (arg == WRLCK or lease.target == UNLCK):
+            raise KernelError(Errno.EAGAIN, "another lease, or one being broken")
+    if mine is not None:
+        mine.type = arg
+        if mine.target is not None and _satisfied(mine):
+            mine.target = None
+        _lease_changed(vfs, key)
+        return 0
+    _count(table, 1)
+    table.leases.setdefault(key, {})[file] = Lease(arg, vfs.state.caller)
+    file.owner = (OWNER_PID, vfs.state.caller)  # SIGIO goes to the lease's taker
+    return 0
+
+
+def getlease(vfs: Vfs, file: OpenFile) -> int:
+    """F_GETLEASE: the lease ``file`` holds, or what it must come down to while broken."""
+    lease = vfs.state.locks.leases.get(file.lock_key, {}).get(file)
+    if lease is None:
+        return UNLCK
+    return lease.target if lease.target is not None else lease.type
+
+
+def _satisfied(lease: Lease) -> bool:
+    return lease.target is not None and (lease.target == RDLCK and lease.type == RDLCK)
+
+
+def break_lease(vfs: Vfs, request: Request, key: Any, flags: int) -> bool:
+    """An open of the file ``key`` with open(2) ``flags``: a lease it conflicts with (any
+    lease for a writer, a write lease for a reader) is broken (its holder signalled) and
+    the open waits (False: parked) until the leases let it go on; O_NONBLOCK: EWOULDBLOCK.
+    True: go on now."""
+    table = vfs.state.locks
+    leases = table.leases.get(key)
+    if not leases:
+        return True
+    want_write = flags & O_ACCMODE != O_RDONLY or bool(flags & O_TRUNC)
+    conflicting = [(file, lease) for file, lease in leases.items()
+                   if want_write or lease.type == WRLCK]
+    if not conflicting:
+        return True
+    target = UNLCK if want_write else RDLCK
+    for file, lease in conflicting:
+        if lease.target is None or target == UNLCK and lease.target != UNLCK:
+            lease.target = target
+            lease.deadline = time.monotonic() + LEASE_BREAK_TIME
+            table.lease_generation += 1
+            vfs.api.notify_at(LEASE_BREAK_TIME, Op.LEASE_TIMEOUT,
+                              LeaseTimeout(table.lease_generation))
+            vfs.state.send_sigio(*file.owner, file.signum or SIGIO)
+    if flags & O_NONBLOCK:
+        raise KernelError(Errno.EAGAIN, "a lease is being broken")
+    table.breakers.append((request, key, want_write))
+    return False
+
+
+def _lease_drop(vfs: Vfs, key: Any, file: OpenFile) -> None:
+    table = vfs.state.locks
+    leases = table.leases.get(key, {})
+    if leases.pop(file, None) is not None:
+        table.count -= 1
+    if not leases:
+        table.leases.pop(key, None)
+    _lease_changed(vfs, key)
+
+
+def _lease_changed(vfs: Vfs, key: Any) -> None:
+    """A lease on ``key`` went or came down: the opens it held back run again."""
+    table = vfs.state.locks
+    leases = table.leases.get(key, {})
+    waiting, table.breakers = table.breakers, []
+    for request, where, want_write in waiting:
+        if where != key or not vfs.api.waiting(request):
+            if vfs.api.waiting(request):
+                table.breakers.append((request, where, want_write))
+            continue
+        if any(want_write or lease.type == WRLCK for lease in leases.values()):
+            table.breakers.append((request, where, want_write))
+            continue
+        vfs.rerun(request)
+
+
+def lease_timeout(vfs: Vfs) -> None:
+    """lease-break-time passed for a lease being broken: it comes down by force."""
+    table = vfs.state.locks
+    now = time.monotonic()
+    for key, leases in list(table.leases.items()):
+        expired = [(f, lease) for f, lease in leases.items()
+                   if lease.target is not None and lease.deadline <= now]
+        for file, lease in expired:
+            if lease.target == UNLCK:
+                leases.pop(file)
+                table.count -= 1
+            else:
+                lease.type, lease.target = RDLCK, None
+        if not leases:
+            del table.leases[key]
+        if expired:
+            _lease_changed(vfs, key)

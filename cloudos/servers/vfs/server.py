@@ -65,6 +65,7 @@ F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = map(int, (
 F_SETOWN, F_GETOWN, F_SETSIG, F_GETSIG, F_GETOWN_EX = map(int, (
     FcntlCmd.SETOWN, FcntlCmd.GETOWN, FcntlCmd.SETSIG, FcntlCmd.GETSIG, FcntlCmd.GETOWN_EX))
 F_SETPIPE_SZ, F_GETPIPE_SZ = int(FcntlCmd.SETPIPE_SZ), int(FcntlCmd.GETPIPE_SZ)
+F_SETLEASE, F_GETLEASE = int(FcntlCmd.SETLEASE), int(FcntlCmd.GETLEASE)
 # the commands an O_PATH fd takes (Linux's check_fcntl_cmd); any other is EBADF
 PATH_FCNTL = frozenset({F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL})
 OWNER_TID, OWNER_PID, OWNER_PGRP = int(OwnerType.TID), int(OwnerType.PID), int(OwnerType.PGRP)
@@ -132,7 +133,9 @@ class VfsState:
     signals_pending: dict[int, int] = field(default_factory=dict)
     signal_readers: list[tuple[Request, OpenFile]] = field(default_factory=list)
     text: TextBusy = field(default_factory=TextBusy)  # ETXTBSY's bookkeeping
-    locks: LockTable = field(default_factory=LockTable)  # fcntl and flock locks
+    locks: LockTable = field(default_factory=LockTable)  # fcntl and flock locks, leases
+    # a lease break's signal for F_SETOWN's owner ((OwnerType, id), signal): the machine's
+    send_sigio: Callable[[int, int, int], None] = lambda kind, who, sig: None
 
 
 class Vfs:
@@ -150,7 +153,7 @@ class Vfs:
             vfs.Close: self.close, vfs.Lseek: self.lseek, vfs.Ioctl: self.ioctl,
             vfs.Dup: self.dup, vfs.Dup2: self.dup2, vfs.Dup3: self.dup3, vfs.Fcntl: self.fcntl,
             vfs.FcntlLock: self.fcntl_lock, vfs.FcntlOwner: self.fcntl_owner,
-            vfs.Flock: self.flock,
+            vfs.Flock: self.flock, vfs.LeaseTimeout: self.lease_timeout,
             vfs.Fsync: self.fsync, vfs.Sync: self.sync, vfs.Poll: self.poll,
             vfs.Openat: self.openat, vfs.Mkdirat: self.mkdirat, vfs.Unlinkat: self.unlinkat,
             vfs.Renameat2: self.renameat2, vfs.Linkat: self.linkat, vfs.Symlinkat: self.symlinkat,
@@ -443,6 +446,10 @@ class Vfs:
         if r.cmd == F_GETOWN:
             kind, who = file.owner
             return -who if kind == OWNER_PGRP else who
+        if r.cmd == F_SETLEASE:
+            return locks.setlease(self, file, r.arg)
+        if r.cmd == F_GETLEASE:
+            return locks.getlease(self, file)
         if r.cmd in (F_SETPIPE_SZ, F_GETPIPE_SZ):
             return pipe.pipe_size(self, file, r.cmd == F_SETPIPE_SZ, r.arg)
         raise KernelError(Errno.EINVAL, f"fcntl command {r.cmd}")
@@ -466,6 +473,22 @@ class Vfs:
         if file.flags & files.O_PATH:
             raise KernelError(Errno.EBADF, "an O_PATH fd")
         return locks.fcntl_lock(self, request, file, r)
+
+    def lease_timeout(self, request: Request, r: vfs.LeaseTimeout) -> None:
+        locks.lease_timeout(self)
+
+    def rerun(self, request: Request) -> None:
+        """Serve a parked request again, its wait over (an open a lease held back): it is
+        answered now, or parks again."""
+        caller, self.state.caller = self.state.caller, request.sender
+        try:
+            result = self.handlers[type(request.body)](request, request.body)
+        except KernelError as err:
+            result = -err.errno
+        finally:
+            self.state.caller = caller
+        if result is not None:
+            self.answer(request, result)
 
     def flock(self, request: Request, r: vfs.Flock) -> Any:
         """flock(2): Linux ignores LOCK_MAND; checks the operation, then the fd."""
@@ -504,7 +527,7 @@ class Vfs:
             raise KernelError(Errno.EEXIST, "the root")
         return walk, name
 
-    def openat(self, request: Request, r: vfs.Openat) -> int:
+    def openat(self, request: Request, r: vfs.Openat) -> int | None:
         proc = self.proc(request)
         if r.flags & files.O_TMPFILE == files.O_TMPFILE:
             raise KernelError(Errno.EOPNOTSUPP, "O_TMPFILE")
@@ -523,9 +546,15 @@ class Vfs:
         if isinstance(step.fs, DevFs) and step.fs.is_terminal(step.node) and os.isatty(0):
             # /dev/tty and /dev/console are the host terminal, like fds 0-2
             return proc.fds.install(console.console(0, status, walk), bool(r.flags & O_CLOEXEC))
+        writing = r.flags & O_ACCMODE in (files.O_WRONLY, files.O_RDWR) \
+            and not r.flags & files.O_PATH and stat.S_ISREG(attr.mode)
+        if writing:
+            self.state.text.may_write((attr.dev, attr.ino))  # (ETXTBSY before a lease)
+        if self.state.locks.leases and stat.S_ISREG(attr.mode) and not r.flags & files.O_PATH \
+                and not locks.break_lease(self, request, ("node", attr.dev, attr.ino), r.flags):
+            return None  # a lease is being broken: the open runs again when it goes
         file = OpenFile("node", status, walk)
-        if file.writable() and stat.S_ISREG(attr.mode):
-            self.state.text.may_write((attr.dev, attr.ino))
+        if writing:
             file.write_key = (attr.dev, attr.ino)
             self.state.text.opened_for_writing(file.write_key)
         if r.flags & O_TRUNC and file.writable() and stat.S_ISREG(attr.mode):
