@@ -385,6 +385,14 @@ static void lease_child(void)
     close(fd);
 }
 
+static void lease_truncate_child(void)
+{
+    tell(to_parent[1]);
+    double t0 = now();
+    SHOW("child truncate(2) waits for the read lease to go", truncate("f", 0));
+    printf("child waited >= 80ms: %s\n", now() - t0 >= 0.08 ? "yes" : "no");
+}
+
 static void lease_unprivileged(void)
 {
     if (setuid(65534) != 0 && getuid() == 0)
@@ -436,6 +444,13 @@ static void leases(void)
     close(fd);
     fd = open("f", O_RDONLY);
     SHOW("F_GETLEASE on a new open: the lease went with its fd", fcntl(fd, F_GETLEASE));
+    SHOW("F_SETLEASE F_RDLCK", fcntl(fd, F_SETLEASE, F_RDLCK));
+    pid = child(lease_truncate_child);
+    hear(to_parent[0]);
+    wait_sigios(3);
+    usleep(100000);
+    SHOW("F_SETLEASE F_UNLCK", fcntl(fd, F_SETLEASE, F_UNLCK));
+    reap(pid);
     close(fd);
     printf("SIGIOs: %d\n", (int)sigios);
 }

@@ -932,7 +932,7 @@ class Vfs:
             perm.check_owner(who, attr)
         return self._setattr(walk, atime_ns=atime, mtime_ns=mtime)
 
-    def truncate(self, request: Request, r: vfs.Truncate) -> int:
+    def truncate(self, request: Request, r: vfs.Truncate) -> int | None:
         if r.length < 0:
             raise KernelError(Errno.EINVAL, "negative length")
         walk = self.lookup(self.proc(request), AT_FDCWD, r.path)
@@ -943,6 +943,9 @@ class Vfs:
         self.state.text.may_write((attr.dev, attr.ino))
         if r.length > self.state.fsize_limit(request.sender):
             raise KernelError(Errno.EFBIG, "beyond RLIMIT_FSIZE")
+        if self.state.locks.leases and not locks.break_lease(
+                self, request, ("node", attr.dev, attr.ino), files.O_WRONLY):
+            return None  # as a writer's open, truncate(2) waits for the leases to go
         regular.truncate(self, walk[-1].fs, walk[-1].node, r.length)
         return 0
 
