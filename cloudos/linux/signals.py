@@ -46,7 +46,8 @@ UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 # poll, select and their p- forms never restart (signal(7)): EINTR even with SA_RESTART.
 RESTARTABLE = {Sysno.READ, Sysno.WRITE, Sysno.PREAD64, Sysno.PWRITE64, Sysno.READV, Sysno.WRITEV,
                Sysno.WAIT4, Sysno.FUTEX, Sysno.WAITID,
-               Sysno.FCNTL, Sysno.FLOCK}  # (fcntl waits only in F_SETLKW, F_OFD_SETLKW)
+               Sysno.FCNTL, Sysno.FLOCK,  # (fcntl waits only in F_SETLKW, F_OFD_SETLKW)
+               Sysno.OPEN, Sysno.OPENAT, Sysno.CREAT, Sysno.TRUNCATE}  # (a lease's break)
 # System calls a stopped thread leaves to run again once continued (the others,
 # which may have made progress, finish first and the thread stops after them).
 STOP_RESTARTS = {Sysno.READ, Sysno.POLL, Sysno.PREAD64, Sysno.READV, Sysno.SELECT, Sysno.PAUSE,

@@ -370,6 +370,8 @@ static void wait_sigios(int n)
         usleep(10000);
 }
 
+static void on_lease_alarm(int sig) { (void)sig; }
+
 static void lease_child(void)
 {
     int fd = open("f", O_RDONLY);
@@ -378,6 +380,11 @@ static void lease_child(void)
     SHOW("child open O_WRONLY|O_NONBLOCK: a break begins", open("f", O_WRONLY | O_NONBLOCK));
     tell(to_parent[1]);
     hear(to_child[0]);
+    struct sigaction sa = {.sa_handler = on_lease_alarm};  /* no SA_RESTART */
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = {.it_value = {.tv_usec = 100000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    SHOW("child open O_WRONLY interrupted by SIGALRM", open("f", O_WRONLY));
     double t0 = now();
     fd = open("f", O_WRONLY);
     printf("child open O_WRONLY waits for the lease to go: %s, waited >= 80ms: %s\n",
@@ -426,7 +433,7 @@ static void leases(void)
     printf("SIGIO for the holder: %d\n", (int)sigios);
     SHOW("F_GETLEASE while it breaks", fcntl(fd, F_GETLEASE));
     tell(to_child[1]);
-    usleep(150000);
+    usleep(300000);
     SHOW("F_SETLEASE F_UNLCK", fcntl(fd, F_SETLEASE, F_UNLCK));
     reap(pid);
     SHOW("F_SETLEASE F_WRLCK, the only open", fcntl(fd, F_SETLEASE, F_WRLCK));

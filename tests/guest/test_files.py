@@ -480,6 +480,7 @@ LOCKS_SECTIONS = {
                    b"the waiter is numbered as the lock it waits for: 1"],
     "lease": [b"F_SETLEASE F_RDLCK on an O_RDWR fd: -1 EAGAIN", b"F_SETLEASE F_RDLCK: 0",
               b"child open O_WRONLY|O_NONBLOCK: a break begins: -1 EAGAIN",
+              b"child open O_WRONLY interrupted by SIGALRM: -1 EINTR",
               b"child open O_WRONLY waits for the lease to go: opened, waited >= 80ms: yes",
               b"SIGIO for the holder: 1", b"F_GETLEASE while it breaks: 2",
               b"F_GETLEASE: coming down to F_RDLCK: 0", b"another user's F_SETLEASE: -1 EACCES",
