@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -462,6 +463,51 @@ static void leases(void)
     printf("SIGIOs: %d\n", (int)sigios);
 }
 
+/* -- threads: record locks are the process's, OFD locks the description's ------------------- */
+static int thread_fd;
+static double thread_waited;
+static int thread_result, thread_errno;
+
+static void *ofd_waiter(void *arg)
+{
+    (void)arg;
+    double t0 = now();
+    thread_result = lk(thread_fd, F_OFD_SETLKW, F_WRLCK, SEEK_SET, 0, 1);
+    thread_errno = errno;
+    thread_waited = now() - t0;
+    return NULL;
+}
+
+static void *posix_taker(void *arg)
+{
+    (void)arg;
+    thread_result = lk(thread_fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 1);  /* the process's own */
+    thread_errno = errno;
+    return NULL;
+}
+
+static void threads(void)
+{
+    int a = open_file(O_RDWR), b = open_file(O_RDWR);
+    pthread_t t;
+    SHOW("record lock by the main thread", lk(a, F_SETLK, F_WRLCK, SEEK_SET, 0, 1));
+    thread_fd = b;
+    pthread_create(&t, NULL, posix_taker, NULL);
+    pthread_join(t, NULL);
+    printf("another thread's record lock, other fd: %d %s\n", thread_result,
+           thread_result ? errname(thread_errno) : "");
+    lk(a, F_SETLK, F_UNLCK, SEEK_SET, 0, 0);
+    SHOW("OFD lock through a", lk(a, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 1));
+    pthread_create(&t, NULL, ofd_waiter, NULL);
+    usleep(150000);
+    SHOW("OFD unlock through a", lk(a, F_OFD_SETLK, F_UNLCK, SEEK_SET, 0, 1));
+    pthread_join(t, NULL);
+    printf("a thread's F_OFD_SETLKW through b: %d, waited >= 80ms: %s\n", thread_result,
+           thread_waited >= 0.08 ? "yes" : "no");
+    close(a);
+    close(b);
+}
+
 /* -- OFD locks ------------------------------------------------------------------------------ */
 static int ofd_inherited;
 
@@ -758,6 +804,7 @@ int main(int argc, char **argv)
     if (section("owner")) owner();
     if (section("proc_locks")) proc_locks();
     if (section("lease")) leases();
+    if (section("threads")) threads();
     if (section("exec")) exec_keeps(argv[0]);  /* (last: it does not come back) */
     testdir_leave();
     return 0;

@@ -485,6 +485,8 @@ LOCKS_SECTIONS = {
               b"SIGIO for the holder: 1", b"F_GETLEASE while it breaks: 2",
               b"F_GETLEASE: coming down to F_RDLCK: 0", b"another user's F_SETLEASE: -1 EACCES",
               b"child truncate(2) waits for the read lease to go: 0", b"SIGIOs: 3"],
+    "threads": [b"another thread's record lock, other fd: 0 ",
+                b"a thread's F_OFD_SETLKW through b: 0, waited >= 80ms: yes"],
     "owner": [b"F_GETOWN_EX: type F_OWNER_PGRP 1, the group 1",
               b"F_SETOWN_EX no such process: -1 ESRCH", b"F_GETSIG through a dup: 64"],
 }
