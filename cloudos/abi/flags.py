@@ -29,6 +29,7 @@ class OpenFlag(IntFlag):
     APPEND = 0o2000
     NONBLOCK = 0o4000
     DSYNC = 0o10000
+    ASYNC = 0o20000  # FASYNC: SIGIO to the file's owner when I/O is possible
     DIRECT = 0o40000
     LARGEFILE = 0o100000
     DIRECTORY = 0o200000

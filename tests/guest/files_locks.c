@@ -1,4 +1,4 @@
-/* files_locks.c — file locks between two processes: POSIX record locks (F_SETLK, F_SETLKW, F_GETLK reporting the holder, ranges split and merged, l_whence and negative lengths, EDEADLK, release on close of any fd and at exit, not inherited, kept across exec), OFD locks (F_OFD_*), flock(2) (shared, exclusive, converting, LOCK_NB, waits, independent of fcntl's), a lock wait interrupted by SIGALRM (EINTR), the errors, F_GETPIPE_SZ/F_SETPIPE_SZ, F_SETOWN(_EX)/F_GETOWN(_EX), F_SETSIG/F_GETSIG, leases (F_SETLEASE, broken by another's open: SIGIO), /proc/locks (argv[1] picks one section; none: all). */
+/* files_locks.c — file locks between two processes: POSIX record locks (F_SETLK, F_SETLKW, F_GETLK reporting the holder, ranges split and merged, l_whence and negative lengths, EDEADLK, release on close of any fd and at exit, not inherited, kept across exec), OFD locks (F_OFD_*), flock(2) (shared, exclusive, converting, LOCK_NB, waits, independent of fcntl's), a lock wait interrupted by SIGALRM (EINTR), the errors, F_GETPIPE_SZ/F_SETPIPE_SZ, F_SETOWN(_EX)/F_GETOWN(_EX), F_SETSIG/F_GETSIG, O_ASYNC's SIGIO on pipes and sockets, leases (F_SETLEASE, broken by another's open: SIGIO), /proc/locks (argv[1] picks one section; none: all). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
@@ -508,6 +509,58 @@ static void threads(void)
     close(b);
 }
 
+/* -- O_ASYNC: SIGIO to the owner as I/O happens ----------------------------------------------- */
+static volatile sig_atomic_t ios, usr1s;
+static void on_io(int sig) { if (sig == SIGIO) ios++; else usr1s++; }
+
+static void async_io(void)
+{
+    struct sigaction sa = {.sa_handler = on_io, .sa_flags = SA_RESTART};
+    sigaction(SIGIO, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    char buf[4];
+    int p[2], s[2];
+    if (pipe(p) || socketpair(AF_UNIX, SOCK_STREAM, 0, s))
+        exit(87);
+    fcntl(p[0], F_SETOWN, getpid());
+    SHOW("F_SETFL O_ASYNC on the read end", fcntl(p[0], F_SETFL, O_ASYNC));
+    printf("F_GETFL has O_ASYNC: %d\n", !!(fcntl(p[0], F_GETFL) & O_ASYNC));
+    SHOW("write", write(p[1], "a", 1));
+    printf("SIGIO after a write: %d\n", (int)ios);
+    SHOW("read", read(p[0], buf, 1));
+    printf("SIGIO after a read (the writer is not O_ASYNC): %d\n", (int)ios);
+    fcntl(p[1], F_SETOWN, getpid());
+    fcntl(p[1], F_SETSIG, SIGUSR1);
+    SHOW("F_SETFL O_ASYNC on the write end, F_SETSIG SIGUSR1", fcntl(p[1], F_SETFL, O_ASYNC));
+    write(p[1], "bc", 2);
+    read(p[0], buf, 1);
+    printf("after a write and a read: SIGIO %d SIGUSR1 %d\n", (int)ios, (int)usr1s);
+    fcntl(p[0], F_SETFL, 0);
+    fcntl(p[1], F_SETFL, 0);
+    write(p[1], "d", 1);
+    read(p[0], buf, 2);
+    printf("O_ASYNC cleared: SIGIO %d SIGUSR1 %d\n", (int)ios, (int)usr1s);
+    fcntl(s[0], F_SETOWN, getpid());
+    fcntl(s[0], F_SETFL, O_ASYNC);
+    write(s[1], "e", 1);
+    printf("a socket's peer wrote: SIGIO %d\n", (int)ios);
+    read(s[0], buf, 1);
+    write(s[0], "f", 1);
+    read(s[1], buf, 1);
+    printf("the socket wrote, its peer read: SIGIO %d\n", (int)ios);
+    int q[2];
+    if (pipe(q))
+        exit(86);
+    fcntl(q[0], F_SETFL, O_ASYNC);
+    write(q[1], "g", 1);
+    printf("O_ASYNC without an owner: SIGIO %d\n", (int)ios);
+    int fd = open_file(O_RDWR);
+    SHOW("F_SETFL O_ASYNC on a file", fcntl(fd, F_SETFL, O_ASYNC | O_APPEND));
+    printf("F_GETFL: O_ASYNC %d O_APPEND %d\n", !!(fcntl(fd, F_GETFL) & O_ASYNC),
+           !!(fcntl(fd, F_GETFL) & O_APPEND));
+    close(fd); close(p[0]); close(p[1]); close(q[0]); close(q[1]); close(s[0]); close(s[1]);
+}
+
 /* -- OFD locks ------------------------------------------------------------------------------ */
 static int ofd_inherited;
 
@@ -805,6 +858,7 @@ int main(int argc, char **argv)
     if (section("proc_locks")) proc_locks();
     if (section("lease")) leases();
     if (section("threads")) threads();
+    if (section("async")) async_io();
     if (section("exec")) exec_keeps(argv[0]);  /* (last: it does not come back) */
     testdir_leave();
     return 0;

@@ -487,6 +487,9 @@ LOCKS_SECTIONS = {
               b"child truncate(2) waits for the read lease to go: 0", b"SIGIOs: 3"],
     "threads": [b"another thread's record lock, other fd: 0 ",
                 b"a thread's F_OFD_SETLKW through b: 0, waited >= 80ms: yes"],
+    "async": [b"SIGIO after a write: 1", b"after a write and a read: SIGIO 2 SIGUSR1 1",
+              b"O_ASYNC cleared: SIGIO 2 SIGUSR1 1", b"a socket's peer wrote: SIGIO 3",
+              b"O_ASYNC without an owner: SIGIO 3", b"F_GETFL: O_ASYNC 0 O_APPEND 1"],
     "owner": [b"F_GETOWN_EX: type F_OWNER_PGRP 1, the group 1",
               b"F_SETOWN_EX no such process: -1 ESRCH", b"F_GETSIG through a dup: 64"],
 }

@@ -1,7 +1,7 @@
 """The file-operations protocol: what every kind of open file implements.
 
 Owns: ``FileOps``, the operations the VFS asks of an open file whatever its kind
-(read, readv, pread, write, pwrite, poll, seek, ioctl, stat, release, the job
+(read, readv, pread, write, pwrite, poll, seek, ioctl, stat, fasync, release, the job
 control check of a terminal, and the path /proc shows for it), like Linux's
 ``file_operations``; its defaults are those of an anonymous inode (an eventfd, a
 timerfd, a signalfd, an epoll instance: not read or written unless the kind says
@@ -96,6 +96,12 @@ class FileOps:
     def path(self, file: OpenFile) -> bytes:
         """What /proc/<pid>/fd shows for it."""
         return f"anon_inode:[{file.kind}]".encode()
+
+    def fasync(self, vfs: Vfs, file: OpenFile, on: bool) -> bool:
+        """F_SETFL sets (``on``) or clears O_ASYNC: a kind that signals I/O registers the
+        file and answers True (Linux's ->fasync); the others answer False, and the flag
+        is not kept (as Linux drops it on a file without ->fasync)."""
+        return False
 
     def release(self, vfs: Vfs, file: OpenFile) -> None:
         """The last holder of ``file`` let go of it."""

@@ -36,6 +36,7 @@ O_CLOEXEC, O_PATH, O_TMPFILE = map(int, (OpenFlag.CLOEXEC, OpenFlag.PATH, OpenFl
 # the status flags F_SETFL changes
 STATUS_FLAGS = int(OpenFlag.APPEND | OpenFlag.NONBLOCK | OpenFlag.DIRECT | OpenFlag.NOATIME
                    | OpenFlag.SYNC)
+O_ASYNC = int(OpenFlag.ASYNC)  # F_SETFL sets it only on a kind that signals I/O (fasync)
 PIPE_CAPACITY = 65536  # a new pipe's (16 pages, as Linux's)
 PIPE_MAX_SIZE = 1 << 20  # /proc/sys/fs/pipe-max-size: F_SETPIPE_SZ's limit without privilege
 PIPE_BUF = 4096
@@ -62,6 +63,10 @@ class Pipe:
     # None for a byte stream
     bounds: deque[int] | None = None
     capacity: int = PIPE_CAPACITY  # bytes it holds at most (F_SETPIPE_SZ)
+    # the open files with O_ASYNC that read it, and that write it: SIGIO to their owners
+    # on each write, and on each read (Linux's fasync_readers and fasync_writers)
+    async_readers: list[Any] = field(default_factory=list)
+    async_writers: list[Any] = field(default_factory=list)
 
     def readable(self) -> bool:
         """Something to read: bytes, or a message (which may be empty)."""

@@ -20,6 +20,7 @@ import struct
 import time
 from typing import TYPE_CHECKING, Any
 
+from cloudos.abi.signal import Signal
 from cloudos.abi.vfs import Pipe2, Received
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs import files
@@ -37,6 +38,7 @@ SOL_SOCKET, SCM_RIGHTS, CMSG_HEADER, MSG_CTRUNC, MSG_CMSG_CLOEXEC = 1, 1, 16, 0x
 POLLIN, POLLOUT, POLLERR, POLLHUP = 1, 4, 8, 16
 PIPEFS_DEV = 0x0C
 PAGE = 4096  # a pipe's size is in pages
+SIGIO = int(Signal.SIGIO)
 CAP_SYS_RESOURCE = 24  # capabilities(7): a pipe beyond pipe-max-size
 
 
@@ -53,6 +55,30 @@ def pipe2(vfs: Vfs, request: Request, r: Pipe2) -> int:
     write_fd = proc.fds.install(OpenFile("pipe", files.O_WRONLY | status, pipe=pipe), cloexec)
     vfs.api.copy_out(request.grants[0], 0, struct.pack("<ii", read_fd, write_fd))
     return 0
+
+
+def signal_async(vfs: Vfs, waiting: list[OpenFile]) -> None:
+    """I/O happened on a pipe: SIGIO (or F_SETSIG's signal) to the owner of each of its
+    O_ASYNC ends ``waiting`` (its readers after a write, its writers after a read)."""
+    for file in waiting:
+        kind, who = file.owner
+        if who:
+            vfs.state.send_sigio(kind, who, file.signum or SIGIO)
+
+
+def fasync(file: OpenFile, on: bool) -> None:
+    """F_SETFL O_ASYNC on a pipe end or a socket: it is signalled as data comes to what it
+    reads, and (a pipe's write end) as room comes in what it writes."""
+    ends = [(file.pipe, True)] if file.readable() and file.pipe is not None else []
+    if file.kind == "pipe" and file.writable() and file.pipe is not None:
+        ends.append((file.pipe, False))  # (a socket is signalled for room only after it
+        # found none, which sends here never see: its readers only)
+    for pipe, reading in ends:
+        where = pipe.async_readers if reading else pipe.async_writers
+        if on and file not in where:
+            where.append(file)
+        elif not on and file in where:
+            where.remove(file)
 
 
 def pipe_size(vfs: Vfs, file: OpenFile, setting: bool, arg: int) -> int:
@@ -97,6 +123,7 @@ def read(vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
         return None  # answered when a writer comes
     data, passed = take(pipe, count)
     changed(vfs, pipe)
+    signal_async(vfs, pipe.async_writers)
     return _answer(vfs, request, grant, data, lengths, passed, control)
 
 
@@ -194,6 +221,7 @@ def write(vfs: Vfs, request: Request, file: OpenFile, data: bytes, done: int,
     if messages:
         pipe.bounds.append(pipe.consumed + len(pipe.buffer))  # type: ignore[union-attr]
     changed(vfs, pipe)
+    signal_async(vfs, pipe.async_readers)
     if done < len(data):
         if nonblock:
             return done
@@ -212,6 +240,7 @@ def changed(vfs: Vfs, pipe: Pipe) -> None:
         if not vfs.api.waiting(request):
             continue  # interrupted (EINTR): it must not take the data
         data, passed = take(pipe, count)
+        signal_async(vfs, pipe.async_writers)
         try:
             vfs.answer(request, _answer(vfs, request, grant, data, lengths, passed, control))
         except KernelError as err:
@@ -231,6 +260,7 @@ def changed(vfs: Vfs, pipe: Pipe) -> None:
             break
         pipe.buffer += data[done:done + fits]
         done += fits
+        signal_async(vfs, pipe.async_readers)
         if pipe.bounds is not None:
             pipe.bounds.append(pipe.consumed + len(pipe.buffer))
         if done < len(data):
@@ -291,9 +321,14 @@ class PipeEnd(FileOps):
     def unread(self, vfs: Vfs, file: OpenFile) -> int:
         return len(file.pipe.buffer) if file.pipe is not None else 0
 
+    def fasync(self, vfs: Vfs, file: OpenFile, on: bool) -> bool:
+        fasync(file, on)
+        return True
+
     def release(self, vfs: Vfs, file: OpenFile) -> None:
         pipe = file.pipe
         assert pipe is not None
+        fasync(file, False)
         if file.writable():
             pipe.writers -= 1
         else:

@@ -431,6 +431,9 @@ class Vfs:
         if r.cmd == F_GETFL:
             return file.flags
         if r.cmd == F_SETFL:
+            if (r.arg ^ file.flags) & files.O_ASYNC and \
+                    KINDS[file.kind].fasync(self, file, bool(r.arg & files.O_ASYNC)):
+                file.flags ^= files.O_ASYNC  # (a kind that cannot signal I/O drops it)
             file.flags = (file.flags & ~files.STATUS_FLAGS) | (r.arg & files.STATUS_FLAGS)
             return 0
         if r.cmd == F_SETSIG:  # the signal an O_ASYNC file would send (0: SIGIO)

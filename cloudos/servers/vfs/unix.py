@@ -396,9 +396,14 @@ class UnixSocket(FileOps):
     def unread(self, vfs: Vfs, file: OpenFile) -> int:
         return len(file.pipe.buffer) if file.pipe is not None else 0
 
+    def fasync(self, vfs: Vfs, file: OpenFile, on: bool) -> bool:
+        pipe.fasync(file, on)
+        return True
+
     def release(self, vfs: Vfs, file: OpenFile) -> None:
         """The last fd of a socket went: its connection ends; a listener's queue is refused;
         open files in flight to it are dropped."""
+        pipe.fasync(file, False)
         if file.pipe is not None:
             _shutdown(vfs, file, SHUT_BOTH)
             while file.pipe.rights:
