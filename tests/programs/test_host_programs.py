@@ -266,6 +266,9 @@ flock -s lockfile -c 'lslocks -n -o COMMAND,TYPE,MODE,M,START,END,PATH' > ls.out
 grep "$D/lockfile" ls.out
 flock -u 9 && echo "unlocked"
 """, needs=("flock", "lslocks")),
+    # the JVM (issue 13 item 7): its hsperfdata file is flock(2)ed (without flock it warns
+    # "flock() failed (errno = 38)" on stderr, compared here)
+    _("java_version", "java -version 2>&1", needs=("java",)),
     _("perl", r"""
 perl -e 'my %h; $h{$_ % 3}++ for 1..100; print join(",", map {"$_=$h{$_}"} sort keys %h), "\n"; printf "%.5f\n", atan2(1,1)*4; print scalar(gmtime(0)), "\n"'
 perl -MPOSIX -MList::Util=sum -e 'print sum(1..10), " ", POSIX::floor(2.7), "\n"'
