@@ -1,4 +1,4 @@
-"""File locks: POSIX record locks, open-file-description (OFD) locks and flock(2).
+"""File locks: POSIX record locks, open-file-description (OFD) locks, flock(2), leases.
 
 Owns: the machine's lock table, keyed by a file's identity (st_dev, st_ino for a file
 on a file system; the pipe or socket itself otherwise), and Linux's rules for it
@@ -10,16 +10,20 @@ on a file system; the pipe or socket itself otherwise), and Linux's rules for it
 - OFD locks (F_OFD_*) are the same ranges owned by an open file description, released
   when its last fd closes; they conflict with record locks of any process;
 - flock locks are whole-file, owned by an open file description, and independent of
-  the other two; a conversion lets go of the old lock first, as Linux does.
+  the other two; a conversion lets go of the old lock first, as Linux does;
+- leases (F_SETLEASE) are an open file description's, on a regular file: an open that
+  conflicts breaks them (their holder is signalled, the open waits until the lease goes
+  or comes down, at the latest after lease-break-time), and /proc/locks lists it all.
 A lock that cannot be had now waits (F_SETLKW, flock without LOCK_NB): the request is
 parked (a deferred reply) and granted, in arrival order, when a lock on the file goes;
 a signal takes it back (the server runtime answers it ``Again.INTERRUPTED``). A record
 lock wait that would close a cycle of processes, each waiting for the next one's lock,
 is EDEADLK (Linux follows at most ten steps; OFD locks are not followed).
 Never: reads guest memory (the personality decodes struct flock), nor knows processes
-beyond the pid that owns a record lock.
-Called by: ``vfs.server`` (fcntl, flock, close, the last reference of an open file,
-exit); the machine's /proc view (/proc/locks).
+beyond the pid that owns a record lock (a lease's signal goes through the machine's
+``send_sigio``).
+Called by: ``vfs.server`` (fcntl, flock, open and truncate, close, the last reference
+of an open file, exit); the machine's /proc view (/proc/locks).
 """
 
 from __future__ import annotations
