@@ -212,8 +212,8 @@ def sys_dup3(t: Thread, old: int, new: int, flags: int, *_: int) -> int:
 
 def sys_fcntl(t: Thread, fd: int, cmd: int, arg: int, *_: int) -> int:
     """Implements Linux fcntl(2): dup, close-on-exec, status flags, record and OFD locks,
-    pipe sizes, the owner and signal an O_ASYNC file would signal (stored; no SIGIO is
-    sent). The structs (flock, f_owner_ex) are read and written here; the VFS decides."""
+    leases, pipe sizes, and the owner and signal of a file's SIGIO (O_ASYNC, a lease's
+    break). The structs (flock, f_owner_ex) are read and written here; the VFS decides."""
     fd, cmd = s32(fd), s32(cmd)
     if cmd in LOCK_CMDS:
         return _fcntl_lock(t, fd, cmd, arg)
@@ -251,9 +251,9 @@ def _fcntl_lock(t: Thread, fd: int, cmd: int, addr: int) -> int:
     type_, whence, start, length, pid = FLOCK.unpack(raw)
 
     def deliver(msg: Message) -> int:
-        holder = msg.body
-        if cmd not in (F_GETLK, F_OFD_GETLK) or holder != 0 and not isinstance(holder,
-                                                                             LockHolder):
+        holder = msg.body  # 0, or the LockHolder of a GETLK a lock conflicts with
+        if cmd not in (F_GETLK, F_OFD_GETLK) or not (holder == 0
+                                                     or isinstance(holder, LockHolder)):
             return int(holder)
         out = FLOCK.pack(LockType.UNLCK, whence, start, length, pid) if holder == 0 \
             else FLOCK.pack(holder.type, SEEK_SET, holder.start, holder.length, holder.pid)
