@@ -134,7 +134,8 @@ class VfsState:
     signal_readers: list[tuple[Request, OpenFile]] = field(default_factory=list)
     text: TextBusy = field(default_factory=TextBusy)  # ETXTBSY's bookkeeping
     locks: LockTable = field(default_factory=LockTable)  # fcntl and flock locks, leases
-    # a lease break's signal for F_SETOWN's owner ((OwnerType, id), signal): the machine's
+    # SIGIO (a lease's break, O_ASYNC I/O) for F_SETOWN's owner ((OwnerType, id), signal):
+    # the machine's
     send_sigio: Callable[[int, int, int], None] = lambda kind, who, sig: None
 
 
@@ -436,7 +437,7 @@ class Vfs:
                 file.flags ^= files.O_ASYNC  # (a kind that cannot signal I/O drops it)
             file.flags = (file.flags & ~files.STATUS_FLAGS) | (r.arg & files.STATUS_FLAGS)
             return 0
-        if r.cmd == F_SETSIG:  # the signal an O_ASYNC file would send (0: SIGIO)
+        if r.cmd == F_SETSIG:  # the signal O_ASYNC I/O and lease breaks send (0: SIGIO)
             if not 0 <= r.arg <= NSIG:
                 raise KernelError(Errno.EINVAL, f"signal {r.arg}")
             file.signum = r.arg
