@@ -420,6 +420,10 @@ static void leases(void)
     SHOW("F_SETLEASE F_RDLCK while another fd writes", fcntl(fd, F_SETLEASE, F_RDLCK));
     close(rw);
     SHOW("F_GETLEASE without one", fcntl(fd, F_GETLEASE));
+    SHOW("F_SETLEASE F_UNLCK without one", fcntl(fd, F_SETLEASE, F_UNLCK));
+    int dir = open(".", O_RDONLY);
+    SHOW("F_SETLEASE on a directory", fcntl(dir, F_SETLEASE, F_RDLCK));
+    close(dir);
     SHOW("F_SETLEASE F_RDLCK", fcntl(fd, F_SETLEASE, F_RDLCK));
     SHOW("F_GETLEASE", fcntl(fd, F_GETLEASE));
     printf("F_GETOWN is the lease's taker: %d\n", fcntl(fd, F_GETOWN) == getpid());

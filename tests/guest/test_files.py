@@ -479,6 +479,8 @@ LOCKS_SECTIONS = {
                    b"  POSIX WRITE parent f 0 9",
                    b"the waiter is numbered as the lock it waits for: 1"],
     "lease": [b"F_SETLEASE F_RDLCK on an O_RDWR fd: -1 EAGAIN", b"F_SETLEASE F_RDLCK: 0",
+              b"F_SETLEASE F_UNLCK without one: -1 EAGAIN",
+              b"F_SETLEASE on a directory: -1 EINVAL",
               b"child open O_WRONLY|O_NONBLOCK: a break begins: -1 EAGAIN",
               b"child open O_WRONLY interrupted by SIGALRM: -1 EINTR",
               b"child open O_WRONLY waits for the lease to go: opened, waited >= 80ms: yes",

@@ -519,8 +519,9 @@ def setlease(vfs: Vfs, file: OpenFile, arg: int) -> int:
     leases = table.leases.get(key, {})
     mine = leases.get(file)
     if arg == UNLCK:
-        if mine is not None:
-            _lease_drop(vfs, key, file)
+        if mine is None:
+            raise KernelError(Errno.EAGAIN, "no lease to let go of")  # (generic_delete_lease)
+        _lease_drop(vfs, key, file)
         return 0
     if arg not in (RDLCK, WRLCK):
         raise KernelError(Errno.EINVAL, f"lease type {arg}")
