@@ -38,9 +38,11 @@ from cloudos.servers import rs
 from cloudos.servers.runtime import Request, ServerApi, ServerRuntime
 from cloudos.servers.vfs.console import Console, ConsoleInterrupt
 from cloudos.servers.vfs.files import FdTable, OpenFiles
+from cloudos.servers.vfs.locks import proc_locks
 from cloudos.servers.vfs.paths import Namespace, Walk, is_dir
 from cloudos.servers.vfs.procfs import ProcFs, ProcInfo
 from cloudos.servers.vfs.perm import EVERY_CAP, ROOT, Who
+from cloudos.abi.flags import OwnerType
 from cloudos.abi.vfs import ConsoleInput, ExecRead, Op, Spawn
 from cloudos.servers.vfs.server import AT_FDCWD, VFS_ID, Proc, Vfs, VfsState, fd_paths, serve
 from cloudos.servers.tty.ldisc import LineDiscipline, Termios
@@ -137,6 +139,9 @@ class KernelProcView:
     def uptime(self) -> float:
         return time.time() - self.kernel.boot_time
 
+    def locks(self) -> bytes:
+        return proc_locks(self.vfs.locks)
+
     def cpus(self) -> int:
         return len(self.kernel.cpus)
 
@@ -165,6 +170,7 @@ class Machine:
         OpenFiles.for_ram(mem)  # file-max: ENFILE past one open file per 10 KiB of RAM
         state.fd_limit = functools.partial(self._rlimit, RLIMIT_NOFILE)
         state.fsize_limit = functools.partial(self._rlimit, RLIMIT_FSIZE)
+        state.send_sigio = self._send_sigio
         state.map_limit = mem
         self.halted: int | None = None  # the status a halt (timeout, host signal) gives
         self._halts: list[int] = []  # halts host signal handlers asked for (_halt_soon)
@@ -177,6 +183,16 @@ class Machine:
         kernel.services[sys_file.VFS] = self.vfs.client_cap(Right.SEND | Right.FILE | Right.GRANT)
         self.files, self.aslr = files, aslr
         kernel.log.info("system services: rs, vfs")
+
+    def _send_sigio(self, kind: int, who: int, sig: int) -> None:
+        """A signal the VFS sends an open file's owner (F_SETOWN: a thread's process, a
+        process, or a group), as a lease break does."""
+        for p in list(self.kernel.processes.values()):
+            if p.zombie:
+                continue
+            if p.pgid == who if kind == OwnerType.PGRP else \
+                    p.pid == who or any(t.tid == who for t in p.threads):
+                signals.send(p, signals.SigInfo(sig, signals.SI_KERNEL))
 
     def _rlimit(self, resource: int, pid: int) -> int:
         """The soft limit ``resource`` of process ``pid``, for the VFS (files, fds)."""

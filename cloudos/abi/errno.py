@@ -42,7 +42,9 @@ class Errno(IntEnum):
     EROFS = 30
     EPIPE = 32
     ERANGE = 34
+    EDEADLK = 35
     ENAMETOOLONG = 36
+    ENOLCK = 37
     ENOSYS = 38
     ENOTEMPTY = 39
     ELOOP = 40

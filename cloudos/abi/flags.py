@@ -1,4 +1,5 @@
-"""Linux x86_64 flag words: open(2), the *at calls, renameat2(2), fallocate(2), mmap(2), clone(2).
+"""Linux x86_64 flag words: open(2), the *at calls, renameat2(2), fallocate(2), mmap(2), clone(2),
+fcntl(2) and flock(2).
 
 Owns the bits of each flag argument, named once (asm-generic/fcntl.h, fcntl.h,
 linux/fs.h, linux/falloc.h, asm/mman.h, sched.h), as ``IntFlag`` classes.
@@ -10,7 +11,7 @@ Never: decides what a flag means; the personality and the servers do.
 
 from __future__ import annotations
 
-from enum import IntFlag
+from enum import IntEnum, IntFlag
 
 AT_FDCWD = -100  # a dirfd: the working directory
 
@@ -29,6 +30,7 @@ class OpenFlag(IntFlag):
     APPEND = 0o2000
     NONBLOCK = 0o4000
     DSYNC = 0o10000
+    ASYNC = 0o20000  # FASYNC: SIGIO to the file's owner when I/O is possible
     DIRECT = 0o40000
     LARGEFILE = 0o100000
     DIRECTORY = 0o200000
@@ -115,3 +117,39 @@ class CloneFlag(IntFlag):
     DETACHED = 0x400000
     UNTRACED = 0x800000
     CHILD_SETTID = 0x1000000
+
+
+class FcntlCmd(IntEnum):
+    """fcntl(2)'s commands (asm-generic/fcntl.h, linux/fcntl.h; x86_64's 64-bit flock)."""
+
+    DUPFD, GETFD, SETFD, GETFL, SETFL = 0, 1, 2, 3, 4
+    GETLK, SETLK, SETLKW = 5, 6, 7
+    SETOWN, GETOWN, SETSIG, GETSIG = 8, 9, 10, 11
+    SETOWN_EX, GETOWN_EX, GETOWNER_UIDS = 15, 16, 17
+    OFD_GETLK, OFD_SETLK, OFD_SETLKW = 36, 37, 38
+    SETLEASE, GETLEASE, NOTIFY = 1024, 1025, 1026
+    DUPFD_CLOEXEC = 1030
+    SETPIPE_SZ, GETPIPE_SZ = 1031, 1032
+    ADD_SEALS, GET_SEALS = 1033, 1034
+
+
+class LockType(IntEnum):
+    """struct flock's l_type."""
+
+    RDLCK, WRLCK, UNLCK = 0, 1, 2
+
+
+class OwnerType(IntEnum):
+    """struct f_owner_ex's type (F_SETOWN_EX, F_GETOWN_EX)."""
+
+    TID, PID, PGRP = 0, 1, 2
+
+
+class FlockOp(IntFlag):
+    """flock(2)'s operation."""
+
+    SH = 1
+    EX = 2
+    NB = 4
+    UN = 8
+    MAND = 32  # Linux ignores a request with it (and warns once)

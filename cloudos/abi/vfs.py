@@ -4,7 +4,8 @@ Owns: ``Op`` (a request's number: the Linux system call it serves, or a
 lifecycle op above Linux's numbers), one frozen dataclass per request with its
 arguments named and typed (a ``record``: frozen and slotted, like a frozen dataclass
 but cheap to declare), the typed answers (``Again``, ``SignalsReady``,
-``Received``, ``PollReady``, ``BytesOut``, ``ExecImage``, ``MappedFile``), the
+``Received``, ``PollReady``, ``BytesOut``, ``ExecImage``, ``MappedFile``,
+``LockHolder``, ``FileOwner``), the
 server runtime's own ``Interrupt``, and ``decode``, which turns a guest's raw
 message (a tag and no typed body) into the request it names or the errno to
 answer it with. Buffers never travel in a request: they are memory grants, the
@@ -36,7 +37,7 @@ class Op(enum.IntEnum):
     SOCKET, CONNECT, SENDTO, RECVFROM, SENDMSG, RECVMSG = 41, 42, 44, 45, 46, 47
     SHUTDOWN, BIND, LISTEN, GETSOCKNAME, GETPEERNAME = 48, 49, 50, 51, 52
     SOCKETPAIR, SETSOCKOPT, GETSOCKOPT = 53, 54, 55
-    FCNTL, FSYNC, FDATASYNC, TRUNCATE, FTRUNCATE = 72, 74, 75, 76, 77
+    FCNTL, FLOCK, FSYNC, FDATASYNC, TRUNCATE, FTRUNCATE = 72, 73, 74, 75, 76, 77
     GETCWD, CHDIR, FCHDIR, FCHMOD, UMASK, STATFS, FSTATFS, SYNC = 79, 80, 81, 91, 95, 137, 138, 162
     SETXATTR, LSETXATTR, FSETXATTR, GETXATTR, LGETXATTR, FGETXATTR = 188, 189, 190, 191, 192, 193
     LISTXATTR, LLISTXATTR, FLISTXATTR = 194, 195, 196
@@ -61,6 +62,8 @@ class Op(enum.IntEnum):
     # server) answers it at once if the server parked it (linux/syscalls/sys_file.py)
     INTERRUPT = 1012
     CREDENTIALS = 1013  # a process's ids changed (linux/creds.py): its file permissions
+    FCNTL_LOCK, FCNTL_OWNER = 1014, 1015  # fcntl's lock and owner commands, decoded
+    LEASE_TIMEOUT = 1016  # a lease being broken had lease-break-time to let go (locks.py)
 
 
 # Ops the server runtime answers itself, for any server: no request class, no handler.
@@ -144,6 +147,25 @@ class MappedFile:
     data: bytes
     key: tuple[int, ...]
     writable: bool = False
+
+
+@record
+class LockHolder:
+    """An F_GETLK's answer when a lock conflicts: the holder's lock as struct flock
+    reports it (``length`` 0: to the end of the file; ``pid`` -1: an OFD lock)."""
+
+    type: int
+    start: int
+    length: int
+    pid: int
+
+
+@record
+class FileOwner:
+    """An F_GETOWN_EX's answer: struct f_owner_ex (an ``OwnerType`` and an id)."""
+
+    type: int
+    pid: int
 
 
 # -- requests -----------------------------------------------------------------------
@@ -259,6 +281,39 @@ class Fcntl:
     fd: int
     cmd: int
     arg: int
+
+
+@record
+class FcntlLock:
+    """fcntl(2)'s record lock commands (F_GETLK, F_SETLK, F_SETLKW and the F_OFD_
+    forms) with the struct flock the personality read: the answer is 0, or for a
+    GETLK a ``LockHolder`` when a lock conflicts (else 0: F_UNLCK)."""
+    OP: ClassVar[Op] = Op.FCNTL_LOCK
+    fd: int
+    cmd: int
+    type: int
+    whence: int
+    start: int
+    length: int
+    pid: int
+
+
+@record
+class FcntlOwner:
+    """F_SETOWN_EX with struct f_owner_ex, or F_GETOWN_EX (answered ``FileOwner``)."""
+    OP: ClassVar[Op] = Op.FCNTL_OWNER
+    fd: int
+    cmd: int
+    type: int = 0
+    pid: int = 0
+
+
+@record
+class Flock:
+    """flock(2): a ``FlockOp``."""
+    OP: ClassVar[Op] = Op.FLOCK
+    fd: int
+    operation: int
 
 
 @record
@@ -810,6 +865,12 @@ class TimerFired:
 
 
 @record
+class LeaseTimeout:
+    OP: ClassVar[Op] = Op.LEASE_TIMEOUT
+    generation: int
+
+
+@record
 class ConsoleInput:
     OP: ClassVar[Op] = Op.CONSOLE_INPUT
     data: bytes
@@ -840,6 +901,7 @@ class Interrupt:
 
 REQUESTS: tuple[type, ...] = (
     Read, Write, Readv, Writev, Pread, Pwrite, Close, Lseek, Ioctl, Dup, Dup2, Dup3, Fcntl,
+    FcntlLock, FcntlOwner, Flock,
     Fsync, Sync, Poll, Openat, Mkdirat, Mknodat, Fallocate, Unlinkat, Renameat2, Linkat,
     Symlinkat, Readlinkat,
     Newfstatat, Statx, Faccessat, Fchmodat, Fchmod, Fchownat, Utimensat, Truncate, Ftruncate,
@@ -848,8 +910,8 @@ REQUESTS: tuple[type, ...] = (
     EpollCreate1, EpollCtl, EpollWait, Socket, Socketpair, Bind, Connect, Listen, Accept4,
     Getsockname, Getpeername, Getsockopt, Setsockopt, Shutdown, Sendto, Recvfrom, Sendmsg,
     Recvmsg, Spawn, Fork, Exec, Exit, ExecRead, MmapRead, MapAttach, MapSync, TimerFired,
-    ConsoleInput, SignalsPending, CoreDump, Credentials, Sendfile, CopyFileRange,
-    CloseRange)
+    LeaseTimeout, ConsoleInput, SignalsPending, CoreDump, Credentials, Sendfile,
+    CopyFileRange, CloseRange)
 # A request class by its op; some classes serve several ops alike.
 BY_OP: dict[int, type] = {
     **{cls.OP: cls for cls in REQUESTS},  # type: ignore[attr-defined]

@@ -46,8 +46,10 @@ UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 # poll, select and their p- forms never restart (signal(7)): EINTR even with SA_RESTART.
 # The opens wait in a FIFO's open for the other side.
 RESTARTABLE = {Sysno.READ, Sysno.WRITE, Sysno.PREAD64, Sysno.PWRITE64, Sysno.READV, Sysno.WRITEV,
-               Sysno.WAIT4, Sysno.FUTEX, Sysno.WAITID, Sysno.OPEN, Sysno.OPENAT, Sysno.CREAT,
-               Sysno.OPENAT2}
+               Sysno.WAIT4, Sysno.FUTEX, Sysno.WAITID,
+               Sysno.FCNTL, Sysno.FLOCK,  # (fcntl waits only in F_SETLKW, F_OFD_SETLKW)
+               Sysno.OPEN, Sysno.OPENAT, Sysno.CREAT, Sysno.OPENAT2,
+               Sysno.TRUNCATE}  # (a FIFO's open, a lease's break)
 # System calls a stopped thread leaves to run again once continued (the others,
 # which may have made progress, finish first and the thread stops after them).
 STOP_RESTARTS = {Sysno.READ, Sysno.POLL, Sysno.PREAD64, Sysno.READV, Sysno.SELECT, Sysno.PAUSE,

@@ -20,6 +20,7 @@ static const char *errname(int e)
         {EPROTONOSUPPORT, "EPROTONOSUPPORT"}, {EISCONN, "EISCONN"}, {ETIMEDOUT, "ETIMEDOUT"},
         {ENOTCONN, "ENOTCONN"}, {EADDRINUSE, "EADDRINUSE"}, {ECONNREFUSED, "ECONNREFUSED"},
         {ENOPROTOOPT, "ENOPROTOOPT"}, {EMSGSIZE, "EMSGSIZE"}, {EPROTOTYPE, "EPROTOTYPE"},
+        {EDEADLK, "EDEADLK"}, {ENOLCK, "ENOLCK"}, {EOVERFLOW, "EOVERFLOW"},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (table[i].num == e)

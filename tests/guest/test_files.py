@@ -1,7 +1,7 @@
 """End-to-end tests of files through the VFS server: file and directory calls, FIFOs and
 special files (mknod, O_TMPFILE, SEEK_DATA, fallocate, renameat2), bash process substitution,
 fd duplication and flags, pipes, socket pairs, eventfds, timerfds, epoll, shared file
-mappings and POSIX shared memory, close-on-exec,
+mappings and POSIX shared memory, file locks (fcntl, OFD, flock), close-on-exec,
 the host's files read-only and path resolution errors.
 
 Each guest program runs natively and under ``cloudos run`` in both link modes
@@ -497,6 +497,70 @@ SPECIAL_SECTIONS = {
 }
 
 
+# --- file locks: what each section of files_locks.c must print (test_section) ---
+
+LOCKS_SECTIONS = {
+    "record": [b"child F_SETLK write [50,60) under the parent's [0,100): -1 EAGAIN",
+               b"child F_GETLK write [50,60): F_WRLCK start=0 len=100 whence=0 pid=parent",
+               b"child F_GETLK write at 1000: F_RDLCK start=150 len=0 whence=0 pid=parent",
+               b"child F_GETLK write [0,100) after the split: F_WRLCK start=0 len=40 whence=0 "
+               b"pid=parent",
+               b"parent F_GETLK write [45,55): the child's: F_WRLCK start=45 len=10 whence=0 "
+               b"pid=other"],
+    "ranges": [b"SEEK_CUR 5 len 10 at offset 10: F_WRLCK start=15 len=10 whence=0 pid=parent",
+               b"start 350 len -20: F_WRLCK start=330 len=20 whence=0 pid=parent",
+               b"merged [500,510)+[510,520): F_WRLCK start=500 len=20 whence=0 pid=parent",
+               b"read at 617: the write lock after it: F_WRLCK start=615 len=5 whence=0 "
+               b"pid=parent"],
+    "wait": [b"child F_SETLKW waits for the parent: 0", b"child waited >= 80ms: yes"],
+    "deadlock": [b"parent F_SETLKW on the child's byte 1: -1 EDEADLK",
+                 b"child F_SETLKW on the parent's byte 0: 0"],
+    "release": [b"child: after the parent closed another fd: F_UNLCK (start=0 len=0 kept)",
+                b"parent: the child exited holding [0,10): 0"],
+    "ofd": [b"F_OFD_GETLK from it: F_WRLCK start=0 len=10 whence=0 pid=-1",
+            b"F_SETLK of the same process conflicts: -1 EAGAIN",
+            b"after closing one of two fds of the description: F_RDLCK start=0 len=10 "
+            b"whence=0 pid=-1",
+            b"after closing the last: F_UNLCK (start=0 len=100 kept)"],
+    "flock": [b"child LOCK_EX|LOCK_NB: -1 EAGAIN", b"child converts to LOCK_EX|LOCK_NB: -1 EAGAIN",
+              b"child fcntl write lock: independent of flock: 0",
+              b"child LOCK_EX waits for the parent's LOCK_UN: 0",
+              b"after closing one fd of the holder: -1 EAGAIN", b"after closing the last: 0"],
+    "eintr": [b"F_SETLKW interrupted by SIGALRM: -1 EINTR", b"flock LOCK_EX interrupted: -1 EINTR",
+              b"alarms: 3", b"F_SETLK after the parent let go: 0",
+              b"flock LOCK_EX restarted after SIGALRM (SA_RESTART): 0",
+              b"alarms: 4, waited >= 250ms: yes"],
+    "errors": [b"write lock on O_RDONLY: -1 EBADF", b"l_start 5 l_len -6: -1 EINVAL",
+               b"SEEK_CUR l_start LLONG_MAX: -1 EOVERFLOW", b"F_OFD_SETLK with l_pid: -1 EINVAL",
+               b"bad fd and bad pointer: -1 EBADF", b"flock bad fd and bad operation: -1 EINVAL"],
+    "pipe_size": [b"F_SETPIPE_SZ 5000: 8192", b"F_SETPIPE_SZ 4096 while it holds 8192: -1 EBUSY",
+                  b"write 2000 more: -1 EAGAIN", b"F_GETPIPE_SZ of a file: -1 EBADF",
+                  b"unprivileged F_SETPIPE_SZ 1048577: -1 EPERM"],
+    "exec": [b"after exec, f (its fd kept): F_WRLCK start=0 len=10 whence=0 pid=parent",
+             b"after exec, g (another fd was close-on-exec): F_UNLCK (start=0 len=0 kept)"],
+    "proc_locks": [b"  -> POSIX WRITE child f 5 5", b"  FLOCK READ parent g 0 EOF",
+                   b"  OFDLCK READ -1 f 40 44", b"  POSIX READ parent f 100 EOF",
+                   b"  POSIX WRITE parent f 0 9",
+                   b"the waiter is numbered as the lock it waits for: 1"],
+    "lease": [b"F_SETLEASE F_RDLCK on an O_RDWR fd: -1 EAGAIN", b"F_SETLEASE F_RDLCK: 0",
+              b"F_SETLEASE F_UNLCK without one: -1 EAGAIN",
+              b"F_SETLEASE on a directory: -1 EINVAL",
+              b"child open O_WRONLY|O_NONBLOCK: a break begins: -1 EAGAIN",
+              b"child open O_WRONLY interrupted by SIGALRM: -1 EINTR",
+              b"child open O_WRONLY waits for the lease to go: opened, waited >= 80ms: yes",
+              b"SIGIO for the holder: 1", b"F_GETLEASE while it breaks: 2",
+              b"F_GETLEASE: coming down to F_RDLCK: 0", b"another user's F_SETLEASE: -1 EACCES",
+              b"child truncate(2) waits for the read lease to go: 0", b"SIGIOs: 3"],
+    "threads": [b"another thread's record lock, other fd: 0 ",
+                b"a thread's F_OFD_SETLKW through b: 0, waited >= 80ms: yes"],
+    "async": [b"SIGIO after a write: 1", b"after a write and a read: SIGIO 2 SIGUSR1 1",
+              b"O_ASYNC cleared: SIGIO 2 SIGUSR1 1", b"a socket's peer wrote: SIGIO 3",
+              b"O_ASYNC without an owner: SIGIO 3", b"F_GETFL: O_ASYNC 0 O_APPEND 1"],
+    "owner": [b"F_GETOWN_EX: type F_OWNER_PGRP 1, the group 1",
+              b"F_SETOWN_EX no such process: -1 ESRCH", b"F_GETSIG through a dup: 64"],
+}
+
+
 SECTIONED = {"files_pipe": PIPE_SECTIONS, "files_fifo": FIFO_SECTIONS,
              "files_special": SPECIAL_SECTIONS, "files_eventfd": EVENTFD_SECTIONS,
              "files_socketpair": SOCKETPAIR_SECTIONS, "files_epoll": EPOLL_SECTIONS,
@@ -504,7 +568,7 @@ SECTIONED = {"files_pipe": PIPE_SECTIONS, "files_fifo": FIFO_SECTIONS,
              "files_mmap": MMAP_SECTIONS, "jobs": JOBS_SECTIONS, "memory": MEMORY_SECTIONS,
              "sigwait": SIGWAIT_SECTIONS, "sysv_shm": SYSV_SHM_SECTIONS,
              "files_unix": UNIX_SECTIONS, "posix_timers": POSIX_TIMER_SECTIONS,
-             "signalfd": SIGNALFD_SECTIONS}
+             "signalfd": SIGNALFD_SECTIONS, "files_locks": LOCKS_SECTIONS}
 SECTION_CASES = [(program, section) for program, sections in SECTIONED.items()
                  for section in sections]
 

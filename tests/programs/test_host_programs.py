@@ -218,6 +218,57 @@ seq 1 10 | awk '{ s += $1 } END { print s, NR }'
 sqlite3 db "create table t(x integer, y text); insert into t values (1,'a'),(2,'b'),(3,'c');"
 sqlite3 db 'select sum(x), group_concat(y) from t;'
 """, needs=("sqlite3",)),
+    # WAL mode: the -shm file's locks (fcntl F_SETLK on byte ranges) and its shared
+    # mapping; a reader's snapshot while another process writes; BEGIN IMMEDIATE refuses
+    # a second writer (SQLITE_BUSY) until it ends (issue 13: was "locking protocol")
+    _("sqlite3_wal", SETUP + r"""
+sqlite3 db "PRAGMA journal_mode=WAL; create table t(x integer, y text); insert into t values (1,'a'),(2,'b');"
+sqlite3 db "insert into t select x + 10, y || '!' from t; PRAGMA journal_mode; select * from t order by x;"
+cat > wal.py <<'PY'
+import sqlite3, subprocess
+def other(sql):
+    w = subprocess.run(["sqlite3", "w.db", sql], capture_output=True, text=True)
+    return w.returncode, w.stdout.strip(), w.stderr.strip()
+db = sqlite3.connect("w.db", isolation_level=None)
+print(db.execute("pragma journal_mode=wal").fetchone()[0])
+db.execute("create table t(x)")
+db.execute("insert into t values (1), (2)")
+db.execute("begin")
+print("reader sees", db.execute("select count(*) from t").fetchone()[0])
+print("writer meanwhile:", other("insert into t values (3); select count(*) from t;"))
+print("reader still sees", db.execute("select count(*) from t").fetchone()[0])
+db.execute("commit")
+print("after its commit", db.execute("select count(*) from t").fetchone()[0])
+db.execute("begin immediate")
+print("writer during begin immediate:", other("insert into t values (4);"))
+db.execute("rollback")
+print("writer after rollback:", other("insert into t values (4); select group_concat(x) from t;"))
+PY
+python3 wal.py
+""", needs=("sqlite3", "python3")),
+    # util-linux flock(1) over flock(2): contention, waiting (-w), shared and exclusive,
+    # a lock on an fd a subshell shares; lslocks reads /proc/locks and /proc/<pid>/fd
+    # (flock's output to a file: lslocks takes the first fd it cannot stat for the lock's,
+    # and /proc/<pid>/fd/N of a pipe cannot be stat'ed under CloudOS yet)
+    _("flock_lslocks", SETUP + r"""
+flock -n lockfile -c 'echo got it'
+flock lockfile -c 'sleep 0.5' &
+sleep 0.2
+flock -n lockfile -c 'echo not this' || echo "busy: $?"
+flock -s -n lockfile -c 'echo nor this' || echo "busy shared: $?"
+flock -w 5 lockfile -c 'echo after the holder'
+wait
+flock -x lockfile -c 'flock -n -s lockfile -c "echo nested shared"' || echo "nested: busy $?"
+exec 9>lockfile2
+flock -n 9 && echo "fd 9 locked"
+( flock -n 9 && echo "the subshell shares the description" )
+flock -s lockfile -c 'lslocks -n -o COMMAND,TYPE,MODE,M,START,END,PATH' > ls.out 2>&1
+grep "$D/lockfile" ls.out
+flock -u 9 && echo "unlocked"
+""", needs=("flock", "lslocks")),
+    # the JVM (issue 13 item 7): its hsperfdata file is flock(2)ed (without flock it warns
+    # "flock() failed (errno = 38)" on stderr, compared here)
+    _("java_version", "java -version 2>&1", needs=("java",)),
     _("perl", r"""
 perl -e 'my %h; $h{$_ % 3}++ for 1..100; print join(",", map {"$_=$h{$_}"} sort keys %h), "\n"; printf "%.5f\n", atan2(1,1)*4; print scalar(gmtime(0)), "\n"'
 perl -MPOSIX -MList::Util=sum -e 'print sum(1..10), " ", POSIX::floor(2.7), "\n"'

@@ -18,10 +18,11 @@ import weakref
 from typing import Any, Callable
 
 from cloudos.abi import vfs
-from cloudos.abi.flags import AT_FDCWD, AtFlag, OpenFlag
+from cloudos.abi.flags import AT_FDCWD, AtFlag, FcntlCmd, LockType, OpenFlag, OwnerType
 from cloudos.abi.signal import Signal
 from cloudos.abi.sysno import Sysno
-from cloudos.abi.vfs import Again, BytesOut, PollReady, Received, SignalsReady
+from cloudos.abi.vfs import (Again, BytesOut, FileOwner, LockHolder, PollReady, Received,
+                             SignalsReady)
 from cloudos.kernel.cap import Cap, ObjType, Right
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
@@ -39,6 +40,15 @@ AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_EACCESS = map(int, (
 CREAT_FLAGS = int(OpenFlag.CREAT | OpenFlag.WRONLY | OpenFlag.TRUNC)  # creat(2)'s open
 UTIME_NOW, UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
 IOVEC = struct.Struct("<QQ")
+FLOCK = struct.Struct("<hh4xqqi4x")  # struct flock: l_type, l_whence, l_start, l_len, l_pid
+OWNER_EX = struct.Struct("<ii")  # struct f_owner_ex: type, pid
+F_GETFD, F_GETLK, F_OFD_GETLK = FcntlCmd.GETFD, FcntlCmd.GETLK, FcntlCmd.OFD_GETLK
+F_SETOWN, F_SETOWN_EX, F_GETOWN_EX = FcntlCmd.SETOWN, FcntlCmd.SETOWN_EX, FcntlCmd.GETOWN_EX
+F_SETSIG, F_SETPIPE_SZ = FcntlCmd.SETSIG, FcntlCmd.SETPIPE_SZ
+LOCK_CMDS = frozenset({FcntlCmd.GETLK, FcntlCmd.SETLK, FcntlCmd.SETLKW, FcntlCmd.OFD_GETLK,
+                       FcntlCmd.OFD_SETLK, FcntlCmd.OFD_SETLKW})
+OWNER_TYPES = frozenset(OwnerType)
+SEEK_SET = 0
 # ioctl requests with a buffer: bytes, and whether the VFS writes it (else reads it).
 IOCTL_BUFFERS = {0x5401: (36, True), 0x5402: (36, False), 0x5403: (36, False),  # TCGETS, TCSETS*
                  0x5404: (36, False), 0x540F: (4, True), 0x5410: (4, False),   # TIOC[GS]PGRP
@@ -203,8 +213,96 @@ def sys_dup3(t: Thread, old: int, new: int, flags: int, *_: int) -> int:
 
 
 def sys_fcntl(t: Thread, fd: int, cmd: int, arg: int, *_: int) -> int:
-    """Implements Linux fcntl(2): dup, close-on-exec, status flags; locks always granted."""
-    return call(t, vfs.Fcntl(s32(fd), s32(cmd), s64(arg)))
+    """Implements Linux fcntl(2): dup, close-on-exec, status flags, record and OFD locks,
+    leases, pipe sizes, and the owner and signal of a file's SIGIO (O_ASYNC, a lease's
+    break). The structs (flock, f_owner_ex) are read and written here; the VFS decides."""
+    fd, cmd = s32(fd), s32(cmd)
+    if cmd in LOCK_CMDS:
+        return _fcntl_lock(t, fd, cmd, arg)
+    if cmd in (F_SETOWN_EX, F_GETOWN_EX):
+        return _fcntl_owner(t, fd, cmd, arg)
+    if cmd == F_SETOWN:
+        who = s32(arg)
+        if who == -(1 << 31):
+            raise KernelError(Errno.EINVAL, "F_SETOWN of INT_MIN")
+        if not _owner_exists(t, abs(who)):
+            return _fd_then(t, fd, Errno.ESRCH)
+        return call(t, vfs.Fcntl(fd, cmd, who))
+    if cmd in (F_SETSIG, F_SETPIPE_SZ):
+        arg = s32(arg) if cmd == F_SETSIG else arg & 0xFFFFFFFF
+    return call(t, vfs.Fcntl(fd, cmd, s64(arg)))
+
+
+def _fd_then(t: Thread, fd: int, errno: Errno) -> int:
+    """Fail with ``errno``, but EBADF first if ``fd`` is not open (Linux looks up the fd
+    before it reads the call's struct or looks for its process)."""
+    def deliver(msg: Message) -> int:
+        result = int(msg.body)
+        return result if result < 0 else -errno
+    return call(t, vfs.Fcntl(fd, F_GETFD, 0), deliver=deliver)
+
+
+def _fcntl_lock(t: Thread, fd: int, cmd: int, addr: int) -> int:
+    """The lock commands: struct flock in; for a GETLK, the holder's lock (or F_UNLCK)
+    written back over it, as Linux copies the whole struct out."""
+    aspace = t.process.aspace
+    try:
+        raw = aspace.copy_in(addr, FLOCK.size)
+    except KernelError as err:
+        return _fd_then(t, fd, Errno(err.errno))
+    type_, whence, start, length, pid = FLOCK.unpack(raw)
+
+    def deliver(msg: Message) -> int:
+        holder = msg.body  # 0, or the LockHolder of a GETLK a lock conflicts with
+        if cmd not in (F_GETLK, F_OFD_GETLK) or not (holder == 0
+                                                     or isinstance(holder, LockHolder)):
+            return int(holder)
+        out = FLOCK.pack(LockType.UNLCK, whence, start, length, pid) if holder == 0 \
+            else FLOCK.pack(holder.type, SEEK_SET, holder.start, holder.length, holder.pid)
+        try:
+            aspace.copy_out(addr, out)
+        except KernelError as err:
+            return -err.errno
+        return 0
+    return call(t, vfs.FcntlLock(fd, cmd, type_, whence, start, length, pid), deliver=deliver)
+
+
+def _fcntl_owner(t: Thread, fd: int, cmd: int, addr: int) -> int:
+    """F_SETOWN_EX, F_GETOWN_EX: struct f_owner_ex in or out."""
+    aspace = t.process.aspace
+    if cmd == F_GETOWN_EX:
+        def deliver(msg: Message) -> int:
+            if not isinstance(msg.body, FileOwner):
+                return int(msg.body)
+            try:
+                aspace.copy_out(addr, OWNER_EX.pack(msg.body.type, msg.body.pid))
+            except KernelError as err:
+                return -err.errno
+            return 0
+        return call(t, vfs.FcntlOwner(fd, cmd), deliver=deliver)
+    try:
+        kind, who = OWNER_EX.unpack(aspace.copy_in(addr, OWNER_EX.size))
+    except KernelError as err:
+        return _fd_then(t, fd, Errno(err.errno))
+    if kind in OWNER_TYPES and not _owner_exists(t, who):
+        return _fd_then(t, fd, Errno.ESRCH)
+    return call(t, vfs.FcntlOwner(fd, cmd, kind, who))
+
+
+def _owner_exists(t: Thread, who: int) -> bool:
+    """Whether ``who`` is 0 or an id in use (Linux's find_vpid): a live thread, process
+    or process group."""
+    if who == 0:
+        return True
+    kernel = t.process.kernel
+    return any(th.tid == who for th in kernel.threads()) or any(
+        not p.zombie and who in (p.pid, p.pgid) for p in kernel.processes.values())
+
+
+def sys_flock(t: Thread, fd: int, operation: int, *_: int) -> int:
+    """Implements Linux flock(2): whole-file locks of an open file description, apart
+    from fcntl's; a wait ends EINTR (or restarts) on a signal."""
+    return call(t, vfs.Flock(s32(fd), s32(operation)))
 
 
 def sys_pipe2(t: Thread, fds: int, flags: int, *_: int) -> int:
@@ -1193,7 +1291,6 @@ def sys_xattr_fd(t: Thread, fd: int, *_: int) -> int:
     return call(t, vfs.XattrFd(s32(fd)))
 
 
-F_GETFD = 1
 LXATTR = {Sysno.LSETXATTR, Sysno.LGETXATTR, Sysno.LLISTXATTR, Sysno.LREMOVEXATTR}  # no follow
 
 

@@ -161,8 +161,11 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.MSGRCV: enosys(),
     Sysno.MSGCTL: enosys(),
     Sysno.FCNTL: partial(sys_file.sys_fcntl,
-                         "dup, cloexec, status flags; record locks always granted"),
-    Sysno.FLOCK: enosys(),
+                         "dup, cloexec, status flags, record and OFD locks (EDEADLK), "
+                         "leases (broken by open, SIGIO), pipe sizes, F_SETOWN(_EX), "
+                         "F_SETSIG, O_ASYNC on pipes and sockets (not ttys; no si_fd); "
+                         "F_NOTIFY, seals: EINVAL"),
+    Sysno.FLOCK: full(sys_file.sys_flock, "independent of fcntl locks, as Linux's"),
     Sysno.FSYNC: full(sys_file.sys_fsync, "file systems write through"),
     Sysno.FDATASYNC: full(sys_file.sys_fsync, "file systems write through"),
     Sysno.TRUNCATE: full(sys_file.sys_truncate),

@@ -1,7 +1,7 @@
 """The file-operations protocol: what every kind of open file implements.
 
 Owns: ``FileOps``, the operations the VFS asks of an open file whatever its kind
-(read, readv, pread, write, pwrite, poll, seek, ioctl, stat, release, the job
+(read, readv, pread, write, pwrite, poll, seek, ioctl, stat, fasync, release, the job
 control check of a terminal, the path /proc shows for it, and what opening that
 /proc/<pid>/fd link opens), like Linux's
 ``file_operations``; its defaults are those of an anonymous inode (an eventfd, a
@@ -104,6 +104,11 @@ class FileOps:
         """An open of ``file``'s /proc/<pid>/fd link (Linux's magic link): the new fd, None
         (answered later), or FOLLOW: open the name the link shows instead (a file's path)."""
         return FOLLOW
+    def fasync(self, vfs: Vfs, file: OpenFile, on: bool) -> bool:
+        """F_SETFL sets (``on``) or clears O_ASYNC: a kind that signals I/O registers the
+        file and answers True (Linux's ->fasync); the others answer False, and the flag
+        is not kept (as Linux drops it on a file without ->fasync)."""
+        return False
 
     def release(self, vfs: Vfs, file: OpenFile) -> None:
         """The last holder of ``file`` let go of it."""

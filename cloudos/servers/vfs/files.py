@@ -36,7 +36,9 @@ O_CLOEXEC, O_PATH, O_TMPFILE = map(int, (OpenFlag.CLOEXEC, OpenFlag.PATH, OpenFl
 # the status flags F_SETFL changes
 STATUS_FLAGS = int(OpenFlag.APPEND | OpenFlag.NONBLOCK | OpenFlag.DIRECT | OpenFlag.NOATIME
                    | OpenFlag.SYNC)
-PIPE_CAPACITY = 65536
+O_ASYNC = int(OpenFlag.ASYNC)  # F_SETFL sets it only on a kind that signals I/O (fasync)
+PIPE_CAPACITY = 65536  # a new pipe's (16 pages, as Linux's)
+PIPE_MAX_SIZE = 1 << 20  # /proc/sys/fs/pipe-max-size: F_SETPIPE_SZ's limit without privilege
 PIPE_BUF = 4096
 NR_OPEN = 1 << 20  # fs.nr_open: no RLIMIT_NOFILE above it
 FD_RAM = 4 << 10  # RAM per fd number a process may use (its table is host memory)
@@ -64,6 +66,11 @@ class Pipe:
     # opener waits for the other's to move; an anonymous pipe starts with one of each
     r_counter: int = 1
     w_counter: int = 1
+    capacity: int = PIPE_CAPACITY  # bytes it holds at most (F_SETPIPE_SZ)
+    # the open files with O_ASYNC that read it, and that write it: SIGIO to their owners
+    # on each write, and on each read (Linux's fasync_readers and fasync_writers)
+    async_readers: list[Any] = field(default_factory=list)
+    async_writers: list[Any] = field(default_factory=list)
 
     def readable(self) -> bool:
         """Something to read: bytes, or a message (which may be empty)."""
@@ -181,6 +188,9 @@ class OpenFile:
     version: int = 0
     fifo_key: Any = None  # a FIFO end: its node's (st_dev, st_ino), where vfs keeps the pipe
     linkable: bool = False  # an O_TMPFILE file opened without O_EXCL: linkat may name it
+    lock_key: Any = None  # the locked file's identity, once locked (locks.py)
+    signum: int = 0  # F_SETSIG's signal (0: SIGIO)
+    owner: tuple[int, int] = (0, 0)  # F_SETOWN(_EX)'s (OwnerType, id): none is (TID, 0)
 
     @property
     def fs(self) -> FileSystem:

@@ -1,14 +1,15 @@
-"""Pipes: a 64 KiB buffer between the ends that write and read it.
+"""Pipes: a buffer (64 KiB, or F_SETPIPE_SZ's size) between the ends that write and read it.
 
-Owns: creating a pipe (pipe2), its reads and writes (a read of an empty pipe waits,
-a write to a full one waits: deferred replies, answered in turn by ``changed`` as
-the buffer or an end changes; writes up to PIPE_BUF are atomic; EOF and EPIPE when
-an end closes), message boundaries for the message sockets built on pipes, the open
-files in flight with their bytes (SCM_RIGHTS, taken by the read that takes those
-bytes), a pipe end's poll events (Linux's pipe_poll, FIFOs' too), opening a pipe end
-again by its /proc fd link (a new end of the same pipe), and letting go of an end.
-The buffer itself and the ``Pipe`` record are in ``files``; AF_UNIX sockets (``unix``)
-are two pipes; FIFOs (``fifo``) are pipes a file system node owns.
+Owns: creating a pipe (pipe2), its size (F_GETPIPE_SZ, F_SETPIPE_SZ), its reads and
+writes (a read of an empty pipe waits, a write to a full one waits: deferred replies,
+answered in turn by ``changed`` as the buffer or an end changes; writes up to PIPE_BUF
+are atomic; EOF and EPIPE when an end closes), message boundaries for the message
+sockets built on pipes, the open files in flight with their bytes (SCM_RIGHTS, taken
+by the read that takes those bytes), a pipe end's poll events (Linux's pipe_poll,
+FIFOs' too), opening a pipe end again by its /proc fd link (a new end of the same
+pipe), and letting go of an end. The buffer itself and the ``Pipe`` record are in
+``files``; AF_UNIX sockets (``unix``) are two pipes; FIFOs (``fifo``) are pipes a
+file system node owns.
 Never: touches guest memory except through a request's grants.
 Called by: ``vfs.server`` (pipe2, and every operation on a pipe end) and ``unix``.
 """
@@ -21,12 +22,12 @@ import struct
 import time
 from typing import TYPE_CHECKING, Any
 
+from cloudos.abi.signal import Signal
 from cloudos.abi.vfs import Pipe2, Received
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs import files
 from cloudos.servers.vfs.fileops import FileOps, scatter
-from cloudos.servers.vfs.files import (O_CLOEXEC, O_NONBLOCK, PIPE_BUF, PIPE_CAPACITY,
-                                       OpenFile, Pipe)
+from cloudos.servers.vfs.files import (O_CLOEXEC, O_NONBLOCK, PIPE_BUF, OpenFile, Pipe)
 from cloudos.servers.vfs.fs import Attr
 
 if TYPE_CHECKING:
@@ -38,6 +39,9 @@ O_DIRECT = 0o40000  # pipe2 accepts it (packet mode); it changes nothing here
 SOL_SOCKET, SCM_RIGHTS, CMSG_HEADER, MSG_CTRUNC, MSG_CMSG_CLOEXEC = 1, 1, 16, 0x8, 0x40000000
 POLLIN, POLLOUT, POLLERR, POLLHUP = 1, 4, 8, 16
 PIPEFS_DEV = 0x0C
+PAGE = 4096  # a pipe's size is in pages
+SIGIO = int(Signal.SIGIO)
+CAP_SYS_RESOURCE = 24  # capabilities(7): a pipe beyond pipe-max-size
 
 
 def pipe2(vfs: Vfs, request: Request, r: Pipe2) -> int:
@@ -53,6 +57,54 @@ def pipe2(vfs: Vfs, request: Request, r: Pipe2) -> int:
     write_fd = proc.fds.install(OpenFile("pipe", files.O_WRONLY | status, pipe=pipe), cloexec)
     vfs.api.copy_out(request.grants[0], 0, struct.pack("<ii", read_fd, write_fd))
     return 0
+
+
+def signal_async(vfs: Vfs, waiting: list[OpenFile]) -> None:
+    """I/O happened on a pipe: SIGIO (or F_SETSIG's signal) to the owner of each of its
+    O_ASYNC ends ``waiting`` (its readers after a write, its writers after a read)."""
+    for file in waiting:
+        kind, who = file.owner
+        if who:
+            vfs.state.send_sigio(kind, who, file.signum or SIGIO)
+
+
+def fasync(file: OpenFile, on: bool) -> None:
+    """F_SETFL O_ASYNC on a pipe end or a socket: it is signalled as data comes to what it
+    reads, and (a pipe's write end) as room comes in what it writes."""
+    ends = [(file.pipe, True)] if file.readable() and file.pipe is not None else []
+    if file.kind == "pipe" and file.writable() and file.pipe is not None:
+        ends.append((file.pipe, False))  # (a socket is signalled for room only after it
+        # found none, which sends here never see: its readers only)
+    for pipe, reading in ends:
+        where = pipe.async_readers if reading else pipe.async_writers
+        if on and file not in where:
+            where.append(file)
+        elif not on and file in where:
+            where.remove(file)
+
+
+def pipe_size(vfs: Vfs, file: OpenFile, setting: bool, arg: int) -> int:
+    """F_GETPIPE_SZ, F_SETPIPE_SZ (Linux's pipe_set_size): a size of whole pages, a power
+    of two of them; beyond pipe-max-size only with privilege (EPERM); never smaller than
+    the pages the data in it fills (EBUSY). Any other file is EBADF."""
+    pipe = file.pipe
+    if file.kind != "pipe" or pipe is None:
+        raise KernelError(Errno.EBADF, "not a pipe")
+    if not setting:
+        return pipe.capacity
+    size = arg & 0xFFFFFFFF  # an unsigned int
+    if size > 1 << 31:
+        raise KernelError(Errno.EINVAL, f"pipe size {size}")
+    size = PAGE if size < PAGE else 1 << (size - 1).bit_length()
+    if size > pipe.capacity and size > files.PIPE_MAX_SIZE \
+            and not vfs.who().capable(CAP_SYS_RESOURCE):
+        raise KernelError(Errno.EPERM, "beyond /proc/sys/fs/pipe-max-size")
+    if size < -(-len(pipe.buffer) // PAGE) * PAGE:
+        raise KernelError(Errno.EBUSY, "the pipe holds more than that")
+    grew, pipe.capacity = size > pipe.capacity, size
+    if grew:
+        changed(vfs, pipe)  # blocked writers have room
+    return size
 
 
 def read(vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
@@ -73,6 +125,7 @@ def read(vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
         return None  # answered when a writer comes
     data, passed = take(pipe, count)
     changed(vfs, pipe)
+    signal_async(vfs, pipe.async_writers)
     return _answer(vfs, request, grant, data, lengths, passed, control)
 
 
@@ -149,10 +202,10 @@ def write(vfs: Vfs, request: Request, file: OpenFile, data: bytes, done: int,
             raise KernelError(Errno.ECONNREFUSED, "the peer is gone")
         raise KernelError(Errno.EPIPE, "no reader (or a socket shut for writing)")
     nonblock = bool(file.flags & O_NONBLOCK) or dontwait
-    room = PIPE_CAPACITY - len(pipe.buffer)
+    room = pipe.capacity - len(pipe.buffer)
     left = len(data) - done
     messages = pipe.bounds is not None
-    if messages and len(data) > PIPE_CAPACITY:
+    if messages and len(data) > pipe.capacity:
         raise KernelError(Errno.EMSGSIZE, "a message larger than the socket's buffer")
     if room < left and (left <= PIPE_BUF or room == 0 or messages):  # atomic writes
         if nonblock:
@@ -170,6 +223,7 @@ def write(vfs: Vfs, request: Request, file: OpenFile, data: bytes, done: int,
     if messages:
         pipe.bounds.append(pipe.consumed + len(pipe.buffer))  # type: ignore[union-attr]
     changed(vfs, pipe)
+    signal_async(vfs, pipe.async_readers)
     if done < len(data):
         if nonblock:
             return done
@@ -188,11 +242,12 @@ def changed(vfs: Vfs, pipe: Pipe) -> None:
         if not vfs.api.waiting(request):
             continue  # interrupted (EINTR): it must not take the data
         data, passed = take(pipe, count)
+        signal_async(vfs, pipe.async_writers)
         try:
             vfs.answer(request, _answer(vfs, request, grant, data, lengths, passed, control))
         except KernelError as err:
             vfs.answer(request, -err.errno)
-    while pipe.blocked_writers and (len(pipe.buffer) < PIPE_CAPACITY or pipe.readers == 0
+    while pipe.blocked_writers and (len(pipe.buffer) < pipe.capacity or pipe.readers == 0
                                     or pipe.writers == 0):
         request, file, data, done = pipe.blocked_writers.popleft()
         if not vfs.api.waiting(request):  # interrupted: its bytes, and files, never come
@@ -201,12 +256,13 @@ def changed(vfs: Vfs, pipe: Pipe) -> None:
         if pipe.readers == 0 or pipe.writers == 0:
             vfs.answer(request, done or -Errno.EPIPE)
             continue
-        fits = min(PIPE_CAPACITY - len(pipe.buffer), len(data) - done)
+        fits = min(pipe.capacity - len(pipe.buffer), len(data) - done)
         if pipe.bounds is not None and fits < len(data):  # a message goes whole
             pipe.blocked_writers.appendleft((request, file, data, done))
             break
         pipe.buffer += data[done:done + fits]
         done += fits
+        signal_async(vfs, pipe.async_readers)
         if pipe.bounds is not None:
             pipe.bounds.append(pipe.consumed + len(pipe.buffer))
         if done < len(data):
@@ -232,7 +288,7 @@ def poll_events(file: OpenFile, events: int) -> int:
         if not pipe.writers and file.version != pipe.w_counter:
             mask |= POLLHUP
     if file.writable():
-        if len(pipe.buffer) < PIPE_CAPACITY:
+        if len(pipe.buffer) < pipe.capacity:
             mask |= POLLOUT
         if not pipe.readers:
             mask |= POLLERR
@@ -296,10 +352,14 @@ class PipeEnd(FileOps):
             pipe.writers += 1
         changed(vfs, pipe)
         return proc.fds.install(end, cloexec)
+    def fasync(self, vfs: Vfs, file: OpenFile, on: bool) -> bool:
+        fasync(file, on)
+        return True
 
     def release(self, vfs: Vfs, file: OpenFile) -> None:
         pipe = file.pipe
         assert pipe is not None
+        fasync(file, False)
         if file.writable():  # (an end opened again O_RDWR, /proc/self/fd/N, is both)
             pipe.writers -= 1
         if file.readable():

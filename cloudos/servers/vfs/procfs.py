@@ -2,9 +2,10 @@
 
 Owns: /proc/self (the calling process), /proc/<pid>/{stat,statm,status,cmdline,comm,
 maps,exe,fd/}, /proc/meminfo, /proc/uptime, /proc/stat, /proc/loadavg (what procps's
-ps, top, free, uptime and pgrep read). Contents come from a ``ProcView`` the machine
-provides (read-only facts about processes and memory), so this file system never
-holds state of its own and never reaches into the kernel by itself.
+ps, top, free, uptime and pgrep read), /proc/locks (lslocks's). Contents come from a
+``ProcView`` the machine provides (read-only facts about processes and memory), so
+this file system never holds state of its own and never reaches into the kernel by
+itself.
 Never: lets anything be written or created (EACCES / EPERM as on Linux).
 Called by: the VFS, which mounts it at /proc.
 """
@@ -22,7 +23,7 @@ from cloudos.servers.vfs.fs import Attr, FileSystem, Node, StatFs, dtype
 PROC_SUPER_MAGIC = 0x9FA0
 RLIM_INFINITY = (1 << 64) - 1  # stat's rsslim
 PID_FILES = ("stat", "statm", "status", "cmdline", "comm", "maps")
-SYSTEM_FILES = ("meminfo", "uptime", "stat", "loadavg", "cpuinfo")
+SYSTEM_FILES = ("meminfo", "uptime", "stat", "loadavg", "cpuinfo", "locks")
 HZ = 100  # clock ticks a second, as USER_HZ (procps reads times in these)
 PAGE = 4096
 
@@ -55,6 +56,7 @@ class ProcView(Protocol):
     def memory(self) -> tuple[int, int]: ...  # total and free bytes
     def uptime(self) -> float: ...
     def cpus(self) -> int: ...  # the machine's vCPUs
+    def locks(self) -> bytes: ...  # /proc/locks (the VFS's lock table)
 
 
 class ProcNode(Node):
@@ -208,6 +210,8 @@ class ProcFs(FileSystem):
 
     def _system(self, name: str) -> bytes:
         """/proc/stat, /proc/loadavg and /proc/cpuinfo, from the processes' times and states."""
+        if name == "locks":
+            return self.view.locks()
         cpus = self.view.cpus()
         if name == "cpuinfo":  # (procps's stat reader needs it: a CPU each, as /proc/stat)
             return b"".join(f"processor\t: {n}\nvendor_id\t: CloudOS\nmodel name\t: x86_64\n"

@@ -34,12 +34,13 @@ from typing import Any, Callable, Generator
 
 
 from cloudos.abi import vfs
-from cloudos.abi.flags import AT_FDCWD, AtFlag, FallocFlag, OpenFlag, RenameFlag
-from cloudos.abi.vfs import Again, ExecImage, PollReady
+from cloudos.abi.flags import (AT_FDCWD, AtFlag, FallocFlag, FcntlCmd, OpenFlag, OwnerType,
+                                RenameFlag)
+from cloudos.abi.vfs import Again, ExecImage, FileOwner, PollReady
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
-from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, perm, pipe, regular,
+from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, locks, perm, pipe, regular,
                                  signalfd, timerfd, transfer, unix)
 from cloudos.servers.vfs.console import BACKGROUND
 from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
@@ -49,6 +50,7 @@ from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.fileops import FOLLOW, FileOps
 from cloudos.servers.vfs.fs import Attr
 from cloudos.servers.vfs.overlay import OverlayFs
+from cloudos.servers.vfs.locks import LockTable
 from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of
 from cloudos.servers.vfs.perm import ROOT, Who
 from cloudos.servers.vfs.procfs import ProcFs
@@ -61,8 +63,17 @@ VFS_ID = -2
 EXEC_MAX = 512 << 20
 AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_EMPTY_PATH = map(int, (
     AtFlag.SYMLINK_NOFOLLOW, AtFlag.REMOVEDIR, AtFlag.SYMLINK_FOLLOW, AtFlag.EMPTY_PATH))
-F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
-F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
+F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = map(int, (
+    FcntlCmd.DUPFD, FcntlCmd.GETFD, FcntlCmd.SETFD, FcntlCmd.GETFL, FcntlCmd.SETFL,
+    FcntlCmd.DUPFD_CLOEXEC))
+F_SETOWN, F_GETOWN, F_SETSIG, F_GETSIG, F_GETOWN_EX = map(int, (
+    FcntlCmd.SETOWN, FcntlCmd.GETOWN, FcntlCmd.SETSIG, FcntlCmd.GETSIG, FcntlCmd.GETOWN_EX))
+F_SETPIPE_SZ, F_GETPIPE_SZ = int(FcntlCmd.SETPIPE_SZ), int(FcntlCmd.GETPIPE_SZ)
+F_SETLEASE, F_GETLEASE = int(FcntlCmd.SETLEASE), int(FcntlCmd.GETLEASE)
+# the commands an O_PATH fd takes (Linux's check_fcntl_cmd); any other is EBADF
+PATH_FCNTL = frozenset({F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL})
+OWNER_TID, OWNER_PID, OWNER_PGRP = int(OwnerType.TID), int(OwnerType.PID), int(OwnerType.PGRP)
+NSIG = 64
 FD_CLOEXEC = 1
 FIONBIO, FIONCLEX, FIOCLEX = 0x5421, 0x5450, 0x5451
 POLLNVAL = 32
@@ -141,6 +152,10 @@ class VfsState:
     # FIFOs with openers: their pipe, by the node's (st_dev, st_ino)
     fifos: dict[tuple[int, int], fifo.Fifo] = field(default_factory=dict)
     tmpfiles: int = 0  # O_TMPFILE files made (their names while they are being made)
+    locks: LockTable = field(default_factory=LockTable)  # fcntl and flock locks, leases
+    # SIGIO (a lease's break, O_ASYNC I/O) for F_SETOWN's owner ((OwnerType, id), signal):
+    # the machine's
+    send_sigio: Callable[[int, int, int], None] = lambda kind, who, sig: None
 
 
 class Vfs:
@@ -157,6 +172,8 @@ class Vfs:
             vfs.Writev: self.writev, vfs.Pread: self.pread, vfs.Pwrite: self.pwrite,
             vfs.Close: self.close, vfs.Lseek: self.lseek, vfs.Ioctl: self.ioctl,
             vfs.Dup: self.dup, vfs.Dup2: self.dup2, vfs.Dup3: self.dup3, vfs.Fcntl: self.fcntl,
+            vfs.FcntlLock: self.fcntl_lock, vfs.FcntlOwner: self.fcntl_owner,
+            vfs.Flock: self.flock, vfs.LeaseTimeout: self.lease_timeout,
             vfs.Fsync: self.fsync, vfs.Sync: self.sync, vfs.Poll: self.poll,
             vfs.Openat: self.openat, vfs.Mkdirat: self.mkdirat, vfs.Mknodat: self.mknodat,
             vfs.Fallocate: self.fallocate, vfs.Unlinkat: self.unlinkat,
@@ -353,6 +370,7 @@ class Vfs:
         if p is not None:
             for fd in list(p.fds.entries):
                 self._close(p, fd)
+        locks.exited(self, r.pid)
         return 0
 
     # -- fds ---------------------------------------------------------------------
@@ -360,6 +378,7 @@ class Vfs:
         entry = proc.fds.entries.pop(fd, None)
         if entry is None:
             raise KernelError(Errno.EBADF, f"fd {fd}")
+        locks.closed(self, proc.pid, entry.file)  # any close drops the process's locks
         self.unref(entry.file)
 
     def unref(self, file: OpenFile) -> None:
@@ -368,6 +387,7 @@ class Vfs:
         if file.refs == 0:
             if file.write_key is not None:
                 self.state.text.closed_for_writing(file.write_key)
+            locks.released(self, file)
             KINDS[file.kind].release(self, file)
 
     def close(self, request: Request, r: vfs.Close) -> int:
@@ -417,6 +437,8 @@ class Vfs:
         proc = self.proc(request)
         file = proc.fds.get(r.fd)
         entry = proc.fds.entries[r.fd]
+        if file.flags & files.O_PATH and r.cmd not in PATH_FCNTL:
+            raise KernelError(Errno.EBADF, "an O_PATH fd")
         if r.cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
             if not 0 <= r.arg < proc.fds.limit:
                 raise KernelError(Errno.EINVAL, f"fd {r.arg}")
@@ -430,11 +452,78 @@ class Vfs:
         if r.cmd == F_GETFL:
             return file.flags
         if r.cmd == F_SETFL:
+            if (r.arg ^ file.flags) & files.O_ASYNC and \
+                    KINDS[file.kind].fasync(self, file, bool(r.arg & files.O_ASYNC)):
+                file.flags ^= files.O_ASYNC  # (a kind that cannot signal I/O drops it)
             file.flags = (file.flags & ~files.STATUS_FLAGS) | (r.arg & files.STATUS_FLAGS)
             return 0
-        if r.cmd in (F_GETLK, F_SETLK, F_SETLKW):
-            return 0  # one machine, advisory locks always granted (recorded nowhere)
+        if r.cmd == F_SETSIG:  # the signal O_ASYNC I/O and lease breaks send (0: SIGIO)
+            if not 0 <= r.arg <= NSIG:
+                raise KernelError(Errno.EINVAL, f"signal {r.arg}")
+            file.signum = r.arg
+            return 0
+        if r.cmd == F_GETSIG:
+            return file.signum
+        if r.cmd == F_SETOWN:  # (the personality checked that the process or group exists)
+            file.owner = (OWNER_PGRP, -r.arg) if r.arg < 0 else (OWNER_PID, r.arg)
+            return 0
+        if r.cmd == F_GETOWN:
+            kind, who = file.owner
+            return -who if kind == OWNER_PGRP else who
+        if r.cmd == F_SETLEASE:
+            return locks.setlease(self, file, r.arg)
+        if r.cmd == F_GETLEASE:
+            return locks.getlease(self, file)
+        if r.cmd in (F_SETPIPE_SZ, F_GETPIPE_SZ):
+            return pipe.pipe_size(self, file, r.cmd == F_SETPIPE_SZ, r.arg)
         raise KernelError(Errno.EINVAL, f"fcntl command {r.cmd}")
+
+    def fcntl_owner(self, request: Request, r: vfs.FcntlOwner) -> Any:
+        """F_SETOWN_EX (the personality checked the id names a thread, process or group),
+        F_GETOWN_EX."""
+        file = self.proc(request).fds.get(r.fd)
+        if file.flags & files.O_PATH:
+            raise KernelError(Errno.EBADF, "an O_PATH fd")
+        if r.cmd == F_GETOWN_EX:
+            return FileOwner(*file.owner)
+        if r.type not in (OWNER_TID, OWNER_PID, OWNER_PGRP):
+            raise KernelError(Errno.EINVAL, f"owner type {r.type}")
+        file.owner = (r.type, r.pid)
+        return 0
+
+    def fcntl_lock(self, request: Request, r: vfs.FcntlLock) -> Any:
+        """fcntl's record and OFD lock commands (locks.py)."""
+        file = self.proc(request).fds.get(r.fd)
+        if file.flags & files.O_PATH:
+            raise KernelError(Errno.EBADF, "an O_PATH fd")
+        return locks.fcntl_lock(self, request, file, r)
+
+    def lease_timeout(self, request: Request, r: vfs.LeaseTimeout) -> None:
+        locks.lease_timeout(self)
+
+    def rerun(self, request: Request) -> None:
+        """Serve a parked request again, its wait over (an open a lease held back): it is
+        answered now, or parks again."""
+        caller, self.state.caller = self.state.caller, request.sender
+        try:
+            result = self.handlers[type(request.body)](request, request.body)
+        except KernelError as err:
+            result = -err.errno
+        finally:
+            self.state.caller = caller
+        if result is not None:
+            self.answer(request, result)
+
+    def flock(self, request: Request, r: vfs.Flock) -> Any:
+        """flock(2): Linux ignores LOCK_MAND; checks the operation, then the fd."""
+        if r.operation & locks.LOCK_MAND:
+            return 0
+        if r.operation & ~locks.LOCK_NB not in (locks.LOCK_SH, locks.LOCK_EX, locks.LOCK_UN):
+            raise KernelError(Errno.EINVAL, f"flock operation {r.operation:#x}")
+        file = self.proc(request).fds.get(r.fd)
+        if file.flags & files.O_PATH:
+            raise KernelError(Errno.EBADF, "an O_PATH fd")
+        return locks.flock(self, request, file, r.operation)
 
     # -- opening -------------------------------------------------------------------
     def _base(self, proc: Proc, dirfd: int) -> Walk:
@@ -498,9 +587,15 @@ class Vfs:
         if isinstance(step.fs, DevFs) and step.fs.is_terminal(step.node) and os.isatty(0):
             # /dev/tty and /dev/console are the host terminal, like fds 0-2
             return proc.fds.install(console.console(0, status, walk), cloexec)
+        writing = r.flags & O_ACCMODE in (files.O_WRONLY, files.O_RDWR) \
+            and not r.flags & files.O_PATH and stat.S_ISREG(attr.mode)
+        if writing:
+            self.state.text.may_write((attr.dev, attr.ino))  # (ETXTBSY before a lease)
+        if self.state.locks.leases and stat.S_ISREG(attr.mode) and not r.flags & files.O_PATH \
+                and not locks.break_lease(self, request, ("node", attr.dev, attr.ino), r.flags):
+            return None  # a lease is being broken: the open runs again when it goes
         file = OpenFile("node", status, walk)
-        if file.writable() and stat.S_ISREG(attr.mode):
-            self.state.text.may_write((attr.dev, attr.ino))
+        if writing:
             file.write_key = (attr.dev, attr.ino)
             self.state.text.opened_for_writing(file.write_key)
         if r.flags & O_TRUNC and file.writable() and stat.S_ISREG(attr.mode):
@@ -942,7 +1037,7 @@ class Vfs:
             perm.check_owner(who, attr)
         return self._setattr(walk, atime_ns=atime, mtime_ns=mtime)
 
-    def truncate(self, request: Request, r: vfs.Truncate) -> int:
+    def truncate(self, request: Request, r: vfs.Truncate) -> int | None:
         if r.length < 0:
             raise KernelError(Errno.EINVAL, "negative length")
         walk = self.lookup(self.proc(request), AT_FDCWD, r.path)
@@ -953,6 +1048,9 @@ class Vfs:
         self.state.text.may_write((attr.dev, attr.ino))
         if r.length > self.state.fsize_limit(request.sender):
             raise KernelError(Errno.EFBIG, "beyond RLIMIT_FSIZE")
+        if self.state.locks.leases and not locks.break_lease(
+                self, request, ("node", attr.dev, attr.ino), files.O_WRONLY):
+            return None  # as a writer's open, truncate(2) waits for the leases to go
         regular.truncate(self, walk[-1].fs, walk[-1].node, r.length)
         return 0
 

@@ -24,7 +24,7 @@ from cloudos.abi.vfs import BytesOut
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs import files, pipe
 from cloudos.servers.vfs.fileops import FileOps
-from cloudos.servers.vfs.files import (O_CLOEXEC, O_NONBLOCK, PIPE_CAPACITY, Listener,
+from cloudos.servers.vfs.files import (O_CLOEXEC, O_NONBLOCK, Listener,
                                        OpenFile, Pipe)
 from cloudos.servers.vfs.fs import Attr
 
@@ -379,7 +379,7 @@ class UnixSocket(FileOps):
         snd_shut = not tx.readers or not tx.writers
         mask = (POLLIN | POLLRDHUP if rcv_shut else 0) | (POLLIN if rx.readable() else 0)
         mask |= (POLLHUP if rcv_shut and snd_shut else 0)
-        mask |= POLLOUT if len(tx.buffer) < PIPE_CAPACITY else 0
+        mask |= POLLOUT if len(tx.buffer) < tx.capacity else 0
         return mask & (events | POLLHUP)
 
     def seek(self, file: OpenFile, offset: int, whence: int) -> int:
@@ -396,9 +396,14 @@ class UnixSocket(FileOps):
     def unread(self, vfs: Vfs, file: OpenFile) -> int:
         return len(file.pipe.buffer) if file.pipe is not None else 0
 
+    def fasync(self, vfs: Vfs, file: OpenFile, on: bool) -> bool:
+        pipe.fasync(file, on)
+        return True
+
     def release(self, vfs: Vfs, file: OpenFile) -> None:
         """The last fd of a socket went: its connection ends; a listener's queue is refused;
         open files in flight to it are dropped."""
+        pipe.fasync(file, False)
         if file.pipe is not None:
             _shutdown(vfs, file, SHUT_BOTH)
             while file.pipe.rights:
