@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import NamedTuple, TextIO, cast
 
+from cloudos.abi import sysctl
 from cloudos.hal.ram import DEFAULT_SIZE
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.boot import Kernel, KernelLog
@@ -31,6 +32,7 @@ from cloudos.linux.personality import LinuxPersonality
 from cloudos.linux.process import RLIM_INFINITY, RLIMIT_FSIZE, RLIMIT_NOFILE, LinuxProcess
 from cloudos.linux.syscalls import sys_file, sys_fork
 from cloudos.linux.syscalls.sys_cloudos import native_handlers
+from cloudos.linux.syscalls.sys_proc import UTS_RELEASE
 from cloudos.linux.syscalls.table import TABLE, handlers
 from cloudos.linux.elf import ExecError
 from cloudos.sandbox import Mount, Sandbox
@@ -108,6 +110,7 @@ class KernelProcView:
 
     def __init__(self, kernel: Kernel, vfs: VfsState) -> None:
         self.kernel, self.vfs = kernel, vfs
+        self.init_uts = process.Uts()
 
     def pids(self) -> list[int]:
         return sorted(self.kernel.processes)
@@ -140,6 +143,27 @@ class KernelProcView:
     def cpus(self) -> int:
         return len(self.kernel.cpus)
 
+    def sysctl(self) -> sysctl.Sysctl:
+        return sysctl.of(self.kernel)
+
+    def _uts(self, pid: int) -> process.Uts:
+        p = self.kernel.processes.get(pid)
+        linux = p.personality if p is not None else None
+        # a server or the machine itself (pid 0) reads the first namespace, init's
+        return linux.uts if isinstance(linux, LinuxProcess) else self.init_uts
+
+    def uts(self, pid: int) -> tuple[bytes, bytes]:
+        uts = self._uts(pid)
+        return uts.nodename, uts.domainname
+
+    def set_uts(self, pid: int, nodename: bytes | None, domainname: bytes | None) -> None:
+        uts = self._uts(pid)
+        uts.nodename = uts.nodename if nodename is None else nodename
+        uts.domainname = uts.domainname if domainname is None else domainname
+
+    def release(self) -> tuple[bytes, bytes]:
+        return UTS_RELEASE[0], UTS_RELEASE[1]
+
 
 class Machine:
     """One virtual machine running Linux programs."""
@@ -169,7 +193,9 @@ class Machine:
         self.halted: int | None = None  # the status a halt (timeout, host signal) gives
         self._halts: list[int] = []  # halts host signal handlers asked for (_halt_soon)
         self._polling = False
-        view = KernelProcView(kernel, self.vfs_state)
+        self.vfs_state.sysctl = sysctl.of(kernel)  # one record: pipe-max-size for the VFS
+        sysctl.of(kernel).values["kernel/threads-max"] = sys_fork.threads_max(kernel)
+        self.view = view = KernelProcView(kernel, self.vfs_state)
         self.vfs_state.namespace.mount(b"/proc", ProcFs(view, lambda: self.vfs_state.caller))
         crash_on, crashes = (crash or {}).get("vfs", (0, 1))
         self.vfs = ServerRuntime(kernel, "vfs", VFS_ID, serve(self.vfs_state), crash_on, crashes)
@@ -201,7 +227,8 @@ class Machine:
         init = process.spawn(self.kernel, path, data, loader, args,
                              [f"{k}={v}".encode() for k, v in env.items()], self.aslr, ids,
                              start.uid, start.gid)
-        process.linux(init).uts.nodename = os.fsencode(start.hostname)
+        process.linux(init).uts = self.view.init_uts
+        self.view.init_uts.nodename = os.fsencode(start.hostname)
         limits = process.linux(init).rlimits
         for resource, value in start.rlimits:
             limits[resource] = (value, value)

@@ -6,6 +6,7 @@ import struct
 import time
 
 from cloudos import __version__
+from cloudos.abi import sysctl
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.vm import USER_END
 from cloudos.kernel.task import Process, Thread
@@ -331,6 +332,8 @@ def sys_prlimit64(t: Thread, pid: int, resource: int, new: int, old: int, *_: in
         soft, hard = RLIMIT.unpack(aspace.copy_in(new, RLIMIT.size))
         if soft > hard:
             raise KernelError(Errno.EINVAL, "soft limit above hard limit")
+        if resource == RLIMIT_NOFILE and hard > sysctl.of(t.process.kernel).nr_open:
+            raise KernelError(Errno.EPERM, "RLIMIT_NOFILE above fs/nr_open")
         if hard > current[1] and not state.creds.capable(creds.CAP_SYS_RESOURCE):
             raise KernelError(Errno.EPERM, "raising a hard limit")
         if resource == RLIMIT_NOFILE and hard > NR_OPEN:

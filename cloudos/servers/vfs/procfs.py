@@ -2,10 +2,13 @@
 
 Owns: /proc/self (the calling process), /proc/<pid>/{stat,statm,status,cmdline,comm,
 maps,exe,fd/}, /proc/meminfo, /proc/uptime, /proc/stat, /proc/loadavg (what procps's
-ps, top, free, uptime and pgrep read). Contents come from a ``ProcView`` the machine
-provides (read-only facts about processes and memory), so this file system never
-holds state of its own and never reaches into the kernel by itself.
-Never: lets anything be written or created (EACCES / EPERM as on Linux).
+ps, top, free, uptime and pgrep read), and /proc/sys (the tunables of
+``cloudos.abi.sysctl``, the UTS names, file-max). Contents come from a ``ProcView``
+the machine provides (facts about processes and memory, the machine's sysctl record),
+so this file system never holds state of its own and never reaches into the kernel
+by itself.
+Never: lets a name be created (ENOENT, as Linux's lookup) or removed (EPERM); lets
+anything but root write a /proc/sys file its mode allows (EACCES).
 Called by: the VFS, which mounts it at /proc.
 """
 
@@ -13,10 +16,13 @@ from __future__ import annotations
 
 import stat
 import time
+import uuid
 from dataclasses import dataclass, field, replace
 from typing import Callable, NoReturn, Protocol
 
+from cloudos.abi import sysctl
 from cloudos.errno import Errno, KernelError
+from cloudos.servers.vfs.files import OpenFiles
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node, StatFs, dtype
 
 PROC_SUPER_MAGIC = 0x9FA0
@@ -55,6 +61,24 @@ class ProcView(Protocol):
     def memory(self) -> tuple[int, int]: ...  # total and free bytes
     def uptime(self) -> float: ...
     def cpus(self) -> int: ...  # the machine's vCPUs
+    def sysctl(self) -> sysctl.Sysctl: ...  # the machine's tunables
+    def uts(self, pid: int) -> tuple[bytes, bytes]: ...  # node and domain name of its namespace
+    def set_uts(self, pid: int, nodename: bytes | None, domainname: bytes | None) -> None: ...
+    def release(self) -> tuple[bytes, bytes]: ...  # uname's release and version
+
+
+# /proc/sys's files that are not plain tunables: what they show comes from elsewhere
+# (uname, the UTS namespace, the VFS's count of open files, a random source), with the
+# mode Linux gives them
+SYS_DYNAMIC = {"kernel/ostype": 0o444, "kernel/osrelease": 0o444, "kernel/version": 0o444,
+               "kernel/hostname": 0o644, "kernel/domainname": 0o644,
+               "kernel/random/boot_id": 0o444, "kernel/random/uuid": 0o444,
+               "fs/file-max": 0o644, "fs/file-nr": 0o444}
+SYS_MODES = {**{t.path: t.mode for t in sysctl.TUNABLES}, **SYS_DYNAMIC}
+SYS_DIRS = {"", *(path.rsplit("/", 1)[0] if "/" in path else "" for path in SYS_MODES),
+            *(path.split("/", 1)[0] for path in SYS_MODES)}
+UTS_MAX = 64  # __NEW_UTS_LEN: proc_do_uts_string keeps at most 64 bytes
+FILE_MAX = (1 << 63) - 1  # LONG_MAX: fs.file-max's bound
 
 
 class ProcNode(Node):
@@ -75,6 +99,7 @@ class ProcFs(FileSystem):
         self.view, self.caller = view, caller
         self._root = ProcNode(self, "root")
         self.born = time.time_ns()
+        self.boot_id = str(uuid.uuid4()).encode()  # one per boot, as random/boot_id
 
     def root(self) -> Node:
         return self._root
@@ -91,9 +116,12 @@ class ProcFs(FileSystem):
 
     def getattr(self, node: Node) -> Attr:
         n = self._node(node)
-        mode = {"root": stat.S_IFDIR | 0o555, "pid": stat.S_IFDIR | 0o555,
-                "fddir": stat.S_IFDIR | 0o500, "link": stat.S_IFLNK | 0o777,
-                "file": stat.S_IFREG | 0o444}[n.kind]
+        if n.kind == "sysfile":
+            mode = stat.S_IFREG | SYS_MODES[n.name]
+        else:
+            mode = {"root": stat.S_IFDIR | 0o555, "pid": stat.S_IFDIR | 0o555,
+                    "sysdir": stat.S_IFDIR | 0o555, "fddir": stat.S_IFDIR | 0o500,
+                    "link": stat.S_IFLNK | 0o777, "file": stat.S_IFREG | 0o444}[n.kind]
         uid = gid = 0
         if n.pid:
             info = self._info(n.pid)
@@ -108,6 +136,8 @@ class ProcFs(FileSystem):
                 return ProcNode(self, "link", 0, "self")
             if text in SYSTEM_FILES:
                 return ProcNode(self, "file", 0, text)
+            if text == "sys":
+                return ProcNode(self, "sysdir", 0, "")
             if text.isdigit() and self.view.info(int(text)) is not None:
                 return ProcNode(self, "pid", int(text))
         elif d.kind == "pid":
@@ -120,6 +150,12 @@ class ProcFs(FileSystem):
         elif d.kind == "fddir":
             if text.isdigit() and int(text) in self.view.fds(d.pid):
                 return ProcNode(self, "link", d.pid, f"fd/{text}")
+        elif d.kind == "sysdir":
+            path = f"{d.name}/{text}" if d.name else text
+            if path in SYS_DIRS:
+                return ProcNode(self, "sysdir", 0, path)
+            if path in SYS_MODES:
+                return ProcNode(self, "sysfile", 0, path)
         else:
             raise KernelError(Errno.ENOTDIR, "not a directory")
         raise KernelError(Errno.ENOENT, text)
@@ -127,12 +163,17 @@ class ProcFs(FileSystem):
     def readdir(self, dir: Node) -> list[tuple[bytes, int, int]]:
         d = self._node(dir)
         if d.kind == "root":
-            nodes = [self.lookup(d, n.encode()) for n in ("self", *SYSTEM_FILES)]
+            nodes = [self.lookup(d, n.encode()) for n in ("self", *SYSTEM_FILES, "sys")]
             nodes += [ProcNode(self, "pid", pid) for pid in self.view.pids()]
         elif d.kind == "pid":
             nodes = [self.lookup(d, n.encode()) for n in (*PID_FILES, "exe", "fd")]
         elif d.kind == "fddir":
             nodes = [ProcNode(self, "link", d.pid, f"fd/{fd}") for fd in self.view.fds(d.pid)]
+        elif d.kind == "sysdir":
+            prefix = f"{d.name}/" if d.name else ""
+            names = sorted({p[len(prefix):].split("/", 1)[0] for p in (*SYS_DIRS, *SYS_MODES)
+                            if p.startswith(prefix) and p != d.name})
+            nodes = [self.lookup(d, name.encode()) for name in names]
         else:
             raise KernelError(Errno.ENOTDIR, "not a directory")
         return [(self._entry_name(self._node(n)), n.ino, dtype(self.getattr(n).mode))
@@ -142,6 +183,8 @@ class ProcFs(FileSystem):
     def _entry_name(n: ProcNode) -> bytes:
         if n.kind == "pid":
             return str(n.pid).encode()
+        if n.kind == "sysdir" and not n.name:
+            return b"sys"
         return n.name.rsplit("/", 1)[-1].encode()
 
     def readlink(self, node: Node) -> bytes:
@@ -159,6 +202,8 @@ class ProcFs(FileSystem):
 
     def read(self, node: Node, offset: int, size: int) -> bytes:
         n = self._node(node)
+        if n.kind == "sysfile":
+            return self._sys_read(n.name)[offset:offset + size]
         if n.kind != "file":
             raise KernelError(Errno.EISDIR if n.kind != "link" else Errno.EINVAL, n.name)
         return self._content(n)[offset:offset + size]
@@ -222,11 +267,58 @@ class ProcFs(FileSystem):
         return (f"cpu  {cpu}\n{each}intr 0\nctxt 0\nbtime {int(time.time() - up)}\n"
                 f"processes {len(infos)}\nprocs_running {running}\nprocs_blocked 0\n").encode()
 
+    # -- /proc/sys ----------------------------------------------------------------------
+    def _sys_read(self, path: str) -> bytes:
+        if path in SYS_DYNAMIC:
+            return self._sys_dynamic(path) + b"\n"
+        return self.view.sysctl().show(path)
+
+    def _sys_dynamic(self, path: str) -> bytes:
+        release, version = self.view.release()
+        nodename, domainname = self.view.uts(self.caller())
+        return {"kernel/ostype": lambda: b"Linux", "kernel/osrelease": lambda: release,
+                "kernel/version": lambda: version, "kernel/hostname": lambda: nodename,
+                "kernel/domainname": lambda: domainname,
+                "kernel/random/boot_id": lambda: self.boot_id,
+                "kernel/random/uuid": lambda: str(uuid.uuid4()).encode(),
+                "fs/file-max": lambda: str(OpenFiles.limit).encode(),
+                "fs/file-nr": lambda: f"{OpenFiles.count}\t0\t{OpenFiles.limit}".encode(),
+                }[path]()
+
+    def _sys_writable(self, n: ProcNode) -> None:
+        """EACCES unless the caller may write ``n`` by its mode, as Linux's
+        proc_sys_permission: the files are root's, root gets the owner's bits."""
+        info = self.view.info(self.caller())
+        mode = SYS_MODES[n.name] if n.kind == "sysfile" else 0
+        if not (mode >> 6 if info is not None and info.uid == 0 else mode) & 0o2:
+            raise KernelError(Errno.EACCES, f"/proc/sys/{n.name} is not writable")
+
     def write(self, node: Node, offset: int, data: bytes) -> int:
-        raise KernelError(Errno.EACCES, "procfs files are read-only here")
+        n = self._node(node)
+        if n.kind != "sysfile":
+            raise KernelError(Errno.EACCES, "procfs files are read-only here")
+        self._sys_writable(n)
+        if offset:  # sysctl_writes_strict: a write past the start changes nothing
+            return len(data)
+        try:
+            self._sys_write(n.name, data)
+        except ValueError as err:
+            raise KernelError(Errno.EINVAL, f"/proc/sys/{n.name}: {err}") from None
+        return len(data)
+
+    def _sys_write(self, path: str, data: bytes) -> None:
+        if path in ("kernel/hostname", "kernel/domainname"):  # the writer's UTS namespace
+            name = data.split(b"\n", 1)[0][:UTS_MAX]
+            self.view.set_uts(self.caller(), *((name, None) if path.endswith("hostname")
+                                               else (None, name)))
+        elif path == "fs/file-max":
+            OpenFiles.limit = int(sysctl.parse(sysctl.Tunable(path, 0, high=FILE_MAX), data))
+        else:
+            self.view.sysctl().write(path, data)
 
     def truncate(self, node: Node, size: int) -> None:
-        raise KernelError(Errno.EACCES, "procfs files are read-only here")
+        n = self._node(node)
+        self._sys_writable(n)  # O_TRUNC of a sysctl file: nothing to cut, as Linux
 
     def setattr(self, node: Node, mode: int | None = None, uid: int | None = None,
                 gid: int | None = None, atime_ns: int | None = None,
@@ -239,7 +331,11 @@ class ProcFs(FileSystem):
     def _fixed(self, *_: object) -> NoReturn:
         raise KernelError(Errno.EPERM, "procfs names are fixed")
 
-    create = mkdir = symlink = mknod = link = unlink = rmdir = rename = _fixed  # type: ignore[assignment]
+    def _no_new(self, *_: object) -> NoReturn:  # Linux's lookup fails first: ENOENT
+        raise KernelError(Errno.ENOENT, "procfs makes no new names")
+
+    create = mkdir = symlink = mknod = link = _no_new  # type: ignore[assignment]
+    unlink = rmdir = rename = _fixed  # type: ignore[assignment]
 
 
 def _map_line(start: int, end: int, prot: int, name: str) -> str:

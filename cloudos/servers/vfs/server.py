@@ -35,6 +35,7 @@ from typing import Any, Callable, Generator
 
 from cloudos.abi import vfs
 from cloudos.abi.flags import AT_FDCWD, AtFlag, OpenFlag
+from cloudos.abi.sysctl import Sysctl
 from cloudos.abi.vfs import Again, ExecImage, PollReady
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
@@ -112,6 +113,8 @@ class VfsState:
     fd_limit: Callable[[int], int] = lambda pid: files.MAX_FDS
     fsize_limit: Callable[[int], int] = lambda pid: 1 << 64  # RLIMIT_FSIZE, the same way
     map_limit: int = 1 << 40  # bytes of a file one mapping may read (the machine: its RAM)
+    # /proc/sys's values (fs/pipe-max-size for F_SETPIPE_SZ ...): the machine's record
+    sysctl: Sysctl = field(default_factory=Sysctl)
     # The console's line discipline when it is a terminal (None: reads go to the host
     # as they are), reads waiting for it, and the signals its keys raised for the
     # machine to send to the foreground group.
