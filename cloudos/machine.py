@@ -25,11 +25,13 @@ from cloudos.errno import Errno, KernelError
 from cloudos.kernel.boot import Kernel, KernelLog
 from cloudos.kernel.cap import Right
 from cloudos.kernel.ipc import Message
-from cloudos.kernel.task import State
-from cloudos.linux import process, signals
+from cloudos.kernel.mm.vm import SegFault
+from cloudos.kernel.task import State, Thread
+from cloudos.linux import loadavg, process, signals
 from cloudos.linux.pagecache import cache_of
 from cloudos.linux.personality import LinuxPersonality
-from cloudos.linux.process import RLIM_INFINITY, RLIMIT_FSIZE, RLIMIT_NOFILE, LinuxProcess
+from cloudos.linux.process import (RLIM_INFINITY, RLIMIT_FSIZE, RLIMIT_NOFILE, LinuxProcess,
+                                   LinuxThread)
 from cloudos.linux.syscalls import sys_file, sys_fork
 from cloudos.linux.syscalls.sys_cloudos import native_handlers
 from cloudos.linux.syscalls.sys_proc import UTS_RELEASE
@@ -41,10 +43,12 @@ from cloudos.servers.runtime import Request, ServerApi, ServerRuntime
 from cloudos.servers.vfs.console import Console, ConsoleInterrupt
 from cloudos.servers.vfs.files import FdTable, OpenFiles
 from cloudos.servers.vfs.paths import Namespace, Walk, is_dir
-from cloudos.servers.vfs.procfs import ProcFs, ProcInfo
+from cloudos.servers.vfs.fs import FileSystem
+from cloudos.servers.vfs.procfs import NS_INIT, Counters, ProcFs, ProcInfo, TaskInfo
 from cloudos.servers.vfs.perm import EVERY_CAP, ROOT, Who
 from cloudos.abi.vfs import ConsoleInput, ExecRead, Op, Spawn
-from cloudos.servers.vfs.server import AT_FDCWD, VFS_ID, Proc, Vfs, VfsState, fd_paths, serve
+from cloudos.servers.vfs.server import (AT_FDCWD, VFS_ID, Proc, Vfs, VfsState, fd_info,
+                                       fd_paths, serve)
 from cloudos.servers.tty.ldisc import LineDiscipline, Termios
 from cloudos.servers.vfs.tmpfs import size_to_ram
 
@@ -70,6 +74,7 @@ class Start:
     hostname: str = "cloudos"      # the node name of its UTS namespace
 
 
+UTS_INIT_INO = NS_INIT["uts"]
 EXIT_TIMEOUT = 124  # timeout(1)'s status when the time ran out
 CPU_CHECK = 0.1     # seconds between checks of the processes' CPU time
 HALT_POLL = 0.05    # seconds between looks at the halts host signals asked for
@@ -105,12 +110,22 @@ class Slice(NamedTuple):
     cpu: int
 
 
+STATES = {State.RUNNING: "R", State.READY: "R", State.BLOCKED: "S",
+          State.TERMINATED: "Z", State.CREATED: "R"}
+
+
+def _thread_start(t: Thread, default: float) -> float:
+    state = t.personality
+    return state.started if isinstance(state, LinuxThread) and state.started else default
+
+
 class KernelProcView:
     """The facts /proc shows, read from the kernel's tables and the VFS's fd tables."""
 
     def __init__(self, kernel: Kernel, vfs: VfsState) -> None:
         self.kernel, self.vfs = kernel, vfs
         self.init_uts = process.Uts()
+        self.namespaces: dict[int, int] = {}  # other UTS namespaces' inode numbers
 
     def pids(self) -> list[int]:
         return sorted(self.kernel.processes)
@@ -119,17 +134,21 @@ class KernelProcView:
         p = self.kernel.processes.get(pid)
         if p is None:
             return None
-        states = {State.RUNNING: "R", State.READY: "R", State.BLOCKED: "S",
-                  State.TERMINATED: "Z", State.CREATED: "R"}
         live = [t for t in p.threads if t.state is not State.TERMINATED]
-        state = "Z" if p.zombie else min((states[t.state] for t in live), default="S")
+        state = "Z" if p.zombie else min((STATES[t.state] for t in live), default="S")
         user, system = p.times()
         linux = p.personality  # a server process has no Linux state: root's ids
         ids = (linux.uid, linux.gid) if isinstance(linux, LinuxProcess) else (0, 0)
+        start = linux.started if isinstance(linux, LinuxProcess) else 0.0
+        if isinstance(linux, LinuxProcess) and linux.stopped and not p.zombie:
+            state = "T"
         maps = [] if p.zombie else [(v.start, v.end, v.prot, v.name) for v in p.aspace.vmas]
+        tasks = tuple(TaskInfo(t.tid, state if state in "TZ" else STATES[t.state],
+                               t.user_time, t.sys_time, _thread_start(t, start))
+                      for t in live)
         return ProcInfo(pid, p.name, state, p.ppid, p.pgid, p.sid, len(live), *ids,
                         p.cmdline, p.exe, maps, 0 if p.zombie else p.aspace.resident,
-                        user, system)
+                        user, system, start, tasks)
 
     def fds(self, pid: int) -> dict[int, bytes]:
         return fd_paths(self.vfs, pid)
@@ -163,6 +182,34 @@ class KernelProcView:
 
     def release(self) -> tuple[bytes, bytes]:
         return UTS_RELEASE[0], UTS_RELEASE[1]
+
+    def counters(self) -> Counters:
+        kernel = self.kernel
+        return Counters(loadavg.text(kernel), loadavg.runnable(kernel), len(kernel.threads()),
+                        kernel.next_pid - 1, kernel.profile.context_switches,
+                        kernel.profile.page_faults)
+
+    def environ(self, pid: int) -> bytes:
+        p = self.kernel.processes.get(pid)
+        if p is None or p.zombie or not isinstance(p.personality, LinuxProcess):
+            return b""  # a zombie's memory is gone: Linux reads nothing either
+        start, end = p.personality.env_area
+        try:
+            return p.aspace.copy_in(start, end - start)
+        except SegFault:  # the program unmapped its stack
+            return b""
+
+    def uts_ns(self, pid: int) -> int:
+        uts = self._uts(pid)
+        if uts is self.init_uts:
+            return UTS_INIT_INO
+        return self.namespaces.setdefault(id(uts), UTS_INIT_INO + 0x100 + len(self.namespaces))
+
+    def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int] | None:
+        return fd_info(self.vfs, pid, fd)
+
+    def mounts(self) -> list[tuple[bytes, FileSystem]]:
+        return list(self.vfs.namespace.mounts.items())
 
 
 class Machine:
@@ -237,6 +284,7 @@ class Machine:
             sys_file.grant_files(self.kernel, init)
         self.kernel.log.info(f"init: pid {init.pid} {os.fsdecode(path)}")
         self._watch(start)
+        loadavg.start(self.kernel)
         try:
             self.kernel.run()
         finally:

@@ -278,6 +278,13 @@ def _map_segment(aspace: AddressSpace, data: bytes, seg: Segment, bias: int, pat
         raise _fatal(path, f"segment at {vaddr:#x}: {err}", err.errno) from None
 
 
+def env_area(stack_top: int, execfn: bytes, envp: list[bytes]) -> tuple[int, int]:
+    """Where ``build_stack`` puts the environment strings (Linux's mm->env_start and
+    env_end: what /proc/<pid>/environ shows): just below execfn, below the top word."""
+    end = stack_top - 8 - len(execfn) - 1
+    return end - sum(len(e) + 1 for e in envp), end
+
+
 def build_stack(aspace: AddressSpace, image: Image, argv: list[bytes], envp: list[bytes],
                 execfn: bytes, ids: tuple[int, int, int, int]) -> int:
     """Create the stack VMA and lay out argc/argv/envp/auxv; return the initial RSP.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import resource
+import time
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,6 +81,8 @@ class LinuxProcess:
     subreaper: bool = False     # prctl: adopts its descendants' orphans
     no_new_privs: bool = False  # prctl: execve ignores set-ID bits (inherited, for ever)
     thp_disable: bool = False
+    started: float = 0.0  # seconds after boot it was made (fork), as /proc's starttime
+    env_area: tuple[int, int] = (0, 0)  # its environment strings on the stack (execve's)
 
     @property
     def uid(self) -> int:
@@ -95,7 +98,7 @@ class LinuxProcess:
                             files=self.files, aslr=self.aslr, shm=dict(self.shm),
                             signalfd_mask=self.signalfd_mask, uts=self.uts,
                             dumpable=self.dumpable, no_new_privs=self.no_new_privs,
-                            thp_disable=self.thp_disable)
+                            thp_disable=self.thp_disable, env_area=self.env_area)
 
 
 @dataclass
@@ -118,10 +121,16 @@ class LinuxThread:
     #                         pending, not an interruption (SIGPIPE of a write's EPIPE)
     timerslack: int = 50_000  # ns, prctl PR_SET_TIMERSLACK (recorded; timers are exact)
     default_timerslack: int = 50_000
+    started: float = 0.0  # seconds after boot it was made, as /proc's task starttime
 
     def fork(self) -> LinuxThread:
         return LinuxThread(self.sigmask, affinity=self.affinity, timerslack=self.timerslack,
                            default_timerslack=self.timerslack)
+
+
+def since_boot(kernel: Kernel) -> float:
+    """Now, in seconds since the machine booted (the clock of /proc/uptime)."""
+    return time.time() - kernel.boot_time
 
 
 def linux(process: Process) -> LinuxProcess:
@@ -166,11 +175,13 @@ def spawn(kernel: Kernel, path: bytes, data: bytes, loader: bytes | None, argv: 
     aspace, entry, rsp = load_program(kernel, os.fsdecode(path), data, argv, env, loader,
                                       aslr, ids, (uid, uid, gid, gid))
     process = kernel.new_process(os.path.basename(os.fsdecode(path))[:15], None, aspace)
-    process.personality = LinuxProcess(Creds.of(uid, gid), aslr=aslr)
+    now = since_boot(kernel)
+    process.personality = LinuxProcess(Creds.of(uid, gid), aslr=aslr, started=now,
+                                       env_area=elf.env_area(aspace.stack_top, path, env))
     process.exe = path
     process.cmdline = b"".join(a + b"\0" for a in argv)
     thread = kernel.new_thread(process, kernel.cpu.new_context(aspace.pt.root, entry, rsp))
-    thread.personality = LinuxThread()
+    thread.personality = LinuxThread(started=now)
     return process
 
 

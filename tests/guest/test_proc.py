@@ -6,7 +6,9 @@ the program must change them (the native run would change the host's)."""
 
 from __future__ import annotations
 
+import re
 import shutil
+import time
 
 import pytest
 
@@ -44,6 +46,32 @@ SECTIONS = {
                             b"ostype as root: EACCES", b"pid_max as nobody: EACCES",
                             b"create in /proc/sys/kernel: ENOENT", b"child: 0"],
     ("proc_sys", "nofile"): [b"RLIMIT_NOFILE nr_open + 1: -1 EPERM"],
+    ("proc_files", "loadavg"): [b"loadavg: 7 fields, a newline 1",
+                                b"running >= 1 (we are): 1, total >= running: 1, "
+                                b"last pid >= ours: 1",
+                                b"last pid after a fork is at least the child's: 1"],
+    ("proc_files", "vmstat"): [b"vmstat has pgpgin: 1", b"vmstat has pswpout: 1",
+                               b"every line \"name number\": 1", b"meminfo has Cached: 1",
+                               b"stat has procs_running: 1", b"procs_running >= 1: 1"],
+    ("proc_files", "start"): [b"stat: 52 fields", b"starttime (field 22) within the uptime: 1",
+                              b"the child started after us: 1, by at least 0.1 s: 1"],
+    ("proc_files", "environ"): [b"environ is our initial environment: 1 (lengths equal 1, "
+                                b"NUL-ended 1)", b"setenv does not change it: 1",
+                                b"environ: mode 0400, owner is us 1", b"as nobody: EACCES"],
+    ("proc_files", "task"): [b"task/: 3 threads, the main thread's tid is the pid 1, "
+                             b"directories 3",
+                             b"task/TID/stat names the tid, status its Pid and Tgid: 3 of 3",
+                             b"stat's num_threads (field 20): 3"],
+    ("proc_files", "ns"): [b"ns/uts: a link 1, \"uts:[N]\" 1, stat's inode is N 1",
+                           b"ns/pid_for_children: a link 1, \"pid:[N]\" 1, stat's inode is N 1",
+                           b"a child sees its parent's uts namespace: 1"],
+    ("proc_files", "fdinfo"): [b"fdinfo: 4 fields, pos 3, flags 02102002",
+                               b"ino is fstat's: 1, mnt_id in mountinfo: 1",
+                               b"pipe end 1: pos 0, flags 01", b"a closed fd: ENOENT"],
+    ("proc_files", "mounts"): [b"mounts: every line 6 fields 1, ending 0 0 1, / listed 1, "
+                               b"proc on /proc 1", b"/proc/mounts -> self/mounts",
+                               b"mountinfo: every line shaped 1, ids unique 1, a parent "
+                               b"outside the table: yes"],
 }
 
 
@@ -69,3 +97,42 @@ def test_proc_sys_values_are_honoured(guest_bins, run_cloudos) -> None:
         "RLIMIT_NOFILE 2048: 0",
         "pid_max 310: 0", "10 forks: 10 made, all below pid_max 1, numbering wrapped to 300: 1",
         "threads-max 20: 0", "forks under threads-max 20: stopped at 20 tasks with EAGAIN"]
+
+
+@pytest.mark.skipif(shutil.which("ps") is None or shutil.which("vmstat") is None,
+                    reason="procps not installed")
+def test_procps_reads_times_and_load(run_cloudos) -> None:
+    """Debian's ps, vmstat and uptime inside the guest: the start times and elapsed times
+    of processes are the guest's (field 22 of stat), the load average is the scheduler's
+    (a CPU hog for more than one 5 s sample makes it rise, as on Linux)."""
+    # the hog runs through the first sample (5 s after boot) and no longer: the rest
+    # then runs at full speed, and the average holds until the next sample decays it
+    script = ("sleep 30 & S=$!; yes > /dev/null & Y=$!; sleep 5.5; kill $Y; echo '== ps'; "
+              "ps -o pid,lstart,etime,cmd; echo '== vmstat'; vmstat; echo '== uptime'; uptime; "
+              "echo '== loadavg'; cat /proc/loadavg; kill $S; wait; true")
+    before = time.time()
+    status, out, err = run_cloudos(["/bin/sh", "-c", script], extra_args=["--mem", "256M"])
+    after = time.time()
+    assert status == 0, err.decode()
+    parts = dict(re.findall(r"== ([^\n]+)\n(.*?)(?=\n== |\Z)", out.decode(), re.S))
+    ps = parts["ps"].splitlines()
+    assert ps[0].split() == ["PID", "STARTED", "ELAPSED", "CMD"]
+    rows = {line.split(None, 7)[7]: line.split(None, 7) for line in ps[1:]}
+    for cmd, row in rows.items():
+        started = time.mktime(time.strptime(" ".join(row[1:6]), "%a %b %d %H:%M:%S %Y"))
+        assert before - 2 <= started <= after + 1, (cmd, row)
+    elapsed = {cmd: sum(int(x) * 60 ** i for i, x in enumerate(reversed(row[6].split(":"))))
+               for cmd, row in rows.items()}
+    assert elapsed["sleep 30"] >= 5, ps
+    assert elapsed["ps -o pid,lstart,etime,cmd"] <= elapsed["sleep 30"] - 4, ps
+    vmstat = parts["vmstat"].splitlines()
+    assert vmstat[1].split()[:3] == ["r", "b", "swpd"] and len(vmstat[2].split()) == 17
+    assert int(vmstat[2].split()[0]) >= 1  # vmstat itself runs
+    load = re.search(r"load average: (\d+\.\d\d), (\d+\.\d\d), (\d+\.\d\d)", parts["uptime"])
+    assert load is not None, parts["uptime"]
+    one, five, fifteen = map(float, load.groups())
+    # one runnable hog for one sample: 1 - 1884/2048 = 0.08 (0.07 if a second one, without
+    # it, came before uptime read it); the 5 and 15-minute averages rise slower
+    assert 0.07 <= one <= 0.09 and one > five >= fifteen > 0, parts["uptime"]
+    fields = parts["loadavg"].split()
+    assert float(fields[0]) <= one and re.fullmatch(r"\d+/\d+", fields[3]), fields

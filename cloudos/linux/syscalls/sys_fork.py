@@ -26,7 +26,7 @@ from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.vm import PAGE_MASK, USER_END, AddressSpace
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import SlowPath, Stop
-from cloudos.linux.elf import ExecError
+from cloudos.linux.elf import ExecError, env_area
 from cloudos.linux import coredump
 from cloudos.linux import signals
 from cloudos.linux.coredump import CORE_DUMPED
@@ -34,7 +34,7 @@ from cloudos.linux import creds
 from cloudos.linux.creds import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
 from cloudos.linux.pagecache import collect_shared
 from cloudos.linux.process import (RLIMIT_NPROC, RLIMIT_STACK, LinuxProcess, linux,
-                                   linux_thread, load_program)
+                                   linux_thread, load_program, since_boot)
 from cloudos.linux.syscalls.args import s32, user_string
 from cloudos.linux.syscalls import sys_file
 from cloudos.linux.syscalls.sys_futex import futex_wake
@@ -128,6 +128,9 @@ def _copy_thread(t: Thread, flags: int, stack: int, tls: int, child_tid: int) ->
         sys_file.notify(kernel, vfs.Fork(parent.pid, process.pid))
         child = kernel.new_thread(process, context)
     child.personality = linux_thread(t).fork()
+    linux_thread(child).started = since_boot(kernel)
+    if not flags & CLONE_THREAD:
+        linux(child.process).started = linux_thread(child).started
     child.policy, child.rt_priority, child.nice = t.policy, t.rt_priority, t.nice
     if flags & CLONE_CHILD_SETTID:
         _store_tid(aspace, child_tid, child.tid)
@@ -282,6 +285,7 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
         if ids != linux(t.process).creds:
             linux(t.process).creds = ids
             sys_file.tell_credentials(t.process)
+        linux(t.process).env_area = env_area(new.stack_top, resolved, env)
         return 0  # RAX of the new program's first instruction, as Linux leaves it
 
     return sys_file.call(t, vfs.ExecRead(sys_file.AT_FDCWD, name), deliver=exec_file)

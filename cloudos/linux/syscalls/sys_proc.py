@@ -12,7 +12,7 @@ from cloudos.kernel.mm.vm import USER_END
 from cloudos.kernel.task import Process, Thread
 from cloudos.linux.process import RLIM_INFINITY, RLIM_NLIMITS, linux, linux_thread
 from cloudos.linux.syscalls.args import s32, write_u64
-from cloudos.linux import cpulimit, creds
+from cloudos.linux import cpulimit, creds, loadavg
 from cloudos.linux.syscalls import sys_file
 from cloudos.linux.process import RLIMIT_CPU, RLIMIT_NOFILE, RLIMIT_STACK
 
@@ -365,14 +365,16 @@ __all__ = ["RLIM_INFINITY"]
 
 
 SYSINFO = struct.Struct("<q3Q6QHH4xQQI4x")
+SI_LOAD_SHIFT = 16  # sysinfo's loads are fixed point with 16 bits of fraction
 
 
 def sys_sysinfo(t: Thread, info: int, *_: int) -> int:
-    """Implements Linux sysinfo(2): uptime, memory and process count (no load average)."""
+    """Implements Linux sysinfo(2): uptime, load averages, memory and process count."""
     kernel = t.process.kernel
     uptime = int(time.time() - kernel.boot_time)
     procs = sum(1 for p in kernel.processes.values() if not p.zombie)
-    t.process.aspace.copy_out(info, SYSINFO.pack(uptime, 0, 0, 0, kernel.frames.total_bytes,
+    loads = (v << (SI_LOAD_SHIFT - loadavg.FSHIFT) for v in loadavg.avenrun(kernel))
+    t.process.aspace.copy_out(info, SYSINFO.pack(uptime, *loads, kernel.frames.total_bytes,
                                                  kernel.frames.free_bytes, 0, 0, 0, 0,
                                                  min(procs, 0xFFFF), 0, 0, 0, 1))
     return 0

@@ -14,6 +14,7 @@ Called by: the VFS, which mounts it at /proc.
 
 from __future__ import annotations
 
+import os
 import stat
 import time
 import uuid
@@ -24,11 +25,29 @@ from cloudos.abi import sysctl
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.files import OpenFiles
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node, StatFs, dtype
+from cloudos.servers.vfs.hostfs import HostFs
 
 PROC_SUPER_MAGIC = 0x9FA0
 RLIM_INFINITY = (1 << 64) - 1  # stat's rsslim
-PID_FILES = ("stat", "statm", "status", "cmdline", "comm", "maps")
-SYSTEM_FILES = ("meminfo", "uptime", "stat", "loadavg", "cpuinfo")
+PID_FILES = ("stat", "statm", "status", "cmdline", "comm", "maps", "environ", "mounts",
+             "mountinfo")
+PID_DIRS = {"fd": "fddir", "fdinfo": "fdinfodir", "task": "taskdir", "ns": "nsdir"}
+TASK_FILES = ("stat", "status", "comm")
+SYSTEM_FILES = ("meminfo", "uptime", "stat", "loadavg", "cpuinfo", "vmstat")
+STATE_NAMES = {"R": "running", "S": "sleeping", "Z": "zombie", "T": "stopped"}
+# The namespaces every process is in (CloudOS makes no others but UTS namespaces): the
+# inode numbers of Linux's initial ones (include/linux/proc_ns.h; net and mnt are
+# allocated at boot, these are what a booted Linux shows first)
+NS_INIT = {"cgroup": 4026531835, "ipc": 4026531839, "mnt": 4026531841, "net": 4026531840,
+           "pid": 4026531836, "pid_for_children": 4026531836, "time": 4026531834,
+           "time_for_children": 4026531834, "user": 4026531837, "uts": 4026531838}
+# Mount table: Linux's type and source for each file system (a host directory's source
+# is its host path; UML's hostfs is the Linux type of the same idea)
+MOUNT_TYPES = {"devfs": ("devtmpfs", "devtmpfs"), "tmpfs": ("tmpfs", "tmpfs"),
+               "overlay": ("overlay", "overlay"), "proc": ("proc", "proc"),
+               "hostfs": ("hostfs", "hostfs")}
+FIRST_MOUNT_ID = 21  # the root's; those below are Linux's internal mounts
+INTERNAL_MOUNT_ID = 13  # pipefs, sockfs, anon_inodefs: where pipes and sockets live
 HZ = 100  # clock ticks a second, as USER_HZ (procps reads times in these)
 PAGE = 4096
 
@@ -52,6 +71,31 @@ class ProcInfo:
     rss_pages: int = 0
     utime: float = 0.0
     stime: float = 0.0
+    start: float = 0.0          # seconds after boot it was made
+    tasks: tuple[TaskInfo, ...] = ()
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """What /proc/<pid>/task/<tid> shows of one thread."""
+
+    tid: int
+    state: str
+    utime: float
+    stime: float
+    start: float
+
+
+@dataclass(frozen=True)
+class Counters:
+    """The machine's counters that /proc/loadavg, /proc/stat and /proc/vmstat show."""
+
+    loadavg: str                # "0.42 0.10 0.03", as Linux rounds avenrun
+    runnable: int               # threads running or ready
+    threads: int
+    last_pid: int               # the last pid (or tid) handed out
+    context_switches: int
+    page_faults: int
 
 
 class ProcView(Protocol):
@@ -65,6 +109,12 @@ class ProcView(Protocol):
     def uts(self, pid: int) -> tuple[bytes, bytes]: ...  # node and domain name of its namespace
     def set_uts(self, pid: int, nodename: bytes | None, domainname: bytes | None) -> None: ...
     def release(self) -> tuple[bytes, bytes]: ...  # uname's release and version
+    def counters(self) -> Counters: ...
+    def environ(self, pid: int) -> bytes: ...  # its environment strings, from its stack
+    def uts_ns(self, pid: int) -> int: ...  # the inode number of its UTS namespace
+    def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int] | None: ...
+    # (position, flags with O_CLOEXEC, st_dev, st_ino) of an open fd
+    def mounts(self) -> list[tuple[bytes, FileSystem]]: ...  # mount point, in mount order
 
 
 # /proc/sys's files that are not plain tunables: what they show comes from elsewhere
@@ -84,9 +134,16 @@ FILE_MAX = (1 << 63) - 1  # LONG_MAX: fs.file-max's bound
 class ProcNode(Node):
     __slots__ = ("kind", "pid", "name")
 
-    def __init__(self, fs: ProcFs, kind: str, pid: int = 0, name: str = "") -> None:
-        super().__init__(fs, hash((kind, pid, name)) & 0x7FFF_FFFF | 1)
+    def __init__(self, fs: ProcFs, kind: str, pid: int = 0, name: str = "",
+                 ino: int = 0) -> None:
+        super().__init__(fs, ino or hash((kind, pid, name)) & 0x7FFF_FFFF | 1)
         self.kind, self.pid, self.name = kind, pid, name
+
+
+# The modes of what a process's directory holds (Linux's fs/proc/base.c)
+DIR_MODES = {"root": 0o555, "pid": 0o555, "sysdir": 0o555, "fddir": 0o500,
+             "fdinfodir": 0o500, "taskdir": 0o555, "task": 0o555, "nsdir": 0o511}
+FILE_MODES = {"environ": 0o400}
 
 
 class ProcFs(FileSystem):
@@ -114,68 +171,124 @@ class ProcFs(FileSystem):
             raise KernelError(Errno.ENOENT, f"no process {pid}")
         return info
 
+    def _task(self, info: ProcInfo, tid: int) -> TaskInfo:
+        task = next((t for t in info.tasks if t.tid == tid), None)
+        if task is None:
+            raise KernelError(Errno.ENOENT, f"no thread {tid}")
+        return task
+
     def getattr(self, node: Node) -> Attr:
         n = self._node(node)
         if n.kind == "sysfile":
             mode = stat.S_IFREG | SYS_MODES[n.name]
+        elif n.kind in ("file", "nsfile"):
+            mode = stat.S_IFREG | FILE_MODES.get(n.name, 0o444)
+        elif n.kind == "link":
+            mode = stat.S_IFLNK | 0o777
         else:
-            mode = {"root": stat.S_IFDIR | 0o555, "pid": stat.S_IFDIR | 0o555,
-                    "sysdir": stat.S_IFDIR | 0o555, "fddir": stat.S_IFDIR | 0o500,
-                    "link": stat.S_IFLNK | 0o777, "file": stat.S_IFREG | 0o444}[n.kind]
+            mode = stat.S_IFDIR | DIR_MODES[n.kind]
         uid = gid = 0
         if n.pid:
             info = self._info(n.pid)
             uid, gid = info.uid, info.gid
+            if n.kind == "task" or n.name.startswith("task/"):
+                self._task(info, int(n.name.split("/")[1]))
         return Attr(n.ino, mode, 2 if stat.S_ISDIR(mode) else 1, uid, gid, 0, 0, 1024, 0,
                     self.born, self.born, self.born, self.dev)
 
     def lookup(self, dir: Node, name: bytes) -> Node:
         d, text = self._node(dir), name.decode(errors="replace")
-        if d.kind == "root":
-            if text == "self":
-                return ProcNode(self, "link", 0, "self")
-            if text in SYSTEM_FILES:
-                return ProcNode(self, "file", 0, text)
-            if text == "sys":
-                return ProcNode(self, "sysdir", 0, "")
-            if text.isdigit() and self.view.info(int(text)) is not None:
-                return ProcNode(self, "pid", int(text))
-        elif d.kind == "pid":
-            if text in PID_FILES:
-                return ProcNode(self, "file", d.pid, text)
-            if text == "exe":
-                return ProcNode(self, "link", d.pid, "exe")
-            if text == "fd":
-                return ProcNode(self, "fddir", d.pid)
-        elif d.kind == "fddir":
-            if text.isdigit() and int(text) in self.view.fds(d.pid):
-                return ProcNode(self, "link", d.pid, f"fd/{text}")
-        elif d.kind == "sysdir":
-            path = f"{d.name}/{text}" if d.name else text
-            if path in SYS_DIRS:
-                return ProcNode(self, "sysdir", 0, path)
-            if path in SYS_MODES:
-                return ProcNode(self, "sysfile", 0, path)
-        else:
+        found = {"root": self._lookup_root, "pid": self._lookup_pid,
+                 "fddir": self._lookup_fd, "fdinfodir": self._lookup_fd,
+                 "taskdir": self._lookup_task, "task": self._lookup_task,
+                 "nsdir": self._lookup_ns, "sysdir": self._lookup_sys}.get(d.kind)
+        if found is None:
             raise KernelError(Errno.ENOTDIR, "not a directory")
-        raise KernelError(Errno.ENOENT, text)
+        node = found(d, text)
+        if node is None:
+            raise KernelError(Errno.ENOENT, text)
+        return node
+
+    def _lookup_root(self, d: ProcNode, text: str) -> ProcNode | None:
+        if text in ("self", "mounts"):
+            return ProcNode(self, "link", 0, text)
+        if text in SYSTEM_FILES:
+            return ProcNode(self, "file", 0, text)
+        if text == "sys":
+            return ProcNode(self, "sysdir", 0, "")
+        if text.isdigit() and self.view.info(int(text)) is not None:
+            return ProcNode(self, "pid", int(text))
+        return None
+
+    def _lookup_pid(self, d: ProcNode, text: str) -> ProcNode | None:
+        if text in PID_FILES:
+            return ProcNode(self, "file", d.pid, text)
+        if text == "exe":
+            return ProcNode(self, "link", d.pid, "exe")
+        if text in PID_DIRS:
+            return ProcNode(self, PID_DIRS[text], d.pid, text)
+        return None
+
+    def _lookup_fd(self, d: ProcNode, text: str) -> ProcNode | None:
+        if not (text.isdigit() and int(text) in self.view.fds(d.pid)):
+            return None
+        if d.kind == "fdinfodir":
+            return ProcNode(self, "file", d.pid, f"fdinfo/{int(text)}")
+        return ProcNode(self, "link", d.pid, f"fd/{int(text)}")
+
+    def _lookup_task(self, d: ProcNode, text: str) -> ProcNode | None:
+        if d.kind == "task":
+            return ProcNode(self, "file", d.pid, f"{d.name}/{text}") if text in TASK_FILES \
+                else None
+        info = self._info(d.pid)
+        if text.isdigit() and any(t.tid == int(text) for t in info.tasks):
+            return ProcNode(self, "task", d.pid, f"task/{int(text)}")
+        return None
+
+    def _lookup_ns(self, d: ProcNode, text: str) -> ProcNode | None:
+        names = self._namespaces(d.pid)
+        if text in names:
+            return ProcNode(self, "link", d.pid, f"ns/{text}")
+        # what a link names: "uts:[4026531838]", the namespace's file (nsfs's inode)
+        kind, _, number = text.partition(":[")
+        if kind in names and number == f"{names[kind]}]":
+            return ProcNode(self, "nsfile", d.pid, text, ino=names[kind])
+        return None
+
+    def _lookup_sys(self, d: ProcNode, text: str) -> ProcNode | None:
+        path = f"{d.name}/{text}" if d.name else text
+        if path in SYS_DIRS:
+            return ProcNode(self, "sysdir", 0, path)
+        if path in SYS_MODES:
+            return ProcNode(self, "sysfile", 0, path)
+        return None
+
+    def _namespaces(self, pid: int) -> dict[str, int]:
+        return {**NS_INIT, "uts": self.view.uts_ns(pid)}
 
     def readdir(self, dir: Node) -> list[tuple[bytes, int, int]]:
         d = self._node(dir)
         if d.kind == "root":
-            nodes = [self.lookup(d, n.encode()) for n in ("self", *SYSTEM_FILES, "sys")]
-            nodes += [ProcNode(self, "pid", pid) for pid in self.view.pids()]
+            names = ["self", "mounts", *SYSTEM_FILES, "sys"]
+            extra = [ProcNode(self, "pid", pid) for pid in self.view.pids()]
         elif d.kind == "pid":
-            nodes = [self.lookup(d, n.encode()) for n in (*PID_FILES, "exe", "fd")]
-        elif d.kind == "fddir":
-            nodes = [ProcNode(self, "link", d.pid, f"fd/{fd}") for fd in self.view.fds(d.pid)]
+            names, extra = [*PID_FILES, "exe", *PID_DIRS], []
+        elif d.kind in ("fddir", "fdinfodir"):
+            names, extra = [str(fd) for fd in self.view.fds(d.pid)], []
+        elif d.kind == "taskdir":
+            names, extra = [str(t.tid) for t in self._info(d.pid).tasks], []
+        elif d.kind == "task":
+            names, extra = list(TASK_FILES), []
+        elif d.kind == "nsdir":
+            names, extra = sorted(self._namespaces(d.pid)), []
         elif d.kind == "sysdir":
             prefix = f"{d.name}/" if d.name else ""
             names = sorted({p[len(prefix):].split("/", 1)[0] for p in (*SYS_DIRS, *SYS_MODES)
                             if p.startswith(prefix) and p != d.name})
-            nodes = [self.lookup(d, name.encode()) for name in names]
+            extra = []
         else:
             raise KernelError(Errno.ENOTDIR, "not a directory")
+        nodes = [self.lookup(d, name.encode()) for name in names] + extra
         return [(self._entry_name(self._node(n)), n.ino, dtype(self.getattr(n).mode))
                 for n in nodes]
 
@@ -193,8 +306,14 @@ class ProcFs(FileSystem):
             raise KernelError(Errno.EINVAL, "not a symbolic link")
         if n.name == "self":
             return str(self.caller()).encode()
+        if n.name == "mounts":
+            return b"self/mounts"
         if n.name == "exe":
             return self._info(n.pid).exe
+        if n.name.startswith("ns/"):
+            kind = n.name[3:]
+            return f"{kind.removesuffix('_for_children')}:[{self._namespaces(n.pid)[kind]}]" \
+                .encode()
         path = self.view.fds(n.pid).get(int(n.name[3:]))
         if path is None:
             raise KernelError(Errno.ENOENT, "fd closed")
@@ -204,58 +323,135 @@ class ProcFs(FileSystem):
         n = self._node(node)
         if n.kind == "sysfile":
             return self._sys_read(n.name)[offset:offset + size]
+        if n.kind == "nsfile":
+            return b""
         if n.kind != "file":
             raise KernelError(Errno.EISDIR if n.kind != "link" else Errno.EINVAL, n.name)
         return self._content(n)[offset:offset + size]
 
     def _content(self, n: ProcNode) -> bytes:
-        if n.name == "meminfo":
-            total, free = self.view.memory()
-            return (f"MemTotal:       {total >> 10:8d} kB\nMemFree:        {free >> 10:8d} kB\n"
-                    f"MemAvailable:   {free >> 10:8d} kB\n").encode()
-        if n.name == "uptime":
-            up = self.view.uptime()
-            return f"{up:.2f} {up:.2f}\n".encode()
         if n.pid == 0:
             return self._system(n.name)
         info = self._info(n.pid)
         if n.pid == self.caller() and info.state == "S":  # it waits for this very read
             info = replace(info, state="R")
+        if n.name.startswith("task/"):
+            _, tid, name = n.name.split("/")
+            return self._task_file(info, self._task(info, int(tid)), name)
+        if n.name.startswith("fdinfo/"):
+            return self._fdinfo(n.pid, int(n.name[7:]))
+        if n.name in ("stat", "status", "comm"):
+            return self._task_file(info, None, n.name)
         if n.name == "cmdline":
             return info.cmdline
+        if n.name == "environ":
+            return self._environ(info)
         if n.name == "maps":
             return "".join(_map_line(*m) for m in info.maps).encode()
-        if n.name == "status":
-            return (f"Name:\t{info.name}\nState:\t{info.state}\nTgid:\t{info.pid}\n"
-                    f"Pid:\t{info.pid}\nPPid:\t{info.ppid}\nUid:\t{info.uid}\t{info.uid}\t"
-                    f"{info.uid}\t{info.uid}\nGid:\t{info.gid}\t{info.gid}\t{info.gid}\t"
-                    f"{info.gid}\nVmSize:\t{sum(e - s for s, e, _, _ in info.maps) >> 10} kB\n"
-                    f"VmRSS:\t{info.rss_pages * 4} kB\n"
-                    f"Threads:\t{info.threads}\n").encode()
+        if n.name in ("mounts", "mountinfo"):
+            return self._mounts(n.name == "mountinfo")
         size = sum(e - s for s, e, _, _ in info.maps)
-        if n.name == "comm":
+        # statm, in pages: size resident shared text lib data dt
+        return f"{size // PAGE} {info.rss_pages} 0 0 0 0 0\n".encode()
+
+    def _task_file(self, info: ProcInfo, task: TaskInfo | None, name: str) -> bytes:
+        """stat, status or comm of the process (``task`` None) or of one of its threads."""
+        if name == "comm":
             return info.name.encode() + b"\n"
-        if n.name == "statm":  # pages: size resident shared text lib data dt
-            return f"{size // PAGE} {info.rss_pages} 0 0 0 0 0\n".encode()
-        ticks = (int(info.utime * HZ), int(info.stime * HZ))
-        # proc(5)'s 52 fields; the start time is the boot's (processes keep none)
-        fields = [info.pid, f"({info.name})", info.state, info.ppid, info.pgid, info.sid,
-                  0, -1, 0, 0, 0, 0, 0, ticks[0], ticks[1], 0, 0, 20, 0, info.threads, 0, 0,
-                  size, info.rss_pages, RLIM_INFINITY] + [0] * 27
+        if task is None:
+            pid, state, utime, stime, start = (info.pid, info.state, info.utime, info.stime,
+                                               info.start)
+        else:
+            pid, state, utime, stime, start = task.tid, task.state, task.utime, task.stime, \
+                task.start
+        size = sum(e - s for s, e, _, _ in info.maps)
+        if name == "status":
+            return (f"Name:\t{info.name}\nState:\t{state} ({STATE_NAMES[state]})\n"
+                    f"Tgid:\t{info.pid}\nPid:\t{pid}\nPPid:\t{info.ppid}\n"
+                    f"Uid:\t{info.uid}\t{info.uid}\t{info.uid}\t{info.uid}\n"
+                    f"Gid:\t{info.gid}\t{info.gid}\t{info.gid}\t{info.gid}\n"
+                    f"VmSize:\t{size >> 10:8d} kB\nVmRSS:\t{info.rss_pages * 4:8d} kB\n"
+                    f"Threads:\t{info.threads}\n").encode()
+        # proc(5)'s 52 fields: times in clock ticks, the start in ticks after boot
+        fields = [pid, f"({info.name})", state, info.ppid, info.pgid, info.sid,
+                  0, -1, 0, 0, 0, 0, 0, int(utime * HZ), int(stime * HZ), 0, 0, 20, 0,
+                  info.threads, 0, int(start * HZ), size, info.rss_pages,
+                  RLIM_INFINITY] + [0] * 27
         return (" ".join(str(f) for f in fields) + "\n").encode()
 
+    def _environ(self, info: ProcInfo) -> bytes:
+        """The bytes of its environment on its stack: its owner's and root's to read
+        (Linux's ptrace_may_access, EACCES otherwise)."""
+        reader = self.view.info(self.caller())
+        if reader is None or reader.uid not in (0, info.uid):
+            raise KernelError(Errno.EACCES, f"the environment of process {info.pid}")
+        return self.view.environ(info.pid)
+
+    def _fdinfo(self, pid: int, fd: int) -> bytes:
+        """pos, flags (octal, close-on-exec included), mnt_id and ino, as fs/proc/fd.c."""
+        facts = self.view.fdinfo(pid, fd)
+        if facts is None:
+            raise KernelError(Errno.ENOENT, "fd closed")
+        pos, flags, dev, ino = facts
+        mount = next((i for i, (_, fs) in enumerate(self.view.mounts()) if fs.dev == dev),
+                     None)
+        mnt_id = FIRST_MOUNT_ID + mount if mount is not None else INTERNAL_MOUNT_ID
+        return f"pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n".encode()
+
+    def _mounts(self, info: bool) -> bytes:
+        """/proc/<pid>/mounts (fstab's format) or mountinfo (proc(5)'s), in mount order."""
+        mounts = self.view.mounts()
+        lines = []
+        for index, (path, fs) in enumerate(mounts):
+            kind, source = MOUNT_TYPES.get(fs.name, (fs.name, fs.name))
+            if isinstance(fs, HostFs):
+                source = fs.host_root
+            opts = "ro" if fs.readonly else "rw"
+            point = _escape(path)
+            if not info:
+                lines.append(f"{_escape(source)} {point} {kind} {opts},relatime 0 0\n")
+                continue
+            parent = max((i for i, (p, _) in enumerate(mounts[:index])
+                          if path.startswith(p.rstrip(b"/") + b"/")),
+                         key=lambda i: len(mounts[i][0]), default=None)
+            parent_id = FIRST_MOUNT_ID + parent if parent is not None else 1
+            lines.append(f"{FIRST_MOUNT_ID + index} {parent_id} {os.major(fs.dev)}:"
+                         f"{os.minor(fs.dev)} / {point} {opts},relatime - {kind} "
+                         f"{_escape(source)} {opts}\n")
+        return "".join(lines).encode(errors="surrogateescape")
+
     def _system(self, name: str) -> bytes:
-        """/proc/stat, /proc/loadavg and /proc/cpuinfo, from the processes' times and states."""
+        """/proc/stat, /proc/loadavg, /proc/vmstat, /proc/meminfo, /proc/uptime and
+        /proc/cpuinfo, from the processes' times and states and the kernel's counters."""
         cpus = self.view.cpus()
         if name == "cpuinfo":  # (procps's stat reader needs it: a CPU each, as /proc/stat)
             return b"".join(f"processor\t: {n}\nvendor_id\t: CloudOS\nmodel name\t: x86_64\n"
                             f"physical id\t: 0\ncore id\t\t: {n}\ncpu cores\t: {cpus}\n\n"
                             .encode() for n in range(cpus))
-        infos = [i for i in map(self.view.info, self.view.pids()) if i is not None]
-        running = sum(1 for i in infos if i.state == "R")
+        if name == "uptime":
+            up = self.view.uptime()
+            idle = max(0.0, up * cpus - sum(i.utime + i.stime for i in self._infos()))
+            return f"{up:.2f} {idle:.2f}\n".encode()
+        counters = self.view.counters()
+        reader = self.view.info(self.caller())  # it waits for this read: it runs, to Linux
+        if reader is not None and reader.state == "S":
+            counters = replace(counters, runnable=counters.runnable + 1)
         if name == "loadavg":
-            last = max((i.pid for i in infos), default=0)
-            return f"0.00 0.00 0.00 {running}/{sum(i.threads for i in infos)} {last}\n".encode()
+            return (f"{counters.loadavg} {counters.runnable}/{counters.threads} "
+                    f"{counters.last_pid}\n").encode()
+        total, free = self.view.memory()
+        if name == "meminfo":
+            return "".join(f"{key + ':':<16}{value >> 10:8d} kB\n" for key, value in (
+                ("MemTotal", total), ("MemFree", free), ("MemAvailable", free),
+                ("Buffers", 0), ("Cached", 0), ("SwapCached", 0), ("Active", 0),
+                ("Inactive", 0), ("SwapTotal", 0), ("SwapFree", 0), ("Shmem", 0),
+                ("Slab", 0), ("SReclaimable", 0))).encode()
+        if name == "vmstat":
+            return "".join(f"{key} {value}\n" for key, value in (
+                ("nr_free_pages", free // PAGE), ("pgpgin", 0), ("pgpgout", 0),
+                ("pswpin", 0), ("pswpout", 0), ("pgfault", counters.page_faults),
+                ("pgmajfault", 0))).encode()
+        infos = self._infos()
         up = self.view.uptime()
         user = int(sum(i.utime for i in infos) * HZ)
         system = int(sum(i.stime for i in infos) * HZ)
@@ -264,8 +460,12 @@ class ProcFs(FileSystem):
         # (glibc counts the cpuN lines for sysconf(_SC_NPROCESSORS_ONLN), Python's cpu_count)
         each = "".join(f"cpu{n} {user // cpus} 0 {system // cpus} {idle // cpus} 0 0 0 0 0 0\n"
                        for n in range(cpus))
-        return (f"cpu  {cpu}\n{each}intr 0\nctxt 0\nbtime {int(time.time() - up)}\n"
-                f"processes {len(infos)}\nprocs_running {running}\nprocs_blocked 0\n").encode()
+        return (f"cpu  {cpu}\n{each}intr 0\nctxt {counters.context_switches}\n"
+                f"btime {int(time.time() - up)}\nprocesses {counters.last_pid}\n"
+                f"procs_running {counters.runnable}\nprocs_blocked 0\n").encode()
+
+    def _infos(self) -> list[ProcInfo]:
+        return [i for i in map(self.view.info, self.view.pids()) if i is not None]
 
     # -- /proc/sys ----------------------------------------------------------------------
     def _sys_read(self, path: str) -> bytes:
@@ -336,6 +536,15 @@ class ProcFs(FileSystem):
 
     create = mkdir = symlink = mknod = link = _no_new  # type: ignore[assignment]
     unlink = rmdir = rename = _fixed  # type: ignore[assignment]
+
+
+def _escape(text: bytes | str) -> str:
+    """A path as the mount files show it: space, tab, newline and backslash in octal
+    (other bytes as they are, as Linux's mangle)."""
+    raw = text if isinstance(text, bytes) else text.encode()
+    for c in b"\\ \t\n":
+        raw = raw.replace(bytes([c]), f"\\{c:03o}".encode())
+    return raw.decode(errors="surrogateescape")
 
 
 def _map_line(start: int, end: int, prot: int, name: str) -> str:

@@ -1015,6 +1015,21 @@ def fd_paths(state: VfsState, pid: int) -> dict[int, bytes]:
             for fd, entry in proc.fds.entries.items()}
 
 
+def fd_info(state: VfsState, pid: int, fd: int) -> tuple[int, int, int, int] | None:
+    """What /proc/<pid>/fdinfo/<fd> shows: (position, flags, st_dev, st_ino); the flags
+    hold O_CLOEXEC when the fd has it and O_LARGEFILE for files opened by name, as
+    x86_64 Linux's open forces it."""
+    proc = state.procs.get(pid)
+    entry = proc.fds.entries.get(fd) if proc is not None else None
+    if entry is None:
+        return None
+    file = entry.file
+    attr = KINDS[file.kind].stat(file)
+    flags = file.flags | (O_CLOEXEC if entry.cloexec else 0) \
+        | (OpenFlag.LARGEFILE if file.kind == "node" else 0)
+    return file.offset, flags, attr.dev, attr.ino
+
+
 TIME_MIN, TIME_MAX = -(1 << 63), (1 << 63) - 1  # a timespec's seconds (time64_t)
 U64, U32 = (1 << 64) - 1, (1 << 32) - 1
 
