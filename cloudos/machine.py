@@ -28,6 +28,7 @@ from cloudos.kernel.ipc import Message
 from cloudos.kernel.mm.vm import SegFault
 from cloudos.kernel.task import State, Thread
 from cloudos.linux import loadavg, process, signals
+from cloudos.linux import maps as mapped
 from cloudos.linux.pagecache import cache_of
 from cloudos.linux.personality import LinuxPersonality
 from cloudos.linux.process import (RLIM_INFINITY, RLIMIT_FSIZE, RLIMIT_NOFILE, LinuxProcess,
@@ -44,7 +45,8 @@ from cloudos.servers.vfs.console import Console, ConsoleInterrupt
 from cloudos.servers.vfs.files import FdTable, OpenFiles
 from cloudos.servers.vfs.paths import Namespace, Walk, is_dir
 from cloudos.servers.vfs.fs import FileSystem
-from cloudos.servers.vfs.procfs import NS_INIT, Counters, ProcFs, ProcInfo, TaskInfo
+from cloudos.servers.vfs.procfs import (NS_INIT, Counters, Mapping, ProcFs, ProcInfo,
+                                       TaskInfo)
 from cloudos.servers.vfs.perm import EVERY_CAP, ROOT, Who
 from cloudos.abi.vfs import ConsoleInput, ExecRead, Op, Spawn
 from cloudos.servers.vfs.server import (AT_FDCWD, VFS_ID, Proc, Vfs, VfsState, fd_info,
@@ -81,8 +83,9 @@ HALT_POLL = 0.05    # seconds between looks at the halts host signals asked for
 RLIMIT_CPU = 0
 
 
-# What init's program is: (path, program, loader, #! argv prefix, page-cache identities)
-Found = tuple[bytes, bytes, bytes | None, tuple[bytes, ...], tuple[object, ...]]
+# What init's program is: (path, program, loader, #! argv prefix, page-cache identities,
+# the loader's path)
+Found = tuple[bytes, bytes, bytes | None, tuple[bytes, ...], tuple[object, ...], bytes]
 
 
 class SetupError(Exception):
@@ -142,7 +145,9 @@ class KernelProcView:
         start = linux.started if isinstance(linux, LinuxProcess) else 0.0
         if isinstance(linux, LinuxProcess) and linux.stopped and not p.zombie:
             state = "T"
-        maps = [] if p.zombie else [(v.start, v.end, v.prot, v.name) for v in p.aspace.vmas]
+        maps = [] if p.zombie else [Mapping(start, end, v.prot, v.shared, name, *where)
+                                    for v in p.aspace.vmas
+                                    for start, end, name, *where in mapped.describe(p.aspace, v)]
         tasks = tuple(TaskInfo(t.tid, state if state in "TZ" else STATES[t.state],
                                t.user_time, t.sys_time, _thread_start(t, start))
                       for t in live)
@@ -268,12 +273,12 @@ class Machine:
         cwd = self._workdir(start.workdir)
         who = Who(start.uid, start.gid, start.uid, start.gid, (),
                   EVERY_CAP if start.uid == 0 else 0)  # as creds.Creds.of
-        path, data, loader, prefix, ids = self._find(program, env, cwd, who)
+        path, data, loader, prefix, ids, loader_path = self._find(program, env, cwd, who)
         args = [os.fsencode(a) for a in argv]
         args = [*prefix, *args[1:]] if prefix else args
         init = process.spawn(self.kernel, path, data, loader, args,
                              [f"{k}={v}".encode() for k, v in env.items()], self.aslr, ids,
-                             start.uid, start.gid)
+                             start.uid, start.gid, loader_path)
         process.linux(init).uts = self.view.init_uts
         self.view.init_uts.nodename = os.fsencode(start.hostname)
         limits = process.linux(init).rlimits
@@ -334,7 +339,7 @@ class Machine:
                     continue
                 _check_format(program, image.program)
                 return (image.path, image.program, image.loader, image.prefix,
-                        (image.program_id, image.loader_id))
+                        (image.program_id, image.loader_id), image.loader_path)
         finally:
             del state.procs[0]
         errno = Errno.EACCES if denied else Errno.ENOENT

@@ -124,6 +124,7 @@ class ExecImage:
     program_id: object
     loader_id: object
     set_ids: tuple[int | None, int | None] = (None, None)  # set-user/group-ID: the owner's
+    loader_path: bytes = b""  # where the loader was found, symbolic links resolved
 
 
 class Sharing(enum.IntEnum):
@@ -143,6 +144,7 @@ class MappedFile:
     data: bytes
     key: tuple[int, ...]
     writable: bool = False
+    path: bytes = b""  # the file's path, for /proc/<pid>/maps
 
 
 # -- requests -----------------------------------------------------------------------

@@ -148,8 +148,8 @@ def linux_thread(thread: Thread) -> LinuxThread:
 def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
                  envp: list[bytes], loader: bytes | None = None, aslr: bool = False,
                  ids: tuple[Any, ...] = (None, None),
-                 owner: tuple[int, int, int, int] = (0, 0, 0, 0)
-                 ) -> tuple[AddressSpace, int, int]:
+                 owner: tuple[int, int, int, int] = (0, 0, 0, 0),
+                 loader_path: bytes = b"") -> tuple[AddressSpace, int, int]:
     """A new address space holding the program ``data``: (aspace, entry, rsp).
 
     ``owner`` (uid, euid, gid, egid) are the process's ids after the exec, told to
@@ -159,7 +159,8 @@ def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
     """
     aspace = kernel.new_aspace()
     try:
-        image = elf.load(aspace, data, path, loader, aslr, cache_of(kernel), (ids[0], ids[1]))
+        image = elf.load(aspace, data, path, loader, aslr, cache_of(kernel), (ids[0], ids[1]),
+                         loader_path)
         rsp = elf.build_stack(aspace, image, argv, envp, os.fsencode(path), owner)
     except BaseException:
         aspace.destroy()
@@ -169,11 +170,11 @@ def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
 
 def spawn(kernel: Kernel, path: bytes, data: bytes, loader: bytes | None, argv: list[bytes],
           env: list[bytes], aslr: bool = True, ids: tuple[Any, ...] = (None, None),
-          uid: int = 0, gid: int = 0) -> Process:
+          uid: int = 0, gid: int = 0, loader_path: bytes = b"") -> Process:
     """Create a process running ``data``, the program found at ``path`` (with the
     dynamic ``loader`` it names), as ``uid``:``gid``; ExecError if it cannot run."""
     aspace, entry, rsp = load_program(kernel, os.fsdecode(path), data, argv, env, loader,
-                                      aslr, ids, (uid, uid, gid, gid))
+                                      aslr, ids, (uid, uid, gid, gid), loader_path)
     process = kernel.new_process(os.path.basename(os.fsdecode(path))[:15], None, aspace)
     now = since_boot(kernel)
     process.personality = LinuxProcess(Creds.of(uid, gid), aslr=aslr, started=now,

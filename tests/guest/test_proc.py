@@ -6,6 +6,7 @@ the program must change them (the native run would change the host's)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
@@ -84,6 +85,24 @@ def test_proc_like_linux(program, section, guest_bins, run_native, run_cloudos) 
     _assert_same(native, run_cloudos([prog, section]))
 
 
+MAPS_LINES = [b"the code of main: r-xp, names the program 1, at main's offset in the file 1",
+              b"private file map at offset 0x1000: r--p offset 0x1000, names the file 1",
+              b"second: rw-p offset 0x2000, names the file 1",
+              b"after mremap (grown or moved): r--p offset 0x3000, names the file 1",
+              b"file over anonymous memory (MAP_FIXED): r--p offset 0x7000, names the file 1",
+              b"anonymous memory over it again: r--p offset 0, names the file 1"]
+
+
+@pytest.mark.parametrize("mode", ["static", "static-pie"])
+def test_maps_like_linux(mode, guest_bins, run_native, run_cloudos) -> None:
+    """/proc/self/maps names each file mapping by its path and file offset, through
+    mprotect, munmap, mremap and MAP_FIXED, as Linux (addresses aside)."""
+    prog = guest_bins.path("proc_maps", mode)
+    native = run_native([prog])
+    _check_native(native, MAPS_LINES)
+    _assert_same(native, run_cloudos([prog]))
+
+
 def test_proc_sys_values_are_honoured(guest_bins, run_cloudos) -> None:
     """CloudOS only (it changes values): what is written is what the kernel then does."""
     status, out, err = run_cloudos([guest_bins.path("proc_sys", "static"), "honour"])
@@ -109,7 +128,8 @@ def test_procps_reads_times_and_load(run_cloudos) -> None:
     # then runs at full speed, and the average holds until the next sample decays it
     script = ("sleep 30 & S=$!; yes > /dev/null & Y=$!; sleep 5.5; kill $Y; echo '== ps'; "
               "ps -o pid,lstart,etime,cmd; echo '== vmstat'; vmstat; echo '== uptime'; uptime; "
-              "echo '== loadavg'; cat /proc/loadavg; kill $S; wait; true")
+              "echo '== loadavg'; cat /proc/loadavg; echo '== maps'; cat /proc/self/maps; "
+              "kill $S; wait; true")
     before = time.time()
     status, out, err = run_cloudos(["/bin/sh", "-c", script], extra_args=["--mem", "256M"])
     after = time.time()
@@ -136,3 +156,11 @@ def test_procps_reads_times_and_load(run_cloudos) -> None:
     assert 0.07 <= one <= 0.09 and one > five >= fifteen > 0, parts["uptime"]
     fields = parts["loadavg"].split()
     assert float(fields[0]) <= one and re.fullmatch(r"\d+/\d+", fields[3]), fields
+    # cat's own maps: its program by its real path (symbolic links resolved, as
+    # Linux's d_path), at the file offsets of its segments; the loader; heap and stack
+    maps = [line.split(None, 5) for line in parts["maps"].splitlines()]
+    cat = os.path.realpath("/bin/cat")
+    assert [m[2] for m in maps if m[5:] == [cat]][0] == "00000000", parts["maps"]
+    assert any(m[1] == "r-xp" and m[5:] == [cat] and int(m[2], 16) > 0 for m in maps)
+    assert any(m[5:] and m[5].endswith(".so.2") and "ld-linux" in m[5] for m in maps)
+    assert [m[5] for m in maps if m[5:] and m[5].startswith("[")] == ["[heap]", "[stack]"]

@@ -27,7 +27,7 @@ from cloudos.kernel.mm.vm import PAGE_MASK, USER_END, AddressSpace
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import SlowPath, Stop
 from cloudos.linux.elf import ExecError, env_area
-from cloudos.linux import coredump
+from cloudos.linux import coredump, maps
 from cloudos.linux import signals
 from cloudos.linux.coredump import CORE_DUMPED
 from cloudos.linux import creds
@@ -109,6 +109,7 @@ def _copy_thread(t: Thread, flags: int, stack: int, tls: int, child_tid: int) ->
     else:
         aspace = parent.aspace.fork()
         aspace.stack_reserve = parent.aspace.stack_reserve  # RLIMIT_STACK is inherited
+        maps.fork(parent.aspace, aspace)
     regs = {X.UC_X86_REG_RAX: 0}
     if stack:
         regs[X.UC_X86_REG_RSP] = stack
@@ -276,7 +277,8 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
             new, entry, rsp = load_program(t.process.kernel, os.fsdecode(resolved), image.program,
                                            argv, env, image.loader, linux(t.process).aslr,
                                            (image.program_id, image.loader_id),
-                                           (ids.uid, ids.euid, ids.gid, ids.egid))
+                                           (ids.uid, ids.euid, ids.gid, ids.egid),
+                                           image.loader_path)
         except ExecError as err:
             if err.fatal:  # Linux finds this past its point of no return: the caller dies
                 t.process.kernel.kill(t.process, SIGSEGV)

@@ -53,6 +53,20 @@ PAGE = 4096
 
 
 @dataclass(frozen=True)
+class Mapping:
+    """One line of /proc/<pid>/maps: an area and what it maps."""
+
+    start: int
+    end: int
+    prot: int                   # PROT_READ 1, PROT_WRITE 2, PROT_EXEC 4
+    shared: bool
+    name: str                   # the file's path, [heap], [stack], or "" (anonymous)
+    offset: int = 0             # in the file, of the area's first byte
+    dev: int = 0
+    ino: int = 0
+
+
+@dataclass(frozen=True)
 class ProcInfo:
     """What /proc shows of one process."""
 
@@ -67,7 +81,7 @@ class ProcInfo:
     gid: int
     cmdline: bytes
     exe: bytes
-    maps: list[tuple[int, int, int, str]] = field(default_factory=list)  # start, end, prot, name
+    maps: list[Mapping] = field(default_factory=list)
     rss_pages: int = 0
     utime: float = 0.0
     stime: float = 0.0
@@ -347,10 +361,10 @@ class ProcFs(FileSystem):
         if n.name == "environ":
             return self._environ(info)
         if n.name == "maps":
-            return "".join(_map_line(*m) for m in info.maps).encode()
+            return "".join(map(_map_line, info.maps)).encode(errors="surrogateescape")
         if n.name in ("mounts", "mountinfo"):
             return self._mounts(n.name == "mountinfo")
-        size = sum(e - s for s, e, _, _ in info.maps)
+        size = sum(m.end - m.start for m in info.maps)
         # statm, in pages: size resident shared text lib data dt
         return f"{size // PAGE} {info.rss_pages} 0 0 0 0 0\n".encode()
 
@@ -364,7 +378,7 @@ class ProcFs(FileSystem):
         else:
             pid, state, utime, stime, start = task.tid, task.state, task.utime, task.stime, \
                 task.start
-        size = sum(e - s for s, e, _, _ in info.maps)
+        size = sum(m.end - m.start for m in info.maps)
         if name == "status":
             return (f"Name:\t{info.name}\nState:\t{state} ({STATE_NAMES[state]})\n"
                     f"Tgid:\t{info.pid}\nPid:\t{pid}\nPPid:\t{info.ppid}\n"
@@ -547,6 +561,10 @@ def _escape(text: bytes | str) -> str:
     return raw.decode(errors="surrogateescape")
 
 
-def _map_line(start: int, end: int, prot: int, name: str) -> str:
-    perms = ("r" if prot & 1 else "-") + ("w" if prot & 2 else "-") + ("x" if prot & 4 else "-")
-    return f"{start:08x}-{end:08x} {perms}p 00000000 00:00 0{' ' * 19}{name}\n"
+def _map_line(m: Mapping) -> str:
+    """A line as Linux's show_map_vma: the name, if any, in the 74th column."""
+    perms = ("r" if m.prot & 1 else "-") + ("w" if m.prot & 2 else "-") \
+        + ("x" if m.prot & 4 else "-") + ("s" if m.shared else "p")
+    line = (f"{m.start:08x}-{m.end:08x} {perms} {m.offset:08x} {os.major(m.dev):02x}:"
+            f"{os.minor(m.dev):02x} {m.ino} ")
+    return (line.ljust(73) + m.name if m.name else line) + "\n"

@@ -277,12 +277,13 @@ class Vfs:
             set_ids = self._set_ids(proc, AT_FDCWD, interp)  # a script's own bits: never
             images = [ident[:2]]
         loader = program_interpreter(data)
-        _, loader_data, loader_id = (self._executable(proc, AT_FDCWD, loader) if loader
-                                     else (b"", None, None))
+        loader_path, loader_data, loader_id = (self._executable(proc, AT_FDCWD, loader)
+                                               if loader else (b"", None, None))
         if loader_id is not None:
             images.append(loader_id[:2])
         self.state.text.read_for_exec(proc.pid, tuple(images))
-        return ExecImage(where, data, loader_data, prefix, ident, loader_id, set_ids)
+        return ExecImage(where, data, loader_data, prefix, ident, loader_id, set_ids,
+                         loader_path)
 
     def _executable(self, proc: Proc, dirfd: int, path: bytes) -> tuple[bytes, bytes, Any]:
         """The program (or dynamic loader) at ``path``, which the caller may execute."""
