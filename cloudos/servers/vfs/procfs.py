@@ -1,12 +1,13 @@
 """procfs: the first /proc — processes and a few system files, generated on read.
 
-Owns: /proc/self (the calling process), /proc/<pid>/{stat,statm,status,cmdline,comm,
-maps,exe,fd/}, /proc/meminfo, /proc/uptime, /proc/stat, /proc/loadavg (what procps's
-ps, top, free, uptime and pgrep read), and /proc/sys (the tunables of
-``cloudos.abi.sysctl``, the UTS names, file-max). Contents come from a ``ProcView``
-the machine provides (facts about processes and memory, the machine's sysctl record),
-so this file system never holds state of its own and never reaches into the kernel
-by itself.
+Owns: /proc/self, /proc/<pid>/{stat,statm,status,cmdline,comm,environ,maps,mounts,
+mountinfo,exe,fd/,fdinfo/,task/<tid>/{stat,status,comm},ns/}, /proc/mounts,
+/proc/{meminfo,uptime,stat,loadavg,vmstat,cpuinfo} (what procps's ps, top, free,
+uptime, vmstat and pgrep read, what lsof and debuggers read), and /proc/sys (the
+tunables of ``cloudos.abi.sysctl``, the UTS names, file-max). Contents come from a
+``ProcView`` the machine provides (facts about processes, memory and mappings, the
+machine's counters and sysctl record), so this file system never holds state of its
+own and never reaches into the kernel by itself.
 Never: lets a name be created (ENOENT, as Linux's lookup) or removed (EPERM); lets
 anything but root write a /proc/sys file its mode allows (EACCES).
 Called by: the VFS, which mounts it at /proc.
