@@ -124,9 +124,11 @@ def test_procps_reads_times_and_load(run_cloudos) -> None:
     """Debian's ps, vmstat and uptime inside the guest: the start times and elapsed times
     of processes are the guest's (field 22 of stat), the load average is the scheduler's
     (a CPU hog for more than one 5 s sample makes it rise, as on Linux)."""
-    # the hog runs through the first sample (5 s after boot) and no longer: the rest
-    # then runs at full speed, and the average holds until the next sample decays it
-    script = ("sleep 30 & S=$!; yes > /dev/null & Y=$!; sleep 5.5; kill $Y; echo '== ps'; "
+    # the hog (a loop of the shell: no system call) runs through the first sample (5 s
+    # after boot) and no longer: the rest then runs at full speed, and the average holds
+    # until the next sample decays it
+    script = ("sleep 30 & S=$!; (while :; do :; done) & Y=$!; sleep 5.5; kill $Y; "
+              "echo '== ps'; "
               "ps -o pid,lstart,etime,cmd; echo '== vmstat'; vmstat; echo '== uptime'; uptime; "
               "echo '== loadavg'; cat /proc/loadavg; echo '== maps'; cat /proc/self/maps; "
               "kill $S; wait; true")
