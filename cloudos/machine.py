@@ -26,9 +26,10 @@ from cloudos.kernel.boot import Kernel, KernelLog
 from cloudos.kernel.cap import Right
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.mm.vm import SegFault
-from cloudos.kernel.task import State, Thread
+from cloudos.kernel.task import Policy, State, Thread
 from cloudos.linux import loadavg, process, signals
 from cloudos.linux import maps as mapped
+from cloudos.linux.creds import CAP_SYS_PTRACE, Creds
 from cloudos.linux.pagecache import cache_of
 from cloudos.linux.personality import LinuxPersonality
 from cloudos.linux.process import (RLIM_INFINITY, RLIMIT_FSIZE, RLIMIT_NOFILE, LinuxProcess,
@@ -43,7 +44,7 @@ from cloudos.servers import rs
 from cloudos.servers.runtime import Request, ServerApi, ServerRuntime
 from cloudos.servers.vfs.console import Console, ConsoleInterrupt
 from cloudos.servers.vfs.files import FdTable, OpenFiles
-from cloudos.servers.vfs.paths import Namespace, Walk, is_dir
+from cloudos.servers.vfs.paths import Namespace, Walk, is_dir, path_of
 from cloudos.servers.vfs.fs import FileSystem
 from cloudos.servers.vfs.procfs import (NS_INIT, Counters, Mapping, ProcFs, ProcInfo,
                                        TaskInfo)
@@ -117,6 +118,20 @@ STATES = {State.RUNNING: "R", State.READY: "R", State.BLOCKED: "S",
           State.TERMINATED: "Z", State.CREATED: "R"}
 
 
+def _thread_name(t: Thread) -> str:
+    """A thread's comm: its own (prctl PR_SET_NAME), or its process's."""
+    state = t.personality
+    name = state.comm if isinstance(state, LinuxThread) else b""
+    return name.decode(errors="replace") if name else t.process.name
+
+
+def _priority(t: Thread) -> tuple[int, int]:
+    """proc(5)'s priority and nice: 20 + nice, or -1 - the real-time priority."""
+    if t.policy in (Policy.FIFO, Policy.RR):
+        return -1 - t.rt_priority, 0
+    return 20 + t.nice, t.nice
+
+
 def _thread_start(t: Thread, default: float) -> float:
     state = t.personality
     return state.started if isinstance(state, LinuxThread) and state.started else default
@@ -141,19 +156,23 @@ class KernelProcView:
         state = "Z" if p.zombie else min((STATES[t.state] for t in live), default="S")
         user, system = p.times()
         linux = p.personality  # a server process has no Linux state: root's ids
-        ids = (linux.uid, linux.gid) if isinstance(linux, LinuxProcess) else (0, 0)
+        c = linux.creds if isinstance(linux, LinuxProcess) else Creds.of(0, 0)
         start = linux.started if isinstance(linux, LinuxProcess) else 0.0
         if isinstance(linux, LinuxProcess) and linux.stopped and not p.zombie:
             state = "T"
-        maps = [] if p.zombie else [Mapping(start, end, v.prot, v.shared, name, *where)
+        maps = [] if p.zombie else [Mapping(first, last, v.prot, v.shared, name, *where)
                                     for v in p.aspace.vmas
-                                    for start, end, name, *where in mapped.describe(p.aspace, v)]
+                                    for first, last, name, *where in mapped.describe(p.aspace, v)]
         tasks = tuple(TaskInfo(t.tid, state if state in "TZ" else STATES[t.state],
-                               t.user_time, t.sys_time, _thread_start(t, start))
+                               t.user_time, t.sys_time, _thread_start(t, start),
+                               _thread_name(t), *_priority(t))
                       for t in live)
-        return ProcInfo(pid, p.name, state, p.ppid, p.pgid, p.sid, len(live), *ids,
+        return ProcInfo(pid, p.name, state, p.ppid, p.pgid, p.sid, len(live), c.uid, c.gid,
                         p.cmdline, p.exe, maps, 0 if p.zombie else p.aspace.resident,
-                        user, system, start, tasks)
+                        user, system, start, tasks,
+                        (c.uid, c.euid, c.suid, c.fsuid, c.gid, c.egid, c.sgid, c.fsgid),
+                        c.capable(CAP_SYS_PTRACE),
+                        not isinstance(linux, LinuxProcess) or linux.dumpable == 1)
 
     def fds(self, pid: int) -> dict[int, bytes]:
         return fd_paths(self.vfs, pid)
@@ -215,6 +234,12 @@ class KernelProcView:
 
     def mounts(self) -> list[tuple[bytes, FileSystem]]:
         return list(self.vfs.namespace.mounts.items())
+
+    def cwd(self, pid: int) -> bytes:
+        proc = self.vfs.procs.get(pid)
+        if proc is None:
+            raise KernelError(Errno.ENOENT, f"process {pid} has no working directory")
+        return path_of(proc.cwd)
 
 
 class Machine:

@@ -5,7 +5,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,6 +352,72 @@ static void section_mounts(void) {
     printf("mountinfo names /proc: %d\n", strstr(copy, " /proc ") != NULL);
 }
 
+static void *named_thread(void *arg) {
+    (void)arg;
+    prctl(PR_SET_NAME, "worker-7");
+    pthread_barrier_wait(&gate);
+    pthread_barrier_wait(&gate);
+    return NULL;
+}
+
+static void print_line(const char *text, const char *key) {
+    const char *p = strstr(text, key);
+    if (!p) { printf("%s missing\n", key); return; }
+    p += *p == '\n';
+    printf("%.*s\n", (int)(strchr(p, '\n') - p), p);
+}
+
+/* ids, nice and priority, thread names, cwd: values both kernels set the same way */
+static void section_status(void) {
+    char buf[4096], path[128];
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        if (setresgid(100, 200, 300) != 0 || setresuid(1000, 2000, 3000) != 0) _exit(9);
+        slurp("/proc/self/status", buf, sizeof buf);
+        print_line(buf, "\nUid:");
+        print_line(buf, "\nGid:");
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+    nice(5);
+    long long f[64];
+    stat_fields("/proc/self/stat", f, 64);
+    printf("after nice(5): priority %lld, nice %lld\n", f[18 - 3], f[19 - 3]);
+    pthread_t th;
+    pthread_barrier_init(&gate, NULL, 2);
+    pthread_create(&th, NULL, named_thread, NULL);
+    pthread_barrier_wait(&gate);
+    pid_t tid = 0;
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.' && atoi(e->d_name) != getpid()) tid = atoi(e->d_name);
+    closedir(d);
+    snprintf(path, sizeof path, "/proc/self/task/%d/comm", tid);
+    slurp(path, buf, sizeof buf);
+    printf("the named thread's comm: %s", buf);
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    slurp(path, buf, sizeof buf);
+    printf("its stat names it: %d\n", strstr(buf, "(worker-7)") != NULL);
+    snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
+    slurp(path, buf, sizeof buf);
+    print_line(buf, "Name:");
+    slurp("/proc/self/comm", buf, sizeof buf);
+    printf("the process's comm is not: %d\n", strcmp(buf, "worker-7\n") != 0);
+    pthread_barrier_wait(&gate);
+    pthread_join(th, NULL);
+    char cwd[PATH_MAX], link[PATH_MAX] = {0};
+    chdir("/usr");
+    getcwd(cwd, sizeof cwd);
+    readlink("/proc/self/cwd", link, sizeof link - 1);
+    printf("cwd link is getcwd: %d\n", strcmp(cwd, link) == 0);
+    memset(link, 0, sizeof link);
+    readlink("/proc/self/root", link, sizeof link - 1);
+    printf("root link: %s\n", link);
+}
+
 int main(int argc, char **argv) {
     const char *s = argc > 1 ? argv[1] : "loadavg";
     printf("== %s\n", s);
@@ -361,6 +429,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(s, "ns")) section_ns();
     else if (!strcmp(s, "fdinfo")) section_fdinfo();
     else if (!strcmp(s, "mounts")) section_mounts();
+    else if (!strcmp(s, "status")) section_status();
     else return 2;
     return 0;
 }

@@ -69,6 +69,10 @@ SECTIONS = {
     ("proc_files", "fdinfo"): [b"fdinfo: 4 fields, pos 3, flags 02102002",
                                b"ino is fstat's: 1, mnt_id in mountinfo: 1",
                                b"pipe end 1: pos 0, flags 01", b"a closed fd: ENOENT"],
+    ("proc_files", "status"): [b"Uid:\t1000\t2000\t3000\t2000", b"Gid:\t100\t200\t300\t200",
+                               b"after nice(5): priority 25, nice 5",
+                               b"the named thread's comm: worker-7", b"its stat names it: 1",
+                               b"Name:\tworker-7", b"cwd link is getcwd: 1", b"root link: /"],
     ("proc_files", "mounts"): [b"mounts: every line 6 fields 1, ending 0 0 1, / listed 1, "
                                b"proc on /proc 1", b"/proc/mounts -> self/mounts",
                                b"mountinfo: every line shaped 1, ids unique 1, a parent "

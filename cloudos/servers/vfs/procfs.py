@@ -32,6 +32,7 @@ PROC_SUPER_MAGIC = 0x9FA0
 RLIM_INFINITY = (1 << 64) - 1  # stat's rsslim
 PID_FILES = ("stat", "statm", "status", "cmdline", "comm", "maps", "environ", "mounts",
              "mountinfo")
+PID_LINKS = ("exe", "cwd", "root")
 PID_DIRS = {"fd": "fddir", "fdinfo": "fdinfodir", "task": "taskdir", "ns": "nsdir"}
 TASK_FILES = ("stat", "status", "comm")
 SYSTEM_FILES = ("meminfo", "uptime", "stat", "loadavg", "cpuinfo", "vmstat")
@@ -88,6 +89,9 @@ class ProcInfo:
     stime: float = 0.0
     start: float = 0.0          # seconds after boot it was made
     tasks: tuple[TaskInfo, ...] = ()
+    ids: tuple[int, ...] = (0,) * 8  # uid, euid, suid, fsuid, gid, egid, sgid, fsgid
+    may_trace: bool = True      # CAP_SYS_PTRACE: it may read any process's memory
+    dumpable: bool = True       # others of its user may read its memory (environ)
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,9 @@ class TaskInfo:
     utime: float
     stime: float
     start: float
+    name: str = ""              # its comm
+    priority: int = 20          # proc(5)'s: 20 + nice, or -1 - its real-time priority
+    nice: int = 0
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,7 @@ class ProcView(Protocol):
     def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int] | None: ...
     # (position, flags with O_CLOEXEC, st_dev, st_ino) of an open fd
     def mounts(self) -> list[tuple[bytes, FileSystem]]: ...  # mount point, in mount order
+    def cwd(self, pid: int) -> bytes: ...  # its working directory's path
 
 
 # /proc/sys's files that are not plain tunables: what they show comes from elsewhere
@@ -238,8 +246,8 @@ class ProcFs(FileSystem):
     def _lookup_pid(self, d: ProcNode, text: str) -> ProcNode | None:
         if text in PID_FILES:
             return ProcNode(self, "file", d.pid, text)
-        if text == "exe":
-            return ProcNode(self, "link", d.pid, "exe")
+        if text in PID_LINKS:
+            return ProcNode(self, "link", d.pid, text)
         if text in PID_DIRS:
             return ProcNode(self, PID_DIRS[text], d.pid, text)
         return None
@@ -287,7 +295,7 @@ class ProcFs(FileSystem):
             names = ["self", "mounts", *SYSTEM_FILES, "sys"]
             extra = [ProcNode(self, "pid", pid) for pid in self.view.pids()]
         elif d.kind == "pid":
-            names, extra = [*PID_FILES, "exe", *PID_DIRS], []
+            names, extra = [*PID_FILES, *PID_LINKS, *PID_DIRS], []
         elif d.kind in ("fddir", "fdinfodir"):
             names, extra = [str(fd) for fd in self.view.fds(d.pid)], []
         elif d.kind == "taskdir":
@@ -325,6 +333,12 @@ class ProcFs(FileSystem):
             return b"self/mounts"
         if n.name == "exe":
             return self._info(n.pid).exe
+        if n.name in ("cwd", "root"):  # (the guest has one root: its namespace's)
+            info = self._info(n.pid)
+            reader = self.view.info(self.caller())
+            if reader is None or not _may_read_memory(reader, info):
+                raise KernelError(Errno.EACCES, f"the {n.name} of process {n.pid}")
+            return self.view.cwd(n.pid) if n.name == "cwd" else b"/"
         if n.name.startswith("ns/"):
             kind = n.name[3:]
             return f"{kind.removesuffix('_for_children')}:[{self._namespaces(n.pid)[kind]}]" \
@@ -371,34 +385,39 @@ class ProcFs(FileSystem):
 
     def _task_file(self, info: ProcInfo, task: TaskInfo | None, name: str) -> bytes:
         """stat, status or comm of the process (``task`` None) or of one of its threads."""
-        if name == "comm":
-            return info.name.encode() + b"\n"
+        main = next((t for t in info.tasks if t.tid == info.pid), None)
         if task is None:
             pid, state, utime, stime, start = (info.pid, info.state, info.utime, info.stime,
                                                info.start)
+            comm = info.name
         else:
             pid, state, utime, stime, start = task.tid, task.state, task.utime, task.stime, \
                 task.start
+            comm = task.name
+        if name == "comm":
+            return comm.encode() + b"\n"
+        priority, nice = (task.priority, task.nice) if task else \
+            (main.priority, main.nice) if main else (20, 0)
         size = sum(m.end - m.start for m in info.maps)
         if name == "status":
-            return (f"Name:\t{info.name}\nState:\t{state} ({STATE_NAMES[state]})\n"
+            uids, gids = "\t".join(map(str, info.ids[:4])), "\t".join(map(str, info.ids[4:]))
+            return (f"Name:\t{comm}\nState:\t{state} ({STATE_NAMES[state]})\n"
                     f"Tgid:\t{info.pid}\nPid:\t{pid}\nPPid:\t{info.ppid}\n"
-                    f"Uid:\t{info.uid}\t{info.uid}\t{info.uid}\t{info.uid}\n"
-                    f"Gid:\t{info.gid}\t{info.gid}\t{info.gid}\t{info.gid}\n"
+                    f"Uid:\t{uids}\nGid:\t{gids}\n"
                     f"VmSize:\t{size >> 10:8d} kB\nVmRSS:\t{info.rss_pages * 4:8d} kB\n"
                     f"Threads:\t{info.threads}\n").encode()
         # proc(5)'s 52 fields: times in clock ticks, the start in ticks after boot
-        fields = [pid, f"({info.name})", state, info.ppid, info.pgid, info.sid,
-                  0, -1, 0, 0, 0, 0, 0, int(utime * HZ), int(stime * HZ), 0, 0, 20, 0,
+        fields = [pid, f"({comm})", state, info.ppid, info.pgid, info.sid,
+                  0, -1, 0, 0, 0, 0, 0, int(utime * HZ), int(stime * HZ), 0, 0, priority, nice,
                   info.threads, 0, int(start * HZ), size, info.rss_pages,
                   RLIM_INFINITY] + [0] * 27
         return (" ".join(str(f) for f in fields) + "\n").encode()
 
     def _environ(self, info: ProcInfo) -> bytes:
-        """The bytes of its environment on its stack: its owner's and root's to read
-        (Linux's ptrace_may_access, EACCES otherwise)."""
+        """The bytes of its environment on its stack, for whom Linux's ptrace_may_access
+        (PTRACE_MODE_READ_FSCREDS) lets read its memory; EACCES for others."""
         reader = self.view.info(self.caller())
-        if reader is None or reader.uid not in (0, info.uid):
+        if reader is None or not _may_read_memory(reader, info):
             raise KernelError(Errno.EACCES, f"the environment of process {info.pid}")
         return self.view.environ(info.pid)
 
@@ -505,7 +524,7 @@ class ProcFs(FileSystem):
         proc_sys_permission: the files are root's, root gets the owner's bits."""
         info = self.view.info(self.caller())
         mode = SYS_MODES[n.name] if n.kind == "sysfile" else 0
-        if not (mode >> 6 if info is not None and info.uid == 0 else mode) & 0o2:
+        if not (mode >> 6 if info is not None and info.ids[1] == 0 else mode) & 0o2:
             raise KernelError(Errno.EACCES, f"/proc/sys/{n.name} is not writable")
 
     def write(self, node: Node, offset: int, data: bytes) -> int:
@@ -551,6 +570,16 @@ class ProcFs(FileSystem):
 
     create = mkdir = symlink = mknod = link = _no_new  # type: ignore[assignment]
     unlink = rmdir = rename = _fixed  # type: ignore[assignment]
+
+
+def _may_read_memory(reader: ProcInfo, target: ProcInfo) -> bool:
+    """ptrace_may_access with the reader's file-system ids: itself; its user's (all
+    three uids and gids the reader's fsuid and fsgid) while dumpable; CAP_SYS_PTRACE."""
+    if reader.pid == target.pid or reader.may_trace:
+        return True
+    fsuid, fsgid = reader.ids[3], reader.ids[7]
+    return target.dumpable and all(i == fsuid for i in target.ids[:3]) \
+        and all(i == fsgid for i in target.ids[4:7])
 
 
 def _escape(text: bytes | str) -> str:
