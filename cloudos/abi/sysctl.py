@@ -39,6 +39,7 @@ TUNABLES = (
     Tunable("kernel/pid_max", 32768, 301, 4 << 20),        # RESERVED_PIDS + 1 .. PID_MAX_LIMIT
     Tunable("kernel/threads-max", 0, 20, 0x3FFF_FFFF),     # MIN_THREADS .. FUTEX_TID_MASK
     Tunable("kernel/core_pattern", "core", text=True, high=127),  # CORENAME_MAX_SIZE - 1
+    Tunable("kernel/core_uses_pid", 0),
     Tunable("kernel/tainted", 0),
     Tunable("kernel/ngroups_max", 65536, mode=0o444),
     Tunable("kernel/cap_last_cap", 40, mode=0o444),        # CAP_CHECKPOINT_RESTORE

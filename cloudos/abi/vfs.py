@@ -808,6 +808,7 @@ class CoreDump:
     OP: ClassVar[Op] = Op.CORE_DUMP
     pid: int
     image: bytes
+    name: bytes = b"core"  # kernel/core_pattern expanded: relative to its directory
 
 
 # -- the server runtime's own (servers/runtime.py), for any server -------------------

@@ -285,6 +285,25 @@ static void section_honour(void) {
     }
     printf("forks under threads-max 20: stopped at %d tasks with %s\n", made + 1, ename(err));
     for (n = 0; n < made; n++) { kill(kids[n], SIGKILL); waitpid(kids[n], NULL, 0); }
+    put("kernel/threads-max", "1000\n");
+    /* core_pattern: where a core file goes, %e and %p expanded */
+    printf("core_pattern: %s\n", ename(put("kernel/core_pattern", "/tmp/core-%e.%p\n")));
+    pid_t child = fork();
+    if (child == 0) {
+        struct rlimit core = {RLIM_INFINITY, RLIM_INFINITY};
+        setrlimit(RLIMIT_CORE, &core);
+        abort();
+    }
+    int status;
+    waitpid(child, &status, 0);
+    char comm[32] = {0}, path[96];
+    slurp("/proc/self/comm", comm, sizeof comm);
+    comm[strcspn(comm, "\n")] = 0;
+    snprintf(path, sizeof path, "/tmp/core-%s.%d", comm, child);
+    struct stat st;
+    printf("core dumped %d, at /tmp/core-<comm>.<pid>: %d, an ELF core: %d\n",
+           WCOREDUMP(status) != 0, stat(path, &st) == 0, stat(path, &st) == 0 && st.st_size > 64);
+    unlink(path);
 }
 
 int main(int argc, char **argv) {

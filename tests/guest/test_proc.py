@@ -119,7 +119,8 @@ def test_proc_sys_values_are_honoured(guest_bins, run_cloudos) -> None:
         "nr_open 2048: 0", "RLIMIT_NOFILE 4096 past nr_open 2048: -1 EPERM",
         "RLIMIT_NOFILE 2048: 0",
         "pid_max 310: 0", "10 forks: 10 made, all below pid_max 1, numbering wrapped to 300: 1",
-        "threads-max 20: 0", "forks under threads-max 20: stopped at 20 tasks with EAGAIN"]
+        "threads-max 20: 0", "forks under threads-max 20: stopped at 20 tasks with EAGAIN",
+        "core_pattern: 0", "core dumped 1, at /tmp/core-<comm>.<pid>: 1, an ELF core: 1"]
 
 
 @pytest.mark.skipif(shutil.which("ps") is None or shutil.which("vmstat") is None,

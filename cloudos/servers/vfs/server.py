@@ -317,16 +317,26 @@ class Vfs:
         raise KernelError(Errno.EOPNOTSUPP, "extended attributes are not supported")
 
     def core_dump(self, request: Request, r: vfs.CoreDump) -> None:
-        """Write "core" in the process's working directory, as Linux does with the default
-        core_pattern: a new file (mode 0600), or an existing regular file replaced."""
+        """Write the core file where core_pattern's expansion says (a relative name from the
+        process's working directory): a new file (mode 0600), or an existing regular file
+        replaced, as Linux; nothing when its directory is not there."""
         proc = self.state.procs.get(r.pid)
         if proc is None:
             return
-        here = proc.cwd[-1]
         try:
-            node = here.fs.lookup(here.node, b"core")
+            parent, name = self.state.namespace.resolve(proc.cwd, r.name, parent=True)
         except KernelError:
-            node = here.fs.create(here.node, b"core", 0o600, proc.who.fsuid, proc.who.fsgid)
+            return
+        here = parent[-1]
+        if not name or not is_dir(here):
+            return
+        try:
+            node = here.fs.lookup(here.node, name)
+        except KernelError:
+            try:
+                node = here.fs.create(here.node, name, 0o600, proc.who.fsuid, proc.who.fsgid)
+            except KernelError:
+                return  # a read-only or full directory: Linux writes no core either
         if not stat.S_ISREG(here.fs.getattr(node).mode):
             return  # Linux leaves anything else alone
         here.fs.truncate(node, 0)
