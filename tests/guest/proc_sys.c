@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -21,7 +22,7 @@ static const char *ename(int e) {
     switch (e) {
     case 0: return "0";
     case EACCES: return "EACCES"; case EPERM: return "EPERM"; case EINVAL: return "EINVAL";
-    case ENOENT: return "ENOENT"; case EISDIR: return "EISDIR"; case EAGAIN: return "EAGAIN";
+    case ENOENT: return "ENOENT"; case ENOMEM: return "ENOMEM"; case EISDIR: return "EISDIR"; case EAGAIN: return "EAGAIN";
     default: { static char b[16]; snprintf(b, sizeof b, "E%d", e); return b; }
     }
 }
@@ -229,6 +230,59 @@ static void section_nofile(void) {
     printf("RLIMIT_NOFILE unchanged: %d\n", setrlimit(RLIMIT_NOFILE, &r));
 }
 
+static long meminfo_total(void) {
+    char buf[4096];
+    slurp("/proc/meminfo", buf, sizeof buf);
+    return atol(strstr(buf, "MemTotal:") + 9) * 1024;
+}
+
+/* The stack address a child exec'd from our program prints */
+static unsigned long child_stack(void) {
+    int p[2];
+    pipe(p);
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        dup2(p[1], 1);
+        execl("/proc/self/exe", "proc_sys", "addr", (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    char buf[64] = {0};
+    read(p[0], buf, sizeof buf - 1);
+    close(p[0]);
+    waitpid(c, NULL, 0);
+    return strtoul(strchr(buf, '\n') + 1, NULL, 16);
+}
+
+static void honour_vm(void) {
+    long ram = meminfo_total();
+    void *big = mmap(NULL, 2 * ram, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    printf("overcommit_memory 0: twice the RAM: %s\n", big == MAP_FAILED ? ename(errno) : "0");
+    put("vm/overcommit_memory", "1\n");
+    big = mmap(NULL, 2 * ram, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    printf("overcommit_memory 1: twice the RAM: %s\n", big == MAP_FAILED ? ename(errno) : "0");
+    munmap(big, 2 * ram);
+    put("vm/overcommit_memory", "0\n");
+    printf("max_map_count 100: %s\n", ename(put("vm/max_map_count", "100\n")));
+    int n, err = 0;
+    for (n = 0; n < 200; n++) {  /* neighbours differ in protection: no merging */
+        if (mmap(NULL, 4096, n % 2 ? PROT_READ : PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) { err = errno; break; }
+    }
+    char maps[65536];
+    int lines = 0, got = slurp("/proc/self/maps", maps, sizeof maps);
+    for (int i = 0; i < got; i++) lines += maps[i] == '\n';
+    /* (the kernel's count is 101 then; maps may show a VMA as two lines: file and bss) */
+    printf("mmap until failure: %s, then max_map_count + 1 mappings: %d\n", ename(err),
+           lines >= 101 && lines <= 103);
+    unsigned long a = child_stack(), b = child_stack();
+    printf("randomize_va_space 2: two execs' stacks differ %d\n", a != b);
+    put("kernel/randomize_va_space", "0\n");
+    a = child_stack(), b = child_stack();
+    printf("randomize_va_space 0: two execs' stacks differ %d\n", a != b);
+}
+
 /* CloudOS only: values changed and honoured. */
 static void section_honour(void) {
     struct utsname u;
@@ -304,6 +358,7 @@ static void section_honour(void) {
     printf("core dumped %d, at /tmp/core-<comm>.<pid>: %d, an ELF core: %d\n",
            WCOREDUMP(status) != 0, stat(path, &st) == 0, stat(path, &st) == 0 && st.st_size > 64);
     unlink(path);
+    honour_vm();
 }
 
 int main(int argc, char **argv) {
@@ -314,6 +369,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(s, "write")) section_write();
     else if (!strcmp(s, "nofile")) section_nofile();
     else if (!strcmp(s, "honour")) section_honour();
+    else if (!strcmp(s, "addr")) { int here; printf("%p\n", (void *)&here); }
     else return 2;
     return 0;
 }

@@ -120,7 +120,11 @@ def test_proc_sys_values_are_honoured(guest_bins, run_cloudos) -> None:
         "RLIMIT_NOFILE 2048: 0",
         "pid_max 310: 0", "10 forks: 10 made, all below pid_max 1, numbering wrapped to 300: 1",
         "threads-max 20: 0", "forks under threads-max 20: stopped at 20 tasks with EAGAIN",
-        "core_pattern: 0", "core dumped 1, at /tmp/core-<comm>.<pid>: 1, an ELF core: 1"]
+        "core_pattern: 0", "core dumped 1, at /tmp/core-<comm>.<pid>: 1, an ELF core: 1",
+        "overcommit_memory 0: twice the RAM: ENOMEM", "overcommit_memory 1: twice the RAM: 0",
+        "max_map_count 100: 0", "mmap until failure: ENOMEM, then max_map_count + 1 mappings: 1",
+        "randomize_va_space 2: two execs' stacks differ 1",
+        "randomize_va_space 0: two execs' stacks differ 0"]
 
 
 @pytest.mark.skipif(shutil.which("ps") is None or shutil.which("vmstat") is None,

@@ -84,6 +84,13 @@ def _check_nproc(t: Thread) -> None:
         raise KernelError(Errno.EAGAIN, "RLIMIT_NPROC reached")
 
 
+def _randomized(t: Thread) -> bool:
+    """Whether an exec randomizes the layout: the process's (--no-aslr, personality) and
+    kernel/randomize_va_space's (0: never, as Linux)."""
+    return linux(t.process).aslr \
+        and sysctl.of(t.process.kernel).number("kernel/randomize_va_space") != 0
+
+
 def _bound_ids(kernel: Kernel) -> None:
     """The kernel's next pid (or tid) below kernel/pid_max: past it, numbering starts
     again at RESERVED_PIDS, skipping ids in use, as Linux's alloc_pid; EAGAIN when every
@@ -275,7 +282,7 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
                                           else image.set_ids))
         try:
             new, entry, rsp = load_program(t.process.kernel, os.fsdecode(resolved), image.program,
-                                           argv, env, image.loader, linux(t.process).aslr,
+                                           argv, env, image.loader, _randomized(t),
                                            (image.program_id, image.loader_id),
                                            (ids.uid, ids.euid, ids.gid, ids.egid),
                                            image.loader_path)

@@ -12,7 +12,7 @@ object in ``sharedfiles``.
 """
 
 from cloudos.errno import Errno, KernelError
-from cloudos.abi import vfs
+from cloudos.abi import sysctl, vfs
 from cloudos.kernel.mm.buddy import PAGE_SHIFT, PAGE_SIZE
 from cloudos.kernel.mm.pagetable import COW, FRAME_MASK
 from cloudos.kernel.mm.vm import (MMAP_BASE, MMAP_FLOOR, PAGE_MASK, USER_END, AddressSpace,
@@ -41,6 +41,7 @@ MADV_DONTNEED, MADV_FREE = 4, 8
 SHARED_READ, SHARED_WRITE = vfs.Sharing.SHARED_READ, vfs.Sharing.SHARED_WRITE  # MmapRead's
 # VMA names of shared file mappings: whether the open file allowed writing
 SHARED_NAMES = {SHARED_READ: "file-shared-ro", SHARED_WRITE: "file-shared"}
+OVERCOMMIT_ALWAYS = 1  # vm/overcommit_memory's OVERCOMMIT_ALWAYS
 MADV_KNOWN = {0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 25}
 
 
@@ -115,7 +116,11 @@ def _within_as(t: Thread, more: int, committed: bool = True) -> bool:
     memory that would be committed (writable, private or anonymous, not MAP_NORESERVE),
     within the machine's RAM, as Linux's heuristic overcommit refuses one request larger
     than RAM and swap (a 1 TiB brk or mmap is ENOMEM, on a machine of any size)."""
-    if committed and more > t.process.kernel.frames.total_bytes:
+    kernel = t.process.kernel
+    # vm/overcommit_memory 1 (always) skips the heuristic; 2 (strict accounting) is
+    # checked as 0 is: no commit charge is kept
+    if committed and more > kernel.frames.total_bytes \
+            and sysctl.of(kernel).number("vm/overcommit_memory") != OVERCOMMIT_ALWAYS:
         return False
     limit = linux(t.process).rlimits[RLIMIT_AS][0]
     return limit == RLIM_INFINITY or sum(v.end - v.start for v in t.process.aspace.vmas) \
@@ -157,6 +162,8 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
     if not _within_as(t, size, committed):
         raise KernelError(Errno.ENOMEM, f"{size:#x} bytes: RLIMIT_AS or more than the RAM")
     aspace = t.process.aspace
+    if len(aspace.vmas) > sysctl.of(t.process.kernel).number("vm/max_map_count"):
+        raise KernelError(Errno.ENOMEM, "more mappings than vm/max_map_count")
     mappings_changed(aspace)
     if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
         if flags & MAP_FIXED_NOREPLACE and aspace.overlaps(addr, addr + size):
