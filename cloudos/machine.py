@@ -17,7 +17,7 @@ import os
 import signal as host_signal
 import time
 from dataclasses import dataclass
-from typing import NamedTuple, TextIO, cast
+from typing import Iterable, NamedTuple, TextIO, cast
 
 from cloudos.abi import sysctl
 from cloudos.hal.ram import DEFAULT_SIZE
@@ -26,10 +26,11 @@ from cloudos.kernel.boot import Kernel, KernelLog
 from cloudos.kernel.cap import Right
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.mm.vm import SegFault
-from cloudos.kernel.task import Policy, State, Thread
+from cloudos.kernel.task import Policy, Process, State, Thread
 from cloudos.linux import loadavg, process, signals
 from cloudos.linux import maps as mapped
 from cloudos.linux.creds import CAP_SYS_PTRACE, Creds
+from cloudos.linux.signals import SIG_DFL, SIG_IGN
 from cloudos.linux.pagecache import cache_of
 from cloudos.linux.personality import LinuxPersonality
 from cloudos.linux.process import (RLIM_INFINITY, RLIMIT_FSIZE, RLIMIT_NOFILE, LinuxProcess,
@@ -118,6 +119,32 @@ STATES = {State.RUNNING: "R", State.READY: "R", State.BLOCKED: "S",
           State.TERMINATED: "Z", State.CREATED: "R"}
 
 
+RLIMIT_SIGPENDING = 11
+
+
+def _rlimit(p: Process, resource: int) -> int:
+    linux = p.personality
+    return linux.rlimits[resource][0] if isinstance(linux, LinuxProcess) else 0
+
+
+def _signals(p: Process) -> tuple[int, int, int, int, int]:
+    """(pending for its first thread, pending for the process, blocked by its first
+    thread, ignored, caught), as status's bit masks (signal n is bit n - 1)."""
+    linux = p.personality
+    if not isinstance(linux, LinuxProcess) or not p.threads:
+        return (0, 0, 0, 0, 0)
+    first = p.threads[0].personality
+    mine = first.pending.infos if isinstance(first, LinuxThread) else {}
+    blocked = first.sigmask if isinstance(first, LinuxThread) else 0
+    handlers = {sig: int.from_bytes(raw[:8], "little") for sig, raw in linux.sigactions.items()}
+
+    def mask(signals: Iterable[int]) -> int:
+        return sum(1 << (sig - 1) for sig in set(signals))
+    return (mask(mine), mask(linux.pending_set.infos), blocked,
+            mask(s for s, h in handlers.items() if h == SIG_IGN),
+            mask(s for s, h in handlers.items() if h not in (SIG_DFL, SIG_IGN)))
+
+
 def _thread_name(t: Thread) -> str:
     """A thread's comm: its own (prctl PR_SET_NAME), or its process's."""
     state = t.personality
@@ -172,7 +199,10 @@ class KernelProcView:
                         user, system, start, tasks,
                         (c.uid, c.euid, c.suid, c.fsuid, c.gid, c.egid, c.sgid, c.fsgid),
                         c.capable(CAP_SYS_PTRACE),
-                        not isinstance(linux, LinuxProcess) or linux.dumpable == 1)
+                        not isinstance(linux, LinuxProcess) or linux.dumpable == 1,
+                        c.groups, (c.inheritable, c.permitted, c.effective, c.bounding),
+                        isinstance(linux, LinuxProcess) and linux.no_new_privs,
+                        _signals(p), _rlimit(p, RLIMIT_SIGPENDING))
 
     def fds(self, pid: int) -> dict[int, bytes]:
         return fd_paths(self.vfs, pid)
@@ -234,6 +264,10 @@ class KernelProcView:
 
     def mounts(self) -> list[tuple[bytes, FileSystem]]:
         return list(self.vfs.namespace.mounts.items())
+
+    def umask(self, pid: int) -> int:
+        proc = self.vfs.procs.get(pid)
+        return proc.umask if proc is not None else 0o022
 
     def cwd(self, pid: int) -> bytes:
         proc = self.vfs.procs.get(pid)

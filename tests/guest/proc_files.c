@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <grp.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,6 +354,8 @@ static void section_mounts(void) {
     printf("mountinfo names /proc: %d\n", strstr(copy, " /proc ") != NULL);
 }
 
+static void on_term(int sig) { (void)sig; }
+
 static void *named_thread(void *arg) {
     (void)arg;
     prctl(PR_SET_NAME, "worker-7");
@@ -373,6 +377,38 @@ static void section_status(void) {
     fflush(stdout);
     pid_t child = fork();
     if (child == 0) {
+        gid_t groups[] = {5, 6};
+        setgroups(2, groups);
+        slurp("/proc/self/status", buf, sizeof buf);
+        print_line(buf, "\nGroups:");
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGUSR1);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        signal(SIGUSR2, SIG_IGN);
+        struct sigaction sa = {0};
+        sa.sa_handler = on_term;
+        sigaction(SIGTERM, &sa, NULL);
+        raise(SIGUSR1);
+        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        slurp("/proc/self/status", buf, sizeof buf);
+        unsigned long long pnd = strtoull(strstr(buf, "SigPnd:") + 7, NULL, 16),
+                           blk = strtoull(strstr(buf, "SigBlk:") + 7, NULL, 16),
+                           ign = strtoull(strstr(buf, "SigIgn:") + 7, NULL, 16),
+                           cgt = strtoull(strstr(buf, "SigCgt:") + 7, NULL, 16),
+                           shd = strtoull(strstr(buf, "ShdPnd:") + 7, NULL, 16);
+        printf("SIGUSR1 raised while blocked: pending %d, blocked %d\n",
+               !!((pnd | shd) & 0x200), !!(blk & 0x200));
+        printf("SIGUSR2 ignored %d, SIGTERM caught %d, no other caught %d\n",
+               !!(ign & 0x800), !!(cgt & 0x4000), (cgt & ~0x4000ULL) == 0);
+        print_line(buf, "\nNoNewPrivs:");
+        static const char *KEYS[] = {"Name:", "Umask:", "State:", "Tgid:", "Pid:", "PPid:",
+                                     "TracerPid:", "FDSize:", "VmSize:", "VmRSS:", "VmData:",
+                                     "VmStk:", "VmExe:", "Threads:", "SigQ:", "CapEff:",
+                                     "CapBnd:", "Seccomp:", "Cpus_allowed_list:", NULL};
+        int present = 0, keys = 0;
+        for (const char **k = KEYS; *k; k++, keys++) present += strstr(buf, *k) != NULL;
+        printf("status has %d of %d keys\n", present, keys);
         if (setresgid(100, 200, 300) != 0 || setresuid(1000, 2000, 3000) != 0) _exit(9);
         slurp("/proc/self/status", buf, sizeof buf);
         print_line(buf, "\nUid:");

@@ -92,6 +92,12 @@ class ProcInfo:
     ids: tuple[int, ...] = (0,) * 8  # uid, euid, suid, fsuid, gid, egid, sgid, fsgid
     may_trace: bool = True      # CAP_SYS_PTRACE: it may read any process's memory
     dumpable: bool = True       # others of its user may read its memory (environ)
+    groups: tuple[int, ...] = ()
+    caps: tuple[int, int, int, int] = (0, 0, 0, 0)  # inheritable, permitted, effective, bounding
+    no_new_privs: bool = False
+    # its first thread's pending, the process's pending, blocked, ignored, caught signals
+    signals: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
+    sigpending_limit: int = 0   # RLIMIT_SIGPENDING
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,7 @@ class ProcView(Protocol):
     # (position, flags with O_CLOEXEC, st_dev, st_ino) of an open fd
     def mounts(self) -> list[tuple[bytes, FileSystem]]: ...  # mount point, in mount order
     def cwd(self, pid: int) -> bytes: ...  # its working directory's path
+    def umask(self, pid: int) -> int: ...
 
 
 # /proc/sys's files that are not plain tunables: what they show comes from elsewhere
@@ -400,18 +407,44 @@ class ProcFs(FileSystem):
             (main.priority, main.nice) if main else (20, 0)
         size = sum(m.end - m.start for m in info.maps)
         if name == "status":
-            uids, gids = "\t".join(map(str, info.ids[:4])), "\t".join(map(str, info.ids[4:]))
-            return (f"Name:\t{comm}\nState:\t{state} ({STATE_NAMES[state]})\n"
-                    f"Tgid:\t{info.pid}\nPid:\t{pid}\nPPid:\t{info.ppid}\n"
-                    f"Uid:\t{uids}\nGid:\t{gids}\n"
-                    f"VmSize:\t{size >> 10:8d} kB\nVmRSS:\t{info.rss_pages * 4:8d} kB\n"
-                    f"Threads:\t{info.threads}\n").encode()
+            return self._status(info, comm, state, pid)
         # proc(5)'s 52 fields: times in clock ticks, the start in ticks after boot
         fields = [pid, f"({comm})", state, info.ppid, info.pgid, info.sid,
                   0, -1, 0, 0, 0, 0, 0, int(utime * HZ), int(stime * HZ), 0, 0, priority, nice,
                   info.threads, 0, int(start * HZ), size, info.rss_pages,
                   RLIM_INFINITY] + [0] * 27
         return (" ".join(str(f) for f in fields) + "\n").encode()
+
+    def _status(self, info: ProcInfo, comm: str, state: str, pid: int) -> bytes:
+        """/proc/<pid>/status, in Linux's order (fs/proc/array.c), without what CloudOS
+        does not count (peak sizes are the current ones, no context-switch counts)."""
+        uids, gids = "\t".join(map(str, info.ids[:4])), "\t".join(map(str, info.ids[4:]))
+        fds = self.view.fds(info.pid)
+        fd_size = 64
+        while fds and max(fds) >= fd_size:
+            fd_size *= 2
+        kb = _vm_sizes(info)
+        cpus = self.view.cpus()
+        pending, shared, blocked, ignored, caught = info.signals
+        queued = bin(pending).count("1") + bin(shared).count("1")
+        lines = [("Name", comm), ("Umask", f"{self.view.umask(info.pid):04o}"),
+                 ("State", f"{state} ({STATE_NAMES[state]})"), ("Tgid", info.pid),
+                 ("Ngid", 0), ("Pid", pid), ("PPid", info.ppid), ("TracerPid", 0),
+                 ("Uid", uids), ("Gid", gids), ("FDSize", fd_size),
+                 ("Groups", "".join(f"{g} " for g in info.groups) or " "),
+                 ("NStgid", info.pid), ("NSpid", pid), ("NSpgid", info.pgid),
+                 ("NSsid", info.sid), ("Kthread", 0),
+                 *((key, f"{value:8d} kB") for key, value in kb),
+                 ("Threads", info.threads), ("SigQ", f"{queued}/{info.sigpending_limit}"),
+                 ("SigPnd", f"{pending:016x}"), ("ShdPnd", f"{shared:016x}"),
+                 ("SigBlk", f"{blocked:016x}"), ("SigIgn", f"{ignored:016x}"),
+                 ("SigCgt", f"{caught:016x}"),
+                 *((key, f"{value:016x}") for key, value in
+                   zip(("CapInh", "CapPrm", "CapEff", "CapBnd"), info.caps)),
+                 ("CapAmb", f"{0:016x}"), ("NoNewPrivs", int(info.no_new_privs)),
+                 ("Seccomp", 0), ("Cpus_allowed", f"{(1 << cpus) - 1:x}"),
+                 ("Cpus_allowed_list", "0" if cpus == 1 else f"0-{cpus - 1}")]
+        return "".join(f"{key}:\t{value}\n" for key, value in lines).encode()
 
     def _environ(self, info: ProcInfo) -> bytes:
         """The bytes of its environment on its stack, for whom Linux's ptrace_may_access
@@ -570,6 +603,21 @@ class ProcFs(FileSystem):
 
     create = mkdir = symlink = mknod = link = _no_new  # type: ignore[assignment]
     unlink = rmdir = rename = _fixed  # type: ignore[assignment]
+
+
+def _vm_sizes(info: ProcInfo) -> list[tuple[str, int]]:
+    """status's Vm lines in KiB, from the mappings: data is private writable memory but
+    the stack, text the program's executable mappings, lib the others'."""
+    def kib(maps: list[Mapping]) -> int:
+        return sum(m.end - m.start for m in maps) >> 10
+    size, rss = kib(info.maps), info.rss_pages * PAGE >> 10
+    stack = [m for m in info.maps if m.name == "[stack]"]
+    data = [m for m in info.maps if m.prot & 2 and not m.shared and m.name != "[stack]"]
+    code = [m for m in info.maps if m.prot & 4 and m.name]
+    exe = kib([m for m in code if m.name.encode(errors="surrogateescape") == info.exe])
+    return [("VmPeak", size), ("VmSize", size), ("VmLck", 0), ("VmPin", 0), ("VmHWM", rss),
+            ("VmRSS", rss), ("VmData", kib(data)), ("VmStk", kib(stack)), ("VmExe", exe),
+            ("VmLib", kib(code) - exe), ("VmSwap", 0)]
 
 
 def _may_read_memory(reader: ProcInfo, target: ProcInfo) -> bool:
