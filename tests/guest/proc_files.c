@@ -35,7 +35,8 @@ static int slurp(const char *path, char *buf, size_t size) {
 }
 
 static const char *ename(int e) {
-    return e == EACCES ? "EACCES" : e == ENOENT ? "ENOENT" : e == 0 ? "0" : "E?";
+    return e == EACCES ? "EACCES" : e == ENOENT ? "ENOENT" : e == EPERM ? "EPERM" :
+           e == EINVAL ? "EINVAL" : e == ENOTDIR ? "ENOTDIR" : e == 0 ? "0" : "E?";
 }
 
 static void section_loadavg(void) {
@@ -454,6 +455,24 @@ static void section_status(void) {
     printf("root link: %s\n", link);
 }
 
+/* Names /proc does not have, and changes it refuses */
+static void section_names(void) {
+    static const char *PATHS[] = {"/proc/01", "/proc/self/fd/01", "/proc/self/task/0",
+                                  "/proc/self/fdinfo/99999", "/proc/self/ns/bogus",
+                                  "/proc/99999999999", "/proc/self/nothing", NULL};
+    struct stat st;
+    for (const char **p = PATHS; *p; p++)
+        printf("stat %s: %s\n", *p, stat(*p, &st) == 0 ? "0" : ename(errno));
+    printf("mkdir /proc/new: %s\n", mkdir("/proc/new", 0755) == 0 ? "0" : ename(errno));
+    printf("open O_CREAT /proc/self/new: %s\n",
+           open("/proc/self/new", O_WRONLY | O_CREAT, 0644) >= 0 ? "0" : ename(errno));
+    printf("unlink /proc/self/comm: %s\n", unlink("/proc/self/comm") == 0 ? "0" : ename(errno));
+    printf("rmdir /proc/self/task: %s\n", rmdir("/proc/self/task") == 0 ? "0" : ename(errno));
+    char buf[64];
+    printf("readlink /proc/self/stat: %s\n",
+           readlink("/proc/self/stat", buf, sizeof buf) >= 0 ? "0" : ename(errno));
+}
+
 int main(int argc, char **argv) {
     const char *s = argc > 1 ? argv[1] : "loadavg";
     printf("== %s\n", s);
@@ -466,6 +485,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(s, "fdinfo")) section_fdinfo();
     else if (!strcmp(s, "mounts")) section_mounts();
     else if (!strcmp(s, "status")) section_status();
+    else if (!strcmp(s, "names")) section_names();
     else return 2;
     return 0;
 }

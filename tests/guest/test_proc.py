@@ -77,6 +77,10 @@ SECTIONS = {
                                b"after nice(5): priority 25, nice 5",
                                b"the named thread's comm: worker-7", b"its stat names it: 1",
                                b"Name:\tworker-7", b"cwd link is getcwd: 1", b"root link: /"],
+    ("proc_files", "names"): [b"stat /proc/01: ENOENT", b"stat /proc/self/fd/01: ENOENT",
+                              b"mkdir /proc/new: ENOENT", b"unlink /proc/self/comm: EPERM",
+                              b"open O_CREAT /proc/self/new: ENOENT",
+                              b"readlink /proc/self/stat: EINVAL"],
     ("proc_files", "mounts"): [b"mounts: every line 6 fields 1, ending 0 0 1, / listed 1, "
                                b"proc on /proc 1", b"/proc/mounts -> self/mounts",
                                b"mountinfo: every line shaped 1, ids unique 1, a parent "

@@ -246,8 +246,9 @@ class ProcFs(FileSystem):
             return ProcNode(self, "file", 0, text)
         if text == "sys":
             return ProcNode(self, "sysdir", 0, "")
-        if text.isdigit() and self.view.info(int(text)) is not None:
-            return ProcNode(self, "pid", int(text))
+        pid = _number(text)
+        if pid is not None and self.view.info(pid) is not None:
+            return ProcNode(self, "pid", pid)
         return None
 
     def _lookup_pid(self, d: ProcNode, text: str) -> ProcNode | None:
@@ -260,19 +261,21 @@ class ProcFs(FileSystem):
         return None
 
     def _lookup_fd(self, d: ProcNode, text: str) -> ProcNode | None:
-        if not (text.isdigit() and int(text) in self.view.fds(d.pid)):
+        fd = _number(text)
+        if fd is None or fd not in self.view.fds(d.pid):
             return None
         if d.kind == "fdinfodir":
-            return ProcNode(self, "file", d.pid, f"fdinfo/{int(text)}")
-        return ProcNode(self, "link", d.pid, f"fd/{int(text)}")
+            return ProcNode(self, "file", d.pid, f"fdinfo/{fd}")
+        return ProcNode(self, "link", d.pid, f"fd/{fd}")
 
     def _lookup_task(self, d: ProcNode, text: str) -> ProcNode | None:
         if d.kind == "task":
             return ProcNode(self, "file", d.pid, f"{d.name}/{text}") if text in TASK_FILES \
                 else None
         info = self._info(d.pid)
-        if text.isdigit() and any(t.tid == int(text) for t in info.tasks):
-            return ProcNode(self, "task", d.pid, f"task/{int(text)}")
+        tid = _number(text)
+        if tid is not None and any(t.tid == tid for t in info.tasks):
+            return ProcNode(self, "task", d.pid, f"task/{tid}")
         return None
 
     def _lookup_ns(self, d: ProcNode, text: str) -> ProcNode | None:
@@ -603,6 +606,15 @@ class ProcFs(FileSystem):
 
     create = mkdir = symlink = mknod = link = _no_new  # type: ignore[assignment]
     unlink = rmdir = rename = _fixed  # type: ignore[assignment]
+
+
+def _number(text: str) -> int | None:
+    """A pid, tid or fd as a name: decimal digits without a leading zero, below 2**31
+    (Linux's name_to_int); None for anything else."""
+    if not (text.isascii() and text.isdigit()) or (len(text) > 1 and text[0] == "0") \
+            or len(text) > 10 or int(text) >= 1 << 31:
+        return None
+    return int(text)
 
 
 def _vm_sizes(info: ProcInfo) -> list[tuple[str, int]]:
