@@ -389,9 +389,11 @@ class ProcFs(FileSystem):
             return "".join(map(_map_line, info.maps)).encode(errors="surrogateescape")
         if n.name in ("mounts", "mountinfo"):
             return self._mounts(n.name == "mountinfo")
-        size = sum(m.end - m.start for m in info.maps)
-        # statm, in pages: size resident shared text lib data dt
-        return f"{size // PAGE} {info.rss_pages} 0 0 0 0 0\n".encode()
+        # statm, in pages: size resident shared text lib data dt (as Linux: text is the
+        # program's code, data its private writable memory and stack; shared unknown: 0)
+        kb = dict(_vm_sizes(info))
+        return (f"{kb['VmSize'] // 4} {info.rss_pages} 0 {kb['VmExe'] // 4} 0 "
+                f"{(kb['VmData'] + kb['VmStk']) // 4} 0\n").encode()
 
     def _task_file(self, info: ProcInfo, task: TaskInfo | None, name: str) -> bytes:
         """stat, status or comm of the process (``task`` None) or of one of its threads."""
