@@ -253,6 +253,25 @@ class KernelProcView:
         except SegFault:  # the program unmapped its stack
             return b""
 
+    def cmdline(self, pid: int) -> bytes:
+        p = self.kernel.processes.get(pid)
+        if p is None or p.zombie:
+            return b""  # as Linux: a zombie has no memory to read its arguments from
+        linux = p.personality
+        if not isinstance(linux, LinuxProcess) or linux.env_area == (0, 0):
+            return p.cmdline
+        env_start, env_end = linux.env_area
+        arg_start = env_start - len(p.cmdline)  # execve put them just below
+        try:
+            args = p.aspace.copy_in(arg_start, env_start - arg_start)
+            if args[-1:] != b"\0":  # setproctitle wrote over the end: one string, which
+                # may run on into the environment (Linux's get_mm_proctitle), with its NUL
+                title = p.aspace.copy_in(arg_start, env_end - arg_start)
+                args = title[:title.index(b"\0") + 1] if b"\0" in title else title
+        except SegFault:
+            return b""
+        return args
+
     def uts_ns(self, pid: int) -> int:
         uts = self._uts(pid)
         if uts is self.init_uts:

@@ -455,6 +455,34 @@ static void section_status(void) {
     printf("root link: %s\n", link);
 }
 
+/* cmdline is read from the process's memory: what it writes over its arguments shows */
+static void section_cmdline(int argc, char **argv) {
+    char buf[4096];
+    int n = slurp("/proc/self/cmdline", buf, sizeof buf), len = 0;
+    for (int i = 0; i < argc; i++) len += strlen(argv[i]) + 1;
+    printf("cmdline: %d bytes, our arguments %d\n", n == len, memcmp(buf, argv[0], len) == 0);
+    argv[1][0] = 'C';  /* "cmdline" -> "Cmdline", in place */
+    slurp("/proc/self/cmdline", buf, sizeof buf);
+    printf("after writing argv[1]: %s\n", buf + strlen(buf) + 1);
+    /* setproctitle: the last NUL overwritten, the title runs on into the environment */
+    char *end = argv[argc - 1] + strlen(argv[argc - 1]);
+    *end = '+';
+    n = slurp("/proc/self/cmdline", buf, sizeof buf);
+    int first = strlen(argv[0]);
+    printf("the end NUL overwritten (setproctitle): reads %s\n",
+           n == first ? "argv[0] alone" : n == first + 1 ? "argv[0] and its NUL" : "more");
+    *end = 0;
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    struct timespec pause = {0, 100 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", child);
+    printf("a zombie's cmdline: %d bytes\n", slurp(path, buf, sizeof buf));
+    waitpid(child, NULL, 0);
+}
+
 /* Names /proc does not have, and changes it refuses */
 static void section_names(void) {
     static const char *PATHS[] = {"/proc/01", "/proc/self/fd/01", "/proc/self/task/0",
@@ -486,6 +514,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(s, "mounts")) section_mounts();
     else if (!strcmp(s, "status")) section_status();
     else if (!strcmp(s, "names")) section_names();
+    else if (!strcmp(s, "cmdline")) section_cmdline(argc, argv);
     else return 2;
     return 0;
 }

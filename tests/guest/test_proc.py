@@ -77,6 +77,10 @@ SECTIONS = {
                                b"after nice(5): priority 25, nice 5",
                                b"the named thread's comm: worker-7", b"its stat names it: 1",
                                b"Name:\tworker-7", b"cwd link is getcwd: 1", b"root link: /"],
+    ("proc_files", "cmdline"): [b"cmdline: 1 bytes, our arguments 1",
+                                b"after writing argv[1]: Cmdline",
+                                b"the end NUL overwritten (setproctitle): reads argv[0] and "
+                                b"its NUL", b"a zombie's cmdline: 0 bytes"],
     ("proc_files", "names"): [b"stat /proc/01: ENOENT", b"stat /proc/self/fd/01: ENOENT",
                               b"mkdir /proc/new: ENOENT", b"unlink /proc/self/comm: EPERM",
                               b"open O_CREAT /proc/self/new: ENOENT",

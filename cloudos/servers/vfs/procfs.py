@@ -139,6 +139,7 @@ class ProcView(Protocol):
     def release(self) -> tuple[bytes, bytes]: ...  # uname's release and version
     def counters(self) -> Counters: ...
     def environ(self, pid: int) -> bytes: ...  # its environment strings, from its stack
+    def cmdline(self, pid: int) -> bytes: ...  # its argument strings, from its stack
     def uts_ns(self, pid: int) -> int: ...  # the inode number of its UTS namespace
     def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int] | None: ...
     # (position, flags with O_CLOEXEC, st_dev, st_ino) of an open fd
@@ -382,7 +383,7 @@ class ProcFs(FileSystem):
         if n.name in ("stat", "status", "comm"):
             return self._task_file(info, None, n.name)
         if n.name == "cmdline":
-            return info.cmdline
+            return self.view.cmdline(n.pid)
         if n.name == "environ":
             return self._environ(info)
         if n.name == "maps":
