@@ -175,6 +175,14 @@ class KernelProcView:
     def pids(self) -> list[int]:
         return sorted(self.kernel.processes)
 
+    def owner(self, pid: int) -> tuple[int, int, tuple[int, ...]] | None:
+        p = self.kernel.processes.get(pid)
+        if p is None:
+            return None
+        linux = p.personality  # (Linux's task_dump_owner: the effective ids)
+        ids = (linux.creds.euid, linux.creds.egid) if isinstance(linux, LinuxProcess) else (0, 0)
+        return (*ids, tuple(t.tid for t in p.threads if t.state is not State.TERMINATED))
+
     def info(self, pid: int) -> ProcInfo | None:
         p = self.kernel.processes.get(pid)
         if p is None:

@@ -129,6 +129,8 @@ class Counters:
 class ProcView(Protocol):
     def pids(self) -> list[int]: ...
     def info(self, pid: int) -> ProcInfo | None: ...
+    # what a stat of /proc/<pid>/... needs, cheaply: (euid, egid, its threads' ids)
+    def owner(self, pid: int) -> tuple[int, int, tuple[int, ...]] | None: ...
     def fds(self, pid: int) -> dict[int, bytes]: ...
     def memory(self) -> tuple[int, int]: ...  # total and free bytes
     def uptime(self) -> float: ...
@@ -219,11 +221,14 @@ class ProcFs(FileSystem):
         else:
             mode = stat.S_IFDIR | DIR_MODES[n.kind]
         uid = gid = 0
-        if n.pid:
-            info = self._info(n.pid)
-            uid, gid = info.uid, info.gid
-            if n.kind == "task" or n.name.startswith("task/"):
-                self._task(info, int(n.name.split("/")[1]))
+        if n.pid:  # (cheap: ls /proc stats every process's directory)
+            owner = self.view.owner(n.pid)
+            if owner is None:
+                raise KernelError(Errno.ENOENT, f"no process {n.pid}")
+            uid, gid, tids = owner
+            if (n.kind == "task" or n.name.startswith("task/")) \
+                    and int(n.name.split("/")[1]) not in tids:
+                raise KernelError(Errno.ENOENT, f"no thread {n.name}")
         return Attr(n.ino, mode, 2 if stat.S_ISDIR(mode) else 1, uid, gid, 0, 0, 1024, 0,
                     self.born, self.born, self.born, self.dev)
 
@@ -248,7 +253,7 @@ class ProcFs(FileSystem):
         if text == "sys":
             return ProcNode(self, "sysdir", 0, "")
         pid = _number(text)
-        if pid is not None and self.view.info(pid) is not None:
+        if pid is not None and self.view.owner(pid) is not None:
             return ProcNode(self, "pid", pid)
         return None
 
@@ -273,9 +278,9 @@ class ProcFs(FileSystem):
         if d.kind == "task":
             return ProcNode(self, "file", d.pid, f"{d.name}/{text}") if text in TASK_FILES \
                 else None
-        info = self._info(d.pid)
+        owner = self.view.owner(d.pid)
         tid = _number(text)
-        if tid is not None and any(t.tid == tid for t in info.tasks):
+        if tid is not None and owner is not None and tid in owner[2]:
             return ProcNode(self, "task", d.pid, f"task/{tid}")
         return None
 
@@ -310,7 +315,8 @@ class ProcFs(FileSystem):
         elif d.kind in ("fddir", "fdinfodir"):
             names, extra = [str(fd) for fd in self.view.fds(d.pid)], []
         elif d.kind == "taskdir":
-            names, extra = [str(t.tid) for t in self._info(d.pid).tasks], []
+            owner = self.view.owner(d.pid)
+            names, extra = [str(tid) for tid in (owner[2] if owner else ())], []
         elif d.kind == "task":
             names, extra = list(TASK_FILES), []
         elif d.kind == "nsdir":
