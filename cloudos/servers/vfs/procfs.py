@@ -4,7 +4,7 @@ Owns: /proc/self, /proc/<pid>/{stat,statm,status,cmdline,comm,environ,maps,mount
 mountinfo,exe,fd/,fdinfo/,task/<tid>/{stat,status,comm},ns/}, /proc/mounts,
 /proc/{meminfo,uptime,stat,loadavg,vmstat,cpuinfo} (what procps's ps, top, free,
 uptime, vmstat and pgrep read, what lsof and debuggers read), and /proc/sys (the
-tunables of ``cloudos.abi.sysctl``, the UTS names, file-max). Contents come from a
+tunables and more: ``procsys``). Contents come from a
 ``ProcView`` the machine provides (facts about processes, memory and mappings, the
 machine's counters and sysctl record), so this file system never holds state of its
 own and never reaches into the kernel by itself.
@@ -18,15 +18,14 @@ from __future__ import annotations
 import os
 import stat
 import time
-import uuid
 from dataclasses import dataclass, field, replace
 from typing import Callable, NoReturn, Protocol
 
-from cloudos.abi import sysctl
 from cloudos.errno import Errno, KernelError
-from cloudos.servers.vfs.files import OpenFiles
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node, StatFs, dtype
+from cloudos.servers.vfs import procsys
 from cloudos.servers.vfs.hostfs import HostFs
+from cloudos.servers.vfs.procsys import SysFiles, SysView
 
 PROC_SUPER_MAGIC = 0x9FA0
 RLIM_INFINITY = (1 << 64) - 1  # stat's rsslim
@@ -126,7 +125,7 @@ class Counters:
     page_faults: int
 
 
-class ProcView(Protocol):
+class ProcView(SysView, Protocol):
     def pids(self) -> list[int]: ...
     def info(self, pid: int) -> ProcInfo | None: ...
     # what a stat of /proc/<pid>/... needs, cheaply: (euid, egid, its threads' ids)
@@ -135,10 +134,6 @@ class ProcView(Protocol):
     def memory(self) -> tuple[int, int]: ...  # total and free bytes
     def uptime(self) -> float: ...
     def cpus(self) -> int: ...  # the machine's vCPUs
-    def sysctl(self) -> sysctl.Sysctl: ...  # the machine's tunables
-    def uts(self, pid: int) -> tuple[bytes, bytes]: ...  # node and domain name of its namespace
-    def set_uts(self, pid: int, nodename: bytes | None, domainname: bytes | None) -> None: ...
-    def release(self) -> tuple[bytes, bytes]: ...  # uname's release and version
     def counters(self) -> Counters: ...
     def environ(self, pid: int) -> bytes: ...  # its environment strings, from its stack
     def cmdline(self, pid: int) -> bytes: ...  # its argument strings, from its stack
@@ -150,18 +145,6 @@ class ProcView(Protocol):
     def umask(self, pid: int) -> int: ...
 
 
-# /proc/sys's files that are not plain tunables: what they show comes from elsewhere
-# (uname, the UTS namespace, the VFS's count of open files, a random source), with the
-# mode Linux gives them
-SYS_DYNAMIC = {"kernel/ostype": 0o444, "kernel/osrelease": 0o444, "kernel/version": 0o444,
-               "kernel/hostname": 0o644, "kernel/domainname": 0o644,
-               "kernel/random/boot_id": 0o444, "kernel/random/uuid": 0o444,
-               "fs/file-max": 0o644, "fs/file-nr": 0o444}
-SYS_MODES = {**{t.path: t.mode for t in sysctl.TUNABLES}, **SYS_DYNAMIC}
-SYS_DIRS = {"", *(path.rsplit("/", 1)[0] if "/" in path else "" for path in SYS_MODES),
-            *(path.split("/", 1)[0] for path in SYS_MODES)}
-UTS_MAX = 64  # __NEW_UTS_LEN: proc_do_uts_string keeps at most 64 bytes
-FILE_MAX = (1 << 63) - 1  # LONG_MAX: fs.file-max's bound
 
 
 class ProcNode(Node):
@@ -189,7 +172,7 @@ class ProcFs(FileSystem):
         self.view, self.caller = view, caller
         self._root = ProcNode(self, "root")
         self.born = time.time_ns()
-        self.boot_id = str(uuid.uuid4()).encode()  # one per boot, as random/boot_id
+        self.sys = SysFiles(view, caller)
 
     def root(self) -> Node:
         return self._root
@@ -213,7 +196,7 @@ class ProcFs(FileSystem):
     def getattr(self, node: Node) -> Attr:
         n = self._node(node)
         if n.kind == "sysfile":
-            mode = stat.S_IFREG | SYS_MODES[n.name]
+            mode = stat.S_IFREG | procsys.MODES[n.name]
         elif n.kind in ("file", "nsfile"):
             mode = stat.S_IFREG | FILE_MODES.get(n.name, 0o444)
         elif n.kind == "link":
@@ -296,9 +279,9 @@ class ProcFs(FileSystem):
 
     def _lookup_sys(self, d: ProcNode, text: str) -> ProcNode | None:
         path = f"{d.name}/{text}" if d.name else text
-        if path in SYS_DIRS:
+        if path in procsys.DIRS:
             return ProcNode(self, "sysdir", 0, path)
-        if path in SYS_MODES:
+        if path in procsys.MODES:
             return ProcNode(self, "sysfile", 0, path)
         return None
 
@@ -322,10 +305,7 @@ class ProcFs(FileSystem):
         elif d.kind == "nsdir":
             names, extra = sorted(self._namespaces(d.pid)), []
         elif d.kind == "sysdir":
-            prefix = f"{d.name}/" if d.name else ""
-            names = sorted({p[len(prefix):].split("/", 1)[0] for p in (*SYS_DIRS, *SYS_MODES)
-                            if p.startswith(prefix) and p != d.name})
-            extra = []
+            names, extra = procsys.children(d.name), []
         else:
             raise KernelError(Errno.ENOTDIR, "not a directory")
         nodes = [self.lookup(d, name.encode()) for name in names] + extra
@@ -368,7 +348,7 @@ class ProcFs(FileSystem):
     def read(self, node: Node, offset: int, size: int) -> bytes:
         n = self._node(node)
         if n.kind == "sysfile":
-            return self._sys_read(n.name)[offset:offset + size]
+            return self.sys.read(n.name)[offset:offset + size]
         if n.kind == "nsfile":
             return b""
         if n.kind != "file":
@@ -547,57 +527,20 @@ class ProcFs(FileSystem):
         return [i for i in map(self.view.info, self.view.pids()) if i is not None]
 
     # -- /proc/sys ----------------------------------------------------------------------
-    def _sys_read(self, path: str) -> bytes:
-        if path in SYS_DYNAMIC:
-            return self._sys_dynamic(path) + b"\n"
-        return self.view.sysctl().show(path)
-
-    def _sys_dynamic(self, path: str) -> bytes:
-        release, version = self.view.release()
-        nodename, domainname = self.view.uts(self.caller())
-        return {"kernel/ostype": lambda: b"Linux", "kernel/osrelease": lambda: release,
-                "kernel/version": lambda: version, "kernel/hostname": lambda: nodename,
-                "kernel/domainname": lambda: domainname,
-                "kernel/random/boot_id": lambda: self.boot_id,
-                "kernel/random/uuid": lambda: str(uuid.uuid4()).encode(),
-                "fs/file-max": lambda: str(OpenFiles.limit).encode(),
-                "fs/file-nr": lambda: f"{OpenFiles.count}\t0\t{OpenFiles.limit}".encode(),
-                }[path]()
-
     def _sys_writable(self, n: ProcNode) -> None:
-        """EACCES unless the caller may write ``n`` by its mode, as Linux's
-        proc_sys_permission: the files are root's, root gets the owner's bits."""
         info = self.view.info(self.caller())
-        mode = SYS_MODES[n.name] if n.kind == "sysfile" else 0
-        if not (mode >> 6 if info is not None and info.ids[1] == 0 else mode) & 0o2:
-            raise KernelError(Errno.EACCES, f"/proc/sys/{n.name} is not writable")
+        self.sys.check_writable(n.name if n.kind == "sysfile" else "",
+                                info.ids[1] if info is not None else None)
 
     def write(self, node: Node, offset: int, data: bytes) -> int:
         n = self._node(node)
         if n.kind != "sysfile":
             raise KernelError(Errno.EACCES, "procfs files are read-only here")
         self._sys_writable(n)
-        if offset:  # sysctl_writes_strict: a write past the start changes nothing
-            return len(data)
-        try:
-            self._sys_write(n.name, data)
-        except ValueError as err:
-            raise KernelError(Errno.EINVAL, f"/proc/sys/{n.name}: {err}") from None
-        return len(data)
-
-    def _sys_write(self, path: str, data: bytes) -> None:
-        if path in ("kernel/hostname", "kernel/domainname"):  # the writer's UTS namespace
-            name = data.split(b"\n", 1)[0][:UTS_MAX]
-            self.view.set_uts(self.caller(), *((name, None) if path.endswith("hostname")
-                                               else (None, name)))
-        elif path == "fs/file-max":
-            OpenFiles.limit = int(sysctl.parse(sysctl.Tunable(path, 0, high=FILE_MAX), data))
-        else:
-            self.view.sysctl().write(path, data)
+        return self.sys.write(n.name, offset, data)
 
     def truncate(self, node: Node, size: int) -> None:
-        n = self._node(node)
-        self._sys_writable(n)  # O_TRUNC of a sysctl file: nothing to cut, as Linux
+        self._sys_writable(self._node(node))  # O_TRUNC of a sysctl file: nothing to cut
 
     def setattr(self, node: Node, mode: int | None = None, uid: int | None = None,
                 gid: int | None = None, atime_ns: int | None = None,
