@@ -36,6 +36,7 @@ from cloudos.linux.personality import LinuxPersonality
 from cloudos.linux.process import (RLIM_INFINITY, RLIMIT_FSIZE, RLIMIT_NOFILE, LinuxProcess,
                                    LinuxThread)
 from cloudos.linux.syscalls import sys_file, sys_fork
+from cloudos.linux.syscalls.sys_fork import wait_status
 from cloudos.linux.syscalls.sys_cloudos import native_handlers
 from cloudos.linux.syscalls.sys_proc import UTS_RELEASE
 from cloudos.linux.syscalls.table import TABLE, handlers
@@ -122,6 +123,16 @@ STATES = {State.RUNNING: "R", State.READY: "R", State.BLOCKED: "S",
 RLIMIT_SIGPENDING = 11
 
 
+def _areas(p: Process) -> tuple[int, int, int, int]:
+    """Where execve put its argument and environment strings (stat's arg_start, arg_end,
+    env_start, env_end)."""
+    linux = p.personality
+    if not isinstance(linux, LinuxProcess) or linux.env_area == (0, 0):
+        return (0, 0, 0, 0)
+    env_start, env_end = linux.env_area
+    return env_start - len(p.cmdline), env_start, env_start, env_end
+
+
 def _rlimit(p: Process, resource: int) -> int:
     linux = p.personality
     return linux.rlimits[resource][0] if isinstance(linux, LinuxProcess) else 0
@@ -200,7 +211,8 @@ class KernelProcView:
                                     for first, last, name, *where in mapped.describe(p.aspace, v)]
         tasks = tuple(TaskInfo(t.tid, state if state in "TZ" else STATES[t.state],
                                t.user_time, t.sys_time, _thread_start(t, start),
-                               _thread_name(t), *_priority(t))
+                               _thread_name(t), *_priority(t), t.cpu, t.rt_priority,
+                               int(t.policy))
                       for t in live)
         return ProcInfo(pid, p.name, state, p.ppid, p.pgid, p.sid, len(live), c.uid, c.gid,
                         p.cmdline, p.exe, maps, 0 if p.zombie else p.aspace.resident,
@@ -210,7 +222,8 @@ class KernelProcView:
                         not isinstance(linux, LinuxProcess) or linux.dumpable == 1,
                         c.groups, (c.inheritable, c.permitted, c.effective, c.bounding),
                         isinstance(linux, LinuxProcess) and linux.no_new_privs,
-                        _signals(p), _rlimit(p, RLIMIT_SIGPENDING))
+                        _signals(p), _rlimit(p, RLIMIT_SIGPENDING),
+                        0 if p.zombie else p.aspace.brk_start, _areas(p), wait_status(p))
 
     def fds(self, pid: int) -> dict[int, bytes]:
         return fd_paths(self.vfs, pid)

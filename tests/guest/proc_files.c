@@ -136,6 +136,56 @@ static void section_start(void) {
     waitpid(child, NULL, 0);
 }
 
+int main(int argc, char **argv);
+
+/* stat's fields past 25: addresses of the program's areas, signals, scheduling, exit */
+static void section_stat(int argc, char **argv) {
+    (void)argc;
+    long long f[64];
+    int n = stat_fields("/proc/self/stat", f, 64);
+    unsigned long code0 = f[26 - 3], code1 = f[27 - 3], main_at = (unsigned long)main;
+    printf("%d fields; startcode <= main < endcode: %d\n", n, code0 <= main_at && main_at < code1);
+    static int data_word = 1;
+    printf("start_data <= a static variable < end_data: %d\n",
+           (unsigned long)f[45 - 3] <= (unsigned long)&data_word &&
+           (unsigned long)&data_word < (unsigned long)f[46 - 3]);
+    printf("start_brk <= the break: %d\n", (unsigned long)f[47 - 3] <= (unsigned long)sbrk(0));
+    printf("arg_start is argv[0]: %d, arg_end is env_start: %d, env_start is environ[0]: %d, "
+           "env_end above: %d\n", (char *)f[48 - 3] == argv[0], f[49 - 3] == f[50 - 3],
+           (char *)f[50 - 3] == environ[0], f[51 - 3] > f[50 - 3]);
+    printf("exit_signal %lld, rt_priority %lld, policy %lld, exit_code %lld\n", f[38 - 3],
+           f[40 - 3], f[41 - 3], f[52 - 3]);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGUSR2, SIG_IGN);
+    stat_fields("/proc/self/stat", f, 64);
+    printf("blocked %lld, ignored %lld\n", f[32 - 3], f[33 - 3]);
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) _exit(3);
+    struct timespec pause = {0, 100 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", child);
+    stat_fields(path, f, 64);
+    printf("a zombie: state %c, exit_code %lld\n", (char)f[0], f[52 - 3]);
+    waitpid(child, NULL, 0);
+    pid_t parent = getpid();
+    fflush(stdout);
+    if (fork() == 0) {
+        if (setgid(65534) != 0 || setuid(65534) != 0) _exit(9);
+        snprintf(path, sizeof path, "/proc/%d/stat", parent);
+        stat_fields(path, f, 64);
+        printf("as nobody, the parent's startcode %lld, env_start %lld\n", f[26 - 3],
+               f[50 - 3]);
+        fflush(stdout);
+        _exit(0);
+    }
+    wait(NULL);
+}
+
 static void section_environ(void) {
     char buf[8192], expect[8192];
     int n = slurp("/proc/self/environ", buf, sizeof buf), len = 0;
@@ -514,6 +564,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(s, "mounts")) section_mounts();
     else if (!strcmp(s, "status")) section_status();
     else if (!strcmp(s, "names")) section_names();
+    else if (!strcmp(s, "stat")) section_stat(argc, argv);
     else if (!strcmp(s, "cmdline")) section_cmdline(argc, argv);
     else return 2;
     return 0;

@@ -81,6 +81,13 @@ SECTIONS = {
                                 b"after writing argv[1]: Cmdline",
                                 b"the end NUL overwritten (setproctitle): reads argv[0] and "
                                 b"its NUL", b"a zombie's cmdline: 0 bytes"],
+    ("proc_files", "stat"): [b"52 fields; startcode <= main < endcode: 1",
+                             b"start_data <= a static variable < end_data: 1",
+                             b"arg_start is argv[0]: 1, arg_end is env_start: 1, env_start is "
+                             b"environ[0]: 1, env_end above: 1",
+                             b"exit_signal 17, rt_priority 0, policy 0, exit_code 0",
+                             b"blocked 512, ignored 2048", b"a zombie: state Z, exit_code 768",
+                             b"as nobody, the parent's startcode 1, env_start 0"],
     ("proc_files", "names"): [b"stat /proc/01: ENOENT", b"stat /proc/self/fd/01: ENOENT",
                               b"mkdir /proc/new: ENOENT", b"unlink /proc/self/comm: EPERM",
                               b"open O_CREAT /proc/self/new: ENOENT",

@@ -49,6 +49,7 @@ MOUNT_TYPES = {"devfs": ("devtmpfs", "devtmpfs"), "tmpfs": ("tmpfs", "tmpfs"),
                "hostfs": ("hostfs", "hostfs")}
 FIRST_MOUNT_ID = 21  # the root's; those below are Linux's internal mounts
 INTERNAL_MOUNT_ID = 13  # pipefs, sockfs, anon_inodefs: where pipes and sockets live
+SIGCHLD = 17  # a process's exit signal (stat's field 38; a thread's is -1)
 HZ = 100  # clock ticks a second, as USER_HZ (procps reads times in these)
 PAGE = 4096
 
@@ -97,6 +98,11 @@ class ProcInfo:
     # its first thread's pending, the process's pending, blocked, ignored, caught signals
     signals: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
     sigpending_limit: int = 0   # RLIMIT_SIGPENDING
+    # stat's addresses: the program break's start, its arguments' and environment's
+    # strings (arg_start, arg_end = env_start, env_end)
+    brk_start: int = 0
+    areas: tuple[int, int, int, int] = (0, 0, 0, 0)
+    exit_status: int = 0        # a zombie's wait status word
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,9 @@ class TaskInfo:
     name: str = ""              # its comm
     priority: int = 20          # proc(5)'s: 20 + nice, or -1 - its real-time priority
     nice: int = 0
+    cpu: int = 0                # the CPU it last ran on
+    rt_priority: int = 0
+    policy: int = 0             # SCHED_*
 
 
 @dataclass(frozen=True)
@@ -395,16 +404,29 @@ class ProcFs(FileSystem):
             comm = task.name
         if name == "comm":
             return comm.encode() + b"\n"
-        priority, nice = (task.priority, task.nice) if task else \
-            (main.priority, main.nice) if main else (20, 0)
+        thread = task or main or TaskInfo(pid, state, 0.0, 0.0, 0.0)
         size = sum(m.end - m.start for m in info.maps)
         if name == "status":
             return self._status(info, comm, state, pid)
         # proc(5)'s 52 fields: times in clock ticks, the start in ticks after boot
+        reader = self.view.info(self.caller())  # addresses: for those who may trace it
+        shown = reader is not None and _may_read_memory(reader, info)
+        code = [m for m in info.maps if m.prot & 4 and _is(m, info.exe) and shown]
+        data = [m for m in info.maps if m.prot & 2 and _is(m, info.exe) and shown]
+        pending, shared, blocked, ignored, caught = info.signals
         fields = [pid, f"({comm})", state, info.ppid, info.pgid, info.sid,
-                  0, -1, 0, 0, 0, 0, 0, int(utime * HZ), int(stime * HZ), 0, 0, priority, nice,
-                  info.threads, 0, int(start * HZ), size, info.rss_pages,
-                  RLIM_INFINITY] + [0] * 27
+                  0, -1, 0, 0, 0, 0, 0, int(utime * HZ), int(stime * HZ), 0, 0,
+                  thread.priority, thread.nice, info.threads, 0, int(start * HZ), size,
+                  info.rss_pages, RLIM_INFINITY,
+                  # (1 for whom may not see them, as Linux: not 0, which means no memory)
+                  *((min((m.start for m in code), default=0),
+                     max((m.end for m in code), default=0)) if shown else (1, 1)),
+                  0, 0, 0, pending | shared, blocked, ignored, caught, 0, 0, 0,
+                  SIGCHLD if task is None or task.tid == info.pid else -1, thread.cpu,
+                  thread.rt_priority, thread.policy, 0, 0, 0,
+                  min((m.start for m in data), default=0), max((m.end for m in data), default=0),
+                  *((info.brk_start, *info.areas) if shown else (0,) * 5),
+                  info.exit_status if state == "Z" and shown else 0]
         return (" ".join(str(f) for f in fields) + "\n").encode()
 
     def _status(self, info: ProcInfo, comm: str, state: str, pid: int) -> bytes:
@@ -558,6 +580,10 @@ class ProcFs(FileSystem):
 
     create = mkdir = symlink = mknod = link = _no_new  # type: ignore[assignment]
     unlink = rmdir = rename = _fixed  # type: ignore[assignment]
+
+
+def _is(m: Mapping, path: bytes) -> bool:
+    return m.name.encode(errors="surrogateescape") == path
 
 
 def _number(text: str) -> int | None:
