@@ -20,7 +20,6 @@ from unicorn import x86_const as X
 
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
 ROBUST_LIST_HEAD_SIZE = 24
-NR_OPEN = 1 << 20  # fs.nr_open (the VFS's files.NR_OPEN)
 RLIMIT = struct.Struct("<QQ")
 UTS_RELEASE = (b"6.12.0-cloudos", f"#1 SMP CloudOS {__version__}".encode(), b"x86_64")
 UTS_NAME_MAX = 64  # __NEW_UTS_LEN: each field holds 64 bytes and a NUL
@@ -336,8 +335,6 @@ def sys_prlimit64(t: Thread, pid: int, resource: int, new: int, old: int, *_: in
             raise KernelError(Errno.EPERM, "RLIMIT_NOFILE above fs/nr_open")
         if hard > current[1] and not state.creds.capable(creds.CAP_SYS_RESOURCE):
             raise KernelError(Errno.EPERM, "raising a hard limit")
-        if resource == RLIMIT_NOFILE and hard > NR_OPEN:
-            raise KernelError(Errno.EPERM, "RLIMIT_NOFILE above fs.nr_open")
     if old:
         aspace.copy_out(old, RLIMIT.pack(*current))
     if new:
