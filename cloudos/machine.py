@@ -17,20 +17,28 @@ import os
 import signal as host_signal
 import time
 from dataclasses import dataclass
-from typing import NamedTuple, TextIO, cast
+from typing import Iterable, NamedTuple, TextIO, cast
 
+from cloudos.abi import sysctl
 from cloudos.hal.ram import DEFAULT_SIZE
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.boot import Kernel, KernelLog
 from cloudos.kernel.cap import Right
 from cloudos.kernel.ipc import Message
-from cloudos.kernel.task import State
-from cloudos.linux import process, signals
+from cloudos.kernel.mm.vm import SegFault
+from cloudos.kernel.task import Policy, Process, State, Thread
+from cloudos.linux import loadavg, process, signals
+from cloudos.linux import maps as mapped
+from cloudos.linux.creds import CAP_SYS_PTRACE, Creds
+from cloudos.linux.signals import SIG_DFL, SIG_IGN
 from cloudos.linux.pagecache import cache_of
 from cloudos.linux.personality import LinuxPersonality
-from cloudos.linux.process import RLIM_INFINITY, RLIMIT_FSIZE, RLIMIT_NOFILE, LinuxProcess
+from cloudos.linux.process import (RLIM_INFINITY, RLIMIT_FSIZE, RLIMIT_NOFILE, LinuxProcess,
+                                   LinuxThread)
 from cloudos.linux.syscalls import sys_file, sys_fork
+from cloudos.linux.syscalls.sys_fork import wait_status
 from cloudos.linux.syscalls.sys_cloudos import native_handlers
+from cloudos.linux.syscalls.sys_proc import UTS_RELEASE
 from cloudos.linux.syscalls.table import TABLE, handlers
 from cloudos.linux.elf import ExecError
 from cloudos.sandbox import Mount, Sandbox
@@ -39,12 +47,15 @@ from cloudos.servers.runtime import Request, ServerApi, ServerRuntime
 from cloudos.servers.vfs.console import Console, ConsoleInterrupt
 from cloudos.servers.vfs.files import FdTable, OpenFiles
 from cloudos.servers.vfs.locks import proc_locks
-from cloudos.servers.vfs.paths import Namespace, Walk, is_dir
-from cloudos.servers.vfs.procfs import ProcFs, ProcInfo
+from cloudos.servers.vfs.paths import Namespace, Walk, is_dir, path_of
+from cloudos.servers.vfs.fs import FileSystem
+from cloudos.servers.vfs.procfs import (NS_INIT, Counters, Mapping, ProcFs, ProcInfo,
+                                        TaskInfo)
 from cloudos.servers.vfs.perm import EVERY_CAP, ROOT, Who
 from cloudos.abi.flags import OwnerType
 from cloudos.abi.vfs import ConsoleInput, ExecRead, Op, Spawn
-from cloudos.servers.vfs.server import AT_FDCWD, VFS_ID, Proc, Vfs, VfsState, fd_paths, serve
+from cloudos.servers.vfs.server import (AT_FDCWD, VFS_ID, Proc, Vfs, VfsState, fd_info,
+                                       fd_paths, serve)
 from cloudos.servers.tty.ldisc import LineDiscipline, Termios
 from cloudos.servers.vfs.tmpfs import size_to_ram
 
@@ -70,14 +81,16 @@ class Start:
     hostname: str = "cloudos"      # the node name of its UTS namespace
 
 
+UTS_INIT_INO = NS_INIT["uts"]
 EXIT_TIMEOUT = 124  # timeout(1)'s status when the time ran out
 CPU_CHECK = 0.1     # seconds between checks of the processes' CPU time
 HALT_POLL = 0.05    # seconds between looks at the halts host signals asked for
 RLIMIT_CPU = 0
 
 
-# What init's program is: (path, program, loader, #! argv prefix, page-cache identities)
-Found = tuple[bytes, bytes, bytes | None, tuple[bytes, ...], tuple[object, ...]]
+# What init's program is: (path, program, loader, #! argv prefix, page-cache identities,
+# the loader's path)
+Found = tuple[bytes, bytes, bytes | None, tuple[bytes, ...], tuple[object, ...], bytes]
 
 
 class SetupError(Exception):
@@ -105,30 +118,114 @@ class Slice(NamedTuple):
     cpu: int
 
 
+STATES = {State.RUNNING: "R", State.READY: "R", State.BLOCKED: "S",
+          State.TERMINATED: "Z", State.CREATED: "R"}
+
+
+RLIMIT_SIGPENDING = 11
+
+
+def _areas(p: Process) -> tuple[int, int, int, int]:
+    """Where execve put its argument and environment strings (stat's arg_start, arg_end,
+    env_start, env_end)."""
+    linux = p.personality
+    if not isinstance(linux, LinuxProcess) or linux.env_area == (0, 0):
+        return (0, 0, 0, 0)
+    env_start, env_end = linux.env_area
+    return env_start - len(p.cmdline), env_start, env_start, env_end
+
+
+def _rlimit(p: Process, resource: int) -> int:
+    linux = p.personality
+    return linux.rlimits[resource][0] if isinstance(linux, LinuxProcess) else 0
+
+
+def _signals(p: Process) -> tuple[int, int, int, int, int]:
+    """(pending for its first thread, pending for the process, blocked by its first
+    thread, ignored, caught), as status's bit masks (signal n is bit n - 1)."""
+    linux = p.personality
+    if not isinstance(linux, LinuxProcess) or not p.threads:
+        return (0, 0, 0, 0, 0)
+    first = p.threads[0].personality
+    mine = first.pending.infos if isinstance(first, LinuxThread) else {}
+    blocked = first.sigmask if isinstance(first, LinuxThread) else 0
+    handlers = {sig: int.from_bytes(raw[:8], "little") for sig, raw in linux.sigactions.items()}
+
+    def mask(signals: Iterable[int]) -> int:
+        return sum(1 << (sig - 1) for sig in set(signals))
+    return (mask(mine), mask(linux.pending_set.infos), blocked,
+            mask(s for s, h in handlers.items() if h == SIG_IGN),
+            mask(s for s, h in handlers.items() if h not in (SIG_DFL, SIG_IGN)))
+
+
+def _thread_name(t: Thread) -> str:
+    """A thread's comm: its own (prctl PR_SET_NAME), or its process's."""
+    state = t.personality
+    name = state.comm if isinstance(state, LinuxThread) else b""
+    return name.decode(errors="replace") if name else t.process.name
+
+
+def _priority(t: Thread) -> tuple[int, int]:
+    """proc(5)'s priority and nice: 20 + nice, or -1 - the real-time priority."""
+    if t.policy in (Policy.FIFO, Policy.RR):
+        return -1 - t.rt_priority, 0
+    return 20 + t.nice, t.nice
+
+
+def _thread_start(t: Thread, default: float) -> float:
+    state = t.personality
+    return state.started if isinstance(state, LinuxThread) and state.started else default
+
+
 class KernelProcView:
     """The facts /proc shows, read from the kernel's tables and the VFS's fd tables."""
 
     def __init__(self, kernel: Kernel, vfs: VfsState) -> None:
         self.kernel, self.vfs = kernel, vfs
+        self.init_uts = process.Uts()
+        self.namespaces: dict[int, int] = {}  # other UTS namespaces' inode numbers
 
     def pids(self) -> list[int]:
         return sorted(self.kernel.processes)
+
+    def owner(self, pid: int) -> tuple[int, int, tuple[int, ...]] | None:
+        p = self.kernel.processes.get(pid)
+        if p is None:
+            return None
+        linux = p.personality  # (Linux's task_dump_owner: the effective ids)
+        ids = (linux.creds.euid, linux.creds.egid) if isinstance(linux, LinuxProcess) else (0, 0)
+        return (*ids, tuple(t.tid for t in p.threads if t.state is not State.TERMINATED))
 
     def info(self, pid: int) -> ProcInfo | None:
         p = self.kernel.processes.get(pid)
         if p is None:
             return None
-        states = {State.RUNNING: "R", State.READY: "R", State.BLOCKED: "S",
-                  State.TERMINATED: "Z", State.CREATED: "R"}
         live = [t for t in p.threads if t.state is not State.TERMINATED]
-        state = "Z" if p.zombie else min((states[t.state] for t in live), default="S")
+        state = "Z" if p.zombie else min((STATES[t.state] for t in live), default="S")
         user, system = p.times()
         linux = p.personality  # a server process has no Linux state: root's ids
-        ids = (linux.uid, linux.gid) if isinstance(linux, LinuxProcess) else (0, 0)
-        maps = [] if p.zombie else [(v.start, v.end, v.prot, v.name) for v in p.aspace.vmas]
-        return ProcInfo(pid, p.name, state, p.ppid, p.pgid, p.sid, len(live), *ids,
+        c = linux.creds if isinstance(linux, LinuxProcess) else Creds.of(0, 0)
+        start = linux.started if isinstance(linux, LinuxProcess) else 0.0
+        if isinstance(linux, LinuxProcess) and linux.stopped and not p.zombie:
+            state = "T"
+        maps = [] if p.zombie else [Mapping(first, last, v.prot, v.shared, name, *where)
+                                    for v in p.aspace.vmas
+                                    for first, last, name, *where in mapped.describe(p.aspace, v)]
+        tasks = tuple(TaskInfo(t.tid, state if state in "TZ" else STATES[t.state],
+                               t.user_time, t.sys_time, _thread_start(t, start),
+                               _thread_name(t), *_priority(t), t.cpu, t.rt_priority,
+                               int(t.policy))
+                      for t in live)
+        return ProcInfo(pid, p.name, state, p.ppid, p.pgid, p.sid, len(live), c.uid, c.gid,
                         p.cmdline, p.exe, maps, 0 if p.zombie else p.aspace.resident,
-                        user, system)
+                        user, system, start, tasks,
+                        (c.uid, c.euid, c.suid, c.fsuid, c.gid, c.egid, c.sgid, c.fsgid),
+                        c.capable(CAP_SYS_PTRACE),
+                        not isinstance(linux, LinuxProcess) or linux.dumpable == 1,
+                        c.groups, (c.inheritable, c.permitted, c.effective, c.bounding),
+                        isinstance(linux, LinuxProcess) and linux.no_new_privs,
+                        _signals(p), _rlimit(p, RLIMIT_SIGPENDING),
+                        0 if p.zombie else p.aspace.brk_start, _areas(p), wait_status(p))
 
     def fds(self, pid: int) -> dict[int, bytes]:
         return fd_paths(self.vfs, pid)
@@ -144,6 +241,84 @@ class KernelProcView:
 
     def cpus(self) -> int:
         return len(self.kernel.cpus)
+
+    def sysctl(self) -> sysctl.Sysctl:
+        return sysctl.of(self.kernel)
+
+    def _uts(self, pid: int) -> process.Uts:
+        p = self.kernel.processes.get(pid)
+        linux = p.personality if p is not None else None
+        # a server or the machine itself (pid 0) reads the first namespace, init's
+        return linux.uts if isinstance(linux, LinuxProcess) else self.init_uts
+
+    def uts(self, pid: int) -> tuple[bytes, bytes]:
+        uts = self._uts(pid)
+        return uts.nodename, uts.domainname
+
+    def set_uts(self, pid: int, nodename: bytes | None, domainname: bytes | None) -> None:
+        uts = self._uts(pid)
+        uts.nodename = uts.nodename if nodename is None else nodename
+        uts.domainname = uts.domainname if domainname is None else domainname
+
+    def release(self) -> tuple[bytes, bytes]:
+        return UTS_RELEASE[0], UTS_RELEASE[1]
+
+    def counters(self) -> Counters:
+        kernel = self.kernel
+        return Counters(loadavg.text(kernel), loadavg.runnable(kernel), len(kernel.threads()),
+                        kernel.next_pid - 1, kernel.profile.context_switches,
+                        kernel.profile.page_faults)
+
+    def environ(self, pid: int) -> bytes:
+        p = self.kernel.processes.get(pid)
+        if p is None or p.zombie or not isinstance(p.personality, LinuxProcess):
+            return b""  # a zombie's memory is gone: Linux reads nothing either
+        start, end = p.personality.env_area
+        try:
+            return p.aspace.copy_in(start, end - start)
+        except SegFault:  # the program unmapped its stack
+            return b""
+
+    def cmdline(self, pid: int) -> bytes:
+        p = self.kernel.processes.get(pid)
+        if p is None or p.zombie:
+            return b""  # as Linux: a zombie has no memory to read its arguments from
+        linux = p.personality
+        if not isinstance(linux, LinuxProcess) or linux.env_area == (0, 0):
+            return p.cmdline
+        env_start, env_end = linux.env_area
+        arg_start = env_start - len(p.cmdline)  # execve put them just below
+        try:
+            args = p.aspace.copy_in(arg_start, env_start - arg_start)
+            if args[-1:] != b"\0":  # setproctitle wrote over the end: one string, which
+                # may run on into the environment (Linux's get_mm_proctitle), with its NUL
+                title = p.aspace.copy_in(arg_start, env_end - arg_start)
+                args = title[:title.index(b"\0") + 1] if b"\0" in title else title
+        except SegFault:
+            return b""
+        return args
+
+    def uts_ns(self, pid: int) -> int:
+        uts = self._uts(pid)
+        if uts is self.init_uts:
+            return UTS_INIT_INO
+        return self.namespaces.setdefault(id(uts), UTS_INIT_INO + 0x100 + len(self.namespaces))
+
+    def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int] | None:
+        return fd_info(self.vfs, pid, fd)
+
+    def mounts(self) -> list[tuple[bytes, FileSystem]]:
+        return list(self.vfs.namespace.mounts.items())
+
+    def umask(self, pid: int) -> int:
+        proc = self.vfs.procs.get(pid)
+        return proc.umask if proc is not None else 0o022
+
+    def cwd(self, pid: int) -> bytes:
+        proc = self.vfs.procs.get(pid)
+        if proc is None:
+            raise KernelError(Errno.ENOENT, f"process {pid} has no working directory")
+        return path_of(proc.cwd)
 
 
 class Machine:
@@ -175,7 +350,9 @@ class Machine:
         self.halted: int | None = None  # the status a halt (timeout, host signal) gives
         self._halts: list[int] = []  # halts host signal handlers asked for (_halt_soon)
         self._polling = False
-        view = KernelProcView(kernel, self.vfs_state)
+        self.vfs_state.sysctl = sysctl.of(kernel)  # one record: pipe-max-size for the VFS
+        sysctl.of(kernel).values["kernel/threads-max"] = sys_fork.threads_max(kernel)
+        self.view = view = KernelProcView(kernel, self.vfs_state)
         self.vfs_state.namespace.mount(b"/proc", ProcFs(view, lambda: self.vfs_state.caller))
         crash_on, crashes = (crash or {}).get("vfs", (0, 1))
         self.vfs = ServerRuntime(kernel, "vfs", VFS_ID, serve(self.vfs_state), crash_on, crashes)
@@ -211,13 +388,14 @@ class Machine:
         cwd = self._workdir(start.workdir)
         who = Who(start.uid, start.gid, start.uid, start.gid, (),
                   EVERY_CAP if start.uid == 0 else 0)  # as creds.Creds.of
-        path, data, loader, prefix, ids = self._find(program, env, cwd, who)
+        path, data, loader, prefix, ids, loader_path = self._find(program, env, cwd, who)
         args = [os.fsencode(a) for a in argv]
         args = [*prefix, *args[1:]] if prefix else args
         init = process.spawn(self.kernel, path, data, loader, args,
                              [f"{k}={v}".encode() for k, v in env.items()], self.aslr, ids,
-                             start.uid, start.gid)
-        process.linux(init).uts.nodename = os.fsencode(start.hostname)
+                             start.uid, start.gid, loader_path)
+        process.linux(init).uts = self.view.init_uts
+        self.view.init_uts.nodename = os.fsencode(start.hostname)
         limits = process.linux(init).rlimits
         for resource, value in start.rlimits:
             limits[resource] = (value, value)
@@ -226,6 +404,7 @@ class Machine:
             sys_file.grant_files(self.kernel, init)
         self.kernel.log.info(f"init: pid {init.pid} {os.fsdecode(path)}")
         self._watch(start)
+        loadavg.start(self.kernel)
         try:
             self.kernel.run()
         finally:
@@ -275,7 +454,7 @@ class Machine:
                     continue
                 _check_format(program, image.program)
                 return (image.path, image.program, image.loader, image.prefix,
-                        (image.program_id, image.loader_id))
+                        (image.program_id, image.loader_id), image.loader_path)
         finally:
             del state.procs[0]
         errno = Errno.EACCES if denied else Errno.ENOENT

@@ -128,6 +128,7 @@ class ExecImage:
     program_id: object
     loader_id: object
     set_ids: tuple[int | None, int | None] = (None, None)  # set-user/group-ID: the owner's
+    loader_path: bytes = b""  # where the loader was found, symbolic links resolved
 
 
 class Sharing(enum.IntEnum):
@@ -147,6 +148,7 @@ class MappedFile:
     data: bytes
     key: tuple[int, ...]
     writable: bool = False
+    path: bytes = b""  # the file's path, for /proc/<pid>/maps
 
 
 @record
@@ -888,6 +890,7 @@ class CoreDump:
     OP: ClassVar[Op] = Op.CORE_DUMP
     pid: int
     image: bytes
+    name: bytes = b"core"  # kernel/core_pattern expanded: relative to its directory
 
 
 # -- the server runtime's own (servers/runtime.py), for any server -------------------

@@ -8,8 +8,11 @@ signal, the ids, the user registers) and NT_PRPSINFO (state, ids, name, argument
 then one PT_LOAD per mapping with its bytes. (No NT_AUXV, NT_FILE or FPU notes.) Pages
 never touched read as zero and are not allocated; PROT_NONE mappings are recorded
 without contents. The core bit of the wait status (WCOREDUMP).
-Never: writes the file: the VFS does, as "core" in the process's working directory,
-cut to RLIMIT_CORE (``/proc/sys/kernel/core_pattern`` is not consulted: it is the host's).
+Its name: the guest's /proc/sys/kernel/core_pattern expanded as Linux's
+format_corename (%p %P %i %I %u %g %s %t %h %e %E %c %d %%; kernel/core_uses_pid).
+Never: writes the file: the VFS does, where the name says (relative: in the process's
+working directory), cut to RLIMIT_CORE; a pattern piping to a helper ("|...") writes
+nothing (no helper runs on the host for a guest).
 Called by: the kernel's ``on_dying`` hook (the machine wires it), while the process's
 memory is still there.
 """
@@ -17,10 +20,12 @@ memory is still there.
 from __future__ import annotations
 
 import struct
+import time
 from typing import Any
 
 from unicorn import x86_const as X
 
+from cloudos.abi import sysctl
 from cloudos.abi.signal import DEFAULT_CORE
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.pagetable import FRAME_MASK, PRESENT
@@ -122,6 +127,34 @@ def on_dying(process: Process) -> bytes | None:
         return None
     linux(process).core_dumped = True
     return core_image(process, signal, limit)
+
+
+def core_name(process: Process, signal: int) -> bytes | None:
+    """The core file's path from kernel/core_pattern (None: a pipe to a helper)."""
+    table = sysctl.of(process.kernel)
+    pattern = table.core_pattern.encode()
+    if pattern.startswith(b"|"):
+        return None
+    state = linux(process)
+    exe = process.exe.replace(b"/", b"!")
+    values = {b"p": b"%d" % process.pid, b"P": b"%d" % process.pid,
+              b"i": b"%d" % process.pid, b"I": b"%d" % process.pid,
+              b"u": b"%d" % state.uid, b"g": b"%d" % state.gid, b"s": b"%d" % signal,
+              b"t": b"%d" % int(time.time()), b"h": state.uts.nodename,
+              b"e": process.name.encode().replace(b"/", b"!"), b"E": exe,
+              b"c": b"%d" % state.rlimits[RLIMIT_CORE][0], b"d": b"%d" % state.dumpable,
+              b"%": b"%"}
+    name, i = bytearray(), 0
+    while i < len(pattern):
+        if pattern[i:i + 1] == b"%" and i + 1 < len(pattern):
+            name += values.get(pattern[i + 1:i + 2], b"")  # an unknown one: dropped
+            i += 2
+        else:
+            name += pattern[i:i + 1]
+            i += 1
+    if table.number("kernel/core_uses_pid") and b"%p" not in pattern:
+        name += b".%d" % process.pid
+    return bytes(name)
 
 
 def dumped(process: Process) -> bool:

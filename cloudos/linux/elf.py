@@ -22,6 +22,7 @@ from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.vm import (MMAP_FLOOR, PAGE_MASK, PIE_BASE, STACK_RESERVE, USER_END,
                                   AddressSpace, Prot, page_align)
+from cloudos.linux import maps
 from cloudos.linux.layout import find_free
 from cloudos.linux.pagecache import FileId, PageCache
 
@@ -162,7 +163,8 @@ def check(data: bytes, path: str, loader: bytes | None) -> tuple[Header, Header 
 
 def load(aspace: AddressSpace, data: bytes, path: str, interp: bytes | None = None,
          aslr: bool = False, cache: PageCache | None = None,
-         ids: tuple[FileId | None, FileId | None] = (None, None)) -> Image:
+         ids: tuple[FileId | None, FileId | None] = (None, None),
+         loader_path: bytes = b"") -> Image:
     """Map the program in ``data`` (and its dynamic loader ``interp``, if it names one)
     into ``aspace``; ExecError when it is not loadable (``fatal`` past the checks Linux
     makes before committing to it).
@@ -170,6 +172,8 @@ def load(aspace: AddressSpace, data: bytes, path: str, interp: bytes | None = No
     With ``aslr`` (the guide's address space layout randomization), the base of a
     position-independent program, the mmap area (the loader, libraries) and the
     stack move by random page counts, as Linux's randomize_va_space=2 does.
+    The segments are recorded (``maps``) as mappings of ``path`` and of ``loader_path``
+    (its PT_INTERP name when not given).
     """
     header, ld = check(data, path, interp)
     if aslr:
@@ -177,7 +181,7 @@ def load(aspace: AddressSpace, data: bytes, path: str, interp: bytes | None = No
         aspace.stack_top -= secrets.randbelow(1 << 12) * PAGE_SIZE  # up to 16 MiB lower
     pie = PIE_BASE + (secrets.randbelow(1 << 20) * PAGE_SIZE if aslr else 0)
     bias = _map_image(aspace, data, header, pie if header.type == ET_DYN else None, path,
-                      cache, ids[0])
+                      cache, ids[0], os.fsencode(path))
     # The heap begins after the program (at a random page within 32 MiB with ASLR), as on
     # Linux: it may grow until a mapping is in its way, whatever the machine's size.
     end = max(s.vaddr + s.memsz for s in header.loads) + bias
@@ -196,7 +200,8 @@ def load(aspace: AddressSpace, data: bytes, path: str, interp: bytes | None = No
             raise _fatal(path, f"no room for its dynamic loader: {err}", err.errno) from None
     else:
         base = None
-    ld_bias = _map_image(aspace, interp, ld, base, f"{path}: dynamic loader", cache, ids[1])
+    ld_bias = _map_image(aspace, interp, ld, base, f"{path}: dynamic loader", cache, ids[1],
+                         loader_path or interpreter(data, header, path) or b"")
     return Image(_entry(ld, ld_bias, path), phdr, phnum, exec_stack, entry, ld_bias)
 
 
@@ -228,7 +233,8 @@ def _span(header: Header, path: str) -> int:
 
 
 def _map_image(aspace: AddressSpace, data: bytes, header: Header, base: int | None,
-               path: str, cache: PageCache | None = None, file: FileId | None = None) -> int:
+               path: str, cache: PageCache | None = None, file: FileId | None = None,
+               name: bytes = b"") -> int:
     """Map every PT_LOAD; position-independent images go at ``base``. Returns the bias."""
     _span(header, path)
     loads = header.loads
@@ -237,6 +243,13 @@ def _map_image(aspace: AddressSpace, data: bytes, header: Header, base: int | No
         _check_segment(aspace, data, seg, bias, path)
     for seg in loads:
         _map_segment(aspace, data, seg, bias, path, cache, file)
+        # the file's pages, then its bss past them: anonymous memory, as Linux shows it
+        start, vaddr = (seg.vaddr + bias) & PAGE_MASK, seg.vaddr + bias
+        file_end, end = page_align(vaddr + seg.filesz), page_align(vaddr + seg.memsz)
+        maps.record(aspace, start, file_end - start, name or None,
+                    seg.offset - (vaddr - start), *(file or (0, 0))[:2])
+        if end > file_end:
+            maps.record(aspace, file_end, end - file_end, None)
     return bias
 
 
@@ -276,6 +289,13 @@ def _map_segment(aspace: AddressSpace, data: bytes, seg: Segment, bias: int, pat
             aspace.copy_out(start, data[file_start:offset + filesz], force=True)
     except KernelError as err:  # out of memory, most likely
         raise _fatal(path, f"segment at {vaddr:#x}: {err}", err.errno) from None
+
+
+def env_area(stack_top: int, execfn: bytes, envp: list[bytes]) -> tuple[int, int]:
+    """Where ``build_stack`` puts the environment strings (Linux's mm->env_start and
+    env_end: what /proc/<pid>/environ shows): just below execfn, below the top word."""
+    end = stack_top - 8 - len(execfn) - 1
+    return end - sum(len(e) + 1 for e in envp), end
 
 
 def build_stack(aspace: AddressSpace, image: Image, argv: list[bytes], envp: list[bytes],

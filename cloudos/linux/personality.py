@@ -44,8 +44,9 @@ class LinuxPersonality:
         except Exception as err:  # a dump that cannot be made must not take the kernel down
             kernel.log.warn(f"core dump of {dying.name}[{dying.pid}] failed: {err}")
             return
-        if image is not None:
-            sys_file.notify(kernel, CoreDump(dying.pid, image))
+        name = coredump.core_name(dying, dying.killed_by) if image is not None else None
+        if image is not None and name:
+            sys_file.notify(kernel, CoreDump(dying.pid, image, name))
 
     def on_exit(self, dead: Process) -> None:
         """A process ended: its parent hears of it, its orphans are adopted, the VFS

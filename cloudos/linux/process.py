@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import resource
+import time
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,6 +81,8 @@ class LinuxProcess:
     subreaper: bool = False     # prctl: adopts its descendants' orphans
     no_new_privs: bool = False  # prctl: execve ignores set-ID bits (inherited, for ever)
     thp_disable: bool = False
+    started: float = 0.0  # seconds after boot it was made (fork), as /proc's starttime
+    env_area: tuple[int, int] = (0, 0)  # its environment strings on the stack (execve's)
 
     @property
     def uid(self) -> int:
@@ -95,7 +98,7 @@ class LinuxProcess:
                             files=self.files, aslr=self.aslr, shm=dict(self.shm),
                             signalfd_mask=self.signalfd_mask, uts=self.uts,
                             dumpable=self.dumpable, no_new_privs=self.no_new_privs,
-                            thp_disable=self.thp_disable)
+                            thp_disable=self.thp_disable, env_area=self.env_area)
 
 
 @dataclass
@@ -118,10 +121,16 @@ class LinuxThread:
     #                         pending, not an interruption (SIGPIPE of a write's EPIPE)
     timerslack: int = 50_000  # ns, prctl PR_SET_TIMERSLACK (recorded; timers are exact)
     default_timerslack: int = 50_000
+    started: float = 0.0  # seconds after boot it was made, as /proc's task starttime
 
     def fork(self) -> LinuxThread:
         return LinuxThread(self.sigmask, affinity=self.affinity, timerslack=self.timerslack,
                            default_timerslack=self.timerslack)
+
+
+def since_boot(kernel: Kernel) -> float:
+    """Now, in seconds since the machine booted (the clock of /proc/uptime)."""
+    return time.time() - kernel.boot_time
 
 
 def linux(process: Process) -> LinuxProcess:
@@ -139,8 +148,8 @@ def linux_thread(thread: Thread) -> LinuxThread:
 def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
                  envp: list[bytes], loader: bytes | None = None, aslr: bool = False,
                  ids: tuple[Any, ...] = (None, None),
-                 owner: tuple[int, int, int, int] = (0, 0, 0, 0)
-                 ) -> tuple[AddressSpace, int, int]:
+                 owner: tuple[int, int, int, int] = (0, 0, 0, 0),
+                 loader_path: bytes = b"") -> tuple[AddressSpace, int, int]:
     """A new address space holding the program ``data``: (aspace, entry, rsp).
 
     ``owner`` (uid, euid, gid, egid) are the process's ids after the exec, told to
@@ -150,7 +159,8 @@ def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
     """
     aspace = kernel.new_aspace()
     try:
-        image = elf.load(aspace, data, path, loader, aslr, cache_of(kernel), (ids[0], ids[1]))
+        image = elf.load(aspace, data, path, loader, aslr, cache_of(kernel), (ids[0], ids[1]),
+                         loader_path)
         rsp = elf.build_stack(aspace, image, argv, envp, os.fsencode(path), owner)
     except BaseException:
         aspace.destroy()
@@ -160,17 +170,19 @@ def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
 
 def spawn(kernel: Kernel, path: bytes, data: bytes, loader: bytes | None, argv: list[bytes],
           env: list[bytes], aslr: bool = True, ids: tuple[Any, ...] = (None, None),
-          uid: int = 0, gid: int = 0) -> Process:
+          uid: int = 0, gid: int = 0, loader_path: bytes = b"") -> Process:
     """Create a process running ``data``, the program found at ``path`` (with the
     dynamic ``loader`` it names), as ``uid``:``gid``; ExecError if it cannot run."""
     aspace, entry, rsp = load_program(kernel, os.fsdecode(path), data, argv, env, loader,
-                                      aslr, ids, (uid, uid, gid, gid))
+                                      aslr, ids, (uid, uid, gid, gid), loader_path)
     process = kernel.new_process(os.path.basename(os.fsdecode(path))[:15], None, aspace)
-    process.personality = LinuxProcess(Creds.of(uid, gid), aslr=aslr)
+    now = since_boot(kernel)
+    process.personality = LinuxProcess(Creds.of(uid, gid), aslr=aslr, started=now,
+                                       env_area=elf.env_area(aspace.stack_top, path, env))
     process.exe = path
     process.cmdline = b"".join(a + b"\0" for a in argv)
     thread = kernel.new_thread(process, kernel.cpu.new_context(aspace.pt.root, entry, rsp))
-    thread.personality = LinuxThread()
+    thread.personality = LinuxThread(started=now)
     return process
 
 

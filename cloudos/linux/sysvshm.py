@@ -23,6 +23,7 @@ from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.pagetable import FRAME_MASK
 from cloudos.kernel.mm.vm import (MMAP_FLOOR, PAGE_MASK, USER_END, AddressSpace, Prot,
                                   page_align)
+from cloudos.linux import maps
 from cloudos.linux.creds import CAP_IPC_OWNER, CAP_SYS_ADMIN
 from cloudos.linux.layout import find_free
 from cloudos.kernel.task import Thread
@@ -179,6 +180,9 @@ def sys_shmat(t: Thread, ident: int, addr: int, flags: int, *_: int) -> int:
             raise KernelError(Errno.EINVAL, "SHM_REMAP needs an address")
         start = find_free(aspace, length)
     aspace.add(start, length, prot, "SYSV", shared=True)
+    # (Linux names an attachment by its key, as a deleted file of shmem)
+    maps.record(aspace, start, length, b"/SYSV%08x (deleted)" % (segment.key & 0xFFFF_FFFF),
+                0, 0, ident)
     segment.map(aspace, start, 0, segment.pages)
     linux(t.process).shm[start] = ident
     segment.atime, segment.lpid = int(time.time()), t.process.pid

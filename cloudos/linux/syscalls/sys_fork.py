@@ -16,24 +16,25 @@ import struct
 
 from unicorn import x86_const as X
 
-from cloudos.abi import vfs
+from cloudos.abi import sysctl, vfs
 from cloudos.abi.signal import (CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED,
                                 CONTINUED_STATUS, SIGCHLD, SIGCONT, SIGKILL, SIGSEGV)
 from cloudos.errno import Errno, KernelError
+from cloudos.kernel.boot import Kernel
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.vm import PAGE_MASK, USER_END, AddressSpace
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import SlowPath, Stop
-from cloudos.linux.elf import ExecError
-from cloudos.linux import coredump
+from cloudos.linux.elf import ExecError, env_area
+from cloudos.linux import coredump, maps
 from cloudos.linux import signals
 from cloudos.linux.coredump import CORE_DUMPED
 from cloudos.linux import creds
 from cloudos.linux.creds import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
 from cloudos.linux.pagecache import collect_shared
 from cloudos.linux.process import (RLIMIT_NPROC, RLIMIT_STACK, LinuxProcess, linux,
-                                   linux_thread, load_program)
+                                   linux_thread, load_program, since_boot)
 from cloudos.linux.syscalls.args import s32, user_string
 from cloudos.linux.syscalls import sys_file
 from cloudos.linux.syscalls.sys_futex import futex_wake
@@ -52,6 +53,7 @@ WNOHANG, WUNTRACED, WEXITED, WCONTINUED, WNOWAIT = 1, 2, 4, 8, 0x01000000
 WNOTHREAD, WALL, WCLONE = 0x20000000, 0x40000000, 0x80000000
 P_ALL, P_PID, P_PGID = 0, 1, 2
 THREAD_RAM = 128 << 10  # RAM per task of threads-max (Linux: 8 kernel stacks' worth)
+RESERVED_PIDS = 300  # where pid numbers start again past pid_max, as Linux's alloc_pid
 # execve's argument limits (Linux's fs/exec.c): the strings and their pointers share a
 # quarter of RLIMIT_STACK, at most 3/4 of _STK_LIM, at least ARG_MAX; one string holds
 # at most MAX_ARG_STRLEN bytes with its NUL
@@ -60,14 +62,20 @@ TLS_MAX = USER_END - PAGE_SIZE  # TASK_SIZE_MAX: an FS base at or above it is EP
 
 
 # -- fork and clone -----------------------------------------------------------
+def threads_max(kernel: Kernel) -> int:
+    """threads-max's default: one task per 128 KiB of RAM, so that a fork or thread bomb
+    meets EAGAIN, root's included."""
+    return max(kernel.frames.total_bytes // THREAD_RAM, 64)
+
+
 def _check_nproc(t: Thread) -> None:
-    """The machine's cap on tasks (Linux's threads-max: one per 128 KiB of RAM, so a fork
-    or thread bomb meets EAGAIN, root's included), then RLIMIT_NPROC: a non-root user's
-    tasks, threads included, as Linux counts them."""
+    """The machine's cap on tasks (Linux's kernel/threads-max), then RLIMIT_NPROC: a
+    non-root user's tasks, threads included, as Linux counts them."""
     state = linux(t.process)
     limit = state.rlimits[RLIMIT_NPROC][0]
     kernel = t.process.kernel
-    if len(kernel.threads()) >= max(kernel.frames.total_bytes // THREAD_RAM, 64):
+    if len(kernel.threads()) >= (sysctl.of(kernel).number("kernel/threads-max")
+                                 or threads_max(kernel)):
         raise KernelError(Errno.EAGAIN, "the machine's task limit (threads-max) reached")
     if state.creds.capable(CAP_SYS_RESOURCE) or state.creds.capable(CAP_SYS_ADMIN):
         return
@@ -76,14 +84,39 @@ def _check_nproc(t: Thread) -> None:
         raise KernelError(Errno.EAGAIN, "RLIMIT_NPROC reached")
 
 
+def _randomized(t: Thread) -> bool:
+    """Whether an exec randomizes the layout: the process's (--no-aslr, personality) and
+    kernel/randomize_va_space's (0: never, as Linux)."""
+    return linux(t.process).aslr \
+        and sysctl.of(t.process.kernel).number("kernel/randomize_va_space") != 0
+
+
+def _bound_ids(kernel: Kernel) -> None:
+    """The kernel's next pid (or tid) below kernel/pid_max: past it, numbering starts
+    again at RESERVED_PIDS, skipping ids in use, as Linux's alloc_pid; EAGAIN when every
+    id below pid_max is taken. (The kernel hands out ``next_pid`` or the first free id
+    after it: steering it here bounds the ids without a bound in the kernel.)"""
+    pid_max = sysctl.of(kernel).pid_max
+    used = {th.tid for th in kernel.threads()} | set(kernel.processes)
+    start = kernel.next_pid if kernel.next_pid < pid_max else RESERVED_PIDS
+    for low, high in ((start, pid_max), (RESERVED_PIDS, min(start, pid_max))):
+        free = next((n for n in range(low, high) if n not in used), None)
+        if free is not None:
+            kernel.next_pid = free
+            return
+    raise KernelError(Errno.EAGAIN, f"every pid below pid_max {pid_max} is taken")
+
+
 def _copy_thread(t: Thread, flags: int, stack: int, tls: int, child_tid: int) -> Thread:
     """The new thread (and process unless CLONE_THREAD): runs from the caller's context."""
     kernel, parent = t.process.kernel, t.process
+    _bound_ids(kernel)
     if flags & CLONE_VM:
         aspace = parent.aspace
     else:
         aspace = parent.aspace.fork()
         aspace.stack_reserve = parent.aspace.stack_reserve  # RLIMIT_STACK is inherited
+        maps.fork(parent.aspace, aspace)
     regs = {X.UC_X86_REG_RAX: 0}
     if stack:
         regs[X.UC_X86_REG_RSP] = stack
@@ -103,6 +136,9 @@ def _copy_thread(t: Thread, flags: int, stack: int, tls: int, child_tid: int) ->
         sys_file.notify(kernel, vfs.Fork(parent.pid, process.pid))
         child = kernel.new_thread(process, context)
     child.personality = linux_thread(t).fork()
+    linux_thread(child).started = since_boot(kernel)
+    if not flags & CLONE_THREAD:
+        linux(child.process).started = linux_thread(child).started
     child.policy, child.rt_priority, child.nice = t.policy, t.rt_priority, t.nice
     if flags & CLONE_CHILD_SETTID:
         _store_tid(aspace, child_tid, child.tid)
@@ -246,9 +282,10 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
                                           else image.set_ids))
         try:
             new, entry, rsp = load_program(t.process.kernel, os.fsdecode(resolved), image.program,
-                                           argv, env, image.loader, linux(t.process).aslr,
+                                           argv, env, image.loader, _randomized(t),
                                            (image.program_id, image.loader_id),
-                                           (ids.uid, ids.euid, ids.gid, ids.egid))
+                                           (ids.uid, ids.euid, ids.gid, ids.egid),
+                                           image.loader_path)
         except ExecError as err:
             if err.fatal:  # Linux finds this past its point of no return: the caller dies
                 t.process.kernel.kill(t.process, SIGSEGV)
@@ -257,6 +294,7 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
         if ids != linux(t.process).creds:
             linux(t.process).creds = ids
             sys_file.tell_credentials(t.process)
+        linux(t.process).env_area = env_area(new.stack_top, resolved, env)
         return 0  # RAX of the new program's first instruction, as Linux leaves it
 
     return sys_file.call(t, vfs.ExecRead(sys_file.AT_FDCWD, name), deliver=exec_file)

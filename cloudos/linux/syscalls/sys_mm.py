@@ -12,11 +12,12 @@ object in ``sharedfiles``.
 """
 
 from cloudos.errno import Errno, KernelError
-from cloudos.abi import vfs
+from cloudos.abi import sysctl, vfs
 from cloudos.kernel.mm.buddy import PAGE_SHIFT, PAGE_SIZE
 from cloudos.kernel.mm.pagetable import COW, FRAME_MASK
 from cloudos.kernel.mm.vm import (MMAP_BASE, MMAP_FLOOR, PAGE_MASK, USER_END, AddressSpace,
                                   Prot, Vma, page_align)
+from cloudos.linux import maps
 from cloudos.linux.layout import find_free
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Thread
@@ -40,6 +41,7 @@ MADV_DONTNEED, MADV_FREE = 4, 8
 SHARED_READ, SHARED_WRITE = vfs.Sharing.SHARED_READ, vfs.Sharing.SHARED_WRITE  # MmapRead's
 # VMA names of shared file mappings: whether the open file allowed writing
 SHARED_NAMES = {SHARED_READ: "file-shared-ro", SHARED_WRITE: "file-shared"}
+OVERCOMMIT_ALWAYS = 1  # vm/overcommit_memory's OVERCOMMIT_ALWAYS
 MADV_KNOWN = {0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 25}
 
 
@@ -114,7 +116,11 @@ def _within_as(t: Thread, more: int, committed: bool = True) -> bool:
     memory that would be committed (writable, private or anonymous, not MAP_NORESERVE),
     within the machine's RAM, as Linux's heuristic overcommit refuses one request larger
     than RAM and swap (a 1 TiB brk or mmap is ENOMEM, on a machine of any size)."""
-    if committed and more > t.process.kernel.frames.total_bytes:
+    kernel = t.process.kernel
+    # vm/overcommit_memory 1 (always) skips the heuristic; 2 (strict accounting) is
+    # checked as 0 is: no commit charge is kept
+    if committed and more > kernel.frames.total_bytes \
+            and sysctl.of(kernel).number("vm/overcommit_memory") != OVERCOMMIT_ALWAYS:
         return False
     limit = linux(t.process).rlimits[RLIMIT_AS][0]
     return limit == RLIM_INFINITY or sum(v.end - v.start for v in t.process.aspace.vmas) \
@@ -156,6 +162,8 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
     if not _within_as(t, size, committed):
         raise KernelError(Errno.ENOMEM, f"{size:#x} bytes: RLIMIT_AS or more than the RAM")
     aspace = t.process.aspace
+    if len(aspace.vmas) > sysctl.of(t.process.kernel).number("vm/max_map_count"):
+        raise KernelError(Errno.ENOMEM, "more mappings than vm/max_map_count")
     mappings_changed(aspace)
     if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
         if flags & MAP_FIXED_NOREPLACE and aspace.overlaps(addr, addr + size):
@@ -166,6 +174,9 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
     if flags & MAP_ANONYMOUS:
         aspace.add(start, size, access, "", grows_down=bool(flags & MAP_GROWSDOWN),
                    shared=kind != MAP_PRIVATE)
+        # (Linux names shared anonymous memory as the shmem file behind it)
+        maps.record(aspace, start, size, b"/dev/zero (deleted)" if kind != MAP_PRIVATE
+                    else None)
         if kind != MAP_PRIVATE and access & Prot.WRITE:
             return now_shares_memory(t, start)
         return start
@@ -187,6 +198,7 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
             # the VMA's name says whether mprotect may add PROT_WRITE: the file's open mode
             name = SHARED_NAMES[SHARED_WRITE if answer.writable else SHARED_READ]
             aspace.add(start, size, access, name, shared=True)
+            maps.record(aspace, start, size, answer.path, offset, key[0], key[1])
             cache.shared.map(aspace, start, size, offset, (key[0], key[1]), data,
                              sharing == SHARED_WRITE)
             return start
@@ -197,6 +209,7 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
             cache.private_copies += 1
             file = (file[0], file[1], file[2], -cache.private_copies)
         aspace.add(start, size, access, "file")
+        maps.record(aspace, start, size, answer.path, offset, key[0], key[1])
         # Pages of the file come from the page cache; pages past its end are demand-zero.
         cache.map(aspace, start, file, offset, data)
         return start
@@ -208,6 +221,7 @@ def sys_munmap(t: Thread, addr: int, length: int, *_: int) -> int:
     """Implements Linux munmap(2)."""
     size = _unmap_size(addr, length)
     t.process.aspace.remove(addr, size)
+    maps.forget(t.process.aspace, addr, size)
     collect_shared(t.process.kernel)
     return 0
 
@@ -331,20 +345,23 @@ def sys_mremap(t: Thread, old: int, old_size: int, new_size: int, flags: int, ne
         aspace.remove(new, new_size)
     elif new_size > old_size and old + old_size == vma.end and old + new_size <= USER_END \
             and not aspace.overlaps(vma.end, old + new_size):
-        aspace.add(vma.end, new_size - old_size, Prot(vma.prot), vma.name, vma.grows_down,
-                   vma.shared)
+        grow = new_size - old_size
+        maps.grown(aspace, vma.start, vma.end, grow)
+        aspace.add(vma.end, grow, Prot(vma.prot), vma.name, vma.grows_down, vma.shared)
         return old
     elif not flags & MREMAP_MAYMOVE:
         raise KernelError(Errno.ENOMEM, "no room to grow in place")
     else:
         new = find_free(aspace, new_size)
     kept = min(old_size, new_size)
+    maps.moved(aspace, old, new, new_size)
     _move(aspace, vma, old, new, kept)
     if new_size > kept:
         aspace.add(new + kept, new_size - kept, Prot(vma.prot), vma.name, vma.grows_down,
                    vma.shared)
     if flags & MREMAP_DONTUNMAP:  # the old range stays, empty: it faults in zero pages
         aspace.add(old, old_size, Prot(vma.prot))
+        maps.record(aspace, old, old_size, None)
     elif old_size > kept:
         aspace.remove(old + kept, old_size - kept)
     return new

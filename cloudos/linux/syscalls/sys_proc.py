@@ -6,12 +6,13 @@ import struct
 import time
 
 from cloudos import __version__
+from cloudos.abi import sysctl
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.vm import USER_END
 from cloudos.kernel.task import Process, Thread
 from cloudos.linux.process import RLIM_INFINITY, RLIM_NLIMITS, linux, linux_thread
 from cloudos.linux.syscalls.args import s32, write_u64
-from cloudos.linux import cpulimit, creds
+from cloudos.linux import cpulimit, creds, loadavg
 from cloudos.linux.syscalls import sys_file
 from cloudos.linux.process import RLIMIT_CPU, RLIMIT_NOFILE, RLIMIT_STACK
 
@@ -19,7 +20,6 @@ from unicorn import x86_const as X
 
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
 ROBUST_LIST_HEAD_SIZE = 24
-NR_OPEN = 1 << 20  # fs.nr_open (the VFS's files.NR_OPEN)
 RLIMIT = struct.Struct("<QQ")
 UTS_RELEASE = (b"6.12.0-cloudos", f"#1 SMP CloudOS {__version__}".encode(), b"x86_64")
 UTS_NAME_MAX = 64  # __NEW_UTS_LEN: each field holds 64 bytes and a NUL
@@ -331,10 +331,10 @@ def sys_prlimit64(t: Thread, pid: int, resource: int, new: int, old: int, *_: in
         soft, hard = RLIMIT.unpack(aspace.copy_in(new, RLIMIT.size))
         if soft > hard:
             raise KernelError(Errno.EINVAL, "soft limit above hard limit")
+        if resource == RLIMIT_NOFILE and hard > sysctl.of(t.process.kernel).nr_open:
+            raise KernelError(Errno.EPERM, "RLIMIT_NOFILE above fs/nr_open")
         if hard > current[1] and not state.creds.capable(creds.CAP_SYS_RESOURCE):
             raise KernelError(Errno.EPERM, "raising a hard limit")
-        if resource == RLIMIT_NOFILE and hard > NR_OPEN:
-            raise KernelError(Errno.EPERM, "RLIMIT_NOFILE above fs.nr_open")
     if old:
         aspace.copy_out(old, RLIMIT.pack(*current))
     if new:
@@ -362,14 +362,16 @@ __all__ = ["RLIM_INFINITY"]
 
 
 SYSINFO = struct.Struct("<q3Q6QHH4xQQI4x")
+SI_LOAD_SHIFT = 16  # sysinfo's loads are fixed point with 16 bits of fraction
 
 
 def sys_sysinfo(t: Thread, info: int, *_: int) -> int:
-    """Implements Linux sysinfo(2): uptime, memory and process count (no load average)."""
+    """Implements Linux sysinfo(2): uptime, load averages, memory and process count."""
     kernel = t.process.kernel
     uptime = int(time.time() - kernel.boot_time)
     procs = sum(1 for p in kernel.processes.values() if not p.zombie)
-    t.process.aspace.copy_out(info, SYSINFO.pack(uptime, 0, 0, 0, kernel.frames.total_bytes,
+    loads = (v << (SI_LOAD_SHIFT - loadavg.FSHIFT) for v in loadavg.avenrun(kernel))
+    t.process.aspace.copy_out(info, SYSINFO.pack(uptime, *loads, kernel.frames.total_bytes,
                                                  kernel.frames.free_bytes, 0, 0, 0, 0,
                                                  min(procs, 0xFFFF), 0, 0, 0, 1))
     return 0

@@ -191,7 +191,7 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.GETTIMEOFDAY: full(sys_time.sys_gettimeofday, "time zone is UTC"),
     Sysno.GETRLIMIT: full(sys_proc.sys_getrlimit),
     Sysno.GETRUSAGE: partial(sys_sched.sys_getrusage, "CPU times only"),
-    Sysno.SYSINFO: partial(sys_proc.sys_sysinfo, "no load average or swap"),
+    Sysno.SYSINFO: partial(sys_proc.sys_sysinfo, "no swap, shared or buffer memory"),
     Sysno.TIMES: full(sys_sched.sys_times),
     Sysno.PTRACE: enosys(),
     Sysno.GETUID: full(sys_proc.sys_getuid, "real uid; --user sets the first process's"),
@@ -262,8 +262,8 @@ _ROWS: dict[Sysno, _Row] = {
                               "ARCH_SET/GET_FS and _GS; CET and CPUID codes: EINVAL"),
     Sysno.ADJTIMEX: partial(sys_time.sys_adjtimex, "reads an unsynchronised clock; changes: EPERM"),
     Sysno.SETRLIMIT: partial(sys_proc.sys_setrlimit,
-                             "enforced: NOFILE, FSIZE, AS, STACK, CPU, NPROC, CORE; others "
-                             "recorded"),
+                             "enforced: NOFILE (up to fs/nr_open), FSIZE, AS, STACK, CPU, "
+                             "NPROC, CORE; others recorded"),
     Sysno.CHROOT: enosys(),
     Sysno.SYNC: full(sys_file.sys_sync),
     Sysno.ACCT: enosys(),

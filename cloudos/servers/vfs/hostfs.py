@@ -132,6 +132,7 @@ class HostFs(FileSystem):
 
     def __init__(self, root: str, readonly: bool = True) -> None:
         super().__init__(readonly)
+        self.host_root = root  # what the mount table names as its source
         self._root_fd = -1
         # The one path the host resolves for us, with symlinks: it is configuration.
         self._root_fd = os.open(root, WALK & ~os.O_NOFOLLOW)

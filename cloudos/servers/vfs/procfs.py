@@ -1,17 +1,21 @@
 """procfs: the first /proc — processes and a few system files, generated on read.
 
-Owns: /proc/self (the calling process), /proc/<pid>/{stat,statm,status,cmdline,comm,
-maps,exe,fd/}, /proc/meminfo, /proc/uptime, /proc/stat, /proc/loadavg (what procps's
-ps, top, free, uptime and pgrep read), /proc/locks (lslocks's). Contents come from a
-``ProcView`` the machine provides (read-only facts about processes and memory), so
-this file system never holds state of its own and never reaches into the kernel by
-itself.
-Never: lets anything be written or created (EACCES / EPERM as on Linux).
+Owns: /proc/self, /proc/<pid>/{stat,statm,status,cmdline,comm,environ,maps,mounts,
+mountinfo,exe,fd/,fdinfo/,task/<tid>/{stat,status,comm},ns/}, /proc/mounts,
+/proc/{meminfo,uptime,stat,loadavg,vmstat,cpuinfo} (what procps's ps, top, free,
+uptime, vmstat and pgrep read, what lsof and debuggers read), /proc/locks (lslocks's),
+and /proc/sys (the tunables and more: ``procsys``). Contents come from a
+``ProcView`` the machine provides (facts about processes, memory and mappings, the
+machine's counters and sysctl record), so this file system never holds state of its
+own and never reaches into the kernel by itself.
+Never: lets a name be created (ENOENT, as Linux's lookup) or removed (EPERM); lets
+anything but root write a /proc/sys file its mode allows (EACCES).
 Called by: the VFS, which mounts it at /proc.
 """
 
 from __future__ import annotations
 
+import os
 import stat
 import time
 from dataclasses import dataclass, field, replace
@@ -19,13 +23,49 @@ from typing import Callable, NoReturn, Protocol
 
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node, StatFs, dtype
+from cloudos.servers.vfs import procsys
+from cloudos.servers.vfs.hostfs import HostFs
+from cloudos.servers.vfs.procsys import SysFiles, SysView
 
 PROC_SUPER_MAGIC = 0x9FA0
 RLIM_INFINITY = (1 << 64) - 1  # stat's rsslim
-PID_FILES = ("stat", "statm", "status", "cmdline", "comm", "maps")
-SYSTEM_FILES = ("meminfo", "uptime", "stat", "loadavg", "cpuinfo", "locks")
+PID_FILES = ("stat", "statm", "status", "cmdline", "comm", "maps", "environ", "mounts",
+             "mountinfo")
+PID_LINKS = ("exe", "cwd", "root")
+PID_DIRS = {"fd": "fddir", "fdinfo": "fdinfodir", "task": "taskdir", "ns": "nsdir"}
+TASK_FILES = ("stat", "status", "comm")
+SYSTEM_FILES = ("meminfo", "uptime", "stat", "loadavg", "cpuinfo", "vmstat", "locks")
+STATE_NAMES = {"R": "running", "S": "sleeping", "Z": "zombie", "T": "stopped"}
+# The namespaces every process is in (CloudOS makes no others but UTS namespaces): the
+# inode numbers of Linux's initial ones (include/linux/proc_ns.h; net and mnt are
+# allocated at boot, these are what a booted Linux shows first)
+NS_INIT = {"cgroup": 4026531835, "ipc": 4026531839, "mnt": 4026531841, "net": 4026531840,
+           "pid": 4026531836, "pid_for_children": 4026531836, "time": 4026531834,
+           "time_for_children": 4026531834, "user": 4026531837, "uts": 4026531838}
+# Mount table: Linux's type and source for each file system (a host directory's source
+# is its host path; UML's hostfs is the Linux type of the same idea)
+MOUNT_TYPES = {"devfs": ("devtmpfs", "devtmpfs"), "tmpfs": ("tmpfs", "tmpfs"),
+               "overlay": ("overlay", "overlay"), "proc": ("proc", "proc"),
+               "hostfs": ("hostfs", "hostfs")}
+FIRST_MOUNT_ID = 21  # the root's; those below are Linux's internal mounts
+INTERNAL_MOUNT_ID = 13  # pipefs, sockfs, anon_inodefs: where pipes and sockets live
+SIGCHLD = 17  # a process's exit signal (stat's field 38; a thread's is -1)
 HZ = 100  # clock ticks a second, as USER_HZ (procps reads times in these)
 PAGE = 4096
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """One line of /proc/<pid>/maps: an area and what it maps."""
+
+    start: int
+    end: int
+    prot: int                   # PROT_READ 1, PROT_WRITE 2, PROT_EXEC 4
+    shared: bool
+    name: str                   # the file's path, [heap], [stack], or "" (anonymous)
+    offset: int = 0             # in the file, of the area's first byte
+    dev: int = 0
+    ino: int = 0
 
 
 @dataclass(frozen=True)
@@ -43,28 +83,93 @@ class ProcInfo:
     gid: int
     cmdline: bytes
     exe: bytes
-    maps: list[tuple[int, int, int, str]] = field(default_factory=list)  # start, end, prot, name
+    maps: list[Mapping] = field(default_factory=list)
     rss_pages: int = 0
     utime: float = 0.0
     stime: float = 0.0
+    start: float = 0.0          # seconds after boot it was made
+    tasks: tuple[TaskInfo, ...] = ()
+    ids: tuple[int, ...] = (0,) * 8  # uid, euid, suid, fsuid, gid, egid, sgid, fsgid
+    may_trace: bool = True      # CAP_SYS_PTRACE: it may read any process's memory
+    dumpable: bool = True       # others of its user may read its memory (environ)
+    groups: tuple[int, ...] = ()
+    caps: tuple[int, int, int, int] = (0, 0, 0, 0)  # inheritable, permitted, effective, bounding
+    no_new_privs: bool = False
+    # its first thread's pending, the process's pending, blocked, ignored, caught signals
+    signals: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
+    sigpending_limit: int = 0   # RLIMIT_SIGPENDING
+    # stat's addresses: the program break's start, its arguments' and environment's
+    # strings (arg_start, arg_end = env_start, env_end)
+    brk_start: int = 0
+    areas: tuple[int, int, int, int] = (0, 0, 0, 0)
+    exit_status: int = 0        # a zombie's wait status word
 
 
-class ProcView(Protocol):
+@dataclass(frozen=True)
+class TaskInfo:
+    """What /proc/<pid>/task/<tid> shows of one thread."""
+
+    tid: int
+    state: str
+    utime: float
+    stime: float
+    start: float
+    name: str = ""              # its comm
+    priority: int = 20          # proc(5)'s: 20 + nice, or -1 - its real-time priority
+    nice: int = 0
+    cpu: int = 0                # the CPU it last ran on
+    rt_priority: int = 0
+    policy: int = 0             # SCHED_*
+
+
+@dataclass(frozen=True)
+class Counters:
+    """The machine's counters that /proc/loadavg, /proc/stat and /proc/vmstat show."""
+
+    loadavg: str                # "0.42 0.10 0.03", as Linux rounds avenrun
+    runnable: int               # threads running or ready
+    threads: int
+    last_pid: int               # the last pid (or tid) handed out
+    context_switches: int
+    page_faults: int
+
+
+class ProcView(SysView, Protocol):
     def pids(self) -> list[int]: ...
     def info(self, pid: int) -> ProcInfo | None: ...
+    # what a stat of /proc/<pid>/... needs, cheaply: (euid, egid, its threads' ids)
+    def owner(self, pid: int) -> tuple[int, int, tuple[int, ...]] | None: ...
     def fds(self, pid: int) -> dict[int, bytes]: ...
     def memory(self) -> tuple[int, int]: ...  # total and free bytes
     def uptime(self) -> float: ...
     def cpus(self) -> int: ...  # the machine's vCPUs
     def locks(self) -> bytes: ...  # /proc/locks (the VFS's lock table)
+    def counters(self) -> Counters: ...
+    def environ(self, pid: int) -> bytes: ...  # its environment strings, from its stack
+    def cmdline(self, pid: int) -> bytes: ...  # its argument strings, from its stack
+    def uts_ns(self, pid: int) -> int: ...  # the inode number of its UTS namespace
+    def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int] | None: ...
+    # (position, flags with O_CLOEXEC, st_dev, st_ino) of an open fd
+    def mounts(self) -> list[tuple[bytes, FileSystem]]: ...  # mount point, in mount order
+    def cwd(self, pid: int) -> bytes: ...  # its working directory's path
+    def umask(self, pid: int) -> int: ...
+
+
 
 
 class ProcNode(Node):
     __slots__ = ("kind", "pid", "name")
 
-    def __init__(self, fs: ProcFs, kind: str, pid: int = 0, name: str = "") -> None:
-        super().__init__(fs, hash((kind, pid, name)) & 0x7FFF_FFFF | 1)
+    def __init__(self, fs: ProcFs, kind: str, pid: int = 0, name: str = "",
+                 ino: int = 0) -> None:
+        super().__init__(fs, ino or hash((kind, pid, name)) & 0x7FFF_FFFF | 1)
         self.kind, self.pid, self.name = kind, pid, name
+
+
+# The modes of what a process's directory holds (Linux's fs/proc/base.c)
+DIR_MODES = {"root": 0o555, "pid": 0o555, "sysdir": 0o555, "fddir": 0o500,
+             "fdinfodir": 0o500, "taskdir": 0o555, "task": 0o555, "nsdir": 0o511}
+FILE_MODES = {"environ": 0o400}
 
 
 class ProcFs(FileSystem):
@@ -77,6 +182,7 @@ class ProcFs(FileSystem):
         self.view, self.caller = view, caller
         self._root = ProcNode(self, "root")
         self.born = time.time_ns()
+        self.sys = SysFiles(view, caller)
 
     def root(self) -> Node:
         return self._root
@@ -91,52 +197,128 @@ class ProcFs(FileSystem):
             raise KernelError(Errno.ENOENT, f"no process {pid}")
         return info
 
+    def _task(self, info: ProcInfo, tid: int) -> TaskInfo:
+        task = next((t for t in info.tasks if t.tid == tid), None)
+        if task is None:
+            raise KernelError(Errno.ENOENT, f"no thread {tid}")
+        return task
+
     def getattr(self, node: Node) -> Attr:
         n = self._node(node)
-        mode = {"root": stat.S_IFDIR | 0o555, "pid": stat.S_IFDIR | 0o555,
-                "fddir": stat.S_IFDIR | 0o500, "link": stat.S_IFLNK | 0o777,
-                "file": stat.S_IFREG | 0o444}[n.kind]
+        if n.kind == "sysfile":
+            mode = stat.S_IFREG | procsys.MODES[n.name]
+        elif n.kind in ("file", "nsfile"):
+            mode = stat.S_IFREG | FILE_MODES.get(n.name, 0o444)
+        elif n.kind == "link":
+            mode = stat.S_IFLNK | 0o777
+        else:
+            mode = stat.S_IFDIR | DIR_MODES[n.kind]
         uid = gid = 0
-        if n.pid:
-            info = self._info(n.pid)
-            uid, gid = info.uid, info.gid
+        if n.pid:  # (cheap: ls /proc stats every process's directory)
+            owner = self.view.owner(n.pid)
+            if owner is None:
+                raise KernelError(Errno.ENOENT, f"no process {n.pid}")
+            uid, gid, tids = owner
+            if (n.kind == "task" or n.name.startswith("task/")) \
+                    and int(n.name.split("/")[1]) not in tids:
+                raise KernelError(Errno.ENOENT, f"no thread {n.name}")
         return Attr(n.ino, mode, 2 if stat.S_ISDIR(mode) else 1, uid, gid, 0, 0, 1024, 0,
                     self.born, self.born, self.born, self.dev)
 
     def lookup(self, dir: Node, name: bytes) -> Node:
         d, text = self._node(dir), name.decode(errors="replace")
-        if d.kind == "root":
-            if text == "self":
-                return ProcNode(self, "link", 0, "self")
-            if text in SYSTEM_FILES:
-                return ProcNode(self, "file", 0, text)
-            if text.isdigit() and self.view.info(int(text)) is not None:
-                return ProcNode(self, "pid", int(text))
-        elif d.kind == "pid":
-            if text in PID_FILES:
-                return ProcNode(self, "file", d.pid, text)
-            if text == "exe":
-                return ProcNode(self, "link", d.pid, "exe")
-            if text == "fd":
-                return ProcNode(self, "fddir", d.pid)
-        elif d.kind == "fddir":
-            if text.isdigit() and int(text) in self.view.fds(d.pid):
-                return ProcNode(self, "link", d.pid, f"fd/{text}")
-        else:
+        found = {"root": self._lookup_root, "pid": self._lookup_pid,
+                 "fddir": self._lookup_fd, "fdinfodir": self._lookup_fd,
+                 "taskdir": self._lookup_task, "task": self._lookup_task,
+                 "nsdir": self._lookup_ns, "sysdir": self._lookup_sys}.get(d.kind)
+        if found is None:
             raise KernelError(Errno.ENOTDIR, "not a directory")
-        raise KernelError(Errno.ENOENT, text)
+        node = found(d, text)
+        if node is None:
+            raise KernelError(Errno.ENOENT, text)
+        return node
+
+    def _lookup_root(self, d: ProcNode, text: str) -> ProcNode | None:
+        if text in ("self", "mounts"):
+            return ProcNode(self, "link", 0, text)
+        if text in SYSTEM_FILES:
+            return ProcNode(self, "file", 0, text)
+        if text == "sys":
+            return ProcNode(self, "sysdir", 0, "")
+        pid = _number(text)
+        if pid is not None and self.view.owner(pid) is not None:
+            return ProcNode(self, "pid", pid)
+        return None
+
+    def _lookup_pid(self, d: ProcNode, text: str) -> ProcNode | None:
+        if text in PID_FILES:
+            return ProcNode(self, "file", d.pid, text)
+        if text in PID_LINKS:
+            return ProcNode(self, "link", d.pid, text)
+        if text in PID_DIRS:
+            return ProcNode(self, PID_DIRS[text], d.pid, text)
+        return None
+
+    def _lookup_fd(self, d: ProcNode, text: str) -> ProcNode | None:
+        fd = _number(text)
+        if fd is None or fd not in self.view.fds(d.pid):
+            return None
+        if d.kind == "fdinfodir":
+            return ProcNode(self, "file", d.pid, f"fdinfo/{fd}")
+        return ProcNode(self, "link", d.pid, f"fd/{fd}")
+
+    def _lookup_task(self, d: ProcNode, text: str) -> ProcNode | None:
+        if d.kind == "task":
+            return ProcNode(self, "file", d.pid, f"{d.name}/{text}") if text in TASK_FILES \
+                else None
+        owner = self.view.owner(d.pid)
+        tid = _number(text)
+        if tid is not None and owner is not None and tid in owner[2]:
+            return ProcNode(self, "task", d.pid, f"task/{tid}")
+        return None
+
+    def _lookup_ns(self, d: ProcNode, text: str) -> ProcNode | None:
+        names = self._namespaces(d.pid)
+        if text in names:
+            return ProcNode(self, "link", d.pid, f"ns/{text}")
+        # what a link names: "uts:[4026531838]", the namespace's file (nsfs's inode)
+        kind, _, number = text.partition(":[")
+        if kind in names and number == f"{names[kind]}]":
+            return ProcNode(self, "nsfile", d.pid, text, ino=names[kind])
+        return None
+
+    def _lookup_sys(self, d: ProcNode, text: str) -> ProcNode | None:
+        path = f"{d.name}/{text}" if d.name else text
+        if path in procsys.DIRS:
+            return ProcNode(self, "sysdir", 0, path)
+        if path in procsys.MODES:
+            return ProcNode(self, "sysfile", 0, path)
+        return None
+
+    def _namespaces(self, pid: int) -> dict[str, int]:
+        return {**NS_INIT, "uts": self.view.uts_ns(pid)}
 
     def readdir(self, dir: Node) -> list[tuple[bytes, int, int]]:
         d = self._node(dir)
         if d.kind == "root":
-            nodes = [self.lookup(d, n.encode()) for n in ("self", *SYSTEM_FILES)]
-            nodes += [ProcNode(self, "pid", pid) for pid in self.view.pids()]
+            names = ["self", "mounts", *SYSTEM_FILES, "sys"]
+            extra = [ProcNode(self, "pid", pid) for pid in self.view.pids()]
         elif d.kind == "pid":
-            nodes = [self.lookup(d, n.encode()) for n in (*PID_FILES, "exe", "fd")]
-        elif d.kind == "fddir":
-            nodes = [ProcNode(self, "link", d.pid, f"fd/{fd}") for fd in self.view.fds(d.pid)]
+            names, extra = [*PID_FILES, *PID_LINKS, *PID_DIRS], []
+        elif d.kind in ("fddir", "fdinfodir"):
+            names, extra = [str(fd) for fd in self.view.fds(d.pid)], []
+        elif d.kind == "taskdir":
+            owner = self.view.owner(d.pid)
+            names, extra = [str(tid) for tid in (owner[2] if owner else ())], []
+        elif d.kind == "task":
+            names, extra = list(TASK_FILES), []
+        elif d.kind == "nsdir":
+            names, extra = sorted(self._namespaces(d.pid)), []
+        elif d.kind == "sysdir":
+            names, extra = procsys.children(d.name), []
         else:
             raise KernelError(Errno.ENOTDIR, "not a directory")
+        nodes = [self.lookup(d, name.encode()) for name in names] + extra
         return [(self._entry_name(self._node(n)), n.ino, dtype(self.getattr(n).mode))
                 for n in nodes]
 
@@ -144,6 +326,8 @@ class ProcFs(FileSystem):
     def _entry_name(n: ProcNode) -> bytes:
         if n.kind == "pid":
             return str(n.pid).encode()
+        if n.kind == "sysdir" and not n.name:
+            return b"sys"
         return n.name.rsplit("/", 1)[-1].encode()
 
     def fd_link(self, node: Node) -> tuple[int, int] | None:
@@ -159,8 +343,20 @@ class ProcFs(FileSystem):
             raise KernelError(Errno.EINVAL, "not a symbolic link")
         if n.name == "self":
             return str(self.caller()).encode()
+        if n.name == "mounts":
+            return b"self/mounts"
         if n.name == "exe":
             return self._info(n.pid).exe
+        if n.name in ("cwd", "root"):  # (the guest has one root: its namespace's)
+            info = self._info(n.pid)
+            reader = self.view.info(self.caller())
+            if reader is None or not _may_read_memory(reader, info):
+                raise KernelError(Errno.EACCES, f"the {n.name} of process {n.pid}")
+            return self.view.cwd(n.pid) if n.name == "cwd" else b"/"
+        if n.name.startswith("ns/"):
+            kind = n.name[3:]
+            return f"{kind.removesuffix('_for_children')}:[{self._namespaces(n.pid)[kind]}]" \
+                .encode()
         path = self.view.fds(n.pid).get(int(n.name[3:]))
         if path is None:
             raise KernelError(Errno.ENOENT, "fd closed")
@@ -168,48 +364,155 @@ class ProcFs(FileSystem):
 
     def read(self, node: Node, offset: int, size: int) -> bytes:
         n = self._node(node)
+        if n.kind == "sysfile":
+            return self.sys.read(n.name)[offset:offset + size]
+        if n.kind == "nsfile":
+            return b""
         if n.kind != "file":
             raise KernelError(Errno.EISDIR if n.kind != "link" else Errno.EINVAL, n.name)
         return self._content(n)[offset:offset + size]
 
     def _content(self, n: ProcNode) -> bytes:
-        if n.name == "meminfo":
-            total, free = self.view.memory()
-            return (f"MemTotal:       {total >> 10:8d} kB\nMemFree:        {free >> 10:8d} kB\n"
-                    f"MemAvailable:   {free >> 10:8d} kB\n").encode()
-        if n.name == "uptime":
-            up = self.view.uptime()
-            return f"{up:.2f} {up:.2f}\n".encode()
         if n.pid == 0:
             return self._system(n.name)
         info = self._info(n.pid)
         if n.pid == self.caller() and info.state == "S":  # it waits for this very read
             info = replace(info, state="R")
+        if n.name.startswith("task/"):
+            _, tid, name = n.name.split("/")
+            return self._task_file(info, self._task(info, int(tid)), name)
+        if n.name.startswith("fdinfo/"):
+            return self._fdinfo(n.pid, int(n.name[7:]))
+        if n.name in ("stat", "status", "comm"):
+            return self._task_file(info, None, n.name)
         if n.name == "cmdline":
-            return info.cmdline
+            return self.view.cmdline(n.pid)
+        if n.name == "environ":
+            return self._environ(info)
         if n.name == "maps":
-            return "".join(_map_line(*m) for m in info.maps).encode()
-        if n.name == "status":
-            return (f"Name:\t{info.name}\nState:\t{info.state}\nTgid:\t{info.pid}\n"
-                    f"Pid:\t{info.pid}\nPPid:\t{info.ppid}\nUid:\t{info.uid}\t{info.uid}\t"
-                    f"{info.uid}\t{info.uid}\nGid:\t{info.gid}\t{info.gid}\t{info.gid}\t"
-                    f"{info.gid}\nVmSize:\t{sum(e - s for s, e, _, _ in info.maps) >> 10} kB\n"
-                    f"VmRSS:\t{info.rss_pages * 4} kB\n"
-                    f"Threads:\t{info.threads}\n").encode()
-        size = sum(e - s for s, e, _, _ in info.maps)
-        if n.name == "comm":
-            return info.name.encode() + b"\n"
-        if n.name == "statm":  # pages: size resident shared text lib data dt
-            return f"{size // PAGE} {info.rss_pages} 0 0 0 0 0\n".encode()
-        ticks = (int(info.utime * HZ), int(info.stime * HZ))
-        # proc(5)'s 52 fields; the start time is the boot's (processes keep none)
-        fields = [info.pid, f"({info.name})", info.state, info.ppid, info.pgid, info.sid,
-                  0, -1, 0, 0, 0, 0, 0, ticks[0], ticks[1], 0, 0, 20, 0, info.threads, 0, 0,
-                  size, info.rss_pages, RLIM_INFINITY] + [0] * 27
+            return "".join(map(_map_line, info.maps)).encode(errors="surrogateescape")
+        if n.name in ("mounts", "mountinfo"):
+            return self._mounts(n.name == "mountinfo")
+        # statm, in pages: size resident shared text lib data dt (as Linux: text is the
+        # program's code, data its private writable memory and stack; shared unknown: 0)
+        kb = dict(_vm_sizes(info))
+        return (f"{kb['VmSize'] // 4} {info.rss_pages} 0 {kb['VmExe'] // 4} 0 "
+                f"{(kb['VmData'] + kb['VmStk']) // 4} 0\n").encode()
+
+    def _task_file(self, info: ProcInfo, task: TaskInfo | None, name: str) -> bytes:
+        """stat, status or comm of the process (``task`` None) or of one of its threads."""
+        main = next((t for t in info.tasks if t.tid == info.pid), None)
+        if task is None:
+            pid, state, utime, stime, start = (info.pid, info.state, info.utime, info.stime,
+                                               info.start)
+            comm = info.name
+        else:
+            pid, state, utime, stime, start = task.tid, task.state, task.utime, task.stime, \
+                task.start
+            comm = task.name
+        if name == "comm":
+            return comm.encode() + b"\n"
+        thread = task or main or TaskInfo(pid, state, 0.0, 0.0, 0.0)
+        size = sum(m.end - m.start for m in info.maps)
+        if name == "status":
+            return self._status(info, comm, state, pid)
+        # proc(5)'s 52 fields: times in clock ticks, the start in ticks after boot
+        reader = self.view.info(self.caller())  # addresses: for those who may trace it
+        shown = reader is not None and _may_read_memory(reader, info)
+        code = [m for m in info.maps if m.prot & 4 and _is(m, info.exe) and shown]
+        data = [m for m in info.maps if m.prot & 2 and _is(m, info.exe) and shown]
+        pending, shared, blocked, ignored, caught = info.signals
+        fields = [pid, f"({comm})", state, info.ppid, info.pgid, info.sid,
+                  0, -1, 0, 0, 0, 0, 0, int(utime * HZ), int(stime * HZ), 0, 0,
+                  thread.priority, thread.nice, info.threads, 0, int(start * HZ), size,
+                  info.rss_pages, RLIM_INFINITY,
+                  # (1 for whom may not see them, as Linux: not 0, which means no memory)
+                  *((min((m.start for m in code), default=0),
+                     max((m.end for m in code), default=0)) if shown else (1, 1)),
+                  0, 0, 0, pending | shared, blocked, ignored, caught, 0, 0, 0,
+                  SIGCHLD if task is None or task.tid == info.pid else -1, thread.cpu,
+                  thread.rt_priority, thread.policy, 0, 0, 0,
+                  min((m.start for m in data), default=0), max((m.end for m in data), default=0),
+                  *((info.brk_start, *info.areas) if shown else (0,) * 5),
+                  info.exit_status if state == "Z" and shown else 0]
         return (" ".join(str(f) for f in fields) + "\n").encode()
 
+    def _status(self, info: ProcInfo, comm: str, state: str, pid: int) -> bytes:
+        """/proc/<pid>/status, in Linux's order (fs/proc/array.c), without what CloudOS
+        does not count (peak sizes are the current ones, no context-switch counts)."""
+        uids, gids = "\t".join(map(str, info.ids[:4])), "\t".join(map(str, info.ids[4:]))
+        fds = self.view.fds(info.pid)
+        fd_size = 64
+        while fds and max(fds) >= fd_size:
+            fd_size *= 2
+        kb = _vm_sizes(info)
+        cpus = self.view.cpus()
+        pending, shared, blocked, ignored, caught = info.signals
+        queued = bin(pending).count("1") + bin(shared).count("1")
+        lines = [("Name", comm), ("Umask", f"{self.view.umask(info.pid):04o}"),
+                 ("State", f"{state} ({STATE_NAMES[state]})"), ("Tgid", info.pid),
+                 ("Ngid", 0), ("Pid", pid), ("PPid", info.ppid), ("TracerPid", 0),
+                 ("Uid", uids), ("Gid", gids), ("FDSize", fd_size),
+                 ("Groups", "".join(f"{g} " for g in info.groups) or " "),
+                 ("NStgid", info.pid), ("NSpid", pid), ("NSpgid", info.pgid),
+                 ("NSsid", info.sid), ("Kthread", 0),
+                 *((key, f"{value:8d} kB") for key, value in kb),
+                 ("Threads", info.threads), ("SigQ", f"{queued}/{info.sigpending_limit}"),
+                 ("SigPnd", f"{pending:016x}"), ("ShdPnd", f"{shared:016x}"),
+                 ("SigBlk", f"{blocked:016x}"), ("SigIgn", f"{ignored:016x}"),
+                 ("SigCgt", f"{caught:016x}"),
+                 *((key, f"{value:016x}") for key, value in
+                   zip(("CapInh", "CapPrm", "CapEff", "CapBnd"), info.caps)),
+                 ("CapAmb", f"{0:016x}"), ("NoNewPrivs", int(info.no_new_privs)),
+                 ("Seccomp", 0), ("Cpus_allowed", f"{(1 << cpus) - 1:x}"),
+                 ("Cpus_allowed_list", "0" if cpus == 1 else f"0-{cpus - 1}")]
+        return "".join(f"{key}:\t{value}\n" for key, value in lines).encode()
+
+    def _environ(self, info: ProcInfo) -> bytes:
+        """The bytes of its environment on its stack, for whom Linux's ptrace_may_access
+        (PTRACE_MODE_READ_FSCREDS) lets read its memory; EACCES for others."""
+        reader = self.view.info(self.caller())
+        if reader is None or not _may_read_memory(reader, info):
+            raise KernelError(Errno.EACCES, f"the environment of process {info.pid}")
+        return self.view.environ(info.pid)
+
+    def _fdinfo(self, pid: int, fd: int) -> bytes:
+        """pos, flags (octal, close-on-exec included), mnt_id and ino, as fs/proc/fd.c."""
+        facts = self.view.fdinfo(pid, fd)
+        if facts is None:
+            raise KernelError(Errno.ENOENT, "fd closed")
+        pos, flags, dev, ino = facts
+        mount = next((i for i, (_, fs) in enumerate(self.view.mounts()) if fs.dev == dev),
+                     None)
+        mnt_id = FIRST_MOUNT_ID + mount if mount is not None else INTERNAL_MOUNT_ID
+        return f"pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n".encode()
+
+    def _mounts(self, info: bool) -> bytes:
+        """/proc/<pid>/mounts (fstab's format) or mountinfo (proc(5)'s), in mount order."""
+        mounts = self.view.mounts()
+        lines = []
+        for index, (path, fs) in enumerate(mounts):
+            kind, source = MOUNT_TYPES.get(fs.name, (fs.name, fs.name))
+            if isinstance(fs, HostFs):
+                source = fs.host_root
+            opts = "ro" if fs.readonly else "rw"
+            point = _escape(path)
+            if not info:
+                lines.append(f"{_escape(source)} {point} {kind} {opts},relatime 0 0\n")
+                continue
+            parent = max((i for i, (p, _) in enumerate(mounts[:index])
+                          if path.startswith(p.rstrip(b"/") + b"/")),
+                         key=lambda i: len(mounts[i][0]), default=None)
+            parent_id = FIRST_MOUNT_ID + parent if parent is not None else 1
+            lines.append(f"{FIRST_MOUNT_ID + index} {parent_id} {os.major(fs.dev)}:"
+                         f"{os.minor(fs.dev)} / {point} {opts},relatime - {kind} "
+                         f"{_escape(source)} {opts}\n")
+        return "".join(lines).encode(errors="surrogateescape")
+
     def _system(self, name: str) -> bytes:
-        """/proc/stat, /proc/loadavg and /proc/cpuinfo, from the processes' times and states."""
+        """/proc/stat, /proc/loadavg, /proc/vmstat, /proc/meminfo, /proc/uptime,
+        /proc/cpuinfo and /proc/locks, from the processes' times and states, the kernel's
+        counters and the VFS's lock table."""
         if name == "locks":
             return self.view.locks()
         cpus = self.view.cpus()
@@ -217,11 +520,30 @@ class ProcFs(FileSystem):
             return b"".join(f"processor\t: {n}\nvendor_id\t: CloudOS\nmodel name\t: x86_64\n"
                             f"physical id\t: 0\ncore id\t\t: {n}\ncpu cores\t: {cpus}\n\n"
                             .encode() for n in range(cpus))
-        infos = [i for i in map(self.view.info, self.view.pids()) if i is not None]
-        running = sum(1 for i in infos if i.state == "R")
+        if name == "uptime":
+            up = self.view.uptime()
+            idle = max(0.0, up * cpus - sum(i.utime + i.stime for i in self._infos()))
+            return f"{up:.2f} {idle:.2f}\n".encode()
+        counters = self.view.counters()
+        reader = self.view.info(self.caller())  # it waits for this read: it runs, to Linux
+        if reader is not None and reader.state == "S":
+            counters = replace(counters, runnable=counters.runnable + 1)
         if name == "loadavg":
-            last = max((i.pid for i in infos), default=0)
-            return f"0.00 0.00 0.00 {running}/{sum(i.threads for i in infos)} {last}\n".encode()
+            return (f"{counters.loadavg} {counters.runnable}/{counters.threads} "
+                    f"{counters.last_pid}\n").encode()
+        total, free = self.view.memory()
+        if name == "meminfo":
+            return "".join(f"{key + ':':<16}{value >> 10:8d} kB\n" for key, value in (
+                ("MemTotal", total), ("MemFree", free), ("MemAvailable", free),
+                ("Buffers", 0), ("Cached", 0), ("SwapCached", 0), ("Active", 0),
+                ("Inactive", 0), ("SwapTotal", 0), ("SwapFree", 0), ("Shmem", 0),
+                ("Slab", 0), ("SReclaimable", 0))).encode()
+        if name == "vmstat":
+            return "".join(f"{key} {value}\n" for key, value in (
+                ("nr_free_pages", free // PAGE), ("pgpgin", 0), ("pgpgout", 0),
+                ("pswpin", 0), ("pswpout", 0), ("pgfault", counters.page_faults),
+                ("pgmajfault", 0))).encode()
+        infos = self._infos()
         up = self.view.uptime()
         user = int(sum(i.utime for i in infos) * HZ)
         system = int(sum(i.stime for i in infos) * HZ)
@@ -230,14 +552,28 @@ class ProcFs(FileSystem):
         # (glibc counts the cpuN lines for sysconf(_SC_NPROCESSORS_ONLN), Python's cpu_count)
         each = "".join(f"cpu{n} {user // cpus} 0 {system // cpus} {idle // cpus} 0 0 0 0 0 0\n"
                        for n in range(cpus))
-        return (f"cpu  {cpu}\n{each}intr 0\nctxt 0\nbtime {int(time.time() - up)}\n"
-                f"processes {len(infos)}\nprocs_running {running}\nprocs_blocked 0\n").encode()
+        return (f"cpu  {cpu}\n{each}intr 0\nctxt {counters.context_switches}\n"
+                f"btime {int(time.time() - up)}\nprocesses {counters.last_pid}\n"
+                f"procs_running {counters.runnable}\nprocs_blocked 0\n").encode()
+
+    def _infos(self) -> list[ProcInfo]:
+        return [i for i in map(self.view.info, self.view.pids()) if i is not None]
+
+    # -- /proc/sys ----------------------------------------------------------------------
+    def _sys_writable(self, n: ProcNode) -> None:
+        info = self.view.info(self.caller())
+        self.sys.check_writable(n.name if n.kind == "sysfile" else "",
+                                info.ids[1] if info is not None else None)
 
     def write(self, node: Node, offset: int, data: bytes) -> int:
-        raise KernelError(Errno.EACCES, "procfs files are read-only here")
+        n = self._node(node)
+        if n.kind != "sysfile":
+            raise KernelError(Errno.EACCES, "procfs files are read-only here")
+        self._sys_writable(n)
+        return self.sys.write(n.name, offset, data)
 
     def truncate(self, node: Node, size: int) -> None:
-        raise KernelError(Errno.EACCES, "procfs files are read-only here")
+        self._sys_writable(self._node(node))  # O_TRUNC of a sysctl file: nothing to cut
 
     def setattr(self, node: Node, mode: int | None = None, uid: int | None = None,
                 gid: int | None = None, atime_ns: int | None = None,
@@ -250,9 +586,64 @@ class ProcFs(FileSystem):
     def _fixed(self, *_: object) -> NoReturn:
         raise KernelError(Errno.EPERM, "procfs names are fixed")
 
-    create = mkdir = symlink = mknod = link = unlink = rmdir = rename = _fixed  # type: ignore[assignment]
+    def _no_new(self, *_: object) -> NoReturn:  # Linux's lookup fails first: ENOENT
+        raise KernelError(Errno.ENOENT, "procfs makes no new names")
+
+    create = mkdir = symlink = mknod = link = _no_new  # type: ignore[assignment]
+    unlink = rmdir = rename = _fixed  # type: ignore[assignment]
 
 
-def _map_line(start: int, end: int, prot: int, name: str) -> str:
-    perms = ("r" if prot & 1 else "-") + ("w" if prot & 2 else "-") + ("x" if prot & 4 else "-")
-    return f"{start:08x}-{end:08x} {perms}p 00000000 00:00 0{' ' * 19}{name}\n"
+def _is(m: Mapping, path: bytes) -> bool:
+    return m.name.encode(errors="surrogateescape") == path
+
+
+def _number(text: str) -> int | None:
+    """A pid, tid or fd as a name: decimal digits without a leading zero, below 2**31
+    (Linux's name_to_int); None for anything else."""
+    if not (text.isascii() and text.isdigit()) or (len(text) > 1 and text[0] == "0") \
+            or len(text) > 10 or int(text) >= 1 << 31:
+        return None
+    return int(text)
+
+
+def _vm_sizes(info: ProcInfo) -> list[tuple[str, int]]:
+    """status's Vm lines in KiB, from the mappings: data is private writable memory but
+    the stack, text the program's executable mappings, lib the others'."""
+    def kib(maps: list[Mapping]) -> int:
+        return sum(m.end - m.start for m in maps) >> 10
+    size, rss = kib(info.maps), info.rss_pages * PAGE >> 10
+    stack = [m for m in info.maps if m.name == "[stack]"]
+    data = [m for m in info.maps if m.prot & 2 and not m.shared and m.name != "[stack]"]
+    code = [m for m in info.maps if m.prot & 4 and m.name]
+    exe = kib([m for m in code if m.name.encode(errors="surrogateescape") == info.exe])
+    return [("VmPeak", size), ("VmSize", size), ("VmLck", 0), ("VmPin", 0), ("VmHWM", rss),
+            ("VmRSS", rss), ("VmData", kib(data)), ("VmStk", kib(stack)), ("VmExe", exe),
+            ("VmLib", kib(code) - exe), ("VmSwap", 0)]
+
+
+def _may_read_memory(reader: ProcInfo, target: ProcInfo) -> bool:
+    """ptrace_may_access with the reader's file-system ids: itself; its user's (all
+    three uids and gids the reader's fsuid and fsgid) while dumpable; CAP_SYS_PTRACE."""
+    if reader.pid == target.pid or reader.may_trace:
+        return True
+    fsuid, fsgid = reader.ids[3], reader.ids[7]
+    return target.dumpable and all(i == fsuid for i in target.ids[:3]) \
+        and all(i == fsgid for i in target.ids[4:7])
+
+
+def _escape(text: bytes | str) -> str:
+    """A path as the mount files show it: space, tab, newline and backslash in octal
+    (other bytes as they are, as Linux's mangle)."""
+    raw = text if isinstance(text, bytes) else text.encode()
+    for c in b"\\ \t\n":
+        raw = raw.replace(bytes([c]), f"\\{c:03o}".encode())
+    return raw.decode(errors="surrogateescape")
+
+
+def _map_line(m: Mapping) -> str:
+    """A line as Linux's show_map_vma: the name, if any, in the 74th column."""
+    perms = ("r" if m.prot & 1 else "-") + ("w" if m.prot & 2 else "-") \
+        + ("x" if m.prot & 4 else "-") + ("s" if m.shared else "p")
+    line = (f"{m.start:08x}-{m.end:08x} {perms} {m.offset:08x} {os.major(m.dev):02x}:"
+            f"{os.minor(m.dev):02x} {m.ino} ")
+    return (line.ljust(73) + m.name if m.name else line) + "\n"

@@ -65,9 +65,9 @@ def mmap_read(vfs: Vfs, request: Request, r: abi.MmapRead) -> MappedFile:
     if r.sharing:
         vfs.state.mapped.setdefault((a.dev, a.ino), Mapped(fs, node))
         return MappedFile(file_read(vfs, fs, node, 0, r.offset + r.length), (a.dev, a.ino),
-                          file.writable())
+                          file.writable(), path_of(file.walk))
     return MappedFile(file_read(vfs, fs, node, r.offset, r.length),
-                      (a.dev, a.ino, a.size, a.mtime_ns))
+                      (a.dev, a.ino, a.size, a.mtime_ns), path=path_of(file.walk))
 
 
 def map_attach(vfs: Vfs, request: Request, r: abi.MapAttach) -> None:

@@ -36,6 +36,7 @@ from typing import Any, Callable, Generator
 from cloudos.abi import vfs
 from cloudos.abi.flags import (AT_FDCWD, AtFlag, FallocFlag, FcntlCmd, OpenFlag, OwnerType,
                                 RenameFlag)
+from cloudos.abi.sysctl import Sysctl
 from cloudos.abi.vfs import Again, ExecImage, FileOwner, PollReady
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
@@ -138,6 +139,8 @@ class VfsState:
     fd_limit: Callable[[int], int] = lambda pid: files.MAX_FDS
     fsize_limit: Callable[[int], int] = lambda pid: 1 << 64  # RLIMIT_FSIZE, the same way
     map_limit: int = 1 << 40  # bytes of a file one mapping may read (the machine: its RAM)
+    # /proc/sys's values (fs/pipe-max-size for F_SETPIPE_SZ ...): the machine's record
+    sysctl: Sysctl = field(default_factory=Sysctl)
     # The console's line discipline when it is a terminal (None: reads go to the host
     # as they are), reads waiting for it, and the signals its keys raised for the
     # machine to send to the foreground group.
@@ -310,12 +313,13 @@ class Vfs:
             set_ids = self._set_ids(proc, AT_FDCWD, interp)  # a script's own bits: never
             images = [ident[:2]]
         loader = program_interpreter(data)
-        _, loader_data, loader_id = (self._executable(proc, AT_FDCWD, loader) if loader
-                                     else (b"", None, None))
+        loader_path, loader_data, loader_id = (self._executable(proc, AT_FDCWD, loader)
+                                               if loader else (b"", None, None))
         if loader_id is not None:
             images.append(loader_id[:2])
         self.state.text.read_for_exec(proc.pid, tuple(images))
-        return ExecImage(where, data, loader_data, prefix, ident, loader_id, set_ids)
+        return ExecImage(where, data, loader_data, prefix, ident, loader_id, set_ids,
+                         loader_path)
 
     def _executable(self, proc: Proc, dirfd: int, path: bytes) -> tuple[bytes, bytes, Any]:
         """The program (or dynamic loader) at ``path``, which the caller may execute."""
@@ -349,16 +353,26 @@ class Vfs:
         raise KernelError(Errno.EOPNOTSUPP, "extended attributes are not supported")
 
     def core_dump(self, request: Request, r: vfs.CoreDump) -> None:
-        """Write "core" in the process's working directory, as Linux does with the default
-        core_pattern: a new file (mode 0600), or an existing regular file replaced."""
+        """Write the core file where core_pattern's expansion says (a relative name from the
+        process's working directory): a new file (mode 0600), or an existing regular file
+        replaced, as Linux; nothing when its directory is not there."""
         proc = self.state.procs.get(r.pid)
         if proc is None:
             return
-        here = proc.cwd[-1]
         try:
-            node = here.fs.lookup(here.node, b"core")
+            parent, name = self.state.namespace.resolve(proc.cwd, r.name, parent=True)
         except KernelError:
-            node = here.fs.create(here.node, b"core", 0o600, proc.who.fsuid, proc.who.fsgid)
+            return
+        here = parent[-1]
+        if not name or not is_dir(here):
+            return
+        try:
+            node = here.fs.lookup(here.node, name)
+        except KernelError:
+            try:
+                node = here.fs.create(here.node, name, 0o600, proc.who.fsuid, proc.who.fsgid)
+            except KernelError:
+                return  # a read-only or full directory: Linux writes no core either
         if not stat.S_ISREG(here.fs.getattr(node).mode):
             return  # Linux leaves anything else alone
         here.fs.truncate(node, 0)
@@ -1314,6 +1328,21 @@ def fd_paths(state: VfsState, pid: int) -> dict[int, bytes]:
         return {}
     return {fd: KINDS[entry.file.kind].path(entry.file)
             for fd, entry in proc.fds.entries.items()}
+
+
+def fd_info(state: VfsState, pid: int, fd: int) -> tuple[int, int, int, int] | None:
+    """What /proc/<pid>/fdinfo/<fd> shows: (position, flags, st_dev, st_ino); the flags
+    hold O_CLOEXEC when the fd has it and O_LARGEFILE for files opened by name, as
+    x86_64 Linux's open forces it."""
+    proc = state.procs.get(pid)
+    entry = proc.fds.entries.get(fd) if proc is not None else None
+    if entry is None:
+        return None
+    file = entry.file
+    attr = KINDS[file.kind].stat(file)
+    flags = file.flags | (O_CLOEXEC if entry.cloexec else 0) \
+        | (OpenFlag.LARGEFILE if file.kind == "node" else 0)
+    return file.offset, flags, attr.dev, attr.ino
 
 
 TIME_MIN, TIME_MAX = -(1 << 63), (1 << 63) - 1  # a timespec's seconds (time64_t)
