@@ -171,6 +171,7 @@ class OpenFile:
     cred: tuple[int, int, int] = (0, -1, -1)
     socktype: int = 1  # SOCK_STREAM, SOCK_DGRAM (2) or SOCK_SEQPACKET (5)
     sigmask: int = 0  # a signalfd's signals
+    inet: Any = None  # an internet socket's protocol state (servers/net/inet.py InetSock)
 
     @property
     def fs(self) -> FileSystem:

@@ -1,0 +1,397 @@
+/* net_inet.c — internet sockets on the loopback: a TCP echo server with epoll and forked clients, UDP request and response, non-blocking connect, the errors of each call, socket options, MSG_PEEK/MSG_WAITALL, IPv6 and v4-mapped addresses (argv[1] picks one section; none: all but "offline", which is CloudOS's own). */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "errname.h"
+#include "section.h"
+
+#define CLIENTS 50
+
+static struct sockaddr_in loopback(int port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+}
+
+/* A listening TCP socket on 127.0.0.1 and an ephemeral port; the port in *port. */
+static int listener(int *port, int backlog)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = loopback(0);
+    socklen_t len = sizeof a;
+    if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, backlog)
+        || getsockname(s, (struct sockaddr *)&a, &len))
+        return -1;
+    *port = ntohs(a.sin_port);
+    return s;
+}
+
+static int int_opt(int s, int level, int option)
+{
+    int v = -1;
+    socklen_t len = sizeof v;
+    return getsockopt(s, level, option, &v, &len) < 0 ? -errno : v;
+}
+
+static void echo_client(int port, int id)
+{
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = loopback(port);
+    if (connect(c, (struct sockaddr *)&a, sizeof a) < 0)
+        _exit(10);
+    char msg[64], back[64];
+    int n = snprintf(msg, sizeof msg, "hello from client %d", id);
+    if (write(c, msg, n) != n)
+        _exit(11);
+    int got = 0;
+    while (got < n) {
+        int r = read(c, back + got, sizeof back - got);
+        if (r <= 0)
+            _exit(12);
+        got += r;
+    }
+    _exit(got == n && memcmp(msg, back, n) == 0 ? 0 : 13);
+}
+
+static void echo(void)
+{
+    int port, s = listener(&port, CLIENTS);
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = s};
+    epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev);
+    for (int i = 0; i < CLIENTS; i++)
+        if (fork() == 0)
+            echo_client(port, i);
+    int accepted = 0, closed = 0;
+    long echoed = 0;
+    while (closed < CLIENTS) {
+        struct epoll_event got[16];
+        int n = epoll_wait(ep, got, 16, 10000);
+        if (n <= 0)
+            break;
+        for (int i = 0; i < n; i++) {
+            int fd = got[i].data.fd;
+            if (fd == s) {
+                int c = accept4(s, NULL, NULL, SOCK_NONBLOCK);
+                struct epoll_event cev = {.events = EPOLLIN | EPOLLRDHUP, .data.fd = c};
+                epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+                accepted++;
+                continue;
+            }
+            char buf[256];
+            int r = read(fd, buf, sizeof buf);
+            if (r > 0) {
+                echoed += write(fd, buf, r);
+            } else if (r == 0) {
+                close(fd);
+                closed++;
+            }
+        }
+    }
+    int ok = 0, status;
+    while (wait(&status) > 0)
+        ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    printf("accepted %d, closed %d, clients ok %d\n", accepted, closed, ok);
+    printf("bytes echoed: %ld\n", echoed);
+}
+
+static void udp(void)
+{
+    int srv = socket(AF_INET, SOCK_DGRAM, 0), cli = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = loopback(0), from, mine;
+    socklen_t len = sizeof a;
+    bind(srv, (struct sockaddr *)&a, sizeof a);
+    getsockname(srv, (struct sockaddr *)&a, &len);
+    printf("bound to an ephemeral port: %d\n", ntohs(a.sin_port) != 0);
+    SHOW("sendto", sendto(cli, "request", 7, 0, (struct sockaddr *)&a, sizeof a));
+    len = sizeof mine;
+    getsockname(cli, (struct sockaddr *)&mine, &len);
+    printf("sender autobound: port %d, address %s\n", ntohs(mine.sin_port) != 0,
+           inet_ntoa(mine.sin_addr));
+    int avail = -1;
+    ioctl(srv, FIONREAD, &avail);
+    printf("FIONREAD: %d\n", avail);
+    char buf[64] = {0};
+    SHOW("peek", recv(srv, buf, 3, MSG_PEEK));
+    printf("peeked [%s]\n", buf);
+    len = sizeof from;
+    memset(buf, 0, sizeof buf);
+    SHOW("recvfrom", recvfrom(srv, buf, sizeof buf, 0, (struct sockaddr *)&from, &len));
+    printf("got [%s] from the sender's port: %d, %s, length %u\n", buf,
+           from.sin_port == mine.sin_port, inet_ntoa(from.sin_addr), len);
+    SHOW("reply", sendto(srv, "response!", 9, 0, (struct sockaddr *)&from, len));
+    memset(buf, 0, sizeof buf);
+    SHOW("truncated", recv(cli, buf, 4, 0));
+    printf("kept [%s]\n", buf);
+    SHOW("empty, MSG_DONTWAIT", recv(cli, buf, sizeof buf, MSG_DONTWAIT));
+    sendto(cli, "0123456789", 10, 0, (struct sockaddr *)&a, sizeof a);
+    SHOW("MSG_TRUNC", recv(srv, buf, 2, MSG_TRUNC));
+    struct msghdr m = {0};
+    struct iovec iov = {buf, 4};
+    m.msg_name = &from;
+    m.msg_namelen = sizeof from;
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    sendto(cli, "abcdefgh", 8, 0, (struct sockaddr *)&a, sizeof a);
+    SHOW("recvmsg", recvmsg(srv, &m, 0));
+    printf("msg_flags MSG_TRUNC: %d, name length %u, port matches: %d\n",
+           !!(m.msg_flags & MSG_TRUNC), m.msg_namelen, from.sin_port == mine.sin_port);
+    SHOW("send unconnected", send(cli, "x", 1, 0));
+    SHOW("connect", connect(cli, (struct sockaddr *)&a, sizeof a));
+    SHOW("send connected", send(cli, "xyz", 3, 0));
+    SHOW("recv", recv(srv, buf, sizeof buf, 0));
+    struct sockaddr_in nobody = loopback(0);
+    int lone = socket(AF_INET, SOCK_DGRAM, 0);
+    bind(lone, (struct sockaddr *)&nobody, sizeof nobody);
+    len = sizeof nobody;
+    getsockname(lone, (struct sockaddr *)&nobody, &len);
+    close(lone);  /* a port nobody holds now */
+    int c2 = socket(AF_INET, SOCK_DGRAM, 0);
+    SHOW("connect to a closed port", connect(c2, (struct sockaddr *)&nobody, sizeof nobody));
+    SHOW("send to it", send(c2, "x", 1, 0));
+    struct pollfd p = {.fd = c2, .events = POLLIN};
+    poll(&p, 1, 1000);
+    printf("poll: POLLERR %d\n", !!(p.revents & POLLERR));
+    SHOW("recv: the port unreachable", recv(c2, buf, sizeof buf, 0));
+    SHOW("SO_ERROR after", int_opt(c2, SOL_SOCKET, SO_ERROR));
+    SHOW("listen on UDP", listen(srv, 1));
+    SHOW("accept on UDP", accept(srv, NULL, NULL));
+}
+
+static void errors(void)
+{
+    int port, s = listener(&port, 4);
+    printf("ephemeral port nonzero: %d\n", port != 0);
+    int t = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = loopback(port);
+    SHOW("bind a port in use", bind(t, (struct sockaddr *)&a, sizeof a));
+    struct sockaddr_in far = {.sin_family = AF_INET};
+    far.sin_addr.s_addr = inet_addr("192.0.2.7");
+    SHOW("bind a foreign address", bind(t, (struct sockaddr *)&far, sizeof far));
+    SHOW("bind a short address", bind(t, (struct sockaddr *)&a, 8));
+    struct sockaddr_in6 six = {.sin6_family = AF_INET6};
+    SHOW("bind an AF_INET6 address", bind(t, (struct sockaddr *)&six, sizeof six));
+    SHOW("recv unconnected", recv(t, &a, 1, 0));
+    SHOW("send unconnected", send(t, "x", 1, MSG_NOSIGNAL));
+    SHOW("getpeername unconnected", getpeername(t, (struct sockaddr *)&a, &(socklen_t){sizeof a}));
+    SHOW("accept not listening", accept(t, NULL, NULL));
+    SHOW("shutdown unconnected", shutdown(t, SHUT_RDWR));
+    SHOW("SOCK_SEQPACKET", socket(AF_INET, SOCK_SEQPACKET, 0));
+    SHOW("TCP with IPPROTO_UDP", socket(AF_INET, SOCK_STREAM, IPPROTO_UDP));
+    SHOW("socketpair AF_INET", socketpair(AF_INET, SOCK_STREAM, 0, (int[2]){0}));
+    close(s);
+    SHOW("connect to a closed port", connect(t, (struct sockaddr *)&a, sizeof a));
+    int nb = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    SHOW("non-blocking connect, closed", connect(nb, (struct sockaddr *)&a, sizeof a));
+    struct pollfd p = {.fd = nb, .events = POLLOUT};
+    poll(&p, 1, 1000);
+    printf("poll: POLLOUT %d POLLERR %d\n", !!(p.revents & POLLOUT), !!(p.revents & POLLERR));
+    SHOW("SO_ERROR", int_opt(nb, SOL_SOCKET, SO_ERROR));
+    SHOW("SO_ERROR again", int_opt(nb, SOL_SOCKET, SO_ERROR));
+    s = listener(&port, 4);
+    a = loopback(port);
+    int nb2 = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    SHOW("non-blocking connect, listening", connect(nb2, (struct sockaddr *)&a, sizeof a));
+    p = (struct pollfd){.fd = nb2, .events = POLLOUT};
+    poll(&p, 1, 1000);
+    printf("poll: POLLOUT %d POLLERR %d\n", !!(p.revents & POLLOUT), !!(p.revents & POLLERR));
+    SHOW("SO_ERROR", int_opt(nb2, SOL_SOCKET, SO_ERROR));
+    SHOW("connect again", connect(nb2, (struct sockaddr *)&a, sizeof a));
+    SHOW("listen again", listen(s, 8));
+    int other = socket(AF_INET, SOCK_STREAM, 0), on = 1;
+    setsockopt(other, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    SHOW("bind a listening port, SO_REUSEADDR", bind(other, (struct sockaddr *)&a, sizeof a));
+    int r0 = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in any = {.sin_family = AF_INET};
+    socklen_t len = sizeof any;
+    bind(r0, (struct sockaddr *)&any, sizeof any);
+    getsockname(r0, (struct sockaddr *)&any, &len);
+    close(r0);  /* a port nobody holds now */
+    int r1 = socket(AF_INET, SOCK_STREAM, 0), r2 = socket(AF_INET, SOCK_STREAM, 0);
+    setsockopt(r1, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
+    setsockopt(r2, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
+    int b1 = bind(r1, (struct sockaddr *)&any, sizeof any);
+    if (b1 == 0) {
+        SHOW("two SO_REUSEPORT binds", bind(r2, (struct sockaddr *)&any, sizeof any));
+        SHOW("both listen", listen(r1, 1) | listen(r2, 1));
+    }
+}
+
+static void options(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0), on = 1;
+    printf("SO_TYPE %d SO_DOMAIN %d SO_PROTOCOL %d\n", int_opt(s, SOL_SOCKET, SO_TYPE),
+           int_opt(s, SOL_SOCKET, SO_DOMAIN), int_opt(s, SOL_SOCKET, SO_PROTOCOL));
+    printf("SO_REUSEADDR %d", int_opt(s, SOL_SOCKET, SO_REUSEADDR));
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    printf(" then %d\n", int_opt(s, SOL_SOCKET, SO_REUSEADDR));
+    int size = 65536;
+    SHOW("SO_RCVBUF set", setsockopt(s, SOL_SOCKET, SO_RCVBUF, &size, sizeof size));
+    printf("SO_RCVBUF %d\n", int_opt(s, SOL_SOCKET, SO_RCVBUF));
+    size = 32768;
+    setsockopt(s, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    printf("SO_SNDBUF %d\n", int_opt(s, SOL_SOCKET, SO_SNDBUF));
+    SHOW("TCP_NODELAY set", setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on));
+    printf("TCP_NODELAY %d\n", int_opt(s, IPPROTO_TCP, TCP_NODELAY));
+    setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    printf("SO_KEEPALIVE %d\n", int_opt(s, SOL_SOCKET, SO_KEEPALIVE));
+    struct linger l = {1, 5}, back = {0};
+    socklen_t len = sizeof back;
+    setsockopt(s, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    getsockopt(s, SOL_SOCKET, SO_LINGER, &back, &len);
+    printf("SO_LINGER %d %d, length %u\n", back.l_onoff, back.l_linger, len);
+    SHOW("short int option", setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &on, 2));
+    SHOW("unknown option", setsockopt(s, SOL_SOCKET, 9999, &on, sizeof on));
+    SHOW("IPV6_V6ONLY on AF_INET", setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on));
+    SHOW("TCP_NODELAY on UDP", setsockopt(socket(AF_INET, SOCK_DGRAM, 0), IPPROTO_TCP,
+                                          TCP_NODELAY, &on, sizeof on));
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    printf("UDP: SO_TYPE %d SO_PROTOCOL %d\n", int_opt(u, SOL_SOCKET, SO_TYPE),
+           int_opt(u, SOL_SOCKET, SO_PROTOCOL));
+}
+
+static void stream(void)
+{
+    int port, s = listener(&port, 4);
+    struct sockaddr_in a = loopback(port), peer, here;
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    SHOW("connect", connect(c, (struct sockaddr *)&a, sizeof a));
+    socklen_t len = sizeof peer;
+    int d = accept(s, (struct sockaddr *)&peer, &len);
+    socklen_t hlen = sizeof here;
+    getsockname(c, (struct sockaddr *)&here, &hlen);
+    printf("accepted: peer is the client: %d, %s, length %u\n", peer.sin_port == here.sin_port,
+           inet_ntoa(peer.sin_addr), len);
+    hlen = sizeof here;
+    getpeername(c, (struct sockaddr *)&here, &hlen);
+    printf("client's peer is the listening port: %d\n", ntohs(here.sin_port) == port);
+    SHOW("recv, MSG_DONTWAIT, nothing", recv(d, &a, 1, MSG_DONTWAIT));
+    if (fork() == 0) {
+        for (int i = 0; i < 4; i++) {
+            write(c, "part", 4);
+            usleep(20000);
+        }
+        _exit(0);
+    }
+    char buf[32] = {0};
+    SHOW("MSG_WAITALL of 16", recv(d, buf, 16, MSG_WAITALL));
+    printf("got [%s]\n", buf);
+    wait(NULL);
+    write(c, "peekaboo", 8);
+    memset(buf, 0, sizeof buf);
+    SHOW("MSG_PEEK", recv(d, buf, 4, MSG_PEEK));
+    int avail = -1;
+    ioctl(d, FIONREAD, &avail);
+    printf("FIONREAD: %d\n", avail);
+    memset(buf, 0, sizeof buf);
+    SHOW("read", read(d, buf, sizeof buf));
+    printf("got [%s]\n", buf);
+    SHOW("shutdown SHUT_WR", shutdown(c, SHUT_WR));
+    struct pollfd p = {.fd = d, .events = POLLIN | POLLRDHUP};
+    poll(&p, 1, 1000);
+    printf("poll: POLLIN %d POLLRDHUP %d\n", !!(p.revents & POLLIN), !!(p.revents & POLLRDHUP));
+    SHOW("read: EOF", read(d, buf, sizeof buf));
+    SHOW("send after SHUT_WR", send(c, "x", 1, MSG_NOSIGNAL));
+    SHOW("the other way still", write(d, "back", 4));
+    SHOW("read it", read(c, buf, sizeof buf));
+    pid_t pid = fork();
+    if (pid == 0) {
+        write(c, "x", 1);
+        _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    printf("write after SHUT_WR: killed by signal %d\n", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    close(c);
+    close(d);
+    close(s);
+}
+
+static void ipv6(void)
+{
+    int s = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = in6addr_any}, got;
+    socklen_t len = sizeof a;
+    SHOW("bind [::]:0", bind(s, (struct sockaddr *)&a, sizeof a));
+    listen(s, 4);
+    getsockname(s, (struct sockaddr *)&a, &len);
+    printf("getsockname: family %d, length %u\n", a.sin6_family, len);
+    int port = ntohs(a.sin6_port);
+    struct sockaddr_in6 to = {.sin6_family = AF_INET6, .sin6_port = htons(port),
+                              .sin6_addr = in6addr_loopback};
+    int c = socket(AF_INET6, SOCK_STREAM, 0);
+    SHOW("connect [::1]", connect(c, (struct sockaddr *)&to, sizeof to));
+    len = sizeof got;
+    int d = accept(s, (struct sockaddr *)&got, &len);
+    char text[64];
+    printf("accepted from %s\n", inet_ntop(AF_INET6, &got.sin6_addr, text, sizeof text));
+    write(c, "six", 3);
+    char buf[8] = {0};
+    read(d, buf, sizeof buf);
+    printf("read [%s]\n", buf);
+    int c4 = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in v4 = loopback(port);
+    SHOW("AF_INET client to a dual-stack listener", connect(c4, (struct sockaddr *)&v4, sizeof v4));
+    len = sizeof got;
+    accept(s, (struct sockaddr *)&got, &len);
+    printf("accepted from %s\n", inet_ntop(AF_INET6, &got.sin6_addr, text, sizeof text));
+    int only = socket(AF_INET6, SOCK_STREAM, 0), on = 1;
+    SHOW("IPV6_V6ONLY", setsockopt(only, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on));
+    struct sockaddr_in6 b = {.sin6_family = AF_INET6, .sin6_addr = in6addr_any};
+    bind(only, (struct sockaddr *)&b, sizeof b);
+    listen(only, 1);
+    len = sizeof b;
+    getsockname(only, (struct sockaddr *)&b, &len);
+    int c5 = socket(AF_INET, SOCK_STREAM, 0);
+    v4 = loopback(ntohs(b.sin6_port));
+    SHOW("AF_INET client to a V6ONLY listener", connect(c5, (struct sockaddr *)&v4, sizeof v4));
+    printf("IPV6_V6ONLY reads %d\n", int_opt(only, IPPROTO_IPV6, IPV6_V6ONLY));
+    SHOW("IPV6_V6ONLY once bound", setsockopt(only, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on));
+}
+
+/* CloudOS only: with no NETWORK capability only the loopback answers. */
+static void offline(void)
+{
+    struct sockaddr_in far = {.sin_family = AF_INET, .sin_port = htons(80)};
+    far.sin_addr.s_addr = inet_addr("192.0.2.7");
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    SHOW("connect off the machine", connect(s, (struct sockaddr *)&far, sizeof far));
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    SHOW("UDP sendto off the machine", sendto(u, "x", 1, 0, (struct sockaddr *)&far, sizeof far));
+    SHOW("UDP connect off the machine", connect(u, (struct sockaddr *)&far, sizeof far));
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    only = argc > 1 ? argv[1] : NULL;
+    if (section("echo"))
+        echo();
+    if (section("udp"))
+        udp();
+    if (section("errors"))
+        errors();
+    if (section("options"))
+        options();
+    if (section("stream"))
+        stream();
+    if (section("ipv6"))
+        ipv6();
+    if (only && section("offline"))
+        offline();
+    return 0;
+}
