@@ -172,6 +172,11 @@ program cannot run, 127 it was not found."""
                                               "(reproducible runs).")
 @click.option("--no-files", is_flag=True,
               help="Sandbox: give the program no FILE capability (every file call: EACCES).")
+@click.option("--net", "network", type=click.Choice(["none", "host"]), default="none",
+              show_default=True,
+              help="none: the guest's own loopback only (elsewhere: ENETUNREACH); host: the "
+                   "program holds the NETWORK capability, and its TCP and UDP sockets reach "
+                   "the host's network through host sockets.")
 @click.option("--inject-crash", "crashes", multiple=True, metavar="SERVER:N[:COUNT]",
               help="Fault injection: SERVER (vfs) crashes on its Nth call (COUNT calls in a row).")
 @click.option("--preempt-stress", type=int, default=None, metavar="SEED",
@@ -186,8 +191,9 @@ def run(mem: str, cpus: int, root: str | None, root_rw: bool, mounts: tuple[str,
         max_open_files: int | None, verbose: bool, syscall_stats: bool,
         sched_trace: str | None, strace: str | None, strace_filter: str | None,
         strace_size: int, strace_timestamps: bool, strace_durations: bool,
-        timeline: str | None, no_aslr: bool, no_files: bool, crashes: tuple[str, ...],
-        preempt_stress: int | None, command: tuple[str, ...]) -> None:
+        timeline: str | None, no_aslr: bool, no_files: bool, network: str,
+        crashes: tuple[str, ...], preempt_stress: int | None,
+        command: tuple[str, ...]) -> None:
     from cloudos.kernel.boot import KernelLog
     from cloudos.machine import Machine, Sandbox, Start
 
@@ -217,7 +223,7 @@ def run(mem: str, cpus: int, root: str | None, root_rw: bool, mounts: tuple[str,
     assert isinstance(sandbox, Sandbox)
     _run_machine(lambda: Machine(size, log, sandbox, crash, files=not no_files,
                                  aslr=not no_aslr, cpus=cpus,
-                                 preempt_stress=preempt_stress), log, program,
+                                 preempt_stress=preempt_stress, network=network), log, program,
                  [argv0 if argv0 is not None else program, *args], env, start,
                  syscall_stats, sched_trace, tracing=tracing)
 

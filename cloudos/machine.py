@@ -148,7 +148,7 @@ class Machine:
                  sandbox: Sandbox = Sandbox(),
                  crash: dict[str, tuple[int, int]] | None = None, files: bool = True,
                  aslr: bool = True, cpus: int = 1,
-                 preempt_stress: int | None = None) -> None:
+                 preempt_stress: int | None = None, network: str = "none") -> None:
         self.kernel = kernel = Kernel(mem, log, cpus)
         if preempt_stress is not None:
             for cpu in kernel.cpus:
@@ -174,7 +174,11 @@ class Machine:
         crash_on, crashes = (crash or {}).get("vfs", (0, 1))
         self.vfs = ServerRuntime(kernel, "vfs", VFS_ID, serve(self.vfs_state), crash_on, crashes)
         self.rs = rs.start(kernel, [self.vfs])
-        kernel.services[sys_file.VFS] = self.vfs.client_cap(Right.SEND | Right.FILE | Right.GRANT)
+        # --net host: the first process's capability on the VFS holds NETWORK too, so its
+        # internet sockets reach the host's network (servers/vfs/hostnet.py)
+        reach = Right.NETWORK if network == "host" else 0
+        kernel.services[sys_file.VFS] = self.vfs.client_cap(Right.SEND | Right.FILE
+                                                            | Right.GRANT | reach)
         self.files, self.aslr = files, aslr
         kernel.log.info("system services: rs, vfs")
 

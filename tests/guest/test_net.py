@@ -8,6 +8,8 @@ The sections run in one link mode: linking changes nothing in the socket calls.
 from __future__ import annotations
 
 import shutil
+import socket
+import threading
 
 import pytest
 
@@ -61,3 +63,101 @@ def test_no_network_without_the_capability(guest_bins, run_cloudos):
         b"== offline", b"connect off the machine: -1 ENETUNREACH",
         b"UDP sendto off the machine: -1 ENETUNREACH",
         b"UDP connect off the machine: -1 ENETUNREACH"]), err.decode(errors="replace")
+
+
+class HostServers:
+    """A TCP server (answers "echo:" and what it read, then closes) and a UDP one
+    (answers "udp:" and the datagram) on the host, each on its own thread."""
+
+    def __init__(self, address: str) -> None:
+        self.tcp = socket.create_server((address, 0))
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind((address, 0))
+        self.tcp.settimeout(0.2)
+        self.udp.settimeout(0.2)
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self._serve_tcp, daemon=True),
+                        threading.Thread(target=self._serve_udp, daemon=True)]
+        for thread in self.threads:
+            thread.start()
+
+    def ports(self) -> list[str]:
+        return [str(self.tcp.getsockname()[1]), str(self.udp.getsockname()[1])]
+
+    def _serve_tcp(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.tcp.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                conn.sendall(b"echo:" + conn.recv(100))
+
+    def _serve_udp(self) -> None:
+        while not self.stop.is_set():
+            try:
+                data, sender = self.udp.recvfrom(100)
+            except OSError:
+                continue
+            self.udp.sendto(b"udp:" + data, sender)
+
+    def close(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join()
+        self.tcp.close()
+        self.udp.close()
+
+
+REACHED = [b"tcp write: 5", b"tcp read 10 [echo:hello], then EOF", b"udp sendto: 4",
+           b"udp got 8 [udp:ping] from the server's port: 1"]
+
+
+def _host_address() -> str | None:
+    """The host's address toward its default route (None: it has none)."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))
+        return str(probe.getsockname()[0])
+    except OSError:
+        return None
+    finally:
+        probe.close()
+
+
+def test_host_loopback_only_with_net_host(guest_bins, run_native, run_cloudos):
+    """Servers on the host's 127.0.0.1: reached as natively with --net host; without it
+    the guest's loopback is its own and nobody listens there."""
+    prog = guest_bins.path("net_host", "static")
+    servers = HostServers("127.0.0.1")
+    try:
+        argv = [prog, "127.0.0.1", *servers.ports()]
+        native = run_native(argv)
+        assert native[1].splitlines() == REACHED, native
+        _assert_same(native, run_cloudos(argv, extra_args=["--net", "host"]))
+        status, out, err = run_cloudos(argv)
+        assert (status, out.splitlines()) == (0, [
+            b"tcp connect: ECONNREFUSED", b"udp sendto: 4", b"udp: no answer"]), err
+    finally:
+        servers.close()
+
+
+def test_host_network_with_net_host(guest_bins, run_native, run_cloudos):
+    """A server on the host's own network address: --net host reaches it as natively;
+    without the capability the connect is ENETUNREACH."""
+    address = _host_address()
+    if address is None:
+        pytest.skip("the host has no network address")
+    prog = guest_bins.path("net_host", "static")
+    servers = HostServers("0.0.0.0")
+    try:
+        argv = [prog, address, *servers.ports()]
+        native = run_native(argv)
+        assert native[1].splitlines() == REACHED, native
+        _assert_same(native, run_cloudos(argv, extra_args=["--net", "host"]))
+        status, out, err = run_cloudos(argv)
+        assert (status, out.splitlines()) == (0, [
+            b"tcp connect: ENETUNREACH", b"udp sendto: -1 ENETUNREACH", b"udp: no answer"]), err
+    finally:
+        servers.close()

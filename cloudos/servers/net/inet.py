@@ -61,6 +61,8 @@ class InetSock:
     host: Any = None  # the host socket (socket.socket) a connection to the host goes through
     connecting: Any = None  # a connect waiting for the host (its request, or True)
     in_progress: bool = False  # a non-blocking connect said EINPROGRESS; not called since
+    shut_sent: bool = False  # the host socket was shut for writing (the guest's end was)
+    closing: bool = False  # the guest let go; the host socket closes once its bytes are out
 
     def __post_init__(self) -> None:
         stream = self.socktype == net.SOCK_STREAM

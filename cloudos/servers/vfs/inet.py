@@ -111,6 +111,9 @@ def connect(vfs: Vfs, request: Request, r: abi.Connect) -> int | None:
         return host.connect(vfs, request, file, sock, dest, nonblock)
     inet.autobind(vfs.state.net, sock, dest[0])
     server = inet.listener(vfs.state.net, *dest)
+    if (server is None or server.owner.listener is None) and r.network:
+        # with the NETWORK right, the host's own services answer on the loopback too
+        return host.connect(vfs, request, file, sock, dest, nonblock)
     if server is None or server.owner.listener is None:
         if nonblock:  # refused at once on the loopback, but reported as TCP does
             sock.so_error, sock.in_progress = Errno.ECONNREFUSED, True
@@ -309,6 +312,8 @@ def _send_datagram(vfs: Vfs, sock: InetSock, data: bytes, addr: bytes, network: 
     source = (inet.source_for(dest[0]) if inet.is_any(sock.local[0]) else sock.local[0],
               sock.local[1])
     to = inet.receiver(vfs.state.net, dest[0], dest[1], source)
+    if to is None and network:  # (as a TCP connect: the host's loopback)
+        return host.send_datagram(vfs, sock, data, dest)
     if to is None:
         if sock.remote is not None:  # the port unreachable reply comes back to a connected one
             sock.so_error = Errno.ECONNREFUSED
