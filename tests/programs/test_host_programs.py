@@ -303,6 +303,33 @@ t.join()
 print("names:", server.getsockname() == path, client.getpeername() == path)
 os.unlink(path)'
 """, needs=("python3",)),
+    _("python3-http-loopback", r"""
+python3 -c '
+import http.server, socket, threading, urllib.request
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("you asked for " + self.path).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+port = server.server_address[1]
+threading.Thread(target=server.serve_forever, daemon=True).start()
+for path in ("/a", "/b?x=1"):
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path)) as r:
+        print(r.status, r.read().decode())
+found = socket.getaddrinfo("localhost", port, type=socket.SOCK_STREAM)
+print("localhost:", sorted({a[4][0] for a in found}))
+s6 = socket.create_server(("::1", 0), family=socket.AF_INET6)
+c6 = socket.create_connection(("::1", s6.getsockname()[1]))
+conn, peer = s6.accept()
+c6.sendall(b"over six")
+print("ipv6:", conn.recv(100), peer[0])
+server.shutdown()'
+""", needs=("python3",)),
     _("python3-multiprocessing-contexts", SETUP + r"""
 cat > pools.py <<'END'
 import multiprocessing as mp
