@@ -67,6 +67,25 @@ def parse_crashes(specs: tuple[str, ...]) -> dict[str, tuple[int, int]]:
     return out
 
 
+def parse_publish(specs: tuple[str, ...]) -> list[tuple[str, int, int]]:
+    """('8080:80', '0.0.0.0:2222:22') -> [('127.0.0.1', 8080, 80), ('0.0.0.0', 2222, 22)]:
+    [ADDRESS:]HOSTPORT:GUESTPORT[/tcp], the host's 127.0.0.1 unless an address is given."""
+    out = []
+    for spec in specs:
+        text, _, proto = spec.partition("/")
+        parts = text.rsplit(":", 2)
+        address = parts[0] if len(parts) == 3 else ""
+        ok = proto in ("", "tcp") and len(parts) >= 2 \
+            and all(p.isdigit() and 0 < int(p) < 65536 for p in parts[-2:])
+        host_port, ports = parts[-2:] if len(parts) >= 2 else ("", "")
+        if not ok:
+            raise click.BadParameter(
+                f"{spec!r} is not [ADDRESS:]HOSTPORT:GUESTPORT[/tcp] (UDP is not forwarded yet)",
+                param_hint="--publish")
+        out.append((address.strip("[]") or "127.0.0.1", int(host_port), int(ports)))
+    return out
+
+
 class CloudosGroup(click.Group):
     """Click's group, with CloudOS's exit statuses: 125 for a usage error (click says 2),
     130 for ^C while CloudOS itself runs (click says 1)."""
@@ -177,6 +196,10 @@ program cannot run, 127 it was not found."""
               help="none: the guest's own loopback only (elsewhere: ENETUNREACH); host: the "
                    "program holds the NETWORK capability, and its TCP and UDP sockets reach "
                    "the host's network through host sockets.")
+@click.option("-p", "--publish", "published", multiple=True,
+              metavar="[ADDRESS:]HOSTPORT:GUESTPORT",
+              help="Forward TCP connections to the host's ADDRESS (127.0.0.1 by default):"
+                   "HOSTPORT to the guest's loopback port GUESTPORT. Repeatable.")
 @click.option("--inject-crash", "crashes", multiple=True, metavar="SERVER:N[:COUNT]",
               help="Fault injection: SERVER (vfs) crashes on its Nth call (COUNT calls in a row).")
 @click.option("--preempt-stress", type=int, default=None, metavar="SEED",
@@ -192,7 +215,7 @@ def run(mem: str, cpus: int, root: str | None, root_rw: bool, mounts: tuple[str,
         sched_trace: str | None, strace: str | None, strace_filter: str | None,
         strace_size: int, strace_timestamps: bool, strace_durations: bool,
         timeline: str | None, no_aslr: bool, no_files: bool, network: str,
-        crashes: tuple[str, ...], preempt_stress: int | None,
+        published: tuple[str, ...], crashes: tuple[str, ...], preempt_stress: int | None,
         command: tuple[str, ...]) -> None:
     from cloudos.kernel.boot import KernelLog
     from cloudos.machine import Machine, Sandbox, Start
@@ -207,6 +230,7 @@ def run(mem: str, cpus: int, root: str | None, root_rw: bool, mounts: tuple[str,
         raise click.UsageError("no PROGRAM to run (cloudos run [OPTIONS] -- PROGRAM [ARGS]...)")
     size = parse_size(mem)
     crash = parse_crashes(crashes)
+    publish = parse_publish(published)
     uid, gid = parse_user(user)
     env = guest_environment(os.environ, env_specs, env_files, inherit_env, uid)
     limits = tuple((resource, value) for resource, value in
@@ -223,7 +247,8 @@ def run(mem: str, cpus: int, root: str | None, root_rw: bool, mounts: tuple[str,
     assert isinstance(sandbox, Sandbox)
     _run_machine(lambda: Machine(size, log, sandbox, crash, files=not no_files,
                                  aslr=not no_aslr, cpus=cpus,
-                                 preempt_stress=preempt_stress, network=network), log, program,
+                                 preempt_stress=preempt_stress, network=network,
+                                 publish=publish), log, program,
                  [argv0 if argv0 is not None else program, *args], env, start,
                  syscall_stats, sched_trace, tracing=tracing)
 

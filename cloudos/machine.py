@@ -15,9 +15,10 @@ import functools
 import json
 import os
 import signal as host_signal
+import socket
 import time
 from dataclasses import dataclass
-from typing import NamedTuple, TextIO, cast
+from typing import NamedTuple, Sequence, TextIO, cast
 
 from cloudos.hal.ram import DEFAULT_SIZE
 from cloudos.errno import Errno, KernelError
@@ -41,7 +42,7 @@ from cloudos.servers.vfs.files import FdTable, OpenFiles
 from cloudos.servers.vfs.paths import Namespace, Walk, is_dir
 from cloudos.servers.vfs.procfs import ProcFs, ProcInfo
 from cloudos.servers.vfs.perm import EVERY_CAP, ROOT, Who
-from cloudos.abi.vfs import ConsoleInput, ExecRead, Op, Spawn
+from cloudos.abi.vfs import ConsoleInput, ExecRead, NetPoll, Op, Spawn
 from cloudos.servers.vfs.server import AT_FDCWD, VFS_ID, Proc, Vfs, VfsState, fd_paths, serve
 from cloudos.servers.tty.ldisc import LineDiscipline, Termios
 from cloudos.servers.vfs.tmpfs import size_to_ram
@@ -148,7 +149,8 @@ class Machine:
                  sandbox: Sandbox = Sandbox(),
                  crash: dict[str, tuple[int, int]] | None = None, files: bool = True,
                  aslr: bool = True, cpus: int = 1,
-                 preempt_stress: int | None = None, network: str = "none") -> None:
+                 preempt_stress: int | None = None, network: str = "none",
+                 publish: Sequence[tuple[str, int, int]] = ()) -> None:
         self.kernel = kernel = Kernel(mem, log, cpus)
         if preempt_stress is not None:
             for cpu in kernel.cpus:
@@ -180,7 +182,23 @@ class Machine:
         kernel.services[sys_file.VFS] = self.vfs.client_cap(Right.SEND | Right.FILE
                                                             | Right.GRANT | reach)
         self.files, self.aslr = files, aslr
+        self._publish(publish)
         kernel.log.info("system services: rs, vfs")
+
+    def _publish(self, publish: Sequence[tuple[str, int, int]]) -> None:
+        """--publish: listen on each host address and port now (SetupError if taken), and
+        have the VFS start polling them (servers/vfs/hostnet.py forwards what comes)."""
+        for address, host_port, guest_port in publish:
+            try:
+                family = socket.AF_INET6 if ":" in address else socket.AF_INET
+                listening = socket.create_server((address, host_port), family=family)
+            except OSError as err:
+                raise SetupError(f"--publish {address}:{host_port}: {err.strerror}") from None
+            listening.setblocking(False)
+            self.vfs_state.net.published.append((listening, guest_port))
+        if publish:
+            port = self.kernel.ipc.ports[self.vfs.client_cap(Right.SEND).obj]
+            self.kernel.ipc.notify(port, Message(Op.NET_POLL, b"", 0, body=NetPoll(0)))
 
     def _rlimit(self, resource: int, pid: int) -> int:
         """The soft limit ``resource`` of process ``pid``, for the VFS (files, fds)."""

@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
 import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 import pytest
+
+from conftest import cloudos_command
 
 if shutil.which("gcc") is None:
     pytest.skip("gcc not found: cannot build the guest programs", allow_module_level=True)
@@ -161,3 +168,42 @@ def test_host_network_with_net_host(guest_bins, run_native, run_cloudos):
             b"tcp connect: ENETUNREACH", b"udp sendto: -1 ENETUNREACH", b"udp: no answer"]), err
     finally:
         servers.close()
+
+
+def _free_port() -> int:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    return port
+
+
+@pytest.mark.skipif(not Path("/usr/bin/python3").exists(), reason="no /usr/bin/python3")
+def test_publish_python_http_server(tmp_path):
+    """`python3 -m http.server` in the guest, on its loopback port 8000, answers a host
+    client at the published host port; a missing page is its 404."""
+    (tmp_path / "page.txt").write_text("served from the guest\n")
+    host_port = _free_port()
+    command = cloudos_command(
+        ["/usr/bin/python3", "-m", "http.server", "8000", "--bind", "127.0.0.1"],
+        ["--mount", str(tmp_path), "-w", str(tmp_path), "--publish", f"{host_port}:8000",
+         "--timeout", "90"])
+    guest = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        body, deadline = None, time.monotonic() + 80
+        while body is None and time.monotonic() < deadline and guest.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{host_port}/page.txt",
+                                            timeout=5) as answer:
+                    body = answer.read()
+            except OSError:
+                time.sleep(0.3)
+        assert body == b"served from the guest\n", guest.poll()
+        with urllib.request.urlopen(f"http://127.0.0.1:{host_port}/missing", timeout=5) as r:
+            pytest.fail(f"a missing page answered {r.status}")
+    except urllib.error.HTTPError as err:
+        assert err.code == 404
+    finally:
+        guest.terminate()
+        out, err = guest.communicate(timeout=30)
+    assert b'"GET /page.txt HTTP/1.1" 200' in err, err

@@ -63,6 +63,7 @@ class InetSock:
     in_progress: bool = False  # a non-blocking connect said EINPROGRESS; not called since
     shut_sent: bool = False  # the host socket was shut for writing (the guest's end was)
     closing: bool = False  # the guest let go; the host socket closes once its bytes are out
+    forwarded: bool = False  # a published port's connection (no guest fd of its own)
 
     def __post_init__(self) -> None:
         stream = self.socktype == net.SOCK_STREAM
@@ -84,6 +85,9 @@ class NetState:
     bound: dict[tuple[int, int], list[InetSock]] = field(default_factory=dict)
     next_port: int = EPHEMERAL_FIRST
     hosted: list[InetSock] = field(default_factory=list)  # sockets with a host socket
+    # cloudos run --publish: listening host sockets (socket.socket) and the guest TCP
+    # port each forwards its connections to
+    published: list[tuple[Any, int]] = field(default_factory=list)
     pumping: bool = False  # a host-socket poll is scheduled
 
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from cloudos.servers.vfs.server import Vfs
 
 POLL_INTERVAL = 0.004  # seconds between polls of the host sockets while any is open
+IDLE_INTERVAL = 0.02  # between polls of the published ports alone
 UDP_BATCH = 64  # datagrams taken from one host socket per poll
 
 
@@ -101,9 +102,10 @@ def send_datagram(vfs: Vfs, sock: InetSock, data: bytes, dest: tuple[bytes, int]
 
 def _schedule(vfs: Vfs) -> None:
     state = vfs.state.net
-    if state.hosted and not state.pumping:
+    if (state.hosted or state.published) and not state.pumping:
         state.pumping = True
-        vfs.api.notify_at(POLL_INTERVAL, Op.NET_POLL, NetPoll(0))
+        vfs.api.notify_at(POLL_INTERVAL if state.hosted else IDLE_INTERVAL, Op.NET_POLL,
+                          NetPoll(0))
 
 
 def net_poll(vfs: Vfs, request: Request, r: NetPoll) -> None:
@@ -116,6 +118,8 @@ def net_poll(vfs: Vfs, request: Request, r: NetPoll) -> None:
 def pump(vfs: Vfs) -> None:
     """Move what is ready between the host sockets and the guest's."""
     hosted = vfs.state.net.hosted
+    if vfs.state.net.published:
+        _accept_published(vfs)
     if not hosted:
         return
     readers = [s.host for s in hosted if s.connecting is None]
@@ -188,6 +192,32 @@ def _move(vfs: Vfs, sock: InetSock, readable: bool, writable: bool) -> None:
         _quietly(host.shutdown, socket.SHUT_WR)
     if sock.closing and (not tx.buffer or not tx.readers):
         _drop(vfs, sock)
+    elif sock.forwarded and not rx.readers and not tx.writers and not tx.buffer:
+        _drop(vfs, sock)  # the guest closed its end of a published port's connection
+
+
+def _accept_published(vfs: Vfs) -> None:
+    """Connections to a published port: each becomes one to the guest's listener on its
+    port (on the loopback), with the host socket as the client; refused (closed at once)
+    when nobody in the guest listens there."""
+    from cloudos.servers.vfs.inet import forward  # (vfs.inet calls here too)
+    state = vfs.state.net
+    for listening, port in state.published:
+        for _ in range(16):
+            try:
+                conn, peer = listening.accept()
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                break
+            conn.setblocking(False)
+            server = inet.listener(state, inet.LOOPBACK4, port)
+            if server is None or server.owner.listener is None:
+                conn.close()
+                continue
+            client = forward(vfs, server, _guest_address(peer), port)
+            client.host = conn
+            state.hosted.append(client)
 
 
 def _receive_datagrams(vfs: Vfs, sock: InetSock) -> None:

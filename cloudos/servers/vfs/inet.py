@@ -154,6 +154,18 @@ def _loopback_connect(vfs: Vfs, file: OpenFile, sock: InetSock, server: InetSock
     vfs.wake_pollers()
 
 
+def forward(vfs: Vfs, server: InetSock, peer: tuple[bytes, int], port: int) -> InetSock:
+    """A connection from outside (a published port, ``hostnet``) to the guest's listener
+    ``server``: the accepted end waits in its queue; the other is a file no fd holds, whose
+    pipes the host socket fills and drains (its ``InetSock``, returned)."""
+    client = OpenFile("inet", files.O_RDWR)
+    sock = InetSock(server.family, net.SOCK_STREAM, owner=client, local=peer, forwarded=True)
+    client.inet = sock
+    _loopback_connect(vfs, client, sock, server, (inet.source_for(inet.LOOPBACK4), port))
+    client.pipe, client.tx = client.tx, client.pipe  # (the host's side: it fills what the
+    return sock                                       # guest reads, drains what it writes)
+
+
 def _associate(vfs: Vfs, sock: InetSock, dest: tuple[bytes, int] | None, network: bool) -> int:
     """connect(2) of a UDP socket: its default destination, and the only source it takes."""
     if dest is None:
