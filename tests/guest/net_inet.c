@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -363,6 +365,43 @@ static void ipv6(void)
     SHOW("IPV6_V6ONLY once bound", setsockopt(only, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on));
 }
 
+/* lo as getifaddrs (rtnetlink), if_nametoindex and if_indextoname (SIOCGIF* ioctls) see
+ * it: the host's other interfaces are left out of the comparison. */
+static void interfaces(void)
+{
+    struct ifaddrs *all;
+    SHOW("getifaddrs", getifaddrs(&all));
+    for (struct ifaddrs *i = all; i; i = i->ifa_next) {
+        if (strcmp(i->ifa_name, "lo") || !i->ifa_addr)
+            continue;
+        char text[64] = "-", mask[64] = "-";
+        int f = i->ifa_addr->sa_family;
+        if (f == AF_INET) {
+            inet_ntop(f, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, text, sizeof text);
+            inet_ntop(f, &((struct sockaddr_in *)i->ifa_netmask)->sin_addr, mask, sizeof mask);
+        } else if (f == AF_INET6) {
+            inet_ntop(f, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, text, sizeof text);
+            inet_ntop(f, &((struct sockaddr_in6 *)i->ifa_netmask)->sin6_addr, mask, sizeof mask);
+        }
+        printf("lo: family %d, flags %#x, %s/%s\n", f, i->ifa_flags, text, mask);
+    }
+    freeifaddrs(all);
+    printf("if_nametoindex(lo): %u\n", if_nametoindex("lo"));
+    char name[IF_NAMESIZE] = "";
+    printf("if_indextoname(1): %s\n", if_indextoname(1, name));
+    printf("if_nametoindex(nosuch0): %u\n", if_nametoindex("nosuch0"));
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct ifreq r = {0};
+    strcpy(r.ifr_name, "lo");
+    SHOW("SIOCGIFMTU", ioctl(s, SIOCGIFMTU, &r));
+    printf("mtu %d\n", r.ifr_mtu);
+    SHOW("SIOCGIFFLAGS", ioctl(s, SIOCGIFFLAGS, &r));
+    printf("flags %#x\n", r.ifr_flags);
+    SHOW("SIOCGIFADDR", ioctl(s, SIOCGIFADDR, &r));
+    printf("address %s\n", inet_ntoa(((struct sockaddr_in *)&r.ifr_addr)->sin_addr));
+    SHOW("netlink SOCK_STREAM", socket(AF_NETLINK, SOCK_STREAM, 0));
+}
+
 /* CloudOS only: with no NETWORK capability only the loopback answers. */
 static void offline(void)
 {
@@ -391,6 +430,8 @@ int main(int argc, char **argv)
         stream();
     if (section("ipv6"))
         ipv6();
+    if (section("interfaces"))
+        interfaces();
     if (only && section("offline"))
         offline();
     return 0;

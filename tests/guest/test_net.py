@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -17,8 +18,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from conftest import cloudos_command
 
 if shutil.which("gcc") is None:
     pytest.skip("gcc not found: cannot build the guest programs", allow_module_level=True)
@@ -38,6 +37,8 @@ NET_SECTIONS = {
                b"write after SHUT_WR: killed by signal 13"],
     "ipv6": [b"accepted from ::1", b"accepted from ::ffff:127.0.0.1",
              b"AF_INET client to a V6ONLY listener: -1 ECONNREFUSED"],
+    "interfaces": [b"lo: family 2, flags 0x10049, 127.0.0.1/255.0.0.0",
+                   b"if_nametoindex(lo): 1", b"if_indextoname(1): lo", b"mtu 65536"],
 }
 
 
@@ -184,10 +185,9 @@ def test_publish_python_http_server(tmp_path):
     client at the published host port; a missing page is its 404."""
     (tmp_path / "page.txt").write_text("served from the guest\n")
     host_port = _free_port()
-    command = cloudos_command(
-        ["/usr/bin/python3", "-m", "http.server", "8000", "--bind", "127.0.0.1"],
-        ["--mount", str(tmp_path), "-w", str(tmp_path), "--publish", f"{host_port}:8000",
-         "--timeout", "90"])
+    command = [sys.executable, "-m", "cloudos", "run", "--mount", str(tmp_path), "-w",
+               str(tmp_path), "--publish", f"{host_port}:8000", "--timeout", "90", "--",
+               "/usr/bin/python3", "-m", "http.server", "8000", "--bind", "127.0.0.1"]
     guest = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         body, deadline = None, time.monotonic() + 80
@@ -205,5 +205,9 @@ def test_publish_python_http_server(tmp_path):
         assert err.code == 404
     finally:
         guest.terminate()
-        out, err = guest.communicate(timeout=30)
+        try:
+            out, err = guest.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            guest.kill()
+            out, err = guest.communicate()
     assert b'"GET /page.txt HTTP/1.1" 200' in err, err

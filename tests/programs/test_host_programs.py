@@ -330,6 +330,11 @@ c6.sendall(b"over six")
 print("ipv6:", conn.recv(100), peer[0])
 server.shutdown()'
 """, needs=("python3",)),
+    _("ip-lo", r"""
+ip -o link show lo
+ip -o addr show lo
+ip -o -4 addr show dev lo
+""", needs=("ip",)),
     _("python3-multiprocessing-contexts", SETUP + r"""
 cat > pools.py <<'END'
 import multiprocessing as mp

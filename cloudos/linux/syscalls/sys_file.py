@@ -42,6 +42,8 @@ IOCTL_BUFFERS = {0x5401: (36, True), 0x5402: (36, False), 0x5403: (36, False),  
                  0x5404: (36, False), 0x540F: (4, True), 0x5410: (4, False),   # TIOC[GS]PGRP
                  0x5413: (8, True), 0x541B: (4, True), 0x5429: (4, True),   # WINSZ, FIONREAD, SID
                  0x5421: (4, False)}                                          # FIONBIO
+# SIOCGIFNAME, SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFMTU, SIOCGIFINDEX
+IFREQ_IOCTLS, IFREQ_SIZE = frozenset({0x8910, 0x8913, 0x8915, 0x891B, 0x8921, 0x8933}), 40
 SIGPIPE, SIGXFSZ = Signal.SIGPIPE, Signal.SIGXFSZ
 POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 1, 2, 4, 8, 16, 32
 VFS = "vfs"  # the server that owns these calls
@@ -266,6 +268,12 @@ def sys_socket(t: Thread, domain: int, type_: int, protocol: int, *_: int) -> in
             raise KernelError(Errno.ESOCKTNOSUPPORT, f"socket type {kind}")
         if protocol not in (0, INET_PROTOCOLS[kind]):
             raise KernelError(Errno.EPROTONOSUPPORT, f"protocol {protocol}")
+        return call(t, vfs.Socket(type_ & SOCK_TYPE_FLAGS, kind, domain))
+    if domain == net.AF_NETLINK:  # the routing one only: the guest's interfaces
+        if kind not in (net.SOCK_RAW, SOCK_DGRAM):
+            raise KernelError(Errno.ESOCKTNOSUPPORT, f"socket type {kind}")
+        if protocol != net.NETLINK_ROUTE:
+            raise KernelError(Errno.EPROTONOSUPPORT, f"netlink protocol {protocol}")
         return call(t, vfs.Socket(type_ & SOCK_TYPE_FLAGS, kind, domain))
     if domain == net.AF_PACKET:
         raise KernelError(Errno.EPERM, "packet sockets need CAP_NET_RAW")
@@ -770,12 +778,16 @@ def sys_lseek(t: Thread, fd: int, offset: int, whence: int, *_: int) -> int:
 
 def sys_ioctl(t: Thread, fd: int, cmd: int, arg: int, *_: int) -> int:
     """Implements Linux ioctl(2): terminal attributes, process groups, window size, FIONREAD,
-    FIONBIO, FIOCLEX and FIONCLEX."""
+    FIONBIO, FIOCLEX and FIONCLEX; an interface's SIOCGIF* on an internet socket."""
     cmd &= 0xFFFF_FFFF
     size, out = IOCTL_BUFFERS.get(cmd, (0, False))
     grants = (_grant(t, arg, size, out),) if size else ()
     if size:
         _check_buffer(t, arg, size, out)
+    if cmd in IFREQ_IOCTLS:  # a struct ifreq, read (the name) and written (the answer)
+        _check_buffer(t, arg, IFREQ_SIZE, True)
+        grants = (t.process.kernel.ipc.lend(t.process.pid, t.process.aspace, arg, IFREQ_SIZE,
+                                            Right.READ | Right.WRITE),)
     return call(t, vfs.Ioctl(s32(fd), cmd, arg, *_job(t)), grants=grants,
                 deliver=_sigpipe(t, Sysno.IOCTL))
 

@@ -82,7 +82,8 @@ _ROWS: dict[Sysno, _Row] = {
                                 "SSE state kept in the kernel; fpstate is NULL"),
     Sysno.IOCTL: partial(sys_file.sys_ioctl,
                          "TCGETS, TCSETS*, TIOC[GS]PGRP, TIOCGSID, TIOCGWINSZ, FIONREAD, FIONBIO, "
-                         "FIO[N]CLEX"),
+                         "FIO[N]CLEX; on internet sockets SIOCGIF{NAME,INDEX,FLAGS,MTU,ADDR,"
+                         "NETMASK} of lo"),
     Sysno.PREAD64: full(sys_file.sys_pread64),
     Sysno.PWRITE64: full(sys_file.sys_pwrite64),
     Sysno.READV: full(sys_file.sys_readv),
@@ -117,8 +118,9 @@ _ROWS: dict[Sysno, _Row] = {
                                                 "socket, what fits now (a short count)"),
     Sysno.SOCKET: partial(sys_file.sys_socket,
                           "AF_UNIX SOCK_STREAM and SOCK_SEQPACKET (no unbound SOCK_DGRAM); "
-                          "AF_INET and AF_INET6 SOCK_STREAM (TCP) and SOCK_DGRAM (UDP); raw "
-                          "and packet sockets EPERM; netlink and other families EAFNOSUPPORT"),
+                          "AF_INET and AF_INET6 SOCK_STREAM (TCP) and SOCK_DGRAM (UDP); "
+                          "AF_NETLINK NETLINK_ROUTE (lo's link and addresses, read-only); raw "
+                          "and packet sockets EPERM; other families EAFNOSUPPORT"),
     Sysno.CONNECT: partial(sys_file.sys_connect,
                            "AF_UNIX stream (a full backlog is EAGAIN, never a wait); TCP and "
                            "UDP: the guest's loopback, else the host's network with --net "

@@ -35,6 +35,7 @@ MIN_RCVBUF, MIN_SNDBUF = 2304, 4608
 UDP_MAX = 65507  # the largest UDP payload over IPv4 (65535 - 8 - 20)
 SIN = struct.Struct("!HH4s8x")  # (the family is little-endian: packed apart)
 SIN6 = struct.Struct("!HHI16sI")
+SNL = struct.Struct("<HHII")  # struct sockaddr_nl: family, pad, port id, groups
 
 
 @dataclass(eq=False)
@@ -64,6 +65,7 @@ class InetSock:
     shut_sent: bool = False  # the host socket was shut for writing (the guest's end was)
     closing: bool = False  # the guest let go; the host socket closes once its bytes are out
     forwarded: bool = False  # a published port's connection (no guest fd of its own)
+    creator: int = 0  # the pid that made it (a netlink socket's port id once bound)
 
     def __post_init__(self) -> None:
         stream = self.socktype == net.SOCK_STREAM
@@ -72,6 +74,8 @@ class InetSock:
 
     @property
     def proto(self) -> int:
+        if self.family == net.AF_NETLINK:
+            return net.NETLINK_ROUTE
         return net.IPPROTO_TCP if self.socktype == net.SOCK_STREAM else net.IPPROTO_UDP
 
     def opt(self, level: int, option: int) -> int:
@@ -114,6 +118,10 @@ def parse(sock: InetSock, raw: bytes, unspec_ok: bool = False) -> tuple[bytes, i
     family = struct.unpack_from("<H", raw)[0]
     if family == net.AF_UNSPEC and unspec_ok:
         return None
+    if sock.family == net.AF_NETLINK:  # struct sockaddr_nl: the port id (groups ignored)
+        if len(raw) < SNL.size or family != net.AF_NETLINK:
+            raise KernelError(Errno.EINVAL, "not a sockaddr_nl")
+        return b"", SNL.unpack_from(raw)[2]
     if sock.family == net.AF_INET:
         if len(raw) < SIN.size:
             raise KernelError(Errno.EINVAL, "sockaddr_in too short")
@@ -131,6 +139,8 @@ def parse(sock: InetSock, raw: bytes, unspec_ok: bool = False) -> tuple[bytes, i
 
 def sockaddr(sock: InetSock, endpoint: tuple[bytes, int] | None) -> bytes:
     """The sockaddr of ``sock``'s family for an endpoint (None: the unbound one)."""
+    if sock.family == net.AF_NETLINK:
+        return SNL.pack(net.AF_NETLINK, 0, endpoint[1] if endpoint else 0, 0)
     ip, port = endpoint or (ANY4 if sock.family == net.AF_INET else ANY6, 0)
     if sock.family == net.AF_INET:
         return struct.pack("<H", net.AF_INET) + SIN.pack(0, port, ip[12:])[2:]
@@ -274,6 +284,8 @@ DEFAULTS = {(net.IPPROTO_IP, net.IP_TTL): 64, (net.IPPROTO_TCP, net.TCP_KEEPIDLE
 
 
 def _known(sock: InetSock, key: tuple[int, int]) -> bool:
+    if sock.family == net.AF_NETLINK:  # (SOL_NETLINK's flags: kept, nothing to change)
+        return key[0] == net.SOL_NETLINK or key in INT_OPTIONS and key[0] == net.SOL_SOCKET
     if key in INT_OPTIONS:
         return key[0] != net.IPPROTO_IP or sock.family == net.AF_INET
     if key in TCP_OPTIONS:
@@ -305,9 +317,8 @@ def setsockopt(sock: InetSock, level: int, option: int, value: bytes) -> None:
         else:
             sock.sndbuf = max(wanted * 2, MIN_SNDBUF)
         return
-    sock.opts[key] = number if option in (net.IP_TOS, net.IP_TTL, net.TCP_KEEPIDLE,
-                                          net.TCP_KEEPINTVL, net.TCP_KEEPCNT) \
-        or level == net.IPPROTO_IP else int(bool(number))
+    numeric = level in (net.IPPROTO_IP, net.SOL_NETLINK) or key in DEFAULTS
+    sock.opts[key] = number if numeric else int(bool(number))
 
 
 _BUFFERS = {(net.SOL_SOCKET, o) for o in (net.SO_SNDBUF, net.SO_RCVBUF, net.SO_SNDBUFFORCE,

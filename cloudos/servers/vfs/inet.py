@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 import stat
+import struct
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from cloudos.abi import net, vfs as abi
 from cloudos.abi.vfs import BytesOut, Received
 from cloudos.errno import Errno, KernelError
-from cloudos.servers.net import inet
+from cloudos.servers.net import inet, netlink
 from cloudos.servers.net.inet import InetSock
 from cloudos.servers.vfs import files, hostnet as host, pipe, unix
 from cloudos.servers.vfs.fileops import FileOps
@@ -46,7 +47,7 @@ MSG_CTRUNC = 0x8
 def socket(vfs: Vfs, request: Request, r: abi.Socket) -> int:
     """A new TCP or UDP socket (the personality checked domain, type and protocol)."""
     file = OpenFile("inet", files.O_RDWR | r.flags & O_NONBLOCK, socktype=r.socktype)
-    file.inet = InetSock(r.domain, r.socktype, owner=file)
+    file.inet = InetSock(r.domain, r.socktype, owner=file, creator=request.sender)
     return vfs.proc(request).fds.install(file, bool(r.flags & O_CLOEXEC))
 
 
@@ -64,14 +65,25 @@ def bind(vfs: Vfs, request: Request, r: abi.Bind) -> int:
     _, sock = _sock(vfs, request, r.fd)
     where = inet.parse(sock, r.addr)
     assert where is not None
+    if sock.family == net.AF_NETLINK:
+        _netlink_bind(sock, where[1])
+        return 0
     inet.bind(vfs.state.net, sock, *where)
     return 0
+
+
+def _netlink_bind(sock: InetSock, pid: int) -> None:
+    """A netlink socket's port id: the one asked for, or the creator's pid (port 0)."""
+    if sock.local is not None and pid not in (0, sock.local[1]):
+        raise KernelError(Errno.EINVAL, "the socket is bound")
+    if sock.local is None:
+        sock.local = (b"", pid or sock.creator)
 
 
 def listen(vfs: Vfs, request: Request, r: abi.Listen) -> int:
     file, sock = _sock(vfs, request, r.fd)
     if not _stream(sock):
-        raise KernelError(Errno.EOPNOTSUPP, "a UDP socket does not listen")
+        raise KernelError(Errno.EOPNOTSUPP, "a datagram socket does not listen")
     if sock.remote is not None or sock.host is not None:
         raise KernelError(Errno.EINVAL, "a connected socket does not listen")
     if sock.local is None:
@@ -92,6 +104,10 @@ def listen(vfs: Vfs, request: Request, r: abi.Listen) -> int:
 def connect(vfs: Vfs, request: Request, r: abi.Connect) -> int | None:
     file, sock = _sock(vfs, request, r.fd)
     dest = inet.parse(sock, r.addr, unspec_ok=True)
+    if sock.family == net.AF_NETLINK:
+        _netlink_bind(sock, 0)
+        sock.remote = dest
+        return 0
     if not _stream(sock):
         return _associate(vfs, sock, dest, r.network)
     if sock.in_progress and sock.connecting is None:  # the call after an EINPROGRESS
@@ -185,7 +201,7 @@ def accept4(vfs: Vfs, request: Request, r: abi.Accept4) -> Any:
     if r.flags & ~(O_CLOEXEC | O_NONBLOCK):
         raise KernelError(Errno.EINVAL, f"accept4 flags {r.flags:#x}")
     if not _stream(sock):
-        raise KernelError(Errno.EOPNOTSUPP, "a UDP socket does not accept")
+        raise KernelError(Errno.EOPNOTSUPP, "a datagram socket does not accept")
     listener = file.listener
     if listener is None or not sock.listening:
         raise KernelError(Errno.EINVAL, "not listening")
@@ -310,10 +326,14 @@ def _send_datagram(vfs: Vfs, sock: InetSock, data: bytes, addr: bytes, network: 
         assert dest is not None
     elif sock.remote is not None:
         dest = sock.remote
+    elif sock.family == net.AF_NETLINK:
+        dest = (b"", 0)  # the kernel
     else:
         raise KernelError(Errno.EDESTADDRREQ, "no destination")
     if sock.owner.shut & SHUT_WRITE:
         raise KernelError(Errno.EPIPE, "shut for writing")
+    if sock.family == net.AF_NETLINK:
+        return _netlink_send(vfs, sock, data, dest)
     if len(data) > inet.UDP_MAX + (20 if sock.family == net.AF_INET6 else 0):
         raise KernelError(Errno.EMSGSIZE, "larger than a UDP datagram")
     _route(sock, dest[0], network)
@@ -332,6 +352,17 @@ def _send_datagram(vfs: Vfs, sock: InetSock, data: bytes, addr: bytes, network: 
             vfs.wake_pollers()
         return len(data)
     deliver(vfs, to, data, source)
+    return len(data)
+
+
+def _netlink_send(vfs: Vfs, sock: InetSock, data: bytes, dest: tuple[bytes, int]) -> int:
+    """Requests to the kernel (port id 0): their answers come back to the sender's queue."""
+    if dest[1] != 0:
+        raise KernelError(Errno.ECONNREFUSED, "no netlink socket has that port id")
+    _netlink_bind(sock, 0)
+    assert sock.local is not None
+    for datagram in netlink.answer(data, sock.local[1]):
+        deliver(vfs, sock, datagram, (b"", 0))
     return len(data)
 
 
@@ -489,6 +520,34 @@ def _serve_datagrams(vfs: Vfs, sock: InetSock | None) -> None:
             vfs.answer(request, -err.errno)
 
 
+# The SIOCGIF* ioctls of a socket on lo, the guest's one interface: what each writes in the
+# struct ifreq (40 bytes: the name, then a union at offset 16), as Linux's dev_ioctl.
+SIOCGIFNAME, SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFNETMASK = 0x8910, 0x8913, 0x8915, 0x891B
+SIOCGIFMTU, SIOCGIFINDEX = 0x8921, 0x8933
+IFREQ, IFNAMSIZ = 40, 16
+LOOPBACK_SOCKADDR = struct.pack("<H", net.AF_INET) + struct.pack("!H4s8x", 0, bytes([127, 0, 0, 1]))
+NETMASK_8 = struct.pack("<H", net.AF_INET) + struct.pack("!H4s8x", 0, bytes([255, 0, 0, 0]))
+IFREQ_ANSWERS = {
+    SIOCGIFFLAGS: struct.pack("<h", netlink.IFF_UP | netlink.IFF_LOOPBACK | netlink.IFF_RUNNING),
+    SIOCGIFMTU: struct.pack("<i", netlink.LO_MTU), SIOCGIFINDEX: struct.pack("<i", 1),
+    SIOCGIFADDR: LOOPBACK_SOCKADDR, SIOCGIFNETMASK: NETMASK_8, SIOCGIFNAME: b"lo\0"}
+
+
+def _interface_ioctl(vfs: Vfs, request: Request, cmd: int) -> int:
+    """SIOCGIF*: lo's name by index, or its index, flags, MTU, address, netmask by name;
+    any other interface is ENODEV."""
+    ifreq = vfs.api.copy_in(request.grants[0], 0, IFREQ)
+    if cmd == SIOCGIFNAME:
+        if struct.unpack_from("<i", ifreq, IFNAMSIZ)[0] != netlink.LO_INDEX:
+            raise KernelError(Errno.ENODEV, "no such interface")
+        vfs.api.copy_out(request.grants[0], 0, IFREQ_ANSWERS[cmd])
+        return 0
+    if ifreq[:IFNAMSIZ].split(b"\0")[0] != b"lo":
+        raise KernelError(Errno.ENODEV, "no such interface")
+    vfs.api.copy_out(request.grants[0], IFNAMSIZ, IFREQ_ANSWERS[cmd])
+    return 0
+
+
 class InetSocket(FileOps):
     """The inet kind of open file: a TCP or UDP socket, of either family."""
 
@@ -525,6 +584,11 @@ class InetSocket(FileOps):
 
     def seek(self, file: OpenFile, offset: int, whence: int) -> int:
         raise KernelError(Errno.ESPIPE, "not seekable")
+
+    def ioctl(self, vfs: Vfs, request: Request, file: OpenFile, r: abi.Ioctl) -> int:
+        if r.cmd in IFREQ_ANSWERS:
+            return _interface_ioctl(vfs, request, r.cmd)
+        return super().ioctl(vfs, request, file, r)
 
     def stat(self, file: OpenFile) -> Attr:
         attr = pipe.anon_attr(file, stat.S_IFSOCK | 0o777, SOCKFS_DEV)
