@@ -36,6 +36,8 @@ from cloudos.linux.syscalls.table import TABLE, handlers
 from cloudos.linux.elf import ExecError
 from cloudos.sandbox import Mount, Sandbox
 from cloudos.servers import rs
+from cloudos.servers.net import procnet
+from cloudos.servers.vfs import inet
 from cloudos.servers.runtime import Request, ServerApi, ServerRuntime
 from cloudos.servers.vfs.console import Console, ConsoleInterrupt
 from cloudos.servers.vfs.files import FdTable, OpenFiles
@@ -140,6 +142,9 @@ class KernelProcView:
 
     def cpus(self) -> int:
         return len(self.kernel.cpus)
+
+    def net(self, name: str) -> bytes:
+        return procnet.render(self.vfs.net, name, os.getuid(), inet.inode)
 
 
 class Machine:

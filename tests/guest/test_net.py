@@ -37,6 +37,8 @@ NET_SECTIONS = {
                b"write after SHUT_WR: killed by signal 13"],
     "ipv6": [b"accepted from ::1", b"accepted from ::ffff:127.0.0.1",
              b"AF_INET client to a V6ONLY listener: -1 ECONNREFUSED"],
+    "procnet": [b"0100007F:L 00000000:0000 st 0A queues 00000000:00000000",
+                b"0100007F:L 0100007F:C st 01 queues 00000000:00000003"],
     "interfaces": [b"lo: family 2, flags 0x10049, 127.0.0.1/255.0.0.0",
                    b"if_nametoindex(lo): 1", b"if_indextoname(1): lo", b"mtu 65536"],
 }

@@ -93,6 +93,8 @@ class NetState:
     # port each forwards its connections to
     published: list[tuple[Any, int]] = field(default_factory=list)
     pumping: bool = False  # a host-socket poll is scheduled
+    # every internet socket an fd or a listener's queue holds, for /proc/net (procnet)
+    sockets: dict[int, InetSock] = field(default_factory=dict)
 
 
 # -- addresses ----------------------------------------------------------------------

@@ -48,7 +48,14 @@ def socket(vfs: Vfs, request: Request, r: abi.Socket) -> int:
     """A new TCP or UDP socket (the personality checked domain, type and protocol)."""
     file = OpenFile("inet", files.O_RDWR | r.flags & O_NONBLOCK, socktype=r.socktype)
     file.inet = InetSock(r.domain, r.socktype, owner=file, creator=request.sender)
-    return vfs.proc(request).fds.install(file, bool(r.flags & O_CLOEXEC))
+    fd = vfs.proc(request).fds.install(file, bool(r.flags & O_CLOEXEC))
+    vfs.state.net.sockets[id(file.inet)] = file.inet
+    return fd
+
+
+def inode(file: OpenFile) -> int:
+    """The inode number fstat and /proc show for a socket (socket:[inode])."""
+    return id(file) & 0xFFFFFF
 
 
 def _sock(vfs: Vfs, request: Request, fd: int) -> tuple[OpenFile, InetSock]:
@@ -163,6 +170,7 @@ def _loopback_connect(vfs: Vfs, file: OpenFile, sock: InetSock, server: InetSock
                     remote=sock.local, opts=dict(server.opts), linger=server.linger,
                     rcvbuf=server.rcvbuf, sndbuf=server.sndbuf)
     accepted.inet = peer
+    vfs.state.net.sockets[id(peer)] = peer
     accepted.peer = inet.sockaddr(peer, sock.local)
     file.pipe, file.tx, sock.remote = back, there, seen
     listener.queue.append(accepted)
@@ -277,6 +285,7 @@ def _stop_listening(vfs: Vfs, file: OpenFile, sock: InetSock) -> None:
         return
     for conn in listener.queue:
         _shut(vfs, conn, SHUT_READ | SHUT_WRITE)
+        vfs.state.net.sockets.pop(id(conn.inet), None)
     listener.queue.clear()
     while listener.accepting:
         request, _ = listener.accepting.popleft()
@@ -592,10 +601,10 @@ class InetSocket(FileOps):
 
     def stat(self, file: OpenFile) -> Attr:
         attr = pipe.anon_attr(file, stat.S_IFSOCK | 0o777, SOCKFS_DEV)
-        return dataclasses.replace(attr, ino=id(file) & 0xFFFFFF)
+        return dataclasses.replace(attr, ino=inode(file))
 
     def path(self, file: OpenFile) -> bytes:
-        return f"socket:[{id(file) & 0xFFFFFF}]".encode()
+        return f"socket:[{inode(file)}]".encode()
 
     def unread(self, vfs: Vfs, file: OpenFile) -> int:
         sock: InetSock = file.inet
@@ -615,3 +624,4 @@ class InetSocket(FileOps):
         sock.readers = deque()
         host.close(vfs, sock)
         inet.unbind(vfs.state.net, sock)
+        vfs.state.net.sockets.pop(id(sock), None)

@@ -2,8 +2,9 @@
 
 Owns: /proc/self (the calling process), /proc/<pid>/{stat,statm,status,cmdline,comm,
 maps,exe,fd/}, /proc/meminfo, /proc/uptime, /proc/stat, /proc/loadavg (what procps's
-ps, top, free, uptime and pgrep read). Contents come from a ``ProcView`` the machine
-provides (read-only facts about processes and memory), so this file system never
+ps, top, free, uptime and pgrep read), /proc/net/{tcp,tcp6,udp,udp6} (netstat's).
+Contents come from a ``ProcView`` the machine provides (read-only facts about
+processes, memory and sockets), so this file system never
 holds state of its own and never reaches into the kernel by itself.
 Never: lets anything be written or created (EACCES / EPERM as on Linux).
 Called by: the VFS, which mounts it at /proc.
@@ -22,6 +23,7 @@ from cloudos.servers.vfs.fs import Attr, FileSystem, Node, StatFs, dtype
 PROC_SUPER_MAGIC = 0x9FA0
 RLIM_INFINITY = (1 << 64) - 1  # stat's rsslim
 PID_FILES = ("stat", "statm", "status", "cmdline", "comm", "maps")
+NET_FILES = ("tcp", "tcp6", "udp", "udp6")  # in /proc/net
 SYSTEM_FILES = ("meminfo", "uptime", "stat", "loadavg", "cpuinfo")
 HZ = 100  # clock ticks a second, as USER_HZ (procps reads times in these)
 PAGE = 4096
@@ -55,6 +57,7 @@ class ProcView(Protocol):
     def memory(self) -> tuple[int, int]: ...  # total and free bytes
     def uptime(self) -> float: ...
     def cpus(self) -> int: ...  # the machine's vCPUs
+    def net(self, name: str) -> bytes: ...  # /proc/net/NAME (servers/net/procnet.py)
 
 
 class ProcNode(Node):
@@ -92,6 +95,7 @@ class ProcFs(FileSystem):
     def getattr(self, node: Node) -> Attr:
         n = self._node(node)
         mode = {"root": stat.S_IFDIR | 0o555, "pid": stat.S_IFDIR | 0o555,
+                "netdir": stat.S_IFDIR | 0o555,
                 "fddir": stat.S_IFDIR | 0o500, "link": stat.S_IFLNK | 0o777,
                 "file": stat.S_IFREG | 0o444}[n.kind]
         uid = gid = 0
@@ -108,8 +112,13 @@ class ProcFs(FileSystem):
                 return ProcNode(self, "link", 0, "self")
             if text in SYSTEM_FILES:
                 return ProcNode(self, "file", 0, text)
+            if text == "net":
+                return ProcNode(self, "netdir", 0, "net")
             if text.isdigit() and self.view.info(int(text)) is not None:
                 return ProcNode(self, "pid", int(text))
+        elif d.kind == "netdir":
+            if text in NET_FILES:
+                return ProcNode(self, "file", 0, f"net/{text}")
         elif d.kind == "pid":
             if text in PID_FILES:
                 return ProcNode(self, "file", d.pid, text)
@@ -127,12 +136,14 @@ class ProcFs(FileSystem):
     def readdir(self, dir: Node) -> list[tuple[bytes, int, int]]:
         d = self._node(dir)
         if d.kind == "root":
-            nodes = [self.lookup(d, n.encode()) for n in ("self", *SYSTEM_FILES)]
+            nodes = [self.lookup(d, n.encode()) for n in ("self", "net", *SYSTEM_FILES)]
             nodes += [ProcNode(self, "pid", pid) for pid in self.view.pids()]
         elif d.kind == "pid":
             nodes = [self.lookup(d, n.encode()) for n in (*PID_FILES, "exe", "fd")]
         elif d.kind == "fddir":
             nodes = [ProcNode(self, "link", d.pid, f"fd/{fd}") for fd in self.view.fds(d.pid)]
+        elif d.kind == "netdir":
+            nodes = [self.lookup(d, n.encode()) for n in NET_FILES]
         else:
             raise KernelError(Errno.ENOTDIR, "not a directory")
         return [(self._entry_name(self._node(n)), n.ino, dtype(self.getattr(n).mode))
@@ -171,6 +182,8 @@ class ProcFs(FileSystem):
         if n.name == "uptime":
             up = self.view.uptime()
             return f"{up:.2f} {up:.2f}\n".encode()
+        if n.name.startswith("net/"):
+            return self.view.net(n.name[4:])
         if n.pid == 0:
             return self._system(n.name)
         info = self._info(n.pid)
