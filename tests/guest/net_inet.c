@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -302,6 +304,14 @@ static void stream(void)
     memset(buf, 0, sizeof buf);
     SHOW("read", read(d, buf, sizeof buf));
     printf("got [%s]\n", buf);
+    int mf = memfd_create("source", 0);
+    write(mf, "from a file", 11);
+    lseek(mf, 0, SEEK_SET);
+    SHOW("sendfile to TCP", sendfile(c, mf, NULL, 64));
+    memset(buf, 0, sizeof buf);
+    SHOW("read it", read(d, buf, sizeof buf));
+    printf("got [%s]\n", buf);
+    close(mf);
     SHOW("shutdown SHUT_WR", shutdown(c, SHUT_WR));
     struct pollfd p = {.fd = d, .events = POLLIN | POLLRDHUP};
     poll(&p, 1, 1000);
