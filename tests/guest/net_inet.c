@@ -329,7 +329,21 @@ static void stream(void)
     waitpid(pid, &status, 0);
     printf("write after SHUT_WR: killed by signal %d\n", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
     close(c);
+    SHOW("write to a closed peer", write(d, "late", 4));
+    usleep(100000);  /* (natively, for the peer's reset to come back) */
+    SHOW("and again", send(d, "later", 5, MSG_NOSIGNAL));
+    SHOW("read", read(d, buf, sizeof buf));
     close(d);
+    int c2 = socket(AF_INET, SOCK_STREAM, 0);
+    connect(c2, (struct sockaddr *)&a, sizeof a);
+    int d2 = accept(s, NULL, NULL);
+    write(c2, "unread", 6);
+    usleep(100000);
+    close(d2);  /* with bytes unread: a reset */
+    usleep(100000);
+    SHOW("read after the peer's reset", read(c2, buf, sizeof buf));
+    SHOW("read again", read(c2, buf, sizeof buf));
+    close(c2);
     close(s);
 }
 

@@ -141,8 +141,7 @@ _ROWS: dict[Sysno, _Row] = {
                            "other ancillary data (IP_PKTINFO, timestamps)"),
     Sysno.SHUTDOWN: partial(sys_file.sys_shutdown,
                             "a TCP peer's writes after SHUT_RD fail with EPIPE (Linux takes "
-                            "them); a write to a closed TCP peer is EPIPE at once (Linux: "
-                            "after the peer's reset)"),
+                            "them)"),
     Sysno.BIND: partial(sys_file.sys_bind,
                         "internet sockets: the loopback's addresses and the wildcards (others "
                         "EADDRNOTAVAIL); ports below 1024 are not reserved"),

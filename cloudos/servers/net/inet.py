@@ -66,6 +66,8 @@ class InetSock:
     closing: bool = False  # the guest let go; the host socket closes once its bytes are out
     forwarded: bool = False  # a published port's connection (no guest fd of its own)
     creator: int = 0  # the pid that made it (a netlink socket's port id once bound)
+    peer: Any = None  # the other end of a loopback connection (its InetSock)
+    reset_sent: bool = False  # wrote to a peer that had closed: its reset came back
 
     def __post_init__(self) -> None:
         stream = self.socktype == net.SOCK_STREAM

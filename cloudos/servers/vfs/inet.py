@@ -170,6 +170,7 @@ def _loopback_connect(vfs: Vfs, file: OpenFile, sock: InetSock, server: InetSock
                     remote=sock.local, opts=dict(server.opts), linger=server.linger,
                     rcvbuf=server.rcvbuf, sndbuf=server.sndbuf)
     accepted.inet = peer
+    peer.peer, sock.peer = sock, peer
     vfs.state.net.sockets[id(peer)] = peer
     accepted.peer = inet.sockaddr(peer, sock.local)
     file.pipe, file.tx, sock.remote = back, there, seen
@@ -323,6 +324,13 @@ def _send(vfs: Vfs, request: Request, file: OpenFile, sock: InetSock, data: byte
         raise KernelError(error or Errno.EPIPE, "not connected")
     if file.shut & SHUT_WRITE:
         raise KernelError(Errno.EPIPE, "shut for writing")
+    rx, tx = file.pipe, file.tx
+    if not tx.readers and rx is not None and not rx.writers and sock.host is None \
+            and not sock.reset_sent:
+        # the peer closed: as on Linux this write is sent, and answered by a reset that
+        # makes the next one EPIPE
+        sock.reset_sent = True
+        return len(data)
     result = pipe.write(vfs, request, file, data, 0, dontwait)
     host.pump(vfs)
     return result
@@ -626,8 +634,12 @@ class InetSocket(FileOps):
         if sock.listening:
             _stop_listening(vfs, file, sock)
         if file.pipe is not None:
+            if file.pipe.buffer and sock.peer is not None:  # closed with bytes unread: Linux
+                sock.peer.so_error = Errno.ECONNRESET     # resets the connection
             _shut(vfs, file, SHUT_READ | SHUT_WRITE)
         sock.dgrams.clear()
+        if sock.peer is not None:
+            sock.peer.peer = sock.peer = None
         sock.readers = deque()
         host.close(vfs, sock)
         inet.unbind(vfs.state.net, sock)
