@@ -27,6 +27,23 @@ int main(int argc, char **argv)
             n += r;
         printf("tcp read %d [%s], then EOF\n", n, buf);
     }
+    int nb = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in tcp = a;
+    SHOW("non-blocking connect", connect(nb, (struct sockaddr *)&tcp, sizeof tcp));
+    struct pollfd w = {.fd = nb, .events = POLLOUT};
+    int ready = poll(&w, 1, 3000);
+    printf("poll: %d, POLLOUT %d\n", ready, !!(w.revents & POLLOUT));
+    int error = -1;
+    socklen_t elen = sizeof error;
+    getsockopt(nb, SOL_SOCKET, SO_ERROR, &error, &elen);
+    printf("SO_ERROR: %s\n", error ? errname(error) : "0");
+    struct sockaddr_in peer;
+    socklen_t plen = sizeof peer;
+    if (getpeername(nb, (struct sockaddr *)&peer, &plen) == 0)
+        printf("connected to the server's port: %d\n", peer.sin_port == tcp.sin_port);
+    else
+        printf("getpeername: %s\n", errname(errno));
+    close(nb);
     int u = socket(AF_INET, SOCK_DGRAM, 0);
     a.sin_port = htons(atoi(argv[3]));
     SHOW("udp sendto", sendto(u, "ping", 4, 0, (struct sockaddr *)&a, sizeof a));
