@@ -32,6 +32,7 @@ SOMAXCONN = 4096
 # Buffer sizes as Linux's defaults (tcp_rmem/tcp_wmem[1], rmem/wmem_default) and limits
 TCP_RCVBUF, TCP_SNDBUF, UDP_BUF, BUF_MAX = 131072, 16384, 212992, 212992
 MIN_RCVBUF, MIN_SNDBUF = 2304, 4608
+INT_MAX = (1 << 31) - 1
 UDP_MAX = 65507  # the largest UDP payload over IPv4 (65535 - 8 - 20)
 SIN = struct.Struct("!HH4s8x")  # (the family is little-endian: packed apart)
 SIN6 = struct.Struct("!HHI16sI")
@@ -314,8 +315,8 @@ def setsockopt(sock: InetSock, level: int, option: int, value: bytes) -> None:
     if key == (net.IPPROTO_IPV6, net.IPV6_V6ONLY) and sock.local is not None:
         raise KernelError(Errno.EINVAL, "IPV6_V6ONLY of a bound socket")
     if key in _BUFFERS:  # Linux doubles the size asked for (its bookkeeping overhead)
-        wanted = max(number, 0) if option in (net.SO_SNDBUFFORCE, net.SO_RCVBUFFORCE) \
-            else min(max(number, 0), BUF_MAX)
+        wanted = min(max(number, 0), INT_MAX // 2 if option in (net.SO_SNDBUFFORCE,
+                                                                net.SO_RCVBUFFORCE) else BUF_MAX)
         if option in (net.SO_RCVBUF, net.SO_RCVBUFFORCE):
             sock.rcvbuf = max(wanted * 2, MIN_RCVBUF)
         else:
