@@ -41,6 +41,7 @@ class Errno(IntEnum):
     ESPIPE = 29
     EROFS = 30
     EPIPE = 32
+    EDOM = 33
     ERANGE = 34
     ENAMETOOLONG = 36
     ENOSYS = 38

@@ -61,6 +61,7 @@ class Op(enum.IntEnum):
     INTERRUPT = 1012
     CREDENTIALS = 1013  # a process's ids changed (linux/creds.py): its file permissions
     NET_POLL = 1014  # time to poll the host sockets of the network stack (servers/net)
+    SOCKET_TIMEOUT = 1015  # a socket call parked past its SO_RCVTIMEO/SO_SNDTIMEO
 
 
 # Ops the server runtime answers itself, for any server: no request class, no handler.
@@ -829,6 +830,14 @@ class NetPoll:
     tick: int
 
 
+@record
+class SocketTimeout:
+    """The VFS's own timer notification: the parked socket call ``key`` has waited its
+    SO_RCVTIMEO or SO_SNDTIMEO (``vfs.inet``)."""
+    OP: ClassVar[Op] = Op.SOCKET_TIMEOUT
+    key: int
+
+
 # -- the server runtime's own (servers/runtime.py), for any server -------------------
 @record
 class Interrupt:
@@ -848,7 +857,7 @@ REQUESTS: tuple[type, ...] = (
     Getsockname, Getpeername, Getsockopt, Setsockopt, Shutdown, Sendto, Recvfrom, Sendmsg,
     Recvmsg, Spawn, Fork, Exec, Exit, ExecRead, MmapRead, MapAttach, MapSync, TimerFired,
     ConsoleInput, SignalsPending, CoreDump, Credentials, Sendfile, CopyFileRange,
-    CloseRange, NetPoll)
+    CloseRange, NetPoll, SocketTimeout)
 # A request class by its op; some classes serve several ops alike.
 BY_OP: dict[int, type] = {
     **{cls.OP: cls for cls in REQUESTS},  # type: ignore[attr-defined]

@@ -22,7 +22,7 @@ static const char *errname(int e)
         {ENOPROTOOPT, "ENOPROTOOPT"}, {EMSGSIZE, "EMSGSIZE"}, {EPROTOTYPE, "EPROTOTYPE"},
         {EINPROGRESS, "EINPROGRESS"}, {EALREADY, "EALREADY"}, {EADDRNOTAVAIL, "EADDRNOTAVAIL"},
         {ENETUNREACH, "ENETUNREACH"}, {ESOCKTNOSUPPORT, "ESOCKTNOSUPPORT"},
-        {EDESTADDRREQ, "EDESTADDRREQ"}, {ECONNRESET, "ECONNRESET"},
+        {EDESTADDRREQ, "EDESTADDRREQ"}, {ECONNRESET, "ECONNRESET"}, {EDOM, "EDOM"},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (table[i].num == e)

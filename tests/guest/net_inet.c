@@ -18,6 +18,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "errname.h"
 #include "section.h"
@@ -426,6 +427,55 @@ static void interfaces(void)
     SHOW("netlink SOCK_STREAM", socket(AF_NETLINK, SOCK_STREAM, 0));
 }
 
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* SO_RCVTIMEO and SO_SNDTIMEO: a receive, an accept and a send with no room end with
+ * EAGAIN (or what they moved) after the timeout. */
+static void timeouts(void)
+{
+    struct timeval tv = {0, 200000}, back;
+    socklen_t len = sizeof back;
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = loopback(0);
+    bind(u, (struct sockaddr *)&a, sizeof a);
+    SHOW("SO_RCVTIMEO", setsockopt(u, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+    getsockopt(u, SOL_SOCKET, SO_RCVTIMEO, &back, &len);
+    printf("reads back %ld.%06ld, length %u\n", (long)back.tv_sec, (long)back.tv_usec, len);
+    struct timeval bad = {1, 1000000};
+    SHOW("tv_usec 1000000", setsockopt(u, SOL_SOCKET, SO_RCVTIMEO, &bad, sizeof bad));
+    SHOW("short", setsockopt(u, SOL_SOCKET, SO_RCVTIMEO, &tv, 8));
+    char buf[64];
+    double t0 = now();
+    SHOW("UDP recv", recv(u, buf, sizeof buf, 0));
+    double waited = now() - t0;
+    printf("waited about the timeout: %d\n", waited > 0.15 && waited < 3);
+    int port, s = listener(&port, 4);
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    t0 = now();
+    SHOW("accept", accept(s, NULL, NULL));
+    waited = now() - t0;
+    printf("waited about the timeout: %d\n", waited > 0.15 && waited < 3);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    a = loopback(port);
+    connect(c, (struct sockaddr *)&a, sizeof a);
+    int d = accept(s, NULL, NULL);
+    setsockopt(d, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    SHOW("TCP recv", recv(d, buf, sizeof buf, 0));
+    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    static char block[1 << 20];
+    long sent = 0, r = 0;
+    t0 = now();
+    while (now() - t0 < 30 && (r = send(c, block, sizeof block, 0)) == (long)sizeof block)
+        sent += r;
+    printf("a send into a full buffer ended: %s\n",
+           r < 0 ? errname(errno) : r < (long)sizeof block ? "short" : "never");
+}
+
 static int by_text(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -503,6 +553,8 @@ int main(int argc, char **argv)
         interfaces();
     if (section("procnet"))
         procnet();
+    if (section("timeouts"))
+        timeouts();
     if (only && section("offline"))
         offline();
     return 0;

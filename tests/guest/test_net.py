@@ -40,6 +40,9 @@ NET_SECTIONS = {
              b"AF_INET client to a V6ONLY listener: -1 ECONNREFUSED"],
     "procnet": [b"0100007F:L 00000000:0000 st 0A queues 00000000:00000000",
                 b"0100007F:L 0100007F:C st 01 queues 00000000:00000003"],
+    "timeouts": [b"reads back 0.200000, length 16", b"tv_usec 1000000: -1 EDOM",
+                 b"UDP recv: -1 EAGAIN", b"accept: -1 EAGAIN", b"TCP recv: -1 EAGAIN",
+                 b"waited about the timeout: 1", b"a send into a full buffer ended: short"],
     "interfaces": [b"lo: family 2, flags 0x10049, 127.0.0.1/255.0.0.0",
                    b"if_nametoindex(lo): 1", b"if_indextoname(1): lo", b"mtu 65536"],
 }

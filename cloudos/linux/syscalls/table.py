@@ -154,12 +154,13 @@ _ROWS: dict[Sysno, _Row] = {
                               "internet sockets: SO_REUSEADDR, SO_REUSEPORT, SO_RCVBUF, "
                               "SO_SNDBUF (doubled; UDP's queue limit), SO_LINGER, SO_KEEPALIVE, "
                               "SO_BROADCAST, TCP_NODELAY, TCP_KEEP*, IP_TOS, IP_TTL, IPV6_V6ONLY "
-                              "kept (keepalive, linger, TOS, TTL change nothing here); "
-                              "SO_RCVTIMEO/SO_SNDTIMEO ENOPROTOOPT; AF_UNIX: SOL_SOCKET options "
-                              "accepted without effect"),
+                              "kept (keepalive, linger, TOS, TTL change nothing here), "
+                              "SO_RCVTIMEO/SO_SNDTIMEO (receives, accept, sends; not connect); "
+                              "AF_UNIX: SOL_SOCKET options accepted without effect"),
     Sysno.GETSOCKOPT: partial(sys_file.sys_getsockopt,
                               "SOL_SOCKET: type, error, domain, protocol, buffers, reuse, "
-                              "keepalive, linger, peer credentials; TCP_NODELAY, TCP_MAXSEG, "
+                              "keepalive, linger, timeouts, peer credentials; TCP_NODELAY, "
+                              "TCP_MAXSEG, "
                               "TCP_KEEP*; IP_TOS, IP_TTL; IPV6_V6ONLY"),
     Sysno.CLONE: partial(sys_fork.sys_clone,
                          "threads and COW processes; namespace/ptrace/pidfd flags: EINVAL"),

@@ -68,6 +68,9 @@ class InetSock:
     forwarded: bool = False  # a published port's connection (no guest fd of its own)
     creator: int = 0  # the pid that made it (a netlink socket's port id once bound)
     peer: Any = None  # the other end of a loopback connection (its InetSock)
+    # SO_RCVTIMEO and SO_SNDTIMEO in seconds (None: wait for ever)
+    rcvtimeo: float | None = None
+    sndtimeo: float | None = None
     reset_sent: bool = False  # wrote to a peer that had closed: its reset came back
 
     def __post_init__(self) -> None:
@@ -98,6 +101,9 @@ class NetState:
     pumping: bool = False  # a host-socket poll is scheduled
     # every internet socket an fd or a listener's queue holds, for /proc/net (procnet)
     sockets: dict[int, InetSock] = field(default_factory=dict)
+    # socket calls parked with a timeout, by the key of their timer notification
+    timeouts: dict[int, tuple[Any, InetSock]] = field(default_factory=dict)
+    next_timeout: int = 0
 
 
 # -- addresses ----------------------------------------------------------------------
@@ -298,9 +304,26 @@ def _known(sock: InetSock, key: tuple[int, int]) -> bool:
     return key == (net.IPPROTO_IPV6, net.IPV6_V6ONLY) and sock.family == net.AF_INET6
 
 
+TIMEVAL = struct.Struct("<qq")
+
+
 def setsockopt(sock: InetSock, level: int, option: int, value: bytes) -> None:
-    """Set an option from its bytes (an int, or SO_LINGER's struct linger)."""
+    """Set an option from its bytes (an int, SO_LINGER's struct linger, a timeout's
+    struct timeval)."""
     key = (level, option)
+    if key in ((net.SOL_SOCKET, net.SO_RCVTIMEO), (net.SOL_SOCKET, net.SO_SNDTIMEO)):
+        if len(value) < TIMEVAL.size:
+            raise KernelError(Errno.EINVAL, "a timeout is a struct timeval")
+        seconds, micros = TIMEVAL.unpack_from(value)
+        if not 0 <= micros < 1_000_000:
+            raise KernelError(Errno.EDOM, "tv_usec out of range")
+        # as Linux's sock_set_timeout: 0 waits for ever, a negative time not at all
+        wait = None if seconds == micros == 0 else max(0.0, seconds + micros / 1e6)
+        if option == net.SO_RCVTIMEO:
+            sock.rcvtimeo = wait
+        else:
+            sock.sndtimeo = wait
+        return
     if key == (net.SOL_SOCKET, net.SO_LINGER):
         if len(value) < 8:
             raise KernelError(Errno.EINVAL, "struct linger is 8 bytes")
@@ -344,6 +367,10 @@ def getsockopt(sock: InetSock, level: int, option: int) -> bytes:
         return struct.pack("<i", fixed[key])
     if key == (net.SOL_SOCKET, net.SO_LINGER):
         return struct.pack("<ii", *sock.linger)
+    if key in ((net.SOL_SOCKET, net.SO_RCVTIMEO), (net.SOL_SOCKET, net.SO_SNDTIMEO)):
+        wait = sock.rcvtimeo if option == net.SO_RCVTIMEO else sock.sndtimeo
+        whole, part = divmod(round((wait or 0.0) * 1e6), 1_000_000)
+        return TIMEVAL.pack(whole, part)
     if key == (net.IPPROTO_TCP, net.TCP_MAXSEG) and sock.socktype == net.SOCK_STREAM:
         return struct.pack("<i", 65483 if sock.remote else 536)  # the loopback's MSS
     if not _known(sock, key):

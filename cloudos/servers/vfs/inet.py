@@ -24,7 +24,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from cloudos.abi import net, vfs as abi
-from cloudos.abi.vfs import BytesOut, Received
+from cloudos.abi.vfs import BytesOut, Op, Received, SocketTimeout
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.net import inet, netlink
 from cloudos.servers.net.inet import InetSock
@@ -218,6 +218,7 @@ def accept4(vfs: Vfs, request: Request, r: abi.Accept4) -> Any:
         if file.flags & O_NONBLOCK:
             raise KernelError(Errno.EAGAIN, "no connection waits")
         listener.accepting.append((request, r.flags))
+        _arm(vfs, sock, request, sock.rcvtimeo)
         return None  # answered when a client connects
     return unix.accept_one(vfs.proc(request), listener.queue.popleft(), r.flags)
 
@@ -332,6 +333,8 @@ def _send(vfs: Vfs, request: Request, file: OpenFile, sock: InetSock, data: byte
         sock.reset_sent = True
         return len(data)
     result = pipe.write(vfs, request, file, data, 0, dontwait)
+    if result is None:
+        _arm(vfs, sock, request, sock.sndtimeo)
     host.pump(vfs)
     return result
 
@@ -417,6 +420,14 @@ def recvmsg(vfs: Vfs, request: Request, r: abi.Recvmsg) -> Any:
 
 def _receive(vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
              lengths: list[int] | None, flags: int, how: str) -> Any:
+    result = _receive_now(vfs, request, file, count, grant, lengths, flags, how)
+    if result is None:
+        _arm(vfs, file.inet, request, file.inet.rcvtimeo)
+    return result
+
+
+def _receive_now(vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
+                 lengths: list[int] | None, flags: int, how: str) -> Any:
     sock: InetSock = file.inet
     if flags & (net.MSG_OOB | net.MSG_ERRQUEUE):
         raise KernelError(Errno.EINVAL if flags & net.MSG_OOB else Errno.EAGAIN,
@@ -570,6 +581,40 @@ def _interface_ioctl(vfs: Vfs, request: Request, cmd: int) -> int:
         raise KernelError(Errno.ENODEV, "no such interface")
     vfs.api.copy_out(request.grants[0], IFNAMSIZ, IFREQ_ANSWERS[cmd])
     return 0
+
+
+def _arm(vfs: Vfs, sock: InetSock, request: Request, wait: float | None) -> None:
+    """A call parked on ``sock`` with SO_RCVTIMEO or SO_SNDTIMEO set ends after ``wait``."""
+    if wait is None:
+        return
+    state = vfs.state.net
+    state.next_timeout += 1
+    state.timeouts[state.next_timeout] = (request, sock)
+    vfs.api.notify_at(wait, Op.SOCKET_TIMEOUT, SocketTimeout(state.next_timeout))
+
+
+def timed_out(vfs: Vfs, request: Request, r: SocketTimeout) -> None:
+    """A parked call's timeout: if it still waits, it leaves its queue and is answered
+    EAGAIN, or with what it moved already (a MSG_WAITALL receive, a long send)."""
+    parked, sock = vfs.state.net.timeouts.pop(r.key, (None, None))
+    if parked is None or sock is None or not vfs.api.waiting(parked):
+        return
+    file, answer = sock.owner, -Errno.EAGAIN
+    queues = [q for q in (file.pipe.blocked_readers if file.pipe else None,
+                          file.tx.blocked_writers if file.tx else None, sock.readers,
+                          file.listener.accepting if file.listener else None) if q is not None]
+    for queue in queues:
+        for entry in list(queue):
+            if entry[0] is not parked:
+                continue
+            queue.remove(entry)
+            if queue is sock.readers or queue is getattr(file.listener, "accepting", None):
+                break
+            if file.tx is not None and queue is file.tx.blocked_writers:
+                answer = entry[3] or answer  # (the bytes written already)
+            elif isinstance(entry[4], WaitAll):
+                answer = entry[4].done or answer
+    vfs.answer(parked, answer)
 
 
 class InetSocket(FileOps):

@@ -179,6 +179,7 @@ class Vfs:
             vfs.Pipe2: partial(pipe.pipe2, self),
             vfs.Socket: self.socket, vfs.Socketpair: partial(unix.socketpair, self),
             vfs.NetPoll: partial(hostnet.net_poll, self),
+            vfs.SocketTimeout: partial(inet.timed_out, self),
             **{cls: partial(self.socket_call, unix_call, inet_call)
                for cls, unix_call, inet_call in SOCKET_CALLS},
             vfs.ConsoleInput: partial(console.console_input, self),
