@@ -313,6 +313,17 @@ static void stream(void)
     SHOW("read it", read(d, buf, sizeof buf));
     printf("got [%s]\n", buf);
     close(mf);
+    char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+    struct iovec one = {"f", 1};
+    struct msghdr fdmsg = {.msg_iov = &one, .msg_iovlen = 1, .msg_control = cbuf,
+                           .msg_controllen = sizeof cbuf};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&fdmsg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &d, sizeof d);
+    SHOW("SCM_RIGHTS over TCP", sendmsg(c, &fdmsg, MSG_NOSIGNAL));
+    SHOW("its byte, no file", recv(d, buf, sizeof buf, 0));
     SHOW("shutdown SHUT_WR", shutdown(c, SHUT_WR));
     struct pollfd p = {.fd = d, .events = POLLIN | POLLRDHUP};
     poll(&p, 1, 1000);
