@@ -67,22 +67,24 @@ def parse_crashes(specs: tuple[str, ...]) -> dict[str, tuple[int, int]]:
     return out
 
 
-def parse_publish(specs: tuple[str, ...]) -> list[tuple[str, int, int]]:
-    """('8080:80', '0.0.0.0:2222:22') -> [('127.0.0.1', 8080, 80), ('0.0.0.0', 2222, 22)]:
-    [ADDRESS:]HOSTPORT:GUESTPORT[/tcp], the host's 127.0.0.1 unless an address is given."""
+def parse_publish(specs: tuple[str, ...]) -> list[tuple[str, int, int, bool]]:
+    """('8080:80', '0.0.0.0:53:53/udp') -> [('127.0.0.1', 8080, 80, False), ('0.0.0.0', 53,
+    53, True)]: [ADDRESS:]HOSTPORT:GUESTPORT[/tcp|/udp], the host's 127.0.0.1 unless an
+    address is given; True for UDP."""
     out = []
     for spec in specs:
         text, _, proto = spec.partition("/")
         parts = text.rsplit(":", 2)
         address = parts[0] if len(parts) == 3 else ""
-        ok = proto in ("", "tcp") and len(parts) >= 2 \
+        ok = proto in ("", "tcp", "udp") and len(parts) >= 2 \
             and all(p.isdigit() and 0 < int(p) < 65536 for p in parts[-2:])
         host_port, ports = parts[-2:] if len(parts) >= 2 else ("", "")
         if not ok:
             raise click.BadParameter(
-                f"{spec!r} is not [ADDRESS:]HOSTPORT:GUESTPORT[/tcp] (UDP is not forwarded yet)",
+                f"{spec!r} is not [ADDRESS:]HOSTPORT:GUESTPORT[/tcp|/udp]",
                 param_hint="--publish")
-        out.append((address.strip("[]") or "127.0.0.1", int(host_port), int(ports)))
+        out.append((address.strip("[]") or "127.0.0.1", int(host_port), int(ports),
+                    proto == "udp"))
     return out
 
 
@@ -197,9 +199,10 @@ program cannot run, 127 it was not found."""
                    "program holds the NETWORK capability, and its TCP and UDP sockets reach "
                    "the host's network through host sockets.")
 @click.option("-p", "--publish", "published", multiple=True,
-              metavar="[ADDRESS:]HOSTPORT:GUESTPORT",
-              help="Forward TCP connections to the host's ADDRESS (127.0.0.1 by default):"
-                   "HOSTPORT to the guest's loopback port GUESTPORT. Repeatable.")
+              metavar="[ADDRESS:]HOSTPORT:GUESTPORT[/udp]",
+              help="Forward TCP connections (or with /udp, datagrams) to the host's ADDRESS "
+                   "(127.0.0.1 by default):HOSTPORT to the guest's loopback port GUESTPORT. "
+                   "Repeatable.")
 @click.option("--inject-crash", "crashes", multiple=True, metavar="SERVER:N[:COUNT]",
               help="Fault injection: SERVER (vfs) crashes on its Nth call (COUNT calls in a row).")
 @click.option("--preempt-stress", type=int, default=None, metavar="SEED",

@@ -155,7 +155,7 @@ class Machine:
                  crash: dict[str, tuple[int, int]] | None = None, files: bool = True,
                  aslr: bool = True, cpus: int = 1,
                  preempt_stress: int | None = None, network: str = "none",
-                 publish: Sequence[tuple[str, int, int]] = ()) -> None:
+                 publish: Sequence[tuple[str, int, int, bool]] = ()) -> None:
         self.kernel = kernel = Kernel(mem, log, cpus)
         if preempt_stress is not None:
             for cpu in kernel.cpus:
@@ -190,13 +190,18 @@ class Machine:
         self._publish(publish)
         kernel.log.info("system services: rs, vfs")
 
-    def _publish(self, publish: Sequence[tuple[str, int, int]]) -> None:
-        """--publish: listen on each host address and port now (SetupError if taken), and
-        have the VFS start polling them (servers/vfs/hostnet.py forwards what comes)."""
-        for address, host_port, guest_port in publish:
+    def _publish(self, publish: Sequence[tuple[str, int, int, bool]]) -> None:
+        """--publish: listen on (or for UDP, bind) each host address and port now
+        (SetupError if taken), and have the VFS start polling them (servers/vfs/hostnet.py
+        forwards what comes)."""
+        for address, host_port, guest_port, udp in publish:
             try:
                 family = socket.AF_INET6 if ":" in address else socket.AF_INET
-                listening = socket.create_server((address, host_port), family=family)
+                if udp:
+                    listening = socket.socket(family, socket.SOCK_DGRAM)
+                    listening.bind((address, host_port))
+                else:
+                    listening = socket.create_server((address, host_port), family=family)
             except OSError as err:
                 raise SetupError(f"--publish {address}:{host_port}: {err.strerror}") from None
             listening.setblocking(False)

@@ -224,3 +224,39 @@ def test_publish_python_http_server(tmp_path):
             guest.kill()
             out, err = guest.communicate()
     assert b'"GET /page.txt HTTP/1.1" 200' in err, err
+
+
+@pytest.mark.skipif(not Path("/usr/bin/python3").exists(), reason="no /usr/bin/python3")
+def test_publish_udp(tmp_path):
+    """A UDP echo server in the guest on its loopback port 9000, published as a host
+    UDP port: a host client's datagram comes back from it."""
+    host_port = _free_port()
+    server = ("import socket\n"
+              "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+              "s.bind(('127.0.0.1', 9000))\n"
+              "while True:\n"
+              "    data, sender = s.recvfrom(100)\n"
+              "    s.sendto(b'guest:' + data, sender)\n")
+    command = [sys.executable, "-m", "cloudos", "run", "--publish", f"{host_port}:9000/udp",
+               "--timeout", "90", "--", "/usr/bin/python3", "-c", server]
+    guest = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    client.settimeout(0.5)
+    try:
+        answer, deadline = None, time.monotonic() + 80
+        while answer is None and time.monotonic() < deadline and guest.poll() is None:
+            client.sendto(b"ping", ("127.0.0.1", host_port))
+            try:
+                answer, sender = client.recvfrom(100)
+            except OSError:
+                continue
+        assert answer == b"guest:ping", guest.poll()
+        assert sender == ("127.0.0.1", host_port)
+    finally:
+        client.close()
+        guest.terminate()
+        try:
+            guest.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            guest.kill()
+            guest.communicate()

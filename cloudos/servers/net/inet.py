@@ -98,6 +98,9 @@ class NetState:
     # cloudos run --publish: listening host sockets (socket.socket) and the guest TCP
     # port each forwards its connections to
     published: list[tuple[Any, int]] = field(default_factory=list)
+    # a published UDP port's senders as the guest sees them (their host address), and
+    # where a datagram the guest sends to one goes: (the published host socket, the sender)
+    udp_flows: dict[tuple[bytes, int], tuple[Any, Any]] = field(default_factory=dict)
     pumping: bool = False  # a host-socket poll is scheduled
     # every internet socket an fd or a listener's queue holds, for /proc/net (procnet)
     sockets: dict[int, InetSock] = field(default_factory=dict)

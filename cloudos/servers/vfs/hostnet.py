@@ -203,6 +203,9 @@ def _accept_published(vfs: Vfs) -> None:
     from cloudos.servers.vfs.inet import forward  # (vfs.inet calls here too)
     state = vfs.state.net
     for listening, port in state.published:
+        if listening.type == socket.SOCK_DGRAM:
+            _relay_published(vfs, listening, port)
+            continue
         for _ in range(16):
             try:
                 conn, peer = listening.accept()
@@ -218,6 +221,35 @@ def _accept_published(vfs: Vfs) -> None:
             client = forward(vfs, server, _guest_address(peer), port)
             client.host = conn
             state.hosted.append(client)
+
+
+def _relay_published(vfs: Vfs, listening: Any, port: int) -> None:
+    """Datagrams to a published UDP port: to the guest socket bound at its port on the
+    loopback, from the sender's host address (dropped when no guest socket is there)."""
+    from cloudos.servers.vfs.inet import deliver  # (vfs.inet calls here too)
+    state = vfs.state.net
+    for _ in range(UDP_BATCH):
+        try:
+            data, sender = listening.recvfrom(1 << 16)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            continue
+        source = _guest_address(sender)
+        to = inet.receiver(state, inet.LOOPBACK4, port, source)
+        if to is not None:
+            state.udp_flows[source] = (listening, sender)
+            deliver(vfs, to, data, source)
+
+
+def reply_published(vfs: Vfs, data: bytes, dest: tuple[bytes, int]) -> bool:
+    """A guest datagram to a published UDP port's sender goes back through that port's
+    host socket; False when ``dest`` is not such a sender."""
+    flow = vfs.state.net.udp_flows.get(dest)
+    if flow is None:
+        return False
+    _quietly(flow[0].sendto, data, flow[1])
+    return True
 
 
 def _receive_datagrams(vfs: Vfs, sock: InetSock) -> None:

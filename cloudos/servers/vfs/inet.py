@@ -362,6 +362,8 @@ def _send_datagram(vfs: Vfs, sock: InetSock, data: bytes, addr: bytes, network: 
         return _netlink_send(vfs, sock, data, dest)
     if len(data) > inet.UDP_MAX + (20 if sock.family == net.AF_INET6 else 0):
         raise KernelError(Errno.EMSGSIZE, "larger than a UDP datagram")
+    if dest in vfs.state.net.udp_flows and host.reply_published(vfs, data, dest):
+        return len(data)  # (to a sender of a published port, wherever it is)
     _route(sock, dest[0], network)
     inet.autobind(vfs.state.net, sock, dest[0])
     assert sock.local is not None
