@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -487,6 +488,45 @@ static void timeouts(void)
            r < 0 ? errname(errno) : r < (long)sizeof block ? "short" : "never");
 }
 
+/* An internet socket is an open file like any other: dup, fork, close-on-exec, fstat,
+ * /proc/self/fd, fcntl's O_NONBLOCK; the connection ends with its last fd. */
+static void files(void)
+{
+    int port, s = listener(&port, 4);
+    struct sockaddr_in a = loopback(port);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    printf("SOCK_CLOEXEC: FD_CLOEXEC %d\n", fcntl(c, F_GETFD) & FD_CLOEXEC);
+    connect(c, (struct sockaddr *)&a, sizeof a);
+    int d = accept(s, NULL, NULL);
+    struct stat st;
+    fstat(c, &st);
+    printf("S_ISSOCK: %d\n", S_ISSOCK(st.st_mode));
+    char link[64] = "", path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", c);
+    readlink(path, link, sizeof link - 1);
+    printf("/proc/self/fd names a socket: %d\n", strncmp(link, "socket:[", 8) == 0);
+    int e = dup(c);
+    printf("dup: FD_CLOEXEC %d\n", fcntl(e, F_GETFD) & FD_CLOEXEC);
+    close(c);
+    SHOW("write through the dup", write(e, "dup", 3));
+    pid_t pid = fork();
+    if (pid == 0) {
+        write(e, "+child", 6);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    char buf[32] = {0};
+    usleep(50000);
+    SHOW("read both", read(d, buf, sizeof buf));
+    printf("got [%s]\n", buf);
+    fcntl(d, F_SETFL, fcntl(d, F_GETFL) | O_NONBLOCK);
+    SHOW("O_NONBLOCK by fcntl, nothing", read(d, buf, sizeof buf));
+    close(e);  /* the last fd: the connection ends */
+    struct pollfd p = {.fd = d, .events = POLLIN};
+    poll(&p, 1, 1000);
+    SHOW("then EOF", read(d, buf, sizeof buf));
+}
+
 static int by_text(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -566,6 +606,8 @@ int main(int argc, char **argv)
         procnet();
     if (section("timeouts"))
         timeouts();
+    if (section("files"))
+        files();
     if (only && section("offline"))
         offline();
     return 0;

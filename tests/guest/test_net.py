@@ -44,6 +44,9 @@ NET_SECTIONS = {
     "timeouts": [b"reads back 0.200000, length 16", b"tv_usec 1000000: -1 EDOM",
                  b"UDP recv: -1 EAGAIN", b"accept: -1 EAGAIN", b"TCP recv: -1 EAGAIN",
                  b"waited about the timeout: 1", b"a send into a full buffer ended: short"],
+    "files": [b"SOCK_CLOEXEC: FD_CLOEXEC 1", b"S_ISSOCK: 1", b"dup: FD_CLOEXEC 0",
+              b"/proc/self/fd names a socket: 1", b"got [dup+child]", b"then EOF: 0",
+              b"O_NONBLOCK by fcntl, nothing: -1 EAGAIN"],
     "interfaces": [b"lo: family 2, flags 0x10049, 127.0.0.1/255.0.0.0",
                    b"if_nametoindex(lo): 1", b"if_indextoname(1): lo", b"mtu 65536"],
 }
