@@ -102,6 +102,7 @@ class NetState:
     # where a datagram the guest sends to one goes: (the published host socket, the sender)
     udp_flows: dict[tuple[bytes, int], tuple[Any, Any]] = field(default_factory=dict)
     pumping: bool = False  # a host-socket poll is scheduled
+    quiet: int = 0  # host-socket polls in a row that found nothing ready (they back off)
     # every internet socket an fd or a listener's queue holds, for /proc/net (procnet)
     sockets: dict[int, InetSock] = field(default_factory=dict)
     # socket calls parked with a timeout, by the key of their timer notification

@@ -104,8 +104,10 @@ def _schedule(vfs: Vfs) -> None:
     state = vfs.state.net
     if (state.hosted or state.published) and not state.pumping:
         state.pumping = True
-        vfs.api.notify_at(POLL_INTERVAL if state.hosted else IDLE_INTERVAL, Op.NET_POLL,
-                          NetPoll(0))
+        # every 4 ms while the host sockets are busy, backing off to 64 ms while they
+        # are quiet (a guest send polls at once, whatever the timer)
+        wait = POLL_INTERVAL * 2 ** min(state.quiet, 4) if state.hosted else IDLE_INTERVAL
+        vfs.api.notify_at(wait, Op.NET_POLL, NetPoll(0))
 
 
 def net_poll(vfs: Vfs, request: Request, r: NetPoll) -> None:
@@ -128,6 +130,7 @@ def pump(vfs: Vfs) -> None:
         readable, writable, _ = select.select(readers, writers, [], 0)
     except (OSError, ValueError):  # a host socket closed under us: look at each alone
         readable, writable = readers, writers
+    vfs.state.net.quiet = 0 if readable or writable else vfs.state.net.quiet + 1
     for sock in list(hosted):
         if sock.host in writable and sock.connecting is not None:
             _connected(vfs, sock)
