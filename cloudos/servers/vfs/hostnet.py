@@ -124,12 +124,20 @@ def pump(vfs: Vfs) -> None:
         _accept_published(vfs)
     if not hosted:
         return
-    readers = [s.host for s in hosted if s.connecting is None]
-    writers = [s.host for s in hosted if s.connecting is not None or _unsent(s)]
-    try:
-        readable, writable, _ = select.select(readers, writers, [], 0)
-    except (OSError, ValueError):  # a host socket closed under us: look at each alone
-        readable, writable = readers, writers
+    # (poll, not select: the host may hold more than FD_SETSIZE of them)
+    poller, by_fd = select.poll(), {}
+    for sock in hosted:
+        wanted = (select.POLLIN if sock.connecting is None else 0) \
+            | (select.POLLOUT if sock.connecting is not None or _unsent(sock) else 0)
+        if wanted and sock.host.fileno() >= 0:
+            poller.register(sock.host.fileno(), wanted)
+            by_fd[sock.host.fileno()] = sock.host
+    readable, writable = set(), set()
+    for fd, events in poller.poll(0):
+        if events & (select.POLLIN | select.POLLHUP | select.POLLERR):
+            readable.add(by_fd[fd])
+        if events & (select.POLLOUT | select.POLLHUP | select.POLLERR):
+            writable.add(by_fd[fd])
     vfs.state.net.quiet = 0 if readable or writable else vfs.state.net.quiet + 1
     for sock in list(hosted):
         if sock.host in writable and sock.connecting is not None:
