@@ -155,7 +155,7 @@ _ROWS: dict[Sysno, _Row] = {
                               "SO_SNDBUF (doubled; UDP's queue limit), SO_LINGER, SO_KEEPALIVE, "
                               "SO_BROADCAST, TCP_NODELAY, TCP_KEEP*, IP_TOS, IP_TTL, IPV6_V6ONLY "
                               "kept (keepalive, linger, TOS, TTL change nothing here), "
-                              "SO_RCVTIMEO/SO_SNDTIMEO (receives, accept, sends; not connect); "
+                              "SO_RCVTIMEO/SO_SNDTIMEO (receives, accept, sends, connect); "
                               "AF_UNIX: SOL_SOCKET options accepted without effect"),
     Sysno.GETSOCKOPT: partial(sys_file.sys_getsockopt,
                               "SOL_SOCKET: type, error, domain, protocol, buffers, reuse, "

@@ -131,12 +131,12 @@ def connect(vfs: Vfs, request: Request, r: abi.Connect) -> int | None:
     _route(sock, dest[0], r.network)
     nonblock = bool(file.flags & O_NONBLOCK)
     if not inet.is_loopback(dest[0]):
-        return host.connect(vfs, request, file, sock, dest, nonblock)
+        return _host_connect(vfs, request, file, sock, dest, nonblock)
     inet.autobind(vfs.state.net, sock, dest[0])
     server = inet.listener(vfs.state.net, *dest)
     if (server is None or server.owner.listener is None) and r.network:
         # with the NETWORK right, the host's own services answer on the loopback too
-        return host.connect(vfs, request, file, sock, dest, nonblock)
+        return _host_connect(vfs, request, file, sock, dest, nonblock)
     if server is None or server.owner.listener is None:
         if nonblock:  # refused at once on the loopback, but reported as TCP does
             sock.so_error, sock.in_progress = Errno.ECONNREFUSED, True
@@ -147,6 +147,15 @@ def connect(vfs: Vfs, request: Request, r: abi.Connect) -> int | None:
         sock.in_progress = True
         raise KernelError(Errno.EINPROGRESS, "connected (see SO_ERROR)")
     return 0
+
+
+def _host_connect(vfs: Vfs, request: Request, file: OpenFile, sock: InetSock,
+                  dest: tuple[bytes, int], nonblock: bool) -> Any:
+    """A connect through a host socket; a blocking one waits at most SO_SNDTIMEO."""
+    result = host.connect(vfs, request, file, sock, dest, nonblock)
+    if result is None:
+        _arm(vfs, sock, request, sock.sndtimeo)
+    return result
 
 
 def _route(sock: InetSock, dest: bytes, network: bool) -> None:
@@ -596,11 +605,16 @@ def _arm(vfs: Vfs, sock: InetSock, request: Request, wait: float | None) -> None
 
 def timed_out(vfs: Vfs, request: Request, r: SocketTimeout) -> None:
     """A parked call's timeout: if it still waits, it leaves its queue and is answered
-    EAGAIN, or with what it moved already (a MSG_WAITALL receive, a long send)."""
+    EAGAIN, or with what it moved already (a MSG_WAITALL receive, a long send); a connect
+    through the host, EINPROGRESS."""
     parked, sock = vfs.state.net.timeouts.pop(r.key, (None, None))
     if parked is None or sock is None or not vfs.api.waiting(parked):
         return
     file, answer = sock.owner, -Errno.EAGAIN
+    if sock.connecting is parked:  # a connect: it goes on, as a non-blocking one would
+        sock.connecting, sock.in_progress = True, True
+        vfs.answer(parked, -Errno.EINPROGRESS)
+        return
     queues = [q for q in (file.pipe.blocked_readers if file.pipe else None,
                           file.tx.blocked_writers if file.tx else None, sock.readers,
                           file.listener.accepting if file.listener else None) if q is not None]
