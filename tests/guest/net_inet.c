@@ -519,6 +519,31 @@ static void files(void)
     usleep(50000);
     SHOW("read both", read(d, buf, sizeof buf));
     printf("got [%s]\n", buf);
+    int pair[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, pair);
+    char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+    struct iovec one = {"s", 1};
+    struct msghdr m = {.msg_iov = &one, .msg_iovlen = 1, .msg_control = cbuf,
+                       .msg_controllen = sizeof cbuf};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &e, sizeof e);
+    SHOW("pass the TCP socket over AF_UNIX", sendmsg(pair[0], &m, 0));
+    char one_byte;
+    struct iovec in = {&one_byte, 1};
+    struct msghdr r = {.msg_iov = &in, .msg_iovlen = 1, .msg_control = cbuf,
+                       .msg_controllen = sizeof cbuf};
+    SHOW("received", recvmsg(pair[1], &r, 0));
+    int passed = -1;
+    memcpy(&passed, CMSG_DATA(CMSG_FIRSTHDR(&r)), sizeof passed);
+    SHOW("write through the passed fd", write(passed, "!", 1));
+    close(passed);
+    close(pair[0]);
+    close(pair[1]);
+    memset(buf, 0, sizeof buf);
+    SHOW("read it", read(d, buf, sizeof buf));
     fcntl(d, F_SETFL, fcntl(d, F_GETFL) | O_NONBLOCK);
     SHOW("O_NONBLOCK by fcntl, nothing", read(d, buf, sizeof buf));
     close(e);  /* the last fd: the connection ends */

@@ -46,7 +46,8 @@ NET_SECTIONS = {
                  b"waited about the timeout: 1", b"a send into a full buffer ended: short"],
     "files": [b"SOCK_CLOEXEC: FD_CLOEXEC 1", b"S_ISSOCK: 1", b"dup: FD_CLOEXEC 0",
               b"/proc/self/fd names a socket: 1", b"got [dup+child]", b"then EOF: 0",
-              b"O_NONBLOCK by fcntl, nothing: -1 EAGAIN"],
+              b"O_NONBLOCK by fcntl, nothing: -1 EAGAIN",
+              b"write through the passed fd: 1"],
     "interfaces": [b"lo: family 2, flags 0x10049, 127.0.0.1/255.0.0.0",
                    b"if_nametoindex(lo): 1", b"if_indextoname(1): lo", b"mtu 65536"],
 }
