@@ -9,10 +9,14 @@ Builds these bench/ programs with ``gcc -static -O2`` (each takes N from argv[1]
                    native and qemu cells are "n/a")
     file_rw        write an N MiB file in /tmp in 64 KiB blocks, read it back, unlink it
     open_close     N times open() + close() of an existing file in /tmp
+    tcp_pingpong   N round trips of one byte between two processes over TCP on 127.0.0.1
+    tcp_stream     N MiB sent in 64 KiB writes from one process to another over TCP on
+                   127.0.0.1 (the guest's own loopback under CloudOS)
 
 Each is timed with N and with N=0 (start-up) under every runner (native, cloudos,
 qemu; best of --repeat runs). The round trips and open+close are reported in us/op
-= (t(N) - t(0)) / N; file_rw in MB/s = 2 * N MiB (written, then read) / (t(N) - t(0)).
+= (t(N) - t(0)) / N; file_rw in MB/s = 2 * N MiB (written, then read) / (t(N) - t(0)),
+tcp_stream in MB/s = N MiB / (t(N) - t(0)).
 The ratio columns are slowdowns (above 1: slower than that runner). A runner that
 fails gets a "<runner>: failed (...)" cell.
 
@@ -38,6 +42,7 @@ class Bench:
     quick_n: int     # N with --quick
     unit: str        # "us/op" or "MB/s"
     cloudos_only: bool = False
+    moved: int = 2   # MB/s: the MiB moved are this many times N
 
 
 BENCHES = [
@@ -45,15 +50,17 @@ BENCHES = [
     Bench("ipc_pingpong", 20000, 2000, "us/op", cloudos_only=True),
     Bench("file_rw", 16, 16, "MB/s"),
     Bench("open_close", 20000, 2000, "us/op"),
+    Bench("tcp_pingpong", 20000, 2000, "us/op"),
+    Bench("tcp_stream", 64, 16, "MB/s", moved=1),
 ]
 INCLUDE = common.REPO_ROOT / "include"
 
 
 def value(b: Bench, n: int, t_n: float, t_0: float) -> float:
-    """us per op, or MB/s for file_rw (2 * n MiB moved); inf when t(N) <= t(0)."""
+    """us per op, or MB/s (b.moved * n MiB moved); inf when t(N) <= t(0)."""
     dt = t_n - t_0
     if b.unit == "MB/s":
-        return 2 * n * (1 << 20) / dt / 1e6 if dt > 0 else float("inf")
+        return b.moved * n * (1 << 20) / dt / 1e6 if dt > 0 else float("inf")
     return dt / n * 1e6
 
 
@@ -134,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append([label, r.name, f"{v[0]:.3f}", f"{result:.2f}", b.unit,
                          slowdown(b, result, val(b, "native")), slowdown(b, result, val(b, "qemu"))])
     print(f"best of {repeat} run(s), wall clock; seconds = t(N); us/op = (t(N) - t(0)) / N; "
-          "MB/s = 2 * N MiB / (t(N) - t(0)); ratios are slowdowns")
+          "MB/s = 2 * N MiB (tcp_stream: N MiB) / (t(N) - t(0)); ratios are slowdowns")
     common.print_table(headers, rows)
     return 0
 

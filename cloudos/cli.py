@@ -67,6 +67,27 @@ def parse_crashes(specs: tuple[str, ...]) -> dict[str, tuple[int, int]]:
     return out
 
 
+def parse_publish(specs: tuple[str, ...]) -> list[tuple[str, int, int, bool]]:
+    """('8080:80', '0.0.0.0:53:53/udp') -> [('127.0.0.1', 8080, 80, False), ('0.0.0.0', 53,
+    53, True)]: [ADDRESS:]HOSTPORT:GUESTPORT[/tcp|/udp], the host's 127.0.0.1 unless an
+    address is given; True for UDP."""
+    out = []
+    for spec in specs:
+        text, _, proto = spec.partition("/")
+        parts = text.rsplit(":", 2)
+        address = parts[0] if len(parts) == 3 else ""
+        ok = proto in ("", "tcp", "udp") and len(parts) >= 2 \
+            and all(p.isdigit() and 0 < int(p) < 65536 for p in parts[-2:])
+        host_port, ports = parts[-2:] if len(parts) >= 2 else ("", "")
+        if not ok:
+            raise click.BadParameter(
+                f"{spec!r} is not [ADDRESS:]HOSTPORT:GUESTPORT[/tcp|/udp]",
+                param_hint="--publish")
+        out.append((address.strip("[]") or "127.0.0.1", int(host_port), int(ports),
+                    proto == "udp"))
+    return out
+
+
 class CloudosGroup(click.Group):
     """Click's group, with CloudOS's exit statuses: 125 for a usage error (click says 2),
     130 for ^C while CloudOS itself runs (click says 1)."""
@@ -172,6 +193,16 @@ program cannot run, 127 it was not found."""
                                               "(reproducible runs).")
 @click.option("--no-files", is_flag=True,
               help="Sandbox: give the program no FILE capability (every file call: EACCES).")
+@click.option("--net", "network", type=click.Choice(["none", "host"]), default="none",
+              show_default=True,
+              help="none: the guest's own loopback only (elsewhere: ENETUNREACH); host: the "
+                   "program holds the NETWORK capability, and its TCP and UDP sockets reach "
+                   "the host's network through host sockets.")
+@click.option("-p", "--publish", "published", multiple=True,
+              metavar="[ADDRESS:]HOSTPORT:GUESTPORT[/udp]",
+              help="Forward TCP connections (or with /udp, datagrams) to the host's ADDRESS "
+                   "(127.0.0.1 by default):HOSTPORT to the guest's loopback port GUESTPORT. "
+                   "Repeatable.")
 @click.option("--inject-crash", "crashes", multiple=True, metavar="SERVER:N[:COUNT]",
               help="Fault injection: SERVER (vfs) crashes on its Nth call (COUNT calls in a row).")
 @click.option("--preempt-stress", type=int, default=None, metavar="SEED",
@@ -186,8 +217,9 @@ def run(mem: str, cpus: int, root: str | None, root_rw: bool, mounts: tuple[str,
         max_open_files: int | None, verbose: bool, syscall_stats: bool,
         sched_trace: str | None, strace: str | None, strace_filter: str | None,
         strace_size: int, strace_timestamps: bool, strace_durations: bool,
-        timeline: str | None, no_aslr: bool, no_files: bool, crashes: tuple[str, ...],
-        preempt_stress: int | None, command: tuple[str, ...]) -> None:
+        timeline: str | None, no_aslr: bool, no_files: bool, network: str,
+        published: tuple[str, ...], crashes: tuple[str, ...], preempt_stress: int | None,
+        command: tuple[str, ...]) -> None:
     from cloudos.kernel.boot import KernelLog
     from cloudos.machine import Machine, Sandbox, Start
 
@@ -201,6 +233,7 @@ def run(mem: str, cpus: int, root: str | None, root_rw: bool, mounts: tuple[str,
         raise click.UsageError("no PROGRAM to run (cloudos run [OPTIONS] -- PROGRAM [ARGS]...)")
     size = parse_size(mem)
     crash = parse_crashes(crashes)
+    publish = parse_publish(published)
     uid, gid = parse_user(user)
     env = guest_environment(os.environ, env_specs, env_files, inherit_env, uid)
     limits = tuple((resource, value) for resource, value in
@@ -217,7 +250,8 @@ def run(mem: str, cpus: int, root: str | None, root_rw: bool, mounts: tuple[str,
     assert isinstance(sandbox, Sandbox)
     _run_machine(lambda: Machine(size, log, sandbox, crash, files=not no_files,
                                  aslr=not no_aslr, cpus=cpus,
-                                 preempt_stress=preempt_stress), log, program,
+                                 preempt_stress=preempt_stress, network=network,
+                                 publish=publish), log, program,
                  [argv0 if argv0 is not None else program, *args], env, start,
                  syscall_stats, sched_trace, tracing=tracing)
 

@@ -15,9 +15,10 @@ import functools
 import json
 import os
 import signal as host_signal
+import socket
 import time
 from dataclasses import dataclass
-from typing import Iterable, NamedTuple, TextIO, cast
+from typing import Iterable, NamedTuple, Sequence, TextIO, cast
 
 from cloudos.abi import sysctl
 from cloudos.hal.ram import DEFAULT_SIZE
@@ -43,6 +44,8 @@ from cloudos.linux.syscalls.table import TABLE, handlers
 from cloudos.linux.elf import ExecError
 from cloudos.sandbox import Mount, Sandbox
 from cloudos.servers import rs
+from cloudos.servers.net import procnet
+from cloudos.servers.vfs import inet
 from cloudos.servers.runtime import Request, ServerApi, ServerRuntime
 from cloudos.servers.vfs.console import Console, ConsoleInterrupt
 from cloudos.servers.vfs.files import FdTable, OpenFiles
@@ -53,9 +56,9 @@ from cloudos.servers.vfs.procfs import (NS_INIT, Counters, Mapping, ProcFs, Proc
                                         TaskInfo)
 from cloudos.servers.vfs.perm import EVERY_CAP, ROOT, Who
 from cloudos.abi.flags import OwnerType
-from cloudos.abi.vfs import ConsoleInput, ExecRead, Op, Spawn
+from cloudos.abi.vfs import ConsoleInput, ExecRead, NetPoll, Op, Spawn
 from cloudos.servers.vfs.server import (AT_FDCWD, VFS_ID, Proc, Vfs, VfsState, fd_info,
-                                       fd_paths, serve)
+                                        fd_paths, serve)
 from cloudos.servers.tty.ldisc import LineDiscipline, Termios
 from cloudos.servers.vfs.tmpfs import size_to_ram
 
@@ -319,6 +322,8 @@ class KernelProcView:
         if proc is None:
             raise KernelError(Errno.ENOENT, f"process {pid} has no working directory")
         return path_of(proc.cwd)
+    def net(self, name: str) -> bytes:
+        return procnet.render(self.vfs.net, name, os.getuid(), inet.inode)
 
 
 class Machine:
@@ -328,7 +333,8 @@ class Machine:
                  sandbox: Sandbox = Sandbox(),
                  crash: dict[str, tuple[int, int]] | None = None, files: bool = True,
                  aslr: bool = True, cpus: int = 1,
-                 preempt_stress: int | None = None) -> None:
+                 preempt_stress: int | None = None, network: str = "none",
+                 publish: Sequence[tuple[str, int, int, bool]] = ()) -> None:
         self.kernel = kernel = Kernel(mem, log, cpus)
         if preempt_stress is not None:
             for cpu in kernel.cpus:
@@ -357,8 +363,13 @@ class Machine:
         crash_on, crashes = (crash or {}).get("vfs", (0, 1))
         self.vfs = ServerRuntime(kernel, "vfs", VFS_ID, serve(self.vfs_state), crash_on, crashes)
         self.rs = rs.start(kernel, [self.vfs])
-        kernel.services[sys_file.VFS] = self.vfs.client_cap(Right.SEND | Right.FILE | Right.GRANT)
+        # --net host: the first process's capability on the VFS holds NETWORK too, so its
+        # internet sockets reach the host's network (servers/vfs/hostnet.py)
+        reach = Right.NETWORK if network == "host" else 0
+        kernel.services[sys_file.VFS] = self.vfs.client_cap(Right.SEND | Right.FILE
+                                                            | Right.GRANT | reach)
         self.files, self.aslr = files, aslr
+        self._publish(publish)
         kernel.log.info("system services: rs, vfs")
 
     def _send_sigio(self, kind: int, who: int, sig: int) -> None:
@@ -370,6 +381,25 @@ class Machine:
             if p.pgid == who if kind == OwnerType.PGRP else \
                     p.pid == who or any(t.tid == who for t in p.threads):
                 signals.send(p, signals.SigInfo(sig, signals.SI_KERNEL))
+    def _publish(self, publish: Sequence[tuple[str, int, int, bool]]) -> None:
+        """--publish: listen on (or for UDP, bind) each host address and port now
+        (SetupError if taken), and have the VFS start polling them (servers/vfs/hostnet.py
+        forwards what comes)."""
+        for address, host_port, guest_port, udp in publish:
+            try:
+                family = socket.AF_INET6 if ":" in address else socket.AF_INET
+                if udp:
+                    listening = socket.socket(family, socket.SOCK_DGRAM)
+                    listening.bind((address, host_port))
+                else:
+                    listening = socket.create_server((address, host_port), family=family)
+            except OSError as err:
+                raise SetupError(f"--publish {address}:{host_port}: {err.strerror}") from None
+            listening.setblocking(False)
+            self.vfs_state.net.published.append((listening, guest_port))
+        if publish:
+            port = self.kernel.ipc.ports[self.vfs.client_cap(Right.SEND).obj]
+            self.kernel.ipc.notify(port, Message(Op.NET_POLL, b"", 0, body=NetPoll(0)))
 
     def _rlimit(self, resource: int, pid: int) -> int:
         """The soft limit ``resource`` of process ``pid``, for the VFS (files, fds)."""

@@ -25,7 +25,7 @@ from cloudos.abi.record import record
 from cloudos.abi.shapes import Shape, shape_of
 from cloudos.abi.errno import Errno
 
-SOCK_STREAM = 1
+SOCK_STREAM, AF_UNIX = 1, 1
 
 
 class Op(enum.IntEnum):
@@ -64,6 +64,8 @@ class Op(enum.IntEnum):
     CREDENTIALS = 1013  # a process's ids changed (linux/creds.py): its file permissions
     FCNTL_LOCK, FCNTL_OWNER = 1014, 1015  # fcntl's lock and owner commands, decoded
     LEASE_TIMEOUT = 1016  # a lease being broken had lease-break-time to let go (locks.py)
+    NET_POLL = 1017  # time to poll the host sockets of the network stack (servers/net)
+    SOCKET_TIMEOUT = 1018  # a socket call parked past its SO_RCVTIMEO/SO_SNDTIMEO
 
 
 # Ops the server runtime answers itself, for any server: no request class, no handler.
@@ -97,6 +99,7 @@ class Received:
     count: int
     control_used: int
     msg_flags: int
+    name: bytes = b""  # the sender's sockaddr (msg_name), if it has one
 
 
 @record
@@ -640,9 +643,11 @@ class EpollWait:
 # -- AF_UNIX sockets --
 @record
 class Socket:
+    """socket(2): an AF_UNIX one, or an internet one (``domain`` AF_INET, AF_INET6)."""
     OP: ClassVar[Op] = Op.SOCKET
     flags: int
     socktype: int = SOCK_STREAM
+    domain: int = AF_UNIX
 
 
 @record
@@ -662,9 +667,12 @@ class Bind:
 
 @record
 class Connect:
+    """connect(2); ``network``: the caller holds the NETWORK right (abi/net.py), so an
+    internet socket may reach beyond the machine."""
     OP: ClassVar[Op] = Op.CONNECT
     fd: int
     addr: bytes
+    network: bool = False
 
 
 @record
@@ -708,6 +716,7 @@ class Setsockopt:
     fd: int
     level: int
     option: int
+    value: bytes = b""  # the option's bytes (at most 256)
 
 
 @record
@@ -725,10 +734,14 @@ class Sendto:
     count: int
     flags: int
     named: bool
+    addr: bytes = b""  # the destination's sockaddr, when named
+    network: bool = False  # as Connect's
 
 
 @record
 class Recvfrom:
+    """recvfrom(2); the answer is a count, or a ``BytesOut`` (the count, the sender's
+    sockaddr) from a socket whose messages have a sender."""
     OP: ClassVar[Op] = Op.RECVFROM
     fd: int
     count: int
@@ -743,6 +756,8 @@ class Sendmsg:
     lengths: list[int]
     flags: int
     fds: list[int]
+    addr: bytes = b""  # msg_name: the destination's sockaddr
+    network: bool = False  # as Connect's
 
 
 @record
@@ -893,6 +908,21 @@ class CoreDump:
     name: bytes = b"core"  # kernel/core_pattern expanded: relative to its directory
 
 
+@record
+class NetPoll:
+    """The VFS's own timer notification: poll the host sockets (``vfs.inet``)."""
+    OP: ClassVar[Op] = Op.NET_POLL
+    tick: int
+
+
+@record
+class SocketTimeout:
+    """The VFS's own timer notification: the parked socket call ``key`` has waited its
+    SO_RCVTIMEO or SO_SNDTIMEO (``vfs.inet``)."""
+    OP: ClassVar[Op] = Op.SOCKET_TIMEOUT
+    key: int
+
+
 # -- the server runtime's own (servers/runtime.py), for any server -------------------
 @record
 class Interrupt:
@@ -914,7 +944,7 @@ REQUESTS: tuple[type, ...] = (
     Getsockname, Getpeername, Getsockopt, Setsockopt, Shutdown, Sendto, Recvfrom, Sendmsg,
     Recvmsg, Spawn, Fork, Exec, Exit, ExecRead, MmapRead, MapAttach, MapSync, TimerFired,
     LeaseTimeout, ConsoleInput, SignalsPending, CoreDump, Credentials, Sendfile,
-    CopyFileRange, CloseRange)
+    CopyFileRange, CloseRange, NetPoll, SocketTimeout)
 # A request class by its op; some classes serve several ops alike.
 BY_OP: dict[int, type] = {
     **{cls.OP: cls for cls in REQUESTS},  # type: ignore[attr-defined]

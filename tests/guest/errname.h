@@ -21,6 +21,9 @@ static const char *errname(int e)
         {ENOTCONN, "ENOTCONN"}, {EADDRINUSE, "EADDRINUSE"}, {ECONNREFUSED, "ECONNREFUSED"},
         {ENOPROTOOPT, "ENOPROTOOPT"}, {EMSGSIZE, "EMSGSIZE"}, {EPROTOTYPE, "EPROTOTYPE"},
         {EDEADLK, "EDEADLK"}, {ENOLCK, "ENOLCK"}, {EOVERFLOW, "EOVERFLOW"},
+        {EINPROGRESS, "EINPROGRESS"}, {EALREADY, "EALREADY"}, {EADDRNOTAVAIL, "EADDRNOTAVAIL"},
+        {ENETUNREACH, "ENETUNREACH"}, {ESOCKTNOSUPPORT, "ESOCKTNOSUPPORT"},
+        {EDESTADDRREQ, "EDESTADDRREQ"}, {ECONNRESET, "ECONNRESET"}, {EDOM, "EDOM"},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (table[i].num == e)

@@ -354,6 +354,78 @@ t.join()
 print("names:", server.getsockname() == path, client.getpeername() == path)
 os.unlink(path)'
 """, needs=("python3",)),
+    _("python3-http-loopback", r"""
+python3 -c '
+import http.server, socket, threading, urllib.request
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("you asked for " + self.path).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+port = server.server_address[1]
+threading.Thread(target=server.serve_forever, daemon=True).start()
+for path in ("/a", "/b?x=1"):
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path)) as r:
+        print(r.status, r.read().decode())
+found = socket.getaddrinfo("localhost", port, type=socket.SOCK_STREAM)
+print("localhost:", sorted({a[4][0] for a in found}))
+s6 = socket.create_server(("::1", 0), family=socket.AF_INET6)
+c6 = socket.create_connection(("::1", s6.getsockname()[1]))
+conn, peer = s6.accept()
+c6.sendall(b"over six")
+print("ipv6:", conn.recv(100), peer[0])
+server.shutdown()'
+""", needs=("python3",)),
+    _("python3-asyncio-tcp", r"""
+python3 -c '
+import asyncio, socket, threading
+from multiprocessing.connection import Client, Listener
+async def main():
+    async def handle(r, w):
+        w.write((await r.readline()).upper())
+        await w.drain()
+        w.close()
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    answers = []
+    for i in range(5):
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        w.write(b"hello %d\n" % i)
+        await w.drain()
+        answers.append((await r.read()).decode().strip())
+        w.close()
+    print("asyncio:", answers)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    u.settimeout(5)
+    loop = asyncio.get_running_loop()
+    t, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol,
+                                               local_addr=("127.0.0.1", 0))
+    t.sendto(b"dgram", u.getsockname())
+    print("udp:", u.recvfrom(10)[0])
+    server.close()
+asyncio.run(main())
+with Listener(("127.0.0.1", 0), authkey=b"k") as listener:
+    def serve():
+        with listener.accept() as c:
+            c.send(c.recv() * 2)
+    t = threading.Thread(target=serve)
+    t.start()
+    with Client(listener.address, authkey=b"k") as c:
+        c.send([1, 2])
+        print("multiprocessing.connection:", c.recv())
+    t.join()'
+""", needs=("python3",)),
+    _("ip-lo", r"""
+ip -o link show lo
+ip -o addr show lo
+ip -o -4 addr show dev lo
+""", needs=("ip",)),
     _("python3-multiprocessing-contexts", SETUP + r"""
 cat > pools.py <<'END'
 import multiprocessing as mp

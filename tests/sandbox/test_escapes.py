@@ -158,9 +158,13 @@ class Listeners:
         t.bind(("127.0.0.1", 0))
         t.listen(8)
         self.socks["tcp"] = t
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", 0))
+        self.socks["udp"] = u
         for s in self.socks.values():
             s.setblocking(False)
-        return {"ESC_ABSTRACT": abstract, "ESC_PORT": str(t.getsockname()[1])}
+        return {"ESC_ABSTRACT": abstract, "ESC_PORT": str(t.getsockname()[1]),
+                "ESC_UDP_PORT": str(u.getsockname()[1])}
 
     def touched(self) -> list[str]:
         got = []
@@ -449,6 +453,7 @@ def test_host_unix_sockets_by_path_and_abstract(escape_run: EscapeRun) -> None:
 def test_no_network_without_the_capability(escape_run: EscapeRun) -> None:
     escape_run.assert_no_escape("inet.", must_hold=True)
     assert "tcp" not in escape_run.touched_sockets
+    assert "udp" not in escape_run.touched_sockets
 
 
 def test_console_ioctls_without_a_terminal(escape_run: EscapeRun) -> None:

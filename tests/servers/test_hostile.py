@@ -65,3 +65,21 @@ granted again: the same token 5000 times
 ports: 256, then ENOMEM
 """
     assert b"crashed" not in err and b"restarted" not in err
+
+
+@pytest.fixture(scope="module")
+def net_program(tmp_path_factory) -> Path:
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc not found")
+    out = tmp_path_factory.mktemp("hostile") / "net_hostile"
+    subprocess.run(["gcc", "-static", "-O1", "-o", str(out), str(HERE / "net_hostile.c")],
+                   check=True)
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_socket_calls_never_crash_the_server(net_program, run_cloudos, seed) -> None:
+    """(seed 2 found SO_SNDBUFFORCE's doubling overflowing an int: the VFS crashed)"""
+    status, out, err = run_cloudos([net_program, str(seed)])
+    assert (status, out) == (0, b"done\n"), err.decode()
+    assert b"crashed" not in err, err.decode()

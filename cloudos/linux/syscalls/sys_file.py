@@ -17,7 +17,7 @@ import time
 import weakref
 from typing import Any, Callable
 
-from cloudos.abi import vfs
+from cloudos.abi import net, vfs
 from cloudos.abi.flags import AT_FDCWD, AtFlag, FcntlCmd, LockType, OpenFlag, OwnerType
 from cloudos.abi.signal import Signal
 from cloudos.abi.sysno import Sysno
@@ -54,6 +54,8 @@ IOCTL_BUFFERS = {0x5401: (36, True), 0x5402: (36, False), 0x5403: (36, False),  
                  0x5404: (36, False), 0x540F: (4, True), 0x5410: (4, False),   # TIOC[GS]PGRP
                  0x5413: (8, True), 0x541B: (4, True), 0x5429: (4, True),   # WINSZ, FIONREAD, SID
                  0x5421: (4, False)}                                          # FIONBIO
+# SIOCGIFNAME, SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFMTU, SIOCGIFINDEX
+IFREQ_IOCTLS, IFREQ_SIZE = frozenset({0x8910, 0x8913, 0x8915, 0x891B, 0x8921, 0x8933}), 40
 SIGPIPE, SIGXFSZ = Signal.SIGPIPE, Signal.SIGXFSZ
 POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 1, 2, 4, 8, 16, 32
 VFS = "vfs"  # the server that owns these calls
@@ -68,18 +70,24 @@ _inflight: weakref.WeakKeyDictionary[Thread, tuple[Any, Message]] = weakref.Weak
 
 def _client(t: Thread) -> Cap:
     """The caller's FILE capability on the VFS port: no capability, no file access."""
+    return _client_rights(t, 0)
+
+
+def _client_rights(t: Thread, more: int) -> Cap:
+    """The caller's capability on the VFS port if it holds FILE and the rights ``more``."""
     token = linux(t.process).files
     if not token:
         raise KernelError(Errno.EACCES, "this process holds no FILE capability")
     return t.process.kernel.ipc.caps.lookup(t.process.pid, token, ObjType.PORT,
-                                            Right.SEND | Right.FILE)
+                                            Right.SEND | Right.FILE | more)
 
 
 def grant_files(kernel: Any, process: Any) -> None:
     """Give a first process its FILE capability, derived from the kernel's VFS client cap."""
     client = kernel.services.get(VFS)
-    if client is not None:
-        cap = kernel.ipc.caps.derive(client, Right.SEND | Right.FILE)
+    if client is not None:  # (NETWORK too where the machine has it: cloudos run --net host)
+        network = client.rights & Right.NETWORK
+        cap = kernel.ipc.caps.derive(client, Right.SEND | Right.FILE | network)
         linux(process).files = kernel.ipc.caps.install(process.pid, cap)
 
 
@@ -316,8 +324,9 @@ def sys_pipe(t: Thread, fds: int, *_: int) -> int:
     return sys_pipe2(t, fds, 0)
 
 
-# -- socket pairs: connected AF_UNIX streams ------------------------------------------
-AF_UNIX, AF_INET, AF_INET6, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET = 1, 2, 10, 1, 2, 5
+# -- sockets: AF_UNIX ones, and internet ones (TCP, UDP) -------------------------------
+AF_UNIX, AF_INET, AF_INET6 = net.AF_UNIX, net.AF_INET, net.AF_INET6
+SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET = net.SOCK_STREAM, net.SOCK_DGRAM, net.SOCK_SEQPACKET
 SOCK_TYPE_FLAGS = int(OpenFlag.NONBLOCK | OpenFlag.CLOEXEC)  # SOCK_NONBLOCK, SOCK_CLOEXEC
 MSG_NOSIGNAL = 0x4000
 
@@ -340,20 +349,53 @@ def sys_socketpair(t: Thread, domain: int, type_: int, protocol: int, sv: int, *
                 grants=(_grant(t, sv, 8, True),))
 
 
+# the protocol an internet socket type takes (0 picks it)
+INET_PROTOCOLS = {SOCK_STREAM: net.IPPROTO_TCP, SOCK_DGRAM: net.IPPROTO_UDP}
+
+
 def sys_socket(t: Thread, domain: int, type_: int, protocol: int, *_: int) -> int:
-    """Implements Linux socket(2) for AF_UNIX SOCK_STREAM: there is no network."""
+    """Implements Linux socket(2): AF_UNIX stream and seqpacket sockets, and AF_INET and
+    AF_INET6 TCP and UDP ones (raw and packet sockets need a privilege no guest has)."""
     domain, type_, protocol = s32(domain), s32(type_), s32(protocol)
     if type_ & ~(0xF | SOCK_TYPE_FLAGS):
         raise KernelError(Errno.EINVAL, f"socket type {type_:#x}")
+    kind = type_ & 0xF
+    if domain in (AF_INET, AF_INET6):
+        if kind == net.SOCK_RAW:
+            raise KernelError(Errno.EPROTONOSUPPORT if protocol == 0 else Errno.EPERM,
+                              "raw sockets need CAP_NET_RAW")
+        if kind not in INET_PROTOCOLS:
+            raise KernelError(Errno.ESOCKTNOSUPPORT, f"socket type {kind}")
+        if protocol not in (0, INET_PROTOCOLS[kind]):
+            raise KernelError(Errno.EPROTONOSUPPORT, f"protocol {protocol}")
+        return call(t, vfs.Socket(type_ & SOCK_TYPE_FLAGS, kind, domain))
+    if domain == net.AF_NETLINK:  # the routing one only: the guest's interfaces
+        if kind not in (net.SOCK_RAW, SOCK_DGRAM):
+            raise KernelError(Errno.ESOCKTNOSUPPORT, f"socket type {kind}")
+        if protocol != net.NETLINK_ROUTE:
+            raise KernelError(Errno.EPROTONOSUPPORT, f"netlink protocol {protocol}")
+        return call(t, vfs.Socket(type_ & SOCK_TYPE_FLAGS, kind, domain))
+    if domain == net.AF_PACKET:
+        raise KernelError(Errno.EPERM, "packet sockets need CAP_NET_RAW")
     if domain != AF_UNIX:
-        raise KernelError(Errno.EAFNOSUPPORT, f"address family {domain} (no network here)")
-    if type_ & 0xF not in (SOCK_STREAM, SOCK_SEQPACKET) or protocol not in (0, AF_UNIX):
+        raise KernelError(Errno.EAFNOSUPPORT, f"address family {domain}")
+    if kind not in (SOCK_STREAM, SOCK_SEQPACKET) or protocol not in (0, AF_UNIX):
         raise KernelError(Errno.EPROTONOSUPPORT,
                           "AF_UNIX SOCK_STREAM and SOCK_SEQPACKET are implemented")
-    return call(t, vfs.Socket(type_ & SOCK_TYPE_FLAGS, type_ & 0xF))
+    return call(t, vfs.Socket(type_ & SOCK_TYPE_FLAGS, kind))
 
 
-SOCKADDR_MAX = 110  # sizeof(struct sockaddr_un)
+def _network(t: Thread) -> bool:
+    """Whether the caller's VFS capability holds the NETWORK right (abi/net.py): its
+    internet sockets may reach the host's network."""
+    try:
+        _client_rights(t, Right.NETWORK)
+    except KernelError:
+        return False
+    return True
+
+
+SOCKADDR_MAX = 128  # sizeof(struct sockaddr_storage)
 
 
 def _sockaddr_in(t: Thread, addr: int, addrlen: int) -> bytes:
@@ -392,8 +434,9 @@ def sys_bind(t: Thread, fd: int, addr: int, addrlen: int, *_: int) -> int:
 
 
 def sys_connect(t: Thread, fd: int, addr: int, addrlen: int, *_: int) -> int:
-    """Implements Linux connect(2) of an AF_UNIX stream socket to a listening one."""
-    return call(t, vfs.Connect(s32(fd), _sockaddr_in(t, addr, addrlen)))
+    """Implements Linux connect(2): an AF_UNIX stream socket to a listening one, a TCP
+    socket (EINPROGRESS when non-blocking), a UDP socket's default destination."""
+    return call(t, vfs.Connect(s32(fd), _sockaddr_in(t, addr, addrlen), _network(t)))
 
 
 def sys_listen(t: Thread, fd: int, backlog: int, *_: int) -> int:
@@ -423,19 +466,20 @@ def sys_getpeername(t: Thread, fd: int, addr: int, addrlen: int, *_: int) -> int
 
 def sys_getsockopt(t: Thread, fd: int, level: int, option: int, value: int, length: int,
                    *_: int) -> int:
-    """Implements Linux getsockopt(2) for SOL_SOCKET options of AF_UNIX sockets."""
+    """Implements Linux getsockopt(2): SOL_SOCKET options, and the IPPROTO_TCP and
+    IPPROTO_IPV6 ones of internet sockets (servers/net/inet.py lists them)."""
     return call(t, vfs.Getsockopt(s32(fd), s32(level), s32(option)),
                 deliver=_sockaddr_out(t, value, length))
 
 
 def sys_setsockopt(t: Thread, fd: int, level: int, option: int, value: int, length: int,
                    *_: int) -> int:
-    """Implements Linux setsockopt(2): buffer sizes, address reuse and the like are accepted
-    (they change nothing here)."""
+    """Implements Linux setsockopt(2): the options the socket's kind keeps (an AF_UNIX
+    socket accepts the buffer sizes, address reuse and the like without effect)."""
     if s32(length) < 0:
         raise KernelError(Errno.EINVAL, "negative option length")
-    t.process.aspace.copy_in(value, min(s32(length), 256))
-    return call(t, vfs.Setsockopt(s32(fd), s32(level), s32(option)))
+    raw = t.process.aspace.copy_in(value, min(s32(length), 256))
+    return call(t, vfs.Setsockopt(s32(fd), s32(level), s32(option), raw))
 
 
 MSGHDR = struct.Struct("<QI4xQQQQi4x")  # name, namelen, iov, iovlen, control, controllen, flags
@@ -448,6 +492,12 @@ def _msghdr(t: Thread, msg: int, write: bool) -> tuple[list[int], tuple[Cap, ...
         msg, MSGHDR.size))
     lengths, grants = _iov(t, iov, iovlen, write)
     return lengths, grants, control, controllen
+
+
+def _msg_name(t: Thread, msg: int) -> tuple[int, int]:
+    """A msghdr's msg_name and msg_namelen."""
+    name, namelen = struct.unpack("<QI", t.process.aspace.copy_in(msg, 12))
+    return name, namelen
 
 
 def _rights(t: Thread, control: int, length: int) -> list[int]:
@@ -473,9 +523,12 @@ def sys_sendmsg(t: Thread, fd: int, msg: int, flags: int, *_: int) -> int:
     """Implements Linux sendmsg(2) on a connected socket, with SCM_RIGHTS (other ancillary
     data, SCM_CREDENTIALS: EOPNOTSUPP rather than lost)."""
     lengths, grants, control, controllen = _msghdr(t, msg, False)
+    name, namelen = _msg_name(t, msg)
+    addr = _sockaddr_in(t, name, namelen) if name else b""
     fds = _rights(t, control, controllen) if controllen else []
     deliver = None if s32(flags) & MSG_NOSIGNAL else _sigpipe(t)
-    return call(t, vfs.Sendmsg(s32(fd), lengths, s32(flags), fds), grants=grants, deliver=deliver)
+    return call(t, vfs.Sendmsg(s32(fd), lengths, s32(flags), fds, addr, _network(t)),
+                grants=grants, deliver=deliver)
 
 
 def sys_recvmsg(t: Thread, fd: int, msg: int, flags: int, *_: int) -> int:
@@ -483,6 +536,7 @@ def sys_recvmsg(t: Thread, fd: int, msg: int, flags: int, *_: int) -> int:
     arrive as new fds in the control buffer; no address is returned."""
     lengths, grants, control, room = _msghdr(t, msg, True)
     aspace = t.process.aspace
+    name, namelen = _msg_name(t, msg)
     aspace.copy_out(msg + 8, struct.pack("<I", 0))           # msg_namelen
     aspace.copy_out(msg + 40, struct.pack("<Qi", 0, 0))      # msg_controllen, msg_flags
     room = min(room, 1 << 16)
@@ -494,7 +548,13 @@ def sys_recvmsg(t: Thread, fd: int, msg: int, flags: int, *_: int) -> int:
         got = answer.body
         if not isinstance(got, Received):
             return int(got)
-        aspace.copy_out(msg + 40, struct.pack("<Qi", got.control_used, got.msg_flags))
+        try:
+            aspace.copy_out(msg + 40, struct.pack("<Qi", got.control_used, got.msg_flags))
+            if name and got.name:  # the sender's address, cut to msg_namelen
+                aspace.copy_out(name, got.name[:namelen])
+                aspace.copy_out(msg + 8, struct.pack("<I", len(got.name)))
+        except KernelError as err:
+            return -err.errno
         return got.count
 
     return call(t, vfs.Recvmsg(s32(fd), lengths, s32(flags) & 0xFFFF_FFFF, room), grants=grants,
@@ -502,29 +562,34 @@ def sys_recvmsg(t: Thread, fd: int, msg: int, flags: int, *_: int) -> int:
 
 
 def sys_shutdown(t: Thread, fd: int, how: int, *_: int) -> int:
-    """Implements Linux shutdown(2) on a socket pair's end."""
+    """Implements Linux shutdown(2) of a connected socket (or a listening TCP one)."""
     return call(t, vfs.Shutdown(s32(fd), s32(how)))
 
 
 def sys_sendto(t: Thread, fd: int, buf: int, count: int, flags: int, addr: int,
                addrlen: int) -> int:
-    """Implements Linux sendto(2) on a connected socket: flags MSG_DONTWAIT, MSG_NOSIGNAL."""
+    """Implements Linux sendto(2): on a connected socket, or a UDP datagram to an address;
+    flags MSG_DONTWAIT, MSG_NOSIGNAL (and MSG_MORE, MSG_CONFIRM, MSG_EOR: no effect)."""
     count = min(count, 0x7FFF_F000)
     _check_buffer(t, buf, count, False)
+    name = _sockaddr_in(t, addr, addrlen) if addr else b""
     deliver = None if s32(flags) & MSG_NOSIGNAL else _sigpipe(t)
-    return call(t, vfs.Sendto(s32(fd), count, s32(flags), bool(addr)),
+    return call(t, vfs.Sendto(s32(fd), count, s32(flags), bool(addr), name, _network(t)),
                 grants=(_grant(t, buf, count, False),), deliver=deliver)
 
 
 def sys_recvfrom(t: Thread, fd: int, buf: int, count: int, flags: int, addr: int,
                  addrlen: int) -> int:
-    """Implements Linux recvfrom(2) on a connected socket: flag MSG_DONTWAIT. The peer of
-    a socket pair has no address, so an asked-for address comes back 0 bytes long."""
+    """Implements Linux recvfrom(2): MSG_DONTWAIT, and on internet sockets MSG_PEEK,
+    MSG_WAITALL, MSG_TRUNC. A UDP datagram's sender comes back in ``addr``; a stream's
+    peer is not reported (an asked-for address comes back 0 bytes long), as on Linux."""
     count = min(count, 0x7FFF_F000)
     _check_buffer(t, buf, count, True)
+    deliver = _sockaddr_out(t, addr, addrlen) if addr and addrlen else _sockaddr_out(t, 0, 0)
     if addr and addrlen:
         t.process.aspace.copy_out(addrlen, struct.pack("<I", 0))
-    return call(t, vfs.Recvfrom(s32(fd), count, s32(flags)), grants=(_grant(t, buf, count, True),))
+    return call(t, vfs.Recvfrom(s32(fd), count, s32(flags)), grants=(_grant(t, buf, count, True),),
+                deliver=deliver)
 
 
 def sys_eventfd2(t: Thread, initval: int, flags: int, *_: int) -> int:
@@ -813,12 +878,16 @@ def sys_lseek(t: Thread, fd: int, offset: int, whence: int, *_: int) -> int:
 
 def sys_ioctl(t: Thread, fd: int, cmd: int, arg: int, *_: int) -> int:
     """Implements Linux ioctl(2): terminal attributes, process groups, window size, FIONREAD,
-    FIONBIO, FIOCLEX and FIONCLEX."""
+    FIONBIO, FIOCLEX and FIONCLEX; an interface's SIOCGIF* on an internet socket."""
     cmd &= 0xFFFF_FFFF
     size, out = IOCTL_BUFFERS.get(cmd, (0, False))
     grants = (_grant(t, arg, size, out),) if size else ()
     if size:
         _check_buffer(t, arg, size, out)
+    if cmd in IFREQ_IOCTLS:  # a struct ifreq, read (the name) and written (the answer)
+        _check_buffer(t, arg, IFREQ_SIZE, True)
+        grants = (t.process.kernel.ipc.lend(t.process.pid, t.process.aspace, arg, IFREQ_SIZE,
+                                            Right.READ | Right.WRITE),)
     return call(t, vfs.Ioctl(s32(fd), cmd, arg, *_job(t)), grants=grants,
                 deliver=_sigpipe(t, Sysno.IOCTL))
 

@@ -84,7 +84,8 @@ _ROWS: dict[Sysno, _Row] = {
                                 "SSE state kept in the kernel; fpstate is NULL"),
     Sysno.IOCTL: partial(sys_file.sys_ioctl,
                          "TCGETS, TCSETS*, TIOC[GS]PGRP, TIOCGSID, TIOCGWINSZ, FIONREAD, FIONBIO, "
-                         "FIO[N]CLEX"),
+                         "FIO[N]CLEX; on internet sockets SIOCGIF{NAME,INDEX,FLAGS,MTU,ADDR,"
+                         "NETMASK} of lo"),
     Sysno.PREAD64: full(sys_file.sys_pread64),
     Sysno.PWRITE64: full(sys_file.sys_pwrite64),
     Sysno.READV: full(sys_file.sys_readv),
@@ -118,28 +119,51 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.SENDFILE: full(sys_file.sys_sendfile, "from a regular file; into a pipe or "
                                                 "socket, what fits now (a short count)"),
     Sysno.SOCKET: partial(sys_file.sys_socket,
-                          "AF_UNIX SOCK_STREAM and SOCK_SEQPACKET (no unbound SOCK_DGRAM); other "
-                          "families EAFNOSUPPORT (no network)"),
+                          "AF_UNIX SOCK_STREAM and SOCK_SEQPACKET (no unbound SOCK_DGRAM); "
+                          "AF_INET and AF_INET6 SOCK_STREAM (TCP) and SOCK_DGRAM (UDP); "
+                          "AF_NETLINK NETLINK_ROUTE (lo's link and addresses, read-only); raw "
+                          "and packet sockets EPERM; other families EAFNOSUPPORT"),
     Sysno.CONNECT: partial(sys_file.sys_connect,
-                           "AF_UNIX stream; a full backlog is EAGAIN, never a wait"),
+                           "AF_UNIX stream (a full backlog is EAGAIN, never a wait); TCP and "
+                           "UDP: the guest's loopback, else the host's network with --net "
+                           "host (NETWORK), else ENETUNREACH; a TCP backlog is not enforced"),
     Sysno.ACCEPT: full(sys_file.sys_accept),
     Sysno.SENDTO: partial(sys_file.sys_sendto,
-                          "connected AF_UNIX sockets; MSG_DONTWAIT, MSG_NOSIGNAL"),
+                          "connected sockets and UDP datagrams to an address; MSG_DONTWAIT, "
+                          "MSG_NOSIGNAL (MSG_MORE, MSG_CONFIRM, MSG_EOR: no effect); MSG_OOB "
+                          "EOPNOTSUPP"),
     Sysno.RECVFROM: partial(sys_file.sys_recvfrom,
-                            "connected AF_UNIX sockets; MSG_DONTWAIT; no address"),
-    Sysno.SENDMSG: partial(sys_file.sys_sendmsg, "SCM_RIGHTS; other ancillary data EOPNOTSUPP"),
-    Sysno.RECVMSG: partial(sys_file.sys_recvmsg, "SCM_RIGHTS; no peer address returned"),
-    Sysno.SHUTDOWN: full(sys_file.sys_shutdown),
-    Sysno.BIND: full(sys_file.sys_bind),
+                            "MSG_DONTWAIT; internet sockets: MSG_PEEK, MSG_WAITALL, MSG_TRUNC "
+                            "and a UDP sender's address; MSG_OOB EINVAL"),
+    Sysno.SENDMSG: partial(sys_file.sys_sendmsg,
+                           "SCM_RIGHTS on AF_UNIX; msg_name for UDP; other ancillary data "
+                           "EOPNOTSUPP"),
+    Sysno.RECVMSG: partial(sys_file.sys_recvmsg,
+                           "SCM_RIGHTS; a UDP sender's address in msg_name, MSG_TRUNC; no "
+                           "other ancillary data (IP_PKTINFO, timestamps)"),
+    Sysno.SHUTDOWN: partial(sys_file.sys_shutdown,
+                            "a TCP peer's writes after SHUT_RD fail with EPIPE (Linux takes "
+                            "them)"),
+    Sysno.BIND: partial(sys_file.sys_bind,
+                        "internet sockets: the loopback's addresses and the wildcards (others "
+                        "EADDRNOTAVAIL); ports below 1024 are not reserved"),
     Sysno.LISTEN: full(sys_file.sys_listen),
     Sysno.GETSOCKNAME: full(sys_file.sys_getsockname),
     Sysno.GETPEERNAME: full(sys_file.sys_getpeername),
     Sysno.SOCKETPAIR: partial(sys_file.sys_socketpair,
                               "AF_UNIX: SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM"),
     Sysno.SETSOCKOPT: partial(sys_file.sys_setsockopt,
-                              "SOL_SOCKET options accepted without effect"),
+                              "internet sockets: SO_REUSEADDR, SO_REUSEPORT, SO_RCVBUF, "
+                              "SO_SNDBUF (doubled; UDP's queue limit), SO_LINGER, SO_KEEPALIVE, "
+                              "SO_BROADCAST, TCP_NODELAY, TCP_KEEP*, IP_TOS, IP_TTL, IPV6_V6ONLY "
+                              "kept (keepalive, linger, TOS, TTL change nothing here), "
+                              "SO_RCVTIMEO/SO_SNDTIMEO (receives, accept, sends, connect); "
+                              "AF_UNIX: SOL_SOCKET options accepted without effect"),
     Sysno.GETSOCKOPT: partial(sys_file.sys_getsockopt,
-                              "SOL_SOCKET: type, error, domain, buffers, peer credentials"),
+                              "SOL_SOCKET: type, error, domain, protocol, buffers, reuse, "
+                              "keepalive, linger, timeouts, peer credentials; TCP_NODELAY, "
+                              "TCP_MAXSEG, "
+                              "TCP_KEEP*; IP_TOS, IP_TTL; IPV6_V6ONLY"),
     Sysno.CLONE: partial(sys_fork.sys_clone,
                          "threads and COW processes; namespace/ptrace/pidfd flags: EINVAL"),
     Sysno.FORK: full(sys_fork.sys_fork, "copy-on-write"),

@@ -191,6 +191,7 @@ class OpenFile:
     lock_key: Any = None  # the locked file's identity, once locked (locks.py)
     signum: int = 0  # F_SETSIG's signal (0: SIGIO)
     owner: tuple[int, int] = (0, 0)  # F_SETOWN(_EX)'s (OwnerType, id): none is (TID, 0)
+    inet: Any = None  # an internet socket's protocol state (servers/net/inet.py InetSock)
 
     @property
     def fs(self) -> FileSystem:

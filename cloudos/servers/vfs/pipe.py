@@ -105,6 +105,14 @@ def pipe_size(vfs: Vfs, file: OpenFile, setting: bool, arg: int) -> int:
     if grew:
         changed(vfs, pipe)  # blocked writers have room
     return size
+class Resumable:
+    """A parked read that serves itself when the pipe changes (an internet socket's
+    MSG_PEEK and MSG_WAITALL receives): ``resume`` answers the request and says True, or
+    takes what it may and says False to stay parked."""
+
+    def resume(self, vfs: Vfs, request: Request, pipe: Pipe, count: int, grant: Any,
+               lengths: list[int] | None) -> bool:
+        raise NotImplementedError
 
 
 def read(vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
@@ -195,7 +203,7 @@ def write(vfs: Vfs, request: Request, file: OpenFile, data: bytes, done: int,
           dontwait: bool = False) -> int | None:
     """A write to what ``file`` writes to (a pipe, a socket's outgoing pipe) of ``data``
     past its first ``done`` bytes: the count, or None (answered when there is room)."""
-    pipe = file.tx if file.kind == "socket" else file.pipe
+    pipe = file.tx if file.kind in ("socket", "inet") else file.pipe
     assert pipe is not None
     if pipe.readers == 0 or pipe.writers == 0:
         if file.socktype == SOCK_DGRAM and pipe.readers == 0:
@@ -241,6 +249,11 @@ def changed(vfs: Vfs, pipe: Pipe) -> None:
         request, count, grant, lengths, control = pipe.blocked_readers.popleft()
         if not vfs.api.waiting(request):
             continue  # interrupted (EINTR): it must not take the data
+        if isinstance(control, Resumable):  # a read of its own kind (vfs.inet's)
+            if not control.resume(vfs, request, pipe, count, grant, lengths):
+                pipe.blocked_readers.appendleft((request, count, grant, lengths, control))
+                break
+            continue
         data, passed = take(pipe, count)
         signal_async(vfs, pipe.async_writers)
         try:

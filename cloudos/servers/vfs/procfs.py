@@ -4,10 +4,11 @@ Owns: /proc/self, /proc/<pid>/{stat,statm,status,cmdline,comm,environ,maps,mount
 mountinfo,exe,fd/,fdinfo/,task/<tid>/{stat,status,comm},ns/}, /proc/mounts,
 /proc/{meminfo,uptime,stat,loadavg,vmstat,cpuinfo} (what procps's ps, top, free,
 uptime, vmstat and pgrep read, what lsof and debuggers read), /proc/locks (lslocks's),
-and /proc/sys (the tunables and more: ``procsys``). Contents come from a
-``ProcView`` the machine provides (facts about processes, memory and mappings, the
-machine's counters and sysctl record), so this file system never holds state of its
-own and never reaches into the kernel by itself.
+/proc/net/{tcp,tcp6,udp,udp6} (netstat's) and /proc/sys (the tunables and more:
+``procsys``). Contents come from a ``ProcView`` the machine provides (facts about
+processes, memory, mappings and sockets, the machine's counters and sysctl record), so
+this file system never holds state of its own and never reaches into the kernel by
+itself.
 Never: lets a name be created (ENOENT, as Linux's lookup) or removed (EPERM); lets
 anything but root write a /proc/sys file its mode allows (EACCES).
 Called by: the VFS, which mounts it at /proc.
@@ -49,6 +50,7 @@ MOUNT_TYPES = {"devfs": ("devtmpfs", "devtmpfs"), "tmpfs": ("tmpfs", "tmpfs"),
                "hostfs": ("hostfs", "hostfs")}
 FIRST_MOUNT_ID = 21  # the root's; those below are Linux's internal mounts
 INTERNAL_MOUNT_ID = 13  # pipefs, sockfs, anon_inodefs: where pipes and sockets live
+NET_FILES = ("tcp", "tcp6", "udp", "udp6")  # in /proc/net
 SIGCHLD = 17  # a process's exit signal (stat's field 38; a thread's is -1)
 HZ = 100  # clock ticks a second, as USER_HZ (procps reads times in these)
 PAGE = 4096
@@ -144,6 +146,7 @@ class ProcView(SysView, Protocol):
     def uptime(self) -> float: ...
     def cpus(self) -> int: ...  # the machine's vCPUs
     def locks(self) -> bytes: ...  # /proc/locks (the VFS's lock table)
+    def net(self, name: str) -> bytes: ...  # /proc/net/NAME (servers/net/procnet.py)
     def counters(self) -> Counters: ...
     def environ(self, pid: int) -> bytes: ...  # its environment strings, from its stack
     def cmdline(self, pid: int) -> bytes: ...  # its argument strings, from its stack
@@ -167,7 +170,7 @@ class ProcNode(Node):
 
 
 # The modes of what a process's directory holds (Linux's fs/proc/base.c)
-DIR_MODES = {"root": 0o555, "pid": 0o555, "sysdir": 0o555, "fddir": 0o500,
+DIR_MODES = {"root": 0o555, "pid": 0o555, "sysdir": 0o555, "netdir": 0o555, "fddir": 0o500,
              "fdinfodir": 0o500, "taskdir": 0o555, "task": 0o555, "nsdir": 0o511}
 FILE_MODES = {"environ": 0o400}
 
@@ -230,7 +233,8 @@ class ProcFs(FileSystem):
         found = {"root": self._lookup_root, "pid": self._lookup_pid,
                  "fddir": self._lookup_fd, "fdinfodir": self._lookup_fd,
                  "taskdir": self._lookup_task, "task": self._lookup_task,
-                 "nsdir": self._lookup_ns, "sysdir": self._lookup_sys}.get(d.kind)
+                 "nsdir": self._lookup_ns, "sysdir": self._lookup_sys,
+                 "netdir": self._lookup_net}.get(d.kind)
         if found is None:
             raise KernelError(Errno.ENOTDIR, "not a directory")
         node = found(d, text)
@@ -245,10 +249,15 @@ class ProcFs(FileSystem):
             return ProcNode(self, "file", 0, text)
         if text == "sys":
             return ProcNode(self, "sysdir", 0, "")
+        if text == "net":
+            return ProcNode(self, "netdir", 0, "net")
         pid = _number(text)
         if pid is not None and self.view.owner(pid) is not None:
             return ProcNode(self, "pid", pid)
         return None
+
+    def _lookup_net(self, d: ProcNode, text: str) -> ProcNode | None:
+        return ProcNode(self, "file", 0, f"net/{text}") if text in NET_FILES else None
 
     def _lookup_pid(self, d: ProcNode, text: str) -> ProcNode | None:
         if text in PID_FILES:
@@ -301,7 +310,7 @@ class ProcFs(FileSystem):
     def readdir(self, dir: Node) -> list[tuple[bytes, int, int]]:
         d = self._node(dir)
         if d.kind == "root":
-            names = ["self", "mounts", *SYSTEM_FILES, "sys"]
+            names = ["self", "mounts", *SYSTEM_FILES, "sys", "net"]
             extra = [ProcNode(self, "pid", pid) for pid in self.view.pids()]
         elif d.kind == "pid":
             names, extra = [*PID_FILES, *PID_LINKS, *PID_DIRS], []
@@ -316,6 +325,8 @@ class ProcFs(FileSystem):
             names, extra = sorted(self._namespaces(d.pid)), []
         elif d.kind == "sysdir":
             names, extra = procsys.children(d.name), []
+        elif d.kind == "netdir":
+            names, extra = list(NET_FILES), []
         else:
             raise KernelError(Errno.ENOTDIR, "not a directory")
         nodes = [self.lookup(d, name.encode()) for name in names] + extra
@@ -373,6 +384,8 @@ class ProcFs(FileSystem):
         return self._content(n)[offset:offset + size]
 
     def _content(self, n: ProcNode) -> bytes:
+        if n.name.startswith("net/"):
+            return self.view.net(n.name[4:])
         if n.pid == 0:
             return self._system(n.name)
         info = self._info(n.pid)

@@ -41,8 +41,9 @@ from cloudos.abi.vfs import Again, ExecImage, FileOwner, PollReady
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
-from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, locks, perm, pipe, regular,
-                                 signalfd, timerfd, transfer, unix)
+from cloudos.servers.net.inet import NetState
+from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, hostnet, inet, locks, perm,
+                                 pipe, regular, signalfd, timerfd, transfer, unix)
 from cloudos.servers.vfs.console import BACKGROUND
 from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
                                        O_NOFOLLOW, O_NONBLOCK, O_PATH, O_TRUNC, FdTable,
@@ -91,6 +92,7 @@ FALLOC_OPERATIONS: dict[int, bool | None] = {
     int(FallocFlag.PUNCH_HOLE): True, int(FallocFlag.COLLAPSE_RANGE): False,
     int(FallocFlag.INSERT_RANGE): False, int(FallocFlag.WRITE_ZEROES): False}
 MAX_FILE_SIZE = (1 << 63) - 1  # MAX_LFS_FILESIZE
+AF_UNIX = 1
 R_OK, W_OK, X_OK = 4, 2, 1
 STAT = struct.Struct("<QQQIIIiQqqqqqqqqqqqq")
 DIRENT = struct.Struct("<QqHB")
@@ -102,7 +104,21 @@ KINDS: dict[str, FileOps] = {
     "node": regular.Regular(), "pipe": pipe.PipeEnd(), "fifo": fifo.FifoEnd(),
     "socket": unix.UnixSocket(),
     "console": console.HostConsole(), "eventfd": eventfd.EventFd(),
-    "timerfd": timerfd.TimerFd(), "signalfd": signalfd.SignalFd(), "epoll": epoll.Epoll()}
+    "timerfd": timerfd.TimerFd(), "signalfd": signalfd.SignalFd(), "epoll": epoll.Epoll(),
+    "inet": inet.InetSocket()}
+
+
+# The socket calls, each served by the module of the socket's family (Vfs.socket_call).
+SOCKET_CALLS: tuple[tuple[type, Callable[..., Any], Callable[..., Any]], ...] = (
+    (vfs.Bind, unix.bind, inet.bind), (vfs.Connect, unix.connect, inet.connect),
+    (vfs.Listen, unix.listen, inet.listen), (vfs.Accept4, unix.accept4, inet.accept4),
+    (vfs.Getsockname, unix.getsockname, inet.getsockname),
+    (vfs.Getpeername, unix.getpeername, inet.getpeername),
+    (vfs.Getsockopt, unix.getsockopt, inet.getsockopt),
+    (vfs.Setsockopt, unix.setsockopt, inet.setsockopt),
+    (vfs.Shutdown, unix.shutdown, inet.shutdown), (vfs.Sendto, unix.sendto, inet.sendto),
+    (vfs.Recvfrom, unix.recvfrom, inet.recvfrom), (vfs.Sendmsg, unix.sendmsg, inet.sendmsg),
+    (vfs.Recvmsg, unix.recvmsg, inet.recvmsg))
 
 
 @dataclass
@@ -131,6 +147,7 @@ class VfsState:
     # bound AF_UNIX sockets by ("node", st_dev, st_ino) or ("abstract", name)
     unix_names: dict[Any, OpenFile] = field(default_factory=dict)
     autobinds: int = 0
+    net: NetState = field(default_factory=NetState)  # internet sockets' ports (servers/net)
     timer_keys: int = 0
     # files mapped MAP_SHARED, by (st_dev, st_ino): their pages are the file's newest bytes
     mapped: dict[tuple[int, int], Mapped] = field(default_factory=dict)
@@ -199,16 +216,11 @@ class Vfs:
             vfs.MapSync: partial(regular.map_sync, self),
             vfs.MemfdCreate: partial(regular.memfd_create, self),
             vfs.Pipe2: partial(pipe.pipe2, self),
-            vfs.Socket: partial(unix.socket, self), vfs.Socketpair: partial(unix.socketpair, self),
-            vfs.Bind: partial(unix.bind, self), vfs.Connect: partial(unix.connect, self),
-            vfs.Listen: partial(unix.listen, self), vfs.Accept4: partial(unix.accept4, self),
-            vfs.Getsockname: partial(unix.getsockname, self),
-            vfs.Getpeername: partial(unix.getpeername, self),
-            vfs.Getsockopt: partial(unix.getsockopt, self),
-            vfs.Setsockopt: partial(unix.setsockopt, self),
-            vfs.Shutdown: partial(unix.shutdown, self), vfs.Sendto: partial(unix.sendto, self),
-            vfs.Recvfrom: partial(unix.recvfrom, self), vfs.Sendmsg: partial(unix.sendmsg, self),
-            vfs.Recvmsg: partial(unix.recvmsg, self),
+            vfs.Socket: self.socket, vfs.Socketpair: partial(unix.socketpair, self),
+            vfs.NetPoll: partial(hostnet.net_poll, self),
+            vfs.SocketTimeout: partial(inet.timed_out, self),
+            **{cls: partial(self.socket_call, unix_call, inet_call)
+               for cls, unix_call, inet_call in SOCKET_CALLS},
             vfs.ConsoleInput: partial(console.console_input, self),
             vfs.Eventfd2: self.eventfd2, vfs.Signalfd4: partial(signalfd.signalfd4, self),
             vfs.SignalsPending: self.signals_pending, vfs.TimerfdCreate: self.timerfd_create,
@@ -249,6 +261,16 @@ class Vfs:
             raise KernelError(Errno.ESRCH, f"pid {request.sender} unknown to the VFS")
         proc.fds.limit = min(self.state.fd_limit(request.sender), files.MAX_FDS)
         return proc
+
+    def socket(self, request: Request, r: vfs.Socket) -> Any:
+        """socket(2): an AF_UNIX socket (``unix``) or an internet one (``inet``)."""
+        return (unix.socket if r.domain == AF_UNIX else inet.socket)(self, request, r)
+
+    def socket_call(self, unix_call: Callable[..., Any], inet_call: Callable[..., Any],
+                    request: Request, r: Any) -> Any:
+        """A socket call, served by the module of the socket's family."""
+        kind = self.proc(request).fds.get(r.fd).kind
+        return (inet_call if kind == "inet" else unix_call)(self, request, r)
 
     # -- process lifecycle --------------------------------------------------------
     def spawn(self, request: Request, r: vfs.Spawn) -> int:

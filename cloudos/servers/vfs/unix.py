@@ -42,6 +42,7 @@ SO_KEEPALIVE, SO_LINGER, SO_PASSCRED, SO_PEERCRED, SO_RCVTIMEO, SO_SNDTIMEO = 9,
 SO_ACCEPTCONN, SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_PROTOCOL, SO_DOMAIN = 30, 32, 33, 38, 39
 POLLIN, POLLOUT, POLLHUP, POLLRDHUP = 1, 4, 16, 0x2000
 SOCKFS_DEV = 0x08
+SOCKADDR_UN = 110  # sizeof(struct sockaddr_un)
 
 
 def _connection(socktype: int) -> tuple[Pipe, Pipe]:
@@ -75,7 +76,7 @@ def socket(vfs: Vfs, request: Request, r: abi.Socket) -> int:
 
 def _address(addr: bytes) -> tuple[bytes, bytes]:
     """(name, kind) of a struct sockaddr_un: b"path" or b"abstract" (b"" to autobind)."""
-    if len(addr) < 2 or struct.unpack_from("<H", addr)[0] != AF_UNIX:
+    if not 2 <= len(addr) <= SOCKADDR_UN or struct.unpack_from("<H", addr)[0] != AF_UNIX:
         raise KernelError(Errno.EINVAL, "not an AF_UNIX address")
     path = addr[2:]
     if not path:
@@ -175,7 +176,7 @@ def connect(vfs: Vfs, request: Request, r: abi.Connect) -> int:
     file.pipe, file.tx, file.peer = back, there, server.name
     file.cred = (listener.owner, uid, gid)
     listener.queue.append(accepted)
-    _serve_accepts(vfs, listener)
+    serve_accepts(vfs, listener)
     vfs.wake_pollers()
     return 0
 
@@ -192,21 +193,21 @@ def accept4(vfs: Vfs, request: Request, r: abi.Accept4) -> Any:
             raise KernelError(Errno.EAGAIN, "no connection waits")
         listener.accepting.append((request, r.flags))
         return None  # answered when a client connects
-    return _accept(vfs.proc(request), listener.queue.popleft(), r.flags)
+    return accept_one(vfs.proc(request), listener.queue.popleft(), r.flags)
 
 
-def _accept(proc: Proc, conn: OpenFile, flags: int) -> BytesOut:
+def accept_one(proc: Proc, conn: OpenFile, flags: int) -> BytesOut:
     conn.flags |= flags & O_NONBLOCK
     return BytesOut(proc.fds.install(conn, bool(flags & O_CLOEXEC)), conn.peer)
 
 
-def _serve_accepts(vfs: Vfs, listener: Listener) -> None:
+def serve_accepts(vfs: Vfs, listener: Listener) -> None:
     while listener.queue and listener.accepting:
         request, flags = listener.accepting.popleft()
         proc = vfs.state.procs.get(request.sender)
         if proc is None or not vfs.api.waiting(request):
             continue
-        vfs.api.reply(request, _accept(proc, listener.queue.popleft(), flags))
+        vfs.api.reply(request, accept_one(proc, listener.queue.popleft(), flags))
 
 
 def getsockname(vfs: Vfs, request: Request, r: abi.Getsockname) -> Any:
