@@ -78,9 +78,12 @@ static void tstp(void)
     pid_t pid = fork();
     if (pid == 0) {
         char c;
+        setpgid(0, 0);  /* its own group, with its parent in this session: not orphaned,
+                           so a default-action SIGTSTP stops it wherever the test runs */
         ssize_t n = read(p[0], &c, 1);  /* blocked here when stopped */
         _exit(n == 1 ? c : 99);
     }
+    setpgid(pid, pid);
     pause_ms(30);
     int status, queued = -1;
     kill(pid, SIGTSTP);
