@@ -38,7 +38,6 @@ STATUS_FLAGS = int(OpenFlag.APPEND | OpenFlag.NONBLOCK | OpenFlag.DIRECT | OpenF
                    | OpenFlag.SYNC)
 O_ASYNC = int(OpenFlag.ASYNC)  # F_SETFL sets it only on a kind that signals I/O (fasync)
 PIPE_CAPACITY = 65536  # a new pipe's (16 pages, as Linux's)
-PIPE_MAX_SIZE = 1 << 20  # /proc/sys/fs/pipe-max-size: F_SETPIPE_SZ's limit without privilege
 PIPE_BUF = 4096
 NR_OPEN = 1 << 20  # fs.nr_open: no RLIMIT_NOFILE above it
 FD_RAM = 4 << 10  # RAM per fd number a process may use (its table is host memory)

@@ -96,7 +96,7 @@ def pipe_size(vfs: Vfs, file: OpenFile, setting: bool, arg: int) -> int:
     if size > 1 << 31:
         raise KernelError(Errno.EINVAL, f"pipe size {size}")
     size = PAGE if size < PAGE else 1 << (size - 1).bit_length()
-    if size > pipe.capacity and size > files.PIPE_MAX_SIZE \
+    if size > pipe.capacity and size > vfs.state.sysctl.pipe_max_size \
             and not vfs.who().capable(CAP_SYS_RESOURCE):
         raise KernelError(Errno.EPERM, "beyond /proc/sys/fs/pipe-max-size")
     if size < -(-len(pipe.buffer) // PAGE) * PAGE:
