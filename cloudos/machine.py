@@ -28,7 +28,7 @@ from cloudos.kernel.cap import Right
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.mm.vm import SegFault
 from cloudos.kernel.task import Policy, Process, State, Thread
-from cloudos.linux import loadavg, process, signals
+from cloudos.linux import loadavg, process, signals, vdso
 from cloudos.linux import maps as mapped
 from cloudos.linux.creds import CAP_SYS_PTRACE, Creds
 from cloudos.linux.signals import SIG_DFL, SIG_IGN
@@ -341,6 +341,7 @@ class Machine:
                 cpu.stress(preempt_stress + cpu.index)
         kernel.install_syscalls(handlers(), native_handlers())
         kernel.personality = LinuxPersonality(kernel)
+        vdso.of(kernel)  # the vDSO's pages and clock, for the machine's life
         try:
             namespace = default_namespace(sandbox)
         except (KernelError, OSError) as err:
