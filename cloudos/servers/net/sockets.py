@@ -3,64 +3,60 @@
 
 Owns: the socket calls on an internet socket (socket, bind, listen, connect,
 accept4, the names, the options, shutdown, the sends and receives with MSG_PEEK,
-MSG_DONTWAIT, MSG_WAITALL and MSG_TRUNC), its file operations (read, write, poll,
-FIONREAD, stat, release), and the data path: a TCP connection on the guest's
+MSG_DONTWAIT, MSG_WAITALL and MSG_TRUNC), its file operations (read, write, its poll
+events, FIONREAD, release), and the data path: a TCP connection on the guest's
 loopback is two pipes, crossed, as an AF_UNIX one (``pipe`` moves the bytes and
 parks the readers and writers); a UDP datagram goes straight to the queue of the
 socket bound where it is sent. Ports, addresses, routes and options are the
 network stack's (``servers.net.inet``); the sockets that go through a host socket
-are ``servers.net.host``'s.
-Never: touches guest memory except through a request's grants; blocks the server.
-Called by: ``vfs.server`` (the socket calls of an internet socket, and every
-operation on one).
+are ``host``'s. The pipes are the VFS's pipe code (``vfs.pipe``), run on the net
+server's own pipes: the net server stands in for the VFS where it takes one
+(``answer``, ``wake_pollers``, ``api``).
+Never: touches guest memory except through a request's grants; blocks the server;
+holds an fd (a new socket and an accepted connection go to the VFS for theirs).
+Called by: ``net.server`` (every socket call the VFS forwards).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import stat
 import struct
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from cloudos.abi import net, vfs as abi
-from cloudos.abi.vfs import BytesOut, Op, Received, SocketTimeout
+from cloudos.abi.netsrv import NetOp, NetRead, NetWrite, SocketTimeout
+from cloudos.abi.vfs import BytesOut, Received
 from cloudos.errno import Errno, KernelError
-from cloudos.servers.net import inet, netlink
+from cloudos.servers.net import host, inet, netlink
 from cloudos.servers.net.inet import InetSock
-from cloudos.servers.vfs import files, hostnet as host, pipe, unix
-from cloudos.servers.vfs.fileops import FileOps
+from cloudos.servers.vfs import files, pipe
+from cloudos.servers.vfs.pipe import PipeServer
 from cloudos.servers.vfs.files import O_CLOEXEC, O_NONBLOCK, PIPE_CAPACITY, Listener, OpenFile, Pipe
-from cloudos.servers.vfs.fs import Attr
 
 if TYPE_CHECKING:
+    from cloudos.servers.net.server import NetServer
     from cloudos.servers.runtime import Request
-    from cloudos.servers.vfs.server import Proc, Vfs
 
 POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP = 1, 4, 8, 16, 0x2000
-SOCKFS_DEV = 0x08
+FIONREAD = 0x541B
 SHUT_READ, SHUT_WRITE = 1, 2  # OpenFile.shut bits
 SEND_FLAGS = net.MSG_DONTWAIT | net.MSG_NOSIGNAL | net.MSG_MORE | net.MSG_CONFIRM | net.MSG_EOR
 MSG_CTRUNC = 0x8
 
 
-def socket(vfs: Vfs, request: Request, r: abi.Socket) -> int:
-    """A new TCP or UDP socket (the personality checked domain, type and protocol)."""
+def socket(srv: NetServer, request: Request, r: abi.Socket) -> None:
+    """A new TCP or UDP socket (the personality checked domain, type and protocol); the
+    VFS gives it its fd."""
     file = OpenFile("inet", files.O_RDWR | r.flags & O_NONBLOCK, socktype=r.socktype)
     file.inet = InetSock(r.domain, r.socktype, owner=file, creator=request.sender)
-    fd = vfs.proc(request).fds.install(file, bool(r.flags & O_CLOEXEC))
-    vfs.state.net.sockets[id(file.inet)] = file.inet
-    return fd
+    srv.state.sockets[id(file.inet)] = file.inet
+    srv.adopt(request, file, r.flags & (O_CLOEXEC | O_NONBLOCK))
 
 
-def inode(file: OpenFile) -> int:
-    """The inode number fstat and /proc show for a socket (socket:[inode])."""
-    return id(file) & 0xFFFFFF
-
-
-def _sock(vfs: Vfs, request: Request, fd: int) -> tuple[OpenFile, InetSock]:
-    file = vfs.proc(request).fds.get(fd)
-    assert file.kind == "inet"  # (vfs.server sends only these here)
+def _sock(srv: NetServer) -> tuple[OpenFile, InetSock]:
+    """The socket the call being served names."""
+    file = srv.serving
+    assert file is not None and file.kind == "inet"
     return file, file.inet
 
 
@@ -68,14 +64,14 @@ def _stream(sock: InetSock) -> bool:
     return sock.socktype == net.SOCK_STREAM
 
 
-def bind(vfs: Vfs, request: Request, r: abi.Bind) -> int:
-    _, sock = _sock(vfs, request, r.fd)
+def bind(srv: NetServer, request: Request, r: abi.Bind) -> int:
+    _, sock = _sock(srv)
     where = inet.parse(sock, r.addr)
     assert where is not None
     if sock.family == net.AF_NETLINK:
         _netlink_bind(sock, where[1])
         return 0
-    inet.bind(vfs.state.net, sock, *where)
+    inet.bind(srv.state, sock, *where)
     return 0
 
 
@@ -87,36 +83,36 @@ def _netlink_bind(sock: InetSock, pid: int) -> None:
         sock.local = (b"", pid or sock.creator)
 
 
-def listen(vfs: Vfs, request: Request, r: abi.Listen) -> int:
-    file, sock = _sock(vfs, request, r.fd)
+def listen(srv: NetServer, request: Request, r: abi.Listen) -> int:
+    file, sock = _sock(srv)
     if not _stream(sock):
         raise KernelError(Errno.EOPNOTSUPP, "a datagram socket does not listen")
     if sock.remote is not None or sock.host is not None:
         raise KernelError(Errno.EINVAL, "a connected socket does not listen")
     if sock.local is None:
-        inet.bind(vfs.state.net, sock, inet.ANY4 if sock.family == net.AF_INET else inet.ANY6, 0)
+        inet.bind(srv.state, sock, inet.ANY4 if sock.family == net.AF_INET else inet.ANY6, 0)
     assert sock.local is not None
     was, sock.listening = sock.listening, True
-    if not was and inet.conflict(vfs.state.net, sock, sock.local[1]):
+    if not was and inet.conflict(srv.state, sock, sock.local[1]):
         sock.listening = False  # another socket listens there (SO_REUSEADDR does not share)
         raise KernelError(Errno.EADDRINUSE, f"port {sock.local[1]}")
     limit = min(max(r.backlog, 0), inet.SOMAXCONN) + 1
     if file.listener is None:
         file.listener = Listener(limit, request.sender)
     file.listener.limit = limit
-    vfs.wake_pollers()
+    srv.wake_pollers()
     return 0
 
 
-def connect(vfs: Vfs, request: Request, r: abi.Connect) -> int | None:
-    file, sock = _sock(vfs, request, r.fd)
+def connect(srv: NetServer, request: Request, r: abi.Connect) -> int | None:
+    file, sock = _sock(srv)
     dest = inet.parse(sock, r.addr, unspec_ok=True)
     if sock.family == net.AF_NETLINK:
         _netlink_bind(sock, 0)
         sock.remote = dest
         return 0
     if not _stream(sock):
-        return _associate(vfs, sock, dest, r.network)
+        return _associate(srv, sock, dest, r.network)
     if sock.in_progress and sock.connecting is None:  # the call after an EINPROGRESS
         sock.in_progress = False
         error, sock.so_error = sock.so_error, 0
@@ -131,30 +127,30 @@ def connect(vfs: Vfs, request: Request, r: abi.Connect) -> int | None:
     _route(sock, dest[0], r.network)
     nonblock = bool(file.flags & O_NONBLOCK)
     if not inet.is_loopback(dest[0]):
-        return _host_connect(vfs, request, file, sock, dest, nonblock)
-    inet.autobind(vfs.state.net, sock, dest[0])
-    server = inet.listener(vfs.state.net, *dest)
+        return _host_connect(srv, request, file, sock, dest, nonblock)
+    inet.autobind(srv.state, sock, dest[0])
+    server = inet.listener(srv.state, *dest)
     if (server is None or server.owner.listener is None) and r.network:
         # with the NETWORK right, the host's own services answer on the loopback too
-        return _host_connect(vfs, request, file, sock, dest, nonblock)
+        return _host_connect(srv, request, file, sock, dest, nonblock)
     if server is None or server.owner.listener is None:
         if nonblock:  # refused at once on the loopback, but reported as TCP does
             sock.so_error, sock.in_progress = Errno.ECONNREFUSED, True
             raise KernelError(Errno.EINPROGRESS, "refused (see SO_ERROR)")
         raise KernelError(Errno.ECONNREFUSED, "nobody listens there")
-    _loopback_connect(vfs, file, sock, server, dest)
+    _loopback_connect(srv, file, sock, server, dest)
     if nonblock:  # a non-blocking connect reports the handshake as in progress
         sock.in_progress = True
         raise KernelError(Errno.EINPROGRESS, "connected (see SO_ERROR)")
     return 0
 
 
-def _host_connect(vfs: Vfs, request: Request, file: OpenFile, sock: InetSock,
+def _host_connect(srv: NetServer, request: Request, file: OpenFile, sock: InetSock,
                   dest: tuple[bytes, int], nonblock: bool) -> Any:
     """A connect through a host socket; a blocking one waits at most SO_SNDTIMEO."""
-    result = host.connect(vfs, request, file, sock, dest, nonblock)
+    result = host.connect(srv, request, file, sock, dest, nonblock)
     if result is None:
-        _arm(vfs, sock, request, sock.sndtimeo)
+        _arm(srv, sock, request, sock.sndtimeo)
     return result
 
 
@@ -167,7 +163,7 @@ def _route(sock: InetSock, dest: bytes, network: bool) -> None:
         raise KernelError(Errno.ENETUNREACH, "no NETWORK capability: the loopback only")
 
 
-def _loopback_connect(vfs: Vfs, file: OpenFile, sock: InetSock, server: InetSock,
+def _loopback_connect(srv: NetServer, file: OpenFile, sock: InetSock, server: InetSock,
                       dest: tuple[bytes, int]) -> None:
     """The connection, made at once: the server's end waits in the listener's queue."""
     assert sock.local is not None
@@ -180,33 +176,34 @@ def _loopback_connect(vfs: Vfs, file: OpenFile, sock: InetSock, server: InetSock
                     rcvbuf=server.rcvbuf, sndbuf=server.sndbuf)
     accepted.inet = peer
     peer.peer, sock.peer = sock, peer
-    vfs.state.net.sockets[id(peer)] = peer
+    srv.state.sockets[id(peer)] = peer
     accepted.peer = inet.sockaddr(peer, sock.local)
     file.pipe, file.tx, sock.remote = back, there, seen
     listener.queue.append(accepted)
-    unix.serve_accepts(vfs, listener)
-    vfs.wake_pollers()
+    serve_accepts(srv, listener)
+    srv.wake_pollers()
 
 
-def forward(vfs: Vfs, server: InetSock, peer: tuple[bytes, int], port: int) -> InetSock:
+def forward(srv: NetServer, server: InetSock, peer: tuple[bytes, int], port: int) -> InetSock:
     """A connection from outside (a published port, ``hostnet``) to the guest's listener
     ``server``: the accepted end waits in its queue; the other is a file no fd holds, whose
     pipes the host socket fills and drains (its ``InetSock``, returned)."""
     client = OpenFile("inet", files.O_RDWR)
     sock = InetSock(server.family, net.SOCK_STREAM, owner=client, local=peer, forwarded=True)
     client.inet = sock
-    _loopback_connect(vfs, client, sock, server, (inet.source_for(inet.LOOPBACK4), port))
+    _loopback_connect(srv, client, sock, server, (inet.source_for(inet.LOOPBACK4), port))
     client.pipe, client.tx = client.tx, client.pipe  # (the host's side: it fills what the
     return sock                                       # guest reads, drains what it writes)
 
 
-def _associate(vfs: Vfs, sock: InetSock, dest: tuple[bytes, int] | None, network: bool) -> int:
+def _associate(srv: NetServer, sock: InetSock, dest: tuple[bytes, int] | None,
+               network: bool) -> int:
     """connect(2) of a UDP socket: its default destination, and the only source it takes."""
     if dest is None:
         sock.remote = None
         return 0
     _route(sock, dest[0], network)
-    inet.autobind(vfs.state.net, sock, dest[0])
+    inet.autobind(srv.state, sock, dest[0])
     assert sock.local is not None
     if inet.is_any(sock.local[0]) and inet.is_loopback(dest[0]):
         sock.local = (inet.source_for(dest[0]), sock.local[1])
@@ -214,8 +211,8 @@ def _associate(vfs: Vfs, sock: InetSock, dest: tuple[bytes, int] | None, network
     return 0
 
 
-def accept4(vfs: Vfs, request: Request, r: abi.Accept4) -> Any:
-    file, sock = _sock(vfs, request, r.fd)
+def accept4(srv: NetServer, request: Request, r: abi.Accept4) -> Any:
+    file, sock = _sock(srv)
     if r.flags & ~(O_CLOEXEC | O_NONBLOCK):
         raise KernelError(Errno.EINVAL, f"accept4 flags {r.flags:#x}")
     if not _stream(sock):
@@ -227,54 +224,69 @@ def accept4(vfs: Vfs, request: Request, r: abi.Accept4) -> Any:
         if file.flags & O_NONBLOCK:
             raise KernelError(Errno.EAGAIN, "no connection waits")
         listener.accepting.append((request, r.flags))
-        _arm(vfs, sock, request, sock.rcvtimeo)
+        _arm(srv, sock, request, sock.rcvtimeo)
         return None  # answered when a client connects
-    return unix.accept_one(vfs.proc(request), listener.queue.popleft(), r.flags)
+    _hand_over(srv, request, listener.queue.popleft(), r.flags)
+    return None
 
 
-def getsockname(vfs: Vfs, request: Request, r: abi.Getsockname) -> Any:
-    _, sock = _sock(vfs, request, r.fd)
+def _hand_over(srv: NetServer, request: Request, conn: OpenFile, flags: int) -> None:
+    """An accepted connection goes to the VFS for its fd (which answers the accept)."""
+    conn.flags |= flags & O_NONBLOCK
+    srv.adopt(request, conn, flags, conn.peer)
+
+
+def serve_accepts(srv: NetServer, listener: Listener) -> None:
+    """Connections waiting, accept calls waiting: each call takes one."""
+    while listener.queue and listener.accepting:
+        request, flags = listener.accepting.popleft()
+        if srv.api.waiting(request):
+            _hand_over(srv, request, listener.queue.popleft(), flags)
+
+
+def getsockname(srv: NetServer, request: Request, r: abi.Getsockname) -> Any:
+    _, sock = _sock(srv)
     return BytesOut(0, inet.sockaddr(sock, sock.local))
 
 
-def getpeername(vfs: Vfs, request: Request, r: abi.Getpeername) -> Any:
-    _, sock = _sock(vfs, request, r.fd)
+def getpeername(srv: NetServer, request: Request, r: abi.Getpeername) -> Any:
+    _, sock = _sock(srv)
     if sock.remote is None or sock.connecting is not None:
         raise KernelError(Errno.ENOTCONN, "not connected")
     return BytesOut(0, inet.sockaddr(sock, sock.remote))
 
 
-def getsockopt(vfs: Vfs, request: Request, r: abi.Getsockopt) -> Any:
-    _, sock = _sock(vfs, request, r.fd)
+def getsockopt(srv: NetServer, request: Request, r: abi.Getsockopt) -> Any:
+    _, sock = _sock(srv)
     if (r.level, r.option) == (net.SOL_SOCKET, net.SO_ERROR):
         error, sock.so_error = sock.so_error, 0
         return BytesOut(0, error.to_bytes(4, "little"))
     return BytesOut(0, inet.getsockopt(sock, r.level, r.option))
 
 
-def setsockopt(vfs: Vfs, request: Request, r: abi.Setsockopt) -> int:
-    _, sock = _sock(vfs, request, r.fd)
+def setsockopt(srv: NetServer, request: Request, r: abi.Setsockopt) -> int:
+    _, sock = _sock(srv)
     inet.setsockopt(sock, r.level, r.option, r.value)
     return 0
 
 
-def shutdown(vfs: Vfs, request: Request, r: abi.Shutdown) -> int:
-    file, sock = _sock(vfs, request, r.fd)
+def shutdown(srv: NetServer, request: Request, r: abi.Shutdown) -> int:
+    file, sock = _sock(srv)
     if r.how not in (net.SHUT_RD, net.SHUT_WR, net.SHUT_RDWR):
         raise KernelError(Errno.EINVAL, f"shutdown how={r.how}")
     how = r.how + 1  # SHUT_RD, SHUT_WR, SHUT_RDWR -> bits 1, 2, 3
     if sock.listening:
         if how & SHUT_READ:  # Linux stops listening (its queue is refused)
-            _stop_listening(vfs, file, sock)
+            _stop_listening(srv, file, sock)
         return 0
     if sock.remote is None:
         raise KernelError(Errno.ENOTCONN, "not connected")
-    _shut(vfs, file, how)
-    host.shut(vfs, sock, how)
+    _shut(srv, file, how)
+    host.shut(srv, sock, how)
     return 0
 
 
-def _shut(vfs: Vfs, file: OpenFile, how: int) -> None:
+def _shut(srv: NetServer, file: OpenFile, how: int) -> None:
     new = how & ~file.shut
     file.shut |= new
     if file.pipe is not None and file.tx is not None:
@@ -282,49 +294,49 @@ def _shut(vfs: Vfs, file: OpenFile, how: int) -> None:
             file.pipe.readers -= 1
         if new & SHUT_WRITE:
             file.tx.writers -= 1
-        pipe.changed(vfs, file.pipe)
-        pipe.changed(vfs, file.tx)
+        pipe.changed(srv, file.pipe)
+        pipe.changed(srv, file.tx)
     if new & SHUT_READ:
-        _serve_datagrams(vfs, file.inet)
-    vfs.wake_pollers()
+        _serve_datagrams(srv, file.inet)
+    srv.wake_pollers()
 
 
-def _stop_listening(vfs: Vfs, file: OpenFile, sock: InetSock) -> None:
+def _stop_listening(srv: NetServer, file: OpenFile, sock: InetSock) -> None:
     listener = file.listener
     sock.listening = False
     if listener is None:
         return
     for conn in listener.queue:
-        _shut(vfs, conn, SHUT_READ | SHUT_WRITE)
-        vfs.state.net.sockets.pop(id(conn.inet), None)
+        _shut(srv, conn, SHUT_READ | SHUT_WRITE)
+        srv.state.sockets.pop(id(conn.inet), None)
     listener.queue.clear()
     while listener.accepting:
         request, _ = listener.accepting.popleft()
-        vfs.answer(request, -Errno.EINVAL)
-    vfs.wake_pollers()
+        srv.answer(request, -Errno.EINVAL)
+    srv.wake_pollers()
 
 
 # -- sending ------------------------------------------------------------------------------
-def sendto(vfs: Vfs, request: Request, r: abi.Sendto) -> int | None:
-    file, sock = _sock(vfs, request, r.fd)
-    data = vfs.api.copy_in(request.grants[0], 0, r.count)
-    return _send(vfs, request, file, sock, data, r.flags, r.addr if r.named else b"", r.network)
+def sendto(srv: NetServer, request: Request, r: abi.Sendto) -> int | None:
+    file, sock = _sock(srv)
+    data = srv.api.copy_in(request.grants[0], 0, r.count)
+    return _send(srv, request, file, sock, data, r.flags, r.addr if r.named else b"", r.network)
 
 
-def sendmsg(vfs: Vfs, request: Request, r: abi.Sendmsg) -> int | None:
-    file, sock = _sock(vfs, request, r.fd)
+def sendmsg(srv: NetServer, request: Request, r: abi.Sendmsg) -> int | None:
+    file, sock = _sock(srv)
     # (SCM_RIGHTS off AF_UNIX: ignored, as Linux's TCP and UDP do)
-    data = b"".join(vfs.api.copy_in(g, 0, n) for g, n in zip(request.grants, r.lengths))
-    return _send(vfs, request, file, sock, data, r.flags, r.addr, r.network)
+    data = b"".join(srv.api.copy_in(g, 0, n) for g, n in zip(request.grants, r.lengths))
+    return _send(srv, request, file, sock, data, r.flags, r.addr, r.network)
 
 
-def _send(vfs: Vfs, request: Request, file: OpenFile, sock: InetSock, data: bytes, flags: int,
+def _send(srv: NetServer, request: Request, file: OpenFile, sock: InetSock, data: bytes, flags: int,
           addr: bytes, network: bool) -> int | None:
     if flags & net.MSG_OOB:
         raise KernelError(Errno.EOPNOTSUPP, "urgent data (MSG_OOB)")
     dontwait = bool(flags & net.MSG_DONTWAIT)
     if not _stream(sock):
-        return _send_datagram(vfs, sock, data, addr, network)
+        return _send_datagram(srv, sock, data, addr, network)
     if sock.connecting is not None or (sock.host is not None and file.tx is None):
         if file.flags & O_NONBLOCK or dontwait:
             raise KernelError(Errno.EAGAIN, "still connecting")
@@ -340,21 +352,29 @@ def _send(vfs: Vfs, request: Request, file: OpenFile, sock: InetSock, data: byte
         # makes the next one EPIPE
         sock.reset_sent = True
         return len(data)
-    result = pipe.write(vfs, request, file, data, 0, dontwait)
+    result = pipe.write(srv, request, file, data, 0, dontwait)
     if result is None:
-        _arm(vfs, sock, request, sock.sndtimeo)
-    host.pump(vfs)
+        _arm(srv, sock, request, sock.sndtimeo)
+    host.pump(srv)
     return result
 
 
-def write_now(vfs: Vfs, request: Request, file: OpenFile, data: bytes) -> int:
-    """sendfile(2)'s write to a socket that has room: what it takes now."""
-    written = _send(vfs, request, file, file.inet, data, net.MSG_DONTWAIT, b"", False)
+def write(srv: NetServer, request: Request, r: NetWrite) -> int | None:
+    """write(2) and writev(2); sendfile(2)'s ``whole`` write takes every byte now (past
+    the buffer's size: the VFS moved its source's offset already)."""
+    file, sock = _sock(srv)
+    if not r.whole:
+        return _send(srv, request, file, sock, r.data, 0, b"", False)
+    written = _send(srv, request, file, sock, r.data, net.MSG_DONTWAIT, b"", False)
     assert written is not None  # (MSG_DONTWAIT: never parked)
-    return written
+    if written < len(r.data) and file.tx is not None:
+        file.tx.buffer += r.data[written:]
+        pipe.changed(srv, file.tx)
+        host.pump(srv)
+    return len(r.data)
 
 
-def _send_datagram(vfs: Vfs, sock: InetSock, data: bytes, addr: bytes, network: bool) -> int:
+def _send_datagram(srv: NetServer, sock: InetSock, data: bytes, addr: bytes, network: bool) -> int:
     """One UDP datagram: to the socket bound where it goes, or out through the host."""
     if addr:
         dest = inet.parse(sock, addr)
@@ -368,75 +388,75 @@ def _send_datagram(vfs: Vfs, sock: InetSock, data: bytes, addr: bytes, network: 
     if sock.owner.shut & SHUT_WRITE:
         raise KernelError(Errno.EPIPE, "shut for writing")
     if sock.family == net.AF_NETLINK:
-        return _netlink_send(vfs, sock, data, dest)
+        return _netlink_send(srv, sock, data, dest)
     if len(data) > inet.UDP_MAX + (20 if sock.family == net.AF_INET6 else 0):
         raise KernelError(Errno.EMSGSIZE, "larger than a UDP datagram")
-    if dest in vfs.state.net.udp_flows and host.reply_published(vfs, data, dest):
+    if dest in srv.state.udp_flows and host.reply_published(srv, data, dest):
         return len(data)  # (to a sender of a published port, wherever it is)
     _route(sock, dest[0], network)
-    inet.autobind(vfs.state.net, sock, dest[0])
+    inet.autobind(srv.state, sock, dest[0])
     assert sock.local is not None
     if not inet.is_loopback(dest[0]):
-        return host.send_datagram(vfs, sock, data, dest)
+        return host.send_datagram(srv, sock, data, dest)
     source = (inet.source_for(dest[0]) if inet.is_any(sock.local[0]) else sock.local[0],
               sock.local[1])
-    to = inet.receiver(vfs.state.net, dest[0], dest[1], source)
+    to = inet.receiver(srv.state, dest[0], dest[1], source)
     if to is None and network:  # (as a TCP connect: the host's loopback)
-        return host.send_datagram(vfs, sock, data, dest)
+        return host.send_datagram(srv, sock, data, dest)
     if to is None:
         if sock.remote is not None:  # the port unreachable reply comes back to a connected one
             sock.so_error = Errno.ECONNREFUSED
-            vfs.wake_pollers()
+            srv.wake_pollers()
         return len(data)
-    deliver(vfs, to, data, source)
+    deliver(srv, to, data, source)
     return len(data)
 
 
-def _netlink_send(vfs: Vfs, sock: InetSock, data: bytes, dest: tuple[bytes, int]) -> int:
+def _netlink_send(srv: NetServer, sock: InetSock, data: bytes, dest: tuple[bytes, int]) -> int:
     """Requests to the kernel (port id 0): their answers come back to the sender's queue."""
     if dest[1] != 0:
         raise KernelError(Errno.ECONNREFUSED, "no netlink socket has that port id")
     _netlink_bind(sock, 0)
     assert sock.local is not None
     for datagram in netlink.answer(data, sock.local[1]):
-        deliver(vfs, sock, datagram, (b"", 0))
+        deliver(srv, sock, datagram, (b"", 0))
     return len(data)
 
 
-def deliver(vfs: Vfs, to: InetSock, data: bytes, source: tuple[bytes, int]) -> None:
+def deliver(srv: NetServer, to: InetSock, data: bytes, source: tuple[bytes, int]) -> None:
     """A datagram arrives at ``to`` (dropped, as Linux drops it, past its receive buffer)."""
     if to.owner.shut & SHUT_READ or to.queued + len(data) > to.rcvbuf:
         return
     to.dgrams.append((data, *source))
     to.queued += len(data)
-    _serve_datagrams(vfs, to)
-    vfs.wake_pollers()
+    _serve_datagrams(srv, to)
+    srv.wake_pollers()
 
 
 # -- receiving ----------------------------------------------------------------------------
 RECVFROM, RECVMSG, READ = "recvfrom", "recvmsg", "read"
 
 
-def recvfrom(vfs: Vfs, request: Request, r: abi.Recvfrom) -> Any:
-    file, _ = _sock(vfs, request, r.fd)
-    return _receive(vfs, request, file, r.count, request.grants[0], None, r.flags, RECVFROM)
+def recvfrom(srv: NetServer, request: Request, r: abi.Recvfrom) -> Any:
+    file, _ = _sock(srv)
+    return _receive(srv, request, file, r.count, request.grants[0], None, r.flags, RECVFROM)
 
 
-def recvmsg(vfs: Vfs, request: Request, r: abi.Recvmsg) -> Any:
-    file, _ = _sock(vfs, request, r.fd)
+def recvmsg(srv: NetServer, request: Request, r: abi.Recvmsg) -> Any:
+    file, _ = _sock(srv)
     grants = request.grants[:len(r.lengths)]
-    return _receive(vfs, request, file, sum(r.lengths), grants, r.lengths, r.flags, RECVMSG)
+    return _receive(srv, request, file, sum(r.lengths), grants, r.lengths, r.flags, RECVMSG)
 
 
-def _receive(vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
+def _receive(srv: NetServer, request: Request, file: OpenFile, count: int, grant: Any,
              lengths: list[int] | None, flags: int, how: str) -> Any:
-    result = _receive_now(vfs, request, file, count, grant, lengths, flags, how)
+    result = _receive_now(srv, request, file, count, grant, lengths, flags, how)
     if result is None:
-        _arm(vfs, file.inet, request, file.inet.rcvtimeo)
+        _arm(srv, file.inet, request, file.inet.rcvtimeo)
     return result
 
 
-def _receive_now(vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
+def _receive_now(srv: NetServer, request: Request, file: OpenFile, count: int, grant: Any,
                  lengths: list[int] | None, flags: int, how: str) -> Any:
     sock: InetSock = file.inet
     if flags & (net.MSG_OOB | net.MSG_ERRQUEUE):
@@ -444,7 +464,7 @@ def _receive_now(vfs: Vfs, request: Request, file: OpenFile, count: int, grant: 
                           "no urgent data, no error queue")
     dontwait = bool(flags & net.MSG_DONTWAIT) or bool(file.flags & O_NONBLOCK)
     if not _stream(sock):
-        return _receive_datagram(vfs, request, sock, count, grant, lengths, flags, how, dontwait)
+        return _receive_datagram(srv, request, sock, count, grant, lengths, flags, how, dontwait)
     if sock.so_error:
         error, sock.so_error = sock.so_error, 0
         raise KernelError(error, "the connection failed")
@@ -460,30 +480,30 @@ def _receive_now(vfs: Vfs, request: Request, file: OpenFile, count: int, grant: 
         raise KernelError(Errno.EAGAIN, "nothing to read")
     if flags & net.MSG_PEEK:
         if rx.buffer:
-            return _copy(vfs, grant, lengths, 0, bytes(rx.buffer[:count]))
+            return _copy(srv, grant, lengths, 0, bytes(rx.buffer[:count]))
         rx.blocked_readers.append((request, count, grant, lengths, Peek()))
         return None
     if flags & net.MSG_WAITALL and not dontwait:
         waiting = WaitAll()
-        if waiting.resume(vfs, request, rx, count, grant, lengths):
+        if waiting.resume(srv, request, rx, count, grant, lengths):
             return None  # (answered)
         rx.blocked_readers.append((request, count, grant, lengths, waiting))
         return None
-    return pipe.read(vfs, request, file, count, grant, lengths, dontwait)
+    return pipe.read(srv, request, file, count, grant, lengths, dontwait)
 
 
-def _copy(vfs: Vfs, grant: Any, lengths: list[int] | None, offset: int, data: bytes) -> int:
+def _copy(srv: PipeServer, grant: Any, lengths: list[int] | None, offset: int, data: bytes) -> int:
     """Copy ``data`` to the receive's buffers from ``offset`` on; its length."""
     if lengths is None:
         if data:
-            vfs.api.copy_out(grant, offset, data)
+            srv.api.copy_out(grant, offset, data)
         return len(data)
     done, at = 0, 0
     for token, length in zip(grant, lengths):
         if at + length > offset and done < len(data):
             skip = max(0, offset - at)
             piece = data[done:done + length - skip]
-            vfs.api.copy_out(token, skip, piece)
+            srv.api.copy_out(token, skip, piece)
             done += len(piece)
         at += length
     return len(data)
@@ -492,9 +512,9 @@ def _copy(vfs: Vfs, grant: Any, lengths: list[int] | None, offset: int, data: by
 class Peek(pipe.Resumable):
     """A blocking MSG_PEEK: answered with a copy of the first bytes that come."""
 
-    def resume(self, vfs: Vfs, request: Request, rx: Pipe, count: int, grant: Any,
+    def resume(self, srv: PipeServer, request: Request, rx: Pipe, count: int, grant: Any,
                lengths: list[int] | None) -> bool:
-        vfs.answer(request, _copy(vfs, grant, lengths, 0, bytes(rx.buffer[:count])))
+        srv.answer(request, _copy(srv, grant, lengths, 0, bytes(rx.buffer[:count])))
         return True
 
 
@@ -504,20 +524,20 @@ class WaitAll(pipe.Resumable):
     def __init__(self) -> None:
         self.done = 0
 
-    def resume(self, vfs: Vfs, request: Request, rx: Pipe, count: int, grant: Any,
+    def resume(self, srv: PipeServer, request: Request, rx: Pipe, count: int, grant: Any,
                lengths: list[int] | None) -> bool:
         data, _ = pipe.take(rx, count - self.done)
-        self.done += _copy(vfs, grant, lengths, self.done, data)
+        self.done += _copy(srv, grant, lengths, self.done, data)
         if data:
             request.on_crash = self.done  # taken already: a crash must not lose it
-            pipe.changed(vfs, rx)  # (room for writers)
+            pipe.changed(srv, rx)  # (room for writers)
         if self.done < count and rx.writers and rx.readers:
             return False
-        vfs.answer(request, self.done)
+        srv.answer(request, self.done)
         return True
 
 
-def _receive_datagram(vfs: Vfs, request: Request, sock: InetSock, count: int, grant: Any,
+def _receive_datagram(srv: NetServer, request: Request, sock: InetSock, count: int, grant: Any,
                       lengths: list[int] | None, flags: int, how: str, dontwait: bool) -> Any:
     if sock.so_error:
         error, sock.so_error = sock.so_error, 0
@@ -529,16 +549,16 @@ def _receive_datagram(vfs: Vfs, request: Request, sock: InetSock, count: int, gr
             raise KernelError(Errno.EAGAIN, "no datagram")
         sock.readers.append((request, count, grant, lengths, flags, how))
         return None
-    return _take_datagram(vfs, sock, count, grant, lengths, flags, how)
+    return _take_datagram(srv, sock, count, grant, lengths, flags, how)
 
 
-def _take_datagram(vfs: Vfs, sock: InetSock, count: int, grant: Any,
+def _take_datagram(srv: NetServer, sock: InetSock, count: int, grant: Any,
                    lengths: list[int] | None, flags: int, how: str) -> Any:
     data, ip, port = sock.dgrams[0]
     if not flags & net.MSG_PEEK:
         sock.dgrams.popleft()
         sock.queued -= len(data)
-    got = _copy(vfs, grant, lengths, 0, data[:count])
+    got = _copy(srv, grant, lengths, 0, data[:count])
     result = len(data) if flags & net.MSG_TRUNC else got
     name = inet.sockaddr(sock, (ip, port))
     if how == RECVFROM:
@@ -548,21 +568,21 @@ def _take_datagram(vfs: Vfs, sock: InetSock, count: int, grant: Any,
     return result
 
 
-def _serve_datagrams(vfs: Vfs, sock: InetSock | None) -> None:
+def _serve_datagrams(srv: NetServer, sock: InetSock | None) -> None:
     """Answer the receives waiting on a UDP socket that can go on."""
     if sock is None or sock.socktype != net.SOCK_DGRAM:
         return
     while sock.readers and (sock.dgrams or sock.owner.shut & SHUT_READ):
         request, count, grant, lengths, flags, how = sock.readers.popleft()
-        if not vfs.api.waiting(request):
+        if not srv.api.waiting(request):
             continue
         if not sock.dgrams:
-            vfs.answer(request, 0)
+            srv.answer(request, 0)
             continue
         try:
-            vfs.answer(request, _take_datagram(vfs, sock, count, grant, lengths, flags, how))
+            srv.answer(request, _take_datagram(srv, sock, count, grant, lengths, flags, how))
         except KernelError as err:
-            vfs.answer(request, -err.errno)
+            srv.answer(request, -err.errno)
 
 
 # The SIOCGIF* ioctls of a socket on lo, the guest's one interface: what each writes in the
@@ -578,42 +598,42 @@ IFREQ_ANSWERS = {
     SIOCGIFADDR: LOOPBACK_SOCKADDR, SIOCGIFNETMASK: NETMASK_8, SIOCGIFNAME: b"lo\0"}
 
 
-def _interface_ioctl(vfs: Vfs, request: Request, cmd: int) -> int:
+def _interface_ioctl(srv: NetServer, request: Request, cmd: int) -> int:
     """SIOCGIF*: lo's name by index, or its index, flags, MTU, address, netmask by name;
     any other interface is ENODEV."""
-    ifreq = vfs.api.copy_in(request.grants[0], 0, IFREQ)
+    ifreq = srv.api.copy_in(request.grants[0], 0, IFREQ)
     if cmd == SIOCGIFNAME:
         if struct.unpack_from("<i", ifreq, IFNAMSIZ)[0] != netlink.LO_INDEX:
             raise KernelError(Errno.ENODEV, "no such interface")
-        vfs.api.copy_out(request.grants[0], 0, IFREQ_ANSWERS[cmd])
+        srv.api.copy_out(request.grants[0], 0, IFREQ_ANSWERS[cmd])
         return 0
     if ifreq[:IFNAMSIZ].split(b"\0")[0] != b"lo":
         raise KernelError(Errno.ENODEV, "no such interface")
-    vfs.api.copy_out(request.grants[0], IFNAMSIZ, IFREQ_ANSWERS[cmd])
+    srv.api.copy_out(request.grants[0], IFNAMSIZ, IFREQ_ANSWERS[cmd])
     return 0
 
 
-def _arm(vfs: Vfs, sock: InetSock, request: Request, wait: float | None) -> None:
+def _arm(srv: NetServer, sock: InetSock, request: Request, wait: float | None) -> None:
     """A call parked on ``sock`` with SO_RCVTIMEO or SO_SNDTIMEO set ends after ``wait``."""
     if wait is None:
         return
-    state = vfs.state.net
+    state = srv.state
     state.next_timeout += 1
     state.timeouts[state.next_timeout] = (request, sock)
-    vfs.api.notify_at(wait, Op.SOCKET_TIMEOUT, SocketTimeout(state.next_timeout))
+    srv.api.notify_at(wait, NetOp.SOCKET_TIMEOUT, SocketTimeout(state.next_timeout))
 
 
-def timed_out(vfs: Vfs, request: Request, r: SocketTimeout) -> None:
+def timed_out(srv: NetServer, request: Request, r: SocketTimeout) -> None:
     """A parked call's timeout: if it still waits, it leaves its queue and is answered
     EAGAIN, or with what it moved already (a MSG_WAITALL receive, a long send); a connect
     through the host, EINPROGRESS."""
-    parked, sock = vfs.state.net.timeouts.pop(r.key, (None, None))
-    if parked is None or sock is None or not vfs.api.waiting(parked):
+    parked, sock = srv.state.timeouts.pop(r.key, (None, None))
+    if parked is None or sock is None or not srv.api.waiting(parked):
         return
     file, answer = sock.owner, -Errno.EAGAIN
     if sock.connecting is parked:  # a connect: it goes on, as a non-blocking one would
         sock.connecting, sock.in_progress = True, True
-        vfs.answer(parked, -Errno.EINPROGRESS)
+        srv.answer(parked, -Errno.EINPROGRESS)
         return
     queues = [q for q in (file.pipe.blocked_readers if file.pipe else None,
                           file.tx.blocked_writers if file.tx else None, sock.readers,
@@ -629,78 +649,72 @@ def timed_out(vfs: Vfs, request: Request, r: SocketTimeout) -> None:
                 answer = entry[3] or answer  # (the bytes written already)
             elif isinstance(entry[4], WaitAll):
                 answer = entry[4].done or answer
-    vfs.answer(parked, answer)
+    srv.answer(parked, answer)
 
 
-class InetSocket(FileOps):
-    """The inet kind of open file: a TCP or UDP socket, of either family."""
+def read(srv: NetServer, request: Request, r: NetRead) -> Any:
+    """read(2) and readv(2)."""
+    file, _ = _sock(srv)
+    lengths = list(r.lengths) if r.lengths is not None else None
+    grant = request.grants[0] if lengths is None else request.grants[:len(lengths)]
+    return _receive(srv, request, file, r.count, grant, lengths, 0, READ)
 
-    def read(self, vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any) -> Any:
-        return _receive(vfs, request, file, count, grant, None, 0, READ)
 
-    def readv(self, vfs: Vfs, request: Request, file: OpenFile, grants: list[int],
-              lengths: list[int]) -> Any:
-        return _receive(vfs, request, file, sum(lengths), grants, lengths, 0, READ)
+def ioctl(srv: NetServer, request: Request, r: abi.Ioctl) -> int:
+    """FIONREAD (SIOCINQ) and the interface ioctls; the VFS serves those of any file."""
+    file, _ = _sock(srv)
+    if r.cmd in IFREQ_ANSWERS:
+        return _interface_ioctl(srv, request, r.cmd)
+    if r.cmd == FIONREAD:
+        srv.api.copy_out(request.grants[0], 0, struct.pack("<i", _unread(file)))
+        return 0
+    raise KernelError(Errno.ENOTTY, "not a terminal")
 
-    def write(self, vfs: Vfs, request: Request, file: OpenFile, data: bytes) -> int | None:
-        return _send(vfs, request, file, file.inet, data, 0, b"", False)
 
-    def poll(self, vfs: Vfs, proc: Proc, fd: int, file: OpenFile, events: int) -> int:
-        sock: InetSock = file.inet
-        mask = POLLERR if sock.so_error else 0
-        if not _stream(sock):
-            mask |= (POLLIN if sock.dgrams else 0) | POLLOUT
-            mask |= POLLIN | POLLRDHUP if file.shut & SHUT_READ else 0
-        elif sock.listening:
-            mask |= POLLIN if file.listener is not None and file.listener.queue else 0
-        elif file.pipe is None or file.tx is None:  # unconnected, connecting or refused
-            if sock.connecting is None:
-                mask |= POLLOUT | POLLHUP
-                mask |= POLLIN | POLLRDHUP if sock.so_error else 0
-        else:  # as Linux's tcp_poll
-            rx, tx = file.pipe, file.tx
-            rcv_shut = not rx.readers or not rx.writers
-            snd_shut = not tx.readers or not tx.writers
-            mask |= (POLLIN | POLLRDHUP if rcv_shut else 0) | (POLLIN if rx.buffer else 0)
-            mask |= POLLHUP if rcv_shut and snd_shut else 0
-            mask |= POLLOUT if len(tx.buffer) < PIPE_CAPACITY or snd_shut else 0
-        return mask & (events | POLLHUP | POLLERR)
+def events(file: OpenFile) -> int:
+    """The socket's poll events now (the VFS keeps them for poll, select and epoll)."""
+    sock: InetSock = file.inet
+    mask = POLLERR if sock.so_error else 0
+    if not _stream(sock):
+        mask |= (POLLIN if sock.dgrams else 0) | POLLOUT
+        mask |= POLLIN | POLLRDHUP if file.shut & SHUT_READ else 0
+    elif sock.listening:
+        mask |= POLLIN if file.listener is not None and file.listener.queue else 0
+    elif file.pipe is None or file.tx is None:  # unconnected, connecting or refused
+        if sock.connecting is None:
+            mask |= POLLOUT | POLLHUP
+            mask |= POLLIN | POLLRDHUP if sock.so_error else 0
+    else:  # as Linux's tcp_poll
+        rx, tx = file.pipe, file.tx
+        rcv_shut = not rx.readers or not rx.writers
+        snd_shut = not tx.readers or not tx.writers
+        mask |= (POLLIN | POLLRDHUP if rcv_shut else 0) | (POLLIN if rx.buffer else 0)
+        mask |= POLLHUP if rcv_shut and snd_shut else 0
+        mask |= POLLOUT if len(tx.buffer) < PIPE_CAPACITY or snd_shut else 0
+    return mask
 
-    def seek(self, file: OpenFile, offset: int, whence: int) -> int:
-        raise KernelError(Errno.ESPIPE, "not seekable")
 
-    def ioctl(self, vfs: Vfs, request: Request, file: OpenFile, r: abi.Ioctl) -> int:
-        if r.cmd in IFREQ_ANSWERS:
-            return _interface_ioctl(vfs, request, r.cmd)
-        return super().ioctl(vfs, request, file, r)
+def _unread(file: OpenFile) -> int:
+    sock: InetSock = file.inet
+    if not _stream(sock):  # Linux: the size of the next datagram
+        return len(sock.dgrams[0][0]) if sock.dgrams else 0
+    return len(file.pipe.buffer) if file.pipe is not None else 0
 
-    def stat(self, file: OpenFile) -> Attr:
-        attr = pipe.anon_attr(file, stat.S_IFSOCK | 0o777, SOCKFS_DEV)
-        return dataclasses.replace(attr, ino=inode(file))
 
-    def path(self, file: OpenFile) -> bytes:
-        return f"socket:[{inode(file)}]".encode()
-
-    def unread(self, vfs: Vfs, file: OpenFile) -> int:
-        sock: InetSock = file.inet
-        if not _stream(sock):  # Linux: the size of the next datagram
-            return len(sock.dgrams[0][0]) if sock.dgrams else 0
-        return len(file.pipe.buffer) if file.pipe is not None else 0
-
-    def release(self, vfs: Vfs, file: OpenFile) -> None:
-        """The last fd went: the connection ends (its peer reads EOF), a listener's queue
-        is refused, the port is free again."""
-        sock: InetSock = file.inet
-        if sock.listening:
-            _stop_listening(vfs, file, sock)
-        if file.pipe is not None:
-            if file.pipe.buffer and sock.peer is not None:  # closed with bytes unread: Linux
-                sock.peer.so_error = Errno.ECONNRESET     # resets the connection
-            _shut(vfs, file, SHUT_READ | SHUT_WRITE)
-        sock.dgrams.clear()
-        if sock.peer is not None:
-            sock.peer.peer = sock.peer = None
-        sock.readers = deque()
-        host.close(vfs, sock)
-        inet.unbind(vfs.state.net, sock)
-        vfs.state.net.sockets.pop(id(sock), None)
+def release(srv: NetServer, file: OpenFile) -> None:
+    """The last fd went: the connection ends (its peer reads EOF), a listener's queue
+    is refused, the port is free again."""
+    sock: InetSock = file.inet
+    if sock.listening:
+        _stop_listening(srv, file, sock)
+    if file.pipe is not None:
+        if file.pipe.buffer and sock.peer is not None:  # closed with bytes unread: Linux
+            sock.peer.so_error = Errno.ECONNRESET     # resets the connection
+        _shut(srv, file, SHUT_READ | SHUT_WRITE)
+    sock.dgrams.clear()
+    if sock.peer is not None:
+        sock.peer.peer = sock.peer = None
+    sock.readers = deque()
+    host.close(srv, sock)
+    inet.unbind(srv.state, sock)
+    srv.state.sockets.pop(id(sock), None)
