@@ -48,6 +48,9 @@ NET_SECTIONS = {
               b"/proc/self/fd names a socket: 1", b"got [dup+child]", b"then EOF: 0",
               b"O_NONBLOCK by fcntl, nothing: -1 EAGAIN",
               b"write through the passed fd: 1"],
+    "backlog": [b"connected 1 within 100 ms: 1", b"connected 2 within 100 ms: 0",
+                b"the third gets in once there is room: 1, SO_ERROR 0",
+                b"parent: accepting", b"child: blocking connect: 0"],
     "interfaces": [b"lo: family 2, flags 0x10049, 127.0.0.1/255.0.0.0",
                    b"if_nametoindex(lo): 1", b"if_indextoname(1): lo", b"mtu 65536"],
 }

@@ -73,6 +73,7 @@ class InetSock:
     sndtimeo: float | None = None
     reset_sent: bool = False  # wrote to a peer that had closed: its reset came back
     handle: int = 0  # the net server's name for it, which the VFS's open file holds
+    waits_on: Any = None  # the listener whose full backlog its connect waits on
 
     def __post_init__(self) -> None:
         stream = self.socktype == net.SOCK_STREAM

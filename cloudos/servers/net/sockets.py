@@ -138,6 +138,10 @@ def connect(srv: NetServer, request: Request, r: abi.Connect) -> int | None:
             sock.so_error, sock.in_progress = Errno.ECONNREFUSED, True
             raise KernelError(Errno.EINPROGRESS, "refused (see SO_ERROR)")
         raise KernelError(Errno.ECONNREFUSED, "nobody listens there")
+    listener = server.owner.listener
+    if len(listener.queue) >= listener.limit:
+        _wait_for_room(srv, request, file, sock, server, dest, nonblock)
+        return None  # (answered when an accept makes room)
     _loopback_connect(srv, file, sock, server, dest)
     if nonblock:  # a non-blocking connect reports the handshake as in progress
         sock.in_progress = True
@@ -161,6 +165,51 @@ def _route(sock: InetSock, dest: bytes, network: bool) -> None:
         raise KernelError(Errno.ENETUNREACH, "an IPv4 address on a V6ONLY socket")
     if not inet.is_loopback(dest) and not network:
         raise KernelError(Errno.ENETUNREACH, "no NETWORK capability: the loopback only")
+
+
+def _wait_for_room(srv: NetServer, request: Request, file: OpenFile, sock: InetSock,
+                   server: InetSock, dest: tuple[bytes, int], nonblock: bool) -> None:
+    """The listener's accept queue is full: Linux drops the SYN, and the connect goes on
+    (blocking, or in progress) until a retransmission finds room; here it waits in the
+    listener's line until an accept makes room (``_admit``)."""
+    listener = server.owner.listener
+    sock.connecting, sock.waits_on = True if nonblock else request, server
+    listener.waiting.append((file, sock, server, dest))
+    if nonblock:
+        sock.in_progress = True
+        raise KernelError(Errno.EINPROGRESS, "the listener's backlog is full")
+    _arm(srv, sock, request, sock.sndtimeo)
+
+
+def _admit(srv: NetServer, listener: Listener) -> None:
+    """Connects waiting for room in the accept queue get in, first come first."""
+    while listener.waiting and len(listener.queue) < listener.limit:
+        file, sock, server, dest = listener.waiting.popleft()
+        waiting, sock.connecting, sock.waits_on = sock.connecting, None, None
+        _loopback_connect(srv, file, sock, server, dest)
+        if waiting is not True and waiting is not None and srv.api.waiting(waiting):
+            sock.in_progress = False
+            srv.answer(waiting, 0)
+
+
+def _refuse_waiting(srv: NetServer, listener: Listener) -> None:
+    """The listener closed: connects waiting for room are refused (their SYN gets a reset)."""
+    while listener.waiting:
+        _, sock, _, _ = listener.waiting.popleft()
+        waiting, sock.connecting, sock.waits_on = sock.connecting, None, None
+        sock.so_error = Errno.ECONNREFUSED
+        if waiting is not True and waiting is not None and srv.api.waiting(waiting):
+            sock.so_error, sock.in_progress = 0, False
+            srv.answer(waiting, -Errno.ECONNREFUSED)
+    srv.wake_pollers()
+
+
+def _leave_line(sock: InetSock) -> None:
+    """A socket closed while its connect waited for room: it leaves the listener's line."""
+    server, sock.waits_on = sock.waits_on, None
+    listener = server.owner.listener if server is not None else None
+    if listener is not None:
+        listener.waiting = deque(w for w in listener.waiting if w[1] is not sock)
 
 
 def _loopback_connect(srv: NetServer, file: OpenFile, sock: InetSock, server: InetSock,
@@ -227,6 +276,7 @@ def accept4(srv: NetServer, request: Request, r: abi.Accept4) -> Any:
         _arm(srv, sock, request, sock.rcvtimeo)
         return None  # answered when a client connects
     _hand_over(srv, request, listener.queue.popleft(), r.flags)
+    _admit(srv, listener)
     return None
 
 
@@ -242,6 +292,7 @@ def serve_accepts(srv: NetServer, listener: Listener) -> None:
         request, flags = listener.accepting.popleft()
         if srv.api.waiting(request):
             _hand_over(srv, request, listener.queue.popleft(), flags)
+            _admit(srv, listener)
 
 
 def getsockname(srv: NetServer, request: Request, r: abi.Getsockname) -> Any:
@@ -313,7 +364,7 @@ def _stop_listening(srv: NetServer, file: OpenFile, sock: InetSock) -> None:
     while listener.accepting:
         request, _ = listener.accepting.popleft()
         srv.answer(request, -Errno.EINVAL)
-    srv.wake_pollers()
+    _refuse_waiting(srv, listener)
 
 
 # -- sending ------------------------------------------------------------------------------
@@ -707,6 +758,7 @@ def release(srv: NetServer, file: OpenFile) -> None:
     sock: InetSock = file.inet
     if sock.listening:
         _stop_listening(srv, file, sock)
+    _leave_line(sock)
     if file.pipe is not None:
         if file.pipe.buffer and sock.peer is not None:  # closed with bytes unread: Linux
             sock.peer.so_error = Errno.ECONNRESET     # resets the connection
