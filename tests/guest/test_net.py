@@ -51,6 +51,10 @@ NET_SECTIONS = {
     "backlog": [b"connected 1 within 100 ms: 1", b"connected 2 within 100 ms: 0",
                 b"the third gets in once there is room: 1, SO_ERROR 0",
                 b"parent: accepting", b"child: blocking connect: 0"],
+    "urgent": [b"recv MSG_OOB, none: -1 EINVAL", b"POLLPRI 1", b"got [ab]",
+               b"urgent byte [c]", b"recv MSG_OOB again: -1 EINVAL", b"got [de]",
+               b"inline: recv MSG_OOB: -1 EINVAL", b"got [x]", b"got [yz]",
+               b"UDP send MSG_OOB: -1 EOPNOTSUPP"],
     "interfaces": [b"lo: family 2, flags 0x10049, 127.0.0.1/255.0.0.0",
                    b"if_nametoindex(lo): 1", b"if_indextoname(1): lo", b"mtu 65536"],
 }

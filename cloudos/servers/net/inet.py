@@ -74,6 +74,11 @@ class InetSock:
     reset_sent: bool = False  # wrote to a peer that had closed: its reset came back
     handle: int = 0  # the net server's name for it, which the VFS's open file holds
     waits_on: Any = None  # the listener whose full backlog its connect waits on
+    # urgent data come in (MSG_OOB): the mark's place in the stream (the urgent byte's, or
+    # out of line where it would be), the byte, and whether recv(MSG_OOB) may still take it
+    urg_mark: int | None = None
+    urg_byte: int = 0
+    urg_valid: bool = False
 
     def __post_init__(self) -> None:
         stream = self.socktype == net.SOCK_STREAM

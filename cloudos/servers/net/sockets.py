@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from cloudos.servers.net.server import NetServer
     from cloudos.servers.runtime import Request
 
-POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP = 1, 4, 8, 16, 0x2000
-FIONREAD = 0x541B
+POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLRDHUP = 1, 2, 4, 8, 16, 0x2000
+FIONREAD, SIOCATMARK = 0x541B, 0x8905
 SHUT_READ, SHUT_WRITE = 1, 2  # OpenFile.shut bits
 SEND_FLAGS = net.MSG_DONTWAIT | net.MSG_NOSIGNAL | net.MSG_MORE | net.MSG_CONFIRM | net.MSG_EOR
 MSG_CTRUNC = 0x8
@@ -383,8 +383,8 @@ def sendmsg(srv: NetServer, request: Request, r: abi.Sendmsg) -> int | None:
 
 def _send(srv: NetServer, request: Request, file: OpenFile, sock: InetSock, data: bytes, flags: int,
           addr: bytes, network: bool) -> int | None:
-    if flags & net.MSG_OOB:
-        raise KernelError(Errno.EOPNOTSUPP, "urgent data (MSG_OOB)")
+    if flags & net.MSG_OOB and not _stream(sock):
+        raise KernelError(Errno.EOPNOTSUPP, "urgent data (MSG_OOB) is TCP's")
     dontwait = bool(flags & net.MSG_DONTWAIT)
     if not _stream(sock):
         return _send_datagram(srv, sock, data, addr, network)
@@ -403,6 +403,8 @@ def _send(srv: NetServer, request: Request, file: OpenFile, sock: InetSock, data
         # makes the next one EPIPE
         sock.reset_sent = True
         return len(data)
+    if flags & net.MSG_OOB and data:
+        return _send_urgent(srv, request, file, sock, data)
     result = pipe.write(srv, request, file, data, 0, dontwait)
     if result is None:
         _arm(srv, sock, request, sock.sndtimeo)
@@ -423,6 +425,28 @@ def write(srv: NetServer, request: Request, r: NetWrite) -> int | None:
         pipe.changed(srv, file.tx)
         host.pump(srv)
     return len(r.data)
+
+
+def _send_urgent(srv: NetServer, request: Request, file: OpenFile, sock: InetSock,
+                 data: bytes) -> int:
+    """send(MSG_OOB) on a loopback connection: its last byte is urgent (TCP's urgent
+    pointer). The receiver's reads stop at its mark; out of line (no SO_OOBINLINE) the
+    byte leaves the stream for recv(MSG_OOB), inline it stays; POLLPRI until it is read
+    or passed. A newer urgent byte replaces one not yet read. Sent without waiting: a
+    buffer without room for it all takes what fits, with no urgent byte."""
+    receiver, tx = sock.peer, file.tx
+    if sock.host is not None or receiver is None or tx is None:
+        raise KernelError(Errno.EOPNOTSUPP, "urgent data off the guest's loopback")
+    inline = bool(receiver.opt(net.SOL_SOCKET, net.SO_OOBINLINE))
+    body = data if inline else data[:-1]
+    written = pipe.write(srv, request, file, body, 0, dontwait=True) if body else 0
+    assert written is not None  # (dontwait: never parked)
+    if written < len(body):
+        return written
+    receiver.urg_mark = tx.consumed + len(tx.buffer) - inline
+    receiver.urg_byte, receiver.urg_valid = data[-1], True
+    srv.wake_pollers()
+    return len(data)
 
 
 def _send_datagram(srv: NetServer, sock: InetSock, data: bytes, addr: bytes, network: bool) -> int:
@@ -510,6 +534,8 @@ def _receive(srv: NetServer, request: Request, file: OpenFile, count: int, grant
 def _receive_now(srv: NetServer, request: Request, file: OpenFile, count: int, grant: Any,
                  lengths: list[int] | None, flags: int, how: str) -> Any:
     sock: InetSock = file.inet
+    if flags & net.MSG_OOB and _stream(sock) and not flags & net.MSG_ERRQUEUE:
+        return _receive_urgent(srv, sock, grant, lengths, count, flags)
     if flags & (net.MSG_OOB | net.MSG_ERRQUEUE):
         raise KernelError(Errno.EINVAL if flags & net.MSG_OOB else Errno.EAGAIN,
                           "no urgent data, no error queue")
@@ -527,6 +553,7 @@ def _receive_now(srv: NetServer, request: Request, file: OpenFile, count: int, g
     eof = not rx.writers or not rx.readers
     if count == 0 or (not rx.buffer and eof):
         return 0
+    count = _to_the_mark(sock, rx, count, bool(flags & net.MSG_PEEK))
     if not rx.buffer and dontwait:
         raise KernelError(Errno.EAGAIN, "nothing to read")
     if flags & net.MSG_PEEK:
@@ -541,6 +568,35 @@ def _receive_now(srv: NetServer, request: Request, file: OpenFile, count: int, g
         rx.blocked_readers.append((request, count, grant, lengths, waiting))
         return None
     return pipe.read(srv, request, file, count, grant, lengths, dontwait)
+
+
+def _to_the_mark(sock: InetSock, rx: Pipe, count: int, peek: bool) -> int:
+    """A read stops at the urgent mark (Linux's tcp_recvmsg: data before it and data after
+    it never come in one read); a read at the mark passes it, and the urgent data is gone
+    (read with MSG_OOB or not; out of line, its byte was never in the stream here)."""
+    mark = sock.urg_mark
+    if mark is None:
+        return count
+    if rx.consumed < mark:
+        return min(count, mark - rx.consumed)
+    if not peek:
+        sock.urg_mark, sock.urg_valid = None, False
+    return count
+
+
+def _receive_urgent(srv: NetServer, sock: InetSock, grant: Any, lengths: list[int] | None,
+                    count: int, flags: int) -> int:
+    """recv(MSG_OOB): the urgent byte, once; EINVAL with none, with it read already, or
+    with SO_OOBINLINE (it is in the stream), as Linux's tcp_recv_urg."""
+    if sock.listening:
+        raise KernelError(Errno.ENOTCONN, "a listening socket")
+    if sock.opt(net.SOL_SOCKET, net.SO_OOBINLINE) or sock.urg_mark is None \
+            or not sock.urg_valid:
+        raise KernelError(Errno.EINVAL, "no urgent data to read")
+    if not flags & net.MSG_PEEK:
+        sock.urg_valid = False
+        srv.wake_pollers()  # (POLLPRI goes)
+    return _copy(srv, grant, lengths, 0, bytes([sock.urg_byte])[:count])
 
 
 def _copy(srv: PipeServer, grant: Any, lengths: list[int] | None, offset: int, data: bytes) -> int:
@@ -719,6 +775,11 @@ def ioctl(srv: NetServer, request: Request, r: abi.Ioctl) -> int:
     if r.cmd == FIONREAD:
         srv.api.copy_out(request.grants[0], 0, struct.pack("<i", _unread(file)))
         return 0
+    if r.cmd == SIOCATMARK and _stream(file.inet) and not file.inet.listening:
+        sock, rx = file.inet, file.pipe
+        at = rx is not None and sock.urg_mark is not None and sock.urg_mark == rx.consumed
+        srv.api.copy_out(request.grants[0], 0, struct.pack("<i", int(at)))
+        return 0
     raise KernelError(Errno.ENOTTY, "not a terminal")
 
 
@@ -742,6 +803,7 @@ def events(file: OpenFile) -> int:
         mask |= (POLLIN | POLLRDHUP if rcv_shut else 0) | (POLLIN if rx.buffer else 0)
         mask |= POLLHUP if rcv_shut and snd_shut else 0
         mask |= POLLOUT if len(tx.buffer) < PIPE_CAPACITY or snd_shut else 0
+        mask |= POLLPRI if sock.urg_mark is not None and sock.urg_valid else 0
     return mask
 
 
