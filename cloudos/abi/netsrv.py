@@ -29,6 +29,12 @@ class NetOp(enum.IntEnum):
     CLOSE = 2001  # the last fd of a socket went (a notification)
     POLL_HOST = 2002  # the server's own timer: poll the host sockets
     SOCKET_TIMEOUT = 2003  # the server's own timer: a parked call's SO_RCVTIMEO/SNDTIMEO
+    WATCH = 2004  # the VFS polls these sockets: their events, now and as they change
+
+
+# The poll events of a socket whose net server crashed: as a connection reset (Linux's
+# tcp_poll after an RST): POLLIN, POLLOUT, POLLERR, POLLHUP.
+RESET_EVENTS = 0x1 | 0x4 | 0x8 | 0x10
 
 
 @record
@@ -61,6 +67,16 @@ class NetClose:
     """The VFS let go of the socket ``handle`` (its last fd closed)."""
     OP: ClassVar[NetOp] = NetOp.CLOSE
     handle: int
+
+
+@record
+class NetWatch:
+    """The VFS is about to poll these sockets (poll, select, epoll, sendfile): the net
+    server answers with their events (a ``SocketEvents`` marked ``watched``), and from
+    then on tells the VFS of every change to them. The sockets nobody polls cost no
+    message per change."""
+    OP: ClassVar[NetOp] = NetOp.WATCH
+    handles: tuple[int, ...]
 
 
 @record

@@ -923,9 +923,11 @@ class SocketMade:
 
 @record
 class SocketEvents:
-    """From the net server: the poll events of its sockets that changed, (handle, events)."""
+    """From the net server: the poll events of its sockets that changed, (handle, events);
+    ``watched``: the answer to a ``NetWatch`` (abi/netsrv.py), the events of each."""
     OP: ClassVar[Op] = Op.SOCKET_EVENTS
     changes: tuple[tuple[int, int], ...]
+    watched: bool = False
 
 
 @record

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
 
 from cloudos.abi import vfs as abi
-from cloudos.abi.netsrv import NetCall, NetClose, NetPoll, NetRead, NetWrite, SocketTimeout
+from cloudos.abi.netsrv import (RESET_EVENTS, NetCall, NetClose, NetPoll, NetRead, NetWatch,
+                                NetWrite, SocketTimeout)
 from cloudos.abi.vfs import NetRestarted, SocketEvents, SocketMade
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message, Port
@@ -67,7 +68,10 @@ class NetServer:
         _reset(boot.stack)
         self.state = boot.stack = NetState(published=boot.published)
         self.files: dict[int, OpenFile] = {}  # the sockets the VFS holds, by handle
-        self.masks: dict[int, int] = {}  # each one's poll events, as the VFS was last told
+        # the sockets the VFS polls, and their events as it was last told (it hears of
+        # every change to those only: NetWatch)
+        self.watched: set[int] = set()
+        self.masks: dict[int, int] = {}
         self.next_handle = boot.incarnation << HANDLE_SHIFT
         self.first_handle = self.next_handle + 1
         # (a timer of the incarnation before must not end a call parked now)
@@ -97,6 +101,9 @@ class NetServer:
             return self._call(request, body)
         if isinstance(body, NetClose):
             self._close(body.handle)
+            return None
+        if isinstance(body, NetWatch):
+            self._watch(body.handles)
             return None
         if isinstance(body, NetPoll):
             host.net_poll(self, request, body)
@@ -135,13 +142,14 @@ class NetServer:
         self.next_handle += 1
         handle = file.inet.handle = self.next_handle
         self.files[handle] = file
-        mask = self.masks[handle] = sockets.events(file)
+        mask = sockets.events(file)
         assert self.boot.vfs_port is not None
         self.api.forward(request, self.boot.vfs_port, SocketMade(handle, flags, mask, peer))
 
     def _close(self, handle: int) -> None:
         file = self.files.pop(handle, None)
         self.masks.pop(handle, None)
+        self.watched.discard(handle)
         if file is not None:
             sockets.release(self, file)
 
@@ -152,19 +160,32 @@ class NetServer:
         serving, self.serving = self.serving, None
         if self.dirty:
             self.dirty = False
-            candidates: Any = self.files.items()
-        elif serving is not None:
-            candidates = ((serving.inet.handle, serving),)
+            candidates: Any = self.watched
+        elif serving is not None and serving.inet.handle in self.watched:
+            candidates = (serving.inet.handle,)
         else:
             return
         changes = []
-        for handle, file in candidates:
-            mask = sockets.events(file)
-            if self.masks.get(handle) != mask and handle in self.files:
+        for handle in candidates:
+            mask = sockets.events(self.files[handle])
+            if self.masks.get(handle) != mask:
                 self.masks[handle] = mask
                 changes.append((handle, mask))
         if changes:
             self._tell_vfs(SocketEvents(tuple(changes)))
+
+    def _watch(self, handles: tuple[int, ...]) -> None:
+        """The VFS polls these: their events now (a socket gone, as reset), and changes
+        from now on."""
+        changes = []
+        for handle in handles:
+            file = self.files.get(handle)
+            mask = RESET_EVENTS if file is None else sockets.events(file)
+            if file is not None:
+                self.watched.add(handle)
+                self.masks[handle] = mask
+            changes.append((handle, mask))
+        self._tell_vfs(SocketEvents(tuple(changes), watched=True))
 
     def _tell_vfs(self, body: Any) -> None:
         port = self.boot.vfs_port

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cloudos.abi import vfs as abi
-from cloudos.abi.netsrv import NetCall, NetClose, NetRead, NetWrite
+from cloudos.abi.netsrv import RESET_EVENTS, NetCall, NetClose, NetRead, NetWatch, NetWrite
 from cloudos.abi.vfs import BytesOut, NetRestarted, SocketEvents, SocketMade
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
@@ -35,20 +35,25 @@ if TYPE_CHECKING:
     from cloudos.servers.runtime import Request
     from cloudos.servers.vfs.server import Proc, Vfs
 
-POLLIN, POLLOUT, POLLERR, POLLHUP = 1, 4, 8, 16
-# a socket whose net server crashed: as a connection reset (Linux's tcp_poll after RST)
-RESET_EVENTS = POLLIN | POLLOUT | POLLERR | POLLHUP
+POLLERR, POLLHUP = 8, 16
 SOCKFS_DEV = 0x08
 S_IFSOCK = 0o140000
 
 
 @dataclass(eq=False)
 class NetRef:
-    """An internet socket as the VFS holds it: the net server's handle, and its poll
-    events as the net server last told them."""
+    """An internet socket as the VFS holds it: the net server's handle, its poll events
+    as the net server last told them, and whether it tells every change (``watched``:
+    once the socket is polled; until then ``events`` may be old)."""
 
     handle: int
     events: int
+    watched: bool = False
+
+
+class NetSync(Exception):
+    """A call needs the events of a socket the VFS does not watch yet: it waits for them
+    (``wait_for_events``) and runs again. Raised before the call changed anything."""
 
 
 def _forward(vfs: Vfs, request: Request, handle: int, nonblock: bool, call: Any) -> None:
@@ -90,13 +95,45 @@ def socket_made(vfs: Vfs, request: Request, r: SocketMade) -> Any:
 
 
 def socket_events(vfs: Vfs, request: Request, r: SocketEvents) -> None:
-    """The poll events of the net server's sockets that changed: pollers may go on."""
+    """The poll events of the net server's sockets that changed: pollers may go on. The
+    answer to a NetWatch: those sockets are watched now, and the calls that waited for
+    their events run again."""
     known = vfs.state.net_files
     for handle, events in r.changes:
         file = known.get(handle)
         if file is not None:
             file.inet.events = events
+            file.inet.watched = file.inet.watched or r.watched
+    if r.watched:
+        vfs.state.net_watching = False
+        _run_again(vfs)
     vfs.wake_pollers()
+
+
+def wait_for_events(vfs: Vfs, request: Request) -> None:
+    """``request`` polls a socket not watched yet: it runs again once the net server has
+    told the events of every socket not watched (``socket_events``)."""
+    vfs.state.net_syncing.append(request)
+    watch(vfs)
+
+
+def watch(vfs: Vfs) -> None:
+    """Ask the net server for the events of the sockets not watched (once at a time)."""
+    state = vfs.state
+    if state.net_watching or state.net_port is None:
+        return
+    handles = tuple(h for h, f in state.net_files.items() if not f.inet.watched)
+    if handles:
+        state.net_watching = True
+        vfs.api.kernel.ipc.notify(state.net_port, Message(NetWatch.OP, b"", vfs.api.pid,
+                                                          body=NetWatch(handles)))
+
+
+def _run_again(vfs: Vfs) -> None:
+    waiting, vfs.state.net_syncing = vfs.state.net_syncing, []
+    for request in waiting:
+        if vfs.api.waiting(request):
+            vfs.handle(request)
 
 
 def net_restarted(vfs: Vfs, request: Request, r: NetRestarted) -> None:
@@ -104,7 +141,9 @@ def net_restarted(vfs: Vfs, request: Request, r: NetRestarted) -> None:
     fails ECONNRESET there; poll reports the reset, as Linux's does after an RST)."""
     for handle, file in vfs.state.net_files.items():
         if handle < r.first:
-            file.inet.events = RESET_EVENTS
+            file.inet.events, file.inet.watched = RESET_EVENTS, True
+    vfs.state.net_watching = False  # (a NetWatch the crash lost: asked again)
+    _run_again(vfs)
     vfs.wake_pollers()
 
 
@@ -138,6 +177,8 @@ class NetSocket(FileOps):
 
     def poll(self, vfs: Vfs, proc: Proc, fd: int, file: OpenFile, events: int) -> int:
         ref: NetRef = file.inet
+        if not ref.watched:
+            raise NetSync(ref.handle)
         return ref.events & (events | POLLHUP | POLLERR)
 
     def seek(self, file: OpenFile, offset: int, whence: int) -> int:

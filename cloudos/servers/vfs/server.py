@@ -147,6 +147,10 @@ class VfsState:
     # the net server's port, and the internet sockets open here by its handle (netsock)
     net_port: Port | None = None
     net_files: dict[int, OpenFile] = field(default_factory=dict)
+    # calls waiting for the events of sockets not watched yet, and whether a NetWatch
+    # asking for them is out
+    net_syncing: list[Request] = field(default_factory=list)
+    net_watching: bool = False
     timer_keys: int = 0
     # files mapped MAP_SHARED, by (st_dev, st_ino): their pages are the file's newest bytes
     mapped: dict[tuple[int, int], Mapped] = field(default_factory=dict)
@@ -247,6 +251,9 @@ class Vfs:
             result = handler(request, body)
         except KernelError as err:
             result = Again.BACKGROUND if err.errno == BACKGROUND else -err.errno
+        except netsock.NetSync:
+            netsock.wait_for_events(self, request)
+            return
         if result is not None:  # None: answered later (a deferred reply)
             self.answer(request, result)
 
@@ -882,6 +889,10 @@ class Vfs:
                     else epoll.once(self, request, proc, *watching)
             except KernelError as err:
                 self.answer(request, -err.errno)
+                continue
+            except netsock.NetSync:  # (a socket came in an epoll set: its events first)
+                netsock.watch(self)
+                self.state.pollers.append((request, fds, proc, watching))
                 continue
             if ready:  # a count, or (count, revents) for select
                 self.answer(request, ready)
