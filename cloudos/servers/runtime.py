@@ -2,7 +2,9 @@
 
 Owns: turning a server's ``yield receive(port)`` into a real kernel receive (the
 server thread blocks like any other), the bookkeeping of requests not yet
-answered, the server boundary (an exception inside a server is caught here,
+answered, handing a request on to another server (``forward``: the VFS's socket
+calls to the net server, which answers the caller; a signal for that caller
+follows the call there), the server boundary (an exception inside a server is caught here,
 logged, every caller it owed an answer is told, and ``rs`` is told), and fault
 injection (crash a named server on its Nth request, for tests).
 What a crash tells each caller: the request being served when the server
