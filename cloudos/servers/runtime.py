@@ -154,6 +154,7 @@ class ServerRuntime:
         # calls forwarded to another server (reply id -> its port): a signal for the
         # caller goes there (``_interrupt``)
         self.forwarded: dict[int, Port] = {}
+        self.prune_at = FORWARDED_MAX  # (twice what is left after each pruning: amortized)
         self.on_crash: Callable[[ServerRuntime], None] = lambda _r: None
         token = kernel.ipc.create_port(sid)
         self.port_token = token
@@ -238,9 +239,10 @@ class ServerRuntime:
     def passed_on(self, reply_id: int, port: Port) -> None:
         """Remember where a call went (``ServerApi.forward``), forgetting the calls whose
         callers no longer wait once the list grows."""
-        if len(self.forwarded) >= FORWARDED_MAX:
+        if len(self.forwarded) >= self.prune_at:
             waiting = self.kernel.ipc.replies
             self.forwarded = {r: p for r, p in self.forwarded.items() if r in waiting}
+            self.prune_at = max(FORWARDED_MAX, 2 * len(self.forwarded))
         self.forwarded[reply_id] = port
 
     def _inject(self, request: Request) -> bool:

@@ -18,6 +18,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -685,6 +686,44 @@ static void urgent(void)
     close(s);
 }
 
+static void on_alarm(int sig)
+{
+    (void)sig;
+}
+
+/* A signal for a caller blocked in a socket call (the net server has the call): EINTR
+   without SA_RESTART, the call again with it. */
+static void interrupted(void)
+{
+    struct sigaction sa = {.sa_handler = on_alarm};
+    sigaction(SIGALRM, &sa, NULL);
+    int port, s = listener(&port, 4);
+    struct sockaddr_in a = loopback(port);
+    struct itimerval t = {.it_value = {.tv_usec = 100000}};
+    setitimer(ITIMER_REAL, &t, NULL);
+    SHOW("accept, interrupted", accept(s, NULL, NULL));
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    connect(c, (struct sockaddr *)&a, sizeof a);
+    int d = accept(s, NULL, NULL);
+    char buf[4];
+    setitimer(ITIMER_REAL, &t, NULL);
+    SHOW("recv, interrupted", recv(d, buf, sizeof buf, 0));
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &sa, NULL);
+    if (fork() == 0) {
+        usleep(300000);
+        write(c, "hi", 2);
+        _exit(0);
+    }
+    setitimer(ITIMER_REAL, &t, NULL);
+    SHOW("recv, SA_RESTART", recv(d, buf, sizeof buf, 0));
+    wait(NULL);
+    signal(SIGALRM, SIG_DFL);
+    close(c);
+    close(d);
+    close(s);
+}
+
 /* CloudOS only: with no NETWORK capability only the loopback answers. */
 static void offline(void)
 {
@@ -725,6 +764,8 @@ int main(int argc, char **argv)
         backlog();
     if (section("urgent"))
         urgent();
+    if (section("interrupted"))
+        interrupted();
     if (only && section("offline"))
         offline();
     return 0;

@@ -55,6 +55,8 @@ NET_SECTIONS = {
                b"urgent byte [c]", b"recv MSG_OOB again: -1 EINVAL", b"got [de]",
                b"inline: recv MSG_OOB: -1 EINVAL", b"got [x]", b"got [yz]",
                b"UDP send MSG_OOB: -1 EOPNOTSUPP"],
+    "interrupted": [b"accept, interrupted: -1 EINTR", b"recv, interrupted: -1 EINTR",
+                    b"recv, SA_RESTART: 2"],
     "interfaces": [b"lo: family 2, flags 0x10049, 127.0.0.1/255.0.0.0",
                    b"if_nametoindex(lo): 1", b"if_indextoname(1): lo", b"mtu 65536"],
 }

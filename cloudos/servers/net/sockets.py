@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudos.abi import net, vfs as abi
 from cloudos.abi.netsrv import NetOp, NetRead, NetWrite, SocketTimeout
-from cloudos.abi.vfs import BytesOut, Received
+from cloudos.abi.vfs import Again, BytesOut, Received
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.net import host, inet, netlink
 from cloudos.servers.net.inet import InetSock
@@ -724,6 +724,9 @@ def _arm(srv: NetServer, sock: InetSock, request: Request, wait: float | None) -
     """A call parked on ``sock`` with SO_RCVTIMEO or SO_SNDTIMEO set ends after ``wait``."""
     if wait is None:
         return
+    if request.on_crash is Again.RESTART:  # a signal ends it with EINTR, SA_RESTART or not,
+        request.on_crash = -Errno.EINTR     # as signal(7) says of a socket with a timeout
+        # (a crash of the server while it waits answers that too: the call is over)
     state = srv.state
     state.next_timeout += 1
     state.timeouts[state.next_timeout] = (request, sock)
