@@ -45,7 +45,8 @@ from cloudos.linux.elf import ExecError
 from cloudos.sandbox import Mount, Sandbox
 from cloudos.servers import rs
 from cloudos.servers.net import procnet
-from cloudos.servers.vfs import inet
+from cloudos.servers.net.inet import NetState
+from cloudos.servers.net import server as netserver
 from cloudos.servers.runtime import Request, ServerApi, ServerRuntime
 from cloudos.servers.vfs.console import Console, ConsoleInterrupt
 from cloudos.servers.vfs.files import FdTable, OpenFiles
@@ -56,7 +57,7 @@ from cloudos.servers.vfs.procfs import (NS_INIT, Counters, Mapping, ProcFs, Proc
                                         TaskInfo)
 from cloudos.servers.vfs.perm import EVERY_CAP, ROOT, Who
 from cloudos.abi.flags import OwnerType
-from cloudos.abi.vfs import ConsoleInput, ExecRead, NetPoll, Op, Spawn
+from cloudos.abi.vfs import ConsoleInput, ExecRead, Op, Spawn
 from cloudos.servers.vfs.server import (AT_FDCWD, VFS_ID, Proc, Vfs, VfsState, fd_info,
                                         fd_paths, serve)
 from cloudos.servers.tty.ldisc import LineDiscipline, Termios
@@ -185,6 +186,7 @@ class KernelProcView:
 
     def __init__(self, kernel: Kernel, vfs: VfsState) -> None:
         self.kernel, self.vfs = kernel, vfs
+        self.net_boot: netserver.NetBoot | None = None  # the net server's (/proc/net)
         self.init_uts = process.Uts()
         self.namespaces: dict[int, int] = {}  # other UTS namespaces' inode numbers
 
@@ -323,7 +325,8 @@ class KernelProcView:
             raise KernelError(Errno.ENOENT, f"process {pid} has no working directory")
         return path_of(proc.cwd)
     def net(self, name: str) -> bytes:
-        return procnet.render(self.vfs.net, name, os.getuid(), inet.inode)
+        stack = self.net_boot.stack if self.net_boot is not None else NetState()
+        return procnet.render(stack, name, os.getuid(), lambda file: file.inet.handle)
 
 
 class Machine:
@@ -363,15 +366,20 @@ class Machine:
         self.vfs_state.namespace.mount(b"/proc", ProcFs(view, lambda: self.vfs_state.caller))
         crash_on, crashes = (crash or {}).get("vfs", (0, 1))
         self.vfs = ServerRuntime(kernel, "vfs", VFS_ID, serve(self.vfs_state), crash_on, crashes)
-        self.rs = rs.start(kernel, [self.vfs])
+        self.net_boot = self.view.net_boot = netserver.NetBoot(vfs_port=self.vfs.port)
+        self._publish(publish)
+        crash_on, crashes = (crash or {}).get("net", (0, 1))
+        self.net = ServerRuntime(kernel, "net", netserver.NET_ID,
+                                 netserver.serve(self.net_boot), crash_on, crashes)
+        self.vfs_state.net_port = self.net.port
+        self.rs = rs.start(kernel, [self.vfs, self.net])
         # --net host: the first process's capability on the VFS holds NETWORK too, so its
-        # internet sockets reach the host's network (servers/vfs/hostnet.py)
+        # internet sockets reach the host's network (servers/net/host.py)
         reach = Right.NETWORK if network == "host" else 0
         kernel.services[sys_file.VFS] = self.vfs.client_cap(Right.SEND | Right.FILE
                                                             | Right.GRANT | reach)
         self.files, self.aslr = files, aslr
-        self._publish(publish)
-        kernel.log.info("system services: rs, vfs")
+        kernel.log.info("system services: rs, vfs, net")
 
     def _send_sigio(self, kind: int, who: int, sig: int) -> None:
         """A signal the VFS sends an open file's owner (F_SETOWN: a thread's process, a
@@ -384,8 +392,8 @@ class Machine:
                 signals.send(p, signals.SigInfo(sig, signals.SI_KERNEL))
     def _publish(self, publish: Sequence[tuple[str, int, int, bool]]) -> None:
         """--publish: listen on (or for UDP, bind) each host address and port now
-        (SetupError if taken), and have the VFS start polling them (servers/vfs/hostnet.py
-        forwards what comes)."""
+        (SetupError if taken), for the net server to poll (servers/net/host.py forwards
+        what comes)."""
         for address, host_port, guest_port, udp in publish:
             try:
                 family = socket.AF_INET6 if ":" in address else socket.AF_INET
@@ -397,10 +405,7 @@ class Machine:
             except OSError as err:
                 raise SetupError(f"--publish {address}:{host_port}: {err.strerror}") from None
             listening.setblocking(False)
-            self.vfs_state.net.published.append((listening, guest_port))
-        if publish:
-            port = self.kernel.ipc.ports[self.vfs.client_cap(Right.SEND).obj]
-            self.kernel.ipc.notify(port, Message(Op.NET_POLL, b"", 0, body=NetPoll(0)))
+            self.net_boot.published.append((listening, guest_port))
 
     def _rlimit(self, resource: int, pid: int) -> int:
         """The soft limit ``resource`` of process ``pid``, for the VFS (files, fds)."""

@@ -64,8 +64,9 @@ class Op(enum.IntEnum):
     CREDENTIALS = 1013  # a process's ids changed (linux/creds.py): its file permissions
     FCNTL_LOCK, FCNTL_OWNER = 1014, 1015  # fcntl's lock and owner commands, decoded
     LEASE_TIMEOUT = 1016  # a lease being broken had lease-break-time to let go (locks.py)
-    NET_POLL = 1017  # time to poll the host sockets of the network stack (servers/net)
-    SOCKET_TIMEOUT = 1018  # a socket call parked past its SO_RCVTIMEO/SO_SNDTIMEO
+    # from the net server (abi/netsrv.py): an fd for its new socket, its sockets' poll
+    # events, and that it restarted
+    SOCKET_MADE, SOCKET_EVENTS, NET_RESTARTED = 1019, 1020, 1021
 
 
 # Ops the server runtime answers itself, for any server: no request class, no handler.
@@ -909,18 +910,32 @@ class CoreDump:
 
 
 @record
-class NetPoll:
-    """The VFS's own timer notification: poll the host sockets (``vfs.inet``)."""
-    OP: ClassVar[Op] = Op.NET_POLL
-    tick: int
+class SocketMade:
+    """From the net server, with the caller's reply: an internet socket it made (socket,
+    or accept4's connection, with ``peer``: its sockaddr) wants an fd; ``events``: its
+    poll events now (later ones come as ``SocketEvents``)."""
+    OP: ClassVar[Op] = Op.SOCKET_MADE
+    handle: int
+    flags: int
+    events: int
+    peer: bytes | None = None
 
 
 @record
-class SocketTimeout:
-    """The VFS's own timer notification: the parked socket call ``key`` has waited its
-    SO_RCVTIMEO or SO_SNDTIMEO (``vfs.inet``)."""
-    OP: ClassVar[Op] = Op.SOCKET_TIMEOUT
-    key: int
+class SocketEvents:
+    """From the net server: the poll events of its sockets that changed, (handle, events);
+    ``watched``: the answer to a ``NetWatch`` (abi/netsrv.py), the events of each."""
+    OP: ClassVar[Op] = Op.SOCKET_EVENTS
+    changes: tuple[tuple[int, int], ...]
+    watched: bool = False
+
+
+@record
+class NetRestarted:
+    """From the net server, as it starts: sockets with a handle below ``first`` were the
+    state of an incarnation that crashed, and are reset."""
+    OP: ClassVar[Op] = Op.NET_RESTARTED
+    first: int
 
 
 # -- the server runtime's own (servers/runtime.py), for any server -------------------
@@ -944,7 +959,7 @@ REQUESTS: tuple[type, ...] = (
     Getsockname, Getpeername, Getsockopt, Setsockopt, Shutdown, Sendto, Recvfrom, Sendmsg,
     Recvmsg, Spawn, Fork, Exec, Exit, ExecRead, MmapRead, MapAttach, MapSync, TimerFired,
     LeaseTimeout, ConsoleInput, SignalsPending, CoreDump, Credentials, Sendfile,
-    CopyFileRange, CloseRange, NetPoll, SocketTimeout)
+    CopyFileRange, CloseRange, SocketMade, SocketEvents, NetRestarted)
 # A request class by its op; some classes serve several ops alike.
 BY_OP: dict[int, type] = {
     **{cls.OP: cls for cls in REQUESTS},  # type: ignore[attr-defined]

@@ -84,8 +84,8 @@ _ROWS: dict[Sysno, _Row] = {
                                 "SSE state kept in the kernel; fpstate is NULL"),
     Sysno.IOCTL: partial(sys_file.sys_ioctl,
                          "TCGETS, TCSETS*, TIOC[GS]PGRP, TIOCGSID, TIOCGWINSZ, FIONREAD, FIONBIO, "
-                         "FIO[N]CLEX; on internet sockets SIOCGIF{NAME,INDEX,FLAGS,MTU,ADDR,"
-                         "NETMASK} of lo"),
+                         "FIO[N]CLEX; on internet sockets SIOCATMARK, SIOCGIF{NAME,INDEX,FLAGS,"
+                         "MTU,ADDR,NETMASK} of lo"),
     Sysno.PREAD64: full(sys_file.sys_pread64),
     Sysno.PWRITE64: full(sys_file.sys_pwrite64),
     Sysno.READV: full(sys_file.sys_readv),
@@ -117,7 +117,9 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.SETITIMER: partial(sys_time.sys_setitimer, "ITIMER_REAL only"),
     Sysno.GETPID: full(sys_proc.sys_getpid),
     Sysno.SENDFILE: full(sys_file.sys_sendfile, "from a regular file; into a pipe or "
-                                                "socket, what fits now (a short count)"),
+                                                "AF_UNIX socket, what fits now (a short "
+                                                "count); into a TCP socket with room, up to "
+                                                "1 MiB whole"),
     Sysno.SOCKET: partial(sys_file.sys_socket,
                           "AF_UNIX SOCK_STREAM and SOCK_SEQPACKET (no unbound SOCK_DGRAM); "
                           "AF_INET and AF_INET6 SOCK_STREAM (TCP) and SOCK_DGRAM (UDP); "
@@ -126,15 +128,17 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.CONNECT: partial(sys_file.sys_connect,
                            "AF_UNIX stream (a full backlog is EAGAIN, never a wait); TCP and "
                            "UDP: the guest's loopback, else the host's network with --net "
-                           "host (NETWORK), else ENETUNREACH; a TCP backlog is not enforced"),
+                           "host (NETWORK), else ENETUNREACH; past a loopback listener's "
+                           "backlog a TCP connect waits for an accept (Linux's SYN retry)"),
     Sysno.ACCEPT: full(sys_file.sys_accept),
     Sysno.SENDTO: partial(sys_file.sys_sendto,
                           "connected sockets and UDP datagrams to an address; MSG_DONTWAIT, "
                           "MSG_NOSIGNAL (MSG_MORE, MSG_CONFIRM, MSG_EOR: no effect); MSG_OOB "
-                          "EOPNOTSUPP"),
+                          "on loopback TCP (POLLPRI, SO_OOBINLINE; no SIGURG), EOPNOTSUPP "
+                          "off the machine and on UDP"),
     Sysno.RECVFROM: partial(sys_file.sys_recvfrom,
                             "MSG_DONTWAIT; internet sockets: MSG_PEEK, MSG_WAITALL, MSG_TRUNC "
-                            "and a UDP sender's address; MSG_OOB EINVAL"),
+                            "and a UDP sender's address; MSG_OOB: TCP's urgent byte"),
     Sysno.SENDMSG: partial(sys_file.sys_sendmsg,
                            "SCM_RIGHTS on AF_UNIX; msg_name for UDP; other ancillary data "
                            "EOPNOTSUPP"),

@@ -78,13 +78,15 @@ class Pipe:
 
 @dataclass(eq=False)
 class Listener:
-    """A listening AF_UNIX socket: connections not yet accepted (their server ends),
-    accept calls waiting for one (request, flags), and the backlog's size."""
+    """A listening socket: connections not yet accepted (their server ends), accept calls
+    waiting for one (request, flags), the backlog's size, and (TCP) connects waiting."""
 
     limit: int
     owner: int  # the pid that listens (the peer credentials its clients see)
     queue: deque[OpenFile] = field(default_factory=deque)
     accepting: deque[Any] = field(default_factory=deque)
+    # connects waiting for room in the queue (an internet listener's: net.sockets)
+    waiting: deque[Any] = field(default_factory=deque)
 
 
 EVENTFD_MAX = (1 << 64) - 2  # the largest value an eventfd counter holds

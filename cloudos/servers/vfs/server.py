@@ -14,8 +14,9 @@ pipe waits while the server goes on serving others).
 What an open file does is its kind's: every kind implements the file-operations
 protocol (``fileops.py``) in a module of its own, found in ``KINDS`` (``regular``
 files and the shared mappings of files, ``pipe``, ``fifo`` (named pipes), ``unix``
-sockets, the ``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``); the calls only
-one kind serves (bind, timerfd_settime, ...) go straight to its module.
+sockets, the ``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, and
+``netsock``, internet sockets, whose calls go on to the net server, ``servers.net``);
+the calls only one kind serves (bind, timerfd_settime, ...) go straight to its module.
 State lives in ``VfsState``, which outlives a crash of the server's code: ``rs``
 restarts the code on the same state.
 Never: touches guest memory except through the grants of a request.
@@ -41,8 +42,7 @@ from cloudos.abi.vfs import Again, ExecImage, FileOwner, PollReady
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
-from cloudos.servers.net.inet import NetState
-from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, hostnet, inet, locks, perm,
+from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, locks, netsock, perm,
                                  pipe, regular, signalfd, timerfd, transfer, unix)
 from cloudos.servers.vfs.console import BACKGROUND
 from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
@@ -105,20 +105,18 @@ KINDS: dict[str, FileOps] = {
     "socket": unix.UnixSocket(),
     "console": console.HostConsole(), "eventfd": eventfd.EventFd(),
     "timerfd": timerfd.TimerFd(), "signalfd": signalfd.SignalFd(), "epoll": epoll.Epoll(),
-    "inet": inet.InetSocket()}
+    "inet": netsock.NetSocket()}
 
 
-# The socket calls, each served by the module of the socket's family (Vfs.socket_call).
-SOCKET_CALLS: tuple[tuple[type, Callable[..., Any], Callable[..., Any]], ...] = (
-    (vfs.Bind, unix.bind, inet.bind), (vfs.Connect, unix.connect, inet.connect),
-    (vfs.Listen, unix.listen, inet.listen), (vfs.Accept4, unix.accept4, inet.accept4),
-    (vfs.Getsockname, unix.getsockname, inet.getsockname),
-    (vfs.Getpeername, unix.getpeername, inet.getpeername),
-    (vfs.Getsockopt, unix.getsockopt, inet.getsockopt),
-    (vfs.Setsockopt, unix.setsockopt, inet.setsockopt),
-    (vfs.Shutdown, unix.shutdown, inet.shutdown), (vfs.Sendto, unix.sendto, inet.sendto),
-    (vfs.Recvfrom, unix.recvfrom, inet.recvfrom), (vfs.Sendmsg, unix.sendmsg, inet.sendmsg),
-    (vfs.Recvmsg, unix.recvmsg, inet.recvmsg))
+# The socket calls, each served by AF_UNIX's module, or for an internet socket by the net
+# server (``netsock`` forwards them: Vfs.socket_call).
+SOCKET_CALLS: tuple[tuple[type, Callable[..., Any]], ...] = (
+    (vfs.Bind, unix.bind), (vfs.Connect, unix.connect), (vfs.Listen, unix.listen),
+    (vfs.Accept4, unix.accept4), (vfs.Getsockname, unix.getsockname),
+    (vfs.Getpeername, unix.getpeername), (vfs.Getsockopt, unix.getsockopt),
+    (vfs.Setsockopt, unix.setsockopt), (vfs.Shutdown, unix.shutdown),
+    (vfs.Sendto, unix.sendto), (vfs.Recvfrom, unix.recvfrom), (vfs.Sendmsg, unix.sendmsg),
+    (vfs.Recvmsg, unix.recvmsg))
 
 
 @dataclass
@@ -147,7 +145,13 @@ class VfsState:
     # bound AF_UNIX sockets by ("node", st_dev, st_ino) or ("abstract", name)
     unix_names: dict[Any, OpenFile] = field(default_factory=dict)
     autobinds: int = 0
-    net: NetState = field(default_factory=NetState)  # internet sockets' ports (servers/net)
+    # the net server's port, and the internet sockets open here by its handle (netsock)
+    net_port: Port | None = None
+    net_files: dict[int, OpenFile] = field(default_factory=dict)
+    # calls waiting for the events of sockets not watched yet, and whether a NetWatch
+    # asking for them is out
+    net_syncing: list[Request] = field(default_factory=list)
+    net_watching: bool = False
     timer_keys: int = 0
     # files mapped MAP_SHARED, by (st_dev, st_ino): their pages are the file's newest bytes
     mapped: dict[tuple[int, int], Mapped] = field(default_factory=dict)
@@ -217,10 +221,10 @@ class Vfs:
             vfs.MemfdCreate: partial(regular.memfd_create, self),
             vfs.Pipe2: partial(pipe.pipe2, self),
             vfs.Socket: self.socket, vfs.Socketpair: partial(unix.socketpair, self),
-            vfs.NetPoll: partial(hostnet.net_poll, self),
-            vfs.SocketTimeout: partial(inet.timed_out, self),
-            **{cls: partial(self.socket_call, unix_call, inet_call)
-               for cls, unix_call, inet_call in SOCKET_CALLS},
+            vfs.SocketMade: partial(netsock.socket_made, self),
+            vfs.SocketEvents: partial(netsock.socket_events, self),
+            vfs.NetRestarted: partial(netsock.net_restarted, self),
+            **{cls: partial(self.socket_call, unix_call) for cls, unix_call in SOCKET_CALLS},
             vfs.ConsoleInput: partial(console.console_input, self),
             vfs.Eventfd2: self.eventfd2, vfs.Signalfd4: partial(signalfd.signalfd4, self),
             vfs.SignalsPending: self.signals_pending, vfs.TimerfdCreate: self.timerfd_create,
@@ -248,6 +252,9 @@ class Vfs:
             result = handler(request, body)
         except KernelError as err:
             result = Again.BACKGROUND if err.errno == BACKGROUND else -err.errno
+        except netsock.NetSync:
+            netsock.wait_for_events(self, request)
+            return
         if result is not None:  # None: answered later (a deferred reply)
             self.answer(request, result)
 
@@ -263,14 +270,13 @@ class Vfs:
         return proc
 
     def socket(self, request: Request, r: vfs.Socket) -> Any:
-        """socket(2): an AF_UNIX socket (``unix``) or an internet one (``inet``)."""
-        return (unix.socket if r.domain == AF_UNIX else inet.socket)(self, request, r)
+        """socket(2): an AF_UNIX socket (``unix``), or an internet one (the net server's)."""
+        return (unix.socket if r.domain == AF_UNIX else netsock.socket)(self, request, r)
 
-    def socket_call(self, unix_call: Callable[..., Any], inet_call: Callable[..., Any],
-                    request: Request, r: Any) -> Any:
-        """A socket call, served by the module of the socket's family."""
+    def socket_call(self, unix_call: Callable[..., Any], request: Request, r: Any) -> Any:
+        """A socket call, served by AF_UNIX's module or forwarded to the net server."""
         kind = self.proc(request).fds.get(r.fd).kind
-        return (inet_call if kind == "inet" else unix_call)(self, request, r)
+        return (netsock.socket_call if kind == "inet" else unix_call)(self, request, r)
 
     # -- process lifecycle --------------------------------------------------------
     def spawn(self, request: Request, r: vfs.Spawn) -> int:
@@ -884,6 +890,10 @@ class Vfs:
                     else epoll.once(self, request, proc, *watching)
             except KernelError as err:
                 self.answer(request, -err.errno)
+                continue
+            except netsock.NetSync:  # (a socket came in an epoll set: its events first)
+                netsock.watch(self)
+                self.state.pollers.append((request, fds, proc, watching))
                 continue
             if ready:  # a count, or (count, revents) for select
                 self.answer(request, ready)
