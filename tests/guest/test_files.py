@@ -383,6 +383,42 @@ SYSV_SHM_SECTIONS = {
 }
 
 
+SYSV_IPC_SECTIONS = {
+    "sem_basics": [b"nsems 3, mode 640, ours: 1, otime 0", b"GETALL: 7 8 9", b"after: 0 10 9",
+                   b"one of two would block, IPC_NOWAIT: -1 EAGAIN", b"nothing done: 0 10 9",
+                   b"past SEMVMX: -1 ERANGE", b"semaphore 3: -1 EFBIG",
+                   b"too many operations: -1 E2BIG", b"timeout: -1 EAGAIN",
+                   b"another user: GETVAL: -1 EACCES", b"another user: IPC_RMID: -1 EPERM",
+                   b"mode now 604", b"key gone: -1 ENOENT"],
+    "sem_wait": [b"the child sleeps on semaphore 0: 1", b"ping-pong rounds: 20, child exit 0",
+                 b"the child's last pid on semaphore 0: 1", b"waiting for zero: 1, ncnt 0",
+                 b"at one it still waits: 1", b"at zero it goes: exit 0"],
+    "sem_undo": [b"after the holder exited: 1",
+                 b"the child holds it: 0; blocked until its exit: 0, value 0, child exit 0",
+                 b"SETVAL cleared the undo: 1", b"undo after SETVAL: 2"],
+    "sem_interrupt": [b"child: semop on a removed set: -1 EIDRM",
+                      b"semop interrupted by SIGALRM (SA_RESTART): -1 EINTR",
+                      b"the sleeper is gone: GETNCNT: 0", b"semtimedop 100ms: -1 EAGAIN",
+                      b"one is not enough: ncnt 1",
+                      b"two wake it before its timeout: exit 0, value 0",
+                      b"a killed sleeper: 137, ncnt 0", b"its operation was not done: 1"],
+    "msg_basics": [b"qnum 5, cbytes 23, qbytes 16384, lspid us: 1, stime set: 1",
+                   b"type -2 (the lowest up to 2): 4, type 1 [uno]",
+                   b"any but 3 (MSG_EXCEPT): 4, type 2 [two]", b"too small: -1 E2BIG",
+                   b"too small, MSG_NOERROR: 3, type 3 [thr]", b"type 4, IPC_NOWAIT: -1 ENOMSG",
+                   b"over msgmax: -1 EINVAL", b"msgrcv into a bad pointer: -1 EFAULT",
+                   b"still queued: 0, lrpid us: 1", b"msgmax 8192, msgmnb 16384"],
+    "msg_block": [b"child waited for type 7: 6, type 7 [seven]",
+                  b"child waited, too small: -1 E2BIG",
+                  b"left for the parent: 6, type 8 [eight]", b"full, IPC_NOWAIT: -1 EAGAIN",
+                  b"child's blocked send: 0", b"the child's: 5, type 3 [wait]",
+                  b"another user's IPC_SET: -1 EPERM"],
+    "msg_interrupt": [b"child: removed while it waits: -1 EIDRM",
+                      b"msgrcv interrupted by SIGALRM (SA_RESTART): -1 EINTR",
+                      b"it is there: 6, type 1 [after]",
+                      b"child: send on a removed queue: -1 EIDRM"],
+}
+
 UNIX_SECTIONS = {
     "names": [b"a socket file: 1", b"bind again: -1 EADDRINUSE", b"poll listening with one: 0x1",
               b"accept: ok, peer length 2, family 1", b"getpeername: length 7 [sock]",
@@ -567,6 +603,7 @@ SECTIONED = {"files_pipe": PIPE_SECTIONS, "files_fifo": FIFO_SECTIONS,
              "files_timerfd": TIMERFD_SECTIONS, "files_edge": EDGE_SECTIONS,
              "files_mmap": MMAP_SECTIONS, "jobs": JOBS_SECTIONS, "memory": MEMORY_SECTIONS,
              "sigwait": SIGWAIT_SECTIONS, "sysv_shm": SYSV_SHM_SECTIONS,
+             "sysv_ipc": SYSV_IPC_SECTIONS,
              "files_unix": UNIX_SECTIONS, "posix_timers": POSIX_TIMER_SECTIONS,
              "signalfd": SIGNALFD_SECTIONS, "files_locks": LOCKS_SECTIONS}
 SECTION_CASES = [(program, section) for program, sections in SECTIONED.items()

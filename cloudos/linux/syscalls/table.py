@@ -13,7 +13,7 @@ from enum import Enum
 
 from cloudos.abi.sysno import LINUX_TABLE_END, UNUSED, Sysno
 from cloudos.kernel.trap import Handler
-from cloudos.linux import sysvshm
+from cloudos.linux import sysvmsg, sysvsem, sysvshm
 from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_prctl, sys_proc,
                                     sys_sched, sys_signal, sys_time, sys_timer)
 
@@ -176,14 +176,15 @@ _ROWS: dict[Sysno, _Row] = {
                         "core files are always ./core (core_pattern is not read)"),
     Sysno.UNAME: full(sys_proc.sys_uname, "sysname Linux, release 6.12.0-cloudos; nodename "
                                           "from --hostname or sethostname"),
-    Sysno.SEMGET: enosys(),
-    Sysno.SEMOP: enosys(),
-    Sysno.SEMCTL: enosys(),
+    Sysno.SEMGET: full(sysvsem.sys_semget),
+    Sysno.SEMOP: full(sysvsem.sys_semop, "blocks in the scheduler; SEM_UNDO applied at exit"),
+    Sysno.SEMCTL: full(sysvsem.sys_semctl),
     Sysno.SHMDT: full(sysvshm.sys_shmdt),
-    Sysno.MSGGET: enosys(),
-    Sysno.MSGSND: enosys(),
-    Sysno.MSGRCV: enosys(),
-    Sysno.MSGCTL: enosys(),
+    Sysno.MSGGET: full(sysvmsg.sys_msgget),
+    Sysno.MSGSND: full(sysvmsg.sys_msgsnd),
+    Sysno.MSGRCV: partial(sysvmsg.sys_msgrcv, "no MSG_COPY (ENOSYS, as without "
+                          "CONFIG_CHECKPOINT_RESTORE)"),
+    Sysno.MSGCTL: full(sysvmsg.sys_msgctl),
     Sysno.FCNTL: partial(sys_file.sys_fcntl,
                          "dup, cloexec, status flags, record and OFD locks (EDEADLK), "
                          "leases (broken by open, SIGIO), pipe sizes, F_SETOWN(_EX), "
@@ -359,7 +360,7 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.GETDENTS64: full(sys_file.sys_getdents64),
     Sysno.SET_TID_ADDRESS: full(sys_proc.sys_set_tid_address),
     Sysno.RESTART_SYSCALL: enosys(),
-    Sysno.SEMTIMEDOP: enosys(),
+    Sysno.SEMTIMEDOP: full(sysvsem.sys_semtimedop),
     Sysno.FADVISE64: partial(sys_file.sys_fadvise64, "checked, then ignored"),
     Sysno.TIMER_CREATE: partial(sys_timer.sys_timer_create,
                                 "REALTIME, MONOTONIC, BOOTTIME clocks (no CPU-time timers)"),
