@@ -55,6 +55,7 @@ from cloudos.servers.vfs.fs import FileSystem
 from cloudos.servers.vfs.procfs import (NS_INIT, Counters, Mapping, ProcFs, ProcInfo,
                                         TaskInfo)
 from cloudos.servers.vfs.perm import EVERY_CAP, ROOT, Who
+from cloudos.abi.signal import SI_MESGQ
 from cloudos.abi.flags import OwnerType
 from cloudos.abi.vfs import ConsoleInput, ExecRead, NetPoll, Op, Spawn
 from cloudos.servers.vfs.server import (AT_FDCWD, VFS_ID, Proc, Vfs, VfsState, fd_info,
@@ -352,6 +353,7 @@ class Machine:
         state.fd_limit = functools.partial(self._rlimit, RLIMIT_NOFILE)
         state.fsize_limit = functools.partial(self._rlimit, RLIMIT_FSIZE)
         state.send_sigio = self._send_sigio
+        state.send_mq_signal = self._send_mq_signal
         state.map_limit = mem
         self.halted: int | None = None  # the status a halt (timeout, host signal) gives
         self._halts: list[int] = []  # halts host signal handlers asked for (_halt_soon)
@@ -381,6 +383,13 @@ class Machine:
             if p.pgid == who if kind == OwnerType.PGRP else \
                     p.pid == who or any(t.tid == who for t in p.threads):
                 signals.send(p, signals.SigInfo(sig, signals.SI_KERNEL))
+    def _send_mq_signal(self, pid: int, sig: int, sender: int, uid: int, value: int) -> None:
+        """The signal of an mq_notify: a message came to the queue ``pid`` watches."""
+        process = self.kernel.processes.get(pid)
+        if process is not None and not process.zombie:
+            signals.send(process, signals.SigInfo(sig, SI_MESGQ, sender, uid,
+                                                  value=value))
+
     def _publish(self, publish: Sequence[tuple[str, int, int, bool]]) -> None:
         """--publish: listen on (or for UDP, bind) each host address and port now
         (SetupError if taken), and have the VFS start polling them (servers/vfs/hostnet.py

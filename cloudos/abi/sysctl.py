@@ -55,6 +55,11 @@ TUNABLES = (
     Tunable("kernel/sem", "32000\t1024000000\t500\t32000", text=True, high=127),
     Tunable("kernel/random/poolsize", 256, mode=0o444),
     Tunable("kernel/random/entropy_avail", 256, mode=0o444),
+    Tunable("fs/mqueue/msg_max", 10, 1, 65536),            # MIN_MSGMAX .. HARD_MSGMAX
+    Tunable("fs/mqueue/msgsize_max", 8192, 128, 16 << 20),  # MIN_MSGSIZEMAX .. HARD_MSGSIZEMAX
+    Tunable("fs/mqueue/msg_default", 10, 1, 65536),
+    Tunable("fs/mqueue/msgsize_default", 8192, 128, 16 << 20),
+    Tunable("fs/mqueue/queues_max", 256),
     Tunable("fs/pipe-max-size", 1 << 20, PAGE, 1 << 31),   # rounded up as round_pipe_size
     Tunable("fs/nr_open", 1 << 20, 64, 2147483584),        # BITS_PER_LONG .. sysctl_nr_open_max
     Tunable("fs/lease-break-time", 45, -INT_MAX - 1),

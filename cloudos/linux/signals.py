@@ -49,7 +49,8 @@ RESTARTABLE = {Sysno.READ, Sysno.WRITE, Sysno.PREAD64, Sysno.PWRITE64, Sysno.REA
                Sysno.WAIT4, Sysno.FUTEX, Sysno.WAITID,
                Sysno.FCNTL, Sysno.FLOCK,  # (fcntl waits only in F_SETLKW, F_OFD_SETLKW)
                Sysno.OPEN, Sysno.OPENAT, Sysno.CREAT, Sysno.OPENAT2,
-               Sysno.TRUNCATE}  # (a FIFO's open, a lease's break)
+               Sysno.TRUNCATE,  # (a FIFO's open, a lease's break)
+               Sysno.MQ_TIMEDSEND, Sysno.MQ_TIMEDRECEIVE}
 # System calls a stopped thread leaves to run again once continued (the others,
 # which may have made progress, finish first and the thread stops after them).
 STOP_RESTARTS = {Sysno.READ, Sysno.POLL, Sysno.PREAD64, Sysno.READV, Sysno.SELECT, Sysno.PAUSE,

@@ -419,6 +419,29 @@ SYSV_IPC_SECTIONS = {
                       b"child: send on a removed queue: -1 EIDRM"],
 }
 
+MQUEUE_SECTIONS = {
+    "basics": [b"attributes: flags 0, maxmsg 4, msgsize 64, curmsgs 0", b"O_EXCL again: -1 EEXIST",
+               b"a slash inside: -1 EACCES", b"full, O_NONBLOCK: -1 EAGAIN",
+               b"full, timed out: -1 ETIMEDOUT", b"over msgsize: -1 EMSGSIZE",
+               b"priority 32768: -1 EINVAL", b"buffer under msgsize: -1 EMSGSIZE",
+               b"first: 4 [high] prio 5", b"second: 5 [high2] prio 5", b"fourth: 3 [low] prio 1",
+               b"send on O_RDONLY: -1 EBADF", b"receive into a bad pointer: -1 EFAULT",
+               b"after: flags O_NONBLOCK, maxmsg 4, msgsize 64, curmsgs 0",
+               b"open after unlink: -1 ENOENT", b"and reads: 5 [still] prio 0",
+               b"default attributes: flags 0, maxmsg 10, msgsize 8192, curmsgs 0",
+               b"nobody: maxmsg 11: -1 EINVAL", b"no fd left: -1 EMFILE"],
+    "blocking": [b"child waited: 3 [one] prio 1", b"child waited again: 3 [two] prio 7",
+                 b"it waited for the child: yes, child exit 0", b"timed receive: -1 ETIMEDOUT",
+                 b"receive interrupted by SIGALRM: -1 EINTR",
+                 b"with SA_RESTART it goes on: 4 [late] prio 2"],
+    "poll": [b"empty: 1, revents 0x4", b"full: 1, revents 0x1",
+             b"poll waits for a message: 1, revents 0x1"],
+    "notify": [b"again: -1 EBUSY", b"child: another process: -1 EBUSY",
+               b"signals 1, code SI_MESGQ 1, value 42, from the child 1",
+               b"not empty before: signals 1", b"unregistered: signals 1",
+               b"SIGEV_NONE: signals 1", b"a close dropped it: 0"],
+}
+
 UNIX_SECTIONS = {
     "names": [b"a socket file: 1", b"bind again: -1 EADDRINUSE", b"poll listening with one: 0x1",
               b"accept: ok, peer length 2, family 1", b"getpeername: length 7 [sock]",
@@ -603,7 +626,7 @@ SECTIONED = {"files_pipe": PIPE_SECTIONS, "files_fifo": FIFO_SECTIONS,
              "files_timerfd": TIMERFD_SECTIONS, "files_edge": EDGE_SECTIONS,
              "files_mmap": MMAP_SECTIONS, "jobs": JOBS_SECTIONS, "memory": MEMORY_SECTIONS,
              "sigwait": SIGWAIT_SECTIONS, "sysv_shm": SYSV_SHM_SECTIONS,
-             "sysv_ipc": SYSV_IPC_SECTIONS,
+             "sysv_ipc": SYSV_IPC_SECTIONS, "mqueue": MQUEUE_SECTIONS,
              "files_unix": UNIX_SECTIONS, "posix_timers": POSIX_TIMER_SECTIONS,
              "signalfd": SIGNALFD_SECTIONS, "files_locks": LOCKS_SECTIONS}
 SECTION_CASES = [(program, section) for program, sections in SECTIONED.items()

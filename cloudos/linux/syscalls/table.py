@@ -14,8 +14,8 @@ from enum import Enum
 from cloudos.abi.sysno import LINUX_TABLE_END, UNUSED, Sysno
 from cloudos.kernel.trap import Handler
 from cloudos.linux import sysvmsg, sysvsem, sysvshm
-from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_prctl, sys_proc,
-                                    sys_sched, sys_signal, sys_time, sys_timer)
+from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_mqueue, sys_prctl,
+                                    sys_proc, sys_sched, sys_signal, sys_time, sys_timer)
 
 
 class Support(Enum):
@@ -388,12 +388,14 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.MBIND: enosys(),
     Sysno.SET_MEMPOLICY: enosys(),
     Sysno.GET_MEMPOLICY: enosys(),
-    Sysno.MQ_OPEN: enosys(),
-    Sysno.MQ_UNLINK: enosys(),
-    Sysno.MQ_TIMEDSEND: enosys(),
-    Sysno.MQ_TIMEDRECEIVE: enosys(),
-    Sysno.MQ_NOTIFY: enosys(),
-    Sysno.MQ_GETSETATTR: enosys(),
+    Sysno.MQ_OPEN: partial(sys_mqueue.sys_mq_open, "queues are named in the VFS; no mqueue file "
+                           "system to mount, list or read"),
+    Sysno.MQ_UNLINK: full(sys_mqueue.sys_mq_unlink),
+    Sysno.MQ_TIMEDSEND: full(sys_mqueue.sys_mq_timedsend),
+    Sysno.MQ_TIMEDRECEIVE: full(sys_mqueue.sys_mq_timedreceive),
+    Sysno.MQ_NOTIFY: partial(sys_mqueue.sys_mq_notify,
+                             "SIGEV_SIGNAL, SIGEV_NONE; SIGEV_THREAD ENOSYS (no netlink)"),
+    Sysno.MQ_GETSETATTR: full(sys_mqueue.sys_mq_getsetattr),
     Sysno.KEXEC_LOAD: enosys(),
     Sysno.WAITID: full(sys_fork.sys_waitid),
     Sysno.ADD_KEY: enosys(),
