@@ -44,7 +44,9 @@ MSQID_DS = "qqqQQQiiQQ"
 MSQID_DS_SIZE = 48 + 72
 MSGINFO = struct.Struct("<7iH2x")  # msgpool, msgmap, msgmax, msgmnb, msgmni, msgssz,
 #                                    msgtql, msgseg
-MSGPOOL, MSGSSZ, MSGTQL, MSGSEG = 32000 * 16384 // 1024, 16, 16000, 0xFFFF
+# Linux's constants of struct msginfo (include/uapi/linux/msg.h): MSGMNI * MSGMNB / 1024,
+# MSGMNB, MSGMNB, 16, 0xffff
+MSGPOOL, MSGMAP, MSGTQL, MSGSSZ, MSGSEG = 32000 * 16384 // 1024, 16384, 16384, 16, 0xFFFF
 
 
 @dataclass
@@ -247,7 +249,7 @@ def _info(t: Thread, queues: Registry[MsgQueue], cmd: int, buf: int) -> int:
     """IPC_INFO, MSG_INFO: the limits (MSG_INFO: msgpool, msgmap and msgtql count the
     queues, messages and bytes in use); the highest slot in use."""
     table = sysctl.of(t.process.kernel)
-    pool, count, tql = MSGPOOL, MSGTQL, MSGTQL
+    pool, count, tql = MSGPOOL, MSGMAP, MSGTQL
     if cmd == MSG_INFO:
         pool = len(queues.by_id)
         count = sum(len(q.messages) for q in queues.by_id.values())

@@ -202,12 +202,12 @@ def _semop(t: Thread, ident: int, sops_addr: int, nsops: int, timeout: int) -> i
 
 def sys_semop(t: Thread, ident: int, sops: int, nsops: int, *_: int) -> int:
     """Implements Linux semop(2)."""
-    return _semop(t, s32(ident), sops, nsops, 0)
+    return _semop(t, s32(ident), sops, nsops & 0xFFFF_FFFF, 0)
 
 
 def sys_semtimedop(t: Thread, ident: int, sops: int, nsops: int, timeout: int, *_: int) -> int:
     """Implements Linux semtimedop(2)."""
-    return _semop(t, s32(ident), sops, nsops, timeout)
+    return _semop(t, s32(ident), sops, nsops & 0xFFFF_FFFF, timeout)
 
 
 def _count(semset: SemSet, num: int, zero: bool) -> int:

@@ -107,6 +107,12 @@ static void sem_basics(void)
     SHOW("bad timeout", semtimedop(id, (struct sembuf[]){{0, -1, 0}}, 1,
                                    &(struct timespec){0, 2000000000}));
     SHOW("unknown command", semctl(id, 0, 99));
+    struct seminfo si;
+    SHOW("IPC_INFO: a slot", semctl(0, 0, IPC_INFO, (union semun){.buf = (void *)&si}) >= 0);
+    printf("semmni %d, semmns %d, semmsl %d, semopm %d, semvmx %d, semaem %d, semume %d, "
+           "semusz %d\n", si.semmni, si.semmns, si.semmsl, si.semopm, si.semvmx, si.semaem,
+           si.semume, si.semusz);
+    SHOW("SEM_STAT of a slot", semctl(id % 32768, 0, SEM_STAT, (union semun){.buf = &ds}) == id);
     pid_t pid = fork();
     if (pid == 0) {
         setgid(65534);
@@ -327,7 +333,9 @@ static void msg_basics(void)
            ds.msg_lrpid == getpid());
     struct msginfo info;
     SHOW("IPC_INFO highest slot >= 0", msgctl(0, IPC_INFO, (struct msqid_ds *)&info) >= 0);
-    printf("msgmax %d, msgmnb %d\n", info.msgmax, info.msgmnb);
+    printf("msgmax %d, msgmnb %d, msgmni %d, msgpool %d, msgmap %d, msgtql %d, msgssz %d, "
+           "msgseg %d\n", info.msgmax, info.msgmnb, info.msgmni, info.msgpool, info.msgmap,
+           info.msgtql, info.msgssz, info.msgseg);
     SHOW("IPC_RMID", msgctl(id, IPC_RMID, NULL));
     SHOW("IPC_STAT after", msgctl(id, IPC_STAT, &ds));
 }

@@ -389,7 +389,9 @@ SYSV_IPC_SECTIONS = {
                    b"past SEMVMX: -1 ERANGE", b"semaphore 3: -1 EFBIG",
                    b"too many operations: -1 E2BIG", b"timeout: -1 EAGAIN",
                    b"another user: GETVAL: -1 EACCES", b"another user: IPC_RMID: -1 EPERM",
-                   b"mode now 604", b"key gone: -1 ENOENT"],
+                   b"mode now 604", b"key gone: -1 ENOENT", b"SEM_STAT of a slot: 1",
+                   b"semmni 32000, semmns 1024000000, semmsl 32000, semopm 500, semvmx 32767, "
+                   b"semaem 32767, semume 500, semusz 20"],
     "sem_wait": [b"the child sleeps on semaphore 0: 1", b"ping-pong rounds: 20, child exit 0",
                  b"the child's last pid on semaphore 0: 1", b"waiting for zero: 1, ncnt 0",
                  b"at one it still waits: 1", b"at zero it goes: exit 0"],
@@ -407,7 +409,9 @@ SYSV_IPC_SECTIONS = {
                    b"any but 3 (MSG_EXCEPT): 4, type 2 [two]", b"too small: -1 E2BIG",
                    b"too small, MSG_NOERROR: 3, type 3 [thr]", b"type 4, IPC_NOWAIT: -1 ENOMSG",
                    b"over msgmax: -1 EINVAL", b"msgrcv into a bad pointer: -1 EFAULT",
-                   b"still queued: 0, lrpid us: 1", b"msgmax 8192, msgmnb 16384"],
+                   b"still queued: 0, lrpid us: 1",
+                   b"msgmax 8192, msgmnb 16384, msgmni 32000, msgpool 512000, msgmap 16384, "
+                   b"msgtql 16384, msgssz 16, msgseg 65535"],
     "msg_block": [b"child waited for type 7: 6, type 7 [seven]",
                   b"child waited, too small: -1 E2BIG",
                   b"left for the parent: 6, type 8 [eight]", b"full, IPC_NOWAIT: -1 EAGAIN",
