@@ -282,6 +282,14 @@ static void notify(void)
     mq_close(q);
     q = mq_open(name, O_RDWR);
     SHOW("a close dropped it", mq_notify(q, &ev));
+    mq_notify(q, NULL);
+    pid = fork();
+    if (pid == 0) {
+        mq_notify(q, &ev);
+        _exit(0);
+    }
+    child_status(pid);
+    SHOW("the registered child exited", mq_notify(q, &ev));
     mq_unlink(name);
 }
 

@@ -443,7 +443,8 @@ MQUEUE_SECTIONS = {
     "notify": [b"again: -1 EBUSY", b"child: another process: -1 EBUSY",
                b"signals 1, code SI_MESGQ 1, value 42, from the child 1",
                b"not empty before: signals 1", b"unregistered: signals 1",
-               b"SIGEV_NONE: signals 1", b"a close dropped it: 0"],
+               b"SIGEV_NONE: signals 1", b"a close dropped it: 0",
+               b"the registered child exited: 0"],
 }
 
 UNIX_SECTIONS = {

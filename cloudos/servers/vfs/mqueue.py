@@ -238,7 +238,7 @@ def mq_notify(vfs: Vfs, request: Request, r: MqNotify) -> int:
         if queue.notify is not None and queue.notify[0] == pid:
             queue.notify = None
         return 0
-    if queue.notify is not None:
+    if queue.notify is not None and queue.notify[0] in vfs.state.procs:
         raise KernelError(Errno.EBUSY, "another process is registered")
     queue.notify = (pid, r.notify, r.signo, r.value)
     return 0
