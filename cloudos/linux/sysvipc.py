@@ -143,10 +143,11 @@ class Registry(Generic[T]):
         self.seq = (self.seq + 1) % (1 << 16)
         return ident
 
-    def lookup(self, t: Thread, key: int, flags: int, want: int) -> T | None:
-        """ipcget of an existing key: the object (EEXIST with IPC_CREAT|IPC_EXCL, EACCES
-        without the rights ``flags`` ask for), or None when the key has none (ENOENT
-        without IPC_CREAT)."""
+    def lookup(self, t: Thread, key: int, flags: int, want: int,
+               more_checks: Callable[[T], None] | None = None) -> T | None:
+        """ipcget of an existing key: the object (EEXIST with IPC_CREAT|IPC_EXCL; then the
+        kind's ``more_checks``; EACCES without the rights ``flags`` ask for), or None when
+        the key has none (ENOENT without IPC_CREAT)."""
         found = next((o for o in self.by_id.values() if o.key == key), None) \
             if key != IPC_PRIVATE else None
         if found is None:
@@ -155,6 +156,8 @@ class Registry(Generic[T]):
             return None
         if flags & IPC_CREAT and flags & IPC_EXCL:
             raise KernelError(Errno.EEXIST, f"key {key:#x} exists")
+        if more_checks is not None:
+            more_checks(found)
         if not allowed(t, found, want):
             raise KernelError(Errno.EACCES, f"{self.what} {found.ident}")
         return found

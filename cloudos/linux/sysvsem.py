@@ -89,10 +89,12 @@ def sys_semget(t: Thread, key: int, nsems: int, flags: int, *_: int) -> int:
         raise KernelError(Errno.EINVAL, f"{nsems} semaphores")
     sets = state_of(t.process.kernel).sets
     want = (flags >> 6 | flags >> 3 | flags) & 7
-    found = sets.lookup(t, key, flags, want)
-    if found is not None:
+    def more_checks(found: SemSet) -> None:
         if nsems > len(found.values):
             raise KernelError(Errno.EINVAL, f"set {found.ident} has fewer semaphores")
+
+    found = sets.lookup(t, key, flags, want, more_checks)
+    if found is not None:
         return found.ident
     if nsems == 0:
         raise KernelError(Errno.EINVAL, "a new set of no semaphores")

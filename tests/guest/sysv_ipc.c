@@ -118,6 +118,7 @@ static void sem_basics(void)
         setgid(65534);
         setuid(65534);
         SHOW("another user: semget", semget(key, 0, 0600));
+        SHOW("another user: more semaphores than it has", semget(key, 4, 0));
         SHOW("another user: GETVAL", semctl(id, 0, GETVAL));
         SHOW("another user: IPC_RMID", semctl(id, 0, IPC_RMID));
         _exit(0);

@@ -388,6 +388,7 @@ SYSV_IPC_SECTIONS = {
                    b"one of two would block, IPC_NOWAIT: -1 EAGAIN", b"nothing done: 0 10 9",
                    b"past SEMVMX: -1 ERANGE", b"semaphore 3: -1 EFBIG",
                    b"too many operations: -1 E2BIG", b"timeout: -1 EAGAIN",
+                   b"another user: more semaphores than it has: -1 EINVAL",
                    b"another user: GETVAL: -1 EACCES", b"another user: IPC_RMID: -1 EPERM",
                    b"mode now 604", b"key gone: -1 ENOENT", b"SEM_STAT of a slot: 1",
                    b"semmni 32000, semmns 1024000000, semmsl 32000, semopm 500, semvmx 32767, "
