@@ -7,7 +7,9 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <sched.h>
 #include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -169,6 +171,36 @@ static void sem_wait(void)
     printf("at one it still waits: %d\n", semctl(id, 0, GETZCNT));
     sop(id, 0, -1, 0);
     printf("at zero it goes: exit %d\n", child_status(pid));
+    semctl(id, 0, IPC_RMID);
+}
+
+/* Two processes take a semaphore as a mutex around a read-yield-write of a shared counter. */
+static void sem_mutex(void)
+{
+    int id = semget(IPC_PRIVATE, 1, 0600);
+    int shm = shmget(IPC_PRIVATE, 4096, 0600);
+    volatile int *counter = shmat(shm, NULL, 0);
+    shmctl(shm, IPC_RMID, NULL);
+    semctl(id, 0, SETVAL, (union semun){.val = 1});
+    pid_t kids[2];
+    for (int k = 0; k < 2; k++) {
+        kids[k] = fork();
+        if (kids[k] == 0) {
+            alarm(20);
+            for (int i = 0; i < 300; i++) {
+                if (sop(id, 0, -1, SEM_UNDO) < 0)
+                    _exit(1);
+                int seen = *counter;
+                sched_yield();
+                *counter = seen + 1;
+                sop(id, 0, 1, SEM_UNDO);
+            }
+            _exit(0);
+        }
+    }
+    int a = child_status(kids[0]), b = child_status(kids[1]);
+    printf("mutual exclusion: counter %d, exits %d %d, value %d\n", *counter, a, b,
+           semval(id, 0));
     semctl(id, 0, IPC_RMID);
 }
 
@@ -449,6 +481,8 @@ int main(int argc, char **argv)
         sem_basics();
     if (section("sem_wait"))
         sem_wait();
+    if (section("sem_mutex"))
+        sem_mutex();
     if (section("sem_undo"))
         sem_undo();
     if (section("sem_interrupt"))

@@ -396,6 +396,7 @@ SYSV_IPC_SECTIONS = {
     "sem_wait": [b"the child sleeps on semaphore 0: 1", b"ping-pong rounds: 20, child exit 0",
                  b"the child's last pid on semaphore 0: 1", b"waiting for zero: 1, ncnt 0",
                  b"at one it still waits: 1", b"at zero it goes: exit 0"],
+    "sem_mutex": [b"mutual exclusion: counter 600, exits 0 0, value 1"],
     "sem_undo": [b"after the holder exited: 1",
                  b"the child holds it: 0; blocked until its exit: 0, value 0, child exit 0",
                  b"SETVAL cleared the undo: 1", b"undo after SETVAL: 2"],
