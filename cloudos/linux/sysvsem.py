@@ -222,9 +222,9 @@ def _count(semset: SemSet, num: int, zero: bool) -> int:
 def _forget_undo(state: SemState, ident: int, nums: range | list[int]) -> None:
     """SETVAL and SETALL clear every process's adjustments of the semaphores they set."""
     for per_pid in state.undo.values():
-        adjust = per_pid.get(ident)
-        for num in nums if adjust else ():
-            adjust.pop(num, None)  # type: ignore[union-attr]
+        adjust = per_pid.get(ident, {})
+        for num in nums:
+            adjust.pop(num, None)
 
 
 def _stat(t: Thread, semset: SemSet, buf: int) -> None:
