@@ -34,8 +34,8 @@ from cloudos.linux.creds import CAP_SYS_PTRACE, Creds
 from cloudos.linux.signals import SIG_DFL, SIG_IGN
 from cloudos.linux.pagecache import cache_of
 from cloudos.linux.personality import LinuxPersonality
-from cloudos.linux.process import (RLIM_INFINITY, RLIMIT_FSIZE, RLIMIT_NOFILE, LinuxProcess,
-                                   LinuxThread)
+from cloudos.linux.process import (RLIM_INFINITY, RLIMIT_FSIZE, RLIMIT_MSGQUEUE, RLIMIT_NOFILE,
+                                   LinuxProcess, LinuxThread)
 from cloudos.linux.syscalls import sys_file, sys_fork
 from cloudos.linux.syscalls.sys_fork import wait_status
 from cloudos.linux.syscalls.sys_cloudos import native_handlers
@@ -352,6 +352,7 @@ class Machine:
         OpenFiles.for_ram(mem)  # file-max: ENFILE past one open file per 10 KiB of RAM
         state.fd_limit = functools.partial(self._rlimit, RLIMIT_NOFILE)
         state.fsize_limit = functools.partial(self._rlimit, RLIMIT_FSIZE)
+        state.msgqueue_limit = functools.partial(self._rlimit, RLIMIT_MSGQUEUE)
         state.send_sigio = self._send_sigio
         state.send_mq_signal = self._send_mq_signal
         state.map_limit = mem

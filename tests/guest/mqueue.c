@@ -72,6 +72,23 @@ static double now(void)
 
 static void basics(void)
 {
+    /* (a user of its own: nothing else counts against its limit) */
+    pid_t pid = fork();
+    if (pid == 0) {  /* 8 x (8192 + 48) + 8 x 48 = 66304 bytes a queue */
+        setrlimit(RLIMIT_MSGQUEUE, &(struct rlimit){140000, 140000});
+        setgid(54321);
+        setuid(54321);
+        char other[80];
+        snprintf(other, sizeof other, "%s-b", name);
+        struct mq_attr attr = {0, 8, 8192, 0};
+        SHOW("RLIMIT_MSGQUEUE: first", mq_open(name, O_RDWR | O_CREAT, 0600, &attr) < 0 ? -1 : 0);
+        SHOW("second", mq_open(other, O_RDWR | O_CREAT, 0600, &attr) < 0 ? -1 : 0);
+        SHOW("third", mq_open("/cloudos-mq-third", O_RDWR | O_CREAT, 0600, &attr));
+        mq_unlink(other);
+        mq_unlink(name);
+        _exit(0);
+    }
+    child_status(pid);
     mqd_t q = make(O_RDWR, 4, 64);
     printf("mq_open: %s\n", q >= 0 ? "ok" : errname(errno));
     show_attr("attributes", q);
@@ -121,7 +138,7 @@ static void basics(void)
     mqd_t d = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL);
     show_attr("default attributes", d);
     mq_unlink(name);
-    pid_t pid = fork();
+    pid = fork();
     if (pid == 0) {
         setgid(65534);
         setuid(65534);
@@ -137,6 +154,7 @@ static void basics(void)
     if (pid == 0) {
         setrlimit(RLIMIT_NOFILE, &lim);
         SHOW("no fd left", mq_open(name, O_RDWR | O_CREAT, 0600, NULL));
+        SHOW("and no queue made", mq_unlink(name));
         _exit(0);
     }
     child_status(pid);

@@ -13,8 +13,9 @@ Never: touches guest memory (the personality copies messages in and out).
 Called by: ``vfs.server``.
 
 Limits: /proc/sys/fs/mqueue/{msg_max,msgsize_max,queues_max} without CAP_SYS_RESOURCE,
-HARD_MSGMAX and HARD_MSGSIZEMAX with it; a queue's size counts against the creator's
-RLIMIT_MSGQUEUE (EMFILE past it).
+HARD_MSGMAX and HARD_MSGSIZEMAX with it; a named queue's size counts against its
+creator's RLIMIT_MSGQUEUE (EMFILE past it; an unlinked queue still open is no longer
+counted), and all queues together fit in the machine's RAM (ENOMEM).
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD = 0, 1, 2
 NOTIFY_REMOVE = -1
 HARD_MSGMAX, HARD_MSGSIZEMAX, NAME_MAX = 65536, 16 << 20, 255
 CAP_SYS_RESOURCE = 24
-RLIMIT_MSGQUEUE_DEFAULT = 819200
+MQ_PRIO_MAX = 32768
+MSG_OVERHEAD, NODE_OVERHEAD = 48, 48  # sizeof(struct msg_msg), struct posix_msg_tree_node
 POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM = 0x1, 0x4, 0x40, 0x100
 _order = itertools.count()
 
@@ -56,6 +58,10 @@ class MQueue:
     attr: Attr
     maxmsg: int
     msgsize: int
+    cost: int          # its bytes charged to its creator's RLIMIT_MSGQUEUE
+    charged_uid: int   # that creator's real user id
+    opens: int = 0     # open file descriptions of it: it lives while named or open
+    unlinked: bool = False
     messages: list[tuple[int, int, bytes]] = field(default_factory=list)
     receivers: deque[Request] = field(default_factory=deque)
     senders: deque[tuple[Request, bytes, int]] = field(default_factory=deque)
@@ -105,14 +111,21 @@ def _create(vfs: Vfs, proc: Proc, r: MqOpen) -> MQueue:
             and not who.capable(CAP_SYS_RESOURCE):
         raise KernelError(Errno.ENOSPC, "fs/mqueue/queues_max queues")
     maxmsg, msgsize = _sizes(vfs, r)
-    # mqueue_get_inode: the queue's worst case counts against RLIMIT_MSGQUEUE
-    if maxmsg * (msgsize + 48) > RLIMIT_MSGQUEUE_DEFAULT and not who.capable(CAP_SYS_RESOURCE):
-        raise KernelError(Errno.EMFILE, "RLIMIT_MSGQUEUE")
+    # mqueue_get_inode: the queue's worst case counts against its creator's
+    # RLIMIT_MSGQUEUE (root's too), with Linux's overhead per message (struct msg_msg)
+    # and per priority (a tree node); all queues together fit in the machine's RAM
+    cost = maxmsg * (msgsize + MSG_OVERHEAD) + min(maxmsg, MQ_PRIO_MAX) * NODE_OVERHEAD
+    charged = vfs.state.mqueue_bytes
+    if charged.get(who.uid, 0) + cost > vfs.state.msgqueue_limit(proc.pid):
+        raise KernelError(Errno.EMFILE, f"RLIMIT_MSGQUEUE: {charged.get(who.uid)} + {cost}")
+    if sum(charged.values()) + cost > vfs.state.map_limit:
+        raise KernelError(Errno.ENOMEM, f"message queues of {cost} bytes")
+    charged[who.uid] = charged.get(who.uid, 0) + cost
     now = time.time_ns()
     attr = Attr(ino=0, mode=0o100000 | r.mode & 0o777 & ~proc.umask, nlink=1, uid=who.fsuid,
                 gid=who.fsgid, size=0, rdev=0, blksize=4096, blocks=0, atime_ns=now,
                 mtime_ns=now, ctime_ns=now, dev=0)
-    queue = MQueue(r.name, attr, maxmsg, msgsize)
+    queue = MQueue(r.name, attr, maxmsg, msgsize, cost, who.uid)
     queues[r.name] = queue
     return queue
 
@@ -127,6 +140,7 @@ def mq_open(vfs: Vfs, request: Request, r: MqOpen) -> int:
     queue = _queues(vfs).get(r.name)
     if queue is not None and r.flags & O_CREAT and r.flags & O_EXCL:
         raise KernelError(Errno.EEXIST, f"mqueue {r.name!r}")
+    created = queue is None
     if queue is None:
         if not r.flags & O_CREAT:
             raise KernelError(Errno.ENOENT, f"mqueue {r.name!r}")
@@ -135,8 +149,24 @@ def mq_open(vfs: Vfs, request: Request, r: MqOpen) -> int:
         want = {files.O_RDONLY: perm.MAY_READ, files.O_WRONLY: perm.MAY_WRITE}.get(
             access, perm.MAY_READ | perm.MAY_WRITE)
         perm.check(vfs.who(), queue.attr, want)
-    file = OpenFile("mqueue", access | r.flags & O_NONBLOCK, mqueue=queue)
-    return proc.fds.install(file, bool(r.flags & O_CLOEXEC))
+    try:
+        file = OpenFile("mqueue", access | r.flags & O_NONBLOCK, mqueue=queue)
+        fd = proc.fds.install(file, bool(r.flags & O_CLOEXEC))
+    except KernelError:
+        if created:  # no descriptor for it (EMFILE, ENFILE): as if never made
+            del _queues(vfs)[r.name]
+            queue.unlinked = True
+            _forget(vfs, queue)
+        raise
+    queue.opens += 1
+    return fd
+
+
+def _forget(vfs: Vfs, queue: MQueue) -> None:
+    """Neither named nor open: its bytes no longer count against its creator."""
+    if queue.unlinked and not queue.opens:
+        charged = vfs.state.mqueue_bytes
+        charged[queue.charged_uid] -= queue.cost
 
 
 def mq_unlink(vfs: Vfs, request: Request, r: MqUnlink) -> int:
@@ -149,6 +179,8 @@ def mq_unlink(vfs: Vfs, request: Request, r: MqUnlink) -> int:
     if who.fsuid != queue.attr.uid and not who.capable(perm.CAP_FOWNER):
         raise KernelError(Errno.EPERM, f"mqueue {r.name!r} belongs to another user")
     del _queues(vfs)[r.name]
+    queue.unlinked = True
+    _forget(vfs, queue)
     return 0
 
 
@@ -268,3 +300,5 @@ class MqueueFile(FileOps):
         queue: MQueue = file.mqueue
         if queue.notify is not None and queue.notify[0] == vfs.state.caller:
             queue.notify = None
+        queue.opens -= 1
+        _forget(vfs, queue)

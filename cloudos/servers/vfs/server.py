@@ -155,6 +155,7 @@ class VfsState:
     # A process's RLIMIT_NOFILE soft limit, by pid (the machine reads the personality's)
     fd_limit: Callable[[int], int] = lambda pid: files.MAX_FDS
     fsize_limit: Callable[[int], int] = lambda pid: 1 << 64  # RLIMIT_FSIZE, the same way
+    msgqueue_limit: Callable[[int], int] = lambda pid: 819200  # RLIMIT_MSGQUEUE, the same way
     map_limit: int = 1 << 40  # bytes of a file one mapping may read (the machine: its RAM)
     # /proc/sys's values (fs/pipe-max-size for F_SETPIPE_SZ ...): the machine's record
     sysctl: Sysctl = field(default_factory=Sysctl)
@@ -179,6 +180,7 @@ class VfsState:
     # POSIX message queues by name (mqueue.py), and the machine's way to send the signal
     # of an mq_notify: (pid, signal, sender's pid, sender's uid, sigev_value)
     mqueues: dict[bytes, Any] = field(default_factory=dict)
+    mqueue_bytes: dict[int, int] = field(default_factory=dict)  # charged, by real uid
     send_mq_signal: Callable[[int, int, int, int, int], None] = \
         lambda pid, sig, sender, uid, value: None
 
