@@ -79,6 +79,7 @@ class Sender(Waiter):
 class MsgQueue(IpcObject):
     qbytes: int = 0
     messages: list[Message] = field(default_factory=list)
+    cbytes: int = 0  # the bytes of its messages
     stime: int = 0
     rtime: int = 0
     lspid: int = 0
@@ -86,12 +87,9 @@ class MsgQueue(IpcObject):
     receivers: list[Receiver] = field(default_factory=list)
     senders: list[Sender] = field(default_factory=list)
 
-    def cbytes(self) -> int:
-        return sum(len(m.text) for m in self.messages)
-
     def fits(self, size: int) -> bool:
         """msg_fits_inqueue: the bytes and the count of messages stay within qbytes."""
-        return self.cbytes() + size <= self.qbytes and len(self.messages) + 1 <= self.qbytes
+        return self.cbytes + size <= self.qbytes and len(self.messages) + 1 <= self.qbytes
 
 
 def queues_of(kernel: Any) -> Registry[MsgQueue]:
@@ -152,6 +150,7 @@ def _enqueue(queue: MsgQueue, message: Message, pid: int) -> None:
     queue.lspid, queue.stime = pid, int(time.time())
     if not _pipelined(queue, message):
         queue.messages.append(message)
+        queue.cbytes += len(message.text)
 
 
 def _admit_senders(queue: MsgQueue) -> None:
@@ -176,9 +175,14 @@ def sys_msgsnd(t: Thread, ident: int, msgp: int, msgsz: int, flags: int, *_: int
     if mtype < 1:
         raise KernelError(Errno.EINVAL, f"message type {mtype}")
     message = Message(mtype, aspace.copy_in(msgp + MTYPE.size, msgsz))
-    queue = queues_of(t.process.kernel).get(ident)
+    queues = queues_of(t.process.kernel)
+    queue = queues.get(ident)
     if not sysvipc.allowed(t, queue, WRITE):
         raise KernelError(Errno.EACCES, f"message queue {ident}")
+    # (the host holds the messages: all queues together stay within the machine's RAM)
+    held = sum(q.cbytes for q in queues.by_id.values())
+    if held + msgsz > t.process.kernel.frames.total_bytes:
+        raise KernelError(Errno.ENOMEM, f"{held} bytes of messages queued")
     if queue.fits(msgsz):
         _enqueue(queue, message, t.process.pid)
         return 0
@@ -232,6 +236,7 @@ def sys_msgrcv(t: Thread, ident: int, msgp: int, msgsz: int, msgtyp: int, flags:
         raise KernelError(Errno.E2BIG, f"a message of {len(message.text)} bytes")
     # Taken off the queue first: a bad buffer loses it (EFAULT), as on Linux
     queue.messages.remove(message)
+    queue.cbytes -= len(message.text)
     queue.lrpid, queue.rtime = t.process.pid, int(time.time())
     _admit_senders(queue)
     text = message.text[:msgsz]
@@ -241,7 +246,7 @@ def sys_msgrcv(t: Thread, ident: int, msgp: int, msgsz: int, msgtyp: int, flags:
 
 def _stat(t: Thread, queue: MsgQueue, buf: int) -> None:
     t.process.aspace.copy_out(buf, sysvipc.pack_perm(
-        MSQID_DS, queue, queue.stime, queue.rtime, queue.ctime, queue.cbytes(),
+        MSQID_DS, queue, queue.stime, queue.rtime, queue.ctime, queue.cbytes,
         len(queue.messages), queue.qbytes, queue.lspid, queue.lrpid, 0, 0))
 
 
@@ -253,7 +258,7 @@ def _info(t: Thread, queues: Registry[MsgQueue], cmd: int, buf: int) -> int:
     if cmd == MSG_INFO:
         pool = len(queues.by_id)
         count = sum(len(q.messages) for q in queues.by_id.values())
-        tql = sum(q.cbytes() for q in queues.by_id.values())
+        tql = sum(q.cbytes for q in queues.by_id.values())
     t.process.aspace.copy_out(buf, MSGINFO.pack(
         pool, count, table.number("kernel/msgmax"), table.number("kernel/msgmnb"),
         table.number("kernel/msgmni"), MSGSSZ, tql, MSGSEG))
@@ -282,6 +287,7 @@ def _remove(queues: Registry[MsgQueue], queue: MsgQueue) -> None:
     queue.receivers.clear()
     queue.senders.clear()
     queue.messages.clear()
+    queue.cbytes = 0
 
 
 def sys_msgctl(t: Thread, ident: int, cmd: int, buf: int, *_: int) -> int:

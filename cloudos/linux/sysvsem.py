@@ -35,6 +35,7 @@ SEM_STAT, SEM_INFO, SEM_STAT_ANY = 18, 19, 20
 SEM_UNDO = 0x1000
 SEMVMX = 32767   # the largest value of a semaphore
 SEMAEM = SEMVMX  # the largest undo adjustment
+SEM_SIZE = 64  # Linux's struct sem: what each semaphore costs of the machine's memory
 SEMBUF = struct.Struct("<Hhh")  # struct sembuf: sem_num, sem_op, sem_flg
 # struct semid64_ds of x86_64 after its ipc64_perm: otime, unused, ctime, unused, nsems,
 # two unused longs
@@ -98,8 +99,11 @@ def sys_semget(t: Thread, key: int, nsems: int, flags: int, *_: int) -> int:
         return found.ident
     if nsems == 0:
         raise KernelError(Errno.EINVAL, "a new set of no semaphores")
-    if sum(len(s.values) for s in sets.by_id.values()) + nsems > mns:
+    total = sum(len(s.values) for s in sets.by_id.values()) + nsems
+    if total > mns:
         raise KernelError(Errno.ENOSPC, "SEMMNS semaphores in all")
+    if total * SEM_SIZE > t.process.kernel.frames.total_bytes:  # (the host holds them)
+        raise KernelError(Errno.ENOMEM, f"{total} semaphores")
     uid, gid = sysvipc.creator(t)
     semset = SemSet(sets.next_ident(mni), key, flags & 0o777, uid, gid,
                     values=[0] * nsems, pids=[0] * nsems)
