@@ -177,7 +177,8 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.UNAME: full(sys_proc.sys_uname, "sysname Linux, release 6.12.0-cloudos; nodename "
                                           "from --hostname or sethostname"),
     Sysno.SEMGET: full(sysvsem.sys_semget),
-    Sysno.SEMOP: full(sysvsem.sys_semop, "blocks in the scheduler; SEM_UNDO applied at exit"),
+    Sysno.SEMOP: partial(sysvsem.sys_semop, "SEM_UNDO adjustments are per process (a clone "
+                         "with CLONE_SYSVSEM but not CLONE_VM does not share them)"),
     Sysno.SEMCTL: full(sysvsem.sys_semctl),
     Sysno.SHMDT: full(sysvshm.sys_shmdt),
     Sysno.MSGGET: full(sysvmsg.sys_msgget),
@@ -360,7 +361,7 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.GETDENTS64: full(sys_file.sys_getdents64),
     Sysno.SET_TID_ADDRESS: full(sys_proc.sys_set_tid_address),
     Sysno.RESTART_SYSCALL: enosys(),
-    Sysno.SEMTIMEDOP: full(sysvsem.sys_semtimedop),
+    Sysno.SEMTIMEDOP: partial(sysvsem.sys_semtimedop, "as semop"),
     Sysno.FADVISE64: partial(sys_file.sys_fadvise64, "checked, then ignored"),
     Sysno.TIMER_CREATE: partial(sys_timer.sys_timer_create,
                                 "REALTIME, MONOTONIC, BOOTTIME clocks (no CPU-time timers)"),
