@@ -34,8 +34,8 @@ from cloudos.linux.creds import CAP_SYS_PTRACE, Creds
 from cloudos.linux.signals import SIG_DFL, SIG_IGN
 from cloudos.linux.pagecache import cache_of
 from cloudos.linux.personality import LinuxPersonality
-from cloudos.linux.process import (RLIM_INFINITY, RLIMIT_FSIZE, RLIMIT_NOFILE, LinuxProcess,
-                                   LinuxThread)
+from cloudos.linux.process import (RLIM_INFINITY, RLIMIT_FSIZE, RLIMIT_MSGQUEUE, RLIMIT_NOFILE,
+                                   LinuxProcess, LinuxThread)
 from cloudos.linux.syscalls import sys_file, sys_fork
 from cloudos.linux.syscalls.sys_fork import wait_status
 from cloudos.linux.syscalls.sys_cloudos import native_handlers
@@ -56,6 +56,7 @@ from cloudos.servers.vfs.fs import FileSystem
 from cloudos.servers.vfs.procfs import (NS_INIT, Counters, Mapping, ProcFs, ProcInfo,
                                         TaskInfo)
 from cloudos.servers.vfs.perm import EVERY_CAP, ROOT, Who
+from cloudos.abi.signal import SI_MESGQ
 from cloudos.abi.flags import OwnerType
 from cloudos.abi.vfs import ConsoleInput, ExecRead, Op, Spawn
 from cloudos.servers.vfs.server import (AT_FDCWD, VFS_ID, Proc, Vfs, VfsState, fd_info,
@@ -355,7 +356,9 @@ class Machine:
         OpenFiles.for_ram(mem)  # file-max: ENFILE past one open file per 10 KiB of RAM
         state.fd_limit = functools.partial(self._rlimit, RLIMIT_NOFILE)
         state.fsize_limit = functools.partial(self._rlimit, RLIMIT_FSIZE)
+        state.msgqueue_limit = functools.partial(self._rlimit, RLIMIT_MSGQUEUE)
         state.send_sigio = self._send_sigio
+        state.send_mq_signal = self._send_mq_signal
         state.map_limit = mem
         self.halted: int | None = None  # the status a halt (timeout, host signal) gives
         self._halts: list[int] = []  # halts host signal handlers asked for (_halt_soon)
@@ -390,6 +393,13 @@ class Machine:
             if p.pgid == who if kind == OwnerType.PGRP else \
                     p.pid == who or any(t.tid == who for t in p.threads):
                 signals.send(p, signals.SigInfo(sig, signals.SI_KERNEL))
+    def _send_mq_signal(self, pid: int, sig: int, sender: int, uid: int, value: int) -> None:
+        """The signal of an mq_notify: a message came to the queue ``pid`` watches."""
+        process = self.kernel.processes.get(pid)
+        if process is not None and not process.zombie:
+            signals.send(process, signals.SigInfo(sig, SI_MESGQ, sender, uid,
+                                                  value=value))
+
     def _publish(self, publish: Sequence[tuple[str, int, int, bool]]) -> None:
         """--publish: listen on (or for UDP, bind) each host address and port now
         (SetupError if taken), for the net server to poll (servers/net/host.py forwards

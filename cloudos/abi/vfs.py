@@ -50,6 +50,8 @@ class Op(enum.IntEnum):
     SIGNALFD4, EVENTFD2, EPOLL_CREATE1, DUP3, PIPE2 = 289, 290, 291, 292, 293
     RENAMEAT2, MEMFD_CREATE, STATX = 316, 319, 332
     SENDFILE, COPY_FILE_RANGE, CLOSE_RANGE = 40, 326, 436
+    MQ_OPEN, MQ_UNLINK, MQ_TIMEDSEND, MQ_TIMEDRECEIVE, MQ_NOTIFY = 240, 241, 242, 243, 244
+    MQ_GETSETATTR = 245
     # lifecycle: sent by the personality when a process starts, forks, execs or exits
     SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003
     EXEC_READ, MMAP_READ = 1004, 1005  # execve's and mmap's reads
@@ -101,6 +103,24 @@ class Received:
     control_used: int
     msg_flags: int
     name: bytes = b""  # the sender's sockaddr (msg_name), if it has one
+
+
+@record
+class MqReceived:
+    """A message mq_timedreceive took, and its priority."""
+
+    data: bytes
+    prio: int
+
+
+@record
+class MqAttr:
+    """A queue's struct mq_attr, as it was before mq_getsetattr changed it."""
+
+    flags: int
+    maxmsg: int
+    msgsize: int
+    curmsgs: int
 
 
 @record
@@ -571,6 +591,60 @@ class Pipe2:
 
 
 @record
+class MqOpen:
+    """mq_open(2) of ``name`` (without its leading slash); ``maxmsg`` 0: no attributes
+    given (the defaults)."""
+    OP: ClassVar[Op] = Op.MQ_OPEN
+    name: bytes
+    flags: int
+    mode: int
+    maxmsg: int
+    msgsize: int
+
+
+@record
+class MqUnlink:
+    OP: ClassVar[Op] = Op.MQ_UNLINK
+    name: bytes
+
+
+@record
+class MqTimedsend:
+    """mq_timedsend(2) of ``data`` (copied in by the personality)."""
+    OP: ClassVar[Op] = Op.MQ_TIMEDSEND
+    fd: int
+    data: bytes
+    prio: int
+
+
+@record
+class MqTimedreceive:
+    """mq_timedreceive(2) into a buffer of ``size`` bytes; the answer is an ``MqReceived``."""
+    OP: ClassVar[Op] = Op.MQ_TIMEDRECEIVE
+    fd: int
+    size: int
+
+
+@record
+class MqNotify:
+    """mq_notify(2): ``notify`` -1 unregisters; else SIGEV_NONE (1) or SIGEV_SIGNAL (0)
+    of ``signo`` with ``value``."""
+    OP: ClassVar[Op] = Op.MQ_NOTIFY
+    fd: int
+    notify: int
+    signo: int
+    value: int
+
+
+@record
+class MqGetsetattr:
+    """mq_getsetattr(2): ``flags`` -1 changes nothing; the answer is an ``MqAttr``."""
+    OP: ClassVar[Op] = Op.MQ_GETSETATTR
+    fd: int
+    flags: int
+
+
+@record
 class Eventfd2:
     OP: ClassVar[Op] = Op.EVENTFD2
     initval: int
@@ -959,7 +1033,8 @@ REQUESTS: tuple[type, ...] = (
     Getsockname, Getpeername, Getsockopt, Setsockopt, Shutdown, Sendto, Recvfrom, Sendmsg,
     Recvmsg, Spawn, Fork, Exec, Exit, ExecRead, MmapRead, MapAttach, MapSync, TimerFired,
     LeaseTimeout, ConsoleInput, SignalsPending, CoreDump, Credentials, Sendfile,
-    CopyFileRange, CloseRange, SocketMade, SocketEvents, NetRestarted)
+    CopyFileRange, CloseRange, SocketMade, SocketEvents, NetRestarted, MqOpen, MqUnlink,
+    MqTimedsend, MqTimedreceive, MqNotify, MqGetsetattr)
 # A request class by its op; some classes serve several ops alike.
 BY_OP: dict[int, type] = {
     **{cls.OP: cls for cls in REQUESTS},  # type: ignore[attr-defined]

@@ -27,6 +27,7 @@ from cloudos.linux.pagecache import cache_of
 RLIM_INFINITY = (1 << 64) - 1
 RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_AS = 0, 1, 9
 RLIMIT_STACK, RLIMIT_CORE, RLIMIT_NPROC, RLIMIT_NOFILE, RLIM_NLIMITS = 3, 4, 6, 7, 16
+RLIMIT_MSGQUEUE = 12
 
 
 def _host_limit(resource_id: int) -> tuple[int, int]:

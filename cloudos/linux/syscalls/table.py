@@ -13,9 +13,9 @@ from enum import Enum
 
 from cloudos.abi.sysno import LINUX_TABLE_END, UNUSED, Sysno
 from cloudos.kernel.trap import Handler
-from cloudos.linux import sysvshm
-from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_prctl, sys_proc,
-                                    sys_sched, sys_signal, sys_time, sys_timer)
+from cloudos.linux import sysvmsg, sysvsem, sysvshm
+from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_mqueue, sys_prctl,
+                                    sys_proc, sys_sched, sys_signal, sys_time, sys_timer)
 
 
 class Support(Enum):
@@ -180,14 +180,16 @@ _ROWS: dict[Sysno, _Row] = {
                         "core files are always ./core (core_pattern is not read)"),
     Sysno.UNAME: full(sys_proc.sys_uname, "sysname Linux, release 6.12.0-cloudos; nodename "
                                           "from --hostname or sethostname"),
-    Sysno.SEMGET: enosys(),
-    Sysno.SEMOP: enosys(),
-    Sysno.SEMCTL: enosys(),
+    Sysno.SEMGET: full(sysvsem.sys_semget),
+    Sysno.SEMOP: partial(sysvsem.sys_semop, "SEM_UNDO adjustments are per process (a clone "
+                         "with CLONE_SYSVSEM but not CLONE_VM does not share them)"),
+    Sysno.SEMCTL: full(sysvsem.sys_semctl),
     Sysno.SHMDT: full(sysvshm.sys_shmdt),
-    Sysno.MSGGET: enosys(),
-    Sysno.MSGSND: enosys(),
-    Sysno.MSGRCV: enosys(),
-    Sysno.MSGCTL: enosys(),
+    Sysno.MSGGET: full(sysvmsg.sys_msgget),
+    Sysno.MSGSND: full(sysvmsg.sys_msgsnd),
+    Sysno.MSGRCV: partial(sysvmsg.sys_msgrcv, "no MSG_COPY (ENOSYS, as without "
+                          "CONFIG_CHECKPOINT_RESTORE)"),
+    Sysno.MSGCTL: full(sysvmsg.sys_msgctl),
     Sysno.FCNTL: partial(sys_file.sys_fcntl,
                          "dup, cloexec, status flags, record and OFD locks (EDEADLK), "
                          "leases (broken by open, SIGIO), pipe sizes, F_SETOWN(_EX), "
@@ -363,7 +365,7 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.GETDENTS64: full(sys_file.sys_getdents64),
     Sysno.SET_TID_ADDRESS: full(sys_proc.sys_set_tid_address),
     Sysno.RESTART_SYSCALL: enosys(),
-    Sysno.SEMTIMEDOP: enosys(),
+    Sysno.SEMTIMEDOP: partial(sysvsem.sys_semtimedop, "as semop"),
     Sysno.FADVISE64: partial(sys_file.sys_fadvise64, "checked, then ignored"),
     Sysno.TIMER_CREATE: partial(sys_timer.sys_timer_create,
                                 "REALTIME, MONOTONIC, BOOTTIME clocks (no CPU-time timers)"),
@@ -391,12 +393,14 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.MBIND: enosys(),
     Sysno.SET_MEMPOLICY: enosys(),
     Sysno.GET_MEMPOLICY: enosys(),
-    Sysno.MQ_OPEN: enosys(),
-    Sysno.MQ_UNLINK: enosys(),
-    Sysno.MQ_TIMEDSEND: enosys(),
-    Sysno.MQ_TIMEDRECEIVE: enosys(),
-    Sysno.MQ_NOTIFY: enosys(),
-    Sysno.MQ_GETSETATTR: enosys(),
+    Sysno.MQ_OPEN: partial(sys_mqueue.sys_mq_open, "queues are named in the VFS; no mqueue file "
+                           "system to mount, list or read"),
+    Sysno.MQ_UNLINK: full(sys_mqueue.sys_mq_unlink),
+    Sysno.MQ_TIMEDSEND: full(sys_mqueue.sys_mq_timedsend),
+    Sysno.MQ_TIMEDRECEIVE: full(sys_mqueue.sys_mq_timedreceive),
+    Sysno.MQ_NOTIFY: partial(sys_mqueue.sys_mq_notify,
+                             "SIGEV_SIGNAL, SIGEV_NONE; SIGEV_THREAD ENOSYS (no netlink)"),
+    Sysno.MQ_GETSETATTR: full(sys_mqueue.sys_mq_getsetattr),
     Sysno.KEXEC_LOAD: enosys(),
     Sysno.WAITID: full(sys_fork.sys_waitid),
     Sysno.ADD_KEY: enosys(),

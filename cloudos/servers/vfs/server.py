@@ -42,8 +42,8 @@ from cloudos.abi.vfs import Again, ExecImage, FileOwner, PollReady
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
-from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, locks, netsock, perm,
-                                 pipe, regular, signalfd, timerfd, transfer, unix)
+from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, locks, mqueue, netsock,
+                                 perm, pipe, regular, signalfd, timerfd, transfer, unix)
 from cloudos.servers.vfs.console import BACKGROUND
 from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
                                        O_NOFOLLOW, O_NONBLOCK, O_PATH, O_TRUNC, FdTable,
@@ -105,7 +105,7 @@ KINDS: dict[str, FileOps] = {
     "socket": unix.UnixSocket(),
     "console": console.HostConsole(), "eventfd": eventfd.EventFd(),
     "timerfd": timerfd.TimerFd(), "signalfd": signalfd.SignalFd(), "epoll": epoll.Epoll(),
-    "inet": netsock.NetSocket()}
+    "inet": netsock.NetSocket(), "mqueue": mqueue.MqueueFile()}
 
 
 # The socket calls, each served by AF_UNIX's module, or for an internet socket by the net
@@ -159,6 +159,7 @@ class VfsState:
     # A process's RLIMIT_NOFILE soft limit, by pid (the machine reads the personality's)
     fd_limit: Callable[[int], int] = lambda pid: files.MAX_FDS
     fsize_limit: Callable[[int], int] = lambda pid: 1 << 64  # RLIMIT_FSIZE, the same way
+    msgqueue_limit: Callable[[int], int] = lambda pid: 819200  # RLIMIT_MSGQUEUE, the same way
     map_limit: int = 1 << 40  # bytes of a file one mapping may read (the machine: its RAM)
     # /proc/sys's values (fs/pipe-max-size for F_SETPIPE_SZ ...): the machine's record
     sysctl: Sysctl = field(default_factory=Sysctl)
@@ -180,6 +181,12 @@ class VfsState:
     # SIGIO (a lease's break, O_ASYNC I/O) for F_SETOWN's owner ((OwnerType, id), signal):
     # the machine's
     send_sigio: Callable[[int, int, int], None] = lambda kind, who, sig: None
+    # POSIX message queues by name (mqueue.py), and the machine's way to send the signal
+    # of an mq_notify: (pid, signal, sender's pid, sender's uid, sigev_value)
+    mqueues: dict[bytes, Any] = field(default_factory=dict)
+    mqueue_bytes: dict[int, int] = field(default_factory=dict)  # charged, by real uid
+    send_mq_signal: Callable[[int, int, int, int, int], None] = \
+        lambda pid, sig, sender, uid, value: None
 
 
 class Vfs:
@@ -230,6 +237,12 @@ class Vfs:
             vfs.SignalsPending: self.signals_pending, vfs.TimerfdCreate: self.timerfd_create,
             vfs.TimerfdSettime: partial(timerfd.settime, self),
             vfs.TimerfdGettime: partial(timerfd.gettime, self),
+            vfs.MqOpen: partial(mqueue.mq_open, self),
+            vfs.MqUnlink: partial(mqueue.mq_unlink, self),
+            vfs.MqTimedsend: partial(mqueue.mq_timedsend, self),
+            vfs.MqTimedreceive: partial(mqueue.mq_timedreceive, self),
+            vfs.MqNotify: partial(mqueue.mq_notify, self),
+            vfs.MqGetsetattr: partial(mqueue.mq_getsetattr, self),
             vfs.TimerFired: self.timer_fired, vfs.EpollCreate1: self.epoll_create1,
             vfs.EpollCtl: partial(epoll.ctl, self), vfs.EpollWait: partial(epoll.wait, self),
         }
