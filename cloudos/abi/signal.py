@@ -52,7 +52,7 @@ SIGRTMIN = 32
 # si_code (asm-generic/siginfo.h): who sent a signal, when not a fault's own code.
 SI_USER, SI_KERNEL, SI_QUEUE, SI_TIMER, SI_MESGQ, SI_TKILL = 0, 0x80, -1, -2, -3, -6
 # SIGCHLD's si_code: what happened to the child.
-CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
+CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_TRAPPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 4, 5, 6
 # wait status words of a stopped child (| signal << 8) and of a continued one
 STOPPED_STATUS, CONTINUED_STATUS = 0x7F, 0xFFFF
 NSIG = 64  # the highest signal number: a sigset_t has 64 bits

@@ -97,6 +97,7 @@ class TrapKind(Enum):
     EXIT = "exit"                        # the CPU cannot go on (emulator error)
 
 
+DEBUG_VECTOR = 1  # #DB: what a single step ends in
 PF_PRESENT, PF_WRITE, PF_USER, PF_FETCH = 1, 2, 4, 16  # x86 page-fault error code bits
 
 _VECTOR_KIND = {0: TrapKind.DIVIDE_ERROR, 3: TrapKind.BREAKPOINT, 6: TrapKind.INVALID_OPCODE,
@@ -136,6 +137,8 @@ class CpuContext:
         # that made it, so on a multiprocessor such contexts drop a CPU's translations
         # when they run there after any of them ran elsewhere (see ``run``).
         self.writes_code = False
+        # Run one instruction, then trap as a debug exception (a tracer's PTRACE_SINGLESTEP).
+        self.single_step = False
 
 
 XMM = tuple(getattr(X, f"UC_X86_REG_XMM{i}") for i in range(16)) + (X.UC_X86_REG_MXCSR,)
@@ -154,6 +157,8 @@ class Cpu:
     # Are lock-prefixed instructions atomic between this machine's CPUs? Not in Unicorn
     # (notes/unicorn-facts.md): threads that share memory must take turns.
     atomics_shared = False
+    # Can ``run`` stop after one instruction (``CpuContext.single_step``)?
+    can_single_step = True
 
     def __init__(self, ram: PhysicalMemory, index: int = 0) -> None:
         if not 0 <= index < MAX_CPUS:
@@ -445,7 +450,7 @@ class Cpu:
                 self.code_stale = True
             self._enter_guest()
         try:
-            uc.emu_start(rip, KERNEL_BASE + STUB_PHYS + _HALT)
+            uc.emu_start(rip, KERNEL_BASE + STUB_PHYS + _HALT, count=int(ctx.single_step))
         except UcError as err:
             rip = uc.reg_read(X.UC_X86_REG_RIP)
             if self._vector >= 0:  # a #GP earlier in the block: the CPU never got here
@@ -458,6 +463,9 @@ class Cpu:
             self._timer.disarm()
             if smp is not None:
                 self._leave_guest()
+        if ctx.single_step and self._vector < 0 and not self._stopped_in_syscall:
+            self._reset_latch()  # one instruction ran: the #DB of the trap flag
+            return Trap(TrapKind.BREAKPOINT, self.reg(X.UC_X86_REG_RIP), DEBUG_VECTOR)
         return self._trap()
 
     def _trap(self) -> Trap:

@@ -279,6 +279,7 @@ class KvmCpu:
 
     name = NAME
     atomics_shared = True  # real hardware: threads of one process may run side by side
+    can_single_step = False  # (KVM_GUESTDBG_SINGLESTEP is not wired up)
 
     def __init__(self, ram: PhysicalMemory, index: int = 0) -> None:
         if not 0 <= index < MAX_CPUS:

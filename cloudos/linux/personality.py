@@ -14,7 +14,7 @@ import heapq
 from cloudos.abi.vfs import CoreDump, Exit
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.task import Process, State, Thread
-from cloudos.linux import coredump, signals, sysvsem, vdso
+from cloudos.linux import coredump, ptrace, signals, sysvsem, vdso
 from cloudos.linux.pagecache import collect_shared
 from cloudos.linux.process import memory_kinds
 from cloudos.linux.syscalls import sys_file, sys_fork
@@ -32,8 +32,9 @@ class LinuxPersonality:
 
     def before_user(self, thread: Thread) -> None:
         """Signals due to ``thread``: a handler's frame, a stop, or the default action;
-        the vDSO's clock anchor when it is due."""
-        signals.deliver(thread)
+        the vDSO's clock anchor when it is due; first, a ptrace-stop that is due."""
+        if not ptrace.before_user(thread):
+            signals.deliver(thread)
         vdso.tick(self.kernel)
 
     def on_dying(self, dying: Process) -> None:

@@ -84,6 +84,8 @@ class LinuxProcess:
     thp_disable: bool = False
     started: float = 0.0  # seconds after boot it was made (fork), as /proc's starttime
     env_area: tuple[int, int] = (0, 0)  # its environment strings on the stack (execve's)
+    ptrace: Any = None  # how its tracer traces it (``ptrace.Tracee``), None: untraced
+    tracees: list[Process] = field(default_factory=list)  # the processes it traces
 
     @property
     def uid(self) -> int:

@@ -35,6 +35,7 @@ from cloudos.abi.sysno import Sysno
 from cloudos.abi.vfs import SignalsPending
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Process, State, Thread
+from cloudos.linux import ptrace
 from cloudos.linux.process import linux, linux_thread
 
 SIG_DFL, SIG_IGN = 0, 1
@@ -130,6 +131,10 @@ def send(process: Process, info: SigInfo, thread: Thread | None = None) -> None:
     blocked = all(linux_thread(t).sigmask & _bit(sig) for t in ([thread] if thread else live))
     if not blocked and _init_ignores(process, handler, info):
         return
+    if sig != SIGKILL and ptrace.tracee(process) is not None:
+        handler = SIG_DFL if handler == SIG_IGN else handler
+        if handler == SIG_DFL:  # its tracer sees it first, whatever it would do
+            blocked, handler = True, -1
     if (handler == SIG_IGN or (handler == SIG_DFL and sig in DEFAULT_IGNORE)) and not blocked:
         return  # a blocked signal stays pending even so: sigwait may take it
     takers = [t for t in ([thread] if thread else live)
@@ -254,6 +259,8 @@ def _time_left(thread: Thread) -> None:
 
 def _restarts(thread: Thread, sig: int) -> bool:
     """Whether the call ``thread`` sleeps in runs again after a handler of ``sig``."""
+    if ptrace.tracee(thread.process) is not None:  # a ptrace-stop first: Linux restarts
+        return thread.syscall in RESTARTABLE | STOP_RESTARTS
     return bool(_action(thread.process, sig)[1] & SA_RESTART) and thread.syscall in RESTARTABLE
 
 
@@ -305,7 +312,11 @@ def deliver(thread: Thread) -> None:
         process.kernel.scheduler.sleep_on(thread, ("stopped", process.pid), restart=-2)
         return
     thread.notify = False
-    info = _take(thread)
+    info = ptrace.injected(thread)
+    if info is None:
+        info = _take(thread)
+        if info is not None and ptrace.intercept(thread, info):
+            return
     if info is None:
         state = linux_thread(thread)
         if state.temporary_mask:  # the wait is over and no handler ran: the old mask again
@@ -406,7 +417,8 @@ def sigreturn(thread: Thread) -> int:
 def on_fault(thread: Thread, sig: int, addr: int, code: int = SI_KERNEL) -> bool:
     """A CPU fault: its handler runs if there is one and the signal is not blocked."""
     handler = _action(thread.process, sig)[0]
-    if handler in (SIG_DFL, SIG_IGN) or linux_thread(thread).sigmask & _bit(sig):
+    traced = ptrace.tracee(thread.process) is not None
+    if not traced and (handler in (SIG_DFL, SIG_IGN) or linux_thread(thread).sigmask & _bit(sig)):
         return False  # Linux forces the default action for blocked or ignored faults
     linux_thread(thread).pending.infos[sig] = SigInfo(sig, code, addr=addr)
     thread.notify = True

@@ -17,7 +17,9 @@ import struct
 from unicorn import x86_const as X
 
 from cloudos.abi import sysctl, vfs
+from cloudos.abi.ptrace import Event
 from cloudos.abi.signal import (CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED,
+                                CLD_TRAPPED,
                                 CONTINUED_STATUS, SIGCHLD, SIGCONT, SIGKILL, SIGSEGV)
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.boot import Kernel
@@ -28,7 +30,7 @@ from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import SlowPath, Stop
 from cloudos.linux.elf import ExecError, env_area
 from cloudos.linux import coredump, maps
-from cloudos.linux import signals
+from cloudos.linux import ptrace, signals
 from cloudos.linux.coredump import CORE_DUMPED
 from cloudos.linux import creds
 from cloudos.linux.creds import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
@@ -136,6 +138,8 @@ def _copy_thread(t: Thread, flags: int, stack: int, tls: int, child_tid: int) ->
         sys_file.notify(kernel, vfs.Fork(parent.pid, process.pid))
         child = kernel.new_thread(process, context)
     child.personality = linux_thread(t).fork()
+    if not flags & (CLONE_THREAD | CLONE_UNTRACED):
+        ptrace.on_clone(t, child, _clone_event(flags))
     linux_thread(child).started = since_boot(kernel)
     if not flags & CLONE_THREAD:
         linux(child.process).started = linux_thread(child).started
@@ -145,6 +149,14 @@ def _copy_thread(t: Thread, flags: int, stack: int, tls: int, child_tid: int) ->
     if flags & CLONE_CHILD_CLEARTID:
         linux_thread(child).clear_child_tid = child_tid
     return child
+
+
+def _clone_event(flags: int) -> Event:
+    """Which PTRACE_EVENT a new process is (Linux's kernel_clone): vfork, fork (exit
+    signal SIGCHLD), else clone."""
+    if flags & CLONE_VFORK:
+        return Event.VFORK
+    return Event.FORK if flags & 0xFF == SIGCHLD else Event.CLONE
 
 
 def _store_tid(aspace: AddressSpace, address: int, tid: int) -> None:
@@ -325,6 +337,7 @@ def _become(t: Thread, new: AddressSpace, entry: int, rsp: int, path: bytes,
     state.sigactions = {sig: act for sig, act in state.sigactions.items()
                         if struct.unpack_from("<Q", act)[0] == 1}  # SIG_IGN survives
     sys_file.notify(kernel, vfs.Exec(process.pid))
+    ptrace.on_exec(t)
     kernel.scheduler.wakeup(("vfork", process.pid), process.pid)
 
 
@@ -379,6 +392,7 @@ def on_exit(process: Process) -> None:
         for other in list(kernel.processes.values()):
             kernel.exit_process(other, 0, SIGKILL)
     kernel.scheduler.wakeup(("vfork", process.pid), process.pid)
+    ptrace.on_exit(process)
     if process.parent is not None:
         kernel.scheduler.wakeup(("child", process.parent.pid))
     if heir is not None and any(c.zombie for c in heir.children):
@@ -415,8 +429,10 @@ def _candidates(t: Thread, pid: int) -> list[Process]:
 
 
 def _family(t: Thread) -> list[Process]:
-    """Children of the calling process (all its threads wait on the same children)."""
-    return list(t.process.children)
+    """Children of the calling process (all its threads wait on the same children), and
+    the processes it traces (it hears of their stops and of their end)."""
+    family = list(t.process.children)
+    return family + [p for p in ptrace.tracees(t.process) if p not in family]
 
 
 def wait_status(process: Process) -> int:
@@ -440,8 +456,12 @@ def rusage_bytes(user: float, system: float) -> bytes:
                        *([0] * 14))
 
 
-def _report(child: Process, options: int) -> int:
-    """The stop or continue of ``child`` that ``options`` asks for (a status word), or 0."""
+def _report(t: Thread, child: Process, options: int) -> int:
+    """The ptrace-stop of ``child`` if the caller traces it, else the stop or continue
+    that ``options`` asks for (a status word), or 0."""
+    traced = ptrace.report(child, t.process)
+    if traced:
+        return traced
     report = linux(child).wait_report if isinstance(child.personality, LinuxProcess) else 0
     if report == CONTINUED_STATUS:
         return report if options & WCONTINUED else 0
@@ -454,7 +474,7 @@ def _wait_or_sleep(t: Thread, nr: int, options: int, pid: int) -> tuple[Process,
     for child in _candidates(t, pid):
         if child.zombie and options & WEXITED:
             return child, 0
-        report = 0 if child.zombie else _report(child, options)
+        report = 0 if child.zombie else _report(t, child, options)
         if report:
             return child, report
     if options & WNOHANG:
@@ -478,11 +498,22 @@ def sys_wait4(t: Thread, pid: int, wstatus: int, options: int, rusage: int, *_: 
         aspace.copy_out(wstatus, struct.pack("<i", report or wait_status(child)))
     if rusage:
         aspace.copy_out(rusage, rusage_bytes(*child.times()))
-    if report:
-        linux(child).wait_report = 0
-    else:
-        reap(child)
+    _collect(t, child, report)
     return child.pid
+
+
+def _collect(t: Thread, child: Process, report: int) -> None:
+    """The caller took ``child``'s report: its stop is told, or it is reaped (a tracee
+    that is not the caller's child is only let go: its parent reaps it)."""
+    if report and ptrace.report(child, t.process):
+        ptrace.collected(child)
+    elif report:
+        linux(child).wait_report = 0
+    elif child in t.process.children:
+        ptrace.forget(t.process, child)
+        reap(child)
+    else:
+        ptrace.forget(t.process, child)
 
 
 def sys_waitid(t: Thread, idtype: int, ident: int, infop: int, options: int, rusage: int,
@@ -505,7 +536,8 @@ def sys_waitid(t: Thread, idtype: int, ident: int, infop: int, options: int, rus
     if infop:
         if report:
             code, status = ((CLD_CONTINUED, SIGCONT) if report == CONTINUED_STATUS
-                            else (CLD_STOPPED, report >> 8))
+                            else (CLD_TRAPPED if ptrace.report(child, t.process)
+                                  else CLD_STOPPED, report >> 8 & 0xFF))
         else:
             code = CLD_KILLED if child.killed_by else CLD_EXITED
             code = CLD_DUMPED if coredump.dumped(child) else code
@@ -515,11 +547,7 @@ def sys_waitid(t: Thread, idtype: int, ident: int, infop: int, options: int, rus
                         + struct.pack("<i", status) + bytes(100))
     if rusage:
         aspace.copy_out(rusage, rusage_bytes(*child.times()))
-    if options & WNOWAIT:
-        return 0
-    if report:
-        linux(child).wait_report = 0
-    else:
-        reap(child)
+    if not options & WNOWAIT:
+        _collect(t, child, report)
     return 0
 

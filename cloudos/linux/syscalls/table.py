@@ -13,9 +13,10 @@ from enum import Enum
 
 from cloudos.abi.sysno import LINUX_TABLE_END, UNUSED, Sysno
 from cloudos.kernel.trap import Handler
-from cloudos.linux import sysvmsg, sysvsem, sysvshm
+from cloudos.linux import ptrace, sysvmsg, sysvsem, sysvshm
 from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_mqueue, sys_prctl,
-                                    sys_proc, sys_sched, sys_signal, sys_time, sys_timer)
+                                    sys_proc, sys_ptrace, sys_sched, sys_signal, sys_time,
+                                    sys_timer)
 
 
 class Support(Enum):
@@ -223,7 +224,12 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.GETRUSAGE: partial(sys_sched.sys_getrusage, "CPU times only"),
     Sysno.SYSINFO: partial(sys_proc.sys_sysinfo, "no swap, shared or buffer memory"),
     Sysno.TIMES: full(sys_sched.sys_times),
-    Sysno.PTRACE: enosys(),
+    Sysno.PTRACE: partial(sys_ptrace.sys_ptrace, "TRACEME/ATTACH/SEIZE/DETACH/KILL, CONT/"
+                          "SYSCALL/SINGLESTEP (Unicorn; KVM: EIO), PEEK/POKE text/data/user, "
+                          "GET/SETREGS, GETFPREGS, GET/SETREGSET NT_PRSTATUS, GETSIGINFO, "
+                          "GETEVENTMSG, GET_SYSCALL_INFO, options SYSGOOD/FORK/VFORK/CLONE/EXEC/"
+                          "EXITKILL; one thread per tracee is traced; no INTERRUPT/LISTEN, "
+                          "TRACEEXIT, seccomp; no syscall-stops for ENOSYS calls"),
     Sysno.GETUID: full(sys_proc.sys_getuid, "real uid; --user sets the first process's"),
     Sysno.SYSLOG: enosys(),
     Sysno.GETGID: full(sys_proc.sys_getgid),
@@ -473,8 +479,8 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.SENDMMSG: enosys(),
     Sysno.SETNS: enosys(),
     Sysno.GETCPU: full(sys_proc.sys_getcpu, "the CPU it runs on; one NUMA node"),
-    Sysno.PROCESS_VM_READV: enosys(),
-    Sysno.PROCESS_VM_WRITEV: enosys(),
+    Sysno.PROCESS_VM_READV: full(sys_ptrace.sys_process_vm_readv),
+    Sysno.PROCESS_VM_WRITEV: full(sys_ptrace.sys_process_vm_writev),
     Sysno.KCMP: enosys(),
     Sysno.FINIT_MODULE: enosys(),
     Sysno.SCHED_SETATTR: enosys(),
@@ -566,5 +572,7 @@ TABLE: tuple[Syscall, ...] = _table()
 
 
 def handlers() -> tuple[Handler | None, ...]:
-    """The dispatch tuple the kernel seals: index = system call number."""
-    return tuple(row.handler for row in TABLE)
+    """The dispatch tuple the kernel seals: index = system call number. Each handler
+    stops a tracee resumed by PTRACE_SYSCALL at the call's entry and exit."""
+    return tuple(ptrace.hooked(row.number, row.handler) if row.handler else None
+                 for row in TABLE)

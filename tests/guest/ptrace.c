@@ -1,0 +1,329 @@
+/* ptrace.c — a parent tracing its child with ptrace(2), in sections (section.h):
+ * traceme: TRACEME then exec: the tracer sees SIGTRAP, then the exit
+ * peekpoke: PEEKDATA/POKEDATA of a variable, GETSIGINFO of the SIGSTOP stop
+ * regs: at getpid's syscall-exit stop SETREGS changes its result
+ * syscalls: PTRACE_SYSCALL with TRACESYSGOOD counts the child's write calls
+ * breakpoint: an int3 put with POKETEXT stops the child; the tracer restores the code
+ * fork: TRACEFORK: the event, GETEVENTMSG, the grandchild auto-attached and its end
+ * attach: ATTACH to a running process, POKE a flag, DETACH
+ * exitkill: SEIZE with EXITKILL: the tracee dies with its tracer
+ * errors: EPERM and ESRCH cases */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "errname.h"
+#include "section.h"
+
+static volatile long secret = 1234;
+static volatile int go;
+
+static void describe(const char *who, int status)
+{
+    if (WIFSTOPPED(status))
+        printf("%s: stopped by %d event %d\n", who, WSTOPSIG(status), status >> 16);
+    else if (WIFEXITED(status))
+        printf("%s: exited %d\n", who, WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        printf("%s: killed by %d\n", who, WTERMSIG(status));
+}
+
+static pid_t traced_child(void)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        ptrace(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGSTOP);
+    }
+    return pid;
+}
+
+static int wait_for(pid_t pid)
+{
+    int status = 0;
+    if (waitpid(pid, &status, __WALL) != pid)
+        printf("waitpid: %s\n", errname(errno));
+    return status;
+}
+
+static void traceme(const char *self)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        ptrace(PTRACE_TRACEME, 0, 0, 0);
+        execl(self, self, "exec-child", (char *)NULL);
+        _exit(99);
+    }
+    describe("after exec", wait_for(pid));
+    struct user_regs_struct regs;
+    ptrace(PTRACE_GETREGS, pid, 0, &regs);
+    printf("orig_rax is execve: %s\n", regs.orig_rax == SYS_execve ? "yes" : "no");
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    describe("then", wait_for(pid));
+}
+
+static void peekpoke(void)
+{
+    pid_t pid = traced_child();
+    if (pid == 0) {
+        printf("child sees %ld\n", secret);
+        _exit(0);
+    }
+    describe("child", wait_for(pid));
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    ptrace(PTRACE_GETSIGINFO, pid, 0, &info);
+    printf("siginfo signo %d code %d\n", info.si_signo, info.si_code);
+    errno = 0;
+    long word = ptrace(PTRACE_PEEKDATA, pid, (void *)&secret, 0);
+    printf("peek %ld errno %s\n", word, errno ? errname(errno) : "0");
+    printf("poke: %ld\n", ptrace(PTRACE_POKEDATA, pid, (void *)&secret, (void *)5678L));
+    errno = 0;
+    ptrace(PTRACE_PEEKDATA, pid, (void *)8, 0);
+    printf("peek of address 8: %s\n", errname(errno));
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    describe("child", wait_for(pid));
+}
+
+static void regs(void)
+{
+    pid_t pid = traced_child();
+    if (pid == 0) {
+        long mine = syscall(SYS_getpid);
+        printf("getpid returned %ld\n", mine);
+        _exit(0);
+    }
+    wait_for(pid);
+    int entering = 1, changed = 0;
+    for (;;) {
+        ptrace(PTRACE_SYSCALL, pid, 0, 0);
+        int status = wait_for(pid);
+        if (!WIFSTOPPED(status)) {
+            describe("child", status);
+            break;
+        }
+        struct user_regs_struct r;
+        ptrace(PTRACE_GETREGS, pid, 0, &r);
+        if (entering && r.orig_rax == SYS_getpid)
+            printf("at entry rax is -ENOSYS: %s\n", (long)r.rax == -ENOSYS ? "yes" : "no");
+        if (!entering && r.orig_rax == SYS_getpid && !changed) {
+            printf("at exit rax is its pid: %s\n", (pid_t)r.rax == pid ? "yes" : "no");
+            r.rax = 4242;
+            ptrace(PTRACE_SETREGS, pid, 0, &r);
+            changed = 1;
+        }
+        entering = !entering;
+    }
+}
+
+static void syscalls(void)
+{
+    pid_t pid = traced_child();
+    if (pid == 0) {
+        for (int i = 0; i < 3; i++)
+            write(1, "w\n", 2);
+        _exit(0);
+    }
+    wait_for(pid);
+    ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD);
+    int writes = 0, good = 1;
+    for (;;) {
+        ptrace(PTRACE_SYSCALL, pid, 0, 0);
+        int status = wait_for(pid);
+        if (!WIFSTOPPED(status)) {
+            describe("child", status);
+            break;
+        }
+        good &= WSTOPSIG(status) == (SIGTRAP | 0x80);
+        long nr = ptrace(PTRACE_PEEKUSER, pid, offsetof(struct user_regs_struct, orig_rax), 0);
+        writes += nr == SYS_write;
+    }
+    printf("write stops %d (entry and exit), all SIGTRAP|0x80: %s\n", writes,
+           good ? "yes" : "no");
+}
+
+__attribute__((noinline)) static void target(void)
+{
+    printf("target ran\n");
+    fflush(stdout);
+}
+
+static void breakpoint(void)
+{
+    pid_t pid = traced_child();
+    if (pid == 0) {
+        target();
+        _exit(0);
+    }
+    wait_for(pid);
+    long *at = (long *)(void *)target;
+    long code = ptrace(PTRACE_PEEKTEXT, pid, at, 0);
+    printf("poketext: %ld\n", ptrace(PTRACE_POKETEXT, pid, at, (void *)((code & ~0xffL) | 0xcc)));
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    describe("child", wait_for(pid));
+    struct user_regs_struct r;
+    ptrace(PTRACE_GETREGS, pid, 0, &r);
+    printf("stopped after the int3: %s\n", r.rip == (unsigned long)at + 1 ? "yes" : "no");
+    ptrace(PTRACE_POKETEXT, pid, at, (void *)code);
+    r.rip = (unsigned long)at;
+    ptrace(PTRACE_SETREGS, pid, 0, &r);
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    describe("child", wait_for(pid));
+    printf("parent's code untouched: %s\n", *(volatile unsigned char *)at != 0xcc ? "yes" : "no");
+}
+
+static void forks(void)
+{
+    pid_t pid = traced_child();
+    if (pid == 0) {
+        pid_t grandchild = fork();
+        if (grandchild == 0)
+            _exit(3);
+        int status;
+        waitpid(grandchild, &status, 0);
+        _exit(WEXITSTATUS(status) + 10);
+    }
+    wait_for(pid);
+    ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEFORK);
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    long message = 0;
+    int fork_event = 0, grandchild_stop = 0, grandchild_exit = -1, child_exit = -1;
+    while (child_exit < 0 || grandchild_exit < 0) {
+        int status;
+        pid_t who = waitpid(-1, &status, __WALL);
+        if (who < 0) {
+            printf("waitpid: %s\n", errname(errno));
+            break;
+        }
+        if (who == pid && WIFSTOPPED(status) && status >> 8 == (SIGTRAP | PTRACE_EVENT_FORK << 8)) {
+            fork_event = 1;
+            ptrace(PTRACE_GETEVENTMSG, pid, 0, &message);
+        } else if (who != pid && WIFSTOPPED(status)) {
+            grandchild_stop = WSTOPSIG(status);
+        } else if (who == pid && WIFEXITED(status)) {
+            child_exit = WEXITSTATUS(status);
+        } else if (who != pid && WIFEXITED(status)) {
+            grandchild_exit = WEXITSTATUS(status);
+            printf("grandchild was the event's pid: %s\n", who == message ? "yes" : "no");
+        }
+        if (WIFSTOPPED(status))
+            ptrace(PTRACE_CONT, who, 0, 0);
+    }
+    printf("fork event %d, grandchild stopped by %d, exits %d and %d\n", fork_event,
+           grandchild_stop, grandchild_exit, child_exit);
+}
+
+static void attach(void)
+{
+    int ready[2];
+    pipe(ready);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        write(ready[1], "r", 1);
+        while (!go)
+            ;
+        _exit(secret == 1234 ? 5 : 6);
+    }
+    char c;
+    read(ready[0], &c, 1);
+    printf("attach: %ld\n", ptrace(PTRACE_ATTACH, pid, 0, 0));
+    describe("child", wait_for(pid));
+    ptrace(PTRACE_POKEDATA, pid, (void *)&go, (void *)1L);
+    printf("again: %s\n", ptrace(PTRACE_ATTACH, pid, 0, 0) < 0 ? errname(errno) : "ok");
+    printf("detach: %ld\n", ptrace(PTRACE_DETACH, pid, 0, 0));
+    describe("child", wait_for(pid));
+}
+
+static void exitkill(void)
+{
+    fflush(stdout);
+    pid_t victim = fork();
+    if (victim == 0) {
+        for (;;)
+            pause();
+    }
+    pid_t tracer = fork();
+    if (tracer == 0) {
+        long r = ptrace(PTRACE_SEIZE, victim, 0, PTRACE_O_EXITKILL);
+        printf("seize: %ld\n", r);
+        errno = 0;
+        ptrace(PTRACE_PEEKDATA, victim, (void *)&secret, 0);
+        printf("peek of a running tracee: %s\n", errname(errno));
+        fflush(stdout);
+        _exit(0);
+    }
+    describe("tracer", wait_for(tracer));
+    describe("victim", wait_for(victim));
+}
+
+static void errors(void)
+{
+    printf("cont of a non-tracee: %s\n",
+           ptrace(PTRACE_CONT, getpid(), 0, 0) < 0 ? errname(errno) : "ok");
+    printf("attach to itself: %s\n",
+           ptrace(PTRACE_ATTACH, getpid(), 0, 0) < 0 ? errname(errno) : "ok");
+    printf("attach to no process: %s\n",
+           ptrace(PTRACE_ATTACH, 999999, 0, 0) < 0 ? errname(errno) : "ok");
+    printf("seize with bad options: %s\n",
+           ptrace(PTRACE_SEIZE, getpid(), 0, 0x80000000L) < 0 ? errname(errno) : "ok");
+    fflush(stdout);
+    pid_t root = fork();
+    if (root == 0) {
+        for (;;)
+            pause();
+    }
+    pid_t other = fork();
+    if (other == 0) {
+        if (setuid(65534) != 0)
+            printf("setuid failed\n");
+        printf("nobody attaches to root: %s\n",
+               ptrace(PTRACE_ATTACH, root, 0, 0) < 0 ? errname(errno) : "ok");
+        long first = ptrace(PTRACE_TRACEME, 0, 0, 0);
+        printf("traceme: %ld, twice: %s\n", first,
+               ptrace(PTRACE_TRACEME, 0, 0, 0) < 0 ? errname(errno) : "ok");
+        fflush(stdout);
+        _exit(0);
+    }
+    describe("other", wait_for(other));
+    kill(root, SIGKILL);
+    describe("root", wait_for(root));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "exec-child") == 0) {
+        printf("exec'd child runs\n");
+        return 7;
+    }
+    only = argc > 1 ? argv[1] : NULL;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (section("traceme"))
+        traceme(argv[0]);
+    if (section("peekpoke"))
+        peekpoke();
+    if (section("regs"))
+        regs();
+    if (section("syscalls"))
+        syscalls();
+    if (section("breakpoint"))
+        breakpoint();
+    if (section("fork"))
+        forks();
+    if (section("attach"))
+        attach();
+    if (section("exitkill"))
+        exitkill();
+    if (section("errors"))
+        errors();
+    return 0;
+}

@@ -1,0 +1,63 @@
+"""ptrace(2) for debuggers inside the guest, against Linux.
+
+``ptrace.c`` is a parent tracing its children: TRACEME and the exec stop, PEEK/POKE
+of a variable, SETREGS changing a system call's result, PTRACE_SYSCALL counting
+write calls with TRACESYSGOOD, an int3 breakpoint put with POKETEXT, the fork event
+with its child auto-attached, ATTACH/DETACH of a running process, SEIZE with
+EXITKILL, and the EPERM/ESRCH/EIO cases. All its sections run in one guest (they
+take a second together): the output and status must be Linux's. Debian's strace,
+when the host has it, traces a program inside the guest.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+if shutil.which("gcc") is None:
+    pytest.skip("gcc not found: cannot build the guest programs", allow_module_level=True)
+
+LINK_MODES = ["static", "static-pie"]
+
+# Lines the native run must print: Linux's answers, so the comparison is not vacuous.
+EXPECTED = [
+    b"after exec: stopped by 5 event 0", b"orig_rax is execve: yes", b"then: exited 7",
+    b"siginfo signo 19 code -6", b"peek 1234 errno 0", b"peek of address 8: EIO",
+    b"child sees 5678",
+    b"at entry rax is -ENOSYS: yes", b"at exit rax is its pid: yes", b"getpid returned 4242",
+    b"write stops 6 (entry and exit), all SIGTRAP|0x80: yes",
+    b"stopped after the int3: yes", b"target ran", b"parent's code untouched: yes",
+    b"grandchild was the event's pid: yes",
+    b"fork event 1, grandchild stopped by 19, exits 3 and 13",
+    b"attach: 0", b"again: EPERM", b"detach: 0", b"child: exited 5",
+    b"seize: 0", b"peek of a running tracee: ESRCH", b"victim: killed by 9",
+    b"cont of a non-tracee: ESRCH", b"attach to itself: EPERM",
+    b"attach to no process: ESRCH", b"seize with bad options: EIO",
+    b"nobody attaches to root: EPERM", b"traceme: 0, twice: EPERM",
+]
+
+
+@pytest.mark.parametrize("mode", LINK_MODES)
+def test_ptrace(mode, guest_bins, run_native, run_cloudos):
+    prog = guest_bins.path("ptrace", mode)
+    native = run_native([prog])
+    assert native[0] == 0, native
+    lines = native[1].splitlines()
+    for line in EXPECTED:
+        assert line in lines, native[1].decode()
+    guest = run_cloudos([prog])
+    assert (guest[0], guest[1]) == (native[0], native[1]), guest
+
+
+STRACE = "/usr/bin/strace"
+
+
+@pytest.mark.skipif(not os.access(STRACE, os.X_OK), reason="strace is not installed")
+def test_strace(run_cloudos):
+    """Debian's strace -f traces /bin/echo inside the guest and shows its write."""
+    status, out, err = run_cloudos([STRACE, "-f", "-e", "trace=write", "/bin/echo", "hi"])
+    assert status == 0, (out, err)
+    assert b"hi\n" in out
+    assert b'write(1, "hi\\n", 3) = 3' in err, err.decode()
