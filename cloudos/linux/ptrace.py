@@ -63,6 +63,7 @@ class Tracee:
     resume: Resume = Resume.CONT
     stop: StopKind | None = None  # the stop it is in (None: it runs)
     report: int = 0          # the wait status of its stop, until the tracer collects it
+    code: int = 0            # the signal and event of its stop (the status's high bytes)
     info: Any = None         # the signal (signals.SigInfo) of a signal-delivery stop
     inject: Any = None       # the signal the tracer lets through on resuming, if any
     message: int = 0         # PTRACE_GETEVENTMSG: a new child's pid, the old pid at exec
@@ -144,7 +145,7 @@ def _enter_stop(thread: Thread, state: Tracee, kind: StopKind, code: int,
     and an event above it), and tell its tracer (SIGCHLD with CLD_TRAPPED)."""
     from cloudos.linux import signals  # (signals imports this module)
     process = thread.process
-    state.stop, state.info, state.report = kind, info, STOPPED | code << 8
+    state.stop, state.info, state.report, state.code = kind, info, STOPPED | code << 8, code
     kernel = process.kernel
     kernel.scheduler.sleep_on(thread, ("ptrace", process.pid), restart=-2)
     thread.notify = True  # what follows the stop is decided when it is resumed
@@ -244,6 +245,37 @@ def queue_event(process: Process, event: Event, message: int) -> None:
     state.message = message
     state.queued.append((StopKind.EVENT, SIGTRAP | event << 8, None))
     state.thread.notify = True
+
+
+def interrupt(process: Process) -> None:
+    """PTRACE_INTERRUPT: a PTRACE_EVENT_STOP before the tracee next returns to user mode
+    (WSTOPSIG: the stopping signal if it is group-stopped, else SIGTRAP); a call it
+    sleeps in is interrupted (and restarted after the stop). Nothing if it is stopped."""
+    from cloudos.linux import signals  # (signals imports this module)
+    state = tracee(process)
+    assert state is not None
+    if state.stop is not None or any(kind is StopKind.EVENT for kind, _, _ in state.queued):
+        return
+    sig = linux(process).stopped or SIGTRAP
+    state.queued.append((StopKind.EVENT, sig | Event.STOP << 8, None))
+    thread = state.thread
+    thread.notify = True
+    if thread.state is State.BLOCKED and thread.channel == ("stopped", process.pid):
+        process.kernel.scheduler.wake(thread, 0)
+    else:
+        signals.kick(thread)
+
+
+def listen(process: Process) -> None:
+    """PTRACE_LISTEN from a PTRACE_EVENT_STOP: the tracee leaves its ptrace-stop for
+    its group-stop, where SIGCONT wakes it (and the tracer sees that signal); if a
+    SIGCONT came already, it takes it now. EIO from any other stop."""
+    state = tracee(process)
+    assert state is not None
+    if state.stop is not StopKind.EVENT or state.code >> 8 != Event.STOP:
+        raise KernelError(Errno.EIO, "PTRACE_LISTEN outside a PTRACE_EVENT_STOP")
+    state.stop, state.report = None, 0
+    process.kernel.scheduler.wake(state.thread, 0)
 
 
 def on_exec(thread: Thread) -> None:

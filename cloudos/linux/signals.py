@@ -25,6 +25,7 @@ from unicorn import x86_const as X
 
 from cloudos.abi.signal import DEFAULT_IGNORE, DEFAULT_STOP as STOP_SIGNALS
 from cloudos.abi.signal import (SIGALRM as SIGALRM, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGILL,
+                                SIGTRAP,
                                 SIGKILL as SIGKILL, SIGSEGV, SIGSTOP, SIGTTIN as SIGTTIN,
                                 SIGTTOU as SIGTTOU, SIGWINCH as SIGWINCH)
 from cloudos.abi.signal import (SI_KERNEL as SI_KERNEL, SI_MESGQ, SI_QUEUE, SI_TIMER as SI_TIMER,
@@ -239,6 +240,12 @@ def _notify(thread: Thread, sig: int) -> None:
         thread.restart = thread.syscall if _restarts(thread, sig) else -1
         _time_left(thread)
         thread.process.kernel.scheduler.wake(thread, -Errno.EINTR)
+
+
+def kick(thread: Thread) -> None:
+    """Make ``thread`` come back to the kernel soon, as a signal would (PTRACE_INTERRUPT):
+    interrupt the call it sleeps in."""
+    _notify(thread, SIGTRAP)
 
 
 def _time_left(thread: Thread) -> None:

@@ -306,6 +306,27 @@ def _kill(t: Thread, tracee: Process, _addr: int, _data: int) -> int:
     return 0
 
 
+def _interrupt(t: Thread, pid: int) -> int:
+    """PTRACE_INTERRUPT: only for a tracee attached with PTRACE_SEIZE (else EIO)."""
+    tracee = ptrace.traced_by(t.process, pid)
+    state = ptrace.tracee(tracee) if tracee is not None else None
+    if tracee is None or state is None or tracee.zombie:
+        raise KernelError(Errno.ESRCH, f"no tracee {pid}")
+    if not state.seized:
+        raise KernelError(Errno.EIO, "PTRACE_INTERRUPT needs PTRACE_SEIZE")
+    ptrace.interrupt(tracee)
+    return 0
+
+
+def _listen(t: Thread, tracee: Process, _addr: int, _data: int) -> int:
+    state = ptrace.tracee(tracee)
+    assert state is not None
+    if not state.seized:
+        raise KernelError(Errno.EIO, "PTRACE_LISTEN needs PTRACE_SEIZE")
+    ptrace.listen(tracee)
+    return 0
+
+
 _STOPPED: dict[Request, Request_] = {
     Request.PEEKTEXT: _peek, Request.PEEKDATA: _peek, Request.POKETEXT: _poke,
     Request.POKEDATA: _poke, Request.PEEKUSER: _peekuser, Request.POKEUSER: _pokeuser,
@@ -316,6 +337,7 @@ _STOPPED: dict[Request, Request_] = {
     Request.SETREGSET: lambda t, p, a, d: _regset(t, p, a, d, True),
     Request.SETOPTIONS: _setoptions, Request.GETEVENTMSG: _geteventmsg,
     Request.GETSIGINFO: _getsiginfo, Request.GET_SYSCALL_INFO: _syscall_info,
+    Request.LISTEN: _listen,
 }
 
 
@@ -333,6 +355,8 @@ def sys_ptrace(t: Thread, request: int, pid: int, addr: int, data: int, *_: int)
         if tracee is None or tracee.zombie:
             raise KernelError(Errno.ESRCH, f"no tracee {pid}")
         return _kill(t, tracee, addr, data)
+    if request == Request.INTERRUPT:
+        return _interrupt(t, pid)
     handler = _STOPPED.get(Request(request)) if request in Request.__members__.values() \
         else None
     tracee = ptrace.check_stopped(ptrace.traced_by(t.process, pid), t.process)
