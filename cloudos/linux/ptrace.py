@@ -129,13 +129,13 @@ def on_exit(dead: Process) -> None:
                                                  linux(dead).uid, status=dead.exit_code))
         tracer.kernel.scheduler.wakeup(("child", tracer.pid))
     for process in tracees(dead):
-        if process.zombie:
+        traced = tracee(process)
+        if process.zombie or traced is None:
             forget(dead, process)
-        elif tracee(process) is not None and tracee(process).options & Option.EXITKILL:  # type: ignore[union-attr]
-            detach(process)
+            continue
+        detach(process)
+        if traced.options & Option.EXITKILL:
             process.kernel.kill(process, SIGKILL)
-        else:
-            detach(process)
 
 
 # -- stops -----------------------------------------------------------------------

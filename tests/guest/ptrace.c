@@ -4,6 +4,7 @@
  * regs: at getpid's syscall-exit stop SETREGS changes its result
  * syscalls: PTRACE_SYSCALL with TRACESYSGOOD counts the child's write calls
  * breakpoint: an int3 put with POKETEXT stops the child; the tracer restores the code
+ * step: PTRACE_SINGLESTEP runs one instruction and stops with SIGTRAP
  * fork: TRACEFORK: the event, GETEVENTMSG, the grandchild auto-attached and its end
  * attach: ATTACH to a running process, POKE a flag, DETACH
  * exitkill: SEIZE with EXITKILL: the tracee dies with its tracer
@@ -181,6 +182,29 @@ static void breakpoint(void)
     printf("parent's code untouched: %s\n", *(volatile unsigned char *)at != 0xcc ? "yes" : "no");
 }
 
+static void step(void)
+{
+    pid_t pid = traced_child();
+    if (pid == 0) {
+        printf("stepped child runs\n");
+        _exit(0);
+    }
+    wait_for(pid);
+    struct user_regs_struct before, after;
+    int traps = 0, moved = 0;
+    for (int i = 0; i < 3; i++) {
+        ptrace(PTRACE_GETREGS, pid, 0, &before);
+        ptrace(PTRACE_SINGLESTEP, pid, 0, 0);
+        int status = wait_for(pid);
+        traps += WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP;
+        ptrace(PTRACE_GETREGS, pid, 0, &after);
+        moved += after.rip != before.rip;
+    }
+    printf("single steps: %d stopped by SIGTRAP, %d moved rip\n", traps, moved);
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    describe("child", wait_for(pid));
+}
+
 static void forks(void)
 {
     pid_t pid = traced_child();
@@ -317,6 +341,8 @@ int main(int argc, char **argv)
         syscalls();
     if (section("breakpoint"))
         breakpoint();
+    if (section("step"))
+        step();
     if (section("fork"))
         forks();
     if (section("attach"))

@@ -2,7 +2,7 @@
 
 ``ptrace.c`` is a parent tracing its children: TRACEME and the exec stop, PEEK/POKE
 of a variable, SETREGS changing a system call's result, PTRACE_SYSCALL counting
-write calls with TRACESYSGOOD, an int3 breakpoint put with POKETEXT, the fork event
+write calls with TRACESYSGOOD, an int3 breakpoint put with POKETEXT, single steps, the fork event
 with its child auto-attached, ATTACH/DETACH of a running process, SEIZE with
 EXITKILL, and the EPERM/ESRCH/EIO cases. All its sections run in one guest (they
 take a second together): the output and status must be Linux's. Debian's strace,
@@ -30,6 +30,7 @@ EXPECTED = [
     b"at entry rax is -ENOSYS: yes", b"at exit rax is its pid: yes", b"getpid returned 4242",
     b"write stops 6 (entry and exit), all SIGTRAP|0x80: yes",
     b"stopped after the int3: yes", b"target ran", b"parent's code untouched: yes",
+    b"single steps: 3 stopped by SIGTRAP, 3 moved rip", b"stepped child runs",
     b"grandchild was the event's pid: yes",
     b"fork event 1, grandchild stopped by 19, exits 3 and 13",
     b"attach: 0", b"again: EPERM", b"detach: 0", b"child: exited 5",

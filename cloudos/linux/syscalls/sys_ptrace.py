@@ -15,8 +15,7 @@ from typing import Callable
 from cloudos.abi.ptrace import (AUDIT_ARCH_X86_64, IOVEC, NT_PRFPREG, NT_PRSTATUS,
                                 OPTIONS_VALID, SYSCALL_INFO_ENTRY, SYSCALL_INFO_EXIT,
                                 SYSCALL_INFO_HEAD, SYSCALL_INFO_NONE, USER_DEBUGREG,
-                                USER_FPREGS_SIZE, USER_REGS, USER_REGS_STRUCT, USER_SIZE, Option,
-                                Request)
+                                USER_FPREGS_SIZE, USER_REGS, USER_REGS_STRUCT, USER_SIZE, Request)
 from cloudos.abi.signal import NSIG, SIGKILL, SIGSTOP
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.buddy import PAGE_SIZE
@@ -61,7 +60,8 @@ def _check_attach(t: Thread, target: Process) -> None:
     """EPERM for the caller itself, init, a traced process, or one it may not access."""
     if target is t.process or target.pid == 1 or ptrace.tracee(target) is not None:
         raise KernelError(Errno.EPERM, f"process {target.pid} cannot be attached")
-    if ptrace.tracee(t.process) is not None and ptrace.tracee(t.process).tracer is target:  # type: ignore[union-attr]
+    mine = ptrace.tracee(t.process)
+    if mine is not None and mine.tracer is target:
         raise KernelError(Errno.EPERM, "a tracee cannot trace its tracer")
     if not may_access(t.process, target):
         raise KernelError(Errno.EPERM, f"no right to trace process {target.pid}")
