@@ -17,6 +17,7 @@ Called by: the syscall table (``hooked``: syscall-stops), ``signals.deliver``
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -328,11 +329,11 @@ def collected(child: Process) -> None:
 # -- system calls ------------------------------------------------------------------
 def hooked(nr: int, handler: Handler) -> Handler:
     """``handler`` with the syscall-stops of a tracee resumed by PTRACE_SYSCALL."""
+    @functools.wraps(handler)
     def call(t: Thread, a0: int, a1: int, a2: int, a3: int, a4: int, a5: int) -> int:
         if getattr(t.process.personality, "ptrace", None) is None:
             return handler(t, a0, a1, a2, a3, a4, a5)
         return _traced_call(t, nr, handler, (a0, a1, a2, a3, a4, a5))
-    call.__doc__ = handler.__doc__
     return call
 
 
