@@ -32,6 +32,7 @@ from cloudos.kernel.trap import Handler, SlowPath, Stop
 from cloudos.linux.process import linux
 
 STOPPED = 0x7F  # the low byte of a stopped child's wait status
+ERESTARTSYS = 512  # what RAX holds at the exit stop of a call a signal will restart
 USER_CS, USER_SS = 0x33, 0x2B  # the selectors of 64-bit user mode (Linux's __USER_CS/DS)
 EFLAGS_USER = 0x0DD5  # CF PF AF ZF SF TF DF OF: what a tracer may change
 
@@ -74,6 +75,9 @@ class Tracee:
     orig_rax: int = -1       # the system call it is in (user_regs_struct's orig_rax)
     args: tuple[int, ...] = (0, 0, 0, 0, 0, 0)
     exit_trap: Any = None    # a SIGTRAP that stops it after its exec's syscall-exit stop
+    restart_after: bool = False  # a call a signal interrupted runs again after the signal
+    interrupted: bool = False  # a signal woke the call it sleeps in (not its event)
+    slept: bool = False      # its call slept for a result (a reply), which may be a restart
 
 
 def tracee(process: Process) -> Tracee | None:
@@ -166,6 +170,8 @@ def before_user(thread: Thread) -> bool:
         thread.process.kernel.scheduler.sleep_on(thread, ("ptrace", thread.process.pid),
                                                  restart=-2)
         return True
+    if _settle_syscall(thread, state):
+        return True
     if state.queued:
         kind, code, info = state.queued.pop(0)
         _enter_stop(thread, state, kind, code, info)
@@ -179,6 +185,48 @@ def before_user(thread: Thread) -> bool:
         _enter_stop(thread, state, StopKind.SIGNAL, SIGTRAP, info)
         return True
     return False
+
+
+def _settle_syscall(thread: Thread, state: Tracee) -> bool:
+    """A call that slept after its syscall-enter stop and was woken: if it ended with a
+    result (EINTR, a timeout), its syscall-exit stop is due; if a signal interrupted it
+    and it will run again, Linux's ERESTARTSYS exit stop comes first (RAX -512), then
+    the signal's stop, then the call again, with a new syscall-enter stop. Woken by
+    its event to look again, it finishes before any signal is taken: True."""
+    interrupted, state.interrupted = state.interrupted, False
+    slept, state.slept = state.slept, False
+    if slept and thread.restart >= 0 and state.exit_due:  # its answer: run it again
+        _restart_later(thread, state)
+        return False
+    if not state.in_syscall or thread.restart == -2:  # (-2: rerun from its entry stop)
+        return False
+    if thread.restart == -1:
+        state.in_syscall = False
+        _exit_due(thread, state)
+        return False
+    if not interrupted:
+        return True
+    if state.resume is Resume.SYSCALL:
+        state.in_syscall, state.exit_due = False, True
+        _restart_later(thread, state)
+    return False
+
+
+def _restart_later(thread: Thread, state: Tracee) -> None:
+    """Show a call that will run again as Linux does at its exit stop (RIP past the
+    SYSCALL, RAX -ERESTARTSYS); ``resume`` points it at the SYSCALL again."""
+    ctx, cpu = thread.context, thread.process.kernel.cpu
+    assert ctx is not None
+    cpu.set_context_reg(ctx, X.UC_X86_REG_RIP, cpu.context_reg(ctx, X.UC_X86_REG_RIP) + 2)
+    cpu.set_context_result(ctx, -ERESTARTSYS)
+    state.restart_after = True
+
+
+def interrupted(thread: Thread) -> None:
+    """A signal wakes ``thread`` from the call it sleeps in (``signals``)."""
+    state = tracee(thread.process)
+    if state is not None and state.thread is thread:
+        state.interrupted = True
 
 
 def intercept(thread: Thread, info: Any) -> bool:
@@ -211,15 +259,18 @@ def resume(process: Process, how: Resume, sig: int) -> None:
     state = tracee(process)
     assert state is not None and state.stop is not None
     thread, kernel = state.thread, process.kernel
+    assert thread.context is not None
     if state.stop is StopKind.SYSCALL_ENTER:
         _rerun_syscall(thread, state, how)
+    elif state.stop is StopKind.SYSCALL_EXIT and state.restart_after:
+        state.restart_after = False
+        kernel.cpu.restart_syscall(thread.context, state.orig_rax)  # after the signal
     if sig:
         info = state.info
         if info is None or info.signo != sig:
             info = signals.SigInfo(sig, SI_USER, state.tracer.pid, linux(state.tracer).uid)
         state.inject = info
     state.stop, state.info, state.report, state.resume = None, None, 0, how
-    assert thread.context is not None
     if kernel.cpu.can_single_step:
         thread.context.single_step = how is Resume.SINGLESTEP
     thread.notify = True
@@ -331,7 +382,7 @@ def hooked(nr: int, handler: Handler) -> Handler:
     """``handler`` with the syscall-stops of a tracee resumed by PTRACE_SYSCALL."""
     @functools.wraps(handler)
     def call(t: Thread, a0: int, a1: int, a2: int, a3: int, a4: int, a5: int) -> int:
-        if getattr(t.process.personality, "ptrace", None) is None:
+        if t.process.personality.ptrace is None:
             return handler(t, a0, a1, a2, a3, a4, a5)
         return _traced_call(t, nr, handler, (a0, a1, a2, a3, a4, a5))
     return call
@@ -347,14 +398,16 @@ def _traced_call(t: Thread, nr: int, handler: Handler, args: tuple[int, ...]) ->
         t.process.kernel.cpu.set_result(-Errno.ENOSYS)  # what RAX holds at syscall entry
         _enter_stop(t, state, StopKind.SYSCALL_ENTER, _syscall_code(state))
         raise Stop
-    state.in_syscall = False
+    state.in_syscall, state.slept = False, False
     state.orig_rax, state.args = nr, args
     try:
         result = handler(t, *args)
     except Stop:
         if t.state is State.BLOCKED and t.restart >= 0:  # it runs the call again when woken
             state.in_syscall = True
+            t.notify = True  # unless a signal or a deadline ends it: ``_settle_syscall``
         else:
+            state.slept = t.state is State.BLOCKED
             _exit_due(t, state)
         raise
     except (KernelError, SlowPath):

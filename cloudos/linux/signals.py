@@ -238,6 +238,7 @@ def _notify(thread: Thread, sig: int) -> None:
         if sys_file.interrupt(thread):
             return  # the VFS answers the call, then the signal is taken on the way out
         thread.restart = thread.syscall if _restarts(thread, sig) else -1
+        ptrace.interrupted(thread)
         _time_left(thread)
         thread.process.kernel.scheduler.wake(thread, -Errno.EINTR)
 
@@ -266,9 +267,11 @@ def _time_left(thread: Thread) -> None:
 
 def _restarts(thread: Thread, sig: int) -> bool:
     """Whether the call ``thread`` sleeps in runs again after a handler of ``sig``."""
-    if ptrace.tracee(thread.process) is not None:  # a ptrace-stop first: Linux restarts
+    handler, flags = _action(thread.process, sig)[:2]
+    if ptrace.tracee(thread.process) is not None and handler in (SIG_DFL, SIG_IGN):
+        # a ptrace-stop first, then no handler: Linux runs the call again unseen
         return thread.syscall in RESTARTABLE | STOP_RESTARTS
-    return bool(_action(thread.process, sig)[1] & SA_RESTART) and thread.syscall in RESTARTABLE
+    return bool(flags & SA_RESTART) and thread.syscall in RESTARTABLE
 
 
 def restarts(thread: Thread) -> bool:
@@ -417,7 +420,8 @@ def sigreturn(thread: Thread) -> int:
     state.sigmask = mask & ~UNBLOCKABLE
     if state.fpu:
         cpu.set_vector_registers(state.fpu.pop())
-    thread.notify = bool(pending_unblocked(thread))
+    # (notify may be set already: a tracer's syscall-exit stop is due)
+    thread.notify = thread.notify or bool(pending_unblocked(thread))
     return regs[13]
 
 

@@ -5,6 +5,8 @@
  * syscalls: PTRACE_SYSCALL with TRACESYSGOOD counts the child's write calls
  * breakpoint: an int3 put with POKETEXT stops the child; the tracer restores the code
  * step: PTRACE_SINGLESTEP runs one instruction and stops with SIGTRAP
+ * restart: a tracee's wait4 woken by its child's end: the exit stop, then SIGCHLD's stop
+ * interrupt: a read a signal interrupts: ERESTARTSYS exit stop, the signal, read again
  * fork: TRACEFORK: the event, GETEVENTMSG, the grandchild auto-attached and its end
  * attach: ATTACH to a running process, POKE a flag, DETACH
  * exitkill: SEIZE with EXITKILL: the tracee dies with its tracer
@@ -205,6 +207,119 @@ static void step(void)
     describe("child", wait_for(pid));
 }
 
+static void restart(void)
+{
+    pid_t pid = traced_child();
+    if (pid == 0) {
+        pid_t quick = fork();
+        if (quick == 0) {
+            usleep(20000);
+            _exit(4);
+        }
+        int status;
+        pid_t got = waitpid(quick, &status, 0);
+        printf("wait in the tracee: %s, status %d\n", got == quick ? "its child" : "error",
+               WEXITSTATUS(status));
+        _exit(0);
+    }
+    wait_for(pid);
+    ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD);
+    int in_wait = 0;
+    for (;;) {
+        ptrace(PTRACE_SYSCALL, pid, 0, 0);
+        int status = wait_for(pid);
+        if (!WIFSTOPPED(status)) {
+            describe("child", status);
+            break;
+        }
+        struct user_regs_struct r;
+        ptrace(PTRACE_GETREGS, pid, 0, &r);
+        if (WSTOPSIG(status) == (SIGTRAP | 0x80) && r.orig_rax == SYS_wait4) {
+            in_wait = !in_wait;
+            if (in_wait)
+                printf("wait4 entry\n");
+            else
+                printf("wait4 exit %s\n", (long)r.rax == -512 ? "ERESTARTSYS" :
+                       (long)r.rax > 0 ? "with a pid" : "other");
+        } else if (WSTOPSIG(status) == SIGCHLD) {
+            printf("SIGCHLD stop\n");
+            ptrace(PTRACE_SYSCALL, pid, 0, SIGCHLD);
+            status = wait_for(pid);
+            ptrace(PTRACE_GETREGS, pid, 0, &r);
+            if (r.orig_rax == SYS_wait4) {
+                in_wait = 1;
+                printf("wait4 entry again\n");
+            }
+        }
+    }
+}
+
+static volatile int handled;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    handled = 1;
+}
+
+static void interrupt(void)
+{
+    int pipefd[2];
+    pipe(pipefd);
+    pid_t pid = traced_child();
+    if (pid == 0) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_usr1;
+        sa.sa_flags = SA_RESTART;
+        sigaction(SIGUSR1, &sa, NULL);
+        char c = 0;
+        long got = read(pipefd[0], &c, 1);
+        printf("read in the tracee: %ld '%c', handler ran: %d\n", got, c, handled);
+        _exit(0);
+    }
+    wait_for(pid);
+    int in_read = 0, reads = 0;
+    for (;;) {
+        ptrace(PTRACE_SYSCALL, pid, 0, 0);
+        int status = wait_for(pid);
+        if (!WIFSTOPPED(status)) {
+            describe("child", status);
+            break;
+        }
+        struct user_regs_struct r;
+        ptrace(PTRACE_GETREGS, pid, 0, &r);
+        if (WSTOPSIG(status) == SIGUSR1) {
+            printf("SIGUSR1 stop\n");
+            ptrace(PTRACE_SYSCALL, pid, 0, SIGUSR1);
+            status = wait_for(pid);
+            ptrace(PTRACE_GETREGS, pid, 0, &r);
+            printf("after the signal: %s\n", r.orig_rax == SYS_rt_sigreturn ? "rt_sigreturn" : "other");
+            in_read = 0;
+            continue;
+        }
+        if (r.orig_rax != SYS_read)
+            continue;
+        in_read = !in_read;
+        if (in_read) {
+            printf("read entry\n");
+            if (++reads == 1) {
+                ptrace(PTRACE_SYSCALL, pid, 0, 0);
+                usleep(50000);
+                kill(pid, SIGUSR1);
+                status = wait_for(pid);
+                ptrace(PTRACE_GETREGS, pid, 0, &r);
+                printf("read exit: %s\n", (long)r.rax == -512 ? "ERESTARTSYS" : "other");
+                in_read = 0;
+            } else {
+                write(pipefd[1], "x", 1);
+            }
+        } else {
+            printf("read exit: %ld\n", (long)r.rax);
+        }
+    }
+}
+
 static void forks(void)
 {
     pid_t pid = traced_child();
@@ -343,6 +458,10 @@ int main(int argc, char **argv)
         breakpoint();
     if (section("step"))
         step();
+    if (section("restart"))
+        restart();
+    if (section("interrupt"))
+        interrupt();
     if (section("fork"))
         forks();
     if (section("attach"))

@@ -2,11 +2,13 @@
 
 ``ptrace.c`` is a parent tracing its children: TRACEME and the exec stop, PEEK/POKE
 of a variable, SETREGS changing a system call's result, PTRACE_SYSCALL counting
-write calls with TRACESYSGOOD, an int3 breakpoint put with POKETEXT, single steps, the fork event
-with its child auto-attached, ATTACH/DETACH of a running process, SEIZE with
-EXITKILL, and the EPERM/ESRCH/EIO cases. All its sections run in one guest (they
-take a second together): the output and status must be Linux's. Debian's strace,
-when the host has it, traces a program inside the guest.
+write calls with TRACESYSGOOD, an int3 breakpoint put with POKETEXT, single steps,
+a wait4 woken by its child's end, a read a signal interrupts (ERESTARTSYS, the
+signal, the read again), the fork event with its child auto-attached, ATTACH/DETACH
+of a running process, SEIZE with EXITKILL, and the EPERM/ESRCH/EIO cases. All its
+sections run in one guest (they take a second together): the output and status
+must be Linux's. Debian's strace, when the host has it, traces a program inside the
+guest.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ EXPECTED = [
     b"write stops 6 (entry and exit), all SIGTRAP|0x80: yes",
     b"stopped after the int3: yes", b"target ran", b"parent's code untouched: yes",
     b"single steps: 3 stopped by SIGTRAP, 3 moved rip", b"stepped child runs",
+    b"wait4 exit with a pid", b"SIGCHLD stop", b"wait in the tracee: its child, status 4",
+    b"read exit: ERESTARTSYS", b"SIGUSR1 stop", b"after the signal: rt_sigreturn",
+    b"read exit: 1", b"read in the tracee: 1 'x', handler ran: 1",
     b"grandchild was the event's pid: yes",
     b"fork event 1, grandchild stopped by 19, exits 3 and 13",
     b"attach: 0", b"again: EPERM", b"detach: 0", b"child: exited 5",
