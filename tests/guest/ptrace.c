@@ -10,7 +10,8 @@
  * fork: TRACEFORK: the event, GETEVENTMSG, the grandchild auto-attached and its end
  * attach: ATTACH to a running process, POKE a flag, DETACH
  * exitkill: SEIZE with EXITKILL: the tracee dies with its tracer
- * errors: EPERM and ESRCH cases */
+ * errors: EPERM and ESRCH cases
+ * vm: process_vm_readv/writev of a child's memory, a partial copy, the errors */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -438,6 +440,40 @@ static void errors(void)
     describe("root", wait_for(root));
 }
 
+static char buffer[32] = "hello there";
+
+static void vm(void)
+{
+    int go_pipe[2];
+    pipe(go_pipe);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char c;
+        read(go_pipe[0], &c, 1);
+        printf("child's buffer: %s\n", buffer);
+        _exit(0);
+    }
+    char got[32] = {0};
+    struct iovec local = {got, 5}, remote = {buffer, 11};
+    printf("readv: %zd '%s'\n", process_vm_readv(pid, &local, 1, &remote, 1, 0), got);
+    struct iovec two_local[2] = {{got, 3}, {got + 3, 8}};
+    memset(got, 0, sizeof got);
+    printf("readv into two: %zd '%s'\n", process_vm_readv(pid, two_local, 2, &remote, 1, 0), got);
+    struct iovec partial[2] = {{buffer, 4}, {(void *)8, 4}};
+    struct iovec room = {got, 8};
+    printf("partial: %zd\n", process_vm_readv(pid, &room, 1, partial, 2, 0));
+    struct iovec bad = {(void *)8, 4};
+    printf("bad remote: %s\n", process_vm_readv(pid, &room, 1, &bad, 1, 0) < 0 ? errname(errno) : "ok");
+    printf("flags: %s\n", process_vm_readv(pid, &room, 1, &remote, 1, 1) < 0 ? errname(errno) : "ok");
+    printf("no process: %s\n", process_vm_readv(999999, &room, 1, &remote, 1, 0) < 0 ? errname(errno) : "ok");
+    struct iovec upper = {"HELLO", 5}, target = {buffer, 5};
+    printf("writev: %zd\n", process_vm_writev(pid, &upper, 1, &target, 1, 0));
+    write(go_pipe[1], "g", 1);
+    describe("child", wait_for(pid));
+    printf("own buffer: %s\n", buffer);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "exec-child") == 0) {
@@ -470,5 +506,7 @@ int main(int argc, char **argv)
         exitkill();
     if (section("errors"))
         errors();
+    if (section("vm"))
+        vm();
     return 0;
 }

@@ -5,10 +5,10 @@ of a variable, SETREGS changing a system call's result, PTRACE_SYSCALL counting
 write calls with TRACESYSGOOD, an int3 breakpoint put with POKETEXT, single steps,
 a wait4 woken by its child's end, a read a signal interrupts (ERESTARTSYS, the
 signal, the read again), the fork event with its child auto-attached, ATTACH/DETACH
-of a running process, SEIZE with EXITKILL, and the EPERM/ESRCH/EIO cases. All its
-sections run in one guest (they take a second together): the output and status
-must be Linux's. Debian's strace, when the host has it, traces a program inside the
-guest.
+of a running process, SEIZE with EXITKILL, the EPERM/ESRCH/EIO cases, and
+process_vm_readv/writev. All its sections run in one guest (they take a second or
+two together): the output and status must be Linux's. Debian's strace, when the
+host has it, traces a program inside the guest.
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ EXPECTED = [
     b"cont of a non-tracee: ESRCH", b"attach to itself: EPERM",
     b"attach to no process: ESRCH", b"seize with bad options: EIO",
     b"nobody attaches to root: EPERM", b"traceme: 0, twice: EPERM",
+    b"readv: 5 'hello'", b"readv into two: 11 'hello there'", b"partial: 4",
+    b"bad remote: EFAULT", b"flags: EINVAL", b"no process: ESRCH", b"writev: 5",
+    b"child's buffer: HELLO there", b"own buffer: hello there",
 ]
 
 
