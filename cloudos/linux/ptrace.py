@@ -130,8 +130,9 @@ def on_exit(dead: Process) -> None:
         tracer = state.tracer
         if tracer is not dead.parent and not tracer.zombie:
             from cloudos.linux import signals  # (signals imports this module)
-            signals.send(tracer, signals.SigInfo(SIGCHLD, signals.CLD_EXITED, dead.pid,
-                                                 linux(dead).uid, status=dead.exit_code))
+            code = signals.CLD_KILLED if dead.killed_by else signals.CLD_EXITED
+            signals.send(tracer, signals.SigInfo(SIGCHLD, code, dead.pid, linux(dead).uid,
+                                                 status=dead.killed_by or dead.exit_code))
         tracer.kernel.scheduler.wakeup(("child", tracer.pid))
     for process in tracees(dead):
         traced = tracee(process)

@@ -92,6 +92,9 @@ static void peekpoke(void)
     long word = ptrace(PTRACE_PEEKDATA, pid, (void *)&secret, 0);
     printf("peek %ld errno %s\n", word, errno ? errname(errno) : "0");
     printf("poke: %ld\n", ptrace(PTRACE_POKEDATA, pid, (void *)&secret, (void *)5678L));
+    struct user_fpregs_struct fp;
+    memset(&fp, 0, sizeof fp);
+    printf("getfpregs: %ld\n", ptrace(PTRACE_GETFPREGS, pid, 0, &fp));
     errno = 0;
     ptrace(PTRACE_PEEKDATA, pid, (void *)8, 0);
     printf("peek of address 8: %s\n", errname(errno));

@@ -21,6 +21,7 @@ from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.vm import PAGE_MASK, AddressSpace
 from cloudos.kernel.task import Process, Thread
+from cloudos.kernel.trap import SlowPath
 from cloudos.linux import ptrace, signals
 from cloudos.linux.creds import CAP_SYS_PTRACE
 from cloudos.linux.process import linux
@@ -210,7 +211,8 @@ def _set_all(tracee: Process, values: tuple[int, ...]) -> None:
 
 
 def _fpregs(tracee: Process) -> bytes:
-    """struct user_fpregs_struct: the FXSAVE image, with MXCSR and XMM0-15 filled."""
+    """struct user_fpregs_struct: the FXSAVE image, with MXCSR and XMM0-15 filled. The
+    tracee's context is loaded to be read: on the slow path only (``_with_fpregs``)."""
     state = ptrace.tracee(tracee)
     assert state is not None and state.thread.context is not None
     cpu = tracee.kernel.cpu
@@ -224,9 +226,22 @@ def _fpregs(tracee: Process) -> bytes:
     return bytes(image)
 
 
+def _with_fpregs(t: Thread, tracee: Process, use: Callable[[bytes], int]) -> int:
+    """Read the tracee's vector registers with the CPU stopped, where its context can
+    be loaded (the caller's is loaded again before its result is set)."""
+    def work() -> int:
+        image = _fpregs(tracee)
+        assert t.context is not None
+        t.process.kernel.cpu.load(t.context)
+        return use(image)
+    raise SlowPath(work)
+
+
 def _getfpregs(t: Thread, tracee: Process, _addr: int, data: int) -> int:
-    t.process.aspace.copy_out(data, _fpregs(tracee))
-    return 0
+    def store(image: bytes) -> int:
+        t.process.aspace.copy_out(data, image)
+        return 0
+    return _with_fpregs(t, tracee, store)
 
 
 def _regset(t: Thread, tracee: Process, kind: int, iov: int, write: bool) -> int:
@@ -244,7 +259,12 @@ def _regset(t: Thread, tracee: Process, kind: int, iov: int, write: bool) -> int
             aspace.copy_out(base, USER_REGS_STRUCT.pack(*ptrace.get_regs(tracee))[:size])
     elif kind == NT_PRFPREG and not write:
         size = min(length, USER_FPREGS_SIZE)
-        aspace.copy_out(base, _fpregs(tracee)[:size])
+
+        def store(image: bytes) -> int:
+            aspace.copy_out(base, image[:size])
+            aspace.copy_out(iov + 8, WORD.pack(size))
+            return 0
+        return _with_fpregs(t, tracee, store)
     else:
         raise KernelError(Errno.EINVAL, f"regset {kind:#x}")
     aspace.copy_out(iov + 8, WORD.pack(size))
