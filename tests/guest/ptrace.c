@@ -201,7 +201,10 @@ static void step(void)
     int traps = 0, moved = 0;
     for (int i = 0; i < 3; i++) {
         ptrace(PTRACE_GETREGS, pid, 0, &before);
-        ptrace(PTRACE_SINGLESTEP, pid, 0, 0);
+        if (ptrace(PTRACE_SINGLESTEP, pid, 0, 0) < 0) {
+            printf("single step: %s\n", errname(errno));
+            break;
+        }
         int status = wait_for(pid);
         traps += WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP;
         ptrace(PTRACE_GETREGS, pid, 0, &after);
