@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable
 
-from unicorn import UC_ARCH_X86, UC_HOOK_BLOCK, UC_HOOK_INSN, UC_HOOK_INTR, UC_MODE_64
+from unicorn import (UC_ARCH_X86, UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INSN, UC_HOOK_INTR,
+                     UC_MODE_64)
 from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_ERR_INSN_INVALID
 from unicorn import x86_const as X
 from unicorn.unicorn_py3.arch.intel import UcIntel
@@ -182,6 +183,10 @@ class Cpu:
         self._vector = -1
         self._cr2 = self._error = 0
         self._stopped_in_syscall = False
+        # A single step (``_step``): the instruction it runs, whether a page fault made it
+        # start again, whether the CPU stopped after it.
+        self._step_at: int | None = None
+        self._step_fault = self._step_done = False
         self._gp_rip = 0  # where an instruction a hook refused stands (see _general_protection)
         self._loaded: CpuContext | None = None
         self._faults: _FaultState | None = None
@@ -450,7 +455,10 @@ class Cpu:
                 self.code_stale = True
             self._enter_guest()
         try:
-            uc.emu_start(rip, KERNEL_BASE + STUB_PHYS + _HALT, count=int(ctx.single_step))
+            if ctx.single_step:
+                self._step(rip)
+            else:
+                uc.emu_start(rip, KERNEL_BASE + STUB_PHYS + _HALT)
         except UcError as err:
             rip = uc.reg_read(X.UC_X86_REG_RIP)
             if self._vector >= 0:  # a #GP earlier in the block: the CPU never got here
@@ -463,10 +471,33 @@ class Cpu:
             self._timer.disarm()
             if smp is not None:
                 self._leave_guest()
-        if ctx.single_step and self._vector < 0 and not self._stopped_in_syscall:
+        if ctx.single_step and self._step_done and self._vector < 0 \
+                and not self._stopped_in_syscall:
             self._reset_latch()  # one instruction ran: the #DB of the trap flag
             return Trap(TrapKind.BREAKPOINT, self.reg(X.UC_X86_REG_RIP), DEBUG_VECTOR)
         return self._trap()
+
+    def _step(self, rip: int) -> None:
+        """Run one instruction: a code hook stops the CPU before the next one starts,
+        and an instruction a page fault made start again is still the one step. The
+        hook is there for the step only: it slows every instruction, and the
+        translations made with it are dropped with it."""
+        uc = self.uc
+        self._step_at, self._step_fault, self._step_done = None, False, False
+        hook = uc.hook_add(UC_HOOK_CODE, self._on_step)
+        self.drop_code()
+        try:
+            uc.emu_start(rip, KERNEL_BASE + STUB_PHYS + _HALT)
+        finally:
+            uc.hook_del(hook)
+            self.drop_code()
+
+    def _on_step(self, uc: Uc, address: int, _size: int, _data: object) -> None:
+        if self._step_at is None or address == self._step_at and self._step_fault:
+            self._step_at, self._step_fault = address, False  # (a page fault: it runs again)
+            return
+        self._step_done = True
+        uc.emu_stop()
 
     def _trap(self) -> Trap:
         rip = self.uc.reg_read(X.UC_X86_REG_RIP)
@@ -509,6 +540,7 @@ class Cpu:
                 return
             if self.fault_handler(self._cr2, self.reg(X.UC_X86_REG_RIP), self._error):
                 self._faults.clear()  # the faulting instruction runs again when we return
+                self._step_fault = True
                 if smp is not None:
                     self._enter_guest()
                 return

@@ -230,6 +230,11 @@ def interrupted(thread: Thread) -> None:
         state.interrupted = True
 
 
+def in_stop(thread: Thread) -> bool:
+    """Whether ``thread`` sleeps in a ptrace-stop (no signal may wake it there)."""
+    return thread.state is State.BLOCKED and thread.channel == ("ptrace", thread.process.pid)
+
+
 def intercept(thread: Thread, info: Any) -> bool:
     """A signal ``thread`` is about to take: its tracer sees it first (a signal-delivery
     stop), except SIGKILL. True: it stopped."""

@@ -40,6 +40,7 @@ from cloudos.linux import ptrace
 from cloudos.linux.process import linux, linux_thread
 
 SIG_DFL, SIG_IGN = 0, 1
+TRAP_TRACE = 2  # SIGTRAP's si_code after a single step
 SA_NOCLDSTOP, SA_SIGINFO, SA_RESTORER, SA_ONSTACK = 0x1, 0x4, 0x04000000, 0x08000000
 SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x10000000, 0x40000000, 0x80000000
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
@@ -232,6 +233,8 @@ def _notify(thread: Thread, sig: int) -> None:
     """Make ``thread`` take a signal: now if it sleeps in a system call."""
     thread.notify = True
     _kick(thread)
+    if ptrace.in_stop(thread):  # it takes the signal once its tracer resumes it
+        return
     if thread.state is State.BLOCKED and thread.context is not None \
             and not linux_thread(thread).answered:
         from cloudos.linux.syscalls import sys_file  # (sys_file imports this module)
@@ -431,6 +434,8 @@ def on_fault(thread: Thread, sig: int, addr: int, code: int = SI_KERNEL) -> bool
     traced = ptrace.tracee(thread.process) is not None
     if not traced and (handler in (SIG_DFL, SIG_IGN) or linux_thread(thread).sigmask & _bit(sig)):
         return False  # Linux forces the default action for blocked or ignored faults
+    if traced and sig == SIGTRAP and getattr(thread.context, "single_step", False):
+        code = TRAP_TRACE  # the end of a PTRACE_SINGLESTEP, not an int3 (a debugger's test)
     linux_thread(thread).pending.infos[sig] = SigInfo(sig, code, addr=addr)
     thread.notify = True
     return True

@@ -211,6 +211,10 @@ static void step(void)
         moved += after.rip != before.rip;
     }
     printf("single steps: %d stopped by SIGTRAP, %d moved rip\n", traps, moved);
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    ptrace(PTRACE_GETSIGINFO, pid, 0, &info);
+    printf("a step's si_code is TRAP_TRACE: %s\n", info.si_code == TRAP_TRACE ? "yes" : "no");
     ptrace(PTRACE_CONT, pid, 0, 0);
     describe("child", wait_for(pid));
 }

@@ -33,6 +33,7 @@ EXPECTED = [
     b"write stops 6 (entry and exit), all SIGTRAP|0x80: yes",
     b"stopped after the int3: yes", b"target ran", b"parent's code untouched: yes",
     b"single steps: 3 stopped by SIGTRAP, 3 moved rip", b"stepped child runs",
+    b"a step's si_code is TRAP_TRACE: yes",
     b"wait4 exit with a pid", b"SIGCHLD stop", b"wait in the tracee: its child, status 4",
     b"read exit: ERESTARTSYS", b"SIGUSR1 stop", b"after the signal: rt_sigreturn",
     b"read exit: 1", b"read in the tracee: 1 'x', handler ran: 1",
