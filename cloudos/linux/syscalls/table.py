@@ -224,12 +224,15 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.GETRUSAGE: partial(sys_sched.sys_getrusage, "CPU times only"),
     Sysno.SYSINFO: partial(sys_proc.sys_sysinfo, "no swap, shared or buffer memory"),
     Sysno.TIMES: full(sys_sched.sys_times),
-    Sysno.PTRACE: partial(sys_ptrace.sys_ptrace, "TRACEME/ATTACH/SEIZE/DETACH/KILL, CONT/"
-                          "SYSCALL/SINGLESTEP (Unicorn; KVM: EIO), PEEK/POKE text/data/user, "
-                          "GET/SETREGS, GETFPREGS, GET/SETREGSET NT_PRSTATUS, GETSIGINFO, "
-                          "GETEVENTMSG, GET_SYSCALL_INFO, options SYSGOOD/FORK/VFORK/CLONE/EXEC/"
-                          "EXITKILL; one thread per tracee is traced; no INTERRUPT/LISTEN, "
-                          "TRACEEXIT, seccomp; no syscall-stops for ENOSYS calls"),
+    Sysno.PTRACE: partial(sys_ptrace.sys_ptrace, "TRACEME/ATTACH/SEIZE/INTERRUPT/LISTEN/"
+                          "DETACH/KILL, CONT/SYSCALL/SINGLESTEP (KVM: EIO), PEEK/POKE text/"
+                          "data/user, GET/SETREGS, GETFPREGS, GET/SETREGSET NT_PRSTATUS "
+                          "(NT_PRFPREG read), GETSIGINFO, GETEVENTMSG, GET_SYSCALL_INFO; "
+                          "options SYSGOOD/FORK/VFORK/CLONE/EXEC/EXITKILL; one thread per "
+                          "tracee is traced (CLONE_THREAD is no event); no TRACEEXIT/"
+                          "VFORK_DONE events (a VFORK event comes when the parent wakes), "
+                          "seccomp stops, SETSIGINFO/SETFPREGS, debug registers; calls "
+                          "without a handler (ENOSYS) have no syscall-stops"),
     Sysno.GETUID: full(sys_proc.sys_getuid, "real uid; --user sets the first process's"),
     Sysno.SYSLOG: enosys(),
     Sysno.GETGID: full(sys_proc.sys_getgid),
