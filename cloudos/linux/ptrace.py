@@ -27,6 +27,8 @@ from unicorn import x86_const as X
 from cloudos.abi.ptrace import (SYSCALL_TRAP, USER_REGS, Event, Option)
 from cloudos.abi.signal import CLD_TRAPPED, SIGCHLD, SIGKILL, SIGSTOP, SIGTRAP, SI_USER
 from cloudos.errno import Errno, KernelError
+from cloudos.kernel.mm.buddy import PAGE_SIZE
+from cloudos.kernel.mm.vm import USER_END
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import Handler, SlowPath, Stop
 from cloudos.linux.process import linux
@@ -454,7 +456,8 @@ def _reg(state: Tracee, name: str) -> int:
 
 
 def set_reg(process: Process, name: str, value: int) -> None:
-    """Change one register of the stopped traced thread (segments are fixed: ignored)."""
+    """Change one register of the stopped traced thread (segments are fixed: ignored;
+    an FS or GS base outside user space is EIO, as Linux's putreg)."""
     state = tracee(process)
     assert state is not None
     ctx = state.thread.context
@@ -465,6 +468,8 @@ def set_reg(process: Process, name: str, value: int) -> None:
         state.orig_rax = value - (1 << 64) if value >> 63 else value
     elif name in _SEGMENTS:
         return
+    elif name in ("FS_BASE", "GS_BASE") and value >= USER_END - PAGE_SIZE:
+        raise KernelError(Errno.EIO, f"{name} {value:#x} outside user space")
     elif ctx.entry is not None and name in ("RIP", "RSP"):
         ctx.entry = (value, ctx.entry[1]) if name == "RIP" else (ctx.entry[0], value)
     elif name == "EFLAGS":

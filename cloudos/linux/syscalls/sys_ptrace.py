@@ -10,7 +10,7 @@ own (a page-cache or fork-shared frame is copied first) and translations dropped
 from __future__ import annotations
 
 import struct
-from typing import Callable
+from typing import Callable, Iterator
 
 from cloudos.abi.ptrace import (AUDIT_ARCH_X86_64, IOVEC, NT_PRFPREG, NT_PRSTATUS,
                                 OPTIONS_VALID, SYSCALL_INFO_ENTRY, SYSCALL_INFO_EXIT,
@@ -30,6 +30,7 @@ from cloudos.linux.syscalls.args import s32
 
 WORD = struct.Struct("<Q")
 IOV_MAX = 1024
+SSIZE_MAX = (1 << 63) - 1
 PTE_PRESENT, PTE_FRAME = 0x1, 0x000F_FFFF_FFFF_F000
 FXSAVE_MXCSR = 24  # offsetof(struct user_fpregs_struct, mxcsr)
 FXSAVE_XMM = 160   # offsetof(struct user_fpregs_struct, xmm_space)
@@ -396,52 +397,49 @@ def _iovecs(aspace: AddressSpace, addr: int, count: int) -> list[tuple[int, int]
 def _vm_copy(t: Thread, pid: int, local: int, lcount: int, remote: int, rcount: int,
              flags: int, write: bool) -> int:
     """Copy between the caller's ``local`` iovecs and process ``pid``'s ``remote`` ones,
-    in order, until one side ends or a remote page faults; the bytes copied (EFAULT if
-    none could be)."""
+    in order, a page at most at a time, until one side ends or a page faults; the
+    bytes copied (EFAULT if a page faults before any was)."""
     if flags:
         raise KernelError(Errno.EINVAL, f"process_vm flags {flags:#x}")
     mine = t.process.aspace
     locals_, remotes = _iovecs(mine, local, lcount), _iovecs(mine, remote, rcount)
+    if sum(n for _, n in locals_) > SSIZE_MAX or sum(n for _, n in remotes) > SSIZE_MAX:
+        raise KernelError(Errno.EINVAL, "iovec lengths overflow ssize_t")
     target = _target(t, s32(pid))
     if not may_access(t.process, target):
         raise KernelError(Errno.EPERM, f"no right to access process {target.pid}")
     theirs, done = target.aspace, 0
-    pieces = [(base + at, min(PAGE_SIZE - (base + at) % PAGE_SIZE, length - at))
-              for base, length in remotes for at in _steps(base, length)]
-    buffer = bytearray()
-    if write:
-        buffer = bytearray(b"".join(mine.copy_in(b, n) for b, n in locals_))
-    for base, size in pieces:
-        try:
-            if write:
-                theirs.copy_out(base, buffer[done:done + size])
-            else:
-                buffer += theirs.copy_in(base, size)
-        except KernelError:
-            if not done:
-                raise
+    source, sink = (mine, theirs) if write else (theirs, mine)
+    near = _spans(locals_)
+    mine_at, mine_left = next(near, (0, 0))
+    for their_at, their_left in _spans(remotes):
+        while their_left and mine_left:
+            size = min(their_left, mine_left)
+            src, dst = (mine_at, their_at) if write else (their_at, mine_at)
+            try:
+                sink.copy_out(dst, source.copy_in(src, size))
+            except KernelError:
+                if not done:
+                    raise
+                return done
+            done += size
+            mine_at, mine_left = mine_at + size, mine_left - size
+            their_at, their_left = their_at + size, their_left - size
+            if not mine_left:
+                mine_at, mine_left = next(near, (0, 0))
+        if not mine_left:
             break
-        done += size
-        if write and done >= len(buffer):
-            break
-    if not write:
-        _scatter(mine, locals_, bytes(buffer))
-    return min(done, sum(n for _, n in locals_))
+    return done
 
 
-def _steps(base: int, length: int) -> list[int]:
-    """Offsets in [base, base+length) where a new page starts (and 0)."""
-    first = (PAGE_SIZE - base % PAGE_SIZE) % PAGE_SIZE or PAGE_SIZE
-    return [0] + list(range(first, length, PAGE_SIZE)) if length else []
-
-
-def _scatter(aspace: AddressSpace, iovecs: list[tuple[int, int]], data: bytes) -> None:
-    at = 0
+def _spans(iovecs: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """The iovecs' bytes as pieces that each stay within one page (made as needed)."""
     for base, length in iovecs:
-        if at >= len(data):
-            return
-        aspace.copy_out(base, data[at:at + length])
-        at += length
+        at, end = base, base + length
+        while at < end:
+            size = min(end - at, PAGE_SIZE - at % PAGE_SIZE)
+            yield at, size
+            at += size
 
 
 def sys_process_vm_readv(t: Thread, pid: int, local: int, lcount: int, remote: int,
