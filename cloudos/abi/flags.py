@@ -153,3 +153,15 @@ class FlockOp(IntFlag):
     NB = 4
     UN = 8
     MAND = 32  # Linux ignores a request with it (and warns once)
+
+
+class SpliceFlag(IntFlag):
+    """splice(2), tee(2), vmsplice(2) flags (linux/splice.h)."""
+
+    MOVE = 0x01  # a hint: move pages rather than copy
+    NONBLOCK = 0x02  # do not wait for the pipe (the other file may still block)
+    MORE = 0x04  # a hint: more data follows
+    GIFT = 0x08  # vmsplice: the pages are given to the pipe
+
+
+SPLICE_F_ALL = int(SpliceFlag.MOVE | SpliceFlag.NONBLOCK | SpliceFlag.MORE | SpliceFlag.GIFT)

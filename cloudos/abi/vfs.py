@@ -50,6 +50,7 @@ class Op(enum.IntEnum):
     SIGNALFD4, EVENTFD2, EPOLL_CREATE1, DUP3, PIPE2 = 289, 290, 291, 292, 293
     RENAMEAT2, MEMFD_CREATE, STATX = 316, 319, 332
     SENDFILE, COPY_FILE_RANGE, CLOSE_RANGE = 40, 326, 436
+    SPLICE, TEE, VMSPLICE = 275, 276, 278
     # lifecycle: sent by the personality when a process starts, forks, execs or exits
     SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003
     EXEC_READ, MMAP_READ = 1004, 1005  # execve's and mmap's reads
@@ -196,22 +197,26 @@ class Write:
 
 @record
 class Readv:
-    """readv(2): one grant per iovec, of these lengths."""
+    """readv(2): one grant per iovec, of these lengths; ``iov_error``: the errno of an iovec
+    array the personality could not take, answered once the fd has passed Linux's checks."""
     OP: ClassVar[Op] = Op.READV
     fd: int
     lengths: list[int]
     pgid: int = 0
     sid: int = 0
+    iov_error: int = 0
 
 
 @record
 class Writev:
-    """writev(2): one grant per iovec, of these lengths."""
+    """writev(2): one grant per iovec, of these lengths; ``iov_error``: the errno of an iovec
+    array the personality could not take, answered once the fd has passed Linux's checks."""
     OP: ClassVar[Op] = Op.WRITEV
     fd: int
     lengths: list[int]
     pgid: int = 0
     sid: int = 0
+    iov_error: int = 0
 
 
 @record
@@ -222,6 +227,7 @@ class Pread:
     count: int
     offset: int
     lengths: tuple[int, ...] | None = None
+    iov_error: int = 0  # (as Readv's)
 
 
 @record
@@ -232,6 +238,7 @@ class Pwrite:
     count: int
     offset: int
     lengths: tuple[int, ...] | None = None
+    iov_error: int = 0  # (as Readv's)
 
 
 @record
@@ -818,6 +825,44 @@ class CopyFileRange:
     count: int
 
 
+BAD_OFFSET = -(1 << 64)  # a Splice offset whose pointer could not be read: EFAULT, in turn
+
+
+@record
+class Splice:
+    """splice(2): up to ``count`` bytes from ``fd_in`` to ``fd_out``, one of them a pipe;
+    an offset None is the other file's position (a pipe has none). ``flags``: SPLICE_F_*."""
+    OP: ClassVar[Op] = Op.SPLICE
+    fd_in: int
+    in_offset: int | None
+    fd_out: int
+    out_offset: int | None
+    count: int
+    flags: int
+
+
+@record
+class Tee:
+    """tee(2): up to ``count`` bytes of pipe ``fd_in`` copied to pipe ``fd_out``, left
+    in ``fd_in``."""
+    OP: ClassVar[Op] = Op.TEE
+    fd_in: int
+    fd_out: int
+    count: int
+    flags: int
+
+
+@record
+class Vmsplice:
+    """vmsplice(2): the grants (one per iovec, of these lengths) into the pipe ``fd`` if
+    it is open for writing, else out of it."""
+    OP: ClassVar[Op] = Op.VMSPLICE
+    fd: int
+    lengths: list[int]
+    flags: int
+    iov_error: int = 0  # (as Readv's)
+
+
 @record
 class CloseRange:
     OP: ClassVar[Op] = Op.CLOSE_RANGE
@@ -944,7 +989,7 @@ REQUESTS: tuple[type, ...] = (
     Getsockname, Getpeername, Getsockopt, Setsockopt, Shutdown, Sendto, Recvfrom, Sendmsg,
     Recvmsg, Spawn, Fork, Exec, Exit, ExecRead, MmapRead, MapAttach, MapSync, TimerFired,
     LeaseTimeout, ConsoleInput, SignalsPending, CoreDump, Credentials, Sendfile,
-    CopyFileRange, CloseRange, NetPoll, SocketTimeout)
+    CopyFileRange, CloseRange, Splice, Tee, Vmsplice, NetPoll, SocketTimeout)
 # A request class by its op; some classes serve several ops alike.
 BY_OP: dict[int, type] = {
     **{cls.OP: cls for cls in REQUESTS},  # type: ignore[attr-defined]

@@ -298,6 +298,28 @@ EDGE_SECTIONS = {
 }
 
 
+# --- splice, tee, vmsplice; the vectored calls' argument order (issue 13) -----------------
+
+SPLICE_SECTIONS = {
+    "copies": [b"offset now 6, file position 0", b"pipe holds: 4 [2345]",
+               b"second pipe holds: 3 [012]", b"offset now 7, file position 0", b"  [??.abcd]",
+               b"empty pipe without writers: 0"],
+    "errors": [b"length 0, bad fds: 0", b"bad offset pointer for the pipe: -1 ESPIPE",
+               b"write end as input: -1 EBADF", b"no pipe at all: -1 EINVAL",
+               b"a pipe to itself: -1 EINVAL", b"empty pipe, O_NONBLOCK: -1 EAGAIN",
+               b"file to a pipe without reader: -1 EPIPE"],
+    "tee_vmsplice": [b"copy: 5 [hello]", b"original, still whole: 11 [hello world]",
+                     b"tee bad flags before length 0: -1 EINVAL", b"  [vms|plice]",
+                     b"vmsplice bad fd, bad iovec: -1 EBADF", b"vmsplice a file, nothing: 0",
+                     b"vmsplice into read-only memory: -1 EFAULT", b"the pipe kept: 4 [read]",
+                     b"vmsplice more than fits: 4096"],
+    "waits": [b"  [late]", b"the pipe got: 11 [from socket]", b"socket at end of file: 0"],
+    "vectored": [b"readv bad fd, bad iovec: -1 EBADF", b"readv write end, bad iovec: -1 EBADF",
+                 b"readv bad iovec: -1 EFAULT", b"preadv bad fd, negative offset: -1 EINVAL",
+                 b"pwritev read end, bad iovec: -1 ESPIPE"],
+}
+
+
 # --- every sectioned program: one case per (program, section) ------------------------------
 
 # --- MAP_SHARED file mappings, memfd, POSIX shared memory and semaphores ------------------
@@ -568,7 +590,8 @@ SECTIONED = {"files_pipe": PIPE_SECTIONS, "files_fifo": FIFO_SECTIONS,
              "files_mmap": MMAP_SECTIONS, "jobs": JOBS_SECTIONS, "memory": MEMORY_SECTIONS,
              "sigwait": SIGWAIT_SECTIONS, "sysv_shm": SYSV_SHM_SECTIONS,
              "files_unix": UNIX_SECTIONS, "posix_timers": POSIX_TIMER_SECTIONS,
-             "signalfd": SIGNALFD_SECTIONS, "files_locks": LOCKS_SECTIONS}
+             "signalfd": SIGNALFD_SECTIONS, "files_locks": LOCKS_SECTIONS,
+             "files_splice": SPLICE_SECTIONS}
 SECTION_CASES = [(program, section) for program, sections in SECTIONED.items()
                  for section in sections]
 

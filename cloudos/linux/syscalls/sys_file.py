@@ -18,7 +18,8 @@ import weakref
 from typing import Any, Callable
 
 from cloudos.abi import net, vfs
-from cloudos.abi.flags import AT_FDCWD, AtFlag, FcntlCmd, LockType, OpenFlag, OwnerType
+from cloudos.abi.flags import (AT_FDCWD, SPLICE_F_ALL, AtFlag, FcntlCmd, LockType, OpenFlag,
+                               OwnerType)
 from cloudos.abi.signal import Signal
 from cloudos.abi.sysno import Sysno
 from cloudos.abi.vfs import (Again, BytesOut, FileOwner, LockHolder, PollReady, Received,
@@ -40,6 +41,8 @@ AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_EACCESS = map(int, (
 CREAT_FLAGS = int(OpenFlag.CREAT | OpenFlag.WRONLY | OpenFlag.TRUNC)  # creat(2)'s open
 UTIME_NOW, UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
 IOVEC = struct.Struct("<QQ")
+UIO_MAXIOV = 1024  # the most iovecs one call takes
+MAX_RW_COUNT = 0x7FFF_F000  # Linux's cap on one read or write
 FLOCK = struct.Struct("<hh4xqqi4x")  # struct flock: l_type, l_whence, l_start, l_len, l_pid
 OWNER_EX = struct.Struct("<ii")  # struct f_owner_ex: type, pid
 F_GETFD, F_GETLK, F_OFD_GETLK = FcntlCmd.GETFD, FcntlCmd.GETLK, FcntlCmd.OFD_GETLK
@@ -713,30 +716,51 @@ def sys_pwrite64(t: Thread, fd: int, buf: int, count: int, offset: int, *_: int)
                 deliver=_sigpipe(t))
 
 
-def _iov(t: Thread, iov: int, iovcnt: int, write: bool) -> tuple[list[int], tuple[Cap, ...]]:
-    iovcnt = s32(iovcnt)
-    if not 0 <= iovcnt <= 1024:
-        raise KernelError(Errno.EINVAL, f"iovcnt {iovcnt}")
-    raw = t.process.aspace.copy_in(iov, IOVEC.size * iovcnt)
-    vecs = [IOVEC.unpack_from(raw, i * IOVEC.size) for i in range(iovcnt)]
-    if sum(n for _, n in vecs) > 0x7FFF_F000:
+def _iovecs(t: Thread, iov: int, count: int, write: bool = False) -> list[tuple[int, int]]:
+    """An iovec array's (base, length) pairs, as Linux's import_iovec checks them: more
+    than UIO_MAXIOV or a total past a ssize_t EINVAL, memory not there EFAULT."""
+    if not 0 <= count <= UIO_MAXIOV:
+        raise KernelError(Errno.EINVAL, f"iovcnt {count}")
+    raw = t.process.aspace.copy_in(iov, IOVEC.size * count)
+    vecs = [IOVEC.unpack_from(raw, i * IOVEC.size) for i in range(count)]
+    if sum(n for _, n in vecs) > MAX_RW_COUNT:
         raise KernelError(Errno.EINVAL, "iovec lengths overflow")
     for base, n in vecs:
         _check_buffer(t, base, n, write)
+    return vecs
+
+
+def _iov(t: Thread, iov: int, iovcnt: int, write: bool) -> tuple[list[int], tuple[Cap, ...]]:
+    vecs = _iovecs(t, iov, s32(iovcnt), write)
     return [n for _, n in vecs], tuple(_grant(t, base, n, write) for base, n in vecs)
+
+
+def _iov_or_error(t: Thread, iov: int, iovcnt: int, write: bool
+                  ) -> tuple[list[int], tuple[Cap, ...], int]:
+    """``_iov``'s lengths and grants, or the errno of an iovec array it could not take:
+    the VFS answers that only after checking the fd, which Linux looks up first."""
+    try:
+        return (*_iov(t, iov, iovcnt, write), 0)
+    except KernelError as err:
+        return [], (), err.errno
 
 
 def sys_preadv(t: Thread, fd: int, iov: int, iovcnt: int, pos: int, *_: int) -> int:
     """Implements Linux preadv(2) (on x86_64 the whole offset is ``pos_l``)."""
-    lengths, grants = _iov(t, iov, iovcnt, True)
-    return call(t, vfs.Pread(s32(fd), sum(lengths), s64(pos), tuple(lengths)), grants=grants)
+    if s64(pos) < 0:
+        raise KernelError(Errno.EINVAL, "negative offset")
+    lengths, grants, error = _iov_or_error(t, iov, iovcnt, True)
+    return call(t, vfs.Pread(s32(fd), sum(lengths), s64(pos), tuple(lengths), error),
+                grants=grants)
 
 
 def sys_pwritev(t: Thread, fd: int, iov: int, iovcnt: int, pos: int, *_: int) -> int:
     """Implements Linux pwritev(2)."""
-    lengths, grants = _iov(t, iov, iovcnt, False)
-    return call(t, vfs.Pwrite(s32(fd), sum(lengths), s64(pos), tuple(lengths)), grants=grants,
-                deliver=_sigpipe(t))
+    if s64(pos) < 0:
+        raise KernelError(Errno.EINVAL, "negative offset")
+    lengths, grants, error = _iov_or_error(t, iov, iovcnt, False)
+    return call(t, vfs.Pwrite(s32(fd), sum(lengths), s64(pos), tuple(lengths), error),
+                grants=grants, deliver=_sigpipe(t))
 
 
 def _offset_in(t: Thread, addr: int) -> int | None:
@@ -783,6 +807,63 @@ def sys_copy_file_range(t: Thread, in_fd: int, in_off: int, out_fd: int, out_off
                                      count & 0xFFFF_FFFF_FFFF), deliver=deliver)
 
 
+def _splice_offset(t: Thread, addr: int) -> int | None:
+    """splice(2)'s offset pointer: as ``_offset_in``, but one it cannot read is told to the
+    VFS, which answers EFAULT only after the checks Linux makes first."""
+    try:
+        return _offset_in(t, addr)
+    except KernelError:
+        return vfs.BAD_OFFSET
+
+
+def sys_splice(t: Thread, fd_in: int, off_in: int, fd_out: int, off_out: int, length: int,
+               flags: int, *_: int) -> int:
+    """Implements Linux splice(2): between a pipe and a file, socket or pipe, in the VFS."""
+    if not length:
+        return 0
+    flags &= 0xFFFF_FFFF
+    if flags & ~SPLICE_F_ALL:
+        raise KernelError(Errno.EINVAL, f"splice flags {flags:#x}")
+    start_in, start_out = _splice_offset(t, off_in), _splice_offset(t, off_out)
+
+    def deliver(msg: Message) -> int:
+        result = _offset_out(t, off_in, start_in, _sigpipe(t))(msg)
+        if result > 0 and start_out is not None:
+            t.process.aspace.copy_out(off_out, struct.pack("<q", start_out + result))
+        return result
+    return call(t, vfs.Splice(s32(fd_in), start_in, s32(fd_out), start_out,
+                              min(length, MAX_RW_COUNT), flags), deliver=deliver)
+
+
+def sys_tee(t: Thread, fd_in: int, fd_out: int, length: int, flags: int, *_: int) -> int:
+    """Implements Linux tee(2): pipe to pipe, the bytes left in the first."""
+    flags &= 0xFFFF_FFFF
+    if flags & ~SPLICE_F_ALL:
+        raise KernelError(Errno.EINVAL, f"tee flags {flags:#x}")
+    if not length:
+        return 0
+    return call(t, vfs.Tee(s32(fd_in), s32(fd_out), min(length, MAX_RW_COUNT), flags),
+                deliver=_sigpipe(t))
+
+
+def sys_vmsplice(t: Thread, fd: int, iov: int, nr_segs: int, flags: int, *_: int) -> int:
+    """Implements Linux vmsplice(2): the caller's buffers into a pipe (its write end) or
+    out of it (its read end); which, only the VFS knows, so each buffer is lent for
+    both and copy_out still refuses memory the caller cannot write (EFAULT)."""
+    flags &= 0xFFFF_FFFF
+    if flags & ~SPLICE_F_ALL:
+        raise KernelError(Errno.EINVAL, f"vmsplice flags {flags:#x}")
+    try:
+        vecs, error = _iovecs(t, iov, nr_segs), 0
+    except KernelError as err:
+        vecs, error = [], err.errno
+    lend = t.process.kernel.ipc.lend
+    grants = tuple(lend(t.process.pid, t.process.aspace, base, n, Right.READ | Right.WRITE)
+                   for base, n in vecs)
+    return call(t, vfs.Vmsplice(s32(fd), [n for _, n in vecs], flags, error), grants=grants,
+                deliver=_sigpipe(t))
+
+
 def sys_close_range(t: Thread, first: int, last: int, flags: int, *_: int) -> int:
     """Implements Linux close_range(2)."""
     return call(t, vfs.CloseRange(first & 0xFFFF_FFFF, last & 0xFFFF_FFFF, flags & 0xFFFF_FFFF))
@@ -818,8 +899,9 @@ def sys_pwritev2(t: Thread, fd: int, iov: int, iovcnt: int, pos: int, _pos_h: in
 
 def sys_readv(t: Thread, fd: int, iov: int, iovcnt: int, *_: int) -> int:
     """Implements Linux readv(2)."""
-    lengths, grants = _iov(t, iov, iovcnt, True)
-    return call(t, vfs.Readv(s32(fd), lengths, t.process.pgid, t.process.sid), grants=grants,
+    lengths, grants, error = _iov_or_error(t, iov, iovcnt, True)
+    return call(t, vfs.Readv(s32(fd), lengths, t.process.pgid, t.process.sid, error),
+                grants=grants,
                 deliver=_read_answer(t, Sysno.READV, 0, 0))
 
 
@@ -866,8 +948,8 @@ def sys_signalfd(t: Thread, fd: int, mask: int, size: int, *_: int) -> int:
 
 def sys_writev(t: Thread, fd: int, iov: int, iovcnt: int, *_: int) -> int:
     """Implements Linux writev(2)."""
-    lengths, grants = _iov(t, iov, iovcnt, False)
-    return call(t, vfs.Writev(s32(fd), lengths, *_job(t)), grants=grants,
+    lengths, grants, error = _iov_or_error(t, iov, iovcnt, False)
+    return call(t, vfs.Writev(s32(fd), lengths, *_job(t), error), grants=grants,
                 deliver=_sigpipe(t, Sysno.WRITEV))
 
 

@@ -209,6 +209,8 @@ class Vfs:
             vfs.Credentials: self.credentials, vfs.CloseRange: self.close_range,
             vfs.Sendfile: partial(transfer.sendfile, self),
             vfs.CopyFileRange: partial(transfer.copy_file_range, self),
+            vfs.Splice: partial(transfer.splice, self), vfs.Tee: partial(transfer.tee, self),
+            vfs.Vmsplice: partial(transfer.vmsplice, self),
             vfs.ExecRead: self.exec_read, vfs.CoreDump: self.core_dump,
             # files of a kind, served by the kind's module
             vfs.MmapRead: partial(regular.mmap_read, self),
@@ -788,6 +790,20 @@ class Vfs:
         if not file.writable():
             raise KernelError(Errno.EBADF, "not open for writing")
 
+    def check_iovec(self, file: OpenFile, iov_error: int, writing: bool,
+                    positional: bool = False) -> None:
+        """A vectored call whose iovec array was bad: Linux looks it up only after the fd
+        (preadv, pwritev: ESPIPE for a kind without positions; then EBADF for a file not
+        open for the call's direction)."""
+        if not iov_error:
+            return
+        if positional:
+            kind = type(KINDS[file.kind])
+            if (kind.pwrite is FileOps.pwrite) if writing else (kind.pread is FileOps.pread):
+                raise KernelError(Errno.ESPIPE, f"a {file.kind} has no positions")
+        (self.check_writable if writing else self.check_readable)(file)
+        raise KernelError(Errno(iov_error), "the iovec array")
+
     def read_file(self, request: Request, ops: FileOps, file: OpenFile, count: int,
                   grant: Any) -> Any:
         """One read of ``file`` (of kind ``ops``) into one grant."""
@@ -802,12 +818,14 @@ class Vfs:
 
     def readv(self, request: Request, r: vfs.Readv) -> Any:
         file = self.proc(request).fds.get(r.fd)
+        self.check_iovec(file, r.iov_error, False)
         ops = KINDS[file.kind]
         ops.foreground(self, file, r.pgid, r.sid, False)
         return ops.readv(self, request, file, request.grants, r.lengths)
 
     def pread(self, request: Request, r: vfs.Pread) -> int | None:
         file = self.proc(request).fds.get(r.fd)
+        self.check_iovec(file, r.iov_error, False, positional=True)
         grant = request.grants[0] if r.lengths is None else request.grants
         return KINDS[file.kind].pread(self, request, file, r.count, grant, r.offset,
                                       list(r.lengths) if r.lengths is not None else None)
@@ -820,6 +838,7 @@ class Vfs:
 
     def writev(self, request: Request, r: vfs.Writev) -> int | None:
         file = self.proc(request).fds.get(r.fd)
+        self.check_iovec(file, r.iov_error, True)
         ops = KINDS[file.kind]
         ops.foreground(self, file, r.pgid, r.sid, True)
         data = b"".join(self.api.copy_in(g, 0, n) for g, n in zip(request.grants, r.lengths))
@@ -831,6 +850,7 @@ class Vfs:
 
     def pwrite(self, request: Request, r: vfs.Pwrite) -> int | None:
         file = self.proc(request).fds.get(r.fd)
+        self.check_iovec(file, r.iov_error, True, positional=True)
         return KINDS[file.kind].pwrite(self, request, file, r.count, r.offset,
                                        list(r.lengths) if r.lengths is not None else None)
 
