@@ -379,8 +379,8 @@ _ROWS: dict[Sysno, _Row] = {
                               "pipes, sockets, eventfds, timerfds, signalfds, console; regular "
                               "files EPERM at epoll_ctl"),
     Sysno.EPOLL_CTL: partial(sys_file.sys_epoll_ctl,
-                             "EPOLLET reports changes of readiness; EPOLLEXCLUSIVE is checked, "
-                             "every waiter wakes"),
+                             "EPOLLET reports changes of readiness; EPOLLEXCLUSIVE wakes one "
+                             "waiting instance per change; loops and deep nesting ELOOP"),
     Sysno.TGKILL: partial(sys_signal.sys_tgkill, "as kill"),
     Sysno.UTIMES: enosys(),
     Sysno.VSERVER: enosys(),

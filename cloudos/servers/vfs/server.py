@@ -889,6 +889,7 @@ class Vfs:
 
     def wake_pollers(self) -> None:
         waiting, self.state.pollers = self.state.pollers, []
+        claimed: set[int] = set()  # files whose change woke an EPOLLEXCLUSIVE waiter
         for request, fds, proc, watching in waiting:
             if not self.api.waiting(request):
                 continue
@@ -901,7 +902,7 @@ class Vfs:
                         self.state.pollers.append((request, fds, proc, watching))
                     continue
                 ready = self._poll_once(request, proc, fds) if watching is None \
-                    else epoll.once(self, request, proc, *watching)
+                    else epoll.once(self, request, proc, *watching, claimed)
             except KernelError as err:
                 self.answer(request, -err.errno)
                 continue
