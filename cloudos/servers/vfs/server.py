@@ -901,8 +901,11 @@ class Vfs:
                     else:
                         self.state.pollers.append((request, fds, proc, watching))
                     continue
-                ready = self._poll_once(request, proc, fds) if watching is None \
-                    else epoll.once(self, request, proc, *watching, claimed)
+                if watching is None:
+                    ready = self._poll_once(request, proc, fds)
+                else:
+                    instance, maxevents = watching
+                    ready = epoll.once(self, request, proc, instance, maxevents, claimed)
             except KernelError as err:
                 self.answer(request, -err.errno)
                 continue
