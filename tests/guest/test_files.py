@@ -230,6 +230,9 @@ SOCKETPAIR_SECTIONS = {
     "dgram": [b"read 100 gets one message: 5", b"SO_TYPE 2",
               b"read after the peer closed: -1 EAGAIN",
               b"send after the peer closed: -1 ECONNREFUSED"],
+    "dgram_buffer": [b"1-byte datagrams until EAGAIN: 278", b"193-byte datagrams until EAGAIN: 167",
+                     b"200000-byte datagrams until EAGAIN: 2", b"POLLOUT when full: 0",
+                     b"of 278, reads until POLLOUT: 209", b"one byte more: -1 EMSGSIZE"],
 }
 
 

@@ -151,7 +151,8 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.GETSOCKNAME: full(sys_file.sys_getsockname),
     Sysno.GETPEERNAME: full(sys_file.sys_getpeername),
     Sysno.SOCKETPAIR: partial(sys_file.sys_socketpair,
-                              "AF_UNIX: SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM"),
+                              "AF_UNIX: SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM (messages "
+                              "charged their sk_buff truesize against SO_SNDBUF)"),
     Sysno.SETSOCKOPT: partial(sys_file.sys_setsockopt,
                               "internet sockets: SO_REUSEADDR, SO_REUSEPORT, SO_RCVBUF, "
                               "SO_SNDBUF (doubled; UDP's queue limit), SO_LINGER, SO_KEEPALIVE, "

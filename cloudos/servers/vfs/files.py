@@ -62,6 +62,7 @@ class Pipe:
     # A message socket's (SOCK_SEQPACKET, SOCK_DGRAM) message ends, in stream positions;
     # None for a byte stream
     bounds: deque[int] | None = None
+    charged: int = 0  # a message socket's: its messages' truesize (Linux's sk_wmem_alloc)
     # opens for reading and for writing so far (Linux's r_counter, w_counter): a FIFO's
     # opener waits for the other's to move; an anonymous pipe starts with one of each
     r_counter: int = 1

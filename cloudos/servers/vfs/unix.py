@@ -48,7 +48,9 @@ SOCKADDR_UN = 110  # sizeof(struct sockaddr_un)
 def _connection(socktype: int) -> tuple[Pipe, Pipe]:
     """The two pipes of a connection; a message socket's keep message ends."""
     def new() -> Pipe:
-        return Pipe(readers=1, writers=1, bounds=deque() if socktype != SOCK_STREAM else None)
+        if socktype == SOCK_STREAM:
+            return Pipe(readers=1, writers=1)
+        return Pipe(readers=1, writers=1, bounds=deque(), capacity=SOCKET_BUFFER)
     return new(), new()
 
 
@@ -380,7 +382,7 @@ class UnixSocket(FileOps):
         snd_shut = not tx.readers or not tx.writers
         mask = (POLLIN | POLLRDHUP if rcv_shut else 0) | (POLLIN if rx.readable() else 0)
         mask |= (POLLHUP if rcv_shut and snd_shut else 0)
-        mask |= POLLOUT if len(tx.buffer) < tx.capacity else 0
+        mask |= POLLOUT if pipe.has_room(tx) else 0
         return mask & (events | POLLHUP)
 
     def seek(self, file: OpenFile, offset: int, whence: int) -> int:
