@@ -28,7 +28,7 @@ from cloudos.kernel.cap import Right
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.mm.vm import SegFault
 from cloudos.kernel.task import Policy, Process, State, Thread
-from cloudos.linux import loadavg, process, signals
+from cloudos.linux import kconfig, loadavg, process, signals
 from cloudos.linux import maps as mapped
 from cloudos.linux.creds import CAP_SYS_PTRACE, Creds
 from cloudos.linux.signals import SIG_DFL, SIG_IGN
@@ -244,6 +244,9 @@ class KernelProcView:
 
     def cpus(self) -> int:
         return len(self.kernel.cpus)
+
+    def config(self) -> bytes:
+        return kconfig.text()
 
     def sysctl(self) -> sysctl.Sysctl:
         return sysctl.of(self.kernel)

@@ -633,6 +633,30 @@ def test_bash_process_substitution(run_native, run_cloudos):
     _assert_same(native, run_cloudos(argv))
 
 
+# --- /proc/config.gz: the kernel configuration, as zcat reads it ------------------------
+
+CONFIG_SET = "EPOLL|FUTEX|UNIX|INET|IPV6|TMPFS|PROC_FS|IKCONFIG_PROC|EVENTFD|SIGNALFD|TIMERFD"
+CONFIG_SCRIPT = (
+    "test -s /proc/config.gz && echo sized; zcat /proc/config.gz | sed -n 2p; "
+    # every line an option set, one not set, or a comment: no line of another form
+    "zcat /proc/config.gz | grep -vcE '^(CONFIG_[A-Z0-9_]+=.+|# CONFIG_[A-Z0-9_]+ is not set"
+    "|#.*|)$'; "
+    f"zcat /proc/config.gz | grep -E '^CONFIG_({CONFIG_SET})=' | sort")
+
+
+def test_proc_config_gz(run_native, run_cloudos):
+    """/proc/config.gz is a gzip of Linux's .config form; the options a program looks for
+    (the system calls and socket families CloudOS has) are set, as on the host."""
+    if shutil.which("zcat") is None or not os.path.exists("/proc/config.gz"):
+        pytest.skip("no zcat, or the host has no /proc/config.gz to compare with")
+    argv = ["/bin/sh", "-c", CONFIG_SCRIPT]
+    native = run_native(argv)
+    assert native[0] == 0 and native[1].startswith(
+        b"sized\n# Automatically generated file; DO NOT EDIT.\n0\n"), native
+    assert native[1].count(b"=y\n") == len(CONFIG_SET.split("|")), native
+    _assert_same(native, run_cloudos(argv))
+
+
 # --- core dumps ---------------------------------------------------------------------------
 
 CORE_LINES = [b"SIGABRT: killed by 6, core dumped: 1",

@@ -4,6 +4,7 @@ Owns: /proc/self, /proc/<pid>/{stat,statm,status,cmdline,comm,environ,maps,mount
 mountinfo,exe,fd/,fdinfo/,task/<tid>/{stat,status,comm},ns/}, /proc/mounts,
 /proc/{meminfo,uptime,stat,loadavg,vmstat,cpuinfo} (what procps's ps, top, free,
 uptime, vmstat and pgrep read, what lsof and debuggers read), /proc/locks (lslocks's),
+/proc/config.gz (the kernel configuration, gzipped: zcat's),
 /proc/net/{tcp,tcp6,udp,udp6} (netstat's) and /proc/sys (the tunables and more:
 ``procsys``). Contents come from a ``ProcView`` the machine provides (facts about
 processes, memory, mappings and sockets, the machine's counters and sysctl record), so
@@ -16,6 +17,7 @@ Called by: the VFS, which mounts it at /proc.
 
 from __future__ import annotations
 
+import gzip
 import os
 import stat
 import time
@@ -35,7 +37,8 @@ PID_FILES = ("stat", "statm", "status", "cmdline", "comm", "maps", "environ", "m
 PID_LINKS = ("exe", "cwd", "root")
 PID_DIRS = {"fd": "fddir", "fdinfo": "fdinfodir", "task": "taskdir", "ns": "nsdir"}
 TASK_FILES = ("stat", "status", "comm")
-SYSTEM_FILES = ("meminfo", "uptime", "stat", "loadavg", "cpuinfo", "vmstat", "locks")
+SYSTEM_FILES = ("meminfo", "uptime", "stat", "loadavg", "cpuinfo", "vmstat", "locks",
+                "config.gz")
 STATE_NAMES = {"R": "running", "S": "sleeping", "Z": "zombie", "T": "stopped"}
 # The namespaces every process is in (CloudOS makes no others but UTS namespaces): the
 # inode numbers of Linux's initial ones (include/linux/proc_ns.h; net and mnt are
@@ -146,6 +149,7 @@ class ProcView(SysView, Protocol):
     def uptime(self) -> float: ...
     def cpus(self) -> int: ...  # the machine's vCPUs
     def locks(self) -> bytes: ...  # /proc/locks (the VFS's lock table)
+    def config(self) -> bytes: ...  # the kernel configuration's text (linux/kconfig.py)
     def net(self, name: str) -> bytes: ...  # /proc/net/NAME (servers/net/procnet.py)
     def counters(self) -> Counters: ...
     def environ(self, pid: int) -> bytes: ...  # its environment strings, from its stack
@@ -225,7 +229,9 @@ class ProcFs(FileSystem):
             if (n.kind == "task" or n.name.startswith("task/")) \
                     and int(n.name.split("/")[1]) not in tids:
                 raise KernelError(Errno.ENOENT, f"no thread {n.name}")
-        return Attr(n.ino, mode, 2 if stat.S_ISDIR(mode) else 1, uid, gid, 0, 0, 1024, 0,
+        # (Linux sizes its files 0 but config.gz, whose size is known when it is built)
+        size = len(_config_gz(self.view)) if n.kind == "file" and n.name == "config.gz" else 0
+        return Attr(n.ino, mode, 2 if stat.S_ISDIR(mode) else 1, uid, gid, size, 0, 1024, 0,
                     self.born, self.born, self.born, self.dev)
 
     def lookup(self, dir: Node, name: bytes) -> Node:
@@ -528,6 +534,8 @@ class ProcFs(FileSystem):
         counters and the VFS's lock table."""
         if name == "locks":
             return self.view.locks()
+        if name == "config.gz":
+            return _config_gz(self.view)
         cpus = self.view.cpus()
         if name == "cpuinfo":  # (procps's stat reader needs it: a CPU each, as /proc/stat)
             return b"".join(f"processor\t: {n}\nvendor_id\t: CloudOS\nmodel name\t: x86_64\n"
@@ -604,6 +612,12 @@ class ProcFs(FileSystem):
 
     create = mkdir = symlink = mknod = link = _no_new  # type: ignore[assignment]
     unlink = rmdir = rename = _fixed  # type: ignore[assignment]
+
+
+def _config_gz(view: ProcView) -> bytes:
+    """/proc/config.gz: the same bytes at every read (no time stamp), so that a reader
+    that reads it in pieces gets one gzip stream."""
+    return gzip.compress(view.config(), mtime=0)
 
 
 def _is(m: Mapping, path: bytes) -> bool:
