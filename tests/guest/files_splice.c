@@ -55,6 +55,10 @@ static void copies(void)
     char buf[16] = {0};
     SHOW("file reads", pread(g, buf, sizeof buf, 0));
     printf("  [%c%c%c%s]\n", buf[0] ? '?' : '.', buf[1] ? '?' : '.', buf[2] ? '?' : '.', buf + 3);
+    int zero = open("/dev/zero", O_RDONLY), null = open("/dev/null", O_WRONLY);
+    SHOW("/dev/zero to pipe", splice(zero, NULL, p[1], NULL, 100, 0));
+    SHOW("pipe to /dev/null", splice(p[0], NULL, null, NULL, 1000, 0));
+    SHOW("a directory to pipe", splice(open(".", O_RDONLY), NULL, p[1], NULL, 1, 0));
     close(p[1]);
     SHOW("empty pipe without writers", splice(p[0], NULL, g, NULL, 10, 0));
 }

@@ -226,17 +226,18 @@ def vmsplice(vfs: Vfs, request: Request, r: abi.Vmsplice) -> int | None:
 
 def _check_offset(file: OpenFile, offset: int | None, writing: bool) -> None:
     """The file at a pipe's other end: one that reads or writes by splice (Linux's
-    splice_read, splice_write: a regular file, a socket, the console for writing), an
-    offset only for a file with pread/pwrite, never O_APPEND when written."""
-    regular_file = file.kind == "node" and stat.S_ISREG(file.fs.getattr(file.node).mode)
+    splice_read, splice_write: a regular file or a device, a socket, the console for
+    writing; not a directory), an offset only for a file with pread/pwrite, never
+    O_APPEND when written."""
+    node = file.kind == "node" and not stat.S_ISDIR(file.fs.getattr(file.node).mode)
     if writing:
         spliceable = file.kind == "console" or file.kind in ("socket", "inet") and \
             file.tx is not None
     else:  # (an AF_UNIX socket's bytes: an internet socket's are served by vfs.inet)
         spliceable = file.kind == "socket" and file.pipe is not None
-    if not regular_file and not spliceable:
+    if not node and not spliceable:
         raise KernelError(Errno.EINVAL, f"splice with a {file.kind}")
-    if offset is not None and not regular_file:
+    if offset is not None and not node:
         raise KernelError(Errno.EINVAL, "an offset for a file without pread/pwrite")
     if writing and file.flags & O_APPEND:
         raise KernelError(Errno.EINVAL, "splice to an O_APPEND file")
