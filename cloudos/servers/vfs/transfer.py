@@ -138,7 +138,7 @@ def _or_wait(vfs: Vfs, request: Request, proc: Proc, fd: int, dst: OpenFile,
 
 
 # -- splice, tee, vmsplice ------------------------------------------------------------------
-Attempt = Callable[[], "int | None"]
+Attempt = Callable[[], "int | None"]  # one try at a copy: its count, or None to wait
 
 
 def _pipe_of(file: OpenFile) -> Pipe | None:
@@ -252,6 +252,8 @@ def _socket_flags(file: OpenFile) -> int:
 
 def _until_done(vfs: Vfs, request: Request, proc: Proc, attempt: Attempt,
                 nonblock: bool) -> int | None:
+    """Run ``attempt`` now; if it must wait, EAGAIN when nonblocking, else park it among
+    the pollers, which run it again at each change until it answers."""
     done = attempt()
     if done is not None:
         return done
