@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -169,6 +171,23 @@ static void waits(void)
     SHOW("socket to pipe, nothing left, NONBLOCK", splice(s[0], NULL, q[1], NULL, 10, SPLICE_F_NONBLOCK));
     close(s[1]);
     SHOW("socket at end of file", splice(s[0], NULL, q[1], NULL, 10, 0));
+
+    /* a TCP connection on the loopback, both ways */
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    bind(l, (struct sockaddr *)&a, sizeof a);
+    listen(l, 1);
+    getsockname(l, (struct sockaddr *)&a, &len);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    connect(c, (struct sockaddr *)&a, sizeof a);
+    int srv = accept(l, NULL, NULL);
+    write(p[1], "to tcp", 6);
+    SHOW("pipe to a TCP socket", splice(p[0], NULL, c, NULL, 100, SPLICE_F_MORE));
+    SHOW("TCP socket to pipe", splice(srv, NULL, q[1], NULL, 100, 0));
+    drain("the pipe got", q[0]);
+    close(c);
+    SHOW("TCP socket at end of file", splice(srv, NULL, q[1], NULL, 100, 0));
 }
 
 static void vectored(void)

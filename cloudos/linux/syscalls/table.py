@@ -427,8 +427,8 @@ _ROWS: dict[Sysno, _Row] = {
                                    "recorded; not walked at thread exit"),
     Sysno.GET_ROBUST_LIST: enosys(),
     Sysno.SPLICE: partial(sys_file.sys_splice, "pipe to pipe, file, device or socket; file, "
-                          "device or AF_UNIX socket to pipe (not an internet socket); copies; "
-                          "a device's offset moves"),
+                          "device or connected socket to pipe; copies; a device's offset "
+                          "pointer moves by the count"),
     Sysno.TEE: full(sys_file.sys_tee, "copies (pages are not shared)"),
     Sysno.SYNC_FILE_RANGE: enosys(),
     Sysno.VMSPLICE: full(sys_file.sys_vmsplice, "copies (SPLICE_F_GIFT is ignored)"),

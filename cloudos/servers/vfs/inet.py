@@ -428,6 +428,15 @@ def recvmsg(vfs: Vfs, request: Request, r: abi.Recvmsg) -> Any:
     return _receive(vfs, request, file, sum(r.lengths), grants, r.lengths, r.flags, RECVMSG)
 
 
+def take_error(file: OpenFile) -> None:
+    """A read's first check of a stream socket (splice's too): a failed connection's
+    error, reported once (and cleared, as SO_ERROR is)."""
+    sock: InetSock = file.inet
+    if sock.so_error:
+        error, sock.so_error = sock.so_error, 0
+        raise KernelError(error, "the connection failed")
+
+
 def _receive(vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
              lengths: list[int] | None, flags: int, how: str) -> Any:
     result = _receive_now(vfs, request, file, count, grant, lengths, flags, how)
@@ -445,9 +454,7 @@ def _receive_now(vfs: Vfs, request: Request, file: OpenFile, count: int, grant: 
     dontwait = bool(flags & net.MSG_DONTWAIT) or bool(file.flags & O_NONBLOCK)
     if not _stream(sock):
         return _receive_datagram(vfs, request, sock, count, grant, lengths, flags, how, dontwait)
-    if sock.so_error:
-        error, sock.so_error = sock.so_error, 0
-        raise KernelError(error, "the connection failed")
+    take_error(file)
     if file.pipe is None:
         if sock.connecting is not None and dontwait:
             raise KernelError(Errno.EAGAIN, "still connecting")

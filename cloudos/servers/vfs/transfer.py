@@ -233,8 +233,8 @@ def _check_offset(file: OpenFile, offset: int | None, writing: bool) -> None:
     if writing:
         spliceable = file.kind == "console" or file.kind in ("socket", "inet") and \
             file.tx is not None
-    else:  # (an AF_UNIX socket's bytes: an internet socket's are served by vfs.inet)
-        spliceable = file.kind == "socket" and file.pipe is not None
+    else:  # a connected stream's, or a message socket's, incoming bytes
+        spliceable = file.kind in ("socket", "inet") and file.pipe is not None
     if not node and not spliceable:
         raise KernelError(Errno.EINVAL, f"splice with a {file.kind}")
     if offset is not None and not node:
@@ -344,6 +344,8 @@ def _to_pipe(vfs: Vfs, request: Request, src: OpenFile, opipe: Pipe, dst: OpenFi
         return _into_pipe(vfs, request, dst, opipe, read, count)
     source = src.pipe
     assert source is not None  # (_check_offset: a socket with an incoming pipe)
+    if src.kind == "inet":
+        inet.take_error(src)
     if not source.readable():
         return _source_empty(source)
     return _into_pipe(vfs, request, dst, opipe, partial(_consume, vfs, source), count)
