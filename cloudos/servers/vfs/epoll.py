@@ -56,26 +56,40 @@ def _watched_instances(epoll: OpenFile) -> list[OpenFile]:
             if item.file.kind == "epoll" and item.file.refs]
 
 
-def _depth_below(epoll: OpenFile, inserting_into: OpenFile) -> int | None:
+def _depth_below(epoll: OpenFile, inserting_into: OpenFile,
+                 known: dict[int, int | None] | None = None) -> int | None:
     """How many levels of epoll instances ``epoll`` watches below itself; None when
-    ``inserting_into`` is among them (watching ``epoll`` would make a loop)."""
+    ``inserting_into`` is among them (watching ``epoll`` would make a loop). ``known``:
+    the instances measured so far (each once, however many watch it)."""
+    known = {} if known is None else known
+    if id(epoll) in known:
+        return known[id(epoll)]
     deepest = 0
     for inner in _watched_instances(epoll):
-        below = None if inner is inserting_into else _depth_below(inner, inserting_into)
+        below = None if inner is inserting_into else _depth_below(inner, inserting_into, known)
         if below is None:
+            known[id(epoll)] = None
             return None
         deepest = max(deepest, below + 1)
+    known[id(epoll)] = deepest
     return deepest
 
 
 def _depth_above(vfs: Vfs, epoll: OpenFile) -> int:
     """How many levels of epoll instances watch ``epoll`` (any process's open ones)."""
+    watchers: dict[int, list[OpenFile]] = {}
     instances = {id(entry.file): entry.file for proc in vfs.state.procs.values()
                  for entry in proc.fds.entries.values() if entry.file.kind == "epoll"}
+    for outer in instances.values():
+        for inner in _watched_instances(outer):
+            watchers.setdefault(id(inner), []).append(outer)
+    known: dict[int, int] = {}
 
     def above(inner: OpenFile) -> int:
-        return max((above(outer) + 1 for outer in instances.values()
-                    if any(f is inner for f in _watched_instances(outer))), default=0)
+        if id(inner) not in known:
+            known[id(inner)] = max((above(outer) + 1 for outer in watchers.get(id(inner), ())),
+                                   default=0)
+        return known[id(inner)]
     return above(epoll)
 
 
