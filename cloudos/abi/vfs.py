@@ -825,18 +825,17 @@ class CopyFileRange:
     count: int
 
 
-BAD_OFFSET = -(1 << 64)  # a Splice offset whose pointer could not be read: EFAULT, in turn
-
-
 @record
 class Splice:
-    """splice(2): up to ``count`` bytes from ``fd_in`` to ``fd_out``, one of them a pipe;
-    an offset None is the other file's position (a pipe has none). ``flags``: SPLICE_F_*."""
+    """splice(2): up to ``count`` bytes from ``fd_in`` to ``fd_out``, one of them a pipe.
+    ``in_offset``, ``out_offset``: whether the caller passed that file's offset (a grant
+    of its 8 bytes each, in order, which the VFS reads and moves); without, the file's
+    position is used (a pipe has none). ``flags``: SPLICE_F_*."""
     OP: ClassVar[Op] = Op.SPLICE
     fd_in: int
-    in_offset: int | None
+    in_offset: bool
     fd_out: int
-    out_offset: int | None
+    out_offset: bool
     count: int
     flags: int
 

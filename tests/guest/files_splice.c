@@ -59,7 +59,10 @@ static void copies(void)
     printf("  [%c%c%c%s]\n", buf[0] ? '?' : '.', buf[1] ? '?' : '.', buf[2] ? '?' : '.', buf + 3);
     int zero = open("/dev/zero", O_RDONLY), null = open("/dev/null", O_WRONLY);
     SHOW("/dev/zero to pipe", splice(zero, NULL, p[1], NULL, 100, 0));
-    SHOW("pipe to /dev/null", splice(p[0], NULL, null, NULL, 1000, 0));
+    SHOW("pipe to /dev/null", splice(p[0], NULL, null, NULL, 50, 0));
+    off = 5;
+    SHOW("pipe to /dev/null at offset 5", splice(p[0], NULL, null, &off, 1000, 0));
+    printf("a device's offset stays: %lld\n", (long long)off);
     SHOW("a directory to pipe", splice(open(".", O_RDONLY), NULL, p[1], NULL, 1, 0));
     close(p[1]);
     SHOW("empty pipe without writers", splice(p[0], NULL, g, NULL, 10, 0));

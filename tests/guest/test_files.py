@@ -311,7 +311,8 @@ EDGE_SECTIONS = {
 SPLICE_SECTIONS = {
     "copies": [b"offset now 6, file position 0", b"pipe holds: 4 [2345]",
                b"second pipe holds: 3 [012]", b"offset now 7, file position 0", b"  [??.abcd]",
-               b"/dev/zero to pipe: 100", b"pipe to /dev/null: 100",
+               b"/dev/zero to pipe: 100", b"pipe to /dev/null: 50",
+               b"a device's offset stays: 5",
                b"a directory to pipe: -1 EINVAL", b"empty pipe without writers: 0"],
     "errors": [b"length 0, bad fds: 0", b"bad offset pointer for the pipe: -1 ESPIPE",
                b"write end as input: -1 EBADF", b"no pipe at all: -1 EINVAL",

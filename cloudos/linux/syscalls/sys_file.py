@@ -807,15 +807,6 @@ def sys_copy_file_range(t: Thread, in_fd: int, in_off: int, out_fd: int, out_off
                                      count & 0xFFFF_FFFF_FFFF), deliver=deliver)
 
 
-def _splice_offset(t: Thread, addr: int) -> int | None:
-    """splice(2)'s offset pointer: as ``_offset_in``, but one it cannot read is told to the
-    VFS, which answers EFAULT only after the checks Linux makes first."""
-    try:
-        return _offset_in(t, addr)
-    except KernelError:
-        return vfs.BAD_OFFSET
-
-
 def sys_splice(t: Thread, fd_in: int, off_in: int, fd_out: int, off_out: int, length: int,
                flags: int, *_: int) -> int:
     """Implements Linux splice(2): between a pipe and a file, socket or pipe, in the VFS."""
@@ -824,15 +815,14 @@ def sys_splice(t: Thread, fd_in: int, off_in: int, fd_out: int, off_out: int, le
     flags &= 0xFFFF_FFFF
     if flags & ~SPLICE_F_ALL:
         raise KernelError(Errno.EINVAL, f"splice flags {flags:#x}")
-    start_in, start_out = _splice_offset(t, off_in), _splice_offset(t, off_out)
-
-    def deliver(msg: Message) -> int:
-        result = _offset_out(t, off_in, start_in, _sigpipe(t))(msg)
-        if result > 0 and start_out is not None:
-            t.process.aspace.copy_out(off_out, struct.pack("<q", start_out + result))
-        return result
-    return call(t, vfs.Splice(s32(fd_in), start_in, s32(fd_out), start_out,
-                              min(length, MAX_RW_COUNT), flags), deliver=deliver)
+    # the offsets are the VFS's to read (EFAULT only after Linux's earlier checks) and
+    # to move (by the count; a device's stay)
+    lend = t.process.kernel.ipc.lend
+    grants = tuple(lend(t.process.pid, t.process.aspace, addr, 8, Right.READ | Right.WRITE)
+                   for addr in (off_in, off_out) if addr)
+    return call(t, vfs.Splice(s32(fd_in), bool(off_in), s32(fd_out), bool(off_out),
+                              min(length, MAX_RW_COUNT), flags), grants=grants,
+                deliver=_sigpipe(t))
 
 
 def sys_tee(t: Thread, fd_in: int, fd_out: int, length: int, flags: int, *_: int) -> int:

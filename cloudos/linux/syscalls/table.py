@@ -426,9 +426,9 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.SET_ROBUST_LIST: partial(sys_proc.sys_set_robust_list,
                                    "recorded; not walked at thread exit"),
     Sysno.GET_ROBUST_LIST: enosys(),
-    Sysno.SPLICE: partial(sys_file.sys_splice, "pipe to pipe, file, device or socket; file, "
-                          "device or connected socket to pipe; copies; a device's offset "
-                          "pointer moves by the count"),
+    Sysno.SPLICE: partial(sys_file.sys_splice, "pipe to pipe, file, device, console or "
+                          "socket; file, device or connected socket to pipe (not the console "
+                          "or a UDP socket: EINVAL); copies"),
     Sysno.TEE: full(sys_file.sys_tee, "copies (pages are not shared)"),
     Sysno.SYNC_FILE_RANGE: enosys(),
     Sysno.VMSPLICE: full(sys_file.sys_vmsplice, "copies (SPLICE_F_GIFT is ignored)"),

@@ -17,6 +17,7 @@ Called by: the VFS server's dispatch (server.py).
 from __future__ import annotations
 
 import stat
+import struct
 from functools import partial
 from typing import TYPE_CHECKING, Callable
 
@@ -154,11 +155,12 @@ def splice(vfs: Vfs, request: Request, r: abi.Splice) -> int | None:
     proc = vfs.proc(request)
     src, dst = proc.fds.get(r.fd_in), proc.fds.get(r.fd_out)
     ipipe, opipe = _pipe_of(src), _pipe_of(dst)
-    if (ipipe is not None and r.in_offset is not None) or \
-            (opipe is not None and r.out_offset is not None):
+    if (ipipe is not None and r.in_offset) or (opipe is not None and r.out_offset):
         raise KernelError(Errno.ESPIPE, "an offset for a pipe")
-    if abi.BAD_OFFSET in (r.in_offset, r.out_offset):
-        raise KernelError(Errno.EFAULT, "offset pointer")
+    grants = iter(request.grants)
+    in_grant = next(grants) if r.in_offset else None
+    out_grant = next(grants) if r.out_offset else None
+    in_at, out_at = _read_offset(vfs, in_grant), _read_offset(vfs, out_grant)
     if not src.readable() or not dst.writable():
         raise KernelError(Errno.EBADF, "splice: in not readable or out not writable")
     nonblock = bool(r.flags & SPLICE_F_NONBLOCK)
@@ -169,17 +171,42 @@ def splice(vfs: Vfs, request: Request, r: abi.Splice) -> int | None:
         nonblock |= bool((src.flags | dst.flags) & O_NONBLOCK)
         attempt = partial(_pipe_to_pipe, vfs, request, ipipe, dst, r.count, False)
     elif ipipe is not None:
-        _check_offset(dst, r.out_offset, writing=True)
+        _check_offset(dst, out_at, writing=True)
         nonblock |= bool(src.flags & O_NONBLOCK)
-        attempt = partial(_from_pipe, vfs, request, proc, r.fd_out, ipipe, dst,
-                          r.out_offset, r.count)
+        attempt = partial(_from_pipe, vfs, request, proc, r.fd_out, ipipe, dst, out_at,
+                          r.count)
     elif opipe is not None:
-        _check_offset(src, r.in_offset, writing=False)
+        _check_offset(src, in_at, writing=False)
         nonblock |= bool((dst.flags | _socket_flags(src)) & O_NONBLOCK)
-        attempt = partial(_to_pipe, vfs, request, src, opipe, dst, r.in_offset, r.count)
+        attempt = partial(_to_pipe, vfs, request, src, opipe, dst, in_at, r.count)
     else:
         raise KernelError(Errno.EINVAL, "splice: neither file is a pipe")
-    return _until_done(vfs, request, proc, attempt, nonblock)
+
+    def attempt_and_move() -> int | None:
+        done = attempt()
+        if done:
+            _move_offset(vfs, in_grant, src, in_at, done)
+            _move_offset(vfs, out_grant, dst, out_at, done)
+        return done
+    return _until_done(vfs, request, proc, attempt_and_move, nonblock)
+
+
+def _read_offset(vfs: Vfs, grant: int | None) -> int | None:
+    """A loff_t the caller passed (EFAULT if its memory is not there), None without."""
+    if grant is None:
+        return None
+    return int(struct.unpack("<q", vfs.api.copy_in(grant, 0, 8))[0])
+
+
+def _move_offset(vfs: Vfs, grant: int | None, file: OpenFile, start: int | None,
+                 done: int) -> None:
+    """The caller's offset moves by what was copied; a device's stays, as it has no
+    positions (Linux's /dev/null, /dev/zero leave ki_pos alone)."""
+    if grant is None or start is None:
+        return
+    if stat.S_ISCHR(file.fs.getattr(file.node).mode):
+        return
+    vfs.api.copy_out(grant, 0, struct.pack("<q", start + done))
 
 
 def tee(vfs: Vfs, request: Request, r: abi.Tee) -> int | None:
