@@ -145,6 +145,11 @@ static void tee_vmsplice(void)
     SHOW("vmsplice full, NONBLOCK", vmsplice(p[1], &all, 1, SPLICE_F_NONBLOCK));
 }
 
+static void on_alarm(int sig)
+{
+    (void)sig;
+}
+
 static void waits(void)
 {
     int p[2], q[2], s[2];
@@ -174,6 +179,15 @@ static void waits(void)
     SHOW("socket to pipe, nothing left, NONBLOCK", splice(s[0], NULL, q[1], NULL, 10, SPLICE_F_NONBLOCK));
     close(s[1]);
     SHOW("socket at end of file", splice(s[0], NULL, q[1], NULL, 10, 0));
+
+    /* a signal ends a waiting splice (no SA_RESTART) with nothing taken */
+    struct sigaction sa = {.sa_handler = on_alarm};
+    sigaction(SIGALRM, &sa, NULL);
+    ualarm(100000, 0);
+    SHOW("a signal ends a waiting splice", splice(p[0], NULL, q[1], NULL, 10, 0));
+    write(p[1], "kept", 4);
+    SHOW("the next splice", splice(p[0], NULL, q[1], NULL, 10, 0));
+    drain("the pipe got", q[0]);
 
     /* a TCP connection on the loopback, both ways */
     int l = socket(AF_INET, SOCK_STREAM, 0);

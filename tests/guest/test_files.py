@@ -324,6 +324,7 @@ SPLICE_SECTIONS = {
                      b"vmsplice into read-only memory: -1 EFAULT", b"the pipe kept: 4 [read]",
                      b"vmsplice more than fits: 4096"],
     "waits": [b"  [late]", b"the pipe got: 11 [from socket]", b"socket at end of file: 0",
+              b"a signal ends a waiting splice: -1 EINTR", b"the pipe got: 4 [kept]",
               b"the pipe got: 6 [to tcp]", b"TCP socket at end of file: 0"],
     "vectored": [b"readv bad fd, bad iovec: -1 EBADF", b"readv write end, bad iovec: -1 EBADF",
                  b"readv bad iovec: -1 EFAULT", b"preadv bad fd, negative offset: -1 EINVAL",
