@@ -253,6 +253,23 @@ static void dgram_buffer(void)
     while (poll(&pfd, 1, 0) == 0 && read(s[1], &c, 1) == 1)
         taken++;
     printf("of %d, reads until POLLOUT: %d\n", sent, taken);
+    close(s[0]);
+    close(s[1]);
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, s);
+    int size = 10000;
+    socklen_t len = sizeof size;
+    SHOW("SO_SNDBUF 10000", setsockopt(s[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof size));
+    getsockopt(s[0], SOL_SOCKET, SO_SNDBUF, &size, &len);
+    printf("reads back %d\n", size);
+    fcntl(s[0], F_SETFL, O_NONBLOCK);
+    sent = 0;
+    while (write(s[0], "x", 1) == 1)
+        sent++;
+    printf("then 1-byte datagrams until EAGAIN: %d\n", sent);
+    size = 1;
+    setsockopt(s[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    getsockopt(s[0], SOL_SOCKET, SO_SNDBUF, &size, &len);
+    printf("SO_SNDBUF 1 reads back %d\n", size);
     static char big[212992];
     SHOW("a datagram of the buffer's size less 32", write(s[1], big, sizeof big - 32));
     SHOW("one byte more", write(s[1], big, sizeof big - 31));

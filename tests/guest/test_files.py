@@ -232,7 +232,9 @@ SOCKETPAIR_SECTIONS = {
               b"send after the peer closed: -1 ECONNREFUSED"],
     "dgram_buffer": [b"1-byte datagrams until EAGAIN: 278", b"193-byte datagrams until EAGAIN: 167",
                      b"200000-byte datagrams until EAGAIN: 2", b"POLLOUT when full: 0",
-                     b"of 278, reads until POLLOUT: 209", b"one byte more: -1 EMSGSIZE"],
+                     b"of 278, reads until POLLOUT: 209", b"reads back 20000",
+                     b"then 1-byte datagrams until EAGAIN: 27", b"SO_SNDBUF 1 reads back 4608",
+                     b"one byte more: -1 EMSGSIZE"],
 }
 
 

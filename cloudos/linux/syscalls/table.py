@@ -152,14 +152,16 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.GETPEERNAME: full(sys_file.sys_getpeername),
     Sysno.SOCKETPAIR: partial(sys_file.sys_socketpair,
                               "AF_UNIX: SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM (messages "
-                              "charged their sk_buff truesize against SO_SNDBUF)"),
+                              "charged their sk_buff truesize against SO_SNDBUF, which "
+                              "setsockopt sets)"),
     Sysno.SETSOCKOPT: partial(sys_file.sys_setsockopt,
                               "internet sockets: SO_REUSEADDR, SO_REUSEPORT, SO_RCVBUF, "
                               "SO_SNDBUF (doubled; UDP's queue limit), SO_LINGER, SO_KEEPALIVE, "
                               "SO_BROADCAST, TCP_NODELAY, TCP_KEEP*, IP_TOS, IP_TTL, IPV6_V6ONLY "
                               "kept (keepalive, linger, TOS, TTL change nothing here), "
                               "SO_RCVTIMEO/SO_SNDTIMEO (receives, accept, sends, connect); "
-                              "AF_UNIX: SOL_SOCKET options accepted without effect"),
+                              "AF_UNIX: SO_SNDBUF of a message socket (doubled); other "
+                              "SOL_SOCKET options accepted without effect"),
     Sysno.GETSOCKOPT: partial(sys_file.sys_getsockopt,
                               "SOL_SOCKET: type, error, domain, protocol, buffers, reuse, "
                               "keepalive, linger, timeouts, peer credentials; TCP_NODELAY, "
