@@ -319,7 +319,10 @@ SPLICE_SECTIONS = {
     "errors": [b"length 0, bad fds: 0", b"bad offset pointer for the pipe: -1 ESPIPE",
                b"write end as input: -1 EBADF", b"no pipe at all: -1 EINVAL",
                b"a pipe to itself: -1 EINVAL", b"empty pipe, O_NONBLOCK: -1 EAGAIN",
-               b"file to a pipe without reader: -1 EPIPE"],
+               b"file to a pipe without reader: -1 EPIPE", b"readv bad fd, bad iovec: -1 EBADF",
+               b"readv write end, bad iovec: -1 EBADF", b"readv bad iovec: -1 EFAULT",
+               b"preadv bad fd, negative offset: -1 EINVAL",
+               b"pwritev read end, bad iovec: -1 ESPIPE"],
     "tee_vmsplice": [b"copy: 5 [hello]", b"original, still whole: 11 [hello world]",
                      b"tee bad flags before length 0: -1 EINVAL", b"  [vms|plice]",
                      b"vmsplice bad fd, bad iovec: -1 EBADF", b"vmsplice a file, nothing: 0",
@@ -328,9 +331,6 @@ SPLICE_SECTIONS = {
     "waits": [b"  [late]", b"the pipe got: 11 [from socket]", b"socket at end of file: 0",
               b"a signal ends a waiting splice: -1 EINTR", b"the pipe got: 4 [kept]",
               b"the pipe got: 6 [to tcp]", b"TCP socket at end of file: 0"],
-    "vectored": [b"readv bad fd, bad iovec: -1 EBADF", b"readv write end, bad iovec: -1 EBADF",
-                 b"readv bad iovec: -1 EFAULT", b"preadv bad fd, negative offset: -1 EINVAL",
-                 b"pwritev read end, bad iovec: -1 ESPIPE"],
 }
 
 
