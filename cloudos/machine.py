@@ -310,8 +310,15 @@ class KernelProcView:
     def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int] | None:
         return fd_info(self.vfs, pid, fd)
 
-    def mounts(self) -> list[tuple[bytes, FileSystem]]:
-        return list(self.vfs.namespace.mounts.items())
+    def mounts(self, pid: int) -> list[tuple[bytes, FileSystem]]:
+        """Those of its namespace that it sees from its root (chroot), by the path there."""
+        proc = self.vfs.procs.get(pid)
+        if proc is None:
+            return list(self.vfs.namespace.mounts.items())
+        top = path_of(proc.top(self.vfs.namespace)).rstrip(b"/")
+        return [(path[len(top):] or b"/", fs)
+                for path, fs in proc.namespace(self.vfs.namespace).mounts.items()
+                if path == top or path.startswith(top + b"/") or not top]
 
     def umask(self, pid: int) -> int:
         proc = self.vfs.procs.get(pid)

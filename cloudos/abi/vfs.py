@@ -50,6 +50,7 @@ class Op(enum.IntEnum):
     SIGNALFD4, EVENTFD2, EPOLL_CREATE1, DUP3, PIPE2 = 289, 290, 291, 292, 293
     RENAMEAT2, MEMFD_CREATE, STATX = 316, 319, 332
     SENDFILE, COPY_FILE_RANGE, CLOSE_RANGE = 40, 326, 436
+    PIVOT_ROOT, CHROOT, MOUNT, UMOUNT2, UNSHARE = 155, 161, 165, 166, 272
     # lifecycle: sent by the personality when a process starts, forks, execs or exits
     SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003
     EXEC_READ, MMAP_READ = 1004, 1005  # execve's and mmap's reads
@@ -542,6 +543,47 @@ class Fchdir:
 
 
 @record
+class Chroot:
+    """chroot(2); the personality checked CAP_SYS_CHROOT."""
+    OP: ClassVar[Op] = Op.CHROOT
+    path: bytes
+
+
+@record
+class Mount:
+    """mount(2) with its strings read (b"" for a NULL one); the personality checked
+    CAP_SYS_ADMIN."""
+    OP: ClassVar[Op] = Op.MOUNT
+    source: bytes
+    target: bytes
+    fstype: bytes
+    flags: int
+    data: bytes
+
+
+@record
+class Umount2:
+    OP: ClassVar[Op] = Op.UMOUNT2
+    target: bytes
+    flags: int
+
+
+@record
+class PivotRoot:
+    OP: ClassVar[Op] = Op.PIVOT_ROOT
+    new_root: bytes
+    put_old: bytes
+
+
+@record
+class Unshare:
+    """Process ``pid`` leaves its mount namespace for a copy (unshare or clone with
+    CLONE_NEWNS)."""
+    OP: ClassVar[Op] = Op.UNSHARE
+    pid: int
+
+
+@record
 class Umask:
     OP: ClassVar[Op] = Op.UMASK
     mask: int
@@ -938,7 +980,8 @@ REQUESTS: tuple[type, ...] = (
     Fsync, Sync, Poll, Openat, Mkdirat, Mknodat, Fallocate, Unlinkat, Renameat2, Linkat,
     Symlinkat, Readlinkat,
     Newfstatat, Statx, Faccessat, Fchmodat, Fchmod, Fchownat, Utimensat, Truncate, Ftruncate,
-    Statfs, Fstatfs, Getdents64, Getcwd, Chdir, Fchdir, Umask, XattrPath, XattrFd, Pipe2,
+    Statfs, Fstatfs, Getdents64, Getcwd, Chdir, Fchdir, Chroot, Mount, Umount2,
+    PivotRoot, Unshare, Umask, XattrPath, XattrFd, Pipe2,
     Eventfd2, MemfdCreate, Signalfd4, TimerfdCreate, TimerfdSettime, TimerfdGettime,
     EpollCreate1, EpollCtl, EpollWait, Socket, Socketpair, Bind, Connect, Listen, Accept4,
     Getsockname, Getpeername, Getsockopt, Setsockopt, Shutdown, Sendto, Recvfrom, Sendmsg,

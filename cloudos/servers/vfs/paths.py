@@ -41,6 +41,20 @@ def is_dir(step: Step) -> bool:
     return stat.S_ISDIR(step.fs.getattr(step.node).mode)
 
 
+def within(walk: Walk, top: Walk) -> bool:
+    """Whether ``walk`` lies at or under ``top`` (both from the same namespace's root:
+    the names from the root say where a location is)."""
+    return len(walk) >= len(top) and all(a.name == b.name for a, b in zip(walk[1:], top[1:]))
+
+
+def relative(walk: Walk, top: Walk) -> bytes:
+    """The path of ``walk`` as seen from a root at ``top`` (Linux's d_path: a location
+    outside that root shows as "(unreachable)" and its path from the namespace's root)."""
+    if not within(walk, top):
+        return b"(unreachable)" + path_of(walk)
+    return b"/" + b"/".join(step.name for step in walk[len(top):])
+
+
 class Namespace:
     """A mount table: the root file system and those mounted on directories."""
 
@@ -57,6 +71,14 @@ class Namespace:
     def mount(self, path: bytes, fs: FileSystem) -> None:
         self.mounts[path.rstrip(b"/") or b"/"] = fs
 
+    def copy(self) -> Namespace:
+        """A new mount namespace with the same mounts (unshare/clone CLONE_NEWNS): the
+        file systems are shared, mounting and unmounting afterwards are not."""
+        other = Namespace(self.mounts[b"/"])
+        other.mounts = dict(self.mounts)
+        other.may_search = self.may_search
+        return other
+
     def _enter(self, walk: Walk, name: bytes) -> Walk:
         """One step down into ``name`` (which the caller checked is a directory entry)."""
         here = walk[-1]
@@ -66,14 +88,16 @@ class Namespace:
         return walk + (Step(name, here.fs, here.fs.lookup(here.node, name)),)
 
     def resolve(self, start: Walk, path: bytes, follow: bool = True,
-                parent: bool = False) -> tuple[Walk, bytes]:
+                parent: bool = False, top: Walk | None = None) -> tuple[Walk, bytes]:
         """Walk ``path`` from ``start``; with ``parent``, stop before the last name.
+        ``top`` is the caller's root (chroot): where "/" starts and ".." stops.
 
         Returns the location and, with ``parent``, the last name (b"" for "/").
         """
         if not path:
             raise KernelError(Errno.ENOENT, "empty path")
-        walk = self.root() if path.startswith(b"/") else start
+        top = top or self.root()
+        walk = top if path.startswith(b"/") else start
         pending = [c for c in path.split(b"/") if c]  # "." stays: "file/." is ENOTDIR
         must_be_dir = path.endswith(b"/")
         links = 0
@@ -91,8 +115,8 @@ class Namespace:
                 return walk, name
             if name == b".":
                 continue
-            if name == b"..":
-                walk = walk[:-1] or walk
+            if name == b"..":  # (a start outside ``top``, chroot's cwd, climbs freely)
+                walk = walk if len(walk) == len(top) and within(walk, top) else walk[:-1] or walk
                 continue
             walk = self._enter(walk, name)
             step = walk[-1]
@@ -102,7 +126,7 @@ class Namespace:
                 if links > MAX_SYMLINKS:
                     raise KernelError(Errno.ELOOP, "too many symbolic links")
                 target = step.fs.readlink(step.node)
-                walk = self.root() if target.startswith(b"/") else walk[:-1]
+                walk = top if target.startswith(b"/") else walk[:-1]
                 pending[:0] = [c for c in target.split(b"/") if c]
         if parent:
             return walk, b""
