@@ -307,6 +307,11 @@ class KernelProcView:
             return UTS_INIT_INO
         return self.namespaces.setdefault(id(uts), UTS_INIT_INO + 0x100 + len(self.namespaces))
 
+    def mnt_ns(self, pid: int) -> int:
+        proc = self.vfs.procs.get(pid)
+        ns = proc.namespace(self.vfs.namespace) if proc is not None else self.vfs.namespace
+        return ns.ino or NS_INIT["mnt"]
+
     def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int] | None:
         return fd_info(self.vfs, pid, fd)
 

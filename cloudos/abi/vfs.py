@@ -50,7 +50,7 @@ class Op(enum.IntEnum):
     SIGNALFD4, EVENTFD2, EPOLL_CREATE1, DUP3, PIPE2 = 289, 290, 291, 292, 293
     RENAMEAT2, MEMFD_CREATE, STATX = 316, 319, 332
     SENDFILE, COPY_FILE_RANGE, CLOSE_RANGE = 40, 326, 436
-    PIVOT_ROOT, CHROOT, MOUNT, UMOUNT2, UNSHARE = 155, 161, 165, 166, 272
+    PIVOT_ROOT, CHROOT, MOUNT, UMOUNT2, UNSHARE, SETNS = 155, 161, 165, 166, 272, 308
     # lifecycle: sent by the personality when a process starts, forks, execs or exits
     SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003
     EXEC_READ, MMAP_READ = 1004, 1005  # execve's and mmap's reads
@@ -163,6 +163,16 @@ class LockHolder:
     type: int
     start: int
     length: int
+    pid: int
+
+
+@record
+class NsTarget:
+    """A setns's namespace file: its namespace's CLONE_NEW* flag and the process whose
+    namespace it is (the VFS joined a mount namespace itself; the personality joins a
+    UTS namespace)."""
+
+    flag: int
     pid: int
 
 
@@ -584,6 +594,15 @@ class Unshare:
 
 
 @record
+class Setns:
+    """setns(2) on ``fd``, which must be a /proc/<pid>/ns/* file of type ``nstype``
+    (0: any); the personality checked CAP_SYS_ADMIN."""
+    OP: ClassVar[Op] = Op.SETNS
+    fd: int
+    nstype: int
+
+
+@record
 class Umask:
     OP: ClassVar[Op] = Op.UMASK
     mask: int
@@ -981,7 +1000,7 @@ REQUESTS: tuple[type, ...] = (
     Symlinkat, Readlinkat,
     Newfstatat, Statx, Faccessat, Fchmodat, Fchmod, Fchownat, Utimensat, Truncate, Ftruncate,
     Statfs, Fstatfs, Getdents64, Getcwd, Chdir, Fchdir, Chroot, Mount, Umount2,
-    PivotRoot, Unshare, Umask, XattrPath, XattrFd, Pipe2,
+    PivotRoot, Unshare, Setns, Umask, XattrPath, XattrFd, Pipe2,
     Eventfd2, MemfdCreate, Signalfd4, TimerfdCreate, TimerfdSettime, TimerfdGettime,
     EpollCreate1, EpollCtl, EpollWait, Socket, Socketpair, Bind, Connect, Listen, Accept4,
     Getsockname, Getpeername, Getsockopt, Setsockopt, Shutdown, Sendto, Recvfrom, Sendmsg,

@@ -309,8 +309,9 @@ static void test_unshare(void)
     char ns_parent[64], ns_child[64];
     ns_link("/proc/self/ns/uts", ns_parent, sizeof ns_parent);
     mkdir(at("t"), 0755);
-    int pipefd[2];
+    int pipefd[2], done[2];
     pipe(pipefd);
+    pipe(done);
     pid_t pid = fork();
     if (pid == 0) {
         result("unshare(CLONE_NEWUTS)", unshare(CLONE_NEWUTS));
@@ -324,14 +325,42 @@ static void test_unshare(void)
         mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL);
         result("mount in the child's namespace", mount("none", at("t"), "tmpfs", 0, NULL));
         printf("child sees the tmpfs: %d\n", is_tmpfs(at("t")));
-        write(pipefd[1], "x", 1);
-        sleep(1);  /* holds the mount while the parent looks */
         fflush(stdout);
+        write(pipefd[1], "x", 1);
+        char c;
+        read(done[0], &c, 1);  /* holds its namespaces while the parent looks */
         _exit(0);
     }
     char c;
     read(pipefd[0], &c, 1);
     printf("parent sees the tmpfs: %d\n", is_tmpfs(at("t")));
+    char path[64], ns_mnt[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/mnt", pid);
+    ns_link(path, ns_mnt, sizeof ns_mnt);
+    ns_link("/proc/self/ns/mnt", ns_child, sizeof ns_child);
+    printf("child's mnt namespace differs: %d\n", strcmp(ns_mnt, ns_child) != 0);
+    pid_t joiner = fork();
+    if (joiner == 0) {
+        snprintf(path, sizeof path, "/proc/%d/ns/uts", pid);
+        int uts = open(path, O_RDONLY);
+        snprintf(path, sizeof path, "/proc/%d/ns/mnt", pid);
+        int mnt = open(path, O_RDONLY);
+        result("setns(uts fd, CLONE_NEWNS)", setns(uts, CLONE_NEWNS));
+        result("setns(a directory fd)", setns(open("/", O_RDONLY), 0));
+        result("setns(bad fd)", setns(-1, 0));
+        result("setns(uts fd, CLONE_NEWUTS)", setns(uts, CLONE_NEWUTS));
+        struct utsname u;
+        uname(&u);
+        printf("joiner's node name: %s\n", u.nodename);
+        printf("joiner sees the tmpfs before: %d\n", is_tmpfs(at("t")));
+        result("setns(mnt fd, 0)", setns(mnt, 0));
+        show_cwd("joiner's cwd");
+        printf("joiner sees the tmpfs after: %d\n", is_tmpfs(at("t")));
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(joiner, NULL, 0);
+    write(done[1], "x", 1);
     waitpid(pid, NULL, 0);
     uname(&after);
     printf("parent's node name unchanged: %d\n", strcmp(before.nodename, after.nodename) == 0);
@@ -396,6 +425,7 @@ static void test_unprivileged(void)
         result("unshare(CLONE_NEWNS)", unshare(CLONE_NEWNS));
         result("sethostname", sethostname("x", 1));
         result("pivot_root", syscall(SYS_pivot_root, "/", "/"));
+        result("setns", setns(open("/proc/self/ns/uts", O_RDONLY), 0));
         fflush(stdout);
         _exit(0);
     }

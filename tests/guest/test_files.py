@@ -584,13 +584,15 @@ MOUNTS_SECTIONS = {
     "unshare": [b"child's node name: inner-host", b"child's uts namespace differs: 1",
                 b"child sees the tmpfs: 1", b"parent sees the tmpfs: 0",
                 b"parent's node name unchanged: 1",
-                b"clone(CLONE_NEWUTS) child's node name: cloned-host"],
+                b"clone(CLONE_NEWUTS) child's node name: cloned-host",
+                b"child's mnt namespace differs: 1", b"setns(uts fd, CLONE_NEWNS): -1 EINVAL",
+                b"joiner's node name: inner-host", b"joiner sees the tmpfs after: 1"],
     "pivot_root": [b"pivot_root: 0", b"/hello: in the new root",
                    b"the old root's file under /old: the old root's file",
                    b"after detaching /old: -1 ENOENT"],
     "unprivileged": [b"chroot: -1 EPERM", b"mount: -1 EPERM", b"mount on a missing dir: -1 ENOENT",
                      b"umount: -1 EPERM", b"unshare(CLONE_NEWUTS): -1 EPERM",
-                     b"pivot_root: -1 EPERM"],
+                     b"pivot_root: -1 EPERM", b"setns: -1 EPERM"],
 }
 
 

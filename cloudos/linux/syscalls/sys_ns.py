@@ -18,6 +18,7 @@ from dataclasses import replace
 from cloudos.abi import vfs
 from cloudos.abi.flags import CloneFlag, UmountFlag
 from cloudos.errno import Errno, KernelError
+from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Process, Thread
 from cloudos.linux import creds
 from cloudos.linux.process import linux
@@ -97,6 +98,26 @@ def enter_namespaces(process: Process, flags: int) -> None:
         state.uts = replace(state.uts)
     if flags & CloneFlag.NEWNS:
         notify(process.kernel, vfs.Unshare(process.pid))
+
+
+def sys_setns(t: Thread, fd: int, nstype: int, *_: int) -> int:
+    """Implements Linux setns(2) for namespace files (/proc/<pid>/ns/*; a pidfd is EINVAL:
+    CloudOS has no pidfds): joins a mount or UTS namespace; the machine's one IPC, net,
+    PID, cgroup and time namespace is the caller's already; the user namespace cannot be
+    joined again (EINVAL), as on Linux."""
+    def deliver(msg: Message) -> int:
+        target = msg.body
+        if not isinstance(target, vfs.NsTarget):
+            return int(target)
+        if target.flag == CloneFlag.NEWUSER:
+            return -Errno.EINVAL
+        if target.flag == CloneFlag.NEWUTS:
+            owner = t.process.kernel.processes.get(target.pid)
+            if owner is None:
+                return -Errno.EINVAL  # (its last process is gone: so is the namespace here)
+            linux(t.process).uts = linux(owner).uts
+        return 0
+    return call(t, vfs.Setns(s32(fd), s32(nstype)), deliver=deliver)
 
 
 def sys_unshare(t: Thread, flags: int, *_: int) -> int:

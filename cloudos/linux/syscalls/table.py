@@ -474,7 +474,9 @@ _ROWS: dict[Sysno, _Row] = {
                                  "CLOCK_REALTIME as adjtimex; others EOPNOTSUPP"),
     Sysno.SYNCFS: enosys(),
     Sysno.SENDMMSG: enosys(),
-    Sysno.SETNS: enosys(),
+    Sysno.SETNS: partial(sys_ns.sys_setns,
+                         "/proc/<pid>/ns/* files: mnt and uts joined (the namespace its "
+                         "process is in now), others are the machine's one; pidfds: EINVAL"),
     Sysno.GETCPU: full(sys_proc.sys_getcpu, "the CPU it runs on; one NUMA node"),
     Sysno.PROCESS_VM_READV: enosys(),
     Sysno.PROCESS_VM_WRITEV: enosys(),

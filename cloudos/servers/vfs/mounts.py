@@ -20,14 +20,15 @@ import re
 import stat
 from typing import TYPE_CHECKING
 
-from cloudos.abi.flags import MountFlag, UmountFlag
+from cloudos.abi.flags import CloneFlag, MountFlag, UmountFlag
+from cloudos.abi.vfs import NsTarget
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs import perm
 from cloudos.servers.vfs.bindfs import BindFs
 from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.fs import FileSystem
 from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of, within
-from cloudos.servers.vfs.procfs import ProcFs
+from cloudos.servers.vfs.procfs import NS_INIT, ProcFs, ProcNode
 from cloudos.servers.vfs.tmpfs import TmpFs
 
 if TYPE_CHECKING:
@@ -35,6 +36,11 @@ if TYPE_CHECKING:
     from cloudos.servers.vfs.server import Proc, Vfs
 
 CAP_SYS_CHROOT, CAP_SYS_ADMIN = 18, 21
+MNT_FIRST_INO = NS_INIT["mnt"] + 0x1000  # past the UTS namespaces' (machine.py)
+# what setns's nstype says for each namespace file (/proc/<pid>/ns/<name>)
+NS_FLAGS = {"mnt": CloneFlag.NEWNS, "uts": CloneFlag.NEWUTS, "ipc": CloneFlag.NEWIPC,
+            "net": CloneFlag.NEWNET, "pid": CloneFlag.NEWPID, "user": CloneFlag.NEWUSER,
+            "cgroup": CloneFlag.NEWCGROUP, "time": 0x80}
 PROPAGATION = MountFlag.SHARED | MountFlag.PRIVATE | MountFlag.SLAVE | MountFlag.UNBINDABLE
 SIZE_SUFFIX = {b"": 1, b"k": 1 << 10, b"m": 1 << 20, b"g": 1 << 30, b"t": 1 << 40}
 
@@ -333,5 +339,31 @@ def unshare(vfs: Vfs, pid: int) -> int:
     CLONE_NEWNS: then the child's copy)."""
     proc = vfs.state.procs.get(pid)
     if proc is not None:
-        proc.ns = proc.namespace(vfs.state.namespace).copy()
+        vfs.state.mount_namespaces += 1
+        proc.ns = proc.namespace(vfs.state.namespace).copy(
+            MNT_FIRST_INO + vfs.state.mount_namespaces)
     return 0
+
+
+def setns(vfs: Vfs, proc: Proc, fd: int, nstype: int) -> NsTarget:
+    """setns(2): ``fd`` must be a namespace file (/proc/<pid>/ns/*: EINVAL for any other
+    file) of type ``nstype`` (0: any), then the caller needs CAP_SYS_ADMIN. Joining a
+    mount namespace, which needs CAP_SYS_CHROOT too, is done here, and puts the caller
+    at its root, as Linux does."""
+    file = proc.fds.get(fd)
+    node = file.walk[-1].node if file.walk is not None else None
+    if not isinstance(node, ProcNode) or node.kind != "nsfile":
+        raise KernelError(Errno.EINVAL, f"fd {fd} is not a namespace file")
+    flag = NS_FLAGS.get(node.name.partition(":[")[0], 0)
+    if not flag or (nstype and nstype != flag):
+        raise KernelError(Errno.EINVAL, f"fd {fd} is not a namespace of type {nstype:#x}")
+    _may_mount(proc)  # (CAP_SYS_ADMIN, which every namespace asks of a joiner)
+    if flag == CloneFlag.NEWNS:
+        if not proc.who.capable(CAP_SYS_CHROOT):
+            raise KernelError(Errno.EPERM, "joining a mount namespace needs CAP_SYS_CHROOT")
+        target = vfs.state.procs.get(node.pid)
+        if target is None:
+            raise KernelError(Errno.EINVAL, "the namespace's process is gone")
+        proc.ns, proc.root = target.ns, None
+        proc.cwd = proc.namespace(vfs.state.namespace).root()
+    return NsTarget(flag, node.pid)

@@ -58,8 +58,9 @@ def relative(walk: Walk, top: Walk) -> bytes:
 class Namespace:
     """A mount table: the root file system and those mounted on directories."""
 
-    def __init__(self, root: FileSystem) -> None:
+    def __init__(self, root: FileSystem, ino: int = 0) -> None:
         self.mounts: dict[bytes, FileSystem] = {b"/": root}
+        self.ino = ino  # its nsfs inode number (/proc/<pid>/ns/mnt); 0: the first one's
         # the check that the caller may search a directory it walks through (the VFS
         # sets it: perm.py with the caller's credentials); None: no checks
         self.may_search: Callable[[Attr], None] | None = None
@@ -71,10 +72,10 @@ class Namespace:
     def mount(self, path: bytes, fs: FileSystem) -> None:
         self.mounts[path.rstrip(b"/") or b"/"] = fs
 
-    def copy(self) -> Namespace:
+    def copy(self, ino: int) -> Namespace:
         """A new mount namespace with the same mounts (unshare/clone CLONE_NEWNS): the
         file systems are shared, mounting and unmounting afterwards are not."""
-        other = Namespace(self.mounts[b"/"])
+        other = Namespace(self.mounts[b"/"], ino)
         other.mounts = dict(self.mounts)
         other.may_search = self.may_search
         return other

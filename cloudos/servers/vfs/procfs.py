@@ -38,7 +38,7 @@ PID_DIRS = {"fd": "fddir", "fdinfo": "fdinfodir", "task": "taskdir", "ns": "nsdi
 TASK_FILES = ("stat", "status", "comm")
 SYSTEM_FILES = ("meminfo", "uptime", "stat", "loadavg", "cpuinfo", "vmstat", "locks")
 STATE_NAMES = {"R": "running", "S": "sleeping", "Z": "zombie", "T": "stopped"}
-# The namespaces every process is in (CloudOS makes no others but UTS namespaces): the
+# The namespaces every process is in (CloudOS makes no others but UTS and mount ones): the
 # inode numbers of Linux's initial ones (include/linux/proc_ns.h; net and mnt are
 # allocated at boot, these are what a booted Linux shows first)
 NS_INIT = {"cgroup": 4026531835, "ipc": 4026531839, "mnt": 4026531841, "net": 4026531840,
@@ -152,6 +152,7 @@ class ProcView(SysView, Protocol):
     def environ(self, pid: int) -> bytes: ...  # its environment strings, from its stack
     def cmdline(self, pid: int) -> bytes: ...  # its argument strings, from its stack
     def uts_ns(self, pid: int) -> int: ...  # the inode number of its UTS namespace
+    def mnt_ns(self, pid: int) -> int: ...  # that of its mount namespace
     def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int] | None: ...
     # (position, flags with O_CLOEXEC, st_dev, st_ino) of an open fd
     # mount point (as seen from its root), in mount order, of its mount namespace
@@ -307,7 +308,7 @@ class ProcFs(FileSystem):
         return None
 
     def _namespaces(self, pid: int) -> dict[str, int]:
-        return {**NS_INIT, "uts": self.view.uts_ns(pid)}
+        return {**NS_INIT, "uts": self.view.uts_ns(pid), "mnt": self.view.mnt_ns(pid)}
 
     def readdir(self, dir: Node) -> list[tuple[bytes, int, int]]:
         d = self._node(dir)

@@ -158,6 +158,7 @@ class VfsState:
     autobinds: int = 0
     net: NetState = field(default_factory=NetState)  # internet sockets' ports (servers/net)
     timer_keys: int = 0
+    mount_namespaces: int = 0  # mount namespaces made (unshare): their inode numbers
     # files mapped MAP_SHARED, by (st_dev, st_ino): their pages are the file's newest bytes
     mapped: dict[tuple[int, int], Mapped] = field(default_factory=dict)
     memfds: TmpFs = field(default_factory=TmpFs)  # where memfd_create's files live, unnamed
@@ -213,7 +214,7 @@ class Vfs:
             vfs.Truncate: self.truncate, vfs.Ftruncate: self.ftruncate, vfs.Statfs: self.statfs,
             vfs.Fstatfs: self.fstatfs, vfs.Getdents64: self.getdents64, vfs.Getcwd: self.getcwd,
             vfs.Chroot: self.chroot, vfs.Mount: self.mount, vfs.Umount2: self.umount2,
-            vfs.PivotRoot: self.pivot_root, vfs.Unshare: self.unshare,
+            vfs.PivotRoot: self.pivot_root, vfs.Unshare: self.unshare, vfs.Setns: self.setns,
             vfs.Chdir: self.chdir, vfs.Fchdir: self.fchdir, vfs.Umask: self.umask,
             vfs.XattrPath: self.xattr, vfs.XattrFd: self.fxattr, vfs.Spawn: self.spawn,
             vfs.Fork: self.fork, vfs.Exec: self.exec, vfs.Exit: self.exit,
@@ -1070,6 +1071,9 @@ class Vfs:
 
     def unshare(self, request: Request, r: vfs.Unshare) -> int:
         return mounts.unshare(self, r.pid)
+
+    def setns(self, request: Request, r: vfs.Setns) -> vfs.NsTarget:
+        return mounts.setns(self, self.proc(request), r.fd, r.nstype)
 
     def umask(self, request: Request, r: vfs.Umask) -> int:
         proc = self.proc(request)
