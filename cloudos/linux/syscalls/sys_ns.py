@@ -19,7 +19,7 @@ from cloudos.abi import vfs
 from cloudos.abi.flags import CloneFlag, UmountFlag
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
-from cloudos.kernel.task import Process, Thread
+from cloudos.kernel.task import Process, State, Thread
 from cloudos.linux import creds
 from cloudos.linux.process import linux
 from cloudos.linux.syscalls.args import s32, user_string
@@ -32,6 +32,9 @@ REFUSED = (CloneFlag.NEWIPC | CloneFlag.NEWPID | CloneFlag.NEWNET | CloneFlag.NE
            | CloneFlag.NEWCGROUP)
 UNSHARE_FLAGS = (HONOURED | REFUSED | CLONE_NEWTIME | CloneFlag.FS | CloneFlag.FILES
                  | CloneFlag.SYSVSEM | CloneFlag.THREAD | CloneFlag.SIGHAND | CloneFlag.VM)
+# what the threads of a process share, which unshare cannot separate (sys_unshare)
+THREAD_SHARED = (CloneFlag.THREAD | CloneFlag.SIGHAND | CloneFlag.VM | CloneFlag.FS
+                 | CloneFlag.FILES | CloneFlag.NEWNS)
 UMOUNT_FLAGS = UmountFlag.FORCE | UmountFlag.DETACH | UmountFlag.EXPIRE | UmountFlag.NOFOLLOW
 
 
@@ -122,13 +125,15 @@ def sys_setns(t: Thread, fd: int, nstype: int, *_: int) -> int:
 
 def sys_unshare(t: Thread, flags: int, *_: int) -> int:
     """Implements Linux unshare(2): UTS and mount namespaces are copied; CLONE_FS and
-    CLONE_FILES have nothing to undo (no process shares its fd table or working
-    directory with another); the thread flags only for a single-threaded process."""
+    CLONE_FILES have nothing to undo in a single-threaded process (no process shares
+    its fd table or working directory with another). The threads of a process share
+    both, and its mount namespace, in the VFS: EINVAL for CLONE_FS, CLONE_FILES and
+    CLONE_NEWNS there (Linux refuses only the last), and for the thread flags (as Linux)."""
     flags = s32(flags) & 0xFFFFFFFF
     if flags & ~UNSHARE_FLAGS or flags & CLONE_NEWTIME:
         raise KernelError(Errno.EINVAL, f"unshare flags {flags:#x}")
-    if flags & (CloneFlag.THREAD | CloneFlag.SIGHAND | CloneFlag.VM) \
-            and len(t.process.threads) > 1:
+    if flags & THREAD_SHARED and sum(th.state is not State.TERMINATED
+                                     for th in t.process.threads) > 1:
         raise KernelError(Errno.EINVAL, "a thread of a multi-threaded process")
     check_namespaces(t, flags)
     if flags & CloneFlag.NEWNS:

@@ -124,31 +124,46 @@ def _size(value: bytes, ram: int) -> int:
     return ram * number // 100 if suffix == b"%" else number * SIZE_SUFFIX[suffix]
 
 
-def _tmpfs(vfs: Vfs, ns: Namespace, data: bytes, readonly: bool) -> TmpFs:
-    """A tmpfs with mount(2)'s options (shmem_parse_one): size=, nr_inodes=, mode=;
-    EINVAL for another or a bad value, as Linux."""
-    ram = vfs.state.map_limit
-    size, inodes, mode = None, None, 0o1777
+def _tmpfs_options(data: bytes, ram: int) -> dict[bytes, int]:
+    """mount(2)'s tmpfs options (shmem_parse_one): size= (0: no limit but the RAM),
+    nr_inodes= (0: none), mode=, uid=, gid=; inode64 and inode32 change nothing here.
+    EINVAL for another option or a bad value, as Linux."""
+    found: dict[bytes, int] = {}
     for option in filter(None, data.split(b",")):
         key, _, value = option.partition(b"=")
         try:
             if key == b"size":
-                size = _size(value, ram)
+                found[key] = _size(value, ram)
             elif key == b"nr_inodes":
-                inodes = _size(value, 1 << 40)
+                found[key] = _size(value, 1 << 40)
             elif key == b"mode":
-                mode = int(value, 8) & 0o7777
-            else:
+                found[key] = int(value, 8) & 0o7777
+            elif key in (b"uid", b"gid"):
+                found[key] = int(value)
+                if not 0 <= found[key] < 0xFFFFFFFF:
+                    raise ValueError(value)
+            elif key not in (b"inode64", b"inode32") or value:
                 raise KernelError(Errno.EINVAL, f"tmpfs option {key!r}")
         except ValueError:
             raise KernelError(Errno.EINVAL, f"tmpfs option {option!r}") from None
-    fs = TmpFs(ram // 2 if size is None else size, inodes, readonly, mode=mode)
+    return found
+
+
+def _tmpfs(vfs: Vfs, ns: Namespace, data: bytes, readonly: bool) -> TmpFs:
+    """A new tmpfs, with ``data``'s options."""
+    ram = vfs.state.map_limit
+    options = _tmpfs_options(data, ram)
+    size, inodes = options.get(b"size") or None, options.get(b"nr_inodes") or None
+    mode = options.get(b"mode", 0o1777)
+    fs = TmpFs(ram // 2 if size is None else size, inodes, readonly, mode=mode,
+               uid=options.get(b"uid", 0), gid=options.get(b"gid", 0))
     pool = next((t.pool for t in map(_tmpfs_of, ns.mounts.values()) if t is not None), None)
     if pool is not None:  # the machine's RAM, which every tmpfs draws on
         fs.pool = pool
     shown = [f"size={(size + 1023) // 1024}k"] if size is not None else []
     shown += [f"nr_inodes={inodes}"] if inodes is not None else []
     shown += [f"mode={mode:03o}"] if mode != 0o1777 else []
+    shown += [f"{key.decode()}={options[key]}" for key in (b"uid", b"gid") if options.get(key)]
     fs.options = "".join("," + option for option in shown)
     return fs
 
