@@ -50,7 +50,7 @@ from cloudos.servers.runtime import Request, ServerApi, ServerRuntime
 from cloudos.servers.vfs.console import Console, ConsoleInterrupt
 from cloudos.servers.vfs.files import FdTable, OpenFiles
 from cloudos.servers.vfs.locks import proc_locks
-from cloudos.servers.vfs.paths import Namespace, Walk, is_dir, path_of
+from cloudos.servers.vfs.paths import Namespace, Walk, is_dir, path_of, relative
 from cloudos.servers.vfs.fs import FileSystem
 from cloudos.servers.vfs.procfs import (NS_INIT, Counters, Mapping, ProcFs, ProcInfo,
                                         TaskInfo)
@@ -329,11 +329,16 @@ class KernelProcView:
         proc = self.vfs.procs.get(pid)
         return proc.umask if proc is not None else 0o022
 
-    def cwd(self, pid: int) -> bytes:
+    def cwd(self, pid: int, root: bool = False) -> bytes:
+        """The path of its working directory (or root), as the process reading /proc sees
+        it from its own root (Linux's d_path: "(unreachable)/..." outside it)."""
         proc = self.vfs.procs.get(pid)
         if proc is None:
             raise KernelError(Errno.ENOENT, f"process {pid} has no working directory")
-        return path_of(proc.cwd)
+        reader = self.vfs.procs.get(self.vfs.caller)
+        top = reader.top(self.vfs.namespace) if reader is not None \
+            else self.vfs.namespace.root()
+        return relative(proc.top(self.vfs.namespace) if root else proc.cwd, top)
     def net(self, name: str) -> bytes:
         return procnet.render(self.vfs.net, name, os.getuid(), inet.inode)
 

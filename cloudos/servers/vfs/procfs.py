@@ -157,7 +157,8 @@ class ProcView(SysView, Protocol):
     # (position, flags with O_CLOEXEC, st_dev, st_ino) of an open fd
     # mount point (as seen from its root), in mount order, of its mount namespace
     def mounts(self, pid: int) -> list[tuple[bytes, FileSystem]]: ...
-    def cwd(self, pid: int) -> bytes: ...  # its working directory's path
+    # its working directory's path (or its root's) as the reader sees it
+    def cwd(self, pid: int, root: bool = False) -> bytes: ...
     def umask(self, pid: int) -> int: ...
 
 
@@ -361,12 +362,12 @@ class ProcFs(FileSystem):
             return b"self/mounts"
         if n.name == "exe":
             return self._info(n.pid).exe
-        if n.name in ("cwd", "root"):  # (the guest has one root: its namespace's)
+        if n.name in ("cwd", "root"):
             info = self._info(n.pid)
             reader = self.view.info(self.caller())
             if reader is None or not _may_read_memory(reader, info):
                 raise KernelError(Errno.EACCES, f"the {n.name} of process {n.pid}")
-            return self.view.cwd(n.pid) if n.name == "cwd" else b"/"
+            return self.view.cwd(n.pid, n.name == "root")
         if n.name.startswith("ns/"):
             kind = n.name[3:]
             return f"{kind.removesuffix('_for_children')}:[{self._namespaces(n.pid)[kind]}]" \
