@@ -404,6 +404,17 @@ static void test_pivot_root(void)
     show_file("the old root's file under /old", old_marker);
     result("umount2 /old MNT_DETACH", umount2("/old", MNT_DETACH));
     show_file("after detaching /old", old_marker);
+    /* runc's way: the old root stacked on the new one, then detached */
+    mkdir("/next", 0755);
+    mount("none", "/next", "tmpfs", 0, NULL);
+    put("/next/there", "in the next root");
+    chdir("/next");
+    result("pivot_root(., .)", syscall(SYS_pivot_root, ".", "."));
+    result("umount2(., MNT_DETACH)", umount2(".", MNT_DETACH));
+    chdir("/");
+    show_file("/there", "/there");
+    show_file("/hello (the old root's)", "/hello");
+    show_cwd("cwd");
 }
 
 /* -- without privilege -------------------------------------------------------------- */

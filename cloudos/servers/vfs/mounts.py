@@ -263,6 +263,9 @@ def umount(vfs: Vfs, proc: Proc, r: requests.Umount2) -> int:
     walk = vfs.resolve(proc, proc.cwd, r.target, not r.flags & UmountFlag.NOFOLLOW)[0]
     _may_mount(proc)
     path = _mount_point(ns, walk)
+    if path == b"/" and ns.stacked is not None:  # the old root pivot_root(".", ".") left
+        ns.stacked = None
+        return 0
     if path == b"/" or (proc.root is not None and path == path_of(proc.root)):
         raise KernelError(Errno.EBUSY if path == b"/" else Errno.EINVAL, "the root")
     under = [p for p in ns.mounts if p != path and within_path(p, path)]
@@ -304,35 +307,43 @@ def pivot_root(vfs: Vfs, proc: Proc, r: requests.PivotRoot) -> int:
         raise KernelError(Errno.EBUSY, "new_root or put_old on the root's mount")
     if path_of(top) != root_mount:
         raise KernelError(Errno.EINVAL, "the current root is not a mount point")
+    if len(top) > 1:  # (Linux pivots a chroot's root mount: CloudOS, its namespace's)
+        raise KernelError(Errno.EINVAL, "pivot_root inside a chroot")
     _mount_point(ns, new)
     if not within(old, new) or not within(new, top):
         raise KernelError(Errno.EINVAL, "put_old not under new_root, or new_root not under "
                                         "the root")
-    new_path, old_path = path_of(new), path_of(old)
-    _rebase(vfs, ns, new, old_path[len(new_path.rstrip(b"/")):])
+    _rebase(vfs, ns, new, old)
     return 0
 
 
-def _rebase(vfs: Vfs, ns: Namespace, new: Walk, put_old: bytes) -> None:
+def _rebase(vfs: Vfs, ns: Namespace, new: Walk, old: Walk) -> None:
     """pivot_root's change: every mount point's path from the new root, and every walk
-    held by the namespace's processes rewritten to lead there from it."""
+    held by the namespace's processes rewritten to lead there from it. With put_old the
+    new root itself (pivot_root(".", ".")), the old root lies stacked on the new one,
+    unreachable, until umount2("/") takes it away (Linux's way to drop the old root
+    without a directory for it); what is not under the new root is then gone from the
+    table."""
     new_path = path_of(new).rstrip(b"/")
+    put_old = path_of(old)[len(new_path):]  # (b"" when it is the new root)
+    old_fs, new_fs = ns.mounts[b"/"], ns.mounts[new_path]
+    new_root = (Step(b"", new_fs, new_fs.root()),)
+    old_root = new_root + old[len(new):-1] + (Step(old[-1].name, old_fs, old_fs.root()),)
 
     def moved(path: bytes) -> bytes:
         if within_path(path, new_path):
             return path[len(new_path):] or b"/"
         return (put_old.rstrip(b"/") + path).rstrip(b"/") or b"/"
 
-    old_mounts = ns.mounts
-    ns.mounts = {moved(path): fs for path, fs in old_mounts.items() if path != new_path}
-    ns.mounts[b"/"] = old_mounts[new_path]
-    new_root = ns.root()
-    old_root = ns.resolve(new_root, put_old or b"/")[0]
-
     def rebased(walk: Walk) -> Walk:
         if within(walk, new):
             return new_root + walk[len(new):]
-        return old_root + walk[1:]
+        return old_root + walk[1:] if put_old else walk  # (unreachable: detached)
+
+    ns.mounts = {moved(path): fs for path, fs in ns.mounts.items()
+                 if path != new_path and (put_old or within_path(path, new_path))}
+    ns.mounts[b"/"] = new_fs
+    ns.stacked = old_fs if not put_old else None
 
     machine = vfs.state.namespace
     for proc in vfs.state.procs.values():
@@ -345,7 +356,7 @@ def _rebase(vfs: Vfs, ns: Namespace, new: Walk, put_old: bytes) -> None:
             proc.root = rebased(proc.root)
             proc.cwd = rebased(proc.cwd)
         for entry in proc.fds.entries.values():
-            if entry.file.walk is not None and entry.file.walk[0].fs is old_mounts[b"/"]:
+            if entry.file.walk is not None and entry.file.walk[0].fs is old_fs:
                 entry.file.walk = rebased(entry.file.walk)
 
 

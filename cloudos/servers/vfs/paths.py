@@ -61,6 +61,9 @@ class Namespace:
     def __init__(self, root: FileSystem, ino: int = 0) -> None:
         self.mounts: dict[bytes, FileSystem] = {b"/": root}
         self.ino = ino  # its nsfs inode number (/proc/<pid>/ns/mnt); 0: the first one's
+        # the old root pivot_root(".", ".") left on top of "/", unreachable: umount2("/")
+        # takes it (vfs/mounts.py)
+        self.stacked: FileSystem | None = None
         # the check that the caller may search a directory it walks through (the VFS
         # sets it: perm.py with the caller's credentials); None: no checks
         self.may_search: Callable[[Attr], None] | None = None
