@@ -277,8 +277,10 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.MUNLOCKALL: full(sys_mm.sys_munlockall),
     Sysno.VHANGUP: enosys(),
     Sysno.MODIFY_LDT: enosys(),
-    Sysno.PIVOT_ROOT: full(sys_ns.sys_pivot_root, "old root moved under the new one; the "
-                                                  "namespace's processes there follow"),
+    Sysno.PIVOT_ROOT: partial(sys_ns.sys_pivot_root,
+                              "old root moved under the new one (or stacked for umount2 "
+                              "with put_old = new_root); processes there follow; EINVAL "
+                              "inside a chroot"),
     Sysno._SYSCTL: enosys(),
     Sysno.PRCTL: partial(sys_prctl.sys_prctl,
                          "names, death signal, dumpable, keepcaps/securebits, bounding set, "
@@ -302,8 +304,9 @@ _ROWS: dict[Sysno, _Row] = {
                          "machine's instance; no propagation, no nosuid/noexec/nodev; "
                          "other types: ENODEV"),
     Sysno.UMOUNT2: partial(sys_ns.sys_umount2,
-                           "MNT_DETACH; EBUSY for cwd/root/open files/submounts; "
-                           "MNT_FORCE and MNT_EXPIRE act as a plain unmount"),
+                           "MNT_DETACH; EBUSY for cwd/root/open files/submounts, and "
+                           "for / even detached; MNT_EXPIRE's mark is not cleared by use; "
+                           "MNT_FORCE: a plain unmount"),
     Sysno.SWAPON: enosys(),
     Sysno.SWAPOFF: enosys(),
     Sysno.REBOOT: enosys(),

@@ -258,7 +258,9 @@ def _move(vfs: Vfs, proc: Proc, ns: Namespace, target: Walk, source: bytes) -> i
 def umount(vfs: Vfs, proc: Proc, r: requests.Umount2) -> int:
     """umount2(2): EINVAL for a place that is no mount's root; EBUSY, unless MNT_DETACH,
     while a process of the namespace works or has a file open in it, or another mount
-    lies under it. A detached mount lives on for what still uses it."""
+    lies under it. A detached mount lives on for what still uses it. MNT_EXPIRE unmounts
+    only on its second call (the first marks the mount: EAGAIN); unlike Linux, using the
+    mount in between does not clear the mark."""
     ns = proc.namespace(vfs.state.namespace)
     walk = vfs.resolve(proc, proc.cwd, r.target, not r.flags & UmountFlag.NOFOLLOW)[0]
     _may_mount(proc)
@@ -266,13 +268,17 @@ def umount(vfs: Vfs, proc: Proc, r: requests.Umount2) -> int:
     if path == b"/" and ns.stacked is not None:  # the old root pivot_root(".", ".") left
         ns.stacked = None
         return 0
-    if path == b"/" or (proc.root is not None and path == path_of(proc.root)):
-        raise KernelError(Errno.EBUSY if path == b"/" else Errno.EINVAL, "the root")
+    if path == b"/":
+        raise KernelError(Errno.EBUSY, "the namespace's root")
     under = [p for p in ns.mounts if p != path and within_path(p, path)]
     if not r.flags & UmountFlag.DETACH and (under or _busy(vfs, ns, ns.mounts[path])):
         raise KernelError(Errno.EBUSY, f"{path.decode(errors='replace')} is in use")
+    if r.flags & UmountFlag.EXPIRE and path not in ns.expiring:
+        ns.expiring.add(path)
+        raise KernelError(Errno.EAGAIN, "marked to expire")
     for p in (path, *under):
         del ns.mounts[p]
+        ns.expiring.discard(p)
     return 0
 
 

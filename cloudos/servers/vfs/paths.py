@@ -64,6 +64,7 @@ class Namespace:
         # the old root pivot_root(".", ".") left on top of "/", unreachable: umount2("/")
         # takes it (vfs/mounts.py)
         self.stacked: FileSystem | None = None
+        self.expiring: set[bytes] = set()  # mount points umount2 marked with MNT_EXPIRE
         # the check that the caller may search a directory it walks through (the VFS
         # sets it: perm.py with the caller's credentials); None: no checks
         self.may_search: Callable[[Attr], None] | None = None
