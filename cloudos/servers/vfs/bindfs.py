@@ -16,6 +16,11 @@ from __future__ import annotations
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node, StatFs
 
 
+def underlying(fs: FileSystem) -> FileSystem:
+    """The file system ``fs`` shows: itself, or a bind mount's (for what its kind can do)."""
+    return fs.inner if isinstance(fs, BindFs) else fs
+
+
 class BindFs(FileSystem):
     """``inner`` from ``top`` (a directory or file of it), at ``root_path`` in it."""
 

@@ -44,6 +44,7 @@ from cloudos.servers.runtime import Request, ServerApi
 from cloudos.servers.net.inet import NetState
 from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, hostnet, inet, locks, mounts,
                                  perm, pipe, regular, signalfd, timerfd, transfer, unix)
+from cloudos.servers.vfs.bindfs import underlying
 from cloudos.servers.vfs.console import BACKGROUND
 from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
                                        O_NOFOLLOW, O_NONBLOCK, O_PATH, O_TRUNC, FdTable,
@@ -706,7 +707,7 @@ class Vfs:
         if not is_dir(here):
             raise KernelError(Errno.ENOTDIR, r.path.decode(errors="replace"))
         uid, gid, mode = self.new_file(walk, stat.S_IFREG | (r.mode & 0o7777 & ~proc.umask))
-        if not isinstance(here.fs, (TmpFs, OverlayFs)):
+        if not isinstance(underlying(here.fs), (TmpFs, OverlayFs)):
             raise KernelError(Errno.EOPNOTSUPP, f"O_TMPFILE on {here.fs.name}")
         proc.fds.check_free(1)
         while True:  # linked under a free name for a moment only
@@ -1296,8 +1297,8 @@ class Vfs:
         end = r.offset + r.length
         if end > MAX_FILE_SIZE:
             raise KernelError(Errno.EFBIG, "beyond the largest file")
-        if not isinstance(fs, (TmpFs, OverlayFs)) or mode & ~(FALLOC_KEEP_SIZE
-                                                              | FALLOC_PUNCH_HOLE):
+        if not isinstance(underlying(fs), (TmpFs, OverlayFs)) \
+                or mode & ~(FALLOC_KEEP_SIZE | FALLOC_PUNCH_HOLE):
             raise KernelError(Errno.EOPNOTSUPP, f"fallocate mode {mode:#x} on {fs.name}")
         if mode & FALLOC_PUNCH_HOLE:
             if r.offset < attr.size:
