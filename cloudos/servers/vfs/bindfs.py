@@ -26,12 +26,21 @@ class BindFs(FileSystem):
 
     def __init__(self, inner: FileSystem, top: Node, root_path: bytes,
                  readonly: bool = False) -> None:
-        super().__init__(readonly or inner.readonly)
         self.inner, self.top, self.root_path = inner, top, root_path
+        super().__init__(readonly)
         self.name = inner.name
         self.dev = inner.dev  # one file system: a bind mount has its st_dev
         self.source = inner.source
         self.options = inner.options
+
+    @property
+    def readonly(self) -> bool:
+        """Read-only by this mount's flag or its file system's."""
+        return self.mount_readonly or self.inner.readonly
+
+    @readonly.setter
+    def readonly(self, value: bool) -> None:
+        self.mount_readonly = value
 
     def _check_writable(self) -> None:
         super()._check_writable()

@@ -24,7 +24,7 @@ from cloudos.abi.flags import CloneFlag, MountFlag, UmountFlag
 from cloudos.abi.vfs import NsTarget
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs import perm
-from cloudos.servers.vfs.bindfs import BindFs
+from cloudos.servers.vfs.bindfs import BindFs, underlying
 from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.fs import FileSystem
 from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of, within
@@ -85,7 +85,7 @@ def mount(vfs: Vfs, proc: Proc, r: requests.Mount) -> int:
     target = vfs.resolve(proc, proc.cwd, r.target)[0]
     _may_mount(proc)
     if flags & MountFlag.REMOUNT:
-        return _remount(ns, target, flags, r.data)
+        return _remount(vfs, ns, target, flags)
     if flags & MountFlag.BIND:
         return _bind(vfs, proc, ns, target, r.source, bool(flags & MountFlag.REC))
     if flags & PROPAGATION:
@@ -205,37 +205,45 @@ def _mount_of(walk: Walk) -> bytes:
     return path_of(walk[:_mount_start(walk) + 1])
 
 
-def _bind_fs(walk: Walk) -> BindFs:
-    """A bind mount of the place ``walk`` ends at: the file system it is in, from there."""
+def _bind_fs(walk: Walk, readonly: bool | None = None) -> BindFs:
+    """A bind mount of the place ``walk`` ends at: the file system it is in, from there;
+    read-only as ``readonly`` says, else as the mount it is in (Linux copies the flag)."""
     step = walk[-1]
+    if readonly is None:
+        readonly = isinstance(step.fs, BindFs) and step.fs.mount_readonly
     start = _mount_start(walk)
     inside = b"/" + b"/".join(s.name for s in walk[start + 1:])
     if isinstance(step.fs, BindFs):  # a bind of a bind: the same file system below
         prefix = step.fs.root_path.rstrip(b"/")
         return BindFs(step.fs.inner, step.node, prefix + inside if prefix else inside,
-                      step.fs.readonly)
-    return BindFs(step.fs, step.node, inside)
+                      readonly)
+    return BindFs(step.fs, step.node, inside, readonly)
 
 
-def _remount(ns: Namespace, target: Walk, flags: int, data: bytes) -> int:
+def _remount(vfs: Vfs, ns: Namespace, target: Walk, flags: int) -> int:
     """MS_REMOUNT: a mount's read-only flag (with MS_BIND: this mount's only; without:
-    its file system's, for every mount of it)."""
+    its file system's, for every mount of it: a tmpfs's only here)."""
     path = _mount_point(ns, target)
     fs = ns.mounts[path]
     readonly = bool(flags & MountFlag.RDONLY)
-    if flags & MountFlag.BIND:
-        if not isinstance(fs, BindFs):  # the first mount of a file system gets its flag
-            fs = BindFs(fs, fs.root(), b"/")
-            ns.mount(path, fs)
-        fs.readonly = readonly or fs.inner.readonly
-        return 0
-    inner = fs.inner if isinstance(fs, BindFs) else fs
-    if not isinstance(inner, TmpFs):
-        raise KernelError(Errno.EPERM, f"{inner.name} cannot be remounted")
-    inner.readonly = readonly
-    if isinstance(fs, BindFs):
+    if not flags & MountFlag.BIND:
+        if not isinstance(underlying(fs), TmpFs):
+            raise KernelError(Errno.EPERM, f"{fs.name} cannot be remounted")
+        underlying(fs).readonly = readonly
+    elif isinstance(fs, BindFs) and not _shared(vfs, ns, path, fs):
         fs.readonly = readonly
+    else:  # the first flag of a mount, or of a mount another namespace has a copy of
+        ns.mount(path, _bind_fs(target, readonly))
     return 0
+
+
+def _shared(vfs: Vfs, ns: Namespace, path: bytes, fs: FileSystem) -> bool:
+    """Whether another mount namespace has ``fs`` mounted at ``path`` too (the copy
+    unshare made)."""
+    machine = vfs.state.namespace
+    others = {id(n): n for n in (machine, *(p.namespace(machine)
+                                            for p in vfs.state.procs.values()))}
+    return any(n is not ns and n.mounts.get(path) is fs for n in others.values())
 
 
 def _move(vfs: Vfs, proc: Proc, ns: Namespace, target: Walk, source: bytes) -> int:
