@@ -96,7 +96,8 @@ def mount(vfs: Vfs, proc: Proc, r: requests.Mount) -> int:
     fs = _new_fs(vfs, ns, r.fstype, r.data, bool(flags & MountFlag.RDONLY))
     if not is_dir(target[-1]):
         raise KernelError(Errno.ENOTDIR, r.target.decode(errors="replace"))
-    fs.source = r.source.decode(errors="surrogateescape")
+    if isinstance(fs, TmpFs):  # (a new instance: the source it was given is its name)
+        fs.source = r.source.decode(errors="surrogateescape")
     ns.mount(path_of(target), fs)
     return 0
 

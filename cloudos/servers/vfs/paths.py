@@ -1,13 +1,17 @@
 """Path resolution inside the VFS: components, `..`, mount points, symlinks.
 
 Owns: turning a path (bytes) into a location — the chain of (name, file system,
-node) from the root — with Linux's rules: `.` and empty components skipped,
-`..` never above the root, mount points crossed both ways, symlinks followed
+node) from the namespace's root — with Linux's rules: `.` and empty components
+skipped, `..` never above the caller's root (chroot: "/" and absolute symlinks
+start there too; a working directory outside it climbs freely, as on Linux),
+mount points crossed both ways, symlinks followed
 (a loop limit of 40 gives ELOOP), ENOTDIR for a file in the middle,
 ENAMETOOLONG for a component over 255 bytes. Never: asks a file system to
 follow a symlink or to see a `..`: a file system only ever gets single names,
 so no path can escape the namespace it is mounted in.
-Called by: ``vfs.server``.
+A ``Namespace`` is one mount table; unshare(CLONE_NEWNS) gives a process a copy
+(``vfs.mounts`` changes them).
+Called by: ``vfs.server``, ``vfs.mounts``.
 """
 
 from __future__ import annotations
