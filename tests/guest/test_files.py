@@ -617,6 +617,8 @@ def test_section(program, section, mode, guest_bins, run_native, run_cloudos):
     """One section of a program (argv[1] picks it): native first, then the same under CloudOS."""
     prog = guest_bins.path(program, mode)
     native = run_native([prog, section])
+    if program == "mounts" and b"private namespace:" in native[1]:
+        pytest.skip("the host gives this run no mount namespace of its own (not root?)")
     _check_native(native, [f"== {section}".encode(), *SECTIONED[program][section]])
     _assert_same(native, run_cloudos([prog, section]))
 
