@@ -1,13 +1,15 @@
 """Mounts, roots and namespaces: chroot(2), mount(2), umount2(2), pivot_root(2),
-unshare(2), and the namespace flags of clone(2).
+unshare(2), setns(2), and the namespace flags of clone(2).
 
 Owns: decoding these calls (strings from guest memory, flag words checked in Linux's
 order) and the namespaces the personality keeps: a process's UTS namespace (a copy
-of ``process.Uts`` after CLONE_NEWUTS). The mount table and each process's root are
-the VFS's (servers/vfs/mounts.py), asked here; so are the capability checks that
-Linux makes after a path lookup.
-Never: makes IPC, PID, network, user or cgroup namespaces: the whole machine is one
-of each, and asking for another is EINVAL (as from a kernel built without them).
+of ``process.Uts`` after CLONE_NEWUTS, another's after setns). The mount tables,
+each process's root and mount namespace are the VFS's (servers/vfs/mounts.py),
+asked here; so are the capability checks of those calls, which Linux makes after
+their path lookups (the VFS knows the caller's capabilities).
+Never: makes IPC, PID, network, user, cgroup or time namespaces: the whole machine
+is one of each, and asking for another is EINVAL (as from a kernel built without
+them).
 Called by: the system call table; ``sys_fork`` for clone's flags.
 """
 
