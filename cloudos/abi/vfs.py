@@ -52,6 +52,7 @@ class Op(enum.IntEnum):
     SENDFILE, COPY_FILE_RANGE, CLOSE_RANGE = 40, 326, 436
     MQ_OPEN, MQ_UNLINK, MQ_TIMEDSEND, MQ_TIMEDRECEIVE, MQ_NOTIFY = 240, 241, 242, 243, 244
     MQ_GETSETATTR = 245
+    PIVOT_ROOT, CHROOT, MOUNT, UMOUNT2, UNSHARE, SETNS = 155, 161, 165, 166, 272, 308
     # lifecycle: sent by the personality when a process starts, forks, execs or exits
     SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003
     EXEC_READ, MMAP_READ = 1004, 1005  # execve's and mmap's reads
@@ -183,6 +184,16 @@ class LockHolder:
     type: int
     start: int
     length: int
+    pid: int
+
+
+@record
+class NsTarget:
+    """A setns's namespace file: its namespace's CLONE_NEW* flag and the process whose
+    namespace it is (the VFS joined a mount namespace itself; the personality joins a
+    UTS namespace)."""
+
+    flag: int
     pid: int
 
 
@@ -560,6 +571,56 @@ class Chdir:
 class Fchdir:
     OP: ClassVar[Op] = Op.FCHDIR
     fd: int
+
+
+@record
+class Chroot:
+    """chroot(2); the personality checked CAP_SYS_CHROOT."""
+    OP: ClassVar[Op] = Op.CHROOT
+    path: bytes
+
+
+@record
+class Mount:
+    """mount(2) with its strings read (b"" for a NULL one); the personality checked
+    CAP_SYS_ADMIN."""
+    OP: ClassVar[Op] = Op.MOUNT
+    source: bytes
+    target: bytes
+    fstype: bytes
+    flags: int
+    data: bytes
+
+
+@record
+class Umount2:
+    OP: ClassVar[Op] = Op.UMOUNT2
+    target: bytes
+    flags: int
+
+
+@record
+class PivotRoot:
+    OP: ClassVar[Op] = Op.PIVOT_ROOT
+    new_root: bytes
+    put_old: bytes
+
+
+@record
+class Unshare:
+    """Process ``pid`` leaves its mount namespace for a copy (unshare or clone with
+    CLONE_NEWNS)."""
+    OP: ClassVar[Op] = Op.UNSHARE
+    pid: int
+
+
+@record
+class Setns:
+    """setns(2) on ``fd``, which must be a /proc/<pid>/ns/* file of type ``nstype``
+    (0: any); the personality checked CAP_SYS_ADMIN."""
+    OP: ClassVar[Op] = Op.SETNS
+    fd: int
+    nstype: int
 
 
 @record
@@ -1027,7 +1088,8 @@ REQUESTS: tuple[type, ...] = (
     Fsync, Sync, Poll, Openat, Mkdirat, Mknodat, Fallocate, Unlinkat, Renameat2, Linkat,
     Symlinkat, Readlinkat,
     Newfstatat, Statx, Faccessat, Fchmodat, Fchmod, Fchownat, Utimensat, Truncate, Ftruncate,
-    Statfs, Fstatfs, Getdents64, Getcwd, Chdir, Fchdir, Umask, XattrPath, XattrFd, Pipe2,
+    Statfs, Fstatfs, Getdents64, Getcwd, Chdir, Fchdir, Chroot, Mount, Umount2,
+    PivotRoot, Unshare, Setns, Umask, XattrPath, XattrFd, Pipe2,
     Eventfd2, MemfdCreate, Signalfd4, TimerfdCreate, TimerfdSettime, TimerfdGettime,
     EpollCreate1, EpollCtl, EpollWait, Socket, Socketpair, Bind, Connect, Listen, Accept4,
     Getsockname, Getpeername, Getsockopt, Setsockopt, Shutdown, Sendto, Recvfrom, Sendmsg,

@@ -14,8 +14,9 @@ from enum import Enum
 from cloudos.abi.sysno import LINUX_TABLE_END, UNUSED, Sysno
 from cloudos.kernel.trap import Handler
 from cloudos.linux import sysvmsg, sysvsem, sysvshm
-from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_mqueue, sys_prctl,
-                                    sys_proc, sys_sched, sys_signal, sys_time, sys_timer)
+from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_mqueue, sys_ns,
+                                    sys_prctl, sys_proc, sys_sched, sys_signal, sys_time,
+                                    sys_timer)
 
 
 class Support(Enum):
@@ -169,7 +170,8 @@ _ROWS: dict[Sysno, _Row] = {
                               "TCP_MAXSEG, "
                               "TCP_KEEP*; IP_TOS, IP_TTL; IPV6_V6ONLY"),
     Sysno.CLONE: partial(sys_fork.sys_clone,
-                         "threads and COW processes; namespace/ptrace/pidfd flags: EINVAL"),
+                         "threads and COW processes; CLONE_NEWNS and CLONE_NEWUTS as "
+                         "unshare; other namespace, ptrace, pidfd flags: EINVAL"),
     Sysno.FORK: full(sys_fork.sys_fork, "copy-on-write"),
     Sysno.VFORK: partial(sys_fork.sys_vfork, "a COW fork whose parent waits for exec or exit"),
     Sysno.EXECVE: full(sys_fork.sys_execve,
@@ -282,7 +284,10 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.MUNLOCKALL: full(sys_mm.sys_munlockall),
     Sysno.VHANGUP: enosys(),
     Sysno.MODIFY_LDT: enosys(),
-    Sysno.PIVOT_ROOT: enosys(),
+    Sysno.PIVOT_ROOT: partial(sys_ns.sys_pivot_root,
+                              "old root moved under the new one (or stacked for umount2 "
+                              "with put_old = new_root); processes there follow; EINVAL "
+                              "inside a chroot"),
     Sysno._SYSCTL: enosys(),
     Sysno.PRCTL: partial(sys_prctl.sys_prctl,
                          "names, death signal, dumpable, keepcaps/securebits, bounding set, "
@@ -294,13 +299,21 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.SETRLIMIT: partial(sys_proc.sys_setrlimit,
                              "enforced: NOFILE (up to fs/nr_open), FSIZE, AS, STACK, CPU, "
                              "NPROC, CORE; others recorded"),
-    Sysno.CHROOT: enosys(),
+    Sysno.CHROOT: full(sys_ns.sys_chroot, "per process, inherited; \"..\" stops at it; "
+                                          "getcwd outside it: \"(unreachable)\""),
     Sysno.SYNC: full(sys_file.sys_sync),
     Sysno.ACCT: enosys(),
     Sysno.SETTIMEOFDAY: partial(sys_time.sys_settimeofday,
                                 "checked as Linux, then EPERM: the host's clock"),
-    Sysno.MOUNT: enosys(),
-    Sysno.UMOUNT2: enosys(),
+    Sysno.MOUNT: partial(sys_ns.sys_mount,
+                         "tmpfs (size=, nr_inodes=, mode=), bind (MS_REC; read-only by "
+                         "remount), MS_MOVE, tmpfs remount; proc and devtmpfs are the "
+                         "machine's instance; no propagation, no nosuid/noexec/nodev; "
+                         "other types: ENODEV"),
+    Sysno.UMOUNT2: partial(sys_ns.sys_umount2,
+                           "MNT_DETACH; EBUSY for cwd/root/open files/submounts, and "
+                           "for / even detached; MNT_EXPIRE's mark is not cleared by use; "
+                           "MNT_FORCE: a plain unmount"),
     Sysno.SWAPON: enosys(),
     Sysno.SWAPOFF: enosys(),
     Sysno.REBOOT: enosys(),
@@ -429,7 +442,9 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.FACCESSAT: full(sys_file.sys_faccessat),
     Sysno.PSELECT6: partial(sys_file.sys_pselect6, "via poll; the timeout is not updated"),
     Sysno.PPOLL: partial(sys_file.sys_ppoll, "the timeout is not updated"),
-    Sysno.UNSHARE: enosys(),
+    Sysno.UNSHARE: partial(sys_ns.sys_unshare,
+                           "CLONE_NEWNS (own mount table) and CLONE_NEWUTS; NEWIPC, NEWPID, "
+                           "NEWNET, NEWUSER, NEWCGROUP, NEWTIME: EINVAL; FS/FILES: no-ops"),
     Sysno.SET_ROBUST_LIST: partial(sys_proc.sys_set_robust_list,
                                    "recorded; not walked at thread exit"),
     Sysno.GET_ROBUST_LIST: enosys(),
@@ -471,7 +486,9 @@ _ROWS: dict[Sysno, _Row] = {
                                  "CLOCK_REALTIME as adjtimex; others EOPNOTSUPP"),
     Sysno.SYNCFS: enosys(),
     Sysno.SENDMMSG: enosys(),
-    Sysno.SETNS: enosys(),
+    Sysno.SETNS: partial(sys_ns.sys_setns,
+                         "/proc/<pid>/ns/* files: mnt and uts joined (the namespace its "
+                         "process is in now), others are the machine's one; pidfds: EINVAL"),
     Sysno.GETCPU: full(sys_proc.sys_getcpu, "the CPU it runs on; one NUMA node"),
     Sysno.PROCESS_VM_READV: enosys(),
     Sysno.PROCESS_VM_WRITEV: enosys(),
