@@ -189,7 +189,7 @@ static void waits(void)
     SHOW("the next splice", splice(p[0], NULL, q[1], NULL, 10, 0));
     drain("the pipe got", q[0]);
 
-    /* a TCP connection on the loopback, both ways */
+    /* a TCP connection on the loopback */
     int l = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof a;
@@ -201,10 +201,9 @@ static void waits(void)
     int srv = accept(l, NULL, NULL);
     write(p[1], "to tcp", 6);
     SHOW("pipe to a TCP socket", splice(p[0], NULL, c, NULL, 100, SPLICE_F_MORE));
-    SHOW("TCP socket to pipe", splice(srv, NULL, q[1], NULL, 100, 0));
-    drain("the pipe got", q[0]);
-    close(c);
-    SHOW("TCP socket at end of file", splice(srv, NULL, q[1], NULL, 100, 0));
+    char got[16] = {0};
+    SHOW("the other end reads", read(srv, got, sizeof got));
+    printf("  [%s]\n", got);
 }
 
 static void vectored(void)

@@ -56,7 +56,7 @@ SEEK_SET = 0
 IOCTL_BUFFERS = {0x5401: (36, True), 0x5402: (36, False), 0x5403: (36, False),  # TCGETS, TCSETS*
                  0x5404: (36, False), 0x540F: (4, True), 0x5410: (4, False),   # TIOC[GS]PGRP
                  0x5413: (8, True), 0x541B: (4, True), 0x5429: (4, True),   # WINSZ, FIONREAD, SID
-                 0x5421: (4, False)}                                          # FIONBIO
+                 0x5421: (4, False), 0x8905: (4, True)}                       # FIONBIO, SIOCATMARK
 # SIOCGIFNAME, SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFMTU, SIOCGIFINDEX
 IFREQ_IOCTLS, IFREQ_SIZE = frozenset({0x8910, 0x8913, 0x8915, 0x891B, 0x8921, 0x8933}), 40
 SIGPIPE, SIGXFSZ = Signal.SIGPIPE, Signal.SIGXFSZ

@@ -25,7 +25,7 @@ from cloudos.abi import vfs as abi
 from cloudos.abi.flags import SpliceFlag
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.runtime import Request
-from cloudos.servers.vfs import inet, pipe, regular
+from cloudos.servers.vfs import netsock, pipe, regular
 from cloudos.servers.vfs.fileops import scatter
 from cloudos.servers.vfs.files import O_APPEND, O_NONBLOCK, OpenFile, Pipe
 
@@ -110,8 +110,8 @@ def _write_now(vfs: Vfs, request: Request, proc: Proc, fd: int, dst: OpenFile,
         data = read(most)
         if not data:
             return 0
-        if dst.kind == "inet":  # (its own checks: unconnected, shut, a datagram's size)
-            return inet.write_now(vfs, request, dst, data)
+        if dst.kind == "inet":  # (the net server's checks: unconnected, shut ...)
+            return netsock.send_whole(vfs, request, dst, data)
         written = pipe.write(vfs, request, dst, data, 0, dontwait=True)
         assert written is not None  # (dontwait: never deferred)
         return written
@@ -257,11 +257,11 @@ def _check_offset(file: OpenFile, offset: int | None, writing: bool) -> None:
     writing; not a directory), an offset only for a file with pread/pwrite, never
     O_APPEND when written."""
     node = file.kind == "node" and not stat.S_ISDIR(file.fs.getattr(file.node).mode)
-    if writing:
-        spliceable = file.kind == "console" or file.kind in ("socket", "inet") and \
+    if writing:  # (an internet socket's checks are the net server's, as sendfile's)
+        spliceable = file.kind in ("console", "inet") or file.kind == "socket" and \
             file.tx is not None
-    else:  # a connected stream's, or a message socket's, incoming bytes
-        spliceable = file.kind in ("socket", "inet") and file.pipe is not None
+    else:  # a connected AF_UNIX socket's incoming bytes (not yet an internet socket's)
+        spliceable = file.kind == "socket" and file.pipe is not None
     if not node and not spliceable:
         raise KernelError(Errno.EINVAL, f"splice with a {file.kind}")
     if offset is not None and not node:
@@ -371,8 +371,6 @@ def _to_pipe(vfs: Vfs, request: Request, src: OpenFile, opipe: Pipe, dst: OpenFi
         return _into_pipe(vfs, request, dst, opipe, read, count)
     source = src.pipe
     assert source is not None  # (_check_offset: a socket with an incoming pipe)
-    if src.kind == "inet":
-        inet.take_error(src)
     if not source.readable():
         return _source_empty(source)
     return _into_pipe(vfs, request, dst, opipe, partial(_consume, vfs, source), count)
