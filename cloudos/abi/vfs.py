@@ -5,7 +5,7 @@ lifecycle op above Linux's numbers), one frozen dataclass per request with its
 arguments named and typed (a ``record``: frozen and slotted, like a frozen dataclass
 but cheap to declare), the typed answers (``Again``, ``SignalsReady``,
 ``Received``, ``PollReady``, ``BytesOut``, ``ExecImage``, ``MappedFile``,
-``LockHolder``, ``FileOwner``), the
+``LockHolder``, ``FileOwner``, ``PidTarget``), the
 server runtime's own ``Interrupt``, and ``decode``, which turns a guest's raw
 message (a tag and no typed body) into the request it names or the errno to
 answer it with. Buffers never travel in a request: they are memory grants, the
@@ -66,6 +66,8 @@ class Op(enum.IntEnum):
     LEASE_TIMEOUT = 1016  # a lease being broken had lease-break-time to let go (locks.py)
     NET_POLL = 1017  # time to poll the host sockets of the network stack (servers/net)
     SOCKET_TIMEOUT = 1018  # a socket call parked past its SO_RCVTIMEO/SO_SNDTIMEO
+    PIDFD_OPEN, PIDFD_GETFD = 434, 438
+    PIDFD_TARGET = 1019  # the process a pidfd names (pidfd_send_signal, waitid P_PIDFD)
 
 
 # Ops the server runtime answers itself, for any server: no request class, no handler.
@@ -100,6 +102,16 @@ class Received:
     control_used: int
     msg_flags: int
     name: bytes = b""  # the sender's sockaddr (msg_name), if it has one
+
+
+@record
+class PidTarget:
+    """A pidfd's process: its pid, whether it has exited (the pid may be reaped), and
+    whether the pidfd is PIDFD_NONBLOCK (waitid's P_PIDFD answers EAGAIN, not waits)."""
+
+    pid: int
+    exited: bool
+    nonblock: bool
 
 
 @record
@@ -577,6 +589,32 @@ class Eventfd2:
 
 
 @record
+class PidfdOpen:
+    """pidfd_open(2), or clone's CLONE_PIDFD: a pidfd for ``pid``, which the personality
+    found alive or a zombie (``exited``); ``flags`` are already checked."""
+    OP: ClassVar[Op] = Op.PIDFD_OPEN
+    pid: int
+    flags: int
+    exited: bool
+
+
+@record
+class PidfdGetfd:
+    """pidfd_getfd(2): a copy of fd ``fd`` of the process ``pidfd`` names."""
+    OP: ClassVar[Op] = Op.PIDFD_GETFD
+    pidfd: int
+    fd: int
+    flags: int
+
+
+@record
+class PidfdTarget:
+    """The process pidfd ``fd`` names: answered a ``PidTarget`` (or an errno)."""
+    OP: ClassVar[Op] = Op.PIDFD_TARGET
+    fd: int
+
+
+@record
 class MemfdCreate:
     OP: ClassVar[Op] = Op.MEMFD_CREATE
     name: bytes
@@ -944,7 +982,7 @@ REQUESTS: tuple[type, ...] = (
     Getsockname, Getpeername, Getsockopt, Setsockopt, Shutdown, Sendto, Recvfrom, Sendmsg,
     Recvmsg, Spawn, Fork, Exec, Exit, ExecRead, MmapRead, MapAttach, MapSync, TimerFired,
     LeaseTimeout, ConsoleInput, SignalsPending, CoreDump, Credentials, Sendfile,
-    CopyFileRange, CloseRange, NetPoll, SocketTimeout)
+    CopyFileRange, CloseRange, NetPoll, SocketTimeout, PidfdOpen, PidfdGetfd, PidfdTarget)
 # A request class by its op; some classes serve several ops alike.
 BY_OP: dict[int, type] = {
     **{cls.OP: cls for cls in REQUESTS},  # type: ignore[attr-defined]

@@ -124,3 +124,37 @@ def test_nproc_limit(mode, guest_bins, run_native, run_cloudos):
     assert b"fork failed with EAGAIN\n" in native[1], native[1].decode()
     assert b"children killed and reaped: yes\n" in native[1], native[1].decode()
     _assert_same(native, run_cloudos([prog]))
+
+
+# --- pidfds, clone3, and the newer calls: one program in sections ----------------------------
+
+# Lines each section's native run must print (a broken program cannot compare vacuously).
+# One link mode: tests/guest/pthreads.c runs clone3 in both (glibc makes threads with it).
+NEWER_CALLS = {
+    ("pidfd", "pidfd"): [
+        b"pidfd_open self: ok, close-on-exec 1", b"waitid P_PIDFD of a pipe: -1 EBADF",
+        b"child readable once killed: 1", b"waitid P_PIDFD after the kill: 0 CLD_KILLED status 15",
+        b"pidfd_send_signal once reaped: -1 ESRCH",
+        b"waitid nonblocking pidfd of a running child: -1 EAGAIN",
+        b"pidfd_send_signal SIGKILL to a zombie: 0",
+        b"waitid nonblocking pidfd once it exited: 0 CLD_EXITED status 7"],
+    ("pidfd", "getfd"): [b"read through the copy: 5 'hello'",
+                         b"pidfd_getfd once reaped: -1 ESRCH"],
+    ("pidfd", "clone"): [b"clone3 with an unknown nonzero byte: -1 E2BIG",
+                         b"clone3 CLONE_PIDFD: ok, pidfd set, close-on-exec 1",
+                         b"clone CLONE_PIDFD: ok, pidfd set",
+                         b"clone CLONE_PIDFD with CLONE_PARENT_SETTID: -1 EINVAL"],
+}
+
+
+@pytest.mark.parametrize("program,section", list(NEWER_CALLS),
+                         ids=[f"{p}-{s}" for p, s in NEWER_CALLS])
+def test_newer_calls(program, section, guest_bins, run_native, run_cloudos):
+    """One section of a program (argv[1] picks it): native first, then the same under CloudOS."""
+    prog = guest_bins.path(program, "static")
+    native = run_native([prog, section])
+    assert native[0] == 0, native
+    lines = native[1].splitlines()
+    for line in [f"== {section}".encode(), *NEWER_CALLS[(program, section)]]:
+        assert line in lines, native[1].decode()
+    _assert_same(native, run_cloudos([prog, section]))

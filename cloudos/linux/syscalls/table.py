@@ -14,8 +14,8 @@ from enum import Enum
 from cloudos.abi.sysno import LINUX_TABLE_END, UNUSED, Sysno
 from cloudos.kernel.trap import Handler
 from cloudos.linux import sysvshm
-from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_prctl, sys_proc,
-                                    sys_sched, sys_signal, sys_time, sys_timer)
+from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_pidfd, sys_prctl,
+                                    sys_proc, sys_sched, sys_signal, sys_time, sys_timer)
 
 
 class Support(Enum):
@@ -165,7 +165,8 @@ _ROWS: dict[Sysno, _Row] = {
                               "TCP_MAXSEG, "
                               "TCP_KEEP*; IP_TOS, IP_TTL; IPV6_V6ONLY"),
     Sysno.CLONE: partial(sys_fork.sys_clone,
-                         "threads and COW processes; namespace/ptrace/pidfd flags: EINVAL"),
+                         "threads and COW processes; CLONE_PIDFD (not with CLONE_VFORK or "
+                         "CLONE_THREAD: EINVAL); namespace/ptrace flags: EINVAL"),
     Sysno.FORK: full(sys_fork.sys_fork, "copy-on-write"),
     Sysno.VFORK: partial(sys_fork.sys_vfork, "a COW fork whose parent waits for exec or exit"),
     Sysno.EXECVE: full(sys_fork.sys_execve,
@@ -394,7 +395,7 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.MQ_NOTIFY: enosys(),
     Sysno.MQ_GETSETATTR: enosys(),
     Sysno.KEXEC_LOAD: enosys(),
-    Sysno.WAITID: full(sys_fork.sys_waitid),
+    Sysno.WAITID: full(sys_fork.sys_waitid, "P_ALL, P_PID, P_PGID, P_PIDFD"),
     Sysno.ADD_KEY: enosys(),
     Sysno.REQUEST_KEY: enosys(),
     Sysno.KEYCTL: enosys(),
@@ -493,7 +494,9 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.STATX: partial(sys_file.sys_statx, "basic fields"),
     Sysno.IO_PGETEVENTS: enosys(),
     Sysno.RSEQ: enosys("glibc falls back without it"),
-    Sysno.PIDFD_SEND_SIGNAL: enosys(),
+    Sysno.PIDFD_SEND_SIGNAL: full(sys_pidfd.sys_pidfd_send_signal,
+                                  "siginfo or none; PIDFD_SIGNAL_{THREAD,THREAD_GROUP,"
+                                  "PROCESS_GROUP}"),
     Sysno.IO_URING_SETUP: enosys("programs fall back to plain reads and writes"),
     Sysno.IO_URING_ENTER: enosys(),
     Sysno.IO_URING_REGISTER: enosys(),
@@ -503,12 +506,18 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.FSCONFIG: enosys(),
     Sysno.FSMOUNT: enosys(),
     Sysno.FSPICK: enosys(),
-    Sysno.PIDFD_OPEN: enosys(),
-    Sysno.CLONE3: enosys("glibc falls back to clone"),
+    Sysno.PIDFD_OPEN: partial(sys_pidfd.sys_pidfd_open,
+                              "PIDFD_NONBLOCK; PIDFD_THREAD (a thread's pidfd): EINVAL; "
+                              "poll: POLLIN once the process exits, no POLLHUP once reaped"),
+    Sysno.CLONE3: partial(sys_fork.sys_clone3,
+                          "clone's flags, CLONE_PIDFD, CLONE_CLEAR_SIGHAND; set_tid: EPERM, "
+                          "CLONE_INTO_CGROUP: EBADF (no pid namespaces, no cgroup2)"),
     Sysno.CLOSE_RANGE: full(sys_file.sys_close_range,
                             "CLOSE_RANGE_UNSHARE: fd tables are never shared"),
     Sysno.OPENAT2: enosys(),
-    Sysno.PIDFD_GETFD: enosys(),
+    Sysno.PIDFD_GETFD: full(sys_pidfd.sys_pidfd_getfd,
+                            "permission: same real uid and gid, or CAP_SYS_PTRACE (Linux's "
+                            "ptrace access check reduced to ids)"),
     Sysno.FACCESSAT2: full(sys_file.sys_faccessat2),
     Sysno.PROCESS_MADVISE: enosys(),
     Sysno.EPOLL_PWAIT2: enosys(),

@@ -14,8 +14,8 @@ pipe waits while the server goes on serving others).
 What an open file does is its kind's: every kind implements the file-operations
 protocol (``fileops.py``) in a module of its own, found in ``KINDS`` (``regular``
 files and the shared mappings of files, ``pipe``, ``fifo`` (named pipes), ``unix``
-sockets, the ``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``); the calls only
-one kind serves (bind, timerfd_settime, ...) go straight to its module.
+sockets, the ``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, ``pidfd``);
+the calls only one kind serves (bind, timerfd_settime, ...) go straight to its module.
 State lives in ``VfsState``, which outlives a crash of the server's code: ``rs``
 restarts the code on the same state.
 Never: touches guest memory except through the grants of a request.
@@ -43,7 +43,7 @@ from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
 from cloudos.servers.net.inet import NetState
 from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, hostnet, inet, locks, perm,
-                                 pipe, regular, signalfd, timerfd, transfer, unix)
+                                 pidfd, pipe, regular, signalfd, timerfd, transfer, unix)
 from cloudos.servers.vfs.console import BACKGROUND
 from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
                                        O_NOFOLLOW, O_NONBLOCK, O_PATH, O_TRUNC, FdTable,
@@ -105,7 +105,7 @@ KINDS: dict[str, FileOps] = {
     "socket": unix.UnixSocket(),
     "console": console.HostConsole(), "eventfd": eventfd.EventFd(),
     "timerfd": timerfd.TimerFd(), "signalfd": signalfd.SignalFd(), "epoll": epoll.Epoll(),
-    "inet": inet.InetSocket()}
+    "inet": inet.InetSocket(), "pidfd": pidfd.Pidfd()}
 
 
 # The socket calls, each served by the module of the socket's family (Vfs.socket_call).
@@ -173,6 +173,7 @@ class VfsState:
     fifos: dict[tuple[int, int], fifo.Fifo] = field(default_factory=dict)
     tmpfiles: int = 0  # O_TMPFILE files made (their names while they are being made)
     locks: LockTable = field(default_factory=LockTable)  # fcntl and flock locks, leases
+    pids: dict[int, files.PidRef] = field(default_factory=dict)  # live processes with pidfds
     # SIGIO (a lease's break, O_ASYNC I/O) for F_SETOWN's owner ((OwnerType, id), signal):
     # the machine's
     send_sigio: Callable[[int, int, int], None] = lambda kind, who, sig: None
@@ -228,6 +229,9 @@ class Vfs:
             vfs.TimerfdGettime: partial(timerfd.gettime, self),
             vfs.TimerFired: self.timer_fired, vfs.EpollCreate1: self.epoll_create1,
             vfs.EpollCtl: partial(epoll.ctl, self), vfs.EpollWait: partial(epoll.wait, self),
+            vfs.PidfdOpen: partial(pidfd.pidfd_open, self),
+            vfs.PidfdGetfd: partial(pidfd.pidfd_getfd, self),
+            vfs.PidfdTarget: partial(pidfd.target, self),
         }
 
     # -- dispatch ---------------------------------------------------------------
@@ -407,6 +411,7 @@ class Vfs:
             for fd in list(p.fds.entries):
                 self._close(p, fd)
         locks.exited(self, r.pid)
+        pidfd.exited(self, r.pid)
         return 0
 
     # -- fds ---------------------------------------------------------------------
