@@ -356,11 +356,13 @@ class Poll:
 # -- names and metadata --
 @record
 class Openat:
+    """openat(2), and openat2(2) with its ``resolve`` flags (abi/flags.py ResolveFlag)."""
     OP: ClassVar[Op] = Op.OPENAT
     dirfd: int
     path: bytes
     flags: int
     mode: int
+    resolve: int = 0
 
 
 @record

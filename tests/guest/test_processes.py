@@ -1,5 +1,6 @@
 """End-to-end tests of processes and threads: fork/wait, a process tree, execve,
-copy-on-write, pthreads, orphans, RLIMIT_NPROC and bad arguments.
+copy-on-write, pthreads, orphans, RLIMIT_NPROC, bad arguments, pidfds, clone3 and
+the newer calls (openat2, epoll_pwait2, membarrier).
 
 Each guest program runs natively and under ``cloudos run`` in both link modes
 (built by the ``guest_bins`` fixture in tests/conftest.py, with ``-pthread``);
@@ -126,7 +127,7 @@ def test_nproc_limit(mode, guest_bins, run_native, run_cloudos):
     _assert_same(native, run_cloudos([prog]))
 
 
-# --- pidfds, clone3, and the newer calls: one program in sections ----------------------------
+# --- pidfds, clone3, and the newer calls: programs in sections -------------------------------
 
 # Lines each section's native run must print (a broken program cannot compare vacuously).
 # One link mode: tests/guest/pthreads.c runs clone3 in both (glibc makes threads with it).
@@ -144,6 +145,18 @@ NEWER_CALLS = {
                          b"clone3 CLONE_PIDFD: ok, pidfd set, close-on-exec 1",
                          b"clone CLONE_PIDFD: ok, pidfd set",
                          b"clone CLONE_PIDFD with CLONE_PARENT_SETTID: -1 EINVAL"],
+    ("calls2", "open_how"): [b"openat2 an unknown nonzero byte: -1 E2BIG",
+                             b"openat2 a mode without O_CREAT: -1 EINVAL",
+                             b"openat2 O_CREAT mode 0640: ok, mode 640"],
+    ("calls2", "resolve"): [b"NO_SYMLINKS through a link: -1 ELOOP",
+                            b"NO_MAGICLINKS /proc/self/exe: -1 ELOOP",
+                            b"NO_XDEV into /proc: -1 EXDEV", b"BENEATH ../: -1 EXDEV",
+                            b"BENEATH a relative link: ok 'inner'",
+                            b"IN_ROOT a link to /f: ok 'inner'"],
+    ("calls2", "epoll_pwait2"): [b"epoll_pwait2 20 ms: 0, waited at least 15 ms: 1",
+                                 b"epoll_pwait2 no timeout, one ready: 1, data 7"],
+    ("calls2", "membarrier"): [b"membarrier PRIVATE_EXPEDITED unregistered: -1 EPERM",
+                               b"membarrier GET_REGISTRATIONS: 16"],
 }
 
 

@@ -411,6 +411,7 @@ def _become(t: Thread, new: AddressSpace, entry: int, rsp: int, path: bytes,
     state = linux(process)
     state.execed = True
     state.shm = {}
+    state.membarrier = 0
     for timer in state.timers.values():  # exec deletes the POSIX timers
         timer.generation += 1
     state.timers = {}

@@ -482,7 +482,10 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.BPF: enosys(),
     Sysno.EXECVEAT: enosys(),
     Sysno.USERFAULTFD: enosys(),
-    Sysno.MEMBARRIER: enosys(),
+    Sysno.MEMBARRIER: partial(sys_sched.sys_membarrier,
+                              "all but the RSEQ commands: one vCPU honours a barrier by "
+                              "running alone, several by stopping the vCPUs that run the "
+                              "memory (all for GLOBAL*)"),
     Sysno.MLOCK2: partial(sys_mm.sys_mlock2,
                           "range checked; memory is never swapped, no RLIMIT_MEMLOCK"),
     Sysno.COPY_FILE_RANGE: full(sys_file.sys_copy_file_range, "copies (no reflinks)"),
@@ -514,13 +517,15 @@ _ROWS: dict[Sysno, _Row] = {
                           "CLONE_INTO_CGROUP: EBADF (no pid namespaces, no cgroup2)"),
     Sysno.CLOSE_RANGE: full(sys_file.sys_close_range,
                             "CLOSE_RANGE_UNSHARE: fd tables are never shared"),
-    Sysno.OPENAT2: enosys(),
+    Sysno.OPENAT2: full(sys_file.sys_openat2,
+                        "RESOLVE_NO_XDEV (by file system), NO_MAGICLINKS (/proc's), "
+                        "NO_SYMLINKS, BENEATH, IN_ROOT; RESOLVE_CACHED: every walk is cached"),
     Sysno.PIDFD_GETFD: full(sys_pidfd.sys_pidfd_getfd,
                             "permission: same real uid and gid, or CAP_SYS_PTRACE (Linux's "
                             "ptrace access check reduced to ids)"),
     Sysno.FACCESSAT2: full(sys_file.sys_faccessat2),
     Sysno.PROCESS_MADVISE: enosys(),
-    Sysno.EPOLL_PWAIT2: enosys(),
+    Sysno.EPOLL_PWAIT2: full(sys_file.sys_epoll_pwait2),
     Sysno.MOUNT_SETATTR: enosys(),
     Sysno.QUOTACTL_FD: enosys(),
     Sysno.LANDLOCK_CREATE_RULESET: enosys(),

@@ -4,7 +4,9 @@ Owns: turning a path (bytes) into a location — the chain of (name, file system
 node) from the root — with Linux's rules: `.` and empty components skipped,
 `..` never above the root, mount points crossed both ways, symlinks followed
 (a loop limit of 40 gives ELOOP), ENOTDIR for a file in the middle,
-ENAMETOOLONG for a component over 255 bytes. Never: asks a file system to
+ENAMETOOLONG for a component over 255 bytes; and openat2's limits on a walk (a
+``Scope``: no symlinks, no magic links, no mount crossings, beneath or rooted in
+its starting directory). Never: asks a file system to
 follow a symlink or to see a `..`: a file system only ever gets single names,
 so no path can escape the namespace it is mounted in.
 Called by: ``vfs.server``.
@@ -16,6 +18,7 @@ import stat
 from dataclasses import dataclass
 from typing import Callable
 
+from cloudos.abi.flags import ResolveFlag
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node
 
@@ -31,6 +34,57 @@ class Step:
 
 
 Walk = tuple[Step, ...]  # from the root ("/") to a location
+NO_XDEV, NO_MAGICLINKS, NO_SYMLINKS = map(int, (ResolveFlag.NO_XDEV, ResolveFlag.NO_MAGICLINKS,
+                                              ResolveFlag.NO_SYMLINKS))
+BENEATH, IN_ROOT = int(ResolveFlag.BENEATH), int(ResolveFlag.IN_ROOT)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """openat2's limits on a walk (its RESOLVE_* flags) and the directory it starts in,
+    which BENEATH keeps it under and IN_ROOT makes its "/"."""
+
+    flags: int
+    start: Walk
+
+    def root(self, namespace: Namespace) -> Walk:
+        """Where "/" (a path's or an absolute symlink's) leads."""
+        if self.flags & IN_ROOT:
+            return self.start
+        if self.flags & BENEATH:
+            raise KernelError(Errno.EXDEV, "an absolute path under RESOLVE_BENEATH")
+        return self._same_mount(namespace.root())
+
+    def up(self, walk: Walk) -> Walk:
+        """Where ".." leads from ``walk``: not above the start (IN_ROOT stays, BENEATH
+        refuses), not across a mount (NO_XDEV)."""
+        if len(walk) <= len(self.start) and self.flags & (IN_ROOT | BENEATH):
+            if self.flags & BENEATH:
+                raise KernelError(Errno.EXDEV, "\"..\" above the start under RESOLVE_BENEATH")
+            return walk
+        return self._same_mount(walk[:-1] or walk)
+
+    def enter(self, walk: Walk) -> Walk:
+        """A step down to ``walk``: NO_XDEV refuses a mount point."""
+        return self._same_mount(walk)
+
+    def follow(self, step: Step) -> None:
+        """A symbolic link about to be followed: NO_SYMLINKS and NO_MAGICLINKS refuse."""
+        if self.flags & NO_SYMLINKS:
+            raise KernelError(Errno.ELOOP, "a symbolic link under RESOLVE_NO_SYMLINKS")
+        if step.fs.magic_link(step.node):
+            if self.flags & NO_MAGICLINKS:
+                raise KernelError(Errno.ELOOP, "a magic link under RESOLVE_NO_MAGICLINKS")
+            if self.flags & (BENEATH | IN_ROOT):
+                raise KernelError(Errno.EXDEV, "a magic link leads out of the scope")
+
+    def _same_mount(self, walk: Walk) -> Walk:
+        if self.flags & NO_XDEV and walk[-1].fs is not self.start[-1].fs:
+            raise KernelError(Errno.EXDEV, "a mount point under RESOLVE_NO_XDEV")
+        return walk
+
+
+UNSCOPED = Scope(0, ())
 
 
 def path_of(walk: Walk) -> bytes:
@@ -66,14 +120,15 @@ class Namespace:
         return walk + (Step(name, here.fs, here.fs.lookup(here.node, name)),)
 
     def resolve(self, start: Walk, path: bytes, follow: bool = True,
-                parent: bool = False) -> tuple[Walk, bytes]:
-        """Walk ``path`` from ``start``; with ``parent``, stop before the last name.
+                parent: bool = False, scope: Scope = UNSCOPED) -> tuple[Walk, bytes]:
+        """Walk ``path`` from ``start``; with ``parent``, stop before the last name;
+        within ``scope``'s limits (openat2's).
 
         Returns the location and, with ``parent``, the last name (b"" for "/").
         """
         if not path:
             raise KernelError(Errno.ENOENT, "empty path")
-        walk = self.root() if path.startswith(b"/") else start
+        walk = self._root(scope) if path.startswith(b"/") else start
         pending = [c for c in path.split(b"/") if c]  # "." stays: "file/." is ENOTDIR
         must_be_dir = path.endswith(b"/")
         links = 0
@@ -92,20 +147,27 @@ class Namespace:
             if name == b".":
                 continue
             if name == b"..":
-                walk = walk[:-1] or walk
+                walk = scope.up(walk) if scope.flags else walk[:-1] or walk
                 continue
             walk = self._enter(walk, name)
+            if scope.flags:
+                walk = scope.enter(walk)
             step = walk[-1]
             if stat.S_ISLNK(step.fs.getattr(step.node).mode) and (follow or not last
                                                                     or must_be_dir):
                 links += 1
                 if links > MAX_SYMLINKS:
                     raise KernelError(Errno.ELOOP, "too many symbolic links")
+                if scope.flags:
+                    scope.follow(step)
                 target = step.fs.readlink(step.node)
-                walk = self.root() if target.startswith(b"/") else walk[:-1]
+                walk = self._root(scope) if target.startswith(b"/") else walk[:-1]
                 pending[:0] = [c for c in target.split(b"/") if c]
         if parent:
             return walk, b""
         if must_be_dir and not is_dir(walk[-1]):
             raise KernelError(Errno.ENOTDIR, path_of(walk).decode(errors="replace"))
         return walk, b""
+
+    def _root(self, scope: Scope) -> Walk:
+        return scope.root(self) if scope.flags else self.root()

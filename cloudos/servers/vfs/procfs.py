@@ -348,6 +348,10 @@ class ProcFs(FileSystem):
             return node.pid, int(node.name[3:])
         return None
 
+    def magic_link(self, node: Node) -> bool:
+        n = self._node(node)
+        return n.kind == "link" and n.name not in ("self", "mounts")
+
     def readlink(self, node: Node) -> bytes:
         n = self._node(node)
         if n.kind != "link":

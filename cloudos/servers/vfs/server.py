@@ -35,7 +35,7 @@ from typing import Any, Callable, Generator
 
 from cloudos.abi import vfs
 from cloudos.abi.flags import (AT_FDCWD, AtFlag, FallocFlag, FcntlCmd, OpenFlag, OwnerType,
-                                RenameFlag)
+                                RenameFlag, ResolveFlag)
 from cloudos.abi.sysctl import Sysctl
 from cloudos.abi.vfs import Again, ExecImage, FileOwner, PollReady
 from cloudos.errno import Errno, KernelError
@@ -53,7 +53,7 @@ from cloudos.servers.vfs.fileops import FOLLOW, FileOps
 from cloudos.servers.vfs.fs import Attr
 from cloudos.servers.vfs.overlay import OverlayFs
 from cloudos.servers.vfs.locks import LockTable
-from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of
+from cloudos.servers.vfs.paths import Namespace, Scope, Step, Walk, is_dir, path_of
 from cloudos.servers.vfs.perm import ROOT, Who
 from cloudos.servers.vfs.procfs import ProcFs
 from cloudos.servers.vfs.regular import Mapped
@@ -82,6 +82,7 @@ POLLNVAL = 32
 RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = map(int, (
     RenameFlag.NOREPLACE, RenameFlag.EXCHANGE, RenameFlag.WHITEOUT))
 CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC = 2, 4
+RESOLVE_CACHED = int(ResolveFlag.CACHED)  # every walk here is as cheap as a cached one
 O_TMPFILE_BIT = files.O_TMPFILE & ~O_DIRECTORY  # __O_TMPFILE
 MKNOD_FORMATS = (0, stat.S_IFREG, stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO, stat.S_IFSOCK)
 FALLOC_KEEP_SIZE, FALLOC_PUNCH_HOLE = int(FallocFlag.KEEP_SIZE), int(FallocFlag.PUNCH_HOLE)
@@ -598,12 +599,13 @@ class Vfs:
             return self._open_tmpfile(proc, r)
         cloexec = bool(r.flags & O_CLOEXEC)
         status = r.flags & ~(O_CREAT | O_EXCL | files.O_NOCTTY | O_TRUNC | O_CLOEXEC)
-        end = self._fd_link(proc, r.dirfd, r.path, r.flags)
+        end = None if r.resolve & ~RESOLVE_CACHED else \
+            self._fd_link(proc, r.dirfd, r.path, r.flags)  # (a scoped walk sees links)
         if end is not None:  # /proc/<pid>/fd/N: the open file's kind says what it opens
             reopened = KINDS[end.kind].reopen(self, request, proc, end, status, cloexec)
             if reopened is not FOLLOW:
                 return reopened  # type: ignore[no-any-return]
-        walk, created = self._open_walk(proc, r.dirfd, r.path, r.flags, r.mode)
+        walk, created = self._open_walk(proc, r.dirfd, r.path, r.flags, r.mode, r.resolve)
         step = walk[-1]
         attr = step.fs.getattr(step.node)
         if stat.S_ISLNK(attr.mode):
@@ -678,7 +680,9 @@ class Vfs:
         if r.flags & files.O_TMPFILE != files.O_TMPFILE or r.flags & O_CREAT \
                 or r.flags & O_ACCMODE not in (files.O_WRONLY, files.O_RDWR):
             raise KernelError(Errno.EINVAL, "O_TMPFILE needs O_DIRECTORY and write access")
-        walk = self.state.namespace.resolve(self._base(proc, r.dirfd), r.path)[0]
+        base = self._base(proc, r.dirfd)
+        walk = self.state.namespace.resolve(base, r.path,
+                                            scope=Scope(r.resolve & ~RESOLVE_CACHED, base))[0]
         here = walk[-1]
         if not is_dir(here):
             raise KernelError(Errno.ENOTDIR, r.path.decode(errors="replace"))
@@ -718,15 +722,16 @@ class Vfs:
             perm.check_owner(who, attr)
 
     def _open_walk(self, proc: Proc, dirfd: int, path: bytes, flags: int,
-                   mode: int) -> tuple[Walk, bool]:
-        """Where open(2) opens, and whether it made the file there (O_CREAT)."""
+                   mode: int, resolve: int = 0) -> tuple[Walk, bool]:
+        """Where open(2) opens (within openat2's ``resolve`` limits), and whether it made
+        the file there (O_CREAT)."""
         namespace = self.state.namespace
-        if not flags & O_CREAT:
-            return namespace.resolve(self._base(proc, dirfd), path,
-                                     not flags & O_NOFOLLOW)[0], False
         base = self._base(proc, dirfd)
+        scope = Scope(resolve & ~RESOLVE_CACHED, base)
+        if not flags & O_CREAT:
+            return namespace.resolve(base, path, not flags & O_NOFOLLOW, scope=scope)[0], False
         for _ in range(40):  # O_CREAT through symlinks creates their target, as Linux does
-            parent, name = namespace.resolve(base, path, parent=True)
+            parent, name = namespace.resolve(base, path, parent=True, scope=scope)
             if name in (b"", b".", b".."):
                 raise KernelError(Errno.EISDIR, path.decode(errors="replace"))
             here = parent[-1]
@@ -742,7 +747,10 @@ class Vfs:
             if flags & O_EXCL:
                 raise KernelError(Errno.EEXIST, path.decode(errors="replace"))
             if flags & O_NOFOLLOW or not stat.S_ISLNK(here.fs.getattr(node).mode):
-                return namespace.resolve(parent, name, not flags & O_NOFOLLOW)[0], False
+                return namespace.resolve(parent, name, not flags & O_NOFOLLOW,
+                                         scope=scope)[0], False
+            if scope.flags:
+                scope.follow(Step(name, here.fs, node))
             base, path = parent, here.fs.readlink(node)
         raise KernelError(Errno.ELOOP, "too many symbolic links")
 
