@@ -1,7 +1,9 @@
-/* calls2.c — newer calls: openat2 (struct open_how's size and flag checks, RESOLVE_NO_SYMLINKS, NO_MAGICLINKS, NO_XDEV, BENEATH, IN_ROOT), epoll_pwait2 (timespec timeouts, a signal mask) and membarrier (query, registration, barriers) (argv[1] picks one section; none: all). */
+/* calls2.c — newer calls: openat2 (struct open_how's size and flag checks, RESOLVE_NO_SYMLINKS, NO_MAGICLINKS, NO_XDEV, BENEATH, IN_ROOT), epoll_pwait2 (timespec timeouts, a signal mask), membarrier (query, registration, barriers) and futex_waitv (checks, a timeout, a wake of one of two futexes) (argv[1] picks one section; none: all). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -159,6 +161,66 @@ static void epoll_pwait2_checks(void)
     close(ep);
 }
 
+struct waitv {
+    uint64_t val, uaddr;
+    uint32_t flags, reserved;
+};
+
+static uint32_t futexes[2];
+static struct waitv vector[2];
+
+static long futex_waitv(struct waitv *v, unsigned n, unsigned flags, struct timespec *t, int clock)
+{
+    return syscall(SYS_futex_waitv, v, n, flags, t, clock);
+}
+
+static void *vector_waiter(void *arg)
+{
+    (void)arg;
+    return (void *)futex_waitv(vector, 2, 0, NULL, CLOCK_MONOTONIC);
+}
+
+static void futex_waitv_checks(void)
+{
+    struct timespec soon;
+    for (int i = 0; i < 2; i++)
+        vector[i] = (struct waitv){.val = 0, .uaddr = (uintptr_t)&futexes[i],
+                                   .flags = 2 | 128};  /* FUTEX2_SIZE_U32 | FUTEX2_PRIVATE */
+    SHOW("futex_waitv flags 1", futex_waitv(vector, 2, 1, NULL, 0));
+    SHOW("futex_waitv of none", futex_waitv(vector, 0, 0, NULL, 0));
+    SHOW("futex_waitv of 129", futex_waitv(vector, 129, 0, NULL, 0));
+    SHOW("futex_waitv NULL", futex_waitv(NULL, 1, 0, NULL, 0));
+    clock_gettime(CLOCK_MONOTONIC, &soon);
+    SHOW("futex_waitv clock 5", futex_waitv(vector, 2, 0, &soon, 5));
+    vector[1].flags = 128;
+    SHOW("futex_waitv an entry without a size", futex_waitv(vector, 2, 0, NULL, 0));
+    vector[1].flags = 2 | 128;
+    vector[1].uaddr += 1;
+    SHOW("futex_waitv a misaligned futex", futex_waitv(vector, 2, 0, NULL, 0));
+    vector[1].uaddr -= 1;
+    futexes[1] = 5;
+    SHOW("futex_waitv a changed value", futex_waitv(vector, 2, 0, NULL, 0));
+    futexes[1] = 0;
+    clock_gettime(CLOCK_MONOTONIC, &soon);
+    soon.tv_nsec += 20 * 1000 * 1000;
+    if (soon.tv_nsec >= 1000000000) {
+        soon.tv_sec++;
+        soon.tv_nsec -= 1000000000;
+    }
+    SHOW("futex_waitv until 20 ms from now", futex_waitv(vector, 2, 0, &soon, CLOCK_MONOTONIC));
+    pthread_t th;
+    pthread_create(&th, NULL, vector_waiter, NULL);
+    long woken = 0;
+    for (int i = 0; i < 500 && woken == 0; i++) {  /* until it sleeps and this wakes it */
+        usleep(2000);
+        woken = syscall(SYS_futex, &futexes[1], FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    }
+    void *index;
+    pthread_join(th, &index);
+    printf("futex_waitv woken by a FUTEX_WAKE of the second: wake %ld, index %ld\n", woken,
+           (long)index);
+}
+
 static void membarrier_checks(void)
 {
     long mask = syscall(SYS_membarrier, 0, 0, 0);
@@ -188,6 +250,8 @@ int main(int argc, char **argv)
         epoll_pwait2_checks();
     if (section("membarrier"))
         membarrier_checks();
+    if (section("futex_waitv"))
+        futex_waitv_checks();
     testdir_leave();
     return 0;
 }

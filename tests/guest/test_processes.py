@@ -1,6 +1,6 @@
 """End-to-end tests of processes and threads: fork/wait, a process tree, execve,
 copy-on-write, pthreads, orphans, RLIMIT_NPROC, bad arguments, pidfds, clone3 and
-the newer calls (openat2, epoll_pwait2, membarrier).
+the newer calls (openat2, epoll_pwait2, membarrier, futex_waitv).
 
 Each guest program runs natively and under ``cloudos run`` in both link modes
 (built by the ``guest_bins`` fixture in tests/conftest.py, with ``-pthread``);
@@ -157,6 +157,10 @@ NEWER_CALLS = {
                                  b"epoll_pwait2 no timeout, one ready: 1, data 7"],
     ("calls2", "membarrier"): [b"membarrier PRIVATE_EXPEDITED unregistered: -1 EPERM",
                                b"membarrier GET_REGISTRATIONS: 16"],
+    ("calls2", "futex_waitv"): [b"futex_waitv a changed value: -1 EAGAIN",
+                                b"futex_waitv until 20 ms from now: -1 ETIMEDOUT",
+                                b"futex_waitv woken by a FUTEX_WAKE of the second: wake 1, "
+                                b"index 1"],
 }
 
 

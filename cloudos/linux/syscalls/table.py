@@ -533,7 +533,9 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.LANDLOCK_RESTRICT_SELF: enosys(),
     Sysno.MEMFD_SECRET: enosys(),
     Sysno.PROCESS_MRELEASE: enosys(),
-    Sysno.FUTEX_WAITV: enosys(),
+    Sysno.FUTEX_WAITV: partial(sys_futex.sys_futex_waitv,
+                               "32-bit futexes (FUTEX2_SIZE_U32, PRIVATE); FUTEX2_NUMA and "
+                               "MPOL: EINVAL; FUTEX_REQUEUE does not move its sleepers"),
     Sysno.SET_MEMPOLICY_HOME_NODE: enosys(),
     Sysno.CACHESTAT: enosys(),
     Sysno.FCHMODAT2: full(sys_file.sys_fchmodat2,
