@@ -307,7 +307,7 @@ class KernelProcView:
             return UTS_INIT_INO
         return self.namespaces.setdefault(id(uts), UTS_INIT_INO + 0x100 + len(self.namespaces))
 
-    def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int] | None:
+    def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int, bytes] | None:
         return fd_info(self.vfs, pid, fd)
 
     def mounts(self) -> list[tuple[bytes, FileSystem]]:

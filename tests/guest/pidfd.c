@@ -1,4 +1,4 @@
-/* pidfd.c — pidfds: pidfd_open (close-on-exec, PIDFD_NONBLOCK, zombies, errors), poll readiness on exit, pidfd_send_signal (NULL and given siginfo, reaped: ESRCH), waitid(P_PIDFD) (EAGAIN when nonblocking, ECHILD), pidfd_getfd (a child's pipe, EPERM across uids), clone3 (size and argument checks, CLONE_PIDFD) and clone's CLONE_PIDFD (argv[1] picks one section; none: all). */
+/* pidfd.c — pidfds: pidfd_open (close-on-exec, PIDFD_NONBLOCK, zombies, errors, fdinfo's Pid), poll readiness on exit, pidfd_send_signal (NULL and given siginfo, reaped: ESRCH), waitid(P_PIDFD) (EAGAIN when nonblocking, ECHILD), pidfd_getfd (a child's pipe, EPERM across uids), clone3 (size and argument checks, CLONE_PIDFD) and clone's CLONE_PIDFD (argv[1] picks one section; none: all). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -86,6 +86,15 @@ static void opening(void)
     printf("pidfd_open self: %s, close-on-exec %d\n", self >= 0 ? "ok" : errname(errno),
            fcntl(self, F_GETFD) & FD_CLOEXEC);
     printf("self readable: %d\n", readable(self, 0));
+    char name[64], line[128];
+    int pid = -1;
+    snprintf(name, sizeof name, "/proc/self/fdinfo/%d", self);
+    FILE *info = fopen(name, "r");
+    while (info && fgets(line, sizeof line, info))
+        sscanf(line, "Pid: %d", &pid);
+    printf("fdinfo's Pid is the process's: %d\n", pid == getpid());
+    if (info)
+        fclose(info);
     char c;
     SHOW("read a pidfd", read(self, &c, 1));
     report("waitid P_PIDFD of self", self, WEXITED | WNOHANG);

@@ -133,7 +133,8 @@ def test_nproc_limit(mode, guest_bins, run_native, run_cloudos):
 # One link mode: tests/guest/pthreads.c runs clone3 in both (glibc makes threads with it).
 NEWER_CALLS = {
     ("pidfd", "pidfd"): [
-        b"pidfd_open self: ok, close-on-exec 1", b"waitid P_PIDFD of a pipe: -1 EBADF",
+        b"pidfd_open self: ok, close-on-exec 1", b"fdinfo's Pid is the process's: 1",
+        b"waitid P_PIDFD of a pipe: -1 EBADF",
         b"child readable once killed: 1", b"waitid P_PIDFD after the kill: 0 CLD_KILLED status 15",
         b"pidfd_send_signal once reaped: -1 ESRCH",
         b"waitid nonblocking pidfd of a running child: -1 EAGAIN",

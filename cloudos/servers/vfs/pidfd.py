@@ -35,6 +35,11 @@ class Pidfd(FileOps):
         assert file.process is not None
         return (POLLIN | POLLRDNORM) & events if file.process.exited else 0
 
+    def fdinfo(self, file: OpenFile) -> bytes:
+        """Its process's pid, as Linux's pidfd_show_fdinfo (one pid namespace here)."""
+        assert file.process is not None
+        return b"Pid:\t%d\nNSpid:\t%d\n" % (file.process.pid, file.process.pid)
+
 
 def pidfd_open(vfs: Vfs, request: Request, r: PidfdOpen) -> int:
     """A new pidfd for ``r.pid`` (always close-on-exec, as Linux's); the personality

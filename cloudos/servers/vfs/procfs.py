@@ -151,8 +151,8 @@ class ProcView(SysView, Protocol):
     def environ(self, pid: int) -> bytes: ...  # its environment strings, from its stack
     def cmdline(self, pid: int) -> bytes: ...  # its argument strings, from its stack
     def uts_ns(self, pid: int) -> int: ...  # the inode number of its UTS namespace
-    def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int] | None: ...
-    # (position, flags with O_CLOEXEC, st_dev, st_ino) of an open fd
+    def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int, bytes] | None: ...
+    # (position, flags with O_CLOEXEC, st_dev, st_ino, its kind's lines) of an open fd
     def mounts(self) -> list[tuple[bytes, FileSystem]]: ...  # mount point, in mount order
     def cwd(self, pid: int) -> bytes: ...  # its working directory's path
     def umask(self, pid: int) -> int: ...
@@ -494,15 +494,17 @@ class ProcFs(FileSystem):
         return self.view.environ(info.pid)
 
     def _fdinfo(self, pid: int, fd: int) -> bytes:
-        """pos, flags (octal, close-on-exec included), mnt_id and ino, as fs/proc/fd.c."""
+        """pos, flags (octal, close-on-exec included), mnt_id and ino, as fs/proc/fd.c,
+        then the lines of the file's kind (a pidfd's Pid:)."""
         facts = self.view.fdinfo(pid, fd)
         if facts is None:
             raise KernelError(Errno.ENOENT, "fd closed")
-        pos, flags, dev, ino = facts
+        pos, flags, dev, ino, kind_lines = facts
         mount = next((i for i, (_, fs) in enumerate(self.view.mounts()) if fs.dev == dev),
                      None)
         mnt_id = FIRST_MOUNT_ID + mount if mount is not None else INTERNAL_MOUNT_ID
-        return f"pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n".encode()
+        return f"pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n".encode() \
+            + kind_lines
 
     def _mounts(self, info: bool) -> bytes:
         """/proc/<pid>/mounts (fstab's format) or mountinfo (proc(5)'s), in mount order."""

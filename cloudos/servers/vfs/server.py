@@ -1365,8 +1365,9 @@ def fd_paths(state: VfsState, pid: int) -> dict[int, bytes]:
             for fd, entry in proc.fds.entries.items()}
 
 
-def fd_info(state: VfsState, pid: int, fd: int) -> tuple[int, int, int, int] | None:
-    """What /proc/<pid>/fdinfo/<fd> shows: (position, flags, st_dev, st_ino); the flags
+def fd_info(state: VfsState, pid: int, fd: int) -> tuple[int, int, int, int, bytes] | None:
+    """What /proc/<pid>/fdinfo/<fd> shows: (position, flags, st_dev, st_ino, the lines of
+    the file's kind); the flags
     hold O_CLOEXEC when the fd has it and O_LARGEFILE for files opened by name, as
     x86_64 Linux's open forces it."""
     proc = state.procs.get(pid)
@@ -1377,7 +1378,7 @@ def fd_info(state: VfsState, pid: int, fd: int) -> tuple[int, int, int, int] | N
     attr = KINDS[file.kind].stat(file)
     flags = file.flags | (O_CLOEXEC if entry.cloexec else 0) \
         | (OpenFlag.LARGEFILE if file.kind == "node" else 0)
-    return file.offset, flags, attr.dev, attr.ino
+    return file.offset, flags, attr.dev, attr.ino, KINDS[file.kind].fdinfo(file)
 
 
 TIME_MIN, TIME_MAX = -(1 << 63), (1 << 63) - 1  # a timespec's seconds (time64_t)
