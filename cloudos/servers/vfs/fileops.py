@@ -3,12 +3,13 @@
 Owns: ``FileOps``, the operations the VFS asks of an open file whatever its kind
 (read, readv, pread, write, pwrite, poll, seek, ioctl, stat, fasync, release, the job
 control check of a terminal, the path and the fdinfo lines /proc shows for it, and
-what opening that /proc/<pid>/fd link opens), like Linux's ``file_operations``; its defaults are those of an anonymous inode (an eventfd, a
-timerfd, a signalfd, an epoll instance: not read or written unless the kind says
-how, seeks nowhere without refusing, no positioned I/O, no terminal, stats as a
-mode-0600 inode with no file type); and ``scatter``, the copy of a read's bytes to
-its grants. One module per kind implements it (``regular``, ``pipe``, ``fifo``,
-``unix``, ``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, ``pidfd``), and
+what opening that /proc/<pid>/fd link opens), like Linux's ``file_operations``;
+its defaults are those of an anonymous inode (an eventfd, a timerfd, a signalfd,
+an epoll instance, a pidfd: not read or written unless the kind says how, seeks
+nowhere without refusing, no positioned I/O, no terminal, stats as a mode-0600
+inode with no file type); and ``scatter``, the copy of a read's bytes to its
+grants. One module per kind implements it (``regular``, ``pipe``, ``fifo``, ``unix``,
+``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, ``pidfd``), and
 ``server.KINDS`` finds a file's implementation by its ``kind``.
 Never: decodes requests (``server`` does) or resolves paths.
 Called by: ``vfs.server``.
