@@ -1,4 +1,4 @@
-/* pidfd.c — pidfds: pidfd_open (close-on-exec, PIDFD_NONBLOCK, zombies, errors, fdinfo's Pid), poll readiness on exit, pidfd_send_signal (NULL and given siginfo, reaped: ESRCH), waitid(P_PIDFD) (EAGAIN when nonblocking, ECHILD), pidfd_getfd (a child's pipe, EPERM across uids), clone3 (size and argument checks, CLONE_PIDFD) and clone's CLONE_PIDFD (argv[1] picks one section; none: all). */
+/* pidfd.c — pidfds: pidfd_open (close-on-exec, PIDFD_NONBLOCK, zombies, errors, fdinfo's Pid), poll readiness on exit, pidfd_send_signal (NULL and given siginfo, reaped: ESRCH), waitid(P_PIDFD) (EAGAIN when nonblocking, ECHILD), pidfd_getfd (a child's pipe, EPERM across uids), clone3 (size and argument checks, CLONE_PIDFD, CLONE_CLEAR_SIGHAND) and clone's CLONE_PIDFD (argv[1] picks one section; none: all). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +16,9 @@
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x1000
+#endif
+#ifndef CLONE_CLEAR_SIGHAND
+#define CLONE_CLEAR_SIGHAND 0x100000000ULL
 #endif
 #define PIDFD_NONBLOCK O_NONBLOCK
 
@@ -199,6 +202,8 @@ static void getfd(void)
     waitpid(pid, NULL, 0);
 }
 
+static void on_signal(int sig) { (void)sig; }
+
 static long clone3(struct clone_args_v2 *args, size_t size)
 {
     return syscall(SYS_clone3, args, size);
@@ -264,6 +269,28 @@ static void clone3_pidfd(void)
          syscall(SYS_clone, CLONE_PIDFD | CLONE_PARENT_SETTID | SIGCHLD, 0, &pidfd, 0, 0));
     SHOW("clone CLONE_PIDFD to an unwritable address",
          syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, 0, (void *)8, 0, 0));
+
+    signal(SIGUSR1, on_signal);
+    signal(SIGUSR2, SIG_IGN);
+    memset(&args, 0, sizeof args);
+    args.flags = CLONE_CLEAR_SIGHAND;
+    args.exit_signal = SIGCHLD;
+    fflush(stdout);
+    pid = clone3(&args, 64);
+    if (pid == 0) {  /* exit status: bit 0 caught one defaulted, bit 1 ignored one kept */
+        struct sigaction usr1, usr2;
+        sigaction(SIGUSR1, NULL, &usr1);
+        sigaction(SIGUSR2, NULL, &usr2);
+        syscall(SYS_exit_group, (usr1.sa_handler == SIG_DFL) | (usr2.sa_handler == SIG_IGN) << 1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    printf("clone3 CLONE_CLEAR_SIGHAND: handler reset %d, ignored kept %d\n",
+           WEXITSTATUS(status) & 1, WEXITSTATUS(status) >> 1 & 1);
+    args.flags = CLONE_CLEAR_SIGHAND | CLONE_SIGHAND | CLONE_VM;
+    SHOW("clone3 CLONE_CLEAR_SIGHAND with CLONE_SIGHAND", clone3(&args, 64));
+    signal(SIGUSR1, SIG_DFL);
+    signal(SIGUSR2, SIG_DFL);
 }
 
 int main(int argc, char **argv)
