@@ -166,7 +166,8 @@ _ROWS: dict[Sysno, _Row] = {
                               "TCP_KEEP*; IP_TOS, IP_TTL; IPV6_V6ONLY"),
     Sysno.CLONE: partial(sys_fork.sys_clone,
                          "threads and COW processes; CLONE_PIDFD (not with CLONE_VFORK or "
-                         "CLONE_THREAD: EINVAL); namespace/ptrace flags: EINVAL"),
+                         "CLONE_THREAD: EINVAL; made after the child, so an EMFILE leaves "
+                         "it running); namespace/ptrace flags: EINVAL"),
     Sysno.FORK: full(sys_fork.sys_fork, "copy-on-write"),
     Sysno.VFORK: partial(sys_fork.sys_vfork, "a COW fork whose parent waits for exec or exit"),
     Sysno.EXECVE: full(sys_fork.sys_execve,
@@ -511,10 +512,12 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.FSPICK: enosys(),
     Sysno.PIDFD_OPEN: partial(sys_pidfd.sys_pidfd_open,
                               "PIDFD_NONBLOCK; PIDFD_THREAD (a thread's pidfd): EINVAL; "
-                              "poll: POLLIN once the process exits, no POLLHUP once reaped"),
+                              "poll: POLLIN once the process exits, no POLLHUP once reaped; "
+                              "fdinfo's Pid: stays after the reap (Linux: -1)"),
     Sysno.CLONE3: partial(sys_fork.sys_clone3,
-                          "clone's flags, CLONE_PIDFD, CLONE_CLEAR_SIGHAND; set_tid: EPERM, "
-                          "CLONE_INTO_CGROUP: EBADF (no pid namespaces, no cgroup2)"),
+                          "clone's flags and limits (see clone), CLONE_CLEAR_SIGHAND; "
+                          "set_tid: EPERM, CLONE_INTO_CGROUP: EBADF (no pid namespaces, no "
+                          "cgroup2)"),
     Sysno.CLOSE_RANGE: full(sys_file.sys_close_range,
                             "CLOSE_RANGE_UNSHARE: fd tables are never shared"),
     Sysno.OPENAT2: full(sys_file.sys_openat2,
