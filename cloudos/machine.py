@@ -315,7 +315,7 @@ class KernelProcView:
         ns = proc.namespace(self.vfs.namespace) if proc is not None else self.vfs.namespace
         return ns.ino or NS_INIT["mnt"]
 
-    def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int] | None:
+    def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int, bytes] | None:
         return fd_info(self.vfs, pid, fd)
 
     def mounts(self, pid: int) -> list[tuple[bytes, FileSystem]]:

@@ -153,8 +153,8 @@ class ProcView(SysView, Protocol):
     def cmdline(self, pid: int) -> bytes: ...  # its argument strings, from its stack
     def uts_ns(self, pid: int) -> int: ...  # the inode number of its UTS namespace
     def mnt_ns(self, pid: int) -> int: ...  # that of its mount namespace
-    def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int] | None: ...
-    # (position, flags with O_CLOEXEC, st_dev, st_ino) of an open fd
+    def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int, bytes] | None: ...
+    # (position, flags with O_CLOEXEC, st_dev, st_ino, its kind's lines) of an open fd
     # mount point (as seen from its root), in mount order, of its mount namespace
     def mounts(self, pid: int) -> list[tuple[bytes, FileSystem]]: ...
     # its working directory's path (or its root's) as the reader sees it
@@ -352,6 +352,10 @@ class ProcFs(FileSystem):
             return node.pid, int(node.name[3:])
         return None
 
+    def magic_link(self, node: Node) -> bool:
+        n = self._node(node)
+        return n.kind == "link" and n.name not in ("self", "mounts")
+
     def readlink(self, node: Node) -> bytes:
         n = self._node(node)
         if n.kind != "link":
@@ -494,15 +498,17 @@ class ProcFs(FileSystem):
         return self.view.environ(info.pid)
 
     def _fdinfo(self, pid: int, fd: int) -> bytes:
-        """pos, flags (octal, close-on-exec included), mnt_id and ino, as fs/proc/fd.c."""
+        """pos, flags (octal, close-on-exec included), mnt_id and ino, as fs/proc/fd.c,
+        then the lines of the file's kind (a pidfd's Pid:)."""
         facts = self.view.fdinfo(pid, fd)
         if facts is None:
             raise KernelError(Errno.ENOENT, "fd closed")
-        pos, flags, dev, ino = facts
+        pos, flags, dev, ino, kind_lines = facts
         mount = next((i for i, (_, fs) in enumerate(self.view.mounts(pid)) if fs.dev == dev),
                      None)
         mnt_id = FIRST_MOUNT_ID + mount if mount is not None else INTERNAL_MOUNT_ID
-        return f"pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n".encode()
+        return f"pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n".encode() \
+            + kind_lines
 
     def _mounts(self, pid: int, info: bool) -> bytes:
         """/proc/<pid>/mounts (fstab's format) or mountinfo (proc(5)'s), in mount order."""
