@@ -344,11 +344,13 @@ class Poll:
 # -- names and metadata --
 @record
 class Openat:
+    """openat(2); ``sid``: the caller's session, which a terminal may come to control."""
     OP: ClassVar[Op] = Op.OPENAT
     dirfd: int
     path: bytes
     flags: int
     mode: int
+    sid: int = 0
 
 
 @record

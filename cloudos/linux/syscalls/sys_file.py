@@ -53,7 +53,10 @@ SEEK_SET = 0
 IOCTL_BUFFERS = {0x5401: (36, True), 0x5402: (36, False), 0x5403: (36, False),  # TCGETS, TCSETS*
                  0x5404: (36, False), 0x540F: (4, True), 0x5410: (4, False),   # TIOC[GS]PGRP
                  0x5413: (8, True), 0x541B: (4, True), 0x5429: (4, True),   # WINSZ, FIONREAD, SID
-                 0x5421: (4, False)}                                          # FIONBIO
+                 0x5421: (4, False),                                          # FIONBIO
+                 0x5414: (8, False), 0x5411: (4, True),                       # TIOCSWINSZ, OUTQ
+                 0x80045430: (4, True), 0x40045431: (4, False),               # TIOCGPTN, SPTLCK
+                 0x80045439: (4, True)}                                       # TIOCGPTLCK
 # SIOCGIFNAME, SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFMTU, SIOCGIFINDEX
 IFREQ_IOCTLS, IFREQ_SIZE = frozenset({0x8910, 0x8913, 0x8915, 0x891B, 0x8921, 0x8933}), 40
 SIGPIPE, SIGXFSZ = Signal.SIGPIPE, Signal.SIGXFSZ
@@ -186,12 +189,14 @@ def _path(t: Thread, addr: int) -> bytes:
 # -- open, close, dup ------------------------------------------------------------
 def sys_open(t: Thread, path: int, flags: int, mode: int, *_: int) -> int:
     """Implements Linux open(2)."""
-    return call(t, vfs.Openat(AT_FDCWD, _path(t, path), s32(flags), mode & 0o7777))
+    return call(t, vfs.Openat(AT_FDCWD, _path(t, path), s32(flags), mode & 0o7777,
+                              t.process.sid))
 
 
 def sys_openat(t: Thread, dirfd: int, path: int, flags: int, mode: int, *_: int) -> int:
     """Implements Linux openat(2)."""
-    return call(t, vfs.Openat(s32(dirfd), _path(t, path), s32(flags), mode & 0o7777))
+    return call(t, vfs.Openat(s32(dirfd), _path(t, path), s32(flags), mode & 0o7777,
+                              t.process.sid))
 
 
 def sys_creat(t: Thread, path: int, mode: int, *_: int) -> int:

@@ -1,4 +1,4 @@
-"""The console's line discipline: what a Linux terminal does between the keyboard and read(2).
+"""The line discipline: what a Linux terminal does between the keyboard and read(2).
 
 Owns: the terminal's termios (what TCGETS reports and TCSETS* change), the input
 side of Linux's n_tty: input translation (ISTRIP, INLCR, IGNCR, ICRNL), flow-control
@@ -6,12 +6,14 @@ characters swallowed under IXON, the signal characters under ISIG (VINTR, VQUIT,
 VSUSP: input flushed unless NOFLSH), canonical line editing under ICANON (VERASE,
 VWERASE, VKILL, VEOF, VEOL, VEOL2, VLNEXT) and echo (ECHO, ECHOE, ECHOK, ECHOKE,
 ECHONL, ECHOCTL); what a read may take (a line at a time in canonical mode, an
-empty read for VEOF on an empty line; at least VMIN bytes otherwise).
-Never: does output processing (the host terminal does it, with the guest's
-c_oflag), sends a signal (it reports them; the VFS and the machine send them),
-or touches a file descriptor.
-Called by: the VFS (console reads, polls, TCGETS/TCSETS*), fed by the machine
-with what the host terminal delivers in raw mode.
+empty read for VEOF on an empty line; at least VMIN bytes otherwise); and, for
+a pseudo-terminal, output processing (``output``: OPOST with ONLCR and OCRNL), which
+for the console the host terminal does with the guest's c_oflag.
+Never: sends a signal (it reports them; the VFS and the machine send them), or
+touches a file descriptor.
+Called by: the VFS (console reads, polls, TCGETS/TCSETS*; a pseudo-terminal's
+slave, ``servers.vfs.pty``), fed by the machine with what the host terminal
+delivers in raw mode, or by writes to a pseudo-terminal's master.
 
 VTIME is not implemented: a non-canonical read waits for VMIN bytes (or returns
 at once when VMIN is 0).
@@ -25,6 +27,8 @@ from dataclasses import dataclass, field
 
 # c_iflag
 ISTRIP, INLCR, IGNCR, ICRNL, IXON = 0o40, 0o100, 0o200, 0o400, 0o2000
+# c_oflag
+OPOST, ONLCR, OCRNL = 0o1, 0o4, 0o10
 # c_lflag
 ISIG, ICANON, ECHO, ECHOE, ECHOK, ECHONL, NOFLSH = 0o1, 0o2, 0o10, 0o20, 0o40, 0o100, 0o200
 ECHOCTL, ECHOKE, IEXTEN = 0o1000, 0o4000, 0o100000
@@ -175,6 +179,18 @@ class LineDiscipline:
         end = len(text.rstrip(b" \t"))
         start = max(text.rfind(b" ", 0, end), text.rfind(b"\t", 0, end)) + 1
         self._erase(len(text) - start, echo, key, visual=True)  # as Linux, even without ECHOE
+
+    # -- output ------------------------------------------------------------------
+    def output(self, data: bytes) -> bytes:
+        """What the other side of the terminal sees of ``data`` (a write, or an echo):
+        under OPOST, a newline as CR-NL (ONLCR) and a CR as a newline (OCRNL)."""
+        oflag = self.termios.oflag
+        if not oflag & OPOST:
+            return data
+        lines = data.split(b"\n")  # each byte is translated once: an OCRNL newline stays one
+        if oflag & OCRNL:
+            lines = [line.replace(b"\r", b"\n") for line in lines]
+        return (b"\r\n" if oflag & ONLCR else b"\n").join(lines)
 
     # -- reading -----------------------------------------------------------------
     def readable(self) -> bool:

@@ -160,7 +160,8 @@ class OpenFiles:
 class OpenFile:
     """An open file description."""
 
-    # "node", "pipe", "fifo", "socket", "eventfd", "timerfd", "signalfd", "epoll", "console"
+    # "node", "pipe", "fifo", "socket", "eventfd", "timerfd", "signalfd", "epoll", "console",
+    # "inet", "ptm" (a pseudo-terminal's master), "pts" (its slave)
     kind: str
     flags: int                 # access mode and status flags
     walk: Walk | None = None   # for nodes: where it was opened (fchdir, /proc/self/fd)
@@ -192,6 +193,7 @@ class OpenFile:
     signum: int = 0  # F_SETSIG's signal (0: SIGIO)
     owner: tuple[int, int] = (0, 0)  # F_SETOWN(_EX)'s (OwnerType, id): none is (TID, 0)
     inet: Any = None  # an internet socket's protocol state (servers/net/inet.py InetSock)
+    pty: Any = None  # a pseudo-terminal's master or slave: its Pty (servers/tty/pty.py)
 
     @property
     def fs(self) -> FileSystem:

@@ -43,12 +43,13 @@ from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
 from cloudos.servers.net.inet import NetState
 from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, hostnet, inet, locks, perm,
-                                 pipe, regular, signalfd, timerfd, transfer, unix)
+                                 pipe, pty, regular, signalfd, timerfd, transfer, unix)
 from cloudos.servers.vfs.console import BACKGROUND
 from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
                                        O_NOFOLLOW, O_NONBLOCK, O_PATH, O_TRUNC, FdTable,
                                        OpenFile, Timer)
 from cloudos.servers.vfs.devfs import DevFs
+from cloudos.servers.vfs.devpts import DevPts, PtsNode
 from cloudos.servers.vfs.fileops import FOLLOW, FileOps
 from cloudos.servers.vfs.fs import Attr
 from cloudos.servers.vfs.overlay import OverlayFs
@@ -105,7 +106,7 @@ KINDS: dict[str, FileOps] = {
     "socket": unix.UnixSocket(),
     "console": console.HostConsole(), "eventfd": eventfd.EventFd(),
     "timerfd": timerfd.TimerFd(), "signalfd": signalfd.SignalFd(), "epoll": epoll.Epoll(),
-    "inet": inet.InetSocket()}
+    "inet": inet.InetSocket(), "ptm": pty.PtyEnd(), "pts": pty.PtyEnd()}
 
 
 # The socket calls, each served by the module of the socket's family (Vfs.socket_call).
@@ -617,12 +618,13 @@ class Vfs:
                                       cloexec)
             if stat.S_ISSOCK(attr.mode):
                 raise KernelError(Errno.ENXIO, "a socket is connected to, not opened")
-            if not isinstance(step.fs, DevFs):  # a device node made with mknod
+            if not isinstance(step.fs, (DevFs, DevPts)):  # a device node made with mknod
                 walk = walk[:-1] + (self._device(attr.mode, attr.rdev, step.name),)
                 step = walk[-1]
-        if isinstance(step.fs, DevFs) and step.fs.is_terminal(step.node) and os.isatty(0):
-            # /dev/tty and /dev/console are the host terminal, like fds 0-2
-            return proc.fds.install(console.console(0, status, walk), cloexec)
+        if special and not r.flags & O_PATH:
+            terminal = self._open_terminal(proc, r, walk, status, cloexec)
+            if terminal is not None:
+                return terminal
         writing = r.flags & O_ACCMODE in (files.O_WRONLY, files.O_RDWR) \
             and not r.flags & files.O_PATH and stat.S_ISREG(attr.mode)
         if writing:
@@ -637,6 +639,29 @@ class Vfs:
         if r.flags & O_TRUNC and file.writable() and stat.S_ISREG(attr.mode):
             regular.truncate(self, step.fs, step.node, 0)
         return proc.fds.install(file, cloexec)
+
+    def _open_terminal(self, proc: Proc, r: vfs.Openat, walk: Walk, status: int,
+                       cloexec: bool) -> int | None:
+        """The terminals' opens: /dev/ptmx (a new pseudo-terminal), /dev/pts/N (its
+        slave), /dev/tty (the caller's controlling pseudo-terminal, or else the host
+        terminal, as /dev/console is, like fds 0-2); None for any other device."""
+        step = walk[-1]
+        if isinstance(step.fs, DevPts):
+            if step.node is step.fs.ptmx:
+                return pty.open_master(self, proc, walk, status, cloexec)
+            assert isinstance(step.node, PtsNode) and step.node.pty is not None
+            return pty.open_slave(self, proc, step.node.pty, walk, r.flags, r.sid)
+        if not isinstance(step.fs, DevFs):
+            return None
+        if step.fs.is_ptmx(step.node):
+            return pty.open_master(self, proc, walk, status, cloexec)
+        if step.fs.is_tty(step.node):
+            controlling = pty.open_controlling(self, proc, r.flags, r.sid)
+            if controlling is not None:
+                return controlling
+        if step.fs.is_terminal(step.node) and os.isatty(0):
+            return proc.fds.install(console.console(0, status, walk), cloexec)
+        return None
 
     def _device(self, mode: int, rdev: int, name: bytes) -> Step:
         """The device a device node made elsewhere than /dev opens (as the driver of its
