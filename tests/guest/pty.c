@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -142,6 +143,12 @@ static void raw(void)
     printf("slave FIONREAD: %d\n", avail);
     show_bytes("slave reads", buf, drain(s, buf, sizeof buf));
     write(s, "a\nb", 3);
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN}, got;
+    epoll_ctl(ep, EPOLL_CTL_ADD, m, &ev);
+    ready = epoll_wait(ep, &got, 1, 2000);
+    printf("master epoll: %d events %x\n", ready, got.events);
+    close(ep);
     p.fd = m;
     ready = poll(&p, 1, 2000);
     printf("master poll: %d revents %x\n", ready, p.revents);
@@ -215,12 +222,27 @@ static void wait_ready(int m)
     drain(m, buf, sizeof buf);
 }
 
+/* The child's view of its terminal: its group is the foreground one, its session has it,
+ * /dev/tty is it, and a background job that reads it stops (SIGTTIN). */
 static void report_sigint(int fd)
 {
-    char line[64];
-    snprintf(line, sizeof line, "ready: pgrp %d sid %d\n", tcgetpgrp(fd) == getpid(),
-             tcgetsid(fd) == getpid());
-    write(1, line, strlen(line));
+    pid_t bg = fork();
+    if (bg == 0) {
+        char c;
+        setpgid(0, 0);
+        read(fd, &c, 1);
+        _exit(0);
+    }
+    int status;
+    waitpid(bg, &status, WUNTRACED);
+    kill(bg, SIGKILL);
+    waitpid(bg, NULL, 0);
+    int tty = open("/dev/tty", O_RDWR);
+    char line[96];
+    snprintf(line, sizeof line, "ready: pgrp %d sid %d, /dev/tty %d, background read: %s %d\n",
+             tcgetpgrp(fd) == getpid(), tcgetsid(fd) == getpid(), tty >= 0,
+             WIFSTOPPED(status) ? "stopped by" : "not stopped", WSTOPSIG(status));
+    write(tty, line, strlen(line));
     pause();  /* until ^C */
 }
 

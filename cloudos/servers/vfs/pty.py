@@ -84,6 +84,16 @@ def controlling(vfs: Vfs, sid: int) -> Pty | None:
     return next((p for p in ptys if sid and _session(vfs, p) == sid), None)
 
 
+def leader_exited(vfs: Vfs, pid: int) -> None:
+    """Process ``pid`` exited: if it led a session with a controlling pseudo-terminal,
+    the foreground group gets SIGHUP and the session loses the terminal (Linux's
+    disassociate_ctty on exit)."""
+    pty = controlling(vfs, pid)
+    if pty is not None:
+        _signal_group(vfs, pty.pgrp, SIGHUP)
+        pty.session = pty.pgrp = 0
+
+
 def _signal_group(vfs: Vfs, pgrp: int, sig: int) -> None:
     if pgrp:
         vfs.state.send_sigio(OWNER_PGRP, pgrp, sig)

@@ -403,6 +403,7 @@ class Vfs:
 
     def exit(self, request: Request, r: vfs.Exit) -> int:
         self.state.text.exited(r.pid)
+        pty.leader_exited(self, r.pid)  # (while it is still a known process)
         p = self.state.procs.pop(r.pid, None)
         if p is not None:
             for fd in list(p.fds.entries):
