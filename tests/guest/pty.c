@@ -305,8 +305,11 @@ static void hangup(void)
         int e = n < 0 ? errno : 0;
         char line[80];
         int w = write(s, "x", 1);
-        snprintf(line, sizeof line, "SIGHUP %d, read %d %s, write %d %s\n", hups, n,
-                 n < 0 ? errname(e) : "", w, w < 0 ? errname(errno) : "");
+        int we = w < 0 ? errno : 0;
+        int tty = open("/dev/tty", O_RDWR);
+        snprintf(line, sizeof line, "SIGHUP %d, read %d %s, write %d %s, /dev/tty %s\n", hups,
+                 n, n < 0 ? errname(e) : "", w, w < 0 ? errname(we) : "",
+                 tty < 0 ? errname(errno) : "opened");
         write(report[1], line, strlen(line));
         _exit(0);
     }

@@ -36,7 +36,8 @@ PTY_LINES = [
                    b'stopped by 21\\r\\n" (65)'),
     b"child: killed by 2", b'echo of ^C: "^C" (2)',
     b"== eio", b"master poll: POLLHUP 1", b"then: -1 EIO",
-    b"== hangup", b"child after the master closed: SIGHUP 1, read -1 EIO, write -1 EIO",
+    b"== hangup", (b"child after the master closed: SIGHUP 1, read -1 EIO, write -1 EIO, "
+                    b"/dev/tty ENXIO"),
     b"== winsize", b"the slave sees the master's: 24x80",
     b'the child: "SIGWINCH 1: 50x132\\r\\n" (20)',
 ]

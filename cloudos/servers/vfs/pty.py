@@ -21,6 +21,7 @@ operation on a pseudo-terminal file).
 
 from __future__ import annotations
 
+import os
 import struct
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -34,7 +35,7 @@ from cloudos.errno import Errno, KernelError
 from cloudos.servers.tty.ldisc import TERMIOS, Termios
 from cloudos.servers.tty.pty import Pty
 from cloudos.servers.vfs import files
-from cloudos.servers.vfs.console import BACKGROUND, TOSTOP
+from cloudos.servers.vfs.console import BACKGROUND, CONSOLE_SESSION, TOSTOP
 from cloudos.servers.vfs.devpts import DevPts
 from cloudos.servers.vfs.fileops import FileOps, scatter
 from cloudos.servers.vfs.files import O_CLOEXEC, O_NOCTTY, O_NONBLOCK, OpenFile
@@ -84,6 +85,12 @@ def controlling(vfs: Vfs, sid: int) -> Pty | None:
     return next((p for p in ptys if sid and _session(vfs, p) == sid), None)
 
 
+def has_terminal(vfs: Vfs, sid: int) -> bool:
+    """Whether session ``sid`` has a controlling terminal: a pseudo-terminal, or the
+    console (the first session's, when the host's stdin is a terminal)."""
+    return controlling(vfs, sid) is not None or sid == CONSOLE_SESSION and os.isatty(0)
+
+
 def leader_exited(vfs: Vfs, pid: int) -> None:
     """Process ``pid`` exited: if it led a session with a controlling pseudo-terminal,
     the foreground group gets SIGHUP and the session loses the terminal (Linux's
@@ -118,7 +125,7 @@ def open_slave(vfs: Vfs, proc: Proc, pty: Pty, walk: Walk, flags: int, sid: int)
     pty.slaves += 1
     pty.other_closed = False
     if not flags & O_NOCTTY and sid and proc.pid == sid and not _session(vfs, pty) \
-            and controlling(vfs, sid) is None:
+            and not has_terminal(vfs, sid):
         pty.session = pty.pgrp = sid  # (a session leader leads its group too)
     return fd
 
@@ -132,9 +139,12 @@ def slave_walk(vfs: Vfs, pty: Pty) -> Walk:
 
 
 def open_controlling(vfs: Vfs, proc: Proc, flags: int, sid: int) -> int | None:
-    """/dev/tty: the caller's controlling pseudo-terminal's slave (None: it has none)."""
+    """/dev/tty: the caller's controlling pseudo-terminal's slave; None for the first
+    session's (the console's); ENXIO for another session with none, as Linux."""
     pty = controlling(vfs, sid)
     if pty is None:
+        if sid and sid != CONSOLE_SESSION:
+            raise KernelError(Errno.ENXIO, "the session has no controlling terminal")
         return None
     return open_slave(vfs, proc, pty, slave_walk(vfs, pty), flags | O_NOCTTY, sid)
 
@@ -310,7 +320,7 @@ def _make_controlling(vfs: Vfs, request: Request, pty: Pty, r: Ioctl) -> int:
     pid = vfs.proc(request).pid
     if _session(vfs, pty) == r.sid and pid == r.sid:
         return 0
-    if pid != r.sid or controlling(vfs, r.sid) is not None:
+    if pid != r.sid or has_terminal(vfs, r.sid):
         raise KernelError(Errno.EPERM, "not a session leader, or it has a terminal")
     if pty.session and not _steal(vfs, pty, r):
         raise KernelError(Errno.EPERM, "another session's controlling terminal")
