@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import struct
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from cloudos.abi.flags import OwnerType
 from cloudos.abi.signal import Signal
@@ -173,14 +173,17 @@ def _slave_take(pty: Pty, count: int) -> bytes | None:
 
 
 def _serve_readers(vfs: Vfs, pty: Pty) -> bool:
+    """Answer the waiting reads of each side that can be answered now, in turn."""
     served = False
-    for queue, take in ((pty.master_readers, _master_take), (pty.slave_readers, _slave_take)):
+    sides: tuple[tuple[deque[Any], Callable[[Pty, int], bytes | int | None]], ...] = (
+        (pty.master_readers, _master_take), (pty.slave_readers, _slave_take))
+    for queue, take in sides:
         while queue:
             request, count, grant, lengths = queue[0]
             if not vfs.api.waiting(request):
                 queue.popleft()
                 continue
-            got = take(pty, count)  # type: ignore[operator]
+            got = take(pty, count)
             if got is None:
                 break
             queue.popleft()
@@ -212,6 +215,7 @@ def _write_some(vfs: Vfs, pty: Pty, master: bool, data: bytes) -> int:
 
 
 def _serve_writers(vfs: Vfs, pty: Pty) -> bool:
+    """Move what waiting writes of each side can, in turn; whether any byte moved."""
     moved = False
     for queue, master in ((pty.master_writers, True), (pty.slave_writers, False)):
         while queue:
@@ -235,6 +239,8 @@ def _serve_writers(vfs: Vfs, pty: Pty) -> bool:
 
 def _read(vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
           lengths: list[int] | None) -> int | None:
+    """A read of either side: now, or None (answered when there is something), behind
+    any read already waiting."""
     pty = _pty(file)
     master = file.kind == "ptm"
     queue = pty.master_readers if master else pty.slave_readers
@@ -252,6 +258,8 @@ def _read(vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
 
 
 def _write(vfs: Vfs, request: Request, file: OpenFile, data: bytes) -> int | None:
+    """A write of either side: all of it now, or what fits (O_NONBLOCK), or the rest
+    waits for room (None) behind any write already waiting."""
     pty = _pty(file)
     master = file.kind == "ptm"
     if not master and pty.hung_up:
@@ -392,12 +400,13 @@ def _check_job(vfs: Vfs, pty: Pty, pgid: int, sid: int) -> None:
         raise KernelError(BACKGROUND, "a background job used its terminal")
 
 
-IOCTLS = {T.TCGETS: _termios, T.TCSETS: _termios, T.TCSETSW: _termios, T.TCSETSF: _termios,
-          T.TCFLSH: _termios, T.TCSBRK: _termios, T.TIOCGWINSZ: _winsize,
-          T.TIOCSWINSZ: _winsize, T.TIOCSCTTY: _job_control, T.TIOCNOTTY: _job_control,
-          T.TIOCGPGRP: _job_control, T.TIOCSPGRP: _job_control, T.TIOCGSID: _job_control,
-          T.TIOCGPTN: _master_control, T.TIOCSPTLCK: _master_control,
-          T.TIOCGPTLCK: _master_control, T.TIOCGPTPEER: _master_control}
+IOCTLS: dict[int, Callable[[Vfs, Request, OpenFile, Ioctl], int]] = {
+    T.TCGETS: _termios, T.TCSETS: _termios, T.TCSETSW: _termios, T.TCSETSF: _termios,
+    T.TCFLSH: _termios, T.TCSBRK: _termios, T.TIOCGWINSZ: _winsize, T.TIOCSWINSZ: _winsize,
+    T.TIOCSCTTY: _job_control, T.TIOCNOTTY: _job_control, T.TIOCGPGRP: _job_control,
+    T.TIOCSPGRP: _job_control, T.TIOCGSID: _job_control, T.TIOCGPTN: _master_control,
+    T.TIOCSPTLCK: _master_control, T.TIOCGPTLCK: _master_control,
+    T.TIOCGPTPEER: _master_control}
 CHANGES = (T.TCSETS, T.TCSETSW, T.TCSETSF, T.TCFLSH, T.TIOCSPGRP)  # foreground only
 
 
@@ -443,7 +452,7 @@ class PtyEnd(FileOps):
         if r.cmd == T.TIOCOUTQ:  # nothing waits to go out: it is on the other side
             vfs.api.copy_out(request.grants[0], 0, struct.pack("<i", 0))
             return 0
-        handler = IOCTLS.get(r.cmd)  # type: ignore[call-overload]
+        handler = IOCTLS.get(r.cmd)
         if handler is None:
             return super().ioctl(vfs, request, file, r)
         return handler(vfs, request, file, r)
