@@ -112,6 +112,12 @@ static void openpt(void)
     ioctl(again, TIOCGPTN, &n2);
     printf("index reused (a lowest free one): %s\n", n2 <= n ? "yes" : "no");
     close(again);
+    int bad = posix_openpt(O_RDWR | O_NOCTTY);
+    SHOW("TIOCGPTN to a bad pointer", ioctl(bad, TIOCGPTN, (void *)8));
+    SHOW("TIOCSWINSZ from a bad pointer", ioctl(bad, TIOCSWINSZ, (void *)8));
+    SHOW("TCSETS from a bad pointer", ioctl(bad, TCSETS, (void *)8));
+    SHOW("TIOCGPTPEER while locked", ioctl(bad, TIOCGPTPEER, O_RDWR));
+    close(bad);
     int f = open("/dev/null", O_RDWR);
     SHOW("TIOCGPTN on /dev/null", ioctl(f, TIOCGPTN, &n));
     close(f);

@@ -26,6 +26,7 @@ PTY_LINES = [
     b"slave opened: yes, isatty both: 1 1", b"ttyname is the name: yes",
     b"TIOCGPTPEER is the slave: yes", b"/dev/pts lists it: 1, and ptmx: 1",
     b"stat after the master closed: -1 ENOENT", b"index reused (a lowest free one): yes",
+    b"TIOCGPTN to a bad pointer: -1 EFAULT", b"TIOCGPTPEER while locked: -1 EIO",
     b"== raw", b"new slave: iflag 2400 oflag 5 lflag 105073 VINTR 3 VMIN 1",
     b'slave wrote out\\n, master reads: "out\\r\\n" (5)',
     b'slave reads: "hel\\rlo\\n\\x03" (8)', b'master reads: "a\\nb" (3)',

@@ -88,8 +88,8 @@ _ROWS: dict[Sysno, _Row] = {
                          "FIONBIO, FIO[N]CLEX; on pseudo-terminals also TIOCSWINSZ, TIOCSCTTY, "
                          "TIOCNOTTY, TCSBRK, TIOCOUTQ, TIOCGPTN, TIOC[GS]PTLCK, TIOCGPTPEER "
                          "(no packet mode, TIOCSTI, TIOCSETD; TIOCSPGRP does not check that "
-                         "the group exists); on internet sockets SIOCGIF{NAME,INDEX,FLAGS,MTU,"
-                         "ADDR,NETMASK} of lo"),
+                         "the group exists; a master never becomes a controlling terminal); "
+                         "on internet sockets SIOCGIF{NAME,INDEX,FLAGS,MTU,ADDR,NETMASK} of lo"),
     Sysno.PREAD64: full(sys_file.sys_pread64),
     Sysno.PWRITE64: full(sys_file.sys_pwrite64),
     Sysno.READV: full(sys_file.sys_readv),

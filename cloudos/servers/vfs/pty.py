@@ -322,14 +322,18 @@ def _steal(vfs: Vfs, pty: Pty, r: Ioctl) -> bool:
     return r.arg == 1 and vfs.who().capable(CAP_SYS_ADMIN)
 
 
-def _make_controlling(vfs: Vfs, request: Request, pty: Pty, r: Ioctl) -> int:
-    """TIOCSCTTY: a session leader with no controlling terminal takes this one (EPERM
-    otherwise, or when another session has it)."""
+def _make_controlling(vfs: Vfs, request: Request, file: OpenFile, r: Ioctl) -> int:
+    """TIOCSCTTY: a session leader with no controlling terminal takes this slave (EPERM
+    otherwise, or when another session has it). A master is never one here (EINVAL
+    once the rules would let it be)."""
+    pty = _pty(file)
     pid = vfs.proc(request).pid
-    if _session(vfs, pty) == r.sid and pid == r.sid:
+    if file.kind == "pts" and _session(vfs, pty) == r.sid and pid == r.sid:
         return 0
     if pid != r.sid or has_terminal(vfs, r.sid):
         raise KernelError(Errno.EPERM, "not a session leader, or it has a terminal")
+    if file.kind == "ptm":
+        raise KernelError(Errno.EINVAL, "a master as a controlling terminal")
     if pty.session and not _steal(vfs, pty, r):
         raise KernelError(Errno.EPERM, "another session's controlling terminal")
     pty.session = pty.pgrp = r.sid
@@ -355,9 +359,7 @@ def _job_control(vfs: Vfs, request: Request, file: OpenFile, r: Ioctl) -> int:
     pty, api = _pty(file), vfs.api
     mine = _session(vfs, pty) == r.sid and r.sid != 0
     if r.cmd == T.TIOCSCTTY:
-        if file.kind == "ptm":
-            raise KernelError(Errno.EINVAL, "a master as a controlling terminal")
-        return _make_controlling(vfs, request, pty, r)
+        return _make_controlling(vfs, request, file, r)
     if r.cmd == T.TIOCNOTTY:
         return _give_up(vfs, request, pty, r)
     if file.kind == "pts" and not mine or r.cmd == T.TIOCSPGRP and not mine:
