@@ -39,6 +39,13 @@ PTY_SLAVE_MAJOR = 136  # /dev/pts/N is 136:N (UNIX98_PTY_SLAVE_MAJOR)
 PTY_MAX = 4096         # /proc/sys/kernel/pty/max's default
 DEVPTS_SUPER_MAGIC = 0x1CD1
 
+
+
+def tty_nr(major: int, minor: int) -> int:
+    """A device number as /proc/<pid>/stat's tty_nr shows it (Linux's new_encode_dev)."""
+    return (minor & 0xFF) | (major << 8) | ((minor & ~0xFF) << 12)
+
+
 # struct winsize: rows, columns, x pixels, y pixels
 WINSIZE_FORMAT = "<HHHH"
 

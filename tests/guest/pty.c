@@ -244,10 +244,21 @@ static void report_sigint(int fd)
     kill(bg, SIGKILL);
     waitpid(bg, NULL, 0);
     int tty = open("/dev/tty", O_RDWR);
-    char line[96];
-    snprintf(line, sizeof line, "ready: pgrp %d sid %d, /dev/tty %d, background read: %s %d\n",
-             tcgetpgrp(fd) == getpid(), tcgetsid(fd) == getpid(), tty >= 0,
-             WIFSTOPPED(status) ? "stopped by" : "not stopped", WSTOPSIG(status));
+    struct stat st;
+    fstat(fd, &st);
+    int tty_nr = 0, tpgid = 0;
+    FILE *f = fopen("/proc/self/stat", "r");
+    if (f) {
+        fscanf(f, "%*d (%*[^)]) %*c %*d %*d %*d %d %d", &tty_nr, &tpgid);
+        fclose(f);
+    }
+    unsigned mn = minor(st.st_rdev);  /* tty_nr: the device as Linux's new_encode_dev */
+    int encoded = (int)((mn & 0xff) | major(st.st_rdev) << 8 | (mn & ~0xffu) << 12);
+    char line[128];
+    snprintf(line, sizeof line, "ready: pgrp %d sid %d, /dev/tty %d, background read: %s %d, "
+             "stat's tty %d tpgid %d\n", tcgetpgrp(fd) == getpid(), tcgetsid(fd) == getpid(),
+             tty >= 0, WIFSTOPPED(status) ? "stopped by" : "not stopped", WSTOPSIG(status),
+             tty_nr == encoded, tpgid == getpid());
     write(tty, line, strlen(line));
     pause();  /* until ^C */
 }

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from cloudos.abi.flags import OwnerType
 from cloudos.abi.signal import Signal
 from cloudos.abi.tty import TtyIoctl as T
-from cloudos.abi.tty import WINSIZE_FORMAT
+from cloudos.abi.tty import PTY_SLAVE_MAJOR, WINSIZE_FORMAT, tty_nr
 from cloudos.abi.vfs import Ioctl
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.tty.ldisc import TERMIOS, Termios
@@ -44,7 +44,7 @@ from cloudos.servers.vfs.paths import Step, Walk
 
 if TYPE_CHECKING:
     from cloudos.servers.runtime import Request
-    from cloudos.servers.vfs.server import Proc, Vfs
+    from cloudos.servers.vfs.server import Proc, Vfs, VfsState
 
 POLLIN, POLLOUT, POLLERR, POLLHUP = 1, 4, 8, 16
 TCIFLUSH, TCOFLUSH, TCIOFLUSH = 0, 1, 2
@@ -74,6 +74,17 @@ def _session(vfs: Vfs, pty: Pty) -> int:
     if pty.session and pty.session not in vfs.state.procs:
         pty.session = pty.pgrp = 0
     return pty.session
+
+
+def session_terminal(state: VfsState, sid: int) -> tuple[int, int]:
+    """/proc/<pid>/stat's tty_nr and tpgid for a process of session ``sid``: its
+    controlling pseudo-terminal's device and foreground group, or (0, -1)."""
+    for fs in state.namespace.mounts.values():
+        if isinstance(fs, DevPts):
+            for pty in fs.ptys.values():
+                if sid and pty.session == sid and sid in state.procs:
+                    return tty_nr(PTY_SLAVE_MAJOR, pty.index), pty.pgrp or -1
+    return 0, -1
 
 
 def controlling(vfs: Vfs, sid: int) -> Pty | None:
