@@ -172,6 +172,17 @@ static void canon(void)
 {
     int s, m = open_pair(&s);
     char buf[256];
+    write(m, "\x13", 1);  /* ^S stops the slave's output (IXON) */
+    usleep(100000);
+    fcntl(s, F_SETFL, O_NONBLOCK);
+    SHOW("slave write after ^S, O_NONBLOCK", write(s, "x", 1));
+    struct pollfd out = {s, POLLOUT, 0};
+    SHOW("slave POLLOUT after ^S", poll(&out, 1, 0));
+    write(m, "\x11", 1);  /* ^Q starts it again */
+    usleep(100000);
+    SHOW("after ^Q", write(s, "x", 1));
+    fcntl(s, F_SETFL, 0);
+    show_bytes("master reads", buf, drain(m, buf, sizeof buf));
     write(m, "ab\x7f" "c\r", 5);  /* erase the b; CR is a newline (ICRNL) */
     show_bytes("slave reads", buf, read(s, buf, sizeof buf));
     show_bytes("master sees the echo", buf, drain(m, buf, sizeof buf));

@@ -2,13 +2,15 @@
 
 Owns: the terminal's termios (what TCGETS reports and TCSETS* change), the input
 side of Linux's n_tty: input translation (ISTRIP, INLCR, IGNCR, ICRNL), flow-control
-characters swallowed under IXON, the signal characters under ISIG (VINTR, VQUIT,
-VSUSP: input flushed unless NOFLSH), canonical line editing under ICANON (VERASE,
-VWERASE, VKILL, VEOF, VEOL, VEOL2, VLNEXT) and echo (ECHO, ECHOE, ECHOK, ECHOKE,
-ECHONL, ECHOCTL); what a read may take (a line at a time in canonical mode, an
-empty read for VEOF on an empty line; at least VMIN bytes otherwise); and, for
-a pseudo-terminal, output processing (``output``: OPOST with ONLCR and OCRNL), which
-for the console the host terminal does with the guest's c_oflag.
+characters under IXON (VSTOP stops output, VSTART, or any key with IXANY, starts
+it again: ``stopped``, which a pseudo-terminal's writers wait on), the signal
+characters under ISIG (VINTR, VQUIT, VSUSP: input flushed unless NOFLSH), canonical
+line editing under ICANON (VERASE, VWERASE, VKILL, VEOF, VEOL, VEOL2, VLNEXT) and
+echo (ECHO, ECHOE, ECHOK, ECHOKE, ECHONL, ECHOCTL); what a read may take (a line at
+a time in canonical mode, an empty read for VEOF on an empty line; at least VMIN
+bytes otherwise); and, for a pseudo-terminal, output processing (``output``: OPOST
+with ONLCR and OCRNL), which for the console the host terminal does with the
+guest's c_oflag.
 Never: sends a signal (it reports them; the VFS and the machine send them), or
 touches a file descriptor.
 Called by: the VFS (console reads, polls, TCGETS/TCSETS*; a pseudo-terminal's
@@ -26,7 +28,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 # c_iflag
-ISTRIP, INLCR, IGNCR, ICRNL, IXON = 0o40, 0o100, 0o200, 0o400, 0o2000
+ISTRIP, INLCR, IGNCR, ICRNL, IXON, IXANY = 0o40, 0o100, 0o200, 0o400, 0o2000, 0o4000
 # c_oflag
 OPOST, ONLCR, OCRNL = 0o1, 0o4, 0o10
 # c_lflag
@@ -70,6 +72,7 @@ class LineDiscipline:
         self.raw = bytearray()              # non-canonical: every byte not yet read
         self.editing = bytearray()          # canonical: the line being typed
         self.literal = False                # VLNEXT: the next byte is taken as it is
+        self.stopped = False                # output stopped by VSTOP (IXON)
 
     def _on(self, lflag: int) -> bool:
         return bool(self.termios.lflag & lflag)
@@ -103,7 +106,10 @@ class LineDiscipline:
         elif c == 0x0A and t.iflag & INLCR:
             c = 0x0D
         if t.iflag & IXON and (self._is(c, VSTOP) or self._is(c, VSTART)):
-            return  # flow control: the host terminal never stops, so nothing else to do
+            self.stopped = not self._is(c, VSTART)  # (the console's host never stops)
+            return
+        if self.stopped and t.iflag & IXON and t.iflag & IXANY:
+            self.stopped = False
         if self._on(ISIG):
             for index, sig in ((VINTR, SIGINT), (VQUIT, SIGQUIT), (VSUSP, SIGTSTP)):
                 if self._is(c, index):
@@ -222,9 +228,12 @@ class LineDiscipline:
 
     # -- control -----------------------------------------------------------------
     def set(self, termios: Termios, flush: bool = False) -> None:
-        """TCSETS*: new settings; leaving canonical mode makes typed text readable."""
+        """TCSETS*: new settings; leaving canonical mode makes typed text readable, and
+        clearing IXON starts stopped output."""
         was_canonical = self._on(ICANON)
         self.termios = termios
+        if not termios.iflag & IXON:
+            self.stopped = False
         if flush:
             self.flush()
         if was_canonical and not self._on(ICANON):

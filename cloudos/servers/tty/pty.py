@@ -78,7 +78,9 @@ class Pty:
 
     # -- slave to master ---------------------------------------------------------------
     def output_room(self) -> int:
-        return max(0, BUFFER_MAX - len(self.output))
+        """How many more bytes the slave may write now: none while output is stopped
+        (VSTOP under IXON)."""
+        return 0 if self.ldisc.stopped else max(0, BUFFER_MAX - len(self.output))
 
     def emit(self, data: bytes) -> None:
         """Bytes the slave wrote, after output processing, for the master to read."""

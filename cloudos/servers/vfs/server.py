@@ -174,8 +174,9 @@ class VfsState:
     fifos: dict[tuple[int, int], fifo.Fifo] = field(default_factory=dict)
     tmpfiles: int = 0  # O_TMPFILE files made (their names while they are being made)
     locks: LockTable = field(default_factory=LockTable)  # fcntl and flock locks, leases
-    # SIGIO (a lease's break, O_ASYNC I/O) for F_SETOWN's owner ((OwnerType, id), signal):
-    # the machine's
+    # SIGIO (a lease's break, O_ASYNC I/O) for F_SETOWN's owner ((OwnerType, id), signal),
+    # and a pseudo-terminal's signals (its keys, SIGWINCH, hang-up) for a process group or
+    # a session leader the same way: the machine's
     send_sigio: Callable[[int, int, int], None] = lambda kind, who, sig: None
 
 
