@@ -35,7 +35,7 @@ def new_ldisc() -> LineDiscipline:
 @dataclass(eq=False)
 class Pty:
     """One pseudo-terminal. Deferred requests wait in the queues: reads as (request,
-    count, grant, readv lengths), writes as (request, open file, bytes left, bytes done)."""
+    count, grant, readv lengths), writes as (request, bytes left, bytes done)."""
 
     index: int
     uid: int

@@ -248,13 +248,21 @@ def _serve_writers(vfs: Vfs, pty: Pty) -> bool:
     return moved
 
 
+def _live(vfs: Vfs, queue: deque[Any]) -> deque[Any]:
+    """``queue`` without the requests at its head whose callers stopped waiting (a
+    signal took them back), so that a new call is not queued behind none."""
+    while queue and not vfs.api.waiting(queue[0][0]):
+        queue.popleft()
+    return queue
+
+
 def _read(vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
           lengths: list[int] | None) -> int | None:
     """A read of either side: now, or None (answered when there is something), behind
     any read already waiting."""
     pty = _pty(file)
     master = file.kind == "ptm"
-    queue = pty.master_readers if master else pty.slave_readers
+    queue = _live(vfs, pty.master_readers if master else pty.slave_readers)
     got = None if queue else (_master_take(pty, count) if master else _slave_take(pty, count))
     if isinstance(got, int):
         raise KernelError(-got, "every slave of the pseudo-terminal has closed")
@@ -275,7 +283,7 @@ def _write(vfs: Vfs, request: Request, file: OpenFile, data: bytes) -> int | Non
     master = file.kind == "ptm"
     if not master and pty.hung_up:
         raise KernelError(Errno.EIO, "the pseudo-terminal's master has closed")
-    queue = pty.master_writers if master else pty.slave_writers
+    queue = _live(vfs, pty.master_writers if master else pty.slave_writers)
     wrote = 0 if queue else _write_some(vfs, pty, master, data)
     if wrote:
         changed(vfs, pty)
