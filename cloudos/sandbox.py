@@ -119,7 +119,7 @@ class Sandbox:
             rows = [("/", f"host {self.root}", "rw, writes reach the host")]
         else:
             rows = [("/", f"tmpfs over host {self.root}", "rw, writes stay")]
-        rows += [("/dev", "devfs (null, zero, full, random, urandom, tty, fds)", "rw"),
+        rows += [("/dev", "devfs (null, zero, full, random, urandom, tty, ptmx, fds)", "rw"),
                  ("/dev/shm", "tmpfs", "rw"), ("/dev/pts", "devpts (pseudo-terminals)", "rw"),
                  ("/proc", "procfs (the guest's processes)", "ro"),
                  ("/sys", "empty", "ro")]
