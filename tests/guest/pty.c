@@ -1,4 +1,4 @@
-/* pty.c — pseudo-terminals: /dev/ptmx, grantpt/unlockpt/ptsname, /dev/pts, the data path through the slave's line discipline (raw, canonical editing and echo, output processing), ^C to a forkpty-like child's foreground group, EIO on the master after the slave closes, hang-up, window size and SIGWINCH (argv[1] picks one section; none: all). */
+/* pty.c — pseudo-terminals: /dev/ptmx, grantpt/unlockpt/ptsname, /dev/pts, the data path through the slave's line discipline (raw, canonical editing and echo, flow control, output processing), ^C, ^Z and ^\\ to a forkpty-like child's foreground group, EIO on the master after the slave closes, hang-up, window size and SIGWINCH (argv[1] picks one section; none: all). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -239,6 +239,14 @@ static void wait_ready(int m)
     drain(m, buf, sizeof buf);
 }
 
+static volatile sig_atomic_t tstps, quits;
+
+static void on_key(int sig)
+{
+    tstps += sig == SIGTSTP;
+    quits += sig == SIGQUIT;
+}
+
 /* The child's view of its terminal: its group is the foreground one, its session has it,
  * /dev/tty is it, and a background job that reads it stops (SIGTTIN). */
 static void report_sigint(int fd)
@@ -270,6 +278,12 @@ static void report_sigint(int fd)
              "stat's tty %d tpgid %d\n", tcgetpgrp(fd) == getpid(), tcgetsid(fd) == getpid(),
              tty >= 0, WIFSTOPPED(status) ? "stopped by" : "not stopped", WSTOPSIG(status),
              tty_nr == encoded, tpgid == getpid());
+    signal(SIGTSTP, on_key);
+    signal(SIGQUIT, on_key);
+    write(tty, line, strlen(line));
+    while (!tstps || !quits)
+        pause();  /* until ^Z and ^\ */
+    snprintf(line, sizeof line, "caught TSTP %d QUIT %d\n", tstps, quits);
     write(tty, line, strlen(line));
     pause();  /* until ^C */
 }
@@ -284,6 +298,10 @@ static void sigint(void)
     pid_t fg = 0;
     ioctl(m, TIOCGPGRP, &fg);
     printf("the master's TIOCGPGRP is the child: %s\n", fg == pid ? "yes" : "no");
+    write(m, "\x1a", 1);
+    usleep(100000);
+    write(m, "\x1c", 1);
+    show_bytes("after ^Z and ^\\", buf, drain(m, buf, sizeof buf));
     write(m, "\x03", 1);
     int status;
     waitpid(pid, &status, 0);

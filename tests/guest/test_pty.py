@@ -36,6 +36,7 @@ PTY_LINES = [
     b'after ^U: "ok\\n" (3)', b'after ^D: "part" (4)', b"^D on an empty line: 0",
     b"== sigint", (b'the child\'s own view: "ready: pgrp 1 sid 1, /dev/tty 1, background read: '
                    b"stopped by 21, stat's tty 1 tpgid 1\\r\\n\" (87)"),
+    b'after ^Z and ^\\: "^Z^\\caught TSTP 1 QUIT 1\\r\\n" (26)',
     b"child: killed by 2", b'echo of ^C: "^C" (2)',
     b"== eio", b"master poll: POLLHUP 1", b"then: -1 EIO",
     b"== hangup", (b"child after the master closed: SIGHUP 1, read -1 EIO, write -1 EIO, "
