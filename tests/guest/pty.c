@@ -1,4 +1,4 @@
-/* pty.c — pseudo-terminals: /dev/ptmx, grantpt/unlockpt/ptsname, /dev/pts, the data path through the slave's line discipline (raw, canonical editing and echo, flow control, output processing), ^C, ^Z and ^\\ to a forkpty-like child's foreground group, EIO on the master after the slave closes, hang-up, window size and SIGWINCH (argv[1] picks one section; none: all). */
+/* pty.c — pseudo-terminals: /dev/ptmx, grantpt/unlockpt/ptsname, /dev/pts, the data path through the slave's line discipline (raw, canonical editing and echo, flow control, output processing), ^C, ^Z and ^\ to a forkpty-like child's foreground group, EIO on the master after the slave closes, hang-up, window size and SIGWINCH (argv[1] picks one section; none: all). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
