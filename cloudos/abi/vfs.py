@@ -66,6 +66,7 @@ class Op(enum.IntEnum):
     LEASE_TIMEOUT = 1016  # a lease being broken had lease-break-time to let go (locks.py)
     NET_POLL = 1017  # time to poll the host sockets of the network stack (servers/net)
     SOCKET_TIMEOUT = 1018  # a socket call parked past its SO_RCVTIMEO/SO_SNDTIMEO
+    PTY_TIMER = 1019  # a pseudo-terminal's VTIME ran out (servers/vfs/pty.py)
 
 
 # Ops the server runtime answers itself, for any server: no request class, no handler.
@@ -925,6 +926,15 @@ class SocketTimeout:
     key: int
 
 
+@record
+class PtyTimer:
+    """The VFS's own timer notification: pseudo-terminal ``index``'s VTIME ran out (the
+    ``generation``-th it set; an older one is stale)."""
+    OP: ClassVar[Op] = Op.PTY_TIMER
+    index: int
+    generation: int
+
+
 # -- the server runtime's own (servers/runtime.py), for any server -------------------
 @record
 class Interrupt:
@@ -946,7 +956,7 @@ REQUESTS: tuple[type, ...] = (
     Getsockname, Getpeername, Getsockopt, Setsockopt, Shutdown, Sendto, Recvfrom, Sendmsg,
     Recvmsg, Spawn, Fork, Exec, Exit, ExecRead, MmapRead, MapAttach, MapSync, TimerFired,
     LeaseTimeout, ConsoleInput, SignalsPending, CoreDump, Credentials, Sendfile,
-    CopyFileRange, CloseRange, NetPoll, SocketTimeout)
+    CopyFileRange, CloseRange, NetPoll, SocketTimeout, PtyTimer)
 # A request class by its op; some classes serve several ops alike.
 BY_OP: dict[int, type] = {
     **{cls.OP: cls for cls in REQUESTS},  # type: ignore[attr-defined]

@@ -164,6 +164,18 @@ static void raw(void)
     show_bytes("master reads", buf, drain(m, buf, sizeof buf));
     fcntl(m, F_SETFL, O_NONBLOCK);
     SHOW("empty master, O_NONBLOCK", read(m, buf, 1));
+    t.c_cc[VMIN] = 0;
+    t.c_cc[VTIME] = 2;  /* tenths of a second */
+    tcsetattr(s, TCSANOW, &t);
+    SHOW("VMIN 0 VTIME 2, nothing comes", read(s, buf, sizeof buf));
+    t.c_cc[VMIN] = 5;
+    tcsetattr(s, TCSANOW, &t);
+    write(m, "abc", 3);
+    SHOW("VMIN 5 VTIME 2, 3 bytes come", read(s, buf, sizeof buf));
+    t.c_cc[VTIME] = 0;
+    t.c_cc[VMIN] = 0;
+    tcsetattr(s, TCSANOW, &t);
+    SHOW("VMIN 0 VTIME 0", read(s, buf, sizeof buf));
     close(s);
     close(m);
 }

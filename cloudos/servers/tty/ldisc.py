@@ -17,8 +17,9 @@ Called by: the VFS (console reads, polls, TCGETS/TCSETS*; a pseudo-terminal's
 slave, ``servers.vfs.pty``), fed by the machine with what the host terminal
 delivers in raw mode, or by writes to a pseudo-terminal's master.
 
-VTIME is not implemented: a non-canonical read waits for VMIN bytes (or returns
-at once when VMIN is 0).
+VTIME needs a timer, which the caller keeps (``take_any`` ends a read when it runs
+out): the console's reads do not (a non-canonical read waits for VMIN bytes, or
+returns at once when VMIN is 0); a pseudo-terminal's do (``servers.vfs.pty``).
 """
 
 from __future__ import annotations
@@ -222,6 +223,13 @@ class LineDiscipline:
         wanted = min(count, self.termios.cc[VMIN])
         if len(self.raw) < wanted:
             return None
+        data = bytes(self.raw[:count])
+        del self.raw[:count]
+        return data
+
+    def take_any(self, count: int) -> bytes:
+        """A non-canonical read whose VTIME ran out (or need not wait): what there is of
+        ``count`` bytes, perhaps nothing."""
         data = bytes(self.raw[:count])
         del self.raw[:count]
         return data

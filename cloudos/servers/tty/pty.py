@@ -51,6 +51,10 @@ class Pty:
     winsize: bytes = bytes(struct.calcsize(WINSIZE_FORMAT))
     session: int = 0        # the session whose controlling terminal it is (0: none)
     pgrp: int = 0           # that session's foreground process group
+    # VTIME: the generation of the timer last set (a notification of an older one is
+    # stale), and whether it ran out since a read last took bytes
+    timer_generation: int = 0
+    timed_out: bool = False
     master_readers: deque[Any] = field(default_factory=deque)
     slave_readers: deque[Any] = field(default_factory=deque)
     master_writers: deque[Any] = field(default_factory=deque)

@@ -3,8 +3,9 @@
 Owns: opening a master (a new pseudo-terminal from ``devpts``) and a slave (EIO while
 locked; the controlling terminal of a session leader that has none, unless
 O_NOCTTY), the reads and writes of both sides (deferred replies while there is
-nothing to read or no room; EIO on the master once every slave has closed and the
-data is drained; end of file on the slave and EIO for its writers once the master
+nothing to read or no room, or, for a non-canonical slave read with VTIME, until
+its timer runs out: a PtyTimer notification; EIO on the master once every slave has
+closed and the data is drained; end of file on the slave and EIO for its writers once the master
 has closed), their poll events, the hang-up a closed master causes (SIGHUP and
 SIGCONT to the session leader), the signal keys (to the foreground process group),
 and the terminal ioctls (termios and flushing, which either side applies to the
@@ -30,9 +31,9 @@ from cloudos.abi.flags import OwnerType
 from cloudos.abi.signal import Signal
 from cloudos.abi.tty import TtyIoctl as T
 from cloudos.abi.tty import PTY_SLAVE_MAJOR, WINSIZE_FORMAT, tty_nr
-from cloudos.abi.vfs import Ioctl
+from cloudos.abi.vfs import Ioctl, Op, PtyTimer
 from cloudos.errno import Errno, KernelError
-from cloudos.servers.tty.ldisc import TERMIOS, Termios
+from cloudos.servers.tty.ldisc import ICANON, TERMIOS, VMIN, VTIME, Termios
 from cloudos.servers.tty.pty import Pty
 from cloudos.servers.vfs import files
 from cloudos.servers.vfs.console import BACKGROUND, CONSOLE_SESSION, TOSTOP
@@ -177,10 +178,46 @@ def _master_take(pty: Pty, count: int) -> bytes | int | None:
     return -Errno.EIO if pty.other_closed else None
 
 
+def _vtime(pty: Pty) -> float:
+    """A non-canonical read's VTIME in seconds (0: it has none)."""
+    termios = pty.ldisc.termios
+    return 0.0 if termios.lflag & ICANON else termios.cc[VTIME] / 10
+
+
 def _slave_take(pty: Pty, count: int) -> bytes | None:
+    """What a slave's read gets now, or None (wait). With VTIME and VMIN 0, a read takes
+    what comes first, or nothing once VTIME has passed; with VMIN too, VMIN bytes, or
+    what came once VTIME has passed since the last byte."""
     if pty.hung_up:
         return b""
-    return pty.ldisc.take(count)
+    ldisc = pty.ldisc
+    if not _vtime(pty):
+        return ldisc.take(count)
+    least = max(1, min(count, ldisc.termios.cc[VMIN]))
+    if len(ldisc.raw) >= least or pty.timed_out and (ldisc.raw or not ldisc.termios.cc[VMIN]):
+        pty.timed_out = False
+        return ldisc.take_any(count)
+    return None
+
+
+def _set_vtime(vfs: Vfs, pty: Pty) -> None:
+    """Start VTIME for the waiting read: from now for VMIN 0, else from the last byte
+    (a new timer makes any earlier one's notification stale)."""
+    if not _vtime(pty) or pty.ldisc.termios.cc[VMIN] and not pty.ldisc.raw:
+        return
+    pty.timer_generation += 1
+    pty.timed_out = False
+    vfs.api.notify_at(_vtime(pty), Op.PTY_TIMER, PtyTimer(pty.index, pty.timer_generation))
+
+
+def timer_ran_out(vfs: Vfs, request: Request, r: PtyTimer) -> None:
+    """A pseudo-terminal's VTIME ran out (the VFS's own notification): the waiting read
+    takes what there is."""
+    pty = devpts(vfs)[1].ptys.get(r.index)
+    if pty is None or r.generation != pty.timer_generation:
+        return  # closed, or a newer timer was set
+    pty.timed_out = True
+    changed(vfs, pty)
 
 
 def _serve_readers(vfs: Vfs, pty: Pty) -> bool:
@@ -219,6 +256,8 @@ def _write_some(vfs: Vfs, pty: Pty, master: bool, data: bytes) -> int:
         chunk = data[:room]
         for sig in pty.feed(chunk):
             _signal_group(vfs, pty.pgrp, sig)
+        if pty.slave_readers and chunk:
+            _set_vtime(vfs, pty)  # (VMIN and VTIME: the time between bytes)
         return len(chunk)
     chunk = data[:pty.output_room()]
     pty.emit(chunk)
@@ -263,6 +302,8 @@ def _read(vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
     pty = _pty(file)
     master = file.kind == "ptm"
     queue = _live(vfs, pty.master_readers if master else pty.slave_readers)
+    if not queue and not master:
+        pty.timed_out = False  # (VTIME counts for a read that waits)
     got = None if queue else (_master_take(pty, count) if master else _slave_take(pty, count))
     if isinstance(got, int):
         raise KernelError(-got, "every slave of the pseudo-terminal has closed")
@@ -270,6 +311,8 @@ def _read(vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
         if file.flags & O_NONBLOCK:
             raise KernelError(Errno.EAGAIN, "nothing to read yet")
         queue.append((request, count, grant, lengths))
+        if not master:
+            _set_vtime(vfs, pty)
         return None
     scatter(vfs.api, grant, got, lengths)
     changed(vfs, pty)  # room for waiting writers

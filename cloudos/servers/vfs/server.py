@@ -229,6 +229,7 @@ class Vfs:
             vfs.TimerfdSettime: partial(timerfd.settime, self),
             vfs.TimerfdGettime: partial(timerfd.gettime, self),
             vfs.TimerFired: self.timer_fired, vfs.EpollCreate1: self.epoll_create1,
+            vfs.PtyTimer: partial(pty.timer_ran_out, self),
             vfs.EpollCtl: partial(epoll.ctl, self), vfs.EpollWait: partial(epoll.wait, self),
         }
 
