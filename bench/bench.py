@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark CloudOS against native execution and qemu-x86_64 (user mode).
 
-Builds bench/compute.c, bench/getpid_loop.c and bench/pipe_pingpong.c with
+Builds bench/compute.c, bench/getpid_loop.c, bench/pipe_pingpong.c and bench/clock_loop.c with
 ``gcc -static -O2`` and times each (wall clock, best of --repeat runs) under
 every runner:
 
@@ -10,8 +10,8 @@ every runner:
     cloudos-kvm   python -m cloudos run --backend kvm -- BINARY (where /dev/kvm opens)
     qemu          qemu-x86_64 BINARY   (when found on PATH)
 
-The getpid loop and the pipe ping-pong (N one-byte round trips between two
-processes) also run with N=0 to measure start-up cost, so the cost of one
+The getpid loop, the pipe ping-pong (N one-byte round trips between two
+processes) and the clock loop (N clock_gettime through libc) also run with N=0 to measure start-up cost, so the cost of one
 call or round trip is (t(N) - t(0)) / N.  A runner that fails gets a
 "<runner>: failed (...)" cell instead of stopping the benchmark.
 
@@ -31,7 +31,7 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
-PROGRAMS = ["compute", "getpid_loop", "pipe_pingpong"]
+PROGRAMS = ["compute", "getpid_loop", "pipe_pingpong", "clock_loop"]
 
 
 class RunFailed(Exception):
@@ -170,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             ("getpid N=0", [str(bins["getpid_loop"]), "0"]),
             (f"pipe N={pipe_n}", [str(bins["pipe_pingpong"]), str(pipe_n)]),
             ("pipe N=0", [str(bins["pipe_pingpong"]), "0"]),
+            (f"clock N={n}", [str(bins["clock_loop"]), str(n)]),
+            ("clock N=0", [str(bins["clock_loop"]), "0"]),
         ]
         # times[case][runner] = seconds, or the failure message
         times: dict[str, dict[str, float | str]] = {case: {} for case, _ in cases}
@@ -192,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
 
     headers = ["benchmark", "runner", "seconds", "vs native", "vs qemu", "us/op"]
     rows = []
-    per_op = {cases[1][0]: (cases[2][0], n), cases[3][0]: (cases[4][0], pipe_n)}
+    per_op = {cases[1][0]: (cases[2][0], n), cases[3][0]: (cases[4][0], pipe_n),
+              cases[5][0]: (cases[6][0], n)}
     for case, _ in cases:
         for r in runners:
             v = times[case][r.name]
@@ -207,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             rows.append([case, r.name, f"{v:.3f}", fmt_ratio(v, secs(case, "native")),
                          fmt_ratio(v, secs(case, "qemu")), per_call])
     print(f"best of {repeat} run(s), wall clock; us/op = (t(N) - t(0)) / N: one getpid, "
-          "or one pipe round trip (two writes, two reads, two wake-ups)")
+          "one pipe round trip (two writes, two reads, two wake-ups), or one clock_gettime "
+          "(CLOCK_MONOTONIC through libc: the vDSO, no system call, where there is one)")
     print_table(headers, rows)
     return 0
 

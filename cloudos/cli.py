@@ -54,15 +54,18 @@ def _backend(name: str | None) -> None:
         os.environ["CLOUDOS_BACKEND"] = name
 
 
+CRASHABLE = ("vfs", "net")  # the servers --inject-crash can crash
+
+
 def parse_crashes(specs: tuple[str, ...]) -> dict[str, tuple[int, int]]:
-    """('vfs:3', ) -> {'vfs': (3, 1)}; 'vfs:5:100' -> {'vfs': (5, 100)}"""
+    """('vfs:3', ) -> {'vfs': (3, 1)}; 'vfs:5:100' -> {'vfs': (5, 100)}; 'net:2' too"""
     out = {}
     for spec in specs:
         name, *numbers = spec.split(":")
-        if name != "vfs" or not 1 <= len(numbers) <= 2 or not all(n.isdigit() and int(n) >= 1
-                                                               for n in numbers):
-            raise click.BadParameter(f"{spec!r} is not vfs:N[:COUNT] with N, COUNT >= 1",
-                                     param_hint="--inject-crash")
+        if name not in CRASHABLE or not 1 <= len(numbers) <= 2 \
+                or not all(n.isdigit() and int(n) >= 1 for n in numbers):
+            raise click.BadParameter(f"{spec!r} is not vfs:N[:COUNT] or net:N[:COUNT] with "
+                                     "N, COUNT >= 1", param_hint="--inject-crash")
         out[name] = (int(numbers[0]), int(numbers[1]) if len(numbers) == 2 else 1)
     return out
 
@@ -204,7 +207,8 @@ program cannot run, 127 it was not found."""
                    "(127.0.0.1 by default):HOSTPORT to the guest's loopback port GUESTPORT. "
                    "Repeatable.")
 @click.option("--inject-crash", "crashes", multiple=True, metavar="SERVER:N[:COUNT]",
-              help="Fault injection: SERVER (vfs) crashes on its Nth call (COUNT calls in a row).")
+              help="Fault injection: SERVER (vfs or net) crashes on its Nth call (COUNT calls "
+                   "in a row).")
 @click.option("--preempt-stress", type=int, default=None, metavar="SEED",
               envvar="CLOUDOS_PREEMPT_STRESS",
               help="Testing: preempt guest code after a random 1-8 blocks (seeded), "

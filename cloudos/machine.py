@@ -28,14 +28,14 @@ from cloudos.kernel.cap import Right
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.mm.vm import SegFault
 from cloudos.kernel.task import Policy, Process, State, Thread
-from cloudos.linux import loadavg, process, signals
+from cloudos.linux import loadavg, process, signals, vdso
 from cloudos.linux import maps as mapped
 from cloudos.linux.creds import CAP_SYS_PTRACE, Creds
 from cloudos.linux.signals import SIG_DFL, SIG_IGN
 from cloudos.linux.pagecache import cache_of
 from cloudos.linux.personality import LinuxPersonality
-from cloudos.linux.process import (RLIM_INFINITY, RLIMIT_FSIZE, RLIMIT_NOFILE, LinuxProcess,
-                                   LinuxThread)
+from cloudos.linux.process import (RLIM_INFINITY, RLIMIT_FSIZE, RLIMIT_MSGQUEUE, RLIMIT_NOFILE,
+                                   LinuxProcess, LinuxThread)
 from cloudos.linux.syscalls import sys_file, sys_fork
 from cloudos.linux.syscalls.sys_fork import wait_status
 from cloudos.linux.syscalls.sys_cloudos import native_handlers
@@ -45,18 +45,21 @@ from cloudos.linux.elf import ExecError
 from cloudos.sandbox import Mount, Sandbox
 from cloudos.servers import rs
 from cloudos.servers.net import procnet
-from cloudos.servers.vfs import inet, pty
+from cloudos.servers.net.inet import NetState
+from cloudos.servers.net import server as netserver
+from cloudos.servers.vfs import pty
 from cloudos.servers.runtime import Request, ServerApi, ServerRuntime
 from cloudos.servers.vfs.console import Console, ConsoleInterrupt
 from cloudos.servers.vfs.files import FdTable, OpenFiles
 from cloudos.servers.vfs.locks import proc_locks
-from cloudos.servers.vfs.paths import Namespace, Walk, is_dir, path_of
+from cloudos.servers.vfs.paths import Namespace, Walk, is_dir, path_of, relative
 from cloudos.servers.vfs.fs import FileSystem
 from cloudos.servers.vfs.procfs import (NS_INIT, Counters, Mapping, ProcFs, ProcInfo,
                                         TaskInfo)
 from cloudos.servers.vfs.perm import EVERY_CAP, ROOT, Who
+from cloudos.abi.signal import SI_MESGQ
 from cloudos.abi.flags import OwnerType
-from cloudos.abi.vfs import ConsoleInput, ExecRead, NetPoll, Op, Spawn
+from cloudos.abi.vfs import ConsoleInput, ExecRead, Op, Spawn
 from cloudos.servers.vfs.server import (AT_FDCWD, VFS_ID, Proc, Vfs, VfsState, fd_info,
                                         fd_paths, serve)
 from cloudos.servers.tty.ldisc import LineDiscipline, Termios
@@ -185,6 +188,7 @@ class KernelProcView:
 
     def __init__(self, kernel: Kernel, vfs: VfsState) -> None:
         self.kernel, self.vfs = kernel, vfs
+        self.net_boot: netserver.NetBoot | None = None  # the net server's (/proc/net)
         self.init_uts = process.Uts()
         self.namespaces: dict[int, int] = {}  # other UTS namespaces' inode numbers
 
@@ -308,23 +312,41 @@ class KernelProcView:
             return UTS_INIT_INO
         return self.namespaces.setdefault(id(uts), UTS_INIT_INO + 0x100 + len(self.namespaces))
 
+    def mnt_ns(self, pid: int) -> int:
+        proc = self.vfs.procs.get(pid)
+        ns = proc.namespace(self.vfs.namespace) if proc is not None else self.vfs.namespace
+        return ns.ino or NS_INIT["mnt"]
+
     def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int] | None:
         return fd_info(self.vfs, pid, fd)
 
-    def mounts(self) -> list[tuple[bytes, FileSystem]]:
-        return list(self.vfs.namespace.mounts.items())
+    def mounts(self, pid: int) -> list[tuple[bytes, FileSystem]]:
+        """Those of its namespace that it sees from its root (chroot), by the path there."""
+        proc = self.vfs.procs.get(pid)
+        if proc is None:
+            return list(self.vfs.namespace.mounts.items())
+        top = path_of(proc.top(self.vfs.namespace)).rstrip(b"/")
+        return [(path[len(top):] or b"/", fs)
+                for path, fs in proc.namespace(self.vfs.namespace).mounts.items()
+                if path == top or path.startswith(top + b"/") or not top]
 
     def umask(self, pid: int) -> int:
         proc = self.vfs.procs.get(pid)
         return proc.umask if proc is not None else 0o022
 
-    def cwd(self, pid: int) -> bytes:
+    def cwd(self, pid: int, root: bool = False) -> bytes:
+        """The path of its working directory (or root), as the process reading /proc sees
+        it from its own root (Linux's d_path: "(unreachable)/..." outside it)."""
         proc = self.vfs.procs.get(pid)
         if proc is None:
             raise KernelError(Errno.ENOENT, f"process {pid} has no working directory")
-        return path_of(proc.cwd)
+        reader = self.vfs.procs.get(self.vfs.caller)
+        top = reader.top(self.vfs.namespace) if reader is not None \
+            else self.vfs.namespace.root()
+        return relative(proc.top(self.vfs.namespace) if root else proc.cwd, top)
     def net(self, name: str) -> bytes:
-        return procnet.render(self.vfs.net, name, os.getuid(), inet.inode)
+        stack = self.net_boot.stack if self.net_boot is not None else NetState()
+        return procnet.render(stack, name, os.getuid(), lambda file: file.inet.handle)
 
 
 class Machine:
@@ -342,6 +364,7 @@ class Machine:
                 cpu.stress(preempt_stress + cpu.index)
         kernel.install_syscalls(handlers(), native_handlers())
         kernel.personality = LinuxPersonality(kernel)
+        vdso.of(kernel)  # the vDSO's pages and clock, for the machine's life
         try:
             namespace = default_namespace(sandbox)
         except (KernelError, OSError) as err:
@@ -352,7 +375,9 @@ class Machine:
         OpenFiles.for_ram(mem)  # file-max: ENFILE past one open file per 10 KiB of RAM
         state.fd_limit = functools.partial(self._rlimit, RLIMIT_NOFILE)
         state.fsize_limit = functools.partial(self._rlimit, RLIMIT_FSIZE)
+        state.msgqueue_limit = functools.partial(self._rlimit, RLIMIT_MSGQUEUE)
         state.send_sigio = self._send_sigio
+        state.send_mq_signal = self._send_mq_signal
         state.map_limit = mem
         self.halted: int | None = None  # the status a halt (timeout, host signal) gives
         self._halts: list[int] = []  # halts host signal handlers asked for (_halt_soon)
@@ -363,15 +388,20 @@ class Machine:
         self.vfs_state.namespace.mount(b"/proc", ProcFs(view, lambda: self.vfs_state.caller))
         crash_on, crashes = (crash or {}).get("vfs", (0, 1))
         self.vfs = ServerRuntime(kernel, "vfs", VFS_ID, serve(self.vfs_state), crash_on, crashes)
-        self.rs = rs.start(kernel, [self.vfs])
+        self.net_boot = self.view.net_boot = netserver.NetBoot(vfs_port=self.vfs.port)
+        self._publish(publish)
+        crash_on, crashes = (crash or {}).get("net", (0, 1))
+        self.net = ServerRuntime(kernel, "net", netserver.NET_ID,
+                                 netserver.serve(self.net_boot), crash_on, crashes)
+        self.vfs_state.net_port = self.net.port
+        self.rs = rs.start(kernel, [self.vfs, self.net])
         # --net host: the first process's capability on the VFS holds NETWORK too, so its
-        # internet sockets reach the host's network (servers/vfs/hostnet.py)
+        # internet sockets reach the host's network (servers/net/host.py)
         reach = Right.NETWORK if network == "host" else 0
         kernel.services[sys_file.VFS] = self.vfs.client_cap(Right.SEND | Right.FILE
                                                             | Right.GRANT | reach)
         self.files, self.aslr = files, aslr
-        self._publish(publish)
-        kernel.log.info("system services: rs, vfs")
+        kernel.log.info("system services: rs, vfs, net")
 
     def _send_sigio(self, kind: int, who: int, sig: int) -> None:
         """A signal the VFS sends an open file's owner (F_SETOWN: a thread's process, a
@@ -382,10 +412,17 @@ class Machine:
             if p.pgid == who if kind == OwnerType.PGRP else \
                     p.pid == who or any(t.tid == who for t in p.threads):
                 signals.send(p, signals.SigInfo(sig, signals.SI_KERNEL))
+    def _send_mq_signal(self, pid: int, sig: int, sender: int, uid: int, value: int) -> None:
+        """The signal of an mq_notify: a message came to the queue ``pid`` watches."""
+        process = self.kernel.processes.get(pid)
+        if process is not None and not process.zombie:
+            signals.send(process, signals.SigInfo(sig, SI_MESGQ, sender, uid,
+                                                  value=value))
+
     def _publish(self, publish: Sequence[tuple[str, int, int, bool]]) -> None:
         """--publish: listen on (or for UDP, bind) each host address and port now
-        (SetupError if taken), and have the VFS start polling them (servers/vfs/hostnet.py
-        forwards what comes)."""
+        (SetupError if taken), for the net server to poll (servers/net/host.py forwards
+        what comes)."""
         for address, host_port, guest_port, udp in publish:
             try:
                 family = socket.AF_INET6 if ":" in address else socket.AF_INET
@@ -397,10 +434,7 @@ class Machine:
             except OSError as err:
                 raise SetupError(f"--publish {address}:{host_port}: {err.strerror}") from None
             listening.setblocking(False)
-            self.vfs_state.net.published.append((listening, guest_port))
-        if publish:
-            port = self.kernel.ipc.ports[self.vfs.client_cap(Right.SEND).obj]
-            self.kernel.ipc.notify(port, Message(Op.NET_POLL, b"", 0, body=NetPoll(0)))
+            self.net_boot.published.append((listening, guest_port))
 
     def _rlimit(self, resource: int, pid: int) -> int:
         """The soft limit ``resource`` of process ``pid``, for the VFS (files, fds)."""

@@ -49,6 +49,8 @@ class Errno(IntEnum):
     ENOSYS = 38
     ENOTEMPTY = 39
     ELOOP = 40
+    ENOMSG = 42
+    EIDRM = 43
     EOVERFLOW = 75
     ENOTSOCK = 88
     EDESTADDRREQ = 89

@@ -1,5 +1,5 @@
 """Linux x86_64 flag words: open(2), the *at calls, renameat2(2), fallocate(2), mmap(2), clone(2),
-fcntl(2) and flock(2).
+fcntl(2), flock(2), mount(2) and umount2(2).
 
 Owns the bits of each flag argument, named once (asm-generic/fcntl.h, fcntl.h,
 linux/fs.h, linux/falloc.h, asm/mman.h, sched.h), as ``IntFlag`` classes.
@@ -117,6 +117,13 @@ class CloneFlag(IntFlag):
     DETACHED = 0x400000
     UNTRACED = 0x800000
     CHILD_SETTID = 0x1000000
+    NEWCGROUP = 0x2000000
+    NEWUTS = 0x4000000
+    NEWIPC = 0x8000000
+    NEWUSER = 0x10000000
+    NEWPID = 0x20000000
+    NEWNET = 0x40000000
+    IO = 0x80000000
 
 
 class FcntlCmd(IntEnum):
@@ -153,3 +160,41 @@ class FlockOp(IntFlag):
     NB = 4
     UN = 8
     MAND = 32  # Linux ignores a request with it (and warns once)
+
+
+class MountFlag(IntFlag):
+    """mount(2)'s flags (linux/mount.h)."""
+
+    RDONLY = 1
+    NOSUID = 2
+    NODEV = 4
+    NOEXEC = 8
+    SYNCHRONOUS = 16
+    REMOUNT = 32
+    MANDLOCK = 64
+    DIRSYNC = 128
+    NOSYMFOLLOW = 256
+    NOATIME = 1024
+    NODIRATIME = 2048
+    BIND = 4096
+    MOVE = 8192
+    REC = 16384
+    SILENT = 32768
+    UNBINDABLE = 1 << 17
+    PRIVATE = 1 << 18
+    SLAVE = 1 << 19
+    SHARED = 1 << 20
+    RELATIME = 1 << 21
+    STRICTATIME = 1 << 24
+    LAZYTIME = 1 << 25
+    MGC_VAL = 0xC0ED0000  # the old magic number in the high half: ignored
+    MGC_MSK = 0xFFFF0000
+
+
+class UmountFlag(IntFlag):
+    """umount2(2)'s flags."""
+
+    FORCE = 1
+    DETACH = 2
+    EXPIRE = 4
+    NOFOLLOW = 8

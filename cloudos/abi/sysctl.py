@@ -48,8 +48,18 @@ TUNABLES = (
     Tunable("kernel/shmmax", (1 << 64) - (1 << 24) - 1, high=(1 << 64) - 1),  # SHMMAX
     Tunable("kernel/shmall", (1 << 64) - (1 << 24) - 1, high=(1 << 64) - 1),
     Tunable("kernel/shmmni", 4096, 0, 1 << 15),
+    Tunable("kernel/msgmax", 8192),                         # MSGMAX
+    Tunable("kernel/msgmnb", 16384),                        # MSGMNB
+    Tunable("kernel/msgmni", 32000, 0, 1 << 15),            # MSGMNI .. IPCMNI
+    # SEMMSL, SEMMNS, SEMOPM, SEMMNI: four numbers (ipc/ipc_sysctl.c's proc_ipc_sem_dointvec)
+    Tunable("kernel/sem", "32000\t1024000000\t500\t32000", text=True, high=127),
     Tunable("kernel/random/poolsize", 256, mode=0o444),
     Tunable("kernel/random/entropy_avail", 256, mode=0o444),
+    Tunable("fs/mqueue/msg_max", 10, 1, 65536),            # MIN_MSGMAX .. HARD_MSGMAX
+    Tunable("fs/mqueue/msgsize_max", 8192, 128, 16 << 20),  # MIN_MSGSIZEMAX .. HARD_MSGSIZEMAX
+    Tunable("fs/mqueue/msg_default", 10, 1, 65536),
+    Tunable("fs/mqueue/msgsize_default", 8192, 128, 16 << 20),
+    Tunable("fs/mqueue/queues_max", 256),
     Tunable("fs/pipe-max-size", 1 << 20, PAGE, 1 << 31),   # rounded up as round_pipe_size
     Tunable("fs/nr_open", 1 << 20, 64, 2147483584),        # BITS_PER_LONG .. sysctl_nr_open_max
     Tunable("fs/lease-break-time", 45, -INT_MAX - 1),
@@ -99,6 +109,15 @@ class Sysctl:
         return self.number("fs/lease-break-time")
 
     @property
+    def sem(self) -> tuple[int, int, int, int]:
+        """kernel/sem: SEMMSL (semaphores per set), SEMMNS (in all), SEMOPM (operations
+        per semop), SEMMNI (sets)."""
+        value = self.values["kernel/sem"]
+        assert isinstance(value, str)
+        msl, mns, opm, mni = (int(word) for word in value.split())
+        return msl, mns, opm, mni
+
+    @property
     def core_pattern(self) -> str:
         value = self.values["kernel/core_pattern"]
         assert isinstance(value, str)
@@ -115,6 +134,8 @@ class Sysctl:
 def parse(tunable: Tunable, data: bytes) -> int | str:
     """``data`` as ``tunable``'s value, checked as Linux's handlers check it (ValueError:
     EINVAL)."""
+    if tunable.path == "kernel/sem":
+        return _sem(data)
     if tunable.text:  # proc_dostring: up to the first newline, cut to the buffer
         return data.split(b"\n", 1)[0][:tunable.high].decode(errors="replace")
     words = data.split()
@@ -129,6 +150,18 @@ def parse(tunable: Tunable, data: bytes) -> int | str:
     if not tunable.low <= value <= tunable.high:
         raise ValueError(f"{value} outside {tunable.low}..{tunable.high}")
     return value
+
+
+def _sem(data: bytes) -> str:
+    """kernel/sem: four numbers, SEMMNI at most IPCMNI (32768), none negative."""
+    try:
+        numbers = [int(word, 10) for word in data.split()]
+    except ValueError:
+        raise ValueError("not a number") from None
+    if len(numbers) != 4 or min(numbers) < 0 or max(numbers) > INT_MAX \
+            or numbers[3] > 1 << 15:
+        raise ValueError("kernel/sem takes four numbers")
+    return "\t".join(str(n) for n in numbers)
 
 
 def round_pipe_size(size: int) -> int:

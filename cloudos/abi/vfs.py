@@ -50,6 +50,9 @@ class Op(enum.IntEnum):
     SIGNALFD4, EVENTFD2, EPOLL_CREATE1, DUP3, PIPE2 = 289, 290, 291, 292, 293
     RENAMEAT2, MEMFD_CREATE, STATX = 316, 319, 332
     SENDFILE, COPY_FILE_RANGE, CLOSE_RANGE = 40, 326, 436
+    MQ_OPEN, MQ_UNLINK, MQ_TIMEDSEND, MQ_TIMEDRECEIVE, MQ_NOTIFY = 240, 241, 242, 243, 244
+    MQ_GETSETATTR = 245
+    PIVOT_ROOT, CHROOT, MOUNT, UMOUNT2, UNSHARE, SETNS = 155, 161, 165, 166, 272, 308
     # lifecycle: sent by the personality when a process starts, forks, execs or exits
     SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003
     EXEC_READ, MMAP_READ = 1004, 1005  # execve's and mmap's reads
@@ -64,9 +67,10 @@ class Op(enum.IntEnum):
     CREDENTIALS = 1013  # a process's ids changed (linux/creds.py): its file permissions
     FCNTL_LOCK, FCNTL_OWNER = 1014, 1015  # fcntl's lock and owner commands, decoded
     LEASE_TIMEOUT = 1016  # a lease being broken had lease-break-time to let go (locks.py)
-    NET_POLL = 1017  # time to poll the host sockets of the network stack (servers/net)
-    SOCKET_TIMEOUT = 1018  # a socket call parked past its SO_RCVTIMEO/SO_SNDTIMEO
-    PTY_TIMER = 1019  # a pseudo-terminal's VTIME ran out (servers/vfs/pty.py)
+    # from the net server (abi/netsrv.py): an fd for its new socket, its sockets' poll
+    # events, and that it restarted
+    SOCKET_MADE, SOCKET_EVENTS, NET_RESTARTED = 1019, 1020, 1021
+    PTY_TIMER = 1022  # a pseudo-terminal's VTIME ran out (servers/vfs/pty.py)
 
 
 # Ops the server runtime answers itself, for any server: no request class, no handler.
@@ -101,6 +105,24 @@ class Received:
     control_used: int
     msg_flags: int
     name: bytes = b""  # the sender's sockaddr (msg_name), if it has one
+
+
+@record
+class MqReceived:
+    """A message mq_timedreceive took, and its priority."""
+
+    data: bytes
+    prio: int
+
+
+@record
+class MqAttr:
+    """A queue's struct mq_attr, as it was before mq_getsetattr changed it."""
+
+    flags: int
+    maxmsg: int
+    msgsize: int
+    curmsgs: int
 
 
 @record
@@ -163,6 +185,16 @@ class LockHolder:
     type: int
     start: int
     length: int
+    pid: int
+
+
+@record
+class NsTarget:
+    """A setns's namespace file: its namespace's CLONE_NEW* flag and the process whose
+    namespace it is (the VFS joined a mount namespace itself; the personality joins a
+    UTS namespace)."""
+
+    flag: int
     pid: int
 
 
@@ -545,6 +577,56 @@ class Fchdir:
 
 
 @record
+class Chroot:
+    """chroot(2); the personality checked CAP_SYS_CHROOT."""
+    OP: ClassVar[Op] = Op.CHROOT
+    path: bytes
+
+
+@record
+class Mount:
+    """mount(2) with its strings read (b"" for a NULL one); the personality checked
+    CAP_SYS_ADMIN."""
+    OP: ClassVar[Op] = Op.MOUNT
+    source: bytes
+    target: bytes
+    fstype: bytes
+    flags: int
+    data: bytes
+
+
+@record
+class Umount2:
+    OP: ClassVar[Op] = Op.UMOUNT2
+    target: bytes
+    flags: int
+
+
+@record
+class PivotRoot:
+    OP: ClassVar[Op] = Op.PIVOT_ROOT
+    new_root: bytes
+    put_old: bytes
+
+
+@record
+class Unshare:
+    """Process ``pid`` leaves its mount namespace for a copy (unshare or clone with
+    CLONE_NEWNS)."""
+    OP: ClassVar[Op] = Op.UNSHARE
+    pid: int
+
+
+@record
+class Setns:
+    """setns(2) on ``fd``, which must be a /proc/<pid>/ns/* file of type ``nstype``
+    (0: any); the personality checked CAP_SYS_ADMIN."""
+    OP: ClassVar[Op] = Op.SETNS
+    fd: int
+    nstype: int
+
+
+@record
 class Umask:
     OP: ClassVar[Op] = Op.UMASK
     mask: int
@@ -569,6 +651,60 @@ class XattrFd:
 class Pipe2:
     """pipe2(2); the two fds go to one grant of 8 bytes."""
     OP: ClassVar[Op] = Op.PIPE2
+    flags: int
+
+
+@record
+class MqOpen:
+    """mq_open(2) of ``name`` (without its leading slash); ``maxmsg`` 0: no attributes
+    given (the defaults)."""
+    OP: ClassVar[Op] = Op.MQ_OPEN
+    name: bytes
+    flags: int
+    mode: int
+    maxmsg: int
+    msgsize: int
+
+
+@record
+class MqUnlink:
+    OP: ClassVar[Op] = Op.MQ_UNLINK
+    name: bytes
+
+
+@record
+class MqTimedsend:
+    """mq_timedsend(2) of ``data`` (copied in by the personality)."""
+    OP: ClassVar[Op] = Op.MQ_TIMEDSEND
+    fd: int
+    data: bytes
+    prio: int
+
+
+@record
+class MqTimedreceive:
+    """mq_timedreceive(2) into a buffer of ``size`` bytes; the answer is an ``MqReceived``."""
+    OP: ClassVar[Op] = Op.MQ_TIMEDRECEIVE
+    fd: int
+    size: int
+
+
+@record
+class MqNotify:
+    """mq_notify(2): ``notify`` -1 unregisters; else SIGEV_NONE (1) or SIGEV_SIGNAL (0)
+    of ``signo`` with ``value``."""
+    OP: ClassVar[Op] = Op.MQ_NOTIFY
+    fd: int
+    notify: int
+    signo: int
+    value: int
+
+
+@record
+class MqGetsetattr:
+    """mq_getsetattr(2): ``flags`` -1 changes nothing; the answer is an ``MqAttr``."""
+    OP: ClassVar[Op] = Op.MQ_GETSETATTR
+    fd: int
     flags: int
 
 
@@ -912,18 +1048,32 @@ class CoreDump:
 
 
 @record
-class NetPoll:
-    """The VFS's own timer notification: poll the host sockets (``vfs.inet``)."""
-    OP: ClassVar[Op] = Op.NET_POLL
-    tick: int
+class SocketMade:
+    """From the net server, with the caller's reply: an internet socket it made (socket,
+    or accept4's connection, with ``peer``: its sockaddr) wants an fd; ``events``: its
+    poll events now (later ones come as ``SocketEvents``)."""
+    OP: ClassVar[Op] = Op.SOCKET_MADE
+    handle: int
+    flags: int
+    events: int
+    peer: bytes | None = None
 
 
 @record
-class SocketTimeout:
-    """The VFS's own timer notification: the parked socket call ``key`` has waited its
-    SO_RCVTIMEO or SO_SNDTIMEO (``vfs.inet``)."""
-    OP: ClassVar[Op] = Op.SOCKET_TIMEOUT
-    key: int
+class SocketEvents:
+    """From the net server: the poll events of its sockets that changed, (handle, events);
+    ``watched``: the answer to a ``NetWatch`` (abi/netsrv.py), the events of each."""
+    OP: ClassVar[Op] = Op.SOCKET_EVENTS
+    changes: tuple[tuple[int, int], ...]
+    watched: bool = False
+
+
+@record
+class NetRestarted:
+    """From the net server, as it starts: sockets with a handle below ``first`` were the
+    state of an incarnation that crashed, and are reset."""
+    OP: ClassVar[Op] = Op.NET_RESTARTED
+    first: int
 
 
 @record
@@ -950,13 +1100,15 @@ REQUESTS: tuple[type, ...] = (
     Fsync, Sync, Poll, Openat, Mkdirat, Mknodat, Fallocate, Unlinkat, Renameat2, Linkat,
     Symlinkat, Readlinkat,
     Newfstatat, Statx, Faccessat, Fchmodat, Fchmod, Fchownat, Utimensat, Truncate, Ftruncate,
-    Statfs, Fstatfs, Getdents64, Getcwd, Chdir, Fchdir, Umask, XattrPath, XattrFd, Pipe2,
+    Statfs, Fstatfs, Getdents64, Getcwd, Chdir, Fchdir, Chroot, Mount, Umount2,
+    PivotRoot, Unshare, Setns, Umask, XattrPath, XattrFd, Pipe2,
     Eventfd2, MemfdCreate, Signalfd4, TimerfdCreate, TimerfdSettime, TimerfdGettime,
     EpollCreate1, EpollCtl, EpollWait, Socket, Socketpair, Bind, Connect, Listen, Accept4,
     Getsockname, Getpeername, Getsockopt, Setsockopt, Shutdown, Sendto, Recvfrom, Sendmsg,
     Recvmsg, Spawn, Fork, Exec, Exit, ExecRead, MmapRead, MapAttach, MapSync, TimerFired,
     LeaseTimeout, ConsoleInput, SignalsPending, CoreDump, Credentials, Sendfile,
-    CopyFileRange, CloseRange, NetPoll, SocketTimeout, PtyTimer)
+    CopyFileRange, CloseRange, SocketMade, SocketEvents, NetRestarted, MqOpen, MqUnlink,
+    MqTimedsend, MqTimedreceive, MqNotify, MqGetsetattr, PtyTimer)
 # A request class by its op; some classes serve several ops alike.
 BY_OP: dict[int, type] = {
     **{cls.OP: cls for cls in REQUESTS},  # type: ignore[attr-defined]

@@ -15,6 +15,9 @@
  * Stopped there, the context would later pop whatever frame the next new
  * context wrote, and start at that one's entry (issue 11). The flag stays
  * raised, so the stop comes at the first user block instead.
+ *
+ * Also here, as the one C file of the hal: rdtsc(), the host's time-stamp counter,
+ * which the guest's vDSO reads too (cloudos/linux/vdso.py keeps the two clocks one).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -47,8 +50,18 @@ static PyObject *hook_address(PyObject *self, PyObject *args)
     return PyLong_FromVoidPtr((void *)block_hook);
 }
 
+static PyObject *rdtsc(PyObject *self, PyObject *args)
+{
+    uint32_t lo, hi;
+    (void)self;
+    (void)args;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return PyLong_FromUnsignedLongLong((uint64_t)hi << 32 | lo);
+}
+
 static PyMethodDef methods[] = {
     {"hook_address", hook_address, METH_NOARGS, "Address of the C block hook."},
+    {"rdtsc", rdtsc, METH_NOARGS, "The host CPU's time-stamp counter."},
     {NULL, NULL, 0, NULL},
 };
 

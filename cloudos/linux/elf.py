@@ -44,7 +44,7 @@ U64 = (1 << 64) - 1
 AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ = 0, 3, 4, 5, 6
 AT_BASE, AT_FLAGS, AT_ENTRY = 7, 8, 9
 AT_UID, AT_EUID, AT_GID, AT_EGID, AT_PLATFORM, AT_HWCAP, AT_CLKTCK = 11, 12, 13, 14, 15, 16, 17
-AT_SECURE, AT_RANDOM, AT_HWCAP2, AT_EXECFN = 23, 25, 26, 31
+AT_SECURE, AT_RANDOM, AT_HWCAP2, AT_EXECFN, AT_SYSINFO_EHDR = 23, 25, 26, 31, 33
 HWCAP = 0x078BFBFF  # CPUID.1:EDX of the emulated CPU family: fpu..sse2, what glibc reads
 
 
@@ -299,8 +299,9 @@ def env_area(stack_top: int, execfn: bytes, envp: list[bytes]) -> tuple[int, int
 
 
 def build_stack(aspace: AddressSpace, image: Image, argv: list[bytes], envp: list[bytes],
-                execfn: bytes, ids: tuple[int, int, int, int]) -> int:
+                execfn: bytes, ids: tuple[int, int, int, int], vdso: int = 0) -> int:
     """Create the stack VMA and lay out argc/argv/envp/auxv; return the initial RSP.
+    ``vdso``: where the vDSO's ELF header is mapped (AT_SYSINFO_EHDR; 0: none).
 
     The stack starts at STACK_INITIAL, or more when the strings need it (execve has
     bounded them by then: ``sys_fork``'s argument limits)."""
@@ -325,7 +326,8 @@ def build_stack(aspace: AddressSpace, image: Image, argv: list[bytes], envp: lis
             AT_ENTRY, image.program_entry, AT_UID, uid, AT_EUID, euid,
             AT_GID, gid, AT_EGID, egid, AT_SECURE, int(uid != euid or gid != egid),
             AT_RANDOM, rand, AT_HWCAP, HWCAP,
-            AT_HWCAP2, 0, AT_CLKTCK, 100, AT_PLATFORM, platform, AT_EXECFN, fn, AT_NULL, 0]
+            AT_HWCAP2, 0, AT_CLKTCK, 100, AT_PLATFORM, platform, AT_EXECFN, fn,
+            *((AT_SYSINFO_EHDR, vdso) if vdso else ()), AT_NULL, 0]
     words = [len(argv), *arg_ptrs, 0, *env_ptrs, 0, *auxv]
     strings_bottom = top - len(blob)
     rsp = (strings_bottom - 8 * len(words)) & ~15

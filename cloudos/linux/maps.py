@@ -90,8 +90,8 @@ def describe(aspace: AddressSpace, vma: Vma) -> list[Piece]:
     """What /proc/<pid>/maps shows of ``vma``: one line per stretch of one mapping (the
     kernel merges neighbouring VMAs alike in protection, as a library's first segment
     and the file mapped just below it), each named by its file's path and offset, or
-    [heap], [stack], or nothing for anonymous memory."""
-    if vma.name in ("[heap]", "[stack]"):
+    [heap], [stack], [vvar], [vdso], or nothing for anonymous memory."""
+    if vma.name in ("[heap]", "[stack]", "[vvar]", "[vdso]"):
         return [(vma.start, vma.end, vma.name, 0, 0, 0)]
     cuts = sorted({vma.start, vma.end} | {edge for b in _ranges.get(aspace, ())
                                          for edge in (b.start, b.end)

@@ -14,7 +14,7 @@ import heapq
 from cloudos.abi.vfs import CoreDump, Exit
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.task import Process, State, Thread
-from cloudos.linux import coredump, signals
+from cloudos.linux import coredump, signals, sysvsem, vdso
 from cloudos.linux.pagecache import collect_shared
 from cloudos.linux.process import memory_kinds
 from cloudos.linux.syscalls import sys_file, sys_fork
@@ -31,8 +31,10 @@ class LinuxPersonality:
         return signals.on_fault(thread, sig, addr, code)
 
     def before_user(self, thread: Thread) -> None:
-        """Signals due to ``thread``: a handler's frame, a stop, or the default action."""
+        """Signals due to ``thread``: a handler's frame, a stop, or the default action;
+        the vDSO's clock anchor when it is due."""
         signals.deliver(thread)
+        vdso.tick(self.kernel)
 
     def on_dying(self, dying: Process) -> None:
         """A process is about to lose its memory: its core file, if it leaves one."""
@@ -49,10 +51,11 @@ class LinuxPersonality:
             sys_file.notify(kernel, CoreDump(dying.pid, image, name))
 
     def on_exit(self, dead: Process) -> None:
-        """A process ended: its parent hears of it, its orphans are adopted, the VFS
-        closes its files."""
+        """A process ended: its parent hears of it, its orphans are adopted, its
+        semaphore adjustments are undone, the VFS closes its files."""
         sys_fork.on_exit(dead)
         collect_shared(self.kernel)
+        sysvsem.exit_sem(dead)
         signals.child_exited(dead)
         sys_file.notify(self.kernel, Exit(dead.pid))
         if dead.pid == 1:

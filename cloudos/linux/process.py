@@ -20,13 +20,14 @@ from cloudos.kernel.boot import Kernel
 from cloudos.kernel.mm.vm import AddressSpace, Prot
 from cloudos.kernel.task import Process, Thread
 from cloudos.kernel.trap import Stop
-from cloudos.linux import elf
+from cloudos.linux import elf, vdso
 from cloudos.linux.creds import Creds
 from cloudos.linux.pagecache import cache_of
 
 RLIM_INFINITY = (1 << 64) - 1
 RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_AS = 0, 1, 9
 RLIMIT_STACK, RLIMIT_CORE, RLIMIT_NPROC, RLIMIT_NOFILE, RLIM_NLIMITS = 3, 4, 6, 7, 16
+RLIMIT_MSGQUEUE = 12
 
 
 def _host_limit(resource_id: int) -> tuple[int, int]:
@@ -161,7 +162,8 @@ def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
     try:
         image = elf.load(aspace, data, path, loader, aslr, cache_of(kernel), (ids[0], ids[1]),
                          loader_path)
-        rsp = elf.build_stack(aspace, image, argv, envp, os.fsencode(path), owner)
+        rsp = elf.build_stack(aspace, image, argv, envp, os.fsencode(path), owner,
+                              vdso.map_into(kernel, aspace))
     except BaseException:
         aspace.destroy()
         raise

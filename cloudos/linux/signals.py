@@ -49,7 +49,12 @@ RESTARTABLE = {Sysno.READ, Sysno.WRITE, Sysno.PREAD64, Sysno.PWRITE64, Sysno.REA
                Sysno.WAIT4, Sysno.FUTEX, Sysno.WAITID,
                Sysno.FCNTL, Sysno.FLOCK,  # (fcntl waits only in F_SETLKW, F_OFD_SETLKW)
                Sysno.OPEN, Sysno.OPENAT, Sysno.CREAT, Sysno.OPENAT2,
-               Sysno.TRUNCATE}  # (a FIFO's open, a lease's break)
+               Sysno.TRUNCATE,  # (a FIFO's open, a lease's break)
+               # the socket calls, unless the socket has a timeout (signal(7): the net
+               # server answers those EINTR itself, net.sockets)
+               Sysno.ACCEPT, Sysno.ACCEPT4, Sysno.CONNECT, Sysno.RECVFROM, Sysno.RECVMSG,
+               Sysno.RECVMMSG, Sysno.SENDTO, Sysno.SENDMSG, Sysno.SENDMMSG,
+               Sysno.MQ_TIMEDSEND, Sysno.MQ_TIMEDRECEIVE}
 # System calls a stopped thread leaves to run again once continued (the others,
 # which may have made progress, finish first and the thread stops after them).
 STOP_RESTARTS = {Sysno.READ, Sysno.POLL, Sysno.PREAD64, Sysno.READV, Sysno.SELECT, Sysno.PAUSE,

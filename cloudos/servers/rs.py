@@ -7,7 +7,8 @@ MINIX 3's RS does. Never: restarts a server that crashes on start-up forever
 (after ``MAX_STARTUP_CRASHES`` in a row it retires it: the port answers EIO).
 A crash that a request caused is always restarted: it answered that request, so
 however many a process provokes, each costs it a call and nobody else a thing.
-Called by: nobody directly; it is a server. ``start`` wires it at boot.
+Called by: nobody directly; it is a server. ``start`` wires it at boot, watching the
+VFS and the net server (``cloudos.machine``).
 """
 
 from __future__ import annotations

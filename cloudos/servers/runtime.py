@@ -2,7 +2,9 @@
 
 Owns: turning a server's ``yield receive(port)`` into a real kernel receive (the
 server thread blocks like any other), the bookkeeping of requests not yet
-answered, the server boundary (an exception inside a server is caught here,
+answered, handing a request on to another server (``forward``: the VFS's socket
+calls to the net server, which answers the caller; a signal for that caller
+follows the call there), the server boundary (an exception inside a server is caught here,
 logged, every caller it owed an answer is told, and ``rs`` is told), and fault
 injection (crash a named server on its Nth request, for tests).
 What a crash tells each caller: the request being served when the server
@@ -23,7 +25,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
 
-from cloudos.abi.vfs import Again, Interrupt
+from cloudos.abi.vfs import Again, Interrupt, Op
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.cap import Cap, ObjType, Right
 from cloudos.errno import Errno, KernelError
@@ -31,7 +33,7 @@ from cloudos.kernel.ipc import Message, Port
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import Stop
 
-
+FORWARDED_MAX = 256  # forwarded calls remembered before the answered ones are forgotten
 
 
 class InjectedFault(Exception):
@@ -102,6 +104,21 @@ class ServerApi:
             if cap is not None and cap.type is ObjType.GRANT:
                 ipc.grants.pop(cap.obj, None)
 
+    def forward(self, request: Request, port: Port, body: Any) -> None:
+        """Hand ``request`` on to the server of ``port`` as ``body``: its reply capability
+        and grants go with it, and that server answers the caller (as MINIX's VFS hands a
+        call to a driver); this server is done with it. The message names the caller as
+        its sender: the receiving server serves it for that process."""
+        space = self.kernel.ipc.caps.spaces.get(self.pid, {})
+        reply = space.pop(request.reply_token, None) if request.reply_token else None
+        caps = [cap for cap in (space.pop(token, None) for token in request.grants)
+                if cap is not None]
+        request.answered = True
+        self.runtime.outstanding.discard(request)
+        if reply is not None:
+            self.runtime.passed_on(reply.obj, port)
+        self.kernel.ipc.notify(port, Message(body.OP, b"", request.sender, caps, reply, body))
+
     def notify_at(self, delay: float, op: int, body: Any) -> None:
         """In ``delay`` seconds, the kernel sends this server the notification ``body``."""
         kernel, port = self.kernel, self.runtime.port
@@ -134,6 +151,10 @@ class ServerRuntime:
         # a crash a request caused answers that request, so it cannot loop without callers).
         self.startup_crashes = 0
         self.outstanding: set[Request] = set()
+        # calls forwarded to another server (reply id -> its port): a signal for the
+        # caller goes there (``_interrupt``)
+        self.forwarded: dict[int, Port] = {}
+        self.prune_at = FORWARDED_MAX  # (twice what is left after each pruning: amortized)
         self.on_crash: Callable[[ServerRuntime], None] = lambda _r: None
         token = kernel.ipc.create_port(sid)
         self.port_token = token
@@ -209,6 +230,20 @@ class ServerRuntime:
             if reply is not None and reply.obj == reply_id:
                 done = request.on_crash
                 self.api.reply(request, done if isinstance(done, int) else Again.INTERRUPTED)
+                return
+        port = self.forwarded.pop(reply_id, None)
+        if port is not None:  # the server it was forwarded to has it: the signal follows
+            self.kernel.ipc.notify(port, Message(Op.INTERRUPT, b"", 0,
+                                                 body=Interrupt(reply_id)))
+
+    def passed_on(self, reply_id: int, port: Port) -> None:
+        """Remember where a call went (``ServerApi.forward``), forgetting the calls whose
+        callers no longer wait once the list grows."""
+        if len(self.forwarded) >= self.prune_at:
+            waiting = self.kernel.ipc.replies
+            self.forwarded = {r: p for r, p in self.forwarded.items() if r in waiting}
+            self.prune_at = max(FORWARDED_MAX, 2 * len(self.forwarded))
+        self.forwarded[reply_id] = port
 
     def _inject(self, request: Request) -> bool:
         if not request.reply_token:  # notifications are not counted (nor lost: see _crashed)

@@ -1,4 +1,4 @@
-/* net_inet.c — internet sockets on the loopback: a TCP echo server with epoll and forked clients, UDP request and response, non-blocking connect, the errors of each call, socket options, MSG_PEEK/MSG_WAITALL, IPv6 and v4-mapped addresses (argv[1] picks one section; none: all but "offline", which is CloudOS's own). */
+/* net_inet.c — internet sockets on the loopback: a TCP echo server with epoll and forked clients, UDP request and response, non-blocking connect, the errors of each call, socket options, MSG_PEEK/MSG_WAITALL, the listen backlog, urgent data (MSG_OOB), IPv6 and v4-mapped addresses (argv[1] picks one section; none: all but "offline", which is CloudOS's own). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,6 +18,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -597,6 +598,132 @@ static void procnet(void)
     close(d);
 }
 
+/* listen's backlog: it holds backlog + 1 connections; a connect beyond waits (Linux drops
+   its SYN; the retransmission gets in once an accept made room). */
+static void backlog(void)
+{
+    int port, s = listener(&port, 1);
+    struct sockaddr_in a = loopback(port);
+    int c[3];
+    for (int i = 0; i < 3; i++) {
+        c[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        printf("non-blocking connect %d: %s\n", i,
+               connect(c[i], (struct sockaddr *)&a, sizeof a) ? errname(errno) : "0");
+    }
+    for (int i = 0; i < 3; i++) {
+        struct pollfd p = {.fd = c[i], .events = POLLOUT};
+        printf("connected %d within 100 ms: %d\n", i, poll(&p, 1, 100));
+    }
+    int d = accept(s, NULL, NULL);
+    printf("accept: %d\n", d >= 0);
+    struct pollfd p = {.fd = c[2], .events = POLLOUT};
+    printf("the third gets in once there is room: %d, SO_ERROR %d\n", poll(&p, 1, 5000),
+           int_opt(c[2], SOL_SOCKET, SO_ERROR));
+    pid_t child = fork();
+    if (child == 0) {  /* the queue is full again: a blocking connect waits in connect */
+        int e = socket(AF_INET, SOCK_STREAM, 0);
+        SHOW("child: blocking connect", connect(e, (struct sockaddr *)&a, sizeof a));
+        _exit(0);
+    }
+    usleep(300000);
+    printf("parent: accepting\n");
+    int f = accept(s, NULL, NULL);
+    waitpid(child, NULL, 0);
+    printf("accept: %d\n", f >= 0);
+    close(s);
+    for (int i = 0; i < 3; i++)
+        close(c[i]);
+    close(d);
+    close(f);
+}
+
+/* Urgent data (MSG_OOB) on a loopback TCP connection: the last byte sent is the urgent one;
+   reads stop at its mark and skip it; recv(MSG_OOB) takes it once; SO_OOBINLINE leaves it
+   in the stream. */
+static void urgent(void)
+{
+    int port, s = listener(&port, 4), one = 1, mark = -1;
+    struct sockaddr_in a = loopback(port);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    connect(c, (struct sockaddr *)&a, sizeof a);
+    int d = accept(s, NULL, NULL);
+    char buf[16] = {0}, oob = 0;
+    SHOW("recv MSG_OOB, none", recv(d, &oob, 1, MSG_OOB | MSG_DONTWAIT));
+    SHOW("send MSG_OOB", send(c, "abc", 3, MSG_OOB));
+    SHOW("send", send(c, "de", 2, 0));
+    usleep(50000);
+    struct pollfd p = {.fd = d, .events = POLLIN | POLLPRI};
+    poll(&p, 1, 1000);
+    printf("POLLPRI %d\n", !!(p.revents & POLLPRI));
+    ioctl(d, SIOCATMARK, &mark);
+    printf("at the mark: %d\n", mark);
+    SHOW("read stops at the mark", recv(d, buf, sizeof buf, 0));
+    printf("got [%s]\n", buf);
+    ioctl(d, SIOCATMARK, &mark);
+    printf("at the mark: %d\n", mark);
+    SHOW("recv MSG_OOB", recv(d, &oob, 1, MSG_OOB));
+    printf("urgent byte [%c]\n", oob);
+    SHOW("recv MSG_OOB again", recv(d, &oob, 1, MSG_OOB));
+    memset(buf, 0, sizeof buf);
+    SHOW("read past the mark", recv(d, buf, sizeof buf, 0));
+    printf("got [%s]\n", buf);
+    setsockopt(d, SOL_SOCKET, SO_OOBINLINE, &one, sizeof one);
+    send(c, "xy", 2, MSG_OOB);
+    send(c, "z", 1, 0);
+    usleep(50000);
+    SHOW("inline: recv MSG_OOB", recv(d, &oob, 1, MSG_OOB));
+    memset(buf, 0, sizeof buf);
+    SHOW("inline: read stops at the mark", recv(d, buf, sizeof buf, 0));
+    printf("got [%s]\n", buf);
+    memset(buf, 0, sizeof buf);
+    SHOW("inline: then", recv(d, buf, sizeof buf, 0));
+    printf("got [%s]\n", buf);
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    SHOW("UDP send MSG_OOB", sendto(u, "x", 1, MSG_OOB, (struct sockaddr *)&a, sizeof a));
+    close(u);
+    close(c);
+    close(d);
+    close(s);
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+}
+
+/* A signal for a caller blocked in a socket call (the net server has the call): EINTR
+   without SA_RESTART, the call again with it. */
+static void interrupted(void)
+{
+    struct sigaction sa = {.sa_handler = on_alarm};
+    sigaction(SIGALRM, &sa, NULL);
+    int port, s = listener(&port, 4);
+    struct sockaddr_in a = loopback(port);
+    struct itimerval t = {.it_value = {.tv_usec = 100000}};
+    setitimer(ITIMER_REAL, &t, NULL);
+    SHOW("accept, interrupted", accept(s, NULL, NULL));
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    connect(c, (struct sockaddr *)&a, sizeof a);
+    int d = accept(s, NULL, NULL);
+    char buf[4];
+    setitimer(ITIMER_REAL, &t, NULL);
+    SHOW("recv, interrupted", recv(d, buf, sizeof buf, 0));
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &sa, NULL);
+    if (fork() == 0) {
+        usleep(300000);
+        write(c, "hi", 2);
+        _exit(0);
+    }
+    setitimer(ITIMER_REAL, &t, NULL);
+    SHOW("recv, SA_RESTART", recv(d, buf, sizeof buf, 0));
+    wait(NULL);
+    signal(SIGALRM, SIG_DFL);
+    close(c);
+    close(d);
+    close(s);
+}
+
 /* CloudOS only: with no NETWORK capability only the loopback answers. */
 static void offline(void)
 {
@@ -633,6 +760,12 @@ int main(int argc, char **argv)
         timeouts();
     if (section("files"))
         files();
+    if (section("backlog"))
+        backlog();
+    if (section("urgent"))
+        urgent();
+    if (section("interrupted"))
+        interrupted();
     if (only && section("offline"))
         offline();
     return 0;

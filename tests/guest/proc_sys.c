@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *ename(int e) {
@@ -291,6 +292,32 @@ static void section_honour(void) {
     char buf[128];
     printf("pipe-max-size 5000: %s\n", ename(put("fs/pipe-max-size", "5000\n")));
     printf("pipe-max-size reads %ld\n", number("/proc/sys/fs/pipe-max-size"));
+    fflush(stdout);
+    if (fork() == 0) {  /* without CAP_SYS_RESOURCE a pipe grows to the value written */
+        int p[2];
+        pipe(p);
+        if (setgid(65534) != 0 || setuid(65534) != 0) _exit(9);
+        printf("nobody: F_SETPIPE_SZ 8192: %d", fcntl(p[0], F_SETPIPE_SZ, 8192));
+        int rc = fcntl(p[0], F_SETPIPE_SZ, 16384);
+        printf(", 16384: %d %s\n", rc, rc < 0 ? ename(errno) : "");
+        fflush(stdout);
+        _exit(0);
+    }
+    wait(NULL);
+    /* lease-break-time 1: an open that breaks a lease its holder keeps waits ~1 s */
+    printf("lease-break-time 1: %s\n", ename(put("fs/lease-break-time", "1\n")));
+    close(open("/tmp/proc_sys_lease", O_RDWR | O_CREAT | O_TRUNC, 0644));
+    signal(SIGIO, SIG_IGN);
+    printf("F_SETLEASE F_RDLCK: %d\n", fcntl(open("/tmp/proc_sys_lease", O_RDONLY),
+                                              F_SETLEASE, F_RDLCK));
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int w = open("/tmp/proc_sys_lease", O_WRONLY);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double waited = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("open for writing: %s, after the break time: %d\n", w >= 0 ? "ok" : ename(errno),
+           waited >= 0.9 && waited < 10);
+    unlink("/tmp/proc_sys_lease");
     put("kernel/hostname", "renamed\n");
     uname(&u);
     printf("hostname written: uname says %s\n", u.nodename);

@@ -133,6 +133,9 @@ def test_proc_sys_values_are_honoured(guest_bins, run_cloudos) -> None:
     assert out.decode().splitlines() == [
         "== honour",
         "pipe-max-size 5000: 0", "pipe-max-size reads 8192",  # round_pipe_size
+        "nobody: F_SETPIPE_SZ 8192: 8192, 16384: -1 EPERM",
+        "lease-break-time 1: 0", "F_SETLEASE F_RDLCK: 0",
+        "open for writing: ok, after the break time: 1",
         "hostname written: uname says renamed", "sethostname: /proc says byname",
         "domainname written: example.org",
         "nr_open 2048: 0", "RLIMIT_NOFILE 4096 past nr_open 2048: -1 EPERM",

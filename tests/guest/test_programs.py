@@ -206,3 +206,45 @@ def test_busybox(args, run_native, run_cloudos):
     native = run_native(argv)
     assert native[0] == 0, native
     _assert_same(native, run_cloudos(argv))
+
+
+# --- the vDSO: the clock without a system call ------------------------------------------
+
+VDSO_SECTIONS = {
+    "image": [b"AT_SYSINFO_EHDR given: 1", b"mapped as [vdso] r-xp, at its start: 1",
+              b"below it: a [vvar...] page, read-only 1",
+              b"exports __vdso_clock_gettime@LINUX_2.6: 1",
+              b"exports __vdso_clock_gettime@LINUX_9: 0"],
+    "clocks": [b"MONOTONIC: libc between two system calls: 1",
+               b"REALTIME: libc between two system calls: 1",
+               b"BOOTTIME: libc between two system calls: 1",
+               b"200000 MONOTONIC reads, went back: 0; REALTIME went back: 0",
+               b"clock_gettime of clock 99: -1 EINVAL"],
+    "sleep": [b"20 sleeps of 1 ms, seen to last less: 0", b"20 absolute sleeps, ended early: 0"],
+    "memory": [b"[vvar] PROT_READ|PROT_WRITE: EACCES", b"[vdso] made writable: 0",
+               b"child sees the write: 1, its clock runs: 1",
+               b"exec'd: padding untouched 1, clock_gettime exported 1", b"child: 0"],
+}
+
+
+@by_mode
+@pytest.mark.parametrize("section", sorted(VDSO_SECTIONS))
+def test_vdso(section, mode, guest_bins, run_native, run_cloudos):
+    """linux-vdso.so.1 as glibc finds and uses it, compared with Linux's own."""
+    prog = guest_bins.path("vdso", mode)
+    native = run_native([prog, section])
+    assert native[0] == 0, native
+    lines = native[1].splitlines()
+    assert all(line in lines for line in VDSO_SECTIONS[section]), native[1].decode()
+    _assert_same(native, run_cloudos([prog, section]))
+
+
+def test_vdso_reads_make_no_system_call(guest_bins, run_cloudos):
+    """200,000 clock reads of the clocks section: the vDSO answers them, so the kernel
+    counts only the section's few deliberate calls (--syscall-stats)."""
+    status, out, err = run_cloudos([guest_bins.path("vdso", "static"), "clocks"],
+                                   extra_args=["--syscall-stats"])
+    assert status == 0, err.decode()
+    counts = {m[2]: int(m[1]) for m in re.finditer(rb"^\s*(\d+)\s+[\d.]+\s+(\w+)", err, re.M)}
+    assert 0 < counts.get(b"clock_gettime", 0) < 1000, err.decode()
+    assert b"gettimeofday" not in counts and b"time" not in counts, err.decode()

@@ -51,10 +51,12 @@ def test_hogs_take_turns_are_demoted_and_boosted(guest_bins, run_native, run_clo
                   and a["name"].endswith("quantum") for a, b in zip(both, both[1:]))
     assert repeats <= 4, [(e["pid"], e["args"]["level"], e["name"]) for e in both[:40]]
     for pid in pids:
-        levels = runs([e["args"]["level"] for e in slices if e["pid"] == pid])
-        # Demoted one level at a time; only the boost (every 1 s: on a loaded machine it
-        # can come before level 6) moves a hog up, and always back to level 1.
-        assert levels[0] == 1 and 6 in levels, levels
+        # From the fork on (before it, the parent's start and its fork may block, and
+        # a sleeper is promoted: on a loaded host that happens at any level), nothing
+        # but the CPU: demoted one level at a time; only the boost (every 1 s: on a
+        # loaded machine it can come before level 6) moves a hog up, back to level 1.
+        levels = runs([e["args"]["level"] for e in both if e["pid"] == pid])
+        assert 6 in levels and (pid != pids[1] or levels[0] == 1), levels
         descent = levels[:levels.index(6) + 1]
         assert all(b == a + 1 or b == 1 for a, b in zip(descent, descent[1:])), levels
         assert 1 in levels[levels.index(6):], levels  # the boost lifts it back

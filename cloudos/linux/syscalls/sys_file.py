@@ -53,7 +53,7 @@ SEEK_SET = 0
 IOCTL_BUFFERS = {0x5401: (36, True), 0x5402: (36, False), 0x5403: (36, False),  # TCGETS, TCSETS*
                  0x5404: (36, False), 0x540F: (4, True), 0x5410: (4, False),   # TIOC[GS]PGRP
                  0x5413: (8, True), 0x541B: (4, True), 0x5429: (4, True),   # WINSZ, FIONREAD, SID
-                 0x5421: (4, False),                                          # FIONBIO
+                 0x5421: (4, False), 0x8905: (4, True),                       # FIONBIO, SIOCATMARK
                  0x5414: (8, False), 0x5411: (4, True),                       # TIOCSWINSZ, OUTQ
                  0x80045430: (4, True), 0x40045431: (4, False),               # TIOCGPTN, SPTLCK
                  0x80045439: (4, True)}                                       # TIOCGPTLCK

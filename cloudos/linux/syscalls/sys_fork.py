@@ -36,7 +36,7 @@ from cloudos.linux.pagecache import collect_shared
 from cloudos.linux.process import (RLIMIT_NPROC, RLIMIT_STACK, LinuxProcess, linux,
                                    linux_thread, load_program, since_boot)
 from cloudos.linux.syscalls.args import s32, user_string
-from cloudos.linux.syscalls import sys_file
+from cloudos.linux.syscalls import sys_file, sys_ns
 from cloudos.linux.syscalls.sys_futex import futex_wake
 from cloudos.linux import cpulimit
 
@@ -134,6 +134,7 @@ def _copy_thread(t: Thread, flags: int, stack: int, tls: int, child_tid: int) ->
         cpulimit.watch(process)  # RLIMIT_CPU is inherited, its CPU time starts at 0
         kernel.ipc.caps.fork(parent.pid, process.pid)
         sys_file.notify(kernel, vfs.Fork(parent.pid, process.pid))
+        sys_ns.enter_namespaces(process, flags)
         child = kernel.new_thread(process, context)
     child.personality = linux_thread(t).fork()
     linux_thread(child).started = since_boot(kernel)
@@ -158,15 +159,20 @@ def _store_tid(aspace: AddressSpace, address: int, tid: int) -> None:
 
 def _clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int,
            tls: int) -> int:
-    if flags & ~CLONE_SUPPORTED:
+    if flags & ~(CLONE_SUPPORTED | sys_ns.HONOURED | sys_ns.REFUSED):
         raise KernelError(Errno.EINVAL, f"clone flags {flags & ~CLONE_SUPPORTED:#x} "
-                                        "(namespaces, ptrace, pidfd) are not supported")
+                                        "(ptrace, pidfd) are not supported")
+    if flags & CLONE_NEWNS and flags & CLONE_FS:
+        raise KernelError(Errno.EINVAL, "CLONE_NEWNS with CLONE_FS")
+    if flags & CLONE_THREAD and flags & sys_ns.HONOURED:  # (a thread shares its VFS process)
+        raise KernelError(Errno.EINVAL, "a thread in namespaces of its own")
     if (flags & CLONE_THREAD and not flags & CLONE_SIGHAND) \
             or (flags & CLONE_SIGHAND and not flags & CLONE_VM):
         raise KernelError(Errno.EINVAL, "CLONE_THREAD needs CLONE_SIGHAND needs CLONE_VM")
     if flags & CLONE_SETTLS and tls >= TLS_MAX:
         raise KernelError(Errno.EPERM, f"TLS base {tls:#x} outside user space")
     _check_nproc(t)
+    sys_ns.check_namespaces(t, flags)
 
     def work() -> int:
         child = _copy_thread(t, flags, stack, tls, child_tid)

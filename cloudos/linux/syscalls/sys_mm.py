@@ -17,7 +17,7 @@ from cloudos.kernel.mm.buddy import PAGE_SHIFT, PAGE_SIZE
 from cloudos.kernel.mm.pagetable import COW, FRAME_MASK
 from cloudos.kernel.mm.vm import (MMAP_BASE, MMAP_FLOOR, PAGE_MASK, USER_END, AddressSpace,
                                   Prot, Vma, page_align)
-from cloudos.linux import maps
+from cloudos.linux import maps, vdso
 from cloudos.linux.layout import find_free
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Thread
@@ -239,6 +239,9 @@ def sys_mprotect(t: Thread, addr: int, length: int, prot: int, *_: int) -> int:
         raise KernelError(Errno.EINVAL, f"prot {prot:#x}")
     access, size, aspace = Prot(prot & PROT_ALL), end - addr, t.process.aspace
     _all_mapped(aspace, addr, end)
+    if access & (Prot.WRITE | Prot.EXEC) and any(
+            vma.name == vdso.VVAR for vma in aspace.vmas if vma.start < end and vma.end > addr):
+        raise KernelError(Errno.EACCES, "the [vvar] page is the kernel's, read-only")
     mappings_changed(aspace)
     if access & Prot.WRITE:  # a shared file mapping may be written if its file was opened so
         names = {vma.name for vma in aspace.vmas if vma.start < addr + size and vma.end > addr}

@@ -13,9 +13,10 @@ from enum import Enum
 
 from cloudos.abi.sysno import LINUX_TABLE_END, UNUSED, Sysno
 from cloudos.kernel.trap import Handler
-from cloudos.linux import sysvshm
-from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_prctl, sys_proc,
-                                    sys_sched, sys_signal, sys_time, sys_timer)
+from cloudos.linux import sysvmsg, sysvsem, sysvshm
+from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_mqueue, sys_ns,
+                                    sys_prctl, sys_proc, sys_sched, sys_signal, sys_time,
+                                    sys_timer)
 
 
 class Support(Enum):
@@ -89,7 +90,8 @@ _ROWS: dict[Sysno, _Row] = {
                          "TIOCNOTTY, TCSBRK, TIOCOUTQ, TIOCGPTN, TIOC[GS]PTLCK, TIOCGPTPEER "
                          "(no packet mode, TIOCSTI, TIOCSETD; TIOCSPGRP does not check that "
                          "the group exists; a master never becomes a controlling terminal); "
-                         "on internet sockets SIOCGIF{NAME,INDEX,FLAGS,MTU,ADDR,NETMASK} of lo"),
+                         "on internet sockets SIOCATMARK, SIOCGIF{NAME,INDEX,FLAGS,MTU,ADDR,"
+                         "NETMASK} of lo"),
     Sysno.PREAD64: full(sys_file.sys_pread64),
     Sysno.PWRITE64: full(sys_file.sys_pwrite64),
     Sysno.READV: full(sys_file.sys_readv),
@@ -121,7 +123,9 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.SETITIMER: partial(sys_time.sys_setitimer, "ITIMER_REAL only"),
     Sysno.GETPID: full(sys_proc.sys_getpid),
     Sysno.SENDFILE: full(sys_file.sys_sendfile, "from a regular file; into a pipe or "
-                                                "socket, what fits now (a short count)"),
+                                                "AF_UNIX socket, what fits now (a short "
+                                                "count); into a TCP socket with room, up to "
+                                                "1 MiB whole"),
     Sysno.SOCKET: partial(sys_file.sys_socket,
                           "AF_UNIX SOCK_STREAM and SOCK_SEQPACKET (no unbound SOCK_DGRAM); "
                           "AF_INET and AF_INET6 SOCK_STREAM (TCP) and SOCK_DGRAM (UDP); "
@@ -130,15 +134,17 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.CONNECT: partial(sys_file.sys_connect,
                            "AF_UNIX stream (a full backlog is EAGAIN, never a wait); TCP and "
                            "UDP: the guest's loopback, else the host's network with --net "
-                           "host (NETWORK), else ENETUNREACH; a TCP backlog is not enforced"),
+                           "host (NETWORK), else ENETUNREACH; past a loopback listener's "
+                           "backlog a TCP connect waits for an accept (Linux's SYN retry)"),
     Sysno.ACCEPT: full(sys_file.sys_accept),
     Sysno.SENDTO: partial(sys_file.sys_sendto,
                           "connected sockets and UDP datagrams to an address; MSG_DONTWAIT, "
                           "MSG_NOSIGNAL (MSG_MORE, MSG_CONFIRM, MSG_EOR: no effect); MSG_OOB "
-                          "EOPNOTSUPP"),
+                          "on loopback TCP (POLLPRI, SO_OOBINLINE; no SIGURG), EOPNOTSUPP "
+                          "off the machine and on UDP"),
     Sysno.RECVFROM: partial(sys_file.sys_recvfrom,
                             "MSG_DONTWAIT; internet sockets: MSG_PEEK, MSG_WAITALL, MSG_TRUNC "
-                            "and a UDP sender's address; MSG_OOB EINVAL"),
+                            "and a UDP sender's address; MSG_OOB: TCP's urgent byte"),
     Sysno.SENDMSG: partial(sys_file.sys_sendmsg,
                            "SCM_RIGHTS on AF_UNIX; msg_name for UDP; other ancillary data "
                            "EOPNOTSUPP"),
@@ -169,7 +175,8 @@ _ROWS: dict[Sysno, _Row] = {
                               "TCP_MAXSEG, "
                               "TCP_KEEP*; IP_TOS, IP_TTL; IPV6_V6ONLY"),
     Sysno.CLONE: partial(sys_fork.sys_clone,
-                         "threads and COW processes; namespace/ptrace/pidfd flags: EINVAL"),
+                         "threads and COW processes; CLONE_NEWNS and CLONE_NEWUTS as "
+                         "unshare; other namespace, ptrace, pidfd flags: EINVAL"),
     Sysno.FORK: full(sys_fork.sys_fork, "copy-on-write"),
     Sysno.VFORK: partial(sys_fork.sys_vfork, "a COW fork whose parent waits for exec or exit"),
     Sysno.EXECVE: full(sys_fork.sys_execve,
@@ -180,14 +187,16 @@ _ROWS: dict[Sysno, _Row] = {
                         "core files are always ./core (core_pattern is not read)"),
     Sysno.UNAME: full(sys_proc.sys_uname, "sysname Linux, release 6.12.0-cloudos; nodename "
                                           "from --hostname or sethostname"),
-    Sysno.SEMGET: enosys(),
-    Sysno.SEMOP: enosys(),
-    Sysno.SEMCTL: enosys(),
+    Sysno.SEMGET: full(sysvsem.sys_semget),
+    Sysno.SEMOP: partial(sysvsem.sys_semop, "SEM_UNDO adjustments are per process (a clone "
+                         "with CLONE_SYSVSEM but not CLONE_VM does not share them)"),
+    Sysno.SEMCTL: full(sysvsem.sys_semctl),
     Sysno.SHMDT: full(sysvshm.sys_shmdt),
-    Sysno.MSGGET: enosys(),
-    Sysno.MSGSND: enosys(),
-    Sysno.MSGRCV: enosys(),
-    Sysno.MSGCTL: enosys(),
+    Sysno.MSGGET: full(sysvmsg.sys_msgget),
+    Sysno.MSGSND: full(sysvmsg.sys_msgsnd),
+    Sysno.MSGRCV: partial(sysvmsg.sys_msgrcv, "no MSG_COPY (ENOSYS, as without "
+                          "CONFIG_CHECKPOINT_RESTORE)"),
+    Sysno.MSGCTL: full(sysvmsg.sys_msgctl),
     Sysno.FCNTL: partial(sys_file.sys_fcntl,
                          "dup, cloexec, status flags, record and OFD locks (EDEADLK), "
                          "leases (broken by open, SIGIO), pipe sizes, F_SETOWN(_EX), "
@@ -280,7 +289,10 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.MUNLOCKALL: full(sys_mm.sys_munlockall),
     Sysno.VHANGUP: enosys(),
     Sysno.MODIFY_LDT: enosys(),
-    Sysno.PIVOT_ROOT: enosys(),
+    Sysno.PIVOT_ROOT: partial(sys_ns.sys_pivot_root,
+                              "old root moved under the new one (or stacked for umount2 "
+                              "with put_old = new_root); processes there follow; EINVAL "
+                              "inside a chroot"),
     Sysno._SYSCTL: enosys(),
     Sysno.PRCTL: partial(sys_prctl.sys_prctl,
                          "names, death signal, dumpable, keepcaps/securebits, bounding set, "
@@ -292,13 +304,21 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.SETRLIMIT: partial(sys_proc.sys_setrlimit,
                              "enforced: NOFILE (up to fs/nr_open), FSIZE, AS, STACK, CPU, "
                              "NPROC, CORE; others recorded"),
-    Sysno.CHROOT: enosys(),
+    Sysno.CHROOT: full(sys_ns.sys_chroot, "per process, inherited; \"..\" stops at it; "
+                                          "getcwd outside it: \"(unreachable)\""),
     Sysno.SYNC: full(sys_file.sys_sync),
     Sysno.ACCT: enosys(),
     Sysno.SETTIMEOFDAY: partial(sys_time.sys_settimeofday,
                                 "checked as Linux, then EPERM: the host's clock"),
-    Sysno.MOUNT: enosys(),
-    Sysno.UMOUNT2: enosys(),
+    Sysno.MOUNT: partial(sys_ns.sys_mount,
+                         "tmpfs (size=, nr_inodes=, mode=), bind (MS_REC; read-only by "
+                         "remount), MS_MOVE, tmpfs remount; proc and devtmpfs are the "
+                         "machine's instance; no propagation, no nosuid/noexec/nodev; "
+                         "other types: ENODEV"),
+    Sysno.UMOUNT2: partial(sys_ns.sys_umount2,
+                           "MNT_DETACH; EBUSY for cwd/root/open files/submounts, and "
+                           "for / even detached; MNT_EXPIRE's mark is not cleared by use; "
+                           "MNT_FORCE: a plain unmount"),
     Sysno.SWAPON: enosys(),
     Sysno.SWAPOFF: enosys(),
     Sysno.REBOOT: enosys(),
@@ -363,7 +383,7 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.GETDENTS64: full(sys_file.sys_getdents64),
     Sysno.SET_TID_ADDRESS: full(sys_proc.sys_set_tid_address),
     Sysno.RESTART_SYSCALL: enosys(),
-    Sysno.SEMTIMEDOP: enosys(),
+    Sysno.SEMTIMEDOP: partial(sysvsem.sys_semtimedop, "as semop"),
     Sysno.FADVISE64: partial(sys_file.sys_fadvise64, "checked, then ignored"),
     Sysno.TIMER_CREATE: partial(sys_timer.sys_timer_create,
                                 "REALTIME, MONOTONIC, BOOTTIME clocks (no CPU-time timers)"),
@@ -391,12 +411,14 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.MBIND: enosys(),
     Sysno.SET_MEMPOLICY: enosys(),
     Sysno.GET_MEMPOLICY: enosys(),
-    Sysno.MQ_OPEN: enosys(),
-    Sysno.MQ_UNLINK: enosys(),
-    Sysno.MQ_TIMEDSEND: enosys(),
-    Sysno.MQ_TIMEDRECEIVE: enosys(),
-    Sysno.MQ_NOTIFY: enosys(),
-    Sysno.MQ_GETSETATTR: enosys(),
+    Sysno.MQ_OPEN: partial(sys_mqueue.sys_mq_open, "queues are named in the VFS; no mqueue file "
+                           "system to mount, list or read"),
+    Sysno.MQ_UNLINK: full(sys_mqueue.sys_mq_unlink),
+    Sysno.MQ_TIMEDSEND: full(sys_mqueue.sys_mq_timedsend),
+    Sysno.MQ_TIMEDRECEIVE: full(sys_mqueue.sys_mq_timedreceive),
+    Sysno.MQ_NOTIFY: partial(sys_mqueue.sys_mq_notify,
+                             "SIGEV_SIGNAL, SIGEV_NONE; SIGEV_THREAD ENOSYS (no netlink)"),
+    Sysno.MQ_GETSETATTR: full(sys_mqueue.sys_mq_getsetattr),
     Sysno.KEXEC_LOAD: enosys(),
     Sysno.WAITID: full(sys_fork.sys_waitid),
     Sysno.ADD_KEY: enosys(),
@@ -425,7 +447,9 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.FACCESSAT: full(sys_file.sys_faccessat),
     Sysno.PSELECT6: partial(sys_file.sys_pselect6, "via poll; the timeout is not updated"),
     Sysno.PPOLL: partial(sys_file.sys_ppoll, "the timeout is not updated"),
-    Sysno.UNSHARE: enosys(),
+    Sysno.UNSHARE: partial(sys_ns.sys_unshare,
+                           "CLONE_NEWNS (own mount table) and CLONE_NEWUTS; NEWIPC, NEWPID, "
+                           "NEWNET, NEWUSER, NEWCGROUP, NEWTIME: EINVAL; FS/FILES: no-ops"),
     Sysno.SET_ROBUST_LIST: partial(sys_proc.sys_set_robust_list,
                                    "recorded; not walked at thread exit"),
     Sysno.GET_ROBUST_LIST: enosys(),
@@ -467,7 +491,9 @@ _ROWS: dict[Sysno, _Row] = {
                                  "CLOCK_REALTIME as adjtimex; others EOPNOTSUPP"),
     Sysno.SYNCFS: enosys(),
     Sysno.SENDMMSG: enosys(),
-    Sysno.SETNS: enosys(),
+    Sysno.SETNS: partial(sys_ns.sys_setns,
+                         "/proc/<pid>/ns/* files: mnt and uts joined (the namespace its "
+                         "process is in now), others are the machine's one; pidfds: EINVAL"),
     Sysno.GETCPU: full(sys_proc.sys_getcpu, "the CPU it runs on; one NUMA node"),
     Sysno.PROCESS_VM_READV: enosys(),
     Sysno.PROCESS_VM_WRITEV: enosys(),

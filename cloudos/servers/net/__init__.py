@@ -1,8 +1,8 @@
-"""The network stack: internet (AF_INET, AF_INET6) sockets' protocol state.
+"""The net server: internet (AF_INET, AF_INET6) and rtnetlink sockets, in a server of its own.
 
-``inet`` owns addresses, the port namespace (bind, ephemeral ports, who listens
-where), routing (the guest's own loopback, the host's network through host sockets
-with the NETWORK right, else ENETUNREACH), socket options and UDP's datagram queues.
-It is run by the VFS for now (the socket is a VFS open file, ``vfs.inet``): it keeps
-its state in a ``NetState`` the VFS holds, so it can move into a server of its own.
+``server`` is the server (restarted by rs; the VFS forwards it every call on a socket
+and keeps the fds); ``sockets`` the socket calls and the TCP/UDP data path; ``inet``
+addresses, the port namespace, routing and options; ``host`` the host sockets of
+``--net host`` and ``--publish``; ``netlink`` rtnetlink's answers; ``procnet``
+/proc/net's tables.
 """

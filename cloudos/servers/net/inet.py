@@ -10,8 +10,8 @@ IPV6_V6ONLY), the route to a destination (the guest's loopback, 127.0.0.0/8,
 ::1 and 0.0.0.0, or the host's network) and the socket options' values.
 Every address is kept as 16 bytes, an IPv4 one mapped (::ffff:a.b.c.d), so that an
 AF_INET6 socket that is not V6ONLY meets AF_INET ones on the same ports.
-Never: touches guest memory or an fd table (``vfs.inet`` does), or blocks.
-Called by: ``vfs.inet``.
+Never: touches guest memory (``net.sockets`` does) or an fd table, or blocks.
+Called by: ``net.sockets`` and ``net.host``.
 """
 
 from __future__ import annotations
@@ -72,6 +72,13 @@ class InetSock:
     rcvtimeo: float | None = None
     sndtimeo: float | None = None
     reset_sent: bool = False  # wrote to a peer that had closed: its reset came back
+    handle: int = 0  # the net server's name for it, which the VFS's open file holds
+    waits_on: Any = None  # the listener whose full backlog its connect waits on
+    # urgent data come in (MSG_OOB): the mark's place in the stream (the urgent byte's, or
+    # out of line where it would be), the byte, and whether recv(MSG_OOB) may still take it
+    urg_mark: int | None = None
+    urg_byte: int = 0
+    urg_valid: bool = False
 
     def __post_init__(self) -> None:
         stream = self.socktype == net.SOCK_STREAM

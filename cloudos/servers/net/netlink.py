@@ -9,7 +9,7 @@ the host's are not shown, even with --net host (its sockets reach the host's net
 through the host, not through an interface of the guest).
 Never: changes anything (RTM_NEW*/RTM_DEL* requests are refused, EPERM as to an
 unprivileged process).
-Called by: ``vfs.inet`` (a send on an AF_NETLINK socket); the answers are datagrams
+Called by: ``net.sockets`` (a send on an AF_NETLINK socket); the answers are datagrams
 for the sender's queue.
 """
 

@@ -92,16 +92,19 @@ def _ready(vfs: Vfs, proc: Proc, epoll: OpenFile) -> list[tuple[Interest, int]]:
     """The watched fds with events to report now (closed ones are dropped, as Linux
     drops a file from every epoll set when its last fd closes)."""
     assert epoll.interest is not None
-    out = []
+    live = []
     for fd, item in list(epoll.interest.items()):
         entry = proc.fds.entries.get(fd)
         if entry is None or entry.file is not item.file:
             if item.file.refs == 0:
                 del epoll.interest[fd]
             continue
-        if item.fired:
-            continue
-        revents = _watched(vfs, proc, fd, item)
+        if not item.fired:
+            live.append((item, _watched(vfs, proc, fd, item)))
+    # (every file's events first: an internet socket's may not be known yet, netsock,
+    # and the call then runs again once they are: nothing may have changed before)
+    out = []
+    for item, revents in live:
         if item.events & EPOLLET:  # report a change, not a level
             fresh, item.seen = revents & ~item.seen, revents
             revents = revents if fresh else 0

@@ -38,7 +38,6 @@ STATUS_FLAGS = int(OpenFlag.APPEND | OpenFlag.NONBLOCK | OpenFlag.DIRECT | OpenF
                    | OpenFlag.SYNC)
 O_ASYNC = int(OpenFlag.ASYNC)  # F_SETFL sets it only on a kind that signals I/O (fasync)
 PIPE_CAPACITY = 65536  # a new pipe's (16 pages, as Linux's)
-PIPE_MAX_SIZE = 1 << 20  # /proc/sys/fs/pipe-max-size: F_SETPIPE_SZ's limit without privilege
 PIPE_BUF = 4096
 NR_OPEN = 1 << 20  # fs.nr_open: no RLIMIT_NOFILE above it
 FD_RAM = 4 << 10  # RAM per fd number a process may use (its table is host memory)
@@ -79,13 +78,15 @@ class Pipe:
 
 @dataclass(eq=False)
 class Listener:
-    """A listening AF_UNIX socket: connections not yet accepted (their server ends),
-    accept calls waiting for one (request, flags), and the backlog's size."""
+    """A listening socket: connections not yet accepted (their server ends), accept calls
+    waiting for one (request, flags), the backlog's size, and (TCP) connects waiting."""
 
     limit: int
     owner: int  # the pid that listens (the peer credentials its clients see)
     queue: deque[OpenFile] = field(default_factory=deque)
     accepting: deque[Any] = field(default_factory=deque)
+    # connects waiting for room in the queue (an internet listener's: net.sockets)
+    waiting: deque[Any] = field(default_factory=deque)
 
 
 EVENTFD_MAX = (1 << 64) - 2  # the largest value an eventfd counter holds
@@ -161,7 +162,7 @@ class OpenFile:
     """An open file description."""
 
     # "node", "pipe", "fifo", "socket", "eventfd", "timerfd", "signalfd", "epoll", "console",
-    # "inet", "ptm" (a pseudo-terminal's master), "pts" (its slave)
+    # "inet", "mqueue", "ptm" (a pseudo-terminal's master), "pts" (its slave)
     kind: str
     flags: int                 # access mode and status flags
     walk: Walk | None = None   # for nodes: where it was opened (fchdir, /proc/self/fd)
@@ -193,6 +194,7 @@ class OpenFile:
     signum: int = 0  # F_SETSIG's signal (0: SIGIO)
     owner: tuple[int, int] = (0, 0)  # F_SETOWN(_EX)'s (OwnerType, id): none is (TID, 0)
     inet: Any = None  # an internet socket's protocol state (servers/net/inet.py InetSock)
+    mqueue: Any = None  # a POSIX message queue's descriptor: the queue (mqueue.py MQueue)
     pty: Any = None  # a pseudo-terminal's master or slave: its Pty (servers/tty/pty.py)
 
     @property

@@ -121,6 +121,8 @@ class FileSystem(ABC):
     """The operations the VFS calls; every mutating one raises EROFS when ``readonly``."""
 
     name: str
+    source = ""  # what /proc/mounts names as its source ("": its type's usual name)
+    options = ""  # its mount options, after "rw" or "ro", as /proc/mounts shows them
 
     def __init__(self, readonly: bool) -> None:
         self.readonly = readonly

@@ -480,7 +480,6 @@ def _proc_line(number: int, prefix: str, head: str, lock: Lock, key: Any) -> str
 
 
 # -- leases (F_SETLEASE, F_GETLEASE) ---------------------------------------------------
-LEASE_BREAK_TIME = 45.0  # /proc/sys/fs/lease-break-time: seconds a holder has to let go
 CAP_LEASE = 28  # capabilities(7): a lease on a file of another owner
 
 
@@ -572,12 +571,13 @@ def break_lease(vfs: Vfs, request: Request, key: Any, flags: int) -> bool:
     if not conflicting:
         return True
     target = UNLCK if want_write else RDLCK
+    grace = float(vfs.state.sysctl.lease_break_time)  # seconds a holder has to let go
     for file, lease in conflicting:
         if lease.target is None or target == UNLCK and lease.target != UNLCK:
             lease.target = target
-            lease.deadline = time.monotonic() + LEASE_BREAK_TIME
+            lease.deadline = time.monotonic() + grace
             table.lease_generation += 1
-            vfs.api.notify_at(LEASE_BREAK_TIME, Op.LEASE_TIMEOUT,
+            vfs.api.notify_at(grace, Op.LEASE_TIMEOUT,
                               LeaseTimeout(table.lease_generation))
             vfs.state.send_sigio(*file.owner, file.signum or SIGIO)
     if flags & O_NONBLOCK:

@@ -1,13 +1,17 @@
 """Path resolution inside the VFS: components, `..`, mount points, symlinks.
 
 Owns: turning a path (bytes) into a location — the chain of (name, file system,
-node) from the root — with Linux's rules: `.` and empty components skipped,
-`..` never above the root, mount points crossed both ways, symlinks followed
+node) from the namespace's root — with Linux's rules: `.` and empty components
+skipped, `..` never above the caller's root (chroot: "/" and absolute symlinks
+start there too; a working directory outside it climbs freely, as on Linux),
+mount points crossed both ways, symlinks followed
 (a loop limit of 40 gives ELOOP), ENOTDIR for a file in the middle,
 ENAMETOOLONG for a component over 255 bytes. Never: asks a file system to
 follow a symlink or to see a `..`: a file system only ever gets single names,
 so no path can escape the namespace it is mounted in.
-Called by: ``vfs.server``.
+A ``Namespace`` is one mount table; unshare(CLONE_NEWNS) gives a process a copy
+(``vfs.mounts`` changes them).
+Called by: ``vfs.server``, ``vfs.mounts``.
 """
 
 from __future__ import annotations
@@ -41,11 +45,30 @@ def is_dir(step: Step) -> bool:
     return stat.S_ISDIR(step.fs.getattr(step.node).mode)
 
 
+def within(walk: Walk, top: Walk) -> bool:
+    """Whether ``walk`` lies at or under ``top`` (both from the same namespace's root:
+    the names from the root say where a location is)."""
+    return len(walk) >= len(top) and all(a.name == b.name for a, b in zip(walk[1:], top[1:]))
+
+
+def relative(walk: Walk, top: Walk) -> bytes:
+    """The path of ``walk`` as seen from a root at ``top`` (Linux's d_path: a location
+    outside that root shows as "(unreachable)" and its path from the namespace's root)."""
+    if not within(walk, top):
+        return b"(unreachable)" + path_of(walk)
+    return b"/" + b"/".join(step.name for step in walk[len(top):])
+
+
 class Namespace:
     """A mount table: the root file system and those mounted on directories."""
 
-    def __init__(self, root: FileSystem) -> None:
+    def __init__(self, root: FileSystem, ino: int = 0) -> None:
         self.mounts: dict[bytes, FileSystem] = {b"/": root}
+        self.ino = ino  # its nsfs inode number (/proc/<pid>/ns/mnt); 0: the first one's
+        # the old root pivot_root(".", ".") left on top of "/", unreachable: umount2("/")
+        # takes it (vfs/mounts.py)
+        self.stacked: FileSystem | None = None
+        self.expiring: set[bytes] = set()  # mount points umount2 marked with MNT_EXPIRE
         # the check that the caller may search a directory it walks through (the VFS
         # sets it: perm.py with the caller's credentials); None: no checks
         self.may_search: Callable[[Attr], None] | None = None
@@ -57,6 +80,14 @@ class Namespace:
     def mount(self, path: bytes, fs: FileSystem) -> None:
         self.mounts[path.rstrip(b"/") or b"/"] = fs
 
+    def copy(self, ino: int) -> Namespace:
+        """A new mount namespace with the same mounts (unshare/clone CLONE_NEWNS): the
+        file systems are shared, mounting and unmounting afterwards are not."""
+        other = Namespace(self.mounts[b"/"], ino)
+        other.mounts = dict(self.mounts)
+        other.may_search = self.may_search
+        return other
+
     def _enter(self, walk: Walk, name: bytes) -> Walk:
         """One step down into ``name`` (which the caller checked is a directory entry)."""
         here = walk[-1]
@@ -66,14 +97,16 @@ class Namespace:
         return walk + (Step(name, here.fs, here.fs.lookup(here.node, name)),)
 
     def resolve(self, start: Walk, path: bytes, follow: bool = True,
-                parent: bool = False) -> tuple[Walk, bytes]:
+                parent: bool = False, top: Walk | None = None) -> tuple[Walk, bytes]:
         """Walk ``path`` from ``start``; with ``parent``, stop before the last name.
+        ``top`` is the caller's root (chroot): where "/" starts and ".." stops.
 
         Returns the location and, with ``parent``, the last name (b"" for "/").
         """
         if not path:
             raise KernelError(Errno.ENOENT, "empty path")
-        walk = self.root() if path.startswith(b"/") else start
+        top = top or self.root()
+        walk = top if path.startswith(b"/") else start
         pending = [c for c in path.split(b"/") if c]  # "." stays: "file/." is ENOTDIR
         must_be_dir = path.endswith(b"/")
         links = 0
@@ -91,8 +124,8 @@ class Namespace:
                 return walk, name
             if name == b".":
                 continue
-            if name == b"..":
-                walk = walk[:-1] or walk
+            if name == b"..":  # (a start outside ``top``, chroot's cwd, climbs freely)
+                walk = walk if len(walk) == len(top) and within(walk, top) else walk[:-1] or walk
                 continue
             walk = self._enter(walk, name)
             step = walk[-1]
@@ -102,7 +135,7 @@ class Namespace:
                 if links > MAX_SYMLINKS:
                     raise KernelError(Errno.ELOOP, "too many symbolic links")
                 target = step.fs.readlink(step.node)
-                walk = self.root() if target.startswith(b"/") else walk[:-1]
+                walk = top if target.startswith(b"/") else walk[:-1]
                 pending[:0] = [c for c in target.split(b"/") if c]
         if parent:
             return walk, b""

@@ -11,7 +11,8 @@ pipe), and letting go of an end. The buffer itself and the ``Pipe`` record are i
 ``files``; AF_UNIX sockets (``unix``) are two pipes; FIFOs (``fifo``) are pipes a
 file system node owns.
 Never: touches guest memory except through a request's grants.
-Called by: ``vfs.server`` (pipe2, and every operation on a pipe end) and ``unix``.
+Called by: ``vfs.server`` (pipe2, and every operation on a pipe end) and ``unix``;
+the net server (``net.sockets``) for its TCP connections' pipes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import os
 import stat
 import struct
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cloudos.abi.signal import Signal
 from cloudos.abi.vfs import Pipe2, Received
@@ -44,6 +45,20 @@ SIGIO = int(Signal.SIGIO)
 CAP_SYS_RESOURCE = 24  # capabilities(7): a pipe beyond pipe-max-size
 
 
+class PipeServer(Protocol):
+    """The server whose pipes these are (the VFS, or the net server for its sockets):
+    how a parked read or write is answered, and whom a change wakes."""
+
+    api: Any
+    state: Any
+
+    def answer(self, request: Request, result: Any) -> None: ...
+
+    def wake_pollers(self) -> None: ...
+
+    def unref(self, file: OpenFile) -> None: ...
+
+
 def pipe2(vfs: Vfs, request: Request, r: Pipe2) -> int:
     """Implements Linux pipe2(2): the two fds go to the request's grant."""
     proc = vfs.proc(request)
@@ -59,7 +74,7 @@ def pipe2(vfs: Vfs, request: Request, r: Pipe2) -> int:
     return 0
 
 
-def signal_async(vfs: Vfs, waiting: list[OpenFile]) -> None:
+def signal_async(vfs: PipeServer, waiting: list[OpenFile]) -> None:
     """I/O happened on a pipe: SIGIO (or F_SETSIG's signal) to the owner of each of its
     O_ASYNC ends ``waiting`` (its readers after a write, its writers after a read)."""
     for file in waiting:
@@ -96,7 +111,7 @@ def pipe_size(vfs: Vfs, file: OpenFile, setting: bool, arg: int) -> int:
     if size > 1 << 31:
         raise KernelError(Errno.EINVAL, f"pipe size {size}")
     size = PAGE if size < PAGE else 1 << (size - 1).bit_length()
-    if size > pipe.capacity and size > files.PIPE_MAX_SIZE \
+    if size > pipe.capacity and size > vfs.state.sysctl.pipe_max_size \
             and not vfs.who().capable(CAP_SYS_RESOURCE):
         raise KernelError(Errno.EPERM, "beyond /proc/sys/fs/pipe-max-size")
     if size < -(-len(pipe.buffer) // PAGE) * PAGE:
@@ -110,12 +125,12 @@ class Resumable:
     MSG_PEEK and MSG_WAITALL receives): ``resume`` answers the request and says True, or
     takes what it may and says False to stay parked."""
 
-    def resume(self, vfs: Vfs, request: Request, pipe: Pipe, count: int, grant: Any,
+    def resume(self, vfs: PipeServer, request: Request, pipe: Pipe, count: int, grant: Any,
                lengths: list[int] | None) -> bool:
         raise NotImplementedError
 
 
-def read(vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
+def read(vfs: PipeServer, request: Request, file: OpenFile, count: int, grant: Any,
          lengths: list[int] | None, dontwait: bool = False, control: Any = None) -> Any:
     """A read of what ``file`` reads from (a pipe's buffer, a socket's incoming pipe):
     now, or None (answered when a writer comes). ``lengths``: the grants of a readv,
@@ -158,7 +173,7 @@ def take(pipe: Pipe, count: int) -> tuple[bytes, list[OpenFile]]:
     return data, passed
 
 
-def _drop_unwritten_rights(vfs: Vfs, pipe: Pipe) -> None:
+def _drop_unwritten_rights(vfs: PipeServer, pipe: Pipe) -> None:
     """Files queued for bytes that were never written go back."""
     written = pipe.consumed + len(pipe.buffer)
     for chunk in [c for c in pipe.rights if c[0] >= written]:
@@ -167,7 +182,7 @@ def _drop_unwritten_rights(vfs: Vfs, pipe: Pipe) -> None:
             vfs.unref(file)
 
 
-def _answer(vfs: Vfs, request: Request, grant: Any, data: bytes, lengths: list[int] | None,
+def _answer(vfs: PipeServer, request: Request, grant: Any, data: bytes, lengths: list[int] | None,
             passed: list[OpenFile], control: Any) -> Any:
     """Copy what a pipe or socket read took; files that came with it go to recvmsg's
     control buffer (installed as new fds) or, for other reads, are dropped."""
@@ -199,7 +214,7 @@ def _answer(vfs: Vfs, request: Request, grant: Any, data: bytes, lengths: list[i
     return Received(len(data), used, msg_flags)
 
 
-def write(vfs: Vfs, request: Request, file: OpenFile, data: bytes, done: int,
+def write(vfs: PipeServer, request: Request, file: OpenFile, data: bytes, done: int,
           dontwait: bool = False) -> int | None:
     """A write to what ``file`` writes to (a pipe, a socket's outgoing pipe) of ``data``
     past its first ``done`` bytes: the count, or None (answered when there is room)."""
@@ -241,7 +256,7 @@ def write(vfs: Vfs, request: Request, file: OpenFile, data: bytes, done: int,
     return done
 
 
-def changed(vfs: Vfs, pipe: Pipe) -> None:
+def changed(vfs: PipeServer, pipe: Pipe) -> None:
     """Data or an end changed: answer the blocked readers, writers and pollers that can
     go on."""
     while pipe.blocked_readers and (pipe.readable() or pipe.writers == 0
@@ -249,7 +264,7 @@ def changed(vfs: Vfs, pipe: Pipe) -> None:
         request, count, grant, lengths, control = pipe.blocked_readers.popleft()
         if not vfs.api.waiting(request):
             continue  # interrupted (EINTR): it must not take the data
-        if isinstance(control, Resumable):  # a read of its own kind (vfs.inet's)
+        if isinstance(control, Resumable):  # a read of its own kind (net.sockets')
             if not control.resume(vfs, request, pipe, count, grant, lengths):
                 pipe.blocked_readers.appendleft((request, count, grant, lengths, control))
                 break

@@ -25,6 +25,7 @@ from typing import Callable, NoReturn, Protocol
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node, StatFs, dtype
 from cloudos.servers.vfs import procsys
+from cloudos.servers.vfs.bindfs import BindFs
 from cloudos.servers.vfs.hostfs import HostFs
 from cloudos.servers.vfs.procsys import SysFiles, SysView
 
@@ -37,7 +38,7 @@ PID_DIRS = {"fd": "fddir", "fdinfo": "fdinfodir", "task": "taskdir", "ns": "nsdi
 TASK_FILES = ("stat", "status", "comm")
 SYSTEM_FILES = ("meminfo", "uptime", "stat", "loadavg", "cpuinfo", "vmstat", "locks")
 STATE_NAMES = {"R": "running", "S": "sleeping", "Z": "zombie", "T": "stopped"}
-# The namespaces every process is in (CloudOS makes no others but UTS namespaces): the
+# The namespaces every process is in (CloudOS makes no others but UTS and mount ones): the
 # inode numbers of Linux's initial ones (include/linux/proc_ns.h; net and mnt are
 # allocated at boot, these are what a booted Linux shows first)
 NS_INIT = {"cgroup": 4026531835, "ipc": 4026531839, "mnt": 4026531841, "net": 4026531840,
@@ -154,10 +155,13 @@ class ProcView(SysView, Protocol):
     def environ(self, pid: int) -> bytes: ...  # its environment strings, from its stack
     def cmdline(self, pid: int) -> bytes: ...  # its argument strings, from its stack
     def uts_ns(self, pid: int) -> int: ...  # the inode number of its UTS namespace
+    def mnt_ns(self, pid: int) -> int: ...  # that of its mount namespace
     def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int] | None: ...
     # (position, flags with O_CLOEXEC, st_dev, st_ino) of an open fd
-    def mounts(self) -> list[tuple[bytes, FileSystem]]: ...  # mount point, in mount order
-    def cwd(self, pid: int) -> bytes: ...  # its working directory's path
+    # mount point (as seen from its root), in mount order, of its mount namespace
+    def mounts(self, pid: int) -> list[tuple[bytes, FileSystem]]: ...
+    # its working directory's path (or its root's) as the reader sees it
+    def cwd(self, pid: int, root: bool = False) -> bytes: ...
     def umask(self, pid: int) -> int: ...
 
 
@@ -308,7 +312,7 @@ class ProcFs(FileSystem):
         return None
 
     def _namespaces(self, pid: int) -> dict[str, int]:
-        return {**NS_INIT, "uts": self.view.uts_ns(pid)}
+        return {**NS_INIT, "uts": self.view.uts_ns(pid), "mnt": self.view.mnt_ns(pid)}
 
     def readdir(self, dir: Node) -> list[tuple[bytes, int, int]]:
         d = self._node(dir)
@@ -361,12 +365,12 @@ class ProcFs(FileSystem):
             return b"self/mounts"
         if n.name == "exe":
             return self._info(n.pid).exe
-        if n.name in ("cwd", "root"):  # (the guest has one root: its namespace's)
+        if n.name in ("cwd", "root"):
             info = self._info(n.pid)
             reader = self.view.info(self.caller())
             if reader is None or not _may_read_memory(reader, info):
                 raise KernelError(Errno.EACCES, f"the {n.name} of process {n.pid}")
-            return self.view.cwd(n.pid) if n.name == "cwd" else b"/"
+            return self.view.cwd(n.pid, n.name == "root")
         if n.name.startswith("ns/"):
             kind = n.name[3:]
             return f"{kind.removesuffix('_for_children')}:[{self._namespaces(n.pid)[kind]}]" \
@@ -408,7 +412,7 @@ class ProcFs(FileSystem):
         if n.name == "maps":
             return "".join(map(_map_line, info.maps)).encode(errors="surrogateescape")
         if n.name in ("mounts", "mountinfo"):
-            return self._mounts(n.name == "mountinfo")
+            return self._mounts(n.pid, n.name == "mountinfo")
         # statm, in pages: size resident shared text lib data dt (as Linux: text is the
         # program's code, data its private writable memory and stack; shared unknown: 0)
         kb = dict(_vm_sizes(info))
@@ -498,31 +502,33 @@ class ProcFs(FileSystem):
         if facts is None:
             raise KernelError(Errno.ENOENT, "fd closed")
         pos, flags, dev, ino = facts
-        mount = next((i for i, (_, fs) in enumerate(self.view.mounts()) if fs.dev == dev),
+        mount = next((i for i, (_, fs) in enumerate(self.view.mounts(pid)) if fs.dev == dev),
                      None)
         mnt_id = FIRST_MOUNT_ID + mount if mount is not None else INTERNAL_MOUNT_ID
         return f"pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n".encode()
 
-    def _mounts(self, info: bool) -> bytes:
+    def _mounts(self, pid: int, info: bool) -> bytes:
         """/proc/<pid>/mounts (fstab's format) or mountinfo (proc(5)'s), in mount order."""
-        mounts = self.view.mounts()
+        mounts = self.view.mounts(pid)
         lines = []
         for index, (path, fs) in enumerate(mounts):
             kind, source = MOUNT_TYPES.get(fs.name, (fs.name, fs.name))
             if isinstance(fs, HostFs):
                 source = fs.host_root
+            source = fs.source or source
             opts = "ro" if fs.readonly else "rw"
+            root = fs.root_path if isinstance(fs, BindFs) else b"/"
             point = _escape(path)
             if not info:
-                lines.append(f"{_escape(source)} {point} {kind} {opts},relatime 0 0\n")
+                lines.append(f"{_escape(source)} {point} {kind} {opts},relatime{fs.options} 0 0\n")
                 continue
             parent = max((i for i, (p, _) in enumerate(mounts[:index])
                           if path.startswith(p.rstrip(b"/") + b"/")),
                          key=lambda i: len(mounts[i][0]), default=None)
             parent_id = FIRST_MOUNT_ID + parent if parent is not None else 1
             lines.append(f"{FIRST_MOUNT_ID + index} {parent_id} {os.major(fs.dev)}:"
-                         f"{os.minor(fs.dev)} / {point} {opts},relatime - {kind} "
-                         f"{_escape(source)} {opts}\n")
+                         f"{os.minor(fs.dev)} {_escape(root)} {point} {opts},relatime - {kind} "
+                         f"{_escape(source)} {opts}{fs.options}\n")
         return "".join(lines).encode(errors="surrogateescape")
 
     def _system(self, name: str) -> bytes:

@@ -14,8 +14,9 @@ pipe waits while the server goes on serving others).
 What an open file does is its kind's: every kind implements the file-operations
 protocol (``fileops.py``) in a module of its own, found in ``KINDS`` (``regular``
 files and the shared mappings of files, ``pipe``, ``fifo`` (named pipes), ``unix``
-sockets, the ``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``); the calls only
-one kind serves (bind, timerfd_settime, ...) go straight to its module.
+sockets, the ``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, and
+``netsock``, internet sockets, whose calls go on to the net server, ``servers.net``);
+the calls only one kind serves (bind, timerfd_settime, ...) go straight to its module.
 State lives in ``VfsState``, which outlives a crash of the server's code: ``rs``
 restarts the code on the same state.
 Never: touches guest memory except through the grants of a request.
@@ -41,9 +42,10 @@ from cloudos.abi.vfs import Again, ExecImage, FileOwner, PollReady
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
-from cloudos.servers.net.inet import NetState
-from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, hostnet, inet, locks, perm,
-                                 pipe, pty, regular, signalfd, timerfd, transfer, unix)
+from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, locks, mounts, mqueue,
+                                 netsock, perm, pipe, pty, regular, signalfd, timerfd, transfer,
+                                 unix)
+from cloudos.servers.vfs.bindfs import underlying
 from cloudos.servers.vfs.console import BACKGROUND
 from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
                                        O_NOFOLLOW, O_NONBLOCK, O_PATH, O_TRUNC, FdTable,
@@ -54,7 +56,7 @@ from cloudos.servers.vfs.fileops import FOLLOW, FileOps
 from cloudos.servers.vfs.fs import Attr
 from cloudos.servers.vfs.overlay import OverlayFs
 from cloudos.servers.vfs.locks import LockTable
-from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of
+from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of, relative
 from cloudos.servers.vfs.perm import ROOT, Who
 from cloudos.servers.vfs.procfs import ProcFs
 from cloudos.servers.vfs.regular import Mapped
@@ -106,20 +108,19 @@ KINDS: dict[str, FileOps] = {
     "socket": unix.UnixSocket(),
     "console": console.HostConsole(), "eventfd": eventfd.EventFd(),
     "timerfd": timerfd.TimerFd(), "signalfd": signalfd.SignalFd(), "epoll": epoll.Epoll(),
-    "inet": inet.InetSocket(), "ptm": pty.PtyEnd(), "pts": pty.PtyEnd()}
+    "inet": netsock.NetSocket(), "mqueue": mqueue.MqueueFile(), "ptm": pty.PtyEnd(),
+    "pts": pty.PtyEnd()}
 
 
-# The socket calls, each served by the module of the socket's family (Vfs.socket_call).
-SOCKET_CALLS: tuple[tuple[type, Callable[..., Any], Callable[..., Any]], ...] = (
-    (vfs.Bind, unix.bind, inet.bind), (vfs.Connect, unix.connect, inet.connect),
-    (vfs.Listen, unix.listen, inet.listen), (vfs.Accept4, unix.accept4, inet.accept4),
-    (vfs.Getsockname, unix.getsockname, inet.getsockname),
-    (vfs.Getpeername, unix.getpeername, inet.getpeername),
-    (vfs.Getsockopt, unix.getsockopt, inet.getsockopt),
-    (vfs.Setsockopt, unix.setsockopt, inet.setsockopt),
-    (vfs.Shutdown, unix.shutdown, inet.shutdown), (vfs.Sendto, unix.sendto, inet.sendto),
-    (vfs.Recvfrom, unix.recvfrom, inet.recvfrom), (vfs.Sendmsg, unix.sendmsg, inet.sendmsg),
-    (vfs.Recvmsg, unix.recvmsg, inet.recvmsg))
+# The socket calls, each served by AF_UNIX's module, or for an internet socket by the net
+# server (``netsock`` forwards them: Vfs.socket_call).
+SOCKET_CALLS: tuple[tuple[type, Callable[..., Any]], ...] = (
+    (vfs.Bind, unix.bind), (vfs.Connect, unix.connect), (vfs.Listen, unix.listen),
+    (vfs.Accept4, unix.accept4), (vfs.Getsockname, unix.getsockname),
+    (vfs.Getpeername, unix.getpeername), (vfs.Getsockopt, unix.getsockopt),
+    (vfs.Setsockopt, unix.setsockopt), (vfs.Shutdown, unix.shutdown),
+    (vfs.Sendto, unix.sendto), (vfs.Recvfrom, unix.recvfrom), (vfs.Sendmsg, unix.sendmsg),
+    (vfs.Recvmsg, unix.recvmsg))
 
 
 @dataclass
@@ -131,6 +132,15 @@ class Proc:
     umask: int = 0o022
     pid: int = 0
     who: Who = ROOT  # its credentials (perm.py), as the personality last told them
+    root: Walk | None = None  # chroot's root (None: its namespace's "/")
+    ns: Namespace | None = None  # its mount namespace (None: the machine's first)
+
+    def top(self, machine: Namespace) -> Walk:
+        """Its root: where "/" starts and ".." stops."""
+        return self.root if self.root is not None else self.namespace(machine).root()
+
+    def namespace(self, machine: Namespace) -> Namespace:
+        return self.ns if self.ns is not None else machine
 
 
 @dataclass
@@ -148,14 +158,22 @@ class VfsState:
     # bound AF_UNIX sockets by ("node", st_dev, st_ino) or ("abstract", name)
     unix_names: dict[Any, OpenFile] = field(default_factory=dict)
     autobinds: int = 0
-    net: NetState = field(default_factory=NetState)  # internet sockets' ports (servers/net)
+    # the net server's port, and the internet sockets open here by its handle (netsock)
+    net_port: Port | None = None
+    net_files: dict[int, OpenFile] = field(default_factory=dict)
+    # calls waiting for the events of sockets not watched yet, and whether a NetWatch
+    # asking for them is out
+    net_syncing: list[Request] = field(default_factory=list)
+    net_watching: bool = False
     timer_keys: int = 0
+    mount_namespaces: int = 0  # mount namespaces made (unshare): their inode numbers
     # files mapped MAP_SHARED, by (st_dev, st_ino): their pages are the file's newest bytes
     mapped: dict[tuple[int, int], Mapped] = field(default_factory=dict)
     memfds: TmpFs = field(default_factory=TmpFs)  # where memfd_create's files live, unnamed
     # A process's RLIMIT_NOFILE soft limit, by pid (the machine reads the personality's)
     fd_limit: Callable[[int], int] = lambda pid: files.MAX_FDS
     fsize_limit: Callable[[int], int] = lambda pid: 1 << 64  # RLIMIT_FSIZE, the same way
+    msgqueue_limit: Callable[[int], int] = lambda pid: 819200  # RLIMIT_MSGQUEUE, the same way
     map_limit: int = 1 << 40  # bytes of a file one mapping may read (the machine: its RAM)
     # /proc/sys's values (fs/pipe-max-size for F_SETPIPE_SZ ...): the machine's record
     sysctl: Sysctl = field(default_factory=Sysctl)
@@ -178,6 +196,12 @@ class VfsState:
     # and a pseudo-terminal's signals (its keys, SIGWINCH, hang-up) for a process group or
     # a session leader the same way: the machine's
     send_sigio: Callable[[int, int, int], None] = lambda kind, who, sig: None
+    # POSIX message queues by name (mqueue.py), and the machine's way to send the signal
+    # of an mq_notify: (pid, signal, sender's pid, sender's uid, sigev_value)
+    mqueues: dict[bytes, Any] = field(default_factory=dict)
+    mqueue_bytes: dict[int, int] = field(default_factory=dict)  # charged, by real uid
+    send_mq_signal: Callable[[int, int, int, int, int], None] = \
+        lambda pid, sig, sender, uid, value: None
 
 
 class Vfs:
@@ -205,6 +229,8 @@ class Vfs:
             vfs.Fchownat: self.fchownat, vfs.Utimensat: self.utimensat,
             vfs.Truncate: self.truncate, vfs.Ftruncate: self.ftruncate, vfs.Statfs: self.statfs,
             vfs.Fstatfs: self.fstatfs, vfs.Getdents64: self.getdents64, vfs.Getcwd: self.getcwd,
+            vfs.Chroot: self.chroot, vfs.Mount: self.mount, vfs.Umount2: self.umount2,
+            vfs.PivotRoot: self.pivot_root, vfs.Unshare: self.unshare, vfs.Setns: self.setns,
             vfs.Chdir: self.chdir, vfs.Fchdir: self.fchdir, vfs.Umask: self.umask,
             vfs.XattrPath: self.xattr, vfs.XattrFd: self.fxattr, vfs.Spawn: self.spawn,
             vfs.Fork: self.fork, vfs.Exec: self.exec, vfs.Exit: self.exit,
@@ -219,15 +245,21 @@ class Vfs:
             vfs.MemfdCreate: partial(regular.memfd_create, self),
             vfs.Pipe2: partial(pipe.pipe2, self),
             vfs.Socket: self.socket, vfs.Socketpair: partial(unix.socketpair, self),
-            vfs.NetPoll: partial(hostnet.net_poll, self),
-            vfs.SocketTimeout: partial(inet.timed_out, self),
-            **{cls: partial(self.socket_call, unix_call, inet_call)
-               for cls, unix_call, inet_call in SOCKET_CALLS},
+            vfs.SocketMade: partial(netsock.socket_made, self),
+            vfs.SocketEvents: partial(netsock.socket_events, self),
+            vfs.NetRestarted: partial(netsock.net_restarted, self),
+            **{cls: partial(self.socket_call, unix_call) for cls, unix_call in SOCKET_CALLS},
             vfs.ConsoleInput: partial(console.console_input, self),
             vfs.Eventfd2: self.eventfd2, vfs.Signalfd4: partial(signalfd.signalfd4, self),
             vfs.SignalsPending: self.signals_pending, vfs.TimerfdCreate: self.timerfd_create,
             vfs.TimerfdSettime: partial(timerfd.settime, self),
             vfs.TimerfdGettime: partial(timerfd.gettime, self),
+            vfs.MqOpen: partial(mqueue.mq_open, self),
+            vfs.MqUnlink: partial(mqueue.mq_unlink, self),
+            vfs.MqTimedsend: partial(mqueue.mq_timedsend, self),
+            vfs.MqTimedreceive: partial(mqueue.mq_timedreceive, self),
+            vfs.MqNotify: partial(mqueue.mq_notify, self),
+            vfs.MqGetsetattr: partial(mqueue.mq_getsetattr, self),
             vfs.TimerFired: self.timer_fired, vfs.EpollCreate1: self.epoll_create1,
             vfs.PtyTimer: partial(pty.timer_ran_out, self),
             vfs.EpollCtl: partial(epoll.ctl, self), vfs.EpollWait: partial(epoll.wait, self),
@@ -251,6 +283,9 @@ class Vfs:
             result = handler(request, body)
         except KernelError as err:
             result = Again.BACKGROUND if err.errno == BACKGROUND else -err.errno
+        except netsock.NetSync:
+            netsock.wait_for_events(self, request)
+            return
         if result is not None:  # None: answered later (a deferred reply)
             self.answer(request, result)
 
@@ -266,14 +301,13 @@ class Vfs:
         return proc
 
     def socket(self, request: Request, r: vfs.Socket) -> Any:
-        """socket(2): an AF_UNIX socket (``unix``) or an internet one (``inet``)."""
-        return (unix.socket if r.domain == AF_UNIX else inet.socket)(self, request, r)
+        """socket(2): an AF_UNIX socket (``unix``), or an internet one (the net server's)."""
+        return (unix.socket if r.domain == AF_UNIX else netsock.socket)(self, request, r)
 
-    def socket_call(self, unix_call: Callable[..., Any], inet_call: Callable[..., Any],
-                    request: Request, r: Any) -> Any:
-        """A socket call, served by the module of the socket's family."""
+    def socket_call(self, unix_call: Callable[..., Any], request: Request, r: Any) -> Any:
+        """A socket call, served by AF_UNIX's module or forwarded to the net server."""
         kind = self.proc(request).fds.get(r.fd).kind
-        return (inet_call if kind == "inet" else unix_call)(self, request, r)
+        return (netsock.socket_call if kind == "inet" else unix_call)(self, request, r)
 
     # -- process lifecycle --------------------------------------------------------
     def spawn(self, request: Request, r: vfs.Spawn) -> int:
@@ -293,7 +327,8 @@ class Vfs:
     def fork(self, request: Request, r: vfs.Fork) -> int:
         p = self.state.procs.get(r.parent)
         if p is not None:
-            self.state.procs[r.child] = Proc(p.fds.fork(), p.cwd, p.umask, r.child, p.who)
+            self.state.procs[r.child] = Proc(p.fds.fork(), p.cwd, p.umask, r.child, p.who,
+                                             p.root, p.ns)
         self.state.text.forked(r.parent, r.child)
         return 0
 
@@ -302,6 +337,18 @@ class Vfs:
         if p is not None:
             p.who = Who(r.uid, r.gid, r.fsuid, r.fsgid, r.groups, r.caps)
         return 0
+
+    def resolve(self, proc: Proc, start: Walk, path: bytes, follow: bool = True,
+                parent: bool = False) -> tuple[Walk, bytes]:
+        """``path`` from ``start`` in ``proc``'s mount namespace, under its root."""
+        machine = self.state.namespace
+        return proc.namespace(machine).resolve(start, path, follow, parent, proc.top(machine))
+
+    def caller_namespace(self) -> Namespace:
+        """The mount namespace of the process whose request is being served."""
+        proc = self.state.procs.get(self.state.caller)
+        return proc.namespace(self.state.namespace) if proc is not None \
+            else self.state.namespace
 
     def who(self) -> Who:
         """The credentials of the process whose request is being served (root for the
@@ -385,7 +432,7 @@ class Vfs:
         if proc is None:
             return
         try:
-            parent, name = self.state.namespace.resolve(proc.cwd, r.name, parent=True)
+            parent, name = self.resolve(proc, proc.cwd, r.name, parent=True)
         except KernelError:
             return
         here = parent[-1]
@@ -583,10 +630,10 @@ class Vfs:
                 raise _NotANode(file)
             return file.walk
         follow = not flags & AT_SYMLINK_NOFOLLOW
-        return self.state.namespace.resolve(self._base(proc, dirfd), path, follow)[0]
+        return self.resolve(proc, self._base(proc, dirfd), path, follow)[0]
 
     def lookup_parent(self, proc: Proc, dirfd: int, path: bytes) -> tuple[Walk, bytes]:
-        walk, name = self.state.namespace.resolve(self._base(proc, dirfd), path, parent=True)
+        walk, name = self.resolve(proc, self._base(proc, dirfd), path, parent=True)
         if not name:
             raise KernelError(Errno.EEXIST, "the root")
         return walk, name
@@ -611,6 +658,9 @@ class Vfs:
             raise KernelError(Errno.ENOTDIR, r.path.decode(errors="replace"))
         if stat.S_ISDIR(attr.mode) and r.flags & O_ACCMODE != files.O_RDONLY:
             raise KernelError(Errno.EISDIR, r.path.decode(errors="replace"))
+        if step.fs.readonly and stat.S_ISREG(attr.mode) and not r.flags & O_PATH \
+                and (r.flags & O_ACCMODE != files.O_RDONLY or r.flags & O_TRUNC):
+            raise KernelError(Errno.EROFS, "opening for writing on a read-only mount")
         if not created:  # a file this open made is the caller's whatever its mode
             self._may_open(proc.who, attr, r.flags)
         special = stat.S_IFMT(attr.mode) in (stat.S_IFIFO, stat.S_IFSOCK, stat.S_IFCHR,
@@ -669,7 +719,7 @@ class Vfs:
     def _device(self, mode: int, rdev: int, name: bytes) -> Step:
         """The device a device node made elsewhere than /dev opens (as the driver of its
         number would): one devfs has, else ENXIO, as Linux for a number with no driver."""
-        for fs in self.state.namespace.mounts.values():
+        for fs in self.caller_namespace().mounts.values():
             if isinstance(fs, DevFs) and stat.S_ISCHR(mode):
                 node = fs.device(rdev)
                 if node is not None:
@@ -683,7 +733,7 @@ class Vfs:
         if flags & (O_NOFOLLOW | O_EXCL) or not (b"fd" in path or b"/dev/std" in path):
             return None
         try:
-            walk = self.state.namespace.resolve(self._base(proc, dirfd), path, False)[0]
+            walk = self.resolve(proc, self._base(proc, dirfd), path, False)[0]
         except KernelError:
             return None
         step = walk[-1]
@@ -701,12 +751,12 @@ class Vfs:
         if r.flags & files.O_TMPFILE != files.O_TMPFILE or r.flags & O_CREAT \
                 or r.flags & O_ACCMODE not in (files.O_WRONLY, files.O_RDWR):
             raise KernelError(Errno.EINVAL, "O_TMPFILE needs O_DIRECTORY and write access")
-        walk = self.state.namespace.resolve(self._base(proc, r.dirfd), r.path)[0]
+        walk = self.resolve(proc, self._base(proc, r.dirfd), r.path)[0]
         here = walk[-1]
         if not is_dir(here):
             raise KernelError(Errno.ENOTDIR, r.path.decode(errors="replace"))
         uid, gid, mode = self.new_file(walk, stat.S_IFREG | (r.mode & 0o7777 & ~proc.umask))
-        if not isinstance(here.fs, (TmpFs, OverlayFs)):
+        if not isinstance(underlying(here.fs), (TmpFs, OverlayFs)):
             raise KernelError(Errno.EOPNOTSUPP, f"O_TMPFILE on {here.fs.name}")
         proc.fds.check_free(1)
         while True:  # linked under a free name for a moment only
@@ -743,13 +793,12 @@ class Vfs:
     def _open_walk(self, proc: Proc, dirfd: int, path: bytes, flags: int,
                    mode: int) -> tuple[Walk, bool]:
         """Where open(2) opens, and whether it made the file there (O_CREAT)."""
-        namespace = self.state.namespace
         if not flags & O_CREAT:
-            return namespace.resolve(self._base(proc, dirfd), path,
-                                     not flags & O_NOFOLLOW)[0], False
+            return self.resolve(proc, self._base(proc, dirfd), path,
+                                not flags & O_NOFOLLOW)[0], False
         base = self._base(proc, dirfd)
         for _ in range(40):  # O_CREAT through symlinks creates their target, as Linux does
-            parent, name = namespace.resolve(base, path, parent=True)
+            parent, name = self.resolve(proc, base, path, parent=True)
             if name in (b"", b".", b".."):
                 raise KernelError(Errno.EISDIR, path.decode(errors="replace"))
             here = parent[-1]
@@ -765,7 +814,7 @@ class Vfs:
             if flags & O_EXCL:
                 raise KernelError(Errno.EEXIST, path.decode(errors="replace"))
             if flags & O_NOFOLLOW or not stat.S_ISLNK(here.fs.getattr(node).mode):
-                return namespace.resolve(parent, name, not flags & O_NOFOLLOW)[0], False
+                return self.resolve(proc, parent, name, not flags & O_NOFOLLOW)[0], False
             base, path = parent, here.fs.readlink(node)
         raise KernelError(Errno.ELOOP, "too many symbolic links")
 
@@ -803,7 +852,7 @@ class Vfs:
         here = parent[-1]
         if here.fs.readonly:
             raise KernelError(Errno.EROFS, "read-only file system")
-        victim = here.fs.getattr(self.state.namespace.resolve(parent, name, False)[0][-1].node)
+        victim = here.fs.getattr(self.caller_namespace().resolve(parent, name, False)[0][-1].node)
         perm.check_delete(self.who(), here.fs.getattr(here.node), victim)
         return victim
 
@@ -912,6 +961,10 @@ class Vfs:
                     else epoll.once(self, request, proc, *watching)
             except KernelError as err:
                 self.answer(request, -err.errno)
+                continue
+            except netsock.NetSync:  # (a socket came in an epoll set: its events first)
+                netsock.watch(self)
+                self.state.pollers.append((request, fds, proc, watching))
                 continue
             if ready:  # a count, or (count, revents) for select
                 self.answer(request, ready)
@@ -1035,7 +1088,8 @@ class Vfs:
         return len(target)
 
     def getcwd(self, request: Request, r: vfs.Getcwd) -> int:
-        path = path_of(self.proc(request).cwd) + b"\0"
+        proc = self.proc(request)
+        path = relative(proc.cwd, proc.top(self.state.namespace)) + b"\0"
         if len(path) > r.size:
             raise KernelError(Errno.ERANGE, "buffer too small")
         self.api.copy_out(request.grants[0], 0, path)
@@ -1043,7 +1097,7 @@ class Vfs:
 
     def chdir(self, request: Request, r: vfs.Chdir) -> int:
         proc = self.proc(request)
-        walk = self.state.namespace.resolve(proc.cwd, r.path)[0]
+        walk = self.resolve(proc, proc.cwd, r.path)[0]
         if not is_dir(walk[-1]):
             raise KernelError(Errno.ENOTDIR, r.path.decode(errors="replace"))
         perm.check(proc.who, walk[-1].fs.getattr(walk[-1].node), perm.MAY_EXEC)
@@ -1056,6 +1110,24 @@ class Vfs:
         perm.check(proc.who, walk[-1].fs.getattr(walk[-1].node), perm.MAY_EXEC)
         proc.cwd = walk
         return 0
+
+    def chroot(self, request: Request, r: vfs.Chroot) -> int:
+        return mounts.chroot(self, self.proc(request), r.path)
+
+    def mount(self, request: Request, r: vfs.Mount) -> int:
+        return mounts.mount(self, self.proc(request), r)
+
+    def umount2(self, request: Request, r: vfs.Umount2) -> int:
+        return mounts.umount(self, self.proc(request), r)
+
+    def pivot_root(self, request: Request, r: vfs.PivotRoot) -> int:
+        return mounts.pivot_root(self, self.proc(request), r)
+
+    def unshare(self, request: Request, r: vfs.Unshare) -> int:
+        return mounts.unshare(self, r.pid)
+
+    def setns(self, request: Request, r: vfs.Setns) -> vfs.NsTarget:
+        return mounts.setns(self, self.proc(request), r.fd, r.nstype)
 
     def umask(self, request: Request, r: vfs.Umask) -> int:
         proc = self.proc(request)
@@ -1278,8 +1350,8 @@ class Vfs:
         end = r.offset + r.length
         if end > MAX_FILE_SIZE:
             raise KernelError(Errno.EFBIG, "beyond the largest file")
-        if not isinstance(fs, (TmpFs, OverlayFs)) or mode & ~(FALLOC_KEEP_SIZE
-                                                              | FALLOC_PUNCH_HOLE):
+        if not isinstance(underlying(fs), (TmpFs, OverlayFs)) \
+                or mode & ~(FALLOC_KEEP_SIZE | FALLOC_PUNCH_HOLE):
             raise KernelError(Errno.EOPNOTSUPP, f"fallocate mode {mode:#x} on {fs.name}")
         if mode & FALLOC_PUNCH_HOLE:
             if r.offset < attr.size:

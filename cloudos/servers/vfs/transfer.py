@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable
 from cloudos.abi import vfs as abi
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.runtime import Request
-from cloudos.servers.vfs import inet, pipe, regular
+from cloudos.servers.vfs import netsock, pipe, regular
 from cloudos.servers.vfs.files import O_APPEND, O_NONBLOCK, OpenFile
 
 if TYPE_CHECKING:
@@ -100,8 +100,8 @@ def _write_now(vfs: Vfs, request: Request, proc: Proc, fd: int, dst: OpenFile,
         data = read(most)
         if not data:
             return 0
-        if dst.kind == "inet":  # (its own checks: unconnected, shut, a datagram's size)
-            return inet.write_now(vfs, request, dst, data)
+        if dst.kind == "inet":  # (the net server's checks: unconnected, shut ...)
+            return netsock.send_whole(vfs, request, dst, data)
         written = pipe.write(vfs, request, dst, data, 0, dontwait=True)
         assert written is not None  # (dontwait: never deferred)
         return written

@@ -1,4 +1,4 @@
-"""Internet sockets that leave the machine: through host sockets the VFS opens for them.
+"""Internet sockets that leave the machine: through host sockets the net server opens.
 
 Owns: the host socket behind a guest socket whose caller holds the NETWORK right
 (``cloudos run --net host``) and whose destination is off the guest's loopback: a
@@ -9,8 +9,8 @@ polls them (select with no timeout) when a guest sends and on a timer
 notification (``NetPoll``) while any is open, and moves bytes between them and the
 guest sockets' pipes (TCP) or datagram queues (UDP).
 Never: blocks the server; opens a host socket for a caller without NETWORK (the
-personality says, ``vfs.inet`` checks before calling here).
-Called by: ``vfs.inet``, and ``vfs.server`` for the ``NetPoll`` notification.
+personality says, ``net.sockets`` checks before calling here).
+Called by: ``net.sockets``, and ``net.server`` for the ``NetPoll`` notification.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 from cloudos.abi import net
-from cloudos.abi.vfs import NetPoll, Op
+from cloudos.abi.netsrv import NetOp, NetPoll
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.net import inet
 from cloudos.servers.net.inet import InetSock
@@ -30,8 +30,8 @@ from cloudos.servers.vfs.files import PIPE_CAPACITY, Pipe
 
 if TYPE_CHECKING:
     from cloudos.servers.runtime import Request
+    from cloudos.servers.net.server import NetServer
     from cloudos.servers.vfs.files import OpenFile
-    from cloudos.servers.vfs.server import Vfs
 
 POLL_INTERVAL = 0.004  # seconds between polls of the host sockets while any is open
 IDLE_INTERVAL = 0.02  # between polls of the published ports alone
@@ -51,7 +51,7 @@ def _guest_address(host: tuple[Any, ...]) -> tuple[bytes, int]:
     return inet.V4_PREFIX + socket.inet_pton(socket.AF_INET, text), port
 
 
-def connect(vfs: Vfs, request: Request, file: OpenFile, sock: InetSock,
+def connect(srv: NetServer, request: Request, file: OpenFile, sock: InetSock,
             dest: tuple[bytes, int], nonblock: bool) -> Any:
     """A TCP connect off the machine: EINPROGRESS, or None (answered once it is done)."""
     family, where = _host_address(*dest)
@@ -68,15 +68,15 @@ def connect(vfs: Vfs, request: Request, file: OpenFile, sock: InetSock,
         host.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.host, sock.remote = host, dest
     sock.connecting = True if nonblock else request
-    vfs.state.net.hosted.append(sock)
-    _schedule(vfs)
+    srv.state.hosted.append(sock)
+    schedule(srv)
     if nonblock:
         sock.in_progress = True
         raise KernelError(Errno.EINPROGRESS, "connecting through the host")
     return None
 
 
-def send_datagram(vfs: Vfs, sock: InetSock, data: bytes, dest: tuple[bytes, int]) -> int:
+def send_datagram(srv: NetServer, sock: InetSock, data: bytes, dest: tuple[bytes, int]) -> int:
     """A UDP datagram off the machine, through the socket's host socket (made on its
     first one; the replies come back to the guest socket)."""
     family, where = _host_address(*dest)
@@ -88,8 +88,8 @@ def send_datagram(vfs: Vfs, sock: InetSock, data: bytes, dest: tuple[bytes, int]
             raise KernelError(err.errno or Errno.ENOMEM, "no host socket") from None
         host.setblocking(False)
         sock.host = host
-        vfs.state.net.hosted.append(sock)
-        _schedule(vfs)
+        srv.state.hosted.append(sock)
+        schedule(srv)
     if sock.family == net.AF_INET6 and family == socket.AF_INET:
         where = ("::ffff:" + where[0], where[1], 0, 0)
     try:
@@ -100,28 +100,28 @@ def send_datagram(vfs: Vfs, sock: InetSock, data: bytes, dest: tuple[bytes, int]
         raise KernelError(err.errno or Errno.EIO, "the host's sendto failed") from None
 
 
-def _schedule(vfs: Vfs) -> None:
-    state = vfs.state.net
+def schedule(srv: NetServer) -> None:
+    state = srv.state
     if (state.hosted or state.published) and not state.pumping:
         state.pumping = True
         # every 4 ms while the host sockets are busy, backing off to 64 ms while they
         # are quiet (a guest send polls at once, whatever the timer)
         wait = POLL_INTERVAL * 2 ** min(state.quiet, 4) if state.hosted else IDLE_INTERVAL
-        vfs.api.notify_at(wait, Op.NET_POLL, NetPoll(0))
+        srv.api.notify_at(wait, NetOp.POLL_HOST, NetPoll(0))
 
 
-def net_poll(vfs: Vfs, request: Request, r: NetPoll) -> None:
+def net_poll(srv: NetServer, request: Request, r: NetPoll) -> None:
     """The timer's notification: poll the host sockets, and again later while any is open."""
-    vfs.state.net.pumping = False
-    pump(vfs)
-    _schedule(vfs)
+    srv.state.pumping = False
+    pump(srv)
+    schedule(srv)
 
 
-def pump(vfs: Vfs) -> None:
+def pump(srv: NetServer) -> None:
     """Move what is ready between the host sockets and the guest's."""
-    hosted = vfs.state.net.hosted
-    if vfs.state.net.published:
-        _accept_published(vfs)
+    hosted = srv.state.hosted
+    if srv.state.published:
+        _accept_published(srv)
     if not hosted:
         return
     # (poll, not select: the host may hold more than FD_SETSIZE of them)
@@ -138,15 +138,15 @@ def pump(vfs: Vfs) -> None:
             readable.add(by_fd[fd])
         if events & (select.POLLOUT | select.POLLHUP | select.POLLERR):
             writable.add(by_fd[fd])
-    vfs.state.net.quiet = 0 if readable or writable else vfs.state.net.quiet + 1
+    srv.state.quiet = 0 if readable or writable else srv.state.quiet + 1
     for sock in list(hosted):
         if sock.host in writable and sock.connecting is not None:
-            _connected(vfs, sock)
+            _connected(srv, sock)
         elif sock.socktype == net.SOCK_DGRAM:
             if sock.host in readable:
-                _receive_datagrams(vfs, sock)
+                _receive_datagrams(srv, sock)
         elif sock.connecting is None:
-            _move(vfs, sock, sock.host in readable, sock.host in writable)
+            _move(srv, sock, sock.host in readable, sock.host in writable)
 
 
 def _unsent(sock: InetSock) -> bool:
@@ -154,24 +154,24 @@ def _unsent(sock: InetSock) -> bool:
     return tx is not None and bool(tx.buffer)
 
 
-def _connected(vfs: Vfs, sock: InetSock) -> None:
+def _connected(srv: NetServer, sock: InetSock) -> None:
     """The host's connect finished: the guest socket is connected, or has failed."""
     waiting, sock.connecting = sock.connecting, None
     status = sock.host.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
     if status:
         sock.so_error, sock.remote = status, None
-        _drop(vfs, sock)
+        _drop(srv, sock)
     else:
         file = sock.owner
         file.pipe, file.tx = Pipe(readers=1, writers=1), Pipe(readers=1, writers=1)
         sock.local = _guest_address(sock.host.getsockname())
-    if waiting is not True and vfs.api.waiting(waiting):
+    if waiting is not True and srv.api.waiting(waiting):
         sock.in_progress = False
-        vfs.answer(waiting, -status)
-    vfs.wake_pollers()
+        srv.answer(waiting, -status)
+    srv.wake_pollers()
 
 
-def _move(vfs: Vfs, sock: InetSock, readable: bool, writable: bool) -> None:
+def _move(srv: NetServer, sock: InetSock, readable: bool, writable: bool) -> None:
     """A TCP connection's bytes: from the host into the guest's receive pipe, from the
     guest's send pipe out to the host; an end closed on either side reaches the other."""
     file, host = sock.owner, sock.host
@@ -185,37 +185,37 @@ def _move(vfs: Vfs, sock: InetSock, readable: bool, writable: bool) -> None:
                 rx.buffer += data
             else:
                 rx.writers = 0  # the host's peer closed: end of file
-            pipe.changed(vfs, rx)
+            pipe.changed(srv, rx)
         if writable and tx.buffer:
             sent = host.send(bytes(tx.buffer))
             del tx.buffer[:sent]
             tx.consumed += sent
-            pipe.changed(vfs, tx)
+            pipe.changed(srv, tx)
     except BlockingIOError:
         pass
     except OSError as err:  # reset or broken: both directions end
         sock.so_error = err.errno or Errno.ECONNRESET
         rx.writers, tx.readers = 0, 0
-        pipe.changed(vfs, rx)
-        pipe.changed(vfs, tx)
+        pipe.changed(srv, rx)
+        pipe.changed(srv, tx)
     if not tx.writers and not tx.buffer and not sock.shut_sent:
         sock.shut_sent = True
-        _quietly(host.shutdown, socket.SHUT_WR)
+        quietly(host.shutdown, socket.SHUT_WR)
     if sock.closing and (not tx.buffer or not tx.readers):
-        _drop(vfs, sock)
+        _drop(srv, sock)
     elif sock.forwarded and not rx.readers and not tx.writers and not tx.buffer:
-        _drop(vfs, sock)  # the guest closed its end of a published port's connection
+        _drop(srv, sock)  # the guest closed its end of a published port's connection
 
 
-def _accept_published(vfs: Vfs) -> None:
+def _accept_published(srv: NetServer) -> None:
     """Connections to a published port: each becomes one to the guest's listener on its
     port (on the loopback), with the host socket as the client; refused (closed at once)
     when nobody in the guest listens there."""
-    from cloudos.servers.vfs.inet import forward  # (vfs.inet calls here too)
-    state = vfs.state.net
+    from cloudos.servers.net.sockets import forward  # (net.sockets calls here too)
+    state = srv.state
     for listening, port in state.published:
         if listening.type == socket.SOCK_DGRAM:
-            _relay_published(vfs, listening, port)
+            _relay_published(srv, listening, port)
             continue
         for _ in range(16):
             try:
@@ -229,16 +229,16 @@ def _accept_published(vfs: Vfs) -> None:
             if server is None or server.owner.listener is None:
                 conn.close()
                 continue
-            client = forward(vfs, server, _guest_address(peer), port)
+            client = forward(srv, server, _guest_address(peer), port)
             client.host = conn
             state.hosted.append(client)
 
 
-def _relay_published(vfs: Vfs, listening: Any, port: int) -> None:
+def _relay_published(srv: NetServer, listening: Any, port: int) -> None:
     """Datagrams to a published UDP port: to the guest socket bound at its port on the
     loopback, from the sender's host address (dropped when no guest socket is there)."""
-    from cloudos.servers.vfs.inet import deliver  # (vfs.inet calls here too)
-    state = vfs.state.net
+    from cloudos.servers.net.sockets import deliver  # (net.sockets calls here too)
+    state = srv.state
     for _ in range(UDP_BATCH):
         try:
             data, sender = listening.recvfrom(1 << 16)
@@ -250,21 +250,21 @@ def _relay_published(vfs: Vfs, listening: Any, port: int) -> None:
         to = inet.receiver(state, inet.LOOPBACK4, port, source)
         if to is not None:
             state.udp_flows[source] = (listening, sender)
-            deliver(vfs, to, data, source)
+            deliver(srv, to, data, source)
 
 
-def reply_published(vfs: Vfs, data: bytes, dest: tuple[bytes, int]) -> bool:
+def reply_published(srv: NetServer, data: bytes, dest: tuple[bytes, int]) -> bool:
     """A guest datagram to a published UDP port's sender goes back through that port's
     host socket; False when ``dest`` is not such a sender."""
-    flow = vfs.state.net.udp_flows.get(dest)
+    flow = srv.state.udp_flows.get(dest)
     if flow is None:
         return False
-    _quietly(flow[0].sendto, data, flow[1])
+    quietly(flow[0].sendto, data, flow[1])
     return True
 
 
-def _receive_datagrams(vfs: Vfs, sock: InetSock) -> None:
-    from cloudos.servers.vfs.inet import deliver  # (vfs.inet calls here too)
+def _receive_datagrams(srv: NetServer, sock: InetSock) -> None:
+    from cloudos.servers.net.sockets import deliver  # (net.sockets calls here too)
     for _ in range(UDP_BATCH):
         try:
             data, source = sock.host.recvfrom(1 << 16)
@@ -272,37 +272,37 @@ def _receive_datagrams(vfs: Vfs, sock: InetSock) -> None:
             return
         except OSError as err:  # an ICMP error for an earlier datagram
             sock.so_error = err.errno or Errno.ECONNREFUSED
-            vfs.wake_pollers()
+            srv.wake_pollers()
             return
-        deliver(vfs, sock, data, _guest_address(source))
+        deliver(srv, sock, data, _guest_address(source))
 
 
-def shut(vfs: Vfs, sock: InetSock, how: int) -> None:
+def shut(srv: NetServer, sock: InetSock, how: int) -> None:
     """A shutdown(2) of a guest socket with a host socket: a write shutdown goes out once
     what was sent has (``_move``)."""
     if sock.host is not None:
-        pump(vfs)
+        pump(srv)
 
 
-def close(vfs: Vfs, sock: InetSock) -> None:
+def close(srv: NetServer, sock: InetSock) -> None:
     """The guest socket is gone: its host socket closes once its last bytes are out."""
     if sock.host is None:
         return
     if _unsent(sock) and sock.owner.tx.readers:
         sock.closing = True
         return
-    _drop(vfs, sock)
+    _drop(srv, sock)
 
 
-def _drop(vfs: Vfs, sock: InetSock) -> None:
-    if sock in vfs.state.net.hosted:
-        vfs.state.net.hosted.remove(sock)
+def _drop(srv: NetServer, sock: InetSock) -> None:
+    if sock in srv.state.hosted:
+        srv.state.hosted.remove(sock)
     if sock.host is not None:
-        _quietly(sock.host.close)
+        quietly(sock.host.close)
         sock.host = None
 
 
-def _quietly(call: Any, *args: Any) -> None:
+def quietly(call: Any, *args: Any) -> None:
     try:
         call(*args)
     except OSError:
