@@ -312,7 +312,7 @@ _ROWS: dict[Sysno, _Row] = {
                                 "checked as Linux, then EPERM: the host's clock"),
     Sysno.MOUNT: partial(sys_ns.sys_mount,
                          "tmpfs (size=, nr_inodes=, mode=), bind (MS_REC; read-only by "
-                         "remount), MS_MOVE, tmpfs remount; proc and devtmpfs are the "
+                         "remount), MS_MOVE, tmpfs remount; proc, devtmpfs and devpts are the "
                          "machine's instance; no propagation, no nosuid/noexec/nodev; "
                          "other types: ENODEV"),
     Sysno.UMOUNT2: partial(sys_ns.sys_umount2,
