@@ -71,6 +71,7 @@ class Op(enum.IntEnum):
     # events, and that it restarted
     SOCKET_MADE, SOCKET_EVENTS, NET_RESTARTED = 1019, 1020, 1021
     PIDFD_OPEN, PIDFD_GETFD = 434, 438
+    PTY_TIMER = 1022  # a pseudo-terminal's VTIME ran out (servers/vfs/pty.py)
     PIDFD_TARGET = 1023  # the process a pidfd names (pidfd_send_signal, waitid P_PIDFD)
 
 
@@ -388,13 +389,15 @@ class Poll:
 # -- names and metadata --
 @record
 class Openat:
-    """openat(2), and openat2(2) with its ``resolve`` flags (abi/flags.py ResolveFlag)."""
+    """openat(2), and openat2(2) with its ``resolve`` flags (abi/flags.py ResolveFlag);
+    ``sid``: the caller's session, which a terminal may come to control."""
     OP: ClassVar[Op] = Op.OPENAT
     dirfd: int
     path: bytes
     flags: int
     mode: int
     resolve: int = 0
+    sid: int = 0
 
 
 @record
@@ -1113,6 +1116,15 @@ class NetRestarted:
     first: int
 
 
+@record
+class PtyTimer:
+    """The VFS's own timer notification: pseudo-terminal ``index``'s VTIME ran out (the
+    ``generation``-th it set; an older one is stale)."""
+    OP: ClassVar[Op] = Op.PTY_TIMER
+    index: int
+    generation: int
+
+
 # -- the server runtime's own (servers/runtime.py), for any server -------------------
 @record
 class Interrupt:
@@ -1136,7 +1148,8 @@ REQUESTS: tuple[type, ...] = (
     Recvmsg, Spawn, Fork, Exec, Exit, ExecRead, MmapRead, MapAttach, MapSync, TimerFired,
     LeaseTimeout, ConsoleInput, SignalsPending, CoreDump, Credentials, Sendfile,
     CopyFileRange, CloseRange, SocketMade, SocketEvents, NetRestarted, MqOpen, MqUnlink,
-    MqTimedsend, MqTimedreceive, MqNotify, MqGetsetattr, PidfdOpen, PidfdGetfd, PidfdTarget)
+    MqTimedsend, MqTimedreceive, MqNotify, MqGetsetattr, PidfdOpen, PidfdGetfd, PidfdTarget,
+    PtyTimer)
 # A request class by its op; some classes serve several ops alike.
 BY_OP: dict[int, type] = {
     **{cls.OP: cls for cls in REQUESTS},  # type: ignore[attr-defined]

@@ -64,7 +64,10 @@ SEEK_SET = 0
 IOCTL_BUFFERS = {0x5401: (36, True), 0x5402: (36, False), 0x5403: (36, False),  # TCGETS, TCSETS*
                  0x5404: (36, False), 0x540F: (4, True), 0x5410: (4, False),   # TIOC[GS]PGRP
                  0x5413: (8, True), 0x541B: (4, True), 0x5429: (4, True),   # WINSZ, FIONREAD, SID
-                 0x5421: (4, False), 0x8905: (4, True)}                       # FIONBIO, SIOCATMARK
+                 0x5421: (4, False), 0x8905: (4, True),                       # FIONBIO, SIOCATMARK
+                 0x5414: (8, False), 0x5411: (4, True),                       # TIOCSWINSZ, OUTQ
+                 0x80045430: (4, True), 0x40045431: (4, False),               # TIOCGPTN, SPTLCK
+                 0x80045439: (4, True)}                                       # TIOCGPTLCK
 # SIOCGIFNAME, SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFMTU, SIOCGIFINDEX
 IFREQ_IOCTLS, IFREQ_SIZE = frozenset({0x8910, 0x8913, 0x8915, 0x891B, 0x8921, 0x8933}), 40
 SIGPIPE, SIGXFSZ = Signal.SIGPIPE, Signal.SIGXFSZ
@@ -197,12 +200,14 @@ def _path(t: Thread, addr: int) -> bytes:
 # -- open, close, dup ------------------------------------------------------------
 def sys_open(t: Thread, path: int, flags: int, mode: int, *_: int) -> int:
     """Implements Linux open(2)."""
-    return call(t, vfs.Openat(AT_FDCWD, _path(t, path), s32(flags), mode & 0o7777))
+    return call(t, vfs.Openat(AT_FDCWD, _path(t, path), s32(flags), mode & 0o7777,
+                              sid=t.process.sid))
 
 
 def sys_openat(t: Thread, dirfd: int, path: int, flags: int, mode: int, *_: int) -> int:
     """Implements Linux openat(2)."""
-    return call(t, vfs.Openat(s32(dirfd), _path(t, path), s32(flags), mode & 0o7777))
+    return call(t, vfs.Openat(s32(dirfd), _path(t, path), s32(flags), mode & 0o7777,
+                              sid=t.process.sid))
 
 
 def sys_openat2(t: Thread, dirfd: int, path: int, how: int, size: int, *_: int) -> int:
@@ -218,7 +223,8 @@ def sys_openat2(t: Thread, dirfd: int, path: int, how: int, size: int, *_: int) 
         raise KernelError(Errno.E2BIG, "open_how has fields we do not know")
     flags, mode, resolve = OPEN_HOW.unpack_from(raw)
     _check_open_how(flags, mode, resolve)
-    return call(t, vfs.Openat(s32(dirfd), _path(t, path), flags, mode, resolve))
+    return call(t, vfs.Openat(s32(dirfd), _path(t, path), flags, mode, resolve,
+                              sid=t.process.sid))
 
 
 def _check_open_how(flags: int, mode: int, resolve: int) -> None:
@@ -243,7 +249,8 @@ def _check_open_how(flags: int, mode: int, resolve: int) -> None:
 def sys_creat(t: Thread, path: int, mode: int, *_: int) -> int:
     """Implements Linux creat(2)."""
     return call(t,
-                vfs.Openat(AT_FDCWD, _path(t, path), CREAT_FLAGS, mode & 0o7777))
+                vfs.Openat(AT_FDCWD, _path(t, path), CREAT_FLAGS, mode & 0o7777,
+                           sid=t.process.sid))
 
 
 def sys_close(t: Thread, fd: int, *_: int) -> int:

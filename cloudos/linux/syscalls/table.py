@@ -69,7 +69,8 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.STAT: full(sys_file.sys_stat),
     Sysno.FSTAT: full(sys_file.sys_fstat),
     Sysno.LSTAT: full(sys_file.sys_lstat),
-    Sysno.POLL: partial(sys_file.sys_poll, "pipes, eventfds, files, console input"),
+    Sysno.POLL: partial(sys_file.sys_poll, "pipes, eventfds, files, console input, "
+                        "pseudo-terminals"),
     Sysno.LSEEK: partial(sys_file.sys_lseek, "SEEK_DATA/SEEK_HOLE: host files' holes are the "
                          "host's; tmpfs files here are not sparse, so have none"),
     Sysno.MMAP: partial(sys_mm.sys_mmap,
@@ -84,9 +85,13 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.RT_SIGRETURN: partial(sys_signal.sys_rt_sigreturn,
                                 "SSE state kept in the kernel; fpstate is NULL"),
     Sysno.IOCTL: partial(sys_file.sys_ioctl,
-                         "TCGETS, TCSETS*, TIOC[GS]PGRP, TIOCGSID, TIOCGWINSZ, FIONREAD, FIONBIO, "
-                         "FIO[N]CLEX; on internet sockets SIOCATMARK, SIOCGIF{NAME,INDEX,FLAGS,"
-                         "MTU,ADDR,NETMASK} of lo"),
+                         "TCGETS, TCSETS*, TCFLSH, TIOC[GS]PGRP, TIOCGSID, TIOCGWINSZ, FIONREAD, "
+                         "FIONBIO, FIO[N]CLEX; on pseudo-terminals also TIOCSWINSZ, TIOCSCTTY, "
+                         "TIOCNOTTY, TCSBRK, TIOCOUTQ, TIOCGPTN, TIOC[GS]PTLCK, TIOCGPTPEER "
+                         "(no packet mode, TIOCSTI, TIOCSETD; TIOCSPGRP does not check that "
+                         "the group exists; a master never becomes a controlling terminal); "
+                         "on internet sockets SIOCATMARK, SIOCGIF{NAME,INDEX,FLAGS,MTU,ADDR,"
+                         "NETMASK} of lo"),
     Sysno.PREAD64: full(sys_file.sys_pread64),
     Sysno.PWRITE64: full(sys_file.sys_pwrite64),
     Sysno.READV: full(sys_file.sys_readv),
@@ -309,7 +314,7 @@ _ROWS: dict[Sysno, _Row] = {
                                 "checked as Linux, then EPERM: the host's clock"),
     Sysno.MOUNT: partial(sys_ns.sys_mount,
                          "tmpfs (size=, nr_inodes=, mode=), bind (MS_REC; read-only by "
-                         "remount), MS_MOVE, tmpfs remount; proc and devtmpfs are the "
+                         "remount), MS_MOVE, tmpfs remount; proc, devtmpfs and devpts are the "
                          "machine's instance; no propagation, no nosuid/noexec/nodev; "
                          "other types: ENODEV"),
     Sysno.UMOUNT2: partial(sys_ns.sys_umount2,

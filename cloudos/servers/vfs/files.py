@@ -173,7 +173,7 @@ class OpenFile:
     """An open file description."""
 
     # "node", "pipe", "fifo", "socket", "eventfd", "timerfd", "signalfd", "epoll", "console",
-    # "inet", "mqueue", "pidfd"
+    # "inet", "mqueue", "pidfd", "ptm" (a pseudo-terminal's master), "pts" (its slave)
     kind: str
     flags: int                 # access mode and status flags
     walk: Walk | None = None   # for nodes: where it was opened (fchdir, /proc/self/fd)
@@ -207,6 +207,7 @@ class OpenFile:
     inet: Any = None  # an internet socket's protocol state (servers/net/inet.py InetSock)
     mqueue: Any = None  # a POSIX message queue's descriptor: the queue (mqueue.py MQueue)
     process: PidRef | None = None  # a pidfd's process
+    pty: Any = None  # a pseudo-terminal's master or slave: its Pty (servers/tty/pty.py)
 
     @property
     def fs(self) -> FileSystem:

@@ -106,6 +106,9 @@ class ProcInfo:
     brk_start: int = 0
     areas: tuple[int, int, int, int] = (0, 0, 0, 0)
     exit_status: int = 0        # a zombie's wait status word
+    # its controlling terminal's device (stat's tty_nr encoding) and foreground group
+    # (tpgid; -1: none)
+    tty: tuple[int, int] = (0, -1)
 
 
 @dataclass(frozen=True)
@@ -444,7 +447,7 @@ class ProcFs(FileSystem):
         data = [m for m in info.maps if m.prot & 2 and _is(m, info.exe) and shown]
         pending, shared, blocked, ignored, caught = info.signals
         fields = [pid, f"({comm})", state, info.ppid, info.pgid, info.sid,
-                  0, -1, 0, 0, 0, 0, 0, int(utime * HZ), int(stime * HZ), 0, 0,
+                  *info.tty, 0, 0, 0, 0, 0, int(utime * HZ), int(stime * HZ), 0, 0,
                   thread.priority, thread.nice, info.threads, 0, int(start * HZ), size,
                   info.rss_pages, RLIM_INFINITY,
                   # (1 for whom may not see them, as Linux: not 0, which means no memory)

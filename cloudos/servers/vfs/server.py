@@ -43,7 +43,7 @@ from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
 from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, locks, mounts, mqueue,
-                                 netsock, perm, pidfd, pipe, regular, signalfd, timerfd,
+                                 netsock, perm, pidfd, pipe, pty, regular, signalfd, timerfd,
                                  transfer, unix)
 from cloudos.servers.vfs.bindfs import underlying
 from cloudos.servers.vfs.console import BACKGROUND
@@ -51,6 +51,7 @@ from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTOR
                                        O_NOFOLLOW, O_NONBLOCK, O_PATH, O_TRUNC, FdTable,
                                        OpenFile, Timer)
 from cloudos.servers.vfs.devfs import DevFs
+from cloudos.servers.vfs.devpts import DevPts, PtsNode
 from cloudos.servers.vfs.fileops import FOLLOW, FileOps
 from cloudos.servers.vfs.fs import Attr
 from cloudos.servers.vfs.overlay import OverlayFs
@@ -109,7 +110,8 @@ KINDS: dict[str, FileOps] = {
     "socket": unix.UnixSocket(),
     "console": console.HostConsole(), "eventfd": eventfd.EventFd(),
     "timerfd": timerfd.TimerFd(), "signalfd": signalfd.SignalFd(), "epoll": epoll.Epoll(),
-    "inet": netsock.NetSocket(), "mqueue": mqueue.MqueueFile(), "pidfd": pidfd.Pidfd()}
+    "inet": netsock.NetSocket(), "mqueue": mqueue.MqueueFile(), "pidfd": pidfd.Pidfd(),
+    "ptm": pty.PtyEnd(), "pts": pty.PtyEnd()}
 
 
 # The socket calls, each served by AF_UNIX's module, or for an internet socket by the net
@@ -193,8 +195,9 @@ class VfsState:
     tmpfiles: int = 0  # O_TMPFILE files made (their names while they are being made)
     locks: LockTable = field(default_factory=LockTable)  # fcntl and flock locks, leases
     pids: dict[int, files.PidRef] = field(default_factory=dict)  # live processes with pidfds
-    # SIGIO (a lease's break, O_ASYNC I/O) for F_SETOWN's owner ((OwnerType, id), signal):
-    # the machine's
+    # SIGIO (a lease's break, O_ASYNC I/O) for F_SETOWN's owner ((OwnerType, id), signal),
+    # and a pseudo-terminal's signals (its keys, SIGWINCH, hang-up) for a process group or
+    # a session leader the same way: the machine's
     send_sigio: Callable[[int, int, int], None] = lambda kind, who, sig: None
     # POSIX message queues by name (mqueue.py), and the machine's way to send the signal
     # of an mq_notify: (pid, signal, sender's pid, sender's uid, sigev_value)
@@ -261,6 +264,7 @@ class Vfs:
             vfs.MqNotify: partial(mqueue.mq_notify, self),
             vfs.MqGetsetattr: partial(mqueue.mq_getsetattr, self),
             vfs.TimerFired: self.timer_fired, vfs.EpollCreate1: self.epoll_create1,
+            vfs.PtyTimer: partial(pty.timer_ran_out, self),
             vfs.EpollCtl: partial(epoll.ctl, self), vfs.EpollWait: partial(epoll.wait, self),
             vfs.PidfdOpen: partial(pidfd.pidfd_open, self),
             vfs.PidfdGetfd: partial(pidfd.pidfd_getfd, self),
@@ -456,6 +460,7 @@ class Vfs:
 
     def exit(self, request: Request, r: vfs.Exit) -> int:
         self.state.text.exited(r.pid)
+        pty.leader_exited(self, r.pid)  # (while it is still a known process)
         p = self.state.procs.pop(r.pid, None)
         if p is not None:
             for fd in list(p.fds.entries):
@@ -676,12 +681,13 @@ class Vfs:
                                       cloexec)
             if stat.S_ISSOCK(attr.mode):
                 raise KernelError(Errno.ENXIO, "a socket is connected to, not opened")
-            if not isinstance(step.fs, DevFs):  # a device node made with mknod
+            if not isinstance(step.fs, (DevFs, DevPts)):  # a device node made with mknod
                 walk = walk[:-1] + (self._device(attr.mode, attr.rdev, step.name),)
                 step = walk[-1]
-        if isinstance(step.fs, DevFs) and step.fs.is_terminal(step.node) and os.isatty(0):
-            # /dev/tty and /dev/console are the host terminal, like fds 0-2
-            return proc.fds.install(console.console(0, status, walk), cloexec)
+        if special and not r.flags & O_PATH:
+            terminal = self._open_terminal(proc, r, walk, status, cloexec)
+            if terminal is not None:
+                return terminal
         writing = r.flags & O_ACCMODE in (files.O_WRONLY, files.O_RDWR) \
             and not r.flags & files.O_PATH and stat.S_ISREG(attr.mode)
         if writing:
@@ -696,6 +702,29 @@ class Vfs:
         if r.flags & O_TRUNC and file.writable() and stat.S_ISREG(attr.mode):
             regular.truncate(self, step.fs, step.node, 0)
         return proc.fds.install(file, cloexec)
+
+    def _open_terminal(self, proc: Proc, r: vfs.Openat, walk: Walk, status: int,
+                       cloexec: bool) -> int | None:
+        """The terminals' opens: /dev/ptmx (a new pseudo-terminal), /dev/pts/N (its
+        slave), /dev/tty (the caller's controlling pseudo-terminal, or else the host
+        terminal, as /dev/console is, like fds 0-2); None for any other device."""
+        step = walk[-1]
+        if isinstance(step.fs, DevPts):
+            if step.node is step.fs.ptmx:
+                return pty.open_master(self, proc, walk, status, cloexec)
+            assert isinstance(step.node, PtsNode) and step.node.pty is not None
+            return pty.open_slave(self, proc, step.node.pty, walk, r.flags, r.sid)
+        if not isinstance(step.fs, DevFs):
+            return None
+        if step.fs.is_ptmx(step.node):
+            return pty.open_master(self, proc, walk, status, cloexec)
+        if step.fs.is_tty(step.node):
+            controlling = pty.open_controlling(self, proc, r.flags, r.sid)
+            if controlling is not None:
+                return controlling
+        if step.fs.is_terminal(step.node) and os.isatty(0):
+            return proc.fds.install(console.console(0, status, walk), cloexec)
+        return None
 
     def _device(self, mode: int, rdev: int, name: bytes) -> Step:
         """The device a device node made elsewhere than /dev opens (as the driver of its
