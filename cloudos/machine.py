@@ -47,6 +47,7 @@ from cloudos.servers import rs
 from cloudos.servers.net import procnet
 from cloudos.servers.net.inet import NetState
 from cloudos.servers.net import server as netserver
+from cloudos.servers.vfs import pty
 from cloudos.servers.runtime import Request, ServerApi, ServerRuntime
 from cloudos.servers.vfs.console import Console, ConsoleInterrupt
 from cloudos.servers.vfs.files import FdTable, OpenFiles
@@ -231,7 +232,8 @@ class KernelProcView:
                         c.groups, (c.inheritable, c.permitted, c.effective, c.bounding),
                         isinstance(linux, LinuxProcess) and linux.no_new_privs,
                         _signals(p), _rlimit(p, RLIMIT_SIGPENDING),
-                        0 if p.zombie else p.aspace.brk_start, _areas(p), wait_status(p))
+                        0 if p.zombie else p.aspace.brk_start, _areas(p), wait_status(p),
+                        pty.session_terminal(self.vfs, p.sid))
 
     def fds(self, pid: int) -> dict[int, bytes]:
         return fd_paths(self.vfs, pid)
@@ -318,7 +320,7 @@ class KernelProcView:
         ns = proc.namespace(self.vfs.namespace) if proc is not None else self.vfs.namespace
         return ns.ino or NS_INIT["mnt"]
 
-    def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int] | None:
+    def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int, bytes] | None:
         return fd_info(self.vfs, pid, fd)
 
     def mounts(self, pid: int) -> list[tuple[bytes, FileSystem]]:

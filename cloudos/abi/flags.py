@@ -52,6 +52,33 @@ class AtFlag(IntFlag):
     EMPTY_PATH = 0x1000
 
 
+class ResolveFlag(IntFlag):
+    """openat2(2)'s struct open_how ``resolve``: limits on the path walk."""
+
+    NO_XDEV = 0x01  # cross no mount point (EXDEV)
+    NO_MAGICLINKS = 0x02  # follow no /proc/<pid>/fd/N-like link (ELOOP)
+    NO_SYMLINKS = 0x04  # follow no symbolic link at all (ELOOP)
+    BENEATH = 0x08  # never leave the starting directory (EXDEV)
+    IN_ROOT = 0x10  # the starting directory is "/" for this walk
+    CACHED = 0x20  # only what the dentry cache holds (EAGAIN otherwise)
+
+
+class MembarrierCmd(IntFlag):
+    """membarrier(2)'s commands (one at a time; QUERY answers the set of them)."""
+
+    QUERY = 0
+    GLOBAL = 1 << 0
+    GLOBAL_EXPEDITED = 1 << 1
+    REGISTER_GLOBAL_EXPEDITED = 1 << 2
+    PRIVATE_EXPEDITED = 1 << 3
+    REGISTER_PRIVATE_EXPEDITED = 1 << 4
+    PRIVATE_EXPEDITED_SYNC_CORE = 1 << 5
+    REGISTER_PRIVATE_EXPEDITED_SYNC_CORE = 1 << 6
+    PRIVATE_EXPEDITED_RSEQ = 1 << 7
+    REGISTER_PRIVATE_EXPEDITED_RSEQ = 1 << 8
+    GET_REGISTRATIONS = 1 << 9
+
+
 class RenameFlag(IntFlag):
     """renameat2(2)'s flags."""
 
@@ -124,6 +151,8 @@ class CloneFlag(IntFlag):
     NEWPID = 0x20000000
     NEWNET = 0x40000000
     IO = 0x80000000
+    CLEAR_SIGHAND = 1 << 32  # clone3 only: the child's handlers reset to SIG_DFL
+    INTO_CGROUP = 1 << 33  # clone3 only: the child starts in clone_args.cgroup
 
 
 class FcntlCmd(IntEnum):

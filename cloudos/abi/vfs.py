@@ -5,7 +5,7 @@ lifecycle op above Linux's numbers), one frozen dataclass per request with its
 arguments named and typed (a ``record``: frozen and slotted, like a frozen dataclass
 but cheap to declare), the typed answers (``Again``, ``SignalsReady``,
 ``Received``, ``PollReady``, ``BytesOut``, ``ExecImage``, ``MappedFile``,
-``LockHolder``, ``FileOwner``), the
+``LockHolder``, ``FileOwner``, ``PidTarget``), the
 server runtime's own ``Interrupt``, and ``decode``, which turns a guest's raw
 message (a tag and no typed body) into the request it names or the errno to
 answer it with. Buffers never travel in a request: they are memory grants, the
@@ -71,6 +71,9 @@ class Op(enum.IntEnum):
     # from the net server (abi/netsrv.py): an fd for its new socket, its sockets' poll
     # events, and that it restarted
     SOCKET_MADE, SOCKET_EVENTS, NET_RESTARTED = 1019, 1020, 1021
+    PIDFD_OPEN, PIDFD_GETFD = 434, 438
+    PTY_TIMER = 1022  # a pseudo-terminal's VTIME ran out (servers/vfs/pty.py)
+    PIDFD_TARGET = 1023  # the process a pidfd names (pidfd_send_signal, waitid P_PIDFD)
 
 
 # Ops the server runtime answers itself, for any server: no request class, no handler.
@@ -123,6 +126,16 @@ class MqAttr:
     maxmsg: int
     msgsize: int
     curmsgs: int
+
+
+@record
+class PidTarget:
+    """A pidfd's process: its pid, whether it has exited (the pid may be reaped), and
+    whether the pidfd is PIDFD_NONBLOCK (waitid's P_PIDFD answers EAGAIN, not waits)."""
+
+    pid: int
+    exited: bool
+    nonblock: bool
 
 
 @record
@@ -383,11 +396,15 @@ class Poll:
 # -- names and metadata --
 @record
 class Openat:
+    """openat(2), and openat2(2) with its ``resolve`` flags (abi/flags.py ResolveFlag);
+    ``sid``: the caller's session, which a terminal may come to control."""
     OP: ClassVar[Op] = Op.OPENAT
     dirfd: int
     path: bytes
     flags: int
     mode: int
+    resolve: int = 0
+    sid: int = 0
 
 
 @record
@@ -717,6 +734,32 @@ class Eventfd2:
     OP: ClassVar[Op] = Op.EVENTFD2
     initval: int
     flags: int
+
+
+@record
+class PidfdOpen:
+    """pidfd_open(2), or clone's CLONE_PIDFD: a pidfd for ``pid``, which the personality
+    found alive or a zombie (``exited``); ``flags`` are already checked."""
+    OP: ClassVar[Op] = Op.PIDFD_OPEN
+    pid: int
+    flags: int
+    exited: bool
+
+
+@record
+class PidfdGetfd:
+    """pidfd_getfd(2): a copy of fd ``fd`` of the process ``pidfd`` names."""
+    OP: ClassVar[Op] = Op.PIDFD_GETFD
+    pidfd: int
+    fd: int
+    flags: int
+
+
+@record
+class PidfdTarget:
+    """The process pidfd ``fd`` names: answered a ``PidTarget`` (or an errno)."""
+    OP: ClassVar[Op] = Op.PIDFD_TARGET
+    fd: int
 
 
 @record
@@ -1117,6 +1160,15 @@ class NetRestarted:
     first: int
 
 
+@record
+class PtyTimer:
+    """The VFS's own timer notification: pseudo-terminal ``index``'s VTIME ran out (the
+    ``generation``-th it set; an older one is stale)."""
+    OP: ClassVar[Op] = Op.PTY_TIMER
+    index: int
+    generation: int
+
+
 # -- the server runtime's own (servers/runtime.py), for any server -------------------
 @record
 class Interrupt:
@@ -1140,7 +1192,8 @@ REQUESTS: tuple[type, ...] = (
     Recvmsg, Spawn, Fork, Exec, Exit, ExecRead, MmapRead, MapAttach, MapSync, TimerFired,
     LeaseTimeout, ConsoleInput, SignalsPending, CoreDump, Credentials, Sendfile,
     CopyFileRange, CloseRange, Splice, Tee, Vmsplice, SocketMade, SocketEvents,
-    NetRestarted, MqOpen, MqUnlink, MqTimedsend, MqTimedreceive, MqNotify, MqGetsetattr)
+    NetRestarted, MqOpen, MqUnlink, MqTimedsend, MqTimedreceive, MqNotify, MqGetsetattr,
+    PidfdOpen, PidfdGetfd, PidfdTarget, PtyTimer)
 # A request class by its op; some classes serve several ops alike.
 BY_OP: dict[int, type] = {
     **{cls.OP: cls for cls in REQUESTS},  # type: ignore[attr-defined]

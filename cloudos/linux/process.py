@@ -84,6 +84,8 @@ class LinuxProcess:
     thp_disable: bool = False
     started: float = 0.0  # seconds after boot it was made (fork), as /proc's starttime
     env_area: tuple[int, int] = (0, 0)  # its environment strings on the stack (execve's)
+    # membarrier(2)'s REGISTER_* commands it made (its memory's: fork and exec clear them)
+    membarrier: int = 0
 
     @property
     def uid(self) -> int:

@@ -235,6 +235,14 @@ SHAPES: dict[Sysno, Shape] = {
     Sysno.PRLIMIT64: _s(K.INT, K.RLIMIT, K.RLIMIT_VAL, _out(K.RLIMIT_VAL)),
     Sysno.GETRANDOM: _s(_out(K.RANDOM), K.ULONG, K.GRND_FLAGS),
     Sysno.RSEQ: _s(K.PTR, K.HEX, K.HEX, K.HEX),
+    Sysno.PIDFD_SEND_SIGNAL: _s(K.FD, K.SIGNAL, K.PTR, K.HEX),
+    Sysno.PIDFD_OPEN: _s(K.INT, K.FD_FLAGS),
+    Sysno.CLONE3: _s(K.PTR, K.ULONG),
+    Sysno.OPENAT2: _s(K.DIRFD, K.PATH, K.PTR, K.ULONG),
+    Sysno.PIDFD_GETFD: _s(K.FD, K.INT, K.HEX),
+    Sysno.EPOLL_PWAIT2: _s(K.FD, K.PTR, K.INT, K.PTR, K.PTR, K.ULONG),
+    Sysno.MEMBARRIER: _s(K.HEX, K.HEX, K.INT),
+    Sysno.FUTEX_WAITV: _s(K.PTR, K.INT, K.HEX, K.PTR, K.CLOCK),
 }
 
 # Flag words, as strace names the bits, in the order it prints them.

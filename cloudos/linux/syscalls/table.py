@@ -15,8 +15,8 @@ from cloudos.abi.sysno import LINUX_TABLE_END, UNUSED, Sysno
 from cloudos.kernel.trap import Handler
 from cloudos.linux import sysvmsg, sysvsem, sysvshm
 from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_mqueue, sys_ns,
-                                    sys_prctl, sys_proc, sys_sched, sys_signal, sys_time,
-                                    sys_timer)
+                                    sys_pidfd, sys_prctl, sys_proc, sys_sched, sys_signal,
+                                    sys_time, sys_timer)
 
 
 class Support(Enum):
@@ -69,7 +69,8 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.STAT: full(sys_file.sys_stat),
     Sysno.FSTAT: full(sys_file.sys_fstat),
     Sysno.LSTAT: full(sys_file.sys_lstat),
-    Sysno.POLL: partial(sys_file.sys_poll, "pipes, eventfds, files, console input"),
+    Sysno.POLL: partial(sys_file.sys_poll, "pipes, eventfds, files, console input, "
+                        "pseudo-terminals"),
     Sysno.LSEEK: partial(sys_file.sys_lseek, "SEEK_DATA/SEEK_HOLE: host files' holes are the "
                          "host's; tmpfs files here are not sparse, so have none"),
     Sysno.MMAP: partial(sys_mm.sys_mmap,
@@ -84,9 +85,13 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.RT_SIGRETURN: partial(sys_signal.sys_rt_sigreturn,
                                 "SSE state kept in the kernel; fpstate is NULL"),
     Sysno.IOCTL: partial(sys_file.sys_ioctl,
-                         "TCGETS, TCSETS*, TIOC[GS]PGRP, TIOCGSID, TIOCGWINSZ, FIONREAD, FIONBIO, "
-                         "FIO[N]CLEX; on internet sockets SIOCATMARK, SIOCGIF{NAME,INDEX,FLAGS,"
-                         "MTU,ADDR,NETMASK} of lo"),
+                         "TCGETS, TCSETS*, TCFLSH, TIOC[GS]PGRP, TIOCGSID, TIOCGWINSZ, FIONREAD, "
+                         "FIONBIO, FIO[N]CLEX; on pseudo-terminals also TIOCSWINSZ, TIOCSCTTY, "
+                         "TIOCNOTTY, TCSBRK, TIOCOUTQ, TIOCGPTN, TIOC[GS]PTLCK, TIOCGPTPEER "
+                         "(no packet mode, TIOCSTI, TIOCSETD; TIOCSPGRP does not check that "
+                         "the group exists; a master never becomes a controlling terminal); "
+                         "on internet sockets SIOCATMARK, SIOCGIF{NAME,INDEX,FLAGS,MTU,ADDR,"
+                         "NETMASK} of lo"),
     Sysno.PREAD64: full(sys_file.sys_pread64),
     Sysno.PWRITE64: full(sys_file.sys_pwrite64),
     Sysno.READV: full(sys_file.sys_readv),
@@ -174,7 +179,9 @@ _ROWS: dict[Sysno, _Row] = {
                               "TCP_KEEP*; IP_TOS, IP_TTL; IPV6_V6ONLY"),
     Sysno.CLONE: partial(sys_fork.sys_clone,
                          "threads and COW processes; CLONE_NEWNS and CLONE_NEWUTS as "
-                         "unshare; other namespace, ptrace, pidfd flags: EINVAL"),
+                         "unshare; CLONE_PIDFD (not with CLONE_VFORK or CLONE_THREAD: EINVAL; "
+                         "made after the child, so an EMFILE leaves it running); other "
+                         "namespace and ptrace flags: EINVAL"),
     Sysno.FORK: full(sys_fork.sys_fork, "copy-on-write"),
     Sysno.VFORK: partial(sys_fork.sys_vfork, "a COW fork whose parent waits for exec or exit"),
     Sysno.EXECVE: full(sys_fork.sys_execve,
@@ -310,7 +317,7 @@ _ROWS: dict[Sysno, _Row] = {
                                 "checked as Linux, then EPERM: the host's clock"),
     Sysno.MOUNT: partial(sys_ns.sys_mount,
                          "tmpfs (size=, nr_inodes=, mode=), bind (MS_REC; read-only by "
-                         "remount), MS_MOVE, tmpfs remount; proc and devtmpfs are the "
+                         "remount), MS_MOVE, tmpfs remount; proc, devtmpfs and devpts are the "
                          "machine's instance; no propagation, no nosuid/noexec/nodev; "
                          "other types: ENODEV"),
     Sysno.UMOUNT2: partial(sys_ns.sys_umount2,
@@ -418,7 +425,7 @@ _ROWS: dict[Sysno, _Row] = {
                              "SIGEV_SIGNAL, SIGEV_NONE; SIGEV_THREAD ENOSYS (no netlink)"),
     Sysno.MQ_GETSETATTR: full(sys_mqueue.sys_mq_getsetattr),
     Sysno.KEXEC_LOAD: enosys(),
-    Sysno.WAITID: full(sys_fork.sys_waitid),
+    Sysno.WAITID: full(sys_fork.sys_waitid, "P_ALL, P_PID, P_PGID, P_PIDFD"),
     Sysno.ADD_KEY: enosys(),
     Sysno.REQUEST_KEY: enosys(),
     Sysno.KEYCTL: enosys(),
@@ -511,7 +518,10 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.BPF: enosys(),
     Sysno.EXECVEAT: enosys(),
     Sysno.USERFAULTFD: enosys(),
-    Sysno.MEMBARRIER: enosys(),
+    Sysno.MEMBARRIER: partial(sys_sched.sys_membarrier,
+                              "all but the RSEQ commands: one vCPU honours a barrier by "
+                              "running alone, several by stopping the vCPUs that run the "
+                              "memory (all for GLOBAL*)"),
     Sysno.MLOCK2: partial(sys_mm.sys_mlock2,
                           "range checked; memory is never swapped, no RLIMIT_MEMLOCK"),
     Sysno.COPY_FILE_RANGE: full(sys_file.sys_copy_file_range, "copies (no reflinks)"),
@@ -523,7 +533,9 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.STATX: partial(sys_file.sys_statx, "basic fields"),
     Sysno.IO_PGETEVENTS: enosys(),
     Sysno.RSEQ: enosys("glibc falls back without it"),
-    Sysno.PIDFD_SEND_SIGNAL: enosys(),
+    Sysno.PIDFD_SEND_SIGNAL: full(sys_pidfd.sys_pidfd_send_signal,
+                                  "siginfo or none; PIDFD_SIGNAL_{THREAD,THREAD_GROUP,"
+                                  "PROCESS_GROUP}"),
     Sysno.IO_URING_SETUP: enosys("programs fall back to plain reads and writes"),
     Sysno.IO_URING_ENTER: enosys(),
     Sysno.IO_URING_REGISTER: enosys(),
@@ -533,15 +545,25 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.FSCONFIG: enosys(),
     Sysno.FSMOUNT: enosys(),
     Sysno.FSPICK: enosys(),
-    Sysno.PIDFD_OPEN: enosys(),
-    Sysno.CLONE3: enosys("glibc falls back to clone"),
+    Sysno.PIDFD_OPEN: partial(sys_pidfd.sys_pidfd_open,
+                              "PIDFD_NONBLOCK; PIDFD_THREAD (a thread's pidfd): EINVAL; "
+                              "poll: POLLIN once the process exits, no POLLHUP once reaped; "
+                              "fdinfo's Pid: stays after the reap (Linux: -1)"),
+    Sysno.CLONE3: partial(sys_fork.sys_clone3,
+                          "clone's flags and limits (see clone), CLONE_CLEAR_SIGHAND; "
+                          "set_tid: EPERM, CLONE_INTO_CGROUP: EBADF (no pid namespaces, no "
+                          "cgroup2)"),
     Sysno.CLOSE_RANGE: full(sys_file.sys_close_range,
                             "CLOSE_RANGE_UNSHARE: fd tables are never shared"),
-    Sysno.OPENAT2: enosys(),
-    Sysno.PIDFD_GETFD: enosys(),
+    Sysno.OPENAT2: full(sys_file.sys_openat2,
+                        "RESOLVE_NO_XDEV (by file system), NO_MAGICLINKS (/proc's), "
+                        "NO_SYMLINKS, BENEATH, IN_ROOT; RESOLVE_CACHED: every walk is cached"),
+    Sysno.PIDFD_GETFD: full(sys_pidfd.sys_pidfd_getfd,
+                            "permission: same real uid and gid, or CAP_SYS_PTRACE (Linux's "
+                            "ptrace access check reduced to ids)"),
     Sysno.FACCESSAT2: full(sys_file.sys_faccessat2),
     Sysno.PROCESS_MADVISE: enosys(),
-    Sysno.EPOLL_PWAIT2: enosys(),
+    Sysno.EPOLL_PWAIT2: full(sys_file.sys_epoll_pwait2),
     Sysno.MOUNT_SETATTR: enosys(),
     Sysno.QUOTACTL_FD: enosys(),
     Sysno.LANDLOCK_CREATE_RULESET: enosys(),
@@ -549,7 +571,9 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.LANDLOCK_RESTRICT_SELF: enosys(),
     Sysno.MEMFD_SECRET: enosys(),
     Sysno.PROCESS_MRELEASE: enosys(),
-    Sysno.FUTEX_WAITV: enosys(),
+    Sysno.FUTEX_WAITV: partial(sys_futex.sys_futex_waitv,
+                               "32-bit futexes (FUTEX2_SIZE_U32, PRIVATE); FUTEX2_NUMA and "
+                               "MPOL: EINVAL; FUTEX_REQUEUE does not move its sleepers"),
     Sysno.SET_MEMPOLICY_HOME_NODE: enosys(),
     Sysno.CACHESTAT: enosys(),
     Sysno.FCHMODAT2: full(sys_file.sys_fchmodat2,

@@ -153,6 +153,11 @@ class FileSystem(ABC):
     def readlink(self, node: Node) -> bytes:
         """A symlink's target; EINVAL for anything else."""
 
+    def magic_link(self, node: Node) -> bool:
+        """Whether ``node`` is a magic link (/proc/<pid>/fd/N, exe, cwd, root, ns/*): a
+        link to an object, not a path (openat2's RESOLVE_NO_MAGICLINKS refuses them)."""
+        return False
+
     @abstractmethod
     def read(self, node: Node, offset: int, size: int) -> bytes:
         """Up to ``size`` bytes at ``offset``; EISDIR on a directory."""

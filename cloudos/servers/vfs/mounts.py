@@ -26,6 +26,7 @@ from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs import perm
 from cloudos.servers.vfs.bindfs import BindFs, underlying
 from cloudos.servers.vfs.devfs import DevFs
+from cloudos.servers.vfs.devpts import DevPts
 from cloudos.servers.vfs.fs import FileSystem
 from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of, within
 from cloudos.servers.vfs.procfs import NS_INIT, ProcFs, ProcNode
@@ -104,11 +105,13 @@ def mount(vfs: Vfs, proc: Proc, r: requests.Mount) -> int:
 
 def _new_fs(vfs: Vfs, ns: Namespace, fstype: bytes, data: bytes,
             readonly: bool) -> FileSystem:
-    """A new instance of ``fstype``: tmpfs; proc and devtmpfs are the machine's one
-    instance again (Linux's are per pid namespace and singular); ENODEV for others."""
+    """A new instance of ``fstype``: tmpfs; proc, devtmpfs and devpts are the machine's
+    one instance again (Linux's are per pid namespace and singular; its devpts mounts are
+    separate instances: here every one shows the machine's pseudo-terminals); ENODEV for
+    others."""
     if fstype == b"tmpfs":
         return _tmpfs(vfs, ns, data, readonly)
-    kind = {b"proc": ProcFs, b"devtmpfs": DevFs}.get(fstype)
+    kind = {b"proc": ProcFs, b"devtmpfs": DevFs, b"devpts": DevPts}.get(fstype)
     found = next((fs for fs in vfs.state.namespace.mounts.values()
                   if kind is not None and isinstance(fs, kind)), None)
     if found is None:

@@ -109,6 +109,9 @@ class ProcInfo:
     brk_start: int = 0
     areas: tuple[int, int, int, int] = (0, 0, 0, 0)
     exit_status: int = 0        # a zombie's wait status word
+    # its controlling terminal's device (stat's tty_nr encoding) and foreground group
+    # (tpgid; -1: none)
+    tty: tuple[int, int] = (0, -1)
 
 
 @dataclass(frozen=True)
@@ -157,8 +160,8 @@ class ProcView(SysView, Protocol):
     def cmdline(self, pid: int) -> bytes: ...  # its argument strings, from its stack
     def uts_ns(self, pid: int) -> int: ...  # the inode number of its UTS namespace
     def mnt_ns(self, pid: int) -> int: ...  # that of its mount namespace
-    def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int] | None: ...
-    # (position, flags with O_CLOEXEC, st_dev, st_ino) of an open fd
+    def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int, bytes] | None: ...
+    # (position, flags with O_CLOEXEC, st_dev, st_ino, its kind's lines) of an open fd
     # mount point (as seen from its root), in mount order, of its mount namespace
     def mounts(self, pid: int) -> list[tuple[bytes, FileSystem]]: ...
     # its working directory's path (or its root's) as the reader sees it
@@ -358,6 +361,10 @@ class ProcFs(FileSystem):
             return node.pid, int(node.name[3:])
         return None
 
+    def magic_link(self, node: Node) -> bool:
+        n = self._node(node)
+        return n.kind == "link" and n.name not in ("self", "mounts")
+
     def readlink(self, node: Node) -> bytes:
         n = self._node(node)
         if n.kind != "link":
@@ -446,7 +453,7 @@ class ProcFs(FileSystem):
         data = [m for m in info.maps if m.prot & 2 and _is(m, info.exe) and shown]
         pending, shared, blocked, ignored, caught = info.signals
         fields = [pid, f"({comm})", state, info.ppid, info.pgid, info.sid,
-                  0, -1, 0, 0, 0, 0, 0, int(utime * HZ), int(stime * HZ), 0, 0,
+                  *info.tty, 0, 0, 0, 0, 0, int(utime * HZ), int(stime * HZ), 0, 0,
                   thread.priority, thread.nice, info.threads, 0, int(start * HZ), size,
                   info.rss_pages, RLIM_INFINITY,
                   # (1 for whom may not see them, as Linux: not 0, which means no memory)
@@ -500,15 +507,17 @@ class ProcFs(FileSystem):
         return self.view.environ(info.pid)
 
     def _fdinfo(self, pid: int, fd: int) -> bytes:
-        """pos, flags (octal, close-on-exec included), mnt_id and ino, as fs/proc/fd.c."""
+        """pos, flags (octal, close-on-exec included), mnt_id and ino, as fs/proc/fd.c,
+        then the lines of the file's kind (a pidfd's Pid:)."""
         facts = self.view.fdinfo(pid, fd)
         if facts is None:
             raise KernelError(Errno.ENOENT, "fd closed")
-        pos, flags, dev, ino = facts
+        pos, flags, dev, ino, kind_lines = facts
         mount = next((i for i, (_, fs) in enumerate(self.view.mounts(pid)) if fs.dev == dev),
                      None)
         mnt_id = FIRST_MOUNT_ID + mount if mount is not None else INTERNAL_MOUNT_ID
-        return f"pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n".encode()
+        return f"pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n".encode() \
+            + kind_lines
 
     def _mounts(self, pid: int, info: bool) -> bytes:
         """/proc/<pid>/mounts (fstab's format) or mountinfo (proc(5)'s), in mount order."""

@@ -14,7 +14,7 @@ pipe waits while the server goes on serving others).
 What an open file does is its kind's: every kind implements the file-operations
 protocol (``fileops.py``) in a module of its own, found in ``KINDS`` (``regular``
 files and the shared mappings of files, ``pipe``, ``fifo`` (named pipes), ``unix``
-sockets, the ``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, and
+sockets, the ``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, ``pidfd``, and
 ``netsock``, internet sockets, whose calls go on to the net server, ``servers.net``);
 the calls only one kind serves (bind, timerfd_settime, ...) go straight to its module.
 State lives in ``VfsState``, which outlives a crash of the server's code: ``rs``
@@ -36,25 +36,28 @@ from typing import Any, Callable, Generator
 
 from cloudos.abi import vfs
 from cloudos.abi.flags import (AT_FDCWD, AtFlag, FallocFlag, FcntlCmd, OpenFlag, OwnerType,
-                                RenameFlag)
+                                RenameFlag, ResolveFlag)
 from cloudos.abi.sysctl import Sysctl
 from cloudos.abi.vfs import Again, ExecImage, FileOwner, PollReady
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
 from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, locks, mounts, mqueue,
-                                 netsock, perm, pipe, regular, signalfd, timerfd, transfer, unix)
+                                 netsock, perm, pidfd, pipe, pty, regular, signalfd, timerfd,
+                                 transfer, unix)
 from cloudos.servers.vfs.bindfs import underlying
 from cloudos.servers.vfs.console import BACKGROUND
 from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
                                        O_NOFOLLOW, O_NONBLOCK, O_PATH, O_TRUNC, FdTable,
                                        OpenFile, Timer)
 from cloudos.servers.vfs.devfs import DevFs
+from cloudos.servers.vfs.devpts import DevPts, PtsNode
 from cloudos.servers.vfs.fileops import FOLLOW, FileOps
 from cloudos.servers.vfs.fs import Attr
 from cloudos.servers.vfs.overlay import OverlayFs
 from cloudos.servers.vfs.locks import LockTable
-from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of, relative
+from cloudos.servers.vfs.paths import (UNSCOPED, Namespace, Scope, Step, Walk, is_dir,
+                                       path_of, relative)
 from cloudos.servers.vfs.perm import ROOT, Who
 from cloudos.servers.vfs.procfs import ProcFs
 from cloudos.servers.vfs.regular import Mapped
@@ -83,6 +86,7 @@ POLLNVAL = 32
 RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = map(int, (
     RenameFlag.NOREPLACE, RenameFlag.EXCHANGE, RenameFlag.WHITEOUT))
 CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC = 2, 4
+RESOLVE_CACHED = int(ResolveFlag.CACHED)  # every walk here is as cheap as a cached one
 O_TMPFILE_BIT = files.O_TMPFILE & ~O_DIRECTORY  # __O_TMPFILE
 MKNOD_FORMATS = (0, stat.S_IFREG, stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO, stat.S_IFSOCK)
 FALLOC_KEEP_SIZE, FALLOC_PUNCH_HOLE = int(FallocFlag.KEEP_SIZE), int(FallocFlag.PUNCH_HOLE)
@@ -106,7 +110,8 @@ KINDS: dict[str, FileOps] = {
     "socket": unix.UnixSocket(),
     "console": console.HostConsole(), "eventfd": eventfd.EventFd(),
     "timerfd": timerfd.TimerFd(), "signalfd": signalfd.SignalFd(), "epoll": epoll.Epoll(),
-    "inet": netsock.NetSocket(), "mqueue": mqueue.MqueueFile()}
+    "inet": netsock.NetSocket(), "mqueue": mqueue.MqueueFile(), "pidfd": pidfd.Pidfd(),
+    "ptm": pty.PtyEnd(), "pts": pty.PtyEnd()}
 
 
 # The socket calls, each served by AF_UNIX's module, or for an internet socket by the net
@@ -189,8 +194,10 @@ class VfsState:
     fifos: dict[tuple[int, int], fifo.Fifo] = field(default_factory=dict)
     tmpfiles: int = 0  # O_TMPFILE files made (their names while they are being made)
     locks: LockTable = field(default_factory=LockTable)  # fcntl and flock locks, leases
-    # SIGIO (a lease's break, O_ASYNC I/O) for F_SETOWN's owner ((OwnerType, id), signal):
-    # the machine's
+    pids: dict[int, files.PidRef] = field(default_factory=dict)  # live processes with pidfds
+    # SIGIO (a lease's break, O_ASYNC I/O) for F_SETOWN's owner ((OwnerType, id), signal),
+    # and a pseudo-terminal's signals (its keys, SIGWINCH, hang-up) for a process group or
+    # a session leader the same way: the machine's
     send_sigio: Callable[[int, int, int], None] = lambda kind, who, sig: None
     # POSIX message queues by name (mqueue.py), and the machine's way to send the signal
     # of an mq_notify: (pid, signal, sender's pid, sender's uid, sigev_value)
@@ -259,7 +266,11 @@ class Vfs:
             vfs.MqNotify: partial(mqueue.mq_notify, self),
             vfs.MqGetsetattr: partial(mqueue.mq_getsetattr, self),
             vfs.TimerFired: self.timer_fired, vfs.EpollCreate1: self.epoll_create1,
+            vfs.PtyTimer: partial(pty.timer_ran_out, self),
             vfs.EpollCtl: partial(epoll.ctl, self), vfs.EpollWait: partial(epoll.wait, self),
+            vfs.PidfdOpen: partial(pidfd.pidfd_open, self),
+            vfs.PidfdGetfd: partial(pidfd.pidfd_getfd, self),
+            vfs.PidfdTarget: partial(pidfd.target, self),
         }
 
     # -- dispatch ---------------------------------------------------------------
@@ -336,10 +347,12 @@ class Vfs:
         return 0
 
     def resolve(self, proc: Proc, start: Walk, path: bytes, follow: bool = True,
-                parent: bool = False) -> tuple[Walk, bytes]:
-        """``path`` from ``start`` in ``proc``'s mount namespace, under its root."""
+                parent: bool = False, scope: Scope = UNSCOPED) -> tuple[Walk, bytes]:
+        """``path`` from ``start`` in ``proc``'s mount namespace, under its root (and
+        within openat2's ``scope``)."""
         machine = self.state.namespace
-        return proc.namespace(machine).resolve(start, path, follow, parent, proc.top(machine))
+        return proc.namespace(machine).resolve(start, path, follow, parent, proc.top(machine),
+                                               scope)
 
     def caller_namespace(self) -> Namespace:
         """The mount namespace of the process whose request is being served."""
@@ -449,11 +462,13 @@ class Vfs:
 
     def exit(self, request: Request, r: vfs.Exit) -> int:
         self.state.text.exited(r.pid)
+        pty.leader_exited(self, r.pid)  # (while it is still a known process)
         p = self.state.procs.pop(r.pid, None)
         if p is not None:
             for fd in list(p.fds.entries):
                 self._close(p, fd)
         locks.exited(self, r.pid)
+        pidfd.exited(self, r.pid)
         return 0
 
     # -- fds ---------------------------------------------------------------------
@@ -640,12 +655,13 @@ class Vfs:
             return self._open_tmpfile(proc, r)
         cloexec = bool(r.flags & O_CLOEXEC)
         status = r.flags & ~(O_CREAT | O_EXCL | files.O_NOCTTY | O_TRUNC | O_CLOEXEC)
-        end = self._fd_link(proc, r.dirfd, r.path, r.flags)
+        end = None if r.resolve & ~RESOLVE_CACHED else \
+            self._fd_link(proc, r.dirfd, r.path, r.flags)  # (a scoped walk sees links)
         if end is not None:  # /proc/<pid>/fd/N: the open file's kind says what it opens
             reopened = KINDS[end.kind].reopen(self, request, proc, end, status, cloexec)
             if reopened is not FOLLOW:
                 return reopened  # type: ignore[no-any-return]
-        walk, created = self._open_walk(proc, r.dirfd, r.path, r.flags, r.mode)
+        walk, created = self._open_walk(proc, r.dirfd, r.path, r.flags, r.mode, r.resolve)
         step = walk[-1]
         attr = step.fs.getattr(step.node)
         if stat.S_ISLNK(attr.mode):
@@ -667,12 +683,13 @@ class Vfs:
                                       cloexec)
             if stat.S_ISSOCK(attr.mode):
                 raise KernelError(Errno.ENXIO, "a socket is connected to, not opened")
-            if not isinstance(step.fs, DevFs):  # a device node made with mknod
+            if not isinstance(step.fs, (DevFs, DevPts)):  # a device node made with mknod
                 walk = walk[:-1] + (self._device(attr.mode, attr.rdev, step.name),)
                 step = walk[-1]
-        if isinstance(step.fs, DevFs) and step.fs.is_terminal(step.node) and os.isatty(0):
-            # /dev/tty and /dev/console are the host terminal, like fds 0-2
-            return proc.fds.install(console.console(0, status, walk), cloexec)
+        if special and not r.flags & O_PATH:
+            terminal = self._open_terminal(proc, r, walk, status, cloexec)
+            if terminal is not None:
+                return terminal
         writing = r.flags & O_ACCMODE in (files.O_WRONLY, files.O_RDWR) \
             and not r.flags & files.O_PATH and stat.S_ISREG(attr.mode)
         if writing:
@@ -687,6 +704,29 @@ class Vfs:
         if r.flags & O_TRUNC and file.writable() and stat.S_ISREG(attr.mode):
             regular.truncate(self, step.fs, step.node, 0)
         return proc.fds.install(file, cloexec)
+
+    def _open_terminal(self, proc: Proc, r: vfs.Openat, walk: Walk, status: int,
+                       cloexec: bool) -> int | None:
+        """The terminals' opens: /dev/ptmx (a new pseudo-terminal), /dev/pts/N (its
+        slave), /dev/tty (the caller's controlling pseudo-terminal, or else the host
+        terminal, as /dev/console is, like fds 0-2); None for any other device."""
+        step = walk[-1]
+        if isinstance(step.fs, DevPts):
+            if step.node is step.fs.ptmx:
+                return pty.open_master(self, proc, walk, status, cloexec)
+            assert isinstance(step.node, PtsNode) and step.node.pty is not None
+            return pty.open_slave(self, proc, step.node.pty, walk, r.flags, r.sid)
+        if not isinstance(step.fs, DevFs):
+            return None
+        if step.fs.is_ptmx(step.node):
+            return pty.open_master(self, proc, walk, status, cloexec)
+        if step.fs.is_tty(step.node):
+            controlling = pty.open_controlling(self, proc, r.flags, r.sid)
+            if controlling is not None:
+                return controlling
+        if step.fs.is_terminal(step.node) and os.isatty(0):
+            return proc.fds.install(console.console(0, status, walk), cloexec)
+        return None
 
     def _device(self, mode: int, rdev: int, name: bytes) -> Step:
         """The device a device node made elsewhere than /dev opens (as the driver of its
@@ -723,7 +763,8 @@ class Vfs:
         if r.flags & files.O_TMPFILE != files.O_TMPFILE or r.flags & O_CREAT \
                 or r.flags & O_ACCMODE not in (files.O_WRONLY, files.O_RDWR):
             raise KernelError(Errno.EINVAL, "O_TMPFILE needs O_DIRECTORY and write access")
-        walk = self.resolve(proc, self._base(proc, r.dirfd), r.path)[0]
+        base = self._base(proc, r.dirfd)
+        walk = self.resolve(proc, base, r.path, scope=Scope(r.resolve & ~RESOLVE_CACHED, base))[0]
         here = walk[-1]
         if not is_dir(here):
             raise KernelError(Errno.ENOTDIR, r.path.decode(errors="replace"))
@@ -763,14 +804,15 @@ class Vfs:
             perm.check_owner(who, attr)
 
     def _open_walk(self, proc: Proc, dirfd: int, path: bytes, flags: int,
-                   mode: int) -> tuple[Walk, bool]:
-        """Where open(2) opens, and whether it made the file there (O_CREAT)."""
-        if not flags & O_CREAT:
-            return self.resolve(proc, self._base(proc, dirfd), path,
-                                not flags & O_NOFOLLOW)[0], False
+                   mode: int, resolve: int = 0) -> tuple[Walk, bool]:
+        """Where open(2) opens (within openat2's ``resolve`` limits), and whether it made
+        the file there (O_CREAT)."""
         base = self._base(proc, dirfd)
+        scope = Scope(resolve & ~RESOLVE_CACHED, base)
+        if not flags & O_CREAT:
+            return self.resolve(proc, base, path, not flags & O_NOFOLLOW, scope=scope)[0], False
         for _ in range(40):  # O_CREAT through symlinks creates their target, as Linux does
-            parent, name = self.resolve(proc, base, path, parent=True)
+            parent, name = self.resolve(proc, base, path, parent=True, scope=scope)
             if name in (b"", b".", b".."):
                 raise KernelError(Errno.EISDIR, path.decode(errors="replace"))
             here = parent[-1]
@@ -786,7 +828,10 @@ class Vfs:
             if flags & O_EXCL:
                 raise KernelError(Errno.EEXIST, path.decode(errors="replace"))
             if flags & O_NOFOLLOW or not stat.S_ISLNK(here.fs.getattr(node).mode):
-                return self.resolve(proc, parent, name, not flags & O_NOFOLLOW)[0], False
+                return self.resolve(proc, parent, name, not flags & O_NOFOLLOW,
+                                    scope=scope)[0], False
+            if scope.flags:
+                scope.follow(Step(name, here.fs, node))
             base, path = parent, here.fs.readlink(node)
         raise KernelError(Errno.ELOOP, "too many symbolic links")
 
@@ -1446,8 +1491,9 @@ def fd_paths(state: VfsState, pid: int) -> dict[int, bytes]:
             for fd, entry in proc.fds.entries.items()}
 
 
-def fd_info(state: VfsState, pid: int, fd: int) -> tuple[int, int, int, int] | None:
-    """What /proc/<pid>/fdinfo/<fd> shows: (position, flags, st_dev, st_ino); the flags
+def fd_info(state: VfsState, pid: int, fd: int) -> tuple[int, int, int, int, bytes] | None:
+    """What /proc/<pid>/fdinfo/<fd> shows: (position, flags, st_dev, st_ino, the lines of
+    the file's kind); the flags
     hold O_CLOEXEC when the fd has it and O_LARGEFILE for files opened by name, as
     x86_64 Linux's open forces it."""
     proc = state.procs.get(pid)
@@ -1458,7 +1504,7 @@ def fd_info(state: VfsState, pid: int, fd: int) -> tuple[int, int, int, int] | N
     attr = KINDS[file.kind].stat(file)
     flags = file.flags | (O_CLOEXEC if entry.cloexec else 0) \
         | (OpenFlag.LARGEFILE if file.kind == "node" else 0)
-    return file.offset, flags, attr.dev, attr.ino
+    return file.offset, flags, attr.dev, attr.ino, KINDS[file.kind].fdinfo(file)
 
 
 TIME_MIN, TIME_MAX = -(1 << 63), (1 << 63) - 1  # a timespec's seconds (time64_t)
