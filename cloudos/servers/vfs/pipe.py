@@ -297,6 +297,26 @@ def write(vfs: PipeServer, request: Request, file: OpenFile, data: bytes, done: 
     return done
 
 
+SHUT_READ, SHUT_WRITE = 1, 2  # OpenFile.shut bits
+
+
+def shut(vfs: PipeServer, file: OpenFile, how: int) -> int:
+    """shutdown(2) of a connected socket (AF_UNIX's, or one of the net server's) whose
+    data flows in two pipes: ``file.pipe`` in, ``file.tx`` out. The directions in ``how``
+    not shut before lose their end (a reader sees end of file, a writer EPIPE), and the
+    callers waiting on either pipe are answered. Returns the directions newly shut."""
+    new = how & ~file.shut
+    file.shut |= new
+    if file.pipe is not None and file.tx is not None:
+        if new & SHUT_READ:
+            file.pipe.readers -= 1
+        if new & SHUT_WRITE:
+            file.tx.writers -= 1
+        changed(vfs, file.pipe)
+        changed(vfs, file.tx)
+    return new
+
+
 def changed(vfs: PipeServer, pipe: Pipe) -> None:
     """Data or an end changed: answer the blocked readers, writers and pollers that can
     go on."""

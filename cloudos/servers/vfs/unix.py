@@ -24,6 +24,7 @@ from cloudos.abi.vfs import BytesOut
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.net.inet import BUF_MAX, INT_MAX, MIN_SNDBUF
 from cloudos.servers.vfs import files, pipe
+from cloudos.servers.vfs.pipe import SHUT_READ, SHUT_WRITE
 from cloudos.servers.vfs.fileops import FileOps
 from cloudos.servers.vfs.files import (O_CLOEXEC, O_NONBLOCK, Listener,
                                        OpenFile, Pipe)
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from cloudos.servers.runtime import Request
     from cloudos.servers.vfs.server import Proc, Vfs
 
-SHUT_READ, SHUT_WRITE, SHUT_BOTH = 1, 2, 3  # OpenFile.shut bits
+SHUT_BOTH = SHUT_READ | SHUT_WRITE  # OpenFile.shut bits (pipe.py)
 MSG_DONTWAIT, MSG_NOSIGNAL, MSG_CMSG_CLOEXEC = 0x40, 0x4000, 0x40000000
 AF_UNIX, SOMAXCONN, SOCKET_BUFFER = 1, 4096, 212992
 SOCK_STREAM = 1
@@ -332,14 +333,7 @@ def _socket(vfs: Vfs, request: Request, fd: int) -> OpenFile:
 
 def _shutdown(vfs: Vfs, file: OpenFile, how: int) -> None:
     assert file.pipe is not None and file.tx is not None
-    new = how & ~file.shut
-    file.shut |= new
-    if new & SHUT_READ:
-        file.pipe.readers -= 1
-    if new & SHUT_WRITE:
-        file.tx.writers -= 1
-    pipe.changed(vfs, file.pipe)
-    pipe.changed(vfs, file.tx)
+    pipe.shut(vfs, file, how)
 
 
 def shutdown(vfs: Vfs, request: Request, r: abi.Shutdown) -> int:
