@@ -28,7 +28,7 @@ from cloudos.kernel.cap import Right
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.mm.vm import SegFault
 from cloudos.kernel.task import Policy, Process, State, Thread
-from cloudos.linux import loadavg, process, signals, vdso
+from cloudos.linux import kconfig, loadavg, process, signals, vdso
 from cloudos.linux import maps as mapped
 from cloudos.linux.creds import CAP_SYS_PTRACE, Creds
 from cloudos.linux.signals import SIG_DFL, SIG_IGN
@@ -47,11 +47,12 @@ from cloudos.servers import rs
 from cloudos.servers.net import procnet
 from cloudos.servers.net.inet import NetState
 from cloudos.servers.net import server as netserver
+from cloudos.servers.vfs import pty
 from cloudos.servers.runtime import Request, ServerApi, ServerRuntime
 from cloudos.servers.vfs.console import Console, ConsoleInterrupt
 from cloudos.servers.vfs.files import FdTable, OpenFiles
 from cloudos.servers.vfs.locks import proc_locks
-from cloudos.servers.vfs.paths import Namespace, Walk, is_dir, path_of
+from cloudos.servers.vfs.paths import Namespace, Walk, is_dir, path_of, relative
 from cloudos.servers.vfs.fs import FileSystem
 from cloudos.servers.vfs.procfs import (NS_INIT, Counters, Mapping, ProcFs, ProcInfo,
                                         TaskInfo)
@@ -231,7 +232,8 @@ class KernelProcView:
                         c.groups, (c.inheritable, c.permitted, c.effective, c.bounding),
                         isinstance(linux, LinuxProcess) and linux.no_new_privs,
                         _signals(p), _rlimit(p, RLIMIT_SIGPENDING),
-                        0 if p.zombie else p.aspace.brk_start, _areas(p), wait_status(p))
+                        0 if p.zombie else p.aspace.brk_start, _areas(p), wait_status(p),
+                        pty.session_terminal(self.vfs, p.sid))
 
     def fds(self, pid: int) -> dict[int, bytes]:
         return fd_paths(self.vfs, pid)
@@ -247,6 +249,9 @@ class KernelProcView:
 
     def cpus(self) -> int:
         return len(self.kernel.cpus)
+
+    def config(self) -> bytes:
+        return kconfig.text()
 
     def sysctl(self) -> sysctl.Sysctl:
         return sysctl.of(self.kernel)
@@ -310,21 +315,38 @@ class KernelProcView:
             return UTS_INIT_INO
         return self.namespaces.setdefault(id(uts), UTS_INIT_INO + 0x100 + len(self.namespaces))
 
-    def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int] | None:
+    def mnt_ns(self, pid: int) -> int:
+        proc = self.vfs.procs.get(pid)
+        ns = proc.namespace(self.vfs.namespace) if proc is not None else self.vfs.namespace
+        return ns.ino or NS_INIT["mnt"]
+
+    def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int, bytes] | None:
         return fd_info(self.vfs, pid, fd)
 
-    def mounts(self) -> list[tuple[bytes, FileSystem]]:
-        return list(self.vfs.namespace.mounts.items())
+    def mounts(self, pid: int) -> list[tuple[bytes, FileSystem]]:
+        """Those of its namespace that it sees from its root (chroot), by the path there."""
+        proc = self.vfs.procs.get(pid)
+        if proc is None:
+            return list(self.vfs.namespace.mounts.items())
+        top = path_of(proc.top(self.vfs.namespace)).rstrip(b"/")
+        return [(path[len(top):] or b"/", fs)
+                for path, fs in proc.namespace(self.vfs.namespace).mounts.items()
+                if path == top or path.startswith(top + b"/") or not top]
 
     def umask(self, pid: int) -> int:
         proc = self.vfs.procs.get(pid)
         return proc.umask if proc is not None else 0o022
 
-    def cwd(self, pid: int) -> bytes:
+    def cwd(self, pid: int, root: bool = False) -> bytes:
+        """The path of its working directory (or root), as the process reading /proc sees
+        it from its own root (Linux's d_path: "(unreachable)/..." outside it)."""
         proc = self.vfs.procs.get(pid)
         if proc is None:
             raise KernelError(Errno.ENOENT, f"process {pid} has no working directory")
-        return path_of(proc.cwd)
+        reader = self.vfs.procs.get(self.vfs.caller)
+        top = reader.top(self.vfs.namespace) if reader is not None \
+            else self.vfs.namespace.root()
+        return relative(proc.top(self.vfs.namespace) if root else proc.cwd, top)
     def net(self, name: str) -> bytes:
         stack = self.net_boot.stack if self.net_boot is not None else NetState()
         return procnet.render(stack, name, os.getuid(), lambda file: file.inet.handle)

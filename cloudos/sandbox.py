@@ -26,6 +26,7 @@ from fnmatch import fnmatchcase
 
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.devfs import DevFs
+from cloudos.servers.vfs.devpts import DevPts
 from cloudos.servers.vfs.filterfs import FilterFs
 from cloudos.servers.vfs.fs import Attr, FileSystem
 from cloudos.servers.vfs.hostfs import HostFs
@@ -118,8 +119,9 @@ class Sandbox:
             rows = [("/", f"host {self.root}", "rw, writes reach the host")]
         else:
             rows = [("/", f"tmpfs over host {self.root}", "rw, writes stay")]
-        rows += [("/dev", "devfs (null, zero, full, random, urandom, tty, fds)", "rw"),
-                 ("/dev/shm", "tmpfs", "rw"), ("/proc", "procfs (the guest's processes)", "ro"),
+        rows += [("/dev", "devfs (null, zero, full, random, urandom, tty, ptmx, fds)", "rw"),
+                 ("/dev/shm", "tmpfs", "rw"), ("/dev/pts", "devpts (pseudo-terminals)", "rw"),
+                 ("/proc", "procfs (the guest's processes)", "ro"),
                  ("/sys", "empty", "ro")]
         rows += [(m.guest, f"host {m.host}", "rw, writes reach the host" if m.writable
                   else "ro") for m in self.mounts]
@@ -133,7 +135,8 @@ class Sandbox:
             for path, mode in EMPTY_DIRS:
                 make_dirs(namespace, path, mode)
         system: list[tuple[str, FileSystem | None]] = [
-            ("/dev", DevFs()), ("/dev/shm", TmpFs(mode=0o1777)), ("/proc", None),
+            ("/dev", DevFs()), ("/dev/shm", TmpFs(mode=0o1777)), ("/dev/pts", DevPts()),
+            ("/proc", None),
             ("/sys", TmpFs(readonly=True))]
         shared: list[tuple[str, FileSystem | None]] = [
             (m.guest, HostFs(m.host, readonly=not m.writable)) for m in self.mounts]

@@ -1,5 +1,5 @@
 """Linux x86_64 flag words: open(2), the *at calls, renameat2(2), fallocate(2), mmap(2), clone(2),
-fcntl(2) and flock(2).
+fcntl(2), flock(2), mount(2) and umount2(2).
 
 Owns the bits of each flag argument, named once (asm-generic/fcntl.h, fcntl.h,
 linux/fs.h, linux/falloc.h, asm/mman.h, sched.h), as ``IntFlag`` classes.
@@ -50,6 +50,33 @@ class AtFlag(IntFlag):
     EACCESS = 0x200  # faccessat: the effective ids (the same bit as REMOVEDIR)
     SYMLINK_FOLLOW = 0x400
     EMPTY_PATH = 0x1000
+
+
+class ResolveFlag(IntFlag):
+    """openat2(2)'s struct open_how ``resolve``: limits on the path walk."""
+
+    NO_XDEV = 0x01  # cross no mount point (EXDEV)
+    NO_MAGICLINKS = 0x02  # follow no /proc/<pid>/fd/N-like link (ELOOP)
+    NO_SYMLINKS = 0x04  # follow no symbolic link at all (ELOOP)
+    BENEATH = 0x08  # never leave the starting directory (EXDEV)
+    IN_ROOT = 0x10  # the starting directory is "/" for this walk
+    CACHED = 0x20  # only what the dentry cache holds (EAGAIN otherwise)
+
+
+class MembarrierCmd(IntFlag):
+    """membarrier(2)'s commands (one at a time; QUERY answers the set of them)."""
+
+    QUERY = 0
+    GLOBAL = 1 << 0
+    GLOBAL_EXPEDITED = 1 << 1
+    REGISTER_GLOBAL_EXPEDITED = 1 << 2
+    PRIVATE_EXPEDITED = 1 << 3
+    REGISTER_PRIVATE_EXPEDITED = 1 << 4
+    PRIVATE_EXPEDITED_SYNC_CORE = 1 << 5
+    REGISTER_PRIVATE_EXPEDITED_SYNC_CORE = 1 << 6
+    PRIVATE_EXPEDITED_RSEQ = 1 << 7
+    REGISTER_PRIVATE_EXPEDITED_RSEQ = 1 << 8
+    GET_REGISTRATIONS = 1 << 9
 
 
 class RenameFlag(IntFlag):
@@ -117,6 +144,15 @@ class CloneFlag(IntFlag):
     DETACHED = 0x400000
     UNTRACED = 0x800000
     CHILD_SETTID = 0x1000000
+    NEWCGROUP = 0x2000000
+    NEWUTS = 0x4000000
+    NEWIPC = 0x8000000
+    NEWUSER = 0x10000000
+    NEWPID = 0x20000000
+    NEWNET = 0x40000000
+    IO = 0x80000000
+    CLEAR_SIGHAND = 1 << 32  # clone3 only: the child's handlers reset to SIG_DFL
+    INTO_CGROUP = 1 << 33  # clone3 only: the child starts in clone_args.cgroup
 
 
 class FcntlCmd(IntEnum):
@@ -153,3 +189,53 @@ class FlockOp(IntFlag):
     NB = 4
     UN = 8
     MAND = 32  # Linux ignores a request with it (and warns once)
+
+
+class SpliceFlag(IntFlag):
+    """splice(2), tee(2), vmsplice(2) flags (linux/splice.h)."""
+
+    MOVE = 0x01  # a hint: move pages rather than copy
+    NONBLOCK = 0x02  # do not wait for the pipe (the other file may still block)
+    MORE = 0x04  # a hint: more data follows
+    GIFT = 0x08  # vmsplice: the pages are given to the pipe
+
+
+SPLICE_F_ALL = int(SpliceFlag.MOVE | SpliceFlag.NONBLOCK | SpliceFlag.MORE | SpliceFlag.GIFT)
+
+
+class MountFlag(IntFlag):
+    """mount(2)'s flags (linux/mount.h)."""
+
+    RDONLY = 1
+    NOSUID = 2
+    NODEV = 4
+    NOEXEC = 8
+    SYNCHRONOUS = 16
+    REMOUNT = 32
+    MANDLOCK = 64
+    DIRSYNC = 128
+    NOSYMFOLLOW = 256
+    NOATIME = 1024
+    NODIRATIME = 2048
+    BIND = 4096
+    MOVE = 8192
+    REC = 16384
+    SILENT = 32768
+    UNBINDABLE = 1 << 17
+    PRIVATE = 1 << 18
+    SLAVE = 1 << 19
+    SHARED = 1 << 20
+    RELATIME = 1 << 21
+    STRICTATIME = 1 << 24
+    LAZYTIME = 1 << 25
+    MGC_VAL = 0xC0ED0000  # the old magic number in the high half: ignored
+    MGC_MSK = 0xFFFF0000
+
+
+class UmountFlag(IntFlag):
+    """umount2(2)'s flags."""
+
+    FORCE = 1
+    DETACH = 2
+    EXPIRE = 4
+    NOFOLLOW = 8

@@ -5,7 +5,7 @@ lifecycle op above Linux's numbers), one frozen dataclass per request with its
 arguments named and typed (a ``record``: frozen and slotted, like a frozen dataclass
 but cheap to declare), the typed answers (``Again``, ``SignalsReady``,
 ``Received``, ``PollReady``, ``BytesOut``, ``ExecImage``, ``MappedFile``,
-``LockHolder``, ``FileOwner``), the
+``LockHolder``, ``FileOwner``, ``PidTarget``), the
 server runtime's own ``Interrupt``, and ``decode``, which turns a guest's raw
 message (a tag and no typed body) into the request it names or the errno to
 answer it with. Buffers never travel in a request: they are memory grants, the
@@ -52,6 +52,8 @@ class Op(enum.IntEnum):
     SENDFILE, COPY_FILE_RANGE, CLOSE_RANGE = 40, 326, 436
     MQ_OPEN, MQ_UNLINK, MQ_TIMEDSEND, MQ_TIMEDRECEIVE, MQ_NOTIFY = 240, 241, 242, 243, 244
     MQ_GETSETATTR = 245
+    PIVOT_ROOT, CHROOT, MOUNT, UMOUNT2, UNSHARE, SETNS = 155, 161, 165, 166, 272, 308
+    SPLICE, TEE, VMSPLICE = 275, 276, 278
     # lifecycle: sent by the personality when a process starts, forks, execs or exits
     SPAWN, FORK, EXEC, EXIT = 1000, 1001, 1002, 1003
     EXEC_READ, MMAP_READ = 1004, 1005  # execve's and mmap's reads
@@ -69,6 +71,9 @@ class Op(enum.IntEnum):
     # from the net server (abi/netsrv.py): an fd for its new socket, its sockets' poll
     # events, and that it restarted
     SOCKET_MADE, SOCKET_EVENTS, NET_RESTARTED = 1019, 1020, 1021
+    PIDFD_OPEN, PIDFD_GETFD = 434, 438
+    PTY_TIMER = 1022  # a pseudo-terminal's VTIME ran out (servers/vfs/pty.py)
+    PIDFD_TARGET = 1023  # the process a pidfd names (pidfd_send_signal, waitid P_PIDFD)
 
 
 # Ops the server runtime answers itself, for any server: no request class, no handler.
@@ -121,6 +126,16 @@ class MqAttr:
     maxmsg: int
     msgsize: int
     curmsgs: int
+
+
+@record
+class PidTarget:
+    """A pidfd's process: its pid, whether it has exited (the pid may be reaped), and
+    whether the pidfd is PIDFD_NONBLOCK (waitid's P_PIDFD answers EAGAIN, not waits)."""
+
+    pid: int
+    exited: bool
+    nonblock: bool
 
 
 @record
@@ -187,6 +202,16 @@ class LockHolder:
 
 
 @record
+class NsTarget:
+    """A setns's namespace file: its namespace's CLONE_NEW* flag and the process whose
+    namespace it is (the VFS joined a mount namespace itself; the personality joins a
+    UTS namespace)."""
+
+    flag: int
+    pid: int
+
+
+@record
 class FileOwner:
     """An F_GETOWN_EX's answer: struct f_owner_ex (an ``OwnerType`` and an id)."""
 
@@ -217,22 +242,26 @@ class Write:
 
 @record
 class Readv:
-    """readv(2): one grant per iovec, of these lengths."""
+    """readv(2): one grant per iovec, of these lengths; ``iov_error``: the errno of an iovec
+    array the personality could not take, answered once the fd has passed Linux's checks."""
     OP: ClassVar[Op] = Op.READV
     fd: int
     lengths: list[int]
     pgid: int = 0
     sid: int = 0
+    iov_error: int = 0
 
 
 @record
 class Writev:
-    """writev(2): one grant per iovec, of these lengths."""
+    """writev(2): one grant per iovec, of these lengths; ``iov_error``: the errno of an iovec
+    array the personality could not take, answered once the fd has passed Linux's checks."""
     OP: ClassVar[Op] = Op.WRITEV
     fd: int
     lengths: list[int]
     pgid: int = 0
     sid: int = 0
+    iov_error: int = 0
 
 
 @record
@@ -243,6 +272,7 @@ class Pread:
     count: int
     offset: int
     lengths: tuple[int, ...] | None = None
+    iov_error: int = 0  # (as Readv's)
 
 
 @record
@@ -253,6 +283,7 @@ class Pwrite:
     count: int
     offset: int
     lengths: tuple[int, ...] | None = None
+    iov_error: int = 0  # (as Readv's)
 
 
 @record
@@ -365,11 +396,15 @@ class Poll:
 # -- names and metadata --
 @record
 class Openat:
+    """openat(2), and openat2(2) with its ``resolve`` flags (abi/flags.py ResolveFlag);
+    ``sid``: the caller's session, which a terminal may come to control."""
     OP: ClassVar[Op] = Op.OPENAT
     dirfd: int
     path: bytes
     flags: int
     mode: int
+    resolve: int = 0
+    sid: int = 0
 
 
 @record
@@ -563,6 +598,56 @@ class Fchdir:
 
 
 @record
+class Chroot:
+    """chroot(2); the personality checked CAP_SYS_CHROOT."""
+    OP: ClassVar[Op] = Op.CHROOT
+    path: bytes
+
+
+@record
+class Mount:
+    """mount(2) with its strings read (b"" for a NULL one); the personality checked
+    CAP_SYS_ADMIN."""
+    OP: ClassVar[Op] = Op.MOUNT
+    source: bytes
+    target: bytes
+    fstype: bytes
+    flags: int
+    data: bytes
+
+
+@record
+class Umount2:
+    OP: ClassVar[Op] = Op.UMOUNT2
+    target: bytes
+    flags: int
+
+
+@record
+class PivotRoot:
+    OP: ClassVar[Op] = Op.PIVOT_ROOT
+    new_root: bytes
+    put_old: bytes
+
+
+@record
+class Unshare:
+    """Process ``pid`` leaves its mount namespace for a copy (unshare or clone with
+    CLONE_NEWNS)."""
+    OP: ClassVar[Op] = Op.UNSHARE
+    pid: int
+
+
+@record
+class Setns:
+    """setns(2) on ``fd``, which must be a /proc/<pid>/ns/* file of type ``nstype``
+    (0: any); the personality checked CAP_SYS_ADMIN."""
+    OP: ClassVar[Op] = Op.SETNS
+    fd: int
+    nstype: int
+
+
+@record
 class Umask:
     OP: ClassVar[Op] = Op.UMASK
     mask: int
@@ -649,6 +734,32 @@ class Eventfd2:
     OP: ClassVar[Op] = Op.EVENTFD2
     initval: int
     flags: int
+
+
+@record
+class PidfdOpen:
+    """pidfd_open(2), or clone's CLONE_PIDFD: a pidfd for ``pid``, which the personality
+    found alive or a zombie (``exited``); ``flags`` are already checked."""
+    OP: ClassVar[Op] = Op.PIDFD_OPEN
+    pid: int
+    flags: int
+    exited: bool
+
+
+@record
+class PidfdGetfd:
+    """pidfd_getfd(2): a copy of fd ``fd`` of the process ``pidfd`` names."""
+    OP: ClassVar[Op] = Op.PIDFD_GETFD
+    pidfd: int
+    fd: int
+    flags: int
+
+
+@record
+class PidfdTarget:
+    """The process pidfd ``fd`` names: answered a ``PidTarget`` (or an errno)."""
+    OP: ClassVar[Op] = Op.PIDFD_TARGET
+    fd: int
 
 
 @record
@@ -894,6 +1005,43 @@ class CopyFileRange:
 
 
 @record
+class Splice:
+    """splice(2): up to ``count`` bytes from ``fd_in`` to ``fd_out``, one of them a pipe.
+    ``in_offset``, ``out_offset``: whether the caller passed that file's offset (a grant
+    of its 8 bytes each, in order, which the VFS reads and moves); without, the file's
+    position is used (a pipe has none). ``flags``: SPLICE_F_*."""
+    OP: ClassVar[Op] = Op.SPLICE
+    fd_in: int
+    in_offset: bool
+    fd_out: int
+    out_offset: bool
+    count: int
+    flags: int
+
+
+@record
+class Tee:
+    """tee(2): up to ``count`` bytes of pipe ``fd_in`` copied to pipe ``fd_out``, left
+    in ``fd_in``."""
+    OP: ClassVar[Op] = Op.TEE
+    fd_in: int
+    fd_out: int
+    count: int
+    flags: int
+
+
+@record
+class Vmsplice:
+    """vmsplice(2): the grants (one per iovec, of these lengths) into the pipe ``fd`` if
+    it is open for writing, else out of it."""
+    OP: ClassVar[Op] = Op.VMSPLICE
+    fd: int
+    lengths: list[int]
+    flags: int
+    iov_error: int = 0  # (as Readv's)
+
+
+@record
 class CloseRange:
     OP: ClassVar[Op] = Op.CLOSE_RANGE
     first: int
@@ -1012,6 +1160,15 @@ class NetRestarted:
     first: int
 
 
+@record
+class PtyTimer:
+    """The VFS's own timer notification: pseudo-terminal ``index``'s VTIME ran out (the
+    ``generation``-th it set; an older one is stale)."""
+    OP: ClassVar[Op] = Op.PTY_TIMER
+    index: int
+    generation: int
+
+
 # -- the server runtime's own (servers/runtime.py), for any server -------------------
 @record
 class Interrupt:
@@ -1027,14 +1184,16 @@ REQUESTS: tuple[type, ...] = (
     Fsync, Sync, Poll, Openat, Mkdirat, Mknodat, Fallocate, Unlinkat, Renameat2, Linkat,
     Symlinkat, Readlinkat,
     Newfstatat, Statx, Faccessat, Fchmodat, Fchmod, Fchownat, Utimensat, Truncate, Ftruncate,
-    Statfs, Fstatfs, Getdents64, Getcwd, Chdir, Fchdir, Umask, XattrPath, XattrFd, Pipe2,
+    Statfs, Fstatfs, Getdents64, Getcwd, Chdir, Fchdir, Chroot, Mount, Umount2,
+    PivotRoot, Unshare, Setns, Umask, XattrPath, XattrFd, Pipe2,
     Eventfd2, MemfdCreate, Signalfd4, TimerfdCreate, TimerfdSettime, TimerfdGettime,
     EpollCreate1, EpollCtl, EpollWait, Socket, Socketpair, Bind, Connect, Listen, Accept4,
     Getsockname, Getpeername, Getsockopt, Setsockopt, Shutdown, Sendto, Recvfrom, Sendmsg,
     Recvmsg, Spawn, Fork, Exec, Exit, ExecRead, MmapRead, MapAttach, MapSync, TimerFired,
     LeaseTimeout, ConsoleInput, SignalsPending, CoreDump, Credentials, Sendfile,
-    CopyFileRange, CloseRange, SocketMade, SocketEvents, NetRestarted, MqOpen, MqUnlink,
-    MqTimedsend, MqTimedreceive, MqNotify, MqGetsetattr)
+    CopyFileRange, CloseRange, Splice, Tee, Vmsplice, SocketMade, SocketEvents,
+    NetRestarted, MqOpen, MqUnlink, MqTimedsend, MqTimedreceive, MqNotify, MqGetsetattr,
+    PidfdOpen, PidfdGetfd, PidfdTarget, PtyTimer)
 # A request class by its op; some classes serve several ops alike.
 BY_OP: dict[int, type] = {
     **{cls.OP: cls for cls in REQUESTS},  # type: ignore[attr-defined]

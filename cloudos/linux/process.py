@@ -86,6 +86,8 @@ class LinuxProcess:
     env_area: tuple[int, int] = (0, 0)  # its environment strings on the stack (execve's)
     ptrace: Any = None  # how its tracer traces it (``ptrace.Tracee``), None: untraced
     tracees: list[Process] = field(default_factory=list)  # the processes it traces
+    # membarrier(2)'s REGISTER_* commands it made (its memory's: fork and exec clear them)
+    membarrier: int = 0
 
     @property
     def uid(self) -> int:

@@ -17,7 +17,7 @@ import struct
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, Protocol, TypeVar
 
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import State, Thread
@@ -87,7 +87,17 @@ def answer(waiter: Waiter, result: int) -> None:
             del scheduler.channels[channel]
 
 
-def allowed(t: Thread, obj: IpcObject, want: int) -> bool:
+class Owned(Protocol):
+    """What ipcperms reads of any System V object (a set, a queue, a shm segment)."""
+
+    mode: int
+    uid: int
+    gid: int
+    cuid: int
+    cgid: int
+
+
+def allowed(t: Thread, obj: Owned, want: int) -> bool:
     """ipcperms: the owner's, group's or others' bits of the mode grant ``want``."""
     c = linux(t.process).creds
     if c.capable(CAP_IPC_OWNER):

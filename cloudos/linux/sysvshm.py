@@ -24,12 +24,13 @@ from cloudos.kernel.mm.pagetable import FRAME_MASK
 from cloudos.kernel.mm.vm import (MMAP_FLOOR, PAGE_MASK, USER_END, AddressSpace, Prot,
                                   page_align)
 from cloudos.linux import maps
-from cloudos.linux.creds import CAP_IPC_OWNER, CAP_SYS_ADMIN
+from cloudos.linux.creds import CAP_SYS_ADMIN
 from cloudos.linux.layout import find_free
 from cloudos.kernel.task import Thread
 from cloudos.linux.memobject import MemoryObject
 from cloudos.linux.pagecache import cache_of, collect_shared
 from cloudos.linux.process import linux, mappings_changed, now_shares_memory
+from cloudos.linux.sysvipc import allowed
 from cloudos.linux.syscalls.args import s32
 
 IPC_PRIVATE, IPC_CREAT, IPC_EXCL = 0, 0o1000, 0o2000
@@ -109,20 +110,6 @@ def segments_of(kernel: Any) -> Segments:
     return cache.sysv  # type: ignore[no-any-return]
 
 
-def _allowed(t: Thread, segment: Segment, want: int) -> bool:
-    """ipcperms: the owner's, group's or others' bits of the mode grant ``want`` (rwx bits)."""
-    c = linux(t.process).creds
-    if c.capable(CAP_IPC_OWNER):
-        return True
-    if c.euid in (segment.uid, segment.cuid):
-        granted = segment.mode >> 6
-    elif c.egid in (segment.gid, segment.cgid) or {segment.gid, segment.cgid} & set(c.groups):
-        granted = segment.mode >> 3
-    else:
-        granted = segment.mode
-    return not want & ~granted & 7
-
-
 def sys_shmget(t: Thread, key: int, size: int, flags: int, *_: int) -> int:
     """Implements Linux shmget(2)."""
     key, flags = s32(key), s32(flags)
@@ -136,7 +123,7 @@ def sys_shmget(t: Thread, key: int, size: int, flags: int, *_: int) -> int:
             if size > found.size:
                 raise KernelError(Errno.EINVAL, "larger than the segment")
             want = (flags >> 6 | flags >> 3 | flags) & 7
-            if not _allowed(t, found, want):
+            if not allowed(t, found, want):
                 raise KernelError(Errno.EACCES, f"segment {found.ident}")
             return found.ident
         if not flags & IPC_CREAT:
@@ -169,7 +156,7 @@ def sys_shmat(t: Thread, ident: int, addr: int, flags: int, *_: int) -> int:
         addr &= PAGE_MASK
     prot = Prot.READ | (0 if flags & SHM_RDONLY else Prot.WRITE) \
         | (Prot.EXEC if flags & SHM_EXEC else 0)
-    if not _allowed(t, segment, 4 | (0 if flags & SHM_RDONLY else 2)):
+    if not allowed(t, segment, 4 | (0 if flags & SHM_RDONLY else 2)):
         raise KernelError(Errno.EACCES, f"segment {ident}")
     aspace, length = t.process.aspace, segment.pages * PAGE_SIZE
     if addr:
@@ -218,7 +205,7 @@ def sys_shmctl(t: Thread, ident: int, cmd: int, buf: int, *_: int) -> int:
     else:
         raise KernelError(Errno.EINVAL, f"shmctl command {cmd}")
     if cmd in (IPC_STAT, SHM_STAT, SHM_STAT_ANY):
-        if cmd != SHM_STAT_ANY and not _allowed(t, segment, 4):
+        if cmd != SHM_STAT_ANY and not allowed(t, segment, 4):
             raise KernelError(Errno.EACCES, f"segment {segment.ident}")
         mode = segment.mode | (SHM_DEST if segment.removed else 0)
         aspace.copy_out(buf, SHMID_DS.pack(

@@ -29,18 +29,16 @@ every vDSO call makes the system call, as Linux's vDSO does in clock mode "none"
 from __future__ import annotations
 
 import importlib.util
-import io
 import struct
 import time
 import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from elftools.elf.elffile import ELFFile
-
 from cloudos.hal import _preempt  # type: ignore[attr-defined]
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.vm import AddressSpace, Prot, page_align
+from cloudos.linux import elf
 from cloudos.linux.layout import find_free
 from cloudos.linux.memobject import MemoryObject
 
@@ -180,12 +178,10 @@ def _load_image() -> bytes:
         raise FileNotFoundError("cloudos/linux/_vdso*.so was not built (pip install -e .)")
     with open(spec.origin, "rb") as f:
         data = f.read()
-    elf = ELFFile(io.BytesIO(data))
-    loads = [seg for seg in elf.iter_segments() if seg["p_type"] == "PT_LOAD"]
-    size = page_align(max(seg["p_vaddr"] + seg["p_memsz"] for seg in loads))
-    image = bytearray(size)
+    loads = elf.parse(data, spec.origin).loads
+    image = bytearray(page_align(max(seg.vaddr + seg.memsz for seg in loads)))
     for seg in loads:
-        image[seg["p_vaddr"]:seg["p_vaddr"] + seg["p_filesz"]] = seg.data()
+        image[seg.vaddr:seg.vaddr + seg.filesz] = data[seg.offset:seg.offset + seg.filesz]
     return bytes(image)
 
 
@@ -203,7 +199,7 @@ def of(kernel: Any) -> Vdso:
         clock.start()
         try:
             data = _load_image()
-        except (OSError, ValueError) as err:
+        except (OSError, elf.ExecError) as err:
             vdso = Vdso(None, clock)
             kernel.log.warn(f"no vDSO: {err}: every clock read is a system call")
         else:

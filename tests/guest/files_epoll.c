@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <stdint.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -172,6 +173,116 @@ static void errors(void)
     SHOW("EPOLLEXCLUSIVE on an epoll fd", epoll_ctl(ep, EPOLL_CTL_ADD, inner, &ex));
 }
 
+/* Adds epoll ``inner`` to epoll ``outer`` and prints the outcome. */
+static void nest(const char *label, int outer, int inner)
+{
+    struct epoll_event ev = {.events = EPOLLIN};
+    SHOW(label, epoll_ctl(outer, EPOLL_CTL_ADD, inner, &ev));
+}
+
+static void loops(void)
+{
+    int a = epoll_create1(0), b = epoll_create1(0), c = epoll_create1(0);
+    nest("b in a", a, b);
+    nest("c in b", b, c);
+    nest("a in c (a loop)", c, a);
+    nest("a in b (a loop)", b, a);
+    nest("b in a again", a, b);
+    int d = dup(a);
+    nest("a in itself, by a dup", a, d);
+
+    /* a chain built upwards: each new instance holds the last */
+    int chain[8], made = 1;
+    chain[0] = epoll_create1(0);
+    for (int i = 1; i < 8; i++) {
+        chain[i] = epoll_create1(0);
+        char label[64];
+        snprintf(label, sizeof label, "upwards, level %d", i + 1);
+        struct epoll_event ev = {.events = EPOLLIN};
+        long r = epoll_ctl(chain[i], EPOLL_CTL_ADD, chain[i - 1], &ev);
+        int e = errno;
+        if (r < 0) {
+            printf("%s: -1 %s\n", label, errname(e));
+            break;
+        }
+        made++;
+    }
+    printf("upwards chain: %d instances\n", made);
+
+    /* a chain built downwards: each new instance goes into the last */
+    int down[8];
+    made = 1;
+    down[0] = epoll_create1(0);
+    for (int i = 1; i < 8; i++) {
+        down[i] = epoll_create1(0);
+        struct epoll_event ev = {.events = EPOLLIN};
+        long r = epoll_ctl(down[i - 1], EPOLL_CTL_ADD, down[i], &ev);
+        int e = errno;
+        if (r < 0) {
+            printf("downwards, level %d: -1 %s\n", i + 1, errname(e));
+            break;
+        }
+        made++;
+    }
+    printf("downwards chain: %d instances\n", made);
+
+    /* two chains of three joined in the middle: too deep */
+    int x1 = epoll_create1(0), x2 = epoll_create1(0), x3 = epoll_create1(0);
+    int y1 = epoll_create1(0), y2 = epoll_create1(0), y3 = epoll_create1(0);
+    nest("x2 in x1", x1, x2);
+    nest("x3 in x2", x2, x3);
+    nest("y2 in y1", y1, y2);
+    nest("y3 in y2", y2, y3);
+    nest("y1 in x3 (six deep)", x3, y1);
+    nest("y2 in x3 (five deep)", x3, y2);
+
+    int p[2];
+    pipe(p);
+    write(p[1], "x", 1);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 5};
+    epoll_ctl(chain[0], EPOLL_CTL_ADD, p[0], &ev);
+    struct epoll_event got;
+    SHOW("the outermost sees the pipe", epoll_wait(chain[made - 1], &got, 1, 0));
+}
+
+/* Two processes, each with its own epoll instance watching one eventfd with
+ * EPOLLEXCLUSIVE, wait; one write wakes one of them. */
+static void exclusive(void)
+{
+    int efd = eventfd(0, EFD_NONBLOCK), ready[2], woke[2];
+    pipe(ready);
+    pipe(woke);
+    for (int i = 0; i < 2; i++) {
+        if (fork() == 0) {
+            int ep = epoll_create1(0);
+            struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+            epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev);
+            write(ready[1], "r", 1);
+            struct epoll_event got;
+            int n = epoll_wait(ep, &got, 1, 1000);
+            uint64_t v;
+            if (n > 0)
+                read(efd, &v, sizeof v);
+            write(woke[1], n > 0 ? "1" : "0", 1);
+            _exit(0);
+        }
+    }
+    char c;
+    read(ready[0], &c, 1);
+    read(ready[0], &c, 1);
+    usleep(200000);
+    uint64_t one = 1;
+    write(efd, &one, sizeof one);
+    int total = 0;
+    for (int i = 0; i < 2; i++) {
+        read(woke[0], &c, 1);
+        total += c == '1';
+    }
+    while (wait(NULL) > 0)
+        ;
+    printf("one write woke %d of 2 exclusive waiters\n", total);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -184,6 +295,10 @@ int main(int argc, char **argv)
         wake();
     if (section("oneshot_edge"))
         oneshot_edge();
+    if (section("loops"))
+        loops();
+    if (section("exclusive"))
+        exclusive();
     if (section("errors"))
         errors();
     return 0;

@@ -224,6 +224,57 @@ static void dgram(void)
     messages(SOCK_DGRAM);
 }
 
+/* Sends messages of ``size`` bytes on a fresh nonblocking SOCK_DGRAM pair until it
+ * says EAGAIN: how many went (Linux charges each its sk_buff's truesize). */
+static int fill(int s[2], int size)
+{
+    static char buf[200000];
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, s);
+    fcntl(s[0], F_SETFL, O_NONBLOCK);
+    int sent = 0;
+    while (write(s[0], buf, size) == size)
+        sent++;
+    return sent;
+}
+
+static void dgram_buffer(void)
+{
+    int sizes[] = {1, 192, 193, 3777, 65000, 200000}, s[2];
+    for (int i = 0; i < 6; i++) {
+        printf("%d-byte datagrams until EAGAIN: %d\n", sizes[i], fill(s, sizes[i]));
+        close(s[0]);
+        close(s[1]);
+    }
+    int sent = fill(s, 1);
+    struct pollfd pfd = {s[0], POLLOUT, 0};
+    SHOW("POLLOUT when full", poll(&pfd, 1, 0));
+    int taken = 0;
+    char c;
+    while (poll(&pfd, 1, 0) == 0 && read(s[1], &c, 1) == 1)
+        taken++;
+    printf("of %d, reads until POLLOUT: %d\n", sent, taken);
+    close(s[0]);
+    close(s[1]);
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, s);
+    int size = 10000;
+    socklen_t len = sizeof size;
+    SHOW("SO_SNDBUF 10000", setsockopt(s[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof size));
+    getsockopt(s[0], SOL_SOCKET, SO_SNDBUF, &size, &len);
+    printf("reads back %d\n", size);
+    fcntl(s[0], F_SETFL, O_NONBLOCK);
+    sent = 0;
+    while (write(s[0], "x", 1) == 1)
+        sent++;
+    printf("then 1-byte datagrams until EAGAIN: %d\n", sent);
+    size = 1;
+    setsockopt(s[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    getsockopt(s[0], SOL_SOCKET, SO_SNDBUF, &size, &len);
+    printf("SO_SNDBUF 1 reads back %d\n", size);
+    static char big[212992];
+    SHOW("a datagram of the buffer's size less 32", write(s[1], big, sizeof big - 32));
+    SHOW("one byte more", write(s[1], big, sizeof big - 31));
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -246,5 +297,7 @@ int main(int argc, char **argv)
         seqpacket();
     if (section("dgram"))
         dgram();
+    if (section("dgram_buffer"))
+        dgram_buffer();
     return 0;
 }

@@ -1,5 +1,6 @@
 """End-to-end tests of processes and threads: fork/wait, a process tree, execve,
-copy-on-write, pthreads, orphans, RLIMIT_NPROC and bad arguments.
+copy-on-write, pthreads, orphans, RLIMIT_NPROC, bad arguments, pidfds, clone3 and
+the newer calls (openat2, epoll_pwait2, membarrier, futex_waitv).
 
 Each guest program runs natively and under ``cloudos run`` in both link modes
 (built by the ``guest_bins`` fixture in tests/conftest.py, with ``-pthread``);
@@ -124,3 +125,55 @@ def test_nproc_limit(mode, guest_bins, run_native, run_cloudos):
     assert b"fork failed with EAGAIN\n" in native[1], native[1].decode()
     assert b"children killed and reaped: yes\n" in native[1], native[1].decode()
     _assert_same(native, run_cloudos([prog]))
+
+
+# --- pidfds, clone3, and the newer calls: programs in sections -------------------------------
+
+# Lines each section's native run must print (a broken program cannot compare vacuously).
+# One link mode: tests/guest/pthreads.c runs clone3 in both (glibc makes threads with it).
+NEWER_CALLS = {
+    ("pidfd", "pidfd"): [
+        b"pidfd_open self: ok, close-on-exec 1", b"fdinfo's Pid is the process's: 1",
+        b"waitid P_PIDFD of a pipe: -1 EBADF",
+        b"child readable once killed: 1", b"waitid P_PIDFD after the kill: 0 CLD_KILLED status 15",
+        b"pidfd_send_signal once reaped: -1 ESRCH",
+        b"waitid nonblocking pidfd of a running child: -1 EAGAIN",
+        b"pidfd_send_signal SIGKILL to a zombie: 0",
+        b"waitid nonblocking pidfd once it exited: 0 CLD_EXITED status 7"],
+    ("pidfd", "getfd"): [b"read through the copy: 5 'hello'",
+                         b"pidfd_getfd once reaped: -1 ESRCH"],
+    ("pidfd", "clone"): [b"clone3 with an unknown nonzero byte: -1 E2BIG",
+                         b"clone3 CLONE_PIDFD: ok, pidfd set, close-on-exec 1",
+                         b"clone CLONE_PIDFD: ok, pidfd set",
+                         b"clone CLONE_PIDFD with CLONE_PARENT_SETTID: -1 EINVAL",
+                         b"clone3 CLONE_CLEAR_SIGHAND: handler reset 1, ignored kept 1"],
+    ("calls2", "open_how"): [b"openat2 an unknown nonzero byte: -1 E2BIG",
+                             b"openat2 a mode without O_CREAT: -1 EINVAL",
+                             b"openat2 O_CREAT mode 0640: ok, mode 640"],
+    ("calls2", "resolve"): [b"NO_SYMLINKS through a link: -1 ELOOP",
+                            b"NO_MAGICLINKS /proc/self/exe: -1 ELOOP",
+                            b"NO_XDEV into /proc: -1 EXDEV", b"BENEATH ../: -1 EXDEV",
+                            b"BENEATH a relative link: ok 'inner'",
+                            b"IN_ROOT a link to /f: ok 'inner'"],
+    ("calls2", "epoll_pwait2"): [b"epoll_pwait2 20 ms: 0, waited at least 15 ms: 1",
+                                 b"epoll_pwait2 no timeout, one ready: 1, data 7"],
+    ("calls2", "membarrier"): [b"membarrier PRIVATE_EXPEDITED unregistered: -1 EPERM",
+                               b"membarrier GET_REGISTRATIONS: 16"],
+    ("calls2", "futex_waitv"): [b"futex_waitv a changed value: -1 EAGAIN",
+                                b"futex_waitv until 20 ms from now: -1 ETIMEDOUT",
+                                b"futex_waitv woken by a FUTEX_WAKE of the second: wake 1, "
+                                b"index 1"],
+}
+
+
+@pytest.mark.parametrize("program,section", list(NEWER_CALLS),
+                         ids=[f"{p}-{s}" for p, s in NEWER_CALLS])
+def test_newer_calls(program, section, guest_bins, run_native, run_cloudos):
+    """One section of a program (argv[1] picks it): native first, then the same under CloudOS."""
+    prog = guest_bins.path(program, "static")
+    native = run_native([prog, section])
+    assert native[0] == 0, native
+    lines = native[1].splitlines()
+    for line in [f"== {section}".encode(), *NEWER_CALLS[(program, section)]]:
+        assert line in lines, native[1].decode()
+    _assert_same(native, run_cloudos([prog, section]))

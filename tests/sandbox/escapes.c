@@ -505,6 +505,7 @@ static void mounts(void)
     result("mount.devtmpfs", mount("devtmpfs", "/tmp/p", "devtmpfs", 0, NULL));
     result("mount.bind_root", mount("/", "/tmp/p", NULL, MS_BIND | MS_REC, NULL));
     result("mount.remount_rw", mount(NULL, "/esc/ro", NULL, MS_REMOUNT | MS_BIND, NULL));
+    try_write("mount.write_after_remount", "/esc/ro/made-after-remount", O_CREAT);
     result("mount.umount_ro", umount2("/esc/ro", MNT_DETACH));
     result("mount.umount_root", umount2("/", MNT_DETACH));
     result("mount.pivot_root", syscall(SYS_pivot_root, "/tmp", "/tmp/p"));

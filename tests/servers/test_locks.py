@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from cloudos.abi.sysctl import Sysctl
 from cloudos.abi.flags import FcntlCmd, LockType, OwnerType
 from cloudos.abi.vfs import FcntlLock, LockHolder
 from cloudos.errno import Errno, KernelError
@@ -37,6 +38,7 @@ class Req:
 @dataclass
 class State:
     locks: locks.LockTable = field(default_factory=locks.LockTable)
+    sysctl: Sysctl = field(default_factory=Sysctl)  # lease-break-time 45 s
 
 
 class Api:

@@ -12,7 +12,7 @@ import pytest
 
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.files import FdTable, OpenFile
-from cloudos.servers.vfs.paths import MAX_SYMLINKS, Namespace, Walk, path_of
+from cloudos.servers.vfs.paths import MAX_SYMLINKS, Namespace, Walk, path_of, relative
 from cloudos.servers.vfs.tmpfs import TmpFs
 
 
@@ -138,6 +138,32 @@ def test_symlink_loops_and_chains_end_in_eloop_after_40() -> None:
 
 def open_file() -> OpenFile:
     return OpenFile("pipe", 0)
+
+
+def test_a_chroot_root_is_where_slash_starts_and_dotdot_stops() -> None:
+    tree = Tree()
+    top = tree.walk(b"/a")
+    tree.link(b"abs", b"/b")
+    assert path_of(tree.ns.resolve(top, b"/../../b", top=top)[0]) == b"/a/b"
+    assert path_of(tree.ns.resolve(top, b"b/../..", top=top)[0]) == b"/a"
+    # a start outside the root (chroot leaves the working directory) climbs freely
+    assert path_of(tree.ns.resolve(tree.walk(b"/links"), b"..", top=top)[0]) == b"/"
+    assert path_of(tree.ns.resolve(tree.walk(b"/links"), b"abs", top=top)[0]) == b"/a/b"
+    assert relative(tree.walk(b"/a/b"), top) == b"/b"
+    assert relative(tree.walk(b"/links"), top) == b"(unreachable)/links"
+
+
+def test_a_copied_namespace_mounts_and_unmounts_on_its_own() -> None:
+    tree = Tree()
+    copy = tree.ns.copy(7)
+    del copy.mounts[b"/mnt"]
+    copy.mount(b"/a", TmpFs())
+    assert path_of(tree.ns.resolve(tree.ns.root(), b"/mnt/inside")[0]) == b"/mnt/inside"
+    with fails(Errno.ENOENT):
+        copy.resolve(copy.root(), b"/mnt/inside")
+    with fails(Errno.ENOENT):
+        copy.resolve(copy.root(), b"/a/file")
+    assert copy.ino == 7 and tree.ns.ino == 0
 
 
 def test_fds_are_the_lowest_free_number_at_or_above_lowest() -> None:

@@ -176,6 +176,12 @@ SHAPES: dict[Sysno, Shape] = {
     Sysno.FTRUNCATE: _s(K.FD, K.LONG),
     Sysno.GETCWD: _s(_out(K.STR), K.ULONG),
     Sysno.CHDIR: _s(K.PATH),
+    Sysno.CHROOT: _s(K.PATH),
+    Sysno.PIVOT_ROOT: _s(K.PATH, K.PATH),
+    Sysno.MOUNT: _s(K.STR, K.PATH, K.STR, K.HEX, K.PTR),
+    Sysno.UMOUNT2: _s(K.PATH, K.HEX),
+    Sysno.UNSHARE: _s(K.HEX),
+    Sysno.SETNS: _s(K.FD, K.HEX),
     Sysno.FCHDIR: _s(K.FD),
     Sysno.RENAME: _s(K.PATH, K.PATH),
     Sysno.MKDIR: _s(K.PATH, K.MODE),
@@ -229,6 +235,14 @@ SHAPES: dict[Sysno, Shape] = {
     Sysno.PRLIMIT64: _s(K.INT, K.RLIMIT, K.RLIMIT_VAL, _out(K.RLIMIT_VAL)),
     Sysno.GETRANDOM: _s(_out(K.RANDOM), K.ULONG, K.GRND_FLAGS),
     Sysno.RSEQ: _s(K.PTR, K.HEX, K.HEX, K.HEX),
+    Sysno.PIDFD_SEND_SIGNAL: _s(K.FD, K.SIGNAL, K.PTR, K.HEX),
+    Sysno.PIDFD_OPEN: _s(K.INT, K.FD_FLAGS),
+    Sysno.CLONE3: _s(K.PTR, K.ULONG),
+    Sysno.OPENAT2: _s(K.DIRFD, K.PATH, K.PTR, K.ULONG),
+    Sysno.PIDFD_GETFD: _s(K.FD, K.INT, K.HEX),
+    Sysno.EPOLL_PWAIT2: _s(K.FD, K.PTR, K.INT, K.PTR, K.PTR, K.ULONG),
+    Sysno.MEMBARRIER: _s(K.HEX, K.HEX, K.INT),
+    Sysno.FUTEX_WAITV: _s(K.PTR, K.INT, K.HEX, K.PTR, K.CLOCK),
 }
 
 # Flag words, as strace names the bits, in the order it prints them.

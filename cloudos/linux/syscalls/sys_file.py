@@ -18,7 +18,8 @@ import weakref
 from typing import Any, Callable
 
 from cloudos.abi import net, vfs
-from cloudos.abi.flags import AT_FDCWD, AtFlag, FcntlCmd, LockType, OpenFlag, OwnerType
+from cloudos.abi.flags import (AT_FDCWD, SPLICE_F_ALL, AtFlag, FcntlCmd, LockType, OpenFlag,
+                               OwnerType, ResolveFlag)
 from cloudos.abi.signal import Signal
 from cloudos.abi.sysno import Sysno
 from cloudos.abi.vfs import (Again, BytesOut, FileOwner, LockHolder, PollReady, Received,
@@ -26,6 +27,7 @@ from cloudos.abi.vfs import (Again, BytesOut, FileOwner, LockHolder, PollReady, 
 from cloudos.kernel.cap import Cap, ObjType, Right
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
+from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.task import Thread
 from cloudos.linux.process import linux, linux_thread
 from cloudos.linux.syscalls.args import (WAIT_MAX, deadline, read_select_timeval,
@@ -34,12 +36,23 @@ from cloudos.linux import signals
 from cloudos.linux.syscalls.sys_signal import send_signal
 
 PATH_MAX = 4096
+OPEN_HOW = struct.Struct("<QQQ")  # struct open_how: flags, mode, resolve
+OPEN_FLAGS = int(OpenFlag.ACCMODE | OpenFlag.CREAT | OpenFlag.EXCL | OpenFlag.NOCTTY
+                 | OpenFlag.TRUNC | OpenFlag.APPEND | OpenFlag.NONBLOCK | OpenFlag.SYNC
+                 | OpenFlag.ASYNC | OpenFlag.DIRECT | OpenFlag.LARGEFILE | OpenFlag.DIRECTORY
+                 | OpenFlag.NOFOLLOW | OpenFlag.NOATIME | OpenFlag.CLOEXEC | OpenFlag.PATH
+                 | OpenFlag.TMPFILE)  # Linux's VALID_OPEN_FLAGS
+O_PATH_FLAGS = int(OpenFlag.DIRECTORY | OpenFlag.NOFOLLOW | OpenFlag.PATH | OpenFlag.CLOEXEC)
+RESOLVE_FLAGS = int(ResolveFlag.NO_XDEV | ResolveFlag.NO_MAGICLINKS | ResolveFlag.NO_SYMLINKS
+                    | ResolveFlag.BENEATH | ResolveFlag.IN_ROOT | ResolveFlag.CACHED)
 FILE_SIZE_MAX = (1 << 63) - 1  # MAX_LFS_FILESIZE
 AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_EACCESS = map(int, (
     AtFlag.EMPTY_PATH, AtFlag.SYMLINK_NOFOLLOW, AtFlag.REMOVEDIR, AtFlag.EACCESS))
 CREAT_FLAGS = int(OpenFlag.CREAT | OpenFlag.WRONLY | OpenFlag.TRUNC)  # creat(2)'s open
 UTIME_NOW, UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
 IOVEC = struct.Struct("<QQ")
+UIO_MAXIOV = 1024  # the most iovecs one call takes
+MAX_RW_COUNT = 0x7FFF_F000  # Linux's cap on one read or write
 FLOCK = struct.Struct("<hh4xqqi4x")  # struct flock: l_type, l_whence, l_start, l_len, l_pid
 OWNER_EX = struct.Struct("<ii")  # struct f_owner_ex: type, pid
 F_GETFD, F_GETLK, F_OFD_GETLK = FcntlCmd.GETFD, FcntlCmd.GETLK, FcntlCmd.OFD_GETLK
@@ -53,7 +66,10 @@ SEEK_SET = 0
 IOCTL_BUFFERS = {0x5401: (36, True), 0x5402: (36, False), 0x5403: (36, False),  # TCGETS, TCSETS*
                  0x5404: (36, False), 0x540F: (4, True), 0x5410: (4, False),   # TIOC[GS]PGRP
                  0x5413: (8, True), 0x541B: (4, True), 0x5429: (4, True),   # WINSZ, FIONREAD, SID
-                 0x5421: (4, False), 0x8905: (4, True)}                       # FIONBIO, SIOCATMARK
+                 0x5421: (4, False), 0x8905: (4, True),                       # FIONBIO, SIOCATMARK
+                 0x5414: (8, False), 0x5411: (4, True),                       # TIOCSWINSZ, OUTQ
+                 0x80045430: (4, True), 0x40045431: (4, False),               # TIOCGPTN, SPTLCK
+                 0x80045439: (4, True)}                                       # TIOCGPTLCK
 # SIOCGIFNAME, SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFMTU, SIOCGIFINDEX
 IFREQ_IOCTLS, IFREQ_SIZE = frozenset({0x8910, 0x8913, 0x8915, 0x891B, 0x8921, 0x8933}), 40
 SIGPIPE, SIGXFSZ = Signal.SIGPIPE, Signal.SIGXFSZ
@@ -186,18 +202,57 @@ def _path(t: Thread, addr: int) -> bytes:
 # -- open, close, dup ------------------------------------------------------------
 def sys_open(t: Thread, path: int, flags: int, mode: int, *_: int) -> int:
     """Implements Linux open(2)."""
-    return call(t, vfs.Openat(AT_FDCWD, _path(t, path), s32(flags), mode & 0o7777))
+    return call(t, vfs.Openat(AT_FDCWD, _path(t, path), s32(flags), mode & 0o7777,
+                              sid=t.process.sid))
 
 
 def sys_openat(t: Thread, dirfd: int, path: int, flags: int, mode: int, *_: int) -> int:
     """Implements Linux openat(2)."""
-    return call(t, vfs.Openat(s32(dirfd), _path(t, path), s32(flags), mode & 0o7777))
+    return call(t, vfs.Openat(s32(dirfd), _path(t, path), s32(flags), mode & 0o7777,
+                              sid=t.process.sid))
+
+
+def sys_openat2(t: Thread, dirfd: int, path: int, how: int, size: int, *_: int) -> int:
+    """Implements Linux openat2(2): openat with a struct open_how (flags, mode, resolve)
+    checked strictly (unknown flags, a mode without O_CREAT: EINVAL; a larger struct
+    than ours must end in zeros: E2BIG) and RESOLVE_* limits on the walk."""
+    if size < OPEN_HOW.size:
+        raise KernelError(Errno.EINVAL, f"open_how of {size} bytes")
+    if size > PAGE_SIZE:
+        raise KernelError(Errno.E2BIG, f"open_how of {size} bytes")
+    raw = t.process.aspace.copy_in(how, size)
+    if any(raw[OPEN_HOW.size:]):
+        raise KernelError(Errno.E2BIG, "open_how has fields we do not know")
+    flags, mode, resolve = OPEN_HOW.unpack_from(raw)
+    _check_open_how(flags, mode, resolve)
+    return call(t, vfs.Openat(s32(dirfd), _path(t, path), flags, mode, resolve,
+                              sid=t.process.sid))
+
+
+def _check_open_how(flags: int, mode: int, resolve: int) -> None:
+    """openat2's checks (Linux's build_open_flags): EINVAL, or EAGAIN for RESOLVE_CACHED
+    with a call that must write."""
+    if flags & ~OPEN_FLAGS or resolve & ~RESOLVE_FLAGS:
+        raise KernelError(Errno.EINVAL, f"open_how flags {flags:#x} resolve {resolve:#x}")
+    creating = flags & (OpenFlag.CREAT | OpenFlag.TMPFILE & ~OpenFlag.DIRECTORY)
+    if mode & ~0o7777 or (mode and not creating):
+        raise KernelError(Errno.EINVAL, f"open_how mode {mode:#o}")
+    if flags & OpenFlag.CREAT and flags & OpenFlag.DIRECTORY:
+        raise KernelError(Errno.EINVAL, "O_CREAT with O_DIRECTORY")
+    if flags & OpenFlag.PATH and flags & ~O_PATH_FLAGS:
+        raise KernelError(Errno.EINVAL, f"O_PATH with flags {flags:#x}")
+    if resolve & ResolveFlag.BENEATH and resolve & ResolveFlag.IN_ROOT:
+        raise KernelError(Errno.EINVAL, "RESOLVE_BENEATH with RESOLVE_IN_ROOT")
+    if resolve & ResolveFlag.CACHED and flags & (OpenFlag.CREAT | OpenFlag.TRUNC
+                                                 | OpenFlag.TMPFILE & ~OpenFlag.DIRECTORY):
+        raise KernelError(Errno.EAGAIN, "RESOLVE_CACHED for a call that writes")
 
 
 def sys_creat(t: Thread, path: int, mode: int, *_: int) -> int:
     """Implements Linux creat(2)."""
     return call(t,
-                vfs.Openat(AT_FDCWD, _path(t, path), CREAT_FLAGS, mode & 0o7777))
+                vfs.Openat(AT_FDCWD, _path(t, path), CREAT_FLAGS, mode & 0o7777,
+                           sid=t.process.sid))
 
 
 def sys_close(t: Thread, fd: int, *_: int) -> int:
@@ -713,30 +768,51 @@ def sys_pwrite64(t: Thread, fd: int, buf: int, count: int, offset: int, *_: int)
                 deliver=_sigpipe(t))
 
 
-def _iov(t: Thread, iov: int, iovcnt: int, write: bool) -> tuple[list[int], tuple[Cap, ...]]:
-    iovcnt = s32(iovcnt)
-    if not 0 <= iovcnt <= 1024:
-        raise KernelError(Errno.EINVAL, f"iovcnt {iovcnt}")
-    raw = t.process.aspace.copy_in(iov, IOVEC.size * iovcnt)
-    vecs = [IOVEC.unpack_from(raw, i * IOVEC.size) for i in range(iovcnt)]
-    if sum(n for _, n in vecs) > 0x7FFF_F000:
+def _iovecs(t: Thread, iov: int, count: int, write: bool = False) -> list[tuple[int, int]]:
+    """An iovec array's (base, length) pairs, as Linux's import_iovec checks them: more
+    than UIO_MAXIOV or a total past a ssize_t EINVAL, memory not there EFAULT."""
+    if not 0 <= count <= UIO_MAXIOV:
+        raise KernelError(Errno.EINVAL, f"iovcnt {count}")
+    raw = t.process.aspace.copy_in(iov, IOVEC.size * count)
+    vecs = [IOVEC.unpack_from(raw, i * IOVEC.size) for i in range(count)]
+    if sum(n for _, n in vecs) > MAX_RW_COUNT:
         raise KernelError(Errno.EINVAL, "iovec lengths overflow")
     for base, n in vecs:
         _check_buffer(t, base, n, write)
+    return vecs
+
+
+def _iov(t: Thread, iov: int, iovcnt: int, write: bool) -> tuple[list[int], tuple[Cap, ...]]:
+    vecs = _iovecs(t, iov, s32(iovcnt), write)
     return [n for _, n in vecs], tuple(_grant(t, base, n, write) for base, n in vecs)
+
+
+def _iov_or_error(t: Thread, iov: int, iovcnt: int, write: bool
+                  ) -> tuple[list[int], tuple[Cap, ...], int]:
+    """``_iov``'s lengths and grants, or the errno of an iovec array it could not take:
+    the VFS answers that only after checking the fd, which Linux looks up first."""
+    try:
+        return (*_iov(t, iov, iovcnt, write), 0)
+    except KernelError as err:
+        return [], (), err.errno
 
 
 def sys_preadv(t: Thread, fd: int, iov: int, iovcnt: int, pos: int, *_: int) -> int:
     """Implements Linux preadv(2) (on x86_64 the whole offset is ``pos_l``)."""
-    lengths, grants = _iov(t, iov, iovcnt, True)
-    return call(t, vfs.Pread(s32(fd), sum(lengths), s64(pos), tuple(lengths)), grants=grants)
+    if s64(pos) < 0:
+        raise KernelError(Errno.EINVAL, "negative offset")
+    lengths, grants, error = _iov_or_error(t, iov, iovcnt, True)
+    return call(t, vfs.Pread(s32(fd), sum(lengths), s64(pos), tuple(lengths), error),
+                grants=grants)
 
 
 def sys_pwritev(t: Thread, fd: int, iov: int, iovcnt: int, pos: int, *_: int) -> int:
     """Implements Linux pwritev(2)."""
-    lengths, grants = _iov(t, iov, iovcnt, False)
-    return call(t, vfs.Pwrite(s32(fd), sum(lengths), s64(pos), tuple(lengths)), grants=grants,
-                deliver=_sigpipe(t))
+    if s64(pos) < 0:
+        raise KernelError(Errno.EINVAL, "negative offset")
+    lengths, grants, error = _iov_or_error(t, iov, iovcnt, False)
+    return call(t, vfs.Pwrite(s32(fd), sum(lengths), s64(pos), tuple(lengths), error),
+                grants=grants, deliver=_sigpipe(t))
 
 
 def _offset_in(t: Thread, addr: int) -> int | None:
@@ -783,6 +859,53 @@ def sys_copy_file_range(t: Thread, in_fd: int, in_off: int, out_fd: int, out_off
                                      count & 0xFFFF_FFFF_FFFF), deliver=deliver)
 
 
+def sys_splice(t: Thread, fd_in: int, off_in: int, fd_out: int, off_out: int, length: int,
+               flags: int, *_: int) -> int:
+    """Implements Linux splice(2): between a pipe and a file, socket or pipe, in the VFS."""
+    if not length:
+        return 0
+    flags &= 0xFFFF_FFFF
+    if flags & ~SPLICE_F_ALL:
+        raise KernelError(Errno.EINVAL, f"splice flags {flags:#x}")
+    # the offsets are the VFS's to read (EFAULT only after Linux's earlier checks) and
+    # to move (by the count; a device's stay)
+    lend = t.process.kernel.ipc.lend
+    grants = tuple(lend(t.process.pid, t.process.aspace, addr, 8, Right.READ | Right.WRITE)
+                   for addr in (off_in, off_out) if addr)
+    return call(t, vfs.Splice(s32(fd_in), bool(off_in), s32(fd_out), bool(off_out),
+                              min(length, MAX_RW_COUNT), flags), grants=grants,
+                deliver=_sigpipe(t))
+
+
+def sys_tee(t: Thread, fd_in: int, fd_out: int, length: int, flags: int, *_: int) -> int:
+    """Implements Linux tee(2): pipe to pipe, the bytes left in the first."""
+    flags &= 0xFFFF_FFFF
+    if flags & ~SPLICE_F_ALL:
+        raise KernelError(Errno.EINVAL, f"tee flags {flags:#x}")
+    if not length:
+        return 0
+    return call(t, vfs.Tee(s32(fd_in), s32(fd_out), min(length, MAX_RW_COUNT), flags),
+                deliver=_sigpipe(t))
+
+
+def sys_vmsplice(t: Thread, fd: int, iov: int, nr_segs: int, flags: int, *_: int) -> int:
+    """Implements Linux vmsplice(2): the caller's buffers into a pipe (its write end) or
+    out of it (its read end); which, only the VFS knows, so each buffer is lent for
+    both and copy_out still refuses memory the caller cannot write (EFAULT)."""
+    flags &= 0xFFFF_FFFF
+    if flags & ~SPLICE_F_ALL:
+        raise KernelError(Errno.EINVAL, f"vmsplice flags {flags:#x}")
+    try:
+        vecs, error = _iovecs(t, iov, nr_segs), 0
+    except KernelError as err:
+        vecs, error = [], err.errno
+    lend = t.process.kernel.ipc.lend
+    grants = tuple(lend(t.process.pid, t.process.aspace, base, n, Right.READ | Right.WRITE)
+                   for base, n in vecs)
+    return call(t, vfs.Vmsplice(s32(fd), [n for _, n in vecs], flags, error), grants=grants,
+                deliver=_sigpipe(t))
+
+
 def sys_close_range(t: Thread, first: int, last: int, flags: int, *_: int) -> int:
     """Implements Linux close_range(2)."""
     return call(t, vfs.CloseRange(first & 0xFFFF_FFFF, last & 0xFFFF_FFFF, flags & 0xFFFF_FFFF))
@@ -818,8 +941,9 @@ def sys_pwritev2(t: Thread, fd: int, iov: int, iovcnt: int, pos: int, _pos_h: in
 
 def sys_readv(t: Thread, fd: int, iov: int, iovcnt: int, *_: int) -> int:
     """Implements Linux readv(2)."""
-    lengths, grants = _iov(t, iov, iovcnt, True)
-    return call(t, vfs.Readv(s32(fd), lengths, t.process.pgid, t.process.sid), grants=grants,
+    lengths, grants, error = _iov_or_error(t, iov, iovcnt, True)
+    return call(t, vfs.Readv(s32(fd), lengths, t.process.pgid, t.process.sid, error),
+                grants=grants,
                 deliver=_read_answer(t, Sysno.READV, 0, 0))
 
 
@@ -866,8 +990,8 @@ def sys_signalfd(t: Thread, fd: int, mask: int, size: int, *_: int) -> int:
 
 def sys_writev(t: Thread, fd: int, iov: int, iovcnt: int, *_: int) -> int:
     """Implements Linux writev(2)."""
-    lengths, grants = _iov(t, iov, iovcnt, False)
-    return call(t, vfs.Writev(s32(fd), lengths, *_job(t)), grants=grants,
+    lengths, grants, error = _iov_or_error(t, iov, iovcnt, False)
+    return call(t, vfs.Writev(s32(fd), lengths, *_job(t), error), grants=grants,
                 deliver=_sigpipe(t, Sysno.WRITEV))
 
 
@@ -1038,12 +1162,19 @@ def sys_epoll_ctl(t: Thread, epfd: int, op: int, fd: int, event: int, *_: int) -
 def sys_epoll_wait(t: Thread, epfd: int, events: int, maxevents: int, timeout_ms: int,
                    *_: int) -> int:
     """Implements Linux epoll_wait(2)."""
-    maxevents, ms = s32(maxevents), s32(timeout_ms)
+    ms = s32(timeout_ms)
+    return _epoll_wait(t, epfd, events, maxevents, None if ms < 0 else ms / 1000)
+
+
+def _epoll_wait(t: Thread, epfd: int, events: int, maxevents: int,
+                timeout: float | None) -> int:
+    """epoll_wait for up to ``timeout`` seconds (None: no limit, 0: a look)."""
+    maxevents = s32(maxevents)
     if not 0 < maxevents <= 0x7FFF_FFFF // EPOLL_EVENT_SIZE:
         raise KernelError(Errno.EINVAL, f"maxevents {maxevents}")
     size = maxevents * EPOLL_EVENT_SIZE
     _check_buffer(t, events, size, True)
-    timeout = None if ms < 0 else ms / 1000
+    ms = -1 if timeout is None else 0 if timeout == 0 else 1  # (the deadline says when)
     return call(t, vfs.EpollWait(s32(epfd), maxevents, ms),
                 grants=(_grant(t, events, size, True),), deadline=_deadline(t,
                         timeout), timeout_result=0)
@@ -1054,6 +1185,15 @@ def sys_epoll_pwait(t: Thread, epfd: int, events: int, maxevents: int, timeout_m
     """Implements Linux epoll_pwait(2), with its signal mask."""
     _wait_mask(t, sigmask, size)
     return sys_epoll_wait(t, epfd, events, maxevents, timeout_ms)
+
+
+def sys_epoll_pwait2(t: Thread, epfd: int, events: int, maxevents: int, timeout: int,
+                     sigmask: int, size: int, *_: int) -> int:
+    """Implements Linux epoll_pwait2(2): epoll_pwait with a struct timespec timeout (NULL:
+    no limit), read and checked first, as Linux."""
+    wait = read_timespec(t.process.aspace, timeout) if timeout else None
+    _wait_mask(t, sigmask, size)
+    return _epoll_wait(t, epfd, events, maxevents, wait)
 
 
 def _deadline(t: Thread, timeout: float | None) -> float | None:

@@ -38,7 +38,7 @@ from cloudos.linux.pagecache import collect_shared
 from cloudos.linux.process import (RLIMIT_NPROC, RLIMIT_STACK, LinuxProcess, linux,
                                    linux_thread, load_program, since_boot)
 from cloudos.linux.syscalls.args import s32, user_string
-from cloudos.linux.syscalls import sys_file
+from cloudos.linux.syscalls import sys_file, sys_ns, sys_pidfd
 from cloudos.linux.syscalls.sys_futex import futex_wake
 from cloudos.linux import cpulimit
 
@@ -47,13 +47,21 @@ CLONE_PIDFD, CLONE_PTRACE, CLONE_VFORK, CLONE_PARENT = 0x1000, 0x2000, 0x4000, 0
 CLONE_THREAD, CLONE_NEWNS, CLONE_SYSVSEM, CLONE_SETTLS = 0x10000, 0x20000, 0x40000, 0x80000
 CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_DETACHED = 0x100000, 0x200000, 0x400000
 CLONE_UNTRACED, CLONE_CHILD_SETTID = 0x800000, 0x1000000
+CLONE_CLEAR_SIGHAND, CLONE_INTO_CGROUP = 1 << 32, 1 << 33  # clone3's only
+CSIGNAL, CLONE_LEGACY_FLAGS = 0xFF, 0xFFFF_FFFF  # the exit signal's bits; clone(2)'s flags
 CLONE_SUPPORTED = (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_VFORK
                    | CLONE_PARENT | CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS
                    | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED
-                   | CLONE_UNTRACED | CLONE_CHILD_SETTID | 0xFF)
+                   | CLONE_UNTRACED | CLONE_CHILD_SETTID | CLONE_PIDFD | CLONE_CLEAR_SIGHAND
+                   | CSIGNAL)
+# struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
+# tls, set_tid, set_tid_size, cgroup; its first version ends after tls
+CLONE_ARGS = struct.Struct("<11Q")
+CLONE_ARGS_SIZE_VER0, CLONE_ARGS_SIZE_VER2 = 64, 88
+MAX_PID_NS_LEVEL, INT_MAX, NSIG = 32, (1 << 31) - 1, 64
 WNOHANG, WUNTRACED, WEXITED, WCONTINUED, WNOWAIT = 1, 2, 4, 8, 0x01000000
 WNOTHREAD, WALL, WCLONE = 0x20000000, 0x40000000, 0x80000000
-P_ALL, P_PID, P_PGID = 0, 1, 2
+P_ALL, P_PID, P_PGID, P_PIDFD = 0, 1, 2, 3
 THREAD_RAM = 128 << 10  # RAM per task of threads-max (Linux: 8 kernel stacks' worth)
 RESERVED_PIDS = 300  # where pid numbers start again past pid_max, as Linux's alloc_pid
 # execve's argument limits (Linux's fs/exec.c): the strings and their pointers share a
@@ -136,6 +144,7 @@ def _copy_thread(t: Thread, flags: int, stack: int, tls: int, child_tid: int) ->
         cpulimit.watch(process)  # RLIMIT_CPU is inherited, its CPU time starts at 0
         kernel.ipc.caps.fork(parent.pid, process.pid)
         sys_file.notify(kernel, vfs.Fork(parent.pid, process.pid))
+        sys_ns.enter_namespaces(process, flags)
         child = kernel.new_thread(process, context)
     child.personality = linux_thread(t).fork()
     if not flags & (CLONE_THREAD | CLONE_UNTRACED):
@@ -168,22 +177,46 @@ def _store_tid(aspace: AddressSpace, address: int, tid: int) -> None:
         pass
 
 
-def _clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int,
-           tls: int) -> int:
-    if flags & ~CLONE_SUPPORTED:
-        raise KernelError(Errno.EINVAL, f"clone flags {flags & ~CLONE_SUPPORTED:#x} "
-                                        "(namespaces, ptrace, pidfd) are not supported")
+def _check_clone(t: Thread, flags: int, parent_tid: int, tls: int, pidfd: int) -> None:
+    """clone's checks, in Linux's order (copy_process), before anything is made."""
+    known = CLONE_SUPPORTED | sys_ns.HONOURED | sys_ns.REFUSED
+    if flags & ~known:
+        raise KernelError(Errno.EINVAL, f"clone flags {flags & ~known:#x} (ptrace) are not "
+                                        "supported")
+    if flags & CLONE_NEWNS and flags & CLONE_FS:
+        raise KernelError(Errno.EINVAL, "CLONE_NEWNS with CLONE_FS")
+    if flags & CLONE_THREAD and flags & sys_ns.HONOURED:  # (a thread shares its VFS process)
+        raise KernelError(Errno.EINVAL, "a thread in namespaces of its own")
     if (flags & CLONE_THREAD and not flags & CLONE_SIGHAND) \
             or (flags & CLONE_SIGHAND and not flags & CLONE_VM):
         raise KernelError(Errno.EINVAL, "CLONE_THREAD needs CLONE_SIGHAND needs CLONE_VM")
+    if flags & CLONE_CLEAR_SIGHAND and flags & CLONE_SIGHAND:
+        raise KernelError(Errno.EINVAL, "CLONE_CLEAR_SIGHAND with shared handlers")
+    if flags & CLONE_PIDFD:
+        if flags & CLONE_PARENT_SETTID and pidfd == parent_tid:
+            raise KernelError(Errno.EINVAL, "the pidfd and the parent's tid in one place")
+        if flags & (CLONE_THREAD | CLONE_DETACHED | CLONE_VFORK):
+            raise KernelError(Errno.EINVAL, "CLONE_PIDFD of a thread or a vfork: not "
+                                            "supported")
+        t.process.aspace.copy_out(pidfd, bytes(4))  # EFAULT now, not once the child runs
     if flags & CLONE_SETTLS and tls >= TLS_MAX:
         raise KernelError(Errno.EPERM, f"TLS base {tls:#x} outside user space")
     _check_nproc(t)
+    sys_ns.check_namespaces(t, flags)
+
+
+def _clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int,
+           tls: int, pidfd: int = 0) -> int:
+    _check_clone(t, flags, parent_tid, tls, pidfd)
 
     def work() -> int:
         child = _copy_thread(t, flags, stack, tls, child_tid)
         if flags & CLONE_PARENT_SETTID:
             _store_tid(t.process.aspace, parent_tid, child.tid)
+        if flags & CLONE_CLEAR_SIGHAND:
+            _default_handlers(linux(child.process))
+        if flags & CLONE_PIDFD:
+            return _give_pidfd(t, child, pidfd)
         if flags & CLONE_VFORK:  # the parent sleeps until the child execs or exits
             t.process.kernel.scheduler.sleep_on(t, ("vfork", child.process.pid),
                                                 None, child.tid)
@@ -191,6 +224,27 @@ def _clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int,
         return child.tid
 
     raise SlowPath(work)
+
+
+def _give_pidfd(t: Thread, child: Thread, address: int) -> int:
+    """CLONE_PIDFD: a pidfd for the new process, stored at ``address``; the caller's
+    result is the child's pid once the VFS made it. (Linux makes the fd first: here an
+    EMFILE comes after the child started, which then runs on.)"""
+    def store(msg: Message) -> int:
+        fd = int(msg.body)
+        if fd < 0:
+            return fd
+        t.process.aspace.copy_out(address, struct.pack("<i", fd))
+        return child.tid
+
+    return sys_file.call(t, vfs.PidfdOpen(child.process.pid, 0, False), deliver=store)
+
+
+def _default_handlers(state: LinuxProcess) -> None:
+    """Every caught signal back to its default action; ignored ones stay ignored (exec,
+    CLONE_CLEAR_SIGHAND)."""
+    state.sigactions = {sig: act for sig, act in state.sigactions.items()
+                        if struct.unpack_from("<Q", act)[0] == 1}  # SIG_IGN
 
 
 def sys_fork(t: Thread, *_: int) -> int:
@@ -205,8 +259,53 @@ def sys_vfork(t: Thread, *_: int) -> int:
 
 def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int,
               *_: int) -> int:
-    """Implements Linux clone(2) (x86_64 argument order: flags, stack, ptid, ctid, tls)."""
-    return _clone(t, flags & 0xFFFF_FFFF, stack, parent_tid, child_tid, tls)
+    """Implements Linux clone(2) (x86_64 argument order: flags, stack, ptid, ctid, tls);
+    CLONE_PIDFD stores the pidfd at ptid."""
+    flags &= CLONE_LEGACY_FLAGS
+    return _clone(t, flags, stack, parent_tid, child_tid, tls,
+                  parent_tid if flags & CLONE_PIDFD else 0)
+
+
+def sys_clone3(t: Thread, uargs: int, size: int, *_: int) -> int:
+    """Implements Linux clone3(2): clone's arguments in a struct clone_args of ``size``
+    bytes (a larger one than we know must end in zeros: E2BIG); set_tid: EPERM (no pid
+    namespaces to place it in), CLONE_INTO_CGROUP: EBADF (no cgroup2 directory)."""
+    if size > PAGE_SIZE:
+        raise KernelError(Errno.E2BIG, f"clone_args of {size} bytes")
+    if size < CLONE_ARGS_SIZE_VER0:
+        raise KernelError(Errno.EINVAL, f"clone_args of {size} bytes")
+    raw = t.process.aspace.copy_in(uargs, size)
+    if any(raw[CLONE_ARGS.size:]):
+        raise KernelError(Errno.E2BIG, "clone_args has fields we do not know")
+    (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+     set_tid_size, cgroup) = CLONE_ARGS.unpack(raw[:CLONE_ARGS.size].ljust(CLONE_ARGS.size,
+                                                                           b"\0"))
+    _check_clone3(flags, exit_signal, stack, stack_size, (set_tid, set_tid_size), cgroup, size)
+    if set_tid_size:
+        raise KernelError(Errno.EPERM, "set_tid: no pid namespace to choose pids in")
+    if flags & CLONE_INTO_CGROUP:
+        raise KernelError(Errno.EBADF, "CLONE_INTO_CGROUP: there is no cgroup2 directory")
+    return _clone(t, flags | exit_signal, stack + stack_size if stack else 0, parent_tid,
+                  child_tid, tls, pidfd)
+
+
+def _check_clone3(flags: int, exit_signal: int, stack: int, stack_size: int,
+                  set_tid: tuple[int, int], cgroup: int, size: int) -> None:
+    """clone3's own checks (Linux's copy_clone_args_from_user, clone3_args_valid): EINVAL."""
+    array, count = set_tid
+    if count > MAX_PID_NS_LEVEL or bool(array) != bool(count):
+        raise KernelError(Errno.EINVAL, f"set_tid_size {count}")
+    if exit_signal & ~CSIGNAL or exit_signal > NSIG:
+        raise KernelError(Errno.EINVAL, f"exit_signal {exit_signal}")
+    if flags & CLONE_INTO_CGROUP and (cgroup > INT_MAX or size < CLONE_ARGS_SIZE_VER2):
+        raise KernelError(Errno.EINVAL, f"cgroup {cgroup}")
+    if flags & ~(CLONE_LEGACY_FLAGS | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) \
+            or flags & (CLONE_DETACHED | CSIGNAL):
+        raise KernelError(Errno.EINVAL, f"clone3 flags {flags:#x}")
+    if flags & (CLONE_THREAD | CLONE_PARENT) and exit_signal:
+        raise KernelError(Errno.EINVAL, "an exit signal for a thread or a sibling")
+    if bool(stack) != bool(stack_size):
+        raise KernelError(Errno.EINVAL, "a stack needs its size, and a size its stack")
 
 
 # -- exec ---------------------------------------------------------------------
@@ -331,11 +430,11 @@ def _become(t: Thread, new: AddressSpace, entry: int, rsp: int, path: bytes,
     state = linux(process)
     state.execed = True
     state.shm = {}
+    state.membarrier = 0
     for timer in state.timers.values():  # exec deletes the POSIX timers
         timer.generation += 1
     state.timers = {}
-    state.sigactions = {sig: act for sig, act in state.sigactions.items()
-                        if struct.unpack_from("<Q", act)[0] == 1}  # SIG_IGN survives
+    _default_handlers(state)
     sys_file.notify(kernel, vfs.Exec(process.pid))
     ptrace.on_exec(t)
     kernel.scheduler.wakeup(("vfork", process.pid), process.pid)
@@ -518,17 +617,28 @@ def _collect(t: Thread, child: Process, report: int) -> None:
 
 def sys_waitid(t: Thread, idtype: int, ident: int, infop: int, options: int, rusage: int,
                *_: int) -> int:
-    """Implements Linux waitid(2): WEXITED, WSTOPPED, WCONTINUED, WNOWAIT."""
+    """Implements Linux waitid(2): WEXITED, WSTOPPED, WCONTINUED, WNOWAIT; P_ALL, P_PID,
+    P_PGID and P_PIDFD."""
     idtype, ident, options = s32(idtype), s32(ident), options & 0xFFFF_FFFF
     if options & ~(WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL
                    | WCLONE) or not options & (WEXITED | WUNTRACED | WCONTINUED):
         raise KernelError(Errno.EINVAL, f"waitid options {options:#x}")
     pid = {P_ALL: -1, P_PID: ident, P_PGID: -ident if ident else 0}.get(idtype)
-    if pid is None or (idtype == P_PID and ident <= 0):
-        raise KernelError(Errno.EINVAL, f"waitid idtype {idtype}")
-    found = _wait_or_sleep(t, 247, options, pid)
+    if (pid is None and idtype != P_PIDFD) or (idtype == P_PID and ident <= 0) \
+            or (idtype == P_PIDFD and ident < 0):
+        raise KernelError(Errno.EINVAL, f"waitid idtype {idtype} id {ident}")
+    nonblock = False
+    if idtype == P_PIDFD:  # the pidfd's process, if it is a child (ECHILD otherwise)
+        named = sys_pidfd.target(t, ident)
+        pid, nonblock = named.pid, named.nonblock and not options & WNOHANG
+        if sys_pidfd.process_of(t, named) is None:
+            raise KernelError(Errno.ECHILD, f"process {named.pid} was reaped")
+    assert pid is not None, "every idtype but P_PIDFD named its pid above"
+    found = _wait_or_sleep(t, 247, options | (WNOHANG if nonblock else 0), pid)
     aspace = t.process.aspace
     if found is None:
+        if nonblock:  # a PIDFD_NONBLOCK pidfd: EAGAIN, as Linux, not WNOHANG's 0
+            raise KernelError(Errno.EAGAIN, f"process {pid} has not changed state")
         if infop:
             aspace.copy_out(infop, bytes(128))
         return 0

@@ -1,4 +1,4 @@
-"""Fast user-space mutexes: futex(2).
+"""Fast user-space mutexes: futex(2), futex_waitv(2).
 
 A futex is a sleep channel named by a user address. In a private mapping the
 key is (address space, address), as Linux keys it; in shared memory (anonymous
@@ -6,14 +6,21 @@ MAP_SHARED, shared file mappings) it is the physical address, so processes
 mapping the page at different addresses meet on it. Either way the key does
 not depend on FUTEX_PRIVATE_FLAG: a private futex in shared memory can only
 see extra, harmless, wake-ups.
+
+A thread sleeps on one channel; futex_waitv's thread sleeps on one of its own, and
+each of its futexes lists it (``_vectors``), so that a wake of any of them wakes it
+with that futex's index.
 """
 
+import itertools
 import struct
 import time
+import weakref
+from typing import Hashable
 
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.vm import PAGE_MASK, USER_END
-from cloudos.kernel.task import Thread
+from cloudos.kernel.task import State, Thread
 from cloudos.kernel.trap import Stop
 from cloudos.linux.syscalls.args import deadline, read_timespec, s32
 
@@ -21,6 +28,17 @@ FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 3, 4
 FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 9, 10
 FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME = 128, 256
 BITSET_MATCH_ANY = 0xFFFF_FFFF
+# futex_waitv: struct futex_waitv (val, uaddr, flags, reserved), at most 128 of them;
+# futex2 flags: the size (only 32 bits is supported, as Linux) and PRIVATE
+FUTEX_WAITV = struct.Struct("<QQII")
+FUTEX_WAITV_MAX, FUTEX2_SIZE_MASK, FUTEX2_SIZE_U32, FUTEX2_PRIVATE = 128, 3, 2, 128
+CLOCK_REALTIME, CLOCK_MONOTONIC = 0, 1
+# futex_waitv's sleepers by futex key: (thread, the channel it sleeps on, the index);
+# and each thread's registration (channel, keys), dropped at its next futex_waitv or wake
+_vectors: dict[Hashable, list[tuple[Thread, Hashable, int]]] = {}
+_registered: weakref.WeakKeyDictionary[Thread, tuple[Hashable, list[Hashable]]] = \
+    weakref.WeakKeyDictionary()
+_channels = itertools.count()
 
 
 def _key(t: Thread, uaddr: int) -> tuple[str, int, int]:
@@ -40,8 +58,39 @@ def _load(t: Thread, uaddr: int) -> int:
 
 
 def futex_wake(t: Thread, uaddr: int, count: int, bits: int = BITSET_MATCH_ANY) -> int:
-    """Wake up to ``count`` waiters on ``uaddr`` whose bitset meets ``bits``."""
-    return t.process.kernel.scheduler.wakeup(_key(t, uaddr), 0, count, bits)
+    """Wake up to ``count`` waiters on ``uaddr`` whose bitset meets ``bits`` (a
+    futex_waitv sleeper's bitset is every bit)."""
+    key = _key(t, uaddr)
+    woken = t.process.kernel.scheduler.wakeup(key, 0, count, bits)
+    return woken + _wake_vectors(t, key, count - woken)
+
+
+def _wake_vectors(t: Thread, key: Hashable, room: int) -> int:
+    """Wake up to ``room`` futex_waitv sleepers of ``key``, each with its index there."""
+    woken = 0
+    for thread, channel, index in list(_vectors.get(key, ())):
+        asleep = thread.state is State.BLOCKED and thread.channel == channel
+        if asleep and woken >= room:
+            break
+        _unregister(thread)  # (one that no longer sleeps there: timed out, signalled)
+        if asleep:
+            t.process.kernel.scheduler.wakeup(channel, index)
+            woken += 1
+    return woken
+
+
+def _unregister(thread: Thread) -> None:
+    """Drop ``thread``'s futex_waitv registration (it woke, timed out or was signalled)."""
+    registration = _registered.pop(thread, None)
+    if registration is None:
+        return
+    channel, keys = registration
+    for key in keys:
+        left = [entry for entry in _vectors.get(key, ()) if entry[1] != channel]
+        if left:
+            _vectors[key] = left
+        else:
+            _vectors.pop(key, None)
 
 
 def _until(t: Thread, timeout: int, op: int, absolute: bool) -> float | None:
@@ -109,3 +158,35 @@ def sys_futex(t: Thread, uaddr: int, op: int, val: int, timeout: int, uaddr2: in
         return _requeue(t, uaddr, s32(val), move, uaddr2,
                         val3 if cmd == FUTEX_CMP_REQUEUE else None)
     raise KernelError(Errno.ENOSYS, f"futex operation {cmd}")
+
+
+def sys_futex_waitv(t: Thread, waiters: int, count: int, flags: int, timeout: int,
+                    clockid: int, *_: int) -> int:
+    """Implements Linux futex_waitv(2): wait on up to 128 32-bit futexes at once until
+    one is woken (its index is the result) or the absolute ``timeout`` on ``clockid``
+    passes; EAGAIN at once if a futex no longer holds its value."""
+    count, clockid = count & 0xFFFF_FFFF, s32(clockid)
+    if flags or not 0 < count <= FUTEX_WAITV_MAX or not waiters:
+        raise KernelError(Errno.EINVAL, f"futex_waitv of {count} flags {flags:#x}")
+    until = None
+    if timeout:
+        if clockid not in (CLOCK_REALTIME, CLOCK_MONOTONIC):
+            raise KernelError(Errno.EINVAL, f"clock {clockid}")
+        until = _until(t, timeout, FUTEX_CLOCK_REALTIME if clockid == CLOCK_REALTIME else 0,
+                       True)
+    raw = t.process.aspace.copy_in(waiters, FUTEX_WAITV.size * count)
+    entries = [FUTEX_WAITV.unpack_from(raw, FUTEX_WAITV.size * i) for i in range(count)]
+    for value, _, futex_flags, reserved in entries:
+        if futex_flags & ~(FUTEX2_SIZE_MASK | FUTEX2_PRIVATE) or reserved \
+                or futex_flags & FUTEX2_SIZE_MASK != FUTEX2_SIZE_U32 or value >> 32:
+            raise KernelError(Errno.EINVAL, f"futex_waitv entry flags {futex_flags:#x}")
+    keys: list[Hashable] = [_key(t, uaddr) for _, uaddr, _, _ in entries]
+    if any(_load(t, uaddr) != value for value, uaddr, _, _ in entries):
+        raise KernelError(Errno.EAGAIN, "a futex's value changed")
+    _unregister(t)
+    channel: Hashable = ("futex_waitv", next(_channels))
+    for index, key in enumerate(keys):
+        _vectors.setdefault(key, []).append((t, channel, index))
+    _registered[t] = (channel, keys)
+    t.process.kernel.scheduler.sleep_on(t, channel, until, -Errno.ETIMEDOUT)
+    raise Stop

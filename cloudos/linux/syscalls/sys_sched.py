@@ -1,6 +1,6 @@
 """Scheduling and CPU time: sched_yield(2), sched_{get,set}scheduler(2),
 sched_{get,set}param(2), sched_get_priority_{max,min}(2), sched_{get,set}affinity(2),
-{get,set}priority(2), times(2), getrusage(2).
+{get,set}priority(2), times(2), getrusage(2), membarrier(2).
 
 Policies map onto the MLFQ (``kernel.sched``): SCHED_FIFO and SCHED_RR threads
 live on the real-time level 0; SCHED_OTHER, BATCH and IDLE threads move through
@@ -10,6 +10,7 @@ levels 1-6. Nice values are recorded; the MLFQ does not weigh them.
 import struct
 import time
 
+from cloudos.abi.flags import MembarrierCmd as M
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Policy, State, Thread
 from cloudos.kernel.trap import Stop
@@ -207,3 +208,46 @@ def cpu_clock(t: Thread, clock_id: int) -> float | None:
         return t.user_time + t.sys_time
     return None
 
+
+
+# membarrier(2): what QUERY answers (no rseq here, so not its commands), and each barrier
+# with the registration it needs (0: none)
+MEMBARRIER_COMMANDS = int(M.GLOBAL | M.GLOBAL_EXPEDITED | M.REGISTER_GLOBAL_EXPEDITED
+                          | M.PRIVATE_EXPEDITED | M.REGISTER_PRIVATE_EXPEDITED
+                          | M.PRIVATE_EXPEDITED_SYNC_CORE
+                          | M.REGISTER_PRIVATE_EXPEDITED_SYNC_CORE | M.GET_REGISTRATIONS)
+MEMBARRIER_REGISTERS = int(M.REGISTER_GLOBAL_EXPEDITED | M.REGISTER_PRIVATE_EXPEDITED
+                           | M.REGISTER_PRIVATE_EXPEDITED_SYNC_CORE)
+MEMBARRIER_BARRIERS = {int(M.GLOBAL): 0, int(M.GLOBAL_EXPEDITED): 0,
+                       int(M.PRIVATE_EXPEDITED): int(M.REGISTER_PRIVATE_EXPEDITED),
+                       int(M.PRIVATE_EXPEDITED_SYNC_CORE):
+                           int(M.REGISTER_PRIVATE_EXPEDITED_SYNC_CORE)}
+
+
+def sys_membarrier(t: Thread, cmd: int, flags: int, cpu_id: int, *_: int) -> int:
+    """Implements Linux membarrier(2). A barrier holds once every other thread that may
+    run the caller's memory has passed through the kernel (a full barrier, and core
+    serializing): on one vCPU they all have, as none runs while the caller does; on
+    several, the vCPUs running that memory are stopped and wait (the TLB shootdown's
+    kick), all of them for the global commands."""
+    cmd, flags = s32(cmd), s32(flags)
+    if flags or cmd < 0 or (cmd and (cmd & (cmd - 1) or not cmd & MEMBARRIER_COMMANDS)):
+        raise KernelError(Errno.EINVAL, f"membarrier command {cmd:#x} flags {flags:#x}")
+    state = linux(t.process)
+    if cmd == M.QUERY:
+        return MEMBARRIER_COMMANDS
+    if cmd == M.GET_REGISTRATIONS:
+        return state.membarrier
+    if cmd & MEMBARRIER_REGISTERS:
+        state.membarrier |= cmd
+        return 0
+    needed = MEMBARRIER_BARRIERS[cmd]
+    if needed and not state.membarrier & needed:
+        raise KernelError(Errno.EPERM, "membarrier: the process did not register for it")
+    kernel = t.process.kernel
+    if kernel.smp is not None:
+        spaces = {t.process.aspace.pt.root} if needed else \
+            {p.aspace.pt.root for p in kernel.processes.values() if not p.zombie}
+        for root in spaces:
+            kernel.smp.shootdown(root)
+    return 0

@@ -132,18 +132,21 @@ def send_signal(process: Process, sig: int, thread: Thread | None = None) -> Non
     signals.send(process, signals.SigInfo(sig, signals.SI_KERNEL), thread)
 
 
-def _from(t: Thread, sig: int, code: int) -> signals.SigInfo:
+def signal_info(t: Thread, sig: int, code: int) -> signals.SigInfo:
+    """The siginfo of a signal the caller sends (kill(2)'s: its pid and real uid)."""
     return signals.SigInfo(sig, code, t.process.pid, linux(t.process).uid)
 
 
-def _check_sig(sig: int) -> int:
+def check_sig(sig: int) -> int:
+    """A signal number a caller may name (0 checks without sending); else EINVAL."""
     sig = s32(sig)
     if not 0 <= sig <= NSIG:
         raise KernelError(Errno.EINVAL, f"signal {sig}")
     return sig
 
 
-def _after_send(t: Thread) -> int:
+def after_send(t: Thread) -> int:
+    """The sender's result: 0, unless it just ended itself."""
     if t.state is State.TERMINATED:  # the caller killed itself (abort, raise)
         raise Stop
     return 0
@@ -151,7 +154,7 @@ def _after_send(t: Thread) -> int:
 
 def sys_kill(t: Thread, pid: int, sig: int, *_: int) -> int:
     """Implements Linux kill(2) with default actions."""
-    pid, sig = s32(pid), _check_sig(sig)
+    pid, sig = s32(pid), check_sig(sig)
     kernel = t.process.kernel
     live = [p for p in kernel.processes.values() if not p.zombie]
     if pid > 0:
@@ -168,8 +171,8 @@ def sys_kill(t: Thread, pid: int, sig: int, *_: int) -> int:
     if not allowed and pid != -1:  # a group: success if any one could be signalled
         raise KernelError(Errno.EPERM, f"not allowed to signal {pid}")  # (-1: always)
     for process in allowed:
-        signals.send(process, _from(t, sig, signals.SI_USER))
-    return _after_send(t)
+        signals.send(process, signal_info(t, sig, signals.SI_USER))
+    return after_send(t)
 
 
 def may_signal(sender: Process, target: Process, sig: int) -> bool:
@@ -192,32 +195,32 @@ def _thread(t: Thread, tid: int, tgid: int = -1) -> Thread:
 
 def sys_tkill(t: Thread, tid: int, sig: int, *_: int) -> int:
     """Implements Linux tkill(2)."""
-    tid, sig = s32(tid), _check_sig(sig)
+    tid, sig = s32(tid), check_sig(sig)
     if tid <= 0:
         raise KernelError(Errno.EINVAL, f"tid {tid}")
     target = _thread(t, tid)
     if not may_signal(t.process, target.process, sig):
         raise KernelError(Errno.EPERM, f"not allowed to signal {tid}")
-    signals.send(target.process, _from(t, sig, signals.SI_TKILL), target)
-    return _after_send(t)
+    signals.send(target.process, signal_info(t, sig, signals.SI_TKILL), target)
+    return after_send(t)
 
 
 def sys_tgkill(t: Thread, tgid: int, tid: int, sig: int, *_: int) -> int:
     """Implements Linux tgkill(2)."""
-    tgid, tid, sig = s32(tgid), s32(tid), _check_sig(sig)
+    tgid, tid, sig = s32(tgid), s32(tid), check_sig(sig)
     if tid <= 0 or tgid <= 0:
         raise KernelError(Errno.EINVAL, f"tgid {tgid} tid {tid}")
     target = _thread(t, tid, tgid)
     if not may_signal(t.process, target.process, sig):
         raise KernelError(Errno.EPERM, f"not allowed to signal {tid}")
-    signals.send(target.process, _from(t, sig, signals.SI_TKILL), target)
-    return _after_send(t)
+    signals.send(target.process, signal_info(t, sig, signals.SI_TKILL), target)
+    return after_send(t)
 
 
 SIGINFO_HEAD = struct.Struct("<iii4xiiQ")  # signo, errno, code; pid, uid, value (SI_QUEUE)
 
 
-def _queued(t: Thread, target_pid: int, sig: int, uinfo: int) -> signals.SigInfo:
+def queued_info(t: Thread, target_pid: int, sig: int, uinfo: int) -> signals.SigInfo:
     """The siginfo of rt_(tg)sigqueueinfo: the caller's, but it may not pose as the
     kernel or as kill/tgkill when it signals another process (EPERM)."""
     _, _, code, pid, uid, value = SIGINFO_HEAD.unpack(t.process.aspace.copy_in(uinfo,
@@ -229,30 +232,30 @@ def _queued(t: Thread, target_pid: int, sig: int, uinfo: int) -> signals.SigInfo
 
 def sys_rt_sigqueueinfo(t: Thread, pid: int, sig: int, uinfo: int, *_: int) -> int:
     """Implements Linux rt_sigqueueinfo(2) (sigqueue(3)): a signal with a value."""
-    pid, sig = s32(pid), _check_sig(sig)
+    pid, sig = s32(pid), check_sig(sig)
     target = next((p for p in t.process.kernel.processes.values()
                    if p.pid == pid and not p.zombie), None)
     if target is None:
         raise KernelError(Errno.ESRCH, f"no process {pid}")
-    info = _queued(t, pid, sig, uinfo)
+    info = queued_info(t, pid, sig, uinfo)
     if not may_signal(t.process, target, sig):
         raise KernelError(Errno.EPERM, f"not allowed to signal {pid}")
     if sig:
         signals.send(target, info)
-    return _after_send(t)
+    return after_send(t)
 
 
 def sys_rt_tgsigqueueinfo(t: Thread, tgid: int, tid: int, sig: int, uinfo: int,
                           *_: int) -> int:
     """Implements Linux rt_tgsigqueueinfo(2): the same, to one thread."""
-    tgid, tid, sig = s32(tgid), s32(tid), _check_sig(sig)
+    tgid, tid, sig = s32(tgid), s32(tid), check_sig(sig)
     if tid <= 0 or tgid <= 0:
         raise KernelError(Errno.EINVAL, f"tgid {tgid} tid {tid}")
     target = _thread(t, tid, tgid)
-    info = _queued(t, tgid, sig, uinfo)
+    info = queued_info(t, tgid, sig, uinfo)
     if sig:
         signals.send(target.process, info, target)
-    return _after_send(t)
+    return after_send(t)
 
 
 SS_ONSTACK, SS_DISABLE, MINSIGSTKSZ = 1, 2, 2048

@@ -14,9 +14,9 @@ from enum import Enum
 from cloudos.abi.sysno import LINUX_TABLE_END, UNUSED, Sysno
 from cloudos.kernel.trap import Handler
 from cloudos.linux import ptrace, sysvmsg, sysvsem, sysvshm
-from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_mqueue, sys_prctl,
-                                    sys_proc, sys_ptrace, sys_sched, sys_signal, sys_time,
-                                    sys_timer)
+from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_mqueue, sys_ns,
+                                    sys_pidfd, sys_prctl, sys_proc, sys_ptrace, sys_sched,
+                                    sys_signal, sys_time, sys_timer)
 
 
 class Support(Enum):
@@ -69,7 +69,8 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.STAT: full(sys_file.sys_stat),
     Sysno.FSTAT: full(sys_file.sys_fstat),
     Sysno.LSTAT: full(sys_file.sys_lstat),
-    Sysno.POLL: partial(sys_file.sys_poll, "pipes, eventfds, files, console input"),
+    Sysno.POLL: partial(sys_file.sys_poll, "pipes, eventfds, files, console input, "
+                        "pseudo-terminals"),
     Sysno.LSEEK: partial(sys_file.sys_lseek, "SEEK_DATA/SEEK_HOLE: host files' holes are the "
                          "host's; tmpfs files here are not sparse, so have none"),
     Sysno.MMAP: partial(sys_mm.sys_mmap,
@@ -84,9 +85,13 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.RT_SIGRETURN: partial(sys_signal.sys_rt_sigreturn,
                                 "SSE state kept in the kernel; fpstate is NULL"),
     Sysno.IOCTL: partial(sys_file.sys_ioctl,
-                         "TCGETS, TCSETS*, TIOC[GS]PGRP, TIOCGSID, TIOCGWINSZ, FIONREAD, FIONBIO, "
-                         "FIO[N]CLEX; on internet sockets SIOCATMARK, SIOCGIF{NAME,INDEX,FLAGS,"
-                         "MTU,ADDR,NETMASK} of lo"),
+                         "TCGETS, TCSETS*, TCFLSH, TIOC[GS]PGRP, TIOCGSID, TIOCGWINSZ, FIONREAD, "
+                         "FIONBIO, FIO[N]CLEX; on pseudo-terminals also TIOCSWINSZ, TIOCSCTTY, "
+                         "TIOCNOTTY, TCSBRK, TIOCOUTQ, TIOCGPTN, TIOC[GS]PTLCK, TIOCGPTPEER "
+                         "(no packet mode, TIOCSTI, TIOCSETD; TIOCSPGRP does not check that "
+                         "the group exists; a master never becomes a controlling terminal); "
+                         "on internet sockets SIOCATMARK, SIOCGIF{NAME,INDEX,FLAGS,MTU,ADDR,"
+                         "NETMASK} of lo"),
     Sysno.PREAD64: full(sys_file.sys_pread64),
     Sysno.PWRITE64: full(sys_file.sys_pwrite64),
     Sysno.READV: full(sys_file.sys_readv),
@@ -156,21 +161,27 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.GETSOCKNAME: full(sys_file.sys_getsockname),
     Sysno.GETPEERNAME: full(sys_file.sys_getpeername),
     Sysno.SOCKETPAIR: partial(sys_file.sys_socketpair,
-                              "AF_UNIX: SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM"),
+                              "AF_UNIX: SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM (messages "
+                              "charged their sk_buff truesize against SO_SNDBUF, which "
+                              "setsockopt sets)"),
     Sysno.SETSOCKOPT: partial(sys_file.sys_setsockopt,
                               "internet sockets: SO_REUSEADDR, SO_REUSEPORT, SO_RCVBUF, "
                               "SO_SNDBUF (doubled; UDP's queue limit), SO_LINGER, SO_KEEPALIVE, "
                               "SO_BROADCAST, TCP_NODELAY, TCP_KEEP*, IP_TOS, IP_TTL, IPV6_V6ONLY "
                               "kept (keepalive, linger, TOS, TTL change nothing here), "
                               "SO_RCVTIMEO/SO_SNDTIMEO (receives, accept, sends, connect); "
-                              "AF_UNIX: SOL_SOCKET options accepted without effect"),
+                              "AF_UNIX: SO_SNDBUF of a message socket (doubled); other "
+                              "SOL_SOCKET options accepted without effect"),
     Sysno.GETSOCKOPT: partial(sys_file.sys_getsockopt,
                               "SOL_SOCKET: type, error, domain, protocol, buffers, reuse, "
                               "keepalive, linger, timeouts, peer credentials; TCP_NODELAY, "
                               "TCP_MAXSEG, "
                               "TCP_KEEP*; IP_TOS, IP_TTL; IPV6_V6ONLY"),
     Sysno.CLONE: partial(sys_fork.sys_clone,
-                         "threads and COW processes; namespace/ptrace/pidfd flags: EINVAL"),
+                         "threads and COW processes; CLONE_NEWNS and CLONE_NEWUTS as "
+                         "unshare; CLONE_PIDFD (not with CLONE_VFORK or CLONE_THREAD: EINVAL; "
+                         "made after the child, so an EMFILE leaves it running); other "
+                         "namespace and ptrace flags: EINVAL"),
     Sysno.FORK: full(sys_fork.sys_fork, "copy-on-write"),
     Sysno.VFORK: partial(sys_fork.sys_vfork, "a COW fork whose parent waits for exec or exit"),
     Sysno.EXECVE: full(sys_fork.sys_execve,
@@ -291,7 +302,10 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.MUNLOCKALL: full(sys_mm.sys_munlockall),
     Sysno.VHANGUP: enosys(),
     Sysno.MODIFY_LDT: enosys(),
-    Sysno.PIVOT_ROOT: enosys(),
+    Sysno.PIVOT_ROOT: partial(sys_ns.sys_pivot_root,
+                              "old root moved under the new one (or stacked for umount2 "
+                              "with put_old = new_root); processes there follow; EINVAL "
+                              "inside a chroot"),
     Sysno._SYSCTL: enosys(),
     Sysno.PRCTL: partial(sys_prctl.sys_prctl,
                          "names, death signal, dumpable, keepcaps/securebits, bounding set, "
@@ -303,13 +317,21 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.SETRLIMIT: partial(sys_proc.sys_setrlimit,
                              "enforced: NOFILE (up to fs/nr_open), FSIZE, AS, STACK, CPU, "
                              "NPROC, CORE; others recorded"),
-    Sysno.CHROOT: enosys(),
+    Sysno.CHROOT: full(sys_ns.sys_chroot, "per process, inherited; \"..\" stops at it; "
+                                          "getcwd outside it: \"(unreachable)\""),
     Sysno.SYNC: full(sys_file.sys_sync),
     Sysno.ACCT: enosys(),
     Sysno.SETTIMEOFDAY: partial(sys_time.sys_settimeofday,
                                 "checked as Linux, then EPERM: the host's clock"),
-    Sysno.MOUNT: enosys(),
-    Sysno.UMOUNT2: enosys(),
+    Sysno.MOUNT: partial(sys_ns.sys_mount,
+                         "tmpfs (size=, nr_inodes=, mode=), bind (MS_REC; read-only by "
+                         "remount), MS_MOVE, tmpfs remount; proc, devtmpfs and devpts are the "
+                         "machine's instance; no propagation, no nosuid/noexec/nodev; "
+                         "other types: ENODEV"),
+    Sysno.UMOUNT2: partial(sys_ns.sys_umount2,
+                           "MNT_DETACH; EBUSY for cwd/root/open files/submounts, and "
+                           "for / even detached; MNT_EXPIRE's mark is not cleared by use; "
+                           "MNT_FORCE: a plain unmount"),
     Sysno.SWAPON: enosys(),
     Sysno.SWAPOFF: enosys(),
     Sysno.REBOOT: enosys(),
@@ -394,8 +416,8 @@ _ROWS: dict[Sysno, _Row] = {
                               "pipes, sockets, eventfds, timerfds, signalfds, console; regular "
                               "files EPERM at epoll_ctl"),
     Sysno.EPOLL_CTL: partial(sys_file.sys_epoll_ctl,
-                             "EPOLLET reports changes of readiness; EPOLLEXCLUSIVE is checked, "
-                             "every waiter wakes"),
+                             "EPOLLET reports changes of readiness; EPOLLEXCLUSIVE wakes one "
+                             "waiting instance per change; loops and deep nesting ELOOP"),
     Sysno.TGKILL: partial(sys_signal.sys_tgkill, "as kill"),
     Sysno.UTIMES: enosys(),
     Sysno.VSERVER: enosys(),
@@ -411,7 +433,7 @@ _ROWS: dict[Sysno, _Row] = {
                              "SIGEV_SIGNAL, SIGEV_NONE; SIGEV_THREAD ENOSYS (no netlink)"),
     Sysno.MQ_GETSETATTR: full(sys_mqueue.sys_mq_getsetattr),
     Sysno.KEXEC_LOAD: enosys(),
-    Sysno.WAITID: full(sys_fork.sys_waitid),
+    Sysno.WAITID: full(sys_fork.sys_waitid, "P_ALL, P_PID, P_PGID, P_PIDFD"),
     Sysno.ADD_KEY: enosys(),
     Sysno.REQUEST_KEY: enosys(),
     Sysno.KEYCTL: enosys(),
@@ -438,14 +460,18 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.FACCESSAT: full(sys_file.sys_faccessat),
     Sysno.PSELECT6: partial(sys_file.sys_pselect6, "via poll; the timeout is not updated"),
     Sysno.PPOLL: partial(sys_file.sys_ppoll, "the timeout is not updated"),
-    Sysno.UNSHARE: enosys(),
+    Sysno.UNSHARE: partial(sys_ns.sys_unshare,
+                           "CLONE_NEWNS (own mount table) and CLONE_NEWUTS; NEWIPC, NEWPID, "
+                           "NEWNET, NEWUSER, NEWCGROUP, NEWTIME: EINVAL; FS/FILES: no-ops"),
     Sysno.SET_ROBUST_LIST: partial(sys_proc.sys_set_robust_list,
                                    "recorded; not walked at thread exit"),
     Sysno.GET_ROBUST_LIST: enosys(),
-    Sysno.SPLICE: enosys(),
-    Sysno.TEE: enosys(),
+    Sysno.SPLICE: partial(sys_file.sys_splice, "pipe to pipe, file, device, console or "
+                          "socket; file, device or connected socket to pipe (not the console "
+                          "or a UDP socket: EINVAL); copies"),
+    Sysno.TEE: full(sys_file.sys_tee, "copies (pages are not shared)"),
     Sysno.SYNC_FILE_RANGE: enosys(),
-    Sysno.VMSPLICE: enosys(),
+    Sysno.VMSPLICE: full(sys_file.sys_vmsplice, "copies (SPLICE_F_GIFT is ignored)"),
     Sysno.MOVE_PAGES: enosys(),
     Sysno.UTIMENSAT: full(sys_file.sys_utimensat),
     Sysno.EPOLL_PWAIT: full(sys_file.sys_epoll_pwait),
@@ -480,7 +506,9 @@ _ROWS: dict[Sysno, _Row] = {
                                  "CLOCK_REALTIME as adjtimex; others EOPNOTSUPP"),
     Sysno.SYNCFS: enosys(),
     Sysno.SENDMMSG: enosys(),
-    Sysno.SETNS: enosys(),
+    Sysno.SETNS: partial(sys_ns.sys_setns,
+                         "/proc/<pid>/ns/* files: mnt and uts joined (the namespace its "
+                         "process is in now), others are the machine's one; pidfds: EINVAL"),
     Sysno.GETCPU: full(sys_proc.sys_getcpu, "the CPU it runs on; one NUMA node"),
     Sysno.PROCESS_VM_READV: full(sys_ptrace.sys_process_vm_readv),
     Sysno.PROCESS_VM_WRITEV: full(sys_ptrace.sys_process_vm_writev),
@@ -498,7 +526,10 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.BPF: enosys(),
     Sysno.EXECVEAT: enosys(),
     Sysno.USERFAULTFD: enosys(),
-    Sysno.MEMBARRIER: enosys(),
+    Sysno.MEMBARRIER: partial(sys_sched.sys_membarrier,
+                              "all but the RSEQ commands: one vCPU honours a barrier by "
+                              "running alone, several by stopping the vCPUs that run the "
+                              "memory (all for GLOBAL*)"),
     Sysno.MLOCK2: partial(sys_mm.sys_mlock2,
                           "range checked; memory is never swapped, no RLIMIT_MEMLOCK"),
     Sysno.COPY_FILE_RANGE: full(sys_file.sys_copy_file_range, "copies (no reflinks)"),
@@ -510,7 +541,9 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.STATX: partial(sys_file.sys_statx, "basic fields"),
     Sysno.IO_PGETEVENTS: enosys(),
     Sysno.RSEQ: enosys("glibc falls back without it"),
-    Sysno.PIDFD_SEND_SIGNAL: enosys(),
+    Sysno.PIDFD_SEND_SIGNAL: full(sys_pidfd.sys_pidfd_send_signal,
+                                  "siginfo or none; PIDFD_SIGNAL_{THREAD,THREAD_GROUP,"
+                                  "PROCESS_GROUP}"),
     Sysno.IO_URING_SETUP: enosys("programs fall back to plain reads and writes"),
     Sysno.IO_URING_ENTER: enosys(),
     Sysno.IO_URING_REGISTER: enosys(),
@@ -520,15 +553,25 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.FSCONFIG: enosys(),
     Sysno.FSMOUNT: enosys(),
     Sysno.FSPICK: enosys(),
-    Sysno.PIDFD_OPEN: enosys(),
-    Sysno.CLONE3: enosys("glibc falls back to clone"),
+    Sysno.PIDFD_OPEN: partial(sys_pidfd.sys_pidfd_open,
+                              "PIDFD_NONBLOCK; PIDFD_THREAD (a thread's pidfd): EINVAL; "
+                              "poll: POLLIN once the process exits, no POLLHUP once reaped; "
+                              "fdinfo's Pid: stays after the reap (Linux: -1)"),
+    Sysno.CLONE3: partial(sys_fork.sys_clone3,
+                          "clone's flags and limits (see clone), CLONE_CLEAR_SIGHAND; "
+                          "set_tid: EPERM, CLONE_INTO_CGROUP: EBADF (no pid namespaces, no "
+                          "cgroup2)"),
     Sysno.CLOSE_RANGE: full(sys_file.sys_close_range,
                             "CLOSE_RANGE_UNSHARE: fd tables are never shared"),
-    Sysno.OPENAT2: enosys(),
-    Sysno.PIDFD_GETFD: enosys(),
+    Sysno.OPENAT2: full(sys_file.sys_openat2,
+                        "RESOLVE_NO_XDEV (by file system), NO_MAGICLINKS (/proc's), "
+                        "NO_SYMLINKS, BENEATH, IN_ROOT; RESOLVE_CACHED: every walk is cached"),
+    Sysno.PIDFD_GETFD: full(sys_pidfd.sys_pidfd_getfd,
+                            "permission: same real uid and gid, or CAP_SYS_PTRACE (Linux's "
+                            "ptrace access check reduced to ids)"),
     Sysno.FACCESSAT2: full(sys_file.sys_faccessat2),
     Sysno.PROCESS_MADVISE: enosys(),
-    Sysno.EPOLL_PWAIT2: enosys(),
+    Sysno.EPOLL_PWAIT2: full(sys_file.sys_epoll_pwait2),
     Sysno.MOUNT_SETATTR: enosys(),
     Sysno.QUOTACTL_FD: enosys(),
     Sysno.LANDLOCK_CREATE_RULESET: enosys(),
@@ -536,7 +579,9 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.LANDLOCK_RESTRICT_SELF: enosys(),
     Sysno.MEMFD_SECRET: enosys(),
     Sysno.PROCESS_MRELEASE: enosys(),
-    Sysno.FUTEX_WAITV: enosys(),
+    Sysno.FUTEX_WAITV: partial(sys_futex.sys_futex_waitv,
+                               "32-bit futexes (FUTEX2_SIZE_U32, PRIVATE); FUTEX2_NUMA and "
+                               "MPOL: EINVAL; FUTEX_REQUEUE does not move its sleepers"),
     Sysno.SET_MEMPOLICY_HOME_NODE: enosys(),
     Sysno.CACHESTAT: enosys(),
     Sysno.FCHMODAT2: full(sys_file.sys_fchmodat2,

@@ -30,7 +30,7 @@ from cloudos.errno import Errno, KernelError
 from cloudos.servers.net import host, inet, netlink
 from cloudos.servers.net.inet import InetSock
 from cloudos.servers.vfs import files, pipe
-from cloudos.servers.vfs.pipe import PipeServer
+from cloudos.servers.vfs.pipe import SHUT_READ, SHUT_WRITE, PipeServer
 from cloudos.servers.vfs.files import O_CLOEXEC, O_NONBLOCK, PIPE_CAPACITY, Listener, OpenFile, Pipe
 
 if TYPE_CHECKING:
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLRDHUP = 1, 2, 4, 8, 16, 0x2000
 FIONREAD, SIOCATMARK = 0x541B, 0x8905
-SHUT_READ, SHUT_WRITE = 1, 2  # OpenFile.shut bits
 SEND_FLAGS = net.MSG_DONTWAIT | net.MSG_NOSIGNAL | net.MSG_MORE | net.MSG_CONFIRM | net.MSG_EOR
 MSG_CTRUNC = 0x8
 
@@ -338,16 +337,7 @@ def shutdown(srv: NetServer, request: Request, r: abi.Shutdown) -> int:
 
 
 def _shut(srv: NetServer, file: OpenFile, how: int) -> None:
-    new = how & ~file.shut
-    file.shut |= new
-    if file.pipe is not None and file.tx is not None:
-        if new & SHUT_READ:
-            file.pipe.readers -= 1
-        if new & SHUT_WRITE:
-            file.tx.writers -= 1
-        pipe.changed(srv, file.pipe)
-        pipe.changed(srv, file.tx)
-    if new & SHUT_READ:
+    if pipe.shut(srv, file, how) & SHUT_READ:
         _serve_datagrams(srv, file.inet)
     srv.wake_pollers()
 

@@ -1,20 +1,25 @@
-"""The console's line discipline: what a Linux terminal does between the keyboard and read(2).
+"""The line discipline: what a Linux terminal does between the keyboard and read(2).
 
 Owns: the terminal's termios (what TCGETS reports and TCSETS* change), the input
 side of Linux's n_tty: input translation (ISTRIP, INLCR, IGNCR, ICRNL), flow-control
-characters swallowed under IXON, the signal characters under ISIG (VINTR, VQUIT,
-VSUSP: input flushed unless NOFLSH), canonical line editing under ICANON (VERASE,
-VWERASE, VKILL, VEOF, VEOL, VEOL2, VLNEXT) and echo (ECHO, ECHOE, ECHOK, ECHOKE,
-ECHONL, ECHOCTL); what a read may take (a line at a time in canonical mode, an
-empty read for VEOF on an empty line; at least VMIN bytes otherwise).
-Never: does output processing (the host terminal does it, with the guest's
-c_oflag), sends a signal (it reports them; the VFS and the machine send them),
-or touches a file descriptor.
-Called by: the VFS (console reads, polls, TCGETS/TCSETS*), fed by the machine
-with what the host terminal delivers in raw mode.
+characters under IXON (VSTOP stops output, VSTART, or any key with IXANY, starts
+it again: ``stopped``, which a pseudo-terminal's writers wait on), the signal
+characters under ISIG (VINTR, VQUIT, VSUSP: input flushed unless NOFLSH), canonical
+line editing under ICANON (VERASE, VWERASE, VKILL, VEOF, VEOL, VEOL2, VLNEXT) and
+echo (ECHO, ECHOE, ECHOK, ECHOKE, ECHONL, ECHOCTL); what a read may take (a line at
+a time in canonical mode, an empty read for VEOF on an empty line; at least VMIN
+bytes otherwise); and, for a pseudo-terminal, output processing (``output``: OPOST
+with ONLCR and OCRNL), which for the console the host terminal does with the
+guest's c_oflag.
+Never: sends a signal (it reports them; the VFS and the machine send them), or
+touches a file descriptor.
+Called by: the VFS (console reads, polls, TCGETS/TCSETS*; a pseudo-terminal's
+slave, ``servers.vfs.pty``), fed by the machine with what the host terminal
+delivers in raw mode, or by writes to a pseudo-terminal's master.
 
-VTIME is not implemented: a non-canonical read waits for VMIN bytes (or returns
-at once when VMIN is 0).
+VTIME needs a timer, which the caller keeps (``take_any`` ends a read when it runs
+out): the console's reads do not (a non-canonical read waits for VMIN bytes, or
+returns at once when VMIN is 0); a pseudo-terminal's do (``servers.vfs.pty``).
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from collections import deque
 from dataclasses import dataclass, field
 
 # c_iflag
-ISTRIP, INLCR, IGNCR, ICRNL, IXON = 0o40, 0o100, 0o200, 0o400, 0o2000
+ISTRIP, INLCR, IGNCR, ICRNL, IXON, IXANY = 0o40, 0o100, 0o200, 0o400, 0o2000, 0o4000
+# c_oflag
+OPOST, ONLCR, OCRNL = 0o1, 0o4, 0o10
 # c_lflag
 ISIG, ICANON, ECHO, ECHOE, ECHOK, ECHONL, NOFLSH = 0o1, 0o2, 0o10, 0o20, 0o40, 0o100, 0o200
 ECHOCTL, ECHOKE, IEXTEN = 0o1000, 0o4000, 0o100000
@@ -66,6 +73,7 @@ class LineDiscipline:
         self.raw = bytearray()              # non-canonical: every byte not yet read
         self.editing = bytearray()          # canonical: the line being typed
         self.literal = False                # VLNEXT: the next byte is taken as it is
+        self.stopped = False                # output stopped by VSTOP (IXON)
 
     def _on(self, lflag: int) -> bool:
         return bool(self.termios.lflag & lflag)
@@ -99,7 +107,10 @@ class LineDiscipline:
         elif c == 0x0A and t.iflag & INLCR:
             c = 0x0D
         if t.iflag & IXON and (self._is(c, VSTOP) or self._is(c, VSTART)):
-            return  # flow control: the host terminal never stops, so nothing else to do
+            self.stopped = not self._is(c, VSTART)  # (the console's host never stops)
+            return
+        if self.stopped and t.iflag & IXON and t.iflag & IXANY:
+            self.stopped = False
         if self._on(ISIG):
             for index, sig in ((VINTR, SIGINT), (VQUIT, SIGQUIT), (VSUSP, SIGTSTP)):
                 if self._is(c, index):
@@ -176,6 +187,18 @@ class LineDiscipline:
         start = max(text.rfind(b" ", 0, end), text.rfind(b"\t", 0, end)) + 1
         self._erase(len(text) - start, echo, key, visual=True)  # as Linux, even without ECHOE
 
+    # -- output ------------------------------------------------------------------
+    def output(self, data: bytes) -> bytes:
+        """What the other side of the terminal sees of ``data`` (a write, or an echo):
+        under OPOST, a newline as CR-NL (ONLCR) and a CR as a newline (OCRNL)."""
+        oflag = self.termios.oflag
+        if not oflag & OPOST:
+            return data
+        lines = data.split(b"\n")  # each byte is translated once: an OCRNL newline stays one
+        if oflag & OCRNL:
+            lines = [line.replace(b"\r", b"\n") for line in lines]
+        return (b"\r\n" if oflag & ONLCR else b"\n").join(lines)
+
     # -- reading -----------------------------------------------------------------
     def readable(self) -> bool:
         """Whether a read would return now (poll's POLLIN)."""
@@ -204,11 +227,21 @@ class LineDiscipline:
         del self.raw[:count]
         return data
 
+    def take_any(self, count: int) -> bytes:
+        """A non-canonical read whose VTIME ran out (or need not wait): what there is of
+        ``count`` bytes, perhaps nothing."""
+        data = bytes(self.raw[:count])
+        del self.raw[:count]
+        return data
+
     # -- control -----------------------------------------------------------------
     def set(self, termios: Termios, flush: bool = False) -> None:
-        """TCSETS*: new settings; leaving canonical mode makes typed text readable."""
+        """TCSETS*: new settings; leaving canonical mode makes typed text readable, and
+        clearing IXON starts stopped output."""
         was_canonical = self._on(ICANON)
         self.termios = termios
+        if not termios.iflag & IXON:
+            self.stopped = False
         if flush:
             self.flush()
         if was_canonical and not self._on(ICANON):

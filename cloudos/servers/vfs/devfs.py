@@ -1,7 +1,9 @@
 """devfs: the device files a Linux program expects under /dev.
 
 Owns: /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, /dev/tty,
-/dev/console, and the /dev/fd, /dev/stdin, /dev/stdout, /dev/stderr links.
+/dev/console, /dev/ptmx (which the VFS opens as a new pseudo-terminal: ``pty``), the
+/dev/shm and /dev/pts mount points, and the /dev/fd, /dev/stdin, /dev/stdout,
+/dev/stderr links.
 The names are fixed: no file can be created or removed (EPERM). /dev/tty and
 /dev/console read the host's stdin and write its stdout until the tty server
 (issue 6) owns the console.
@@ -22,7 +24,7 @@ from cloudos.servers.vfs.fs import Attr, FileSystem, Node, StatFs, dtype
 DEVPTS_MAGIC = 0x1373  # DEVFS_SUPER_MAGIC
 # name: (mode, major, minor) as on Linux (Documentation/admin-guide/devices.txt)
 DEVICES = {b"null": (1, 3), b"zero": (1, 5), b"full": (1, 7), b"random": (1, 8),
-           b"urandom": (1, 9), b"tty": (5, 0), b"console": (5, 1)}
+           b"urandom": (1, 9), b"tty": (5, 0), b"console": (5, 1), b"ptmx": (5, 2)}
 LINKS = {b"fd": b"/proc/self/fd", b"stdin": b"/proc/self/fd/0",
          b"stdout": b"/proc/self/fd/1", b"stderr": b"/proc/self/fd/2"}
 
@@ -51,9 +53,11 @@ class DevFs(FileSystem):
                                        os.makedev(major, minor))
         for ino, (name, target) in enumerate(LINKS.items(), 2 + len(DEVICES)):
             self.nodes[name] = DevNode(self, ino, name, stat.S_IFLNK | 0o777, target=target)
-        # where POSIX shared memory lives: the machine mounts a tmpfs on it
+        # where POSIX shared memory lives, and pseudo-terminals' slaves: the machine
+        # mounts a tmpfs and a devpts on them
         ino = 2 + len(DEVICES) + len(LINKS)
         self.nodes[b"shm"] = DevNode(self, ino, b"shm", stat.S_IFDIR | 0o1777)
+        self.nodes[b"pts"] = DevNode(self, ino + 1, b"pts", stat.S_IFDIR | 0o755)
 
     def root(self) -> Node:
         return self._root
@@ -61,6 +65,14 @@ class DevFs(FileSystem):
     def is_terminal(self, node: Node) -> bool:
         """/dev/tty and /dev/console: the VFS opens them as the console itself."""
         return isinstance(node, DevNode) and node.name in (b"tty", b"console")
+
+    def is_tty(self, node: Node) -> bool:
+        """/dev/tty: the caller's controlling terminal."""
+        return isinstance(node, DevNode) and node.name == b"tty"
+
+    def is_ptmx(self, node: Node) -> bool:
+        """/dev/ptmx: the VFS opens it as a new pseudo-terminal's master."""
+        return isinstance(node, DevNode) and node.name == b"ptmx"
 
     def device(self, rdev: int) -> Node | None:
         """The character device numbered ``rdev``, for a device node made elsewhere."""

@@ -1,7 +1,8 @@
 """epoll: interest lists, waited on like poll.
 
 Owns: creating an epoll instance, its interest list (epoll_ctl: add, modify,
-delete; EPOLLEXCLUSIVE's rules), epoll_wait (the ready watches now; else the call
+delete; EPOLLEXCLUSIVE's rules; no loops of instances watching each other, no chain
+of them deeper than Linux's), epoll_wait (the ready watches now; else the call
 waits among the VFS's pollers, answered by ``once`` when something changes),
 edge-triggered (EPOLLET) and one-shot (EPOLLONESHOT) reporting, and the poll
 events of an epoll instance itself (readable when a watch is ready).
@@ -26,9 +27,9 @@ if TYPE_CHECKING:
 
 EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD = 1, 2, 3
 EPOLLONESHOT, EPOLLET = 1 << 30, 1 << 31
-# EPOLLEXCLUSIVE wakes one of several epoll instances watching a file; waking all is
-# allowed (a spurious wake-up), so here it only decides which requests are valid
+# EPOLLEXCLUSIVE: a change of a file wakes one of the epoll instances waiting on it so
 EPOLLEXCLUSIVE, EPOLLWAKEUP = 1 << 28, 1 << 29
+EP_MAX_NESTS = 4  # Linux's: a chain of epoll instances, each watching the next, is at most 5
 EXCLUSIVE_ALLOWED = 0x1 | 0x4 | 0x8 | 0x10 | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE
 EPOLL_EVENT = struct.Struct("<IQ")  # packed on x86_64
 POLLIN, POLLERR, POLLHUP = 1, 8, 16
@@ -48,12 +49,64 @@ def _interest(proc: Proc, epfd: int) -> dict[int, Interest]:
     return file.interest
 
 
+def _watched_instances(epoll: OpenFile) -> list[OpenFile]:
+    """The epoll instances (still open) that ``epoll`` watches."""
+    assert epoll.interest is not None
+    return [item.file for item in epoll.interest.values()
+            if item.file.kind == "epoll" and item.file.refs]
+
+
+def _depth_below(epoll: OpenFile, inserting_into: OpenFile,
+                 known: dict[int, int | None] | None = None) -> int | None:
+    """How many levels of epoll instances ``epoll`` watches below itself; None when
+    ``inserting_into`` is among them (watching ``epoll`` would make a loop). ``known``:
+    the instances measured so far (each once, however many watch it)."""
+    known = {} if known is None else known
+    if id(epoll) in known:
+        return known[id(epoll)]
+    deepest = 0
+    for inner in _watched_instances(epoll):
+        below = None if inner is inserting_into else _depth_below(inner, inserting_into, known)
+        if below is None:
+            known[id(epoll)] = None
+            return None
+        deepest = max(deepest, below + 1)
+    known[id(epoll)] = deepest
+    return deepest
+
+
+def _depth_above(vfs: Vfs, epoll: OpenFile) -> int:
+    """How many levels of epoll instances watch ``epoll`` (any process's open ones)."""
+    watchers: dict[int, list[OpenFile]] = {}
+    instances = {id(entry.file): entry.file for proc in vfs.state.procs.values()
+                 for entry in proc.fds.entries.values() if entry.file.kind == "epoll"}
+    for outer in instances.values():
+        for inner in _watched_instances(outer):
+            watchers.setdefault(id(inner), []).append(outer)
+    known: dict[int, int] = {}
+
+    def above(inner: OpenFile) -> int:
+        if id(inner) not in known:
+            known[id(inner)] = max((above(outer) + 1 for outer in watchers.get(id(inner), ())),
+                                   default=0)
+        return known[id(inner)]
+    return above(epoll)
+
+
+def _check_nesting(vfs: Vfs, epoll: OpenFile, target: OpenFile) -> None:
+    """Linux's ep_loop_check, for an epoll instance added to another: ELOOP when it
+    would watch itself through others, or make a chain longer than EP_MAX_NESTS + 1."""
+    below = _depth_below(target, epoll)
+    if below is None or below + 1 + _depth_above(vfs, epoll) > EP_MAX_NESTS:
+        raise KernelError(Errno.ELOOP, "epoll instances in a loop or nested too deep")
+
+
 def ctl(vfs: Vfs, request: Request, r: EpollCtl) -> int:
     """Implements Linux epoll_ctl(2)."""
     proc = vfs.proc(request)
     interest = _interest(proc, r.epfd)
-    target = proc.fds.get(r.fd)
-    if r.fd == r.epfd or r.op not in (EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD):
+    epoll, target = proc.fds.get(r.epfd), proc.fds.get(r.fd)
+    if target is epoll or r.op not in (EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD):
         raise KernelError(Errno.EINVAL, f"epoll_ctl op {r.op} on fd {r.fd}")
     if target.kind == "node":
         raise KernelError(Errno.EPERM, "files and directories are always ready")
@@ -65,6 +118,8 @@ def ctl(vfs: Vfs, request: Request, r: EpollCtl) -> int:
     if r.op == EPOLL_CTL_ADD:
         if r.fd in interest and interest[r.fd].file is target:
             raise KernelError(Errno.EEXIST, f"fd {r.fd} is already watched")
+        if target.kind == "epoll":
+            _check_nesting(vfs, epoll, target)
         interest[r.fd] = Interest(target, r.events, r.data)
     elif r.fd not in interest or interest[r.fd].file is not target:
         raise KernelError(Errno.ENOENT, f"fd {r.fd} is not watched")
@@ -119,9 +174,19 @@ def _watched(vfs: Vfs, proc: Proc, fd: int, item: Interest) -> int:
     return vfs.revents(proc, fd, wanted) & wanted
 
 
-def once(vfs: Vfs, request: Request, proc: Proc, epoll: OpenFile, maxevents: int) -> int:
-    """Report the ready watches to the caller's events buffer (its grant): how many."""
-    ready = _ready(vfs, proc, epoll)[:maxevents]
+def once(vfs: Vfs, request: Request, proc: Proc, epoll: OpenFile, maxevents: int,
+         claimed: set[int] | None = None) -> int:
+    """Report the ready watches to the caller's events buffer (its grant): how many.
+    ``claimed``: a waiter's wake-up, in one round of them, which skips the EPOLLEXCLUSIVE
+    watches of files that have woken another instance in the round (and adds its own),
+    so that one change of a file wakes one of the instances watching it exclusively."""
+    ready = _ready(vfs, proc, epoll)
+    if claimed is not None:
+        ready = [(item, revents) for item, revents in ready
+                 if not item.events & EPOLLEXCLUSIVE or id(item.file) not in claimed]
+    ready = ready[:maxevents]
+    if claimed is not None:
+        claimed.update(id(item.file) for item, _ in ready if item.events & EPOLLEXCLUSIVE)
     if not ready:
         return 0
     for item, _ in ready:

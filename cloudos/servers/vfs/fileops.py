@@ -2,14 +2,14 @@
 
 Owns: ``FileOps``, the operations the VFS asks of an open file whatever its kind
 (read, readv, pread, write, pwrite, poll, seek, ioctl, stat, fasync, release, the job
-control check of a terminal, the path /proc shows for it, and what opening that
-/proc/<pid>/fd link opens), like Linux's
-``file_operations``; its defaults are those of an anonymous inode (an eventfd, a
-timerfd, a signalfd, an epoll instance: not read or written unless the kind says
-how, seeks nowhere without refusing, no positioned I/O, no terminal, stats as a
-mode-0600 inode with no file type); and ``scatter``, the copy of a read's bytes to
-its grants. One module per kind implements it (``regular``, ``pipe``, ``fifo``,
-``unix``, ``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``), and
+control check of a terminal, the path and the fdinfo lines /proc shows for it, and
+what opening that /proc/<pid>/fd link opens), like Linux's ``file_operations``;
+its defaults are those of an anonymous inode (an eventfd, a timerfd, a signalfd,
+an epoll instance, a pidfd: not read or written unless the kind says how, seeks
+nowhere without refusing, no positioned I/O, no terminal, stats as a mode-0600
+inode with no file type); and ``scatter``, the copy of a read's bytes to its
+grants. One module per kind implements it (``regular``, ``pipe``, ``fifo``, ``unix``,
+``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, ``pidfd``), and
 ``server.KINDS`` finds a file's implementation by its ``kind``.
 Never: decodes requests (``server`` does) or resolves paths.
 Called by: ``vfs.server``.
@@ -94,6 +94,10 @@ class FileOps:
         now = time.time_ns()
         return Attr(1, 0o600, 1, os.getuid(), os.getgid(), 0, 0, 4096, 0, now, now, now,
                     ANON_INODE_DEV)
+
+    def fdinfo(self, file: OpenFile) -> bytes:
+        """The lines of its kind that /proc/<pid>/fdinfo/<fd> shows after the common ones."""
+        return b""
 
     def path(self, file: OpenFile) -> bytes:
         """What /proc/<pid>/fd shows for it."""

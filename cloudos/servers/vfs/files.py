@@ -5,9 +5,10 @@ with its offset and status flags and its ``kind``), per-process fd tables with
 close-on-exec, the machine's count of open files (file-max), and the records of
 each kind's state: a pipe's buffer with its blocked readers and writers and the
 open files in flight (``Pipe``), a listening socket's queue (``Listener``), an
-eventfd's counter, a timerfd's expiry state, an epoll instance's interests. What
+eventfd's counter, a timerfd's expiry state, an epoll instance's interests, the
+process a pidfd names (``PidRef``). What
 each kind does with them is in its module (``regular``, ``pipe``, ``fifo``, ``unix``,
-``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``).
+``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, ``pidfd``).
 Never: resolves paths (``paths``) or decodes requests (``server``).
 Called by: ``vfs.server`` and the kinds' modules.
 """
@@ -61,6 +62,7 @@ class Pipe:
     # A message socket's (SOCK_SEQPACKET, SOCK_DGRAM) message ends, in stream positions;
     # None for a byte stream
     bounds: deque[int] | None = None
+    charged: int = 0  # a message socket's: its messages' truesize (Linux's sk_wmem_alloc)
     # opens for reading and for writing so far (Linux's r_counter, w_counter): a FIFO's
     # opener waits for the other's to move; an anonymous pipe starts with one of each
     r_counter: int = 1
@@ -158,11 +160,21 @@ class OpenFiles:
 
 
 @dataclass(eq=False)
+class PidRef:
+    """A process as its pidfds name it (Linux's struct pid): one per live process that
+    has a pidfd, shared by them all; ``exited`` once the process ended, so that a pid
+    used again names another process, not this one."""
+
+    pid: int
+    exited: bool = False
+
+
+@dataclass(eq=False)
 class OpenFile:
     """An open file description."""
 
     # "node", "pipe", "fifo", "socket", "eventfd", "timerfd", "signalfd", "epoll", "console",
-    # "inet", "mqueue"
+    # "inet", "mqueue", "pidfd", "ptm" (a pseudo-terminal's master), "pts" (its slave)
     kind: str
     flags: int                 # access mode and status flags
     walk: Walk | None = None   # for nodes: where it was opened (fchdir, /proc/self/fd)
@@ -195,6 +207,8 @@ class OpenFile:
     owner: tuple[int, int] = (0, 0)  # F_SETOWN(_EX)'s (OwnerType, id): none is (TID, 0)
     inet: Any = None  # an internet socket's protocol state (servers/net/inet.py InetSock)
     mqueue: Any = None  # a POSIX message queue's descriptor: the queue (mqueue.py MQueue)
+    process: PidRef | None = None  # a pidfd's process
+    pty: Any = None  # a pseudo-terminal's master or slave: its Pty (servers/tty/pty.py)
 
     @property
     def fs(self) -> FileSystem:

@@ -121,6 +121,8 @@ class FileSystem(ABC):
     """The operations the VFS calls; every mutating one raises EROFS when ``readonly``."""
 
     name: str
+    source = ""  # what /proc/mounts names as its source ("": its type's usual name)
+    options = ""  # its mount options, after "rw" or "ro", as /proc/mounts shows them
 
     def __init__(self, readonly: bool) -> None:
         self.readonly = readonly
@@ -150,6 +152,11 @@ class FileSystem(ABC):
     @abstractmethod
     def readlink(self, node: Node) -> bytes:
         """A symlink's target; EINVAL for anything else."""
+
+    def magic_link(self, node: Node) -> bool:
+        """Whether ``node`` is a magic link (/proc/<pid>/fd/N, exe, cwd, root, ns/*): a
+        link to an object, not a path (openat2's RESOLVE_NO_MAGICLINKS refuses them)."""
+        return False
 
     @abstractmethod
     def read(self, node: Node, offset: int, size: int) -> bytes:

@@ -1,13 +1,19 @@
 """Path resolution inside the VFS: components, `..`, mount points, symlinks.
 
 Owns: turning a path (bytes) into a location — the chain of (name, file system,
-node) from the root — with Linux's rules: `.` and empty components skipped,
-`..` never above the root, mount points crossed both ways, symlinks followed
+node) from the namespace's root — with Linux's rules: `.` and empty components
+skipped, `..` never above the caller's root (chroot: "/" and absolute symlinks
+start there too; a working directory outside it climbs freely, as on Linux),
+mount points crossed both ways, symlinks followed
 (a loop limit of 40 gives ELOOP), ENOTDIR for a file in the middle,
-ENAMETOOLONG for a component over 255 bytes. Never: asks a file system to
+ENAMETOOLONG for a component over 255 bytes; and openat2's limits on a walk (a
+``Scope``: no symlinks, no magic links, no mount crossings, beneath or rooted in
+its starting directory). Never: asks a file system to
 follow a symlink or to see a `..`: a file system only ever gets single names,
 so no path can escape the namespace it is mounted in.
-Called by: ``vfs.server``.
+A ``Namespace`` is one mount table; unshare(CLONE_NEWNS) gives a process a copy
+(``vfs.mounts`` changes them).
+Called by: ``vfs.server``, ``vfs.mounts``.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import stat
 from dataclasses import dataclass
 from typing import Callable
 
+from cloudos.abi.flags import ResolveFlag
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node
 
@@ -31,6 +38,60 @@ class Step:
 
 
 Walk = tuple[Step, ...]  # from the root ("/") to a location
+NO_XDEV, NO_MAGICLINKS, NO_SYMLINKS = map(int, (ResolveFlag.NO_XDEV, ResolveFlag.NO_MAGICLINKS,
+                                              ResolveFlag.NO_SYMLINKS))
+BENEATH, IN_ROOT = int(ResolveFlag.BENEATH), int(ResolveFlag.IN_ROOT)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """openat2's limits on a walk (its RESOLVE_* flags) and the directory it starts in,
+    which BENEATH keeps it under and IN_ROOT makes its "/"."""
+
+    flags: int
+    start: Walk
+
+    def root(self, top: Walk) -> Walk:
+        """Where "/" (a path's or an absolute symlink's) leads; ``top``: the caller's root."""
+        if self.flags & IN_ROOT:
+            return self.start
+        if self.flags & BENEATH:
+            raise KernelError(Errno.EXDEV, "an absolute path under RESOLVE_BENEATH")
+        return self._same_mount(top)
+
+    def up(self, walk: Walk, top: Walk) -> Walk:
+        """Where ".." leads from ``walk``: not above the start (IN_ROOT stays, BENEATH
+        refuses), not above the caller's root ``top`` (chroot), not across a mount
+        (NO_XDEV)."""
+        if len(walk) <= len(self.start) and self.flags & (IN_ROOT | BENEATH):
+            if self.flags & BENEATH:
+                raise KernelError(Errno.EXDEV, "\"..\" above the start under RESOLVE_BENEATH")
+            return walk
+        if len(walk) == len(top) and within(walk, top):
+            return walk
+        return self._same_mount(walk[:-1] or walk)
+
+    def enter(self, walk: Walk) -> Walk:
+        """A step down to ``walk``: NO_XDEV refuses a mount point."""
+        return self._same_mount(walk)
+
+    def follow(self, step: Step) -> None:
+        """A symbolic link about to be followed: NO_SYMLINKS and NO_MAGICLINKS refuse."""
+        if self.flags & NO_SYMLINKS:
+            raise KernelError(Errno.ELOOP, "a symbolic link under RESOLVE_NO_SYMLINKS")
+        if step.fs.magic_link(step.node):
+            if self.flags & NO_MAGICLINKS:
+                raise KernelError(Errno.ELOOP, "a magic link under RESOLVE_NO_MAGICLINKS")
+            if self.flags & (BENEATH | IN_ROOT):
+                raise KernelError(Errno.EXDEV, "a magic link leads out of the scope")
+
+    def _same_mount(self, walk: Walk) -> Walk:
+        if self.flags & NO_XDEV and walk[-1].fs is not self.start[-1].fs:
+            raise KernelError(Errno.EXDEV, "a mount point under RESOLVE_NO_XDEV")
+        return walk
+
+
+UNSCOPED = Scope(0, ())
 
 
 def path_of(walk: Walk) -> bytes:
@@ -41,11 +102,30 @@ def is_dir(step: Step) -> bool:
     return stat.S_ISDIR(step.fs.getattr(step.node).mode)
 
 
+def within(walk: Walk, top: Walk) -> bool:
+    """Whether ``walk`` lies at or under ``top`` (both from the same namespace's root:
+    the names from the root say where a location is)."""
+    return len(walk) >= len(top) and all(a.name == b.name for a, b in zip(walk[1:], top[1:]))
+
+
+def relative(walk: Walk, top: Walk) -> bytes:
+    """The path of ``walk`` as seen from a root at ``top`` (Linux's d_path: a location
+    outside that root shows as "(unreachable)" and its path from the namespace's root)."""
+    if not within(walk, top):
+        return b"(unreachable)" + path_of(walk)
+    return b"/" + b"/".join(step.name for step in walk[len(top):])
+
+
 class Namespace:
     """A mount table: the root file system and those mounted on directories."""
 
-    def __init__(self, root: FileSystem) -> None:
+    def __init__(self, root: FileSystem, ino: int = 0) -> None:
         self.mounts: dict[bytes, FileSystem] = {b"/": root}
+        self.ino = ino  # its nsfs inode number (/proc/<pid>/ns/mnt); 0: the first one's
+        # the old root pivot_root(".", ".") left on top of "/", unreachable: umount2("/")
+        # takes it (vfs/mounts.py)
+        self.stacked: FileSystem | None = None
+        self.expiring: set[bytes] = set()  # mount points umount2 marked with MNT_EXPIRE
         # the check that the caller may search a directory it walks through (the VFS
         # sets it: perm.py with the caller's credentials); None: no checks
         self.may_search: Callable[[Attr], None] | None = None
@@ -57,6 +137,14 @@ class Namespace:
     def mount(self, path: bytes, fs: FileSystem) -> None:
         self.mounts[path.rstrip(b"/") or b"/"] = fs
 
+    def copy(self, ino: int) -> Namespace:
+        """A new mount namespace with the same mounts (unshare/clone CLONE_NEWNS): the
+        file systems are shared, mounting and unmounting afterwards are not."""
+        other = Namespace(self.mounts[b"/"], ino)
+        other.mounts = dict(self.mounts)
+        other.may_search = self.may_search
+        return other
+
     def _enter(self, walk: Walk, name: bytes) -> Walk:
         """One step down into ``name`` (which the caller checked is a directory entry)."""
         here = walk[-1]
@@ -66,14 +154,18 @@ class Namespace:
         return walk + (Step(name, here.fs, here.fs.lookup(here.node, name)),)
 
     def resolve(self, start: Walk, path: bytes, follow: bool = True,
-                parent: bool = False) -> tuple[Walk, bytes]:
+                parent: bool = False, top: Walk | None = None,
+                scope: Scope = UNSCOPED) -> tuple[Walk, bytes]:
         """Walk ``path`` from ``start``; with ``parent``, stop before the last name.
+        ``top`` is the caller's root (chroot): where "/" starts and ".." stops; ``scope``
+        adds openat2's limits.
 
         Returns the location and, with ``parent``, the last name (b"" for "/").
         """
         if not path:
             raise KernelError(Errno.ENOENT, "empty path")
-        walk = self.root() if path.startswith(b"/") else start
+        top = top or self.root()
+        walk = self._root(scope, top) if path.startswith(b"/") else start
         pending = [c for c in path.split(b"/") if c]  # "." stays: "file/." is ENOTDIR
         must_be_dir = path.endswith(b"/")
         links = 0
@@ -91,21 +183,29 @@ class Namespace:
                 return walk, name
             if name == b".":
                 continue
-            if name == b"..":
-                walk = walk[:-1] or walk
+            if name == b"..":  # (a start outside ``top``, chroot's cwd, climbs freely)
+                walk = scope.up(walk, top) if scope.flags else \
+                    walk if len(walk) == len(top) and within(walk, top) else walk[:-1] or walk
                 continue
             walk = self._enter(walk, name)
+            if scope.flags:
+                walk = scope.enter(walk)
             step = walk[-1]
             if stat.S_ISLNK(step.fs.getattr(step.node).mode) and (follow or not last
                                                                     or must_be_dir):
                 links += 1
                 if links > MAX_SYMLINKS:
                     raise KernelError(Errno.ELOOP, "too many symbolic links")
+                if scope.flags:
+                    scope.follow(step)
                 target = step.fs.readlink(step.node)
-                walk = self.root() if target.startswith(b"/") else walk[:-1]
+                walk = self._root(scope, top) if target.startswith(b"/") else walk[:-1]
                 pending[:0] = [c for c in target.split(b"/") if c]
         if parent:
             return walk, b""
         if must_be_dir and not is_dir(walk[-1]):
             raise KernelError(Errno.ENOTDIR, path_of(walk).decode(errors="replace"))
         return walk, b""
+
+    def _root(self, scope: Scope, top: Walk) -> Walk:
+        return scope.root(top) if scope.flags else top

@@ -43,6 +43,13 @@ PIPEFS_DEV = 0x0C
 PAGE = 4096  # a pipe's size is in pages
 SIGIO = int(Signal.SIGIO)
 CAP_SYS_RESOURCE = 24  # capabilities(7): a pipe beyond pipe-max-size
+# What Linux charges a message against its sender's buffer is its sk_buff's truesize: the
+# sk_buff itself, and a head from kmalloc (a power of two, from 512 bytes) holding the
+# 64-byte-aligned data and the shared info; past SKB_MAX_ALLOC the rest is in whole pages.
+SKB_SIZE, SKB_SHINFO, SKB_ALIGN = 256, 320, 64  # x86_64's aligned struct sizes
+SKB_MAX_ALLOC = (PAGE << 2) - SKB_SHINFO
+MAX_SKB_FRAGS = 17
+MESSAGE_SLACK = 32  # a datagram may be as large as the send buffer less this (EMSGSIZE)
 
 
 class PipeServer(Protocol):
@@ -152,6 +159,39 @@ def read(vfs: PipeServer, request: Request, file: OpenFile, count: int, grant: A
     return _answer(vfs, request, grant, data, lengths, passed, control)
 
 
+def truesize(length: int) -> int:
+    """The charge of a message of ``length`` bytes (Linux's unix_dgram_sendmsg skb)."""
+    paged = 0
+    if length > SKB_MAX_ALLOC:
+        paged = min(length - SKB_MAX_ALLOC, MAX_SKB_FRAGS * PAGE)
+        paged = -(-paged // PAGE) * PAGE
+    head = -(-(length - paged) // SKB_ALIGN) * SKB_ALIGN + SKB_SHINFO
+    return (1 << (head - 1).bit_length()) + SKB_SIZE + paged
+
+
+def _room(pipe: Pipe, message: int) -> int:
+    """How many bytes a write may add now: a pipe's or stream's free bytes; a message
+    socket's whole ``message`` while its queued messages' charges are under its size."""
+    if pipe.bounds is None:
+        return pipe.capacity - len(pipe.buffer)
+    return message if pipe.charged < pipe.capacity else 0
+
+
+def has_room(pipe: Pipe) -> bool:
+    """Whether a waiting writer goes on (and poll says POLLOUT): a byte of room; for a
+    message socket, charges down to a quarter of its size (Linux's unix_writable)."""
+    if pipe.bounds is None:
+        return len(pipe.buffer) < pipe.capacity
+    return pipe.charged * 4 <= pipe.capacity
+
+
+def _queue_message(pipe: Pipe, length: int) -> None:
+    """The message just added to a message socket's buffer ends here and is charged."""
+    assert pipe.bounds is not None
+    pipe.bounds.append(pipe.consumed + len(pipe.buffer))
+    pipe.charged += truesize(length)
+
+
 def take(pipe: Pipe, count: int) -> tuple[bytes, list[OpenFile]]:
     """Up to ``count`` bytes from the pipe, stopping after the bytes that carry open
     files (SCM_RIGHTS), and those files."""
@@ -168,6 +208,7 @@ def take(pipe: Pipe, count: int) -> tuple[bytes, list[OpenFile]]:
     data = bytes(pipe.buffer[:end - start])
     if pipe.bounds:
         end = pipe.bounds.popleft()
+        pipe.charged -= truesize(end - start)
     del pipe.buffer[:end - start]
     pipe.consumed = end
     return data, passed
@@ -225,10 +266,10 @@ def write(vfs: PipeServer, request: Request, file: OpenFile, data: bytes, done: 
             raise KernelError(Errno.ECONNREFUSED, "the peer is gone")
         raise KernelError(Errno.EPIPE, "no reader (or a socket shut for writing)")
     nonblock = bool(file.flags & O_NONBLOCK) or dontwait
-    room = pipe.capacity - len(pipe.buffer)
+    room = _room(pipe, len(data))
     left = len(data) - done
     messages = pipe.bounds is not None
-    if messages and len(data) > pipe.capacity:
+    if messages and len(data) > pipe.capacity - MESSAGE_SLACK:
         raise KernelError(Errno.EMSGSIZE, "a message larger than the socket's buffer")
     if room < left and (left <= PIPE_BUF or room == 0 or messages):  # atomic writes
         if nonblock:
@@ -244,7 +285,7 @@ def write(vfs: PipeServer, request: Request, file: OpenFile, data: bytes, done: 
     pipe.buffer += data[done:done + fits]
     done += fits
     if messages:
-        pipe.bounds.append(pipe.consumed + len(pipe.buffer))  # type: ignore[union-attr]
+        _queue_message(pipe, len(data))
     changed(vfs, pipe)
     signal_async(vfs, pipe.async_readers)
     if done < len(data):
@@ -254,6 +295,26 @@ def write(vfs: PipeServer, request: Request, file: OpenFile, data: bytes, done: 
         pipe.blocked_writers.append((request, file, data, done))
         return None
     return done
+
+
+SHUT_READ, SHUT_WRITE = 1, 2  # OpenFile.shut bits
+
+
+def shut(vfs: PipeServer, file: OpenFile, how: int) -> int:
+    """shutdown(2) of a connected socket (AF_UNIX's, or one of the net server's) whose
+    data flows in two pipes: ``file.pipe`` in, ``file.tx`` out. The directions in ``how``
+    not shut before lose their end (a reader sees end of file, a writer EPIPE), and the
+    callers waiting on either pipe are answered. Returns the directions newly shut."""
+    new = how & ~file.shut
+    file.shut |= new
+    if file.pipe is not None and file.tx is not None:
+        if new & SHUT_READ:
+            file.pipe.readers -= 1
+        if new & SHUT_WRITE:
+            file.tx.writers -= 1
+        changed(vfs, file.pipe)
+        changed(vfs, file.tx)
+    return new
 
 
 def changed(vfs: PipeServer, pipe: Pipe) -> None:
@@ -275,8 +336,7 @@ def changed(vfs: PipeServer, pipe: Pipe) -> None:
             vfs.answer(request, _answer(vfs, request, grant, data, lengths, passed, control))
         except KernelError as err:
             vfs.answer(request, -err.errno)
-    while pipe.blocked_writers and (len(pipe.buffer) < pipe.capacity or pipe.readers == 0
-                                    or pipe.writers == 0):
+    while pipe.blocked_writers and (has_room(pipe) or pipe.readers == 0 or pipe.writers == 0):
         request, file, data, done = pipe.blocked_writers.popleft()
         if not vfs.api.waiting(request):  # interrupted: its bytes, and files, never come
             _drop_unwritten_rights(vfs, pipe)
@@ -284,7 +344,7 @@ def changed(vfs: PipeServer, pipe: Pipe) -> None:
         if pipe.readers == 0 or pipe.writers == 0:
             vfs.answer(request, done or -Errno.EPIPE)
             continue
-        fits = min(pipe.capacity - len(pipe.buffer), len(data) - done)
+        fits = min(_room(pipe, len(data)), len(data) - done)
         if pipe.bounds is not None and fits < len(data):  # a message goes whole
             pipe.blocked_writers.appendleft((request, file, data, done))
             break
@@ -292,7 +352,7 @@ def changed(vfs: PipeServer, pipe: Pipe) -> None:
         done += fits
         signal_async(vfs, pipe.async_readers)
         if pipe.bounds is not None:
-            pipe.bounds.append(pipe.consumed + len(pipe.buffer))
+            _queue_message(pipe, len(data))
         if done < len(data):
             request.on_crash = done
             pipe.blocked_writers.appendleft((request, file, data, done))

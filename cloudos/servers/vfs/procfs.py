@@ -4,6 +4,7 @@ Owns: /proc/self, /proc/<pid>/{stat,statm,status,cmdline,comm,environ,maps,mount
 mountinfo,exe,fd/,fdinfo/,task/<tid>/{stat,status,comm},ns/}, /proc/mounts,
 /proc/{meminfo,uptime,stat,loadavg,vmstat,cpuinfo} (what procps's ps, top, free,
 uptime, vmstat and pgrep read, what lsof and debuggers read), /proc/locks (lslocks's),
+/proc/config.gz (the kernel configuration, gzipped: zcat's),
 /proc/net/{tcp,tcp6,udp,udp6} (netstat's) and /proc/sys (the tunables and more:
 ``procsys``). Contents come from a ``ProcView`` the machine provides (facts about
 processes, memory, mappings and sockets, the machine's counters and sysctl record), so
@@ -16,6 +17,7 @@ Called by: the VFS, which mounts it at /proc.
 
 from __future__ import annotations
 
+import gzip
 import os
 import stat
 import time
@@ -25,6 +27,7 @@ from typing import Callable, NoReturn, Protocol
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node, StatFs, dtype
 from cloudos.servers.vfs import procsys
+from cloudos.servers.vfs.bindfs import BindFs
 from cloudos.servers.vfs.hostfs import HostFs
 from cloudos.servers.vfs.procsys import SysFiles, SysView
 
@@ -35,9 +38,10 @@ PID_FILES = ("stat", "statm", "status", "cmdline", "comm", "maps", "environ", "m
 PID_LINKS = ("exe", "cwd", "root")
 PID_DIRS = {"fd": "fddir", "fdinfo": "fdinfodir", "task": "taskdir", "ns": "nsdir"}
 TASK_FILES = ("stat", "status", "comm")
-SYSTEM_FILES = ("meminfo", "uptime", "stat", "loadavg", "cpuinfo", "vmstat", "locks")
+SYSTEM_FILES = ("meminfo", "uptime", "stat", "loadavg", "cpuinfo", "vmstat", "locks",
+                "config.gz")
 STATE_NAMES = {"R": "running", "S": "sleeping", "Z": "zombie", "T": "stopped"}
-# The namespaces every process is in (CloudOS makes no others but UTS namespaces): the
+# The namespaces every process is in (CloudOS makes no others but UTS and mount ones): the
 # inode numbers of Linux's initial ones (include/linux/proc_ns.h; net and mnt are
 # allocated at boot, these are what a booted Linux shows first)
 NS_INIT = {"cgroup": 4026531835, "ipc": 4026531839, "mnt": 4026531841, "net": 4026531840,
@@ -105,6 +109,9 @@ class ProcInfo:
     brk_start: int = 0
     areas: tuple[int, int, int, int] = (0, 0, 0, 0)
     exit_status: int = 0        # a zombie's wait status word
+    # its controlling terminal's device (stat's tty_nr encoding) and foreground group
+    # (tpgid; -1: none)
+    tty: tuple[int, int] = (0, -1)
 
 
 @dataclass(frozen=True)
@@ -146,15 +153,19 @@ class ProcView(SysView, Protocol):
     def uptime(self) -> float: ...
     def cpus(self) -> int: ...  # the machine's vCPUs
     def locks(self) -> bytes: ...  # /proc/locks (the VFS's lock table)
+    def config(self) -> bytes: ...  # the kernel configuration's text (linux/kconfig.py)
     def net(self, name: str) -> bytes: ...  # /proc/net/NAME (servers/net/procnet.py)
     def counters(self) -> Counters: ...
     def environ(self, pid: int) -> bytes: ...  # its environment strings, from its stack
     def cmdline(self, pid: int) -> bytes: ...  # its argument strings, from its stack
     def uts_ns(self, pid: int) -> int: ...  # the inode number of its UTS namespace
-    def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int] | None: ...
-    # (position, flags with O_CLOEXEC, st_dev, st_ino) of an open fd
-    def mounts(self) -> list[tuple[bytes, FileSystem]]: ...  # mount point, in mount order
-    def cwd(self, pid: int) -> bytes: ...  # its working directory's path
+    def mnt_ns(self, pid: int) -> int: ...  # that of its mount namespace
+    def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int, bytes] | None: ...
+    # (position, flags with O_CLOEXEC, st_dev, st_ino, its kind's lines) of an open fd
+    # mount point (as seen from its root), in mount order, of its mount namespace
+    def mounts(self, pid: int) -> list[tuple[bytes, FileSystem]]: ...
+    # its working directory's path (or its root's) as the reader sees it
+    def cwd(self, pid: int, root: bool = False) -> bytes: ...
     def umask(self, pid: int) -> int: ...
 
 
@@ -225,7 +236,9 @@ class ProcFs(FileSystem):
             if (n.kind == "task" or n.name.startswith("task/")) \
                     and int(n.name.split("/")[1]) not in tids:
                 raise KernelError(Errno.ENOENT, f"no thread {n.name}")
-        return Attr(n.ino, mode, 2 if stat.S_ISDIR(mode) else 1, uid, gid, 0, 0, 1024, 0,
+        # (Linux sizes its files 0 but config.gz, whose size is known when it is built)
+        size = len(_config_gz(self.view)) if n.kind == "file" and n.name == "config.gz" else 0
+        return Attr(n.ino, mode, 2 if stat.S_ISDIR(mode) else 1, uid, gid, size, 0, 1024, 0,
                     self.born, self.born, self.born, self.dev)
 
     def lookup(self, dir: Node, name: bytes) -> Node:
@@ -305,7 +318,7 @@ class ProcFs(FileSystem):
         return None
 
     def _namespaces(self, pid: int) -> dict[str, int]:
-        return {**NS_INIT, "uts": self.view.uts_ns(pid)}
+        return {**NS_INIT, "uts": self.view.uts_ns(pid), "mnt": self.view.mnt_ns(pid)}
 
     def readdir(self, dir: Node) -> list[tuple[bytes, int, int]]:
         d = self._node(dir)
@@ -348,6 +361,10 @@ class ProcFs(FileSystem):
             return node.pid, int(node.name[3:])
         return None
 
+    def magic_link(self, node: Node) -> bool:
+        n = self._node(node)
+        return n.kind == "link" and n.name not in ("self", "mounts")
+
     def readlink(self, node: Node) -> bytes:
         n = self._node(node)
         if n.kind != "link":
@@ -358,12 +375,12 @@ class ProcFs(FileSystem):
             return b"self/mounts"
         if n.name == "exe":
             return self._info(n.pid).exe
-        if n.name in ("cwd", "root"):  # (the guest has one root: its namespace's)
+        if n.name in ("cwd", "root"):
             info = self._info(n.pid)
             reader = self.view.info(self.caller())
             if reader is None or not _may_read_memory(reader, info):
                 raise KernelError(Errno.EACCES, f"the {n.name} of process {n.pid}")
-            return self.view.cwd(n.pid) if n.name == "cwd" else b"/"
+            return self.view.cwd(n.pid, n.name == "root")
         if n.name.startswith("ns/"):
             kind = n.name[3:]
             return f"{kind.removesuffix('_for_children')}:[{self._namespaces(n.pid)[kind]}]" \
@@ -405,7 +422,7 @@ class ProcFs(FileSystem):
         if n.name == "maps":
             return "".join(map(_map_line, info.maps)).encode(errors="surrogateescape")
         if n.name in ("mounts", "mountinfo"):
-            return self._mounts(n.name == "mountinfo")
+            return self._mounts(n.pid, n.name == "mountinfo")
         # statm, in pages: size resident shared text lib data dt (as Linux: text is the
         # program's code, data its private writable memory and stack; shared unknown: 0)
         kb = dict(_vm_sizes(info))
@@ -436,7 +453,7 @@ class ProcFs(FileSystem):
         data = [m for m in info.maps if m.prot & 2 and _is(m, info.exe) and shown]
         pending, shared, blocked, ignored, caught = info.signals
         fields = [pid, f"({comm})", state, info.ppid, info.pgid, info.sid,
-                  0, -1, 0, 0, 0, 0, 0, int(utime * HZ), int(stime * HZ), 0, 0,
+                  *info.tty, 0, 0, 0, 0, 0, int(utime * HZ), int(stime * HZ), 0, 0,
                   thread.priority, thread.nice, info.threads, 0, int(start * HZ), size,
                   info.rss_pages, RLIM_INFINITY,
                   # (1 for whom may not see them, as Linux: not 0, which means no memory)
@@ -490,36 +507,40 @@ class ProcFs(FileSystem):
         return self.view.environ(info.pid)
 
     def _fdinfo(self, pid: int, fd: int) -> bytes:
-        """pos, flags (octal, close-on-exec included), mnt_id and ino, as fs/proc/fd.c."""
+        """pos, flags (octal, close-on-exec included), mnt_id and ino, as fs/proc/fd.c,
+        then the lines of the file's kind (a pidfd's Pid:)."""
         facts = self.view.fdinfo(pid, fd)
         if facts is None:
             raise KernelError(Errno.ENOENT, "fd closed")
-        pos, flags, dev, ino = facts
-        mount = next((i for i, (_, fs) in enumerate(self.view.mounts()) if fs.dev == dev),
+        pos, flags, dev, ino, kind_lines = facts
+        mount = next((i for i, (_, fs) in enumerate(self.view.mounts(pid)) if fs.dev == dev),
                      None)
         mnt_id = FIRST_MOUNT_ID + mount if mount is not None else INTERNAL_MOUNT_ID
-        return f"pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n".encode()
+        return f"pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n".encode() \
+            + kind_lines
 
-    def _mounts(self, info: bool) -> bytes:
+    def _mounts(self, pid: int, info: bool) -> bytes:
         """/proc/<pid>/mounts (fstab's format) or mountinfo (proc(5)'s), in mount order."""
-        mounts = self.view.mounts()
+        mounts = self.view.mounts(pid)
         lines = []
         for index, (path, fs) in enumerate(mounts):
             kind, source = MOUNT_TYPES.get(fs.name, (fs.name, fs.name))
             if isinstance(fs, HostFs):
                 source = fs.host_root
+            source = fs.source or source
             opts = "ro" if fs.readonly else "rw"
+            root = fs.root_path if isinstance(fs, BindFs) else b"/"
             point = _escape(path)
             if not info:
-                lines.append(f"{_escape(source)} {point} {kind} {opts},relatime 0 0\n")
+                lines.append(f"{_escape(source)} {point} {kind} {opts},relatime{fs.options} 0 0\n")
                 continue
             parent = max((i for i, (p, _) in enumerate(mounts[:index])
                           if path.startswith(p.rstrip(b"/") + b"/")),
                          key=lambda i: len(mounts[i][0]), default=None)
             parent_id = FIRST_MOUNT_ID + parent if parent is not None else 1
             lines.append(f"{FIRST_MOUNT_ID + index} {parent_id} {os.major(fs.dev)}:"
-                         f"{os.minor(fs.dev)} / {point} {opts},relatime - {kind} "
-                         f"{_escape(source)} {opts}\n")
+                         f"{os.minor(fs.dev)} {_escape(root)} {point} {opts},relatime - {kind} "
+                         f"{_escape(source)} {opts}{fs.options}\n")
         return "".join(lines).encode(errors="surrogateescape")
 
     def _system(self, name: str) -> bytes:
@@ -528,6 +549,8 @@ class ProcFs(FileSystem):
         counters and the VFS's lock table."""
         if name == "locks":
             return self.view.locks()
+        if name == "config.gz":
+            return _config_gz(self.view)
         cpus = self.view.cpus()
         if name == "cpuinfo":  # (procps's stat reader needs it: a CPU each, as /proc/stat)
             return b"".join(f"processor\t: {n}\nvendor_id\t: CloudOS\nmodel name\t: x86_64\n"
@@ -604,6 +627,12 @@ class ProcFs(FileSystem):
 
     create = mkdir = symlink = mknod = link = _no_new  # type: ignore[assignment]
     unlink = rmdir = rename = _fixed  # type: ignore[assignment]
+
+
+def _config_gz(view: ProcView) -> bytes:
+    """/proc/config.gz: the same bytes at every read (no time stamp), so that a reader
+    that reads it in pieces gets one gzip stream."""
+    return gzip.compress(view.config(), mtime=0)
 
 
 def _is(m: Mapping, path: bytes) -> bool:

@@ -14,7 +14,7 @@ pipe waits while the server goes on serving others).
 What an open file does is its kind's: every kind implements the file-operations
 protocol (``fileops.py``) in a module of its own, found in ``KINDS`` (``regular``
 files and the shared mappings of files, ``pipe``, ``fifo`` (named pipes), ``unix``
-sockets, the ``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, and
+sockets, the ``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, ``pidfd``, and
 ``netsock``, internet sockets, whose calls go on to the net server, ``servers.net``);
 the calls only one kind serves (bind, timerfd_settime, ...) go straight to its module.
 State lives in ``VfsState``, which outlives a crash of the server's code: ``rs``
@@ -36,24 +36,28 @@ from typing import Any, Callable, Generator
 
 from cloudos.abi import vfs
 from cloudos.abi.flags import (AT_FDCWD, AtFlag, FallocFlag, FcntlCmd, OpenFlag, OwnerType,
-                                RenameFlag)
+                                RenameFlag, ResolveFlag)
 from cloudos.abi.sysctl import Sysctl
 from cloudos.abi.vfs import Again, ExecImage, FileOwner, PollReady
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
-from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, locks, mqueue, netsock,
-                                 perm, pipe, regular, signalfd, timerfd, transfer, unix)
+from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, locks, mounts, mqueue,
+                                 netsock, perm, pidfd, pipe, pty, regular, signalfd, timerfd,
+                                 transfer, unix)
+from cloudos.servers.vfs.bindfs import underlying
 from cloudos.servers.vfs.console import BACKGROUND
 from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
                                        O_NOFOLLOW, O_NONBLOCK, O_PATH, O_TRUNC, FdTable,
                                        OpenFile, Timer)
 from cloudos.servers.vfs.devfs import DevFs
+from cloudos.servers.vfs.devpts import DevPts, PtsNode
 from cloudos.servers.vfs.fileops import FOLLOW, FileOps
 from cloudos.servers.vfs.fs import Attr
 from cloudos.servers.vfs.overlay import OverlayFs
 from cloudos.servers.vfs.locks import LockTable
-from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of
+from cloudos.servers.vfs.paths import (UNSCOPED, Namespace, Scope, Step, Walk, is_dir,
+                                       path_of, relative)
 from cloudos.servers.vfs.perm import ROOT, Who
 from cloudos.servers.vfs.procfs import ProcFs
 from cloudos.servers.vfs.regular import Mapped
@@ -82,6 +86,7 @@ POLLNVAL = 32
 RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = map(int, (
     RenameFlag.NOREPLACE, RenameFlag.EXCHANGE, RenameFlag.WHITEOUT))
 CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC = 2, 4
+RESOLVE_CACHED = int(ResolveFlag.CACHED)  # every walk here is as cheap as a cached one
 O_TMPFILE_BIT = files.O_TMPFILE & ~O_DIRECTORY  # __O_TMPFILE
 MKNOD_FORMATS = (0, stat.S_IFREG, stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO, stat.S_IFSOCK)
 FALLOC_KEEP_SIZE, FALLOC_PUNCH_HOLE = int(FallocFlag.KEEP_SIZE), int(FallocFlag.PUNCH_HOLE)
@@ -105,7 +110,8 @@ KINDS: dict[str, FileOps] = {
     "socket": unix.UnixSocket(),
     "console": console.HostConsole(), "eventfd": eventfd.EventFd(),
     "timerfd": timerfd.TimerFd(), "signalfd": signalfd.SignalFd(), "epoll": epoll.Epoll(),
-    "inet": netsock.NetSocket(), "mqueue": mqueue.MqueueFile()}
+    "inet": netsock.NetSocket(), "mqueue": mqueue.MqueueFile(), "pidfd": pidfd.Pidfd(),
+    "ptm": pty.PtyEnd(), "pts": pty.PtyEnd()}
 
 
 # The socket calls, each served by AF_UNIX's module, or for an internet socket by the net
@@ -128,6 +134,15 @@ class Proc:
     umask: int = 0o022
     pid: int = 0
     who: Who = ROOT  # its credentials (perm.py), as the personality last told them
+    root: Walk | None = None  # chroot's root (None: its namespace's "/")
+    ns: Namespace | None = None  # its mount namespace (None: the machine's first)
+
+    def top(self, machine: Namespace) -> Walk:
+        """Its root: where "/" starts and ".." stops."""
+        return self.root if self.root is not None else self.namespace(machine).root()
+
+    def namespace(self, machine: Namespace) -> Namespace:
+        return self.ns if self.ns is not None else machine
 
 
 @dataclass
@@ -153,6 +168,7 @@ class VfsState:
     net_syncing: list[Request] = field(default_factory=list)
     net_watching: bool = False
     timer_keys: int = 0
+    mount_namespaces: int = 0  # mount namespaces made (unshare): their inode numbers
     # files mapped MAP_SHARED, by (st_dev, st_ino): their pages are the file's newest bytes
     mapped: dict[tuple[int, int], Mapped] = field(default_factory=dict)
     memfds: TmpFs = field(default_factory=TmpFs)  # where memfd_create's files live, unnamed
@@ -178,8 +194,10 @@ class VfsState:
     fifos: dict[tuple[int, int], fifo.Fifo] = field(default_factory=dict)
     tmpfiles: int = 0  # O_TMPFILE files made (their names while they are being made)
     locks: LockTable = field(default_factory=LockTable)  # fcntl and flock locks, leases
-    # SIGIO (a lease's break, O_ASYNC I/O) for F_SETOWN's owner ((OwnerType, id), signal):
-    # the machine's
+    pids: dict[int, files.PidRef] = field(default_factory=dict)  # live processes with pidfds
+    # SIGIO (a lease's break, O_ASYNC I/O) for F_SETOWN's owner ((OwnerType, id), signal),
+    # and a pseudo-terminal's signals (its keys, SIGWINCH, hang-up) for a process group or
+    # a session leader the same way: the machine's
     send_sigio: Callable[[int, int, int], None] = lambda kind, who, sig: None
     # POSIX message queues by name (mqueue.py), and the machine's way to send the signal
     # of an mq_notify: (pid, signal, sender's pid, sender's uid, sigev_value)
@@ -214,12 +232,16 @@ class Vfs:
             vfs.Fchownat: self.fchownat, vfs.Utimensat: self.utimensat,
             vfs.Truncate: self.truncate, vfs.Ftruncate: self.ftruncate, vfs.Statfs: self.statfs,
             vfs.Fstatfs: self.fstatfs, vfs.Getdents64: self.getdents64, vfs.Getcwd: self.getcwd,
+            vfs.Chroot: self.chroot, vfs.Mount: self.mount, vfs.Umount2: self.umount2,
+            vfs.PivotRoot: self.pivot_root, vfs.Unshare: self.unshare, vfs.Setns: self.setns,
             vfs.Chdir: self.chdir, vfs.Fchdir: self.fchdir, vfs.Umask: self.umask,
             vfs.XattrPath: self.xattr, vfs.XattrFd: self.fxattr, vfs.Spawn: self.spawn,
             vfs.Fork: self.fork, vfs.Exec: self.exec, vfs.Exit: self.exit,
             vfs.Credentials: self.credentials, vfs.CloseRange: self.close_range,
             vfs.Sendfile: partial(transfer.sendfile, self),
             vfs.CopyFileRange: partial(transfer.copy_file_range, self),
+            vfs.Splice: partial(transfer.splice, self), vfs.Tee: partial(transfer.tee, self),
+            vfs.Vmsplice: partial(transfer.vmsplice, self),
             vfs.ExecRead: self.exec_read, vfs.CoreDump: self.core_dump,
             # files of a kind, served by the kind's module
             vfs.MmapRead: partial(regular.mmap_read, self),
@@ -244,7 +266,11 @@ class Vfs:
             vfs.MqNotify: partial(mqueue.mq_notify, self),
             vfs.MqGetsetattr: partial(mqueue.mq_getsetattr, self),
             vfs.TimerFired: self.timer_fired, vfs.EpollCreate1: self.epoll_create1,
+            vfs.PtyTimer: partial(pty.timer_ran_out, self),
             vfs.EpollCtl: partial(epoll.ctl, self), vfs.EpollWait: partial(epoll.wait, self),
+            vfs.PidfdOpen: partial(pidfd.pidfd_open, self),
+            vfs.PidfdGetfd: partial(pidfd.pidfd_getfd, self),
+            vfs.PidfdTarget: partial(pidfd.target, self),
         }
 
     # -- dispatch ---------------------------------------------------------------
@@ -309,7 +335,8 @@ class Vfs:
     def fork(self, request: Request, r: vfs.Fork) -> int:
         p = self.state.procs.get(r.parent)
         if p is not None:
-            self.state.procs[r.child] = Proc(p.fds.fork(), p.cwd, p.umask, r.child, p.who)
+            self.state.procs[r.child] = Proc(p.fds.fork(), p.cwd, p.umask, r.child, p.who,
+                                             p.root, p.ns)
         self.state.text.forked(r.parent, r.child)
         return 0
 
@@ -318,6 +345,20 @@ class Vfs:
         if p is not None:
             p.who = Who(r.uid, r.gid, r.fsuid, r.fsgid, r.groups, r.caps)
         return 0
+
+    def resolve(self, proc: Proc, start: Walk, path: bytes, follow: bool = True,
+                parent: bool = False, scope: Scope = UNSCOPED) -> tuple[Walk, bytes]:
+        """``path`` from ``start`` in ``proc``'s mount namespace, under its root (and
+        within openat2's ``scope``)."""
+        machine = self.state.namespace
+        return proc.namespace(machine).resolve(start, path, follow, parent, proc.top(machine),
+                                               scope)
+
+    def caller_namespace(self) -> Namespace:
+        """The mount namespace of the process whose request is being served."""
+        proc = self.state.procs.get(self.state.caller)
+        return proc.namespace(self.state.namespace) if proc is not None \
+            else self.state.namespace
 
     def who(self) -> Who:
         """The credentials of the process whose request is being served (root for the
@@ -401,7 +442,7 @@ class Vfs:
         if proc is None:
             return
         try:
-            parent, name = self.state.namespace.resolve(proc.cwd, r.name, parent=True)
+            parent, name = self.resolve(proc, proc.cwd, r.name, parent=True)
         except KernelError:
             return
         here = parent[-1]
@@ -421,11 +462,13 @@ class Vfs:
 
     def exit(self, request: Request, r: vfs.Exit) -> int:
         self.state.text.exited(r.pid)
+        pty.leader_exited(self, r.pid)  # (while it is still a known process)
         p = self.state.procs.pop(r.pid, None)
         if p is not None:
             for fd in list(p.fds.entries):
                 self._close(p, fd)
         locks.exited(self, r.pid)
+        pidfd.exited(self, r.pid)
         return 0
 
     # -- fds ---------------------------------------------------------------------
@@ -598,10 +641,10 @@ class Vfs:
                 raise _NotANode(file)
             return file.walk
         follow = not flags & AT_SYMLINK_NOFOLLOW
-        return self.state.namespace.resolve(self._base(proc, dirfd), path, follow)[0]
+        return self.resolve(proc, self._base(proc, dirfd), path, follow)[0]
 
     def lookup_parent(self, proc: Proc, dirfd: int, path: bytes) -> tuple[Walk, bytes]:
-        walk, name = self.state.namespace.resolve(self._base(proc, dirfd), path, parent=True)
+        walk, name = self.resolve(proc, self._base(proc, dirfd), path, parent=True)
         if not name:
             raise KernelError(Errno.EEXIST, "the root")
         return walk, name
@@ -612,12 +655,13 @@ class Vfs:
             return self._open_tmpfile(proc, r)
         cloexec = bool(r.flags & O_CLOEXEC)
         status = r.flags & ~(O_CREAT | O_EXCL | files.O_NOCTTY | O_TRUNC | O_CLOEXEC)
-        end = self._fd_link(proc, r.dirfd, r.path, r.flags)
+        end = None if r.resolve & ~RESOLVE_CACHED else \
+            self._fd_link(proc, r.dirfd, r.path, r.flags)  # (a scoped walk sees links)
         if end is not None:  # /proc/<pid>/fd/N: the open file's kind says what it opens
             reopened = KINDS[end.kind].reopen(self, request, proc, end, status, cloexec)
             if reopened is not FOLLOW:
                 return reopened  # type: ignore[no-any-return]
-        walk, created = self._open_walk(proc, r.dirfd, r.path, r.flags, r.mode)
+        walk, created = self._open_walk(proc, r.dirfd, r.path, r.flags, r.mode, r.resolve)
         step = walk[-1]
         attr = step.fs.getattr(step.node)
         if stat.S_ISLNK(attr.mode):
@@ -626,6 +670,9 @@ class Vfs:
             raise KernelError(Errno.ENOTDIR, r.path.decode(errors="replace"))
         if stat.S_ISDIR(attr.mode) and r.flags & O_ACCMODE != files.O_RDONLY:
             raise KernelError(Errno.EISDIR, r.path.decode(errors="replace"))
+        if step.fs.readonly and stat.S_ISREG(attr.mode) and not r.flags & O_PATH \
+                and (r.flags & O_ACCMODE != files.O_RDONLY or r.flags & O_TRUNC):
+            raise KernelError(Errno.EROFS, "opening for writing on a read-only mount")
         if not created:  # a file this open made is the caller's whatever its mode
             self._may_open(proc.who, attr, r.flags)
         special = stat.S_IFMT(attr.mode) in (stat.S_IFIFO, stat.S_IFSOCK, stat.S_IFCHR,
@@ -636,12 +683,13 @@ class Vfs:
                                       cloexec)
             if stat.S_ISSOCK(attr.mode):
                 raise KernelError(Errno.ENXIO, "a socket is connected to, not opened")
-            if not isinstance(step.fs, DevFs):  # a device node made with mknod
+            if not isinstance(step.fs, (DevFs, DevPts)):  # a device node made with mknod
                 walk = walk[:-1] + (self._device(attr.mode, attr.rdev, step.name),)
                 step = walk[-1]
-        if isinstance(step.fs, DevFs) and step.fs.is_terminal(step.node) and os.isatty(0):
-            # /dev/tty and /dev/console are the host terminal, like fds 0-2
-            return proc.fds.install(console.console(0, status, walk), cloexec)
+        if special and not r.flags & O_PATH:
+            terminal = self._open_terminal(proc, r, walk, status, cloexec)
+            if terminal is not None:
+                return terminal
         writing = r.flags & O_ACCMODE in (files.O_WRONLY, files.O_RDWR) \
             and not r.flags & files.O_PATH and stat.S_ISREG(attr.mode)
         if writing:
@@ -657,10 +705,33 @@ class Vfs:
             regular.truncate(self, step.fs, step.node, 0)
         return proc.fds.install(file, cloexec)
 
+    def _open_terminal(self, proc: Proc, r: vfs.Openat, walk: Walk, status: int,
+                       cloexec: bool) -> int | None:
+        """The terminals' opens: /dev/ptmx (a new pseudo-terminal), /dev/pts/N (its
+        slave), /dev/tty (the caller's controlling pseudo-terminal, or else the host
+        terminal, as /dev/console is, like fds 0-2); None for any other device."""
+        step = walk[-1]
+        if isinstance(step.fs, DevPts):
+            if step.node is step.fs.ptmx:
+                return pty.open_master(self, proc, walk, status, cloexec)
+            assert isinstance(step.node, PtsNode) and step.node.pty is not None
+            return pty.open_slave(self, proc, step.node.pty, walk, r.flags, r.sid)
+        if not isinstance(step.fs, DevFs):
+            return None
+        if step.fs.is_ptmx(step.node):
+            return pty.open_master(self, proc, walk, status, cloexec)
+        if step.fs.is_tty(step.node):
+            controlling = pty.open_controlling(self, proc, r.flags, r.sid)
+            if controlling is not None:
+                return controlling
+        if step.fs.is_terminal(step.node) and os.isatty(0):
+            return proc.fds.install(console.console(0, status, walk), cloexec)
+        return None
+
     def _device(self, mode: int, rdev: int, name: bytes) -> Step:
         """The device a device node made elsewhere than /dev opens (as the driver of its
         number would): one devfs has, else ENXIO, as Linux for a number with no driver."""
-        for fs in self.state.namespace.mounts.values():
+        for fs in self.caller_namespace().mounts.values():
             if isinstance(fs, DevFs) and stat.S_ISCHR(mode):
                 node = fs.device(rdev)
                 if node is not None:
@@ -674,7 +745,7 @@ class Vfs:
         if flags & (O_NOFOLLOW | O_EXCL) or not (b"fd" in path or b"/dev/std" in path):
             return None
         try:
-            walk = self.state.namespace.resolve(self._base(proc, dirfd), path, False)[0]
+            walk = self.resolve(proc, self._base(proc, dirfd), path, False)[0]
         except KernelError:
             return None
         step = walk[-1]
@@ -692,12 +763,13 @@ class Vfs:
         if r.flags & files.O_TMPFILE != files.O_TMPFILE or r.flags & O_CREAT \
                 or r.flags & O_ACCMODE not in (files.O_WRONLY, files.O_RDWR):
             raise KernelError(Errno.EINVAL, "O_TMPFILE needs O_DIRECTORY and write access")
-        walk = self.state.namespace.resolve(self._base(proc, r.dirfd), r.path)[0]
+        base = self._base(proc, r.dirfd)
+        walk = self.resolve(proc, base, r.path, scope=Scope(r.resolve & ~RESOLVE_CACHED, base))[0]
         here = walk[-1]
         if not is_dir(here):
             raise KernelError(Errno.ENOTDIR, r.path.decode(errors="replace"))
         uid, gid, mode = self.new_file(walk, stat.S_IFREG | (r.mode & 0o7777 & ~proc.umask))
-        if not isinstance(here.fs, (TmpFs, OverlayFs)):
+        if not isinstance(underlying(here.fs), (TmpFs, OverlayFs)):
             raise KernelError(Errno.EOPNOTSUPP, f"O_TMPFILE on {here.fs.name}")
         proc.fds.check_free(1)
         while True:  # linked under a free name for a moment only
@@ -732,15 +804,15 @@ class Vfs:
             perm.check_owner(who, attr)
 
     def _open_walk(self, proc: Proc, dirfd: int, path: bytes, flags: int,
-                   mode: int) -> tuple[Walk, bool]:
-        """Where open(2) opens, and whether it made the file there (O_CREAT)."""
-        namespace = self.state.namespace
-        if not flags & O_CREAT:
-            return namespace.resolve(self._base(proc, dirfd), path,
-                                     not flags & O_NOFOLLOW)[0], False
+                   mode: int, resolve: int = 0) -> tuple[Walk, bool]:
+        """Where open(2) opens (within openat2's ``resolve`` limits), and whether it made
+        the file there (O_CREAT)."""
         base = self._base(proc, dirfd)
+        scope = Scope(resolve & ~RESOLVE_CACHED, base)
+        if not flags & O_CREAT:
+            return self.resolve(proc, base, path, not flags & O_NOFOLLOW, scope=scope)[0], False
         for _ in range(40):  # O_CREAT through symlinks creates their target, as Linux does
-            parent, name = namespace.resolve(base, path, parent=True)
+            parent, name = self.resolve(proc, base, path, parent=True, scope=scope)
             if name in (b"", b".", b".."):
                 raise KernelError(Errno.EISDIR, path.decode(errors="replace"))
             here = parent[-1]
@@ -756,7 +828,10 @@ class Vfs:
             if flags & O_EXCL:
                 raise KernelError(Errno.EEXIST, path.decode(errors="replace"))
             if flags & O_NOFOLLOW or not stat.S_ISLNK(here.fs.getattr(node).mode):
-                return namespace.resolve(parent, name, not flags & O_NOFOLLOW)[0], False
+                return self.resolve(proc, parent, name, not flags & O_NOFOLLOW,
+                                    scope=scope)[0], False
+            if scope.flags:
+                scope.follow(Step(name, here.fs, node))
             base, path = parent, here.fs.readlink(node)
         raise KernelError(Errno.ELOOP, "too many symbolic links")
 
@@ -794,7 +869,7 @@ class Vfs:
         here = parent[-1]
         if here.fs.readonly:
             raise KernelError(Errno.EROFS, "read-only file system")
-        victim = here.fs.getattr(self.state.namespace.resolve(parent, name, False)[0][-1].node)
+        victim = here.fs.getattr(self.caller_namespace().resolve(parent, name, False)[0][-1].node)
         perm.check_delete(self.who(), here.fs.getattr(here.node), victim)
         return victim
 
@@ -806,6 +881,20 @@ class Vfs:
     def check_writable(self, file: OpenFile) -> None:
         if not file.writable():
             raise KernelError(Errno.EBADF, "not open for writing")
+
+    def check_iovec(self, file: OpenFile, iov_error: int, writing: bool,
+                    positional: bool = False) -> None:
+        """A vectored call whose iovec array was bad: Linux looks it up only after the fd
+        (preadv, pwritev: ESPIPE for a kind without positions; then EBADF for a file not
+        open for the call's direction)."""
+        if not iov_error:
+            return
+        if positional:
+            kind = type(KINDS[file.kind])
+            if (kind.pwrite is FileOps.pwrite) if writing else (kind.pread is FileOps.pread):
+                raise KernelError(Errno.ESPIPE, f"a {file.kind} has no positions")
+        (self.check_writable if writing else self.check_readable)(file)
+        raise KernelError(Errno(iov_error), "the iovec array")
 
     def read_file(self, request: Request, ops: FileOps, file: OpenFile, count: int,
                   grant: Any) -> Any:
@@ -821,12 +910,14 @@ class Vfs:
 
     def readv(self, request: Request, r: vfs.Readv) -> Any:
         file = self.proc(request).fds.get(r.fd)
+        self.check_iovec(file, r.iov_error, False)
         ops = KINDS[file.kind]
         ops.foreground(self, file, r.pgid, r.sid, False)
         return ops.readv(self, request, file, request.grants, r.lengths)
 
     def pread(self, request: Request, r: vfs.Pread) -> int | None:
         file = self.proc(request).fds.get(r.fd)
+        self.check_iovec(file, r.iov_error, False, positional=True)
         grant = request.grants[0] if r.lengths is None else request.grants
         return KINDS[file.kind].pread(self, request, file, r.count, grant, r.offset,
                                       list(r.lengths) if r.lengths is not None else None)
@@ -839,6 +930,7 @@ class Vfs:
 
     def writev(self, request: Request, r: vfs.Writev) -> int | None:
         file = self.proc(request).fds.get(r.fd)
+        self.check_iovec(file, r.iov_error, True)
         ops = KINDS[file.kind]
         ops.foreground(self, file, r.pgid, r.sid, True)
         data = b"".join(self.api.copy_in(g, 0, n) for g, n in zip(request.grants, r.lengths))
@@ -850,6 +942,7 @@ class Vfs:
 
     def pwrite(self, request: Request, r: vfs.Pwrite) -> int | None:
         file = self.proc(request).fds.get(r.fd)
+        self.check_iovec(file, r.iov_error, True, positional=True)
         return KINDS[file.kind].pwrite(self, request, file, r.count, r.offset,
                                        list(r.lengths) if r.lengths is not None else None)
 
@@ -888,6 +981,7 @@ class Vfs:
 
     def wake_pollers(self) -> None:
         waiting, self.state.pollers = self.state.pollers, []
+        claimed: set[int] = set()  # files whose change woke an EPOLLEXCLUSIVE waiter
         for request, fds, proc, watching in waiting:
             if not self.api.waiting(request):
                 continue
@@ -899,8 +993,11 @@ class Vfs:
                     else:
                         self.state.pollers.append((request, fds, proc, watching))
                     continue
-                ready = self._poll_once(request, proc, fds) if watching is None \
-                    else epoll.once(self, request, proc, *watching)
+                if watching is None:
+                    ready = self._poll_once(request, proc, fds)
+                else:
+                    instance, maxevents = watching
+                    ready = epoll.once(self, request, proc, instance, maxevents, claimed)
             except KernelError as err:
                 self.answer(request, -err.errno)
                 continue
@@ -1030,7 +1127,8 @@ class Vfs:
         return len(target)
 
     def getcwd(self, request: Request, r: vfs.Getcwd) -> int:
-        path = path_of(self.proc(request).cwd) + b"\0"
+        proc = self.proc(request)
+        path = relative(proc.cwd, proc.top(self.state.namespace)) + b"\0"
         if len(path) > r.size:
             raise KernelError(Errno.ERANGE, "buffer too small")
         self.api.copy_out(request.grants[0], 0, path)
@@ -1038,7 +1136,7 @@ class Vfs:
 
     def chdir(self, request: Request, r: vfs.Chdir) -> int:
         proc = self.proc(request)
-        walk = self.state.namespace.resolve(proc.cwd, r.path)[0]
+        walk = self.resolve(proc, proc.cwd, r.path)[0]
         if not is_dir(walk[-1]):
             raise KernelError(Errno.ENOTDIR, r.path.decode(errors="replace"))
         perm.check(proc.who, walk[-1].fs.getattr(walk[-1].node), perm.MAY_EXEC)
@@ -1051,6 +1149,24 @@ class Vfs:
         perm.check(proc.who, walk[-1].fs.getattr(walk[-1].node), perm.MAY_EXEC)
         proc.cwd = walk
         return 0
+
+    def chroot(self, request: Request, r: vfs.Chroot) -> int:
+        return mounts.chroot(self, self.proc(request), r.path)
+
+    def mount(self, request: Request, r: vfs.Mount) -> int:
+        return mounts.mount(self, self.proc(request), r)
+
+    def umount2(self, request: Request, r: vfs.Umount2) -> int:
+        return mounts.umount(self, self.proc(request), r)
+
+    def pivot_root(self, request: Request, r: vfs.PivotRoot) -> int:
+        return mounts.pivot_root(self, self.proc(request), r)
+
+    def unshare(self, request: Request, r: vfs.Unshare) -> int:
+        return mounts.unshare(self, r.pid)
+
+    def setns(self, request: Request, r: vfs.Setns) -> vfs.NsTarget:
+        return mounts.setns(self, self.proc(request), r.fd, r.nstype)
 
     def umask(self, request: Request, r: vfs.Umask) -> int:
         proc = self.proc(request)
@@ -1273,8 +1389,8 @@ class Vfs:
         end = r.offset + r.length
         if end > MAX_FILE_SIZE:
             raise KernelError(Errno.EFBIG, "beyond the largest file")
-        if not isinstance(fs, (TmpFs, OverlayFs)) or mode & ~(FALLOC_KEEP_SIZE
-                                                              | FALLOC_PUNCH_HOLE):
+        if not isinstance(underlying(fs), (TmpFs, OverlayFs)) \
+                or mode & ~(FALLOC_KEEP_SIZE | FALLOC_PUNCH_HOLE):
             raise KernelError(Errno.EOPNOTSUPP, f"fallocate mode {mode:#x} on {fs.name}")
         if mode & FALLOC_PUNCH_HOLE:
             if r.offset < attr.size:
@@ -1375,8 +1491,9 @@ def fd_paths(state: VfsState, pid: int) -> dict[int, bytes]:
             for fd, entry in proc.fds.entries.items()}
 
 
-def fd_info(state: VfsState, pid: int, fd: int) -> tuple[int, int, int, int] | None:
-    """What /proc/<pid>/fdinfo/<fd> shows: (position, flags, st_dev, st_ino); the flags
+def fd_info(state: VfsState, pid: int, fd: int) -> tuple[int, int, int, int, bytes] | None:
+    """What /proc/<pid>/fdinfo/<fd> shows: (position, flags, st_dev, st_ino, the lines of
+    the file's kind); the flags
     hold O_CLOEXEC when the fd has it and O_LARGEFILE for files opened by name, as
     x86_64 Linux's open forces it."""
     proc = state.procs.get(pid)
@@ -1387,7 +1504,7 @@ def fd_info(state: VfsState, pid: int, fd: int) -> tuple[int, int, int, int] | N
     attr = KINDS[file.kind].stat(file)
     flags = file.flags | (O_CLOEXEC if entry.cloexec else 0) \
         | (OpenFlag.LARGEFILE if file.kind == "node" else 0)
-    return file.offset, flags, attr.dev, attr.ino
+    return file.offset, flags, attr.dev, attr.ino, KINDS[file.kind].fdinfo(file)
 
 
 TIME_MIN, TIME_MAX = -(1 << 63), (1 << 63) - 1  # a timespec's seconds (time64_t)

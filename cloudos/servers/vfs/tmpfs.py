@@ -105,7 +105,7 @@ class TmpFs(FileSystem):
 
     def __init__(self, max_bytes: int | None = None, max_inodes: int | None = None,
                  readonly: bool = False, clock: Callable[[], int] = time.time_ns,
-                 mode: int = 0o755) -> None:
+                 mode: int = 0o755, uid: int = 0, gid: int = 0) -> None:
         super().__init__(readonly)
         self.clock = clock
         self.sized = max_bytes is not None or max_inodes is not None  # else: by the RAM
@@ -114,7 +114,7 @@ class TmpFs(FileSystem):
         self.used_bytes = 0    # file data of every live node, linked or not
         self.used_inodes = 1   # linked inodes, the root included
         self._inos = 0
-        self._root = TmpDir(self, mode, 0, 0, None)
+        self._root = TmpDir(self, mode, uid, gid, None)
 
     def _limit(self, max_bytes: int, max_inodes: int | None) -> None:
         self.max_bytes = max_bytes

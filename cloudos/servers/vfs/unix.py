@@ -22,7 +22,9 @@ from cloudos.abi import vfs as abi
 from cloudos.abi.flags import AT_FDCWD
 from cloudos.abi.vfs import BytesOut
 from cloudos.errno import Errno, KernelError
+from cloudos.servers.net.inet import BUF_MAX, INT_MAX, MIN_SNDBUF
 from cloudos.servers.vfs import files, pipe
+from cloudos.servers.vfs.pipe import SHUT_READ, SHUT_WRITE
 from cloudos.servers.vfs.fileops import FileOps
 from cloudos.servers.vfs.files import (O_CLOEXEC, O_NONBLOCK, Listener,
                                        OpenFile, Pipe)
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
     from cloudos.servers.runtime import Request
     from cloudos.servers.vfs.server import Proc, Vfs
 
-SHUT_READ, SHUT_WRITE, SHUT_BOTH = 1, 2, 3  # OpenFile.shut bits
+SHUT_BOTH = SHUT_READ | SHUT_WRITE  # OpenFile.shut bits (pipe.py)
 MSG_DONTWAIT, MSG_NOSIGNAL, MSG_CMSG_CLOEXEC = 0x40, 0x4000, 0x40000000
 AF_UNIX, SOMAXCONN, SOCKET_BUFFER = 1, 4096, 212992
 SOCK_STREAM = 1
@@ -43,12 +45,15 @@ SO_ACCEPTCONN, SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_PROTOCOL, SO_DOMAIN = 30, 32, 
 POLLIN, POLLOUT, POLLHUP, POLLRDHUP = 1, 4, 16, 0x2000
 SOCKFS_DEV = 0x08
 SOCKADDR_UN = 110  # sizeof(struct sockaddr_un)
+CAP_NET_ADMIN = 12  # capabilities(7): SO_SNDBUFFORCE, SO_RCVBUFFORCE
 
 
 def _connection(socktype: int) -> tuple[Pipe, Pipe]:
     """The two pipes of a connection; a message socket's keep message ends."""
     def new() -> Pipe:
-        return Pipe(readers=1, writers=1, bounds=deque() if socktype != SOCK_STREAM else None)
+        if socktype == SOCK_STREAM:
+            return Pipe(readers=1, writers=1)
+        return Pipe(readers=1, writers=1, bounds=deque(), capacity=SOCKET_BUFFER)
     return new(), new()
 
 
@@ -228,7 +233,7 @@ def getsockopt(vfs: Vfs, request: Request, r: abi.Getsockopt) -> Any:
     if r.level != SOL_SOCKET:
         raise KernelError(Errno.EOPNOTSUPP, f"level {r.level}")
     values = {SO_TYPE: file.socktype, SO_ERROR: 0, SO_DOMAIN: AF_UNIX, SO_PROTOCOL: 0,
-              SO_ACCEPTCONN: int(file.listener is not None), SO_SNDBUF: SOCKET_BUFFER,
+              SO_ACCEPTCONN: int(file.listener is not None), SO_SNDBUF: _sndbuf(file),
               SO_RCVBUF: SOCKET_BUFFER, SO_REUSEADDR: 0, SO_KEEPALIVE: 0, SO_PASSCRED: 0}
     if r.option == SO_PEERCRED:
         return BytesOut(0, struct.pack("<iII", *file.cred) if file.pipe is not None
@@ -239,14 +244,33 @@ def getsockopt(vfs: Vfs, request: Request, r: abi.Getsockopt) -> Any:
 
 
 def setsockopt(vfs: Vfs, request: Request, r: abi.Setsockopt) -> int:
-    """Accepted and without effect: the buffer sizes, address reuse, keepalive."""
-    _socket(vfs, request, r.fd)
+    """A connected message socket's SO_SNDBUF (what its messages are charged against);
+    accepted and without effect: the other buffer sizes, address reuse, keepalive."""
+    file = _socket(vfs, request, r.fd)
     if r.level != SOL_SOCKET:
         raise KernelError(Errno.ENOPROTOOPT, f"level {r.level}")
     if r.option not in (SO_REUSEADDR, SO_KEEPALIVE, SO_SNDBUF, SO_RCVBUF, SO_PASSCRED,
                         SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_LINGER, SO_RCVTIMEO, SO_SNDTIMEO):
         raise KernelError(Errno.ENOPROTOOPT, f"socket option {r.option}")
+    if r.option in (SO_SNDBUF, SO_SNDBUFFORCE) and len(r.value) < 4:
+        raise KernelError(Errno.EINVAL, "an int option takes 4 bytes")
+    if r.option in (SO_SNDBUFFORCE, SO_RCVBUFFORCE) and not vfs.who().capable(CAP_NET_ADMIN):
+        raise KernelError(Errno.EPERM, "forcing a buffer size needs CAP_NET_ADMIN")
+    tx = file.tx
+    if r.option in (SO_SNDBUF, SO_SNDBUFFORCE) and tx is not None and tx.bounds is not None:
+        # as sock_setsockopt: doubled (Linux's bookkeeping overhead), within wmem_max
+        # (FORCE: within INT_MAX), never under SOCK_MIN_SNDBUF
+        wanted = max(struct.unpack_from("<i", r.value)[0], 0)
+        most = INT_MAX // 2 if r.option == SO_SNDBUFFORCE else BUF_MAX
+        tx.capacity = max(min(wanted, most) * 2, MIN_SNDBUF)
+        pipe.changed(vfs, tx)  # (a larger buffer: waiting senders may go on)
     return 0
+
+
+def _sndbuf(file: OpenFile) -> int:
+    """SO_SNDBUF: a connected message socket's charge limit; else Linux's default."""
+    tx = file.tx
+    return tx.capacity if tx is not None and tx.bounds is not None else SOCKET_BUFFER
 
 
 def sendmsg(vfs: Vfs, request: Request, r: abi.Sendmsg) -> int | None:
@@ -309,14 +333,7 @@ def _socket(vfs: Vfs, request: Request, fd: int) -> OpenFile:
 
 def _shutdown(vfs: Vfs, file: OpenFile, how: int) -> None:
     assert file.pipe is not None and file.tx is not None
-    new = how & ~file.shut
-    file.shut |= new
-    if new & SHUT_READ:
-        file.pipe.readers -= 1
-    if new & SHUT_WRITE:
-        file.tx.writers -= 1
-    pipe.changed(vfs, file.pipe)
-    pipe.changed(vfs, file.tx)
+    pipe.shut(vfs, file, how)
 
 
 def shutdown(vfs: Vfs, request: Request, r: abi.Shutdown) -> int:
@@ -380,7 +397,7 @@ class UnixSocket(FileOps):
         snd_shut = not tx.readers or not tx.writers
         mask = (POLLIN | POLLRDHUP if rcv_shut else 0) | (POLLIN if rx.readable() else 0)
         mask |= (POLLHUP if rcv_shut and snd_shut else 0)
-        mask |= POLLOUT if len(tx.buffer) < tx.capacity else 0
+        mask |= POLLOUT if pipe.has_room(tx) else 0
         return mask & (events | POLLHUP)
 
     def seek(self, file: OpenFile, offset: int, whence: int) -> int:
