@@ -80,6 +80,8 @@ class Tracee:
     restart_after: bool = False  # a call a signal interrupted runs again after the signal
     interrupted: bool = False  # a signal woke the call it sleeps in (not its event)
     slept: bool = False      # its call slept for a result (a reply), which may be a restart
+    exit_call: int = -1      # the exit call its PTRACE_EVENT_EXIT stop is in (run again after)
+    exiting: bool = False    # it reported PTRACE_EVENT_EXIT: its exit call goes on
 
 
 def tracee(process: Process) -> Tracee | None:
@@ -270,6 +272,9 @@ def resume(process: Process, how: Resume, sig: int) -> None:
     assert thread.context is not None
     if state.stop is StopKind.SYSCALL_ENTER:
         _rerun_syscall(thread, state, how)
+    elif state.stop is StopKind.EVENT and state.exit_call >= 0:  # it goes on exiting
+        kernel.cpu.restart_syscall(thread.context, state.exit_call)
+        state.exit_call, state.in_syscall = -1, True
     elif state.stop is StopKind.SYSCALL_EXIT and state.restart_after:
         state.restart_after = False
         kernel.cpu.restart_syscall(thread.context, state.orig_rax)  # after the signal
@@ -336,6 +341,21 @@ def listen(process: Process) -> None:
         raise KernelError(Errno.EIO, "PTRACE_LISTEN outside a PTRACE_EVENT_STOP")
     state.stop, state.report = None, 0
     process.kernel.scheduler.wake(state.thread, 0)
+
+
+def exit_stop(thread: Thread, status: int) -> bool:
+    """exit or exit_group of a tracee with PTRACE_O_TRACEEXIT: first a PTRACE_EVENT_EXIT
+    stop (GETEVENTMSG: the wait status it will have), in which its registers can still
+    be read; the call runs again, to its end, once the tracer resumes it. True: it
+    stopped (the caller raises Stop)."""
+    state = tracee(thread.process)
+    if state is None or state.thread is not thread or not state.options & Option.TRACEEXIT \
+            or state.exiting:
+        return False
+    state.exiting, state.exit_call, state.message = True, thread.syscall, status
+    thread.process.kernel.cpu.set_result(-Errno.ENOSYS)  # RAX as Linux leaves it there
+    _enter_stop(thread, state, StopKind.EVENT, SIGTRAP | Event.EXIT << 8)
+    return True
 
 
 def on_exec(thread: Thread) -> None:
@@ -411,6 +431,8 @@ def _traced_call(t: Thread, nr: int, handler: Handler, args: tuple[int, ...]) ->
     try:
         result = handler(t, *args)
     except Stop:
+        if state.stop is not None:  # the call stopped it itself (PTRACE_EVENT_EXIT)
+            raise
         if t.state is State.BLOCKED and t.restart >= 0:  # it runs the call again when woken
             state.in_syscall = True
             t.notify = True  # unless a signal or a deadline ends it: ``_settle_syscall``

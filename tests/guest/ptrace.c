@@ -7,6 +7,7 @@
  * step: PTRACE_SINGLESTEP runs one instruction and stops with SIGTRAP
  * restart: a tracee's wait4 woken by its child's end: the exit stop, then SIGCHLD's stop
  * interrupt: a read a signal interrupts: ERESTARTSYS exit stop, the signal, read again
+ * exitevent: TRACEEXIT: the tracee stops before it ends, its status in GETEVENTMSG
  * fork: TRACEFORK: the event, GETEVENTMSG, the grandchild auto-attached and its end
  * attach: ATTACH to a running process, POKE a flag, DETACH
  * exitkill: SEIZE with EXITKILL: the tracee dies with its tracer
@@ -332,6 +333,26 @@ static void interrupt(void)
     }
 }
 
+static void exitevent(void)
+{
+    pid_t pid = traced_child();
+    if (pid == 0)
+        _exit(3);
+    wait_for(pid);
+    ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEEXIT);
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    int status = wait_for(pid);
+    describe("exiting", status);
+    unsigned long message = 0;
+    ptrace(PTRACE_GETEVENTMSG, pid, 0, &message);
+    struct user_regs_struct r;
+    ptrace(PTRACE_GETREGS, pid, 0, &r);
+    printf("event message %#lx, in exit_group: %s\n", message,
+           r.orig_rax == SYS_exit_group ? "yes" : "no");
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    describe("then", wait_for(pid));
+}
+
 static void forks(void)
 {
     pid_t pid = traced_child();
@@ -508,6 +529,8 @@ int main(int argc, char **argv)
         restart();
     if (section("interrupt"))
         interrupt();
+    if (section("exitevent"))
+        exitevent();
     if (section("fork"))
         forks();
     if (section("attach"))

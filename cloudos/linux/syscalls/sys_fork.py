@@ -454,6 +454,8 @@ def _clear_child_tid(t: Thread) -> None:
 
 def sys_exit(t: Thread, code: int, *_: int) -> int:
     """Implements Linux exit(2): ends the calling thread."""
+    if ptrace.exit_stop(t, (s32(code) & 0xFF) << 8):
+        raise Stop
     _clear_child_tid(t)
     kernel = t.process.kernel
     kernel.exit_thread(t, s32(code) & 0xFF)
@@ -463,6 +465,8 @@ def sys_exit(t: Thread, code: int, *_: int) -> int:
 
 def sys_exit_group(t: Thread, code: int, *_: int) -> int:
     """Implements Linux exit_group(2): ends every thread of the process."""
+    if ptrace.exit_stop(t, (s32(code) & 0xFF) << 8):
+        raise Stop
     _clear_child_tid(t)
     kernel = t.process.kernel
     kernel.exit_process(t.process, s32(code) & 0xFF)
