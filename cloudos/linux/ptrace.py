@@ -179,6 +179,8 @@ def before_user(thread: Thread) -> bool:
         return True
     if state.queued:
         kind, code, info = state.queued.pop(0)
+        if kind is StopKind.EVENT:  # (an event's info is its GETEVENTMSG)
+            state.message, info = info or 0, None
         _enter_stop(thread, state, kind, code, info)
         return True
     if state.exit_due:
@@ -307,8 +309,7 @@ def queue_event(process: Process, event: Event, message: int) -> None:
     """A PTRACE_EVENT stop of ``process`` before it next returns to user mode."""
     state = tracee(process)
     assert state is not None
-    state.message = message
-    state.queued.append((StopKind.EVENT, SIGTRAP | event << 8, None))
+    state.queued.append((StopKind.EVENT, SIGTRAP | event << 8, message))
     state.thread.notify = True
 
 
@@ -373,14 +374,16 @@ def on_exec(thread: Thread) -> None:
         thread.notify = True
 
 
-def on_clone(parent: Thread, child: Thread, event: Event) -> None:
-    """A new process of a tracee: with the option for ``event``, the child is traced by
-    the same tracer (it starts in a stop) and the parent reports the event."""
+def on_clone(parent: Thread, child: Thread, event: Event, forced: bool = False) -> None:
+    """A new process of a tracee: with the option for ``event`` (or CLONE_PTRACE:
+    ``forced``), the child is traced by the same tracer (it starts in a stop); with
+    the option the parent reports the event (a vfork's VFORK_DONE follows it, with
+    TRACEVFORKDONE: both when the parent wakes)."""
     from cloudos.linux import signals  # (signals imports this module)
     state = tracee(parent.process)
     option = {Event.FORK: Option.TRACEFORK, Event.VFORK: Option.TRACEVFORK,
               Event.CLONE: Option.TRACECLONE}[event]
-    if state is None or state.thread is not parent or not state.options & option:
+    if state is None or state.thread is not parent or not (state.options & option or forced):
         return
     new = attach(child.process, state.tracer, state.options, state.seized)
     if state.seized:
@@ -388,7 +391,10 @@ def on_clone(parent: Thread, child: Thread, event: Event) -> None:
     else:
         new.queued.append((StopKind.SIGNAL, SIGSTOP, signals.SigInfo(SIGSTOP, SI_USER)))
     child.notify = True
-    queue_event(parent.process, event, child.process.pid)
+    if state.options & option:
+        queue_event(parent.process, event, child.process.pid)
+    if event is Event.VFORK and state.options & Option.TRACEVFORKDONE:
+        queue_event(parent.process, Event.VFORK_DONE, child.process.pid)
 
 
 # -- wait ------------------------------------------------------------------------

@@ -8,6 +8,7 @@
  * restart: a tracee's wait4 woken by its child's end: the exit stop, then SIGCHLD's stop
  * interrupt: a read a signal interrupts: ERESTARTSYS exit stop, the signal, read again
  * exitevent: TRACEEXIT: the tracee stops before it ends, its status in GETEVENTMSG
+ * cloneptrace: CLONE_PTRACE: the tracee's child is traced too, without an event
  * fork: TRACEFORK: the event, GETEVENTMSG, the grandchild auto-attached and its end
  * attach: ATTACH to a running process, POKE a flag, DETACH
  * exitkill: SEIZE with EXITKILL: the tracee dies with its tracer
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sched.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -353,6 +355,39 @@ static void exitevent(void)
     describe("then", wait_for(pid));
 }
 
+static void cloneptrace(void)
+{
+    pid_t pid = traced_child();
+    if (pid == 0) {
+        long child = syscall(SYS_clone, CLONE_PTRACE | SIGCHLD, 0, 0, 0, 0);
+        if (child == 0)
+            _exit(8);
+        int status;
+        waitpid(child, &status, 0);
+        _exit(WEXITSTATUS(status));
+    }
+    wait_for(pid);
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    int stops = 0, exits = 0;
+    while (exits < 2) {
+        int status;
+        pid_t who = waitpid(-1, &status, __WALL);
+        if (who < 0)
+            break;
+        if (WIFSTOPPED(status)) {
+            if (who != pid)
+                printf("the clone stopped by %d\n", WSTOPSIG(status));
+            stops++;
+            ptrace(PTRACE_CONT, who, 0, 0);
+        } else {
+            exits++;
+            if (who == pid)
+                describe("tracee", status);
+        }
+    }
+    printf("stops %d\n", stops);
+}
+
 static void forks(void)
 {
     pid_t pid = traced_child();
@@ -531,6 +566,8 @@ int main(int argc, char **argv)
         interrupt();
     if (section("exitevent"))
         exitevent();
+    if (section("cloneptrace"))
+        cloneptrace();
     if (section("fork"))
         forks();
     if (section("attach"))

@@ -4,8 +4,8 @@
 of a variable, SETREGS changing a system call's result, PTRACE_SYSCALL counting
 write calls with TRACESYSGOOD, an int3 breakpoint put with POKETEXT, single steps,
 a wait4 woken by its child's end, a read a signal interrupts (ERESTARTSYS, the
-signal, the read again), the exit event, the fork event with its child
-auto-attached, ATTACH/DETACH of a running process, SEIZE with EXITKILL, the
+signal, the read again), the exit event, CLONE_PTRACE, the fork event with its
+child auto-attached, ATTACH/DETACH of a running process, SEIZE with EXITKILL, the
 EPERM/ESRCH/EIO cases, and process_vm_readv/writev. All its sections run in one
 guest (they take a second or two together): the output and status must be Linux's.
 Debian's strace, when the host has it, traces a program inside the guest.
@@ -39,6 +39,7 @@ EXPECTED = [
     b"read exit: 1", b"read in the tracee: 1 'x', handler ran: 1",
     b"exiting: stopped by 5 event 6", b"event message 0x300, in exit_group: yes",
     b"then: exited 3",
+    b"the clone stopped by 19", b"tracee: exited 8", b"stops 2",
     b"grandchild was the event's pid: yes",
     b"fork event 1, grandchild stopped by 19, exits 3 and 13",
     b"attach: 0", b"again: EPERM", b"detach: 0", b"child: exited 5",

@@ -53,7 +53,7 @@ CLONE_SUPPORTED = (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_VFO
                    | CLONE_PARENT | CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS
                    | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED
                    | CLONE_UNTRACED | CLONE_CHILD_SETTID | CLONE_PIDFD | CLONE_CLEAR_SIGHAND
-                   | CSIGNAL)
+                   | CLONE_PTRACE | CSIGNAL)
 # struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
 # tls, set_tid, set_tid_size, cgroup; its first version ends after tls
 CLONE_ARGS = struct.Struct("<11Q")
@@ -148,7 +148,7 @@ def _copy_thread(t: Thread, flags: int, stack: int, tls: int, child_tid: int) ->
         child = kernel.new_thread(process, context)
     child.personality = linux_thread(t).fork()
     if not flags & (CLONE_THREAD | CLONE_UNTRACED):
-        ptrace.on_clone(t, child, _clone_event(flags))
+        ptrace.on_clone(t, child, _clone_event(flags), bool(flags & CLONE_PTRACE))
     linux_thread(child).started = since_boot(kernel)
     if not flags & CLONE_THREAD:
         linux(child.process).started = linux_thread(child).started
@@ -181,8 +181,7 @@ def _check_clone(t: Thread, flags: int, parent_tid: int, tls: int, pidfd: int) -
     """clone's checks, in Linux's order (copy_process), before anything is made."""
     known = CLONE_SUPPORTED | sys_ns.HONOURED | sys_ns.REFUSED
     if flags & ~known:
-        raise KernelError(Errno.EINVAL, f"clone flags {flags & ~known:#x} (ptrace) are not "
-                                        "supported")
+        raise KernelError(Errno.EINVAL, f"clone flags {flags & ~known:#x} are not supported")
     if flags & CLONE_NEWNS and flags & CLONE_FS:
         raise KernelError(Errno.EINVAL, "CLONE_NEWNS with CLONE_FS")
     if flags & CLONE_THREAD and flags & sys_ns.HONOURED:  # (a thread shares its VFS process)

@@ -180,8 +180,8 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.CLONE: partial(sys_fork.sys_clone,
                          "threads and COW processes; CLONE_NEWNS and CLONE_NEWUTS as "
                          "unshare; CLONE_PIDFD (not with CLONE_VFORK or CLONE_THREAD: EINVAL; "
-                         "made after the child, so an EMFILE leaves it running); other "
-                         "namespace and ptrace flags: EINVAL"),
+                         "made after the child, so an EMFILE leaves it running); CLONE_PTRACE "
+                         "(a tracee's child is traced too); other namespace flags: EINVAL"),
     Sysno.FORK: full(sys_fork.sys_fork, "copy-on-write"),
     Sysno.VFORK: partial(sys_fork.sys_vfork, "a COW fork whose parent waits for exec or exit"),
     Sysno.EXECVE: full(sys_fork.sys_execve,
