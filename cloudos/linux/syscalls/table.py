@@ -239,12 +239,12 @@ _ROWS: dict[Sysno, _Row] = {
                           "DETACH/KILL, CONT/SYSCALL/SINGLESTEP (KVM: EIO), PEEK/POKE text/"
                           "data/user, GET/SETREGS, GETFPREGS, GET/SETREGSET NT_PRSTATUS "
                           "(NT_PRFPREG read), GETSIGINFO, GETEVENTMSG, GET_SYSCALL_INFO; "
-                          "options SYSGOOD/FORK/VFORK/CLONE/EXEC/EXIT (at exit calls, not "
-                          "fatal signals)/EXITKILL; one thread per tracee is traced "
-                          "(CLONE_THREAD is no event); no VFORK_DONE event (a VFORK event "
-                          "comes when the parent wakes), "
-                          "seccomp stops, SETSIGINFO/SETFPREGS, debug registers; calls "
-                          "without a handler (ENOSYS) have no syscall-stops"),
+                          "options SYSGOOD/FORK/VFORK/VFORKDONE/CLONE/EXEC/EXIT (at exit "
+                          "calls, not fatal signals)/EXITKILL; a vfork's events come when "
+                          "its parent wakes; one thread per tracee is traced (CLONE_THREAD "
+                          "is no event); no seccomp stops, SETSIGINFO/SETFPREGS, debug "
+                          "registers; calls without a handler (ENOSYS) have no "
+                          "syscall-stops"),
     Sysno.GETUID: full(sys_proc.sys_getuid, "real uid; --user sets the first process's"),
     Sysno.SYSLOG: enosys(),
     Sysno.GETGID: full(sys_proc.sys_getgid),
