@@ -142,7 +142,12 @@ class CpuContext:
         self.single_step = False
 
 
-XMM = tuple(getattr(X, f"UC_X86_REG_XMM{i}") for i in range(16)) + (X.UC_X86_REG_MXCSR,)
+XMM = tuple(getattr(X, f"UC_X86_REG_XMM{i}") for i in range(16)) + (X.UC_X86_REG_MXCSR,
+                                                                   X.UC_X86_REG_FPCW)
+# The FPU's state at reset (FNINIT, and what Linux gives a new program or a signal handler):
+# XMM0-15 zero, MXCSR 0x1f80 and the x87 control word 0x37f (every exception masked,
+# 64-bit precision), in ``vector_registers``' order.
+FPU_INIT = [0] * 16 + [0x1F80, 0x37F]
 
 
 class Cpu:
@@ -240,6 +245,9 @@ class Cpu:
         uc.reg_write(X.UC_X86_REG_IDTR, (0, KERNEL_BASE + IDT_PHYS, 256 * 16 - 1, 0))
         uc.reg_write(X.UC_X86_REG_TR, (TSS_SEL, KERNEL_BASE + TSS_PHYS, 0x67, 0x8B00))
         uc.reg_write(X.UC_X86_REG_SS, KERNEL_DS)
+        # the FPU as Linux gives a new program (and KVM's reset): x87 exceptions masked,
+        # 64-bit precision; SSE exceptions masked (Unicorn starts both at 0)
+        self.set_vector_registers(FPU_INIT)
         self._faults = _FaultState.calibrate(self)
         self._pristine = uc.context_save()
 
@@ -428,7 +436,8 @@ class Cpu:
         self.set_reg(X.UC_X86_REG_RAX, value)
 
     def vector_registers(self) -> list[int]:
-        """XMM0-15 and MXCSR of the loaded context (what a signal frame saves)."""
+        """XMM0-15, MXCSR and the x87 control word of the loaded context (what a signal
+        handler's caller gets back)."""
         return [self.uc.reg_read(r) for r in XMM]  # type: ignore[misc]
 
     def set_vector_registers(self, values: list[int]) -> None:

@@ -118,7 +118,7 @@ _BASES = {X.UC_X86_REG_FS_BASE: "fs", X.UC_X86_REG_GS_BASE: "gs"}
 _CONTROL = {X.UC_X86_REG_CR0: "cr0", X.UC_X86_REG_CR2: "cr2", X.UC_X86_REG_CR3: "cr3",
             X.UC_X86_REG_CR4: "cr4"}
 _SYSCALL_ARGS = ("rax", "rdi", "rsi", "rdx", "r10", "r8", "r9")
-XMM_OFFSET, MXCSR_OFFSET = 160, 24  # in the XSAVE area's legacy region
+XMM_OFFSET, MXCSR_OFFSET, FCW_OFFSET = 160, 24, 0  # in the XSAVE area's legacy region
 
 
 class KvmError(Exception):
@@ -528,12 +528,13 @@ class KvmCpu:
         self._live.dirty |= K.SYNC_X86_REGS
 
     def vector_registers(self) -> list[int]:
-        """XMM0-15 and MXCSR of the loaded context (what a signal frame saves)."""
+        """XMM0-15, MXCSR and the x87 control word of the loaded context."""
         K.ioctl(self.fd, K.GET_XSAVE, self._xsave)
         area = bytes(self._xsave.region[:XMM_OFFSET + 256])
         xmm = [int.from_bytes(area[XMM_OFFSET + 16 * i:XMM_OFFSET + 16 * i + 16], "little")
                for i in range(16)]
-        return xmm + [struct.unpack_from("<I", area, MXCSR_OFFSET)[0]]
+        return xmm + [struct.unpack_from("<I", area, MXCSR_OFFSET)[0],
+                      struct.unpack_from("<H", area, FCW_OFFSET)[0]]
 
     def set_vector_registers(self, values: list[int]) -> None:
         K.ioctl(self.fd, K.GET_XSAVE, self._xsave)
@@ -543,6 +544,8 @@ class KvmCpu:
                 (value & (1 << 128) - 1).to_bytes(16, "little"))
         mxcsr = (values[16] & 0xFFBF).to_bytes(4, "little")  # reserved bits: #GP on load
         region[MXCSR_OFFSET:MXCSR_OFFSET + 4] = list(mxcsr)
+        if len(values) > 17:
+            region[FCW_OFFSET:FCW_OFFSET + 2] = list((values[17] & 0x1F3F).to_bytes(2, "little"))
         K.ioctl(self.fd, K.SET_XSAVE, self._xsave)
 
     # -- execution ------------------------------------------------------------

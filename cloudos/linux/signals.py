@@ -23,6 +23,7 @@ from typing import AbstractSet
 
 from unicorn import x86_const as X
 
+from cloudos.hal.cpu import FPU_INIT
 from cloudos.abi.signal import DEFAULT_IGNORE, DEFAULT_STOP as STOP_SIGNALS
 from cloudos.abi.signal import (SIGALRM as SIGALRM, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGILL,
                                 SIGTRAP,
@@ -388,6 +389,7 @@ def _push_frame(thread: Thread, info: SigInfo, handler: int, flags: int, restore
     cpu.load(thread.context)
     regs = [cpu.reg(r) for r in REG_IDS]
     state.fpu.append(cpu.vector_registers())
+    cpu.set_vector_registers(FPU_INIT)  # the handler starts with a clean FPU, as on Linux
     base, size = state.altstack
     sp = regs[15] - 128  # below the red zone
     if flags & SA_ONSTACK and size and not base <= regs[15] < base + size:

@@ -220,7 +220,7 @@ def _fpregs(tracee: Process) -> bytes:
     cpu.load(state.thread.context)
     values = cpu.vector_registers()
     image = bytearray(USER_FPREGS_SIZE)
-    struct.pack_into("<HH", image, 0, 0x37F, 0)  # the FPU control word after FNINIT
+    struct.pack_into("<HH", image, 0, values[17], 0)  # the x87 control word
     struct.pack_into("<I", image, FXSAVE_MXCSR, values[16])
     for i, xmm in enumerate(values[:16]):
         image[FXSAVE_XMM + 16 * i:FXSAVE_XMM + 16 * i + 16] = xmm.to_bytes(16, "little")
