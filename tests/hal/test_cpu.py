@@ -237,8 +237,9 @@ def test_system_calls_answered_in_place_keep_every_other_register(machine) -> No
 
 
 def test_contexts_keep_their_own_sse_state(machine) -> None:
-    """XMM registers and MXCSR belong to a context: switching saves and restores them,
-    and a signal frame's copy (vector_registers) reads and writes them."""
+    """XMM registers, MXCSR and the x87 control word belong to a context: switching saves
+    and restores them, and a signal frame's copy (vector_registers) reads and writes them;
+    a new context starts with the FPU as Linux gives a program (FPU_INIT)."""
     _, _, cpu, user, _, _ = machine
     # movq xmm0, rax; syscall; movq rax, xmm0; syscall
     first = load(machine, "66480f6ec0" "0f05" "66480f7ec0" "0f05")
@@ -249,7 +250,7 @@ def test_contexts_keep_their_own_sse_state(machine) -> None:
         assert cpu.run(ctx, 1_000_000).kind is C.TrapKind.SYSCALL
     cpu.load(first)
     vector = cpu.vector_registers()
-    assert vector[0] == 0x1111 and len(vector) == 17
+    assert vector[0] == 0x1111 and vector[16:] == [0x1F80, 0x37F] and len(vector) == 18
     cpu.set_vector_registers([0x3333] + vector[1:])
     for ctx, value in ((second, 0x2222), (first, 0x3333)):
         assert cpu.run(ctx, 1_000_000).kind is C.TrapKind.SYSCALL
