@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 
 import pytest
 
@@ -75,3 +76,38 @@ def test_strace(run_cloudos):
     assert status == 0, (out, err)
     assert b"hi\n" in out
     assert re.search(rb'^write\(1, "hi\\n", 3\) += 3$', err, re.M), err.decode()
+
+
+GDB = "/usr/bin/gdb"
+GDB_COMMANDS = ["-batch", "-ex", "break marker", "-ex", "run", "-ex", "print x", "-ex", "bt 1",
+                "-ex", "continue", "-ex", "print x", "-ex", "delete", "-ex", "continue"]
+BREAKPOINTS = """
+#include <stdio.h>
+static int total;
+__attribute__((noinline)) void marker(int x) { total += x; }
+int main(void) { for (int i = 1; i <= 3; i++) marker(i * 10); printf("total %d\\n", total); }
+"""
+
+
+def _gdb_lines(out: bytes) -> list[bytes]:
+    """gdb's report without warnings (the guest has no /proc/PID/mem nor personality(2):
+    gdb falls back to PEEK/POKE) and with the inferior's pid left out."""
+    return [re.sub(rb"process \d+", b"process N", line) for line in out.splitlines()
+            if line.strip() and not line.startswith(b"warning:")]
+
+
+@pytest.mark.skipif(not os.access(GDB, os.X_OK), reason="gdb is not installed")
+def test_gdb_breakpoints(run_native, run_cloudos, tmp_path):
+    """Debian's gdb -batch inside the guest: a breakpoint hit twice, its argument
+    printed, a backtrace, then the program run to its end, as gdb reports it on Linux."""
+    source = tmp_path / "bp.c"
+    source.write_text(BREAKPOINTS)
+    program = tmp_path / "bp"
+    subprocess.run(["gcc", "-static", "-g", "-O0", "-o", str(program), str(source)], check=True)
+    argv = [GDB, *GDB_COMMANDS, str(program)]
+    native = run_native(argv)
+    lines = _gdb_lines(native[1] + native[2])
+    assert b"$2 = 20" in lines and b"total 60" in lines, lines
+    status, out, err = run_cloudos(argv, extra_args=["--mount", str(tmp_path)])
+    assert status == native[0], err.decode()
+    assert _gdb_lines(out + err) == lines, (out + err).decode()
