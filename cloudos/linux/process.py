@@ -65,6 +65,7 @@ class LinuxProcess:
     files: int = 0              # token of its FILE capability on the VFS port (0: none)
     itimer: tuple[float, float] = (0.0, 0.0)  # ITIMER_REAL: deadline (0: off), interval
     aslr: bool = True           # randomize the layout of the programs it execs
+    persona: int = 0            # personality(2): PER_LINUX and its flags (ADDR_NO_RANDOMIZE)
     generation: int = 0         # bumped when the timer is re-armed, to drop stale expiries
     stopped: int = 0            # the signal that stopped it (0: it runs)
     # What its parent's wait has yet to collect: a stop (0x7f | signal << 8) or
@@ -100,7 +101,8 @@ class LinuxProcess:
 
     def fork(self) -> LinuxProcess:
         return LinuxProcess(self.creds, dict(self.rlimits), dict(self.sigactions),
-                            files=self.files, aslr=self.aslr, shm=dict(self.shm),
+                            files=self.files, aslr=self.aslr, persona=self.persona,
+                            shm=dict(self.shm),
                             signalfd_mask=self.signalfd_mask, uts=self.uts,
                             dumpable=self.dumpable, no_new_privs=self.no_new_privs,
                             thp_disable=self.thp_disable, env_area=self.env_area)

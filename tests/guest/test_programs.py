@@ -57,7 +57,7 @@ def _assert_same(native, guest) -> None:
 @by_mode
 @pytest.mark.parametrize("name", ["hello", "malloc_stress", "bss_tls", "syscalls", "signals",
                                   "shared_anon", "altstack", "prctl", "sigpipe_handler",
-                                  "edges", "fpu_state"])
+                                  "edges", "fpu_state", "persona"])
 def test_same_output(name, mode, guest_bins, run_native, run_cloudos):
     prog = guest_bins.path(name, mode)
     native = run_native([prog])

@@ -94,10 +94,29 @@ def _check_nproc(t: Thread) -> None:
         raise KernelError(Errno.EAGAIN, "RLIMIT_NPROC reached")
 
 
+# personality(2) flags (include/uapi/linux/personality.h) that exec honours or clears
+ADDR_NO_RANDOMIZE = 0x0040000
+PER_CLEAR_ON_SETID = 0x0400000 | ADDR_NO_RANDOMIZE | 0x0200000 | 0x0100000  # (and 3 more)
+
+
+def sys_personality(t: Thread, persona: int, *_: int) -> int:
+    """Implements Linux personality(2): 0xffffffff only asks; any other value becomes the
+    process's execution domain and flags (kept across fork and exec), the old one returned.
+    ADDR_NO_RANDOMIZE turns address space randomization off for the programs it execs
+    (setarch -R, gdb); the other flags are kept and reported, not honoured."""
+    state = linux(t.process)
+    old = state.persona
+    persona &= 0xFFFFFFFF
+    if persona != 0xFFFFFFFF:
+        state.persona = persona
+    return old
+
+
 def _randomized(t: Thread) -> bool:
     """Whether an exec randomizes the layout: the process's (--no-aslr, personality) and
     kernel/randomize_va_space's (0: never, as Linux)."""
-    return linux(t.process).aslr \
+    state = linux(t.process)
+    return state.aslr and not state.persona & ADDR_NO_RANDOMIZE \
         and sysctl.of(t.process.kernel).number("kernel/randomize_va_space") != 0
 
 
@@ -390,6 +409,8 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
         state = linux(t.process)
         ids = creds.execve(state.creds, *((None, None) if state.no_new_privs
                                           else image.set_ids))
+        if ids.euid != state.creds.euid or ids.egid != state.creds.egid:
+            state.persona &= ~PER_CLEAR_ON_SETID  # a set-ID program gets its own layout
         try:
             new, entry, rsp = load_program(t.process.kernel, os.fsdecode(resolved), image.program,
                                            argv, env, image.loader, _randomized(t),

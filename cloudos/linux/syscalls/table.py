@@ -280,7 +280,10 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.UTIME: enosys(),
     Sysno.MKNOD: partial(sys_file.sys_mknod, "as mknodat"),
     Sysno.USELIB: enosys(),
-    Sysno.PERSONALITY: enosys(),
+    Sysno.PERSONALITY: partial(sys_fork.sys_personality,
+                               "kept across fork and exec (set-ID exec clears Linux's "
+                               "PER_CLEAR_ON_SETID flags); ADDR_NO_RANDOMIZE honoured, the "
+                               "other flags and domains only reported"),
     Sysno.USTAT: enosys(),
     Sysno.STATFS: full(sys_file.sys_statfs),
     Sysno.FSTATFS: full(sys_file.sys_fstatfs),
