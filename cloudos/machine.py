@@ -36,7 +36,8 @@ from cloudos.linux.pagecache import cache_of
 from cloudos.linux.personality import LinuxPersonality
 from cloudos.linux.process import (RLIM_INFINITY, RLIMIT_FSIZE, RLIMIT_MSGQUEUE, RLIMIT_NOFILE,
                                    LinuxProcess, LinuxThread)
-from cloudos.linux.syscalls import sys_file, sys_fork
+from cloudos.linux.syscalls import sys_file, sys_fork, sys_ptrace
+from cloudos.linux.syscalls.sys_ptrace import RemoteMemory
 from cloudos.linux.syscalls.sys_fork import wait_status
 from cloudos.linux.syscalls.sys_cloudos import native_handlers
 from cloudos.linux.syscalls.sys_proc import UTS_RELEASE
@@ -308,6 +309,20 @@ class KernelProcView:
         except SegFault:
             return b""
         return args
+
+    def open_memory(self, pid: int) -> RemoteMemory:
+        """Process ``pid``'s memory for the caller, if it may ptrace it with its
+        file-system ids (sys_ptrace.open_memory: EACCES otherwise)."""
+        target = self.kernel.processes.get(pid)
+        opener = self.kernel.processes.get(self.vfs.caller)
+        if target is None:
+            raise KernelError(Errno.ESRCH, f"no process {pid}")
+        if target.zombie:  # no memory left: Linux opens it, and reads and writes nothing
+            return RemoteMemory(target)
+        if opener is None or not isinstance(opener.personality, LinuxProcess) \
+                or not isinstance(target.personality, LinuxProcess):
+            raise KernelError(Errno.EACCES, f"the memory of process {pid}")
+        return sys_ptrace.open_memory(opener, target)
 
     def uts_ns(self, pid: int) -> int:
         uts = self._uts(pid)

@@ -19,7 +19,7 @@ from cloudos.abi.ptrace import (AUDIT_ARCH_X86_64, IOVEC, NT_PRFPREG, NT_PRSTATU
 from cloudos.abi.signal import NSIG, SIGKILL, SIGSTOP
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.buddy import PAGE_SIZE
-from cloudos.kernel.mm.vm import PAGE_MASK, AddressSpace
+from cloudos.kernel.mm.vm import PAGE_MASK, AddressSpace, SegFault
 from cloudos.kernel.task import Process, Thread
 from cloudos.kernel.trap import SlowPath
 from cloudos.linux import ptrace, signals
@@ -39,15 +39,16 @@ Request_ = Callable[[Thread, Process, int, int], int]
 
 
 # -- who may trace whom --------------------------------------------------------------
-def may_access(tracer: Process, target: Process) -> bool:
-    """Linux's ptrace_may_access (with real ids): the caller's real uid and gid are
-    the target's real, effective and saved ones and the target is dumpable, or the
-    caller has CAP_SYS_PTRACE."""
+def may_access(tracer: Process, target: Process, fscreds: bool = False) -> bool:
+    """Linux's ptrace_may_access: the caller's real uid and gid (``fscreds``: its
+    file-system ones, PTRACE_MODE_FSCREDS) are the target's real, effective and saved
+    ones and the target is dumpable, or the caller has CAP_SYS_PTRACE."""
     me, them = linux(tracer).creds, linux(target).creds
-    if me.capable(CAP_SYS_PTRACE):
+    if tracer is target or me.capable(CAP_SYS_PTRACE):
         return True
-    same = {them.uid, them.euid, them.suid} == {me.uid} \
-        and {them.gid, them.egid, them.sgid} == {me.gid}
+    uid, gid = (me.fsuid, me.fsgid) if fscreds else (me.uid, me.gid)
+    same = {them.uid, them.euid, them.suid} == {uid} \
+        and {them.gid, them.egid, them.sgid} == {gid}
     return same and bool(linux(target).dumpable)
 
 
@@ -132,13 +133,13 @@ def _peek(t: Thread, tracee: Process, addr: int, data: int) -> int:
 def _poke(t: Thread, tracee: Process, addr: int, data: int) -> int:
     """POKETEXT/POKEDATA: write even into read-only code (a private copy of its page)."""
     try:
-        _poke_memory(tracee.aspace, addr, WORD.pack(data))
+        poke_memory(tracee.aspace, addr, WORD.pack(data))
     except KernelError:
         raise KernelError(Errno.EIO, f"tracee address {addr:#x}") from None
     return 0
 
 
-def _poke_memory(aspace: AddressSpace, addr: int, data: bytes) -> None:
+def poke_memory(aspace: AddressSpace, addr: int, data: bytes) -> None:
     """Linux's FOLL_FORCE write: a private mapping's pages become the tracee's own
     before the write, so a page shared with the page cache or a forked process keeps
     its bytes; the CPU forgets what it translated from them (``copy_out``)."""
@@ -440,6 +441,60 @@ def _spans(iovecs: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
             size = min(end - at, PAGE_SIZE - at % PAGE_SIZE)
             yield at, size
             at += size
+
+
+class RemoteMemory:
+    """One process's memory as /proc/<pid>/mem reads and writes it (Linux's mem_rw):
+    made by ``open_memory`` for an opener that passed the access check at open time,
+    bound to the address space the process had then (after it exits or execs, reads
+    and writes see nothing, as Linux's do once the mm it pinned has no users)."""
+
+    def __init__(self, process: Process) -> None:
+        self.process, self.aspace = process, process.aspace
+
+    def _alive(self) -> bool:
+        return not self.process.zombie and self.process.aspace is self.aspace
+
+    def read(self, addr: int, size: int) -> bytes:
+        """Up to ``size`` bytes from ``addr``, a page at a time until one is not
+        readable (EIO if the first is not)."""
+        if not self._alive():
+            return b""
+        parts: list[bytes] = []
+        for at, length in _spans([(addr, size)]):
+            try:
+                parts.append(self.aspace.copy_in(at, length))
+            except (KernelError, SegFault):
+                parts.append(b"")
+            if len(parts[-1]) < length:
+                break
+        if size and not parts[0]:
+            raise KernelError(Errno.EIO, f"{addr:#x} is not mapped")
+        return b"".join(parts)
+
+    def write(self, addr: int, data: bytes) -> int:
+        """Write ``data`` at ``addr`` even into read-only pages (FOLL_FORCE), a page at
+        a time; the bytes written (EIO if the first page is not writable)."""
+        if not self._alive():
+            return 0
+        done = 0
+        for at, length in _spans([(addr, len(data))]):
+            try:
+                poke_memory(self.aspace, at, data[done:done + length])
+            except (KernelError, SegFault):
+                if not done:
+                    raise KernelError(Errno.EIO, f"{at:#x} is not mapped") from None
+                break
+            done += length
+        return done
+
+
+def open_memory(opener: Process, target: Process) -> RemoteMemory:
+    """/proc/<pid>/mem's open: PTRACE_MODE_ATTACH_FSCREDS (the opener's file-system
+    ids) or EACCES, as Linux's mm_access."""
+    if not may_access(opener, target, fscreds=True):
+        raise KernelError(Errno.EACCES, f"no right to the memory of process {target.pid}")
+    return RemoteMemory(target)
 
 
 def sys_process_vm_readv(t: Thread, pid: int, local: int, lcount: int, remote: int,

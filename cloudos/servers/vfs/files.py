@@ -174,7 +174,8 @@ class OpenFile:
     """An open file description."""
 
     # "node", "pipe", "fifo", "socket", "eventfd", "timerfd", "signalfd", "epoll", "console",
-    # "inet", "mqueue", "pidfd", "ptm" (a pseudo-terminal's master), "pts" (its slave)
+    # "inet", "mqueue", "pidfd", "ptm" (a pseudo-terminal's master), "pts" (its slave),
+    # "procmem" (/proc/<pid>/mem)
     kind: str
     flags: int                 # access mode and status flags
     walk: Walk | None = None   # for nodes: where it was opened (fchdir, /proc/self/fd)
@@ -209,6 +210,7 @@ class OpenFile:
     mqueue: Any = None  # a POSIX message queue's descriptor: the queue (mqueue.py MQueue)
     process: PidRef | None = None  # a pidfd's process
     pty: Any = None  # a pseudo-terminal's master or slave: its Pty (servers/tty/pty.py)
+    memory: Any = None  # /proc/<pid>/mem's: its opener's grant (procfs.Memory, procmem.py)
 
     @property
     def fs(self) -> FileSystem:

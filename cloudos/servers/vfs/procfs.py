@@ -1,7 +1,7 @@
 """procfs: the first /proc — processes and a few system files, generated on read.
 
 Owns: /proc/self, /proc/<pid>/{stat,statm,status,cmdline,comm,environ,maps,mounts,
-mountinfo,exe,fd/,fdinfo/,task/<tid>/{stat,status,comm},ns/}, /proc/mounts,
+mountinfo,mem (its reads and writes: ``procmem``),exe,fd/,fdinfo/,task/<tid>/{stat,status,comm},ns/}, /proc/mounts,
 /proc/{meminfo,uptime,stat,loadavg,vmstat,cpuinfo} (what procps's ps, top, free,
 uptime, vmstat and pgrep read, what lsof and debuggers read), /proc/locks (lslocks's),
 /proc/config.gz (the kernel configuration, gzipped: zcat's),
@@ -34,10 +34,10 @@ from cloudos.servers.vfs.procsys import SysFiles, SysView
 PROC_SUPER_MAGIC = 0x9FA0
 RLIM_INFINITY = (1 << 64) - 1  # stat's rsslim
 PID_FILES = ("stat", "statm", "status", "cmdline", "comm", "maps", "environ", "mounts",
-             "mountinfo")
+             "mountinfo", "mem")
 PID_LINKS = ("exe", "cwd", "root")
 PID_DIRS = {"fd": "fddir", "fdinfo": "fdinfodir", "task": "taskdir", "ns": "nsdir"}
-TASK_FILES = ("stat", "status", "comm")
+TASK_FILES = ("stat", "status", "comm", "mem")
 SYSTEM_FILES = ("meminfo", "uptime", "stat", "loadavg", "cpuinfo", "vmstat", "locks",
                 "config.gz")
 STATE_NAMES = {"R": "running", "S": "sleeping", "Z": "zombie", "T": "stopped"}
@@ -143,6 +143,13 @@ class Counters:
     page_faults: int
 
 
+class Memory(Protocol):
+    """A process's memory, granted to one opener of /proc/<pid>/mem (procmem.py)."""
+
+    def read(self, addr: int, size: int) -> bytes: ...  # EIO if ``addr`` is unreadable
+    def write(self, addr: int, data: bytes) -> int: ...  # even read-only pages
+
+
 class ProcView(SysView, Protocol):
     def pids(self) -> list[int]: ...
     def info(self, pid: int) -> ProcInfo | None: ...
@@ -158,6 +165,8 @@ class ProcView(SysView, Protocol):
     def counters(self) -> Counters: ...
     def environ(self, pid: int) -> bytes: ...  # its environment strings, from its stack
     def cmdline(self, pid: int) -> bytes: ...  # its argument strings, from its stack
+    # its memory, for the caller if its file-system ids may ptrace it (else EACCES)
+    def open_memory(self, pid: int) -> Memory: ...
     def uts_ns(self, pid: int) -> int: ...  # the inode number of its UTS namespace
     def mnt_ns(self, pid: int) -> int: ...  # that of its mount namespace
     def fdinfo(self, pid: int, fd: int) -> tuple[int, int, int, int, bytes] | None: ...
@@ -183,7 +192,7 @@ class ProcNode(Node):
 # The modes of what a process's directory holds (Linux's fs/proc/base.c)
 DIR_MODES = {"root": 0o555, "pid": 0o555, "sysdir": 0o555, "netdir": 0o555, "fddir": 0o500,
              "fdinfodir": 0o500, "taskdir": 0o555, "task": 0o555, "nsdir": 0o511}
-FILE_MODES = {"environ": 0o400}
+FILE_MODES = {"environ": 0o400, "mem": 0o600}
 
 
 class ProcFs(FileSystem):
@@ -222,7 +231,7 @@ class ProcFs(FileSystem):
         if n.kind == "sysfile":
             mode = stat.S_IFREG | procsys.MODES[n.name]
         elif n.kind in ("file", "nsfile"):
-            mode = stat.S_IFREG | FILE_MODES.get(n.name, 0o444)
+            mode = stat.S_IFREG | FILE_MODES.get(_base(n.name), 0o444)
         elif n.kind == "link":
             mode = stat.S_IFLNK | 0o777
         else:
@@ -390,6 +399,14 @@ class ProcFs(FileSystem):
             raise KernelError(Errno.ENOENT, "fd closed")
         return path
 
+    def open_memory(self, node: Node) -> Memory | None:
+        """What an open of /proc/<pid>/mem reads and writes (Linux checks its opener
+        once, here); None for any other node."""
+        n = self._node(node)
+        if n.kind != "file" or _base(n.name) != "mem":
+            return None  # (a thread's, task/<tid>/mem, is its process's memory)
+        return self.view.open_memory(n.pid)
+
     def read(self, node: Node, offset: int, size: int) -> bytes:
         n = self._node(node)
         if n.kind == "sysfile":
@@ -405,6 +422,8 @@ class ProcFs(FileSystem):
             return self.view.net(n.name[4:])
         if n.pid == 0:
             return self._system(n.name)
+        if _base(n.name) == "mem":  # (only through its open file, with the opener's grant)
+            raise KernelError(Errno.EIO, "/proc/<pid>/mem is read through an open file")
         info = self._info(n.pid)
         if n.pid == self.caller() and info.state == "S":  # it waits for this very read
             info = replace(info, state="R")
@@ -633,6 +652,11 @@ def _config_gz(view: ProcView) -> bytes:
     """/proc/config.gz: the same bytes at every read (no time stamp), so that a reader
     that reads it in pieces gets one gzip stream."""
     return gzip.compress(view.config(), mtime=0)
+
+
+def _base(name: str) -> str:
+    """A file's name in its directory: "mem" for "task/<tid>/mem"."""
+    return name.rsplit("/", 1)[-1]
 
 
 def _is(m: Mapping, path: bytes) -> bool:

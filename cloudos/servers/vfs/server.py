@@ -43,8 +43,8 @@ from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
 from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, locks, mounts, mqueue,
-                                 netsock, perm, pidfd, pipe, pty, regular, signalfd, timerfd,
-                                 transfer, unix)
+                                 netsock, perm, pidfd, pipe, procmem, pty, regular, signalfd,
+                                 timerfd, transfer, unix)
 from cloudos.servers.vfs.bindfs import underlying
 from cloudos.servers.vfs.console import BACKGROUND
 from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
@@ -111,7 +111,7 @@ KINDS: dict[str, FileOps] = {
     "console": console.HostConsole(), "eventfd": eventfd.EventFd(),
     "timerfd": timerfd.TimerFd(), "signalfd": signalfd.SignalFd(), "epoll": epoll.Epoll(),
     "inet": netsock.NetSocket(), "mqueue": mqueue.MqueueFile(), "pidfd": pidfd.Pidfd(),
-    "ptm": pty.PtyEnd(), "pts": pty.PtyEnd()}
+    "ptm": pty.PtyEnd(), "pts": pty.PtyEnd(), "procmem": procmem.ProcMem()}
 
 
 # The socket calls, each served by AF_UNIX's module, or for an internet socket by the net
@@ -675,6 +675,11 @@ class Vfs:
             raise KernelError(Errno.EROFS, "opening for writing on a read-only mount")
         if not created:  # a file this open made is the caller's whatever its mode
             self._may_open(proc.who, attr, r.flags)
+        memory = step.fs.open_memory(step.node) \
+            if isinstance(step.fs, ProcFs) and not r.flags & O_PATH else None
+        if memory is not None:  # /proc/<pid>/mem: checked once, for its opener
+            file = OpenFile("procmem", status, walk, memory=memory)
+            return proc.fds.install(file, cloexec)
         special = stat.S_IFMT(attr.mode) in (stat.S_IFIFO, stat.S_IFSOCK, stat.S_IFCHR,
                                              stat.S_IFBLK)
         if special and not r.flags & O_PATH:
