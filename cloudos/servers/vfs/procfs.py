@@ -1,7 +1,8 @@
 """procfs: the first /proc — processes and a few system files, generated on read.
 
 Owns: /proc/self, /proc/<pid>/{stat,statm,status,cmdline,comm,environ,maps,mounts,
-mountinfo,mem (its reads and writes: ``procmem``),exe,fd/,fdinfo/,task/<tid>/{stat,status,comm},ns/}, /proc/mounts,
+mountinfo,mem,exe,fd/,fdinfo/,task/<tid>/{stat,status,comm,mem},ns/} (mem's reads and
+writes: ``procmem``), /proc/mounts,
 /proc/{meminfo,uptime,stat,loadavg,vmstat,cpuinfo} (what procps's ps, top, free,
 uptime, vmstat and pgrep read, what lsof and debuggers read), /proc/locks (lslocks's),
 /proc/config.gz (the kernel configuration, gzipped: zcat's),
