@@ -1,6 +1,6 @@
 /* proc_mem.c — /proc/<pid>/mem: a stopped child's variable read and written by its parent,
  * /proc/self/mem reading a string and writing into a read-only page, EIO where nothing is
- * mapped (a short read at the edge), EACCES for another user's process, lseek to any address. */
+ * mapped (a short read at the edge), code patched after it ran, EACCES for another user's process, lseek to any address. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -70,6 +70,20 @@ static void self_memory(void)
     close(fd);
 }
 
+__attribute__((noinline)) static int answer(void) { return 1; }
+
+/* Code patched through /proc/self/mem after it ran: the next call runs the new bytes. */
+static void code(void)
+{
+    int (*volatile call)(void) = answer;
+    printf("answer before: %d\n", call());
+    static const unsigned char seven[] = {0xb8, 7, 0, 0, 0, 0xc3};  /* mov $7,%eax; ret */
+    int fd = open("/proc/self/mem", O_RDWR);
+    printf("pwrite code: %zd\n", pwrite(fd, seven, sizeof seven, (off_t)(uintptr_t)answer));
+    close(fd);
+    printf("answer after: %d\n", call());
+}
+
 /* A call's result and its errno, printed after the call. */
 static void report(const char *what, long long result)
 {
@@ -122,6 +136,8 @@ int main(int argc, char **argv)
         child_memory();
     if (section("self"))
         self_memory();
+    if (section("code"))
+        code();
     if (section("unmapped"))
         unmapped();
     if (section("high_seek"))

@@ -82,7 +82,7 @@ MEM_EXPECTED = [
     b"child stopped: 1", b"child's value 42, mine 41", b"pwrite: 8", b"child sees 1234",
     b"child exit 0", b"read string: 18 [hello from memory]", b"size 0 mode 100600",
     b"pwrite read-only: 6", b"page now [AFTER!]", b"read at lseek: 8 41",
-    b"read across the edge: 16", b"read unmapped: -1 EIO", b"write unmapped: -1 EIO",
+    b"answer before: 1", b"pwrite code: 6", b"answer after: 7", b"read across the edge: 16", b"read unmapped: -1 EIO", b"write unmapped: -1 EIO",
     b"SEEK_END: -1 EINVAL", b"lseek 0x7ffffffff000: 7ffffffff000",
     b"lseek kernel half: ffff800000001000", b"lseek SEEK_CUR: ffff800000002000",
     b"read there: -1 EIO", b"nobody opens root's: -1 EACCES",
