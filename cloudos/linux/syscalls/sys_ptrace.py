@@ -1,4 +1,6 @@
-"""Tracing another process: ptrace(2), process_vm_readv(2), process_vm_writev(2).
+"""Tracing another process: ptrace(2), process_vm_readv(2), process_vm_writev(2), and
+the memory an open of /proc/<pid>/mem is granted (``open_memory``: the access check is
+made there, for the opener, and the VFS gets a ``RemoteMemory`` of that process only).
 
 Decodes each request, checks it (the caller may trace the target; the tracee is in
 a ptrace-stop when the request needs one), then calls ``linux.ptrace``, which owns
