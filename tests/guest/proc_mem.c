@@ -103,6 +103,15 @@ static void unmapped(void)
     close(fd);
 }
 
+/* What a mem file is not: mapped (ENODEV); a size set is taken and changes nothing. */
+static void not_a_file(void)
+{
+    int fd = open("/proc/self/mem", O_RDWR);
+    report("mmap", mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED ? -1 : 0);
+    report("ftruncate", ftruncate(fd, 0));
+    close(fd);
+}
+
 static void high_seek(void)
 {
     int fd = open("/proc/self/mem", O_RDONLY);
@@ -140,6 +149,8 @@ int main(int argc, char **argv)
         code();
     if (section("unmapped"))
         unmapped();
+    if (section("not_a_file"))
+        not_a_file();
     if (section("high_seek"))
         high_seek();
     if (section("other_user"))

@@ -53,7 +53,8 @@ def mmap_read(vfs: Vfs, request: Request, r: abi.MmapRead) -> MappedFile:
     mapped: its pages arrive with MapAttach.
     """
     file = vfs.proc(request).fds.get(r.fd)
-    if file.walk is None or not stat.S_ISREG(file.fs.getattr(file.node).mode):
+    if file.kind != "node" or file.walk is None \
+            or not stat.S_ISREG(file.fs.getattr(file.node).mode):  # (/proc/<pid>/mem too)
         raise KernelError(Errno.ENODEV, "only regular files can be mapped")
     if not file.readable() or r.sharing == Sharing.SHARED_WRITE and not file.writable():
         raise KernelError(Errno.EACCES, "file not open for reading (and writing)")
