@@ -1,7 +1,7 @@
 """The file-operations protocol: what every kind of open file implements.
 
 Owns: ``FileOps``, the operations the VFS asks of an open file whatever its kind
-(read, readv, pread, write, pwrite, poll, seek, ioctl, stat, fasync, release, the job
+(read, readv, pread, write, pwrite, poll, seek, resize, ioctl, stat, fasync, release, the job
 control check of a terminal, the path and the fdinfo lines /proc shows for it, and
 what opening that /proc/<pid>/fd link opens), like Linux's ``file_operations``;
 its defaults are those of an anonymous inode (an eventfd, a timerfd, a signalfd,
@@ -67,6 +67,10 @@ class FileOps:
                offset: int, lengths: list[int] | None = None) -> int | None:
         """pwrite(2) of ``count`` bytes from the request's grant (pwritev: ``lengths``)."""
         raise KernelError(Errno.ESPIPE, f"a {file.kind} has no positions")
+
+    def resize(self, vfs: Vfs, request: Request, file: OpenFile, length: int) -> None:
+        """ftruncate(2) of the file, open for writing: only a regular file has a size."""
+        raise KernelError(Errno.EINVAL, f"ftruncate of a {file.kind}")
 
     def foreground(self, vfs: Vfs, file: OpenFile, pgid: int, sid: int, output: bool) -> None:
         """Whether the job (``pgid``, ``sid``) may read (or write, ``output``) the file

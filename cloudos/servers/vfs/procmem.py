@@ -73,5 +73,8 @@ class ProcMem(Regular):
         file.offset = (base + offset) & OFFSET_MASK
         return file.offset
 
+    def resize(self, vfs: Vfs, request: Request, file: OpenFile, length: int) -> None:
+        """Linux's proc_setattr takes a size and changes nothing: ftruncate answers 0."""
+
     def unread(self, vfs: Vfs, file: OpenFile) -> int:
         return 0

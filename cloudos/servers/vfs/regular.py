@@ -207,6 +207,13 @@ class Regular(FileOps):
             data = data[:limit - at]  # a short write, up to the limit
         return _file_write(vfs, fs, node, at, data)
 
+    def resize(self, vfs: Vfs, request: Request, file: OpenFile, length: int) -> None:
+        if not stat.S_ISREG(file.fs.getattr(file.node).mode):
+            raise KernelError(Errno.EINVAL, "ftruncate of what is not a regular file")
+        if length > vfs.state.fsize_limit(request.sender):
+            raise KernelError(Errno.EFBIG, "beyond RLIMIT_FSIZE")
+        truncate(vfs, file.fs, file.node, length)
+
     def poll(self, vfs: Vfs, proc: Proc, fd: int, file: OpenFile, events: int) -> int:
         return (POLLIN | POLLOUT) & events  # files and directories are always ready
 

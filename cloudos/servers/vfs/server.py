@@ -1238,15 +1238,9 @@ class Vfs:
         file = self.proc(request).fds.get(r.fd)
         if file.flags & O_PATH:
             raise KernelError(Errno.EBADF, "an O_PATH fd")
-        if r.length < 0 or file.kind not in ("node", "procmem") or not file.writable() \
-                or not stat.S_ISREG(file.fs.getattr(file.node).mode):
-            raise KernelError(Errno.EINVAL, "ftruncate of what is not a regular file open "
-                              "for writing")
-        if r.length > self.state.fsize_limit(request.sender):
-            raise KernelError(Errno.EFBIG, "beyond RLIMIT_FSIZE")
-        if file.kind == "procmem":  # Linux's proc_setattr takes the size and changes nothing
-            return 0
-        regular.truncate(self, file.fs, file.node, r.length)
+        if r.length < 0 or not file.writable():
+            raise KernelError(Errno.EINVAL, "ftruncate of a file not open for writing")
+        KINDS[file.kind].resize(self, request, file, r.length)
         return 0
 
     def statfs(self, request: Request, r: vfs.Statfs) -> int:
