@@ -1,6 +1,6 @@
 /* proc_mem.c — /proc/<pid>/mem: a stopped child's variable read and written by its parent,
  * /proc/self/mem reading a string and writing into a read-only page, EIO where nothing is
- * mapped (a short read at the edge), code patched after it ran, EACCES for another user's process, lseek to any address. */
+ * mapped (a short read at the edge) or in a read-only shared mapping, code patched after it ran, EACCES for another user's process, lseek to any address. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -100,6 +100,8 @@ static void unmapped(void)
     report("read unmapped", pread(fd, buf, 8, (off_t)(uintptr_t)(pages + 4096)));
     report("write unmapped", pwrite(fd, buf, 8, (off_t)(uintptr_t)(pages + 4096)));
     report("SEEK_END", lseek(fd, 0, SEEK_END));
+    char *shared = mmap(NULL, 4096, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    report("write read-only shared", pwrite(fd, "x", 1, (off_t)(uintptr_t)shared));
     close(fd);
 }
 

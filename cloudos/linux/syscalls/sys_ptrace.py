@@ -21,7 +21,7 @@ from cloudos.abi.ptrace import (AUDIT_ARCH_X86_64, IOVEC, NT_PRFPREG, NT_PRSTATU
 from cloudos.abi.signal import NSIG, SIGKILL, SIGSTOP
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.buddy import PAGE_SIZE
-from cloudos.kernel.mm.vm import PAGE_MASK, AddressSpace, SegFault
+from cloudos.kernel.mm.vm import PAGE_MASK, WRITE, AddressSpace, SegFault
 from cloudos.kernel.task import Process, Thread
 from cloudos.kernel.trap import SlowPath
 from cloudos.linux import ptrace, signals
@@ -144,11 +144,14 @@ def _poke(t: Thread, tracee: Process, addr: int, data: int) -> int:
 def poke_memory(aspace: AddressSpace, addr: int, data: bytes) -> None:
     """Linux's FOLL_FORCE write: a private mapping's pages become the tracee's own
     before the write, so a page shared with the page cache or a forked process keeps
-    its bytes; the CPU forgets what it translated from them (``copy_out``)."""
+    its bytes; the CPU forgets what it translated from them (``copy_out``). A shared
+    mapping is written only if it is writable (check_vma_flags: not a COW mapping)."""
     for page in range(addr & PAGE_MASK, addr + len(data), PAGE_SIZE):
         vma = aspace.find(page)
         if vma is None:
             raise KernelError(Errno.EFAULT, f"{page:#x} unmapped")
+        if vma.shared and not vma.prot & WRITE:
+            raise KernelError(Errno.EFAULT, f"{page:#x} is a read-only shared mapping")
         if not vma.shared:
             _private_page(aspace, page)
     aspace.copy_out(addr, data, force=True)
