@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -384,6 +385,75 @@ static void dgram_show(const char *what, int fd, size_t room, int flags)
     printf("\n");
 }
 
+/* datagram sockets by name: open files passed, epoll, a sender waiting for room, a reader
+   waiting for a message, shutdown */
+static void dgram_waits(void)
+{
+    struct sockaddr_un a;
+    socklen_t alen = abstract_addr(&a, "cloudos-dgram-x");
+    int r = socket(AF_UNIX, SOCK_DGRAM, 0);
+    bind(r, (struct sockaddr *)&a, alen);
+    int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = r}, out;
+    epoll_ctl(ep, EPOLL_CTL_ADD, r, &ev);
+    printf("epoll empty: %d\n", epoll_wait(ep, &out, 1, 0));
+    int fd = open("/dev/null", O_RDONLY);
+    char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+    struct iovec io = {"fd", 2};
+    struct msghdr m = {.msg_name = &a, .msg_namelen = alen, .msg_iov = &io, .msg_iovlen = 1,
+                       .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    SHOW("sendmsg an fd to a name", sendmsg(s, &m, 0));
+    printf("epoll with one: %d\n", epoll_wait(ep, &out, 1, 0));
+    char buf[8], rc[CMSG_SPACE(sizeof(int))];
+    struct iovec ri = {buf, sizeof buf};
+    struct msghdr rm = {.msg_iov = &ri, .msg_iovlen = 1, .msg_control = rc,
+                        .msg_controllen = sizeof rc};
+    ssize_t n = recvmsg(r, &rm, 0);
+    int got = -1;
+    if (rm.msg_controllen)
+        memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&rm)), sizeof got);
+    printf("recvmsg: %zd, controllen %zu, the fd is open %d\n", n, (size_t)rm.msg_controllen,
+           fcntl(got, F_GETFD) >= 0);
+    for (int i = 0; i < 11; i++)
+        sendto(s, "q", 1, 0, (struct sockaddr *)&a, alen);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        for (int i = 0; i < 12; i++)
+            recv(r, buf, sizeof buf, 0);
+        _exit(0);
+    }
+    SHOW("blocking send to a full queue", sendto(s, "w", 1, 0, (struct sockaddr *)&a, alen));
+    int status;
+    waitpid(pid, &status, 0);
+    SHOW("all were received", recv(r, buf, sizeof buf, MSG_DONTWAIT));
+    pid = fork();
+    if (pid == 0) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        sendto(s, "late", 4, 0, (struct sockaddr *)&a, alen);
+        _exit(0);
+    }
+    SHOW("a waiting recv", recv(r, buf, sizeof buf, 0));
+    waitpid(pid, &status, 0);
+    shutdown(r, SHUT_RD);
+    SHOW("recv after SHUT_RD", recv(r, buf, sizeof buf, 0));
+    shutdown(s, SHUT_WR);
+    SHOW("send after SHUT_WR", sendto(s, "x", 1, MSG_NOSIGNAL, (struct sockaddr *)&a, alen));
+    close(got);
+    close(fd);
+    close(ep);
+    close(r);
+    close(s);
+}
+
 static void dgram_bound(void)
 {
     struct sockaddr_un a, b, c;
@@ -498,6 +568,7 @@ static void dgram_bound(void)
     SHOW("send again", send(s, "x", 1, 0));
     SHOW("sendto its path", sendto(s, "x", 1, 0, (struct sockaddr *)&a, alen));
     unlink("dgram-r");
+    dgram_waits();
     close(ab);
     close(s);
     close(other);
