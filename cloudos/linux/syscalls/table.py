@@ -177,7 +177,8 @@ _ROWS: dict[Sysno, _Row] = {
                               "SO_BROADCAST, TCP_NODELAY, TCP_KEEP*, IP_TOS, IP_TTL, IPV6_V6ONLY "
                               "kept (keepalive, linger, TOS, TTL change nothing here), "
                               "SO_RCVTIMEO/SO_SNDTIMEO (receives, accept, sends, connect); "
-                              "AF_UNIX: SO_SNDBUF of a message socket (doubled); other "
+                              "AF_UNIX: SO_SNDBUF of a socketpair's message socket (doubled); "
+                              "other "
                               "SOL_SOCKET options accepted without effect"),
     Sysno.GETSOCKOPT: partial(sys_file.sys_getsockopt,
                               "SOL_SOCKET: type, error, domain, protocol, buffers, reuse, "

@@ -354,8 +354,9 @@ def changed(vfs: PipeServer, pipe: Pipe) -> None:
         if not vfs.api.waiting(request):  # interrupted: its bytes, and files, never come
             _drop_unwritten_rights(vfs, pipe)
             continue
-        if pipe.readers == 0 or pipe.writers == 0:
-            vfs.answer(request, done or -Errno.EPIPE)
+        if pipe.readers == 0 or pipe.writers == 0:  # (a datagram's receiver closed)
+            gone = Errno.ECONNREFUSED if pipe.senders is not None else Errno.EPIPE
+            vfs.answer(request, done or -gone)
             continue
         fits = min(_room(pipe, len(data)), len(data) - done)
         if pipe.bounds is not None and fits < len(data):  # a message goes whole

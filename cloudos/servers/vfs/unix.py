@@ -199,6 +199,8 @@ def connect(vfs: Vfs, request: Request, r: abi.Connect) -> int:
         raise KernelError(Errno.EINVAL, "a listening socket does not connect")
     if file.pipe is not None:
         raise KernelError(Errno.EISCONN, "already connected")
+    if server is not None and _datagram(server):
+        raise KernelError(EPROTOTYPE, "a datagram socket is bound there")
     listener = server.listener if server is not None else None
     if listener is None:
         raise KernelError(Errno.ECONNREFUSED, "nobody listens there")
