@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from cloudos.abi import vfs as abi
 from cloudos.abi.flags import AT_FDCWD
-from cloudos.abi.vfs import BytesOut, Received
+from cloudos.abi.vfs import BytesOut, Ioctl, Received
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.net.inet import BUF_MAX, INT_MAX, MIN_SNDBUF
+from cloudos.servers.net.sockets import IFREQ_ANSWERS, interface_ioctl
 from cloudos.servers.vfs import files, pipe
 from cloudos.servers.vfs.pipe import SHUT_READ, SHUT_WRITE
 from cloudos.servers.vfs.fileops import FileOps
@@ -562,6 +563,13 @@ class UnixSocket(FileOps):
 
     def seek(self, file: OpenFile, offset: int, whence: int) -> int:
         raise KernelError(Errno.ESPIPE, "not seekable")
+
+    def ioctl(self, vfs: Vfs, request: Request, file: OpenFile, r: Ioctl) -> int:
+        """FIONREAD, and the interface ioctls any socket answers (glibc's if_nametoindex
+        asks them of an AF_UNIX datagram socket)."""
+        if r.cmd in IFREQ_ANSWERS:
+            return interface_ioctl(vfs, request, r.cmd)
+        return super().ioctl(vfs, request, file, r)
 
     def stat(self, file: OpenFile) -> Attr:
         return pipe.anon_attr(file, stat.S_IFSOCK | 0o777, SOCKFS_DEV)
