@@ -1001,7 +1001,7 @@ def sys_lseek(t: Thread, fd: int, offset: int, whence: int, *_: int) -> int:
 
 def sys_ioctl(t: Thread, fd: int, cmd: int, arg: int, *_: int) -> int:
     """Implements Linux ioctl(2): terminal attributes, process groups, window size, FIONREAD,
-    FIONBIO, FIOCLEX and FIONCLEX; an interface's SIOCGIF* on an internet socket."""
+    FIONBIO, FIOCLEX and FIONCLEX; an interface's SIOCGIF* on a socket."""
     cmd &= 0xFFFF_FFFF
     size, out = IOCTL_BUFFERS.get(cmd, (0, False))
     grants = (_grant(t, arg, size, out),) if size else ()

@@ -90,8 +90,8 @@ _ROWS: dict[Sysno, _Row] = {
                          "TIOCNOTTY, TCSBRK, TIOCOUTQ, TIOCGPTN, TIOC[GS]PTLCK, TIOCGPTPEER "
                          "(no packet mode, TIOCSTI, TIOCSETD; TIOCSPGRP does not check that "
                          "the group exists; a master never becomes a controlling terminal); "
-                         "on internet sockets SIOCATMARK, SIOCGIF{NAME,INDEX,FLAGS,MTU,ADDR,"
-                         "NETMASK} of lo"),
+                         "on internet sockets SIOCATMARK; on any socket SIOCGIF{NAME,INDEX,"
+                         "FLAGS,MTU,ADDR,NETMASK} of lo"),
     Sysno.PREAD64: full(sys_file.sys_pread64),
     Sysno.PWRITE64: full(sys_file.sys_pwrite64),
     Sysno.READV: full(sys_file.sys_readv),
