@@ -1,4 +1,4 @@
-"""AF_UNIX sockets: stream, seqpacket and (in pairs) datagram sockets on one machine.
+"""AF_UNIX sockets: stream, seqpacket and datagram sockets on one machine.
 
 Owns: creating sockets and connected pairs, names (a path, as a socket file, or an
 abstract name; autobind), listening and its backlog, connecting and accepting
@@ -6,7 +6,9 @@ abstract name; autobind), listening and its backlog, connecting and accepting
 SOL_SOCKET, shutting a direction down, sends and receives (with the open files of
 SCM_RIGHTS), a socket's poll events, and letting go of a socket (its connection
 ends, its name goes). A connection is two pipes, crossed: each end reads one and
-writes the other (``pipe`` moves the bytes).
+writes the other (``pipe`` moves the bytes). A datagram socket of socket(2) reads
+its own queue, a message pipe that keeps each message's sender; it writes to the
+queue of the socket an address names, or of the one it connected to (``tx``).
 Never: touches guest memory except through a request's grants; reaches a host socket.
 Called by: ``vfs.server`` (the socket calls, and every operation on a socket).
 """
