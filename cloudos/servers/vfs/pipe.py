@@ -220,6 +220,8 @@ def take(pipe: Pipe, count: int) -> tuple[bytes, list[OpenFile]]:
     if pipe.bounds:
         end = pipe.bounds.popleft()
         pipe.charged -= truesize(end - start)
+        if pipe.senders:  # (whoever takes a datagram, its sender goes with it)
+            pipe.senders.popleft()
     del pipe.buffer[:end - start]
     pipe.consumed = end
     return data, passed

@@ -483,7 +483,6 @@ class _Datagram(pipe.Resumable):
         if self.flags & MSG_PEEK:
             data = bytes(queue.buffer[:min(count, size)])
         else:
-            queue.senders.popleft()
             data, passed = pipe.take(queue, count)
             pipe.signal_async(vfs, queue.async_writers)
         got = pipe.hand_over(vfs, request, grant, data, lengths, passed, self.control)
