@@ -447,10 +447,19 @@ static void dgram_waits(void)
     SHOW("recv after SHUT_RD", recv(r, buf, sizeof buf, 0));
     shutdown(s, SHUT_WR);
     SHOW("send after SHUT_WR", sendto(s, "x", 1, MSG_NOSIGNAL, (struct sockaddr *)&a, alen));
+    /* a file in flight to a socket that closes is let go */
+    int p[2], t = socket(AF_UNIX, SOCK_DGRAM, 0);
+    pipe(p);
+    memcpy(CMSG_DATA(c), &p[1], sizeof p[1]);
+    sendmsg(t, &m, 0);
+    close(p[1]);
+    close(r);
+    SHOW("the pipe's reader sees its end", read(p[0], buf, 1));
+    close(p[0]);
+    close(t);
     close(got);
     close(fd);
     close(ep);
-    close(r);
     close(s);
 }
 

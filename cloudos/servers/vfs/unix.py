@@ -601,6 +601,7 @@ class UnixSocket(FileOps):
             pipe.changed(vfs, file.pipe)
         elif file.pipe is not None:
             _shutdown(vfs, file, SHUT_BOTH)
+        if file.pipe is not None:
             while file.pipe.rights:
                 for passed in file.pipe.rights.popleft()[2]:
                     vfs.unref(passed)
