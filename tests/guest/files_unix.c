@@ -1,10 +1,12 @@
-/* files_unix.c — AF_UNIX stream sockets with names: bind (paths, abstract names, autobind), listen, connect, accept/accept4, getsockname/getpeername, SO_PEERCRED and other options, sendmsg/recvmsg, open files passed with SCM_RIGHTS, poll of a listener, the errors of each step (argv[1] picks one section; none: all). */
+/* files_unix.c — AF_UNIX stream sockets with names: bind (paths, abstract names, autobind), listen, connect, accept/accept4, getsockname/getpeername, SO_PEERCRED and other options, sendmsg/recvmsg, open files passed with SCM_RIGHTS, poll of a listener, the errors of each step; datagram sockets bound to names (argv[1] picks one section; none: all). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -354,6 +356,233 @@ static void rights(void)
     close(sv[1]);
 }
 
+static socklen_t abstract_addr(struct sockaddr_un *a, const char *name)
+{
+    memset(a, 0, sizeof *a);
+    a->sun_family = AF_UNIX;
+    memcpy(a->sun_path + 1, name, strlen(name));
+    return offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name);
+}
+
+/* a datagram from fd: its bytes and who sent it */
+static void dgram_show(const char *what, int fd, size_t room, int flags)
+{
+    char buf[64] = {0};
+    struct sockaddr_un from;
+    memset(&from, 0x55, sizeof from);
+    socklen_t len = sizeof from;
+    ssize_t n = recvfrom(fd, buf, room, flags, (struct sockaddr *)&from, &len);
+    if (n < 0) {
+        printf("%s: -1 %s\n", what, errname(errno));
+        return;
+    }
+    printf("%s: %zd [%.*s], from length %u", what, n, (int)(n < (ssize_t)room ? n : (ssize_t)room),
+           buf, len);
+    if (len > 2 && from.sun_path[0] == 0)
+        printf(" abstract [%.*s]", (int)(len - 3), from.sun_path + 1);
+    else if (len > 2)
+        printf(" path [%s]", from.sun_path);
+    printf("\n");
+}
+
+/* datagram sockets by name: open files passed, epoll, a sender waiting for room, a reader
+   waiting for a message, shutdown */
+static void dgram_waits(void)
+{
+    struct sockaddr_un a;
+    socklen_t alen = abstract_addr(&a, "cloudos-dgram-x");
+    int r = socket(AF_UNIX, SOCK_DGRAM, 0);
+    bind(r, (struct sockaddr *)&a, alen);
+    int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = r}, out;
+    epoll_ctl(ep, EPOLL_CTL_ADD, r, &ev);
+    printf("epoll empty: %d\n", epoll_wait(ep, &out, 1, 0));
+    int fd = open("/dev/null", O_RDONLY);
+    char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+    struct iovec io = {"fd", 2};
+    struct msghdr m = {.msg_name = &a, .msg_namelen = alen, .msg_iov = &io, .msg_iovlen = 1,
+                       .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    SHOW("sendmsg an fd to a name", sendmsg(s, &m, 0));
+    printf("epoll with one: %d\n", epoll_wait(ep, &out, 1, 0));
+    char buf[8], rc[CMSG_SPACE(sizeof(int))];
+    struct iovec ri = {buf, sizeof buf};
+    struct msghdr rm = {.msg_iov = &ri, .msg_iovlen = 1, .msg_control = rc,
+                        .msg_controllen = sizeof rc};
+    ssize_t n = recvmsg(r, &rm, 0);
+    int got = -1;
+    if (rm.msg_controllen)
+        memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&rm)), sizeof got);
+    printf("recvmsg: %zd, controllen %zu, the fd is open %d\n", n, (size_t)rm.msg_controllen,
+           fcntl(got, F_GETFD) >= 0);
+    for (int i = 0; i < 11; i++)
+        sendto(s, "q", 1, 0, (struct sockaddr *)&a, alen);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        for (int i = 0; i < 12; i++)
+            recv(r, buf, sizeof buf, 0);
+        _exit(0);
+    }
+    SHOW("blocking send to a full queue", sendto(s, "w", 1, 0, (struct sockaddr *)&a, alen));
+    int status;
+    waitpid(pid, &status, 0);
+    SHOW("all were received", recv(r, buf, sizeof buf, MSG_DONTWAIT));
+    pid = fork();
+    if (pid == 0) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        sendto(s, "late", 4, 0, (struct sockaddr *)&a, alen);
+        _exit(0);
+    }
+    SHOW("a waiting recv", recv(r, buf, sizeof buf, 0));
+    waitpid(pid, &status, 0);
+    shutdown(r, SHUT_RD);
+    SHOW("recv after SHUT_RD", recv(r, buf, sizeof buf, 0));
+    shutdown(s, SHUT_WR);
+    SHOW("send after SHUT_WR", sendto(s, "x", 1, MSG_NOSIGNAL, (struct sockaddr *)&a, alen));
+    /* a file in flight to a socket that closes is let go */
+    int p[2], t = socket(AF_UNIX, SOCK_DGRAM, 0);
+    pipe(p);
+    memcpy(CMSG_DATA(c), &p[1], sizeof p[1]);
+    sendmsg(t, &m, 0);
+    close(p[1]);
+    close(r);
+    SHOW("the pipe's reader sees its end", read(p[0], buf, 1));
+    close(p[0]);
+    close(t);
+    close(got);
+    close(fd);
+    close(ep);
+    close(s);
+}
+
+static void dgram_bound(void)
+{
+    struct sockaddr_un a, b, c;
+    socklen_t alen = path_addr(&a, "dgram-r");
+    int r = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    SHOW("bind a path", bind(r, (struct sockaddr *)&a, alen));
+    struct stat st;
+    stat("dgram-r", &st);
+    printf("a socket file: %d\n", S_ISSOCK(st.st_mode));
+    int other = socket(AF_UNIX, SOCK_DGRAM, 0);
+    SHOW("bind the same path", bind(other, (struct sockaddr *)&a, alen));
+    printf("poll empty: %#x\n", revents(r));
+    SHOW("recv empty, MSG_DONTWAIT", recv(r, a.sun_path, 1, MSG_DONTWAIT));
+
+    int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+    SHOW("sendto from unbound", sendto(s, "hello", 5, 0, (struct sockaddr *)&a, alen));
+    printf("poll with one: %#x\n", revents(r));
+    dgram_show("from unbound", r, 64, 0);
+    socklen_t blen = abstract_addr(&b, "cloudos-dgram-s");
+    SHOW("bind abstract", bind(s, (struct sockaddr *)&b, blen));
+    sendto(s, "one", 3, 0, (struct sockaddr *)&a, alen);
+    sendto(s, "three", 5, 0, (struct sockaddr *)&a, alen);
+    sendto(s, "", 0, 0, (struct sockaddr *)&a, alen);
+    dgram_show("first", r, 64, 0);
+    dgram_show("second", r, 64, 0);
+    dgram_show("empty", r, 64, 0);
+    sendto(s, "truncated", 9, 0, (struct sockaddr *)&a, alen);
+    sendto(s, "cut", 3, 0, (struct sockaddr *)&a, alen);
+    dgram_show("MSG_TRUNC", r, 4, MSG_TRUNC);
+    char small[2];
+    struct iovec io = {small, sizeof small};
+    struct msghdr m = {.msg_name = &c, .msg_namelen = sizeof c, .msg_iov = &io, .msg_iovlen = 1};
+    ssize_t n = recvmsg(r, &m, 0);
+    printf("recvmsg cut: %zd, MSG_TRUNC %d, namelen %u\n", n, !!(m.msg_flags & MSG_TRUNC),
+           m.msg_namelen);
+    sendto(s, "peek", 4, 0, (struct sockaddr *)&a, alen);
+    dgram_show("MSG_PEEK", r, 64, MSG_PEEK);
+    dgram_show("after the peek", r, 64, 0);
+
+    /* errors */
+    struct sockaddr_un x;
+    socklen_t xlen = path_addr(&x, "no-such-socket");
+    SHOW("sendto a missing path", sendto(s, "x", 1, 0, (struct sockaddr *)&x, xlen));
+    xlen = abstract_addr(&x, "cloudos-nobody");
+    SHOW("sendto an unbound name", sendto(s, "x", 1, 0, (struct sockaddr *)&x, xlen));
+    SHOW("send unconnected", send(s, "x", 1, 0));
+    static char big[300000];
+    SHOW("sendto too large", sendto(s, big, sizeof big, 0, (struct sockaddr *)&a, alen));
+    int sent = 0;
+    while (sendto(s, big, 100, MSG_DONTWAIT, (struct sockaddr *)&a, alen) == 100)
+        sent++;
+    printf("queue full after %d: %s\n", sent, errname(errno));
+    printf("poll full: %#x\n", revents(r));
+    for (int i = 0; i < sent; i++)
+        recv(r, big, sizeof big, 0);
+    printf("poll drained: %#x\n", revents(r));
+
+    /* connected: a default destination */
+    SHOW("connect", connect(s, (struct sockaddr *)&a, alen));
+    SHOW("write connected", write(s, "conn", 4));
+    dgram_show("connected", r, 64, 0);
+    socklen_t plen = sizeof c;
+    int got = getpeername(s, (struct sockaddr *)&c, &plen);
+    printf("getpeername: %d, length %u [%s]\n", got, plen, c.sun_path);
+    struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+    SHOW("connect AF_UNSPEC", connect(s, &unspec, sizeof unspec));
+    SHOW("getpeername dissolved", getpeername(s, (struct sockaddr *)&c, &plen));
+    SHOW("send dissolved", send(s, "x", 1, 0));
+
+    /* two processes: a request by path, the reply to the sender's abstract name */
+    pid_t pid = fork();
+    if (pid == 0) {
+        int me = socket(AF_UNIX, SOCK_DGRAM, 0);
+        struct sockaddr_un mine;
+        bind(me, (struct sockaddr *)&mine, abstract_addr(&mine, "cloudos-dgram-child"));
+        sendto(me, "ping", 4, 0, (struct sockaddr *)&a, alen);
+        char reply[16] = {0};
+        ssize_t k = recv(me, reply, sizeof reply, 0);
+        _exit(k == 4 && memcmp(reply, "pong", 4) == 0 ? 7 : 1);
+    }
+    char req[16];
+    struct sockaddr_un from;
+    socklen_t flen = sizeof from;
+    n = recvfrom(r, req, sizeof req, 0, (struct sockaddr *)&from, &flen);
+    printf("request: %zd [%.*s] from [%.*s]\n", n, (int)n, req, (int)(flen - 3),
+           from.sun_path + 1);
+    SHOW("reply", sendto(r, "pong", 4, 0, (struct sockaddr *)&from, flen));
+    int status;
+    waitpid(pid, &status, 0);
+    printf("child exit: %d\n", WEXITSTATUS(status));
+
+    /* autobind: an abstract name of five hex digits */
+    int ab = socket(AF_UNIX, SOCK_DGRAM, 0);
+    struct sockaddr_un fam = {.sun_family = AF_UNIX};
+    SHOW("autobind", bind(ab, (struct sockaddr *)&fam, sizeof(sa_family_t)));
+    plen = sizeof c;
+    getsockname(ab, (struct sockaddr *)&c, &plen);
+    int hex = 1;
+    for (int i = 1; i < 6; i++)
+        hex &= strchr("0123456789abcdef", c.sun_path[i]) != NULL && c.sun_path[i];
+    printf("autobound: length %u, first byte %d, five hex digits %d\n", plen, c.sun_path[0], hex);
+    sendto(ab, "auto", 4, 0, (struct sockaddr *)&a, alen);
+    plen = sizeof c;
+    n = recvfrom(r, req, sizeof req, 0, (struct sockaddr *)&from, &plen);
+    printf("from the autobound: %zd, length %u, same name %d\n", n, plen,
+           memcmp(&from, &c, plen) == 0);
+
+    /* the receiver closes: refused once, then not connected */
+    connect(s, (struct sockaddr *)&a, alen);
+    close(r);
+    SHOW("send to a closed receiver", send(s, "x", 1, 0));
+    SHOW("send again", send(s, "x", 1, 0));
+    SHOW("sendto its path", sendto(s, "x", 1, 0, (struct sockaddr *)&a, alen));
+    unlink("dgram-r");
+    dgram_waits();
+    close(ab);
+    close(s);
+    close(other);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -371,6 +600,8 @@ int main(int argc, char **argv)
         messages();
     if (section("rights"))
         rights();
+    if (section("dgram_bound"))
+        dgram_bound();
     testdir_leave();
     return 0;
 }

@@ -488,6 +488,23 @@ MQUEUE_SECTIONS = {
 }
 
 UNIX_SECTIONS = {
+    "dgram_bound": [b"bind the same path: -1 EADDRINUSE", b"poll with one: 0x5",
+                    b"from unbound: 5 [hello], from length 0",
+                    b"first: 3 [one], from length 18 abstract [cloudos-dgram-s]",
+                    b"MSG_TRUNC: 9 [trun], from length 18 abstract [cloudos-dgram-s]",
+                    b"recvmsg cut: 2, MSG_TRUNC 1, namelen 18",
+                    b"sendto a missing path: -1 ENOENT", b"sendto an unbound name: -1 ECONNREFUSED",
+                    b"sendto too large: -1 EMSGSIZE", b"queue full after 11: EAGAIN",
+                    b"getpeername: 0, length 10 [dgram-r]",
+                    b"request: 4 [ping] from [cloudos-dgram-child]", b"child exit: 7",
+                    b"autobound: length 8, first byte 0, five hex digits 1",
+                    b"send to a closed receiver: -1 ECONNREFUSED", b"send again: -1 ENOTCONN",
+                    b"sendmsg an fd to a name: 2", b"epoll with one: 1",
+                    b"recvmsg: 2, controllen 24, the fd is open 1",
+                    b"blocking send to a full queue: 1", b"all were received: -1 EAGAIN",
+                    b"a waiting recv: 4", b"recv after SHUT_RD: 0",
+                    b"send after SHUT_WR: -1 EPIPE",
+                    b"the pipe's reader sees its end: 0"],
     "names": [b"a socket file: 1", b"bind again: -1 EADDRINUSE", b"poll listening with one: 0x1",
               b"accept: ok, peer length 2, family 1", b"getpeername: length 7 [sock]",
               b"connect after the listener closed: -1 ECONNREFUSED",

@@ -409,7 +409,7 @@ INET_PROTOCOLS = {SOCK_STREAM: net.IPPROTO_TCP, SOCK_DGRAM: net.IPPROTO_UDP}
 
 
 def sys_socket(t: Thread, domain: int, type_: int, protocol: int, *_: int) -> int:
-    """Implements Linux socket(2): AF_UNIX stream and seqpacket sockets, and AF_INET and
+    """Implements Linux socket(2): AF_UNIX stream, datagram and seqpacket sockets, AF_INET and
     AF_INET6 TCP and UDP ones (raw and packet sockets need a privilege no guest has)."""
     domain, type_, protocol = s32(domain), s32(type_), s32(protocol)
     if type_ & ~(0xF | SOCK_TYPE_FLAGS):
@@ -434,9 +434,8 @@ def sys_socket(t: Thread, domain: int, type_: int, protocol: int, *_: int) -> in
         raise KernelError(Errno.EPERM, "packet sockets need CAP_NET_RAW")
     if domain != AF_UNIX:
         raise KernelError(Errno.EAFNOSUPPORT, f"address family {domain}")
-    if kind not in (SOCK_STREAM, SOCK_SEQPACKET) or protocol not in (0, AF_UNIX):
-        raise KernelError(Errno.EPROTONOSUPPORT,
-                          "AF_UNIX SOCK_STREAM and SOCK_SEQPACKET are implemented")
+    if kind not in (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET) or protocol not in (0, AF_UNIX):
+        raise KernelError(Errno.EPROTONOSUPPORT, f"AF_UNIX socket type {kind}")
     return call(t, vfs.Socket(type_ & SOCK_TYPE_FLAGS, kind))
 
 
@@ -1002,7 +1001,7 @@ def sys_lseek(t: Thread, fd: int, offset: int, whence: int, *_: int) -> int:
 
 def sys_ioctl(t: Thread, fd: int, cmd: int, arg: int, *_: int) -> int:
     """Implements Linux ioctl(2): terminal attributes, process groups, window size, FIONREAD,
-    FIONBIO, FIOCLEX and FIONCLEX; an interface's SIOCGIF* on an internet socket."""
+    FIONBIO, FIOCLEX and FIONCLEX; an interface's SIOCGIF* on a socket."""
     cmd &= 0xFFFF_FFFF
     size, out = IOCTL_BUFFERS.get(cmd, (0, False))
     grants = (_grant(t, arg, size, out),) if size else ()

@@ -90,8 +90,8 @@ _ROWS: dict[Sysno, _Row] = {
                          "TIOCNOTTY, TCSBRK, TIOCOUTQ, TIOCGPTN, TIOC[GS]PTLCK, TIOCGPTPEER "
                          "(no packet mode, TIOCSTI, TIOCSETD; TIOCSPGRP does not check that "
                          "the group exists; a master never becomes a controlling terminal); "
-                         "on internet sockets SIOCATMARK, SIOCGIF{NAME,INDEX,FLAGS,MTU,ADDR,"
-                         "NETMASK} of lo"),
+                         "on internet sockets SIOCATMARK; on any socket SIOCGIF{NAME,INDEX,"
+                         "FLAGS,MTU,ADDR,NETMASK} of lo"),
     Sysno.PREAD64: full(sys_file.sys_pread64),
     Sysno.PWRITE64: full(sys_file.sys_pwrite64),
     Sysno.READV: full(sys_file.sys_readv),
@@ -127,29 +127,36 @@ _ROWS: dict[Sysno, _Row] = {
                                                 "count); into a TCP socket with room, up to "
                                                 "1 MiB whole"),
     Sysno.SOCKET: partial(sys_file.sys_socket,
-                          "AF_UNIX SOCK_STREAM and SOCK_SEQPACKET (no unbound SOCK_DGRAM); "
+                          "AF_UNIX SOCK_STREAM, SOCK_SEQPACKET and SOCK_DGRAM (SOCK_RAW: "
+                          "EPROTONOSUPPORT, Linux makes it a datagram socket); "
                           "AF_INET and AF_INET6 SOCK_STREAM (TCP) and SOCK_DGRAM (UDP); "
                           "AF_NETLINK NETLINK_ROUTE (lo's link and addresses, read-only); raw "
                           "and packet sockets EPERM; other families EAFNOSUPPORT"),
     Sysno.CONNECT: partial(sys_file.sys_connect,
-                           "AF_UNIX stream (a full backlog is EAGAIN, never a wait); TCP and "
+                           "AF_UNIX stream (a full backlog is EAGAIN, never a wait), AF_UNIX "
+                           "datagram (a default destination; AF_UNSPEC dissolves it); TCP and "
                            "UDP: the guest's loopback, else the host's network with --net "
                            "host (NETWORK), else ENETUNREACH; past a loopback listener's "
                            "backlog a TCP connect waits for an accept (Linux's SYN retry)"),
     Sysno.ACCEPT: full(sys_file.sys_accept),
     Sysno.SENDTO: partial(sys_file.sys_sendto,
-                          "connected sockets and UDP datagrams to an address; MSG_DONTWAIT, "
+                          "connected sockets, UDP and AF_UNIX datagrams to an address (no "
+                          "autobind with SO_PASSCRED); MSG_DONTWAIT, "
                           "MSG_NOSIGNAL (MSG_MORE, MSG_CONFIRM, MSG_EOR: no effect); MSG_OOB "
                           "on loopback TCP (POLLPRI, SO_OOBINLINE; no SIGURG), EOPNOTSUPP "
                           "off the machine and on UDP"),
     Sysno.RECVFROM: partial(sys_file.sys_recvfrom,
                             "MSG_DONTWAIT; internet sockets: MSG_PEEK, MSG_WAITALL, MSG_TRUNC "
-                            "and a UDP sender's address; MSG_OOB: TCP's urgent byte"),
+                            "and a UDP sender's address; AF_UNIX datagram sockets of "
+                            "socket(2): MSG_PEEK, MSG_TRUNC and the sender's address; "
+                            "MSG_OOB: TCP's urgent byte"),
     Sysno.SENDMSG: partial(sys_file.sys_sendmsg,
-                           "SCM_RIGHTS on AF_UNIX; msg_name for UDP; other ancillary data "
+                           "SCM_RIGHTS on AF_UNIX; msg_name for UDP and AF_UNIX datagrams; "
+                           "other ancillary data (SCM_CREDENTIALS) "
                            "EOPNOTSUPP"),
     Sysno.RECVMSG: partial(sys_file.sys_recvmsg,
-                           "SCM_RIGHTS; a UDP sender's address in msg_name, MSG_TRUNC; no "
+                           "SCM_RIGHTS; a UDP or AF_UNIX datagram sender's address in msg_name, "
+                           "MSG_TRUNC; no "
                            "other ancillary data (IP_PKTINFO, timestamps)"),
     Sysno.SHUTDOWN: partial(sys_file.sys_shutdown,
                             "a TCP peer's writes after SHUT_RD fail with EPIPE (Linux takes "
@@ -170,7 +177,8 @@ _ROWS: dict[Sysno, _Row] = {
                               "SO_BROADCAST, TCP_NODELAY, TCP_KEEP*, IP_TOS, IP_TTL, IPV6_V6ONLY "
                               "kept (keepalive, linger, TOS, TTL change nothing here), "
                               "SO_RCVTIMEO/SO_SNDTIMEO (receives, accept, sends, connect); "
-                              "AF_UNIX: SO_SNDBUF of a message socket (doubled); other "
+                              "AF_UNIX: SO_SNDBUF of a socketpair's message socket (doubled); "
+                              "other "
                               "SOL_SOCKET options accepted without effect"),
     Sysno.GETSOCKOPT: partial(sys_file.sys_getsockopt,
                               "SOL_SOCKET: type, error, domain, protocol, buffers, reuse, "

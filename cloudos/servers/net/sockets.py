@@ -695,9 +695,10 @@ IFREQ_ANSWERS = {
     SIOCGIFADDR: LOOPBACK_SOCKADDR, SIOCGIFNETMASK: NETMASK_8, SIOCGIFNAME: b"lo\0"}
 
 
-def _interface_ioctl(srv: NetServer, request: Request, cmd: int) -> int:
+def interface_ioctl(srv: PipeServer, request: Request, cmd: int) -> int:
     """SIOCGIF*: lo's name by index, or its index, flags, MTU, address, netmask by name;
-    any other interface is ENODEV."""
+    any other interface is ENODEV. (Any socket's, as Linux's dev_ioctl: the VFS asks
+    this for an AF_UNIX socket.)"""
     ifreq = srv.api.copy_in(request.grants[0], 0, IFREQ)
     if cmd == SIOCGIFNAME:
         if struct.unpack_from("<i", ifreq, IFNAMSIZ)[0] != netlink.LO_INDEX:
@@ -764,7 +765,7 @@ def ioctl(srv: NetServer, request: Request, r: abi.Ioctl) -> int:
     """FIONREAD (SIOCINQ) and the interface ioctls; the VFS serves those of any file."""
     file, _ = _sock(srv)
     if r.cmd in IFREQ_ANSWERS:
-        return _interface_ioctl(srv, request, r.cmd)
+        return interface_ioctl(srv, request, r.cmd)
     if r.cmd == FIONREAD:
         srv.api.copy_out(request.grants[0], 0, struct.pack("<i", _unread(file)))
         return 0

@@ -63,6 +63,9 @@ class Pipe:
     # None for a byte stream
     bounds: deque[int] | None = None
     charged: int = 0  # a message socket's: its messages' truesize (Linux's sk_wmem_alloc)
+    # an AF_UNIX datagram socket's own queue (socket(2), not socketpair): the address of
+    # each queued message's sender (b"" for an unbound one), in order; None elsewhere
+    senders: deque[bytes] | None = None
     # opens for reading and for writing so far (Linux's r_counter, w_counter): a FIFO's
     # opener waits for the other's to move; an anonymous pipe starts with one of each
     r_counter: int = 1

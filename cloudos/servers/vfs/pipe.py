@@ -50,6 +50,7 @@ SKB_SIZE, SKB_SHINFO, SKB_ALIGN = 256, 320, 64  # x86_64's aligned struct sizes
 SKB_MAX_ALLOC = (PAGE << 2) - SKB_SHINFO
 MAX_SKB_FRAGS = 17
 MESSAGE_SLACK = 32  # a datagram may be as large as the send buffer less this (EMSGSIZE)
+MAX_DGRAM_QLEN = 10  # net.unix.max_dgram_qlen's default
 
 
 class PipeServer(Protocol):
@@ -156,7 +157,7 @@ def read(vfs: PipeServer, request: Request, file: OpenFile, count: int, grant: A
     data, passed = take(pipe, count)
     changed(vfs, pipe)
     signal_async(vfs, pipe.async_writers)
-    return _answer(vfs, request, grant, data, lengths, passed, control)
+    return hand_over(vfs, request, grant, data, lengths, passed, control)
 
 
 def truesize(length: int) -> int:
@@ -174,7 +175,7 @@ def _room(pipe: Pipe, message: int) -> int:
     socket's whole ``message`` while its queued messages' charges are under its size."""
     if pipe.bounds is None:
         return pipe.capacity - len(pipe.buffer)
-    return message if pipe.charged < pipe.capacity else 0
+    return message if pipe.charged < pipe.capacity and not _queue_full(pipe) else 0
 
 
 def has_room(pipe: Pipe) -> bool:
@@ -182,14 +183,24 @@ def has_room(pipe: Pipe) -> bool:
     message socket, charges down to a quarter of its size (Linux's unix_writable)."""
     if pipe.bounds is None:
         return len(pipe.buffer) < pipe.capacity
-    return pipe.charged * 4 <= pipe.capacity
+    return pipe.charged * 4 <= pipe.capacity and not _queue_full(pipe)
 
 
-def _queue_message(pipe: Pipe, length: int) -> None:
-    """The message just added to a message socket's buffer ends here and is charged."""
+def _queue_full(pipe: Pipe) -> bool:
+    """A datagram socket's own queue holds more than net.unix.max_dgram_qlen messages
+    (Linux's unix_recvq_full: its senders wait, or get EAGAIN)."""
+    return pipe.senders is not None and pipe.bounds is not None \
+        and len(pipe.bounds) > MAX_DGRAM_QLEN
+
+
+def _queue_message(pipe: Pipe, length: int, sender: OpenFile) -> None:
+    """The message just added to a message socket's buffer ends here and is charged; a
+    datagram socket's queue keeps who sent it (its address, b"" when unbound)."""
     assert pipe.bounds is not None
     pipe.bounds.append(pipe.consumed + len(pipe.buffer))
     pipe.charged += truesize(length)
+    if pipe.senders is not None:
+        pipe.senders.append(sender.name)
 
 
 def take(pipe: Pipe, count: int) -> tuple[bytes, list[OpenFile]]:
@@ -209,6 +220,8 @@ def take(pipe: Pipe, count: int) -> tuple[bytes, list[OpenFile]]:
     if pipe.bounds:
         end = pipe.bounds.popleft()
         pipe.charged -= truesize(end - start)
+        if pipe.senders:  # (whoever takes a datagram, its sender goes with it)
+            pipe.senders.popleft()
     del pipe.buffer[:end - start]
     pipe.consumed = end
     return data, passed
@@ -223,7 +236,8 @@ def _drop_unwritten_rights(vfs: PipeServer, pipe: Pipe) -> None:
             vfs.unref(file)
 
 
-def _answer(vfs: PipeServer, request: Request, grant: Any, data: bytes, lengths: list[int] | None,
+def hand_over(vfs: PipeServer, request: Request, grant: Any, data: bytes,
+              lengths: list[int] | None,
             passed: list[OpenFile], control: Any) -> Any:
     """Copy what a pipe or socket read took; files that came with it go to recvmsg's
     control buffer (installed as new fds) or, for other reads, are dropped."""
@@ -256,10 +270,11 @@ def _answer(vfs: PipeServer, request: Request, grant: Any, data: bytes, lengths:
 
 
 def write(vfs: PipeServer, request: Request, file: OpenFile, data: bytes, done: int,
-          dontwait: bool = False) -> int | None:
-    """A write to what ``file`` writes to (a pipe, a socket's outgoing pipe) of ``data``
-    past its first ``done`` bytes: the count, or None (answered when there is room)."""
-    pipe = file.tx if file.kind in ("socket", "inet") else file.pipe
+          dontwait: bool = False, to: Pipe | None = None) -> int | None:
+    """A write to what ``file`` writes to (a pipe, a socket's outgoing pipe, or ``to``: a
+    datagram's destination) of ``data`` past its first ``done`` bytes: the count, or None
+    (answered when there is room)."""
+    pipe = to or (file.tx if file.kind in ("socket", "inet") else file.pipe)
     assert pipe is not None
     if pipe.readers == 0 or pipe.writers == 0:
         if file.socktype == SOCK_DGRAM and pipe.readers == 0:
@@ -285,7 +300,7 @@ def write(vfs: PipeServer, request: Request, file: OpenFile, data: bytes, done: 
     pipe.buffer += data[done:done + fits]
     done += fits
     if messages:
-        _queue_message(pipe, len(data))
+        _queue_message(pipe, len(data), file)
     changed(vfs, pipe)
     signal_async(vfs, pipe.async_readers)
     if done < len(data):
@@ -333,7 +348,7 @@ def changed(vfs: PipeServer, pipe: Pipe) -> None:
         data, passed = take(pipe, count)
         signal_async(vfs, pipe.async_writers)
         try:
-            vfs.answer(request, _answer(vfs, request, grant, data, lengths, passed, control))
+            vfs.answer(request, hand_over(vfs, request, grant, data, lengths, passed, control))
         except KernelError as err:
             vfs.answer(request, -err.errno)
     while pipe.blocked_writers and (has_room(pipe) or pipe.readers == 0 or pipe.writers == 0):
@@ -341,8 +356,9 @@ def changed(vfs: PipeServer, pipe: Pipe) -> None:
         if not vfs.api.waiting(request):  # interrupted: its bytes, and files, never come
             _drop_unwritten_rights(vfs, pipe)
             continue
-        if pipe.readers == 0 or pipe.writers == 0:
-            vfs.answer(request, done or -Errno.EPIPE)
+        if pipe.readers == 0 or pipe.writers == 0:  # (a datagram's receiver closed)
+            gone = Errno.ECONNREFUSED if pipe.senders is not None else Errno.EPIPE
+            vfs.answer(request, done or -gone)
             continue
         fits = min(_room(pipe, len(data)), len(data) - done)
         if pipe.bounds is not None and fits < len(data):  # a message goes whole
@@ -352,7 +368,7 @@ def changed(vfs: PipeServer, pipe: Pipe) -> None:
         done += fits
         signal_async(vfs, pipe.async_readers)
         if pipe.bounds is not None:
-            _queue_message(pipe, len(data))
+            _queue_message(pipe, len(data), file)
         if done < len(data):
             request.on_crash = done
             pipe.blocked_writers.appendleft((request, file, data, done))

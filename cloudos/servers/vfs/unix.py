@@ -1,4 +1,4 @@
-"""AF_UNIX sockets: stream, seqpacket and (in pairs) datagram sockets on one machine.
+"""AF_UNIX sockets: stream, seqpacket and datagram sockets on one machine.
 
 Owns: creating sockets and connected pairs, names (a path, as a socket file, or an
 abstract name; autobind), listening and its backlog, connecting and accepting
@@ -6,7 +6,9 @@ abstract name; autobind), listening and its backlog, connecting and accepting
 SOL_SOCKET, shutting a direction down, sends and receives (with the open files of
 SCM_RIGHTS), a socket's poll events, and letting go of a socket (its connection
 ends, its name goes). A connection is two pipes, crossed: each end reads one and
-writes the other (``pipe`` moves the bytes).
+writes the other (``pipe`` moves the bytes). A datagram socket of socket(2) reads
+its own queue, a message pipe that keeps each message's sender; it writes to the
+queue of the socket an address names, or of the one it connected to (``tx``).
 Never: touches guest memory except through a request's grants; reaches a host socket.
 Called by: ``vfs.server`` (the socket calls, and every operation on a socket).
 """
@@ -20,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from cloudos.abi import vfs as abi
 from cloudos.abi.flags import AT_FDCWD
-from cloudos.abi.vfs import BytesOut
+from cloudos.abi.vfs import BytesOut, Ioctl, Received
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.net.inet import BUF_MAX, INT_MAX, MIN_SNDBUF
+from cloudos.servers.net.sockets import IFREQ_ANSWERS, interface_ioctl
 from cloudos.servers.vfs import files, pipe
 from cloudos.servers.vfs.pipe import SHUT_READ, SHUT_WRITE
 from cloudos.servers.vfs.fileops import FileOps
@@ -35,9 +38,10 @@ if TYPE_CHECKING:
     from cloudos.servers.vfs.server import Proc, Vfs
 
 SHUT_BOTH = SHUT_READ | SHUT_WRITE  # OpenFile.shut bits (pipe.py)
-MSG_DONTWAIT, MSG_NOSIGNAL, MSG_CMSG_CLOEXEC = 0x40, 0x4000, 0x40000000
-AF_UNIX, SOMAXCONN, SOCKET_BUFFER = 1, 4096, 212992
-SOCK_STREAM = 1
+MSG_PEEK, MSG_TRUNC, MSG_DONTWAIT = 2, 0x20, 0x40
+MSG_NOSIGNAL, MSG_CMSG_CLOEXEC = 0x4000, 0x40000000
+AF_UNSPEC, AF_UNIX, SOMAXCONN, SOCKET_BUFFER = 0, 1, 4096, 212992
+SOCK_STREAM, SOCK_DGRAM = 1, 2
 EPROTOTYPE = 91  # (not among the kernel's names: its image has no room)
 SOL_SOCKET, SO_REUSEADDR, SO_TYPE, SO_ERROR, SO_SNDBUF, SO_RCVBUF = 1, 2, 3, 4, 7, 8
 SO_KEEPALIVE, SO_LINGER, SO_PASSCRED, SO_PEERCRED, SO_RCVTIMEO, SO_SNDTIMEO = 9, 13, 16, 17, 20, 21
@@ -73,9 +77,14 @@ def socketpair(vfs: Vfs, request: Request, r: abi.Socketpair) -> int:
 
 
 def socket(vfs: Vfs, request: Request, r: abi.Socket) -> int:
-    """An unconnected AF_UNIX stream or seqpacket socket (the client checked domain
-    and type)."""
-    file = OpenFile("socket", files.O_RDWR | r.flags & O_NONBLOCK, socktype=r.socktype)
+    """An unconnected AF_UNIX socket (the client checked domain and type). A datagram
+    one has its own queue from the start: whoever finds its name sends to it."""
+    queue = None
+    if r.socktype == SOCK_DGRAM:
+        queue = Pipe(readers=1, writers=1, bounds=deque(), capacity=SOCKET_BUFFER,
+                     senders=deque())
+    file = OpenFile("socket", files.O_RDWR | r.flags & O_NONBLOCK, pipe=queue,
+                    socktype=r.socktype)
     return vfs.proc(request).fds.install(file, bool(r.flags & O_CLOEXEC))
 
 
@@ -138,6 +147,8 @@ def bind(vfs: Vfs, request: Request, r: abi.Bind) -> int:
 
 def listen(vfs: Vfs, request: Request, r: abi.Listen) -> int:
     file = _socket(vfs, request, r.fd)
+    if _datagram(file):
+        raise KernelError(Errno.EOPNOTSUPP, "a datagram socket does not listen")
     if not file.name or file.pipe is not None:
         raise KernelError(Errno.EINVAL, "listen needs a bound, unconnected socket")
     limit = min(max(r.backlog, 0), SOMAXCONN) + 1
@@ -147,24 +158,52 @@ def listen(vfs: Vfs, request: Request, r: abi.Listen) -> int:
     return 0
 
 
-def connect(vfs: Vfs, request: Request, r: abi.Connect) -> int:
-    proc = vfs.proc(request)
-    file = _socket(vfs, request, r.fd)
-    name, kind = _address(r.addr)
+def _bound(vfs: Vfs, proc: Proc, addr: bytes) -> OpenFile | None:
+    """The socket bound to a sockaddr_un: None if no socket is (ENOENT for a missing
+    path, ECONNREFUSED for a file that is no socket, as Linux's unix_find_other)."""
+    name, kind = _address(addr)
     if kind == b"path":
         step = vfs.lookup(proc, AT_FDCWD, name)[-1]
         a = step.fs.getattr(step.node)
         if not stat.S_ISSOCK(a.mode):
             raise KernelError(Errno.ECONNREFUSED, "not a socket")
-        server = vfs.state.unix_names.get(("node", a.dev, a.ino))
-    elif kind == b"abstract":
-        server = vfs.state.unix_names.get(("abstract", name))
-    else:
-        raise KernelError(Errno.EINVAL, "no address")
+        return vfs.state.unix_names.get(("node", a.dev, a.ino))
+    if kind == b"abstract":
+        return vfs.state.unix_names.get(("abstract", name))
+    raise KernelError(Errno.EINVAL, "no address")
+
+
+def _datagram(file: OpenFile) -> bool:
+    """Whether ``file`` is a datagram socket of socket(2) (its queue keeps senders)."""
+    return file.pipe is not None and file.pipe.senders is not None
+
+
+def _dgram_connect(vfs: Vfs, request: Request, file: OpenFile, addr: bytes) -> int:
+    """A datagram socket's default destination: set, or (AF_UNSPEC) dissolved."""
+    if len(addr) >= 2 and struct.unpack_from("<H", addr)[0] == AF_UNSPEC:
+        file.tx, file.peer = None, b""
+        return 0
+    target = _bound(vfs, vfs.proc(request), addr)
+    if target is None:
+        raise KernelError(Errno.ECONNREFUSED, "no socket is bound there")
+    if not _datagram(target):
+        raise KernelError(EPROTOTYPE, "the socket there is of another type")
+    file.tx, file.peer = target.pipe, target.name
+    return 0
+
+
+def connect(vfs: Vfs, request: Request, r: abi.Connect) -> int:
+    proc = vfs.proc(request)
+    file = _socket(vfs, request, r.fd)
+    if _datagram(file):
+        return _dgram_connect(vfs, request, file, r.addr)
+    server = _bound(vfs, proc, r.addr)
     if file.listener is not None:
         raise KernelError(Errno.EINVAL, "a listening socket does not connect")
     if file.pipe is not None:
         raise KernelError(Errno.EISCONN, "already connected")
+    if server is not None and _datagram(server):
+        raise KernelError(EPROTOTYPE, "a datagram socket is bound there")
     listener = server.listener if server is not None else None
     if listener is None:
         raise KernelError(Errno.ECONNREFUSED, "nobody listens there")
@@ -191,6 +230,8 @@ def accept4(vfs: Vfs, request: Request, r: abi.Accept4) -> Any:
     if r.flags & ~(O_CLOEXEC | O_NONBLOCK):
         raise KernelError(Errno.EINVAL, f"accept4 flags {r.flags:#x}")
     listener = file.listener
+    if _datagram(file):
+        raise KernelError(Errno.EOPNOTSUPP, "a datagram socket does not accept")
     if listener is None:
         raise KernelError(Errno.EINVAL, "not listening")
     if not listener.queue:
@@ -222,7 +263,7 @@ def getsockname(vfs: Vfs, request: Request, r: abi.Getsockname) -> Any:
 
 def getpeername(vfs: Vfs, request: Request, r: abi.Getpeername) -> Any:
     file = _socket(vfs, request, r.fd)
-    if file.pipe is None:
+    if file.pipe is None or _datagram(file) and file.tx is None:
         raise KernelError(Errno.ENOTCONN, "not connected")
     return BytesOut(0, file.peer)
 
@@ -236,7 +277,8 @@ def getsockopt(vfs: Vfs, request: Request, r: abi.Getsockopt) -> Any:
               SO_ACCEPTCONN: int(file.listener is not None), SO_SNDBUF: _sndbuf(file),
               SO_RCVBUF: SOCKET_BUFFER, SO_REUSEADDR: 0, SO_KEEPALIVE: 0, SO_PASSCRED: 0}
     if r.option == SO_PEERCRED:
-        return BytesOut(0, struct.pack("<iII", *file.cred) if file.pipe is not None
+        known = file.pipe is not None and not _datagram(file)  # (a datagram's: none)
+        return BytesOut(0, struct.pack("<iII", *file.cred) if known
                         else struct.pack("<iii", 0, -1, -1))
     if r.option not in values:
         raise KernelError(Errno.ENOPROTOOPT, f"socket option {r.option}")
@@ -256,7 +298,7 @@ def setsockopt(vfs: Vfs, request: Request, r: abi.Setsockopt) -> int:
         raise KernelError(Errno.EINVAL, "an int option takes 4 bytes")
     if r.option in (SO_SNDBUFFORCE, SO_RCVBUFFORCE) and not vfs.who().capable(CAP_NET_ADMIN):
         raise KernelError(Errno.EPERM, "forcing a buffer size needs CAP_NET_ADMIN")
-    tx = file.tx
+    tx = None if _datagram(file) else file.tx  # (a datagram's tx is its peer's own queue)
     if r.option in (SO_SNDBUF, SO_SNDBUFFORCE) and tx is not None and tx.bounds is not None:
         # as sock_setsockopt: doubled (Linux's bookkeeping overhead), within wmem_max
         # (FORCE: within INT_MAX), never under SOCK_MIN_SNDBUF
@@ -269,7 +311,7 @@ def setsockopt(vfs: Vfs, request: Request, r: abi.Setsockopt) -> int:
 
 def _sndbuf(file: OpenFile) -> int:
     """SO_SNDBUF: a connected message socket's charge limit; else Linux's default."""
-    tx = file.tx
+    tx = None if _datagram(file) else file.tx
     return tx.capacity if tx is not None and tx.bounds is not None else SOCKET_BUFFER
 
 
@@ -280,12 +322,16 @@ def sendmsg(vfs: Vfs, request: Request, r: abi.Sendmsg) -> int | None:
     if r.flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL):
         raise KernelError(Errno.EOPNOTSUPP, f"send flags {r.flags:#x}")
     passing = [proc.fds.get(n) for n in r.fds]  # EBADF before anything is sent
-    _connected(file, False)
+    if _datagram(file):
+        tx = _destination(vfs, request, file, r.addr)
+    else:
+        _connected(file, False)
+        assert file.tx is not None
+        tx = file.tx
     data = b"".join(vfs.api.copy_in(g, 0, n) for g, n in zip(request.grants, r.lengths))
-    tx = file.tx
-    assert tx is not None
+    dontwait = bool(r.flags & MSG_DONTWAIT)
     if not (passing and data):
-        return pipe.write(vfs, request, file, data, 0, bool(r.flags & MSG_DONTWAIT))
+        return pipe.write(vfs, request, file, data, 0, dontwait, tx)
     # the files go in first: a reader waiting now takes them with the bytes
     start = tx.consumed + len(tx.buffer)
     chunk = [start, start + len(data), passing]
@@ -293,7 +339,7 @@ def sendmsg(vfs: Vfs, request: Request, r: abi.Sendmsg) -> int | None:
     for passed in passing:
         passed.refs += 1  # held by the message until it is received
     try:
-        result = pipe.write(vfs, request, file, data, 0, bool(r.flags & MSG_DONTWAIT))
+        result = pipe.write(vfs, request, file, data, 0, dontwait, tx)
     except KernelError:
         if chunk in tx.rights:
             tx.rights.remove(chunk)
@@ -309,11 +355,16 @@ def recvmsg(vfs: Vfs, request: Request, r: abi.Recvmsg) -> Any:
     """recvmsg: bytes into the buffers; open files that came with them into the control
     buffer (the last grant, ``room`` bytes)."""
     file = _socket(vfs, request, r.fd)
-    if r.flags & ~(MSG_DONTWAIT | MSG_CMSG_CLOEXEC):
+    datagram = _datagram(file)
+    extra = MSG_PEEK | MSG_TRUNC if datagram else 0
+    if r.flags & ~(MSG_DONTWAIT | MSG_CMSG_CLOEXEC | extra):
         raise KernelError(Errno.EOPNOTSUPP, f"recv flags {r.flags:#x}")
     _connected(file, True)
     grants = request.grants[:len(r.lengths)]
     control = (request.grants[len(r.lengths)] if r.room else 0, r.room, r.flags)
+    if datagram:
+        return _receive(vfs, request, _Datagram(file, r.flags, control, "msg"),
+                        sum(r.lengths), grants, r.lengths)
     return pipe.read(vfs, request, file, sum(r.lengths), grants, r.lengths,
                      bool(r.flags & MSG_DONTWAIT), control)
 
@@ -340,8 +391,8 @@ def shutdown(vfs: Vfs, request: Request, r: abi.Shutdown) -> int:
     file = _socket(vfs, request, r.fd)
     if r.how not in (0, 1, 2):
         raise KernelError(Errno.EINVAL, f"shutdown how={r.how}")
-    if file.pipe is None:  # Linux notes it and succeeds (a later connect is refused)
-        file.shut |= r.how + 1
+    if file.pipe is None or _datagram(file):  # Linux notes it and succeeds (a later
+        file.shut |= r.how + 1                  # connect is refused, a send EPIPE)
         return 0
     _shutdown(vfs, file, r.how + 1)  # SHUT_RD, SHUT_WR, SHUT_RDWR -> bits 1, 2, 3
     return 0
@@ -349,6 +400,12 @@ def shutdown(vfs: Vfs, request: Request, r: abi.Shutdown) -> int:
 
 def sendto(vfs: Vfs, request: Request, r: abi.Sendto) -> int | None:
     file = _socket(vfs, request, r.fd)
+    if _datagram(file):
+        if r.flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL):
+            raise KernelError(Errno.EOPNOTSUPP, f"send flags {r.flags:#x}")
+        to = _destination(vfs, request, file, r.addr)
+        data = vfs.api.copy_in(request.grants[0], 0, r.count)
+        return pipe.write(vfs, request, file, data, 0, bool(r.flags & MSG_DONTWAIT), to)
     if r.named:
         raise KernelError(Errno.EISCONN, "the socket is connected")
     if r.flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL):
@@ -358,8 +415,13 @@ def sendto(vfs: Vfs, request: Request, r: abi.Sendto) -> int | None:
     return pipe.write(vfs, request, file, data, 0, bool(r.flags & MSG_DONTWAIT))
 
 
-def recvfrom(vfs: Vfs, request: Request, r: abi.Recvfrom) -> int | None:
+def recvfrom(vfs: Vfs, request: Request, r: abi.Recvfrom) -> Any:
     file = _socket(vfs, request, r.fd)
+    if _datagram(file):
+        if r.flags & ~(MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC):
+            raise KernelError(Errno.EOPNOTSUPP, f"recv flags {r.flags:#x}")
+        return _receive(vfs, request, _Datagram(file, r.flags, None, "from"), r.count,
+                        request.grants[0], None)
     if r.flags & ~MSG_DONTWAIT:
         raise KernelError(Errno.EOPNOTSUPP, f"recv flags {r.flags:#x}")
     _connected(file, True)
@@ -368,20 +430,116 @@ def recvfrom(vfs: Vfs, request: Request, r: abi.Recvfrom) -> int | None:
     return result
 
 
+def _destination(vfs: Vfs, request: Request, file: OpenFile, addr: bytes) -> Pipe:
+    """The queue a datagram goes to: the socket bound at ``addr``, else the connected
+    peer's. As Linux: ECONNREFUSED where nobody is bound; a peer gone is ECONNREFUSED
+    once, then the socket is unconnected (ENOTCONN); EPERM if the receiver is connected
+    to another socket."""
+    if file.shut & SHUT_WRITE:
+        raise KernelError(Errno.EPIPE, "shut down for sending")
+    if addr:
+        target = _bound(vfs, vfs.proc(request), addr)
+        if target is None:
+            raise KernelError(Errno.ECONNREFUSED, "no socket is bound there")
+        if not _datagram(target):
+            raise KernelError(EPROTOTYPE, "the socket there is of another type")
+        if target.tx is not None and target.tx is not file.pipe:
+            raise KernelError(Errno.EPERM, "the receiver is connected to another socket")
+        assert target.pipe is not None
+        return target.pipe
+    if file.tx is None:
+        raise KernelError(Errno.ENOTCONN, "no destination")
+    if file.tx.readers == 0:
+        file.tx, file.peer = None, b""
+        raise KernelError(Errno.ECONNREFUSED, "the peer is gone")
+    return file.tx
+
+
+class _Datagram(pipe.Resumable):
+    """A receive on a datagram socket, now or parked until a message comes: a read's,
+    recvfrom's (the answer carries the sender's address) or recvmsg's (and its
+    control buffer)."""
+
+    def __init__(self, file: OpenFile, flags: int, control: Any, how: str) -> None:
+        self.file, self.flags, self.control, self.how = file, flags, control, how
+
+    def resume(self, vfs: pipe.PipeServer, request: Request, queue: Pipe, count: int,
+               grant: Any, lengths: list[int] | None) -> bool:
+        if not queue.readable():
+            return False
+        try:
+            vfs.answer(request, self.take(vfs, request, queue, count, grant, lengths))
+        except KernelError as err:
+            vfs.answer(request, -err.errno)
+        return True
+
+    def take(self, vfs: pipe.PipeServer, request: Request, queue: Pipe, count: int,
+             grant: Any, lengths: list[int] | None) -> Any:
+        """The first message (cut to ``count``; MSG_PEEK leaves it queued), answered as
+        the call asks: MSG_TRUNC gives its whole length."""
+        assert queue.bounds and queue.senders
+        size, sender = queue.bounds[0] - queue.consumed, queue.senders[0]
+        passed: list[OpenFile] = []
+        if self.flags & MSG_PEEK:
+            data = bytes(queue.buffer[:min(count, size)])
+        else:
+            data, passed = pipe.take(queue, count)
+            pipe.signal_async(vfs, queue.async_writers)
+        got = pipe.hand_over(vfs, request, grant, data, lengths, passed, self.control)
+        length = size if self.flags & MSG_TRUNC else len(data)
+        if self.how == "msg":
+            assert isinstance(got, Received)
+            trunc = MSG_TRUNC if size > len(data) else 0
+            return Received(length, got.control_used, got.msg_flags | trunc, sender)
+        return BytesOut(length, sender) if self.how == "from" else length
+
+    def nothing(self) -> Any:
+        """The answer of a socket shut for reading with nothing queued: 0 bytes."""
+        if self.how == "msg":
+            return Received(0, 0, 0)
+        return BytesOut(0, b"") if self.how == "from" else 0
+
+
+def _receive(vfs: Vfs, request: Request, how: _Datagram, count: int, grant: Any,
+             lengths: list[int] | None) -> Any:
+    """A datagram socket's receive: a message now, else EAGAIN or a wait."""
+    queue, file = how.file.pipe, how.file
+    assert queue is not None
+    if not queue.readable():
+        if file.shut & SHUT_READ:
+            return how.nothing()
+        if file.flags & O_NONBLOCK or how.flags & MSG_DONTWAIT:
+            raise KernelError(Errno.EAGAIN, "no datagram queued")
+        queue.blocked_readers.append((request, count, grant, lengths, how))
+        return None  # answered when a message comes
+    result = how.take(vfs, request, queue, count, grant, lengths)
+    if not how.flags & MSG_PEEK:
+        pipe.changed(vfs, queue)
+    return result
+
+
 class UnixSocket(FileOps):
     """The socket kind of open file: an AF_UNIX socket, connected or not, or listening."""
 
     def read(self, vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any) -> Any:
         _connected(file, True)
+        if _datagram(file):
+            return _receive(vfs, request, _Datagram(file, 0, None, "read"), count, grant, None)
         return pipe.read(vfs, request, file, count, grant, None)
 
     def readv(self, vfs: Vfs, request: Request, file: OpenFile, grants: list[int],
               lengths: list[int]) -> Any:
         vfs.check_readable(file)  # one read fills the buffers in order
         _connected(file, True)
+        if _datagram(file):
+            return _receive(vfs, request, _Datagram(file, 0, None, "read"), sum(lengths),
+                            grants, lengths)
         return pipe.read(vfs, request, file, sum(lengths), grants, lengths)
 
     def write(self, vfs: Vfs, request: Request, file: OpenFile, data: bytes) -> int | None:
+        if _datagram(file):
+            return pipe.write(vfs, request, file, data, 0, False,
+                              _destination(vfs, request, file, b""))
         _connected(file, False)
         return pipe.write(vfs, request, file, data, 0)
 
@@ -390,6 +548,10 @@ class UnixSocket(FileOps):
             return POLLIN & events if file.listener.queue else 0
         if file.pipe is None:  # unconnected: Linux says so
             return (POLLOUT & events) | POLLHUP
+        if _datagram(file):  # as Linux's unix_dgram_poll
+            mask = POLLIN if file.pipe.readable() else 0
+            mask |= POLLOUT if file.tx is None or pipe.has_room(file.tx) else 0
+            return mask & events
         # as Linux's unix_poll: shut directions, data, room
         rx, tx = file.pipe, file.tx
         assert tx is not None
@@ -403,6 +565,13 @@ class UnixSocket(FileOps):
     def seek(self, file: OpenFile, offset: int, whence: int) -> int:
         raise KernelError(Errno.ESPIPE, "not seekable")
 
+    def ioctl(self, vfs: Vfs, request: Request, file: OpenFile, r: Ioctl) -> int:
+        """FIONREAD, and the interface ioctls any socket answers (glibc's if_nametoindex
+        asks them of an AF_UNIX datagram socket)."""
+        if r.cmd in IFREQ_ANSWERS:
+            return interface_ioctl(vfs, request, r.cmd)
+        return super().ioctl(vfs, request, file, r)
+
     def stat(self, file: OpenFile) -> Attr:
         return pipe.anon_attr(file, stat.S_IFSOCK | 0o777, SOCKFS_DEV)
 
@@ -412,7 +581,10 @@ class UnixSocket(FileOps):
         return pipe.anon_path(file)
 
     def unread(self, vfs: Vfs, file: OpenFile) -> int:
-        return len(file.pipe.buffer) if file.pipe is not None else 0
+        queue = file.pipe
+        if queue is not None and queue.senders is not None:  # the next datagram's size
+            return queue.bounds[0] - queue.consumed if queue.bounds else 0
+        return len(queue.buffer) if queue is not None else 0
 
     def fasync(self, vfs: Vfs, file: OpenFile, on: bool) -> bool:
         pipe.fasync(file, on)
@@ -422,8 +594,14 @@ class UnixSocket(FileOps):
         """The last fd of a socket went: its connection ends; a listener's queue is refused;
         open files in flight to it are dropped."""
         pipe.fasync(file, False)
-        if file.pipe is not None:
+        if _datagram(file):
+            assert file.pipe is not None
+            file.pipe.readers = 0  # senders to it are refused from now on
+            file.tx = None
+            pipe.changed(vfs, file.pipe)
+        elif file.pipe is not None:
             _shutdown(vfs, file, SHUT_BOTH)
+        if file.pipe is not None:
             while file.pipe.rights:
                 for passed in file.pipe.rights.popleft()[2]:
                     vfs.unref(passed)
