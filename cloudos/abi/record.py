@@ -48,7 +48,7 @@ def record(cls: type[T]) -> type[T]:
                      __delattr__=_frozen, __eq__=_eq, __hash__=_hash, __repr__=_repr,
                      __getstate__=_getstate, __setstate__=_setstate)
     made: type[T] = type(cls.__name__, cls.__bases__, namespace)
-    made.__init__ = _first_init(made, fields)  # type: ignore[misc]
+    type.__setattr__(made, "__init__", _first_init(made, fields))
     return made
 
 
