@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 
 import pytest
+
+from conftest import cloudos_command
 
 if shutil.which("gcc") is None:
     pytest.skip("gcc not found: cannot build the guest programs", allow_module_level=True)
@@ -718,6 +721,23 @@ MOUNTS_SECTIONS = {
 }
 
 
+# files_dcache: every change made through the VFS is seen by the next path lookup
+DCACHE_SECTIONS = {
+    "names": [b"missing again: -1 ENOENT", b"created: [one]", b"old name: -1 ENOENT",
+              b"b after rename over: [three]", b"unlinked, open: -1 ENOENT",
+              b"d/f after the rename: -1 ENOENT", b"e/f: [in d]",
+              b"e/ after rmdir: -1 ENOENT", b"e again: size=-1 mode=0700 uid=0",
+              b"through the new l: [second]", b"hard link: [first]"],
+    "attrs": [b"after chmod: size=5 mode=0600 uid=0", b"after chown: size=5 mode=0600 uid=1",
+              b"after truncate: size=2 mode=0600 uid=1",
+              b"after append: size=10 mode=0600 uid=1", b"content: [12abcdefgh]",
+              b"d after chmod: size=-1 mode=0711 uid=0"],
+    "search": [b"nobody opens d/f: [readable]", b"nobody opens d/f after chmod 700: -1 EACCES",
+               b"nobody opens d/f after chmod 701: [readable]",
+               b"nobody opens d/f in its own d (300): [readable]"],
+}
+
+
 SECTIONED = {"files_pipe": PIPE_SECTIONS, "files_fifo": FIFO_SECTIONS,
              "files_special": SPECIAL_SECTIONS, "files_eventfd": EVENTFD_SECTIONS,
              "files_socketpair": SOCKETPAIR_SECTIONS, "files_epoll": EPOLL_SECTIONS,
@@ -727,7 +747,8 @@ SECTIONED = {"files_pipe": PIPE_SECTIONS, "files_fifo": FIFO_SECTIONS,
              "sysv_ipc": SYSV_IPC_SECTIONS, "mqueue": MQUEUE_SECTIONS,
              "files_unix": UNIX_SECTIONS, "posix_timers": POSIX_TIMER_SECTIONS,
              "signalfd": SIGNALFD_SECTIONS, "files_locks": LOCKS_SECTIONS,
-             "mounts": MOUNTS_SECTIONS, "files_splice": SPLICE_SECTIONS}
+             "mounts": MOUNTS_SECTIONS, "files_splice": SPLICE_SECTIONS,
+             "files_dcache": DCACHE_SECTIONS}
 SECTION_CASES = [(program, section) for program, sections in SECTIONED.items()
                  for section in sections]
 
@@ -845,3 +866,34 @@ def test_files_removed_while_held_stay_usable(mode, guest_bins, run_native, run_
     guest = run_cloudos([prog, "/mnt/h"], extra_args=["--mount", f"{tmp_path / 'guest'}:/mnt/h:rw"])
     _assert_same(native, guest)
     assert list((tmp_path / "guest").iterdir()) == []
+
+
+def test_host_changes_through_a_mount_are_seen(guest_bins, tmp_path):
+    """A host directory shown with --mount, changed on the host while the guest runs: a
+    file rewritten in place reads new at once; a file made or removed is seen by path
+    lookups within the walk cache's HOST_TTL_NS (1 s; the guest allows 2)."""
+    (tmp_path / "f").write_bytes(b"old")
+    (tmp_path / "gone").write_bytes(b"")
+    prog = guest_bins.path("files_dcache", "static")
+    guest = subprocess.Popen(cloudos_command([prog, "host", "/mnt/h"],
+                                             ["--mount", f"{tmp_path}:/mnt/h"]),
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    try:
+        assert guest.stdout is not None and guest.stdin is not None
+        before = [guest.stdout.readline() for _ in range(4)]
+        assert before == [b"f before: [old]\n", b"new before: -1 ENOENT\n",
+                          b"gone before: size=0 mode=%04o uid=%d\n"
+                          % ((tmp_path / "gone").stat().st_mode & 0o7777, os.getuid()),
+                          b"ready\n"], before
+        with open(tmp_path / "f", "r+b") as f:  # in place: the same inode
+            f.write(b"new")
+        (tmp_path / "new").write_bytes(b"made on the host")
+        (tmp_path / "gone").unlink()
+        out, err = guest.communicate(b"go\n", timeout=60)
+    finally:
+        guest.kill()
+        guest.wait()
+    assert guest.returncode == 0, err
+    assert out.splitlines() == [b"f at once: [new]", b"new and gone seen by 2 s: yes",
+                                b"new: [made on the host]", b"gone: -1 ENOENT"], (out, err)

@@ -32,6 +32,8 @@ class BindFs(FileSystem):
         self.dev = inner.dev  # one file system: a bind mount has its st_dev
         self.source = inner.source
         self.options = inner.options
+        self.cache_ttl_ns = inner.cache_ttl_ns
+        inner.watch(self)
 
     @property
     def readonly(self) -> bool:

@@ -53,6 +53,8 @@ class FilterFs(FileSystem):
         self.hidden_path = hidden_path
         self.hidden = hidden
         self._root = FilterNode(self, inner.root(), b"", stat.S_IFDIR)
+        self.cache_ttl_ns = inner.cache_ttl_ns  # (the rules never change)
+        inner.watch(self)
 
     def close(self) -> None:
         self.inner.close()

@@ -12,20 +12,41 @@ Called by: ``vfs.paths`` and ``vfs.server``; implemented by ``tmpfs``,
 
 A node stays the same object while someone holds it: looking the same name up
 again returns that object, so the VFS may compare nodes with ``is``.
+
+The walk cache (Linux's dcache, for ``paths`` only): each file system remembers
+the names it was asked to look up (the node found, or that there was none) and
+the attributes of the nodes a walk went through, for as long as its
+``cache_ttl_ns`` says (None: never, for a file system whose entries change by
+themselves, as /proc's do), and until the file system changes: every change it
+makes (create ... setattr, ``CHANGES``) empties its cache, whatever its class,
+and the caches of every file system layered on it (``watch``), so a change made
+through any mount of a file system is seen at once through all of them. What
+changes behind the VFS's back (the host's files under a hostfs) is seen when the
+entry expires.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import stat
+import time
+import weakref
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any, Callable
 
 from cloudos.errno import Errno, KernelError
 
 NAME_MAX = 255       # bytes in one name
 SYMLINK_MAX = 4095   # bytes in a symlink's target (PATH_MAX less the NUL)
+UNTIL_CHANGED = 1 << 62  # a cache_ttl_ns: good until the file system changes (~146 years)
+CACHE_MAX = 8192     # entries one file system's walk cache holds before it starts again
+# The operations that change what a walk sees (names, kinds, modes, owners): each empties
+# the walk cache of its file system (FileSystem.__init_subclass__ sees to it).
+CHANGES = ("create", "mkdir", "symlink", "mknod", "link", "relink", "unlink", "rmdir",
+           "rename", "exchange", "setattr")
 
 
 @dataclass(slots=True)
@@ -117,16 +138,98 @@ class Node:
         self.ino = ino
 
 
+def _counted(change: Callable[..., Any]) -> Callable[..., Any]:
+    """``change``, then ``changed()`` once it has run (or failed part-way: a host rename
+    may have happened before an error)."""
+    @functools.wraps(change)
+    def counted(self: FileSystem, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return change(self, *args, **kwargs)
+        finally:
+            self.changed()
+    return counted
+
+
 class FileSystem(ABC):
     """The operations the VFS calls; every mutating one raises EROFS when ``readonly``."""
 
     name: str
     source = ""  # what /proc/mounts names as its source ("": its type's usual name)
     options = ""  # its mount options, after "rw" or "ro", as /proc/mounts shows them
+    # how long a walk may trust what it learnt here, in ns (None: never)
+    cache_ttl_ns: int | None = None
+    cache_clock: Callable[[], int] = staticmethod(time.monotonic_ns)  # the walk cache's
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """No walk cache outlives a change: every CHANGES method a class defines calls
+        ``changed`` (a class cannot forget to)."""
+        super().__init_subclass__(**kwargs)
+        for name in CHANGES:
+            if name in cls.__dict__:
+                setattr(cls, name, _counted(cls.__dict__[name]))
 
     def __init__(self, readonly: bool) -> None:
         self.readonly = readonly
         self.dev = next(_devs)  # st_dev of every node, unique per instance
+        self.changes = 0  # CHANGES made here or below
+        self._watchers: weakref.WeakSet[FileSystem] = weakref.WeakSet()  # layered on it
+        # the walk cache, emptied by every change: (dir, name) -> (node or None for
+        # ENOENT, expiry) and node -> (attributes, expiry)
+        self._names: dict[tuple[Node, bytes], tuple[Node | None, int]] = {}
+        self._attrs: dict[Node, tuple[Attr, int]] = {}
+
+    def watch(self, layered: FileSystem) -> None:
+        """``layered`` shows this file system's files (a layer, an inner one): every change
+        here is one of its too."""
+        self._watchers.add(layered)
+
+    def changed(self) -> None:
+        """Counts a change and forgets what walks learnt, here and in every file system
+        layered on this one (which also lets go of the nodes: a removed tmpfs file's bytes
+        stay charged while anything holds its node)."""
+        self.changes += 1
+        self._names.clear()
+        self._attrs.clear()
+        for layered in self._watchers:
+            layered.changed()
+
+    def walk_lookup(self, dir: Node, name: bytes) -> Node:
+        """``lookup`` through the walk cache: a name looked up before is not asked again
+        while the file system is unchanged and the entry young (ENOENT included)."""
+        key = (dir, name)
+        hit = self._names.get(key)
+        if hit is not None and hit[1] > self.cache_clock():
+            if hit[0] is None:
+                raise KernelError(Errno.ENOENT, f"no entry {name!r}")
+            return hit[0]
+        try:
+            node: Node | None = self.lookup(dir, name)
+        except KernelError as err:
+            if err.errno != Errno.ENOENT:
+                raise
+            node = None
+        if self.cache_ttl_ns is not None:
+            self._remember(self._names, key, (node, self.cache_clock() + self.cache_ttl_ns))
+        if node is None:
+            raise KernelError(Errno.ENOENT, f"no entry {name!r}")
+        return node
+
+    def walk_attr(self, node: Node) -> Attr:
+        """``getattr`` through the walk cache, for the walk's own checks (a directory's
+        type, mode and owner, a symlink's type): never handed to anyone who changes it."""
+        hit = self._attrs.get(node)
+        if hit is not None and hit[1] > self.cache_clock():
+            return hit[0]
+        attr = self.getattr(node)
+        if self.cache_ttl_ns is not None:
+            self._remember(self._attrs, node, (attr, self.cache_clock() + self.cache_ttl_ns))
+        return attr
+
+    @staticmethod
+    def _remember(cache: dict[Any, Any], key: Any, entry: Any) -> None:
+        if len(cache) >= CACHE_MAX:
+            cache.clear()
+        cache[key] = entry
 
     def _check_writable(self) -> None:
         if self.readonly:

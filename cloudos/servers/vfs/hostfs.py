@@ -24,7 +24,10 @@ host (which may say EPERM). A file or directory the guest removes (unlink, rmdir
 rename over it) while a node of it is held (an open file, a cwd) stays usable as
 on Linux: the node keeps an O_PATH fd on it (``held``), taken before the removal,
 and reaches the file through that fd from then on. A file removed, renamed or
-replaced on the host behind a node's back gives ESTALE or ENOENT.
+replaced on the host behind a node's back gives ESTALE or ENOENT. Path walks
+trust what they learnt here for HOST_TTL_NS (fs.py's walk cache): a name made or
+removed on the host is seen by them within that time; changes made through the
+VFS at once.
 Host errors come back with the host's errno.
 """
 
@@ -60,6 +63,10 @@ STORE_MAGIC = frozenset({
 _libc = ctypes.CDLL(None, use_errno=True)
 WALK = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 OPEN = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC  # never blocks on a fifo
+# How long a walk trusts a name or a directory's attributes it learnt from the host (FUSE's
+# default entry and attribute timeout): a file made, removed or changed on the host behind
+# the guest's back is seen by path lookups within this time; reads and fstat always ask.
+HOST_TTL_NS = 1_000_000_000
 
 
 class HostNode(Node):
@@ -129,6 +136,7 @@ class HostFs(FileSystem):
     """A host directory, read-only unless asked otherwise."""
 
     name = "hostfs"
+    cache_ttl_ns = HOST_TTL_NS
 
     def __init__(self, root: str, readonly: bool = True) -> None:
         super().__init__(readonly)

@@ -79,6 +79,13 @@ class OverlayFs(FileSystem):
         self._opaque: set[int] = set()                # upper dir inos hiding their lower dir
         self._orphans = itertools.count()
         self._root = OverlayNode(self, upper.root(), lower.root(), stat.S_IFDIR, None, b"")
+        # a walk trusts the merged view as long as it trusts both layers
+        if lower.cache_ttl_ns is None or upper.cache_ttl_ns is None:
+            self.cache_ttl_ns = None
+        else:
+            self.cache_ttl_ns = min(lower.cache_ttl_ns, upper.cache_ttl_ns)
+        lower.watch(self)
+        upper.watch(self)
 
     def close(self) -> None:
         """Closes both layers: the overlay is their only user."""

@@ -12,7 +12,9 @@ its starting directory). Never: asks a file system to
 follow a symlink or to see a `..`: a file system only ever gets single names,
 so no path can escape the namespace it is mounted in.
 A ``Namespace`` is one mount table; unshare(CLONE_NEWNS) gives a process a copy
-(``vfs.mounts`` changes them).
+(``vfs.mounts`` changes them). A walk asks each file system through its walk cache
+(``FileSystem.walk_lookup`` and ``walk_attr``, fs.py), so a path walked before costs
+a few dict lookups; the mount table is consulted at every step.
 Called by: ``vfs.server``, ``vfs.mounts``.
 """
 
@@ -151,7 +153,7 @@ class Namespace:
         mounted = self.mounts.get(path_of(walk + (Step(name, here.fs, here.node),)))
         if mounted is not None:  # what lies beneath a mount point is never consulted
             return walk + (Step(name, mounted, mounted.root()),)
-        return walk + (Step(name, here.fs, here.fs.lookup(here.node, name)),)
+        return walk + (Step(name, here.fs, here.fs.walk_lookup(here.node, name)),)
 
     def resolve(self, start: Walk, path: bytes, follow: bool = True,
                 parent: bool = False, top: Walk | None = None,
@@ -173,7 +175,7 @@ class Namespace:
             name = pending.pop(0)
             if len(name) > NAME_MAX:
                 raise KernelError(Errno.ENAMETOOLONG, "a path component is too long")
-            here = walk[-1].fs.getattr(walk[-1].node)
+            here = walk[-1].fs.walk_attr(walk[-1].node)
             if not stat.S_ISDIR(here.mode):
                 raise KernelError(Errno.ENOTDIR, path_of(walk).decode(errors="replace"))
             if self.may_search is not None:
@@ -191,7 +193,7 @@ class Namespace:
             if scope.flags:
                 walk = scope.enter(walk)
             step = walk[-1]
-            if stat.S_ISLNK(step.fs.getattr(step.node).mode) and (follow or not last
+            if stat.S_ISLNK(step.fs.walk_attr(step.node).mode) and (follow or not last
                                                                     or must_be_dir):
                 links += 1
                 if links > MAX_SYMLINKS:

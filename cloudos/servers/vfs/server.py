@@ -86,6 +86,7 @@ POLLNVAL = 32
 RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = map(int, (
     RenameFlag.NOREPLACE, RenameFlag.EXCHANGE, RenameFlag.WHITEOUT))
 CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC = 2, 4
+O_NOATIME = int(OpenFlag.NOATIME)
 RESOLVE_CACHED = int(ResolveFlag.CACHED)  # every walk here is as cheap as a cached one
 O_TMPFILE_BIT = files.O_TMPFILE & ~O_DIRECTORY  # __O_TMPFILE
 MKNOD_FORMATS = (0, stat.S_IFREG, stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO, stat.S_IFSOCK)
@@ -805,7 +806,7 @@ class Vfs:
             (perm.MAY_WRITE if accmode in (files.O_WRONLY, files.O_RDWR) or flags & O_TRUNC
              else 0)
         perm.check(who, attr, want)
-        if flags & OpenFlag.NOATIME:
+        if flags & O_NOATIME:
             perm.check_owner(who, attr)
 
     def _open_walk(self, proc: Proc, dirfd: int, path: bytes, flags: int,

@@ -26,7 +26,7 @@ from typing import Callable, Iterable
 
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import (
-    Attr, FileSystem, Magic, Node, StatFs, check_name, check_target, dtype,
+    UNTIL_CHANGED, Attr, FileSystem, Magic, Node, StatFs, check_name, check_target, dtype,
 )
 
 PAGE = 4096
@@ -102,6 +102,7 @@ class TmpFs(FileSystem):
     """An in-memory file system."""
 
     name = "tmpfs"
+    cache_ttl_ns = UNTIL_CHANGED  # nothing changes it but its own operations
 
     def __init__(self, max_bytes: int | None = None, max_inodes: int | None = None,
                  readonly: bool = False, clock: Callable[[], int] = time.time_ns,
