@@ -131,7 +131,7 @@ class ServerApi:
 
     def copy_out(self, grant: int, offset: int, data: bytes) -> None:
         g = self.kernel.ipc.grant(self.pid, grant, offset, len(data), write=True)
-        g.aspace.copy_out(g.start + offset, data)
+        g.aspace.copy_out(g.start + offset, memoryview(data))  # (its pages: views, not copies)
 
 
 class ServerRuntime:

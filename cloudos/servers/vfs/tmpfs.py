@@ -256,7 +256,8 @@ class TmpFs(FileSystem):
         n = self._file(node)
         if offset < 0 or size < 0:
             raise KernelError(Errno.EINVAL, "negative offset or size")
-        return bytes(n.data[offset:offset + size])
+        with memoryview(n.data) as view:  # one copy, out of the file's bytes
+            return bytes(view[offset:offset + size])
 
     def write(self, node: Node, offset: int, data: bytes) -> int:
         """Writes what fits: a short count when tmpfs fills, ENOSPC when nothing fits."""
@@ -269,13 +270,19 @@ class TmpFs(FileSystem):
         room = len(n.data) + self._free_bytes() - offset
         if room <= 0:
             raise KernelError(Errno.ENOSPC, "tmpfs is full")
-        data = data[:room]
-        end = offset + len(data)
-        if end > len(n.data):
-            self._resize(n, end)
-        n.data[offset:end] = data
+        piece = memoryview(data)[:room]
+        size, end = len(n.data), offset + len(piece)
+        if end > size:
+            self._charge(end - size)
+        if offset > size:
+            n.data.extend(bytes(offset - size))  # the gap reads as zeros
+            size = offset
+        # one copy: over what is there, then appended (never zeros written, then overwritten)
+        inside = max(0, min(end, size) - offset)
+        n.data[offset:offset + inside] = piece[:inside]
+        n.data += piece[inside:]
         self._touch(n)
-        return len(data)
+        return len(piece)
 
     def truncate(self, node: Node, size: int) -> None:
         self.setattr(node, size=size)
