@@ -15,7 +15,7 @@ import pytest
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.bindfs import BindFs
 from cloudos.servers.vfs.fs import CACHE_MAX, FileSystem, Node
-from cloudos.servers.vfs.hostfs import HOST_TTL_NS, HostFs
+from cloudos.servers.vfs.hostfs import DIR_FDS_MAX, HOST_TTL_NS, HostFs
 from cloudos.servers.vfs.overlay import OverlayFs
 from cloudos.servers.vfs.paths import Namespace
 from cloudos.servers.vfs.tmpfs import TmpFs
@@ -217,3 +217,42 @@ def test_hostfs_changes_made_by_the_guest_are_seen_at_once(
         find(ns, b"/f")
     assert find(ns, b"/g") is f
     assert os.listdir(top) == ["g"]
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_hostfs_keeps_few_directory_fds(host: tuple[Namespace, HostFs, Clock, Path]) -> None:
+    """Walks keep the directories' fds open, DIR_FDS_MAX at most; a change lets them go."""
+    ns, fs, clock, top = host
+    for i in range(2 * DIR_FDS_MAX):
+        (top / f"d{i}").mkdir()
+        (top / f"d{i}" / "f").write_bytes(b"x")
+    before = open_fds()
+    for i in range(2 * DIR_FDS_MAX):
+        fs.getattr(find(ns, b"/d%d/f" % i))
+        assert open_fds() <= before + DIR_FDS_MAX
+    fs.mkdir(fs.root(), b"new", 0o755, 0, 0)
+    assert open_fds() <= before
+
+
+def test_a_directory_replaced_on_the_host_is_found_again(
+        host: tuple[Namespace, HostFs, Clock, Path]) -> None:
+    """A kept directory fd is trusted no longer than the walk cache: the directory the host
+    put in the old one's place is used once the entries expire, and a listing is always
+    of the directory there now."""
+    ns, fs, clock, top = host
+    (top / "d").mkdir()
+    (top / "d" / "f").write_bytes(b"old")
+    assert fs.read(find(ns, b"/d/f"), 0, 10) == b"old"
+    (top / "d").rename(top / "gone")
+    (top / "d").mkdir()
+    (top / "d" / "f").write_bytes(b"new")
+    (top / "d" / "g").write_bytes(b"")
+    d = find(ns, b"/d")
+    with fails(Errno.ESTALE):
+        fs.readdir(d)
+    clock.now += HOST_TTL_NS
+    assert fs.read(find(ns, b"/d/f"), 0, 10) == b"new"
+    assert sorted(name for name, _, _ in fs.readdir(find(ns, b"/d"))) == [b"f", b"g"]

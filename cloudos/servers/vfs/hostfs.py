@@ -6,7 +6,9 @@ remembers its parent node and name; each operation walks from a descriptor
 held on ``root``, one name at a time with O_PATH|O_DIRECTORY|O_NOFOLLOW (so
 only real directories are entered), checks the file found is still the
 node's (ESTALE if the host replaced it), acts relative to a directory fd with
-nothing followed, and closes every fd it opened.
+nothing followed, and closes every fd it opened but the directories' it keeps
+for the next walks (at most DIR_FDS_MAX, each for HOST_TTL_NS and until the
+next change made here).
 Never: passes the host a path with a "/" in it, a "..", or any call that
 would follow a symlink; host symlinks are read with readlink and resolved by
 the VFS inside the guest's namespace. Never opens anything but regular files
@@ -67,6 +69,7 @@ OPEN = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC  # never block
 # default entry and attribute timeout): a file made, removed or changed on the host behind
 # the guest's back is seen by path lookups within this time; reads and fstat always ask.
 HOST_TTL_NS = 1_000_000_000
+DIR_FDS_MAX = 64  # directory fds kept open for walks (HostFs._dir_fd)
 
 
 class HostNode(Node):
@@ -127,11 +130,6 @@ def pseudo_devs(mountinfo: str = "/proc/self/mountinfo") -> frozenset[int]:
     return frozenset(devs)
 
 
-def _close(fd: int, keep: int) -> None:
-    if fd != keep:
-        os.close(fd)
-
-
 class HostFs(FileSystem):
     """A host directory, read-only unless asked otherwise."""
 
@@ -142,6 +140,12 @@ class HostFs(FileSystem):
         super().__init__(readonly)
         self.host_root = root  # what the mount table names as its source
         self._root_fd = -1
+        # O_PATH fds on directories walked to, (fd, expiry) by node, trusted as the walk
+        # cache's entries are (HOST_TTL_NS, and until a change made here); fds let go of
+        # while a ``_walk`` may still use them wait in ``_doomed`` until none does
+        self._dir_fds: dict[HostNode, tuple[int, int]] = {}
+        self._doomed: list[int] = []
+        self._walking = 0
         # The one path the host resolves for us, with symlinks: it is configuration.
         self._root_fd = os.open(root, WALK & ~os.O_NOFOLLOW)
         self._hidden = pseudo_devs()
@@ -151,9 +155,24 @@ class HostFs(FileSystem):
         self._root = HostNode(self, st, None, b"")
 
     def close(self) -> None:
+        self._forget_dirs()
         if self._root_fd >= 0:
             os.close(self._root_fd)
             self._root_fd = -1
+
+    def changed(self) -> None:
+        """A change made here: the directory fds go with the walk cache (a directory the
+        guest removed or moved is found again by name)."""
+        super().changed()
+        self._forget_dirs()
+
+    def _forget_dirs(self) -> None:
+        self._doomed += [fd for fd, _ in self._dir_fds.values()]
+        self._dir_fds = {}
+        if not self._walking:
+            for fd in self._doomed:
+                os.close(fd)
+            self._doomed = []
 
     def __del__(self) -> None:
         self.close()
@@ -188,33 +207,48 @@ class HostFs(FileSystem):
             raise KernelError(Errno.ENOTDIR, "not a directory")
         return n
 
-    def _path(self, node: HostNode) -> list[bytes]:
-        names: list[bytes] = []
-        while node is not self._root:
-            if node.parent is None:
-                raise KernelError(Errno.ESTALE, "file was removed")
-            names.append(node.name)
-            node = node.parent
-        return names[::-1]
-
     @contextmanager
-    def _walk(self, dir: HostNode) -> Iterator[int]:
-        """An O_PATH fd on directory ``dir``, open for the ``with`` block."""
+    def _walk(self, dir: HostNode, fresh: bool = False) -> Iterator[int]:
+        """An O_PATH fd on directory ``dir``, open for the ``with`` block (``fresh``: found
+        by its name now, not kept from a walk before)."""
         if dir.held >= 0:  # removed by the guest: its own fd (lookups there find nothing)
             yield dir.held
             return
-        fd = self._root_fd
+        fd = self._dir_fd(dir, fresh)
+        self._walking += 1
         try:
-            with host_errors():
-                for name in self._path(dir):
-                    next_fd = os.open(name, WALK, dir_fd=fd)
-                    _close(fd, self._root_fd)
-                    fd = next_fd
-                if not dir.same_file(os.fstat(fd)):
-                    raise KernelError(Errno.ESTALE, "directory replaced on the host")
             yield fd
         finally:
-            _close(fd, self._root_fd)
+            self._walking -= 1
+            if not self._walking and self._doomed:
+                self._forget_dirs()
+
+    def _dir_fd(self, dir: HostNode, fresh: bool = False) -> int:
+        """An O_PATH fd on directory ``dir``, found from its parent's by name (one open),
+        checked to be ``dir``'s file, and kept for the next walks."""
+        if dir is self._root:
+            return self._root_fd
+        if dir.parent is None:
+            raise KernelError(Errno.ESTALE, "file was removed")
+        now = self.cache_clock()
+        kept = self._dir_fds.get(dir)
+        if kept is not None and kept[1] > now and not fresh:
+            return kept[0]
+        parent = self._dir_fd(dir.parent)
+        with host_errors():
+            fd = os.open(dir.name, WALK, dir_fd=parent)
+        try:
+            if not dir.same_file(os.fstat(fd)):
+                raise KernelError(Errno.ESTALE, "directory replaced on the host")
+        except BaseException:
+            os.close(fd)
+            raise
+        if kept is not None:
+            self._doomed.append(kept[0])
+        elif len(self._dir_fds) >= DIR_FDS_MAX:
+            self._forget_dirs()
+        self._dir_fds[dir] = (fd, now + HOST_TTL_NS)
+        return fd
 
     @contextmanager
     def _at(self, node: HostNode) -> Iterator[tuple[int, bytes]]:
@@ -300,9 +334,16 @@ class HostFs(FileSystem):
         n = self._node(node)
         if n.held >= 0:
             st = os.fstat(n.held)
+        elif n.kind == stat.S_IFDIR:
+            with self._walk(n) as fd:
+                st = os.fstat(fd)  # (the walk checked it is still the node's)
+        elif n.parent is None:
+            raise KernelError(Errno.ESTALE, "file was removed")
         else:
-            with self._at(n) as (dir_fd, name), host_errors():
-                st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+            with self._walk(n.parent) as dir_fd, host_errors():
+                st = os.stat(n.name, dir_fd=dir_fd, follow_symlinks=False)
+            if not n.same_file(st):
+                raise KernelError(Errno.ESTALE, "file replaced on the host")
         return Attr(ino=st.st_ino, mode=st.st_mode, nlink=st.st_nlink, uid=st.st_uid,
                     gid=st.st_gid, size=st.st_size, rdev=st.st_rdev, blksize=st.st_blksize,
                     blocks=st.st_blocks, atime_ns=st.st_atime_ns, mtime_ns=st.st_mtime_ns,
@@ -317,7 +358,8 @@ class HostFs(FileSystem):
     def readdir(self, dir: Node) -> list[tuple[bytes, int, int]]:
         parent = self._dir(dir)
         entries = []
-        with self._walk(parent) as path_fd, host_errors():
+        # (fresh: a listing is of what is there now, never of a directory removed since)
+        with self._walk(parent, fresh=True) as path_fd, host_errors():
             fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=path_fd)
             try:
                 with os.scandir(fd) as listing:
