@@ -216,7 +216,8 @@ def take(pipe: Pipe, count: int) -> tuple[bytes, list[OpenFile]]:
             end, passed = min(end, chunk[1]), chunk[2]
             pipe.rights.remove(chunk)
             break
-    data = bytes(pipe.buffer[:end - start])
+    with memoryview(pipe.buffer) as view:  # one copy; the view goes before the buffer shrinks
+        data = bytes(view[:end - start])
     if pipe.bounds:
         end = pipe.bounds.popleft()
         pipe.charged -= truesize(end - start)
@@ -297,7 +298,7 @@ def write(vfs: PipeServer, request: Request, file: OpenFile, data: bytes, done: 
         changed(vfs, pipe)
         return None
     fits = min(room, left)
-    pipe.buffer += data[done:done + fits]
+    pipe.buffer += memoryview(data)[done:done + fits]  # (one copy)
     done += fits
     if messages:
         _queue_message(pipe, len(data), file)
@@ -364,7 +365,7 @@ def changed(vfs: PipeServer, pipe: Pipe) -> None:
         if pipe.bounds is not None and fits < len(data):  # a message goes whole
             pipe.blocked_writers.appendleft((request, file, data, done))
             break
-        pipe.buffer += data[done:done + fits]
+        pipe.buffer += memoryview(data)[done:done + fits]  # (one copy)
         done += fits
         signal_async(vfs, pipe.async_readers)
         if pipe.bounds is not None:
