@@ -169,6 +169,9 @@ class HostFs(FileSystem):
     def _forget_dirs(self) -> None:
         self._doomed += [fd for fd, _ in self._dir_fds.values()]
         self._dir_fds = {}
+        self._close_doomed()
+
+    def _close_doomed(self) -> None:
         if not self._walking:
             for fd in self._doomed:
                 os.close(fd)
@@ -220,8 +223,7 @@ class HostFs(FileSystem):
             yield fd
         finally:
             self._walking -= 1
-            if not self._walking and self._doomed:
-                self._forget_dirs()
+            self._close_doomed()
 
     def _dir_fd(self, dir: HostNode, fresh: bool = False) -> int:
         """An O_PATH fd on directory ``dir``, found from its parent's by name (one open),
