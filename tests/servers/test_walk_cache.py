@@ -15,7 +15,7 @@ import pytest
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.bindfs import BindFs
 from cloudos.servers.vfs.fs import CACHE_MAX, FileSystem, Node
-from cloudos.servers.vfs.hostfs import DIR_FDS_MAX, HOST_TTL_NS, HostFs
+from cloudos.servers.vfs.hostfs import KEPT_FDS_MAX, HOST_TTL_NS, HostFs
 from cloudos.servers.vfs.overlay import OverlayFs
 from cloudos.servers.vfs.paths import Namespace
 from cloudos.servers.vfs.tmpfs import TmpFs
@@ -224,15 +224,15 @@ def open_fds() -> int:
 
 
 def test_hostfs_keeps_few_directory_fds(host: tuple[Namespace, HostFs, Clock, Path]) -> None:
-    """Walks keep the directories' fds open, DIR_FDS_MAX at most; a change lets them go."""
+    """Walks keep the directories' fds open, KEPT_FDS_MAX at most; a change lets them go."""
     ns, fs, clock, top = host
-    for i in range(2 * DIR_FDS_MAX):
+    for i in range(2 * KEPT_FDS_MAX):
         (top / f"d{i}").mkdir()
         (top / f"d{i}" / "f").write_bytes(b"x")
     before = open_fds()
-    for i in range(2 * DIR_FDS_MAX):
+    for i in range(2 * KEPT_FDS_MAX):
         fs.getattr(find(ns, b"/d%d/f" % i))
-        assert open_fds() <= before + DIR_FDS_MAX
+        assert open_fds() <= before + KEPT_FDS_MAX
     fs.mkdir(fs.root(), b"new", 0o755, 0, 0)
     assert open_fds() <= before
 
@@ -256,3 +256,25 @@ def test_a_directory_replaced_on_the_host_is_found_again(
     clock.now += HOST_TTL_NS
     assert fs.read(find(ns, b"/d/f"), 0, 10) == b"new"
     assert sorted(name for name, _, _ in fs.readdir(find(ns, b"/d"))) == [b"f", b"g"]
+
+
+def test_a_kept_reader_sees_host_writes_at_once_and_a_replacement_once_expired(
+        host: tuple[Namespace, HostFs, Clock, Path]) -> None:
+    """A file's read-only fd is kept between reads: bytes the host writes in place are
+    read at once; a file the host put in its place is read once the entries expire."""
+    ns, fs, clock, top = host
+    (top / "f").write_bytes(b"one")
+    f = find(ns, b"/f")
+    assert fs.read(f, 0, 10) == b"one"
+    before = open_fds()
+    assert fs.read(f, 0, 10) == b"one"
+    assert open_fds() == before  # (the same fd)
+    with open(top / "f", "r+b") as host_file:
+        host_file.write(b"two")
+    assert fs.read(f, 0, 10) == b"two"
+    (top / "g").write_bytes(b"three")
+    (top / "g").rename(top / "f")
+    clock.now += HOST_TTL_NS
+    with fails(Errno.ESTALE):
+        fs.read(f, 0, 10)
+    assert fs.read(find(ns, b"/f"), 0, 10) == b"three"

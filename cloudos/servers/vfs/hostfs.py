@@ -6,9 +6,9 @@ remembers its parent node and name; each operation walks from a descriptor
 held on ``root``, one name at a time with O_PATH|O_DIRECTORY|O_NOFOLLOW (so
 only real directories are entered), checks the file found is still the
 node's (ESTALE if the host replaced it), acts relative to a directory fd with
-nothing followed, and closes every fd it opened but the directories' it keeps
-for the next walks (at most DIR_FDS_MAX, each for HOST_TTL_NS and until the
-next change made here).
+nothing followed, and closes every fd it opened but those it keeps for the
+next operations: directories' O_PATH fds and regular files' read-only ones (at
+most KEPT_FDS_MAX, each for HOST_TTL_NS and until the next change made here).
 Never: passes the host a path with a "/" in it, a "..", or any call that
 would follow a symlink; host symlinks are read with readlink and resolved by
 the VFS inside the guest's namespace. Never opens anything but regular files
@@ -69,7 +69,7 @@ OPEN = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC  # never block
 # default entry and attribute timeout): a file made, removed or changed on the host behind
 # the guest's back is seen by path lookups within this time; reads and fstat always ask.
 HOST_TTL_NS = 1_000_000_000
-DIR_FDS_MAX = 64  # directory fds kept open for walks (HostFs._dir_fd)
+KEPT_FDS_MAX = 64  # directory and read-only file fds kept open (HostFs._kept)
 
 
 class HostNode(Node):
@@ -140,10 +140,11 @@ class HostFs(FileSystem):
         super().__init__(readonly)
         self.host_root = root  # what the mount table names as its source
         self._root_fd = -1
-        # O_PATH fds on directories walked to, (fd, expiry) by node, trusted as the walk
-        # cache's entries are (HOST_TTL_NS, and until a change made here); fds let go of
-        # while a ``_walk`` may still use them wait in ``_doomed`` until none does
-        self._dir_fds: dict[HostNode, tuple[int, int]] = {}
+        # O_PATH fds on directories walked to and O_RDONLY fds on files read, (fd, expiry)
+        # by node, trusted as the walk cache's entries are (HOST_TTL_NS, and until a change
+        # made here); fds let go of while a ``_walk`` or an ``_open`` may still use them
+        # wait in ``_doomed`` until none does
+        self._kept: dict[HostNode, tuple[int, int]] = {}
         self._doomed: list[int] = []
         self._walking = 0
         # The one path the host resolves for us, with symlinks: it is configuration.
@@ -155,20 +156,20 @@ class HostFs(FileSystem):
         self._root = HostNode(self, st, None, b"")
 
     def close(self) -> None:
-        self._forget_dirs()
+        self._forget_kept()
         if self._root_fd >= 0:
             os.close(self._root_fd)
             self._root_fd = -1
 
     def changed(self) -> None:
-        """A change made here: the directory fds go with the walk cache (a directory the
-        guest removed or moved is found again by name)."""
+        """A change made here: the kept fds go with the walk cache (a file the guest
+        removed, moved or replaced is found again by name)."""
         super().changed()
-        self._forget_dirs()
+        self._forget_kept()
 
-    def _forget_dirs(self) -> None:
-        self._doomed += [fd for fd, _ in self._dir_fds.values()]
-        self._dir_fds = {}
+    def _forget_kept(self) -> None:
+        self._doomed += [fd for fd, _ in self._kept.values()]
+        self._kept = {}
         self._close_doomed()
 
     def _close_doomed(self) -> None:
@@ -232,24 +233,29 @@ class HostFs(FileSystem):
             return self._root_fd
         if dir.parent is None:
             raise KernelError(Errno.ESTALE, "file was removed")
-        now = self.cache_clock()
-        kept = self._dir_fds.get(dir)
-        if kept is not None and kept[1] > now and not fresh:
+        kept = self._kept.get(dir)
+        if kept is not None and kept[1] > self.cache_clock() and not fresh:
             return kept[0]
         parent = self._dir_fd(dir.parent)
         with host_errors():
             fd = os.open(dir.name, WALK, dir_fd=parent)
+        return self._keep(dir, fd, "directory replaced on the host")
+
+    def _keep(self, node: HostNode, fd: int, stale: str) -> int:
+        """Keeps ``fd``, just opened by ``node``'s name, if it is ``node``'s file (else
+        ESTALE, ``stale`` saying why), in place of the one kept before."""
         try:
-            if not dir.same_file(os.fstat(fd)):
-                raise KernelError(Errno.ESTALE, "directory replaced on the host")
+            if not node.same_file(os.fstat(fd)):
+                raise KernelError(Errno.ESTALE, stale)
         except BaseException:
             os.close(fd)
             raise
+        kept = self._kept.get(node)
         if kept is not None:
             self._doomed.append(kept[0])
-        elif len(self._dir_fds) >= DIR_FDS_MAX:
-            self._forget_dirs()
-        self._dir_fds[dir] = (fd, now + HOST_TTL_NS)
+        elif len(self._kept) >= KEPT_FDS_MAX:
+            self._forget_kept()
+        self._kept[node] = (fd, self.cache_clock() + HOST_TTL_NS)
         return fd
 
     @contextmanager
@@ -270,11 +276,21 @@ class HostFs(FileSystem):
 
     @contextmanager
     def _open(self, node: HostNode, flags: int) -> Iterator[int]:
-        """A real fd on regular file ``node``."""
+        """A real fd on regular file ``node`` (for reading: the one kept, if young)."""
         if node.kind == stat.S_IFDIR:
             raise KernelError(Errno.EISDIR, "is a directory")
         if node.kind != stat.S_IFREG:
             raise KernelError(Errno.EACCES, "hostfs opens only regular files")
+        if flags == os.O_RDONLY and node.held < 0:
+            fd = self._reader(node)
+            self._walking += 1
+            try:
+                with host_errors():
+                    yield fd
+            finally:
+                self._walking -= 1
+                self._close_doomed()
+            return
         if node.held >= 0:
             with host_errors():
                 fd = os.open(node.reopen_path(), flags | (OPEN & ~os.O_NOFOLLOW))
@@ -289,6 +305,15 @@ class HostFs(FileSystem):
                 yield fd
         finally:
             os.close(fd)
+
+    def _reader(self, node: HostNode) -> int:
+        """An O_RDONLY fd on regular file ``node``, kept for the next reads."""
+        kept = self._kept.get(node)
+        if kept is not None and kept[1] > self.cache_clock():
+            return kept[0]
+        with self._at(node) as (dir_fd, name), host_errors():
+            fd = os.open(name, os.O_RDONLY | OPEN, dir_fd=dir_fd)
+        return self._keep(node, fd, "file replaced on the host")
 
     def _child(self, dir: HostNode, dir_fd: int, name: bytes) -> HostNode:
         """The node for entry ``name`` of ``dir``: the one already handed out if still that file."""
