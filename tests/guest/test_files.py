@@ -18,10 +18,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
-
-from conftest import cloudos_command
 
 if shutil.which("gcc") is None:
     pytest.skip("gcc not found: cannot build the guest programs", allow_module_level=True)
@@ -875,9 +874,9 @@ def test_host_changes_through_a_mount_are_seen(guest_bins, tmp_path):
     (tmp_path / "f").write_bytes(b"old")
     (tmp_path / "gone").write_bytes(b"")
     prog = guest_bins.path("files_dcache", "static")
-    guest = subprocess.Popen(cloudos_command([prog, "host", "/mnt/h"],
-                                             ["--mount", f"{tmp_path}:/mnt/h"]),
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    command = [sys.executable, "-m", "cloudos", "run", "--mount", str(prog.parent),
+               "--mount", f"{tmp_path}:/mnt/h", "--", str(prog), "host", "/mnt/h"]
+    guest = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
     try:
         assert guest.stdout is not None and guest.stdin is not None
