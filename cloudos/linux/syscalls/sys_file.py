@@ -32,7 +32,8 @@ from cloudos.kernel.task import Thread
 from cloudos.linux.process import linux, linux_thread
 from cloudos.linux.syscalls.args import (WAIT_MAX, deadline, read_select_timeval,
                                          read_timespec, s32, s64, seconds, user_string)
-from cloudos.linux import signals
+from cloudos.kernel.trap import Stop
+from cloudos.linux import fastpath, signals
 from cloudos.linux.syscalls.sys_signal import send_signal
 
 PATH_MAX = 4096
@@ -115,9 +116,11 @@ def _grant(t: Thread, start: int, length: int, write: bool) -> Cap:
 
 def call(t: Thread, request: Any, grants: tuple[Cap, ...] = (),
          deadline: float | None = None, timeout_result: int = -Errno.ETIMEDOUT,
-         deliver: Callable[[Message], int] | None = None) -> int:
+         deliver: Callable[[Message], int] | None = None, fast: bool = True) -> int:
     """Ask the VFS to serve ``request`` (a request of abi/vfs.py) for ``t``; the thread
-    sleeps until it answers."""
+    sleeps until it answers, unless the VFS answers at once on the fast path
+    (``linux/fastpath.py``; ``fast=False`` for an answer that must not be delivered
+    inside the CPU's hook)."""
     ipc = t.process.kernel.ipc
     cap = _client(t)
     port = ipc.ports[cap.obj]
@@ -129,6 +132,10 @@ def call(t: Thread, request: Any, grants: tuple[Cap, ...] = (),
     except KernelError:
         del _inflight[t]
         raise
+    except Stop:
+        if not (fast and fastpath.switch.on) or t.process.personality.ptrace is not None:
+            raise
+        return fastpath.serve(t, port, msg)
 
 
 def interrupt(t: Thread) -> bool:
