@@ -716,6 +716,9 @@ class Machine:
         p = self.kernel.profile
         out.write(f"ENOSYS returned {d.enosys} times; {p.page_faults} page faults; "
                   f"{p.exceptions} exceptions; {p.context_switches} context switches\n")
+        for server in (self.vfs, self.net):
+            out.write(f"{server.name}: {server.requests} calls, {server.served_now} served on "
+                      f"the IPC fast path\n")
         if self.kernel.smp is not None:
             out.write(f"{len(self.kernel.cpus)} CPUs; {self.kernel.smp.shootdowns} shootdowns "
                       "(a CPU stopped in guest code and waited for)\n")

@@ -45,12 +45,10 @@ HOPS_MAX = 2  # servers a call may be handed on to and still be served on the fa
 
 
 class Switch:
-    """Whether the fast path is taken (on unless ``CLOUDOS_FASTPATH=0``), and how often."""
+    """Whether the fast path is taken (on unless ``CLOUDOS_FASTPATH=0``)."""
 
     def __init__(self) -> None:
         self.on = os.environ.get("CLOUDOS_FASTPATH", "1") != "0"
-        self.served = 0  # calls answered on the fast path
-        self.tried = 0   # calls whose server was run on the fast path
 
 
 switch = Switch()
@@ -80,7 +78,6 @@ def serve(t: Thread, port: Port, msg: Message) -> int:
     if not runtime.serve_now(reply):
         ipc.receivers[t], t.restart = real, -1
         raise Stop
-    switch.tried += 1
     for _ in range(HOPS_MAX):  # handed on (the VFS's sockets go to the net server)?
         if t.state is not State.BLOCKED \
                 or not any(server.serve_now(reply) for server in servers.values()):
@@ -96,7 +93,6 @@ def serve(t: Thread, port: Port, msg: Message) -> int:
     # Answered: it never left the CPU; it goes on from its system call.
     unqueue(kernel, t)
     t.state, t.level, t.used_us, t.cpu = State.RUNNING, level, used, kernel.cpu.index
-    switch.served += 1
     t.restart = -1
     result = real(answers[0])
     if t.restart >= 0:  # the answer says: run the call again (a server restart, a stop)

@@ -160,6 +160,7 @@ class ServerRuntime:
         # Fault injection: crash on calls crash_on .. crash_on + crashes - 1.
         self.crash_on, self.crashes = crash_on, crashes
         self.requests = 0
+        self.served_now = 0  # calls served on the fast path (``serve_now``)
         self.current: Request | None = None
         self.injected: Request | None = None  # the request a fault struck before it was served
         self.redelivered: Message | None = None  # a notification given a second chance
@@ -223,6 +224,7 @@ class ServerRuntime:
             return False
         unqueue(self.kernel, thread)
         thread.state = State.RUNNING
+        self.served_now += 1
         self.step(thread)
         if thread.state is State.RUNNING:
             self.kernel.scheduler.add(thread)
