@@ -38,10 +38,8 @@ from typing import Callable
 from cloudos.kernel.ipc import Message, Port
 from cloudos.kernel.task import State, Thread
 from cloudos.kernel.trap import SlowPath, Stop
-from cloudos.servers.runtime import serving, unqueue
 
 Deliver = Callable[[Message], int]
-HOPS_MAX = 2  # servers a call may be handed on to and still be served on the fast path
 
 
 class Switch:
@@ -59,8 +57,7 @@ def serve(t: Thread, port: Port, msg: Message) -> int:
     answer, or raise Stop (the caller sleeps: the slow path) or SlowPath (the call
     ends with the CPU stopped)."""
     kernel = t.process.kernel
-    servers = serving(kernel)
-    runtime = servers.get(port.id)
+    runtime = port.server
     ipc = kernel.ipc
     real = ipc.receivers.get(t)
     if runtime is None or real is None or msg.reply is None:
@@ -78,10 +75,6 @@ def serve(t: Thread, port: Port, msg: Message) -> int:
     if not runtime.serve_now(reply):
         ipc.receivers[t], t.restart = real, -1
         raise Stop
-    for _ in range(HOPS_MAX):  # handed on (the VFS's sockets go to the net server)?
-        if t.state is not State.BLOCKED \
-                or not any(server.serve_now(reply) for server in servers.values()):
-            break
     if t.state is not State.READY or not answers:
         # Deferred (it sleeps on), killed, or woken by something else meanwhile (a stop of
         # its process: the wake-up set the call to run again, as the slow path would)
@@ -91,8 +84,8 @@ def serve(t: Thread, port: Port, msg: Message) -> int:
             t.restart = -1
         raise Stop
     # Answered: it never left the CPU; it goes on from its system call.
-    unqueue(kernel, t)
-    t.state, t.level, t.used_us, t.cpu = State.RUNNING, level, used, kernel.cpu.index
+    runtime.resume(t)
+    t.level, t.used_us, t.cpu = level, used, kernel.cpu.index
     t.restart = -1
     result = real(answers[0])
     if t.restart >= 0:  # the answer says: run the call again (a server restart, a stop)

@@ -22,7 +22,6 @@ Called by: the kernel scheduler (``Service.step``) and ``rs`` (restart).
 from __future__ import annotations
 
 import traceback
-import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
 
@@ -35,16 +34,6 @@ from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import Stop
 
 FORWARDED_MAX = 256  # forwarded calls remembered before the answered ones are forgotten
-# Each machine's servers by the id of the port they receive on (``serving``).
-_SERVERS: weakref.WeakKeyDictionary[Kernel, dict[int, ServerRuntime]] = \
-    weakref.WeakKeyDictionary()
-
-
-def serving(kernel: Kernel) -> dict[int, ServerRuntime]:
-    """The servers of ``kernel``'s machine, by the id of their port."""
-    return _SERVERS.get(kernel, {})
-
-
 def unqueue(kernel: Kernel, thread: Thread) -> None:
     """Take a READY ``thread`` off the run queues: it runs now, outside the scheduler's loop."""
     for queue in kernel.scheduler.queues:
@@ -177,7 +166,7 @@ class ServerRuntime:
         token = kernel.ipc.create_port(sid)
         self.port_token = token
         self.port = kernel.ipc.port(sid, token, Right.RECV)
-        _SERVERS.setdefault(kernel, {})[self.port.id] = self
+        self.port.server = self  # (the IPC fast path finds the server of a port there)
         aspace = kernel.new_aspace()  # empty: a server has no guest memory
         self.process = Process(sid, None, name, aspace, kernel)
         self.thread = Thread(sid, self.process, None, service=self)
@@ -215,8 +204,9 @@ class ServerRuntime:
     def serve_now(self, reply_id: int) -> bool:
         """The fast path's half in the server: if this server was woken for the call whose
         reply capability is ``reply_id`` (it waited in receive and the call was handed to
-        it), serve it at once, on the caller's time, outside the scheduler's loop; False
-        when it was not (busy, or woken for something else): the caller waits its turn."""
+        it), serve it at once, on the caller's time, outside the scheduler's loop, and
+        where it handed the call on (``forward``), that server too; False when it was not
+        (busy, or woken for something else): the caller waits its turn."""
         thread, pending = self.thread, self.pending
         message = pending.message if pending is not None else None
         if thread.state is not State.READY or message is None or message.reply is None \
@@ -228,7 +218,15 @@ class ServerRuntime:
         self.step(thread)
         if thread.state is State.RUNNING:
             self.kernel.scheduler.add(thread)
+        port = self.forwarded.get(reply_id)  # (the VFS's socket calls go to the net server)
+        if port is not None and port.server is not None:
+            port.server.serve_now(reply_id)
         return True
+
+    def resume(self, caller: Thread) -> None:
+        """The fast path answered ``caller``, whose wake-up queued it: it runs on instead."""
+        unqueue(self.kernel, caller)
+        caller.state = State.RUNNING
 
     def step(self, thread: Thread) -> None:
         """Run the server until it waits for its next request."""
