@@ -215,7 +215,8 @@ class ServerRuntime:
         unqueue(self.kernel, thread)
         thread.state = State.RUNNING
         self.served_now += 1
-        self.step(thread)
+        assert thread.service is not None
+        thread.service.step(thread)  # (through its Service: a tracer may time the step)
         if thread.state is State.RUNNING:
             self.kernel.scheduler.add(thread)
         port = self.forwarded.get(reply_id)  # (the VFS's socket calls go to the net server)
