@@ -129,6 +129,8 @@ class LinuxThread:
     timerslack: int = 50_000  # ns, prctl PR_SET_TIMERSLACK (recorded; timers are exact)
     default_timerslack: int = 50_000
     started: float = 0.0  # seconds after boot it was made, as /proc's task starttime
+    inflight: Any = None  # (port, message) of its call to the VFS, taken back by a signal
+    vfs_restarts: int = 0  # times in a row its call ran again after the VFS crashed
 
     def fork(self) -> LinuxThread:
         return LinuxThread(self.sigmask, affinity=self.affinity, timerslack=self.timerslack,
