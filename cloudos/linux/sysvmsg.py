@@ -51,6 +51,8 @@ MSGPOOL, MSGMAP, MSGTQL, MSGSSZ, MSGSEG = 32000 * 16384 // 1024, 16384, 16384, 1
 
 @dataclass
 class Message:
+    """One message on a queue: its type and its text."""
+
     mtype: int
     text: bytes
 
@@ -77,6 +79,8 @@ class Sender(Waiter):
 
 @dataclass
 class MsgQueue(IpcObject):
+    """One message queue: its messages, and the senders and receivers asleep on it."""
+
     qbytes: int = 0
     messages: list[Message] = field(default_factory=list)
     cbytes: int = 0  # the bytes of its messages

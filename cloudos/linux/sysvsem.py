@@ -64,6 +64,8 @@ class SemWaiter(Waiter):
 
 @dataclass
 class SemSet(IpcObject):
+    """One semaphore set: its values, who changed each last, and who waits on it."""
+
     values: list[int] = field(default_factory=list)
     pids: list[int] = field(default_factory=list)  # sempid: the last to change each
     otime: int = 0
@@ -72,6 +74,8 @@ class SemSet(IpcObject):
 
 @dataclass
 class SemState:
+    """One machine's semaphore sets and its processes' SEM_UNDO adjustments."""
+
     sets: Registry[SemSet] = field(default_factory=lambda: Registry("semaphore set"))
     # SEM_UNDO adjustments: pid -> set id -> semaphore -> amount added back at exit
     undo: dict[int, dict[int, dict[int, int]]] = field(default_factory=dict)

@@ -40,6 +40,8 @@ class Syscall:
 
 @dataclass(frozen=True, slots=True)
 class _Row:
+    """A row as written below, before the table gives it its number and name."""
+
     handler: Handler | None
     support: Support
     note: str
