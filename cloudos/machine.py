@@ -12,7 +12,6 @@ only through IPC. Called by: the CLI and the tests.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import signal as host_signal
 import socket
@@ -28,7 +27,7 @@ from cloudos.kernel.cap import Right
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.mm.vm import SegFault
 from cloudos.kernel.task import Policy, Process, State, Thread
-from cloudos.linux import kconfig, loadavg, process, signals, vdso
+from cloudos.linux import loadavg, process, signals, vdso
 from cloudos.linux import maps as mapped
 from cloudos.linux.creds import CAP_SYS_PTRACE, Creds
 from cloudos.linux.signals import SIG_DFL, SIG_IGN
@@ -252,6 +251,8 @@ class KernelProcView:
         return len(self.kernel.cpus)
 
     def config(self) -> bytes:
+        from cloudos.linux import kconfig  # (at the first read of /proc/config.gz)
+
         return kconfig.text()
 
     def sysctl(self) -> sysctl.Sysctl:
@@ -701,6 +702,8 @@ class Machine:
                            "pid": s.pid, "tid": s.tid, "ts": round(s.start * 1e6, 1),
                            "dur": round(s.duration * 1e6, 1),
                            "args": {"level": s.level, "ended_by": s.reason, "cpu": s.cpu}})
+        import json  # (here, not at every start of CloudOS)
+
         with open(path, "w") as f:
             json.dump({"traceEvents": events, "displayTimeUnit": "ms"}, f)
 

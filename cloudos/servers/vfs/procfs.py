@@ -18,7 +18,6 @@ Called by: the VFS, which mounts it at /proc.
 
 from __future__ import annotations
 
-import gzip
 import os
 import stat
 import time
@@ -652,6 +651,8 @@ class ProcFs(FileSystem):
 def _config_gz(view: ProcView) -> bytes:
     """/proc/config.gz: the same bytes at every read (no time stamp), so that a reader
     that reads it in pieces gets one gzip stream."""
+    import gzip  # (here, not at every start of CloudOS)
+
     return gzip.compress(view.config(), mtime=0)
 
 
