@@ -10,7 +10,8 @@ go in, in order, each sender answered 0. IPC_RMID wakes every sleeper with EIDRM
 a signal (EINTR) or a timeout ends a sleep through the scheduler, which leaves the
 waiter stale and skipped.
 Never: holds a message longer than its queue (IPC_RMID frees them).
-Called by: the system call table.
+Called by: the system call table, through ``syscalls.sys_ipc`` (which imports this module
+at the first message queue call).
 
 Limits: /proc/sys/kernel/msgmax (a message), msgmnb (a new queue's bytes) and msgmni
 (queues). MSG_COPY is not supported (ENOSYS, as a kernel without

@@ -9,7 +9,8 @@ their threads with 0, as Linux's update_queue does. IPC_RMID wakes them with
 EIDRM; a signal (EINTR) or the timeout (EAGAIN) ends a sleep through the
 scheduler, which leaves the waiter stale and skipped.
 Never: touches guest memory but the caller's.
-Called by: the system call table; the personality's ``on_exit`` (``exit_sem``).
+Called by: the system call table and the personality's ``on_exit`` (``exit_sem``), both
+through ``syscalls.sys_ipc`` (which imports this module at the first semaphore call).
 
 Limits are /proc/sys/kernel/sem's (SEMMSL, SEMMNS, SEMOPM, SEMMNI); SEMVMX is 32767.
 """
