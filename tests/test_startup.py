@@ -1,8 +1,8 @@
 """Start-up: what ``cloudos run`` loads to run a program that uses none of the rarer parts.
 
 These modules load at their first use (a System V semaphore or message queue call, a
-read of /proc/<pid> or /proc/config.gz, --strace, a kernel panic, the KVM backend), so a
-run that needs none of them never pays for them; an import that loads one eagerly again
+read of /proc/<pid> or /proc/config.gz, the first pseudo-terminal, --strace, a kernel
+panic, the KVM backend), so a run that needs none of them never pays for them; an import that loads one eagerly again
 adds its cost to every run (``bench/bench_startup.py`` measures the whole).
 """
 
@@ -17,7 +17,7 @@ from conftest import REPO_ROOT
 LOADED_AT_FIRST_USE = (
     "cloudos.linux.sysvmsg", "cloudos.linux.sysvsem", "cloudos.servers.vfs.procinfo",
     "cloudos.linux.kconfig", "cloudos.panic", "cloudos.hal.kvm", "cloudos.trace.session",
-    "cloudos.trace.strace",
+    "cloudos.trace.strace", "cloudos.servers.tty.pty",
 )
 
 
