@@ -2,8 +2,9 @@
 
 These modules load at their first use (a System V semaphore or message queue call, a
 read of /proc/<pid> or /proc/config.gz, the first pseudo-terminal, --strace, a kernel
-panic, the KVM backend), so a run that needs none of them never pays for them; an import that loads one eagerly again
-adds its cost to every run (``bench/bench_startup.py`` measures the whole).
+panic, the KVM backend), so a run that needs none of them never pays for them; an import
+that loads one eagerly again adds its cost to every run (``bench/bench_startup.py``
+measures the whole).
 """
 
 from __future__ import annotations
