@@ -21,7 +21,6 @@ Called by: the kernel scheduler (``Service.step``) and ``rs`` (restart).
 
 from __future__ import annotations
 
-import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
 
@@ -309,6 +308,8 @@ class ServerRuntime:
     def _crashed(self, thread: Thread, err: Exception) -> None:
         """Log, tell every caller owed an answer, requeue a notification once, tell rs.
         Runs inside the kernel's scheduler: nothing here may raise."""
+        import traceback  # (here, not at every start of CloudOS: servers seldom crash)
+
         frames = traceback.extract_tb(err.__traceback__)
         where = f"{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else "?"
         self.kernel.log.warn(f"server {self.name} crashed: {type(err).__name__}: {err} ({where})")
