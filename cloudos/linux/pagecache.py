@@ -22,6 +22,7 @@ from cloudos.errno import Errno, KernelError
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.vm import AddressSpace
+from cloudos.linux.aspace import LinuxAddressSpace
 from cloudos.linux.sharedfiles import SharedFiles
 
 FileId = tuple[int, int, int, int]  # st_dev, st_ino, st_size, st_mtime_ns
@@ -42,6 +43,7 @@ class PageCache:
         ENOMEM, with nothing mapped, when the machine has no room for the pages it lacks."""
         self._reserve(file, offset, len(data))
         filled = False
+        frames = []
         for done in range(0, len(data), PAGE_SIZE):
             key = (file, (offset + done) // PAGE_SIZE)
             frame = self.pages.get(key)
@@ -50,7 +52,12 @@ class PageCache:
                 self.kernel.ram.write(frame, data[done:done + PAGE_SIZE].ljust(PAGE_SIZE, b"\0"))
                 self.pages[key] = frame
                 filled = True
-            aspace.share(start + done, frame)
+            frames.append(frame)
+        if isinstance(aspace, LinuxAddressSpace):
+            aspace.share_run(start, frames)
+        else:
+            for index, frame in enumerate(frames):
+                aspace.share(start + index * PAGE_SIZE, frame)
         vma = aspace.find(start)
         if filled and vma is not None and vma.prot & 4:
             # A new frame holds code: the CPU may have translations of what it held before.
