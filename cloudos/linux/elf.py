@@ -161,6 +161,27 @@ def check(data: bytes, path: str, loader: bytes | None) -> tuple[Header, Header 
     return header, parse(loader, f"{path}: dynamic loader {os.fsdecode(name)}", ELIBBAD)
 
 
+# The checked headers of programs (and their loaders) loaded before, by their identities:
+# a file keeps its identity only while its bytes stay the same (pagecache.FileId).
+_CHECKED: dict[tuple[FileId, FileId | None], tuple[Header, Header | None]] = {}
+CHECKED_MAX = 256
+
+
+def _checked(data: bytes, path: str, interp: bytes | None,
+             ids: tuple[FileId | None, FileId | None]) -> tuple[Header, Header | None]:
+    """``check``, or what it found for the same files before."""
+    if ids[0] is None or (interp is None) != (ids[1] is None):
+        return check(data, path, interp)
+    key = (ids[0], ids[1])
+    found = _CHECKED.get(key)
+    if found is None:
+        found = check(data, path, interp)
+        if len(_CHECKED) >= CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = found
+    return found
+
+
 def load(aspace: AddressSpace, data: bytes, path: str, interp: bytes | None = None,
          aslr: bool = False, cache: PageCache | None = None,
          ids: tuple[FileId | None, FileId | None] = (None, None),
@@ -175,7 +196,7 @@ def load(aspace: AddressSpace, data: bytes, path: str, interp: bytes | None = No
     The segments are recorded (``maps``) as mappings of ``path`` and of ``loader_path``
     (its PT_INTERP name when not given).
     """
-    header, ld = check(data, path, interp)
+    header, ld = _checked(data, path, interp, ids)
     if aslr:
         aspace.mmap_top -= secrets.randbelow(1 << 16) * PAGE_SIZE  # up to 256 MiB lower
         aspace.stack_top -= secrets.randbelow(1 << 12) * PAGE_SIZE  # up to 16 MiB lower
@@ -283,7 +304,7 @@ def _map_segment(aspace: AddressSpace, data: bytes, seg: Segment, bias: int, pat
         whole = (end + PAGE_SIZE - 1) & PAGE_MASK if memsz == filesz else end & PAGE_MASK
         if cache is not None and file is not None and whole > start:
             cache.map(aspace, start, file, file_start,
-                      data[file_start:file_start + whole - start])
+                      memoryview(data)[file_start:file_start + whole - start])
             start, file_start = whole, file_start + whole - start
         if file_start < offset + filesz:  # the rest (the page bss begins in): a private copy
             aspace.copy_out(start, data[file_start:offset + filesz], force=True)

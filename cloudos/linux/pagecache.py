@@ -32,27 +32,23 @@ class PageCache:
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.pages: dict[tuple[FileId, int], int] = {}
+        # the frames of runs of pages mapped before, by (file, first page, pages)
+        self.runs: dict[tuple[FileId, int, int], list[int]] = {}
         kernel.frames.reclaim = self.drop  # out of frames: the pages nobody maps go first
         self.shared = SharedFiles(kernel)  # MAP_SHARED mappings of files
         self.sysv: Any = None  # System V shared memory segments (linux/sysvshm.py)
         self.private_copies = 0  # private mappings of shared-mapped files, numbered
 
     def map(self, aspace: AddressSpace, start: int, file: FileId, offset: int,
-            data: bytes) -> None:
+            data: bytes | memoryview) -> None:
         """Map ``data`` (the file from ``offset``, page-aligned) at ``start``, sharing pages;
-        ENOMEM, with nothing mapped, when the machine has no room for the pages it lacks."""
-        self._reserve(file, offset, len(data))
-        filled = False
-        frames = []
-        for done in range(0, len(data), PAGE_SIZE):
-            key = (file, (offset + done) // PAGE_SIZE)
-            frame = self.pages.get(key)
-            if frame is None:
-                frame = self.kernel.frames.alloc(0)
-                self.kernel.ram.write(frame, data[done:done + PAGE_SIZE].ljust(PAGE_SIZE, b"\0"))
-                self.pages[key] = frame
-                filled = True
-            frames.append(frame)
+        ENOMEM, with nothing mapped, when the machine has no room for the pages it lacks.
+        A run of pages mapped before (an exec of the same file) is not looked up again."""
+        run = (file, offset // PAGE_SIZE, (len(data) + PAGE_SIZE - 1) // PAGE_SIZE)
+        frames, filled = self.runs.get(run), False
+        if frames is None:
+            frames, filled = self._fill(file, offset, data)
+            self.runs[run] = frames
         if isinstance(aspace, LinuxAddressSpace):
             aspace.share_run(start, frames)
         else:
@@ -63,6 +59,24 @@ class PageCache:
             # A new frame holds code: the CPU may have translations of what it held before.
             # Pages found in the cache keep theirs, which are still right: no flush.
             self.kernel.cpu.invalidate_code()
+
+    def _fill(self, file: FileId, offset: int,
+              data: bytes | memoryview) -> tuple[list[int], bool]:
+        """The frames of ``data``'s pages, the missing ones read into new frames (then
+        the flag is true)."""
+        self._reserve(file, offset, len(data))
+        frames, filled = [], False
+        for done in range(0, len(data), PAGE_SIZE):
+            key = (file, (offset + done) // PAGE_SIZE)
+            frame = self.pages.get(key)
+            if frame is None:
+                frame = self.kernel.frames.alloc(0)
+                page = bytes(data[done:done + PAGE_SIZE])
+                self.kernel.ram.write(frame, page.ljust(PAGE_SIZE, b"\0"))
+                self.pages[key] = frame
+                filled = True
+            frames.append(frame)
+        return frames, filled
 
     def _missing(self, file: FileId, offset: int, length: int) -> int:
         first = offset // PAGE_SIZE
@@ -84,6 +98,8 @@ class PageCache:
         """Free the pages no address space maps; return how many."""
         refs = self.kernel.frame_refs
         unused = [key for key, frame in self.pages.items() if frame not in refs]
+        if unused:
+            self.runs.clear()  # they may name the frames freed here
         for key in unused:
             self.kernel.frames.free(self.pages.pop(key), 0)
         return len(unused)
