@@ -14,7 +14,6 @@ Called by: ``linux.process`` (``load_program``, for init and execve).
 from __future__ import annotations
 
 import os
-import secrets
 import struct
 from dataclasses import dataclass
 
@@ -197,17 +196,20 @@ def load(aspace: AddressSpace, data: bytes, path: str, interp: bytes | None = No
     (its PT_INTERP name when not given).
     """
     header, ld = _checked(data, path, interp, ids)
+    # The random page counts of the layout, from one read of the host's random source
+    # (each a power of two: bits taken apart are as random as separate draws).
+    bits = int.from_bytes(os.urandom(8)) if aslr else 0
     if aslr:
-        aspace.mmap_top -= secrets.randbelow(1 << 16) * PAGE_SIZE  # up to 256 MiB lower
-        aspace.stack_top -= secrets.randbelow(1 << 12) * PAGE_SIZE  # up to 16 MiB lower
-    pie = PIE_BASE + (secrets.randbelow(1 << 20) * PAGE_SIZE if aslr else 0)
+        aspace.mmap_top -= (bits & 0xFFFF) * PAGE_SIZE  # up to 256 MiB lower
+        aspace.stack_top -= (bits >> 16 & 0xFFF) * PAGE_SIZE  # up to 16 MiB lower
+    pie = PIE_BASE + (bits >> 28 & 0xFFFFF) * PAGE_SIZE
     bias = _map_image(aspace, data, header, pie if header.type == ET_DYN else None, path,
                       cache, ids[0], os.fsencode(path))
     # The heap begins after the program (at a random page within 32 MiB with ASLR), as on
     # Linux: it may grow until a mapping is in its way, whatever the machine's size.
     end = max(s.vaddr + s.memsz for s in header.loads) + bias
     aspace.brk_start = aspace.brk = page_align(end) + (
-        secrets.randbelow(1 << 13) * PAGE_SIZE if aslr else 0)
+        (bits >> 48 & 0x1FFF) * PAGE_SIZE)
     entry = _entry(header, bias, path)
     phdr = _phdr_address(header) + bias & U64
     exec_stack = any(s.type == PT_GNU_STACK and s.flags & PF_X for s in header.segments)
