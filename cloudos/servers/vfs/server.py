@@ -43,9 +43,9 @@ from cloudos.abi.vfs import Again, ExecImage, FileOwner, PollReady
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
-from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, locks, mounts, mqueue,
-                                 netsock, perm, pidfd, pipe, procmem, pty, regular, signalfd,
-                                 timerfd, transfer, unix)
+from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, hostfs, locks, mounts,
+                                 mqueue, netsock, perm, pidfd, pipe, procmem, pty, regular,
+                                 signalfd, timerfd, transfer, unix)
 from cloudos.servers.vfs.bindfs import underlying
 from cloudos.servers.vfs.console import BACKGROUND
 from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
@@ -294,6 +294,7 @@ class Vfs:
                 self.answer(request, -body)
                 return
             handler = self.handlers[type(body)]
+        hostfs.begin_request()
         try:
             result = handler(request, body)
         except KernelError as err:
@@ -301,6 +302,8 @@ class Vfs:
         except netsock.NetSync:
             netsock.wait_for_events(self, request)
             return
+        finally:
+            hostfs.end_request()
         if result is not None:  # None: answered later (a deferred reply)
             self.answer(request, result)
 
