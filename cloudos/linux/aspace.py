@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import replace
+from itertools import compress
 
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.mm.buddy import PAGE_SIZE
@@ -28,6 +29,7 @@ ENTRIES = 512          # entries in one page table
 LEAF_SPAN = ENTRIES * PAGE_SIZE  # the addresses one leaf table maps: 2 MiB
 LEAF_SHIFT = 21        # a PD entry points to the leaf table of 1 << 21 bytes
 TOP_SHIFT = 39         # a PML4 entry covers 1 << 39 bytes
+SPARSE = 16  # present entries up to which a table is searched entry by entry
 _ZEROS = memoryview(array("Q", bytes(8 * 512)))
 _PRESENT_BYTE = bytes(b & PRESENT for b in range(256))  # a low byte -> its PRESENT bit
 
@@ -161,6 +163,8 @@ def _present(ram: memoryview, start: int, end: int) -> list[int]:
     their low bytes (the PRESENT bit is bit 0) with byte operations in C, since most
     tables hold a handful of entries among 512."""
     marks = ram[start:end].tobytes()[::8].translate(_PRESENT_BYTE)
+    if marks.count(1) > SPARSE:
+        return list(compress(range(len(marks)), marks))
     out: list[int] = []
     index = marks.find(1)
     while index >= 0:
