@@ -1,12 +1,14 @@
 /* exec_rewrite.c — execve of a file rewritten between two execs runs the new bytes: the
  * program copies itself to a scratch file, execs the copy (which prints its marker), then
  * changes the copy's marker in place (same size, same inode), by growing it, and by
- * renaming another copy over it, and execs it again after each change. */
+ * renaming another copy over it, and execs it again after each change; a private mapping
+ * of the file made after a rewrite shows the new bytes too. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -78,6 +80,21 @@ static ino_t inode(const char *path)
     return stat(path, &st) == 0 ? st.st_ino : 0;
 }
 
+/* The marker's letter as a private read-only mapping of ``path`` shows it. */
+static char mapped_letter(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    char *p = fd < 0 ? MAP_FAILED : mmap(NULL, image_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+        perror("mmap");
+        exit(1);
+    }
+    char letter = p[mark_at + sizeof marker - 2];
+    munmap(p, image_size);
+    close(fd);
+    return letter;
+}
+
 static off_t size(const char *path)
 {
     struct stat st;
@@ -119,6 +136,13 @@ int main(int argc, char **argv)
             perror("rename");
         printf("new inode %d\n", inode(path) != first);
         run("exec after rename", path);
+    }
+    if (section("mapped after a rewrite")) {
+        write_copy(path, 'E', 0);
+        printf("mapped: %c\n", mapped_letter(path));
+        write_copy(path, 'F', 0);
+        printf("mapped after rewrite: %c\n", mapped_letter(path));
+        run("exec after mapping", path);
     }
     unlink(path);
     unlink(other);

@@ -54,7 +54,7 @@ from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTOR
 from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.devpts import DevPts, PtsNode
 from cloudos.servers.vfs.fileops import FOLLOW, FileOps
-from cloudos.servers.vfs.fs import Attr
+from cloudos.servers.vfs.fs import Attr, FileSystem, Node
 from cloudos.servers.vfs.overlay import OverlayFs
 from cloudos.servers.vfs.locks import LockTable
 from cloudos.servers.vfs.paths import (UNSCOPED, Namespace, Scope, Step, Walk, is_dir,
@@ -68,7 +68,7 @@ from cloudos.servers.tty.ldisc import LineDiscipline
 
 VFS_ID = -2
 EXEC_MAX = 512 << 20
-EXEC_CACHE_BYTES = 32 << 20  # the programs' bytes execve keeps (VfsState.exec_images)
+EXEC_CACHE_BYTES = 32 << 20  # the files' bytes execve and mmap keep (VfsState.exec_images)
 AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_EMPTY_PATH = map(int, (
     AtFlag.SYMLINK_NOFOLLOW, AtFlag.REMOVEDIR, AtFlag.SYMLINK_FOLLOW, AtFlag.EMPTY_PATH))
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = map(int, (
@@ -192,9 +192,10 @@ class VfsState:
     signals_pending: dict[int, int] = field(default_factory=dict)
     signal_readers: list[tuple[Request, OpenFile]] = field(default_factory=list)
     text: TextBusy = field(default_factory=TextBusy)  # ETXTBSY's bookkeeping
-    # The bytes of the programs and loaders execve read last, by identity (st_dev, st_ino,
-    # st_size, st_mtime_ns: a rewritten file is another one), newest last: a shell's
-    # loop runs the same few files again and again (at most EXEC_CACHE_BYTES)
+    # The bytes of the programs, loaders and libraries execve and private mmaps read last,
+    # by identity (st_dev, st_ino, st_size, st_mtime_ns: a rewritten file is another one),
+    # newest last: a shell's loop runs the same few files again and again (at most
+    # EXEC_CACHE_BYTES; Vfs.image_bytes)
     exec_images: OrderedDict[tuple[int, int, int, int], bytes] = \
         field(default_factory=OrderedDict)
     # FIFOs with openers: their pipe, by the node's (st_dev, st_ino)
@@ -426,21 +427,22 @@ class Vfs:
         if attr.size > EXEC_MAX:
             raise KernelError(Errno.E2BIG, "program too large")
         ident = (attr.dev, attr.ino, attr.size, attr.mtime_ns)
-        return path_of(walk), self._exec_bytes(step, ident), ident, _set_ids(attr)
+        return path_of(walk), self.image_bytes(step.fs, step.node, ident), ident, \
+            _set_ids(attr)
 
-    def _exec_bytes(self, step: Step, ident: tuple[int, int, int, int]) -> bytes:
-        """The whole file at ``step``, whose identity is ``ident``: read once while it
-        keeps that identity and stays among the files execve read last (not a file
-        mapped shared: writes to its pages change it without a new identity)."""
+    def image_bytes(self, fs: FileSystem, node: Node, ident: tuple[int, int, int, int]) -> bytes:
+        """The whole of regular file ``node``, whose identity is ``ident``: read once while
+        it keeps that identity and stays among the files execve or mmap read last (not a
+        file mapped shared: writes to its pages change it without a new identity)."""
         images = self.state.exec_images
         if ident[:2] in self.state.mapped:
             images.pop(ident, None)
-            return step.fs.read(step.node, 0, ident[2])
+            return fs.read(node, 0, ident[2])
         data = images.get(ident)
         if data is not None:
             images.move_to_end(ident)
             return data
-        data = step.fs.read(step.node, 0, ident[2])
+        data = fs.read(node, 0, ident[2])
         if len(data) == ident[2]:  # (a file that changed under the read is not kept)
             images[ident] = data
             total = sum(len(d) for d in images.values())
