@@ -22,7 +22,6 @@ purpose, not hard-coded. ``notes/unicorn-facts.md`` has the evidence.
 from __future__ import annotations
 
 import ctypes
-import math
 import random
 import struct
 import threading
@@ -619,19 +618,13 @@ class _QuantumTimer:
                                  ctypes.c_uint64(1), ctypes.c_uint64(0)))
         self.cv = threading.Condition()
         self.deadline: float | None = None
-        # When the thread wakes next by itself (inf: it waits for a notify). A run is
-        # usually armed again before the last one's deadline: the thread, due to wake
-        # before the new deadline anyway, is not woken (a wake-up costs a host context
-        # switch, measured at tens to hundreds of µs on a loaded host).
-        self.wakes_at = math.inf
         threading.Thread(target=self._loop, name="cpu-timer", daemon=True).start()
 
     def arm(self, seconds: float) -> None:
         with self.cv:
             self.preempt.flag = 0
             self.deadline = time.monotonic() + seconds
-            if self.deadline < self.wakes_at:
-                self.cv.notify()
+            self.cv.notify()
 
     def disarm(self) -> None:
         with self.cv:
@@ -642,12 +635,10 @@ class _QuantumTimer:
         with self.cv:
             while True:
                 if self.deadline is None:
-                    self.wakes_at = math.inf
                     self.cv.wait()
                     continue
                 remaining = self.deadline - time.monotonic()
                 if remaining > 0:
-                    self.wakes_at = self.deadline
                     self.cv.wait(remaining)
                     continue
                 self.deadline = None
