@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 MFD_CLOEXEC, MFD_ALLOW_SEALING, MEMFD_NAME_MAX = 1, 2, 249
 SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE = 0, 1, 2, 3, 4
 POLLIN, POLLOUT = 1, 4
-IMAGE_MAX = 64 << 20  # a private mapping of a file this large at most is read whole, once
+IMAGE_MAX = 16 << 20  # a private mapping of a file this large at most is read whole, once
 
 
 @dataclass
