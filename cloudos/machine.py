@@ -205,6 +205,10 @@ class KernelProcView:
         ids = (linux.creds.euid, linux.creds.egid) if isinstance(linux, LinuxProcess) else (0, 0)
         return (*ids, tuple(t.tid for t in p.threads if t.state is not State.TERMINATED))
 
+    def exe(self, pid: int) -> bytes | None:
+        p = self.kernel.processes.get(pid)
+        return None if p is None else p.exe
+
     def info(self, pid: int) -> ProcInfo | None:
         from cloudos.servers.vfs.procinfo import Mapping, ProcInfo, TaskInfo
 

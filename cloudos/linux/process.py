@@ -21,6 +21,7 @@ from cloudos.kernel.mm.vm import AddressSpace, Prot
 from cloudos.kernel.task import Process, Thread
 from cloudos.kernel.trap import Stop
 from cloudos.linux import elf, vdso
+from cloudos.linux.aspace import new_aspace
 from cloudos.linux.creds import Creds
 from cloudos.linux.pagecache import cache_of
 
@@ -166,7 +167,7 @@ def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
 
     ExecError when it cannot be run; nothing of the caller changes then.
     """
-    aspace = kernel.new_aspace()
+    aspace = new_aspace(kernel)
     try:
         image = elf.load(aspace, data, path, loader, aslr, cache_of(kernel), (ids[0], ids[1]),
                          loader_path)

@@ -6,7 +6,9 @@ remembers its parent node and name; each operation walks from a descriptor
 held on ``root``, one name at a time with O_PATH|O_DIRECTORY|O_NOFOLLOW (so
 only real directories are entered), checks the file found is still the
 node's (ESTALE if the host replaced it), acts relative to a directory fd with
-nothing followed, and closes every fd it opened.
+nothing followed, and closes every fd it opened by the end of the VFS request
+it served (``begin_request``: the fds of directories walked are kept that long,
+since one lookup asks for the same directories many times).
 Never: passes the host a path with a "/" in it, a "..", or any call that
 would follow a symlink; host symlinks are read with readlink and resolved by
 the VFS inside the guest's namespace. Never opens anything but regular files
@@ -59,6 +61,23 @@ STORE_MAGIC = frozenset({
 })                           # ceph, bcachefs
 _libc = ctypes.CDLL(None, use_errno=True)
 WALK = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+WALKED_MAX = 64  # directory fds one request keeps at most (a directory of many subdirectories)
+_requests = 0  # the VFS requests begun so far
+_request = 0  # the one being served (0: none, and no directory fd is kept)
+
+
+def begin_request() -> None:
+    """The VFS begins a request: until it ends, directory fds walked are kept for it; those
+    walked for earlier ones are not used again (the host may have moved or replaced those
+    directories since)."""
+    global _requests, _request
+    _requests += 1
+    _request = _requests
+
+
+def end_request() -> None:
+    global _request
+    _request = 0
 OPEN = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC  # never blocks on a fifo
 
 
@@ -137,12 +156,16 @@ class HostFs(FileSystem):
         # The one path the host resolves for us, with symlinks: it is configuration.
         self._root_fd = os.open(root, WALK & ~os.O_NOFOLLOW)
         self._hidden = pseudo_devs()
+        # O_PATH fds of the directories walked while serving request ``_walked_in``
+        self._walked: dict[HostNode, int] = {}
+        self._walked_in = _request
         st = os.fstat(self._root_fd)
         self._check_shown(st)  # on refusal, __del__ closes the fd
         self._shown = {st.st_dev: True}  # devices met below the root: stores of files?
         self._root = HostNode(self, st, None, b"")
 
     def close(self) -> None:
+        self._forget_walked()
         if self._root_fd >= 0:
             os.close(self._root_fd)
             self._root_fd = -1
@@ -189,11 +212,24 @@ class HostFs(FileSystem):
             node = node.parent
         return names[::-1]
 
+    def _forget_walked(self) -> None:
+        for fd in self._walked.values():
+            os.close(fd)
+        self._walked = {}
+
     @contextmanager
     def _walk(self, dir: HostNode) -> Iterator[int]:
-        """An O_PATH fd on directory ``dir``, open for the ``with`` block."""
+        """An O_PATH fd on directory ``dir``, open for the ``with`` block (or, when kept
+        for the rest of the request, until the next request)."""
         if dir.held >= 0:  # removed by the guest: its own fd (lookups there find nothing)
             yield dir.held
+            return
+        if self._walked_in != _request:
+            self._forget_walked()
+            self._walked_in = _request
+        kept = self._walked.get(dir) if _request else None
+        if kept is not None:
+            yield kept
             return
         fd = self._root_fd
         try:
@@ -204,7 +240,12 @@ class HostFs(FileSystem):
                     fd = next_fd
                 if not dir.same_file(os.fstat(fd)):
                     raise KernelError(Errno.ESTALE, "directory replaced on the host")
-            yield fd
+            if _request and fd != self._root_fd and len(self._walked) < WALKED_MAX:
+                self._walked[dir] = fd
+                fd = self._root_fd  # kept: not closed below
+                yield self._walked[dir]
+            else:
+                yield fd
         finally:
             _close(fd, self._root_fd)
 

@@ -75,6 +75,7 @@ class ProcView(SysView, Protocol):
     def info(self, pid: int) -> ProcInfo | None: ...
     # what a stat of /proc/<pid>/... needs, cheaply: (euid, egid, its threads' ids)
     def owner(self, pid: int) -> tuple[int, int, tuple[int, ...]] | None: ...
+    def exe(self, pid: int) -> bytes | None: ...  # the path of the program it runs
     def fds(self, pid: int) -> dict[int, bytes]: ...
     def memory(self) -> tuple[int, int]: ...  # total and free bytes
     def uptime(self) -> float: ...
@@ -302,8 +303,11 @@ class ProcFs(FileSystem):
             return str(self.caller()).encode()
         if n.name == "mounts":
             return b"self/mounts"
-        if n.name == "exe":
-            return self._info(n.pid).exe
+        if n.name == "exe":  # (cheap: a static glibc program reads it as it starts)
+            exe = self.view.exe(n.pid)
+            if exe is None:
+                raise KernelError(Errno.ENOENT, f"no process {n.pid}")
+            return exe
         if n.name in ("cwd", "root"):
             info = self._info(n.pid)
             reader = self.view.info(self.caller())
