@@ -402,6 +402,18 @@ def default_environment(host: Mapping[str, str], uid: int) -> dict[str, str]:
     return env
 
 
+def _exit_now(status: int) -> NoReturn:
+    """End the process with ``status`` once what CloudOS printed is out, without tearing
+    the machine down: freeing its Unicorn CPUs and their translation caches, the guest's
+    RAM and some 30,000 objects one by one took about 30 ms of every run, and the host
+    frees them at once when the process ends. Nothing is lost: guest writes to host files
+    are already the host's (unbuffered), the reports and traces were written above, and
+    every thread CloudOS starts is a daemon."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 def _run_machine(build: Callable[[], Any], log: Any, program: str, argv: list[str],
                  env: dict[str, str], start: Any, syscall_stats: bool = False,
                  sched_trace: str | None = None, interactive: bool = False,
@@ -454,7 +466,7 @@ def _run_machine(build: Callable[[], Any], log: Any, program: str, argv: list[st
             machine.write_sched_trace(sched_trace)
         if session is not None:
             session.close()
-    sys.exit(status)
+    _exit_now(status)
 
 
 @main.command()

@@ -12,13 +12,12 @@ only through IPC. Called by: the CLI and the tests.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import signal as host_signal
 import socket
 import time
 from dataclasses import dataclass
-from typing import Iterable, NamedTuple, Sequence, TextIO, cast
+from typing import TYPE_CHECKING, Iterable, NamedTuple, Sequence, TextIO, cast
 
 from cloudos.abi import sysctl
 from cloudos.hal.ram import DEFAULT_SIZE
@@ -28,7 +27,7 @@ from cloudos.kernel.cap import Right
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.mm.vm import SegFault
 from cloudos.kernel.task import Policy, Process, State, Thread
-from cloudos.linux import kconfig, loadavg, process, signals, vdso
+from cloudos.linux import loadavg, process, signals, vdso
 from cloudos.linux import maps as mapped
 from cloudos.linux.creds import CAP_SYS_PTRACE, Creds
 from cloudos.linux.signals import SIG_DFL, SIG_IGN
@@ -55,8 +54,7 @@ from cloudos.servers.vfs.files import FdTable, OpenFiles
 from cloudos.servers.vfs.locks import proc_locks
 from cloudos.servers.vfs.paths import Namespace, Walk, is_dir, path_of, relative
 from cloudos.servers.vfs.fs import FileSystem
-from cloudos.servers.vfs.procfs import (NS_INIT, Counters, Mapping, ProcFs, ProcInfo,
-                                        TaskInfo)
+from cloudos.servers.vfs.procfs import NS_INIT, ProcFs
 from cloudos.servers.vfs.perm import EVERY_CAP, ROOT, Who
 from cloudos.abi.signal import SI_MESGQ
 from cloudos.abi.flags import OwnerType
@@ -65,6 +63,9 @@ from cloudos.servers.vfs.server import (AT_FDCWD, VFS_ID, Proc, Vfs, VfsState, f
                                         fd_paths, serve)
 from cloudos.servers.tty.ldisc import LineDiscipline, Termios
 from cloudos.servers.vfs.tmpfs import size_to_ram
+
+if TYPE_CHECKING:  # (procinfo loads at the first read of /proc, not at every start)
+    from cloudos.servers.vfs.procinfo import Counters, ProcInfo
 
 __all__ = ["Machine", "Mount", "Sandbox", "Start", "default_namespace"]
 
@@ -204,7 +205,13 @@ class KernelProcView:
         ids = (linux.creds.euid, linux.creds.egid) if isinstance(linux, LinuxProcess) else (0, 0)
         return (*ids, tuple(t.tid for t in p.threads if t.state is not State.TERMINATED))
 
+    def exe(self, pid: int) -> bytes | None:
+        p = self.kernel.processes.get(pid)
+        return None if p is None else p.exe
+
     def info(self, pid: int) -> ProcInfo | None:
+        from cloudos.servers.vfs.procinfo import Mapping, ProcInfo, TaskInfo
+
         p = self.kernel.processes.get(pid)
         if p is None:
             return None
@@ -252,6 +259,8 @@ class KernelProcView:
         return len(self.kernel.cpus)
 
     def config(self) -> bytes:
+        from cloudos.linux import kconfig  # (at the first read of /proc/config.gz)
+
         return kconfig.text()
 
     def sysctl(self) -> sysctl.Sysctl:
@@ -276,6 +285,8 @@ class KernelProcView:
         return UTS_RELEASE[0], UTS_RELEASE[1]
 
     def counters(self) -> Counters:
+        from cloudos.servers.vfs.procinfo import Counters
+
         kernel = self.kernel
         return Counters(loadavg.text(kernel), loadavg.runnable(kernel), len(kernel.threads()),
                         kernel.next_pid - 1, kernel.profile.context_switches,
@@ -701,6 +712,8 @@ class Machine:
                            "pid": s.pid, "tid": s.tid, "ts": round(s.start * 1e6, 1),
                            "dur": round(s.duration * 1e6, 1),
                            "args": {"level": s.level, "ended_by": s.reason, "cpu": s.cpu}})
+        import json  # (here, not at every start of CloudOS)
+
         with open(path, "w") as f:
             json.dump({"traceEvents": events, "displayTimeUnit": "ms"}, f)
 
@@ -716,6 +729,9 @@ class Machine:
         p = self.kernel.profile
         out.write(f"ENOSYS returned {d.enosys} times; {p.page_faults} page faults; "
                   f"{p.exceptions} exceptions; {p.context_switches} context switches\n")
+        for server in (self.vfs, self.net):
+            out.write(f"{server.name}: {server.requests} calls, {server.served_now} served on "
+                      f"the IPC fast path\n")
         if self.kernel.smp is not None:
             out.write(f"{len(self.kernel.cpus)} CPUs; {self.kernel.smp.shootdowns} shootdowns "
                       "(a CPU stopped in guest code and waited for)\n")

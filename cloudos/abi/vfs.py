@@ -184,7 +184,7 @@ class MappedFile:
     (st_dev, st_ino) for a shared mapping (its one set of pages), (st_dev, st_ino, size,
     mtime) for a private one; ``writable``: the file is open for writing."""
 
-    data: bytes
+    data: bytes | memoryview  # (a view: of bytes the VFS keeps, never changed)
     key: tuple[int, ...]
     writable: bool = False
     path: bytes = b""  # the file's path, for /proc/<pid>/maps

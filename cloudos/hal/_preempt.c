@@ -6,8 +6,11 @@
  * executes them twice (measured: a `lock inc` loop over-counted after timer
  * stops). Stopping from a block hook, at the start of a block, is exact. A
  * Python block hook costs ~30x in compute-bound code, so the hook is this
- * C function: the timer thread only raises `flag`; the next block stops.
- * (Upstream: unicorn-engine/unicorn issue 1105.)
+ * C function. It is also the quantum's timer: every CHECK_BLOCKS blocks it reads
+ * CLOCK_MONOTONIC (the vDSO: no system call) and stops once `deadline` passed, so
+ * arming a quantum is one store (a timer thread woken per quantum cost ~25 us a
+ * slice in lock and GIL hand-offs). Another CPU raises `flag` to stop this one at its
+ * next block (an interprocessor interrupt). (Upstream: unicorn-engine/unicorn issue 1105.)
  *
  * Ring-0 code (the kernel half, top address bit set) is never preempted, as a
  * kernel's return-to-user path runs with interrupts off: a new context's first
@@ -22,12 +25,24 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <time.h>
+
+#define CHECK_BLOCKS 64              /* blocks between two looks at the clock */
 
 struct preempt {
-    volatile int flag;               /* set by the timer thread */
+    volatile int flag;               /* raised by another CPU: stop at the next block */
     int (*stop)(void *uc);           /* uc_emu_stop */
     uint64_t countdown;              /* stress mode: raise flag after this many blocks */
+    uint64_t deadline;               /* CLOCK_MONOTONIC ns at which the quantum ends; 0: none */
+    uint32_t blocks;                 /* blocks left before the next look at the clock */
 };
+
+static int past(uint64_t deadline)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec >= deadline;
+}
 
 static void block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
 {
@@ -37,6 +52,11 @@ static void block_hook(void *uc, uint64_t address, uint32_t size, void *user_dat
         return;
     if (p->countdown && --p->countdown == 0)
         p->flag = 1;
+    if (p->deadline && --p->blocks == 0) {
+        p->blocks = CHECK_BLOCKS;
+        if (past(p->deadline))
+            p->flag = 1;
+    }
     if (p->flag) {
         p->flag = 0;
         p->stop(uc);

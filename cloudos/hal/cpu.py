@@ -592,21 +592,23 @@ class Cpu:
 
 
 class _Preempt(ctypes.Structure):
-    """struct preempt of _preempt.c: the flag the timer raises, and uc_emu_stop."""
+    """struct preempt of _preempt.c: the flag another CPU raises, uc_emu_stop, the stress
+    countdown, the quantum's deadline and the blocks until the hook next reads the clock."""
 
     _fields_ = [("flag", ctypes.c_int), ("stop", ctypes.c_void_p),
-                ("countdown", ctypes.c_uint64)]
+                ("countdown", ctypes.c_uint64), ("deadline", ctypes.c_uint64),
+                ("blocks", ctypes.c_uint32)]
 
 
 class _QuantumTimer:
-    """The CPU's preemption timer: a host thread that stops the vCPU at a deadline.
+    """The CPU's preemption timer: the C block hook stops the vCPU at a deadline.
 
-    It never stops the vCPU itself: stopping Unicorn from another thread can
-    land mid-block and make the guest replay instructions (see _preempt.c). It
-    raises a flag that a C block hook checks, so the stop happens at the start
-    of the next block, exactly. One thread is armed and disarmed around each
-    run (Unicorn's ``emu_start(timeout=…)`` starts a thread per call: measured
-    165-250 µs per call against 2.5 µs).
+    Nothing stops the vCPU from another thread: that can land mid-block and make
+    the guest replay instructions (see _preempt.c). The hook reads the host's
+    monotonic clock every few blocks and stops at the start of the block after the
+    deadline, exactly. Arming is a store: a timer thread woken at each run (before)
+    cost about 25 us a slice in lock and GIL hand-offs, and Unicorn's own
+    ``emu_start(timeout=...)`` starts a thread per call (165-250 us).
     """
 
     def __init__(self, uc: Uc) -> None:
@@ -616,33 +618,15 @@ class _QuantumTimer:
                                  ctypes.c_void_p(_preempt.hook_address()),
                                  ctypes.cast(ctypes.pointer(self.preempt), ctypes.c_void_p),
                                  ctypes.c_uint64(1), ctypes.c_uint64(0)))
-        self.cv = threading.Condition()
-        self.deadline: float | None = None
-        threading.Thread(target=self._loop, name="cpu-timer", daemon=True).start()
 
     def arm(self, seconds: float) -> None:
-        with self.cv:
-            self.preempt.flag = 0
-            self.deadline = time.monotonic() + seconds
-            self.cv.notify()
+        preempt = self.preempt
+        preempt.flag, preempt.blocks = 0, 1  # (the first block looks at the clock)
+        preempt.deadline = time.monotonic_ns() + int(seconds * 1e9)
 
     def disarm(self) -> None:
-        with self.cv:
-            self.deadline = None
-            self.preempt.flag = 0
-
-    def _loop(self) -> None:
-        with self.cv:
-            while True:
-                if self.deadline is None:
-                    self.cv.wait()
-                    continue
-                remaining = self.deadline - time.monotonic()
-                if remaining > 0:
-                    self.cv.wait(remaining)
-                    continue
-                self.deadline = None
-                self.preempt.flag = 1
+        self.preempt.deadline = 0
+        self.preempt.flag = 0
 
 
 def _check(status: int) -> None:

@@ -59,6 +59,7 @@ Deliver = Callable[[Message], int]  # copies a message into the receiver; return
 class Port:
     id: int
     queue: deque[Message] = field(default_factory=deque)
+    server: Any = None  # the service that receives on it, if one does (the fast path's)
 
 
 class Ipc:

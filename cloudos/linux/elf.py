@@ -14,7 +14,6 @@ Called by: ``linux.process`` (``load_program``, for init and execve).
 from __future__ import annotations
 
 import os
-import secrets
 import struct
 from dataclasses import dataclass
 
@@ -161,6 +160,27 @@ def check(data: bytes, path: str, loader: bytes | None) -> tuple[Header, Header 
     return header, parse(loader, f"{path}: dynamic loader {os.fsdecode(name)}", ELIBBAD)
 
 
+# The checked headers of programs (and their loaders) loaded before, by their identities:
+# a file keeps its identity only while its bytes stay the same (pagecache.FileId).
+_CHECKED: dict[tuple[FileId, FileId | None], tuple[Header, Header | None]] = {}
+CHECKED_MAX = 256
+
+
+def _checked(data: bytes, path: str, interp: bytes | None,
+             ids: tuple[FileId | None, FileId | None]) -> tuple[Header, Header | None]:
+    """``check``, or what it found for the same files before."""
+    if ids[0] is None or (interp is None) != (ids[1] is None):
+        return check(data, path, interp)
+    key = (ids[0], ids[1])
+    found = _CHECKED.get(key)
+    if found is None:
+        found = check(data, path, interp)
+        if len(_CHECKED) >= CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = found
+    return found
+
+
 def load(aspace: AddressSpace, data: bytes, path: str, interp: bytes | None = None,
          aslr: bool = False, cache: PageCache | None = None,
          ids: tuple[FileId | None, FileId | None] = (None, None),
@@ -175,18 +195,21 @@ def load(aspace: AddressSpace, data: bytes, path: str, interp: bytes | None = No
     The segments are recorded (``maps``) as mappings of ``path`` and of ``loader_path``
     (its PT_INTERP name when not given).
     """
-    header, ld = check(data, path, interp)
+    header, ld = _checked(data, path, interp, ids)
+    # The random page counts of the layout, from one read of the host's random source
+    # (each a power of two: bits taken apart are as random as separate draws).
+    bits = int.from_bytes(os.urandom(8)) if aslr else 0
     if aslr:
-        aspace.mmap_top -= secrets.randbelow(1 << 16) * PAGE_SIZE  # up to 256 MiB lower
-        aspace.stack_top -= secrets.randbelow(1 << 12) * PAGE_SIZE  # up to 16 MiB lower
-    pie = PIE_BASE + (secrets.randbelow(1 << 20) * PAGE_SIZE if aslr else 0)
+        aspace.mmap_top -= (bits & 0xFFFF) * PAGE_SIZE  # up to 256 MiB lower
+        aspace.stack_top -= (bits >> 16 & 0xFFF) * PAGE_SIZE  # up to 16 MiB lower
+    pie = PIE_BASE + (bits >> 28 & 0xFFFFF) * PAGE_SIZE
     bias = _map_image(aspace, data, header, pie if header.type == ET_DYN else None, path,
                       cache, ids[0], os.fsencode(path))
     # The heap begins after the program (at a random page within 32 MiB with ASLR), as on
     # Linux: it may grow until a mapping is in its way, whatever the machine's size.
     end = max(s.vaddr + s.memsz for s in header.loads) + bias
     aspace.brk_start = aspace.brk = page_align(end) + (
-        secrets.randbelow(1 << 13) * PAGE_SIZE if aslr else 0)
+        (bits >> 48 & 0x1FFF) * PAGE_SIZE)
     entry = _entry(header, bias, path)
     phdr = _phdr_address(header) + bias & U64
     exec_stack = any(s.type == PT_GNU_STACK and s.flags & PF_X for s in header.segments)
@@ -283,7 +306,7 @@ def _map_segment(aspace: AddressSpace, data: bytes, seg: Segment, bias: int, pat
         whole = (end + PAGE_SIZE - 1) & PAGE_MASK if memsz == filesz else end & PAGE_MASK
         if cache is not None and file is not None and whole > start:
             cache.map(aspace, start, file, file_start,
-                      data[file_start:file_start + whole - start])
+                      memoryview(data)[file_start:file_start + whole - start])
             start, file_start = whole, file_start + whole - start
         if file_start < offset + filesz:  # the rest (the page bss begins in): a private copy
             aspace.copy_out(start, data[file_start:offset + filesz], force=True)

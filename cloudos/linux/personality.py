@@ -14,10 +14,10 @@ import heapq
 from cloudos.abi.vfs import CoreDump, Exit
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.task import Process, State, Thread
-from cloudos.linux import coredump, ptrace, signals, sysvsem, vdso
+from cloudos.linux import coredump, ptrace, signals, vdso
 from cloudos.linux.pagecache import collect_shared
 from cloudos.linux.process import memory_kinds
-from cloudos.linux.syscalls import sys_file, sys_fork
+from cloudos.linux.syscalls import sys_file, sys_fork, sys_ipc
 
 
 class LinuxPersonality:
@@ -56,7 +56,7 @@ class LinuxPersonality:
         semaphore adjustments are undone, the VFS closes its files."""
         sys_fork.on_exit(dead)
         collect_shared(self.kernel)
-        sysvsem.exit_sem(dead)
+        sys_ipc.exit_sem(dead)
         signals.child_exited(dead)
         sys_file.notify(self.kernel, Exit(dead.pid))
         if dead.pid == 1:

@@ -21,6 +21,7 @@ from cloudos.kernel.mm.vm import AddressSpace, Prot
 from cloudos.kernel.task import Process, Thread
 from cloudos.kernel.trap import Stop
 from cloudos.linux import elf, vdso
+from cloudos.linux.aspace import new_aspace
 from cloudos.linux.creds import Creds
 from cloudos.linux.pagecache import cache_of
 
@@ -129,6 +130,8 @@ class LinuxThread:
     timerslack: int = 50_000  # ns, prctl PR_SET_TIMERSLACK (recorded; timers are exact)
     default_timerslack: int = 50_000
     started: float = 0.0  # seconds after boot it was made, as /proc's task starttime
+    inflight: Any = None  # (port, message) of its call to the VFS, taken back by a signal
+    vfs_restarts: int = 0  # times in a row its call ran again after the VFS crashed
 
     def fork(self) -> LinuxThread:
         return LinuxThread(self.sigmask, affinity=self.affinity, timerslack=self.timerslack,
@@ -164,7 +167,7 @@ def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
 
     ExecError when it cannot be run; nothing of the caller changes then.
     """
-    aspace = kernel.new_aspace()
+    aspace = new_aspace(kernel)
     try:
         image = elf.load(aspace, data, path, loader, aslr, cache_of(kernel), (ids[0], ids[1]),
                          loader_path)

@@ -78,6 +78,8 @@ EFLAGS_USER = 0x0DD5  # CF PF AF ZF SF TF DF OF: what sigreturn may change
 
 @dataclass
 class SigInfo:
+    """One queued signal and what its siginfo_t says of it (who sent it, why)."""
+
     signo: int
     code: int = SI_USER
     pid: int = 0

@@ -5,8 +5,8 @@ time, and the ``struct ipc64_perm`` it reports), ``Registry`` (one machine's obj
 of one kind: lookup by key and identifier, ``get`` as ipcget does it, removal), the
 permission check ipcperms does, and ``Waiter``, a thread parked on an object.
 Never: blocks or wakes a thread itself (``sysvsem`` and ``sysvmsg`` do).
-Called by: ``sysvsem``, ``sysvmsg``. Shared memory (``sysvshm``) predates this
-module and keeps its own copy of these rules.
+Called by: ``sysvsem``, ``sysvmsg``, ``syscalls.sys_ipc`` (``has_state``). Shared memory
+(``sysvshm``) predates this module and keeps its own copy of these rules.
 
 Identifiers are the object's slot plus 32768 times a sequence number, like Linux's.
 """
@@ -197,6 +197,11 @@ def state_of(kernel: Any, name: str, make: Callable[[], Any]) -> Any:
     if name not in states:
         states[name] = make()
     return states[name]
+
+
+def has_state(kernel: Any, name: str) -> bool:
+    """Whether the machine's ``name`` state was made (by a call of that kind)."""
+    return name in _machines.get(kernel, {})
 
 
 def creator(t: Thread) -> tuple[int, int]:

@@ -10,7 +10,8 @@ go in, in order, each sender answered 0. IPC_RMID wakes every sleeper with EIDRM
 a signal (EINTR) or a timeout ends a sleep through the scheduler, which leaves the
 waiter stale and skipped.
 Never: holds a message longer than its queue (IPC_RMID frees them).
-Called by: the system call table.
+Called by: the system call table, through ``syscalls.sys_ipc`` (which imports this module
+at the first message queue call).
 
 Limits: /proc/sys/kernel/msgmax (a message), msgmnb (a new queue's bytes) and msgmni
 (queues). MSG_COPY is not supported (ENOSYS, as a kernel without
@@ -51,6 +52,8 @@ MSGPOOL, MSGMAP, MSGTQL, MSGSSZ, MSGSEG = 32000 * 16384 // 1024, 16384, 16384, 1
 
 @dataclass
 class Message:
+    """One message on a queue: its type and its text."""
+
     mtype: int
     text: bytes
 
@@ -77,6 +80,8 @@ class Sender(Waiter):
 
 @dataclass
 class MsgQueue(IpcObject):
+    """One message queue: its messages, and the senders and receivers asleep on it."""
+
     qbytes: int = 0
     messages: list[Message] = field(default_factory=list)
     cbytes: int = 0  # the bytes of its messages

@@ -9,7 +9,8 @@ their threads with 0, as Linux's update_queue does. IPC_RMID wakes them with
 EIDRM; a signal (EINTR) or the timeout (EAGAIN) ends a sleep through the
 scheduler, which leaves the waiter stale and skipped.
 Never: touches guest memory but the caller's.
-Called by: the system call table; the personality's ``on_exit`` (``exit_sem``).
+Called by: the system call table and the personality's ``on_exit`` (``exit_sem``), both
+through ``syscalls.sys_ipc`` (which imports this module at the first semaphore call).
 
 Limits are /proc/sys/kernel/sem's (SEMMSL, SEMMNS, SEMOPM, SEMMNI); SEMVMX is 32767.
 """
@@ -64,6 +65,8 @@ class SemWaiter(Waiter):
 
 @dataclass
 class SemSet(IpcObject):
+    """One semaphore set: its values, who changed each last, and who waits on it."""
+
     values: list[int] = field(default_factory=list)
     pids: list[int] = field(default_factory=list)  # sempid: the last to change each
     otime: int = 0
@@ -72,6 +75,8 @@ class SemSet(IpcObject):
 
 @dataclass
 class SemState:
+    """One machine's semaphore sets and its processes' SEM_UNDO adjustments."""
+
     sets: Registry[SemSet] = field(default_factory=lambda: Registry("semaphore set"))
     # SEM_UNDO adjustments: pid -> set id -> semaphore -> amount added back at exit
     undo: dict[int, dict[int, dict[int, int]]] = field(default_factory=dict)

@@ -21,7 +21,6 @@ Called by: the kernel scheduler (``Service.step``) and ``rs`` (restart).
 
 from __future__ import annotations
 
-import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
 
@@ -34,6 +33,12 @@ from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import Stop
 
 FORWARDED_MAX = 256  # forwarded calls remembered before the answered ones are forgotten
+def unqueue(kernel: Kernel, thread: Thread) -> None:
+    """Take a READY ``thread`` off the run queues: it runs now, outside the scheduler's loop."""
+    for queue in kernel.scheduler.queues:
+        line = queue.levels[thread.level]
+        if thread in line:
+            line.remove(thread)
 
 
 class InjectedFault(Exception):
@@ -143,6 +148,7 @@ class ServerRuntime:
         # Fault injection: crash on calls crash_on .. crash_on + crashes - 1.
         self.crash_on, self.crashes = crash_on, crashes
         self.requests = 0
+        self.served_now = 0  # calls served on the fast path (``serve_now``)
         self.current: Request | None = None
         self.injected: Request | None = None  # the request a fault struck before it was served
         self.redelivered: Message | None = None  # a notification given a second chance
@@ -159,6 +165,7 @@ class ServerRuntime:
         token = kernel.ipc.create_port(sid)
         self.port_token = token
         self.port = kernel.ipc.port(sid, token, Right.RECV)
+        self.port.server = self  # (the IPC fast path finds the server of a port there)
         aspace = kernel.new_aspace()  # empty: a server has no guest memory
         self.process = Process(sid, None, name, aspace, kernel)
         self.thread = Thread(sid, self.process, None, service=self)
@@ -193,6 +200,34 @@ class ServerRuntime:
         self._start()
 
     # -- Service ---------------------------------------------------------------
+    def serve_now(self, reply_id: int) -> bool:
+        """The fast path's half in the server: if this server was woken for the call whose
+        reply capability is ``reply_id`` (it waited in receive and the call was handed to
+        it), serve it at once, on the caller's time, outside the scheduler's loop, and
+        where it handed the call on (``forward``), that server too; False when it was not
+        (busy, or woken for something else): the caller waits its turn."""
+        thread, pending = self.thread, self.pending
+        message = pending.message if pending is not None else None
+        if thread.state is not State.READY or message is None or message.reply is None \
+                or message.reply.obj != reply_id:
+            return False
+        unqueue(self.kernel, thread)
+        thread.state = State.RUNNING
+        self.served_now += 1
+        assert thread.service is not None
+        thread.service.step(thread)  # (through its Service: a tracer may time the step)
+        if thread.state is State.RUNNING:
+            self.kernel.scheduler.add(thread)
+        port = self.forwarded.get(reply_id)  # (the VFS's socket calls go to the net server)
+        if port is not None and port.server is not None:
+            port.server.serve_now(reply_id)
+        return True
+
+    def resume(self, caller: Thread) -> None:
+        """The fast path answered ``caller``, whose wake-up queued it: it runs on instead."""
+        unqueue(self.kernel, caller)
+        caller.state = State.RUNNING
+
     def step(self, thread: Thread) -> None:
         """Run the server until it waits for its next request."""
         request, self.pending = self.pending, None  # set when a message woke us
@@ -273,6 +308,8 @@ class ServerRuntime:
     def _crashed(self, thread: Thread, err: Exception) -> None:
         """Log, tell every caller owed an answer, requeue a notification once, tell rs.
         Runs inside the kernel's scheduler: nothing here may raise."""
+        import traceback  # (here, not at every start of CloudOS: servers seldom crash)
+
         frames = traceback.extract_tb(err.__traceback__)
         where = f"{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else "?"
         self.kernel.log.warn(f"server {self.name} crashed: {type(err).__name__}: {err} ({where})")

@@ -151,6 +151,14 @@ class Observer:
     def ipc(self, thread: Thread, what: str, flow: int) -> None:
         self._each(lambda s: s.ipc(thread, what, flow, time.perf_counter()))
 
+    def calling(self, thread: Thread, flow: int) -> None:
+        """``thread``'s system call went to a server as the call whose reply is ``flow``
+        (whether it then sleeps or is answered on the fast path)."""
+        call = self.calls.get(thread)
+        if call is not None and "flow" not in call.notes:
+            call.notes["flow"] = flow
+            self.ipc(thread, "call", flow)
+
     def server_slice(self, thread: Thread, start: float) -> None:
         self._each(lambda s: s.server_slice(thread, start, time.perf_counter()))
 
@@ -298,18 +306,23 @@ def _attach_timeline(machine: Machine, observer: Observer) -> None:
     ipc = kernel.ipc
     receive, reply = ipc.receive, ipc.reply
 
+    servers = {server.pid: server.thread for server in (machine.vfs, machine.net, machine.rs)}
+
     def traced_receive(thread: Thread, port: Port, deliver: Deliver, deadline: float | None,
                        block: bool) -> int:
         def delivered(msg: Message) -> int:
             if msg.reply is not None:
+                caller = ipc.replies.get(msg.reply.obj)
+                if caller is not None:
+                    observer.calling(caller, msg.reply.obj)
                 observer.ipc(thread, "receive", msg.reply.obj)
             return deliver(msg)
         return receive(thread, port, delivered, deadline, block)
 
     def traced_reply(pid: int, token: int, msg: Message) -> int:
         cap = ipc.caps.spaces.get(pid, {}).get(token)
-        if cap is not None:
-            observer.ipc(kernel.cpu.thread, "reply", cap.obj)
+        if cap is not None:  # (from the server's track, though the caller's CPU runs it)
+            observer.ipc(servers.get(pid, kernel.cpu.thread), "reply", cap.obj)
         return reply(pid, token, msg)
 
     ipc.receive = traced_receive  # type: ignore[method-assign]

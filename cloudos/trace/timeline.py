@@ -67,12 +67,10 @@ class Timeline:
 
     def block(self, thread: Thread, call: InFlight) -> None:
         channel = thread.channel
-        if isinstance(channel, tuple) and len(channel) == 2 and channel[0] == "reply":
-            call.notes["flow"] = channel[1]
-            pid, tid = self._track(thread)
-            # (from the call's start: the server may have taken the message already)
-            self.events.append({"ph": "s", "name": "ipc", "cat": "ipc", "id": 2 * channel[1],
-                                "pid": pid, "tid": tid, "ts": self._us(call.start) + 0.001})
+        if isinstance(channel, tuple) and len(channel) == 2 and channel[0] == "reply" \
+                and "flow" not in call.notes:  # (the observer saw no handoff: the message
+            call.notes["flow"] = channel[1]     # waited in the server's queue)
+            self._flow_out(thread, channel[1], self._us(call.start) + 0.001)
 
     def finish(self, thread: Thread, call: InFlight, value: int | None, now: float) -> None:
         pid, tid = self._track(thread)
@@ -109,7 +107,15 @@ class Timeline:
     def fault(self, thread: Thread, address: int, now: float) -> None:
         self._instant(thread, "page fault", now, {"address": f"{address:#x}"})
 
+    def _flow_out(self, thread: Thread, flow: int, ts: float) -> None:
+        pid, tid = self._track(thread)
+        self.events.append({"ph": "s", "name": "ipc", "cat": "ipc", "id": 2 * flow,
+                            "pid": pid, "tid": tid, "ts": ts})
+
     def ipc(self, thread: Thread, what: str, flow: int, now: float) -> None:
+        if what == "call":  # a system call's message, handed to a server waiting for it
+            self._flow_out(thread, flow, self._us(now))
+            return
         pid, tid = self._track(thread)
         if what == "receive":
             self.receives.append((pid, tid, flow, self._us(now)))

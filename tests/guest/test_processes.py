@@ -115,6 +115,24 @@ def test_exec(mode, guest_bins, run_native, run_cloudos, tmp_path: Path):
     _assert_same(native, run_cloudos(argv))
 
 
+def test_exec_of_a_rewritten_file(guest_bins, run_native, run_cloudos):
+    """An exec of a file changed since its last exec (rewritten in place with the same
+    size and inode, grown, renamed over) runs its new bytes, and a private mapping made
+    after a rewrite shows them: what execve and mmap keep of the files they read (their
+    bytes, headers, page-cache runs) is never stale."""
+    prog = guest_bins.path("exec_rewrite", "static-pie")
+    native = run_native([prog])
+    assert native[0] == 0, native
+    lines = native[1].splitlines()
+    for line in (b"running EXEC-REWRITE-MARK:A", b"same inode 1, same size 1",
+                 b"running EXEC-REWRITE-MARK:B", b"running EXEC-REWRITE-MARK:C",
+                 b"new inode 1", b"running EXEC-REWRITE-MARK:D", b"exec after rename: exit 0",
+                 b"mapped: E", b"mapped after rewrite: F", b"running EXEC-REWRITE-MARK:F"):
+        assert line in lines, native[1].decode()
+    assert lines.count(b"running EXEC-REWRITE-MARK:B") == 2, native[1].decode()
+    _assert_same(native, run_cloudos([prog]))
+
+
 @by_mode
 def test_nproc_limit(mode, guest_bins, run_native, run_cloudos):
     prog = guest_bins.path("nproc_limit", mode)

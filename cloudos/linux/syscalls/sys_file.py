@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import struct
 import time
-import weakref
 from typing import Any, Callable
 
 from cloudos.abi import net, vfs
@@ -32,7 +31,8 @@ from cloudos.kernel.task import Thread
 from cloudos.linux.process import linux, linux_thread
 from cloudos.linux.syscalls.args import (WAIT_MAX, deadline, read_select_timeval,
                                          read_timespec, s32, s64, seconds, user_string)
-from cloudos.linux import signals
+from cloudos.kernel.trap import Stop
+from cloudos.linux import fastpath, signals
 from cloudos.linux.syscalls.sys_signal import send_signal
 
 PATH_MAX = 4096
@@ -76,12 +76,11 @@ SIGPIPE, SIGXFSZ = Signal.SIGPIPE, Signal.SIGXFSZ
 POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 1, 2, 4, 8, 16, 32
 VFS = "vfs"  # the server that owns these calls
 # A call a crash of the VFS's code left undone (answered Again.RESTART, servers/runtime.py)
-# runs again on the restarted server, at most RESTARTS_MAX times in a row, then fails EIO.
+# runs again on the restarted server, at most RESTARTS_MAX times in a row, then fails EIO
+# (LinuxThread.vfs_restarts counts). LinuxThread.inflight is the call each thread has in
+# flight to the VFS, so that a signal can take it back unseen or have it answered at once
+# (``interrupt``).
 RESTARTS_MAX = 3
-_restarts: weakref.WeakKeyDictionary[Thread, int] = weakref.WeakKeyDictionary()
-# The call each thread has in flight to the VFS, so that a signal can take it back unseen
-# or have it answered at once (``interrupt``).
-_inflight: weakref.WeakKeyDictionary[Thread, tuple[Any, Message]] = weakref.WeakKeyDictionary()
 
 
 def _client(t: Thread) -> Cap:
@@ -115,20 +114,27 @@ def _grant(t: Thread, start: int, length: int, write: bool) -> Cap:
 
 def call(t: Thread, request: Any, grants: tuple[Cap, ...] = (),
          deadline: float | None = None, timeout_result: int = -Errno.ETIMEDOUT,
-         deliver: Callable[[Message], int] | None = None) -> int:
+         deliver: Callable[[Message], int] | None = None, fast: bool = True) -> int:
     """Ask the VFS to serve ``request`` (a request of abi/vfs.py) for ``t``; the thread
-    sleeps until it answers."""
+    sleeps until it answers, unless the VFS answers at once on the fast path
+    (``linux/fastpath.py``; ``fast=False`` for an answer that must not be delivered
+    inside the CPU's hook)."""
     ipc = t.process.kernel.ipc
     cap = _client(t)
     port = ipc.ports[cap.obj]
     msg = Message(request.OP, b"", t.process.pid, list(grants), body=request)
-    _inflight[t] = (port, msg)
+    state = linux_thread(t)
+    state.inflight = (port, msg)
     try:
         return ipc.call(t, port, msg, _again_if_undone(t, deliver or _result), deadline,
                         timeout_result)
     except KernelError:
-        del _inflight[t]
+        state.inflight = None
         raise
+    except Stop:
+        if not (fast and fastpath.switch.on) or t.process.personality.ptrace is not None:
+            raise
+        return fastpath.serve(t, port, msg)
 
 
 def interrupt(t: Thread) -> bool:
@@ -137,7 +143,8 @@ def interrupt(t: Thread) -> bool:
     something else. True: the VFS has the call and answers it (at once if it parked it,
     with what it did), and ``t`` sleeps until then: a call the server did is never
     reported interrupted, nor run again (a pipe write repeated its bytes)."""
-    inflight = _inflight.get(t)
+    state = linux_thread(t)
+    inflight = state.inflight
     if inflight is None:
         return False
     port, msg = inflight
@@ -145,7 +152,7 @@ def interrupt(t: Thread) -> bool:
         return False
     ipc = t.process.kernel.ipc
     if ipc.withdraw(port, msg):
-        del _inflight[t]
+        state.inflight = None
         return False
     ipc.notify(port, Message(vfs.Op.INTERRUPT, b"", 0, body=vfs.Interrupt(msg.reply.obj)))
     return True
@@ -155,21 +162,22 @@ def _again_if_undone(t: Thread, deliver: Callable[[Message], int]) -> Callable[[
     """``deliver``, except that a call the VFS's crash left undone runs again: a restart
     leaves every call done once (not reported failed while it did nothing, which a program
     cannot tell from failed after doing something: dash's redirections need dup2 to work)."""
+    state = linux_thread(t)
+
     def again(msg: Message) -> int:
-        _inflight.pop(t, None)
+        state.inflight = None
         if msg.body is Again.INTERRUPTED:
             if not signals.restarts(t):  # (decided by the signal taken first, as on Linux)
                 return -Errno.EINTR
             t.restart = t.syscall
             return 0
         if msg.body is not Again.RESTART:
-            _restarts.pop(t, None)
+            state.vfs_restarts = 0
             return deliver(msg)
-        tries = _restarts.get(t, 0) + 1
-        if tries > RESTARTS_MAX:
-            _restarts.pop(t, None)
+        state.vfs_restarts += 1
+        if state.vfs_restarts > RESTARTS_MAX:
+            state.vfs_restarts = 0
             return -Errno.EIO
-        _restarts[t] = tries
         t.restart = t.syscall
         return 0
     return again

@@ -428,7 +428,8 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
         linux(t.process).env_area = env_area(new.stack_top, resolved, env)
         return 0  # RAX of the new program's first instruction, as Linux leaves it
 
-    return sys_file.call(t, vfs.ExecRead(sys_file.AT_FDCWD, name), deliver=exec_file)
+    return sys_file.call(t, vfs.ExecRead(sys_file.AT_FDCWD, name), deliver=exec_file,
+                         fast=False)
 
 
 def _become(t: Thread, new: AddressSpace, entry: int, rsp: int, path: bytes,

@@ -199,7 +199,7 @@ def sys_mmap(t: Thread, addr: int, length: int, prot: int, flags: int, fd: int,
             name = SHARED_NAMES[SHARED_WRITE if answer.writable else SHARED_READ]
             aspace.add(start, size, access, name, shared=True)
             maps.record(aspace, start, size, answer.path, offset, key[0], key[1])
-            cache.shared.map(aspace, start, size, offset, (key[0], key[1]), data,
+            cache.shared.map(aspace, start, size, offset, (key[0], key[1]), bytes(data),
                              sharing == SHARED_WRITE)
             return start
         file = (key[0], key[1], key[2], key[3])  # (st_dev, st_ino, size, mtime)

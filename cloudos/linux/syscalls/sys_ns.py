@@ -138,7 +138,7 @@ def sys_unshare(t: Thread, flags: int, *_: int) -> int:
                                      for th in t.process.threads) > 1:
         raise KernelError(Errno.EINVAL, "a thread of a multi-threaded process")
     check_namespaces(t, flags)
-    if flags & CloneFlag.NEWNS:
-        call(t, vfs.Unshare(t.process.pid))
     enter_namespaces(t.process, flags & ~CloneFlag.NEWNS)
+    if flags & CloneFlag.NEWNS:  # (the VFS's answer is the call's)
+        return call(t, vfs.Unshare(t.process.pid))
     return 0

@@ -19,7 +19,6 @@ from cloudos.abi.vfs import PidTarget
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Process, Thread
-from cloudos.kernel.trap import Stop
 from cloudos.linux import signals
 from cloudos.linux.syscalls import sys_file
 from cloudos.linux.syscalls.args import s32
@@ -51,8 +50,10 @@ def target(t: Thread, fd: int) -> PidTarget:
         t.restart = t.syscall
         return 0
 
-    sys_file.call(t, vfs.PidfdTarget(fd), deliver=again)
-    raise Stop  # (the call above sleeps the thread: it never returns)
+    # The thread sleeps until the VFS answers, or the VFS answered at once (the fast
+    # path): a pidfd's answer runs the call again (SlowPath); a return is an error.
+    result = sys_file.call(t, vfs.PidfdTarget(fd), deliver=again)
+    raise KernelError(-result if result < 0 else Errno.EBADF, f"fd {fd} is not a pidfd")
 
 
 def process_of(t: Thread, named: PidTarget) -> Process | None:

@@ -12,6 +12,7 @@ import time
 
 from cloudos.abi.flags import MembarrierCmd as M
 from cloudos.errno import Errno, KernelError
+from cloudos.kernel.sched import Scheduler
 from cloudos.kernel.task import Policy, State, Thread
 from cloudos.kernel.trap import Stop
 from cloudos.linux.creds import CAP_SYS_NICE
@@ -39,10 +40,27 @@ def _target(t: Thread, pid: int) -> Thread:
     raise KernelError(Errno.ESRCH, f"no thread {pid}")
 
 
+def _ahead(scheduler: Scheduler, level: int) -> bool:
+    """Whether a run queue holds a thread at ``level`` or above (maybe one no longer
+    waiting there): one that would run before a thread of ``level`` that yields."""
+    for queue in scheduler.queues:
+        for line in queue.levels[:level + 1]:
+            if line:
+                return True
+    return False
+
+
 def sys_sched_yield(t: Thread, *_: int) -> int:
-    """Implements Linux sched_yield(2): to the back of the caller's level."""
+    """Implements Linux sched_yield(2): to the back of the caller's level. With no thread
+    ready at its level or above and no timer due, the scheduler would pick the caller
+    again: it runs on at once, with no trip through the scheduler (a stop and a start of
+    the CPU)."""
+    scheduler = t.process.kernel.scheduler
+    timers = scheduler.timers
+    if not _ahead(scheduler, t.level) and not (timers and timers[0][0] <= scheduler.clock()):
+        return 0
     t.process.kernel.cpu.set_result(0)
-    t.process.kernel.scheduler.yield_cpu(t)
+    scheduler.yield_cpu(t)
     raise Stop
 
 

@@ -34,6 +34,8 @@ INT_MAX = 2**31 - 1  # overrun counts stop here
 
 @dataclass(eq=False)
 class PosixTimer:
+    """One timer_create(2) timer: its clock, how it notifies, and when it fires next."""
+
     ident: int
     clock: int
     notify: int

@@ -13,9 +13,9 @@ from enum import Enum
 
 from cloudos.abi.sysno import LINUX_TABLE_END, UNUSED, Sysno
 from cloudos.kernel.trap import Handler
-from cloudos.linux import ptrace, sysvmsg, sysvsem, sysvshm
-from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_mm, sys_mqueue, sys_ns,
-                                    sys_pidfd, sys_prctl, sys_proc, sys_ptrace, sys_sched,
+from cloudos.linux import ptrace, sysvshm
+from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_ipc, sys_mm, sys_mqueue,
+                                    sys_ns, sys_pidfd, sys_prctl, sys_proc, sys_ptrace, sys_sched,
                                     sys_signal, sys_time, sys_timer)
 
 
@@ -40,6 +40,8 @@ class Syscall:
 
 @dataclass(frozen=True, slots=True)
 class _Row:
+    """A row as written below, before the table gives it its number and name."""
+
     handler: Handler | None
     support: Support
     note: str
@@ -200,16 +202,16 @@ _ROWS: dict[Sysno, _Row] = {
                         "core files are always ./core (core_pattern is not read)"),
     Sysno.UNAME: full(sys_proc.sys_uname, "sysname Linux, release 6.12.0-cloudos; nodename "
                                           "from --hostname or sethostname"),
-    Sysno.SEMGET: full(sysvsem.sys_semget),
-    Sysno.SEMOP: partial(sysvsem.sys_semop, "SEM_UNDO adjustments are per process (a clone "
+    Sysno.SEMGET: full(sys_ipc.sys_semget),
+    Sysno.SEMOP: partial(sys_ipc.sys_semop, "SEM_UNDO adjustments are per process (a clone "
                          "with CLONE_SYSVSEM but not CLONE_VM does not share them)"),
-    Sysno.SEMCTL: full(sysvsem.sys_semctl),
+    Sysno.SEMCTL: full(sys_ipc.sys_semctl),
     Sysno.SHMDT: full(sysvshm.sys_shmdt),
-    Sysno.MSGGET: full(sysvmsg.sys_msgget),
-    Sysno.MSGSND: full(sysvmsg.sys_msgsnd),
-    Sysno.MSGRCV: partial(sysvmsg.sys_msgrcv, "no MSG_COPY (ENOSYS, as without "
+    Sysno.MSGGET: full(sys_ipc.sys_msgget),
+    Sysno.MSGSND: full(sys_ipc.sys_msgsnd),
+    Sysno.MSGRCV: partial(sys_ipc.sys_msgrcv, "no MSG_COPY (ENOSYS, as without "
                           "CONFIG_CHECKPOINT_RESTORE)"),
-    Sysno.MSGCTL: full(sysvmsg.sys_msgctl),
+    Sysno.MSGCTL: full(sys_ipc.sys_msgctl),
     Sysno.FCNTL: partial(sys_file.sys_fcntl,
                          "dup, cloexec, status flags, record and OFD locks (EDEADLK), "
                          "leases (broken by open, SIGIO), pipe sizes, F_SETOWN(_EX), "
@@ -408,7 +410,7 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.GETDENTS64: full(sys_file.sys_getdents64),
     Sysno.SET_TID_ADDRESS: full(sys_proc.sys_set_tid_address),
     Sysno.RESTART_SYSCALL: enosys(),
-    Sysno.SEMTIMEDOP: partial(sysvsem.sys_semtimedop, "as semop"),
+    Sysno.SEMTIMEDOP: partial(sys_ipc.sys_semtimedop, "as semop"),
     Sysno.FADVISE64: partial(sys_file.sys_fadvise64, "checked, then ignored"),
     Sysno.TIMER_CREATE: partial(sys_timer.sys_timer_create,
                                 "REALTIME, MONOTONIC, BOOTTIME clocks (no CPU-time timers)"),

@@ -45,6 +45,8 @@ TERMIOS = struct.Struct("<IIIIB19s")  # the kernel's struct termios
 
 @dataclass
 class Termios:
+    """A terminal's settings, as the kernel's struct termios holds them."""
+
     iflag: int
     oflag: int
     cflag: int

@@ -15,13 +15,15 @@ from __future__ import annotations
 import os
 import stat
 import time
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from cloudos.abi.tty import (DEVPTS_SUPER_MAGIC, PTMX_MINOR, PTY_MASTER_MAJOR, PTY_MAX,
                              PTY_SLAVE_MAJOR)
 from cloudos.errno import Errno, KernelError
-from cloudos.servers.tty.pty import Pty
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node, StatFs, dtype
+
+if TYPE_CHECKING:  # (servers.tty.pty loads at the first open of /dev/ptmx: allocate)
+    from cloudos.servers.tty.pty import Pty
 
 TTY_GID = 5  # the tty group: devpts's usual gid= mount option
 SLAVE_MODE = 0o620
@@ -55,6 +57,8 @@ class DevPts(FileSystem):
         index = next((i for i in range(PTY_MAX) if i not in self.ptys), None)
         if index is None:
             raise KernelError(Errno.ENOSPC, "every pseudo-terminal index is taken")
+        from cloudos.servers.tty.pty import Pty
+
         pty = Pty(index, uid, TTY_GID, SLAVE_MODE, time.time_ns())
         self.ptys[index] = pty
         self.names[index] = PtsNode(self, FIRST_SLAVE_INO + index, pty)

@@ -50,6 +50,9 @@ NR_FILE = 8192  # file-max's floor, as Linux's
 
 @dataclass(eq=False)
 class Pipe:
+    """A pipe's buffer and its ends: what anonymous pipes, FIFOs and AF_UNIX sockets
+    carry their bytes in."""
+
     buffer: bytearray = field(default_factory=bytearray)
     readers: int = 0
     writers: int = 0
@@ -242,6 +245,8 @@ class OpenFile:
 
 @dataclass
 class FdEntry:
+    """One file descriptor: the open file it names and its close-on-exec flag."""
+
     file: OpenFile
     cloexec: bool = False
 

@@ -34,6 +34,8 @@ NAME_MAX = 255
 
 @dataclass(frozen=True)
 class Step:
+    """One component of a walk: its name and the node it names on its file system."""
+
     name: bytes
     fs: FileSystem
     node: Node

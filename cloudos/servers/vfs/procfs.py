@@ -8,9 +8,9 @@ uptime, vmstat and pgrep read, what lsof and debuggers read), /proc/locks (lsloc
 /proc/config.gz (the kernel configuration, gzipped: zcat's),
 /proc/net/{tcp,tcp6,udp,udp6} (netstat's) and /proc/sys (the tunables and more:
 ``procsys``). Contents come from a ``ProcView`` the machine provides (facts about
-processes, memory, mappings and sockets, the machine's counters and sysctl record), so
-this file system never holds state of its own and never reaches into the kernel by
-itself.
+processes, memory, mappings and sockets, the machine's counters and sysctl record;
+the records are ``procinfo``'s), so this file system never holds state of its own and
+never reaches into the kernel by itself.
 Never: lets a name be created (ENOENT, as Linux's lookup) or removed (EPERM); lets
 anything but root write a /proc/sys file its mode allows (EACCES).
 Called by: the VFS, which mounts it at /proc.
@@ -18,12 +18,11 @@ Called by: the VFS, which mounts it at /proc.
 
 from __future__ import annotations
 
-import gzip
 import os
 import stat
 import time
-from dataclasses import dataclass, field, replace
-from typing import Callable, NoReturn, Protocol
+from dataclasses import replace
+from typing import TYPE_CHECKING, Callable, NoReturn, Protocol
 
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node, StatFs, dtype
@@ -31,6 +30,9 @@ from cloudos.servers.vfs import procsys
 from cloudos.servers.vfs.bindfs import BindFs
 from cloudos.servers.vfs.hostfs import HostFs
 from cloudos.servers.vfs.procsys import SysFiles, SysView
+
+if TYPE_CHECKING:  # (what the view returns: procinfo loads at the first read of /proc)
+    from cloudos.servers.vfs.procinfo import Counters, Mapping, ProcInfo, TaskInfo
 
 PROC_SUPER_MAGIC = 0x9FA0
 RLIM_INFINITY = (1 << 64) - 1  # stat's rsslim
@@ -61,89 +63,6 @@ HZ = 100  # clock ticks a second, as USER_HZ (procps reads times in these)
 PAGE = 4096
 
 
-@dataclass(frozen=True)
-class Mapping:
-    """One line of /proc/<pid>/maps: an area and what it maps."""
-
-    start: int
-    end: int
-    prot: int                   # PROT_READ 1, PROT_WRITE 2, PROT_EXEC 4
-    shared: bool
-    name: str                   # the file's path, [heap], [stack], or "" (anonymous)
-    offset: int = 0             # in the file, of the area's first byte
-    dev: int = 0
-    ino: int = 0
-
-
-@dataclass(frozen=True)
-class ProcInfo:
-    """What /proc shows of one process."""
-
-    pid: int
-    name: str
-    state: str                  # R, S, Z ...
-    ppid: int
-    pgid: int
-    sid: int
-    threads: int
-    uid: int
-    gid: int
-    cmdline: bytes
-    exe: bytes
-    maps: list[Mapping] = field(default_factory=list)
-    rss_pages: int = 0
-    utime: float = 0.0
-    stime: float = 0.0
-    start: float = 0.0          # seconds after boot it was made
-    tasks: tuple[TaskInfo, ...] = ()
-    ids: tuple[int, ...] = (0,) * 8  # uid, euid, suid, fsuid, gid, egid, sgid, fsgid
-    may_trace: bool = True      # CAP_SYS_PTRACE: it may read any process's memory
-    dumpable: bool = True       # others of its user may read its memory (environ)
-    groups: tuple[int, ...] = ()
-    caps: tuple[int, int, int, int] = (0, 0, 0, 0)  # inheritable, permitted, effective, bounding
-    no_new_privs: bool = False
-    # its first thread's pending, the process's pending, blocked, ignored, caught signals
-    signals: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
-    sigpending_limit: int = 0   # RLIMIT_SIGPENDING
-    # stat's addresses: the program break's start, its arguments' and environment's
-    # strings (arg_start, arg_end = env_start, env_end)
-    brk_start: int = 0
-    areas: tuple[int, int, int, int] = (0, 0, 0, 0)
-    exit_status: int = 0        # a zombie's wait status word
-    # its controlling terminal's device (stat's tty_nr encoding) and foreground group
-    # (tpgid; -1: none)
-    tty: tuple[int, int] = (0, -1)
-
-
-@dataclass(frozen=True)
-class TaskInfo:
-    """What /proc/<pid>/task/<tid> shows of one thread."""
-
-    tid: int
-    state: str
-    utime: float
-    stime: float
-    start: float
-    name: str = ""              # its comm
-    priority: int = 20          # proc(5)'s: 20 + nice, or -1 - its real-time priority
-    nice: int = 0
-    cpu: int = 0                # the CPU it last ran on
-    rt_priority: int = 0
-    policy: int = 0             # SCHED_*
-
-
-@dataclass(frozen=True)
-class Counters:
-    """The machine's counters that /proc/loadavg, /proc/stat and /proc/vmstat show."""
-
-    loadavg: str                # "0.42 0.10 0.03", as Linux rounds avenrun
-    runnable: int               # threads running or ready
-    threads: int
-    last_pid: int               # the last pid (or tid) handed out
-    context_switches: int
-    page_faults: int
-
-
 class Memory(Protocol):
     """A process's memory, granted to one opener of /proc/<pid>/mem (procmem.py)."""
 
@@ -156,6 +75,7 @@ class ProcView(SysView, Protocol):
     def info(self, pid: int) -> ProcInfo | None: ...
     # what a stat of /proc/<pid>/... needs, cheaply: (euid, egid, its threads' ids)
     def owner(self, pid: int) -> tuple[int, int, tuple[int, ...]] | None: ...
+    def exe(self, pid: int) -> bytes | None: ...  # the path of the program it runs
     def fds(self, pid: int) -> dict[int, bytes]: ...
     def memory(self) -> tuple[int, int]: ...  # total and free bytes
     def uptime(self) -> float: ...
@@ -383,8 +303,11 @@ class ProcFs(FileSystem):
             return str(self.caller()).encode()
         if n.name == "mounts":
             return b"self/mounts"
-        if n.name == "exe":
-            return self._info(n.pid).exe
+        if n.name == "exe":  # (cheap: a static glibc program reads it as it starts)
+            exe = self.view.exe(n.pid)
+            if exe is None:
+                raise KernelError(Errno.ENOENT, f"no process {n.pid}")
+            return exe
         if n.name in ("cwd", "root"):
             info = self._info(n.pid)
             reader = self.view.info(self.caller())
@@ -462,6 +385,8 @@ class ProcFs(FileSystem):
             comm = task.name
         if name == "comm":
             return comm.encode() + b"\n"
+        from cloudos.servers.vfs.procinfo import TaskInfo  # (loaded by the view's info)
+
         thread = task or main or TaskInfo(pid, state, 0.0, 0.0, 0.0)
         size = sum(m.end - m.start for m in info.maps)
         if name == "status":
@@ -652,6 +577,8 @@ class ProcFs(FileSystem):
 def _config_gz(view: ProcView) -> bytes:
     """/proc/config.gz: the same bytes at every read (no time stamp), so that a reader
     that reads it in pieces gets one gzip stream."""
+    import gzip  # (here, not at every start of CloudOS)
+
     return gzip.compress(view.config(), mtime=0)
 
 

@@ -34,7 +34,6 @@ from cloudos.abi.tty import PTY_SLAVE_MAJOR, WINSIZE_FORMAT, tty_nr
 from cloudos.abi.vfs import Ioctl, Op, PtyTimer
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.tty.ldisc import ICANON, TERMIOS, VMIN, VTIME, Termios
-from cloudos.servers.tty.pty import Pty
 from cloudos.servers.vfs import files
 from cloudos.servers.vfs.console import BACKGROUND, CONSOLE_SESSION, TOSTOP
 from cloudos.servers.vfs.devpts import DevPts
@@ -45,6 +44,7 @@ from cloudos.servers.vfs.paths import Step, Walk
 
 if TYPE_CHECKING:
     from cloudos.servers.runtime import Request
+    from cloudos.servers.tty.pty import Pty  # (loaded at the first open of /dev/ptmx)
     from cloudos.servers.vfs.server import Proc, Vfs, VfsState
 
 POLLIN, POLLOUT, POLLERR, POLLHUP = 1, 4, 8, 16
@@ -65,6 +65,8 @@ def devpts(vfs: Vfs) -> tuple[bytes, DevPts]:
 
 
 def _pty(file: OpenFile) -> Pty:
+    from cloudos.servers.tty.pty import Pty  # (loaded by devpts.allocate, the first open)
+
     assert isinstance(file.pty, Pty)
     return file.pty
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 MFD_CLOEXEC, MFD_ALLOW_SEALING, MEMFD_NAME_MAX = 1, 2, 249
 SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE = 0, 1, 2, 3, 4
 POLLIN, POLLOUT = 1, 4
+IMAGE_MAX = 16 << 20  # a private mapping of a file this large at most is read whole, once
 
 
 @dataclass
@@ -67,8 +68,15 @@ def mmap_read(vfs: Vfs, request: Request, r: abi.MmapRead) -> MappedFile:
         vfs.state.mapped.setdefault((a.dev, a.ino), Mapped(fs, node))
         return MappedFile(file_read(vfs, fs, node, 0, r.offset + r.length), (a.dev, a.ino),
                           file.writable(), path_of(file.walk))
-    return MappedFile(file_read(vfs, fs, node, r.offset, r.length),
-                      (a.dev, a.ino, a.size, a.mtime_ns), path=path_of(file.walk))
+    ident = (a.dev, a.ino, a.size, a.mtime_ns)
+    if 0 < a.size <= IMAGE_MAX and (a.dev, a.ino) not in vfs.state.mapped:
+        # (a library: ld.so maps it whole, then each segment from its offset)
+        data: bytes | memoryview = vfs.image_bytes(fs, node, ident)
+        if r.offset or r.length < len(data):
+            data = memoryview(data)[r.offset:r.offset + r.length]
+    else:
+        data = file_read(vfs, fs, node, r.offset, r.length)
+    return MappedFile(data, ident, path=path_of(file.walk))
 
 
 def map_attach(vfs: Vfs, request: Request, r: abi.MapAttach) -> None:

@@ -29,6 +29,7 @@ import os
 import stat
 import struct
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable, Generator
@@ -53,7 +54,7 @@ from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTOR
 from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.devpts import DevPts, PtsNode
 from cloudos.servers.vfs.fileops import FOLLOW, FileOps
-from cloudos.servers.vfs.fs import Attr
+from cloudos.servers.vfs.fs import Attr, FileSystem, Node
 from cloudos.servers.vfs.overlay import OverlayFs
 from cloudos.servers.vfs.locks import LockTable
 from cloudos.servers.vfs.paths import (UNSCOPED, Namespace, Scope, Step, Walk, is_dir,
@@ -67,6 +68,7 @@ from cloudos.servers.tty.ldisc import LineDiscipline
 
 VFS_ID = -2
 EXEC_MAX = 512 << 20
+EXEC_CACHE_BYTES = 32 << 20  # the files' bytes execve and mmap keep (VfsState.exec_images)
 AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_EMPTY_PATH = map(int, (
     AtFlag.SYMLINK_NOFOLLOW, AtFlag.REMOVEDIR, AtFlag.SYMLINK_FOLLOW, AtFlag.EMPTY_PATH))
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = map(int, (
@@ -191,6 +193,12 @@ class VfsState:
     signals_pending: dict[int, int] = field(default_factory=dict)
     signal_readers: list[tuple[Request, OpenFile]] = field(default_factory=list)
     text: TextBusy = field(default_factory=TextBusy)  # ETXTBSY's bookkeeping
+    # The bytes of the programs, loaders and libraries execve and private mmaps read last,
+    # by identity (st_dev, st_ino, st_size, st_mtime_ns: a rewritten file is another one),
+    # newest last: a shell's loop runs the same few files again and again (at most
+    # EXEC_CACHE_BYTES; Vfs.image_bytes)
+    exec_images: OrderedDict[tuple[int, int, int, int], bytes] = \
+        field(default_factory=OrderedDict)
     # FIFOs with openers: their pipe, by the node's (st_dev, st_ino)
     fifos: dict[tuple[int, int], fifo.Fifo] = field(default_factory=dict)
     tmpfiles: int = 0  # O_TMPFILE files made (their names while they are being made)
@@ -382,8 +390,7 @@ class Vfs:
         Answers an ``ExecImage``; an identity keys the page cache.
         """
         proc = self.proc(request)
-        where, data, ident = self._executable(proc, r.dirfd, r.path)
-        set_ids = self._set_ids(proc, r.dirfd, r.path)
+        where, data, ident, set_ids = self._executable(proc, r.dirfd, r.path)
         images = [ident[:2]]
         prefix: tuple[bytes, ...] = ()
         if data.startswith(b"#!"):
@@ -392,20 +399,22 @@ class Vfs:
                 raise KernelError(Errno.ENOEXEC, "empty #! line")
             interp, _, arg = line.partition(b" ")
             prefix = (interp, *([arg.strip()] if arg.strip() else []), r.path)
-            where, data, ident = self._executable(proc, AT_FDCWD, interp)
-            set_ids = self._set_ids(proc, AT_FDCWD, interp)  # a script's own bits: never
+            # a script's own set-ID bits never count: the interpreter's do
+            where, data, ident, set_ids = self._executable(proc, AT_FDCWD, interp)
             images = [ident[:2]]
         loader = program_interpreter(data)
-        loader_path, loader_data, loader_id = (self._executable(proc, AT_FDCWD, loader)
-                                               if loader else (b"", None, None))
+        loader_path, loader_data, loader_id, _ = (self._executable(proc, AT_FDCWD, loader)
+                                                  if loader else (b"", None, None, None))
         if loader_id is not None:
             images.append(loader_id[:2])
         self.state.text.read_for_exec(proc.pid, tuple(images))
         return ExecImage(where, data, loader_data, prefix, ident, loader_id, set_ids,
                          loader_path)
 
-    def _executable(self, proc: Proc, dirfd: int, path: bytes) -> tuple[bytes, bytes, Any]:
-        """The program (or dynamic loader) at ``path``, which the caller may execute."""
+    def _executable(self, proc: Proc, dirfd: int, path: bytes
+                    ) -> tuple[bytes, bytes, Any, tuple[int | None, int | None]]:
+        """The program (or dynamic loader) at ``path``, which the caller may execute:
+        (its path, its bytes, its identity, the ids it runs as when set-ID)."""
         walk = self.lookup(proc, dirfd, path)
         step = walk[-1]
         attr = step.fs.getattr(step.node)
@@ -415,16 +424,29 @@ class Vfs:
         self.state.text.may_run((attr.dev, attr.ino))
         if attr.size > EXEC_MAX:
             raise KernelError(Errno.E2BIG, "program too large")
-        return (path_of(walk), step.fs.read(step.node, 0, attr.size),
-                (attr.dev, attr.ino, attr.size, attr.mtime_ns))
+        ident = (attr.dev, attr.ino, attr.size, attr.mtime_ns)
+        return path_of(walk), self.image_bytes(step.fs, step.node, ident), ident, \
+            _set_ids(attr)
 
-    def _set_ids(self, proc: Proc, dirfd: int, path: bytes) -> tuple[int | None, int | None]:
-        """A set-user-ID program runs as its owner, a set-group-ID one (with group
-        execute) as its group (in the guest: the guest's root is not the host's)."""
-        step = self.lookup(proc, dirfd, path)[-1]
-        attr = step.fs.getattr(step.node)
-        return (attr.uid if attr.mode & stat.S_ISUID else None,
-                attr.gid if attr.mode & stat.S_ISGID and attr.mode & stat.S_IXGRP else None)
+    def image_bytes(self, fs: FileSystem, node: Node, ident: tuple[int, int, int, int]) -> bytes:
+        """The whole of regular file ``node``, whose identity is ``ident``: read once while
+        it keeps that identity and stays among the files execve or mmap read last (not a
+        file mapped shared: writes to its pages change it without a new identity)."""
+        images = self.state.exec_images
+        if ident[:2] in self.state.mapped:
+            images.pop(ident, None)
+            return fs.read(node, 0, ident[2])
+        data = images.get(ident)
+        if data is not None:
+            images.move_to_end(ident)
+            return data
+        data = fs.read(node, 0, ident[2])
+        if len(data) == ident[2]:  # (a file that changed under the read is not kept)
+            images[ident] = data
+            total = sum(len(d) for d in images.values())
+            while total > EXEC_CACHE_BYTES:
+                total -= len(images.popitem(last=False)[1])
+        return data
 
     def xattr(self, request: Request, r: vfs.XattrPath) -> int:
         """The *xattr calls on a path: the file must exist; no file system here has xattrs."""
@@ -1462,6 +1484,13 @@ class _NotANode(KernelError):
 
     def attr(self) -> Attr:
         return KINDS[self.file.kind].stat(self.file)
+
+
+def _set_ids(attr: Attr) -> tuple[int | None, int | None]:
+    """A set-user-ID program runs as its owner, a set-group-ID one (with group
+    execute) as its group (in the guest: the guest's root is not the host's)."""
+    return (attr.uid if attr.mode & stat.S_ISUID else None,
+            attr.gid if attr.mode & stat.S_ISGID and attr.mode & stat.S_IXGRP else None)
 
 
 def program_interpreter(data: bytes) -> bytes | None:

@@ -20,6 +20,8 @@ Key = tuple[int, int]  # (st_dev, st_ino)
 
 @dataclass
 class TextBusy:
+    """The files open for writing and the programs running, by file identity."""
+
     writers: Counter[Key] = field(default_factory=Counter)    # open file descriptions
     running: Counter[Key] = field(default_factory=Counter)    # processes' images
     images: dict[int, tuple[Key, ...]] = field(default_factory=dict)   # by pid

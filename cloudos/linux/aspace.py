@@ -1,0 +1,198 @@
+"""Linux address spaces: the kernel's ``AddressSpace`` with its page-table work done a
+table at a time.
+
+Owns: the three operations a fork+exec+exit does to every page of a process —
+fork's copy-on-write duplicate, the release of a range (munmap, exec's and exit's
+teardown) and the mapping of a run of page-cache frames (an exec's or an mmap's
+file pages) — done on each leaf page table's 512 entries as one slice of RAM,
+instead of a walk from the root per page. The result is exactly what the kernel's
+per-page methods leave (the same entries, reference counts, resident count and
+TLB flushes: tests/linux/test_aspace.py compares the two), like seL4's fast path
+beside its slow path. Faults, VMAs and user access stay the kernel's.
+Never: decides what is mapped (the callers do) or keeps state of its own.
+Called by: ``process.load_program`` (every program's address space is one),
+``sys_fork`` (through ``fork``) and ``pagecache`` (``share_run``).
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import replace
+from itertools import compress
+
+from cloudos.kernel.boot import Kernel
+from cloudos.kernel.mm.buddy import PAGE_SIZE
+from cloudos.kernel.mm.pagetable import COW, FRAME_MASK, PRESENT, WRITABLE
+from cloudos.kernel.mm.vm import USER_END, AddressSpace
+
+ENTRIES = 512          # entries in one page table
+LEAF_SPAN = ENTRIES * PAGE_SIZE  # the addresses one leaf table maps: 2 MiB
+LEAF_SHIFT = 21        # a PD entry points to the leaf table of 1 << 21 bytes
+TOP_SHIFT = 39         # a PML4 entry covers 1 << 39 bytes
+SPARSE = 16  # present entries up to which a table is searched entry by entry
+_ZEROS = memoryview(array("Q", bytes(8 * 512)))
+_PRESENT_BYTE = bytes(b & PRESENT for b in range(256))  # a low byte -> its PRESENT bit
+
+
+class LinuxAddressSpace(AddressSpace):
+    """An address space whose fork, release and file mapping work per leaf table."""
+
+    # -- the leaf tables ----------------------------------------------------------
+    def _leaves(self, start: int, end: int) -> list[tuple[int, int]]:
+        """(word index in RAM of the leaf table, address its entry 0 maps) of every
+        leaf table that exists over [start, end), in address order."""
+        out: list[tuple[int, int]] = []
+        self._descend(self.pt.root, TOP_SHIFT, 0, start, end, out)
+        return out
+
+    def _descend(self, table: int, shift: int, base: int, start: int, end: int,
+                 out: list[tuple[int, int]]) -> None:
+        span = 1 << shift
+        first = max(0, (start - base) >> shift)
+        last = min(ENTRIES, (end - base + span - 1) >> shift)
+        words = self.ram.words
+        for index in _present(self.ram.bytes, table + 8 * first, table + 8 * last):
+            entry = words[(table >> 3) + first + index]
+            if entry & PRESENT:
+                va = base + ((first + index) << shift)
+                if shift == LEAF_SHIFT:
+                    out.append(((entry & FRAME_MASK) >> 3, va))
+                else:
+                    self._descend(entry & FRAME_MASK, shift - 9, va, start, end, out)
+
+    def _leaf_table(self, va: int) -> int:
+        """Word index of the leaf table that maps ``va``, made if missing."""
+        return self.pt._leaf_slot(va, True) - ((va >> 12) & (ENTRIES - 1))
+
+    # -- release ----------------------------------------------------------------
+    def _release(self, start: int, end: int) -> None:
+        """Unmap every page of [start, end) and give up its frame (the kernel's
+        ``_release``, one slice per leaf table)."""
+        words, freed = self.ram.words, 0
+        for table, base in self._leaves(start, end):
+            first = max(0, (start - base) >> 12)
+            last = min(ENTRIES, (end - base + PAGE_SIZE - 1) >> 12)
+            present = _present(self.ram.bytes, 8 * (table + first), 8 * (table + last))
+            if not present:
+                continue
+            frames = [words[table + first + index] & FRAME_MASK for index in present]
+            words[table + first:table + last] = _ZEROS[:last - first]
+            _drop_all(self, frames)
+            freed += len(frames)
+        if freed:
+            self.resident -= freed
+            self.on_flush(self.pt.root)
+
+    # -- fork -------------------------------------------------------------------
+    def fork(self) -> LinuxAddressSpace:
+        """A copy-on-write duplicate (the kernel's ``fork``): the pages of shared VMAs
+        are shared writable, every other writable page turns read-only COW in both."""
+        child = LinuxAddressSpace(self.ram, self.frames, self.kernel_entry, self.on_flush,
+                                  self.on_code, self.refs)
+        child.vmas = [replace(v) for v in self.vmas]
+        child.brk_start, child.brk, child.mmap_top, child.stack_top = \
+            self.brk_start, self.brk, self.mmap_top, self.stack_top
+        shared = [(v.start, v.end) for v in self.vmas if v.shared]
+        for start, end in shared:  # shared memory exists now, so both sides see the same pages
+            vma = self.find(start)
+            assert vma is not None
+            for va in range(start, end, PAGE_SIZE):
+                if not self.pt.walk(va) & PRESENT:
+                    self._populate(va, vma)
+        child.resident = self.resident
+        for table, base in self._leaves(0, USER_END):
+            self._fork_leaf(child, table, base, shared)
+        self.on_flush(self.pt.root)
+        return child
+
+    def _fork_leaf(self, child: LinuxAddressSpace, table: int, base: int,
+                   shared: list[tuple[int, int]]) -> None:
+        """Copy one leaf table into ``child``, marking private writable pages COW."""
+        words, refs = self.ram.words, self.refs
+        last = min(ENTRIES, (USER_END - base) >> 12)
+        present = _present(self.ram.bytes, 8 * table, 8 * (table + last))
+        if not present:
+            return
+        entries = words[table:table + last].tolist()
+        overlap = [(s, e) for s, e in shared if s < base + LEAF_SPAN and e > base]
+        copied = [0] * last
+        changed = False
+        for index in present:
+            pte = entries[index]
+            if pte & WRITABLE and not (overlap and _inside(base + (index << 12), overlap)):
+                pte = entries[index] = (pte & ~WRITABLE) | COW
+                changed = True
+            copied[index] = pte
+            frame = pte & FRAME_MASK
+            refs[frame] = refs.get(frame, 1) + 1
+        if changed:
+            words[table:table + last] = array("Q", entries)
+        target = child._leaf_table(base)
+        words[target:target + last] = array("Q", copied)
+
+    # -- file pages ---------------------------------------------------------------
+    def share_run(self, start: int, frames: list[int], cow: bool = True) -> None:
+        """Map ``frames`` at ``start``, one page each, inside one VMA: each is kept by
+        another owner (the kernel's ``share`` for a run of pages)."""
+        vma = self.find(start)
+        assert vma is not None and start + len(frames) * PAGE_SIZE <= vma.end, \
+            f"{start:#x}+{len(frames)} pages outside one VMA"
+        flags = vma.pte_flags()
+        if cow and flags & WRITABLE:
+            flags = flags & ~WRITABLE | COW
+        flags |= PRESENT
+        words, refs = self.ram.words, self.refs
+        done = 0
+        while done < len(frames):
+            va = start + done * PAGE_SIZE
+            first = (va >> 12) & (ENTRIES - 1)
+            count = min(ENTRIES - first, len(frames) - done)
+            table = self._leaf_table(va)
+            run = frames[done:done + count]
+            assert not any(words[table + first:table + first + count].tolist()), \
+                f"a page of {va:#x}+{count} pages already mapped"
+            words[table + first:table + first + count] = array("Q", [f | flags for f in run])
+            for frame in run:
+                refs[frame] = refs.get(frame, 1) + 1
+            done += count
+        self.resident += len(frames)
+
+
+def _present(ram: memoryview, start: int, end: int) -> list[int]:
+    """Indices of the present entries of the table slots in RAM [start, end): found by
+    their low bytes (the PRESENT bit is bit 0) with byte operations in C, since most
+    tables hold a handful of entries among 512."""
+    marks = ram[start:end].tobytes()[::8].translate(_PRESENT_BYTE)
+    if marks.count(1) > SPARSE:
+        return list(compress(range(len(marks)), marks))
+    out: list[int] = []
+    index = marks.find(1)
+    while index >= 0:
+        out.append(index)
+        index = marks.find(1, index + 1)
+    return out
+
+
+def _drop_all(aspace: AddressSpace, frames: list[int]) -> None:
+    """Give up one ownership of each of ``frames`` (the kernel's ``_drop``, inlined: it
+    runs for every page a process leaves)."""
+    refs, free = aspace.refs, aspace.frames.free
+    for frame in frames:
+        owners = refs.get(frame, 1)
+        if owners == 1:
+            free(frame, 0)
+        elif owners == 2:
+            del refs[frame]
+        else:
+            refs[frame] = owners - 1
+
+
+def _inside(va: int, ranges: list[tuple[int, int]]) -> bool:
+    return any(start <= va < end for start, end in ranges)
+
+
+def new_aspace(kernel: Kernel) -> LinuxAddressSpace:
+    """An empty address space for a program (``Kernel.new_aspace``, this class)."""
+    return LinuxAddressSpace(kernel.ram, kernel.frames, kernel.kernel_entry,
+                             kernel.cpu.flush_tlb, kernel.cpu.invalidate_code,
+                             kernel.frame_refs)
