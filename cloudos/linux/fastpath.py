@@ -33,23 +33,12 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Callable
 
 from cloudos.kernel.ipc import Message, Port
 from cloudos.kernel.task import State, Thread
 from cloudos.kernel.trap import SlowPath, Stop
 
-Deliver = Callable[[Message], int]
-
-
-class Switch:
-    """Whether the fast path is taken (on unless ``CLOUDOS_FASTPATH=0``)."""
-
-    def __init__(self) -> None:
-        self.on = os.environ.get("CLOUDOS_FASTPATH", "1") != "0"
-
-
-switch = Switch()
+ENABLED = os.environ.get("CLOUDOS_FASTPATH", "1") != "0"  # off: the slow path always
 
 
 def serve(t: Thread, port: Port, msg: Message) -> int:

@@ -132,7 +132,7 @@ def call(t: Thread, request: Any, grants: tuple[Cap, ...] = (),
         state.inflight = None
         raise
     except Stop:
-        if not (fast and fastpath.switch.on) or t.process.personality.ptrace is not None:
+        if not (fast and fastpath.ENABLED) or t.process.personality.ptrace is not None:
             raise
         return fastpath.serve(t, port, msg)
 
