@@ -19,7 +19,7 @@
  * context wrote, and start at that one's entry (issue 11). The flag stays
  * raised, so the stop comes at the first user block instead.
  *
- * Also here, as the one C file of the hal: rdtsc(), the host's time-stamp counter,
+ * Also here: the SYSCALL gate (syscall_hook below), and rdtsc(), the host's time-stamp counter,
  * which the guest's vDSO reads too (cloudos/linux/vdso.py keeps the two clocks one).
  */
 #define PY_SSIZE_T_CLEAN
@@ -63,11 +63,76 @@ static void block_hook(void *uc, uint64_t address, uint32_t size, void *user_dat
     }
 }
 
+/* The SYSCALL gate: a Unicorn UC_HOOK_INSN hook for SYSCALL that reads RAX and the six
+ * argument registers in one batch and calls the Python handler with them as seven ints.
+ * The handler returns RAX (an int: written back, the guest goes on) or None (the CPU
+ * stops: the handler blocked or ended the thread, or wrote RAX itself). Through the
+ * binding, the same hook was a ctypes callback, two Python wrappers and two more ctypes
+ * calls for the registers: about 1.5 us of a 3.7 us getpid. The handler catches its own
+ * exceptions (cpu.py); one escaping here is reported as unraisable and stops the CPU. */
+struct gate {
+    PyObject *handler;
+    int (*read_batch)(void *uc, int *ids, void **values, int count);
+    int (*write)(void *uc, int id, const void *value);
+    int (*stop)(void *uc);
+    int ids[7];                      /* RAX, RDI, RSI, RDX, R10, R8, R9 */
+    int rax;
+    uint64_t values[7];
+};
+
+static void syscall_hook(void *uc, void *user_data)
+{
+    struct gate *g = (struct gate *)user_data;
+    void *slots[7];
+    PyObject *argv[7];
+    PyObject *result = NULL;
+    int i, n = 0;
+    PyGILState_STATE state = PyGILState_Ensure();
+
+    for (i = 0; i < 7; i++)
+        slots[i] = &g->values[i];
+    if (g->read_batch(uc, g->ids, slots, 7) == 0) {
+        for (n = 0; n < 7; n++) {
+            argv[n] = PyLong_FromUnsignedLongLong(g->values[n]);
+            if (argv[n] == NULL)
+                break;
+        }
+        if (n == 7)
+            result = PyObject_Vectorcall(g->handler, argv, 7, NULL);
+        for (i = 0; i < n; i++)
+            Py_DECREF(argv[i]);
+    }
+    if (result == NULL) {
+        if (PyErr_Occurred())
+            PyErr_WriteUnraisable(g->handler);
+        g->stop(uc);
+    } else if (result == Py_None) {
+        g->stop(uc);
+    } else {
+        uint64_t rax = PyLong_AsUnsignedLongLongMask(result);
+        if (rax == (uint64_t)-1 && PyErr_Occurred()) {
+            PyErr_WriteUnraisable(g->handler);
+            g->stop(uc);
+        } else {
+            g->write(uc, g->rax, &rax);
+        }
+    }
+    Py_XDECREF(result);
+    PyGILState_Release(state);
+}
+
 static PyObject *hook_address(PyObject *self, PyObject *args)
 {
     (void)self;
     (void)args;
     return PyLong_FromVoidPtr((void *)block_hook);
+}
+
+static PyObject *gate_address(PyObject *self, PyObject *args)
+{
+    (void)self;
+    (void)args;
+    return PyLong_FromVoidPtr((void *)syscall_hook);
 }
 
 static PyObject *rdtsc(PyObject *self, PyObject *args)
@@ -81,6 +146,7 @@ static PyObject *rdtsc(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"hook_address", hook_address, METH_NOARGS, "Address of the C block hook."},
+    {"gate_address", gate_address, METH_NOARGS, "Address of the C SYSCALL gate."},
     {"rdtsc", rdtsc, METH_NOARGS, "The host CPU's time-stamp counter."},
     {NULL, NULL, 0, NULL},
 };

@@ -80,6 +80,8 @@ GDT = [0, 0x00CF9B000000FFFF, 0x00AF9B000000FFFF, 0x00CF93000000FFFF,
        0x00CFFB000000FFFF, 0x00CFF3000000FFFF, 0x00AFFB000000FFFF, 0]
 
 # The registers a system call reads, in order: number, then the six arguments.
+# A system call's handler: (number, six arguments) -> RAX, or None to stop the CPU.
+SyscallHandler = Callable[[int, int, int, int, int, int, int], "int | None"]
 SYSCALL_REGS = (X.UC_X86_REG_RAX, X.UC_X86_REG_RDI, X.UC_X86_REG_RSI, X.UC_X86_REG_RDX,
                 X.UC_X86_REG_R10, X.UC_X86_REG_R8, X.UC_X86_REG_R9)
 
@@ -181,7 +183,10 @@ class Cpu:
         self.out.set()
         self.uc: UcIntel = UcIntel(UC_ARCH_X86, UC_MODE_64)
         self.uc.mem_map_ptr(0, ram.size, 7, ram.host_address)
-        self.syscall_handler: Callable[[], bool] = lambda: True
+        # Serves a SYSCALL inside the hook: gets RAX (the number) and the six argument
+        # registers, returns RAX to go on with, or None to stop the CPU (the thread blocked
+        # or exited, or a signal waits; a handler that stops writes RAX itself if it must).
+        self.syscall_handler: SyscallHandler = lambda *_regs: None
         # Resolves a page fault (CR2, RIP, error code) in place, without leaving emu_start;
         # False stops the CPU with a PAGE_FAULT trap. Leaving and re-entering costs ~110 µs.
         self.fault_handler: Callable[[int, int, int], bool] = lambda _a, _r, _e: False
@@ -207,7 +212,11 @@ class Cpu:
         self._value = ctypes.c_uint64()
         self._value_ref = ctypes.byref(self._value)
         self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
-        self.uc.hook_add(UC_HOOK_INSN, self._on_syscall, aux1=X.UC_X86_INS_SYSCALL)
+        self._gate = _Gate(self._on_syscall, _c_address(uclib.uc_reg_read_batch),
+                           _c_address(uclib.uc_reg_write), _c_address(uclib.uc_emu_stop),
+                           (ctypes.c_int * 7)(*SYSCALL_REGS), X.UC_X86_REG_RAX)
+        _hook_add(self.uc, UC_HOOK_INSN, _preempt.gate_address(), self._gate,
+                  ctypes.c_int(X.UC_X86_INS_SYSCALL))
         # Unicorn runs port I/O and SYSENTER at ring 3 (in returns 0) where the CPU would
         # check IOPL 0 and the TSS's I/O bitmap, or SYSENTER_CS 0: #GP, as on hardware.
         self.uc.hook_add(UC_HOOK_INSN, self._on_port_in, aux1=X.UC_X86_INS_IN)
@@ -578,17 +587,26 @@ class Cpu:
     def _on_sysenter(self, _uc: Uc, _data: object) -> None:
         self._general_protection()
 
-    def _on_syscall(self, uc: Uc, _data: object) -> None:
+    def _on_syscall(self, nr: int, a0: int, a1: int, a2: int, a3: int, a4: int,
+                    a5: int) -> int | None:
+        """The SYSCALL gate's Python half (``_preempt.c`` reads the registers and writes
+        RAX): the handler's RAX, or None to stop the CPU."""
         if self._vector >= 0:  # after a #GP earlier in this block: the CPU never got here
-            return
+            return None
         smp = self.smp
         if smp is not None:
             self._leave_guest()
-        if not self.syscall_handler():
+        try:
+            result = self.syscall_handler(nr, a0, a1, a2, a3, a4, a5)
+        except BaseException as err:  # re-raised by emu_start, as the binding's hooks do
+            if self.uc._hook_exception is None:
+                self.uc._hook_exception = err  # type: ignore[assignment]
+            return None
+        if result is None:
             self._stopped_in_syscall = True
-            uc.emu_stop()
         elif smp is not None:
             self._enter_guest()
+        return result
 
 
 class _Preempt(ctypes.Structure):
@@ -598,6 +616,28 @@ class _Preempt(ctypes.Structure):
     _fields_ = [("flag", ctypes.c_int), ("stop", ctypes.c_void_p),
                 ("countdown", ctypes.c_uint64), ("deadline", ctypes.c_uint64),
                 ("blocks", ctypes.c_uint32)]
+
+
+class _Gate(ctypes.Structure):
+    """struct gate of _preempt.c: the Python handler, the C API's batch read, register
+    write and stop, the ids of the registers a system call reads, RAX's id, and room for
+    the values read."""
+
+    _fields_ = [("handler", ctypes.py_object), ("read_batch", ctypes.c_void_p),
+                ("write", ctypes.c_void_p), ("stop", ctypes.c_void_p),
+                ("ids", ctypes.c_int * 7), ("rax", ctypes.c_int), ("values", ctypes.c_uint64 * 7)]
+
+
+def _c_address(function: Any) -> int | None:
+    return ctypes.cast(function, ctypes.c_void_p).value
+
+
+def _hook_add(uc: Uc, kind: int, callback: int, data: ctypes.Structure, *extra: Any) -> None:
+    """Install a C hook (an address in _preempt.c) on every address, with ``data``."""
+    handle = ctypes.c_size_t()
+    _check(uclib.uc_hook_add(uc._uch, ctypes.byref(handle), kind, ctypes.c_void_p(callback),
+                             ctypes.cast(ctypes.pointer(data), ctypes.c_void_p),
+                             ctypes.c_uint64(1), ctypes.c_uint64(0), *extra))
 
 
 class _QuantumTimer:
@@ -612,12 +652,8 @@ class _QuantumTimer:
     """
 
     def __init__(self, uc: Uc) -> None:
-        self.preempt = _Preempt(0, ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p).value)
-        handle = ctypes.c_size_t()
-        _check(uclib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_BLOCK,
-                                 ctypes.c_void_p(_preempt.hook_address()),
-                                 ctypes.cast(ctypes.pointer(self.preempt), ctypes.c_void_p),
-                                 ctypes.c_uint64(1), ctypes.c_uint64(0)))
+        self.preempt = _Preempt(0, _c_address(uclib.uc_emu_stop))
+        _hook_add(uc, UC_HOOK_BLOCK, _preempt.hook_address(), self.preempt)
 
     def arm(self, seconds: float) -> None:
         preempt = self.preempt

@@ -69,7 +69,8 @@ from unicorn import x86_const as X
 from cloudos.hal import _kvmapi as K
 from cloudos.hal.cpu import (CR0, CR4, EFER, GDT, GDT_PHYS, IDT_PHYS, KERNEL_BASE,
                              KERNEL_CS, KERNEL_DS, KSTACK_PHYS, MAX_CPUS, STUB_PHYS, TSS_PHYS,
-                             TSS_SEL, USER_CS, USER_DS, USER_RFLAGS, PF_FETCH, Trap, TrapKind)
+                             TSS_SEL, USER_CS, USER_DS, USER_RFLAGS, PF_FETCH, SyscallHandler, Trap,
+                             TrapKind)
 from cloudos.hal.ram import PhysicalMemory
 
 if TYPE_CHECKING:
@@ -294,7 +295,7 @@ class KvmCpu:
         self.tlb_stale = self.code_stale = False
         self.out = threading.Event()
         self.out.set()
-        self.syscall_handler: Callable[[], bool] = lambda: True
+        self.syscall_handler: SyscallHandler = lambda *_regs: None
         self.fault_handler: Callable[[int, int, int], bool] = lambda _a, _r, _e: False
         self.exits = 0  # times guest code left to the host (the benchmark reports it)
         kvm = host_kvm()
@@ -655,8 +656,10 @@ class KvmCpu:
             K.ioctl(self.fd, K.SET_VCPU_EVENTS, events)
 
     def _syscall(self) -> Trap | None:
-        if not self.syscall_handler():
+        result = self.syscall_handler(*self.syscall_args())
+        if result is None:
             return Trap(TrapKind.SYSCALL, self._run.regs.rip)
+        self.set_result(result)
         return None  # (a quantum that ran out meanwhile stops the next KVM_RUN)
 
     def _exception(self, vector: int) -> Trap | None:

@@ -62,37 +62,38 @@ class Dispatcher:
         self.profiling = False
         self.slow: Callable[[], int] | None = None
 
-    def on_syscall(self) -> bool:
-        """Serve one SYSCALL; False stops the CPU (the thread exited or blocked)."""
-        cpu = self.kernel.cpu
-        thread = cpu.thread
+    def on_syscall(self, nr: int, a0: int, a1: int, a2: int, a3: int, a4: int,
+                   a5: int) -> int | None:
+        """Serve one SYSCALL: RAX, or None to stop the CPU (the thread exited or blocked,
+        or a signal waits)."""
+        thread = self.kernel.cpu.thread
         if thread.state is not State.RUNNING:  # another CPU ended it meanwhile
-            return False
-        nr, a0, a1, a2, a3, a4, a5 = cpu.syscall_args()
+            return None
         thread.syscall = nr
         handler = self.handlers[nr] if nr < len(self.handlers) else self.native.get(nr)
         self.counts[min(nr, len(self.handlers))] += 1
         if handler is None:
             self.enosys += 1
-            cpu.set_result(ENOSYS)
-            return True
+            return ENOSYS
         start = time.perf_counter()
         try:
             result = handler(thread, a0, a1, a2, a3, a4, a5)
         except KernelError as err:
             result = -err.errno
         except Stop:
-            return False
+            return None
         except SlowPath as slow:
             self.slow = slow.work
-            return False
+            return None
         finally:
             spent = time.perf_counter() - start
             thread.sys_time += spent
             if self.profiling and nr < len(self.times):
                 self.times[nr] += spent
-        cpu.set_result(result)
-        return not thread.notify  # a signal to deliver: stop, so the kernel can
+        if thread.notify:  # a signal to deliver: stop, so the kernel can
+            self.kernel.cpu.set_result(result)
+            return None
+        return result
 
     def finish_slow(self, thread: Thread) -> None:
         """Run a system call's slow path, now that the CPU is stopped."""

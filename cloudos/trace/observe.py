@@ -175,15 +175,17 @@ class TracingDispatcher(Dispatcher):
         self.profiling = sealed.profiling
         self.observer = observer
 
-    def on_syscall(self) -> bool:
+    def on_syscall(self, nr: int, a0: int, a1: int, a2: int, a3: int, a4: int,
+                   a5: int) -> int | None:
         thread = self.kernel.cpu.thread
         if thread.state is State.RUNNING:
-            nr, *args = self.kernel.cpu.syscall_args()
-            self.observer.enter(thread, nr, args)
-        go = super().on_syscall()
+            self.observer.enter(thread, nr, [a0, a1, a2, a3, a4, a5])
+        result = super().on_syscall(nr, a0, a1, a2, a3, a4, a5)
+        if result is not None:  # (what RAX will hold, as after() reads it)
+            self.kernel.cpu.set_result(result)
         if self.slow is None:
             self.observer.after(thread)
-        return go
+        return result
 
     def finish_slow(self, thread: Thread) -> None:
         slow = self.slow is not None

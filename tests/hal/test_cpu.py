@@ -49,7 +49,7 @@ def load(machine, code_hex: str):
     ram.write(code, bytes.fromhex(code_hex))
     ram.zero(data, 4096)
     cpu.invalidate_code()
-    cpu.syscall_handler = lambda: False  # every SYSCALL stops the CPU
+    cpu.syscall_handler = lambda *_regs: None  # every SYSCALL stops the CPU
     return cpu.new_context(user.root, CODE, STACK)
 
 
@@ -140,7 +140,7 @@ def test_a_new_context_preempted_before_user_mode_enters_at_its_own_entry(machin
     ram.write(code, bytes.fromhex("b8010000000f05"))
     ram.write(code + 0x100, bytes.fromhex("b8020000000f05"))
     cpu.invalidate_code()
-    cpu.syscall_handler = lambda: False
+    cpu.syscall_handler = lambda *_regs: None
     first = cpu.new_context(user.root, CODE, STACK)
     second = cpu.new_context(user.root, CODE + 0x100, STACK - 0x100)
     if isinstance(cpu, KVM.KvmCpu):  # a KVM_RUN stopped before any guest instruction
@@ -220,11 +220,13 @@ def test_system_calls_answered_in_place_keep_every_other_register(machine) -> No
     cpu.set_reg(X.UC_X86_REG_R12, 0x1234)
     calls = []
 
-    def serve() -> bool:
-        number = cpu.syscall_args()[0]
+    def serve(number: int, *_args: int) -> int | None:
+        assert cpu.syscall_args()[0] == number
         calls.append(number)
-        cpu.set_result(7)
-        return number != 60
+        if number == 60:
+            cpu.set_result(7)
+            return None
+        return 7
 
     cpu.syscall_handler = serve
     trap = cpu.run(ctx, 5_000_000)
