@@ -200,6 +200,9 @@ class Cpu:
         self._gp_rip = 0  # where an instruction a hook refused stands (see _general_protection)
         self._loaded: CpuContext | None = None
         self._faults: _FaultState | None = None
+        # The live state's exception latch may be set (see _reset_latch): cleared in the
+        # context saved at the next switch, or in the live state before it runs again.
+        self._latched = False
         self._timer = _QuantumTimer(self.uc)
         self._stress: random.Random | None = None
         # The binding's register calls cost ~10 µs each in Python glue; the syscall path
@@ -267,6 +270,7 @@ class Cpu:
         self._switch_out()
         uc = self.uc
         uc.context_restore(self._pristine)
+        self._latched = False
         uc.reg_write(X.UC_X86_REG_CR3, cr3)
         ctx = CpuContext(self)
         ctx.entry, ctx.root = (rip, rsp), cr3
@@ -290,6 +294,7 @@ class Cpu:
         editing the live state and saving it, which a running hook would see.
         """
         self.load(parent)
+        self._clean_latch()
         uc = self.uc
         uc.context_update(parent.saved)
         uc.reg_write(X.UC_X86_REG_CR3, cr3)
@@ -325,6 +330,9 @@ class Cpu:
     def _switch_out(self) -> None:
         if self._loaded is not None:
             self.uc.context_update(self._loaded.saved)
+            if self._latched:
+                assert self._faults is not None
+                self._faults.clear_saved(self._loaded.saved)
             self._loaded.cpu = None
             self._loaded = None
 
@@ -339,9 +347,15 @@ class Cpu:
             return
         if ctx.cpu is not None:  # it last ran on another CPU, which still holds it
             ctx.cpu._switch_out()
+        before = self._loaded
         self._switch_out()
         self.uc.context_restore(ctx.saved)
-        self.flush_tlb()  # the restored CR3 may name other page tables
+        self._latched = False
+        # The restored CR3 may name other page tables. Another thread of the same address
+        # space keeps the TLB, as on Linux: page-table changes flush it themselves (a
+        # shootdown marks a CPU whose loaded context has that root).
+        if before is None or before.root != ctx.root:
+            self.drop_tlb()
         self._loaded, ctx.cpu = ctx, self
 
     def flush_tlb(self, root: int = 0) -> None:
@@ -355,8 +369,9 @@ class Cpu:
 
     def drop_tlb(self) -> None:
         """This CPU's cached translations only."""
-        # The binding has no wrapper for this control; the call is uc_ctl(TLB_FLUSH).
-        self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+        # The binding has no wrapper for this control; the call is uc_ctl(TLB_FLUSH),
+        # made on the C API (the binding's ctl encodes its arguments at every call).
+        _check(uclib.uc_ctl(self._handle, _TLB_FLUSH))
 
     def drop_code(self) -> None:
         """This CPU's translated code only."""
@@ -457,6 +472,7 @@ class Cpu:
     def run(self, ctx: CpuContext, quantum_us: int) -> Trap:
         """Run ``ctx`` until it traps or ``quantum_us`` microseconds pass."""
         self.load(ctx)
+        self._clean_latch()
         if ctx.entry is not None:
             self._enter_user(ctx)
         uc = self.uc
@@ -478,7 +494,7 @@ class Cpu:
             else:
                 uc.emu_start(rip, KERNEL_BASE + STUB_PHYS + _HALT)
         except UcError as err:
-            rip = uc.reg_read(X.UC_X86_REG_RIP)
+            rip = self.reg(X.UC_X86_REG_RIP)
             if self._vector >= 0:  # a #GP earlier in the block: the CPU never got here
                 return self._trap()
             if err.errno == UC_ERR_INSN_INVALID:  # Unicorn reports #UD this way, not as vector 6
@@ -518,7 +534,7 @@ class Cpu:
         uc.emu_stop()
 
     def _trap(self) -> Trap:
-        rip = self.uc.reg_read(X.UC_X86_REG_RIP)
+        rip = self.reg(X.UC_X86_REG_RIP)
         self._reset_latch()
         if self._stopped_in_syscall:
             return Trap(TrapKind.SYSCALL, rip)
@@ -536,10 +552,18 @@ class Cpu:
         # after a stop from the SYSCALL hook even when nothing faulted, and after an
         # invalid opcode (which Unicorn reports as an error, not through the hook); a
         # fault racing with the timer can be dropped before reaching the hook yet leave
-        # it set. Left set, the context's next fault would be a #DF.
-        assert self._faults is not None
-        self._faults.snapshot()
-        self._faults.clear()
+        # it set. Left set, the context's next fault would be a #DF. The reset waits
+        # for what comes next: a switch clears it in the saved context for free (a
+        # patch of 4 bytes), and only a context that runs on needs the live state
+        # saved, patched and restored (_clean_latch).
+        self._latched = True
+
+    def _clean_latch(self) -> None:
+        if self._latched:
+            assert self._faults is not None
+            self._faults.snapshot()
+            self._faults.clear()
+            self._latched = False
 
     def _on_interrupt(self, uc: Uc, vector: int, _data: object) -> None:
         if self._vector >= 0:  # after a #GP earlier in this block: the CPU never got here
@@ -616,6 +640,10 @@ class _Preempt(ctypes.Structure):
     _fields_ = [("flag", ctypes.c_int), ("stop", ctypes.c_void_p),
                 ("countdown", ctypes.c_uint64), ("deadline", ctypes.c_uint64),
                 ("blocks", ctypes.c_uint32)]
+
+
+# uc_ctl's control word: UC_CTL_TLB_FLUSH, no arguments, written (unicorn.h's UC_CTL macro).
+_TLB_FLUSH = UC_CTL_TLB_FLUSH | UC_CTL_IO_WRITE << 30
 
 
 class _Gate(ctypes.Structure):
@@ -716,6 +744,12 @@ class _FaultState:
         """Save the CPU state into the scratch context; return the page-fault error code."""
         self.uc.context_update(self.scratch)
         return ctypes.c_int32.from_address(self.base + self.error).value
+
+    def clear_saved(self, saved: Any) -> None:
+        """Reset the latch in a saved context (a UcContext of this CPU)."""
+        address = ctypes.cast(saved.context, ctypes.c_void_p).value
+        assert address is not None
+        ctypes.memmove(address + self.latch, b"\xff\xff\xff\xff", 4)
 
     def clear(self) -> None:
         """Reset the latch in the snapshot and load it back into the CPU."""
