@@ -31,7 +31,7 @@ import bench as common  # noqa: E402
 PROBE = """
 import json, sys, time
 import cloudos.cli, cloudos.machine
-from cloudos.kernel.boot import KernelLog
+from cloudos.hal.console import KernelLog
 t0 = time.perf_counter()
 machine = cloudos.machine.Machine(log=KernelLog(console_level=4))
 t1 = time.perf_counter()

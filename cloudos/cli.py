@@ -224,7 +224,7 @@ def run(mem: str, cpus: int, root: str | None, root_rw: bool, mounts: tuple[str,
         timeline: str | None, no_aslr: bool, no_files: bool, network: str,
         published: tuple[str, ...], crashes: tuple[str, ...], preempt_stress: int | None,
         command: tuple[str, ...]) -> None:
-    from cloudos.kernel.boot import KernelLog
+    from cloudos.hal.console import KernelLog
     from cloudos.machine import Machine, Sandbox, Start
 
     if root_rw and root is None:
@@ -482,7 +482,7 @@ def _run_machine(build: Callable[[], Any], log: Any, program: str, argv: list[st
               type=int, help=CPUS_HELP)
 def boot(mem: str | None, init: str | None, cmdline: str, cpus: int) -> None:
     """Boot a machine with the boot log on the console and a shell as init."""
-    from cloudos.kernel.boot import KernelLog
+    from cloudos.hal.console import KernelLog
     from cloudos.machine import Machine, Start
 
     params = parse_cmdline(cmdline)

@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, Iterable, NamedTuple, Sequence, TextIO, cast
 from cloudos.abi import sysctl
 from cloudos.hal.ram import DEFAULT_SIZE
 from cloudos.errno import Errno, KernelError
-from cloudos.kernel.boot import Kernel, KernelLog
+from cloudos.hal.console import KernelLog
+from cloudos.kernel.boot import Kernel
 from cloudos.kernel.cap import Right
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.mm.vm import SegFault
 from cloudos.kernel.task import Policy, Process, State, Thread
-from cloudos.linux import loadavg, process, signals, vdso
+from cloudos.linux import loadavg, process, signals, switch, vdso
 from cloudos.linux import maps as mapped
 from cloudos.linux.creds import CAP_SYS_PTRACE, Creds
 from cloudos.linux.signals import SIG_DFL, SIG_IGN
@@ -392,6 +393,7 @@ class Machine:
             for cpu in kernel.cpus:
                 cpu.stress(preempt_stress + cpu.index)
         kernel.install_syscalls(handlers(), native_handlers())
+        self.direct_switch = switch.install(kernel)
         kernel.personality = LinuxPersonality(kernel)
         vdso.of(kernel)  # the vDSO's pages and clock, for the machine's life
         try:
@@ -729,6 +731,9 @@ class Machine:
         p = self.kernel.profile
         out.write(f"ENOSYS returned {d.enosys} times; {p.page_faults} page faults; "
                   f"{p.exceptions} exceptions; {p.context_switches} context switches\n")
+        if self.direct_switch is not None:
+            out.write(f"{self.direct_switch.switches} context switches in the SYSCALL hook "
+                      "(direct switch)\n")
         for server in (self.vfs, self.net):
             out.write(f"{server.name}: {server.requests} calls, {server.served_now} served on "
                       f"the IPC fast path\n")

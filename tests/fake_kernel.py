@@ -55,6 +55,7 @@ class FakeCpu:
     def __init__(self, index: int, clock: FakeClock) -> None:
         self.index, self.clock = index, clock
         self.thread: Thread | None = None
+        self.slice = (0.0, 0.0)
         self.budgets: list[tuple[int, float]] = []  # (tid, budget in µs) of every run
         self.halts: list[float | None] = []
 

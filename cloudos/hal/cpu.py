@@ -132,6 +132,10 @@ class CpuContext:
 
     def __init__(self, cpu: "Cpu") -> None:
         self.saved = cpu.uc.context_save()
+        # The saved blob as 64-bit words, where RAX and RIP are read and written in place
+        # (``Cpu.slots``): the binding's UcContext.reg_write costs microseconds.
+        address = ctypes.cast(self.saved.context, ctypes.c_void_p).value
+        self.words = (ctypes.c_uint64 * cpu.context_words).from_address(address or 0)
         self.entry: tuple[int, int] | None = None
         self.cpu: Cpu | None = None
         self.root = 0
@@ -175,6 +179,7 @@ class Cpu:
         self.kstack = KSTACK_PHYS + index * 0x1000
         self.smp: Smp | None = None
         self.thread: Any = None
+        self.slice = (0.0, 0.0)  # the kernel's: when the running slice began, its system time
         self.in_guest = False  # guest code may run now: its TLB and code cache are in use
         self.holding = False   # this CPU's host thread holds the machine's lock
         self.parked = False    # idle, waiting for work (or its loop has ended)
@@ -203,6 +208,8 @@ class Cpu:
         # The live state's exception latch may be set (see _reset_latch): cleared in the
         # context saved at the next switch, or in the live state before it runs again.
         self._latched = False
+        self.slots: dict[int, int] = {}  # register -> word of a saved context (_slots)
+        self.context_words = len(bytes(self.uc.context_save())) // 8
         self._timer = _QuantumTimer(self.uc)
         self._stress: random.Random | None = None
         # The binding's register calls cost ~10 µs each in Python glue; the syscall path
@@ -261,6 +268,7 @@ class Cpu:
         # 64-bit precision; SSE exceptions masked (Unicorn starts both at 0)
         self.set_vector_registers(FPU_INIT)
         self._faults = _FaultState.calibrate(self)
+        self.slots = _slots(uc)
         self._pristine = uc.context_save()
 
     # -- contexts -------------------------------------------------------------
@@ -310,6 +318,8 @@ class Cpu:
         """Set a general register of a thread that is not running (e.g. RAX on wake-up)."""
         if ctx.cpu is not None:
             ctx.cpu.set_reg(reg, value)
+        elif reg in self.slots:
+            ctx.words[self.slots[reg]] = value & 0xFFFF_FFFF_FFFF_FFFF
         else:
             ctx.saved.reg_write(reg, value & 0xFFFF_FFFF_FFFF_FFFF)
 
@@ -325,6 +335,8 @@ class Cpu:
     def context_reg(self, ctx: CpuContext, reg: int) -> int:
         if ctx.cpu is not None:
             return ctx.cpu.reg(reg)
+        if reg in self.slots:
+            return int(ctx.words[self.slots[reg]])
         return int(ctx.saved.reg_read(reg))
 
     def _switch_out(self) -> None:
@@ -332,7 +344,7 @@ class Cpu:
             self.uc.context_update(self._loaded.saved)
             if self._latched:
                 assert self._faults is not None
-                self._faults.clear_saved(self._loaded.saved)
+                self._faults.clear_saved(self._loaded.words)
             self._loaded.cpu = None
             self._loaded = None
 
@@ -479,9 +491,7 @@ class Cpu:
         self._vector, self._cr2, self._error = -1, 0, 0
         self._stopped_in_syscall = False
         rip = self.reg(X.UC_X86_REG_RIP)
-        self._timer.arm(quantum_us / 1e6)
-        if self._stress is not None:
-            self._timer.preempt.countdown = max(1, self._stress.randint(-6, 8))
+        self._arm(quantum_us)
         smp = self.smp
         if smp is not None:
             if ctx.writes_code and smp.code_cpu is not self:  # code written elsewhere
@@ -510,6 +520,37 @@ class Cpu:
             self._reset_latch()  # one instruction ran: the #DB of the trap flag
             return Trap(TrapKind.BREAKPOINT, self.reg(X.UC_X86_REG_RIP), DEBUG_VECTOR)
         return self._trap()
+
+    def can_switch(self, ctx: CpuContext) -> bool:
+        """May ``switch`` give the CPU to ``ctx`` from the SYSCALL hook? Not to a context
+        that has yet to enter user mode (its iretq frame is written before a run), nor
+        to or from a single-stepped one, nor on a multiprocessor."""
+        loaded = self._loaded
+        return (self.smp is None and ctx.entry is None and not ctx.single_step
+                and loaded is not None and not loaded.single_step and self._vector < 0)
+
+    def switch(self, ctx: CpuContext, quantum_us: int) -> int:
+        """In the SYSCALL hook: save the running context as if it had stopped after its
+        SYSCALL, make ``ctx`` the CPU's state with a new quantum, and return its RAX (the
+        hook writes it back), so the CPU goes on in ``ctx`` without stopping. Unicorn moves
+        RIP past the SYSCALL (2 bytes) after the hook, whatever the hook wrote: the saved
+        RIP is set 2 on, and the loaded one 2 back (notes/unicorn-facts.md)."""
+        rip = self.slots[X.UC_X86_REG_RIP]
+        old = self._loaded
+        assert old is not None
+        words = ctx.words
+        words[rip] -= 2
+        self._latched = True  # (cleared in the saved context, as at any switch)
+        self.load(ctx)
+        words[rip] += 2
+        old.words[rip] += 2
+        self._arm(quantum_us)
+        return int(words[self.slots[X.UC_X86_REG_RAX]])
+
+    def _arm(self, quantum_us: int) -> None:
+        self._timer.arm(quantum_us / 1e6)
+        if self._stress is not None:
+            self._timer.preempt.countdown = max(1, self._stress.randint(-6, 8))
 
     def _step(self, rip: int) -> None:
         """Run one instruction: a code hook stops the CPU before the next one starts,
@@ -745,16 +786,35 @@ class _FaultState:
         self.uc.context_update(self.scratch)
         return ctypes.c_int32.from_address(self.base + self.error).value
 
-    def clear_saved(self, saved: Any) -> None:
-        """Reset the latch in a saved context (a UcContext of this CPU)."""
-        address = ctypes.cast(saved.context, ctypes.c_void_p).value
-        assert address is not None
-        ctypes.memmove(address + self.latch, b"\xff\xff\xff\xff", 4)
+    def clear_saved(self, words: Any) -> None:
+        """Reset the latch in a saved context (``CpuContext.words``)."""
+        index, half = divmod(self.latch, 8)
+        if half:
+            words[index] |= 0xFFFF_FFFF << 32
+        else:
+            words[index] |= 0xFFFF_FFFF
 
     def clear(self) -> None:
         """Reset the latch in the snapshot and load it back into the CPU."""
         ctypes.memmove(self.base + self.latch, b"\xff\xff\xff\xff", 4)
         self.uc.context_restore(self.scratch)
+
+
+def _slots(uc: Uc) -> dict[int, int]:
+    """Where RAX and RIP lie in a saved context, in 64-bit words: found by saving known
+    values, as the exception latch is (the blob is Unicorn's copy of QEMU's CPU state)."""
+    found = {}
+    for reg, magic in ((X.UC_X86_REG_RAX, 0x5A17_C0DE_0BAD_F00D),
+                       (X.UC_X86_REG_RIP, 0x7E57_AB1E_D00D_FEED)):
+        before = uc.reg_read(reg)
+        uc.reg_write(reg, magic)
+        blob = bytes(uc.context_save())
+        uc.reg_write(reg, before)
+        at = blob.find(struct.pack("<Q", magic))
+        if at < 0 or at % 8:
+            raise RuntimeError(f"cannot locate register {reg} in a saved CPU context ({at})")
+        found[reg] = at // 8
+    return found
 
 
 def _ints(blob: bytes) -> tuple[int, ...]:

@@ -289,6 +289,7 @@ class KvmCpu:
         self.kstack = KSTACK_PHYS + index * 0x1000
         self.smp: Smp | None = None
         self.thread: Any = None
+        self.slice = (0.0, 0.0)  # the kernel's: when the running slice began, its system time
         self.in_guest = False
         self.holding = False
         self.parked = False
@@ -474,6 +475,14 @@ class KvmCpu:
     def kick(self) -> None:
         """Stop the guest code this CPU runs now (an inter-processor interrupt)."""
         self._timer.kick()
+
+    def can_switch(self, ctx: Any) -> bool:
+        """Unicorn's CPU may change contexts inside its SYSCALL hook; here every system call
+        is already an exit to the host, so a switch is the scheduler's (a new KVM_RUN)."""
+        return False
+
+    def switch(self, ctx: Any, quantum_us: int) -> int:
+        raise NotImplementedError("KVM switches contexts between runs (can_switch)")
 
     def halt(self, timeout: float | None) -> None:
         """HLT: nothing to run until ``timeout`` seconds pass or another CPU has work."""

@@ -1,4 +1,4 @@
-"""Boot, the kernel object, the kernel log and halt.
+"""Boot, the kernel object and halt.
 
 Owns: the guide's boot sequence (each stage logged like dmesg, with its time),
 the ``Kernel`` object that ties the subsystems together (RAM, CPU, frames, the
@@ -10,13 +10,13 @@ Called by: the CLI (boot, then run) and the personality (processes, threads).
 
 from __future__ import annotations
 
-import sys
 import time
-from dataclasses import dataclass, field
-from typing import Protocol, Sequence, TextIO
+from dataclasses import dataclass
+from typing import Protocol, Sequence
 
 from cloudos.abi.signal import Signal
 from cloudos.hal.backend import cpu_class
+from cloudos.hal.console import KernelLog
 from cloudos.hal.cpu import KERNEL_BASE, LOW_RESERVED, STUB_PHYS, CpuContext
 from cloudos.hal.ram import DEFAULT_SIZE, PhysicalMemory
 from cloudos.hal.smp import Smp
@@ -39,30 +39,6 @@ class Profile:
     page_faults: int = 0
     exceptions: int = 0
     context_switches: int = 0
-
-
-@dataclass
-class KernelLog:
-    """The kernel's ring buffer; lines at or below ``console_level`` also go to ``console``."""
-
-    console: TextIO = sys.stderr
-    console_level: int = 4
-    start: float = field(default_factory=time.monotonic)
-    lines: list[tuple[float, int, str]] = field(default_factory=list)
-
-    def log(self, level: int, message: str) -> None:
-        stamp = time.monotonic() - self.start
-        self.lines.append((stamp, level, message))
-        del self.lines[:-1000]
-        if level <= self.console_level:
-            self.console.write(f"[{stamp:12.6f}] {message}\n")
-            self.console.flush()
-
-    def warn(self, message: str) -> None:
-        self.log(4, message)
-
-    def info(self, message: str) -> None:
-        self.log(6, message)
 
 
 class Personality(Protocol):

@@ -45,7 +45,7 @@ MIN_SLICE_US = 50        # below this a timer is treated as due now
 
 
 class RunQueue:
-    """The ready threads of one CPU, one FIFO per level (``Scheduler._pick`` takes them)."""
+    """The ready threads of one CPU, one FIFO per level (``Scheduler.pick`` takes them)."""
 
     def __init__(self) -> None:
         self.levels: list[deque[Thread]] = [deque() for _ in range(LEVELS)]
@@ -172,7 +172,7 @@ class Scheduler:
             self._prune_timers()
             if now >= self.next_boost:
                 self._boost(now)
-            thread = self._pick(queue)
+            thread = self.pick(queue)
             if thread is not None:
                 self._run_slice(thread, queue)
             elif self.timers or cpu.others_busy():  # (another CPU may wake someone)
@@ -180,12 +180,12 @@ class Scheduler:
             elif not self._deadlock():
                 return
 
-    def _pick(self, own: RunQueue) -> Thread | None:
+    def pick(self, own: RunQueue) -> Thread | None:
         """The first ready thread of the highest level, in this CPU's queue first, then
         in the others'. One that must not run beside what another CPU runs moves to
         the back of that CPU's queue, so the two take turns in one FIFO (stale entries
         are dropped)."""
-        queues = dict.fromkeys([own, *self.queues])
+        queues = self.queues if len(self.queues) < 2 else dict.fromkeys([own, *self.queues])
         for level in range(LEVELS):
             for queue in queues:
                 line = queue.levels[level]
@@ -206,8 +206,7 @@ class Scheduler:
         cpu = kernel.cpu
         if cpu.thread is not thread:
             kernel.profile.context_switches += 1
-        cpu.thread = thread
-        thread.state, thread.cpu = State.RUNNING, cpu.index
+        self.enter(thread, cpu)
         if thread.notify:
             # e.g. a signal frame; or the signal killed it
             kernel.personality.before_user(thread)
@@ -221,20 +220,36 @@ class Scheduler:
             if thread.state is State.RUNNING:
                 self.add(thread)
             return
+        trap = cpu.run(thread.context, self.budget(thread, cpu, start))
+        thread = cpu.thread  # (the SYSCALL hook may have given the CPU to another: on_stop)
+        if thread.state is not State.TERMINATED:  # (another CPU may have ended it)
+            handle_trap(kernel, thread, trap)
+        self.end(thread, trap.kind, queue)
+
+    def enter(self, thread: Thread, cpu: Any) -> None:
+        cpu.thread = thread
+        thread.state, thread.cpu = State.RUNNING, cpu.index
+
+    def budget(self, thread: Thread, cpu: Any, start: float) -> int:
+        """The length in µs of a slice that starts now (``cpu.slice`` keeps its start
+        and the thread's system time then)."""
+        cpu.slice = start, thread.sys_time
         budget = QUANTA_US[thread.level] - thread.used_us
         if thread.policy is Policy.FIFO:
             budget = QUANTA_US[BOTTOM]  # runs on; the cap only lets timers in
         if self.timers:
             budget = min(budget, (self.timers[0][0] - start) * 1e6)
-        system_before = thread.sys_time
-        trap = cpu.run(thread.context, int(max(budget, MIN_SLICE_US)))
+        return int(max(budget, MIN_SLICE_US))
+
+    def end(self, thread: Thread, kind: TrapKind, queue: RunQueue) -> None:
+        """Account the slice that ended to ``thread`` and requeue it."""
+        cpu = self.kernel.cpu
+        start, system = cpu.slice
         elapsed = self.clock() - start
-        thread.user_time += max(0.0, elapsed - (thread.sys_time - system_before))
+        thread.user_time += max(0.0, elapsed - (thread.sys_time - system))
         thread.used_us += elapsed * 1e6
         level = thread.level
-        if thread.state is not State.TERMINATED:  # (another CPU may have ended it)
-            handle_trap(kernel, thread, trap)
-        reason = self._after_slice(thread, trap.kind, queue)
+        reason = self._after_slice(thread, kind, queue)
         if len(self.trace) < self.trace_limit:
             self.trace.append((start - self.epoch, elapsed, thread.process.pid, thread.tid,
                                level, reason, cpu.index))

@@ -61,6 +61,9 @@ class Dispatcher:
         self.enosys = 0
         self.profiling = False
         self.slow: Callable[[], int] | None = None
+        # The personality's: in the SYSCALL hook, give the CPU to another thread when the
+        # caller stops (its RAX, or None: the CPU stops).
+        self.on_stop: Callable[[Thread], int | None] | None = None
 
     def on_syscall(self, nr: int, a0: int, a1: int, a2: int, a3: int, a4: int,
                    a5: int) -> int | None:
@@ -81,7 +84,7 @@ class Dispatcher:
         except KernelError as err:
             result = -err.errno
         except Stop:
-            return None
+            result = None
         except SlowPath as slow:
             self.slow = slow.work
             return None
@@ -90,6 +93,8 @@ class Dispatcher:
             thread.sys_time += spent
             if self.profiling and nr < len(self.times):
                 self.times[nr] += spent
+        if result is None:  # it blocked, yielded or exited: the next may run at once
+            return self.on_stop(thread) if self.on_stop else None
         if thread.notify:  # a signal to deliver: stop, so the kernel can
             self.kernel.cpu.set_result(result)
             return None

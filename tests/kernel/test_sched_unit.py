@@ -210,9 +210,9 @@ def test_each_cpu_runs_its_own_queue_first_and_steals_when_empty() -> None:
     scheduler.add(there)
     scheduler.add(here)
     assert list(scheduler.queues[0]) == [here] and list(scheduler.queues[1]) == [there]
-    assert scheduler._pick(scheduler.queues[1]) is there
-    assert scheduler._pick(scheduler.queues[1]) is here  # its own is empty: it steals
-    assert scheduler._pick(scheduler.queues[1]) is None
+    assert scheduler.pick(scheduler.queues[1]) is there
+    assert scheduler.pick(scheduler.queues[1]) is here  # its own is empty: it steals
+    assert scheduler.pick(scheduler.queues[1]) is None
 
 
 def test_a_higher_level_elsewhere_beats_a_lower_level_here() -> None:
@@ -223,7 +223,7 @@ def test_a_higher_level_elsewhere_beats_a_lower_level_here() -> None:
     high = kernel.new_thread(process, hog(1), cpu=1, level=2)
     scheduler.add(low)
     scheduler.add(high)
-    assert scheduler._pick(scheduler.queues[0]) is high
+    assert scheduler.pick(scheduler.queues[0]) is high
 
 
 def test_a_conflicting_thread_moves_to_the_queue_of_the_cpu_it_must_not_run_beside() -> None:
@@ -234,9 +234,9 @@ def test_a_conflicting_thread_moves_to_the_queue_of_the_cpu_it_must_not_run_besi
     scheduler.conflict = lambda thread: 1 if thread is waiting else None
     scheduler.add(waiting)
     assert waiting.cpu == 1 and list(scheduler.queues[1]) == [waiting]
-    assert scheduler._pick(scheduler.queues[0]) is None
+    assert scheduler.pick(scheduler.queues[0]) is None
     scheduler.conflict = lambda thread: None
-    assert scheduler._pick(scheduler.queues[1]) is waiting
+    assert scheduler.pick(scheduler.queues[1]) is waiting
 
 
 def test_threads_blocked_with_nothing_to_wake_them_are_killed() -> None:

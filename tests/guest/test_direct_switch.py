@@ -1,0 +1,82 @@
+"""Direct switch (linux/switch.py): a thread that blocks or yields in a system call hands
+the CPU to the next one inside the SYSCALL hook. With it on and off, programs whose
+threads and processes wake each other (futex ping-pong, pipes, eventfd, locks, job
+control stops, yields) print what they print on Linux; ``--syscall-stats`` shows that the
+switch really chooses the path; and a loaded host in preemption stress mode, where a
+quantum may end at any block of a thread switched in, changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from tests.guest.test_files import SECTIONED, _assert_same, _check_native
+from tests.guest.test_processes import EXPECTED_LINES
+
+SECTION_CASES = [("files_pipe", "wake"), ("files_pipe", "bulk"), ("files_eventfd", "wake_thread"),
+                 ("files_locks", "wait"), ("jobs", "stop"), ("files_fifo", "interrupted")]
+SWITCHES = re.compile(rb"(\d+) context switches in the SYSCALL hook")
+
+
+def _env(on: bool) -> dict[str, str]:
+    return {**os.environ, "CLOUDOS_DIRECT_SWITCH": "1" if on else "0"}
+
+
+@pytest.fixture
+def hogs() -> Iterator[None]:
+    """Two busy host processes for the length of a test."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.parametrize("program,section", SECTION_CASES,
+                         ids=[f"{p}-{s}" for p, s in SECTION_CASES])
+def test_switch_off_matches_linux(program, section, guest_bins, run_native, run_cloudos):
+    prog = guest_bins.path(program, "static")
+    native = run_native([prog, section])
+    _check_native(native, [f"== {section}".encode(), *SECTIONED[program][section]])
+    _assert_same(native, run_cloudos([prog, section], env=_env(False)))
+
+
+@pytest.mark.parametrize("on", [True, False], ids=["on", "off"])
+def test_switch_chooses_the_path(on, guest_bins, run_native, run_cloudos):
+    """pthreads.c's futex ping-pong and joins: 1000 rounds each way wake the other thread."""
+    prog = guest_bins.path("pthreads", "static")
+    native = run_native([prog])
+    _check_native(native, EXPECTED_LINES["pthreads"])
+    status, out, err = run_cloudos([prog], env=_env(on), extra_args=["--syscall-stats"])
+    _assert_same(native, (status, out, err))
+    switches = SWITCHES.search(err)
+    if on:
+        assert switches and int(switches[1]) >= 1000, err.decode(errors="replace")
+    else:
+        assert switches is None, err.decode(errors="replace")
+
+
+LOADED_CASES = [("files_eventfd", "wake_thread"), ("files_pipe", "wake"), ("jobs", "stop")]
+
+
+@pytest.mark.parametrize("program,section", LOADED_CASES,
+                         ids=[f"{p}-{s}" for p, s in LOADED_CASES])
+def test_loaded_host_in_stress_mode(program, section, hogs, guest_bins, run_native,
+                                    run_cloudos):
+    """Host CPU hogs beside, one vCPU, and every slice (those a direct switch begins too)
+    cut after a few blocks (``--preempt-stress``)."""
+    prog = guest_bins.path(program, "static")
+    native = run_native([prog, section])
+    _check_native(native, [f"== {section}".encode(), *SECTIONED[program][section]])
+    extra = ["--cpus", "1", "--preempt-stress", "5", "--syscall-stats"]
+    status, out, err = run_cloudos([prog, section], extra_args=extra, timeout=300)
+    _assert_same(native, (status, out, err))
+    assert SWITCHES.search(err), err.decode(errors="replace")
