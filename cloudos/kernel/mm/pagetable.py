@@ -51,6 +51,7 @@ class PageTables:
         self.ram, self.frames = ram, frames
         self.root = self._new_table()
         self.tables = [self.root]  # every frame this object owns, freed by destroy()
+        self.leaves: dict[int, int] = {}  # va >> 21 -> word index in RAM of its leaf table
         if kernel_entry:
             ram.words[(self.root >> 3) + KERNEL_SLOT] = kernel_entry
 
@@ -60,19 +61,24 @@ class PageTables:
         return frame
 
     def _leaf_slot(self, va: int, create: bool) -> int:
-        """Word index in RAM of the PTE for ``va``, or -1 when a table is missing."""
-        words, table = self.ram.words, self.root
-        for index in indices(va)[:3]:
-            slot = (table >> 3) + index
-            entry = words[slot]
-            if not entry & PRESENT:
-                if not create:
-                    return -1
-                child = self._new_table()
-                self.tables.append(child)
-                entry = words[slot] = child | TABLE_FLAGS
-            table = entry & FRAME_MASK
-        return (table >> 3) + indices(va)[3]
+        """Word index in RAM of the PTE for ``va``, or -1 when a table is missing. Each
+        2 MiB's leaf table is remembered once found (``leaves``): a table is freed only
+        with all the others (``destroy``), so the walk is done once per table."""
+        leaf = self.leaves.get(va >> 21)
+        if leaf is None:
+            words, table = self.ram.words, self.root
+            for index in indices(va)[:3]:
+                slot = (table >> 3) + index
+                entry = words[slot]
+                if not entry & PRESENT:
+                    if not create:
+                        return -1
+                    child = self._new_table()
+                    self.tables.append(child)
+                    entry = words[slot] = child | TABLE_FLAGS
+                table = entry & FRAME_MASK
+            leaf = self.leaves[va >> 21] = table >> 3
+        return leaf + ((va >> 12) & 511)
 
     def map(self, va: int, frame: int, flags: int) -> None:
         """Point the page at ``va`` to ``frame``. The page must not be mapped."""
@@ -128,4 +134,4 @@ class PageTables:
         """Free the table frames (not the pages they map: the address space owns those)."""
         for frame in self.tables:
             self.frames.free(frame, 0)
-        self.tables = []
+        self.tables, self.leaves = [], {}
