@@ -58,6 +58,7 @@ import mmap
 import os
 import random
 import signal
+import stat
 import struct
 import threading
 import time
@@ -76,6 +77,7 @@ if TYPE_CHECKING:
     from cloudos.hal.smp import Smp
 
 NAME = "KVM"
+FD_ENV = "CLOUDOS_KVM_FD"  # an open /dev/kvm handed over by the parent (cloudos run --kvm-fd)
 KICK = signal.SIGURG  # ignored by default: one that reaches the process does nothing
 
 # The stubs, after hal.cpu's in the stub page (supervisor, executable).
@@ -128,13 +130,14 @@ class KvmError(Exception):
 
 # -- the host's KVM ------------------------------------------------------------------
 class _Kvm:
-    """/dev/kvm, opened once per process: the API version, what the vCPUs may offer."""
+    """/dev/kvm, opened once per process (or handed over open): the API version, what the
+    vCPUs may offer."""
 
     def __init__(self) -> None:
-        self.fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+        self.fd, self.source = _device()
         version = K.ioctl(self.fd, K.GET_API_VERSION)
-        if version != 12:
-            raise OSError(f"KVM API version {version}, not 12")
+        if version != K.API_VERSION:
+            raise OSError(f"KVM API version {version}, not {K.API_VERSION}")
         if K.ioctl(self.fd, K.CHECK_EXTENSION, K.CAP_SYNC_REGS) & ALL_REGS != ALL_REGS:
             raise OSError("KVM cannot synchronise registers through kvm_run (KVM_CAP_SYNC_REGS)")
         self.run_size = K.ioctl(self.fd, K.GET_VCPU_MMAP_SIZE)
@@ -144,6 +147,38 @@ class _Kvm:
         self.xsave = bool(leaves[(1, 0)].ecx & (1 << 26))
         xstate = leaves.get((0xD, 0))
         self.xcr0 = (xstate.eax if xstate else 3) & XCR0_WANTED
+
+
+def _device() -> tuple[int, str]:
+    """The KVM device: the descriptor a jailer left open (``CLOUDOS_KVM_FD``), else
+    /dev/kvm opened here; and a word for the boot log saying which.
+
+    A parent with access to /dev/kvm (root) may open it, drop its privileges and start
+    CloudOS, which then needs no access of its own (Firecracker's jailer, crosvm). The
+    descriptor must be KVM's device; it is made close-on-exec, so no program CloudOS
+    starts on the host inherits it.
+    """
+    given = os.environ.get(FD_ENV)
+    if given is None:
+        return os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC), "/dev/kvm opened"
+    where = f"the KVM descriptor {given!r} ({FD_ENV}, --kvm-fd)"
+    if not given.isdigit():
+        raise OSError(f"{where}: not a file descriptor number")
+    fd = int(given)
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError as err:
+        raise OSError(f"{where}: {err.strerror}") from None
+    if not stat.S_ISCHR(mode):
+        raise OSError(f"{where}: not /dev/kvm (not a character device)")
+    try:
+        version = K.ioctl(fd, K.GET_API_VERSION)
+    except OSError as err:
+        raise OSError(f"{where}: not /dev/kvm (KVM_GET_API_VERSION: {err.strerror})") from None
+    if version != K.API_VERSION:
+        raise OSError(f"{where}: KVM API version {version}, not {K.API_VERSION}")
+    os.set_inheritable(fd, False)
+    return fd, f"/dev/kvm from descriptor {fd}"
 
 
 _kvm: _Kvm | None = None
