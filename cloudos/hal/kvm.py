@@ -105,7 +105,9 @@ MSR_STAR, MSR_LSTAR, MSR_SFMASK = 0xC0000081, 0xC0000082, 0xC0000084
 SFMASK = 0x47700  # TF DF IF IOPL NT AC cleared on SYSCALL, as Linux does
 RFLAGS_USER = 0x3F0DD7  # what ring-3 state may hold (no IOPL, no VM, no NT)
 CR4_OSXSAVE = 1 << 18
-XCR0_WANTED = 0b111  # x87, SSE, AVX: the state glibc may use (never AVX-512 or AMX)
+XCR0_X87, XCR0_SSE, XCR0_AVX = 1, 2, 4
+XCR0_WANTED = XCR0_X87 | XCR0_SSE | XCR0_AVX  # what glibc may use (never AVX-512 or AMX)
+CPUID_XSAVE, CPUID_OSXSAVE, CPUID_AVX = 1 << 26, 1 << 27, 1 << 28  # leaf 1, ECX
 PWT = 1 << 3
 USER_TOP = 0x0000_8000_0000_0000
 TSS_STRIDE = 0x80  # each CPU its own TSS (its own RSP0) in the TSS page
@@ -144,9 +146,16 @@ class _Kvm:
         self.cpuid = K.cpuid_buffer(256)
         K.ioctl(self.fd, K.GET_SUPPORTED_CPUID, self.cpuid)
         leaves = {(e.function, e.index): e for e in K.cpuid_entries(self.cpuid)}
-        self.xsave = bool(leaves[(1, 0)].ecx & (1 << 26))
         xstate = leaves.get((0xD, 0))
-        self.xcr0 = (xstate.eax if xstate else 3) & XCR0_WANTED
+        self.xcr0 = (xstate.eax if xstate else XCR0_X87 | XCR0_SSE) & XCR0_WANTED
+        # KVM saves what leaf 0xD lists; PVM lists it yet leaves XSAVE and AVX out of leaf
+        # 1, so the vCPU could not set CR4.OSXSAVE and libc would never pick AVX code.
+        features = leaves[(1, 0)]
+        if self.xcr0 & XCR0_AVX:
+            features.ecx |= CPUID_XSAVE | CPUID_AVX
+        elif self.xcr0 & XCR0_SSE:
+            features.ecx |= CPUID_XSAVE
+        self.xsave = bool(features.ecx & CPUID_XSAVE)
 
 
 def _device() -> tuple[int, str]:
