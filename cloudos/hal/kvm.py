@@ -34,6 +34,10 @@ between the SYSCALL and its fault, with the fault queued in KVM: it is dropped
 (KVM_SET_VCPU_EVENTS), or it would strike wherever RIP is next. (``int N`` through a
 DPL-0 gate and ``sysenter`` give #UD there, not #GP: SIGILL, not SIGSEGV.)
 
+A single step (PTRACE_SINGLESTEP) is the trap flag, set for one run and never shown to
+the user: #DB's stub ends the run after one instruction (a SYSCALL, which clears TF on
+the way in, ends it when answered).
+
 Preemption: a timer thread sets ``immediate_exit`` and sends SIGURG to the vCPU's
 host thread, which blocks SIGURG except inside KVM_RUN (KVM_SET_SIGNAL_MASK):
 KVM_RUN returns EINTR, the pending signal is taken with sigtimedwait. Guest code
@@ -68,7 +72,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from unicorn import x86_const as X
 
 from cloudos.hal import _kvmapi as K
-from cloudos.hal.cpu import (CR0, CR4, EFER, GDT, GDT_PHYS, IDT_PHYS, KERNEL_BASE,
+from cloudos.hal.cpu import (CR0, CR4, DEBUG_VECTOR, EFER, GDT, GDT_PHYS, IDT_PHYS, KERNEL_BASE,
                              KERNEL_CS, KERNEL_DS, KSTACK_PHYS, MAX_CPUS, STUB_PHYS, TSS_PHYS,
                              TSS_SEL, USER_CS, USER_DS, USER_RFLAGS, PF_FETCH, Trap, TrapKind)
 from cloudos.hal.ram import PhysicalMemory
@@ -104,6 +108,7 @@ def _stubs() -> bytes:
 MSR_STAR, MSR_LSTAR, MSR_SFMASK = 0xC0000081, 0xC0000082, 0xC0000084
 SFMASK = 0x47700  # TF DF IF IOPL NT AC cleared on SYSCALL, as Linux does
 RFLAGS_USER = 0x3F0DD7  # what ring-3 state may hold (no IOPL, no VM, no NT)
+RFLAGS_TF = 1 << 8  # the trap flag: #DB after the next instruction
 CR4_OSXSAVE = 1 << 18
 XCR0_X87, XCR0_SSE, XCR0_AVX = 1, 2, 4
 XCR0_WANTED = XCR0_X87 | XCR0_SSE | XCR0_AVX  # what glibc may use (never AVX-512 or AMX)
@@ -314,6 +319,7 @@ class KvmContext:
         self.cpu: KvmCpu | None = None
         self.root = 0
         self.writes_code = False
+        self.single_step = False  # the next run: one instruction (PTRACE_SINGLESTEP)
 
 
 # -- the CPU -------------------------------------------------------------------------
@@ -323,7 +329,7 @@ class KvmCpu:
 
     name = NAME
     atomics_shared = True  # real hardware: threads of one process may run side by side
-    can_single_step = False  # (KVM_GUESTDBG_SINGLESTEP is not wired up)
+    can_single_step = True  # by the trap flag: #DB after one user instruction
 
     def __init__(self, ram: PhysicalMemory, index: int = 0) -> None:
         if not 0 <= index < MAX_CPUS:
@@ -356,6 +362,7 @@ class KvmCpu:
         self._loaded: KvmContext | None = None
         self._flush = False
         self._stress: random.Random | None = None
+        self._stepping = False  # this run is a single step
         self._timer = _Kick(self._run)
         self._xsave = K.Xsave()
         self._write_tables()
@@ -594,11 +601,16 @@ class KvmCpu:
 
     # -- execution ------------------------------------------------------------
     def run(self, ctx: KvmContext, quantum_us: int) -> Trap:
-        """Run ``ctx`` until it traps or ``quantum_us`` microseconds pass."""
+        """Run ``ctx`` until it traps or ``quantum_us`` microseconds pass (with
+        ``ctx.single_step``: or one instruction has run, a BREAKPOINT trap of #DB)."""
         self.load(ctx)
         ctx.entry = None
         if self._stress is not None:
             quantum_us = self._stress.randint(1, 50)
+        self._stepping = ctx.single_step
+        if self._stepping:
+            self._run.regs.rflags |= RFLAGS_TF
+            self._live.dirty |= K.SYNC_X86_REGS
         self._timer.arm(quantum_us / 1e6)
         smp = self.smp
         try:
@@ -617,6 +629,9 @@ class KvmCpu:
                     return trap
         finally:
             self._timer.disarm()
+            if self._stepping:  # (the tracee never sees the flag a tracer's step set)
+                self._run.regs.rflags &= ~RFLAGS_TF
+                self._live.dirty |= K.SYNC_X86_REGS
 
     def _before_entry(self) -> Trap | None:
         """Make the vCPU enter the user's state: straight on from user code, or through
@@ -630,7 +645,7 @@ class KvmCpu:
             frame = self.kstack + 0x1000 - 48
             struct.pack_into("<6Q", self.ram.bytes, frame, regs.rax, regs.rip, USER_CS,
                              regs.rflags, regs.rsp, USER_DS)
-            regs.rsp = KERNEL_BASE + frame
+            regs.rsp, regs.rflags = KERNEL_BASE + frame, 2  # (the user's TF would trap here)
             regs.rip = STUB_VA + (_IRET_FLUSH if self._flush else _IRET)
             regs.rax = live.sregs.cr3
             live.dirty |= K.SYNC_X86_REGS
@@ -701,6 +716,8 @@ class KvmCpu:
     def _syscall(self) -> Trap | None:
         if not self.syscall_handler():
             return Trap(TrapKind.SYSCALL, self._run.regs.rip)
+        if self._stepping:  # the step was the SYSCALL (which clears TF on the way in)
+            return Trap(TrapKind.BREAKPOINT, self._run.regs.rip, DEBUG_VECTOR)
         return None  # (a quantum that ran out meanwhile stops the next KVM_RUN)
 
     def _exception(self, vector: int) -> Trap | None:
@@ -731,6 +748,8 @@ class KvmCpu:
             vector, error = 13, self._user_bytes(rip + 1, 1)[0] * 8 + 2
         if vector == 32:
             return Trap(TrapKind.EXCEPTION, rip, vector, detail="an unexpected interrupt")
+        if vector == DEBUG_VECTOR and self._stepping:
+            return Trap(TrapKind.BREAKPOINT, rip, DEBUG_VECTOR)  # one instruction ran
         if vector == 14:
             address = self._run.sregs.cr2
             if self.fault_handler(address, rip, error):

@@ -299,3 +299,34 @@ def test_avx_is_usable_and_its_state_belongs_to_a_context(machine) -> None:
     assert cpu.run(second, 1_000_000).kind is C.TrapKind.SYSCALL
     assert cpu.run(first, 1_000_000).kind is C.TrapKind.SYSCALL
     assert cpu.reg(X.UC_X86_REG_RAX) == 0xFFFF_FFFF_FFFF_FFFF
+
+
+def test_a_single_step_runs_one_instruction(machine) -> None:
+    """PTRACE_SINGLESTEP's stop: #DB after one instruction, even one that faulted in
+    first or was a SYSCALL answered in place; the trap flag never shows to the user."""
+    ram, frames, cpu, user, _, _ = machine
+    # syscall (stops: a thread that ran before, as a tracee is); inc rbx;
+    # mov byte [rdi], 1 (faults in); syscall (answered in place); inc rbx
+    ctx = load(machine, "0f05" "48ffc3" "c60701" "0f05" "48ffc3")
+    assert cpu.run(ctx, 1_000_000).kind is C.TrapKind.SYSCALL
+
+    def resolve(address: int, _rip: int, _error: int) -> bool:
+        user.map(address & ~0xFFF, frames.alloc(), Pte.USER | Pte.WRITABLE)
+        return True
+
+    cpu.fault_handler = resolve
+    cpu.syscall_handler = lambda: True
+    try:
+        cpu.load(ctx)
+        cpu.set_reg(X.UC_X86_REG_RBX, 0)
+        cpu.set_reg(X.UC_X86_REG_RDI, 0x30000000)
+        ctx.single_step = True
+        for rip in (CODE + 5, CODE + 8, CODE + 10, CODE + 13):
+            trap = cpu.run(ctx, 1_000_000)
+            assert (trap.kind, trap.rip, trap.vector) == (C.TrapKind.BREAKPOINT, rip, 1)
+            assert cpu.reg(X.UC_X86_REG_RIP) == rip
+            assert not cpu.reg(X.UC_X86_REG_EFLAGS) & 0x100
+    finally:
+        cpu.fault_handler = lambda _a, _r, _e: False
+        ctx.single_step = False
+    assert cpu.reg(X.UC_X86_REG_RBX) == 2
