@@ -6,9 +6,10 @@ the same compute loop (no memory traffic, no system calls):
 
     procs N     N forked processes, which share nothing: CloudOS runs them on its
                 vCPUs at the same time
-    threads N   N threads of one process: CloudOS runs threads of one address space
-                one at a time (Unicorn's atomics are not atomic between vCPUs, see
-                Machine._conflict), so more vCPUs should not help
+    threads N   N threads of one process: on Unicorn CloudOS runs threads of one
+                address space one at a time (its atomics are not atomic between vCPUs,
+                see Machine._conflict), so more vCPUs should not help; on KVM (real
+                atomics) they run side by side
 
 Each row is one workload under one runner; "vs 1 CPU" is CloudOS's speed-up over
 itself on one vCPU, measured in the same run. The host's CPU count bounds it (this
@@ -16,6 +17,7 @@ script prints it): 2 vCPUs on a 2-CPU host can at best halve the time, and the
 host threads of the kernel (the big lock, Python's GIL) take their share.
 
     python bench/bench_smp.py [--quick] [--repeat K] [--iterations I] [--workers N]
+                              [--backends unicorn,kvm] [--only threads]
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="processes or threads (default 2)")
     ap.add_argument("--cpus", default="1,2,4", help="vCPU counts for CloudOS (default 1,2,4)")
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--backends", default="unicorn",
+                    help="CloudOS's CPU backends, comma-separated: unicorn, kvm (default unicorn)")
+    ap.add_argument("--only", choices=("procs", "threads"), default=None,
+                    help="one workload (default both)")
+    ap.add_argument("--no-reference", action="store_true", help="no native and qemu rows")
     args = ap.parse_args(argv)
     repeat = 1 if args.quick else args.repeat
     cpu_counts = [int(c) for c in args.cpus.split(",")]
@@ -48,13 +55,15 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="cloudos-bench-smp-") as tmp:
         prog = common.build(Path(tmp), ["par_compute"], {"par_compute": ["-pthread"]})["par_compute"]
-        runners = [r for r in common.make_runners("native,qemu")]
-        base = [sys.executable, "-m", "cloudos", "run", "--mount", tmp]
-        runners += [common.Runner(f"cloudos --cpus {n}", [*base, "--cpus", str(n), "--"])
-                    for n in cpu_counts]
+        runners = [] if args.no_reference else common.make_runners("native,qemu")
+        base = [sys.executable, "-m", "cloudos", "run", "--mount", tmp, "--backend"]
+        for backend in args.backends.split(","):
+            name = "cloudos" if backend == "unicorn" else f"cloudos-{backend}"
+            runners += [common.Runner(f"{name} --cpus {n}", [*base, backend, "--cpus", str(n),
+                                                             "--"]) for n in cpu_counts]
         headers = ["workload", "runner", "seconds", "vs native", "vs qemu", "vs 1 CPU"]
         rows: list[list[str]] = []
-        for mode in ("procs", "threads"):
+        for mode in (args.only,) if args.only else ("procs", "threads"):
             label = f"{mode} {args.workers}"
             cmd = [str(prog), mode, str(args.workers), str(args.iterations)]
             ref: dict[str, float] = {}
@@ -68,8 +77,9 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 expect = expect or out
                 ref[r.name] = secs
-                one = ref.get(f"cloudos --cpus {cpu_counts[0]}") if r.name.startswith("cloudos") \
-                    else None
+                backend = r.name.split(" --cpus ")[0]
+                one = ref.get(f"{backend} --cpus {cpu_counts[0]}") \
+                    if r.name.startswith("cloudos") else None
                 rows.append([label, r.name, f"{secs:.3f}", common.fmt_ratio(secs, ref.get("native")),
                              common.fmt_ratio(secs, ref.get("qemu")),
                              common.fmt_ratio(one, secs) if one else "-"])

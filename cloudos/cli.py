@@ -54,6 +54,12 @@ def _backend(name: str | None) -> None:
         os.environ["CLOUDOS_BACKEND"] = name
 
 
+def _kvm_fd(fd: int | None) -> None:
+    """--kvm-fd: hal.kvm takes the descriptor from CLOUDOS_KVM_FD (and checks it)."""
+    if fd is not None:
+        os.environ["CLOUDOS_KVM_FD"] = str(fd)
+
+
 CRASHABLE = ("vfs", "net")  # the servers --inject-crash can crash
 
 
@@ -144,6 +150,11 @@ program cannot run, 127 it was not found."""
               help="The virtual CPU: unicorn (an emulator, the default), kvm (/dev/kvm: guest "
                    "code at native speed) or auto (kvm where /dev/kvm opens). Or from "
                    "CLOUDOS_BACKEND.")
+@click.option("--kvm-fd", type=click.IntRange(min=0), default=None, metavar="FD",
+              expose_value=False, callback=lambda _c, _p, v: _kvm_fd(v),
+              help="KVM through this descriptor, an open /dev/kvm the parent passed "
+                   "(a jailer: root opens it, then starts CloudOS as another user); for the "
+                   "kvm and auto backends. Or from CLOUDOS_KVM_FD.")
 @click.option("--root", "root", type=click.Path(exists=True, file_okay=False), default=None,
               help="Run on this root file system (read-only under a tmpfs).")
 @click.option("--root-rw", is_flag=True, help="With --root: writes reach the directory.")

@@ -95,6 +95,7 @@ class Xsave(ctypes.Structure):
 assert ctypes.sizeof(Regs) == 144 and ctypes.sizeof(Sregs) == 312
 assert Run.kvm_valid_regs.offset == 288 and Run.regs.offset == 304  # type: ignore[attr-defined]
 
+API_VERSION = 12  # the only one there has ever been (KVM_GET_API_VERSION)
 GET_API_VERSION, CREATE_VM, CHECK_EXTENSION, GET_VCPU_MMAP_SIZE = (_io(0), _io(1), _io(3),
                                                                    _io(4))
 GET_SUPPORTED_CPUID = _iowr(0x05, 8)

@@ -3,7 +3,9 @@
 Owns the choice and its words for the boot log. ``CLOUDOS_BACKEND`` names it
 (``cloudos run --backend`` sets it): ``unicorn``, ``kvm`` (an error where
 ``/dev/kvm`` cannot be used) or ``auto`` (KVM where ``/dev/kvm`` opens, else
-Unicorn). Called by: the kernel's boot, once per machine.
+Unicorn). Where the parent handed over an open /dev/kvm (``CLOUDOS_KVM_FD``,
+``cloudos run --kvm-fd``), KVM uses it, and both kvm and auto refuse to start when it
+is not KVM's device. Called by: the kernel's boot, once per machine.
 
 Both classes have one interface; the kernel is typed against the Unicorn one, so
 the KVM class is handed over as that type (``hal.kvm`` is checked on its own).
@@ -35,7 +37,7 @@ def cpu_class(name: str | None = None) -> tuple[type[Cpu], str]:
     from cloudos.hal import kvm  # (imported only when asked for)
     reason = kvm.unavailable()
     if reason is None:
-        return cast(type[Cpu], kvm.KvmCpu), f"KVM CPU ({name}: /dev/kvm opened)"
-    if name == "kvm":
-        raise BackendError(f"CPU backend kvm: /dev/kvm cannot be used: {reason}")
+        return cast(type[Cpu], kvm.KvmCpu), f"KVM CPU ({name}: {kvm.host_kvm().source})"
+    if name == "kvm" or kvm.FD_ENV in os.environ:  # (a descriptor handed over must work)
+        raise BackendError(f"CPU backend {name}: KVM cannot be used: {reason}")
     return Cpu, f"Unicorn CPU (auto: no KVM: {reason})"

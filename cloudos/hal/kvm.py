@@ -34,6 +34,10 @@ between the SYSCALL and its fault, with the fault queued in KVM: it is dropped
 (KVM_SET_VCPU_EVENTS), or it would strike wherever RIP is next. (``int N`` through a
 DPL-0 gate and ``sysenter`` give #UD there, not #GP: SIGILL, not SIGSEGV.)
 
+A single step (PTRACE_SINGLESTEP) is the trap flag, set for one run and never shown to
+the user: #DB's stub ends the run after one instruction (a SYSCALL, which clears TF on
+the way in, ends it when answered).
+
 Preemption: a timer thread sets ``immediate_exit`` and sends SIGURG to the vCPU's
 host thread, which blocks SIGURG except inside KVM_RUN (KVM_SET_SIGNAL_MASK):
 KVM_RUN returns EINTR, the pending signal is taken with sigtimedwait. Guest code
@@ -58,6 +62,7 @@ import mmap
 import os
 import random
 import signal
+import stat
 import struct
 import threading
 import time
@@ -67,16 +72,17 @@ from typing import TYPE_CHECKING, Any, Callable
 from unicorn import x86_const as X
 
 from cloudos.hal import _kvmapi as K
-from cloudos.hal.cpu import (CR0, CR4, EFER, GDT, GDT_PHYS, IDT_PHYS, KERNEL_BASE,
-                             KERNEL_CS, KERNEL_DS, KSTACK_PHYS, MAX_CPUS, STUB_PHYS, TSS_PHYS,
-                             TSS_SEL, USER_CS, USER_DS, USER_RFLAGS, PF_FETCH, SyscallHandler, Trap,
-                             TrapKind)
+from cloudos.hal.cpu import (CR0, CR4, DEBUG_VECTOR, EFER, GDT, GDT_PHYS, IDT_PHYS,
+                             KERNEL_BASE, KERNEL_CS, KERNEL_DS, KSTACK_PHYS, MAX_CPUS, STUB_PHYS,
+                             TSS_PHYS, TSS_SEL, USER_CS, USER_DS, USER_RFLAGS, PF_FETCH,
+                             SyscallHandler, Trap, TrapKind)
 from cloudos.hal.ram import PhysicalMemory
 
 if TYPE_CHECKING:
     from cloudos.hal.smp import Smp
 
 NAME = "KVM"
+FD_ENV = "CLOUDOS_KVM_FD"  # an open /dev/kvm handed over by the parent (cloudos run --kvm-fd)
 KICK = signal.SIGURG  # ignored by default: one that reaches the process does nothing
 
 # The stubs, after hal.cpu's in the stub page (supervisor, executable).
@@ -103,8 +109,11 @@ def _stubs() -> bytes:
 MSR_STAR, MSR_LSTAR, MSR_SFMASK = 0xC0000081, 0xC0000082, 0xC0000084
 SFMASK = 0x47700  # TF DF IF IOPL NT AC cleared on SYSCALL, as Linux does
 RFLAGS_USER = 0x3F0DD7  # what ring-3 state may hold (no IOPL, no VM, no NT)
+RFLAGS_TF = 1 << 8  # the trap flag: #DB after the next instruction
 CR4_OSXSAVE = 1 << 18
-XCR0_WANTED = 0b111  # x87, SSE, AVX: the state glibc may use (never AVX-512 or AMX)
+XCR0_X87, XCR0_SSE, XCR0_AVX = 1, 2, 4
+XCR0_WANTED = XCR0_X87 | XCR0_SSE | XCR0_AVX  # what glibc may use (never AVX-512 or AMX)
+CPUID_XSAVE, CPUID_OSXSAVE, CPUID_AVX = 1 << 26, 1 << 27, 1 << 28  # leaf 1, ECX
 PWT = 1 << 3
 USER_TOP = 0x0000_8000_0000_0000
 TSS_STRIDE = 0x80  # each CPU its own TSS (its own RSP0) in the TSS page
@@ -129,22 +138,62 @@ class KvmError(Exception):
 
 # -- the host's KVM ------------------------------------------------------------------
 class _Kvm:
-    """/dev/kvm, opened once per process: the API version, what the vCPUs may offer."""
+    """/dev/kvm, opened once per process (or handed over open): the API version, what the
+    vCPUs may offer."""
 
     def __init__(self) -> None:
-        self.fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+        self.fd, self.source = _device()
         version = K.ioctl(self.fd, K.GET_API_VERSION)
-        if version != 12:
-            raise OSError(f"KVM API version {version}, not 12")
+        if version != K.API_VERSION:
+            raise OSError(f"KVM API version {version}, not {K.API_VERSION}")
         if K.ioctl(self.fd, K.CHECK_EXTENSION, K.CAP_SYNC_REGS) & ALL_REGS != ALL_REGS:
             raise OSError("KVM cannot synchronise registers through kvm_run (KVM_CAP_SYNC_REGS)")
         self.run_size = K.ioctl(self.fd, K.GET_VCPU_MMAP_SIZE)
         self.cpuid = K.cpuid_buffer(256)
         K.ioctl(self.fd, K.GET_SUPPORTED_CPUID, self.cpuid)
         leaves = {(e.function, e.index): e for e in K.cpuid_entries(self.cpuid)}
-        self.xsave = bool(leaves[(1, 0)].ecx & (1 << 26))
         xstate = leaves.get((0xD, 0))
-        self.xcr0 = (xstate.eax if xstate else 3) & XCR0_WANTED
+        self.xcr0 = (xstate.eax if xstate else XCR0_X87 | XCR0_SSE) & XCR0_WANTED
+        # KVM saves what leaf 0xD lists; PVM lists it yet leaves XSAVE and AVX out of leaf
+        # 1, so the vCPU could not set CR4.OSXSAVE and libc would never pick AVX code.
+        features = leaves[(1, 0)]
+        if self.xcr0 & XCR0_AVX:
+            features.ecx |= CPUID_XSAVE | CPUID_AVX
+        elif self.xcr0 & XCR0_SSE:
+            features.ecx |= CPUID_XSAVE
+        self.xsave = bool(features.ecx & CPUID_XSAVE)
+
+
+def _device() -> tuple[int, str]:
+    """The KVM device: the descriptor a jailer left open (``CLOUDOS_KVM_FD``), else
+    /dev/kvm opened here; and a word for the boot log saying which.
+
+    A parent with access to /dev/kvm (root) may open it, drop its privileges and start
+    CloudOS, which then needs no access of its own (Firecracker's jailer, crosvm). The
+    descriptor must be KVM's device; it is made close-on-exec, so no program CloudOS
+    starts on the host inherits it.
+    """
+    given = os.environ.get(FD_ENV)
+    if given is None:
+        return os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC), "/dev/kvm opened"
+    where = f"the KVM descriptor {given!r} ({FD_ENV}, --kvm-fd)"
+    if not given.isdigit():
+        raise OSError(f"{where}: not a file descriptor number")
+    fd = int(given)
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError as err:
+        raise OSError(f"{where}: {err.strerror}") from None
+    if not stat.S_ISCHR(mode):
+        raise OSError(f"{where}: not /dev/kvm (not a character device)")
+    try:
+        version = K.ioctl(fd, K.GET_API_VERSION)
+    except OSError as err:
+        raise OSError(f"{where}: not /dev/kvm (KVM_GET_API_VERSION: {err.strerror})") from None
+    if version != K.API_VERSION:
+        raise OSError(f"{where}: KVM API version {version}, not {K.API_VERSION}")
+    os.set_inheritable(fd, False)
+    return fd, f"/dev/kvm from descriptor {fd}"
 
 
 _kvm: _Kvm | None = None
@@ -271,6 +320,7 @@ class KvmContext:
         self.cpu: KvmCpu | None = None
         self.root = 0
         self.writes_code = False
+        self.single_step = False  # the next run: one instruction (PTRACE_SINGLESTEP)
 
 
 # -- the CPU -------------------------------------------------------------------------
@@ -280,7 +330,7 @@ class KvmCpu:
 
     name = NAME
     atomics_shared = True  # real hardware: threads of one process may run side by side
-    can_single_step = False  # (KVM_GUESTDBG_SINGLESTEP is not wired up)
+    can_single_step = True  # by the trap flag: #DB after one user instruction
 
     def __init__(self, ram: PhysicalMemory, index: int = 0) -> None:
         if not 0 <= index < MAX_CPUS:
@@ -314,6 +364,7 @@ class KvmCpu:
         self._loaded: KvmContext | None = None
         self._flush = False
         self._stress: random.Random | None = None
+        self._stepping = False  # this run is a single step
         self._timer = _Kick(self._run)
         self._xsave = K.Xsave()
         self._write_tables()
@@ -560,11 +611,16 @@ class KvmCpu:
 
     # -- execution ------------------------------------------------------------
     def run(self, ctx: KvmContext, quantum_us: int) -> Trap:
-        """Run ``ctx`` until it traps or ``quantum_us`` microseconds pass."""
+        """Run ``ctx`` until it traps or ``quantum_us`` microseconds pass (with
+        ``ctx.single_step``: or one instruction has run, a BREAKPOINT trap of #DB)."""
         self.load(ctx)
         ctx.entry = None
         if self._stress is not None:
             quantum_us = self._stress.randint(1, 50)
+        self._stepping = ctx.single_step
+        if self._stepping:
+            self._run.regs.rflags |= RFLAGS_TF
+            self._live.dirty |= K.SYNC_X86_REGS
         self._timer.arm(quantum_us / 1e6)
         smp = self.smp
         try:
@@ -583,6 +639,9 @@ class KvmCpu:
                     return trap
         finally:
             self._timer.disarm()
+            if self._stepping:  # (the tracee never sees the flag a tracer's step set)
+                self._run.regs.rflags &= ~RFLAGS_TF
+                self._live.dirty |= K.SYNC_X86_REGS
 
     def _before_entry(self) -> Trap | None:
         """Make the vCPU enter the user's state: straight on from user code, or through
@@ -596,7 +655,7 @@ class KvmCpu:
             frame = self.kstack + 0x1000 - 48
             struct.pack_into("<6Q", self.ram.bytes, frame, regs.rax, regs.rip, USER_CS,
                              regs.rflags, regs.rsp, USER_DS)
-            regs.rsp = KERNEL_BASE + frame
+            regs.rsp, regs.rflags = KERNEL_BASE + frame, 2  # (the user's TF would trap here)
             regs.rip = STUB_VA + (_IRET_FLUSH if self._flush else _IRET)
             regs.rax = live.sregs.cr3
             live.dirty |= K.SYNC_X86_REGS
@@ -669,6 +728,8 @@ class KvmCpu:
         if result is None:
             return Trap(TrapKind.SYSCALL, self._run.regs.rip)
         self.set_result(result)
+        if self._stepping:  # the step was the SYSCALL (which clears TF on the way in)
+            return Trap(TrapKind.BREAKPOINT, self._run.regs.rip, DEBUG_VECTOR)
         return None  # (a quantum that ran out meanwhile stops the next KVM_RUN)
 
     def _exception(self, vector: int) -> Trap | None:
@@ -699,6 +760,8 @@ class KvmCpu:
             vector, error = 13, self._user_bytes(rip + 1, 1)[0] * 8 + 2
         if vector == 32:
             return Trap(TrapKind.EXCEPTION, rip, vector, detail="an unexpected interrupt")
+        if vector == DEBUG_VECTOR and self._stepping:
+            return Trap(TrapKind.BREAKPOINT, rip, DEBUG_VECTOR)  # one instruction ran
         if vector == 14:
             address = self._run.sregs.cr2
             if self.fault_handler(address, rip, error):

@@ -276,3 +276,59 @@ def test_a_fault_in_the_ring0_stubs_is_a_kvm_error(machine) -> None:
     finally:
         ram.write(gate, saved)
     assert cpu.run(load(machine, "0f0b"), 1_000_000).kind is C.TrapKind.INVALID_OPCODE
+
+
+def test_avx_is_usable_and_its_state_belongs_to_a_context(machine) -> None:
+    """Where KVM saves AVX state, the vCPU says so (CPUID OSXSAVE and AVX, XCR0 with SSE
+    and AVX), so libc picks its AVX code; the upper halves of YMM are a context's own."""
+    _, _, cpu, user, _, _ = machine
+    if not isinstance(cpu, KVM.KvmCpu):
+        pytest.skip("Unicorn has no AVX")
+    if not KVM.host_kvm().xcr0 & KVM.XCR0_AVX:
+        pytest.skip("this host's KVM does not save AVX state")
+    # cpuid(1); mov eax, ecx; syscall | xgetbv(0); syscall | ymm0 = all ones; syscall |
+    # vextractf128 xmm1, ymm0, 1; movq rax, xmm1; syscall | (CODE+0x2b) vxorps ymm0; syscall
+    first = load(machine, "b8010000000fa289c80f05" "31c90f01d00f05"
+                          "c5f974c0c4e37d18c0010f05" "c4e37d19c10166480f7ec80f05"
+                          "c5fc57c00f05")
+    second = cpu.new_context(user.root, CODE + 0x2B, STACK)
+    assert cpu.run(first, 1_000_000).kind is C.TrapKind.SYSCALL
+    assert cpu.reg(X.UC_X86_REG_RAX) & (KVM.CPUID_OSXSAVE | KVM.CPUID_AVX) == \
+        KVM.CPUID_OSXSAVE | KVM.CPUID_AVX
+    assert cpu.run(first, 1_000_000).kind is C.TrapKind.SYSCALL
+    assert cpu.reg(X.UC_X86_REG_RAX) & 0b111 == 0b111
+    assert cpu.run(first, 1_000_000).kind is C.TrapKind.SYSCALL
+    assert cpu.run(second, 1_000_000).kind is C.TrapKind.SYSCALL
+    assert cpu.run(first, 1_000_000).kind is C.TrapKind.SYSCALL
+    assert cpu.reg(X.UC_X86_REG_RAX) == 0xFFFF_FFFF_FFFF_FFFF
+
+
+def test_a_single_step_runs_one_instruction(machine) -> None:
+    """PTRACE_SINGLESTEP's stop: #DB after one instruction, even one that faulted in
+    first or was a SYSCALL answered in place; the trap flag never shows to the user."""
+    ram, frames, cpu, user, _, _ = machine
+    # syscall (stops: a thread that ran before, as a tracee is); inc rbx;
+    # mov byte [rdi], 1 (faults in); syscall (answered in place); inc rbx
+    ctx = load(machine, "0f05" "48ffc3" "c60701" "0f05" "48ffc3")
+    assert cpu.run(ctx, 1_000_000).kind is C.TrapKind.SYSCALL
+
+    def resolve(address: int, _rip: int, _error: int) -> bool:
+        user.map(address & ~0xFFF, frames.alloc(), Pte.USER | Pte.WRITABLE)
+        return True
+
+    cpu.fault_handler = resolve
+    cpu.syscall_handler = lambda nr, *_args: nr  # answered, RAX as it was
+    try:
+        cpu.load(ctx)
+        cpu.set_reg(X.UC_X86_REG_RBX, 0)
+        cpu.set_reg(X.UC_X86_REG_RDI, 0x30000000)
+        ctx.single_step = True
+        for rip in (CODE + 5, CODE + 8, CODE + 10, CODE + 13):
+            trap = cpu.run(ctx, 1_000_000)
+            assert (trap.kind, trap.rip, trap.vector) == (C.TrapKind.BREAKPOINT, rip, 1)
+            assert cpu.reg(X.UC_X86_REG_RIP) == rip
+            assert not cpu.reg(X.UC_X86_REG_EFLAGS) & 0x100
+    finally:
+        cpu.fault_handler = lambda _a, _r, _e: False
+        ctx.single_step = False
+    assert cpu.reg(X.UC_X86_REG_RBX) == 2

@@ -4,11 +4,14 @@ runnable (126), and host signals that halt the machine."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -129,3 +132,37 @@ def test_programs_are_found_in_the_guest(tmp_path: Path, cloudos) -> None:
 def test_mem_beyond_the_host_says_the_limit(cloudos) -> None:
     done = cloudos("--mem", "1T", "--", "/bin/true")
     assert done.returncode == 125 and b"this host's" in done.stderr
+
+
+def _with_fds(fds: tuple[int, ...], *args: str) -> subprocess.CompletedProcess[bytes]:
+    """``cloudos run ARGS`` with descriptors ``fds`` of this process left open in it."""
+    return subprocess.run([sys.executable, "-m", "cloudos", "run", *args], cwd=REPO_ROOT,
+                          stdin=subprocess.DEVNULL, capture_output=True, timeout=120,
+                          pass_fds=fds)
+
+
+def test_a_kvm_fd_that_is_not_kvm_is_refused_with_125(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a device\n")
+    with open(tmp_path / "file", "rb") as plain, open("/dev/null", "rb") as null:
+        for backend, fd, why in (("kvm", plain.fileno(), b"not a character device"),
+                                 ("kvm", null.fileno(), b"Inappropriate ioctl"),
+                                 ("auto", null.fileno(), b"Inappropriate ioctl"),
+                                 ("kvm", 987, b"Bad file descriptor")):
+            done = _with_fds((plain.fileno(), null.fileno()), "--backend", backend,
+                             "--kvm-fd", str(fd), "--", "/bin/true")
+            assert done.returncode == 125, (backend, fd, done.stderr)
+            assert b"KVM cannot be used" in done.stderr and why in done.stderr, done.stderr
+
+
+def test_kvm_through_a_descriptor_the_parent_opened() -> None:
+    try:
+        kvm = os.open("/dev/kvm", os.O_RDWR)
+    except OSError as err:
+        pytest.skip(f"no KVM here: /dev/kvm: {err.strerror}")
+    try:
+        done = _with_fds((kvm,), "-v", "--backend", "kvm", "--kvm-fd", str(kvm), "--",
+                         "/bin/echo", "hi")
+    finally:
+        os.close(kvm)
+    assert (done.returncode, done.stdout) == (0, b"hi\n"), done.stderr
+    assert f"KVM CPU (kvm: /dev/kvm from descriptor {kvm})".encode() in done.stderr

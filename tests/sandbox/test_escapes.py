@@ -49,6 +49,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
 NOBODY = 65534
+KVM_FD = 3  # /dev/kvm, opened as root for a run as nobody on the KVM backend
 CANARY = "CLOUDOS-CANARY"
 SWAP_WALKS = 300
 PSEUDO = ("devtmpfs", "mqueue", "proc", "sysfs")
@@ -264,7 +265,12 @@ def command(user: str, base: Path, python_args: list[str], pseudo: bool) -> list
             setup.append(f"mount -t {kind} {kind} {target}")
     drop = [] if user == "caller" else ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
                                         "--clear-groups", "--inh-caps=-all"]
-    run = [*drop, "env", f"PYTHONPATH={pythonpath}", python, *python_args]
+    kvm = []
+    if drop and os.environ.get("CLOUDOS_BACKEND") == "kvm":
+        # As a jailer does: root opens /dev/kvm (nobody may not), nobody runs CloudOS with it.
+        setup.append(f"exec {KVM_FD}<>/dev/kvm")
+        kvm = [f"CLOUDOS_KVM_FD={KVM_FD}"]
+    run = [*drop, "env", f"PYTHONPATH={pythonpath}", *kvm, python, *python_args]
     script = "set -e\n" + "\n".join(setup) + "\nexec " + shlex.join(run)
     return ["unshare", "-m", "--propagation", "private", "sh", "-c", script]
 

@@ -246,7 +246,7 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.SYSINFO: partial(sys_proc.sys_sysinfo, "no swap, shared or buffer memory"),
     Sysno.TIMES: full(sys_sched.sys_times),
     Sysno.PTRACE: partial(sys_ptrace.sys_ptrace, "TRACEME/ATTACH/SEIZE/INTERRUPT/LISTEN/"
-                          "DETACH/KILL, CONT/SYSCALL/SINGLESTEP (KVM: EIO), PEEK/POKE text/"
+                          "DETACH/KILL, CONT/SYSCALL/SINGLESTEP, PEEK/POKE text/"
                           "data/user, GET/SETREGS, GETFPREGS, GET/SETREGSET NT_PRSTATUS "
                           "(NT_PRFPREG read), GETSIGINFO, GETEVENTMSG, GET_SYSCALL_INFO; "
                           "options SYSGOOD/FORK/VFORK/VFORKDONE/CLONE/EXEC/EXIT (at exit "
