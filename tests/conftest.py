@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,16 @@ GUEST_SRC_DIR = Path(__file__).resolve().parent / "guest"
 LINK_MODES = {"static": "-static", "static-pie": "-static-pie"}
 
 Result = tuple[int, bytes, bytes]
+
+# Programs run natively and as guests must start with the signal dispositions of a
+# terminal's foreground job, however pytest itself was started: under `nohup` or a shell's
+# `&`, SIGHUP, SIGINT and SIGQUIT arrive ignored, exec keeps them ignored, and a test of
+# hang-up or of /proc's ignored mask then measures the launcher, not Linux.
+for _sig in (signal.SIGHUP, signal.SIGQUIT):
+    if signal.getsignal(_sig) == signal.SIG_IGN:
+        signal.signal(_sig, signal.SIG_DFL)
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def shell_status(returncode: int) -> int:
