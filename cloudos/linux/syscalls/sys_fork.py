@@ -274,8 +274,9 @@ def sys_fork(t: Thread, *_: int) -> int:
 
 
 def sys_vfork(t: Thread, *_: int) -> int:
-    """Implements Linux vfork(2) as a copy-on-write fork whose parent waits for exec or exit."""
-    return _clone(t, CLONE_VFORK | SIGCHLD, 0, 0, 0, 0)
+    """Implements Linux vfork(2): the child runs in the parent's memory (nothing copied,
+    nothing marked copy-on-write) while the parent sleeps until the child execs or exits."""
+    return _clone(t, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0)
 
 
 def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int,
