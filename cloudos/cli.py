@@ -203,8 +203,14 @@ program cannot run, 127 it was not found."""
               default=None, metavar="FILE.json",
               help="Write a Chrome/Perfetto timeline of the whole machine (system calls, "
                    "IPC flows, faults, signals, scheduling) to FILE.json.")
+@click.option("--aslr", type=click.Choice(["boot", "exec", "off"]), default="boot",
+              show_default=True, envvar="CLOUDOS_ASLR",
+              help="Address space layout randomization: boot (random once per boot for "
+                   "each program, the same at each exec: its translated code is reused), "
+                   "exec (fresh at every exec, as Linux), off (fixed addresses, as setarch "
+                   "-R). Or from CLOUDOS_ASLR.")
 @click.option("--no-aslr", is_flag=True, help="Load programs at fixed addresses "
-                                              "(reproducible runs).")
+                                              "(reproducible runs): --aslr off.")
 @click.option("--no-files", is_flag=True,
               help="Sandbox: give the program no FILE capability (every file call: EACCES).")
 @click.option("--net", "network", type=click.Choice(["none", "host"]), default="none",
@@ -232,7 +238,7 @@ def run(mem: str, cpus: int, root: str | None, root_rw: bool, mounts: tuple[str,
         max_open_files: int | None, verbose: bool, syscall_stats: bool,
         sched_trace: str | None, strace: str | None, strace_filter: str | None,
         strace_size: int, strace_timestamps: bool, strace_durations: bool,
-        timeline: str | None, no_aslr: bool, no_files: bool, network: str,
+        timeline: str | None, aslr: str, no_aslr: bool, no_files: bool, network: str,
         published: tuple[str, ...], crashes: tuple[str, ...], preempt_stress: int | None,
         command: tuple[str, ...]) -> None:
     from cloudos.hal.console import KernelLog
@@ -264,7 +270,7 @@ def run(mem: str, cpus: int, root: str | None, root_rw: bool, mounts: tuple[str,
     log = KernelLog(console_level=7 if verbose else 4)
     assert isinstance(sandbox, Sandbox)
     _run_machine(lambda: Machine(size, log, sandbox, crash, files=not no_files,
-                                 aslr=not no_aslr, cpus=cpus,
+                                 aslr="off" if no_aslr else aslr, cpus=cpus,
                                  preempt_stress=preempt_stress, network=network,
                                  publish=publish), log, program,
                  [argv0 if argv0 is not None else program, *args], env, start,
@@ -506,7 +512,8 @@ def boot(mem: str | None, init: str | None, cmdline: str, cpus: int) -> None:
         cpus = max(1, min(cpus, int(params["maxcpus"])))
     log = KernelLog(console_level=level)
     log.info(f"command line: {cmdline or '(none)'}")
-    _run_machine(lambda: Machine(size, log, aslr="nokaslr" not in params, cpus=cpus), log,
+    _run_machine(lambda: Machine(size, log, aslr="off" if "nokaslr" in params else "boot",
+                                 cpus=cpus), log,
                  program, [program], default_environment(os.environ, os.getuid()), Start(),
                  interactive=True)
 

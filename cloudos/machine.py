@@ -385,7 +385,7 @@ class Machine:
     def __init__(self, mem: int = DEFAULT_SIZE, log: KernelLog | None = None,
                  sandbox: Sandbox = Sandbox(),
                  crash: dict[str, tuple[int, int]] | None = None, files: bool = True,
-                 aslr: bool = True, cpus: int = 1,
+                 aslr: str = "boot", cpus: int = 1,
                  preempt_stress: int | None = None, network: str = "none",
                  publish: Sequence[tuple[str, int, int, bool]] = ()) -> None:
         self.kernel = kernel = Kernel(mem, log, cpus)

@@ -182,26 +182,25 @@ def _checked(data: bytes, path: str, interp: bytes | None,
 
 
 def load(aspace: AddressSpace, data: bytes, path: str, interp: bytes | None = None,
-         aslr: bool = False, cache: PageCache | None = None,
+         layout: int = 0, cache: PageCache | None = None,
          ids: tuple[FileId | None, FileId | None] = (None, None),
          loader_path: bytes = b"") -> Image:
     """Map the program in ``data`` (and its dynamic loader ``interp``, if it names one)
     into ``aspace``; ExecError when it is not loadable (``fatal`` past the checks Linux
     makes before committing to it).
 
-    With ``aslr`` (the guide's address space layout randomization), the base of a
-    position-independent program, the mmap area (the loader, libraries) and the
-    stack move by random page counts, as Linux's randomize_va_space=2 does.
+    ``layout``: 64 random bits (``aslr.bits``; 0: fixed addresses) by which the base of a
+    position-independent program, the mmap area (the loader, libraries), the stack and
+    the heap move by page counts, as Linux's randomize_va_space=2 does.
     The segments are recorded (``maps``) as mappings of ``path`` and of ``loader_path``
     (its PT_INTERP name when not given).
     """
     header, ld = _checked(data, path, interp, ids)
-    # The random page counts of the layout, from one read of the host's random source
+    # The random page counts of the layout, from one draw of 64 bits
     # (each a power of two: bits taken apart are as random as separate draws).
-    bits = int.from_bytes(os.urandom(8)) if aslr else 0
-    if aslr:
-        aspace.mmap_top -= (bits & 0xFFFF) * PAGE_SIZE  # up to 256 MiB lower
-        aspace.stack_top -= (bits >> 16 & 0xFFF) * PAGE_SIZE  # up to 16 MiB lower
+    bits = layout
+    aspace.mmap_top -= (bits & 0xFFFF) * PAGE_SIZE  # up to 256 MiB lower
+    aspace.stack_top -= (bits >> 16 & 0xFFF) * PAGE_SIZE  # up to 16 MiB lower
     pie = PIE_BASE + (bits >> 28 & 0xFFFFF) * PAGE_SIZE
     bias = _map_image(aspace, data, header, pie if header.type == ET_DYN else None, path,
                       cache, ids[0], os.fsencode(path))

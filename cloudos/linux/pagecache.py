@@ -24,12 +24,13 @@ from typing import Any
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.mm.buddy import PAGE_SIZE
-from cloudos.kernel.mm.vm import AddressSpace
+from cloudos.kernel.mm.vm import AddressSpace, Prot
 from cloudos.linux.aspace import LinuxAddressSpace
 from cloudos.linux.sharedfiles import SharedFiles
 
 FileId = tuple[int, int, int, int]  # st_dev, st_ino, st_size, st_mtime_ns
 RUN_PAGES_MAX = 1 << 18  # pages the remembered runs name at most (2 MiB of their lists)
+EAGER_COPY_MAX = 16 * PAGE_SIZE  # a writable private mapping this small is copied at once
 
 
 class PageCache:
@@ -49,7 +50,16 @@ class PageCache:
             data: bytes | memoryview) -> None:
         """Map ``data`` (the file from ``offset``, page-aligned) at ``start``, sharing pages;
         ENOMEM, with nothing mapped, when the machine has no room for the pages it lacks.
-        A run of pages mapped before (an exec of the same file) is not looked up again."""
+        A run of pages mapped before (an exec of the same file) is not looked up again.
+
+        A small writable private mapping (a program's or a library's data segment: the
+        loader writes every page of it at once, relocating) gets private copies now,
+        rather than the cache's pages copy-on-write: a page fault each saved."""
+        vma = aspace.find(start)
+        if vma is not None and vma.prot & Prot.WRITE and not vma.prot & Prot.EXEC \
+                and not vma.shared and 0 < len(data) <= EAGER_COPY_MAX:
+            aspace.copy_out(start, data)
+            return
         run = (file, offset // PAGE_SIZE, (len(data) + PAGE_SIZE - 1) // PAGE_SIZE)
         frames, filled = self.runs.get(run), False
         if frames is None:
@@ -64,7 +74,6 @@ class PageCache:
         else:
             for index, frame in enumerate(frames):
                 aspace.share(start + index * PAGE_SIZE, frame)
-        vma = aspace.find(start)
         if filled and vma is not None and vma.prot & 4:
             # A new frame holds code: the CPU may have translations of what it held before.
             # Pages found in the cache keep theirs, which are still right: no flush.

@@ -20,7 +20,7 @@ from cloudos.kernel.boot import Kernel
 from cloudos.kernel.mm.vm import AddressSpace, Prot
 from cloudos.kernel.task import Process, Thread
 from cloudos.kernel.trap import Stop
-from cloudos.linux import elf, vdso
+from cloudos.linux import aslr as layouts, elf, vdso
 from cloudos.linux.aspace import new_aspace
 from cloudos.linux.creds import Creds
 from cloudos.linux.pagecache import cache_of
@@ -65,7 +65,7 @@ class LinuxProcess:
     execed: bool = False        # setpgid on a child that has exec'd is EACCES
     files: int = 0              # token of its FILE capability on the VFS port (0: none)
     itimer: tuple[float, float] = (0.0, 0.0)  # ITIMER_REAL: deadline (0: off), interval
-    aslr: bool = True           # randomize the layout of the programs it execs
+    aslr: str = layouts.DEFAULT  # how it lays out the programs it execs (aslr.MODES)
     persona: int = 0            # personality(2): PER_LINUX and its flags (ADDR_NO_RANDOMIZE)
     generation: int = 0         # bumped when the timer is re-armed, to drop stale expiries
     stopped: int = 0            # the signal that stopped it (0: it runs)
@@ -156,7 +156,7 @@ def linux_thread(thread: Thread) -> LinuxThread:
 
 
 def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
-                 envp: list[bytes], loader: bytes | None = None, aslr: bool = False,
+                 envp: list[bytes], loader: bytes | None = None, aslr: str = "off",
                  ids: tuple[Any, ...] = (None, None),
                  owner: tuple[int, int, int, int] = (0, 0, 0, 0),
                  loader_path: bytes = b"") -> tuple[AddressSpace, int, int]:
@@ -165,11 +165,13 @@ def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
     ``owner`` (uid, euid, gid, egid) are the process's ids after the exec, told to
     the program in its auxiliary vector.
 
+    ``aslr``: the layout's mode (``aslr.MODES``).
     ExecError when it cannot be run; nothing of the caller changes then.
     """
     aspace = new_aspace(kernel)
     try:
-        image = elf.load(aspace, data, path, loader, aslr, cache_of(kernel), (ids[0], ids[1]),
+        image = elf.load(aspace, data, path, loader, layouts.bits(kernel, aslr, ids[0]),
+                         cache_of(kernel), (ids[0], ids[1]),
                          loader_path)
         rsp = elf.build_stack(aspace, image, argv, envp, os.fsencode(path), owner,
                               vdso.map_into(kernel, aspace))
@@ -180,7 +182,7 @@ def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
 
 
 def spawn(kernel: Kernel, path: bytes, data: bytes, loader: bytes | None, argv: list[bytes],
-          env: list[bytes], aslr: bool = True, ids: tuple[Any, ...] = (None, None),
+          env: list[bytes], aslr: str = layouts.DEFAULT, ids: tuple[Any, ...] = (None, None),
           uid: int = 0, gid: int = 0, loader_path: bytes = b"") -> Process:
     """Create a process running ``data``, the program found at ``path`` (with the
     dynamic ``loader`` it names), as ``uid``:``gid``; ExecError if it cannot run."""

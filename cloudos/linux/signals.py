@@ -238,6 +238,11 @@ def _notify(thread: Thread, sig: int) -> None:
     _kick(thread)
     if ptrace.in_stop(thread):  # it takes the signal once its tracer resumes it
         return
+    if isinstance(thread.channel, tuple) and thread.channel[:1] == ("vfork",):
+        # A vfork's parent sleeps until its child execs or exits, whatever comes (Linux:
+        # killable only; a kill ends it without waking it): the child runs on its memory
+        # and stack, so it must not run beside it. It takes the signal once it wakes.
+        return
     if thread.state is State.BLOCKED and thread.context is not None \
             and not linux_thread(thread).answered:
         from cloudos.linux.syscalls import sys_file  # (sys_file imports this module)

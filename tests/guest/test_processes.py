@@ -55,6 +55,15 @@ EXPECTED_LINES = {
         b"parent: global array unchanged: ok",
         b"parent: scalars unchanged: ok",
     ],
+    "vfork": [
+        b"child wrote the global: 42, the parent's local: 43",
+        b"child exited 7",
+        b"after vfork the child had finished: yes",
+        b"vfork+exec of /bin/true: exited 0",
+        b"vfork+failed exec: exited 127, child wrote 127",
+        b"signal during vfork: handled after the child ended: yes",
+        b"child exited 3",
+    ],
     "pthreads": [
         b"counter: 160000 (expected 160000)",
         b"join return values: ok",

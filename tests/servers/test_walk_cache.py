@@ -278,3 +278,56 @@ def test_a_kept_reader_sees_host_writes_at_once_and_a_replacement_once_expired(
     with fails(Errno.ESTALE):
         fs.read(f, 0, 10)
     assert fs.read(find(ns, b"/f"), 0, 10) == b"three"
+
+
+def counting_links(fs: FileSystem) -> list[Node]:
+    """The symlinks whose target ``fs`` is asked for from now on."""
+    asked: list[Node] = []
+    readlink = fs.readlink
+
+    def counted(node: Node) -> bytes:
+        asked.append(node)
+        return readlink(node)
+    fs.readlink = counted  # type: ignore[method-assign]
+    return asked
+
+
+def test_a_symlink_followed_before_is_not_read_again_until_it_changes() -> None:
+    fs = TmpFs()
+    ns = Namespace(fs)
+    root = fs.root()
+    d = fs.mkdir(root, b"d", 0o755, 0, 0)
+    e = fs.mkdir(root, b"e", 0o755, 0, 0)
+    f = fs.create(d, b"f", 0o644, 0, 0)
+    g = fs.create(e, b"f", 0o644, 0, 0)
+    fs.symlink(root, b"l", b"d", 0, 0)
+    asked = counting_links(fs)
+    assert find(ns, b"/l/f") is f
+    assert find(ns, b"/l/f") is f
+    assert len(asked) == 1
+    fs.unlink(root, b"l")  # a change: the next walk reads the new link's target
+    fs.symlink(root, b"l", b"/e", 0, 0)
+    assert find(ns, b"/l/f") is g
+    assert len(asked) == 2
+    fs.symlink(root, b"m", b"d", 0, 0)
+    fs.rename(root, b"m", root, b"l")  # another link renamed over it
+    assert find(ns, b"/l/f") is f
+    assert len(asked) == 3
+
+
+def test_a_symlink_replaced_on_the_host_is_seen_once_expired(
+        host: tuple[Namespace, HostFs, Clock, Path]) -> None:
+    ns, fs, clock, top = host
+    for name, data in ((b"d1", b"one"), (b"d2", b"two")):
+        (top / name.decode()).mkdir()
+        (top / name.decode() / "f").write_bytes(data)
+    (top / "l").symlink_to("d1")
+    asked = counting_links(fs)
+    assert fs.read(find(ns, b"/l/f"), 0, 10) == b"one"
+    clock.now += HOST_TTL_NS - 1
+    assert fs.read(find(ns, b"/l/f"), 0, 10) == b"one"
+    assert len(asked) == 1
+    (top / "new").symlink_to("d2")
+    os.replace(top / "new", top / "l")
+    clock.now += 1
+    assert fs.read(find(ns, b"/l/f"), 0, 10) == b"two"

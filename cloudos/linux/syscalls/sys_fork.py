@@ -112,12 +112,15 @@ def sys_personality(t: Thread, persona: int, *_: int) -> int:
     return old
 
 
-def _randomized(t: Thread) -> bool:
-    """Whether an exec randomizes the layout: the process's (--no-aslr, personality) and
-    kernel/randomize_va_space's (0: never, as Linux)."""
+def _layout_mode(t: Thread) -> str:
+    """How an exec lays the program out (``aslr.MODES``): the process's mode (--aslr),
+    "off" when its personality says ADDR_NO_RANDOMIZE or kernel/randomize_va_space is 0
+    (as Linux)."""
     state = linux(t.process)
-    return state.aslr and not state.persona & ADDR_NO_RANDOMIZE \
-        and sysctl.of(t.process.kernel).number("kernel/randomize_va_space") != 0
+    if state.persona & ADDR_NO_RANDOMIZE \
+            or sysctl.of(t.process.kernel).number("kernel/randomize_va_space") == 0:
+        return "off"
+    return state.aslr
 
 
 def _bound_ids(kernel: Kernel) -> None:
@@ -271,8 +274,9 @@ def sys_fork(t: Thread, *_: int) -> int:
 
 
 def sys_vfork(t: Thread, *_: int) -> int:
-    """Implements Linux vfork(2) as a copy-on-write fork whose parent waits for exec or exit."""
-    return _clone(t, CLONE_VFORK | SIGCHLD, 0, 0, 0, 0)
+    """Implements Linux vfork(2): the child runs in the parent's memory (nothing copied,
+    nothing marked copy-on-write) while the parent sleeps until the child execs or exits."""
+    return _clone(t, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0)
 
 
 def sys_clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int,
@@ -413,7 +417,7 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
             state.persona &= ~PER_CLEAR_ON_SETID  # a set-ID program gets its own layout
         try:
             new, entry, rsp = load_program(t.process.kernel, os.fsdecode(resolved), image.program,
-                                           argv, env, image.loader, _randomized(t),
+                                           argv, env, image.loader, _layout_mode(t),
                                            (image.program_id, image.loader_id),
                                            (ids.uid, ids.euid, ids.gid, ids.egid),
                                            image.loader_path)

@@ -14,15 +14,15 @@ A node stays the same object while someone holds it: looking the same name up
 again returns that object, so the VFS may compare nodes with ``is``.
 
 The walk cache (Linux's dcache, for ``paths`` only): each file system remembers
-the names it was asked to look up (the node found, or that there was none) and
-the attributes of the nodes a walk went through, for as long as its
-``cache_ttl_ns`` says (None: never, for a file system whose entries change by
-themselves, as /proc's do), and until the file system changes: every change it
-makes (create ... setattr, ``CHANGES``) empties its cache, whatever its class,
-and the caches of every file system layered on it (``watch``), so a change made
-through any mount of a file system is seen at once through all of them. What
-changes behind the VFS's back (the host's files under a hostfs) is seen when the
-entry expires.
+the names it was asked to look up (the node found, or that there was none), the
+attributes of the nodes a walk went through and the targets of the symlinks it
+followed, for as long as its ``cache_ttl_ns`` says (None: never, for a file
+system whose entries change by themselves, as /proc's do), and until the file
+system changes: every change it makes (create ... setattr, ``CHANGES``) empties
+its cache, whatever its class, and the caches of every file system layered on it
+(``watch``), so a change made through any mount of a file system is seen at once
+through all of them. What changes behind the VFS's back (the host's files under a
+hostfs) is seen when the entry expires.
 """
 
 from __future__ import annotations
@@ -177,6 +177,7 @@ class FileSystem(ABC):
         # ENOENT, expiry) and node -> (attributes, expiry)
         self._names: dict[tuple[Node, bytes], tuple[Node | None, int]] = {}
         self._attrs: dict[Node, tuple[Attr, int]] = {}
+        self._links: dict[Node, tuple[bytes, int]] = {}  # symlink -> (target, expiry)
 
     def watch(self, layered: FileSystem) -> None:
         """``layered`` shows this file system's files (a layer, an inner one): every change
@@ -190,6 +191,7 @@ class FileSystem(ABC):
         self.changes += 1
         self._names.clear()
         self._attrs.clear()
+        self._links.clear()
         for layered in self._watchers:
             layered.changed()
 
@@ -224,6 +226,18 @@ class FileSystem(ABC):
         if self.cache_ttl_ns is not None:
             self._remember(self._attrs, node, (attr, self.cache_clock() + self.cache_ttl_ns))
         return attr
+
+    def walk_readlink(self, node: Node) -> bytes:
+        """``readlink`` through the walk cache, for the walk's own following of a symlink
+        (/bin -> usr/bin at every exec): a target read before is not asked again while
+        the file system is unchanged and the entry young."""
+        hit = self._links.get(node)
+        if hit is not None and hit[1] > self.cache_clock():
+            return hit[0]
+        target = self.readlink(node)
+        if self.cache_ttl_ns is not None:
+            self._remember(self._links, node, (target, self.cache_clock() + self.cache_ttl_ns))
+        return target
 
     @staticmethod
     def _remember(cache: dict[Any, Any], key: Any, entry: Any) -> None:

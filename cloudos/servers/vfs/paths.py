@@ -202,7 +202,7 @@ class Namespace:
                     raise KernelError(Errno.ELOOP, "too many symbolic links")
                 if scope.flags:
                     scope.follow(step)
-                target = step.fs.readlink(step.node)
+                target = step.fs.walk_readlink(step.node)
                 walk = self._root(scope, top) if target.startswith(b"/") else walk[:-1]
                 pending[:0] = [c for c in target.split(b"/") if c]
         if parent:

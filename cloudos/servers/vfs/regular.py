@@ -54,13 +54,14 @@ def mmap_read(vfs: Vfs, request: Request, r: abi.MmapRead) -> MappedFile:
     mapped: its pages arrive with MapAttach.
     """
     file = vfs.proc(request).fds.get(r.fd)
-    if file.kind != "node" or file.walk is None \
-            or not stat.S_ISREG(file.fs.getattr(file.node).mode):  # (/proc/<pid>/mem too)
+    if file.kind != "node" or file.walk is None:
+        raise KernelError(Errno.ENODEV, "only regular files can be mapped")
+    fs, node = file.fs, file.node
+    a = fs.getattr(node)  # (read once: the checks and the identity below)
+    if not stat.S_ISREG(a.mode):  # (/proc/<pid>/mem too)
         raise KernelError(Errno.ENODEV, "only regular files can be mapped")
     if not file.readable() or r.sharing == Sharing.SHARED_WRITE and not file.writable():
         raise KernelError(Errno.EACCES, "file not open for reading (and writing)")
-    fs, node = file.fs, file.node
-    a = fs.getattr(node)
     if min(a.size, r.offset + r.length) - (0 if r.sharing else r.offset) > vfs.state.map_limit:
         # its pages are read now, all of them: more than the machine's RAM never fits
         raise KernelError(Errno.ENOMEM, "more of the file than the machine has RAM")
