@@ -63,6 +63,17 @@ EXPECTED_LINES = {
         b"detached thread ran: yes",
     ],
     "orphan": [b"top: start", b"grandchild: reparented: yes"],
+    "stale_maps": [
+        b"read after munmap: -1",
+        b"write after mprotect(PROT_READ): -1, reads X",
+        b"read after mprotect(PROT_NONE): -1",
+        b"write after mprotect back: 0, reads Z",
+        b"MAP_FIXED over a page reads: 0",
+        b"MADV_DONTNEED page reads: 0",
+        b"after read() into it: NEW contents",
+        b"scattered munmap: 64 faults, 64 pages kept",
+        b"fresh region: byte 9, sum of the rest 0",
+    ],
     "bad_input": [
         b"futex WAIT on an unmapped address: -1 EFAULT",
         b"futex WAIT on a misaligned address: -1 EINVAL",
