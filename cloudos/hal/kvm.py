@@ -133,6 +133,7 @@ _CONTROL = {X.UC_X86_REG_CR0: "cr0", X.UC_X86_REG_CR2: "cr2", X.UC_X86_REG_CR3: 
             X.UC_X86_REG_CR4: "cr4"}
 _SYSCALL_ARGS = ("rax", "rdi", "rsi", "rdx", "r10", "r8", "r9")
 XMM_OFFSET, MXCSR_OFFSET, FCW_OFFSET = 160, 24, 0  # in the XSAVE area's legacy region
+XSTATE_BV_OFFSET, YMM_HI_OFFSET = 512, 576  # the XSAVE header's first byte; YMM_Hi128
 
 
 class KvmError(Exception):
@@ -650,17 +651,29 @@ class KvmCpu:
         self._live.dirty |= K.SYNC_X86_REGS
 
     def vector_registers(self) -> list[int]:
-        """XMM0-15, MXCSR and the x87 control word of the loaded context."""
+        """XMM0-15, MXCSR and the x87 control word of the loaded context; then its whole
+        XSAVE area as one number (the upper halves of YMM are in it), which
+        ``set_vector_registers`` puts back as it was."""
         K.ioctl(self.fd, K.GET_XSAVE, self._xsave)
-        area = bytes(self._xsave.region[:XMM_OFFSET + 256])
+        area = bytes(self._xsave.region)
         xmm = [int.from_bytes(area[XMM_OFFSET + 16 * i:XMM_OFFSET + 16 * i + 16], "little")
                for i in range(16)]
         return xmm + [struct.unpack_from("<I", area, MXCSR_OFFSET)[0],
-                      struct.unpack_from("<H", area, FCW_OFFSET)[0]]
+                      struct.unpack_from("<H", area, FCW_OFFSET)[0],
+                      int.from_bytes(area, "little")]
 
     def set_vector_registers(self, values: list[int]) -> None:
-        K.ioctl(self.fd, K.GET_XSAVE, self._xsave)
+        """XMM0-15, MXCSR (and the x87 control word) from ``values``: over the whole XSAVE
+        area that ``vector_registers`` gave with them (YMM's upper halves back as they
+        were), else with the upper halves of YMM cleared (a signal handler starts so, as
+        on Linux)."""
         region = self._xsave.region
+        if len(values) > 18:
+            ctypes.memmove(region, values[18].to_bytes(len(region), "little"), len(region))
+        else:
+            K.ioctl(self.fd, K.GET_XSAVE, self._xsave)
+            ctypes.memset(ctypes.addressof(region) + YMM_HI_OFFSET, 0, 256)
+            region[XSTATE_BV_OFFSET] &= ~XCR0_AVX  # (the component in its initial state)
         for i, value in enumerate(values[:16]):
             region[XMM_OFFSET + 16 * i:XMM_OFFSET + 16 * i + 16] = list(
                 (value & (1 << 128) - 1).to_bytes(16, "little"))
