@@ -55,14 +55,27 @@ def privatize(kernel: Kernel, aspace: AddressSpace) -> int:
     if not getattr(kernel.cpu, "fault_around", False):
         return 0
     copied = 0
-    for vma in list(aspace.vmas):
-        if vma.shared or not vma.prot & WRITE:
-            continue
-        for va, pte in list(aspace.pt.mapped(vma.start, vma.end)):
-            if pte & COW:
-                aspace.user_frame(va, True)  # the copy (and the TLB flush a new space has)
-                copied += 1
+    # A space that never ran: no CPU holds an entry of it, so the frames it gives up need
+    # not be forgotten (that would cost an mprotect round trip a page)
+    forget = getattr(aspace, "forget", None)
+    if forget is not None:
+        aspace.forget = _nothing_cached  # type: ignore[attr-defined]
+    try:
+        for vma in list(aspace.vmas):
+            if vma.shared or not vma.prot & WRITE:
+                continue
+            for va, pte in list(aspace.pt.mapped(vma.start, vma.end)):
+                if pte & COW:
+                    aspace.user_frame(va, True)  # the copy
+                    copied += 1
+    finally:
+        if forget is not None:
+            aspace.forget = forget  # type: ignore[attr-defined]
     return copied
+
+
+def _nothing_cached(_frames: list[int]) -> bool:
+    return True
 
 
 def _around(kernel: Kernel, served: FaultHandler) -> FaultHandler:

@@ -134,7 +134,15 @@ def test_privatize_copies_the_writable_shared_pages_of_a_new_image() -> None:
     aspace.share_run(BASE, cached[:2])
     aspace.add(BASE + 2 * PAGE_SIZE, 2 * PAGE_SIZE, RW, "data")
     aspace.share_run(BASE + 2 * PAGE_SIZE, cached[2:])
+    told: list[list[int]] = []
+
+    def forget(frames: list[int]) -> bool:
+        told.append(frames)
+        return True
+
+    aspace.forget = forget
     assert faultaround.privatize(kernel, aspace) == 2
+    assert told == [] and aspace.forget is forget  # a space that never ran: nothing cached
     for i in range(4):
         pte = aspace.pt.walk(BASE + i * PAGE_SIZE)
         frame = pte & 0x000F_FFFF_FFFF_F000
