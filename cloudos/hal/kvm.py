@@ -115,6 +115,10 @@ XCR0_X87, XCR0_SSE, XCR0_AVX = 1, 2, 4
 XCR0_WANTED = XCR0_X87 | XCR0_SSE | XCR0_AVX  # what glibc may use (never AVX-512 or AMX)
 CPUID_XSAVE, CPUID_OSXSAVE, CPUID_AVX = 1 << 26, 1 << 27, 1 << 28  # leaf 1, ECX
 PWT = 1 << 3
+PAGE = 0x1000
+FORGET_RUNS = 16  # runs of frames forget_frames unmaps one by one; more: a zap
+_mprotect = ctypes.CDLL(None, use_errno=True).mprotect
+_mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
 USER_TOP = 0x0000_8000_0000_0000
 TSS_STRIDE = 0x80  # each CPU its own TSS (its own RSP0) in the TSS page
 
@@ -129,6 +133,7 @@ _CONTROL = {X.UC_X86_REG_CR0: "cr0", X.UC_X86_REG_CR2: "cr2", X.UC_X86_REG_CR3: 
             X.UC_X86_REG_CR4: "cr4"}
 _SYSCALL_ARGS = ("rax", "rdi", "rsi", "rdx", "r10", "r8", "r9")
 XMM_OFFSET, MXCSR_OFFSET, FCW_OFFSET = 160, 24, 0  # in the XSAVE area's legacy region
+XSTATE_BV_OFFSET, YMM_HI_OFFSET = 512, 576  # the XSAVE header's first byte; YMM_Hi128
 
 
 class KvmError(Exception):
@@ -232,6 +237,7 @@ class _Vm:
         self.add_memory()
         self.next_vcpu = 0
         self.stale = False  # page tables changed behind KVM's back: zap before running
+        self.zaps = 0  # times KVM's shadow tables were dropped (tests and benchmarks)
 
     def add_memory(self) -> None:
         region = K.MemoryRegion(0, 0, 0, self.ram.size, self.ram.host_address)
@@ -243,6 +249,7 @@ class _Vm:
         K.ioctl(self.fd, K.SET_USER_MEMORY_REGION, K.MemoryRegion(0, 0, 0, 0, 0))
         self.add_memory()
         self.stale = False
+        self.zaps += 1
 
     def __del__(self) -> None:
         os.close(self.fd)
@@ -331,6 +338,7 @@ class KvmCpu:
     name = NAME
     atomics_shared = True  # real hardware: threads of one process may run side by side
     can_single_step = True  # by the trap flag: #DB after one user instruction
+    fault_around = True  # a fault is an exit: fill its neighbours too (linux.faultaround)
 
     def __init__(self, ram: PhysicalMemory, index: int = 0) -> None:
         if not 0 <= index < MAX_CPUS:
@@ -349,6 +357,7 @@ class KvmCpu:
         self.syscall_handler: SyscallHandler = lambda *_regs: None
         self.fault_handler: Callable[[int, int, int], bool] = lambda _a, _r, _e: False
         self.exits = 0  # times guest code left to the host (the benchmark reports it)
+        self.forgotten = 0  # runs of frames KVM was made to forget (forget_frames)
         kvm = host_kvm()
         vm = _vms.get(ram)
         if vm is None:
@@ -365,6 +374,7 @@ class KvmCpu:
         self._flush = False
         self._stress: random.Random | None = None
         self._stepping = False  # this run is a single step
+        self._widening = False  # serving a page fault: tables only gain entries or rights
         self._timer = _Kick(self._run)
         self._xsave = K.Xsave()
         self._write_tables()
@@ -503,11 +513,58 @@ class KvmCpu:
         self._flush = True
 
     def flush_tlb(self, root: int = 0) -> None:
-        """Drop cached translations (on a multiprocessor, with ``root``: a shootdown)."""
+        """Drop cached translations (on a multiprocessor, with ``root``: a shootdown).
+
+        Not while a page fault is served: that only adds entries or widens one (demand
+        zero, stack growth, a copy-on-write page made private and writable), and KVM's
+        shadow MMU mends a stale entry itself, as a TLB needs no flush for an entry that
+        gains rights: the access faults in KVM again, KVM walks the guest's tables and
+        finds the new entry (with a new frame it drops the old one on every vCPU). Only
+        entries that shrink or go need a zap. python3 -c sum(...): 312 of its 335 zaps
+        were copy-on-write breaks. On one CPU only: with several, another vCPU might read
+        the old frame through KVM's old entry after the host wrote the new one (a system
+        call's copy-out) and before the faulting vCPU's retry replaced it.
+        """
+        if self._widening and self.smp is None:
+            return
         if root and self.smp is not None:
             self.smp.shootdown(root)
         else:
             self.drop_tlb()
+
+    def forget_frames(self, frames: list[int]) -> bool:
+        """Make KVM drop every entry it built that maps one of ``frames`` (guest-physical
+        pages whose mappings shrank or went), without a zap; False when it cannot, and the
+        caller flushes as before.
+
+        The host's mapping of each run of those pages turns read-only and back; KVM hears
+        of it (its MMU notifier) and unmaps those pages from all its shadow tables, so the
+        next access walks the guest's tables again. ~45 µs a run, against a zap's ~1 ms
+        and the refaults of every page the guest then touches. Not on several CPUs (a
+        vCPU writing such a page meanwhile would stop with an error), nor for more than
+        ``FORGET_RUNS`` runs. Nothing to do while a fault is served (``flush_tlb``).
+        """
+        if self.smp is not None:
+            return False
+        if self._widening:
+            return True
+        runs: list[list[int]] = []
+        for frame in sorted(set(frames)):
+            if runs and runs[-1][1] == frame:
+                runs[-1][1] = frame + PAGE
+            else:
+                if len(runs) == FORGET_RUNS:
+                    return False
+                runs.append([frame, frame + PAGE])
+        for start, end in runs:
+            address, length = self.ram.host_address + start, end - start
+            if _mprotect(address, length, mmap.PROT_READ) != 0:
+                return False
+            if _mprotect(address, length, mmap.PROT_READ | mmap.PROT_WRITE) != 0:
+                raise KvmError(f"RAM at {start:#x}+{length:#x} left read-only: "
+                               f"{os.strerror(ctypes.get_errno())}")
+        self.forgotten += len(runs)
+        return True
 
     def drop_tlb(self) -> None:
         """This CPU's cached translations only, before guest code runs again."""
@@ -522,6 +579,11 @@ class KvmCpu:
     def stress(self, seed: int) -> None:
         """Testing: end every run after a random 1-50 µs (seeded)."""
         self._stress = random.Random(seed)
+
+    @property
+    def zaps(self) -> int:
+        """Times this CPU's VM dropped KVM's shadow tables (tests, benchmarks)."""
+        return self._vm.zaps
 
     def kick(self) -> None:
         """Stop the guest code this CPU runs now (an inter-processor interrupt)."""
@@ -589,17 +651,29 @@ class KvmCpu:
         self._live.dirty |= K.SYNC_X86_REGS
 
     def vector_registers(self) -> list[int]:
-        """XMM0-15, MXCSR and the x87 control word of the loaded context."""
+        """XMM0-15, MXCSR and the x87 control word of the loaded context; then its whole
+        XSAVE area as one number (the upper halves of YMM are in it), which
+        ``set_vector_registers`` puts back as it was."""
         K.ioctl(self.fd, K.GET_XSAVE, self._xsave)
-        area = bytes(self._xsave.region[:XMM_OFFSET + 256])
+        area = bytes(self._xsave.region)
         xmm = [int.from_bytes(area[XMM_OFFSET + 16 * i:XMM_OFFSET + 16 * i + 16], "little")
                for i in range(16)]
         return xmm + [struct.unpack_from("<I", area, MXCSR_OFFSET)[0],
-                      struct.unpack_from("<H", area, FCW_OFFSET)[0]]
+                      struct.unpack_from("<H", area, FCW_OFFSET)[0],
+                      int.from_bytes(area, "little")]
 
     def set_vector_registers(self, values: list[int]) -> None:
-        K.ioctl(self.fd, K.GET_XSAVE, self._xsave)
+        """XMM0-15, MXCSR (and the x87 control word) from ``values``: over the whole XSAVE
+        area that ``vector_registers`` gave with them (YMM's upper halves back as they
+        were), else with the upper halves of YMM cleared (a signal handler starts so, as
+        on Linux)."""
         region = self._xsave.region
+        if len(values) > 18:
+            ctypes.memmove(region, values[18].to_bytes(len(region), "little"), len(region))
+        else:
+            K.ioctl(self.fd, K.GET_XSAVE, self._xsave)
+            ctypes.memset(ctypes.addressof(region) + YMM_HI_OFFSET, 0, 256)
+            region[XSTATE_BV_OFFSET] &= ~XCR0_AVX  # (the component in its initial state)
         for i, value in enumerate(values[:16]):
             region[XMM_OFFSET + 16 * i:XMM_OFFSET + 16 * i + 16] = list(
                 (value & (1 << 128) - 1).to_bytes(16, "little"))
@@ -764,8 +838,12 @@ class KvmCpu:
             return Trap(TrapKind.BREAKPOINT, rip, DEBUG_VECTOR)  # one instruction ran
         if vector == 14:
             address = self._run.sregs.cr2
-            if self.fault_handler(address, rip, error):
-                return None
+            self._widening = True
+            try:
+                if self.fault_handler(address, rip, error):
+                    return None
+            finally:
+                self._widening = False
             return Trap(TrapKind.PAGE_FAULT, rip, 14, address, error)
         kind = {0: TrapKind.DIVIDE_ERROR, 3: TrapKind.BREAKPOINT, 6: TrapKind.INVALID_OPCODE,
                 13: TrapKind.GENERAL_PROTECTION}.get(vector, TrapKind.EXCEPTION)

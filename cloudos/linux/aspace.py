@@ -19,11 +19,12 @@ from __future__ import annotations
 from array import array
 from dataclasses import replace
 from itertools import compress
+from typing import Callable
 
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.pagetable import COW, FRAME_MASK, PRESENT, WRITABLE
-from cloudos.kernel.mm.vm import USER_END, AddressSpace
+from cloudos.kernel.mm.vm import USER_END, AddressSpace, Prot, page_align
 
 ENTRIES = 512          # entries in one page table
 LEAF_SPAN = ENTRIES * PAGE_SIZE  # the addresses one leaf table maps: 2 MiB
@@ -35,7 +36,15 @@ _PRESENT_BYTE = bytes(b & PRESENT for b in range(256))  # a low byte -> its PRES
 
 
 class LinuxAddressSpace(AddressSpace):
-    """An address space whose fork, release and file mapping work per leaf table."""
+    """An address space whose fork, release and file mapping work per leaf table.
+
+    ``forget`` (the KVM CPU's ``forget_frames``, or None) replaces the TLB flush after
+    entries shrink or go (munmap, mprotect, a copy-on-write page copied for the kernel's
+    own write): told the frames those entries held, it makes the CPU drop what it
+    cached of them alone (False: it could not, and the flush follows as before).
+    """
+
+    forget: Callable[[list[int]], bool] | None = None
 
     # -- the leaf tables ----------------------------------------------------------
     def _leaves(self, start: int, end: int) -> list[tuple[int, int]]:
@@ -69,6 +78,7 @@ class LinuxAddressSpace(AddressSpace):
         """Unmap every page of [start, end) and give up its frame (the kernel's
         ``_release``, one slice per leaf table)."""
         words, freed = self.ram.words, 0
+        gone: list[int] = []
         for table, base in self._leaves(start, end):
             first = max(0, (start - base) >> 12)
             last = min(ENTRIES, (end - base + PAGE_SIZE - 1) >> 12)
@@ -79,9 +89,53 @@ class LinuxAddressSpace(AddressSpace):
             words[table + first:table + last] = _ZEROS[:last - first]
             _drop_all(self, frames)
             freed += len(frames)
+            gone.extend(frames)
         if freed:
             self.resident -= freed
+            if self.forget is None or not self.forget(gone):
+                self.on_flush(self.pt.root)
+
+    def destroy(self) -> None:
+        """The kernel's ``destroy``, then a flush even when ``forget`` took the pages: the
+        frames of the page tables are free now, and KVM's shadow of a table must not
+        outlive it (a frame that is a page table again would find its old shadow)."""
+        super().destroy()
+        if self.forget is not None:
             self.on_flush(self.pt.root)
+
+    def protect(self, start: int, length: int, prot: Prot) -> None:
+        """The kernel's ``protect``; with ``forget``, only the frames of the range are
+        dropped from the CPU's caches instead of a flush."""
+        forget = self.forget
+        if forget is None:
+            super().protect(start, length, prot)
+            return
+        frames = [pte & FRAME_MASK for _, pte in self.pt.mapped(start, start + page_align(length))]
+        self._unflushed(lambda: super(LinuxAddressSpace, self).protect(start, length, prot),
+                        frames)
+
+    def _break_cow(self, va: int, pte: int) -> int:
+        """The kernel's ``_break_cow``; with ``forget``, only the old frame is dropped
+        (none when the page was this space's alone: it only became writable)."""
+        if self.forget is None:
+            return super()._break_cow(va, pte)
+        result: list[int] = []
+        old = pte & FRAME_MASK
+        self._unflushed(lambda: result.append(super(LinuxAddressSpace, self)._break_cow(va, pte)),
+                        [old] if old in self.refs else [])
+        return result[0]
+
+    def _unflushed(self, work: Callable[[], object], frames: list[int]) -> None:
+        """Run ``work`` (a kernel method that flushes when done) with the flush held
+        back; then forget ``frames``, or flush if that cannot be done."""
+        flushes: list[int] = []
+        on_flush, self.on_flush = self.on_flush, flushes.append
+        try:
+            work()
+        finally:
+            self.on_flush = on_flush
+        if flushes and not (self.forget is not None and self.forget(frames)):
+            on_flush(self.pt.root)
 
     # -- fork -------------------------------------------------------------------
     def fork(self) -> LinuxAddressSpace:
@@ -89,6 +143,7 @@ class LinuxAddressSpace(AddressSpace):
         are shared writable, every other writable page turns read-only COW in both."""
         child = LinuxAddressSpace(self.ram, self.frames, self.kernel_entry, self.on_flush,
                                   self.on_code, self.refs)
+        child.forget = self.forget
         child.vmas = [replace(v) for v in self.vmas]
         child.brk_start, child.brk, child.mmap_top, child.stack_top = \
             self.brk_start, self.brk, self.mmap_top, self.stack_top
@@ -193,6 +248,8 @@ def _inside(va: int, ranges: list[tuple[int, int]]) -> bool:
 
 def new_aspace(kernel: Kernel) -> LinuxAddressSpace:
     """An empty address space for a program (``Kernel.new_aspace``, this class)."""
-    return LinuxAddressSpace(kernel.ram, kernel.frames, kernel.kernel_entry,
-                             kernel.cpu.flush_tlb, kernel.cpu.invalidate_code,
-                             kernel.frame_refs)
+    aspace = LinuxAddressSpace(kernel.ram, kernel.frames, kernel.kernel_entry,
+                               kernel.cpu.flush_tlb, kernel.cpu.invalidate_code,
+                               kernel.frame_refs)
+    aspace.forget = getattr(kernel.cpu, "forget_frames", None)
+    return aspace

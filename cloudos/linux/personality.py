@@ -14,7 +14,7 @@ import heapq
 from cloudos.abi.vfs import CoreDump, Exit
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.task import Process, State, Thread
-from cloudos.linux import coredump, ptrace, signals, vdso
+from cloudos.linux import coredump, faultaround, ptrace, signals, vdso
 from cloudos.linux.pagecache import collect_shared
 from cloudos.linux.process import memory_kinds
 from cloudos.linux.syscalls import sys_file, sys_fork, sys_ipc
@@ -25,6 +25,7 @@ class LinuxPersonality:
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
+        faultaround.install(kernel)
 
     def on_fault(self, thread: Thread, sig: int, addr: int, code: int) -> bool:
         """A CPU fault: the process's handler for ``sig`` takes it, if it has one."""

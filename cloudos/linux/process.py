@@ -20,7 +20,7 @@ from cloudos.kernel.boot import Kernel
 from cloudos.kernel.mm.vm import AddressSpace, Prot
 from cloudos.kernel.task import Process, Thread
 from cloudos.kernel.trap import Stop
-from cloudos.linux import aslr as layouts, elf, vdso
+from cloudos.linux import aslr as layouts, elf, faultaround, vdso
 from cloudos.linux.aspace import new_aspace
 from cloudos.linux.creds import Creds
 from cloudos.linux.pagecache import cache_of
@@ -173,6 +173,7 @@ def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
         image = elf.load(aspace, data, path, loader, layouts.bits(kernel, aslr, ids[0]),
                          cache_of(kernel), (ids[0], ids[1]),
                          loader_path)
+        faultaround.privatize(kernel, aspace)
         rsp = elf.build_stack(aspace, image, argv, envp, os.fsencode(path), owner,
                               vdso.map_into(kernel, aspace))
     except BaseException:

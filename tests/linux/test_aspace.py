@@ -95,3 +95,40 @@ def test_fast_paths_agree_with_the_kernel() -> None:
     for step, (want, got) in enumerate(zip(slow, fast)):
         assert got == want, f"step {step}"
     assert fast[-1] == (True, {}, fast[-1][2])  # every frame back, no reference left
+
+
+def test_forget_replaces_the_flush_of_shrinking_entries_but_not_of_a_destroy() -> None:
+    """With ``forget`` (KVM's forget_frames), munmap, mprotect and a copy-on-write copy
+    for the kernel's write hand the frames whose entries shrank to it instead of
+    flushing; a refusal still flushes; destroy always flushes (its tables' frames are
+    freed, and a shadow of a table must not outlive it)."""
+    ram, frames, flushes = PhysicalMemory(RAM_SIZE), BuddyAllocator(MIB, RAM_SIZE - MIB), Flushes()
+    space = LinuxAddressSpace(ram, frames, 0, flushes, lambda: None, {})
+    told: list[list[int]] = []
+    answer = [True]
+
+    def forget(gone: list[int]) -> bool:
+        told.append(sorted(gone))
+        return answer[0]
+
+    space.forget = forget
+    space.add(BASE, 8 * PAGE_SIZE, RW)
+    for i in range(8):
+        space.fault(BASE + i * PAGE_SIZE, WRITE_FAULT)
+    frame = [space.pt.walk(BASE + i * PAGE_SIZE) & FRAME_MASK for i in range(8)]
+    space.remove(BASE, PAGE_SIZE)
+    assert told == [[frame[0]]] and flushes.n == 0
+    space.protect(BASE + PAGE_SIZE, 2 * PAGE_SIZE, Prot.READ)
+    assert told[-1] == sorted(frame[1:3]) and flushes.n == 0
+    cached = frames.alloc(0)  # a page another owner keeps, shared copy-on-write
+    ram.write(cached, b"cached")
+    space.add(BASE + 16 * PAGE_SIZE, PAGE_SIZE, RW, "file")
+    space.share_run(BASE + 16 * PAGE_SIZE, [cached])
+    assert space.user_frame(BASE + 16 * PAGE_SIZE, True) != cached  # the kernel writes: a copy
+    assert told[-1] == [cached] and flushes.n == 0
+    answer[0] = False
+    space.remove(BASE + 3 * PAGE_SIZE, PAGE_SIZE)
+    assert told[-1] == [frame[3]] and flushes.n == 1  # refused: flushed
+    answer[0] = True
+    space.destroy()
+    assert flushes.n == 2
