@@ -77,6 +77,7 @@ def test_loaded_host_in_stress_mode(program, section, hogs, guest_bins, run_nati
     native = run_native([prog, section])
     _check_native(native, [f"== {section}".encode(), *SECTIONED[program][section]])
     extra = ["--cpus", "1", "--preempt-stress", "5", "--syscall-stats"]
-    status, out, err = run_cloudos([prog, section], extra_args=extra, timeout=300)
+    status, out, err = run_cloudos([prog, section], env=_env(True), extra_args=extra,
+                                    timeout=300)
     _assert_same(native, (status, out, err))
     assert SWITCHES.search(err), err.decode(errors="replace")
