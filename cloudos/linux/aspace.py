@@ -123,6 +123,9 @@ class LinuxAddressSpace(AddressSpace):
         if length <= 0:
             return b""
         ram = self.ram.bytes
+        if (va & (PAGE_SIZE - 1)) + length <= PAGE_SIZE:  # the common case: one page
+            phys = self.user_frame(va, False) + (va & (PAGE_SIZE - 1))
+            return bytes(ram[phys:phys + length])
         runs = self.user_runs(va, length, False)
         if len(runs) == 1:
             phys, size = runs[0]
