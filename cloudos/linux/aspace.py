@@ -21,10 +21,11 @@ from dataclasses import replace
 from itertools import compress
 from typing import Callable
 
+from cloudos.errno import Errno, KernelError
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.mm.buddy import PAGE_SIZE
-from cloudos.kernel.mm.pagetable import COW, FRAME_MASK, PRESENT, WRITABLE
-from cloudos.kernel.mm.vm import USER_END, AddressSpace, Prot, page_align
+from cloudos.kernel.mm.pagetable import COW, FRAME_MASK, PRESENT, USER, WRITABLE
+from cloudos.kernel.mm.vm import EXEC, USER_END, AddressSpace, Prot, page_align
 
 ENTRIES = 512          # entries in one page table
 LEAF_SPAN = ENTRIES * PAGE_SIZE  # the addresses one leaf table maps: 2 MiB
@@ -72,6 +73,87 @@ class LinuxAddressSpace(AddressSpace):
     def _leaf_table(self, va: int) -> int:
         """Word index of the leaf table that maps ``va``, made if missing."""
         return self.pt._leaf_slot(va, True) - ((va >> 12) & (ENTRIES - 1))
+
+    # -- user copies ----------------------------------------------------------------
+    def user_runs(self, va: int, length: int, write: bool,
+                  force: bool = False) -> list[tuple[int, int]]:
+        """[va, va+length) of user memory as (physical address, size) runs of contiguous
+        frames, in order: each leaf table's entries are read as one slice, and a page
+        whose entry does not allow the access goes through ``user_frame`` (populated,
+        COW broken, or EFAULT), exactly as the kernel's per-page copies do."""
+        runs, error = self._runs(va, length, write, force)
+        if error is not None:
+            raise error
+        return runs
+
+    def _runs(self, va: int, length: int, write: bool,
+              force: bool) -> tuple[list[tuple[int, int]], KernelError | None]:
+        """``user_runs``, and the error of the first page refused: the runs before it."""
+        if length <= 0:
+            return [], None
+        end = va + length
+        if va < 0 or end > USER_END:
+            return [], KernelError(Errno.EFAULT, f"user range {va:#x}+{length:#x}")
+        words, pt = self.ram.words, self.pt
+        need = USER | WRITABLE if write else USER
+        runs: list[tuple[int, int]] = []
+        start = last = -1  # the run being built: [start, last)
+        offset = va & (PAGE_SIZE - 1)
+        page = va - offset
+        while page < end:
+            first = (page >> 12) & (ENTRIES - 1)
+            count = min(ENTRIES - first, ((end - 1 - page) >> 12) + 1)
+            slot = pt._leaf_slot(page, False)
+            entries = words[slot:slot + count].tolist() if slot >= 0 else [0] * count
+            for pte in entries:
+                if pte & need == need:
+                    frame = pte & FRAME_MASK
+                else:
+                    try:
+                        frame = self.user_frame(page, write, force)
+                    except KernelError as err:
+                        if start >= 0:
+                            runs.append((start, last - start))
+                        return runs, err
+                size = min(PAGE_SIZE - offset, end - page - offset)
+                phys = frame + offset
+                if phys != last:
+                    if start >= 0:
+                        runs.append((start, last - start))
+                    start = phys
+                last = phys + size
+                offset = 0
+                page += PAGE_SIZE
+        runs.append((start, last - start))
+        return runs, None
+
+    def copy_in(self, va: int, length: int) -> bytes:
+        """Read ``length`` bytes of user memory: one slice of RAM per run of frames."""
+        if length <= 0:
+            return b""
+        ram = self.ram.bytes
+        if (va & (PAGE_SIZE - 1)) + length <= PAGE_SIZE:  # the common case: one page
+            phys = self.user_frame(va, False) + (va & (PAGE_SIZE - 1))
+            return bytes(ram[phys:phys + length])
+        runs = self.user_runs(va, length, False)
+        if len(runs) == 1:
+            phys, size = runs[0]
+            return bytes(ram[phys:phys + size])
+        return b"".join([ram[phys:phys + size] for phys, size in runs])
+
+    def copy_out(self, va: int, data: bytes | bytearray | memoryview, force: bool = False) -> None:
+        """Write ``data`` into user memory (``force``: the loader, even into code), one
+        slice assignment per run of frames."""
+        ram, done = self.ram.bytes, 0
+        runs, error = self._runs(va, len(data), True, force)
+        for phys, size in runs:  # (up to a page refused: as the kernel's copy, page by page)
+            ram[phys:phys + size] = data[done:done + size]
+            done += size
+        if error is not None:
+            raise error
+        vma = self.find(va) if force and data else None
+        if vma is not None and vma.prot & EXEC:
+            self.on_code()  # the CPU may hold translations of what these frames held before
 
     # -- release ----------------------------------------------------------------
     def _release(self, start: int, end: int) -> None:

@@ -130,6 +130,10 @@ class ServerApi:
         kernel.scheduler.call_at(kernel.scheduler.clock() + max(0.0, delay),
                                  lambda: kernel.ipc.notify(port, Message(op, b"", 0, body=body)))
 
+    def grant_size(self, grant: int, write: bool) -> int:
+        """The bytes ``grant`` lends (``write``: one the server may write)."""
+        return self.kernel.ipc.grant(self.pid, grant, 0, 0, write).length
+
     def copy_in(self, grant: int, offset: int, length: int) -> bytes:
         g = self.kernel.ipc.grant(self.pid, grant, offset, length, write=False)
         return g.aspace.copy_in(g.start + offset, length)

@@ -49,6 +49,13 @@ def _check_native(native, expected_lines) -> None:
 
 # Lines each program's native run must print (guards against vacuous comparisons).
 EXPECTED_LINES = {
+    "files_badbuf": [
+        b"write tail bad: 3996 offset 3996",
+        b"write head bad: -1 EFAULT offset 3996",
+        b"pwrite tail bad: 10 offset 3996",
+        b"read tail bad: 4089 offset 4089",
+        b"pread tail bad: 3 offset 4089",
+    ],
     "files_basic": [
         b"read 5: 5 [world]",
         b"lseek SEEK_END +100: 112",

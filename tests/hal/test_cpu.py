@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 
 import pytest
+from unicorn import UC_ARCH_X86, UC_MODE_64, Uc
 from unicorn import x86_const as X
 
 from cloudos.hal import cpu as C
@@ -426,3 +427,35 @@ def test_kvm_forgets_the_frames_of_an_entry_that_went_without_a_zap() -> None:
         frames.free(frame, 0)
     # too many runs of frames: the caller must flush instead
     assert not cpu.forget_frames(list(range(0x100000, 0x100000 + 2 * 0x1000 * 40, 0x2000)))
+
+
+def test_unicorn_cpuid_hides_erms_and_fsrm_only(machine) -> None:
+    """Leaf 7 subleaf 0 comes from the CPU with ERMS (EBX bit 9) and FSRM (EDX bit 4)
+    cleared and every other bit as a bare Unicorn reports it; other leaves pass through."""
+    _, _, cpu, _, _, _ = machine
+    if isinstance(cpu, KVM.KvmCpu):
+        pytest.skip("KVM passes the host's CPUID through")
+    code = "0fa2" "0f05"  # cpuid; syscall (EAX and ECX set by the test)
+    regs = (X.UC_X86_REG_RAX, X.UC_X86_REG_RBX, X.UC_X86_REG_RCX, X.UC_X86_REG_RDX)
+    bare = Uc(UC_ARCH_X86, UC_MODE_64)
+    bare.mem_map(0x1000, 0x1000)
+    bare.mem_write(0x1000, bytes.fromhex(code[:4]))
+    # (leaf 1 is left out: its OSXSAVE bit follows CR4, which the bare CPU sets otherwise)
+    for leaf, sub in ((7, 0), (7, 1), (0, 0), (0x80000001, 0)):
+        ctx = load(machine, code)
+        cpu.load(ctx)
+        cpu.set_reg(X.UC_X86_REG_RAX, leaf)
+        cpu.set_reg(X.UC_X86_REG_RCX, sub | 0xDEAD_0000_0000)  # upper half: ignored
+        assert cpu.run(ctx, 1_000_000).kind is C.TrapKind.SYSCALL
+        seen = [cpu.reg(r) for r in regs]
+        bare.reg_write(X.UC_X86_REG_RAX, leaf)
+        bare.reg_write(X.UC_X86_REG_RCX, sub)
+        bare.emu_start(0x1000, 0x1002)
+        raw = [bare.reg_read(r) for r in regs]
+        if (leaf, sub) == (7, 0):
+            assert raw[1] & C.CPUID_LEAF7_HIDDEN_EBX, "bare Unicorn reports ERMS"
+            assert seen[1] == raw[1] & ~C.CPUID_LEAF7_HIDDEN_EBX
+            assert seen[3] == raw[3] & ~C.CPUID_LEAF7_HIDDEN_EDX
+            assert (seen[0], seen[2]) == (raw[0], raw[2])
+        else:
+            assert seen == raw

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from cloudos.errno import KernelError
 from cloudos.hal.ram import PhysicalMemory
 from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
-from cloudos.kernel.mm.pagetable import FRAME_MASK
+from cloudos.kernel.mm.pagetable import FRAME_MASK, USER, WRITABLE
 from cloudos.kernel.mm.vm import USER_END, AddressSpace, Prot
 from cloudos.linux.aspace import LinuxAddressSpace
 
@@ -17,6 +18,7 @@ RAM_SIZE = 32 * MIB
 RW, RX = Prot.READ | Prot.WRITE, Prot.READ | Prot.EXEC
 WRITE_FAULT, READ_FAULT = 2 | 4, 4
 LEAF = 2 * MIB
+RW_PTE = USER | WRITABLE
 BASE = 0x40_0000 + LEAF - 3 * PAGE_SIZE  # VMAs straddle a leaf table's edge
 
 
@@ -132,3 +134,56 @@ def test_forget_replaces_the_flush_of_shrinking_entries_but_not_of_a_destroy() -
     answer[0] = True
     space.destroy()
     assert flushes.n == 2
+
+
+def copies(cls: type[AddressSpace]) -> list[Any]:
+    """User copies across a leaf table's edge over present, absent, COW, read-only and
+    PROT_NONE pages: what each copy returns or raises, and the machine after each."""
+    ram, frames, flushes = PhysicalMemory(RAM_SIZE), BuddyAllocator(MIB, RAM_SIZE - MIB), Flushes()
+    space = cls(ram, frames, 0, flushes, lambda: None, {})
+    space.add(BASE, 8 * PAGE_SIZE, RW, "data")
+    space.add(BASE + 8 * PAGE_SIZE, 2 * PAGE_SIZE, Prot.READ, "ro")
+    space.add(BASE + 10 * PAGE_SIZE, PAGE_SIZE, Prot.NONE, "none")
+    space.fault(BASE + PAGE_SIZE, WRITE_FAULT)
+    space.fault(BASE + 2 * PAGE_SIZE, WRITE_FAULT)
+    child = space.fork()  # the parent's present pages are COW now
+    pattern = bytes(range(256)) * (12 * PAGE_SIZE // 256)
+    out: list[Any] = []
+    for va, length in ((BASE + 100, 5 * PAGE_SIZE), (BASE - 1, 10), (BASE + 3 * PAGE_SIZE - 7, 9),
+                       (BASE + 7 * PAGE_SIZE, 2 * PAGE_SIZE), (BASE + 10 * PAGE_SIZE - 1, 2),
+                       (BASE, 8 * PAGE_SIZE), (USER_END - 4, 8), (BASE, 0)):
+        for op in ("out", "in"):
+            try:
+                if op == "out":
+                    space.copy_out(va, pattern[:length])
+                    result: Any = None
+                else:
+                    result = space.copy_in(va, length)
+            except KernelError as err:
+                result = err.errno
+            out.append((va, length, op, result, snapshot([space, child], frames, flushes)))
+    return out
+
+
+def test_user_copies_agree_with_the_kernel() -> None:
+    slow, fast = copies(AddressSpace), copies(LinuxAddressSpace)
+    assert len(fast) == len(slow)
+    for step, (want, got) in enumerate(zip(slow, fast)):
+        assert got == want, f"copy {step}: {got[:3]}"
+    assert any(isinstance(step[3], bytes) and len(step[3]) == 8 * PAGE_SIZE for step in fast)
+    assert any(isinstance(step[3], int) for step in fast)  # some copies were refused
+
+
+def test_user_runs_merge_contiguous_frames() -> None:
+    ram, frames = PhysicalMemory(RAM_SIZE), BuddyAllocator(MIB, RAM_SIZE - MIB)
+    space = LinuxAddressSpace(ram, frames, 0, Flushes(), lambda: None, {})
+    space.add(BASE, 4 * PAGE_SIZE, RW, "data")
+    block = frames.alloc(2)  # four contiguous frames, mapped in order
+    for i in range(4):
+        space.pt.map(BASE + i * PAGE_SIZE, block + i * PAGE_SIZE, RW_PTE)
+    assert space.user_runs(BASE + 10, 4 * PAGE_SIZE - 20, False) == [(block + 10,
+                                                                      4 * PAGE_SIZE - 20)]
+    space.pt.unmap(BASE + 2 * PAGE_SIZE)  # populated afresh: another frame, two runs more
+    runs = space.user_runs(BASE, 4 * PAGE_SIZE, True)
+    assert [size for _, size in runs] == [2 * PAGE_SIZE, PAGE_SIZE, PAGE_SIZE]
+    assert runs[0][0] == block and runs[2][0] == block + 3 * PAGE_SIZE

@@ -43,3 +43,34 @@ def test_machine_tmpfs_share_half_the_ram(tmp_path) -> None:
     assert root.statfs()[2:4] == ((32 << 20) // PAGE, 0)
     upper.truncate(big, 0)
     assert shm.statfs()[3] == (24 << 20) // PAGE
+
+
+def test_file_data_chunks_behave_as_one_bytearray() -> None:
+    """tmpfs keeps a file in 64 KiB chunks: writes, holes, cuts and reads across chunk
+    edges give what one bytearray would."""
+    import random
+
+    from cloudos.servers.vfs.tmpfs import CHUNK, FileData
+    rnd = random.Random(14)
+    sizes = [0, 1, 100, 4096, CHUNK - 1, CHUNK, CHUNK + 7, 3 * CHUNK]
+    for _ in range(60):
+        data, model = FileData(), bytearray()
+        for _ in range(25):
+            kind = rnd.random()
+            if kind < 0.5:
+                at, n = rnd.randrange(4 * CHUNK), rnd.choice(sizes)
+                piece = bytes([rnd.randrange(1, 256)]) * n
+                data.write(at, memoryview(piece))
+                model.extend(bytes(max(0, at + n - len(model))))
+                model[at:at + n] = piece
+            elif kind < 0.75:
+                size = rnd.randrange(5 * CHUNK)
+                data.resize(size)
+                del model[size:]
+                model.extend(bytes(size - len(model)))
+            else:
+                at, n = rnd.randrange(5 * CHUNK), rnd.randrange(3 * CHUNK)
+                assert data.read(at, n) == bytes(model[at:at + n])
+            assert data.size == len(model)
+            assert all(len(c) == CHUNK for c in data.chunks[:-1])
+            assert sum(map(len, data.chunks)) == data.size  # no bytes held past the end

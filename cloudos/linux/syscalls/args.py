@@ -45,7 +45,7 @@ def user_string(aspace: AddressSpace, va: int, limit: int = 4096) -> bytes:
         chunk = aspace.copy_in(va, 4096 - (va & 4095))
         nul = chunk.find(0)
         if nul >= 0:
-            return bytes(out + chunk[:nul])
+            return bytes(out + chunk[:nul]) if out else chunk[:nul]
         out += chunk
         va += len(chunk)
     raise KernelError(Errno.ENAMETOOLONG)

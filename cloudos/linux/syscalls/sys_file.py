@@ -27,6 +27,7 @@ from cloudos.kernel.cap import Cap, ObjType, Right
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.mm.buddy import PAGE_SIZE
+from cloudos.kernel.mm.vm import Prot
 from cloudos.kernel.task import Thread
 from cloudos.linux.process import linux, linux_thread
 from cloudos.linux.syscalls.args import (WAIT_MAX, deadline, read_select_timeval,
@@ -681,12 +682,35 @@ def _check_buffer(t: Thread, buf: int, count: int, write: bool) -> None:
         t.process.aspace.user_frame(buf + count - 1, write)
 
 
+# (on x86 any access right implies read)
+_WRITABLE, _READABLE = int(Prot.WRITE), int(Prot.READ | Prot.WRITE | Prot.EXEC)
+
+
+def _lendable(t: Thread, buf: int, count: int, write: bool) -> int:
+    """How much of [buf, buf+count) can be lent: up to the first byte in no VMA that
+    allows the access (a regular file's read or write copies up to there, as Linux's
+    does; the VFS fails any other file's call on a buffer not all good). EFAULT when
+    that is the first byte."""
+    if not count:
+        return 0
+    aspace = t.process.aspace
+    aspace.user_frame(buf, write)
+    end, va = buf + count, buf
+    rights = _WRITABLE if write else _READABLE
+    while va < end:
+        vma = aspace.find(va)
+        if vma is None or not vma.prot & rights:
+            break
+        va = vma.end
+    return min(va, end) - buf
+
+
 def sys_read(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
-    """Implements Linux read(2)."""
+    """Implements Linux read(2); a buffer bad past its start reads up to there."""
     count = min(count, 0x7FFF_F000)
-    _check_buffer(t, buf, count, True)
+    good = _lendable(t, buf, count, True)
     return call(t, vfs.Read(s32(fd), count, t.process.pgid, t.process.sid),
-                grants=(_grant(t, buf, count, True),),
+                grants=(_grant(t, buf, good, True),),
                 deliver=_read_answer(t, Sysno.READ, buf, count))
 
 
@@ -755,23 +779,24 @@ def _stop_job(t: Thread, sig: int) -> None:
 
 
 def sys_write(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
-    """Implements Linux write(2); SIGPIPE with EPIPE on a pipe nobody reads."""
+    """Implements Linux write(2); SIGPIPE with EPIPE on a pipe nobody reads. A buffer bad
+    past its start writes up to there."""
     count = min(count, 0x7FFF_F000)
-    _check_buffer(t, buf, count, False)
-    return call(t, vfs.Write(s32(fd), count, *_job(t)), grants=(_grant(t, buf, count, False),),
+    good = _lendable(t, buf, count, False)
+    return call(t, vfs.Write(s32(fd), count, *_job(t)), grants=(_grant(t, buf, good, False),),
                 deliver=_sigpipe(t, Sysno.WRITE))
 
 
 def sys_pread64(t: Thread, fd: int, buf: int, count: int, offset: int, *_: int) -> int:
-    """Implements Linux pread64(2)."""
-    _check_buffer(t, buf, count, True)
-    return call(t, vfs.Pread(s32(fd), count, s64(offset)), grants=(_grant(t, buf, count, True),))
+    """Implements Linux pread64(2) (a partly bad buffer: as read)."""
+    good = _lendable(t, buf, count, True)
+    return call(t, vfs.Pread(s32(fd), count, s64(offset)), grants=(_grant(t, buf, good, True),))
 
 
 def sys_pwrite64(t: Thread, fd: int, buf: int, count: int, offset: int, *_: int) -> int:
-    """Implements Linux pwrite64(2)."""
-    _check_buffer(t, buf, count, False)
-    return call(t, vfs.Pwrite(s32(fd), count, s64(offset)), grants=(_grant(t, buf, count, False),),
+    """Implements Linux pwrite64(2) (a partly bad buffer: as write)."""
+    good = _lendable(t, buf, count, False)
+    return call(t, vfs.Pwrite(s32(fd), count, s64(offset)), grants=(_grant(t, buf, good, False),),
                 deliver=_sigpipe(t))
 
 

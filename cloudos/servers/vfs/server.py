@@ -924,6 +924,18 @@ class Vfs:
         (self.check_writable if writing else self.check_readable)(file)
         raise KernelError(Errno(iov_error), "the iovec array")
 
+    def lent(self, request: Request, file: OpenFile, count: int, write: bool) -> int:
+        """How much of a read's or write's ``count`` its one grant lends: the personality
+        lends a buffer up to its first bad byte. A regular file's call moves up to there,
+        as Linux copies up to the fault; any other kind's fails (EFAULT), as a pipe's or
+        a socket's does on Linux for a buffer bad within the bytes it moves."""
+        size = self.api.grant_size(request.grants[0], write)
+        if size >= count:
+            return count
+        if file.kind != "node":
+            raise KernelError(Errno.EFAULT, "a buffer bad past its start")
+        return size
+
     def read_file(self, request: Request, ops: FileOps, file: OpenFile, count: int,
                   grant: Any) -> Any:
         """One read of ``file`` (of kind ``ops``) into one grant."""
@@ -934,7 +946,8 @@ class Vfs:
         file = self.proc(request).fds.get(r.fd)
         ops = KINDS[file.kind]
         ops.foreground(self, file, r.pgid, r.sid, False)
-        return self.read_file(request, ops, file, r.count, request.grants[0])
+        count = self.lent(request, file, r.count, True)
+        return self.read_file(request, ops, file, count, request.grants[0])
 
     def readv(self, request: Request, r: vfs.Readv) -> Any:
         file = self.proc(request).fds.get(r.fd)
@@ -947,14 +960,16 @@ class Vfs:
         file = self.proc(request).fds.get(r.fd)
         self.check_iovec(file, r.iov_error, False, positional=True)
         grant = request.grants[0] if r.lengths is None else request.grants
-        return KINDS[file.kind].pread(self, request, file, r.count, grant, r.offset,
+        count = r.count if r.lengths is not None else self.lent(request, file, r.count, True)
+        return KINDS[file.kind].pread(self, request, file, count, grant, r.offset,
                                       list(r.lengths) if r.lengths is not None else None)
 
     def write(self, request: Request, r: vfs.Write) -> int | None:
         file = self.proc(request).fds.get(r.fd)
         ops = KINDS[file.kind]
         ops.foreground(self, file, r.pgid, r.sid, True)
-        return self._write(request, ops, file, self.api.copy_in(request.grants[0], 0, r.count))
+        count = self.lent(request, file, r.count, False)
+        return self._write(request, ops, file, self.api.copy_in(request.grants[0], 0, count))
 
     def writev(self, request: Request, r: vfs.Writev) -> int | None:
         file = self.proc(request).fds.get(r.fd)
@@ -971,7 +986,8 @@ class Vfs:
     def pwrite(self, request: Request, r: vfs.Pwrite) -> int | None:
         file = self.proc(request).fds.get(r.fd)
         self.check_iovec(file, r.iov_error, True, positional=True)
-        return KINDS[file.kind].pwrite(self, request, file, r.count, r.offset,
+        count = r.count if r.lengths is not None else self.lent(request, file, r.count, False)
+        return KINDS[file.kind].pwrite(self, request, file, count, r.offset,
                                        list(r.lengths) if r.lengths is not None else None)
 
     # -- poll ------------------------------------------------------------------------

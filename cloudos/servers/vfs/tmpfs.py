@@ -1,7 +1,8 @@
 """tmpfs: a file system that lives in memory.
 
 Owns: its inodes (numbered from a counter, never reused), directories as
-dicts of name -> node, file data in ``bytearray``s, hard links, and the size
+dicts of name -> node, file data in ``FileData`` (64 KiB chunks, so a growing file is
+never copied whole and a read or write copies each byte once), hard links, and the size
 limit: file data beyond ``max_bytes``, or linked inodes beyond ``max_inodes``,
 give ENOSPC. The data of a file stays charged until its node is dropped, so
 an unlinked file still open through an fd keeps counting, as on Linux.
@@ -35,6 +36,70 @@ DIRENT_SIZE = 20  # a directory's st_size grows by this per entry (Linux's BOGO_
 SPECIAL_FORMATS = (stat.S_IFIFO, stat.S_IFCHR, stat.S_IFBLK, stat.S_IFSOCK)
 
 
+CHUNK = 64 << 10  # bytes of file data per chunk
+
+
+class FileData:
+    """A file's bytes: full ``CHUNK``-byte bytearrays, the last one only as long as the
+    file reaches into it."""
+
+    __slots__ = ("chunks", "size")
+
+    def __init__(self) -> None:
+        self.chunks: list[bytearray] = []
+        self.size = 0
+
+    def resize(self, size: int) -> None:
+        """Cut or grow (with zeros) to ``size`` bytes."""
+        chunks = self.chunks
+        if size < self.size:
+            keep = (size + CHUNK - 1) // CHUNK
+            del chunks[keep:]
+            if size % CHUNK:
+                del chunks[-1][size % CHUNK:]
+        elif size > self.size:
+            have = self.size
+            if chunks and len(chunks[-1]) < CHUNK:  # fill the last chunk first
+                grow = min(CHUNK - len(chunks[-1]), size - have)
+                chunks[-1].extend(bytes(grow))
+                have += grow
+            while have < size:
+                piece = min(CHUNK, size - have)
+                chunks.append(bytearray(piece))
+                have += piece
+        self.size = size
+
+    def read(self, offset: int, count: int) -> bytes:
+        """Up to ``count`` bytes from ``offset`` (fewer at the end), in one copy."""
+        end = min(self.size, offset + count)
+        if end <= offset:
+            return b""
+        index, start = divmod(offset, CHUNK)
+        if start + end - offset <= CHUNK:  # inside one chunk
+            with memoryview(self.chunks[index]) as view:
+                return bytes(view[start:start + end - offset])
+        parts = []
+        while offset < end:
+            index, start = divmod(offset, CHUNK)
+            size = min(CHUNK - start, end - offset)
+            parts.append(memoryview(self.chunks[index])[start:start + size])
+            offset += size
+        return b"".join(parts)
+
+    def write(self, offset: int, data: memoryview) -> None:
+        """Put ``data`` at ``offset``, growing the file first if it ends beyond."""
+        end = offset + len(data)
+        if end > self.size:
+            self.resize(end)
+        done, chunks = 0, self.chunks
+        while offset < end:
+            index, start = divmod(offset, CHUNK)
+            size = min(CHUNK - start, end - offset)
+            chunks[index][start:start + size] = data[done:done + size]
+            done += size
+            offset += size
+
+
 class TmpNode(Node):
     """An inode: what every kind of tmpfs file has."""
 
@@ -56,10 +121,10 @@ class TmpFile(TmpNode):
 
     def __init__(self, fs: TmpFs, mode: int, uid: int, gid: int) -> None:
         super().__init__(fs, stat.S_IFREG | mode & 0o7777, uid, gid)
-        self.data = bytearray()
+        self.data = FileData()
 
     def __del__(self) -> None:
-        self.fs._charge(-len(self.data))  # the last holder let go: release the charge
+        self.fs._charge(-self.data.size)  # the last holder let go: release the charge
 
 
 class TmpDir(TmpNode):
@@ -178,7 +243,7 @@ class TmpFs(FileSystem):
             raise KernelError(Errno.ENOSPC, "no free inodes")
 
     def _check_room(self, node: TmpFile, end: int) -> None:
-        if end - len(node.data) > self._free_bytes():
+        if end - node.data.size > self._free_bytes():
             raise KernelError(Errno.ENOSPC, "tmpfs is full")
 
     # Mutation helpers: called only once every check has passed.
@@ -191,11 +256,8 @@ class TmpFs(FileSystem):
                 node.mtime_ns = now
 
     def _resize(self, node: TmpFile, size: int) -> None:
-        self._charge(size - len(node.data))
-        if size < len(node.data):
-            del node.data[size:]
-        else:
-            node.data.extend(bytes(size - len(node.data)))
+        self._charge(size - node.data.size)
+        node.data.resize(size)
 
     def _add(self, parent: TmpDir, name: bytes, node: TmpNode) -> TmpNode:
         parent.entries[name] = node
@@ -227,7 +289,7 @@ class TmpFs(FileSystem):
         n = self._node(node)
         size, rdev = 0, 0
         if isinstance(n, TmpFile):
-            size = len(n.data)
+            size = n.data.size
         elif isinstance(n, TmpDir):
             size = DIRENT_SIZE * (len(n.entries) + 2)
         elif isinstance(n, TmpLink):
@@ -256,8 +318,7 @@ class TmpFs(FileSystem):
         n = self._file(node)
         if offset < 0 or size < 0:
             raise KernelError(Errno.EINVAL, "negative offset or size")
-        with memoryview(n.data) as view:  # one copy, out of the file's bytes
-            return bytes(view[offset:offset + size])
+        return n.data.read(offset, size)  # one copy, out of the file's chunks
 
     def write(self, node: Node, offset: int, data: bytes) -> int:
         """Writes what fits: a short count when tmpfs fills, ENOSPC when nothing fits."""
@@ -267,20 +328,14 @@ class TmpFs(FileSystem):
             raise KernelError(Errno.EINVAL, "negative offset")
         if not data:
             return 0
-        room = len(n.data) + self._free_bytes() - offset
+        room = n.data.size + self._free_bytes() - offset
         if room <= 0:
             raise KernelError(Errno.ENOSPC, "tmpfs is full")
         piece = memoryview(data)[:room]
-        size, end = len(n.data), offset + len(piece)
-        if end > size:
-            self._charge(end - size)
-        if offset > size:
-            n.data.extend(bytes(offset - size))  # the gap reads as zeros
-            size = offset
-        # one copy: over what is there, then appended (never zeros written, then overwritten)
-        inside = max(0, min(end, size) - offset)
-        n.data[offset:offset + inside] = piece[:inside]
-        n.data += piece[inside:]
+        end = offset + len(piece)
+        if end > n.data.size:
+            self._charge(end - n.data.size)
+        n.data.write(offset, piece)  # (a gap before ``offset`` reads as zeros)
         self._touch(n)
         return len(piece)
 
