@@ -31,6 +31,7 @@ import os
 from typing import TYPE_CHECKING
 
 from cloudos.hal.cpu import TrapKind
+from cloudos.kernel.sched import RunQueue
 from cloudos.kernel.task import State, Thread
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class DirectSwitch:
                 or timers and timers[0][0] <= now + TIMER_SLACK or cpu.smp is not None:
             return None
         queue = scheduler.queues[cpu.index]
-        nxt = scheduler.pick(queue)
+        nxt = _first_ready(queue)
         if nxt is None:
             return None
         if nxt is thread or nxt.notify or nxt.context is None \
@@ -79,3 +80,15 @@ class DirectSwitch:
         self.switches += 1
         scheduler.enter(nxt, cpu)
         return cpu.switch(nxt.context, scheduler.budget(nxt, cpu, now))
+
+
+def _first_ready(queue: RunQueue) -> Thread | None:
+    """``Scheduler.pick`` on a uniprocessor (where nothing conflicts and this CPU's queue
+    is the only one): the first ready thread of the highest level, taken off its queue;
+    stale entries before it (threads no longer ready) are dropped, as pick drops them."""
+    for line in queue.levels:
+        while line:
+            thread = line.popleft()
+            if thread.state is State.READY:
+                return thread
+    return None

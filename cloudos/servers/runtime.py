@@ -138,7 +138,7 @@ class ServerApi:
         g = self.kernel.ipc.grant(self.pid, grant, offset, length, write=False)
         return g.aspace.copy_in(g.start + offset, length)
 
-    def copy_out(self, grant: int, offset: int, data: bytes) -> None:
+    def copy_out(self, grant: int, offset: int, data: bytes | memoryview) -> None:
         g = self.kernel.ipc.grant(self.pid, grant, offset, len(data), write=True)
         g.aspace.copy_out(g.start + offset, memoryview(data))  # (its pages: views, not copies)
 

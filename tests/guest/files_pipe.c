@@ -1,4 +1,4 @@
-/* files_pipe.c — pipes: 10 MiB parent<-child in uneven chunks with a checksum, EOF, SIGPIPE and EPIPE, O_NONBLOCK EAGAIN, poll() and select() with and without data (argv[1] picks one section; none: all). */
+/* files_pipe.c — pipes: 10 MiB parent<-child in uneven chunks with a checksum, EOF, SIGPIPE and EPIPE, O_NONBLOCK EAGAIN, poll() and select() with and without data, writes to a reader already waiting (argv[1] picks one section; none: all). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,6 +84,48 @@ static void show_select(const char *label, int rfd, int wfd, long usec)
     if (usec > 0)
         printf(" waited>=%ldms:%s", usec / 1000 * 8 / 10, ms >= usec / 1000.0 * 0.8 ? "yes" : "no");
     printf("\n");
+}
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+}
+
+/* The child of section handoff: reads that wait for the parent's writes (it sleeps 50 ms
+   before each, so each read is parked when its write comes). */
+static void parked_reader(int fd, int sigfd)
+{
+    static unsigned char in[4096];
+    ssize_t n = read(fd, in, 3);
+    printf("parked read of 3: %zd [%.*s]\n", n, (int)(n > 0 ? n : 0), (char *)in);
+    n = read(fd, in, sizeof in);
+    printf("then the rest: %zd [%.*s]\n", n, (int)(n > 0 ? n : 0), (char *)in);
+    struct iovec v[2] = {{in, 2}, {in + 100, 4}};
+    n = readv(fd, v, 2);
+    printf("parked readv of 2+4: %zd [%.2s|%.4s]\n", n, (char *)in, (char *)in + 100);
+    n = read(fd, in, sizeof in);
+    printf("then the rest: %zd [%.*s]\n", n, (int)(n > 0 ? n : 0), (char *)in);
+    unsigned long sum = 0, total = 0;
+    while (total < 200000) {
+        n = read(fd, in, 1000);
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n; i++)
+            sum = sum * 31 + in[i];
+        total += (unsigned long)n;
+    }
+    printf("parked reads of 1000, 200000 written at once: %lu bytes, sum %lx\n", total, sum);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;  /* no SA_RESTART: the read ends EINTR */
+    sigaction(SIGUSR1, &sa, NULL);
+    write(sigfd, "r", 1);  /* ready: the handler is there */
+    n = read(fd, in, sizeof in);
+    printf("parked read interrupted: %zd %s\n", n, n < 0 ? errname(errno) : "");
+    n = read(fd, in, sizeof in);
+    printf("the next read gets the bytes: %zd [%.*s]\n", n, (int)(n > 0 ? n : 0), (char *)in);
+    fflush(stdout);
+    _exit(0);
 }
 
 int main(int argc, char **argv)
@@ -319,6 +362,40 @@ int main(int argc, char **argv)
         show_status("late writer", st);
         close(p[0]);
         close(p[1]);
+    }
+    /* writes to an empty pipe whose reader waits: it takes its share, the rest stays */
+    if (section("handoff")) {
+        int ready[2];
+        char r;
+        fflush(stdout);
+        pipe(p);
+        pipe(ready);
+        pid = fork();
+        if (pid == 0)
+            parked_reader(p[0], ready[1]);
+        usleep(50000);
+        write(p[1], "abcdefghij", 10);
+        usleep(50000);
+        write(p[1], "0123456789", 10);
+        usleep(50000);
+        for (uint32_t i = 0; i < 65536; i++)
+            buf[i] = pattern(i);
+        static unsigned char big[200000];
+        for (uint32_t i = 0; i < sizeof big; i++)
+            big[i] = buf[i % 65536];
+        ssize_t wrote = write(p[1], big, sizeof big);
+        read(ready[0], &r, 1);
+        usleep(50000);
+        kill(pid, SIGUSR1);
+        usleep(50000);
+        write(p[1], "xyz", 3);
+        waitpid(pid, &st, 0);
+        show_status("parked reader", st);
+        printf("the write of 200000: %zd\n", wrote);
+        close(p[0]);
+        close(p[1]);
+        close(ready[0]);
+        close(ready[1]);
     }
     return 0;
 }

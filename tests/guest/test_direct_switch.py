@@ -19,7 +19,8 @@ import pytest
 from tests.guest.test_files import SECTIONED, _assert_same, _check_native
 from tests.guest.test_processes import EXPECTED_LINES
 
-SECTION_CASES = [("files_pipe", "wake"), ("files_pipe", "bulk"), ("files_eventfd", "wake_thread"),
+SECTION_CASES = [("files_pipe", "wake"), ("files_pipe", "bulk"), ("files_pipe", "handoff"),
+                 ("files_eventfd", "wake_thread"),
                  ("files_locks", "wait"), ("jobs", "stop"), ("files_fifo", "interrupted")]
 SWITCHES = re.compile(rb"(\d+) context switches in the SYSCALL hook")
 
@@ -64,7 +65,8 @@ def test_switch_chooses_the_path(on, guest_bins, run_native, run_cloudos):
         assert switches is None, err.decode(errors="replace")
 
 
-LOADED_CASES = [("files_eventfd", "wake_thread"), ("files_pipe", "wake"), ("jobs", "stop")]
+LOADED_CASES = [("files_eventfd", "wake_thread"), ("files_pipe", "wake"), ("jobs", "stop"),
+                ("files_pipe", "handoff")]
 
 
 @pytest.mark.parametrize("program,section", LOADED_CASES,
@@ -81,3 +83,18 @@ def test_loaded_host_in_stress_mode(program, section, hogs, guest_bins, run_nati
                                     timeout=300)
     _assert_same(native, (status, out, err))
     assert SWITCHES.search(err), err.decode(errors="replace")
+
+
+@pytest.mark.parametrize("cpus", ["1", "2"])
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "slow"])
+def test_pipe_handoff_loaded(cpus, fast, hogs, guest_bins, run_native, run_cloudos):
+    """files_pipe's handoff section (a write to an empty pipe whose reader waits gives the
+    reader its share straight away: servers/vfs/pipe.py's ``_give_waiting``; the rest stays
+    in the pipe; an interrupted reader takes nothing) on a loaded host, on one vCPU and on
+    two, with the IPC fast path on and off: what Linux prints."""
+    prog = guest_bins.path("files_pipe", "static")
+    native = run_native([prog, "handoff"])
+    _check_native(native, [b"== handoff", *SECTIONED["files_pipe"]["handoff"]])
+    env = {**os.environ, "CLOUDOS_FASTPATH": "1" if fast else "0"}
+    _assert_same(native, run_cloudos([prog, "handoff"], env=env, extra_args=["--cpus", cpus],
+                                     timeout=300))

@@ -198,6 +198,12 @@ PIPE_SECTIONS = {
     "hangup": [b"poll read end after writer closed: 1 revents=HUP  waited>=800ms:no",
                b"poll write end after reader closed: 1 revents=OUT ERR  waited>=800ms:no"],
     "wake": [b"poll woken by the child: 1 IN=1", b"late writer: exited 0"],
+    "handoff": [b"parked read of 3: 3 [abc]", b"then the rest: 7 [defghij]",
+                b"parked readv of 2+4: 6 [01|2345]", b"then the rest: 4 [6789]",
+                b"parked reads of 1000, 200000 written at once: 200000 bytes, sum "
+                b"a2950bc2512b8d60",
+                b"parked read interrupted: -1 EINTR", b"the next read gets the bytes: 3 [xyz]",
+                b"parked reader: exited 0", b"the write of 200000: 200000"],
 }
 
 

@@ -678,8 +678,11 @@ def sys_eventfd(t: Thread, initval: int, *_: int) -> int:
 def _check_buffer(t: Thread, buf: int, count: int, write: bool) -> None:
     """EFAULT before anything is consumed, as Linux fails a bad buffer."""
     if count:
-        t.process.aspace.user_frame(buf, write)
-        t.process.aspace.user_frame(buf + count - 1, write)
+        aspace = t.process.aspace
+        aspace.user_frame(buf, write)
+        last = buf + count - 1
+        if (last ^ buf) >> 12:  # (a buffer within one page: that page is checked)
+            aspace.user_frame(last, write)
 
 
 # (on x86 any access right implies read)

@@ -122,7 +122,8 @@ class FileOps:
         """The last holder of ``file`` let go of it."""
 
 
-def scatter(api: ServerApi, grant: Any, data: bytes, lengths: list[int] | None) -> None:
+def scatter(api: ServerApi, grant: Any, data: bytes | memoryview,
+            lengths: list[int] | None) -> None:
     """Copy a read's bytes to its grant, or (``lengths``: a readv's) to its grants in order."""
     if lengths is None:
         api.copy_out(grant, 0, data)

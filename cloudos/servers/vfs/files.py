@@ -19,7 +19,7 @@ import gc
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from cloudos.abi.flags import OpenFlag
 from cloudos.errno import Errno, KernelError
@@ -256,9 +256,18 @@ class FdTable:
 
     def __init__(self, entries: dict[int, FdEntry] | None = None, limit: int = MAX_FDS) -> None:
         self.entries: dict[int, FdEntry] = entries or {}
-        # RLIMIT_NOFILE's soft limit (the VFS sets it from the process's, at most MAX_FDS):
-        # no new fd numbered at or above it
-        self.limit = limit
+        self.fixed = limit
+        # whose call the VFS serves on this table, and how it learns that process's
+        # RLIMIT_NOFILE (``Vfs.proc`` sets both): read only when a limit is needed
+        self.caller = 0
+        self.rlimit: Callable[[int], int] | None = None
+
+    @property
+    def limit(self) -> int:
+        """RLIMIT_NOFILE's soft limit of the caller (at most MAX_FDS): no new fd numbered
+        at or above it."""
+        rlimit = self.rlimit
+        return self.fixed if rlimit is None else min(rlimit(self.caller), MAX_FDS)
 
     def get(self, fd: int) -> OpenFile:
         entry = self.entries.get(fd)
@@ -281,7 +290,8 @@ class FdTable:
     def check_free(self, count: int) -> None:
         """EMFILE unless ``count`` numbers below the limit are free (for a call that
         installs several fds: all of them or, as on Linux, none)."""
-        if self.limit - sum(1 for fd in self.entries if fd < self.limit) < count:
+        limit = self.limit
+        if limit - sum(1 for fd in self.entries if fd < limit) < count:
             raise KernelError(Errno.EMFILE, "too many open files (RLIMIT_NOFILE)")
 
     def fork(self) -> FdTable:

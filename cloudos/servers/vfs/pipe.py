@@ -237,7 +237,7 @@ def _drop_unwritten_rights(vfs: PipeServer, pipe: Pipe) -> None:
             vfs.unref(file)
 
 
-def hand_over(vfs: PipeServer, request: Request, grant: Any, data: bytes,
+def hand_over(vfs: PipeServer, request: Request, grant: Any, data: bytes | memoryview,
               lengths: list[int] | None,
             passed: list[OpenFile], control: Any) -> Any:
     """Copy what a pipe or socket read took; files that came with it go to recvmsg's
@@ -298,6 +298,9 @@ def write(vfs: PipeServer, request: Request, file: OpenFile, data: bytes, done: 
         changed(vfs, pipe)
         return None
     fits = min(room, left)
+    if pipe.blocked_readers and not pipe.buffer and not messages and not pipe.rights:
+        given = _give_waiting(vfs, pipe, data, done, fits)  # (the bytes skip the buffer)
+        done, fits = done + given, fits - given
     pipe.buffer += memoryview(data)[done:done + fits]  # (one copy)
     done += fits
     if messages:
@@ -311,6 +314,31 @@ def write(vfs: PipeServer, request: Request, file: OpenFile, data: bytes, done: 
         pipe.blocked_writers.append((request, file, data, done))
         return None
     return done
+
+
+def _give_waiting(vfs: PipeServer, pipe: Pipe, data: bytes, done: int, fits: int) -> int:
+    """A write of ``fits`` bytes of ``data`` (from ``done``) to an empty byte-stream pipe
+    with a reader waiting: the first reader still waiting takes its share straight from
+    the writer's bytes, copied once into its memory, not through the buffer (what a
+    write then ``changed`` would give it, in the same order); returns the bytes given."""
+    while pipe.blocked_readers:
+        request, count, grant, lengths, control = pipe.blocked_readers[0]
+        if isinstance(control, Resumable):  # a read of its own kind: ``changed`` serves it
+            return 0
+        pipe.blocked_readers.popleft()
+        if not vfs.api.waiting(request):
+            continue  # interrupted (EINTR): it must not take the data
+        given = min(count, fits)
+        pipe.consumed += given
+        signal_async(vfs, pipe.async_writers)
+        try:
+            vfs.answer(request, hand_over(vfs, request, grant,
+                                          memoryview(data)[done:done + given], lengths, [],
+                                          control))
+        except KernelError as err:
+            vfs.answer(request, -err.errno)
+        return given
+    return 0
 
 
 SHUT_READ, SHUT_WRITE = 1, 2  # OpenFile.shut bits

@@ -314,7 +314,8 @@ class Vfs:
         proc = self.state.procs.get(request.sender)
         if proc is None:
             raise KernelError(Errno.ESRCH, f"pid {request.sender} unknown to the VFS")
-        proc.fds.limit = min(self.state.fd_limit(request.sender), files.MAX_FDS)
+        fds = proc.fds  # (its limit is read, the caller's, only by calls that need it)
+        fds.caller, fds.rlimit = request.sender, self.state.fd_limit
         return proc
 
     def socket(self, request: Request, r: vfs.Socket) -> Any:
