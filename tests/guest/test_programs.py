@@ -75,6 +75,15 @@ def test_alarm_and_interval_timer(guest_bins, run_native, run_cloudos):
     _assert_same(native, run_cloudos([prog]))
 
 
+def test_fast_interval_timer_over_a_busy_loop(guest_bins, run_native, run_cloudos):
+    """A 500 us ITIMER_REAL: the loop still ends (each signal's frame must cost well under
+    a period), and the doubles it keeps in XMM registers survive a handler that wipes them."""
+    prog = guest_bins.path("itimer_busy", "static")
+    native = run_native([prog])
+    assert native == (0, b"signals landed: 1\nsums survive the handler: 1\n", b""), native
+    _assert_same(native, run_cloudos([prog], timeout=180))
+
+
 @by_mode
 def test_args_and_environment(mode, guest_bins, run_native, run_cloudos):
     prog = guest_bins.path("args", mode)
