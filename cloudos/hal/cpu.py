@@ -28,7 +28,7 @@ import threading
 import time
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from unicorn import (UC_ARCH_X86, UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INSN, UC_HOOK_INTR,
                      UC_MODE_64)
@@ -232,6 +232,7 @@ class Cpu:
         self._vec_ids = (ctypes.c_int * len(XMM))(*XMM)
         self._vec_ptrs = (ctypes.c_void_p * len(XMM))(
             *(ctypes.addressof(self._vec) + 16 * i for i in range(len(XMM))))
+        self._batches: dict[tuple[int, ...], tuple[Any, Any, Any]] = {}
         self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
         self._gate = _Gate(self._on_syscall, _c_address(uclib.uc_reg_read_batch),
                            _c_address(uclib.uc_reg_write), _c_address(uclib.uc_emu_stop),
@@ -476,6 +477,26 @@ class Cpu:
         names = ("RIP", "RSP", "RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "R8", "R9",
                  "R10", "R11", "R12", "R13", "R14", "R15", "RFLAGS", "FS_BASE", "CR2", "CR3")
         return {name: self.reg(getattr(X, f"UC_X86_REG_{name}")) for name in names}
+
+    def read_regs(self, regs: tuple[int, ...]) -> list[int]:
+        """Several 64-bit registers in one C call (a signal frame's 18: ~27 -> ~3 us)."""
+        ids, values, ptrs = self._batch(regs)
+        _check(uclib.uc_reg_read_batch(self._handle, ids, ptrs, len(regs)))
+        return values[:]
+
+    def write_regs(self, regs: tuple[int, ...], values: Sequence[int]) -> None:
+        ids, buffer, ptrs = self._batch(regs)
+        buffer[:] = [v & 0xFFFF_FFFF_FFFF_FFFF for v in values]
+        _check(uclib.uc_reg_write_batch(self._handle, ids, ptrs, len(regs)))
+
+    def _batch(self, regs: tuple[int, ...]) -> tuple[Any, Any, Any]:
+        batch = self._batches.get(regs)
+        if batch is None:
+            values = (ctypes.c_uint64 * len(regs))()
+            ptrs = (ctypes.c_void_p * len(regs))(
+                *(ctypes.addressof(values) + 8 * i for i in range(len(regs))))
+            batch = self._batches[regs] = ((ctypes.c_int * len(regs))(*regs), values, ptrs)
+        return batch
 
     def syscall_args(self) -> list[int]:
         """RAX (the number) and the six argument registers, in one call."""

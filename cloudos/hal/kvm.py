@@ -67,7 +67,7 @@ import struct
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from unicorn import x86_const as X
 
@@ -634,6 +634,13 @@ class KvmCpu:
 
     def set_reg(self, reg: int, value: int) -> None:
         self._live.write(reg, value)
+
+    def read_regs(self, regs: tuple[int, ...]) -> list[int]:
+        return [self._live.read(reg) for reg in regs]
+
+    def write_regs(self, regs: tuple[int, ...], values: Sequence[int]) -> None:
+        for reg, value in zip(regs, values):
+            self._live.write(reg, value)
 
     def registers(self) -> dict[str, int]:
         """The general registers, RIP, RFLAGS, FS base and the control registers, by name."""

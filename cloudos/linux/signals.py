@@ -394,7 +394,7 @@ def _push_frame(thread: Thread, info: SigInfo, handler: int, flags: int, restore
     cpu, aspace, state = thread.process.kernel.cpu, thread.process.aspace, linux_thread(thread)
     assert thread.context is not None
     cpu.load(thread.context)
-    regs = [cpu.reg(r) for r in REG_IDS]
+    regs = cpu.read_regs(REG_IDS)
     state.fpu.append(cpu.vector_registers())
     cpu.set_vector_registers(FPU_INIT)  # the handler starts with a clean FPU, as on Linux
     base, size = state.altstack
@@ -426,8 +426,7 @@ def sigreturn(thread: Thread) -> int:
     regs = list(context[:18])
     old = cpu.reg(X.UC_X86_REG_EFLAGS)
     regs[17] = (old & ~EFLAGS_USER) | (regs[17] & EFLAGS_USER)
-    for reg, value in zip(REG_IDS, regs):
-        cpu.set_reg(reg, value)
+    cpu.write_regs(REG_IDS, regs)
     mask = struct.unpack_from("<Q", raw, UCONTEXT_HEAD.size + SIGCONTEXT.size)[0]
     state.sigmask = mask & ~UNBLOCKABLE
     if state.fpu:
