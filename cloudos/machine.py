@@ -218,7 +218,7 @@ class KernelProcView:
             return None
         live = [t for t in p.threads if t.state is not State.TERMINATED]
         state = "Z" if p.zombie else min((STATES[t.state] for t in live), default="S")
-        user, system = p.times()
+        user, system = process.cputimes(p)
         linux = p.personality  # a server process has no Linux state: root's ids
         c = linux.creds if isinstance(linux, LinuxProcess) else Creds.of(0, 0)
         start = linux.started if isinstance(linux, LinuxProcess) else 0.0
@@ -578,7 +578,8 @@ class Machine:
 
         def check() -> None:  # RLIMIT_CPU, as Linux enforces it at the hard limit
             for p in list(self.kernel.processes.values()):
-                if not p.zombie and sum(p.times()) >= process.linux(p).rlimits[RLIMIT_CPU][1]:
+                hard = process.linux(p).rlimits[RLIMIT_CPU][1]
+                if not p.zombie and sum(process.cputimes(p)) >= hard:
                     signals.send(p, signals.SigInfo(signals.SIGKILL, signals.SI_KERNEL))
             if self.kernel.threads():
                 scheduler.call_at(scheduler.clock() + CPU_CHECK, check)

@@ -170,8 +170,11 @@ class Kernel:
     def exit_thread(self, thread: Thread, code: int) -> None:
         """End one thread; the last one to end takes the process with it."""
         thread.state = State.TERMINATED
-        if all(t.state is State.TERMINATED for t in thread.process.threads):
+        threads = thread.process.threads
+        if all(t.state is State.TERMINATED for t in threads):
             self.exit_process(thread.process, code)
+        elif thread.tid != thread.process.pid:  # the leader stays, as Linux's zombie leader
+            threads.remove(thread)
 
     def exit_process(self, process: Process, code: int = 0, signal: int = 0) -> None:
         """End every thread of ``process`` and free its memory; it stays as a zombie.

@@ -58,9 +58,6 @@ class Process:
     def zombie(self) -> bool:
         return self.state is State.TERMINATED
 
-    def times(self) -> tuple[float, float]:
-        """User and system seconds used by all threads, live and dead."""
-        return (sum(t.user_time for t in self.threads), sum(t.sys_time for t in self.threads))
 
 
 class Policy(IntEnum):

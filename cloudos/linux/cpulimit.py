@@ -20,7 +20,7 @@ import weakref
 
 from cloudos.abi.signal import SIGKILL, SIGXCPU
 from cloudos.kernel.task import Process
-from cloudos.linux.process import RLIM_INFINITY, RLIMIT_CPU, linux
+from cloudos.linux.process import RLIM_INFINITY, RLIMIT_CPU, cputimes, linux
 from cloudos.linux.syscalls.sys_signal import send_signal
 
 MIN_CHECK, MAX_CHECK = 0.01, 0.25  # seconds between two looks at a process's CPU time
@@ -29,7 +29,7 @@ _watched: weakref.WeakSet[Process] = weakref.WeakSet()
 
 
 def _used(process: Process) -> float:
-    user, system = process.times()
+    user, system = cputimes(process)
     return user + system
 
 

@@ -68,6 +68,7 @@ class LinuxProcess:
     aslr: str = layouts.DEFAULT  # how it lays out the programs it execs (aslr.MODES)
     persona: int = 0            # personality(2): PER_LINUX and its flags (ADDR_NO_RANDOMIZE)
     generation: int = 0         # bumped when the timer is re-armed, to drop stale expiries
+    ended: list[float] = field(default_factory=lambda: [0.0, 0.0])  # its ended threads' times
     stopped: int = 0            # the signal that stopped it (0: it runs)
     # What its parent's wait has yet to collect: a stop (0x7f | signal << 8) or
     # a continue (0xffff) status word; 0: nothing
@@ -147,6 +148,23 @@ def linux(process: Process) -> LinuxProcess:
     state = process.personality
     assert isinstance(state, LinuxProcess)
     return state
+
+
+def cputimes(process: Process) -> tuple[float, float]:
+    """User and system seconds used by all threads of ``process``, live and ended (the
+    kernel drops an ended thread that is not the leader: ``thread_ended`` keeps its times)."""
+    user, system = linux(process).ended if isinstance(process.personality, LinuxProcess) \
+        else (0.0, 0.0)
+    return (user + sum(t.user_time for t in process.threads),
+            system + sum(t.sys_time for t in process.threads))
+
+
+def thread_ended(thread: Thread) -> None:
+    """After ``Kernel.exit_thread``: the times of a thread it dropped count for its process."""
+    if thread not in thread.process.threads:
+        ended = linux(thread.process).ended
+        ended[0] += thread.user_time
+        ended[1] += thread.sys_time
 
 
 def linux_thread(thread: Thread) -> LinuxThread:

@@ -65,6 +65,10 @@ EXPECTED_LINES = {
         b"signal during vfork: handled after the child ended: yes",
         b"child exited 3",
     ],
+    "threads_ended": [
+        b"rusage counts the ended threads: 1", b"process clock counts them: 1",
+        b"tasks after the joins: 1", b"tasks after 300 more: 1",
+    ],
     "pthreads": [
         b"counter: 160000 (expected 160000)",
         b"join return values: ok",

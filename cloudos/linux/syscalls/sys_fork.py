@@ -35,8 +35,8 @@ from cloudos.linux.coredump import CORE_DUMPED
 from cloudos.linux import creds
 from cloudos.linux.creds import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
 from cloudos.linux.pagecache import collect_shared
-from cloudos.linux.process import (RLIMIT_NPROC, RLIMIT_STACK, LinuxProcess, linux,
-                                   linux_thread, load_program, since_boot)
+from cloudos.linux.process import (RLIMIT_NPROC, RLIMIT_STACK, LinuxProcess, cputimes, linux,
+                                   linux_thread, load_program, since_boot, thread_ended)
 from cloudos.linux.syscalls.args import s32, user_string
 from cloudos.linux.syscalls import sys_file, sys_ns, sys_pidfd
 from cloudos.linux.syscalls.sys_futex import futex_wake
@@ -484,6 +484,7 @@ def sys_exit(t: Thread, code: int, *_: int) -> int:
     _clear_child_tid(t)
     kernel = t.process.kernel
     kernel.exit_thread(t, s32(code) & 0xFF)
+    thread_ended(t)
     kernel.scheduler.wakeup(("vfork", t.process.pid), t.process.pid)
     raise Stop
 
@@ -531,7 +532,7 @@ def reap(process: Process) -> None:
     """The parent collected the status: its child's CPU time becomes its children's."""
     parent = process.parent
     if parent is not None:
-        user, system = process.times()
+        user, system = cputimes(process)
         cu, cs = linux(process).child_times
         pu, ps = linux(parent).child_times
         linux(parent).child_times = (pu + user + cu, ps + system + cs)
@@ -625,7 +626,7 @@ def sys_wait4(t: Thread, pid: int, wstatus: int, options: int, rusage: int, *_: 
     if wstatus:
         aspace.copy_out(wstatus, struct.pack("<i", report or wait_status(child)))
     if rusage:
-        aspace.copy_out(rusage, rusage_bytes(*child.times()))
+        aspace.copy_out(rusage, rusage_bytes(*cputimes(child)))
     _collect(t, child, report)
     return child.pid
 
@@ -685,7 +686,7 @@ def sys_waitid(t: Thread, idtype: int, ident: int, infop: int, options: int, rus
         aspace.copy_out(infop, struct.pack("<iiiiii", SIGCHLD, 0, code, 0, child.pid, uid)
                         + struct.pack("<i", status) + bytes(100))
     if rusage:
-        aspace.copy_out(rusage, rusage_bytes(*child.times()))
+        aspace.copy_out(rusage, rusage_bytes(*cputimes(child)))
     if not options & WNOWAIT:
         _collect(t, child, report)
     return 0

@@ -16,7 +16,7 @@ from cloudos.kernel.sched import Scheduler
 from cloudos.kernel.task import Policy, State, Thread
 from cloudos.kernel.trap import Stop
 from cloudos.linux.creds import CAP_SYS_NICE
-from cloudos.linux.process import linux, linux_thread
+from cloudos.linux.process import cputimes, linux, linux_thread
 from cloudos.linux.syscalls.args import s32
 from cloudos.linux.syscalls.sys_fork import rusage_bytes
 
@@ -195,7 +195,7 @@ def sys_setpriority(t: Thread, which: int, who: int, prio: int, *_: int) -> int:
 
 def sys_times(t: Thread, buf: int, *_: int) -> int:
     """Implements Linux times(2): clock ticks of 1/100 s."""
-    user, system = t.process.times()
+    user, system = cputimes(t.process)
     child_user, child_system = linux(t.process).child_times
     if buf:
         t.process.aspace.copy_out(buf, struct.pack(
@@ -207,7 +207,7 @@ def sys_getrusage(t: Thread, who: int, usage: int, *_: int) -> int:
     """Implements Linux getrusage(2): CPU times; the other fields are zero."""
     who = s32(who)
     if who == RUSAGE_SELF:
-        user, system = t.process.times()
+        user, system = cputimes(t.process)
     elif who == RUSAGE_CHILDREN:
         user, system = linux(t.process).child_times
     elif who == RUSAGE_THREAD:
@@ -221,7 +221,7 @@ def sys_getrusage(t: Thread, who: int, usage: int, *_: int) -> int:
 def cpu_clock(t: Thread, clock_id: int) -> float | None:
     """Seconds on a CPU-time clock (2: process, 3: thread), or None for other clocks."""
     if clock_id == 2:
-        return sum(t.process.times())
+        return sum(cputimes(t.process))
     if clock_id == 3:
         return t.user_time + t.sys_time
     return None
