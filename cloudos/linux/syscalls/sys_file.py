@@ -126,9 +126,13 @@ def call(t: Thread, request: Any, grants: tuple[Cap, ...] = (),
     msg = Message(request.OP, b"", t.process.pid, list(grants), body=request)
     state = linux_thread(t)
     state.inflight = (port, msg)
+    again = _again_if_undone(t, deliver or _result)
+    if fast and fastpath.ENABLED and t.process.personality.ptrace is None:
+        answer = fastpath.direct(t, state, port, msg, again, deadline, timeout_result)
+        if answer is not None:
+            return answer
     try:
-        return ipc.call(t, port, msg, _again_if_undone(t, deliver or _result), deadline,
-                        timeout_result)
+        return ipc.call(t, port, msg, again, deadline, timeout_result)
     except KernelError:
         state.inflight = None
         raise
