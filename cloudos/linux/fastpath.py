@@ -27,18 +27,95 @@ after, with the caller running again: its delivery (copies into its memory, SIGP
 a stop of its job) then happens as for a call served in the hook, never writing the
 registers of a CPU that is running.
 Called by: ``sys_file.call``.
+
+The direct call (``direct``), tried first: when the VFS waits in receive on its port with
+nothing queued, the call does not go through ``Ipc.call`` at all. The message is handed to
+the server's handler at once and its answer taken straight back (``ServerApi.reply`` sees
+the runtime's ``direct`` slot): the caller never leaves RUNNING, the server leaves its
+receive only for the step and goes back to it; no sleep, wake or run-queue work. The reply
+capability of a thread's direct call, and its token, are minted once and reused while
+each call is answered in its step (then nothing of it is left anywhere: the server's space
+forgot it, no reply waits for it, no Interrupt can name it, as only a caller asleep on a
+reply is interrupted through the server). A call the server does not answer in its step
+(deferred, forwarded to the net server) puts the caller to sleep on its reply exactly as
+``Ipc.call`` would, a fresh reply capability is minted for the next call, and a forwarded
+call is served on by ``serve``.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+from typing import Any
 
-from cloudos.kernel.ipc import Message, Port
+from cloudos.kernel.cap import Cap, ObjType, Right
+from cloudos.kernel.ipc import Deliver, Message, Port
 from cloudos.kernel.task import State, Thread
 from cloudos.kernel.trap import SlowPath, Stop
 
 ENABLED = os.environ.get("CLOUDOS_FASTPATH", "1") != "0"  # off: the slow path always
+
+
+def direct(t: Thread, state: Any, port: Port, msg: Message, deliver: Deliver,
+           deadline: float | None, timeout_result: int) -> int | None:
+    """Call the server of ``port`` directly for ``t`` (its Linux thread ``state``) and
+    return the answer as ``deliver`` makes it; None when the server does not wait for it
+    in receive (the caller goes the usual way, ``Ipc.call``). Raises Stop (the caller
+    sleeps on its reply) or SlowPath like ``serve``."""
+    runtime = port.server
+    if runtime is None or port.queue or runtime.pending is not None \
+            or runtime.direct is not None:
+        return None
+    server = runtime.thread
+    kernel = t.process.kernel
+    ipc, scheduler = kernel.ipc, kernel.scheduler
+    channel = ("recv", port.id)
+    if server.state is not State.BLOCKED or server.channel != channel \
+            or server.deadline is not None or ipc.receivers.get(server) != runtime._deliver \
+            or scheduler.channels.get(channel) != [server] or t in ipc.receivers:
+        return None
+    cached, state.reply = state.reply, None  # (reused only once this call is answered)
+    if cached is None or not cached[0].valid:
+        cap = Cap(ObjType.REPLY, ipc._id(), Right.SEND)
+        cached = (cap, ipc.caps.token(cap))
+    cap, token = cached
+    reply_id = cap.obj
+    msg.reply = cap
+    ipc.replies[reply_id] = t
+    before, t.channel = t.channel, ("reply", reply_id)  # (the server asks if it waits)
+    answers: list[Message] = []
+    runtime.direct = (cap, answers)
+    # The server leaves its receive for this message and runs on the caller's time.
+    del scheduler.channels[channel], ipc.receivers[server]
+    server.channel = None
+    runtime._deliver(msg, token)
+    server.state = State.RUNNING
+    runtime.served_now += 1
+    assert server.service is not None
+    server.service.step(server)  # (through its Service: a tracer may time the step)
+    if server.state is State.RUNNING:
+        scheduler.add(server)
+    runtime.direct = None
+    t.channel = before
+    if answers:
+        ipc.replies.pop(reply_id, None)
+        if t.state is not State.RUNNING:  # (killed meanwhile: nothing to return to)
+            raise Stop
+        runtime.served_direct += 1
+        if reply_id not in runtime.forwarded:
+            state.reply = cached
+        t.restart = -1
+        result = deliver(answers[0])
+        if t.restart >= 0:  # the answer says: run the call again (a server restart, a stop)
+            raise SlowPath(functools.partial(_again, t, t.restart))
+        return result
+    # Not answered (parked, forwarded): the caller sleeps on its reply, as in Ipc.call.
+    ipc.receivers[t] = deliver
+    scheduler.sleep_on(t, ("reply", reply_id), deadline, timeout_result)
+    onward = runtime.forwarded.get(reply_id)
+    if onward is not None and onward.server is not None:
+        return serve(t, onward, msg)
+    raise Stop
 
 
 def serve(t: Thread, port: Port, msg: Message) -> int:

@@ -133,6 +133,7 @@ class LinuxThread:
     started: float = 0.0  # seconds after boot it was made, as /proc's task starttime
     inflight: Any = None  # (port, message) of its call to the VFS, taken back by a signal
     vfs_restarts: int = 0  # times in a row its call ran again after the VFS crashed
+    reply: Any = None  # (capability, token) of its direct calls' reply (linux/fastpath.py)
 
     def fork(self) -> LinuxThread:
         return LinuxThread(self.sigmask, affinity=self.affinity, timerslack=self.timerslack,

@@ -73,8 +73,17 @@ class ServerApi:
         self.pid = runtime.pid
 
     def reply(self, request: Request, result: Any) -> None:
-        """Answer ``request`` (now, or later for a deferred reply)."""
+        """Answer ``request`` (now, or later for a deferred reply). The call being served
+        by a direct call (``linux/fastpath.py``) has its answer taken as it is: its caller
+        never slept, so there is nobody to wake."""
         if request.answered:
+            return
+        direct = self.runtime.direct
+        if direct is not None and request.message is not None \
+                and request.message.reply is direct[0]:
+            self.runtime.direct = None
+            direct[1].append(Message(0, b"", self.pid, body=result))
+            self._done(request)
             return
         try:
             self.kernel.ipc.reply(self.pid, request.reply_token,
@@ -152,7 +161,10 @@ class ServerRuntime:
         # Fault injection: crash on calls crash_on .. crash_on + crashes - 1.
         self.crash_on, self.crashes = crash_on, crashes
         self.requests = 0
-        self.served_now = 0  # calls served on the fast path (``serve_now``)
+        self.served_now = 0  # calls served on the fast path (``serve_now``, direct calls)
+        self.served_direct = 0  # of those, by a direct call (the scheduler untouched)
+        # the direct call being served: its reply capability and where its answer goes
+        self.direct: tuple[Cap, list[Message]] | None = None
         self.current: Request | None = None
         self.injected: Request | None = None  # the request a fault struck before it was served
         self.redelivered: Message | None = None  # a notification given a second chance
@@ -299,9 +311,15 @@ class ServerRuntime:
         request, self.pending = self.pending, None
         return request
 
-    def _deliver(self, msg: Message) -> int:
+    def _deliver(self, msg: Message, reply_token: int = 0) -> int:
+        """Store ``msg`` as the pending request (``reply_token``: its reply capability's
+        token, minted already by a direct call, put in this server's space as it is)."""
         caps = self.kernel.ipc.caps
-        reply = caps.install(self.pid, msg.reply) if msg.reply is not None else 0
+        if reply_token and msg.reply is not None:
+            caps.spaces.setdefault(self.pid, {})[reply_token] = msg.reply
+            reply = reply_token
+        else:
+            reply = caps.install(self.pid, msg.reply) if msg.reply is not None else 0
         grants = [caps.install(self.pid, c) for c in msg.caps if c.type is ObjType.GRANT]
         request = Request(msg.tag, msg.sender, reply, grants, message=msg, body=msg.body)
         if reply:

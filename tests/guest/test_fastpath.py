@@ -21,7 +21,8 @@ SLOW_CASES = [("files_pipe", "sigpipe"), ("files_pipe", "wake"), ("files_pipe", 
               ("jobs", "tstp"), ("files_socketpair", "parent_child"),
               ("files_locks", "wait"), ("files_locks", "eintr"), ("signalfd", "blocking"),
               ("files_eventfd", "wake_thread")]
-SERVED = re.compile(rb"vfs: (\d+) calls, (\d+) served on the IPC fast path")
+SERVED = re.compile(rb"vfs: (\d+) calls, (\d+) served on the IPC fast path "
+                    rb"\((\d+) by a direct call\)")
 
 
 def _env(fast: bool) -> dict[str, str]:
@@ -46,9 +47,11 @@ def test_switch_chooses_the_path(fast, guest_bins, run_native, run_cloudos):
     _assert_same(native, (status, out, err))
     served = SERVED.search(err)
     assert served, err.decode(errors="replace")
-    calls, fast_calls = int(served[1]), int(served[2])
+    calls, fast_calls, direct = int(served[1]), int(served[2]), int(served[3])
     assert calls > 10
     if fast:  # a process alone with the VFS: each of its calls finds the VFS waiting
         assert fast_calls >= calls // 2, err.decode(errors="replace")
+        # ... and is answered by a direct call (linux/fastpath.direct), the scheduler untouched
+        assert direct >= calls // 2, err.decode(errors="replace")
     else:
-        assert fast_calls == 0, err.decode(errors="replace")
+        assert fast_calls == direct == 0, err.decode(errors="replace")

@@ -28,7 +28,7 @@ from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.vm import Prot
-from cloudos.kernel.task import Thread
+from cloudos.kernel.task import State, Thread
 from cloudos.linux.process import linux, linux_thread
 from cloudos.linux.syscalls.args import (WAIT_MAX, deadline, read_select_timeval,
                                          read_timespec, s32, s64, seconds, user_string)
@@ -126,9 +126,21 @@ def call(t: Thread, request: Any, grants: tuple[Cap, ...] = (),
     msg = Message(request.OP, b"", t.process.pid, list(grants), body=request)
     state = linux_thread(t)
     state.inflight = (port, msg)
+    again = _again_if_undone(t, deliver or _result)
+    if fast and fastpath.ENABLED and t.process.personality.ptrace is None:
+        try:
+            answer = fastpath.direct(t, state, port, msg, again, deadline, timeout_result)
+        except Stop:
+            # A signal that came while the server ran (the caller was RUNNING: it was not
+            # interrupted then) and the call is parked: interrupted now, as if it had
+            # come while the caller slept in the call, as on the slow path.
+            if t.notify and t.state is State.BLOCKED and signals.pending_unblocked(t):
+                interrupt(t)
+            raise
+        if answer is not None:
+            return answer
     try:
-        return ipc.call(t, port, msg, _again_if_undone(t, deliver or _result), deadline,
-                        timeout_result)
+        return ipc.call(t, port, msg, again, deadline, timeout_result)
     except KernelError:
         state.inflight = None
         raise

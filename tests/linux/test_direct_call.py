@@ -1,0 +1,125 @@
+"""The direct call of the IPC fast path (``linux/fastpath.direct``), without a CPU.
+
+A caller's call to a server waiting in receive is handed to the server's code and its
+answer comes straight back: the scheduler is untouched (no run queue entry, the caller
+still RUNNING, the server back in receive), and the reply capability is reused. When a
+precondition fails (the server is not waiting) it declines and changes nothing; when the
+server does not answer in its step, the caller sleeps on its reply as ``Ipc.call`` leaves
+it, and a later answer wakes it as on the slow path.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generator
+
+import pytest
+from fake_kernel import FakeKernel
+
+from cloudos.kernel.cap import ObjType
+from cloudos.kernel.ipc import Ipc, Message, Port
+from cloudos.kernel.task import State, Thread
+from cloudos.kernel.trap import Stop
+from cloudos.linux import fastpath
+from cloudos.linux.process import LinuxThread
+from cloudos.servers.runtime import Request, ServerApi, ServerRuntime
+
+PARK = -1  # a request body the server parks instead of answering
+
+
+class Rig:
+    """A fake kernel with IPC, a server answering ``body + 1`` (parking ``PARK``), and a
+    running caller thread without a CPU context (a wake-up leaves its result in .result)."""
+
+    def __init__(self) -> None:
+        self.kernel = kernel = FakeKernel()
+        kernel.ipc = Ipc(kernel)  # type: ignore[attr-defined,arg-type]
+        kernel.new_aspace = lambda: None  # type: ignore[attr-defined]
+        self.parked: list[Request] = []
+        self.server = ServerRuntime(kernel, "plus1", 90, self.serve)  # type: ignore[arg-type]
+        self.run_server()
+        self.caller = kernel.new_thread(kernel.new_process("app"))
+        self.caller.state = State.RUNNING
+        self.caller.personality = self.state = LinuxThread()
+
+    def serve(self, api: ServerApi) -> Generator[Port, Request, None]:
+        request = yield self.server.port
+        while True:
+            if request.body == PARK:
+                self.parked.append(request)
+            else:
+                api.reply(request, request.body + 1)
+            request = yield self.server.port
+
+    def run_server(self) -> None:
+        """One scheduler round of the server alone (it runs until it waits in receive)."""
+        thread = self.server.thread
+        for queue in self.kernel.scheduler.queues:
+            for line in queue.levels:
+                if thread in line:
+                    line.remove(thread)
+        thread.state = State.RUNNING
+        self.server.step(thread)
+
+    def call(self, body: int) -> Any:
+        msg = Message(0, b"", self.caller.process.pid, body=body)
+        return fastpath.direct(self.caller, self.state, self.server.port, msg,
+                               lambda answer: int(answer.body), None, -110)
+
+    def queued(self) -> list[Thread]:
+        return [t for q in self.kernel.scheduler.queues for line in q.levels for t in line]
+
+
+def test_a_call_is_answered_without_the_scheduler() -> None:
+    rig = Rig()
+    ipc, port = rig.kernel.ipc, rig.server.port  # type: ignore[attr-defined]
+    assert rig.server.thread.state is State.BLOCKED
+    for value in (41, 7, 100):
+        assert rig.call(value) == value + 1
+        assert rig.caller.state is State.RUNNING and rig.caller.channel is None
+        assert rig.queued() == []  # nobody woken, nobody queued
+        assert rig.server.thread.state is State.BLOCKED
+        assert rig.server.thread.channel == ("recv", port.id)
+        assert ipc.replies == {} and rig.caller not in ipc.receivers
+        # nothing of the call is left in the server's capability space
+        space = ipc.caps.spaces[rig.server.pid]
+        assert [c.type for c in space.values()] == [ObjType.PORT]  # (its own port only)
+    assert rig.server.served_direct == rig.server.served_now == 3
+    cap = rig.state.reply[0]
+    rig.call(1)
+    assert rig.state.reply[0] is cap  # the reply capability is minted once
+
+
+def test_a_busy_server_is_not_called_directly() -> None:
+    rig = Rig()
+    ipc, port = rig.kernel.ipc, rig.server.port  # type: ignore[attr-defined]
+    ipc.notify(port, Message(0, b"", 0, body=5))  # wakes it: it has a message to serve
+    assert rig.server.thread.state is State.READY
+    pending = rig.server.pending
+    assert rig.call(1) is None  # declined: the caller goes the usual way
+    assert rig.server.pending is pending and rig.server.thread.state is State.READY
+    assert rig.caller.state is State.RUNNING and ipc.replies == {}
+    assert rig.server.served_direct == rig.server.served_now == 0
+
+
+def test_a_parked_call_leaves_the_caller_asleep_until_answered() -> None:
+    rig = Rig()
+    ipc = rig.kernel.ipc  # type: ignore[attr-defined]
+    with pytest.raises(Stop):
+        rig.call(PARK)
+    caller = rig.caller
+    assert caller.state is State.BLOCKED and caller.channel[0] == "reply"
+    reply_id = caller.channel[1]
+    assert ipc.replies == {reply_id: caller} and rig.state.reply is None
+    assert rig.server.served_direct == 0
+    (request,) = rig.parked
+    assert rig.server.api.waiting(request)
+    rig.server.api.reply(request, 55)  # later: the slow path's reply wakes it
+    assert caller.state is State.READY and caller.result == 55
+    # its next call gets a new reply capability (the parked one was spent by ipc.reply)
+    caller.state = State.RUNNING
+    for q in rig.kernel.scheduler.queues:
+        for line in q.levels:
+            if caller in line:
+                line.remove(caller)
+    assert rig.call(2) == 3
+    assert rig.state.reply[0].obj != reply_id
