@@ -28,17 +28,22 @@ BACKENDS = [pytest.param(C.Cpu, id="unicorn"),
                 NO_KVM is not None, reason=f"no KVM here: /dev/kvm: {NO_KVM}"))]
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def machine(request):
+def boot(make_cpu):
+    """A CPU started over the kernel half, and an empty user address space beside it."""
     ram = PhysicalMemory(64 << 20)
     frames = BuddyAllocator(C.LOW_RESERVED, ram.size - C.LOW_RESERVED)
-    cpu = request.param(ram)
+    cpu = make_cpu(ram)
     kernel = PageTables(ram, frames)
     for paddr in range(0, C.LOW_RESERVED, 4096):
         nx = 0 if paddr == C.STUB_PHYS else Pte.NO_EXECUTE
         kernel.map(C.KERNEL_BASE + paddr, paddr, Pte.WRITABLE | nx)
     cpu.start(kernel.root)
-    user = PageTables(ram, frames, ram.words[(kernel.root >> 3) + KERNEL_SLOT])
+    return ram, frames, cpu, PageTables(ram, frames, ram.words[(kernel.root >> 3) + KERNEL_SLOT])
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def machine(request):
+    ram, frames, cpu, user = boot(request.param)
     code, data = frames.alloc(), frames.alloc()
     user.map(CODE, code, Pte.USER)
     user.map(DATA, data, Pte.USER | Pte.WRITABLE | Pte.NO_EXECUTE)
@@ -394,15 +399,7 @@ def test_kvm_forgets_the_frames_of_an_entry_that_went_without_a_zap() -> None:
     entry removed without a flush still works from KVM's cache: why every narrowing
     needs one); ``forget_frames`` of the page's frame drops that cached entry alone:
     the next access faults, and KVM's shadow tables were not zapped."""
-    ram = PhysicalMemory(64 << 20)
-    frames = BuddyAllocator(C.LOW_RESERVED, ram.size - C.LOW_RESERVED)
-    cpu = KVM.KvmCpu(ram)
-    kernel = PageTables(ram, frames)
-    for paddr in range(0, C.LOW_RESERVED, 4096):
-        nx = 0 if paddr == C.STUB_PHYS else Pte.NO_EXECUTE
-        kernel.map(C.KERNEL_BASE + paddr, paddr, Pte.WRITABLE | nx)
-    cpu.start(kernel.root)
-    user = PageTables(ram, frames, ram.words[(kernel.root >> 3) + KERNEL_SLOT])
+    ram, frames, cpu, user = boot(KVM.KvmCpu)
     code = frames.alloc()
     user.map(CODE, code, Pte.USER)
     page = 0x40000000
