@@ -403,6 +403,7 @@ static void forks(void)
     ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEFORK);
     ptrace(PTRACE_CONT, pid, 0, 0);
     long message = 0;
+    pid_t grandchild = 0;
     int fork_event = 0, grandchild_stop = 0, grandchild_exit = -1, child_exit = -1;
     while (child_exit < 0 || grandchild_exit < 0) {
         int status;
@@ -420,11 +421,14 @@ static void forks(void)
             child_exit = WEXITSTATUS(status);
         } else if (who != pid && WIFEXITED(status)) {
             grandchild_exit = WEXITSTATUS(status);
-            printf("grandchild was the event's pid: %s\n", who == message ? "yes" : "no");
+            grandchild = who;
         }
         if (WIFSTOPPED(status))
             ptrace(PTRACE_CONT, who, 0, 0);
     }
+    /* After the loop: the new child's first stop, and so its exit, may be reported before
+       its parent's fork event (ptrace(2) does not order them). */
+    printf("grandchild was the event's pid: %s\n", grandchild == message ? "yes" : "no");
     printf("fork event %d, grandchild stopped by %d, exits %d and %d\n", fork_event,
            grandchild_stop, grandchild_exit, child_exit);
 }

@@ -340,7 +340,10 @@ def escape_run(request: pytest.FixtureRequest, escapes_bin: Path) -> Iterator[Es
         if pseudo:
             queue = host_message_queue(f"cloudos-escape-{tag}")
             env["ESC_MQUEUE"] = queue.name
-        env.update(ESC_BASE=str(base), ESC_PIDS=f"{sleeper.pid},{os.getpid()},{os.getppid()}",
+        # Host processes the guest must not reach. Pytest's parent is pid 1 when it was
+        # started detached (nohup ... &): the guest's init has that pid too, so it is left out.
+        host_pids = [pid for pid in (sleeper.pid, os.getpid(), os.getppid()) if pid > 1]
+        env.update(ESC_BASE=str(base), ESC_PIDS=",".join(map(str, host_pids)),
                    ESC_HANDLE=file_handle(base / "outside" / "canary.txt"),
                    ESC_INJECT=str(base / "outside" / "injected"), ESC_SWAPS=str(SWAP_WALKS))
         swapper = Swapper(base / "swap", base)
