@@ -17,23 +17,26 @@ Called by: ``process.load_program`` (every program's address space is one),
 from __future__ import annotations
 
 from array import array
-from dataclasses import replace
+from dataclasses import fields
 from itertools import compress
+from operator import attrgetter
 from typing import Callable
 
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.pagetable import COW, FRAME_MASK, PRESENT, USER, WRITABLE
-from cloudos.kernel.mm.vm import EXEC, USER_END, AddressSpace, Prot, page_align
+from cloudos.kernel.mm.vm import EXEC, USER_END, AddressSpace, Prot, Vma, page_align
 
 ENTRIES = 512          # entries in one page table
 LEAF_SPAN = ENTRIES * PAGE_SIZE  # the addresses one leaf table maps: 2 MiB
 LEAF_SHIFT = 21        # a PD entry points to the leaf table of 1 << 21 bytes
-TOP_SHIFT = 39         # a PML4 entry covers 1 << 39 bytes
 SPARSE = 16  # present entries up to which a table is searched entry by entry
 _ZEROS = memoryview(array("Q", bytes(8 * 512)))
 _PRESENT_BYTE = bytes(b & PRESENT for b in range(256))  # a low byte -> its PRESENT bit
+# a low byte -> 1 if the entry is present and writable
+_WRITABLE_BYTE = bytes(int(b & (PRESENT | WRITABLE) == PRESENT | WRITABLE) for b in range(256))
+_VMA_FIELDS = attrgetter(*(f.name for f in fields(Vma)))  # a VMA's fields, in order
 
 
 class LinuxAddressSpace(AddressSpace):
@@ -50,25 +53,16 @@ class LinuxAddressSpace(AddressSpace):
     # -- the leaf tables ----------------------------------------------------------
     def _leaves(self, start: int, end: int) -> list[tuple[int, int]]:
         """(word index in RAM of the leaf table, address its entry 0 maps) of every
-        leaf table that exists over [start, end), in address order."""
-        out: list[tuple[int, int]] = []
-        self._descend(self.pt.root, TOP_SHIFT, 0, start, end, out)
-        return out
-
-    def _descend(self, table: int, shift: int, base: int, start: int, end: int,
-                 out: list[tuple[int, int]]) -> None:
-        span = 1 << shift
-        first = max(0, (start - base) >> shift)
-        last = min(ENTRIES, (end - base + span - 1) >> shift)
-        words = self.ram.words
-        for index in _present(self.ram.bytes, table + 8 * first, table + 8 * last):
-            entry = words[(table >> 3) + first + index]
-            if entry & PRESENT:
-                va = base + ((first + index) << shift)
-                if shift == LEAF_SHIFT:
-                    out.append(((entry & FRAME_MASK) >> 3, va))
-                else:
-                    self._descend(entry & FRAME_MASK, shift - 9, va, start, end, out)
+        leaf table that exists over [start, end), in address order: the page tables
+        remember every leaf table they made (``PageTables.leaves``: a table is made
+        only through that cache and freed only with all the others), so no descent
+        from the root reads the upper tables."""
+        if end <= start:
+            return []
+        low, high = start >> LEAF_SHIFT, (end - 1) >> LEAF_SHIFT
+        leaves = self.pt.leaves
+        return [(leaves[key], key << LEAF_SHIFT) for key in sorted(leaves)
+                if low <= key <= high]
 
     def _leaf_table(self, va: int) -> int:
         """Word index of the leaf table that maps ``va``, made if missing."""
@@ -226,7 +220,7 @@ class LinuxAddressSpace(AddressSpace):
         child = LinuxAddressSpace(self.ram, self.frames, self.kernel_entry, self.on_flush,
                                   self.on_code, self.refs)
         child.forget = self.forget
-        child.vmas = [replace(v) for v in self.vmas]
+        child.vmas = [Vma(*_VMA_FIELDS(v)) for v in self.vmas]
         child.brk_start, child.brk, child.mmap_top, child.stack_top = \
             self.brk_start, self.brk, self.mmap_top, self.stack_top
         shared = [(v.start, v.end) for v in self.vmas if v.shared]
@@ -244,28 +238,27 @@ class LinuxAddressSpace(AddressSpace):
 
     def _fork_leaf(self, child: LinuxAddressSpace, table: int, base: int,
                    shared: list[tuple[int, int]]) -> None:
-        """Copy one leaf table into ``child``, marking private writable pages COW."""
+        """Copy one leaf table into ``child``, marking private writable pages COW: the
+        writable entries are found by their low bytes and changed in place, then the
+        table is copied whole (an entry that is not present is 0)."""
         words, refs = self.ram.words, self.refs
         last = min(ENTRIES, (USER_END - base) >> 12)
-        present = _present(self.ram.bytes, 8 * table, 8 * (table + last))
+        low = self.ram.bytes[8 * table:8 * (table + last)].tobytes()[::8]
+        present = _marked(low.translate(_PRESENT_BYTE))
         if not present:
             return
-        entries = words[table:table + last].tolist()
+        writable = _marked(low.translate(_WRITABLE_BYTE))
         overlap = [(s, e) for s, e in shared if s < base + LEAF_SPAN and e > base]
-        copied = [0] * last
-        changed = False
-        for index in present:
-            pte = entries[index]
-            if pte & WRITABLE and not (overlap and _inside(base + (index << 12), overlap)):
-                pte = entries[index] = (pte & ~WRITABLE) | COW
-                changed = True
-            copied[index] = pte
-            frame = pte & FRAME_MASK
-            refs[frame] = refs.get(frame, 1) + 1
-        if changed:
-            words[table:table + last] = array("Q", entries)
+        for index in writable:
+            if not (overlap and _inside(base + (index << 12), overlap)):
+                slot = table + index
+                words[slot] = (words[slot] & ~WRITABLE) | COW
         target = child._leaf_table(base)
-        words[target:target + last] = array("Q", copied)
+        words[target:target + last] = words[table:table + last]
+        get = refs.get
+        for index in present:
+            frame = words[table + index] & FRAME_MASK
+            refs[frame] = get(frame, 1) + 1
 
     # -- file pages ---------------------------------------------------------------
     def share_run(self, start: int, frames: list[int], cow: bool = True) -> None:
@@ -299,7 +292,11 @@ def _present(ram: memoryview, start: int, end: int) -> list[int]:
     """Indices of the present entries of the table slots in RAM [start, end): found by
     their low bytes (the PRESENT bit is bit 0) with byte operations in C, since most
     tables hold a handful of entries among 512."""
-    marks = ram[start:end].tobytes()[::8].translate(_PRESENT_BYTE)
+    return _marked(ram[start:end].tobytes()[::8].translate(_PRESENT_BYTE))
+
+
+def _marked(marks: bytes) -> list[int]:
+    """Indices of the bytes of ``marks`` that are 1 (the others are 0)."""
     if marks.count(1) > SPARSE:
         return list(compress(range(len(marks)), marks))
     out: list[int] = []
