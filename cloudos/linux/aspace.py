@@ -17,6 +17,7 @@ Called by: ``process.load_program`` (every program's address space is one),
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
 from dataclasses import fields
 from itertools import compress
 from operator import attrgetter
@@ -37,6 +38,7 @@ _PRESENT_BYTE = bytes(b & PRESENT for b in range(256))  # a low byte -> its PRES
 # a low byte -> 1 if the entry is present and writable
 _WRITABLE_BYTE = bytes(int(b & (PRESENT | WRITABLE) == PRESENT | WRITABLE) for b in range(256))
 _VMA_FIELDS = attrgetter(*(f.name for f in fields(Vma)))  # a VMA's fields, in order
+_VMA_START = attrgetter("start")
 
 
 class LinuxAddressSpace(AddressSpace):
@@ -148,6 +150,27 @@ class LinuxAddressSpace(AddressSpace):
         vma = self.find(va) if force and data else None
         if vma is not None and vma.prot & EXEC:
             self.on_code()  # the CPU may hold translations of what these frames held before
+
+    # -- VMAs -------------------------------------------------------------------
+    def remove(self, start: int, length: int) -> None:
+        """The kernel's ``remove``, skipped when no VMA is there: the common case (every
+        mapping of an exec, a growing heap), where it would cut nothing at the price of
+        four searches."""
+        if self.overlaps(start, start + page_align(length)):
+            super().remove(start, length)
+
+    def _merge(self, vma: Vma) -> Vma:
+        """The kernel's ``_merge``, skipped when no neighbour touches ``vma`` with its
+        protection (an ELF image's segments touch, with other rights), since only such
+        a neighbour can join it."""
+        vmas = self.vmas
+        i = bisect_left(vmas, vma.start, key=_VMA_START)
+        before = vmas[i - 1] if i else None
+        after = vmas[i + 1] if i + 1 < len(vmas) else None
+        if (before is None or before.end != vma.start or before.prot != vma.prot) \
+                and (after is None or after.start != vma.end or after.prot != vma.prot):
+            return vma
+        return super()._merge(vma)
 
     # -- release ----------------------------------------------------------------
     def _release(self, start: int, end: int) -> None:

@@ -187,3 +187,42 @@ def test_user_runs_merge_contiguous_frames() -> None:
     runs = space.user_runs(BASE, 4 * PAGE_SIZE, True)
     assert [size for _, size in runs] == [2 * PAGE_SIZE, PAGE_SIZE, PAGE_SIZE]
     assert runs[0][0] == block and runs[2][0] == block + 3 * PAGE_SIZE
+
+
+def vma_story(cls: type[AddressSpace], seed: int) -> list[Any]:
+    """Random adds (touching, overlapping, with equal or other rights and names), removes
+    and mprotects over 24 pages: the VMAs after each step."""
+    import random
+    rng = random.Random(seed)
+    ram, frames = PhysicalMemory(RAM_SIZE), BuddyAllocator(MIB, RAM_SIZE - MIB)
+    space = cls(ram, frames, 0, Flushes(), lambda: None, {})
+    out: list[Any] = []
+    for _ in range(60):
+        start, pages = BASE + rng.randrange(24) * PAGE_SIZE, rng.randrange(1, 6)
+        prot = rng.choice([Prot.READ, RW, RX])
+        op = rng.choice(["add", "add", "remove", "protect"])
+        try:
+            if op == "add":
+                space.add(start, pages * PAGE_SIZE, prot, rng.choice(["a", "b"]),
+                          shared=rng.random() < 0.2)
+                space.fault(start, READ_FAULT)
+            elif op == "remove":
+                space.remove(start, pages * PAGE_SIZE)
+            else:
+                space.protect(start, pages * PAGE_SIZE, prot)
+        except KernelError as err:
+            out.append(err.errno)
+        out.append([(v.start, v.end, v.prot, v.name, v.shared) for v in space.vmas])
+    return out
+
+
+def test_vma_changes_agree_with_the_kernel() -> None:
+    """LinuxAddressSpace's remove and _merge skip the kernel's work only when it would
+    change nothing: the VMAs are the kernel's after every step."""
+    errors = 0
+    for seed in range(20):
+        fast, slow = vma_story(LinuxAddressSpace, seed), vma_story(AddressSpace, seed)
+        assert fast == slow, f"seed {seed}"
+        assert any(len(step) > 3 for step in fast if isinstance(step, list))
+        errors += sum(isinstance(step, int) for step in fast)
+    assert errors  # some mprotect met a hole
