@@ -21,17 +21,20 @@ from bisect import bisect_left
 from dataclasses import fields
 from itertools import compress
 from operator import attrgetter
+import weakref
 from typing import Callable
 
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.pagetable import COW, FRAME_MASK, PRESENT, USER, WRITABLE
-from cloudos.kernel.mm.vm import EXEC, USER_END, AddressSpace, Prot, Vma, page_align
+from cloudos.kernel.mm.vm import (EXEC, PAGE_MASK, USER_END, WRITE, AddressSpace, Prot, Vma,
+                                  page_align)
 
 ENTRIES = 512          # entries in one page table
 LEAF_SPAN = ENTRIES * PAGE_SIZE  # the addresses one leaf table maps: 2 MiB
 LEAF_SHIFT = 21        # a PD entry points to the leaf table of 1 << 21 bytes
+CHILD_WRITES = 4  # pages a fork copies at once because the last child wrote them first
 SPARSE = 16  # present entries up to which a table is searched entry by entry
 _ZEROS = memoryview(array("Q", bytes(8 * 512)))
 _PRESENT_BYTE = bytes(b & PRESENT for b in range(256))  # a low byte -> its PRESENT bit
@@ -51,6 +54,9 @@ class LinuxAddressSpace(AddressSpace):
     """
 
     forget: Callable[[list[int]], bool] | None = None
+    # a fork's: the space it was forked from, which learns the pages it writes first
+    forked_from: Callable[[], LinuxAddressSpace | None] | None = None
+    child_writes: tuple[int, ...] = ()  # pages the children wrote first, the last CHILD_WRITES
 
     # -- the leaf tables ----------------------------------------------------------
     def _leaves(self, start: int, end: int) -> list[tuple[int, int]]:
@@ -215,7 +221,11 @@ class LinuxAddressSpace(AddressSpace):
 
     def _break_cow(self, va: int, pte: int) -> int:
         """The kernel's ``_break_cow``; with ``forget``, only the old frame is dropped
-        (none when the page was this space's alone: it only became writable)."""
+        (none when the page was this space's alone: it only became writable). A fork's
+        copy tells the space it was forked from (its next fork copies that page at once)."""
+        parent = self.forked_from() if self.forked_from is not None else None
+        if parent is not None and va & PAGE_MASK not in parent.child_writes:
+            parent.child_writes = (*parent.child_writes[1 - CHILD_WRITES:], va & PAGE_MASK)
         if self.forget is None:
             return super()._break_cow(va, pte)
         result: list[int] = []
@@ -237,12 +247,30 @@ class LinuxAddressSpace(AddressSpace):
             on_flush(self.pt.root)
 
     # -- fork -------------------------------------------------------------------
-    def fork(self) -> LinuxAddressSpace:
+    def fork(self, copied: tuple[int, ...] = ()) -> LinuxAddressSpace:
         """A copy-on-write duplicate (the kernel's ``fork``): the pages of shared VMAs
-        are shared writable, every other writable page turns read-only COW in both."""
+        are shared writable, every other writable page turns read-only COW in both.
+
+        The pages at ``copied`` (the caller's stack top: the first thing the child
+        writes), and those the last child wrote first (``child_writes``), that are this
+        space's alone and writable are copied for the child at once instead, and are
+        writable here: the fault each side would take on its first write is saved
+        (Linux copies a page at fork too, when it may be pinned: copy_present_page).
+        What either side reads or writes is the same."""
+        private: list[tuple[int, int]] = []
+        for va in (*copied, *self.child_writes):
+            page = va & PAGE_MASK
+            pte = self.pt.walk(page) if 0 <= va < USER_END else 0
+            if not pte & (WRITABLE | COW) or pte & FRAME_MASK in self.refs \
+                    or any(page == done for done, _ in private):
+                continue  # (a page another space shares stays copy-on-write)
+            vma = self.find(page)
+            if vma is not None and vma.prot & WRITE and not vma.shared:
+                private.append((page, (pte & ~COW) | WRITABLE))
         child = LinuxAddressSpace(self.ram, self.frames, self.kernel_entry, self.on_flush,
                                   self.on_code, self.refs)
         child.forget = self.forget
+        child.forked_from = weakref.ref(self)
         child.vmas = [Vma(*_VMA_FIELDS(v)) for v in self.vmas]
         child.brk_start, child.brk, child.mmap_top, child.stack_top = \
             self.brk_start, self.brk, self.mmap_top, self.stack_top
@@ -256,6 +284,12 @@ class LinuxAddressSpace(AddressSpace):
         child.resident = self.resident
         for table, base in self._leaves(0, USER_END):
             self._fork_leaf(child, table, base, shared)
+        for page, pte in private:  # the child's copy; the page is this space's alone again
+            frame = self.frames.alloc(0)
+            self.ram.copy(frame, pte & FRAME_MASK, PAGE_SIZE)
+            child.pt.set_entry(page, frame | (pte & ~FRAME_MASK))
+            self.pt.set_entry(page, pte)
+            del self.refs[pte & FRAME_MASK]
         self.on_flush(self.pt.root)
         return child
 

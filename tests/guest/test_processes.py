@@ -49,6 +49,7 @@ EXPECTED_LINES = {
         b"wait with no children: -1 ECHILD",
     ],
     "fork_tree": [b"tree of 50 processes: sum of (depth+1) = 243 (expected 243) ok"],
+    "fork_copies": [b"fork rounds: 6, with a wrong view: 0"],
     "cow": [
         b"child: sees heap pattern: yes",
         b"child: sees global pattern: yes",
