@@ -23,7 +23,7 @@ from cloudos.kernel.mm.vm import (MMAP_FLOOR, PAGE_MASK, PIE_BASE, STACK_RESERVE
                                   AddressSpace, Prot, page_align)
 from cloudos.linux import maps
 from cloudos.linux.layout import find_free
-from cloudos.linux.pagecache import FileId, PageCache
+from cloudos.linux.pagecache import EAGER_COPY_MAX, FileId, PageCache
 
 ET_EXEC, ET_DYN, EM_X86_64 = 2, 3, 62
 PT_LOAD, PT_INTERP, PT_GNU_STACK = 1, 3, 0x6474E551
@@ -312,6 +312,13 @@ def _map_segment(aspace: AddressSpace, data: bytes, seg: Segment, bias: int, pat
             start, file_start = whole, file_start + whole - start
         if file_start < offset + filesz:  # the rest (the page bss begins in): a private copy
             aspace.copy_out(start, data[file_start:offset + filesz], force=True)
+        # A small writable segment's bss is filled now too, as its data pages are copied
+        # now (``EAGER_COPY_MAX``): programs write it first thing, and a fault costs far
+        # more than a zeroed page (a static program's start: two faults).
+        bss, last = page_align(vaddr + filesz), page_align(vaddr + memsz)
+        if seg.flags & PF_W and bss < last and last - (vaddr & PAGE_MASK) <= EAGER_COPY_MAX:
+            for page in range(bss, last, PAGE_SIZE):
+                aspace.user_frame(page, True)
     except KernelError as err:  # out of memory, most likely
         raise _fatal(path, f"segment at {vaddr:#x}: {err}", err.errno) from None
 

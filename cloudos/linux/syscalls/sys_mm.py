@@ -143,6 +143,10 @@ def sys_brk(t: Thread, addr: int, *_: int) -> int:
         if aspace.overlaps(old_end, new_end) or not _within_as(t, new_end - old_end):
             return aspace.brk
         aspace.add(old_end, new_end - old_end, HEAP_PROT, "[heap]")
+        try:  # its first page now: the caller writes there at once (malloc's top chunk,
+            aspace.user_frame(old_end, True)  # a static program's TLS), a fault saved
+        except KernelError:
+            pass  # no frame left: the page is filled when touched, or the fault reports it
     elif new_end < old_end:
         aspace.remove(new_end, old_end - new_end)
     aspace.brk = addr
