@@ -182,16 +182,16 @@ class LinuxAddressSpace(AddressSpace):
     def _release(self, start: int, end: int) -> None:
         """Unmap every page of [start, end) and give up its frame (the kernel's
         ``_release``, one slice per leaf table)."""
-        words, freed = self.ram.words, 0
+        words, ram, freed = self.ram.words, self.ram.bytes, 0
         gone: list[int] = []
         for table, base in self._leaves(start, end):
-            first = max(0, (start - base) >> 12)
-            last = min(ENTRIES, (end - base + PAGE_SIZE - 1) >> 12)
-            present = _present(self.ram.bytes, 8 * (table + first), 8 * (table + last))
-            if not present:
+            first = table + max(0, (start - base) >> 12)
+            last = table + min(ENTRIES, (end - base + PAGE_SIZE - 1) >> 12)
+            marks = ram[8 * first:8 * last].tobytes()[::8].translate(_PRESENT_BYTE)
+            if 1 not in marks:
                 continue
-            frames = [words[table + first + index] & FRAME_MASK for index in present]
-            words[table + first:table + last] = _ZEROS[:last - first]
+            frames = [pte & FRAME_MASK for pte in compress(words[first:last].tolist(), marks)]
+            words[first:last] = _ZEROS[:last - first]
             _drop_all(self, frames)
             freed += len(frames)
             gone.extend(frames)
@@ -301,8 +301,8 @@ class LinuxAddressSpace(AddressSpace):
         words, refs = self.ram.words, self.refs
         last = min(ENTRIES, (USER_END - base) >> 12)
         low = self.ram.bytes[8 * table:8 * (table + last)].tobytes()[::8]
-        present = _marked(low.translate(_PRESENT_BYTE))
-        if not present:
+        present = low.translate(_PRESENT_BYTE)
+        if 1 not in present:
             return
         writable = _marked(low.translate(_WRITABLE_BYTE))
         overlap = [(s, e) for s, e in shared if s < base + LEAF_SPAN and e > base]
@@ -313,8 +313,8 @@ class LinuxAddressSpace(AddressSpace):
         target = child._leaf_table(base)
         words[target:target + last] = words[table:table + last]
         get = refs.get
-        for index in present:
-            frame = words[table + index] & FRAME_MASK
+        for pte in compress(words[table:table + last].tolist(), present):
+            frame = pte & FRAME_MASK
             refs[frame] = get(frame, 1) + 1
 
     # -- file pages ---------------------------------------------------------------
@@ -345,15 +345,9 @@ class LinuxAddressSpace(AddressSpace):
         self.resident += len(frames)
 
 
-def _present(ram: memoryview, start: int, end: int) -> list[int]:
-    """Indices of the present entries of the table slots in RAM [start, end): found by
-    their low bytes (the PRESENT bit is bit 0) with byte operations in C, since most
-    tables hold a handful of entries among 512."""
-    return _marked(ram[start:end].tobytes()[::8].translate(_PRESENT_BYTE))
-
-
 def _marked(marks: bytes) -> list[int]:
-    """Indices of the bytes of ``marks`` that are 1 (the others are 0)."""
+    """Indices of the bytes of ``marks`` that are 1 (the others are 0): found with byte
+    operations in C, since most tables hold a handful of such entries among 512."""
     if marks.count(1) > SPARSE:
         return list(compress(range(len(marks)), marks))
     out: list[int] = []
