@@ -214,7 +214,8 @@ class Cpu:
         # context saved at the next switch, or in the live state before it runs again.
         self._latched = False
         self.slots: dict[int, int] = {}  # register -> word of a saved context (_slots)
-        self.context_words = len(bytes(self.uc.context_save())) // 8
+        self.context_bytes = len(bytes(self.uc.context_save()))
+        self.context_words = self.context_bytes // 8
         self._timer = _QuantumTimer(self.uc)
         self._stress: random.Random | None = None
         # The binding's register calls cost ~10 µs each in Python glue; the syscall path
@@ -284,20 +285,18 @@ class Cpu:
         self._leaf7 = self._probe_leaf7()
         uc.hook_add(UC_HOOK_INSN, self._on_cpuid, aux1=X.UC_X86_INS_CPUID)
         self.slots = _slots(uc)
+        # (CR3 is patched in a new context's blob: a reg_write costs ~10 us and a TLB flush)
+        self._cr3_slot = _slot(uc, X.UC_X86_REG_CR3, 0x0C3C_3000_5EED_0000)
         self._pristine = uc.context_save()
 
     # -- contexts -------------------------------------------------------------
     def new_context(self, cr3: int, rip: int, rsp: int) -> CpuContext:
         """A context that enters user mode at ``rip`` with stack ``rsp`` and address space
-        ``cr3``."""
-        self._switch_out()
-        uc = self.uc
-        uc.context_restore(self._pristine)
-        self._latched = False
-        uc.reg_write(X.UC_X86_REG_CR3, cr3)
+        ``cr3``: the pristine state with CR3 patched in its blob (the live CPU untouched)."""
         ctx = CpuContext(self)
+        ctypes.memmove(ctx.saved.context, self._pristine.context, self.context_bytes)
+        ctx.words[self._cr3_slot] = cr3
         ctx.entry, ctx.root = (rip, rsp), cr3
-        self._loaded = None
         return ctx
 
     def _enter_user(self, ctx: CpuContext) -> None:
@@ -318,6 +317,13 @@ class Cpu:
         """
         self.load(parent)
         self._clean_latch()
+        if all(reg in self.slots for reg in regs):  # (a fork: RAX) patched in the copy's blob
+            child = CpuContext(self)
+            for reg, value in regs.items():
+                child.words[self.slots[reg]] = value & 0xFFFF_FFFF_FFFF_FFFF
+            child.words[self._cr3_slot] = cr3
+            child.root = cr3
+            return child
         uc = self.uc
         uc.context_update(parent.saved)
         uc.reg_write(X.UC_X86_REG_CR3, cr3)
@@ -868,20 +874,22 @@ class _FaultState:
 
 
 def _slots(uc: Uc) -> dict[int, int]:
-    """Where RAX and RIP lie in a saved context, in 64-bit words: found by saving known
-    values, as the exception latch is (the blob is Unicorn's copy of QEMU's CPU state)."""
-    found = {}
-    for reg, magic in ((X.UC_X86_REG_RAX, 0x5A17_C0DE_0BAD_F00D),
-                       (X.UC_X86_REG_RIP, 0x7E57_AB1E_D00D_FEED)):
-        before = uc.reg_read(reg)
-        uc.reg_write(reg, magic)
-        blob = bytes(uc.context_save())
-        uc.reg_write(reg, before)
-        at = blob.find(struct.pack("<Q", magic))
-        if at < 0 or at % 8:
-            raise RuntimeError(f"cannot locate register {reg} in a saved CPU context ({at})")
-        found[reg] = at // 8
-    return found
+    """Where RAX and RIP lie in a saved context, in 64-bit words."""
+    return {X.UC_X86_REG_RAX: _slot(uc, X.UC_X86_REG_RAX, 0x5A17_C0DE_0BAD_F00D),
+            X.UC_X86_REG_RIP: _slot(uc, X.UC_X86_REG_RIP, 0x7E57_AB1E_D00D_FEED)}
+
+
+def _slot(uc: Uc, reg: int, magic: int) -> int:
+    """Where ``reg`` lies in a saved context, in 64-bit words: found by saving a known
+    value, as the exception latch is (the blob is Unicorn's copy of QEMU's CPU state)."""
+    before = uc.reg_read(reg)
+    uc.reg_write(reg, magic)
+    blob = bytes(uc.context_save())
+    uc.reg_write(reg, before)
+    at = blob.find(struct.pack("<Q", magic))
+    if at < 0 or at % 8 or blob.count(struct.pack("<Q", magic)) != 1:
+        raise RuntimeError(f"cannot locate register {reg} in a saved CPU context ({at})")
+    return at // 8
 
 
 def _ints(blob: bytes) -> tuple[int, ...]:
