@@ -283,7 +283,14 @@ class Cpu:
         self.set_vector_registers(FPU_INIT)
         self._faults = _FaultState.calibrate(self)
         self._leaf7 = self._probe_leaf7()
-        uc.hook_add(UC_HOOK_INSN, self._on_cpuid, aux1=X.UC_X86_INS_CPUID)
+        # a bare ctypes callback: the binding's layers cost ~1.5 us of each of the ~20
+        # CPUIDs a program's start runs (glibc's feature probe)
+        self._cpuid_hook = _CPUID_HOOK(self._on_cpuid)
+        handle = ctypes.c_size_t()
+        _check(uclib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_INSN,
+                                 ctypes.cast(self._cpuid_hook, ctypes.c_void_p), None,
+                                 ctypes.c_uint64(1), ctypes.c_uint64(0),
+                                 ctypes.c_int(X.UC_X86_INS_CPUID)))
         self.slots = _slots(uc)
         # (CR3 is patched in a new context's blob: a reg_write costs ~10 us and a TLB flush)
         self._cr3_slot = _slot(uc, X.UC_X86_REG_CR3, 0x0C3C_3000_5EED_0000)
@@ -706,7 +713,7 @@ class Cpu:
                                                        X.UC_X86_REG_ECX, X.UC_X86_REG_EDX))
         return eax, ebx & ~CPUID_LEAF7_HIDDEN_EBX, ecx, edx & ~CPUID_LEAF7_HIDDEN_EDX
 
-    def _on_cpuid(self, _uc: Uc, _data: object) -> int:
+    def _on_cpuid(self, _uc: object, _data: object) -> int:
         """Leaf 7 subleaf 0 is answered from the filtered probe (1: the instruction is
         done); every other leaf is Unicorn's own (0)."""
         handle, value = self._handle, self._value
@@ -772,6 +779,10 @@ class _Gate(ctypes.Structure):
 
 def _c_address(function: Any) -> int | None:
     return ctypes.cast(function, ctypes.c_void_p).value
+
+
+# uc_cb_insn_cpuid_t: int (uc_engine *uc, void *user_data); 1: the instruction is done
+_CPUID_HOOK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
 
 
 def _hook_add(uc: Uc, kind: int, callback: int, data: ctypes.Structure, *extra: Any) -> None:
