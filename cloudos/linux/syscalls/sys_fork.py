@@ -147,7 +147,8 @@ def _copy_thread(t: Thread, flags: int, stack: int, tls: int, child_tid: int) ->
     if flags & CLONE_VM:
         aspace = parent.aspace
     else:  # the child's first writes: its stack top, and its tid's word if it is set
-        copied = ((stack or kernel.cpu.reg(X.UC_X86_REG_RSP)) - 8,
+        assert t.context is not None, "only CPU threads make system calls"
+        copied = ((stack or kernel.cpu.context_reg(t.context, X.UC_X86_REG_RSP)) - 8,
                   *((child_tid,) if flags & CLONE_CHILD_SETTID else ()))
         aspace = parent.aspace
         aspace = aspace.fork(copied) if isinstance(aspace, LinuxAddressSpace) else aspace.fork()
