@@ -267,6 +267,7 @@ class LinuxAddressSpace(AddressSpace):
             vma = self.find(page)
             if vma is not None and vma.prot & WRITE and not vma.shared:
                 private.append((page, (pte & ~COW) | WRITABLE))
+        copies = self._frames_for(len(private))
         child = LinuxAddressSpace(self.ram, self.frames, self.kernel_entry, self.on_flush,
                                   self.on_code, self.refs)
         child.forget = self.forget
@@ -284,14 +285,26 @@ class LinuxAddressSpace(AddressSpace):
         child.resident = self.resident
         for table, base in self._leaves(0, USER_END):
             self._fork_leaf(child, table, base, shared)
-        for page, pte in private:  # the child's copy; the page is this space's alone again
-            frame = self.frames.alloc(0)
-            self.ram.copy(frame, pte & FRAME_MASK, PAGE_SIZE)
+        for (page, pte), frame in zip(private, copies):  # the child's copy; the page is
+            self.ram.copy(frame, pte & FRAME_MASK, PAGE_SIZE)  # this space's alone again
             child.pt.set_entry(page, frame | (pte & ~FRAME_MASK))
             self.pt.set_entry(page, pte)
             del self.refs[pte & FRAME_MASK]
         self.on_flush(self.pt.root)
         return child
+
+    def _frames_for(self, count: int) -> list[int]:
+        """``count`` free frames for fork's early copies, taken before anything changes;
+        none when memory is short (the pages are then copied on write, as any other)."""
+        taken: list[int] = []
+        try:
+            for _ in range(count):
+                taken.append(self.frames.alloc(0))
+        except KernelError:
+            for frame in taken:
+                self.frames.free(frame, 0)
+            return []
+        return taken
 
     def _fork_leaf(self, child: LinuxAddressSpace, table: int, base: int,
                    shared: list[tuple[int, int]]) -> None:

@@ -271,3 +271,18 @@ def test_fork_copies_the_pages_asked_for_and_those_the_last_child_wrote() -> Non
     for space in (second, parent):
         space.destroy()
     assert frames.free_bytes == frames.total_bytes and parent.refs == {}
+
+
+def test_fork_copies_none_early_when_frames_are_short() -> None:
+    """The early copies' frames are taken before the fork changes anything, all or none:
+    short of frames, fork copies on write as it would without them."""
+    ram, frames = PhysicalMemory(RAM_SIZE), BuddyAllocator(MIB, RAM_SIZE - MIB)
+    space = LinuxAddressSpace(ram, frames, 0, Flushes(), lambda: None, {})
+    hoard = []
+    while frames.free_bytes > 2 * PAGE_SIZE:
+        hoard.append(frames.alloc(0))
+    assert space._frames_for(3) == [] and frames.free_bytes == 2 * PAGE_SIZE
+    got = space._frames_for(2)
+    assert len(got) == 2 and frames.free_bytes == 0
+    for frame in got + hoard:
+        frames.free(frame, 0)
