@@ -214,7 +214,8 @@ class Cpu:
         # context saved at the next switch, or in the live state before it runs again.
         self._latched = False
         self.slots: dict[int, int] = {}  # register -> word of a saved context (_slots)
-        self.context_words = len(bytes(self.uc.context_save())) // 8
+        self.context_bytes = len(bytes(self.uc.context_save()))
+        self.context_words = self.context_bytes // 8
         self._timer = _QuantumTimer(self.uc)
         self._stress: random.Random | None = None
         # The binding's register calls cost ~10 µs each in Python glue; the syscall path
@@ -282,22 +283,27 @@ class Cpu:
         self.set_vector_registers(FPU_INIT)
         self._faults = _FaultState.calibrate(self)
         self._leaf7 = self._probe_leaf7()
-        uc.hook_add(UC_HOOK_INSN, self._on_cpuid, aux1=X.UC_X86_INS_CPUID)
+        # a bare ctypes callback: the binding's layers cost ~1.5 us of each of the ~20
+        # CPUIDs a program's start runs (glibc's feature probe)
+        self._cpuid_hook = _CPUID_HOOK(self._on_cpuid)
+        handle = ctypes.c_size_t()
+        _check(uclib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_INSN,
+                                 ctypes.cast(self._cpuid_hook, ctypes.c_void_p), None,
+                                 ctypes.c_uint64(1), ctypes.c_uint64(0),
+                                 ctypes.c_int(X.UC_X86_INS_CPUID)))
         self.slots = _slots(uc)
+        # (CR3 is patched in a new context's blob: a reg_write costs ~10 us and a TLB flush)
+        self._cr3_slot = _slot(uc, X.UC_X86_REG_CR3, 0x0C3C_3000_5EED_0000)
         self._pristine = uc.context_save()
 
     # -- contexts -------------------------------------------------------------
     def new_context(self, cr3: int, rip: int, rsp: int) -> CpuContext:
         """A context that enters user mode at ``rip`` with stack ``rsp`` and address space
-        ``cr3``."""
-        self._switch_out()
-        uc = self.uc
-        uc.context_restore(self._pristine)
-        self._latched = False
-        uc.reg_write(X.UC_X86_REG_CR3, cr3)
+        ``cr3``: the pristine state with CR3 patched in its blob (the live CPU untouched)."""
         ctx = CpuContext(self)
+        ctypes.memmove(ctx.saved.context, self._pristine.context, self.context_bytes)
+        ctx.words[self._cr3_slot] = cr3
         ctx.entry, ctx.root = (rip, rsp), cr3
-        self._loaded = None
         return ctx
 
     def _enter_user(self, ctx: CpuContext) -> None:
@@ -318,6 +324,13 @@ class Cpu:
         """
         self.load(parent)
         self._clean_latch()
+        if all(reg in self.slots for reg in regs):  # (a fork: RAX) patched in the copy's blob
+            child = CpuContext(self)
+            for reg, value in regs.items():
+                child.words[self.slots[reg]] = value & 0xFFFF_FFFF_FFFF_FFFF
+            child.words[self._cr3_slot] = cr3
+            child.root = cr3
+            return child
         uc = self.uc
         uc.context_update(parent.saved)
         uc.reg_write(X.UC_X86_REG_CR3, cr3)
@@ -700,7 +713,7 @@ class Cpu:
                                                        X.UC_X86_REG_ECX, X.UC_X86_REG_EDX))
         return eax, ebx & ~CPUID_LEAF7_HIDDEN_EBX, ecx, edx & ~CPUID_LEAF7_HIDDEN_EDX
 
-    def _on_cpuid(self, _uc: Uc, _data: object) -> int:
+    def _on_cpuid(self, _uc: object, _data: object) -> int:
         """Leaf 7 subleaf 0 is answered from the filtered probe (1: the instruction is
         done); every other leaf is Unicorn's own (0)."""
         handle, value = self._handle, self._value
@@ -766,6 +779,10 @@ class _Gate(ctypes.Structure):
 
 def _c_address(function: Any) -> int | None:
     return ctypes.cast(function, ctypes.c_void_p).value
+
+
+# uc_cb_insn_cpuid_t: int (uc_engine *uc, void *user_data); 1: the instruction is done
+_CPUID_HOOK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
 
 
 def _hook_add(uc: Uc, kind: int, callback: int, data: ctypes.Structure, *extra: Any) -> None:
@@ -868,20 +885,22 @@ class _FaultState:
 
 
 def _slots(uc: Uc) -> dict[int, int]:
-    """Where RAX and RIP lie in a saved context, in 64-bit words: found by saving known
-    values, as the exception latch is (the blob is Unicorn's copy of QEMU's CPU state)."""
-    found = {}
-    for reg, magic in ((X.UC_X86_REG_RAX, 0x5A17_C0DE_0BAD_F00D),
-                       (X.UC_X86_REG_RIP, 0x7E57_AB1E_D00D_FEED)):
-        before = uc.reg_read(reg)
-        uc.reg_write(reg, magic)
-        blob = bytes(uc.context_save())
-        uc.reg_write(reg, before)
-        at = blob.find(struct.pack("<Q", magic))
-        if at < 0 or at % 8:
-            raise RuntimeError(f"cannot locate register {reg} in a saved CPU context ({at})")
-        found[reg] = at // 8
-    return found
+    """Where RAX and RIP lie in a saved context, in 64-bit words."""
+    return {X.UC_X86_REG_RAX: _slot(uc, X.UC_X86_REG_RAX, 0x5A17_C0DE_0BAD_F00D),
+            X.UC_X86_REG_RIP: _slot(uc, X.UC_X86_REG_RIP, 0x7E57_AB1E_D00D_FEED)}
+
+
+def _slot(uc: Uc, reg: int, magic: int) -> int:
+    """Where ``reg`` lies in a saved context, in 64-bit words: found by saving a known
+    value, as the exception latch is (the blob is Unicorn's copy of QEMU's CPU state)."""
+    before = uc.reg_read(reg)
+    uc.reg_write(reg, magic)
+    blob = bytes(uc.context_save())
+    uc.reg_write(reg, before)
+    at = blob.find(struct.pack("<Q", magic))
+    if at < 0 or at % 8 or blob.count(struct.pack("<Q", magic)) != 1:
+        raise RuntimeError(f"cannot locate register {reg} in a saved CPU context ({at})")
+    return at // 8
 
 
 def _ints(blob: bytes) -> tuple[int, ...]:

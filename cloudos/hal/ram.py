@@ -13,6 +13,7 @@ import mmap
 MIB = 1 << 20
 GIB = 1 << 30
 DEFAULT_SIZE = GIB
+_ZERO_PAGE = bytes(4096)
 
 
 class PhysicalMemory:
@@ -36,7 +37,10 @@ class PhysicalMemory:
         self.bytes[paddr:paddr + len(data)] = data
 
     def zero(self, paddr: int, length: int) -> None:
-        self.bytes[paddr:paddr + length] = bytes(length)
+        # a page (the common case: page tables, demand-zero pages) from one shared zero
+        # page: making 4 KiB of zeros each time cost ~1 us of ~1.5
+        self.bytes[paddr:paddr + length] = _ZERO_PAGE if length == len(_ZERO_PAGE) \
+            else bytes(length)
 
     def copy(self, dst: int, src: int, length: int) -> None:
         self.bytes[dst:dst + length] = self.bytes[src:src + length]

@@ -17,23 +17,31 @@ Called by: ``process.load_program`` (every program's address space is one),
 from __future__ import annotations
 
 from array import array
-from dataclasses import replace
+from bisect import bisect_left
+from dataclasses import fields
 from itertools import compress
+from operator import attrgetter
+import weakref
 from typing import Callable
 
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.pagetable import COW, FRAME_MASK, PRESENT, USER, WRITABLE
-from cloudos.kernel.mm.vm import EXEC, USER_END, AddressSpace, Prot, page_align
+from cloudos.kernel.mm.vm import (EXEC, PAGE_MASK, USER_END, WRITE, AddressSpace, Prot, Vma,
+                                  page_align)
 
 ENTRIES = 512          # entries in one page table
 LEAF_SPAN = ENTRIES * PAGE_SIZE  # the addresses one leaf table maps: 2 MiB
 LEAF_SHIFT = 21        # a PD entry points to the leaf table of 1 << 21 bytes
-TOP_SHIFT = 39         # a PML4 entry covers 1 << 39 bytes
+CHILD_WRITES = 4  # pages a fork copies at once because the last child wrote them first
 SPARSE = 16  # present entries up to which a table is searched entry by entry
 _ZEROS = memoryview(array("Q", bytes(8 * 512)))
 _PRESENT_BYTE = bytes(b & PRESENT for b in range(256))  # a low byte -> its PRESENT bit
+# a low byte -> 1 if the entry is present and writable
+_WRITABLE_BYTE = bytes(int(b & (PRESENT | WRITABLE) == PRESENT | WRITABLE) for b in range(256))
+_VMA_FIELDS = attrgetter(*(f.name for f in fields(Vma)))  # a VMA's fields, in order
+_VMA_START = attrgetter("start")
 
 
 class LinuxAddressSpace(AddressSpace):
@@ -46,29 +54,23 @@ class LinuxAddressSpace(AddressSpace):
     """
 
     forget: Callable[[list[int]], bool] | None = None
+    # a fork's: the space it was forked from, which learns the pages it writes first
+    forked_from: Callable[[], LinuxAddressSpace | None] | None = None
+    child_writes: tuple[int, ...] = ()  # pages the children wrote first, the last CHILD_WRITES
 
     # -- the leaf tables ----------------------------------------------------------
     def _leaves(self, start: int, end: int) -> list[tuple[int, int]]:
         """(word index in RAM of the leaf table, address its entry 0 maps) of every
-        leaf table that exists over [start, end), in address order."""
-        out: list[tuple[int, int]] = []
-        self._descend(self.pt.root, TOP_SHIFT, 0, start, end, out)
-        return out
-
-    def _descend(self, table: int, shift: int, base: int, start: int, end: int,
-                 out: list[tuple[int, int]]) -> None:
-        span = 1 << shift
-        first = max(0, (start - base) >> shift)
-        last = min(ENTRIES, (end - base + span - 1) >> shift)
-        words = self.ram.words
-        for index in _present(self.ram.bytes, table + 8 * first, table + 8 * last):
-            entry = words[(table >> 3) + first + index]
-            if entry & PRESENT:
-                va = base + ((first + index) << shift)
-                if shift == LEAF_SHIFT:
-                    out.append(((entry & FRAME_MASK) >> 3, va))
-                else:
-                    self._descend(entry & FRAME_MASK, shift - 9, va, start, end, out)
+        leaf table that exists over [start, end), in address order: the page tables
+        remember every leaf table they made (``PageTables.leaves``: a table is made
+        only through that cache and freed only with all the others), so no descent
+        from the root reads the upper tables."""
+        if end <= start:
+            return []
+        low, high = start >> LEAF_SHIFT, (end - 1) >> LEAF_SHIFT
+        leaves = self.pt.leaves
+        return [(leaves[key], key << LEAF_SHIFT) for key in sorted(leaves)
+                if low <= key <= high]
 
     def _leaf_table(self, va: int) -> int:
         """Word index of the leaf table that maps ``va``, made if missing."""
@@ -155,20 +157,41 @@ class LinuxAddressSpace(AddressSpace):
         if vma is not None and vma.prot & EXEC:
             self.on_code()  # the CPU may hold translations of what these frames held before
 
+    # -- VMAs -------------------------------------------------------------------
+    def remove(self, start: int, length: int) -> None:
+        """The kernel's ``remove``, skipped when no VMA is there: the common case (every
+        mapping of an exec, a growing heap), where it would cut nothing at the price of
+        four searches."""
+        if self.overlaps(start, start + page_align(length)):
+            super().remove(start, length)
+
+    def _merge(self, vma: Vma) -> Vma:
+        """The kernel's ``_merge``, skipped when no neighbour touches ``vma`` with its
+        protection (an ELF image's segments touch, with other rights), since only such
+        a neighbour can join it."""
+        vmas = self.vmas
+        i = bisect_left(vmas, vma.start, key=_VMA_START)
+        before = vmas[i - 1] if i else None
+        after = vmas[i + 1] if i + 1 < len(vmas) else None
+        if (before is None or before.end != vma.start or before.prot != vma.prot) \
+                and (after is None or after.start != vma.end or after.prot != vma.prot):
+            return vma
+        return super()._merge(vma)
+
     # -- release ----------------------------------------------------------------
     def _release(self, start: int, end: int) -> None:
         """Unmap every page of [start, end) and give up its frame (the kernel's
         ``_release``, one slice per leaf table)."""
-        words, freed = self.ram.words, 0
+        words, ram, freed = self.ram.words, self.ram.bytes, 0
         gone: list[int] = []
         for table, base in self._leaves(start, end):
-            first = max(0, (start - base) >> 12)
-            last = min(ENTRIES, (end - base + PAGE_SIZE - 1) >> 12)
-            present = _present(self.ram.bytes, 8 * (table + first), 8 * (table + last))
-            if not present:
+            first = table + max(0, (start - base) >> 12)
+            last = table + min(ENTRIES, (end - base + PAGE_SIZE - 1) >> 12)
+            marks = ram[8 * first:8 * last].tobytes()[::8].translate(_PRESENT_BYTE)
+            if 1 not in marks:
                 continue
-            frames = [words[table + first + index] & FRAME_MASK for index in present]
-            words[table + first:table + last] = _ZEROS[:last - first]
+            frames = [pte & FRAME_MASK for pte in compress(words[first:last].tolist(), marks)]
+            words[first:last] = _ZEROS[:last - first]
             _drop_all(self, frames)
             freed += len(frames)
             gone.extend(frames)
@@ -198,7 +221,11 @@ class LinuxAddressSpace(AddressSpace):
 
     def _break_cow(self, va: int, pte: int) -> int:
         """The kernel's ``_break_cow``; with ``forget``, only the old frame is dropped
-        (none when the page was this space's alone: it only became writable)."""
+        (none when the page was this space's alone: it only became writable). A fork's
+        copy tells the space it was forked from (its next fork copies that page at once)."""
+        parent = self.forked_from() if self.forked_from is not None else None
+        if parent is not None and va & PAGE_MASK not in parent.child_writes:
+            parent.child_writes = (*parent.child_writes[1 - CHILD_WRITES:], va & PAGE_MASK)
         if self.forget is None:
             return super()._break_cow(va, pte)
         result: list[int] = []
@@ -220,13 +247,32 @@ class LinuxAddressSpace(AddressSpace):
             on_flush(self.pt.root)
 
     # -- fork -------------------------------------------------------------------
-    def fork(self) -> LinuxAddressSpace:
+    def fork(self, copied: tuple[int, ...] = ()) -> LinuxAddressSpace:
         """A copy-on-write duplicate (the kernel's ``fork``): the pages of shared VMAs
-        are shared writable, every other writable page turns read-only COW in both."""
+        are shared writable, every other writable page turns read-only COW in both.
+
+        The pages at ``copied`` (the caller's stack top: the first thing the child
+        writes), and those the last child wrote first (``child_writes``), that are this
+        space's alone and writable are copied for the child at once instead, and are
+        writable here: the fault each side would take on its first write is saved
+        (Linux copies a page at fork too, when it may be pinned: copy_present_page).
+        What either side reads or writes is the same."""
+        private: list[tuple[int, int]] = []
+        for va in (*copied, *self.child_writes):
+            page = va & PAGE_MASK
+            pte = self.pt.walk(page) if 0 <= va < USER_END else 0
+            if not pte & (WRITABLE | COW) or pte & FRAME_MASK in self.refs \
+                    or any(page == done for done, _ in private):
+                continue  # (a page another space shares stays copy-on-write)
+            vma = self.find(page)
+            if vma is not None and vma.prot & WRITE and not vma.shared:
+                private.append((page, (pte & ~COW) | WRITABLE))
+        copies = self._frames_for(len(private))
         child = LinuxAddressSpace(self.ram, self.frames, self.kernel_entry, self.on_flush,
                                   self.on_code, self.refs)
         child.forget = self.forget
-        child.vmas = [replace(v) for v in self.vmas]
+        child.forked_from = weakref.ref(self)
+        child.vmas = [Vma(*_VMA_FIELDS(v)) for v in self.vmas]
         child.brk_start, child.brk, child.mmap_top, child.stack_top = \
             self.brk_start, self.brk, self.mmap_top, self.stack_top
         shared = [(v.start, v.end) for v in self.vmas if v.shared]
@@ -239,33 +285,50 @@ class LinuxAddressSpace(AddressSpace):
         child.resident = self.resident
         for table, base in self._leaves(0, USER_END):
             self._fork_leaf(child, table, base, shared)
+        for (page, pte), frame in zip(private, copies):  # the child's copy; the page is
+            self.ram.copy(frame, pte & FRAME_MASK, PAGE_SIZE)  # this space's alone again
+            child.pt.set_entry(page, frame | (pte & ~FRAME_MASK))
+            self.pt.set_entry(page, pte)
+            del self.refs[pte & FRAME_MASK]
         self.on_flush(self.pt.root)
         return child
 
+    def _frames_for(self, count: int) -> list[int]:
+        """``count`` free frames for fork's early copies, taken before anything changes;
+        none when memory is short (the pages are then copied on write, as any other)."""
+        taken: list[int] = []
+        try:
+            for _ in range(count):
+                taken.append(self.frames.alloc(0))
+        except KernelError:
+            for frame in taken:
+                self.frames.free(frame, 0)
+            return []
+        return taken
+
     def _fork_leaf(self, child: LinuxAddressSpace, table: int, base: int,
                    shared: list[tuple[int, int]]) -> None:
-        """Copy one leaf table into ``child``, marking private writable pages COW."""
+        """Copy one leaf table into ``child``, marking private writable pages COW: the
+        writable entries are found by their low bytes and changed in place, then the
+        table is copied whole (an entry that is not present is 0)."""
         words, refs = self.ram.words, self.refs
         last = min(ENTRIES, (USER_END - base) >> 12)
-        present = _present(self.ram.bytes, 8 * table, 8 * (table + last))
-        if not present:
+        low = self.ram.bytes[8 * table:8 * (table + last)].tobytes()[::8]
+        present = low.translate(_PRESENT_BYTE)
+        if 1 not in present:
             return
-        entries = words[table:table + last].tolist()
+        writable = _marked(low.translate(_WRITABLE_BYTE))
         overlap = [(s, e) for s, e in shared if s < base + LEAF_SPAN and e > base]
-        copied = [0] * last
-        changed = False
-        for index in present:
-            pte = entries[index]
-            if pte & WRITABLE and not (overlap and _inside(base + (index << 12), overlap)):
-                pte = entries[index] = (pte & ~WRITABLE) | COW
-                changed = True
-            copied[index] = pte
-            frame = pte & FRAME_MASK
-            refs[frame] = refs.get(frame, 1) + 1
-        if changed:
-            words[table:table + last] = array("Q", entries)
+        for index in writable:
+            if not (overlap and _inside(base + (index << 12), overlap)):
+                slot = table + index
+                words[slot] = (words[slot] & ~WRITABLE) | COW
         target = child._leaf_table(base)
-        words[target:target + last] = array("Q", copied)
+        words[target:target + last] = words[table:table + last]
+        get = refs.get
+        for pte in compress(words[table:table + last].tolist(), present):
+            frame = pte & FRAME_MASK
+            refs[frame] = get(frame, 1) + 1
 
     # -- file pages ---------------------------------------------------------------
     def share_run(self, start: int, frames: list[int], cow: bool = True) -> None:
@@ -295,11 +358,9 @@ class LinuxAddressSpace(AddressSpace):
         self.resident += len(frames)
 
 
-def _present(ram: memoryview, start: int, end: int) -> list[int]:
-    """Indices of the present entries of the table slots in RAM [start, end): found by
-    their low bytes (the PRESENT bit is bit 0) with byte operations in C, since most
-    tables hold a handful of entries among 512."""
-    marks = ram[start:end].tobytes()[::8].translate(_PRESENT_BYTE)
+def _marked(marks: bytes) -> list[int]:
+    """Indices of the bytes of ``marks`` that are 1 (the others are 0): found with byte
+    operations in C, since most tables hold a handful of such entries among 512."""
     if marks.count(1) > SPARSE:
         return list(compress(range(len(marks)), marks))
     out: list[int] = []

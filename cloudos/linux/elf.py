@@ -23,11 +23,15 @@ from cloudos.kernel.mm.vm import (MMAP_FLOOR, PAGE_MASK, PIE_BASE, STACK_RESERVE
                                   AddressSpace, Prot, page_align)
 from cloudos.linux import maps
 from cloudos.linux.layout import find_free
-from cloudos.linux.pagecache import FileId, PageCache
+from cloudos.linux.pagecache import EAGER_COPY_MAX, FileId, PageCache
 
 ET_EXEC, ET_DYN, EM_X86_64 = 2, 3, 62
 PT_LOAD, PT_INTERP, PT_GNU_STACK = 1, 3, 0x6474E551
 PF_X, PF_W, PF_R = 1, 2, 4
+# a PT_LOAD's p_flags (its PF_R, PF_W and PF_X) -> its protection (made once: an IntFlag
+# operation costs microseconds, and an exec maps several segments)
+_SEGMENT_PROT = [Prot((flags & PF_R and Prot.READ) | (flags & PF_W and Prot.WRITE)
+                      | (flags & PF_X and Prot.EXEC)) for flags in range(8)]
 ELF_MAGIC = b"\x7fELF"
 # e_ident's magic, e_type, e_machine, e_entry, e_phoff, e_phentsize, e_phnum
 ELF_HEADER = struct.Struct("<4s12xHH4xQQ14xHH6x")
@@ -291,8 +295,7 @@ def _check_segment(aspace: AddressSpace, data: bytes, seg: Segment, bias: int,
 def _map_segment(aspace: AddressSpace, data: bytes, seg: Segment, bias: int, path: str,
                  cache: PageCache | None = None, file: FileId | None = None) -> None:
     vaddr, offset, filesz, memsz = seg.vaddr + bias, seg.offset, seg.filesz, seg.memsz
-    prot = Prot((PF_R & seg.flags and Prot.READ) | (PF_W & seg.flags and Prot.WRITE)
-                | (PF_X & seg.flags and Prot.EXEC))
+    prot = _SEGMENT_PROT[seg.flags & (PF_R | PF_W | PF_X)]
     start = vaddr & PAGE_MASK
     try:
         aspace.add(start, vaddr + memsz - start, prot, os.path.basename(path))
@@ -309,6 +312,13 @@ def _map_segment(aspace: AddressSpace, data: bytes, seg: Segment, bias: int, pat
             start, file_start = whole, file_start + whole - start
         if file_start < offset + filesz:  # the rest (the page bss begins in): a private copy
             aspace.copy_out(start, data[file_start:offset + filesz], force=True)
+        # A small writable segment's bss is filled now too, as its data pages are copied
+        # now (``EAGER_COPY_MAX``): programs write it first thing, and a fault costs far
+        # more than a zeroed page (a static program's start: two faults).
+        bss, last = page_align(vaddr + filesz), page_align(vaddr + memsz)
+        if seg.flags & PF_W and bss < last and last - (vaddr & PAGE_MASK) <= EAGER_COPY_MAX:
+            for page in range(bss, last, PAGE_SIZE):
+                aspace.user_frame(page, True)
     except KernelError as err:  # out of memory, most likely
         raise _fatal(path, f"segment at {vaddr:#x}: {err}", err.errno) from None
 
@@ -320,6 +330,9 @@ def env_area(stack_top: int, execfn: bytes, envp: list[bytes]) -> tuple[int, int
     return end - sum(len(e) + 1 for e in envp), end
 
 
+_STACK_PROT = {False: Prot.READ | Prot.WRITE, True: Prot.READ | Prot.WRITE | Prot.EXEC}
+
+
 def build_stack(aspace: AddressSpace, image: Image, argv: list[bytes], envp: list[bytes],
                 execfn: bytes, ids: tuple[int, int, int, int], vdso: int = 0) -> int:
     """Create the stack VMA and lay out argc/argv/envp/auxv; return the initial RSP.
@@ -327,7 +340,7 @@ def build_stack(aspace: AddressSpace, image: Image, argv: list[bytes], envp: lis
 
     The stack starts at STACK_INITIAL, or more when the strings need it (execve has
     bounded them by then: ``sys_fork``'s argument limits)."""
-    prot = Prot.READ | Prot.WRITE | (Prot.EXEC if image.exec_stack else Prot.NONE)
+    prot = _STACK_PROT[image.exec_stack]
     top = aspace.stack_top
     # Strings go at the top, highest first: execfn, envp, argv, platform, random bytes.
     blob = bytearray()

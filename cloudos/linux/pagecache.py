@@ -24,7 +24,7 @@ from typing import Any
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.mm.buddy import PAGE_SIZE
-from cloudos.kernel.mm.vm import AddressSpace, Prot
+from cloudos.kernel.mm.vm import EXEC, WRITE, AddressSpace
 from cloudos.linux.aspace import LinuxAddressSpace
 from cloudos.linux.sharedfiles import SharedFiles
 
@@ -56,7 +56,7 @@ class PageCache:
         loader writes every page of it at once, relocating) gets private copies now,
         rather than the cache's pages copy-on-write: a page fault each saved."""
         vma = aspace.find(start)
-        if vma is not None and vma.prot & Prot.WRITE and not vma.prot & Prot.EXEC \
+        if vma is not None and vma.prot & WRITE and not vma.prot & EXEC \
                 and not vma.shared and 0 < len(data) <= EAGER_COPY_MAX:
             aspace.copy_out(start, data)
             return

@@ -213,6 +213,9 @@ def of(kernel: Any) -> Vdso:
     return vdso
 
 
+_IMAGE_PROT = Prot.READ | Prot.EXEC
+
+
 def map_into(kernel: Any, aspace: AddressSpace) -> int:
     """Map [vvar] and the image above it into a new program; AT_SYSINFO_EHDR (0: none)."""
     vdso = of(kernel)
@@ -222,7 +225,7 @@ def map_into(kernel: Any, aspace: AddressSpace) -> int:
     aspace.add(start, PAGE_SIZE, Prot.READ, VVAR)
     aspace.share(start, vdso.clock.page.frame(0), cow=False)
     ehdr = start + PAGE_SIZE
-    aspace.add(ehdr, vdso.pages * PAGE_SIZE, Prot.READ | Prot.EXEC, VDSO)
+    aspace.add(ehdr, vdso.pages * PAGE_SIZE, _IMAGE_PROT, VDSO)
     for index in range(vdso.pages):  # a write (after mprotect) copies the page, as Linux
         aspace.share(ehdr + index * PAGE_SIZE, vdso.image.frame(index), cow=True)
     return ehdr

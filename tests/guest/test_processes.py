@@ -49,6 +49,9 @@ EXPECTED_LINES = {
         b"wait with no children: -1 ECHILD",
     ],
     "fork_tree": [b"tree of 50 processes: sum of (depth+1) = 243 (expected 243) ok"],
+    "fork_copies": [b"fork rounds: 6, with a wrong view: 0"],
+    "bss_brk": [b"bss reads zero: yes", b"bss keeps a write: yes",
+                b"brk memory reads zero: yes, after shrinking and growing back: yes"],
     "cow": [
         b"child: sees heap pattern: yes",
         b"child: sees global pattern: yes",

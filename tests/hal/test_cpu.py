@@ -456,3 +456,30 @@ def test_unicorn_cpuid_hides_erms_and_fsrm_only(machine) -> None:
             assert (seen[0], seen[2]) == (raw[0], raw[2])
         else:
             assert seen == raw
+
+
+def test_a_cloned_context_runs_in_its_own_address_space_and_leaves_the_live_one(machine) -> None:
+    """clone_context (fork's): the copy has the parent's registers but its own CR3 and
+    RAX, and making it changes nothing of the loaded parent; each then reads its own
+    data page at the same address."""
+    ram, frames, cpu, user, code, data = machine
+    # syscall; mov rbx, [DATA]; syscall
+    parent = load(machine, "0f05" "488b1c2500007000" "0f05")
+    other = PageTables(ram, frames, ram.words[(user.root >> 3) + KERNEL_SLOT])
+    theirs = frames.alloc()
+    other.map(CODE, code, Pte.USER)
+    other.map(DATA, theirs, Pte.USER | Pte.WRITABLE | Pte.NO_EXECUTE)
+    ram.write(data, struct.pack("<Q", 0x1111))
+    ram.write(theirs, struct.pack("<Q", 0x2222))
+    assert cpu.run(parent, 1_000_000).kind is C.TrapKind.SYSCALL  # (as fork: it runs)
+    cpu.set_reg(X.UC_X86_REG_RAX, 5)
+    cpu.set_reg(X.UC_X86_REG_R12, 0x77)
+    child = cpu.clone_context(parent, other.root, {X.UC_X86_REG_RAX: 0})
+    assert cpu.reg(X.UC_X86_REG_RAX) == 5 and cpu.reg(X.UC_X86_REG_R12) == 0x77
+    seen = []
+    cpu.syscall_handler = lambda number, *_args: seen.append(
+        (number, cpu.reg(X.UC_X86_REG_RBX), cpu.reg(X.UC_X86_REG_R12)))
+    for ctx in (child, parent):
+        assert cpu.run(ctx, 1_000_000).kind is C.TrapKind.SYSCALL
+    assert seen == [(0, 0x2222, 0x77), (5, 0x1111, 0x77)]
+    frames.free(theirs)

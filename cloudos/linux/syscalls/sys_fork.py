@@ -34,6 +34,7 @@ from cloudos.linux import ptrace, signals
 from cloudos.linux.coredump import CORE_DUMPED
 from cloudos.linux import creds
 from cloudos.linux.creds import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
+from cloudos.linux.aspace import LinuxAddressSpace
 from cloudos.linux.pagecache import collect_shared
 from cloudos.linux.process import (RLIMIT_NPROC, RLIMIT_STACK, LinuxProcess, cputimes, linux,
                                    linux_thread, load_program, since_boot, thread_ended)
@@ -145,8 +146,12 @@ def _copy_thread(t: Thread, flags: int, stack: int, tls: int, child_tid: int) ->
     _bound_ids(kernel)
     if flags & CLONE_VM:
         aspace = parent.aspace
-    else:
-        aspace = parent.aspace.fork()
+    else:  # the child's first writes: its stack top, and its tid's word if it is set
+        assert t.context is not None, "only CPU threads make system calls"
+        copied = ((stack or kernel.cpu.context_reg(t.context, X.UC_X86_REG_RSP)) - 8,
+                  *((child_tid,) if flags & CLONE_CHILD_SETTID else ()))
+        aspace = parent.aspace
+        aspace = aspace.fork(copied) if isinstance(aspace, LinuxAddressSpace) else aspace.fork()
         aspace.stack_reserve = parent.aspace.stack_reserve  # RLIMIT_STACK is inherited
         maps.fork(parent.aspace, aspace)
     regs = {X.UC_X86_REG_RAX: 0}

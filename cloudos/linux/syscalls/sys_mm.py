@@ -36,6 +36,11 @@ MAP_KNOWN = (MAP_TYPE | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN | 0x0800 | 0x1
              | 0x4000 | 0x8000 | 0x10000 | 0x20000 | 0x40000 | 0x80000 | MAP_FIXED_NOREPLACE
              | (0x3F << 26))
 PROT_ALL = Prot.READ | Prot.WRITE | Prot.EXEC
+# the same as plain ints, and every Prot by its bits, made once: an IntFlag operation
+# costs microseconds (brk and mprotect run at every program's start)
+PROT_BITS, PROT_W, PROT_WX = int(PROT_ALL), int(Prot.WRITE), int(Prot.WRITE | Prot.EXEC)
+PROTS = [Prot(bits) for bits in range(PROT_BITS + 1)]
+HEAP_PROT = Prot.READ | Prot.WRITE
 PROT_GROWSDOWN, PROT_GROWSUP = 0x01000000, 0x02000000
 MADV_DONTNEED, MADV_FREE = 4, 8
 SHARED_READ, SHARED_WRITE = vfs.Sharing.SHARED_READ, vfs.Sharing.SHARED_WRITE  # MmapRead's
@@ -46,6 +51,7 @@ MADV_KNOWN = {0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 2
 
 
 PROT_SEM = 0x08  # accepted by mprotect, meaning nothing on x86
+MPROTECT_KNOWN = PROT_BITS | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP
 U64 = (1 << 64) - 1
 MAX_FILE_SIZE = (1 << 63) - 1  # Linux's MAX_LFS_FILESIZE
 
@@ -136,7 +142,11 @@ def sys_brk(t: Thread, addr: int, *_: int) -> int:
     if new_end > old_end:
         if aspace.overlaps(old_end, new_end) or not _within_as(t, new_end - old_end):
             return aspace.brk
-        aspace.add(old_end, new_end - old_end, Prot.READ | Prot.WRITE, "[heap]")
+        aspace.add(old_end, new_end - old_end, HEAP_PROT, "[heap]")
+        try:  # its first page now: the caller writes there at once (malloc's top chunk,
+            aspace.user_frame(old_end, True)  # a static program's TLS), a fault saved
+        except KernelError:
+            pass  # no frame left: the page is filled when touched, or the fault reports it
     elif new_end < old_end:
         aspace.remove(new_end, old_end - new_end)
     aspace.brk = addr
@@ -235,15 +245,15 @@ def sys_mprotect(t: Thread, addr: int, length: int, prot: int, *_: int) -> int:
     end = _end(addr, length, Errno.ENOMEM)
     if end == addr:
         raise KernelError(Errno.ENOMEM, f"length {length:#x} wraps")
-    if prot & ~(PROT_ALL | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP):
+    if prot & ~MPROTECT_KNOWN:
         raise KernelError(Errno.EINVAL, f"prot {prot:#x}")
-    access, size, aspace = Prot(prot & PROT_ALL), end - addr, t.process.aspace
+    access, size, aspace = PROTS[prot & PROT_BITS], end - addr, t.process.aspace
     _all_mapped(aspace, addr, end)
-    if access & (Prot.WRITE | Prot.EXEC) and any(
+    if prot & PROT_WX and any(
             vma.name == vdso.VVAR for vma in aspace.vmas if vma.start < end and vma.end > addr):
         raise KernelError(Errno.EACCES, "the [vvar] page is the kernel's, read-only")
     mappings_changed(aspace)
-    if access & Prot.WRITE:  # a shared file mapping may be written if its file was opened so
+    if prot & PROT_W:  # a shared file mapping may be written if its file was opened so
         names = {vma.name for vma in aspace.vmas if vma.start < addr + size and vma.end > addr}
         if SHARED_NAMES[SHARED_READ] in names:
             raise KernelError(Errno.EACCES, "the file was not opened for writing")
@@ -252,8 +262,8 @@ def sys_mprotect(t: Thread, addr: int, length: int, prot: int, *_: int) -> int:
             for obj in shared.objects(aspace, addr, addr + size):
                 obj.writable = True
     aspace.protect(addr, size, access)
-    if access & Prot.WRITE and any(vma.shared for vma in aspace.vmas
-                                   if vma.start < addr + size and vma.end > addr):
+    if prot & PROT_W and any(vma.shared for vma in aspace.vmas
+                             if vma.start < addr + size and vma.end > addr):
         return now_shares_memory(t, 0)
     return 0
 

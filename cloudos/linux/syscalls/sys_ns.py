@@ -29,9 +29,11 @@ from cloudos.linux.syscalls.sys_file import PATH_MAX, call, notify
 
 PAGE = 4096
 CLONE_NEWTIME = 0x80  # unshare's only (clone's low byte is the exit signal)
-HONOURED = CloneFlag.NEWNS | CloneFlag.NEWUTS
-REFUSED = (CloneFlag.NEWIPC | CloneFlag.NEWPID | CloneFlag.NEWNET | CloneFlag.NEWUSER
-           | CloneFlag.NEWCGROUP)
+# plain ints: clone tests them at every fork (an IntFlag operation costs microseconds)
+HONOURED = int(CloneFlag.NEWNS | CloneFlag.NEWUTS)
+REFUSED = int(CloneFlag.NEWIPC | CloneFlag.NEWPID | CloneFlag.NEWNET | CloneFlag.NEWUSER
+              | CloneFlag.NEWCGROUP)
+NEWNS, NEWUTS = int(CloneFlag.NEWNS), int(CloneFlag.NEWUTS)
 UNSHARE_FLAGS = (HONOURED | REFUSED | CLONE_NEWTIME | CloneFlag.FS | CloneFlag.FILES
                  | CloneFlag.SYSVSEM | CloneFlag.THREAD | CloneFlag.SIGHAND | CloneFlag.VM)
 # what the threads of a process share, which unshare cannot separate (sys_unshare)
@@ -98,10 +100,10 @@ def check_namespaces(t: Thread, flags: int) -> None:
 
 def enter_namespaces(process: Process, flags: int) -> None:
     """``process`` leaves the UTS and mount namespaces ``flags`` name for copies."""
-    if flags & CloneFlag.NEWUTS:
+    if flags & NEWUTS:
         state = linux(process)
         state.uts = replace(state.uts)
-    if flags & CloneFlag.NEWNS:
+    if flags & NEWNS:
         notify(process.kernel, vfs.Unshare(process.pid))
 
 
