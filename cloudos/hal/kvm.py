@@ -237,6 +237,11 @@ class _Vm:
         self.add_memory()
         self.next_vcpu = 0
         self.stale = False  # page tables changed behind KVM's back: zap before running
+        # Whether a vCPU entered guest code since the VM was made or last zapped: until
+        # one does, KVM has built no shadow entry, and there is nothing to zap or forget
+        # (the first program's start-up: one zap saved, ~1 ms idle, tens of ms on a busy
+        # host, where the RAM slot's removal waits for an RCU grace period)
+        self.ran = False
         self.zaps = 0  # times KVM's shadow tables were dropped (tests and benchmarks)
 
     def add_memory(self) -> None:
@@ -248,7 +253,7 @@ class _Vm:
         RAM and add it back (~150 µs; the guest refaults its working set in KVM)."""
         K.ioctl(self.fd, K.SET_USER_MEMORY_REGION, K.MemoryRegion(0, 0, 0, 0, 0))
         self.add_memory()
-        self.stale = False
+        self.stale = self.ran = False
         self.zaps += 1
 
     def __del__(self) -> None:
@@ -546,7 +551,7 @@ class KvmCpu:
         """
         if self.smp is not None:
             return False
-        if self._widening:
+        if self._widening or not self._vm.ran:
             return True
         runs: list[list[int]] = []
         for frame in sorted(set(frames)):
@@ -730,8 +735,13 @@ class KvmCpu:
         live, regs = self._live, self._run.regs
         if not regs.rip < USER_TOP:
             return Trap(TrapKind.GENERAL_PROTECTION, regs.rip, 13)  # iretq's #GP, as on Linux
-        if self._vm.stale:
-            self._zap()
+        vm = self._vm
+        if vm.stale:
+            if vm.ran:
+                self._zap()
+            else:
+                vm.stale = False  # (nothing cached yet)
+        vm.ran = True  # (set before the run: another vCPU's zap must see it)
         if self._in_stub:
             frame = self.kstack + 0x1000 - 48
             struct.pack_into("<6Q", self.ram.bytes, frame, regs.rax, regs.rip, USER_CS,
