@@ -545,13 +545,14 @@ class KvmCpu:
         The host's mapping of each run of those pages turns read-only and back; KVM hears
         of it (its MMU notifier) and unmaps those pages from all its shadow tables, so the
         next access walks the guest's tables again. ~45 µs a run, against a zap's ~1 ms
-        and the refaults of every page the guest then touches. Not on several CPUs (a
-        vCPU writing such a page meanwhile would stop with an error), nor for more than
-        ``FORGET_RUNS`` runs. Nothing to do while a fault is served (``flush_tlb``).
+        (idle; tens of ms on a busy host, where the slot's removal waits for an RCU grace
+        period) and the refaults of every page the guest then touches. Not for more than
+        ``FORGET_RUNS`` runs. Nothing to do while a fault is served on one CPU
+        (``flush_tlb``). On several, the others are stopped first (a vCPU writing such a
+        page while it is read-only would stop with an error), as for a zap; the caller
+        holds the big lock, so they cannot enter again meanwhile.
         """
-        if self.smp is not None:
-            return False
-        if self._widening or not self._vm.ran:
+        if self.smp is None and self._widening or not self._vm.ran:
             return True
         runs: list[list[int]] = []
         for frame in sorted(set(frames)):
@@ -561,6 +562,8 @@ class KvmCpu:
                 if len(runs) == FORGET_RUNS:
                     return False
                 runs.append([frame, frame + PAGE])
+        if self.smp is not None:
+            self._stop_others()
         for start, end in runs:
             address, length = self.ram.host_address + start, end - start
             if _mprotect(address, length, mmap.PROT_READ) != 0:
@@ -761,12 +764,19 @@ class KvmCpu:
         """Zap KVM's shadow tables with every other CPU out of guest code: while the RAM
         is away, a vCPU touching memory would stop with an MMIO exit."""
         if self.smp is not None:
-            others = [cpu for cpu in self.smp.cpus if cpu is not self and cpu.in_guest]
-            for cpu in others:
-                cpu.kick()
-            for cpu in others:
-                cpu.out.wait()  # (they cannot enter again: this CPU holds the lock)
+            self._stop_others()
         self._vm.zap()
+
+    def _stop_others(self) -> None:
+        """Every CPU out of guest code (they cannot enter again: the caller holds the big
+        lock, and the holder is never in guest code; it need not be this CPU: an address
+        space's ``forget`` is the method of the CPU that made it)."""
+        assert self.smp is not None
+        others = [cpu for cpu in self.smp.cpus if cpu.in_guest]
+        for cpu in others:
+            cpu.kick()
+        for cpu in others:
+            cpu.out.wait()
 
     def _from_frame(self) -> None:
         """The user's state from the iretq stub's frame (a stop before the iretq ran)."""
