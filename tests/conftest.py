@@ -70,6 +70,16 @@ def run_native(
     return _run([os.fspath(a) for a in argv], env, timeout)
 
 
+@pytest.fixture(scope="session")
+def guest_backend() -> str:
+    """The CPU backend ``cloudos run`` gives this session's guests: "kvm" or "unicorn"
+    (``CLOUDOS_BACKEND``, with ``auto`` resolved as the CLI resolves it). For the few
+    checks that hold on one backend only; each says why where it asks."""
+    from cloudos.hal.backend import cpu_class
+    cls, _ = cpu_class()
+    return "kvm" if getattr(cls, "name", "") == "KVM" else "unicorn"
+
+
 # Directories every guest of the session is shown read-only at their own path:
 # pytest's temporary directory, where the guest programs are built (set by
 # ``_share_pytest_tmp``). A user shares the directory of a program the same way

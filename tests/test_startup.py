@@ -22,11 +22,13 @@ LOADED_AT_FIRST_USE = (
 )
 
 
-def test_true_loads_nothing_it_does_not_use() -> None:
+def test_true_loads_nothing_it_does_not_use(guest_backend: str) -> None:
+    """(On the KVM backend, hal.kvm is the CPU itself; the rest still wait for first use.)"""
+    unused = set(LOADED_AT_FIRST_USE) - ({"cloudos.hal.kvm"} if guest_backend == "kvm" else set())
     run = subprocess.run([sys.executable, "-X", "importtime", "-m", "cloudos", "run", "--",
                           "/bin/true"], cwd=REPO_ROOT, capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     loaded = set(re.findall(r"^import time:.*\|\s*(\S+)$", run.stderr, re.M))
     assert "cloudos.machine" in loaded  # (the pattern reads -X importtime's lines)
-    assert loaded.isdisjoint(LOADED_AT_FIRST_USE), sorted(loaded & set(LOADED_AT_FIRST_USE))
+    assert loaded.isdisjoint(unused), sorted(loaded & unused)

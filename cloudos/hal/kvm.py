@@ -237,6 +237,11 @@ class _Vm:
         self.add_memory()
         self.next_vcpu = 0
         self.stale = False  # page tables changed behind KVM's back: zap before running
+        # Whether a vCPU entered guest code since the VM was made or last zapped: until
+        # one does, KVM has built no shadow entry, and there is nothing to zap or forget
+        # (the first program's start-up: one zap saved, ~1 ms idle, tens of ms on a busy
+        # host, where the RAM slot's removal waits for an RCU grace period)
+        self.ran = False
         self.zaps = 0  # times KVM's shadow tables were dropped (tests and benchmarks)
 
     def add_memory(self) -> None:
@@ -248,7 +253,7 @@ class _Vm:
         RAM and add it back (~150 µs; the guest refaults its working set in KVM)."""
         K.ioctl(self.fd, K.SET_USER_MEMORY_REGION, K.MemoryRegion(0, 0, 0, 0, 0))
         self.add_memory()
-        self.stale = False
+        self.stale = self.ran = False
         self.zaps += 1
 
     def __del__(self) -> None:
@@ -540,13 +545,14 @@ class KvmCpu:
         The host's mapping of each run of those pages turns read-only and back; KVM hears
         of it (its MMU notifier) and unmaps those pages from all its shadow tables, so the
         next access walks the guest's tables again. ~45 µs a run, against a zap's ~1 ms
-        and the refaults of every page the guest then touches. Not on several CPUs (a
-        vCPU writing such a page meanwhile would stop with an error), nor for more than
-        ``FORGET_RUNS`` runs. Nothing to do while a fault is served (``flush_tlb``).
+        (idle; tens of ms on a busy host, where the slot's removal waits for an RCU grace
+        period) and the refaults of every page the guest then touches. Not for more than
+        ``FORGET_RUNS`` runs. Nothing to do while a fault is served on one CPU
+        (``flush_tlb``). On several, the others are stopped first (a vCPU writing such a
+        page while it is read-only would stop with an error), as for a zap; the caller
+        holds the big lock, so they cannot enter again meanwhile.
         """
-        if self.smp is not None:
-            return False
-        if self._widening:
+        if self.smp is None and self._widening or not self._vm.ran:
             return True
         runs: list[list[int]] = []
         for frame in sorted(set(frames)):
@@ -556,6 +562,8 @@ class KvmCpu:
                 if len(runs) == FORGET_RUNS:
                     return False
                 runs.append([frame, frame + PAGE])
+        if self.smp is not None:
+            self._stop_others()
         for start, end in runs:
             address, length = self.ram.host_address + start, end - start
             if _mprotect(address, length, mmap.PROT_READ) != 0:
@@ -730,8 +738,13 @@ class KvmCpu:
         live, regs = self._live, self._run.regs
         if not regs.rip < USER_TOP:
             return Trap(TrapKind.GENERAL_PROTECTION, regs.rip, 13)  # iretq's #GP, as on Linux
-        if self._vm.stale:
-            self._zap()
+        vm = self._vm
+        if vm.stale:
+            if vm.ran:
+                self._zap()
+            else:
+                vm.stale = False  # (nothing cached yet)
+        vm.ran = True  # (set before the run: another vCPU's zap must see it)
         if self._in_stub:
             frame = self.kstack + 0x1000 - 48
             struct.pack_into("<6Q", self.ram.bytes, frame, regs.rax, regs.rip, USER_CS,
@@ -751,12 +764,19 @@ class KvmCpu:
         """Zap KVM's shadow tables with every other CPU out of guest code: while the RAM
         is away, a vCPU touching memory would stop with an MMIO exit."""
         if self.smp is not None:
-            others = [cpu for cpu in self.smp.cpus if cpu is not self and cpu.in_guest]
-            for cpu in others:
-                cpu.kick()
-            for cpu in others:
-                cpu.out.wait()  # (they cannot enter again: this CPU holds the lock)
+            self._stop_others()
         self._vm.zap()
+
+    def _stop_others(self) -> None:
+        """Every CPU out of guest code (they cannot enter again: the caller holds the big
+        lock, and the holder is never in guest code; it need not be this CPU: an address
+        space's ``forget`` is the method of the CPU that made it)."""
+        assert self.smp is not None
+        others = [cpu for cpu in self.smp.cpus if cpu.in_guest]
+        for cpu in others:
+            cpu.kick()
+        for cpu in others:
+            cpu.out.wait()
 
     def _from_frame(self) -> None:
         """The user's state from the iretq stub's frame (a stop before the iretq ran)."""

@@ -10,7 +10,6 @@ first so that a broken program cannot make the comparison vacuous.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -116,10 +115,10 @@ def test_same_output(name, mode, guest_bins, run_native, run_cloudos):
     _assert_same(native, run_cloudos([prog]))
 
 
-def test_signal_handlers_keep_the_avx_state(guest_bins, run_native, run_cloudos):
+def test_signal_handlers_keep_the_avx_state(guest_bins, run_native, run_cloudos, guest_backend):
     """A handler using AVX starts with YMM clear and leaves the interrupted code's YMM
     registers whole, upper halves too, as on Linux (KVM: the whole XSAVE area is kept)."""
-    if os.environ.get("CLOUDOS_BACKEND") != "kvm":
+    if guest_backend != "kvm":
         pytest.skip("Unicorn has no AVX (its CPUID does not offer it)")
     prog = guest_bins.path("avx_signal", "static")
     native = run_native([prog])

@@ -12,7 +12,6 @@ that processes which share nothing do run at the same time on different CPUs.
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -90,10 +89,10 @@ def test_processes_that_share_nothing_run_at_the_same_time(tmp_path, run_cloudos
     assert overlap > 0, "the two processes never ran at the same time"
 
 
-def test_threads_of_one_process_take_turns(tmp_path, guest_bins, run_cloudos):
+def test_threads_of_one_process_take_turns(tmp_path, guest_bins, run_cloudos, guest_backend):
     """Unicorn's atomics are atomic only within one vCPU, so no two CPUs run threads
     of one address space at once (see ``Machine._conflict``); two such processes
-    still run side by side. On KVM (CLOUDOS_BACKEND=kvm) the atomics are the
+    still run side by side. On KVM (``guest_backend``) the atomics are the
     processor's: the threads run side by side too, and still count right."""
     trace = tmp_path / "trace.json"
     prog = guest_bins.path("smp", "static")
@@ -111,7 +110,7 @@ def test_threads_of_one_process_take_turns(tmp_path, guest_bins, run_cloudos):
                     same += overlap
                 else:
                     apart += overlap
-    if os.environ.get("CLOUDOS_BACKEND") == "kvm":
+    if guest_backend == "kvm":
         assert same > 0, "threads of one process never ran at the same time on KVM"
     else:
         assert same <= 1.0, same  # µs: the trace's times are rounded to 0.1 µs
