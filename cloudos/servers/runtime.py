@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
 
-from cloudos.abi.vfs import Again, Interrupt, Op
+from cloudos.abi.vfs import Again, Inline, Interrupt, Op
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.cap import Cap, ObjType, Right
 from cloudos.errno import Errno, KernelError
@@ -139,15 +139,26 @@ class ServerApi:
         kernel.scheduler.call_at(kernel.scheduler.clock() + max(0.0, delay),
                                  lambda: kernel.ipc.notify(port, Message(op, b"", 0, body=body)))
 
-    def grant_size(self, grant: int, write: bool) -> int:
+    # A grant is a grant capability's token, or a small read's ``Inline`` (abi/vfs.py):
+    # the bytes go back with the answer, the same copies as through a grant.
+    def grant_size(self, grant: int | Inline, write: bool) -> int:
         """The bytes ``grant`` lends (``write``: one the server may write)."""
+        if isinstance(grant, Inline):
+            return grant.length if write else 0
         return self.kernel.ipc.grant(self.pid, grant, 0, 0, write).length
 
-    def copy_in(self, grant: int, offset: int, length: int) -> bytes:
+    def copy_in(self, grant: int | Inline, offset: int, length: int) -> bytes:
+        if isinstance(grant, Inline):  # (a read's: nothing to read from)
+            raise KernelError(Errno.EFAULT, "a read's buffer")
         g = self.kernel.ipc.grant(self.pid, grant, offset, length, write=False)
         return g.aspace.copy_in(g.start + offset, length)
 
-    def copy_out(self, grant: int, offset: int, data: bytes | memoryview) -> None:
+    def copy_out(self, grant: int | Inline, offset: int, data: bytes | memoryview) -> None:
+        if isinstance(grant, Inline):
+            if offset < 0 or offset + len(data) > grant.length:
+                raise KernelError(Errno.EFAULT, "outside the buffer")
+            grant.pieces.append((offset, bytes(data)))
+            return
         g = self.kernel.ipc.grant(self.pid, grant, offset, len(data), write=True)
         g.aspace.copy_out(g.start + offset, memoryview(data))  # (its pages: views, not copies)
 
@@ -163,6 +174,7 @@ class ServerRuntime:
         self.requests = 0
         self.served_now = 0  # calls served on the fast path (``serve_now``, direct calls)
         self.served_direct = 0  # of those, by a direct call (the scheduler untouched)
+        self.inline = 0  # reads and writes whose bytes came or went in the messages
         # the direct call being served: its reply capability and where its answer goes
         self.direct: tuple[Cap, list[Message]] | None = None
         self.current: Request | None = None

@@ -21,8 +21,8 @@ from cloudos.abi.flags import (AT_FDCWD, SPLICE_F_ALL, AtFlag, FcntlCmd, LockTyp
                                OwnerType, ResolveFlag)
 from cloudos.abi.signal import Signal
 from cloudos.abi.sysno import Sysno
-from cloudos.abi.vfs import (Again, BytesOut, FileOwner, LockHolder, PollReady, Received,
-                             SignalsReady)
+from cloudos.abi.vfs import (INLINE_MAX, Again, BytesOut, FileOwner, LockHolder, PollReady,
+                             Received, SignalsReady)
 from cloudos.kernel.cap import Cap, ObjType, Right
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
@@ -720,11 +720,32 @@ def _lendable(t: Thread, buf: int, count: int, write: bool) -> int:
     return min(va, end) - buf
 
 
+def _all_good(t: Thread, buf: int, count: int, write: bool) -> bool:
+    """Whether every byte of a small buffer (``INLINE_MAX`` at most: one page, or two,
+    each checked) allows the access, as a grant of all of it would (else the call lends
+    its buffer, and the VFS decides what a partly bad one means)."""
+    aspace = t.process.aspace
+    try:
+        aspace.user_frame(buf, write)
+        last = buf + count - 1
+        if (last ^ buf) >> 12:
+            aspace.user_frame(last, write)
+    except KernelError:
+        return False
+    return True
+
+
 def sys_read(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
-    """Implements Linux read(2); a buffer bad past its start reads up to there."""
+    """Implements Linux read(2); a buffer bad past its start reads up to there. A small
+    read's bytes come back with the answer (``vfs.Inline``), copied here: no grant."""
     count = min(count, 0x7FFF_F000)
+    process = t.process
+    if 0 < count <= INLINE_MAX and fastpath.ENABLED and _all_good(t, buf, count, True):
+        inline = vfs.Inline(count)
+        return call(t, vfs.Read(s32(fd), count, process.pgid, process.sid, inline),
+                    deliver=_read_answer(t, Sysno.READ, buf, count, inline))
     good = _lendable(t, buf, count, True)
-    return call(t, vfs.Read(s32(fd), count, t.process.pgid, t.process.sid),
+    return call(t, vfs.Read(s32(fd), count, process.pgid, process.sid),
                 grants=(_grant(t, buf, good, True),),
                 deliver=_read_answer(t, Sysno.READ, buf, count))
 
@@ -734,14 +755,20 @@ def sys_read(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
 SIGNALFD_SIGINFO = struct.Struct("<IiiIIiIIIIiiQQQQ")
 
 
-def _read_answer(t: Thread, nr: int, buf: int, count: int) -> Callable[[Message], int]:
-    """A read's answer, for the two reads the VFS cannot finish alone.
+def _read_answer(t: Thread, nr: int, buf: int, count: int,
+                 inline: vfs.Inline | None = None) -> Callable[[Message], int]:
+    """A read's answer, for the two reads the VFS cannot finish alone, and the bytes of
+    an ``inline`` one, copied to ``buf`` (EFAULT if its memory went meanwhile).
 
     A background job reading the terminal gets SIGTTIN (its process group stops) and
     reads again when continued; EIO if it ignores or blocks SIGTTIN. A signalfd's
     read takes pending signals, which the personality owns.
     """
     def deliver(msg: Message) -> int:
+        if inline is not None and inline.pieces:
+            aspace = t.process.aspace
+            for offset, piece in inline.pieces:
+                aspace.copy_out(buf + offset, piece)
         if isinstance(msg.body, SignalsReady):  # a signalfd has some pending
             return _take_signals(t, nr, msg.body.mask, buf, count)
         if msg.body is not Again.BACKGROUND:
@@ -797,6 +824,14 @@ def sys_write(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
     """Implements Linux write(2); SIGPIPE with EPIPE on a pipe nobody reads. A buffer bad
     past its start writes up to there."""
     count = min(count, 0x7FFF_F000)
+    if 0 < count <= INLINE_MAX and fastpath.ENABLED:  # its bytes in the request: no grant
+        try:
+            data = t.process.aspace.copy_in(buf, count)
+        except KernelError:
+            data = None  # (partly bad: lent up to there, and the VFS decides)
+        if data is not None:
+            return call(t, vfs.Write(s32(fd), count, *_job(t), data),
+                        deliver=_sigpipe(t, Sysno.WRITE))
     good = _lendable(t, buf, count, False)
     return call(t, vfs.Write(s32(fd), count, *_job(t)), grants=(_grant(t, buf, good, False),),
                 deliver=_sigpipe(t, Sysno.WRITE))
