@@ -1,7 +1,8 @@
 """File system calls: thin clients of the VFS server.
 
 Each handler decodes its arguments (paths are copied in; buffers become memory
-grants the server copies through), then calls the VFS port with a typed request
+grants the server copies through, except a small read's or write's: its bytes travel in
+the messages, ``vfs.Inline``), then calls the VFS port with a typed request
 (``abi/vfs.py`` declares them all); the calling thread sleeps until the server
 answers, and the answer is the call's result or a typed answer the handler turns
 into one (``Again``: act, then run the call again). A few calls are reduced
@@ -126,7 +127,7 @@ def call(t: Thread, request: Any, grants: tuple[Cap, ...] = (),
     msg = Message(request.OP, b"", t.process.pid, list(grants), body=request)
     state = linux_thread(t)
     state.inflight = (port, msg)
-    again = _again_if_undone(t, deliver or _result)
+    again = _again_if_undone(t, deliver or _result, state)
     if fast and fastpath.ENABLED and t.process.personality.ptrace is None:
         try:
             answer = fastpath.direct(t, state, port, msg, again, deadline, timeout_result)
@@ -171,11 +172,14 @@ def interrupt(t: Thread) -> bool:
     return True
 
 
-def _again_if_undone(t: Thread, deliver: Callable[[Message], int]) -> Callable[[Message], int]:
+def _again_if_undone(t: Thread, deliver: Callable[[Message], int],
+                     state: Any = None) -> Callable[[Message], int]:
     """``deliver``, except that a call the VFS's crash left undone runs again: a restart
     leaves every call done once (not reported failed while it did nothing, which a program
-    cannot tell from failed after doing something: dash's redirections need dup2 to work)."""
-    state = linux_thread(t)
+    cannot tell from failed after doing something: dash's redirections need dup2 to work).
+    (``state``: ``t``'s LinuxThread, if the caller has it.)"""
+    if state is None:
+        state = linux_thread(t)
 
     def again(msg: Message) -> int:
         state.inflight = None

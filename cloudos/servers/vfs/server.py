@@ -1591,6 +1591,7 @@ def serve(state: VfsState) -> Callable[[ServerApi], Generator[Port, Request, Non
     def run(api: ServerApi) -> Generator[Port, Request, None]:
         vfs = Vfs(api, state)
         port = api.runtime.port
+        api.handler = vfs.handle  # (a direct call's, served outside this loop)
         while True:
             request = yield port
             vfs.handle(request)
