@@ -85,6 +85,9 @@ VFS = "vfs"  # the server that owns these calls
 RESTARTS_MAX = 3
 
 
+_SEND_FILE = int(Right.SEND | Right.FILE)
+
+
 def _client(t: Thread) -> Cap:
     """The caller's FILE capability on the VFS port: no capability, no file access."""
     return _client_rights(t, 0)
@@ -121,14 +124,17 @@ def call(t: Thread, request: Any, grants: tuple[Cap, ...] = (),
     sleeps until it answers, unless the VFS answers at once on the fast path
     (``linux/fastpath.py``; ``fast=False`` for an answer that must not be delivered
     inside the CPU's hook)."""
-    ipc = t.process.kernel.ipc
-    cap = _client(t)
-    port = ipc.ports[cap.obj]
-    msg = Message(request.OP, b"", t.process.pid, list(grants), body=request)
+    process = t.process
+    ipc = process.kernel.ipc
+    token = linux(process).files  # (``_client``, inline: once per call)
+    if not token:
+        raise KernelError(Errno.EACCES, "this process holds no FILE capability")
+    port = ipc.ports[ipc.caps.lookup(process.pid, token, ObjType.PORT, _SEND_FILE).obj]
+    msg = Message(request.OP, b"", process.pid, list(grants), body=request)
     state = linux_thread(t)
     state.inflight = (port, msg)
     again = _again_if_undone(t, deliver or _result, state)
-    if fast and fastpath.ENABLED and t.process.personality.ptrace is None:
+    if fast and fastpath.ENABLED and process.personality.ptrace is None:
         try:
             answer = fastpath.direct(t, state, port, msg, again, deadline, timeout_result)
         except Stop:
