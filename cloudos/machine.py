@@ -737,7 +737,8 @@ class Machine:
                       "(direct switch)\n")
         for server in (self.vfs, self.net):
             out.write(f"{server.name}: {server.requests} calls, {server.served_now} served on "
-                      f"the IPC fast path ({server.served_direct} by a direct call)\n")
+                      f"the IPC fast path ({server.served_direct} by a direct call); "
+                      f"{server.inline} reads and writes with their bytes inline\n")
         if self.kernel.smp is not None:
             out.write(f"{len(self.kernel.cpus)} CPUs; {self.kernel.smp.shootdowns} shootdowns "
                       "(a CPU stopped in guest code and waited for)\n")

@@ -49,9 +49,11 @@ class NetCall:
 
 @record
 class NetRead:
-    """read(2) (``lengths`` None, one grant) or readv(2) (a grant per length)."""
+    """read(2) (``lengths`` None, one grant, or ``inline``: the read's ``abi.vfs.Inline``)
+    or readv(2) (a grant per length)."""
     count: int
     lengths: tuple[int, ...] | None = None
+    inline: Any = None
 
 
 @record

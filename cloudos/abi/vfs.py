@@ -9,7 +9,9 @@ but cheap to declare), the typed answers (``Again``, ``SignalsReady``,
 server runtime's own ``Interrupt``, and ``decode``, which turns a guest's raw
 message (a tag and no typed body) into the request it names or the errno to
 answer it with. Buffers never travel in a request: they are memory grants, the
-message's capabilities, in the order the request says.
+message's capabilities, in the order the request says; except that a read or write of
+up to ``INLINE_MAX`` bytes may carry its bytes in the request (``Write.data``) or have
+them carried back (``Read.inline``, an ``Inline``), with no grant.
 Never: does anything; it is data both ends import.
 Called by: the Linux personality (``linux.syscalls.sys_file`` builds requests and
 reads answers) and the VFS server (``servers.vfs.server`` dispatches on a
@@ -219,25 +221,46 @@ class FileOwner:
     pid: int
 
 
+INLINE_MAX = 4096  # the most bytes a read or write carries in its messages (no grant)
+
+
+class Inline:
+    """The buffer of a small read that travels back with the answer instead of through a
+    grant: the server puts what it reads here, as (offset, bytes) pieces, as it would copy
+    them through a grant of ``length`` bytes; the personality, which made it for the
+    call and checked the caller's buffer could take all of it, copies the pieces there
+    once the answer comes (``servers.runtime.ServerApi`` copies to either)."""
+
+    __slots__ = ("length", "pieces")
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+        self.pieces: list[tuple[int, bytes]] = []
+
+
 # -- requests -----------------------------------------------------------------------
 @record
 class Read:
-    """read(2) into one grant; ``pgid``/``sid``: the caller's job, for the terminal."""
+    """read(2) into one grant, or (``inline``) into the answer; ``pgid``/``sid``: the
+    caller's job, for the terminal."""
     OP: ClassVar[Op] = Op.READ
     fd: int
     count: int
     pgid: int = 0
     sid: int = 0
+    inline: Inline | None = None
 
 
 @record
 class Write:
-    """write(2) from one grant; ``pgid`` 0: SIGTTOU would not stop the writer."""
+    """write(2) from one grant, or of ``data`` (``count`` bytes, carried in the request);
+    ``pgid`` 0: SIGTTOU would not stop the writer."""
     OP: ClassVar[Op] = Op.WRITE
     fd: int
     count: int
     pgid: int = 0
     sid: int = 0
+    data: bytes | None = None
 
 
 @record

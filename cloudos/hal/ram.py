@@ -36,6 +36,10 @@ class PhysicalMemory:
     def write(self, paddr: int, data: bytes | bytearray | memoryview) -> None:
         self.bytes[paddr:paddr + len(data)] = data
 
+    def find(self, byte: int, start: int, end: int) -> int:
+        """The physical address of the first ``byte`` in [start, end), or -1."""
+        return self._map.find(bytes((byte,)), start, end)
+
     def zero(self, paddr: int, length: int) -> None:
         # a page (the common case: page tables, demand-zero pages) from one shared zero
         # page: making 4 KiB of zeros each time cost ~1 us of ~1.5

@@ -146,7 +146,11 @@ class LinuxAddressSpace(AddressSpace):
     def copy_out(self, va: int, data: bytes | bytearray | memoryview, force: bool = False) -> None:
         """Write ``data`` into user memory (``force``: the loader, even into code), one
         slice assignment per run of frames."""
-        ram, done = self.ram.bytes, 0
+        ram, done, offset = self.ram.bytes, 0, va & (PAGE_SIZE - 1)
+        if not force and 0 <= va and 0 < len(data) <= PAGE_SIZE - offset:  # within one page
+            phys = self.user_frame(va, True) + offset
+            ram[phys:phys + len(data)] = data
+            return
         runs, error = self._runs(va, len(data), True, force)
         for phys, size in runs:  # (up to a page refused: as the kernel's copy, page by page)
             ram[phys:phys + size] = data[done:done + size]

@@ -12,7 +12,8 @@ checks are the slow path's: they ran in ``Ipc.call`` before the handoff.
 
 Preconditions; when one fails the slow path goes on unchanged (the caller sleeps in its
 call, as if the fast path were not there):
-- the switch is on (``CLOUDOS_FASTPATH=0`` turns it off, for comparing the two paths);
+- the switch is on (``CLOUDOS_FASTPATH=0`` turns it off, for comparing the two paths; it
+  turns off the small reads' and writes' inline bytes too: ``sys_file``, grants always);
 - the server was woken for this very message (it waited in receive), so it serves nothing
   queued before it, none of it another thread's exec or fork;
 - the call's answer is hook-safe (``call(..., fast=False)`` for exec: building a new CPU
@@ -32,7 +33,8 @@ The direct call (``direct``), tried first: when the VFS waits in receive on its 
 nothing queued, the call does not go through ``Ipc.call`` at all. The message is handed to
 the server's handler at once and its answer taken straight back (``ServerApi.reply`` sees
 the runtime's ``direct`` slot): the caller never leaves RUNNING, the server leaves its
-receive only for the step and goes back to it; no sleep, wake or run-queue work. The reply
+receive only for the step and goes back to it; no sleep, wake or run-queue work (a server
+that gave the runtime its handler, the VFS, has it called straight: ``serve_direct``). The reply
 capability of a thread's direct call, and its token, are minted once and reused while
 each call is answered in its step (then nothing of it is left anywhere: the server's space
 forgot it, no reply waits for it, no Interrupt can name it, as only a caller asleep on a
@@ -88,11 +90,9 @@ def direct(t: Thread, state: Any, port: Port, msg: Message, deliver: Deliver,
     # The server leaves its receive for this message and runs on the caller's time.
     del scheduler.channels[channel], ipc.receivers[server]
     server.channel = None
-    runtime._deliver(msg, token)
     server.state = State.RUNNING
     runtime.served_now += 1
-    assert server.service is not None
-    server.service.step(server)  # (through its Service: a tracer may time the step)
+    runtime.serve_direct(msg, token)
     if server.state is State.RUNNING:
         scheduler.add(server)
     runtime.direct = None

@@ -21,10 +21,9 @@ Called by: the kernel scheduler (``Service.step``) and ``rs`` (restart).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
 
-from cloudos.abi.vfs import Again, Interrupt, Op
+from cloudos.abi.vfs import Again, Inline, Interrupt, Op
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.cap import Cap, ObjType, Right
 from cloudos.errno import Errno, KernelError
@@ -45,20 +44,29 @@ class InjectedFault(Exception):
     """The crash a fault-injection switch asked for."""
 
 
-@dataclass(eq=False)
 class Request:
-    """One message a server received, and how to answer it."""
+    """One message a server received, and how to answer it. (A slotted class, not a
+    dataclass: one is made per call.)"""
 
-    op: int  # the message's tag
-    sender: int
-    reply_token: int
-    grants: list[int] = field(default_factory=list)
-    answered: bool = False
-    message: Message | None = None  # as received: a notification in flight is redelivered
-    # the answer if the server crashes while this waits, parked (abi/vfs.py: run it again)
-    on_crash: Any = Again.RESTART
-    # the typed request (a record: abi/vfs.py's, rs's); None for a guest's raw message
-    body: Any = None
+    __slots__ = ("op", "sender", "reply_token", "grants", "answered", "message", "on_crash",
+                 "body")
+
+    def __init__(self, op: int, sender: int, reply_token: int, grants: list[Any] | None = None,
+                 answered: bool = False, message: Message | None = None,
+                 on_crash: Any = Again.RESTART, body: Any = None) -> None:
+        self.op = op  # the message's tag
+        self.sender = sender
+        self.reply_token = reply_token
+        self.grants: list[Any] = [] if grants is None else grants
+        self.answered = answered
+        self.message = message  # as received: a notification in flight is redelivered
+        # the answer if the server crashes while this waits, parked (abi/vfs.py: run it again)
+        self.on_crash = on_crash
+        # the typed request (a record: abi/vfs.py's, rs's); None for a guest's raw message
+        self.body = body
+
+    def __repr__(self) -> str:
+        return f"Request(op={self.op}, sender={self.sender}, body={self.body!r})"
 
 
 Serve = Callable[["ServerApi"], Generator[Port, Request, None]]
@@ -71,6 +79,9 @@ class ServerApi:
         self.runtime = runtime
         self.kernel = runtime.kernel
         self.pid = runtime.pid
+        # The code's handler of one request, if it gives it (``ServerRuntime.serve_direct``
+        # calls it for a direct call, not through the code's receive loop).
+        self.handler: Callable[[Request], None] | None = None
 
     def reply(self, request: Request, result: Any) -> None:
         """Answer ``request`` (now, or later for a deferred reply). The call being served
@@ -139,15 +150,26 @@ class ServerApi:
         kernel.scheduler.call_at(kernel.scheduler.clock() + max(0.0, delay),
                                  lambda: kernel.ipc.notify(port, Message(op, b"", 0, body=body)))
 
-    def grant_size(self, grant: int, write: bool) -> int:
+    # A grant is a grant capability's token, or a small read's ``Inline`` (abi/vfs.py):
+    # the bytes go back with the answer, the same copies as through a grant.
+    def grant_size(self, grant: int | Inline, write: bool) -> int:
         """The bytes ``grant`` lends (``write``: one the server may write)."""
+        if isinstance(grant, Inline):
+            return grant.length if write else 0
         return self.kernel.ipc.grant(self.pid, grant, 0, 0, write).length
 
-    def copy_in(self, grant: int, offset: int, length: int) -> bytes:
+    def copy_in(self, grant: int | Inline, offset: int, length: int) -> bytes:
+        if isinstance(grant, Inline):  # (a read's: nothing to read from)
+            raise KernelError(Errno.EFAULT, "a read's buffer")
         g = self.kernel.ipc.grant(self.pid, grant, offset, length, write=False)
         return g.aspace.copy_in(g.start + offset, length)
 
-    def copy_out(self, grant: int, offset: int, data: bytes | memoryview) -> None:
+    def copy_out(self, grant: int | Inline, offset: int, data: bytes | memoryview) -> None:
+        if isinstance(grant, Inline):
+            if offset < 0 or offset + len(data) > grant.length:
+                raise KernelError(Errno.EFAULT, "outside the buffer")
+            grant.pieces.append((offset, bytes(data)))
+            return
         g = self.kernel.ipc.grant(self.pid, grant, offset, len(data), write=True)
         g.aspace.copy_out(g.start + offset, memoryview(data))  # (its pages: views, not copies)
 
@@ -163,6 +185,7 @@ class ServerRuntime:
         self.requests = 0
         self.served_now = 0  # calls served on the fast path (``serve_now``, direct calls)
         self.served_direct = 0  # of those, by a direct call (the scheduler untouched)
+        self.inline = 0  # reads and writes whose bytes came or went in the messages
         # the direct call being served: its reply capability and where its answer goes
         self.direct: tuple[Cap, list[Message]] | None = None
         self.current: Request | None = None
@@ -238,6 +261,39 @@ class ServerRuntime:
         if port is not None and port.server is not None:
             port.server.serve_now(reply_id)
         return True
+
+    def serve_direct(self, msg: Message, token: int) -> None:
+        """A direct call's step (``linux/fastpath.direct``): the server, out of its receive
+        for ``msg`` (``token``: its reply capability's), serves it and waits again. Code
+        that gave its handler (``ServerApi.handler``) has it called straight, not through
+        its generator, which stays in its receive meanwhile as its loop would; a fault to
+        inject, a notification to give a second chance or a tracer's Service: ``step``."""
+        thread = self.thread
+        self._deliver(msg, token)
+        handler = self.api.handler
+        if handler is None or self.crash_on or self.redelivered is not None \
+                or thread.service is not self:
+            assert thread.service is not None
+            thread.service.step(thread)  # (through its Service: a tracer may time the step)
+            return
+        request, self.pending = self.pending, None
+        self.current = request
+        self.requests += 1  # (a call, as ``_inject`` counts them)
+        try:
+            assert request is not None
+            handler(request)
+        except Exception as err:  # the server boundary: nothing escapes to the kernel
+            self._crashed(thread, err)
+            return
+        self.startup_crashes = 0
+        port = self.port
+        if port.queue:  # (queued meanwhile: the code's loop serves it on)
+            self.pending = self._receive(thread, port)
+            self.step(thread)
+            return
+        # back in its receive, as Ipc.receive on an empty port (without its Stop)
+        self.kernel.ipc.receivers[thread] = self._deliver
+        self.kernel.scheduler.sleep_on(thread, ("recv", port.id), None, -Errno.ETIMEDOUT)
 
     def resume(self, caller: Thread) -> None:
         """The fast path answered ``caller``, whose wake-up queued it: it runs on instead."""

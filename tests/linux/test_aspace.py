@@ -286,3 +286,48 @@ def test_fork_copies_none_early_when_frames_are_short() -> None:
     assert len(got) == 2 and frames.free_bytes == 0
     for frame in got + hoard:
         frames.free(frame, 0)
+
+
+def test_user_string_reads_up_to_the_nul_in_any_page() -> None:
+    """``args.user_string`` looks for the NUL in each page's frame and copies only the
+    string: what reading the bytes one by one gives, EFAULT where that would fault
+    (a page not mapped, PROT_NONE), ENAMETOOLONG past the limit."""
+    from cloudos.linux.syscalls.args import user_string
+
+    ram, frames = PhysicalMemory(RAM_SIZE), BuddyAllocator(MIB, RAM_SIZE - MIB)
+    space = LinuxAddressSpace(ram, frames, 0, Flushes(), lambda: None, {})
+    space.add(BASE, 2 * PAGE_SIZE, RW, "strings")  # then nothing mapped
+    space.add(BASE + 3 * PAGE_SIZE, PAGE_SIZE, Prot.NONE, "none")
+    space.copy_out(BASE, b"a" * (2 * PAGE_SIZE - 1) + b"\0")
+    space.copy_out(BASE + PAGE_SIZE - 3, b"xyz/crossing\0")
+    space.copy_out(BASE + 100, b"\0")
+
+    def one_by_one(va: int, limit: int) -> bytes | str:
+        out = b""
+        while len(out) < limit:
+            try:
+                c = space.copy_in(va + len(out), 1)
+            except KernelError as err:
+                return err.errno.name
+            if c == b"\0":
+                return out
+            out += c
+        return "ENAMETOOLONG"
+
+    for va, limit in ((BASE + PAGE_SIZE - 3, 4096), (BASE + 100, 4096), (BASE + 101, 4096),
+                      (BASE + 101, 10), (BASE + PAGE_SIZE + 9, 4096),
+                      (BASE + 2 * PAGE_SIZE - 1, 4096), (BASE + 2 * PAGE_SIZE, 4096),
+                      (BASE + 3 * PAGE_SIZE, 4096), (USER_END + 5, 4096)):
+        want = one_by_one(va, limit)
+        try:
+            got: bytes | str = user_string(space, va, limit)
+        except KernelError as err:
+            got = err.errno.name
+        assert got == want, (hex(va), limit)
+    space.copy_out(BASE + 2 * PAGE_SIZE - 1, b"b")  # no NUL before the unmapped page
+    try:
+        user_string(space, BASE + PAGE_SIZE + 10, 8192)
+    except KernelError as err:
+        assert err.errno.name == "EFAULT"
+    else:
+        raise AssertionError("a string running into an unmapped page")

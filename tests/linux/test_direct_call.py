@@ -15,6 +15,7 @@ from typing import Any, Generator
 import pytest
 from fake_kernel import FakeKernel
 
+from cloudos.abi.vfs import Again
 from cloudos.kernel.cap import ObjType
 from cloudos.kernel.ipc import Ipc, Message, Port
 from cloudos.kernel.task import State, Thread
@@ -24,30 +25,46 @@ from cloudos.linux.process import LinuxThread
 from cloudos.servers.runtime import Request, ServerApi, ServerRuntime
 
 PARK = -1  # a request body the server parks instead of answering
+CRASH, NOTIFY_SELF = -2, -3  # bodies it crashes on, or answers after a message to itself
 
 
 class Rig:
     """A fake kernel with IPC, a server answering ``body + 1`` (parking ``PARK``), and a
     running caller thread without a CPU context (a wake-up leaves its result in .result)."""
 
-    def __init__(self) -> None:
+    def __init__(self, handler: bool = False, crash_on: int = 0) -> None:
         self.kernel = kernel = FakeKernel()
         kernel.ipc = Ipc(kernel)  # type: ignore[attr-defined,arg-type]
         kernel.new_aspace = lambda: None  # type: ignore[attr-defined]
         self.parked: list[Request] = []
-        self.server = ServerRuntime(kernel, "plus1", 90, self.serve)  # type: ignore[arg-type]
+        self.handler, self.resumed, self.crashed = handler, 0, 0
+        self.server = ServerRuntime(kernel, "plus1", 90, self.serve,  # type: ignore[arg-type]
+                                    crash_on=crash_on)
+        self.server.on_crash = lambda _runtime: setattr(self, "crashed", self.crashed + 1)
         self.run_server()
         self.caller = kernel.new_thread(kernel.new_process("app"))
         self.caller.state = State.RUNNING
         self.caller.personality = self.state = LinuxThread()
 
     def serve(self, api: ServerApi) -> Generator[Port, Request, None]:
-        request = yield self.server.port
-        while True:
+        def handle(request: Request) -> None:
             if request.body == PARK:
                 self.parked.append(request)
+            elif request.body == CRASH:
+                raise RuntimeError("a bug in the server")
+            elif request.body == NOTIFY_SELF:  # a message to itself: queued while it serves
+                self.kernel.ipc.notify(self.server.port,  # type: ignore[attr-defined]
+                                       Message(0, b"", 0, body=PARK))
+                api.reply(request, 0)
             else:
                 api.reply(request, request.body + 1)
+
+        if self.handler:
+            api.handler = handle
+        request = yield self.server.port
+        while True:
+            self.resumed += 1
+            handle(request)
             request = yield self.server.port
 
     def run_server(self) -> None:
@@ -123,3 +140,48 @@ def test_a_parked_call_leaves_the_caller_asleep_until_answered() -> None:
                 line.remove(caller)
     assert rig.call(2) == 3
     assert rig.state.reply[0].obj != reply_id
+
+
+def test_a_server_handler_is_called_straight() -> None:
+    """A server that gave its handler (``ServerApi.handler``, the VFS's) serves a direct
+    call without its generator (which stays in its receive) and is back in receive as
+    Ipc.receive leaves it; without one (the tests above) its generator serves it."""
+    for handler in (True, False):
+        rig = Rig(handler=handler)
+        ipc, port = rig.kernel.ipc, rig.server.port  # type: ignore[attr-defined]
+        for value in (1, 2, 3):
+            assert rig.call(value) == value + 1
+            thread = rig.server.thread
+            assert thread.state is State.BLOCKED and thread.channel == ("recv", port.id)
+            assert ipc.receivers[thread] == rig.server._deliver and rig.queued() == []
+            assert rig.kernel.scheduler.channels[("recv", port.id)] == [thread]
+        assert rig.resumed == (0 if handler else 3)
+        assert rig.server.requests == 3 and rig.server.served_direct == 3
+
+
+def test_a_message_queued_while_the_handler_runs_is_served_by_the_loop() -> None:
+    rig = Rig(handler=True)
+    assert rig.call(NOTIFY_SELF) == 0
+    # the notification it sent itself, queued while it served: its loop took it on
+    assert rig.resumed == 1 and len(rig.parked) == 1
+    assert rig.server.thread.state is State.BLOCKED and not rig.server.port.queue
+    assert rig.call(5) == 6 and rig.resumed == 1
+
+
+def test_a_crash_in_the_handler_answers_eio_and_reports_it() -> None:
+    rig = Rig(handler=True)
+    assert rig.call(CRASH) == -5  # EIO: the call being served when it crashed
+    assert rig.server.thread.state is State.TERMINATED and rig.crashed == 1
+    assert rig.caller.state is State.RUNNING and rig.server.outstanding == set()
+
+
+def test_fault_injection_goes_through_the_step() -> None:
+    """A fault to inject: the handler is not called straight, the step throws it."""
+    rig = Rig(handler=True, crash_on=2)
+    assert rig.call(1) == 2
+    assert rig.resumed == 1  # (through the generator, as every call while injecting)
+    msg = Message(0, b"", rig.caller.process.pid, body=7)
+    answer = fastpath.direct(rig.caller, rig.state, rig.server.port, msg,
+                             lambda a: a.body, None, -110)
+    assert answer is Again.RESTART  # struck before it was served: it runs again
+    assert rig.server.thread.state is State.TERMINATED and rig.crashed == 1

@@ -82,7 +82,7 @@ def test_requests_are_frozen_slotted_values() -> None:
     assert (read.fd, read.count, read.pgid, read.sid) == (3, 10, 0, 0)
     assert read == vfs.Read(fd=3, count=10, pgid=0) and read != vfs.Read(3, 11)
     assert read != vfs.Write(3, 10) and hash(read) == hash(vfs.Read(3, 10))
-    assert repr(read) == "Read(fd=3, count=10, pgid=0, sid=0)"
+    assert repr(read) == "Read(fd=3, count=10, pgid=0, sid=0, inline=None)"
     with pytest.raises(FrozenInstanceError):
         read.fd = 4  # type: ignore[misc]
     with pytest.raises(AttributeError):

@@ -39,15 +39,18 @@ def host_error(err: OSError) -> KernelError:
 
 
 def user_string(aspace: AddressSpace, va: int, limit: int = 4096) -> bytes:
-    """A NUL-terminated string from user memory (ENAMETOOLONG past ``limit``)."""
+    """A NUL-terminated string from user memory (ENAMETOOLONG past ``limit``): looked for
+    in each page's frame, only the string copied."""
     out = bytearray()
+    ram = aspace.ram
     while len(out) < limit:
-        chunk = aspace.copy_in(va, 4096 - (va & 4095))
-        nul = chunk.find(0)
+        size = 4096 - (va & 4095)
+        phys = aspace.user_frame(va, False) + (va & 4095)  # (EFAULT as copy_in's)
+        nul = ram.find(0, phys, phys + size)
         if nul >= 0:
-            return bytes(out + chunk[:nul]) if out else chunk[:nul]
-        out += chunk
-        va += len(chunk)
+            return bytes(out) + ram.read(phys, nul - phys) if out else ram.read(phys, nul - phys)
+        out += ram.read(phys, size)
+        va += size
     raise KernelError(Errno.ENAMETOOLONG)
 
 

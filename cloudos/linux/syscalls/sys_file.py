@@ -1,7 +1,8 @@
 """File system calls: thin clients of the VFS server.
 
 Each handler decodes its arguments (paths are copied in; buffers become memory
-grants the server copies through), then calls the VFS port with a typed request
+grants the server copies through, except a small read's or write's: its bytes travel in
+the messages, ``vfs.Inline``), then calls the VFS port with a typed request
 (``abi/vfs.py`` declares them all); the calling thread sleeps until the server
 answers, and the answer is the call's result or a typed answer the handler turns
 into one (``Again``: act, then run the call again). A few calls are reduced
@@ -21,8 +22,8 @@ from cloudos.abi.flags import (AT_FDCWD, SPLICE_F_ALL, AtFlag, FcntlCmd, LockTyp
                                OwnerType, ResolveFlag)
 from cloudos.abi.signal import Signal
 from cloudos.abi.sysno import Sysno
-from cloudos.abi.vfs import (Again, BytesOut, FileOwner, LockHolder, PollReady, Received,
-                             SignalsReady)
+from cloudos.abi.vfs import (INLINE_MAX, Again, BytesOut, FileOwner, LockHolder, PollReady,
+                             Received, SignalsReady)
 from cloudos.kernel.cap import Cap, ObjType, Right
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
@@ -84,6 +85,9 @@ VFS = "vfs"  # the server that owns these calls
 RESTARTS_MAX = 3
 
 
+_SEND_FILE = int(Right.SEND | Right.FILE)
+
+
 def _client(t: Thread) -> Cap:
     """The caller's FILE capability on the VFS port: no capability, no file access."""
     return _client_rights(t, 0)
@@ -120,14 +124,17 @@ def call(t: Thread, request: Any, grants: tuple[Cap, ...] = (),
     sleeps until it answers, unless the VFS answers at once on the fast path
     (``linux/fastpath.py``; ``fast=False`` for an answer that must not be delivered
     inside the CPU's hook)."""
-    ipc = t.process.kernel.ipc
-    cap = _client(t)
-    port = ipc.ports[cap.obj]
-    msg = Message(request.OP, b"", t.process.pid, list(grants), body=request)
+    process = t.process
+    ipc = process.kernel.ipc
+    token = linux(process).files  # (``_client``, inline: once per call)
+    if not token:
+        raise KernelError(Errno.EACCES, "this process holds no FILE capability")
+    port = ipc.ports[ipc.caps.lookup(process.pid, token, ObjType.PORT, _SEND_FILE).obj]
+    msg = Message(request.OP, b"", process.pid, list(grants), body=request)
     state = linux_thread(t)
     state.inflight = (port, msg)
-    again = _again_if_undone(t, deliver or _result)
-    if fast and fastpath.ENABLED and t.process.personality.ptrace is None:
+    again = _again_if_undone(t, deliver or _result, state)
+    if fast and fastpath.ENABLED and process.personality.ptrace is None:
         try:
             answer = fastpath.direct(t, state, port, msg, again, deadline, timeout_result)
         except Stop:
@@ -171,11 +178,14 @@ def interrupt(t: Thread) -> bool:
     return True
 
 
-def _again_if_undone(t: Thread, deliver: Callable[[Message], int]) -> Callable[[Message], int]:
+def _again_if_undone(t: Thread, deliver: Callable[[Message], int],
+                     state: Any = None) -> Callable[[Message], int]:
     """``deliver``, except that a call the VFS's crash left undone runs again: a restart
     leaves every call done once (not reported failed while it did nothing, which a program
-    cannot tell from failed after doing something: dash's redirections need dup2 to work)."""
-    state = linux_thread(t)
+    cannot tell from failed after doing something: dash's redirections need dup2 to work).
+    (``state``: ``t``'s LinuxThread, if the caller has it.)"""
+    if state is None:
+        state = linux_thread(t)
 
     def again(msg: Message) -> int:
         state.inflight = None
@@ -720,11 +730,32 @@ def _lendable(t: Thread, buf: int, count: int, write: bool) -> int:
     return min(va, end) - buf
 
 
+def _all_good(t: Thread, buf: int, count: int, write: bool) -> bool:
+    """Whether every byte of a small buffer (``INLINE_MAX`` at most: one page, or two,
+    each checked) allows the access, as a grant of all of it would (else the call lends
+    its buffer, and the VFS decides what a partly bad one means)."""
+    aspace = t.process.aspace
+    try:
+        aspace.user_frame(buf, write)
+        last = buf + count - 1
+        if (last ^ buf) >> 12:
+            aspace.user_frame(last, write)
+    except KernelError:
+        return False
+    return True
+
+
 def sys_read(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
-    """Implements Linux read(2); a buffer bad past its start reads up to there."""
+    """Implements Linux read(2); a buffer bad past its start reads up to there. A small
+    read's bytes come back with the answer (``vfs.Inline``), copied here: no grant."""
     count = min(count, 0x7FFF_F000)
+    process = t.process
+    if 0 < count <= INLINE_MAX and fastpath.ENABLED and _all_good(t, buf, count, True):
+        inline = vfs.Inline(count)
+        return call(t, vfs.Read(s32(fd), count, process.pgid, process.sid, inline),
+                    deliver=_read_answer(t, Sysno.READ, buf, count, inline))
     good = _lendable(t, buf, count, True)
-    return call(t, vfs.Read(s32(fd), count, t.process.pgid, t.process.sid),
+    return call(t, vfs.Read(s32(fd), count, process.pgid, process.sid),
                 grants=(_grant(t, buf, good, True),),
                 deliver=_read_answer(t, Sysno.READ, buf, count))
 
@@ -734,14 +765,20 @@ def sys_read(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
 SIGNALFD_SIGINFO = struct.Struct("<IiiIIiIIIIiiQQQQ")
 
 
-def _read_answer(t: Thread, nr: int, buf: int, count: int) -> Callable[[Message], int]:
-    """A read's answer, for the two reads the VFS cannot finish alone.
+def _read_answer(t: Thread, nr: int, buf: int, count: int,
+                 inline: vfs.Inline | None = None) -> Callable[[Message], int]:
+    """A read's answer, for the two reads the VFS cannot finish alone, and the bytes of
+    an ``inline`` one, copied to ``buf`` (EFAULT if its memory went meanwhile).
 
     A background job reading the terminal gets SIGTTIN (its process group stops) and
     reads again when continued; EIO if it ignores or blocks SIGTTIN. A signalfd's
     read takes pending signals, which the personality owns.
     """
     def deliver(msg: Message) -> int:
+        if inline is not None and inline.pieces:
+            aspace = t.process.aspace
+            for offset, piece in inline.pieces:
+                aspace.copy_out(buf + offset, piece)
         if isinstance(msg.body, SignalsReady):  # a signalfd has some pending
             return _take_signals(t, nr, msg.body.mask, buf, count)
         if msg.body is not Again.BACKGROUND:
@@ -797,6 +834,14 @@ def sys_write(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
     """Implements Linux write(2); SIGPIPE with EPIPE on a pipe nobody reads. A buffer bad
     past its start writes up to there."""
     count = min(count, 0x7FFF_F000)
+    if 0 < count <= INLINE_MAX and fastpath.ENABLED:  # its bytes in the request: no grant
+        try:
+            data = t.process.aspace.copy_in(buf, count)
+        except KernelError:
+            data = None  # (partly bad: lent up to there, and the VFS decides)
+        if data is not None:
+            return call(t, vfs.Write(s32(fd), count, *_job(t), data),
+                        deliver=_sigpipe(t, Sysno.WRITE))
     good = _lendable(t, buf, count, False)
     return call(t, vfs.Write(s32(fd), count, *_job(t)), grants=(_grant(t, buf, good, False),),
                 deliver=_sigpipe(t, Sysno.WRITE))

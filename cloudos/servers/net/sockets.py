@@ -757,7 +757,8 @@ def read(srv: NetServer, request: Request, r: NetRead) -> Any:
     """read(2) and readv(2)."""
     file, _ = _sock(srv)
     lengths = list(r.lengths) if r.lengths is not None else None
-    grant = request.grants[0] if lengths is None else request.grants[:len(lengths)]
+    grant = request.grants[:len(lengths)] if lengths is not None else \
+        request.grants[0] if r.inline is None else r.inline
     return _receive(srv, request, file, r.count, grant, lengths, 0, READ)
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudos.abi import vfs as abi
 from cloudos.abi.netsrv import RESET_EVENTS, NetCall, NetClose, NetRead, NetWatch, NetWrite
-from cloudos.abi.vfs import BytesOut, NetRestarted, SocketEvents, SocketMade
+from cloudos.abi.vfs import BytesOut, Inline, NetRestarted, SocketEvents, SocketMade
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
 from cloudos.servers.vfs import files, pipe
@@ -165,7 +165,7 @@ class NetSocket(FileOps):
     """The inet kind of open file: a TCP, UDP or netlink socket the net server owns."""
 
     def read(self, vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any) -> Any:
-        _call(vfs, request, file, NetRead(count))
+        _call(vfs, request, file, NetRead(count, None, grant if type(grant) is Inline else None))
 
     def readv(self, vfs: Vfs, request: Request, file: OpenFile, grants: list[int],
               lengths: list[int]) -> Any:

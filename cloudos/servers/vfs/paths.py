@@ -152,7 +152,9 @@ class Namespace:
     def _enter(self, walk: Walk, name: bytes) -> Walk:
         """One step down into ``name`` (which the caller checked is a directory entry)."""
         here = walk[-1]
-        mounted = self.mounts.get(path_of(walk + (Step(name, here.fs, here.node),)))
+        names = [step.name for step in walk[1:]]  # (``path_of`` of the walk one step on)
+        names.append(name)
+        mounted = self.mounts.get(b"/" + b"/".join(names))
         if mounted is not None:  # what lies beneath a mount point is never consulted
             return walk + (Step(name, mounted, mounted.root()),)
         return walk + (Step(name, here.fs, here.fs.walk_lookup(here.node, name)),)
