@@ -145,7 +145,12 @@ class LinuxAddressSpace(AddressSpace):
         """Write ``data`` into user memory (``force``: the loader, even into code), one
         slice assignment per run of frames."""
         ram, done = self.ram.bytes, 0
-        runs, error = self._runs(va, len(data), True, force)
+        length = len(data)
+        if not force and 0 < length <= PAGE_SIZE - (va & (PAGE_SIZE - 1)):  # one page
+            phys = self.user_frame(va, True) + (va & (PAGE_SIZE - 1))
+            ram[phys:phys + length] = data
+            return
+        runs, error = self._runs(va, length, True, force)
         for phys, size in runs:  # (up to a page refused: as the kernel's copy, page by page)
             ram[phys:phys + size] = data[done:done + size]
             done += size

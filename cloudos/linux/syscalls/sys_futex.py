@@ -144,8 +144,7 @@ def sys_futex(t: Thread, uaddr: int, op: int, val: int, timeout: int, uaddr2: in
         return _wait(t, uaddr, val, timeout, op, BITSET_MATCH_ANY)
     if cmd == FUTEX_WAIT_BITSET:
         return _wait(t, uaddr, val, timeout, op, val3 & 0xFFFF_FFFF)
-    if cmd == FUTEX_WAKE:
-        _key(t, uaddr)
+    if cmd == FUTEX_WAKE:  # (futex_wake checks the address: _key)
         return futex_wake(t, uaddr, max(0, s32(val)))
     if cmd == FUTEX_WAKE_BITSET:
         if not val3 & 0xFFFF_FFFF:
