@@ -376,7 +376,7 @@ class Cpu:
             ctx.cpu._switch_out()
         before = self._loaded
         self._switch_out()
-        self.uc.context_restore(ctx.saved)
+        _check(uclib.uc_context_restore(self._handle, ctx.saved.context))  # (not the binding's)
         self._latched = False
         # The restored CR3 may name other page tables. Another thread of the same address
         # space keeps the TLB, as on Linux: page-table changes flush it themselves (a
@@ -817,6 +817,7 @@ class _FaultState:
 
     def __init__(self, cpu: Cpu, latch: int, error: int) -> None:
         self.uc, self.latch, self.error = cpu.uc, latch, error
+        self._latch_bits = 0xFFFF_FFFF << 32 if latch & 7 else 0xFFFF_FFFF  # (its 32 of 64)
         self.scratch = cpu.uc.context_save()
         address = ctypes.cast(self.scratch.context, ctypes.c_void_p).value
         assert address is not None
@@ -855,11 +856,7 @@ class _FaultState:
 
     def clear_saved(self, words: Any) -> None:
         """Reset the latch in a saved context (``CpuContext.words``)."""
-        index, half = divmod(self.latch, 8)
-        if half:
-            words[index] |= 0xFFFF_FFFF << 32
-        else:
-            words[index] |= 0xFFFF_FFFF
+        words[self.latch >> 3] |= self._latch_bits
 
     def clear(self) -> None:
         """Reset the latch in the snapshot and load it back into the CPU."""

@@ -50,16 +50,44 @@ def install(kernel: Kernel) -> "DirectSwitch | None":
     return direct
 
 
+def returning(kernel: Kernel, thread: Thread, result: int) -> None:
+    """``thread``'s system call, which goes on to raise Stop, returns ``result`` (RAX):
+    written into its saved context if the direct switch gives the CPU to another thread
+    (no register write on the live CPU, which is the next thread's by then), else into
+    the CPU's RAX now, as ``Cpu.set_result`` would."""
+    direct = kernel.dispatcher.on_stop
+    if isinstance(direct, DirectSwitch):
+        direct.result = (thread, result)
+    else:
+        kernel.cpu.set_result(result)
+
+
 class DirectSwitch:
-    """The dispatcher's ``on_stop``; ``switches`` counts the switches made in the hook."""
+    """The dispatcher's ``on_stop``; ``switches`` counts the switches made in the hook.
+    ``result``: the RAX of the call that stops next, left to it by ``returning``."""
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.switches = 0
+        self.result: tuple[Thread, int] | None = None
 
     def __call__(self, thread: Thread) -> int | None:
         """``thread`` stopped in its system call: run the next thread on its CPU now, and
         return that thread's RAX; None: the CPU stops and the loop decides."""
+        kernel = self.kernel
+        cpu = kernel.cpu
+        left, self.result = self.result, None
+        result = left[1] if left is not None and left[0] is thread else None
+        nxt = self._switch(thread)
+        if result is not None:
+            if nxt is None:
+                cpu.set_result(result)
+            else:
+                assert thread.context is not None
+                cpu.set_context_result(thread.context, result)
+        return None if nxt is None else int(nxt)
+
+    def _switch(self, thread: Thread) -> int | None:
         kernel = self.kernel
         cpu, scheduler = kernel.cpu, kernel.scheduler
         now = scheduler.clock()

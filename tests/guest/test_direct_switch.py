@@ -98,3 +98,32 @@ def test_pipe_handoff_loaded(cpus, fast, hogs, guest_bins, run_native, run_cloud
     env = {**os.environ, "CLOUDOS_FASTPATH": "1" if fast else "0"}
     _assert_same(native, run_cloudos([prog, "handoff"], env=env, extra_args=["--cpus", cpus],
                                      timeout=300))
+
+
+LONGEST_RUN = re.compile(rb"longest run: (\d+)")
+
+
+@pytest.mark.parametrize("on", [True, False], ids=["on", "off"])
+@pytest.mark.parametrize("alarm", [False, True], ids=["plain", "alarm"])
+def test_yield_takes_turns(on, alarm, guest_bins, run_native, run_cloudos):
+    """yield_rr.c: three threads on one CPU call sched_yield 300 times each; every call
+    returns 0 (the direct switch writes it into the saved context of the thread it
+    switches from, the loop into the CPU) and the threads take turns, as on Linux: no
+    thread runs more than 2 turns in a row in their shared log (before: one of them,
+    woken a level up the MLFQ, at times yielded to itself for 37-230 turns). With a 1 ms
+    ITIMER_REAL, a timer is due at some yields (~20 of 900): the direct switch leaves
+    those to the loop (its precondition fails), and the result is the same."""
+    prog = guest_bins.path("yield_rr", "static")
+    args = [prog, "3", "300", *(["alarm"] if alarm else [])]
+    native = run_native(args)
+    _check_native(native, [b"threads 3, yields 300 each, logged 900, not 0: 0"])
+    status, out, err = run_cloudos(args, env=_env(on), extra_args=["--syscall-stats"])
+    _assert_same(native, (status, out, err))
+    longest = LONGEST_RUN.search(err)
+    assert longest and 1 <= int(longest[1]) <= 2, err.decode(errors="replace")
+    switches = SWITCHES.search(err)
+    if on:  # (most of the 900 yields switch in the hook, also with the alarm's timers)
+        assert switches and int(switches[1]) >= (300 if alarm else 800), \
+            err.decode(errors="replace")
+    else:
+        assert switches is None, err.decode(errors="replace")
