@@ -575,17 +575,31 @@ class Cpu:
         hook writes it back), so the CPU goes on in ``ctx`` without stopping. Unicorn moves
         RIP past the SYSCALL (2 bytes) after the hook, whatever the hook wrote: the saved
         RIP is set 2 on, and the loaded one 2 back (notes/unicorn-facts.md)."""
-        rip = self.slots[X.UC_X86_REG_RIP]
+        slots, handle = self.slots, self._handle
+        rip = slots[X.UC_X86_REG_RIP]
         old = self._loaded
-        assert old is not None
+        assert old is not None and ctx.cpu is None and old is not ctx  # (can_switch)
+        # ``load(ctx)``, its steps here: the running state is saved with its latch cleared
+        # (as at any switch), ``ctx``'s restored, and the TLB dropped for other page tables.
+        _check(uclib.uc_context_save(handle, old.saved.context))
+        faults = self._faults
+        if faults is not None:
+            old.words[faults.latch >> 3] |= faults.latch_bits  # (clear_saved)
+        old.cpu = None
         words = ctx.words
         words[rip] -= 2
-        self._latched = True  # (cleared in the saved context, as at any switch)
-        self.load(ctx)
+        _check(uclib.uc_context_restore(handle, ctx.saved.context))
         words[rip] += 2
         old.words[rip] += 2
-        self._arm(quantum_us)
-        return int(words[self.slots[X.UC_X86_REG_RAX]])
+        self._latched = False
+        if old.root != ctx.root:
+            self.drop_tlb()
+        self._loaded, ctx.cpu = ctx, self
+        if self._stress is None:
+            self._timer.arm(quantum_us / 1e6)  # (_arm)
+        else:
+            self._arm(quantum_us)
+        return int(words[slots[X.UC_X86_REG_RAX]])
 
     def _arm(self, quantum_us: int) -> None:
         self._timer.arm(quantum_us / 1e6)
@@ -817,7 +831,7 @@ class _FaultState:
 
     def __init__(self, cpu: Cpu, latch: int, error: int) -> None:
         self.uc, self.latch, self.error = cpu.uc, latch, error
-        self._latch_bits = 0xFFFF_FFFF << 32 if latch & 7 else 0xFFFF_FFFF  # (its 32 of 64)
+        self.latch_bits = 0xFFFF_FFFF << 32 if latch & 7 else 0xFFFF_FFFF  # (its 32 of 64)
         self.scratch = cpu.uc.context_save()
         address = ctypes.cast(self.scratch.context, ctypes.c_void_p).value
         assert address is not None
@@ -856,7 +870,7 @@ class _FaultState:
 
     def clear_saved(self, words: Any) -> None:
         """Reset the latch in a saved context (``CpuContext.words``)."""
-        words[self.latch >> 3] |= self._latch_bits
+        words[self.latch >> 3] |= self.latch_bits
 
     def clear(self) -> None:
         """Reset the latch in the snapshot and load it back into the CPU."""

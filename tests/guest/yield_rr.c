@@ -2,7 +2,8 @@
  * threads take turns. argv[1]: threads (default 3), argv[2]: yields each (default 300),
  * argv[3] "alarm": a 1 ms ITIMER_REAL interrupts the yields (a timer is due at many of
  * them: CloudOS's direct switch must leave those to the scheduler loop).
- * stdout (compared with Linux): the counts. stderr: the longest run of one thread's
+ * stdout (compared with Linux): the counts, and whether the process's CPU time (getrusage,
+ * user + system) stayed within the wall time the yields took (one CPU). stderr: the longest run of one thread's
  * turns in the shared log, which CloudOS's test bounds (Linux does not promise it). */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -11,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
+#include <time.h>
 
 static int threads, yields;
 static int *order;
@@ -59,6 +62,10 @@ int main(int argc, char **argv)
         struct itimerval every = {{0, 1000}, {0, 1000}};
         setitimer(ITIMER_REAL, &every, NULL);
     }
+    struct rusage before, after;
+    struct timespec t0, t1;
+    getrusage(RUSAGE_SELF, &before);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     pthread_barrier_init(&start, NULL, (unsigned)threads);
     for (long i = 0; i < threads; i++)
         if (pthread_create(&tids[i], NULL, yielder, (void *)i) != 0)
@@ -69,6 +76,11 @@ int main(int argc, char **argv)
         pthread_join(tids[i], &r);
         bad += (long)r;
     }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    getrusage(RUSAGE_SELF, &after);
+    double cpu = (after.ru_utime.tv_sec - before.ru_utime.tv_sec) + (after.ru_stime.tv_sec - before.ru_stime.tv_sec)
+        + ((after.ru_utime.tv_usec - before.ru_utime.tv_usec) + (after.ru_stime.tv_usec - before.ru_stime.tv_usec)) / 1e6;
+    double wall = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (alarm) {
         struct itimerval off = {{0, 0}, {0, 0}};
         setitimer(ITIMER_REAL, &off, NULL);
@@ -79,6 +91,8 @@ int main(int argc, char **argv)
         longest = streak > longest ? streak : longest;
     }
     printf("threads %d, yields %d each, logged %d, not 0: %ld\n", threads, yields, pos, bad);
+    printf("cpu time within wall time: %s\n", cpu <= wall + 0.002 ? "yes" : "no");
     fprintf(stderr, "longest run: %d\n", longest);
+    fprintf(stderr, "cpu %.6f wall %.6f\n", cpu, wall);
     return bad != 0;
 }

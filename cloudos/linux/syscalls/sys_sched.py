@@ -54,11 +54,13 @@ def _behind(scheduler: Scheduler, t: Thread) -> int:
     for queue in scheduler.queues:
         levels = queue.levels
         for level in range(t.level if realtime else len(levels) - 1, found, -1):
-            line = levels[level]
-            if line and (realtime or any(o.state is State.READY and o is not t for o in line)):
-                found = level
+            for other in levels[level]:
+                if realtime or other.state is State.READY and other is not t:
+                    found = level
+                    break
+            if found == level:
                 break
-    return max(found, t.level) if found >= 0 else -1
+    return -1 if found < 0 else found if found > t.level else t.level
 
 
 def sys_sched_yield(t: Thread, *_: int) -> int:
@@ -66,14 +68,21 @@ def sys_sched_yield(t: Thread, *_: int) -> int:
     (``_behind``). With none ready and no timer due, the scheduler would pick the caller
     again: it runs on at once, with no trip through the scheduler (a stop and a start of
     the CPU)."""
+    entry = time.perf_counter()
     scheduler = t.process.kernel.scheduler
     timers = scheduler.timers
     level = _behind(scheduler, t)
     if level < 0 and not (timers and timers[0][0] <= scheduler.clock()):
         return 0
-    t.level = max(level, t.level)
+    t.level = level if level > t.level else t.level
+    kernel = t.process.kernel
+    direct = kernel.dispatcher.on_stop
+    if isinstance(direct, switch.DirectSwitch):  # the next thread at once, if it may
+        rax = direct.yield_now(t, entry)
+        if rax is not None:
+            return rax
     scheduler.yield_cpu(t)
-    switch.returning(t.process.kernel, t, 0)  # (RAX 0: in its saved context if switched)
+    switch.returning(kernel, t, 0)  # (RAX 0: in its saved context if switched)
     raise Stop
 
 
