@@ -389,7 +389,7 @@ class Cpu:
             ctx.cpu._switch_out()
         before = self._loaded
         self._switch_out()
-        self.uc.context_restore(ctx.saved)
+        _check(uclib.uc_context_restore(self._handle, ctx.saved.context))  # (not the binding's)
         self._latched = False
         # The restored CR3 may name other page tables. Another thread of the same address
         # space keeps the TLB, as on Linux: page-table changes flush it themselves (a
@@ -588,17 +588,31 @@ class Cpu:
         hook writes it back), so the CPU goes on in ``ctx`` without stopping. Unicorn moves
         RIP past the SYSCALL (2 bytes) after the hook, whatever the hook wrote: the saved
         RIP is set 2 on, and the loaded one 2 back (notes/unicorn-facts.md)."""
-        rip = self.slots[X.UC_X86_REG_RIP]
+        slots, handle = self.slots, self._handle
+        rip = slots[X.UC_X86_REG_RIP]
         old = self._loaded
-        assert old is not None
+        assert old is not None and ctx.cpu is None and old is not ctx  # (can_switch)
+        # ``load(ctx)``, its steps here: the running state is saved with its latch cleared
+        # (as at any switch), ``ctx``'s restored, and the TLB dropped for other page tables.
+        _check(uclib.uc_context_save(handle, old.saved.context))
+        faults = self._faults
+        if faults is not None:
+            old.words[faults.latch >> 3] |= faults.latch_bits  # (clear_saved)
+        old.cpu = None
         words = ctx.words
         words[rip] -= 2
-        self._latched = True  # (cleared in the saved context, as at any switch)
-        self.load(ctx)
+        _check(uclib.uc_context_restore(handle, ctx.saved.context))
         words[rip] += 2
         old.words[rip] += 2
-        self._arm(quantum_us)
-        return int(words[self.slots[X.UC_X86_REG_RAX]])
+        self._latched = False
+        if old.root != ctx.root:
+            self.drop_tlb()
+        self._loaded, ctx.cpu = ctx, self
+        if self._stress is None:
+            self._timer.arm(quantum_us / 1e6)  # (_arm)
+        else:
+            self._arm(quantum_us)
+        return int(words[slots[X.UC_X86_REG_RAX]])
 
     def _arm(self, quantum_us: int) -> None:
         self._timer.arm(quantum_us / 1e6)
@@ -834,6 +848,7 @@ class _FaultState:
 
     def __init__(self, cpu: Cpu, latch: int, error: int) -> None:
         self.uc, self.latch, self.error = cpu.uc, latch, error
+        self.latch_bits = 0xFFFF_FFFF << 32 if latch & 7 else 0xFFFF_FFFF  # (its 32 of 64)
         self.scratch = cpu.uc.context_save()
         address = ctypes.cast(self.scratch.context, ctypes.c_void_p).value
         assert address is not None
@@ -872,11 +887,7 @@ class _FaultState:
 
     def clear_saved(self, words: Any) -> None:
         """Reset the latch in a saved context (``CpuContext.words``)."""
-        index, half = divmod(self.latch, 8)
-        if half:
-            words[index] |= 0xFFFF_FFFF << 32
-        else:
-            words[index] |= 0xFFFF_FFFF
+        words[self.latch >> 3] |= self.latch_bits
 
     def clear(self) -> None:
         """Reset the latch in the snapshot and load it back into the CPU."""

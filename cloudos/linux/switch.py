@@ -28,10 +28,11 @@ Called by: ``Dispatcher.on_syscall`` (``DirectSwitch`` is its ``on_stop``), inst
 from __future__ import annotations
 
 import os
+import time
 from typing import TYPE_CHECKING
 
 from cloudos.hal.cpu import TrapKind
-from cloudos.kernel.sched import RunQueue
+from cloudos.kernel.sched import LEVELS, RunQueue
 from cloudos.kernel.task import State, Thread
 
 if TYPE_CHECKING:
@@ -50,43 +51,108 @@ def install(kernel: Kernel) -> "DirectSwitch | None":
     return direct
 
 
+def returning(kernel: Kernel, thread: Thread, result: int) -> None:
+    """``thread``'s system call, which goes on to raise Stop, returns ``result`` (RAX):
+    written into its saved context if the direct switch gives the CPU to another thread
+    (no register write on the live CPU, which is the next thread's by then), else into
+    the CPU's RAX now, as ``Cpu.set_result`` would."""
+    direct = kernel.dispatcher.on_stop
+    if isinstance(direct, DirectSwitch):
+        direct.result = (thread, result)
+    else:
+        kernel.cpu.set_result(result)
+
+
 class DirectSwitch:
-    """The dispatcher's ``on_stop``; ``switches`` counts the switches made in the hook."""
+    """The dispatcher's ``on_stop``; ``switches`` counts the switches made in the hook,
+    ``yields`` those of them a sched_yield made itself (``yield_now``).
+    ``result``: the RAX of the call that stops next, left to it by ``returning``."""
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.switches = 0
+        self.yields = 0  # of them, made by ``yield_now`` inside a sched_yield
+        self.result: tuple[Thread, int] | None = None
 
     def __call__(self, thread: Thread) -> int | None:
         """``thread`` stopped in its system call: run the next thread on its CPU now, and
         return that thread's RAX; None: the CPU stops and the loop decides."""
         kernel = self.kernel
         cpu, scheduler = kernel.cpu, kernel.scheduler
+        left, self.result = self.result, None
+        result = left[1] if left is not None and left[0] is thread else None
         now = scheduler.clock()
         timers = scheduler.timers
-        if thread.state not in (State.BLOCKED, State.READY) or now >= scheduler.next_boost \
-                or timers and timers[0][0] <= now + TIMER_SLACK or cpu.smp is not None:
-            return None
-        queue = scheduler.queues[cpu.index]
-        nxt = _first_ready(queue)
+        nxt = None
+        if thread.state in (State.BLOCKED, State.READY) and now < scheduler.next_boost \
+                and not (timers and timers[0][0] <= now + TIMER_SLACK) and cpu.smp is None:
+            queue = scheduler.queues[cpu.index]
+            nxt = _first_ready(queue)
+            if nxt is not None and (nxt is thread or nxt.notify or nxt.context is None
+                                    or not cpu.can_switch(nxt.context)):
+                queue.push(nxt, front=True)  # (it was first of its level: it stays first)
+                nxt = None
         if nxt is None:
+            if result is not None:
+                cpu.set_result(result)
             return None
-        if nxt is thread or nxt.notify or nxt.context is None \
-                or not cpu.can_switch(nxt.context):
-            queue.push(nxt, front=True)  # (it was first of its level: it stays first)
-            return None
+        assert nxt.context is not None and thread.context is not None
         scheduler.end(thread, TrapKind.SYSCALL, queue)
         kernel.profile.context_switches += 1
         self.switches += 1
         scheduler.enter(nxt, cpu)
-        return cpu.switch(nxt.context, scheduler.budget(nxt, cpu, now))
+        # (its slice starts once the caller's has ended: they never overlap)
+        rax = cpu.switch(nxt.context, scheduler.budget(nxt, cpu, scheduler.clock()))
+        if result is not None:
+            cpu.set_context_result(thread.context, result)  # (saved now: not the CPU's)
+        return rax
+
+    def yield_now(self, thread: Thread, entry: float) -> int | None:
+        """sched_yield of ``thread`` (running, at its level, which it goes to the back
+        of) when the next thread may take the CPU now: the switch is made here, inside
+        the call, and the RAX returned is the next thread's (the SYSCALL hook writes it
+        into the CPU, which is the next thread's by then); the yielder's 0 is in its saved
+        context. None: nothing was done (the call goes the usual way: ``returning``, Stop).
+        ``entry``: when the call began (``time.perf_counter``): its time up to the end of
+        the yielder's slice is the yielder's system time, the rest is the next thread's
+        slice (the two never overlap: before, under a loaded host, a yield loop's CPU
+        time, summed over its threads, came to ~1.7x the wall time it took)."""
+        kernel = self.kernel
+        cpu, scheduler = kernel.cpu, kernel.scheduler
+        now = scheduler.clock()
+        timers = scheduler.timers
+        if thread.notify or cpu.smp is not None or now >= scheduler.next_boost \
+                or timers and timers[0][0] <= now + TIMER_SLACK \
+                or thread.process.personality.ptrace is not None:  # (its stops: the result)
+            return None
+        queue = scheduler.queues[cpu.index]
+        nxt = _first_ready(queue, thread.level)  # (the yielder goes behind its level)
+        if nxt is None:
+            return None
+        if nxt.notify or nxt.context is None or not cpu.can_switch(nxt.context):
+            queue.push(nxt, front=True)
+            return None
+        assert thread.context is not None
+        scheduler.yield_cpu(thread)
+        thread.sys_time += time.perf_counter() - entry  # (end's split of the slice)
+        scheduler.end(thread, TrapKind.SYSCALL, queue)
+        kernel.profile.context_switches += 1
+        self.switches += 1
+        self.yields += 1
+        scheduler.enter(nxt, cpu)
+        rax = cpu.switch(nxt.context, scheduler.budget(nxt, cpu, scheduler.clock()))
+        cpu.set_context_result(thread.context, 0)
+        # The dispatcher adds the whole call's time once it returns: the part counted
+        # above, and the switch, which is the next thread's slice's: taken back here.
+        thread.sys_time -= time.perf_counter() - entry
+        return rax
 
 
-def _first_ready(queue: RunQueue) -> Thread | None:
+def _first_ready(queue: RunQueue, last: int = LEVELS - 1) -> Thread | None:
     """``Scheduler.pick`` on a uniprocessor (where nothing conflicts and this CPU's queue
     is the only one): the first ready thread of the highest level, taken off its queue;
     stale entries before it (threads no longer ready) are dropped, as pick drops them."""
-    for line in queue.levels:
+    for line in queue.levels[:last + 1]:
         while line:
             thread = line.popleft()
             if thread.state is State.READY:

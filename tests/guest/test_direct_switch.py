@@ -102,3 +102,56 @@ def test_pipe_handoff_loaded(cpus, fast, hogs, guest_bins, run_native, run_cloud
     env = {**os.environ, "CLOUDOS_FASTPATH": "1" if fast else "0"}
     _assert_same(native, run_cloudos([prog, "handoff"], env=env, extra_args=["--cpus", cpus],
                                      timeout=300))
+
+
+LONGEST_RUN = re.compile(rb"longest run: (\d+)")
+YIELDS = re.compile(rb"context switches in the SYSCALL hook \(direct switch; (\d+) in sched_yield")
+
+
+@pytest.mark.parametrize("on", [True, False], ids=["on", "off"])
+@pytest.mark.parametrize("alarm", [False, True], ids=["plain", "alarm"])
+def test_yield_takes_turns(on, alarm, guest_bins, run_native, run_cloudos):
+    """yield_rr.c: three threads on one CPU call sched_yield 300 times each; every call
+    returns 0 (the direct switch writes it into the saved context of the thread it
+    switches from, the loop into the CPU) and the threads take turns, as on Linux: no
+    thread runs more than 4 turns in a row in their shared log (before: one of them,
+    woken a level up the MLFQ, at times yielded to itself for 37-230 turns; a few can
+    come from the start, one thread a turn or two ahead finishing alone). The process's
+    CPU time stays within the wall time the yields took, as on Linux, give or take a
+    quarter (before, the direct switch's slices overlapped: ~1.7x the wall time on a
+    loaded host; one run at 2 ms over wall failed a tighter bound here). With a 1 ms
+    ITIMER_REAL, a timer is due at some yields (~20 of 900): the direct switch leaves
+    those to the loop (its precondition fails), and the result is the same."""
+    prog = guest_bins.path("yield_rr", "static")
+    args = [prog, "3", "300", *(["alarm"] if alarm else [])]
+    native = run_native(args)
+    _check_native(native, [b"threads 3, yields 300 each, logged 900, not 0: 0",
+                           b"cpu time within wall time: yes"])
+    status, out, err = run_cloudos(args, env=_env(on), extra_args=["--syscall-stats"])
+    _assert_same(native, (status, out, err))
+    longest = LONGEST_RUN.search(err)
+    assert longest and 1 <= int(longest[1]) <= 4, err.decode(errors="replace")
+    switches, yields = SWITCHES.search(err), YIELDS.search(err)
+    if on:  # (most of the 900 yields switch in the hook, also with the alarm's timers,
+        #     and in the call itself: yield_now)
+        assert switches and int(switches[1]) >= (300 if alarm else 800), \
+            err.decode(errors="replace")
+        assert yields and int(yields[1]) >= (300 if alarm else 800), \
+            err.decode(errors="replace")
+    else:
+        assert switches is None, err.decode(errors="replace")
+
+
+@pytest.mark.skipif(not os.access("/usr/bin/strace", os.X_OK), reason="strace is not installed")
+def test_a_traced_yield_goes_the_usual_way(guest_bins, run_native, run_cloudos):
+    """Under PTRACE_SYSCALL (Debian's strace -f in the guest) a yield's result is the
+    tracer's to see at its syscall-exit stop: yield_now leaves a traced thread to the
+    usual path (its precondition fails), and every yield still returns 0."""
+    prog = guest_bins.path("yield_rr", "static")
+    native = run_native([prog, "3", "300"])
+    _check_native(native, [b"threads 3, yields 300 each, logged 900, not 0: 0"])
+    status, out, err = run_cloudos(["/usr/bin/strace", "-f", "-o", "/dev/null", prog, "3", "300"],
+                                   env=_env(True), extra_args=["--syscall-stats"])
+    assert (status, out) == native[:2], err.decode(errors="replace")
+    yields = YIELDS.search(err)
+    assert yields and int(yields[1]) == 0, err.decode(errors="replace")

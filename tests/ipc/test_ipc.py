@@ -75,3 +75,31 @@ def test_two_processes_talk_over_a_port(program, run_cloudos) -> None:
     status, out, err = run_cloudos([program])
     assert by_process(out.decode()) == by_process(EXPECTED), err.decode()
     assert status == 0
+
+
+def test_a_server_keeps_no_spent_reply_capability(tmp_path, capfd) -> None:
+    """bench/ipc_pingpong.c, 300 call/reply round trips: the server's capability space
+    holds the port and at most the reply capability of the call it serves, not one spent
+    reply capability per call answered (before: 300 of them when it exited)."""
+    import os
+
+    from cloudos.machine import Machine, Mount, Sandbox
+
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc not found")
+    out = tmp_path / "ipc_pingpong"
+    subprocess.run(["gcc", "-static", "-O1", "-I", str(INCLUDE), "-o", str(out),
+                    str(HERE.parents[1] / "bench" / "ipc_pingpong.c")], check=True)
+    machine = Machine(256 << 20, sandbox=Sandbox(mounts=(Mount(str(tmp_path), str(tmp_path)),)))
+    caps = machine.kernel.ipc.caps
+    held: dict[int, int] = {}
+    drop = caps.drop
+
+    def counting(pid: int) -> None:  # the size of each process's space when it ends
+        held[pid] = len(caps.spaces.get(pid, {}))
+        drop(pid)
+
+    caps.drop = counting  # type: ignore[method-assign]
+    assert machine.run(str(out), [str(out), "300"], dict(os.environ)) == 0
+    assert capfd.readouterr().out == "ipc_pingpong n=300 ok=300\n"
+    assert len(held) >= 2 and max(held.values()) <= 2, held

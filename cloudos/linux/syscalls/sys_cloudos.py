@@ -199,8 +199,17 @@ def sys_call(t: Thread, token: int, msg: int, reply: int, timeout_ns: int, *_: i
 
 
 def sys_reply(t: Thread, token: int, msg: int, *_: int) -> int:
-    """Answer a call through its one-shot reply capability."""
-    return t.process.kernel.ipc.reply(t.process.pid, token, _outgoing(t, msg))
+    """Answer a call through its one-shot reply capability (spent, it leaves the
+    replier's space: a server's space held every reply capability it ever used)."""
+    ipc = t.process.kernel.ipc
+    outgoing = _outgoing(t, msg)
+    try:
+        return ipc.reply(t.process.pid, token, outgoing)
+    finally:
+        space = ipc.caps.spaces.get(t.process.pid, {})
+        cap = space.get(token)
+        if cap is not None and cap.type is ObjType.REPLY and not cap.valid:
+            del space[token]
 
 
 def _held(t: Thread, token: int, need: int) -> Cap:

@@ -3,9 +3,10 @@
 A futex is a sleep channel named by a user address. In a private mapping the
 key is (address space, address), as Linux keys it; in shared memory (anonymous
 MAP_SHARED, shared file mappings) it is the physical address, so processes
-mapping the page at different addresses meet on it. Either way the key does
-not depend on FUTEX_PRIVATE_FLAG: a private futex in shared memory can only
-see extra, harmless, wake-ups.
+mapping the page at different addresses meet on it. An operation with
+FUTEX_PRIVATE_FLAG is keyed (address space, address) wherever the address is, as
+Linux keys it (so it needs no lookup of the address's mapping): in shared memory,
+a private wait is woken by a private wake of its own process only.
 
 A thread sleeps on one channel; futex_waitv's thread sleeps on one of its own, and
 each of its futexes lists it (``_vectors``), so that a wake of any of them wakes it
@@ -41,12 +42,14 @@ _registered: weakref.WeakKeyDictionary[Thread, tuple[Hashable, list[Hashable]]] 
 _channels = itertools.count()
 
 
-def _key(t: Thread, uaddr: int) -> tuple[str, int, int]:
+def _key(t: Thread, uaddr: int, private: bool = False) -> tuple[str, int, int]:
     if uaddr & 3:
         raise KernelError(Errno.EINVAL, "futex address not 4-byte aligned")
     if uaddr >= USER_END:  # Linux's access_ok, even for a wake that reads nothing
         raise KernelError(Errno.EFAULT, f"futex address {uaddr:#x} outside user space")
     aspace = t.process.aspace
+    if private:  # FUTEX_PRIVATE_FLAG: the address space's, wherever it is (no VMA lookup)
+        return ("futex", id(aspace), uaddr)
     vma = aspace.find(uaddr)
     if vma is not None and vma.shared:
         return ("futex", 0, aspace.user_frame(uaddr & PAGE_MASK, False) + (uaddr & ~PAGE_MASK))
@@ -54,14 +57,25 @@ def _key(t: Thread, uaddr: int) -> tuple[str, int, int]:
 
 
 def _load(t: Thread, uaddr: int) -> int:
-    return int(struct.unpack("<I", t.process.aspace.copy_in(uaddr, 4))[0])
+    """The futex word (``uaddr`` is 4-aligned: ``_key``, so it lies in one page)."""
+    aspace = t.process.aspace
+    phys = aspace.user_frame(uaddr, False) + (uaddr & ~PAGE_MASK)
+    return int.from_bytes(aspace.ram.bytes[phys:phys + 4], "little")
 
 
-def futex_wake(t: Thread, uaddr: int, count: int, bits: int = BITSET_MATCH_ANY) -> int:
+def futex_wake(t: Thread, uaddr: int, count: int, bits: int = BITSET_MATCH_ANY,
+               private: bool = False) -> int:
     """Wake up to ``count`` waiters on ``uaddr`` whose bitset meets ``bits`` (a
     futex_waitv sleeper's bitset is every bit)."""
-    key = _key(t, uaddr)
-    woken = t.process.kernel.scheduler.wakeup(key, 0, count, bits)
+    key = _key(t, uaddr, private)
+    scheduler = t.process.kernel.scheduler
+    sleepers = scheduler.channels.get(key)
+    if sleepers is not None and len(sleepers) == 1 and count:  # (what wakeup does for one)
+        one = sleepers[0]
+        if one.state is State.BLOCKED and one.channel == key and one.wait_bits & bits:
+            scheduler.wake(one, 0)  # (its channel goes with it: wake)
+            return 1 + _wake_vectors(t, key, count - 1) if _vectors else 1
+    woken = scheduler.wakeup(key, 0, count, bits)
     return woken + _wake_vectors(t, key, count - woken)
 
 
@@ -104,7 +118,7 @@ def _until(t: Thread, timeout: int, op: int, absolute: bool) -> float | None:
 
 
 def _wait(t: Thread, uaddr: int, val: int, timeout: int, op: int, bits: int) -> int:
-    key = _key(t, uaddr)
+    key = _key(t, uaddr, bool(op & FUTEX_PRIVATE_FLAG))
     if bits == 0:
         raise KernelError(Errno.EINVAL, "empty bitset")
     until = _until(t, timeout, op, (op & 127) == FUTEX_WAIT_BITSET)
@@ -115,11 +129,11 @@ def _wait(t: Thread, uaddr: int, val: int, timeout: int, op: int, bits: int) -> 
 
 
 def _requeue(t: Thread, uaddr: int, wake: int, move: int, uaddr2: int,
-             expected: int | None) -> int:
+             expected: int | None, private: bool) -> int:
     if expected is not None and _load(t, uaddr) != expected & 0xFFFF_FFFF:
         raise KernelError(Errno.EAGAIN, "futex value changed")
     scheduler = t.process.kernel.scheduler
-    source, target = _key(t, uaddr), _key(t, uaddr2)
+    source, target = _key(t, uaddr, private), _key(t, uaddr2, private)
     woken = scheduler.wakeup(source, 0, wake)
     moved = 0
     for thread in list(scheduler.channels.get(source, [])):
@@ -144,19 +158,19 @@ def sys_futex(t: Thread, uaddr: int, op: int, val: int, timeout: int, uaddr2: in
         return _wait(t, uaddr, val, timeout, op, BITSET_MATCH_ANY)
     if cmd == FUTEX_WAIT_BITSET:
         return _wait(t, uaddr, val, timeout, op, val3 & 0xFFFF_FFFF)
-    if cmd == FUTEX_WAKE:
-        _key(t, uaddr)
-        return futex_wake(t, uaddr, max(0, s32(val)))
+    private = bool(op & FUTEX_PRIVATE_FLAG)
+    if cmd == FUTEX_WAKE:  # (futex_wake checks the address: _key)
+        return futex_wake(t, uaddr, max(0, s32(val)), private=private)
     if cmd == FUTEX_WAKE_BITSET:
         if not val3 & 0xFFFF_FFFF:
             raise KernelError(Errno.EINVAL, "empty bitset")
-        return futex_wake(t, uaddr, max(0, s32(val)), val3 & 0xFFFF_FFFF)
+        return futex_wake(t, uaddr, max(0, s32(val)), val3 & 0xFFFF_FFFF, private)
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
         move = s32(timeout)  # val2 travels in the timeout argument
         if s32(val) < 0 or move < 0:
             raise KernelError(Errno.EINVAL, "negative count")
         return _requeue(t, uaddr, s32(val), move, uaddr2,
-                        val3 if cmd == FUTEX_CMP_REQUEUE else None)
+                        val3 if cmd == FUTEX_CMP_REQUEUE else None, private)
     raise KernelError(Errno.ENOSYS, f"futex operation {cmd}")
 
 
@@ -180,7 +194,8 @@ def sys_futex_waitv(t: Thread, waiters: int, count: int, flags: int, timeout: in
         if futex_flags & ~(FUTEX2_SIZE_MASK | FUTEX2_PRIVATE) or reserved \
                 or futex_flags & FUTEX2_SIZE_MASK != FUTEX2_SIZE_U32 or value >> 32:
             raise KernelError(Errno.EINVAL, f"futex_waitv entry flags {futex_flags:#x}")
-    keys: list[Hashable] = [_key(t, uaddr) for _, uaddr, _, _ in entries]
+    keys: list[Hashable] = [_key(t, uaddr, bool(futex_flags & FUTEX2_PRIVATE))
+                            for _, uaddr, futex_flags, _ in entries]
     if any(_load(t, uaddr) != value for value, uaddr, _, _ in entries):
         raise KernelError(Errno.EAGAIN, "a futex's value changed")
     _unregister(t)
