@@ -149,11 +149,11 @@ class Ipc:
                 continue
             try:
                 result = deliver(msg)
-            except KernelError as err:
+            except KernelError as err:  # (it stays for the next receive: queued once)
                 result = -err.errno
                 port.queue.appendleft(msg)
             scheduler.wake(receiver, result, front=msg.reply is not None)  # a call: handoff
-            return result >= 0
+            return True
         return False
 
     def call(self, thread: Thread, port: Port, msg: Message, deliver_reply: Deliver,

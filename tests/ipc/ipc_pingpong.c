@@ -133,5 +133,27 @@ int main(void) {
     struct cloudos_msg huge = {.data = big, .len = sizeof big};
     printf("oversized message: %s\n", err(cloudos_send(port2, &huge, 0)));
     printf("bad message pointer: %s\n", err(cloudos_send(port2, (void *)8, 0)));
+
+    // A receiver waiting with a bad buffer: the message it could not take stays queued,
+    // once, for the next receive.
+    long r = cloudos_port_create();
+    fflush(stdout);
+    pid_t sender = fork();
+    if (sender == 0) {
+        usleep(50000);
+        struct cloudos_msg once = text("once", 4);
+        cloudos_send(r, &once, -1);
+        _exit(0);
+    }
+    char rbuf[16];
+    struct cloudos_msg bad;
+    memset(&bad, 0, sizeof bad); bad.data = (void *)8; bad.len = sizeof rbuf;
+    printf("waiting receive into a bad buffer: %s\n", err(cloudos_receive(r, &bad, -1)));
+    waitpid(sender, NULL, 0);
+    memset(&in, 0, sizeof in); in.data = rbuf; in.len = sizeof rbuf;
+    long got = cloudos_poll(r, &in);
+    printf("then poll: %s %s", err(got), got >= 0 ? rbuf : "-");
+    memset(&in, 0, sizeof in); in.data = rbuf; in.len = sizeof rbuf;
+    printf(", then poll: %s\n", err(cloudos_poll(r, &in)));
     return 0;
 }

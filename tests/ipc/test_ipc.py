@@ -43,6 +43,8 @@ queued 64, then: EAGAIN
 send with 10 ms timeout: ETIMEDOUT
 oversized message: EMSGSIZE
 bad message pointer: EFAULT
+waiting receive into a bad buffer: EFAULT
+then poll: ok once, then poll: EAGAIN
 """
 
 
