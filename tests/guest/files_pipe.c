@@ -91,21 +91,63 @@ static void on_usr1(int sig)
     (void)sig;
 }
 
-/* The child of section handoff: reads that wait for the parent's writes (it sleeps 50 ms
-   before each, so each read is parked when its write comes). */
-static void parked_reader(int fd, int sigfd)
+/* Section handoff's child says "next I wait in a read" on ``ackfd`` just before each read
+   that must be parked when its write comes; the parent then waits until the child sleeps
+   (parked) before it writes. A slow child on a busy host read two writes at once when a
+   50 ms sleep stood in for this, and then waited for bytes that never came. */
+static void about_to_wait(int ackfd)
+{
+    write(ackfd, "k", 1);
+}
+
+static int sleeping(pid_t pid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return 1;  /* (nothing to wait for) */
+    buf[n] = 0;
+    const char *end = strrchr(buf, ')');
+    return end && end[1] == ' ' && end[2] == 'S';
+}
+
+/* The parent's side: the child's word, then its state in /proc/PID/stat until it sleeps
+   (its only sleeps from there on are the reads) twice 20 ms apart, up to 10 s. */
+static void until_parked(pid_t pid, int ackfd)
+{
+    char c;
+    read(ackfd, &c, 1);
+    for (int tries = 0; tries < 500; tries++) {
+        if (sleeping(pid)) {
+            usleep(20000);
+            if (sleeping(pid))
+                return;
+        }
+        usleep(1000);
+    }
+}
+
+/* The child of section handoff: reads that wait for the parent's writes. */
+static void parked_reader(int fd, int ackfd)
 {
     static unsigned char in[4096];
+    about_to_wait(ackfd);
     ssize_t n = read(fd, in, 3);
     printf("parked read of 3: %zd [%.*s]\n", n, (int)(n > 0 ? n : 0), (char *)in);
     n = read(fd, in, sizeof in);
     printf("then the rest: %zd [%.*s]\n", n, (int)(n > 0 ? n : 0), (char *)in);
     struct iovec v[2] = {{in, 2}, {in + 100, 4}};
+    about_to_wait(ackfd);
     n = readv(fd, v, 2);
     printf("parked readv of 2+4: %zd [%.2s|%.4s]\n", n, (char *)in, (char *)in + 100);
     n = read(fd, in, sizeof in);
     printf("then the rest: %zd [%.*s]\n", n, (int)(n > 0 ? n : 0), (char *)in);
     unsigned long sum = 0, total = 0;
+    about_to_wait(ackfd);
     while (total < 200000) {
         n = read(fd, in, 1000);
         if (n <= 0)
@@ -119,9 +161,10 @@ static void parked_reader(int fd, int sigfd)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_usr1;  /* no SA_RESTART: the read ends EINTR */
     sigaction(SIGUSR1, &sa, NULL);
-    write(sigfd, "r", 1);  /* ready: the handler is there */
+    about_to_wait(ackfd);  /* (the handler is there) */
     n = read(fd, in, sizeof in);
     printf("parked read interrupted: %zd %s\n", n, n < 0 ? errname(errno) : "");
+    about_to_wait(ackfd);
     n = read(fd, in, sizeof in);
     printf("the next read gets the bytes: %zd [%.*s]\n", n, (int)(n > 0 ? n : 0), (char *)in);
     fflush(stdout);
@@ -366,28 +409,26 @@ int main(int argc, char **argv)
     /* writes to an empty pipe whose reader waits: it takes its share, the rest stays */
     if (section("handoff")) {
         int ready[2];
-        char r;
         fflush(stdout);
         pipe(p);
         pipe(ready);
         pid = fork();
         if (pid == 0)
             parked_reader(p[0], ready[1]);
-        usleep(50000);
-        write(p[1], "abcdefghij", 10);
-        usleep(50000);
-        write(p[1], "0123456789", 10);
-        usleep(50000);
         for (uint32_t i = 0; i < 65536; i++)
             buf[i] = pattern(i);
         static unsigned char big[200000];
         for (uint32_t i = 0; i < sizeof big; i++)
             big[i] = buf[i % 65536];
+        until_parked(pid, ready[0]);
+        write(p[1], "abcdefghij", 10);
+        until_parked(pid, ready[0]);
+        write(p[1], "0123456789", 10);
+        until_parked(pid, ready[0]);
         ssize_t wrote = write(p[1], big, sizeof big);
-        read(ready[0], &r, 1);
-        usleep(50000);
+        until_parked(pid, ready[0]);
         kill(pid, SIGUSR1);
-        usleep(50000);
+        until_parked(pid, ready[0]);
         write(p[1], "xyz", 3);
         waitpid(pid, &st, 0);
         show_status("parked reader", st);
