@@ -1,6 +1,7 @@
 /* files_vectored.c — preadv/pwritev/preadv2/pwritev2: scatter/gather at an offset (the
  * file position untouched), offset -1 of the v2 calls (the position used and moved), and
- * the errors (a pipe: ESPIPE; a negative offset: EINVAL; a bad fd: EBADF). */
+ * the errors (a pipe: ESPIPE; a negative offset: EINVAL; a bad fd: EBADF), and buffers bad
+ * after the first iovec (a regular file: the bytes before them; a pipe: EFAULT). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -59,6 +60,39 @@ int main(void)
     result("preadv of a write-only fd", preadv(p[1], &all, 1, 0));
     volatile int bad_count = -1;
     result("preadv iovcnt -1", preadv(fd, &all, bad_count, 0));
+
+    /* a buffer bad past the first iovec: a regular file moves the bytes before it (and
+     * its position by as many), a pipe fails; a bad first byte fails; an empty iovec's
+     * base is not looked at */
+    void *bad = (void *)8;
+    char g[10] = "0123456789", r[16] = {0};
+    ftruncate(fd, 0);
+    lseek(fd, 0, SEEK_SET);
+    struct iovec part[3] = {{g, 10}, {bad, 10}, {g, 4}};
+    result("writev, second iovec bad", writev(fd, part, 3));
+    printf("position now %ld\n", (long)lseek(fd, 0, SEEK_CUR));
+    result("pwritev, second iovec bad", pwritev(fd, part, 3, 20));
+    struct iovec first_bad[2] = {{bad, 10}, {g, 10}};
+    result("writev, first iovec bad", writev(fd, first_bad, 2));
+    struct iovec empty_bad[2] = {{bad, 0}, {g, 3}};
+    result("writev, an empty iovec at a bad address", writev(fd, empty_bad, 2));
+    lseek(fd, 0, SEEK_SET);
+    struct iovec rpart[3] = {{r, 4}, {bad, 10}, {r + 8, 4}};
+    result("readv, second iovec bad", readv(fd, rpart, 3));
+    printf("read [%.4s], position now %ld\n", r, (long)lseek(fd, 0, SEEK_CUR));
+    result("preadv, second iovec bad", preadv(fd, rpart, 3, 20));
+    struct iovec rfirst_bad[2] = {{bad, 4}, {r, 4}};
+    result("readv, first iovec bad", readv(fd, rfirst_bad, 2));
+    struct iovec rpage[2] = {{r, 2}, {(char *)bad + 4096 * 4, 2}};
+    result("preadv, a later iovec bad at a high address", preadv(fd, rpage, 2, 0));
+    int q[2];
+    pipe2(q, O_NONBLOCK);
+    result("writev of a pipe, second iovec bad", writev(q[1], part, 3));
+    result("readv of the pipe after", readv(q[0], rpart, 1));
+    write(q[1], "abcdefgh", 8);
+    result("readv of a pipe, second iovec bad", readv(q[0], rpart, 3));
+    close(q[0]);
+    close(q[1]);
     close(fd);
     chdir("/");
     testdir_rm(testdir_path);

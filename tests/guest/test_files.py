@@ -90,6 +90,9 @@ EXPECTED_LINES = {
         b"read [vecto], position now 21",
         b"file: [XY........hello vectoXYd world]",
         b"preadv of a pipe: -1 ESPIPE",
+        b"writev, second iovec bad: 10",
+        b"readv, second iovec bad: 4",
+        b"writev of a pipe, second iovec bad: -1 EFAULT",
     ],
     "files_dir": [
         b"readdir dir: 25 entries",

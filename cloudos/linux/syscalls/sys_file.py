@@ -860,23 +860,36 @@ def sys_pwrite64(t: Thread, fd: int, buf: int, count: int, offset: int, *_: int)
                 deliver=_sigpipe(t))
 
 
-def _iovecs(t: Thread, iov: int, count: int, write: bool = False) -> list[tuple[int, int]]:
+def _iovecs(t: Thread, iov: int, count: int, write: bool = False,
+            check: bool = True) -> list[tuple[int, int]]:
     """An iovec array's (base, length) pairs, as Linux's import_iovec checks them: more
-    than UIO_MAXIOV or a total past a ssize_t EINVAL, memory not there EFAULT."""
+    than UIO_MAXIOV or a total past a ssize_t EINVAL, the array not there EFAULT (and,
+    with ``check``, a buffer not all there)."""
     if not 0 <= count <= UIO_MAXIOV:
         raise KernelError(Errno.EINVAL, f"iovcnt {count}")
     raw = t.process.aspace.copy_in(iov, IOVEC.size * count)
     vecs = [IOVEC.unpack_from(raw, i * IOVEC.size) for i in range(count)]
     if sum(n for _, n in vecs) > MAX_RW_COUNT:
         raise KernelError(Errno.EINVAL, "iovec lengths overflow")
-    for base, n in vecs:
-        _check_buffer(t, base, n, write)
+    if check:
+        for base, n in vecs:
+            _check_buffer(t, base, n, write)
     return vecs
 
 
 def _iov(t: Thread, iov: int, iovcnt: int, write: bool) -> tuple[list[int], tuple[Cap, ...]]:
-    vecs = _iovecs(t, iov, s32(iovcnt), write)
-    return [n for _, n in vecs], tuple(_grant(t, base, n, write) for base, n in vecs)
+    """The lengths of a readv's or writev's buffers and a grant of each up to its first
+    bad byte (the VFS decides what a short one means: a regular file moves the bytes
+    before it, as Linux copies up to the fault; any other kind fails)."""
+    vecs = _iovecs(t, iov, s32(iovcnt), write, check=False)
+    grants = []
+    for base, n in vecs:
+        try:
+            good = _lendable(t, base, n, write)
+        except KernelError:
+            good = 0
+        grants.append(_grant(t, base, good, write))
+    return [n for _, n in vecs], tuple(grants)
 
 
 def _iov_or_error(t: Thread, iov: int, iovcnt: int, write: bool

@@ -32,7 +32,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable, Generator
+from typing import Any, Callable, Generator, Sequence
 
 
 from cloudos.abi import vfs
@@ -937,6 +937,21 @@ class Vfs:
             raise KernelError(Errno.EFAULT, "a buffer bad past its start")
         return size
 
+    def lent_vector(self, request: Request, file: OpenFile, lengths: Sequence[int],
+                    write: bool) -> list[int]:
+        """``lent`` for a vectored call's buffers, one grant each: a regular file's call
+        moves the bytes before the first bad one (EFAULT if that is the first byte of
+        all), any other kind's fails."""
+        grants = request.grants
+        for i, length in enumerate(lengths):
+            size = self.api.grant_size(grants[i], write) if length else 0
+            if size >= length:
+                continue
+            if file.kind != "node" or not (size or any(lengths[:i])):
+                raise KernelError(Errno.EFAULT, "an iovec's buffer")
+            return [*lengths[:i], size]
+        return list(lengths)
+
     def read_file(self, request: Request, ops: FileOps, file: OpenFile, count: int,
                   grant: Any) -> Any:
         """One read of ``file`` (of kind ``ops``) into one grant."""
@@ -958,15 +973,20 @@ class Vfs:
         self.check_iovec(file, r.iov_error, False)
         ops = KINDS[file.kind]
         ops.foreground(self, file, r.pgid, r.sid, False)
-        return ops.readv(self, request, file, request.grants, r.lengths)
+        self.check_readable(file)
+        lengths = self.lent_vector(request, file, r.lengths, True)
+        return ops.readv(self, request, file, request.grants, lengths)
 
     def pread(self, request: Request, r: vfs.Pread) -> int | None:
         file = self.proc(request).fds.get(r.fd)
         self.check_iovec(file, r.iov_error, False, positional=True)
-        grant = request.grants[0] if r.lengths is None else request.grants
-        count = r.count if r.lengths is not None else self.lent(request, file, r.count, True)
-        return KINDS[file.kind].pread(self, request, file, count, grant, r.offset,
-                                      list(r.lengths) if r.lengths is not None else None)
+        if r.lengths is None:
+            return KINDS[file.kind].pread(self, request, file,
+                                          self.lent(request, file, r.count, True),
+                                          request.grants[0], r.offset)
+        lengths = self.lent_vector(request, file, r.lengths, True)
+        return KINDS[file.kind].pread(self, request, file, sum(lengths), request.grants,
+                                      r.offset, lengths)
 
     def write(self, request: Request, r: vfs.Write) -> int | None:
         file = self.proc(request).fds.get(r.fd)
@@ -983,7 +1003,9 @@ class Vfs:
         self.check_iovec(file, r.iov_error, True)
         ops = KINDS[file.kind]
         ops.foreground(self, file, r.pgid, r.sid, True)
-        data = b"".join(self.api.copy_in(g, 0, n) for g, n in zip(request.grants, r.lengths))
+        self.check_writable(file)
+        lengths = self.lent_vector(request, file, r.lengths, False)
+        data = b"".join(self.api.copy_in(g, 0, n) for g, n in zip(request.grants, lengths))
         return self._write(request, ops, file, data)
 
     def _write(self, request: Request, ops: FileOps, file: OpenFile, data: bytes) -> int | None:
@@ -993,9 +1015,11 @@ class Vfs:
     def pwrite(self, request: Request, r: vfs.Pwrite) -> int | None:
         file = self.proc(request).fds.get(r.fd)
         self.check_iovec(file, r.iov_error, True, positional=True)
-        count = r.count if r.lengths is not None else self.lent(request, file, r.count, False)
-        return KINDS[file.kind].pwrite(self, request, file, count, r.offset,
-                                       list(r.lengths) if r.lengths is not None else None)
+        if r.lengths is None:
+            return KINDS[file.kind].pwrite(self, request, file,
+                                           self.lent(request, file, r.count, False), r.offset)
+        lengths = self.lent_vector(request, file, r.lengths, False)
+        return KINDS[file.kind].pwrite(self, request, file, sum(lengths), r.offset, lengths)
 
     # -- poll ------------------------------------------------------------------------
     def revents(self, proc: Proc, fd: int, events: int) -> int:
