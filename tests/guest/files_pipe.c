@@ -1,4 +1,4 @@
-/* files_pipe.c — pipes: 10 MiB parent<-child in uneven chunks with a checksum, EOF, SIGPIPE and EPIPE, O_NONBLOCK EAGAIN, poll() and select() with and without data, writes to a reader already waiting (argv[1] picks one section; none: all). */
+/* files_pipe.c — pipes: 10 MiB parent<-child in uneven chunks with a checksum, EOF, SIGPIPE and EPIPE, O_NONBLOCK EAGAIN, poll() and select() with and without data, writes to a reader already waiting, a pipe's room in pages (argv[1] picks one section; none: all). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -157,6 +158,15 @@ static void parked_reader(int fd, int ackfd)
         total += (unsigned long)n;
     }
     printf("parked reads of 1000, 200000 written at once: %lu bytes, sum %lx\n", total, sum);
+    /* a parked read of a whole pipe's worth, then a write of more than the pipe holds:
+     * the reader takes 65536, and the writer must go on with the rest */
+    static unsigned char whole[65536];
+    about_to_wait(ackfd);
+    n = read(fd, whole, sizeof whole);
+    total = n > 0 ? (unsigned long)n : 0;
+    while (total < 69999 && (n = read(fd, whole, sizeof whole)) > 0)
+        total += (unsigned long)n;
+    printf("a parked read of 65536, then 69999 written: %lu bytes\n", total);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_usr1;  /* no SA_RESTART: the read ends EINTR */
@@ -407,6 +417,65 @@ int main(int argc, char **argv)
         close(p[1]);
     }
     /* writes to an empty pipe whose reader waits: it takes its share, the rest stays */
+    /* a pipe holds pages, not bytes (Linux's pipe_buffer ring): a small write goes into
+     * the last page only if all of its tail fits there; else it takes a page of its own */
+    if (section("pages")) {
+        static char page[8192];
+        pipe2(p, O_NONBLOCK);
+        long ones = 0;
+        while (write(p[1], "x", 1) == 1)
+            ones++;
+        printf("1-byte writes into an empty pipe: %ld\n", ones);
+        close(p[0]);
+        close(p[1]);
+        pipe2(p, O_NONBLOCK);
+        write(p[1], "x", 1);
+        long pages = 1;
+        ssize_t w;
+        while ((w = write(p[1], page, 4096)) > 0)
+            pages += w;
+        printf("1 byte, then 4096-byte writes: %ld bytes, then %s\n", pages, errname(errno));
+        int avail = -1;
+        ioctl(p[0], FIONREAD, &avail);
+        printf("FIONREAD: %d\n", avail);
+        close(p[0]);
+        close(p[1]);
+        pipe2(p, O_NONBLOCK);
+        SHOW("F_SETPIPE_SZ 4096", fcntl(p[1], F_SETPIPE_SZ, 4096));
+        SHOW("fill its page", write(p[1], page, 4096));
+        SHOW("read 10", read(p[0], buf, 10));
+        SHOW("write 10 (no page free)", write(p[1], "0123456789", 10));
+        show_poll("poll write end", p[1], POLLOUT, 0);
+        SHOW("read the rest", read(p[0], buf, sizeof buf));
+        show_poll("poll write end, empty", p[1], POLLOUT, 0);
+        SHOW("write 10", write(p[1], "0123456789", 10));
+        SHOW("write 4086 more (into the same page)", write(p[1], page, 4086));
+        SHOW("write 1 more", write(p[1], "x", 1));
+        close(p[0]);
+        close(p[1]);
+        pipe2(p, O_NONBLOCK);
+        SHOW("write 100", write(p[1], page, 100));
+        SHOW("write 5000 (904 into the first page, then a page)", write(p[1], page, 5000));
+        long rest = 0;
+        while ((w = write(p[1], page, 4096)) > 0)
+            rest += w;
+        printf("then 4096-byte writes: %ld bytes\n", rest);
+        close(p[0]);
+        close(p[1]);
+        pipe2(p, O_NONBLOCK);
+        write(p[1], "0123456789", 10);
+        write(p[1], page, 4096);
+        write(p[1], "0123456789", 10);
+        SHOW("3 pages with 4116 bytes: F_SETPIPE_SZ 8192", fcntl(p[1], F_SETPIPE_SZ, 8192));
+        SHOW("read 4106", read(p[0], buf, 4106));
+        SHOW("then F_SETPIPE_SZ 8192", fcntl(p[1], F_SETPIPE_SZ, 8192));
+        SHOW("then F_SETPIPE_SZ 4096", fcntl(p[1], F_SETPIPE_SZ, 4096));
+        struct iovec parts[2] = {{page, 4000}, {page, 200}};
+        SHOW("read 10 then writev 4200", (read(p[0], buf, 10), writev(p[1], parts, 2)));
+        close(p[0]);
+        close(p[1]);
+    }
+
     if (section("handoff")) {
         int ready[2];
         fflush(stdout);
@@ -427,12 +496,15 @@ int main(int argc, char **argv)
         until_parked(pid, ready[0]);
         ssize_t wrote = write(p[1], big, sizeof big);
         until_parked(pid, ready[0]);
+        ssize_t wrote_more = write(p[1], big, 69999);
+        until_parked(pid, ready[0]);
         kill(pid, SIGUSR1);
         until_parked(pid, ready[0]);
         write(p[1], "xyz", 3);
         waitpid(pid, &st, 0);
         show_status("parked reader", st);
         printf("the write of 200000: %zd\n", wrote);
+        printf("the write of 69999: %zd\n", wrote_more);
         close(p[0]);
         close(p[1]);
         close(ready[0]);

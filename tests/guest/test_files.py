@@ -190,6 +190,11 @@ PIPE_SECTIONS = {
                  b"read after fcntl O_NONBLOCK: -1 EAGAIN",
                  b"filling a nonblocking pipe ends with EAGAIN, holds >= 4096 bytes: yes"],
     "ends": [b"write to the read end: -1 EBADF", b"lseek on a pipe: -1 ESPIPE"],
+    "pages": [b"1-byte writes into an empty pipe: 65536",
+              b"write 10 (no page free): -1 EAGAIN",
+              b"write 4086 more (into the same page): 4086",
+              b"then 4096-byte writes: 57344 bytes",
+              b"3 pages with 4116 bytes: F_SETPIPE_SZ 8192: -1 EBUSY"],
     "poll": [b"poll empty, timeout 0: 0 revents=", b"poll with data, timeout 0: 1 revents=IN ",
              b"poll both ends: 2"],
     "poll_timeout": [b"poll empty, timeout 50ms: 0 revents= waited>=40ms:yes",
@@ -206,7 +211,9 @@ PIPE_SECTIONS = {
                 b"parked reads of 1000, 200000 written at once: 200000 bytes, sum "
                 b"a2950bc2512b8d60",
                 b"parked read interrupted: -1 EINTR", b"the next read gets the bytes: 3 [xyz]",
-                b"parked reader: exited 0", b"the write of 200000: 200000"],
+                b"a parked read of 65536, then 69999 written: 69999 bytes",
+                b"parked reader: exited 0", b"the write of 200000: 200000",
+                b"the write of 69999: 69999"],
 }
 
 

@@ -14,6 +14,7 @@ Called by: ``vfs.server`` (openat of a FIFO node, and every operation on a fifo 
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -43,7 +44,7 @@ def open_fifo(vfs: Vfs, request: Request, proc: Proc, key: tuple[int, int], walk
     proc.fds.check_free(1)
     fifo = vfs.state.fifos.get(key)
     if fifo is None:
-        fifo = vfs.state.fifos[key] = Fifo(Pipe(r_counter=0, w_counter=0))
+        fifo = vfs.state.fifos[key] = Fifo(Pipe(r_counter=0, w_counter=0, slots=deque()))
     _prune(vfs, key, fifo)
     p = fifo.pipe
     mode = status & O_ACCMODE

@@ -74,6 +74,10 @@ class Pipe:
     r_counter: int = 1
     w_counter: int = 1
     capacity: int = PIPE_CAPACITY  # bytes it holds at most (F_SETPIPE_SZ)
+    # a pipe's or FIFO's pages (Linux's ring of pipe_buffers), oldest first: [bytes read
+    # from the page, bytes left in it]; it holds capacity // PAGE of them. None: a socket's
+    # pipe, whose room is counted in bytes
+    slots: deque[list[int]] | None = None
     # the open files with O_ASYNC that read it, and that write it: SIGIO to their owners
     # on each write, and on each read (Linux's fasync_readers and fasync_writers)
     async_readers: list[Any] = field(default_factory=list)

@@ -21,6 +21,7 @@ import os
 import stat
 import struct
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cloudos.abi.signal import Signal
@@ -73,7 +74,7 @@ def pipe2(vfs: Vfs, request: Request, r: Pipe2) -> int:
     if r.flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT):
         raise KernelError(Errno.EINVAL, f"pipe2 flags {r.flags:#x}")
     proc.fds.check_free(2)
-    pipe = Pipe(readers=1, writers=1)
+    pipe = Pipe(readers=1, writers=1, slots=deque())
     status = r.flags & O_NONBLOCK
     cloexec = bool(r.flags & O_CLOEXEC)
     read_fd = proc.fds.install(OpenFile("pipe", files.O_RDONLY | status, pipe=pipe), cloexec)
@@ -122,8 +123,9 @@ def pipe_size(vfs: Vfs, file: OpenFile, setting: bool, arg: int) -> int:
     if size > pipe.capacity and size > vfs.state.sysctl.pipe_max_size \
             and not vfs.who().capable(CAP_SYS_RESOURCE):
         raise KernelError(Errno.EPERM, "beyond /proc/sys/fs/pipe-max-size")
-    if size < -(-len(pipe.buffer) // PAGE) * PAGE:
-        raise KernelError(Errno.EBUSY, "the pipe holds more than that")
+    held = len(pipe.slots) * PAGE if pipe.slots is not None else len(pipe.buffer)
+    if size < held:
+        raise KernelError(Errno.EBUSY, "the pipe holds more pages than that")
     grew, pipe.capacity = size > pipe.capacity, size
     if grew:
         changed(vfs, pipe)  # blocked writers have room
@@ -170,17 +172,66 @@ def truesize(length: int) -> int:
     return (1 << (head - 1).bit_length()) + SKB_SIZE + paged
 
 
-def _room(pipe: Pipe, message: int) -> int:
-    """How many bytes a write may add now: a pipe's or stream's free bytes; a message
-    socket's whole ``message`` while its queued messages' charges are under its size."""
+def _room(pipe: Pipe, message: int, merge: int = 0) -> int:
+    """How many bytes a write may add now: a pipe's free pages and the ``merge`` bytes
+    its last page takes; a stream's free bytes; a message socket's whole ``message``
+    while its queued messages' charges are under its size."""
+    if pipe.slots is not None:
+        return merge + (pipe.capacity // PAGE - len(pipe.slots)) * PAGE
     if pipe.bounds is None:
         return pipe.capacity - len(pipe.buffer)
     return message if pipe.charged < pipe.capacity and not _queue_full(pipe) else 0
 
 
+def room(pipe: Pipe, most: int) -> int:
+    """How many bytes a write of ``most`` (a splice's, a tee's) may add now."""
+    return _room(pipe, most, _merge(pipe, most))
+
+
+def _merge(pipe: Pipe, total: int) -> int:
+    """What a write of ``total`` bytes puts in the pipe's last page, before new ones: its
+    bytes past whole pages (the first ``total % PAGE``) if they all fit there, else none
+    (Linux's pipe_write); 0 for a socket's pipe."""
+    slots = pipe.slots
+    chars = total & (PAGE - 1)
+    if slots and chars and slots[-1][0] + slots[-1][1] + chars <= PAGE:
+        return chars
+    return 0
+
+
+def _fill(pipe: Pipe, count: int, merge: int) -> None:
+    """A pipe's pages after a write of ``count`` bytes, ``merge`` of them into its last
+    page: the rest in new pages, whole but the last."""
+    slots = pipe.slots
+    if slots is None:
+        return
+    if merge:
+        slots[-1][1] += merge
+        count -= merge
+    while count > 0:
+        slots.append([0, min(PAGE, count)])
+        count -= PAGE
+
+
+def _drain(pipe: Pipe, count: int) -> None:
+    """A pipe's pages after a read of ``count`` bytes: a page read to its end is free."""
+    slots = pipe.slots
+    while count > 0 and slots:
+        first = slots[0]
+        used = min(count, first[1])
+        first[0] += used
+        first[1] -= used
+        count -= used
+        if not first[1]:
+            slots.popleft()
+
+
 def has_room(pipe: Pipe) -> bool:
-    """Whether a waiting writer goes on (and poll says POLLOUT): a byte of room; for a
-    message socket, charges down to a quarter of its size (Linux's unix_writable)."""
+    """Whether a waiting writer goes on (and poll says POLLOUT): a free page of a pipe
+    (Linux's pipe_full), a byte of a stream's room; for a message socket, charges down to
+    a quarter of its size (Linux's unix_writable)."""
+    if pipe.slots is not None:
+        return len(pipe.slots) < pipe.capacity // PAGE
     if pipe.bounds is None:
         return len(pipe.buffer) < pipe.capacity
     return pipe.charged * 4 <= pipe.capacity and not _queue_full(pipe)
@@ -225,6 +276,8 @@ def take(pipe: Pipe, count: int) -> tuple[bytes, list[OpenFile]]:
             pipe.senders.popleft()
     del pipe.buffer[:end - start]
     pipe.consumed = end
+    if pipe.slots is not None:
+        _drain(pipe, end - start)
     return data, passed
 
 
@@ -282,7 +335,8 @@ def write(vfs: PipeServer, request: Request, file: OpenFile, data: bytes, done: 
             raise KernelError(Errno.ECONNREFUSED, "the peer is gone")
         raise KernelError(Errno.EPIPE, "no reader (or a socket shut for writing)")
     nonblock = bool(file.flags & O_NONBLOCK) or dontwait
-    room = _room(pipe, len(data))
+    merge = _merge(pipe, len(data)) if not done else 0
+    room = _room(pipe, len(data), merge)
     left = len(data) - done
     messages = pipe.bounds is not None
     if messages and len(data) > pipe.capacity - MESSAGE_SLACK:
@@ -298,9 +352,17 @@ def write(vfs: PipeServer, request: Request, file: OpenFile, data: bytes, done: 
         changed(vfs, pipe)
         return None
     fits = min(room, left)
-    if pipe.blocked_readers and not pipe.buffer and not messages and not pipe.rights:
+    _fill(pipe, fits, merge)
+    while fits and pipe.blocked_readers and not pipe.buffer and not messages \
+            and not pipe.rights:
         given = _give_waiting(vfs, pipe, data, done, fits)  # (the bytes skip the buffer)
+        if not given:
+            break
+        _drain(pipe, given)
         done, fits = done + given, fits - given
+        if not fits and done < len(data):  # a reader took them all: the pipe is empty
+            fits = min(_room(pipe, len(data)), len(data) - done)  # and the write goes on
+            _fill(pipe, fits, 0)
     pipe.buffer += memoryview(data)[done:done + fits]  # (one copy)
     done += fits
     if messages:
@@ -393,6 +455,7 @@ def changed(vfs: PipeServer, pipe: Pipe) -> None:
         if pipe.bounds is not None and fits < len(data):  # a message goes whole
             pipe.blocked_writers.appendleft((request, file, data, done))
             break
+        _fill(pipe, fits, 0)  # (a write that waited goes on in new pages)
         pipe.buffer += memoryview(data)[done:done + fits]  # (one copy)
         done += fits
         signal_async(vfs, pipe.async_readers)
@@ -421,7 +484,7 @@ def poll_events(file: OpenFile, events: int) -> int:
         if not pipe.writers and file.version != pipe.w_counter:
             mask |= POLLHUP
     if file.writable():
-        if len(pipe.buffer) < pipe.capacity:
+        if has_room(pipe):
             mask |= POLLOUT
         if not pipe.readers:
             mask |= POLLERR

@@ -316,10 +316,10 @@ def _into_pipe(vfs: Vfs, request: Request, dst: OpenFile, opipe: Pipe | None,
     assert opipe is not None
     if opipe.readers == 0:
         raise KernelError(Errno.EPIPE, "no reader")
-    room = opipe.capacity - len(opipe.buffer)
-    if room == 0:
+    space = pipe.room(opipe, most)
+    if space == 0:
         return None
-    data = take(min(most, room))
+    data = take(min(most, space))
     if not data:
         return 0
     written = pipe.write(vfs, request, dst, data, 0, dontwait=True)
