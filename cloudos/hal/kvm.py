@@ -70,10 +70,10 @@ import weakref
 from time import perf_counter as clock
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from unicorn import x86_const as X
+from cloudos.hal import regs as X
 
 from cloudos.hal import _kvmapi as K
-from cloudos.hal.cpu import (CR0, CR4, DEBUG_VECTOR, EFER, GDT, GDT_PHYS, IDT_PHYS,
+from cloudos.hal.x86 import (CR0, CR4, DEBUG_VECTOR, EFER, GDT, GDT_PHYS, IDT_PHYS,
                              KERNEL_BASE, KERNEL_CS, KERNEL_DS, KSTACK_PHYS, MAX_CPUS, STUB_PHYS,
                              TSS_PHYS, TSS_SEL, USER_CS, USER_DS, USER_RFLAGS, PF_FETCH,
                              SyscallHandler, Trap, TrapKind)

@@ -17,7 +17,7 @@ from typing import Protocol, Sequence
 from cloudos.abi.signal import Signal
 from cloudos.hal.backend import cpu_class
 from cloudos.hal.console import KernelLog
-from cloudos.hal.cpu import KERNEL_BASE, LOW_RESERVED, STUB_PHYS, CpuContext
+from cloudos.hal.x86 import KERNEL_BASE, LOW_RESERVED, STUB_PHYS, CpuContext
 from cloudos.hal.ram import DEFAULT_SIZE, PhysicalMemory
 from cloudos.hal.smp import Smp
 from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
