@@ -21,7 +21,8 @@ threads' creation, exit: serial whatever the CPU count; CloudOS's ~0.2 s of it w
 cap a 1e8-iteration run's speed-up near 1.45x), "cpu s" the run's host CPU time (user
 + system, children included), and the load average is printed before each runner: on
 a shared host the wall-clock speed-up says as much about the neighbours as about
-CloudOS.
+CloudOS. So a native row of one worker doing all the work comes first: its "compute
+vs 1 CPU" is what a second worker gains natively at that moment (2.00x on an idle host).
 
     python bench/bench_smp.py [--quick] [--repeat K] [--iterations I] [--workers N]
                               [--backends unicorn,kvm] [--only threads]
@@ -96,6 +97,13 @@ def main(argv: list[str] | None = None) -> int:
                 one = ref.get(f"{backend} --cpus {cpu_counts[0]}") \
                     if r.name.startswith("cloudos") else None
                 native = ref.get("native")
+                if r.name == "native" and args.workers > 1:
+                    # the host's own parallelism now: one worker doing all the work
+                    alone, _ = common.best_of([str(prog), mode, "1",
+                                               str(args.iterations * args.workers)],
+                                              repeat, args.timeout, None)
+                    rows.append([f"{mode} 1", "native, all the work", f"{alone:.3f}", "-",
+                                 "-", "-", "-", "-", common.fmt_ratio(alone, secs)])
                 rows.append([label, r.name, f"{secs:.3f}", f"{secs - start:.3f}", f"{cpu:.2f}",
                              common.fmt_ratio(secs, native[0] if native else None),
                              common.fmt_ratio(secs, ref["qemu"][0] if "qemu" in ref else None),
