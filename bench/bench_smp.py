@@ -16,6 +16,14 @@ itself on one vCPU, measured in the same run. The host's CPU count bounds it (th
 script prints it): 2 vCPUs on a 2-CPU host can at best halve the time, and the
 host threads of the kernel (the big lock, Python's GIL) take their share.
 
+"compute" is the run less the same runner's run with 0 iterations (start-up, the
+threads' creation, exit: serial whatever the CPU count; CloudOS's ~0.2 s of it would
+cap a 1e8-iteration run's speed-up near 1.45x), "cpu s" the run's host CPU time (user
++ system, children included), and the load average is printed before each runner: on
+a shared host the wall-clock speed-up says as much about the neighbours as about
+CloudOS. So a native row of one worker doing all the work comes first: its "compute
+vs 1 CPU" is what a second worker gains natively at that moment (2.00x on an idle host).
+
     python bench/bench_smp.py [--quick] [--repeat K] [--iterations I] [--workers N]
                               [--backends unicorn,kvm] [--only threads]
 """
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 from pathlib import Path
@@ -54,37 +63,59 @@ def main(argv: list[str] | None = None) -> int:
           file=sys.stderr)
 
     with tempfile.TemporaryDirectory(prefix="cloudos-bench-smp-") as tmp:
-        prog = common.build(Path(tmp), ["par_compute"], {"par_compute": ["-pthread"]})["par_compute"]
+        prog = common.build(Path(tmp), ["par_compute"],
+                            {"par_compute": ["-pthread"]})["par_compute"]
         runners = [] if args.no_reference else common.make_runners("native,qemu")
         base = [sys.executable, "-m", "cloudos", "run", "--mount", tmp, "--backend"]
         for backend in args.backends.split(","):
             name = "cloudos" if backend == "unicorn" else f"cloudos-{backend}"
             runners += [common.Runner(f"{name} --cpus {n}", [*base, backend, "--cpus", str(n),
                                                              "--"]) for n in cpu_counts]
-        headers = ["workload", "runner", "seconds", "vs native", "vs qemu", "vs 1 CPU"]
+        headers = ["workload", "runner", "seconds", "compute", "cpu s", "vs native", "vs qemu",
+                   "vs 1 CPU", "compute vs 1 CPU"]
         rows: list[list[str]] = []
         for mode in (args.only,) if args.only else ("procs", "threads"):
             label = f"{mode} {args.workers}"
             cmd = [str(prog), mode, str(args.workers), str(args.iterations)]
-            ref: dict[str, float] = {}
+            idle = [str(prog), mode, str(args.workers), "0"]
+            ref: dict[str, tuple[float, float]] = {}
             expect = None
             for r in runners:
-                print(f"  running {label} under {r.name} ...", file=sys.stderr, flush=True)
+                print(f"  running {label} under {r.name} (load {os.getloadavg()[0]:.2f}) ...",
+                      file=sys.stderr, flush=True)
                 try:
+                    before = _children_cpu()
                     secs, out = common.best_of(r.prefix + cmd, repeat, args.timeout, expect)
+                    cpu = (_children_cpu() - before) / repeat
+                    start, _ = common.best_of(r.prefix + idle, repeat, args.timeout, None)
                 except common.RunFailed as err:
                     rows.append([label, r.name, f"failed: {err}"])
                     continue
                 expect = expect or out
-                ref[r.name] = secs
+                ref[r.name] = secs, secs - start
                 backend = r.name.split(" --cpus ")[0]
                 one = ref.get(f"{backend} --cpus {cpu_counts[0]}") \
                     if r.name.startswith("cloudos") else None
-                rows.append([label, r.name, f"{secs:.3f}", common.fmt_ratio(secs, ref.get("native")),
-                             common.fmt_ratio(secs, ref.get("qemu")),
-                             common.fmt_ratio(one, secs) if one else "-"])
+                native = ref.get("native")
+                if r.name == "native" and args.workers > 1:
+                    # the host's own parallelism now: one worker doing all the work
+                    alone, _ = common.best_of([str(prog), mode, "1",
+                                               str(args.iterations * args.workers)],
+                                              repeat, args.timeout, None)
+                    rows.append([f"{mode} 1", "native, all the work", f"{alone:.3f}", "-",
+                                 "-", "-", "-", "-", common.fmt_ratio(alone, secs)])
+                rows.append([label, r.name, f"{secs:.3f}", f"{secs - start:.3f}", f"{cpu:.2f}",
+                             common.fmt_ratio(secs, native[0] if native else None),
+                             common.fmt_ratio(secs, ref["qemu"][0] if "qemu" in ref else None),
+                             common.fmt_ratio(one[0], secs) if one else "-",
+                             common.fmt_ratio(one[1], secs - start) if one else "-"])
         common.print_table(headers, rows)
     return 0
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 if __name__ == "__main__":

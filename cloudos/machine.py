@@ -742,3 +742,14 @@ class Machine:
         if self.kernel.smp is not None:
             out.write(f"{len(self.kernel.cpus)} CPUs; {self.kernel.smp.shootdowns} shootdowns "
                       "(a CPU stopped in guest code and waited for)\n")
+        from cloudos.hal.kvm import KvmCpu  # (here: Unicorn's runs never load it)
+
+        for cpu in self.kernel.cpus:
+            if isinstance(cpu, KvmCpu):  # what guest code left the vCPU for
+                out.write(f"CPU {cpu.index}: {cpu.exits} exits ({cpu.exit_syscalls} system "
+                          f"calls, {cpu.exit_faults} exceptions, {cpu.exit_stops} timer or "
+                          f"kick stops); {cpu.zaps} zaps, {cpu.forgotten} forgets")
+                if self.kernel.smp is not None:
+                    out.write(f"; {cpu.guest_time:.3f} s in guest code, "
+                              f"{cpu.lock_wait:.3f} s waiting for the lock")
+                out.write("\n")

@@ -14,9 +14,10 @@ the KVM class is handed over as that type (``hal.kvm`` is checked on its own).
 from __future__ import annotations
 
 import os
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from cloudos.hal.cpu import Cpu
+if TYPE_CHECKING:
+    from cloudos.hal.cpu import Cpu
 
 CHOICES = ("unicorn", "kvm", "auto")
 DEFAULT = "unicorn"
@@ -33,11 +34,13 @@ def cpu_class(name: str | None = None) -> tuple[type[Cpu], str]:
     if name not in CHOICES:
         raise BackendError(f"CPU backend {name!r}: one of {', '.join(CHOICES)}")
     if name == "unicorn":
-        return Cpu, "Unicorn CPU"
+        from cloudos.hal.cpu import Cpu  # (each engine imported only when asked for: Unicorn
+        return Cpu, "Unicorn CPU"        # alone costs ~20 ms of start-up)
     from cloudos.hal import kvm  # (imported only when asked for)
     reason = kvm.unavailable()
     if reason is None:
-        return cast(type[Cpu], kvm.KvmCpu), f"KVM CPU ({name}: {kvm.host_kvm().source})"
+        return cast("type[Cpu]", kvm.KvmCpu), f"KVM CPU ({name}: {kvm.host_kvm().source})"
     if name == "kvm" or kvm.FD_ENV in os.environ:  # (a descriptor handed over must work)
         raise BackendError(f"CPU backend {name}: KVM cannot be used: {reason}")
+    from cloudos.hal.cpu import Cpu
     return Cpu, f"Unicorn CPU (auto: no KVM: {reason})"

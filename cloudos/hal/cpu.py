@@ -26,8 +26,6 @@ import random
 import struct
 import threading
 import time
-from dataclasses import dataclass
-from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from unicorn import (UC_ARCH_X86, UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INSN, UC_HOOK_INTR,
@@ -40,25 +38,16 @@ from unicorn.unicorn_py3.unicorn import uclib  # the C API, for the hot paths be
 
 from cloudos.hal import _preempt  # type: ignore[attr-defined]
 from cloudos.hal.ram import PhysicalMemory
+# The machine's layout and the Trap, shared with hal.kvm: their home is hal.x86 (named here
+# too, for the callers of old).
+from cloudos.hal.x86 import (CR0, CR4, DEBUG_VECTOR, EFER, EFER_MSR, FPU_INIT,  # noqa: F401
+                             GDT, GDT_PHYS, IDT_PHYS, KERNEL_BASE, KERNEL_CS, KERNEL_DS,
+                             KSTACK_PHYS, LOW_RESERVED, MAX_CPUS, PF_FETCH, PF_PRESENT,
+                             PF_USER, PF_WRITE, STUB_PHYS, SYSCALL_REGS, TSS_PHYS, TSS_SEL,
+                             USER_CS, USER_DS, USER_RFLAGS, SyscallHandler, Trap, TrapKind)
 
 if TYPE_CHECKING:
     from cloudos.hal.smp import Smp
-
-# Low guest-physical memory belongs to the machine, like a PC's first megabyte.
-LOW_RESERVED = 1 << 20
-GDT_PHYS = 0x1000
-IDT_PHYS = 0x2000
-TSS_PHYS = 0x3000
-STUB_PHYS = 0x4000
-KSTACK_PHYS = 0x5000  # one page per CPU from here; its top holds iretq frames
-MAX_CPUS = 16
-# Everything above is mapped at KERNEL_BASE + physical, supervisor-only.
-KERNEL_BASE = 0xFFFF_8000_0000_0000
-
-# Selectors in Linux's GDT layout, so guest programs see Linux's CS and SS.
-KERNEL_CS, KERNEL_DS = 0x10, 0x18
-USER_DS, USER_CS = 0x2B, 0x33
-TSS_SEL = 0x40
 
 _STUB = bytes.fromhex(
     "48cf"                      # +0  iretq: enter user mode from the frame on the stack
@@ -70,59 +59,12 @@ _STUB = bytes.fromhex(
 )
 _IRETQ, _PROBE_CPUID, _PROBE_READ, _PROBE_WRITE, _HALT = 0, 2, 8, 16, 24
 
-EFER_MSR = 0xC0000080
-EFER = (1 << 0) | (1 << 8) | (1 << 10) | (1 << 11)  # SCE, LME, LMA, NXE
-CR0 = (1 << 0) | (1 << 1) | (1 << 5) | (1 << 16) | (1 << 31)  # PE, MP, NE, WP, PG
-CR4 = (1 << 5) | (1 << 9) | (1 << 10)  # PAE, OSFXSR, OSXMMEXCPT; no OSXSAVE: no AVX
 # CPUID leaf 7 features hidden from the guest on Unicorn: ERMS (EBX bit 9) and FSRM (EDX
 # bit 4) make glibc's memcpy/memset use ``rep movsb``/``rep stosb``, which Unicorn's TCG
 # runs slowly; glibc's SSE2 loops are ~3.5x faster here (bench/file_rw.c, README).
 CPUID_LEAF7_HIDDEN_EBX, CPUID_LEAF7_HIDDEN_EDX = 1 << 9, 1 << 4
-USER_RFLAGS = 0x202  # IF and the always-one bit
-# Null, 32/64-bit kernel code, kernel data, 32-bit user code, user data, 64-bit user code;
-# the TSS descriptor follows (two entries).
-GDT = [0, 0x00CF9B000000FFFF, 0x00AF9B000000FFFF, 0x00CF93000000FFFF,
-       0x00CFFB000000FFFF, 0x00CFF3000000FFFF, 0x00AFFB000000FFFF, 0]
-
-# The registers a system call reads, in order: number, then the six arguments.
-# A system call's handler: (number, six arguments) -> RAX, or None to stop the CPU.
-SyscallHandler = Callable[[int, int, int, int, int, int, int], "int | None"]
-SYSCALL_REGS = (X.UC_X86_REG_RAX, X.UC_X86_REG_RDI, X.UC_X86_REG_RSI, X.UC_X86_REG_RDX,
-                X.UC_X86_REG_R10, X.UC_X86_REG_R8, X.UC_X86_REG_R9)
-
-
-class TrapKind(Enum):
-    """Why guest execution stopped."""
-
-    SYSCALL = "syscall"                  # the syscall handler asked to stop
-    PAGE_FAULT = "page fault"            # vector 14
-    GENERAL_PROTECTION = "general protection"  # vector 13
-    INVALID_OPCODE = "invalid opcode"    # vector 6
-    DIVIDE_ERROR = "divide error"        # vector 0
-    BREAKPOINT = "breakpoint"            # vector 3
-    EXCEPTION = "exception"              # any other vector
-    QUANTUM_EXPIRED = "quantum expired"  # the timer ran out
-    EXIT = "exit"                        # the CPU cannot go on (emulator error)
-
-
-DEBUG_VECTOR = 1  # #DB: what a single step ends in
-PF_PRESENT, PF_WRITE, PF_USER, PF_FETCH = 1, 2, 4, 16  # x86 page-fault error code bits
-
 _VECTOR_KIND = {0: TrapKind.DIVIDE_ERROR, 3: TrapKind.BREAKPOINT, 6: TrapKind.INVALID_OPCODE,
                 13: TrapKind.GENERAL_PROTECTION, 14: TrapKind.PAGE_FAULT}
-
-
-@dataclass(frozen=True, slots=True)
-class Trap:
-    """A stop of guest execution: its kind, RIP, the vector, and for page faults CR2 and
-    the error code (``PF_*`` bits: present, write, user, instruction fetch)."""
-
-    kind: TrapKind
-    rip: int
-    vector: int = -1
-    address: int = 0
-    error: int = 0
-    detail: str = ""
 
 
 class CpuContext:
@@ -155,10 +97,6 @@ class CpuContext:
 
 XMM = tuple(getattr(X, f"UC_X86_REG_XMM{i}") for i in range(16)) + (X.UC_X86_REG_MXCSR,
                                                                    X.UC_X86_REG_FPCW)
-# The FPU's state at reset (FNINIT, and what Linux gives a new program or a signal handler):
-# XMM0-15 zero, MXCSR 0x1f80 and the x87 control word 0x37f (every exception masked,
-# 64-bit precision), in ``vector_registers``' order.
-FPU_INIT = [0] * 16 + [0x1F80, 0x37F]
 
 
 class Cpu:

@@ -24,9 +24,10 @@ which CPU it is on).
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from cloudos.hal.cpu import Cpu
+if TYPE_CHECKING:  # (hal.cpu is Unicorn's: a KVM machine never imports it)
+    from cloudos.hal.cpu import Cpu
 
 
 class Halted(Exception):

@@ -12,7 +12,7 @@ Called by: ``ipc`` and the native system call handlers.
 
 from __future__ import annotations
 
-from hashlib import blake2b
+from _blake2 import blake2b  # (hashlib.blake2b itself; hashlib would load OpenSSL: ~3 ms)
 import os
 from dataclasses import dataclass, field
 from enum import IntEnum

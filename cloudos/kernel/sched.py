@@ -30,7 +30,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterator
 
 from cloudos.abi.signal import Signal
-from cloudos.hal.cpu import TrapKind
+from cloudos.hal.x86 import TrapKind
 from cloudos.kernel.task import Policy, State, Thread
 from cloudos.kernel.trap import handle_trap
 

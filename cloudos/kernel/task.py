@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 from typing import TYPE_CHECKING, Any, Hashable, Protocol
 
-from cloudos.hal.cpu import CpuContext
+from cloudos.hal.x86 import CpuContext
 from cloudos.kernel.mm.vm import AddressSpace
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from cloudos.abi.signal import SI_KERNEL, Signal
-from cloudos.hal.cpu import Trap, TrapKind
+from cloudos.hal.x86 import Trap, TrapKind
 from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.mm.vm import SegFault
 from cloudos.kernel.task import State, Thread

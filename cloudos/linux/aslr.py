@@ -17,7 +17,7 @@ Called by: ``elf.load`` through ``linux.process.load_program``.
 
 from __future__ import annotations
 
-import hashlib
+from _blake2 import blake2b  # (hashlib.blake2b itself, without loading OpenSSL)
 import os
 import weakref
 from typing import Any
@@ -44,7 +44,7 @@ def bits(kernel: Any, mode: str, file: tuple[int, ...] | None) -> int:
     if mode == "off":
         return 0
     if mode == "boot" and file is not None:
-        digest = hashlib.blake2b(f"{file[0]}:{file[1]}".encode(), digest_size=8,
-                                 key=boot_key(kernel)).digest()
+        digest = blake2b(f"{file[0]}:{file[1]}".encode(), digest_size=8,
+                          key=boot_key(kernel)).digest()
         return int.from_bytes(digest)
     return int.from_bytes(os.urandom(8))

@@ -23,7 +23,7 @@ import struct
 import time
 from typing import Any
 
-from unicorn import x86_const as X
+from cloudos.hal import regs as X
 
 from cloudos.abi import sysctl
 from cloudos.abi.signal import DEFAULT_CORE

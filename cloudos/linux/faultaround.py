@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from cloudos.hal.cpu import PF_PRESENT, PF_USER
+from cloudos.hal.x86 import PF_PRESENT, PF_USER
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.errno import KernelError
 from cloudos.kernel.mm.buddy import PAGE_SIZE

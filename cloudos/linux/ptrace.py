@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from unicorn import x86_const as X
+from cloudos.hal import regs as X
 
 from cloudos.abi.ptrace import (SYSCALL_TRAP, USER_REGS, Event, Option)
 from cloudos.abi.signal import CLD_TRAPPED, SIGCHLD, SIGKILL, SIGSTOP, SIGTRAP, SI_USER

@@ -21,9 +21,9 @@ import struct
 from dataclasses import dataclass
 from typing import AbstractSet
 
-from unicorn import x86_const as X
+from cloudos.hal import regs as X
 
-from cloudos.hal.cpu import FPU_INIT
+from cloudos.hal.x86 import FPU_INIT
 from cloudos.abi.signal import DEFAULT_IGNORE, DEFAULT_STOP as STOP_SIGNALS
 from cloudos.abi.signal import (SIGALRM as SIGALRM, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGILL,
                                 SIGTRAP,

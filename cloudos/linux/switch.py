@@ -31,7 +31,7 @@ import os
 import time
 from typing import TYPE_CHECKING
 
-from cloudos.hal.cpu import TrapKind
+from cloudos.hal.x86 import TrapKind
 from cloudos.kernel.sched import LEVELS, RunQueue
 from cloudos.kernel.task import State, Thread
 

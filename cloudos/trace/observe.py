@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
-from unicorn import x86_const as X
+from cloudos.hal import regs as X
 
 from cloudos.abi.sysno import Sysno
 from cloudos.kernel.boot import Kernel, Personality

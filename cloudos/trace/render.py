@@ -18,7 +18,7 @@ import struct
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from unicorn import x86_const as X
+from cloudos.hal import regs as X
 
 from cloudos.abi.errno import Errno
 from cloudos.abi.signal import CLD_EXITED, SIGRTMIN, Signal

@@ -12,6 +12,7 @@ that processes which share nothing do run at the same time on different CPUs.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -129,3 +130,28 @@ def test_threads_of_one_process_take_turns(tmp_path, guest_bins, run_cloudos, gu
     else:
         assert same <= 1.0, same  # µs: the trace's times are rounded to 0.1 µs
     assert apart > 0, "the two processes never ran at the same time"
+
+
+def test_kvm_syscall_stats_count_each_vcpus_exits(guest_bins, run_cloudos, guest_backend):
+    """On KVM, --syscall-stats says per vCPU why guest code left it: every system call
+    is one exit (so the vCPUs' system-call exits are at least the calls the kernel
+    counted: some are answered by the fast path before the count), and the kinds add
+    up to the exits. Unicorn has no exits: the lines are not printed."""
+    prog = guest_bins.path("smp", "static")
+    status, out, err = run_cloudos([prog, "counters"],
+                                   extra_args=["--cpus", "2", "--syscall-stats"])
+    assert status == 0 and b"atomic total 800000 (want 800000)" in out, err
+    text = err.decode()
+    lines = re.findall(r"^CPU (\d+): (\d+) exits \((\d+) system calls, (\d+) exceptions, "
+                       r"(\d+) timer or kick stops\)", text, re.M)
+    if guest_backend != "kvm":
+        assert not lines, text
+        return
+    assert [cpu for cpu, *_ in lines] == ["0", "1"], text
+    counted = sum(int(m[1]) for m in re.finditer(r"^\s*(\d+)\s+[\d.]+\s+\w+", text, re.M))
+    assert counted > 0, text
+    calls = 0
+    for _cpu, exits, syscalls, faults, stops in lines:
+        assert int(exits) == int(syscalls) + int(faults) + int(stops), text
+        calls += int(syscalls)
+    assert calls >= counted, text

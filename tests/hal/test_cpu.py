@@ -50,6 +50,13 @@ def machine(request):
     return ram, frames, cpu, user, code, data
 
 
+def _exit_counts(cpu) -> tuple[int, int, int, int]:
+    """A KVM CPU's exits: all, system calls, exceptions, timer or kick stops."""
+    if not isinstance(cpu, KVM.KvmCpu):
+        return 0, 0, 0, 0
+    return cpu.exits, cpu.exit_syscalls, cpu.exit_faults, cpu.exit_stops
+
+
 def load(machine, code_hex: str):
     ram, _, cpu, user, code, data = machine
     ram.write(code, bytes.fromhex(code_hex))
@@ -96,6 +103,7 @@ def test_page_faults_resolved_in_place_resume_at_the_faulting_instruction(machin
         return True
 
     cpu.fault_handler = resolve
+    before = _exit_counts(cpu)
     try:
         cpu.load(ctx)
         cpu.set_reg(X.UC_X86_REG_RBX, 0)
@@ -104,6 +112,9 @@ def test_page_faults_resolved_in_place_resume_at_the_faulting_instruction(machin
     finally:
         cpu.fault_handler = lambda _a, _r, _e: False
     assert trap.kind is C.TrapKind.SYSCALL
+    if isinstance(cpu, KVM.KvmCpu):  # one exit per fault, one for the SYSCALL
+        exits, calls, raised, stops = (a - b for a, b in zip(_exit_counts(cpu), before))
+        assert (calls, raised) == (1, 3) and exits == calls + raised + stops
     assert cpu.reg(X.UC_X86_REG_RBX) == 3  # nothing before a fault ran twice
     write = C.PF_WRITE | C.PF_USER
     assert faults == [(0x20000000, write), (0x20001000, write), (0x20002000, write)]
@@ -235,9 +246,13 @@ def test_system_calls_answered_in_place_keep_every_other_register(machine) -> No
         return 7
 
     cpu.syscall_handler = serve
+    before = _exit_counts(cpu)
     trap = cpu.run(ctx, 5_000_000)
     assert trap.kind is C.TrapKind.SYSCALL
     assert calls == [39] * 1000 + [60]
+    if isinstance(cpu, KVM.KvmCpu):  # one exit per system call, counted as one
+        exits, syscalls, faults, stops = (a - b for a, b in zip(_exit_counts(cpu), before))
+        assert (syscalls, faults) == (1001, 0) and exits == syscalls + stops
     assert cpu.reg(X.UC_X86_REG_R12) == 0x1234 and cpu.reg(X.UC_X86_REG_RBX) == 0
     assert trap.rip == cpu.reg(X.UC_X86_REG_RIP) == CODE + 19
     cpu.restart_syscall(ctx, 60)  # back on the SYSCALL instruction, RAX the number

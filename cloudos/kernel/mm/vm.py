@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from enum import IntFlag
 from typing import Callable
 
-from cloudos.hal.cpu import PF_FETCH, PF_PRESENT, PF_USER, PF_WRITE
+from cloudos.hal.x86 import PF_FETCH, PF_PRESENT, PF_USER, PF_WRITE
 from cloudos.hal.ram import PhysicalMemory
 from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator

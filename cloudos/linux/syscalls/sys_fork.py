@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import struct
 
-from unicorn import x86_const as X
+from cloudos.hal import regs as X
 
 from cloudos.abi import sysctl, vfs
 from cloudos.abi.ptrace import Event

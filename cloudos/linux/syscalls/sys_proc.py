@@ -16,7 +16,7 @@ from cloudos.linux import cpulimit, creds, loadavg
 from cloudos.linux.syscalls import sys_file
 from cloudos.linux.process import RLIMIT_CPU, RLIMIT_NOFILE, RLIMIT_STACK
 
-from unicorn import x86_const as X
+from cloudos.hal import regs as X
 
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
 ROBUST_LIST_HEAD_SIZE = 24

@@ -7,7 +7,7 @@ Delivery itself (default actions, handler frames, EINTR) is ``linux.signals``.
 
 import struct
 
-from unicorn import x86_const as X
+from cloudos.hal import regs as X
 
 from cloudos.abi.signal import NSIG, UNCATCHABLE, Signal
 from cloudos.abi.sysno import Sysno
