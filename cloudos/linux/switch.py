@@ -32,8 +32,8 @@ import time
 from typing import TYPE_CHECKING
 
 from cloudos.hal.cpu import TrapKind
-from cloudos.kernel.sched import LEVELS, RunQueue
-from cloudos.kernel.task import State, Thread
+from cloudos.kernel.sched import LEVELS, REALTIME, RunQueue
+from cloudos.kernel.task import Policy, State, Thread
 
 if TYPE_CHECKING:
     from cloudos.kernel.boot import Kernel
@@ -100,12 +100,11 @@ class DirectSwitch:
         scheduler.end(thread, TrapKind.SYSCALL, queue)
         kernel.profile.context_switches += 1
         self.switches += 1
-        scheduler.enter(nxt, cpu)
-        # (its slice starts once the caller's has ended: they never overlap)
-        rax = cpu.switch(nxt.context, scheduler.budget(nxt, cpu, scheduler.clock()))
-        if result is not None:
-            cpu.set_context_result(thread.context, result)  # (saved now: not the CPU's)
-        return rax
+        cpu.thread = nxt  # (``Scheduler.enter``)
+        nxt.state, nxt.cpu = State.RUNNING, cpu.index
+        # (its slice starts once the caller's has ended: they never overlap; the caller's
+        # RAX goes into its saved context: the CPU is the next thread's)
+        return cpu.switch(nxt.context, scheduler.budget(nxt, cpu, scheduler.clock()), result)
 
     def yield_now(self, thread: Thread, entry: float) -> int | None:
         """sched_yield of ``thread`` (running, at its level, which it goes to the back
@@ -133,15 +132,22 @@ class DirectSwitch:
             queue.push(nxt, front=True)
             return None
         assert thread.context is not None
-        scheduler.yield_cpu(thread)
+        # ``Scheduler.yield_cpu`` on a uniprocessor (its ``add``: nothing conflicts, no
+        # other CPU to wake): to the back of its level
+        if thread.policy in (Policy.FIFO, Policy.RR):
+            thread.level = REALTIME
+            if thread.policy is Policy.RR:
+                thread.used_us = 0.0
+        thread.state = State.READY
+        queue.levels[thread.level].append(thread)
         thread.sys_time += time.perf_counter() - entry  # (end's split of the slice)
         scheduler.end(thread, TrapKind.SYSCALL, queue)
         kernel.profile.context_switches += 1
         self.switches += 1
         self.yields += 1
-        scheduler.enter(nxt, cpu)
-        rax = cpu.switch(nxt.context, scheduler.budget(nxt, cpu, scheduler.clock()))
-        cpu.set_context_result(thread.context, 0)
+        cpu.thread = nxt  # (``Scheduler.enter``)
+        nxt.state, nxt.cpu = State.RUNNING, cpu.index
+        rax = cpu.switch(nxt.context, scheduler.budget(nxt, cpu, scheduler.clock()), 0)
         # The dispatcher adds the whole call's time once it returns: the part counted
         # above, and the switch, which is the next thread's slice's: taken back here.
         thread.sys_time -= time.perf_counter() - entry
