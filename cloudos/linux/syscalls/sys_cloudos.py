@@ -101,34 +101,38 @@ def _receiver(t: Thread, msg_addr: int) -> Deliver:
 
     def deliver(msg: Message) -> int:
         payload = msg.data[:capacity]
-        pid = t.process.pid
-        if msg.caps:
-            grants = [c for c in msg.caps if c.type is ObjType.GRANT]
-            tokens = [_keep(ipc, pid, c) for c in msg.caps if c.type is not ObjType.GRANT]
-            grant = ipc.caps.install(pid, grants[0]) if grants else 0
+        size = len(payload)
+        # The payload first (as a copy that faults leaves no capability installed), then
+        # the header; one translation when both lie in one page (made now: the
+        # receiver's memory may have changed while it waited).
+        ram, page, at = aspace.ram.bytes, -1, msg_addr & PAGE_OFFSET
+        if data_addr & ~PAGE_OFFSET == msg_addr & ~PAGE_OFFSET \
+                and (data_addr & PAGE_OFFSET) + size <= PAGE_SIZE and at + MSG.size <= PAGE_SIZE:
+            page = aspace.user_frame(msg_addr, True)
+            start = page + (data_addr & PAGE_OFFSET)
+            ram[start:start + size] = payload
         else:
-            tokens, grant = [], 0
+            aspace.copy_out(data_addr, payload)
+        pid = t.process.pid
         reply = ipc.caps.install(pid, msg.reply) if msg.reply is not None else 0
         # A server's answer (its body, e.g. -ENOSYS) is the tag a guest caller sees;
         # servers have negative pids: both are stored as the u64 fields hold them.
         tag = msg.body if isinstance(msg.body, int) and not msg.tag else msg.tag
-        header = MSG.pack(tag & U64, data_addr, len(payload), len(tokens),
-                          *(tokens + [0] * (4 - len(tokens))), reply, msg.sender & U64,
-                          0, 0, 0, grant)
-        # The payload, then the header; in one translation when both lie in one page
-        # (translated now: the receiver's memory may have changed while it waited).
-        page = -1
-        if _in_page(msg_addr, data_addr, len(payload)):
-            page, at = _header(aspace, msg_addr, True)
+        if msg.caps:
+            grants = [c for c in msg.caps if c.type is ObjType.GRANT]
+            tokens = [_keep(ipc, pid, c) for c in msg.caps if c.type is not ObjType.GRANT]
+            grant = ipc.caps.install(pid, grants[0]) if grants else 0
+            header = MSG.pack(tag & U64, data_addr, size, len(tokens),
+                              *(tokens + [0] * (4 - len(tokens))), reply, msg.sender & U64,
+                              0, 0, 0, grant)
+        else:
+            header = MSG.pack(tag & U64, data_addr, size, 0, 0, 0, 0, 0, reply,
+                              msg.sender & U64, 0, 0, 0, 0)
         if page < 0:
-            aspace.copy_out(data_addr, payload)
             aspace.copy_out(msg_addr, header)
         else:
-            ram = aspace.ram.bytes
-            start = page + (data_addr & PAGE_OFFSET)
-            ram[start:start + len(payload)] = payload
             ram[page + at:page + at + MSG.size] = header
-        return len(payload)
+        return size
 
     return deliver
 
