@@ -19,8 +19,9 @@
  * context wrote, and start at that one's entry (issue 11). The flag stays
  * raised, so the stop comes at the first user block instead.
  *
- * Also here: the SYSCALL gate (syscall_hook below), and rdtsc(), the host's time-stamp counter,
- * which the guest's vDSO reads too (cloudos/linux/vdso.py keeps the two clocks one).
+ * Also here: the SYSCALL gate (syscall_hook below), rdtsc(), the host's time-stamp counter,
+ * which the guest's vDSO reads too (cloudos/linux/vdso.py keeps the two clocks one), and
+ * swap(), the direct switch's context swap in one call (Cpu.switch).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -144,7 +145,77 @@ static PyObject *rdtsc(PyObject *self, PyObject *args)
     return PyLong_FromUnsignedLongLong((uint64_t)hi << 32 | lo);
 }
 
+/* uc_context_save and uc_context_restore (set once by swap_setup: the C API's). */
+static int (*context_save)(void *uc, void *context);
+static int (*context_restore)(void *uc, void *context);
+
+static PyObject *swap_setup(PyObject *self, PyObject *const *args, Py_ssize_t n)
+{
+    (void)self;
+    if (n != 2)
+        return PyErr_Format(PyExc_TypeError, "swap_setup takes 2 addresses");
+    context_save = PyLong_AsVoidPtr(args[0]);
+    context_restore = PyLong_AsVoidPtr(args[1]);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* swap(uc, old, new, rip, rax, latch, latch_bits, preempt, quantum_ns, result): Cpu.switch's
+ * steps in one call (each ctypes call costs about a microsecond). `old` and `new` are
+ * uc_context blobs, seen as 64-bit words; `rip`, `rax`, `latch` are word indexes (latch
+ * -1: none). The running state is saved into `old` with its exception latch cleared,
+ * `new` restored with its RIP 2 back (Unicorn moves RIP past the SYSCALL after the hook)
+ * and `old`'s saved RIP set 2 on; with `preempt` (struct preempt *, 0: the caller arms
+ * the quantum) the quantum starts now; with `result` (not None) `old`'s saved RAX is set
+ * to it (what its system call returns when it runs again). Returns `new`'s RAX. */
+static PyObject *swap(PyObject *self, PyObject *const *args, Py_ssize_t n)
+{
+    (void)self;
+    if (n != 10)
+        return PyErr_Format(PyExc_TypeError, "swap takes 10 arguments");
+    void *uc = PyLong_AsVoidPtr(args[0]);
+    uint64_t *old = PyLong_AsVoidPtr(args[1]), *new = PyLong_AsVoidPtr(args[2]);
+    Py_ssize_t rip = PyLong_AsSsize_t(args[3]), rax = PyLong_AsSsize_t(args[4]);
+    Py_ssize_t latch = PyLong_AsSsize_t(args[5]);
+    uint64_t latch_bits = PyLong_AsUnsignedLongLong(args[6]);
+    struct preempt *p = PyLong_AsVoidPtr(args[7]);
+    long long quantum_ns = PyLong_AsLongLong(args[8]);
+    int has_result = args[9] != Py_None;
+    uint64_t result = has_result ? PyLong_AsUnsignedLongLongMask(args[9]) : 0;
+    if (PyErr_Occurred())
+        return NULL;
+    if (!context_save || !uc || !old || !new)
+        return PyErr_Format(PyExc_RuntimeError, "swap: not set up");
+    int err = context_save(uc, old);
+    if (err)
+        return PyErr_Format(PyExc_RuntimeError, "uc_context_save: %d", err);
+    if (latch >= 0)
+        old[latch] |= latch_bits;
+    new[rip] -= 2;
+    err = context_restore(uc, new);
+    new[rip] += 2;
+    if (err)
+        return PyErr_Format(PyExc_RuntimeError, "uc_context_restore: %d", err);
+    old[rip] += 2;
+    if (has_result)
+        old[rax] = result;
+    if (p) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        p->flag = 0;
+        p->blocks = 1;  /* the first block looks at the clock */
+        p->deadline = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec
+                      + (uint64_t)quantum_ns;
+    }
+    return PyLong_FromUnsignedLongLong(new[rax]);
+}
+
 static PyMethodDef methods[] = {
+    {"swap_setup", (PyCFunction)(void (*)(void))swap_setup, METH_FASTCALL,
+     "Set uc_context_save's and uc_context_restore's addresses for swap."},
+    {"swap", (PyCFunction)(void (*)(void))swap, METH_FASTCALL,
+     "Cpu.switch's context swap in one call."},
     {"hook_address", hook_address, METH_NOARGS, "Address of the C block hook."},
     {"gate_address", gate_address, METH_NOARGS, "Address of the C SYSCALL gate."},
     {"rdtsc", rdtsc, METH_NOARGS, "The host CPU's time-stamp counter."},

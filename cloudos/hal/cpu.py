@@ -83,6 +83,7 @@ class CpuContext:
         # (``Cpu.slots``): the binding's UcContext.reg_write costs microseconds.
         address = ctypes.cast(self.saved.context, ctypes.c_void_p).value
         self.words = (ctypes.c_uint64 * cpu.context_words).from_address(address or 0)
+        self.address = address or 0  # (for ``_preempt.swap``)
         self.entry: tuple[int, int] | None = None
         self.cpu: Cpu | None = None
         self.root = 0
@@ -148,6 +149,7 @@ class Cpu:
         self._gp_rip = 0  # where an instruction a hook refused stands (see _general_protection)
         self._loaded: CpuContext | None = None
         self._faults: _FaultState | None = None
+        self._swap: tuple[int | None, int, int, int, int, int] = (0, 0, 0, -1, 0, 0)  # start
         # The live state's exception latch may be set (see _reset_latch): cleared in the
         # context saved at the next switch, or in the live state before it runs again.
         self._latched = False
@@ -233,6 +235,15 @@ class Cpu:
         # (CR3 is patched in a new context's blob: a reg_write costs ~10 us and a TLB flush)
         self._cr3_slot = _slot(uc, X.UC_X86_REG_CR3, 0x0C3C_3000_5EED_0000)
         self._pristine = uc.context_save()
+        # ``switch``'s constant arguments to ``_preempt.swap``: the engine, where RIP, RAX
+        # and the exception latch lie in a context, and the quantum timer's state.
+        _preempt.swap_setup(_c_address(uclib.uc_context_save),
+                            _c_address(uclib.uc_context_restore))
+        faults = self._faults
+        assert faults is not None
+        self._swap = (_c_address(self._handle), self.slots[X.UC_X86_REG_RIP],
+                      self.slots[X.UC_X86_REG_RAX], faults.latch >> 3, faults.latch_bits,
+                      ctypes.addressof(self._timer.preempt))
 
     # -- contexts -------------------------------------------------------------
     def new_context(self, cr3: int, rip: int, rsp: int) -> CpuContext:
@@ -520,37 +531,31 @@ class Cpu:
         return (self.smp is None and ctx.entry is None and not ctx.single_step
                 and loaded is not None and not loaded.single_step and self._vector < 0)
 
-    def switch(self, ctx: CpuContext, quantum_us: int) -> int:
+    def switch(self, ctx: CpuContext, quantum_us: int, result: int | None = None) -> int:
         """In the SYSCALL hook: save the running context as if it had stopped after its
-        SYSCALL, make ``ctx`` the CPU's state with a new quantum, and return its RAX (the
+        SYSCALL (with ``result``, not None, as its RAX: what its call returns), make ``ctx``
+        the CPU's state with a new quantum, and return its RAX (the
         hook writes it back), so the CPU goes on in ``ctx`` without stopping. Unicorn moves
         RIP past the SYSCALL (2 bytes) after the hook, whatever the hook wrote: the saved
         RIP is set 2 on, and the loaded one 2 back (notes/unicorn-facts.md)."""
-        slots, handle = self.slots, self._handle
-        rip = slots[X.UC_X86_REG_RIP]
         old = self._loaded
         assert old is not None and ctx.cpu is None and old is not ctx  # (can_switch)
-        # ``load(ctx)``, its steps here: the running state is saved with its latch cleared
-        # (as at any switch), ``ctx``'s restored, and the TLB dropped for other page tables.
-        _check(uclib.uc_context_save(handle, old.saved.context))
-        faults = self._faults
-        if faults is not None:
-            old.words[faults.latch >> 3] |= faults.latch_bits  # (clear_saved)
+        # ``load(ctx)``, its steps in one C call (``_preempt.swap``: the ctypes calls of
+        # save, restore and the quantum's arming cost ~1 µs each): the running state is
+        # saved with its latch cleared (as at any switch), ``ctx``'s restored, and the
+        # quantum armed; the TLB is dropped here for other page tables.
+        handle, rip, rax, latch, bits, preempt = self._swap
+        stress = self._stress is not None
+        result = _preempt.swap(handle, old.address, ctx.address, rip, rax, latch, bits,
+                               0 if stress else preempt, quantum_us * 1000, result)
         old.cpu = None
-        words = ctx.words
-        words[rip] -= 2
-        _check(uclib.uc_context_restore(handle, ctx.saved.context))
-        words[rip] += 2
-        old.words[rip] += 2
         self._latched = False
         if old.root != ctx.root:
             self.drop_tlb()
         self._loaded, ctx.cpu = ctx, self
-        if self._stress is None:
-            self._timer.arm(quantum_us / 1e6)  # (_arm)
-        else:
+        if stress:
             self._arm(quantum_us)
-        return int(words[slots[X.UC_X86_REG_RAX]])
+        return int(result)
 
     def _arm(self, quantum_us: int) -> None:
         self._timer.arm(quantum_us / 1e6)

@@ -32,8 +32,8 @@ import time
 from typing import TYPE_CHECKING
 
 from cloudos.hal.x86 import TrapKind
-from cloudos.kernel.sched import LEVELS, RunQueue
-from cloudos.kernel.task import State, Thread
+from cloudos.kernel.sched import LEVELS, REALTIME, TOP, RunQueue
+from cloudos.kernel.task import Policy, State, Thread
 
 if TYPE_CHECKING:
     from cloudos.kernel.boot import Kernel
@@ -65,13 +65,15 @@ def returning(kernel: Kernel, thread: Thread, result: int) -> None:
 
 class DirectSwitch:
     """The dispatcher's ``on_stop``; ``switches`` counts the switches made in the hook,
-    ``yields`` those of them a sched_yield made itself (``yield_now``).
+    ``yields`` those of them a sched_yield made itself (``yield_now``), ``handoffs``
+    those a call made to the thread it woke (``hand_to``: an IPC call's server).
     ``result``: the RAX of the call that stops next, left to it by ``returning``."""
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.switches = 0
         self.yields = 0  # of them, made by ``yield_now`` inside a sched_yield
+        self.handoffs = 0  # of them, made by ``hand_to``
         self.result: tuple[Thread, int] | None = None
 
     def __call__(self, thread: Thread) -> int | None:
@@ -100,12 +102,11 @@ class DirectSwitch:
         scheduler.end(thread, TrapKind.SYSCALL, queue)
         kernel.profile.context_switches += 1
         self.switches += 1
-        scheduler.enter(nxt, cpu)
-        # (its slice starts once the caller's has ended: they never overlap)
-        rax = cpu.switch(nxt.context, scheduler.budget(nxt, cpu, scheduler.clock()))
-        if result is not None:
-            cpu.set_context_result(thread.context, result)  # (saved now: not the CPU's)
-        return rax
+        cpu.thread = nxt  # (``Scheduler.enter``)
+        nxt.state, nxt.cpu = State.RUNNING, cpu.index
+        # (its slice starts once the caller's has ended: they never overlap; the caller's
+        # RAX goes into its saved context: the CPU is the next thread's)
+        return cpu.switch(nxt.context, scheduler.budget(nxt, cpu, scheduler.clock()), result)
 
     def yield_now(self, thread: Thread, entry: float) -> int | None:
         """sched_yield of ``thread`` (running, at its level, which it goes to the back
@@ -133,19 +134,80 @@ class DirectSwitch:
             queue.push(nxt, front=True)
             return None
         assert thread.context is not None
-        scheduler.yield_cpu(thread)
+        # ``Scheduler.yield_cpu`` on a uniprocessor (its ``add``: nothing conflicts, no
+        # other CPU to wake): to the back of its level
+        if thread.policy in (Policy.FIFO, Policy.RR):
+            thread.level = REALTIME
+            if thread.policy is Policy.RR:
+                thread.used_us = 0.0
+        thread.state = State.READY
+        queue.levels[thread.level].append(thread)
         thread.sys_time += time.perf_counter() - entry  # (end's split of the slice)
         scheduler.end(thread, TrapKind.SYSCALL, queue)
         kernel.profile.context_switches += 1
         self.switches += 1
         self.yields += 1
-        scheduler.enter(nxt, cpu)
-        rax = cpu.switch(nxt.context, scheduler.budget(nxt, cpu, scheduler.clock()))
-        cpu.set_context_result(thread.context, 0)
+        cpu.thread = nxt  # (``Scheduler.enter``)
+        nxt.state, nxt.cpu = State.RUNNING, cpu.index
+        rax = cpu.switch(nxt.context, scheduler.budget(nxt, cpu, scheduler.clock()), 0)
         # The dispatcher adds the whole call's time once it returns: the part counted
         # above, and the switch, which is the next thread's slice's: taken back here.
         thread.sys_time -= time.perf_counter() - entry
         return rax
+
+    def may_hand_to(self, thread: Thread, nxt: Thread) -> bool:
+        """Whether ``thread``, running a system call that is about to block it and wake
+        ``nxt`` (a sleeper), may give the CPU to ``nxt`` at once (``hand_to``): the loop
+        has nothing to do first (no timer or boost due, one CPU), neither thread has a
+        signal to take or a tracer, ``nxt`` is a user thread that returns a result (not
+        one restarted), the CPU can switch to it, and no ready thread stands above the
+        level its wake-up lifts it to (that one would run first: it still does; at that
+        level it would go first, as the front of the queue)."""
+        cpu, scheduler = self.kernel.cpu, self.kernel.scheduler
+        now = scheduler.clock()
+        timers = scheduler.timers
+        if cpu.smp is not None or now >= scheduler.next_boost \
+                or timers and timers[0][0] <= now + TIMER_SLACK \
+                or thread.notify or thread.context is None or nxt is thread \
+                or thread.process.personality.ptrace is not None \
+                or nxt.notify or nxt.context is None or nxt.restart != -1 \
+                or nxt.state is not State.BLOCKED or not cpu.can_switch(nxt.context):
+            return False
+        level = REALTIME if nxt.policy in (Policy.FIFO, Policy.RR) else max(TOP, nxt.level - 1)
+        for line in scheduler.queues[cpu.index].levels[:level]:  # (its own: it goes first)
+            for other in line:
+                if other.state is State.READY:
+                    return False
+        return True
+
+    def hand_to(self, thread: Thread, nxt: Thread, result: int, entry: float) -> int:
+        """``thread``, blocked by now, gives the CPU to ``nxt``, which wakes with RAX
+        ``result`` (``may_hand_to`` said it may): ``Scheduler.wake``'s steps, but ``nxt``
+        runs now instead of joining the front of its level's queue, from which the
+        direct switch (``__call__``) would take it. Returns ``nxt``'s RAX, which the
+        SYSCALL hook writes into the CPU (``nxt``'s by then). ``entry``: when the call
+        began (``time.perf_counter``), as for ``yield_now``."""
+        kernel = self.kernel
+        cpu, scheduler = kernel.cpu, kernel.scheduler
+        assert nxt.context is not None
+        channels = scheduler.channels
+        if channels.get(nxt.channel) == [nxt]:
+            del channels[nxt.channel]
+        nxt.channel, nxt.deadline = None, None
+        if nxt.policy in (Policy.FIFO, Policy.RR):
+            nxt.level = REALTIME
+        else:
+            nxt.level, nxt.used_us = max(TOP, nxt.level - 1), 0.0
+        thread.sys_time += time.perf_counter() - entry
+        scheduler.end(thread, TrapKind.SYSCALL, scheduler.queues[cpu.index])
+        kernel.profile.context_switches += 1
+        self.switches += 1
+        self.handoffs += 1
+        cpu.thread = nxt  # (``Scheduler.enter``)
+        nxt.state, nxt.cpu = State.RUNNING, cpu.index
+        cpu.switch(nxt.context, scheduler.budget(nxt, cpu, scheduler.clock()))
+        thread.sys_time -= time.perf_counter() - entry
+        return result
 
 
 def _first_ready(queue: RunQueue, last: int = LEVELS - 1) -> Thread | None:

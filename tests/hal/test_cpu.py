@@ -498,3 +498,15 @@ def test_a_cloned_context_runs_in_its_own_address_space_and_leaves_the_live_one(
         assert cpu.run(ctx, 1_000_000).kind is C.TrapKind.SYSCALL
     assert seen == [(0, 0x2222, 0x77), (5, 0x1111, 0x77)]
     frames.free(theirs)
+
+
+def test_the_one_call_swap_refuses_bad_arguments() -> None:
+    """``_preempt.swap`` (Cpu.switch's C half) raises, never dereferences, on a null
+    context or engine, and checks its argument count."""
+    from cloudos.hal import _preempt  # type: ignore[attr-defined]
+
+    boot(C.Cpu)  # (a started CPU has set swap up)
+    with pytest.raises(TypeError):
+        _preempt.swap(0, 0, 0)
+    with pytest.raises(RuntimeError):
+        _preempt.swap(0, 0, 0, 0, 0, -1, 0, 0, 1000, None)

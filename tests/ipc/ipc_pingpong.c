@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cloudos.h"
@@ -155,5 +156,37 @@ int main(void) {
     printf("then poll: %s %s", err(got), got >= 0 ? rbuf : "-");
     memset(&in, 0, sizeof in); in.data = rbuf; in.len = sizeof rbuf;
     printf(", then poll: %s\n", err(cloudos_poll(r, &in)));
+
+    // The same with a call (the fast path's handoff, when the receiver waits): the receive
+    // fails, the call stays queued for the next receive, and its reply reaches the caller.
+    fflush(stdout);
+    pid_t caller = fork();
+    if (caller == 0) {
+        usleep(50000);
+        // The request's struct spans two pages; the reply's lies in one page with its buffer.
+        char *two = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        struct cloudos_msg *q = (void *)(two + 4096 - 40), *a = (void *)(two + 4096 + 64);
+        char *answer = two + 4096 + 512;
+        *q = text("question", 5);
+        memset(a, 0, sizeof *a); a->data = answer; a->len = 16;
+        long rc = cloudos_call(r, q, a, -1);
+        printf("caller got: %s %s tag %lu\n", err(rc), rc >= 0 ? answer : "-",
+               (unsigned long)a->tag);
+        fflush(stdout);
+        _exit(0);
+    }
+    printf("waiting receive into a bad buffer, a call: %s\n", err(cloudos_receive(r, &bad, -1)));
+    // (received into a struct that spans two pages, its buffer in the second)
+    char *two = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    struct cloudos_msg *span = (void *)(two + 4096 - 48);
+    memset(span, 0, sizeof *span); span->data = two + 4096 + 256; span->len = 16;
+    got = cloudos_poll(r, span);
+    printf("then poll: %s %s tag %lu (reply cap: %s)\n", err(got), got >= 0 ? (char *)span->data : "-",
+           (unsigned long)span->tag, span->reply ? "yes" : "no");
+    struct cloudos_msg answer = text("answer", 6);
+    long replied = cloudos_reply(span->reply, &answer);
+    fflush(stdout);
+    waitpid(caller, NULL, 0);
+    printf("reply: %s\n", err(replied));
     return 0;
 }

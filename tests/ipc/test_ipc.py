@@ -45,6 +45,10 @@ oversized message: EMSGSIZE
 bad message pointer: EFAULT
 waiting receive into a bad buffer: EFAULT
 then poll: ok once, then poll: EAGAIN
+waiting receive into a bad buffer, a call: EFAULT
+then poll: ok question tag 5 (reply cap: yes)
+caller got: ok answer tag 6
+reply: ok
 """
 
 

@@ -14,15 +14,19 @@ gone (held by no one alive) are freed, every capability on them revoked.
 from __future__ import annotations
 
 import struct
+import time
 import weakref
 from typing import NamedTuple
 
 from cloudos.abi.sysno import Native
 from cloudos.kernel.cap import Cap, ObjType, Right
 from cloudos.errno import Errno, KernelError
-from cloudos.kernel.ipc import MSG_MAX, Deliver, Ipc, Message
+from cloudos.kernel.ipc import MSG_MAX, Deliver, Ipc, Message, Port
+from cloudos.kernel.mm.buddy import PAGE_SIZE
+from cloudos.kernel.mm.vm import AddressSpace
 from cloudos.kernel.task import State, Thread
 from cloudos.kernel.trap import Handler
+from cloudos.linux import switch
 from cloudos.linux.syscalls.args import s64
 
 # struct cloudos_msg: tag, data, len, ncaps, caps[4], reply, sender, grant_base,
@@ -30,6 +34,7 @@ from cloudos.linux.syscalls.args import s64
 MSG = struct.Struct("<QQII4QQQQQQQ")
 CAP_INFO = struct.Struct("<IIII")
 U64 = (1 << 64) - 1
+PAGE_OFFSET = PAGE_SIZE - 1
 PORTS_MAX = 256  # ports one process may have created and still hold
 # The ports guests created, by machine: port id -> (creator's pid, the creator's capability).
 _created: weakref.WeakKeyDictionary[Ipc, dict[int, tuple[int, Cap]]] = weakref.WeakKeyDictionary()
@@ -40,43 +45,94 @@ def _deadline(t: Thread, timeout_ns: int) -> float | None:
     return None if timeout < 0 else t.process.kernel.scheduler.clock() + timeout / 1e9
 
 
+def _header(aspace: AddressSpace, msg_addr: int, write: bool) -> tuple[int, int]:
+    """Where the ``struct cloudos_msg`` at ``msg_addr`` lies: the physical address of its
+    page (one translation, which the payload reuses when it lies in the same page: a
+    message on the stack does), and its offset there; -1: it spans two pages."""
+    offset = msg_addr & PAGE_OFFSET
+    if offset + MSG.size > PAGE_SIZE:
+        return -1, offset
+    return aspace.user_frame(msg_addr, write), offset
+
+
+def _in_page(msg_addr: int, data: int, length: int) -> bool:
+    """Whether ``length`` bytes at ``data`` lie in the page of ``msg_addr``."""
+    return data & ~PAGE_OFFSET == msg_addr & ~PAGE_OFFSET \
+        and (data & PAGE_OFFSET) + length <= PAGE_SIZE
+
+
 def _outgoing(t: Thread, msg_addr: int) -> Message:
     """The message described by the caller's ``struct cloudos_msg``."""
-    aspace, ipc = t.process.aspace, t.process.kernel.ipc
-    fields = MSG.unpack(aspace.copy_in(msg_addr, MSG.size))
+    process = t.process
+    aspace = process.aspace
+    ram = aspace.ram.bytes
+    frame, offset = _header(aspace, msg_addr, False)
+    if frame < 0:
+        fields = MSG.unpack(aspace.copy_in(msg_addr, MSG.size))
+    else:
+        fields = MSG.unpack_from(ram, frame + offset)
     tag, data, length, ncaps = fields[:4]
-    caps = list(fields[4:8])
     grant_base, grant_len, grant_rights = fields[10:13]
-    if ncaps > len(caps) or length > MSG_MAX:
+    if ncaps > 4 or length > MSG_MAX:
         raise KernelError(Errno.EMSGSIZE, f"{length} bytes, {ncaps} capabilities")
-    msg = ipc.message(t.process.pid, tag, aspace.copy_in(data, length), caps[:ncaps])
+    if frame >= 0 and length and _in_page(msg_addr, data, length):
+        at = frame + (data & PAGE_OFFSET)
+        payload = bytes(ram[at:at + length])
+    else:
+        payload = aspace.copy_in(data, length)
+    ipc = process.kernel.ipc
+    # (without capabilities, ``Ipc.message`` has nothing to check: the size is checked above)
+    msg = ipc.message(process.pid, tag, payload, list(fields[4:4 + ncaps])) if ncaps \
+        else Message(tag, payload, process.pid)
     if grant_base:
         aspace.copy_in(grant_base, min(grant_len, 1))  # the lender must own the memory
-        msg.caps.append(ipc.lend(t.process.pid, aspace, grant_base, grant_len, grant_rights))
+        msg.caps.append(ipc.lend(process.pid, aspace, grant_base, grant_len, grant_rights))
     return msg
 
 
 def _receiver(t: Thread, msg_addr: int) -> Deliver:
     """How a message lands in this thread's ``struct cloudos_msg`` at ``msg_addr``."""
     aspace, ipc = t.process.aspace, t.process.kernel.ipc
-    data_addr, capacity = MSG.unpack(aspace.copy_in(msg_addr, MSG.size))[1:3]
+    frame, offset = _header(aspace, msg_addr, False)
+    if frame < 0:
+        data_addr, capacity = MSG.unpack(aspace.copy_in(msg_addr, MSG.size))[1:3]
+    else:
+        data_addr, capacity = MSG.unpack_from(aspace.ram.bytes, frame + offset)[1:3]
 
     def deliver(msg: Message) -> int:
         payload = msg.data[:capacity]
-        aspace.copy_out(data_addr, payload)
+        size = len(payload)
+        # The payload first (as a copy that faults leaves no capability installed), then
+        # the header; one translation when both lie in one page (made now: the
+        # receiver's memory may have changed while it waited).
+        ram, page, at = aspace.ram.bytes, -1, msg_addr & PAGE_OFFSET
+        if data_addr & ~PAGE_OFFSET == msg_addr & ~PAGE_OFFSET \
+                and (data_addr & PAGE_OFFSET) + size <= PAGE_SIZE and at + MSG.size <= PAGE_SIZE:
+            page = aspace.user_frame(msg_addr, True)
+            start = page + (data_addr & PAGE_OFFSET)
+            ram[start:start + size] = payload
+        else:
+            aspace.copy_out(data_addr, payload)
         pid = t.process.pid
-        grants = [c for c in msg.caps if c.type is ObjType.GRANT]
-        tokens = [_keep(ipc, pid, c) for c in msg.caps if c.type is not ObjType.GRANT]
-        grant = ipc.caps.install(pid, grants[0]) if grants else 0
         reply = ipc.caps.install(pid, msg.reply) if msg.reply is not None else 0
         # A server's answer (its body, e.g. -ENOSYS) is the tag a guest caller sees;
         # servers have negative pids: both are stored as the u64 fields hold them.
         tag = msg.body if isinstance(msg.body, int) and not msg.tag else msg.tag
-        header = MSG.pack(tag & U64, data_addr, len(payload), len(tokens),
-                          *(tokens + [0] * (4 - len(tokens))), reply, msg.sender & U64,
-                          0, 0, 0, grant)
-        aspace.copy_out(msg_addr, header)
-        return len(payload)
+        if msg.caps:
+            grants = [c for c in msg.caps if c.type is ObjType.GRANT]
+            tokens = [_keep(ipc, pid, c) for c in msg.caps if c.type is not ObjType.GRANT]
+            grant = ipc.caps.install(pid, grants[0]) if grants else 0
+            header = MSG.pack(tag & U64, data_addr, size, len(tokens),
+                              *(tokens + [0] * (4 - len(tokens))), reply, msg.sender & U64,
+                              0, 0, 0, grant)
+        else:
+            header = MSG.pack(tag & U64, data_addr, size, 0, 0, 0, 0, 0, reply,
+                              msg.sender & U64, 0, 0, 0, 0)
+        if page < 0:
+            aspace.copy_out(msg_addr, header)
+        else:
+            ram[page + at:page + at + MSG.size] = header
+        return size
 
     return deliver
 
@@ -187,15 +243,60 @@ def sys_poll(t: Thread, token: int, msg: int, *_: int) -> int:
 
 def sys_call(t: Thread, token: int, msg: int, reply: int, timeout_ns: int, *_: int) -> int:
     """Send a request with a reply capability and wait for the answer."""
-    ipc = t.process.kernel.ipc
+    entry = time.perf_counter()
+    kernel = t.process.kernel
+    ipc = kernel.ipc
     port = ipc.port(t.process.pid, token, Right.SEND)
     outgoing = _outgoing(t, msg)
     try:
-        return ipc.call(t, port, outgoing, _receiver(t, reply), _deadline(t, timeout_ns))
+        deliver_reply = _receiver(t, reply)
+        deadline = _deadline(t, timeout_ns)
+        direct = kernel.dispatcher.on_stop
+        if isinstance(direct, switch.DirectSwitch):
+            server = _waiting(ipc, port)
+            if server is not None and direct.may_hand_to(t, server):
+                return _call_direct(t, direct, port, outgoing, server, deliver_reply,
+                                    deadline, entry)
+        return ipc.call(t, port, outgoing, deliver_reply, deadline)
     except KernelError:
         for cap in outgoing.caps:
             _unlink(cap)
         raise
+
+
+def _waiting(ipc: Ipc, port: Port) -> Thread | None:
+    """The receiver a message to ``port`` goes to now (``Ipc._handoff``'s first), if the
+    first listed on the port is one, still waiting there; None: the slow path decides."""
+    sleepers = ipc.kernel.scheduler.channels.get(("recv", port.id))
+    if not sleepers:
+        return None
+    first = sleepers[0]
+    if first.state is State.BLOCKED and first.channel == ("recv", port.id) \
+            and first in ipc.receivers:
+        return first
+    return None
+
+
+def _call_direct(t: Thread, direct: switch.DirectSwitch, port: Port, msg: Message,
+                 server: Thread, deliver_reply: Deliver, deadline: float | None,
+                 entry: float) -> int:
+    """The fast path of a call to a server waiting in receive (seL4's): ``Ipc.call``'s
+    steps with the message delivered straight into the server's buffer, the caller
+    asleep on its reply, and the server run at once (``DirectSwitch.hand_to``): no trip
+    through the run queue or the scheduler's pick. Returns the server's RAX."""
+    ipc = t.process.kernel.ipc
+    reply_id = ipc._id()
+    msg.reply = Cap(ObjType.REPLY, reply_id, Right.SEND)
+    ipc.replies[reply_id] = t
+    ipc.receivers[t] = deliver_reply
+    deliver = ipc.receivers.pop(server)
+    try:
+        result = deliver(msg)
+    except KernelError as err:  # (it stays for the next receive: queued once, as _handoff)
+        result = -err.errno
+        port.queue.appendleft(msg)
+    t.process.kernel.scheduler.sleep_on(t, ("reply", reply_id), deadline, -Errno.ETIMEDOUT)
+    return direct.hand_to(t, server, result, entry)
 
 
 def sys_reply(t: Thread, token: int, msg: int, *_: int) -> int:

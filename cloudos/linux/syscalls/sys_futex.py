@@ -121,8 +121,10 @@ def _wait(t: Thread, uaddr: int, val: int, timeout: int, op: int, bits: int) -> 
     key = _key(t, uaddr, bool(op & FUTEX_PRIVATE_FLAG))
     if bits == 0:
         raise KernelError(Errno.EINVAL, "empty bitset")
-    until = _until(t, timeout, op, (op & 127) == FUTEX_WAIT_BITSET)
-    if _load(t, uaddr) != val & 0xFFFF_FFFF:
+    until = _until(t, timeout, op, (op & 127) == FUTEX_WAIT_BITSET) if timeout else None
+    aspace = t.process.aspace  # (the futex word: ``_load``, inline)
+    phys = aspace.user_frame(uaddr, False) + (uaddr & ~PAGE_MASK)
+    if int.from_bytes(aspace.ram.bytes[phys:phys + 4], "little") != val & 0xFFFF_FFFF:
         raise KernelError(Errno.EAGAIN, "futex value changed")
     t.process.kernel.scheduler.sleep_on(t, key, until, -Errno.ETIMEDOUT, bits)
     raise Stop
@@ -150,7 +152,10 @@ def _requeue(t: Thread, uaddr: int, wake: int, move: int, uaddr2: int,
 def sys_futex(t: Thread, uaddr: int, op: int, val: int, timeout: int, uaddr2: int, val3: int
               ) -> int:
     """Implements Linux futex(2): WAIT, WAKE, their BITSET forms, REQUEUE, CMP_REQUEUE."""
-    op = s32(op)
+    op &= 0xFFFF_FFFF  # (an int: its sign bit is none of the flags or commands below)
+    if op & ~FUTEX_PRIVATE_FLAG == FUTEX_WAKE:  # (futex_wake checks the address: _key)
+        return futex_wake(t, uaddr, max(0, s32(val)), BITSET_MATCH_ANY,
+                          bool(op & FUTEX_PRIVATE_FLAG))
     cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
     if op & FUTEX_CLOCK_REALTIME and cmd not in (FUTEX_WAIT_BITSET, FUTEX_WAIT):
         raise KernelError(Errno.ENOSYS, "FUTEX_CLOCK_REALTIME with this operation")
@@ -159,8 +164,6 @@ def sys_futex(t: Thread, uaddr: int, op: int, val: int, timeout: int, uaddr2: in
     if cmd == FUTEX_WAIT_BITSET:
         return _wait(t, uaddr, val, timeout, op, val3 & 0xFFFF_FFFF)
     private = bool(op & FUTEX_PRIVATE_FLAG)
-    if cmd == FUTEX_WAKE:  # (futex_wake checks the address: _key)
-        return futex_wake(t, uaddr, max(0, s32(val)), private=private)
     if cmd == FUTEX_WAKE_BITSET:
         if not val3 & 0xFFFF_FFFF:
             raise KernelError(Errno.EINVAL, "empty bitset")
