@@ -35,10 +35,12 @@ def _bench(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("on", [True, False], ids=["direct", "off"])
-def test_calls_are_handed_to_the_waiting_server(tmp_path, on) -> None:
+def test_calls_are_handed_to_the_waiting_server(tmp_path, on, guest_backend) -> None:
     """bench/ipc_pingpong.c, 300 round trips: with the direct switch on, the calls go to
     the server on the fast path (all but those made before it waits; a timer or the
-    periodic boost due may send a few the slow way), with the same answers; off, none."""
+    periodic boost due may send a few the slow way), with the same answers; off, none.
+    On KVM the CPU never switches inside its SYSCALL exit (the direct switch is
+    Unicorn's), so none are handed over there either, and the answers are the same."""
     import re
 
     prog = _bench(tmp_path)
@@ -49,7 +51,9 @@ def test_calls_are_handed_to_the_waiting_server(tmp_path, on) -> None:
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
     assert proc.stdout == b"ipc_pingpong n=300 ok=300\n"
     found = re.search(HANDOFFS, proc.stderr.decode(errors="replace"))
-    if on:
+    if on and guest_backend == "kvm":
+        assert found and int(found[1]) == 0, proc.stderr.decode(errors="replace")
+    elif on:
         assert found and 150 <= int(found[1]) <= 300, proc.stderr.decode(errors="replace")
     else:
         assert found is None
