@@ -54,6 +54,7 @@ struct qtimer {
     uint64_t wake_at;                /* when the thread's sleep ends; UINT64_MAX: no time */
     uint64_t stops;                  /* stops made (tests look at it) */
     int kicked;                      /* another CPU asked for a stop */
+    int in_gate;                     /* the vCPU is in the SYSCALL gate (see syscall_hook) */
     int quit;
 };
 
@@ -66,10 +67,13 @@ static void *timer_thread(void *arg)
     pthread_mutex_lock(&t->lock);
     while (!t->quit) {
         uint64_t now = now_ns();
-        if (t->deadline && (t->kicked || now >= t->deadline)) {
+        int late = t->deadline && now >= t->deadline;
+        if (t->deadline && (t->kicked || (late && !__atomic_load_n(&t->in_gate, __ATOMIC_SEQ_CST)))) {
             t->stop(t->uc);
             t->stops++;
             t->wake_at = now + RETRY_NS;
+        } else if (late) {
+            t->wake_at = now + RETRY_NS;  /* (the gate stops it on the way out) */
         } else {
             t->wake_at = t->deadline ? t->deadline : UINT64_MAX;
         }
@@ -253,6 +257,7 @@ struct gate {
     int ids[7];                      /* RAX, RDI, RSI, RDX, R10, R8, R9 */
     int rax;
     uint64_t values[7];
+    struct qtimer *timer;            /* the CPU's (see the end of syscall_hook) */
 };
 
 static void syscall_hook(void *uc, void *user_data)
@@ -261,9 +266,12 @@ static void syscall_hook(void *uc, void *user_data)
     void *slots[7];
     PyObject *argv[7];
     PyObject *result = NULL;
-    int i, n = 0;
-    PyGILState_STATE state = PyGILState_Ensure();
+    int i, n = 0, result_goes_on = 0;
+    struct qtimer *t = g->timer;
+    PyGILState_STATE state;
 
+    __atomic_store_n(&t->in_gate, 1, __ATOMIC_SEQ_CST);
+    state = PyGILState_Ensure();
     for (i = 0; i < 7; i++)
         slots[i] = &g->values[i];
     if (g->read_batch(uc, g->ids, slots, 7) == 0) {
@@ -290,10 +298,20 @@ static void syscall_hook(void *uc, void *user_data)
             g->stop(uc);
         } else {
             g->write(uc, g->rax, &rax);
+            result_goes_on = 1;
         }
     }
     Py_XDECREF(result);
     PyGILState_Release(state);
+    /* The timer makes no stop while the kernel serves a call here: one made in the
+     * middle would also stop the slice the handler may have started since (a direct
+     * switch re-arms the timer). The quantum that ran out meanwhile ends here. */
+    __atomic_store_n(&t->in_gate, 0, __ATOMIC_SEQ_CST);
+    if (result_goes_on) {
+        uint64_t deadline = __atomic_load_n(&t->deadline, __ATOMIC_SEQ_CST);
+        if (deadline && now_ns() >= deadline)
+            g->stop(uc);
+    }
 }
 
 static PyObject *hook_address(PyObject *self, PyObject *args)

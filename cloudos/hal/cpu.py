@@ -188,7 +188,8 @@ class Cpu:
         self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
         self._gate = _Gate(self._on_syscall, _c_address(uclib.uc_reg_read_batch),
                            _c_address(uclib.uc_reg_write), _c_address(uclib.uc_emu_stop),
-                           (ctypes.c_int * 7)(*SYSCALL_REGS), X.UC_X86_REG_RAX)
+                           (ctypes.c_int * 7)(*SYSCALL_REGS), X.UC_X86_REG_RAX,
+                           timer=self._timer.handle)
         _hook_add(self.uc, UC_HOOK_INSN, _preempt.gate_address(), self._gate,
                   ctypes.c_int(X.UC_X86_INS_SYSCALL))
         # Unicorn runs port I/O and SYSENTER at ring 3 (in returns 0) where the CPU would
@@ -784,12 +785,14 @@ _TLB_FLUSH = UC_CTL_TLB_FLUSH | UC_CTL_IO_WRITE << 30
 
 class _Gate(ctypes.Structure):
     """struct gate of _preempt.c: the Python handler, the C API's batch read, register
-    write and stop, the ids of the registers a system call reads, RAX's id, and room for
-    the values read."""
+    write and stop, the ids of the registers a system call reads, RAX's id, room for
+    the values read, and the CPU's quantum timer (no stop is made while the gate
+    serves a call; one due is made on the way out)."""
 
     _fields_ = [("handler", ctypes.py_object), ("read_batch", ctypes.c_void_p),
                 ("write", ctypes.c_void_p), ("stop", ctypes.c_void_p),
-                ("ids", ctypes.c_int * 7), ("rax", ctypes.c_int), ("values", ctypes.c_uint64 * 7)]
+                ("ids", ctypes.c_int * 7), ("rax", ctypes.c_int), ("values", ctypes.c_uint64 * 7),
+                ("timer", ctypes.c_void_p)]
 
 
 def _c_address(function: Any) -> int | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 import threading
+import time
 
 import pytest
 from unicorn import UC_ARCH_X86, UC_MODE_64, Uc
@@ -144,6 +145,46 @@ def test_a_stop_asked_mid_block_lands_at_the_next_block_start() -> None:
         cpu._no_exit_request.value = 1
         cpu.drop_code()
     assert cpu._probe_stop() == 2
+
+
+def test_a_quantum_that_runs_out_in_the_syscall_gate_ends_on_the_way_out() -> None:
+    """The timer makes no stop while the kernel serves a call in the SYSCALL gate: the
+    slice that ran out there ends as the call returns (RAX set, RIP past it), and a
+    slice the handler starts there (a direct switch) is not cut at its first block by
+    the stop meant for the one before."""
+    ram, frames, cpu, user = boot(C.Cpu)
+    code = frames.alloc()
+    user.map(CODE, code, Pte.USER)
+    # CODE: mov eax, 1; syscall; mov eax, 60; syscall. CODE+0x100: mov eax, 2; syscall; (again)
+    ram.write(code, bytes.fromhex("b8010000000f05" "b83c0000000f05"))
+    ram.write(code + 0x100, bytes.fromhex("b8020000000f05" "ebf7"))
+    cpu.invalidate_code()
+    first = cpu.new_context(user.root, CODE, STACK)
+    other = cpu.new_context(user.root, CODE + 0x100, STACK - 0x100)
+    cpu.syscall_handler = lambda *_regs: None
+    assert cpu.run(other, 1_000_000).kind is C.TrapKind.SYSCALL  # (now in user mode)
+
+    def slow(nr, *_args):  # the kernel's work outlasts the 1 ms quantum
+        time.sleep(0.005)
+        return 7 if nr == 1 else None
+
+    cpu.syscall_handler = slow
+    trap = cpu.run(first, 1000)
+    assert trap.kind is C.TrapKind.QUANTUM_EXPIRED
+    assert (trap.rip, cpu.context_reg(first, X.UC_X86_REG_RAX)) == (CODE + 7, 7)
+    assert cpu.run(first, 1_000_000).kind is C.TrapKind.SYSCALL
+
+    def slow_switch(nr, *_args):
+        if nr != 1:
+            return None
+        time.sleep(0.005)
+        return cpu.switch(other, 1_000_000)
+
+    cpu.set_context_reg(first, X.UC_X86_REG_RIP, CODE)  # (its first call again)
+    cpu.syscall_handler = slow_switch
+    trap = cpu.run(first, 1000)
+    assert trap.kind is C.TrapKind.SYSCALL, "the switched-to slice ran to its own call"
+    assert cpu.loaded is other and cpu.context_reg(other, X.UC_X86_REG_RAX) == 2
 
 
 def test_page_faults_resolved_in_place_resume_at_the_faulting_instruction(machine) -> None:
