@@ -684,7 +684,9 @@ class Cpu:
     def _general_protection(self) -> None:
         """#GP at the instruction the hook runs for. The stop comes at the end of its
         translation block, so the trap reports the instruction's own RIP, and a SYSCALL
-        later in the block is not served (``_on_syscall``)."""
+        later in the block is not served (``_on_syscall``). The rest of the block has
+        run, though: its register changes and (with Unicorn's mid-block stop checks
+        off, ``_exact_stops``) its stores; before, the first store ended it."""
         if self._vector >= 0:
             return
         if self.smp is not None:
