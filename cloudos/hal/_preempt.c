@@ -73,7 +73,7 @@ static void *timer_thread(void *arg)
             t->stops++;
             t->wake_at = now + RETRY_NS;
         } else if (late) {
-            t->wake_at = now + RETRY_NS;  /* (the gate stops it on the way out) */
+            t->wake_at = UINT64_MAX;  /* the gate stops it on the way out, or re-arms */
         } else {
             t->wake_at = t->deadline ? t->deadline : UINT64_MAX;
         }
