@@ -19,7 +19,10 @@
  * The thread sleeps until the deadline; arming a new quantum is a store under a
  * lock, and wakes the thread only if it sleeps past the new deadline. A stop can
  * fall between two runs and be lost (uc_emu_start clears the request): the thread
- * repeats it every RETRY_NS until the run that was armed is disarmed.
+ * repeats it every RETRY_NS until the run that was armed is disarmed. While the
+ * SYSCALL gate serves a call the thread makes no stop (a stop cannot be taken back,
+ * and the call may start another slice: a direct switch re-arms); the gate itself
+ * stops the CPU on its way out when the deadline has passed.
  *
  * Also here: the block hook of the preemption stress mode (a stop after a few
  * blocks), the SYSCALL gate (syscall_hook below), and rdtsc(), the host's time-stamp
