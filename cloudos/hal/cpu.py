@@ -17,19 +17,26 @@ become a double fault. After each exception that state is patched back, and the
 page-fault error code (which the hook does not receive) is read from the saved
 CPU state (``_FaultState``); both fields are found at boot by faulting on
 purpose, not hard-coded. ``notes/unicorn-facts.md`` has the evidence.
+
+Preemption is a stop from a timer thread (``_QuantumTimer``), exact because
+Unicorn's checks for it in the middle of blocks are turned off at boot
+(``_exact_stops``): a stop lands at the start of a block, never after a store of
+an instruction that would then run again.
 """
 
 from __future__ import annotations
 
 import ctypes
+import mmap
 import random
 import struct
 import threading
 import time
+import weakref
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from unicorn import (UC_ARCH_X86, UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INSN, UC_HOOK_INTR,
-                     UC_MODE_64)
+                     UC_HOOK_MEM_WRITE, UC_MODE_64)
 from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_ERR_INSN_INVALID
 from unicorn import x86_const as X
 from unicorn.unicorn_py3.arch.intel import UcIntel
@@ -56,8 +63,9 @@ _STUB = bytes.fromhex(
     "488b042500000000"          # +8  mov rax, [0]: boot-time fault probe (read)
     "4889042500000000"          # +16 mov [0], rax: boot-time fault probe (write)
     "f4"                        # +24 hlt: IDT target and emu_start's never-reached end
+    "48ff00" "48ff00" "f4"      # +25 inc qword [rax] twice, hlt: the boot-time stop probe
 )
-_IRETQ, _PROBE_CPUID, _PROBE_READ, _PROBE_WRITE, _HALT = 0, 2, 8, 16, 24
+_IRETQ, _PROBE_CPUID, _PROBE_READ, _PROBE_WRITE, _HALT, _PROBE_STOP = 0, 2, 8, 16, 24, 25
 
 # CPUID leaf 7 features hidden from the guest on Unicorn: ERMS (EBX bit 9) and FSRM (EDX
 # bit 4) make glibc's memcpy/memset use ``rep movsb``/``rep stosb``, which Unicorn's TCG
@@ -156,8 +164,13 @@ class Cpu:
         self.slots: dict[int, int] = {}  # register -> word of a saved context (_slots)
         self.context_bytes = len(bytes(self.uc.context_save()))
         self.context_words = self.context_bytes // 8
+        # before any code is translated: stops land at block starts only
+        self._no_exit_request = _exact_stops(self.uc, self.context_bytes)
+        self._no_exit_request.value = 1
         self._timer = _QuantumTimer(self.uc)
         self._stress: random.Random | None = None
+        self._stress_hook: _Stress | None = None
+        self._stress_handle = 0
         # The binding's register calls cost ~10 µs each in Python glue; the syscall path
         # calls the C API with buffers made once (measured: 12.3 -> 1.6 µs per syscall).
         self._handle = self.uc._uch
@@ -177,7 +190,8 @@ class Cpu:
         self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
         self._gate = _Gate(self._on_syscall, _c_address(uclib.uc_reg_read_batch),
                            _c_address(uclib.uc_reg_write), _c_address(uclib.uc_emu_stop),
-                           (ctypes.c_int * 7)(*SYSCALL_REGS), X.UC_X86_REG_RAX)
+                           (ctypes.c_int * 7)(*SYSCALL_REGS), X.UC_X86_REG_RAX,
+                           timer=self._timer.handle)
         _hook_add(self.uc, UC_HOOK_INSN, _preempt.gate_address(), self._gate,
                   ctypes.c_int(X.UC_X86_INS_SYSCALL))
         # Unicorn runs port I/O and SYSENTER at ring 3 (in returns 0) where the CPU would
@@ -222,6 +236,9 @@ class Cpu:
         # 64-bit precision; SSE exceptions masked (Unicorn starts both at 0)
         self.set_vector_registers(FPU_INIT)
         self._faults = _FaultState.calibrate(self)
+        if self._probe_stop() != 2:
+            raise RuntimeError("Unicorn still stops in the middle of a block: preemption "
+                               "would replay stores (see _exact_stops)")
         self._leaf7 = self._probe_leaf7()
         # a bare ctypes callback: the binding's layers cost ~1.5 us of each of the ~20
         # CPUIDs a program's start runs (glibc's feature probe)
@@ -243,7 +260,7 @@ class Cpu:
         assert faults is not None
         self._swap = (_c_address(self._handle), self.slots[X.UC_X86_REG_RIP],
                       self.slots[X.UC_X86_REG_RAX], faults.latch >> 3, faults.latch_bits,
-                      ctypes.addressof(self._timer.preempt))
+                      self._timer.handle)
 
     # -- contexts -------------------------------------------------------------
     def new_context(self, cr3: int, rip: int, rsp: int) -> CpuContext:
@@ -374,16 +391,28 @@ class Cpu:
         else:
             self.uc.ctl_flush_tb()
 
-    def stress(self, seed: int) -> None:
+    def stress(self, seed: int | None) -> None:
         """Testing: end every run after a random 1-8 blocks (seeded), so that every
         preemption point, the rarest included, is taken often (races a loaded host
-        shows once in thousands of runs show in a few)."""
+        shows once in thousands of runs show in a few). A block hook counts them: it
+        is in every block translated from now on, until ``stress(None)``."""
+        if seed is None:
+            if self._stress_hook is not None:
+                _check(uclib.uc_hook_del(self._handle, ctypes.c_size_t(self._stress_handle)))
+                self._stress, self._stress_hook = None, None
+                self.drop_code()
+            return
         self._stress = random.Random(seed)
+        if self._stress_hook is None:
+            self._stress_hook = _Stress(_c_address(uclib.uc_emu_stop), 0)
+            self._stress_handle = _hook_add(self.uc, UC_HOOK_BLOCK, _preempt.hook_address(),
+                                            self._stress_hook)
+            self.drop_code()
 
     def kick(self) -> None:
         """Stop the guest code this CPU runs at its next block (an inter-processor
-        interrupt); the trap is QUANTUM_EXPIRED."""
-        self._timer.preempt.flag = 1
+        interrupt); the trap is QUANTUM_EXPIRED. Between two runs, nothing."""
+        self._timer.kick()
 
     def halt(self, timeout: float | None) -> None:
         """HLT: nothing to run until ``timeout`` seconds pass or, on a multiprocessor,
@@ -493,7 +522,8 @@ class Cpu:
         self._vector, self._cr2, self._error = -1, 0, 0
         self._stopped_in_syscall = False
         rip = self.reg(X.UC_X86_REG_RIP)
-        self._arm(quantum_us)
+        if not ctx.single_step:  # (a step ends by itself; see _step)
+            self._arm(quantum_us)
         smp = self.smp
         if smp is not None:
             if ctx.writes_code and smp.code_cpu is not self:  # code written elsewhere
@@ -504,7 +534,17 @@ class Cpu:
             if ctx.single_step:
                 self._step(rip)
             else:
-                uc.emu_start(rip, KERNEL_BASE + STUB_PHYS + _HALT)
+                end = KERNEL_BASE + STUB_PHYS + _HALT
+                uc.emu_start(rip, end)
+                # Stopped at the iretq stub of a new context (a block start in ring 0): on
+                # to user mode first. Its frame sits on the CPU's one kernel stack page,
+                # where the next new context would write its own (issue 11). A kernel's
+                # return-to-user path runs with interrupts off, too.
+                while self._vector < 0 and not self._stopped_in_syscall \
+                        and (rip := self.reg(X.UC_X86_REG_RIP)) == KERNEL_BASE + STUB_PHYS:
+                    self._reset_latch()
+                    self._clean_latch()
+                    uc.emu_start(rip, end)
         except UcError as err:
             rip = self.reg(X.UC_X86_REG_RIP)
             if self._vector >= 0:  # a #GP earlier in the block: the CPU never got here
@@ -544,10 +584,10 @@ class Cpu:
         # save, restore and the quantum's arming cost ~1 µs each): the running state is
         # saved with its latch cleared (as at any switch), ``ctx``'s restored, and the
         # quantum armed; the TLB is dropped here for other page tables.
-        handle, rip, rax, latch, bits, preempt = self._swap
+        handle, rip, rax, latch, bits, timer = self._swap
         stress = self._stress is not None
         result = _preempt.swap(handle, old.address, ctx.address, rip, rax, latch, bits,
-                               0 if stress else preempt, quantum_us * 1000, result)
+                               0 if stress else timer, quantum_us * 1000, result)
         old.cpu = None
         self._latched = False
         if old.root != ctx.root:
@@ -558,9 +598,10 @@ class Cpu:
         return int(result)
 
     def _arm(self, quantum_us: int) -> None:
-        self._timer.arm(quantum_us / 1e6)
+        self._timer.arm(quantum_us)
         if self._stress is not None:
-            self._timer.preempt.countdown = max(1, self._stress.randint(-6, 8))
+            assert self._stress_hook is not None
+            self._stress_hook.countdown = max(1, self._stress.randint(-6, 8))
 
     def _step(self, rip: int) -> None:
         """Run one instruction: a code hook stops the CPU before the next one starts,
@@ -570,11 +611,16 @@ class Cpu:
         uc = self.uc
         self._step_at, self._step_fault, self._step_done = None, False, False
         hook = uc.hook_add(UC_HOOK_CODE, self._on_step)
+        # The hook's stop must land before the next instruction: Unicorn checks for it
+        # after each code hook only while its mid-block checks are on (no timer then:
+        # those checks also follow every store, where a stop would replay it).
+        self._no_exit_request.value = 0
         self.drop_code()
         try:
             uc.emu_start(rip, KERNEL_BASE + STUB_PHYS + _HALT)
         finally:
             uc.hook_del(hook)
+            self._no_exit_request.value = 1
             self.drop_code()
 
     def _on_step(self, uc: Uc, address: int, _size: int, _data: object) -> None:
@@ -643,7 +689,9 @@ class Cpu:
     def _general_protection(self) -> None:
         """#GP at the instruction the hook runs for. The stop comes at the end of its
         translation block, so the trap reports the instruction's own RIP, and a SYSCALL
-        later in the block is not served (``_on_syscall``)."""
+        later in the block is not served (``_on_syscall``). The rest of the block has
+        run, though: its register changes and (with Unicorn's mid-block stop checks
+        off, ``_exact_stops``) its stores; before, the first store ended it."""
         if self._vector >= 0:
             return
         if self.smp is not None:
@@ -658,6 +706,26 @@ class Cpu:
 
     def _on_port_out(self, _uc: Uc, _port: int, _size: int, _value: int, _data: object) -> None:
         self._general_protection()
+
+    def _probe_stop(self) -> int:
+        """Ask for a stop in the middle of a block (a write hook, at the first of two
+        ``inc qword [rax]``) and return how many of the two ran: 2 when stops land at
+        block starts only, 1 when Unicorn left after the first store (to run that
+        instruction again when started again: the replay ``_exact_stops`` prevents)."""
+        uc, scratch = self.uc, self.kstack  # (the bottom of this CPU's kernel stack page)
+        self.ram.write(scratch, bytes(8))
+        hook = uc.hook_add(UC_HOOK_MEM_WRITE, lambda uc, *_args: uc.emu_stop())
+        self.drop_code()
+        try:
+            uc.reg_write(X.UC_X86_REG_RAX, KERNEL_BASE + scratch)
+            uc.emu_start(KERNEL_BASE + STUB_PHYS + _PROBE_STOP, KERNEL_BASE + STUB_PHYS + _HALT)
+        finally:
+            uc.hook_del(hook)
+            self.drop_code()
+            self.drop_tlb()
+        done = int(struct.unpack("<Q", self.ram.read(scratch, 8))[0])
+        self.ram.write(scratch, bytes(8))
+        return done
 
     def _probe_leaf7(self) -> tuple[int, int, int, int]:
         """Run CPUID leaf 7 subleaf 0 at ring 0 (before the hook exists); the answer with
@@ -711,13 +779,11 @@ class Cpu:
         return result
 
 
-class _Preempt(ctypes.Structure):
-    """struct preempt of _preempt.c: the flag another CPU raises, uc_emu_stop, the stress
-    countdown, the quantum's deadline and the blocks until the hook next reads the clock."""
+class _Stress(ctypes.Structure):
+    """struct stress of _preempt.c: uc_emu_stop and the blocks left before the stress
+    mode's stop (0: none)."""
 
-    _fields_ = [("flag", ctypes.c_int), ("stop", ctypes.c_void_p),
-                ("countdown", ctypes.c_uint64), ("deadline", ctypes.c_uint64),
-                ("blocks", ctypes.c_uint32)]
+    _fields_ = [("stop", ctypes.c_void_p), ("countdown", ctypes.c_uint64)]
 
 
 # uc_ctl's control word: UC_CTL_TLB_FLUSH, no arguments, written (unicorn.h's UC_CTL macro).
@@ -726,12 +792,14 @@ _TLB_FLUSH = UC_CTL_TLB_FLUSH | UC_CTL_IO_WRITE << 30
 
 class _Gate(ctypes.Structure):
     """struct gate of _preempt.c: the Python handler, the C API's batch read, register
-    write and stop, the ids of the registers a system call reads, RAX's id, and room for
-    the values read."""
+    write and stop, the ids of the registers a system call reads, RAX's id, room for
+    the values read, and the CPU's quantum timer (no stop is made while the gate
+    serves a call; one due is made on the way out)."""
 
     _fields_ = [("handler", ctypes.py_object), ("read_batch", ctypes.c_void_p),
                 ("write", ctypes.c_void_p), ("stop", ctypes.c_void_p),
-                ("ids", ctypes.c_int * 7), ("rax", ctypes.c_int), ("values", ctypes.c_uint64 * 7)]
+                ("ids", ctypes.c_int * 7), ("rax", ctypes.c_int), ("values", ctypes.c_uint64 * 7),
+                ("timer", ctypes.c_void_p)]
 
 
 def _c_address(function: Any) -> int | None:
@@ -742,37 +810,77 @@ def _c_address(function: Any) -> int | None:
 _CPUID_HOOK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
 
 
-def _hook_add(uc: Uc, kind: int, callback: int, data: ctypes.Structure, *extra: Any) -> None:
+def _hook_add(uc: Uc, kind: int, callback: int, data: ctypes.Structure, *extra: Any) -> int:
     """Install a C hook (an address in _preempt.c) on every address, with ``data``."""
     handle = ctypes.c_size_t()
     _check(uclib.uc_hook_add(uc._uch, ctypes.byref(handle), kind, ctypes.c_void_p(callback),
                              ctypes.cast(ctypes.pointer(data), ctypes.c_void_p),
                              ctypes.c_uint64(1), ctypes.c_uint64(0), *extra))
+    return handle.value
 
 
 class _QuantumTimer:
-    """The CPU's preemption timer: the C block hook stops the vCPU at a deadline.
+    """The CPU's preemption timer: a host thread (C, in _preempt.c) that stops the
+    vCPU at the quantum's deadline, or at once when another CPU kicks it.
 
-    Nothing stops the vCPU from another thread: that can land mid-block and make
-    the guest replay instructions (see _preempt.c). The hook reads the host's
-    monotonic clock every few blocks and stops at the start of the block after the
-    deadline, exactly. Arming is a store: a timer thread woken at each run (before)
-    cost about 25 us a slice in lock and GIL hand-offs, and Unicorn's own
-    ``emu_start(timeout=...)`` starts a thread per call (165-250 us).
+    Its stops come from another thread, which is exact only once ``_exact_stops``
+    has turned Unicorn's mid-block checks off (proved at boot by ``_probe_stop``):
+    each lands at the start of a block. Nothing runs in the guest's blocks for it:
+    the C block hook that read the clock every 64 blocks before cost ~0.7 s of
+    compute's 1.8 (bench/compute.c). Arming is a store under a lock; the thread
+    wakes only at deadlines (or when armed with an earlier one than it sleeps to).
     """
 
     def __init__(self, uc: Uc) -> None:
-        self.preempt = _Preempt(0, _c_address(uclib.uc_emu_stop))
-        _hook_add(uc, UC_HOOK_BLOCK, _preempt.hook_address(), self.preempt)
+        self.handle = _preempt.timer_new(_c_address(uc._uch), _c_address(uclib.uc_emu_stop))
+        # (between runs the thread never touches the engine, so it may close first)
+        weakref.finalize(self, _preempt.timer_free, self.handle)
 
-    def arm(self, seconds: float) -> None:
-        preempt = self.preempt
-        preempt.flag, preempt.blocks = 0, 1  # (the first block looks at the clock)
-        preempt.deadline = time.monotonic_ns() + int(seconds * 1e9)
+    def arm(self, quantum_us: int) -> None:
+        _preempt.timer_arm(self.handle, int(quantum_us) * 1000)
 
     def disarm(self) -> None:
-        self.preempt.deadline = 0
-        self.preempt.flag = 0
+        _preempt.timer_disarm(self.handle)
+
+    def kick(self) -> None:
+        _preempt.timer_kick(self.handle)
+
+    @property
+    def stops(self) -> int:
+        """Stops the timer has made (some ask again for one not yet seen)."""
+        return int(_preempt.timer_stops(self.handle))
+
+
+def _exact_stops(uc: Uc, context_bytes: int) -> ctypes.c_uint8:
+    """Unicorn 2.1.4's ``no_exit_request`` flag, to be set before code is translated.
+
+    Unicorn checks for a stop request at the start of every block (QEMU's check, exact)
+    and also after every guest load and store (``check_exit_request``, tcg-op.c), where
+    it leaves with the state put back at the start of the instruction that did the
+    access: a stop asked from another thread that lands after a store makes the guest
+    store again (a ``lock inc`` loop over-counted). With ``no_exit_request`` set those
+    mid-block checks are not generated (Unicorn sets it for ARM's IT blocks); the one at
+    each block start stays. It is a field of the engine's ``struct uc_struct``, found
+    here as ``_FaultState``'s are: by the known values around it (``target_page_size``,
+    ``target_page_align``, the host page sizes, ``qemu_icache_linesize``,
+    ``context_content``, ``cpu_context_size``, ``next_pc``, then the flags
+    ``hook_insert``, ``first_tb``, ``no_exit_request``, ``init_done``); then
+    ``Cpu._probe_stop`` proves at boot that it did what it should."""
+    base = ctypes.cast(uc._uch, ctypes.c_void_p).value
+    assert base is not None
+    blob = ctypes.string_at(base, 4096)  # (the struct is larger: its jmp_bufs follow)
+    page = mmap.PAGESIZE
+    found = []
+    for at in range(0, len(blob) - 52, 4):
+        size, align, host, real, _line, content, cpu_size = struct.unpack_from("<IIQQiii", blob, at)
+        if (size, align, host, real, content) != (4096, 4095, page, page, 1):
+            continue
+        hook_insert, _first_tb, no_exit, init_done = blob[at + 48:at + 52]
+        if 0 < context_bytes - cpu_size <= 64 and (hook_insert, no_exit, init_done) == (0, 0, 1):
+            found.append(at + 50)
+    if len(found) != 1:
+        raise RuntimeError(f"cannot locate Unicorn's no_exit_request flag ({found})")
+    return ctypes.c_uint8.from_address(base + found[0])
 
 
 def _check(status: int) -> None:

@@ -8,6 +8,8 @@ Unicorn (``hal.cpu``) and, where /dev/kvm opens, KVM (``hal.kvm``).
 from __future__ import annotations
 
 import struct
+import threading
+import time
 
 import pytest
 from unicorn import UC_ARCH_X86, UC_MODE_64, Uc
@@ -88,6 +90,103 @@ def test_preemption_never_replays_an_instruction(machine, instruction) -> None:
     assert struct.unpack("<I", ram.read(data, 4))[0] == count
 
 
+def test_stops_from_other_threads_never_replay_a_memory_access(machine) -> None:
+    """Another thread stops the vCPU as often as it can (kicks, every ~100 us, beside
+    50 us quanta) while a loop does five kinds of read-modify-write to memory: every
+    counter must come out exact (a stop that landed after an instruction's store and
+    made it run again would over-count: Unicorn's mid-block stop checks, see
+    hal/cpu.py's _exact_stops)."""
+    ram, _, cpu, _, _, data = machine
+    body = ("f0ff07"          # lock inc dword [rdi]
+            "ff4704"          # inc dword [rdi+4]
+            "014708"          # add [rdi+8], eax (eax = 1)
+            "8b5f0c" "ffc3" "895f0c"  # mov ebx, [rdi+12]; inc ebx; mov [rdi+12], ebx
+            "ba01000000" "0fc15710"   # mov edx, 1; xadd [rdi+16], edx
+            "48ffc9")         # dec rcx
+    size = len(bytes.fromhex(body)) + 2
+    ctx = load(machine, "b801000000" + body + f"75{(256 - size) & 0xFF:02x}"
+               + "b83c0000000f05")
+    cpu.load(ctx)
+    count = 20_000_000 if isinstance(cpu, KVM.KvmCpu) else 1_000_000
+    cpu.set_reg(X.UC_X86_REG_RCX, count)
+    cpu.set_reg(X.UC_X86_REG_RDI, DATA)
+    done = threading.Event()
+
+    def kicker() -> None:
+        while not done.wait(0.0001):
+            cpu.kick()
+
+    thread = threading.Thread(target=kicker)
+    thread.start()
+    stops = 0
+    try:
+        while (trap := cpu.run(ctx, 50)).kind is C.TrapKind.QUANTUM_EXPIRED:
+            stops += 1
+    finally:
+        done.set()
+        thread.join()
+    assert trap.kind is C.TrapKind.SYSCALL
+    assert stops > (5 if isinstance(cpu, KVM.KvmCpu) else 50), "the CPU was stopped often"
+    assert struct.unpack("<5I", ram.read(data, 20)) == (count,) * 5
+
+
+def test_a_stop_asked_mid_block_lands_at_the_next_block_start() -> None:
+    """The boot probe: a write hook asks for a stop at the first of two stores in one
+    block. Unicorn's own checks leave after that store (to run its instruction again:
+    the replay); with them off (the CPU's setting) both stores run and the stop comes
+    at the next block."""
+    _, _, cpu, _ = boot(C.Cpu)
+    assert cpu._no_exit_request.value == 1
+    assert cpu._probe_stop() == 2
+    cpu._no_exit_request.value = 0
+    try:
+        assert cpu._probe_stop() == 1, "Unicorn stops mid-block by itself: the probe works"
+    finally:
+        cpu._no_exit_request.value = 1
+        cpu.drop_code()
+    assert cpu._probe_stop() == 2
+
+
+def test_a_quantum_that_runs_out_in_the_syscall_gate_ends_on_the_way_out() -> None:
+    """The timer makes no stop while the kernel serves a call in the SYSCALL gate: the
+    slice that ran out there ends as the call returns (RAX set, RIP past it), and a
+    slice the handler starts there (a direct switch) is not cut at its first block by
+    the stop meant for the one before."""
+    ram, frames, cpu, user = boot(C.Cpu)
+    code = frames.alloc()
+    user.map(CODE, code, Pte.USER)
+    # CODE: mov eax, 1; syscall; mov eax, 60; syscall. CODE+0x100: mov eax, 2; syscall; (again)
+    ram.write(code, bytes.fromhex("b8010000000f05" "b83c0000000f05"))
+    ram.write(code + 0x100, bytes.fromhex("b8020000000f05" "ebf7"))
+    cpu.invalidate_code()
+    first = cpu.new_context(user.root, CODE, STACK)
+    other = cpu.new_context(user.root, CODE + 0x100, STACK - 0x100)
+    cpu.syscall_handler = lambda *_regs: None
+    assert cpu.run(other, 1_000_000).kind is C.TrapKind.SYSCALL  # (now in user mode)
+
+    def slow(nr, *_args):  # the kernel's work outlasts the 1 ms quantum
+        time.sleep(0.005)
+        return 7 if nr == 1 else None
+
+    cpu.syscall_handler = slow
+    trap = cpu.run(first, 1000)
+    assert trap.kind is C.TrapKind.QUANTUM_EXPIRED
+    assert (trap.rip, cpu.context_reg(first, X.UC_X86_REG_RAX)) == (CODE + 7, 7)
+    assert cpu.run(first, 1_000_000).kind is C.TrapKind.SYSCALL
+
+    def slow_switch(nr, *_args):
+        if nr != 1:
+            return None
+        time.sleep(0.005)
+        return cpu.switch(other, 1_000_000)
+
+    cpu.set_context_reg(first, X.UC_X86_REG_RIP, CODE)  # (its first call again)
+    cpu.syscall_handler = slow_switch
+    trap = cpu.run(first, 1000)
+    assert trap.kind is C.TrapKind.SYSCALL, "the switched-to slice ran to its own call"
+    assert cpu.loaded is other and cpu.context_reg(other, X.UC_X86_REG_RAX) == 2
+
+
 def test_page_faults_resolved_in_place_resume_at_the_faulting_instruction(machine) -> None:
     ram, frames, cpu, user, _, _ = machine
     # inc rbx; inc rbx; mov byte [rdi],1; mov byte [rdi+0x1000],1; mov byte [rdi+0x2000],1;
@@ -151,7 +250,8 @@ def test_ring3_cannot_do_privileged_things(machine, code_hex, kind) -> None:
 def test_a_new_context_preempted_before_user_mode_enters_at_its_own_entry(machine) -> None:
     """A new context stopped at its first block (the ring-0 iretq stub) must, when it
     runs again, enter user mode at its own entry, even after another new context ran
-    on the same CPU in between (issue 11: processes started at another's entry)."""
+    on the same CPU in between (issue 11: processes started at another's entry). On
+    Unicorn a stop there is not a trap: the run goes on to user mode first."""
     ram, _, cpu, user, code, _ = machine
     # At CODE: mov eax, 1; syscall. At CODE+0x100: mov eax, 2; syscall.
     ram.write(code, bytes.fromhex("b8010000000f05"))
@@ -162,16 +262,29 @@ def test_a_new_context_preempted_before_user_mode_enters_at_its_own_entry(machin
     second = cpu.new_context(user.root, CODE + 0x100, STACK - 0x100)
     if isinstance(cpu, KVM.KvmCpu):  # a KVM_RUN stopped before any guest instruction
         cpu._timer.arm = lambda seconds: setattr(cpu._run, "immediate_exit", 1)
-    else:
-        cpu._timer.preempt.flag = 1  # as if the quantum had run out before the first block
-        cpu._timer.arm = lambda seconds: None  # keep it raised through run's own arming
-    try:
-        trap = cpu.run(first, 1000)
-    finally:
-        del cpu._timer.arm
-        if isinstance(cpu, KVM.KvmCpu):
+        try:
+            trap = cpu.run(first, 1000)
+        finally:
+            del cpu._timer.arm
             cpu._run.immediate_exit = 0
-    assert trap.kind is C.TrapKind.QUANTUM_EXPIRED
+        assert trap.kind is C.TrapKind.QUANTUM_EXPIRED
+    else:  # the stress mode's block hook stops at the first block: the stub
+        cpu.stress(0)
+        hook = cpu._stress_hook
+
+        def stop_at_first_block(quantum_us):
+            cpu._timer.arm(quantum_us)
+            hook.countdown = 1
+
+        cpu._arm = stop_at_first_block
+        try:
+            trap = cpu.run(first, 1000)
+        finally:
+            del cpu._arm
+            cpu.stress(None)
+        assert hook.countdown == 0, "the hook stopped the CPU at the stub"
+        assert trap.kind in (C.TrapKind.QUANTUM_EXPIRED, C.TrapKind.SYSCALL)
+        assert cpu.context_reg(first, X.UC_X86_REG_RIP) < C.KERNEL_BASE, "left in ring 0"
 
     def to_the_call(ctx):  # a loaded host may end a 1 ms quantum before two instructions
         while (trap := cpu.run(ctx, 1000)).kind is C.TrapKind.QUANTUM_EXPIRED:
@@ -180,8 +293,8 @@ def test_a_new_context_preempted_before_user_mode_enters_at_its_own_entry(machin
 
     assert to_the_call(second).kind is C.TrapKind.SYSCALL
     assert cpu.context_reg(second, X.UC_X86_REG_RAX) == 2
-    trap = to_the_call(first)
-    assert trap.kind is C.TrapKind.SYSCALL
+    if cpu.context_reg(first, X.UC_X86_REG_RIP) != CODE + 7:  # (not yet at its call)
+        assert to_the_call(first).kind is C.TrapKind.SYSCALL
     assert cpu.context_reg(first, X.UC_X86_REG_RAX) == 1, "entered at the other's entry"
     assert cpu.context_reg(first, X.UC_X86_REG_RSP) == STACK
 
