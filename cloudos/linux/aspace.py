@@ -324,23 +324,31 @@ class LinuxAddressSpace(AddressSpace):
             if vma is not None and vma.prot & WRITE and not vma.shared:
                 private.append((page, (pte & ~COW) | WRITABLE))
         copies = self._frames_for(len(private))
-        child = LinuxAddressSpace(self.ram, self.frames, self.kernel_entry, self.on_flush,
-                                  self.on_code, self.refs)
+        child: LinuxAddressSpace | None = None
+        try:
+            child = LinuxAddressSpace(self.ram, self.frames, self.kernel_entry, self.on_flush,
+                                      self.on_code, self.refs)
+            shared = self._populate_shared()
+            tables = self._child_tables(child)
+        except KernelError:
+            # Out of frames: this space is as it was (but for pages of shared memory it
+            # had to have now, which read zero as before), the child's tables go back.
+            if child is not None:
+                child.destroy()
+            for frame in copies:
+                self.frames.free(frame, 0)
+            raise
         child.forget = self.forget
         child.forked_from = weakref.ref(self)
         child.vmas = [Vma(*_VMA_FIELDS(v)) for v in self.vmas]
         child.brk_start, child.brk, child.mmap_top, child.stack_top = \
             self.brk_start, self.brk, self.mmap_top, self.stack_top
-        shared = [(v.start, v.end) for v in self.vmas if v.shared]
-        for start, end in shared:  # shared memory exists now, so both sides see the same pages
-            vma = self.find(start)
-            assert vma is not None
-            for va in range(start, end, PAGE_SIZE):
-                if not self.pt.walk(va) & PRESENT:
-                    self._populate(va, vma)
         child.resident = self.resident
-        for table, base in self._leaves(0, USER_END):
-            self._fork_leaf(child, table, base, shared)
+        words, counts = self.ram.words, self.refs.counts
+        for table, base, count, target in tables:
+            keep = [(max(0, (s - base) >> 12), min(count, (e - base + PAGE_SIZE - 1) >> 12))
+                    for s, e in shared if s < base + LEAF_SPAN and e > base]
+            _leaves.fork(words, table, target, count, counts, keep)
         for (page, pte), frame in zip(private, copies):  # the child's copy; the page is
             self.ram.copy(frame, pte & FRAME_MASK, PAGE_SIZE)  # this space's alone again
             child.pt.set_entry(page, frame | (pte & ~FRAME_MASK))
@@ -348,6 +356,29 @@ class LinuxAddressSpace(AddressSpace):
             del self.refs[pte & FRAME_MASK]
         self.on_flush(self.pt.root)
         return child
+
+    def _populate_shared(self) -> list[tuple[int, int]]:
+        """The ranges of the shared VMAs, every page of them present: both sides of a
+        fork must see the same pages (ENOMEM when there is no frame for one)."""
+        shared = [(v.start, v.end) for v in self.vmas if v.shared]
+        for start, end in shared:
+            vma = self.find(start)
+            assert vma is not None
+            for va in range(start, end, PAGE_SIZE):
+                if not self.pt.walk(va) & PRESENT:
+                    self._populate(va, vma)
+        return shared
+
+    def _child_tables(self, child: LinuxAddressSpace) -> list[tuple[int, int, int, int]]:
+        """(table, address its entry 0 maps, entries, the child's table) of every leaf
+        table with a present entry, the child's made now: all of fork's allocations come
+        before it changes an entry (ENOMEM, the child's tables to be destroyed)."""
+        words, out = self.ram.words, []
+        for table, base in self._leaves(0, USER_END):
+            count = min(ENTRIES, (USER_END - base) >> 12)
+            if _leaves.present(words, table, count):
+                out.append((table, base, count, child._leaf_table(base)))
+        return out
 
     def _frames_for(self, count: int) -> list[int]:
         """``count`` free frames for fork's early copies, taken before anything changes;
@@ -361,18 +392,6 @@ class LinuxAddressSpace(AddressSpace):
                 self.frames.free(frame, 0)
             return []
         return taken
-
-    def _fork_leaf(self, child: LinuxAddressSpace, table: int, base: int,
-                   shared: list[tuple[int, int]]) -> None:
-        """Copy one leaf table into ``child``, marking private writable pages COW
-        (``_leaves.fork``); the pages of ``shared`` ranges stay writable in both."""
-        words = self.ram.words
-        last = min(ENTRIES, (USER_END - base) >> 12)
-        if not _leaves.present(words, table, last):
-            return
-        keep = [(max(0, (s - base) >> 12), min(last, (e - base + PAGE_SIZE - 1) >> 12))
-                for s, e in shared if s < base + LEAF_SPAN and e > base]
-        _leaves.fork(words, table, child._leaf_table(base), last, self.refs.counts, keep)
 
     # -- file pages ---------------------------------------------------------------
     def share_run(self, start: int, frames: list[int], cow: bool = True) -> None:

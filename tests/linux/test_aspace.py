@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cloudos.errno import KernelError
+from cloudos.errno import Errno, KernelError
 from cloudos.hal.ram import PhysicalMemory
 from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
 from cloudos.kernel.mm.pagetable import FRAME_MASK, USER, WRITABLE
@@ -341,6 +341,44 @@ def test_fork_copies_none_early_when_frames_are_short() -> None:
     assert len(got) == 2 and frames.free_bytes == 0
     for frame in got + hoard:
         frames.free(frame, 0)
+
+
+def test_a_fork_short_of_frames_fails_leaving_the_parent_as_it_was() -> None:
+    """ENOMEM wherever the frames run out (the child's root, upper or leaf tables, the
+    early copies': those go without), with every entry, owner count and free frame as
+    before; with enough frames the same fork succeeds."""
+    ram, frames = PhysicalMemory(RAM_SIZE), BuddyAllocator(MIB, RAM_SIZE - MIB)
+    parent = LinuxAddressSpace(ram, frames, 0, Flushes(), lambda: None, FrameRefs(RAM_SIZE))
+    for region in range(4):  # pages under four leaf tables, two PDPT entries
+        start = BASE + region * (LEAF if region < 3 else 1 << 30)
+        parent.add(start, 2 * PAGE_SIZE, RW, "data")
+        parent.copy_out(start, b"region%d" % region)
+    third = parent.fork()  # some frames have other owners
+    stack = parent.vmas[-1].start + 8
+    hoard = []
+    while frames.free_bytes:
+        hoard.append(frames.alloc(0))
+    failures = 0
+    while True:
+        before = snapshot([parent, third], frames, Flushes())
+        try:
+            child = parent.fork((stack,))
+        except KernelError as err:
+            assert err.errno == Errno.ENOMEM
+            assert snapshot([parent, third], frames, Flushes()) == before
+            failures += 1
+            frames.free(hoard.pop(), 0)
+            continue
+        break
+    assert failures >= 7  # root, PDPT, PD twice... four leaves: every step failed once
+    for frame in hoard:
+        frames.free(frame, 0)
+    assert child.copy_in(BASE + LEAF, 7) == b"region1"
+    child.copy_out(BASE, b"child")
+    assert parent.copy_in(BASE, 7) == b"region0" and third.copy_in(BASE, 7) == b"region0"
+    for space in (child, third, parent):
+        space.destroy()
+    assert frames.free_bytes == frames.total_bytes and not len(parent.refs)
 
 
 def test_user_string_reads_up_to_the_nul_in_any_page() -> None:
