@@ -214,20 +214,25 @@ static PyObject *leaf_release(PyObject *self, PyObject *args)
 PyDoc_STRVAR(share_doc,
 "share(words, first, frames, flags, counts) -> bool\n\n"
 "Map the list ``frames`` at the entries [first, first+len(frames)) of one leaf table,\n"
-"each as frame | flags, each frame gaining an owner in ``counts``. False, with nothing\n"
-"changed, when one of those entries is in use.");
+"each as frame | flags, each frame gaining an owner in ``counts`` (None: the frames\n"
+"are new, their one owner this table). False, with nothing changed, when one of those\n"
+"entries is in use.");
 
 static PyObject *leaf_share(PyObject *self, PyObject *args)
 {
-    Py_buffer view, counts;
+    Py_buffer view, counts = {0};
     Py_ssize_t first, count;
-    PyObject *frames, *result = NULL;
+    PyObject *frames, *owners, *result = NULL;
     unsigned long long flags;
     uint64_t *w, values[ENTRIES];
     (void)self;
-    if (!PyArg_ParseTuple(args, "w*nO!Kw*", &view, &first, &PyList_Type, &frames, &flags,
-                          &counts))
+    if (!PyArg_ParseTuple(args, "w*nO!KO", &view, &first, &PyList_Type, &frames, &flags,
+                          &owners))
         return NULL;
+    if (owners != Py_None && PyObject_GetBuffer(owners, &counts, PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
     count = PyList_GET_SIZE(frames);
     w = entries(&view, first, count);
     for (Py_ssize_t i = 0; w != NULL && i < count; i++) {
@@ -240,18 +245,20 @@ static PyObject *leaf_share(PyObject *self, PyObject *args)
             w = NULL;
         }
     }
-    if (w != NULL && counted(&counts, values, count, 0)) {
+    if (w != NULL && (owners == Py_None || counted(&counts, values, count, 0))) {
         result = Py_True;
         for (Py_ssize_t i = 0; i < count; i++)
             if (w[i])
                 result = Py_False;
         for (Py_ssize_t i = 0; result == Py_True && i < count; i++) {
             w[i] = values[i] | flags;
-            ++*owner_count(&counts, values[i]);
+            if (owners != Py_None)
+                ++*owner_count(&counts, values[i]);
         }
         Py_INCREF(result);
     }
-    PyBuffer_Release(&counts);
+    if (owners != Py_None)
+        PyBuffer_Release(&counts);
     PyBuffer_Release(&view);
     return result;
 }

@@ -403,16 +403,61 @@ class LinuxAddressSpace(AddressSpace):
         flags = vma.pte_flags()
         if cow and flags & WRITABLE:
             flags = flags & ~WRITABLE | COW
-        flags |= PRESENT
-        words, counts = self.ram.words, self.refs.counts
+        self._map_run(start, frames, flags | PRESENT, self.refs.counts)
+
+    def fill(self, start: int, data: bytes | memoryview, pages: int) -> None:
+        """Give the ``pages`` pages from ``start`` (inside one VMA that may be written)
+        frames of their own now, holding ``data`` and zeros after it: what the kernel's
+        copy into absent pages leaves, a run at a time, without zeroing the bytes the
+        copy replaces (an exec's data and bss, which the program writes at once).
+        ENOMEM, with nothing changed, when the frames are not there."""
+        vma = self.find(start)
+        assert vma is not None and not start & (PAGE_SIZE - 1) and vma.prot & WRITE \
+            and start + pages * PAGE_SIZE <= vma.end and len(data) <= pages * PAGE_SIZE, \
+            f"{start:#x}+{pages} pages outside one writable VMA"
+        words, end, present = self.ram.words, start + pages * PAGE_SIZE, 0
+        va = start
+        while va < end:  # the tables first, as the kernel's copy makes them
+            first = (va >> 12) & (ENTRIES - 1)
+            count = min(ENTRIES - first, (end - va) >> 12)
+            present += _leaves.present(words, self._leaf_table(va) + first, count)
+            va += count * PAGE_SIZE
+        if present:  # (a page there already: the kernel's copy, page by page)
+            self.copy_out(start, bytes(data).ljust(pages * PAGE_SIZE, b"\0"), force=True)
+            return
+        frames: list[int] = []
+        try:
+            for _ in range(pages):
+                frames.append(self.frames.alloc(0))
+        except KernelError:
+            for frame in frames:
+                self.frames.free(frame, 0)
+            raise
+        ram = self.ram
+        for index, frame in enumerate(frames):
+            chunk = data[index * PAGE_SIZE:(index + 1) * PAGE_SIZE]
+            if len(chunk) == PAGE_SIZE:
+                ram.bytes[frame:frame + PAGE_SIZE] = chunk
+            else:
+                ram.zero(frame, PAGE_SIZE)
+                ram.bytes[frame:frame + len(chunk)] = chunk
+        self._map_run(start, frames, vma.pte_flags() | PRESENT, None)
+        if vma.prot & EXEC:
+            self.on_code()  # the CPU may hold translations of what these frames held before
+
+    def _map_run(self, start: int, frames: list[int], entry_flags: int,
+                 counts: array[int] | None) -> None:
+        """Map ``frames`` at ``start``, each an entry of ``entry_flags``, the pages absent
+        until now; each frame gains an owner in ``counts`` (None: new frames)."""
+        words = self.ram.words
         done = 0
         while done < len(frames):
             va = start + done * PAGE_SIZE
             first = (va >> 12) & (ENTRIES - 1)
             count = min(ENTRIES - first, len(frames) - done)
             table = self._leaf_table(va)
-            mapped = _leaves.share(words, table + first, frames[done:done + count], flags,
-                                    counts)
+            mapped = _leaves.share(words, table + first, frames[done:done + count],
+                                   entry_flags, counts)
             assert mapped, f"a page of {va:#x}+{count} pages already mapped"
             done += count
         self.resident += len(frames)

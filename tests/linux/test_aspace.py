@@ -381,6 +381,44 @@ def test_a_fork_short_of_frames_fails_leaving_the_parent_as_it_was() -> None:
     assert frames.free_bytes == frames.total_bytes and not len(parent.refs)
 
 
+def test_fill_leaves_what_the_kernels_copy_leaves() -> None:
+    """An exec's data and bss given frames at once (``fill``): the same entries, bytes,
+    resident count and free frames as the kernel's copy into absent pages; a run with
+    a page present already is the kernel's copy; short of frames, ENOMEM and nothing
+    changed."""
+    data = bytes(range(256)) * 20  # a page and a quarter of file bytes, then bss
+
+    def machine(cls: type[AddressSpace]) -> tuple[AddressSpace, BuddyAllocator]:
+        ram, frames = PhysicalMemory(RAM_SIZE), BuddyAllocator(MIB, RAM_SIZE - MIB)
+        space = cls(ram, frames, 0, Flushes(), lambda: None, owners(cls))
+        space.add(BASE, 4 * PAGE_SIZE, RW, "data")  # across the leaf tables' edge
+        return space, frames
+
+    def contents(space: AddressSpace) -> Any:
+        return ([(va, pte & ~FRAME_MASK) for va, pte in space.pt.mapped(0, USER_END)],
+                space.copy_in(BASE, 4 * PAGE_SIZE), space.resident)
+
+    want, frames = machine(AddressSpace)
+    want.copy_out(BASE, data.ljust(4 * PAGE_SIZE, b"\0"))
+    for present in (False, True):
+        got, got_frames = machine(LinuxAddressSpace)
+        if present:
+            got.fault(BASE + PAGE_SIZE, WRITE_FAULT)
+            got.copy_out(BASE + PAGE_SIZE, b"old bytes")
+        assert isinstance(got, LinuxAddressSpace)
+        got.fill(BASE, data, 4)
+        assert contents(got) == contents(want) and got_frames.free_bytes == frames.free_bytes
+    for left in range(8):  # tables (PDPT, PD, two leaves), then 4 pages: all or none
+        short, short_frames = machine(LinuxAddressSpace)
+        assert isinstance(short, LinuxAddressSpace)
+        while short_frames.free_bytes > left * PAGE_SIZE:
+            short_frames.alloc(0)
+        with pytest.raises(KernelError):
+            short.fill(BASE, data, 4)
+        assert not list(short.pt.mapped(0, USER_END)) and short.resident == 0
+        assert short_frames.free_bytes == max(0, left - 4) * PAGE_SIZE  # tables made stay
+
+
 def test_user_string_reads_up_to_the_nul_in_any_page() -> None:
     """``args.user_string`` looks for the NUL in each page's frame and copies only the
     string: what reading the bytes one by one gives, EFAULT where that would fault
