@@ -199,7 +199,6 @@ class Cpu:
         self.uc.hook_add(UC_HOOK_INSN, self._on_port_in, aux1=X.UC_X86_INS_IN)
         self.uc.hook_add(UC_HOOK_INSN, self._on_port_out, aux1=X.UC_X86_INS_OUT)
         self.uc.hook_add(UC_HOOK_INSN, self._on_sysenter, aux1=X.UC_X86_INS_SYSENTER)
-        self._leaf7: tuple[int, int, int, int] | None = None  # filtered; probed in start
         self._write_tables()
 
     # -- boot -----------------------------------------------------------------
@@ -239,15 +238,14 @@ class Cpu:
         if self._probe_stop() != 2:
             raise RuntimeError("Unicorn still stops in the middle of a block: preemption "
                                "would replay stores (see _exact_stops)")
-        self._leaf7 = self._probe_leaf7()
-        # a bare ctypes callback: the binding's layers cost ~1.5 us of each of the ~20
-        # CPUIDs a program's start runs (glibc's feature probe)
-        self._cpuid_hook = _CPUID_HOOK(self._on_cpuid)
-        handle = ctypes.c_size_t()
-        _check(uclib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_INSN,
-                                 ctypes.cast(self._cpuid_hook, ctypes.c_void_p), None,
-                                 ctypes.c_uint64(1), ctypes.c_uint64(0),
-                                 ctypes.c_int(X.UC_X86_INS_CPUID)))
+        # the ~20 CPUIDs a program's start runs (glibc's feature probe) in C: a ctypes
+        # callback cost ~4 us each
+        self._cpuid = _Cpuid(_c_address(uclib.uc_reg_read), _c_address(uclib.uc_reg_write),
+                             (ctypes.c_int * 4)(X.UC_X86_REG_RAX, X.UC_X86_REG_RBX,
+                                                X.UC_X86_REG_RCX, X.UC_X86_REG_RDX),
+                             (ctypes.c_uint64 * 4)(*self._probe_leaf7()))
+        _hook_add(uc, UC_HOOK_INSN, _preempt.cpuid_address(), self._cpuid,
+                  ctypes.c_int(X.UC_X86_INS_CPUID))
         self.slots = _slots(uc)
         # (CR3 is patched in a new context's blob: a reg_write costs ~10 us and a TLB flush)
         self._cr3_slot = _slot(uc, X.UC_X86_REG_CR3, 0x0C3C_3000_5EED_0000)
@@ -738,22 +736,6 @@ class Cpu:
                                                        X.UC_X86_REG_ECX, X.UC_X86_REG_EDX))
         return eax, ebx & ~CPUID_LEAF7_HIDDEN_EBX, ecx, edx & ~CPUID_LEAF7_HIDDEN_EDX
 
-    def _on_cpuid(self, _uc: object, _data: object) -> int:
-        """Leaf 7 subleaf 0 is answered from the filtered probe (1: the instruction is
-        done); every other leaf is Unicorn's own (0)."""
-        handle, value = self._handle, self._value
-        uclib.uc_reg_read(handle, X.UC_X86_REG_RAX, self._value_ref)
-        if value.value & 0xFFFF_FFFF != 7 or self._leaf7 is None:
-            return 0
-        uclib.uc_reg_read(handle, X.UC_X86_REG_RCX, self._value_ref)
-        if value.value & 0xFFFF_FFFF != 0:
-            return 0
-        for reg, word in zip((X.UC_X86_REG_RAX, X.UC_X86_REG_RBX, X.UC_X86_REG_RCX,
-                              X.UC_X86_REG_RDX), self._leaf7):
-            value.value = word
-            uclib.uc_reg_write(handle, reg, self._value_ref)
-        return 1
-
     def _on_sysenter(self, _uc: Uc, _data: object) -> None:
         self._general_protection()
 
@@ -802,12 +784,17 @@ class _Gate(ctypes.Structure):
                 ("timer", ctypes.c_void_p)]
 
 
+class _Cpuid(ctypes.Structure):
+    """struct cpuid of _preempt.c: the C API's register read and write, the ids of RAX,
+    RBX, RCX and RDX, and their values for leaf 7 subleaf 0 (``_probe_leaf7``)."""
+
+    _fields_ = [("read", ctypes.c_void_p), ("write", ctypes.c_void_p),
+                ("ids", ctypes.c_int * 4), ("leaf7", ctypes.c_uint64 * 4)]
+
+
 def _c_address(function: Any) -> int | None:
     return ctypes.cast(function, ctypes.c_void_p).value
 
-
-# uc_cb_insn_cpuid_t: int (uc_engine *uc, void *user_data); 1: the instruction is done
-_CPUID_HOOK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
 
 
 def _hook_add(uc: Uc, kind: int, callback: int, data: ctypes.Structure, *extra: Any) -> int:

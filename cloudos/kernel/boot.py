@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import MutableMapping, Protocol, Sequence
 
 from cloudos.abi.signal import Signal
 from cloudos.hal.backend import cpu_class
@@ -78,7 +78,7 @@ class Kernel:
         self.log = log or KernelLog()
         self.profile = Profile()
         self.processes: dict[int, Process] = {}
-        self.frame_refs: dict[int, int] = {}  # frames shared copy-on-write: owner count
+        self.frame_refs: MutableMapping[int, int] = {}  # frames shared copy-on-write: owner count
         self.services: dict[str, Cap] = {}  # SEND capabilities on server ports, by server name
         self.personality: Personality = Bare()  # until the machine installs Linux's
         self.next_pid = 1

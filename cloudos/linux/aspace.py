@@ -4,29 +4,35 @@ table at a time.
 Owns: the three operations a fork+exec+exit does to every page of a process —
 fork's copy-on-write duplicate, the release of a range (munmap, exec's and exit's
 teardown) and the mapping of a run of page-cache frames (an exec's or an mmap's
-file pages) — done on each leaf page table's 512 entries as one slice of RAM,
-instead of a walk from the root per page. The result is exactly what the kernel's
-per-page methods leave (the same entries, reference counts, resident count and
-TLB flushes: tests/linux/test_aspace.py compares the two), like seL4's fast path
-beside its slow path. Faults, VMAs and user access stay the kernel's.
+file pages) — done on each leaf page table's 512 entries at once by the C loops of
+``_leaves.c``, instead of a walk from the root per page; and the frames' owner
+counts (``FrameRefs``: the kernel's refs mapping as an array those loops index).
+The result is exactly what the kernel's per-page methods leave (the same entries,
+reference counts, resident count and TLB flushes: tests/linux/test_aspace.py
+compares the two), like seL4's fast path beside its slow path. Faults, VMAs and
+user access stay the kernel's.
 Never: decides what is mapped (the callers do) or keeps state of its own.
 Called by: ``process.load_program`` (every program's address space is one),
-``sys_fork`` (through ``fork``) and ``pagecache`` (``share_run``).
+``sys_fork`` (through ``fork``), ``pagecache`` (``share_run``) and the personality
+(``install_frame_refs``, at boot).
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
+from collections.abc import Iterator, MutableMapping
 from dataclasses import fields
 from itertools import compress
 from operator import attrgetter
 import weakref
-from typing import Callable
+from typing import Any, Callable
 
 from cloudos.errno import Errno, KernelError
+from cloudos.linux import _leaves  # type: ignore[attr-defined]
+from cloudos.hal.ram import PhysicalMemory
 from cloudos.kernel.boot import Kernel
-from cloudos.kernel.mm.buddy import PAGE_SIZE
+from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
 from cloudos.kernel.mm.pagetable import COW, FRAME_MASK, PRESENT, USER, WRITABLE
 from cloudos.kernel.mm.vm import (EXEC, PAGE_MASK, USER_END, WRITE, AddressSpace, Prot, Vma,
                                   page_align)
@@ -35,13 +41,55 @@ ENTRIES = 512          # entries in one page table
 LEAF_SPAN = ENTRIES * PAGE_SIZE  # the addresses one leaf table maps: 2 MiB
 LEAF_SHIFT = 21        # a PD entry points to the leaf table of 1 << 21 bytes
 CHILD_WRITES = 4  # pages a fork copies at once because the last child wrote them first
-SPARSE = 16  # present entries up to which a table is searched entry by entry
-_ZEROS = memoryview(array("Q", bytes(8 * 512)))
-_PRESENT_BYTE = bytes(b & PRESENT for b in range(256))  # a low byte -> its PRESENT bit
-# a low byte -> 1 if the entry is present and writable
-_WRITABLE_BYTE = bytes(int(b & (PRESENT | WRITABLE) == PRESENT | WRITABLE) for b in range(256))
 _VMA_FIELDS = attrgetter(*(f.name for f in fields(Vma)))  # a VMA's fields, in order
 _VMA_START = attrgetter("start")
+
+
+class FrameRefs(MutableMapping[int, int]):
+    """The kernel's owner counts of shared frames (``AddressSpace.refs``: frame ->
+    owners, a frame with one owner has no entry) kept as one array that ``_leaves.c``
+    indexes: per frame number, its owners beyond the first. The Linux personality
+    installs it as ``Kernel.frame_refs`` before any address space exists."""
+
+    def __init__(self, ram_size: int) -> None:
+        self.counts = array("I", bytes(4 * (ram_size >> 12)))
+        assert self.counts.itemsize == 4, "_leaves.c counts in 32-bit words"
+
+    def _extra(self, frame: int) -> int:
+        """The owners of ``frame`` beyond the first (0 for what is not a frame of RAM)."""
+        index = frame >> 12
+        if frame & (PAGE_SIZE - 1) or not 0 <= index < len(self.counts):
+            return 0
+        return self.counts[index]
+
+    def __contains__(self, frame: object) -> bool:
+        return isinstance(frame, int) and bool(self._extra(frame))
+
+    def get(self, frame: int, default: Any = None) -> Any:
+        extra = self._extra(frame)
+        return extra + 1 if extra else default
+
+    def __getitem__(self, frame: int) -> int:
+        extra = self._extra(frame)
+        if not extra:
+            raise KeyError(frame)
+        return extra + 1
+
+    def __setitem__(self, frame: int, owners: int) -> None:
+        if frame & (PAGE_SIZE - 1) or not 0 <= frame >> 12 < len(self.counts) or owners < 2:
+            raise ValueError(f"frame {frame:#x}: {owners} owners")  # (one owner: no entry)
+        self.counts[frame >> 12] = owners - 1
+
+    def __delitem__(self, frame: int) -> None:
+        if not self._extra(frame):
+            raise KeyError(frame)
+        self.counts[frame >> 12] = 0
+
+    def __iter__(self) -> Iterator[int]:
+        return (index << 12 for index in compress(range(len(self.counts)), self.counts))
+
+    def __len__(self) -> int:
+        return len(self.counts) - self.counts.count(0)
 
 
 class LinuxAddressSpace(AddressSpace):
@@ -53,10 +101,18 @@ class LinuxAddressSpace(AddressSpace):
     cached of them alone (False: it could not, and the flush follows as before).
     """
 
+    refs: FrameRefs  # (the kernel's mapping, as the array the C loops index)
     forget: Callable[[list[int]], bool] | None = None
     # a fork's: the space it was forked from, which learns the pages it writes first
     forked_from: Callable[[], LinuxAddressSpace | None] | None = None
     child_writes: tuple[int, ...] = ()  # pages the children wrote first, the last CHILD_WRITES
+
+    def __init__(self, ram: PhysicalMemory, frames: BuddyAllocator, kernel_entry: int,
+                 on_flush: Callable[[int], None], on_code: Callable[[], None],
+                 refs: FrameRefs) -> None:
+        if not isinstance(refs, FrameRefs):
+            raise TypeError(f"owner counts in a {type(refs).__name__}, not a FrameRefs")
+        super().__init__(ram, frames, kernel_entry, on_flush, on_code, refs)
 
     # -- the leaf tables ----------------------------------------------------------
     def _leaves(self, start: int, end: int) -> list[tuple[int, int]]:
@@ -185,23 +241,19 @@ class LinuxAddressSpace(AddressSpace):
     # -- release ----------------------------------------------------------------
     def _release(self, start: int, end: int) -> None:
         """Unmap every page of [start, end) and give up its frame (the kernel's
-        ``_release``, one slice per leaf table)."""
-        words, ram, freed = self.ram.words, self.ram.bytes, 0
-        gone: list[int] = []
+        ``_release``, one call of ``_leaves.release`` per leaf table)."""
+        words, counts, freed = self.ram.words, self.refs.counts, 0
+        free: list[int] = []
+        gone: list[int] | None = None if self.forget is None else []
         for table, base in self._leaves(start, end):
-            first = table + max(0, (start - base) >> 12)
-            last = table + min(ENTRIES, (end - base + PAGE_SIZE - 1) >> 12)
-            marks = ram[8 * first:8 * last].tobytes()[::8].translate(_PRESENT_BYTE)
-            if 1 not in marks:
-                continue
-            frames = [pte & FRAME_MASK for pte in compress(words[first:last].tolist(), marks)]
-            words[first:last] = _ZEROS[:last - first]
-            _drop_all(self, frames)
-            freed += len(frames)
-            gone.extend(frames)
+            first = max(0, (start - base) >> 12)
+            last = min(ENTRIES, (end - base + PAGE_SIZE - 1) >> 12)
+            freed += _leaves.release(words, table + first, last - first, counts, free, gone)
+        for frame in free:
+            self.frames.free(frame, 0)
         if freed:
             self.resident -= freed
-            if self.forget is None or not self.forget(gone):
+            if gone is None or self.forget is None or not self.forget(gone):
                 self.on_flush(self.pt.root)
 
     def destroy(self) -> None:
@@ -272,23 +324,31 @@ class LinuxAddressSpace(AddressSpace):
             if vma is not None and vma.prot & WRITE and not vma.shared:
                 private.append((page, (pte & ~COW) | WRITABLE))
         copies = self._frames_for(len(private))
-        child = LinuxAddressSpace(self.ram, self.frames, self.kernel_entry, self.on_flush,
-                                  self.on_code, self.refs)
+        child: LinuxAddressSpace | None = None
+        try:
+            child = LinuxAddressSpace(self.ram, self.frames, self.kernel_entry, self.on_flush,
+                                      self.on_code, self.refs)
+            shared = self._populate_shared()
+            tables = self._child_tables(child)
+        except KernelError:
+            # Out of frames: this space is as it was (but for pages of shared memory it
+            # had to have now, which read zero as before), the child's tables go back.
+            if child is not None:
+                child.destroy()
+            for frame in copies:
+                self.frames.free(frame, 0)
+            raise
         child.forget = self.forget
         child.forked_from = weakref.ref(self)
         child.vmas = [Vma(*_VMA_FIELDS(v)) for v in self.vmas]
         child.brk_start, child.brk, child.mmap_top, child.stack_top = \
             self.brk_start, self.brk, self.mmap_top, self.stack_top
-        shared = [(v.start, v.end) for v in self.vmas if v.shared]
-        for start, end in shared:  # shared memory exists now, so both sides see the same pages
-            vma = self.find(start)
-            assert vma is not None
-            for va in range(start, end, PAGE_SIZE):
-                if not self.pt.walk(va) & PRESENT:
-                    self._populate(va, vma)
         child.resident = self.resident
-        for table, base in self._leaves(0, USER_END):
-            self._fork_leaf(child, table, base, shared)
+        words, counts = self.ram.words, self.refs.counts
+        for table, base, count, target in tables:
+            keep = [(max(0, (s - base) >> 12), min(count, (e - base + PAGE_SIZE - 1) >> 12))
+                    for s, e in shared if s < base + LEAF_SPAN and e > base]
+            _leaves.fork(words, table, target, count, counts, keep)
         for (page, pte), frame in zip(private, copies):  # the child's copy; the page is
             self.ram.copy(frame, pte & FRAME_MASK, PAGE_SIZE)  # this space's alone again
             child.pt.set_entry(page, frame | (pte & ~FRAME_MASK))
@@ -296,6 +356,29 @@ class LinuxAddressSpace(AddressSpace):
             del self.refs[pte & FRAME_MASK]
         self.on_flush(self.pt.root)
         return child
+
+    def _populate_shared(self) -> list[tuple[int, int]]:
+        """The ranges of the shared VMAs, every page of them present: both sides of a
+        fork must see the same pages (ENOMEM when there is no frame for one)."""
+        shared = [(v.start, v.end) for v in self.vmas if v.shared]
+        for start, end in shared:
+            vma = self.find(start)
+            assert vma is not None
+            for va in range(start, end, PAGE_SIZE):
+                if not self.pt.walk(va) & PRESENT:
+                    self._populate(va, vma)
+        return shared
+
+    def _child_tables(self, child: LinuxAddressSpace) -> list[tuple[int, int, int, int]]:
+        """(table, address its entry 0 maps, entries, the child's table) of every leaf
+        table with a present entry, the child's made now: all of fork's allocations come
+        before it changes an entry (ENOMEM, the child's tables to be destroyed)."""
+        words, out = self.ram.words, []
+        for table, base in self._leaves(0, USER_END):
+            count = min(ENTRIES, (USER_END - base) >> 12)
+            if _leaves.present(words, table, count):
+                out.append((table, base, count, child._leaf_table(base)))
+        return out
 
     def _frames_for(self, count: int) -> list[int]:
         """``count`` free frames for fork's early copies, taken before anything changes;
@@ -310,30 +393,6 @@ class LinuxAddressSpace(AddressSpace):
             return []
         return taken
 
-    def _fork_leaf(self, child: LinuxAddressSpace, table: int, base: int,
-                   shared: list[tuple[int, int]]) -> None:
-        """Copy one leaf table into ``child``, marking private writable pages COW: the
-        writable entries are found by their low bytes and changed in place, then the
-        table is copied whole (an entry that is not present is 0)."""
-        words, refs = self.ram.words, self.refs
-        last = min(ENTRIES, (USER_END - base) >> 12)
-        low = self.ram.bytes[8 * table:8 * (table + last)].tobytes()[::8]
-        present = low.translate(_PRESENT_BYTE)
-        if 1 not in present:
-            return
-        writable = _marked(low.translate(_WRITABLE_BYTE))
-        overlap = [(s, e) for s, e in shared if s < base + LEAF_SPAN and e > base]
-        for index in writable:
-            if not (overlap and _inside(base + (index << 12), overlap)):
-                slot = table + index
-                words[slot] = (words[slot] & ~WRITABLE) | COW
-        target = child._leaf_table(base)
-        words[target:target + last] = words[table:table + last]
-        get = refs.get
-        for pte in compress(words[table:table + last].tolist(), present):
-            frame = pte & FRAME_MASK
-            refs[frame] = get(frame, 1) + 1
-
     # -- file pages ---------------------------------------------------------------
     def share_run(self, start: int, frames: list[int], cow: bool = True) -> None:
         """Map ``frames`` at ``start``, one page each, inside one VMA: each is kept by
@@ -344,59 +403,79 @@ class LinuxAddressSpace(AddressSpace):
         flags = vma.pte_flags()
         if cow and flags & WRITABLE:
             flags = flags & ~WRITABLE | COW
-        flags |= PRESENT
-        words, refs = self.ram.words, self.refs
+        self._map_run(start, frames, flags | PRESENT, self.refs.counts)
+
+    def fill(self, start: int, data: bytes | memoryview, pages: int) -> None:
+        """Give the ``pages`` pages from ``start`` (inside one VMA that may be written)
+        frames of their own now, holding ``data`` and zeros after it: what the kernel's
+        copy into absent pages leaves, a run at a time, without zeroing the bytes the
+        copy replaces (an exec's data and bss, which the program writes at once).
+        ENOMEM, with nothing changed, when the frames are not there."""
+        vma = self.find(start)
+        assert vma is not None and not start & (PAGE_SIZE - 1) and vma.prot & WRITE \
+            and start + pages * PAGE_SIZE <= vma.end and len(data) <= pages * PAGE_SIZE, \
+            f"{start:#x}+{pages} pages outside one writable VMA"
+        words, end, present = self.ram.words, start + pages * PAGE_SIZE, 0
+        va = start
+        while va < end:  # the tables first, as the kernel's copy makes them
+            first = (va >> 12) & (ENTRIES - 1)
+            count = min(ENTRIES - first, (end - va) >> 12)
+            present += _leaves.present(words, self._leaf_table(va) + first, count)
+            va += count * PAGE_SIZE
+        if present:  # (a page there already: the kernel's copy, page by page)
+            self.copy_out(start, bytes(data).ljust(pages * PAGE_SIZE, b"\0"), force=True)
+            return
+        frames: list[int] = []
+        try:
+            for _ in range(pages):
+                frames.append(self.frames.alloc(0))
+        except KernelError:
+            for frame in frames:
+                self.frames.free(frame, 0)
+            raise
+        ram = self.ram
+        for index, frame in enumerate(frames):
+            chunk = data[index * PAGE_SIZE:(index + 1) * PAGE_SIZE]
+            if len(chunk) == PAGE_SIZE:
+                ram.bytes[frame:frame + PAGE_SIZE] = chunk
+            else:
+                ram.zero(frame, PAGE_SIZE)
+                ram.bytes[frame:frame + len(chunk)] = chunk
+        self._map_run(start, frames, vma.pte_flags() | PRESENT, None)
+        if vma.prot & EXEC:
+            self.on_code()  # the CPU may hold translations of what these frames held before
+
+    def _map_run(self, start: int, frames: list[int], entry_flags: int,
+                 counts: array[int] | None) -> None:
+        """Map ``frames`` at ``start``, each an entry of ``entry_flags``, the pages absent
+        until now; each frame gains an owner in ``counts`` (None: new frames)."""
+        words = self.ram.words
         done = 0
         while done < len(frames):
             va = start + done * PAGE_SIZE
             first = (va >> 12) & (ENTRIES - 1)
             count = min(ENTRIES - first, len(frames) - done)
             table = self._leaf_table(va)
-            run = frames[done:done + count]
-            assert not any(words[table + first:table + first + count].tolist()), \
-                f"a page of {va:#x}+{count} pages already mapped"
-            words[table + first:table + first + count] = array("Q", [f | flags for f in run])
-            for frame in run:
-                refs[frame] = refs.get(frame, 1) + 1
+            mapped = _leaves.share(words, table + first, frames[done:done + count],
+                                   entry_flags, counts)
+            assert mapped, f"a page of {va:#x}+{count} pages already mapped"
             done += count
         self.resident += len(frames)
 
 
-def _marked(marks: bytes) -> list[int]:
-    """Indices of the bytes of ``marks`` that are 1 (the others are 0): found with byte
-    operations in C, since most tables hold a handful of such entries among 512."""
-    if marks.count(1) > SPARSE:
-        return list(compress(range(len(marks)), marks))
-    out: list[int] = []
-    index = marks.find(1)
-    while index >= 0:
-        out.append(index)
-        index = marks.find(1, index + 1)
-    return out
-
-
-def _drop_all(aspace: AddressSpace, frames: list[int]) -> None:
-    """Give up one ownership of each of ``frames`` (the kernel's ``_drop``, inlined: it
-    runs for every page a process leaves)."""
-    refs, free = aspace.refs, aspace.frames.free
-    for frame in frames:
-        owners = refs.get(frame, 1)
-        if owners == 1:
-            free(frame, 0)
-        elif owners == 2:
-            del refs[frame]
-        else:
-            refs[frame] = owners - 1
-
-
-def _inside(va: int, ranges: list[tuple[int, int]]) -> bool:
-    return any(start <= va < end for start, end in ranges)
+def install_frame_refs(kernel: Kernel) -> None:
+    """Make ``kernel``'s owner counts a ``FrameRefs`` (the Linux personality, at boot:
+    before any address space holds the kernel's first mapping)."""
+    assert not kernel.frame_refs and not kernel.processes, "frames shared already"
+    kernel.frame_refs = FrameRefs(kernel.ram.size)
 
 
 def new_aspace(kernel: Kernel) -> LinuxAddressSpace:
     """An empty address space for a program (``Kernel.new_aspace``, this class)."""
+    refs = kernel.frame_refs
+    if not isinstance(refs, FrameRefs):
+        raise TypeError("the kernel's owner counts are not a FrameRefs (install_frame_refs)")
     aspace = LinuxAddressSpace(kernel.ram, kernel.frames, kernel.kernel_entry,
-                               kernel.cpu.flush_tlb, kernel.cpu.invalidate_code,
-                               kernel.frame_refs)
+                               kernel.cpu.flush_tlb, kernel.cpu.invalidate_code, refs)
     aspace.forget = getattr(kernel.cpu, "forget_frames", None)
     return aspace

@@ -22,6 +22,7 @@ from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.vm import (MMAP_FLOOR, PAGE_MASK, PIE_BASE, STACK_RESERVE, USER_END,
                                   AddressSpace, Prot, page_align)
 from cloudos.linux import maps
+from cloudos.linux.aspace import LinuxAddressSpace
 from cloudos.linux.layout import find_free
 from cloudos.linux.pagecache import EAGER_COPY_MAX, FileId, PageCache
 
@@ -310,14 +311,19 @@ def _map_segment(aspace: AddressSpace, data: bytes, seg: Segment, bias: int, pat
             cache.map(aspace, start, file, file_start,
                       memoryview(data)[file_start:file_start + whole - start])
             start, file_start = whole, file_start + whole - start
-        if file_start < offset + filesz:  # the rest (the page bss begins in): a private copy
-            aspace.copy_out(start, data[file_start:offset + filesz], force=True)
-        # A small writable segment's bss is filled now too, as its data pages are copied
-        # now (``EAGER_COPY_MAX``): programs write it first thing, and a fault costs far
-        # more than a zeroed page (a static program's start: two faults).
+        # The rest (the page bss begins in) is a private copy. A small writable segment's
+        # bss is filled now too, as its data pages are copied now (``EAGER_COPY_MAX``):
+        # programs write it first thing, and a fault costs far more than a zeroed page
+        # (a static program's start: two faults).
+        tail = data[file_start:offset + filesz] if file_start < offset + filesz else b""
         bss, last = page_align(vaddr + filesz), page_align(vaddr + memsz)
-        if seg.flags & PF_W and bss < last and last - (vaddr & PAGE_MASK) <= EAGER_COPY_MAX:
-            for page in range(bss, last, PAGE_SIZE):
+        eager = seg.flags & PF_W and bss < last and last - (vaddr & PAGE_MASK) <= EAGER_COPY_MAX
+        if eager and isinstance(aspace, LinuxAddressSpace):
+            aspace.fill(start, tail, (last - start) // PAGE_SIZE)  # (one run: copy and bss)
+        else:
+            if tail:
+                aspace.copy_out(start, tail, force=True)
+            for page in range(bss, last if eager else bss, PAGE_SIZE):
                 aspace.user_frame(page, True)
     except KernelError as err:  # out of memory, most likely
         raise _fatal(path, f"segment at {vaddr:#x}: {err}", err.errno) from None

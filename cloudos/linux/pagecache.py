@@ -58,7 +58,10 @@ class PageCache:
         vma = aspace.find(start)
         if vma is not None and vma.prot & WRITE and not vma.prot & EXEC \
                 and not vma.shared and 0 < len(data) <= EAGER_COPY_MAX:
-            aspace.copy_out(start, data)
+            if isinstance(aspace, LinuxAddressSpace):
+                aspace.fill(start, data, (len(data) + PAGE_SIZE - 1) // PAGE_SIZE)
+            else:
+                aspace.copy_out(start, data)
             return
         run = (file, offset // PAGE_SIZE, (len(data) + PAGE_SIZE - 1) // PAGE_SIZE)
         frames, filled = self.runs.get(run), False

@@ -15,6 +15,7 @@ from cloudos.abi.vfs import CoreDump, Exit
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.linux import coredump, faultaround, ptrace, signals, vdso
+from cloudos.linux.aspace import install_frame_refs
 from cloudos.linux.pagecache import collect_shared
 from cloudos.linux.process import memory_kinds
 from cloudos.linux.syscalls import sys_file, sys_fork, sys_ipc
@@ -25,6 +26,7 @@ class LinuxPersonality:
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
+        install_frame_refs(kernel)  # the frames' owner counts, as the C loops index them
         faultaround.install(kernel)
 
     def on_fault(self, thread: Thread, sig: int, addr: int, code: int) -> bool:

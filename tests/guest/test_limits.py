@@ -119,6 +119,18 @@ def test_fork_bomb_is_contained(guest_bins, run_cloudos) -> None:
     assert (status, out) == (0, b"fork bomb: EAGAIN\n"), err.decode()
 
 
+def test_fork_short_of_frames_fails_with_enomem(guest_bins, run_cloudos) -> None:
+    """A fork that finds no frames for the child's page tables fails with ENOMEM and
+    leaves the parent as it was: its pages unchanged, nothing leaked, so that once it
+    gives memory back a fork works (a fork failing half-way used to keep the child's
+    half-made tables, and the parent's next page then met the OOM killer)."""
+    status, out, err = run_cloudos([guest_bins.path("fork_enomem", "static")],
+                                   extra_args=["--mem", "16M"], timeout=300)
+    assert (status, out) == (0, b"fork: Cannot allocate memory after many regions; "
+                                b"pages changed: 0\nafter unmapping half: fork works\n"), \
+        err.decode()
+
+
 def test_fd_bomb_meets_file_max(guest_bins) -> None:
     """Children each opening files up to RLIMIT_NOFILE: the machine's file-max (one open
     file per 10 KiB of RAM, at least 8192, as Linux) says ENFILE before their fds cost

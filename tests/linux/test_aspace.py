@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloudos.errno import KernelError
+import pytest
+
+from cloudos.errno import Errno, KernelError
 from cloudos.hal.ram import PhysicalMemory
 from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
 from cloudos.kernel.mm.pagetable import FRAME_MASK, USER, WRITABLE
 from cloudos.kernel.mm.vm import USER_END, AddressSpace, Prot
-from cloudos.linux.aspace import LinuxAddressSpace
+from cloudos.linux.aspace import FrameRefs, LinuxAddressSpace
 
 MIB = 1 << 20
 RAM_SIZE = 32 * MIB
@@ -20,6 +22,11 @@ WRITE_FAULT, READ_FAULT = 2 | 4, 4
 LEAF = 2 * MIB
 RW_PTE = USER | WRITABLE
 BASE = 0x40_0000 + LEAF - 3 * PAGE_SIZE  # VMAs straddle a leaf table's edge
+
+
+def owners(cls: type[AddressSpace]) -> Any:
+    """Empty owner counts for ``cls``: the kernel's dict, or the Linux array."""
+    return FrameRefs(RAM_SIZE) if issubclass(cls, LinuxAddressSpace) else {}
 
 
 class Flushes:
@@ -47,10 +54,10 @@ def snapshot(spaces: list[AddressSpace], frames: BuddyAllocator,
     return tuple(pages), refs, frames.free_bytes, flushes.n
 
 
-def scenario(cls: type[AddressSpace]) -> list[tuple[Any, ...]]:
+def scenario(cls: type[AddressSpace], refs: Any = None) -> list[tuple[Any, ...]]:
     """One life of a process and its fork on a fresh machine; a snapshot after each step."""
     ram, frames, flushes = PhysicalMemory(RAM_SIZE), BuddyAllocator(MIB, RAM_SIZE - MIB), Flushes()
-    parent = cls(ram, frames, 0, flushes, lambda: None, {})
+    parent = cls(ram, frames, 0, flushes, lambda: None, owners(cls) if refs is None else refs)
     cached = [frames.alloc(0) for _ in range(6)]  # page-cache frames: another owner keeps them
     for i, frame in enumerate(cached):
         ram.write(frame, b"file%d" % i)
@@ -99,13 +106,61 @@ def test_fast_paths_agree_with_the_kernel() -> None:
     assert fast[-1] == (True, {}, fast[-1][2])  # every frame back, no reference left
 
 
+def test_frame_refs_behave_as_the_kernels_dict() -> None:
+    """The kernel's per-page methods leave the same over FrameRefs as over a dict, and
+    FrameRefs is a mapping of shared frames to owners (one owner: no entry)."""
+    assert scenario(AddressSpace, FrameRefs(RAM_SIZE)) == scenario(AddressSpace, {})
+    refs = FrameRefs(RAM_SIZE)
+    refs[5 * PAGE_SIZE] = 2
+    refs[9 * PAGE_SIZE] = 70000
+    assert dict(refs) == {5 * PAGE_SIZE: 2, 9 * PAGE_SIZE: 70000} and len(refs) == 2
+    assert refs.get(5 * PAGE_SIZE, 1) == 2 and refs.get(6 * PAGE_SIZE, 1) == 1
+    assert 6 * PAGE_SIZE not in refs and 5 * PAGE_SIZE + 1 not in refs and -PAGE_SIZE not in refs
+    assert RAM_SIZE not in refs and refs.get(RAM_SIZE) is None
+    del refs[5 * PAGE_SIZE]
+    for bad in (lambda: refs[5 * PAGE_SIZE], lambda: refs.__delitem__(5 * PAGE_SIZE)):
+        with pytest.raises(KeyError):
+            bad()
+    for frame, count in ((6 * PAGE_SIZE, 1), (RAM_SIZE, 2), (PAGE_SIZE + 8, 2)):
+        with pytest.raises(ValueError):
+            refs[frame] = count
+    assert refs == {9 * PAGE_SIZE: 70000} and refs != {}
+
+
+def test_linux_spaces_take_only_frame_refs() -> None:
+    ram, frames = PhysicalMemory(RAM_SIZE), BuddyAllocator(MIB, RAM_SIZE - MIB)
+    with pytest.raises(TypeError):
+        LinuxAddressSpace(ram, frames, 0, Flushes(), lambda: None, {})  # type: ignore[arg-type]
+
+
+def test_leaf_loops_check_before_they_change() -> None:
+    """_leaves.c refuses entries outside RAM and frames past the counts, changing nothing."""
+    from cloudos.linux import _leaves  # type: ignore[attr-defined]
+
+    ram, refs = PhysicalMemory(RAM_SIZE), FrameRefs(RAM_SIZE // 2)
+    words, table = ram.words, (4 * MIB) >> 3
+    words[table] = (RAM_SIZE - PAGE_SIZE) | 3  # present, a frame the counts do not cover
+    before = bytes(ram.bytes[8 * table:8 * (table + 1024)])
+    attempts = [lambda: _leaves.release(words, len(words) - 8, 16, refs.counts, [], None),
+                lambda: _leaves.release(words, table, 512, refs.counts, [], None),
+                lambda: _leaves.fork(words, table, table + 512, 512, refs.counts, []),
+                lambda: _leaves.fork(words, table, table + 256, 512, refs.counts, []),
+                lambda: _leaves.share(words, table + 1, [RAM_SIZE], 1, refs.counts),
+                lambda: _leaves.share(words, table + 1, [PAGE_SIZE + 1], 1, refs.counts)]
+    for attempt in attempts:
+        with pytest.raises((IndexError, ValueError)):
+            attempt()
+    assert bytes(ram.bytes[8 * table:8 * (table + 1024)]) == before and not len(refs)
+    assert not _leaves.share(words, table, [PAGE_SIZE], 1, refs.counts)  # in use
+
+
 def test_forget_replaces_the_flush_of_shrinking_entries_but_not_of_a_destroy() -> None:
     """With ``forget`` (KVM's forget_frames), munmap, mprotect and a copy-on-write copy
     for the kernel's write hand the frames whose entries shrank to it instead of
     flushing; a refusal still flushes; destroy always flushes (its tables' frames are
     freed, and a shadow of a table must not outlive it)."""
     ram, frames, flushes = PhysicalMemory(RAM_SIZE), BuddyAllocator(MIB, RAM_SIZE - MIB), Flushes()
-    space = LinuxAddressSpace(ram, frames, 0, flushes, lambda: None, {})
+    space = LinuxAddressSpace(ram, frames, 0, flushes, lambda: None, FrameRefs(RAM_SIZE))
     told: list[list[int]] = []
     answer = [True]
 
@@ -140,7 +195,7 @@ def copies(cls: type[AddressSpace]) -> list[Any]:
     """User copies across a leaf table's edge over present, absent, COW, read-only and
     PROT_NONE pages: what each copy returns or raises, and the machine after each."""
     ram, frames, flushes = PhysicalMemory(RAM_SIZE), BuddyAllocator(MIB, RAM_SIZE - MIB), Flushes()
-    space = cls(ram, frames, 0, flushes, lambda: None, {})
+    space = cls(ram, frames, 0, flushes, lambda: None, owners(cls))
     space.add(BASE, 8 * PAGE_SIZE, RW, "data")
     space.add(BASE + 8 * PAGE_SIZE, 2 * PAGE_SIZE, Prot.READ, "ro")
     space.add(BASE + 10 * PAGE_SIZE, PAGE_SIZE, Prot.NONE, "none")
@@ -176,7 +231,7 @@ def test_user_copies_agree_with_the_kernel() -> None:
 
 def test_user_runs_merge_contiguous_frames() -> None:
     ram, frames = PhysicalMemory(RAM_SIZE), BuddyAllocator(MIB, RAM_SIZE - MIB)
-    space = LinuxAddressSpace(ram, frames, 0, Flushes(), lambda: None, {})
+    space = LinuxAddressSpace(ram, frames, 0, Flushes(), lambda: None, FrameRefs(RAM_SIZE))
     space.add(BASE, 4 * PAGE_SIZE, RW, "data")
     block = frames.alloc(2)  # four contiguous frames, mapped in order
     for i in range(4):
@@ -195,7 +250,7 @@ def vma_story(cls: type[AddressSpace], seed: int) -> list[Any]:
     import random
     rng = random.Random(seed)
     ram, frames = PhysicalMemory(RAM_SIZE), BuddyAllocator(MIB, RAM_SIZE - MIB)
-    space = cls(ram, frames, 0, Flushes(), lambda: None, {})
+    space = cls(ram, frames, 0, Flushes(), lambda: None, owners(cls))
     out: list[Any] = []
     for _ in range(60):
         start, pages = BASE + rng.randrange(24) * PAGE_SIZE, rng.randrange(1, 6)
@@ -234,7 +289,7 @@ def test_fork_copies_the_pages_asked_for_and_those_the_last_child_wrote() -> Non
     also held by a third space, of a shared or read-only VMA, or absent, stays as fork
     leaves it. Each side reads its own writes only."""
     ram, frames = PhysicalMemory(RAM_SIZE), BuddyAllocator(MIB, RAM_SIZE - MIB)
-    parent = LinuxAddressSpace(ram, frames, 0, Flushes(), lambda: None, {})
+    parent = LinuxAddressSpace(ram, frames, 0, Flushes(), lambda: None, FrameRefs(RAM_SIZE))
     parent.add(BASE, 8 * PAGE_SIZE, RW, "data")
     parent.add(BASE + 8 * PAGE_SIZE, PAGE_SIZE, RW, "shm", shared=True)
     parent.add(BASE + 9 * PAGE_SIZE, PAGE_SIZE, Prot.READ, "ro")
@@ -277,7 +332,7 @@ def test_fork_copies_none_early_when_frames_are_short() -> None:
     """The early copies' frames are taken before the fork changes anything, all or none:
     short of frames, fork copies on write as it would without them."""
     ram, frames = PhysicalMemory(RAM_SIZE), BuddyAllocator(MIB, RAM_SIZE - MIB)
-    space = LinuxAddressSpace(ram, frames, 0, Flushes(), lambda: None, {})
+    space = LinuxAddressSpace(ram, frames, 0, Flushes(), lambda: None, FrameRefs(RAM_SIZE))
     hoard = []
     while frames.free_bytes > 2 * PAGE_SIZE:
         hoard.append(frames.alloc(0))
@@ -288,6 +343,82 @@ def test_fork_copies_none_early_when_frames_are_short() -> None:
         frames.free(frame, 0)
 
 
+def test_a_fork_short_of_frames_fails_leaving_the_parent_as_it_was() -> None:
+    """ENOMEM wherever the frames run out (the child's root, upper or leaf tables, the
+    early copies': those go without), with every entry, owner count and free frame as
+    before; with enough frames the same fork succeeds."""
+    ram, frames = PhysicalMemory(RAM_SIZE), BuddyAllocator(MIB, RAM_SIZE - MIB)
+    parent = LinuxAddressSpace(ram, frames, 0, Flushes(), lambda: None, FrameRefs(RAM_SIZE))
+    for region in range(4):  # pages under four leaf tables, two PDPT entries
+        start = BASE + region * (LEAF if region < 3 else 1 << 30)
+        parent.add(start, 2 * PAGE_SIZE, RW, "data")
+        parent.copy_out(start, b"region%d" % region)
+    third = parent.fork()  # some frames have other owners
+    stack = parent.vmas[-1].start + 8
+    hoard = []
+    while frames.free_bytes:
+        hoard.append(frames.alloc(0))
+    failures = 0
+    while True:
+        before = snapshot([parent, third], frames, Flushes())
+        try:
+            child = parent.fork((stack,))
+        except KernelError as err:
+            assert err.errno == Errno.ENOMEM
+            assert snapshot([parent, third], frames, Flushes()) == before
+            failures += 1
+            frames.free(hoard.pop(), 0)
+            continue
+        break
+    assert failures >= 7  # root, PDPT, PD twice... four leaves: every step failed once
+    for frame in hoard:
+        frames.free(frame, 0)
+    assert child.copy_in(BASE + LEAF, 7) == b"region1"
+    child.copy_out(BASE, b"child")
+    assert parent.copy_in(BASE, 7) == b"region0" and third.copy_in(BASE, 7) == b"region0"
+    for space in (child, third, parent):
+        space.destroy()
+    assert frames.free_bytes == frames.total_bytes and not len(parent.refs)
+
+
+def test_fill_leaves_what_the_kernels_copy_leaves() -> None:
+    """An exec's data and bss given frames at once (``fill``): the same entries, bytes,
+    resident count and free frames as the kernel's copy into absent pages; a run with
+    a page present already is the kernel's copy; short of frames, ENOMEM and nothing
+    changed."""
+    data = bytes(range(256)) * 20  # a page and a quarter of file bytes, then bss
+
+    def machine(cls: type[AddressSpace]) -> tuple[AddressSpace, BuddyAllocator]:
+        ram, frames = PhysicalMemory(RAM_SIZE), BuddyAllocator(MIB, RAM_SIZE - MIB)
+        space = cls(ram, frames, 0, Flushes(), lambda: None, owners(cls))
+        space.add(BASE, 4 * PAGE_SIZE, RW, "data")  # across the leaf tables' edge
+        return space, frames
+
+    def contents(space: AddressSpace) -> Any:
+        return ([(va, pte & ~FRAME_MASK) for va, pte in space.pt.mapped(0, USER_END)],
+                space.copy_in(BASE, 4 * PAGE_SIZE), space.resident)
+
+    want, frames = machine(AddressSpace)
+    want.copy_out(BASE, data.ljust(4 * PAGE_SIZE, b"\0"))
+    for present in (False, True):
+        got, got_frames = machine(LinuxAddressSpace)
+        if present:
+            got.fault(BASE + PAGE_SIZE, WRITE_FAULT)
+            got.copy_out(BASE + PAGE_SIZE, b"old bytes")
+        assert isinstance(got, LinuxAddressSpace)
+        got.fill(BASE, data, 4)
+        assert contents(got) == contents(want) and got_frames.free_bytes == frames.free_bytes
+    for left in range(8):  # tables (PDPT, PD, two leaves), then 4 pages: all or none
+        short, short_frames = machine(LinuxAddressSpace)
+        assert isinstance(short, LinuxAddressSpace)
+        while short_frames.free_bytes > left * PAGE_SIZE:
+            short_frames.alloc(0)
+        with pytest.raises(KernelError):
+            short.fill(BASE, data, 4)
+        assert not list(short.pt.mapped(0, USER_END)) and short.resident == 0
+        assert short_frames.free_bytes == max(0, left - 4) * PAGE_SIZE  # tables made stay
+
+
 def test_user_string_reads_up_to_the_nul_in_any_page() -> None:
     """``args.user_string`` looks for the NUL in each page's frame and copies only the
     string: what reading the bytes one by one gives, EFAULT where that would fault
@@ -295,7 +426,7 @@ def test_user_string_reads_up_to_the_nul_in_any_page() -> None:
     from cloudos.linux.syscalls.args import user_string
 
     ram, frames = PhysicalMemory(RAM_SIZE), BuddyAllocator(MIB, RAM_SIZE - MIB)
-    space = LinuxAddressSpace(ram, frames, 0, Flushes(), lambda: None, {})
+    space = LinuxAddressSpace(ram, frames, 0, Flushes(), lambda: None, FrameRefs(RAM_SIZE))
     space.add(BASE, 2 * PAGE_SIZE, RW, "strings")  # then nothing mapped
     space.add(BASE + 3 * PAGE_SIZE, PAGE_SIZE, Prot.NONE, "none")
     space.copy_out(BASE, b"a" * (2 * PAGE_SIZE - 1) + b"\0")

@@ -16,7 +16,7 @@ from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
 from cloudos.kernel.mm.pagetable import COW, PRESENT, WRITABLE
 from cloudos.kernel.mm.vm import Prot
 from cloudos.linux import faultaround
-from cloudos.linux.aspace import LinuxAddressSpace
+from cloudos.linux.aspace import FrameRefs, LinuxAddressSpace
 
 MIB = 1 << 20
 BASE = 0x4000_0000
@@ -28,7 +28,8 @@ WINDOW_PAGES = faultaround.WINDOW // PAGE_SIZE
 def machine(fault_around: bool = True, ram_size: int = 64 * MIB) -> Any:
     ram = PhysicalMemory(ram_size)
     frames = BuddyAllocator(MIB, ram_size - MIB)
-    aspace = LinuxAddressSpace(ram, frames, 0, lambda *_root: None, lambda: None, {})
+    aspace = LinuxAddressSpace(ram, frames, 0, lambda *_root: None, lambda: None,
+                               FrameRefs(ram_size))
     cpu = SimpleNamespace(thread=SimpleNamespace(process=SimpleNamespace(aspace=aspace)),
                           fault_handler=None)
     if fault_around:

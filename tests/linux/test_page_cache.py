@@ -38,10 +38,11 @@ def test_small_writable_private_mappings_get_their_own_pages_at_once() -> None:
     from cloudos.kernel.mm.buddy import PAGE_SIZE
     from cloudos.kernel.mm.pagetable import FRAME_MASK, WRITABLE
     from cloudos.kernel.mm.vm import Prot
-    from cloudos.linux.aspace import new_aspace
+    from cloudos.linux.aspace import install_frame_refs, new_aspace
     from cloudos.linux.pagecache import EAGER_COPY_MAX, PageCache
 
     kernel = Kernel(64 << 20)
+    install_frame_refs(kernel)
     cache = PageCache(kernel)
     size = EAGER_COPY_MAX + PAGE_SIZE - 100  # the file ends inside its last page
     file = (1, 2, size, 4)

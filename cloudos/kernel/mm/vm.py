@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, replace
 from enum import IntFlag
-from typing import Callable
+from typing import Callable, MutableMapping
 
 from cloudos.hal.x86 import PF_FETCH, PF_PRESENT, PF_USER, PF_WRITE
 from cloudos.hal.ram import PhysicalMemory
@@ -94,13 +94,13 @@ class AddressSpace:
 
     def __init__(self, ram: PhysicalMemory, frames: BuddyAllocator, kernel_entry: int,
                  on_flush: Callable[[int], None], on_code: Callable[[], None],
-                 refs: dict[int, int] | None = None) -> None:
+                 refs: MutableMapping[int, int] | None = None) -> None:
         # on_flush drops stale TLB entries; on_code drops translated code, since frames
         # the kernel fills with code (not the guest) may hold old translations.
         self.ram, self.frames, self.on_flush, self.on_code = ram, frames, on_flush, on_code
         self.kernel_entry = kernel_entry
         # Owners of frames shared copy-on-write, kernel-wide; a frame absent has one owner.
-        self.refs: dict[int, int] = {} if refs is None else refs
+        self.refs: MutableMapping[int, int] = {} if refs is None else refs
         self.pt = PageTables(ram, frames, kernel_entry)
         self.vmas: list[Vma] = []
         self.brk_start = self.brk = HEAP_BASE
