@@ -383,6 +383,13 @@ class LinuxAddressSpace(AddressSpace):
     def _frames_for(self, count: int) -> list[int]:
         """``count`` free frames for fork's early copies, taken before anything changes;
         none when memory is short (the pages are then copied on write, as any other)."""
+        try:
+            return self._take_frames(count)
+        except KernelError:
+            return []
+
+    def _take_frames(self, count: int) -> list[int]:
+        """``count`` free frames, all or none: ENOMEM (none kept) when memory is short."""
         taken: list[int] = []
         try:
             for _ in range(count):
@@ -390,7 +397,7 @@ class LinuxAddressSpace(AddressSpace):
         except KernelError:
             for frame in taken:
                 self.frames.free(frame, 0)
-            return []
+            raise
         return taken
 
     # -- file pages ---------------------------------------------------------------
@@ -425,14 +432,7 @@ class LinuxAddressSpace(AddressSpace):
         if present:  # (a page there already: the kernel's copy, page by page)
             self.copy_out(start, bytes(data).ljust(pages * PAGE_SIZE, b"\0"), force=True)
             return
-        frames: list[int] = []
-        try:
-            for _ in range(pages):
-                frames.append(self.frames.alloc(0))
-        except KernelError:
-            for frame in frames:
-                self.frames.free(frame, 0)
-            raise
+        frames = self._take_frames(pages)
         ram = self.ram
         for index, frame in enumerate(frames):
             chunk = data[index * PAGE_SIZE:(index + 1) * PAGE_SIZE]
