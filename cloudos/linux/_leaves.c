@@ -28,7 +28,6 @@
 #define COW (1ull << 9)
 #define FRAME_MASK ((((uint64_t)1 << 40) - 1) << 12)
 #define PAGE_SHIFT 12
-#define KEEP_MAX 64 /* ranges of a table a fork leaves writable (shared VMAs) */
 
 /* The words [first, first+count) of ``view``, or NULL with an exception set. */
 static uint64_t *entries(Py_buffer *view, Py_ssize_t first, Py_ssize_t count)
@@ -65,23 +64,35 @@ static uint32_t *owner_count(Py_buffer *counts, uint64_t entry)
     return (uint32_t *)counts->buf + ((entry & FRAME_MASK) >> PAGE_SHIFT);
 }
 
-/* The (first, last) entry ranges of ``keep``, a sequence of pairs; -1 on error. */
-static Py_ssize_t parse_keep(PyObject *keep, Py_ssize_t ranges[][2])
+/* The (first, last) entry ranges of ``keep``, a sequence of pairs, as a new array in
+ * ``*out`` (PyMem_Free it; NULL when there are none): how many, or -1 on error. As
+ * many as the guest made shared mappings in the table's 2 MiB (one a page: 512). */
+static Py_ssize_t parse_keep(PyObject *keep, Py_ssize_t (**out)[2])
 {
     PyObject *seq = PySequence_Fast(keep, "keep must be a sequence of (first, last) pairs");
     Py_ssize_t n, i;
+    Py_ssize_t (*ranges)[2];
+    *out = NULL;
     if (seq == NULL)
         return -1;
     n = PySequence_Fast_GET_SIZE(seq);
-    if (n > KEEP_MAX) {
+    if (n == 0) {
         Py_DECREF(seq);
-        PyErr_Format(PyExc_ValueError, "%zd ranges to keep writable (at most %d)", n, KEEP_MAX);
+        return 0;
+    }
+    ranges = PyMem_Malloc((size_t)n * sizeof *ranges);
+    if (ranges == NULL) {
+        Py_DECREF(seq);
+        PyErr_NoMemory();
         return -1;
     }
+    *out = ranges;
     for (i = 0; i < n; i++) {
         if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "nn", &ranges[i][0],
                               &ranges[i][1])) {
             Py_DECREF(seq);
+            PyMem_Free(ranges);
+            *out = NULL;
             return -1;
         }
     }
@@ -89,7 +100,7 @@ static Py_ssize_t parse_keep(PyObject *keep, Py_ssize_t ranges[][2])
     return n;
 }
 
-static int kept(Py_ssize_t index, Py_ssize_t ranges[][2], Py_ssize_t n)
+static int kept(Py_ssize_t index, Py_ssize_t (*ranges)[2], Py_ssize_t n)
 {
     for (Py_ssize_t i = 0; i < n; i++)
         if (ranges[i][0] <= index && index < ranges[i][1])
@@ -129,7 +140,7 @@ static PyObject *leaf_fork(PyObject *self, PyObject *args)
 {
     Py_buffer view, counts;
     Py_ssize_t table, target, count, nkeep = -1, found = 0;
-    Py_ssize_t ranges[KEEP_MAX][2];
+    Py_ssize_t (*ranges)[2] = NULL;
     PyObject *keep;
     uint64_t *from, *to;
     (void)self;
@@ -140,7 +151,7 @@ static PyObject *leaf_fork(PyObject *self, PyObject *args)
     if (to != NULL && table < target + count && target < table + count)
         PyErr_SetString(PyExc_ValueError, "a leaf table copied onto itself");
     else if (to != NULL && counted(&counts, from, count, PRESENT))
-        nkeep = parse_keep(keep, ranges);
+        nkeep = parse_keep(keep, &ranges);
     if (nkeep >= 0) {
         for (Py_ssize_t i = 0; i < count; i++) {
             uint64_t e = from[i];
@@ -154,6 +165,7 @@ static PyObject *leaf_fork(PyObject *self, PyObject *args)
         }
         memcpy(to, from, (size_t)count * 8);
     }
+    PyMem_Free(ranges);
     PyBuffer_Release(&counts);
     PyBuffer_Release(&view);
     return nkeep < 0 ? NULL : PyLong_FromSsize_t(found);

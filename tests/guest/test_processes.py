@@ -49,6 +49,8 @@ EXPECTED_LINES = {
     ],
     "fork_tree": [b"tree of 50 processes: sum of (depth+1) = 243 (expected 243) ok"],
     "fork_copies": [b"fork rounds: 6, with a wrong view: 0"],
+    "fork_shared_many": [b"child's writes seen: 200 of 200 alone, 100 of 100 between private pages",
+                         b"private page still the parent's: yes"],
     "bss_brk": [b"bss reads zero: yes", b"bss keeps a write: yes",
                 b"brk memory reads zero: yes, after shrinking and growing back: yes"],
     "cow": [
