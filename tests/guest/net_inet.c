@@ -560,7 +560,8 @@ static int by_text(const void *a, const void *b)
 
 /* /proc/net/tcp's lines for this program's own sockets (a listener, a connection's two
  * ends with 3 bytes unread on one), ports named L and C, sorted: the host's other sockets
- * are left out of the comparison. */
+ * are left out of the comparison, also one that had C's port number before (a line from
+ * C to a port not this program's: natively, a TIME_WAIT socket of an earlier connection). */
 static void procnet(void)
 {
     int port, s = listener(&port, 4);
@@ -588,6 +589,13 @@ static void procnet(void)
         char *out = malloc(128);
         for (char *p = local; *p; p++) if (!strcmp(p, want_l)) strcpy(p, ":L"); else if (!strcmp(p, want_c)) strcpy(p, ":C");
         for (char *p = remote; *p; p++) if (!strcmp(p, want_l)) strcpy(p, ":L"); else if (!strcmp(p, want_c)) strcpy(p, ":C");
+        size_t r = strlen(remote);
+        if (r < 5 || (strcmp(remote + r - 2, ":L") && strcmp(remote + r - 2, ":C")
+                      && strcmp(remote + r - 5, ":0000"))) {
+            free(out);  /* (an older connection of the host's from the same port number:
+                         * in TIME_WAIT, to another port) */
+            continue;
+        }
         snprintf(out, 128, "%s %s st %s queues %s", local, remote, st, queues);
         found[n++] = out;
     }
