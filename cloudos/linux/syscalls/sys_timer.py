@@ -46,6 +46,7 @@ class PosixTimer:
     interval: float = 0.0
     generation: int = 0
     info: signals.SigInfo | None = None  # the last signal it queued (overruns counted in it)
+    taken_overrun: int = 0  # the overruns of the signal before info (taken by then)
 
 
 def _timers(t: Thread) -> dict[int, PosixTimer]:
@@ -151,6 +152,8 @@ def _fire(process: Process, timer: PosixTimer, missed: int) -> None:
     if info is not None and _pending(process, info):
         info.overrun = min(info.overrun + missed + 1, INT_MAX)  # still waiting: count it
         return
+    if info is not None:
+        timer.taken_overrun = info.overrun
     timer.info = signals.SigInfo(timer.signo, SI_TIMER, timer_id=timer.ident,
                                  overrun=min(missed, INT_MAX), value=timer.value)
     signals.send(process, timer.info, target)
@@ -169,9 +172,13 @@ def sys_timer_gettime(t: Thread, ident: int, out: int, *_: int) -> int:
 
 
 def sys_timer_getoverrun(t: Thread, ident: int, *_: int) -> int:
-    """Implements Linux timer_getoverrun(2): the overruns of the last signal it sent."""
+    """Implements Linux timer_getoverrun(2): the overruns of the last signal taken, not of
+    one still pending (Linux fixes the count when the signal is dequeued)."""
     timer = _timer(t, ident)
-    return timer.info.overrun if timer.info is not None else 0
+    info = timer.info
+    if info is None or _pending(t.process, info):
+        return timer.taken_overrun
+    return info.overrun
 
 
 def sys_timer_delete(t: Thread, ident: int, *_: int) -> int:
