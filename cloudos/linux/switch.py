@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from cloudos.hal.x86 import TrapKind
 from cloudos.kernel.sched import LEVELS, REALTIME, TOP, RunQueue
 from cloudos.kernel.task import Policy, State, Thread
+from cloudos.kernel.trap import Stop
 
 if TYPE_CHECKING:
     from cloudos.kernel.boot import Kernel
@@ -63,10 +64,48 @@ def returning(kernel: Kernel, thread: Thread, result: int) -> None:
         kernel.cpu.set_result(result)
 
 
+def wake(kernel: Kernel, thread: Thread, result: int) -> None:
+    """``Scheduler.wake(thread, result)``, its steps inline where nothing else can be
+    involved: one CPU (nothing conflicts, no other CPU to wake) and a user thread asleep
+    in a system call that returns ``result`` (not one restarted). Otherwise, or with the
+    direct switch off, ``Scheduler.wake`` itself."""
+    context = thread.context
+    scheduler = kernel.scheduler
+    if not ENABLED or kernel.smp is not None or context is None or thread.restart != -1 \
+            or thread.state is not State.BLOCKED:
+        scheduler.wake(thread, result)
+        return
+    channels = scheduler.channels
+    if channels.get(thread.channel) == [thread]:
+        del channels[thread.channel]
+    thread.channel, thread.deadline = None, None
+    kernel.cpu.set_context_result(context, result)
+    if thread.policy in (Policy.FIFO, Policy.RR):
+        thread.level = REALTIME
+    else:
+        thread.level, thread.used_us = max(TOP, thread.level - 1), 0.0
+    thread.state = State.READY
+    scheduler.queues[thread.cpu].levels[thread.level].append(thread)
+
+
+def asleep(kernel: Kernel, thread: Thread, entry: float) -> int:
+    """The end of a system call that has just put ``thread`` to sleep: the next thread
+    runs at once (``DirectSwitch.block_now``) and its RAX is returned; or, when it may
+    not, Stop is raised (the usual way: the dispatcher's ``on_stop``, or the loop).
+    ``entry``: when the call began (``time.perf_counter``)."""
+    direct = kernel.dispatcher.on_stop
+    if isinstance(direct, DirectSwitch):
+        rax = direct.block_now(thread, entry)
+        if rax is not None:
+            return rax
+    raise Stop
+
+
 class DirectSwitch:
     """The dispatcher's ``on_stop``; ``switches`` counts the switches made in the hook,
     ``yields`` those of them a sched_yield made itself (``yield_now``), ``handoffs``
-    those a call made to the thread it woke (``hand_to``: an IPC call's server).
+    those a call made to the thread it woke (``hand_to``: an IPC call's server),
+    ``blocks`` those a call that put its thread to sleep made itself (``block_now``).
     ``result``: the RAX of the call that stops next, left to it by ``returning``."""
 
     def __init__(self, kernel: Kernel) -> None:
@@ -74,6 +113,7 @@ class DirectSwitch:
         self.switches = 0
         self.yields = 0  # of them, made by ``yield_now`` inside a sched_yield
         self.handoffs = 0  # of them, made by ``hand_to``
+        self.blocks = 0  # of them, made by ``block_now`` inside a futex wait or a receive
         self.result: tuple[Thread, int] | None = None
 
     def __call__(self, thread: Thread) -> int | None:
@@ -152,6 +192,43 @@ class DirectSwitch:
         rax = cpu.switch(nxt.context, scheduler.budget(nxt, cpu, scheduler.clock()), 0)
         # The dispatcher adds the whole call's time once it returns: the part counted
         # above, and the switch, which is the next thread's slice's: taken back here.
+        thread.sys_time -= time.perf_counter() - entry
+        return rax
+
+    def block_now(self, thread: Thread, entry: float) -> int | None:
+        """``thread``, just put to sleep by its system call (a futex wait, a receive on
+        an empty port), gives the CPU to the next ready thread here, inside the call:
+        what ``__call__`` does once the call has raised Stop, without the Stop's trip
+        through the dispatcher. Returns the next thread's RAX (the SYSCALL hook writes it
+        into the CPU, the next thread's by then); the sleeper's RAX is written when it
+        wakes. None: nothing was done (the call raises Stop, the usual way): a timer or
+        the boost due, several CPUs, a signal to take or a tracer, a RAX left by
+        ``returning``, or nothing ready that the CPU may switch to. ``entry``: when the
+        call began, as for ``yield_now``."""
+        kernel = self.kernel
+        cpu, scheduler = kernel.cpu, kernel.scheduler
+        now = scheduler.clock()
+        timers = scheduler.timers
+        if thread.notify or cpu.smp is not None or now >= scheduler.next_boost \
+                or timers and timers[0][0] <= now + TIMER_SLACK or self.result is not None \
+                or thread.state is not State.BLOCKED or thread.context is None \
+                or thread.process.personality.ptrace is not None:
+            return None
+        queue = scheduler.queues[cpu.index]
+        nxt = _first_ready(queue)
+        if nxt is None:
+            return None
+        if nxt.notify or nxt.context is None or not cpu.can_switch(nxt.context):
+            queue.push(nxt, front=True)  # (it was first of its level: it stays first)
+            return None
+        thread.sys_time += time.perf_counter() - entry
+        scheduler.end(thread, TrapKind.SYSCALL, queue)
+        kernel.profile.context_switches += 1
+        self.switches += 1
+        self.blocks += 1
+        cpu.thread = nxt  # (``Scheduler.enter``)
+        nxt.state, nxt.cpu = State.RUNNING, cpu.index
+        rax = cpu.switch(nxt.context, scheduler.budget(nxt, cpu, scheduler.clock()))
         thread.sys_time -= time.perf_counter() - entry
         return rax
 

@@ -25,7 +25,7 @@ from cloudos.kernel.ipc import MSG_MAX, Deliver, Ipc, Message, Port
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.vm import AddressSpace
 from cloudos.kernel.task import State, Thread
-from cloudos.kernel.trap import Handler
+from cloudos.kernel.trap import Handler, Stop
 from cloudos.linux import switch
 from cloudos.linux.syscalls.args import s64
 
@@ -225,10 +225,15 @@ def sys_send_async(t: Thread, token: int, msg: int, *_: int) -> int:
 
 
 def _receive(t: Thread, token: int, msg_addr: int, timeout_ns: int) -> int:
-    ipc = t.process.kernel.ipc
+    entry = time.perf_counter()
+    kernel = t.process.kernel
+    ipc = kernel.ipc
     port = ipc.port(t.process.pid, token, Right.RECV)
-    return ipc.receive(t, port, _receiver(t, msg_addr), _deadline(t, timeout_ns),
-                       s64(timeout_ns) != 0)
+    try:
+        return ipc.receive(t, port, _receiver(t, msg_addr), _deadline(t, timeout_ns),
+                           s64(timeout_ns) != 0)
+    except Stop:  # it waits: the next thread runs at once if it may
+        return switch.asleep(kernel, t, entry)
 
 
 def sys_receive(t: Thread, token: int, msg: int, timeout_ns: int, *_: int) -> int:
