@@ -32,7 +32,8 @@ import time
 from typing import TYPE_CHECKING
 
 from cloudos.hal.x86 import TrapKind
-from cloudos.kernel.sched import LEVELS, REALTIME, TOP, RunQueue
+from cloudos.kernel.sched import (BOTTOM, LEVELS, MIN_SLICE_US, QUANTA_US, REALTIME, TOP,
+                                  RunQueue)
 from cloudos.kernel.task import Policy, State, Thread
 from cloudos.kernel.trap import Stop
 
@@ -139,14 +140,8 @@ class DirectSwitch:
                 cpu.set_result(result)
             return None
         assert nxt.context is not None and thread.context is not None
-        scheduler.end(thread, TrapKind.SYSCALL, queue)
-        kernel.profile.context_switches += 1
-        self.switches += 1
-        cpu.thread = nxt  # (``Scheduler.enter``)
-        nxt.state, nxt.cpu = State.RUNNING, cpu.index
-        # (its slice starts once the caller's has ended: they never overlap; the caller's
-        # RAX goes into its saved context: the CPU is the next thread's)
-        return cpu.switch(nxt.context, scheduler.budget(nxt, cpu, scheduler.clock()), result)
+        # (the caller's RAX goes into its saved context: the CPU is the next thread's)
+        return self._run(thread, nxt, queue, result)
 
     def yield_now(self, thread: Thread, entry: float) -> int | None:
         """sched_yield of ``thread`` (running, at its level, which it goes to the back
@@ -183,13 +178,8 @@ class DirectSwitch:
         thread.state = State.READY
         queue.levels[thread.level].append(thread)
         thread.sys_time += time.perf_counter() - entry  # (end's split of the slice)
-        scheduler.end(thread, TrapKind.SYSCALL, queue)
-        kernel.profile.context_switches += 1
-        self.switches += 1
         self.yields += 1
-        cpu.thread = nxt  # (``Scheduler.enter``)
-        nxt.state, nxt.cpu = State.RUNNING, cpu.index
-        rax = cpu.switch(nxt.context, scheduler.budget(nxt, cpu, scheduler.clock()), 0)
+        rax = self._run(thread, nxt, queue, 0)
         # The dispatcher adds the whole call's time once it returns: the part counted
         # above, and the switch, which is the next thread's slice's: taken back here.
         thread.sys_time -= time.perf_counter() - entry
@@ -222,13 +212,8 @@ class DirectSwitch:
             queue.push(nxt, front=True)  # (it was first of its level: it stays first)
             return None
         thread.sys_time += time.perf_counter() - entry
-        scheduler.end(thread, TrapKind.SYSCALL, queue)
-        kernel.profile.context_switches += 1
-        self.switches += 1
         self.blocks += 1
-        cpu.thread = nxt  # (``Scheduler.enter``)
-        nxt.state, nxt.cpu = State.RUNNING, cpu.index
-        rax = cpu.switch(nxt.context, scheduler.budget(nxt, cpu, scheduler.clock()))
+        rax = self._run(thread, nxt, queue, None)
         thread.sys_time -= time.perf_counter() - entry
         return rax
 
@@ -276,15 +261,42 @@ class DirectSwitch:
         else:
             nxt.level, nxt.used_us = max(TOP, nxt.level - 1), 0.0
         thread.sys_time += time.perf_counter() - entry
-        scheduler.end(thread, TrapKind.SYSCALL, scheduler.queues[cpu.index])
-        kernel.profile.context_switches += 1
-        self.switches += 1
         self.handoffs += 1
-        cpu.thread = nxt  # (``Scheduler.enter``)
-        nxt.state, nxt.cpu = State.RUNNING, cpu.index
-        cpu.switch(nxt.context, scheduler.budget(nxt, cpu, scheduler.clock()))
+        self._run(thread, nxt, scheduler.queues[cpu.index], None)
         thread.sys_time -= time.perf_counter() - entry
         return result
+
+    def _run(self, thread: Thread, nxt: Thread, queue: RunQueue, result: int | None) -> int:
+        """``thread``'s slice ends (``Scheduler.end`` of a thread no longer running:
+        asleep, or queued already) and ``nxt`` runs from here: ``Scheduler.enter``, its
+        slice and quantum (``Scheduler.budget``: it starts once the other's has ended,
+        they never overlap) and the CPU's ``switch`` (``result``, not None: ``thread``'s
+        RAX, into its saved context). Returns ``nxt``'s RAX. The three scheduler steps
+        inline, in this one call; with the scheduler's trace on, ``end`` records it."""
+        kernel = self.kernel
+        cpu, scheduler = kernel.cpu, kernel.scheduler
+        clock = scheduler.clock
+        if scheduler.trace_limit:
+            scheduler.end(thread, TrapKind.SYSCALL, queue)
+        else:  # (``end``: the rest of the slice, not in system calls, is user time)
+            start, system = cpu.slice
+            elapsed = clock() - start
+            user = elapsed - (thread.sys_time - system)
+            thread.user_time += user if user > 0.0 else 0.0
+            thread.used_us += elapsed * 1e6
+        kernel.profile.context_switches += 1
+        self.switches += 1
+        cpu.thread = nxt  # (``Scheduler.enter``)
+        nxt.state, nxt.cpu = State.RUNNING, cpu.index
+        now = clock()
+        cpu.slice = now, nxt.sys_time
+        budget = QUANTA_US[BOTTOM] if nxt.policy is Policy.FIFO \
+            else QUANTA_US[nxt.level] - nxt.used_us
+        timers = scheduler.timers
+        if timers:
+            budget = min(budget, (timers[0][0] - now) * 1e6)
+        assert nxt.context is not None
+        return cpu.switch(nxt.context, int(max(budget, MIN_SLICE_US)), result)
 
 
 def _first_ready(queue: RunQueue, last: int = LEVELS - 1) -> Thread | None:

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from cloudos.kernel.sched import RunQueue
+from cloudos.kernel.sched import QUANTA_US, RunQueue
+from cloudos.hal.x86 import TrapKind
 from cloudos.kernel.task import Policy, State, Thread
 from cloudos.kernel.trap import Stop
 from cloudos.linux import switch
@@ -26,11 +27,11 @@ def _setup() -> tuple[switch.DirectSwitch, Thread, Thread, Any]:
     ended: list[Thread] = []
     switched: list[tuple[Any, int]] = []
     scheduler = SimpleNamespace(clock=lambda: 10.0, timers=[], next_boost=11.0,
-                                queues=[queue], channels={},
-                                end=lambda t, kind, q: ended.append(t),
-                                budget=lambda t, cpu, start: 555)
+                                queues=[queue], channels={}, trace_limit=1,
+                                end=lambda t, kind, q: ended.append(t))
     cpu = SimpleNamespace(smp=None, index=0, can_switch=lambda ctx: ctx.switchable,
-                          switch=lambda ctx, quantum: switched.append((ctx, quantum)) or 99)
+                          switch=lambda ctx, quantum, result:
+                          switched.append((ctx, quantum)) or 99)
     process = SimpleNamespace(personality=SimpleNamespace(ptrace=None))
     kernel = SimpleNamespace(cpu=cpu, scheduler=scheduler, ended=ended, switched=switched,
                              profile=SimpleNamespace(context_switches=0),
@@ -48,7 +49,7 @@ def _setup() -> tuple[switch.DirectSwitch, Thread, Thread, Any]:
 def test_block_now_runs_the_next_thread() -> None:
     direct, sleeper, other, kernel = _setup()
     assert switch.asleep(kernel, sleeper, 0.0) == 99  # (the next thread's RAX)
-    assert kernel.ended == [sleeper] and kernel.switched == [(other.context, 555)]
+    assert kernel.ended == [sleeper] and kernel.switched == [(other.context, QUANTA_US[1])]
     assert (kernel.cpu.thread, other.state, other.cpu) == (other, State.RUNNING, 0)
     assert sleeper.state is State.BLOCKED and not list(kernel.scheduler.queues[0])
     assert (direct.blocks, direct.switches, kernel.profile.context_switches) == (1, 1, 1)
@@ -190,3 +191,53 @@ def test_wake_with_the_switch_off_is_scheduler_wake(monkeypatch) -> None:
     monkeypatch.setattr(switch, "ENABLED", False)
     switch.wake(kernel, thread, 5)  # type: ignore[arg-type]
     assert calls == [(thread, 5)]
+
+
+# -- DirectSwitch._run against Scheduler.end, enter and budget ---------------------------
+def _two(policy: Policy, level: int, used: float, timer: float | None
+         ) -> tuple[FakeKernel, Thread, Thread, list[tuple[Any, int, Any]]]:
+    kernel = FakeKernel()
+    kernel.clock.now = 3.0
+    process = kernel.new_process()
+    old = kernel.new_thread(process, hog(1.0))
+    nxt = kernel.new_thread(process, hog(1.0), policy=policy)
+    old.state, old.sys_time, old.used_us, old.user_time = State.BLOCKED, 0.25, 100.0, 1.0
+    nxt.level, nxt.used_us, nxt.sys_time = level, used, 0.5
+    kernel.cpu.slice = (2.999, 0.2495)  # (a slice of 1 ms, 0.5 ms of it in calls)
+    if timer is not None:
+        kernel.scheduler.call_at(timer, lambda: None)
+    switched: list[tuple[Any, int, Any]] = []
+    kernel.cpu.switch = lambda ctx, quantum, result: switched.append(  # type: ignore[attr-defined]
+        (ctx, quantum, result)) or 5
+    return kernel, old, nxt, switched
+
+
+def _after(kernel: FakeKernel, old: Thread, nxt: Thread) -> tuple[Any, ...]:
+    return (old.user_time, old.used_us, nxt.state, nxt.cpu, kernel.cpu.thread,
+            kernel.cpu.slice, kernel.profile.context_switches)
+
+
+@pytest.mark.parametrize("policy,level,used,timer", [
+    (Policy.NORMAL, 2, 300.0, None), (Policy.NORMAL, 6, 0.0, 3.0004),
+    (Policy.FIFO, 0, 0.0, None), (Policy.RR, 0, 900.0, 3.5), (Policy.NORMAL, 1, 1990.0, None),
+])
+@pytest.mark.parametrize("traced", [False, True], ids=["inline", "trace"])
+def test_run_is_end_enter_and_budget(policy, level, used, timer, traced) -> None:
+    kernel, old, nxt, switched = _two(policy, level, used, timer)
+    kernel.scheduler.trace_limit = 1 << 20 if traced else 0
+    direct = switch.DirectSwitch(kernel)  # type: ignore[arg-type]
+    queue = kernel.scheduler.queues[0]
+    assert direct._run(old, nxt, queue, 7) == 5
+    slow_kernel, slow_old, slow_nxt, _ = _two(policy, level, used, timer)
+    slow_kernel.scheduler.trace_limit = 1 << 20 if traced else 0
+    scheduler = slow_kernel.scheduler
+    scheduler.end(slow_old, TrapKind.SYSCALL, scheduler.queues[0])
+    slow_kernel.profile.context_switches += 1
+    scheduler.enter(slow_nxt, slow_kernel.cpu)
+    quantum = scheduler.budget(slow_nxt, slow_kernel.cpu, scheduler.clock())
+    assert switched == [(nxt.context, quantum, 7)]
+    assert _after(kernel, old, nxt)[:4] == _after(slow_kernel, slow_old, slow_nxt)[:4]
+    assert kernel.cpu.thread is nxt and slow_kernel.cpu.thread is slow_nxt
+    assert (kernel.cpu.slice, kernel.profile.context_switches, direct.switches) == \
+        (slow_kernel.cpu.slice, 1, 1)
+    assert kernel.scheduler.trace == scheduler.trace

@@ -25,7 +25,7 @@ from cloudos.kernel.ipc import MSG_MAX, Deliver, Ipc, Message, Port
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.vm import AddressSpace
 from cloudos.kernel.task import State, Thread
-from cloudos.kernel.trap import Handler, Stop
+from cloudos.kernel.trap import Handler
 from cloudos.linux import switch
 from cloudos.linux.syscalls.args import s64
 
@@ -229,11 +229,15 @@ def _receive(t: Thread, token: int, msg_addr: int, timeout_ns: int) -> int:
     kernel = t.process.kernel
     ipc = kernel.ipc
     port = ipc.port(t.process.pid, token, Right.RECV)
-    try:
-        return ipc.receive(t, port, _receiver(t, msg_addr), _deadline(t, timeout_ns),
-                           s64(timeout_ns) != 0)
-    except Stop:  # it waits: the next thread runs at once if it may
-        return switch.asleep(kernel, t, entry)
+    deliver = _receiver(t, msg_addr)
+    if port.queue or s64(timeout_ns) == 0:
+        return ipc.receive(t, port, deliver, _deadline(t, timeout_ns), s64(timeout_ns) != 0)
+    # ``Ipc.receive`` on an empty port, its wait: then the next thread runs at once if
+    # it may (``switch.asleep``), with no Stop through the dispatcher
+    ipc.receivers[t] = deliver
+    kernel.scheduler.sleep_on(t, ("recv", port.id), _deadline(t, timeout_ns),
+                              -Errno.ETIMEDOUT)
+    return switch.asleep(kernel, t, entry)
 
 
 def sys_receive(t: Thread, token: int, msg: int, timeout_ns: int, *_: int) -> int:
@@ -307,8 +311,28 @@ def _call_direct(t: Thread, direct: switch.DirectSwitch, port: Port, msg: Messag
 def sys_reply(t: Thread, token: int, msg: int, *_: int) -> int:
     """Answer a call through its one-shot reply capability (spent, it leaves the
     replier's space: a server's space held every reply capability it ever used)."""
-    ipc = t.process.kernel.ipc
+    kernel = t.process.kernel
+    ipc = kernel.ipc
     outgoing = _outgoing(t, msg)
+    space = ipc.caps.spaces.get(t.process.pid, {})
+    cap = space.get(token)
+    if cap is not None and cap.valid and cap.type is ObjType.REPLY \
+            and cap.rights & Right.SEND:
+        # ``Ipc.reply``'s steps (the lookup's checks just made), the caller's wake-up
+        # inline (``switch.wake``), and the spent capability out of the space at once
+        cap.valid = False
+        del space[token]
+        caller = ipc.replies.pop(cap.obj, None)
+        if caller is None or caller.state is not State.BLOCKED \
+                or caller.channel != ("reply", cap.obj):
+            raise KernelError(Errno.ESRCH, "the caller no longer waits")
+        deliver = ipc.receivers.pop(caller)
+        try:
+            result = deliver(outgoing)
+        except KernelError as err:
+            result = -err.errno
+        switch.wake(kernel, caller, result)
+        return 0
     try:
         return ipc.reply(t.process.pid, token, outgoing)
     finally:
