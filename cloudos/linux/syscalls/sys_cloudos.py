@@ -23,7 +23,6 @@ from cloudos.kernel.cap import Cap, ObjType, Right
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import MSG_MAX, Deliver, Ipc, Message, Port
 from cloudos.kernel.mm.buddy import PAGE_SIZE
-from cloudos.kernel.mm.vm import AddressSpace
 from cloudos.kernel.task import State, Thread
 from cloudos.kernel.trap import Handler
 from cloudos.linux import switch
@@ -41,18 +40,9 @@ _created: weakref.WeakKeyDictionary[Ipc, dict[int, tuple[int, Cap]]] = weakref.W
 
 
 def _deadline(t: Thread, timeout_ns: int) -> float | None:
-    timeout = s64(timeout_ns)
-    return None if timeout < 0 else t.process.kernel.scheduler.clock() + timeout / 1e9
-
-
-def _header(aspace: AddressSpace, msg_addr: int, write: bool) -> tuple[int, int]:
-    """Where the ``struct cloudos_msg`` at ``msg_addr`` lies: the physical address of its
-    page (one translation, which the payload reuses when it lies in the same page: a
-    message on the stack does), and its offset there; -1: it spans two pages."""
-    offset = msg_addr & PAGE_OFFSET
-    if offset + MSG.size > PAGE_SIZE:
-        return -1, offset
-    return aspace.user_frame(msg_addr, write), offset
+    if timeout_ns >> 63:  # (negative as a long: no deadline; the common case, no s64)
+        return None
+    return t.process.kernel.scheduler.clock() + s64(timeout_ns) / 1e9
 
 
 def _in_page(msg_addr: int, data: int, length: int) -> bool:
@@ -66,7 +56,10 @@ def _outgoing(t: Thread, msg_addr: int) -> Message:
     process = t.process
     aspace = process.aspace
     ram = aspace.ram.bytes
-    frame, offset = _header(aspace, msg_addr, False)
+    # The header's page (one translation, which the payload reuses when it lies in the
+    # same page: a message on the stack does) and its offset there; -1: two pages
+    offset = msg_addr & PAGE_OFFSET
+    frame = aspace.user_frame(msg_addr, False) if offset + MSG.size <= PAGE_SIZE else -1
     if frame < 0:
         fields = MSG.unpack(aspace.copy_in(msg_addr, MSG.size))
     else:
@@ -93,7 +86,8 @@ def _outgoing(t: Thread, msg_addr: int) -> Message:
 def _receiver(t: Thread, msg_addr: int) -> Deliver:
     """How a message lands in this thread's ``struct cloudos_msg`` at ``msg_addr``."""
     aspace, ipc = t.process.aspace, t.process.kernel.ipc
-    frame, offset = _header(aspace, msg_addr, False)
+    offset = msg_addr & PAGE_OFFSET  # (its page, as ``_outgoing`` finds it)
+    frame = aspace.user_frame(msg_addr, False) if offset + MSG.size <= PAGE_SIZE else -1
     if frame < 0:
         data_addr, capacity = MSG.unpack(aspace.copy_in(msg_addr, MSG.size))[1:3]
     else:
