@@ -148,7 +148,8 @@ def _state(kernel: FakeKernel, thread: Thread) -> tuple[Any, ...]:
     (Policy.NORMAL, 3, False), (Policy.NORMAL, 1, False), (Policy.NORMAL, 3, True),
     (Policy.FIFO, 0, False), (Policy.RR, 0, True),
 ])
-def test_wake_is_scheduler_wake(policy, level, company) -> None:
+def test_wake_is_scheduler_wake(policy, level, company, monkeypatch) -> None:
+    monkeypatch.setattr(switch, "ENABLED", True)  # (its inline steps, whatever the run's)
     slow_kernel, slow = _asleep(policy, level, company)
     slow_kernel.scheduler.wake(slow, 5)
     fast_kernel, fast = _asleep(policy, level, company)
