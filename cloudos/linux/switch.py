@@ -275,12 +275,13 @@ class DirectSwitch:
         inline, in this one call; with the scheduler's trace on, ``end`` records it."""
         kernel = self.kernel
         cpu, scheduler = kernel.cpu, kernel.scheduler
-        clock = scheduler.clock
         if scheduler.trace_limit:
             scheduler.end(thread, TrapKind.SYSCALL, queue)
+            now = scheduler.clock()
         else:  # (``end``: the rest of the slice, not in system calls, is user time)
+            now = scheduler.clock()  # (the one slice ends when the other starts)
             start, system = cpu.slice
-            elapsed = clock() - start
+            elapsed = now - start
             user = elapsed - (thread.sys_time - system)
             thread.user_time += user if user > 0.0 else 0.0
             thread.used_us += elapsed * 1e6
@@ -288,7 +289,6 @@ class DirectSwitch:
         self.switches += 1
         cpu.thread = nxt  # (``Scheduler.enter``)
         nxt.state, nxt.cpu = State.RUNNING, cpu.index
-        now = clock()
         cpu.slice = now, nxt.sys_time
         budget = QUANTA_US[BOTTOM] if nxt.policy is Policy.FIFO \
             else QUANTA_US[nxt.level] - nxt.used_us

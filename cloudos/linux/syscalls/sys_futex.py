@@ -29,7 +29,7 @@ from cloudos.linux.syscalls.args import deadline, read_timespec, s32
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 3, 4
 FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 9, 10
 FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME = 128, 256
-WAIT_PRIVATE = FUTEX_WAIT | FUTEX_PRIVATE_FLAG
+WAIT_PRIVATE, WAKE_PRIVATE = FUTEX_WAIT | FUTEX_PRIVATE_FLAG, FUTEX_WAKE | FUTEX_PRIVATE_FLAG
 BITSET_MATCH_ANY = 0xFFFF_FFFF
 # futex_waitv: struct futex_waitv (val, uaddr, flags, reserved), at most 128 of them;
 # futex2 flags: the size (only 32 bits is supported, as Linux) and PRIVATE
@@ -169,6 +169,20 @@ def sys_futex(t: Thread, uaddr: int, op: int, val: int, timeout: int, uaddr2: in
         kernel.scheduler.sleep_on(t, ("futex", id(aspace), uaddr), None, -Errno.ETIMEDOUT,
                                   BITSET_MATCH_ANY)
         return switch.asleep(kernel, t, entry)
+    if op == WAKE_PRIVATE and not uaddr & 3 and uaddr < USER_END and not _vectors \
+            and val & 0xFFFF_FFFF:
+        # (a pthread's wake: ``futex_wake``'s steps for FUTEX_WAKE_PRIVATE, inline, when no
+        # futex_waitv sleeps anywhere: none sleeping, or the one sleeper woken; else below)
+        kernel = t.process.kernel
+        key = ("futex", id(t.process.aspace), uaddr)
+        sleepers = kernel.scheduler.channels.get(key)
+        if sleepers is None:
+            return 0
+        if len(sleepers) == 1 and not val & 0x8000_0000:  # (a count of at least one)
+            one = sleepers[0]
+            if one.state is State.BLOCKED and one.channel == key:  # (its bits: any)
+                switch.wake(kernel, one, 0)
+                return 1
     if op & ~FUTEX_PRIVATE_FLAG == FUTEX_WAKE:  # (futex_wake checks the address: _key)
         return futex_wake(t, uaddr, max(0, s32(val)), BITSET_MATCH_ANY,
                           bool(op & FUTEX_PRIVATE_FLAG))
