@@ -380,35 +380,46 @@ static PyObject *rdtsc(PyObject *self, PyObject *args)
     return PyLong_FromUnsignedLongLong((uint64_t)hi << 32 | lo);
 }
 
-/* uc_context_save and uc_context_restore (set once by swap_setup: the C API's). */
+/* uc_context_save, uc_context_restore and uc_ctl (set once by swap_setup: the C API's),
+ * and uc_ctl's control word for a TLB flush. */
 static int (*context_save)(void *uc, void *context);
 static int (*context_restore)(void *uc, void *context);
+static int (*uc_control)(void *uc, int control, ...);
+static int tlb_flush_control;
 
 static PyObject *swap_setup(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
-    if (n != 2)
-        return PyErr_Format(PyExc_TypeError, "swap_setup takes 2 addresses");
+    if (n != 2 && n != 4)
+        return PyErr_Format(PyExc_TypeError, "swap_setup takes 2 addresses (and uc_ctl's, "
+                            "with its TLB flush control word)");
     context_save = PyLong_AsVoidPtr(args[0]);
     context_restore = PyLong_AsVoidPtr(args[1]);
+    if (n == 4) {
+        uc_control = PyLong_AsVoidPtr(args[2]);
+        tlb_flush_control = (int)PyLong_AsLong(args[3]);
+    }
     if (PyErr_Occurred())
         return NULL;
     Py_RETURN_NONE;
 }
 
-/* swap(uc, old, new, rip, rax, latch, latch_bits, timer, quantum_ns, result): Cpu.switch's
+/* swap(uc, old, new, rip, rax, latch, latch_bits, timer, quantum_ns, result[, flush]):
+ * Cpu.switch's
  * steps in one call (each ctypes call costs about a microsecond). `old` and `new` are
  * uc_context blobs, seen as 64-bit words; `rip`, `rax`, `latch` are word indexes (latch
  * -1: none). The running state is saved into `old` with its exception latch cleared,
  * `new` restored with its RIP 2 back (Unicorn moves RIP past the SYSCALL after the hook)
  * and `old`'s saved RIP set 2 on; with `timer` (a qtimer handle, 0: the caller arms
  * the quantum) the quantum starts now; with `result` (not None) `old`'s saved RAX is set
- * to it (what its system call returns when it runs again). Returns `new`'s RAX. */
+ * to it (what its system call returns when it runs again); with `flush` true (`new` runs
+ * on other page tables) the TLB is dropped, uc_ctl's TLB flush made here rather than
+ * through ctypes (~1 us). Returns `new`'s RAX. */
 static PyObject *swap(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
     (void)self;
-    if (n != 10)
-        return PyErr_Format(PyExc_TypeError, "swap takes 10 arguments");
+    if (n != 10 && n != 11)
+        return PyErr_Format(PyExc_TypeError, "swap takes 10 or 11 arguments");
     void *uc = PyLong_AsVoidPtr(args[0]);
     uint64_t *old = PyLong_AsVoidPtr(args[1]), *new = PyLong_AsVoidPtr(args[2]);
     Py_ssize_t rip = PyLong_AsSsize_t(args[3]), rax = PyLong_AsSsize_t(args[4]);
@@ -418,9 +429,10 @@ static PyObject *swap(PyObject *self, PyObject *const *args, Py_ssize_t n)
     long long quantum_ns = PyLong_AsLongLong(args[8]);
     int has_result = args[9] != Py_None;
     uint64_t result = has_result ? PyLong_AsUnsignedLongLongMask(args[9]) : 0;
-    if (PyErr_Occurred())
+    int flush = n == 11 ? PyObject_IsTrue(args[10]) : 0;
+    if (flush < 0 || PyErr_Occurred())
         return NULL;
-    if (!context_save || !uc || !old || !new)
+    if (!context_save || !uc || !old || !new || (flush && !uc_control))
         return PyErr_Format(PyExc_RuntimeError, "swap: not set up");
     int err = context_save(uc, old);
     if (err)
@@ -435,6 +447,11 @@ static PyObject *swap(PyObject *self, PyObject *const *args, Py_ssize_t n)
     old[rip] += 2;
     if (has_result)
         old[rax] = result;
+    if (flush) {
+        err = uc_control(uc, tlb_flush_control);
+        if (err)
+            return PyErr_Format(PyExc_RuntimeError, "uc_ctl(TLB_FLUSH): %d", err);
+    }
     if (timer)
         qtimer_arm(timer, quantum_ns > 0 ? (uint64_t)quantum_ns : 0);
     return PyLong_FromUnsignedLongLong(new[rax]);

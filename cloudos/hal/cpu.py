@@ -253,7 +253,8 @@ class Cpu:
         # ``switch``'s constant arguments to ``_preempt.swap``: the engine, where RIP, RAX
         # and the exception latch lie in a context, and the quantum timer's state.
         _preempt.swap_setup(_c_address(uclib.uc_context_save),
-                            _c_address(uclib.uc_context_restore))
+                            _c_address(uclib.uc_context_restore), _c_address(uclib.uc_ctl),
+                            _TLB_FLUSH)
         faults = self._faults
         assert faults is not None
         self._swap = (_c_address(self._handle), self.slots[X.UC_X86_REG_RIP],
@@ -585,11 +586,10 @@ class Cpu:
         handle, rip, rax, latch, bits, timer = self._swap
         stress = self._stress is not None
         result = _preempt.swap(handle, old.address, ctx.address, rip, rax, latch, bits,
-                               0 if stress else timer, quantum_us * 1000, result)
+                               0 if stress else timer, quantum_us * 1000, result,
+                               old.root != ctx.root)  # (``drop_tlb`` in the same call)
         old.cpu = None
         self._latched = False
-        if old.root != ctx.root:
-            self.drop_tlb()
         self._loaded, ctx.cpu = ctx, self
         if stress:
             self._arm(quantum_us)

@@ -32,8 +32,10 @@ import time
 from typing import TYPE_CHECKING
 
 from cloudos.hal.x86 import TrapKind
-from cloudos.kernel.sched import LEVELS, REALTIME, TOP, RunQueue
+from cloudos.kernel.sched import (BOTTOM, LEVELS, MIN_SLICE_US, QUANTA_US, REALTIME, TOP,
+                                  RunQueue)
 from cloudos.kernel.task import Policy, State, Thread
+from cloudos.kernel.trap import Stop
 
 if TYPE_CHECKING:
     from cloudos.kernel.boot import Kernel
@@ -63,10 +65,48 @@ def returning(kernel: Kernel, thread: Thread, result: int) -> None:
         kernel.cpu.set_result(result)
 
 
+def wake(kernel: Kernel, thread: Thread, result: int) -> None:
+    """``Scheduler.wake(thread, result)``, its steps inline where nothing else can be
+    involved: one CPU (nothing conflicts, no other CPU to wake) and a user thread asleep
+    in a system call that returns ``result`` (not one restarted). Otherwise, or with the
+    direct switch off, ``Scheduler.wake`` itself."""
+    context = thread.context
+    scheduler = kernel.scheduler
+    if not ENABLED or kernel.smp is not None or context is None or thread.restart != -1 \
+            or thread.state is not State.BLOCKED:
+        scheduler.wake(thread, result)
+        return
+    channels = scheduler.channels
+    if channels.get(thread.channel) == [thread]:
+        del channels[thread.channel]
+    thread.channel, thread.deadline = None, None
+    kernel.cpu.set_context_result(context, result)
+    if thread.policy in (Policy.FIFO, Policy.RR):
+        thread.level = REALTIME
+    else:
+        thread.level, thread.used_us = max(TOP, thread.level - 1), 0.0
+    thread.state = State.READY
+    scheduler.queues[thread.cpu].levels[thread.level].append(thread)
+
+
+def asleep(kernel: Kernel, thread: Thread, entry: float) -> int:
+    """The end of a system call that has just put ``thread`` to sleep: the next thread
+    runs at once (``DirectSwitch.block_now``) and its RAX is returned; or, when it may
+    not, Stop is raised (the usual way: the dispatcher's ``on_stop``, or the loop).
+    ``entry``: when the call began (``time.perf_counter``)."""
+    direct = kernel.dispatcher.on_stop
+    if isinstance(direct, DirectSwitch):
+        rax = direct.block_now(thread, entry)
+        if rax is not None:
+            return rax
+    raise Stop
+
+
 class DirectSwitch:
     """The dispatcher's ``on_stop``; ``switches`` counts the switches made in the hook,
     ``yields`` those of them a sched_yield made itself (``yield_now``), ``handoffs``
-    those a call made to the thread it woke (``hand_to``: an IPC call's server).
+    those a call made to the thread it woke (``hand_to``: an IPC call's server),
+    ``blocks`` those a call that put its thread to sleep made itself (``block_now``).
     ``result``: the RAX of the call that stops next, left to it by ``returning``."""
 
     def __init__(self, kernel: Kernel) -> None:
@@ -74,6 +114,7 @@ class DirectSwitch:
         self.switches = 0
         self.yields = 0  # of them, made by ``yield_now`` inside a sched_yield
         self.handoffs = 0  # of them, made by ``hand_to``
+        self.blocks = 0  # of them, made by ``block_now`` inside a futex wait or a receive
         self.result: tuple[Thread, int] | None = None
 
     def __call__(self, thread: Thread) -> int | None:
@@ -99,14 +140,8 @@ class DirectSwitch:
                 cpu.set_result(result)
             return None
         assert nxt.context is not None and thread.context is not None
-        scheduler.end(thread, TrapKind.SYSCALL, queue)
-        kernel.profile.context_switches += 1
-        self.switches += 1
-        cpu.thread = nxt  # (``Scheduler.enter``)
-        nxt.state, nxt.cpu = State.RUNNING, cpu.index
-        # (its slice starts once the caller's has ended: they never overlap; the caller's
-        # RAX goes into its saved context: the CPU is the next thread's)
-        return cpu.switch(nxt.context, scheduler.budget(nxt, cpu, scheduler.clock()), result)
+        # (the caller's RAX goes into its saved context: the CPU is the next thread's)
+        return self._run(thread, nxt, queue, result)
 
     def yield_now(self, thread: Thread, entry: float) -> int | None:
         """sched_yield of ``thread`` (running, at its level, which it goes to the back
@@ -143,15 +178,42 @@ class DirectSwitch:
         thread.state = State.READY
         queue.levels[thread.level].append(thread)
         thread.sys_time += time.perf_counter() - entry  # (end's split of the slice)
-        scheduler.end(thread, TrapKind.SYSCALL, queue)
-        kernel.profile.context_switches += 1
-        self.switches += 1
         self.yields += 1
-        cpu.thread = nxt  # (``Scheduler.enter``)
-        nxt.state, nxt.cpu = State.RUNNING, cpu.index
-        rax = cpu.switch(nxt.context, scheduler.budget(nxt, cpu, scheduler.clock()), 0)
+        rax = self._run(thread, nxt, queue, 0)
         # The dispatcher adds the whole call's time once it returns: the part counted
         # above, and the switch, which is the next thread's slice's: taken back here.
+        thread.sys_time -= time.perf_counter() - entry
+        return rax
+
+    def block_now(self, thread: Thread, entry: float) -> int | None:
+        """``thread``, just put to sleep by its system call (a futex wait, a receive on
+        an empty port), gives the CPU to the next ready thread here, inside the call:
+        what ``__call__`` does once the call has raised Stop, without the Stop's trip
+        through the dispatcher. Returns the next thread's RAX (the SYSCALL hook writes it
+        into the CPU, the next thread's by then); the sleeper's RAX is written when it
+        wakes. None: nothing was done (the call raises Stop, the usual way): a timer or
+        the boost due, several CPUs, a signal to take or a tracer, a RAX left by
+        ``returning``, or nothing ready that the CPU may switch to. ``entry``: when the
+        call began, as for ``yield_now``."""
+        kernel = self.kernel
+        cpu, scheduler = kernel.cpu, kernel.scheduler
+        now = scheduler.clock()
+        timers = scheduler.timers
+        if thread.notify or cpu.smp is not None or now >= scheduler.next_boost \
+                or timers and timers[0][0] <= now + TIMER_SLACK or self.result is not None \
+                or thread.state is not State.BLOCKED or thread.context is None \
+                or thread.process.personality.ptrace is not None:
+            return None
+        queue = scheduler.queues[cpu.index]
+        nxt = _first_ready(queue)
+        if nxt is None:
+            return None
+        if nxt.notify or nxt.context is None or not cpu.can_switch(nxt.context):
+            queue.push(nxt, front=True)  # (it was first of its level: it stays first)
+            return None
+        thread.sys_time += time.perf_counter() - entry
+        self.blocks += 1
+        rax = self._run(thread, nxt, queue, None)
         thread.sys_time -= time.perf_counter() - entry
         return rax
 
@@ -199,15 +261,42 @@ class DirectSwitch:
         else:
             nxt.level, nxt.used_us = max(TOP, nxt.level - 1), 0.0
         thread.sys_time += time.perf_counter() - entry
-        scheduler.end(thread, TrapKind.SYSCALL, scheduler.queues[cpu.index])
-        kernel.profile.context_switches += 1
-        self.switches += 1
         self.handoffs += 1
-        cpu.thread = nxt  # (``Scheduler.enter``)
-        nxt.state, nxt.cpu = State.RUNNING, cpu.index
-        cpu.switch(nxt.context, scheduler.budget(nxt, cpu, scheduler.clock()))
+        self._run(thread, nxt, scheduler.queues[cpu.index], None)
         thread.sys_time -= time.perf_counter() - entry
         return result
+
+    def _run(self, thread: Thread, nxt: Thread, queue: RunQueue, result: int | None) -> int:
+        """``thread``'s slice ends (``Scheduler.end`` of a thread no longer running:
+        asleep, or queued already) and ``nxt`` runs from here: ``Scheduler.enter``, its
+        slice and quantum (``Scheduler.budget``: it starts once the other's has ended,
+        they never overlap) and the CPU's ``switch`` (``result``, not None: ``thread``'s
+        RAX, into its saved context). Returns ``nxt``'s RAX. The three scheduler steps
+        inline, in this one call; with the scheduler's trace on, ``end`` records it."""
+        kernel = self.kernel
+        cpu, scheduler = kernel.cpu, kernel.scheduler
+        if scheduler.trace_limit:
+            scheduler.end(thread, TrapKind.SYSCALL, queue)
+            now = scheduler.clock()
+        else:  # (``end``: the rest of the slice, not in system calls, is user time)
+            now = scheduler.clock()  # (the one slice ends when the other starts)
+            start, system = cpu.slice
+            elapsed = now - start
+            user = elapsed - (thread.sys_time - system)
+            thread.user_time += user if user > 0.0 else 0.0
+            thread.used_us += elapsed * 1e6
+        kernel.profile.context_switches += 1
+        self.switches += 1
+        cpu.thread = nxt  # (``Scheduler.enter``)
+        nxt.state, nxt.cpu = State.RUNNING, cpu.index
+        cpu.slice = now, nxt.sys_time
+        budget = QUANTA_US[BOTTOM] if nxt.policy is Policy.FIFO \
+            else QUANTA_US[nxt.level] - nxt.used_us
+        timers = scheduler.timers
+        if timers:
+            budget = min(budget, (timers[0][0] - now) * 1e6)
+        assert nxt.context is not None
+        return cpu.switch(nxt.context, int(max(budget, MIN_SLICE_US)), result)
 
 
 def _first_ready(queue: RunQueue, last: int = LEVELS - 1) -> Thread | None:

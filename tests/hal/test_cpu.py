@@ -623,3 +623,7 @@ def test_the_one_call_swap_refuses_bad_arguments() -> None:
         _preempt.swap(0, 0, 0)
     with pytest.raises(RuntimeError):
         _preempt.swap(0, 0, 0, 0, 0, -1, 0, 0, 1000, None)
+    with pytest.raises(RuntimeError):  # (with the TLB flush of another address space)
+        _preempt.swap(0, 0, 0, 0, 0, -1, 0, 0, 1000, None, True)
+    with pytest.raises(TypeError):
+        _preempt.swap(0, 0, 0, 0, 0, -1, 0, 0, 1000, None, True, 0)

@@ -188,5 +188,37 @@ int main(void) {
     fflush(stdout);
     waitpid(caller, NULL, 0);
     printf("reply: %s\n", err(replied));
+
+    // A caller that gave up (its call timed out) is not answered by a late reply: ESRCH;
+    // its next call gets its own answer. (The other process prints first, then this one.)
+    long g = cloudos_port_create();
+    fflush(stdout);
+    pid_t quitter = fork();
+    if (quitter == 0) {
+        char got1[16] = "-", got2[16] = "-";
+        struct cloudos_msg q1 = text("first", 7), q2 = text("second", 8), a1, a2;
+        memset(&a1, 0, sizeof a1); a1.data = got1; a1.len = sizeof got1;
+        memset(&a2, 0, sizeof a2); a2.data = got2; a2.len = sizeof got2;
+        printf("quitter's first call: %s\n", err(cloudos_call(g, &q1, &a1, 20000000)));
+        usleep(100000);  // (the server answers the first late, 60 ms after receiving it)
+        long r2 = cloudos_call(g, &q2, &a2, -1);
+        printf("quitter's second call: %s %s tag %lu\n", err(r2), r2 >= 0 ? got2 : "-",
+               (unsigned long)a2.tag);
+        fflush(stdout);
+        _exit(0);
+    }
+    char gbuf[16];
+    struct cloudos_msg gin;
+    memset(&gin, 0, sizeof gin); gin.data = gbuf; gin.len = sizeof gbuf;
+    cloudos_receive(g, &gin, -1);
+    usleep(60000);
+    struct cloudos_msg late = text("late", 9), on_time = text("on time", 10);
+    long late_rc = cloudos_reply(gin.reply, &late);
+    memset(&gin, 0, sizeof gin); gin.data = gbuf; gin.len = sizeof gbuf;
+    cloudos_receive(g, &gin, -1);
+    long second_rc = cloudos_reply(gin.reply, &on_time);
+    waitpid(quitter, NULL, 0);
+    printf("late reply to a caller that gave up: %s\n", err(late_rc));
+    printf("reply to the second call (%s): %s\n", gbuf, err(second_rc));
     return 0;
 }

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from cloudos.kernel.sched import RunQueue
+from cloudos.kernel.sched import QUANTA_US, RunQueue
 from cloudos.kernel.task import Policy, State, Thread
 from cloudos.linux import switch
 
@@ -169,14 +169,15 @@ def test_hand_to_wakes_the_server_as_scheduler_wake_would() -> None:
     switched: list[tuple[Any, int]] = []
     kernel.scheduler.channels[("recv", 7)] = [server]
     kernel.scheduler.end = lambda t, kind, queue: ended.append((t, kind))
-    kernel.scheduler.budget = lambda t, cpu, start: 777
-    kernel.cpu.switch = lambda ctx, quantum: switched.append((ctx, quantum)) or 0
+    kernel.scheduler.trace_limit = 1  # (the slice's end through ``Scheduler.end``)
+    kernel.cpu.switch = lambda ctx, quantum, result: switched.append((ctx, quantum)) or 0
     kernel.profile = SimpleNamespace(context_switches=0)
     caller.state = State.BLOCKED
     assert direct.hand_to(caller, server, 42, 0.0) == 42
     assert ("recv", 7) not in kernel.scheduler.channels
     assert (server.channel, server.state, server.level, kernel.cpu.thread) == \
         (None, State.RUNNING, 1, server)
-    assert ended and ended[0][0] is caller and switched == [(server.context, 777)]
+    # (its quantum: ``Scheduler.budget``'s, a full one at level 1 with no timer)
+    assert ended and ended[0][0] is caller and switched == [(server.context, QUANTA_US[1])]
     assert (direct.handoffs, direct.switches, kernel.profile.context_switches) == (1, 1, 1)
     assert not list(kernel.scheduler.queues[0])

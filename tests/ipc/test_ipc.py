@@ -49,6 +49,10 @@ waiting receive into a bad buffer, a call: EFAULT
 then poll: ok question tag 5 (reply cap: yes)
 caller got: ok answer tag 6
 reply: ok
+quitter's first call: ETIMEDOUT
+quitter's second call: ok on time tag 10
+late reply to a caller that gave up: ESRCH
+reply to the second call (second): ok
 """
 
 

@@ -23,7 +23,6 @@ from cloudos.kernel.cap import Cap, ObjType, Right
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import MSG_MAX, Deliver, Ipc, Message, Port
 from cloudos.kernel.mm.buddy import PAGE_SIZE
-from cloudos.kernel.mm.vm import AddressSpace
 from cloudos.kernel.task import State, Thread
 from cloudos.kernel.trap import Handler
 from cloudos.linux import switch
@@ -41,18 +40,9 @@ _created: weakref.WeakKeyDictionary[Ipc, dict[int, tuple[int, Cap]]] = weakref.W
 
 
 def _deadline(t: Thread, timeout_ns: int) -> float | None:
-    timeout = s64(timeout_ns)
-    return None if timeout < 0 else t.process.kernel.scheduler.clock() + timeout / 1e9
-
-
-def _header(aspace: AddressSpace, msg_addr: int, write: bool) -> tuple[int, int]:
-    """Where the ``struct cloudos_msg`` at ``msg_addr`` lies: the physical address of its
-    page (one translation, which the payload reuses when it lies in the same page: a
-    message on the stack does), and its offset there; -1: it spans two pages."""
-    offset = msg_addr & PAGE_OFFSET
-    if offset + MSG.size > PAGE_SIZE:
-        return -1, offset
-    return aspace.user_frame(msg_addr, write), offset
+    if timeout_ns >> 63:  # (negative as a long: no deadline; the common case, no s64)
+        return None
+    return t.process.kernel.scheduler.clock() + s64(timeout_ns) / 1e9
 
 
 def _in_page(msg_addr: int, data: int, length: int) -> bool:
@@ -66,7 +56,10 @@ def _outgoing(t: Thread, msg_addr: int) -> Message:
     process = t.process
     aspace = process.aspace
     ram = aspace.ram.bytes
-    frame, offset = _header(aspace, msg_addr, False)
+    # The header's page (one translation, which the payload reuses when it lies in the
+    # same page: a message on the stack does) and its offset there; -1: two pages
+    offset = msg_addr & PAGE_OFFSET
+    frame = aspace.user_frame(msg_addr, False) if offset + MSG.size <= PAGE_SIZE else -1
     if frame < 0:
         fields = MSG.unpack(aspace.copy_in(msg_addr, MSG.size))
     else:
@@ -93,7 +86,8 @@ def _outgoing(t: Thread, msg_addr: int) -> Message:
 def _receiver(t: Thread, msg_addr: int) -> Deliver:
     """How a message lands in this thread's ``struct cloudos_msg`` at ``msg_addr``."""
     aspace, ipc = t.process.aspace, t.process.kernel.ipc
-    frame, offset = _header(aspace, msg_addr, False)
+    offset = msg_addr & PAGE_OFFSET  # (its page, as ``_outgoing`` finds it)
+    frame = aspace.user_frame(msg_addr, False) if offset + MSG.size <= PAGE_SIZE else -1
     if frame < 0:
         data_addr, capacity = MSG.unpack(aspace.copy_in(msg_addr, MSG.size))[1:3]
     else:
@@ -225,10 +219,19 @@ def sys_send_async(t: Thread, token: int, msg: int, *_: int) -> int:
 
 
 def _receive(t: Thread, token: int, msg_addr: int, timeout_ns: int) -> int:
-    ipc = t.process.kernel.ipc
+    entry = time.perf_counter()
+    kernel = t.process.kernel
+    ipc = kernel.ipc
     port = ipc.port(t.process.pid, token, Right.RECV)
-    return ipc.receive(t, port, _receiver(t, msg_addr), _deadline(t, timeout_ns),
-                       s64(timeout_ns) != 0)
+    deliver = _receiver(t, msg_addr)
+    if port.queue or s64(timeout_ns) == 0:
+        return ipc.receive(t, port, deliver, _deadline(t, timeout_ns), s64(timeout_ns) != 0)
+    # ``Ipc.receive`` on an empty port, its wait: then the next thread runs at once if
+    # it may (``switch.asleep``), with no Stop through the dispatcher
+    ipc.receivers[t] = deliver
+    kernel.scheduler.sleep_on(t, ("recv", port.id), _deadline(t, timeout_ns),
+                              -Errno.ETIMEDOUT)
+    return switch.asleep(kernel, t, entry)
 
 
 def sys_receive(t: Thread, token: int, msg: int, timeout_ns: int, *_: int) -> int:
@@ -302,8 +305,28 @@ def _call_direct(t: Thread, direct: switch.DirectSwitch, port: Port, msg: Messag
 def sys_reply(t: Thread, token: int, msg: int, *_: int) -> int:
     """Answer a call through its one-shot reply capability (spent, it leaves the
     replier's space: a server's space held every reply capability it ever used)."""
-    ipc = t.process.kernel.ipc
+    kernel = t.process.kernel
+    ipc = kernel.ipc
     outgoing = _outgoing(t, msg)
+    space = ipc.caps.spaces.get(t.process.pid, {})
+    cap = space.get(token)
+    if cap is not None and cap.valid and cap.type is ObjType.REPLY \
+            and cap.rights & Right.SEND:
+        # ``Ipc.reply``'s steps (the lookup's checks just made), the caller's wake-up
+        # inline (``switch.wake``), and the spent capability out of the space at once
+        cap.valid = False
+        del space[token]
+        caller = ipc.replies.pop(cap.obj, None)
+        if caller is None or caller.state is not State.BLOCKED \
+                or caller.channel != ("reply", cap.obj):
+            raise KernelError(Errno.ESRCH, "the caller no longer waits")
+        deliver = ipc.receivers.pop(caller)
+        try:
+            result = deliver(outgoing)
+        except KernelError as err:
+            result = -err.errno
+        switch.wake(kernel, caller, result)
+        return 0
     try:
         return ipc.reply(t.process.pid, token, outgoing)
     finally:

@@ -23,11 +23,13 @@ from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.vm import PAGE_MASK, USER_END
 from cloudos.kernel.task import State, Thread
 from cloudos.kernel.trap import Stop
+from cloudos.linux import switch
 from cloudos.linux.syscalls.args import deadline, read_timespec, s32
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 3, 4
 FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 9, 10
 FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME = 128, 256
+WAIT_PRIVATE, WAKE_PRIVATE = FUTEX_WAIT | FUTEX_PRIVATE_FLAG, FUTEX_WAKE | FUTEX_PRIVATE_FLAG
 BITSET_MATCH_ANY = 0xFFFF_FFFF
 # futex_waitv: struct futex_waitv (val, uaddr, flags, reserved), at most 128 of them;
 # futex2 flags: the size (only 32 bits is supported, as Linux) and PRIVATE
@@ -73,7 +75,7 @@ def futex_wake(t: Thread, uaddr: int, count: int, bits: int = BITSET_MATCH_ANY,
     if sleepers is not None and len(sleepers) == 1 and count:  # (what wakeup does for one)
         one = sleepers[0]
         if one.state is State.BLOCKED and one.channel == key and one.wait_bits & bits:
-            scheduler.wake(one, 0)  # (its channel goes with it: wake)
+            switch.wake(t.process.kernel, one, 0)  # (its channel goes with it: wake)
             return 1 + _wake_vectors(t, key, count - 1) if _vectors else 1
     woken = scheduler.wakeup(key, 0, count, bits)
     return woken + _wake_vectors(t, key, count - woken)
@@ -118,6 +120,7 @@ def _until(t: Thread, timeout: int, op: int, absolute: bool) -> float | None:
 
 
 def _wait(t: Thread, uaddr: int, val: int, timeout: int, op: int, bits: int) -> int:
+    entry = time.perf_counter()
     key = _key(t, uaddr, bool(op & FUTEX_PRIVATE_FLAG))
     if bits == 0:
         raise KernelError(Errno.EINVAL, "empty bitset")
@@ -126,8 +129,9 @@ def _wait(t: Thread, uaddr: int, val: int, timeout: int, op: int, bits: int) -> 
     phys = aspace.user_frame(uaddr, False) + (uaddr & ~PAGE_MASK)
     if int.from_bytes(aspace.ram.bytes[phys:phys + 4], "little") != val & 0xFFFF_FFFF:
         raise KernelError(Errno.EAGAIN, "futex value changed")
-    t.process.kernel.scheduler.sleep_on(t, key, until, -Errno.ETIMEDOUT, bits)
-    raise Stop
+    kernel = t.process.kernel
+    kernel.scheduler.sleep_on(t, key, until, -Errno.ETIMEDOUT, bits)
+    return switch.asleep(kernel, t, entry)  # (the next thread's RAX, or Stop)
 
 
 def _requeue(t: Thread, uaddr: int, wake: int, move: int, uaddr2: int,
@@ -153,6 +157,32 @@ def sys_futex(t: Thread, uaddr: int, op: int, val: int, timeout: int, uaddr2: in
               ) -> int:
     """Implements Linux futex(2): WAIT, WAKE, their BITSET forms, REQUEUE, CMP_REQUEUE."""
     op &= 0xFFFF_FFFF  # (an int: its sign bit is none of the flags or commands below)
+    if op == WAIT_PRIVATE and not timeout and not uaddr & 3 and uaddr < USER_END:
+        # (a pthread's wait: ``_wait``'s steps for FUTEX_WAIT_PRIVATE with no timeout,
+        # inline; the sleeper's slice ends and the next thread runs here if it may)
+        entry = time.perf_counter()
+        aspace = t.process.aspace
+        phys = aspace.user_frame(uaddr, False) + (uaddr & ~PAGE_MASK)
+        if int.from_bytes(aspace.ram.bytes[phys:phys + 4], "little") != val & 0xFFFF_FFFF:
+            raise KernelError(Errno.EAGAIN, "futex value changed")
+        kernel = t.process.kernel
+        kernel.scheduler.sleep_on(t, ("futex", id(aspace), uaddr), None, -Errno.ETIMEDOUT,
+                                  BITSET_MATCH_ANY)
+        return switch.asleep(kernel, t, entry)
+    if op == WAKE_PRIVATE and not uaddr & 3 and uaddr < USER_END and not _vectors \
+            and val & 0xFFFF_FFFF:
+        # (a pthread's wake: ``futex_wake``'s steps for FUTEX_WAKE_PRIVATE, inline, when no
+        # futex_waitv sleeps anywhere: none sleeping, or the one sleeper woken; else below)
+        kernel = t.process.kernel
+        key = ("futex", id(t.process.aspace), uaddr)
+        sleepers = kernel.scheduler.channels.get(key)
+        if sleepers is None:
+            return 0
+        if len(sleepers) == 1 and not val & 0x8000_0000:  # (a count of at least one)
+            one = sleepers[0]
+            if one.state is State.BLOCKED and one.channel == key:  # (its bits: any)
+                switch.wake(kernel, one, 0)
+                return 1
     if op & ~FUTEX_PRIVATE_FLAG == FUTEX_WAKE:  # (futex_wake checks the address: _key)
         return futex_wake(t, uaddr, max(0, s32(val)), BITSET_MATCH_ANY,
                           bool(op & FUTEX_PRIVATE_FLAG))

@@ -54,7 +54,10 @@ def _behind(scheduler: Scheduler, t: Thread) -> int:
     for queue in scheduler.queues:
         levels = queue.levels
         for level in range(t.level if realtime else len(levels) - 1, found, -1):
-            for other in levels[level]:
+            line = levels[level]
+            if not line:  # (most are empty)
+                continue
+            for other in line:
                 if realtime or other.state is State.READY and other is not t:
                     found = level
                     break
