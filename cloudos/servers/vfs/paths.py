@@ -152,9 +152,10 @@ class Namespace:
     def _enter(self, walk: Walk, name: bytes) -> Walk:
         """One step down into ``name`` (which the caller checked is a directory entry)."""
         here = walk[-1]
-        names = [step.name for step in walk[1:]]  # (``path_of`` of the walk one step on)
+        names = [step.name for step in walk]  # (``path_of`` of the walk one step on:
+        names[0] = b""  # its root's name is the empty one before the first "/")
         names.append(name)
-        mounted = self.mounts.get(b"/" + b"/".join(names))
+        mounted = self.mounts.get(b"/".join(names))
         if mounted is not None:  # what lies beneath a mount point is never consulted
             return walk + (Step(name, mounted, mounted.root()),)
         return walk + (Step(name, here.fs, here.fs.walk_lookup(here.node, name)),)
