@@ -89,7 +89,8 @@ def direct(t: Thread, state: Any, port: Port, msg: Message, deliver: Deliver,
     reply_id = cap.obj
     msg.reply = cap
     ipc.replies[reply_id] = t
-    before, t.channel = t.channel, ("reply", reply_id)  # (the server asks if it waits)
+    waiting = ("reply", reply_id)
+    before, t.channel = t.channel, waiting  # (the server asks if it waits)
     answers: list[Message] = []
     runtime.direct = (cap, answers)
     # The server leaves its receive for this message and runs on the caller's time.
@@ -116,7 +117,7 @@ def direct(t: Thread, state: Any, port: Port, msg: Message, deliver: Deliver,
         return result
     # Not answered (parked, forwarded): the caller sleeps on its reply, as in Ipc.call.
     ipc.receivers[t] = deliver
-    scheduler.sleep_on(t, ("reply", reply_id), deadline, timeout_result)
+    scheduler.sleep_on(t, waiting, deadline, timeout_result)
     onward = runtime.forwarded.get(reply_id)
     if onward is not None and onward.server is not None:
         return serve(t, onward, msg)

@@ -90,6 +90,7 @@ _EPIPE_EFBIG = (-int(Errno.EPIPE), -int(Errno.EFBIG))
 # (plain names for what every answer is checked against: an enum member read through its
 # class costs ~0.2 us on Python 3.11, a global ~0.02)
 _INTERRUPTED, _RESTART, _BACKGROUND = Again.INTERRUPTED, Again.RESTART, Again.BACKGROUND
+_READ, _WRITE = int(Sysno.READ), int(Sysno.WRITE)
 
 
 def _client(t: Thread) -> Cap:
@@ -765,11 +766,11 @@ def sys_read(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
     if 0 < count <= INLINE_MAX and fastpath.ENABLED and _all_good(t, buf, count, True):
         inline = vfs.Inline(count)
         return call(t, vfs.Read(s32(fd), count, process.pgid, process.sid, inline),
-                    deliver=_read_answer(t, Sysno.READ, buf, count, inline))
+                    deliver=_read_answer(t, _READ, buf, count, inline))
     good = _lendable(t, buf, count, True)
     return call(t, vfs.Read(s32(fd), count, process.pgid, process.sid),
                 grants=(_grant(t, buf, good, True),),
-                deliver=_read_answer(t, Sysno.READ, buf, count))
+                deliver=_read_answer(t, _READ, buf, count))
 
 
 # struct signalfd_siginfo: signo, errno, code, pid, uid, fd, tid, band, overrun, trapno,
@@ -853,10 +854,10 @@ def sys_write(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
             data = None  # (partly bad: lent up to there, and the VFS decides)
         if data is not None:
             return call(t, vfs.Write(s32(fd), count, *_job(t), data),
-                        deliver=_sigpipe(t, Sysno.WRITE))
+                        deliver=_sigpipe(t, _WRITE))
     good = _lendable(t, buf, count, False)
     return call(t, vfs.Write(s32(fd), count, *_job(t)), grants=(_grant(t, buf, good, False),),
-                deliver=_sigpipe(t, Sysno.WRITE))
+                deliver=_sigpipe(t, _WRITE))
 
 
 def sys_pread64(t: Thread, fd: int, buf: int, count: int, offset: int, *_: int) -> int:
