@@ -64,6 +64,8 @@ class LinuxProcess:
     pending_set: Pending = field(default_factory=lambda: Pending())  # sent, not yet taken
     execed: bool = False        # setpgid on a child that has exec'd is EACCES
     files: int = 0              # token of its FILE capability on the VFS port (0: none)
+    # (that token and the capability a lookup found under it, for ``sys_file.call``)
+    files_cap: tuple[int, Any] | None = None
     itimer: tuple[float, float] = (0.0, 0.0)  # ITIMER_REAL: deadline (0: off), interval
     aslr: str = layouts.DEFAULT  # how it lays out the programs it execs (aslr.MODES)
     persona: int = 0            # personality(2): PER_LINUX and its flags (ADDR_NO_RANDOMIZE)

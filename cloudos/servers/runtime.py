@@ -32,6 +32,9 @@ from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import Stop
 
 FORWARDED_MAX = 256  # forwarded calls remembered before the answered ones are forgotten
+# (as plain names for the fast path's steps: an enum member read through its class costs
+# ~0.2 us on Python 3.11, a global ~0.02)
+READY, RUNNING, ETIMEDOUT = State.READY, State.RUNNING, -Errno.ETIMEDOUT
 def unqueue(kernel: Kernel, thread: Thread) -> None:
     """Take a READY ``thread`` off the run queues: it runs now, outside the scheduler's loop."""
     for queue in kernel.scheduler.queues:
@@ -123,7 +126,12 @@ class ServerApi:
         request.answered = True
         self.runtime.outstanding.discard(request)
         ipc = self.kernel.ipc
-        space = ipc.caps.spaces.get(self.pid, {})
+        space = ipc.caps.spaces.get(self.pid)
+        if space is None:
+            return
+        if not request.grants:  # (most calls: only the reply capability, never a grant's)
+            space.pop(request.reply_token, None)
+            return
         for token in (request.reply_token, *request.grants):
             cap = space.pop(token, None)
             if cap is not None and cap.type is ObjType.GRANT:
@@ -247,15 +255,15 @@ class ServerRuntime:
         (busy, or woken for something else): the caller waits its turn."""
         thread, pending = self.thread, self.pending
         message = pending.message if pending is not None else None
-        if thread.state is not State.READY or message is None or message.reply is None \
+        if thread.state is not READY or message is None or message.reply is None \
                 or message.reply.obj != reply_id:
             return False
         unqueue(self.kernel, thread)
-        thread.state = State.RUNNING
+        thread.state = RUNNING
         self.served_now += 1
         assert thread.service is not None
         thread.service.step(thread)  # (through its Service: a tracer may time the step)
-        if thread.state is State.RUNNING:
+        if thread.state is RUNNING:
             self.kernel.scheduler.add(thread)
         port = self.forwarded.get(reply_id)  # (the VFS's socket calls go to the net server)
         if port is not None and port.server is not None:
@@ -293,12 +301,12 @@ class ServerRuntime:
             return
         # back in its receive, as Ipc.receive on an empty port (without its Stop)
         self.kernel.ipc.receivers[thread] = self._deliver
-        self.kernel.scheduler.sleep_on(thread, ("recv", port.id), None, -Errno.ETIMEDOUT)
+        self.kernel.scheduler.sleep_on(thread, ("recv", port.id), None, ETIMEDOUT)
 
     def resume(self, caller: Thread) -> None:
         """The fast path answered ``caller``, whose wake-up queued it: it runs on instead."""
         unqueue(self.kernel, caller)
-        caller.state = State.RUNNING
+        caller.state = RUNNING
 
     def step(self, thread: Thread) -> None:
         """Run the server until it waits for its next request."""
@@ -372,11 +380,15 @@ class ServerRuntime:
         token, minted already by a direct call, put in this server's space as it is)."""
         caps = self.kernel.ipc.caps
         if reply_token and msg.reply is not None:
-            caps.spaces.setdefault(self.pid, {})[reply_token] = msg.reply
+            space = caps.spaces.get(self.pid)
+            if space is None:
+                space = caps.spaces[self.pid] = {}
+            space[reply_token] = msg.reply
             reply = reply_token
         else:
             reply = caps.install(self.pid, msg.reply) if msg.reply is not None else 0
-        grants = [caps.install(self.pid, c) for c in msg.caps if c.type is ObjType.GRANT]
+        grants = [caps.install(self.pid, c) for c in msg.caps if c.type is ObjType.GRANT] \
+            if msg.caps else []
         request = Request(msg.tag, msg.sender, reply, grants, message=msg, body=msg.body)
         if reply:
             self.outstanding.add(request)

@@ -185,3 +185,47 @@ def test_fault_injection_goes_through_the_step() -> None:
                              lambda a: a.body, None, -110)
     assert answer is Again.RESTART  # struck before it was served: it runs again
     assert rig.server.thread.state is State.TERMINATED and rig.crashed == 1
+
+
+class Body(int):
+    """A request body the rig's server adds one to, with the op ``sys_file.call`` sends."""
+
+    OP = 0
+
+
+def test_a_file_call_checks_its_capability_each_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sys_file.call`` remembers the FILE capability a lookup found under the process's
+    token, but a capability revoked, or taken out of the process's space, refuses the next
+    call (EPERM) as the lookup itself does; a new one under the same token is looked up."""
+    from cloudos.errno import Errno, KernelError
+    from cloudos.kernel.cap import Right
+    from cloudos.linux.process import LinuxProcess
+    from cloudos.linux.syscalls import sys_file
+
+    monkeypatch.setattr(fastpath, "ENABLED", True)  # (answered in the call, whatever the switch)
+    rig = Rig(handler=True)
+    ipc = rig.kernel.ipc  # type: ignore[attr-defined]
+    process = rig.caller.process
+    process.personality = linux = LinuxProcess(creds=None)  # type: ignore[arg-type]
+    parent = rig.server.client_cap(Right.SEND | Right.FILE | Right.GRANT)
+    linux.files = ipc.caps.install(process.pid, ipc.caps.derive(parent, Right.SEND | Right.FILE))
+    assert sys_file.call(rig.caller, Body(41)) == 42
+    assert sys_file.call(rig.caller, Body(7)) == 8 and linux.files_cap is not None
+    held = ipc.caps.spaces[process.pid].pop(linux.files)  # out of its space
+    with pytest.raises(KernelError) as refused:
+        sys_file.call(rig.caller, Body(1))
+    assert refused.value.errno == Errno.EPERM
+    ipc.caps.spaces[process.pid][linux.files] = held  # back: served again
+    assert sys_file.call(rig.caller, Body(2)) == 3
+    ipc.caps.revoke(parent)  # revoked: refused, whatever was remembered
+    with pytest.raises(KernelError) as refused:
+        sys_file.call(rig.caller, Body(3))
+    assert refused.value.errno == Errno.EPERM
+    linux.files = ipc.caps.install(process.pid, ipc.caps.derive(
+        rig.server.client_cap(Right.SEND | Right.FILE | Right.GRANT), Right.SEND | Right.FILE))
+    assert sys_file.call(rig.caller, Body(4)) == 5
+    linux.files = ipc.caps.install(process.pid, ipc.caps.derive(
+        rig.server.client_cap(Right.SEND | Right.FILE | Right.GRANT), Right.SEND))
+    with pytest.raises(KernelError) as refused:  # without FILE: refused
+        sys_file.call(rig.caller, Body(5))
+    assert refused.value.errno == Errno.EPERM

@@ -204,3 +204,21 @@ def test_fork_shares_open_file_descriptions_and_keeps_cloexec() -> None:
     assert child.limit == 100
     child.install(open_file(), fd=0)
     assert table.get(0) is shared  # the tables are separate; the files are shared
+
+
+def test_the_root_walk_is_made_once_and_follows_a_new_root() -> None:
+    """``Namespace.root`` gives the same walk while "/" is the same node of the same file
+    system, and a new one once another file system is put on "/" (pivot_root's move)."""
+    t = Tree()
+    first = t.ns.root()
+    assert first is t.ns.root() and first[0].fs is t.root_fs and path_of(first) == b"/"
+    assert t.ns.resolve(first, b"/a/file")[0][0] is first[0]
+    t.ns.mounts[b"/"] = t.mnt_fs  # (as vfs.mounts' pivot_root sets it)
+    moved = t.ns.root()
+    assert moved is not first and moved[0].fs is t.mnt_fs
+    assert moved[0].node is t.mnt_fs.root()
+    assert t.ns.resolve(moved, b"/inside")[0][-1].fs is t.mnt_fs
+    with fails(Errno.ENOENT):
+        t.ns.resolve(moved, b"/a/file")
+    copy = t.ns.copy(5)
+    assert copy.root()[0].fs is t.mnt_fs and copy.root() is not moved  # its own

@@ -41,8 +41,16 @@ def host_error(err: OSError) -> KernelError:
 def user_string(aspace: AddressSpace, va: int, limit: int = 4096) -> bytes:
     """A NUL-terminated string from user memory (ENAMETOOLONG past ``limit``): looked for
     in each page's frame, only the string copied."""
-    out = bytearray()
     ram = aspace.ram
+    out = bytearray()
+    if limit > 0:  # (the common case, inline: all of it in its first page)
+        size = 4096 - (va & 4095)
+        phys = aspace.user_frame(va, False) + (va & 4095)
+        nul = ram.find(0, phys, phys + size)
+        if nul >= 0:
+            return bytes(ram.bytes[phys:nul])
+        out += ram.bytes[phys:phys + size]
+        va += size
     while len(out) < limit:
         size = 4096 - (va & 4095)
         phys = aspace.user_frame(va, False) + (va & 4095)  # (EFAULT as copy_in's)

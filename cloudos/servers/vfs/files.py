@@ -179,9 +179,11 @@ class PidRef:
     exited: bool = False
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, init=False)
 class OpenFile:
-    """An open file description."""
+    """An open file description. (Its own ``__init__``: the fields a kind gives are set
+    on the instance, the others read through the class's defaults: one is made per open,
+    and the generated ``__init__``'s 33 stores cost more than the rest of making it.)"""
 
     # "node", "pipe", "fifo", "socket", "eventfd", "timerfd", "signalfd", "epoll", "console",
     # "inet", "mqueue", "pidfd", "ptm" (a pseudo-terminal's master), "pts" (its slave),
@@ -232,7 +234,13 @@ class OpenFile:
         assert self.walk is not None
         return self.walk[-1].node
 
-    def __post_init__(self) -> None:
+    def __init__(self, kind: str, flags: int, walk: Walk | None = None, **more: Any) -> None:
+        self.kind, self.flags, self.walk = kind, flags, walk
+        if more:
+            unknown = more.keys() - _OPEN_FILE_FIELDS
+            if unknown:
+                raise TypeError(f"OpenFile has no field {sorted(unknown)[0]}")
+            self.__dict__.update(more)
         OpenFiles.take()
         self.counted = True
 
@@ -245,6 +253,9 @@ class OpenFile:
 
     def writable(self) -> bool:
         return self.flags & O_ACCMODE in (O_WRONLY, O_RDWR) and not self.flags & O_PATH
+
+
+_OPEN_FILE_FIELDS = frozenset(OpenFile.__dataclass_fields__)
 
 
 @dataclass

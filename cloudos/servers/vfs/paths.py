@@ -133,10 +133,15 @@ class Namespace:
         # the check that the caller may search a directory it walks through (the VFS
         # sets it: perm.py with the caller's credentials); None: no checks
         self.may_search: Callable[[Attr], None] | None = None
+        self._root_walk: Walk | None = None  # ``root``'s, while "/" is the same node
 
     def root(self) -> Walk:
         fs = self.mounts[b"/"]
-        return (Step(b"", fs, fs.root()),)
+        node = fs.root()
+        walk = self._root_walk  # (every walk from "/" starts here: made once per root)
+        if walk is None or walk[0].fs is not fs or walk[0].node is not node:
+            walk = self._root_walk = (Step(b"", fs, node),)
+        return walk
 
     def mount(self, path: bytes, fs: FileSystem) -> None:
         self.mounts[path.rstrip(b"/") or b"/"] = fs
@@ -152,9 +157,10 @@ class Namespace:
     def _enter(self, walk: Walk, name: bytes) -> Walk:
         """One step down into ``name`` (which the caller checked is a directory entry)."""
         here = walk[-1]
-        names = [step.name for step in walk[1:]]  # (``path_of`` of the walk one step on)
+        names = [step.name for step in walk]  # (``path_of`` of the walk one step on:
+        names[0] = b""  # its root's name is the empty one before the first "/")
         names.append(name)
-        mounted = self.mounts.get(b"/" + b"/".join(names))
+        mounted = self.mounts.get(b"/".join(names))
         if mounted is not None:  # what lies beneath a mount point is never consulted
             return walk + (Step(name, mounted, mounted.root()),)
         return walk + (Step(name, here.fs, here.fs.walk_lookup(here.node, name)),)

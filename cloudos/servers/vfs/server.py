@@ -679,15 +679,18 @@ class Vfs:
             return self._open_tmpfile(proc, r)
         cloexec = bool(r.flags & O_CLOEXEC)
         status = r.flags & ~(O_CREAT | O_EXCL | files.O_NOCTTY | O_TRUNC | O_CLOEXEC)
-        end = None if r.resolve & ~RESOLVE_CACHED else \
-            self._fd_link(proc, r.dirfd, r.path, r.flags)  # (a scoped walk sees links)
+        path = r.path
+        end = None if r.resolve & ~RESOLVE_CACHED or not (b"fd" in path or b"/dev/std" in path) \
+            else self._fd_link(proc, r.dirfd, path, r.flags)  # (a scoped walk sees links)
         if end is not None:  # /proc/<pid>/fd/N: the open file's kind says what it opens
             reopened = KINDS[end.kind].reopen(self, request, proc, end, status, cloexec)
             if reopened is not FOLLOW:
                 return reopened  # type: ignore[no-any-return]
         walk, created = self._open_walk(proc, r.dirfd, r.path, r.flags, r.mode, r.resolve)
         step = walk[-1]
-        attr = step.fs.getattr(step.node)
+        # (the walk's own cached attributes of the node it ended on, read only here: type,
+        # mode, owner and identity, which only a change, which empties the cache, alters)
+        attr = step.fs.walk_attr(step.node)
         if stat.S_ISLNK(attr.mode):
             raise KernelError(Errno.ELOOP, "O_NOFOLLOW on a symbolic link")
         if r.flags & O_DIRECTORY and not stat.S_ISDIR(attr.mode):
@@ -700,7 +703,7 @@ class Vfs:
         if not created:  # a file this open made is the caller's whatever its mode
             self._may_open(proc.who, attr, r.flags)
         memory = step.fs.open_memory(step.node) \
-            if isinstance(step.fs, ProcFs) and not r.flags & O_PATH else None
+            if type(step.fs) is ProcFs and not r.flags & O_PATH else None  # (no subclass)
         if memory is not None:  # /proc/<pid>/mem: checked once, for its opener
             file = OpenFile("procmem", status, walk, memory=memory)
             return proc.fds.install(file, cloexec)
@@ -837,7 +840,8 @@ class Vfs:
         """Where open(2) opens (within openat2's ``resolve`` limits), and whether it made
         the file there (O_CREAT)."""
         base = self._base(proc, dirfd)
-        scope = Scope(resolve & ~RESOLVE_CACHED, base)
+        scoped = resolve & ~RESOLVE_CACHED  # (a scope without flags limits nothing)
+        scope = Scope(scoped, base) if scoped else UNSCOPED
         if not flags & O_CREAT:
             return self.resolve(proc, base, path, not flags & O_NOFOLLOW, scope=scope)[0], False
         for _ in range(40):  # O_CREAT through symlinks creates their target, as Linux does
@@ -1055,6 +1059,8 @@ class Vfs:
         return ready
 
     def wake_pollers(self) -> None:
+        if not self.state.pollers:  # (every pipe write and read asks: most often, nobody)
+            return
         waiting, self.state.pollers = self.state.pollers, []
         claimed: set[int] = set()  # files whose change woke an EPOLLEXCLUSIVE waiter
         for request, fds, proc, watching in waiting:
