@@ -32,9 +32,9 @@ import importlib.util
 import struct
 import time
 import weakref
-from dataclasses import dataclass
 from typing import Any
 
+from cloudos.abi.deferred import dataclass
 from cloudos.hal import _preempt  # type: ignore[attr-defined]
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.vm import AddressSpace, Prot, page_align
