@@ -13,13 +13,17 @@ beside native /bin/true and qemu-x86_64 /bin/true (when qemu is installed), for 
 Boot and program are timed inside one probe process each run (perf_counter around the
 two calls); the rest are whole commands timed from outside.
 
-    python bench/bench_startup.py [--repeat N] [--program /bin/true]
+    python bench/bench_startup.py [--repeat N] [--program /bin/true] [--mount HOSTDIR]
+
+(--mount shows HOSTDIR to the guest at its own path, e.g. --mount /tmp --program /tmp/exit0
+for a static program; the backend is CLOUDOS_BACKEND's.)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -32,8 +36,10 @@ PROBE = """
 import json, sys, time
 import cloudos.cli, cloudos.machine
 from cloudos.hal.console import KernelLog
+from cloudos.sandbox import Mount, Sandbox
+sandbox = Sandbox(mounts=tuple(Mount(d, d) for d in sys.argv[2:]))
 t0 = time.perf_counter()
-machine = cloudos.machine.Machine(log=KernelLog(console_level=4))
+machine = cloudos.machine.Machine(log=KernelLog(console_level=4), sandbox=sandbox)
 t1 = time.perf_counter()
 status = machine.run(sys.argv[1], [sys.argv[1]], {"PATH": "/usr/bin:/bin"})
 t2 = time.perf_counter()
@@ -47,11 +53,11 @@ def best(cmd: list[str], repeat: int) -> float:
     return elapsed
 
 
-def probe(program: str, repeat: int) -> tuple[float, float]:
+def probe(program: str, mounts: list[str], repeat: int) -> tuple[float, float]:
     """Boot and program times (each the best of ``repeat``) from inside a process."""
     boots, runs = [], []
     for _ in range(repeat):
-        _, out = common.time_once([sys.executable, "-c", PROBE, program], timeout=60)
+        _, out = common.time_once([sys.executable, "-c", PROBE, program, *mounts], timeout=60)
         split = json.loads(out)
         if split["status"] != 0:
             raise common.RunFailed(f"{program} exited {split['status']} in the probe")
@@ -64,12 +70,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10, help="runs of each (best counts)")
     parser.add_argument("--program", default="/bin/true")
+    parser.add_argument("--mount", action="append", default=[], metavar="HOSTDIR",
+                        help="show HOSTDIR to the guest at its own path (repeatable)")
     opts = parser.parse_args(argv)
     py = sys.executable
     start = best([py, "-c", "pass"], opts.repeat)
     imported = best([py, "-c", "import cloudos.cli, cloudos.machine"], opts.repeat)
-    boot, program = probe(opts.program, opts.repeat)
-    whole = best([py, "-m", "cloudos", "run", "--", opts.program], opts.repeat)
+    mounts = [os.path.abspath(d) for d in opts.mount]
+    boot, program = probe(opts.program, mounts, opts.repeat)
+    flags = [arg for d in mounts for arg in ("--mount", d)]
+    whole = best([py, "-m", "cloudos", "run", *flags, "--", opts.program], opts.repeat)
     native = best([opts.program], opts.repeat)
     rows = [["python start-up", f"{start * 1000:.0f} ms"],
             ["import CloudOS", f"{(imported - start) * 1000:.0f} ms"],

@@ -11,6 +11,7 @@ Called by: the user.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from typing import Any, Callable, Mapping, NoReturn
@@ -241,6 +242,7 @@ def run(mem: str, cpus: int, root: str | None, root_rw: bool, mounts: tuple[str,
         timeline: str | None, aslr: str, no_aslr: bool, no_files: bool, network: str,
         published: tuple[str, ...], crashes: tuple[str, ...], preempt_stress: int | None,
         command: tuple[str, ...]) -> None:
+    _import_machine()
     from cloudos.hal.console import KernelLog
     from cloudos.machine import Machine, Sandbox, Start
 
@@ -419,6 +421,22 @@ def default_environment(host: Mapping[str, str], uid: int) -> dict[str, str]:
     return env
 
 
+def _import_machine() -> None:
+    """Import the machine's modules (most of CloudOS) with Python's cyclic garbage
+    collector off, then freeze what they made: the ~150 modules make ~37,000 tracked
+    objects that live as long as the process and nothing cyclic to free, yet set off
+    ~50 collections that scan them again and again (~5% of the import; turned back on
+    without the freeze, the collector scans them all in its next collections)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        import cloudos.machine  # noqa: F401  (the names are bound by the caller)
+    finally:
+        gc.freeze()  # (into the permanent generation: never scanned, never freed)
+        if enabled:
+            gc.enable()
+
+
 def _exit_now(status: int) -> NoReturn:
     """End the process with ``status`` once what CloudOS printed is out, without tearing
     the machine down: freeing its Unicorn CPUs and their translation caches, the guest's
@@ -499,6 +517,7 @@ def _run_machine(build: Callable[[], Any], log: Any, program: str, argv: list[st
               type=int, help=CPUS_HELP)
 def boot(mem: str | None, init: str | None, cmdline: str, cpus: int) -> None:
     """Boot a machine with the boot log on the console and a shell as init."""
+    _import_machine()
     from cloudos.hal.console import KernelLog
     from cloudos.machine import Machine, Start
 

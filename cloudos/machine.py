@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import os
 import signal as host_signal
-import socket
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, NamedTuple, Sequence, TextIO, cast
@@ -454,6 +453,10 @@ class Machine:
         """--publish: listen on (or for UDP, bind) each host address and port now
         (SetupError if taken), for the net server to poll (servers/net/host.py forwards
         what comes)."""
+        if not publish:
+            return
+        import socket  # (here, not at every start: its import builds enums, ~8 ms)
+
         for address, host_port, guest_port, udp in publish:
             try:
                 family = socket.AF_INET6 if ":" in address else socket.AF_INET

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import types
 import typing
-from dataclasses import dataclass
 from typing import Any
 
 from cloudos.abi import record
+from cloudos.abi.deferred import dataclass
 
 # A hint names the kinds a value may have; Python's own loose equivalences hold
 # (a bool is an int, an int may stand for a float or a flag).

@@ -12,8 +12,9 @@ Called by: ``syscalls.sys_proc`` (the calls), ``process`` (fork, spawn), ``sys_f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from cloudos.abi.deferred import dataclass
 from cloudos.errno import Errno, KernelError
 
 # capabilities(7), by bit number

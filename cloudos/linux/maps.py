@@ -14,8 +14,9 @@ starts anew), the machine's ProcView.
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from cloudos.abi.deferred import dataclass
 from cloudos.kernel.mm.vm import AddressSpace, Vma
 
 

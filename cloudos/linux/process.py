@@ -13,9 +13,10 @@ import os
 import resource
 import time
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from cloudos.abi.deferred import dataclass
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.mm.vm import AddressSpace, Prot
 from cloudos.kernel.task import Process, Thread

@@ -18,9 +18,9 @@ Called by: kill/tgkill/sigaction handlers, CPU faults (``on_fault``), the kernel
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import AbstractSet
 
+from cloudos.abi.deferred import dataclass
 from cloudos.hal import regs as X
 
 from cloudos.hal.x86 import FPU_INIT

@@ -32,9 +32,9 @@ import importlib.util
 import struct
 import time
 import weakref
-from dataclasses import dataclass
 from typing import Any
 
+from cloudos.abi.deferred import dataclass
 from cloudos.hal import _preempt  # type: ignore[attr-defined]
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.vm import AddressSpace, Prot, page_align
@@ -51,6 +51,7 @@ HEAD = struct.Struct("<IIQQII")
 BASES = struct.Struct(f"<{CLOCKS}q")
 SHIFT = 32
 REFRESH_NS = 10_000_000  # a new anchor at most every 10 ms (on a return to user mode)
+CALIBRATION_NS = 2_000_000  # the first rate is measured over at least 2 ms
 CALIBRATED_NS = 20_000_000  # from 20 ms on, the rate is measured since the start
 MAX_SLEW = 500e-6  # the rate is nudged by at most 500 ppm, as NTP's limit
 STEP_NS = 1_000_000  # the host's realtime moved against monotonic: it was set
@@ -86,21 +87,13 @@ def _offset(clock: int) -> int:
     return best[1]
 
 
-def _tsc_rate() -> float:
-    """ns per TSC tick, measured over 2 ms (refined while the machine runs)."""
-    t0, h0 = _sample()
-    time.sleep(0.002)
-    t1, h1 = _sample()
-    return (h1 - h0) / max(1, t1 - t0)
-
-
 @dataclass
 class Timekeeper:
     """The figures of the [vvar] page and the anchor they were computed at."""
 
     page: MemoryObject
     mode: int
-    rate: float = 0.0  # ns per tick, over the whole run
+    rate: float = 0.0  # ns per tick, over the whole run (0: not calibrated yet)
     mult: int = 0
     tsc_base: int = 0
     mono_base: int = 0  # CLOCK_MONOTONIC at tsc_base (as the vDSO shows it)
@@ -110,9 +103,20 @@ class Timekeeper:
     seq: int = 0
 
     def start(self) -> None:
-        self.rate = _tsc_rate()
+        """The first sample: the rate is measured from here when a program first maps the
+        page (``calibrate``), over the rest of the boot rather than a sleep at every boot."""
+        self.first = _sample()
+
+    def calibrate(self) -> None:
+        """The rate (ns per TSC tick, refined while the machine runs) and the first anchor,
+        once: over at least CALIBRATION_NS since ``start``, sleeping what the boot was short."""
+        if self.rate:
+            return
+        waited = time.monotonic_ns() - self.first[1]
+        if waited < CALIBRATION_NS:
+            time.sleep((CALIBRATION_NS - waited) / 1e9)
         tsc, mono = _sample()
-        self.first = (tsc, mono)
+        self.rate = (mono - self.first[1]) / max(1, tsc - self.first[0])
         self.wall = _offset(time.CLOCK_REALTIME)
         self.boot = _offset(time.CLOCK_BOOTTIME)
         self._anchor(tsc, mono, self.rate)
@@ -221,6 +225,7 @@ def map_into(kernel: Any, aspace: AddressSpace) -> int:
     vdso = of(kernel)
     if vdso.image is None:
         return 0
+    vdso.clock.calibrate()  # (the page's figures, before the first program can read them)
     start = find_free(aspace, (1 + vdso.pages) * PAGE_SIZE)
     aspace.add(start, PAGE_SIZE, Prot.READ, VVAR)
     aspace.share(start, vdso.clock.page.frame(0), cow=False)

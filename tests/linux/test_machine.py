@@ -87,3 +87,26 @@ def test_an_armed_alarm_does_not_outlive_init(tmp_path, run_cloudos) -> None:
     subprocess.run(["gcc", "-static", "-o", str(tmp_path / "armed"), str(src)], check=True)
     status, _, err = run_cloudos([str(tmp_path / "armed")], timeout=60)  # not 300 s
     assert status == 0, err.decode()
+
+
+def test_the_vdso_clock_is_calibrated_at_the_first_map_not_at_boot(guest_bins, capfd) -> None:
+    """Booting takes one sample of the TSC and the host clock and does not wait; the rate
+    is measured when the first program maps the [vvar] page, from that sample (so over the
+    rest of the boot)."""
+    import time
+
+    from cloudos.linux import vdso
+
+    machine = Machine(256 << 20, sandbox=showing(guest_bins.directory))
+    clock = vdso.of(machine.kernel).clock
+    assert clock.rate == 0 and clock.mult == 0 and clock.first[1] > 0
+    program = str(guest_bins.path("hello", "static"))
+    assert machine.run(program, [program], {}) == 0
+    assert 1e8 < 1e9 / clock.rate < 1e11, clock.rate  # a TSC of 0.1 to 100 GHz
+    assert clock.mult > 0
+    fresh = vdso.Timekeeper(clock.page, mode=clock.mode)
+    fresh.start()
+    fresh.calibrate()  # at once: it sleeps until CALIBRATION_NS have passed since start
+    assert time.monotonic_ns() - fresh.first[1] >= vdso.CALIBRATION_NS
+    assert 1e8 < 1e9 / fresh.rate < 1e11, fresh.rate
+    capfd.readouterr()

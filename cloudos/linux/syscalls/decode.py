@@ -13,9 +13,9 @@ Called by: ``cloudos.trace`` (``--strace`` and ``--trace``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum, auto
 
+from cloudos.abi.deferred import dataclass
 from cloudos.abi.sysno import Sysno
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import struct
 import time
-from dataclasses import dataclass
 
+from cloudos.abi.deferred import dataclass
 from cloudos.abi.signal import NSIG, SI_TIMER
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Process, Thread

@@ -8,9 +8,9 @@ number without a handler returns -ENOSYS and is counted, never silently ignored;
 so do the unused numbers 335-423 (rows of their own) and those above the table.
 """
 
-from dataclasses import dataclass
 from enum import Enum
 
+from cloudos.abi.deferred import dataclass
 from cloudos.abi.sysno import LINUX_TABLE_END, UNUSED, Sysno
 from cloudos.kernel.trap import Handler
 from cloudos.linux import ptrace, sysvshm

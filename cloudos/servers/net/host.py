@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import errno
 import select
-import socket
 from typing import TYPE_CHECKING, Any
 
 from cloudos.abi import net
@@ -37,14 +36,19 @@ POLL_INTERVAL = 0.004  # seconds between polls of the host sockets while any is 
 IDLE_INTERVAL = 0.02  # between polls of the published ports alone
 UDP_BATCH = 64  # datagrams taken from one host socket per poll
 
+# (``socket`` is imported by the functions that use it, not here: its import builds its
+# enums, ~8 ms of every start of CloudOS, and only --net host and --publish need it)
+
 
 def _host_address(ip: bytes, port: int) -> tuple[int, tuple[Any, ...]]:
+    import socket
     if inet.is_v4(ip):
         return socket.AF_INET, (socket.inet_ntop(socket.AF_INET, ip[12:]), port)
     return socket.AF_INET6, (socket.inet_ntop(socket.AF_INET6, ip), port, 0, 0)
 
 
 def _guest_address(host: tuple[Any, ...]) -> tuple[bytes, int]:
+    import socket
     text, port = host[0], host[1]
     if ":" in text:
         return socket.inet_pton(socket.AF_INET6, text), port
@@ -54,6 +58,7 @@ def _guest_address(host: tuple[Any, ...]) -> tuple[bytes, int]:
 def connect(srv: NetServer, request: Request, file: OpenFile, sock: InetSock,
             dest: tuple[bytes, int], nonblock: bool) -> Any:
     """A TCP connect off the machine: EINPROGRESS, or None (answered once it is done)."""
+    import socket
     family, where = _host_address(*dest)
     try:
         host = socket.socket(family, socket.SOCK_STREAM)
@@ -79,6 +84,7 @@ def connect(srv: NetServer, request: Request, file: OpenFile, sock: InetSock,
 def send_datagram(srv: NetServer, sock: InetSock, data: bytes, dest: tuple[bytes, int]) -> int:
     """A UDP datagram off the machine, through the socket's host socket (made on its
     first one; the replies come back to the guest socket)."""
+    import socket
     family, where = _host_address(*dest)
     if sock.host is None:
         try:
@@ -156,6 +162,7 @@ def _unsent(sock: InetSock) -> bool:
 
 def _connected(srv: NetServer, sock: InetSock) -> None:
     """The host's connect finished: the guest socket is connected, or has failed."""
+    import socket
     waiting, sock.connecting = sock.connecting, None
     status = sock.host.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
     if status:
@@ -174,6 +181,7 @@ def _connected(srv: NetServer, sock: InetSock) -> None:
 def _move(srv: NetServer, sock: InetSock, readable: bool, writable: bool) -> None:
     """A TCP connection's bytes: from the host into the guest's receive pipe, from the
     guest's send pipe out to the host; an end closed on either side reaches the other."""
+    import socket
     file, host = sock.owner, sock.host
     rx, tx = file.pipe, file.tx
     assert rx is not None and tx is not None
@@ -211,6 +219,7 @@ def _accept_published(srv: NetServer) -> None:
     """Connections to a published port: each becomes one to the guest's listener on its
     port (on the loopback), with the host socket as the client; refused (closed at once)
     when nobody in the guest listens there."""
+    import socket
     from cloudos.servers.net.sockets import forward  # (net.sockets calls here too)
     state = srv.state
     for listening, port in state.published:

@@ -19,9 +19,10 @@ rs (restart).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Callable, Generator
 
+from cloudos.abi.deferred import dataclass
 from cloudos.abi import vfs as abi
 from cloudos.abi.netsrv import (RESET_EVENTS, NetCall, NetClose, NetPoll, NetRead, NetWatch,
                                 NetWrite, SocketTimeout)

@@ -18,9 +18,10 @@ from __future__ import annotations
 import gc
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Callable
 
+from cloudos.abi.deferred import dataclass
 from cloudos.abi.flags import OpenFlag
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import FileSystem, Node

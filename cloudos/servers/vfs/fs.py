@@ -33,10 +33,10 @@ import stat
 import time
 import weakref
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Callable
 
+from cloudos.abi.deferred import dataclass
 from cloudos.errno import Errno, KernelError
 
 NAME_MAX = 255       # bytes in one name

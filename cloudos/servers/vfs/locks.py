@@ -32,9 +32,10 @@ import bisect
 import os
 import stat
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
+from cloudos.abi.deferred import dataclass
 from cloudos.abi.flags import FcntlCmd, FlockOp, LockType, OpenFlag, OwnerType
 from cloudos.abi.signal import Signal
 from cloudos.abi.vfs import FcntlLock, LeaseTimeout, LockHolder, Op

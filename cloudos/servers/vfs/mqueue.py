@@ -24,9 +24,10 @@ import bisect
 import itertools
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
+from cloudos.abi.deferred import dataclass
 from cloudos.abi.vfs import MqAttr, MqGetsetattr, MqNotify, MqOpen, MqReceived, MqTimedreceive, \
     MqTimedsend, MqUnlink
 from cloudos.errno import Errno, KernelError

@@ -18,9 +18,9 @@ net server, every operation on an ``inet`` file) and ``vfs.transfer`` (sendfile)
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cloudos.abi.deferred import dataclass
 from cloudos.abi import vfs as abi
 from cloudos.abi.netsrv import RESET_EVENTS, NetCall, NetClose, NetRead, NetWatch, NetWrite
 from cloudos.abi.vfs import BytesOut, Inline, NetRestarted, SocketEvents, SocketMade

@@ -21,9 +21,9 @@ Called by: ``vfs.server``, ``vfs.mounts``.
 from __future__ import annotations
 
 import stat
-from dataclasses import dataclass
 from typing import Callable
 
+from cloudos.abi.deferred import dataclass
 from cloudos.abi.flags import ResolveFlag
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node

@@ -14,8 +14,8 @@ Called by: the VFS server (server.py) and the name walk (paths.py).
 from __future__ import annotations
 
 import stat
-from dataclasses import dataclass
 
+from cloudos.abi.deferred import dataclass
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import Attr
 

@@ -15,9 +15,9 @@ Called by: ``vfs.server``.
 from __future__ import annotations
 
 import stat
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cloudos.abi.deferred import dataclass
 from cloudos.abi import vfs as abi
 from cloudos.abi.vfs import MappedFile, Sharing
 from cloudos.errno import Errno, KernelError

@@ -30,11 +30,12 @@ import stat
 import struct
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import partial
 from typing import Any, Callable, Generator, Sequence
 
 
+from cloudos.abi.deferred import dataclass
 from cloudos.abi import vfs
 from cloudos.abi.flags import (AT_FDCWD, AtFlag, FallocFlag, FcntlCmd, OpenFlag, OwnerType,
                                 RenameFlag, ResolveFlag)
