@@ -69,11 +69,13 @@ def wake(kernel: Kernel, thread: Thread, result: int) -> None:
     """``Scheduler.wake(thread, result)``, its steps inline where nothing else can be
     involved: one CPU (nothing conflicts, no other CPU to wake) and a user thread asleep
     in a system call that returns ``result`` (not one restarted). Otherwise, or with the
-    direct switch off, ``Scheduler.wake`` itself."""
+    direct switch off, ``Scheduler.wake`` itself; so too while a tracer watches (its
+    dispatcher, which has no direct switch, wraps ``Scheduler.wake`` to see the call
+    end: ``trace.observe``)."""
     context = thread.context
     scheduler = kernel.scheduler
-    if not ENABLED or kernel.smp is not None or context is None or thread.restart != -1 \
-            or thread.state is not State.BLOCKED:
+    if not inline(kernel) or kernel.smp is not None or context is None \
+            or thread.restart != -1 or thread.state is not State.BLOCKED:
         scheduler.wake(thread, result)
         return
     channels = scheduler.channels
@@ -87,6 +89,14 @@ def wake(kernel: Kernel, thread: Thread, result: int) -> None:
         thread.level, thread.used_us = max(TOP, thread.level - 1), 0.0
     thread.state = State.READY
     scheduler.queues[thread.cpu].levels[thread.level].append(thread)
+
+
+def inline(kernel: Kernel) -> bool:
+    """Whether a call may do the scheduler's or IPC's steps itself (``wake``, a reply's
+    or a receive's, ``asleep``): the direct switch is on, and no tracer has put its own
+    dispatcher in (a tracer wraps ``Scheduler.wake``, ``Ipc.receive`` and ``Ipc.reply``
+    to see what they do, so they must be called)."""
+    return isinstance(kernel.dispatcher.on_stop, DirectSwitch)
 
 
 def asleep(kernel: Kernel, thread: Thread, entry: float) -> int:

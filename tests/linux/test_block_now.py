@@ -123,6 +123,11 @@ def test_asleep_without_the_direct_switch_raises_stop() -> None:
 
 
 # -- switch.wake against Scheduler.wake ---------------------------------------------
+def _switch_on(kernel: FakeKernel) -> None:
+    """The direct switch installed as the dispatcher's, as ``switch.install`` does."""
+    kernel.dispatcher.on_stop = switch.DirectSwitch(kernel)  # type: ignore[arg-type,attr-defined]
+
+
 def _asleep(policy: Policy = Policy.NORMAL, level: int = 3, company: bool = False
             ) -> tuple[FakeKernel, Thread]:
     kernel = FakeKernel()
@@ -148,11 +153,11 @@ def _state(kernel: FakeKernel, thread: Thread) -> tuple[Any, ...]:
     (Policy.NORMAL, 3, False), (Policy.NORMAL, 1, False), (Policy.NORMAL, 3, True),
     (Policy.FIFO, 0, False), (Policy.RR, 0, True),
 ])
-def test_wake_is_scheduler_wake(policy, level, company, monkeypatch) -> None:
-    monkeypatch.setattr(switch, "ENABLED", True)  # (its inline steps, whatever the run's)
+def test_wake_is_scheduler_wake(policy, level, company) -> None:
     slow_kernel, slow = _asleep(policy, level, company)
     slow_kernel.scheduler.wake(slow, 5)
     fast_kernel, fast = _asleep(policy, level, company)
+    _switch_on(fast_kernel)  # (its inline steps, whatever the run's)
     fast_kernel.scheduler.wake = None  # type: ignore[assignment] # (never called)
     switch.wake(fast_kernel, fast, 5)  # type: ignore[arg-type]
     assert _state(fast_kernel, fast) == _state(slow_kernel, slow)
@@ -178,6 +183,7 @@ def _awake(k: Any, t: Thread) -> None:
                          ids=lambda f: f.__name__.strip("_"))
 def test_wake_falls_back_to_scheduler_wake(spoil, monkeypatch) -> None:
     kernel, thread = _asleep()
+    _switch_on(kernel)
     spoil(kernel, thread)
     calls: list[tuple[Thread, int]] = []
     monkeypatch.setattr(kernel.scheduler, "wake", lambda t, r: calls.append((t, r)))
@@ -185,11 +191,21 @@ def test_wake_falls_back_to_scheduler_wake(spoil, monkeypatch) -> None:
     assert calls == [(thread, 5)]
 
 
-def test_wake_with_the_switch_off_is_scheduler_wake(monkeypatch) -> None:
+def _traced(k: Any) -> None:  # a tracer's dispatcher: no direct switch (trace.observe)
+    k.dispatcher = SimpleNamespace(on_stop=None)
+
+
+def _off(k: Any) -> None:  # CLOUDOS_DIRECT_SWITCH=0: switch.install put none in
+    k.dispatcher.on_stop = None
+
+
+@pytest.mark.parametrize("spoil", [_traced, _off], ids=lambda f: f.__name__.strip("_"))
+def test_wake_without_the_direct_switch_is_scheduler_wake(spoil, monkeypatch) -> None:
     kernel, thread = _asleep()
+    _switch_on(kernel)
+    spoil(kernel)
     calls: list[tuple[Thread, int]] = []
     monkeypatch.setattr(kernel.scheduler, "wake", lambda t, r: calls.append((t, r)))
-    monkeypatch.setattr(switch, "ENABLED", False)
     switch.wake(kernel, thread, 5)  # type: ignore[arg-type]
     assert calls == [(thread, 5)]
 

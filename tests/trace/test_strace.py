@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-GUEST_SRC_DIR = Path(__file__).resolve().parent.parent / "guest"
+REPO = Path(__file__).resolve().parents[2]
+GUEST_SRC_DIR = REPO / "tests" / "guest"
 
 
 # What strace prints for strace_calls.c between BEGIN and END (strace 6.1 on Debian 12,
@@ -101,6 +102,10 @@ def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         built[name] = out / name
         subprocess.run(["gcc", "-static", "-O1", "-pthread", "-o", str(built[name]),
                         str(GUEST_SRC_DIR / f"{name}.c")], check=True)
+    built["ipc_pingpong"] = out / "ipc_pingpong"  # (CloudOS's own calls: include/cloudos.h)
+    subprocess.run(["gcc", "-static", "-O1", "-I", str(REPO / "include"), "-o",
+                    str(built["ipc_pingpong"]), str(REPO / "tests" / "ipc" / "ipc_pingpong.c")],
+                   check=True)
     return built
 
 
@@ -239,3 +244,25 @@ def test_hostile_calls_are_traced_without_harm(programs: dict[str, Path], tmp_pa
     assert all(re.search(r"( = .+|<unfinished \.\.\.>| ---| \+\+\+)$", x) for x in lines)
     assert any(re.search(r"\(.*0x[0-9a-f]+.*\) += -1 EFAULT", x) for x in lines)
     assert json.loads(timeline.read_text())["traceEvents"]
+
+
+def test_strace_sleeping_calls_end_with_their_result(programs: dict[str, Path], tmp_path: Path,
+                                                     run_cloudos: Any) -> None:
+    """A call that sleeps and is woken by another thread's call (an IPC call answered by a
+    reply, a receive by a call, a futex wait by a wake) is shown resumed with its result,
+    however the wake-up was made: a call does the scheduler's steps itself only while no
+    tracer watches (``switch.inline``); when it did, the tracer never saw the call end
+    and printed ``<... cloudos_call resumed> <unfinished ...>) = ?``."""
+    log = tmp_path / "strace.txt"
+    status, _, err = run_cloudos([programs["ipc_pingpong"], "20"],
+                                 extra_args=["--strace=" + str(log)])
+    assert status == 0, err
+    text = log.read_text()
+    lines = text.splitlines()
+    resumed = [x for x in lines if "resumed>" in x]
+    assert any("cloudos_call resumed>" in x for x in resumed), text
+    assert any("cloudos_receive resumed>" in x for x in resumed), text
+    for line in resumed:
+        assert re.search(r"resumed>.*\) += -?\d+( [A-Z]+ \(.*\))?$", line), line
+    assert "<unfinished ...>)" not in text
+

@@ -224,7 +224,7 @@ def _receive(t: Thread, token: int, msg_addr: int, timeout_ns: int) -> int:
     ipc = kernel.ipc
     port = ipc.port(t.process.pid, token, Right.RECV)
     deliver = _receiver(t, msg_addr)
-    if port.queue or s64(timeout_ns) == 0:
+    if port.queue or s64(timeout_ns) == 0 or not switch.inline(kernel):
         return ipc.receive(t, port, deliver, _deadline(t, timeout_ns), s64(timeout_ns) != 0)
     # ``Ipc.receive`` on an empty port, its wait: then the next thread runs at once if
     # it may (``switch.asleep``), with no Stop through the dispatcher
@@ -311,7 +311,7 @@ def sys_reply(t: Thread, token: int, msg: int, *_: int) -> int:
     space = ipc.caps.spaces.get(t.process.pid, {})
     cap = space.get(token)
     if cap is not None and cap.valid and cap.type is ObjType.REPLY \
-            and cap.rights & Right.SEND:
+            and cap.rights & Right.SEND and switch.inline(kernel):
         # ``Ipc.reply``'s steps (the lookup's checks just made), the caller's wake-up
         # inline (``switch.wake``), and the spent capability out of the space at once
         cap.valid = False
