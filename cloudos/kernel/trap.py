@@ -74,8 +74,13 @@ class Dispatcher:
         if thread.state is not RUNNING:  # another CPU ended it meanwhile
             return None
         thread.syscall = nr
-        handler = self.handlers[nr] if nr < len(self.handlers) else self.native.get(nr)
-        self.counts[min(nr, len(self.handlers))] += 1
+        handlers = self.handlers
+        if nr < len(handlers):
+            handler = handlers[nr]
+            self.counts[nr] += 1
+        else:
+            handler = self.native.get(nr)
+            self.counts[len(handlers)] += 1
         if handler is None:
             self.enosys += 1
             return ENOSYS
