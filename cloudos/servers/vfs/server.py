@@ -223,8 +223,7 @@ class Vfs:
     def __init__(self, api: ServerApi, state: VfsState) -> None:
         self.api, self.state = api, state
         if state is not None:  # (None: a test that only reads the handler table)
-            state.namespace.may_search = lambda attr: perm.check(self.who(), attr,
-                                                                 perm.MAY_EXEC)
+            state.namespace.may_search = self.may_search
         # the handler of each request type (abi/vfs.py declares them)
         self.handlers: dict[type, Callable[[Request, Any], Any]] = {
             vfs.Read: self.read, vfs.Write: self.write, vfs.Readv: self.readv,
@@ -370,6 +369,13 @@ class Vfs:
         proc = self.state.procs.get(self.state.caller)
         return proc.namespace(self.state.namespace) if proc is not None \
             else self.state.namespace
+
+    def may_search(self, attr: Attr) -> None:
+        """EACCES unless the caller may search the directory ``attr`` (a walk's check of
+        each directory it goes through; ``who`` inline)."""
+        if attr.mode & 0o111 != 0o111:  # (else anyone may: perm.check_search)
+            proc = self.state.procs.get(self.state.caller)
+            perm.check_search(proc.who if proc is not None else ROOT, attr)
 
     def who(self) -> Who:
         """The credentials of the process whose request is being served (root for the
