@@ -303,8 +303,8 @@ class Vfs:
         except netsock.NetSync:
             netsock.wait_for_events(self, request)
             return
-        if result is not None:  # None: answered later (a deferred reply)
-            self.answer(request, result)
+        if result is not None and request.reply_token:  # None: answered later (deferred)
+            self.api.reply(request, result)  # (``answer``, inline)
 
     def answer(self, request: Request, result: Any) -> None:
         if request.reply_token:
@@ -360,9 +360,9 @@ class Vfs:
                 parent: bool = False, scope: Scope = UNSCOPED) -> tuple[Walk, bytes]:
         """``path`` from ``start`` in ``proc``'s mount namespace, under its root (and
         within openat2's ``scope``)."""
-        machine = self.state.namespace
-        return proc.namespace(machine).resolve(start, path, follow, parent, proc.top(machine),
-                                               scope)
+        ns = proc.ns if proc.ns is not None else self.state.namespace  # (``Proc.namespace``
+        top = proc.root if proc.root is not None else ns.root()  # and ``Proc.top``, inline)
+        return ns.resolve(start, path, follow, parent, top, scope)
 
     def caller_namespace(self) -> Namespace:
         """The mount namespace of the process whose request is being served."""
