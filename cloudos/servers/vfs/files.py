@@ -242,7 +242,10 @@ class OpenFile:
             if unknown:
                 raise TypeError(f"OpenFile has no field {sorted(unknown)[0]}")
             self.__dict__.update(more)
-        OpenFiles.take()
+        if OpenFiles.count < OpenFiles.limit:  # (``take``, inline: one per open)
+            OpenFiles.count += 1
+        else:
+            OpenFiles.take()  # (a collection, or ENFILE)
         self.counted = True
 
     def __del__(self) -> None:
