@@ -403,7 +403,7 @@ class Machine:
         state = self.vfs_state  # tmpfs gets half the RAM; fds stop at RLIMIT_NOFILE
         size_to_ram([*state.namespace.mounts.values(), state.memfds], mem)
         OpenFiles.for_ram(mem)  # file-max: ENFILE past one open file per 10 KiB of RAM
-        state.fd_limit = functools.partial(self._rlimit, RLIMIT_NOFILE)
+        state.fd_limit = self._nofile
         state.fsize_limit = functools.partial(self._rlimit, RLIMIT_FSIZE)
         state.msgqueue_limit = functools.partial(self._rlimit, RLIMIT_MSGQUEUE)
         state.send_sigio = self._send_sigio
@@ -469,6 +469,14 @@ class Machine:
                 raise SetupError(f"--publish {address}:{host_port}: {err.strerror}") from None
             listening.setblocking(False)
             self.net_boot.published.append((listening, guest_port))
+
+    def _nofile(self, pid: int) -> int:
+        """``_rlimit(RLIMIT_NOFILE, pid)``, without the partial's second call: every open
+        asks it."""
+        process = self.kernel.processes.get(pid)
+        state = process.personality if process is not None else None
+        return state.rlimits[RLIMIT_NOFILE][0] if type(state) is LinuxProcess \
+            else self._rlimit(RLIMIT_NOFILE, pid)
 
     def _rlimit(self, resource: int, pid: int) -> int:
         """The soft limit ``resource`` of process ``pid``, for the VFS (files, fds)."""

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from cloudos.kernel.boot import Kernel
 
 ENOSYS = -Errno.ENOSYS
+RUNNING = State.RUNNING  # (a plain name: read through its class costs ~0.2 us per call)
 
 # A handler gets the calling thread and the six argument registers and returns
 # RAX. It raises KernelError to fail, or Stop when the thread must leave the CPU.
@@ -70,11 +71,16 @@ class Dispatcher:
         """Serve one SYSCALL: RAX, or None to stop the CPU (the thread exited or blocked,
         or a signal waits)."""
         thread = self.kernel.cpu.thread
-        if thread.state is not State.RUNNING:  # another CPU ended it meanwhile
+        if thread.state is not RUNNING:  # another CPU ended it meanwhile
             return None
         thread.syscall = nr
-        handler = self.handlers[nr] if nr < len(self.handlers) else self.native.get(nr)
-        self.counts[min(nr, len(self.handlers))] += 1
+        handlers = self.handlers
+        if nr < len(handlers):
+            handler = handlers[nr]
+            self.counts[nr] += 1
+        else:
+            handler = self.native.get(nr)
+            self.counts[len(handlers)] += 1
         if handler is None:
             self.enosys += 1
             return ENOSYS

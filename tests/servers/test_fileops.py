@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from cloudos.servers.vfs.fileops import FileOps
 from cloudos.servers.vfs.server import KINDS
@@ -50,3 +51,27 @@ def test_an_open_file_has_the_fields_it_was_given_and_the_defaults_of_the_others
     with pytest.raises(TypeError, match="no field bogus"):
         OpenFile("node", 0, bogus=1)
     assert repr(b).startswith("OpenFile(kind='node', flags=0, walk=None, pipe=None")
+
+
+def test_file_max_refuses_the_open_file_past_it(monkeypatch: Any) -> None:
+    """The machine's count of open files stops at its limit: ENFILE, not counted, and
+    counted again once a file goes."""
+    import errno
+    import gc
+
+    import pytest
+
+    from cloudos.errno import KernelError
+    from cloudos.servers.vfs.files import OpenFile, OpenFiles
+
+    gc.collect()
+    monkeypatch.setattr(OpenFiles, "limit", OpenFiles.count + 1)
+    monkeypatch.setattr(OpenFiles, "last_collect", 0.0)
+    first = OpenFile("node", 0)
+    with pytest.raises(KernelError) as info:
+        OpenFile("node", 0)
+    assert info.value.errno == errno.ENFILE
+    assert OpenFiles.count == OpenFiles.limit
+    del first
+    again = OpenFile("node", 0)  # (the place the first left)
+    assert OpenFiles.count == OpenFiles.limit and again.refs == 1

@@ -222,3 +222,46 @@ def test_the_root_walk_is_made_once_and_follows_a_new_root() -> None:
         t.ns.resolve(moved, b"/a/file")
     copy = t.ns.copy(5)
     assert copy.root()[0].fs is t.mnt_fs and copy.root() is not moved  # its own
+
+
+@pytest.mark.parametrize("change", ["setitem", "delitem", "pop", "popitem", "clear", "update",
+                                    "setdefault", "ior"])
+def test_the_walk_sees_every_change_of_the_mount_table(change: str) -> None:
+    # (a walk looks a step up in the table only if some mount point ends in its name:
+    # that set of names must follow every way the table changes)
+    tree = Tree()
+    assert tree.resolve(b"/mnt/inside") == b"/mnt/inside"
+    with fails(Errno.ENOENT):
+        tree.resolve(b"/a/b/inside")  # (walked once: its names are known)
+    mounts, other = tree.ns.mounts, tree.mnt_fs
+    if change == "setitem":
+        mounts[b"/a/b"] = other
+    elif change == "update":
+        mounts.update({b"/a/b": other})
+    elif change == "setdefault":
+        mounts.setdefault(b"/a/b", other)
+    elif change == "ior":
+        mounts |= {b"/a/b": other}
+    else:
+        root = mounts[b"/"]
+        if change == "delitem":
+            del mounts[b"/mnt"]
+        elif change == "pop":
+            mounts.pop(b"/mnt")
+        elif change == "popitem":
+            assert mounts.popitem()[0] == b"/mnt"
+        else:
+            mounts.clear()
+            mounts[b"/"] = root
+        assert tree.resolve(b"/mnt/hidden") == b"/mnt/hidden"  # the mount is gone
+        return
+    assert tree.resolve(b"/a/b/inside") == b"/a/b/inside"
+    assert tree.walk(b"/a/b")[-1].fs is other
+
+
+def test_a_mount_on_a_name_deeper_down_is_found() -> None:
+    tree = Tree()
+    tree.ns.mount(b"/a/b/deep/", TmpFs())  # (its trailing "/" dropped: the name is "deep")
+    tree.root_fs.mkdir(tree.walk(b"/a/b")[-1].node, b"deep", 0o755, 0, 0)
+    assert tree.walk(b"/a/b/deep")[-1].fs is tree.ns.mounts[b"/a/b/deep"]
+    assert tree.walk(b"/a/b/deep")[-1].fs is not tree.root_fs

@@ -70,6 +70,32 @@ def test_a_name_looked_up_before_is_not_asked_again() -> None:
     assert asked == [b"d", b"f", b"missing"]
 
 
+def test_entries_good_until_a_change_are_used_without_reading_the_clock() -> None:
+    fs = TmpFs()
+    clock = Clock()
+    reads: list[int] = []
+
+    def read() -> int:
+        reads.append(clock.now)
+        return clock.now
+    fs.cache_clock = read  # type: ignore[method-assign]
+    ns = Namespace(fs)
+    fs.mkdir(fs.root(), b"d", 0o755, 0, 0)
+    node = fs.create(fs.lookup(fs.root(), b"d"), b"f", 0o644, 0, 0)
+    asked = counting(fs)
+    assert find(ns, b"/d/f") is node
+    reads.clear()
+    clock.now = 10**15  # (a long time on: a tmpfs entry is still good)
+    assert find(ns, b"/d/f") is node
+    with fails(Errno.ENOENT):
+        find(ns, b"/d/g")
+    assert reads == [10**15] and asked == [b"d", b"f", b"g"]  # (only to make g's entry)
+    reads.clear()
+    with fails(Errno.ENOENT):
+        find(ns, b"/d/g")
+    assert reads == [] and asked == [b"d", b"f", b"g"]
+
+
 def test_every_change_is_seen_by_the_next_lookup() -> None:
     fs = TmpFs()
     ns = Namespace(fs)

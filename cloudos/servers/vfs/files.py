@@ -242,7 +242,10 @@ class OpenFile:
             if unknown:
                 raise TypeError(f"OpenFile has no field {sorted(unknown)[0]}")
             self.__dict__.update(more)
-        OpenFiles.take()
+        if OpenFiles.count < OpenFiles.limit:  # (``take``, inline: one per open)
+            OpenFiles.count += 1
+        else:
+            OpenFiles.take()  # (a collection, or ENFILE)
         self.counted = True
 
     def __del__(self) -> None:
@@ -296,9 +299,11 @@ class FdTable:
         """Put ``file`` at ``fd``, or at the lowest free number >= ``lowest``."""
         if fd < 0:
             fd = lowest
-            while fd in self.entries:
+            entries = self.entries
+            while fd in entries:
                 fd += 1
-            if fd >= self.limit:
+            rlimit = self.rlimit  # (``limit``, inline: once per open)
+            if fd >= (self.fixed if rlimit is None else min(rlimit(self.caller), MAX_FDS)):
                 raise KernelError(Errno.EMFILE, "too many open files (RLIMIT_NOFILE)")
         self.entries[fd] = FdEntry(file, cloexec)
         return fd

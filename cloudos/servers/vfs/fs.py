@@ -42,6 +42,7 @@ from cloudos.errno import Errno, KernelError
 NAME_MAX = 255       # bytes in one name
 SYMLINK_MAX = 4095   # bytes in a symlink's target (PATH_MAX less the NUL)
 UNTIL_CHANGED = 1 << 62  # a cache_ttl_ns: good until the file system changes (~146 years)
+# (an entry's expiry at or past it was made with that ttl: good with no look at the clock)
 CACHE_MAX = 8192     # entries one file system's walk cache holds before it starts again
 # The operations that change what a walk sees (names, kinds, modes, owners): each empties
 # the walk cache of its file system (FileSystem.__init_subclass__ sees to it).
@@ -200,7 +201,7 @@ class FileSystem(ABC):
         while the file system is unchanged and the entry young (ENOENT included)."""
         key = (dir, name)
         hit = self._names.get(key)
-        if hit is not None and hit[1] > self.cache_clock():
+        if hit is not None and (hit[1] >= UNTIL_CHANGED or hit[1] > self.cache_clock()):
             if hit[0] is None:
                 raise KernelError(Errno.ENOENT, f"no entry {name!r}")
             return hit[0]
@@ -220,7 +221,7 @@ class FileSystem(ABC):
         """``getattr`` through the walk cache, for the walk's own checks (a directory's
         type, mode and owner, a symlink's type): never handed to anyone who changes it."""
         hit = self._attrs.get(node)
-        if hit is not None and hit[1] > self.cache_clock():
+        if hit is not None and (hit[1] >= UNTIL_CHANGED or hit[1] > self.cache_clock()):
             return hit[0]
         attr = self.getattr(node)
         if self.cache_ttl_ns is not None:
@@ -232,7 +233,7 @@ class FileSystem(ABC):
         (/bin -> usr/bin at every exec): a target read before is not asked again while
         the file system is unchanged and the entry young."""
         hit = self._links.get(node)
-        if hit is not None and hit[1] > self.cache_clock():
+        if hit is not None and (hit[1] >= UNTIL_CHANGED or hit[1] > self.cache_clock()):
             return hit[0]
         target = self.readlink(node)
         if self.cache_ttl_ns is not None:

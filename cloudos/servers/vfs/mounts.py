@@ -28,7 +28,7 @@ from cloudos.servers.vfs.bindfs import BindFs, underlying
 from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.devpts import DevPts
 from cloudos.servers.vfs.fs import FileSystem
-from cloudos.servers.vfs.paths import Namespace, Step, Walk, is_dir, path_of, within
+from cloudos.servers.vfs.paths import Mounts, Namespace, Step, Walk, is_dir, path_of, within
 from cloudos.servers.vfs.procfs import NS_INIT, ProcFs, ProcNode
 from cloudos.servers.vfs.tmpfs import TmpFs
 
@@ -358,8 +358,8 @@ def _rebase(vfs: Vfs, ns: Namespace, new: Walk, old: Walk) -> None:
             return new_root + walk[len(new):]
         return old_root + walk[1:] if put_old else walk  # (unreachable: detached)
 
-    ns.mounts = {moved(path): fs for path, fs in ns.mounts.items()
-                 if path != new_path and (put_old or within_path(path, new_path))}
+    ns.mounts = Mounts({moved(path): fs for path, fs in ns.mounts.items()
+                        if path != new_path and (put_old or within_path(path, new_path))})
     ns.mounts[b"/"] = new_fs
     ns.stacked = old_fs if not put_old else None
 

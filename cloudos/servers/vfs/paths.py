@@ -21,7 +21,7 @@ Called by: ``vfs.server``, ``vfs.mounts``.
 from __future__ import annotations
 
 import stat
-from typing import Callable
+from typing import Any, Callable
 
 from cloudos.abi.deferred import dataclass
 from cloudos.abi.flags import ResolveFlag
@@ -120,11 +120,60 @@ def relative(walk: Walk, top: Walk) -> bytes:
     return b"/" + b"/".join(step.name for step in walk[len(top):])
 
 
+class Mounts(dict[bytes, FileSystem]):
+    """A mount table: mount point's path -> the file system mounted there. It knows the
+    last names of its paths (``leaves``, made again after any change), so a walk's step
+    into a name no mount point ends in is not looked for in it by its whole path."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._leaves: frozenset[bytes] | None = None
+
+    @property
+    def leaves(self) -> frozenset[bytes]:
+        leaves = self._leaves
+        if leaves is None:
+            leaves = self._leaves = frozenset(path.rsplit(b"/", 1)[-1] for path in self)
+        return leaves
+
+    def __setitem__(self, key: bytes, value: FileSystem) -> None:
+        self._leaves = None
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: bytes) -> None:
+        self._leaves = None
+        super().__delitem__(key)
+
+    def pop(self, *args: Any) -> Any:
+        self._leaves = None
+        return super().pop(*args)
+
+    def popitem(self) -> tuple[bytes, FileSystem]:
+        self._leaves = None
+        return super().popitem()
+
+    def clear(self) -> None:
+        self._leaves = None
+        super().clear()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._leaves = None
+        super().update(*args, **kwargs)
+
+    def setdefault(self, key: bytes, default: Any = None) -> Any:
+        self._leaves = None
+        return super().setdefault(key, default)
+
+    def __ior__(self, other: Any) -> Mounts:  # type: ignore[override,misc]
+        self._leaves = None
+        return super().__ior__(other)  # type: ignore[no-any-return]
+
+
 class Namespace:
     """A mount table: the root file system and those mounted on directories."""
 
     def __init__(self, root: FileSystem, ino: int = 0) -> None:
-        self.mounts: dict[bytes, FileSystem] = {b"/": root}
+        self.mounts = Mounts({b"/": root})
         self.ino = ino  # its nsfs inode number (/proc/<pid>/ns/mnt); 0: the first one's
         # the old root pivot_root(".", ".") left on top of "/", unreachable: umount2("/")
         # takes it (vfs/mounts.py)
@@ -150,19 +199,21 @@ class Namespace:
         """A new mount namespace with the same mounts (unshare/clone CLONE_NEWNS): the
         file systems are shared, mounting and unmounting afterwards are not."""
         other = Namespace(self.mounts[b"/"], ino)
-        other.mounts = dict(self.mounts)
+        other.mounts = Mounts(self.mounts)
         other.may_search = self.may_search
         return other
 
     def _enter(self, walk: Walk, name: bytes) -> Walk:
         """One step down into ``name`` (which the caller checked is a directory entry)."""
         here = walk[-1]
-        names = [step.name for step in walk]  # (``path_of`` of the walk one step on:
-        names[0] = b""  # its root's name is the empty one before the first "/")
-        names.append(name)
-        mounted = self.mounts.get(b"/".join(names))
-        if mounted is not None:  # what lies beneath a mount point is never consulted
-            return walk + (Step(name, mounted, mounted.root()),)
+        mounts = self.mounts
+        if name in mounts.leaves:  # (else no mount point is there)
+            names = [step.name for step in walk]  # (``path_of`` of the walk one step on:
+            names[0] = b""  # its root's name is the empty one before the first "/")
+            names.append(name)
+            mounted = mounts.get(b"/".join(names))
+            if mounted is not None:  # what lies beneath a mount point is never consulted
+                return walk + (Step(name, mounted, mounted.root()),)
         return walk + (Step(name, here.fs, here.fs.walk_lookup(here.node, name)),)
 
     def resolve(self, start: Walk, path: bytes, follow: bool = True,

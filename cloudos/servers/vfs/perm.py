@@ -62,6 +62,14 @@ def check(who: Who, attr: Attr, want: int) -> None:
         raise KernelError(Errno.EACCES, "permission denied")
 
 
+def check_search(who: Who, attr: Attr) -> None:
+    """``check(who, attr, MAY_EXEC)`` for a directory a walk goes through: a mode that
+    lets owner, group and others all search lets anyone (whichever class ``who`` falls
+    in, its bits have x), and most directories have it: nothing more to ask then."""
+    if attr.mode & 0o111 != 0o111 and not allowed(who, attr, MAY_EXEC):
+        raise KernelError(Errno.EACCES, "permission denied")
+
+
 def allowed(who: Who, attr: Attr, want: int) -> bool:
     mode = attr.mode
     if who.fsuid == attr.uid:

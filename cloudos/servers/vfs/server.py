@@ -223,8 +223,7 @@ class Vfs:
     def __init__(self, api: ServerApi, state: VfsState) -> None:
         self.api, self.state = api, state
         if state is not None:  # (None: a test that only reads the handler table)
-            state.namespace.may_search = lambda attr: perm.check(self.who(), attr,
-                                                                 perm.MAY_EXEC)
+            state.namespace.may_search = self.may_search
         # the handler of each request type (abi/vfs.py declares them)
         self.handlers: dict[type, Callable[[Request, Any], Any]] = {
             vfs.Read: self.read, vfs.Write: self.write, vfs.Readv: self.readv,
@@ -304,8 +303,8 @@ class Vfs:
         except netsock.NetSync:
             netsock.wait_for_events(self, request)
             return
-        if result is not None:  # None: answered later (a deferred reply)
-            self.answer(request, result)
+        if result is not None and request.reply_token:  # None: answered later (deferred)
+            self.api.reply(request, result)  # (``answer``, inline)
 
     def answer(self, request: Request, result: Any) -> None:
         if request.reply_token:
@@ -361,15 +360,22 @@ class Vfs:
                 parent: bool = False, scope: Scope = UNSCOPED) -> tuple[Walk, bytes]:
         """``path`` from ``start`` in ``proc``'s mount namespace, under its root (and
         within openat2's ``scope``)."""
-        machine = self.state.namespace
-        return proc.namespace(machine).resolve(start, path, follow, parent, proc.top(machine),
-                                               scope)
+        ns = proc.ns if proc.ns is not None else self.state.namespace  # (``Proc.namespace``
+        top = proc.root if proc.root is not None else ns.root()  # and ``Proc.top``, inline)
+        return ns.resolve(start, path, follow, parent, top, scope)
 
     def caller_namespace(self) -> Namespace:
         """The mount namespace of the process whose request is being served."""
         proc = self.state.procs.get(self.state.caller)
         return proc.namespace(self.state.namespace) if proc is not None \
             else self.state.namespace
+
+    def may_search(self, attr: Attr) -> None:
+        """EACCES unless the caller may search the directory ``attr`` (a walk's check of
+        each directory it goes through; ``who`` inline)."""
+        if attr.mode & 0o111 != 0o111:  # (else anyone may: perm.check_search)
+            proc = self.state.procs.get(self.state.caller)
+            perm.check_search(proc.who if proc is not None else ROOT, attr)
 
     def who(self) -> Who:
         """The credentials of the process whose request is being served (root for the
