@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on the KVM backend (hal/kvm.py), on demand.
 #
-# CI runs the suite on Unicorn and only tests/guest/test_programs.py again on KVM (.ci/run):
-# the whole suite twice would not fit CI's 15 minutes. This runs everything with
+# CI (.ci/run) runs the whole suite on KVM beside the one on Unicorn. This runs everything with
 # CLOUDOS_BACKEND=kvm, in one pytest session (the guest programs are compiled once),
 # and says how long it took. It fails at once where /dev/kvm cannot be used, rather than
 # let the suite quietly run on Unicorn. Arguments go to pytest:
