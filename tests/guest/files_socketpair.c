@@ -1,4 +1,4 @@
-/* files_socketpair.c — AF_UNIX stream socket pairs: both directions, send/recv with MSG_DONTWAIT and MSG_NOSIGNAL, shutdown of each direction, EOF and EPIPE when the peer closes, poll readiness, a parent and child talking, unsupported kinds (argv[1] picks one section; none: all). */
+/* files_socketpair.c — AF_UNIX stream socket pairs: both directions, send/recv with MSG_DONTWAIT and MSG_NOSIGNAL, shutdown of each direction, EOF and EPIPE when the peer closes, poll readiness, a parent and child talking, a stream's and a datagram's buffer (what Linux charges a sender), unsupported kinds (argv[1] picks one section; none: all). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -275,6 +275,96 @@ static void dgram_buffer(void)
     SHOW("one byte more", write(s[1], big, sizeof big - 31));
 }
 
+/* A stream's bytes until EAGAIN, in nonblocking writes of `size` bytes (the last short). */
+static long fill_stream(int s[2], int size)
+{
+    static char buf[300000];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, s);
+    fcntl(s[0], F_SETFL, O_NONBLOCK);
+    long total = 0;
+    ssize_t n;
+    while ((n = write(s[0], buf, size)) > 0)
+        total += n;
+    return n < 0 && errno == EAGAIN ? total : -1;
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+}
+
+static void stream_buffer(void)
+{
+    int sizes[] = {1, 1000, 4096, 10000, 65536, 106433, 300000}, s[2];
+    for (int i = 0; i < 7; i++) {
+        printf("%d-byte stream writes until EAGAIN: %ld bytes\n", sizes[i], fill_stream(s, sizes[i]));
+        close(s[0]);
+        close(s[1]);
+    }
+    long sent = fill_stream(s, 1000);
+    struct pollfd pfd = {s[0], POLLOUT, 0};
+    SHOW("POLLOUT when full", poll(&pfd, 1, 0));
+    int taken = 0;
+    char buf[1000];
+    while (poll(&pfd, 1, 0) == 0 && read(s[1], buf, 500) == 500)
+        taken++;
+    printf("of %ld bytes, 500-byte reads until POLLOUT: %d\n", sent, taken);
+    close(s[0]);
+    close(s[1]);
+    /* A blocking write larger than a pipe holds, nobody reading yet: it goes whole. */
+    static char big[150000];
+    struct sigaction sa = {.sa_handler = on_alarm};
+    sigaction(SIGALRM, &sa, NULL);  /* (no SA_RESTART: a write that waits ends short) */
+    socketpair(AF_UNIX, SOCK_STREAM, 0, s);
+    alarm(10);
+    SHOW("a blocking write of 150000, no reader yet", write(s[0], big, sizeof big));
+    alarm(0);
+    long got = 0;
+    ssize_t n;
+    fcntl(s[1], F_SETFL, O_NONBLOCK);
+    while ((n = read(s[1], big, sizeof big)) > 0)
+        got += n;
+    printf("read back: %ld\n", got);
+    close(s[0]);
+    close(s[1]);
+    socketpair(AF_UNIX, SOCK_STREAM, 0, s);
+    int size = 10000;
+    socklen_t len = sizeof size;
+    SHOW("SO_SNDBUF 10000", setsockopt(s[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof size));
+    getsockopt(s[0], SOL_SOCKET, SO_SNDBUF, &size, &len);
+    printf("reads back %d\n", size);
+    fcntl(s[0], F_SETFL, O_NONBLOCK);
+    long total = 0;
+    while ((n = write(s[0], buf, 1000)) > 0)
+        total += n;
+    printf("then 1000-byte writes until EAGAIN: %ld bytes\n", total);
+    close(s[0]);
+    close(s[1]);
+    /* A child reads 1 MiB that the parent writes in one blocking write. */
+    socketpair(AF_UNIX, SOCK_STREAM, 0, s);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(s[0]);
+        long all = 0, sum = 0;
+        while ((n = read(s[1], buf, 777)) > 0) {
+            for (ssize_t i = 0; i < n; i++)
+                sum += (unsigned char)buf[i];
+            all += n;
+        }
+        printf("child read %ld bytes, sum %ld\n", all, sum);
+        _exit(0);
+    }
+    close(s[1]);
+    char *mib = malloc(1 << 20);
+    for (int i = 0; i < 1 << 20; i++)
+        mib[i] = (char)(i * 7);
+    SHOW("parent writes 1 MiB", write(s[0], mib, 1 << 20));
+    close(s[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    free(mib);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -299,5 +389,7 @@ int main(int argc, char **argv)
         dgram();
     if (section("dgram_buffer"))
         dgram_buffer();
+    if (section("stream_buffer"))
+        stream_buffer();
     return 0;
 }

@@ -67,6 +67,10 @@ class Pipe:
     # None for a byte stream
     bounds: deque[int] | None = None
     charged: int = 0  # a message socket's: its messages' truesize (Linux's sk_wmem_alloc)
+    # an AF_UNIX stream's buffers as Linux's sender allocates them (sk_buffs, charged to
+    # ``charged`` until read to their end): [stream position of its end, its truesize];
+    # None for a pipe, a message socket, or the net server's streams
+    skbs: deque[list[int]] | None = None
     # an AF_UNIX datagram socket's own queue (socket(2), not socketpair): the address of
     # each queued message's sender (b"" for an unbound one), in order; None elsewhere
     senders: deque[bytes] | None = None

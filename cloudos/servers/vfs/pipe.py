@@ -52,6 +52,10 @@ SKB_MAX_ALLOC = (PAGE << 2) - SKB_SHINFO
 MAX_SKB_FRAGS = 17
 MESSAGE_SLACK = 32  # a datagram may be as large as the send buffer less this (EMSGSIZE)
 MAX_DGRAM_QLEN = 10  # net.unix.max_dgram_qlen's default
+# An AF_UNIX stream's sk_buff (unix_stream_sendmsg): a head of up to SKB_MAX_HEAD(0) bytes
+# (a page less the shared info) and the rest in pages of at most order 3 (32 KiB); the
+# sender waits while its charges reach its size
+STREAM_HEAD, STREAM_FRAGS, STREAM_ORDER = PAGE - SKB_SHINFO, 32768, 3
 
 
 class PipeServer(Protocol):
@@ -172,12 +176,65 @@ def truesize(length: int) -> int:
     return (1 << (head - 1).bit_length()) + SKB_SIZE + paged
 
 
+def stream_truesize(size: int) -> int:
+    """The charge of an AF_UNIX stream's sk_buff of ``size`` bytes (Linux's
+    unix_stream_sendmsg, alloc_skb_with_frags): a head from kmalloc, and whole pages for
+    the rest, each run of them the largest power of two that the rest fills."""
+    paged = min(size, -(-max(size - STREAM_HEAD, 0) // PAGE) * PAGE)
+    head = -(-(size - paged) // SKB_ALIGN) * SKB_ALIGN + SKB_SHINFO
+    charge = (1 << (head - 1).bit_length()) + SKB_SIZE
+    order = STREAM_ORDER
+    while paged:
+        while order and paged < PAGE << order:
+            order -= 1
+        charge += PAGE << order
+        paged -= min(paged, PAGE << order)
+    return charge
+
+
+def _stream_chunks(pipe: Pipe, count: int) -> list[int]:
+    """The sk_buffs a stream write of ``count`` bytes allocates now, in order: each at
+    most half the sender's size less 64 bytes and a head and 32 KiB of pages; one more
+    while its charges are under its size."""
+    most = min((pipe.capacity >> 1) - 64, STREAM_HEAD + STREAM_FRAGS)
+    charged, chunks = pipe.charged, []
+    while count > 0 and charged < pipe.capacity:
+        size = min(count, most)
+        chunks.append(size)
+        charged += stream_truesize(size)
+        count -= size
+    return chunks
+
+
+def _charge_stream(pipe: Pipe, count: int) -> None:
+    """An AF_UNIX stream's write of ``count`` bytes at the end of what it holds: its
+    sk_buffs are charged (``_stream_chunks``, which the write's room came from)."""
+    skbs = pipe.skbs
+    assert skbs is not None
+    end = pipe.consumed + len(pipe.buffer)
+    for size in _stream_chunks(pipe, count):
+        end += size
+        charge = stream_truesize(size)
+        skbs.append([end, charge])
+        pipe.charged += charge
+
+
+def _release_stream(pipe: Pipe) -> None:
+    """An AF_UNIX stream's sk_buffs read to their end are freed, their charges with them."""
+    skbs = pipe.skbs
+    while skbs and skbs[0][0] <= pipe.consumed:
+        pipe.charged -= skbs.popleft()[1]
+
+
 def _room(pipe: Pipe, message: int, merge: int = 0) -> int:
     """How many bytes a write may add now: a pipe's free pages and the ``merge`` bytes
-    its last page takes; a stream's free bytes; a message socket's whole ``message``
-    while its queued messages' charges are under its size."""
+    its last page takes; a stream's free bytes (an AF_UNIX stream's: what the sk_buffs
+    it may allocate now hold, for a write of ``message`` bytes); a message socket's whole
+    ``message`` while its queued messages' charges are under its size."""
     if pipe.slots is not None:
         return merge + (pipe.capacity // PAGE - len(pipe.slots)) * PAGE
+    if pipe.skbs is not None:
+        return sum(_stream_chunks(pipe, message))
     if pipe.bounds is None:
         return pipe.capacity - len(pipe.buffer)
     return message if pipe.charged < pipe.capacity and not _queue_full(pipe) else 0
@@ -204,6 +261,8 @@ def _fill(pipe: Pipe, count: int, merge: int) -> None:
     page: the rest in new pages, whole but the last."""
     slots = pipe.slots
     if slots is None:
+        if pipe.skbs is not None:
+            _charge_stream(pipe, count)
         return
     if merge:
         slots[-1][1] += merge
@@ -232,7 +291,7 @@ def has_room(pipe: Pipe) -> bool:
     a quarter of its size (Linux's unix_writable)."""
     if pipe.slots is not None:
         return len(pipe.slots) < pipe.capacity // PAGE
-    if pipe.bounds is None:
+    if pipe.bounds is None and pipe.skbs is None:
         return len(pipe.buffer) < pipe.capacity
     return pipe.charged * 4 <= pipe.capacity and not _queue_full(pipe)
 
@@ -278,6 +337,8 @@ def take(pipe: Pipe, count: int) -> tuple[bytes, list[OpenFile]]:
     pipe.consumed = end
     if pipe.slots is not None:
         _drain(pipe, end - start)
+    elif pipe.skbs:
+        _release_stream(pipe)
     return data, passed
 
 
@@ -341,7 +402,8 @@ def write(vfs: PipeServer, request: Request, file: OpenFile, data: bytes, done: 
     messages = pipe.bounds is not None
     if messages and len(data) > pipe.capacity - MESSAGE_SLACK:
         raise KernelError(Errno.EMSGSIZE, "a message larger than the socket's buffer")
-    if room < left and (left <= PIPE_BUF or room == 0 or messages):  # atomic writes
+    if room < left and (left <= PIPE_BUF and pipe.skbs is None or room == 0 or messages):
+        # (atomic writes: a pipe's up to PIPE_BUF, a message; a stream waits for room)
         if nonblock:
             if done:
                 return done
@@ -392,6 +454,8 @@ def _give_waiting(vfs: PipeServer, pipe: Pipe, data: bytes, done: int, fits: int
             continue  # interrupted (EINTR): it must not take the data
         given = min(count, fits)
         pipe.consumed += given
+        if pipe.skbs:
+            _release_stream(pipe)
         signal_async(vfs, pipe.async_writers)
         try:
             vfs.answer(request, hand_over(vfs, request, grant,

@@ -55,8 +55,8 @@ CAP_NET_ADMIN = 12  # capabilities(7): SO_SNDBUFFORCE, SO_RCVBUFFORCE
 def _connection(socktype: int) -> tuple[Pipe, Pipe]:
     """The two pipes of a connection; a message socket's keep message ends."""
     def new() -> Pipe:
-        if socktype == SOCK_STREAM:
-            return Pipe(readers=1, writers=1)
+        if socktype == SOCK_STREAM:  # (charged as Linux's sender allocates its sk_buffs)
+            return Pipe(readers=1, writers=1, capacity=SOCKET_BUFFER, skbs=deque())
         return Pipe(readers=1, writers=1, bounds=deque(), capacity=SOCKET_BUFFER)
     return new(), new()
 
@@ -286,8 +286,9 @@ def getsockopt(vfs: Vfs, request: Request, r: abi.Getsockopt) -> Any:
 
 
 def setsockopt(vfs: Vfs, request: Request, r: abi.Setsockopt) -> int:
-    """A connected message socket's SO_SNDBUF (what its messages are charged against);
-    accepted and without effect: the other buffer sizes, address reuse, keepalive."""
+    """A connected socket's SO_SNDBUF (what its messages, or a stream's buffers, are
+    charged against); accepted and without effect: the other buffer sizes, address
+    reuse, keepalive."""
     file = _socket(vfs, request, r.fd)
     if r.level != SOL_SOCKET:
         raise KernelError(Errno.ENOPROTOOPT, f"level {r.level}")
@@ -299,7 +300,8 @@ def setsockopt(vfs: Vfs, request: Request, r: abi.Setsockopt) -> int:
     if r.option in (SO_SNDBUFFORCE, SO_RCVBUFFORCE) and not vfs.who().capable(CAP_NET_ADMIN):
         raise KernelError(Errno.EPERM, "forcing a buffer size needs CAP_NET_ADMIN")
     tx = None if _datagram(file) else file.tx  # (a datagram's tx is its peer's own queue)
-    if r.option in (SO_SNDBUF, SO_SNDBUFFORCE) and tx is not None and tx.bounds is not None:
+    if r.option in (SO_SNDBUF, SO_SNDBUFFORCE) and tx is not None \
+            and (tx.bounds is not None or tx.skbs is not None):
         # as sock_setsockopt: doubled (Linux's bookkeeping overhead), within wmem_max
         # (FORCE: within INT_MAX), never under SOCK_MIN_SNDBUF
         wanted = max(struct.unpack_from("<i", r.value)[0], 0)
@@ -310,9 +312,10 @@ def setsockopt(vfs: Vfs, request: Request, r: abi.Setsockopt) -> int:
 
 
 def _sndbuf(file: OpenFile) -> int:
-    """SO_SNDBUF: a connected message socket's charge limit; else Linux's default."""
+    """SO_SNDBUF: a connected socket's charge limit; else Linux's default."""
     tx = None if _datagram(file) else file.tx
-    return tx.capacity if tx is not None and tx.bounds is not None else SOCKET_BUFFER
+    return tx.capacity if tx is not None and (tx.bounds is not None or tx.skbs is not None) \
+        else SOCKET_BUFFER
 
 
 def sendmsg(vfs: Vfs, request: Request, r: abi.Sendmsg) -> int | None:
