@@ -83,7 +83,7 @@ class SigInfo:
     signo: int
     code: int = SI_USER
     pid: int = 0
-    uid: int = 0
+    uid: int = 0  # (uid_t: unsigned, 32 bits)
     addr: int = 0
     status: int = 0
     timer_id: int = 0  # a POSIX timer's signal: its id, overruns and sigev_value
@@ -95,13 +95,13 @@ class SigInfo:
         if self.code == SI_TIMER:
             body = struct.pack("<iiQ", self.timer_id, self.overrun, self.value)
         elif self.code in (SI_QUEUE, SI_MESGQ):
-            body = struct.pack("<iiQ", self.pid, self.uid, self.value)
+            body = struct.pack("<iIQ", self.pid, self.uid, self.value)
         elif self.signo in (SIGSEGV, SIGBUS, SIGILL, SIGFPE):
             body = struct.pack("<Q", self.addr)
         elif self.signo == SIGCHLD:
-            body = struct.pack("<iii", self.pid, self.uid, self.status)
+            body = struct.pack("<iIi", self.pid, self.uid, self.status)
         else:
-            body = struct.pack("<ii", self.pid, self.uid)
+            body = struct.pack("<iI", self.pid, self.uid)
         return (head + body).ljust(128, b"\0")
 
 

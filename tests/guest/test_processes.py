@@ -10,6 +10,7 @@ first so that a broken program cannot make the comparison vacuous.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -246,4 +247,25 @@ def test_newer_calls(program, section, guest_bins, run_native, run_cloudos):
     lines = native[1].splitlines()
     for line in [f"== {section}".encode(), *NEWER_CALLS[(program, section)]]:
         assert line in lines, native[1].decode()
+    _assert_same(native, run_cloudos([prog, section]))
+
+
+HIGH_UID_SECTIONS = {
+    "waitid": [b"si_uid 3000000000 si_status 3 si_code CLD_EXITED 1"],
+    "signal": [b"kill from uid 3000000001: si_uid 3000000001 SI_USER 1",
+               b"sigqueue from uid 3000000002: si_uid 3000000002 value 42 SI_QUEUE 1",
+               b"its si_uid 0xfffffff0 value 7"],
+}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the native run needs root (setresuid)")
+@pytest.mark.parametrize("section", sorted(HIGH_UID_SECTIONS))
+def test_user_ids_above_2_31(section, guest_bins, run_native, run_cloudos):
+    """uid_t is unsigned: waitid's and a signal's si_uid of a uid above 2^31 (the fuzzer
+    found the kernel packing them as signed ints: a panic)."""
+    prog = guest_bins.path("high_uid", "static")
+    native = run_native([prog, section])
+    assert native[0] == 0, native
+    for line in [f"== {section}".encode(), *HIGH_UID_SECTIONS[section]]:
+        assert line in native[1].splitlines(), native[1].decode()
     _assert_same(native, run_cloudos([prog, section]))

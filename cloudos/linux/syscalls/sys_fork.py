@@ -688,7 +688,7 @@ def sys_waitid(t: Thread, idtype: int, ident: int, infop: int, options: int, rus
             code = CLD_DUMPED if coredump.dumped(child) else code
             status = child.killed_by or child.exit_code
         uid = linux(child).uid if isinstance(child.personality, LinuxProcess) else 0
-        aspace.copy_out(infop, struct.pack("<iiiiii", SIGCHLD, 0, code, 0, child.pid, uid)
+        aspace.copy_out(infop, struct.pack("<iiiiiI", SIGCHLD, 0, code, 0, child.pid, uid)
                         + struct.pack("<i", status) + bytes(100))
     if rusage:
         aspace.copy_out(rusage, rusage_bytes(*cputimes(child)))

@@ -217,7 +217,7 @@ def sys_tgkill(t: Thread, tgid: int, tid: int, sig: int, *_: int) -> int:
     return after_send(t)
 
 
-SIGINFO_HEAD = struct.Struct("<iii4xiiQ")  # signo, errno, code; pid, uid, value (SI_QUEUE)
+SIGINFO_HEAD = struct.Struct("<iii4xiIQ")  # signo, errno, code; pid, uid, value (SI_QUEUE)
 
 
 def queued_info(t: Thread, target_pid: int, sig: int, uinfo: int) -> signals.SigInfo:
