@@ -146,10 +146,10 @@ def call(t: Thread, request: Any, grants: tuple[Cap, ...] = (),
     msg = Message(request.OP, b"", process.pid, list(grants), body=request)
     state = t.personality  # (``linux_thread(t)``, inline)
     state.inflight = (port, msg)
-    again = _again_if_undone(t, deliver or _result, state)
     if fast and fastpath.ENABLED and personality.ptrace is None:
         try:
-            answer = fastpath.direct(t, state, port, msg, again, deadline, timeout_result)
+            answer = fastpath.direct(t, state, port, msg, deliver, deadline, timeout_result,
+                                     _again_if_undone)
         except Stop:
             # A signal that came while the server ran (the caller was RUNNING: it was not
             # interrupted then) and the call is parked: interrupted now, as if it had
@@ -160,7 +160,8 @@ def call(t: Thread, request: Any, grants: tuple[Cap, ...] = (),
         if answer is not None:
             return answer
     try:
-        return ipc.call(t, port, msg, again, deadline, timeout_result)
+        return ipc.call(t, port, msg, _again_if_undone(t, deliver or _result, state), deadline,
+                        timeout_result)
     except KernelError:
         state.inflight = None
         raise
