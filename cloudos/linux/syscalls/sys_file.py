@@ -143,7 +143,7 @@ def call(t: Thread, request: Any, grants: tuple[Cap, ...] = (),
         cap = ipc.caps.lookup(process.pid, token, ObjType.PORT, _SEND_FILE)
         held = personality.files_cap = (token, cap)
     port = ipc.ports[held[1].obj]
-    msg = Message(request.OP, b"", process.pid, list(grants), body=request)
+    msg = Message(request.OP, b"", process.pid, list(grants) if grants else [], None, request)
     state = t.personality  # (``linux_thread(t)``, inline)
     state.inflight = (port, msg)
     if fast and fastpath.ENABLED and personality.ptrace is None:
@@ -245,16 +245,20 @@ def _path(t: Thread, addr: int) -> bytes:
 
 
 # -- open, close, dup ------------------------------------------------------------
+# (``s32`` inline in open, openat and close: ((x & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000)
 def sys_open(t: Thread, path: int, flags: int, mode: int, *_: int) -> int:
     """Implements Linux open(2)."""
-    return call(t, vfs.Openat(AT_FDCWD, _path(t, path), s32(flags), mode & 0o7777,
-                              sid=t.process.sid))
+    return call(t, vfs.Openat(AT_FDCWD, user_string(t.process.aspace, path, PATH_MAX),
+                              ((flags & 0xFFFF_FFFF) ^ 0x8000_0000) - 0x8000_0000,
+                              mode & 0o7777, 0, t.process.sid))
 
 
 def sys_openat(t: Thread, dirfd: int, path: int, flags: int, mode: int, *_: int) -> int:
     """Implements Linux openat(2)."""
-    return call(t, vfs.Openat(s32(dirfd), _path(t, path), s32(flags), mode & 0o7777,
-                              sid=t.process.sid))
+    return call(t, vfs.Openat(((dirfd & 0xFFFF_FFFF) ^ 0x8000_0000) - 0x8000_0000,
+                              user_string(t.process.aspace, path, PATH_MAX),
+                              ((flags & 0xFFFF_FFFF) ^ 0x8000_0000) - 0x8000_0000,
+                              mode & 0o7777, 0, t.process.sid))
 
 
 def sys_openat2(t: Thread, dirfd: int, path: int, how: int, size: int, *_: int) -> int:
@@ -302,7 +306,7 @@ def sys_creat(t: Thread, path: int, mode: int, *_: int) -> int:
 
 def sys_close(t: Thread, fd: int, *_: int) -> int:
     """Implements Linux close(2)."""
-    return call(t, vfs.Close(s32(fd)))
+    return call(t, vfs.Close(((fd & 0xFFFF_FFFF) ^ 0x8000_0000) - 0x8000_0000))
 
 
 def sys_dup(t: Thread, fd: int, *_: int) -> int:

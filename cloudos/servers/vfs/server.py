@@ -507,7 +507,8 @@ class Vfs:
         entry = proc.fds.entries.pop(fd, None)
         if entry is None:
             raise KernelError(Errno.EBADF, f"fd {fd}")
-        locks.closed(self, proc.pid, entry.file)  # any close drops the process's locks
+        if proc.pid in self.state.locks.by_pid:  # (else it holds no record lock to drop)
+            locks.closed(self, proc.pid, entry.file)  # any close drops the process's locks
         self.unref(entry.file)
 
     def unref(self, file: OpenFile) -> None:
@@ -516,7 +517,8 @@ class Vfs:
         if file.refs == 0:
             if file.write_key is not None:
                 self.state.text.closed_for_writing(file.write_key)
-            locks.released(self, file)
+            if file.lock_key is not None:  # (else it never was locked: ``locks.released``)
+                locks.released(self, file)
             KINDS[file.kind].release(self, file)
 
     def close(self, request: Request, r: vfs.Close) -> int:
