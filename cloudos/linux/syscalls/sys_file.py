@@ -90,6 +90,7 @@ _EPIPE_EFBIG = (-int(Errno.EPIPE), -int(Errno.EFBIG))
 # (plain names for what every answer is checked against: an enum member read through its
 # class costs ~0.2 us on Python 3.11, a global ~0.02)
 _INTERRUPTED, _RESTART, _BACKGROUND = Again.INTERRUPTED, Again.RESTART, Again.BACKGROUND
+_NONE: dict[int, Cap] = {}  # (a space with no capability, never written)
 _READ, _WRITE = int(Sysno.READ), int(Sysno.WRITE)
 
 
@@ -139,7 +140,7 @@ def call(t: Thread, request: Any, grants: tuple[Cap, ...] = (),
     # process's space holds under that token, still valid, found by a lookup before)
     held = personality.files_cap
     if held is None or held[0] != token or not held[1].valid \
-            or ipc.caps.spaces.get(process.pid, {}).get(token) is not held[1]:
+            or ipc.caps.spaces.get(process.pid, _NONE).get(token) is not held[1]:
         cap = ipc.caps.lookup(process.pid, token, ObjType.PORT, _SEND_FILE)
         held = personality.files_cap = (token, cap)
     port = ipc.ports[held[1].obj]
