@@ -48,8 +48,9 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any
+from typing import Any, Callable
 
+from cloudos.abi.vfs import Again
 from cloudos.kernel.cap import Cap, ObjType, Right
 from cloudos.kernel.ipc import Deliver, Message, Port
 from cloudos.kernel.task import State, Thread
@@ -59,14 +60,22 @@ ENABLED = os.environ.get("CLOUDOS_FASTPATH", "1") != "0"  # off: the slow path a
 # (the states as plain names: an enum member read through its class costs ~0.2 us on
 # Python 3.11, a global ~0.02, and a call reads several)
 BLOCKED, RUNNING, READY = State.BLOCKED, State.RUNNING, State.READY
+RESTART, INTERRUPTED = Again.RESTART, Again.INTERRUPTED
 
 
-def direct(t: Thread, state: Any, port: Port, msg: Message, deliver: Deliver,
-           deadline: float | None, timeout_result: int) -> int | None:
+def direct(t: Thread, state: Any, port: Port, msg: Message, deliver: Deliver | None,
+           deadline: float | None, timeout_result: int,
+           undone: Callable[[Thread, Deliver, Any], Deliver] | None = None) -> int | None:
     """Call the server of ``port`` directly for ``t`` (its Linux thread ``state``) and
-    return the answer as ``deliver`` makes it; None when the server does not wait for it
-    in receive (the caller goes the usual way, ``Ipc.call``). Raises Stop (the caller
-    sleeps on its reply) or SlowPath like ``serve``."""
+    return the answer as ``deliver`` makes it (None: the answer is the int result); None
+    when the server does not wait for it in receive (the caller goes the usual way,
+    ``Ipc.call``). Raises Stop (the caller sleeps on its reply) or SlowPath like ``serve``.
+
+    ``undone`` (``sys_file._again_if_undone``), if given, wraps ``deliver`` as the slow
+    path does: an answer that says the call was left undone (``Again.RESTART``, or
+    ``INTERRUPTED``) and a call not answered in its step go through its wrapper; any other
+    answer is delivered here, with what the wrapper does for it (``state.inflight`` and
+    ``vfs_restarts`` cleared), and no wrapper is made for the call."""
     runtime = port.server
     if runtime is None or port.queue or runtime.pending is not None \
             or runtime.direct is not None:
@@ -74,12 +83,12 @@ def direct(t: Thread, state: Any, port: Port, msg: Message, deliver: Deliver,
     server = runtime.thread
     kernel = t.process.kernel
     ipc, scheduler = kernel.ipc, kernel.scheduler
-    channel = ("recv", port.id)
-    sleepers = scheduler.channels.get(channel)
-    if server.state is not BLOCKED or server.channel != channel \
-            or server.deadline is not None or ipc.receivers.get(server) != runtime._deliver \
+    channel = runtime.recv_channel
+    channels, receivers = scheduler.channels, ipc.receivers
+    sleepers = channels.get(channel)
+    if server.state is not BLOCKED or server.channel != channel or server.deadline is not None \
             or sleepers is None or len(sleepers) != 1 or sleepers[0] is not server \
-            or t in ipc.receivers:
+            or receivers.get(server) != runtime._deliver or t in receivers:
         return None
     cached, state.reply = state.reply, None  # (reused only once this call is answered)
     if cached is None or not cached[0].valid:
@@ -91,10 +100,10 @@ def direct(t: Thread, state: Any, port: Port, msg: Message, deliver: Deliver,
     ipc.replies[reply_id] = t
     waiting = ("reply", reply_id)
     before, t.channel = t.channel, waiting  # (the server asks if it waits)
-    answers: list[Message] = []
+    answers: list[Any] = []
     runtime.direct = (cap, answers)
     # The server leaves its receive for this message and runs on the caller's time.
-    del scheduler.channels[channel], ipc.receivers[server]
+    del channels[channel], receivers[server]
     server.channel = None
     server.state = RUNNING
     runtime.served_now += 1
@@ -111,17 +120,33 @@ def direct(t: Thread, state: Any, port: Port, msg: Message, deliver: Deliver,
         if reply_id not in runtime.forwarded:
             state.reply = cached
         t.restart = -1
-        result = deliver(answers[0])
+        body = answers[0]
+        if undone is None or body is RESTART or body is INTERRUPTED:
+            final = deliver if undone is None else undone(t, deliver or _int, state)
+            assert final is not None
+            result = final(Message(0, b"", runtime.pid, body=body))
+        else:  # (what ``undone``'s wrapper does with an answer of a call done)
+            state.inflight = None
+            state.vfs_restarts = 0
+            if deliver is None:
+                return int(body)
+            result = deliver(Message(0, b"", runtime.pid, body=body))
         if t.restart >= 0:  # the answer says: run the call again (a server restart, a stop)
             raise SlowPath(functools.partial(_again, t, t.restart))
         return result
     # Not answered (parked, forwarded): the caller sleeps on its reply, as in Ipc.call.
-    ipc.receivers[t] = deliver
+    final = deliver if undone is None else undone(t, deliver or _int, state)
+    assert final is not None
+    receivers[t] = final
     scheduler.sleep_on(t, waiting, deadline, timeout_result)
     onward = runtime.forwarded.get(reply_id)
     if onward is not None and onward.server is not None:
         return serve(t, onward, msg)
     raise Stop
+
+
+def _int(msg: Message) -> int:
+    return int(msg.body)
 
 
 def serve(t: Thread, port: Port, msg: Message) -> int:

@@ -106,6 +106,7 @@ def attach(process: Process, tracer: Process, options: int, seized: bool) -> Tra
     state = Tracee(tracer, thread, options, seized)
     linux(process).ptrace = state
     linux(tracer).tracees.append(process)
+    retable(process.kernel)
     return state
 
 
@@ -118,6 +119,7 @@ def detach(process: Process, sig: int = 0) -> None:
         resume(process, Resume.CONT, sig)
     linux(process).ptrace = None
     forget(state.tracer, process)
+    retable(process.kernel)
 
 
 def forget(tracer: Process, process: Process) -> None:
@@ -147,6 +149,8 @@ def on_exit(dead: Process) -> None:
         detach(process)
         if traced.options & Option.EXITKILL:
             process.kernel.kill(process, SIGKILL)
+    if state is not None:
+        retable(dead.kernel, dead)
 
 
 # -- stops -----------------------------------------------------------------------
@@ -413,6 +417,26 @@ def collected(child: Process) -> None:
 
 
 # -- system calls ------------------------------------------------------------------
+def retable(kernel: Any, dead: Process | None = None) -> None:
+    """The dispatcher's table: each handler wrapped by ``hooked`` while some process
+    (other than ``dead``, or a zombie) is traced, else the handlers themselves: an
+    untraced machine's system calls go one Python frame fewer. Called whenever a
+    process's tracing starts or ends (a traced process's own calls then see a table that
+    stops it; a wrapped handler of an untraced process calls the handler, as before)."""
+    dispatcher = kernel.dispatcher
+    table = dispatcher.handlers
+    traced = any(getattr(p.personality, "ptrace", None) is not None and p is not dead
+                 and not p.zombie for p in kernel.processes.values())
+    first = next(h for h in table if h is not None)
+    wrapped = hasattr(first, "__wrapped__")
+    if traced and not wrapped:
+        dispatcher.handlers = tuple(None if h is None else hooked(nr, h)
+                                    for nr, h in enumerate(table))
+    elif wrapped and not traced:
+        dispatcher.handlers = tuple(None if h is None else h.__wrapped__  # type: ignore[attr-defined]
+                                    for h in table)
+
+
 def hooked(nr: int, handler: Handler) -> Handler:
     """``handler`` with the syscall-stops of a tracee resumed by PTRACE_SYSCALL."""
     @functools.wraps(handler)

@@ -35,6 +35,7 @@ FORWARDED_MAX = 256  # forwarded calls remembered before the answered ones are f
 # (as plain names for the fast path's steps: an enum member read through its class costs
 # ~0.2 us on Python 3.11, a global ~0.02)
 READY, RUNNING, ETIMEDOUT = State.READY, State.RUNNING, -Errno.ETIMEDOUT
+RESTART = Again.RESTART
 def unqueue(kernel: Kernel, thread: Thread) -> None:
     """Take a READY ``thread`` off the run queues: it runs now, outside the scheduler's loop."""
     for queue in kernel.scheduler.queues:
@@ -92,12 +93,20 @@ class ServerApi:
         never slept, so there is nobody to wake."""
         if request.answered:
             return
-        direct = self.runtime.direct
+        runtime = self.runtime
+        direct = runtime.direct
         if direct is not None and request.message is not None \
                 and request.message.reply is direct[0]:
-            self.runtime.direct = None
-            direct[1].append(Message(0, b"", self.pid, body=result))
-            self._done(request)
+            runtime.direct = None
+            direct[1].append(result)  # (the caller's Message is made only if it asks one)
+            if request.grants:
+                self._done(request)
+                return
+            request.answered = True  # (``_done`` of a call without grants, inline)
+            runtime.outstanding.discard(request)
+            space = self.kernel.ipc.caps.spaces.get(self.pid)
+            if space is not None:
+                space.pop(request.reply_token, None)
             return
         try:
             self.kernel.ipc.reply(self.pid, request.reply_token,
@@ -194,8 +203,9 @@ class ServerRuntime:
         self.served_now = 0  # calls served on the fast path (``serve_now``, direct calls)
         self.served_direct = 0  # of those, by a direct call (the scheduler untouched)
         self.inline = 0  # reads and writes whose bytes came or went in the messages
-        # the direct call being served: its reply capability and where its answer goes
-        self.direct: tuple[Cap, list[Message]] | None = None
+        # the direct call being served: its reply capability and where its answer (the
+        # result ``ServerApi.reply`` was given) goes
+        self.direct: tuple[Cap, list[Any]] | None = None
         self.current: Request | None = None
         self.injected: Request | None = None  # the request a fault struck before it was served
         self.redelivered: Message | None = None  # a notification given a second chance
@@ -213,6 +223,7 @@ class ServerRuntime:
         self.port_token = token
         self.port = kernel.ipc.port(sid, token, Right.RECV)
         self.port.server = self  # (the IPC fast path finds the server of a port there)
+        self.recv_channel = ("recv", self.port.id)  # (what its thread sleeps on in receive)
         aspace = kernel.new_aspace()  # empty: a server has no guest memory
         self.process = Process(sid, None, name, aspace, kernel)
         self.thread = Thread(sid, self.process, None, service=self)
@@ -277,18 +288,25 @@ class ServerRuntime:
         its generator, which stays in its receive meanwhile as its loop would; a fault to
         inject, a notification to give a second chance or a tracer's Service: ``step``."""
         thread = self.thread
-        self._deliver(msg, token)
         handler = self.api.handler
-        if handler is None or self.crash_on or self.redelivered is not None \
-                or thread.service is not self:
+        reply = msg.reply
+        if handler is None or msg.caps or reply is None or self.crash_on \
+                or self.redelivered is not None or thread.service is not self:
+            self._deliver(msg, token)
             assert thread.service is not None
             thread.service.step(thread)  # (through its Service: a tracer may time the step)
             return
-        request, self.pending = self.pending, None
+        # (``_deliver`` of a message without grants, its reply capability minted already)
+        spaces = self.kernel.ipc.caps.spaces
+        space = spaces.get(self.pid)
+        if space is None:
+            space = spaces[self.pid] = {}
+        space[token] = reply
+        request = Request(msg.tag, msg.sender, token, [], False, msg, RESTART, msg.body)
+        self.outstanding.add(request)
         self.current = request
         self.requests += 1  # (a call, as ``_inject`` counts them)
         try:
-            assert request is not None
             handler(request)
         except Exception as err:  # the server boundary: nothing escapes to the kernel
             self._crashed(thread, err)
@@ -301,7 +319,7 @@ class ServerRuntime:
             return
         # back in its receive, as Ipc.receive on an empty port (without its Stop)
         self.kernel.ipc.receivers[thread] = self._deliver
-        self.kernel.scheduler.sleep_on(thread, ("recv", port.id), None, ETIMEDOUT)
+        self.kernel.scheduler.sleep_on(thread, self.recv_channel, None, ETIMEDOUT)
 
     def resume(self, caller: Thread) -> None:
         """The fast path answered ``caller``, whose wake-up queued it: it runs on instead."""

@@ -37,6 +37,7 @@ class Rig:
         kernel.ipc = Ipc(kernel)  # type: ignore[attr-defined,arg-type]
         kernel.new_aspace = lambda: None  # type: ignore[attr-defined]
         self.parked: list[Request] = []
+        self.grants: list[list[Any]] = []  # each request's grants, as the server saw them
         self.handler, self.resumed, self.crashed = handler, 0, 0
         self.server = ServerRuntime(kernel, "plus1", 90, self.serve,  # type: ignore[arg-type]
                                     crash_on=crash_on)
@@ -48,6 +49,7 @@ class Rig:
 
     def serve(self, api: ServerApi) -> Generator[Port, Request, None]:
         def handle(request: Request) -> None:
+            self.grants.append(list(request.grants))
             if request.body == PARK:
                 self.parked.append(request)
             elif request.body == CRASH:
@@ -229,3 +231,83 @@ def test_a_file_call_checks_its_capability_each_time(monkeypatch: pytest.MonkeyP
     with pytest.raises(KernelError) as refused:  # without FILE: refused
         sys_file.call(rig.caller, Body(5))
     assert refused.value.errno == Errno.EPERM
+
+
+def test_a_call_with_grants_goes_through_the_runtimes_delivery() -> None:
+    """A message with capabilities (a grant on the caller's buffer) is not taken by the
+    handler's inline delivery: ``_deliver`` installs its grants in the server's space and
+    the server's step serves it; the answer takes them out again."""
+    from cloudos.kernel.cap import Cap, Right
+
+    rig = Rig(handler=True)
+    ipc = rig.kernel.ipc  # type: ignore[attr-defined]
+    grant = Cap(ObjType.GRANT, ipc._id(), Right.READ)
+    msg = Message(0, b"", rig.caller.process.pid, [grant], body=10)
+    assert fastpath.direct(rig.caller, rig.state, rig.server.port, msg,
+                           lambda a: int(a.body), None, -110) == 11
+    (grants,) = rig.grants
+    assert len(grants) == 1 and grants[0]
+    space = ipc.caps.spaces[rig.server.pid]
+    assert [c.type for c in space.values()] == [ObjType.PORT]  # grant and reply gone
+    assert rig.resumed == 1 and rig.server.outstanding == set()
+    assert rig.call(3) == 4 and rig.grants[-1] == [] and rig.resumed == 1  # (inline)
+
+
+def test_a_tracers_service_steps_the_server() -> None:
+    """A server thread whose Service is not its runtime (a tracer's, timing each step) is
+    stepped through that Service, its handler not called straight."""
+    rig = Rig(handler=True)
+    steps: list[Thread] = []
+    runtime = rig.server
+
+    class Timing:
+        def step(self, thread: Thread) -> None:
+            steps.append(thread)
+            runtime.step(thread)
+
+    rig.server.thread.service = Timing()  # type: ignore[assignment]
+    assert rig.call(5) == 6
+    assert steps == [rig.server.thread] and rig.resumed == 1
+    assert rig.server.thread.state is State.BLOCKED
+
+
+def test_undone_wraps_only_calls_left_undone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``undone`` (sys_file's wrapper), an answer of a call done is delivered without
+    a wrapper (``inflight`` and ``vfs_restarts`` cleared as the wrapper would, the int
+    result when no ``deliver`` is given); a RESTART answer (a fault struck before the call
+    was served) and a parked call go through the wrapper, as on the slow path."""
+    from cloudos.kernel.trap import SlowPath
+    from cloudos.linux.syscalls import sys_file
+
+    made: list[Any] = []
+
+    def undone(t: Thread, deliver: Any, state: Any) -> Any:
+        wrapper = sys_file._again_if_undone(t, deliver, state)
+        made.append(wrapper)
+        return wrapper
+
+    def call(rig: Rig, body: int) -> Any:
+        msg = Message(0, b"", rig.caller.process.pid, body=body)
+        rig.state.inflight = (rig.server.port, msg)
+        return fastpath.direct(rig.caller, rig.state, rig.server.port, msg, None, None,
+                               -110, undone)
+
+    rig = Rig(handler=True)
+    rig.state.vfs_restarts = 2
+    assert call(rig, 41) == 42
+    assert made == [] and rig.state.inflight is None and rig.state.vfs_restarts == 0
+    # a fault struck before the call was served: RESTART, through the wrapper: run again
+    rig = Rig(handler=True, crash_on=1)
+    rig.caller.syscall = 2
+    monkeypatch.setattr(fastpath, "_again", lambda t, number: number)
+    with pytest.raises(SlowPath) as again:
+        call(rig, 7)
+    assert again.value.work() == 2 and len(made) == 1
+    assert rig.state.vfs_restarts == 1 and rig.state.inflight is None
+    # parked: the caller sleeps with the wrapper as its delivery
+    rig = Rig(handler=True)
+    with pytest.raises(Stop):
+        call(rig, PARK)
+    assert len(made) == 2 and rig.kernel.ipc.receivers[rig.caller] is made[1]  # type: ignore[attr-defined]
+    rig.server.api.reply(rig.parked[0], 9)
+    assert rig.caller.result == 9 and rig.state.inflight is None

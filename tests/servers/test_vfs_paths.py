@@ -265,3 +265,30 @@ def test_a_mount_on_a_name_deeper_down_is_found() -> None:
     tree.root_fs.mkdir(tree.walk(b"/a/b")[-1].node, b"deep", 0o755, 0, 0)
     assert tree.walk(b"/a/b/deep")[-1].fs is tree.ns.mounts[b"/a/b/deep"]
     assert tree.walk(b"/a/b/deep")[-1].fs is not tree.root_fs
+
+
+def test_the_search_check_is_asked_only_about_a_directory_not_all_may_search() -> None:
+    """``Namespace.may_search`` sees the directories a walk goes through whose mode does
+    not give x to owner, group and others alike (anyone may search the others); symlinks
+    in the path are followed in order (their names walked before the path's rest)."""
+    tree = Tree()
+    fs = tree.root_fs
+    a = fs.lookup(fs.root(), b"a")
+    fs.mkdir(a, b"private", 0o710, 0, 0)
+    asked: list[int] = []
+    tree.ns.may_search = lambda attr: asked.append(attr.mode & 0o7777)
+    assert tree.resolve(b"/a/b") == b"/a/b" and asked == []
+    assert tree.resolve(b"/a/private/..") == b"/a" and asked == [0o710]
+    fs.setattr(a, mode=0o750)
+    asked.clear()
+    tree.link(b"up", b"../a/private")
+    assert tree.resolve(b"/links/up/../b") == b"/a/b"
+    assert asked == [0o750, 0o710, 0o750]  # /a (through the link), private, /a again
+
+    def refuse(attr: object) -> None:
+        raise KernelError(Errno.EACCES, "no search")
+
+    tree.ns.may_search = refuse
+    with fails(Errno.EACCES):
+        tree.resolve(b"/a/b")
+    assert tree.resolve(b"/mnt/inside") == b"/mnt/inside"  # (0o755 all the way)

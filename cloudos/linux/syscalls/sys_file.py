@@ -90,6 +90,7 @@ _EPIPE_EFBIG = (-int(Errno.EPIPE), -int(Errno.EFBIG))
 # (plain names for what every answer is checked against: an enum member read through its
 # class costs ~0.2 us on Python 3.11, a global ~0.02)
 _INTERRUPTED, _RESTART, _BACKGROUND = Again.INTERRUPTED, Again.RESTART, Again.BACKGROUND
+_NONE: dict[int, Cap] = {}  # (a space with no capability, never written)
 _READ, _WRITE = int(Sysno.READ), int(Sysno.WRITE)
 
 
@@ -139,17 +140,17 @@ def call(t: Thread, request: Any, grants: tuple[Cap, ...] = (),
     # process's space holds under that token, still valid, found by a lookup before)
     held = personality.files_cap
     if held is None or held[0] != token or not held[1].valid \
-            or ipc.caps.spaces.get(process.pid, {}).get(token) is not held[1]:
+            or ipc.caps.spaces.get(process.pid, _NONE).get(token) is not held[1]:
         cap = ipc.caps.lookup(process.pid, token, ObjType.PORT, _SEND_FILE)
         held = personality.files_cap = (token, cap)
     port = ipc.ports[held[1].obj]
-    msg = Message(request.OP, b"", process.pid, list(grants), body=request)
+    msg = Message(request.OP, b"", process.pid, list(grants) if grants else [], None, request)
     state = t.personality  # (``linux_thread(t)``, inline)
     state.inflight = (port, msg)
-    again = _again_if_undone(t, deliver or _result, state)
     if fast and fastpath.ENABLED and personality.ptrace is None:
         try:
-            answer = fastpath.direct(t, state, port, msg, again, deadline, timeout_result)
+            answer = fastpath.direct(t, state, port, msg, deliver, deadline, timeout_result,
+                                     _again_if_undone)
         except Stop:
             # A signal that came while the server ran (the caller was RUNNING: it was not
             # interrupted then) and the call is parked: interrupted now, as if it had
@@ -160,7 +161,8 @@ def call(t: Thread, request: Any, grants: tuple[Cap, ...] = (),
         if answer is not None:
             return answer
     try:
-        return ipc.call(t, port, msg, again, deadline, timeout_result)
+        return ipc.call(t, port, msg, _again_if_undone(t, deliver or _result, state), deadline,
+                        timeout_result)
     except KernelError:
         state.inflight = None
         raise
@@ -244,16 +246,20 @@ def _path(t: Thread, addr: int) -> bytes:
 
 
 # -- open, close, dup ------------------------------------------------------------
+# (``s32`` inline in open, openat and close: ((x & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000)
 def sys_open(t: Thread, path: int, flags: int, mode: int, *_: int) -> int:
     """Implements Linux open(2)."""
-    return call(t, vfs.Openat(AT_FDCWD, _path(t, path), s32(flags), mode & 0o7777,
-                              sid=t.process.sid))
+    return call(t, vfs.Openat(AT_FDCWD, user_string(t.process.aspace, path, PATH_MAX),
+                              ((flags & 0xFFFF_FFFF) ^ 0x8000_0000) - 0x8000_0000,
+                              mode & 0o7777, 0, t.process.sid))
 
 
 def sys_openat(t: Thread, dirfd: int, path: int, flags: int, mode: int, *_: int) -> int:
     """Implements Linux openat(2)."""
-    return call(t, vfs.Openat(s32(dirfd), _path(t, path), s32(flags), mode & 0o7777,
-                              sid=t.process.sid))
+    return call(t, vfs.Openat(((dirfd & 0xFFFF_FFFF) ^ 0x8000_0000) - 0x8000_0000,
+                              user_string(t.process.aspace, path, PATH_MAX),
+                              ((flags & 0xFFFF_FFFF) ^ 0x8000_0000) - 0x8000_0000,
+                              mode & 0o7777, 0, t.process.sid))
 
 
 def sys_openat2(t: Thread, dirfd: int, path: int, how: int, size: int, *_: int) -> int:
@@ -301,7 +307,7 @@ def sys_creat(t: Thread, path: int, mode: int, *_: int) -> int:
 
 def sys_close(t: Thread, fd: int, *_: int) -> int:
     """Implements Linux close(2)."""
-    return call(t, vfs.Close(s32(fd)))
+    return call(t, vfs.Close(((fd & 0xFFFF_FFFF) ^ 0x8000_0000) - 0x8000_0000))
 
 
 def sys_dup(t: Thread, fd: int, *_: int) -> int:

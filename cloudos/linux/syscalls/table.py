@@ -13,7 +13,7 @@ from enum import Enum
 from cloudos.abi.deferred import dataclass
 from cloudos.abi.sysno import LINUX_TABLE_END, UNUSED, Sysno
 from cloudos.kernel.trap import Handler
-from cloudos.linux import ptrace, sysvshm
+from cloudos.linux import sysvshm
 from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_ipc, sys_mm, sys_mqueue,
                                     sys_ns, sys_pidfd, sys_prctl, sys_proc, sys_ptrace, sys_sched,
                                     sys_signal, sys_time, sys_timer)
@@ -634,7 +634,7 @@ TABLE: tuple[Syscall, ...] = _table()
 
 
 def handlers() -> tuple[Handler | None, ...]:
-    """The dispatch tuple the kernel seals: index = system call number. Each handler
-    stops a tracee resumed by PTRACE_SYSCALL at the call's entry and exit."""
-    return tuple(ptrace.hooked(row.number, row.handler) if row.handler else None
-                 for row in TABLE)
+    """The dispatch tuple the kernel seals: index = system call number. While a process
+    is traced, ``ptrace.retable`` has each handler wrapped to stop a tracee resumed by
+    PTRACE_SYSCALL at the call's entry and exit."""
+    return tuple(row.handler for row in TABLE)

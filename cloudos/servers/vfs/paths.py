@@ -28,6 +28,8 @@ from cloudos.abi.flags import ResolveFlag
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node
 
+IFMT = 0o170000  # (the file type bits of a mode: ``stat.S_IFMT`` without a call)
+
 MAX_SYMLINKS = 40
 NAME_MAX = 255
 
@@ -180,7 +182,8 @@ class Namespace:
         self.stacked: FileSystem | None = None
         self.expiring: set[bytes] = set()  # mount points umount2 marked with MNT_EXPIRE
         # the check that the caller may search a directory it walks through (the VFS
-        # sets it: perm.py with the caller's credentials); None: no checks
+        # sets it: perm.py with the caller's credentials); None: no checks. Not asked
+        # about a directory that owner, group and others may all search (anyone may)
         self.may_search: Callable[[Attr], None] | None = None
         self._root_walk: Walk | None = None  # ``root``'s, while "/" is the same node
 
@@ -228,19 +231,24 @@ class Namespace:
         if not path:
             raise KernelError(Errno.ENOENT, "empty path")
         top = top or self.root()
-        walk = self._root(scope, top) if path.startswith(b"/") else start
-        pending = [c for c in path.split(b"/") if c]  # "." stays: "file/." is ENOTDIR
+        walk = ((scope.root(top) if scope.flags else top) if path.startswith(b"/")  # (_root)
+                else start)
+        # the names still to walk, the next last ("." stays: "file/." is ENOTDIR)
+        pending = [c for c in path.split(b"/") if c]
+        pending.reverse()
         must_be_dir = path.endswith(b"/")
         links = 0
+        may_search = self.may_search
         while pending:
-            name = pending.pop(0)
+            name = pending.pop()
             if len(name) > NAME_MAX:
                 raise KernelError(Errno.ENAMETOOLONG, "a path component is too long")
             here = walk[-1].fs.walk_attr(walk[-1].node)
-            if not stat.S_ISDIR(here.mode):
+            mode = here.mode
+            if mode & IFMT != stat.S_IFDIR:
                 raise KernelError(Errno.ENOTDIR, path_of(walk).decode(errors="replace"))
-            if self.may_search is not None:
-                self.may_search(here)
+            if mode & 0o111 != 0o111 and may_search is not None:  # (else anyone may search)
+                may_search(here)
             last = not pending
             if last and parent:
                 return walk, name
@@ -254,8 +262,8 @@ class Namespace:
             if scope.flags:
                 walk = scope.enter(walk)
             step = walk[-1]
-            if stat.S_ISLNK(step.fs.walk_attr(step.node).mode) and (follow or not last
-                                                                    or must_be_dir):
+            if step.fs.walk_attr(step.node).mode & IFMT == stat.S_IFLNK and (follow or not last
+                                                                           or must_be_dir):
                 links += 1
                 if links > MAX_SYMLINKS:
                     raise KernelError(Errno.ELOOP, "too many symbolic links")
@@ -263,12 +271,12 @@ class Namespace:
                     scope.follow(step)
                 target = step.fs.walk_readlink(step.node)
                 walk = self._root(scope, top) if target.startswith(b"/") else walk[:-1]
-                pending[:0] = [c for c in target.split(b"/") if c]
+                pending += reversed([c for c in target.split(b"/") if c])
         if parent:
             return walk, b""
         if must_be_dir and not is_dir(walk[-1]):
             raise KernelError(Errno.ENOTDIR, path_of(walk).decode(errors="replace"))
         return walk, b""
 
-    def _root(self, scope: Scope, top: Walk) -> Walk:
+    def _root(self, scope: Scope, top: Walk) -> Walk:  # (inline in ``resolve``'s start)
         return scope.root(top) if scope.flags else top

@@ -58,7 +58,7 @@ from cloudos.servers.vfs.fileops import FOLLOW, FileOps
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node
 from cloudos.servers.vfs.overlay import OverlayFs
 from cloudos.servers.vfs.locks import LockTable
-from cloudos.servers.vfs.paths import (UNSCOPED, Namespace, Scope, Step, Walk, is_dir,
+from cloudos.servers.vfs.paths import (IFMT, UNSCOPED, Namespace, Scope, Step, Walk, is_dir,
                                        path_of, relative)
 from cloudos.servers.vfs.perm import ROOT, Who
 from cloudos.servers.vfs.procfs import ProcFs
@@ -507,7 +507,8 @@ class Vfs:
         entry = proc.fds.entries.pop(fd, None)
         if entry is None:
             raise KernelError(Errno.EBADF, f"fd {fd}")
-        locks.closed(self, proc.pid, entry.file)  # any close drops the process's locks
+        if proc.pid in self.state.locks.by_pid:  # (else it holds no record lock to drop)
+            locks.closed(self, proc.pid, entry.file)  # any close drops the process's locks
         self.unref(entry.file)
 
     def unref(self, file: OpenFile) -> None:
@@ -516,7 +517,8 @@ class Vfs:
         if file.refs == 0:
             if file.write_key is not None:
                 self.state.text.closed_for_writing(file.write_key)
-            locks.released(self, file)
+            if file.lock_key is not None:  # (else it never was locked: ``locks.released``)
+                locks.released(self, file)
             KINDS[file.kind].release(self, file)
 
     def close(self, request: Request, r: vfs.Close) -> int:
@@ -698,13 +700,14 @@ class Vfs:
         # (the walk's own cached attributes of the node it ended on, read only here: type,
         # mode, owner and identity, which only a change, which empties the cache, alters)
         attr = step.fs.walk_attr(step.node)
-        if stat.S_ISLNK(attr.mode):
+        kind = attr.mode & IFMT  # (the type, tested without stat's calls)
+        if kind == stat.S_IFLNK:
             raise KernelError(Errno.ELOOP, "O_NOFOLLOW on a symbolic link")
-        if r.flags & O_DIRECTORY and not stat.S_ISDIR(attr.mode):
+        if r.flags & O_DIRECTORY and kind != stat.S_IFDIR:
             raise KernelError(Errno.ENOTDIR, r.path.decode(errors="replace"))
-        if stat.S_ISDIR(attr.mode) and r.flags & O_ACCMODE != files.O_RDONLY:
+        if kind == stat.S_IFDIR and r.flags & O_ACCMODE != files.O_RDONLY:
             raise KernelError(Errno.EISDIR, r.path.decode(errors="replace"))
-        if step.fs.readonly and stat.S_ISREG(attr.mode) and not r.flags & O_PATH \
+        if step.fs.readonly and kind == stat.S_IFREG and not r.flags & O_PATH \
                 and (r.flags & O_ACCMODE != files.O_RDONLY or r.flags & O_TRUNC):
             raise KernelError(Errno.EROFS, "opening for writing on a read-only mount")
         if not created:  # a file this open made is the caller's whatever its mode
@@ -714,8 +717,7 @@ class Vfs:
         if memory is not None:  # /proc/<pid>/mem: checked once, for its opener
             file = OpenFile("procmem", status, walk, memory=memory)
             return proc.fds.install(file, cloexec)
-        special = stat.S_IFMT(attr.mode) in (stat.S_IFIFO, stat.S_IFSOCK, stat.S_IFCHR,
-                                             stat.S_IFBLK)
+        special = kind in (stat.S_IFIFO, stat.S_IFSOCK, stat.S_IFCHR, stat.S_IFBLK)
         if special and not r.flags & O_PATH:
             if stat.S_ISFIFO(attr.mode):
                 return fifo.open_fifo(self, request, proc, (attr.dev, attr.ino), walk, status,
@@ -730,17 +732,17 @@ class Vfs:
             if terminal is not None:
                 return terminal
         writing = r.flags & O_ACCMODE in (files.O_WRONLY, files.O_RDWR) \
-            and not r.flags & files.O_PATH and stat.S_ISREG(attr.mode)
+            and not r.flags & files.O_PATH and kind == stat.S_IFREG
         if writing:
             self.state.text.may_write((attr.dev, attr.ino))  # (ETXTBSY before a lease)
-        if self.state.locks.leases and stat.S_ISREG(attr.mode) and not r.flags & files.O_PATH \
+        if self.state.locks.leases and kind == stat.S_IFREG and not r.flags & files.O_PATH \
                 and not locks.break_lease(self, request, ("node", attr.dev, attr.ino), r.flags):
             return None  # a lease is being broken: the open runs again when it goes
         file = OpenFile("node", status, walk)
         if writing:
             file.write_key = (attr.dev, attr.ino)
             self.state.text.opened_for_writing(file.write_key)
-        if r.flags & O_TRUNC and file.writable() and stat.S_ISREG(attr.mode):
+        if r.flags & O_TRUNC and kind == stat.S_IFREG and file.writable():
             regular.truncate(self, step.fs, step.node, 0)
         return proc.fds.install(file, cloexec)
 
