@@ -25,7 +25,7 @@ from cloudos.kernel.ipc import MSG_MAX, Deliver, Ipc, Message, Port
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.task import State, Thread
 from cloudos.kernel.trap import Handler
-from cloudos.linux import switch
+from cloudos.linux import _ipcmsg, switch  # type: ignore[attr-defined]
 from cloudos.linux.syscalls.args import s64
 
 # struct cloudos_msg: tag, data, len, ncaps, caps[4], reply, sender, grant_base,
@@ -83,18 +83,29 @@ def _outgoing(t: Thread, msg_addr: int) -> Message:
     return msg
 
 
-def _receiver(t: Thread, msg_addr: int) -> Deliver:
-    """How a message lands in this thread's ``struct cloudos_msg`` at ``msg_addr``."""
-    aspace, ipc = t.process.aspace, t.process.kernel.ipc
-    offset = msg_addr & PAGE_OFFSET  # (its page, as ``_outgoing`` finds it)
-    frame = aspace.user_frame(msg_addr, False) if offset + MSG.size <= PAGE_SIZE else -1
-    if frame < 0:
-        data_addr, capacity = MSG.unpack(aspace.copy_in(msg_addr, MSG.size))[1:3]
-    else:
-        data_addr, capacity = MSG.unpack_from(aspace.ram.bytes, frame + offset)[1:3]
+class _Receiver:
+    """How a message lands in ``thread``'s ``struct cloudos_msg`` at ``msg_addr`` (a
+    ``Deliver``): its buffer and capacity are read when it begins to wait. Called with a
+    message, it copies it in (``__call__``); a call to a waiting server and a reply move
+    one there in a single C call instead (``_move``), when it is the common case."""
 
-    def deliver(msg: Message) -> int:
-        payload = msg.data[:capacity]
+    __slots__ = ("thread", "msg_addr", "data_addr", "capacity")
+
+    def __init__(self, t: Thread, msg_addr: int) -> None:
+        aspace = t.process.aspace
+        offset = msg_addr & PAGE_OFFSET  # (its page, as ``_outgoing`` finds it)
+        frame = aspace.user_frame(msg_addr, False) if offset + MSG.size <= PAGE_SIZE else -1
+        if frame < 0:
+            data_addr, capacity = MSG.unpack(aspace.copy_in(msg_addr, MSG.size))[1:3]
+        else:
+            data_addr, capacity = MSG.unpack_from(aspace.ram.bytes, frame + offset)[1:3]
+        self.thread, self.msg_addr, self.data_addr, self.capacity = \
+            t, msg_addr, data_addr, capacity
+
+    def __call__(self, msg: Message) -> int:
+        t, msg_addr, data_addr = self.thread, self.msg_addr, self.data_addr
+        aspace, ipc = t.process.aspace, t.process.kernel.ipc
+        payload = msg.data[:self.capacity]
         size = len(payload)
         # The payload first (as a copy that faults leaves no capability installed), then
         # the header; one translation when both lie in one page (made now: the
@@ -128,7 +139,18 @@ def _receiver(t: Thread, msg_addr: int) -> Deliver:
             ram[page + at:page + at + MSG.size] = header
         return size
 
-    return deliver
+
+def _move(t: Thread, msg_addr: int, receiver: _Receiver, reply: int) -> int:
+    """``_outgoing(t, msg_addr)`` delivered to ``receiver`` with the reply capability
+    ``reply`` (0: none), in one C call (``_ipcmsg.move``), when it is the common case:
+    no capabilities or grant, the sender's header and payload in one present page, the
+    receiver's in one present, writable page. Returns the bytes stored; -1: not that
+    case and nothing done (the Python path decides, and answers any error)."""
+    ram = t.process.aspace.ram
+    return _ipcmsg.move(ram.host_address, ram.size, t.process.aspace.pt.leaves,
+                        msg_addr, receiver.thread.process.aspace.pt.leaves,
+                        receiver.msg_addr, receiver.data_addr, receiver.capacity, reply,
+                        t.process.pid & U64)
 
 
 def _keep(ipc: Ipc, pid: int, cap: Cap) -> int:
@@ -223,7 +245,7 @@ def _receive(t: Thread, token: int, msg_addr: int, timeout_ns: int) -> int:
     kernel = t.process.kernel
     ipc = kernel.ipc
     port = ipc.port(t.process.pid, token, Right.RECV)
-    deliver = _receiver(t, msg_addr)
+    deliver = _Receiver(t, msg_addr)
     if port.queue or s64(timeout_ns) == 0 or not switch.inline(kernel):
         return ipc.receive(t, port, deliver, _deadline(t, timeout_ns), s64(timeout_ns) != 0)
     # ``Ipc.receive`` on an empty port, its wait: then the next thread runs at once if
@@ -250,11 +272,17 @@ def sys_call(t: Thread, token: int, msg: int, reply: int, timeout_ns: int, *_: i
     kernel = t.process.kernel
     ipc = kernel.ipc
     port = ipc.port(t.process.pid, token, Right.SEND)
+    direct = kernel.dispatcher.on_stop
+    if isinstance(direct, switch.DirectSwitch):
+        server = _waiting(ipc, port)
+        if server is not None and direct.may_hand_to(t, server):
+            rax = _call_moved(t, direct, port, msg, reply, server, timeout_ns, entry)
+            if rax is not None:
+                return rax
     outgoing = _outgoing(t, msg)
     try:
-        deliver_reply = _receiver(t, reply)
+        deliver_reply = _Receiver(t, reply)
         deadline = _deadline(t, timeout_ns)
-        direct = kernel.dispatcher.on_stop
         if isinstance(direct, switch.DirectSwitch):
             server = _waiting(ipc, port)
             if server is not None and direct.may_hand_to(t, server):
@@ -265,6 +293,37 @@ def sys_call(t: Thread, token: int, msg: int, reply: int, timeout_ns: int, *_: i
         for cap in outgoing.caps:
             _unlink(cap)
         raise
+
+
+def _call_moved(t: Thread, direct: switch.DirectSwitch, port: Port, msg_addr: int,
+                reply_addr: int, server: Thread, timeout_ns: int, entry: float) -> int | None:
+    """``_call_direct`` in its common case: the request goes from the caller's
+    ``struct cloudos_msg`` into the server's in one C call (``_move``), with no
+    ``Message``. None: not that case (capabilities, a grant, a page to fault in or
+    copy, a message across pages, a server not waiting in ``_Receiver``, an error to
+    answer) and nothing done: ``sys_call``'s Python path takes the call, and finds any
+    error in its order."""
+    ipc = t.process.kernel.ipc
+    deliver = ipc.receivers.get(server)
+    if type(deliver) is not _Receiver:
+        return None
+    try:
+        deliver_reply = _Receiver(t, reply_addr)
+    except KernelError:  # (the Python path answers it, after the request's errors)
+        return None
+    reply_id = ipc._id()
+    cap = Cap(ObjType.REPLY, reply_id, Right.SEND)
+    token = ipc.caps.token(cap)
+    size = _move(t, msg_addr, deliver, token)
+    if size < 0:
+        return None
+    ipc.caps.spaces.setdefault(server.process.pid, {})[token] = cap  # (``install``)
+    ipc.replies[reply_id] = t
+    ipc.receivers[t] = deliver_reply
+    del ipc.receivers[server]
+    t.process.kernel.scheduler.sleep_on(t, ("reply", reply_id), _deadline(t, timeout_ns),
+                                        -Errno.ETIMEDOUT)
+    return direct.hand_to(t, server, size, entry)
 
 
 def _waiting(ipc: Ipc, port: Port) -> Thread | None:
@@ -307,9 +366,25 @@ def sys_reply(t: Thread, token: int, msg: int, *_: int) -> int:
     replier's space: a server's space held every reply capability it ever used)."""
     kernel = t.process.kernel
     ipc = kernel.ipc
-    outgoing = _outgoing(t, msg)
     space = ipc.caps.spaces.get(t.process.pid, {})
     cap = space.get(token)
+    if cap is not None and cap.valid and cap.type is ObjType.REPLY \
+            and cap.rights & Right.SEND and switch.inline(kernel):
+        # The common case in one C call (``_move``: the answer straight from the
+        # replier's ``struct cloudos_msg`` into the caller's), when the caller still
+        # waits in a ``_Receiver``; else (or -1 from ``_move``) the steps below
+        caller = ipc.replies.get(cap.obj)
+        if caller is not None and caller.state is State.BLOCKED \
+                and caller.channel == ("reply", cap.obj):
+            deliver = ipc.receivers.get(caller)
+            if type(deliver) is _Receiver:
+                size = _move(t, msg, deliver, 0)
+                if size >= 0:
+                    cap.valid = False
+                    del space[token], ipc.replies[cap.obj], ipc.receivers[caller]
+                    switch.wake(kernel, caller, size)
+                    return 0
+    outgoing = _outgoing(t, msg)
     if cap is not None and cap.valid and cap.type is ObjType.REPLY \
             and cap.rights & Right.SEND and switch.inline(kernel):
         # ``Ipc.reply``'s steps (the lookup's checks just made), the caller's wake-up
