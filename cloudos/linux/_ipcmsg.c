@@ -5,8 +5,9 @@
  *
  * In Python the same steps were a header's unpack, the payload's copy into a bytes
  * object, the receiver's payload copy and the header's pack and copy, with a
- * translation for each side (about 20 calls). Here they are one call; everything else
- * (the capability checks, which thread runs, the reply capability) stays in Python.
+ * translation for each side (about 20 calls). Here they are one call, and the read of
+ * a receiver's buffer and capacity when it begins to wait another (peek); everything
+ * else (the capability checks, which thread runs, the reply capability) stays in Python.
  *
  * move() only reads until it has checked every step: the two translations (from the
  * leaf page tables the address space remembers, PageTables.leaves: leaf-table key ->
@@ -147,7 +148,42 @@ static PyObject *move(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return PyLong_FromUnsignedLongLong(size);
 }
 
+/* peek(ram, ram_size, leaves, msg) -> (data, len) | None: a receiver's struct
+ * cloudos_msg at `msg` (its buffer and capacity), when the header lies in one page
+ * whose entry allows the user to read it; None: the Python path reads it (and faults
+ * the page in, or answers EFAULT). */
+static PyObject *peek(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    uint8_t *ram;
+    uint64_t ram_size, msg;
+    int64_t frame;
+    const uint8_t *header;
+    (void)self;
+
+    if (nargs != 4 || !PyDict_Check(args[2]))
+        return PyErr_Format(PyExc_TypeError, "peek(ram, ram_size, leaves, msg)");
+    ram = PyLong_AsVoidPtr(args[0]);
+    ram_size = PyLong_AsUnsignedLongLong(args[1]);
+    msg = PyLong_AsUnsignedLongLongMask(args[3]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (ram == NULL || ram_size < PAGE_SIZE)
+        return PyErr_Format(PyExc_ValueError, "peek: no RAM");
+    if ((msg & PAGE_OFFSET) + MSG_SIZE > PAGE_SIZE)
+        Py_RETURN_NONE;
+    frame = frame_of(args[2], msg, 0, (const uint64_t *)ram, ram_size);
+    if (frame < 0) {
+        if (PyErr_Occurred())
+            return NULL;
+        Py_RETURN_NONE;
+    }
+    header = ram + frame + (msg & PAGE_OFFSET);
+    return Py_BuildValue("(KI)", (unsigned long long)get64(header + 8), get32(header + 16));
+}
+
 static PyMethodDef methods[] = {
+    {"peek", (PyCFunction)(void (*)(void))peek, METH_FASTCALL,
+     "A receiver's buffer and capacity from its struct cloudos_msg, in one page."},
     {"move", (PyCFunction)(void (*)(void))move, METH_FASTCALL,
      "A message's common-case transfer between two struct cloudos_msg."},
     {NULL, NULL, 0, NULL},

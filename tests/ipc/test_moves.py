@@ -1,10 +1,11 @@
-"""The C transfer of a call's request and a reply's answer (``sys_cloudos._move``,
-``_ipcmsg.move``) and each case it leaves to the Python path: the same answers with it,
-without the direct switch (no inline call or reply: no C transfer), and without the fast
-path. tests/ipc/ipc_moves.c: a request from .rodata, cut by the server's capacity, an
-answer cut by the caller's, bad pointers, an oversized request, a header across pages,
-an answer from another page, a reply buffer the caller cannot write, an empty request.
-CloudOS-only calls: the expected output is written here (Linux has no such calls).
+"""The C transfer of a call's request and a reply's answer (``sys_call`` and
+``sys_reply``'s ``_ipcmsg.move``) and each case it leaves to the Python path: the same
+answers with it, without the direct switch (no inline call or reply: no C transfer), and
+without the fast path. tests/ipc/ipc_moves.c: a request from .rodata, cut by the
+server's capacity, an answer cut by the caller's, bad pointers, an oversized request, a
+header across pages, an answer from another page, a reply buffer the caller cannot
+write, an empty request. CloudOS-only calls: the expected output is written here (Linux
+has no such calls).
 """
 
 from __future__ import annotations
@@ -100,6 +101,8 @@ def test_the_c_transfer_takes_the_common_case_and_refuses_the_rest(program, capf
     moves: list[tuple[str, int]] = []
 
     class Counting:
+        peek = real.peek
+
         @staticmethod
         def move(*args: int) -> int:
             result = real.move(*args)

@@ -143,3 +143,15 @@ def test_bad_arguments_raise() -> None:
         _ipcmsg.move(0, PAGE, {}, 0, {}, 0, 0, 0, 0, 0)
     with pytest.raises(OverflowError):
         _ipcmsg.move(1, -1, {}, 0, {}, 0, 0, 0, 0, 0)
+
+
+def test_peek_reads_a_receivers_buffer_and_capacity(ram: Ram) -> None:
+    ram.write(RO, 0x100, header(5, va(2, 0x800), 77))
+    peek = _ipcmsg.peek
+    assert peek(ram.address, ram.size, ram.leaves, va(0, 0x100)) == (va(0, 0x300), 5)
+    assert peek(ram.address, ram.size, ram.leaves, va(2, 0x100)) == (va(2, 0x800), 77)  # (read)
+    for where in (va(0, PAGE - 50), va(4, 0x100), va(7, 0x100), 0x7000_0000, 2**64 - PAGE):
+        assert peek(ram.address, ram.size, ram.leaves, where) is None, hex(where)
+    assert peek(ram.address, 3 * PAGE, ram.leaves, va(2, 0x100)) is None  # (frame 4: outside)
+    with pytest.raises(TypeError):
+        peek(ram.address, ram.size, [], 0)

@@ -24,7 +24,7 @@ from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import MSG_MAX, Deliver, Ipc, Message, Port
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.task import State, Thread
-from cloudos.kernel.trap import Handler
+from cloudos.kernel.trap import Handler, Stop
 from cloudos.linux import _ipcmsg, switch  # type: ignore[attr-defined]
 from cloudos.linux.syscalls.args import s64
 
@@ -35,6 +35,7 @@ CAP_INFO = struct.Struct("<IIII")
 U64 = (1 << 64) - 1
 PAGE_OFFSET = PAGE_SIZE - 1
 PORTS_MAX = 256  # ports one process may have created and still hold
+_NONE: dict[int, Cap] = {}  # (the space of a process that holds nothing; never filled)
 # The ports guests created, by machine: port id -> (creator's pid, the creator's capability).
 _created: weakref.WeakKeyDictionary[Ipc, dict[int, tuple[int, Cap]]] = weakref.WeakKeyDictionary()
 
@@ -87,20 +88,22 @@ class _Receiver:
     """How a message lands in ``thread``'s ``struct cloudos_msg`` at ``msg_addr`` (a
     ``Deliver``): its buffer and capacity are read when it begins to wait. Called with a
     message, it copies it in (``__call__``); a call to a waiting server and a reply move
-    one there in a single C call instead (``_move``), when it is the common case."""
+    one there in a single C call instead (``_ipcmsg.move``), when it is the common case:
+    no capabilities or grant, the sender's header and payload in one present page, the
+    receiver's in one present, writable page (-1: not that case, nothing done; the
+    Python path decides, and answers any error)."""
 
     __slots__ = ("thread", "msg_addr", "data_addr", "capacity")
 
     def __init__(self, t: Thread, msg_addr: int) -> None:
         aspace = t.process.aspace
-        offset = msg_addr & PAGE_OFFSET  # (its page, as ``_outgoing`` finds it)
-        frame = aspace.user_frame(msg_addr, False) if offset + MSG.size <= PAGE_SIZE else -1
-        if frame < 0:
-            data_addr, capacity = MSG.unpack(aspace.copy_in(msg_addr, MSG.size))[1:3]
-        else:
-            data_addr, capacity = MSG.unpack_from(aspace.ram.bytes, frame + offset)[1:3]
-        self.thread, self.msg_addr, self.data_addr, self.capacity = \
-            t, msg_addr, data_addr, capacity
+        ram = aspace.ram
+        # (its header in one page: one C call; else, or a page to fault in, Python's)
+        found = _ipcmsg.peek(ram.host_address, ram.size, aspace.pt.leaves, msg_addr)
+        if found is None:
+            found = MSG.unpack(aspace.copy_in(msg_addr, MSG.size))[1:3]
+        self.thread, self.msg_addr = t, msg_addr
+        self.data_addr, self.capacity = found
 
     def __call__(self, msg: Message) -> int:
         t, msg_addr, data_addr = self.thread, self.msg_addr, self.data_addr
@@ -138,19 +141,6 @@ class _Receiver:
         else:
             ram[page + at:page + at + MSG.size] = header
         return size
-
-
-def _move(t: Thread, msg_addr: int, receiver: _Receiver, reply: int) -> int:
-    """``_outgoing(t, msg_addr)`` delivered to ``receiver`` with the reply capability
-    ``reply`` (0: none), in one C call (``_ipcmsg.move``), when it is the common case:
-    no capabilities or grant, the sender's header and payload in one present page, the
-    receiver's in one present, writable page. Returns the bytes stored; -1: not that
-    case and nothing done (the Python path decides, and answers any error)."""
-    ram = t.process.aspace.ram
-    return _ipcmsg.move(ram.host_address, ram.size, t.process.aspace.pt.leaves,
-                        msg_addr, receiver.thread.process.aspace.pt.leaves,
-                        receiver.msg_addr, receiver.data_addr, receiver.capacity, reply,
-                        t.process.pid & U64)
 
 
 def _keep(ipc: Ipc, pid: int, cap: Cap) -> int:
@@ -230,6 +220,18 @@ def _send(t: Thread, token: int, msg_addr: int, timeout_ns: int, block: bool) ->
         raise
 
 
+def _port(ipc: Ipc, pid: int, token: int, need: int) -> Port:
+    """``Ipc.port``: the port ``pid``'s capability ``token`` names, with rights ``need``;
+    its common case (a valid capability held, on a port that exists) read here, in one
+    call; anything else is ``Ipc.port``'s, which answers the error (EPERM)."""
+    cap = ipc.caps.spaces.get(pid, _NONE).get(token)
+    if cap is not None and cap.valid and cap.type is ObjType.PORT and cap.rights & need == need:
+        port = ipc.ports.get(cap.obj)
+        if port is not None:
+            return port
+    return ipc.port(pid, token, need)
+
+
 def sys_send(t: Thread, token: int, msg: int, timeout_ns: int, *_: int) -> int:
     """Send a message; wait while the port's queue is full (ETIMEDOUT, or EAGAIN for 0)."""
     return _send(t, token, msg, timeout_ns, True)
@@ -244,16 +246,20 @@ def _receive(t: Thread, token: int, msg_addr: int, timeout_ns: int) -> int:
     entry = time.perf_counter()
     kernel = t.process.kernel
     ipc = kernel.ipc
-    port = ipc.port(t.process.pid, token, Right.RECV)
+    port = _port(ipc, t.process.pid, token, Right.RECV)
     deliver = _Receiver(t, msg_addr)
-    if port.queue or s64(timeout_ns) == 0 or not switch.inline(kernel):
-        return ipc.receive(t, port, deliver, _deadline(t, timeout_ns), s64(timeout_ns) != 0)
+    direct = kernel.dispatcher.on_stop  # (``switch.inline``: the direct switch's, no tracer)
+    if port.queue or not timeout_ns or not isinstance(direct, switch.DirectSwitch):
+        return ipc.receive(t, port, deliver, _deadline(t, timeout_ns), timeout_ns != 0)
     # ``Ipc.receive`` on an empty port, its wait: then the next thread runs at once if
-    # it may (``switch.asleep``), with no Stop through the dispatcher
+    # it may (``switch.asleep``: ``block_now``), with no Stop through the dispatcher
     ipc.receivers[t] = deliver
     kernel.scheduler.sleep_on(t, ("recv", port.id), _deadline(t, timeout_ns),
                               -Errno.ETIMEDOUT)
-    return switch.asleep(kernel, t, entry)
+    rax = direct.block_now(t, entry)
+    if rax is None:
+        raise Stop
+    return rax
 
 
 def sys_receive(t: Thread, token: int, msg: int, timeout_ns: int, *_: int) -> int:
@@ -269,16 +275,47 @@ def sys_poll(t: Thread, token: int, msg: int, *_: int) -> int:
 def sys_call(t: Thread, token: int, msg: int, reply: int, timeout_ns: int, *_: int) -> int:
     """Send a request with a reply capability and wait for the answer."""
     entry = time.perf_counter()
-    kernel = t.process.kernel
+    process = t.process
+    kernel = process.kernel
     ipc = kernel.ipc
-    port = ipc.port(t.process.pid, token, Right.SEND)
+    port = _port(ipc, process.pid, token, Right.SEND)
     direct = kernel.dispatcher.on_stop
     if isinstance(direct, switch.DirectSwitch):
-        server = _waiting(ipc, port)
-        if server is not None and direct.may_hand_to(t, server):
-            rax = _call_moved(t, direct, port, msg, reply, server, timeout_ns, entry)
-            if rax is not None:
-                return rax
+        # ``_call_direct`` in its common case: the server waits in a ``_Receiver`` and
+        # the request goes from the caller's ``struct cloudos_msg`` into the server's in
+        # one C call (``_ipcmsg.move``), with no ``Message``. Anything else (capabilities,
+        # a grant, a page to fault in or copy, a message across pages, an error to
+        # answer) leaves nothing done: the steps below take the call, in their order.
+        sleepers = kernel.scheduler.channels.get(("recv", port.id))
+        server = sleepers[0] if sleepers else None  # (``_waiting``)
+        if server is not None and server.state is State.BLOCKED \
+                and server.channel == ("recv", port.id) \
+                and type(ipc.receivers.get(server)) is _Receiver \
+                and direct.may_hand_to(t, server):
+            deliver = ipc.receivers[server]
+            assert isinstance(deliver, _Receiver)
+            try:
+                deliver_reply: _Receiver | None = _Receiver(t, reply)
+            except KernelError:  # (answered below, after the request's own errors)
+                deliver_reply = None
+            if deliver_reply is not None:
+                reply_id = ipc._id()
+                cap = Cap(ObjType.REPLY, reply_id, Right.SEND)
+                reply_token = ipc.caps.token(cap)
+                ram = process.aspace.ram
+                size = _ipcmsg.move(ram.host_address, ram.size, process.aspace.pt.leaves, msg,
+                                    server.process.aspace.pt.leaves, deliver.msg_addr,
+                                    deliver.data_addr, deliver.capacity, reply_token,
+                                    process.pid & U64)
+                if size >= 0:
+                    ipc.caps.spaces.setdefault(server.process.pid, {})[reply_token] = cap
+                    ipc.replies[reply_id] = t
+                    ipc.receivers[t] = deliver_reply
+                    del ipc.receivers[server]
+                    kernel.scheduler.sleep_on(t, ("reply", reply_id),
+                                              None if timeout_ns >> 63 else
+                                              _deadline(t, timeout_ns), -Errno.ETIMEDOUT)
+                    return direct.hand_to(t, server, size, entry)
     outgoing = _outgoing(t, msg)
     try:
         deliver_reply = _Receiver(t, reply)
@@ -293,37 +330,6 @@ def sys_call(t: Thread, token: int, msg: int, reply: int, timeout_ns: int, *_: i
         for cap in outgoing.caps:
             _unlink(cap)
         raise
-
-
-def _call_moved(t: Thread, direct: switch.DirectSwitch, port: Port, msg_addr: int,
-                reply_addr: int, server: Thread, timeout_ns: int, entry: float) -> int | None:
-    """``_call_direct`` in its common case: the request goes from the caller's
-    ``struct cloudos_msg`` into the server's in one C call (``_move``), with no
-    ``Message``. None: not that case (capabilities, a grant, a page to fault in or
-    copy, a message across pages, a server not waiting in ``_Receiver``, an error to
-    answer) and nothing done: ``sys_call``'s Python path takes the call, and finds any
-    error in its order."""
-    ipc = t.process.kernel.ipc
-    deliver = ipc.receivers.get(server)
-    if type(deliver) is not _Receiver:
-        return None
-    try:
-        deliver_reply = _Receiver(t, reply_addr)
-    except KernelError:  # (the Python path answers it, after the request's errors)
-        return None
-    reply_id = ipc._id()
-    cap = Cap(ObjType.REPLY, reply_id, Right.SEND)
-    token = ipc.caps.token(cap)
-    size = _move(t, msg_addr, deliver, token)
-    if size < 0:
-        return None
-    ipc.caps.spaces.setdefault(server.process.pid, {})[token] = cap  # (``install``)
-    ipc.replies[reply_id] = t
-    ipc.receivers[t] = deliver_reply
-    del ipc.receivers[server]
-    t.process.kernel.scheduler.sleep_on(t, ("reply", reply_id), _deadline(t, timeout_ns),
-                                        -Errno.ETIMEDOUT)
-    return direct.hand_to(t, server, size, entry)
 
 
 def _waiting(ipc: Ipc, port: Port) -> Thread | None:
@@ -369,16 +375,22 @@ def sys_reply(t: Thread, token: int, msg: int, *_: int) -> int:
     space = ipc.caps.spaces.get(t.process.pid, {})
     cap = space.get(token)
     if cap is not None and cap.valid and cap.type is ObjType.REPLY \
-            and cap.rights & Right.SEND and switch.inline(kernel):
-        # The common case in one C call (``_move``: the answer straight from the
+            and cap.rights & Right.SEND \
+            and isinstance(kernel.dispatcher.on_stop, switch.DirectSwitch):  # (``inline``)
+        # The common case in one C call (``_ipcmsg.move``: the answer straight from the
         # replier's ``struct cloudos_msg`` into the caller's), when the caller still
-        # waits in a ``_Receiver``; else (or -1 from ``_move``) the steps below
+        # waits in a ``_Receiver``; else (or -1 from it) the steps below
         caller = ipc.replies.get(cap.obj)
         if caller is not None and caller.state is State.BLOCKED \
                 and caller.channel == ("reply", cap.obj):
             deliver = ipc.receivers.get(caller)
             if type(deliver) is _Receiver:
-                size = _move(t, msg, deliver, 0)
+                process = t.process
+                ram = process.aspace.ram
+                size = _ipcmsg.move(ram.host_address, ram.size, process.aspace.pt.leaves, msg,
+                                    caller.process.aspace.pt.leaves, deliver.msg_addr,
+                                    deliver.data_addr, deliver.capacity, 0,
+                                    process.pid & U64)
                 if size >= 0:
                     cap.valid = False
                     del space[token], ipc.replies[cap.obj], ipc.receivers[caller]
