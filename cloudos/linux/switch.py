@@ -77,12 +77,13 @@ def wake(kernel: Kernel, thread: Thread, result: int) -> None:
     end: ``trace.observe``)."""
     context = thread.context
     scheduler = kernel.scheduler
-    if not inline(kernel) or kernel.smp is not None or context is None \
-            or thread.restart != -1 or thread.state is not BLOCKED:
-        scheduler.wake(thread, result)
+    if not isinstance(kernel.dispatcher.on_stop, DirectSwitch) or kernel.smp is not None \
+            or context is None or thread.restart != -1 or thread.state is not BLOCKED:
+        scheduler.wake(thread, result)  # (the first test: ``inline``)
         return
     channels = scheduler.channels
-    if channels.get(thread.channel) == [thread]:
+    sleepers = channels.get(thread.channel)
+    if sleepers is not None and len(sleepers) == 1 and sleepers[0] is thread:
         del channels[thread.channel]
     thread.channel, thread.deadline = None, None
     kernel.cpu.set_context_result(context, result)

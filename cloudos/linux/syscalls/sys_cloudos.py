@@ -246,34 +246,31 @@ def sys_send_async(t: Thread, token: int, msg: int, *_: int) -> int:
     return _send(t, token, msg, 0, False)
 
 
-def _receive(t: Thread, token: int, msg_addr: int, timeout_ns: int) -> int:
+def sys_receive(t: Thread, token: int, msg: int, timeout_ns: int, *_: int) -> int:
+    """Receive the oldest message; wait for one (ETIMEDOUT, or EAGAIN for 0)."""
     entry = time.perf_counter()
     kernel = t.process.kernel
     ipc = kernel.ipc
     port = _port(ipc, t.process.pid, token, Right.RECV)
-    deliver = _Receiver(t, msg_addr)
+    deliver = _Receiver(t, msg)
     direct = kernel.dispatcher.on_stop  # (``switch.inline``: the direct switch's, no tracer)
     if port.queue or not timeout_ns or not isinstance(direct, switch.DirectSwitch):
-        return ipc.receive(t, port, deliver, _deadline(t, timeout_ns), timeout_ns != 0)
+        return ipc.receive(t, port, deliver, None if timeout_ns >> 63 else
+                           _deadline(t, timeout_ns), timeout_ns != 0)
     # ``Ipc.receive`` on an empty port, its wait: then the next thread runs at once if
     # it may (``switch.asleep``: ``block_now``), with no Stop through the dispatcher
     ipc.receivers[t] = deliver
-    kernel.scheduler.sleep_on(t, ("recv", port.id), _deadline(t, timeout_ns),
-                              TIMED_OUT)
+    kernel.scheduler.sleep_on(t, ("recv", port.id), None if timeout_ns >> 63 else
+                              _deadline(t, timeout_ns), TIMED_OUT)
     rax = direct.block_now(t, entry)
     if rax is None:
         raise Stop
     return rax
 
 
-def sys_receive(t: Thread, token: int, msg: int, timeout_ns: int, *_: int) -> int:
-    """Receive the oldest message; wait for one (ETIMEDOUT, or EAGAIN for 0)."""
-    return _receive(t, token, msg, timeout_ns)
-
-
 def sys_poll(t: Thread, token: int, msg: int, *_: int) -> int:
     """Receive without waiting: EAGAIN when the port is empty."""
-    return _receive(t, token, msg, 0)
+    return sys_receive(t, token, msg, 0)
 
 
 def sys_call(t: Thread, token: int, msg: int, reply: int, timeout_ns: int, *_: int) -> int:
