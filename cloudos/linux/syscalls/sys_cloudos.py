@@ -2,8 +2,11 @@
 
 The guest ABI of ``include/cloudos.h`` over the kernel's ``ipc`` and ``cap``:
 these handlers decode ``struct cloudos_msg`` from the caller's memory, and give
-the kernel a ``deliver`` function that writes a message into the receiver's
-``struct cloudos_msg`` and installs the capabilities it carries.
+the kernel a ``deliver`` function (a ``_Receiver``) that writes a message into the
+receiver's ``struct cloudos_msg`` and installs the capabilities it carries. The common
+round trip (a call to a server waiting in receive, its reply) moves each message from
+one ``struct cloudos_msg`` to the other in one C call (``_ipcmsg.move``: no capabilities
+or grant, each side's header and payload in one page); whatever else is Python's here.
 Also what keeps a loop of these calls from growing the host's memory: a capability
 granted or received again is the one already held (not one more child in its
 parent's derivation list), capabilities of a message that was never sent are taken
