@@ -32,8 +32,8 @@ import time
 from typing import TYPE_CHECKING
 
 from cloudos.hal.x86 import TrapKind
-from cloudos.kernel.sched import (BOTTOM, LEVELS, MIN_SLICE_US, QUANTA_US, REALTIME, TOP,
-                                  RunQueue)
+from cloudos.kernel.sched import (BLOCKED, BOTTOM, LEVELS, MIN_SLICE_US, QUANTA_US, READY, REAL,
+                                  REALTIME, TOP, RunQueue)
 from cloudos.kernel.task import Policy, State, Thread
 from cloudos.kernel.trap import Stop
 
@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 
 ENABLED = os.environ.get("CLOUDOS_DIRECT_SWITCH", "1") != "0"
 TIMER_SLACK = 1e-4  # a timer due this soon (seconds) is due now: the loop fires it
+# Enum members as plain names: on Python 3.11 each ``State.X`` or ``Policy.X`` read costs
+# ~0.25 us (a global's ~0.04), and an IPC round trip or a yield made a dozen of them.
+RUNNING, FIFO, RR = State.RUNNING, Policy.FIFO, Policy.RR
 
 
 def install(kernel: Kernel) -> "DirectSwitch | None":
@@ -74,20 +77,21 @@ def wake(kernel: Kernel, thread: Thread, result: int) -> None:
     end: ``trace.observe``)."""
     context = thread.context
     scheduler = kernel.scheduler
-    if not inline(kernel) or kernel.smp is not None or context is None \
-            or thread.restart != -1 or thread.state is not State.BLOCKED:
-        scheduler.wake(thread, result)
+    if not isinstance(kernel.dispatcher.on_stop, DirectSwitch) or kernel.smp is not None \
+            or context is None or thread.restart != -1 or thread.state is not BLOCKED:
+        scheduler.wake(thread, result)  # (the first test: ``inline``)
         return
     channels = scheduler.channels
-    if channels.get(thread.channel) == [thread]:
+    sleepers = channels.get(thread.channel)
+    if sleepers is not None and len(sleepers) == 1 and sleepers[0] is thread:
         del channels[thread.channel]
     thread.channel, thread.deadline = None, None
     kernel.cpu.set_context_result(context, result)
-    if thread.policy in (Policy.FIFO, Policy.RR):
+    if thread.policy in REAL:
         thread.level = REALTIME
     else:
         thread.level, thread.used_us = max(TOP, thread.level - 1), 0.0
-    thread.state = State.READY
+    thread.state = READY
     scheduler.queues[thread.cpu].levels[thread.level].append(thread)
 
 
@@ -137,7 +141,7 @@ class DirectSwitch:
         now = scheduler.clock()
         timers = scheduler.timers
         nxt = None
-        if thread.state in (State.BLOCKED, State.READY) and now < scheduler.next_boost \
+        if thread.state in (BLOCKED, READY) and now < scheduler.next_boost \
                 and not (timers and timers[0][0] <= now + TIMER_SLACK) and cpu.smp is None:
             queue = scheduler.queues[cpu.index]
             nxt = _first_ready(queue)
@@ -181,11 +185,11 @@ class DirectSwitch:
         assert thread.context is not None
         # ``Scheduler.yield_cpu`` on a uniprocessor (its ``add``: nothing conflicts, no
         # other CPU to wake): to the back of its level
-        if thread.policy in (Policy.FIFO, Policy.RR):
+        if thread.policy in REAL:
             thread.level = REALTIME
-            if thread.policy is Policy.RR:
+            if thread.policy is RR:
                 thread.used_us = 0.0
-        thread.state = State.READY
+        thread.state = READY
         queue.levels[thread.level].append(thread)
         thread.sys_time += time.perf_counter() - entry  # (end's split of the slice)
         self.yields += 1
@@ -211,7 +215,7 @@ class DirectSwitch:
         timers = scheduler.timers
         if thread.notify or cpu.smp is not None or now >= scheduler.next_boost \
                 or timers and timers[0][0] <= now + TIMER_SLACK or self.result is not None \
-                or thread.state is not State.BLOCKED or thread.context is None \
+                or thread.state is not BLOCKED or thread.context is None \
                 or thread.process.personality.ptrace is not None:
             return None
         queue = scheduler.queues[cpu.index]
@@ -243,12 +247,12 @@ class DirectSwitch:
                 or thread.notify or thread.context is None or nxt is thread \
                 or thread.process.personality.ptrace is not None \
                 or nxt.notify or nxt.context is None or nxt.restart != -1 \
-                or nxt.state is not State.BLOCKED or not cpu.can_switch(nxt.context):
+                or nxt.state is not BLOCKED or not cpu.can_switch(nxt.context):
             return False
-        level = REALTIME if nxt.policy in (Policy.FIFO, Policy.RR) else max(TOP, nxt.level - 1)
+        level = REALTIME if nxt.policy in REAL else max(TOP, nxt.level - 1)
         for line in scheduler.queues[cpu.index].levels[:level]:  # (its own: it goes first)
             for other in line:
-                if other.state is State.READY:
+                if other.state is READY:
                     return False
         return True
 
@@ -266,7 +270,7 @@ class DirectSwitch:
         if channels.get(nxt.channel) == [nxt]:
             del channels[nxt.channel]
         nxt.channel, nxt.deadline = None, None
-        if nxt.policy in (Policy.FIFO, Policy.RR):
+        if nxt.policy in REAL:
             nxt.level = REALTIME
         else:
             nxt.level, nxt.used_us = max(TOP, nxt.level - 1), 0.0
@@ -298,9 +302,9 @@ class DirectSwitch:
         kernel.profile.context_switches += 1
         self.switches += 1
         cpu.thread = nxt  # (``Scheduler.enter``)
-        nxt.state, nxt.cpu = State.RUNNING, cpu.index
+        nxt.state, nxt.cpu = RUNNING, cpu.index
         cpu.slice = now, nxt.sys_time
-        budget = QUANTA_US[BOTTOM] if nxt.policy is Policy.FIFO \
+        budget = QUANTA_US[BOTTOM] if nxt.policy is FIFO \
             else QUANTA_US[nxt.level] - nxt.used_us
         timers = scheduler.timers
         if timers:
@@ -316,6 +320,6 @@ def _first_ready(queue: RunQueue, last: int = LEVELS - 1) -> Thread | None:
     for line in queue.levels[:last + 1]:
         while line:
             thread = line.popleft()
-            if thread.state is State.READY:
+            if thread.state is READY:
                 return thread
     return None

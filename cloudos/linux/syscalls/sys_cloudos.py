@@ -2,8 +2,11 @@
 
 The guest ABI of ``include/cloudos.h`` over the kernel's ``ipc`` and ``cap``:
 these handlers decode ``struct cloudos_msg`` from the caller's memory, and give
-the kernel a ``deliver`` function that writes a message into the receiver's
-``struct cloudos_msg`` and installs the capabilities it carries.
+the kernel a ``deliver`` function (a ``_Receiver``) that writes a message into the
+receiver's ``struct cloudos_msg`` and installs the capabilities it carries. The common
+round trip (a call to a server waiting in receive, its reply) moves each message from
+one ``struct cloudos_msg`` to the other in one C call (``_ipcmsg.move``: no capabilities
+or grant, each side's header and payload in one page); whatever else is Python's here.
 Also what keeps a loop of these calls from growing the host's memory: a capability
 granted or received again is the one already held (not one more child in its
 parent's derivation list), capabilities of a message that was never sent are taken
@@ -24,8 +27,8 @@ from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import MSG_MAX, Deliver, Ipc, Message, Port
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.task import State, Thread
-from cloudos.kernel.trap import Handler
-from cloudos.linux import switch
+from cloudos.kernel.trap import Handler, Stop
+from cloudos.linux import _ipcmsg, switch  # type: ignore[attr-defined]
 from cloudos.linux.syscalls.args import s64
 
 # struct cloudos_msg: tag, data, len, ncaps, caps[4], reply, sender, grant_base,
@@ -35,6 +38,11 @@ CAP_INFO = struct.Struct("<IIII")
 U64 = (1 << 64) - 1
 PAGE_OFFSET = PAGE_SIZE - 1
 PORTS_MAX = 256  # ports one process may have created and still hold
+# Enum members the calls read each time, as plain names (on Python 3.11 a ``State.X``
+# read costs ~0.25 us, a global's ~0.04) and the timeout's answer
+BLOCKED, PORT, REPLY = State.BLOCKED, ObjType.PORT, ObjType.REPLY
+TIMED_OUT = -Errno.ETIMEDOUT
+_NONE: dict[int, Cap] = {}  # (the space of a process that holds nothing; never filled)
 # The ports guests created, by machine: port id -> (creator's pid, the creator's capability).
 _created: weakref.WeakKeyDictionary[Ipc, dict[int, tuple[int, Cap]]] = weakref.WeakKeyDictionary()
 
@@ -83,18 +91,31 @@ def _outgoing(t: Thread, msg_addr: int) -> Message:
     return msg
 
 
-def _receiver(t: Thread, msg_addr: int) -> Deliver:
-    """How a message lands in this thread's ``struct cloudos_msg`` at ``msg_addr``."""
-    aspace, ipc = t.process.aspace, t.process.kernel.ipc
-    offset = msg_addr & PAGE_OFFSET  # (its page, as ``_outgoing`` finds it)
-    frame = aspace.user_frame(msg_addr, False) if offset + MSG.size <= PAGE_SIZE else -1
-    if frame < 0:
-        data_addr, capacity = MSG.unpack(aspace.copy_in(msg_addr, MSG.size))[1:3]
-    else:
-        data_addr, capacity = MSG.unpack_from(aspace.ram.bytes, frame + offset)[1:3]
+class _Receiver:
+    """How a message lands in ``thread``'s ``struct cloudos_msg`` at ``msg_addr`` (a
+    ``Deliver``): its buffer and capacity are read when it begins to wait. Called with a
+    message, it copies it in (``__call__``); a call to a waiting server and a reply move
+    one there in a single C call instead (``_ipcmsg.move``), when it is the common case:
+    no capabilities or grant, the sender's header and payload in one present page, the
+    receiver's in one present, writable page (-1: not that case, nothing done; the
+    Python path decides, and answers any error)."""
 
-    def deliver(msg: Message) -> int:
-        payload = msg.data[:capacity]
+    __slots__ = ("thread", "msg_addr", "data_addr", "capacity")
+
+    def __init__(self, t: Thread, msg_addr: int) -> None:
+        aspace = t.process.aspace
+        ram = aspace.ram
+        # (its header in one page: one C call; else, or a page to fault in, Python's)
+        found = _ipcmsg.peek(ram.host_address, ram.size, aspace.pt.leaves, msg_addr)
+        if found is None:
+            found = MSG.unpack(aspace.copy_in(msg_addr, MSG.size))[1:3]
+        self.thread, self.msg_addr = t, msg_addr
+        self.data_addr, self.capacity = found
+
+    def __call__(self, msg: Message) -> int:
+        t, msg_addr, data_addr = self.thread, self.msg_addr, self.data_addr
+        aspace, ipc = t.process.aspace, t.process.kernel.ipc
+        payload = msg.data[:self.capacity]
         size = len(payload)
         # The payload first (as a copy that faults leaves no capability installed), then
         # the header; one translation when both lie in one page (made now: the
@@ -127,8 +148,6 @@ def _receiver(t: Thread, msg_addr: int) -> Deliver:
         else:
             ram[page + at:page + at + MSG.size] = header
         return size
-
-    return deliver
 
 
 def _keep(ipc: Ipc, pid: int, cap: Cap) -> int:
@@ -208,6 +227,18 @@ def _send(t: Thread, token: int, msg_addr: int, timeout_ns: int, block: bool) ->
         raise
 
 
+def _port(ipc: Ipc, pid: int, token: int, need: int) -> Port:
+    """``Ipc.port``: the port ``pid``'s capability ``token`` names, with rights ``need``;
+    its common case (a valid capability held, on a port that exists) read here, in one
+    call; anything else is ``Ipc.port``'s, which answers the error (EPERM)."""
+    cap = ipc.caps.spaces.get(pid, _NONE).get(token)
+    if cap is not None and cap.valid and cap.type is PORT and cap.rights & need == need:
+        port = ipc.ports.get(cap.obj)
+        if port is not None:
+            return port
+    return ipc.port(pid, token, need)
+
+
 def sys_send(t: Thread, token: int, msg: int, timeout_ns: int, *_: int) -> int:
     """Send a message; wait while the port's queue is full (ETIMEDOUT, or EAGAIN for 0)."""
     return _send(t, token, msg, timeout_ns, True)
@@ -218,43 +249,81 @@ def sys_send_async(t: Thread, token: int, msg: int, *_: int) -> int:
     return _send(t, token, msg, 0, False)
 
 
-def _receive(t: Thread, token: int, msg_addr: int, timeout_ns: int) -> int:
+def sys_receive(t: Thread, token: int, msg: int, timeout_ns: int, *_: int) -> int:
+    """Receive the oldest message; wait for one (ETIMEDOUT, or EAGAIN for 0)."""
     entry = time.perf_counter()
     kernel = t.process.kernel
     ipc = kernel.ipc
-    port = ipc.port(t.process.pid, token, Right.RECV)
-    deliver = _receiver(t, msg_addr)
-    if port.queue or s64(timeout_ns) == 0 or not switch.inline(kernel):
-        return ipc.receive(t, port, deliver, _deadline(t, timeout_ns), s64(timeout_ns) != 0)
+    port = _port(ipc, t.process.pid, token, Right.RECV)
+    deliver = _Receiver(t, msg)
+    direct = kernel.dispatcher.on_stop  # (``switch.inline``: the direct switch's, no tracer)
+    if port.queue or not timeout_ns or not isinstance(direct, switch.DirectSwitch):
+        return ipc.receive(t, port, deliver, None if timeout_ns >> 63 else
+                           _deadline(t, timeout_ns), timeout_ns != 0)
     # ``Ipc.receive`` on an empty port, its wait: then the next thread runs at once if
-    # it may (``switch.asleep``), with no Stop through the dispatcher
+    # it may (``switch.asleep``: ``block_now``), with no Stop through the dispatcher
     ipc.receivers[t] = deliver
-    kernel.scheduler.sleep_on(t, ("recv", port.id), _deadline(t, timeout_ns),
-                              -Errno.ETIMEDOUT)
-    return switch.asleep(kernel, t, entry)
-
-
-def sys_receive(t: Thread, token: int, msg: int, timeout_ns: int, *_: int) -> int:
-    """Receive the oldest message; wait for one (ETIMEDOUT, or EAGAIN for 0)."""
-    return _receive(t, token, msg, timeout_ns)
+    kernel.scheduler.sleep_on(t, ("recv", port.id), None if timeout_ns >> 63 else
+                              _deadline(t, timeout_ns), TIMED_OUT)
+    rax = direct.block_now(t, entry)
+    if rax is None:
+        raise Stop
+    return rax
 
 
 def sys_poll(t: Thread, token: int, msg: int, *_: int) -> int:
     """Receive without waiting: EAGAIN when the port is empty."""
-    return _receive(t, token, msg, 0)
+    return sys_receive(t, token, msg, 0)
 
 
 def sys_call(t: Thread, token: int, msg: int, reply: int, timeout_ns: int, *_: int) -> int:
     """Send a request with a reply capability and wait for the answer."""
     entry = time.perf_counter()
-    kernel = t.process.kernel
+    process = t.process
+    kernel = process.kernel
     ipc = kernel.ipc
-    port = ipc.port(t.process.pid, token, Right.SEND)
+    port = _port(ipc, process.pid, token, Right.SEND)
+    direct = kernel.dispatcher.on_stop
+    if isinstance(direct, switch.DirectSwitch):
+        # ``_call_direct`` in its common case: the server waits in a ``_Receiver`` and
+        # the request goes from the caller's ``struct cloudos_msg`` into the server's in
+        # one C call (``_ipcmsg.move``), with no ``Message``. Anything else (capabilities,
+        # a grant, a page to fault in or copy, a message across pages, an error to
+        # answer) leaves nothing done: the steps below take the call, in their order.
+        sleepers = kernel.scheduler.channels.get(("recv", port.id))
+        server = sleepers[0] if sleepers else None  # (``_waiting``)
+        if server is not None and server.state is BLOCKED \
+                and server.channel == ("recv", port.id) \
+                and type(ipc.receivers.get(server)) is _Receiver \
+                and direct.may_hand_to(t, server):
+            deliver = ipc.receivers[server]
+            assert isinstance(deliver, _Receiver)
+            try:
+                deliver_reply: _Receiver | None = _Receiver(t, reply)
+            except KernelError:  # (answered below, after the request's own errors)
+                deliver_reply = None
+            if deliver_reply is not None:
+                reply_id = ipc._id()
+                cap = Cap(REPLY, reply_id, Right.SEND)
+                reply_token = ipc.caps.token(cap)
+                ram = process.aspace.ram
+                size = _ipcmsg.move(ram.host_address, ram.size, process.aspace.pt.leaves, msg,
+                                    server.process.aspace.pt.leaves, deliver.msg_addr,
+                                    deliver.data_addr, deliver.capacity, reply_token,
+                                    process.pid & U64)
+                if size >= 0:
+                    ipc.caps.spaces.setdefault(server.process.pid, {})[reply_token] = cap
+                    ipc.replies[reply_id] = t
+                    ipc.receivers[t] = deliver_reply
+                    del ipc.receivers[server]
+                    kernel.scheduler.sleep_on(t, ("reply", reply_id),
+                                              None if timeout_ns >> 63 else
+                                              _deadline(t, timeout_ns), TIMED_OUT)
+                    return direct.hand_to(t, server, size, entry)
     outgoing = _outgoing(t, msg)
     try:
-        deliver_reply = _receiver(t, reply)
+        deliver_reply = _Receiver(t, reply)
         deadline = _deadline(t, timeout_ns)
-        direct = kernel.dispatcher.on_stop
         if isinstance(direct, switch.DirectSwitch):
             server = _waiting(ipc, port)
             if server is not None and direct.may_hand_to(t, server):
@@ -274,7 +343,7 @@ def _waiting(ipc: Ipc, port: Port) -> Thread | None:
     if not sleepers:
         return None
     first = sleepers[0]
-    if first.state is State.BLOCKED and first.channel == ("recv", port.id) \
+    if first.state is BLOCKED and first.channel == ("recv", port.id) \
             and first in ipc.receivers:
         return first
     return None
@@ -307,17 +376,39 @@ def sys_reply(t: Thread, token: int, msg: int, *_: int) -> int:
     replier's space: a server's space held every reply capability it ever used)."""
     kernel = t.process.kernel
     ipc = kernel.ipc
-    outgoing = _outgoing(t, msg)
     space = ipc.caps.spaces.get(t.process.pid, {})
     cap = space.get(token)
-    if cap is not None and cap.valid and cap.type is ObjType.REPLY \
+    if cap is not None and cap.valid and cap.type is REPLY \
+            and cap.rights & Right.SEND \
+            and isinstance(kernel.dispatcher.on_stop, switch.DirectSwitch):  # (``inline``)
+        # The common case in one C call (``_ipcmsg.move``: the answer straight from the
+        # replier's ``struct cloudos_msg`` into the caller's), when the caller still
+        # waits in a ``_Receiver``; else (or -1 from it) the steps below
+        caller = ipc.replies.get(cap.obj)
+        if caller is not None and caller.state is BLOCKED \
+                and caller.channel == ("reply", cap.obj):
+            deliver = ipc.receivers.get(caller)
+            if type(deliver) is _Receiver:
+                process = t.process
+                ram = process.aspace.ram
+                size = _ipcmsg.move(ram.host_address, ram.size, process.aspace.pt.leaves, msg,
+                                    caller.process.aspace.pt.leaves, deliver.msg_addr,
+                                    deliver.data_addr, deliver.capacity, 0,
+                                    process.pid & U64)
+                if size >= 0:
+                    cap.valid = False
+                    del space[token], ipc.replies[cap.obj], ipc.receivers[caller]
+                    switch.wake(kernel, caller, size)
+                    return 0
+    outgoing = _outgoing(t, msg)
+    if cap is not None and cap.valid and cap.type is REPLY \
             and cap.rights & Right.SEND and switch.inline(kernel):
         # ``Ipc.reply``'s steps (the lookup's checks just made), the caller's wake-up
         # inline (``switch.wake``), and the spent capability out of the space at once
         cap.valid = False
         del space[token]
         caller = ipc.replies.pop(cap.obj, None)
-        if caller is None or caller.state is not State.BLOCKED \
+        if caller is None or caller.state is not BLOCKED \
                 or caller.channel != ("reply", cap.obj):
             raise KernelError(Errno.ESRCH, "the caller no longer waits")
         deliver = ipc.receivers.pop(caller)
@@ -332,7 +423,7 @@ def sys_reply(t: Thread, token: int, msg: int, *_: int) -> int:
     finally:
         space = ipc.caps.spaces.get(t.process.pid, {})
         cap = space.get(token)
-        if cap is not None and cap.type is ObjType.REPLY and not cap.valid:
+        if cap is not None and cap.type is REPLY and not cap.valid:
             del space[token]
 
 
