@@ -116,6 +116,10 @@ class Waiter:
     def finish(self, result: Any, pieces: list[tuple[int, bytes]]) -> None:
         self.told.append((result, list(pieces)))
 
+    def hand(self, data: bytes) -> None:  # (``finish`` of a read taking all of ``data``)
+        assert self.waiting
+        self.told.append((len(data), [(0, data)]))
+
 
 PID = 10
 
@@ -167,6 +171,16 @@ def test_a_parked_read_is_answered_by_a_write() -> None:
     assert local.write(PID, writer, b"hi") == 2
     assert waiter.told == [(2, [(0, b"hi")])]
     assert not p.buffer and not p.blocked_readers and vfs.pollers_woken
+
+
+def test_a_write_larger_than_the_parked_read() -> None:
+    """(``write``'s own steps: the reader takes its share, the rest stays in the pipe)"""
+    _, local, p, reader, writer = _rig()
+    waiter = Waiter()
+    local.park(PID, reader, 2, waiter)
+    assert local.write(PID, writer, b"hello") == 5
+    assert waiter.told == [(2, [(0, b"he")])] and bytes(p.buffer) == b"llo"
+    assert local.read(PID, reader, 10) == b"llo"
 
 
 def test_a_reader_no_longer_waiting_takes_nothing() -> None:
@@ -248,11 +262,23 @@ def test_the_waiter_copies_and_wakes() -> None:
     assert copied == [(0x1000, b"ab"), (0x1002, b"c")] and woken == [(thread, 3)]
 
 
-def test_the_waiter_of_a_buffer_gone_wakes_with_efault() -> None:
+def test_the_waiter_handed_the_bytes_copies_and_wakes() -> None:
+    thread, copied, woken = _sleeper()
+    waiter = pipefast.Waiter(thread, 0x1000)  # type: ignore[arg-type]
+    thread.channel = waiter
+    waiter.hand(b"xyz")
+    assert copied == [(0x1000, b"xyz")] and woken == [(thread, 3)]
+
+
+@pytest.mark.parametrize("how", ["finish", "hand"])
+def test_the_waiter_of_a_buffer_gone_wakes_with_efault(how: str) -> None:
     thread, copied, woken = _sleeper()
     waiter = pipefast.Waiter(thread, 0x9000)  # type: ignore[arg-type]
     thread.channel = waiter
-    waiter.finish(1, [(0, b"a")])
+    if how == "finish":
+        waiter.finish(1, [(0, b"a")])
+    else:
+        waiter.hand(b"a")
     assert woken == [(thread, -Errno.EFAULT)]
 
 

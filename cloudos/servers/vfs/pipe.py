@@ -637,32 +637,36 @@ class Local:
         pipe = file.pipe
         assert pipe is not None
         count = len(data)
-        if pipe.readers == 0 or pipe.writers == 0 or pipe.blocked_writers \
-                or _room(pipe, count, _merge(pipe, count)) < count:
+        if pipe.readers == 0 or pipe.writers == 0 or pipe.blocked_writers:
             return None
-        self.served += 1
-        vfs = self.vfs
-        vfs.state.caller = pid
         readers = pipe.blocked_readers
         if readers and not pipe.buffer and not pipe.slots and not pipe.rights \
-                and count <= pipe.capacity:
+                and count <= pipe.capacity:  # (an empty pipe's room: all of it)
             request, want, _, _, _ = readers[0]
             waiter = request.waiter
             if waiter is not None and count <= want and waiter.waits():
                 # ``write``'s steps when the first reader waiting is a personality's
                 # and takes all of it (``_give_waiting``): the bytes go to it at once,
                 # not through the pipe's pages (its pages before and after: none)
+                self.served += 1
+                vfs = self.vfs
+                vfs.state.caller = pid
                 readers.popleft()
                 pipe.consumed += count
                 if pipe.async_writers:
                     signal_async(vfs, pipe.async_writers)
                 request.answered = True
-                waiter.finish(count, [(0, data)])
+                waiter.hand(data)
                 vfs.wake_pollers()  # (``changed``'s one step here: the pipe is empty,
                 # with a reader and a writer, and no writer waits)
                 if pipe.async_readers:
                     signal_async(vfs, pipe.async_readers)
                 return count
+        if _room(pipe, count, _merge(pipe, count)) < count:
+            return None
+        self.served += 1
+        vfs = self.vfs
+        vfs.state.caller = pid
         done = write(vfs, _UNPARKED, file, data, 0)
         assert done == count  # (all of it had room: nothing parks)
         return done
