@@ -47,6 +47,9 @@ from cloudos.linux import fastpath, switch
 from cloudos.linux.switch import DirectSwitch
 
 BLOCKED = State.BLOCKED
+# A write larger than this never all goes into a pipe (pipe-max-size's default: only a
+# privileged F_SETPIPE_SZ makes one larger): through the port, its bytes not copied twice
+WRITE_MAX = 1 << 20
 _WRITE = int(Prot.WRITE)
 
 
@@ -181,6 +184,8 @@ def write(t: Thread, fd: int, buf: int, count: int) -> int | None:
     port). ``count`` > 0."""
     local = _local(t)
     if local is None:
+        return None
+    if count > WRITE_MAX:
         return None
     pid = t.process.pid
     file = local.end(pid, fd, True)

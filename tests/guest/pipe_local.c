@@ -1,4 +1,4 @@
-/* pipe_local.c — pipe reads and writes the personality serves itself (linux/pipefast): a ping-pong of checked bytes, uneven sizes echoed back, a parked read ended by a signal (EINTR; SA_RESTART runs it again), two threads parked on one pipe, end of file and a killed reader while parked, a parked read woken by writev and by vmsplice, poll woken by a write, FIONREAD, dup2 over a pipe fd, close, the wrong direction, a bad buffer, O_NONBLOCK, a write larger than the pipe, EPIPE (argv[1] picks one section; none: all). */
+/* pipe_local.c — pipe reads and writes the personality serves itself (linux/pipefast): a ping-pong of checked bytes, uneven sizes echoed back, a parked read ended by a signal (EINTR; SA_RESTART runs it again), two threads parked on one pipe, end of file and a killed reader while parked, a parked read woken by writev and by vmsplice, poll woken by a write, FIONREAD, dup2 over a pipe fd, an end passed over AF_UNIX and one opened by its /proc/self/fd link, close, the wrong direction, a bad buffer, O_NONBLOCK, a write larger than the pipe, EPIPE (argv[1] picks one section; none: all). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -186,8 +187,8 @@ int main(int argc, char **argv)
         close(p[0]);
         close(q[1]);
         long total = 0, bad = 0;
-        for (int i = 0; i < 300; i++) {
-            int len = i % 300 + 1;
+        for (unsigned i = 0; i < 300; i++) {
+            int len = (int)((unsigned)i % 300u) + 1;
             for (int k = 0; k < len; k++)
                 buf[k] = (char)(i + k * 3);
             if (write(p[1], buf, (size_t)len) != len) {
@@ -364,6 +365,52 @@ int main(int argc, char **argv)
         close(p[1]);
         close(q[0]);
         close(q[1]);
+    }
+
+    if (section("passed")) {
+        /* a pipe end that came over AF_UNIX (SCM_RIGHTS), and one opened again by its
+           /proc/self/fd link: each a new fd of the same pipe */
+        int sv[2];
+        socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+        pipe(p);
+        char cbuf[CMSG_SPACE(sizeof(int))];
+        memset(cbuf, 0, sizeof cbuf);
+        struct iovec iov = {"f", 1};
+        struct msghdr m = {0};
+        m.msg_iov = &iov;
+        m.msg_iovlen = 1;
+        m.msg_control = cbuf;
+        m.msg_controllen = sizeof cbuf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &p[1], sizeof(int));
+        sendmsg(sv[0], &m, 0);
+        close(p[1]);
+        char one;
+        iov.iov_base = &one;
+        m.msg_controllen = sizeof cbuf;
+        recvmsg(sv[1], &m, 0);
+        int got;
+        memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof(int));
+        ssize_t w = write(got, "s", 1);
+        char c1 = '?';
+        ssize_t n = read(p[0], &c1, 1);
+        printf("passed: wrote %zd through the passed end, read %zd '%c'", w, n, c1);
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", p[0]);
+        int again = open(path, O_RDONLY);
+        write(got, "r", 1);
+        n = read(again, &c1, 1);
+        printf(", read %zd '%c' through /proc/self/fd", n, c1);
+        close(got);
+        n = read(again, &c1, 1);
+        printf(", after the last writer's close %zd\n", n);
+        close(again);
+        close(p[0]);
+        close(sv[0]);
+        close(sv[1]);
     }
 
     if (section("badbuf")) {

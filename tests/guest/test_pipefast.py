@@ -29,6 +29,8 @@ EXPECTED = [b"pingpong: 2000 rounds, 0 bad, then read 0",
             b"fionread: 5, after reading 2: 3, after reading 3: 0",
             b"fds: first pipe 1 'A', after dup2 1 'B', after close -1 EBADF, write to the "
             b"read end -1 EBADF, read of the write end -1 EBADF",
+            b"passed: wrote 1 through the passed end, read 1 's', read 1 'r' through "
+            b"/proc/self/fd, after the last writer's close 0",
             b"badbuf: read into NULL -1 EFAULT, 1 left, write from NULL -1 EFAULT",
             b"nonblock: empty read -1 EAGAIN, then 1, no writer 0",
             b"big: 200000 bytes, 0 bad", b"epipe: -1 EPIPE"]

@@ -84,6 +84,12 @@ def test_a_failed_precondition_goes_through_the_port(name: str) -> None:
     assert pipefast.write(world.thread, 3, 0x1000, 1) is None  # type: ignore[arg-type]
 
 
+def test_a_write_no_pipe_takes_whole_goes_through_the_port_uncopied() -> None:
+    world = _world()  # (its Local and memory are stand-ins: touching them fails)
+    count = pipefast.WRITE_MAX + 1
+    assert pipefast.write(world.thread, 3, 0x1000, count) is None  # type: ignore[arg-type]
+
+
 # -- the VFS's half --------------------------------------------------------------------
 class FakeVfs:
     """What the pipe code uses of the VFS: its state, its ServerApi, answers, pollers."""
