@@ -752,6 +752,10 @@ class Machine:
             out.write(f"{server.name}: {server.requests} calls, {server.served_now} served on "
                       f"the IPC fast path ({server.served_direct} by a direct call); "
                       f"{server.inline} reads and writes with their bytes inline\n")
+            local = server.api.local
+            if local is not None:
+                out.write(f"{server.name}: {local.served} pipe reads and writes served by "
+                          f"the personality itself ({local.parked} reads waited)\n")
         if self.kernel.smp is not None:
             out.write(f"{len(self.kernel.cpus)} CPUs; {self.kernel.smp.shootdowns} shootdowns "
                       "(a CPU stopped in guest code and waited for)\n")

@@ -57,6 +57,7 @@ class LinuxPersonality:
     def on_exit(self, dead: Process) -> None:
         """A process ended: its parent hears of it, its orphans are adopted, its
         semaphore adjustments are undone, the VFS closes its files."""
+        _stop_waiting(self.kernel, dead)
         sys_fork.on_exit(dead)
         collect_shared(self.kernel)
         sys_ipc.exit_sem(dead)
@@ -99,3 +100,19 @@ class LinuxPersonality:
             if theirs is mine or shares and memory_kinds(theirs)[0]:
                 return int(cpu.index)
         return None
+
+
+def _stop_waiting(kernel: Kernel, dead: Process) -> None:
+    """The calls ``dead``'s threads slept in are over: a server that parked one (a read
+    of an empty pipe) finds its caller no longer waits (``Ipc.waits``) and drops it, as
+    Linux's killed reader takes nothing; before, it took the next bytes written."""
+    channels = kernel.scheduler.channels
+    for thread in dead.threads:
+        channel = thread.channel
+        if type(channel) is tuple and channel[:1] == ("reply",):
+            thread.channel = None
+            sleepers = channels.get(channel)
+            if sleepers is not None and thread in sleepers:
+                sleepers.remove(thread)
+                if not sleepers:
+                    del channels[channel]

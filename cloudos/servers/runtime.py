@@ -54,6 +54,9 @@ class Request:
 
     __slots__ = ("op", "sender", "reply_token", "grants", "answered", "message", "on_crash",
                  "body")
+    # A personality's own call (``LocalRequest``): whom its answer goes to; None for a
+    # message's (a class attribute here, read by ``ServerApi.reply`` and ``waiting``)
+    waiter: Any = None
 
     def __init__(self, op: int, sender: int, reply_token: int, grants: list[Any] | None = None,
                  answered: bool = False, message: Message | None = None,
@@ -73,6 +76,25 @@ class Request:
         return f"Request(op={self.op}, sender={self.sender}, body={self.body!r})"
 
 
+class LocalRequest(Request):
+    """A call a personality made to a server's code itself, not as a message to its port
+    (``linux/pipefast``: a pipe read that waits), parked as a request is: answered by
+    telling its ``waiter`` (``finish(result, pieces)``: the result and the bytes read, as
+    an ``Inline`` read's), whose caller waits while ``waiter.waits()``. It holds no
+    capability: nothing of it is in the server's space, nor in ``outstanding`` (a crash
+    of the server's code leaves it parked in the state the next incarnation serves)."""
+
+    __slots__ = ("waiter", "inline")
+
+    def __init__(self, sender: int, waiter: Any, count: int) -> None:
+        # (``Request.__init__``'s fields, set here: one is made per parked read)
+        self.op, self.sender, self.reply_token = 0, sender, -1  # (a token, not 0: the
+        self.grants, self.answered, self.message = [], False, None  # code answers it)
+        self.on_crash, self.body = Again.RESTART, None
+        self.waiter = waiter
+        self.inline = Inline(count)
+
+
 Serve = Callable[["ServerApi"], Generator[Port, Request, None]]
 
 
@@ -86,12 +108,21 @@ class ServerApi:
         # The code's handler of one request, if it gives it (``ServerRuntime.serve_direct``
         # calls it for a direct call, not through the code's receive loop).
         self.handler: Callable[[Request], None] | None = None
+        # What the code lets a personality call itself, if it does (the VFS's
+        # ``pipe.Local``: ``linux/pipefast``'s reads and writes of pipes)
+        self.local: Any = None
 
     def reply(self, request: Request, result: Any) -> None:
         """Answer ``request`` (now, or later for a deferred reply). The call being served
         by a direct call (``linux/fastpath.py``) has its answer taken as it is: its caller
         never slept, so there is nobody to wake."""
         if request.answered:
+            return
+        waiter = request.waiter
+        if waiter is not None:  # (a LocalRequest: its caller is told, no message)
+            request.answered = True
+            assert isinstance(request, LocalRequest)
+            waiter.finish(result, request.inline.pieces)
             return
         runtime = self.runtime
         direct = runtime.direct
@@ -122,6 +153,12 @@ class ServerApi:
         """Whether the caller still waits (it may have been interrupted by a signal).
         A request whose caller gave up is done: its capabilities go."""
         if request.answered:
+            return False
+        waiter = request.waiter
+        if waiter is not None:  # (a LocalRequest)
+            if waiter.waits():
+                return True
+            request.answered = True
             return False
         if self.kernel.ipc.waits(self.pid, request.reply_token):
             return True

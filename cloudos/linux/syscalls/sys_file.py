@@ -34,7 +34,7 @@ from cloudos.linux.process import linux, linux_thread
 from cloudos.linux.syscalls.args import (WAIT_MAX, deadline, read_select_timeval,
                                          read_timespec, s32, s64, seconds, user_string)
 from cloudos.kernel.trap import Stop
-from cloudos.linux import fastpath, signals
+from cloudos.linux import fastpath, pipefast, signals
 from cloudos.linux.syscalls.sys_signal import send_signal
 
 PATH_MAX = 4096
@@ -768,6 +768,10 @@ def sys_read(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
     """Implements Linux read(2); a buffer bad past its start reads up to there. A small
     read's bytes come back with the answer (``vfs.Inline``), copied here: no grant."""
     count = min(count, 0x7FFF_F000)
+    if count and pipefast.ENABLED:  # (a pipe's: served here, ``linux/pipefast``)
+        done = pipefast.read(t, s32(fd), buf, count)
+        if done is not None:
+            return done
     process = t.process
     if 0 < count <= INLINE_MAX and fastpath.ENABLED and _all_good(t, buf, count, True):
         inline = vfs.Inline(count)
@@ -853,6 +857,10 @@ def sys_write(t: Thread, fd: int, buf: int, count: int, *_: int) -> int:
     """Implements Linux write(2); SIGPIPE with EPIPE on a pipe nobody reads. A buffer bad
     past its start writes up to there."""
     count = min(count, 0x7FFF_F000)
+    if count and pipefast.ENABLED:  # (a pipe's: served here, ``linux/pipefast``)
+        done = pipefast.write(t, s32(fd), buf, count)
+        if done is not None:
+            return done
     if 0 < count <= INLINE_MAX and fastpath.ENABLED:  # its bytes in the request: no grant
         try:
             data = t.process.aspace.copy_in(buf, count)

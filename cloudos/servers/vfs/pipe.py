@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from cloudos.abi.signal import Signal
 from cloudos.abi.vfs import Pipe2, Received
 from cloudos.errno import Errno, KernelError
+from cloudos.servers.runtime import LocalRequest, Request
 from cloudos.servers.vfs import files
 from cloudos.servers.vfs.fileops import FileOps, scatter
 from cloudos.servers.vfs.files import (O_CLOEXEC, O_NONBLOCK, PIPE_BUF, OpenFile, Pipe)
 from cloudos.servers.vfs.fs import Attr
 
 if TYPE_CHECKING:
-    from cloudos.servers.runtime import Request
     from cloudos.servers.vfs.server import Proc, Vfs
 
 SOCK_DGRAM = 2
@@ -625,3 +625,115 @@ class PipeEnd(FileOps):
         if file.readable():
             pipe.readers -= 1
         changed(vfs, pipe)
+
+
+PARK = object()  # ``Local.read``'s answer: the pipe is empty, and the read waits
+
+
+class Local:
+    """The reads and writes of pipe and FIFO ends a personality makes itself, not as calls
+    to the VFS's port (``linux/pipefast``; ``ServerApi.local``): the common cases of
+    ``read`` and ``write`` above on the same state, in the same steps, run while the VFS's
+    code waits in its receive with nothing queued (so nothing it has yet to serve comes
+    after them). Anything else (a socket, a write that must wait or fails, a vector) is
+    the personality's usual call. A read that waits is parked as a call's is, as a
+    ``LocalRequest``: a writer, or the end's closing, answers it by telling its waiter."""
+
+    def __init__(self, vfs: Vfs) -> None:
+        self.vfs = vfs
+        self.procs = vfs.state.procs
+        self.served = 0  # reads and writes served (--syscall-stats), and of them
+        self.parked = 0  # the reads that waited
+
+    def end(self, pid: int, fd: int, writing: bool) -> OpenFile | None:
+        """Process ``pid``'s fd ``fd`` if it is a pipe's or FIFO's end open for the
+        direction (``writing`` or reading); None for anything else (not open, another
+        kind, the other direction: the usual call answers)."""
+        proc = self.procs.get(pid)
+        if proc is None:
+            return None
+        entry = proc.fds.entries.get(fd)
+        if entry is None:
+            return None
+        file = entry.file
+        if file.kind != "pipe" and file.kind != "fifo" or file.pipe is None \
+                or file.pipe.slots is None:
+            return None
+        return file if (file.writable() if writing else file.readable()) else None
+
+    def read(self, pid: int, file: OpenFile, count: int) -> Any:
+        """``read`` of ``count`` (> 0) bytes now: the bytes, 0 (end of file), -EAGAIN, or
+        PARK (empty: the caller parks, ``park``)."""
+        pipe = file.pipe
+        assert pipe is not None
+        if not pipe.buffer:
+            if pipe.writers == 0 or pipe.readers == 0:
+                self.served += 1
+                return 0
+            if file.flags & O_NONBLOCK:
+                self.served += 1
+                return -Errno.EAGAIN
+            return PARK
+        self.served += 1
+        vfs = self.vfs
+        vfs.state.caller = pid
+        data, passed = take(pipe, count)
+        changed(vfs, pipe)
+        signal_async(vfs, pipe.async_writers)
+        for end in passed:  # (a pipe carries none: a socket's would)
+            vfs.unref(end)
+        return data
+
+    def park(self, pid: int, file: OpenFile, count: int, waiter: Any) -> None:
+        """A read that found the pipe empty waits, as ``read`` parks one: answered in turn
+        by ``changed`` (``waiter.finish``)."""
+        pipe = file.pipe
+        assert pipe is not None
+        self.served += 1
+        self.parked += 1
+        request = LocalRequest(pid, waiter, count)
+        pipe.blocked_readers.append((request, count, request.inline, None, None))
+
+    def write(self, pid: int, file: OpenFile, data: bytes) -> int | None:
+        """``write`` of ``data`` when all of it goes in now (the count), with a reader and
+        no writer waiting before it; None otherwise (the usual call: it waits, writes in
+        part, or fails with EPIPE and SIGPIPE)."""
+        pipe = file.pipe
+        assert pipe is not None
+        count = len(data)
+        if pipe.readers == 0 or pipe.writers == 0 or pipe.blocked_writers:
+            return None
+        readers = pipe.blocked_readers
+        if readers and not pipe.buffer and not pipe.slots and not pipe.rights \
+                and count <= pipe.capacity:  # (an empty pipe's room: all of it)
+            request, want, _, _, _ = readers[0]
+            waiter = request.waiter
+            if waiter is not None and count <= want and waiter.waits():
+                # ``write``'s steps when the first reader waiting is a personality's
+                # and takes all of it (``_give_waiting``): the bytes go to it at once,
+                # not through the pipe's pages (its pages before and after: none)
+                self.served += 1
+                vfs = self.vfs
+                vfs.state.caller = pid
+                readers.popleft()
+                pipe.consumed += count
+                if pipe.async_writers:
+                    signal_async(vfs, pipe.async_writers)
+                request.answered = True
+                waiter.hand(data)
+                vfs.wake_pollers()  # (``changed``'s one step here: the pipe is empty,
+                # with a reader and a writer, and no writer waits)
+                if pipe.async_readers:
+                    signal_async(vfs, pipe.async_readers)
+                return count
+        if _room(pipe, count, _merge(pipe, count)) < count:
+            return None
+        self.served += 1
+        vfs = self.vfs
+        vfs.state.caller = pid
+        done = write(vfs, _UNPARKED, file, data, 0)
+        assert done == count  # (all of it had room: nothing parks)
+        return done
+
+
+_UNPARKED = Request(0, 0, 0)  # ``Local.write``'s request: its write never parks

@@ -1631,6 +1631,7 @@ def serve(state: VfsState) -> Callable[[ServerApi], Generator[Port, Request, Non
         vfs = Vfs(api, state)
         port = api.runtime.port
         api.handler = vfs.handle  # (a direct call's, served outside this loop)
+        api.local = pipe.Local(vfs)  # (the personality's own pipe reads and writes)
         while True:
             request = yield port
             vfs.handle(request)
