@@ -1,0 +1,45 @@
+"""Differences from Linux found by running CPython 3.11's own regression tests (Lib/test)
+under CloudOS: each section of tests/guest/conform.c is one, with the calls around it.
+
+The program runs natively and under ``cloudos run`` in both link modes; stdout and the
+exit status must be identical, after the native run is checked for the lines that show
+it exercised what the section is about.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+if shutil.which("gcc") is None:
+    pytest.skip("gcc not found: cannot build the guest programs", allow_module_level=True)
+
+LINK_MODES = ["static", "static-pie"]
+
+# Lines each section's native run must print (guards against vacuous comparisons).
+SECTIONS = {
+    "sched": [b"getaffinity(-1, 4): -1 EINVAL", b"getaffinity(-1, 8): -1 ESRCH",
+              b"getaffinity(999999, 1): -1 EINVAL",
+              b"setaffinity(999999, bad mask): -1 EFAULT",
+              b"rr_get_interval(0): 0, under a second: 1",
+              b"rr_get_interval(-1): -1 EINVAL", b"rr_get_interval(0, bad): -1 EFAULT"],
+}
+
+
+@pytest.mark.parametrize("mode", LINK_MODES)
+@pytest.mark.parametrize("section", list(SECTIONS))
+def test_section(section, mode, guest_bins, run_native, run_cloudos):
+    """One section, native first, then the same under CloudOS."""
+    prog = guest_bins.path("conform", mode)
+    status, out, err = run_native([prog, section])
+    assert status == 0, (status, out, err)
+    lines = out.splitlines()
+    missing = [line for line in [f"== {section}".encode(), *SECTIONS[section]]
+               if line not in lines]
+    assert not missing, f"native run lacks {missing!r}:\n{out.decode(errors='replace')}"
+    g_status, g_out, g_err = run_cloudos([prog, section])
+    detail = f"cloudos stderr:\n{g_err.decode(errors='replace')}"
+    assert b"Traceback" not in g_err, detail
+    assert g_out == out, detail
+    assert g_status == status, detail
