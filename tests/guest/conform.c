@@ -2,6 +2,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -49,11 +53,88 @@ static void sched_calls(void)
     }
 }
 
+static volatile sig_atomic_t ticks[32];
+
+static void count_tick(int sig)
+{
+    ticks[sig]++;
+}
+
+static double wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Spin until ``sig`` has come ``want`` times or ``limit`` seconds of wall time pass. */
+static int spin_until(int sig, int want, double limit)
+{
+    double end = wall() + limit;
+    volatile unsigned long sink = 0;
+    while (ticks[sig] < want && wall() < end)
+        for (int i = 0; i < 10000; i++)
+            sink += i;
+    return ticks[sig] >= want;
+}
+
+/* setitimer/getitimer of the CPU-time timers (CPython's test_signal ItimerTest). */
+static void itimers(void)
+{
+    const int which[] = {ITIMER_VIRTUAL, ITIMER_PROF};
+    const int sig[] = {SIGVTALRM, SIGPROF};
+    const char *name[] = {"ITIMER_VIRTUAL", "ITIMER_PROF"};
+    signal(SIGVTALRM, count_tick);
+    signal(SIGPROF, count_tick);
+    for (int k = 0; k < 2; k++) {
+        struct itimerval it = {{0, 50000}, {0, 200000}}, old, now;
+        printf("%s:\n", name[k]);
+        SHOW("  setitimer", setitimer(which[k], &it, &old));
+        printf("  old: %ld %ld %ld %ld\n", (long)old.it_interval.tv_sec, (long)old.it_interval.tv_usec,
+               (long)old.it_value.tv_sec, (long)old.it_value.tv_usec);
+        getitimer(which[k], &now);
+        /* (Linux adds a tick, 4 ms at CONFIG_HZ=250, to the first value) */
+        printf("  interval %ld.%06ld, value in (0.19, 0.204]: %d\n", (long)now.it_interval.tv_sec,
+               (long)now.it_interval.tv_usec, now.it_value.tv_sec == 0 && now.it_value.tv_usec > 190000
+               && now.it_value.tv_usec <= 204000);
+        int before = ticks[sig[k]];
+        usleep(300000);  /* a sleep uses no CPU time: no signal (CPython's test too) */
+        printf("  signals while asleep: %d\n", ticks[sig[k]] - before);
+        printf("  3 signals while computing: %d\n", spin_until(sig[k], before + 3, 30.0));
+        it = (struct itimerval){{0, 0}, {0, 0}};
+        SHOW("  stop", setitimer(which[k], &it, &old));
+        printf("  old interval %ld.%06ld, value at most 0.054: %d\n", (long)old.it_interval.tv_sec,
+               (long)old.it_interval.tv_usec, old.it_value.tv_sec == 0 && old.it_value.tv_usec <= 54000);
+        getitimer(which[k], &now);
+        printf("  after stop: %ld %ld\n", (long)now.it_value.tv_sec, (long)now.it_value.tv_usec);
+    }
+    struct itimerval it = {{0, 0}, {5, 0}}, now;
+    setitimer(ITIMER_PROF, &it, NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        getitimer(ITIMER_PROF, &now);
+        printf("child's ITIMER_PROF: %ld %ld\n", (long)now.it_value.tv_sec, (long)now.it_value.tv_usec);
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+    getitimer(ITIMER_PROF, &now);
+    printf("parent's ITIMER_PROF still set: %d\n", now.it_value.tv_sec >= 4);
+    it.it_value.tv_sec = 0;
+    setitimer(ITIMER_PROF, &it, NULL);
+    it.it_value.tv_usec = 1000000;
+    SHOW("setitimer usec 1000000", setitimer(ITIMER_VIRTUAL, &it, NULL));
+    SHOW("setitimer 3", setitimer(3, &it, NULL));
+    SHOW("getitimer -1", getitimer(-1, &now));
+    SHOW("getitimer bad address", syscall(SYS_getitimer, ITIMER_PROF, (void *)8));
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
     only = argc > 1 ? argv[1] : NULL;
     if (section("sched"))
         sched_calls();
+    if (section("itimer"))
+        itimers();
     return 0;
 }

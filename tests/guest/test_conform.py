@@ -24,6 +24,10 @@ SECTIONS = {
               b"setaffinity(999999, bad mask): -1 EFAULT",
               b"rr_get_interval(0): 0, under a second: 1",
               b"rr_get_interval(-1): -1 EINVAL", b"rr_get_interval(0, bad): -1 EFAULT"],
+    "itimer": [b"  interval 0.050000, value in (0.19, 0.204]: 1", b"  signals while asleep: 0",
+               b"  3 signals while computing: 1", b"child's ITIMER_PROF: 0 0",
+               b"parent's ITIMER_PROF still set: 1", b"setitimer 3: -1 EINVAL",
+               b"getitimer bad address: -1 EFAULT"],
 }
 
 

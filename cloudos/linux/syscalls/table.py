@@ -120,9 +120,11 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.DUP2: full(sys_file.sys_dup2),
     Sysno.PAUSE: full(sys_signal.sys_pause),
     Sysno.NANOSLEEP: partial(sys_time.sys_nanosleep, "blocks in the scheduler; rem is not written"),
-    Sysno.GETITIMER: partial(sys_time.sys_getitimer, "ITIMER_REAL only"),
+    Sysno.GETITIMER: partial(sys_time.sys_getitimer, "CPU-time timers: looked "
+                             "at by a kernel timer, late by up to a slice"),
     Sysno.ALARM: full(sys_time.sys_alarm),
-    Sysno.SETITIMER: partial(sys_time.sys_setitimer, "ITIMER_REAL only"),
+    Sysno.SETITIMER: partial(sys_time.sys_setitimer, "CPU-time timers: looked "
+                             "at by a kernel timer, late by up to a slice"),
     Sysno.GETPID: full(sys_proc.sys_getpid),
     Sysno.SENDFILE: full(sys_file.sys_sendfile, "from a regular file; into a pipe or "
                                                 "AF_UNIX socket, what fits now (a short "
