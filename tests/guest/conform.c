@@ -4,6 +4,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <stdio.h>
@@ -128,6 +130,44 @@ static void itimers(void)
     SHOW("getitimer bad address", syscall(SYS_getitimer, ITIMER_PROF, (void *)8));
 }
 
+/* open(2) with O_CREAT of a name with a trailing slash, or of a directory (CPython's
+ * test_shutil test_copyfile_nonexistent_dir): EISDIR, and nothing is made. */
+static void creat_dir(void)
+{
+    char dir[] = "/tmp/conform-XXXXXX";
+    struct stat st;
+    if (!mkdtemp(dir) || chdir(dir) != 0) {
+        printf("no directory\n");
+        return;
+    }
+    mkdir("d", 0755);
+    close(open("f", O_WRONLY | O_CREAT, 0644));
+    symlink("d", "ld");
+    symlink("nx/", "lnx");
+    SHOW("O_CREAT nx/", open("nx/", O_WRONLY | O_CREAT | O_TRUNC, 0644));
+    printf("nx made: %d\n", stat("nx", &st) == 0);
+    SHOW("O_CREAT|O_EXCL nx/", open("nx/", O_WRONLY | O_CREAT | O_EXCL, 0644));
+    SHOW("O_CREAT nx//", open("nx//", O_RDONLY | O_CREAT, 0644));
+    SHOW("O_CREAT f/", open("f/", O_WRONLY | O_CREAT, 0644));
+    SHOW("O_CREAT d/", open("d/", O_WRONLY | O_CREAT, 0644));
+    SHOW("O_CREAT|O_RDONLY d", open("d", O_RDONLY | O_CREAT, 0644));
+    SHOW("O_CREAT|O_EXCL d", open("d", O_RDONLY | O_CREAT | O_EXCL, 0644));
+    SHOW("O_CREAT|O_RDONLY d/.", open("d/.", O_RDONLY | O_CREAT, 0644));
+    SHOW("O_CREAT|O_RDONLY ld (a link to d)", open("ld", O_RDONLY | O_CREAT, 0644));
+    SHOW("O_CREAT lnx (a link to nx/)", open("lnx", O_WRONLY | O_CREAT, 0644));
+    printf("nx made: %d\n", stat("nx", &st) == 0);
+    SHOW("O_CREAT missing/x/", open("missing/x/", O_WRONLY | O_CREAT, 0644));
+    SHOW("O_CREAT d/g", open("d/g", O_WRONLY | O_CREAT, 0644) >= 0);
+    unlink("d/g");
+    unlink("ld");
+    unlink("lnx");
+    unlink("nx");
+    unlink("f");
+    rmdir("d");
+    chdir("/");
+    SHOW("test directory removed", rmdir(dir));
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -136,5 +176,7 @@ int main(int argc, char **argv)
         sched_calls();
     if (section("itimer"))
         itimers();
+    if (section("creat_dir"))
+        creat_dir();
     return 0;
 }

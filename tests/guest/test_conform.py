@@ -28,6 +28,11 @@ SECTIONS = {
                b"  3 signals while computing: 1", b"child's ITIMER_PROF: 0 0",
                b"parent's ITIMER_PROF still set: 1", b"setitimer 3: -1 EINVAL",
                b"getitimer bad address: -1 EFAULT"],
+    "creat_dir": [b"O_CREAT nx/: -1 EISDIR", b"nx made: 0", b"O_CREAT f/: -1 EISDIR",
+                  b"O_CREAT|O_RDONLY d: -1 EISDIR", b"O_CREAT|O_EXCL d: -1 EEXIST",
+                  b"O_CREAT|O_RDONLY ld (a link to d): -1 EISDIR",
+                  b"O_CREAT missing/x/: -1 ENOENT", b"O_CREAT d/g: 1",
+                  b"test directory removed: 0"],
 }
 
 

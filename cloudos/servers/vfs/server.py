@@ -700,6 +700,8 @@ class Vfs:
         attr = step.fs.walk_attr(step.node)
         if stat.S_ISLNK(attr.mode):
             raise KernelError(Errno.ELOOP, "O_NOFOLLOW on a symbolic link")
+        if r.flags & O_CREAT and stat.S_ISDIR(attr.mode):  # (O_CREAT through a symlink)
+            raise KernelError(Errno.EISDIR, r.path.decode(errors="replace"))
         if r.flags & O_DIRECTORY and not stat.S_ISDIR(attr.mode):
             raise KernelError(Errno.ENOTDIR, r.path.decode(errors="replace"))
         if stat.S_ISDIR(attr.mode) and r.flags & O_ACCMODE != files.O_RDONLY:
@@ -853,8 +855,8 @@ class Vfs:
             return self.resolve(proc, base, path, not flags & O_NOFOLLOW, scope=scope)[0], False
         for _ in range(40):  # O_CREAT through symlinks creates their target, as Linux does
             parent, name = self.resolve(proc, base, path, parent=True, scope=scope)
-            if name in (b"", b".", b".."):
-                raise KernelError(Errno.EISDIR, path.decode(errors="replace"))
+            if name in (b"", b".", b"..") or path.endswith(b"/"):  # (Linux: trailing
+                raise KernelError(Errno.EISDIR, path.decode(errors="replace"))  # slashes)
             here = parent[-1]
             try:
                 node = here.fs.lookup(here.node, name)
