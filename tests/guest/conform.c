@@ -168,6 +168,47 @@ static void creat_dir(void)
     SHOW("test directory removed", rmdir(dir));
 }
 
+/* lseek of terminals: ESPIPE (CPython's test_fileio testAbles: /dev/tty seekable). The
+ * console as /dev/tty, when the host's stdin is no terminal, is still one; natively such
+ * a run has no controlling terminal, and /dev/tty does not open (ENXIO). */
+static void tty_seek(void)
+{
+    int fd = open("/dev/tty", O_WRONLY | O_APPEND);
+    int seekable = fd >= 0 && lseek(fd, 0, SEEK_CUR) >= 0;
+    printf("/dev/tty seekable: %d\n", seekable);
+    if (fd >= 0)
+        close(fd);
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    SHOW("grantpt", grantpt(master) | unlockpt(master));
+    int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+    SHOW("lseek pty slave", lseek(slave, 0, SEEK_CUR));
+    SHOW("lseek pty master", lseek(master, 0, SEEK_CUR));
+    SHOW("lseek pty slave whence 9", lseek(slave, 0, 9));
+    close(slave);
+    close(master);
+    int p[2];
+    pipe(p);
+    SHOW("lseek pipe whence 9", lseek(p[0], 0, 9));
+    SHOW("lseek pipe whence -1", lseek(p[0], 0, -1));
+    SHOW("lseek closed fd whence 9", lseek(99, 0, 9));
+    close(p[0]);
+    close(p[1]);
+    const char *devices[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/urandom"};
+    for (int i = 0; i < 4; i++) {
+        char label[64];
+        fd = open(devices[i], O_RDWR);
+        snprintf(label, sizeof label, "lseek %s 10, SEEK_SET", devices[i]);
+        SHOW(label, lseek(fd, 10, SEEK_SET));
+        snprintf(label, sizeof label, "lseek %s 5, SEEK_CUR", devices[i]);
+        SHOW(label, lseek(fd, 5, SEEK_CUR));
+        snprintf(label, sizeof label, "lseek %s -1, SEEK_END", devices[i]);
+        SHOW(label, lseek(fd, -1, SEEK_END));
+        snprintf(label, sizeof label, "lseek %s whence 9", devices[i]);
+        SHOW(label, lseek(fd, 0, 9));
+        close(fd);
+    }
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -178,5 +219,7 @@ int main(int argc, char **argv)
         itimers();
     if (section("creat_dir"))
         creat_dir();
+    if (section("tty_seek"))
+        tty_seek();
     return 0;
 }

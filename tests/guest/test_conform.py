@@ -33,6 +33,10 @@ SECTIONS = {
                   b"O_CREAT|O_RDONLY ld (a link to d): -1 EISDIR",
                   b"O_CREAT missing/x/: -1 ENOENT", b"O_CREAT d/g: 1",
                   b"test directory removed: 0"],
+    "tty_seek": [b"/dev/tty seekable: 0", b"lseek pty slave: -1 ESPIPE",
+                 b"lseek pty slave whence 9: -1 EINVAL", b"lseek pipe whence 9: -1 EINVAL",
+                 b"lseek closed fd whence 9: -1 EBADF", b"lseek /dev/null 10, SEEK_SET: 0",
+                 b"lseek /dev/zero 5, SEEK_CUR: 0", b"lseek /dev/urandom 10, SEEK_SET: 0"],
 }
 
 

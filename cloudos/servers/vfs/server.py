@@ -78,6 +78,7 @@ F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = map(int, (
 F_SETOWN, F_GETOWN, F_SETSIG, F_GETSIG, F_GETOWN_EX = map(int, (
     FcntlCmd.SETOWN, FcntlCmd.GETOWN, FcntlCmd.SETSIG, FcntlCmd.GETSIG, FcntlCmd.GETOWN_EX))
 F_SETPIPE_SZ, F_GETPIPE_SZ = int(FcntlCmd.SETPIPE_SZ), int(FcntlCmd.GETPIPE_SZ)
+SEEK_MAX = 4  # SEEK_HOLE
 F_SETLEASE, F_GETLEASE = int(FcntlCmd.SETLEASE), int(FcntlCmd.GETLEASE)
 # the commands an O_PATH fd takes (Linux's check_fcntl_cmd); any other is EBADF
 PATH_FCNTL = frozenset({F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL})
@@ -1119,6 +1120,8 @@ class Vfs:
     # -- seeking, control -------------------------------------------------------------
     def lseek(self, request: Request, r: vfs.Lseek) -> int:
         file = self.proc(request).fds.get(r.fd)
+        if not 0 <= r.whence <= SEEK_MAX:  # (Linux's ksys_lseek: before the file's own)
+            raise KernelError(Errno.EINVAL, f"whence {r.whence}")
         return KINDS[file.kind].seek(file, r.offset, r.whence)
 
     def ioctl(self, request: Request, r: vfs.Ioctl) -> int:
