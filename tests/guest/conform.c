@@ -1,6 +1,7 @@
 /* conform.c — calls CPython's regression tests (Lib/test) found differing from Linux: each section one area (argv[1] picks one section; none: all). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -209,6 +210,82 @@ static void tty_seek(void)
     }
 }
 
+static volatile int spin_stop;
+
+static void *spinner(void *arg)
+{
+    (void)arg;
+    volatile unsigned long sink = 0;
+    while (!spin_stop)
+        sink++;
+    return NULL;
+}
+
+static double on_clock(clockid_t clock, int *err)
+{
+    struct timespec ts;
+    *err = clock_gettime(clock, &ts) == 0 ? 0 : errno;
+    return *err ? -1 : ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* CPU-time clocks of a given thread or process (CPython's test_time
+ * test_pthread_getcpuclockid): clock ids ~pid << 3 | per-thread | which. */
+static void cpu_clocks(void)
+{
+    clockid_t mine, proc, other;
+    int err;
+    pthread_t th;
+    SHOW("pthread_getcpuclockid(self)", pthread_getcpuclockid(pthread_self(), &mine));
+    SHOW("clock_getcpuclockid(0)", clock_getcpuclockid(0, &proc));
+    pthread_create(&th, NULL, spinner, NULL);
+    SHOW("pthread_getcpuclockid(other)", pthread_getcpuclockid(th, &other));
+    spin_until(0, 1, 0.3);  /* (no signal comes: 0.3 s of computing) */
+    double self_t = on_clock(mine, &err);
+    printf("own thread clock: err %d, above 0.05: %d\n", err, self_t > 0.05);
+    double thread_t = on_clock(CLOCK_THREAD_CPUTIME_ID, &err);
+    printf("CLOCK_THREAD_CPUTIME_ID within 0.1 of it: %d\n", thread_t - self_t < 0.1);
+    double process_t = on_clock(proc, &err);
+    printf("process clock: err %d, at least the thread's: %d\n", err, process_t >= self_t);
+    double prof = on_clock(CLOCK_PROCESS_CPUTIME_ID, &err);
+    printf("CLOCK_PROCESS_CPUTIME_ID at least that: %d\n", prof >= process_t);
+    usleep(200000);
+    double other_t = on_clock(other, &err);
+    printf("other thread's clock: err %d, above 0: %d\n", err, other_t > 0);
+    spin_stop = 1;
+    pthread_join(th, NULL);
+    printf("joined thread's clock: %s\n", on_clock(other, &err) < 0 ? errname(err) : "readable");
+    /* the virtual (user time) flavour of the process clock: bit pattern ~0 << 3 | 1 */
+    double virt = on_clock((clockid_t)((~0 << 3) | 1), &err);
+    printf("CPUCLOCK_VIRT of self: err %d, above 0: %d\n", err, virt > 0);
+    on_clock((clockid_t)((~0 << 3) | 3), &err);
+    printf("which 3: %s\n", err ? errname(err) : "readable");
+    on_clock((clockid_t)((~0 << 3) | 7), &err);
+    printf("per-thread which 3: %s\n", err ? errname(err) : "readable");
+    on_clock((clockid_t)((~999999 << 3) | 2), &err);
+    printf("process 999999: %s\n", err ? errname(err) : "readable");
+    on_clock((clockid_t)((~999999 << 3) | 6), &err);
+    printf("thread 999999: %s\n", err ? errname(err) : "readable");
+    struct timespec res;
+    SHOW("clock_getres(own thread clock)", clock_getres(mine, &res));
+    printf("  resolution %ld.%09ld\n", (long)res.tv_sec, res.tv_nsec);
+    SHOW("clock_getres(process 999999)", clock_getres((clockid_t)((~999999 << 3) | 2), &res));
+    int pipefd[2];
+    pipe(pipefd);
+    pid_t child = fork();
+    if (child == 0) {
+        char c;
+        read(pipefd[0], &c, 1);
+        _exit(0);
+    }
+    clockid_t child_clock;
+    SHOW("clock_getcpuclockid(child)", clock_getcpuclockid(child, &child_clock));
+    printf("child's process clock: %s\n", on_clock(child_clock, &err) < 0 ? errname(err) : "readable");
+    on_clock((clockid_t)((~child << 3) | 6), &err);
+    printf("child's thread clock (another process): %s\n", err ? errname(err) : "readable");
+    write(pipefd[1], "x", 1);
+    waitpid(child, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -217,6 +294,8 @@ int main(int argc, char **argv)
         sched_calls();
     if (section("itimer"))
         itimers();
+    if (section("cpu_clocks"))
+        cpu_clocks();
     if (section("creat_dir"))
         creat_dir();
     if (section("tty_seek"))

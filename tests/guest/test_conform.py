@@ -37,6 +37,12 @@ SECTIONS = {
                  b"lseek pty slave whence 9: -1 EINVAL", b"lseek pipe whence 9: -1 EINVAL",
                  b"lseek closed fd whence 9: -1 EBADF", b"lseek /dev/null 10, SEEK_SET: 0",
                  b"lseek /dev/zero 5, SEEK_CUR: 0", b"lseek /dev/urandom 10, SEEK_SET: 0"],
+    "cpu_clocks": [b"own thread clock: err 0, above 0.05: 1",
+                   b"other thread's clock: err 0, above 0: 1",
+                   b"joined thread's clock: EINVAL", b"which 3: EINVAL",
+                   b"process 999999: EINVAL", b"  resolution 0.000000001",
+                   b"child's process clock: readable",
+                   b"child's thread clock (another process): EINVAL"],
 }
 
 

@@ -260,14 +260,36 @@ def sys_getrusage(t: Thread, who: int, usage: int, *_: int) -> int:
     return 0
 
 
+# A CPU-time clock id of a given process or thread (clock_getcpuclockid(3),
+# pthread_getcpuclockid(3)): ~pid << 3 | per-thread bit | which clock
+CPUCLOCK_PERTHREAD, CPUCLOCK_WHICH, CPUCLOCK_VIRT, CPUCLOCK_MAX = 4, 3, 1, 3
+
+
 def cpu_clock(t: Thread, clock_id: int) -> float | None:
-    """Seconds on a CPU-time clock (2: process, 3: thread), or None for other clocks."""
+    """Seconds on a CPU-time clock: 2 the caller's process's, 3 its thread's, a negative
+    id another's (Linux's posix-cpu-timers: user time for CPUCLOCK_VIRT, else user and
+    system; a thread of the caller's own process only; EINVAL for any other id or no
+    such process); None for the other clocks."""
     if clock_id == 2:
         return sum(cputimes(t.process))
     if clock_id == 3:
         return t.user_time + t.sys_time
-    return None
-
+    if clock_id >= 0:
+        return None
+    which, pid = clock_id & CPUCLOCK_WHICH, ~(clock_id >> 3)
+    if which >= CPUCLOCK_MAX:
+        raise KernelError(Errno.EINVAL, f"clock {clock_id}")
+    if clock_id & CPUCLOCK_PERTHREAD:
+        found = [th for th in t.process.threads if th.tid == pid] if pid else [t]
+        if not found:
+            raise KernelError(Errno.EINVAL, f"no thread {pid} in the caller's process")
+        user, system = found[0].user_time, found[0].sys_time
+    else:
+        process = t.process.kernel.processes.get(pid) if pid else t.process
+        if process is None:
+            raise KernelError(Errno.EINVAL, f"no process {pid}")
+        user, system = cputimes(process)
+    return user if which == CPUCLOCK_VIRT else user + system
 
 
 # membarrier(2): what QUERY answers (no rseq here, so not its commands), and each barrier

@@ -50,16 +50,17 @@ def _clock_id(clock_id: int) -> int:
 
 def sys_clock_gettime(t: Thread, clock_id: int, tp: int, *_: int) -> int:
     """Implements Linux clock_gettime(2)."""
-    host = _clock(clock_id)
     cpu = cpu_clock(t, s32(clock_id))
-    ns = int(cpu * 1e9) if cpu is not None else time.clock_gettime_ns(host)
+    ns = int(cpu * 1e9) if cpu is not None else time.clock_gettime_ns(_clock(clock_id))
     t.process.aspace.copy_out(tp, TIMESPEC.pack(ns // 10**9, ns % 10**9))
     return 0
 
 
 def sys_clock_getres(t: Thread, clock_id: int, res: int, *_: int) -> int:
-    """Implements Linux clock_getres(2): 1 ns, as Linux's high-resolution clocks."""
-    _clock(clock_id)
+    """Implements Linux clock_getres(2): 1 ns, as Linux's high-resolution clocks (and
+    its CPU-time clocks)."""
+    if cpu_clock(t, s32(clock_id)) is None:
+        _clock(clock_id)
     if res:
         t.process.aspace.copy_out(res, TIMESPEC.pack(0, 1))
     return 0
