@@ -1,17 +1,20 @@
 /* conform.c — calls CPython's regression tests (Lib/test) found differing from Linux: each section one area (argv[1] picks one section; none: all). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -286,6 +289,68 @@ static void cpu_clocks(void)
     waitpid(child, NULL, 0);
 }
 
+static void drain(const char *who, int fd)
+{
+    unsigned char b[64];
+    int n = read(fd, b, sizeof b);
+    printf("%s reads %d:", who, n);
+    for (int i = 0; i < n; i++)
+        printf(" %02x", b[i]);
+    printf("\n");
+}
+
+/* tcflow(3) (TCXONC) and tcsendbreak(3) (TCSBRKP) on a pseudo-terminal (CPython's
+ * test_termios test_tcflow, test_tcflow_errors, test_tcsendbreak). */
+static void tcflow_calls(void)
+{
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    grantpt(m);
+    unlockpt(m);
+    int s = open(ptsname(m), O_RDWR | O_NOCTTY);
+    struct termios t;
+    tcgetattr(s, &t);
+    cfmakeraw(&t);
+    tcsetattr(s, TCSANOW, &t);
+    fcntl(m, F_SETFL, O_NONBLOCK);
+    fcntl(s, F_SETFL, O_NONBLOCK);
+    SHOW("tcsendbreak(slave, 1)", tcsendbreak(s, 1));
+    SHOW("tcsendbreak(slave, 0)", tcsendbreak(s, 0));
+    SHOW("tcsendbreak(master, 1)", tcsendbreak(m, 1));
+    SHOW("TCSBRKP 0", ioctl(s, TCSBRKP, 0));
+    SHOW("tcflow(slave, TCOOFF)", tcflow(s, TCOOFF));
+    SHOW("slave write while off", write(s, "a", 1));
+    struct pollfd p = {s, POLLOUT, 0};
+    SHOW("slave POLLOUT while off", poll(&p, 1, 0));
+    SHOW("tcflow(slave, TCOON)", tcflow(s, TCOON));
+    SHOW("slave write after on", write(s, "b", 1));
+    drain("master", m);
+    SHOW("tcflow(slave, TCIOFF)", tcflow(s, TCIOFF));
+    drain("master", m);
+    SHOW("tcflow(slave, TCION)", tcflow(s, TCION));
+    drain("master", m);
+    SHOW("tcflow(master, TCIOFF)", tcflow(m, TCIOFF));
+    drain("slave", s);
+    SHOW("tcflow(master, TCION)", tcflow(m, TCION));
+    drain("slave", s);
+    SHOW("tcflow(master, TCOOFF)", tcflow(m, TCOOFF));
+    SHOW("master write while off", write(m, "c", 1));
+    SHOW("tcflow(master, TCOON)", tcflow(m, TCOON));
+    SHOW("master write after on", write(m, "d", 1));
+    drain("slave", s);
+    SHOW("tcflow(slave, -1)", tcflow(s, -1));
+    SHOW("tcflow(slave, 4)", tcflow(s, 4));
+    t.c_cc[VSTOP] = 0;
+    tcsetattr(s, TCSANOW, &t);
+    SHOW("tcflow(slave, TCIOFF), VSTOP disabled", tcflow(s, TCIOFF));
+    drain("master", m);
+    close(s);
+    close(m);
+    int fd = open("/dev/null", O_RDWR);
+    SHOW("tcflow(/dev/null)", tcflow(fd, TCOON));
+    SHOW("tcsendbreak(/dev/null)", tcsendbreak(fd, 0));
+    close(fd);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -296,6 +361,8 @@ int main(int argc, char **argv)
         itimers();
     if (section("cpu_clocks"))
         cpu_clocks();
+    if (section("tcflow"))
+        tcflow_calls();
     if (section("creat_dir"))
         creat_dir();
     if (section("tty_seek"))

@@ -43,6 +43,11 @@ SECTIONS = {
                    b"process 999999: EINVAL", b"  resolution 0.000000001",
                    b"child's process clock: readable",
                    b"child's thread clock (another process): EINVAL"],
+    "tcflow": [b"tcsendbreak(slave, 1): 0", b"TCSBRKP 0: 0", b"tcflow(slave, TCOOFF): 0",
+               b"slave write while off: -1 EAGAIN", b"slave POLLOUT while off: 0",
+               b"master reads 1: 62", b"master reads 1: 13", b"slave reads 1: 11",
+               b"master write while off: -1 EAGAIN", b"tcflow(slave, 4): -1 EINVAL",
+               b"tcflow(/dev/null): -1 ENOTTY"],
 }
 
 
