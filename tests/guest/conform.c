@@ -351,6 +351,59 @@ static void tcflow_calls(void)
     close(fd);
 }
 
+static volatile sig_atomic_t usr1;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    usr1++;
+}
+
+/* pidfd_send_signal(2) by an fd of a /proc/<pid> directory (CPython's test_signal
+ * test_pidfd_send_signal); the other pidfd calls take pidfds only. */
+static void proc_dir_pidfd(void)
+{
+    signal(SIGUSR1, on_usr1);
+    int self = open("/proc/self", O_DIRECTORY | O_RDONLY);
+    SHOW("pidfd_send_signal(/proc/self, SIGUSR1)", syscall(SYS_pidfd_send_signal, self, SIGUSR1, NULL, 0));
+    printf("SIGUSR1 handled: %d\n", usr1);
+    SHOW("pidfd_send_signal(/proc/self, 0)", syscall(SYS_pidfd_send_signal, self, 0, NULL, 0));
+    SHOW("waitid(P_PIDFD, /proc/self)", syscall(SYS_waitid, P_PIDFD, self, NULL, WEXITED | WNOHANG, NULL));
+    SHOW("pidfd_getfd(/proc/self)", syscall(SYS_pidfd_getfd, self, 0, 0));
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%ld", (long)syscall(SYS_gettid));
+    int task = open(path, O_DIRECTORY | O_RDONLY);
+    SHOW("pidfd_send_signal(/proc/self/task/TID)", syscall(SYS_pidfd_send_signal, task, 0, NULL, 0));
+    int proc = open("/proc", O_DIRECTORY | O_RDONLY);
+    SHOW("pidfd_send_signal(/proc)", syscall(SYS_pidfd_send_signal, proc, 0, NULL, 0));
+    int fdinfo = open("/proc/self/status", O_RDONLY);
+    SHOW("pidfd_send_signal(/proc/self/status)", syscall(SYS_pidfd_send_signal, fdinfo, 0, NULL, 0));
+    int pipefd[2];
+    pipe(pipefd);
+    pid_t child = fork();
+    if (child == 0) {
+        char c;
+        close(pipefd[1]);
+        read(pipefd[0], &c, 1);
+        _exit(7);
+    }
+    snprintf(path, sizeof path, "/proc/%d", child);
+    int childdir = open(path, O_DIRECTORY | O_RDONLY);
+    SHOW("pidfd_send_signal(/proc/CHILD, 0)", syscall(SYS_pidfd_send_signal, childdir, 0, NULL, 0));
+    SHOW("pidfd_send_signal(/proc/CHILD, SIGTERM)", syscall(SYS_pidfd_send_signal, childdir, SIGTERM, NULL, 0));
+    close(pipefd[1]);  /* (if no signal came, the child reads end of file and exits) */
+    int status = 0;
+    waitpid(child, &status, 0);
+    printf("child killed by signal %d\n", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    SHOW("pidfd_send_signal(/proc/CHILD) after reaping", syscall(SYS_pidfd_send_signal, childdir, 0, NULL, 0));
+    close(childdir);
+    close(fdinfo);
+    close(proc);
+    close(task);
+    close(self);
+    close(pipefd[0]);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -363,6 +416,8 @@ int main(int argc, char **argv)
         cpu_clocks();
     if (section("tcflow"))
         tcflow_calls();
+    if (section("proc_dir_pidfd"))
+        proc_dir_pidfd();
     if (section("creat_dir"))
         creat_dir();
     if (section("tty_seek"))

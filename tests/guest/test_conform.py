@@ -48,6 +48,11 @@ SECTIONS = {
                b"master reads 1: 62", b"master reads 1: 13", b"slave reads 1: 11",
                b"master write while off: -1 EAGAIN", b"tcflow(slave, 4): -1 EINVAL",
                b"tcflow(/dev/null): -1 ENOTTY"],
+    "proc_dir_pidfd": [b"pidfd_send_signal(/proc/self, SIGUSR1): 0", b"SIGUSR1 handled: 1",
+                       b"waitid(P_PIDFD, /proc/self): -1 EBADF",
+                       b"pidfd_send_signal(/proc/self/task/TID): -1 EBADF",
+                       b"child killed by signal 15",
+                       b"pidfd_send_signal(/proc/CHILD) after reaping: -1 ESRCH"],
 }
 
 
