@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -404,6 +405,102 @@ static void proc_dir_pidfd(void)
     close(pipefd[0]);
 }
 
+/* One recvmsg with room for one passed fd: its bytes, and whether an fd came. */
+static void recv_with_fd(int sock, int flags, const char *label)
+{
+    char buf[16] = {0}, cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {buf, sizeof buf - 1};
+    struct msghdr m = {0};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = cbuf;
+    m.msg_controllen = sizeof cbuf;
+    long r = recvmsg(sock, &m, flags);
+    struct cmsghdr *c = r >= 0 ? CMSG_FIRSTHDR(&m) : NULL;
+    int fd = -1;
+    if (c && c->cmsg_type == SCM_RIGHTS)
+        memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    char first = 0;
+    if (fd >= 0)
+        pread(fd, &first, 1, 0), close(fd);
+    printf("%s: %ld [%s], fd passed: %d, its first byte: %c\n", label, r, buf, fd >= 0,
+           first ? first : '-');
+}
+
+/* recv(2) flags on AF_UNIX streams (CPython's test_socket RecvmsgUnixStreamTest
+ * testRecvmsgPeek: MSG_PEEK was EOPNOTSUPP). */
+static void stream_peek(void)
+{
+    int sv[2];
+    char buf[64];
+    long r;
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    SHOW("peek empty nonblock", recv(sv[0], buf, 10, MSG_PEEK | MSG_DONTWAIT));
+    write(sv[1], "hello", 5);
+    write(sv[1], " world", 6);
+    memset(buf, 0, sizeof buf);
+    r = recv(sv[0], buf, 8, MSG_PEEK);
+    printf("peek 8: %ld [%s]\n", r, buf);
+    memset(buf, 0, sizeof buf);
+    r = recv(sv[0], buf, 64, MSG_PEEK);
+    printf("peek 64: %ld [%s]\n", r, buf);
+    memset(buf, 0, sizeof buf);
+    r = recv(sv[0], buf, 3, 0);
+    printf("recv 3: %ld [%s]\n", r, buf);
+    memset(buf, 0, sizeof buf);
+    r = recv(sv[0], buf, 64, MSG_PEEK | MSG_TRUNC);
+    printf("peek|trunc: %ld [%s]\n", r, buf);
+    struct iovec iov = {buf, 4};
+    struct msghdr m = {0};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    memset(buf, 0, sizeof buf);
+    r = recvmsg(sv[0], &m, MSG_PEEK);
+    printf("recvmsg peek 4: %ld [%s] flags %x\n", r, buf, m.msg_flags);
+    memset(buf, 0, sizeof buf);
+    r = recv(sv[0], buf, 64, MSG_NOSIGNAL);
+    printf("recv NOSIGNAL: %ld [%s]\n", r, buf);
+    SHOW("recv OOB", recv(sv[0], buf, 64, MSG_OOB | MSG_DONTWAIT));
+    SHOW("recv ERRQUEUE", recv(sv[0], buf, 64, MSG_ERRQUEUE | MSG_DONTWAIT));
+    pid_t child = fork();
+    if (child == 0) {
+        usleep(200000);
+        write(sv[1], "abc", 3);
+        _exit(0);
+    }
+    memset(buf, 0, sizeof buf);
+    r = recv(sv[0], buf, 64, MSG_PEEK);
+    printf("blocking peek: %ld [%s]\n", r, buf);
+    waitpid(child, NULL, 0);
+    memset(buf, 0, sizeof buf);
+    r = recv(sv[0], buf, 64, 0);
+    printf("recv: %ld [%s]\n", r, buf);
+    /* a passed fd: a peek gives a copy of it, the read the fd itself */
+    int file = open("/proc/self/cmdline", O_RDONLY);
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec out = {"Fd", 2};
+    struct msghdr sm = {0};
+    sm.msg_iov = &out;
+    sm.msg_iovlen = 1;
+    sm.msg_control = cbuf;
+    sm.msg_controllen = sizeof cbuf;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&sm);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &file, sizeof file);
+    SHOW("sendmsg with an fd", sendmsg(sv[1], &sm, 0));
+    close(file);
+    write(sv[1], "tail", 4);
+    recv_with_fd(sv[0], MSG_PEEK, "recvmsg peek");
+    recv_with_fd(sv[0], MSG_PEEK, "recvmsg peek again");
+    recv_with_fd(sv[0], 0, "recvmsg");
+    recv_with_fd(sv[0], 0, "recvmsg after");
+    close(sv[1]);
+    SHOW("peek at the end", recv(sv[0], buf, 64, MSG_PEEK));
+    close(sv[0]);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -418,6 +515,8 @@ int main(int argc, char **argv)
         tcflow_calls();
     if (section("proc_dir_pidfd"))
         proc_dir_pidfd();
+    if (section("stream_peek"))
+        stream_peek();
     if (section("creat_dir"))
         creat_dir();
     if (section("tty_seek"))

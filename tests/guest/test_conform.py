@@ -53,6 +53,12 @@ SECTIONS = {
                        b"pidfd_send_signal(/proc/self/task/TID): -1 EBADF",
                        b"child killed by signal 15",
                        b"pidfd_send_signal(/proc/CHILD) after reaping: -1 ESRCH"],
+    "stream_peek": [b"peek empty nonblock: -1 EAGAIN", b"peek 64: 11 [hello world]",
+                    b"recv 3: 3 [hel]", b"recvmsg peek 4: 4 [lo w] flags 0",
+                    b"recv OOB: -1 EINVAL", b"blocking peek: 3 [abc]",
+                    b"recvmsg peek again: 2 [Fd], fd passed: 1, its first byte: /",
+                    b"recvmsg after: 4 [tail], fd passed: 0, its first byte: -",
+                    b"peek at the end: 0"],
 }
 
 
