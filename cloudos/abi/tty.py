@@ -17,6 +17,7 @@ class TtyIoctl(IntEnum):
     TCSETSW = 0x5403
     TCSETSF = 0x5404
     TCSBRK = 0x5409
+    TCXONC = 0x540A
     TCFLSH = 0x540B
     TIOCSCTTY = 0x540E
     TIOCGPGRP = 0x540F
@@ -26,6 +27,7 @@ class TtyIoctl(IntEnum):
     TIOCSWINSZ = 0x5414
     FIONREAD = 0x541B
     TIOCNOTTY = 0x5422
+    TCSBRKP = 0x5425  # tcsendbreak(3)'s: a duration in tenths of a second
     TIOCGSID = 0x5429
     TIOCGPTN = 0x80045430   # _IOR('T', 0x30, unsigned int)
     TIOCSPTLCK = 0x40045431  # _IOW('T', 0x31, int)

@@ -780,9 +780,11 @@ class PidfdGetfd:
 
 @record
 class PidfdTarget:
-    """The process pidfd ``fd`` names: answered a ``PidTarget`` (or an errno)."""
+    """The process pidfd ``fd`` names: answered a ``PidTarget`` (or an errno). With
+    ``proc_dir`` (pidfd_send_signal's), an fd of a /proc/<pid> directory names one too."""
     OP: ClassVar[Op] = Op.PIDFD_TARGET
     fd: int
+    proc_dir: bool = False
 
 
 @record

@@ -68,6 +68,9 @@ class LinuxProcess:
     # (that token and the capability a lookup found under it, for ``sys_file.call``)
     files_cap: tuple[int, Any] | None = None
     itimer: tuple[float, float] = (0.0, 0.0)  # ITIMER_REAL: deadline (0: off), interval
+    # ITIMER_VIRTUAL and ITIMER_PROF (by which): CPU-time deadline in seconds, interval
+    # (fork: none; exec keeps them), and a generation that drops stale looks
+    cpu_itimers: dict[int, tuple[float, float, int]] = field(default_factory=dict)
     aslr: str = layouts.DEFAULT  # how it lays out the programs it execs (aslr.MODES)
     persona: int = 0            # personality(2): PER_LINUX and its flags (ADDR_NO_RANDOMIZE)
     generation: int = 0         # bumped when the timer is re-armed, to drop stale expiries

@@ -35,10 +35,10 @@ _answers: weakref.WeakKeyDictionary[Thread, tuple[int, int, PidTarget]] = \
     weakref.WeakKeyDictionary()
 
 
-def target(t: Thread, fd: int) -> PidTarget:
-    """What pidfd ``fd`` names (EBADF for an fd that is not a pidfd). The first time, the
-    VFS is asked and the call runs again once it answers; the second time, this returns
-    the answer."""
+def target(t: Thread, fd: int, proc_dir: bool = False) -> PidTarget:
+    """What pidfd ``fd`` names (EBADF for an fd that is not a pidfd; with ``proc_dir``, a
+    /proc/<pid> directory's fd names its process too). The first time, the VFS is asked
+    and the call runs again once it answers; the second time, this returns the answer."""
     kept = _answers.pop(t, None)
     if kept is not None and kept[:2] == (t.syscall, fd):
         return kept[2]
@@ -52,7 +52,7 @@ def target(t: Thread, fd: int) -> PidTarget:
 
     # The thread sleeps until the VFS answers, or the VFS answered at once (the fast
     # path): a pidfd's answer runs the call again (SlowPath); a return is an error.
-    result = sys_file.call(t, vfs.PidfdTarget(fd), deliver=again)
+    result = sys_file.call(t, vfs.PidfdTarget(fd, proc_dir), deliver=again)
     raise KernelError(-result if result < 0 else Errno.EBADF, f"fd {fd} is not a pidfd")
 
 
@@ -85,12 +85,13 @@ def sys_pidfd_open(t: Thread, pid: int, flags: int, *_: int) -> int:
 
 def sys_pidfd_send_signal(t: Thread, pidfd: int, sig: int, info: int, flags: int,
                           *_: int) -> int:
-    """Implements Linux pidfd_send_signal(2): kill(2) by pidfd; a zombie takes a signal
-    and drops it, a reaped process is ESRCH."""
+    """Implements Linux pidfd_send_signal(2): kill(2) by pidfd, or by an fd of a
+    /proc/<pid> directory; a zombie takes a signal and drops it, a reaped process is
+    ESRCH."""
     flags = flags & 0xFFFF_FFFF
     if flags not in SIGNAL_SCOPES:
         raise KernelError(Errno.EINVAL, f"pidfd_send_signal flags {flags:#x}")
-    named = target(t, s32(pidfd))
+    named = target(t, s32(pidfd), proc_dir=True)  # (Linux's pidfd_to_pid)
     sig = check_sig(sig)
     process = process_of(t, named)
     if process is None:

@@ -12,13 +12,13 @@ import time
 
 from cloudos.abi.flags import MembarrierCmd as M
 from cloudos.errno import Errno, KernelError
-from cloudos.kernel.sched import Scheduler
+from cloudos.kernel.sched import QUANTA_US, Scheduler
 from cloudos.kernel.task import Policy, State, Thread
 from cloudos.kernel.trap import Stop
 from cloudos.linux import switch
 from cloudos.linux.creds import CAP_SYS_NICE
 from cloudos.linux.process import cputimes, linux, linux_thread
-from cloudos.linux.syscalls.args import s32
+from cloudos.linux.syscalls.args import pack_time, s32
 from cloudos.linux.syscalls.sys_fork import rusage_bytes
 
 SCHED_RESET_ON_FORK = 0x40000000
@@ -28,11 +28,13 @@ CLK_TCK = 100
 CPUSET_BYTES = 8  # the kernel's cpumask: one unsigned long
 
 
-def _target(t: Thread, pid: int) -> Thread:
-    """The thread a sched_* call names: 0 is the caller, else a tid."""
+def _target(t: Thread, pid: int, negative: Errno = Errno.EINVAL) -> Thread:
+    """The thread a sched_* call names: 0 is the caller, else a tid. A negative pid fails
+    with ``negative``: EINVAL, but ESRCH for the affinity calls (Linux looks it up as any
+    other pid there)."""
     pid = s32(pid)
     if pid < 0:
-        raise KernelError(Errno.EINVAL, f"pid {pid}")
+        raise KernelError(negative, f"pid {pid}")
     if pid == 0:
         return t
     for thread in t.process.kernel.threads():
@@ -147,6 +149,19 @@ def sys_sched_setparam(t: Thread, pid: int, param: int, *_: int) -> int:
     return _set(t, target, target.policy, param)
 
 
+def sys_sched_rr_get_interval(t: Thread, pid: int, interval: int, *_: int) -> int:
+    """Implements Linux sched_rr_get_interval(2): the quantum the MLFQ gives the thread
+    (1 ms for SCHED_RR, 0 for SCHED_FIFO, which runs until it blocks or yields; a normal
+    thread's level's, 1-64 ms, where Linux reports its fair slice, often 0 jiffies)."""
+    target = _target(t, pid)
+    if target.policy is Policy.FIFO:
+        quantum_us = 0
+    else:
+        quantum_us = QUANTA_US[target.level]
+    t.process.aspace.copy_out(interval, pack_time(quantum_us / 1_000_000))
+    return 0
+
+
 def sys_sched_getparam(t: Thread, pid: int, param: int, *_: int) -> int:
     """Implements Linux sched_getparam(2)."""
     if not param:
@@ -160,10 +175,11 @@ def _all_cpus(t: Thread) -> int:
 
 
 def sys_sched_getaffinity(t: Thread, pid: int, size: int, mask: int, *_: int) -> int:
-    """Implements Linux sched_getaffinity(2): the mask set, else every CPU."""
-    target = _target(t, pid)
+    """Implements Linux sched_getaffinity(2): the mask set, else every CPU. The size is
+    checked before the pid, as Linux does."""
     if size < CPUSET_BYTES or size & (CPUSET_BYTES - 1):
         raise KernelError(Errno.EINVAL, f"cpuset size {size}")
+    target = _target(t, pid, Errno.ESRCH)
     cpus = linux_thread(target).affinity or _all_cpus(t)
     t.process.aspace.copy_out(mask, struct.pack("<Q", cpus))
     return CPUSET_BYTES
@@ -172,9 +188,10 @@ def sys_sched_getaffinity(t: Thread, pid: int, size: int, mask: int, *_: int) ->
 def sys_sched_setaffinity(t: Thread, pid: int, size: int, mask: int, *_: int) -> int:
     """Implements Linux sched_setaffinity(2): a mask that names a CPU of the machine is
     kept (sched_getaffinity reports it, children inherit it) but not enforced: the
-    thread still runs on every CPU."""
-    target = _target(t, pid)
+    thread still runs on every CPU. The mask is read before the pid is looked up (EFAULT
+    first), as Linux does."""
     raw = t.process.aspace.copy_in(mask, min(size, CPUSET_BYTES))
+    target = _target(t, pid, Errno.ESRCH)
     cpus = int.from_bytes(raw, "little") & _all_cpus(t)
     if not cpus:
         raise KernelError(Errno.EINVAL, "the mask names no CPU of this machine")
@@ -243,14 +260,36 @@ def sys_getrusage(t: Thread, who: int, usage: int, *_: int) -> int:
     return 0
 
 
+# A CPU-time clock id of a given process or thread (clock_getcpuclockid(3),
+# pthread_getcpuclockid(3)): ~pid << 3 | per-thread bit | which clock
+CPUCLOCK_PERTHREAD, CPUCLOCK_WHICH, CPUCLOCK_VIRT, CPUCLOCK_MAX = 4, 3, 1, 3
+
+
 def cpu_clock(t: Thread, clock_id: int) -> float | None:
-    """Seconds on a CPU-time clock (2: process, 3: thread), or None for other clocks."""
+    """Seconds on a CPU-time clock: 2 the caller's process's, 3 its thread's, a negative
+    id another's (Linux's posix-cpu-timers: user time for CPUCLOCK_VIRT, else user and
+    system; a thread of the caller's own process only; EINVAL for any other id or no
+    such process); None for the other clocks."""
     if clock_id == 2:
         return sum(cputimes(t.process))
     if clock_id == 3:
         return t.user_time + t.sys_time
-    return None
-
+    if clock_id >= 0:
+        return None
+    which, pid = clock_id & CPUCLOCK_WHICH, ~(clock_id >> 3)
+    if which >= CPUCLOCK_MAX:
+        raise KernelError(Errno.EINVAL, f"clock {clock_id}")
+    if clock_id & CPUCLOCK_PERTHREAD:
+        found = [th for th in t.process.threads if th.tid == pid] if pid else [t]
+        if not found:
+            raise KernelError(Errno.EINVAL, f"no thread {pid} in the caller's process")
+        user, system = found[0].user_time, found[0].sys_time
+    else:
+        process = t.process.kernel.processes.get(pid) if pid else t.process
+        if process is None:
+            raise KernelError(Errno.EINVAL, f"no process {pid}")
+        user, system = cputimes(process)
+    return user if which == CPUCLOCK_VIRT else user + system
 
 
 # membarrier(2): what QUERY answers (no rseq here, so not its commands), and each barrier

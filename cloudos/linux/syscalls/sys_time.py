@@ -13,11 +13,12 @@ import os
 import struct
 import time
 
+from cloudos.abi.signal import SIGPROF, SIGVTALRM
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Process, Thread
 from cloudos.kernel.trap import Stop
 from cloudos.linux import signals
-from cloudos.linux.process import linux, linux_thread
+from cloudos.linux.process import cputimes, linux, linux_thread
 from cloudos.linux.syscalls.args import (KTIME_MAX_NS, NSEC, TIMESPEC, USEC, WAIT_MAX,
                                          deadline, pack_time, read_timespec, s32, seconds,
                                          write_u64)
@@ -49,16 +50,17 @@ def _clock_id(clock_id: int) -> int:
 
 def sys_clock_gettime(t: Thread, clock_id: int, tp: int, *_: int) -> int:
     """Implements Linux clock_gettime(2)."""
-    host = _clock(clock_id)
     cpu = cpu_clock(t, s32(clock_id))
-    ns = int(cpu * 1e9) if cpu is not None else time.clock_gettime_ns(host)
+    ns = int(cpu * 1e9) if cpu is not None else time.clock_gettime_ns(_clock(clock_id))
     t.process.aspace.copy_out(tp, TIMESPEC.pack(ns // 10**9, ns % 10**9))
     return 0
 
 
 def sys_clock_getres(t: Thread, clock_id: int, res: int, *_: int) -> int:
-    """Implements Linux clock_getres(2): 1 ns, as Linux's high-resolution clocks."""
-    _clock(clock_id)
+    """Implements Linux clock_getres(2): 1 ns, as Linux's high-resolution clocks (and
+    its CPU-time clocks)."""
+    if cpu_clock(t, s32(clock_id)) is None:
+        _clock(clock_id)
     if res:
         t.process.aspace.copy_out(res, TIMESPEC.pack(0, 1))
     return 0
@@ -238,26 +240,103 @@ def sys_alarm(t: Thread, secs: int, *_: int) -> int:
     return int(whole + (usec >= 500_000 or (whole == 0 and usec > 0)))
 
 
+def _read_itimerval(t: Thread, new: int) -> tuple[float, float]:
+    """A ``struct itimerval`` from user memory: (value, interval) in seconds; none: off."""
+    if not new:
+        return 0.0, 0.0
+    fields = ITIMERVAL.unpack(t.process.aspace.copy_in(new, ITIMERVAL.size))
+    return seconds(fields[2], fields[3], USEC), seconds(fields[0], fields[1], USEC)
+
+
 def sys_setitimer(t: Thread, which: int, new: int, old: int, *_: int) -> int:
-    """Implements Linux setitimer(2) for ITIMER_REAL (the CPU-time timers: EINVAL)."""
-    if s32(which) != ITIMER_REAL:
-        raise KernelError(Errno.EINVAL, f"timer {s32(which)}")
-    value = interval = 0.0
-    if new:
-        fields = ITIMERVAL.unpack(t.process.aspace.copy_in(new, ITIMERVAL.size))
-        interval = seconds(fields[0], fields[1], USEC)
-        value = seconds(fields[2], fields[3], USEC)
-    left, old_interval = _arm(t.process, value, interval)
+    """Implements Linux setitimer(2): ITIMER_REAL counts wall time (SIGALRM), ITIMER_VIRTUAL
+    the process's user CPU time (SIGVTALRM), ITIMER_PROF its user and system time (SIGPROF)."""
+    which = s32(which)
+    if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
+        raise KernelError(Errno.EINVAL, f"timer {which}")
+    value, interval = _read_itimerval(t, new)
+    if which == ITIMER_REAL:
+        left, old_interval = _arm(t.process, value, interval)
+    else:
+        left, old_interval = _cpu_left(t.process, which)
+        _cpu_arm(t.process, which, value, interval)
     if old:
         t.process.aspace.copy_out(old, pack_time(old_interval, USEC) + pack_time(left, USEC))
     return 0
 
 
 def sys_getitimer(t: Thread, which: int, out: int, *_: int) -> int:
-    """Implements Linux getitimer(2) for ITIMER_REAL."""
-    if s32(which) != ITIMER_REAL:
-        raise KernelError(Errno.EINVAL, f"timer {s32(which)}")
-    deadline, interval = linux(t.process).itimer
-    left = max(0.0, deadline - t.process.kernel.scheduler.clock()) if deadline else 0.0
+    """Implements Linux getitimer(2) (the three timers of setitimer)."""
+    which = s32(which)
+    if which == ITIMER_REAL:
+        deadline, interval = linux(t.process).itimer
+        left = max(0.0, deadline - t.process.kernel.scheduler.clock()) if deadline else 0.0
+    elif which in (ITIMER_VIRTUAL, ITIMER_PROF):
+        left, interval = _cpu_left(t.process, which)
+    else:
+        raise KernelError(Errno.EINVAL, f"timer {which}")
     t.process.aspace.copy_out(out, pack_time(interval, USEC) + pack_time(left, USEC))
     return 0
+
+
+# -- the CPU-time interval timers (ITIMER_VIRTUAL, ITIMER_PROF) --------------------------
+# The scheduler charges CPU time at the end of each slice; a kernel timer looks at the
+# process's time (as RLIMIT_CPU's watch does, linux/cpulimit.py) no later than when it
+# could first reach the deadline and at least every CPU_LOOK_MAX seconds. A signal is
+# late by at most one slice plus CPU_LOOK_MIN of wall time.
+CPU_LOOK_MIN, CPU_LOOK_MAX = 0.002, 0.25
+ABOUT_TO_FIRE = 1e-6  # what getitimer reports of a timer whose deadline has passed
+# Linux adds a tick to a CPU-time timer's first value, never to fire early (set_cpu_itimer);
+# the tick of CONFIG_HZ=250, the common configuration (and this host's)
+CPU_TIMER_TICK = 0.004
+
+
+def _cpu_used(process: Process, which: int) -> float:
+    user, system = cputimes(process)
+    return user if which == ITIMER_VIRTUAL else user + system
+
+
+def _cpu_left(process: Process, which: int) -> tuple[float, float]:
+    """(time left, interval) of a CPU-time timer; (0, 0) when off."""
+    armed = linux(process).cpu_itimers.get(which)
+    if armed is None:
+        return 0.0, 0.0
+    deadline, interval, _ = armed
+    return max(deadline - _cpu_used(process, which), ABOUT_TO_FIRE), interval
+
+
+def _cpu_arm(process: Process, which: int, value: float, interval: float) -> None:
+    """(Re)arm, or with ``value`` 0 stop, a CPU-time timer of ``process``."""
+    timers = linux(process).cpu_itimers
+    generation = timers[which][2] + 1 if which in timers else 1
+    if not value:
+        timers.pop(which, None)
+        return
+    timers[which] = (_cpu_used(process, which) + value + CPU_TIMER_TICK, interval, generation)
+    _cpu_look(process, which, generation)
+
+
+def _cpu_look(process: Process, which: int, generation: int) -> None:
+    scheduler = process.kernel.scheduler
+    deadline = linux(process).cpu_itimers[which][0]
+    wait = min(max(deadline - _cpu_used(process, which), CPU_LOOK_MIN), CPU_LOOK_MAX)
+    scheduler.call_at(scheduler.clock() + wait, lambda: _cpu_check(process, which, generation))
+
+
+def _cpu_check(process: Process, which: int, generation: int) -> None:
+    """Signal the process if its timer's deadline has passed (Linux reloads the deadline
+    by one interval, check_cpu_itimer); look again while the timer runs."""
+    timers = linux(process).cpu_itimers
+    armed = timers.get(which)
+    if armed is None or armed[2] != generation or process.zombie \
+            or process.kernel.processes.get(process.pid) is not process:
+        return
+    deadline, interval, _ = armed
+    if _cpu_used(process, which) >= deadline:
+        signal = SIGVTALRM if which == ITIMER_VIRTUAL else SIGPROF
+        signals.send(process, signals.SigInfo(signal, signals.SI_KERNEL))
+        if not interval:
+            del timers[which]
+            return
+        timers[which] = (deadline + interval, interval, generation)
+    _cpu_look(process, which, generation)

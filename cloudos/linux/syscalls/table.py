@@ -120,9 +120,11 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.DUP2: full(sys_file.sys_dup2),
     Sysno.PAUSE: full(sys_signal.sys_pause),
     Sysno.NANOSLEEP: partial(sys_time.sys_nanosleep, "blocks in the scheduler; rem is not written"),
-    Sysno.GETITIMER: partial(sys_time.sys_getitimer, "ITIMER_REAL only"),
+    Sysno.GETITIMER: partial(sys_time.sys_getitimer, "CPU-time timers: looked "
+                             "at by a kernel timer, late by up to a slice"),
     Sysno.ALARM: full(sys_time.sys_alarm),
-    Sysno.SETITIMER: partial(sys_time.sys_setitimer, "ITIMER_REAL only"),
+    Sysno.SETITIMER: partial(sys_time.sys_setitimer, "CPU-time timers: looked "
+                             "at by a kernel timer, late by up to a slice"),
     Sysno.GETPID: full(sys_proc.sys_getpid),
     Sysno.SENDFILE: full(sys_file.sys_sendfile, "from a regular file; into a pipe or "
                                                 "AF_UNIX socket, what fits now (a short "
@@ -308,7 +310,8 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.SCHED_GETSCHEDULER: full(sys_sched.sys_sched_getscheduler),
     Sysno.SCHED_GET_PRIORITY_MAX: full(sys_sched.sys_sched_get_priority_max),
     Sysno.SCHED_GET_PRIORITY_MIN: full(sys_sched.sys_sched_get_priority_min),
-    Sysno.SCHED_RR_GET_INTERVAL: enosys(),
+    Sysno.SCHED_RR_GET_INTERVAL: partial(sys_sched.sys_sched_rr_get_interval,
+                                         "the MLFQ's quantum (RR 1 ms, FIFO 0, normal 1-64 ms)"),
     Sysno.MLOCK: partial(sys_mm.sys_mlock,
                          "range checked; memory is never swapped, no RLIMIT_MEMLOCK"),
     Sysno.MUNLOCK: full(sys_mm.sys_munlock),

@@ -49,6 +49,7 @@ class Pty:
     master_open: bool = True
     slaves: int = 0         # open files of the slave
     other_closed: bool = False  # the last slave closed: the master reads EIO once drained
+    master_stopped: bool = False  # tcflow(master, TCOOFF): the master's writes wait
     winsize: bytes = bytes(struct.calcsize(WINSIZE_FORMAT))
     session: int = 0        # the session whose controlling terminal it is (0: none)
     pgrp: int = 0           # that session's foreground process group
@@ -68,7 +69,10 @@ class Pty:
 
     # -- master to slave ---------------------------------------------------------------
     def input_room(self) -> int:
-        """How many more bytes the slave's line discipline takes now."""
+        """How many more bytes the slave's line discipline takes now: none while the
+        master's output is stopped (tcflow TCOOFF)."""
+        if self.master_stopped:
+            return 0
         ldisc = self.ldisc
         held = ldisc.available() + len(ldisc.editing)
         return max(0, BUFFER_MAX - held)

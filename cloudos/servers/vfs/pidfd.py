@@ -19,6 +19,7 @@ from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs import files
 from cloudos.servers.vfs.fileops import FileOps
 from cloudos.servers.vfs.files import O_NONBLOCK, OpenFile, PidRef
+from cloudos.servers.vfs.procfs import ProcFs
 
 if TYPE_CHECKING:
     from cloudos.servers.runtime import Request
@@ -69,7 +70,13 @@ def _ref(vfs: Vfs, request: Request, fd: int) -> PidRef:
 def target(vfs: Vfs, request: Request, r: PidfdTarget) -> PidTarget:
     """The pid a pidfd names, whether that process has exited, whether it is nonblocking."""
     file = vfs.proc(request).fds.get(r.fd)
-    ref = _ref(vfs, request, r.fd)
+    step = file.walk[-1] if file.walk and r.proc_dir and file.process is None else None
+    pid = step.fs.process_dir(step.node) if step and isinstance(step.fs, ProcFs) else 0
+    if pid:  # (ended: a zombie's signal is dropped, a reaped process's ESRCH)
+        ref = vfs.state.pids.setdefault(pid, PidRef(pid)) if pid in vfs.state.procs \
+            else PidRef(pid, True)
+    else:
+        ref = _ref(vfs, request, r.fd)
     return PidTarget(ref.pid, ref.exited, bool(file.flags & O_NONBLOCK))
 
 

@@ -284,6 +284,12 @@ class ProcFs(FileSystem):
             return b"sys"
         return n.name.rsplit("/", 1)[-1].encode()
 
+    @staticmethod
+    def process_dir(node: Node) -> int:
+        """The pid of a /proc/<pid> directory (Linux's tgid directories, which
+        pidfd_send_signal takes for a pidfd); 0 for any other node."""
+        return node.pid if isinstance(node, ProcNode) and node.kind == "pid" else 0
+
     def fd_link(self, node: Node) -> tuple[int, int] | None:
         """(pid, fd) of a /proc/<pid>/fd/N link, which opening follows to the open file
         itself (Linux's magic link); None for any other node."""

@@ -33,7 +33,7 @@ from cloudos.abi.tty import TtyIoctl as T
 from cloudos.abi.tty import PTY_SLAVE_MAJOR, WINSIZE_FORMAT, tty_nr
 from cloudos.abi.vfs import Ioctl, Op, PtyTimer
 from cloudos.errno import Errno, KernelError
-from cloudos.servers.tty.ldisc import ICANON, TERMIOS, VMIN, VTIME, Termios
+from cloudos.servers.tty.ldisc import ICANON, TERMIOS, VMIN, VSTART, VSTOP, VTIME, Termios
 from cloudos.servers.vfs import files
 from cloudos.servers.vfs.console import BACKGROUND, CONSOLE_SESSION, TOSTOP
 from cloudos.servers.vfs.devpts import DevPts
@@ -363,7 +363,35 @@ def _termios(vfs: Vfs, request: Request, file: OpenFile, r: Ioctl) -> int:
         if slave_output:
             pty.output.clear()
         changed(vfs, pty)
-    # TCSBRK (tcdrain, tcsendbreak): written bytes are already on the other side
+    # TCSBRK, TCSBRKP (tcdrain, tcsendbreak): written bytes are already on the other
+    # side, and a pseudo-terminal has no break to send (Linux: no break_ctl, 0)
+    return 0
+
+
+TCOOFF, TCOON, TCIOFF, TCION = 0, 1, 2, 3
+
+
+def _flow(vfs: Vfs, request: Request, file: OpenFile, r: Ioctl) -> int:
+    """TCXONC (tcflow): TCOOFF and TCOON stop and restart this side's output (the slave's
+    as VSTOP and VSTART under IXON do); TCIOFF and TCION send this side's VSTOP or VSTART
+    character to the other, unless it is disabled (0), as Linux's n_tty_ioctl_helper."""
+    pty, master = _pty(file), file.kind == "ptm"
+    if r.arg in (TCOOFF, TCOON):
+        if master:
+            pty.master_stopped = r.arg == TCOOFF
+        else:
+            pty.ldisc.stopped = r.arg == TCOOFF
+    elif r.arg in (TCIOFF, TCION):
+        char = pty.ldisc.termios.cc[VSTOP if r.arg == TCIOFF else VSTART]
+        if char:
+            if master:  # (as the master's write: into the slave's input)
+                for sig in pty.feed(bytes([char])):
+                    _signal_group(vfs, pty.pgrp, sig)
+            else:  # (tty_send_xchar: the byte as is, no output processing)
+                pty.output.append(char)
+    else:
+        raise KernelError(Errno.EINVAL, f"TCXONC {r.arg}")
+    changed(vfs, pty)
     return 0
 
 
@@ -468,12 +496,14 @@ def _check_job(vfs: Vfs, pty: Pty, pgid: int, sid: int) -> None:
 
 IOCTLS: dict[int, Callable[[Vfs, Request, OpenFile, Ioctl], int]] = {
     T.TCGETS: _termios, T.TCSETS: _termios, T.TCSETSW: _termios, T.TCSETSF: _termios,
-    T.TCFLSH: _termios, T.TCSBRK: _termios, T.TIOCGWINSZ: _winsize, T.TIOCSWINSZ: _winsize,
+    T.TCFLSH: _termios, T.TCSBRK: _termios, T.TCSBRKP: _termios, T.TCXONC: _flow,
+    T.TIOCGWINSZ: _winsize, T.TIOCSWINSZ: _winsize,
     T.TIOCSCTTY: _job_control, T.TIOCNOTTY: _job_control, T.TIOCGPGRP: _job_control,
     T.TIOCSPGRP: _job_control, T.TIOCGSID: _job_control, T.TIOCGPTN: _master_control,
     T.TIOCSPTLCK: _master_control, T.TIOCGPTLCK: _master_control,
     T.TIOCGPTPEER: _master_control}
-CHANGES = (T.TCSETS, T.TCSETSW, T.TCSETSF, T.TCFLSH, T.TIOCSPGRP)  # foreground only
+CHANGES = (T.TCSETS, T.TCSETSW, T.TCSETSF, T.TCFLSH, T.TIOCSPGRP, T.TCXONC,
+           T.TCSBRKP)  # foreground only
 
 
 class PtyEnd(FileOps):

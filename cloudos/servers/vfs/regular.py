@@ -22,6 +22,7 @@ from cloudos.abi import vfs as abi
 from cloudos.abi.vfs import MappedFile, Sharing
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs import files
+from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.fileops import FileOps, scatter
 from cloudos.servers.vfs.files import O_APPEND, OpenFile
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node
@@ -227,6 +228,14 @@ class Regular(FileOps):
         return (POLLIN | POLLOUT) & events  # files and directories are always ready
 
     def seek(self, file: OpenFile, offset: int, whence: int) -> int:
+        if isinstance(file.fs, DevFs):
+            # /dev/tty and /dev/console (opened as device nodes when the host's stdin is no
+            # terminal) are terminals still, which Linux does not seek; its memory devices
+            # stay at 0 whatever the call (null_lseek, noop_llseek)
+            if file.fs.is_terminal(file.node):
+                raise KernelError(Errno.ESPIPE, "a terminal is not seekable")
+            file.offset = 0
+            return 0
         if whence in (SEEK_DATA, SEEK_HOLE):
             return self._seek_data(file, offset, whence)
         base = {SEEK_SET: 0, SEEK_CUR: file.offset}.get(whence)

@@ -78,6 +78,7 @@ F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = map(int, (
 F_SETOWN, F_GETOWN, F_SETSIG, F_GETSIG, F_GETOWN_EX = map(int, (
     FcntlCmd.SETOWN, FcntlCmd.GETOWN, FcntlCmd.SETSIG, FcntlCmd.GETSIG, FcntlCmd.GETOWN_EX))
 F_SETPIPE_SZ, F_GETPIPE_SZ = int(FcntlCmd.SETPIPE_SZ), int(FcntlCmd.GETPIPE_SZ)
+SEEK_MAX = 4  # SEEK_HOLE
 F_SETLEASE, F_GETLEASE = int(FcntlCmd.SETLEASE), int(FcntlCmd.GETLEASE)
 # the commands an O_PATH fd takes (Linux's check_fcntl_cmd); any other is EBADF
 PATH_FCNTL = frozenset({F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL})
@@ -703,6 +704,8 @@ class Vfs:
         kind = attr.mode & IFMT  # (the type, tested without stat's calls)
         if kind == stat.S_IFLNK:
             raise KernelError(Errno.ELOOP, "O_NOFOLLOW on a symbolic link")
+        if r.flags & O_CREAT and kind == stat.S_IFDIR:  # (O_CREAT through a symlink)
+            raise KernelError(Errno.EISDIR, r.path.decode(errors="replace"))
         if r.flags & O_DIRECTORY and kind != stat.S_IFDIR:
             raise KernelError(Errno.ENOTDIR, r.path.decode(errors="replace"))
         if kind == stat.S_IFDIR and r.flags & O_ACCMODE != files.O_RDONLY:
@@ -855,8 +858,8 @@ class Vfs:
             return self.resolve(proc, base, path, not flags & O_NOFOLLOW, scope=scope)[0], False
         for _ in range(40):  # O_CREAT through symlinks creates their target, as Linux does
             parent, name = self.resolve(proc, base, path, parent=True, scope=scope)
-            if name in (b"", b".", b".."):
-                raise KernelError(Errno.EISDIR, path.decode(errors="replace"))
+            if name in (b"", b".", b"..") or path.endswith(b"/"):  # (Linux: trailing
+                raise KernelError(Errno.EISDIR, path.decode(errors="replace"))  # slashes)
             here = parent[-1]
             try:
                 node = here.fs.lookup(here.node, name)
@@ -1119,6 +1122,8 @@ class Vfs:
     # -- seeking, control -------------------------------------------------------------
     def lseek(self, request: Request, r: vfs.Lseek) -> int:
         file = self.proc(request).fds.get(r.fd)
+        if not 0 <= r.whence <= SEEK_MAX:  # (Linux's ksys_lseek: before the file's own)
+            raise KernelError(Errno.EINVAL, f"whence {r.whence}")
         return KINDS[file.kind].seek(file, r.offset, r.whence)
 
     def ioctl(self, request: Request, r: vfs.Ioctl) -> int:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from cloudos.servers.vfs.server import Proc, Vfs
 
 SHUT_BOTH = SHUT_READ | SHUT_WRITE  # OpenFile.shut bits (pipe.py)
-MSG_PEEK, MSG_TRUNC, MSG_DONTWAIT = 2, 0x20, 0x40
+MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_DONTWAIT, MSG_WAITALL = 1, 2, 0x20, 0x40, 0x100
 MSG_NOSIGNAL, MSG_CMSG_CLOEXEC = 0x4000, 0x40000000
 AF_UNSPEC, AF_UNIX, SOMAXCONN, SOCKET_BUFFER = 0, 1, 4096, 212992
 SOCK_STREAM, SOCK_DGRAM = 1, 2
@@ -359,8 +359,7 @@ def recvmsg(vfs: Vfs, request: Request, r: abi.Recvmsg) -> Any:
     buffer (the last grant, ``room`` bytes)."""
     file = _socket(vfs, request, r.fd)
     datagram = _datagram(file)
-    extra = MSG_PEEK | MSG_TRUNC if datagram else 0
-    if r.flags & ~(MSG_DONTWAIT | MSG_CMSG_CLOEXEC | extra):
+    if datagram and r.flags & ~(MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_PEEK | MSG_TRUNC):
         raise KernelError(Errno.EOPNOTSUPP, f"recv flags {r.flags:#x}")
     _connected(file, True)
     grants = request.grants[:len(r.lengths)]
@@ -368,8 +367,8 @@ def recvmsg(vfs: Vfs, request: Request, r: abi.Recvmsg) -> Any:
     if datagram:
         return _receive(vfs, request, _Datagram(file, r.flags, control, "msg"),
                         sum(r.lengths), grants, r.lengths)
-    return pipe.read(vfs, request, file, sum(r.lengths), grants, r.lengths,
-                     bool(r.flags & MSG_DONTWAIT), control)
+    return _stream_receive(vfs, request, file, sum(r.lengths), grants, r.lengths, r.flags,
+                           control)
 
 
 def _connected(file: OpenFile, reading: bool) -> None:
@@ -425,12 +424,71 @@ def recvfrom(vfs: Vfs, request: Request, r: abi.Recvfrom) -> Any:
             raise KernelError(Errno.EOPNOTSUPP, f"recv flags {r.flags:#x}")
         return _receive(vfs, request, _Datagram(file, r.flags, None, "from"), r.count,
                         request.grants[0], None)
-    if r.flags & ~MSG_DONTWAIT:
-        raise KernelError(Errno.EOPNOTSUPP, f"recv flags {r.flags:#x}")
     _connected(file, True)
-    result: int | None = pipe.read(vfs, request, file, r.count, request.grants[0], None,
-                                   bool(r.flags & MSG_DONTWAIT))
-    return result
+    return _stream_receive(vfs, request, file, r.count, request.grants[0], None, r.flags, None)
+
+
+def _stream_receive(vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
+                    lengths: list[int] | None, flags: int, control: Any) -> Any:
+    """A stream socket's recv, recvfrom or recvmsg with its flags, as Linux's
+    unix_stream_read_generic: MSG_PEEK copies the bytes and leaves them queued, MSG_OOB is
+    EINVAL (no out-of-band byte is ever queued here), flags that mean nothing to a
+    stream (MSG_TRUNC, MSG_NOSIGNAL, MSG_ERRQUEUE...) are ignored; MSG_WAITALL is not
+    implemented (EOPNOTSUPP, never a short read)."""
+    if flags & MSG_OOB:
+        raise KernelError(Errno.EINVAL, "no out-of-band data")
+    if flags & MSG_WAITALL:
+        raise KernelError(Errno.EOPNOTSUPP, "MSG_WAITALL on an AF_UNIX stream")
+    dontwait = bool(flags & MSG_DONTWAIT)
+    if not flags & MSG_PEEK:
+        return pipe.read(vfs, request, file, count, grant, lengths, dontwait, control)
+    rx = file.pipe
+    assert rx is not None
+    if count == 0:
+        return 0
+    if not rx.buffer:
+        if rx.writers == 0 or rx.readers == 0:
+            return 0  # end of file
+        if file.flags & O_NONBLOCK or dontwait:
+            raise KernelError(Errno.EAGAIN, "nothing queued")
+        rx.blocked_readers.append((request, count, grant, lengths, _StreamPeek(control)))
+        return None  # answered when bytes come
+    return _peek(vfs, request, rx, count, grant, lengths, control)
+
+
+def _peek(vfs: pipe.PipeServer, request: Request, rx: Pipe, count: int, grant: Any,
+          lengths: list[int] | None, control: Any) -> Any:
+    """A copy of up to ``count`` queued bytes, stopping after bytes that carry open files
+    (as a read does); those files go to the control buffer as new fds too, the message
+    keeping its own (Linux's unix_peek_fds)."""
+    start = rx.consumed
+    end = start + min(count, len(rx.buffer))
+    passed: list[OpenFile] = []
+    for chunk in rx.rights:
+        if chunk[0] < end and chunk[1] > start:
+            end, passed = min(end, chunk[1]), list(chunk[2])
+            break
+    for held in passed:
+        held.refs += 1  # (the fd hand_over installs holds this one)
+    return pipe.hand_over(vfs, request, grant, bytes(rx.buffer[:end - start]), lengths, passed,
+                          control)
+
+
+class _StreamPeek(pipe.Resumable):
+    """A blocking MSG_PEEK on a stream: answered with a copy of the first bytes that come
+    (0 at the end of the stream)."""
+
+    def __init__(self, control: Any) -> None:
+        self.control = control
+
+    def resume(self, vfs: pipe.PipeServer, request: Request, rx: Pipe, count: int, grant: Any,
+               lengths: list[int] | None) -> bool:
+        try:
+            vfs.answer(request, _peek(vfs, request, rx, count, grant, lengths, self.control)
+                       if rx.buffer else 0)
+        except KernelError as err:
+            vfs.answer(request, -err.errno)
+        return True
 
 
 def _destination(vfs: Vfs, request: Request, file: OpenFile, addr: bytes) -> Pipe:

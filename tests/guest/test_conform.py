@@ -1,0 +1,80 @@
+"""Differences from Linux found by running CPython 3.11's own regression tests (Lib/test)
+under CloudOS: each section of tests/guest/conform.c is one, with the calls around it.
+
+The program runs natively and under ``cloudos run`` in both link modes; stdout and the
+exit status must be identical, after the native run is checked for the lines that show
+it exercised what the section is about.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+if shutil.which("gcc") is None:
+    pytest.skip("gcc not found: cannot build the guest programs", allow_module_level=True)
+
+LINK_MODES = ["static", "static-pie"]
+
+# Lines each section's native run must print (guards against vacuous comparisons).
+SECTIONS = {
+    "sched": [b"getaffinity(-1, 4): -1 EINVAL", b"getaffinity(-1, 8): -1 ESRCH",
+              b"getaffinity(999999, 1): -1 EINVAL",
+              b"setaffinity(999999, bad mask): -1 EFAULT",
+              b"rr_get_interval(0): 0, under a second: 1",
+              b"rr_get_interval(-1): -1 EINVAL", b"rr_get_interval(0, bad): -1 EFAULT"],
+    "itimer": [b"  interval 0.050000, value in (0.19, 0.204]: 1", b"  signals while asleep: 0",
+               b"  3 signals while computing: 1", b"child's ITIMER_PROF: 0 0",
+               b"parent's ITIMER_PROF still set: 1", b"setitimer 3: -1 EINVAL",
+               b"getitimer bad address: -1 EFAULT"],
+    "creat_dir": [b"O_CREAT nx/: -1 EISDIR", b"nx made: 0", b"O_CREAT f/: -1 EISDIR",
+                  b"O_CREAT|O_RDONLY d: -1 EISDIR", b"O_CREAT|O_EXCL d: -1 EEXIST",
+                  b"O_CREAT|O_RDONLY ld (a link to d): -1 EISDIR",
+                  b"O_CREAT missing/x/: -1 ENOENT", b"O_CREAT d/g: 1",
+                  b"test directory removed: 0"],
+    "tty_seek": [b"/dev/tty seekable: 0", b"lseek pty slave: -1 ESPIPE",
+                 b"lseek pty slave whence 9: -1 EINVAL", b"lseek pipe whence 9: -1 EINVAL",
+                 b"lseek closed fd whence 9: -1 EBADF", b"lseek /dev/null 10, SEEK_SET: 0",
+                 b"lseek /dev/zero 5, SEEK_CUR: 0", b"lseek /dev/urandom 10, SEEK_SET: 0"],
+    "cpu_clocks": [b"own thread clock: err 0, above 0.05: 1",
+                   b"other thread's clock: err 0, above 0: 1",
+                   b"joined thread's clock: EINVAL", b"which 3: EINVAL",
+                   b"process 999999: EINVAL", b"  resolution 0.000000001",
+                   b"child's process clock: readable",
+                   b"child's thread clock (another process): EINVAL"],
+    "tcflow": [b"tcsendbreak(slave, 1): 0", b"TCSBRKP 0: 0", b"tcflow(slave, TCOOFF): 0",
+               b"slave write while off: -1 EAGAIN", b"slave POLLOUT while off: 0",
+               b"master reads 1: 62", b"master reads 1: 13", b"slave reads 1: 11",
+               b"master write while off: -1 EAGAIN", b"tcflow(slave, 4): -1 EINVAL",
+               b"tcflow(/dev/null): -1 ENOTTY"],
+    "proc_dir_pidfd": [b"pidfd_send_signal(/proc/self, SIGUSR1): 0", b"SIGUSR1 handled: 1",
+                       b"waitid(P_PIDFD, /proc/self): -1 EBADF",
+                       b"pidfd_send_signal(/proc/self/task/TID): -1 EBADF",
+                       b"child killed by signal 15",
+                       b"pidfd_send_signal(/proc/CHILD) after reaping: -1 ESRCH"],
+    "stream_peek": [b"peek empty nonblock: -1 EAGAIN", b"peek 64: 11 [hello world]",
+                    b"recv 3: 3 [hel]", b"recvmsg peek 4: 4 [lo w] flags 0",
+                    b"recv OOB: -1 EINVAL", b"blocking peek: 3 [abc]",
+                    b"recvmsg peek again: 2 [Fd], fd passed: 1, its first byte: /",
+                    b"recvmsg after: 4 [tail], fd passed: 0, its first byte: -",
+                    b"peek at the end: 0"],
+}
+
+
+@pytest.mark.parametrize("mode", LINK_MODES)
+@pytest.mark.parametrize("section", list(SECTIONS))
+def test_section(section, mode, guest_bins, run_native, run_cloudos):
+    """One section, native first, then the same under CloudOS."""
+    prog = guest_bins.path("conform", mode)
+    status, out, err = run_native([prog, section])
+    assert status == 0, (status, out, err)
+    lines = out.splitlines()
+    missing = [line for line in [f"== {section}".encode(), *SECTIONS[section]]
+               if line not in lines]
+    assert not missing, f"native run lacks {missing!r}:\n{out.decode(errors='replace')}"
+    g_status, g_out, g_err = run_cloudos([prog, section])
+    detail = f"cloudos stderr:\n{g_err.decode(errors='replace')}"
+    assert b"Traceback" not in g_err, detail
+    assert g_out == out, detail
+    assert g_status == status, detail
