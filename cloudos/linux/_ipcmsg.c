@@ -26,6 +26,7 @@
 #define PAGE_OFFSET (PAGE_SIZE - 1u)
 #define USER_END 0x00007FFFFFFFF000ull   /* kernel/mm/vm.py's USER_END */
 #define LEAF_SHIFT 21
+#define PTE_PRESENT (1ull << 0)
 #define PTE_WRITABLE (1ull << 1)
 #define PTE_USER (1ull << 2)
 #define FRAME_MASK ((((uint64_t)1 << 40) - 1) << 12)
@@ -33,14 +34,15 @@
 #define MSG_MAX 4096u                    /* kernel/ipc.py's MSG_MAX */
 
 /* The physical address of the page at `va` (its frame) if its leaf table is known and
- * its entry allows a user access (a write too, with `write`), and the frame lies in
+ * its entry is present and allows a user access (a write too, with `write`), and the frame lies in
  * RAM; else -1 (with a Python error set only when one happened). */
 static int64_t frame_of(PyObject *leaves, uint64_t va, int write, const uint64_t *words,
                         uint64_t ram_size)
 {
     PyObject *key, *value;
     long long leaf;
-    uint64_t pte, frame, need = write ? PTE_USER | PTE_WRITABLE : PTE_USER;
+    uint64_t pte, frame, need = write ? PTE_PRESENT | PTE_USER | PTE_WRITABLE
+                                               : PTE_PRESENT | PTE_USER;
 
     if (va >= USER_END)
         return -1;

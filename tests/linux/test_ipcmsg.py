@@ -34,9 +34,10 @@ class Ram:
         self.map(2, RO, USER)  # read-only (copy-on-write, say)
         self.map(3, SRC2, USER | WRITABLE)  # the page after DST's... see va()
         self.map(4, 6, WRITABLE)  # the kernel's, not the user's
+        self.map(5, 6, USER | WRITABLE, present=0)  # user bits on an absent page
 
-    def map(self, index: int, frame: int, bits: int) -> None:
-        struct.pack_into("<Q", self.buf, LEAF * PAGE + index * 8, frame * PAGE | bits | PRESENT)
+    def map(self, index: int, frame: int, bits: int, present: int = PRESENT) -> None:
+        struct.pack_into("<Q", self.buf, LEAF * PAGE + index * 8, frame * PAGE | bits | present)
 
     def write(self, frame: int, offset: int, data: bytes) -> None:
         ctypes.memmove(self.address + frame * PAGE + offset, data, len(data))
@@ -112,6 +113,8 @@ CASES = {
     "receiver page the kernel's": dict(dst=va(4, 0x100), dst_data=va(4, 0x400)),
     "sender page the kernel's": dict(src=va(4, 0x100)),
     "sender page not mapped": dict(src=va(7, 0x100)),
+    "sender page not present": dict(src=va(5, 0x100)),
+    "receiver page not present": dict(dst=va(5, 0x100), dst_data=va(5, 0x400)),
     "receiver page not mapped": dict(dst=va(7, 0x100), dst_data=va(7, 0x400)),
     "no leaf table": dict(src=0x7000_0000),
     "past the user's end": dict(dst=2**64 - PAGE, dst_data=2**64 - PAGE + 0x200),
