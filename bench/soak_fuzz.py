@@ -48,7 +48,7 @@ EXIT_CLOUDOS_ERROR = 125  # a kernel panic, or CloudOS refused the run (bad opti
 SUMMARY = re.compile(rb"fuzz: seed \d+, (\d+) children, (\d+) calls issued, "
                      rb"(\d+) children killed by signal, (\d+) hung")
 SERVER_CRASH = re.compile(rb"server (\S+) crashed: ([^\n]*)")
-SWEEP = [*range(0, 463), *range(600, 612)]  # every Linux x86_64 number, CloudOS's own calls
+SWEEP = [*range(0, 463), *range(600, 613)]  # every Linux x86_64 number, CloudOS's own calls
 TRACE_CALL = re.compile(rb"fuzz: child (\d+) call (\d+): syscall\((-?\d+), ([^)]*)\)")
 
 
@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only-nr", type=int, metavar="NR",
                     help="issue only this syscall number (the fuzzer's ONLY_NR)")
     ap.add_argument("--sweep", action="store_true",
-                    help="run every seed once per number: 0-462 and CloudOS's 600-611")
+                    help="run every seed once per number: 0-462 and CloudOS's 600-612")
     ap.add_argument("--minimise", type=int, metavar="SEED", help="narrow a failing seed")
     args = ap.parse_args(argv)
     binary = build(args.binary)

@@ -1,6 +1,6 @@
 /* cloudos.h — CloudOS's native IPC and capability calls for guest programs.
  *
- * These system calls are CloudOS's own, numbered 600-611, above the Linux x86_64
+ * These system calls are CloudOS's own, numbered 600-612, above the Linux x86_64
  * range (0-334 in the guide's table; Linux itself stops below 600). On Linux they
  * return -1 with errno ENOSYS. Capabilities are 64-bit tokens in the guide's layout:
  * type (8 bits) | object (32) | rights (16) | valid (1) | keyed checksum (7).
@@ -26,6 +26,7 @@
 #define CLOUDOS_SYS_CAP_INSPECT 609
 #define CLOUDOS_SYS_GRANT_READ  610
 #define CLOUDOS_SYS_GRANT_WRITE 611
+#define CLOUDOS_SYS_REPLY_RECV  612
 
 /* The guide's 16 rights. */
 #define CLOUDOS_RIGHT_READ     (1u << 0)
@@ -88,6 +89,13 @@ static inline long cloudos_call(cloudos_cap_t port, const struct cloudos_msg *m,
 { return syscall(CLOUDOS_SYS_CALL, port, m, reply, timeout_ns); }
 static inline long cloudos_reply(cloudos_cap_t reply, const struct cloudos_msg *m)
 { return syscall(CLOUDOS_SYS_REPLY, reply, m); }
+/* A server's loop in one call (seL4's ReplyRecv): answer the call `reply` (0: none) with
+ * `m`, then receive on `port` into `in` as cloudos_receive. An error of the answer is
+ * returned with nothing received; a bad `port` or `in` is refused before the answer. */
+static inline long cloudos_reply_recv(cloudos_cap_t reply, const struct cloudos_msg *m,
+                                      cloudos_cap_t port, struct cloudos_msg *in,
+                                      int64_t timeout_ns)
+{ return syscall(CLOUDOS_SYS_REPLY_RECV, reply, m, port, in, timeout_ns); }
 static inline long cloudos_cap_grant(cloudos_cap_t cap, uint32_t rights)
 { return syscall(CLOUDOS_SYS_CAP_GRANT, cap, rights); }
 static inline long cloudos_cap_revoke(cloudos_cap_t cap) { return syscall(CLOUDOS_SYS_CAP_REVOKE, cap); }

@@ -412,6 +412,7 @@ class Native(IntEnum):
     CAP_INSPECT = 609
     GRANT_READ = 610
     GRANT_WRITE = 611
+    REPLY_RECV = 612
 
     @property
     def call_name(self) -> str:

@@ -13,7 +13,7 @@
  * The parent forks the children one after another, so the campaign goes on after a child
  * dies. Child K draws from a PRNG seeded with (SEED, K): a number from 0-462, sometimes
  * one out of range (-1, 463, 1000, the x32 bit 0x40000000+n) or CloudOS's native calls
- * (600-611), and six arguments from a hostile pool (0, 1, small ints, -1, huge values,
+ * (600-612), and six arguments from a hostile pool (0, 1, small ints, -1, huge values,
  * INT_MIN/INT_MAX, 1<<48, a valid writable buffer and a pointer straddling its end and a
  * guard page, read-only text (&main), NULL, an unmapped address, the kernel half, unaligned
  * pointers, the child's own file descriptors). Calls are issued with an inline `syscall`.
@@ -158,7 +158,7 @@ static long draw_number(void)
         if (r < 960)
             nr = (long)below(NR_LAST + 1);
         else if (r < 975)
-            nr = 600 + (long)below(12);
+            nr = 600 + (long)below(13);
         else {
             static const long odd[] = { -1, NR_LAST + 1, 1000, 0x7fffffff };
             nr = r < 985 ? X32_BIT + (long)below(NR_LAST + 1) : odd[below(4)];

@@ -1,4 +1,4 @@
-"""CloudOS's native calls for guest programs (600-611): ports, messages, capabilities.
+"""CloudOS's native calls for guest programs (600-612): ports, messages, capabilities.
 
 The guest ABI of ``include/cloudos.h`` over the kernel's ``ipc`` and ``cap``:
 these handlers decode ``struct cloudos_msg`` from the caller's memory, and give
@@ -7,6 +7,8 @@ receiver's ``struct cloudos_msg`` and installs the capabilities it carries. The 
 round trip (a call to a server waiting in receive, its reply) moves each message from
 one ``struct cloudos_msg`` to the other in one C call (``_ipcmsg.move``: no capabilities
 or grant, each side's header and payload in one page); whatever else is Python's here.
+A server's loop may answer and wait in one call (``sys_reply_recv``, seL4's ReplyRecv):
+its caller then runs at once, handed the CPU as a call hands it to the server.
 Also what keeps a loop of these calls from growing the host's memory: a capability
 granted or received again is the one already held (not one more child in its
 parent's derivation list), capabilities of a message that was never sent are taken
@@ -427,6 +429,49 @@ def sys_reply(t: Thread, token: int, msg: int, *_: int) -> int:
             del space[token]
 
 
+def sys_reply_recv(t: Thread, reply: int, msg: int, token: int, received: int,
+                   timeout_ns: int, *_: int) -> int:
+    """Answer a call and receive the next message, in one call (seL4's ReplyRecv)."""
+    # ``port`` and ``received`` are checked first (an error leaves the call unanswered);
+    # then the answer, whose error is returned with nothing received; then the receive.
+    if not reply:
+        return sys_receive(t, token, received, timeout_ns)
+    entry = time.perf_counter()
+    process = t.process
+    kernel = process.kernel
+    ipc = kernel.ipc
+    port = _port(ipc, process.pid, token, Right.RECV)
+    deliver = _Receiver(t, received)
+    direct = kernel.dispatcher.on_stop
+    space = ipc.caps.spaces.get(process.pid, _NONE)
+    cap = space.get(reply)
+    if cap is not None and cap.valid and cap.type is REPLY and cap.rights & Right.SEND \
+            and timeout_ns and not port.queue and isinstance(direct, switch.DirectSwitch):
+        # The common case: the answer moved in one C call (as ``sys_reply``'s), the
+        # replier asleep on its port (as ``sys_receive``'s), and the caller run at once
+        # (``hand_to``, as ``sys_call`` runs the server): no wake-up through the queue.
+        caller = ipc.replies.get(cap.obj)
+        if caller is not None and caller.state is BLOCKED \
+                and caller.channel == ("reply", cap.obj) \
+                and type(ipc.receivers.get(caller)) is _Receiver \
+                and direct.may_hand_to(t, caller):
+            answer = ipc.receivers[caller]
+            assert isinstance(answer, _Receiver)
+            ram = process.aspace.ram
+            size = _ipcmsg.move(ram.host_address, ram.size, process.aspace.pt.leaves, msg,
+                                caller.process.aspace.pt.leaves, answer.msg_addr,
+                                answer.data_addr, answer.capacity, 0, process.pid & U64)
+            if size >= 0:
+                cap.valid = False
+                del space[reply], ipc.replies[cap.obj], ipc.receivers[caller]
+                ipc.receivers[t] = deliver
+                kernel.scheduler.sleep_on(t, ("recv", port.id), None if timeout_ns >> 63 else
+                                          _deadline(t, timeout_ns), TIMED_OUT)
+                return direct.hand_to(t, caller, size, entry)
+    sys_reply(t, reply, msg)
+    return sys_receive(t, token, received, timeout_ns)
+
+
 def _held(t: Thread, token: int, need: int) -> Cap:
     caps = t.process.kernel.ipc.caps
     cap = caps.spaces.get(t.process.pid, {}).get(token)
@@ -496,6 +541,7 @@ NATIVE: dict[Native, NativeCall] = {
     Native.CAP_INSPECT: _row(Native.CAP_INSPECT, sys_cap_inspect),
     Native.GRANT_READ: _row(Native.GRANT_READ, sys_grant_read),
     Native.GRANT_WRITE: _row(Native.GRANT_WRITE, sys_grant_write),
+    Native.REPLY_RECV: _row(Native.REPLY_RECV, sys_reply_recv),
 }
 assert set(NATIVE) == set(Native), "one row per native number"
 
