@@ -1,4 +1,4 @@
-/* ipc_pingpong.c — CloudOS IPC benchmark: N call/reply round trips between a parent and a child over a port (include/cloudos.h; Linux: ENOSYS). */
+/* ipc_pingpong.c — CloudOS IPC benchmark: N call/reply round trips between a parent and a child over a port (include/cloudos.h; Linux: ENOSYS). The server answers each call and waits for the next in one cloudos_reply_recv (seL4's ReplyRecv: two system calls per round trip); built with -DSPLIT (bench/ipc_split.c), it replies and receives in two (three per round trip). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,21 +20,34 @@ int main(int argc, char **argv)
         return 1;
     }
     if (pid == 0) {  /* the server: n requests, each answered with the value plus one */
+        uint64_t v, answer;
+        struct cloudos_msg in, out;
+        memset(&in, 0, sizeof in);
+        in.data = &v;
+        in.len = sizeof v;
+        if (n > 0 && cloudos_receive(port, &in, -1) < 0)
+            _exit(1);
         for (long i = 0; i < n; i++) {
-            uint64_t v;
-            struct cloudos_msg in;
+            answer = v + 1;
+            memset(&out, 0, sizeof out);
+            out.data = &answer;
+            out.len = sizeof answer;
+            cloudos_cap_t reply = in.reply;
             memset(&in, 0, sizeof in);
             in.data = &v;
             in.len = sizeof v;
-            if (cloudos_receive(port, &in, -1) < 0)
+            if (i == n - 1) {  /* the last: nothing more comes */
+                if (cloudos_reply(reply, &out) < 0)
+                    _exit(1);
+                break;
+            }
+#ifdef SPLIT
+            if (cloudos_reply(reply, &out) < 0 || cloudos_receive(port, &in, -1) < 0)
                 _exit(1);
-            v++;
-            struct cloudos_msg out;
-            memset(&out, 0, sizeof out);
-            out.data = &v;
-            out.len = sizeof v;
-            if (cloudos_reply(in.reply, &out) < 0)
+#else
+            if (cloudos_reply_recv(reply, &out, port, &in, -1) < 0)
                 _exit(1);
+#endif
         }
         _exit(0);
     }

@@ -45,6 +45,8 @@ CASES = [
     Case("open_close", 20000, 50),
     Case("pipe_pingpong", 20000, 60),
     Case("ipc_pingpong", 20000, 30, cloudos_only=True),
+    # the same with the server's answer and next receive as two calls (3 per round trip)
+    Case("ipc_split", 20000, 30, cloudos_only=True),
     Case("file_rw", 64, 400, unit="MB/s"),
     Case("futex_pingpong", 20000, 40),
     Case("yield_switch", 20000, 10, ops_per_n=2),
@@ -166,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
                       | ({"compute"} if any(c.name == "compute_code" for c in cases) else set()))
     with tempfile.TemporaryDirectory(prefix="cloudos-bench-targets-") as tmp:
         bins = common.build(Path(tmp), programs, {p: ["-pthread"] for p in THREADED} | {
-            "ipc_pingpong": ["-I", str(common.REPO_ROOT / "include")]})
+            "ipc_pingpong": ["-I", str(common.REPO_ROOT / "include")],
+            "ipc_split": ["-I", str(common.REPO_ROOT / "include")]})
 
         def size(case: Case) -> int:
             if args.n is not None:
