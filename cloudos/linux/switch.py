@@ -119,7 +119,8 @@ def asleep(kernel: Kernel, thread: Thread, entry: float) -> int:
 class DirectSwitch:
     """The dispatcher's ``on_stop``; ``switches`` counts the switches made in the hook,
     ``yields`` those of them a sched_yield made itself (``yield_now``), ``handoffs``
-    those a call made to the thread it woke (``hand_to``: an IPC call's server),
+    those a call made to the thread it woke (``hand_to``: an IPC call's server, or the
+    caller a reply_recv answered),
     ``blocks`` those a call that put its thread to sleep made itself (``block_now``).
     ``result``: the RAX of the call that stops next, left to it by ``returning``."""
 
