@@ -746,7 +746,8 @@ class Machine:
         if self.direct_switch is not None:
             out.write(f"{self.direct_switch.switches} context switches in the SYSCALL hook "
                       f"(direct switch; {self.direct_switch.yields} in sched_yield, "
-                      f"{self.direct_switch.handoffs} handed to a called server or an answered caller, "
+                      f"{self.direct_switch.handoffs} handed to a called server or an "
+                      f"answered caller, "
                       f"{self.direct_switch.blocks} by a call that slept)\n")
         for server in (self.vfs, self.net):
             out.write(f"{server.name}: {server.requests} calls, {server.served_now} served on "
