@@ -732,6 +732,74 @@ static void interrupted(void)
     close(s);
 }
 
+/* A loopback connection's buffers: once connected, Linux grows a TCP socket's send
+ * buffer for the loopback's large segments (megabytes; 16384 before), so one thread can
+ * write a megabyte before it reads any; SO_SNDBUF set before the connection keeps it
+ * small. POLLOUT is off while full and back once the reader has taken everything. */
+static long fill(int c)
+{
+    static char chunk[65536];
+    int flags = fcntl(c, F_GETFL);
+    fcntl(c, F_SETFL, flags | O_NONBLOCK);
+    long total = 0, n;
+    while ((n = write(c, chunk, sizeof chunk)) > 0)
+        total += n;
+    fcntl(c, F_SETFL, flags);
+    return total;
+}
+
+static void buffers(void)
+{
+    int port, s = listener(&port, 4);
+    struct sockaddr_in a = loopback(port);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    printf("SO_SNDBUF before connect: %d\n", int_opt(c, SOL_SOCKET, SO_SNDBUF));
+    connect(c, (struct sockaddr *)&a, sizeof a);
+    int d = accept(s, NULL, NULL);
+    printf("SO_SNDBUF after connect above 1 MiB: %d, accepted end's: %d\n",
+           int_opt(c, SOL_SOCKET, SO_SNDBUF) > (1 << 20),
+           int_opt(d, SOL_SOCKET, SO_SNDBUF) > (1 << 20));
+    static char big[1 << 20], back[1 << 16];
+    for (int i = 0; i < (int)sizeof big; i++)
+        big[i] = (char)(i * 7 + i / 4096);
+    long sent = 0, r;
+    while (sent < (long)sizeof big && (r = write(c, big + sent, sizeof big - sent)) > 0)
+        sent += r;
+    long got = 0, bad = 0;
+    while (got < sent && (r = read(d, back, sizeof back)) > 0) {
+        for (long i = 0; i < r; i++)
+            bad += back[i] != big[got + i];
+        got += r;
+    }
+    printf("one thread wrote %ld with no reader, then read %ld, %ld bad\n", sent, got, bad);
+    long full = fill(c);
+    struct pollfd p = {c, POLLOUT, 0};
+    poll(&p, 1, 0);
+    printf("no reader: %s before EAGAIN, POLLOUT %d\n",
+           full > (1 << 20) && full < (16 << 20) ? "1-16 MiB" : "other", !!(p.revents & POLLOUT));
+    fcntl(d, F_SETFL, O_NONBLOCK);
+    got = 0;
+    while ((r = read(d, back, sizeof back)) > 0)
+        got += r;
+    p.revents = 0;
+    poll(&p, 1, 0);
+    printf("read back all: %d, POLLOUT %d\n", got == full, !!(p.revents & POLLOUT));
+    close(c);
+    close(d);
+    int small = 10000;
+    c = socket(AF_INET, SOCK_STREAM, 0);
+    setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    connect(c, (struct sockaddr *)&a, sizeof a);
+    d = accept(s, NULL, NULL);
+    full = fill(c);
+    printf("SO_SNDBUF 10000 before connect: reads %d, %s before EAGAIN\n",
+           int_opt(c, SOL_SOCKET, SO_SNDBUF),
+           full > 20000 && full < (256 << 10) ? "20-256 KiB" : "other");
+    close(c);
+    close(d);
+    close(s);
+}
+
 /* CloudOS only: with no NETWORK capability only the loopback answers. */
 static void offline(void)
 {
@@ -774,6 +842,8 @@ int main(int argc, char **argv)
         urgent();
     if (section("interrupted"))
         interrupted();
+    if (section("buffers"))
+        buffers();
     if (only && section("offline"))
         offline();
     return 0;

@@ -57,6 +57,11 @@ NET_SECTIONS = {
                b"UDP send MSG_OOB: -1 EOPNOTSUPP"],
     "interrupted": [b"accept, interrupted: -1 EINTR", b"recv, interrupted: -1 EINTR",
                     b"recv, SA_RESTART: 2"],
+    "buffers": [b"SO_SNDBUF before connect: 16384",
+                b"SO_SNDBUF after connect above 1 MiB: 1, accepted end's: 1",
+                b"one thread wrote 1048576 with no reader, then read 1048576, 0 bad",
+                b"no reader: 1-16 MiB before EAGAIN, POLLOUT 0", b"read back all: 1, POLLOUT 1",
+                b"SO_SNDBUF 10000 before connect: reads 20000, 20-256 KiB before EAGAIN"],
     "interfaces": [b"lo: family 2, flags 0x10049, 127.0.0.1/255.0.0.0",
                    b"if_nametoindex(lo): 1", b"if_indextoname(1): lo", b"mtu 65536"],
 }

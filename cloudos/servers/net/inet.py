@@ -33,6 +33,10 @@ SOMAXCONN = 4096
 # Buffer sizes as Linux's defaults (tcp_rmem/tcp_wmem[1], rmem/wmem_default) and limits
 TCP_RCVBUF, TCP_SNDBUF, UDP_BUF, BUF_MAX = 131072, 16384, 212992, 212992
 MIN_RCVBUF, MIN_SNDBUF = 2304, 4608
+# A loopback TCP socket's send buffer once connected, unless SO_SNDBUF set one: Linux
+# grows it as the connection starts (tcp_init_buffer_space) to hold ten of the
+# loopback's 64 KiB segments, which tcp_wmem[2] (4 MiB) caps: 3939840 on Linux 6.18
+LOOPBACK_SNDBUF = 3939840
 INT_MAX = (1 << 31) - 1
 UDP_MAX = 65507  # the largest UDP payload over IPv4 (65535 - 8 - 20)
 SIN = struct.Struct("!HH4s8x")  # (the family is little-endian: packed apart)
@@ -56,6 +60,7 @@ class InetSock:
     linger: tuple[int, int] = (0, 0)
     rcvbuf: int = 0
     sndbuf: int = 0
+    sndbuf_set: bool = False  # SO_SNDBUF set it (Linux's SOCK_SNDBUF_LOCK: never grown)
     # a datagram socket's queue: (payload, source address, source port), its bytes, and
     # the receives waiting for one
     dgrams: deque[tuple[bytes, bytes, int]] = field(default_factory=deque)
@@ -355,7 +360,9 @@ def setsockopt(sock: InetSock, level: int, option: int, value: bytes) -> None:
         if option in (net.SO_RCVBUF, net.SO_RCVBUFFORCE):
             sock.rcvbuf = max(wanted * 2, MIN_RCVBUF)
         else:
-            sock.sndbuf = max(wanted * 2, MIN_SNDBUF)
+            sock.sndbuf, sock.sndbuf_set = max(wanted * 2, MIN_SNDBUF), True
+        if sock.peer is not None:
+            resize(sock, sock.peer)
         return
     numeric = level in (net.IPPROTO_IP, net.SOL_NETLINK) or key in DEFAULTS
     sock.opts[key] = number if numeric else int(bool(number))
@@ -363,6 +370,31 @@ def setsockopt(sock: InetSock, level: int, option: int, value: bytes) -> None:
 
 _BUFFERS = {(net.SOL_SOCKET, o) for o in (net.SO_SNDBUF, net.SO_RCVBUF, net.SO_SNDBUFFORCE,
                                           net.SO_RCVBUFFORCE)}
+
+
+def connected(sock: InetSock, peer: InetSock) -> None:
+    """The two ends of a loopback connection just made: each one's send buffer grows as
+    Linux's (``LOOPBACK_SNDBUF``) unless SO_SNDBUF set it, and each way holds what
+    ``capacity`` says."""
+    for end in (sock, peer):
+        if not end.sndbuf_set and end.socktype == net.SOCK_STREAM:
+            end.sndbuf = LOOPBACK_SNDBUF
+    resize(sock, peer)
+
+
+def capacity(sender: InetSock, receiver: InetSock) -> int:
+    """The bytes a loopback connection holds one way before a write waits: the sender's
+    send buffer and the receiver's window (half its receive buffer: tcp_adv_win_scale 1)."""
+    return sender.sndbuf + receiver.rcvbuf // 2
+
+
+def resize(sock: InetSock, peer: InetSock) -> None:
+    """Both ways of the connection between ``sock`` and ``peer`` hold what their buffers
+    say now (after a connection or a buffer's change)."""
+    for sender, receiver in ((sock, peer), (peer, sock)):
+        tx = sender.owner.tx if sender.owner is not None else None
+        if tx is not None and not sender.forwarded:
+            tx.capacity = capacity(sender, receiver)
 
 
 def getsockopt(sock: InetSock, level: int, option: int) -> bytes:

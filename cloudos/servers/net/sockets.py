@@ -31,7 +31,7 @@ from cloudos.servers.net import host, inet, netlink
 from cloudos.servers.net.inet import InetSock
 from cloudos.servers.vfs import files, pipe
 from cloudos.servers.vfs.pipe import SHUT_READ, SHUT_WRITE, PipeServer
-from cloudos.servers.vfs.files import O_CLOEXEC, O_NONBLOCK, PIPE_CAPACITY, Listener, OpenFile, Pipe
+from cloudos.servers.vfs.files import O_CLOEXEC, O_NONBLOCK, Listener, OpenFile, Pipe
 
 if TYPE_CHECKING:
     from cloudos.servers.net.server import NetServer
@@ -227,6 +227,7 @@ def _loopback_connect(srv: NetServer, file: OpenFile, sock: InetSock, server: In
     srv.state.sockets[id(peer)] = peer
     accepted.peer = inet.sockaddr(peer, sock.local)
     file.pipe, file.tx, sock.remote = back, there, seen
+    inet.connected(sock, peer)
     listener.queue.append(accepted)
     serve_accepts(srv, listener)
     srv.wake_pollers()
@@ -797,7 +798,8 @@ def events(file: OpenFile) -> int:
         snd_shut = not tx.readers or not tx.writers
         mask |= (POLLIN | POLLRDHUP if rcv_shut else 0) | (POLLIN if rx.buffer else 0)
         mask |= POLLHUP if rcv_shut and snd_shut else 0
-        mask |= POLLOUT if len(tx.buffer) < PIPE_CAPACITY or snd_shut else 0
+        # (writable while a third of its room is free: sk_stream_is_writeable)
+        mask |= POLLOUT if len(tx.buffer) * 3 <= tx.capacity * 2 or snd_shut else 0
         mask |= POLLPRI if sock.urg_mark is not None and sock.urg_valid else 0
     return mask
 

@@ -235,8 +235,8 @@ def _room(pipe: Pipe, message: int, merge: int = 0) -> int:
         return merge + (pipe.capacity // PAGE - len(pipe.slots)) * PAGE
     if pipe.skbs is not None:
         return sum(_stream_chunks(pipe, message))
-    if pipe.bounds is None:
-        return pipe.capacity - len(pipe.buffer)
+    if pipe.bounds is None:  # (a TCP socket's may have shrunk below what it holds)
+        return max(pipe.capacity - len(pipe.buffer), 0)
     return message if pipe.charged < pipe.capacity and not _queue_full(pipe) else 0
 
 
@@ -402,8 +402,9 @@ def write(vfs: PipeServer, request: Request, file: OpenFile, data: bytes, done: 
     messages = pipe.bounds is not None
     if messages and len(data) > pipe.capacity - MESSAGE_SLACK:
         raise KernelError(Errno.EMSGSIZE, "a message larger than the socket's buffer")
-    if room < left and (left <= PIPE_BUF and pipe.skbs is None or room == 0 or messages):
-        # (atomic writes: a pipe's up to PIPE_BUF, a message; a stream waits for room)
+    if room < left and (left <= PIPE_BUF and pipe.slots is not None or room == 0 or messages):
+        # (atomic writes: a pipe's or FIFO's up to PIPE_BUF, a message; a stream's are
+        # never atomic: it takes what fits, or waits for room)
         if nonblock:
             if done:
                 return done
