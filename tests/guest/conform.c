@@ -427,6 +427,102 @@ static void recv_with_fd(int sock, int flags, const char *label)
            first ? first : '-');
 }
 
+static void on_alarm(int sig)
+{
+    (void)sig;
+}
+
+static void send_fd(int sock, const char *bytes)
+{
+    int file = open("/proc/self/cmdline", O_RDONLY);
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec out = {(void *)bytes, strlen(bytes)};
+    struct msghdr sm = {0};
+    sm.msg_iov = &out;
+    sm.msg_iovlen = 1;
+    sm.msg_control = cbuf;
+    sm.msg_controllen = sizeof cbuf;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&sm);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &file, sizeof file);
+    sendmsg(sock, &sm, 0);
+    close(file);
+}
+
+/* MSG_WAITALL on an AF_UNIX stream (was EOPNOTSUPP): a receive waits for all it asked,
+ * across writes that come later, and ends early at the end of the stream or after bytes
+ * that carry files; with MSG_DONTWAIT it takes what is there. */
+static void stream_waitall(void)
+{
+    int sv[2];
+    char buf[64];
+    long r;
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    SHOW("waitall|dontwait, empty", recv(sv[0], buf, 10, MSG_WAITALL | MSG_DONTWAIT));
+    write(sv[1], "abc", 3);
+    memset(buf, 0, sizeof buf);
+    r = recv(sv[0], buf, 10, MSG_WAITALL | MSG_DONTWAIT);
+    printf("waitall|dontwait, 3 there: %ld [%s]\n", r, buf);
+    pid_t child = fork();
+    if (child == 0) {
+        write(sv[1], "ab", 2);
+        usleep(100000);
+        write(sv[1], "cdefg", 5);
+        usleep(100000);
+        write(sv[1], "hijkl", 5);
+        usleep(100000);
+        send_fd(sv[1], "FD");
+        write(sv[1], "after", 5);
+        usleep(100000);
+        write(sv[1], "xyz", 3);
+        _exit(0);
+    }
+    memset(buf, 0, sizeof buf);
+    r = recv(sv[0], buf, 10, MSG_WAITALL);
+    printf("waitall 10 over three writes: %ld [%s]\n", r, buf);
+    memset(buf, 0, sizeof buf);
+    r = recv(sv[0], buf, 20, MSG_WAITALL);
+    printf("waitall 20, files on the way: %ld [%s]\n", r, buf);
+    waitpid(child, NULL, 0);
+    close(sv[1]);
+    memset(buf, 0, sizeof buf);
+    r = recv(sv[0], buf, 20, MSG_WAITALL);
+    printf("waitall 20, then the end: %ld [%s]\n", r, buf);
+    close(sv[0]);
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    child = fork();
+    if (child == 0) {
+        write(sv[1], "12", 2);
+        usleep(100000);
+        send_fd(sv[1], "34");
+        write(sv[1], "56", 2);
+        char done;
+        read(sv[1], &done, 1);  /* alive until the parent has read its passed file */
+        _exit(0);
+    }
+    recv_with_fd(sv[0], MSG_WAITALL, "recvmsg waitall 10");
+    recv_with_fd(sv[0], 0, "recvmsg then");
+    write(sv[0], "!", 1);
+    waitpid(child, NULL, 0);
+    /* a signal (no SA_RESTART): the bytes taken so far, or EINTR with none */
+    struct sigaction sa = {.sa_handler = on_alarm}, old;
+    sigaction(SIGALRM, &sa, &old);
+    struct itimerval t = {.it_value = {.tv_usec = 100000}};
+    write(sv[1], "abc", 3);
+    setitimer(ITIMER_REAL, &t, NULL);
+    memset(buf, 0, sizeof buf);
+    r = recv(sv[0], buf, 10, MSG_WAITALL);
+    printf("waitall 10, a signal after 3: %ld [%s]\n", r, buf);
+    SHOW("then, nothing left", recv(sv[0], buf, 10, MSG_DONTWAIT));
+    setitimer(ITIMER_REAL, &t, NULL);
+    SHOW("waitall 10, a signal before any", recv(sv[0], buf, 10, MSG_WAITALL));
+    sigaction(SIGALRM, &old, NULL);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 /* recv(2) flags on AF_UNIX streams (CPython's test_socket RecvmsgUnixStreamTest
  * testRecvmsgPeek: MSG_PEEK was EOPNOTSUPP). */
 static void stream_peek(void)
@@ -517,6 +613,8 @@ int main(int argc, char **argv)
         proc_dir_pidfd();
     if (section("stream_peek"))
         stream_peek();
+    if (section("stream_waitall"))
+        stream_waitall();
     if (section("creat_dir"))
         creat_dir();
     if (section("tty_seek"))

@@ -59,6 +59,13 @@ SECTIONS = {
                     b"recvmsg peek again: 2 [Fd], fd passed: 1, its first byte: /",
                     b"recvmsg after: 4 [tail], fd passed: 0, its first byte: -",
                     b"peek at the end: 0"],
+    "stream_waitall": [b"waitall|dontwait, empty: -1 EAGAIN",
+                       b"waitall 10 over three writes: 10 [abcdefghij]",
+                       b"waitall 20, files on the way: 4 [klFD]",
+                       b"waitall 20, then the end: 8 [afterxyz]",
+                       b"recvmsg waitall 10: 4 [1234], fd passed: 1, its first byte: /",
+                       b"waitall 10, a signal after 3: 3 [abc]",
+                       b"waitall 10, a signal before any: -1 EINTR"],
 }
 
 

@@ -29,7 +29,7 @@ from cloudos.abi.vfs import Again, BytesOut, Received
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.net import host, inet, netlink
 from cloudos.servers.net.inet import InetSock
-from cloudos.servers.vfs import files, pipe
+from cloudos.servers.vfs import fileops, files, pipe
 from cloudos.servers.vfs.pipe import SHUT_READ, SHUT_WRITE, PipeServer
 from cloudos.servers.vfs.files import O_CLOEXEC, O_NONBLOCK, Listener, OpenFile, Pipe
 
@@ -592,18 +592,8 @@ def _receive_urgent(srv: NetServer, sock: InetSock, grant: Any, lengths: list[in
 
 def _copy(srv: PipeServer, grant: Any, lengths: list[int] | None, offset: int, data: bytes) -> int:
     """Copy ``data`` to the receive's buffers from ``offset`` on; its length."""
-    if lengths is None:
-        if data:
-            srv.api.copy_out(grant, offset, data)
-        return len(data)
-    done, at = 0, 0
-    for token, length in zip(grant, lengths):
-        if at + length > offset and done < len(data):
-            skip = max(0, offset - at)
-            piece = data[done:done + length - skip]
-            srv.api.copy_out(token, skip, piece)
-            done += len(piece)
-        at += length
+    if data:
+        fileops.scatter(srv.api, grant, data, lengths, offset)
     return len(data)
 
 

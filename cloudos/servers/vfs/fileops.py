@@ -123,14 +123,17 @@ class FileOps:
 
 
 def scatter(api: ServerApi, grant: Any, data: bytes | memoryview,
-            lengths: list[int] | None) -> None:
-    """Copy a read's bytes to its grant, or (``lengths``: a readv's) to its grants in order."""
+            lengths: list[int] | None, offset: int = 0) -> None:
+    """Copy a read's bytes to its grant, or (``lengths``: a readv's) to its grants in order,
+    from ``offset`` on (a receive that takes its bytes in several steps)."""
     if lengths is None:
-        api.copy_out(grant, 0, data)
+        api.copy_out(grant, offset, data)
         return
-    done = 0
+    done, at = 0, 0
     for token, length in zip(grant, lengths):
-        piece = data[done:done + length]
-        if piece:
-            api.copy_out(token, 0, piece)
-        done += len(piece)
+        if at + length > offset and done < len(data):
+            skip = max(0, offset - at)
+            piece = data[done:done + length - skip]
+            api.copy_out(token, skip, piece)
+            done += len(piece)
+        at += length

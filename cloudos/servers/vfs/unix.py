@@ -26,7 +26,7 @@ from cloudos.abi.vfs import BytesOut, Ioctl, Received
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.net.inet import BUF_MAX, INT_MAX, MIN_SNDBUF
 from cloudos.servers.net.sockets import IFREQ_ANSWERS, interface_ioctl
-from cloudos.servers.vfs import files, pipe
+from cloudos.servers.vfs import fileops, files, pipe
 from cloudos.servers.vfs.pipe import SHUT_READ, SHUT_WRITE
 from cloudos.servers.vfs.fileops import FileOps
 from cloudos.servers.vfs.files import (O_CLOEXEC, O_NONBLOCK, Listener,
@@ -431,16 +431,21 @@ def recvfrom(vfs: Vfs, request: Request, r: abi.Recvfrom) -> Any:
 def _stream_receive(vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
                     lengths: list[int] | None, flags: int, control: Any) -> Any:
     """A stream socket's recv, recvfrom or recvmsg with its flags, as Linux's
-    unix_stream_read_generic: MSG_PEEK copies the bytes and leaves them queued, MSG_OOB is
-    EINVAL (no out-of-band byte is ever queued here), flags that mean nothing to a
-    stream (MSG_TRUNC, MSG_NOSIGNAL, MSG_ERRQUEUE...) are ignored; MSG_WAITALL is not
-    implemented (EOPNOTSUPP, never a short read)."""
+    unix_stream_read_generic: MSG_PEEK copies the bytes and leaves them queued,
+    MSG_WAITALL waits for all ``count`` bytes (``_StreamWaitAll``; with MSG_PEEK, or not
+    blocking, it means nothing), MSG_OOB is EINVAL (no out-of-band byte is ever queued
+    here), flags that mean nothing to a stream (MSG_TRUNC, MSG_NOSIGNAL, MSG_ERRQUEUE...)
+    are ignored."""
     if flags & MSG_OOB:
         raise KernelError(Errno.EINVAL, "no out-of-band data")
-    if flags & MSG_WAITALL:
-        raise KernelError(Errno.EOPNOTSUPP, "MSG_WAITALL on an AF_UNIX stream")
     dontwait = bool(flags & MSG_DONTWAIT)
     if not flags & MSG_PEEK:
+        if flags & MSG_WAITALL and not dontwait and not file.flags & O_NONBLOCK \
+                and file.pipe is not None and count:
+            waiting = _StreamWaitAll(control)
+            if not waiting.resume(vfs, request, file.pipe, count, grant, lengths):
+                file.pipe.blocked_readers.append((request, count, grant, lengths, waiting))
+            return None  # (answered by ``resume``, now or as bytes come)
         return pipe.read(vfs, request, file, count, grant, lengths, dontwait, control)
     rx = file.pipe
     assert rx is not None
@@ -472,6 +477,39 @@ def _peek(vfs: pipe.PipeServer, request: Request, rx: Pipe, count: int, grant: A
         held.refs += 1  # (the fd hand_over installs holds this one)
     return pipe.hand_over(vfs, request, grant, bytes(rx.buffer[:end - start]), lengths, passed,
                           control)
+
+
+class _StreamWaitAll(pipe.Resumable):
+    """A blocking MSG_WAITALL receive on a stream (Linux's unix_stream_read_generic with
+    ``count`` as its target): it takes what comes until ``count`` bytes, the end of the
+    stream, or bytes that carry files (the receive ends with them; they go to recvmsg's
+    control buffer as a plain receive's do)."""
+
+    def __init__(self, control: Any) -> None:
+        self.control, self.done = control, 0
+
+    def resume(self, vfs: pipe.PipeServer, request: Request, rx: Pipe, count: int, grant: Any,
+               lengths: list[int] | None) -> bool:
+        data, passed = pipe.take(rx, count - self.done)
+        try:
+            if data:
+                fileops.scatter(vfs.api, grant, data, lengths, self.done)
+        except KernelError as err:  # (its buffer went: what came before it is the answer)
+            for held in passed:
+                vfs.unref(held)
+            vfs.answer(request, self.done or -err.errno)
+            return True
+        if data:
+            self.done += len(data)
+            request.on_crash = self.done  # taken already: a crash must not lose it
+            pipe.signal_async(vfs, rx.async_writers)
+            pipe.changed(vfs, rx)  # (room for writers)
+        if self.done < count and not passed and rx.writers and rx.readers:
+            return False
+        answer = pipe.hand_over(vfs, request, grant, b"", lengths, passed, self.control)
+        vfs.answer(request, self.done if isinstance(answer, int) else
+                   Received(self.done, answer.control_used, answer.msg_flags))
+        return True
 
 
 class _StreamPeek(pipe.Resumable):
