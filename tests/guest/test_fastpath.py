@@ -29,7 +29,10 @@ CALLS = re.compile(rb"^ *(\d+) +[\d.]+  (read|write)$", re.M)
 
 
 def _env(fast: bool) -> dict[str, str]:
-    return {**os.environ, "CLOUDOS_FASTPATH": "1" if fast else "0"}
+    """The fast path on (with the direct switch, which pipe reads and writes served in
+    the personality need: the suite itself may run with it off) or off."""
+    return {**os.environ, "CLOUDOS_FASTPATH": "1" if fast else "0",
+            **({"CLOUDOS_DIRECT_SWITCH": "1"} if fast else {})}
 
 
 @pytest.mark.parametrize("program,section", SLOW_CASES,

@@ -34,8 +34,10 @@ EXPECTED = [b"pingpong: 2000 rounds, 0 bad, then read 0",
             b"badbuf: read into NULL -1 EFAULT, 1 left, write from NULL -1 EFAULT",
             b"nonblock: empty read -1 EAGAIN, then 1, no writer 0",
             b"big: 200000 bytes, 0 bad", b"epipe: -1 EPIPE"]
-MODES = {"on": {}, "fastpath-off": {"CLOUDOS_FASTPATH": "0"},
-         "switch-off": {"CLOUDOS_DIRECT_SWITCH": "0"}}
+# (each mode sets both switches: the suite itself may run with either off)
+MODES = {"on": {"CLOUDOS_FASTPATH": "1", "CLOUDOS_DIRECT_SWITCH": "1"},
+         "fastpath-off": {"CLOUDOS_FASTPATH": "0", "CLOUDOS_DIRECT_SWITCH": "1"},
+         "switch-off": {"CLOUDOS_FASTPATH": "1", "CLOUDOS_DIRECT_SWITCH": "0"}}
 
 
 def _run(guest_bins, run_native, run_cloudos, mode: str, section: str | None = None,
