@@ -432,7 +432,7 @@ static void on_alarm(int sig)
     (void)sig;
 }
 
-static void send_fd(int sock, const char *bytes)
+static long send_fd(int sock, const char *bytes)
 {
     int file = open("/proc/self/cmdline", O_RDONLY);
     char cbuf[CMSG_SPACE(sizeof(int))];
@@ -447,8 +447,9 @@ static void send_fd(int sock, const char *bytes)
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(c), &file, sizeof file);
-    sendmsg(sock, &sm, 0);
+    long sent = sendmsg(sock, &sm, 0);
     close(file);
+    return sent;
 }
 
 /* MSG_WAITALL on an AF_UNIX stream (was EOPNOTSUPP): a receive waits for all it asked,
@@ -572,21 +573,7 @@ static void stream_peek(void)
     r = recv(sv[0], buf, 64, 0);
     printf("recv: %ld [%s]\n", r, buf);
     /* a passed fd: a peek gives a copy of it, the read the fd itself */
-    int file = open("/proc/self/cmdline", O_RDONLY);
-    char cbuf[CMSG_SPACE(sizeof(int))];
-    struct iovec out = {"Fd", 2};
-    struct msghdr sm = {0};
-    sm.msg_iov = &out;
-    sm.msg_iovlen = 1;
-    sm.msg_control = cbuf;
-    sm.msg_controllen = sizeof cbuf;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&sm);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &file, sizeof file);
-    SHOW("sendmsg with an fd", sendmsg(sv[1], &sm, 0));
-    close(file);
+    SHOW("sendmsg with an fd", send_fd(sv[1], "Fd"));
     write(sv[1], "tail", 4);
     recv_with_fd(sv[0], MSG_PEEK, "recvmsg peek");
     recv_with_fd(sv[0], MSG_PEEK, "recvmsg peek again");

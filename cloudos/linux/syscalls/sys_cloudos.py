@@ -114,6 +114,16 @@ class _Receiver:
         self.thread, self.msg_addr = t, msg_addr
         self.data_addr, self.capacity = found
 
+    def move(self, sender: Thread, msg_addr: int, reply_token: int) -> int:
+        """``sender``'s message at ``msg_addr`` straight into this buffer, with
+        ``reply_token`` (0: none) as its reply capability, in one C call
+        (``_ipcmsg.move``): its size, or -1 when it is not the common case (nothing done)."""
+        process = sender.process
+        ram, leaves = process.aspace.ram, process.aspace.pt.leaves
+        return int(_ipcmsg.move(ram.host_address, ram.size, leaves, msg_addr,
+                                self.thread.process.aspace.pt.leaves, self.msg_addr,
+                                self.data_addr, self.capacity, reply_token, process.pid & U64))
+
     def __call__(self, msg: Message) -> int:
         t, msg_addr, data_addr = self.thread, self.msg_addr, self.data_addr
         aspace, ipc = t.process.aspace, t.process.kernel.ipc
@@ -308,11 +318,7 @@ def sys_call(t: Thread, token: int, msg: int, reply: int, timeout_ns: int, *_: i
                 reply_id = ipc._id()
                 cap = Cap(REPLY, reply_id, Right.SEND)
                 reply_token = ipc.caps.token(cap)
-                ram = process.aspace.ram
-                size = _ipcmsg.move(ram.host_address, ram.size, process.aspace.pt.leaves, msg,
-                                    server.process.aspace.pt.leaves, deliver.msg_addr,
-                                    deliver.data_addr, deliver.capacity, reply_token,
-                                    process.pid & U64)
+                size = deliver.move(t, msg, reply_token)
                 if size >= 0:
                     ipc.caps.spaces.setdefault(server.process.pid, {})[reply_token] = cap
                     ipc.replies[reply_id] = t
@@ -391,12 +397,7 @@ def sys_reply(t: Thread, token: int, msg: int, *_: int) -> int:
                 and caller.channel == ("reply", cap.obj):
             deliver = ipc.receivers.get(caller)
             if type(deliver) is _Receiver:
-                process = t.process
-                ram = process.aspace.ram
-                size = _ipcmsg.move(ram.host_address, ram.size, process.aspace.pt.leaves, msg,
-                                    caller.process.aspace.pt.leaves, deliver.msg_addr,
-                                    deliver.data_addr, deliver.capacity, 0,
-                                    process.pid & U64)
+                size = deliver.move(t, msg, 0)
                 if size >= 0:
                     cap.valid = False
                     del space[token], ipc.replies[cap.obj], ipc.receivers[caller]
@@ -457,10 +458,7 @@ def sys_reply_recv(t: Thread, reply: int, msg: int, token: int, received: int,
                 and direct.may_hand_to(t, caller):
             answer = ipc.receivers[caller]
             assert isinstance(answer, _Receiver)
-            ram = process.aspace.ram
-            size = _ipcmsg.move(ram.host_address, ram.size, process.aspace.pt.leaves, msg,
-                                caller.process.aspace.pt.leaves, answer.msg_addr,
-                                answer.data_addr, answer.capacity, 0, process.pid & U64)
+            size = answer.move(t, msg, 0)
             if size >= 0:
                 cap.valid = False
                 del space[reply], ipc.replies[cap.obj], ipc.receivers[caller]
