@@ -162,6 +162,15 @@ class _Receiver:
         return size
 
 
+def _receiver_of(ipc: Ipc, thread: Thread | None, channel: tuple[str, int]) -> _Receiver | None:
+    """``thread``'s ``_Receiver`` while it still sleeps on ``channel`` in one (a server in
+    receive, a caller awaiting its answer): the C transfer's common case; else None."""
+    if thread is None or thread.state is not BLOCKED or thread.channel != channel:
+        return None
+    deliver = ipc.receivers.get(thread)
+    return deliver if isinstance(deliver, _Receiver) else None
+
+
 def _keep(ipc: Ipc, pid: int, cap: Cap) -> int:
     """Install ``cap`` for ``pid``, unless ``pid`` already holds the same capability from
     the same parent: then that one stays and ``cap`` leaves its parent's derivation list."""
@@ -304,12 +313,8 @@ def sys_call(t: Thread, token: int, msg: int, reply: int, timeout_ns: int, *_: i
         # answer) leaves nothing done: the steps below take the call, in their order.
         sleepers = kernel.scheduler.channels.get(("recv", port.id))
         server = sleepers[0] if sleepers else None  # (``_waiting``)
-        if server is not None and server.state is BLOCKED \
-                and server.channel == ("recv", port.id) \
-                and type(ipc.receivers.get(server)) is _Receiver \
-                and direct.may_hand_to(t, server):
-            deliver = ipc.receivers[server]
-            assert isinstance(deliver, _Receiver)
+        deliver = _receiver_of(ipc, server, ("recv", port.id))
+        if deliver is not None and server is not None and direct.may_hand_to(t, server):
             try:
                 deliver_reply: _Receiver | None = _Receiver(t, reply)
             except KernelError:  # (answered below, after the request's own errors)
@@ -393,16 +398,14 @@ def sys_reply(t: Thread, token: int, msg: int, *_: int) -> int:
         # replier's ``struct cloudos_msg`` into the caller's), when the caller still
         # waits in a ``_Receiver``; else (or -1 from it) the steps below
         caller = ipc.replies.get(cap.obj)
-        if caller is not None and caller.state is BLOCKED \
-                and caller.channel == ("reply", cap.obj):
-            deliver = ipc.receivers.get(caller)
-            if type(deliver) is _Receiver:
-                size = deliver.move(t, msg, 0)
-                if size >= 0:
-                    cap.valid = False
-                    del space[token], ipc.replies[cap.obj], ipc.receivers[caller]
-                    switch.wake(kernel, caller, size)
-                    return 0
+        waiting = _receiver_of(ipc, caller, ("reply", cap.obj))
+        if waiting is not None and caller is not None:
+            size = waiting.move(t, msg, 0)
+            if size >= 0:
+                cap.valid = False
+                del space[token], ipc.replies[cap.obj], ipc.receivers[caller]
+                switch.wake(kernel, caller, size)
+                return 0
     outgoing = _outgoing(t, msg)
     if cap is not None and cap.valid and cap.type is REPLY \
             and cap.rights & Right.SEND and switch.inline(kernel):
@@ -452,12 +455,8 @@ def sys_reply_recv(t: Thread, reply: int, msg: int, token: int, received: int,
         # replier asleep on its port (as ``sys_receive``'s), and the caller run at once
         # (``hand_to``, as ``sys_call`` runs the server): no wake-up through the queue.
         caller = ipc.replies.get(cap.obj)
-        if caller is not None and caller.state is BLOCKED \
-                and caller.channel == ("reply", cap.obj) \
-                and type(ipc.receivers.get(caller)) is _Receiver \
-                and direct.may_hand_to(t, caller):
-            answer = ipc.receivers[caller]
-            assert isinstance(answer, _Receiver)
+        answer = _receiver_of(ipc, caller, ("reply", cap.obj))
+        if answer is not None and caller is not None and direct.may_hand_to(t, caller):
             size = answer.move(t, msg, 0)
             if size >= 0:
                 cap.valid = False
