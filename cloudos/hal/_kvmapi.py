@@ -111,8 +111,11 @@ SET_SIGNAL_MASK = _iow(0x8B, 4)
 GET_XSAVE, SET_XSAVE = _ior(0xA4, 4096), _iow(0xA5, 4096)
 SET_XCRS = _iow(0xA7, ctypes.sizeof(Xcrs))
 GET_VCPU_EVENTS, SET_VCPU_EVENTS = _ior(0x9F, 64), _iow(0xA0, 64)
-# struct kvm_vcpu_events opens with the exception: injected, nr, has_error_code, pending
-EVENT_EXCEPTION_INJECTED, EVENT_EXCEPTION_PENDING, EVENT_EXCEPTION_HAS_PAYLOAD = 0, 3, 55
+# struct kvm_vcpu_events opens with the exception: injected, nr, has_error_code, pending,
+# then the error code (u32); its payload flag (u8) and payload (u64) are at 55 and 56
+EVENT_EXCEPTION_INJECTED, EVENT_EXCEPTION_NR, EVENT_EXCEPTION_PENDING = 0, 1, 3
+EVENT_EXCEPTION_ERROR_CODE = 4
+EVENT_EXCEPTION_HAS_PAYLOAD, EVENT_EXCEPTION_PAYLOAD = 55, 56
 
 CAP_SYNC_REGS = 74
 SYNC_X86_REGS, SYNC_X86_SREGS = 1, 2

@@ -811,12 +811,17 @@ class KvmCpu:
         if offset == _SYSCALL:
             self.exit_syscalls += 1
             if not self._in_stub:  # this host's SYSCALL, stopped with its fault queued
-                self._drop_queued_exception()
+                self._take_queued_exception()
             regs.rip, regs.rflags = regs.rcx, (regs.r11 & RFLAGS_USER) | 2
             return self._syscall()
-        if not self._in_stub:
-            self.exit_stops += 1
-            return Trap(TrapKind.QUANTUM_EXPIRED, regs.rip)
+        if not self._in_stub:  # stopped in user code, perhaps with an exception queued
+            queued = self._take_queued_exception()
+            if queued is None:
+                self.exit_stops += 1
+                return Trap(TrapKind.QUANTUM_EXPIRED, regs.rip)
+            self.exit_faults += 1
+            vector, error, address = queued
+            return self._deliver(vector, regs.rip, regs.rflags, error, address)
         if _IRET_FLUSH <= offset < _VECTORS and reason == K.EXIT_INTR:
             self._from_frame()
             self._flush = offset == _IRET_FLUSH
@@ -827,17 +832,34 @@ class KvmCpu:
             return self._exception(offset // 4 - _VECTORS // 4)
         raise KvmError(f"{K.EXIT_NAMES[reason]} exit at {regs.rip:#x} in the stubs")
 
-    def _drop_queued_exception(self) -> None:
-        """Forget the page fault at LSTAR that KVM has queued for a SYSCALL that kept ring
-        3 (it would be delivered at the next entry, wherever RIP then is: measured, a
-        getpid loop saw the call run twice, the second with its result as the number)."""
+    def _take_queued_exception(self) -> tuple[int, int, int] | None:
+        """The exception KVM has decided on but not yet delivered, as (vector, error code,
+        CR2), taken out of the vCPU; None if there is none.
+
+        A stop in user code can find one: this host's KVM (PVM) queues a user fault for
+        delivery at the next entry, and a timer signal can end KVM_RUN in between (under
+        a 1-40 us quantum, about one stop in ten). Left queued, it would strike whatever
+        the next entry runs, perhaps another context, at that context's RIP with the
+        other's error code and CR2: grep, run after ls on a loaded host, died of a write
+        to an address of ls's. Taken here, it is answered as if its stub had run, at the
+        RIP it was raised at (a fault's own instruction; a trap's next one), so nothing is
+        lost or run twice. So is the page fault at LSTAR that a SYSCALL which kept ring 3
+        leaves queued (measured: a getpid loop saw the call run twice, the second with
+        its result as the number)."""
         events = (ctypes.c_uint8 * 64)()
         K.ioctl(self.fd, K.GET_VCPU_EVENTS, events)
-        if events[K.EVENT_EXCEPTION_INJECTED] or events[K.EVENT_EXCEPTION_PENDING]:
-            for field in (K.EVENT_EXCEPTION_INJECTED, K.EVENT_EXCEPTION_PENDING,
-                          K.EVENT_EXCEPTION_HAS_PAYLOAD):
-                events[field] = 0
-            K.ioctl(self.fd, K.SET_VCPU_EVENTS, events)
+        if not (events[K.EVENT_EXCEPTION_INJECTED] or events[K.EVENT_EXCEPTION_PENDING]):
+            return None
+        vector = events[K.EVENT_EXCEPTION_NR]
+        error = int.from_bytes(bytes(events[K.EVENT_EXCEPTION_ERROR_CODE:][:4]), "little")
+        address = self._run.sregs.cr2
+        if events[K.EVENT_EXCEPTION_HAS_PAYLOAD]:  # (CR2 not yet written: the payload is it)
+            address = int.from_bytes(bytes(events[K.EVENT_EXCEPTION_PAYLOAD:][:8]), "little")
+        for field in (K.EVENT_EXCEPTION_INJECTED, K.EVENT_EXCEPTION_PENDING,
+                      K.EVENT_EXCEPTION_HAS_PAYLOAD):
+            events[field] = 0
+        K.ioctl(self.fd, K.SET_VCPU_EVENTS, events)
+        return vector, error, address
 
     def _syscall(self) -> Trap | None:
         result = self.syscall_handler(*self.syscall_args())
@@ -862,14 +884,21 @@ class KvmCpu:
         if cs & 3 != 3:
             raise KvmError(f"exception {vector} (error {error:#x}) at {rip:#x} in ring 0")
         regs.rsp = rsp
-        if vector == 14 and self._run.sregs.cr2 == STUB_VA + _SYSCALL and error & PF_FETCH:
+        return self._deliver(vector, rip, rflags, error, self._run.sregs.cr2)
+
+    def _deliver(self, vector: int, rip: int, rflags: int, error: int,
+                 address: int) -> Trap | None:
+        """Exception ``vector`` raised in user code at ``rip`` (CR2 ``address`` for a page
+        fault): resolved in place (None: go on at ``rip``), or the kernel's trap."""
+        regs = self._run.regs
+        if vector == 14 and address == STUB_VA + _SYSCALL and error & PF_FETCH:
             if rip == STUB_VA + _SYSCALL:  # a SYSCALL that kept ring 3 and faulted at LSTAR
                 self.exit_faults -= 1
                 self.exit_syscalls += 1
                 regs.rip, regs.rflags = regs.rcx, (regs.r11 & RFLAGS_USER) | 2
                 return self._syscall()
             # That fault delivered late, after the host moved RIP on (what
-            # _drop_queued_exception prevents): nothing happened at ``rip``; go on there.
+            # _take_queued_exception prevents): nothing happened at ``rip``; go on there.
             regs.rip, regs.rflags = rip, rflags
             return None
         regs.rip, regs.rflags = rip, rflags
@@ -881,7 +910,6 @@ class KvmCpu:
         if vector == DEBUG_VECTOR and self._stepping:
             return Trap(TrapKind.BREAKPOINT, rip, DEBUG_VECTOR)  # one instruction ran
         if vector == 14:
-            address = self._run.sregs.cr2
             self._widening = True
             try:
                 if self.fault_handler(address, rip, error):
