@@ -30,8 +30,9 @@ the stub's supervisor page faults at LSTAR; a page fault at exactly that RIP fro
 ring 3 is that SYSCALL (a jump there with chosen RCX/R11 is no more than a SYSCALL
 and a jump), answered like a system call: still one exit per call, but PVM's
 emulation of the SYSCALL makes it ~55 µs. A timer signal can stop the vCPU
-between the SYSCALL and its fault, with the fault queued in KVM: it is dropped
-(KVM_SET_VCPU_EVENTS), or it would strike wherever RIP is next. (``int N`` through a
+between a fault (that one, or any other in user code) and its delivery, with the
+fault queued in KVM: it is taken out (KVM_SET_VCPU_EVENTS) and answered at once, or
+it would strike whatever runs next, at its RIP. (``int N`` through a
 DPL-0 gate and ``sysenter`` give #UD there, not #GP: SIGILL, not SIGSEGV.)
 
 A single step (PTRACE_SINGLESTEP) is the trap flag, set for one run and never shown to
