@@ -17,8 +17,8 @@ from cloudos.kernel.task import Process, State, Thread
 from cloudos.linux import coredump, faultaround, ptrace, signals, vdso
 from cloudos.linux.aspace import install_frame_refs
 from cloudos.linux.pagecache import collect_shared
-from cloudos.linux.process import memory_kinds
-from cloudos.linux.syscalls import sys_file, sys_fork, sys_ipc
+from cloudos.linux.process import LinuxThread, memory_kinds
+from cloudos.linux.syscalls import sys_file, sys_fork, sys_futex, sys_ipc
 
 
 class LinuxPersonality:
@@ -41,10 +41,14 @@ class LinuxPersonality:
         vdso.tick(self.kernel)
 
     def on_dying(self, dying: Process) -> None:
-        """A process is about to lose its memory: its core file, if it leaves one."""
+        """A process is about to lose its memory: the robust futexes its threads hold go
+        to their next lockers; its core file, if it leaves one."""
         kernel = self.kernel
         if kernel.smp is not None:  # its threads on other CPUs stop (their registers)
             kernel.smp.shootdown(dying.aspace.pt.root)
+        for thread in dying.threads:
+            if isinstance(thread.personality, LinuxThread):
+                sys_futex.exit_robust_list(thread)
         try:
             image = coredump.on_dying(dying)
         except Exception as err:  # a dump that cannot be made must not take the kernel down

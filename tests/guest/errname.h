@@ -24,7 +24,8 @@ static const char *errname(int e)
         {EINPROGRESS, "EINPROGRESS"}, {EALREADY, "EALREADY"}, {EADDRNOTAVAIL, "EADDRNOTAVAIL"},
         {ENETUNREACH, "ENETUNREACH"}, {ESOCKTNOSUPPORT, "ESOCKTNOSUPPORT"},
         {EDESTADDRREQ, "EDESTADDRREQ"}, {ECONNRESET, "ECONNRESET"}, {EDOM, "EDOM"},
-        {EIDRM, "EIDRM"}, {ENOMSG, "ENOMSG"},
+        {EIDRM, "EIDRM"}, {ENOMSG, "ENOMSG"}, {EOWNERDEAD, "EOWNERDEAD"},
+        {ENOTRECOVERABLE, "ENOTRECOVERABLE"},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (table[i].num == e)

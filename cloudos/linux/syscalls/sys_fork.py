@@ -40,7 +40,7 @@ from cloudos.linux.process import (RLIMIT_NPROC, RLIMIT_STACK, LinuxProcess, cpu
                                    linux_thread, load_program, since_boot, thread_ended)
 from cloudos.linux.syscalls.args import s32, user_string
 from cloudos.linux.syscalls import sys_file, sys_ns, sys_pidfd
-from cloudos.linux.syscalls.sys_futex import futex_wake
+from cloudos.linux.syscalls.sys_futex import exit_robust_list, futex_wake
 from cloudos.linux import cpulimit
 
 CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
@@ -445,8 +445,9 @@ def _become(t: Thread, new: AddressSpace, entry: int, rsp: int, path: bytes,
             args: list[bytes]) -> None:
     """The rest of a successful exec: one thread, the new image, Linux's resets."""
     process, kernel = t.process, t.process.kernel
-    for other in process.threads:  # exec ends every other thread
-        if other is not t:
+    for other in process.threads:  # exec ends every other thread, as if each exited,
+        exit_robust_list(other)     # and releases the robust futexes of all in the old
+        if other is not t:          # memory
             other.state = State.TERMINATED
     process.threads = [t]
     old, process.aspace = process.aspace, new
@@ -486,6 +487,7 @@ def sys_exit(t: Thread, code: int, *_: int) -> int:
     """Implements Linux exit(2): ends the calling thread."""
     if ptrace.exit_stop(t, (s32(code) & 0xFF) << 8):
         raise Stop
+    exit_robust_list(t)
     _clear_child_tid(t)
     kernel = t.process.kernel
     kernel.exit_thread(t, s32(code) & 0xFF)

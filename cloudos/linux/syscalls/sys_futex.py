@@ -11,6 +11,9 @@ a private wait is woken by a private wake of its own process only.
 A thread sleeps on one channel; futex_waitv's thread sleeps on one of its own, and
 each of its futexes lists it (``_vectors``), so that a wake of any of them wakes it
 with that futex's index.
+
+A thread's robust list (set_robust_list) is walked when it ends or execs
+(``exit_robust_list``): the next locker of a robust mutex it held gets EOWNERDEAD.
 """
 
 import itertools
@@ -24,6 +27,7 @@ from cloudos.kernel.mm.vm import PAGE_MASK, USER_END
 from cloudos.kernel.task import State, Thread
 from cloudos.kernel.trap import Stop
 from cloudos.linux import switch
+from cloudos.linux.process import linux_thread
 from cloudos.linux.syscalls.args import deadline, read_timespec, s32
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 3, 4
@@ -36,6 +40,9 @@ BITSET_MATCH_ANY = 0xFFFF_FFFF
 FUTEX_WAITV = struct.Struct("<QQII")
 FUTEX_WAITV_MAX, FUTEX2_SIZE_MASK, FUTEX2_SIZE_U32, FUTEX2_PRIVATE = 128, 3, 2, 128
 CLOCK_REALTIME, CLOCK_MONOTONIC = 0, 1
+# A robust futex word: the owner's tid, and two flags; at most 2048 list entries are walked
+FUTEX_WAITERS, FUTEX_OWNER_DIED, FUTEX_TID_MASK = 0x8000_0000, 0x4000_0000, 0x3FFF_FFFF
+ROBUST_LIST_LIMIT = 2048
 # futex_waitv's sleepers by futex key: (thread, the channel it sleeps on, the index);
 # and each thread's registration (channel, keys), dropped at its next futex_waitv or wake
 _vectors: dict[Hashable, list[tuple[Thread, Hashable, int]]] = {}
@@ -238,3 +245,72 @@ def sys_futex_waitv(t: Thread, waiters: int, count: int, flags: int, timeout: in
     _registered[t] = (channel, keys)
     t.process.kernel.scheduler.sleep_on(t, channel, until, -Errno.ETIMEDOUT)
     raise Stop
+
+
+# -- robust lists -----------------------------------------------------------------
+def exit_robust_list(t: Thread) -> None:
+    """What ``t``'s end (or exec) does to the robust futexes it holds, as Linux's
+    exit_robust_list: in the list it registered (struct robust_list_head: the first entry,
+    the futex word's offset from an entry, the entry of a lock being taken or released),
+    each word ``t`` owns gets FUTEX_OWNER_DIED (its tid bits cleared, FUTEX_WAITERS kept)
+    and, with waiters, one is woken; so the next locker gets EOWNERDEAD. A pending entry
+    nobody owns gets a wake (its holder may have died between unlock and wake). An entry's
+    low bit marks a PI futex: marked, not woken. The walk stops at a bad address, a
+    misaligned word or after 2048 entries; the registration is dropped."""
+    state = linux_thread(t)
+    head, _ = state.robust_list
+    state.robust_list = (0, 0)
+    if not head:
+        return
+    aspace = t.process.aspace
+    try:
+        first, offset, pending = struct.unpack("<QqQ", aspace.copy_in(head, 24))
+    except KernelError:
+        return
+    entry, pi = first & ~1, first & 1
+    pending, pending_pi = pending & ~1, pending & 1
+    for _ in range(ROBUST_LIST_LIMIT):
+        if entry == head:
+            break
+        try:
+            following: int | None = struct.unpack("<Q", aspace.copy_in(entry, 8))[0]
+        except KernelError:
+            following = None
+        if entry != pending and not _owner_died(t, entry + offset, bool(pi), False):
+            return
+        if following is None:
+            return
+        entry, pi = following & ~1, following & 1
+    if pending:
+        _owner_died(t, pending + offset, bool(pending_pi), True)
+
+
+def _owner_died(t: Thread, uaddr: int, pi: bool, pending: bool) -> bool:
+    """One robust futex word of dying ``t`` (Linux's handle_futex_death); False: stop."""
+    uaddr &= 0xFFFF_FFFF_FFFF_FFFF
+    if uaddr & 3:
+        return False
+    aspace = t.process.aspace
+    try:
+        value = int.from_bytes(aspace.copy_in(uaddr, 4), "little")
+        owner = value & FUTEX_TID_MASK
+        if pending and not pi and not owner:
+            _wake_one(t, uaddr)
+            return True
+        if owner != t.tid:
+            return True
+        aspace.copy_out(uaddr, ((value & FUTEX_WAITERS) | FUTEX_OWNER_DIED).to_bytes(4, "little"))
+    except KernelError:
+        return False
+    if not pi and value & FUTEX_WAITERS:
+        _wake_one(t, uaddr)
+    return True
+
+
+def _wake_one(t: Thread, uaddr: int) -> None:
+    """A shared (not FUTEX_PRIVATE_FLAG) wake of one waiter, as Linux's robust wakes are
+    (glibc's robust mutexes wait so); it cannot fail the walk."""
+    try:
+        futex_wake(t, uaddr, 1)
+    except KernelError:
+        pass

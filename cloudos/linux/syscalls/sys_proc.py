@@ -9,11 +9,11 @@ from cloudos import __version__
 from cloudos.abi import sysctl
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.vm import USER_END
-from cloudos.kernel.task import Process, Thread
+from cloudos.kernel.task import Process, State, Thread
 from cloudos.linux.process import RLIM_INFINITY, RLIM_NLIMITS, linux, linux_thread
 from cloudos.linux.syscalls.args import s32, write_u64
 from cloudos.linux import cpulimit, creds, loadavg
-from cloudos.linux.syscalls import sys_file
+from cloudos.linux.syscalls import sys_file, sys_ptrace
 from cloudos.linux.process import RLIMIT_CPU, RLIMIT_NOFILE, RLIMIT_STACK
 
 from cloudos.hal import regs as X
@@ -311,10 +311,30 @@ def sys_set_tid_address(t: Thread, tidptr: int, *_: int) -> int:
 
 
 def sys_set_robust_list(t: Thread, head: int, length: int, *_: int) -> int:
-    """Implements Linux set_robust_list(2): recorded (the list is not walked at exit yet)."""
+    """Implements Linux set_robust_list(2): the list is walked when the thread ends or
+    execs (``sys_futex.exit_robust_list``)."""
     if length != ROBUST_LIST_HEAD_SIZE:
         raise KernelError(Errno.EINVAL, "robust list head size")
     linux_thread(t).robust_list = (head, length)
+    return 0
+
+
+def sys_get_robust_list(t: Thread, pid: int, head_ptr: int, len_ptr: int, *_: int) -> int:
+    """Implements Linux get_robust_list(2): the list head thread ``pid`` (0: the caller)
+    registered, or 0; another process's only for one that may ptrace it (EPERM)."""
+    pid, target = s32(pid), t
+    if pid:
+        found = [thread for process in t.process.kernel.processes.values()
+                 if not process.zombie for thread in process.threads
+                 if thread.tid == pid and thread.state is not State.TERMINATED]
+        if not found:
+            raise KernelError(Errno.ESRCH, f"no thread {pid}")
+        target = found[0]
+        if not sys_ptrace.may_access(t.process, target.process):
+            raise KernelError(Errno.EPERM, f"robust list of thread {pid}")
+    aspace = t.process.aspace
+    aspace.copy_out(len_ptr, struct.pack("<Q", ROBUST_LIST_HEAD_SIZE))
+    aspace.copy_out(head_ptr, struct.pack("<Q", linux_thread(target).robust_list[0]))
     return 0
 
 

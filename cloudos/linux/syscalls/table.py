@@ -480,9 +480,9 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.UNSHARE: partial(sys_ns.sys_unshare,
                            "CLONE_NEWNS (own mount table) and CLONE_NEWUTS; NEWIPC, NEWPID, "
                            "NEWNET, NEWUSER, NEWCGROUP, NEWTIME: EINVAL; FS/FILES: no-ops"),
-    Sysno.SET_ROBUST_LIST: partial(sys_proc.sys_set_robust_list,
-                                   "recorded; not walked at thread exit"),
-    Sysno.GET_ROBUST_LIST: enosys(),
+    Sysno.SET_ROBUST_LIST: full(sys_proc.sys_set_robust_list,
+                                "walked at thread exit, process death and exec"),
+    Sysno.GET_ROBUST_LIST: full(sys_proc.sys_get_robust_list),
     Sysno.SPLICE: partial(sys_file.sys_splice, "pipe to pipe, file, device, console or "
                           "socket; file, device or connected socket to pipe (not the console "
                           "or a UDP socket: EINVAL); copies"),
