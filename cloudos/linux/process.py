@@ -93,6 +93,7 @@ class LinuxProcess:
     thp_disable: bool = False
     started: float = 0.0  # seconds after boot it was made (fork), as /proc's starttime
     env_area: tuple[int, int] = (0, 0)  # its environment strings on the stack (execve's)
+    ioprio: int = 0  # ioprio_set (0: class none); recorded, inherited by fork
     ptrace: Any = None  # how its tracer traces it (``ptrace.Tracee``), None: untraced
     tracees: list[Process] = field(default_factory=list)  # the processes it traces
     # membarrier(2)'s REGISTER_* commands it made (its memory's: fork and exec clear them)
@@ -113,7 +114,8 @@ class LinuxProcess:
                             shm=dict(self.shm),
                             signalfd_mask=self.signalfd_mask, uts=self.uts,
                             dumpable=self.dumpable, no_new_privs=self.no_new_privs,
-                            thp_disable=self.thp_disable, env_area=self.env_area)
+                            thp_disable=self.thp_disable, env_area=self.env_area,
+                            ioprio=self.ioprio)
 
 
 @dataclass

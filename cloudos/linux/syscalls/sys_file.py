@@ -1499,6 +1499,36 @@ def sys_utimensat(t: Thread, dirfd: int, path: int, times: int, flags: int, *_: 
     return call(t, vfs.Utimensat(s32(dirfd), _path(t, path) if path else None, stamps, s32(flags)))
 
 
+def sys_utime(t: Thread, path: int, times: int, *_: int) -> int:
+    """Implements Linux utime(2): whole seconds (struct utimbuf), or now for NULL."""
+    stamps = None
+    if times:
+        actime, modtime = struct.unpack("<qq", t.process.aspace.copy_in(times, 16))
+        stamps = (actime * 10**9, modtime * 10**9)
+    return call(t, vfs.Utimensat(AT_FDCWD, _path(t, path), stamps, 0))
+
+
+def sys_utimes(t: Thread, path: int, times: int, *_: int) -> int:
+    """Implements Linux utimes(2): two struct timeval (tv_usec in [0, 10^6), else
+    EINVAL), or now for NULL."""
+    return sys_futimesat(t, AT_FDCWD, path, times)
+
+
+def sys_futimesat(t: Thread, dirfd: int, path: int, times: int, *_: int) -> int:
+    """Implements Linux futimesat(2): utimes relative to ``dirfd``; a NULL path is the
+    file ``dirfd`` itself (EFAULT with AT_FDCWD, as Linux)."""
+    stamps = None
+    if times:
+        values = struct.unpack("<qqqq", t.process.aspace.copy_in(times, 32))
+        if not all(0 <= usec < 10**6 for usec in values[1::2]):
+            raise KernelError(Errno.EINVAL, "tv_usec out of range")
+        stamps = (values[0] * 10**9 + values[1] * 1000, values[2] * 10**9 + values[3] * 1000)
+    dirfd = s32(dirfd)
+    if not path and dirfd == AT_FDCWD:
+        raise KernelError(Errno.EFAULT, "futimesat without a path or a file")
+    return call(t, vfs.Utimensat(dirfd, _path(t, path) if path else None, stamps, 0))
+
+
 def _stamp(sec: int, nsec: int) -> int | None:
     """A utimensat time in ns: now, None for "leave it" (UTIME_OMIT); EINVAL for a
     tv_nsec outside [0, 10^9) (any tv_sec is a time: the file system clamps it)."""

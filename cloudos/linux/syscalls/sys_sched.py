@@ -1,10 +1,12 @@
 """Scheduling and CPU time: sched_yield(2), sched_{get,set}scheduler(2),
 sched_{get,set}param(2), sched_get_priority_{max,min}(2), sched_{get,set}affinity(2),
-{get,set}priority(2), times(2), getrusage(2), membarrier(2).
+{get,set}priority(2), ioprio_{get,set}(2), times(2), getrusage(2), membarrier(2).
 
 Policies map onto the MLFQ (``kernel.sched``): SCHED_FIFO and SCHED_RR threads
 live on the real-time level 0; SCHED_OTHER, BATCH and IDLE threads move through
-levels 1-6. Nice values are recorded; the MLFQ does not weigh them.
+levels 1-6. Nice values are recorded; the MLFQ does not weigh them. So are I/O
+priorities (a process's, inherited by fork and kept by exec): file systems write
+through, there is no I/O queue to order.
 """
 
 import struct
@@ -13,10 +15,10 @@ import time
 from cloudos.abi.flags import MembarrierCmd as M
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.sched import QUANTA_US, Scheduler
-from cloudos.kernel.task import Policy, State, Thread
+from cloudos.kernel.task import Policy, Process, State, Thread
 from cloudos.kernel.trap import Stop
 from cloudos.linux import switch
-from cloudos.linux.creds import CAP_SYS_NICE
+from cloudos.linux.creds import CAP_SYS_ADMIN, CAP_SYS_NICE
 from cloudos.linux.process import cputimes, linux, linux_thread
 from cloudos.linux.syscalls.args import pack_time, s32
 from cloudos.linux.syscalls.sys_fork import rusage_bytes
@@ -233,6 +235,50 @@ def sys_setpriority(t: Thread, which: int, who: int, prio: int, *_: int) -> int:
     for th in targets:
         th.nice = nice
     return 0
+
+
+# ioprio: who (1 a process, 2 a process group, 3 a user); a value is the class (bits
+# 13-15: none, real time, best effort, idle) over the data, whose low 3 bits are the level
+IOPRIO_WHO_PROCESS, IOPRIO_CLASS_SHIFT = 1, 13
+IOPRIO_CLASS_NONE, IOPRIO_CLASS_RT, IOPRIO_CLASS_BE, IOPRIO_CLASS_IDLE = 0, 1, 2, 3
+
+
+def _ioprio_processes(t: Thread, which: int, who: int) -> list[Process]:
+    """The live processes an ioprio call names (ESRCH if none; EINVAL for a bad which)."""
+    which = s32(which)
+    if not IOPRIO_WHO_PROCESS <= which <= IOPRIO_WHO_PROCESS + 2:
+        raise KernelError(Errno.EINVAL, f"ioprio which {which}")
+    found: list[Process] = []
+    for thread in _priority_targets(t, which - IOPRIO_WHO_PROCESS, who):
+        if thread.process not in found:
+            found.append(thread.process)
+    return found
+
+
+def sys_ioprio_set(t: Thread, which: int, who: int, ioprio: int, *_: int) -> int:
+    """Implements Linux ioprio_set(2): recorded (there is no I/O queue to order). Real
+    time needs CAP_SYS_NICE (or CAP_SYS_ADMIN); class none takes no level; another
+    user's process needs CAP_SYS_NICE."""
+    value = s32(ioprio) & 0xFFFF  # (the kernel keeps an unsigned short)
+    klass, level = (s32(ioprio) >> IOPRIO_CLASS_SHIFT) & 7, value & 7
+    creds = linux(t.process).creds
+    if klass == IOPRIO_CLASS_RT and not (creds.capable(CAP_SYS_NICE)
+                                         or creds.capable(CAP_SYS_ADMIN)):
+        raise KernelError(Errno.EPERM, "real-time I/O priority needs CAP_SYS_NICE")
+    if klass > IOPRIO_CLASS_IDLE or klass == IOPRIO_CLASS_NONE and level:
+        raise KernelError(Errno.EINVAL, f"I/O priority {ioprio:#x}")
+    for process in _ioprio_processes(t, which, who):
+        if linux(process).creds.uid not in (creds.euid, creds.uid) \
+                and not creds.capable(CAP_SYS_NICE):
+            raise KernelError(Errno.EPERM, f"I/O priority of process {process.pid}")
+        linux(process).ioprio = value
+    return 0
+
+
+def sys_ioprio_get(t: Thread, which: int, who: int, *_: int) -> int:
+    """Implements Linux ioprio_get(2): a process's value (0, class none, if never set); of
+    a group or a user, the highest priority (the least value) among its processes."""
+    return min(linux(process).ioprio for process in _ioprio_processes(t, which, who))
 
 
 def sys_times(t: Thread, buf: int, *_: int) -> int:

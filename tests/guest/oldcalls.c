@@ -1,0 +1,233 @@
+/* oldcalls.c — older calls programs still make: utime, utimes, futimesat (the times they
+   set, now, their errors), ioprio_get and ioprio_set (ionice: classes, levels, who,
+   inheritance, errors). argv[1] picks a section: utimes | ioprio. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include "errname.h"
+
+static void report(const char *what, long r)
+{
+    if (r < 0)
+        printf("%s: -1 %s\n", what, errname(errno));
+    else
+        printf("%s: %ld\n", what, r);
+    errno = 0;
+}
+
+static void times_of(const char *what, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        printf("%s: stat %s\n", what, errname(errno));
+        return;
+    }
+    printf("%s: atime %lld.%09ld mtime %lld.%09ld\n", what, (long long)st.st_atime,
+           st.st_atim.tv_nsec, (long long)st.st_mtime, st.st_mtim.tv_nsec);
+}
+
+static void near_now(const char *what, const char *path)
+{
+    struct stat st;
+    stat(path, &st);
+    time_t now = time(NULL);
+    printf("%s: both within 5 s of now: %d\n", what,
+           labs(st.st_atime - now) <= 5 && labs(st.st_mtime - now) <= 5);
+}
+
+static void section_utimes(void)
+{
+    char dir[] = "/tmp/oldcalls.XXXXXX";
+    if (!mkdtemp(dir) || chmod(dir, 0755) < 0)
+        return;
+    char path[64];
+    snprintf(path, sizeof path, "%s/f", dir);
+    close(open(path, O_CREAT | O_WRONLY, 0644));
+
+    struct utimbuf ub = {.actime = 1000000000, .modtime = 1234567890};
+    report("utime(f, times)", syscall(SYS_utime, path, &ub));
+    times_of("after utime", path);
+    report("utime(f, NULL)", syscall(SYS_utime, path, NULL));
+    near_now("after utime(NULL)", path);
+    report("utime(missing)", syscall(SYS_utime, "/tmp/oldcalls-missing/x", &ub));
+    report("utime(f, bad times)", syscall(SYS_utime, path, (void *)8));
+
+    struct timeval tv[2] = {{1100000000, 250000}, {1200000000, 999999}};
+    report("utimes(f, times)", syscall(SYS_utimes, path, tv));
+    times_of("after utimes", path);
+    struct timeval bad[2] = {{1, 1000000}, {2, 0}};
+    report("utimes(f, usec 1000000)", syscall(SYS_utimes, path, bad));
+    struct timeval neg[2] = {{1, -1}, {2, 0}};
+    report("utimes(f, usec -1)", syscall(SYS_utimes, path, neg));
+    report("utimes(f, NULL)", syscall(SYS_utimes, path, NULL));
+    near_now("after utimes(NULL)", path);
+    report("utimes(NULL path)", syscall(SYS_utimes, NULL, tv));
+
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    struct timeval tv2[2] = {{1300000000, 1}, {1400000000, 2}};
+    report("futimesat(dir, f, times)", syscall(SYS_futimesat, dfd, "f", tv2));
+    times_of("after futimesat", path);
+    int fd = open(path, O_RDONLY);
+    struct timeval tv3[2] = {{1500000000, 3}, {1600000000, 4}};
+    report("futimesat(fd, NULL, times)", syscall(SYS_futimesat, fd, NULL, tv3));
+    times_of("after futimesat on the fd", path);
+    report("futimesat(AT_FDCWD, NULL)", syscall(SYS_futimesat, AT_FDCWD, NULL, tv3));
+    report("futimesat(99, f)", syscall(SYS_futimesat, 99, "f", tv3));
+    close(fd);
+    close(dfd);
+
+    /* not the owner: explicit times need ownership, now needs write access */
+    if (geteuid() == 0) {
+        chmod(path, 0666);
+        pid_t pid = fork();
+        if (pid == 0) {
+            if (setresuid(1000, 1000, 1000) < 0)
+                _exit(2);
+            report("as another user: utimes(f, times)", syscall(SYS_utimes, path, tv));
+            report("as another user: utimes(f, NULL) on a writable file",
+                   syscall(SYS_utimes, path, NULL));
+            chmod(path, 0644); /* fails: not the owner */
+            _exit(0);
+        }
+        waitpid(pid, NULL, 0);
+        chmod(path, 0644);
+        pid = fork();
+        if (pid == 0) {
+            if (setresuid(1000, 1000, 1000) < 0)
+                _exit(2);
+            report("as another user: utime(f, NULL) on a read-only file",
+                   syscall(SYS_utime, path, NULL));
+            _exit(0);
+        }
+        waitpid(pid, NULL, 0);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
+#define IOPRIO_CLASS_SHIFT 13
+#define PRIO(class, data) (((class) << IOPRIO_CLASS_SHIFT) | (data))
+enum { WHO_PROCESS = 1, WHO_PGRP = 2, WHO_USER = 3 };
+
+static void show(const char *what, long v)
+{
+    if (v < 0)
+        printf("%s: -1 %s\n", what, errname(errno));
+    else
+        printf("%s: class %ld data %ld\n", what, v >> IOPRIO_CLASS_SHIFT,
+               v & ((1 << IOPRIO_CLASS_SHIFT) - 1));
+    errno = 0;
+}
+
+static void ioprio_body(void);
+
+static void section_ioprio(void)
+{
+    /* in a child in its own process group (a session leader, as init is, cannot make
+       one), so that the group calls touch nothing else; a user's would reach every
+       process of the user, the host's too: only ESRCH is tried */
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setpgid(0, 0) < 0)
+            _exit(2);
+        ioprio_body();
+        _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    printf("section child exited with %d\n", WEXITSTATUS(status));
+}
+
+static void ioprio_body(void)
+{
+    show("get(process, 0) at start", syscall(SYS_ioprio_get, WHO_PROCESS, 0));
+    report("set(process, 0, best-effort 7)", syscall(SYS_ioprio_set, WHO_PROCESS, 0, PRIO(2, 7)));
+    show("get(process, 0)", syscall(SYS_ioprio_get, WHO_PROCESS, 0));
+    show("get(process, getpid())", syscall(SYS_ioprio_get, WHO_PROCESS, getpid()));
+    report("set(process, 0, idle)", syscall(SYS_ioprio_set, WHO_PROCESS, 0, PRIO(3, 0)));
+    show("get after idle", syscall(SYS_ioprio_get, WHO_PROCESS, 0));
+    report("set(best-effort 8)", syscall(SYS_ioprio_set, WHO_PROCESS, 0, PRIO(2, 8)));
+    show("get after best-effort 8 (level 0, a hint)", syscall(SYS_ioprio_get, WHO_PROCESS, 0));
+    report("set(bit 16 | best-effort)", syscall(SYS_ioprio_set, WHO_PROCESS, 0, 0x10000 | PRIO(2, 4)));
+    show("get after bit 16", syscall(SYS_ioprio_get, WHO_PROCESS, 0));
+    report("set(none, 8)", syscall(SYS_ioprio_set, WHO_PROCESS, 0, PRIO(0, 8)));
+    show("get after none 8", syscall(SYS_ioprio_get, WHO_PROCESS, 0));
+    report("set(none, 1)", syscall(SYS_ioprio_set, WHO_PROCESS, 0, PRIO(0, 1)));
+    report("set(class 5)", syscall(SYS_ioprio_set, WHO_PROCESS, 0, PRIO(5, 0)));
+    report("set(which 0)", syscall(SYS_ioprio_set, 0, 0, PRIO(2, 4)));
+    report("get(which 4)", syscall(SYS_ioprio_get, 4, 0));
+    report("get(process, 999999)", syscall(SYS_ioprio_get, WHO_PROCESS, 999999));
+    report("set(process, 999999)", syscall(SYS_ioprio_set, WHO_PROCESS, 999999, PRIO(2, 4)));
+    report("set(realtime 0) as root", syscall(SYS_ioprio_set, WHO_PROCESS, 0, PRIO(1, 0)));
+    show("get after realtime", syscall(SYS_ioprio_get, WHO_PROCESS, 0));
+    report("set(best-effort 3)", syscall(SYS_ioprio_set, WHO_PROCESS, 0, PRIO(2, 3)));
+    int ready[2], go[2];
+    if (pipe(ready) < 0 || pipe(go) < 0)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        show("child inherits", syscall(SYS_ioprio_get, WHO_PROCESS, 0));
+        syscall(SYS_ioprio_set, WHO_PROCESS, 0, PRIO(2, 6));
+        if (write(ready[1], "x", 1) != 1)
+            _exit(2);
+        char c;
+        if (read(go[0], &c, 1) != 1)
+            _exit(2);
+        show("child after its parent set it", syscall(SYS_ioprio_get, WHO_PROCESS, 0));
+        if (setresuid(1000, 1000, 1000) == 0)
+            report("child as another user: set(parent)",
+                   syscall(SYS_ioprio_set, WHO_PROCESS, getppid(), PRIO(2, 7)));
+        _exit(0);
+    }
+    char c;
+    if (read(ready[0], &c, 1) != 1)
+        return;
+    show("parent: get(child)", syscall(SYS_ioprio_get, WHO_PROCESS, pid));
+    show("parent: get(pgrp 0), best of the group",
+         syscall(SYS_ioprio_get, WHO_PGRP, 0));
+    report("parent: set(child, best-effort 1)",
+           syscall(SYS_ioprio_set, WHO_PROCESS, pid, PRIO(2, 1)));
+    if (write(go[1], "x", 1) != 1)
+        return;
+    waitpid(pid, NULL, 0);
+    report("set(pgrp 0, best-effort 5)", syscall(SYS_ioprio_set, WHO_PGRP, 0, PRIO(2, 5)));
+    show("get after pgrp set", syscall(SYS_ioprio_get, WHO_PROCESS, 0));
+    report("set(user 54321)", syscall(SYS_ioprio_set, WHO_USER, 54321, PRIO(2, 2)));
+    show("get(user 54321)", syscall(SYS_ioprio_get, WHO_USER, 54321));
+    pid = fork();
+    if (pid == 0) {
+        execl("/proc/self/exe", "oldcalls", "ioprio-exec", (char *)NULL);
+        _exit(3);
+    }
+    waitpid(pid, NULL, 0);
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc < 2)
+        return 2;
+    if (!strcmp(argv[1], "ioprio-exec")) {
+        show("after exec", syscall(SYS_ioprio_get, WHO_PROCESS, 0));
+        return 0;
+    }
+    printf("== %s\n", argv[1]);
+    if (!strcmp(argv[1], "utimes"))
+        section_utimes();
+    else if (!strcmp(argv[1], "ioprio"))
+        section_ioprio();
+    else
+        return 2;
+    return 0;
+}
