@@ -45,6 +45,7 @@ TUNABLES = (
     Tunable("kernel/cap_last_cap", 40, mode=0o444),        # CAP_CHECKPOINT_RESTORE
     Tunable("kernel/randomize_va_space", 2, 0, 2),
     Tunable("kernel/panic", 0, -INT_MAX - 1),
+    Tunable("kernel/dmesg_restrict", 0, 0, 1),              # !CONFIG_SECURITY_DMESG_RESTRICT
     Tunable("kernel/shmmax", (1 << 64) - (1 << 24) - 1, high=(1 << 64) - 1),  # SHMMAX
     Tunable("kernel/shmall", (1 << 64) - (1 << 24) - 1, high=(1 << 64) - 1),
     Tunable("kernel/shmmni", 4096, 0, 1 << 15),

@@ -22,10 +22,12 @@ class KernelLog:
     console_level: int = 4
     start: float = field(default_factory=time.monotonic)
     lines: list[tuple[float, int, str]] = field(default_factory=list)
+    count: int = 0  # lines ever logged: the first kept is line number count - len(lines)
 
     def log(self, level: int, message: str) -> None:
         stamp = time.monotonic() - self.start
         self.lines.append((stamp, level, message))
+        self.count += 1
         del self.lines[:-1000]
         if level <= self.console_level:
             self.console.write(f"[{stamp:12.6f}] {message}\n")

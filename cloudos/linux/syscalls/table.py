@@ -16,7 +16,7 @@ from cloudos.kernel.trap import Handler
 from cloudos.linux import sysvshm
 from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_ipc, sys_mm, sys_mqueue,
                                     sys_ns, sys_pidfd, sys_prctl, sys_proc, sys_ptrace, sys_sched,
-                                    sys_signal, sys_time, sys_timer)
+                                    sys_signal, sys_syslog, sys_time, sys_timer)
 
 
 class Support(Enum):
@@ -258,7 +258,9 @@ _ROWS: dict[Sysno, _Row] = {
                           "registers; calls without a handler (ENOSYS) have no "
                           "syscall-stops"),
     Sysno.GETUID: full(sys_proc.sys_getuid, "real uid; --user sets the first process's"),
-    Sysno.SYSLOG: enosys(),
+    Sysno.SYSLOG: partial(sys_syslog.sys_syslog,
+                          "CloudOS's own kernel log (its last 1,000 lines); READ does not "
+                          "wait for a line: EAGAIN"),
     Sysno.GETGID: full(sys_proc.sys_getgid),
     Sysno.SETUID: full(sys_proc.sys_setuid, "Linux's rules; capabilities follow the uids"),
     Sysno.SETGID: full(sys_proc.sys_setgid),
