@@ -1,12 +1,16 @@
 /* oldcalls.c — older calls programs still make: utime, utimes, futimesat (the times they
    set, now, their errors), ioprio_get and ioprio_set (ionice: classes, levels, who,
-   inheritance, errors). argv[1] picks a section: utimes | ioprio. */
+   inheritance, errors), fsync and fdatasync of each kind of file. argv[1] picks a
+   section: utimes | ioprio | fsync. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -213,6 +217,33 @@ static void ioprio_body(void)
     waitpid(pid, NULL, 0);
 }
 
+static void syncs(const char *what, int fd)
+{
+    char line[128];
+    snprintf(line, sizeof line, "%s: fsync", what);
+    report(line, fsync(fd));
+    snprintf(line, sizeof line, "%s: fdatasync", what);
+    report(line, fdatasync(fd));
+}
+
+static void section_fsync(void)
+{
+    int p[2], s[2];
+    if (pipe(p) < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, s) < 0)
+        return;
+    syncs("pipe read end", p[0]);
+    syncs("pipe write end", p[1]);
+    syncs("socket", s[0]);
+    syncs("/dev/null", open("/dev/null", O_RDWR));
+    syncs("/dev/zero", open("/dev/zero", O_RDONLY));
+    syncs("eventfd", eventfd(0, 0));
+    syncs("directory /", open("/", O_RDONLY | O_DIRECTORY));
+    syncs("regular file, read-only", open("/etc/passwd", O_RDONLY));
+    syncs("O_PATH", open("/etc/passwd", O_PATH));
+    syncs("memfd", memfd_create("x", 0));
+    syncs("closed fd", 99);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -227,6 +258,8 @@ int main(int argc, char **argv)
         section_utimes();
     else if (!strcmp(argv[1], "ioprio"))
         section_ioprio();
+    else if (!strcmp(argv[1], "fsync"))
+        section_fsync();
     else
         return 2;
     return 0;

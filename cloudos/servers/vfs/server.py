@@ -1140,7 +1140,15 @@ class Vfs:
         return KINDS[file.kind].ioctl(self, request, file, r)
 
     def fsync(self, request: Request, r: vfs.Fsync) -> int:
-        self.proc(request).fds.get(r.fd)
+        """fsync(2), fdatasync(2): file systems write through, so a file, a directory (or a
+        block device) has nothing to flush; as on Linux, what has no fsync of its own (a
+        pipe, a socket, a character device, an eventfd...) is EINVAL, an O_PATH fd EBADF."""
+        file = self.proc(request).fds.get(r.fd)
+        if file.flags & files.O_PATH:
+            raise KernelError(Errno.EBADF, "an O_PATH fd")
+        if file.kind != "node" or stat.S_IFMT(file.fs.getattr(file.node).mode) not in (
+                stat.S_IFREG, stat.S_IFDIR, stat.S_IFBLK):
+            raise KernelError(Errno.EINVAL, f"fsync of a {file.kind} that has none")
         return 0
 
     def sync(self, request: Request, r: vfs.Sync) -> int:
