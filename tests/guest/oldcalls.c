@@ -226,6 +226,15 @@ static void syncs(const char *what, int fd)
     report(line, fdatasync(fd));
 }
 
+static void ranges(const char *what, int fd)
+{
+    char line[128];
+    snprintf(line, sizeof line, "%s: syncfs", what);
+    report(line, syscall(SYS_syncfs, fd));
+    snprintf(line, sizeof line, "%s: sync_file_range", what);
+    report(line, sync_file_range(fd, 0, 4096, SYNC_FILE_RANGE_WRITE));
+}
+
 static void section_fsync(void)
 {
     int p[2], s[2];
@@ -242,6 +251,21 @@ static void section_fsync(void)
     syncs("O_PATH", open("/etc/passwd", O_PATH));
     syncs("memfd", memfd_create("x", 0));
     syncs("closed fd", 99);
+    int dir = open("/", O_RDONLY | O_DIRECTORY), reg = open("/etc/passwd", O_RDONLY);
+    ranges("pipe", p[0]);
+    ranges("socket", s[0]);
+    ranges("/dev/null", open("/dev/null", O_RDWR));
+    ranges("directory", dir);
+    ranges("regular file", reg);
+    ranges("O_PATH", open("/etc/passwd", O_PATH));
+    ranges("closed fd", 99);
+    report("sync_file_range(flags 8)", sync_file_range(reg, 0, 1, 8));
+    report("sync_file_range(offset -1)", sync_file_range(reg, -1, 1, 0));
+    report("sync_file_range(nbytes -1)", sync_file_range(reg, 0, -1, 0));
+    report("sync_file_range(overflow)", sync_file_range(reg, 1LL << 62, 1LL << 62, 0));
+    report("sync_file_range(0, 0: to the end)", sync_file_range(reg, 0, 0, 7));
+    report("sync_file_range(closed fd, flags 8)", sync_file_range(99, 0, 1, 8));
+    report("sync_file_range(pipe, flags 8)", sync_file_range(p[0], 0, 1, 8));
 }
 
 int main(int argc, char **argv)

@@ -1,10 +1,10 @@
 """Older calls programs still make: utime(2), utimes(2), futimesat(2), ioprio_get(2),
-ioprio_set(2) (ionice), and fsync(2)/fdatasync(2) of each kind of file (EINVAL where the
-file has nothing to sync, as Linux; CloudOS answered 0 for all). Each section of
-tests/guest/oldcalls.c runs natively and under ``cloudos run``; stdout and the exit status
-must be identical, after the native run is checked for the lines that show it exercised
-the section. The first five calls were ENOSYS before (ionice failed: "ioprio_set failed:
-Function not implemented")."""
+ioprio_set(2) (ionice), syncfs(2), sync_file_range(2), and fsync(2)/fdatasync(2) of each
+kind of file (EINVAL where the file has nothing to sync, as Linux; CloudOS answered 0).
+Each section of tests/guest/oldcalls.c runs natively and under ``cloudos run``; stdout and
+the exit status must be identical, after the native run is checked for the lines that
+show it exercised the section. All but fsync were ENOSYS before (ionice failed:
+"ioprio_set failed: Function not implemented")."""
 
 from __future__ import annotations
 
@@ -42,7 +42,12 @@ SECTIONS = {
               b"socket: fsync: -1 EINVAL", b"/dev/null: fsync: -1 EINVAL",
               b"/dev/zero: fdatasync: -1 EINVAL", b"eventfd: fsync: -1 EINVAL",
               b"directory /: fsync: 0", b"regular file, read-only: fdatasync: 0",
-              b"O_PATH: fsync: -1 EBADF", b"memfd: fsync: 0", b"closed fd: fsync: -1 EBADF"],
+              b"O_PATH: fsync: -1 EBADF", b"memfd: fsync: 0", b"closed fd: fsync: -1 EBADF",
+              b"pipe: syncfs: 0", b"pipe: sync_file_range: -1 ESPIPE",
+              b"directory: sync_file_range: 0", b"O_PATH: syncfs: -1 EBADF",
+              b"sync_file_range(flags 8): -1 EINVAL", b"sync_file_range(overflow): -1 EINVAL",
+              b"sync_file_range(closed fd, flags 8): -1 EBADF",
+              b"sync_file_range(pipe, flags 8): -1 EINVAL"],
 }
 
 

@@ -1158,6 +1158,37 @@ def sys_sync(t: Thread, *_: int) -> int:
     return call(t, vfs.Sync())
 
 
+def sys_syncfs(t: Thread, fd: int, *_: int) -> int:
+    """Implements Linux syncfs(2): the fd's file system (any open file's: a pipe's too);
+    file systems write through, so the fd is only checked (EBADF)."""
+    def deliver(msg: Message) -> int:
+        result = int(msg.body)
+        return 0 if result == -Errno.EINVAL else result  # (fsync's "nothing to sync")
+    return call(t, vfs.Fsync(s32(fd)), deliver=deliver)
+
+
+SYNC_FILE_RANGE_FLAGS = 7  # WAIT_BEFORE | WRITE | WAIT_AFTER
+
+
+def sys_sync_file_range(t: Thread, fd: int, offset: int, nbytes: int, flags: int,
+                        *_: int) -> int:
+    """Implements Linux sync_file_range(2), its checks in Linux's order: the fd (EBADF),
+    the arguments (EINVAL), the file's type (ESPIPE for what is not a file or a
+    directory); file systems write through."""
+    offset, nbytes = s64(offset), s64(nbytes)
+    bad = flags & 0xFFFF_FFFF & ~SYNC_FILE_RANGE_FLAGS or offset < 0 or nbytes < 0 \
+        or offset + nbytes >= 1 << 63
+
+    def deliver(msg: Message) -> int:
+        result = int(msg.body)
+        if result == -Errno.EBADF:
+            return result
+        if bad:
+            return -Errno.EINVAL
+        return -Errno.ESPIPE if result == -Errno.EINVAL else result
+    return call(t, vfs.Fsync(s32(fd)), deliver=deliver)
+
+
 # -- poll and select -------------------------------------------------------------------
 def _poll(t: Thread, fds: int, nfds: int, timeout: float | None) -> int:
     if nfds > 1024:

@@ -490,7 +490,7 @@ _ROWS: dict[Sysno, _Row] = {
                           "socket; file, device or connected socket to pipe (not the console "
                           "or a UDP socket: EINVAL); copies"),
     Sysno.TEE: full(sys_file.sys_tee, "copies (pages are not shared)"),
-    Sysno.SYNC_FILE_RANGE: enosys(),
+    Sysno.SYNC_FILE_RANGE: full(sys_file.sys_sync_file_range, "file systems write through"),
     Sysno.VMSPLICE: full(sys_file.sys_vmsplice, "copies (SPLICE_F_GIFT is ignored)"),
     Sysno.MOVE_PAGES: enosys(),
     Sysno.UTIMENSAT: full(sys_file.sys_utimensat),
@@ -524,7 +524,7 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.OPEN_BY_HANDLE_AT: enosys(),
     Sysno.CLOCK_ADJTIME: partial(sys_time.sys_clock_adjtime,
                                  "CLOCK_REALTIME as adjtimex; others EOPNOTSUPP"),
-    Sysno.SYNCFS: enosys(),
+    Sysno.SYNCFS: full(sys_file.sys_syncfs, "file systems write through"),
     Sysno.SENDMMSG: enosys(),
     Sysno.SETNS: partial(sys_ns.sys_setns,
                          "/proc/<pid>/ns/* files: mnt and uts joined (the namespace its "
