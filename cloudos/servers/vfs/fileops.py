@@ -40,6 +40,11 @@ class FileOps:
     """One kind of open file. A read or write answers a count, None (answered later: a
     deferred reply), or a typed answer (abi/vfs.py); errors are raised."""
 
+    # A read given a buffer bad past its start fails in its own copy (inotify: its
+    # events are taken first, as Linux's copy_to_user fails after), not before it
+    # (Vfs.lent: EFAULT for any kind but a regular file's, which reads up to there).
+    copies_late = False
+
     def read(self, vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any) -> Any:
         raise KernelError(Errno.EINVAL, f"a {file.kind} is not read")
 

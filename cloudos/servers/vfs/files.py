@@ -192,7 +192,7 @@ class OpenFile:
 
     # "node", "pipe", "fifo", "socket", "eventfd", "timerfd", "signalfd", "epoll", "console",
     # "inet", "mqueue", "pidfd", "ptm" (a pseudo-terminal's master), "pts" (its slave),
-    # "procmem" (/proc/<pid>/mem)
+    # "procmem" (/proc/<pid>/mem), "inotify"
     kind: str
     flags: int                 # access mode and status flags
     walk: Walk | None = None   # for nodes: where it was opened (fchdir, /proc/self/fd)
@@ -228,6 +228,7 @@ class OpenFile:
     process: PidRef | None = None  # a pidfd's process
     pty: Any = None  # a pseudo-terminal's master or slave: its Pty (servers/tty/pty.py)
     memory: Any = None  # /proc/<pid>/mem's: its opener's grant (procfs.Memory, procmem.py)
+    inotify: Any = None  # an inotify instance's events and watches (notify.Group)
 
     @property
     def fs(self) -> FileSystem:
