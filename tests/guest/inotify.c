@@ -10,7 +10,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -508,6 +510,58 @@ static void overflow(void)
     close(in);
 }
 
+static void fifo(void)
+{
+    int in = inotify_init1(IN_NONBLOCK);
+    mkdir("d", 0755);
+    mkfifo("d/p", 0644);
+    inotify_add_watch(in, "d", IN_ALL_EVENTS);
+    int wp = inotify_add_watch(in, "d/p", IN_ALL_EVENTS);
+    printf("fifo wd: %d\n", wp);
+    int fd = open("d/p", O_RDWR);
+    char b[8];
+    for (int i = 0; i < 3; i++) {
+        write(fd, "ab", 2);
+        read(fd, b, sizeof b);
+    }
+    close(fd);
+    drain(in);
+    printf("an anonymous pipe beside it:\n");
+    int pipefd[2];
+    pipe(pipefd);
+    write(pipefd[1], "x", 1);
+    SHOW("pipe read", read(pipefd[0], b, sizeof b));
+    close(pipefd[0]);
+    close(pipefd[1]);
+    printf("events: %d\n", drain(in));
+    close(in);
+}
+
+static void unmount(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* a namespace of its own whose mounts never reach the host's */
+        if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+            printf("private namespace: %s\n", errname(errno));
+        mkdir("m", 0755);
+        mkdir("n", 0755);
+        SHOW("mount tmpfs", mount("none", "m", "tmpfs", 0, NULL));
+        touch("m/f", NULL);
+        int in = inotify_init1(IN_NONBLOCK);
+        int wf = inotify_add_watch(in, "m/f", IN_ATTRIB);
+        int wn = inotify_add_watch(in, "n", IN_ATTRIB);
+        printf("wds: %d %d\n", wf, wn);
+        SHOW("umount", umount("m"));
+        drain(in);
+        SHOW("rm_watch of the unmounted file's wd", inotify_rm_watch(in, wf));
+        SHOW("the other watch stays", inotify_rm_watch(in, wn));
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+}
+
 static void errors(void)
 {
     SHOW("inotify_init1(IN_NONBLOCK<<1)", inotify_init1(IN_NONBLOCK << 1));
@@ -645,7 +699,8 @@ int main(int argc, char **argv)
         {"oneshot", oneshot}, {"mask_add", mask_add}, {"rm_watch", rm_watch},
         {"delete_self", delete_self}, {"nonblock", nonblock}, {"small_buf", small_buf},
         {"fionread", fionread}, {"readiness", readiness}, {"coalesce", coalesce},
-        {"overflow", overflow}, {"errors", errors}, {"dnotify", dnotify},
+        {"overflow", overflow}, {"fifo", fifo}, {"unmount", unmount}, {"errors", errors},
+        {"dnotify", dnotify},
     };
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
         if (!section(sections[i].name))

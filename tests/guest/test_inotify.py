@@ -51,6 +51,11 @@ SECTIONS = {
     "coalesce": [b"  wd=1 MODIFY name=g len=16", b"  wd=1 ACCESS name=f len=16"],
     "overflow": [b"max_queued_events: 16384", b"FIONREAD: 524304",
                  b"events 16385, overflows 1, last wd -1 mask 0x4000"],
+    "fifo": [b"  wd=1 OPEN name=p len=16", b"  wd=2 MODIFY", b"  wd=2 ACCESS",
+             b"  wd=2 CLOSE_WRITE", b"pipe read: 1", b"events: 0"],
+    "unmount": [b"mount tmpfs: 0", b"umount: 0", b"  wd=1 UNMOUNT", b"  wd=1 IGNORED",
+                b"rm_watch of the unmounted file's wd: -1 EINVAL",
+                b"the other watch stays: 0"],
     "errors": [b"inotify_init1(O_RDWR): -1 EINVAL", b"add_watch on a pipe: -1 EINVAL",
                b"add_watch mask 0: -1 EINVAL", b"add_watch missing: -1 ENOENT",
                b"add_watch bad pointer: -1 EFAULT", b"IN_ONLYDIR on a file: -1 ENOTDIR",
@@ -72,6 +77,8 @@ def test_section(section, mode, guest_bins, run_native, run_cloudos):
     """One section, native first, then the same under CloudOS."""
     prog = guest_bins.path("inotify", mode)
     status, out, err = run_native([prog, section])
+    if b"private namespace:" in out:
+        pytest.skip("the host gives this run no mount namespace of its own (not root?)")
     assert status == 0, (status, out, err)
     lines = out.splitlines()
     missing = [line for line in [f"== {section}".encode(), *SECTIONS[section]]

@@ -128,15 +128,18 @@ class FifoEnd(pipe.PipeEnd):
     """The fifo kind of open file: a pipe end opened through a FIFO node."""
 
     def read(self, vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any) -> Any:
+        """A pipe end's read; one that moved bytes is an ACCESS for the FIFO's own watches
+        (not its directory's, as on Linux 6.x; a read that waits makes none)."""
         got = super().read(vfs, request, file, count, grant)
-        if type(got) is int and got > 0:  # (a read that waits: no event, see notify.py)
-            notify.file_event(vfs, file.walk, notify.ACCESS)
+        if type(got) is int and got > 0 and vfs.state.notify.marks:
+            notify.self_event(vfs, file.node, notify.ACCESS)
         return got
 
     def write(self, vfs: Vfs, request: Request, file: OpenFile, data: bytes) -> int | None:
+        """A pipe end's write; a MODIFY as a read's ACCESS."""
         done = super().write(vfs, request, file, data)
-        if type(done) is int and done > 0:
-            notify.file_event(vfs, file.walk, notify.MODIFY)
+        if type(done) is int and done > 0 and vfs.state.notify.marks:
+            notify.self_event(vfs, file.node, notify.MODIFY)
         return done
 
     def stat(self, file: OpenFile) -> Attr:

@@ -46,6 +46,7 @@ MOVED_FROM, MOVED_TO, CREATE, DELETE = (int(IN.MOVED_FROM), int(IN.MOVED_TO), in
                                         int(IN.DELETE))
 DELETE_SELF, MOVE_SELF, ALL_EVENTS = int(IN.DELETE_SELF), int(IN.MOVE_SELF), int(IN.ALL_EVENTS)
 Q_OVERFLOW, IGNORED, ISDIR = int(IN.Q_OVERFLOW), int(IN.IGNORED), int(IN.ISDIR)
+UNMOUNT = int(IN.UNMOUNT)
 ONLYDIR, DONT_FOLLOW, EXCL_UNLINK = int(IN.ONLYDIR), int(IN.DONT_FOLLOW), int(IN.EXCL_UNLINK)
 MASK_CREATE, MASK_ADD, ONESHOT = int(IN.MASK_CREATE), int(IN.MASK_ADD), int(IN.ONESHOT)
 # every bit inotify_add_watch knows (Linux's ALL_INOTIFY_BITS): a mask with none is EINVAL
@@ -183,6 +184,16 @@ def gone(vfs: Vfs, node: Node) -> None:
         _remove(vfs, mark)
 
 
+def unmounted(vfs: Vfs, fs: Any) -> None:
+    """File system ``fs`` is mounted nowhere any more: each watched node of it hears
+    IN_UNMOUNT, and its watches end (Linux's fsnotify_unmount_inodes)."""
+    marks = vfs.state.notify.marks
+    for node in [node for node in marks if node.fs is fs]:
+        _deliver(vfs, node, UNMOUNT, b"", 0)
+        for mark in list(marks.get(node, ())):
+            _remove(vfs, mark)
+
+
 def next_cookie(vfs: Vfs) -> int:
     return next(vfs.state.notify.cookies) & 0xFFFF_FFFF or 1
 
@@ -200,10 +211,12 @@ def _deliver(vfs: Vfs, node: Node, mask: int, name: bytes, cookie: int,
              excluded: bool = False) -> None:
     """The event to every mark on ``node`` that asked for it (IN_IGNORED: to each)."""
     for mark in list(vfs.state.notify.marks.get(node, ())):
-        if not mark.mask & mask & (ALL_EVENTS | RENAME) and not mask & IGNORED:
-            continue
+        asked = mark.mask & mask & (ALL_EVENTS | RENAME)
         if isinstance(mark, DirMark):
-            _signal(vfs, mark)
+            if asked:
+                _signal(vfs, mark)
+            continue
+        if not asked and not mask & (IGNORED | UNMOUNT):  # (those two come unasked)
             continue
         if excluded and mark.mask & EXCL_UNLINK:
             continue
