@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -510,6 +511,34 @@ static void overflow(void)
     close(in);
 }
 
+static void copies(void)
+{
+    int in = inotify_init1(IN_NONBLOCK);
+    touch("f", "hello");
+    touch("g", NULL);
+    inotify_add_watch(in, ".", IN_ACCESS | IN_MODIFY);
+    int fd = open("f", O_RDONLY), gd = open("g", O_WRONLY);
+    printf("sendfile:\n");
+    SHOW("  sent", sendfile(gd, fd, NULL, 5));
+    drain(in);
+    printf("copy_file_range:\n");
+    loff_t at = 0;
+    SHOW("  copied", copy_file_range(fd, &at, gd, NULL, 5, 0));
+    drain(in);
+    printf("splice through a pipe:\n");
+    int p[2];
+    pipe(p);
+    at = 0;
+    SHOW("  into the pipe", splice(fd, &at, p[1], NULL, 5, 0));
+    SHOW("  out of it", splice(p[0], NULL, gd, NULL, 5, 0));
+    drain(in);
+    close(p[0]);
+    close(p[1]);
+    close(fd);
+    close(gd);
+    close(in);
+}
+
 static void fifo(void)
 {
     int in = inotify_init1(IN_NONBLOCK);
@@ -699,7 +728,7 @@ int main(int argc, char **argv)
         {"oneshot", oneshot}, {"mask_add", mask_add}, {"rm_watch", rm_watch},
         {"delete_self", delete_self}, {"nonblock", nonblock}, {"small_buf", small_buf},
         {"fionread", fionread}, {"readiness", readiness}, {"coalesce", coalesce},
-        {"overflow", overflow}, {"fifo", fifo}, {"unmount", unmount}, {"errors", errors},
+        {"overflow", overflow}, {"copies", copies}, {"fifo", fifo}, {"unmount", unmount}, {"errors", errors},
         {"dnotify", dnotify},
     };
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {

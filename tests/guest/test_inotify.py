@@ -51,6 +51,8 @@ SECTIONS = {
     "coalesce": [b"  wd=1 MODIFY name=g len=16", b"  wd=1 ACCESS name=f len=16"],
     "overflow": [b"max_queued_events: 16384", b"FIONREAD: 524304",
                  b"events 16385, overflows 1, last wd -1 mask 0x4000"],
+    "copies": [b"  sent: 5", b"  copied: 5", b"  out of it: 5", b"  wd=1 ACCESS name=f len=16",
+               b"  wd=1 MODIFY name=g len=16"],
     "fifo": [b"  wd=1 OPEN name=p len=16", b"  wd=2 MODIFY", b"  wd=2 ACCESS",
              b"  wd=2 CLOSE_WRITE", b"pipe read: 1", b"events: 0"],
     "unmount": [b"mount tmpfs: 0", b"umount: 0", b"  wd=1 UNMOUNT", b"  wd=1 IGNORED",
