@@ -216,6 +216,11 @@ static void moves(void)
     printf("rename a/sub b/sub:\n");
     rename("a/sub", "b/sub");
     drain(in);
+    printf("renameat2 RENAME_EXCHANGE a/y3 b/z:\n");
+    touch("a/y3", NULL);
+    drain(in);
+    SHOW("  exchanged", syscall(SYS_renameat2, AT_FDCWD, "a/y3", AT_FDCWD, "b/z", 2));
+    drain(in);
     printf("the moved file written at its new name:\n");
     touch("b/x2", "w");
     drain(in);

@@ -1485,7 +1485,13 @@ class Vfs:
             raise KernelError(Errno.EXDEV, "across mounts")
         if r.flags & RENAME_EXCHANGE:
             self._may_exchange(src, src_name, dst, dst_name)
+            pair = (src[-1].fs.lookup(src[-1].node, src_name),
+                    dst[-1].fs.lookup(dst[-1].node, dst_name)) if self.state.notify.marks \
+                else None
             src[-1].fs.exchange(src[-1].node, src_name, dst[-1].node, dst_name)
+            if pair is not None:  # (Linux: a move each way)
+                self._notify_moved(src[-1], src_name, dst[-1], dst_name, pair[0], None)
+                self._notify_moved(dst[-1], dst_name, src[-1], src_name, pair[1], None)
             return 0
         if r.flags & RENAME_NOREPLACE:
             src[-1].fs.lookup(src[-1].node, src_name)  # ENOENT first, as Linux
