@@ -93,3 +93,19 @@ def test_section(section, mode, guest_bins, run_native, run_cloudos):
     assert b"Traceback" not in g_err, detail
     assert g_out == out, detail
     assert g_status == status, detail
+
+
+def test_limits_are_honoured(guest_bins, run_cloudos):
+    """CloudOS only (it changes the limits): fs/inotify/max_queued_events (one
+    IN_Q_OVERFLOW after that many), max_user_watches (ENOSPC), max_user_instances (EMFILE),
+    and what a closed instance held is free again."""
+    status, out, err = run_cloudos([guest_bins.path("inotify", "static"), "limits"])
+    assert status == 0, err.decode()
+    assert out.decode().splitlines() == [
+        "== limits", "max_queued_events 4: 0",
+        *(f"  wd=1 CREATE name={i} len=16" for i in range(4)), "  wd=-1 Q_OVERFLOW",
+        "max_user_watches 2: 0", "a second watch: 2", "a third: -1 ENOSPC",
+        "the first again (not a new one): 1",
+        "after the instance closed, its watches are free: 1",
+        "max_user_instances 2: 0", "a second instance: 1", "a third: -1 EMFILE",
+        "after one closed: 1"], err.decode()

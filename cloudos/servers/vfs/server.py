@@ -1465,8 +1465,8 @@ class Vfs:
         the directory's DELETE. (A directory has no ATTRIB: its count is not told.)"""
         if not directory:
             notify.self_event(self, node, notify.ATTRIB, here.fs)
-        if directory or self._nameless(Step(name, here.fs, node)) \
-                and not self._open_elsewhere(node):
+        if node in self.state.notify.marks and (directory or self._nameless(
+                Step(name, here.fs, node)) and not self._open_elsewhere(node)):
             notify.gone(self, node)
         notify.dir_event(self, here.node, notify.DELETE | (notify.ISDIR if directory else 0),
                          name)
@@ -1527,7 +1527,8 @@ class Vfs:
         if replaced is not None:
             notify.self_event(self, replaced, notify.ATTRIB, dst.fs)
         notify.self_event(self, moved, notify.MOVE_SELF, dst.fs)
-        if replaced is not None and self._nameless(Step(dst_name, dst.fs, replaced)) \
+        if replaced is not None and replaced in self.state.notify.marks \
+                and self._nameless(Step(dst_name, dst.fs, replaced)) \
                 and not self._open_elsewhere(replaced):
             notify.gone(self, replaced)
 
