@@ -516,6 +516,32 @@ static void overflow(void)
     close(in);
 }
 
+static void fdinfo(void)
+{
+    int in = inotify_init();
+    mkdir("d", 0755);
+    touch("f", NULL);
+    inotify_add_watch(in, "d", IN_CREATE | IN_EXCL_UNLINK);
+    inotify_add_watch(in, "f", IN_ALL_EVENTS | IN_ONESHOT);
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", in);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned wd, mask;
+        char *at = strstr(line, "inotify wd:");
+        if (at && sscanf(at, "inotify wd:%x", &wd) == 1 && strstr(line, " mask:")
+                && sscanf(strstr(line, " mask:"), " mask:%x", &mask) == 1)
+            printf("watch wd %u mask %#x\n", wd, mask);
+    }
+    if (f)
+        fclose(f);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", in);
+    ssize_t n = readlink(path, line, sizeof line - 1);
+    line[n > 0 ? n : 0] = 0;
+    printf("fd link: %s\n", line);
+    close(in);
+}
+
 static void copies(void)
 {
     int in = inotify_init1(IN_NONBLOCK);
@@ -774,7 +800,7 @@ int main(int argc, char **argv)
         {"oneshot", oneshot}, {"mask_add", mask_add}, {"rm_watch", rm_watch},
         {"delete_self", delete_self}, {"nonblock", nonblock}, {"small_buf", small_buf},
         {"fionread", fionread}, {"readiness", readiness}, {"coalesce", coalesce},
-        {"overflow", overflow}, {"copies", copies}, {"fifo", fifo}, {"unmount", unmount}, {"errors", errors},
+        {"overflow", overflow}, {"fdinfo", fdinfo}, {"copies", copies}, {"fifo", fifo}, {"unmount", unmount}, {"errors", errors},
         {"dnotify", dnotify}, {"limits", limits},
     };
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {

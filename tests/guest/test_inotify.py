@@ -53,6 +53,8 @@ SECTIONS = {
     "coalesce": [b"  wd=1 MODIFY name=g len=16", b"  wd=1 ACCESS name=f len=16"],
     "overflow": [b"max_queued_events: 16384", b"FIONREAD: 524304",
                  b"events 16385, overflows 1, last wd -1 mask 0x4000"],
+    "fdinfo": [b"watch wd 2 mask 0x80000fff", b"watch wd 1 mask 0x4000100",
+               b"fd link: anon_inode:inotify"],
     "copies": [b"  sent: 5", b"  copied: 5", b"  out of it: 5", b"  wd=1 ACCESS name=f len=16",
                b"  wd=1 MODIFY name=g len=16"],
     "fifo": [b"  wd=1 OPEN name=p len=16", b"  wd=2 MODIFY", b"  wd=2 ACCESS",

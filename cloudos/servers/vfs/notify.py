@@ -24,7 +24,7 @@ import stat
 import struct
 from collections import deque
 from dataclasses import field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from cloudos.abi.deferred import dataclass
 from cloudos.abi.flags import DnotifyMask, InotifyMask, OwnerType
@@ -53,8 +53,6 @@ MASK_CREATE, MASK_ADD, ONESHOT = int(IN.MASK_CREATE), int(IN.MASK_ADD), int(IN.O
 ALL_INOTIFY_BITS = ALL_EVENTS | int(IN.UNMOUNT | IN.Q_OVERFLOW | IN.IGNORED | IN.ONLYDIR
                                     | IN.DONT_FOLLOW | IN.EXCL_UNLINK | IN.MASK_CREATE
                                     | IN.MASK_ADD | IN.ISDIR | IN.ONESHOT)
-# the events a file's directory hears of, with the file's name (FS_EVENTS_POSS_ON_CHILD)
-ON_CHILD = ACCESS | MODIFY | ATTRIB | CLOSE_WRITE | CLOSE_NOWRITE | OPEN
 EVENT = struct.Struct("<iIII")  # struct inotify_event: wd, mask, cookie, len (then name)
 IN_CLOEXEC, IN_NONBLOCK = O_CLOEXEC, O_NONBLOCK
 POLLIN, POLLRDNORM = 0x1, 0x40
@@ -115,8 +113,8 @@ class Notify:
     while nothing is watched), the next move's cookie, and each user's instances and
     watches (fs/inotify/max_user_instances, max_user_watches)."""
 
-    marks: dict[Node, list[Any]] = field(default_factory=dict)
-    cookies: Any = field(default_factory=lambda: itertools.count(1))
+    marks: dict[Node, list[Watch | DirMark]] = field(default_factory=dict)
+    cookies: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     instances: dict[int, int] = field(default_factory=dict)
     watches: dict[int, int] = field(default_factory=dict)
 
@@ -243,7 +241,7 @@ def _queue(vfs: Vfs, group: Group, wd: int, mask: int, cookie: int, name: bytes)
     vfs.wake_pollers()
 
 
-def _remove(vfs: Vfs, mark: Any) -> None:
+def _remove(vfs: Vfs, mark: Watch | DirMark) -> None:
     """A mark ends: an inotify watch's instance hears IN_IGNORED."""
     marks = vfs.state.notify.marks
     on_node = marks.get(mark.node)
@@ -277,7 +275,7 @@ def inotify_init1(vfs: Vfs, request: Request, r: Any) -> int:
     if r.flags & ~(IN_CLOEXEC | IN_NONBLOCK):
         raise KernelError(Errno.EINVAL, f"inotify_init1 flags {r.flags:#x}")
     proc = vfs.proc(request)
-    uid = proc.who.uid
+    uid = proc.who.fsuid  # (Linux counts by the effective uid)
     notify = vfs.state.notify
     if notify.instances.get(uid, 0) >= vfs.state.sysctl.number("fs/inotify/max_user_instances"):
         raise KernelError(Errno.EMFILE, "fs.inotify.max_user_instances")
@@ -392,6 +390,19 @@ class Inotify(FileOps):
 
     def path(self, file: OpenFile) -> bytes:
         return b"anon_inode:inotify"
+
+    def fdinfo(self, file: OpenFile) -> bytes:
+        """A line per watch, newest first, as Linux's inotify_fdinfo (without the file
+        handle)."""
+        lines = []
+        for watch in reversed(file.inotify.watches.values()):
+            try:
+                attr = watch.node.fs.getattr(watch.node)
+            except KernelError:
+                continue
+            lines.append(b"inotify wd:%x ino:%x sdev:%x mask:%x ignored_mask:0\n" % (
+                watch.wd, attr.ino, attr.dev, watch.mask))
+        return b"".join(lines)
 
     def release(self, vfs: Vfs, file: OpenFile) -> None:
         """The instance's last fd closed: its watches end, unheard."""
