@@ -9,8 +9,8 @@ an epoll instance, a pidfd: not read or written unless the kind says how, seeks
 nowhere without refusing, no positioned I/O, no terminal, stats as a mode-0600
 inode with no file type); and ``scatter``, the copy of a read's bytes to its
 grants. One module per kind implements it (``regular``, ``pipe``, ``fifo``, ``unix``,
-``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, ``pidfd``), and
-``server.KINDS`` finds a file's implementation by its ``kind``.
+``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, ``pidfd``, and
+``notify``'s inotify instances), and ``server.KINDS`` finds a file's implementation by its ``kind``.
 Never: decodes requests (``server`` does) or resolves paths.
 Called by: ``vfs.server``.
 """

@@ -8,7 +8,7 @@ open files in flight (``Pipe``), a listening socket's queue (``Listener``), an
 eventfd's counter, a timerfd's expiry state, an epoll instance's interests, the
 process a pidfd names (``PidRef``). What
 each kind does with them is in its module (``regular``, ``pipe``, ``fifo``, ``unix``,
-``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, ``pidfd``).
+``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, ``pidfd``, ``notify``).
 Never: resolves paths (``paths``) or decodes requests (``server``).
 Called by: ``vfs.server`` and the kinds' modules.
 """

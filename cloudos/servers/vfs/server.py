@@ -14,9 +14,11 @@ pipe waits while the server goes on serving others).
 What an open file does is its kind's: every kind implements the file-operations
 protocol (``fileops.py``) in a module of its own, found in ``KINDS`` (``regular``
 files and the shared mappings of files, ``pipe``, ``fifo`` (named pipes), ``unix``
-sockets, the ``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, ``pidfd``, and
-``netsock``, internet sockets, whose calls go on to the net server, ``servers.net``);
-the calls only one kind serves (bind, timerfd_settime, ...) go straight to its module.
+sockets, the ``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, ``pidfd``,
+``notify``'s inotify instances, and ``netsock``, internet sockets, whose calls go on to the
+net server, ``servers.net``); the calls only one kind serves (bind, timerfd_settime, ...)
+go straight to its module. What each change does to a file is told to ``notify`` (inotify's
+and dnotify's events) where the change is made here.
 State lives in ``VfsState``, which outlives a crash of the server's code: ``rs``
 restarts the code on the same state.
 Never: touches guest memory except through the grants of a request.
