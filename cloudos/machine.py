@@ -56,7 +56,7 @@ from cloudos.servers.vfs.paths import Namespace, Walk, is_dir, path_of, relative
 from cloudos.servers.vfs.fs import FileSystem
 from cloudos.servers.vfs.procfs import NS_INIT, ProcFs
 from cloudos.servers.vfs.perm import EVERY_CAP, ROOT, Who
-from cloudos.abi.signal import SI_MESGQ
+from cloudos.abi.signal import SI_MESGQ, SIGIO
 from cloudos.abi.flags import OwnerType
 from cloudos.abi.vfs import ConsoleInput, ExecRead, Op, Spawn
 from cloudos.servers.vfs.server import (AT_FDCWD, VFS_ID, Proc, Vfs, VfsState, fd_info,
@@ -91,6 +91,8 @@ class Start:
 
 UTS_INIT_INO = NS_INIT["uts"]
 EXIT_TIMEOUT = 124  # timeout(1)'s status when the time ran out
+POLL_MSG = 3  # an I/O signal's si_code: an input message (dnotify's)
+POLLIN, POLLRDNORM, POLLMSG = 0x1, 0x40, 0x400  # its si_band
 CPU_CHECK = 0.1     # seconds between checks of the processes' CPU time
 HALT_POLL = 0.05    # seconds between looks at the halts host signals asked for
 RLIMIT_CPU = 0
@@ -407,6 +409,7 @@ class Machine:
         state.fsize_limit = functools.partial(self._rlimit, RLIMIT_FSIZE)
         state.msgqueue_limit = functools.partial(self._rlimit, RLIMIT_MSGQUEUE)
         state.send_sigio = self._send_sigio
+        state.send_poll_signal = self._send_poll_signal
         state.send_mq_signal = self._send_mq_signal
         state.map_limit = mem
         self.halted: int | None = None  # the status a halt (timeout, host signal) gives
@@ -442,6 +445,19 @@ class Machine:
             if p.pgid == who if kind == OwnerType.PGRP else \
                     p.pid == who or any(t.tid == who for t in p.threads):
                 signals.send(p, signals.SigInfo(sig, signals.SI_KERNEL))
+    def _send_poll_signal(self, kind: int, who: int, sig: int, fd: int) -> None:
+        """An I/O signal about fd ``fd`` for an open file's owner (a dnotify event): with
+        F_SETSIG's signal ``sig`` its siginfo says POLL_MSG and names the fd (si_band,
+        si_fd), as Linux's send_sigio_to_task; without (0), a plain SIGIO."""
+        info = signals.SigInfo(SIGIO, signals.SI_KERNEL) if not sig else \
+            signals.SigInfo(sig, POLL_MSG, band=POLLIN | POLLRDNORM | POLLMSG, fd=fd)
+        for p in list(self.kernel.processes.values()):
+            if p.zombie:
+                continue
+            if p.pgid == who if kind == OwnerType.PGRP else \
+                    p.pid == who or any(t.tid == who for t in p.threads):
+                signals.send(p, info)
+
     def _send_mq_signal(self, pid: int, sig: int, sender: int, uid: int, value: int) -> None:
         """The signal of an mq_notify: a message came to the queue ``pid`` watches."""
         process = self.kernel.processes.get(pid)

@@ -100,6 +100,47 @@ class FallocFlag(IntFlag):
     WRITE_ZEROES = 0x80
 
 
+class InotifyMask(IntFlag):
+    """inotify's event bits and watch flags (<sys/inotify.h>): what inotify_add_watch asks
+    for and what each struct inotify_event's mask says."""
+
+    ACCESS = 0x001
+    MODIFY = 0x002
+    ATTRIB = 0x004
+    CLOSE_WRITE = 0x008
+    CLOSE_NOWRITE = 0x010
+    OPEN = 0x020
+    MOVED_FROM = 0x040
+    MOVED_TO = 0x080
+    CREATE = 0x100
+    DELETE = 0x200
+    DELETE_SELF = 0x400
+    MOVE_SELF = 0x800
+    ALL_EVENTS = 0xFFF
+    UNMOUNT = 0x2000
+    Q_OVERFLOW = 0x4000
+    IGNORED = 0x8000
+    ONLYDIR = 0x0100_0000
+    DONT_FOLLOW = 0x0200_0000
+    EXCL_UNLINK = 0x0400_0000
+    MASK_CREATE = 0x1000_0000
+    MASK_ADD = 0x2000_0000
+    ISDIR = 0x4000_0000
+    ONESHOT = 0x8000_0000
+
+
+class DnotifyMask(IntFlag):
+    """fcntl(F_NOTIFY)'s events of a directory (dnotify, <fcntl.h>)."""
+
+    ACCESS = 0x01
+    MODIFY = 0x02
+    CREATE = 0x04
+    DELETE = 0x08
+    RENAME = 0x10
+    ATTRIB = 0x20
+    MULTISHOT = 0x8000_0000
+
+
 class MapFlag(IntFlag):
     """mmap(2)'s flags: the mapping's type (TYPE's bits) and the rest."""
 

@@ -64,6 +64,9 @@ TUNABLES = (
     Tunable("fs/pipe-max-size", 1 << 20, PAGE, 1 << 31),   # rounded up as round_pipe_size
     Tunable("fs/nr_open", 1 << 20, 64, 2147483584),        # BITS_PER_LONG .. sysctl_nr_open_max
     Tunable("fs/lease-break-time", 45, -INT_MAX - 1),
+    Tunable("fs/inotify/max_queued_events", 16384),       # fs/notify/inotify/inotify_user.c
+    Tunable("fs/inotify/max_user_instances", 128),
+    Tunable("fs/inotify/max_user_watches", 8192),          # its floor (a small machine's)
     Tunable("fs/protected_symlinks", 0, 0, 1),
     Tunable("fs/protected_hardlinks", 0, 0, 1),
     Tunable("vm/overcommit_memory", 0, 0, 2),

@@ -74,6 +74,7 @@ class Op(enum.IntEnum):
     # events, and that it restarted
     SOCKET_MADE, SOCKET_EVENTS, NET_RESTARTED = 1019, 1020, 1021
     PIDFD_OPEN, PIDFD_GETFD = 434, 438
+    INOTIFY_ADD_WATCH, INOTIFY_RM_WATCH, INOTIFY_INIT1 = 254, 255, 294
     PTY_TIMER = 1022  # a pseudo-terminal's VTIME ran out (servers/vfs/pty.py)
     PIDFD_TARGET = 1023  # the process a pidfd names (pidfd_send_signal, waitid P_PIDFD)
 
@@ -760,6 +761,29 @@ class Eventfd2:
 
 
 @record
+class InotifyInit1:
+    OP: ClassVar[Op] = Op.INOTIFY_INIT1
+    flags: int
+
+
+@record
+class InotifyAddWatch:
+    """inotify_add_watch(2); ``path`` None: the personality could not read it (EFAULT,
+    after the fd's own checks)."""
+    OP: ClassVar[Op] = Op.INOTIFY_ADD_WATCH
+    fd: int
+    path: bytes | None
+    mask: int
+
+
+@record
+class InotifyRmWatch:
+    OP: ClassVar[Op] = Op.INOTIFY_RM_WATCH
+    fd: int
+    wd: int
+
+
+@record
 class PidfdOpen:
     """pidfd_open(2), or clone's CLONE_PIDFD: a pidfd for ``pid``, which the personality
     found alive or a zombie (``exited``); ``flags`` are already checked."""
@@ -1218,7 +1242,7 @@ REQUESTS: tuple[type, ...] = (
     LeaseTimeout, ConsoleInput, SignalsPending, CoreDump, Credentials, Sendfile,
     CopyFileRange, CloseRange, Splice, Tee, Vmsplice, SocketMade, SocketEvents,
     NetRestarted, MqOpen, MqUnlink, MqTimedsend, MqTimedreceive, MqNotify, MqGetsetattr,
-    PidfdOpen, PidfdGetfd, PidfdTarget, PtyTimer)
+    PidfdOpen, PidfdGetfd, PidfdTarget, PtyTimer, InotifyInit1, InotifyAddWatch, InotifyRmWatch)
 # A request class by its op; some classes serve several ops alike.
 BY_OP: dict[int, type] = {
     **{cls.OP: cls for cls in REQUESTS},  # type: ignore[attr-defined]

@@ -63,6 +63,7 @@ FACTS: dict[str, bool] = {
     "PROC_FS": True, "PROC_SYSCTL": True,  # servers/vfs/procfs.py, procsys.py
     "IKCONFIG": True, "IKCONFIG_PROC": True,  # this file, as /proc/config.gz
     "TMPFS": True, "DEVTMPFS": True, "OVERLAY_FS": True,  # servers/vfs: tmpfs, devfs, overlay
+    "FSNOTIFY": True, "DNOTIFY": True,  # servers/vfs/notify.py: events, fcntl(F_NOTIFY)
     "UNIX": True,  # servers/vfs/unix.py: AF_UNIX
     "INET": True, "IPV6": True,  # servers/vfs/inet.py: TCP and UDP over IPv4 and IPv6
     "BLOCK": False,  # no block devices yet

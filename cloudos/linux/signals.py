@@ -89,10 +89,14 @@ class SigInfo:
     timer_id: int = 0  # a POSIX timer's signal: its id, overruns and sigev_value
     overrun: int = 0
     value: int = 0
+    band: int | None = None  # an I/O signal's (F_SETSIG's): si_band and the si_fd it names
+    fd: int = 0
 
     def pack(self) -> bytes:
         head = struct.pack("<iii4x", self.signo, 0, self.code)
-        if self.code == SI_TIMER:
+        if self.band is not None:
+            body = struct.pack("<qi", self.band, self.fd)
+        elif self.code == SI_TIMER:
             body = struct.pack("<iiQ", self.timer_id, self.overrun, self.value)
         elif self.code in (SI_QUEUE, SI_MESGQ):
             body = struct.pack("<iIQ", self.pid, self.uid, self.value)

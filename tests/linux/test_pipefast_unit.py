@@ -22,6 +22,7 @@ from cloudos.linux import pipefast, switch
 from cloudos.servers.runtime import LocalRequest, ServerApi
 from cloudos.servers.vfs import pipe
 from cloudos.servers.vfs.files import O_NONBLOCK, O_RDONLY, O_WRONLY, FdTable, OpenFile, Pipe
+from cloudos.servers.vfs.notify import Notify
 
 
 # -- the personality's preconditions ---------------------------------------------------
@@ -96,7 +97,8 @@ class FakeVfs:
 
     def __init__(self) -> None:
         self.api = ServerApi(SimpleNamespace(kernel=None, pid=5))  # type: ignore[arg-type]
-        self.state = SimpleNamespace(procs={}, caller=0, send_sigio=lambda *a: None)
+        self.state = SimpleNamespace(procs={}, caller=0, send_sigio=lambda *a: None,
+                                     notify=Notify())
         self.pollers_woken = 0
         self.unrefs: list[OpenFile] = []
 
@@ -151,6 +153,19 @@ def test_the_ends_it_serves() -> None:
     assert local.end(PID, fifo, False) is not None
     socket = fds.install(OpenFile("socket", O_RDONLY, pipe=Pipe(readers=1, writers=1)))
     assert local.end(PID, socket, False) is None  # (its pipe counts bytes, no pages)
+
+
+def test_fifos_go_through_the_port_while_anything_is_watched() -> None:
+    """inotify's events of a FIFO's reads and writes are made by the VFS's own pipe calls:
+    while any mark exists a FIFO's end is not served here; an anonymous pipe's still is."""
+    vfs, local, p, reader, writer = _rig()
+    fds = vfs.state.procs[PID].fds
+    fifo = fds.install(OpenFile("fifo", O_RDONLY, pipe=p))
+    vfs.state.notify.marks[object()] = []
+    assert local.end(PID, fifo, False) is None
+    assert local.end(PID, 0, False) is reader and local.end(PID, 1, True) is writer
+    vfs.state.notify.marks.clear()
+    assert local.end(PID, fifo, False) is not None
 
 
 def test_reads_now() -> None:

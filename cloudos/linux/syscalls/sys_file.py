@@ -715,6 +715,33 @@ def sys_eventfd(t: Thread, initval: int, *_: int) -> int:
     return sys_eventfd2(t, initval, 0)
 
 
+def sys_inotify_init1(t: Thread, flags: int, *_: int) -> int:
+    """Implements Linux inotify_init1(2): an fd that reads the events of watched files."""
+    return call(t, vfs.InotifyInit1(s32(flags)))
+
+
+def sys_inotify_init(t: Thread, *_: int) -> int:
+    """Implements Linux inotify_init(2)."""
+    return sys_inotify_init1(t, 0)
+
+
+def sys_inotify_add_watch(t: Thread, fd: int, path: int, mask: int, *_: int) -> int:
+    """Implements Linux inotify_add_watch(2). A path that cannot be read is EFAULT only
+    after the fd's checks (the VFS's), as Linux reads it after them."""
+    try:
+        name: bytes | None = _path(t, path)
+    except KernelError as err:
+        if err.errno != Errno.EFAULT:
+            raise
+        name = None
+    return call(t, vfs.InotifyAddWatch(s32(fd), name, mask & 0xFFFF_FFFF))
+
+
+def sys_inotify_rm_watch(t: Thread, fd: int, wd: int, *_: int) -> int:
+    """Implements Linux inotify_rm_watch(2)."""
+    return call(t, vfs.InotifyRmWatch(s32(fd), s32(wd)))
+
+
 # -- reading and writing -------------------------------------------------------------
 def _check_buffer(t: Thread, buf: int, count: int, write: bool) -> None:
     """EFAULT before anything is consumed, as Linux fails a bad buffer."""

@@ -217,8 +217,8 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.FCNTL: partial(sys_file.sys_fcntl,
                          "dup, cloexec, status flags, record and OFD locks (EDEADLK), "
                          "leases (broken by open, SIGIO), pipe sizes, F_SETOWN(_EX), "
-                         "F_SETSIG, O_ASYNC on pipes and sockets (not ttys; no si_fd); "
-                         "F_NOTIFY, seals: EINVAL"),
+                         "F_SETSIG, O_ASYNC on pipes and sockets (not ttys; no si_fd), "
+                         "F_NOTIFY (dnotify, with si_fd); seals: EINVAL"),
     Sysno.FLOCK: full(sys_file.sys_flock, "independent of fcntl locks, as Linux's"),
     Sysno.FSYNC: full(sys_file.sys_fsync, "file systems write through"),
     Sysno.FDATASYNC: full(sys_file.sys_fsync, "file systems write through"),
@@ -459,9 +459,11 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.IOPRIO_SET: partial(sys_sched.sys_ioprio_set,
                               "recorded per process (no I/O queue to order)"),
     Sysno.IOPRIO_GET: partial(sys_sched.sys_ioprio_get, "per process"),
-    Sysno.INOTIFY_INIT: enosys(),
-    Sysno.INOTIFY_ADD_WATCH: enosys(),
-    Sysno.INOTIFY_RM_WATCH: enosys(),
+    Sysno.INOTIFY_INIT: full(sys_file.sys_inotify_init),
+    Sysno.INOTIFY_ADD_WATCH: partial(sys_file.sys_inotify_add_watch,
+                                     "events of the VFS's changes; none from exec's reads, "
+                                     "mmap'd pages or anonymous pipes"),
+    Sysno.INOTIFY_RM_WATCH: full(sys_file.sys_inotify_rm_watch),
     Sysno.MIGRATE_PAGES: enosys(),
     Sysno.OPENAT: partial(sys_file.sys_openat, "O_TMPFILE on tmpfs and the overlay only "
                           "(elsewhere EOPNOTSUPP)"),
@@ -511,7 +513,7 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.EPOLL_CREATE1: full(sys_file.sys_epoll_create1),
     Sysno.DUP3: full(sys_file.sys_dup3),
     Sysno.PIPE2: full(sys_file.sys_pipe2),
-    Sysno.INOTIFY_INIT1: enosys(),
+    Sysno.INOTIFY_INIT1: full(sys_file.sys_inotify_init1),
     Sysno.PREADV: full(sys_file.sys_preadv),
     Sysno.PWRITEV: full(sys_file.sys_pwritev),
     Sysno.RT_TGSIGQUEUEINFO: full(sys_signal.sys_rt_tgsigqueueinfo),

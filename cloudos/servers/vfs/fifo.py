@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cloudos.abi.deferred import dataclass
 from cloudos.errno import Errno, KernelError
-from cloudos.servers.vfs import files, pipe
+from cloudos.servers.vfs import files, notify, pipe
 from cloudos.servers.vfs.files import O_ACCMODE, O_NONBLOCK, OpenFile, Pipe
 from cloudos.servers.vfs.fs import Attr
 from cloudos.servers.vfs.paths import Walk, path_of
@@ -126,6 +126,21 @@ def _forget_if_unused(vfs: Vfs, key: tuple[int, int], fifo: Fifo) -> None:
 
 class FifoEnd(pipe.PipeEnd):
     """The fifo kind of open file: a pipe end opened through a FIFO node."""
+
+    def read(self, vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any) -> Any:
+        """A pipe end's read; one that moved bytes is an ACCESS for the FIFO's own watches
+        (not its directory's, as on Linux 6.x; a read that waits makes none)."""
+        got = super().read(vfs, request, file, count, grant)
+        if type(got) is int and got > 0 and vfs.state.notify.marks:
+            notify.self_event(vfs, file.node, notify.ACCESS)
+        return got
+
+    def write(self, vfs: Vfs, request: Request, file: OpenFile, data: bytes) -> int | None:
+        """A pipe end's write; a MODIFY as a read's ACCESS."""
+        done = super().write(vfs, request, file, data)
+        if type(done) is int and done > 0 and vfs.state.notify.marks:
+            notify.self_event(vfs, file.node, notify.MODIFY)
+        return done
 
     def stat(self, file: OpenFile) -> Attr:
         return file.fs.getattr(file.node)

@@ -9,8 +9,8 @@ an epoll instance, a pidfd: not read or written unless the kind says how, seeks
 nowhere without refusing, no positioned I/O, no terminal, stats as a mode-0600
 inode with no file type); and ``scatter``, the copy of a read's bytes to its
 grants. One module per kind implements it (``regular``, ``pipe``, ``fifo``, ``unix``,
-``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, ``pidfd``), and
-``server.KINDS`` finds a file's implementation by its ``kind``.
+``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, ``pidfd``, and
+``notify``'s inotify instances), and ``server.KINDS`` finds a file's implementation by its ``kind``.
 Never: decodes requests (``server`` does) or resolves paths.
 Called by: ``vfs.server``.
 """
@@ -39,6 +39,11 @@ FIONREAD = 0x541B
 class FileOps:
     """One kind of open file. A read or write answers a count, None (answered later: a
     deferred reply), or a typed answer (abi/vfs.py); errors are raised."""
+
+    # A read given a buffer bad past its start fails in its own copy (inotify: its
+    # events are taken first, as Linux's copy_to_user fails after), not before it
+    # (Vfs.lent: EFAULT for any kind but a regular file's, which reads up to there).
+    copies_late = False
 
     def read(self, vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any) -> Any:
         raise KernelError(Errno.EINVAL, f"a {file.kind} is not read")

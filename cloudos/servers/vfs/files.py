@@ -8,7 +8,7 @@ open files in flight (``Pipe``), a listening socket's queue (``Listener``), an
 eventfd's counter, a timerfd's expiry state, an epoll instance's interests, the
 process a pidfd names (``PidRef``). What
 each kind does with them is in its module (``regular``, ``pipe``, ``fifo``, ``unix``,
-``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, ``pidfd``).
+``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, ``pidfd``, ``notify``).
 Never: resolves paths (``paths``) or decodes requests (``server``).
 Called by: ``vfs.server`` and the kinds' modules.
 """
@@ -192,7 +192,7 @@ class OpenFile:
 
     # "node", "pipe", "fifo", "socket", "eventfd", "timerfd", "signalfd", "epoll", "console",
     # "inet", "mqueue", "pidfd", "ptm" (a pseudo-terminal's master), "pts" (its slave),
-    # "procmem" (/proc/<pid>/mem)
+    # "procmem" (/proc/<pid>/mem), "inotify"
     kind: str
     flags: int                 # access mode and status flags
     walk: Walk | None = None   # for nodes: where it was opened (fchdir, /proc/self/fd)
@@ -228,6 +228,7 @@ class OpenFile:
     process: PidRef | None = None  # a pidfd's process
     pty: Any = None  # a pseudo-terminal's master or slave: its Pty (servers/tty/pty.py)
     memory: Any = None  # /proc/<pid>/mem's: its opener's grant (procfs.Memory, procmem.py)
+    inotify: Any = None  # an inotify instance's events and watches (notify.Group)
 
     @property
     def fs(self) -> FileSystem:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from cloudos.abi.flags import CloneFlag, MountFlag, UmountFlag
 from cloudos.abi.vfs import NsTarget
 from cloudos.errno import Errno, KernelError
-from cloudos.servers.vfs import perm
+from cloudos.servers.vfs import notify, perm
 from cloudos.servers.vfs.bindfs import BindFs, underlying
 from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.devpts import DevPts
@@ -288,10 +288,23 @@ def umount(vfs: Vfs, proc: Proc, r: requests.Umount2) -> int:
     if r.flags & UmountFlag.EXPIRE and path not in ns.expiring:
         ns.expiring.add(path)
         raise KernelError(Errno.EAGAIN, "marked to expire")
+    gone = [ns.mounts[p] for p in (path, *under)]
     for p in (path, *under):
         del ns.mounts[p]
         ns.expiring.discard(p)
+    if vfs.state.notify.marks:
+        _unmounted(vfs, gone)
     return 0
+
+
+def _unmounted(vfs: Vfs, gone: list[FileSystem]) -> None:
+    """The file systems of ``gone`` that no namespace mounts any more: inotify's IN_UNMOUNT
+    for their watched files (a bind mount's file system is its inner one's)."""
+    namespaces = [vfs.state.namespace, *(p.ns for p in vfs.state.procs.values() if p.ns)]
+    left = {id(underlying(fs)) for ns in namespaces for fs in ns.mounts.values()}
+    for fs in {id(underlying(fs)): underlying(fs) for fs in gone}.values():
+        if id(fs) not in left:
+            notify.unmounted(vfs, fs)
 
 
 def _busy(vfs: Vfs, ns: Namespace, fs: FileSystem) -> bool:

@@ -643,6 +643,7 @@ class Local:
     def __init__(self, vfs: Vfs) -> None:
         self.vfs = vfs
         self.procs = vfs.state.procs
+        self.marks = vfs.state.notify.marks  # (inotify's and dnotify's: notify.py)
         self.served = 0  # reads and writes served (--syscall-stats), and of them
         self.parked = 0  # the reads that waited
 
@@ -660,6 +661,8 @@ class Local:
         if file.kind != "pipe" and file.kind != "fifo" or file.pipe is None \
                 or file.pipe.slots is None:
             return None
+        if self.marks and file.kind == "fifo":  # (something is watched: through the port,
+            return None                         # where a FIFO's I/O makes its events)
         return file if (file.writable() if writing else file.readable()) else None
 
     def read(self, pid: int, file: OpenFile, count: int) -> Any:

@@ -21,7 +21,7 @@ from cloudos.abi.deferred import dataclass
 from cloudos.abi import vfs as abi
 from cloudos.abi.vfs import MappedFile, Sharing
 from cloudos.errno import Errno, KernelError
-from cloudos.servers.vfs import files
+from cloudos.servers.vfs import files, notify
 from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.fileops import FileOps, scatter
 from cloudos.servers.vfs.files import O_APPEND, OpenFile
@@ -166,6 +166,8 @@ class Regular(FileOps):
         data = file_read(vfs, file.fs, file.node, file.offset, count)
         file.offset += len(data)
         vfs.api.copy_out(grant, 0, data)
+        if data and vfs.state.notify.marks:
+            notify.file_event(vfs, file.walk, notify.ACCESS)
         return len(data)
 
     def pread(self, vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any,
@@ -177,6 +179,8 @@ class Regular(FileOps):
             raise KernelError(Errno.EISDIR, "read of a directory")
         data = file_read(vfs, file.fs, file.node, offset, count)
         scatter(vfs.api, grant, data, lengths)
+        if data and vfs.state.notify.marks:
+            notify.file_event(vfs, file.walk, notify.ACCESS)
         return len(data)
 
     def write(self, vfs: Vfs, request: Request, file: OpenFile, data: bytes) -> int:
@@ -215,7 +219,10 @@ class Regular(FileOps):
             if at >= limit:  # (the personality raises SIGXFSZ)
                 raise KernelError(Errno.EFBIG, "at RLIMIT_FSIZE")
             data = data[:limit - at]  # a short write, up to the limit
-        return _file_write(vfs, fs, node, at, data)
+        written = _file_write(vfs, fs, node, at, data)
+        if written and vfs.state.notify.marks:
+            notify.file_event(vfs, file.walk, notify.MODIFY)
+        return written
 
     def resize(self, vfs: Vfs, request: Request, file: OpenFile, length: int) -> None:
         if not stat.S_ISREG(file.fs.getattr(file.node).mode):
@@ -223,6 +230,7 @@ class Regular(FileOps):
         if length > vfs.state.fsize_limit(request.sender):
             raise KernelError(Errno.EFBIG, "beyond RLIMIT_FSIZE")
         truncate(vfs, file.fs, file.node, length)
+        notify.file_event(vfs, file.walk, notify.MODIFY)
 
     def poll(self, vfs: Vfs, proc: Proc, fd: int, file: OpenFile, events: int) -> int:
         return (POLLIN | POLLOUT) & events  # files and directories are always ready

@@ -14,9 +14,11 @@ pipe waits while the server goes on serving others).
 What an open file does is its kind's: every kind implements the file-operations
 protocol (``fileops.py``) in a module of its own, found in ``KINDS`` (``regular``
 files and the shared mappings of files, ``pipe``, ``fifo`` (named pipes), ``unix``
-sockets, the ``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, ``pidfd``, and
-``netsock``, internet sockets, whose calls go on to the net server, ``servers.net``);
-the calls only one kind serves (bind, timerfd_settime, ...) go straight to its module.
+sockets, the ``console``, ``eventfd``, ``timerfd``, ``signalfd``, ``epoll``, ``pidfd``,
+``notify``'s inotify instances, and ``netsock``, internet sockets, whose calls go on to the
+net server, ``servers.net``); the calls only one kind serves (bind, timerfd_settime, ...)
+go straight to its module. What each change does to a file is told to ``notify`` (inotify's
+and dnotify's events) where the change is made here.
 State lives in ``VfsState``, which outlives a crash of the server's code: ``rs``
 restarts the code on the same state.
 Never: touches guest memory except through the grants of a request.
@@ -45,8 +47,8 @@ from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
 from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, locks, mounts, mqueue,
-                                 netsock, perm, pidfd, pipe, procmem, pty, regular, signalfd,
-                                 timerfd, transfer, unix)
+                                 netsock, notify, perm, pidfd, pipe, procmem, pty, regular,
+                                 signalfd, timerfd, transfer, unix)
 from cloudos.servers.vfs.bindfs import underlying
 from cloudos.servers.vfs.console import BACKGROUND
 from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
@@ -80,6 +82,7 @@ F_SETOWN, F_GETOWN, F_SETSIG, F_GETSIG, F_GETOWN_EX = map(int, (
 F_SETPIPE_SZ, F_GETPIPE_SZ = int(FcntlCmd.SETPIPE_SZ), int(FcntlCmd.GETPIPE_SZ)
 SEEK_MAX = 4  # SEEK_HOLE
 F_SETLEASE, F_GETLEASE = int(FcntlCmd.SETLEASE), int(FcntlCmd.GETLEASE)
+F_NOTIFY = int(FcntlCmd.NOTIFY)
 # the commands an O_PATH fd takes (Linux's check_fcntl_cmd); any other is EBADF
 PATH_FCNTL = frozenset({F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL})
 OWNER_TID, OWNER_PID, OWNER_PGRP = int(OwnerType.TID), int(OwnerType.PID), int(OwnerType.PGRP)
@@ -116,7 +119,8 @@ KINDS: dict[str, FileOps] = {
     "console": console.HostConsole(), "eventfd": eventfd.EventFd(),
     "timerfd": timerfd.TimerFd(), "signalfd": signalfd.SignalFd(), "epoll": epoll.Epoll(),
     "inet": netsock.NetSocket(), "mqueue": mqueue.MqueueFile(), "pidfd": pidfd.Pidfd(),
-    "ptm": pty.PtyEnd(), "pts": pty.PtyEnd(), "procmem": procmem.ProcMem()}
+    "ptm": pty.PtyEnd(), "pts": pty.PtyEnd(), "procmem": procmem.ProcMem(),
+    "inotify": notify.Inotify()}
 
 
 # The socket calls, each served by AF_UNIX's module, or for an internet socket by the net
@@ -216,6 +220,10 @@ class VfsState:
     mqueue_bytes: dict[int, int] = field(default_factory=dict)  # charged, by real uid
     send_mq_signal: Callable[[int, int, int, int, int], None] = \
         lambda pid, sig, sender, uid, value: None
+    # inotify's and dnotify's marks and what they count (notify.py), and the machine's way
+    # to send a dnotify signal: (OwnerType, id, signal, the fd it names in si_fd)
+    notify: notify.Notify = field(default_factory=notify.Notify)
+    send_poll_signal: Callable[[int, int, int, int], None] = lambda kind, who, sig, fd: None
 
 
 class Vfs:
@@ -281,6 +289,9 @@ class Vfs:
             vfs.PidfdOpen: partial(pidfd.pidfd_open, self),
             vfs.PidfdGetfd: partial(pidfd.pidfd_getfd, self),
             vfs.PidfdTarget: partial(pidfd.target, self),
+            vfs.InotifyInit1: partial(notify.inotify_init1, self),
+            vfs.InotifyAddWatch: self.inotify_add_watch,
+            vfs.InotifyRmWatch: partial(notify.rm_watch, self),
         }
 
     # -- dispatch ---------------------------------------------------------------
@@ -510,6 +521,8 @@ class Vfs:
             raise KernelError(Errno.EBADF, f"fd {fd}")
         if proc.pid in self.state.locks.by_pid:  # (else it holds no record lock to drop)
             locks.closed(self, proc.pid, entry.file)  # any close drops the process's locks
+        if self.state.notify.marks:  # (an F_NOTIFY mark goes with any close of its fd)
+            notify.closed_fd(self, proc.pid, entry.file)
         self.unref(entry.file)
 
     def unref(self, file: OpenFile) -> None:
@@ -521,6 +534,32 @@ class Vfs:
             if file.lock_key is not None:  # (else it never was locked: ``locks.released``)
                 locks.released(self, file)
             KINDS[file.kind].release(self, file)
+            if self.state.notify.marks and file.walk is not None \
+                    and not file.flags & files.O_PATH:
+                self._notify_closed(file)
+
+    def _notify_closed(self, file: OpenFile) -> None:
+        """The last holder of a file opened by path let it go: CLOSE_WRITE (opened for
+        writing) or CLOSE_NOWRITE; and a file with no name left and no other opener is
+        gone (DELETE_SELF)."""
+        assert file.walk is not None
+        notify.file_event(self, file.walk, notify.CLOSE_WRITE if file.writable()
+                          else notify.CLOSE_NOWRITE)
+        step = file.walk[-1]
+        if step.node in self.state.notify.marks and self._nameless(step) \
+                and not self._open_elsewhere(step.node):
+            notify.gone(self, step.node)
+
+    def _nameless(self, step: Step) -> bool:
+        try:
+            return step.fs.getattr(step.node).nlink == 0
+        except KernelError:
+            return True
+
+    def _open_elsewhere(self, node: Node) -> bool:
+        """Whether some fd still has ``node`` open (what keeps a deleted file alive)."""
+        return any(entry.file.walk is not None and entry.file.walk[-1].node is node
+                   for proc in self.state.procs.values() for entry in proc.fds.entries.values())
 
     def close(self, request: Request, r: vfs.Close) -> int:
         self._close(self.proc(request), r.fd)
@@ -608,6 +647,8 @@ class Vfs:
             return locks.getlease(self, file)
         if r.cmd in (F_SETPIPE_SZ, F_GETPIPE_SZ):
             return pipe.pipe_size(self, file, r.cmd == F_SETPIPE_SZ, r.arg)
+        if r.cmd == F_NOTIFY:
+            return notify.f_notify(self, proc, r.fd, file, r.arg)
         raise KernelError(Errno.EINVAL, f"fcntl command {r.cmd}")
 
     def fcntl_owner(self, request: Request, r: vfs.FcntlOwner) -> Any:
@@ -629,6 +670,24 @@ class Vfs:
         if file.flags & files.O_PATH:
             raise KernelError(Errno.EBADF, "an O_PATH fd")
         return locks.fcntl_lock(self, request, file, r)
+
+    def inotify_add_watch(self, request: Request, r: vfs.InotifyAddWatch) -> int:
+        """inotify_add_watch(2): Linux's checks in its order (the mask's, the fd's, the
+        path's, then read permission on what it names), then the watch (notify.py)."""
+        if r.mask & notify.MASK_ADD and r.mask & notify.MASK_CREATE \
+                or not r.mask & notify.ALL_INOTIFY_BITS:
+            raise KernelError(Errno.EINVAL, f"inotify mask {r.mask:#x}")
+        proc = self.proc(request)
+        group = notify.inotify_group(self, proc, r.fd)
+        if r.path is None:
+            raise KernelError(Errno.EFAULT, "the path")
+        walk = self.lookup(proc, AT_FDCWD, r.path,
+                           AT_SYMLINK_NOFOLLOW if r.mask & notify.DONT_FOLLOW else 0)
+        attr = walk[-1].fs.getattr(walk[-1].node)
+        if r.mask & notify.ONLYDIR and not stat.S_ISDIR(attr.mode):
+            raise KernelError(Errno.ENOTDIR, r.path.decode(errors="replace"))
+        perm.check(self.who(), attr, perm.MAY_READ)
+        return notify.add_watch(self, group, walk, r.mask)
 
     def lease_timeout(self, request: Request, r: vfs.LeaseTimeout) -> None:
         locks.lease_timeout(self)
@@ -723,8 +782,11 @@ class Vfs:
         special = kind in (stat.S_IFIFO, stat.S_IFSOCK, stat.S_IFCHR, stat.S_IFBLK)
         if special and not r.flags & O_PATH:
             if stat.S_ISFIFO(attr.mode):
-                return fifo.open_fifo(self, request, proc, (attr.dev, attr.ino), walk, status,
-                                      cloexec)
+                opened = fifo.open_fifo(self, request, proc, (attr.dev, attr.ino), walk,
+                                        status, cloexec)
+                if opened is not None and self.state.notify.marks:  # (not one that waits)
+                    notify.file_event(self, walk, notify.OPEN)
+                return opened
             if stat.S_ISSOCK(attr.mode):
                 raise KernelError(Errno.ENXIO, "a socket is connected to, not opened")
             if not isinstance(step.fs, (DevFs, DevPts)):  # a device node made with mknod
@@ -745,9 +807,21 @@ class Vfs:
         if writing:
             file.write_key = (attr.dev, attr.ino)
             self.state.text.opened_for_writing(file.write_key)
-        if r.flags & O_TRUNC and kind == stat.S_IFREG and file.writable():
+        truncating = r.flags & O_TRUNC and kind == stat.S_IFREG and file.writable()
+        if truncating:
             regular.truncate(self, step.fs, step.node, 0)
-        return proc.fds.install(file, cloexec)
+        fd = proc.fds.install(file, cloexec)
+        if self.state.notify.marks and not r.flags & O_PATH:
+            self._notify_opened(walk, created, bool(truncating))
+        return fd
+
+    def _notify_opened(self, walk: Walk, created: bool, truncated: bool) -> None:
+        """An open's events: CREATE (it made the file), OPEN, MODIFY (O_TRUNC)."""
+        if created:
+            notify.dir_event(self, walk[-2].node, notify.CREATE, walk[-1].name)
+        notify.file_event(self, walk, notify.OPEN)
+        if truncated and not created:
+            notify.file_event(self, walk, notify.MODIFY)
 
     def _open_terminal(self, proc: Proc, r: vfs.Openat, walk: Walk, status: int,
                        cloexec: bool) -> int | None:
@@ -949,6 +1023,8 @@ class Vfs:
         size = self.api.grant_size(request.grants[0], write)
         if size >= count:
             return count
+        if KINDS[file.kind].copies_late:
+            return count  # (its read fails in its copy, as Linux's does)
         if file.kind != "node":
             raise KernelError(Errno.EFAULT, "a buffer bad past its start")
         return size
@@ -1218,6 +1294,7 @@ class Vfs:
                 + name.ljust(size - DIRENT.size, b"\0")
             file.offset += 1
         self.api.copy_out(request.grants[0], 0, bytes(out))
+        notify.file_event(self, file.walk, notify.ACCESS)
         return len(out)
 
     def readlinkat(self, request: Request, r: vfs.Readlinkat) -> int:
@@ -1279,6 +1356,11 @@ class Vfs:
     def _setattr(self, walk: Walk, **changes: Any) -> int:
         step = walk[-1]
         step.fs.setattr(step.node, **changes)
+        if self.state.notify.marks:  # (Linux's fsnotify_change: one time alone is not ATTRIB)
+            times = (changes.get("atime_ns") is not None, changes.get("mtime_ns") is not None)
+            mask = notify.ATTRIB if "mode" in changes or "uid" in changes or all(times) \
+                else notify.ACCESS if times[0] else notify.MODIFY
+            notify.file_event(self, walk, mask)
         return 0
 
     def fchmodat(self, request: Request, r: vfs.Fchmodat) -> int:
@@ -1330,6 +1412,7 @@ class Vfs:
                 self, request, ("node", attr.dev, attr.ino), files.O_WRONLY):
             return None  # as a writer's open, truncate(2) waits for the leases to go
         regular.truncate(self, walk[-1].fs, walk[-1].node, r.length)
+        notify.file_event(self, walk, notify.MODIFY)
         return 0
 
     def ftruncate(self, request: Request, r: vfs.Ftruncate) -> int:
@@ -1363,6 +1446,7 @@ class Vfs:
         uid, gid, mode = self._may_add(parent, name,
                                        stat.S_IFDIR | (r.mode & 0o7777 & ~proc.umask))
         here.fs.mkdir(here.node, name, mode, uid, gid)
+        notify.dir_event(self, here.node, notify.CREATE | notify.ISDIR, name)
         return 0
 
     def unlinkat(self, request: Request, r: vfs.Unlinkat) -> int:
@@ -1376,11 +1460,26 @@ class Vfs:
         if name in (b".", b".."):
             raise KernelError(Errno.ENOTEMPTY if name == b".." else Errno.EISDIR, name.decode())
         self._may_delete(parent, name)
+        node = here.fs.lookup(here.node, name) if self.state.notify.marks else None
         if r.flags & AT_REMOVEDIR:
             here.fs.rmdir(here.node, name)
         else:
             here.fs.unlink(here.node, name)
+        if node is not None:
+            self._notify_removed(here, name, node, bool(r.flags & AT_REMOVEDIR))
         return 0
+
+    def _notify_removed(self, here: Step, name: bytes, node: Node, directory: bool) -> None:
+        """A name went from directory ``here``: the file's link count changed (ATTRIB), and
+        if that was its last name and nothing has it open it is gone (DELETE_SELF); then
+        the directory's DELETE. (A directory has no ATTRIB: its count is not told.)"""
+        if not directory:
+            notify.self_event(self, node, notify.ATTRIB, here.fs)
+        if node in self.state.notify.marks and (directory or self._nameless(
+                Step(name, here.fs, node)) and not self._open_elsewhere(node)):
+            notify.gone(self, node)
+        notify.dir_event(self, here.node, notify.DELETE | (notify.ISDIR if directory else 0),
+                         name)
 
     def renameat2(self, request: Request, r: vfs.Renameat2) -> int:
         """Implements Linux renameat2(2): RENAME_NOREPLACE (EEXIST) and RENAME_EXCHANGE (an
@@ -1396,7 +1495,13 @@ class Vfs:
             raise KernelError(Errno.EXDEV, "across mounts")
         if r.flags & RENAME_EXCHANGE:
             self._may_exchange(src, src_name, dst, dst_name)
+            pair = (src[-1].fs.lookup(src[-1].node, src_name),
+                    dst[-1].fs.lookup(dst[-1].node, dst_name)) if self.state.notify.marks \
+                else None
             src[-1].fs.exchange(src[-1].node, src_name, dst[-1].node, dst_name)
+            if pair is not None:  # (Linux: a move each way)
+                self._notify_moved(src[-1], src_name, dst[-1], dst_name, pair[0], None)
+                self._notify_moved(dst[-1], dst_name, src[-1], src_name, pair[1], None)
             return 0
         if r.flags & RENAME_NOREPLACE:
             src[-1].fs.lookup(src[-1].node, src_name)  # ENOENT first, as Linux
@@ -1407,8 +1512,35 @@ class Vfs:
                 if err.errno != Errno.ENOENT:
                     raise
         self._may_rename(src, src_name, dst, dst_name)
+        moved = replaced = None
+        if self.state.notify.marks:
+            moved = src[-1].fs.lookup(src[-1].node, src_name)
+            try:
+                replaced = dst[-1].fs.lookup(dst[-1].node, dst_name)
+            except KernelError:
+                pass
         src[-1].fs.rename(src[-1].node, src_name, dst[-1].node, dst_name)
+        if moved is not None and moved is not replaced:
+            self._notify_moved(src[-1], src_name, dst[-1], dst_name, moved, replaced)
         return 0
+
+    def _notify_moved(self, src: Step, src_name: bytes, dst: Step, dst_name: bytes,
+                      moved: Node, replaced: Node | None) -> None:
+        """A rename's events (Linux's fsnotify_move): MOVED_FROM and MOVED_TO with one
+        cookie, the replaced file's ATTRIB, the moved one's MOVE_SELF; then the replaced
+        file is gone if that was its last name and nothing has it open."""
+        isdir = notify.ISDIR if is_dir(Step(dst_name, dst.fs, moved)) else 0
+        cookie = notify.next_cookie(self)
+        notify.dir_event(self, src.node, notify.RENAME | isdir, src_name)
+        notify.dir_event(self, src.node, notify.MOVED_FROM | isdir, src_name, cookie)
+        notify.dir_event(self, dst.node, notify.MOVED_TO | isdir, dst_name, cookie)
+        if replaced is not None:
+            notify.self_event(self, replaced, notify.ATTRIB, dst.fs)
+        notify.self_event(self, moved, notify.MOVE_SELF, dst.fs)
+        if replaced is not None and replaced in self.state.notify.marks \
+                and self._nameless(Step(dst_name, dst.fs, replaced)) \
+                and not self._open_elsewhere(replaced):
+            notify.gone(self, replaced)
 
     def _may_rename(self, src: Walk, src_name: bytes, dst: Walk, dst_name: bytes) -> None:
         if src_name in (b".", b"..") or dst_name in (b".", b".."):
@@ -1459,6 +1591,7 @@ class Vfs:
         if device and not proc.who.capable(perm.CAP_MKNOD):
             raise KernelError(Errno.EPERM, "device nodes need CAP_MKNOD")
         here.fs.mknod(here.node, name, mode, r.rdev if device else 0, uid, gid)
+        notify.dir_event(self, here.node, notify.CREATE, name)
         return 0
 
     def fallocate(self, request: Request, r: vfs.Fallocate) -> int:
@@ -1495,12 +1628,15 @@ class Vfs:
             if r.offset < attr.size:
                 stop = min(end, attr.size)
                 regular.write_range(self, fs, node, r.offset, bytes(stop - r.offset))
+            notify.file_event(self, file.walk, notify.MODIFY)
             return 0
         if mode & FALLOC_KEEP_SIZE or end <= attr.size:
+            notify.file_event(self, file.walk, notify.MODIFY)
             return 0
         if end > self.state.fsize_limit(request.sender):
             raise KernelError(Errno.EFBIG, "beyond RLIMIT_FSIZE")
         regular.truncate(self, fs, node, end)
+        notify.file_event(self, file.walk, notify.MODIFY)
         return 0
 
     def linkat(self, request: Request, r: vfs.Linkat) -> int:
@@ -1526,6 +1662,9 @@ class Vfs:
             parent[-1].fs.relink(source[-1].node, parent[-1].node, name)
         else:
             parent[-1].fs.link(source[-1].node, parent[-1].node, name)
+        if self.state.notify.marks:  # (Linux's fsnotify_link)
+            notify.self_event(self, source[-1].node, notify.ATTRIB, source[-1].fs)
+            notify.dir_event(self, parent[-1].node, notify.CREATE, name)
         return 0
 
     def symlinkat(self, request: Request, r: vfs.Symlinkat) -> int:
@@ -1534,6 +1673,7 @@ class Vfs:
         parent, name = self.lookup_parent(self.proc(request), r.newdirfd, r.path)
         uid, gid, _ = self._may_add(parent, name, stat.S_IFLNK | 0o777)
         parent[-1].fs.symlink(parent[-1].node, name, r.target, uid, gid)
+        notify.dir_event(self, parent[-1].node, notify.CREATE, name)
         return 0
 
 

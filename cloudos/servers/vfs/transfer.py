@@ -25,7 +25,7 @@ from cloudos.abi import vfs as abi
 from cloudos.abi.flags import SpliceFlag
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.runtime import Request
-from cloudos.servers.vfs import netsock, pipe, regular
+from cloudos.servers.vfs import netsock, notify, pipe, regular
 from cloudos.servers.vfs.fileops import scatter
 from cloudos.servers.vfs.files import O_APPEND, O_NONBLOCK, OpenFile, Pipe
 
@@ -60,7 +60,7 @@ def sendfile(vfs: Vfs, request: Request, r: abi.Sendfile) -> int | None:
     def attempt() -> int | None:
         at = src.offset if r.offset is None else r.offset
         done = _write_now(vfs, request, proc, r.out_fd, dst,
-                          lambda n: regular.file_read(vfs, src.fs, src.node, at, n),
+                          lambda n: _file_read(vfs, src, at, n),
                           min(count, CHUNK))
         if done is not None and r.offset is None:
             src.offset = at + done
@@ -88,13 +88,22 @@ def copy_file_range(vfs: Vfs, request: Request, r: abi.CopyFileRange) -> int | N
     same = src.fs is dst.fs and src.node is dst.node
     if same and at < to + count and to < at + count:
         raise KernelError(Errno.EINVAL, "overlapping ranges of one file")
-    data = regular.file_read(vfs, src.fs, src.node, at, min(count, CHUNK))
+    data = _file_read(vfs, src, at, min(count, CHUNK))
     done = regular.Regular.write_at(vfs, request, dst, data, to, False) if data else 0
     if r.in_offset is None:
         src.offset = at + done
     if r.out_offset is None:
         dst.offset = to + done
     return done
+
+
+def _file_read(vfs: Vfs, src: OpenFile, at: int, count: int) -> bytes:
+    """A copy's read of its source file: an ACCESS for inotify if it read anything (before
+    the destination's MODIFY, as Linux's order is)."""
+    data = regular.file_read(vfs, src.fs, src.node, at, count)
+    if data and vfs.state.notify.marks:
+        notify.file_event(vfs, src.walk, notify.ACCESS)
+    return data
 
 
 def _write_now(vfs: Vfs, request: Request, proc: Proc, fd: int, dst: OpenFile,
@@ -364,7 +373,7 @@ def _to_pipe(vfs: Vfs, request: Request, src: OpenFile, opipe: Pipe, dst: OpenFi
         at = src.offset if offset is None else offset
 
         def read(n: int) -> bytes:
-            data = regular.file_read(vfs, src.fs, src.node, at, n)
+            data = _file_read(vfs, src, at, n)
             if offset is None:
                 src.offset = at + len(data)
             return data
