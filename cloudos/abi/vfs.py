@@ -1114,10 +1114,12 @@ class Credentials:
 
 @record
 class ExecRead:
-    """What execve needs, read with the caller's rights; answered with an ``ExecImage``."""
+    """What execve (execveat: ``flags`` AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW) needs, read
+    with the caller's rights; answered with an ``ExecImage``."""
     OP: ClassVar[Op] = Op.EXEC_READ
     dirfd: int
     path: bytes
+    flags: int = 0
 
 
 @record

@@ -1,7 +1,8 @@
 /* oldcalls.c — older calls programs still make: utime, utimes, futimesat (the times they
    set, now, their errors), ioprio_get and ioprio_set (ionice: classes, levels, who,
-   inheritance, errors), fsync and fdatasync of each kind of file. argv[1] picks a
-   section: utimes | ioprio | fsync. */
+   inheritance, errors), fsync and fdatasync of each kind of file, the *at calls given an
+   absolute path and a bad dirfd (ignored, as Linux), execveat. argv[1] picks a section:
+   utimes | ioprio | fsync | at | execveat. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -268,11 +270,111 @@ static void section_fsync(void)
     report("sync_file_range(pipe, flags 8)", sync_file_range(p[0], 0, 1, 8));
 }
 
+static void section_at(void)
+{
+    char dir[] = "/tmp/oldcalls-at.XXXXXX";
+    if (!mkdtemp(dir))
+        return;
+    char a[64], b[64], c[64];
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    snprintf(c, sizeof c, "%s/c", dir);
+    int file = open("/etc/passwd", O_RDONLY);
+    int bads[2] = {99, file};
+    const char *names[2] = {"closed fd", "a file's fd"};
+    for (int i = 0; i < 2; i++) {
+        int d = bads[i];
+        char line[96];
+        printf("-- dirfd: %s\n", names[i]);
+        report("openat", openat(d, "/etc/passwd", O_RDONLY) >= 0 ? 0 : -1);
+        struct stat st;
+        report("fstatat", fstatat(d, "/etc/passwd", &st, 0));
+        report("faccessat", faccessat(d, "/etc/passwd", R_OK, 0));
+        report("mkdirat", mkdirat(d, a, 0755));
+        report("renameat", renameat(d, a, d, b));
+        report("symlinkat", symlinkat("/etc/passwd", d, c));
+        char target[64] = "";
+        snprintf(line, sizeof line, "readlinkat (%d bytes)",
+                 (int)readlinkat(d, c, target, sizeof target));
+        report(line, 0);
+        report("fchmodat", fchmodat(d, b, 0700, 0));
+        report("fchownat", fchownat(d, b, 0, 0, 0));
+        report("utimensat", utimensat(d, b, NULL, 0));
+        report("linkat", linkat(d, c, d, a, 0));
+        report("unlinkat a", unlinkat(d, a, 0));
+        report("unlinkat c", unlinkat(d, c, 0));
+        report("unlinkat b (a directory)", unlinkat(d, b, AT_REMOVEDIR));
+        report("mknodat fifo", mknodat(d, a, S_IFIFO | 0600, 0));
+        report("unlinkat fifo", unlinkat(d, a, 0));
+        report("relative name: openat", openat(d, "x", O_RDONLY));
+    }
+    close(file);
+    rmdir(dir);
+}
+
+static void section_execveat(char *self)
+{
+    char path[4096];
+    if (!realpath(self, path))
+        return;
+    int fd = open(path, O_RDONLY), cfd = open(path, O_RDONLY | O_CLOEXEC);
+    char dir[4096];
+    strcpy(dir, path);
+    char *slash = strrchr(dir, '/');
+    *slash = 0;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    char link[64], script[64];
+    snprintf(link, sizeof link, "/tmp/oldcalls-link-%d", getpid());
+    snprintf(script, sizeof script, "/tmp/oldcalls-script-%d", getpid());
+    if (symlink(path, link) < 0)
+        return;
+    FILE *s = fopen(script, "w");
+    fprintf(s, "#!/bin/sh\necho \"script: \\$0 is [$0]\"\n");
+    fclose(s);
+    chmod(script, 0755);
+    int sfd = open(script, O_RDONLY), scfd = open(script, O_RDONLY | O_CLOEXEC);
+    struct { const char *what; int dirfd; const char *name; int flags; } cases[] = {
+        {"fd, empty path, AT_EMPTY_PATH", fd, "", AT_EMPTY_PATH},
+        {"close-on-exec fd, AT_EMPTY_PATH", cfd, "", AT_EMPTY_PATH},
+        {"fd, empty path, no flag", fd, "", 0},
+        {"bad flags", AT_FDCWD, path, 4},
+        {"directory fd, relative name", dfd, slash + 1, 0},
+        {"closed fd, relative name", 99, slash + 1, 0},
+        {"closed fd, absolute name", 99, path, 0},
+        {"a file's fd, relative name", fd, "x", 0},
+        {"symbolic link, AT_SYMLINK_NOFOLLOW", AT_FDCWD, link, AT_SYMLINK_NOFOLLOW},
+        {"a pipe's fd, AT_EMPTY_PATH", -2, "", AT_EMPTY_PATH},
+        {"script by fd", sfd, "", AT_EMPTY_PATH},
+        {"script by a close-on-exec fd", scfd, "", AT_EMPTY_PATH},
+    };
+    int p[2];
+    if (pipe(p) < 0)
+        return;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            char *args[] = {path, "execveat-child", (char *)cases[i].what, NULL};
+            char *env[] = {NULL};
+            int d = cases[i].dirfd == -2 ? p[0] : cases[i].dirfd;
+            syscall(SYS_execveat, d, cases[i].name, args, env, cases[i].flags);
+            report(cases[i].what, -1);
+            _exit(0);
+        }
+        waitpid(pid, NULL, 0);
+    }
+    unlink(link);
+    unlink(script);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc < 2)
         return 2;
+    if (!strcmp(argv[1], "execveat-child") && argc > 2) {
+        printf("%s: ran\n", argv[2]);
+        return 0;
+    }
     if (!strcmp(argv[1], "ioprio-exec")) {
         show("after exec", syscall(SYS_ioprio_get, WHO_PROCESS, 0));
         return 0;
@@ -284,6 +386,10 @@ int main(int argc, char **argv)
         section_ioprio();
     else if (!strcmp(argv[1], "fsync"))
         section_fsync();
+    else if (!strcmp(argv[1], "at"))
+        section_at();
+    else if (!strcmp(argv[1], "execveat"))
+        section_execveat(argv[0]);
     else
         return 2;
     return 0;

@@ -1,10 +1,12 @@
 """Older calls programs still make: utime(2), utimes(2), futimesat(2), ioprio_get(2),
-ioprio_set(2) (ionice), syncfs(2), sync_file_range(2), and fsync(2)/fdatasync(2) of each
-kind of file (EINVAL where the file has nothing to sync, as Linux; CloudOS answered 0).
-Each section of tests/guest/oldcalls.c runs natively and under ``cloudos run``; stdout and
-the exit status must be identical, after the native run is checked for the lines that
-show it exercised the section. All but fsync were ENOSYS before (ionice failed:
-"ioprio_set failed: Function not implemented")."""
+ioprio_set(2) (ionice), syncfs(2), sync_file_range(2), fsync(2)/fdatasync(2) of each kind
+of file (EINVAL where the file has nothing to sync, as Linux; CloudOS answered 0), the *at
+calls given an absolute path and a bad dirfd (which Linux ignores; CloudOS said EBADF or
+ENOTDIR), and execveat(2) (fexecve; /dev/fd/N as a script's name). Each section of
+tests/guest/oldcalls.c runs natively and under ``cloudos run``; stdout and the exit status
+must be identical, after the native run is checked for the lines that show it exercised
+the section. The new calls were ENOSYS before (ionice failed: "ioprio_set failed: Function
+not implemented")."""
 
 from __future__ import annotations
 
@@ -48,6 +50,16 @@ SECTIONS = {
               b"sync_file_range(flags 8): -1 EINVAL", b"sync_file_range(overflow): -1 EINVAL",
               b"sync_file_range(closed fd, flags 8): -1 EBADF",
               b"sync_file_range(pipe, flags 8): -1 EINVAL"],
+    "at": [b"-- dirfd: closed fd", b"-- dirfd: a file's fd", b"fstatat: 0", b"mkdirat: 0",
+           b"readlinkat (11 bytes): 0", b"unlinkat b (a directory): 0",
+           b"relative name: openat: -1 EBADF", b"relative name: openat: -1 ENOTDIR"],
+    "execveat": [b"fd, empty path, AT_EMPTY_PATH: ran", b"close-on-exec fd, AT_EMPTY_PATH: ran",
+                 b"fd, empty path, no flag: -1 ENOENT", b"bad flags: -1 EINVAL",
+                 b"directory fd, relative name: ran", b"closed fd, relative name: -1 EBADF",
+                 b"closed fd, absolute name: ran", b"a file's fd, relative name: -1 ENOTDIR",
+                 b"symbolic link, AT_SYMLINK_NOFOLLOW: -1 ELOOP",
+                 b"a pipe's fd, AT_EMPTY_PATH: -1 EACCES", b"script: $0 is [/dev/fd/6]",
+                 b"script by a close-on-exec fd: -1 ENOENT"],
 }
 
 

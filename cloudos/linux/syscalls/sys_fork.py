@@ -397,8 +397,27 @@ def _arguments(t: Thread, name: bytes, argv: int, envp: int) -> tuple[list[bytes
 
 def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
     """Implements Linux execve(2): ELF programs (with their loader) and #! scripts."""
+    return _execve(t, sys_file.AT_FDCWD, path, argv, envp, 0)
+
+
+AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW = sys_file.AT_EMPTY_PATH, sys_file.AT_SYMLINK_NOFOLLOW
+EXECVEAT_FLAGS = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH
+
+
+def sys_execveat(t: Thread, dirfd: int, path: int, argv: int, envp: int, flags: int,
+                 *_: int) -> int:
+    """Implements Linux execveat(2): execve of a path relative to ``dirfd``, or of the file
+    ``dirfd`` itself (AT_EMPTY_PATH: fexecve); AT_SYMLINK_NOFOLLOW makes a symbolic link
+    ELOOP. A script found so is given /dev/fd/N[/path] as its name (ENOENT when that fd is
+    close-on-exec, as Linux)."""
+    if flags & 0xFFFF_FFFF & ~EXECVEAT_FLAGS:
+        raise KernelError(Errno.EINVAL, f"execveat flags {flags:#x}")
+    return _execve(t, s32(dirfd), path, argv, envp, flags & EXECVEAT_FLAGS)
+
+
+def _execve(t: Thread, dirfd: int, path: int, argv: int, envp: int, flags: int) -> int:
     name = user_string(t.process.aspace, path)
-    if not name:
+    if not name and not flags & AT_EMPTY_PATH:
         raise KernelError(Errno.ENOENT, "empty path")
     try:
         args, env = _arguments(t, name, argv, envp)
@@ -437,8 +456,7 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
         linux(t.process).env_area = env_area(new.stack_top, resolved, env)
         return 0  # RAX of the new program's first instruction, as Linux leaves it
 
-    return sys_file.call(t, vfs.ExecRead(sys_file.AT_FDCWD, name), deliver=exec_file,
-                         fast=False)
+    return sys_file.call(t, vfs.ExecRead(dirfd, name, flags), deliver=exec_file, fast=False)
 
 
 def _become(t: Thread, new: AddressSpace, entry: int, rsp: int, path: bytes,

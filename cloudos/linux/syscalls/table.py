@@ -546,7 +546,7 @@ _ROWS: dict[Sysno, _Row] = {
                                 "MFD_CLOEXEC, MFD_ALLOW_SEALING (no seals: F_ADD_SEALS is EINVAL)"),
     Sysno.KEXEC_FILE_LOAD: enosys(),
     Sysno.BPF: enosys(),
-    Sysno.EXECVEAT: enosys(),
+    Sysno.EXECVEAT: full(sys_fork.sys_execveat),
     Sysno.USERFAULTFD: enosys(),
     Sysno.MEMBARRIER: partial(sys_sched.sys_membarrier,
                               "all but the RSEQ commands: one vCPU honours a barrier by "

@@ -410,15 +410,23 @@ class Vfs:
         Answers an ``ExecImage``; an identity keys the page cache.
         """
         proc = self.proc(request)
-        where, data, ident, set_ids = self._executable(proc, r.dirfd, r.path)
+        name = r.path  # the name a script's interpreter is given: /dev/fd/N[/path] for one
+        if r.dirfd != AT_FDCWD and not r.path.startswith(b"/"):  # found from a directory
+            proc.fds.get(r.dirfd)  # fd (execveat): EBADF, and named as Linux names it
+            name = b"/dev/fd/%d" % r.dirfd + (b"/" + r.path if r.path else b"")
+            if proc.fds.entries[r.dirfd].cloexec:  # (a name the new program cannot open:
+                name = b""                         # a script cannot run by it)
+        where, data, ident, set_ids = self._executable(proc, r.dirfd, r.path, r.flags)
         images = [ident[:2]]
         prefix: tuple[bytes, ...] = ()
         if data.startswith(b"#!"):
+            if not name:
+                raise KernelError(Errno.ENOENT, "a script by a close-on-exec fd")
             line = data[2:data.find(b"\n") if b"\n" in data else 256][:256].strip()
             if not line:
                 raise KernelError(Errno.ENOEXEC, "empty #! line")
             interp, _, arg = line.partition(b" ")
-            prefix = (interp, *([arg.strip()] if arg.strip() else []), r.path)
+            prefix = (interp, *([arg.strip()] if arg.strip() else []), name)
             # a script's own set-ID bits never count: the interpreter's do
             where, data, ident, set_ids = self._executable(proc, AT_FDCWD, interp)
             images = [ident[:2]]
@@ -431,13 +439,19 @@ class Vfs:
         return ExecImage(where, data, loader_data, prefix, ident, loader_id, set_ids,
                          loader_path)
 
-    def _executable(self, proc: Proc, dirfd: int, path: bytes
+    def _executable(self, proc: Proc, dirfd: int, path: bytes, flags: int = 0
                     ) -> tuple[bytes, bytes, Any, tuple[int | None, int | None]]:
         """The program (or dynamic loader) at ``path``, which the caller may execute:
-        (its path, its bytes, its identity, the ids it runs as when set-ID)."""
-        walk = self.lookup(proc, dirfd, path)
+        (its path, its bytes, its identity, the ids it runs as when set-ID). ``flags``:
+        execveat's AT_EMPTY_PATH (``dirfd``'s file) and AT_SYMLINK_NOFOLLOW (ELOOP)."""
+        try:
+            walk = self.lookup(proc, dirfd, path, flags)
+        except _NotANode as special:  # (an fd of a pipe, a socket...: not a program)
+            raise KernelError(Errno.EACCES, "not an executable regular file") from special
         step = walk[-1]
         attr = step.fs.getattr(step.node)
+        if stat.S_ISLNK(attr.mode):
+            raise KernelError(Errno.ELOOP, "AT_SYMLINK_NOFOLLOW on a symbolic link")
         if not stat.S_ISREG(attr.mode) or not attr.mode & 0o111:
             raise KernelError(Errno.EACCES, "not an executable regular file")
         perm.check(proc.who, attr, perm.MAY_EXEC)
@@ -717,8 +731,10 @@ class Vfs:
         return locks.flock(self, request, file, r.operation)
 
     # -- opening -------------------------------------------------------------------
-    def _base(self, proc: Proc, dirfd: int) -> Walk:
-        if dirfd == AT_FDCWD:
+    def _base(self, proc: Proc, dirfd: int, path: bytes = b"") -> Walk:
+        """Where a relative ``path`` starts: ``dirfd``'s directory (ENOTDIR, EBADF) or the
+        cwd; an absolute one ignores ``dirfd``, as Linux's *at calls do."""
+        if dirfd == AT_FDCWD or path.startswith(b"/"):
             return proc.cwd
         file = proc.fds.get(dirfd)
         if file.walk is None or not is_dir(file.walk[-1]):
@@ -734,10 +750,10 @@ class Vfs:
                 raise _NotANode(file)
             return file.walk
         follow = not flags & AT_SYMLINK_NOFOLLOW
-        return self.resolve(proc, self._base(proc, dirfd), path, follow)[0]
+        return self.resolve(proc, self._base(proc, dirfd, path), path, follow)[0]
 
     def lookup_parent(self, proc: Proc, dirfd: int, path: bytes) -> tuple[Walk, bytes]:
-        walk, name = self.resolve(proc, self._base(proc, dirfd), path, parent=True)
+        walk, name = self.resolve(proc, self._base(proc, dirfd, path), path, parent=True)
         if not name:
             raise KernelError(Errno.EEXIST, "the root")
         return walk, name
@@ -863,7 +879,7 @@ class Vfs:
         if flags & (O_NOFOLLOW | O_EXCL) or not (b"fd" in path or b"/dev/std" in path):
             return None
         try:
-            walk = self.resolve(proc, self._base(proc, dirfd), path, False)[0]
+            walk = self.resolve(proc, self._base(proc, dirfd, path), path, False)[0]
         except KernelError:
             return None
         step = walk[-1]
@@ -881,7 +897,7 @@ class Vfs:
         if r.flags & files.O_TMPFILE != files.O_TMPFILE or r.flags & O_CREAT \
                 or r.flags & O_ACCMODE not in (files.O_WRONLY, files.O_RDWR):
             raise KernelError(Errno.EINVAL, "O_TMPFILE needs O_DIRECTORY and write access")
-        base = self._base(proc, r.dirfd)
+        base = self._base(proc, r.dirfd, b"" if r.resolve & ~RESOLVE_CACHED else r.path)
         walk = self.resolve(proc, base, r.path, scope=Scope(r.resolve & ~RESOLVE_CACHED, base))[0]
         here = walk[-1]
         if not is_dir(here):
@@ -925,8 +941,8 @@ class Vfs:
                    mode: int, resolve: int = 0) -> tuple[Walk, bool]:
         """Where open(2) opens (within openat2's ``resolve`` limits), and whether it made
         the file there (O_CREAT)."""
-        base = self._base(proc, dirfd)
         scoped = resolve & ~RESOLVE_CACHED  # (a scope without flags limits nothing)
+        base = self._base(proc, dirfd, b"" if scoped else path)  # (a scope needs dirfd's)
         scope = Scope(scoped, base) if scoped else UNSCOPED
         if not flags & O_CREAT:
             return self.resolve(proc, base, path, not flags & O_NOFOLLOW, scope=scope)[0], False
