@@ -702,7 +702,7 @@ class Vfs:
         # mode, owner and identity, which only a change, which empties the cache, alters)
         attr = step.fs.walk_attr(step.node)
         kind = attr.mode & IFMT  # (the type, tested without stat's calls)
-        if kind == stat.S_IFLNK:
+        if kind == stat.S_IFLNK and not r.flags & O_PATH:  # (O_PATH opens the link)
             raise KernelError(Errno.ELOOP, "O_NOFOLLOW on a symbolic link")
         if r.flags & O_CREAT and kind == stat.S_IFDIR:  # (O_CREAT through a symlink)
             raise KernelError(Errno.EISDIR, r.path.decode(errors="replace"))
