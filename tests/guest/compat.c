@@ -30,6 +30,35 @@ static char *enter_scratch(char *buf, size_t size)
     return buf;
 }
 
+/* /dev/stdin (a link to /proc/self/fd/0) when fd 0 is a pipe: sort /dev/stdin, stat -L,
+ * test -r. Opening it reopens the pipe, as /dev/fd/0 does. */
+static void stdin_pipe(void)
+{
+    int p[2];
+    char buf[32] = {0};
+    struct stat st;
+    if (pipe(p) != 0 || dup2(p[0], 0) != 0)
+        return;
+    write(p[1], "through the pipe", 16);
+    close(p[1]);
+    SHOW("stat /dev/stdin", stat("/dev/stdin", &st));
+    printf("  a FIFO: %d\n", S_ISFIFO(st.st_mode));
+    SHOW("lstat /dev/stdin", lstat("/dev/stdin", &st));
+    printf("  a link: %d\n", S_ISLNK(st.st_mode));
+    SHOW("access /dev/stdin R_OK", access("/dev/stdin", R_OK));
+    SHOW("faccessat2 /dev/stdin W_OK|AT_EACCESS",
+         syscall(SYS_faccessat2, AT_FDCWD, "/dev/stdin", W_OK, AT_EACCESS));
+    SHOW("open /dev/stdin O_NOFOLLOW", open("/dev/stdin", O_RDONLY | O_NOFOLLOW));
+    int fd = open("/dev/stdin", O_RDONLY);
+    SHOW("open /dev/stdin", fd >= 3);
+    SHOW("read", read(fd, buf, 7));
+    printf("  [%s]\n", buf);
+    SHOW("read fd 0 after it", read(0, buf, sizeof buf - 1));
+    printf("  [%s]\n", buf);
+    SHOW("stat /dev/fd/0", stat("/dev/fd/0", &st));
+    printf("  a FIFO: %d\n", S_ISFIFO(st.st_mode));
+}
+
 /* O_PATH|O_NOFOLLOW opens a symbolic link itself (glibc's fchmodat(AT_SYMLINK_NOFOLLOW)
  * and lchmod do it, then EOPNOTSUPP for a link: tar's extraction of links, Python's
  * os.chmod(follow_symlinks=False)). */
@@ -77,6 +106,8 @@ int main(int argc, char **argv)
     only = argc > 1 ? argv[1] : NULL;
     if (argc > 2)
         base = argv[2];
+    if (section("stdin_pipe"))
+        stdin_pipe();
     if (section("opath_link"))
         opath_link();
     return 0;

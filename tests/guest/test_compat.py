@@ -20,6 +20,9 @@ LINK_MODES = ["static", "static-pie"]
 
 # Lines each section's native run must print (guards against vacuous comparisons).
 SECTIONS = {
+    # echo x | sort /dev/stdin: ENOENT (was: the link to /proc/self/fd/0 not followed)
+    "stdin_pipe": [b"stat /dev/stdin: 0", b"access /dev/stdin R_OK: 0", b"open /dev/stdin: 1",
+                   b"  [through]", b"  [ the pipe]"],
     # tar x of a symbolic link, os.chmod(follow_symlinks=False): ELOOP (was)
     "opath_link": [b"open O_PATH|O_NOFOLLOW link: 1", b"  a link: 1, size 1", b"  [d]",
                    b"fchmodat link AT_SYMLINK_NOFOLLOW: -1 EOPNOTSUPP",

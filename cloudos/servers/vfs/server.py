@@ -58,8 +58,8 @@ from cloudos.servers.vfs.fileops import FOLLOW, FileOps
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node
 from cloudos.servers.vfs.overlay import OverlayFs
 from cloudos.servers.vfs.locks import LockTable
-from cloudos.servers.vfs.paths import (IFMT, UNSCOPED, Namespace, Scope, Step, Walk, is_dir,
-                                       path_of, relative)
+from cloudos.servers.vfs.paths import (IFMT, MAX_SYMLINKS, UNSCOPED, Namespace, Scope, Step,
+                                       Walk, is_dir, path_of, relative)
 from cloudos.servers.vfs.perm import ROOT, Who
 from cloudos.servers.vfs.procfs import ProcFs
 from cloudos.servers.vfs.regular import Mapped
@@ -790,6 +790,12 @@ class Vfs:
             return None
         try:
             walk = self.resolve(proc, self._base(proc, dirfd), path, False)[0]
+            for _ in range(MAX_SYMLINKS):  # a link to a magic link (/dev/stdin) leads on
+                step = walk[-1]
+                if isinstance(step.fs, ProcFs) \
+                        or step.fs.walk_attr(step.node).mode & IFMT != stat.S_IFLNK:
+                    break
+                walk = self.resolve(proc, walk[:-1], step.fs.walk_readlink(step.node), False)[0]
         except KernelError:
             return None
         step = walk[-1]
@@ -1154,14 +1160,20 @@ class Vfs:
 
     def _stat(self, proc: Proc, dirfd: int, path: bytes, flags: int) -> Attr:
         """What stat(2) shows of a path: a pipe's fd link (/dev/fd/N) shows the pipe."""
+        return self._stat_walk(proc, dirfd, path, flags)[0]
+
+    def _stat_walk(self, proc: Proc, dirfd: int, path: bytes,
+                   flags: int) -> tuple[Attr, Walk | None]:
+        """``_stat``'s attributes, and the walk to them (None for a pipe's or a
+        socket's, which no file system holds)."""
         end = None if flags & AT_SYMLINK_NOFOLLOW else self._fd_link(proc, dirfd, path, 0)
         if end is not None and end.walk is None:  # a file with no name to follow
-            return KINDS[end.kind].stat(end)
+            return KINDS[end.kind].stat(end), None
         try:
             walk = self.lookup(proc, dirfd, path, flags)
-            return walk[-1].fs.getattr(walk[-1].node)
+            return walk[-1].fs.getattr(walk[-1].node), walk
         except _NotANode as special:
-            return special.attr()
+            return special.attr(), None
 
     def statx(self, request: Request, r: vfs.Statx) -> int:
         a = self._stat(self.proc(request), r.dirfd, r.path, r.flags)
@@ -1179,12 +1191,11 @@ class Vfs:
     def faccessat(self, request: Request, r: vfs.Faccessat) -> int:
         if r.mode & ~7:
             raise KernelError(Errno.EINVAL, f"mode {r.mode}")
-        walk = self.lookup(self.proc(request), r.dirfd, r.path, r.flags)
-        step = walk[-1]
-        attr = step.fs.getattr(step.node)
-        if r.mode & W_OK and step.fs.readonly:
+        proc = self.proc(request)
+        attr, walk = self._stat_walk(proc, r.dirfd, r.path, r.flags)
+        if r.mode & W_OK and walk is not None and walk[-1].fs.readonly:
             raise KernelError(Errno.EROFS, "read-only file system")
-        who = self.proc(request).who
+        who = proc.who
         perm.check(who if r.flags & AtFlag.EACCESS else who.real(), attr, r.mode)
         return 0
 
