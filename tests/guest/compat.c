@@ -30,6 +30,52 @@ static char *enter_scratch(char *buf, size_t size)
     return buf;
 }
 
+/* "/", "." and ".." as the last name of a call that makes, removes or moves a name: mkdir
+ * ., ln -s x ., mv . x (coreutils' messages show the errno). Linux: EEXIST for the calls
+ * that make one (filename_create), EBUSY for rename, EISDIR for unlink, and rmdir's own. */
+static void dot_names(void)
+{
+    char dir[PATH_MAX];
+    if (!enter_scratch(dir, sizeof dir))
+        return;
+    mkdir("sub", 0755);
+    close(open("f", O_WRONLY | O_CREAT, 0644));
+    const char *names[] = {".", "..", "sub/.", "sub/..", "/"};
+    for (int i = 0; i < 5; i++) {
+        const char *n = names[i];
+        char label[64];
+#define TRY(what, expr) do { snprintf(label, sizeof label, "%s %s", what, n); SHOW(label, expr); } while (0)
+        TRY("mkdir", mkdir(n, 0755));
+        TRY("mknod fifo", mknod(n, S_IFIFO | 0644, 0));
+        TRY("symlink x", symlink("x", n));
+        TRY("link f", link("f", n));
+        if (strcmp(n, "/") != 0) {  /* (where "/" is another mount, EXDEV comes first) */
+            TRY("rename f", rename("f", n));
+            TRY("rename from", rename(n, "g"));
+            TRY("renameat2 noreplace f", syscall(SYS_renameat2, AT_FDCWD, "f", AT_FDCWD, n, 1));
+        }
+        TRY("unlink", unlink(n));
+        TRY("rmdir", rmdir(n));
+        TRY("open O_CREAT", open(n, O_RDONLY | O_CREAT, 0644));
+        TRY("open O_CREAT|O_EXCL", open(n, O_RDONLY | O_CREAT | O_EXCL, 0644));
+        int s = socket(AF_UNIX, SOCK_STREAM, 0);
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        strcpy(a.sun_path, n);
+        TRY("bind", bind(s, (struct sockaddr *)&a, sizeof a));
+        close(s);
+#undef TRY
+    }
+    SHOW("still there: sub", access("sub", F_OK));
+    SHOW("still there: f", access("f", F_OK));
+    SHOW("mkdir sub/new/.", mkdir("sub/new/.", 0755));
+    SHOW("mkdir nothere/..", mkdir("nothere/..", 0755));
+    SHOW("rmdir f/.", rmdir("f/."));
+    unlink("f");
+    rmdir("sub");
+    chdir("/");
+    SHOW("test directory removed", rmdir(dir));
+}
+
 /* /dev/stdin (a link to /proc/self/fd/0) when fd 0 is a pipe: sort /dev/stdin, stat -L,
  * test -r. Opening it reopens the pipe, as /dev/fd/0 does. */
 static void stdin_pipe(void)
@@ -106,6 +152,8 @@ int main(int argc, char **argv)
     only = argc > 1 ? argv[1] : NULL;
     if (argc > 2)
         base = argv[2];
+    if (section("dot_names"))
+        dot_names();
     if (section("stdin_pipe"))
         stdin_pipe();
     if (section("opath_link"))

@@ -94,6 +94,11 @@ O_NOATIME = int(OpenFlag.NOATIME)
 RESOLVE_CACHED = int(ResolveFlag.CACHED)  # every walk here is as cheap as a cached one
 O_TMPFILE_BIT = files.O_TMPFILE & ~O_DIRECTORY  # __O_TMPFILE
 MKNOD_FORMATS = (0, stat.S_IFREG, stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO, stat.S_IFSOCK)
+# The last names that are no entry of their directory ("" is "/"'s), which every call that
+# makes, removes or moves a name refuses with its own error (Linux's LAST_ROOT, LAST_DOT,
+# LAST_DOTDOT); rmdir's, by name:
+DOTS = (b"", b".", b"..")
+RMDIR_DOTS = {b"": Errno.EBUSY, b".": Errno.EINVAL, b"..": Errno.ENOTEMPTY}
 FALLOC_KEEP_SIZE, FALLOC_PUNCH_HOLE = int(FallocFlag.KEEP_SIZE), int(FallocFlag.PUNCH_HOLE)
 # fallocate's operations, and whether KEEP_SIZE must (True), must not (False) or may (None)
 # come with each
@@ -678,10 +683,18 @@ class Vfs:
         return self.resolve(proc, self._base(proc, dirfd), path, follow)[0]
 
     def lookup_parent(self, proc: Proc, dirfd: int, path: bytes) -> tuple[Walk, bytes]:
-        walk, name = self.resolve(proc, self._base(proc, dirfd), path, parent=True)
-        if not name:
-            raise KernelError(Errno.EEXIST, "the root")
+        """The directory a call that makes a name (mkdir, mknod, symlink, link) makes it
+        in, and the name: "/", "." and ".." exist already (EEXIST, as Linux's
+        filename_create finds before any permission)."""
+        walk, name = self._parent_and_name(proc, dirfd, path)
+        if name in DOTS:
+            raise KernelError(Errno.EEXIST, (name or b"/").decode())
         return walk, name
+
+    def _parent_and_name(self, proc: Proc, dirfd: int, path: bytes) -> tuple[Walk, bytes]:
+        """The directory holding the last name of ``path``, and that name: "" for "/",
+        "." and ".." as they are (each call has its own error for them)."""
+        return self.resolve(proc, self._base(proc, dirfd), path, parent=True)
 
     def openat(self, request: Request, r: vfs.Openat) -> int | None:
         proc = self.proc(request)
@@ -864,8 +877,10 @@ class Vfs:
             return self.resolve(proc, base, path, not flags & O_NOFOLLOW, scope=scope)[0], False
         for _ in range(40):  # O_CREAT through symlinks creates their target, as Linux does
             parent, name = self.resolve(proc, base, path, parent=True, scope=scope)
-            if name in (b"", b".", b"..") or path.endswith(b"/"):  # (Linux: trailing
-                raise KernelError(Errno.EISDIR, path.decode(errors="replace"))  # slashes)
+            if name in DOTS and flags & O_EXCL:  # (an existing directory, Linux's
+                raise KernelError(Errno.EEXIST, path.decode(errors="replace"))  # order)
+            if name in DOTS or path.endswith(b"/"):  # (Linux: trailing slashes)
+                raise KernelError(Errno.EISDIR, path.decode(errors="replace"))
             here = parent[-1]
             try:
                 node = here.fs.lookup(here.node, name)
@@ -1372,12 +1387,11 @@ class Vfs:
         if r.flags & ~AT_REMOVEDIR:
             raise KernelError(Errno.EINVAL, f"flags {r.flags:#x}")
         proc = self.proc(request)
-        parent, name = self.lookup_parent(proc, r.dirfd, r.path.rstrip(b"/") or r.path)
+        parent, name = self._parent_and_name(proc, r.dirfd, r.path.rstrip(b"/") or r.path)
         here = parent[-1]
-        if name == b"." and r.flags & AT_REMOVEDIR:
-            raise KernelError(Errno.EINVAL, "rmdir of .")
-        if name in (b".", b".."):
-            raise KernelError(Errno.ENOTEMPTY if name == b".." else Errno.EISDIR, name.decode())
+        if name in DOTS:  # Linux's do_rmdir and do_unlinkat
+            errno = RMDIR_DOTS[name] if r.flags & AT_REMOVEDIR else Errno.EISDIR
+            raise KernelError(errno, (name or b"/").decode())
         self._may_delete(parent, name)
         if r.flags & AT_REMOVEDIR:
             here.fs.rmdir(here.node, name)
@@ -1393,10 +1407,14 @@ class Vfs:
         if r.flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) \
                 or r.flags & RENAME_NOREPLACE and r.flags & RENAME_EXCHANGE:
             raise KernelError(Errno.EINVAL, "rename flags")
-        src, src_name = self.lookup_parent(proc, r.olddirfd, r.old.rstrip(b"/") or r.old)
-        dst, dst_name = self.lookup_parent(proc, r.newdirfd, r.new.rstrip(b"/") or r.new)
+        src, src_name = self._parent_and_name(proc, r.olddirfd, r.old.rstrip(b"/") or r.old)
+        dst, dst_name = self._parent_and_name(proc, r.newdirfd, r.new.rstrip(b"/") or r.new)
         if src[-1].fs is not dst[-1].fs:
             raise KernelError(Errno.EXDEV, "across mounts")
+        if src_name in DOTS or dst_name in DOTS:  # Linux's do_renameat2, in its order
+            errno = Errno.EEXIST if src_name not in DOTS and r.flags & RENAME_NOREPLACE \
+                else Errno.EBUSY
+            raise KernelError(errno, "a rename of /, . or ..")
         if r.flags & RENAME_EXCHANGE:
             self._may_exchange(src, src_name, dst, dst_name)
             src[-1].fs.exchange(src[-1].node, src_name, dst[-1].node, dst_name)
@@ -1414,8 +1432,6 @@ class Vfs:
         return 0
 
     def _may_rename(self, src: Walk, src_name: bytes, dst: Walk, dst_name: bytes) -> None:
-        if src_name in (b".", b"..") or dst_name in (b".", b".."):
-            return  # the file system's own error (EBUSY, EINVAL) comes first
         moved = self._may_delete(src, src_name)
         try:
             self._may_delete(dst, dst_name)  # a file it replaces
@@ -1429,8 +1445,6 @@ class Vfs:
     def _may_exchange(self, src: Walk, src_name: bytes, dst: Walk, dst_name: bytes) -> None:
         """RENAME_EXCHANGE: each name is removed from its directory and added to the other,
         and a directory that changes parent has its ".." written."""
-        if src_name in (b".", b"..") or dst_name in (b".", b".."):
-            return
         moved = (self._may_delete(src, src_name), self._may_delete(dst, dst_name))
         if src[-1].node is not dst[-1].node:
             for attr in moved:
