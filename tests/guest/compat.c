@@ -146,17 +146,80 @@ static void opath_link(void)
     SHOW("test directory removed", rmdir(dir));
 }
 
+/* The name a process is known by (/proc/self/comm, ps, pgrep, top): the last part of the
+ * path given to execve, not of the file it leads to (/bin/sh shows as "sh", not "dash");
+ * for a #! script, the script's. */
+static void comm_child(void)
+{
+    char name[32] = {0};
+    prctl(PR_GET_NAME, name);
+    FILE *f = fopen("/proc/self/comm", "r");
+    char comm[32] = {0};
+    if (f) {
+        fgets(comm, sizeof comm, f);
+        fclose(f);
+    }
+    comm[strcspn(comm, "\n")] = 0;
+    printf("  PR_GET_NAME [%s] comm [%s]\n", name, comm);
+}
+
+static void run(const char *path, char *const argv[])
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv(path, argv);
+        printf("  exec %s: %s\n", path, errname(errno));
+        _exit(1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+}
+
+static void comm_names(void)
+{
+    char dir[PATH_MAX], self[PATH_MAX] = {0};
+    if (readlink("/proc/self/exe", self, sizeof self - 1) < 0 || !enter_scratch(dir, sizeof dir))
+        return;
+    symlink(self, "a-renamed-program");
+    symlink(self, "a-link-with-a-long-name-past-fifteen");
+    FILE *script = fopen("the-script", "w");
+    fprintf(script, "#!%s comm_child\n", self);
+    fclose(script);
+    chmod("the-script", 0755);
+    char *args[] = {"argv0-is-not-it", "comm_child", NULL};
+    printf("exec through a symbolic link:\n");
+    run("a-renamed-program", args);
+    printf("a name longer than 15 bytes:\n");
+    run("./a-link-with-a-long-name-past-fifteen", args);
+    printf("a #! script:\n");
+    run("the-script", args);
+    printf("the program's own path:\n");
+    run(self, args);
+    unlink("a-renamed-program");
+    unlink("a-link-with-a-long-name-past-fifteen");
+    unlink("the-script");
+    chdir("/");
+    SHOW("test directory removed", rmdir(dir));
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
     only = argc > 1 ? argv[1] : NULL;
     if (argc > 2)
         base = argv[2];
+    if (only && strcmp(only, "comm_child") == 0) {
+        comm_child();
+        return 0;
+    }
     if (section("dot_names"))
         dot_names();
     if (section("stdin_pipe"))
         stdin_pipe();
     if (section("opath_link"))
         opath_link();
+    if (section("comm"))
+        comm_names();
     return 0;
 }

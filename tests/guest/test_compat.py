@@ -33,6 +33,9 @@ SECTIONS = {
     "opath_link": [b"open O_PATH|O_NOFOLLOW link: 1", b"  a link: 1, size 1", b"  [d]",
                    b"fchmodat link AT_SYMLINK_NOFOLLOW: -1 EOPNOTSUPP",
                    b"test directory removed: 0"],
+    # ps showed /bin/sh as "dash" (was: the name of the file the path led to)
+    "comm": [b"  PR_GET_NAME [a-renamed-progr] comm [a-renamed-progr]",
+             b"  PR_GET_NAME [the-script] comm [the-script]", b"test directory removed: 0"],
 }
 ON_HOSTFS = ["dot_names", "opath_link"]
 

@@ -430,7 +430,7 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
             if err.fatal:  # Linux finds this past its point of no return: the caller dies
                 t.process.kernel.kill(t.process, SIGSEGV)
             return -err.errno
-        _become(t, new, entry, rsp, resolved, argv)
+        _become(t, new, entry, rsp, resolved, argv, name)
         if ids != linux(t.process).creds:
             linux(t.process).creds = ids
             sys_file.tell_credentials(t.process)
@@ -442,8 +442,10 @@ def sys_execve(t: Thread, path: int, argv: int, envp: int, *_: int) -> int:
 
 
 def _become(t: Thread, new: AddressSpace, entry: int, rsp: int, path: bytes,
-            args: list[bytes]) -> None:
-    """The rest of a successful exec: one thread, the new image, Linux's resets."""
+            args: list[bytes], called: bytes) -> None:
+    """The rest of a successful exec: one thread, the new image, Linux's resets. ``path``
+    is the program's file, ``called`` the path execve was given, which names the process
+    (comm: /bin/sh is "sh" though the file is dash, a #! script is the script's name)."""
     process, kernel = t.process, t.process.kernel
     for other in process.threads:  # exec ends every other thread
         if other is not t:
@@ -453,7 +455,7 @@ def _become(t: Thread, new: AddressSpace, entry: int, rsp: int, path: bytes,
     new.stack_reserve = linux(process).rlimits[RLIMIT_STACK][0]  # how far its stack grows
     kernel.release_aspace(process, old)
     collect_shared(kernel)
-    process.name = os.path.basename(os.fsdecode(path))[:15]
+    process.name = os.path.basename(os.fsdecode(called))[:15]
     process.exe, process.cmdline = path, b"".join(a + b"\0" for a in args)
     t.context = kernel.cpu.new_context(new.pt.root, entry, rsp)
     linux_thread(t).clear_child_tid = 0
