@@ -1367,8 +1367,8 @@ class Vfs:
         return self._statfs(request, self.lookup(self.proc(request), r.fd, b"", AT_EMPTY_PATH))
 
     def _statfs(self, request: Request, walk: Walk) -> int:
-        magic, bsize, blocks, bfree, nfiles, ffree = walk[-1].fs.statfs()
-        raw = struct.pack("<qqqqqqqiiqqq", magic, bsize, blocks, bfree, bfree, nfiles, ffree,
+        magic, bsize, blocks, bfree, bavail, nfiles, ffree = walk[-1].fs.statfs()
+        raw = struct.pack("<qqqqqqqiiqqq", magic, bsize, blocks, bfree, bavail, nfiles, ffree,
                           0, 0, 255, bsize, 0x1 if walk[-1].fs.readonly else 0) + bytes(32)
         self.api.copy_out(request.grants[0], 0, raw)
         return 0
