@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -203,6 +204,58 @@ static void comm_names(void)
     SHOW("test directory removed", rmdir(dir));
 }
 
+/* prlimit64 on another process (prlimit --pid, Python's resource.prlimit): reads and sets
+ * its limits, which the process then sees; ESRCH for no process; EPERM from a caller whose
+ * ids are not the target's, without CAP_SYS_RESOURCE. */
+static void prlimit_other(void)
+{
+    int go[2], back[2];
+    struct rlimit r;
+    char c;
+    if (pipe(go) != 0 || pipe(back) != 0)
+        return;
+    pid_t child = fork();
+    if (child == 0) {
+        read(go[0], &c, 1);  /* wait for the parent's change */
+        getrlimit(RLIMIT_NOFILE, &r);
+        printf("  the child sees NOFILE %ld %ld\n", (long)r.rlim_cur, (long)r.rlim_max);
+        write(back[1], "x", 1);
+        _exit(0);
+    }
+    SHOW("prlimit(child) read", prlimit(child, RLIMIT_NOFILE, NULL, &r));
+    struct rlimit mine;
+    getrlimit(RLIMIT_NOFILE, &mine);
+    printf("  as the parent's: %d\n", r.rlim_cur == mine.rlim_cur && r.rlim_max == mine.rlim_max);
+    struct rlimit lower = {.rlim_cur = 64, .rlim_max = 128};
+    SHOW("prlimit(child) set 64 128", prlimit(child, RLIMIT_NOFILE, &lower, NULL));
+    SHOW("prlimit(child) read back", prlimit(child, RLIMIT_NOFILE, NULL, &r));
+    printf("  %ld %ld\n", (long)r.rlim_cur, (long)r.rlim_max);
+    write(go[1], "x", 1);
+    read(back[0], &c, 1);
+    waitpid(child, NULL, 0);
+    getrlimit(RLIMIT_NOFILE, &r);
+    printf("parent's own unchanged: %d\n", r.rlim_cur == mine.rlim_cur);
+    SHOW("prlimit(reaped child)", prlimit(child, RLIMIT_NOFILE, NULL, &r));
+    SHOW("prlimit(999999)", prlimit(999999, RLIMIT_NOFILE, NULL, &r));
+    SHOW("prlimit(-5)", syscall(SYS_prlimit64, -5, RLIMIT_NOFILE, NULL, &r));
+    SHOW("prlimit(0, resource 99)", syscall(SYS_prlimit64, 0, 99, NULL, &r));
+    SHOW("prlimit(own pid) read", prlimit(getpid(), RLIMIT_NOFILE, NULL, &r));
+    if (getuid() != 0) {
+        printf("not root: no other user to try\n");
+        return;
+    }
+    pid_t parent = getpid();
+    child = fork();
+    if (child == 0) {
+        if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0)
+            _exit(1);
+        SHOW("nobody: prlimit(root's process) read", prlimit(parent, RLIMIT_NOFILE, NULL, &r));
+        SHOW("nobody: prlimit(own) read", prlimit(0, RLIMIT_NOFILE, NULL, &r));
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -221,5 +274,7 @@ int main(int argc, char **argv)
         opath_link();
     if (section("comm"))
         comm_names();
+    if (section("prlimit_other"))
+        prlimit_other();
     return 0;
 }

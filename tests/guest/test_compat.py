@@ -36,6 +36,9 @@ SECTIONS = {
     # ps showed /bin/sh as "dash" (was: the name of the file the path led to)
     "comm": [b"  PR_GET_NAME [a-renamed-progr] comm [a-renamed-progr]",
              b"  PR_GET_NAME [the-script] comm [the-script]", b"test directory removed: 0"],
+    # prlimit --pid PID: "No such process" (was: the caller's own limits only)
+    "prlimit_other": [b"prlimit(child) set 64 128: 0", b"  the child sees NOFILE 64 128",
+                      b"prlimit(999999): -1 ESRCH", b"parent's own unchanged: 1"],
 }
 ON_HOSTFS = ["dot_names", "opath_link"]
 
