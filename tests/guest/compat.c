@@ -256,6 +256,40 @@ static void prlimit_other(void)
     waitpid(child, NULL, 0);
 }
 
+/* fallocate(2) on a file of a --mount'ed host directory (fallocate -l, posix_fallocate):
+ * the modes tmpfs has (tests/guest/files_*.c test them there). */
+static void fallocate_modes(void)
+{
+    char dir[PATH_MAX], buf[8] = {0};
+    struct stat st;
+    if (!enter_scratch(dir, sizeof dir))
+        return;
+    int fd = open("f", O_RDWR | O_CREAT, 0644);
+    SHOW("fallocate 0..64K", fallocate(fd, 0, 0, 65536));
+    fstat(fd, &st);
+    printf("  size %ld\n", (long)st.st_size);
+    SHOW("fallocate KEEP_SIZE to 1M", fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 1 << 20));
+    fstat(fd, &st);
+    printf("  size %ld\n", (long)st.st_size);
+    pwrite(fd, "abcdef", 6, 0);
+    SHOW("fallocate PUNCH_HOLE|KEEP_SIZE 1..3",
+         fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 1, 2));
+    pread(fd, buf, 6, 0);
+    printf("  [%c%d%d%c%c%c]\n", buf[0], buf[1], buf[2], buf[3], buf[4], buf[5]);
+    SHOW("fallocate PUNCH_HOLE alone", fallocate(fd, FALLOC_FL_PUNCH_HOLE, 1, 2));
+    SHOW("posix_fallocate to 100000", -posix_fallocate(fd, 0, 100000));
+    fstat(fd, &st);
+    printf("  size %ld\n", (long)st.st_size);
+    SHOW("fallocate length 0", fallocate(fd, 0, 0, 0));
+    close(fd);
+    fd = open("f", O_RDONLY);
+    SHOW("fallocate read-only fd", fallocate(fd, 0, 0, 10));
+    close(fd);
+    unlink("f");
+    chdir("/");
+    SHOW("test directory removed", rmdir(dir));
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -276,5 +310,7 @@ int main(int argc, char **argv)
         comm_names();
     if (section("prlimit_other"))
         prlimit_other();
+    if (section("fallocate_modes"))
+        fallocate_modes();
     return 0;
 }

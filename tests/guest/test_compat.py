@@ -39,8 +39,12 @@ SECTIONS = {
     # prlimit --pid PID: "No such process" (was: the caller's own limits only)
     "prlimit_other": [b"prlimit(child) set 64 128: 0", b"  the child sees NOFILE 64 128",
                       b"prlimit(999999): -1 ESRCH", b"parent's own unchanged: 1"],
+    # fallocate -l 64K f in a --mount'ed directory: EOPNOTSUPP (was: tmpfs only)
+    "fallocate_modes": [b"fallocate 0..64K: 0", b"  size 65536", b"  [a00def]",
+                        b"posix_fallocate to 100000: 0", b"  size 100000",
+                        b"fallocate read-only fd: -1 EBADF"],
 }
-ON_HOSTFS = ["dot_names", "opath_link"]
+ON_HOSTFS = ["dot_names", "opath_link", "fallocate_modes"]
 
 
 def _compare(prog, args, run_native, run_cloudos, extra_args=()):

@@ -56,6 +56,7 @@ from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.devpts import DevPts, PtsNode
 from cloudos.servers.vfs.fileops import FOLLOW, FileOps
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node
+from cloudos.servers.vfs.hostfs import HostFs
 from cloudos.servers.vfs.overlay import OverlayFs
 from cloudos.servers.vfs.locks import LockTable
 from cloudos.servers.vfs.paths import (IFMT, MAX_SYMLINKS, UNSCOPED, Namespace, Scope, Step,
@@ -1482,7 +1483,8 @@ class Vfs:
         """Implements Linux fallocate(2) with its checks in Linux's order, and the modes tmpfs
         has: 0 (the file grows to offset + length), FALLOC_FL_KEEP_SIZE (nothing to
         reserve: tmpfs files here are not sparse), FALLOC_FL_PUNCH_HOLE|KEEP_SIZE (the
-        range reads back zeros); any other mode is EOPNOTSUPP, as on tmpfs."""
+        range reads back zeros); any other mode is EOPNOTSUPP, as on tmpfs. A host
+        directory's files take the same modes (the host's blocks are not reserved ahead)."""
         file = self.proc(request).fds.get(r.fd)
         mode = r.mode & 0xFFFF_FFFF
         if r.offset < 0 or r.length <= 0:
@@ -1505,7 +1507,7 @@ class Vfs:
         end = r.offset + r.length
         if end > MAX_FILE_SIZE:
             raise KernelError(Errno.EFBIG, "beyond the largest file")
-        if not isinstance(underlying(fs), (TmpFs, OverlayFs)) \
+        if not isinstance(underlying(fs), (TmpFs, OverlayFs, HostFs)) \
                 or mode & ~(FALLOC_KEEP_SIZE | FALLOC_PUNCH_HOLE):
             raise KernelError(Errno.EOPNOTSUPP, f"fallocate mode {mode:#x} on {fs.name}")
         if mode & FALLOC_PUNCH_HOLE:
