@@ -136,6 +136,7 @@ class LinuxThread:
     #                         pending, not an interruption (SIGPIPE of a write's EPIPE)
     timerslack: int = 50_000  # ns, prctl PR_SET_TIMERSLACK (recorded; timers are exact)
     default_timerslack: int = 50_000
+    ioprio: int = 0  # ioprio_set's (class << 13 | level; 0: none set), recorded only
     started: float = 0.0  # seconds after boot it was made, as /proc's task starttime
     inflight: Any = None  # (port, message) of its call to the VFS, taken back by a signal
     vfs_restarts: int = 0  # times in a row its call ran again after the VFS crashed
@@ -143,7 +144,7 @@ class LinuxThread:
 
     def fork(self) -> LinuxThread:
         return LinuxThread(self.sigmask, affinity=self.affinity, timerslack=self.timerslack,
-                           default_timerslack=self.timerslack)
+                           default_timerslack=self.timerslack, ioprio=self.ioprio)
 
 
 def since_boot(kernel: Kernel) -> float:

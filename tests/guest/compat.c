@@ -290,6 +290,51 @@ static void fallocate_modes(void)
     SHOW("test directory removed", rmdir(dir));
 }
 
+/* ioprio_set/ioprio_get (ionice -c3 CMD, ionice -p PID): recorded per thread, inherited
+ * by fork; Linux's checks of the class and level. In a session of its own, so that its
+ * process group is only itself. */
+static long ioprio(int set, int which, int who, int prio)
+{
+    return set ? syscall(SYS_ioprio_set, which, who, prio) : syscall(SYS_ioprio_get, which, who);
+}
+
+static void ioprio_calls(void)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid != 0) {
+        waitpid(pid, NULL, 0);
+        return;
+    }
+    setsid();
+    const int IDLE = 3 << 13, BE = 2 << 13;
+    SHOW("set own IDLE", ioprio(1, 1, 0, IDLE));
+    SHOW("get own (IDLE)", ioprio(0, 1, 0, 0));
+    SHOW("get by pid", ioprio(0, 1, getpid(), 0) == IDLE);
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        SHOW("the forked child's", ioprio(0, 1, 0, 0));
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+    SHOW("set BE level 7", ioprio(1, 1, 0, BE | 7));
+    SHOW("get", ioprio(0, 1, 0, 0));
+    SHOW("set BE 8 (level 0, hint 1)", ioprio(1, 1, 0, BE | 8));
+    SHOW("set class 5", ioprio(1, 1, 0, 5 << 13));
+    SHOW("set NONE level 1", ioprio(1, 1, 0, 1));
+    SHOW("set NONE", ioprio(1, 1, 0, 0));
+    SHOW("get after NONE", ioprio(0, 1, 0, 0));
+    SHOW("set which 0", ioprio(1, 0, 0, BE));
+    SHOW("get which 4", ioprio(0, 4, 0, 0));
+    SHOW("set pid 999999", ioprio(1, 1, 999999, BE));
+    SHOW("get pid -3", ioprio(0, 1, -3, 0));
+    SHOW("set own process group BE 3", ioprio(1, 2, 0, BE | 3));
+    SHOW("get own process group", ioprio(0, 2, 0, 0) == (BE | 3));
+    SHOW("get process group 999999", ioprio(0, 2, 999999, 0));
+    _exit(0);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -312,5 +357,7 @@ int main(int argc, char **argv)
         prlimit_other();
     if (section("fallocate_modes"))
         fallocate_modes();
+    if (section("ioprio"))
+        ioprio_calls();
     return 0;
 }

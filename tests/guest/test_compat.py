@@ -43,6 +43,10 @@ SECTIONS = {
     "fallocate_modes": [b"fallocate 0..64K: 0", b"  size 65536", b"  [a00def]",
                         b"posix_fallocate to 100000: 0", b"  size 100000",
                         b"fallocate read-only fd: -1 EBADF"],
+    # ionice -c3 CMD: "ioprio_set failed: Function not implemented" (was ENOSYS)
+    "ioprio": [b"set own IDLE: 0", b"get own (IDLE): 24576", b"the forked child's: 24576",
+               b"set class 5: -1 EINVAL", b"set pid 999999: -1 ESRCH",
+               b"get own process group: 1"],
 }
 ON_HOSTFS = ["dot_names", "opath_link", "fallocate_modes"]
 

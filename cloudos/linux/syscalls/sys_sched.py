@@ -1,10 +1,11 @@
 """Scheduling and CPU time: sched_yield(2), sched_{get,set}scheduler(2),
 sched_{get,set}param(2), sched_get_priority_{max,min}(2), sched_{get,set}affinity(2),
-{get,set}priority(2), times(2), getrusage(2), membarrier(2).
+{get,set}priority(2), ioprio_{get,set}(2), times(2), getrusage(2), membarrier(2).
 
 Policies map onto the MLFQ (``kernel.sched``): SCHED_FIFO and SCHED_RR threads
 live on the real-time level 0; SCHED_OTHER, BATCH and IDLE threads move through
-levels 1-6. Nice values are recorded; the MLFQ does not weigh them.
+levels 1-6. Nice values and I/O priorities are recorded; the MLFQ does not weigh them,
+and no I/O is queued by priority.
 """
 
 import struct
@@ -16,13 +17,17 @@ from cloudos.kernel.sched import QUANTA_US, Scheduler
 from cloudos.kernel.task import Policy, State, Thread
 from cloudos.kernel.trap import Stop
 from cloudos.linux import switch
-from cloudos.linux.creds import CAP_SYS_NICE
+from cloudos.linux.creds import CAP_SYS_ADMIN, CAP_SYS_NICE
 from cloudos.linux.process import cputimes, linux, linux_thread
 from cloudos.linux.syscalls.args import pack_time, s32
 from cloudos.linux.syscalls.sys_fork import rusage_bytes
 
 SCHED_RESET_ON_FORK = 0x40000000
 PRIO_PROCESS, PRIO_PGRP, PRIO_USER = 0, 1, 2
+IOPRIO_WHO_PROCESS, IOPRIO_WHO_PGRP, IOPRIO_WHO_USER = 1, 2, 3
+IOPRIO_CLASS_SHIFT = 13  # an I/O priority is class << 13 | data, data's low 3 bits the level
+IOPRIO_CLASS_NONE, IOPRIO_CLASS_RT, IOPRIO_CLASS_BE, IOPRIO_CLASS_IDLE = 0, 1, 2, 3
+IOPRIO_NR_LEVELS = 8
 RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
 CLK_TCK = 100
 CPUSET_BYTES = 8  # the kernel's cpumask: one unsigned long
@@ -233,6 +238,51 @@ def sys_setpriority(t: Thread, which: int, who: int, prio: int, *_: int) -> int:
     for th in targets:
         th.nice = nice
     return 0
+
+
+def _check_ioprio(t: Thread, ioprio: int) -> None:
+    """Linux's ioprio_check_cap: a known class, a level below 8 (none for the class
+    NONE), the real-time class only with CAP_SYS_NICE or CAP_SYS_ADMIN."""
+    kind, level = ioprio >> IOPRIO_CLASS_SHIFT, ioprio & (IOPRIO_NR_LEVELS - 1)
+    if kind == IOPRIO_CLASS_RT and not (linux(t.process).creds.capable(CAP_SYS_NICE)
+                                        or linux(t.process).creds.capable(CAP_SYS_ADMIN)):
+        raise KernelError(Errno.EPERM, "the real-time I/O class needs privilege")
+    if kind not in (IOPRIO_CLASS_NONE, IOPRIO_CLASS_RT, IOPRIO_CLASS_BE, IOPRIO_CLASS_IDLE) \
+            or kind == IOPRIO_CLASS_NONE and level:
+        raise KernelError(Errno.EINVAL, f"I/O priority {ioprio:#x}")
+
+
+def _io_targets(t: Thread, which: int, who: int) -> list[Thread]:
+    """The threads an ioprio call names: one task (0: the caller), a process group or a
+    user's, as getpriority's."""
+    which = s32(which)
+    if which == IOPRIO_WHO_PROCESS:
+        return [_target(t, who, Errno.ESRCH)]
+    if which in (IOPRIO_WHO_PGRP, IOPRIO_WHO_USER):
+        return _priority_targets(t, which - IOPRIO_WHO_PROCESS + PRIO_PROCESS, who)
+    raise KernelError(Errno.EINVAL, f"which {which}")
+
+
+def sys_ioprio_set(t: Thread, which: int, who: int, ioprio: int, *_: int) -> int:
+    """Implements Linux ioprio_set(2): I/O priorities are recorded (and inherited by
+    fork); another user's threads need CAP_SYS_NICE."""
+    ioprio = s32(ioprio)
+    _check_ioprio(t, ioprio)
+    targets = _io_targets(t, which, who)
+    mine = linux(t.process).creds
+    for th in targets:
+        owner = linux(th.process).creds.uid
+        if owner not in (mine.uid, mine.euid) and not mine.capable(CAP_SYS_NICE):
+            raise KernelError(Errno.EPERM, f"the I/O priority of thread {th.tid}")
+    for th in targets:
+        linux_thread(th).ioprio = ioprio
+    return 0
+
+
+def sys_ioprio_get(t: Thread, which: int, who: int, *_: int) -> int:
+    """Implements Linux ioprio_get(2): the recorded priority (0, the class NONE, for a
+    thread never given one); the highest of a group's."""
+    return min(linux_thread(th).ioprio for th in _io_targets(t, which, who))
 
 
 def sys_times(t: Thread, buf: int, *_: int) -> int:
