@@ -56,6 +56,8 @@ COMMON_MASKS: list[Mask] = [
     (r"\bcloudos\b", "HOST"),
 ]
 NUMBERS: Mask = (r"\d+(\.\d+)?", "N")
+DASH_JOB_RACE = ("noise: dash prints 'Terminated' for a job killed by `kill $p; wait $p` only when"
+                 " the job dies after kill returns, as on Linux; CloudOS's dies within kill")
 PIDS: Mask = (r"\b\d{1,7}\b", "PID")
 
 
@@ -291,7 +293,7 @@ file -b --mime-type s z.gz; which ls sh python3 nothere; echo "status $?"; comma
 ps aux | head -1; ps -ef | head -1; ps -o pid,ppid,comm -p $$ | awk 'NR==1 || $1 == '$$' {print $3}'
 sleep 5 & p=$!; ps -p $p -o comm=; ps -o stat= -p $p | cut -c1; kill $p; wait $p; echo "wait $?"
 ps -e -o comm | grep -c '^ps$'; ps --no-headers -o args -p $$
-"""),
+""", note=DASH_JOB_RACE),
     _c("top_free_uptime", r"""
 top -b -n 1 | head -5 | cut -c1-8; free | head -1; free -m | awk 'NR>1 {print $1}'
 uptime | grep -c 'load average'; uptime -p | cut -c1-2; cat /proc/loadavg | wc -w
@@ -303,8 +305,7 @@ kill -0 $p && echo alive; kill -USR1 $p; wait $p; echo "usr1 $?"; kill -0 $p 2>&
 kill -l 15; kill -l | head -1; kill -s 99 $$ 2>&1; echo "bad $?"; /bin/kill -l TERM
 sleep 30 & q=$!; pkill -TERM -P $$ -x sleep; wait $q; echo "pkill $?"
 """, masks=((r"kill: \d+:", "kill: N:"),),
-       note="noise: dash reports a job's signal only if the job dies after kill returns (CloudOS"
-            " kills at once: a race Linux usually loses the other way)"),
+       note=DASH_JOB_RACE),
     # --- shells ----------------------------------------------------------------------
     _c("bash_arrays", r"""
 a=(one two "three four"); echo ${#a[@]} "${a[2]}" "${a[@]:1}"; a+=(five); echo "${a[-1]}"
@@ -523,6 +524,47 @@ echo piped | cat /dev/stdin; echo piped | cat - /dev/fd/0; echo x | stat -L -c %
 echo y | wc -c /dev/stdin | cut -c1-2; echo sorted | sort /dev/stdin -o out; cat out
 echo z | (exec 5<&0; cat /dev/fd/5); cat /dev/stdin < /etc/hostname > /dev/null && echo file-ok
 """),
+    _c("more_coreutils", r"""
+printf 'a\nb\nc\n' > x; printf 'b\nc\nd\n' > y; comm x y; comm -12 x y; numfmt --to=iec 1048576 123456789
+seq 1 10 | pr -2 -t; printf 'a b\nb c\n' | tsort; truncate -s 1M t; stat -c %s t; truncate -s -512K t; stat -c %s t
+fallocate -l 64K fa 2>&1; stat -c %s fa; shred -n 1 -u fa && echo shredded; xxd -l 8 /etc/os-release | cut -c1-30
+stdbuf -oL echo buffered; nice -n 5 nice; env -S 'echo split args'; printf 'x' | iconv -f latin1 -t utf-16le | od -An -tx1
+yes | head -c 7; echo; ln -rs x sub-link 2>&1; ls -l sub-link | awk '{print $NF}'; sync && echo synced; tty; echo "tty $?"
+"""),
+    _c("perms_tree", r"""
+mkdir -p t/a/b; touch t/a/f t/a/b/g; chmod -R go-rwx t; stat -c '%n %a' t t/a t/a/f t/a/b/g
+chmod -R u=rwX,g=rX t; find t -printf '%p %m %u %g\n' | sort; chown -R nobody:nogroup t; stat -c '%U %G' t/a/b/g
+chgrp -R root t && stat -c '%G' t/a/f; chmod 4755 t/a/f; stat -c %A t/a/f; chmod g+s t/a; stat -c %A t/a; chmod +t t; stat -c %A t
+ln -s a t/l; touch -h -d @100 t/l; stat -c %Y t/l; chown -h nobody t/l; stat -c %U t/l; umask 077; touch u; stat -c %a u
+cp -al t t2 && stat -c %h t2/a/f; rm -rf t t2 && echo removed
+"""),
+    _c("mv_across_mounts", r"""
+mkdir -p /tmp/mvsrc/sub; echo data > /tmp/mvsrc/sub/f; ln -s f /tmp/mvsrc/sub/l; touch -d @1000000 /tmp/mvsrc/sub/f
+mv /tmp/mvsrc moved && find moved | sort && stat -c '%n %Y' moved/sub/f && readlink moved/sub/l; ls /tmp/mvsrc 2>&1
+mv moved/sub/f /tmp/back && cat /tmp/back; cp -a moved /tmp/cpa && ls -la /tmp/cpa/sub | awk '{print $1, $NF}' | tail -n +4
+rm -rf /tmp/cpa /tmp/back
+"""),
+    _c("procps_more", r"""
+ps -o pid,user,tty,stat,cmd -p $$ | awk '{print $2, $3, $5, $6, $7}'; ps -o rss=,vsz= -p $$ | awk '{print ($1 > 0), ($2 > 0)}'
+sleep 3 & p=$!; kill -STOP $p; sleep 0.2; ps -o stat= -p $p | cut -c1; kill -CONT $p; sleep 0.2; ps -o stat= -p $p | cut -c1; kill $p
+setsid sh -c 'ps -o sid=,pid= -p $$ | awk "{print (\$1 == \$2)}"'; pstree -p $$ 2>/dev/null | head -1 | cut -c1-2
+who | wc -l; w -h | wc -l; lscpu | grep -c '^Architecture'; vmstat 1 2 | wc -l; prlimit --pid $$ --nofile | tail -1 | awk '{print $1}'
+taskset -p $$ | cut -d: -f1 | sed 's/[0-9]*//g'; chrt -p $$ | head -1 | sed 's/[0-9]*//g'
+ionice -c3 echo idle; ionice -c2 -n7 -p $$ && ionice -p $$
+""", note="policy: no /sys in the guest (lscpu: 'failed to determine number of CPUs')"),
+    _c("terminal_tools", r"""
+script -qc 'tty | cut -c1-8; stty size; echo in-pty' /dev/null | tr -d '\r'; tput -T xterm cols; TERM=xterm tput bold | od -An -c
+stty -a 2>&1 | head -1; echo "stty $?"; printf 'x\n' | script -qc 'read l; echo got $l' /dev/null | tr -d '\r' | tail -1
+""", needs=("script",)),
+    _c("xattr_acl", r"""
+touch f; setfattr -n user.k -v val f 2>&1; getfattr -d f 2>&1; echo "status $?"
+python3 -c 'import os; os.setxattr("f", "user.p", b"v"); print(os.listxattr("f"), os.getxattr("f", "user.p"))' 2>&1 | tail -1
+setfacl -m u:nobody:r f 2>&1; getfacl -c f 2>&1
+""", note="limitation: no extended attributes (EOPNOTSUPP) on any file system"),
+    _c("mounts_info", r"""
+mount | grep -c ' / '; findmnt -n -o TARGET /; grep -c . /proc/mounts | awk '{print ($1 > 0)}'
+stat -f -c %T /proc /dev; df -a >/dev/null; echo "df -a $?"; lsblk 2>&1 | head -1 | cut -c1-4
+""", note="policy: no /sys (lsblk); /dev is CloudOS's devfs, not devtmpfs (statfs magic)"),
     _c("pipes_redir", r"""
 seq 1 100000 | sort -rn | head -1; yes | head -c 1000000 | wc -c; cat /etc/os-release | tee c | wc -l
 { echo a; echo b >&2; } 2>&1 >/dev/null | cat; exec 3<&0; (exec 4>f4; echo hi >&4); cat f4
