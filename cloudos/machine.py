@@ -516,7 +516,7 @@ class Machine:
         args = [*prefix, *args[1:]] if prefix else args
         init = process.spawn(self.kernel, path, data, loader, args,
                              [f"{k}={v}".encode() for k, v in env.items()], self.aslr, ids,
-                             start.uid, start.gid, loader_path)
+                             start.uid, start.gid, loader_path, os.fsencode(program))
         process.linux(init).uts = self.view.init_uts
         self.view.init_uts.nodename = os.fsencode(start.hostname)
         limits = process.linux(init).rlimits

@@ -211,12 +211,15 @@ def load_program(kernel: Kernel, path: str, data: bytes, argv: list[bytes],
 
 def spawn(kernel: Kernel, path: bytes, data: bytes, loader: bytes | None, argv: list[bytes],
           env: list[bytes], aslr: str = layouts.DEFAULT, ids: tuple[Any, ...] = (None, None),
-          uid: int = 0, gid: int = 0, loader_path: bytes = b"") -> Process:
+          uid: int = 0, gid: int = 0, loader_path: bytes = b"", called: bytes = b"") -> Process:
     """Create a process running ``data``, the program found at ``path`` (with the
-    dynamic ``loader`` it names), as ``uid``:``gid``; ExecError if it cannot run."""
+    dynamic ``loader`` it names), as ``uid``:``gid``; ExecError if it cannot run.
+    ``called``, the path it was asked for (by default ``path``), names the process, as
+    execve's path does."""
     aspace, entry, rsp = load_program(kernel, os.fsdecode(path), data, argv, env, loader,
                                       aslr, ids, (uid, uid, gid, gid), loader_path)
-    process = kernel.new_process(os.path.basename(os.fsdecode(path))[:15], None, aspace)
+    process = kernel.new_process(os.path.basename(os.fsdecode(called or path))[:15], None,
+                                 aspace)
     now = since_boot(kernel)
     process.personality = LinuxProcess(Creds.of(uid, gid), aslr=aslr, started=now,
                                        env_area=elf.env_area(aspace.stack_top, path, env))

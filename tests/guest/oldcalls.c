@@ -329,7 +329,7 @@ static void section_execveat(char *self)
     if (symlink(path, link) < 0)
         return;
     FILE *s = fopen(script, "w");
-    fprintf(s, "#!/bin/sh\necho \"script: \\$0 is [$0]\"\n");
+    fprintf(s, "#!/bin/sh\necho \"script: \\$0 is [$0], comm [$(cat /proc/$$/comm)]\"\n");
     fclose(s);
     chmod(script, 0755);
     int sfd = open(script, O_RDONLY), scfd = open(script, O_RDONLY | O_CLOEXEC);
@@ -372,7 +372,15 @@ int main(int argc, char **argv)
     if (argc < 2)
         return 2;
     if (!strcmp(argv[1], "execveat-child") && argc > 2) {
-        printf("%s: ran\n", argv[2]);
+        char comm[32] = "";
+        FILE *f = fopen("/proc/self/comm", "r");
+        if (f) {
+            if (!fgets(comm, sizeof comm, f))
+                comm[0] = 0;
+            fclose(f);
+        }
+        comm[strcspn(comm, "\n")] = 0;
+        printf("%s: ran, comm [%s]\n", argv[2], comm);
         return 0;
     }
     if (!strcmp(argv[1], "ioprio-exec")) {

@@ -331,8 +331,16 @@ def test_chmod_keeps_type(rig: Rig) -> None:
 
 
 def test_statfs(rig: Rig) -> None:
-    magic, bsize, blocks, bfree, files, ffree = rig.fs.statfs()
-    assert magic in tuple(Magic) and bsize > 0 and 0 <= bfree <= blocks and ffree <= files
+    magic, bsize, blocks, bfree, bavail, files, ffree = rig.fs.statfs()
+    assert magic in tuple(Magic) and bsize > 0 and 0 <= bavail <= bfree <= blocks and ffree <= files
+
+
+def test_hostfs_statfs_keeps_the_hosts_reserve(tmp_path: Path) -> None:
+    """f_bavail is the host's (df's Available), below f_bfree by the blocks the host keeps
+    for root: the same difference whatever else writes meanwhile."""
+    _, _, _, bfree, bavail, _, _ = HostFs(str(tmp_path)).statfs()
+    host = os.statvfs(tmp_path)
+    assert bfree - bavail == host.f_bfree - host.f_bavail
 
 
 @pytest.mark.parametrize("make", [lambda p: TmpFs(readonly=True), lambda p: HostFs(str(p))])

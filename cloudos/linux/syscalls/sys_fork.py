@@ -449,7 +449,8 @@ def _execve(t: Thread, dirfd: int, path: int, argv: int, envp: int, flags: int) 
             if err.fatal:  # Linux finds this past its point of no return: the caller dies
                 t.process.kernel.kill(t.process, SIGSEGV)
             return -err.errno
-        _become(t, new, entry, rsp, resolved, argv)
+        _become(t, new, entry, rsp, resolved, argv, name or resolved)  # (fexecve: the
+        # file's own name, the interpreter's for a script, as Linux 6.x's comm_from_dentry)
         if ids != linux(t.process).creds:
             linux(t.process).creds = ids
             sys_file.tell_credentials(t.process)
@@ -460,8 +461,10 @@ def _execve(t: Thread, dirfd: int, path: int, argv: int, envp: int, flags: int) 
 
 
 def _become(t: Thread, new: AddressSpace, entry: int, rsp: int, path: bytes,
-            args: list[bytes]) -> None:
-    """The rest of a successful exec: one thread, the new image, Linux's resets."""
+            args: list[bytes], called: bytes) -> None:
+    """The rest of a successful exec: one thread, the new image, Linux's resets. ``path``
+    is the program's file, ``called`` the path execve was given, which names the process
+    (comm: /bin/sh is "sh" though the file is dash, a #! script is the script's name)."""
     process, kernel = t.process, t.process.kernel
     for other in process.threads:  # exec ends every other thread, as if each exited,
         exit_robust_list(other)     # and releases the robust futexes of all in the old
@@ -472,7 +475,7 @@ def _become(t: Thread, new: AddressSpace, entry: int, rsp: int, path: bytes,
     new.stack_reserve = linux(process).rlimits[RLIMIT_STACK][0]  # how far its stack grows
     kernel.release_aspace(process, old)
     collect_shared(kernel)
-    process.name = os.path.basename(os.fsdecode(path))[:15]
+    process.name = os.path.basename(os.fsdecode(called))[:15]
     process.exe, process.cmdline = path, b"".join(a + b"\0" for a in args)
     t.context = kernel.cpu.new_context(new.pt.root, entry, rsp)
     linux_thread(t).clear_child_tid = 0

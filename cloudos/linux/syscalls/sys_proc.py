@@ -338,14 +338,32 @@ def sys_get_robust_list(t: Thread, pid: int, head_ptr: int, len_ptr: int, *_: in
     return 0
 
 
+def _rlimit_target(t: Thread, pid: int) -> Process:
+    """The process whose limits prlimit64 reads or sets: the caller for 0, else the one
+    holding task ``pid`` (ESRCH for none), which another may touch only with all its real,
+    effective and saved ids the caller's real ones, or CAP_SYS_RESOURCE (EPERM), as Linux's
+    check_prlimit_permission."""
+    if pid in (0, t.process.pid, t.tid):
+        return t.process
+    target = next((th.process for th in t.process.kernel.threads()
+                   if th.tid == pid and not th.process.zombie), None) if pid > 0 else None
+    if target is None or not hasattr(target.personality, "rlimits"):
+        raise KernelError(Errno.ESRCH, f"no process {pid}")
+    mine, its = linux(t.process).creds, linux(target).creds
+    if not (mine.uid == its.uid == its.euid == its.suid
+            and mine.gid == its.gid == its.egid == its.sgid) \
+            and not mine.capable(creds.CAP_SYS_RESOURCE):
+        raise KernelError(Errno.EPERM, f"the limits of process {pid}")
+    return target
+
+
 def sys_prlimit64(t: Thread, pid: int, resource: int, new: int, old: int, *_: int) -> int:
-    """Implements Linux prlimit64(2) for the calling process."""
+    """Implements Linux prlimit64(2): the caller's limits or another process's."""
     pid, resource = s32(pid), s32(resource)
-    if pid not in (0, t.process.pid):
-        raise KernelError(Errno.ESRCH, f"pid {pid}")
+    target = _rlimit_target(t, pid)  # (ESRCH and EPERM before EINVAL, as Linux)
     if not 0 <= resource < RLIM_NLIMITS:
         raise KernelError(Errno.EINVAL, f"resource {resource}")
-    state, aspace = linux(t.process), t.process.aspace
+    state, aspace = linux(target), t.process.aspace
     current = state.rlimits[resource]
     if new:
         soft, hard = RLIMIT.unpack(aspace.copy_in(new, RLIMIT.size))
@@ -353,16 +371,16 @@ def sys_prlimit64(t: Thread, pid: int, resource: int, new: int, old: int, *_: in
             raise KernelError(Errno.EINVAL, "soft limit above hard limit")
         if resource == RLIMIT_NOFILE and hard > sysctl.of(t.process.kernel).nr_open:
             raise KernelError(Errno.EPERM, "RLIMIT_NOFILE above fs/nr_open")
-        if hard > current[1] and not state.creds.capable(creds.CAP_SYS_RESOURCE):
+        if hard > current[1] and not linux(t.process).creds.capable(creds.CAP_SYS_RESOURCE):
             raise KernelError(Errno.EPERM, "raising a hard limit")
     if old:
         aspace.copy_out(old, RLIMIT.pack(*current))
     if new:
         state.rlimits[resource] = (soft, hard)
         if resource == RLIMIT_CPU:
-            cpulimit.watch(t.process)
+            cpulimit.watch(target)
         elif resource == RLIMIT_STACK:  # the stack grows (page faults) up to it from now on
-            t.process.aspace.stack_reserve = soft
+            target.aspace.stack_reserve = soft
     return 0
 
 

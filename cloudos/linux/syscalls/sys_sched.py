@@ -25,6 +25,11 @@ from cloudos.linux.syscalls.sys_fork import rusage_bytes
 
 SCHED_RESET_ON_FORK = 0x40000000
 PRIO_PROCESS, PRIO_PGRP, PRIO_USER = 0, 1, 2
+# ioprio: who (1 a process, 2 a process group, 3 a user); a value is the class (bits
+# 13-15: none, real time, best effort, idle) over the data, whose low 3 bits are the level
+IOPRIO_WHO_PROCESS, IOPRIO_WHO_PGRP, IOPRIO_WHO_USER = 1, 2, 3
+IOPRIO_CLASS_SHIFT = 13
+IOPRIO_CLASS_NONE, IOPRIO_CLASS_RT, IOPRIO_CLASS_BE, IOPRIO_CLASS_IDLE = 0, 1, 2, 3
 RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
 CLK_TCK = 100
 CPUSET_BYTES = 8  # the kernel's cpumask: one unsigned long
@@ -237,16 +242,10 @@ def sys_setpriority(t: Thread, which: int, who: int, prio: int, *_: int) -> int:
     return 0
 
 
-# ioprio: who (1 a process, 2 a process group, 3 a user); a value is the class (bits
-# 13-15: none, real time, best effort, idle) over the data, whose low 3 bits are the level
-IOPRIO_WHO_PROCESS, IOPRIO_CLASS_SHIFT = 1, 13
-IOPRIO_CLASS_NONE, IOPRIO_CLASS_RT, IOPRIO_CLASS_BE, IOPRIO_CLASS_IDLE = 0, 1, 2, 3
-
-
 def _ioprio_processes(t: Thread, which: int, who: int) -> list[Process]:
     """The live processes an ioprio call names (ESRCH if none; EINVAL for a bad which)."""
     which = s32(which)
-    if not IOPRIO_WHO_PROCESS <= which <= IOPRIO_WHO_PROCESS + 2:
+    if which not in (IOPRIO_WHO_PROCESS, IOPRIO_WHO_PGRP, IOPRIO_WHO_USER):
         raise KernelError(Errno.EINVAL, f"ioprio which {which}")
     found: list[Process] = []
     for thread in _priority_targets(t, which - IOPRIO_WHO_PROCESS, who):

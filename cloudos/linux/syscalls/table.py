@@ -521,7 +521,7 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.RECVMMSG: enosys(),
     Sysno.FANOTIFY_INIT: enosys(),
     Sysno.FANOTIFY_MARK: enosys(),
-    Sysno.PRLIMIT64: partial(sys_proc.sys_prlimit64, "own process only; as setrlimit"),
+    Sysno.PRLIMIT64: full(sys_proc.sys_prlimit64),
     Sysno.NAME_TO_HANDLE_AT: enosys(),
     Sysno.OPEN_BY_HANDLE_AT: enosys(),
     Sysno.CLOCK_ADJTIME: partial(sys_time.sys_clock_adjtime,

@@ -135,7 +135,7 @@ class DevFs(FileSystem):
         return None
 
     def statfs(self) -> StatFs:
-        return (DEVPTS_MAGIC, 4096, 0, 0, len(self.nodes), 0)
+        return (DEVPTS_MAGIC, 4096, 0, 0, 0, len(self.nodes), 0)
 
     def _fixed(self, *_: object) -> NoReturn:
         raise KernelError(Errno.EPERM, "devfs names are fixed")

@@ -140,7 +140,7 @@ class DevPts(FileSystem):
                 node.pty.gid = gid
 
     def statfs(self) -> StatFs:
-        return (DEVPTS_SUPER_MAGIC, 4096, 0, 0, 0, 0)
+        return (DEVPTS_SUPER_MAGIC, 4096, 0, 0, 0, 0, 0)
 
     def _fixed(self, *_: object) -> NoReturn:
         raise KernelError(Errno.EPERM, "devpts names are its pseudo-terminals'")

@@ -101,7 +101,8 @@ class Magic(IntEnum):
     OVERLAYFS = 0x794C7630
 
 
-StatFs = tuple[int, int, int, int, int, int]  # f_type, bsize, blocks, bfree, files, ffree
+# f_type, bsize, blocks, bfree, bavail (free to unprivileged users), files, ffree
+StatFs = tuple[int, int, int, int, int, int, int]
 
 _devs = itertools.count(1)  # anonymous devices, as Linux numbers them for tmpfs and overlay
 

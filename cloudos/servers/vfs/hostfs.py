@@ -553,7 +553,8 @@ class HostFs(FileSystem):
     def statfs(self) -> StatFs:
         with host_errors():
             st = os.statvfs(self._root_fd)
-        return (Magic.HOSTFS, st.f_frsize, st.f_blocks, st.f_bfree, st.f_files, st.f_ffree)
+        return (Magic.HOSTFS, st.f_frsize, st.f_blocks, st.f_bfree, st.f_bavail, st.f_files,
+                st.f_ffree)
 
 
 def _fs_magic(dir_fd: int, name: bytes) -> int:

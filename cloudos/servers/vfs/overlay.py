@@ -442,5 +442,4 @@ class OverlayFs(FileSystem):
         self.upper.setattr(n.upper, mode, uid, gid, atime_ns, mtime_ns, size)
 
     def statfs(self) -> StatFs:
-        _, bsize, blocks, bfree, files, ffree = self.upper.statfs()
-        return (Magic.OVERLAYFS, bsize, blocks, bfree, files, ffree)
+        return (Magic.OVERLAYFS, *self.upper.statfs()[1:])

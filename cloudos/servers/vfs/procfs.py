@@ -568,7 +568,7 @@ class ProcFs(FileSystem):
         raise KernelError(Errno.EPERM, "procfs attributes are fixed")
 
     def statfs(self) -> StatFs:
-        return (PROC_SUPER_MAGIC, 4096, 0, 0, 0, 0)
+        return (PROC_SUPER_MAGIC, 4096, 0, 0, 0, 0, 0)
 
     def _fixed(self, *_: object) -> NoReturn:
         raise KernelError(Errno.EPERM, "procfs names are fixed")

@@ -58,10 +58,11 @@ from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.devpts import DevPts, PtsNode
 from cloudos.servers.vfs.fileops import FOLLOW, FileOps
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node
+from cloudos.servers.vfs.hostfs import HostFs
 from cloudos.servers.vfs.overlay import OverlayFs
 from cloudos.servers.vfs.locks import LockTable
-from cloudos.servers.vfs.paths import (IFMT, UNSCOPED, Namespace, Scope, Step, Walk, is_dir,
-                                       path_of, relative)
+from cloudos.servers.vfs.paths import (IFMT, MAX_SYMLINKS, UNSCOPED, Namespace, Scope, Step,
+                                       Walk, is_dir, path_of, relative)
 from cloudos.servers.vfs.perm import ROOT, Who
 from cloudos.servers.vfs.procfs import ProcFs
 from cloudos.servers.vfs.regular import Mapped
@@ -97,6 +98,11 @@ O_NOATIME = int(OpenFlag.NOATIME)
 RESOLVE_CACHED = int(ResolveFlag.CACHED)  # every walk here is as cheap as a cached one
 O_TMPFILE_BIT = files.O_TMPFILE & ~O_DIRECTORY  # __O_TMPFILE
 MKNOD_FORMATS = (0, stat.S_IFREG, stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO, stat.S_IFSOCK)
+# The last names that are no entry of their directory ("" is "/"'s), which every call that
+# makes, removes or moves a name refuses with its own error (Linux's LAST_ROOT, LAST_DOT,
+# LAST_DOTDOT); rmdir's, by name:
+DOTS = (b"", b".", b"..")
+RMDIR_DOTS = {b"": Errno.EBUSY, b".": Errno.EINVAL, b"..": Errno.ENOTEMPTY}
 FALLOC_KEEP_SIZE, FALLOC_PUNCH_HOLE = int(FallocFlag.KEEP_SIZE), int(FallocFlag.PUNCH_HOLE)
 # fallocate's operations, and whether KEEP_SIZE must (True), must not (False) or may (None)
 # come with each
@@ -753,10 +759,18 @@ class Vfs:
         return self.resolve(proc, self._base(proc, dirfd, path), path, follow)[0]
 
     def lookup_parent(self, proc: Proc, dirfd: int, path: bytes) -> tuple[Walk, bytes]:
-        walk, name = self.resolve(proc, self._base(proc, dirfd, path), path, parent=True)
-        if not name:
-            raise KernelError(Errno.EEXIST, "the root")
+        """The directory a call that makes a name (mkdir, mknod, symlink, link) makes it
+        in, and the name: "/", "." and ".." exist already (EEXIST, as Linux's
+        filename_create finds before any permission)."""
+        walk, name = self._parent_and_name(proc, dirfd, path)
+        if name in DOTS:
+            raise KernelError(Errno.EEXIST, (name or b"/").decode())
         return walk, name
+
+    def _parent_and_name(self, proc: Proc, dirfd: int, path: bytes) -> tuple[Walk, bytes]:
+        """The directory holding the last name of ``path``, and that name: "" for "/",
+        "." and ".." as they are (each call has its own error for them)."""
+        return self.resolve(proc, self._base(proc, dirfd, path), path, parent=True)
 
     def openat(self, request: Request, r: vfs.Openat) -> int | None:
         proc = self.proc(request)
@@ -777,7 +791,7 @@ class Vfs:
         # mode, owner and identity, which only a change, which empties the cache, alters)
         attr = step.fs.walk_attr(step.node)
         kind = attr.mode & IFMT  # (the type, tested without stat's calls)
-        if kind == stat.S_IFLNK:
+        if kind == stat.S_IFLNK and not r.flags & O_PATH:  # (O_PATH opens the link)
             raise KernelError(Errno.ELOOP, "O_NOFOLLOW on a symbolic link")
         if r.flags & O_CREAT and kind == stat.S_IFDIR:  # (O_CREAT through a symlink)
             raise KernelError(Errno.EISDIR, r.path.decode(errors="replace"))
@@ -880,6 +894,12 @@ class Vfs:
             return None
         try:
             walk = self.resolve(proc, self._base(proc, dirfd, path), path, False)[0]
+            for _ in range(MAX_SYMLINKS):  # a link to a magic link (/dev/stdin) leads on
+                step = walk[-1]
+                if isinstance(step.fs, ProcFs) \
+                        or step.fs.walk_attr(step.node).mode & IFMT != stat.S_IFLNK:
+                    break
+                walk = self.resolve(proc, walk[:-1], step.fs.walk_readlink(step.node), False)[0]
         except KernelError:
             return None
         step = walk[-1]
@@ -948,8 +968,10 @@ class Vfs:
             return self.resolve(proc, base, path, not flags & O_NOFOLLOW, scope=scope)[0], False
         for _ in range(40):  # O_CREAT through symlinks creates their target, as Linux does
             parent, name = self.resolve(proc, base, path, parent=True, scope=scope)
-            if name in (b"", b".", b"..") or path.endswith(b"/"):  # (Linux: trailing
-                raise KernelError(Errno.EISDIR, path.decode(errors="replace"))  # slashes)
+            if name in DOTS and flags & O_EXCL:  # (an existing directory, Linux's
+                raise KernelError(Errno.EEXIST, path.decode(errors="replace"))  # order)
+            if name in DOTS or path.endswith(b"/"):  # (Linux: trailing slashes)
+                raise KernelError(Errno.EISDIR, path.decode(errors="replace"))
             here = parent[-1]
             try:
                 node = here.fs.lookup(here.node, name)
@@ -1254,14 +1276,20 @@ class Vfs:
 
     def _stat(self, proc: Proc, dirfd: int, path: bytes, flags: int) -> Attr:
         """What stat(2) shows of a path: a pipe's fd link (/dev/fd/N) shows the pipe."""
+        return self._stat_walk(proc, dirfd, path, flags)[0]
+
+    def _stat_walk(self, proc: Proc, dirfd: int, path: bytes,
+                   flags: int) -> tuple[Attr, Walk | None]:
+        """``_stat``'s attributes, and the walk to them (None for a pipe's or a
+        socket's, which no file system holds)."""
         end = None if flags & AT_SYMLINK_NOFOLLOW else self._fd_link(proc, dirfd, path, 0)
         if end is not None and end.walk is None:  # a file with no name to follow
-            return KINDS[end.kind].stat(end)
+            return KINDS[end.kind].stat(end), None
         try:
             walk = self.lookup(proc, dirfd, path, flags)
-            return walk[-1].fs.getattr(walk[-1].node)
+            return walk[-1].fs.getattr(walk[-1].node), walk
         except _NotANode as special:
-            return special.attr()
+            return special.attr(), None
 
     def statx(self, request: Request, r: vfs.Statx) -> int:
         a = self._stat(self.proc(request), r.dirfd, r.path, r.flags)
@@ -1279,12 +1307,11 @@ class Vfs:
     def faccessat(self, request: Request, r: vfs.Faccessat) -> int:
         if r.mode & ~7:
             raise KernelError(Errno.EINVAL, f"mode {r.mode}")
-        walk = self.lookup(self.proc(request), r.dirfd, r.path, r.flags)
-        step = walk[-1]
-        attr = step.fs.getattr(step.node)
-        if r.mode & W_OK and step.fs.readonly:
+        proc = self.proc(request)
+        attr, walk = self._stat_walk(proc, r.dirfd, r.path, r.flags)
+        if r.mode & W_OK and walk is not None and walk[-1].fs.readonly:
             raise KernelError(Errno.EROFS, "read-only file system")
-        who = self.proc(request).who
+        who = proc.who
         perm.check(who if r.flags & AtFlag.EACCESS else who.real(), attr, r.mode)
         return 0
 
@@ -1448,8 +1475,8 @@ class Vfs:
         return self._statfs(request, self.lookup(self.proc(request), r.fd, b"", AT_EMPTY_PATH))
 
     def _statfs(self, request: Request, walk: Walk) -> int:
-        magic, bsize, blocks, bfree, nfiles, ffree = walk[-1].fs.statfs()
-        raw = struct.pack("<qqqqqqqiiqqq", magic, bsize, blocks, bfree, bfree, nfiles, ffree,
+        magic, bsize, blocks, bfree, bavail, nfiles, ffree = walk[-1].fs.statfs()
+        raw = struct.pack("<qqqqqqqiiqqq", magic, bsize, blocks, bfree, bavail, nfiles, ffree,
                           0, 0, 255, bsize, 0x1 if walk[-1].fs.readonly else 0) + bytes(32)
         self.api.copy_out(request.grants[0], 0, raw)
         return 0
@@ -1469,12 +1496,11 @@ class Vfs:
         if r.flags & ~AT_REMOVEDIR:
             raise KernelError(Errno.EINVAL, f"flags {r.flags:#x}")
         proc = self.proc(request)
-        parent, name = self.lookup_parent(proc, r.dirfd, r.path.rstrip(b"/") or r.path)
+        parent, name = self._parent_and_name(proc, r.dirfd, r.path.rstrip(b"/") or r.path)
         here = parent[-1]
-        if name == b"." and r.flags & AT_REMOVEDIR:
-            raise KernelError(Errno.EINVAL, "rmdir of .")
-        if name in (b".", b".."):
-            raise KernelError(Errno.ENOTEMPTY if name == b".." else Errno.EISDIR, name.decode())
+        if name in DOTS:  # Linux's do_rmdir and do_unlinkat
+            errno = RMDIR_DOTS[name] if r.flags & AT_REMOVEDIR else Errno.EISDIR
+            raise KernelError(errno, (name or b"/").decode())
         self._may_delete(parent, name)
         node = here.fs.lookup(here.node, name) if self.state.notify.marks else None
         if r.flags & AT_REMOVEDIR:
@@ -1505,10 +1531,14 @@ class Vfs:
         if r.flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) \
                 or r.flags & RENAME_NOREPLACE and r.flags & RENAME_EXCHANGE:
             raise KernelError(Errno.EINVAL, "rename flags")
-        src, src_name = self.lookup_parent(proc, r.olddirfd, r.old.rstrip(b"/") or r.old)
-        dst, dst_name = self.lookup_parent(proc, r.newdirfd, r.new.rstrip(b"/") or r.new)
+        src, src_name = self._parent_and_name(proc, r.olddirfd, r.old.rstrip(b"/") or r.old)
+        dst, dst_name = self._parent_and_name(proc, r.newdirfd, r.new.rstrip(b"/") or r.new)
         if src[-1].fs is not dst[-1].fs:
             raise KernelError(Errno.EXDEV, "across mounts")
+        if src_name in DOTS or dst_name in DOTS:  # Linux's do_renameat2, in its order
+            errno = Errno.EEXIST if src_name not in DOTS and r.flags & RENAME_NOREPLACE \
+                else Errno.EBUSY
+            raise KernelError(errno, "a rename of /, . or ..")
         if r.flags & RENAME_EXCHANGE:
             self._may_exchange(src, src_name, dst, dst_name)
             pair = (src[-1].fs.lookup(src[-1].node, src_name),
@@ -1559,8 +1589,6 @@ class Vfs:
             notify.gone(self, replaced)
 
     def _may_rename(self, src: Walk, src_name: bytes, dst: Walk, dst_name: bytes) -> None:
-        if src_name in (b".", b"..") or dst_name in (b".", b".."):
-            return  # the file system's own error (EBUSY, EINVAL) comes first
         moved = self._may_delete(src, src_name)
         try:
             self._may_delete(dst, dst_name)  # a file it replaces
@@ -1574,8 +1602,6 @@ class Vfs:
     def _may_exchange(self, src: Walk, src_name: bytes, dst: Walk, dst_name: bytes) -> None:
         """RENAME_EXCHANGE: each name is removed from its directory and added to the other,
         and a directory that changes parent has its ".." written."""
-        if src_name in (b".", b"..") or dst_name in (b".", b".."):
-            return
         moved = (self._may_delete(src, src_name), self._may_delete(dst, dst_name))
         if src[-1].node is not dst[-1].node:
             for attr in moved:
@@ -1614,7 +1640,8 @@ class Vfs:
         """Implements Linux fallocate(2) with its checks in Linux's order, and the modes tmpfs
         has: 0 (the file grows to offset + length), FALLOC_FL_KEEP_SIZE (nothing to
         reserve: tmpfs files here are not sparse), FALLOC_FL_PUNCH_HOLE|KEEP_SIZE (the
-        range reads back zeros); any other mode is EOPNOTSUPP, as on tmpfs."""
+        range reads back zeros); any other mode is EOPNOTSUPP, as on tmpfs. A host
+        directory's files take the same modes (the host's blocks are not reserved ahead)."""
         file = self.proc(request).fds.get(r.fd)
         mode = r.mode & 0xFFFF_FFFF
         if r.offset < 0 or r.length <= 0:
@@ -1637,7 +1664,7 @@ class Vfs:
         end = r.offset + r.length
         if end > MAX_FILE_SIZE:
             raise KernelError(Errno.EFBIG, "beyond the largest file")
-        if not isinstance(underlying(fs), (TmpFs, OverlayFs)) \
+        if not isinstance(underlying(fs), (TmpFs, OverlayFs, HostFs)) \
                 or mode & ~(FALLOC_KEEP_SIZE | FALLOC_PUNCH_HOLE):
             raise KernelError(Errno.EOPNOTSUPP, f"fallocate mode {mode:#x} on {fs.name}")
         if mode & FALLOC_PUNCH_HOLE:

@@ -498,7 +498,7 @@ class TmpFs(FileSystem):
         """Its size and use, as df shows them (free is less while other tmpfs hold the pool)."""
         blocks = self.max_bytes // PAGE
         free = min(blocks - (self.used_bytes + PAGE - 1) // PAGE, self._free_bytes() // PAGE)
-        return (Magic.TMPFS, PAGE, blocks, max(0, free), self.max_inodes,
+        return (Magic.TMPFS, PAGE, blocks, max(0, free), max(0, free), self.max_inodes,
                 self.max_inodes - self.used_inodes)
 
 

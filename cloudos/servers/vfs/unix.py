@@ -120,9 +120,9 @@ def bind(vfs: Vfs, request: Request, r: abi.Bind) -> int:
             raise KernelError(Errno.EINVAL, "the socket is bound") from None
         raise KernelError(Errno.EADDRINUSE, name.decode(errors="replace"))
     if kind == b"path":
-        walk, last = vfs.lookup_parent(proc, AT_FDCWD, name)
         mode = stat.S_IFSOCK | (0o777 & ~proc.umask)
-        try:
+        try:  # (a name that exists, "." and ".." too: EADDRINUSE)
+            walk, last = vfs.lookup_parent(proc, AT_FDCWD, name)
             node = walk[-1].fs.mknod(walk[-1].node, last, mode, 0, *vfs.owner())
         except KernelError as err:
             raise KernelError(Errno.EADDRINUSE if err.errno == Errno.EEXIST

@@ -1,0 +1,81 @@
+"""Differences from Linux found by the compatibility sweep (bench/compat_sweep.py): each
+section of tests/guest/compat.c is one, with the calls around it.
+
+The program runs natively and under ``cloudos run`` in both link modes; stdout and the
+exit status must be identical, after the native run is checked for the lines that show
+it exercised what the section is about. The sections that make files run in the guest's
+/tmp (a tmpfs) and in a host directory shown with ``--mount DIR:rw`` (hostfs).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+if shutil.which("gcc") is None:
+    pytest.skip("gcc not found: cannot build the guest programs", allow_module_level=True)
+
+LINK_MODES = ["static", "static-pie"]
+
+# Lines each section's native run must print (guards against vacuous comparisons).
+SECTIONS = {
+    # mkdir ., ln -s x ., mv . x: coreutils printed "Invalid argument" (was EINVAL)
+    "dot_names": [b"mkdir .: -1 EEXIST", b"symlink x sub/..: -1 EEXIST",
+                  b"rename f .: -1 EBUSY", b"renameat2 noreplace f ..: -1 EEXIST",
+                  b"unlink sub/..: -1 EISDIR", b"rmdir /: -1 EBUSY",
+                  b"open O_CREAT|O_EXCL ..: -1 EEXIST", b"bind .: -1 EADDRINUSE",
+                  b"still there: sub: 0", b"test directory removed: 0"],
+    # echo x | sort /dev/stdin: ENOENT (was: the link to /proc/self/fd/0 not followed)
+    "stdin_pipe": [b"stat /dev/stdin: 0", b"access /dev/stdin R_OK: 0", b"open /dev/stdin: 1",
+                   b"  [through]", b"  [ the pipe]"],
+    # tar x of a symbolic link, os.chmod(follow_symlinks=False): ELOOP (was)
+    "opath_link": [b"open O_PATH|O_NOFOLLOW link: 1", b"  a link: 1, size 1", b"  [d]",
+                   b"fchmodat link AT_SYMLINK_NOFOLLOW: -1 EOPNOTSUPP",
+                   b"test directory removed: 0"],
+    # ps showed /bin/sh as "dash" (was: the name of the file the path led to)
+    "comm": [b"  PR_GET_NAME [a-renamed-progr] comm [a-renamed-progr]",
+             b"  PR_GET_NAME [the-script] comm [the-script]", b"test directory removed: 0"],
+    # prlimit --pid PID: "No such process" (was: the caller's own limits only)
+    "prlimit_other": [b"prlimit(child) set 64 128: 0", b"  the child sees NOFILE 64 128",
+                      b"prlimit(999999): -1 ESRCH", b"parent's own unchanged: 1"],
+    # fallocate -l 64K f in a --mount'ed directory: EOPNOTSUPP (was: tmpfs only)
+    "fallocate_modes": [b"fallocate 0..64K: 0", b"  size 65536", b"  [a00def]",
+                        b"posix_fallocate to 100000: 0", b"  size 100000",
+                        b"fallocate read-only fd: -1 EBADF"],
+    # ionice -c3 CMD: "ioprio_set failed: Function not implemented" (was ENOSYS)
+    "ioprio": [b"set own IDLE: 0", b"get own (IDLE): 24576", b"the forked child's: 24576",
+               b"set class 5: -1 EINVAL", b"set pid 999999: -1 ESRCH",
+               b"get own process group: 1"],
+}
+ON_HOSTFS = ["dot_names", "opath_link", "fallocate_modes"]
+
+
+def _compare(prog, args, run_native, run_cloudos, extra_args=()):
+    status, out, err = run_native([prog, *args])
+    assert status == 0, (status, out, err)
+    lines = out.splitlines()
+    section = args[0]
+    missing = [line for line in [f"== {section}".encode(), *SECTIONS[section]]
+               if line not in lines]
+    assert not missing, f"native run lacks {missing!r}:\n{out.decode(errors='replace')}"
+    g_status, g_out, g_err = run_cloudos([prog, *args], extra_args=extra_args)
+    detail = f"cloudos stderr:\n{g_err.decode(errors='replace')}"
+    assert b"Traceback" not in g_err, detail
+    assert g_out == out, detail
+    assert g_status == status, detail
+
+
+@pytest.mark.parametrize("mode", LINK_MODES)
+@pytest.mark.parametrize("section", list(SECTIONS))
+def test_section(section, mode, guest_bins, run_native, run_cloudos):
+    """One section in /tmp, native first, then the same under CloudOS."""
+    _compare(guest_bins.path("compat", mode), [section], run_native, run_cloudos)
+
+
+@pytest.mark.parametrize("section", ON_HOSTFS)
+def test_section_on_a_mounted_host_directory(section, guest_bins, run_native, run_cloudos,
+                                             tmp_path):
+    """The same in a host directory the guest is shown read-write (--mount DIR:rw)."""
+    _compare(guest_bins.path("compat", "static"), [section, str(tmp_path)], run_native,
+             run_cloudos, extra_args=["--mount", f"{tmp_path}:rw"])
