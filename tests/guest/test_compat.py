@@ -13,6 +13,8 @@ import shutil
 
 import pytest
 
+from tests.guest.sections import native_then_cloudos
+
 if shutil.which("gcc") is None:
     pytest.skip("gcc not found: cannot build the guest programs", allow_module_level=True)
 
@@ -52,18 +54,7 @@ ON_HOSTFS = ["dot_names", "opath_link", "fallocate_modes"]
 
 
 def _compare(prog, args, run_native, run_cloudos, extra_args=()):
-    status, out, err = run_native([prog, *args])
-    assert status == 0, (status, out, err)
-    lines = out.splitlines()
-    section = args[0]
-    missing = [line for line in [f"== {section}".encode(), *SECTIONS[section]]
-               if line not in lines]
-    assert not missing, f"native run lacks {missing!r}:\n{out.decode(errors='replace')}"
-    g_status, g_out, g_err = run_cloudos([prog, *args], extra_args=extra_args)
-    detail = f"cloudos stderr:\n{g_err.decode(errors='replace')}"
-    assert b"Traceback" not in g_err, detail
-    assert g_out == out, detail
-    assert g_status == status, detail
+    native_then_cloudos(prog, args, SECTIONS[args[0]], run_native, run_cloudos, extra_args)
 
 
 @pytest.mark.parametrize("mode", LINK_MODES)

@@ -14,6 +14,8 @@ import shutil
 
 import pytest
 
+from tests.guest.sections import native_then_cloudos
+
 if shutil.which("gcc") is None:
     pytest.skip("gcc not found: cannot build the guest programs", allow_module_level=True)
 
@@ -67,14 +69,5 @@ SECTIONS = {
 @pytest.mark.parametrize("mode", ["static", "static-pie"])
 @pytest.mark.parametrize("section", list(SECTIONS))
 def test_section(section, mode, guest_bins, run_native, run_cloudos):
-    prog = guest_bins.path("oldcalls", mode)
-    status, out, err = run_native([prog, section])
-    assert status == 0, (status, out, err)
-    lines = out.splitlines()
-    missing = [line for line in [f"== {section}".encode(), *SECTIONS[section]]
-               if line not in lines]
-    assert not missing, f"native run lacks {missing!r}:\n{out.decode(errors='replace')}"
-    g_status, g_out, g_err = run_cloudos([prog, section])
-    detail = f"cloudos stderr:\n{g_err.decode(errors='replace')}"
-    assert b"Traceback" not in g_err, detail
-    assert (g_status, g_out) == (status, out), detail
+    native_then_cloudos(guest_bins.path("oldcalls", mode), [section], SECTIONS[section],
+                        run_native, run_cloudos)

@@ -15,6 +15,7 @@ import shutil
 
 import pytest
 
+from tests.guest.sections import native_then_cloudos
 from tests.guest.test_direct_switch import hogs  # noqa: F401 (a fixture)
 
 if shutil.which("gcc") is None:
@@ -45,27 +46,15 @@ SECTIONS = {
 }
 
 
-def _compare(prog, section, run_native, run_cloudos, extra_args=()):
-    status, out, err = run_native([prog, section])
-    assert status == 0, (status, out, err)
-    lines = out.splitlines()
-    missing = [line for line in [f"== {section}".encode(), *SECTIONS[section]]
-               if line not in lines]
-    assert not missing, f"native run lacks {missing!r}:\n{out.decode(errors='replace')}"
-    g_status, g_out, g_err = run_cloudos([prog, section], timeout=60, extra_args=extra_args)
-    detail = f"cloudos stderr:\n{g_err.decode(errors='replace')}"
-    assert b"Traceback" not in g_err, detail
-    assert (g_status, g_out) == (status, out), detail
-
-
 @pytest.mark.parametrize("mode", ["static", "static-pie"])
 @pytest.mark.parametrize("section", list(SECTIONS))
 def test_section(section, mode, guest_bins, run_native, run_cloudos):
-    _compare(guest_bins.path("robust", mode), section, run_native, run_cloudos)
+    native_then_cloudos(guest_bins.path("robust", mode), [section], SECTIONS[section],
+                        run_native, run_cloudos, timeout=60)
 
 
 @pytest.mark.parametrize("section", ["waiter", "killed", "thread"])
 def test_section_loaded_on_two_cpus(section, hogs, guest_bins, run_native,  # noqa: F811
                                     run_cloudos):
-    _compare(guest_bins.path("robust", "static"), section, run_native, run_cloudos,
-             extra_args=["--cpus", "2"])
+    native_then_cloudos(guest_bins.path("robust", "static"), [section], SECTIONS[section],
+                        run_native, run_cloudos, extra_args=["--cpus", "2"], timeout=60)
