@@ -9,7 +9,7 @@ from cloudos import __version__
 from cloudos.abi import sysctl
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.vm import USER_END
-from cloudos.kernel.task import Process, State, Thread
+from cloudos.kernel.task import Process, Thread
 from cloudos.linux.process import RLIM_INFINITY, RLIM_NLIMITS, linux, linux_thread
 from cloudos.linux.syscalls.args import s32, write_u64
 from cloudos.linux import cpulimit, creds, loadavg
@@ -324,12 +324,10 @@ def sys_get_robust_list(t: Thread, pid: int, head_ptr: int, len_ptr: int, *_: in
     registered, or 0; another process's only for one that may ptrace it (EPERM)."""
     pid, target = s32(pid), t
     if pid:
-        found = [thread for process in t.process.kernel.processes.values()
-                 if not process.zombie for thread in process.threads
-                 if thread.tid == pid and thread.state is not State.TERMINATED]
-        if not found:
+        found = next((th for th in t.process.kernel.threads() if th.tid == pid), None)
+        if found is None:
             raise KernelError(Errno.ESRCH, f"no thread {pid}")
-        target = found[0]
+        target = found
         if not sys_ptrace.may_access(t.process, target.process):
             raise KernelError(Errno.EPERM, f"robust list of thread {pid}")
     aspace = t.process.aspace
