@@ -15,10 +15,10 @@ import functools
 import os
 import signal as host_signal
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, NamedTuple, Sequence, TextIO, cast
 
 from cloudos.abi import sysctl
+from cloudos.dataclass import dataclass
 from cloudos.hal.ram import DEFAULT_SIZE
 from cloudos.errno import Errno, KernelError
 from cloudos.hal.console import KernelLog

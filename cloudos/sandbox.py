@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from cloudos.dataclass import dataclass
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.devpts import DevPts

@@ -6,7 +6,8 @@ panic, the KVM backend), so a run that needs none of them never pays for them; a
 that loads one eagerly again adds its cost to every run (``bench/bench_startup.py``
 measures the whole). The same holds for the host's modules of LOADED_BY_RARE_PATHS: the
 Python standard library's ``socket`` builds its enums when imported (~8 ms), and only
---net host and --publish open host sockets.
+--net host and --publish open host sockets; its ``dataclasses`` (~8 ms with what it
+imports) is not used at all: CloudOS's classes are ``cloudos.dataclass``'s.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -24,7 +26,7 @@ LOADED_AT_FIRST_USE = (
     "cloudos.linux.kconfig", "cloudos.panic", "cloudos.hal.kvm", "cloudos.trace.session",
     "cloudos.trace.strace", "cloudos.servers.tty.pty",
 )
-LOADED_BY_RARE_PATHS = ("socket",)
+LOADED_BY_RARE_PATHS = ("socket", "dataclasses")
 
 
 def test_true_loads_nothing_it_does_not_use(guest_backend: str) -> None:
@@ -58,50 +60,51 @@ def _package_classes() -> list[type]:
     return list(found)
 
 
-def test_every_deferred_dataclass_can_be_made() -> None:
-    """A deferred class's declaration errors come at its first instance: make them all
-    here. A subclass of a deferred class is deferred too (the standard decorator, run at
-    the subclass's declaration, would not see the base's fields), and once made, each is
-    a dataclass with its bases' fields first."""
+def test_every_dataclass_of_the_package_can_be_made() -> None:
+    """A dataclass's ``__init__`` is compiled at its first instance: compile them all
+    here. Each is one of ``cloudos.dataclass``'s, with its bases' fields first; none is
+    the standard library's (importing ``dataclasses`` at all costs a run ~8 ms)."""
     import dataclasses
 
-    from cloudos.abi import deferred
+    from cloudos.dataclass import fields, make
 
     classes = _package_classes()
-    waiting = [c for c in classes if deferred.deferred(c)]
-    assert len(waiting) > 20  # (most of the Linux personality's and the servers')
+    made = [c for c in classes if "__cloudos_fields__" in c.__dict__]
+    assert len(made) > 60  # (~80: the kernel's, the personality's, the servers'...)
     for cls in classes:
-        if any(deferred.deferred(base) for base in cls.__mro__[1:]):
-            assert deferred.deferred(cls) or not dataclasses.is_dataclass(cls), cls
-    for cls in waiting:
-        deferred.make(cls)
-        assert not deferred.deferred(cls) and dataclasses.is_dataclass(cls), cls
-        names = [f.name for f in dataclasses.fields(cls)]
+        assert not dataclasses.is_dataclass(cls), cls
+    for cls in made:
+        make(cls)
+        assert not getattr(cls.__init__, "_first", False), cls
+        names = [f.name for f in fields(cls)]
         for base in cls.__mro__[1:]:
-            if dataclasses.is_dataclass(base):
-                inherited = [f.name for f in dataclasses.fields(base)]
+            if "__cloudos_fields__" in base.__dict__:
+                inherited = [f.name for f in fields(base)]
                 assert names[:len(inherited)] == inherited, (cls, base)
 
 
-def test_a_deferred_dataclass_is_the_standard_one_from_its_first_instance() -> None:
-    import dataclasses
-
-    from cloudos.abi.deferred import dataclass, deferred
-
+def _declare(dataclass: Any, field: Any) -> dict[str, Any]:
+    """The same declarations, made with one module's decorator and field."""
     @dataclass
     class Base:
         x: int
-        items: list[int] = dataclasses.field(default_factory=list)
+        items: list[int] = field(default_factory=list)
+        hidden: int = field(default=5, repr=False, compare=False)
+        later: int = field(init=False, default=0)
 
     @dataclass(frozen=True)
     class Value:
         a: int = 1
+        b: tuple[int, ...] = ()
 
     @dataclass
     class Derived(Base):
         z: int = 3
 
-    class Plain(Base):  # its own __init__, calling the deferred one
+        def __post_init__(self) -> None:
+            self.later = self.x + self.z
+
+    class Plain(Base):  # its own __init__, calling the dataclass's
         def __init__(self) -> None:
             super().__init__(7)
             self.extra = 1
@@ -110,21 +113,70 @@ def test_a_deferred_dataclass_is_the_standard_one_from_its_first_instance() -> N
     class Identity:
         q: int
 
-    assert deferred(Base) and deferred(Derived) and deferred(Value)
+    @dataclass(frozen=True, slots=True)
+    class Slotted:
+        a: int
+        b: str = "s"
+
+    @dataclass
+    class Own:
+        v: int
+
+        def __repr__(self) -> str:
+            return "own"
+
+    return locals()
+
+
+def _behaviour(module: Any) -> list[Any]:
+    import copy
+    import pickle  # noqa: F401  (copy of a frozen slotted class uses its state)
+
+    c = _declare(module.dataclass, module.field)
+    Base, Value, Derived, Plain = c["Base"], c["Value"], c["Derived"], c["Plain"]
+    Identity, Slotted, Own = c["Identity"], c["Slotted"], c["Own"]
+    seen: list[Any] = []
     plain = Plain()
-    assert (plain.x, plain.items, plain.extra) == (7, [], 1) and not deferred(Base)
-    assert Derived(1) == Derived(1, [], 3) and repr(Derived(1)) == \
-        f"{Derived.__qualname__}(x=1, items=[], z=3)"
-    assert [f.name for f in dataclasses.fields(Derived)] == ["x", "items", "z"]
-    assert dataclasses.replace(Derived(1), z=9).z == 9
-    with pytest.raises(TypeError):
-        hash(Derived(1))  # (eq without frozen: unhashable, as the standard decorator makes)
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        Value().a = 2  # type: ignore[misc]
-    assert hash(Value()) == hash(Value(1))
-    assert Identity(1) != Identity(1)
-    with pytest.raises(TypeError):
-        Base()  # type: ignore[call-arg]  (x is required, as declared)
+    seen.append((plain.x, plain.items, plain.extra, plain.hidden, plain.later))
+    d = Derived(1)
+    seen += [repr(d).split(".")[-1], d == Derived(1, [], 9, 3), d == Derived(2), d.later]
+    seen.append([(f.name, f.init) for f in module.fields(Derived)])
+    r = module.replace(d, z=9)
+    seen += [(r.x, r.z, r.later, r.items is d.items), Derived.__match_args__]
+    seen.append(Derived.z)
+    seen.append(hasattr(Derived, "items"))  # (a factory's field is no class attribute)
+    for make_one in (lambda: hash(d), lambda: Base(), lambda: Identity(1, 2),
+                     lambda: module.replace(d, later=1)):
+        try:
+            seen.append(("ok", make_one()))
+        except (TypeError, ValueError) as err:
+            seen.append(type(err).__name__)
+    v = Value()
+    try:
+        v.a = 2
+    except AttributeError as err:
+        seen.append(("frozen", isinstance(err, module.FrozenInstanceError)))
+    seen += [hash(v) == hash(Value(1, ())), v == Value(), v != Value(2), repr(v).split(".")[-1]]
+    seen += [Identity(1) == Identity(1), hash(Identity(1)) != 0]
+    s = Slotted(1)
+    seen += [Slotted.__slots__, hasattr(s, "__dict__"), copy.copy(s) == s, copy.deepcopy(s) == s,
+             repr(s).split(".")[-1], repr(Own(1))]
+    return seen
+
+
+def test_cloudos_dataclass_behaves_as_the_standard_one() -> None:
+    """The same declarations made by ``cloudos.dataclass`` and by ``dataclasses`` do the
+    same: the standard module's behaviour is the expected value."""
+    import dataclasses
+
+    from cloudos import dataclass as ours
+
+    assert _behaviour(ours) == _behaviour(dataclasses)
+    with pytest.raises(TypeError, match="non-default argument"):
+        @ours.dataclass
+        class Bad:
+            a: int = 1
+            b: int  # type: ignore[misc]
 
 
 GC_PROBE = """

@@ -15,7 +15,7 @@ Called by: ``abi.vfs``.
 from __future__ import annotations
 
 import typing
-from dataclasses import FrozenInstanceError
+from cloudos.dataclass import FrozenInstanceError
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, TypeVar
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ Never: checks who writes (procfs does, with the file's mode).
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from cloudos.dataclass import dataclass
 from typing import Any
 
 INT_MAX = (1 << 31) - 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
+from cloudos.dataclass import dataclass, field
 from typing import TextIO
 
 

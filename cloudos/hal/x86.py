@@ -8,10 +8,10 @@ here imports either engine, so a KVM machine never loads Unicorn.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Callable
 
+from cloudos.dataclass import dataclass
 from cloudos.hal import regs as X
 
 # Low guest-physical memory belongs to the machine, like a PC's first megabyte.

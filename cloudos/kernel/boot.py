@@ -11,10 +11,10 @@ Called by: the CLI (boot, then run) and the personality (processes, threads).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import MutableMapping, Protocol, Sequence
 
 from cloudos.abi.signal import Signal
+from cloudos.dataclass import dataclass
 from cloudos.hal.backend import cpu_class
 from cloudos.hal.console import KernelLog
 from cloudos.hal.x86 import KERNEL_BASE, LOW_RESERVED, STUB_PHYS, CpuContext

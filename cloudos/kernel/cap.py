@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from _blake2 import blake2b  # (hashlib.blake2b itself; hashlib would load OpenSSL: ~3 ms)
 import os
-from dataclasses import dataclass, field
 from enum import IntEnum
 
+from cloudos.dataclass import dataclass, field
 from cloudos.kernel.errno import Errno, KernelError
 
 

@@ -13,9 +13,9 @@ Called by: the native IPC system calls and, later, the server runtime.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
+from cloudos.dataclass import dataclass, field
 from cloudos.kernel.cap import Cap, CapTable, ObjType, Right
 from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.mm.vm import AddressSpace

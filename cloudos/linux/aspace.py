@@ -22,12 +22,12 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, MutableMapping
-from dataclasses import fields
 from itertools import compress
 from operator import attrgetter
 import weakref
 from typing import Any, Callable
 
+from cloudos.dataclass import fields
 from cloudos.errno import Errno, KernelError
 from cloudos.linux import _leaves  # type: ignore[attr-defined]
 from cloudos.hal.ram import PhysicalMemory

@@ -12,9 +12,8 @@ Called by: ``syscalls.sys_proc`` (the calls), ``process`` (fork, spawn), ``sys_f
 
 from __future__ import annotations
 
-from dataclasses import replace
 
-from cloudos.abi.deferred import dataclass
+from cloudos.dataclass import dataclass, replace
 from cloudos.errno import Errno, KernelError
 
 # capabilities(7), by bit number

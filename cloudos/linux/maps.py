@@ -14,9 +14,8 @@ starts anew), the machine's ProcView.
 from __future__ import annotations
 
 import weakref
-from dataclasses import replace
 
-from cloudos.abi.deferred import dataclass
+from cloudos.dataclass import dataclass, replace
 from cloudos.kernel.mm.vm import AddressSpace, Vma
 
 

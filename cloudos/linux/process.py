@@ -13,10 +13,9 @@ import os
 import resource
 import time
 import weakref
-from dataclasses import field
 from typing import Any
 
-from cloudos.abi.deferred import dataclass
+from cloudos.dataclass import dataclass, field
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.mm.vm import AddressSpace, Prot
 from cloudos.kernel.task import Process, Thread

@@ -18,11 +18,10 @@ Called by: the syscall table (``hooked``: syscall-stops), ``signals.deliver``
 from __future__ import annotations
 
 import functools
-from dataclasses import field
 from enum import Enum
 from typing import Any
 
-from cloudos.abi.deferred import dataclass
+from cloudos.dataclass import dataclass, field
 from cloudos.hal import regs as X
 
 from cloudos.abi.ptrace import (SYSCALL_TRAP, USER_REGS, Event, Option)

@@ -16,10 +16,9 @@ from __future__ import annotations
 import struct
 import time
 import weakref
-from dataclasses import field
 from typing import Any, Callable, Generic, Protocol, TypeVar
 
-from cloudos.abi.deferred import dataclass
+from cloudos.dataclass import dataclass, field
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import State, Thread
 from cloudos.linux.creds import CAP_IPC_OWNER, CAP_SYS_ADMIN

@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import struct
 import time
-from dataclasses import field
 from typing import Any
 
-from cloudos.abi.deferred import dataclass
 from cloudos.abi import sysctl
+from cloudos.dataclass import dataclass, field
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Thread
 from cloudos.kernel.trap import Stop

@@ -20,9 +20,9 @@ Called by: the CLI (``attach``) and tests.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
+from cloudos.dataclass import dataclass, field
 from cloudos.hal import regs as X
 
 from cloudos.abi.sysno import Sysno

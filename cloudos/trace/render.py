@@ -15,9 +15,9 @@ from __future__ import annotations
 import errno as host_errno
 import os
 import struct
-from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from cloudos.dataclass import dataclass
 from cloudos.hal import regs as X
 
 from cloudos.abi.errno import Errno

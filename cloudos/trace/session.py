@@ -9,9 +9,9 @@ Called by: the CLI.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cloudos.dataclass import dataclass
 from cloudos.trace import observe
 from cloudos.trace.strace import Strace
 from cloudos.trace.timeline import Timeline

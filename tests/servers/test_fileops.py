@@ -31,17 +31,16 @@ def test_an_open_file_has_the_fields_it_was_given_and_the_defaults_of_the_others
     """``OpenFile`` sets on the instance only the fields a kind gives; every other reads
     its declared default, a field it does not have is refused, and each open file counts
     against file-max once (its own ``__init__``, not the dataclass's)."""
-    import dataclasses
-
     import pytest
 
+    from cloudos.dataclass import fields
     from cloudos.servers.vfs.files import OpenFile, OpenFiles
 
     before = OpenFiles.count
     a = OpenFile("pipe", 1, pipe=None, name=b"x", refs=2)
     b = OpenFile("node", 0)
     assert OpenFiles.count == before + 2
-    for field in dataclasses.fields(OpenFile):
+    for field in fields(OpenFile):
         default = field.default
         assert getattr(b, field.name) == {"kind": "node", "flags": 0}.get(field.name, default)
     assert (a.kind, a.flags, a.name, a.refs, a.offset, a.cred) == ("pipe", 1, b"x", 2, 0,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from cloudos.abi import vfs
 from cloudos.abi.record import record
 from cloudos.abi.shapes import shape_of
+from cloudos.dataclass import FrozenInstanceError
 from cloudos.errno import Errno
 from cloudos.servers.vfs.server import Vfs
 

@@ -18,10 +18,10 @@ non-canonical hole above it as the guard zone.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, replace
 from enum import IntFlag
 from typing import Callable, MutableMapping
 
+from cloudos.dataclass import dataclass, replace
 from cloudos.hal.x86 import PF_FETCH, PF_PRESENT, PF_USER, PF_WRITE
 from cloudos.hal.ram import PhysicalMemory
 from cloudos.kernel.errno import Errno, KernelError

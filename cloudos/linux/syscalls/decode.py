@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from enum import Enum, auto
 
-from cloudos.abi.deferred import dataclass
+from cloudos.dataclass import dataclass
 from cloudos.abi.sysno import Sysno
 
 

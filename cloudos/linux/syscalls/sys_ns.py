@@ -15,10 +15,10 @@ Called by: the system call table; ``sys_fork`` for clone's flags.
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 from cloudos.abi import vfs
 from cloudos.abi.flags import CloneFlag, UmountFlag
+from cloudos.dataclass import replace
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Process, State, Thread

@@ -13,10 +13,10 @@ Called by: the syscall table.
 from __future__ import annotations
 
 import struct
-from dataclasses import replace
 from typing import Callable
 
 from cloudos.abi.signal import NSIG
+from cloudos.dataclass import replace
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Thread
 from cloudos.linux import creds

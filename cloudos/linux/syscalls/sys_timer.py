@@ -14,7 +14,7 @@ from __future__ import annotations
 import struct
 import time
 
-from cloudos.abi.deferred import dataclass
+from cloudos.dataclass import dataclass
 from cloudos.abi.signal import NSIG, SI_TIMER
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Process, Thread

@@ -10,7 +10,7 @@ so do the unused numbers 335-423 (rows of their own) and those above the table.
 
 from enum import Enum
 
-from cloudos.abi.deferred import dataclass
+from cloudos.dataclass import dataclass
 from cloudos.abi.sysno import LINUX_TABLE_END, UNUSED, Sysno
 from cloudos.kernel.trap import Handler
 from cloudos.linux import sysvshm

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import struct
 from collections import deque
-from dataclasses import field
 from typing import Any
 
-from cloudos.abi.deferred import dataclass
 from cloudos.abi import net
+from cloudos.dataclass import dataclass, field
 from cloudos.errno import Errno, KernelError
 
 V4_PREFIX = bytes(10) + b"\xff\xff"

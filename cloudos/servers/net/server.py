@@ -19,14 +19,13 @@ rs (restart).
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import Any, Callable, Generator
 
-from cloudos.abi.deferred import dataclass
 from cloudos.abi import vfs as abi
 from cloudos.abi.netsrv import (RESET_EVENTS, NetCall, NetClose, NetPoll, NetRead, NetWatch,
                                 NetWrite, SocketTimeout)
 from cloudos.abi.vfs import NetRestarted, SocketEvents, SocketMade
+from cloudos.dataclass import dataclass, field
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message, Port
 from cloudos.servers.net import host, sockets

@@ -26,9 +26,8 @@ from __future__ import annotations
 
 import struct
 from collections import deque
-from dataclasses import field
+from cloudos.dataclass import dataclass, field
 
-from cloudos.abi.deferred import dataclass
 
 # c_iflag
 ISTRIP, INLCR, IGNCR, ICRNL, IXON, IXANY = 0o40, 0o100, 0o200, 0o400, 0o2000, 0o4000

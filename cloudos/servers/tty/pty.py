@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import struct
 from collections import deque
-from dataclasses import field
 from typing import Any
 
-from cloudos.abi.deferred import dataclass
 from cloudos.abi.tty import PTY_CC, PTY_CFLAG, PTY_IFLAG, PTY_LFLAG, PTY_OFLAG, WINSIZE_FORMAT
+from cloudos.dataclass import dataclass, field
 from cloudos.servers.tty.ldisc import LineDiscipline, Termios
 
 BUFFER_MAX = 65536  # bytes not yet read, each way (Linux: the tty flip buffers' limit)

@@ -15,10 +15,9 @@ Called by: ``vfs.server`` (openat of a FIFO node, and every operation on a fifo 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
-from cloudos.abi.deferred import dataclass
+from cloudos.dataclass import dataclass, field
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs import files, notify, pipe
 from cloudos.servers.vfs.files import O_ACCMODE, O_NONBLOCK, OpenFile, Pipe

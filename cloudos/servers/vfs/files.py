@@ -18,11 +18,10 @@ from __future__ import annotations
 import gc
 import time
 from collections import deque
-from dataclasses import field
 from typing import Any, Callable
 
-from cloudos.abi.deferred import dataclass
 from cloudos.abi.flags import OpenFlag
+from cloudos.dataclass import dataclass, field, fields
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import FileSystem, Node
 from cloudos.servers.vfs.paths import Walk
@@ -264,7 +263,7 @@ class OpenFile:
         return self.flags & O_ACCMODE in (O_WRONLY, O_RDWR) and not self.flags & O_PATH
 
 
-_OPEN_FILE_FIELDS = frozenset(OpenFile.__dataclass_fields__)
+_OPEN_FILE_FIELDS = frozenset(f.name for f in fields(OpenFile))
 
 
 @dataclass

@@ -36,7 +36,7 @@ from abc import ABC, abstractmethod
 from enum import IntEnum
 from typing import Any, Callable
 
-from cloudos.abi.deferred import dataclass
+from cloudos.dataclass import dataclass
 from cloudos.errno import Errno, KernelError
 
 NAME_MAX = 255       # bytes in one name

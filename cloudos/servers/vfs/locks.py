@@ -32,13 +32,12 @@ import bisect
 import os
 import stat
 import time
-from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
-from cloudos.abi.deferred import dataclass
 from cloudos.abi.flags import FcntlCmd, FlockOp, LockType, OpenFlag, OwnerType
 from cloudos.abi.signal import Signal
 from cloudos.abi.vfs import FcntlLock, LeaseTimeout, LockHolder, Op
+from cloudos.dataclass import dataclass, field
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.files import OpenFile
 

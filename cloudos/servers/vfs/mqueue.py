@@ -24,12 +24,11 @@ import bisect
 import itertools
 import time
 from collections import deque
-from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
-from cloudos.abi.deferred import dataclass
 from cloudos.abi.vfs import MqAttr, MqGetsetattr, MqNotify, MqOpen, MqReceived, MqTimedreceive, \
     MqTimedsend, MqUnlink
+from cloudos.dataclass import dataclass, field
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs import files, perm
 from cloudos.servers.vfs.fileops import FileOps

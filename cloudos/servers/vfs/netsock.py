@@ -17,13 +17,12 @@ net server, every operation on an ``inet`` file) and ``vfs.transfer`` (sendfile)
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from cloudos.abi.deferred import dataclass
 from cloudos.abi import vfs as abi
 from cloudos.abi.netsrv import RESET_EVENTS, NetCall, NetClose, NetRead, NetWatch, NetWrite
 from cloudos.abi.vfs import BytesOut, Inline, NetRestarted, SocketEvents, SocketMade
+from cloudos.dataclass import dataclass, replace
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
 from cloudos.servers.vfs import files, pipe
@@ -189,7 +188,7 @@ class NetSocket(FileOps):
 
     def stat(self, file: OpenFile) -> Attr:
         attr = pipe.anon_attr(file, S_IFSOCK | 0o777, SOCKFS_DEV)
-        return dataclasses.replace(attr, ino=inode(file))
+        return replace(attr, ino=inode(file))
 
     def path(self, file: OpenFile) -> bytes:
         return f"socket:[{inode(file)}]".encode()

@@ -23,11 +23,10 @@ import itertools
 import stat
 import struct
 from collections import deque
-from dataclasses import field
 from typing import TYPE_CHECKING, Any, Iterator
 
-from cloudos.abi.deferred import dataclass
 from cloudos.abi.flags import DnotifyMask, InotifyMask, OwnerType
+from cloudos.dataclass import dataclass, field
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs import files
 from cloudos.servers.vfs.fileops import FileOps

@@ -23,7 +23,7 @@ from __future__ import annotations
 import stat
 from typing import Any, Callable
 
-from cloudos.abi.deferred import dataclass
+from cloudos.dataclass import dataclass
 from cloudos.abi.flags import ResolveFlag
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node

@@ -21,9 +21,9 @@ from __future__ import annotations
 import os
 import stat
 import time
-from dataclasses import replace
 from typing import TYPE_CHECKING, Callable, NoReturn, Protocol
 
+from cloudos.dataclass import replace
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node, StatFs, dtype
 from cloudos.servers.vfs import procsys

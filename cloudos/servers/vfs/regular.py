@@ -17,7 +17,7 @@ from __future__ import annotations
 import stat
 from typing import TYPE_CHECKING, Any
 
-from cloudos.abi.deferred import dataclass
+from cloudos.dataclass import dataclass
 from cloudos.abi import vfs as abi
 from cloudos.abi.vfs import MappedFile, Sharing
 from cloudos.errno import Errno, KernelError

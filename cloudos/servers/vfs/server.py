@@ -32,17 +32,16 @@ import stat
 import struct
 import time
 from collections import OrderedDict
-from dataclasses import field
 from functools import partial
 from typing import Any, Callable, Generator, Sequence
 
 
-from cloudos.abi.deferred import dataclass
 from cloudos.abi import vfs
 from cloudos.abi.flags import (AT_FDCWD, AtFlag, FallocFlag, FcntlCmd, OpenFlag, OwnerType,
                                 RenameFlag, ResolveFlag)
 from cloudos.abi.sysctl import Sysctl
 from cloudos.abi.vfs import Again, ExecImage, FileOwner, PollReady
+from cloudos.dataclass import dataclass, field
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi

@@ -11,9 +11,8 @@ Called by: the VFS server (open, truncate, execve's read, fork, exec, exit, rele
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import field
 
-from cloudos.abi.deferred import dataclass
+from cloudos.dataclass import dataclass, field
 from cloudos.errno import Errno, KernelError
 
 Key = tuple[int, int]  # (st_dev, st_ino)
