@@ -6,7 +6,7 @@ number even when it is not named here. The exception that carries one is the
 kernel's ``KernelError`` (``cloudos.kernel.errno``).
 """
 
-from enum import IntEnum
+from cloudos.abi.enums import IntEnum
 
 
 class Errno(IntEnum):

@@ -11,7 +11,8 @@ Never: decides what a flag means; the personality and the servers do.
 
 from __future__ import annotations
 
-from enum import IntEnum, IntFlag
+from cloudos.abi.enums import IntEnum, IntFlag
+
 
 AT_FDCWD = -100  # a dirfd: the working directory
 

@@ -16,13 +16,13 @@ Called by: the VFS server (``servers.vfs.netsock``) and the net server
 
 from __future__ import annotations
 
-import enum
 from typing import Any, ClassVar
 
+from cloudos.abi.enums import IntEnum
 from cloudos.abi.record import record
 
 
-class NetOp(enum.IntEnum):
+class NetOp(IntEnum):
     """A net server request's number (the message tag)."""
 
     CALL = 2000  # a socket call the VFS forwarded, with its caller's reply

@@ -6,7 +6,8 @@ personality's (``cloudos.linux.ptrace``).
 """
 
 import struct
-from enum import IntEnum, IntFlag
+
+from cloudos.abi.enums import IntEnum, IntFlag
 
 
 class Request(IntEnum):

@@ -15,8 +15,9 @@ Called by: ``abi.vfs``.
 from __future__ import annotations
 
 import typing
-from cloudos.dataclass import FrozenInstanceError
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, TypeVar
+
+from cloudos.dataclass import FrozenInstanceError
 
 if TYPE_CHECKING:
     from typing_extensions import dataclass_transform

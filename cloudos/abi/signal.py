@@ -5,7 +5,7 @@ the sets below terminates the process (``DEFAULT_CORE`` ones with a core file).
 What a signal does to a process is the personality's (``cloudos.linux.signals``).
 """
 
-from enum import IntEnum
+from cloudos.abi.enums import IntEnum
 
 
 class Signal(IntEnum):

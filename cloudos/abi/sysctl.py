@@ -14,8 +14,10 @@ Never: checks who writes (procfs does, with the file's mode).
 from __future__ import annotations
 
 import weakref
-from cloudos.dataclass import dataclass
 from typing import Any
+
+from cloudos.dataclass import dataclass
+
 
 INT_MAX = (1 << 31) - 1
 PAGE = 4096

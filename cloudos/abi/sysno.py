@@ -6,7 +6,7 @@ is the personality's table (``cloudos.linux.syscalls.table``). A member's name i
 the call's name in upper case (``Sysno.RT_SIGACTION``; ``call_name`` gives it back).
 """
 
-from enum import IntEnum
+from cloudos.abi.enums import IntEnum
 
 
 class Sysno(IntEnum):

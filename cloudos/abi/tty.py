@@ -6,7 +6,7 @@ Owns numbers only; what they do is the VFS's (``servers.vfs.pty``) and the line
 discipline's (``servers.tty.ldisc``).
 """
 
-from enum import IntEnum
+from cloudos.abi.enums import IntEnum
 
 
 class TtyIoctl(IntEnum):
@@ -40,7 +40,6 @@ PTMX_MINOR = 2
 PTY_SLAVE_MAJOR = 136  # /dev/pts/N is 136:N (UNIX98_PTY_SLAVE_MAJOR)
 PTY_MAX = 4096         # /proc/sys/kernel/pty/max's default
 DEVPTS_SUPER_MAGIC = 0x1CD1
-
 
 
 def tty_nr(major: int, minor: int) -> int:

@@ -20,9 +20,9 @@ request's type).
 
 from __future__ import annotations
 
-import enum
 from typing import ClassVar
 
+from cloudos.abi.enums import Enum, IntEnum
 from cloudos.abi.record import record
 from cloudos.abi.shapes import Shape, shape_of
 from cloudos.abi.errno import Errno
@@ -30,7 +30,7 @@ from cloudos.abi.errno import Errno
 SOCK_STREAM, AF_UNIX = 1, 1
 
 
-class Op(enum.IntEnum):
+class Op(IntEnum):
     """A VFS request's number (the message tag): Linux's system call number where it
     serves one, else a lifecycle or notification op above Linux's numbers."""
 
@@ -84,7 +84,7 @@ RUNTIME_OPS = frozenset({Op.INTERRUPT})
 
 
 # -- answers that are not an int -------------------------------------------------------
-class Again(enum.Enum):
+class Again(Enum):
     """An answer that is no result: the personality acts, then runs the call again."""
 
     RESTART = "restart"  # a crash of the server left the call undone (servers/runtime.py)
@@ -173,7 +173,7 @@ class ExecImage:
     loader_path: bytes = b""  # where the loader was found, symbolic links resolved
 
 
-class Sharing(enum.IntEnum):
+class Sharing(IntEnum):
     """How a file is mapped (``MmapRead``): what the VFS checks of the open file."""
 
     PRIVATE = 0

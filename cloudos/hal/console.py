@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import sys
 import time
-from cloudos.dataclass import dataclass, field
 from typing import TextIO
+
+from cloudos.dataclass import dataclass, field
 
 
 @dataclass

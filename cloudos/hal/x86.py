@@ -8,9 +8,9 @@ here imports either engine, so a KVM machine never loads Unicorn.
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import TYPE_CHECKING, Callable
 
+from cloudos.abi.enums import Enum
 from cloudos.dataclass import dataclass
 from cloudos.hal import regs as X
 

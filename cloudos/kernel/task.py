@@ -9,9 +9,9 @@ Called by: the trap path, the scheduler, the loader and the syscall handlers.
 
 from __future__ import annotations
 
-from enum import Enum, IntEnum
 from typing import TYPE_CHECKING, Any, Hashable, Protocol
 
+from cloudos.abi.enums import Enum, IntEnum
 from cloudos.dataclass import dataclass, field
 from cloudos.hal.x86 import CpuContext
 from cloudos.kernel.mm.vm import AddressSpace

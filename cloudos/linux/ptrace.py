@@ -18,9 +18,9 @@ Called by: the syscall table (``hooked``: syscall-stops), ``signals.deliver``
 from __future__ import annotations
 
 import functools
-from enum import Enum
 from typing import Any
 
+from cloudos.abi.enums import Enum
 from cloudos.dataclass import dataclass, field
 from cloudos.hal import regs as X
 

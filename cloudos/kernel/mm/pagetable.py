@@ -8,8 +8,8 @@ touches the contents of the pages it maps. The vCPU caches translations
 Called by: ``kernel.mm.vm`` (address spaces) and the boot code (kernel half).
 """
 
-from enum import IntFlag
 
+from cloudos.abi.enums import IntFlag
 from cloudos.hal.ram import PhysicalMemory
 from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
 

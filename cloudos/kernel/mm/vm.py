@@ -18,9 +18,9 @@ non-canonical hole above it as the guard zone.
 from __future__ import annotations
 
 import bisect
-from enum import IntFlag
 from typing import Callable, MutableMapping
 
+from cloudos.abi.enums import IntFlag
 from cloudos.dataclass import dataclass, replace
 from cloudos.hal.x86 import PF_FETCH, PF_PRESENT, PF_USER, PF_WRITE
 from cloudos.hal.ram import PhysicalMemory

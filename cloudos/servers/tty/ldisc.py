@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import struct
 from collections import deque
+
 from cloudos.dataclass import dataclass, field
 
 

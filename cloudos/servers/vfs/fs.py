@@ -33,9 +33,9 @@ import stat
 import time
 import weakref
 from abc import ABC, abstractmethod
-from enum import IntEnum
 from typing import Any, Callable
 
+from cloudos.abi.enums import IntEnum
 from cloudos.dataclass import dataclass
 from cloudos.errno import Errno, KernelError
 
