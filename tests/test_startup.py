@@ -205,3 +205,38 @@ def test_the_run_collects_garbage_and_never_rescans_the_modules() -> None:
     assert found.group(1) == "True"
     assert int(found.group(2)) > 20_000  # (the modules' objects: ~37,000 on this host)
     assert gc.get_freeze_count() == 0  # (this process froze nothing: the CLI ran elsewhere)
+
+
+def test_generated_inits_are_compiled_once_and_cached(tmp_path: Any, monkeypatch: Any) -> None:
+    """cloudos.dataclass keeps the code of the ``__init__`` methods it generates in a
+    cache file, as Python keeps a module's bytecode: a later run compiles none; a
+    damaged file is compiled over; PYTHONDONTWRITEBYTECODE writes nothing."""
+    import builtins
+
+    from cloudos import dataclass as dc
+
+    cache = tmp_path / "inits.marshal"
+    monkeypatch.setattr(dc, "_CACHE", str(cache))
+    monkeypatch.setattr(dc, "_codes", None)
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    source = "def __init__(self, a):\n    self.a = a"
+    code = dc.compiled(source)
+    assert cache.exists() and dc.compiled(source) is code
+
+    monkeypatch.setattr(dc, "_codes", None)  # a new run: the file, and no compiling
+    real_compile = builtins.compile
+    monkeypatch.setattr(builtins, "compile", lambda *a, **k: pytest.fail("compiled again"))
+    scope: dict[str, Any] = {}
+    exec(dc.compiled(source), scope)
+    assert scope["__init__"].__code__.co_varnames[:2] == ("self", "a")
+    monkeypatch.setattr(builtins, "compile", real_compile)
+
+    cache.write_bytes(b"\x00not marshal")  # damaged: compiled over, and rewritten
+    monkeypatch.setattr(dc, "_codes", None)
+    assert dc.compiled(source).co_consts is not None and cache.read_bytes() != b"\x00not marshal"
+
+    cache.unlink()
+    monkeypatch.setattr(dc, "_codes", None)
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    dc.compiled(source)
+    assert not cache.exists()

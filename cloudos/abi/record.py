@@ -17,7 +17,7 @@ from __future__ import annotations
 import typing
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, TypeVar
 
-from cloudos.dataclass import FrozenInstanceError
+from cloudos.dataclass import FrozenInstanceError, compiled
 
 if TYPE_CHECKING:
     from typing_extensions import dataclass_transform
@@ -87,7 +87,7 @@ def _init(name: str, fields: tuple[Field, ...]) -> Callable[..., None]:
     body = "".join(f"    _set(self, {f.name!r}, {f.name})\n" for f in fields) or "    pass\n"
     scope: dict[str, Any] = {"_set": object.__setattr__}
     scope.update({f"_d_{f.name}": f.default for f in fields if not required(f)})
-    exec(f"def __init__(self, {params}):\n{body}", scope)  # one small function per record
+    exec(compiled(f"def __init__(self, {params}):\n{body}"), scope)  # one per record
     init: Callable[..., None] = scope["__init__"]
     init.__qualname__ = f"{name}.__init__"
     return init
