@@ -40,7 +40,7 @@ from cloudos.linux.syscalls.sys_ptrace import RemoteMemory
 from cloudos.linux.syscalls.sys_fork import wait_status
 from cloudos.linux.syscalls.sys_cloudos import native_handlers
 from cloudos.linux.syscalls.sys_proc import UTS_RELEASE
-from cloudos.linux.syscalls.table import TABLE, handlers
+from cloudos.linux.syscalls.table import handlers, table
 from cloudos.linux.elf import ExecError
 from cloudos.sandbox import Mount, Sandbox
 from cloudos.servers import rs
@@ -751,10 +751,11 @@ class Machine:
         d = self.kernel.dispatcher
         rows = sorted(((count, nr) for nr, count in enumerate(d.counts) if count), reverse=True)
         out.write(f"{'calls':>10} {'µs each':>9}  syscall\n")
+        known = table()
         for count, nr in rows:
-            name = TABLE[nr].name if nr < len(TABLE) else "(numbers above the table)"
+            name = known[nr].name if nr < len(known) else "(numbers above the table)"
             each = d.times[nr] / count * 1e6 if nr < len(d.times) else 0.0
-            missing = "  ENOSYS" if nr >= len(TABLE) or TABLE[nr].handler is None else ""
+            missing = "  ENOSYS" if nr >= len(known) or known[nr].handler is None else ""
             out.write(f"{count:>10} {each:>9.1f}  {name}{missing}\n")
         p = self.kernel.profile
         out.write(f"ENOSYS returned {d.enosys} times; {p.page_faults} page faults; "

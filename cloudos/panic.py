@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import TextIO
 
 from cloudos.kernel.boot import Kernel
-from cloudos.linux.syscalls.table import TABLE
+from cloudos.linux.syscalls.table import table
 
 PACKAGE = os.path.dirname(os.path.abspath(__file__))
 ARGUMENT_REGS = ("RDI", "RSI", "RDX", "R10", "R8", "R9")
@@ -54,7 +54,7 @@ def report(kernel: Kernel, err: BaseException, out: TextIO) -> None:
 def _call(registers: dict[str, int]) -> str:
     """``name(arg, ...)`` of the system call the registers hold (number in RAX)."""
     number = registers["RAX"]
-    name = TABLE[number].name if number < len(TABLE) else f"syscall_{number:#x}"
+    name = table()[number].name if number < len(table()) else f"syscall_{number:#x}"
     return f"{name}({', '.join(hex(registers[r]) for r in ARGUMENT_REGS)})"
 
 

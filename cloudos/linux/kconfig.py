@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from cloudos.abi.sysno import Sysno as S
 from cloudos.linux.syscalls.sys_proc import UTS_RELEASE
-from cloudos.linux.syscalls.table import TABLE, Support
+from cloudos.linux.syscalls.table import Support, table
 
 # Options that give system calls (init/Kconfig, fs/Kconfig, net/Kconfig ...): their calls.
 BY_SYSCALLS: dict[str, tuple[S, ...]] = {
@@ -72,7 +72,7 @@ FACTS: dict[str, bool] = {
 
 
 def _implemented(number: S) -> bool:
-    return TABLE[number].support is not Support.NONE
+    return table()[number].support is not Support.NONE
 
 
 def options() -> dict[str, bool]:

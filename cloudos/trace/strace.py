@@ -22,7 +22,7 @@ from cloudos.abi.sysno import LINUX_TABLE_END, Native, Sysno
 from cloudos.kernel.task import Process, Thread
 from cloudos.linux.process import LinuxProcess
 from cloudos.linux.syscalls.decode import SHAPES, Arg, Kind, Ret, Shape
-from cloudos.linux.syscalls.table import TABLE
+from cloudos.linux.syscalls.table import table
 from cloudos.trace.observe import InFlight
 from cloudos.trace.render import Renderer, quote, result, s64, signame, siginfo
 
@@ -32,7 +32,7 @@ _FORKS = frozenset({Sysno.CLONE, Sysno.FORK, Sysno.VFORK})
 
 def call_name(nr: int) -> str:
     if nr < LINUX_TABLE_END:
-        return TABLE[nr].name
+        return table()[nr].name
     if nr in Sysno._value2member_map_:
         return Sysno(nr).call_name
     if nr in Native._value2member_map_:
@@ -42,7 +42,7 @@ def call_name(nr: int) -> str:
 
 def _fallback(nr: int) -> Shape:
     """A call the decoding table does not cover: its arguments as numbers."""
-    handler = TABLE[nr].handler if nr < LINUX_TABLE_END else None
+    handler = table()[nr].handler if nr < LINUX_TABLE_END else None
     code = getattr(handler, "__code__", None)
     count = min(6, code.co_argcount - 1) if code is not None else 6
     return Shape(tuple(Arg(Kind.RAW) for _ in range(max(0, count))))
@@ -63,7 +63,7 @@ def shape_of(nr: int) -> Shape:
 
 def unknown_names(names: set[str]) -> set[str]:
     """The names of ``names`` that are no system call (for the CLI's usage error)."""
-    known = {row.name for row in TABLE} | {m.call_name for m in Sysno} \
+    known = {row.name for row in table()} | {m.call_name for m in Sysno} \
         | {m.call_name for m in Native}
     return names - known
 

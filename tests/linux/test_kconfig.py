@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from cloudos.linux import kconfig
-from cloudos.linux.syscalls.table import TABLE, Support
+from cloudos.linux.syscalls.table import Support, table
 
 
 def test_an_option_is_set_only_when_its_calls_are_implemented():
     options = kconfig.options()
     for name, calls in kconfig.BY_SYSCALLS.items():
-        implemented = all(TABLE[c].support is not Support.NONE for c in calls)
+        implemented = all(table()[c].support is not Support.NONE for c in calls)
         assert options[name] is implemented, name
     assert options["EPOLL"] and not options["AIO"]  # (epoll is served; io_setup is ENOSYS)
 

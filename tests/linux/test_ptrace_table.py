@@ -11,7 +11,7 @@ from cloudos.kernel.task import State
 from cloudos.kernel.trap import Dispatcher
 from cloudos.linux import ptrace
 from cloudos.linux.process import LinuxProcess
-from cloudos.linux.syscalls.table import TABLE, handlers
+from cloudos.linux.syscalls.table import handlers, table as full_table
 
 
 def _machine() -> FakeKernel:
@@ -30,10 +30,10 @@ def _process(kernel: FakeKernel, name: str) -> object:
 
 def _wrapped(kernel: FakeKernel) -> bool:
     table = kernel.dispatcher.handlers  # type: ignore[attr-defined]
-    if all(h is row.handler for h, row in zip(table, TABLE)):
+    if all(h is row.handler for h, row in zip(table, full_table())):
         return False
     assert all(h is row.handler is None or h.__wrapped__ is row.handler
-               for h, row in zip(table, TABLE))
+               for h, row in zip(table, full_table()))
     return True
 
 

@@ -3,7 +3,7 @@
 Every number of Linux's table from 0 (``read``) to 462 (``mseal``) has a row, keyed by
 its ``Sysno``: its handler (or none), its support level and a note saying where
 CloudOS differs from Linux (gVisor's ``linux64.go`` is the model). ``handlers()`` is
-what the kernel seals into its dispatcher; ``cloudos syscalls`` prints ``TABLE``. A
+what the kernel seals into its dispatcher; ``cloudos syscalls`` prints ``table()``. A
 number without a handler returns -ENOSYS and is counted, never silently ignored;
 so do the unused numbers 335-423 (rows of their own) and those above the table.
 """
@@ -621,28 +621,34 @@ _ROWS: dict[Sysno, _Row] = {
 }
 
 
-def _table() -> tuple[Syscall, ...]:
-    assert sorted(_ROWS) == [n for n in range(LINUX_TABLE_END) if n not in UNUSED], \
-        "one row per number, 0 to 334 and 424 to 462"
-    unused = _Row(None, Support.NONE, "no system call has this number on x86_64")
-    rows = []
-    for nr in range(LINUX_TABLE_END):
-        row = _ROWS[Sysno(nr)] if nr not in UNUSED else unused
-        name = Sysno(nr).call_name if nr not in UNUSED else f"syscall_{nr:#x}"
-        rows.append(Syscall(nr, name, row.handler, row.support, row.note))
-    return tuple(rows)
+_TABLE: tuple[Syscall, ...] = ()
+
+
+def table() -> tuple[Syscall, ...]:
+    """Every row, index = number (made at the first call: ``cloudos syscalls`` and
+    --strace read it, a run does not, and its 463 rows cost ~3 ms of every start)."""
+    global _TABLE
+    if not _TABLE:
+        assert sorted(_ROWS) == [n for n in range(LINUX_TABLE_END) if n not in UNUSED], \
+            "one row per number, 0 to 334 and 424 to 462"
+        unused = _Row(None, Support.NONE, "no system call has this number on x86_64")
+        rows = []
+        for nr in range(LINUX_TABLE_END):
+            row = _ROWS[Sysno(nr)] if nr not in UNUSED else unused
+            name = Sysno(nr).call_name if nr not in UNUSED else f"syscall_{nr:#x}"
+            rows.append(Syscall(nr, name, row.handler, row.support, row.note))
+        _TABLE = tuple(rows)
+    return _TABLE
 
 
 def calls() -> list[Syscall]:
     """The rows of Linux's system calls (the table without the unused numbers)."""
-    return [row for row in TABLE if row.number not in UNUSED]
-
-
-TABLE: tuple[Syscall, ...] = _table()
+    return [row for row in table() if row.number not in UNUSED]
 
 
 def handlers() -> tuple[Handler | None, ...]:
     """The dispatch tuple the kernel seals: index = system call number. While a process
     is traced, ``ptrace.retable`` has each handler wrapped to stop a tracee resumed by
     PTRACE_SYSCALL at the call's entry and exit."""
-    return tuple(row.handler for row in TABLE)
+    return tuple(None if nr in UNUSED else _ROWS[nr].handler  # type: ignore[index]
+                 for nr in range(LINUX_TABLE_END))
