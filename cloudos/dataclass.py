@@ -278,7 +278,7 @@ def compiled(source: str) -> CodeType:
 def _load_codes() -> dict[str, CodeType]:
     try:
         with open(_CACHE, "rb") as f:
-            codes = marshal.load(f)
+            codes = marshal.loads(f.read())  # (marshal.load(f) reads it bit by bit: 10x slower)
     except (OSError, EOFError, ValueError, TypeError):
         return {}
     if not isinstance(codes, dict) or len(codes) > 1000:  # (not ours, or grown stale)
