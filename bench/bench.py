@@ -62,14 +62,16 @@ def build(out_dir: Path, programs: list[str] | None = None,
     return bins
 
 
-def make_runners(spec: str, shared: str = "") -> list[Runner]:
+def make_runners(spec: str, shared: str = "", python: str | None = None) -> list[Runner]:
     """Runners named in the comma-separated spec (a subset of native,cloudos,cloudos-kvm,qemu),
-    in that order. CloudOS's guests are shown the directory ``shared`` (where the programs are)."""
+    in that order. CloudOS's guests are shown the directory ``shared`` (where the programs are);
+    CloudOS runs under ``python`` (default: this interpreter; the tree is this repository's
+    either way, as the runs start in it)."""
     wanted = spec.split(",")
     runners = []
     if "native" in wanted:
         runners.append(Runner("native", []))
-    cloudos = [sys.executable, "-m", "cloudos", "run", *(["--mount", shared] if shared else []),
+    cloudos = [python or sys.executable, "-m", "cloudos", "run", *(["--mount", shared] if shared else []),
                "--backend"]
     if "cloudos" in wanted:
         runners.append(Runner("cloudos", [*cloudos, "unicorn", "--"]))

@@ -13,6 +13,7 @@ bench.py: native, cloudos, cloudos-kvm (where /dev/kvm opens), qemu.
 
     python bench/targets.py [--quick] [--repeat K] [--runners native,cloudos,qemu]
     python bench/targets.py --profile open_close [-n N]   # cProfile of CloudOS's run
+    python bench/targets.py --python VENV/bin/python3 ...  # CloudOS under another Python
 """
 
 from __future__ import annotations
@@ -153,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="run CASE under CloudOS inside cProfile and print where time goes")
     ap.add_argument("-n", type=int, default=None, help="N for --profile (or every case)")
     ap.add_argument("--top", type=int, default=30, help="functions --profile prints")
+    ap.add_argument("--python", default=None, metavar="PATH",
+                    help="the interpreter CloudOS runs under (default this one; e.g. a clean "
+                    "venv's, whose start does not run this environment's site hooks)")
     args = ap.parse_args(argv)
     by_name = {c.name: c for c in CASES}
     wanted = [args.profile] if args.profile else (args.only.split(",") if args.only else
@@ -178,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.profile:
             return profile(cases[0], size(cases[0]), bins, tmp, args.top)
-        runners = common.make_runners(args.runners, tmp)
+        runners = common.make_runners(args.runners, tmp, args.python)
         rows = []
         for case in cases:
             n, expect = size(case), {}
