@@ -129,6 +129,9 @@ def _process(cls: type[T], init: bool, repr: bool, eq: bool, frozen: bool,
         value = own.get(name, _MISSING)
         f = value if isinstance(value, Field) else Field(value)
         f.name, f.type = name, hint
+        if f.default is not _MISSING and f.default.__class__.__hash__ is None:
+            raise ValueError(f"mutable default {type(f.default)} for field {name} is not "
+                             "allowed: use default_factory")
         found[name] = f  # (a field declared again keeps its place, as dataclasses does)
         new_names.append(name)
     all_fields = tuple(found.values())

@@ -177,6 +177,11 @@ def test_cloudos_dataclass_behaves_as_the_standard_one() -> None:
         class Bad:
             a: int = 1
             b: int  # type: ignore[misc]
+    for module in (ours, dataclasses):  # (the same refusal as the standard's)
+        with pytest.raises(ValueError, match="mutable default"):
+            @module.dataclass
+            class Shared:
+                items: list[int] = []
 
 
 GC_PROBE = """
