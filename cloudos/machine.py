@@ -18,7 +18,7 @@ import time
 from typing import TYPE_CHECKING, Iterable, NamedTuple, Sequence, TextIO, cast
 
 from cloudos.abi import sysctl
-from cloudos.dataclass import dataclass
+from cloudos.abi.dataclass import dataclass
 from cloudos.hal.ram import DEFAULT_SIZE
 from cloudos.errno import Errno, KernelError
 from cloudos.hal.console import KernelLog

@@ -23,7 +23,7 @@ import os
 import stat
 from fnmatch import fnmatchcase
 
-from cloudos.dataclass import dataclass
+from cloudos.abi.dataclass import dataclass
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.devpts import DevPts

@@ -7,7 +7,7 @@ that loads one eagerly again adds its cost to every run (``bench/bench_startup.p
 measures the whole). The same holds for the host's modules of LOADED_BY_RARE_PATHS: the
 Python standard library's ``socket`` builds its enums when imported (~8 ms), and only
 --net host and --publish open host sockets; its ``dataclasses`` (~8 ms with what it
-imports) is not used at all: CloudOS's classes are ``cloudos.dataclass``'s.
+imports) is not used at all: CloudOS's classes are ``cloudos.abi.dataclass``'s.
 """
 
 from __future__ import annotations
@@ -62,11 +62,11 @@ def _package_classes() -> list[type]:
 
 def test_every_dataclass_of_the_package_can_be_made() -> None:
     """A dataclass's ``__init__`` is compiled at its first instance: compile them all
-    here. Each is one of ``cloudos.dataclass``'s, with its bases' fields first; none is
+    here. Each is one of ``cloudos.abi.dataclass``'s, with its bases' fields first; none is
     the standard library's (importing ``dataclasses`` at all costs a run ~8 ms)."""
     import dataclasses
 
-    from cloudos.dataclass import fields, make
+    from cloudos.abi.dataclass import fields, make
 
     classes = _package_classes()
     made = [c for c in classes if "__cloudos_fields__" in c.__dict__]
@@ -165,11 +165,11 @@ def _behaviour(module: Any) -> list[Any]:
 
 
 def test_cloudos_dataclass_behaves_as_the_standard_one() -> None:
-    """The same declarations made by ``cloudos.dataclass`` and by ``dataclasses`` do the
+    """The same declarations made by ``cloudos.abi.dataclass`` and by ``dataclasses`` do the
     same: the standard module's behaviour is the expected value."""
     import dataclasses
 
-    from cloudos import dataclass as ours
+    from cloudos.abi import dataclass as ours
 
     assert _behaviour(ours) == _behaviour(dataclasses)
     with pytest.raises(TypeError, match="non-default argument"):
@@ -213,12 +213,12 @@ def test_the_run_collects_garbage_and_never_rescans_the_modules() -> None:
 
 
 def test_generated_inits_are_compiled_once_and_cached(tmp_path: Any, monkeypatch: Any) -> None:
-    """cloudos.dataclass keeps the code of the ``__init__`` methods it generates in a
+    """cloudos.abi.dataclass keeps the code of the ``__init__`` methods it generates in a
     cache file, as Python keeps a module's bytecode: a later run compiles none; a
     damaged file is compiled over; PYTHONDONTWRITEBYTECODE writes nothing."""
     import builtins
 
-    from cloudos import dataclass as dc
+    from cloudos.abi import dataclass as dc
 
     cache = tmp_path / "inits.marshal"
     monkeypatch.setattr(dc, "_CACHE", str(cache))

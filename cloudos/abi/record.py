@@ -17,7 +17,8 @@ from __future__ import annotations
 import typing
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, TypeVar
 
-from cloudos.dataclass import FrozenInstanceError, compiled
+from cloudos.abi.dataclass import FrozenInstanceError, compiled
+
 
 if TYPE_CHECKING:
     from typing_extensions import dataclass_transform

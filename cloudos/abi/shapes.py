@@ -17,7 +17,7 @@ import typing
 from typing import Any
 
 from cloudos.abi import record
-from cloudos.dataclass import dataclass
+from cloudos.abi.dataclass import dataclass
 
 # A hint names the kinds a value may have; Python's own loose equivalences hold
 # (a bool is an int, an int may stand for a float or a flag).

@@ -16,7 +16,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from cloudos.dataclass import dataclass
+from cloudos.abi.dataclass import dataclass
 
 
 INT_MAX = (1 << 31) - 1

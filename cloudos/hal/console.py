@@ -12,7 +12,7 @@ import sys
 import time
 from typing import TextIO
 
-from cloudos.dataclass import dataclass, field
+from cloudos.abi.dataclass import dataclass, field
 
 
 @dataclass

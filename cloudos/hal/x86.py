@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
+from cloudos.abi.dataclass import dataclass
 from cloudos.abi.enums import Enum
-from cloudos.dataclass import dataclass
 from cloudos.hal import regs as X
 
 # Low guest-physical memory belongs to the machine, like a PC's first megabyte.

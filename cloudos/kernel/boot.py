@@ -13,8 +13,8 @@ from __future__ import annotations
 import time
 from typing import MutableMapping, Protocol, Sequence
 
+from cloudos.abi.dataclass import dataclass
 from cloudos.abi.signal import Signal
-from cloudos.dataclass import dataclass
 from cloudos.hal.backend import cpu_class
 from cloudos.hal.console import KernelLog
 from cloudos.hal.x86 import KERNEL_BASE, LOW_RESERVED, STUB_PHYS, CpuContext

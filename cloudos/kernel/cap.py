@@ -15,8 +15,8 @@ from __future__ import annotations
 from _blake2 import blake2b  # (hashlib.blake2b itself; hashlib would load OpenSSL: ~3 ms)
 import os
 
+from cloudos.abi.dataclass import dataclass, field
 from cloudos.abi.enums import IntEnum
-from cloudos.dataclass import dataclass, field
 from cloudos.kernel.errno import Errno, KernelError
 
 

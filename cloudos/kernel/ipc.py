@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable
 
-from cloudos.dataclass import dataclass, field
+from cloudos.abi.dataclass import dataclass, field
 from cloudos.kernel.cap import Cap, CapTable, ObjType, Right
 from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.mm.vm import AddressSpace

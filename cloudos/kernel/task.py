@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Hashable, Protocol
 
+from cloudos.abi.dataclass import dataclass, field
 from cloudos.abi.enums import Enum, IntEnum
-from cloudos.dataclass import dataclass, field
 from cloudos.hal.x86 import CpuContext
 from cloudos.kernel.mm.vm import AddressSpace
 

@@ -27,7 +27,7 @@ from operator import attrgetter
 import weakref
 from typing import Any, Callable
 
-from cloudos.dataclass import fields
+from cloudos.abi.dataclass import fields
 from cloudos.errno import Errno, KernelError
 from cloudos.linux import _leaves  # type: ignore[attr-defined]
 from cloudos.hal.ram import PhysicalMemory

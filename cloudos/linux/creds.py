@@ -13,7 +13,7 @@ Called by: ``syscalls.sys_proc`` (the calls), ``process`` (fork, spawn), ``sys_f
 from __future__ import annotations
 
 
-from cloudos.dataclass import dataclass, replace
+from cloudos.abi.dataclass import dataclass, replace
 from cloudos.errno import Errno, KernelError
 
 # capabilities(7), by bit number

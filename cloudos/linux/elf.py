@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import struct
 
-from cloudos.dataclass import dataclass
+from cloudos.abi.dataclass import dataclass
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.vm import (MMAP_FLOOR, PAGE_MASK, PIE_BASE, STACK_RESERVE, USER_END,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import weakref
 
-from cloudos.dataclass import dataclass, replace
+from cloudos.abi.dataclass import dataclass, replace
 from cloudos.kernel.mm.vm import AddressSpace, Vma
 
 

@@ -15,7 +15,7 @@ import time
 import weakref
 from typing import Any
 
-from cloudos.dataclass import dataclass, field
+from cloudos.abi.dataclass import dataclass, field
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.mm.vm import AddressSpace, Prot
 from cloudos.kernel.task import Process, Thread

@@ -20,8 +20,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from cloudos.abi.dataclass import dataclass, field
 from cloudos.abi.enums import Enum
-from cloudos.dataclass import dataclass, field
 from cloudos.hal import regs as X
 
 from cloudos.abi.ptrace import (SYSCALL_TRAP, USER_REGS, Event, Option)

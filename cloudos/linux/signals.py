@@ -20,7 +20,7 @@ from __future__ import annotations
 import struct
 from typing import AbstractSet
 
-from cloudos.dataclass import dataclass
+from cloudos.abi.dataclass import dataclass
 from cloudos.hal import regs as X
 
 from cloudos.hal.x86 import FPU_INIT

@@ -18,7 +18,7 @@ import time
 import weakref
 from typing import Any, Callable, Generic, Protocol, TypeVar
 
-from cloudos.dataclass import dataclass, field
+from cloudos.abi.dataclass import dataclass, field
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import State, Thread
 from cloudos.linux.creds import CAP_IPC_OWNER, CAP_SYS_ADMIN

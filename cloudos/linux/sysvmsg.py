@@ -25,7 +25,7 @@ import time
 from typing import Any
 
 from cloudos.abi import sysctl
-from cloudos.dataclass import dataclass, field
+from cloudos.abi.dataclass import dataclass, field
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Thread
 from cloudos.kernel.trap import Stop

@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from cloudos.abi import sysctl
-from cloudos.dataclass import dataclass, field
+from cloudos.abi.dataclass import dataclass, field
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Process, Thread
 from cloudos.kernel.trap import Stop

@@ -34,7 +34,7 @@ import time
 import weakref
 from typing import Any
 
-from cloudos.dataclass import dataclass
+from cloudos.abi.dataclass import dataclass
 from cloudos.hal import _preempt  # type: ignore[attr-defined]
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.vm import AddressSpace, Prot, page_align

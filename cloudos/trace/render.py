@@ -17,7 +17,7 @@ import os
 import struct
 from typing import Callable, Sequence
 
-from cloudos.dataclass import dataclass
+from cloudos.abi.dataclass import dataclass
 from cloudos.hal import regs as X
 
 from cloudos.abi.errno import Errno

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cloudos.dataclass import dataclass
+from cloudos.abi.dataclass import dataclass
 from cloudos.trace import observe
 from cloudos.trace.strace import Strace
 from cloudos.trace.timeline import Timeline

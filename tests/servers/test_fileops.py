@@ -33,7 +33,7 @@ def test_an_open_file_has_the_fields_it_was_given_and_the_defaults_of_the_others
     against file-max once (its own ``__init__``, not the dataclass's)."""
     import pytest
 
-    from cloudos.dataclass import fields
+    from cloudos.abi.dataclass import fields
     from cloudos.servers.vfs.files import OpenFile, OpenFiles
 
     before = OpenFiles.count

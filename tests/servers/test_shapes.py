@@ -10,7 +10,7 @@ import pytest
 from cloudos.abi import vfs
 from cloudos.abi.record import record
 from cloudos.abi.shapes import shape_of
-from cloudos.dataclass import FrozenInstanceError
+from cloudos.abi.dataclass import FrozenInstanceError
 from cloudos.errno import Errno
 from cloudos.servers.vfs.server import Vfs
 

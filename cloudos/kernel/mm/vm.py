@@ -20,8 +20,8 @@ from __future__ import annotations
 import bisect
 from typing import Callable, MutableMapping
 
+from cloudos.abi.dataclass import dataclass, replace
 from cloudos.abi.enums import IntFlag
-from cloudos.dataclass import dataclass, replace
 from cloudos.hal.x86 import PF_FETCH, PF_PRESENT, PF_USER, PF_WRITE
 from cloudos.hal.ram import PhysicalMemory
 from cloudos.kernel.errno import Errno, KernelError

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from enum import Enum, auto
 
+from cloudos.abi.dataclass import dataclass
 from cloudos.abi.sysno import Sysno
-from cloudos.dataclass import dataclass
 
 
 class Kind(Enum):

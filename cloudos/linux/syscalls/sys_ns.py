@@ -17,8 +17,8 @@ from __future__ import annotations
 
 
 from cloudos.abi import vfs
+from cloudos.abi.dataclass import replace
 from cloudos.abi.flags import CloneFlag, UmountFlag
-from cloudos.dataclass import replace
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Process, State, Thread

@@ -15,8 +15,8 @@ from __future__ import annotations
 import struct
 from typing import Callable
 
+from cloudos.abi.dataclass import replace
 from cloudos.abi.signal import NSIG
-from cloudos.dataclass import replace
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Thread
 from cloudos.linux import creds

@@ -14,8 +14,8 @@ from __future__ import annotations
 import struct
 import time
 
+from cloudos.abi.dataclass import dataclass
 from cloudos.abi.signal import NSIG, SI_TIMER
-from cloudos.dataclass import dataclass
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Process, Thread
 from cloudos.linux import signals

@@ -9,9 +9,9 @@ so do the unused numbers 335-423 (rows of their own) and those above the table.
 """
 
 
+from cloudos.abi.dataclass import dataclass
 from cloudos.abi.enums import Enum
 from cloudos.abi.sysno import LINUX_TABLE_END, UNUSED, Sysno
-from cloudos.dataclass import dataclass
 from cloudos.kernel.trap import Handler
 from cloudos.linux import sysvshm
 from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_ipc, sys_mm, sys_mqueue,

@@ -21,7 +21,7 @@ from collections import deque
 from typing import Any
 
 from cloudos.abi import net
-from cloudos.dataclass import dataclass, field
+from cloudos.abi.dataclass import dataclass, field
 from cloudos.errno import Errno, KernelError
 
 V4_PREFIX = bytes(10) + b"\xff\xff"

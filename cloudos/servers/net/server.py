@@ -22,10 +22,10 @@ from __future__ import annotations
 from typing import Any, Callable, Generator
 
 from cloudos.abi import vfs as abi
+from cloudos.abi.dataclass import dataclass, field
 from cloudos.abi.netsrv import (RESET_EVENTS, NetCall, NetClose, NetPoll, NetRead, NetWatch,
                                 NetWrite, SocketTimeout)
 from cloudos.abi.vfs import NetRestarted, SocketEvents, SocketMade
-from cloudos.dataclass import dataclass, field
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message, Port
 from cloudos.servers.net import host, sockets

@@ -27,7 +27,7 @@ from __future__ import annotations
 import struct
 from collections import deque
 
-from cloudos.dataclass import dataclass, field
+from cloudos.abi.dataclass import dataclass, field
 
 
 # c_iflag

@@ -19,8 +19,8 @@ import struct
 from collections import deque
 from typing import Any
 
+from cloudos.abi.dataclass import dataclass, field
 from cloudos.abi.tty import PTY_CC, PTY_CFLAG, PTY_IFLAG, PTY_LFLAG, PTY_OFLAG, WINSIZE_FORMAT
-from cloudos.dataclass import dataclass, field
 from cloudos.servers.tty.ldisc import LineDiscipline, Termios
 
 BUFFER_MAX = 65536  # bytes not yet read, each way (Linux: the tty flip buffers' limit)

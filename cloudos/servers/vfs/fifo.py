@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from cloudos.dataclass import dataclass, field
+from cloudos.abi.dataclass import dataclass, field
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs import files, notify, pipe
 from cloudos.servers.vfs.files import O_ACCMODE, O_NONBLOCK, OpenFile, Pipe

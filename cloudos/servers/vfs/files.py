@@ -20,8 +20,8 @@ import time
 from collections import deque
 from typing import Any, Callable
 
+from cloudos.abi.dataclass import dataclass, field, fields
 from cloudos.abi.flags import OpenFlag
-from cloudos.dataclass import dataclass, field, fields
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import FileSystem, Node
 from cloudos.servers.vfs.paths import Walk

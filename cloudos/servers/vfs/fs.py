@@ -35,8 +35,8 @@ import weakref
 from abc import ABC, abstractmethod
 from typing import Any, Callable
 
+from cloudos.abi.dataclass import dataclass
 from cloudos.abi.enums import IntEnum
-from cloudos.dataclass import dataclass
 from cloudos.errno import Errno, KernelError
 
 NAME_MAX = 255       # bytes in one name

@@ -34,10 +34,10 @@ import stat
 import time
 from typing import TYPE_CHECKING, Any
 
+from cloudos.abi.dataclass import dataclass, field
 from cloudos.abi.flags import FcntlCmd, FlockOp, LockType, OpenFlag, OwnerType
 from cloudos.abi.signal import Signal
 from cloudos.abi.vfs import FcntlLock, LeaseTimeout, LockHolder, Op
-from cloudos.dataclass import dataclass, field
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.files import OpenFile
 

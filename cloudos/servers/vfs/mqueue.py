@@ -26,9 +26,9 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from cloudos.abi.dataclass import dataclass, field
 from cloudos.abi.vfs import MqAttr, MqGetsetattr, MqNotify, MqOpen, MqReceived, MqTimedreceive, \
     MqTimedsend, MqUnlink
-from cloudos.dataclass import dataclass, field
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs import files, perm
 from cloudos.servers.vfs.fileops import FileOps

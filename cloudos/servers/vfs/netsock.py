@@ -20,9 +20,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cloudos.abi import vfs as abi
+from cloudos.abi.dataclass import dataclass, replace
 from cloudos.abi.netsrv import RESET_EVENTS, NetCall, NetClose, NetRead, NetWatch, NetWrite
 from cloudos.abi.vfs import BytesOut, Inline, NetRestarted, SocketEvents, SocketMade
-from cloudos.dataclass import dataclass, replace
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
 from cloudos.servers.vfs import files, pipe

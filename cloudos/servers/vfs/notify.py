@@ -25,8 +25,8 @@ import struct
 from collections import deque
 from typing import TYPE_CHECKING, Any, Iterator
 
+from cloudos.abi.dataclass import dataclass, field
 from cloudos.abi.flags import DnotifyMask, InotifyMask, OwnerType
-from cloudos.dataclass import dataclass, field
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs import files
 from cloudos.servers.vfs.fileops import FileOps

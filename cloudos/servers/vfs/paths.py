@@ -23,8 +23,8 @@ from __future__ import annotations
 import stat
 from typing import Any, Callable
 
+from cloudos.abi.dataclass import dataclass
 from cloudos.abi.flags import ResolveFlag
-from cloudos.dataclass import dataclass
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node
 

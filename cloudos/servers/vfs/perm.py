@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import stat
 
-from cloudos.dataclass import dataclass
+from cloudos.abi.dataclass import dataclass
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import Attr
 

@@ -23,7 +23,7 @@ import stat
 import time
 from typing import TYPE_CHECKING, Callable, NoReturn, Protocol
 
-from cloudos.dataclass import replace
+from cloudos.abi.dataclass import replace
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import Attr, FileSystem, Node, StatFs, dtype
 from cloudos.servers.vfs import procsys

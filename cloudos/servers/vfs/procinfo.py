@@ -11,7 +11,7 @@ CloudOS: declaring these four dataclasses cost about 3 ms of each start.
 
 from __future__ import annotations
 
-from cloudos.dataclass import dataclass, field
+from cloudos.abi.dataclass import dataclass, field
 
 
 @dataclass(frozen=True)

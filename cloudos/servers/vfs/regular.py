@@ -18,8 +18,8 @@ import stat
 from typing import TYPE_CHECKING, Any
 
 from cloudos.abi import vfs as abi
+from cloudos.abi.dataclass import dataclass
 from cloudos.abi.vfs import MappedFile, Sharing
-from cloudos.dataclass import dataclass
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs import files, notify
 from cloudos.servers.vfs.devfs import DevFs

@@ -37,11 +37,11 @@ from typing import Any, Callable, Generator, Sequence
 
 
 from cloudos.abi import vfs
+from cloudos.abi.dataclass import dataclass, field
 from cloudos.abi.flags import (AT_FDCWD, AtFlag, FallocFlag, FcntlCmd, OpenFlag, OwnerType,
                                 RenameFlag, ResolveFlag)
 from cloudos.abi.sysctl import Sysctl
 from cloudos.abi.vfs import Again, ExecImage, FileOwner, PollReady
-from cloudos.dataclass import dataclass, field
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from cloudos.dataclass import dataclass, field
+from cloudos.abi.dataclass import dataclass, field
 from cloudos.errno import Errno, KernelError
 
 Key = tuple[int, int]  # (st_dev, st_ino)

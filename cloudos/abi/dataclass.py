@@ -86,7 +86,7 @@ def replace(obj: T, /, **changes: Any) -> T:
                                  "it cannot be specified with replace()")
         elif f.name not in changes:
             changes[f.name] = getattr(obj, f.name)
-    return obj.__class__(**changes)  # type: ignore[no-any-return]
+    return obj.__class__(**changes)
 
 
 @overload
@@ -272,7 +272,7 @@ def compiled(source: str) -> CodeType:
         _codes = _load_codes()
     code = _codes.get(source)
     if code is None:
-        code = compile(source, "<cloudos.dataclass>", "exec")
+        code = compile(source, "<cloudos.abi.dataclass>", "exec")
         _codes[source] = code
         _save_codes(_codes)
     return code
