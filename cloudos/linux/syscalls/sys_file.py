@@ -1194,6 +1194,16 @@ def sys_syncfs(t: Thread, fd: int, *_: int) -> int:
     return call(t, vfs.Fsync(s32(fd)), deliver=deliver)
 
 
+def sys_readahead(t: Thread, fd: int, offset: int, count: int, *_: int) -> int:
+    """Implements Linux readahead(2): the VFS checks the file (EBADF, then EINVAL for
+    what is not a regular file or a block device); then a count over LLONG_MAX is
+    EINVAL (fadvise's negative length). A hint: nothing is read ahead."""
+    def deliver(msg: Message) -> int:
+        result = int(msg.body)
+        return -Errno.EINVAL if result == 0 and count >= 1 << 63 else result
+    return call(t, vfs.Readahead(s32(fd)), deliver=deliver)
+
+
 SYNC_FILE_RANGE_FLAGS = 7  # WAIT_BEFORE | WRITE | WAIT_AFTER
 
 

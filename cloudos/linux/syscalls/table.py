@@ -372,7 +372,7 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.TUXCALL: enosys(),
     Sysno.SECURITY: enosys(),
     Sysno.GETTID: full(sys_proc.sys_gettid),
-    Sysno.READAHEAD: enosys(),
+    Sysno.READAHEAD: full(sys_file.sys_readahead, "a hint: checked, nothing read ahead"),
     Sysno.SETXATTR: partial(sys_file.sys_xattr_path,
                             "no file system has xattrs: ENOTSUP (ENOENT etc. first)"),
     Sysno.LSETXATTR: partial(sys_file.sys_xattr_path,
