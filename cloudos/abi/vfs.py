@@ -41,6 +41,7 @@ class Op(IntEnum):
     SOCKETPAIR, SETSOCKOPT, GETSOCKOPT = 53, 54, 55
     FCNTL, FLOCK, FSYNC, FDATASYNC, TRUNCATE, FTRUNCATE = 72, 73, 74, 75, 76, 77
     GETCWD, CHDIR, FCHDIR, FCHMOD, UMASK, STATFS, FSTATFS, SYNC = 79, 80, 81, 91, 95, 137, 138, 162
+    READAHEAD = 187
     SETXATTR, LSETXATTR, FSETXATTR, GETXATTR, LGETXATTR, FGETXATTR = 188, 189, 190, 191, 192, 193
     LISTXATTR, LLISTXATTR, FLISTXATTR = 194, 195, 196
     REMOVEXATTR, LREMOVEXATTR, FREMOVEXATTR = 197, 198, 199
@@ -400,6 +401,14 @@ class Flock:
 @record
 class Fsync:
     OP: ClassVar[Op] = Op.FSYNC
+    fd: int
+
+
+@record
+class Readahead:
+    """readahead(2)'s checks of the open file: open for reading (else EBADF), and a
+    regular file or a block device (else EINVAL); nothing is read ahead."""
+    OP: ClassVar[Op] = Op.READAHEAD
     fd: int
 
 
@@ -1232,7 +1241,7 @@ class Interrupt:
 REQUESTS: tuple[type, ...] = (
     Read, Write, Readv, Writev, Pread, Pwrite, Close, Lseek, Ioctl, Dup, Dup2, Dup3, Fcntl,
     FcntlLock, FcntlOwner, Flock,
-    Fsync, Sync, Poll, Openat, Mkdirat, Mknodat, Fallocate, Unlinkat, Renameat2, Linkat,
+    Fsync, Readahead, Sync, Poll, Openat, Mkdirat, Mknodat, Fallocate, Unlinkat, Renameat2, Linkat,
     Symlinkat, Readlinkat,
     Newfstatat, Statx, Faccessat, Fchmodat, Fchmod, Fchownat, Utimensat, Truncate, Ftruncate,
     Statfs, Fstatfs, Getdents64, Getcwd, Chdir, Fchdir, Chroot, Mount, Umount2,

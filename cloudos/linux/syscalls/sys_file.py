@@ -12,12 +12,14 @@ to their general form here (open → openat, stat → newfstatat, select → pol
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 import time
 from typing import Any, Callable
 
 from cloudos.abi import net, vfs
+from cloudos.abi.deferred import dataclass
 from cloudos.abi.flags import (AT_FDCWD, SPLICE_F_ALL, AtFlag, FcntlCmd, LockType, OpenFlag,
                                OwnerType, ResolveFlag)
 from cloudos.abi.signal import Signal
@@ -125,11 +127,13 @@ def _grant(t: Thread, start: int, length: int, write: bool) -> Cap:
 
 def call(t: Thread, request: Any, grants: tuple[Cap, ...] = (),
          deadline: float | None = None, timeout_result: int = -Errno.ETIMEDOUT,
-         deliver: Callable[[Message], int] | None = None, fast: bool = True) -> int:
+         deliver: Callable[[Message], int] | None = None, fast: bool = True,
+         interrupted: Callable[[], int] | None = None) -> int:
     """Ask the VFS to serve ``request`` (a request of abi/vfs.py) for ``t``; the thread
     sleeps until it answers, unless the VFS answers at once on the fast path
     (``linux/fastpath.py``; ``fast=False`` for an answer that must not be delivered
-    inside the CPU's hook)."""
+    inside the CPU's hook). ``interrupted``: the result when a signal took the call
+    back undone (default: EINTR, or the call runs again after the handler)."""
     process = t.process
     ipc = process.kernel.ipc
     personality = process.personality  # (``linux(process)``, inline: once per call)
@@ -147,10 +151,12 @@ def call(t: Thread, request: Any, grants: tuple[Cap, ...] = (),
     msg = Message(request.OP, b"", process.pid, list(grants) if grants else [], None, request)
     state = t.personality  # (``linux_thread(t)``, inline)
     state.inflight = (port, msg)
+    undone = _again_if_undone if interrupted is None \
+        else functools.partial(_again_if_undone, interrupted=interrupted)
     if fast and fastpath.ENABLED and personality.ptrace is None:
         try:
             answer = fastpath.direct(t, state, port, msg, deliver, deadline, timeout_result,
-                                     _again_if_undone)
+                                     undone)
         except Stop:
             # A signal that came while the server ran (the caller was RUNNING: it was not
             # interrupted then) and the call is parked: interrupted now, as if it had
@@ -161,7 +167,7 @@ def call(t: Thread, request: Any, grants: tuple[Cap, ...] = (),
         if answer is not None:
             return answer
     try:
-        return ipc.call(t, port, msg, _again_if_undone(t, deliver or _result, state), deadline,
+        return ipc.call(t, port, msg, undone(t, deliver or _result, state), deadline,
                         timeout_result)
     except KernelError:
         state.inflight = None
@@ -193,22 +199,19 @@ def interrupt(t: Thread) -> bool:
     return True
 
 
-def _again_if_undone(t: Thread, deliver: Callable[[Message], int],
-                     state: Any = None) -> Callable[[Message], int]:
+def _again_if_undone(t: Thread, deliver: Callable[[Message], int], state: Any = None,
+                     interrupted: Callable[[], int] | None = None) -> Callable[[Message], int]:
     """``deliver``, except that a call the VFS's crash left undone runs again: a restart
     leaves every call done once (not reported failed while it did nothing, which a program
     cannot tell from failed after doing something: dash's redirections need dup2 to work).
-    (``state``: ``t``'s LinuxThread, if the caller has it.)"""
+    (``state``: ``t``'s LinuxThread, if the caller has it; ``interrupted``: ``call``'s.)"""
     if state is None:
         state = linux_thread(t)
 
     def again(msg: Message) -> int:
         state.inflight = None
         if msg.body is _INTERRUPTED:
-            if not signals.restarts(t):  # (decided by the signal taken first, as on Linux)
-                return -Errno.EINTR
-            t.restart = t.syscall
-            return 0
+            return interrupted() if interrupted is not None else undone_by_signal(t)
         if msg.body is not _RESTART:
             state.vfs_restarts = 0
             return deliver(msg)
@@ -219,6 +222,15 @@ def _again_if_undone(t: Thread, deliver: Callable[[Message], int],
         t.restart = t.syscall
         return 0
     return again
+
+
+def undone_by_signal(t: Thread) -> int:
+    """The result of ``t``'s call a signal took back undone: EINTR, or 0 with the call
+    set to run again after the handler (SA_RESTART)."""
+    if not signals.restarts(t):  # (decided by the signal taken first, as on Linux)
+        return -Errno.EINTR
+    t.restart = t.syscall
+    return 0
 
 
 def _result(msg: Message) -> int:
@@ -626,18 +638,43 @@ def _rights(t: Thread, control: int, length: int) -> list[int]:
 def sys_sendmsg(t: Thread, fd: int, msg: int, flags: int, *_: int) -> int:
     """Implements Linux sendmsg(2) on a connected socket, with SCM_RIGHTS (other ancillary
     data, SCM_CREDENTIALS: EOPNOTSUPP rather than lost)."""
+    parts = sendmsg_parts(t, s32(fd), msg, s32(flags))
+    return call(t, parts.request, grants=parts.grants, deliver=parts.deliver)
+
+
+@dataclass(frozen=True)
+class MsgCall:
+    """A sendmsg's or recvmsg's decoded call (``sendmsg_parts``, ``recvmsg_parts``): the
+    request, its grants, what makes the answer the call's result (None: the int), and
+    the bytes its buffers hold (a send that moves fewer was short)."""
+
+    request: Any
+    grants: tuple[Cap, ...]
+    deliver: Callable[[Message], int] | None
+    size: int
+
+
+def sendmsg_parts(t: Thread, fd: int, msg: int, flags: int) -> MsgCall:
+    """The VFS call of a sendmsg of the msghdr at ``msg`` (EFAULT, EINVAL... if it is bad)."""
     lengths, grants, control, controllen = _msghdr(t, msg, False)
     name, namelen = _msg_name(t, msg)
     addr = _sockaddr_in(t, name, namelen) if name else b""
     fds = _rights(t, control, controllen) if controllen else []
-    deliver = None if s32(flags) & MSG_NOSIGNAL else _sigpipe(t)
-    return call(t, vfs.Sendmsg(s32(fd), lengths, s32(flags), fds, addr, _network(t)),
-                grants=grants, deliver=deliver)
+    deliver = None if flags & MSG_NOSIGNAL else _sigpipe(t)
+    return MsgCall(vfs.Sendmsg(fd, lengths, flags, fds, addr, _network(t)), grants, deliver,
+                   sum(lengths))
 
 
 def sys_recvmsg(t: Thread, fd: int, msg: int, flags: int, *_: int) -> int:
     """Implements Linux recvmsg(2) on a connected socket: open files sent with SCM_RIGHTS
     arrive as new fds in the control buffer; no address is returned."""
+    parts = recvmsg_parts(t, s32(fd), msg, flags & 0xFFFF_FFFF)
+    return call(t, parts.request, grants=parts.grants, deliver=parts.deliver)
+
+
+def recvmsg_parts(t: Thread, fd: int, msg: int, flags: int) -> MsgCall:
+    """The VFS call of a recvmsg into the msghdr at ``msg``; its answer writes back the
+    msghdr's msg_namelen, msg_controllen and msg_flags."""
     lengths, grants, control, room = _msghdr(t, msg, True)
     aspace = t.process.aspace
     name, namelen = _msg_name(t, msg)
@@ -661,8 +698,7 @@ def sys_recvmsg(t: Thread, fd: int, msg: int, flags: int, *_: int) -> int:
             return -err.errno
         return got.count
 
-    return call(t, vfs.Recvmsg(s32(fd), lengths, s32(flags) & 0xFFFF_FFFF, room), grants=grants,
-                deliver=deliver)
+    return MsgCall(vfs.Recvmsg(fd, lengths, flags, room), grants, deliver, sum(lengths))
 
 
 def sys_shutdown(t: Thread, fd: int, how: int, *_: int) -> int:
@@ -1192,6 +1228,16 @@ def sys_syncfs(t: Thread, fd: int, *_: int) -> int:
         result = int(msg.body)
         return 0 if result == -Errno.EINVAL else result  # (fsync's "nothing to sync")
     return call(t, vfs.Fsync(s32(fd)), deliver=deliver)
+
+
+def sys_readahead(t: Thread, fd: int, offset: int, count: int, *_: int) -> int:
+    """Implements Linux readahead(2): the VFS checks the file (EBADF, then EINVAL for
+    what is not a regular file or a block device); then a count over LLONG_MAX is
+    EINVAL (fadvise's negative length). A hint: nothing is read ahead."""
+    def deliver(msg: Message) -> int:
+        result = int(msg.body)
+        return -Errno.EINVAL if result == 0 and count >= 1 << 63 else result
+    return call(t, vfs.Readahead(s32(fd)), deliver=deliver)
 
 
 SYNC_FILE_RANGE_FLAGS = 7  # WAIT_BEFORE | WRITE | WAIT_AFTER

@@ -14,9 +14,9 @@ from cloudos.abi.enums import Enum
 from cloudos.abi.sysno import LINUX_TABLE_END, UNUSED, Sysno
 from cloudos.kernel.trap import Handler
 from cloudos.linux import sysvshm
-from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_ipc, sys_mm, sys_mqueue,
-                                    sys_ns, sys_pidfd, sys_prctl, sys_proc, sys_ptrace, sys_sched,
-                                    sys_signal, sys_syslog, sys_time, sys_timer)
+from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_ipc, sys_mm, sys_mmsg,
+                                    sys_mqueue, sys_ns, sys_pidfd, sys_prctl, sys_proc, sys_ptrace,
+                                    sys_sched, sys_signal, sys_syslog, sys_time, sys_timer)
 
 
 class Support(Enum):
@@ -372,7 +372,7 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.TUXCALL: enosys(),
     Sysno.SECURITY: enosys(),
     Sysno.GETTID: full(sys_proc.sys_gettid),
-    Sysno.READAHEAD: enosys(),
+    Sysno.READAHEAD: full(sys_file.sys_readahead, "a hint: checked, nothing read ahead"),
     Sysno.SETXATTR: partial(sys_file.sys_xattr_path,
                             "no file system has xattrs: ENOTSUP (ENOENT etc. first)"),
     Sysno.LSETXATTR: partial(sys_file.sys_xattr_path,
@@ -518,7 +518,9 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.PWRITEV: full(sys_file.sys_pwritev),
     Sysno.RT_TGSIGQUEUEINFO: full(sys_signal.sys_rt_tgsigqueueinfo),
     Sysno.PERF_EVENT_OPEN: enosys(),
-    Sysno.RECVMMSG: enosys(),
+    Sysno.RECVMMSG: partial(sys_mmsg.sys_recvmmsg,
+                            "as recvmsg, each message a run of the call; an error after "
+                            "some messages is dropped (Linux keeps it for the next call)"),
     Sysno.FANOTIFY_INIT: enosys(),
     Sysno.FANOTIFY_MARK: enosys(),
     Sysno.PRLIMIT64: full(sys_proc.sys_prlimit64),
@@ -527,7 +529,8 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.CLOCK_ADJTIME: partial(sys_time.sys_clock_adjtime,
                                  "CLOCK_REALTIME as adjtimex; others EOPNOTSUPP"),
     Sysno.SYNCFS: full(sys_file.sys_syncfs, "file systems write through"),
-    Sysno.SENDMMSG: enosys(),
+    Sysno.SENDMMSG: partial(sys_mmsg.sys_sendmmsg,
+                            "as sendmsg, each message a run of the call"),
     Sysno.SETNS: partial(sys_ns.sys_setns,
                          "/proc/<pid>/ns/* files: mnt and uts joined (the namespace its "
                          "process is in now), others are the machine's one; pidfds: EINVAL"),

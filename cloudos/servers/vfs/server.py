@@ -246,7 +246,8 @@ class Vfs:
             vfs.Dup: self.dup, vfs.Dup2: self.dup2, vfs.Dup3: self.dup3, vfs.Fcntl: self.fcntl,
             vfs.FcntlLock: self.fcntl_lock, vfs.FcntlOwner: self.fcntl_owner,
             vfs.Flock: self.flock, vfs.LeaseTimeout: self.lease_timeout,
-            vfs.Fsync: self.fsync, vfs.Sync: self.sync, vfs.Poll: self.poll,
+            vfs.Fsync: self.fsync, vfs.Readahead: self.readahead, vfs.Sync: self.sync,
+            vfs.Poll: self.poll,
             vfs.Openat: self.openat, vfs.Mkdirat: self.mkdirat, vfs.Mknodat: self.mknodat,
             vfs.Fallocate: self.fallocate, vfs.Unlinkat: self.unlinkat,
             vfs.Renameat2: self.renameat2, vfs.Linkat: self.linkat, vfs.Symlinkat: self.symlinkat,
@@ -1262,6 +1263,18 @@ class Vfs:
         if file.kind != "node" or stat.S_IFMT(file.fs.getattr(file.node).mode) not in (
                 stat.S_IFREG, stat.S_IFDIR, stat.S_IFBLK):
             raise KernelError(Errno.EINVAL, f"fsync of a {file.kind} that has none")
+        return 0
+
+    def readahead(self, request: Request, r: vfs.Readahead) -> int:
+        """readahead(2), in Linux's order (ksys_readahead): an fd not open for reading (or
+        O_PATH) is EBADF, what is not a regular file or a block device EINVAL. File systems
+        here keep no page cache to warm, so there is nothing more to do."""
+        file = self.proc(request).fds.get(r.fd)
+        if not file.readable():
+            raise KernelError(Errno.EBADF, "not open for reading")
+        if file.kind != "node" or stat.S_IFMT(file.fs.getattr(file.node).mode) not in (
+                stat.S_IFREG, stat.S_IFBLK):
+            raise KernelError(Errno.EINVAL, f"readahead of a {file.kind} that is no file")
         return 0
 
     def sync(self, request: Request, r: vfs.Sync) -> int:
