@@ -19,7 +19,7 @@ import time
 from typing import Any, Callable
 
 from cloudos.abi import net, vfs
-from cloudos.abi.deferred import dataclass
+from cloudos.abi.dataclass import dataclass
 from cloudos.abi.flags import (AT_FDCWD, SPLICE_F_ALL, AtFlag, FcntlCmd, LockType, OpenFlag,
                                OwnerType, ResolveFlag)
 from cloudos.abi.signal import Signal

@@ -29,7 +29,7 @@ import weakref
 from typing import Callable
 
 from cloudos.abi import net, vfs
-from cloudos.abi.deferred import dataclass
+from cloudos.abi.dataclass import dataclass
 from cloudos.abi.sysno import Sysno
 from cloudos.abi.vfs import BytesOut, Received
 from cloudos.errno import Errno, KernelError
