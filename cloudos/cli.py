@@ -1,22 +1,22 @@
 """The ``cloudos`` command: boot a machine and run a program, print the syscall table.
 
-Owns: argument parsing, what the guest is given (its files through
-``cloudos.sandbox``, its environment, identity and limits), turning a guest's
-end into the command's exit status (its exit code, or 128 + signal as a shell
-reports it; 124 when --timeout ran out; 125 for CloudOS's own errors, 126 for
-a file that cannot run, 127 for one not found, as Docker reports them), and
-making sure no user ever sees a Python traceback: bad input is a one-line message.
+Owns: argument parsing (argparse, not click: click's imports cost ~13 ms of
+every start), what the guest is given (its files through ``cloudos.sandbox``, its
+environment, identity and limits), turning a guest's end into the command's exit
+status (its exit code, or 128 + signal as a shell reports it; 124 when --timeout ran
+out; 125 for CloudOS's own errors, 126 for a file that cannot run, 127 for one not
+found, as Docker reports them), and making sure no user ever sees a Python
+traceback: bad input is a one-line message.
 Called by: the user.
 """
 
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 import sys
-from typing import Any, Callable, Mapping, NoReturn
-
-import click
+from typing import Any, Callable, Mapping, NoReturn, Sequence
 
 from cloudos import __version__
 
@@ -32,8 +32,24 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 MIN_MEM = 16 << 20
 
 
-def parse_size(text: str) -> int:
-    """'512M', '1G', '1048576' -> bytes; refuses more RAM than the host has."""
+class UsageError(Exception):
+    """Bad input on the command line (an option, its value, a missing PROGRAM): main
+    prints it in one line after the command's usage and exits 125. ``option`` names the
+    option whose value is wrong, when one is."""
+
+    def __init__(self, message: str, option: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.option = message, option
+        self.usage: str | None = None  # (the usage line of the parser that refused it)
+
+    def __str__(self) -> str:
+        return f"Invalid value for {self.option}: {self.message}" if self.option \
+            else self.message
+
+
+def parse_size(text: str, option: str = "--mem") -> int:
+    """'512M', '1G', '1048576' -> bytes; refuses more RAM than the host has. ``option``
+    is where the text came from, for the message."""
     units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
     text = text.strip().upper().removesuffix("B").removesuffix("I")
     scale = units.get(text[-1:], 1)
@@ -41,11 +57,11 @@ def parse_size(text: str) -> int:
     try:
         size = int(number) * scale
     except ValueError:
-        raise click.BadParameter(f"{text!r} is not a size like 512M or 1G") from None
+        raise UsageError(f"{text!r} is not a size like 512M or 1G", option) from None
     host = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     if not MIN_MEM <= size <= host:
-        raise click.BadParameter(f"{text}: guest RAM is host memory: between 16M and this "
-                                 f"host's {host >> 20}M")
+        raise UsageError(f"{text}: guest RAM is host memory: between 16M and this "
+                         f"host's {host >> 20}M", option)
     return size
 
 
@@ -64,20 +80,20 @@ def _kvm_fd(fd: int | None) -> None:
 CRASHABLE = ("vfs", "net")  # the servers --inject-crash can crash
 
 
-def parse_crashes(specs: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+def parse_crashes(specs: Sequence[str]) -> dict[str, tuple[int, int]]:
     """('vfs:3', ) -> {'vfs': (3, 1)}; 'vfs:5:100' -> {'vfs': (5, 100)}; 'net:2' too"""
     out = {}
     for spec in specs:
         name, *numbers = spec.split(":")
         if name not in CRASHABLE or not 1 <= len(numbers) <= 2 \
                 or not all(n.isdigit() and int(n) >= 1 for n in numbers):
-            raise click.BadParameter(f"{spec!r} is not vfs:N[:COUNT] or net:N[:COUNT] with "
-                                     "N, COUNT >= 1", param_hint="--inject-crash")
+            raise UsageError(f"{spec!r} is not vfs:N[:COUNT] or net:N[:COUNT] with "
+                             "N, COUNT >= 1", "--inject-crash")
         out[name] = (int(numbers[0]), int(numbers[1]) if len(numbers) == 2 else 1)
     return out
 
 
-def parse_publish(specs: tuple[str, ...]) -> list[tuple[str, int, int, bool]]:
+def parse_publish(specs: Sequence[str]) -> list[tuple[str, int, int, bool]]:
     """('8080:80', '0.0.0.0:53:53/udp') -> [('127.0.0.1', 8080, 80, False), ('0.0.0.0', 53,
     53, True)]: [ADDRESS:]HOSTPORT:GUESTPORT[/tcp|/udp], the host's 127.0.0.1 unless an
     address is given; True for UDP."""
@@ -90,40 +106,16 @@ def parse_publish(specs: tuple[str, ...]) -> list[tuple[str, int, int, bool]]:
             and all(p.isdigit() and 0 < int(p) < 65536 for p in parts[-2:])
         host_port, ports = parts[-2:] if len(parts) >= 2 else ("", "")
         if not ok:
-            raise click.BadParameter(
-                f"{spec!r} is not [ADDRESS:]HOSTPORT:GUESTPORT[/tcp|/udp]",
-                param_hint="--publish")
+            raise UsageError(
+                f"{spec!r} is not [ADDRESS:]HOSTPORT:GUESTPORT[/tcp|/udp]", "--publish")
         out.append((address.strip("[]") or "127.0.0.1", int(host_port), int(ports),
                     proto == "udp"))
     return out
 
 
-class CloudosGroup(click.Group):
-    """Click's group, with CloudOS's exit statuses: 125 for a usage error (click says 2),
-    130 for ^C while CloudOS itself runs (click says 1)."""
-
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        kwargs["standalone_mode"] = False
-        try:
-            status = super().main(*args, **kwargs)
-        except click.ClickException as err:
-            err.show()
-            sys.exit(EXIT_CLOUDOS)
-        except click.Abort:  # ^C before the machine took the signal over
-            sys.exit(128 + 2)
-        sys.exit(status if isinstance(status, int) else 0)
-
-
-@click.group(cls=CloudosGroup)
-@click.version_option(__version__, prog_name="cloudos")
-def main() -> None:
-    """CloudOS: a capability-based microkernel that runs Linux x86_64 programs."""
-
-
 RUN_HELP = """Boot a machine and run PROGRAM (a Linux x86_64 program, static or dynamic, or a
 #! script) as its init process; exit with its status.
 
-\b
 What the guest sees (cloudos run --show-mounts prints it):
   /            the host's /usr, /bin, /sbin, /lib*, /etc read-only, less their secrets
                (/etc/shadow, sudoers, SSH and TLS private keys, files other users
@@ -135,125 +127,341 @@ PROGRAM is found in the guest (a name in the guest's PATH, a path from -w).
 The environment is PATH, HOME, USER, TERM, LANG, LC_*, TZ: nothing else from
 the host unless -e, --env-file or --inherit-env passes it.
 
-\b
 Exit status: the program's, 128+N if signal N ended it, 124 when --timeout ran
 out, 125 CloudOS's own error (bad option, bad mount, kernel panic), 126 the
 program cannot run, 127 it was not found."""
+BOOT_HELP = "Boot a machine with the boot log on the console and a shell as init."
+SYSCALLS_HELP = "Print the Linux system call table and how much of it CloudOS implements."
+MAIN_HELP = "CloudOS: a capability-based microkernel that runs Linux x86_64 programs."
+COMMANDS_HELP = f"""Commands:
+  run       Boot a machine and run PROGRAM (a Linux x86_64 program) as init.
+  boot      {BOOT_HELP}
+  syscalls  {SYSCALLS_HELP}"""
 
 
-@main.command(context_settings={"allow_interspersed_args": False}, help=RUN_HELP)
-@click.option("--mem", default="1G", show_default=True, help="Guest RAM size (e.g. 256M, 2G).")
-@click.option("--cpus", default=1, show_default=True, envvar="CLOUDOS_CPUS",
-              callback=lambda _c, _p, n: _check_cpus(n),
-              type=int, help=CPUS_HELP)
-@click.option("--backend", type=click.Choice(["unicorn", "kvm", "auto"]), default=None,
-              envvar="CLOUDOS_BACKEND", expose_value=False, callback=lambda _c, _p, v: _backend(v),
-              help="The virtual CPU: unicorn (an emulator, the default), kvm (/dev/kvm: guest "
-                   "code at native speed) or auto (kvm where /dev/kvm opens). Or from "
-                   "CLOUDOS_BACKEND.")
-@click.option("--kvm-fd", type=click.IntRange(min=0), default=None, metavar="FD",
-              expose_value=False, callback=lambda _c, _p, v: _kvm_fd(v),
-              help="KVM through this descriptor, an open /dev/kvm the parent passed "
-                   "(a jailer: root opens it, then starts CloudOS as another user); for the "
-                   "kvm and auto backends. Or from CLOUDOS_KVM_FD.")
-@click.option("--root", "root", type=click.Path(exists=True, file_okay=False), default=None,
-              help="Run on this root file system (read-only under a tmpfs).")
-@click.option("--root-rw", is_flag=True, help="With --root: writes reach the directory.")
-@click.option("--mount", "mounts", multiple=True, metavar="HOSTDIR[:GUESTDIR][:rw]",
-              help="Show a host directory to the guest (read-only unless :rw; at the same "
-                   "path without GUESTDIR). Repeatable.")
-@click.option("-w", "--workdir", default=None, metavar="DIR",
-              help="Start in DIR (a guest path; default: the current directory).")
-@click.option("--no-cwd", is_flag=True, help="Do not show the current directory to the guest.")
-@click.option("--show-mounts", is_flag=True,
-              help="Print what the guest would see (and what is hidden) and exit.")
-@click.option("-e", "--env", "env_specs", multiple=True, metavar="NAME[=VALUE]",
-              help="Set NAME, or pass the host's NAME. Repeatable.")
-@click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False),
-              help="NAME=VALUE (or NAME) lines to set, # comments. Repeatable.")
-@click.option("--inherit-env", is_flag=True, help="Start from the host's whole environment.")
-@click.option("-0", "--argv0", default=None, metavar="NAME", help="The program's argv[0].")
-@click.option("-u", "--user", default=None, metavar="UID[:GID]",
-              help="The program's user and group ids (default: CloudOS's own).")
-@click.option("--hostname", default="cloudos", show_default=True, metavar="NAME",
-              help="The machine's host name (uname -n).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
-              metavar="SECONDS", help="Halt the machine after SECONDS of wall time (status 124).")
-@click.option("--cpu-time", type=click.IntRange(min=1), default=None, metavar="SECONDS",
-              help="RLIMIT_CPU of every process: killed after SECONDS of CPU time.")
-@click.option("--max-procs", type=click.IntRange(min=1), default=None, metavar="N",
-              help="RLIMIT_NPROC: at most N tasks per user (fork: EAGAIN; not for uid 0).")
-@click.option("--max-open-files", type=click.IntRange(min=3), default=None, metavar="N",
-              help="RLIMIT_NOFILE for the program (recorded: getrlimit reports it).")
-@click.option("-v", "--verbose", is_flag=True, help="Show the boot log on stderr.")
-@click.option("--syscall-stats", is_flag=True, help="Print per-syscall counts and times at exit.")
-@click.option("--sched-trace", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write the scheduler's decisions as Chrome/Perfetto trace JSON to this file.")
-@click.option("--strace", "strace", is_flag=False, flag_value="-", default=None,
-              metavar="[=FILE]", help="Write every system call in strace's format to FILE "
-                                      "(--strace alone: to stderr).")
-@click.option("--strace-filter", default=None, metavar="CALL,...",
-              help="Show only these calls (as strace -e trace=open,read).")
-@click.option("--strace-size", type=click.IntRange(min=0), default=32, show_default=True,
-              metavar="N", help="Cut strings after N bytes (strace -s).")
-@click.option("--strace-timestamps", is_flag=True, help="Start each line with the time of "
-                                                       "day in microseconds (strace -tt).")
-@click.option("--strace-durations", is_flag=True,
-              help="End each call with the time spent in it (strace -T).")
-@click.option("--trace", "timeline", type=click.Path(dir_okay=False, writable=True),
-              default=None, metavar="FILE.json",
-              help="Write a Chrome/Perfetto timeline of the whole machine (system calls, "
-                   "IPC flows, faults, signals, scheduling) to FILE.json.")
-@click.option("--aslr", type=click.Choice(["boot", "exec", "off"]), default="boot",
-              show_default=True, envvar="CLOUDOS_ASLR",
-              help="Address space layout randomization: boot (random once per boot for "
-                   "each program, the same at each exec: its translated code is reused), "
-                   "exec (fresh at every exec, as Linux), off (fixed addresses, as setarch "
-                   "-R). Or from CLOUDOS_ASLR.")
-@click.option("--no-aslr", is_flag=True, help="Load programs at fixed addresses "
-                                              "(reproducible runs): --aslr off.")
-@click.option("--no-files", is_flag=True,
-              help="Sandbox: give the program no FILE capability (every file call: EACCES).")
-@click.option("--net", "network", type=click.Choice(["none", "host"]), default="none",
-              show_default=True,
-              help="none: the guest's own loopback only (elsewhere: ENETUNREACH); host: the "
-                   "program holds the NETWORK capability, and its TCP and UDP sockets reach "
-                   "the host's network through host sockets.")
-@click.option("-p", "--publish", "published", multiple=True,
-              metavar="[ADDRESS:]HOSTPORT:GUESTPORT[/udp]",
-              help="Forward TCP connections (or with /udp, datagrams) to the host's ADDRESS "
-                   "(127.0.0.1 by default):HOSTPORT to the guest's loopback port GUESTPORT. "
-                   "Repeatable.")
-@click.option("--inject-crash", "crashes", multiple=True, metavar="SERVER:N[:COUNT]",
-              help="Fault injection: SERVER (vfs or net) crashes on its Nth call (COUNT calls "
-                   "in a row).")
-@click.option("--preempt-stress", type=int, default=None, metavar="SEED",
-              envvar="CLOUDOS_PREEMPT_STRESS",
-              help="Testing: preempt guest code after a random 1-8 blocks (seeded), "
-                   "to make races show at once.")
-@click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[--] PROGRAM [ARGS]...")
-def run(mem: str, cpus: int, root: str | None, root_rw: bool, mounts: tuple[str, ...],
-        workdir: str | None, no_cwd: bool, show_mounts: bool, env_specs: tuple[str, ...],
-        env_files: tuple[str, ...], inherit_env: bool, argv0: str | None, user: str | None,
-        hostname: str, timeout: float | None, cpu_time: int | None, max_procs: int | None,
-        max_open_files: int | None, verbose: bool, syscall_stats: bool,
-        sched_trace: str | None, strace: str | None, strace_filter: str | None,
-        strace_size: int, strace_timestamps: bool, strace_durations: bool,
-        timeline: str | None, aslr: str, no_aslr: bool, no_files: bool, network: str,
-        published: tuple[str, ...], crashes: tuple[str, ...], preempt_stress: int | None,
-        command: tuple[str, ...]) -> None:
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Help as written (RUN_HELP's layout), click's capitalised "Usage: ", and an
+    option's value named once ("-w, --workdir DIR", not "-w DIR, --workdir DIR")."""
+
+    def add_usage(self, usage: str | None, actions: Any, groups: Any,
+                  prefix: str | None = None) -> None:
+        super().add_usage(usage, actions, groups, "Usage: " if prefix is None else prefix)
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        if not action.option_strings or action.nargs == 0:
+            return super()._format_action_invocation(action)
+        value = self._format_args(action, action.dest.upper())
+        return f"{', '.join(action.option_strings)} {value}"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, raising UsageError where argparse prints and exits 2."""
+
+    def __init__(self, prog: str, usage: str, description: str, epilog: str = "") -> None:
+        super().__init__(prog=prog, usage=usage, description=description, epilog=epilog,
+                         formatter_class=_Formatter, allow_abbrev=False)
+
+    def error(self, message: str) -> NoReturn:
+        err = UsageError(message)
+        err.usage = self.usage_and_hint()
+        raise err
+
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
+        # argparse drops a "--" given as an option's value (--mem=--, -e--) and passes
+        # the option an empty list: a missing value
+        if action.option_strings and "--" in arg_strings:
+            self.error(f"argument {action.option_strings[-1]}: expected one argument")
+        return super()._get_values(action, arg_strings)
+
+    def usage_and_hint(self) -> str:
+        return f"{self.format_usage()}Try '{self.prog} --help' for help.\n"
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """The ``cloudos`` command: exits with the command's status, 125 for a usage error,
+    130 for ^C before the machine takes the signal over; never a traceback."""
+    words = sys.argv[1:] if argv is None else list(argv)
+    name = os.path.basename(sys.argv[0]) if argv is None else "cloudos"
+    prog = "python -m cloudos" if name == "__main__.py" else name
+    parser: _Parser | None = None
+    try:
+        parser, command, args = _parse(prog, words)
+        sys.exit(command(**vars(args)) or 0)
+    except UsageError as err:  # (from the parser, or from the command: its usage then)
+        usage = err.usage or (parser.usage_and_hint() if parser is not None else "")
+        sys.stderr.write(f"{usage}\nError: {err}\n")
+        sys.exit(EXIT_CLOUDOS)
+    except KeyboardInterrupt:  # ^C before the machine took the signal over
+        sys.stderr.write("\n")
+        sys.exit(128 + 2)
+    except BrokenPipeError:  # (cloudos syscalls | head): the reader is gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+
+
+def _parse(prog: str, words: list[str]) -> tuple[_Parser, Callable[..., Any], Any]:
+    """The command's parser, its function and its arguments; only that command's parser
+    is built."""
+    top = _Parser(prog, "%(prog)s [OPTIONS] COMMAND [ARGS]...", MAIN_HELP, COMMANDS_HELP)
+    top.add_argument("--version", action="version", version=f"cloudos, version {__version__}")
+    top.add_argument("command", choices=COMMANDS, metavar="COMMAND", help=argparse.SUPPRESS)
+    top.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    if not words:
+        top.print_help(sys.stderr)
+        sys.exit(EXIT_CLOUDOS)
+    chosen = top.parse_args(words)
+    make, command = COMMANDS[chosen.command]
+    parser, takes_value, variables = make(f"{top.prog} {chosen.command}")
+    # An option's variable (CLOUDOS_CPUS) counts as the option given first: checked as
+    # the option is, and the command line's own, later, wins.
+    environment = [f"{option}={os.environ[name]}" for option, name in variables.items()
+                   if os.environ.get(name)]
+    return parser, command, parser.parse_args(
+        environment + _values_attached(chosen.args, takes_value))
+
+
+def _values_attached(words: list[str], options: set[str]) -> list[str]:
+    """``words`` with each of ``options`` joined to its value ('-0 -sh' -> '-0=-sh') up
+    to PROGRAM: a value may start with '-' (as click took it), which argparse would
+    take for an option. PROGRAM and what follows are the program's, untouched."""
+    out: list[str] = []
+    rest = iter(words)
+    for word in rest:
+        if word in ("-", "--") or not word.startswith("-"):
+            return [*out, word, *rest]
+        value = next(rest, None) if word in options else None
+        if value == "--":  # (the option has no value: argparse says so)
+            return [*out, word, value, *rest]
+        out.append(word if value is None else f"{word}={value}")
+    return out
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a valid integer.") from None
+
+
+def _at_least(low: int) -> Callable[[str], int]:
+    """An option's type: a whole number >= low (click's IntRange(min=low))."""
+    def convert(text: str) -> int:
+        number = _integer(text)
+        if number < low:
+            raise argparse.ArgumentTypeError(f"{number} is not in the range x>={low}.")
+        return number
+    return convert
+
+
+def _seconds(text: str) -> float:
+    """--timeout's type: a number of seconds > 0 (click's FloatRange(min=0, min_open))."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a valid float.") from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{seconds} is not in the range x>0.")
+    return seconds
+
+
+def _cpu_count(text: str) -> int:
+    """--cpus's type: 1 to MAX_CPUS."""
+    cpus = _integer(text)
+    if not 1 <= cpus <= MAX_CPUS:
+        raise argparse.ArgumentTypeError(f"{cpus} CPUs asked for: CloudOS runs 1 to {MAX_CPUS}")
+    return cpus
+
+
+def _directory(text: str) -> str:
+    """--root's type: a directory that exists."""
+    if not os.path.exists(text):
+        raise argparse.ArgumentTypeError(f"Directory {text!r} does not exist.")
+    if not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"Directory {text!r} is a file.")
+    return text
+
+
+def _file(text: str) -> str:
+    """A file's type: not a directory; writable if it exists (--env-file only reads its
+    files, and says so when it cannot)."""
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"File {text!r} is a directory.")
+    return text
+
+
+def _output_file(text: str) -> str:
+    """A file CloudOS writes: not a directory, and writable if it exists."""
+    if os.path.exists(_file(text)) and not os.access(text, os.W_OK):
+        raise argparse.ArgumentTypeError(f"File {text!r} is not writable.")
+    return text
+
+
+Made = tuple[_Parser, set[str], dict[str, str]]
+
+
+def _run_parser(prog: str) -> Made:
+    """``cloudos run``'s parser, the options that take a value, and the environment
+    variables that stand for options (CLOUDOS_CPUS for --cpus). (Long, but one table:
+    an option a call, in --help's order.)"""
+    parser = _Parser(prog, "%(prog)s [OPTIONS] [--] PROGRAM [ARGS]...", RUN_HELP)
+    add = parser.add_argument
+    actions = [
+        add("--mem", default="1G", metavar="TEXT",
+            help="Guest RAM size (e.g. 256M, 2G).  [default: 1G]"),
+        add("--cpus", default=1, type=_cpu_count, metavar="INTEGER",
+            help=CPUS_HELP + "  [default: 1]"),
+        add("--backend", choices=["unicorn", "kvm", "auto"], metavar="[unicorn|kvm|auto]",
+            help="The virtual CPU: unicorn (an emulator, the default), kvm (/dev/kvm: guest "
+                 "code at native speed) or auto (kvm where /dev/kvm opens). Or from "
+                 "CLOUDOS_BACKEND."),
+        add("--kvm-fd", type=_at_least(0), metavar="FD",
+            help="KVM through this descriptor, an open /dev/kvm the parent passed "
+                 "(a jailer: root opens it, then starts CloudOS as another user); for the "
+                 "kvm and auto backends. Or from CLOUDOS_KVM_FD.  [x>=0]"),
+        add("--root", type=_directory, metavar="DIRECTORY",
+            help="Run on this root file system (read-only under a tmpfs)."),
+        add("--root-rw", action="store_true", help="With --root: writes reach the directory."),
+        add("--mount", dest="mounts", action="append", default=[],
+            metavar="HOSTDIR[:GUESTDIR][:rw]",
+            help="Show a host directory to the guest (read-only unless :rw; at the same "
+                 "path without GUESTDIR). Repeatable."),
+        add("-w", "--workdir", metavar="DIR",
+            help="Start in DIR (a guest path; default: the current directory)."),
+        add("--no-cwd", action="store_true",
+            help="Do not show the current directory to the guest."),
+        add("--show-mounts", action="store_true",
+            help="Print what the guest would see (and what is hidden) and exit."),
+        add("-e", "--env", dest="env_specs", action="append", default=[],
+            metavar="NAME[=VALUE]", help="Set NAME, or pass the host's NAME. Repeatable."),
+        add("--env-file", dest="env_files", action="append", default=[], type=_file,
+            metavar="FILE", help="NAME=VALUE (or NAME) lines to set, # comments. Repeatable."),
+        add("--inherit-env", action="store_true",
+            help="Start from the host's whole environment."),
+        add("-0", "--argv0", metavar="NAME", help="The program's argv[0]."),
+        add("-u", "--user", metavar="UID[:GID]",
+            help="The program's user and group ids (default: CloudOS's own)."),
+        add("--hostname", default="cloudos", metavar="NAME",
+            help="The machine's host name (uname -n).  [default: cloudos]"),
+        add("--timeout", type=_seconds, metavar="SECONDS",
+            help="Halt the machine after SECONDS of wall time (status 124).  [x>0]"),
+        add("--cpu-time", type=_at_least(1), metavar="SECONDS",
+            help="RLIMIT_CPU of every process: killed after SECONDS of CPU time.  [x>=1]"),
+        add("--max-procs", type=_at_least(1), metavar="N",
+            help="RLIMIT_NPROC: at most N tasks per user (fork: EAGAIN; not for uid 0).  "
+                 "[x>=1]"),
+        add("--max-open-files", type=_at_least(3), metavar="N",
+            help="RLIMIT_NOFILE for the program (recorded: getrlimit reports it).  [x>=3]"),
+        add("-v", "--verbose", action="store_true", help="Show the boot log on stderr."),
+        add("--syscall-stats", action="store_true",
+            help="Print per-syscall counts and times at exit."),
+        add("--sched-trace", type=_output_file, metavar="FILE",
+            help="Write the scheduler's decisions as Chrome/Perfetto trace JSON to this file."),
+        add("--strace", nargs="?", const="-", metavar="=FILE",
+            help="Write every system call in strace's format to FILE (--strace alone: to "
+                 "stderr)."),
+        add("--strace-filter", metavar="CALL,...",
+            help="Show only these calls (as strace -e trace=open,read)."),
+        add("--strace-size", type=_at_least(0), default=32, metavar="N",
+            help="Cut strings after N bytes (strace -s).  [default: 32; x>=0]"),
+        add("--strace-timestamps", action="store_true",
+            help="Start each line with the time of day in microseconds (strace -tt)."),
+        add("--strace-durations", action="store_true",
+            help="End each call with the time spent in it (strace -T)."),
+        add("--trace", dest="timeline", type=_output_file, metavar="FILE.json",
+            help="Write a Chrome/Perfetto timeline of the whole machine (system calls, "
+                 "IPC flows, faults, signals, scheduling) to FILE.json."),
+        add("--aslr", choices=["boot", "exec", "off"], default="boot",
+            metavar="[boot|exec|off]",
+            help="Address space layout randomization: boot (random once per boot for "
+                 "each program, the same at each exec: its translated code is reused), "
+                 "exec (fresh at every exec, as Linux), off (fixed addresses, as setarch "
+                 "-R). Or from CLOUDOS_ASLR.  [default: boot]"),
+        add("--no-aslr", action="store_true",
+            help="Load programs at fixed addresses (reproducible runs): --aslr off."),
+        add("--no-files", action="store_true",
+            help="Sandbox: give the program no FILE capability (every file call: EACCES)."),
+        add("--net", dest="network", choices=["none", "host"], default="none",
+            metavar="[none|host]",
+            help="none: the guest's own loopback only (elsewhere: ENETUNREACH); host: the "
+                 "program holds the NETWORK capability, and its TCP and UDP sockets reach "
+                 "the host's network through host sockets.  [default: none]"),
+        add("-p", "--publish", dest="published", action="append", default=[],
+            metavar="[ADDRESS:]HOSTPORT:GUESTPORT[/udp]",
+            help="Forward TCP connections (or with /udp, datagrams) to the host's ADDRESS "
+                 "(127.0.0.1 by default):HOSTPORT to the guest's loopback port GUESTPORT. "
+                 "Repeatable."),
+        add("--inject-crash", dest="crashes", action="append", default=[],
+            metavar="SERVER:N[:COUNT]",
+            help="Fault injection: SERVER (vfs or net) crashes on its Nth call (COUNT calls "
+                 "in a row)."),
+        add("--preempt-stress", type=_integer, metavar="SEED",
+            help="Testing: preempt guest code after a random 1-8 blocks (seeded), to make "
+                 "races show at once."),
+    ]
+    add("command", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    return parser, _taking_values(actions), {
+        "--cpus": "CLOUDOS_CPUS", "--backend": "CLOUDOS_BACKEND", "--aslr": "CLOUDOS_ASLR",
+        "--preempt-stress": "CLOUDOS_PREEMPT_STRESS"}
+
+
+def _taking_values(actions: list[argparse.Action]) -> set[str]:
+    """The option strings that take exactly one value (not a flag, not --strace's
+    optional one)."""
+    return {option for action in actions if action.nargs is None
+            for option in action.option_strings}
+
+
+def _boot_parser(prog: str) -> Made:
+    """``cloudos boot``'s parser (as _run_parser)."""
+    parser = _Parser(prog, "%(prog)s [OPTIONS]", BOOT_HELP)
+    add = parser.add_argument
+    actions = [
+        add("--mem", metavar="TEXT",
+            help="Guest RAM size (default 1G; or mem= on the cmdline)."),
+        add("--init", metavar="TEXT", help="The first program (default /bin/sh)."),
+        add("--cmdline", default="", metavar="TEXT",
+            help="Boot parameters: init=, mem=, loglevel=, quiet, nokaslr, maxcpus=, nosmp."),
+        add("--cpus", default=1, type=_cpu_count, metavar="INTEGER",
+            help=CPUS_HELP + "  [default: 1]"),
+    ]
+    return parser, _taking_values(actions), {"--cpus": "CLOUDOS_CPUS"}
+
+
+def _syscalls_parser(prog: str) -> Made:
+    """``cloudos syscalls``'s parser (as _run_parser)."""
+    parser = _Parser(prog, "%(prog)s [OPTIONS]", SYSCALLS_HELP)
+    parser.add_argument("--missing", action="store_true",
+                        help="List only the system calls that return ENOSYS.")
+    return parser, set(), {}
+
+
+def run(mem: str, cpus: int, backend: str | None, kvm_fd: int | None, root: str | None,
+        root_rw: bool, mounts: list[str], workdir: str | None, no_cwd: bool,
+        show_mounts: bool, env_specs: list[str], env_files: list[str], inherit_env: bool,
+        argv0: str | None, user: str | None, hostname: str, timeout: float | None,
+        cpu_time: int | None, max_procs: int | None, max_open_files: int | None,
+        verbose: bool, syscall_stats: bool, sched_trace: str | None, strace: str | None,
+        strace_filter: str | None, strace_size: int, strace_timestamps: bool,
+        strace_durations: bool, timeline: str | None, aslr: str, no_aslr: bool,
+        no_files: bool, network: str, published: list[str], crashes: list[str],
+        preempt_stress: int | None, command: list[str]) -> None:
+    """``cloudos run``: its options are _run_parser's."""
+    _backend(backend)
+    _kvm_fd(kvm_fd)
     _import_machine()
     from cloudos.hal.console import KernelLog
     from cloudos.machine import Machine, Sandbox, Start
 
     if root_rw and root is None:
-        raise click.UsageError("--root-rw needs --root DIR")
+        raise UsageError("--root-rw needs --root DIR")
     sandbox, start_dir = _sandbox(root, root_rw, _parse_mounts(mounts), workdir, no_cwd)
     if show_mounts:
         _print_mounts(sandbox, start_dir)
         return
+    if command[:1] == ["--"]:  # (argparse leaves the "--" before PROGRAM in)
+        command = command[1:]
     if not command:
-        raise click.UsageError("no PROGRAM to run (cloudos run [OPTIONS] -- PROGRAM [ARGS]...)")
+        raise UsageError("no PROGRAM to run (cloudos run [OPTIONS] -- PROGRAM [ARGS]...)")
     size = parse_size(mem)
     crash = parse_crashes(crashes)
     publish = parse_publish(published)
@@ -263,8 +471,7 @@ def run(mem: str, cpus: int, root: str | None, root_rw: bool, mounts: tuple[str,
                    ((RLIMIT_NPROC, max_procs), (RLIMIT_NOFILE, max_open_files))
                    if value is not None)
     if not 0 < len(os.fsencode(hostname)) <= 64 or "\0" in hostname:
-        raise click.BadParameter(f"{hostname!r} is not a host name (1-64 bytes)",
-                                 param_hint="--hostname")
+        raise UsageError(f"{hostname!r} is not a host name (1-64 bytes)", "--hostname")
     start = Start(start_dir, uid, gid, limits, timeout, cpu_time, hostname)
     program, *args = command
     tracing = _trace_options(strace, strace_filter, strace_size, strace_timestamps,
@@ -284,7 +491,7 @@ def _trace_options(strace: str | None, only: str | None, size: int, timestamps: 
     """The tracing a run asks for, or None when it asks for none (the tracers' modules,
     about 7 ms of imports, then stay unloaded)."""
     if only is not None and strace is None:
-        raise click.UsageError("--strace-filter needs --strace")
+        raise UsageError("--strace-filter needs --strace")
     if strace is None and timeline is None:
         return None
     from cloudos.trace.session import Options
@@ -297,21 +504,21 @@ def _trace_options(strace: str | None, only: str | None, size: int, timestamps: 
         names = frozenset(n.strip() for n in only.split(",") if n.strip())
         unknown = unknown_names(set(names))
         if unknown:
-            raise click.BadParameter(f"no such system call: {', '.join(sorted(unknown))}",
-                                     param_hint="--strace-filter")
+            raise UsageError(f"no such system call: {', '.join(sorted(unknown))}",
+                             "--strace-filter")
     return Options(strace, names, size, timestamps, durations, timeline)
 
 
-def _parse_mounts(specs: tuple[str, ...]) -> tuple[Any, ...]:
+def _parse_mounts(specs: Sequence[str]) -> tuple[Any, ...]:
     from cloudos.sandbox import Mount
 
     try:
         parsed = tuple(Mount.parse(m) for m in specs)
     except ValueError as err:
-        raise click.BadParameter(str(err), param_hint="--mount") from None
+        raise UsageError(str(err), "--mount") from None
     for mount in parsed:
         if not os.path.isdir(mount.host):
-            raise click.BadParameter(f"{mount.host} is not a directory", param_hint="--mount")
+            raise UsageError(f"{mount.host} is not a directory", "--mount")
     return parsed
 
 
@@ -322,8 +529,7 @@ def _sandbox(root: str | None, root_rw: bool, mounts: tuple[Any, ...], workdir: 
     from cloudos.sandbox import Mount, Sandbox, cwd_refusal, visible_in_default_root, within
 
     if workdir is not None and not workdir.startswith("/"):
-        raise click.BadParameter(f"{workdir!r} is not an absolute guest path",
-                                 param_hint="--workdir")
+        raise UsageError(f"{workdir!r} is not an absolute guest path", "--workdir")
     root = os.path.abspath(root) if root is not None else None
     cwd = os.getcwd()
     shared = mounts
@@ -340,7 +546,7 @@ def _sandbox(root: str | None, root_rw: bool, mounts: tuple[Any, ...], workdir: 
         elif workdir is not None or no_cwd:
             start = workdir or "/"
         else:
-            raise click.UsageError(
+            raise UsageError(
                 f"the current directory {cwd} is not shown to the guest: {why}. Run from a "
                 f"project directory, share it deliberately with --mount {cwd}, or start "
                 "elsewhere with -w DIR")
@@ -353,13 +559,13 @@ def _print_mounts(sandbox: Any, start: str) -> None:
     rows = sandbox.table()
     width = max(len(row[0]) for row in rows)
     for guest, what, access in rows:
-        click.echo(f"{guest:<{width}}  {what}  ({access})")
-    click.echo(f"the program starts in {start}")
+        print(f"{guest:<{width}}  {what}  ({access})")
+    print(f"the program starts in {start}")
     if sandbox.root is None:
-        click.echo("hidden from the host's system directories: every file other users "
+        print("hidden from the host's system directories: every file other users "
                    "cannot read, every directory they cannot list, and")
         for pattern, why in HIDDEN:
-            click.echo(f"  {pattern:<40} {why}")
+            print(f"  {pattern:<40} {why}")
 
 
 def parse_user(spec: str | None) -> tuple[int, int]:
@@ -369,7 +575,7 @@ def parse_user(spec: str | None) -> tuple[int, int]:
     uid_text, _, gid_text = spec.partition(":")
     if not uid_text.isdigit() or gid_text and not gid_text.isdigit() \
             or int(uid_text) >= 1 << 32 or gid_text and int(gid_text) >= 1 << 32:
-        raise click.BadParameter(f"{spec!r} is not UID[:GID] (numbers)", param_hint="--user")
+        raise UsageError(f"{spec!r} is not UID[:GID] (numbers)", "--user")
     uid = int(uid_text)
     if gid_text:
         return uid, int(gid_text)
@@ -380,8 +586,8 @@ def parse_user(spec: str | None) -> tuple[int, int]:
         return uid, uid
 
 
-def guest_environment(host: Mapping[str, str], specs: tuple[str, ...] = (),
-                      files: tuple[str, ...] = (), inherit: bool = False,
+def guest_environment(host: Mapping[str, str], specs: Sequence[str] = (),
+                      files: Sequence[str] = (), inherit: bool = False,
                       uid: int = 0) -> dict[str, str]:
     """The program's environment: the minimal one (or the host's with ``inherit``), then
     each --env-file's lines, then each -e, in order."""
@@ -392,14 +598,14 @@ def guest_environment(host: Mapping[str, str], specs: tuple[str, ...] = (),
             with open(name, encoding="utf-8", errors="surrogateescape") as f:
                 lines += [(line.strip(), f"--env-file {name}") for line in f]
         except OSError as err:
-            raise click.BadParameter(f"{name}: {err.strerror}", param_hint="--env-file") from None
+            raise UsageError(f"{name}: {err.strerror}", "--env-file") from None
     lines += [(spec, "--env") for spec in specs]
     for spec, where in lines:
         if not spec or spec.startswith("#"):
             continue
         name, equals, value = spec.partition("=")
         if not name or "\0" in spec:
-            raise click.BadParameter(f"{spec!r} is not NAME[=VALUE]", param_hint=where)
+            raise UsageError(f"{spec!r} is not NAME[=VALUE]", where)
         if equals:
             env[name] = value
         elif name in host:
@@ -480,10 +686,10 @@ def _run_machine(build: Callable[[], Any], log: Any, program: str, argv: list[st
         hint = ""
         if err.errno == 2 and program.startswith("/") and os.path.exists(program):
             hint = " in the guest (it is on the host: share its directory with --mount)"
-        click.echo(f"cloudos: {err}{hint}", err=True)
+        print(f"cloudos: {err}{hint}", file=sys.stderr)
         sys.exit(EXIT_NOT_FOUND if err.errno == 2 else EXIT_CANNOT_EXECUTE)
     except (SetupError, ValueError) as err:  # the machine cannot be built or start as asked
-        click.echo(f"cloudos: {err}", err=True)
+        print(f"cloudos: {err}", file=sys.stderr)
         sys.exit(EXIT_CLOUDOS)
     except KeyboardInterrupt:  # ^C while the machine was still being built
         sys.exit(128 + 2)
@@ -492,7 +698,7 @@ def _run_machine(build: Callable[[], Any], log: Any, program: str, argv: list[st
             from cloudos.panic import report
             report(machine.kernel, err, sys.stderr)
         else:
-            click.echo(f"cloudos: kernel panic: {type(err).__name__}: {err}", err=True)
+            print(f"cloudos: kernel panic: {type(err).__name__}: {err}", file=sys.stderr)
         sys.exit(EXIT_KERNEL_PANIC)
     finally:
         if terminal is not None:  # a guest may have left the terminal raw
@@ -507,14 +713,6 @@ def _run_machine(build: Callable[[], Any], log: Any, program: str, argv: list[st
     _exit_now(status)
 
 
-@main.command()
-@click.option("--mem", default=None, help="Guest RAM size (default 1G; or mem= on the cmdline).")
-@click.option("--init", "init", default=None, help="The first program (default /bin/sh).")
-@click.option("--cmdline", default="", help="Boot parameters: init=, mem=, loglevel=, quiet, "
-                                          "nokaslr, maxcpus=, nosmp.")
-@click.option("--cpus", default=1, show_default=True, envvar="CLOUDOS_CPUS",
-              callback=lambda _c, _p, n: _check_cpus(n),
-              type=int, help=CPUS_HELP)
 def boot(mem: str | None, init: str | None, cmdline: str, cpus: int) -> None:
     """Boot a machine with the boot log on the console and a shell as init."""
     _import_machine()
@@ -522,7 +720,8 @@ def boot(mem: str | None, init: str | None, cmdline: str, cpus: int) -> None:
     from cloudos.machine import Machine, Start
 
     params = parse_cmdline(cmdline)
-    size = parse_size(mem or params.get("mem", "1G"))
+    size = parse_size(mem, "--mem") if mem is not None else \
+        parse_size(params.get("mem", "1G"), "--cmdline")
     level = 4 if "quiet" in params else int(params.get("loglevel", "6"))
     program = init or params.get("init", "/bin/sh")
     if "nosmp" in params:  # Linux's parameters: nosmp, or at most maxcpus= CPUs
@@ -535,13 +734,6 @@ def boot(mem: str | None, init: str | None, cmdline: str, cpus: int) -> None:
                                  cpus=cpus), log,
                  program, [program], default_environment(os.environ, os.getuid()), Start(),
                  interactive=True)
-
-
-def _check_cpus(cpus: int) -> int:
-    if not 1 <= cpus <= MAX_CPUS:
-        raise click.BadParameter(f"{cpus} CPUs asked for: CloudOS runs 1 to {MAX_CPUS}",
-                                 param_hint="--cpus")
-    return cpus
 
 
 def _save_terminal() -> list[Any] | None:
@@ -558,18 +750,16 @@ def parse_cmdline(cmdline: str) -> dict[str, str]:
     for word in cmdline.split():
         key, _, value = word.partition("=")
         if key not in known:
-            raise click.BadParameter(f"unknown boot parameter {key!r} (known: "
-                                     f"{', '.join(sorted(known))})", param_hint="--cmdline")
+            raise UsageError(f"unknown boot parameter {key!r} (known: "
+                             f"{', '.join(sorted(known))})", "--cmdline")
         params[key] = value
     if not params.get("loglevel", "0").isdigit():
-        raise click.BadParameter("loglevel= takes a number 0-7", param_hint="--cmdline")
+        raise UsageError("loglevel= takes a number 0-7", "--cmdline")
     if not params.get("maxcpus", "0").isdigit():
-        raise click.BadParameter("maxcpus= takes a number", param_hint="--cmdline")
+        raise UsageError("maxcpus= takes a number", "--cmdline")
     return params
 
 
-@main.command()
-@click.option("--missing", is_flag=True, help="List only the system calls that return ENOSYS.")
 def syscalls(missing: bool) -> None:
     """Print the Linux system call table and how much of it CloudOS implements."""
     from rich.console import Console
@@ -597,3 +787,9 @@ def syscalls(missing: bool) -> None:
     console.print(f"{len(rows)} system calls: {counts[Support.FULL]} full, "
                   f"{counts[Support.PARTIAL]} partial, {counts[Support.NONE]} ENOSYS "
                   f"({100 * (len(rows) - counts[Support.NONE]) / len(rows):.1f}% covered)")
+
+
+# Each command's parser (built only for the command run) and function.
+COMMANDS: dict[str, tuple[Callable[[str], Made], Callable[..., Any]]] = {
+    "run": (_run_parser, run), "boot": (_boot_parser, boot),
+    "syscalls": (_syscalls_parser, syscalls)}

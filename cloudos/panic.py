@@ -59,5 +59,5 @@ def _call(registers: dict[str, int]) -> str:
 
 
 def _our_frames(tb: TracebackType | None) -> list[traceback.FrameSummary]:
-    """The frames of the traceback inside CloudOS (not Unicorn's or click's)."""
+    """The frames of the traceback inside CloudOS (not Unicorn's or argparse's)."""
     return [f for f in traceback.extract_tb(tb) if f.filename.startswith(PACKAGE)]

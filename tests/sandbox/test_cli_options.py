@@ -16,19 +16,78 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def _usage_error(done: subprocess.CompletedProcess[bytes], option: str) -> bool:
+    """A usage error: status 125, the usage line, and one message that names ``option``."""
+    err = done.stderr.decode()
+    message = [line for line in err.splitlines() if line.startswith("Error: ")]
+    return done.returncode == 125 and err.startswith("Usage: ") and "Traceback" not in err \
+        and len(message) == 1 and option in message[0]
+
+
 def test_an_unknown_option_is_a_usage_error(cloudos) -> None:
     done = cloudos("--frobnicate", "--", "/bin/true")
-    assert done.returncode == 125 and b"No such option" in done.stderr
+    assert _usage_error(done, "--frobnicate"), done.stderr
+
+
+def test_bad_values_are_usage_errors_naming_the_option(cloudos) -> None:
+    for args, option in ((("--mem", "lots"), "--mem"), (("--mem",), "--mem"),
+                         (("--cpus", "x"), "--cpus"), (("--cpus", "0"), "--cpus"),
+                         (("--cpus", "17"), "--cpus"), (("--timeout", "0"), "--timeout"),
+                         (("--max-open-files", "2"), "--max-open-files"),
+                         (("--backend", "qemu"), "--backend"),
+                         (("--root", "/no/such/dir"), "--root")):
+        done = cloudos(*args, "--", "/bin/true")
+        assert _usage_error(done, option), (args, done.stderr)
+    assert _usage_error(cloudos(), "PROGRAM")
+
+
+def test_run_stops_at_the_first_positional(cloudos) -> None:
+    """What follows PROGRAM is PROGRAM's, options and "--" too; a "--" before PROGRAM
+    ends CloudOS's options and is not part of the command."""
+    done = cloudos("--mem", "64M", "/bin/echo", "--mem", "x", "-v", "--")
+    assert (done.returncode, done.stdout) == (0, b"--mem x -v --\n"), done.stderr
+    done = cloudos("--", "/bin/echo", "-x", "--help")
+    assert (done.returncode, done.stdout) == (0, b"-x --help\n"), done.stderr
+    done = cloudos("-0", "-sh", "--", "/bin/sh", "-c", "echo $0")  # (a login shell's name)
+    assert done.stdout == b"-sh\n", done.stderr
+
+
+def test_strace_with_and_without_a_file(tmp_path: Path, cloudos) -> None:
+    done = cloudos("--strace", "--", "/bin/true")
+    assert done.returncode == 0 and b"exit_group(0)" in done.stderr, done.stderr
+    log = tmp_path / "strace.log"
+    done = cloudos(f"--strace={log}", "--", "/bin/true")
+    assert done.returncode == 0 and b"exit_group" not in done.stderr, done.stderr
+    assert "exit_group(0)" in log.read_text()
+
+
+def test_cpus_from_the_environment(cloudos) -> None:
+    done = cloudos("--", "/bin/nproc", env={"CLOUDOS_CPUS": "3"})
+    assert done.stdout == b"3\n", done.stderr
+    done = cloudos("--cpus", "2", "--", "/bin/nproc", env={"CLOUDOS_CPUS": "3"})
+    assert done.stdout == b"2\n", done.stderr  # the command line wins
+    assert _usage_error(cloudos("--", "/bin/true", env={"CLOUDOS_CPUS": "99"}), "--cpus")
 
 
 def test_version_and_an_accurate_help(cloudos) -> None:
     version = subprocess.run([sys.executable, "-m", "cloudos", "--version"], cwd=REPO_ROOT,
                              capture_output=True)
     assert version.returncode == 0 and version.stdout.startswith(b"cloudos, version ")
-    help_text = cloudos("--help").stdout
+    done = cloudos("--help")
+    assert done.returncode == 0 and done.stdout.startswith(b"Usage: "), done.stderr
+    help_text = done.stdout
     assert b"static x86_64 ELF" not in help_text
-    for word in (b"#!", b"--timeout", b"124", b"125", b"126", b"127", b"--root"):
+    for word in (b"#!", b"--timeout", b"124", b"125", b"126", b"127", b"--root",
+                 b"-w, --workdir DIR", b"--strace [=FILE]", b"[default: 1G]"):
         assert word in help_text, word
+    # RUN_HELP's table as written, not rewrapped
+    table_row = b"\n  CWD          the directory you run from, read-only, where PROGRAM starts"
+    assert table_row + b" (not /,\n" in help_text and b"\x08" not in help_text
+    top = subprocess.run([sys.executable, "-m", "cloudos", "--help"], cwd=REPO_ROOT,
+                         capture_output=True)
+    assert top.returncode == 0
+    for command in (b"run", b"boot", b"syscalls"):
+        assert b"\n  " + command + b" " in top.stdout, command
 
 
 def test_environment_options(tmp_path: Path, cloudos) -> None:
