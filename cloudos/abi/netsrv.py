@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from cloudos.abi.enums import IntEnum
-from cloudos.abi.record import record
+from cloudos.abi.record import Record
 
 
 class NetOp(IntEnum):
@@ -37,8 +37,7 @@ class NetOp(IntEnum):
 RESET_EVENTS = 0x1 | 0x4 | 0x8 | 0x10
 
 
-@record
-class NetCall:
+class NetCall(Record):
     """A socket call on the socket ``handle`` (0: ``socket`` itself); ``nonblock``: the
     open file's O_NONBLOCK, which the VFS keeps."""
     OP: ClassVar[NetOp] = NetOp.CALL
@@ -47,8 +46,7 @@ class NetCall:
     call: Any
 
 
-@record
-class NetRead:
+class NetRead(Record):
     """read(2) (``lengths`` None, one grant, or ``inline``: the read's ``abi.vfs.Inline``)
     or readv(2) (a grant per length)."""
     count: int
@@ -56,23 +54,20 @@ class NetRead:
     inline: Any = None
 
 
-@record
-class NetWrite:
+class NetWrite(Record):
     """write(2) or writev(2) of ``data`` (copied in by the VFS); ``whole``: sendfile's,
     which takes every byte or fails (its source's offset moved already)."""
     data: bytes
     whole: bool = False
 
 
-@record
-class NetClose:
+class NetClose(Record):
     """The VFS let go of the socket ``handle`` (its last fd closed)."""
     OP: ClassVar[NetOp] = NetOp.CLOSE
     handle: int
 
 
-@record
-class NetWatch:
+class NetWatch(Record):
     """The VFS is about to poll these sockets (poll, select, epoll, sendfile): the net
     server answers with their events (a ``SocketEvents`` marked ``watched``), and from
     then on tells the VFS of every change to them. The sockets nobody polls cost no
@@ -81,15 +76,13 @@ class NetWatch:
     handles: tuple[int, ...]
 
 
-@record
-class NetPoll:
+class NetPoll(Record):
     """The net server's own timer notification: poll the host sockets (``net.host``)."""
     OP: ClassVar[NetOp] = NetOp.POLL_HOST
     tick: int
 
 
-@record
-class SocketTimeout:
+class SocketTimeout(Record):
     """The net server's own timer notification: the parked socket call ``key`` has waited
     its SO_RCVTIMEO or SO_SNDTIMEO (``net.sockets``)."""
     OP: ClassVar[NetOp] = NetOp.SOCKET_TIMEOUT

@@ -1,13 +1,16 @@
 """Records: frozen, slotted value classes that are cheap to declare.
 
-Owns: ``record``, a class decorator that makes a class of annotated fields into an
-immutable value with ``__slots__``, a positional-or-keyword ``__init__``, equality,
-hashing and a repr, as ``@dataclass(frozen=True, slots=True)`` does (mypy sees it as
-one, through ``dataclass_transform``), and ``fields``, the declared fields.
-Why not dataclasses: declaring the VFS protocol's ~80 requests with them costs
+Owns: ``Record``, a base class that makes a class of annotated fields
+(``class Read(Record): fd: int ...``) into an immutable value with ``__slots__``, a
+positional-or-keyword ``__init__``, equality, hashing and a repr, as
+``@dataclass(frozen=True, slots=True)`` does (mypy sees it as one, through
+``dataclass_transform``), and ``fields``, the declared fields.
+Why not dataclasses: declaring the VFS protocol's ~130 requests with them costs
 about 35 ms at every start of CloudOS (each generates and compiles five methods and
-rebuilds the class for its slots); a record compiles one ``__init__`` when its first
-instance is made, shares the rest, and builds faster instances.
+rebuilds the class for its slots); a record's class is made once, with its slots, by
+the base's metaclass, shares the base's methods, and compiles its ``__init__`` when its
+first instance is made (~10 us a class, against ~20 us when a decorator made each
+class a second time, to give it slots).
 Never: validates values (a request's shape is checked by ``abi.shapes``).
 Called by: ``abi.vfs``.
 """
@@ -36,22 +39,56 @@ class Field(NamedTuple):
     default: Any  # _MISSING when the field is required
 
 
+class _Made(type):
+    """Record's metaclass: a record class is made with its fields as its slots."""
+
+    def __new__(mcls, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) \
+            -> _Made:
+        if not bases:  # (Record itself)
+            return super().__new__(mcls, name, bases, namespace)
+        own = namespace.get("__annotations__", {})
+        fields = tuple(Field(name, hint, namespace.get(name, _MISSING))
+                       for name, hint in own.items() if not str(hint).startswith("ClassVar"))
+        names = tuple(f.name for f in fields)
+        body = {k: v for k, v in namespace.items() if k not in names}
+        body.update(__slots__=names, __match_args__=names, __record_fields__=fields)
+        made = super().__new__(mcls, name, bases, body)
+        type.__setattr__(made, "__init__", _first_init(made, fields))
+        return made
+
+
 @dataclass_transform(frozen_default=True)
-def record(cls: type[T]) -> type[T]:
-    """``cls`` as a frozen, slotted value class of its annotated fields (ClassVars excluded)."""
-    own = cls.__dict__.get("__annotations__", {})
-    fields = tuple(Field(name, hint, cls.__dict__.get(name, _MISSING))
-                   for name, hint in own.items() if not str(hint).startswith("ClassVar"))
-    names = tuple(f.name for f in fields)
-    namespace = {k: v for k, v in cls.__dict__.items()
-                 if k not in names and k not in ("__dict__", "__weakref__")}
-    namespace.update(__slots__=names, __match_args__=names, __record_fields__=fields,
-                     __setattr__=_frozen,
-                     __delattr__=_frozen, __eq__=_eq, __hash__=_hash, __repr__=_repr,
-                     __getstate__=_getstate, __setstate__=_setstate)
-    made: type[T] = type(cls.__name__, cls.__bases__, namespace)
-    type.__setattr__(made, "__init__", _first_init(made, fields))
-    return made
+class Record(metaclass=_Made):
+    """The base of records: a subclass's annotated fields (ClassVars excluded) are its
+    values."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        same: bool = _values(self) == _values(other)
+        return same
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, _values(self)))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({args})"
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return _values(self)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for name, value in zip(self.__slots__, state):
+            object.__setattr__(self, name, value)
 
 
 def fields(cls: type) -> tuple[Field, ...]:
@@ -96,32 +133,3 @@ def _init(name: str, fields: tuple[Field, ...]) -> Callable[..., None]:
 
 def _values(self: Any) -> tuple[Any, ...]:
     return tuple(getattr(self, name) for name in self.__slots__)
-
-
-def _frozen(self: Any, name: str, *_: Any) -> None:
-    raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-
-def _eq(self: Any, other: object) -> Any:
-    if type(other) is not type(self):
-        return NotImplemented
-    same: bool = _values(self) == _values(other)
-    return same
-
-
-def _hash(self: Any) -> int:
-    return hash((type(self).__name__, _values(self)))
-
-
-def _repr(self: Any) -> str:
-    args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
-    return f"{type(self).__name__}({args})"
-
-
-def _getstate(self: Any) -> tuple[Any, ...]:
-    return _values(self)
-
-
-def _setstate(self: Any, state: tuple[Any, ...]) -> None:
-    for name, value in zip(self.__slots__, state):
-        object.__setattr__(self, name, value)

@@ -2,7 +2,7 @@
 
 Owns: ``Op`` (a request's number: the Linux system call it serves, or a
 lifecycle op above Linux's numbers), one frozen dataclass per request with its
-arguments named and typed (a ``record``: frozen and slotted, like a frozen dataclass
+arguments named and typed (a ``Record``: frozen and slotted, like a frozen dataclass
 but cheap to declare), the typed answers (``Again``, ``SignalsReady``,
 ``Received``, ``PollReady``, ``BytesOut``, ``ExecImage``, ``MappedFile``,
 ``LockHolder``, ``FileOwner``, ``PidTarget``), the
@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from cloudos.abi.enums import Enum, IntEnum
-from cloudos.abi.record import record
+from cloudos.abi.record import Record
 from cloudos.abi.shapes import Shape, shape_of
 from cloudos.abi.errno import Errno
 
@@ -97,15 +97,13 @@ class Again(Enum):
     INTERRUPTED = "interrupted"
 
 
-@record
-class SignalsReady:
+class SignalsReady(Record):
     """A signalfd read: signals of ``mask`` are pending; the personality takes them."""
 
     mask: int
 
 
-@record
-class Received:
+class Received(Record):
     """A recvmsg: bytes received, control-buffer bytes used, and the msg_flags to report."""
 
     count: int
@@ -114,16 +112,14 @@ class Received:
     name: bytes = b""  # the sender's sockaddr (msg_name), if it has one
 
 
-@record
-class MqReceived:
+class MqReceived(Record):
     """A message mq_timedreceive took, and its priority."""
 
     data: bytes
     prio: int
 
 
-@record
-class MqAttr:
+class MqAttr(Record):
     """A queue's struct mq_attr, as it was before mq_getsetattr changed it."""
 
     flags: int
@@ -132,8 +128,7 @@ class MqAttr:
     curmsgs: int
 
 
-@record
-class PidTarget:
+class PidTarget(Record):
     """A pidfd's process: its pid, whether it has exited (the pid may be reaped), and
     whether the pidfd is PIDFD_NONBLOCK (waitid's P_PIDFD answers EAGAIN, not waits)."""
 
@@ -142,16 +137,14 @@ class PidTarget:
     nonblock: bool
 
 
-@record
-class PollReady:
+class PollReady(Record):
     """A poll without a pollfd array (select's): the count ready and each fd's revents."""
 
     count: int
     revents: tuple[int, ...]
 
 
-@record
-class BytesOut:
+class BytesOut(Record):
     """A result with bytes the personality copies to the caller's (buffer, length) pair,
     cut to the buffer, with the full length written back (a sockaddr, an option)."""
 
@@ -159,8 +152,7 @@ class BytesOut:
     data: bytes
 
 
-@record
-class ExecImage:
+class ExecImage(Record):
     """What execve needs: the program's path and bytes, the dynamic loader it names (or
     None), the argv a #! line prepends, and the identities that key the page cache."""
 
@@ -182,8 +174,7 @@ class Sharing(IntEnum):
     SHARED_WRITE = 2  # MAP_SHARED with PROT_WRITE: readable and writable
 
 
-@record
-class MappedFile:
+class MappedFile(Record):
     """An ``MmapRead``'s answer: the bytes, and the file's identity for the page cache:
     (st_dev, st_ino) for a shared mapping (its one set of pages), (st_dev, st_ino, size,
     mtime) for a private one; ``writable``: the file is open for writing."""
@@ -194,8 +185,7 @@ class MappedFile:
     path: bytes = b""  # the file's path, for /proc/<pid>/maps
 
 
-@record
-class LockHolder:
+class LockHolder(Record):
     """An F_GETLK's answer when a lock conflicts: the holder's lock as struct flock
     reports it (``length`` 0: to the end of the file; ``pid`` -1: an OFD lock)."""
 
@@ -205,8 +195,7 @@ class LockHolder:
     pid: int
 
 
-@record
-class NsTarget:
+class NsTarget(Record):
     """A setns's namespace file: its namespace's CLONE_NEW* flag and the process whose
     namespace it is (the VFS joined a mount namespace itself; the personality joins a
     UTS namespace)."""
@@ -215,8 +204,7 @@ class NsTarget:
     pid: int
 
 
-@record
-class FileOwner:
+class FileOwner(Record):
     """An F_GETOWN_EX's answer: struct f_owner_ex (an ``OwnerType`` and an id)."""
 
     type: int
@@ -241,8 +229,7 @@ class Inline:
 
 
 # -- requests -----------------------------------------------------------------------
-@record
-class Read:
+class Read(Record):
     """read(2) into one grant, or (``inline``) into the answer; ``pgid``/``sid``: the
     caller's job, for the terminal."""
     OP: ClassVar[Op] = Op.READ
@@ -253,8 +240,7 @@ class Read:
     inline: Inline | None = None
 
 
-@record
-class Write:
+class Write(Record):
     """write(2) from one grant, or of ``data`` (``count`` bytes, carried in the request);
     ``pgid`` 0: SIGTTOU would not stop the writer."""
     OP: ClassVar[Op] = Op.WRITE
@@ -265,8 +251,7 @@ class Write:
     data: bytes | None = None
 
 
-@record
-class Readv:
+class Readv(Record):
     """readv(2): one grant per iovec, of these lengths; ``iov_error``: the errno of an iovec
     array the personality could not take, answered once the fd has passed Linux's checks."""
     OP: ClassVar[Op] = Op.READV
@@ -277,8 +262,7 @@ class Readv:
     iov_error: int = 0
 
 
-@record
-class Writev:
+class Writev(Record):
     """writev(2): one grant per iovec, of these lengths; ``iov_error``: the errno of an iovec
     array the personality could not take, answered once the fd has passed Linux's checks."""
     OP: ClassVar[Op] = Op.WRITEV
@@ -289,8 +273,7 @@ class Writev:
     iov_error: int = 0
 
 
-@record
-class Pread:
+class Pread(Record):
     """pread64, or preadv with ``lengths`` (one grant each)."""
     OP: ClassVar[Op] = Op.PREAD
     fd: int
@@ -300,8 +283,7 @@ class Pread:
     iov_error: int = 0  # (as Readv's)
 
 
-@record
-class Pwrite:
+class Pwrite(Record):
     """pwrite64, or pwritev with ``lengths`` (one grant each)."""
     OP: ClassVar[Op] = Op.PWRITE
     fd: int
@@ -311,22 +293,19 @@ class Pwrite:
     iov_error: int = 0  # (as Readv's)
 
 
-@record
-class Close:
+class Close(Record):
     OP: ClassVar[Op] = Op.CLOSE
     fd: int
 
 
-@record
-class Lseek:
+class Lseek(Record):
     OP: ClassVar[Op] = Op.LSEEK
     fd: int
     offset: int
     whence: int
 
 
-@record
-class Ioctl:
+class Ioctl(Record):
     """ioctl(2); a request with a buffer has one grant on it."""
     OP: ClassVar[Op] = Op.IOCTL
     fd: int
@@ -336,37 +315,32 @@ class Ioctl:
     sid: int = 0
 
 
-@record
-class Dup:
+class Dup(Record):
     OP: ClassVar[Op] = Op.DUP
     fd: int
 
 
-@record
-class Dup2:
+class Dup2(Record):
     OP: ClassVar[Op] = Op.DUP2
     old: int
     new: int
 
 
-@record
-class Dup3:
+class Dup3(Record):
     OP: ClassVar[Op] = Op.DUP3
     old: int
     new: int
     flags: int
 
 
-@record
-class Fcntl:
+class Fcntl(Record):
     OP: ClassVar[Op] = Op.FCNTL
     fd: int
     cmd: int
     arg: int
 
 
-@record
-class FcntlLock:
+class FcntlLock(Record):
     """fcntl(2)'s record lock commands (F_GETLK, F_SETLK, F_SETLKW and the F_OFD_
     forms) with the struct flock the personality read: the answer is 0, or for a
     GETLK a ``LockHolder`` when a lock conflicts (else 0: F_UNLCK)."""
@@ -380,8 +354,7 @@ class FcntlLock:
     pid: int
 
 
-@record
-class FcntlOwner:
+class FcntlOwner(Record):
     """F_SETOWN_EX with struct f_owner_ex, or F_GETOWN_EX (answered ``FileOwner``)."""
     OP: ClassVar[Op] = Op.FCNTL_OWNER
     fd: int
@@ -390,35 +363,30 @@ class FcntlOwner:
     pid: int = 0
 
 
-@record
-class Flock:
+class Flock(Record):
     """flock(2): a ``FlockOp``."""
     OP: ClassVar[Op] = Op.FLOCK
     fd: int
     operation: int
 
 
-@record
-class Fsync:
+class Fsync(Record):
     OP: ClassVar[Op] = Op.FSYNC
     fd: int
 
 
-@record
-class Readahead:
+class Readahead(Record):
     """readahead(2)'s checks of the open file: open for reading (else EBADF), and a
     regular file or a block device (else EINVAL); nothing is read ahead."""
     OP: ClassVar[Op] = Op.READAHEAD
     fd: int
 
 
-@record
-class Sync:
+class Sync(Record):
     OP: ClassVar[Op] = Op.SYNC
 
 
-@record
-class Poll:
+class Poll(Record):
     """poll(2) of (fd, events) pairs; with a grant on the pollfd array, else (select) the
     answer is a ``PollReady``. ``timeout_ms`` -1: no limit."""
     OP: ClassVar[Op] = Op.POLL
@@ -427,8 +395,7 @@ class Poll:
 
 
 # -- names and metadata --
-@record
-class Openat:
+class Openat(Record):
     """openat(2), and openat2(2) with its ``resolve`` flags (abi/flags.py ResolveFlag);
     ``sid``: the caller's session, which a terminal may come to control."""
     OP: ClassVar[Op] = Op.OPENAT
@@ -440,16 +407,14 @@ class Openat:
     sid: int = 0
 
 
-@record
-class Mkdirat:
+class Mkdirat(Record):
     OP: ClassVar[Op] = Op.MKDIRAT
     dirfd: int
     path: bytes
     mode: int
 
 
-@record
-class Mknodat:
+class Mknodat(Record):
     """mknodat(2): ``mode`` with its file type bits, ``rdev`` as os.makedev makes it."""
     OP: ClassVar[Op] = Op.MKNODAT
     dirfd: int
@@ -458,8 +423,7 @@ class Mknodat:
     rdev: int
 
 
-@record
-class Fallocate:
+class Fallocate(Record):
     """fallocate(2)."""
     OP: ClassVar[Op] = Op.FALLOCATE
     fd: int
@@ -468,16 +432,14 @@ class Fallocate:
     length: int
 
 
-@record
-class Unlinkat:
+class Unlinkat(Record):
     OP: ClassVar[Op] = Op.UNLINKAT
     dirfd: int
     path: bytes
     flags: int
 
 
-@record
-class Renameat2:
+class Renameat2(Record):
     OP: ClassVar[Op] = Op.RENAMEAT2
     olddirfd: int
     old: bytes
@@ -486,8 +448,7 @@ class Renameat2:
     flags: int
 
 
-@record
-class Linkat:
+class Linkat(Record):
     OP: ClassVar[Op] = Op.LINKAT
     olddirfd: int
     old: bytes
@@ -496,16 +457,14 @@ class Linkat:
     flags: int
 
 
-@record
-class Symlinkat:
+class Symlinkat(Record):
     OP: ClassVar[Op] = Op.SYMLINKAT
     target: bytes
     newdirfd: int
     path: bytes
 
 
-@record
-class Readlinkat:
+class Readlinkat(Record):
     """readlinkat(2) into one grant of ``size`` bytes."""
     OP: ClassVar[Op] = Op.READLINKAT
     dirfd: int
@@ -513,8 +472,7 @@ class Readlinkat:
     size: int
 
 
-@record
-class Newfstatat:
+class Newfstatat(Record):
     """newfstatat(2) into one grant (struct stat)."""
     OP: ClassVar[Op] = Op.NEWFSTATAT
     dirfd: int
@@ -522,8 +480,7 @@ class Newfstatat:
     flags: int
 
 
-@record
-class Statx:
+class Statx(Record):
     """statx(2) into one grant (struct statx)."""
     OP: ClassVar[Op] = Op.STATX
     dirfd: int
@@ -532,8 +489,7 @@ class Statx:
     mask: int
 
 
-@record
-class Faccessat:
+class Faccessat(Record):
     OP: ClassVar[Op] = Op.FACCESSAT
     dirfd: int
     path: bytes
@@ -541,8 +497,7 @@ class Faccessat:
     flags: int
 
 
-@record
-class Fchmodat:
+class Fchmodat(Record):
     OP: ClassVar[Op] = Op.FCHMODAT
     dirfd: int
     path: bytes
@@ -550,15 +505,13 @@ class Fchmodat:
     flags: int = 0
 
 
-@record
-class Fchmod:
+class Fchmod(Record):
     OP: ClassVar[Op] = Op.FCHMOD
     fd: int
     mode: int
 
 
-@record
-class Fchownat:
+class Fchownat(Record):
     OP: ClassVar[Op] = Op.FCHOWNAT
     dirfd: int
     path: bytes
@@ -567,8 +520,7 @@ class Fchownat:
     flags: int
 
 
-@record
-class Utimensat:
+class Utimensat(Record):
     """utimensat(2): times in ns (None: UTIME_OMIT), or None for now; path None: the fd."""
     OP: ClassVar[Op] = Op.UTIMENSAT
     dirfd: int
@@ -577,68 +529,58 @@ class Utimensat:
     flags: int
 
 
-@record
-class Truncate:
+class Truncate(Record):
     OP: ClassVar[Op] = Op.TRUNCATE
     path: bytes
     length: int
 
 
-@record
-class Ftruncate:
+class Ftruncate(Record):
     OP: ClassVar[Op] = Op.FTRUNCATE
     fd: int
     length: int
 
 
-@record
-class Statfs:
+class Statfs(Record):
     """statfs(2) into one grant (struct statfs)."""
     OP: ClassVar[Op] = Op.STATFS
     path: bytes
 
 
-@record
-class Fstatfs:
+class Fstatfs(Record):
     OP: ClassVar[Op] = Op.FSTATFS
     fd: int
 
 
-@record
-class Getdents64:
+class Getdents64(Record):
     """getdents64(2) into one grant of ``count`` bytes."""
     OP: ClassVar[Op] = Op.GETDENTS64
     fd: int
     count: int
 
 
-@record
-class Getcwd:
+class Getcwd(Record):
     OP: ClassVar[Op] = Op.GETCWD
     size: int
 
 
-@record
-class Chdir:
+class Chdir(Record):
     OP: ClassVar[Op] = Op.CHDIR
     path: bytes
 
 
-@record
-class Fchdir:
+class Fchdir(Record):
     OP: ClassVar[Op] = Op.FCHDIR
     fd: int
 
 
-@record
-class Chroot:
+class Chroot(Record):
     """chroot(2); the personality checked CAP_SYS_CHROOT."""
     OP: ClassVar[Op] = Op.CHROOT
     path: bytes
 
 
-@record
-class Mount:
+class Mount(Record):
     """mount(2) with its strings read (b"" for a NULL one); the personality checked
     CAP_SYS_ADMIN."""
     OP: ClassVar[Op] = Op.MOUNT
@@ -649,30 +591,26 @@ class Mount:
     data: bytes
 
 
-@record
-class Umount2:
+class Umount2(Record):
     OP: ClassVar[Op] = Op.UMOUNT2
     target: bytes
     flags: int
 
 
-@record
-class PivotRoot:
+class PivotRoot(Record):
     OP: ClassVar[Op] = Op.PIVOT_ROOT
     new_root: bytes
     put_old: bytes
 
 
-@record
-class Unshare:
+class Unshare(Record):
     """Process ``pid`` leaves its mount namespace for a copy (unshare or clone with
     CLONE_NEWNS)."""
     OP: ClassVar[Op] = Op.UNSHARE
     pid: int
 
 
-@record
-class Setns:
+class Setns(Record):
     """setns(2) on ``fd``, which must be a /proc/<pid>/ns/* file of type ``nstype``
     (0: any); the personality checked CAP_SYS_ADMIN."""
     OP: ClassVar[Op] = Op.SETNS
@@ -680,36 +618,31 @@ class Setns:
     nstype: int
 
 
-@record
-class Umask:
+class Umask(Record):
     OP: ClassVar[Op] = Op.UMASK
     mask: int
 
 
-@record
-class XattrPath:
+class XattrPath(Record):
     """The *xattr calls on a path (``follow`` False: the l- forms)."""
     OP: ClassVar[Op] = Op.SETXATTR
     path: bytes
     follow: bool
 
 
-@record
-class XattrFd:
+class XattrFd(Record):
     OP: ClassVar[Op] = Op.FSETXATTR
     fd: int
 
 
 # -- files that are not on a file system --
-@record
-class Pipe2:
+class Pipe2(Record):
     """pipe2(2); the two fds go to one grant of 8 bytes."""
     OP: ClassVar[Op] = Op.PIPE2
     flags: int
 
 
-@record
-class MqOpen:
+class MqOpen(Record):
     """mq_open(2) of ``name`` (without its leading slash); ``maxmsg`` 0: no attributes
     given (the defaults)."""
     OP: ClassVar[Op] = Op.MQ_OPEN
@@ -720,14 +653,12 @@ class MqOpen:
     msgsize: int
 
 
-@record
-class MqUnlink:
+class MqUnlink(Record):
     OP: ClassVar[Op] = Op.MQ_UNLINK
     name: bytes
 
 
-@record
-class MqTimedsend:
+class MqTimedsend(Record):
     """mq_timedsend(2) of ``data`` (copied in by the personality)."""
     OP: ClassVar[Op] = Op.MQ_TIMEDSEND
     fd: int
@@ -735,16 +666,14 @@ class MqTimedsend:
     prio: int
 
 
-@record
-class MqTimedreceive:
+class MqTimedreceive(Record):
     """mq_timedreceive(2) into a buffer of ``size`` bytes; the answer is an ``MqReceived``."""
     OP: ClassVar[Op] = Op.MQ_TIMEDRECEIVE
     fd: int
     size: int
 
 
-@record
-class MqNotify:
+class MqNotify(Record):
     """mq_notify(2): ``notify`` -1 unregisters; else SIGEV_NONE (1) or SIGEV_SIGNAL (0)
     of ``signo`` with ``value``."""
     OP: ClassVar[Op] = Op.MQ_NOTIFY
@@ -754,29 +683,25 @@ class MqNotify:
     value: int
 
 
-@record
-class MqGetsetattr:
+class MqGetsetattr(Record):
     """mq_getsetattr(2): ``flags`` -1 changes nothing; the answer is an ``MqAttr``."""
     OP: ClassVar[Op] = Op.MQ_GETSETATTR
     fd: int
     flags: int
 
 
-@record
-class Eventfd2:
+class Eventfd2(Record):
     OP: ClassVar[Op] = Op.EVENTFD2
     initval: int
     flags: int
 
 
-@record
-class InotifyInit1:
+class InotifyInit1(Record):
     OP: ClassVar[Op] = Op.INOTIFY_INIT1
     flags: int
 
 
-@record
-class InotifyAddWatch:
+class InotifyAddWatch(Record):
     """inotify_add_watch(2); ``path`` None: the personality could not read it (EFAULT,
     after the fd's own checks)."""
     OP: ClassVar[Op] = Op.INOTIFY_ADD_WATCH
@@ -785,15 +710,13 @@ class InotifyAddWatch:
     mask: int
 
 
-@record
-class InotifyRmWatch:
+class InotifyRmWatch(Record):
     OP: ClassVar[Op] = Op.INOTIFY_RM_WATCH
     fd: int
     wd: int
 
 
-@record
-class PidfdOpen:
+class PidfdOpen(Record):
     """pidfd_open(2), or clone's CLONE_PIDFD: a pidfd for ``pid``, which the personality
     found alive or a zombie (``exited``); ``flags`` are already checked."""
     OP: ClassVar[Op] = Op.PIDFD_OPEN
@@ -802,8 +725,7 @@ class PidfdOpen:
     exited: bool
 
 
-@record
-class PidfdGetfd:
+class PidfdGetfd(Record):
     """pidfd_getfd(2): a copy of fd ``fd`` of the process ``pidfd`` names."""
     OP: ClassVar[Op] = Op.PIDFD_GETFD
     pidfd: int
@@ -811,8 +733,7 @@ class PidfdGetfd:
     flags: int
 
 
-@record
-class PidfdTarget:
+class PidfdTarget(Record):
     """The process pidfd ``fd`` names: answered a ``PidTarget`` (or an errno). With
     ``proc_dir`` (pidfd_send_signal's), an fd of a /proc/<pid> directory names one too."""
     OP: ClassVar[Op] = Op.PIDFD_TARGET
@@ -820,30 +741,26 @@ class PidfdTarget:
     proc_dir: bool = False
 
 
-@record
-class MemfdCreate:
+class MemfdCreate(Record):
     OP: ClassVar[Op] = Op.MEMFD_CREATE
     name: bytes
     flags: int
 
 
-@record
-class Signalfd4:
+class Signalfd4(Record):
     OP: ClassVar[Op] = Op.SIGNALFD4
     fd: int
     mask: int
     flags: int
 
 
-@record
-class TimerfdCreate:
+class TimerfdCreate(Record):
     OP: ClassVar[Op] = Op.TIMERFD_CREATE
     clock: int
     flags: int
 
 
-@record
-class TimerfdSettime:
+class TimerfdSettime(Record):
     """timerfd_settime(2), times in seconds; a grant (if any) takes the old value."""
     OP: ClassVar[Op] = Op.TIMERFD_SETTIME
     fd: int
@@ -853,20 +770,17 @@ class TimerfdSettime:
     absolute: bool
 
 
-@record
-class TimerfdGettime:
+class TimerfdGettime(Record):
     OP: ClassVar[Op] = Op.TIMERFD_GETTIME
     fd: int
 
 
-@record
-class EpollCreate1:
+class EpollCreate1(Record):
     OP: ClassVar[Op] = Op.EPOLL_CREATE1
     flags: int
 
 
-@record
-class EpollCtl:
+class EpollCtl(Record):
     OP: ClassVar[Op] = Op.EPOLL_CTL
     epfd: int
     op: int
@@ -875,8 +789,7 @@ class EpollCtl:
     data: int
 
 
-@record
-class EpollWait:
+class EpollWait(Record):
     """epoll_wait(2) into one grant of ``maxevents`` events; ``timeout_ms`` -1: no limit."""
     OP: ClassVar[Op] = Op.EPOLL_WAIT
     epfd: int
@@ -885,8 +798,7 @@ class EpollWait:
 
 
 # -- AF_UNIX sockets --
-@record
-class Socket:
+class Socket(Record):
     """socket(2): an AF_UNIX one, or an internet one (``domain`` AF_INET, AF_INET6)."""
     OP: ClassVar[Op] = Op.SOCKET
     flags: int
@@ -894,23 +806,20 @@ class Socket:
     domain: int = AF_UNIX
 
 
-@record
-class Socketpair:
+class Socketpair(Record):
     """socketpair(2); the two fds go to one grant of 8 bytes."""
     OP: ClassVar[Op] = Op.SOCKETPAIR
     flags: int
     socktype: int = SOCK_STREAM
 
 
-@record
-class Bind:
+class Bind(Record):
     OP: ClassVar[Op] = Op.BIND
     fd: int
     addr: bytes
 
 
-@record
-class Connect:
+class Connect(Record):
     """connect(2); ``network``: the caller holds the NETWORK right (abi/net.py), so an
     internet socket may reach beyond the machine."""
     OP: ClassVar[Op] = Op.CONNECT
@@ -919,43 +828,37 @@ class Connect:
     network: bool = False
 
 
-@record
-class Listen:
+class Listen(Record):
     OP: ClassVar[Op] = Op.LISTEN
     fd: int
     backlog: int
 
 
-@record
-class Accept4:
+class Accept4(Record):
     """accept4(2); the answer is a ``BytesOut`` (the new fd, the peer's address)."""
     OP: ClassVar[Op] = Op.ACCEPT4
     fd: int
     flags: int
 
 
-@record
-class Getsockname:
+class Getsockname(Record):
     OP: ClassVar[Op] = Op.GETSOCKNAME
     fd: int
 
 
-@record
-class Getpeername:
+class Getpeername(Record):
     OP: ClassVar[Op] = Op.GETPEERNAME
     fd: int
 
 
-@record
-class Getsockopt:
+class Getsockopt(Record):
     OP: ClassVar[Op] = Op.GETSOCKOPT
     fd: int
     level: int
     option: int
 
 
-@record
-class Setsockopt:
+class Setsockopt(Record):
     OP: ClassVar[Op] = Op.SETSOCKOPT
     fd: int
     level: int
@@ -963,15 +866,13 @@ class Setsockopt:
     value: bytes = b""  # the option's bytes (at most 256)
 
 
-@record
-class Shutdown:
+class Shutdown(Record):
     OP: ClassVar[Op] = Op.SHUTDOWN
     fd: int
     how: int
 
 
-@record
-class Sendto:
+class Sendto(Record):
     """sendto(2) from one grant; ``named``: an address was given (EISCONN)."""
     OP: ClassVar[Op] = Op.SENDTO
     fd: int
@@ -982,8 +883,7 @@ class Sendto:
     network: bool = False  # as Connect's
 
 
-@record
-class Recvfrom:
+class Recvfrom(Record):
     """recvfrom(2); the answer is a count, or a ``BytesOut`` (the count, the sender's
     sockaddr) from a socket whose messages have a sender."""
     OP: ClassVar[Op] = Op.RECVFROM
@@ -992,8 +892,7 @@ class Recvfrom:
     flags: int
 
 
-@record
-class Sendmsg:
+class Sendmsg(Record):
     """sendmsg(2): one grant per iovec, and the fds of its SCM_RIGHTS."""
     OP: ClassVar[Op] = Op.SENDMSG
     fd: int
@@ -1004,8 +903,7 @@ class Sendmsg:
     network: bool = False  # as Connect's
 
 
-@record
-class Recvmsg:
+class Recvmsg(Record):
     """recvmsg(2): one grant per iovec, then one on the control buffer if ``room``."""
     OP: ClassVar[Op] = Op.RECVMSG
     fd: int
@@ -1015,33 +913,28 @@ class Recvmsg:
 
 
 # -- lifecycle and notifications --
-@record
-class Spawn:
+class Spawn(Record):
     OP: ClassVar[Op] = Op.SPAWN
     pid: int
 
 
-@record
-class Fork:
+class Fork(Record):
     OP: ClassVar[Op] = Op.FORK
     parent: int
     child: int
 
 
-@record
-class Exec:
+class Exec(Record):
     OP: ClassVar[Op] = Op.EXEC
     pid: int
 
 
-@record
-class Exit:
+class Exit(Record):
     OP: ClassVar[Op] = Op.EXIT
     pid: int
 
 
-@record
-class Sendfile:
+class Sendfile(Record):
     """sendfile(2): ``count`` bytes of the regular file ``in_fd`` from ``offset`` (None:
     its file position, which moves) to ``out_fd``."""
     OP: ClassVar[Op] = Op.SENDFILE
@@ -1051,8 +944,7 @@ class Sendfile:
     count: int
 
 
-@record
-class CopyFileRange:
+class CopyFileRange(Record):
     """copy_file_range(2) between regular files; an offset None is the fd's position."""
     OP: ClassVar[Op] = Op.COPY_FILE_RANGE
     in_fd: int
@@ -1062,8 +954,7 @@ class CopyFileRange:
     count: int
 
 
-@record
-class Splice:
+class Splice(Record):
     """splice(2): up to ``count`` bytes from ``fd_in`` to ``fd_out``, one of them a pipe.
     ``in_offset``, ``out_offset``: whether the caller passed that file's offset (a grant
     of its 8 bytes each, in order, which the VFS reads and moves); without, the file's
@@ -1077,8 +968,7 @@ class Splice:
     flags: int
 
 
-@record
-class Tee:
+class Tee(Record):
     """tee(2): up to ``count`` bytes of pipe ``fd_in`` copied to pipe ``fd_out``, left
     in ``fd_in``."""
     OP: ClassVar[Op] = Op.TEE
@@ -1088,8 +978,7 @@ class Tee:
     flags: int
 
 
-@record
-class Vmsplice:
+class Vmsplice(Record):
     """vmsplice(2): the grants (one per iovec, of these lengths) into the pipe ``fd`` if
     it is open for writing, else out of it."""
     OP: ClassVar[Op] = Op.VMSPLICE
@@ -1099,16 +988,14 @@ class Vmsplice:
     iov_error: int = 0  # (as Readv's)
 
 
-@record
-class CloseRange:
+class CloseRange(Record):
     OP: ClassVar[Op] = Op.CLOSE_RANGE
     first: int
     last: int
     flags: int
 
 
-@record
-class Credentials:
+class Credentials(Record):
     """Who a process is for file permissions: real ids (access(2)), file-system ids,
     supplementary groups, effective capabilities (linux/creds.py's bits)."""
     OP: ClassVar[Op] = Op.CREDENTIALS
@@ -1121,8 +1008,7 @@ class Credentials:
     caps: int
 
 
-@record
-class ExecRead:
+class ExecRead(Record):
     """What execve (execveat: ``flags`` AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW) needs, read
     with the caller's rights; answered with an ``ExecImage``."""
     OP: ClassVar[Op] = Op.EXEC_READ
@@ -1131,8 +1017,7 @@ class ExecRead:
     flags: int = 0
 
 
-@record
-class MmapRead:
+class MmapRead(Record):
     """The bytes behind a file mapping (a ``Sharing``); answered with a ``MappedFile``."""
     OP: ClassVar[Op] = Op.MMAP_READ
     fd: int
@@ -1141,58 +1026,50 @@ class MmapRead:
     sharing: int
 
 
-@record
-class MapAttach:
+class MapAttach(Record):
     """A shared mapping's pages lent (one grant) for the file (st_dev, st_ino)."""
     OP: ClassVar[Op] = Op.MAP_ATTACH
     key: tuple[int, int]
     length: int
 
 
-@record
-class MapSync:
+class MapSync(Record):
     OP: ClassVar[Op] = Op.MAP_SYNC
     key: tuple[int, int]
     data: bytes | None
     final: bool
 
 
-@record
-class TimerFired:
+class TimerFired(Record):
     OP: ClassVar[Op] = Op.TIMER_FIRED
     key: int
     generation: int
 
 
-@record
-class LeaseTimeout:
+class LeaseTimeout(Record):
     OP: ClassVar[Op] = Op.LEASE_TIMEOUT
     generation: int
 
 
-@record
-class ConsoleInput:
+class ConsoleInput(Record):
     OP: ClassVar[Op] = Op.CONSOLE_INPUT
     data: bytes
 
 
-@record
-class SignalsPending:
+class SignalsPending(Record):
     OP: ClassVar[Op] = Op.SIGNALS_PENDING
     pid: int
     pending: int
 
 
-@record
-class CoreDump:
+class CoreDump(Record):
     OP: ClassVar[Op] = Op.CORE_DUMP
     pid: int
     image: bytes
     name: bytes = b"core"  # kernel/core_pattern expanded: relative to its directory
 
 
-@record
-class SocketMade:
+class SocketMade(Record):
     """From the net server, with the caller's reply: an internet socket it made (socket,
     or accept4's connection, with ``peer``: its sockaddr) wants an fd; ``events``: its
     poll events now (later ones come as ``SocketEvents``)."""
@@ -1203,8 +1080,7 @@ class SocketMade:
     peer: bytes | None = None
 
 
-@record
-class SocketEvents:
+class SocketEvents(Record):
     """From the net server: the poll events of its sockets that changed, (handle, events);
     ``watched``: the answer to a ``NetWatch`` (abi/netsrv.py), the events of each."""
     OP: ClassVar[Op] = Op.SOCKET_EVENTS
@@ -1212,16 +1088,14 @@ class SocketEvents:
     watched: bool = False
 
 
-@record
-class NetRestarted:
+class NetRestarted(Record):
     """From the net server, as it starts: sockets with a handle below ``first`` were the
     state of an incarnation that crashed, and are reset."""
     OP: ClassVar[Op] = Op.NET_RESTARTED
     first: int
 
 
-@record
-class PtyTimer:
+class PtyTimer(Record):
     """The VFS's own timer notification: pseudo-terminal ``index``'s VTIME ran out (the
     ``generation``-th it set; an older one is stale)."""
     OP: ClassVar[Op] = Op.PTY_TIMER
@@ -1230,8 +1104,7 @@ class PtyTimer:
 
 
 # -- the server runtime's own (servers/runtime.py), for any server -------------------
-@record
-class Interrupt:
+class Interrupt(Record):
     """A signal for the caller of the call whose reply capability is ``reply_id``: the
     runtime answers it at once if the server parked it (linux/syscalls/sys_file.py)."""
     OP: ClassVar[Op] = Op.INTERRUPT

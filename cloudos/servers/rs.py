@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Generator
 
-from cloudos.abi.record import record
+from cloudos.abi.record import Record
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.cap import Right
 from cloudos.kernel.ipc import Message, Port
@@ -25,8 +25,7 @@ RS_ID = -1
 MAX_STARTUP_CRASHES = 10
 
 
-@record
-class Crashed:
+class Crashed(Record):
     """What a crashed server's runtime tells rs: which server."""
 
     name: str

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cloudos.abi import vfs
-from cloudos.abi.record import record
+from cloudos.abi.record import Record
 from cloudos.abi.shapes import shape_of
 from cloudos.abi.dataclass import FrozenInstanceError
 from cloudos.errno import Errno
@@ -17,8 +17,7 @@ from cloudos.servers.vfs.server import Vfs
 ROOT = Path(__file__).resolve().parents[2] / "cloudos"
 
 
-@record
-class Sample:
+class Sample(Record):
     fd: int
     path: bytes | None
     times: tuple[int | None, int | None] | None
