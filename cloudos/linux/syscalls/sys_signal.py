@@ -156,15 +156,15 @@ def sys_kill(t: Thread, pid: int, sig: int, *_: int) -> int:
     """Implements Linux kill(2) with default actions."""
     pid, sig = s32(pid), check_sig(sig)
     kernel = t.process.kernel
-    live = [p for p in kernel.processes.values() if not p.zombie]
+    known = kernel.processes.values()  # (a zombie too: Linux's kill finds it, and does nothing)
     if pid > 0:
-        targets = [p for p in live if p.pid == pid]
+        targets = [p for p in known if p.pid == pid]
     elif pid == 0:
-        targets = [p for p in live if p.pgid == t.process.pgid]
+        targets = [p for p in known if p.pgid == t.process.pgid]
     elif pid == -1:
-        targets = [p for p in live if p.pid != 1 and p is not t.process]
+        targets = [p for p in known if p.pid != 1 and p is not t.process]
     else:
-        targets = [p for p in live if p.pgid == -pid]
+        targets = [p for p in known if p.pgid == -pid]
     if not targets:
         raise KernelError(Errno.ESRCH, f"no process {pid}")
     allowed = [p for p in targets if may_signal(t.process, p, sig)]
