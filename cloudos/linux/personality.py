@@ -35,8 +35,9 @@ class LinuxPersonality:
 
     def before_user(self, thread: Thread) -> None:
         """Signals due to ``thread``: a handler's frame, a stop, or the default action;
-        the vDSO's clock anchor when it is due; first, a ptrace-stop that is due."""
-        if not ptrace.before_user(thread):
+        the vDSO's clock anchor when it is due; first, a ptrace-stop that is due; before
+        all, the end of its process by a fatal signal (which no stop holds back)."""
+        if not signals.exit_due(thread) and not ptrace.before_user(thread):
             signals.deliver(thread)
         vdso.tick(self.kernel)
 

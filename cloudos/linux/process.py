@@ -75,6 +75,9 @@ class LinuxProcess:
     generation: int = 0         # bumped when the timer is re-armed, to drop stale expiries
     ended: list[float] = field(default_factory=lambda: [0.0, 0.0])  # its ended threads' times
     stopped: int = 0            # the signal that stopped it (0: it runs)
+    # A fatal signal sent to it (0: none): each thread, woken from whatever it sleeps in,
+    # ends the process on its way back to user mode (Linux's SIGNAL_GROUP_EXIT)
+    group_exit: int = 0
     # What its parent's wait has yet to collect: a stop (0x7f | signal << 8) or
     # a continue (0xffff) status word; 0: nothing
     wait_report: int = 0

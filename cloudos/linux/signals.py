@@ -134,8 +134,8 @@ def _bit(sig: int) -> int:
 def send(process: Process, info: SigInfo, thread: Thread | None = None) -> None:
     """Send a signal to ``process`` (or just ``thread``): ignore, act by default, or queue."""
     sig = info.signo
-    if sig == 0 or process.zombie:
-        return
+    if sig == 0 or process.zombie or linux(process).group_exit:
+        return  # (a dying process takes no more signals, as on Linux)
     if sig == SIGCONT:  # resumes the process whatever its action or mask
         _discard(process, STOP_SIGNALS)
         _resume(process)
@@ -158,7 +158,7 @@ def send(process: Process, info: SigInfo, thread: Thread | None = None) -> None:
         _stop(process, sig)
         return
     if handler == SIG_DFL and (sig == SIGKILL or takers and not linux(process).stopped):
-        process.kernel.kill(process, sig)  # terminate (and maybe dump core: linux/coredump.py)
+        _fatal(process, sig)
         return
     pending = linux_thread(thread).pending if thread else linux(process).pending_set
     pending.infos.setdefault(sig, info)
@@ -169,6 +169,35 @@ def send(process: Process, info: SigInfo, thread: Thread | None = None) -> None:
     for waiter in [thread] if thread else live:  # rt_sigtimedwait looks again
         if linux_thread(waiter).sigwait & _bit(sig):
             process.kernel.scheduler.wakeup(("sigwait", waiter.tid))
+
+
+def _fatal(process: Process, sig: int) -> None:
+    """A signal that ends ``process`` (Linux's complete_signal, its group exit): every thread
+    is woken from whatever it sleeps in (a call, a stop, a ptrace-stop, a vfork) and ends
+    the process on its way back to user mode (``exit_due``), not in the sender's call: the
+    sender's kill() returns first, and only then can its end be seen (wait, SIGCHLD)."""
+    linux(process).group_exit = sig
+    for thread in process.threads:
+        if thread.state is State.TERMINATED:
+            continue
+        thread.notify = True
+        _kick(thread)
+        if thread.state is State.BLOCKED and thread.context is not None \
+                and not linux_thread(thread).answered:
+            from cloudos.linux.syscalls import sys_file  # (sys_file imports this module)
+            if not sys_file.interrupt(thread):  # (else the VFS answers its call at once)
+                thread.restart = -1
+                process.kernel.scheduler.wake(thread, -Errno.EINTR)
+
+
+def exit_due(thread: Thread) -> bool:
+    """Before ``thread`` returns to user mode: end its process if a fatal signal was sent
+    to it (``_fatal``), and core dump if the signal's action is to. True: it ended."""
+    sig = linux(thread.process).group_exit
+    if not sig:
+        return False
+    thread.process.kernel.kill(thread.process, sig)  # (and maybe a core: linux/coredump.py)
+    return True
 
 
 def _init_ignores(process: Process, handler: int, info: SigInfo) -> bool:
@@ -250,8 +279,8 @@ def _notify(thread: Thread, sig: int) -> None:
         return
     if isinstance(thread.channel, tuple) and thread.channel[:1] == ("vfork",):
         # A vfork's parent sleeps until its child execs or exits, whatever comes (Linux:
-        # killable only; a kill ends it without waking it): the child runs on its memory
-        # and stack, so it must not run beside it. It takes the signal once it wakes.
+        # killable only; a fatal signal wakes it to die, ``_fatal``): the child runs on its
+        # memory and stack, so it must not run beside it. It takes the signal once it wakes.
         return
     if thread.state is State.BLOCKED and thread.context is not None \
             and not linux_thread(thread).answered:

@@ -22,7 +22,7 @@ from cloudos.kernel.task import Process, Thread
 from cloudos.linux import signals
 from cloudos.linux.syscalls import sys_file
 from cloudos.linux.syscalls.args import s32
-from cloudos.linux.syscalls.sys_signal import (after_send, check_sig, may_signal, queued_info,
+from cloudos.linux.syscalls.sys_signal import (check_sig, may_signal, queued_info,
                                               signal_info)
 
 PIDFD_NONBLOCK = int(OpenFlag.NONBLOCK)
@@ -105,12 +105,12 @@ def sys_pidfd_send_signal(t: Thread, pidfd: int, sig: int, info: int, flags: int
             raise KernelError(Errno.EPERM, f"not allowed to signal group {process.pgid}")
         for member in allowed:
             signals.send(member, siginfo)
-        return after_send(t)
+        return 0
     if not may_signal(t.process, process, sig):
         raise KernelError(Errno.EPERM, f"not allowed to signal {process.pid}")
     leader = next((th for th in process.threads if th.tid == process.pid), None)
     signals.send(process, siginfo, leader if flags == PIDFD_SIGNAL_THREAD else None)
-    return after_send(t)
+    return 0
 
 
 def _siginfo(t: Thread, process: Process, sig: int, info: int,

@@ -12,7 +12,7 @@ from cloudos.hal import regs as X
 from cloudos.abi.signal import NSIG, UNCATCHABLE, Signal
 from cloudos.abi.sysno import Sysno
 from cloudos.errno import Errno, KernelError
-from cloudos.kernel.task import Process, State, Thread
+from cloudos.kernel.task import Process, Thread
 from cloudos.kernel.trap import SlowPath, Stop
 from cloudos.linux import signals
 from cloudos.linux.creds import CAP_KILL
@@ -145,26 +145,19 @@ def check_sig(sig: int) -> int:
     return sig
 
 
-def after_send(t: Thread) -> int:
-    """The sender's result: 0, unless it just ended itself."""
-    if t.state is State.TERMINATED:  # the caller killed itself (abort, raise)
-        raise Stop
-    return 0
-
-
 def sys_kill(t: Thread, pid: int, sig: int, *_: int) -> int:
     """Implements Linux kill(2) with default actions."""
     pid, sig = s32(pid), check_sig(sig)
     kernel = t.process.kernel
-    live = [p for p in kernel.processes.values() if not p.zombie]
+    known = kernel.processes.values()  # (a zombie too: Linux's kill finds it, and does nothing)
     if pid > 0:
-        targets = [p for p in live if p.pid == pid]
+        targets = [p for p in known if p.pid == pid]
     elif pid == 0:
-        targets = [p for p in live if p.pgid == t.process.pgid]
+        targets = [p for p in known if p.pgid == t.process.pgid]
     elif pid == -1:
-        targets = [p for p in live if p.pid != 1 and p is not t.process]
+        targets = [p for p in known if p.pid != 1 and p is not t.process]
     else:
-        targets = [p for p in live if p.pgid == -pid]
+        targets = [p for p in known if p.pgid == -pid]
     if not targets:
         raise KernelError(Errno.ESRCH, f"no process {pid}")
     allowed = [p for p in targets if may_signal(t.process, p, sig)]
@@ -172,7 +165,7 @@ def sys_kill(t: Thread, pid: int, sig: int, *_: int) -> int:
         raise KernelError(Errno.EPERM, f"not allowed to signal {pid}")  # (-1: always)
     for process in allowed:
         signals.send(process, signal_info(t, sig, signals.SI_USER))
-    return after_send(t)
+    return 0
 
 
 def may_signal(sender: Process, target: Process, sig: int) -> bool:
@@ -202,7 +195,7 @@ def sys_tkill(t: Thread, tid: int, sig: int, *_: int) -> int:
     if not may_signal(t.process, target.process, sig):
         raise KernelError(Errno.EPERM, f"not allowed to signal {tid}")
     signals.send(target.process, signal_info(t, sig, signals.SI_TKILL), target)
-    return after_send(t)
+    return 0
 
 
 def sys_tgkill(t: Thread, tgid: int, tid: int, sig: int, *_: int) -> int:
@@ -214,7 +207,7 @@ def sys_tgkill(t: Thread, tgid: int, tid: int, sig: int, *_: int) -> int:
     if not may_signal(t.process, target.process, sig):
         raise KernelError(Errno.EPERM, f"not allowed to signal {tid}")
     signals.send(target.process, signal_info(t, sig, signals.SI_TKILL), target)
-    return after_send(t)
+    return 0
 
 
 SIGINFO_HEAD = struct.Struct("<iii4xiIQ")  # signo, errno, code; pid, uid, value (SI_QUEUE)
@@ -242,7 +235,7 @@ def sys_rt_sigqueueinfo(t: Thread, pid: int, sig: int, uinfo: int, *_: int) -> i
         raise KernelError(Errno.EPERM, f"not allowed to signal {pid}")
     if sig:
         signals.send(target, info)
-    return after_send(t)
+    return 0
 
 
 def sys_rt_tgsigqueueinfo(t: Thread, tgid: int, tid: int, sig: int, uinfo: int,
@@ -255,7 +248,7 @@ def sys_rt_tgsigqueueinfo(t: Thread, tgid: int, tid: int, sig: int, uinfo: int,
     info = queued_info(t, tgid, sig, uinfo)
     if sig:
         signals.send(target.process, info, target)
-    return after_send(t)
+    return 0
 
 
 SS_ONSTACK, SS_DISABLE, MINSIGSTKSZ = 1, 2, 2048
