@@ -69,6 +69,16 @@ class Rig:
         return {sig for pending in every for sig in pending.infos}
 
 
+def ends_on_its_way_out(rig: Rig, process: Process, sig: int) -> None:
+    """A fatal signal ends ``process`` on a thread's way back to user mode
+    (``exit_due``), not inside the sender's call: until then it is only marked, and its
+    threads told."""
+    assert rig.kernel.killed == [] and linux(process).group_exit == sig
+    assert all(t.notify for t in process.threads)
+    assert signals.exit_due(process.threads[0])
+    assert rig.kernel.killed == [(process.pid, sig)]
+
+
 def test_an_ignored_signal_is_dropped_unless_blocked() -> None:
     rig = Rig()
     rig.action(USR1, SIG_IGN)
@@ -84,8 +94,9 @@ def test_sigchld_by_default_does_nothing_and_sigterm_terminates() -> None:
     rig = Rig()
     rig.send(CHLD)
     assert rig.pending() == set() and rig.kernel.killed == []
+    assert not signals.exit_due(rig.main)
     rig.send(TERM)
-    assert rig.kernel.killed == [(rig.process_.pid, TERM)]
+    ends_on_its_way_out(rig, rig.process_, TERM)
 
 
 def test_a_blocked_default_signal_waits_and_sigkill_is_never_blocked() -> None:
@@ -95,7 +106,7 @@ def test_a_blocked_default_signal_waits_and_sigkill_is_never_blocked() -> None:
     rig.send(TERM)
     assert rig.pending() == {TERM} and rig.kernel.killed == []
     rig.send(KILL)
-    assert rig.kernel.killed == [(rig.process_.pid, KILL)]
+    ends_on_its_way_out(rig, rig.process_, KILL)
 
 
 def test_a_handled_signal_pends_and_the_first_thread_not_blocking_it_is_told() -> None:
@@ -247,7 +258,7 @@ def test_init_ignores_default_signals_from_others_but_not_its_own() -> None:
     assert TERM in linux(rig.init).pending_set.infos and init_thread.notify
     del linux(rig.init).sigactions[TERM]
     signals.send(rig.init, SigInfo(USR1, SI_USER, pid=1))  # its own kill(1, SIGUSR1)
-    assert rig.kernel.killed == [(1, USR1)]
+    ends_on_its_way_out(rig, rig.init, USR1)
 
 
 def test_a_zombie_gets_nothing() -> None:
