@@ -87,9 +87,9 @@ def sys_sendmmsg(t: Thread, fd: int, vec: int, vlen: int, flags: int, *_: int) -
     return _message(t, batch, parts, functools.partial(_sent, t, batch, entry, parts))
 
 
-def _sent(t: Thread, batch: Batch, entry: int, parts: sys_file.MsgCall, answer: Message) -> int:
-    """One sendmsg's answer: the next entry, or the call's result."""
-    result = parts.deliver(answer) if parts.deliver is not None else int(answer.body)
+def _counted(t: Thread, batch: Batch, entry: int, result: int) -> int | None:
+    """One message's result: written as its entry's msg_len and counted (None), or the
+    call's result when it ends the batch (the message's error, or msg_len's EFAULT)."""
     if result < 0:
         return _finish(t, batch, result)
     try:
@@ -97,6 +97,15 @@ def _sent(t: Thread, batch: Batch, entry: int, parts: sys_file.MsgCall, answer: 
     except KernelError as err:
         return _finish(t, batch, -err.errno)
     batch.done += 1
+    return None
+
+
+def _sent(t: Thread, batch: Batch, entry: int, parts: sys_file.MsgCall, answer: Message) -> int:
+    """One sendmsg's answer: the next entry, or the call's result."""
+    result = parts.deliver(answer) if parts.deliver is not None else int(answer.body)
+    ended = _counted(t, batch, entry, result)
+    if ended is not None:
+        return ended
     if result < parts.size or batch.done == batch.vlen:  # (a short send ends the batch)
         return _finish(t, batch, 0)
     return _again(t, batch)
@@ -129,13 +138,9 @@ def _received(t: Thread, batch: Batch, entry: int, parts: sys_file.MsgCall,
     """One recvmsg's answer: the next entry, or the call's result."""
     assert parts.deliver is not None  # (a receive's answer writes the msghdr back)
     result = parts.deliver(answer)
-    if result < 0:
-        return _finish(t, batch, result)
-    try:
-        t.process.aspace.copy_out(entry + MSG_LEN_AT, MSG_LEN.pack(result))
-    except KernelError as err:
-        return _finish(t, batch, -err.errno)
-    batch.done += 1
+    ended = _counted(t, batch, entry, result)
+    if ended is not None:
+        return ended
     if batch.key[4] & MSG_WAITFORONE:
         batch.flags |= MSG_DONTWAIT
     if batch.end is not None:
