@@ -79,12 +79,20 @@ def sys_sendmmsg(t: Thread, fd: int, vec: int, vlen: int, flags: int, *_: int) -
         if not count:
             return _socket_then(t, s32(fd), 0)
         batch = Batch((Sysno.SENDMMSG, fd, vec, vlen, flags), count, s32(flags))
+    return _next(t, batch, fd, vec, sys_file.sendmsg_parts, _sent)
+
+
+def _next(t: Thread, batch: Batch, fd: int, vec: int,
+          parts_of: Callable[[Thread, int, int, int], sys_file.MsgCall],
+          answered: Callable[..., int]) -> int:
+    """The batch's next entry: its sendmsg's or recvmsg's call to the VFS, whose answer
+    goes to ``answered`` (``_sent``, ``_received``)."""
     entry = vec + batch.done * MMSGHDR_SIZE
     try:
-        parts = sys_file.sendmsg_parts(t, s32(fd), entry, batch.flags)
+        parts = parts_of(t, s32(fd), entry, batch.flags)
     except KernelError as err:
         return _failed(t, batch, -err.errno, s32(fd))
-    return _message(t, batch, parts, functools.partial(_sent, t, batch, entry, parts))
+    return _message(t, batch, parts, functools.partial(answered, t, batch, entry, parts))
 
 
 def _counted(t: Thread, batch: Batch, entry: int, result: int) -> int | None:
@@ -125,12 +133,7 @@ def sys_recvmmsg(t: Thread, fd: int, vec: int, vlen: int, flags: int, timeout: i
         if not vlen & 0xFFFF_FFFF:
             return _socket_then(t, s32(fd), 0)
         batch = Batch(key, vlen & 0xFFFF_FFFF, flags & ~MSG_WAITFORONE, end=end)
-    entry = vec + batch.done * MMSGHDR_SIZE
-    try:
-        parts = sys_file.recvmsg_parts(t, s32(fd), entry, batch.flags)
-    except KernelError as err:
-        return _failed(t, batch, -err.errno, s32(fd))
-    return _message(t, batch, parts, functools.partial(_received, t, batch, entry, parts))
+    return _next(t, batch, fd, vec, sys_file.recvmsg_parts, _received)
 
 
 def _received(t: Thread, batch: Batch, entry: int, parts: sys_file.MsgCall,
