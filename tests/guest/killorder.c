@@ -255,13 +255,16 @@ static void threaded(void)
 
 static void section_threads(void)
 {
+    /* The tid on the pipe says the threads are made: read it before the signal (on a
+       loaded host a child killed earlier never writes it, and the read would wait on). */
     pipe(tid_pipe);
+    int tid = 0;
     pid_t pid = start(threaded);
+    read(tid_pipe[0], &tid, sizeof tid);
+    pause_ms(30);
     double t = now();
     kill(pid, SIGTERM);
     ended("kill SIGTERM, three threads asleep", pid, t);
-    int tid = 0;
-    read(tid_pipe[0], &tid, sizeof tid);  /* (the first child's) */
 
     pid = start(threaded);
     read(tid_pipe[0], &tid, sizeof tid);
