@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -365,6 +366,89 @@ static void stream_buffer(void)
     free(mib);
 }
 
+/* A message socket pair's receive cut short: recvmsg says MSG_TRUNC in msg_flags, and
+   the MSG_TRUNC flag makes recv return the message's whole length; MSG_PEEK sees the
+   first message only; MSG_OOB is refused; a reader asleep when the message comes is
+   answered the same way (a child sends it 50 ms later). */
+static void trunc_kind(int type, const char *name)
+{
+    int s[2];
+    char buf[64];
+    socketpair(AF_UNIX, type, 0, s);
+    struct iovec iov = {buf, 4};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+    send(s[0], "hello world", 11, 0);
+    ssize_t r = recvmsg(s[1], &m, 0);
+    printf("%s: recvmsg of 11 into 4: %zd flags %#x\n", name, r, m.msg_flags);
+    send(s[0], "hello world", 11, 0);
+    SHOW("  recv MSG_TRUNC into 4", recv(s[1], buf, 4, MSG_TRUNC));
+    send(s[0], "hello world", 11, 0);
+    m.msg_flags = 0;
+    r = recvmsg(s[1], &m, MSG_TRUNC);
+    printf("  recvmsg MSG_TRUNC into 4: %zd flags %#x\n", r, m.msg_flags);
+    send(s[0], "abc", 3, 0);
+    send(s[0], "defgh", 5, 0);
+    memset(buf, 0, sizeof buf);
+    r = recv(s[1], buf, sizeof buf, MSG_PEEK);
+    printf("  peek with two queued: %zd [%s]\n", r, buf);
+    SHOW("  peek MSG_TRUNC into 1", recv(s[1], buf, 1, MSG_PEEK | MSG_TRUNC));
+    memset(buf, 0, sizeof buf);
+    r = recv(s[1], buf, sizeof buf, MSG_WAITALL);
+    printf("  recv MSG_WAITALL: %zd [%s]\n", r, buf);
+    SHOW("  recv MSG_OOB", recv(s[1], buf, sizeof buf, MSG_OOB));
+    int queued = -1;
+    ioctl(s[1], FIONREAD, &queued);
+    printf("  FIONREAD with one of 5 queued: %d\n", queued);
+    send(s[0], "ij", 2, 0);
+    ioctl(s[1], FIONREAD, &queued);
+    printf("  FIONREAD with 5 and 2 queued: %d\n", queued);
+    SHOW("  read of 0 bytes", read(s[1], buf, 0));
+    memset(buf, 0, sizeof buf);
+    r = recv(s[1], buf, sizeof buf, 0);
+    printf("  then: %zd [%s]\n", r, buf);
+    memset(buf, 0, sizeof buf);
+    r = recv(s[1], buf, sizeof buf, 0);
+    printf("  and: %zd [%s]\n", r, buf);
+    SHOW("  recv MSG_DONTWAIT, empty", recv(s[1], buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC));
+    SHOW("  a zero-length message", send(s[0], "", 0, 0));
+    m.msg_flags = -1;
+    iov.iov_len = 4;
+    r = recvmsg(s[1], &m, MSG_TRUNC);
+    printf("  recvmsg of it: %zd flags %#x\n", r, m.msg_flags);
+    pid_t pid = fork();
+    if (pid == 0) {
+        usleep(50000);
+        send(s[0], "0123456789abcdef", 16, 0);
+        _exit(0);
+    }
+    m.msg_flags = 0;
+    r = recvmsg(s[1], &m, MSG_TRUNC);
+    printf("  asleep, then 16 into 4: %zd flags %#x\n", r, m.msg_flags);
+    waitpid(pid, NULL, 0);
+    pid = fork();
+    if (pid == 0) {
+        usleep(50000);
+        send(s[0], "0123456789abcdef", 16, 0);
+        _exit(0);
+    }
+    m.msg_flags = 0;
+    r = recvmsg(s[1], &m, 0);
+    printf("  asleep, then 16 into 4 (no flag): %zd flags %#x [%.4s]\n", r, m.msg_flags, buf);
+    waitpid(pid, NULL, 0);
+    close(s[0]);
+    if (type == SOCK_SEQPACKET) {
+        r = recvmsg(s[1], &m, MSG_TRUNC);
+        printf("  after the peer closed: %zd flags %#x\n", r, m.msg_flags);
+    }
+    close(s[1]);
+}
+
+static void msgtrunc(void)
+{
+    trunc_kind(SOCK_DGRAM, "SOCK_DGRAM");
+    trunc_kind(SOCK_SEQPACKET, "SOCK_SEQPACKET");
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -391,5 +475,7 @@ int main(int argc, char **argv)
         dgram_buffer();
     if (section("stream_buffer"))
         stream_buffer();
+    if (section("msgtrunc"))
+        msgtrunc();
     return 0;
 }

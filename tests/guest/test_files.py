@@ -267,6 +267,16 @@ SOCKETPAIR_SECTIONS = {
                       b"POLLOUT when full: 0",
                       b"a blocking write of 150000, no reader yet: 150000",
                       b"reads back 20000", b"child read 1048576 bytes, sum 133693440"],
+    # (a pair's messages were received as a stream's bytes: no MSG_TRUNC either way, a
+    # peek across messages, MSG_WAITALL waiting for more messages)
+    "msgtrunc": [b"SOCK_DGRAM: recvmsg of 11 into 4: 4 flags 0x20",
+                 b"SOCK_SEQPACKET: recvmsg of 11 into 4: 4 flags 0x20",
+                 b"  recv MSG_TRUNC into 4: 11", b"  recvmsg MSG_TRUNC into 4: 11 flags 0x20",
+                 b"  peek with two queued: 3 [abc]", b"  recv MSG_WAITALL: 3 [abc]",
+                 b"  recv MSG_OOB: -1 EOPNOTSUPP", b"  FIONREAD with 5 and 2 queued: 7",
+                 b"  read of 0 bytes: 0", b"  then: 5 [defgh]",
+                 b"  asleep, then 16 into 4: 16 flags 0x20",
+                 b"  after the peer closed: 0 flags 0"],
 }
 
 

@@ -178,6 +178,20 @@ def _datagram(file: OpenFile) -> bool:
     return file.pipe is not None and file.pipe.senders is not None
 
 
+def _messages(file: OpenFile) -> bool:
+    """Whether ``file`` receives messages, not a stream: a datagram socket, either end
+    of a SOCK_DGRAM or SOCK_SEQPACKET pair, or a SOCK_SEQPACKET connection (all are
+    received as Linux's unix_dgram_recvmsg receives)."""
+    return file.pipe is not None and file.pipe.bounds is not None
+
+
+def _message_flags(flags: int) -> None:
+    """A message socket's receive flags: MSG_OOB is refused, the rest mean nothing or
+    are the receive's own (Linux's unix_dgram_recvmsg)."""
+    if flags & MSG_OOB:
+        raise KernelError(Errno.EOPNOTSUPP, "no out-of-band data on a message socket")
+
+
 def _dgram_connect(vfs: Vfs, request: Request, file: OpenFile, addr: bytes) -> int:
     """A datagram socket's default destination: set, or (AF_UNSPEC) dissolved."""
     if len(addr) >= 2 and struct.unpack_from("<H", addr)[0] == AF_UNSPEC:
@@ -358,13 +372,12 @@ def recvmsg(vfs: Vfs, request: Request, r: abi.Recvmsg) -> Any:
     """recvmsg: bytes into the buffers; open files that came with them into the control
     buffer (the last grant, ``room`` bytes)."""
     file = _socket(vfs, request, r.fd)
-    datagram = _datagram(file)
-    if datagram and r.flags & ~(MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_PEEK | MSG_TRUNC):
-        raise KernelError(Errno.EOPNOTSUPP, f"recv flags {r.flags:#x}")
+    if _messages(file):
+        _message_flags(r.flags)
     _connected(file, True)
     grants = request.grants[:len(r.lengths)]
     control = (request.grants[len(r.lengths)] if r.room else 0, r.room, r.flags)
-    if datagram:
+    if _messages(file):
         return _receive(vfs, request, _Datagram(file, r.flags, control, "msg"),
                         sum(r.lengths), grants, r.lengths)
     return _stream_receive(vfs, request, file, sum(r.lengths), grants, r.lengths, r.flags,
@@ -419,9 +432,8 @@ def sendto(vfs: Vfs, request: Request, r: abi.Sendto) -> int | None:
 
 def recvfrom(vfs: Vfs, request: Request, r: abi.Recvfrom) -> Any:
     file = _socket(vfs, request, r.fd)
-    if _datagram(file):
-        if r.flags & ~(MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC):
-            raise KernelError(Errno.EOPNOTSUPP, f"recv flags {r.flags:#x}")
+    if _messages(file):
+        _message_flags(r.flags)
         return _receive(vfs, request, _Datagram(file, r.flags, None, "from"), r.count,
                         request.grants[0], None)
     _connected(file, True)
@@ -555,9 +567,10 @@ def _destination(vfs: Vfs, request: Request, file: OpenFile, addr: bytes) -> Pip
 
 
 class _Datagram(pipe.Resumable):
-    """A receive on a datagram socket, now or parked until a message comes: a read's,
-    recvfrom's (the answer carries the sender's address) or recvmsg's (and its
-    control buffer)."""
+    """A receive on a message socket (``_messages``), now or parked until a message
+    comes: a read's, recvfrom's (the answer carries the sender's address) or recvmsg's
+    (and its control buffer). A SOCK_SEQPACKET socket's stream of messages ends when its
+    peer goes or it is shut for reading; a datagram one's only when it is shut."""
 
     def __init__(self, file: OpenFile, flags: int, control: Any, how: str) -> None:
         self.file, self.flags, self.control, self.how = file, flags, control, how
@@ -565,7 +578,10 @@ class _Datagram(pipe.Resumable):
     def resume(self, vfs: pipe.PipeServer, request: Request, queue: Pipe, count: int,
                grant: Any, lengths: list[int] | None) -> bool:
         if not queue.readable():
-            return False
+            if not self.ended(queue):
+                return False
+            vfs.answer(request, self.nothing())
+            return True
         try:
             vfs.answer(request, self.take(vfs, request, queue, count, grant, lengths))
         except KernelError as err:
@@ -575,25 +591,35 @@ class _Datagram(pipe.Resumable):
     def take(self, vfs: pipe.PipeServer, request: Request, queue: Pipe, count: int,
              grant: Any, lengths: list[int] | None) -> Any:
         """The first message (cut to ``count``; MSG_PEEK leaves it queued), answered as
-        the call asks: MSG_TRUNC gives its whole length."""
-        assert queue.bounds and queue.senders
-        size, sender = queue.bounds[0] - queue.consumed, queue.senders[0]
-        passed: list[OpenFile] = []
+        the call asks: MSG_TRUNC gives its whole length, and recvmsg's msg_flags say
+        MSG_TRUNC when it was cut. A pair's messages have no sender address."""
+        assert queue.bounds
+        size = queue.bounds[0] - queue.consumed
+        sender = queue.senders[0] if queue.senders is not None else b""
         if self.flags & MSG_PEEK:
-            data = bytes(queue.buffer[:min(count, size)])
+            got = _peek(vfs, request, queue, min(count, size), grant, lengths, self.control)
         else:
             data, passed = pipe.take(queue, count)
             pipe.signal_async(vfs, queue.async_writers)
-        got = pipe.hand_over(vfs, request, grant, data, lengths, passed, self.control)
-        length = size if self.flags & MSG_TRUNC else len(data)
+            got = pipe.hand_over(vfs, request, grant, data, lengths, passed, self.control)
+        taken = got.count if isinstance(got, Received) else got
+        length = size if self.flags & MSG_TRUNC else taken
         if self.how == "msg":
             assert isinstance(got, Received)
-            trunc = MSG_TRUNC if size > len(data) else 0
+            trunc = MSG_TRUNC if size > taken else 0
             return Received(length, got.control_used, got.msg_flags | trunc, sender)
         return BytesOut(length, sender) if self.how == "from" else length
 
+    def ended(self, queue: Pipe) -> bool:
+        """With nothing queued: whether the receive is over (``nothing``) rather than
+        waiting."""
+        if self.file.shut & SHUT_READ:
+            return True
+        return self.file.socktype != SOCK_DGRAM and (queue.writers == 0 or queue.readers == 0)
+
     def nothing(self) -> Any:
-        """The answer of a socket shut for reading with nothing queued: 0 bytes."""
+        """The answer of a socket shut for reading, or a SOCK_SEQPACKET one whose peer
+        went, with nothing queued: 0 bytes."""
         if self.how == "msg":
             return Received(0, 0, 0)
         return BytesOut(0, b"") if self.how == "from" else 0
@@ -605,7 +631,7 @@ def _receive(vfs: Vfs, request: Request, how: _Datagram, count: int, grant: Any,
     queue, file = how.file.pipe, how.file
     assert queue is not None
     if not queue.readable():
-        if file.shut & SHUT_READ:
+        if how.ended(queue):
             return how.nothing()
         if file.flags & O_NONBLOCK or how.flags & MSG_DONTWAIT:
             raise KernelError(Errno.EAGAIN, "no datagram queued")
@@ -621,16 +647,20 @@ class UnixSocket(FileOps):
     """The socket kind of open file: an AF_UNIX socket, connected or not, or listening."""
 
     def read(self, vfs: Vfs, request: Request, file: OpenFile, count: int, grant: Any) -> Any:
+        if not count:  # (nothing is taken, not even a message: Linux's sock_read_iter)
+            return 0
         _connected(file, True)
-        if _datagram(file):
+        if _messages(file):
             return _receive(vfs, request, _Datagram(file, 0, None, "read"), count, grant, None)
         return pipe.read(vfs, request, file, count, grant, None)
 
     def readv(self, vfs: Vfs, request: Request, file: OpenFile, grants: list[int],
               lengths: list[int]) -> Any:
         vfs.check_readable(file)  # one read fills the buffers in order
+        if not sum(lengths):
+            return 0
         _connected(file, True)
-        if _datagram(file):
+        if _messages(file):
             return _receive(vfs, request, _Datagram(file, 0, None, "read"), sum(lengths),
                             grants, lengths)
         return pipe.read(vfs, request, file, sum(lengths), grants, lengths)
@@ -681,7 +711,9 @@ class UnixSocket(FileOps):
 
     def unread(self, vfs: Vfs, file: OpenFile) -> int:
         queue = file.pipe
-        if queue is not None and queue.senders is not None:  # the next datagram's size
+        if queue is not None and queue.bounds is not None \
+                and file.socktype == SOCK_DGRAM:  # the next datagram's size (Linux's
+            # unix_inq_len; a SOCK_SEQPACKET socket's is all it holds)
             return queue.bounds[0] - queue.consumed if queue.bounds else 0
         return len(queue.buffer) if queue is not None else 0
 
