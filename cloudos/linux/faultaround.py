@@ -14,9 +14,17 @@ loader, for each new program image (``privatize``).
 
 Linux does the like for anonymous memory with transparent huge pages (a 2 MiB page
 for a fault in a large enough mapping, or a multi-size folio), and for file pages
-with ``fault_around_bytes`` (64 KiB); this is the 64 KiB window, aligned, within the
-mapping, for private anonymous memory (the heap, the stack, .bss, anonymous mmap) in a
-mapping of at least two windows.
+with ``fault_around_bytes`` (64 KiB). Here, for private anonymous memory (the heap,
+the stack, .bss, anonymous mmap):
+- a fault gets the largest naturally aligned block of 64 KiB to 2 MiB around it that
+  the mapping holds whole, as Linux with transparent huge pages ``always`` (its
+  default; Debian's is ``madvise``) and every multi-size THP order gives a folio of
+  that size: a 2 MiB sieve in .bss stops 7 times, not 33 (each stop ~200 µs on this
+  nested host). The pages stay 4 KiB pages (each freed, shared or protected on its
+  own), filled a run at a time (``LinuxAddressSpace.fill``). A process that said
+  prctl(PR_SET_THP_DISABLE) gets 64 KiB at most;
+- a 64 KiB block the mapping does not hold whole is cut at the mapping's ends (a
+  mapping of at least two windows; smaller ones fault page by page).
 
 A copy-on-write page's neighbours are not copied with it (KVM's entries for their old
 frames would stay until a zap); instead a new program's writable segments, which the
@@ -36,6 +44,7 @@ from cloudos.kernel.mm.pagetable import COW, PRESENT
 from cloudos.kernel.mm.vm import WRITE, AddressSpace, SegFault
 
 WINDOW = 64 << 10   # bytes filled around a fault (Linux's fault_around_bytes)
+HUGE = 2 << 20      # ... or, as a transparent huge page, when the mapping holds it all
 MIN_VMA = 2 * WINDOW  # mappings smaller than this are faulted page by page
 RESERVE = 16 << 20  # free RAM left alone: fault-around never brings the machine near OOM
 
@@ -99,8 +108,16 @@ def fill(kernel: Kernel, address: int) -> int:
     if vma is None or vma.shared or not vma.prot or vma.name == "file" \
             or vma.end - vma.start < MIN_VMA:
         return 0
-    start = max(address & -WINDOW, vma.start)
-    end = min((address & -WINDOW) + WINDOW, vma.end)
+    thp_disabled = getattr(getattr(thread.process, "personality", None), "thp_disable", False)
+    size = WINDOW if thp_disabled else HUGE
+    while size > WINDOW and not (vma.start <= address & -size
+                                 and (address & -size) + size <= vma.end
+                                 and kernel.frames.free_bytes >= RESERVE + size):
+        size >>= 1
+    start = max(address & -size, vma.start)
+    end = min((address & -size) + size, vma.end)
+    if vma.prot & WRITE:
+        return _fill_runs(aspace, start, end)
     walk, filled = aspace.pt.walk, 0
     for va in range(start, end, PAGE_SIZE):
         if walk(va) & PRESENT:
@@ -110,4 +127,23 @@ def fill(kernel: Kernel, address: int) -> int:
         except (SegFault, KernelError):
             break
         filled += 1
+    return filled
+
+
+def _fill_runs(aspace: AddressSpace, start: int, end: int) -> int:
+    """Give every absent page of [start, end), inside one writable private mapping, a
+    zeroed frame of its own, a run of absent pages at a time; how many. Nothing more
+    when memory runs short."""
+    fill = getattr(aspace, "fill", None)
+    if fill is None:
+        return 0
+    filled, va = 0, start
+    for present, _pte in [*aspace.pt.mapped(start, end), (end, 0)]:
+        if present > va:
+            try:
+                fill(va, b"", (present - va) // PAGE_SIZE)
+            except KernelError:
+                break
+            filled += (present - va) // PAGE_SIZE
+        va = present + PAGE_SIZE
     return filled

@@ -53,16 +53,70 @@ def present(aspace: LinuxAddressSpace, start: int, pages: int) -> list[int]:
 
 def test_a_fault_in_a_large_mapping_fills_its_aligned_window() -> None:
     kernel, aspace, served = machine()
-    aspace.add(BASE, MIB, RW)
+    # holds no aligned block larger than 64 KiB around the fault
+    aspace.add(BASE + 4 * faultaround.WINDOW + PAGE_SIZE, 4 * faultaround.WINDOW, RW)
     address = BASE + 5 * faultaround.WINDOW + 3 * PAGE_SIZE + 123
     assert kernel.cpu.fault_handler(address, 0, WRITE_FAULT)
     first = 5 * WINDOW_PAGES
-    assert present(aspace, BASE, MIB // PAGE_SIZE) == list(range(first, first + WINDOW_PAGES))
+    assert present(aspace, BASE, 255) == list(range(first, first + WINDOW_PAGES))
     assert aspace.resident == WINDOW_PAGES
     assert served == [address]  # the kernel served the fault itself, once
     pte = aspace.pt.walk(BASE + first * PAGE_SIZE)
     assert pte & WRITABLE and not pte & COW  # fresh zero pages with the VMA's rights
     assert kernel.ram.read(pte & 0x000F_FFFF_FFFF_F000, PAGE_SIZE) == bytes(PAGE_SIZE)
+
+
+@pytest.mark.parametrize("start, size, fault, block", [
+    (BASE, 4 * MIB, BASE + 3 * MIB, (BASE + 2 * MIB, 2 * MIB)),      # a whole huge page
+    (BASE, MIB, BASE + (700 << 10), (BASE, MIB)),                     # all a 1 MiB holds
+    # .bss of bench/compute.c, [0x4a7000, 0x694000): the blocks a memset from its start
+    # meets, so 7 faults fill its 2 MiB
+    (0x4a7000, 0x1ed000, 0x4a7000, (0x4a7000, 0x9000)),
+    (0x4a7000, 0x1ed000, 0x4c0000, (0x4c0000, 256 << 10)),
+    (0x4a7000, 0x1ed000, 0x500000, (0x500000, MIB)),
+    (0x4a7000, 0x1ed000, 0x600000, (0x600000, 512 << 10)),
+    (0x4a7000, 0x1ed000, 0x690000, (0x690000, 0x4000)),
+])
+def test_a_fault_fills_the_largest_aligned_block_the_mapping_holds(start, size, fault,
+                                                                   block) -> None:
+    kernel, aspace, _ = machine()
+    aspace.add(start, size, RW)
+    kernel.cpu.fault_handler(fault, 0, WRITE_FAULT)
+    pages = [start + i * PAGE_SIZE for i in present(aspace, start, size // PAGE_SIZE)]
+    assert pages == list(range(block[0], block[0] + block[1], PAGE_SIZE))
+    assert aspace.resident == block[1] // PAGE_SIZE
+
+
+def test_a_block_keeps_the_pages_already_there() -> None:
+    kernel, aspace, _ = machine()
+    aspace.add(BASE, MIB, RW)
+    aspace.copy_out(BASE + 5 * PAGE_SIZE, b"kept")
+    aspace.copy_out(BASE + 9 * PAGE_SIZE + 100, b"also")
+    kernel.cpu.fault_handler(BASE, 0, WRITE_FAULT)
+    assert present(aspace, BASE, MIB // PAGE_SIZE) == list(range(MIB // PAGE_SIZE))
+    assert aspace.resident == MIB // PAGE_SIZE
+    assert aspace.copy_in(BASE + 5 * PAGE_SIZE, 4) == b"kept"
+    assert aspace.copy_in(BASE + 9 * PAGE_SIZE + 100, 4) == b"also"
+    assert aspace.copy_in(BASE + 6 * PAGE_SIZE, PAGE_SIZE) == bytes(PAGE_SIZE)
+
+
+def test_a_process_that_disabled_thp_gets_64_kib() -> None:
+    kernel, aspace, _ = machine()
+    kernel.cpu.thread.process.personality = SimpleNamespace(thp_disable=True)
+    aspace.add(BASE, 4 * MIB, RW)
+    kernel.cpu.fault_handler(BASE + 3 * MIB, 0, WRITE_FAULT)
+    assert present(aspace, BASE + 3 * MIB, 64) == list(range(WINDOW_PAGES))
+    assert aspace.resident == WINDOW_PAGES
+
+
+def test_a_block_is_never_taken_from_the_reserve() -> None:
+    kernel, aspace, _ = machine(ram_size=faultaround.RESERVE + 3 * MIB)
+    aspace.add(BASE, 4 * MIB, RW)
+    free = kernel.frames.free_bytes
+    assert faultaround.RESERVE + faultaround.WINDOW <= free < faultaround.RESERVE + 2 * MIB
+    kernel.cpu.fault_handler(BASE, 0, WRITE_FAULT)
+    assert free - kernel.frames.free_bytes <= free - faultaround.RESERVE
+    assert aspace.resident == MIB // PAGE_SIZE  # the largest block that leaves it alone
 
 
 def test_the_window_stays_inside_the_mapping() -> None:
