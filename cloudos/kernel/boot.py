@@ -57,6 +57,10 @@ class Personality(Protocol):
         """``process`` ends; its memory is still there (a core file is made of it)."""
         return None
 
+    def woke_too_late(self, thread: Thread) -> None:
+        """``thread`` just slept in a call with ``notify`` set: a signal may be due."""
+        return None
+
     def on_exit(self, process: Process) -> None:
         """``process`` ended: what that means to others (its parent, its orphans)."""
         return None

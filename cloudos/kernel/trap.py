@@ -100,6 +100,8 @@ class Dispatcher:
             if self.profiling and nr < len(self.times):
                 self.times[nr] += spent
         if result is None:  # it blocked, yielded or exited: the next may run at once
+            if thread.notify and thread.state is State.BLOCKED:  # (another CPU's signal)
+                self.kernel.personality.woke_too_late(thread)
             return self.on_stop(thread) if self.on_stop else None
         if thread.notify:  # a signal to deliver: stop, so the kernel can
             self.kernel.cpu.set_result(result)

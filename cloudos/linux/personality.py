@@ -41,6 +41,9 @@ class LinuxPersonality:
             signals.deliver(thread)
         vdso.tick(self.kernel)
 
+    def woke_too_late(self, thread: Thread) -> None:
+        signals.woke_too_late(thread)
+
     def on_dying(self, dying: Process) -> None:
         """A process is about to lose its memory: the robust futexes its threads hold go
         to their next lockers; its core file, if it leaves one."""

@@ -229,6 +229,9 @@ class TracingPersonality:
     def on_dying(self, process: Process) -> None:
         self.inner.on_dying(process)
 
+    def woke_too_late(self, thread: Thread) -> None:
+        self.inner.woke_too_late(thread)
+
     def on_exit(self, process: Process) -> None:
         self._report_taken()
         self.observer.process_exit(process)

@@ -8,7 +8,11 @@
    threads  every thread of a process ends with it (kill and tgkill of a side thread)
    self     a process that kills itself runs nothing after kill() (one thread, another
             thread, SIGPIPE)
-   traced   SIGKILL ends a tracee in its ptrace-stop; a zombie is not changed by kill */
+   traced   SIGKILL ends a tracee in its ptrace-stop; a zombie is not changed by kill
+   racing   a fatal signal sent just as the child goes to sleep (kill at once after its
+            byte) still ends it: SIGKILL in a pause, SIGTERM in a pipe read, SIGTERM in
+            a nanosleep; 30 times each (a handled signal could be taken before the
+            sleep, which then runs its length, on Linux too) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/futex.h>
@@ -358,6 +362,59 @@ static void section_traced(void)
     ended("the zombie", pid, now());
 }
 
+/* -- racing ----------------------------------------------------------------------- */
+static void race_pause(void) { for (;;) pause(); }
+
+static void race_read(void)
+{
+    int fds[2];
+    char byte;
+    pipe(fds);
+    read(fds[0], &byte, 1);
+}
+
+static void race_nanosleep(void)
+{
+    struct timespec ts = {30, 0};
+    nanosleep(&ts, NULL);
+}
+
+/* The child says it is ready, then sleeps at once; the parent signals it as soon as it
+   has the byte (no pause): on two CPUs the signal often comes while the child is on its
+   way into the sleeping call. */
+static void race(const char *what, void (*body)(void), int sig)
+{
+    int right = 0;
+    for (int i = 0; i < 30; i++) {
+        int ready[2];
+        pipe(ready);
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(ready[0]);
+            write(ready[1], "r", 1);
+            body();
+            _exit(0);
+        }
+        close(ready[1]);
+        char byte;
+        read(ready[0], &byte, 1);
+        close(ready[0]);
+        double t = now();
+        kill(pid, sig);
+        int status;
+        waitpid(pid, &status, 0);
+        right += WIFSIGNALED(status) && WTERMSIG(status) == sig && now() - t < 10;
+    }
+    printf("%s: ended as it should, at once: %d of 30\n", what, right);
+}
+
+static void section_racing(void)
+{
+    race("SIGKILL as it pauses", race_pause, SIGKILL);
+    race("SIGTERM as it reads a pipe", race_read, SIGTERM);
+    race("SIGTERM as it starts a nanosleep", race_nanosleep, SIGTERM);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -367,7 +424,8 @@ int main(int argc, char **argv)
         void (*run)(void);
     } sections[] = {{"order", section_order}, {"stopped", section_stopped},
                     {"sleepers", section_sleepers}, {"threads", section_threads},
-                    {"self", section_self}, {"traced", section_traced}};
+                    {"self", section_self}, {"traced", section_traced},
+                    {"racing", section_racing}};
     for (unsigned i = 0; i < sizeof sections / sizeof sections[0]; i++) {
         if (strcmp(name, sections[i].name) == 0) {
             printf("== %s\n", name);
@@ -375,6 +433,6 @@ int main(int argc, char **argv)
             return 0;
         }
     }
-    fprintf(stderr, "usage: killorder order|stopped|sleepers|threads|self|traced\n");
+    fprintf(stderr, "usage: killorder order|stopped|sleepers|threads|self|traced|racing\n");
     return 2;
 }

@@ -44,6 +44,11 @@ SECTIONS = {
     "traced": [b"tracee: stopped by Stopped (signal)",
                b"SIGKILL in its ptrace-stop: killed by Killed" + AT_ONCE.encode(),
                b"kill(zombie, SIGKILL): 0", b"the zombie: exited with 3" + AT_ONCE.encode()],
+    # (on two CPUs a signal sent while the child, out of guest code with its call, waited
+    # for the big lock was lost: the child slept on; robust's loaded "killed", 1 in 20)
+    "racing": [b"SIGKILL as it pauses: ended as it should, at once: 30 of 30",
+               b"SIGTERM as it reads a pipe: ended as it should, at once: 30 of 30",
+               b"SIGTERM as it starts a nanosleep: ended as it should, at once: 30 of 30"],
 }
 
 
@@ -55,7 +60,7 @@ def test_section(section, cpus, guest_bins, run_native, run_cloudos):
 
 
 @pytest.mark.parametrize("cpus", [1, 2])
-@pytest.mark.parametrize("section", ["order", "sleepers", "threads"])
+@pytest.mark.parametrize("section", ["order", "sleepers", "threads", "racing"])
 def test_section_loaded(section, cpus, hogs, guest_bins, run_native,  # noqa: F811
                         run_cloudos):
     native_then_cloudos(guest_bins.path("killorder", "static"), [section], SECTIONS[section],
