@@ -266,3 +266,51 @@ def test_a_zombie_gets_nothing() -> None:
     rig.process_.state = State.TERMINATED
     rig.send(TERM)
     assert rig.kernel.killed == [] and rig.pending() == set()
+
+
+def test_a_thread_that_sleeps_after_a_signal_came_is_woken_as_a_sleeper_would_be() -> None:
+    """On two CPUs a signal can come while its target, out of guest code with a call,
+    waits for the big lock: not asleep yet, so not woken. ``woke_too_late``, asked once
+    the call has put it to sleep, wakes it as the sender would have."""
+    rig = Rig()  # a fatal one: the thread wakes to die
+    rig.send(TERM)  # (main is RUNNING: nothing to wake yet)
+    rig.main.syscall = READ
+    rig.kernel.scheduler.sleep_on(rig.main, ("pause", rig.main.tid))
+    assert rig.main.state is State.BLOCKED and rig.main.notify
+    signals.woke_too_late(rig.main)
+    assert rig.main.state is State.READY
+    assert rig.main.context.results == [-Errno.EINTR]  # type: ignore[union-attr]
+    for flags, results in ((0, [-Errno.EINTR]), (SA_RESTART, [])):  # a handled one
+        rig = Rig()
+        rig.action(USR1, HANDLER, flags)
+        linux_thread(rig.other).sigmask = bit(USR1)
+        rig.send(USR1)
+        rig.main.syscall = READ
+        rig.kernel.scheduler.sleep_on(rig.main, ("pipe", 1))
+        signals.woke_too_late(rig.main)
+        assert rig.main.state is State.READY
+        assert rig.main.context.results == results  # type: ignore[union-attr]
+    rig = Rig()  # one the thread blocks: it sleeps on
+    rig.action(USR1, HANDLER)
+    for thread in (rig.main, rig.other):
+        linux_thread(thread).sigmask = bit(USR1)
+    rig.send(USR1)
+    rig.main.notify = True  # (left set by something else)
+    rig.kernel.scheduler.sleep_on(rig.main, ("pipe", 1))
+    signals.woke_too_late(rig.main)
+    assert rig.main.state is State.BLOCKED
+
+
+def test_a_dying_process_forks_no_child(monkeypatch) -> None:
+    """Once a fatal signal marked its process, a fork that was on its way fails with
+    EINTR (Linux's copy_process), so that no child outlives the kill."""
+    from cloudos.kernel.trap import SlowPath
+    from cloudos.linux.syscalls import sys_fork
+    monkeypatch.setattr(sys_fork, "_check_clone", lambda *_: None)  # (limits: not here)
+    rig = Rig()
+    rig.send(KILL)
+    processes = dict(rig.kernel.processes)
+    with pytest.raises(SlowPath) as slow:
+        sys_fork.sys_fork(rig.main)
+    assert slow.value.work() == -Errno.EINTR
+    assert rig.kernel.processes == processes

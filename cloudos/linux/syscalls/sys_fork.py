@@ -236,6 +236,8 @@ def _clone(t: Thread, flags: int, stack: int, parent_tid: int, child_tid: int,
     _check_clone(t, flags, parent_tid, tls, pidfd)
 
     def work() -> int:
+        if linux(t.process).group_exit:  # dying: no child outlives it (Linux's "let kill
+            return -Errno.EINTR          # terminate clone/fork in the middle")
         child = _copy_thread(t, flags, stack, tls, child_tid)
         if flags & CLONE_PARENT_SETTID:
             _store_tid(t.process.aspace, parent_tid, child.tid)
