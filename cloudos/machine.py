@@ -44,9 +44,7 @@ from cloudos.linux.syscalls.table import handlers, table
 from cloudos.linux.elf import ExecError
 from cloudos.sandbox import Mount, Sandbox
 from cloudos.servers import rs
-from cloudos.servers.net import procnet
-from cloudos.servers.net.inet import NetState
-from cloudos.servers.net import server as netserver
+from cloudos.servers.net import start as netserver
 from cloudos.servers.vfs import pty
 from cloudos.servers.runtime import Request, ServerApi, ServerRuntime
 from cloudos.servers.vfs.console import Console, ConsoleInterrupt
@@ -376,8 +374,11 @@ class KernelProcView:
             else self.vfs.namespace.root()
         return relative(proc.top(self.vfs.namespace) if root else proc.cwd, top)
     def net(self, name: str) -> bytes:
-        stack = self.net_boot.stack if self.net_boot is not None else NetState()
-        return procnet.render(stack, name, os.getuid(), lambda file: file.inet.handle)
+        from cloudos.servers.net import procnet  # (with the net stack's code: net/start.py)
+        from cloudos.servers.net.inet import NetState
+        stack = self.net_boot.stack if self.net_boot is not None else None
+        return procnet.render(stack or NetState(), name, os.getuid(),
+                              lambda file: file.inet.handle)
 
 
 class Machine:

@@ -22,7 +22,6 @@ from __future__ import annotations
 from typing import Any, Callable, Generator
 
 from cloudos.abi import vfs as abi
-from cloudos.abi.dataclass import dataclass, field
 from cloudos.abi.netsrv import (RESET_EVENTS, NetCall, NetClose, NetPoll, NetRead, NetWatch,
                                 NetWrite, SocketTimeout)
 from cloudos.abi.vfs import NetRestarted, SocketEvents, SocketMade
@@ -30,22 +29,11 @@ from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message, Port
 from cloudos.servers.net import host, sockets
 from cloudos.servers.net.inet import NetState
+from cloudos.servers.net.start import NetBoot
 from cloudos.servers.runtime import Request, ServerApi
 from cloudos.servers.vfs.files import O_NONBLOCK, OpenFile
 
-NET_ID = -3
 HANDLE_SHIFT = 32  # a handle is (incarnation << HANDLE_SHIFT) | number
-
-
-@dataclass
-class NetBoot:
-    """What outlives an incarnation: the published ports' host sockets, where the VFS
-    listens, and the stack of the incarnation running now (for /proc/net)."""
-
-    published: list[tuple[Any, int]] = field(default_factory=list)
-    vfs_port: Port | None = None
-    incarnation: int = 0
-    stack: NetState = field(default_factory=NetState)
 
 
 # The socket calls, by the type of the request inside a NetCall.
@@ -193,21 +181,21 @@ class NetServer:
             self.api.kernel.ipc.notify(port, Message(body.OP, b"", self.api.pid, body=body))
 
 
-def _reset(stack: NetState) -> None:
+def _reset(stack: NetState | None) -> None:
     """The host sockets of a crashed incarnation close (their peers see a reset or EOF)."""
+    if stack is None:  # (the first incarnation)
+        return
     for sock in stack.hosted:
         if sock.host is not None:
             host.quietly(sock.host.close)
     stack.hosted.clear()
 
 
-def serve(boot: NetBoot) -> Callable[[ServerApi], Generator[Port, Request, None]]:
-    """The net server's code: each incarnation starts from an empty stack."""
-    def run(api: ServerApi) -> Generator[Port, Request, None]:
-        server = NetServer(api, boot)
-        server.start()
-        while True:
-            request = yield api.runtime.port
-            server.handle(request)
-    return run
-
+def run(api: ServerApi, boot: NetBoot) -> Generator[Port, Request, None]:
+    """One incarnation of the net server's code, from an empty stack (``start.serve``
+    runs it)."""
+    server = NetServer(api, boot)
+    server.start()
+    while True:
+        request = yield api.runtime.port
+        server.handle(request)

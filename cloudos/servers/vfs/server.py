@@ -33,11 +33,12 @@ import struct
 import time
 from collections import OrderedDict
 from functools import partial
-from typing import Any, Callable, Generator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Generator, Sequence
 
 
 from cloudos.abi import vfs
 from cloudos.abi.dataclass import dataclass, field
+from cloudos.abi.lazy import later
 from cloudos.abi.flags import (AT_FDCWD, AtFlag, FallocFlag, FcntlCmd, OpenFlag, OwnerType,
                                 RenameFlag, ResolveFlag)
 from cloudos.abi.sysctl import Sysctl
@@ -45,9 +46,7 @@ from cloudos.abi.vfs import Again, ExecImage, FileOwner, PollReady
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Port
 from cloudos.servers.runtime import Request, ServerApi
-from cloudos.servers.vfs import (console, epoll, eventfd, fifo, files, locks, mounts, mqueue,
-                                 netsock, notify, perm, pidfd, pipe, procmem, pty, regular,
-                                 signalfd, timerfd, transfer, unix)
+from cloudos.servers.vfs import console, files, locks, mounts, notify, perm, pipe, pty, regular
 from cloudos.servers.vfs.bindfs import underlying
 from cloudos.servers.vfs.console import BACKGROUND
 from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
@@ -68,6 +67,15 @@ from cloudos.servers.vfs.regular import Mapped
 from cloudos.servers.vfs.textbusy import TextBusy
 from cloudos.servers.vfs.tmpfs import TmpFs
 from cloudos.servers.tty.ldisc import LineDiscipline
+
+if TYPE_CHECKING:
+    from cloudos.servers.vfs import (epoll, eventfd, fifo, mqueue, netsock, pidfd, procmem,
+                                     signalfd, timerfd, transfer, unix)
+else:  # the rarer kinds of file and calls: their code loads at its first use (abi/lazy.py)
+    epoll, eventfd, fifo, mqueue, netsock, pidfd, procmem, signalfd, timerfd, transfer, \
+        unix = later(*(f"cloudos.servers.vfs.{name}" for name in (
+            "epoll", "eventfd", "fifo", "mqueue", "netsock", "pidfd", "procmem", "signalfd",
+            "timerfd", "transfer", "unix")))
 
 VFS_ID = -2
 EXEC_MAX = 512 << 20
@@ -116,27 +124,36 @@ STAT = struct.Struct("<QQQIIIiQqqqqqqqqqqqq")
 DIRENT = struct.Struct("<QqHB")
 
 
-# Every kind of open file, by OpenFile.kind: its implementation of the file-operations
-# protocol (fileops.py), in a module of its own.
-KINDS: dict[str, FileOps] = {
-    "node": regular.Regular(), "pipe": pipe.PipeEnd(), "fifo": fifo.FifoEnd(),
-    "socket": unix.UnixSocket(),
-    "console": console.HostConsole(), "eventfd": eventfd.EventFd(),
-    "timerfd": timerfd.TimerFd(), "signalfd": signalfd.SignalFd(), "epoll": epoll.Epoll(),
-    "inet": netsock.NetSocket(), "mqueue": mqueue.MqueueFile(), "pidfd": pidfd.Pidfd(),
-    "ptm": pty.PtyEnd(), "pts": pty.PtyEnd(), "procmem": procmem.ProcMem(),
-    "inotify": notify.Inotify()}
+class _Kinds(dict):  # type: ignore[type-arg]
+    """Every kind of open file, by OpenFile.kind: its implementation of the file-operations
+    protocol (fileops.py), in a module of its own. A rarer kind's is made, and its module
+    loaded, when the VFS first meets a file of that kind."""
+
+    LATER = {"fifo": (fifo, "FifoEnd"), "socket": (unix, "UnixSocket"),
+             "eventfd": (eventfd, "EventFd"), "timerfd": (timerfd, "TimerFd"),
+             "signalfd": (signalfd, "SignalFd"), "epoll": (epoll, "Epoll"),
+             "inet": (netsock, "NetSocket"), "mqueue": (mqueue, "MqueueFile"),
+             "pidfd": (pidfd, "Pidfd"), "procmem": (procmem, "ProcMem")}
+
+    def __missing__(self, kind: str) -> FileOps:
+        module, name = self.LATER[kind]
+        ops = self[kind] = getattr(module, name)()
+        return ops
 
 
-# The socket calls, each served by AF_UNIX's module, or for an internet socket by the net
-# server (``netsock`` forwards them: Vfs.socket_call).
-SOCKET_CALLS: tuple[tuple[type, Callable[..., Any]], ...] = (
-    (vfs.Bind, unix.bind), (vfs.Connect, unix.connect), (vfs.Listen, unix.listen),
-    (vfs.Accept4, unix.accept4), (vfs.Getsockname, unix.getsockname),
-    (vfs.Getpeername, unix.getpeername), (vfs.Getsockopt, unix.getsockopt),
-    (vfs.Setsockopt, unix.setsockopt), (vfs.Shutdown, unix.shutdown),
-    (vfs.Sendto, unix.sendto), (vfs.Recvfrom, unix.recvfrom), (vfs.Sendmsg, unix.sendmsg),
-    (vfs.Recvmsg, unix.recvmsg))
+KINDS: dict[str, FileOps] = _Kinds({
+    "node": regular.Regular(), "pipe": pipe.PipeEnd(), "console": console.HostConsole(),
+    "ptm": pty.PtyEnd(), "pts": pty.PtyEnd(), "inotify": notify.Inotify()})
+
+
+# The socket calls, each served by the function of that name in AF_UNIX's module, or for
+# an internet socket by the net server (``netsock`` forwards them: Vfs.socket_call).
+SOCKET_CALLS: tuple[tuple[type, str], ...] = (
+    (vfs.Bind, "bind"), (vfs.Connect, "connect"), (vfs.Listen, "listen"),
+    (vfs.Accept4, "accept4"), (vfs.Getsockname, "getsockname"),
+    (vfs.Getpeername, "getpeername"), (vfs.Getsockopt, "getsockopt"),
+    (vfs.Setsockopt, "setsockopt"), (vfs.Shutdown, "shutdown"), (vfs.Sendto, "sendto"),
+    (vfs.Recvfrom, "recvfrom"), (vfs.Sendmsg, "sendmsg"), (vfs.Recvmsg, "recvmsg"))
 
 
 @dataclass
@@ -262,10 +279,10 @@ class Vfs:
             vfs.XattrPath: self.xattr, vfs.XattrFd: self.fxattr, vfs.Spawn: self.spawn,
             vfs.Fork: self.fork, vfs.Exec: self.exec, vfs.Exit: self.exit,
             vfs.Credentials: self.credentials, vfs.CloseRange: self.close_range,
-            vfs.Sendfile: partial(transfer.sendfile, self),
-            vfs.CopyFileRange: partial(transfer.copy_file_range, self),
-            vfs.Splice: partial(transfer.splice, self), vfs.Tee: partial(transfer.tee, self),
-            vfs.Vmsplice: partial(transfer.vmsplice, self),
+            vfs.Sendfile: self._later(transfer, "sendfile"),
+            vfs.CopyFileRange: self._later(transfer, "copy_file_range"),
+            vfs.Splice: self._later(transfer, "splice"), vfs.Tee: self._later(transfer, "tee"),
+            vfs.Vmsplice: self._later(transfer, "vmsplice"),
             vfs.ExecRead: self.exec_read, vfs.CoreDump: self.core_dump,
             # files of a kind, served by the kind's module
             vfs.MmapRead: partial(regular.mmap_read, self),
@@ -273,28 +290,28 @@ class Vfs:
             vfs.MapSync: partial(regular.map_sync, self),
             vfs.MemfdCreate: partial(regular.memfd_create, self),
             vfs.Pipe2: partial(pipe.pipe2, self),
-            vfs.Socket: self.socket, vfs.Socketpair: partial(unix.socketpair, self),
-            vfs.SocketMade: partial(netsock.socket_made, self),
-            vfs.SocketEvents: partial(netsock.socket_events, self),
-            vfs.NetRestarted: partial(netsock.net_restarted, self),
-            **{cls: partial(self.socket_call, unix_call) for cls, unix_call in SOCKET_CALLS},
+            vfs.Socket: self.socket, vfs.Socketpair: self._later(unix, "socketpair"),
+            vfs.SocketMade: self._later(netsock, "socket_made"),
+            vfs.SocketEvents: self._later(netsock, "socket_events"),
+            vfs.NetRestarted: self.net_restarted,
+            **{cls: partial(self.socket_call, name) for cls, name in SOCKET_CALLS},
             vfs.ConsoleInput: partial(console.console_input, self),
-            vfs.Eventfd2: self.eventfd2, vfs.Signalfd4: partial(signalfd.signalfd4, self),
+            vfs.Eventfd2: self.eventfd2, vfs.Signalfd4: self._later(signalfd, "signalfd4"),
             vfs.SignalsPending: self.signals_pending, vfs.TimerfdCreate: self.timerfd_create,
-            vfs.TimerfdSettime: partial(timerfd.settime, self),
-            vfs.TimerfdGettime: partial(timerfd.gettime, self),
-            vfs.MqOpen: partial(mqueue.mq_open, self),
-            vfs.MqUnlink: partial(mqueue.mq_unlink, self),
-            vfs.MqTimedsend: partial(mqueue.mq_timedsend, self),
-            vfs.MqTimedreceive: partial(mqueue.mq_timedreceive, self),
-            vfs.MqNotify: partial(mqueue.mq_notify, self),
-            vfs.MqGetsetattr: partial(mqueue.mq_getsetattr, self),
+            vfs.TimerfdSettime: self._later(timerfd, "settime"),
+            vfs.TimerfdGettime: self._later(timerfd, "gettime"),
+            vfs.MqOpen: self._later(mqueue, "mq_open"),
+            vfs.MqUnlink: self._later(mqueue, "mq_unlink"),
+            vfs.MqTimedsend: self._later(mqueue, "mq_timedsend"),
+            vfs.MqTimedreceive: self._later(mqueue, "mq_timedreceive"),
+            vfs.MqNotify: self._later(mqueue, "mq_notify"),
+            vfs.MqGetsetattr: self._later(mqueue, "mq_getsetattr"),
             vfs.TimerFired: self.timer_fired, vfs.EpollCreate1: self.epoll_create1,
             vfs.PtyTimer: partial(pty.timer_ran_out, self),
-            vfs.EpollCtl: partial(epoll.ctl, self), vfs.EpollWait: partial(epoll.wait, self),
-            vfs.PidfdOpen: partial(pidfd.pidfd_open, self),
-            vfs.PidfdGetfd: partial(pidfd.pidfd_getfd, self),
-            vfs.PidfdTarget: partial(pidfd.target, self),
+            vfs.EpollCtl: self._later(epoll, "ctl"), vfs.EpollWait: self._later(epoll, "wait"),
+            vfs.PidfdOpen: self._later(pidfd, "pidfd_open"),
+            vfs.PidfdGetfd: self._later(pidfd, "pidfd_getfd"),
+            vfs.PidfdTarget: self._later(pidfd, "target"),
             vfs.InotifyInit1: partial(notify.inotify_init1, self),
             vfs.InotifyAddWatch: self.inotify_add_watch,
             vfs.InotifyRmWatch: partial(notify.rm_watch, self),
@@ -340,10 +357,24 @@ class Vfs:
         """socket(2): an AF_UNIX socket (``unix``), or an internet one (the net server's)."""
         return (unix.socket if r.domain == AF_UNIX else netsock.socket)(self, request, r)
 
-    def socket_call(self, unix_call: Callable[..., Any], request: Request, r: Any) -> Any:
+    def socket_call(self, name: str, request: Request, r: Any) -> Any:
         """A socket call, served by AF_UNIX's module or forwarded to the net server."""
         kind = self.proc(request).fds.get(r.fd).kind
-        return (netsock.socket_call if kind == "inet" else unix_call)(self, request, r)
+        return (netsock.socket_call if kind == "inet" else getattr(unix, name))(self, request, r)
+
+    def net_restarted(self, request: Request, r: vfs.NetRestarted) -> None:
+        """The net server (re)started: its sockets before are reset (netsock.py). At the
+        first start there are none, nor calls waiting for their events: netsock's code
+        need not load."""
+        if self.state.net_files:
+            netsock.net_restarted(self, request, r)
+        else:
+            self.state.net_watching = False
+
+    def _later(self, module: Any, name: str) -> Callable[[Request, Any], Any]:
+        """The handler ``partial(module.name, self)`` would be, with ``module`` loaded at
+        its first call (a rarer kind's: ``later``)."""
+        return lambda request, r: getattr(module, name)(self, request, r)
 
     # -- process lifecycle --------------------------------------------------------
     def spawn(self, request: Request, r: vfs.Spawn) -> int:
@@ -531,7 +562,8 @@ class Vfs:
             for fd in list(p.fds.entries):
                 self._close(p, fd)
         locks.exited(self, r.pid)
-        pidfd.exited(self, r.pid)
+        if r.pid in self.state.pids:  # (a pidfd was opened on it)
+            pidfd.exited(self, r.pid)
         return 0
 
     # -- fds ---------------------------------------------------------------------
