@@ -39,7 +39,7 @@ from cloudos.linux.pagecache import collect_shared
 from cloudos.linux.process import (RLIMIT_NPROC, RLIMIT_STACK, LinuxProcess, cputimes, linux,
                                    linux_thread, load_program, since_boot, thread_ended)
 from cloudos.linux.syscalls.args import s32, user_string
-from cloudos.linux.syscalls import sys_file, sys_ns, sys_pidfd
+from cloudos.linux.syscalls import sys_file, sys_ns
 from cloudos.linux.syscalls.sys_futex import exit_robust_list, futex_wake
 from cloudos.linux import cpulimit
 
@@ -689,6 +689,7 @@ def sys_waitid(t: Thread, idtype: int, ident: int, infop: int, options: int, rus
         raise KernelError(Errno.EINVAL, f"waitid idtype {idtype} id {ident}")
     nonblock = False
     if idtype == P_PIDFD:  # the pidfd's process, if it is a child (ECHILD otherwise)
+        from cloudos.linux.syscalls import sys_pidfd  # (loaded at its first use: table.py)
         named = sys_pidfd.target(t, ident)
         pid, nonblock = named.pid, named.nonblock and not options & WNOHANG
         if sys_pidfd.process_of(t, named) is None:
