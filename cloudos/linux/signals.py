@@ -200,11 +200,15 @@ def woke_too_late(thread: Thread) -> None:
     """``thread`` went to sleep in a system call with a signal already due: one sent by
     another CPU while this one, out of guest code with the call, waited for the big
     lock (a kick then stops nothing, and the thread was not asleep yet to be woken).
-    Wake it as the sender would have, had it been asleep; Linux checks signal_pending
-    as a thread goes to sleep. (Without this, kill -KILL of a child about to pause()
-    on the other CPU left it asleep for ever: test_robust's loaded "killed", 1 in 20.)"""
+    Wake it as the sender would have, had it been asleep (to die, to stop, or to take
+    the signal); Linux checks signal_pending as a thread goes to sleep. (Without this,
+    kill -KILL of a child about to pause() on the other CPU left it asleep for ever:
+    test_robust's loaded "killed", 1 in 20.)"""
     if linux(thread.process).group_exit:
         _wake_to_die(thread)
+        return
+    if linux(thread.process).stopped:  # (a group stop: it stops, as its siblings did)
+        _wake_to_stop(thread)
         return
     due = pending_unblocked(thread)
     if due:
@@ -248,20 +252,24 @@ def _stop(process: Process, sig: int) -> None:
     if state.stopped:
         return
     state.stopped, state.wait_report = sig, STOPPED_STATUS | sig << 8
-    scheduler = process.kernel.scheduler
     for thread in process.threads:
         if thread.state is State.TERMINATED:
             continue
         thread.notify = True
         _kick(thread)
-        if thread.state is State.BLOCKED and thread.context is not None \
-                and (thread.restart >= 0 or thread.syscall in STOP_RESTARTS):
-            # the call it sleeps in runs again once the process continues (nothing
-            # happens, and no input is taken, while it is stopped)
-            if thread.restart < 0:
-                thread.restart = thread.syscall
-            scheduler.wake(thread, 0)
+        _wake_to_stop(thread)
     _tell_parent(process, CLD_STOPPED, sig)
+
+
+def _wake_to_stop(thread: Thread) -> None:
+    """End the sleep of ``thread``, whose process is stopping, if the call it sleeps in
+    runs again once the process continues (nothing happens, and no input is taken,
+    while it is stopped): it stops on its way back to user mode."""
+    if thread.state is State.BLOCKED and thread.context is not None \
+            and (thread.restart >= 0 or thread.syscall in STOP_RESTARTS):
+        if thread.restart < 0:
+            thread.restart = thread.syscall
+        thread.process.kernel.scheduler.wake(thread, 0)
 
 
 def _resume(process: Process) -> None:

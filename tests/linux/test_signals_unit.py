@@ -290,6 +290,13 @@ def test_a_thread_that_sleeps_after_a_signal_came_is_woken_as_a_sleeper_would_be
         signals.woke_too_late(rig.main)
         assert rig.main.state is State.READY
         assert rig.main.context.results == results  # type: ignore[union-attr]
+    rig = Rig()  # a group stop: the call runs again once the process continues
+    rig.send(STOP)
+    rig.main.syscall = READ
+    rig.kernel.scheduler.sleep_on(rig.main, ("pipe", 1))
+    signals.woke_too_late(rig.main)
+    assert rig.main.state is State.READY
+    assert rig.main.context.restarts == [READ]  # type: ignore[union-attr]
     rig = Rig()  # one the thread blocks: it sleeps on
     rig.action(USR1, HANDLER)
     for thread in (rig.main, rig.other):
