@@ -18,7 +18,7 @@ Called by: kill/tgkill/sigaction handlers, CPU faults (``on_fault``), the kernel
 from __future__ import annotations
 
 import struct
-from typing import AbstractSet
+from typing import AbstractSet, Callable
 
 from cloudos.abi.dataclass import dataclass
 from cloudos.hal import regs as X
@@ -177,12 +177,18 @@ def _fatal(process: Process, sig: int) -> None:
     the process on its way back to user mode (``exit_due``), not in the sender's call: the
     sender's kill() returns first, and only then can its end be seen (wait, SIGCHLD)."""
     linux(process).group_exit = sig
+    _tell_threads(process, _wake_to_die)
+
+
+def _tell_threads(process: Process, wake: Callable[[Thread], None]) -> None:
+    """Every live thread of ``process`` has a signal to act on: it leaves guest code (a
+    kick), and ``wake`` ends the sleep it is in, if that sleep must end."""
     for thread in process.threads:
         if thread.state is State.TERMINATED:
             continue
         thread.notify = True
         _kick(thread)
-        _wake_to_die(thread)
+        wake(thread)
 
 
 def _wake_to_die(thread: Thread) -> None:
@@ -252,12 +258,7 @@ def _stop(process: Process, sig: int) -> None:
     if state.stopped:
         return
     state.stopped, state.wait_report = sig, STOPPED_STATUS | sig << 8
-    for thread in process.threads:
-        if thread.state is State.TERMINATED:
-            continue
-        thread.notify = True
-        _kick(thread)
-        _wake_to_stop(thread)
+    _tell_threads(process, _wake_to_stop)
     _tell_parent(process, CLD_STOPPED, sig)
 
 

@@ -68,8 +68,8 @@ static void ended(const char *what, pid_t pid, double since)
 }
 
 /* A child that runs ``body`` once it has told the parent it is about to (a byte on a
-   pipe); the parent waits for the byte, and a little more, so the child sleeps by then. */
-static pid_t start(void (*body)(void))
+   pipe); the parent waits for the byte, then ``ms`` more (so the child sleeps by then). */
+static pid_t start_after(void (*body)(void), int ms)
 {
     int ready[2];
     if (pipe(ready) < 0)
@@ -86,9 +86,12 @@ static pid_t start(void (*body)(void))
     char byte;
     read(ready[0], &byte, 1);
     close(ready[0]);
-    pause_ms(30);
+    if (ms)
+        pause_ms(ms);
     return pid;
 }
+
+static pid_t start(void (*body)(void)) { return start_after(body, 30); }
 
 static void sleep_pause(void) { for (;;) pause(); }
 
@@ -386,19 +389,7 @@ static void race(const char *what, void (*body)(void), int sig)
 {
     int right = 0;
     for (int i = 0; i < 30; i++) {
-        int ready[2];
-        pipe(ready);
-        pid_t pid = fork();
-        if (pid == 0) {
-            close(ready[0]);
-            write(ready[1], "r", 1);
-            body();
-            _exit(0);
-        }
-        close(ready[1]);
-        char byte;
-        read(ready[0], &byte, 1);
-        close(ready[0]);
+        pid_t pid = start_after(body, 0);
         double t = now();
         kill(pid, sig);
         int status;
