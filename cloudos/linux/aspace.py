@@ -33,10 +33,11 @@ from cloudos.linux import _leaves  # type: ignore[attr-defined]
 from cloudos.hal.ram import PhysicalMemory
 from cloudos.kernel.boot import Kernel
 from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
-from cloudos.kernel.mm.pagetable import COW, FRAME_MASK, PRESENT, USER, WRITABLE
+from cloudos.kernel.mm.pagetable import COW, FRAME_MASK, PRESENT, USER, WRITABLE, Pte
 from cloudos.kernel.mm.vm import (EXEC, PAGE_MASK, USER_END, WRITE, AddressSpace, Prot, Vma,
                                   page_align)
 
+DIRTY = int(Pte.DIRTY)
 ENTRIES = 512          # entries in one page table
 LEAF_SPAN = ENTRIES * PAGE_SIZE  # the addresses one leaf table maps: 2 MiB
 LEAF_SHIFT = 21        # a PD entry points to the leaf table of 1 << 21 bytes
@@ -456,7 +457,9 @@ class LinuxAddressSpace(AddressSpace):
             else:
                 ram.zero(frame, PAGE_SIZE)
                 ram.bytes[frame:frame + len(chunk)] = chunk
-        self._map_run(start, frames, vma.pte_flags() | PRESENT, None)
+        # dirty too (they hold the copy, or will be written: a fault-around's memset), so
+        # that a shadow MMU maps them ahead writable (vm.Vma.pte_flags)
+        self._map_run(start, frames, vma.pte_flags() | PRESENT | DIRTY, None)
         if vma.prot & EXEC:
             self.on_code()  # the CPU may hold translations of what these frames held before
 

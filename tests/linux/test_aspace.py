@@ -11,9 +11,9 @@ import pytest
 from cloudos.errno import Errno, KernelError
 from cloudos.hal.ram import PhysicalMemory
 from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
-from cloudos.kernel.mm.pagetable import FRAME_MASK, USER, WRITABLE
+from cloudos.kernel.mm.pagetable import ACCESSED, FRAME_MASK, USER, WRITABLE
 from cloudos.kernel.mm.vm import USER_END, AddressSpace, Prot
-from cloudos.linux.aspace import FrameRefs, LinuxAddressSpace
+from cloudos.linux.aspace import DIRTY, FrameRefs, LinuxAddressSpace
 
 MIB = 1 << 20
 RAM_SIZE = 32 * MIB
@@ -394,8 +394,8 @@ def test_fill_leaves_what_the_kernels_copy_leaves() -> None:
         space.add(BASE, 4 * PAGE_SIZE, RW, "data")  # across the leaf tables' edge
         return space, frames
 
-    def contents(space: AddressSpace) -> Any:
-        return ([(va, pte & ~FRAME_MASK) for va, pte in space.pt.mapped(0, USER_END)],
+    def contents(space: AddressSpace) -> Any:  # (fill's entries are dirty too: it wrote them)
+        return ([(va, pte & ~(FRAME_MASK | DIRTY)) for va, pte in space.pt.mapped(0, USER_END)],
                 space.copy_in(BASE, 4 * PAGE_SIZE), space.resident)
 
     want, frames = machine(AddressSpace)
@@ -408,6 +408,9 @@ def test_fill_leaves_what_the_kernels_copy_leaves() -> None:
         assert isinstance(got, LinuxAddressSpace)
         got.fill(BASE, data, 4)
         assert contents(got) == contents(want) and got_frames.free_bytes == frames.free_bytes
+        if not present:  # accessed and dirty: a shadow MMU maps them ahead, writable
+            assert all(pte & (ACCESSED | DIRTY) == ACCESSED | DIRTY
+                       for _, pte in got.pt.mapped(0, USER_END))
     for left in range(8):  # tables (PDPT, PD, two leaves), then 4 pages: all or none
         short, short_frames = machine(LinuxAddressSpace)
         assert isinstance(short, LinuxAddressSpace)

@@ -32,8 +32,8 @@ class Pte(IntFlag):
 
 FRAME_MASK = ((1 << 40) - 1) << 12  # bits 12..51: the physical frame number
 # Plain ints of the bits the hot paths test: IntFlag arithmetic costs microseconds.
-PRESENT, WRITABLE, USER, COW, NO_EXECUTE = (
-    int(f) for f in (Pte.PRESENT, Pte.WRITABLE, Pte.USER, Pte.COW, Pte.NO_EXECUTE))
+PRESENT, WRITABLE, USER, ACCESSED, COW, NO_EXECUTE = (
+    int(f) for f in (Pte.PRESENT, Pte.WRITABLE, Pte.USER, Pte.ACCESSED, Pte.COW, Pte.NO_EXECUTE))
 TABLE_FLAGS = PRESENT | WRITABLE | USER  # leaves decide the real rights
 KERNEL_SLOT = 256  # PML4 index of 0xFFFF_8000_0000_0000, shared by every address space
 

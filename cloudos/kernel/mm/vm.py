@@ -26,8 +26,8 @@ from cloudos.hal.x86 import PF_FETCH, PF_PRESENT, PF_USER, PF_WRITE
 from cloudos.hal.ram import PhysicalMemory
 from cloudos.kernel.errno import Errno, KernelError
 from cloudos.kernel.mm.buddy import PAGE_SIZE, BuddyAllocator
-from cloudos.kernel.mm.pagetable import (COW, FRAME_MASK, NO_EXECUTE, PRESENT, USER, WRITABLE,
-                                         PageTables)
+from cloudos.kernel.mm.pagetable import (ACCESSED, COW, FRAME_MASK, NO_EXECUTE, PRESENT, USER,
+                                         WRITABLE, PageTables)
 
 PIE_BASE = 0x0000_5555_5555_4000
 HEAP_BASE = 0x0000_7FFF_7000_0000
@@ -67,7 +67,10 @@ class Vma:
     def pte_flags(self) -> int:
         if not self.prot:  # kept present for the kernel, out of the user's reach
             return NO_EXECUTE
-        return (USER | (WRITABLE if self.prot & WRITE else 0)
+        # Made accessed, as Linux's faults make entries young: a shadow MMU (KVM without
+        # hardware paging, as PVM) maps ahead only a fault's accessed neighbours (8 at a
+        # time), so a sweep of fresh pages stops there once per 8 pages, not at each
+        return (USER | ACCESSED | (WRITABLE if self.prot & WRITE else 0)
                 | (0 if self.prot & EXEC else NO_EXECUTE))
 
 
