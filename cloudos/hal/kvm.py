@@ -50,7 +50,8 @@ This host's KVM is PVM (``kvm_pvm``: shadow page tables, no hardware
 virtualisation), and a shadow MMU only notices page-table writes the guest makes:
 the kernel writes them from the host. So a flush that follows changed entries,
 and every new address space (its tables may sit in frames that held others),
-also zaps all of KVM's shadow tables (the RAM slot removed and added back).
+also zaps all of KVM's shadow tables (a one-page marker slot moved: KVM drops them all
+when a slot moves).
 
 Never: lets a guest crash the host. An exception in the ring-0 stubs, a triple
 fault or a KVM internal error is ``KvmError`` (the CLI's panic report).
@@ -118,6 +119,7 @@ XCR0_WANTED = XCR0_X87 | XCR0_SSE | XCR0_AVX  # what glibc may use (never AVX-51
 CPUID_XSAVE, CPUID_OSXSAVE, CPUID_AVX = 1 << 26, 1 << 27, 1 << 28  # leaf 1, ECX
 PWT = 1 << 3
 PAGE = 0x1000
+MARKER_SLOT = 1  # the marker's KVM slot (the RAM's is 0)
 FORGET_RUNS = 16  # runs of frames forget_frames unmaps one by one; more: a zap
 _mprotect = ctypes.CDLL(None, use_errno=True).mprotect
 _mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
@@ -237,12 +239,20 @@ class _Vm:
             pass
         self.ram = ram
         self.add_memory()
+        # The marker: a slot of one page above the RAM, which no guest table points to.
+        # Moving it is how the VM drops its shadow tables (``zap``): KVM drops them all
+        # when any slot goes or moves (the SLOT_ZAP_ALL behaviour, its default for a
+        # plain VM), and a slot of one page moves in ~30 µs, where taking the RAM's slot
+        # away and back cost ~450 µs idle (its per-page arrays freed and made again)
+        self._marker = mmap.mmap(-1, PAGE)
+        above = (ram.size + 2 * PAGE - 1) & -PAGE
+        self._marker_at = [above, above + 2 * PAGE]
+        self._place_marker()
         self.next_vcpu = 0
         self.stale = False  # page tables changed behind KVM's back: zap before running
         # Whether a vCPU entered guest code since the VM was made or last zapped: until
         # one does, KVM has built no shadow entry, and there is nothing to zap or forget
-        # (the first program's start-up: one zap saved, ~1 ms idle, tens of ms on a busy
-        # host, where the RAM slot's removal waits for an RCU grace period)
+        # (the first program's start-up: one zap saved, and the refaults after it)
         self.ran = False
         self.zaps = 0  # times KVM's shadow tables were dropped (tests and benchmarks)
 
@@ -250,11 +260,16 @@ class _Vm:
         region = K.MemoryRegion(0, 0, 0, self.ram.size, self.ram.host_address)
         K.ioctl(self.fd, K.SET_USER_MEMORY_REGION, region)
 
+    def _place_marker(self) -> None:
+        address = ctypes.addressof(ctypes.c_char.from_buffer(self._marker))
+        K.ioctl(self.fd, K.SET_USER_MEMORY_REGION,
+                K.MemoryRegion(MARKER_SLOT, 0, self._marker_at[0], PAGE, address))
+
     def zap(self) -> None:
-        """Make KVM forget every translation it built from the page tables: remove the
-        RAM and add it back (~150 µs; the guest refaults its working set in KVM)."""
-        K.ioctl(self.fd, K.SET_USER_MEMORY_REGION, K.MemoryRegion(0, 0, 0, 0, 0))
-        self.add_memory()
+        """Make KVM forget every translation it built from the page tables (the guest
+        refaults its working set in KVM): the marker slot moves to its other place."""
+        self._marker_at.reverse()
+        self._place_marker()
         self.stale = self.ran = False
         self.zaps += 1
 
@@ -551,9 +566,8 @@ class KvmCpu:
 
         The host's mapping of each run of those pages turns read-only and back; KVM hears
         of it (its MMU notifier) and unmaps those pages from all its shadow tables, so the
-        next access walks the guest's tables again. ~45 µs a run, against a zap's ~1 ms
-        (idle; tens of ms on a busy host, where the slot's removal waits for an RCU grace
-        period) and the refaults of every page the guest then touches. Not for more than
+        next access walks the guest's tables again. ~45 µs a run, against a zap's ~30 µs
+        and the refaults of every page the guest then touches (~20 µs each here). Not for more than
         ``FORGET_RUNS`` runs. Nothing to do while a fault is served on one CPU
         (``flush_tlb``). On several, the others are stopped first (a vCPU writing such a
         page while it is read-only would stop with an error), as for a zap; the caller
@@ -773,8 +787,8 @@ class KvmCpu:
         return None
 
     def _zap(self) -> None:
-        """Zap KVM's shadow tables with every other CPU out of guest code: while the RAM
-        is away, a vCPU touching memory would stop with an MMIO exit."""
+        """Zap KVM's shadow tables with every other CPU out of guest code (KVM would kick
+        them itself; stopped, none runs on an entry the kernel just changed meanwhile)."""
         if self.smp is not None:
             self._stop_others()
         self._vm.zap()

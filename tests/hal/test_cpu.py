@@ -521,6 +521,56 @@ def test_a_fault_that_widens_an_entry_needs_no_zap_one_that_narrows_does(machine
         cpu.flush_tlb()
 
 
+class _Again:
+    """A frame allocator that hands the frames freed to it back first, in the order they
+    were first handed out: a new address space's tables land in a gone one's frames."""
+
+    def __init__(self, frames: BuddyAllocator) -> None:
+        self.frames, self.order, self.freed = frames, [], set()
+
+    def alloc(self, order: int = 0) -> int:
+        again = [frame for frame in self.order if frame in self.freed]
+        if again:
+            self.freed.discard(again[0])
+            return again[0]
+        frame = self.frames.alloc(order)
+        self.order.append(frame)
+        return frame
+
+    def free(self, frame: int, order: int = 0) -> None:
+        self.freed.add(frame)
+
+
+@pytest.mark.parametrize("make_cpu", BACKENDS)
+def test_an_address_space_in_the_frames_of_a_gone_one_sees_its_own_entries(make_cpu) -> None:
+    """A new address space whose tables sit in the very frames of a gone one's reads
+    through its own entries, never the old ones: on KVM, whose shadow MMU keeps what it
+    built from a table by the table's frame, the flush that follows a space's end and
+    its successor's new context drop them all (``zap``: the marker slot moves)."""
+    ram, frames, cpu, first = boot(make_cpu)
+    kernel_entry = ram.words[(first.root >> 3) + KERNEL_SLOT]
+    code, page = frames.alloc(), 0x40000000
+    # mov rbx, page; mov eax, [rbx]; syscall
+    ram.write(code, bytes.fromhex("48bb" + page.to_bytes(8, "little").hex() + "8b03" "0f05"))
+    cpu.syscall_handler = lambda *_regs: None
+    again, tables, zaps = _Again(frames), [], getattr(cpu, "zaps", 0)
+    for value in (0x1111, 0x2222, 0x3333):
+        space = PageTables(ram, again, kernel_entry)  # type: ignore[arg-type]
+        frame = frames.alloc()
+        ram.write(frame, struct.pack("<I", value))
+        space.map(CODE, code, Pte.USER)
+        space.map(page, frame, Pte.USER | Pte.NO_EXECUTE)
+        assert cpu.run(cpu.new_context(space.root, CODE, STACK), 1_000_000).kind \
+            is C.TrapKind.SYSCALL
+        assert cpu.reg(X.UC_X86_REG_RAX) == value
+        tables.append(list(space.tables))
+        space.destroy()
+        cpu.flush_tlb()  # (as the kernel's AddressSpace.destroy does, freeing the pages)
+    assert tables[0] == tables[1] == tables[2]  # (else the test shows nothing)
+    if isinstance(cpu, KVM.KvmCpu):
+        assert cpu.zaps == zaps + 2  # (the first run had nothing to zap)
+
+
 @pytest.mark.skipif(NO_KVM is not None, reason=f"no KVM here: /dev/kvm: {NO_KVM}")
 def test_kvm_forgets_the_frames_of_an_entry_that_went_without_a_zap() -> None:
     """KVM's shadow MMU does not see the host edit the guest's tables (on this host an
