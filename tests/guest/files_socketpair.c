@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -449,6 +450,77 @@ static void msgtrunc(void)
     trunc_kind(SOCK_SEQPACKET, "SOCK_SEQPACKET");
 }
 
+/* What recvmsg writes back into the msghdr, and when: only after it has received, and
+   only what it received says (msg_namelen only if msg_name is set). A msghdr it cannot
+   write back fails with EFAULT after the message was taken (MSG_PEEK: left queued);
+   recvfrom's address length is read and written after the receive too. */
+static void show_recvmsg(const char *label, int fd, struct msghdr *m, int flags)
+{
+    ssize_t r = recvmsg(fd, m, flags);
+    if (r < 0)
+        printf("%s: -1 %s", label, errname(errno));
+    else
+        printf("%s: %zd", label, r);
+    printf(" namelen %u controllen %zu flags %#x\n", m->msg_namelen,
+           (size_t)m->msg_controllen, (unsigned)m->msg_flags);
+}
+
+static void msghdr_kind(int type, const char *name)
+{
+    int s[2];
+    char buf[16], control[64], from[32];
+    socketpair(AF_UNIX, type, 0, s);
+    struct iovec iov = {buf, type == SOCK_STREAM ? 3 : sizeof buf};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_namelen = 77,
+                       .msg_control = control, .msg_controllen = sizeof control,
+                       .msg_flags = 0x1234};
+    printf("%s\n", name);
+    show_recvmsg("  nothing queued, MSG_DONTWAIT", s[1], &m, MSG_DONTWAIT);
+    send(s[0], "one", 3, 0);
+    show_recvmsg("  no msg_name", s[1], &m, 0);
+    m.msg_name = from;
+    m.msg_namelen = 77;
+    send(s[0], "two", 3, 0);
+    show_recvmsg("  msg_name, unbound sender", s[1], &m, 0);
+    m.msg_namelen = -1;
+    send(s[0], "thr", 3, 0);
+    show_recvmsg("  msg_namelen -1", s[1], &m, MSG_DONTWAIT);
+    m.msg_name = NULL;
+    show_recvmsg("  msg_namelen -1, no msg_name", s[1], &m, MSG_DONTWAIT);
+
+    struct msghdr *ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    *ro = (struct msghdr){.msg_iov = &iov, .msg_iovlen = 1};
+    mprotect(ro, 4096, PROT_READ);
+    send(s[0], "fou", 3, 0);
+    send(s[0], "fiv", 3, 0);
+    memset(buf, 0, sizeof buf);
+    SHOW("  read-only msghdr, MSG_PEEK", recvmsg(s[1], ro, MSG_PEEK));
+    printf("  peeked [%s]\n", buf);
+    memset(buf, 0, sizeof buf);
+    SHOW("  read-only msghdr", recvmsg(s[1], ro, 0));
+    printf("  into the buffer [%s]\n", buf);
+    memset(buf, 0, sizeof buf);
+    SHOW("  then recv", recv(s[1], buf, sizeof buf, MSG_DONTWAIT));
+    printf("  got [%s]\n", buf);
+    /* recvfrom's address length, likewise: read and written after the receive. */
+    socklen_t *ro_len = (socklen_t *)((char *)ro + 2048), bad_len = -1;
+    send(s[0], "six", 3, 0);
+    send(s[0], "sev", 3, 0);
+    SHOW("  recvfrom, read-only addrlen", recvfrom(s[1], buf, 3, 0, (void *)from, ro_len));
+    SHOW("  recvfrom, addrlen -1", recvfrom(s[1], buf, 3, 0, (void *)from, &bad_len));
+    SHOW("  then recv", recv(s[1], buf, sizeof buf, MSG_DONTWAIT));
+    munmap(ro, 4096);
+    close(s[0]);
+    close(s[1]);
+}
+
+static void msghdr(void)
+{
+    msghdr_kind(SOCK_DGRAM, "SOCK_DGRAM");
+    msghdr_kind(SOCK_STREAM, "SOCK_STREAM");
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -477,5 +549,7 @@ int main(int argc, char **argv)
         stream_buffer();
     if (section("msgtrunc"))
         msgtrunc();
+    if (section("msghdr"))
+        msghdr();
     return 0;
 }

@@ -277,6 +277,17 @@ SOCKETPAIR_SECTIONS = {
                  b"  read of 0 bytes: 0", b"  then: 5 [defgh]",
                  b"  asleep, then 16 into 4: 16 flags 0x20",
                  b"  after the peer closed: 0 flags 0"],
+    # (recvmsg zeroed msg_namelen, msg_controllen and msg_flags before it received: a
+    # read-only msghdr failed with the message still queued, an EAGAIN changed them;
+    # recvfrom zeroed its address length before, and refused a negative one before)
+    "msghdr": [b"SOCK_DGRAM", b"SOCK_STREAM",
+               b"  nothing queued, MSG_DONTWAIT: -1 EAGAIN namelen 77 controllen 64 flags 0x1234",
+               b"  no msg_name: 3 namelen 77 controllen 0 flags 0",
+               b"  msg_name, unbound sender: 3 namelen 0 controllen 0 flags 0",
+               b"  msg_namelen -1: -1 EINVAL namelen 4294967295 controllen 0 flags 0",
+               b"  read-only msghdr, MSG_PEEK: -1 EFAULT", b"  peeked [fou]",
+               b"  read-only msghdr: -1 EFAULT", b"  got [fiv]",
+               b"  recvfrom, read-only addrlen: -1 EFAULT", b"  recvfrom, addrlen -1: -1 EINVAL"],
 }
 
 

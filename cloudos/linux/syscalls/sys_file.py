@@ -611,9 +611,24 @@ def _msghdr(t: Thread, msg: int, write: bool) -> tuple[list[int], tuple[Cap, ...
 
 
 def _msg_name(t: Thread, msg: int) -> tuple[int, int]:
-    """A msghdr's msg_name and msg_namelen."""
+    """A msghdr's msg_name and msg_namelen (negative with a msg_name: EINVAL, as Linux's
+    __copy_msghdr; without one it means nothing)."""
     name, namelen = struct.unpack("<QI", t.process.aspace.copy_in(msg, 12))
+    if name and s32(namelen) < 0:
+        raise KernelError(Errno.EINVAL, "negative msg_namelen")
     return name, namelen
+
+
+def _name_out(t: Thread, addr: int, addrlen: int, name: bytes) -> None:
+    """A received message's sender address to the caller, once it is received, as Linux's
+    move_addr_to_user: cut to the length at ``addrlen`` as it reads now (negative:
+    EINVAL), then the address's whole length written there."""
+    aspace = t.process.aspace
+    room = s32(struct.unpack("<I", aspace.copy_in(addrlen, 4))[0])
+    if room < 0:
+        raise KernelError(Errno.EINVAL, "negative address length")
+    aspace.copy_out(addr, name[:room])
+    aspace.copy_out(addrlen, struct.pack("<I", len(name)))
 
 
 def _rights(t: Thread, control: int, length: int) -> list[int]:
@@ -666,20 +681,20 @@ def sendmsg_parts(t: Thread, fd: int, msg: int, flags: int) -> MsgCall:
 
 
 def sys_recvmsg(t: Thread, fd: int, msg: int, flags: int, *_: int) -> int:
-    """Implements Linux recvmsg(2) on a connected socket: open files sent with SCM_RIGHTS
-    arrive as new fds in the control buffer; no address is returned."""
+    """Implements Linux recvmsg(2): open files sent with SCM_RIGHTS arrive as new fds in
+    the control buffer; a datagram's sender comes back in msg_name."""
     parts = recvmsg_parts(t, s32(fd), msg, flags & 0xFFFF_FFFF)
     return call(t, parts.request, grants=parts.grants, deliver=parts.deliver)
 
 
 def recvmsg_parts(t: Thread, fd: int, msg: int, flags: int) -> MsgCall:
-    """The VFS call of a recvmsg into the msghdr at ``msg``; its answer writes back the
-    msghdr's msg_namelen, msg_controllen and msg_flags."""
+    """The VFS call of a recvmsg into the msghdr at ``msg``. The msghdr is only read
+    before the receive: its answer writes back the sender's address and msg_namelen (if
+    msg_name is set), then msg_flags, then msg_controllen, in Linux's order
+    (____sys_recvmsg), so a msghdr that cannot be written fails after the message was
+    taken."""
     lengths, grants, control, room = _msghdr(t, msg, True)
-    aspace = t.process.aspace
-    name, namelen = _msg_name(t, msg)
-    aspace.copy_out(msg + 8, struct.pack("<I", 0))           # msg_namelen
-    aspace.copy_out(msg + 40, struct.pack("<Qi", 0, 0))      # msg_controllen, msg_flags
+    name, _ = _msg_name(t, msg)
     room = min(room, 1 << 16)
     if room:
         _check_buffer(t, control, room, True)
@@ -687,16 +702,17 @@ def recvmsg_parts(t: Thread, fd: int, msg: int, flags: int) -> MsgCall:
 
     def deliver(answer: Message) -> int:
         got = answer.body
-        if not isinstance(got, Received):
-            return int(got)
+        received = got if isinstance(got, Received) else Received(int(got), 0, 0)
+        if received.count < 0:
+            return received.count
         try:
-            aspace.copy_out(msg + 40, struct.pack("<Qi", got.control_used, got.msg_flags))
-            if name and got.name:  # the sender's address, cut to msg_namelen
-                aspace.copy_out(name, got.name[:namelen])
-                aspace.copy_out(msg + 8, struct.pack("<I", len(got.name)))
+            if name:
+                _name_out(t, name, msg + 8, received.name)
+            t.process.aspace.copy_out(msg + 48, struct.pack("<i", received.msg_flags))
+            t.process.aspace.copy_out(msg + 40, struct.pack("<Q", received.control_used))
         except KernelError as err:
             return -err.errno
-        return got.count
+        return received.count
 
     return MsgCall(vfs.Recvmsg(fd, lengths, flags, room), grants, deliver, sum(lengths))
 
@@ -725,11 +741,23 @@ def sys_recvfrom(t: Thread, fd: int, buf: int, count: int, flags: int, addr: int
     peer is not reported (an asked-for address comes back 0 bytes long), as on Linux."""
     count = min(count, 0x7FFF_F000)
     _check_buffer(t, buf, count, True)
-    deliver = _sockaddr_out(t, addr, addrlen) if addr and addrlen else _sockaddr_out(t, 0, 0)
-    if addr and addrlen:
-        t.process.aspace.copy_out(addrlen, struct.pack("<I", 0))
     return call(t, vfs.Recvfrom(s32(fd), count, s32(flags)), grants=(_grant(t, buf, count, True),),
-                deliver=deliver)
+                deliver=functools.partial(_received_from, t, addr, addrlen))
+
+
+def _received_from(t: Thread, addr: int, addrlen: int, msg: Message) -> int:
+    """A recvfrom's answer (a count, or the count and the sender's address): the address
+    goes out after the receive, as Linux's __sys_recvfrom (a bad ``addrlen`` fails it
+    with the bytes taken)."""
+    got = msg.body
+    result, name = (int(got.result), got.data) if isinstance(got, BytesOut) else (int(got), b"")
+    if result < 0 or not addr:
+        return result
+    try:
+        _name_out(t, addr, addrlen, name)
+    except KernelError as err:
+        return -err.errno
+    return result
 
 
 def sys_eventfd2(t: Thread, initval: int, flags: int, *_: int) -> int:
