@@ -148,22 +148,30 @@ def _rlimit(p: Process, resource: int) -> int:
     return linux.rlimits[resource][0] if isinstance(linux, LinuxProcess) else 0
 
 
+def _signal_mask(signals: Iterable[int]) -> int:
+    """Signals as status's bit masks (signal n is bit n - 1)."""
+    return sum(1 << (sig - 1) for sig in set(signals))
+
+
+def _thread_signals(t: Thread) -> tuple[int, int]:
+    """A thread's own pending signals (sent to it alone: tgkill) and those it blocks."""
+    state = t.personality
+    if not isinstance(state, LinuxThread):
+        return (0, 0)
+    return _signal_mask(state.pending.infos), state.sigmask
+
+
 def _signals(p: Process) -> tuple[int, int, int, int, int]:
     """(pending for its first thread, pending for the process, blocked by its first
-    thread, ignored, caught), as status's bit masks (signal n is bit n - 1)."""
+    thread, ignored, caught), as status's bit masks."""
     linux = p.personality
     if not isinstance(linux, LinuxProcess) or not p.threads:
         return (0, 0, 0, 0, 0)
-    first = p.threads[0].personality
-    mine = first.pending.infos if isinstance(first, LinuxThread) else {}
-    blocked = first.sigmask if isinstance(first, LinuxThread) else 0
+    mine, blocked = _thread_signals(p.threads[0])
     handlers = {sig: int.from_bytes(raw[:8], "little") for sig, raw in linux.sigactions.items()}
-
-    def mask(signals: Iterable[int]) -> int:
-        return sum(1 << (sig - 1) for sig in set(signals))
-    return (mask(mine), mask(linux.pending_set.infos), blocked,
-            mask(s for s, h in handlers.items() if h == SIG_IGN),
-            mask(s for s, h in handlers.items() if h not in (SIG_DFL, SIG_IGN)))
+    return (mine, _signal_mask(linux.pending_set.infos), blocked,
+            _signal_mask(s for s, h in handlers.items() if h == SIG_IGN),
+            _signal_mask(s for s, h in handlers.items() if h not in (SIG_DFL, SIG_IGN)))
 
 
 def _thread_name(t: Thread) -> str:
@@ -229,7 +237,7 @@ class KernelProcView:
         tasks = tuple(TaskInfo(t.tid, state if state in "TZ" else STATES[t.state],
                                t.user_time, t.sys_time, _thread_start(t, start),
                                _thread_name(t), *_priority(t), t.cpu, t.rt_priority,
-                               int(t.policy))
+                               int(t.policy), *_thread_signals(t))
                       for t in live)
         return ProcInfo(pid, p.name, state, p.ppid, p.pgid, p.sid, len(live), c.uid, c.gid,
                         p.cmdline, p.exe, maps, 0 if p.zombie else p.aspace.resident,

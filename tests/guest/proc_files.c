@@ -551,6 +551,133 @@ static void section_names(void) {
            readlink("/proc/self/stat", buf, sizeof buf) >= 0 ? "0" : ename(errno));
 }
 
+/* Pending signals as status shows them: SigPnd a thread's own (tgkill), ShdPnd the
+   process's (kill); signals stay pending while blocked (even ignored ones), and while the
+   process is stopped even those whose default action would end it; task/TID/status
+   shows that thread's own. */
+static void print_signal_lines(const char *path, int state) {
+    char buf[4096];
+    slurp(path, buf, sizeof buf);
+    static const char *KEYS[] = {"\nState:", "\nSigPnd:", "\nShdPnd:", "\nSigBlk:", NULL};
+    for (const char **k = KEYS + !state; *k; k++) print_line(buf, *k);
+    /* stat's signal and blocked fields (31, 32): the thread's own, in decimal */
+    char stat[96];
+    long long f[64];
+    snprintf(stat, sizeof stat, "%.*sstat", (int)(strlen(path) - 6), path);
+    stat_fields(stat, f, 64);
+    printf("stat: signal %lld blocked %lld\n", f[31 - 3], f[32 - 3]);
+}
+
+static void print_status_signals(pid_t pid, int state) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    print_signal_lines(path, state);
+}
+
+static int ready[2];
+
+static void *second_thread(void *arg) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGURG);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    write(ready[1], &tid, sizeof tid);
+    for (;;) pause();
+    return arg;
+}
+
+/* A child that blocks ``blocked`` (a bit per signal, as status shows), ignores SIGUSR2
+   and sleeps; with ``thread`` a second thread that also blocks SIGURG: its tid. */
+static pid_t sleeper(unsigned long blocked, int thread, pid_t *tid) {
+    if (pipe(ready) != 0) _exit(3);
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        sigset_t set;
+        sigemptyset(&set);
+        for (int sig = 1; sig < 64; sig++)
+            if (blocked & (1UL << (sig - 1))) sigaddset(&set, sig);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        signal(SIGUSR2, SIG_IGN);
+        pid_t none = 0;
+        pthread_t th;
+        if (thread) pthread_create(&th, NULL, second_thread, NULL);
+        else write(ready[1], &none, sizeof none);
+        for (;;) pause();
+    }
+    pid_t got = 0;
+    read(ready[0], &got, sizeof got);
+    close(ready[0]);
+    close(ready[1]);
+    if (tid) *tid = got;
+    return child;
+}
+
+static void show_end(const char *label, pid_t child) {
+    int status;
+    waitpid(child, &status, 0);
+    printf("%s: %s %d\n", label, WIFSIGNALED(status) ? "killed by signal" : "exited",
+           WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+}
+
+static pid_t stopped_sleeper(void) {
+    int status;
+    pid_t child = sleeper(0, 0, NULL);
+    kill(child, SIGSTOP);
+    waitpid(child, &status, WUNTRACED);
+    return child;
+}
+
+static void section_pending(void) {
+    unsigned long usr = 1UL << (SIGUSR1 - 1) | 1UL << (SIGUSR2 - 1);
+    pid_t child = sleeper(usr | 1UL << (SIGTERM - 1) | 1UL << (SIGCHLD - 1), 0, NULL);
+    kill(child, SIGUSR1);
+    kill(child, SIGTERM);
+    kill(child, SIGCHLD);
+    syscall(SYS_tgkill, child, child, SIGUSR2);
+    printf("blocked SIGUSR1, SIGTERM, SIGCHLD (kill), SIGUSR2 ignored too (tgkill):\n");
+    print_status_signals(child, 0);
+    kill(child, SIGKILL);
+    show_end("then SIGKILL", child);
+
+    child = sleeper(0, 0, NULL);
+    kill(child, SIGUSR2);
+    kill(child, SIGCHLD);
+    printf("not blocked, ignored: SIGUSR2, SIGCHLD:\n");
+    print_status_signals(child, 0);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+
+    child = stopped_sleeper();
+    kill(child, SIGTERM);
+    kill(child, SIGUSR1);
+    syscall(SYS_tgkill, child, child, SIGHUP);
+    printf("stopped, then SIGTERM, SIGUSR1 (kill) and SIGHUP (tgkill):\n");
+    print_status_signals(child, 1);
+    kill(child, SIGCONT);
+    show_end("then SIGCONT", child);
+
+    child = stopped_sleeper();
+    kill(child, SIGUSR1);
+    kill(child, SIGKILL);
+    show_end("stopped, SIGUSR1 then SIGKILL", child);
+
+    pid_t tid;
+    child = sleeper(usr, 1, &tid);
+    syscall(SYS_tgkill, child, tid, SIGUSR1);
+    syscall(SYS_tgkill, child, tid, SIGURG);
+    kill(child, SIGUSR2);
+    printf("two threads, SIGUSR1 and SIGURG to the second (tgkill), SIGUSR2 (kill):\n");
+    print_status_signals(child, 0);
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)child, (int)tid);
+    printf("the second thread's:\n");
+    print_signal_lines(path, 0);
+    kill(child, SIGKILL);
+    show_end("then SIGKILL", child);
+}
+
 int main(int argc, char **argv) {
     const char *s = argc > 1 ? argv[1] : "loadavg";
     printf("== %s\n", s);
@@ -563,6 +690,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(s, "fdinfo")) section_fdinfo();
     else if (!strcmp(s, "mounts")) section_mounts();
     else if (!strcmp(s, "status")) section_status();
+    else if (!strcmp(s, "pending")) section_pending();
     else if (!strcmp(s, "names")) section_names();
     else if (!strcmp(s, "stat")) section_stat(argc, argv);
     else if (!strcmp(s, "cmdline")) section_cmdline(argc, argv);

@@ -77,6 +77,14 @@ SECTIONS = {
                                b"after nice(5): priority 25, nice 5",
                                b"the named thread's comm: worker-7", b"its stat names it: 1",
                                b"Name:\tworker-7", b"cwd link is getcwd: 1", b"root link: /"],
+    # (task/TID/status showed the first thread's SigPnd and SigBlk, and stat's signal
+    # field the process's pending too, where Linux shows the thread's own)
+    ("proc_files", "pending"): [b"ShdPnd:\t0000000000014200", b"SigBlk:\t0000000000014a00",
+                                b"stat: signal 2048 blocked 84480", b"State:\tT (stopped)",
+                                b"SigPnd:\t0000000000000001", b"ShdPnd:\t0000000000004200",
+                                b"then SIGCONT: killed by signal 1",
+                                b"SigPnd:\t0000000000400200", b"SigBlk:\t0000000000400a00",
+                                b"stat: signal 4194816 blocked 4196864"],
     ("proc_files", "cmdline"): [b"cmdline: 1 bytes, our arguments 1",
                                 b"after writing argv[1]: Cmdline",
                                 b"the end NUL overwritten (setproctitle): reads argv[0] and "

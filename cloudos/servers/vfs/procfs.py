@@ -59,6 +59,7 @@ FIRST_MOUNT_ID = 21  # the root's; those below are Linux's internal mounts
 INTERNAL_MOUNT_ID = 13  # pipefs, sockfs, anon_inodefs: where pipes and sockets live
 NET_FILES = ("tcp", "tcp6", "udp", "udp6")  # in /proc/net
 SIGCHLD = 17  # a process's exit signal (stat's field 38; a thread's is -1)
+SIGNALS_31 = 0x7FFF_FFFF  # stat's signal masks: signals 1-31 (status has them all)
 HZ = 100  # clock ticks a second, as USER_HZ (procps reads times in these)
 PAGE = 4096
 
@@ -396,13 +397,13 @@ class ProcFs(FileSystem):
         thread = task or main or TaskInfo(pid, state, 0.0, 0.0, 0.0)
         size = sum(m.end - m.start for m in info.maps)
         if name == "status":
-            return self._status(info, comm, state, pid)
+            return self._status(info, comm, state, pid, task or main)
         # proc(5)'s 52 fields: times in clock ticks, the start in ticks after boot
         reader = self.view.info(self.caller())  # addresses: for those who may trace it
         shown = reader is not None and _may_read_memory(reader, info)
         code = [m for m in info.maps if m.prot & 4 and _is(m, info.exe) and shown]
         data = [m for m in info.maps if m.prot & 2 and _is(m, info.exe) and shown]
-        pending, shared, blocked, ignored, caught = info.signals
+        _, _, _, ignored, caught = info.signals
         fields = [pid, f"({comm})", state, info.ppid, info.pgid, info.sid,
                   *info.tty, 0, 0, 0, 0, 0, int(utime * HZ), int(stime * HZ), 0, 0,
                   thread.priority, thread.nice, info.threads, 0, int(start * HZ), size,
@@ -410,7 +411,9 @@ class ProcFs(FileSystem):
                   # (1 for whom may not see them, as Linux: not 0, which means no memory)
                   *((min((m.start for m in code), default=0),
                      max((m.end for m in code), default=0)) if shown else (1, 1)),
-                  0, 0, 0, pending | shared, blocked, ignored, caught, 0, 0, 0,
+                  # (the thread's own pending and blocked, 31 bits, as Linux's do_task_stat)
+                  0, 0, 0, thread.pending & SIGNALS_31, thread.blocked & SIGNALS_31,
+                  ignored & SIGNALS_31, caught & SIGNALS_31, 0, 0, 0,
                   SIGCHLD if task is None or task.tid == info.pid else -1, thread.cpu,
                   thread.rt_priority, thread.policy, 0, 0, 0,
                   min((m.start for m in data), default=0), max((m.end for m in data), default=0),
@@ -418,9 +421,11 @@ class ProcFs(FileSystem):
                   info.exit_status if state == "Z" and shown else 0]
         return (" ".join(str(f) for f in fields) + "\n").encode()
 
-    def _status(self, info: ProcInfo, comm: str, state: str, pid: int) -> bytes:
+    def _status(self, info: ProcInfo, comm: str, state: str, pid: int,
+                thread: TaskInfo | None) -> bytes:
         """/proc/<pid>/status, in Linux's order (fs/proc/array.c), without what CloudOS
-        does not count (peak sizes are the current ones, no context-switch counts)."""
+        does not count (peak sizes are the current ones, no context-switch counts);
+        SigPnd and SigBlk are ``thread``'s (the process's first thread's if None)."""
         uids, gids = "\t".join(map(str, info.ids[:4])), "\t".join(map(str, info.ids[4:]))
         fds = self.view.fds(info.pid)
         fd_size = 64
@@ -429,6 +434,8 @@ class ProcFs(FileSystem):
         kb = _vm_sizes(info)
         cpus = self.view.cpus()
         pending, shared, blocked, ignored, caught = info.signals
+        if thread is not None:
+            pending, blocked = thread.pending, thread.blocked
         queued = bin(pending).count("1") + bin(shared).count("1")
         lines = [("Name", comm), ("Umask", f"{self.view.umask(info.pid):04o}"),
                  ("State", f"{state} ({STATE_NAMES[state]})"), ("Tgid", info.pid),

@@ -83,6 +83,8 @@ class TaskInfo:
     cpu: int = 0                # the CPU it last ran on
     rt_priority: int = 0
     policy: int = 0             # SCHED_*
+    pending: int = 0            # signals sent to it alone (tgkill), as status's bit mask
+    blocked: int = 0            # its signal mask
 
 
 @dataclass(frozen=True)
