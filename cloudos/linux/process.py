@@ -142,6 +142,7 @@ class LinuxThread:
     default_timerslack: int = 50_000
     started: float = 0.0  # seconds after boot it was made, as /proc's task starttime
     inflight: Any = None  # (port, message) of its call to the VFS, taken back by a signal
+    handled: int = 0  # handler frames pushed: a call run again across one sees it (sys_mmsg)
     vfs_restarts: int = 0  # times in a row its call ran again after the VFS crashed
     reply: Any = None  # (capability, token) of its direct calls' reply (linux/fastpath.py)
 

@@ -432,6 +432,7 @@ def deliver(thread: Thread) -> None:
         process.kernel.kill(process, SIGSEGV)
         return
     state = linux_thread(thread)
+    state.handled += 1
     state.sigmask |= (mask | (0 if flags & SA_NODEFER else _bit(info.signo))) & ~UNBLOCKABLE
     if flags & SA_RESETHAND:  # the handler becomes SIG_DFL; flags, mask and restorer stay
         actions = linux(process).sigactions

@@ -2,7 +2,8 @@
    (EBADF, EINVAL, 0); batches of messages on AF_UNIX datagram and stream socketpairs and
    on UDP over the loopback (counts, each entry's msg_len, MSG_WAITFORONE, MSG_DONTWAIT,
    timeouts, partial batches, vlen 0 and past UIO_MAXIOV, a signal in the middle, bad
-   pointers). argv[1] picks a section: readahead | dgram | stream | inet | errors. */
+   pointers, signals in the middle of a batch). argv[1] picks a section: readahead |
+   dgram | stream | inet | errors | midbatch. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -375,6 +377,81 @@ static void section_errors(void)
     report("recvmmsg(after it)", recvmm(sv[1], mm, 2, MSG_DONTWAIT, NULL));
 }
 
+static volatile int ticks;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    ticks++;
+}
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* Signals while a batch is under way: a batch that never waits is taken whole however
+   many come; a signal cuts short only the wait of the first message that must wait,
+   the count so far the result (here the handler runs in the middle of the call). */
+static void section_midbatch(void)
+{
+    static struct mmsghdr many[201];
+    static struct iovec one[201];
+    static char bytes[201], back[400];
+    struct sigaction sa = {.sa_handler = on_alarm};
+    sigaction(SIGALRM, &sa, NULL);
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+        return;
+    for (int i = 0; i < 201; i++) {
+        bytes[i] = (char)(i * 7 + 1);
+        one[i].iov_base = &bytes[i];
+        one[i].iov_len = 1;
+        many[i].msg_hdr.msg_iov = &one[i];
+        many[i].msg_hdr.msg_iovlen = 1;
+    }
+    struct itimerval every_ms = {{0, 1000}, {0, 1000}}, off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &every_ms, NULL);
+    long sent = sendmm(sv[0], many, 200, 0);
+    setitimer(ITIMER_REAL, &off, NULL);
+    long got = 0, r;
+    while ((r = recv(sv[1], back + got, sizeof back - got, MSG_DONTWAIT)) > 0)
+        got += r;
+    printf("sendmmsg(200) under a 1 ms timer: %ld, %ld bytes came in order %d\n", sent, got,
+           got == 200 && memcmp(back, bytes, 200) == 0);
+
+    send(sv[0], back, 200, 0);
+    memset(bytes, 0, sizeof bytes);
+    setitimer(ITIMER_REAL, &every_ms, NULL);
+    long taken = recvmm(sv[1], many, 200, 0, NULL);
+    setitimer(ITIMER_REAL, &off, NULL);
+    printf("recvmmsg(200) under it: %ld, in order %d\n", taken, memcmp(back, bytes, 200) == 0);
+
+    /* One signal, 5 ms in: it comes while the batch takes what is queued, or while it
+       waits for the 201st; either way the 201st's wait ends at once. (A child's SIGUSR1
+       after 2 s ends a wait that went on.) */
+    struct sigaction quiet = {.sa_handler = on_usr1};
+    sigaction(SIGUSR1, &quiet, NULL);
+    pid_t parent = getpid(), child = fork();
+    if (child == 0) {
+        usleep(2000000);
+        kill(parent, SIGUSR1);
+        _exit(0);
+    }
+    send(sv[0], back, 200, 0);
+    struct itimerval once = {{0, 0}, {0, 5000}};
+    double start = now();
+    setitimer(ITIMER_REAL, &once, NULL);
+    report("recvmmsg(201) of 200 queued, one signal 5 ms in", recvmm(sv[1], many, 201, 0, NULL));
+    printf("  within 1 s: %d\n", now() - start < 1.0);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -391,6 +468,8 @@ int main(int argc, char **argv)
         section_inet();
     else if (!strcmp(argv[1], "errors"))
         section_errors();
+    else if (!strcmp(argv[1], "midbatch"))
+        section_midbatch();
     else
         return 2;
     return 0;

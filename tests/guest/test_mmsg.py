@@ -4,7 +4,7 @@ must be identical, after the native run is checked for the lines that show it ex
 the section (readahead of each kind of file; batches on AF_UNIX datagram and stream
 socketpairs and UDP on the loopback: MSG_WAITFORONE, MSG_DONTWAIT with nothing queued,
 timeouts, partial batches, vlen 0 and past UIO_MAXIOV, a signal between two messages,
-bad pointers)."""
+bad pointers, signals while a batch is under way)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,10 @@ SECTIONS = {
                b"sendmmsg(second buffer bad): 1", b"sendmmsg(second entry unmapped): 1",
                b"recvmmsg(second entry unmapped): 1", b"sendmmsg(entry read-only): -1 EFAULT",
                b"recvmmsg(read-only timeout): -1 EFAULT"],
+    # (a handler that ran between two runs of the call left the batch waiting on)
+    "midbatch": [b"sendmmsg(200) under a 1 ms timer: 200, 200 bytes came in order 1",
+                 b"recvmmsg(200) under it: 200, in order 1",
+                 b"recvmmsg(201) of 200 queued, one signal 5 ms in: 200", b"  within 1 s: 1"],
 }
 
 

@@ -15,6 +15,7 @@ is not counted. sendmmsg takes at most UIO_MAXIOV entries and stops after a shor
 send; recvmmsg turns MSG_DONTWAIT on after the first message for MSG_WAITFORONE, stops
 after a message with MSG_OOB, and checks its timeout after each message only (as
 Linux: a receive that waits is not cut short by it), writing back the time left.
+A signal ends a batch as on Linux: at the first message that must wait (``_signalled``).
 Linux keeps the error that ended a recvmmsg after some messages in the socket, for its
 next call (sk_err); here it is dropped.
 Never: waits itself, or keeps a batch's progress past the call's result.
@@ -35,6 +36,7 @@ from cloudos.abi.vfs import BytesOut, Received
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.ipc import Message
 from cloudos.kernel.task import Thread
+from cloudos.linux.process import linux_thread
 from cloudos.linux.syscalls import sys_file
 from cloudos.linux.syscalls.args import deadline, pack_time, read_timespec, s32
 
@@ -56,6 +58,7 @@ class Batch:
     done: int = 0  # entries done, each with its msg_len written
     end: float | None = None  # recvmmsg's timeout: when it runs out (scheduler clock)
     left: float = 0.0  # recvmmsg's time left after its last message
+    handled: int = 0  # the thread's handler frames when it last went to run again
 
 
 _batches: weakref.WeakKeyDictionary[Thread, Batch] = weakref.WeakKeyDictionary()
@@ -65,8 +68,20 @@ def _resumed(t: Thread, key: tuple[int, ...]) -> Batch | None:
     """The batch this run of the call continues, if it is one run again."""
     batch = _batches.pop(t, None)
     if batch is not None and batch.key == key and t.restart == t.syscall:
+        _signalled(t, batch)
         return batch
     return None
+
+
+def _signalled(t: Thread, batch: Batch) -> None:
+    """If a signal's handler ran between this run and the last, the rest of the batch does
+    not wait: Linux takes a signal only once the call returns, but one pending cuts the
+    wait of the next message that must wait short, the count so far the result, so the
+    messages that need no wait are still taken, and the first that would wait (here:
+    EAGAIN) ends the batch. (The handler ran in the middle of the call, where Linux's runs
+    after it: a run of the call again goes through user mode.)"""
+    if linux_thread(t).handled != batch.handled:
+        batch.flags |= MSG_DONTWAIT
 
 
 def sys_sendmmsg(t: Thread, fd: int, vec: int, vlen: int, flags: int, *_: int) -> int:
@@ -169,6 +184,7 @@ def _message(t: Thread, batch: Batch, parts: sys_file.MsgCall,
 
 def _again(t: Thread, batch: Batch) -> int:
     """Run the call again for the next entry."""
+    batch.handled = linux_thread(t).handled
     _batches[t] = batch
     t.restart = t.syscall
     return 0
