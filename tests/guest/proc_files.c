@@ -575,14 +575,16 @@ static void print_status_signals(pid_t pid, int state) {
 }
 
 static int ready[2];
+static pthread_barrier_t second_ready;
+static pid_t second_tid;
 
 static void *second_thread(void *arg) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGURG);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    pid_t tid = (pid_t)syscall(SYS_gettid);
-    write(ready[1], &tid, sizeof tid);
+    second_tid = (pid_t)syscall(SYS_gettid);
+    pthread_barrier_wait(&second_ready);
     for (;;) pause();
     return arg;
 }
@@ -600,10 +602,13 @@ static pid_t sleeper(unsigned long blocked, int thread, pid_t *tid) {
             if (blocked & (1UL << (sig - 1))) sigaddset(&set, sig);
         sigprocmask(SIG_BLOCK, &set, NULL);
         signal(SIGUSR2, SIG_IGN);
-        pid_t none = 0;
         pthread_t th;
-        if (thread) pthread_create(&th, NULL, second_thread, NULL);
-        else write(ready[1], &none, sizeof none);
+        if (thread) {  /* (told once pthread_create has put the caller's mask back) */
+            pthread_barrier_init(&second_ready, NULL, 2);
+            pthread_create(&th, NULL, second_thread, NULL);
+            pthread_barrier_wait(&second_ready);
+        }
+        write(ready[1], &second_tid, sizeof second_tid);
         for (;;) pause();
     }
     pid_t got = 0;
