@@ -16,8 +16,11 @@ send; recvmmsg turns MSG_DONTWAIT on after the first message for MSG_WAITFORONE,
 after a message with MSG_OOB, and checks its timeout after each message only (as
 Linux: a receive that waits is not cut short by it), writing back the time left.
 A signal ends a batch as on Linux: at the first message that must wait (``_signalled``).
-Linux keeps the error that ended a recvmmsg after some messages in the socket, for its
-next call (sk_err); here it is dropped.
+Linux keeps the error that ended a recvmmsg after some messages (any but EAGAIN: a bad
+entry's or msg_len's EFAULT, a signal's ERESTARTSYS, 512 as it is) in the socket's
+sk_err, which the socket's next recvmmsg, receive, send or getsockopt(SO_ERROR) reports
+and clears, and poll shows as POLLERR; here it is dropped (AF_UNIX sockets keep no
+error, and no VFS request sets one).
 Never: waits itself, or keeps a batch's progress past the call's result.
 Called by: the syscall table.
 """
