@@ -120,6 +120,8 @@ CPUID_XSAVE, CPUID_OSXSAVE, CPUID_AVX = 1 << 26, 1 << 27, 1 << 28  # leaf 1, ECX
 PWT = 1 << 3
 PAGE = 0x1000
 MARKER_SLOT = 1  # the marker's KVM slot (the RAM's is 0)
+ENOMEM = 12
+KEPT_TABLES = 256  # gone tables' frames kept from reuse (_KeptTables) before a zap
 FORGET_RUNS = 16  # runs of frames forget_frames unmaps one by one; more: a zap
 _mprotect = ctypes.CDLL(None, use_errno=True).mprotect
 _mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
@@ -244,6 +246,7 @@ class _Vm:
         # when any slot goes or moves (the SLOT_ZAP_ALL behaviour, its default for a
         # plain VM), and a slot of one page moves in ~30 µs, where taking the RAM's slot
         # away and back cost ~450 µs idle (its per-page arrays freed and made again)
+        self.kept: _KeptTables | None = None  # (one CPU: ``KvmCpu.table_frames``)
         self._marker = mmap.mmap(-1, PAGE)
         above = (ram.size + 2 * PAGE - 1) & -PAGE
         self._marker_at = [above, above + 2 * PAGE]
@@ -270,11 +273,55 @@ class _Vm:
         refaults its working set in KVM): the marker slot moves to its other place."""
         self._marker_at.reverse()
         self._place_marker()
-        self.stale = self.ran = False
         self.zaps += 1
+        self.dropped()
+
+    def dropped(self) -> None:
+        """KVM holds nothing built from the tables now (zapped, or never run since)."""
+        self.stale = self.ran = False
+        if self.kept is not None:
+            self.kept.release()
 
     def __del__(self) -> None:
         os.close(self.fd)
+
+
+class _KeptTables:
+    """The frames page tables are made of, for a VM with one CPU: a frame a gone table
+    gives back is kept from every new table until KVM's shadow tables are next dropped.
+
+    KVM's shadow MMU keeps what it built from a guest table by the table's frame, and
+    sees only the guest's own writes to it, not the host's. So a new address space whose
+    tables sat in a gone one's frames needed a zap before it ran (an exec, a fork: ~3
+    zaps for every /bin/true a shell runs, each followed by the refaults of the shell's
+    own working set). With those frames kept until a zap, a new table's frame never held
+    a table KVM still knows, and a new context needs none. ``KEPT_TABLES`` frames kept
+    make the next entry zap (a gone space's flush zaps soon anyway); short of frames, a
+    zap now gives them back at once (the vCPU is out of guest code: one CPU).
+    """
+
+    def __init__(self, frames: Any, vm: _Vm) -> None:
+        self.frames, self.vm = frames, vm
+        self.held: list[tuple[int, int]] = []
+
+    def alloc(self, order: int = 0) -> int:
+        try:
+            return int(self.frames.alloc(order))
+        except Exception as err:  # (the kernel's KernelError: the HAL does not import it)
+            if not self.held or getattr(err, "errno", None) != ENOMEM:
+                raise
+            self.vm.zap()  # (gives back what is held)
+            return int(self.frames.alloc(order))
+
+    def free(self, frame: int, order: int = 0) -> None:
+        self.held.append((frame, order))
+        if len(self.held) >= KEPT_TABLES:
+            self.vm.stale = True
+
+    def release(self) -> None:
+        held, self.held = self.held, []
+        for frame, order in held:
+            self.frames.free(frame, order)
 
 
 _vms: weakref.WeakKeyDictionary[PhysicalMemory, _Vm] = weakref.WeakKeyDictionary()
@@ -482,7 +529,8 @@ class KvmCpu:
         ctx.state.sregs.cr3 = cr3
         ctx.state.regs.rip, ctx.state.regs.rsp = rip, rsp
         ctx.entry, ctx.root = (rip, rsp), cr3
-        self._vm.stale = True  # its tables may be in frames that held other tables
+        if self._vm.kept is None:  # its tables may be in frames that held other tables
+            self._vm.stale = True
         return ctx
 
     def clone_context(self, parent: KvmContext, cr3: int, regs: dict[int, int]) -> KvmContext:
@@ -491,7 +539,8 @@ class KvmCpu:
             parent.cpu._save(parent)
         child = KvmContext(parent.state, parent.xsave)
         child.state.sregs.cr3, child.root = cr3, cr3
-        self._vm.stale = True
+        if self._vm.kept is None:  # (as new_context)
+            self._vm.stale = True
         for reg, value in regs.items():
             child.state.write(reg, value)
         return child
@@ -558,6 +607,16 @@ class KvmCpu:
             self.smp.shootdown(root)
         else:
             self.drop_tlb()
+
+    def table_frames(self, frames: Any) -> Any:
+        """Where the page tables of the address spaces this CPU runs take their frames:
+        ``frames`` itself on several CPUs; on one, the VM's ``_KeptTables`` over it, so
+        that a new address space needs no zap (``new_context``)."""
+        if self.smp is not None:
+            return frames
+        if self._vm.kept is None:
+            self._vm.kept = _KeptTables(frames, self._vm)
+        return self._vm.kept
 
     def forget_frames(self, frames: list[int]) -> bool:
         """Make KVM drop every entry it built that maps one of ``frames`` (guest-physical
@@ -769,7 +828,7 @@ class KvmCpu:
             if vm.ran:
                 self._zap()
             else:
-                vm.stale = False  # (nothing cached yet)
+                vm.dropped()  # (nothing cached yet)
         vm.ran = True  # (set before the run: another vCPU's zap must see it)
         if self._in_stub:
             frame = self.kstack + 0x1000 - 48

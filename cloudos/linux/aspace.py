@@ -344,6 +344,7 @@ class LinuxAddressSpace(AddressSpace):
         try:
             child = LinuxAddressSpace(self.ram, self.frames, self.kernel_entry, self.on_flush,
                                       self.on_code, self.refs)
+            child.pt.frames = self.pt.frames  # (its tables' frames: new_aspace)
             shared = self._populate_shared()
             tables = self._child_tables(child)
         except KernelError:
@@ -496,4 +497,7 @@ def new_aspace(kernel: Kernel) -> LinuxAddressSpace:
     aspace = LinuxAddressSpace(kernel.ram, kernel.frames, kernel.kernel_entry,
                                kernel.cpu.flush_tlb, kernel.cpu.invalidate_code, refs)
     aspace.forget = getattr(kernel.cpu, "forget_frames", None)
+    tables = getattr(kernel.cpu, "table_frames", None)
+    if tables is not None:  # (KVM: frames of gone tables kept until its next zap)
+        aspace.pt.frames = tables(kernel.frames)
     return aspace

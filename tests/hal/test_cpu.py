@@ -572,6 +572,51 @@ def test_an_address_space_in_the_frames_of_a_gone_one_sees_its_own_entries(make_
 
 
 @pytest.mark.skipif(NO_KVM is not None, reason=f"no KVM here: /dev/kvm: {NO_KVM}")
+def test_kvm_keeps_gone_tables_frames_so_a_new_address_space_needs_no_zap() -> None:
+    """On one KVM CPU, page tables that take their frames through ``table_frames`` give
+    them back only at KVM's next zap: a new address space never sits in a gone one's
+    table frames, so its context runs with no zap and reads its own entries; the zap
+    that comes gives the kept frames back; short of frames, a zap gives them back at
+    once."""
+    ram, frames, cpu, first = boot(KVM.KvmCpu)
+    kernel_entry = ram.words[(first.root >> 3) + KERNEL_SLOT]
+    tables = cpu.table_frames(frames)
+    code, page = frames.alloc(), 0x40000000
+    # mov rbx, page; mov eax, [rbx]; syscall
+    ram.write(code, bytes.fromhex("48bb" + page.to_bytes(8, "little").hex() + "8b03" "0f05"))
+    cpu.syscall_handler = lambda *_regs: None
+    gone: set[int] = set()
+    zaps = cpu.zaps
+    for value in (0x1111, 0x2222, 0x3333):
+        space = PageTables(ram, tables, kernel_entry)
+        frame = frames.alloc()
+        ram.write(frame, struct.pack("<I", value))
+        space.map(CODE, code, Pte.USER)
+        space.map(page, frame, Pte.USER | Pte.NO_EXECUTE)
+        assert not gone & set(space.tables)  # (kept: not given to the new tables)
+        assert cpu.run(cpu.new_context(space.root, CODE, STACK), 1_000_000).kind \
+            is C.TrapKind.SYSCALL
+        assert cpu.reg(X.UC_X86_REG_RAX) == value and cpu.zaps == zaps
+        gone |= set(space.tables)
+        space.destroy()  # no flush: nothing of it is ever loaded again
+    assert len(tables.held) == len(gone) == 18  # (six tables each)
+    cpu.drop_tlb()  # (a flush: the next entry zaps)
+    space = PageTables(ram, tables, kernel_entry)
+    space.map(CODE, code, Pte.USER)
+    space.map(page, frame, Pte.USER | Pte.NO_EXECUTE)
+    assert cpu.run(cpu.new_context(space.root, CODE, STACK), 1_000_000).kind \
+        is C.TrapKind.SYSCALL
+    assert cpu.reg(X.UC_X86_REG_RAX) == 0x3333
+    assert cpu.zaps == zaps + 1 and not tables.held
+    space.destroy()
+    held = len(tables.held)
+    taken = []
+    while frames.free_bytes:  # every frame taken: the kept ones come back through a zap
+        taken.append(frames.alloc())
+    assert tables.alloc() and cpu.zaps == zaps + 2 and len(tables.held) == 0 and held
+
+
+@pytest.mark.skipif(NO_KVM is not None, reason=f"no KVM here: /dev/kvm: {NO_KVM}")
 def test_kvm_forgets_the_frames_of_an_entry_that_went_without_a_zap() -> None:
     """KVM's shadow MMU does not see the host edit the guest's tables (on this host an
     entry removed without a flush still works from KVM's cache: why every narrowing
