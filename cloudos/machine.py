@@ -543,6 +543,9 @@ class Machine:
             if start.timeout is not None:
                 host_signal.setitimer(host_signal.ITIMER_REAL, 0)
         cache_of(self.kernel).drop()  # every process is gone: no page is mapped any more
+        give_back = getattr(self.kernel.cpu, "give_back_tables", None)
+        if give_back is not None:  # (KVM: the frames of gone tables it kept)
+            give_back()
         if not init.zombie:
             raise RuntimeError("the scheduler stopped while init was still alive")
         return self.halted if self.halted is not None else sys_fork.shell_status(init)

@@ -120,7 +120,6 @@ CPUID_XSAVE, CPUID_OSXSAVE, CPUID_AVX = 1 << 26, 1 << 27, 1 << 28  # leaf 1, ECX
 PWT = 1 << 3
 PAGE = 0x1000
 MARKER_SLOT = 1  # the marker's KVM slot (the RAM's is 0)
-ENOMEM = 12
 KEPT_TABLES = 256  # gone tables' frames kept from reuse (_KeptTables) before a zap
 FORGET_RUNS = 16  # runs of frames forget_frames unmaps one by one; more: a zap
 _mprotect = ctypes.CDLL(None, use_errno=True).mprotect
@@ -296,22 +295,26 @@ class _KeptTables:
     zaps for every /bin/true a shell runs, each followed by the refaults of the shell's
     own working set). With those frames kept until a zap, a new table's frame never held
     a table KVM still knows, and a new context needs none. ``KEPT_TABLES`` frames kept
-    make the next entry zap (a gone space's flush zaps soon anyway); short of frames, a
-    zap now gives them back at once (the vCPU is out of guest code: one CPU).
+    make the next entry zap; short of frames, the allocator's reclaim zaps now and has
+    them back at once (the vCPU is out of guest code: one CPU).
     """
 
     def __init__(self, frames: Any, vm: _Vm) -> None:
         self.frames, self.vm = frames, vm
         self.held: list[tuple[int, int]] = []
+        # out of frames, the allocator's reclaim (the page cache's) asks here too
+        cache = frames.reclaim
+        frames.reclaim = lambda: cache() or self.reclaim()
 
     def alloc(self, order: int = 0) -> int:
-        try:
-            return int(self.frames.alloc(order))
-        except Exception as err:  # (the kernel's KernelError: the HAL does not import it)
-            if not self.held or getattr(err, "errno", None) != ENOMEM:
-                raise
-            self.vm.zap()  # (gives back what is held)
-            return int(self.frames.alloc(order))
+        return int(self.frames.alloc(order))
+
+    def reclaim(self) -> int:
+        """Out of frames: a zap now gives the kept ones back; how many."""
+        count = len(self.held)
+        if count:
+            self.vm.zap()
+        return count
 
     def free(self, frame: int, order: int = 0) -> None:
         self.held.append((frame, order))
@@ -617,6 +620,12 @@ class KvmCpu:
         if self._vm.kept is None:
             self._vm.kept = _KeptTables(frames, self._vm)
         return self._vm.kept
+
+    def give_back_tables(self) -> None:
+        """Every address space is gone (the machine stopped): the kept frames of gone
+        tables go back to the allocator, KVM's shadow tables dropped first (a zap)."""
+        if self._vm.kept is not None and self._vm.kept.held:
+            self._vm.zap()
 
     def forget_frames(self, frames: list[int]) -> bool:
         """Make KVM drop every entry it built that maps one of ``frames`` (guest-physical

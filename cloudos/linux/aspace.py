@@ -275,7 +275,19 @@ class LinuxAddressSpace(AddressSpace):
     def destroy(self) -> None:
         """The kernel's ``destroy``, then a flush even when ``forget`` took the pages: the
         frames of the page tables are free now, and KVM's shadow of a table must not
-        outlive it (a frame that is a page table again would find its old shadow)."""
+        outlive it (a frame that is a page table again would find its old shadow).
+        Neither where the CPU keeps the tables' frames from new tables until it next
+        drops its shadow tables (KVM's ``table_frames``): what it built of this space
+        can only be reached through this space's tables, which nothing loads again and
+        no new table sits in before then, so its pages need no forgetting either."""
+        if self.forget is not None and self.pt.frames is not self.frames:
+            on_flush, forget = self.on_flush, self.forget
+            self.on_flush, self.forget = _no_flush, None
+            try:
+                super().destroy()
+            finally:
+                self.on_flush, self.forget = on_flush, forget
+            return
         super().destroy()
         if self.forget is not None:
             self.on_flush(self.pt.root)
@@ -487,6 +499,10 @@ def install_frame_refs(kernel: Kernel) -> None:
     before any address space holds the kernel's first mapping)."""
     assert not kernel.frame_refs and not kernel.processes, "frames shared already"
     kernel.frame_refs = FrameRefs(kernel.ram.size)
+
+
+def _no_flush(_root: int) -> None:
+    """A flush that is not needed (``LinuxAddressSpace.destroy``)."""
 
 
 def new_aspace(kernel: Kernel) -> LinuxAddressSpace:

@@ -576,8 +576,8 @@ def test_kvm_keeps_gone_tables_frames_so_a_new_address_space_needs_no_zap() -> N
     """On one KVM CPU, page tables that take their frames through ``table_frames`` give
     them back only at KVM's next zap: a new address space never sits in a gone one's
     table frames, so its context runs with no zap and reads its own entries; the zap
-    that comes gives the kept frames back; short of frames, a zap gives them back at
-    once."""
+    that comes gives the kept frames back; short of frames, the allocator's reclaim
+    zaps and has them back at once."""
     ram, frames, cpu, first = boot(KVM.KvmCpu)
     kernel_entry = ram.words[(first.root >> 3) + KERNEL_SLOT]
     tables = cpu.table_frames(frames)
@@ -612,8 +612,8 @@ def test_kvm_keeps_gone_tables_frames_so_a_new_address_space_needs_no_zap() -> N
     held = len(tables.held)
     taken = []
     while frames.free_bytes:  # every frame taken: the kept ones come back through a zap
-        taken.append(frames.alloc())
-    assert tables.alloc() and cpu.zaps == zaps + 2 and len(tables.held) == 0 and held
+        taken.append(frames.alloc())  # (the allocator's reclaim)
+    assert frames.alloc() and cpu.zaps == zaps + 2 and len(tables.held) == 0 and held
 
 
 @pytest.mark.skipif(NO_KVM is not None, reason=f"no KVM here: /dev/kvm: {NO_KVM}")

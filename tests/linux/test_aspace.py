@@ -191,6 +191,44 @@ def test_forget_replaces_the_flush_of_shrinking_entries_but_not_of_a_destroy() -
     assert flushes.n == 2
 
 
+class _Kept:
+    """Table frames kept until a zap, as KVM's ``table_frames`` keeps them."""
+
+    def __init__(self, frames: BuddyAllocator) -> None:
+        self.frames, self.held = frames, []
+
+    def alloc(self, order: int = 0) -> int:
+        return self.frames.alloc(order)
+
+    def free(self, frame: int, order: int = 0) -> None:
+        self.held.append(frame)
+
+
+def test_a_destroy_whose_tables_frames_are_kept_neither_flushes_nor_forgets() -> None:
+    """Where the CPU keeps the frames of gone tables from new tables until its next zap
+    (KVM on one CPU), a destroy hands its tables' frames to that keeper and its pages back
+    to the allocator, and neither flushes nor asks ``forget``: what the CPU built of the
+    space is reached only through its tables, and none is made in their frames before
+    the zap. A space whose tables take frames from the allocator flushes, as before."""
+    ram, frames, flushes = PhysicalMemory(RAM_SIZE), BuddyAllocator(MIB, RAM_SIZE - MIB), Flushes()
+    told: list[list[int]] = []
+    for kept in (_Kept(frames), None):
+        space = LinuxAddressSpace(ram, frames, 0, flushes, lambda: None, FrameRefs(RAM_SIZE))
+        space.forget = lambda gone: bool(told.append(sorted(gone))) or True
+        if kept is not None:
+            space.pt.frames = kept  # type: ignore[assignment]
+        space.add(BASE, 8 * PAGE_SIZE, RW)
+        for i in range(8):
+            space.fault(BASE + i * PAGE_SIZE, WRITE_FAULT)
+        tables, before = list(space.pt.tables), frames.free_bytes
+        space.destroy()
+        if kept is not None:
+            assert kept.held == tables and not told and flushes.n == 0
+            assert frames.free_bytes == before + 8 * PAGE_SIZE  # the pages, not the tables
+        else:
+            assert told and flushes.n == 1
+
+
 def copies(cls: type[AddressSpace]) -> list[Any]:
     """User copies across a leaf table's edge over present, absent, COW, read-only and
     PROT_NONE pages: what each copy returns or raises, and the machine after each."""
