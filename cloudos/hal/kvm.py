@@ -48,10 +48,12 @@ change.
 
 This host's KVM is PVM (``kvm_pvm``: shadow page tables, no hardware
 virtualisation), and a shadow MMU only notices page-table writes the guest makes:
-the kernel writes them from the host. So a flush that follows changed entries,
-and every new address space (its tables may sit in frames that held others),
-also zaps all of KVM's shadow tables (a one-page marker slot moved: KVM drops them all
-when a slot moves).
+the kernel writes them from the host. So a flush that follows changed entries (or,
+for a few runs of pages, ``forget_frames``) drops what KVM built: a zap of all its
+shadow tables (a one-page marker slot moved: KVM drops them all when a slot moves).
+A new address space needs none on one CPU, where the frames of gone tables are kept
+from new tables until the next zap (``_KeptTables``); on several, it zaps too (its
+tables may sit in frames that held others).
 
 Never: lets a guest crash the host. An exception in the ring-0 stubs, a triple
 fault or a KVM internal error is ``KvmError`` (the CLI's panic report).
