@@ -188,6 +188,12 @@ def _priority(t: Thread) -> tuple[int, int]:
     return 20 + t.nice, t.nice
 
 
+def _seccomp(t: Thread) -> tuple[int, int]:
+    """A thread's seccomp mode and number of filters (``linux.seccomp``'s state)."""
+    state = t.personality.seccomp if isinstance(t.personality, LinuxThread) else None
+    return (0, 0) if state is None else (int(state.mode), state.count)
+
+
 def _thread_start(t: Thread, default: float) -> float:
     state = t.personality
     return state.started if isinstance(state, LinuxThread) and state.started else default
@@ -237,7 +243,7 @@ class KernelProcView:
         tasks = tuple(TaskInfo(t.tid, state if state in "TZ" else STATES[t.state],
                                t.user_time, t.sys_time, _thread_start(t, start),
                                _thread_name(t), *_priority(t), t.cpu, t.rt_priority,
-                               int(t.policy), *_thread_signals(t))
+                               int(t.policy), *_thread_signals(t), _seccomp(t))
                       for t in live)
         return ProcInfo(pid, p.name, state, p.ppid, p.pgid, p.sid, len(live), c.uid, c.gid,
                         p.cmdline, p.exe, maps, 0 if p.zombie else p.aspace.resident,

@@ -145,10 +145,13 @@ class LinuxThread:
     handled: int = 0  # handler frames pushed: a call run again across one sees it (sys_mmsg)
     vfs_restarts: int = 0  # times in a row its call ran again after the VFS crashed
     reply: Any = None  # (capability, token) of its direct calls' reply (linux/fastpath.py)
+    # its seccomp mode: None (none), or ``seccomp.STRICT`` or its newest ``seccomp.Filter``;
+    # fork and clone copy it, exec keeps it, nothing removes it
+    seccomp: Any = None
 
     def fork(self) -> LinuxThread:
         return LinuxThread(self.sigmask, affinity=self.affinity, timerslack=self.timerslack,
-                           default_timerslack=self.timerslack)
+                           default_timerslack=self.timerslack, seccomp=self.seccomp)
 
 
 def since_boot(kernel: Kernel) -> float:

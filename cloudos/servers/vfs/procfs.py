@@ -425,7 +425,8 @@ class ProcFs(FileSystem):
                 thread: TaskInfo | None) -> bytes:
         """/proc/<pid>/status, in Linux's order (fs/proc/array.c), without what CloudOS
         does not count (peak sizes are the current ones, no context-switch counts);
-        SigPnd and SigBlk are ``thread``'s (the process's first thread's if None)."""
+        SigPnd, SigBlk and the Seccomp lines are ``thread``'s (if None, SigPnd and
+        SigBlk are the process's first thread's, the Seccomp lines its leader's)."""
         uids, gids = "\t".join(map(str, info.ids[:4])), "\t".join(map(str, info.ids[4:]))
         fds = self.view.fds(info.pid)
         fd_size = 64
@@ -437,6 +438,8 @@ class ProcFs(FileSystem):
         if thread is not None:
             pending, blocked = thread.pending, thread.blocked
         queued = bin(pending).count("1") + bin(shared).count("1")
+        task = thread or next((t for t in info.tasks if t.tid == info.pid), None)
+        seccomp, filters = task.seccomp if task is not None else (0, 0)
         lines = [("Name", comm), ("Umask", f"{self.view.umask(info.pid):04o}"),
                  ("State", f"{state} ({STATE_NAMES[state]})"), ("Tgid", info.pid),
                  ("Ngid", 0), ("Pid", pid), ("PPid", info.ppid), ("TracerPid", 0),
@@ -452,7 +455,8 @@ class ProcFs(FileSystem):
                  *((key, f"{value:016x}") for key, value in
                    zip(("CapInh", "CapPrm", "CapEff", "CapBnd"), info.caps)),
                  ("CapAmb", f"{0:016x}"), ("NoNewPrivs", int(info.no_new_privs)),
-                 ("Seccomp", 0), ("Cpus_allowed", f"{(1 << cpus) - 1:x}"),
+                 ("Seccomp", seccomp), ("Seccomp_filters", filters),
+                 ("Cpus_allowed", f"{(1 << cpus) - 1:x}"),
                  ("Cpus_allowed_list", "0" if cpus == 1 else f"0-{cpus - 1}")]
         return "".join(f"{key}:\t{value}\n" for key, value in lines).encode()
 

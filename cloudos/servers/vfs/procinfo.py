@@ -85,6 +85,7 @@ class TaskInfo:
     policy: int = 0             # SCHED_*
     pending: int = 0            # signals sent to it alone (tgkill), as status's bit mask
     blocked: int = 0            # its signal mask
+    seccomp: tuple[int, int] = (0, 0)  # its seccomp mode, and how many filters it has
 
 
 @dataclass(frozen=True)
