@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wait_status.h"
+
 static double now(void)
 {
     struct timespec ts;
@@ -39,20 +41,6 @@ static void pause_ms(int ms)
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
-}
-
-static const char *how(int status)
-{
-    static char text[64];
-    if (WIFSIGNALED(status))
-        snprintf(text, sizeof text, "killed by %s", strsignal(WTERMSIG(status)));
-    else if (WIFEXITED(status))
-        snprintf(text, sizeof text, "exited with %d", WEXITSTATUS(status));
-    else if (WIFSTOPPED(status))
-        snprintf(text, sizeof text, "stopped by %s", strsignal(WSTOPSIG(status)));
-    else
-        snprintf(text, sizeof text, "status %#x", status);
-    return text;
 }
 
 /* Wait for ``pid`` and say how it ended, and whether within 10 s of ``since`` (the
