@@ -51,6 +51,7 @@ class Signal(IntEnum):
 SIGRTMIN = 32
 # si_code (asm-generic/siginfo.h): who sent a signal, when not a fault's own code.
 SI_USER, SI_KERNEL, SI_QUEUE, SI_TIMER, SI_MESGQ, SI_TKILL = 0, 0x80, -1, -2, -3, -6
+SYS_SECCOMP = 1  # SIGSYS's si_code: a seccomp filter's TRAP refused the call
 # SIGCHLD's si_code: what happened to the child.
 CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_TRAPPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 4, 5, 6
 # wait status words of a stopped child (| signal << 8) and of a continued one

@@ -496,6 +496,11 @@ class Cpu:
     def set_result(self, value: int) -> None:
         self.set_reg(X.UC_X86_REG_RAX, value)
 
+    def syscall_return(self) -> int:
+        """In the SYSCALL hook: the address the call returns to. Unicorn runs the hook
+        before RIP moves past the SYSCALL (2 bytes), as it does once the hook returns."""
+        return self.reg(X.UC_X86_REG_RIP) + 2
+
     def vector_registers(self) -> list[int]:
         """XMM0-15, MXCSR and the x87 control word of the loaded context (what a signal
         handler's caller gets back)."""

@@ -754,6 +754,10 @@ class KvmCpu:
 
     def set_result(self, value: int) -> None:
         self._run.regs.rax = value & 0xFFFF_FFFF_FFFF_FFFF
+
+    def syscall_return(self) -> int:
+        """In the SYSCALL hook: the address the call returns to (RIP, set from RCX)."""
+        return int(self._run.regs.rip)
         self._live.dirty |= K.SYNC_X86_REGS
 
     def vector_registers(self) -> list[int]:

@@ -42,6 +42,7 @@ BY_SYSCALLS: dict[str, tuple[S, ...]] = {
     "INOTIFY_USER": (S.INOTIFY_INIT1, S.INOTIFY_ADD_WATCH),
     "FANOTIFY": (S.FANOTIFY_INIT, S.FANOTIFY_MARK),
     "SECCOMP": (S.SECCOMP,),
+    "SECCOMP_FILTER": (S.SECCOMP,),  # linux/seccomp.py: classic BPF filters
     "SYSFS_SYSCALL": (S.SYSFS,),
     "SWAP": (S.SWAPON, S.SWAPOFF),
     "MODULES": (S.INIT_MODULE, S.DELETE_MODULE),

@@ -26,11 +26,12 @@ from cloudos.hal import regs as X
 from cloudos.hal.x86 import FPU_INIT
 from cloudos.abi.signal import DEFAULT_IGNORE, DEFAULT_STOP as STOP_SIGNALS
 from cloudos.abi.signal import (SIGALRM as SIGALRM, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGILL,
-                                SIGTRAP,
+                                SIGSYS, SIGTRAP,
                                 SIGKILL as SIGKILL, SIGSEGV, SIGSTOP, SIGTTIN as SIGTTIN,
                                 SIGTTOU as SIGTTOU, SIGWINCH as SIGWINCH)
 from cloudos.abi.signal import (SI_KERNEL as SI_KERNEL, SI_MESGQ, SI_QUEUE, SI_TIMER as SI_TIMER,
                                 SI_TKILL as SI_TKILL, SI_USER as SI_USER)
+from cloudos.abi.signal import SYS_SECCOMP
 from cloudos.abi.signal import (CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED,
                                 CONTINUED_STATUS, STOPPED_STATUS)
 from cloudos.abi.sysno import Sysno
@@ -91,9 +92,12 @@ class SigInfo:
     value: int = 0
     band: int | None = None  # an I/O signal's (F_SETSIG's): si_band and the si_fd it names
     fd: int = 0
+    errno: int = 0  # si_errno (a seccomp TRAP's: its filter's data)
+    syscall: int = 0  # a seccomp TRAP's SIGSYS: the call it refused (and addr: si_call_addr)
+    arch: int = 0
 
     def pack(self) -> bytes:
-        head = struct.pack("<iii4x", self.signo, 0, self.code)
+        head = struct.pack("<iii4x", self.signo, self.errno, self.code)
         if self.band is not None:
             body = struct.pack("<qi", self.band, self.fd)
         elif self.code == SI_TIMER:
@@ -104,6 +108,8 @@ class SigInfo:
             body = struct.pack("<Q", self.addr)
         elif self.signo == SIGCHLD:
             body = struct.pack("<iIi", self.pid, self.uid, self.status)
+        elif self.signo == SIGSYS and self.code == SYS_SECCOMP:
+            body = struct.pack("<QiI", self.addr, self.syscall, self.arch)
         else:
             body = struct.pack("<iI", self.pid, self.uid)
         return (head + body).ljust(128, b"\0")
@@ -169,6 +175,26 @@ def send(process: Process, info: SigInfo, thread: Thread | None = None) -> None:
     for waiter in [thread] if thread else live:  # rt_sigtimedwait looks again
         if linux_thread(waiter).sigwait & _bit(sig):
             process.kernel.scheduler.wakeup(("sigwait", waiter.tid))
+
+
+def force(thread: Thread, info: SigInfo) -> None:
+    """A signal ``thread`` raised itself and must take (seccomp's TRAP): if it blocks or
+    ignores it, its action becomes the default one and it is unblocked first (Linux's
+    force_sig_info), then it is sent to the thread."""
+    process, sig, state = thread.process, info.signo, linux_thread(thread)
+    if state.sigmask & _bit(sig) or _action(process, sig)[0] == SIG_IGN:
+        actions = linux(process).sigactions
+        if sig in actions:
+            actions[sig] = bytes(8) + actions[sig][8:]
+        state.sigmask &= ~_bit(sig)
+    send(process, info, thread)
+
+
+def force_fatal(process: Process, sig: int) -> None:
+    """End ``process`` by ``sig`` whatever its action, mask or tracer (seccomp's kills:
+    Linux's force_sig_seccomp with HANDLER_EXIT), as a fatal signal ends it."""
+    if not process.zombie and not linux(process).group_exit:
+        _fatal(process, sig)
 
 
 def _fatal(process: Process, sig: int) -> None:

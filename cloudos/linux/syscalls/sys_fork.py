@@ -510,13 +510,20 @@ def sys_exit(t: Thread, code: int, *_: int) -> int:
     """Implements Linux exit(2): ends the calling thread."""
     if ptrace.exit_stop(t, (s32(code) & 0xFF) << 8):
         raise Stop
+    end_thread(t, s32(code) & 0xFF)
+    raise Stop
+
+
+def end_thread(t: Thread, code: int) -> None:
+    """End the calling thread alone (exit(2); a seccomp kill of one thread among others):
+    its robust futexes and CLONE_CHILD_CLEARTID word are released; if it was the last,
+    its process exits with ``code``."""
     exit_robust_list(t)
     _clear_child_tid(t)
     kernel = t.process.kernel
-    kernel.exit_thread(t, s32(code) & 0xFF)
+    kernel.exit_thread(t, code)
     thread_ended(t)
     kernel.scheduler.wakeup(("vfork", t.process.pid), t.process.pid)
-    raise Stop
 
 
 def sys_exit_group(t: Thread, code: int, *_: int) -> int:

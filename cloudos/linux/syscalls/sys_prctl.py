@@ -5,8 +5,8 @@ arguments of the newer options must be zero); the state it sets lives in
 ``process.LinuxProcess``/``LinuxThread`` and ``creds.Creds``, and takes effect where
 Linux applies it (the death signal and the child subreaper when a parent exits:
 ``sys_fork.on_exit``; no_new_privs on execve).
-Never: implements what CloudOS lacks (seccomp filters, named anonymous memory): those
-options are EINVAL, as on a Linux built without them.
+Never: implements what CloudOS lacks (named anonymous memory): those options are
+EINVAL, as on a Linux built without them; seccomp's are ``sys_seccomp``'s.
 Called by: the syscall table.
 """
 
@@ -19,9 +19,10 @@ from cloudos.abi.dataclass import replace
 from cloudos.abi.signal import NSIG
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.task import Thread
-from cloudos.linux import creds
+from cloudos.linux import creds, seccomp
 from cloudos.linux.process import linux, linux_thread
 from cloudos.linux.syscalls.args import user_string
+from cloudos.linux.syscalls.sys_seccomp import set_seccomp
 
 PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE = 1, 2, 3, 4
 PR_GET_KEEPCAPS, PR_SET_KEEPCAPS, PR_SET_NAME, PR_GET_NAME = 7, 8, 15, 16
@@ -141,7 +142,8 @@ OPTIONS: dict[int, Option] = {
         t, replace(linux(t.process).creds, keep_caps=bool(_flag(a2)))),
     PR_SET_NAME: lambda t, a2, a3, a4, a5: _name(t, a2),
     PR_GET_NAME: lambda t, a2, a3, a4, a5: _get_name(t, a2),
-    PR_GET_SECCOMP: lambda t, a2, a3, a4, a5: 0,
+    PR_GET_SECCOMP: lambda t, a2, a3, a4, a5: seccomp.mode_of(t),
+    PR_SET_SECCOMP: lambda t, a2, a3, a4, a5: set_seccomp(t, a2, a3),
     PR_CAPBSET_READ: lambda t, a2, a3, a4, a5: _capbset_read(t, a2),
     PR_CAPBSET_DROP: lambda t, a2, a3, a4, a5: _capbset_drop(t, a2),
     PR_GET_SECUREBITS: lambda t, a2, a3, a4, a5:
@@ -184,8 +186,8 @@ def _no_new_privs(t: Thread, a2: int, a3: int, a4: int, a5: int) -> int:
 
 
 def sys_prctl(t: Thread, option: int, a2: int, a3: int, a4: int, a5: int, *_: int) -> int:
-    """Implements Linux prctl(2): the options of ``OPTIONS``; others EINVAL (seccomp
-    filters, PR_SET_MM, PR_SET_VMA: Linux without those features says the same)."""
+    """Implements Linux prctl(2): the options of ``OPTIONS``; others EINVAL (PR_SET_MM,
+    PR_SET_VMA: Linux without those features says the same)."""
     handler = OPTIONS.get(option & 0xFFFFFFFF)
     if handler is None:
         raise KernelError(Errno.EINVAL, f"prctl option {option}")

@@ -23,8 +23,8 @@ from cloudos.linux.syscalls import (sys_file, sys_fork, sys_futex, sys_ipc, sys_
 
 class _Later:
     """A handler whose module loads at its first call: the rarer families' (message
-    queues, POSIX timers, prctl, syslog, sendmmsg, pidfds, System V shared memory), which
-    most programs never call, spared at every start (~2 ms)."""
+    queues, POSIX timers, prctl, seccomp, syslog, sendmmsg, pidfds, System V shared
+    memory), which most programs never call, spared at every start (~2 ms)."""
 
     __slots__ = ("module", "name", "function")
 
@@ -53,12 +53,13 @@ class _Module:
 if TYPE_CHECKING:
     from cloudos.linux import sysvshm
     from cloudos.linux.syscalls import (sys_mmsg, sys_mqueue, sys_pidfd, sys_prctl,
-                                        sys_syslog, sys_timer)
+                                        sys_seccomp, sys_syslog, sys_timer)
 else:
     sysvshm = _Module("cloudos.linux.sysvshm")
-    sys_mmsg, sys_mqueue, sys_pidfd, sys_prctl, sys_syslog, sys_timer = (
+    sys_mmsg, sys_mqueue, sys_pidfd, sys_prctl, sys_seccomp, sys_syslog, sys_timer = (
         _Module(f"cloudos.linux.syscalls.{name}") for name in (
-            "sys_mmsg", "sys_mqueue", "sys_pidfd", "sys_prctl", "sys_syslog", "sys_timer"))
+            "sys_mmsg", "sys_mqueue", "sys_pidfd", "sys_prctl", "sys_seccomp", "sys_syslog",
+            "sys_timer"))
 
 
 class Support(Enum):
@@ -370,8 +371,9 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno._SYSCTL: enosys(),
     Sysno.PRCTL: partial(sys_prctl.sys_prctl,
                          "names, death signal, dumpable, keepcaps/securebits, bounding set, "
-                         "timer slack (recorded), child subreaper, no_new_privs, THP flag; "
-                         "seccomp, PR_SET_MM, PR_SET_VMA: EINVAL"),
+                         "timer slack (recorded), child subreaper, no_new_privs, THP flag, "
+                         "seccomp (PR_SET_SECCOMP as seccomp(2)); PR_SET_MM, PR_SET_VMA: "
+                         "EINVAL"),
     Sysno.ARCH_PRCTL: partial(sys_proc.sys_arch_prctl,
                               "ARCH_SET/GET_FS and _GS; CET and CPUID codes: EINVAL"),
     Sysno.ADJTIMEX: partial(sys_time.sys_adjtimex, "reads an unsynchronised clock; changes: EPERM"),
@@ -585,7 +587,12 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.SCHED_GETATTR: enosys(),
     Sysno.RENAMEAT2: partial(sys_file.sys_renameat2, "RENAME_EXCHANGE on tmpfs and the overlay "
                              "(host directories: EINVAL); RENAME_WHITEOUT: EINVAL"),
-    Sysno.SECCOMP: enosys(),
+    Sysno.SECCOMP: partial(sys_seccomp.sys_seccomp,
+                           "strict mode; classic BPF filters checked and run as Linux does "
+                           "(stacked, inherited, kept across exec; TSYNC, TSYNC_ESRCH, LOG, "
+                           "SPEC_ALLOW; every action, TRACE as without a tracer); "
+                           "GET_ACTION_AVAIL; no user notification: NEW_LISTENER and "
+                           "GET_NOTIF_SIZES are EINVAL, USER_NOTIF fails the call ENOSYS"),
     Sysno.GETRANDOM: full(sys_time.sys_getrandom, "host CSPRNG"),
     Sysno.MEMFD_CREATE: partial(sys_file.sys_memfd_create,
                                 "MFD_CLOEXEC, MFD_ALLOW_SEALING (no seals: F_ADD_SEALS is EINVAL)"),

@@ -1,0 +1,52 @@
+"""seccomp(2) and prctl's PR_SET_SECCOMP: each section of tests/guest/seccomp.c runs
+natively, then under ``cloudos run``, and must print and end the same. The required lines
+are the ones that show a section did what it is about on the host (a filter that never
+acted would make both runs agree vacuously)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.guest.sections import native_then_cloudos
+
+if shutil.which("gcc") is None:
+    pytest.skip("gcc not found: cannot build the guest programs", allow_module_level=True)
+
+SIGSYS_END = b"killed by Bad system call"
+SECTIONS = {
+    "strict": [b"write in strict mode: ok", b"strict, write then exit: exited with 3",
+               b"strict, getpid: killed by Killed", b"strict, exit_group: killed by Killed"],
+    "errno": [b"PR_GET_SECCOMP after: 2", b"getppid: -1 errno 13",
+              b"getuid, ERRNO 5000: -1 errno 4095", b"getgid, ERRNO 0: 0"],
+    "kill": [b"KILL_PROCESS: " + SIGSYS_END, b"KILL_THREAD, the only thread: " + SIGSYS_END,
+             b"unknown action 0x10000: " + SIGSYS_END,
+             b"KILL_THREAD in a side thread: exited with 7"],
+    "trap": [b"handler ran: si_signo 31 (SIGSYS 31), si_code 1, si_errno 0x42",
+             b"si_syscall 110, si_arch 0xc000003e",
+             b"si_call_addr is the address after the SYSCALL: yes",
+             b"TRAP, SIGSYS blocked: " + SIGSYS_END],
+    "data": [b"getppid, ERRNO 7 if arch is AUDIT_ARCH_X86_64: -1 errno 7",
+             b"getppid, ERRNO 8 if instruction_pointer is after its SYSCALL: -8",
+             b"syscall(-1): -1 errno 33", b"dup(0x1000003e8): -1 errno 41",
+             b"getpgrp, errno computed by the filter: -1 errno 161"],
+    "stack": [b"two ERRNO filters, the newest: -1 errno 12",
+              b"then LOG, TRACE, ALLOW: ERRNO still wins: -1 errno 12",
+              b"getpid, TRACE without a tracer: -1 errno 38", b"status Seccomp:\t2",
+              b"stack: " + SIGSYS_END],
+    "inherit": [b"forked child: PR_GET_SECCOMP 2, getppid: -1 errno 21",
+                b"after execve: PR_GET_SECCOMP 2, getppid: -1 errno 21"],
+    "errors": [b"len 4097: -1 errno 22", b"scratch written on one way only: -1 errno 22",
+               b"filter pointer 8: -1 errno 14", b"nobody, no_new_privs 0: -1 errno 13",
+               b"GET_ACTION_AVAIL 0x12340000: -1 errno 95"],
+    "tsync": [b"TSYNC: 0", b"other thread: PR_GET_SECCOMP 2, getppid: -1 errno 31",
+              b"TSYNC over a thread with its own filter: the tid of that thread",
+              b"TSYNC | TSYNC_ESRCH: -1 errno 3"],
+}
+
+
+@pytest.mark.parametrize("section", list(SECTIONS))
+def test_section(section, guest_bins, run_native, run_cloudos):
+    native_then_cloudos(guest_bins.path("seccomp", "static"), [section], SECTIONS[section],
+                        run_native, run_cloudos, timeout=60)
