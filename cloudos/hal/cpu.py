@@ -123,6 +123,9 @@ class Cpu:
     atomics_shared = False
     # Can ``run`` stop after one instruction (``CpuContext.single_step``)?
     can_single_step = True
+    # How far RIP stands before the call's return address in the SYSCALL hook: Unicorn
+    # runs the hook before RIP moves past the SYSCALL (2 bytes), as it does once it returns
+    hook_rip_lag = 2
 
     def __init__(self, ram: PhysicalMemory, index: int = 0) -> None:
         if not 0 <= index < MAX_CPUS:
@@ -495,11 +498,6 @@ class Cpu:
 
     def set_result(self, value: int) -> None:
         self.set_reg(X.UC_X86_REG_RAX, value)
-
-    def syscall_return(self) -> int:
-        """In the SYSCALL hook: the address the call returns to. Unicorn runs the hook
-        before RIP moves past the SYSCALL (2 bytes), as it does once the hook returns."""
-        return self.reg(X.UC_X86_REG_RIP) + 2
 
     def vector_registers(self) -> list[int]:
         """XMM0-15, MXCSR and the x87 control word of the loaded context (what a signal

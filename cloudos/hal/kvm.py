@@ -413,6 +413,7 @@ class KvmCpu:
     atomics_shared = True  # real hardware: threads of one process may run side by side
     can_single_step = True  # by the trap flag: #DB after one user instruction
     fault_around = True  # a fault is an exit: fill its neighbours too (linux.faultaround)
+    hook_rip_lag = 0  # in the SYSCALL hook RIP is the return address already (from RCX)
 
     def __init__(self, ram: PhysicalMemory, index: int = 0) -> None:
         if not 0 <= index < MAX_CPUS:
@@ -754,10 +755,6 @@ class KvmCpu:
 
     def set_result(self, value: int) -> None:
         self._run.regs.rax = value & 0xFFFF_FFFF_FFFF_FFFF
-
-    def syscall_return(self) -> int:
-        """In the SYSCALL hook: the address the call returns to (RIP, set from RCX)."""
-        return int(self._run.regs.rip)
         self._live.dirty |= K.SYNC_X86_REGS
 
     def vector_registers(self) -> list[int]:

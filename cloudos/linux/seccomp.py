@@ -41,6 +41,7 @@ from cloudos.abi.seccomp import (AUDIT_ARCH_X86_64, BPF_MAXINSNS, MAX_ERRNO, MAX
 from cloudos.abi.signal import SIGKILL, SIGSYS, SYS_SECCOMP
 from cloudos.abi.sysno import Sysno
 from cloudos.errno import Errno, KernelError
+from cloudos.hal import regs as X
 from cloudos.kernel.task import State, Thread
 from cloudos.linux import cbpf, signals
 from cloudos.linux.creds import CAP_SYS_ADMIN
@@ -262,7 +263,8 @@ def _verdict(kernel: Kernel, thread: Thread, state: _Strict | Filter, nr: int,
         ret = state.cached[number] = state.constant(number)
     if ret is not None and ret & RET_ACTION_FULL == ALLOW:
         return RUN
-    rip = kernel.cpu.syscall_return()
+    cpu = kernel.cpu
+    rip = cpu.reg(X.UC_X86_REG_RIP) + cpu.hook_rip_lag  # (the return address, as Linux's)
     if ret is None:
         words = (number & 0xFFFF_FFFF, AUDIT_ARCH_X86_64, rip & 0xFFFF_FFFF, rip >> 32,
                  *(half for arg in args for half in (arg & 0xFFFF_FFFF, arg >> 32)))
