@@ -227,10 +227,14 @@ class Gate:
     ``inner`` (the dispatcher's hook) if the calling thread has none or its filters
     allow it; else the gate answers it."""
 
-    __slots__ = ("kernel", "inner")
+    __slots__ = ("kernel", "inner", "observer")
 
     def __init__(self, kernel: Kernel, inner: SyscallHook) -> None:
         self.kernel, self.inner = kernel, inner
+        # Under --strace or --trace the hook is a tracing dispatcher's: a call the gate
+        # refuses is reported too, as Linux's strace shows it (its syscall-enter stop
+        # comes before seccomp's filters)
+        self.observer = getattr(getattr(inner, "__self__", None), "observer", None)
 
     def __call__(self, nr: int, a0: int, a1: int, a2: int, a3: int, a4: int,
                  a5: int) -> int | None:
@@ -242,6 +246,12 @@ class Gate:
         if result == RUN:
             return self.inner(nr, a0, a1, a2, a3, a4, a5)
         thread.syscall = nr
+        observer = self.observer
+        if observer is not None:  # (a kill's or a TRAP's call ends with RAX its number)
+            observer.enter(thread, nr, [a0, a1, a2, a3, a4, a5])
+            if result is not None:
+                self.kernel.cpu.set_result(result)
+            observer.after(thread)
         if result is not None and thread.notify:  # a signal to deliver: the CPU stops
             self.kernel.cpu.set_result(result)
             return None

@@ -21,7 +21,9 @@ from cloudos.abi.dataclass import dataclass
 from cloudos.hal import regs as X
 
 from cloudos.abi.errno import Errno
-from cloudos.abi.signal import CLD_EXITED, SIGRTMIN, Signal
+from cloudos.abi.seccomp import AUDIT_ARCH_X86_64
+from cloudos.abi.signal import CLD_EXITED, SIGRTMIN, SYS_SECCOMP, Signal
+from cloudos.abi.sysno import Sysno
 from cloudos.kernel.task import Thread
 from cloudos.linux.syscalls import decode as d
 from cloudos.linux.syscalls.decode import Arg, Kind, Ret
@@ -115,6 +117,8 @@ def result(value: int, ret: Ret) -> str:
         number = -signed
         if number == ERESTARTSYS:
             return "? ERESTARTSYS (To be restarted if SA_RESTART is set)"
+        if errname(number).startswith("E?"):  # a number no errno names (seccomp's ERRNO)
+            return f"-1 (errno {number})"
         return f"-1 {errname(number)} ({os.strerror(number)})"
     if ret is Ret.HEX:
         return f"{value & MASK64:#x}"
@@ -494,9 +498,17 @@ class Renderer:
 
 
 def siginfo(signo: int, code: int, pid: int = 0, uid: int = 0, status: int = 0,
-            addr: int = 0) -> str:
+            addr: int = 0, errno: int = 0, syscall: int = 0, arch: int = 0) -> str:
     """``{si_signo=SIGCHLD, si_code=CLD_EXITED, ...}`` as strace prints a signal's info."""
     head = f"{{si_signo={signame(signo)}, si_code="
+    if signo == Signal.SIGSYS and code == SYS_SECCOMP:  # a seccomp filter's TRAP
+        try:
+            call = f"__NR_{Sysno(syscall).call_name}"
+        except ValueError:
+            call = str(syscall)
+        return (head + "SYS_SECCOMP" + (f", si_errno={errname(errno)}" if errno else "")
+                + f", si_call_addr={hexaddr(addr)}, si_syscall={call}, si_arch="
+                + ("AUDIT_ARCH_X86_64" if arch == AUDIT_ARCH_X86_64 else f"{arch:#x}") + "}")
     if signo == Signal.SIGCHLD and code > 0:
         shown = f"{status}" if code == CLD_EXITED else signame(status)
         return (head + f"{d.CLD_CODES.get(code, code)}, si_pid={pid}, si_uid={uid}, "

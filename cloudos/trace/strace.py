@@ -174,7 +174,9 @@ class Strace:
         self.out.write(line + "\n")
 
     def signal(self, thread: Thread, info: Any, now: float) -> None:
-        text = siginfo(info.signo, info.code, info.pid, info.uid, info.status, info.addr)
+        text = siginfo(info.signo, info.code, info.pid, info.uid, info.status, info.addr,
+                       getattr(info, "errno", 0), getattr(info, "syscall", 0),
+                       getattr(info, "arch", 0))
         self._write(f"{self._leader(thread.tid)}--- {signame(info.signo)} {text} ---")
 
     def thread_exit(self, thread: Thread, code: int, now: float) -> None:

@@ -5,7 +5,9 @@ acted would make both runs agree vacuously)."""
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
 
 import pytest
 
@@ -50,3 +52,41 @@ SECTIONS = {
 def test_section(section, guest_bins, run_native, run_cloudos):
     native_then_cloudos(guest_bins.path("seccomp", "static"), [section], SECTIONS[section],
                         run_native, run_cloudos, timeout=60)
+
+
+def _refusals(text: str) -> list[str]:
+    """The lines of an strace log about what the filters refused: the refused calls
+    (getppid, getuid, getgid), SIGSYS's info and the kills, without pids or padding."""
+    lines = []
+    for line in text.splitlines():
+        line = re.sub(r"^(\[pid +\d+\] |\d+ +)", "", line)
+        if re.match(r"(getppid|getuid|getgid)\(\)|--- SIGSYS |\+\+\+ killed by SIGSYS", line):
+            lines.append(" ".join(line.split()))
+    return lines
+
+
+# the section, and how many of its first refusal lines are compared (what follows differs:
+# a KILL_THREAD's thread ends with no "killed by" line here, and a forced SIGSYS that
+# ends a process shows no "--- SIGSYS" line before it)
+STRACED = [("errno", None), ("kill", 2), ("trap", 2)]
+
+
+@pytest.mark.parametrize("section,compared", STRACED)
+def test_refused_calls_show_in_strace_as_on_linux(section, compared, guest_bins, run_cloudos,
+                                                  tmp_path):
+    """``--strace`` shows the calls seccomp's filters refused, with their results (an
+    errno; a kill's or a TRAP's call returns its number) and SIGSYS's seccomp fields, as
+    the host's strace shows them: Linux's syscall-enter stop comes before the filters."""
+    prog = guest_bins.path("seccomp", "static")
+    log = tmp_path / "strace.txt"
+    status, _out, err = run_cloudos([prog, section], timeout=60,
+                                    extra_args=["--strace=" + str(log)])
+    assert status == 0, err
+    ours = _refusals(log.read_text())
+    assert ours and any("getppid()" in line for line in ours)
+    if shutil.which("strace") is None:
+        return
+    native = subprocess.run(["strace", "-f", str(prog), section], capture_output=True,
+                            text=True, timeout=60)
+    assert native.returncode == 0, native.stderr
+    assert ours[:compared] == _refusals(native.stderr)[:compared]
