@@ -78,6 +78,7 @@ class LinuxProcess:
     # A fatal signal sent to it (0: none): each thread, woken from whatever it sleeps in,
     # ends the process on its way back to user mode (Linux's SIGNAL_GROUP_EXIT)
     group_exit: int = 0
+    fatal_info: Any = None  # the SigInfo of the signal group_exit is for (strace shows it)
     # What its parent's wait has yet to collect: a stop (0x7f | signal << 8) or
     # a continue (0xffff) status word; 0: nothing
     wait_report: int = 0

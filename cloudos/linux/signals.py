@@ -164,7 +164,7 @@ def send(process: Process, info: SigInfo, thread: Thread | None = None) -> None:
         _stop(process, sig)
         return
     if handler == SIG_DFL and (sig == SIGKILL or takers and not linux(process).stopped):
-        _fatal(process, sig)
+        _fatal(process, sig, None if sig == SIGKILL else info)
         return
     pending = linux_thread(thread).pending if thread else linux(process).pending_set
     pending.infos.setdefault(sig, info)
@@ -197,12 +197,15 @@ def force_fatal(process: Process, sig: int) -> None:
         _fatal(process, sig)
 
 
-def _fatal(process: Process, sig: int) -> None:
+def _fatal(process: Process, sig: int, info: SigInfo | None = None) -> None:
     """A signal that ends ``process`` (Linux's complete_signal, its group exit): every thread
     is woken from whatever it sleeps in (a call, a stop, a ptrace-stop, a vfork) and ends
     the process on its way back to user mode (``exit_due``), not in the sender's call: the
-    sender's kill() returns first, and only then can its end be seen (wait, SIGCHLD)."""
+    sender's kill() returns first, and only then can its end be seen (wait, SIGCHLD).
+    ``info``, the signal's (none for SIGKILL or a kill no signal was sent for), is kept
+    for a tracer: Linux's strace shows it (``--- SIGTERM {...} ---``) before the end."""
     linux(process).group_exit = sig
+    linux(process).fatal_info = info
     _tell_threads(process, _wake_to_die)
 
 

@@ -234,6 +234,9 @@ class TracingPersonality:
 
     def on_exit(self, process: Process) -> None:
         self._report_taken()
+        info = getattr(process.personality, "fatal_info", None)
+        if info is not None and process.killed_by == info.signo and process.threads:
+            self.observer.signal(process.threads[0], info)  # (the signal that ended it)
         self.observer.process_exit(process)
         self.inner.on_exit(process)
 

@@ -266,3 +266,27 @@ def test_strace_sleeping_calls_end_with_their_result(programs: dict[str, Path], 
         assert re.search(r"resumed>.*\) += -?\d+( [A-Z]+ \(.*\))?$", line), line
     assert "<unfinished ...>)" not in text
 
+
+
+def test_a_signal_that_ends_a_process_shows_before_its_end(run_cloudos: Any,
+                                                           tmp_path: Path) -> None:
+    """A signal whose default action ends the process is shown as Linux's strace shows
+    it, ``--- SIGTERM {...} ---`` before ``+++ killed by SIGTERM +++`` (SIGKILL shows
+    only the end): dash's ``kill -TERM $$``, here and under the host's strace."""
+    log = tmp_path / "strace.txt"
+    script = "kill -TERM $$"
+    status, _out, err = run_cloudos(["/bin/sh", "-c", script], extra_args=["--strace=" + str(log)])
+    assert status == 128 + 15, err
+
+    def ending(text: str) -> list[str]:
+        lines = [re.sub(r"si_(pid|uid)=\d+", r"si_\1=N", " ".join(line.split()))
+                 for line in text.splitlines() if line.startswith(("---", "+++"))]
+        return lines[-2:]
+
+    ours = ending(log.read_text())
+    assert ours == ["--- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=N, si_uid=N} ---",
+                    "+++ killed by SIGTERM +++"]
+    if shutil.which("strace") is not None:
+        native = subprocess.run(["strace", "/bin/sh", "-c", script], capture_output=True,
+                                text=True, timeout=60)
+        assert ending(native.stderr) == ours
