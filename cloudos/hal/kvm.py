@@ -535,8 +535,7 @@ class KvmCpu:
         ctx.state.sregs.cr3 = cr3
         ctx.state.regs.rip, ctx.state.regs.rsp = rip, rsp
         ctx.entry, ctx.root = (rip, rsp), cr3
-        if self._vm.kept is None:  # its tables may be in frames that held other tables
-            self._vm.stale = True
+        self._new_space()
         return ctx
 
     def clone_context(self, parent: KvmContext, cr3: int, regs: dict[int, int]) -> KvmContext:
@@ -545,8 +544,7 @@ class KvmCpu:
             parent.cpu._save(parent)
         child = KvmContext(parent.state, parent.xsave)
         child.state.sregs.cr3, child.root = cr3, cr3
-        if self._vm.kept is None:  # (as new_context)
-            self._vm.stale = True
+        self._new_space()
         for reg, value in regs.items():
             child.state.write(reg, value)
         return child
@@ -614,6 +612,12 @@ class KvmCpu:
         else:
             self.drop_tlb()
 
+    def _new_space(self) -> None:
+        """A context on another address space: its tables may sit in frames that held
+        other tables, unless the VM keeps those frames until its next zap."""
+        if self._vm.kept is None:
+            self._vm.stale = True
+
     def table_frames(self, frames: Any) -> Any:
         """Where the page tables of the address spaces this CPU runs take their frames:
         ``frames`` itself on several CPUs; on one, the VM's ``_KeptTables`` over it, so
@@ -627,8 +631,8 @@ class KvmCpu:
     def give_back_tables(self) -> None:
         """Every address space is gone (the machine stopped): the kept frames of gone
         tables go back to the allocator, KVM's shadow tables dropped first (a zap)."""
-        if self._vm.kept is not None and self._vm.kept.held:
-            self._vm.zap()
+        if self._vm.kept is not None:
+            self._vm.kept.reclaim()
 
     def forget_frames(self, frames: list[int]) -> bool:
         """Make KVM drop every entry it built that maps one of ``frames`` (guest-physical

@@ -247,13 +247,13 @@ class Gate:
             return self.inner(nr, a0, a1, a2, a3, a4, a5)
         thread.syscall = nr
         observer = self.observer
-        if observer is not None:  # (a kill's or a TRAP's call ends with RAX its number)
+        if observer is not None:
             observer.enter(thread, nr, [a0, a1, a2, a3, a4, a5])
-            if result is not None:
-                self.kernel.cpu.set_result(result)
+        if result is not None and (observer is not None or thread.notify):
+            self.kernel.cpu.set_result(result)  # (what RAX holds, as the tracer reads it)
+        if observer is not None:  # (a kill's or a TRAP's call ends with RAX its number)
             observer.after(thread)
         if result is not None and thread.notify:  # a signal to deliver: the CPU stops
-            self.kernel.cpu.set_result(result)
             return None
         return result
 
