@@ -56,10 +56,21 @@ def test_section(section, guest_bins, run_native, run_cloudos):
 
 def _refusals(text: str) -> list[str]:
     """The lines of an strace log about what the filters refused: the refused calls
-    (getppid, getuid, getgid), SIGSYS's info and the kills, without pids or padding."""
+    (getppid, getuid, getgid), SIGSYS's info and the kills, without pids or padding.
+    A call another process's line split (``getgid( <unfinished ...>`` ... ``<... getgid
+    resumed>) = 0``, as strace -f prints it on a busy host) is joined back into one."""
     lines = []
+    pending: dict[str, str] = {}
     for line in text.splitlines():
-        line = re.sub(r"^(\[pid +\d+\] |\d+ +)", "", line)
+        prefix = re.match(r"^(\[pid +(\d+)\] |(\d+) +)?", line)
+        pid = (prefix.group(2) or prefix.group(3) or "") if prefix else ""
+        line = line[prefix.end():] if prefix else line
+        if line.endswith(" <unfinished ...>"):
+            pending[pid] = line[:-len(" <unfinished ...>")]
+            continue
+        resumed = re.match(r"<\.\.\. \w+ resumed>", line)
+        if resumed:
+            line = pending.pop(pid, "") + line[resumed.end():]
         if re.match(r"(getppid|getuid|getgid)\(\)|--- SIGSYS |\+\+\+ killed by SIGSYS", line):
             lines.append(" ".join(line.split()))
     return lines
