@@ -53,6 +53,7 @@ from cloudos.servers.vfs.locks import proc_locks
 from cloudos.servers.vfs.paths import Namespace, Walk, is_dir, path_of, relative
 from cloudos.servers.vfs.fs import FileSystem
 from cloudos.servers.vfs.procfs import NS_INIT, ProcFs
+from cloudos.servers.vfs.sysfs import SysFs
 from cloudos.servers.vfs.perm import EVERY_CAP, ROOT, Who
 from cloudos.abi.signal import SI_MESGQ, SIGIO
 from cloudos.abi.flags import OwnerType
@@ -434,6 +435,7 @@ class Machine:
         sysctl.of(kernel).values["kernel/threads-max"] = sys_fork.threads_max(kernel)
         self.view = view = KernelProcView(kernel, self.vfs_state)
         self.vfs_state.namespace.mount(b"/proc", ProcFs(view, lambda: self.vfs_state.caller))
+        self.vfs_state.namespace.mount(b"/sys", SysFs(len(kernel.cpus)))
         crash_on, crashes = (crash or {}).get("vfs", (0, 1))
         self.vfs = ServerRuntime(kernel, "vfs", VFS_ID, serve(self.vfs_state), crash_on, crashes)
         self.net_boot = self.view.net_boot = netserver.NetBoot(vfs_port=self.vfs.port)

@@ -122,13 +122,13 @@ class Sandbox:
         rows += [("/dev", "devfs (null, zero, full, random, urandom, tty, ptmx, fds)", "rw"),
                  ("/dev/shm", "tmpfs", "rw"), ("/dev/pts", "devpts (pseudo-terminals)", "rw"),
                  ("/proc", "procfs (the guest's processes)", "ro"),
-                 ("/sys", "empty", "ro")]
+                 ("/sys", "sysfs (the machine's CPUs)", "ro")]
         rows += [(m.guest, f"host {m.host}", "rw, writes reach the host" if m.writable
                   else "ro") for m in self.mounts]
         return rows
 
     def namespace(self) -> Namespace:
-        """The guest's mount table (/proc is the machine's to add); KernelError or OSError
+        """The guest's mount table (/proc and /sys are the machine's to add); KernelError or OSError
         when a host directory cannot be shown or a mount point cannot be made."""
         namespace = Namespace(self._root_fs())
         if self.root is None:
@@ -136,8 +136,7 @@ class Sandbox:
                 make_dirs(namespace, path, mode)
         system: list[tuple[str, FileSystem | None]] = [
             ("/dev", DevFs()), ("/dev/shm", TmpFs(mode=0o1777)), ("/dev/pts", DevPts()),
-            ("/proc", None),
-            ("/sys", TmpFs(readonly=True))]
+            ("/proc", None), ("/sys", None)]
         shared: list[tuple[str, FileSystem | None]] = [
             (m.guest, HostFs(m.host, readonly=not m.writable)) for m in self.mounts]
         for path, fs in system + shared:

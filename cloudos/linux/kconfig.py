@@ -62,12 +62,14 @@ FACTS: dict[str, bool] = {
     "BINFMT_ELF": True, "BINFMT_SCRIPT": True,  # linux/elf.py: ELF and #! programs
     "COREDUMP": True, "ELF_CORE": True,  # linux/coredump.py
     "PROC_FS": True, "PROC_SYSCTL": True,  # servers/vfs/procfs.py, procsys.py
+    "SYSFS": True,  # servers/vfs/sysfs.py
     "IKCONFIG": True, "IKCONFIG_PROC": True,  # this file, as /proc/config.gz
     "TMPFS": True, "DEVTMPFS": True, "OVERLAY_FS": True,  # servers/vfs: tmpfs, devfs, overlay
     "FSNOTIFY": True, "DNOTIFY": True,  # servers/vfs/notify.py: events, fcntl(F_NOTIFY)
     "UNIX": True,  # servers/vfs/unix.py: AF_UNIX
     "INET": True, "IPV6": True,  # servers/vfs/inet.py: TCP and UDP over IPv4 and IPv6
     "BLOCK": False,  # no block devices yet
+    "NUMA": False, "TRANSPARENT_HUGEPAGE": False,  # (no mempolicy calls; 4 KiB pages only)
     "CGROUPS": False, "USER_NS": False, "PID_NS": False, "NET_NS": False,
 }
 

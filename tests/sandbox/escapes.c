@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <ifaddrs.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -919,6 +920,26 @@ static void cpu(void)
 
 /* --- the default sandbox's secrets ---------------------------------------------------- */
 
+/* /sys is the machine's own sysfs: its top-level directories, empty but for
+   devices/system/cpu. Anything else (the host's kernel/, class/net/, block/ ...) came
+   from the host. */
+static int sysfs_walk, sysfs_foreign;
+
+static int sysfs_entry(const char *path, const struct stat *st, int kind, struct FTW *ftw)
+{
+    (void)st;
+    sysfs_walk++;
+    int own = ftw->level <= 1 && kind == FTW_D;  /* /sys and its top-level directories */
+    own |= strcmp(path, "/sys/devices/system") == 0;
+    own |= strncmp(path, "/sys/devices/system/cpu", 23) == 0 && strchr("/", path[23]);
+    if (!own) {
+        if (sysfs_foreign < 3)
+            printf("sysfs.foreign: %s\n", path);
+        sysfs_foreign++;
+    }
+    return 0;
+}
+
 static void secrets(void)
 {
     try_read("secrets.shadow", "/etc/shadow");
@@ -937,7 +958,7 @@ static void secrets(void)
         closedir(d);
     printf("secrets.ssh_host_keys: %s %d private keys listed\n", keys ? "ESCAPED" : "held", keys);
     const char *dirs[] = {"/root", "/home", "/run", "/srv", "/mnt", "/media",
-                          "/var/log", "/sys", "/boot", "/opt"};
+                          "/var/log", "/boot", "/opt"};
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         char name[64];
         int entries = 0;
@@ -952,6 +973,12 @@ static void secrets(void)
         closedir(d);
         printf("%s: %s %d entries\n", name, entries ? "ESCAPED" : "held", entries);
     }
+    sysfs_walk = sysfs_foreign = 0;
+    if (nftw("/sys", sysfs_entry, 16, FTW_PHYS) != 0)
+        held("secrets.sysfs");
+    else
+        printf("secrets.sysfs: %s %d of %d entries not the machine's CPUs\n",
+               sysfs_foreign ? "ESCAPED" : "held", sysfs_foreign, sysfs_walk);
     extern char **environ;
     int seen = 0;
     for (char **v = environ; *v; v++)
