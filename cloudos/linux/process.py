@@ -149,6 +149,7 @@ class LinuxThread:
     # its seccomp mode: None (none), or ``seccomp.STRICT`` or its newest ``seccomp.Filter``;
     # fork and clone copy it, exec keeps it, nothing removes it
     seccomp: Any = None
+    killed_by: int = 0  # the signal that ended this thread alone (seccomp's KILL_THREAD)
 
     def fork(self) -> LinuxThread:
         return LinuxThread(self.sigmask, affinity=self.affinity, timerslack=self.timerslack,

@@ -307,4 +307,5 @@ def _kill(thread: Thread, sig: int, process: bool) -> None:
     if process or not others:
         signals.force_fatal(thread.process, sig)
     else:
+        linux_thread(thread).killed_by = sig  # (a tracer says so: "+++ killed by SIGSYS")
         end_thread(thread, sig)

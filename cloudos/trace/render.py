@@ -360,6 +360,85 @@ def _fcntl_arg(c: Call, v: int) -> str | None:
     return str(s32(v)) if cmd in (0, 1030) else hexaddr(v)
 
 
+def _prctl_option(_c: Call, v: int) -> str:
+    option = v & 0xFFFF_FFFF
+    known = d.PRCTLS.get(option)
+    return known[0] if known else f"{option:#x} /* PR_??? */"
+
+
+def _prctl_arg(c: Call, v: int) -> str | None:
+    """prctl's argument ``c.index`` (1-4), as its option says (strace's prctl.c)."""
+    known = d.PRCTLS.get(c.args[0] & 0xFFFF_FFFF)
+    layout = known[1] if known else None
+    if layout is None:  # (an option without a layout, or none: four words in hex)
+        return f"{v & MASK64:#x}" if v else "0"
+    if c.index > len(layout):
+        return None
+    kind = layout[c.index - 1]
+    failed = -MAX_ERRNO <= s64(c.result) < 0
+    if kind.startswith("*") and (failed or v == 0):  # (nothing stored: the address)
+        return hexaddr(v)
+    if kind == "signal":
+        return _signal(c, v)
+    if kind == "*signal":
+        return "[" + _signal(c, int.from_bytes(c.read(v, 4), "little")) + "]"
+    if kind == "*int":
+        return f"[{s32(int.from_bytes(c.read(v, 4), 'little'))}]"
+    if kind == "*ptr":
+        return f"[{hexaddr(c.word(v))}]"
+    if kind in ("str", "*str"):
+        return c.string(v, 15)  # (TASK_COMM_LEN less the NUL)
+    if kind == "cap":
+        cap = s32(v)
+        return d.CAPABILITIES[cap] if 0 <= cap < len(d.CAPABILITIES) else str(cap)
+    if kind == "dumpable":
+        return d.DUMPABLES.get(v & MASK64, str(v & MASK64))
+    if kind == "ambient":
+        return d.AMBIENT_OPS.get(v & MASK64, f"{v & MASK64:#x} /* PR_CAP_AMBIENT_??? */")
+    if kind == "tsc":
+        return d.TSCS.get(v & MASK64, f"{v & MASK64:#x} /* PR_TSC_??? */")
+    if kind == "*tsc":
+        tsc = int.from_bytes(c.read(v, 4), "little")
+        return "[" + d.TSCS.get(tsc, f"{tsc:#x} /* PR_TSC_??? */") + "]"
+    if kind == "ptracer":
+        return "PR_SET_PTRACER_ANY" if v & MASK64 == MASK64 else str(s32(v))
+    if kind == "seccomp_mode":
+        return d.SECCOMP_MODES.get(v & MASK64, f"{v & MASK64:#x} /* SECCOMP_MODE_??? */")
+    if kind == "seccomp_prog":
+        return _sock_fprog(c, v) if c.args[1] & MASK64 == 2 else None
+    return str(v & MASK64)
+
+
+def prctl_result(args: Sequence[int], value: int) -> str:
+    """What strace adds after prctl's result: the name of PR_GET_DUMPABLE's or
+    PR_MCE_KILL_GET's answer."""
+    names = {d.PR_GET_DUMPABLE: d.DUMPABLES, d.PR_MCE_KILL_GET: d.MCE_KILLS}.get(
+        args[0] & 0xFFFF_FFFF, {})
+    return f" ({names[value]})" if value in names else ""
+
+
+def _sock_fprog(c: Call, v: int) -> str:
+    length = int.from_bytes(c.read(v, 2), "little")
+    return f"{{len={length}, filter={hexaddr(c.word(v + 8))}}}"
+
+
+def _seccomp_op(_c: Call, v: int) -> str:
+    op = v & 0xFFFF_FFFF
+    return d.SECCOMP_OPS.get(op, f"{op:#x} /* SECCOMP_SET_MODE_??? */")
+
+
+def _seccomp_arg(c: Call, v: int) -> str:
+    op = c.args[0] & 0xFFFF_FFFF
+    if v == 0 or -MAX_ERRNO <= s64(c.result) < 0 and op != 1:
+        return hexaddr(v)
+    if op == 1:  # SECCOMP_SET_MODE_FILTER
+        return _sock_fprog(c, v)
+    if op == 2:  # SECCOMP_GET_ACTION_AVAIL
+        action = int.from_bytes(c.read(v, 4), "little")
+        return "[" + d.SECCOMP_ACTIONS.get(action, f"{action:#x}") + "]"
+    return hexaddr(v)
+
+
 def _dirents(c: Call, v: int) -> str:
     if s64(c.result) < 0:
         return hexaddr(v)
@@ -465,6 +544,12 @@ PRINTERS: dict[Kind, Printer] = {
     Kind.FCNTL_ARG: _fcntl_arg,
     Kind.IOCTL_REQ: _named(d.IOCTLS, signed=False),
     Kind.ARCH_PRCTL: _named(d.ARCH_PRCTLS, signed=False),
+    Kind.PRCTL_OPTION: _prctl_option,
+    Kind.PRCTL_ARG: _prctl_arg,
+    Kind.SECCOMP_OP: _seccomp_op,
+    Kind.SECCOMP_FLAGS: lambda c, v: flags(v & 0xFFFF_FFFF, d.SECCOMP_FILTER_BITS)
+    if c.args[0] & 0xFFFF_FFFF == 1 else str(v & 0xFFFF_FFFF),
+    Kind.SECCOMP_ARG: _seccomp_arg,
     Kind.DIRENTS: _dirents,
     Kind.UTSNAME: _utsname,
     Kind.RLIMIT: lambda _c, v: d.RLIMITS[v] if 0 <= v < len(d.RLIMITS) else str(s32(v)),
@@ -475,7 +560,7 @@ PRINTERS: dict[Kind, Printer] = {
     Kind.RAW: lambda _c, v: f"{v & MASK64:#x}",
 }
 # Kinds a failed call never wrote: shown as their address, as strace does.
-_KEPT_ON_ERROR = frozenset({Kind.CLONE_FLAGS})
+_KEPT_ON_ERROR = frozenset({Kind.CLONE_FLAGS, Kind.PRCTL_ARG, Kind.SECCOMP_ARG})
 
 
 class Renderer:

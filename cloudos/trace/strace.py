@@ -24,7 +24,8 @@ from cloudos.linux.process import LinuxProcess
 from cloudos.linux.syscalls.decode import SHAPES, Arg, Kind, Ret, Shape
 from cloudos.linux.syscalls.table import table
 from cloudos.trace.observe import InFlight
-from cloudos.trace.render import Renderer, quote, result, s64, signame, siginfo
+from cloudos.trace.render import (Renderer, prctl_result, quote, result, s64, signame,
+                                  siginfo)
 
 COLUMN = 40  # strace's -a default: where "= result" starts
 _FORKS = frozenset({Sysno.CLONE, Sysno.FORK, Sysno.VFORK})
@@ -155,19 +156,26 @@ class Strace:
         rest = [] if value is None else [
             self.render.arg(thread, call.args, i, a, value)
             for i, a in enumerate(shape.args) if i >= call.notes["first_out"]]
-        tail = ", ".join(p for p in rest if p is not None) + ")"
-        if value is None and shape.ret is not Ret.NONE:
-            tail = " <unfinished ...>" + tail  # it never returned: killed, or its thread ended
+        shown_rest = [p for p in rest if p is not None]
+        tail = ", ".join(shown_rest) + ")"
+        head = call.notes["head"]
+        if not shown_rest and value is not None and head.endswith(", "):
+            head = head[:-2]  # (prctl(PR_GET_DUMPABLE): its option says nothing follows)
+        if value is None and shape.ret is not Ret.NONE and call.notes["first_out"] < len(
+                shape.args):  # it never returned, with arguments left to show at its return
+            tail = " <unfinished ...>" + tail  # (killed, or its thread ended), as strace
         if self.open is call:
             self.open = None
-            line = call.notes["head"] + tail
+            line = head + tail
         elif call.notes.get("unfinished"):
             self._cut_open()
             line = self._leader(thread.tid) + f"<... {call_name(call.nr)} resumed>" + tail
         else:
             self._cut_open()
-            line = call.notes["head"] + tail
+            line = head + tail
         shown = "?" if value is None else result(value, shape.ret)
+        if call.nr == Sysno.PRCTL and value is not None:
+            shown += prctl_result(call.args, value)
         line = _align(line, shown)
         if self.durations and value is not None:
             line += f" <{now - call.start:.6f}>"
@@ -179,8 +187,9 @@ class Strace:
                        getattr(info, "arch", 0))
         self._write(f"{self._leader(thread.tid)}--- {signame(info.signo)} {text} ---")
 
-    def thread_exit(self, thread: Thread, code: int, now: float) -> None:
-        self._write(f"{self._leader(thread.tid)}+++ exited with {code} +++")
+    def thread_exit(self, thread: Thread, code: int, now: float, killed_by: int = 0) -> None:
+        what = f"killed by {signame(killed_by)}" if killed_by else f"exited with {code}"
+        self._write(f"{self._leader(thread.tid)}+++ {what} +++")
         self.live.discard(thread.tid)
 
     def process_exit(self, process: Process, now: float) -> None:

@@ -95,8 +95,9 @@ class Timeline:
         self._instant(thread, signame(info.signo), now, {"siginfo": siginfo(
             info.signo, info.code, info.pid, info.uid, info.status, info.addr)})
 
-    def thread_exit(self, thread: Thread, code: int, now: float) -> None:
-        self._instant(thread, "exit", now, {"status": code})
+    def thread_exit(self, thread: Thread, code: int, now: float, killed_by: int = 0) -> None:
+        self._instant(thread, "exit", now, {"signal": killed_by} if killed_by else
+                      {"status": code})
 
     def process_exit(self, process: Process, now: float) -> None:
         if process.threads:

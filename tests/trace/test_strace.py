@@ -290,3 +290,61 @@ def test_a_signal_that_ends_a_process_shows_before_its_end(run_cloudos: Any,
         native = subprocess.run(["strace", "/bin/sh", "-c", script], capture_output=True,
                                 text=True, timeout=60)
         assert ending(native.stderr) == ours
+
+
+# prctl's and seccomp's lines for strace_prctl.c (strace 6.1), addresses as ADDR
+PRCTL_LINES = """\
+prctl(PR_SET_PDEATHSIG, SIGKILL) = 0
+prctl(PR_GET_PDEATHSIG, [SIGKILL]) = 0
+prctl(PR_GET_DUMPABLE) = 1 (SUID_DUMP_USER)
+prctl(PR_SET_DUMPABLE, SUID_DUMP_USER) = 0
+prctl(PR_GET_KEEPCAPS) = 0
+prctl(PR_SET_KEEPCAPS, 0) = 0
+prctl(PR_SET_NAME, "worker") = 0
+prctl(PR_GET_NAME, "worker") = 0
+prctl(PR_GET_SECCOMP) = 0
+prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN) = 1
+prctl(PR_SET_TIMERSLACK, 50000) = 0
+prctl(PR_GET_TIMERSLACK) = 50000
+prctl(PR_SET_CHILD_SUBREAPER, 1) = 0
+prctl(PR_GET_CHILD_SUBREAPER, [1]) = 0
+prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) = 0
+prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) = 0
+prctl(PR_GET_TID_ADDRESS, [ADDR]) = 0
+prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) = 0
+prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) = 1
+prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_SYS_ADMIN, 0, 0) = 0
+prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY) = -1 EINVAL (Invalid argument)
+prctl(ADDR /* PR_??? */, ADDR, ADDR, ADDR, ADDR) = -1 EINVAL (Invalid argument)
+prctl(PR_GET_TSC, [PR_TSC_ENABLE]) = 0
+prctl(PR_GET_ENDIAN, ADDR) = -1 EINVAL (Invalid argument)
+prctl(PR_MCE_KILL_GET, 0, 0, 0, 0) = 2 (PR_MCE_KILL_DEFAULT)
+seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC|SECCOMP_FILTER_FLAG_LOG, \
+{len=1, filter=ADDR}) = 0
+seccomp(SECCOMP_GET_ACTION_AVAIL, 0, [SECCOMP_RET_LOG]) = 0
+seccomp(ADDR /* SECCOMP_SET_MODE_??? */, 0, NULL) = -1 EINVAL (Invalid argument)
+prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, {len=1, filter=ADDR}) = 0
+"""
+
+
+def test_prctl_and_seccomp_arguments_show_as_strace_shows_them(guest_bins: Any, run_cloudos: Any,
+                                                               tmp_path: Path) -> None:
+    """prctl's arguments as its option says (names, signals, capabilities, what a GET
+    stored, nothing after an option that takes none) and seccomp's operation, flags and
+    program: the host's strace's lines, once addresses are left out."""
+    prog = guest_bins.path("strace_prctl", "static")
+    log = tmp_path / "strace.txt"
+    status, _out, err = run_cloudos([prog], extra_args=["--strace=" + str(log)])
+    assert status == 0, err
+
+    def calls(text: str) -> list[str]:
+        return [re.sub(r"0x[0-9a-f]+", "ADDR", " ".join(line.split()))
+                for line in text.splitlines() if line.startswith(("prctl(", "seccomp("))]
+
+    ours = calls(log.read_text())
+    assert ours == PRCTL_LINES.replace("\\\n", "").splitlines()
+    if shutil.which("strace") is not None:
+        native = subprocess.run(["strace", str(prog)], capture_output=True, text=True,
+                                timeout=60)
+        assert native.returncode == 0, native.stderr
+        assert calls(native.stderr) == ours

@@ -67,6 +67,11 @@ class Kind(Enum):
     FCNTL_ARG = auto()    # as the command says: none, FD_CLOEXEC, status flags, a number
     IOCTL_REQ = auto()
     ARCH_PRCTL = auto()
+    PRCTL_OPTION = auto()  # prctl's option; its other arguments are as it says (PRCTL_ARG)
+    PRCTL_ARG = auto()
+    SECCOMP_OP = auto()
+    SECCOMP_FLAGS = auto()
+    SECCOMP_ARG = auto()  # as the operation says: a sock_fprog, an action, NULL
     DIRENTS = auto()      # getdents64's buffer: its address and entry count
     UTSNAME = auto()
     RLIMIT = auto()       # a resource number
@@ -212,6 +217,8 @@ SHAPES: dict[Sysno, Shape] = {
     Sysno.TKILL: _s(K.INT, K.SIGNAL),
     Sysno.FUTEX: _s(K.PTR, K.FUTEX_OP, K.INT, K.PTR, K.PTR, K.INT),
     Sysno.ARCH_PRCTL: _s(K.ARCH_PRCTL, K.PTR),
+    Sysno.PRCTL: _s(K.PRCTL_OPTION, *[_out(K.PRCTL_ARG)] * 4),
+    Sysno.SECCOMP: _s(K.SECCOMP_OP, K.SECCOMP_FLAGS, _out(K.SECCOMP_ARG)),
     Sysno.GETDENTS64: _s(K.FD, _out(K.DIRENTS), K.ULONG),
     Sysno.SET_TID_ADDRESS: _s(K.PTR),
     Sysno.CLOCK_GETTIME: _s(K.CLOCK, _out(K.TIMESPEC)),
@@ -307,6 +314,64 @@ IOCTLS = {0x5401: "TCGETS", 0x5402: "TCSETS", 0x5403: "TCSETSW", 0x5404: "TCSETS
           0x5451: "FIOCLEX"}
 ARCH_PRCTLS = {0x1001: "ARCH_SET_GS", 0x1002: "ARCH_SET_FS", 0x1003: "ARCH_GET_FS",
                0x1004: "ARCH_GET_GS", 0x3001: "ARCH_CET_STATUS"}
+# prctl's options as strace shows them: the name, and what each argument after it is
+# (fewer than four: the rest are not shown); an option named here without a layout shows
+# its four arguments in hex, as strace does. Argument kinds: "signal", "*signal" (where
+# the call stores one), "int" (decimal), "*int", "*ptr", "str", "*str" (stored by the
+# call), "cap", "dumpable", "ambient", "ptracer", "tsc", "*tsc", "seccomp_mode",
+# "seccomp_prog".
+_FOUR = ("int",) * 4
+PRCTLS: dict[int, tuple[str, tuple[str, ...] | None]] = {
+    1: ("PR_SET_PDEATHSIG", ("signal",)), 2: ("PR_GET_PDEATHSIG", ("*signal",)),
+    3: ("PR_GET_DUMPABLE", ()), 4: ("PR_SET_DUMPABLE", ("dumpable",)),
+    5: ("PR_GET_UNALIGN", None), 6: ("PR_SET_UNALIGN", None),
+    7: ("PR_GET_KEEPCAPS", ()), 8: ("PR_SET_KEEPCAPS", ("int",)),
+    15: ("PR_SET_NAME", ("str",)), 16: ("PR_GET_NAME", ("*str",)),
+    19: ("PR_GET_ENDIAN", ("*ptr",)), 20: ("PR_SET_ENDIAN", ("int",)),
+    21: ("PR_GET_SECCOMP", ()), 22: ("PR_SET_SECCOMP", ("seccomp_mode", "seccomp_prog")),
+    23: ("PR_CAPBSET_READ", ("cap",)), 24: ("PR_CAPBSET_DROP", ("cap",)),
+    25: ("PR_GET_TSC", ("*tsc",)), 26: ("PR_SET_TSC", ("tsc",)),
+    27: ("PR_GET_SECUREBITS", ()), 28: ("PR_SET_SECUREBITS", None),
+    29: ("PR_SET_TIMERSLACK", ("int",)), 30: ("PR_GET_TIMERSLACK", ()),
+    31: ("PR_TASK_PERF_EVENTS_DISABLE", ()), 32: ("PR_TASK_PERF_EVENTS_ENABLE", ()),
+    33: ("PR_MCE_KILL", None), 34: ("PR_MCE_KILL_GET", _FOUR), 35: ("PR_SET_MM", None),
+    36: ("PR_SET_CHILD_SUBREAPER", ("int",)), 37: ("PR_GET_CHILD_SUBREAPER", ("*int",)),
+    38: ("PR_SET_NO_NEW_PRIVS", _FOUR), 39: ("PR_GET_NO_NEW_PRIVS", _FOUR),
+    40: ("PR_GET_TID_ADDRESS", ("*ptr",)), 41: ("PR_SET_THP_DISABLE", _FOUR),
+    42: ("PR_GET_THP_DISABLE", _FOUR), 45: ("PR_SET_FP_MODE", None),
+    46: ("PR_GET_FP_MODE", None), 47: ("PR_CAP_AMBIENT", ("ambient", "cap", "int", "int")),
+    52: ("PR_GET_SPECULATION_CTRL", None), 53: ("PR_SET_SPECULATION_CTRL", None),
+    0x53564D41: ("PR_SET_VMA", None), 0x59616D61: ("PR_SET_PTRACER", ("ptracer",)),
+}
+PR_GET_DUMPABLE, PR_MCE_KILL_GET = 3, 34
+DUMPABLES = {0: "SUID_DUMP_DISABLE", 1: "SUID_DUMP_USER", 2: "SUID_DUMP_ROOT"}
+MCE_KILLS = {0: "PR_MCE_KILL_LATE", 1: "PR_MCE_KILL_EARLY", 2: "PR_MCE_KILL_DEFAULT"}
+TSCS = {1: "PR_TSC_ENABLE", 2: "PR_TSC_SIGSEGV"}
+AMBIENT_OPS = {1: "PR_CAP_AMBIENT_IS_SET", 2: "PR_CAP_AMBIENT_RAISE",
+               3: "PR_CAP_AMBIENT_LOWER", 4: "PR_CAP_AMBIENT_CLEAR_ALL"}
+CAPABILITIES = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+    "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE")
+SECCOMP_MODES = {0: "SECCOMP_MODE_DISABLED", 1: "SECCOMP_MODE_STRICT",
+                 2: "SECCOMP_MODE_FILTER"}
+SECCOMP_OPS = {0: "SECCOMP_SET_MODE_STRICT", 1: "SECCOMP_SET_MODE_FILTER",
+               2: "SECCOMP_GET_ACTION_AVAIL", 3: "SECCOMP_GET_NOTIF_SIZES"}
+SECCOMP_FILTER_BITS = ((1, "SECCOMP_FILTER_FLAG_TSYNC"), (2, "SECCOMP_FILTER_FLAG_LOG"),
+                       (4, "SECCOMP_FILTER_FLAG_SPEC_ALLOW"),
+                       (8, "SECCOMP_FILTER_FLAG_NEW_LISTENER"),
+                       (16, "SECCOMP_FILTER_FLAG_TSYNC_ESRCH"),
+                       (32, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"))
+SECCOMP_ACTIONS = {0x8000_0000: "SECCOMP_RET_KILL_PROCESS", 0: "SECCOMP_RET_KILL_THREAD",
+                   0x0003_0000: "SECCOMP_RET_TRAP", 0x0005_0000: "SECCOMP_RET_ERRNO",
+                   0x7FC0_0000: "SECCOMP_RET_USER_NOTIF", 0x7FF0_0000: "SECCOMP_RET_TRACE",
+                   0x7FFC_0000: "SECCOMP_RET_LOG", 0x7FFF_0000: "SECCOMP_RET_ALLOW"}
 RLIMITS = ("RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE",
            "RLIMIT_RSS", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS",
            "RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE",

@@ -29,6 +29,7 @@ PR_GET_KEEPCAPS, PR_SET_KEEPCAPS, PR_SET_NAME, PR_GET_NAME = 7, 8, 15, 16
 PR_GET_SECCOMP, PR_SET_SECCOMP, PR_CAPBSET_READ, PR_CAPBSET_DROP = 21, 22, 23, 24
 PR_GET_SECUREBITS, PR_SET_SECUREBITS, PR_SET_TIMERSLACK, PR_GET_TIMERSLACK = 27, 28, 29, 30
 PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
+PR_GET_TSC, PR_TSC_ENABLE, PR_MCE_KILL_GET, PR_MCE_KILL_DEFAULT = 25, 1, 34, 2
 PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_GET_TID_ADDRESS = 38, 39, 40
 PR_SET_THP_DISABLE, PR_GET_THP_DISABLE, PR_CAP_AMBIENT = 41, 42, 47
 PR_CAP_AMBIENT_IS_SET, PR_CAP_AMBIENT_RAISE = 1, 2
@@ -163,6 +164,10 @@ OPTIONS: dict[int, Option] = {
     PR_GET_THP_DISABLE: lambda t, a2, a3, a4, a5:
         _zero(a2, a3, a4, a5) or int(linux(t.process).thp_disable),
     PR_CAP_AMBIENT: _ambient,
+    # RDTSC always runs and machine checks never reach a guest: what Linux answers for a
+    # process that set neither (PR_SET_TSC and PR_MCE_KILL stay EINVAL)
+    PR_GET_TSC: lambda t, a2, a3, a4, a5: _put_int(t, a2, PR_TSC_ENABLE),
+    PR_MCE_KILL_GET: lambda t, a2, a3, a4, a5: _zero(a2, a3, a4, a5) or PR_MCE_KILL_DEFAULT,
 }
 
 

@@ -372,7 +372,8 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.PRCTL: partial(sys_prctl.sys_prctl,
                          "names, death signal, dumpable, keepcaps/securebits, bounding set, "
                          "timer slack (recorded), child subreaper, no_new_privs, THP flag, "
-                         "seccomp (PR_SET_SECCOMP as seccomp(2)); PR_SET_MM, PR_SET_VMA: "
+                         "seccomp (PR_SET_SECCOMP as seccomp(2)), PR_GET_TSC, "
+                         "PR_MCE_KILL_GET; PR_SET_TSC, PR_MCE_KILL, PR_SET_MM, PR_SET_VMA: "
                          "EINVAL"),
     Sysno.ARCH_PRCTL: partial(sys_proc.sys_arch_prctl,
                               "ARCH_SET/GET_FS and _GS; CET and CPUID codes: EINVAL"),
