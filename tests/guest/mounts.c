@@ -1,4 +1,4 @@
-/* mounts.c — chroot (confinement, "..", absolute symlinks, getcwd outside the root, escape through fchdir, inheritance), tmpfs mounts (size=, mode=, ENOSPC, EBUSY, MNT_DETACH, EINVAL), bind mounts (shared files, read-only remount, MS_REC), /proc/self/mounts and mountinfo lines, unshare of mount and UTS namespaces, pivot_root, and EPERM without privilege (argv[1] picks one section; none: all).
+/* mounts.c — chroot (confinement, "..", absolute symlinks, getcwd outside the root, escape through fchdir, inheritance), tmpfs mounts (size=, mode=, ENOSPC, EBUSY, MNT_DETACH, EINVAL), bind mounts (shared files, read-only remount, MS_REC), /proc/self/mounts and mountinfo lines, sysfs and proc mounted again (pseudo), unshare of mount and UTS namespaces, pivot_root, and EPERM without privilege (argv[1] picks one section; none: all).
    Natively each section runs in a child that first takes a private mount namespace, so nothing is mounted on the host; everything lives in a fresh directory under /tmp, removed at the end. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -294,6 +294,39 @@ static void test_proc_mounts(void)
     show_mount_line("mountinfo", at("dst"), "bind after umount", NULL);
 }
 
+/* -- sysfs and proc mounted again, /proc/filesystems ---------------------------------- */
+
+static void test_pseudo(void)
+{
+    char line[64], buf[64];
+    int listed = 0;
+    FILE *f = fopen("/proc/filesystems", "r");
+    while (f && fgets(line, sizeof line, f))
+        listed |= strcmp(line, "nodev\tsysfs\n") == 0;
+    if (f)
+        fclose(f);
+    printf("/proc/filesystems lists sysfs: %d\n", listed);
+    mkdir(at("s"), 0755);
+    result("mount sysfs", mount("sysfs", at("s"), "sysfs", MS_RDONLY, NULL));
+    struct statfs sf;
+    printf("its f_type is SYSFS_MAGIC: %d\n",
+           statfs(at("s"), &sf) == 0 && sf.f_type == 0x62656572);
+    int fd = open(at("s/devices/system/cpu/possible"), O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    buf[n > 0 ? n : 0] = 0;
+    printf("the same possible CPUs as /sys: %d\n", n > 0 && strstr(buf, "0") == buf);
+    close(fd);
+    result("umount sysfs", umount(at("s")));
+    mkdir(at("p"), 0755);
+    result("mount proc", mount("proc", at("p"), "proc", 0, NULL));
+    char self[64];
+    snprintf(self, sizeof self, "%s/self", at("p"));
+    struct stat st;
+    printf("its self is a link: %d\n", lstat(self, &st) == 0 && S_ISLNK(st.st_mode));
+    result("umount proc", umount(at("p")));
+    result("mount nonsensefs", mount("x", at("s"), "nonsensefs", 0, NULL));
+}
+
 /* -- namespaces --------------------------------------------------------------------- */
 
 static void ns_link(const char *path, char *out, size_t size)
@@ -492,6 +525,7 @@ int main(int argc, char **argv)
     run("tmpfs", test_tmpfs);
     run("bind", test_bind);
     run("proc_mounts", test_proc_mounts);
+    run("pseudo", test_pseudo);
     run("unshare", test_unshare);
     run("pivot_root", test_pivot_root);
     run("unprivileged", test_unprivileged);

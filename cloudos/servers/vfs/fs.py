@@ -101,6 +101,10 @@ class Magic(IntEnum):
     OVERLAYFS = 0x794C7630
 
 
+# The types mount(2) takes (servers/vfs/mounts.py; /proc/filesystems lists them), in
+# the order Linux registers them: none is on a device
+MOUNTABLE = ("sysfs", "tmpfs", "proc", "devtmpfs", "devpts")
+
 # f_type, bsize, blocks, bfree, bavail (free to unprivileged users), files, ffree
 StatFs = tuple[int, int, int, int, int, int, int]
 

@@ -27,9 +27,10 @@ from cloudos.servers.vfs import notify, perm
 from cloudos.servers.vfs.bindfs import BindFs, underlying
 from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.devpts import DevPts
-from cloudos.servers.vfs.fs import FileSystem
+from cloudos.servers.vfs.fs import MOUNTABLE, FileSystem
 from cloudos.servers.vfs.paths import Mounts, Namespace, Step, Walk, is_dir, path_of, within
 from cloudos.servers.vfs.procfs import NS_INIT, ProcFs, ProcNode
+from cloudos.servers.vfs.sysfs import SysFs
 from cloudos.servers.vfs.tmpfs import TmpFs
 
 if TYPE_CHECKING:
@@ -105,13 +106,15 @@ def mount(vfs: Vfs, proc: Proc, r: requests.Mount) -> int:
 
 def _new_fs(vfs: Vfs, ns: Namespace, fstype: bytes, data: bytes,
             readonly: bool) -> FileSystem:
-    """A new instance of ``fstype``: tmpfs; proc, devtmpfs and devpts are the machine's
-    one instance again (Linux's are per pid namespace and singular; its devpts mounts are
+    """A new instance of ``fstype``: tmpfs; proc, sysfs, devtmpfs and devpts are the
+    machine's one instance again (Linux's are per pid namespace and singular; its devpts mounts are
     separate instances: here every one shows the machine's pseudo-terminals); ENODEV for
     others."""
+    if fstype.decode(errors="replace") not in MOUNTABLE:
+        raise KernelError(Errno.ENODEV, f"no file system {fstype.decode(errors='replace')}")
     if fstype == b"tmpfs":
         return _tmpfs(vfs, ns, data, readonly)
-    kind = {b"proc": ProcFs, b"devtmpfs": DevFs, b"devpts": DevPts}.get(fstype)
+    kind = {b"proc": ProcFs, b"sysfs": SysFs, b"devtmpfs": DevFs, b"devpts": DevPts}.get(fstype)
     found = next((fs for fs in vfs.state.namespace.mounts.values()
                   if kind is not None and isinstance(fs, kind)), None)
     if found is None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Callable, NoReturn, Protocol
 
 from cloudos.abi.dataclass import replace
 from cloudos.errno import Errno, KernelError
-from cloudos.servers.vfs.fs import Attr, FileSystem, Node, StatFs, dtype
+from cloudos.servers.vfs.fs import MOUNTABLE, Attr, FileSystem, Node, StatFs, dtype
 from cloudos.servers.vfs import procsys
 from cloudos.servers.vfs.bindfs import BindFs
 from cloudos.servers.vfs.hostfs import HostFs
@@ -42,7 +42,7 @@ PID_LINKS = ("exe", "cwd", "root")
 PID_DIRS = {"fd": "fddir", "fdinfo": "fdinfodir", "task": "taskdir", "ns": "nsdir"}
 TASK_FILES = ("stat", "status", "comm", "mem")
 SYSTEM_FILES = ("meminfo", "uptime", "stat", "loadavg", "cpuinfo", "vmstat", "locks",
-                "config.gz")
+                "config.gz", "filesystems")
 STATE_NAMES = {"R": "running", "S": "sleeping", "Z": "zombie", "T": "stopped"}
 # The namespaces every process is in (CloudOS makes no others but UTS and mount ones): the
 # inode numbers of Linux's initial ones (include/linux/proc_ns.h; net and mnt are
@@ -513,6 +513,8 @@ class ProcFs(FileSystem):
             return self.view.locks()
         if name == "config.gz":
             return _config_gz(self.view)
+        if name == "filesystems":  # (mount(8) looks a type up here before it mounts)
+            return "".join(f"nodev\t{kind}\n" for kind in MOUNTABLE).encode()
         cpus = self.view.cpus()
         if name == "cpuinfo":  # (procps's stat reader needs it: a CPU each, as /proc/stat)
             return b"".join(f"processor\t: {n}\nvendor_id\t: CloudOS\nmodel name\t: x86_64\n"

@@ -177,7 +177,7 @@ class SysFs(FileSystem):
     def statfs(self) -> StatFs:
         return (SYSFS_MAGIC, 4096, 0, 0, 0, 0, 0)
 
-    def _read_only(self, *_: object) -> None:
+    def _read_only(self, *_: object, **__: object) -> None:
         self._check_writable()
         raise KernelError(Errno.EACCES, "sysfs attributes are read-only")
 
