@@ -273,6 +273,9 @@ class KernelProcView:
     def cpus(self) -> int:
         return len(self.kernel.cpus)
 
+    def cpuid(self, leaf: int, subleaf: int) -> tuple[int, int, int, int]:
+        return self.kernel.cpu.cpuid(leaf, subleaf)
+
     def config(self) -> bytes:
         from cloudos.linux import kconfig  # (at the first read of /proc/config.gz)
 

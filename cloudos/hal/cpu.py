@@ -739,6 +739,27 @@ class Cpu:
                                                        X.UC_X86_REG_ECX, X.UC_X86_REG_EDX))
         return eax, ebx & ~CPUID_LEAF7_HIDDEN_EBX, ecx, edx & ~CPUID_LEAF7_HIDDEN_EDX
 
+    def cpuid(self, leaf: int, subleaf: int = 0) -> tuple[int, int, int, int]:
+        """What CPUID answers guest code for ``leaf`` and ``subleaf`` (EAX, EBX, ECX, EDX),
+        less what differs between vCPUs (leaf 1's APIC id): Unicorn's own answers, asked
+        of a scratch engine of the same model (this CPU's may be mid-run), with leaf 7's
+        hidden features cleared as the CPUID hook clears them."""
+        key = (leaf & 0xFFFF_FFFF, subleaf & 0xFFFF_FFFF)
+        answer = _cpuid_answers.get(key)
+        if answer is None:
+            uc = _scratch_engine()
+            uc.reg_write(X.UC_X86_REG_RAX, key[0])
+            uc.reg_write(X.UC_X86_REG_RCX, key[1])
+            uc.emu_start(_SCRATCH_CODE, _SCRATCH_CODE + 2)
+            eax, ebx, ecx, edx = (uc.reg_read(r) & 0xFFFF_FFFF for r in (
+                X.UC_X86_REG_RAX, X.UC_X86_REG_RBX, X.UC_X86_REG_RCX, X.UC_X86_REG_RDX))
+            if key == (7, 0):
+                ebx, edx = ebx & ~CPUID_LEAF7_HIDDEN_EBX, edx & ~CPUID_LEAF7_HIDDEN_EDX
+            if key[0] == 1:
+                ebx &= 0x00FF_FFFF
+            answer = _cpuid_answers[key] = (eax, ebx, ecx, edx)
+        return answer
+
     def _on_sysenter(self, _uc: Uc, _data: object) -> None:
         self._general_protection()
 
@@ -762,6 +783,21 @@ class Cpu:
         elif smp is not None:
             self._enter_guest()
         return result
+
+
+_SCRATCH_CODE = 0x1000
+_scratch: list[UcIntel] = []  # the engine ``Cpu.cpuid`` asks (made at its first use)
+_cpuid_answers: dict[tuple[int, int], tuple[int, int, int, int]] = {}
+
+
+def _scratch_engine() -> UcIntel:
+    """An engine of the machine's CPU model with one CPUID instruction mapped."""
+    if not _scratch:
+        uc = UcIntel(UC_ARCH_X86, UC_MODE_64)
+        uc.mem_map(_SCRATCH_CODE, 0x1000, 5)  # (read and execute)
+        uc.mem_write(_SCRATCH_CODE, b"\x0f\xa2")  # cpuid
+        _scratch.append(uc)
+    return _scratch[0]
 
 
 class _Stress(ctypes.Structure):

@@ -96,6 +96,24 @@ STUB_VA = KERNEL_BASE + STUB
 _SYSCALL, _IRET_FLUSH, _IRET, _VECTORS = 0x00, 0x04, 0x07, 0x10
 _UNEXPECTED = _VECTORS + 4 * 32  # any vector above 31 (nothing raises one)
 _STUB_END = _UNEXPECTED + 4
+# The CPUID probe, run once per VM by its first vCPU's ``start``, at ring 0: it fills the
+# table below with what CPUID answers guest code (on PVM hosts that is neither KVM's
+# table nor the host's), for ``KvmCpu.cpuid``, and exits by ``out`` to port 0x11.
+_PROBE, _PROBE_TABLE, _PROBE_PORT = 0x100, 0x180, 0x11
+EINTR = 4
+PROBED = ((0, 0), (1, 0), (6, 0), (7, 0), (7, 1), (0xD, 1), (0x8000_0000, 0),
+          (0x8000_0001, 0), (0x8000_0002, 0), (0x8000_0003, 0), (0x8000_0004, 0),
+          (0x8000_0006, 0), (0x8000_0008, 0))
+_PROBE_ROW = struct.Struct("<6I")  # leaf, subleaf, then EAX, EBX, ECX, EDX as answered
+_PROBE_CODE = bytes.fromhex(
+    "5053515256"        # push rax, rbx, rcx, rdx, rsi
+    "488d35" + (_PROBE_TABLE - _PROBE - 12).to_bytes(4, "little").hex() +  # lea rsi, table
+    "8b06" "83f8ff" "7417"  # loop: mov eax, [rsi]; cmp eax, -1; je done
+    "8b4e04" "0fa2"     # mov ecx, [rsi+4]; cpuid
+    "894608" "895e0c" "894e10" "895614"  # the four answers to [rsi+8..20]
+    "4883c618" "ebe2"   # add rsi, 24; jmp loop
+    "5e5a595b58"        # done: pop rsi, rdx, rcx, rbx, rax
+    "e611f4")           # out 0x11, al; hlt
 _ERROR_CODE_VECTORS = frozenset({8, 10, 11, 12, 13, 14, 17, 21, 29, 30})
 _USER_GATES = frozenset({3, 4})  # int3 and into work at ring 3, as on Linux
 
@@ -108,7 +126,11 @@ def _stubs() -> bytes:
     for vector in range(33):                                  # out 0x20+v, al; hlt
         code[_VECTORS + 4 * vector:_VECTORS + 4 * vector + 4] = bytes([0xE6, 0x20 + vector,
                                                                         0xF4, 0x90])
-    return bytes(code)
+    code[_STUB_END:] = bytes(_PROBE - _STUB_END) + _PROBE_CODE
+    code += bytes(_PROBE_TABLE - len(code))
+    for leaf, subleaf in PROBED:
+        code += _PROBE_ROW.pack(leaf, subleaf, 0, 0, 0, 0)
+    return bytes(code + _PROBE_ROW.pack(0xFFFF_FFFF, 0, 0, 0, 0, 0))
 
 
 MSR_STAR, MSR_LSTAR, MSR_SFMASK = 0xC0000081, 0xC0000082, 0xC0000084
@@ -259,6 +281,7 @@ class _Vm:
         # (the first program's start-up: one zap saved, and the refaults after it)
         self.ran = False
         self.zaps = 0  # times KVM's shadow tables were dropped (tests and benchmarks)
+        self.probed = False  # the CPUID probe has run (its first vCPU's ``start``)
 
     def add_memory(self) -> None:
         region = K.MemoryRegion(0, 0, 0, self.ram.size, self.ram.host_address)
@@ -462,6 +485,18 @@ class KvmCpu:
         empty = (ctypes.c_uint32 * 3)(8, 0, 0)  # during KVM_RUN no signal is blocked
         K.ioctl(self.fd, K.SET_SIGNAL_MASK, empty)
 
+    def cpuid(self, leaf: int, subleaf: int = 0) -> tuple[int, int, int, int]:
+        """What CPUID answered guest code for ``leaf`` and ``subleaf`` (EAX, EBX, ECX, EDX;
+        a leaf of ``PROBED``, asked at the VM's first entry to user mode), less what
+        differs between vCPUs (leaf 1's APIC id); zeros for any other, or before."""
+        for row in range(len(PROBED)):
+            at = STUB + _PROBE_TABLE + row * _PROBE_ROW.size
+            got = _PROBE_ROW.unpack_from(self.ram.bytes, at)
+            if got[:2] == (leaf, subleaf):
+                eax, ebx, ecx, edx = got[2:]
+                return eax, ebx & 0x00FF_FFFF if leaf == 1 else ebx, ecx, edx
+        return 0, 0, 0, 0
+
     def __del__(self) -> None:
         try:
             del self._run, self._live
@@ -526,6 +561,23 @@ class KvmCpu:
         K.ioctl(self.fd, K.GET_XSAVE, self._xsave)  # the FPU as reset: FCW 0x37F, MXCSR 0x1F80
         self._pristine_fpu = K.Xsave()
         ctypes.pointer(self._pristine_fpu)[0] = self._xsave
+        if not self._vm.probed:
+            self._probe_cpuid()
+
+    def _probe_cpuid(self) -> None:
+        """Run the CPUID probe (ring 0, on this CPU's kernel stack) to its exit; a host
+        signal that stops it part-way changes nothing: it goes on where it stopped."""
+        regs = self._run.regs
+        regs.rip, regs.rsp, regs.rflags = STUB_VA + _PROBE, KERNEL_BASE + self.kstack + 0x1000, 2
+        self._run.kvm_dirty_regs = K.SYNC_X86_REGS
+        while (error := K.run(self.fd)) == EINTR:
+            self._run.kvm_dirty_regs = 0
+        self._run.kvm_dirty_regs = 0
+        port = self._run.exit[0] >> 16 & 0xFFFF  # (struct kvm_run's io.port)
+        if error or self._run.exit_reason != K.EXIT_IO or port != _PROBE_PORT:
+            what = os.strerror(error) if error else self._describe(self._run.exit_reason)
+            raise KvmError(f"the CPUID probe did not end at its exit: {what}")
+        self._vm.probed = True
 
     # -- contexts -------------------------------------------------------------
     def new_context(self, cr3: int, rip: int, rsp: int) -> KvmContext:

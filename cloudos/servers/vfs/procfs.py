@@ -81,6 +81,7 @@ class ProcView(SysView, Protocol):
     def memory(self) -> tuple[int, int]: ...  # total and free bytes
     def uptime(self) -> float: ...
     def cpus(self) -> int: ...  # the machine's vCPUs
+    def cpuid(self, leaf: int, subleaf: int) -> tuple[int, int, int, int]: ...  # as guests see it
     def locks(self) -> bytes: ...  # /proc/locks (the VFS's lock table)
     def config(self) -> bytes: ...  # the kernel configuration's text (linux/kconfig.py)
     def net(self, name: str) -> bytes: ...  # /proc/net/NAME (servers/net/procnet.py)
@@ -516,10 +517,9 @@ class ProcFs(FileSystem):
         if name == "filesystems":  # (mount(8) looks a type up here before it mounts)
             return "".join(f"nodev\t{kind}\n" for kind in MOUNTABLE).encode()
         cpus = self.view.cpus()
-        if name == "cpuinfo":  # (procps's stat reader needs it: a CPU each, as /proc/stat)
-            return b"".join(f"processor\t: {n}\nvendor_id\t: CloudOS\nmodel name\t: x86_64\n"
-                            f"physical id\t: 0\ncore id\t\t: {n}\ncpu cores\t: {cpus}\n\n"
-                            .encode() for n in range(cpus))
+        if name == "cpuinfo":  # (a CPU each, as /proc/stat: procps's stat reader needs it)
+            from cloudos.servers.vfs import cpuinfo  # (at the first read)
+            return cpuinfo.text(self.view.cpuid, cpus)
         if name == "uptime":
             up = self.view.uptime()
             idle = max(0.0, up * cpus - sum(i.utime + i.stime for i in self._infos()))
