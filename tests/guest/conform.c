@@ -592,6 +592,27 @@ static void stream_peek(void)
     close(sv[0]);
 }
 
+/* /dev/tty in a session with no controlling terminal: ENXIO (CPython's test_fileio
+ * testAbles: a /dev/tty that opens must be a terminal). The run has no terminal: natively
+ * under setsid(1), under CloudOS with none on the host's stdin; a new session has none. */
+static void dev_tty(void)
+{
+    int fd = open("/dev/tty", O_WRONLY | O_APPEND);
+    int e = errno;
+    if (fd < 0)
+        printf("open /dev/tty: -1 %s\n", errname(e));
+    else
+        printf("open /dev/tty: a terminal: %d\n", isatty(fd));
+    pid_t child = fork();
+    if (child == 0) {
+        setsid();
+        fd = open("/dev/tty", O_RDWR);
+        printf("in a new session: %s\n", fd < 0 ? errname(errno) : "opened");
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -614,5 +635,7 @@ int main(int argc, char **argv)
         creat_dir();
     if (section("tty_seek"))
         tty_seek();
+    if (section("dev_tty"))
+        dev_tty();
     return 0;
 }

@@ -77,3 +77,14 @@ def test_section(section, mode, guest_bins, run_native, run_cloudos):
     """One section, native first, then the same under CloudOS."""
     native_then_cloudos(guest_bins.path("conform", mode), [section], SECTIONS[section],
                         run_native, run_cloudos)
+
+
+@pytest.mark.parametrize("mode", LINK_MODES)
+def test_dev_tty_without_terminal(mode, guest_bins, run_native, run_cloudos):
+    """/dev/tty with no controlling terminal: natively the run leaves the session of
+    whatever terminal pytest has (setsid -w); CloudOS's runs have none on stdin."""
+    if shutil.which("setsid") is None:
+        pytest.skip("setsid(1) not found")
+    native_then_cloudos(guest_bins.path("conform", mode), ["dev_tty"],
+                        [b"open /dev/tty: -1 ENXIO", b"in a new session: ENXIO"],
+                        lambda argv: run_native(["setsid", "-w", *argv]), run_cloudos)

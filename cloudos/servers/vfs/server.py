@@ -889,7 +889,8 @@ class Vfs:
                        cloexec: bool) -> int | None:
         """The terminals' opens: /dev/ptmx (a new pseudo-terminal), /dev/pts/N (its
         slave), /dev/tty (the caller's controlling pseudo-terminal, or else the host
-        terminal, as /dev/console is, like fds 0-2); None for any other device."""
+        terminal, as /dev/console is, like fds 0-2; ENXIO when the host's stdin is no
+        terminal, as Linux's for a session with none); None for any other device."""
         step = walk[-1]
         if isinstance(step.fs, DevPts):
             if step.node is step.fs.ptmx:
@@ -904,6 +905,8 @@ class Vfs:
             controlling = pty.open_controlling(self, proc, r.flags, r.sid)
             if controlling is not None:
                 return controlling
+            if not os.isatty(0):  # the console is no terminal: no session has one
+                raise KernelError(Errno.ENXIO, "no controlling terminal")
         if step.fs.is_terminal(step.node) and os.isatty(0):
             return proc.fds.install(console.console(0, status, walk), cloexec)
         return None
