@@ -68,6 +68,8 @@ SECTIONS = {
                        b"recvmsg waitall 10: 4 [1234], fd passed: 1, its first byte: /",
                        b"waitall 10, a signal after 3: 3 [abc]",
                        b"waitall 10, a signal before any: -1 EINTR"],
+    "statfs_flags": [b"/: 0, ST_VALID in f_flags: 1, 0x20 in statvfs f_flag: 0",
+                     b"/proc: 0, ST_VALID in f_flags: 1, 0x20 in statvfs f_flag: 0"],
 }
 
 

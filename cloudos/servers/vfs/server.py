@@ -40,7 +40,7 @@ from cloudos.abi import vfs
 from cloudos.abi.dataclass import dataclass, field
 from cloudos.abi.lazy import later
 from cloudos.abi.flags import (AT_FDCWD, AtFlag, FallocFlag, FcntlCmd, OpenFlag, OwnerType,
-                                RenameFlag, ResolveFlag)
+                                RenameFlag, ResolveFlag, StatfsFlag)
 from cloudos.abi.sysctl import Sysctl
 from cloudos.abi.vfs import Again, ExecImage, FileOwner, PollReady
 from cloudos.errno import Errno, KernelError
@@ -1522,9 +1522,13 @@ class Vfs:
         return self._statfs(request, self.lookup(self.proc(request), r.fd, b"", AT_EMPTY_PATH))
 
     def _statfs(self, request: Request, walk: Walk) -> int:
+        """struct statfs; f_flags as Linux's calculate_f_flags: ST_VALID (glibc's statvfs
+        takes it off, and would show it were it missing), every mount's relatime."""
         magic, bsize, blocks, bfree, bavail, nfiles, ffree = walk[-1].fs.statfs()
+        flags = StatfsFlag.VALID | StatfsFlag.RELATIME \
+            | (StatfsFlag.RDONLY if walk[-1].fs.readonly else 0)
         raw = struct.pack("<qqqqqqqiiqqq", magic, bsize, blocks, bfree, bavail, nfiles, ffree,
-                          0, 0, 255, bsize, 0x1 if walk[-1].fs.readonly else 0) + bytes(32)
+                          0, 0, 255, bsize, int(flags)) + bytes(32)
         self.api.copy_out(request.grants[0], 0, raw)
         return 0
 
