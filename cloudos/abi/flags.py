@@ -245,6 +245,22 @@ class SpliceFlag(IntFlag):
 SPLICE_F_ALL = int(SpliceFlag.MOVE | SpliceFlag.NONBLOCK | SpliceFlag.MORE | SpliceFlag.GIFT)
 
 
+class StatfsFlag(IntFlag):
+    """statfs(2)'s f_flags (linux/statfs.h): the mount's flags, and VALID to say so."""
+
+    RDONLY = 1
+    NOSUID = 2
+    NODEV = 4
+    NOEXEC = 8
+    SYNCHRONOUS = 16
+    VALID = 32  # f_flags is filled in (Linux 2.6.36 on); glibc's statvfs takes it off
+    MANDLOCK = 64
+    NOSYMFOLLOW = 256
+    NOATIME = 1024
+    NODIRATIME = 2048
+    RELATIME = 4096
+
+
 class MountFlag(IntFlag):
     """mount(2)'s flags (linux/mount.h)."""
 

@@ -10,6 +10,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <stdio.h>
@@ -592,6 +594,42 @@ static void stream_peek(void)
     close(sv[0]);
 }
 
+/* /dev/tty in a session with no controlling terminal: ENXIO (CPython's test_fileio
+ * testAbles: a /dev/tty that opens must be a terminal). The run has no terminal: natively
+ * under setsid(1), under CloudOS with none on the host's stdin; a new session has none. */
+static void dev_tty(void)
+{
+    int fd = open("/dev/tty", O_WRONLY | O_APPEND);
+    int e = errno;
+    if (fd < 0)
+        printf("open /dev/tty: -1 %s\n", errname(e));
+    else
+        printf("open /dev/tty: a terminal: %d\n", isatty(fd));
+    pid_t child = fork();
+    if (child == 0) {
+        setsid();
+        fd = open("/dev/tty", O_RDWR);
+        printf("in a new session: %s\n", fd < 0 ? errname(errno) : "opened");
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+}
+
+/* statfs's f_flags: ST_VALID (0x20) always, since Linux 2.6.36; glibc's statvfs takes
+ * it away (XOR), so a kernel without it shows a stray 0x20 in f_flag (CPython's os.statvfs
+ * showed 32 for every mount). */
+static void statfs_flags(void)
+{
+    const char *paths[] = {"/", "/proc", "/dev"};
+    for (int i = 0; i < 3; i++) {
+        struct statfs fs;
+        struct statvfs vfs;
+        int r = statfs(paths[i], &fs) | statvfs(paths[i], &vfs);
+        printf("%s: %d, ST_VALID in f_flags: %d, 0x20 in statvfs f_flag: %d\n", paths[i], r,
+               !!(fs.f_flags & 0x20), !!(vfs.f_flag & 0x20));
+    }
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -614,5 +652,9 @@ int main(int argc, char **argv)
         creat_dir();
     if (section("tty_seek"))
         tty_seek();
+    if (section("dev_tty"))
+        dev_tty();
+    if (section("statfs_flags"))
+        statfs_flags();
     return 0;
 }

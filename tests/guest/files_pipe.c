@@ -1,4 +1,4 @@
-/* files_pipe.c — pipes: 10 MiB parent<-child in uneven chunks with a checksum, EOF, SIGPIPE and EPIPE, O_NONBLOCK EAGAIN, poll() and select() with and without data, writes to a reader already waiting, a pipe's room in pages (argv[1] picks one section; none: all). */
+/* files_pipe.c — pipes: 10 MiB parent<-child in uneven chunks with a checksum, EOF, SIGPIPE and EPIPE, O_NONBLOCK EAGAIN, poll() and select() with and without data and past FD_SETSIZE, writes to a reader already waiting, a pipe's room in pages (argv[1] picks one section; none: all). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -381,6 +382,31 @@ int main(int argc, char **argv)
         show_select("select empty, timeout 50ms", p[0], -1, 50000);
         SHOW("write after the timed-out select", write(p[1], "z", 1));
         show_select("select with data, timeout 50ms", p[0], p[1], 50000);
+        close(p[0]);
+        close(p[1]);
+    }
+
+    /* more fds than FD_SETSIZE: poll takes up to RLIMIT_NOFILE entries (EINVAL past it),
+       select an fd_set as big as its nfds says */
+    if (section("many_fds")) {
+        struct rlimit rl = {4096, 4096};
+        SHOW("setrlimit NOFILE 4096", setrlimit(RLIMIT_NOFILE, &rl));
+        pipe(p);
+        write(p[1], "z", 1);
+        SHOW("dup2 to 3000", dup2(p[0], 3000));
+        static struct pollfd many[4097];
+        for (int i = 0; i < 4097; i++)
+            many[i] = (struct pollfd){.fd = -1};
+        many[2500] = (struct pollfd){.fd = 3000, .events = POLLIN};
+        SHOW("poll 2501 entries", poll(many, 2501, 0));
+        SHOW("poll 4096 entries (RLIMIT_NOFILE)", poll(many, 4096, 0));
+        SHOW("poll 4097 entries", poll(many, 4097, 0));
+        static uint64_t bits[4096 / 64];
+        bits[3000 / 64] = 1ull << (3000 % 64);
+        struct timeval tv = {0, 0};
+        SHOW("select nfds 3001", select(3001, (fd_set *)bits, NULL, NULL, &tv));
+        printf("  fd 3000 readable: %s\n", bits[3000 / 64] >> (3000 % 64) & 1 ? "yes" : "no");
+        close(3000);
         close(p[0]);
         close(p[1]);
     }

@@ -68,6 +68,8 @@ SECTIONS = {
                        b"recvmsg waitall 10: 4 [1234], fd passed: 1, its first byte: /",
                        b"waitall 10, a signal after 3: 3 [abc]",
                        b"waitall 10, a signal before any: -1 EINTR"],
+    "statfs_flags": [b"/: 0, ST_VALID in f_flags: 1, 0x20 in statvfs f_flag: 0",
+                     b"/proc: 0, ST_VALID in f_flags: 1, 0x20 in statvfs f_flag: 0"],
 }
 
 
@@ -77,3 +79,14 @@ def test_section(section, mode, guest_bins, run_native, run_cloudos):
     """One section, native first, then the same under CloudOS."""
     native_then_cloudos(guest_bins.path("conform", mode), [section], SECTIONS[section],
                         run_native, run_cloudos)
+
+
+@pytest.mark.parametrize("mode", LINK_MODES)
+def test_dev_tty_without_terminal(mode, guest_bins, run_native, run_cloudos):
+    """/dev/tty with no controlling terminal: natively the run leaves the session of
+    whatever terminal pytest has (setsid -w); CloudOS's runs have none on stdin."""
+    if shutil.which("setsid") is None:
+        pytest.skip("setsid(1) not found")
+    native_then_cloudos(guest_bins.path("conform", mode), ["dev_tty"],
+                        [b"open /dev/tty: -1 ENXIO", b"in a new session: ENXIO"],
+                        lambda argv: run_native(["setsid", "-w", *argv]), run_cloudos)

@@ -32,7 +32,7 @@ from cloudos.kernel.ipc import Message
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.vm import Prot
 from cloudos.kernel.task import State, Thread
-from cloudos.linux.process import linux, linux_thread
+from cloudos.linux.process import RLIMIT_NOFILE, linux, linux_thread
 from cloudos.linux.syscalls.args import (WAIT_MAX, deadline, read_select_timeval,
                                          read_timespec, s32, s64, seconds, user_string)
 from cloudos.kernel.trap import Stop
@@ -1291,9 +1291,11 @@ def sys_sync_file_range(t: Thread, fd: int, offset: int, nbytes: int, flags: int
 
 
 # -- poll and select -------------------------------------------------------------------
+FD_SETSIZE = 1024  # glibc's fd_set, in bits
 def _poll(t: Thread, fds: int, nfds: int, timeout: float | None) -> int:
-    if nfds > 1024:
-        raise KernelError(Errno.EINVAL, "too many fds")
+    nfds &= 0xFFFF_FFFF  # (an unsigned int)
+    if nfds > linux(t.process).rlimits[RLIMIT_NOFILE][0]:
+        raise KernelError(Errno.EINVAL, f"{nfds} fds, above RLIMIT_NOFILE")
     raw = t.process.aspace.copy_in(fds, 8 * nfds)
     pairs = [struct.unpack_from("<ih", raw, 8 * i) for i in range(nfds)]
     _check_buffer(t, fds, 8 * nfds, True)
@@ -1327,22 +1329,30 @@ def sys_ppoll(t: Thread, fds: int, nfds: int, tsp: int, sigmask: int, size: int,
 
 
 def _select(t: Thread, nfds: int, sets: tuple[int, int, int], timeout: float | None) -> int:
-    """select(2) as a poll: fd_set bitmaps in, ready bits out; the count of bits set."""
+    """select(2) as a poll: fd_set bitmaps in, ready bits out; the count of bits set.
+    Linux cuts ``nfds`` at its fd table's size, which covers every open fd; the personality
+    does not know that size and cuts at RLIMIT_NOFILE's soft limit (FD_SETSIZE at least),
+    above which no fd opens."""
     nfds = s32(nfds)
-    if not 0 <= nfds <= 1024:
+    if nfds < 0:
         raise KernelError(Errno.EINVAL, f"nfds {nfds}")
+    nfds = min(nfds, max(FD_SETSIZE, linux(t.process).rlimits[RLIMIT_NOFILE][0]))
     size = (nfds + 63) // 64 * 8
     aspace = t.process.aspace
-    wanted = [int.from_bytes(aspace.copy_in(a, size), "little") if a else 0 for a in sets]
+    below = (1 << nfds) - 1  # (the bits past nfds in its last word are not looked at)
+    wanted = [int.from_bytes(aspace.copy_in(a, size), "little") & below if a else 0
+              for a in sets]
     for addr in sets:
         if addr:
             aspace.copy_out(addr, bytes(size))  # all clear unless something is ready
     pairs = []
-    for fd in range(nfds):
+    left = wanted[0] | wanted[1] | wanted[2]
+    while left:  # each fd with a bit set, lowest first
+        fd = (left & -left).bit_length() - 1
+        left &= left - 1
         events = (POLLIN if wanted[0] >> fd & 1 else 0) | (POLLOUT if wanted[1] >> fd & 1 else 0) \
             | (POLLPRI if wanted[2] >> fd & 1 else 0)
-        if events:
-            pairs.append((fd, events))
+        pairs.append((fd, events))
 
     def deliver(msg: Message) -> int:
         if not isinstance(msg.body, PollReady):  # nothing ready, or an error

@@ -4,9 +4,9 @@ Owns: /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, /dev/tty,
 /dev/console, /dev/ptmx (which the VFS opens as a new pseudo-terminal: ``pty``), the
 /dev/shm and /dev/pts mount points, and the /dev/fd, /dev/stdin, /dev/stdout,
 /dev/stderr links.
-The names are fixed: no file can be created or removed (EPERM). /dev/tty and
-/dev/console read the host's stdin and write its stdout until the tty server
-(issue 6) owns the console.
+The names are fixed: no file can be created or removed (EPERM). /dev/console (and
+/dev/tty when the host's stdin is a terminal; else it has none: ENXIO) reads the host's
+stdin and writes its stdout until the tty server (issue 6) owns the console.
 Never: touches any host file; randomness comes from the host's CSPRNG.
 Called by: the VFS, which mounts it at /dev.
 """

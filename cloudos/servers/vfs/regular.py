@@ -237,8 +237,8 @@ class Regular(FileOps):
 
     def seek(self, file: OpenFile, offset: int, whence: int) -> int:
         if isinstance(file.fs, DevFs):
-            # /dev/tty and /dev/console (opened as device nodes when the host's stdin is no
-            # terminal) are terminals still, which Linux does not seek; its memory devices
+            # /dev/console (opened as a device node when the host's stdin is no terminal)
+            # is a terminal still, which Linux does not seek; its memory devices
             # stay at 0 whatever the call (null_lseek, noop_llseek)
             if file.fs.is_terminal(file.node):
                 raise KernelError(Errno.ESPIPE, "a terminal is not seekable")

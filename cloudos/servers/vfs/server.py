@@ -40,7 +40,7 @@ from cloudos.abi import vfs
 from cloudos.abi.dataclass import dataclass, field
 from cloudos.abi.lazy import later
 from cloudos.abi.flags import (AT_FDCWD, AtFlag, FallocFlag, FcntlCmd, OpenFlag, OwnerType,
-                                RenameFlag, ResolveFlag)
+                                RenameFlag, ResolveFlag, StatfsFlag)
 from cloudos.abi.sysctl import Sysctl
 from cloudos.abi.vfs import Again, ExecImage, FileOwner, PollReady
 from cloudos.errno import Errno, KernelError
@@ -889,7 +889,8 @@ class Vfs:
                        cloexec: bool) -> int | None:
         """The terminals' opens: /dev/ptmx (a new pseudo-terminal), /dev/pts/N (its
         slave), /dev/tty (the caller's controlling pseudo-terminal, or else the host
-        terminal, as /dev/console is, like fds 0-2); None for any other device."""
+        terminal, as /dev/console is, like fds 0-2; ENXIO when the host's stdin is no
+        terminal, as Linux's for a session with none); None for any other device."""
         step = walk[-1]
         if isinstance(step.fs, DevPts):
             if step.node is step.fs.ptmx:
@@ -904,6 +905,8 @@ class Vfs:
             controlling = pty.open_controlling(self, proc, r.flags, r.sid)
             if controlling is not None:
                 return controlling
+            if not os.isatty(0):  # the console is no terminal: no session has one
+                raise KernelError(Errno.ENXIO, "no controlling terminal")
         if step.fs.is_terminal(step.node) and os.isatty(0):
             return proc.fds.install(console.console(0, status, walk), cloexec)
         return None
@@ -1519,9 +1522,13 @@ class Vfs:
         return self._statfs(request, self.lookup(self.proc(request), r.fd, b"", AT_EMPTY_PATH))
 
     def _statfs(self, request: Request, walk: Walk) -> int:
+        """struct statfs; f_flags as Linux's calculate_f_flags: ST_VALID (glibc's statvfs
+        takes it off, and would show it were it missing), every mount's relatime."""
         magic, bsize, blocks, bfree, bavail, nfiles, ffree = walk[-1].fs.statfs()
+        flags = StatfsFlag.VALID | StatfsFlag.RELATIME \
+            | (StatfsFlag.RDONLY if walk[-1].fs.readonly else 0)
         raw = struct.pack("<qqqqqqqiiqqq", magic, bsize, blocks, bfree, bavail, nfiles, ffree,
-                          0, 0, 255, bsize, 0x1 if walk[-1].fs.readonly else 0) + bytes(32)
+                          0, 0, 255, bsize, int(flags)) + bytes(32)
         self.api.copy_out(request.grants[0], 0, raw)
         return 0
 
