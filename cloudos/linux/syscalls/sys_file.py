@@ -1292,6 +1292,8 @@ def sys_sync_file_range(t: Thread, fd: int, offset: int, nbytes: int, flags: int
 
 # -- poll and select -------------------------------------------------------------------
 FD_SETSIZE = 1024  # glibc's fd_set, in bits
+
+
 def _poll(t: Thread, fds: int, nfds: int, timeout: float | None) -> int:
     nfds &= 0xFFFF_FFFF  # (an unsigned int)
     if nfds > linux(t.process).rlimits[RLIMIT_NOFILE][0]:
