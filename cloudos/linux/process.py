@@ -137,6 +137,8 @@ class LinuxThread:
     affinity: int = 0  # the CPU mask sched_setaffinity set (0: every CPU); not enforced
     comm: bytes = b""  # prctl PR_SET_NAME of a thread other than the main one
     sleep_rem: tuple[int, float] | None = None  # nanosleep's rem address and deadline
+    select_sets: tuple[tuple[int, bytes], ...] = ()  # select's fd_sets as they came (address,
+    #                         bytes): a signal that ends the wait puts them back
     answered: bool = False  # its call's answer is being delivered: a signal now is
     #                         pending, not an interruption (SIGPIPE of a write's EPIPE)
     timerslack: int = 50_000  # ns, prctl PR_SET_TIMERSLACK (recorded; timers are exact)

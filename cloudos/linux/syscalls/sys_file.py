@@ -1333,10 +1333,13 @@ def _select(t: Thread, nfds: int, sets: tuple[int, int, int], timeout: float | N
         raise KernelError(Errno.EINVAL, f"nfds {nfds}")
     size = (nfds + 63) // 64 * 8
     aspace = t.process.aspace
-    wanted = [int.from_bytes(aspace.copy_in(a, size), "little") if a else 0 for a in sets]
+    given = [aspace.copy_in(a, size) if a else bytes(size) for a in sets]
+    wanted = [int.from_bytes(raw, "little") for raw in given]
     for addr in sets:
-        if addr:
-            aspace.copy_out(addr, bytes(size))  # all clear unless something is ready
+        if addr:  # all clear unless something is ready: what a timeout leaves
+            aspace.copy_out(addr, bytes(size))
+    # (but an error or a signal leaves them as they came: ``deliver``, ``signals.sets_back``)
+    linux_thread(t).select_sets = tuple((a, raw) for a, raw in zip(sets, given) if a)
     pairs = []
     for fd in range(nfds):
         events = (POLLIN if wanted[0] >> fd & 1 else 0) | (POLLOUT if wanted[1] >> fd & 1 else 0) \
@@ -1344,17 +1347,27 @@ def _select(t: Thread, nfds: int, sets: tuple[int, int, int], timeout: float | N
         if events:
             pairs.append((fd, events))
 
+    def interrupted() -> int:
+        signals.sets_back(t)
+        return undone_by_signal(t)
+
     def deliver(msg: Message) -> int:
         if not isinstance(msg.body, PollReady):  # nothing ready, or an error
-            return int(msg.body)
+            result = int(msg.body)
+            if result < 0:
+                signals.sets_back(t)
+            linux_thread(t).select_sets = ()
+            return result
         revents = msg.body.revents
         out = [0, 0, 0]
         for (fd, events), got in zip(pairs, revents):
             if got & POLLNVAL:
+                signals.sets_back(t)
                 return -Errno.EBADF
             out[0] |= bool(got & (POLLIN | POLLHUP | POLLERR) and events & POLLIN) << fd
             out[1] |= bool(got & (POLLOUT | POLLERR) and events & POLLOUT) << fd
             out[2] |= bool(got & POLLPRI and events & POLLPRI) << fd
+        linux_thread(t).select_sets = ()
         for addr, bits in zip(sets, out):
             if addr:
                 aspace.copy_out(addr, bits.to_bytes(size, "little"))
@@ -1362,7 +1375,7 @@ def _select(t: Thread, nfds: int, sets: tuple[int, int, int], timeout: float | N
 
     ms = -1 if timeout is None else int(min(timeout, WAIT_MAX) * 1000)
     return call(t, vfs.Poll(pairs, ms), deadline=_deadline(t, timeout), timeout_result=0,
-                deliver=deliver)
+                deliver=deliver, interrupted=interrupted)
 
 
 # -- timerfd: expirations counted by the VFS, woken by a kernel timer -------------------
