@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -399,6 +400,49 @@ static void select_sets(void)
            FD_ISSET(data[1], &w));
 }
 
+/* shmctl IPC_INFO, SHM_INFO and SHM_STAT: ipcs, without /proc/sysvipc, walks the slots up
+ * to SHM_INFO's answer with SHM_STAT (it listed no segment: SHM_INFO was EINVAL). The
+ * host's other segments count too when run natively: only what holds on any machine is
+ * printed. */
+static int same_as_sysctl(unsigned long value, const char *name)
+{
+    char path[64], text[32] = "";
+    snprintf(path, sizeof path, "/proc/sys/kernel/%s", name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int ok = fgets(text, sizeof text, f) != NULL && strtoul(text, NULL, 10) == value;
+    fclose(f);
+    return ok;
+}
+
+static void shm_info(void)
+{
+    int id = shmget(IPC_PRIVATE, 3 * 4096 + 1, IPC_CREAT | 0600);
+    SHOW("shmget", id >= 0);
+    struct shminfo si;
+    int top = shmctl(0, IPC_INFO, (struct shmid_ds *)&si);
+    SHOW("IPC_INFO: the highest slot in use, ours or above", top >= id % 32768);
+    printf("  shmmin %lu; shmmax, shmmni, shmall as in /proc/sys/kernel: %d %d %d; "
+           "shmseg = shmmni: %d\n", si.shmmin, same_as_sysctl(si.shmmax, "shmmax"),
+           same_as_sysctl(si.shmmni, "shmmni"), same_as_sysctl(si.shmall, "shmall"),
+           si.shmseg == si.shmmni);
+    struct shm_info info;
+    SHOW("SHM_INFO: the same slot", shmctl(0, SHM_INFO, (struct shmid_ds *)&info) == top);
+    printf("  used_ids >= 1: %d, shm_tot >= 4 pages: %d\n", info.used_ids >= 1,
+           info.shm_tot >= 4);
+    int found = 0;
+    for (int slot = 0; slot <= top; slot++) {
+        struct shmid_ds ds;
+        if (shmctl(slot, SHM_STAT, &ds) == id)
+            found = (int)ds.shm_segsz;
+    }
+    printf("SHM_STAT over the slots finds ours, size %d\n", found);
+    SHOW("SHM_STAT past the highest slot", shmctl(top + 1, SHM_STAT, &(struct shmid_ds){0}));
+    SHOW("SHM_INFO to NULL", shmctl(0, SHM_INFO, NULL));
+    SHOW("IPC_RMID", shmctl(id, IPC_RMID, NULL));
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -425,5 +469,7 @@ int main(int argc, char **argv)
         ioprio_calls();
     if (section("select_sets"))
         select_sets();
+    if (section("shm_info"))
+        shm_info();
     return 0;
 }
