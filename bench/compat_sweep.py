@@ -100,7 +100,7 @@ ls -l --time-style=+%s; ls -la --time-style=+%s d | tail -n +2 | awk '{print $1,
 ls -1F; ls -i f >/dev/null && echo inode-ok; ls -lL l | cut -c1-10
 """),
     _c("stat", r"""
-echo hello > f; mkdir d; ln -s f l; mkfifo p; chmod 604 f; touch -d @1234567890 f
+echo hello > f; mkdir d; ln -s f l; mkfifo p; chmod 604 f; touch -d @1234567890 f d p; touch -h -d @1234567890 l
 stat -c '%n %s %F %a %A %h %U %G %Y' f d l p; stat -L -c '%n %s %F' l
 stat -f -c '%n' .; stat --printf='%s\n' f; stat nothere; echo "status $?"
 """),
@@ -559,12 +559,15 @@ stty -a 2>&1 | head -1; echo "stty $?"; printf 'x\n' | script -qc 'read l; echo 
     _c("xattr_acl", r"""
 touch f; setfattr -n user.k -v val f 2>&1; getfattr -d f 2>&1; echo "status $?"
 python3 -c 'import os; os.setxattr("f", "user.p", b"v"); print(os.listxattr("f"), os.getxattr("f", "user.p"))' 2>&1 | tail -1
-setfacl -m u:nobody:r f 2>&1; getfacl -c f 2>&1
-""", note="limitation: no extended attributes (EOPNOTSUPP) on any file system"),
+setfacl -m u:nobody:r f 2>&1; getfacl -c f 2>&1; stat -c '%C' f 2>&1
+""", note="limitation: no extended attributes (EOPNOTSUPP) on any file system; stat's %C"
+        " (security.selinux) says EOPNOTSUPP where Linux says ENODATA"),
     _c("mounts_info", r"""
 mount | grep -c ' / '; findmnt -n -o TARGET /; grep -c . /proc/mounts | awk '{print ($1 > 0)}'
 stat -f -c %T /proc /dev; df -a >/dev/null; echo "df -a $?"; lsblk 2>&1 | head -1 | cut -c1-4
-""", note="policy: no /sys (lsblk); /dev is CloudOS's devfs, not devtmpfs (statfs magic)"),
+getconf LINK_MAX .
+""", note="policy: no /sys (lsblk); /dev is CloudOS's devfs, not devtmpfs, and a --mount'ed"
+        " directory hostfs, not the host's file system (statfs magic: glibc's LINK_MAX is 127)"),
     _c("pipes_redir", r"""
 seq 1 100000 | sort -rn | head -1; yes | head -c 1000000 | wc -c; cat /etc/os-release | tee c | wc -l
 { echo a; echo b >&2; } 2>&1 >/dev/null | cat; exec 3<&0; (exec 4>f4; echo hi >&4); cat f4
@@ -591,6 +594,293 @@ setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'id -u; echo > h' 2>&1;
     _c("large_output", r"""
 seq 1 300000 | awk '{s += $1} END {print s}'; head -c 5000000 /dev/zero | gzip -1 | wc -c
 find /usr/share/doc -maxdepth 1 | wc -l | awk '{print ($1 > 10)}'; ls -R /etc > /dev/null 2>&1; echo "ls -R $?"
+"""),
+    # --- more everyday command lines ------------------------------------------------
+    _c("zip_unzip", r"""
+mkdir -p src/sub; echo a > src/a; seq 1 2000 > src/sub/b; ln -s a src/l; touch -d @1000000000 src/a src/sub/b
+zip -qr -X x.zip src; unzip -l x.zip | awk 'NR>3 && NF==4 {print $1, $NF}' | sort; unzip -q x.zip -d out; diff -r src out/src && echo same
+zip -qry y.zip src; unzip -qo y.zip -d out2; readlink out2/src/l; unzip -p x.zip src/a; unzip -tq x.zip
+echo more > src/c; zip -qu x.zip src/c; zipinfo -1 x.zip | sort | tail -2; unzip -qq nothere.zip 2>&1; echo "status $?"
+""", needs=("zip", "unzip")),
+    _c("flock", r"""
+touch f; flock f -c 'echo locked'; flock -s f true && echo shared
+flock f sleep 1 & sleep 0.4; flock -n f true; echo "busy $?"; flock -w 0.1 f true; echo "wait $?"; flock -E 7 -n f true; echo "E $?"
+wait; flock -n f true && echo free
+exec 9>g; flock 9 && echo fd-locked; (flock -n 9 && echo "child shares the lock"); flock -n g true; echo "other fd $?"; flock -u 9; flock -n g true && echo unlocked
+flock -o f sh -c 'flock -n f true; echo "inner $?"'; flock f sh -c 'flock -n f true; echo "held fd inherited $?"'
+""", needs=("flock",)),
+    _c("stat_formats", r"""
+printf 12345 > f; mkdir d; ln -s f l; touch -d @1500000000 f; ln f h
+stat -c '%s %h %a %f %F %N' f l; stat -c '%i' f | grep -c '^[0-9]*$'; [ "$(stat -c %i f)" = "$(stat -c %i h)" ] && echo same-inode
+stat -c '%z' f | cut -c1-4; stat -c '%X %Y %x' f; stat -c '%B' f; stat -c '%b' d | awk '{print ($1 > 0)}'
+stat -c '%t %T %F' /dev/null /dev/zero; stat -t f | wc -w; stat --format='%n: %U/%u %G/%g' f
+stat -f -c '%l' .
+"""),
+    _c("touch_times", r"""
+touch -d @1000 f; touch -a -d @2000 f; stat -c '%X %Y' f; touch -m -d @3000 f; stat -c '%X %Y' f
+touch -c nothere; ls nothere 2>&1; echo "status $?"; touch -d '2020-01-02 03:04:05.123456789' g; stat -c '%y' g
+mkdir d; touch -d @42 d; stat -c %Y d; ln -s f l; touch -h -d @77 l; stat -c '%Y' l f; touch -d @-1 f; stat -c %Y f
+python3 -c 'import os, time; os.utime("f", ns=(5, 123456789)); s = os.stat("f"); print(s.st_atime_ns, s.st_mtime_ns); os.utime("f"); print(abs(os.stat("f").st_mtime - time.time()) < 5)'
+python3 -c 'import os; os.utime("f", ns=(7, 8)); os.utime("f", ns=(9, 10), follow_symlinks=False); fd = os.open("f", os.O_RDONLY); os.utime(fd, ns=(11, 12)); print(os.stat("f").st_mtime_ns)'
+"""),
+    _c("umask_modes", r"""
+umask; umask -S; umask 027; touch f; mkdir d; mkfifo p; stat -c '%n %a' f d p; umask 0; touch g; stat -c %a g
+mkdir -m 1777 s; stat -c %a s; umask 077; mkdir -p a/b/c; stat -c '%n %a' a a/b a/b/c; install -d x; stat -c %a x
+umask 022; (umask 0777; touch z); stat -c %a z; sh -c umask; python3 -c 'import os; print(oct(os.umask(0)))'
+grep -i umask /proc/self/status; umask 002; python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.bind("sock")'; stat -c '%a %F' sock
+"""),
+    _c("ln_cp_backup", r"""
+mkdir -p a/b; echo x > a/b/f; ln -sr a/b/f a/rel; readlink a/rel; cat a/rel; ln -sr a/b a/b2; readlink a/b2
+echo 1 > t; echo 2 > u; ln -sfn t u; readlink u; mkdir dd; ln -sT t dd 2>&1; echo "status $?"
+echo old > o; echo new > n; cp --backup=numbered n o; cp --backup=numbered n o; ls o*; cat o.~1~
+mv -b n o; ls o* n 2>&1 | sort; cp -n o.~2~ o; cat o; cp -u o.~1~ o; cat o
+cp -l o hl; stat -c %h o; cp -s o sl 2>&1; readlink sl; mkdir dest; cp --parents a/b/f dest; find dest | sort
+"""),
+    _c("dd_conv", r"""
+printf 'abc' > s; dd if=s of=p bs=8 conv=sync status=none; od -An -c p
+printf 'LINE\n' | dd conv=lcase,swab status=none | od -An -c
+seq 1 1000 > n; dd if=n iflag=skip_bytes,count_bytes skip=10 count=7 status=none; echo
+dd if=n of=o bs=100 count=2 status=none; dd if=n of=o bs=100 count=1 oflag=append conv=notrunc status=none; stat -c %s o
+dd if=/dev/zero of=sp bs=1k count=64 conv=sparse status=none; stat -c %s sp; dd if=n of=t bs=1 count=3 seek=1M status=none; stat -c %s t
+(printf ab; sleep 0.2; printf cd) | dd bs=4 count=1 iflag=fullblock status=none; echo
+dd if=n bs=512 count=1 status=noxfer 2>&1 >/dev/null; dd if=nothere 2>&1; echo "status $?"
+dd if=n of=o2 bs=100 count=1 oflag=sync,dsync conv=fsync,fdatasync status=none; echo "sync $?"
+"""),
+    _c("hexdump_base32", r"""
+printf 'hello world\000\001\377' > b; hexdump -C b; hexdump -e '4/1 "%02x " "\n"' b; xxd b; xxd -p b | xxd -r -p | cmp - b && echo rev
+xxd -i b | head -2; od -A x -t x1z -v b; od -t o2 -j 2 -N 6 b
+base32 b; base32 b | base32 -d | cmp - b && echo b32; basenc --base16 b; echo; basenc --base64url b
+"""),
+    _c("md5sum_check", r"""
+echo a > a; echo b > b; md5sum a b > sums; md5sum -c sums; md5sum -c --quiet sums; echo "quiet $?"
+echo c > b; md5sum -c sums 2>&1; echo "status $?"; md5sum --status -c sums; echo "--status $?"
+rm b; md5sum -c sums 2>&1; echo "missing $?"; md5sum -c --ignore-missing sums 2>&1; echo "ignore $?"
+printf 'bad line\n' > bad; md5sum -c bad 2>&1; echo "bad $?"; md5sum --tag a; sha256sum -z a | tr '\0' '\n'; cat a | md5sum -
+"""),
+    _c("text_tools", r"""
+printf 'name age\nalice 30\nbob 4\n' | column -t; echo hello | rev; printf 'apple\nbanana\napricot\n' | sort > w; look ap w
+echo 'scale=10; 4*a(1)' | bc -l; echo '2^100' | bc; echo '{"a":[1,2,{"b":null}]}' | jq -c '.a[2], (.a|length)'
+jq -n '[range(5)] | map(. * 2) | add'; echo '[3,1,2]' | jq -c 'sort'; jq . nothere 2>&1; echo "jq $?"
+sdiff <(printf 'a\nb\n') <(printf 'a\nc\n'); echo "sdiff $?"; diff3 <(echo 1) <(echo 2) <(echo 3); echo "diff3 $?"
+""", shell="/bin/bash", needs=("jq", "bc", "column")),
+    _c("sort_more", r"""
+printf 'b,2\na,10\nc,1\n' > f; sort -t, -k2,2n f; sort -t, -k2,2 f; printf '1K\n2M\n3\n' | sort -h; printf 'v1.10\nv1.9\n' | sort -V
+seq 1 200000 | shuf --random-source=/dev/zero > big; sort -n -S 100K --parallel=2 -T . big | md5sum; sort -m <(seq 1 2 9) <(seq 2 2 10) | tr '\n' ' '; echo
+sort --compress-program=gzip -S 64K -T . -n big | tail -1; printf 'b\na\nB\n' | sort -s -f -u; sort -n big -o big; sort -C -n big; echo "C $?"; ls
+""", shell="/bin/bash"),
+    _c("xargs_more", r"""
+seq 1 5 | xargs -P 3 -I{} sh -c 'sleep 0.$((6 - {})); echo {}' | sort; echo 1 2 | xargs sh -c 'exit 1'; echo "x1 $?"
+echo a | xargs sh -c 'exit 255' 2>&1; echo "x255 $?"; echo a | xargs sh -c 'kill -TERM $$' 2>&1; echo "sig $?"; echo a | xargs nothere 2>&1; echo "notfound $?"
+printf '1\n2\n3\n' > list; xargs -a list -n 2 echo; seq 1 4 | xargs -P 2 --process-slot-var=SLOT -n 1 sh -c 'sleep 0.2; echo $SLOT' | sort -u | wc -l
+seq 1 3 | xargs -t -n1 true 2>&1; printf 'a b\n' | xargs -d ' ' -n1 echo; printf 'x y\nz\n' | xargs -L 1 echo
+"""),
+    _c("sh_trap", r"""
+trap 'echo exit trap' EXIT; trap 'echo hup' HUP; kill -HUP $$; trap; trap - HUP
+(trap 'echo sub exit' EXIT; exit 3); echo "sub $?"; sh -c 'trap "echo int; exit 4" INT; kill -INT $$; sleep 1'; echo "int $?"
+sh -c 'trap "" TERM; kill -TERM $$; echo survived'; sh -c 'kill -TERM $$; echo never'; echo "term $?"
+sh -c 'trap "echo child-usr1" USR1; sleep 2 & wait; echo "waited $?"; kill $!' & c=$!; sleep 0.8; kill -USR1 $c; wait $c; echo "c $?"
+sh -c 'kill -PIPE $$'; echo "pipe $?"; sh -c 'kill -SEGV $$' 2>&1; echo "segv $?"; sh -c 'kill -ABRT $$' 2>&1; echo "abrt $?"
+sh -c 'trap "echo in-handler" USR2; kill -USR2 $$; exit 9'; echo "usr2 $?"
+"""),
+    _c("bash_more", r"""
+printf '%(%Y-%m-%d)T\n' 0; exec 3<> f; echo hi >&3; exec 3>&-; cat f; read -N 3 x <<< abcdef; echo $x
+( sleep 0.4; exit 4 ) & ( sleep 0.1; exit 6 ) & wait -n -p who; echo "first $? $((who > 0))"; wait
+mapfile -d , arr <<< 'a,b,c'; echo ${#arr[@]}; compgen -b | grep -c '^cd$'; echo "$(( $(date +%s) - EPOCHSECONDS < 5 ))"
+ulimit -c; ulimit -v; ulimit -f; set -m; sleep 0.1 & jobs | wc -l; wait; echo "${PIPESTATUS[@]}"; true | false | true; echo "${PIPESTATUS[@]}"
+exec -a fakename sh -c 'echo $0'; echo unreached
+""", shell="/bin/bash"),
+    _c("bash_dev_tcp", r"""
+python3 -c '
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+with open("port.tmp", "w") as f: f.write(str(s.getsockname()[1]))
+__import__("os").rename("port.tmp", "port"); c, _ = s.accept(); c.sendall(c.recv(100).upper()); c.close()' &
+while [ ! -e port ]; do sleep 0.05; done; exec 3<>/dev/tcp/127.0.0.1/$(cat port); echo hello >&3; cat <&3; exec 3>&-; wait
+echo > /dev/tcp/127.0.0.1/1; echo "refused $?"; exec 4<>/dev/udp/127.0.0.1/9; echo "udp $?"
+""", shell="/bin/bash"),
+    _c("http_curl_wget", r"""
+mkdir www; echo 'hello web' > www/index.txt
+python3 -c '
+import http.server, functools, os
+h = functools.partial(http.server.SimpleHTTPRequestHandler, directory="www")
+h.func.log_message = lambda *a: None
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), h)
+with open("port.tmp", "w") as f: f.write(str(s.server_port))
+os.rename("port.tmp", "port"); s.serve_forever()' & srv=$!
+while [ ! -e port ]; do sleep 0.05; done; p=$(cat port)
+curl -s http://127.0.0.1:$p/index.txt; curl -s -o /dev/null -w '%{http_code}\n' http://127.0.0.1:$p/nope
+wget -q -O - http://127.0.0.1:$p/index.txt; curl -sI http://127.0.0.1:$p/index.txt | head -1 | tr -d '\r'
+curl -s file://$PWD/www/index.txt; curl -s http://127.0.0.1:1/; echo "curl refused $?"; kill $srv; wait $srv; echo "server $?"
+""", needs=("curl", "wget")),
+    _c("openssl", r"""
+echo secret > m; openssl dgst -sha256 m | sed 's/.*= //'; openssl enc -aes-256-cbc -pbkdf2 -pass pass:x -in m | openssl enc -d -aes-256-cbc -pbkdf2 -pass pass:x
+openssl rand -hex 8 | wc -c; openssl genpkey -algorithm ed25519 -out k.pem; openssl pkey -in k.pem -pubout | head -1
+openssl req -new -x509 -key k.pem -subj /CN=test -days 1 -out c.pem; openssl x509 -in c.pem -noout -subject
+openssl s_server -quiet -naccept 1 -key k.pem -cert c.pem -accept 127.0.0.1:48443 > got & sleep 1
+echo over-tls | openssl s_client -quiet -connect 127.0.0.1:48443 2>/dev/null; wait; cat got
+""", needs=("openssl",)),
+    _c("node", r"""
+node -e 'console.log([1,2,3].map(x => x * 2).join(","), process.platform, require("os").cpus().length > 0)'
+node -e 'const fs = require("fs"); fs.writeFileSync("f", "data"); console.log(fs.readFileSync("f", "utf8"), fs.statSync("f").size); fs.promises.readdir(".").then(l => console.log(l))'
+node -e 'const cp = require("child_process"); console.log(cp.execSync("echo from-child").toString().trim()); cp.exec("exit 3", (e) => console.log("code", e.code))'
+node -e 'const net = require("net"); const s = net.createServer(c => { c.end("pong\n"); s.close() }).listen(0, "127.0.0.1", () => { net.connect(s.address().port, "127.0.0.1").on("data", d => process.stdout.write(d)) })'
+node -e 'const { Worker } = require("worker_threads"); new Worker("require(\"worker_threads\").parentPort.postMessage(6 * 7)", { eval: true }).on("message", m => console.log("worker", m))'
+node -e 'setTimeout(() => console.log("timer"), 20); Promise.resolve().then(() => console.log("micro")); process.on("exit", c => console.log("exit", c))'
+""", needs=("node",)),
+    _c("gcc_shared_cxx", r"""
+printf 'int twice(int x) { return 2 * x; }\n' > lib.c; gcc -shared -fPIC -o libtw.so lib.c
+printf '#include <stdio.h>\nint twice(int);\nint main(void) { printf("%%d\\n", twice(21)); return 0; }\n' > m.c
+gcc m.c -L. -ltw -o m && LD_LIBRARY_PATH=. ./m; LD_LIBRARY_PATH=. ldd ./m | grep -c libtw; ./m; echo "without path $?"
+printf '#include <dlfcn.h>\n#include <stdio.h>\nint main(void){ void *h = dlopen("./libtw.so", RTLD_NOW); int (*f)(int) = dlsym(h, "twice"); printf("dl %%d\\n", f(5)); return dlclose(h); }\n' > d.c; gcc d.c -o d -ldl && ./d
+nm libtw.so | grep -c ' T twice'; readelf -h m | grep Type | awk '{print $2}'; gcc -c lib.c && ar rcs libtw.a lib.o && ar t libtw.a; strip m && ./m
+g++ -O1 -pthread -x c++ - -o cpp <<'EOF' && ./cpp
+#include <iostream>
+#include <thread>
+#include <stdexcept>
+int main() { int n = 0; std::thread t([&] { n = 42; }); t.join(); try { throw std::runtime_error("boom"); } catch (const std::exception &e) { std::cout << e.what() << " " << n << std::endl; } }
+EOF
+""", needs=("gcc", "g++")),
+    _c("gcc_asan_gdb", r"""
+printf 'int main(void) { int a[4]; volatile int i = 4; return a[i]; }\n' > oob.c; gcc -fsanitize=address -g oob.c -o oob && ./oob 2>&1 | grep -o 'stack-buffer-overflow' | head -1
+printf 'int f(int x) { return x + 1; }\nint main(void) { return f(41) - 42; }\n' > g.c; gcc -g -O0 g.c -o g
+gdb -q -batch -ex 'break f' -ex run -ex 'print x' -ex bt -ex continue ./g 2>&1 | grep -E '^\$1|^#0|exited' | sed 's/0x[0-9a-f]*/ADDR/g'
+""", needs=("gcc", "gdb"), masks=((r"process \d+", "process PID"),)),
+    _c("python3_os_calls", r"""
+python3 - <<'EOF'
+import os, mmap, resource, shutil, signal
+r, w = os.pipe2(os.O_CLOEXEC); print(os.get_inheritable(r), os.get_blocking(w))
+with open("src", "wb") as f: f.write(b"x" * 100000)
+shutil.copyfile("src", "dst"); print(os.path.getsize("dst"), open("dst", "rb").read() == open("src", "rb").read())
+fi, fo = os.open("src", os.O_RDONLY), os.open("sf", os.O_WRONLY | os.O_CREAT, 0o644); print(os.sendfile(fo, fi, 0, 5000)); os.close(fo)
+fo = os.open("cfr", os.O_WRONLY | os.O_CREAT, 0o644); print(os.copy_file_range(fi, fo, 777, 10)); os.close(fo)
+print(os.posix_spawn("/bin/sh", ["sh", "-c", "exit 3"], os.environ) > 0, os.wait()[1] >> 8)
+m = mmap.mmap(-1, 4096); m[:5] = b"hello"; print(m[:5]); fd = os.memfd_create("x"); os.write(fd, b"memfd"); print(os.pread(fd, 5, 0))
+print(os.statvfs(".").f_namemax, resource.getrlimit(resource.RLIMIT_NOFILE)[0] > 0, len(os.sched_getaffinity(0)) > 0)
+efd = os.eventfd(0); os.eventfd_write(efd, 3); print(os.eventfd_read(efd))
+print(os.getpriority(os.PRIO_PROCESS, 0), os.getgroups()[:1], type(os.getloadavg()).__name__)
+try: os.get_terminal_size()
+except OSError as e: print("no tty", e.errno)
+fd = os.open("/tmp", os.O_TMPFILE | os.O_WRONLY, 0o600); os.write(fd, b"tmp"); import ctypes; name = f"/tmp/linked-{os.getpid()}"
+print(ctypes.CDLL(None).linkat(-100, f"/proc/self/fd/{fd}".encode(), -100, name.encode(), 0x400), open(name).read()); os.unlink(name); os.symlink(name, "linked")
+os.mkfifo("ff"); os.truncate("src", 3); print(os.path.getsize("src"), sorted(os.listdir(".")))
+with open("mm", "w+b") as f:
+    f.truncate(8192); mm = mmap.mmap(f.fileno(), 8192); mm[4096:4099] = b"abc"; mm.flush(); mm.close()
+print(open("mm", "rb").read()[4096:4099], os.readlink("/proc/self/cwd") == os.getcwd())
+EOF
+"""),
+    _c("o_tmpfile_here", r"""
+python3 -c 'import os; fd = os.open(".", os.O_TMPFILE | os.O_WRONLY, 0o600); os.write(fd, b"x"); print("unnamed file here")' 2>&1 | tail -1
+""", note="limitation: O_TMPFILE on tmpfs and the overlay only; a --mount'ed host directory says EOPNOTSUPP"),
+    _c("python3_asyncio_http", r"""
+python3 - <<'EOF'
+import asyncio
+async def handle(r, w):
+    w.write((await r.readline()).upper()); await w.drain(); w.close()
+async def main():
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0); port = srv.sockets[0].getsockname()[1]
+    r, w = await asyncio.open_connection("127.0.0.1", port); w.write(b"hi\n"); print(await r.readline()); w.close()
+    p = await asyncio.create_subprocess_exec("sh", "-c", "echo sub; exit 2", stdout=asyncio.subprocess.PIPE)
+    print(await p.stdout.read(), await p.wait())
+    print(await asyncio.gather(*(asyncio.sleep(0.01 * i, result=i) for i in range(5))))
+    try: await asyncio.wait_for(asyncio.sleep(5), 0.1)
+    except asyncio.TimeoutError: print("timed out")
+    print(await asyncio.to_thread(sum, range(10)))
+    srv.close(); await srv.wait_closed()
+asyncio.run(main())
+import urllib.request, http.server, threading
+s = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+s.RequestHandlerClass.log_message = lambda *a: None
+threading.Thread(target=s.serve_forever, daemon=True).start()
+open("page", "w").write("served\n")
+print(urllib.request.urlopen(f"http://127.0.0.1:{s.server_port}/page").read())
+EOF
+"""),
+    _c("perl_more", r"""
+perl -MIO::Socket::UNIX -e 'my $s = IO::Socket::UNIX->new(Local => "sock", Listen => 1) or die $!; if (!fork) { my $c = IO::Socket::UNIX->new(Peer => "sock") or die $!; print $c "unix hi\n"; exit } my $c = $s->accept; print scalar <$c>; wait; print -S "sock" ? "socket file\n" : "none\n"'
+perl -e 'use Fcntl qw(:flock); open my $f, ">", "lk"; flock($f, LOCK_EX) or die; print "locked\n"; if (!fork) { open my $g, ">>", "lk"; print flock($g, LOCK_EX|LOCK_NB) ? "got\n" : "busy\n"; exit } wait'
+perl -e 'pipe my $r, my $w; my $rin = ""; vec($rin, fileno($r), 1) = 1; print scalar(select(my $rout = $rin, undef, undef, 0.1)), "\n"; syswrite $w, "x"; print scalar(select($rout = $rin, undef, undef, 1)), "\n"'
+perl -e 'my $pid = open(my $k, "-|") // die; if (!$pid) { print "from kid\n"; exit 3 } print <$k>; close $k; print $? >> 8, "\n"; open my $o, "|-", "tr a-z A-Z" or die; print $o "to kid\n"; close $o'
+perl -le 'print scalar gmtime 0; printf "%.3f\n", 1e3 ** 0.5; print crypt("pw", "ab"); $SIG{CHLD} = sub { print "chld" }; if (!fork) { exit } sleep 1; print "end"'
+perl -MPOSIX=setsid,dup2,:sys_wait_h -e 'my $p = fork; if (!$p) { setsid(); kill "STOP", $$; exit 5 } waitpid($p, WUNTRACED); print WIFSTOPPED(${^CHILD_ERROR_NATIVE}) ? "stopped\n" : "?\n"; kill "CONT", $p; waitpid($p, 0); print $? >> 8, "\n"'
+"""),
+    _c("sqlite3_concurrency", r"""
+sqlite3 db 'pragma journal_mode=wal; create table t(x);'
+for i in 1 2 3 4 5 6; do sqlite3 -cmd '.timeout 20000' db "insert into t values ($i);" & done; wait
+sqlite3 db 'select count(*), sum(x) from t; pragma integrity_check;'; ls db* | sort
+python3 -c '
+import sqlite3
+a = sqlite3.connect("db", timeout=0, isolation_level=None); b = sqlite3.connect("db", timeout=0, isolation_level=None)
+a.execute("begin immediate")
+try: b.execute("begin immediate")
+except sqlite3.OperationalError as e: print(e)
+a.execute("insert into t values (7)"); a.execute("commit"); print(b.execute("select count(*) from t").fetchone())'
+sqlite3 db 'pragma journal_mode=delete;' 'select count(*) from t;'; ls db* | sort
+""", needs=("sqlite3",)),
+    _c("git_more", r"""
+export GIT_AUTHOR_DATE='2020-01-01T00:00:00Z' GIT_COMMITTER_DATE='2020-01-01T00:00:00Z'
+git init -q -b main r && cd r && git config user.email a@b.c && git config user.name S && seq 10 > f && git add f && git commit -qm one
+cd .. && git clone -q r c && cd c && git config user.email a@b.c && git config user.name S && echo 11 >> f && git commit -qam two && git push -q origin main:topic; cd ../r && git branch | sort
+git worktree add -q ../w topic && tail -1 ../w/f; git worktree list | wc -l; git archive --format=tar HEAD | tar tf -
+git bundle create -q ../b.bundle main && git clone -q ../b.bundle ../fromb && ls ../fromb; git repack -adq && git count-objects -v | grep packs
+git -C ../c pull -q --rebase 2>&1; git -C ../c log --oneline | wc -l; git blame -s f | tail -1 | cut -c10-
+""", needs=("git",)),
+    _c("make_more", r"""
+mkdir sub; printf 'all:\n\t@echo in sub $(MAKELEVEL)\n' > sub/Makefile
+cat > Makefile <<'EOF'
+X := $(shell echo shelled)
+all: r | od
+	@echo $(X)
+r:
+	@$(MAKE) -s -C sub
+od:
+	@mkdir -p od
+fail:
+	@false
+	@echo not reached
+slow%:
+	@sleep 0.3; echo $@
+EOF
+make -s; make -k fail all 2>&1; echo "k $?"; make -j4 -s r od; make -q od; echo "q $?"; make -j3 -s slow1 slow2 slow3 | sort
+make -j2 -s -C sub; make -f nothere 2>&1; echo "f $?"
+""", needs=("make",)),
+    _c("cmake", r"""
+mkdir src; printf 'cmake_minimum_required(VERSION 3.10)\nproject(p C)\nadd_executable(hi hi.c)\n' > src/CMakeLists.txt
+printf '#include <stdio.h>\nint main(void){puts("cmake built");return 0;}\n' > src/hi.c
+cmake -S src -B build > /dev/null && cmake --build build -j2 > /dev/null && ./build/hi
+""", needs=("cmake", "gcc")),
+    _c("editors", r"""
+printf 'one\ntwo\nthree\n' > f; printf '2d\n,s/o/0/g\nw\nq\n' | ed -s f; cat f
+ex -s -c '%s/0/O/g' -c 'wq' f; cat f; vi -es -c 'normal Gyyp' -c wq f; cat f
+printf 'x\n' | less; printf 'y\n' | more; echo 'puts [expr {6*7}]; puts [file exists f]' | tclsh
+""", needs=("ed", "ex", "tclsh")),
+    _c("sysv_ipc_tools", r"""
+id=$(ipcmk -M 4096 | awk '{print $NF}'); ipcs -m | grep -c " $id "; ipcs -m -i $id | grep -c bytes; ipcrm -m $id; ipcs -m | grep -c " $id "
+q=$(ipcmk -Q | awk '{print $NF}'); ipcs -q | grep -c " $q "; ipcrm -q $q; s=$(ipcmk -S 3 | awk '{print $NF}'); ipcs -s -i $s | grep -c semnum; ipcrm -s $s
+ipcrm -m 999999 2>&1; echo "status $?"
+""", needs=("ipcmk", "ipcs")),
+    _c("getconf_locale", r"""
+getconf -a | grep -E '^(PAGESIZE|LINE_MAX|PATH_MAX|NAME_MAX|CLK_TCK|_POSIX_VERSION|LONG_BIT|HOST_NAME_MAX|LOGIN_NAME_MAX|PIPE_BUF) '
+getconf NAME_MAX .; getconf PATH_MAX /; getconf _POSIX_PIPE_BUF .; getconf OPEN_MAX
+locale -a | grep -c -i '^c\.utf'; LC_ALL=C locale charmap; LC_ALL=C.UTF-8 locale charmap; LC_ALL=C locale -k decimal_point
+"""),
+    _c("nice_renice", r"""
+nice; nice -n 5 nice; nice -n 5 nice -n 3 nice; nice -n 50 nice; nice -n -5 nice
+sleep 2 & p=$!; renice -n 7 -p $p | sed "s/^$p /P /"; ps -o ni= -p $p; renice -n 3 -p 999999 2>&1; echo "status $?"; kill $p
+python3 -c 'import os; print(os.nice(0), os.nice(2), os.getpriority(os.PRIO_PROCESS, 0))'; nohup nice true; echo "nohup $?"
+"""),
+    _c("fifo_pipelines", r"""
+mkfifo a b; seq 1 5 > a & tr 1-5 a-e < a > b & cat b; wait
+mkfifo c; exec 3<>c; echo through-rdwr >&3; read l <&3; echo $l; exec 3>&-
+mkfifo d; (sleep 0.2; echo late > d) & cat d; seq 1 1000 | tee e1 > d & wc -l < d; wait; wc -l < e1
+mkfifo f; timeout 0.3 cat f; echo "open blocks $?"; [ -p f ] && echo is-fifo; timeout 0.3 sh -c 'echo x > f'; echo "write open blocks $?"
+mkfifo g; (exec 5<g; sleep 0.3; cat <&5) & exec 6>g; echo first >&6; exec 6>&-; wait; dd if=f iflag=nonblock status=none; echo "nonblock $?"
+"""),
+    _c("tar_more", r"""
+mkdir -p s/d; seq 1000 > s/d/f; touch -d @1000000000 s/d/f
+tar -g snap -cf full.tar s; echo y > s/new; tar -g snap -cf inc.tar s; tar -tf inc.tar | sort
+tar -rf full.tar s/new; tar -tf full.tar | tail -1; tar --delete -f full.tar s/new; tar -tf full.tar | grep -c new
+tar -xf full.tar --to-command='wc -c' s/d/f; tar -cf p.tar --owner=nobody --group=nogroup --mode=600 --mtime=@0 s/d/f; tar -tvf p.tar
+mkdir x; tar -xpf p.tar -C x; stat -c '%a %U %Y' x/s/d/f; tar -cf - s | tar -df - && echo no-diff; tar -cf - -C s d | tar -tf - | sort
 """),
 ]
 

@@ -320,6 +320,12 @@ class KernelProcView:
         except SegFault:  # the program unmapped its stack
             return b""
 
+    def auxv(self, pid: int) -> bytes:
+        p = self.kernel.processes.get(pid)
+        if p is None or p.zombie or not isinstance(p.personality, LinuxProcess):
+            return b""  # (a zombie's is gone with its memory, as on Linux)
+        return p.personality.auxv
+
     def cmdline(self, pid: int) -> bytes:
         p = self.kernel.processes.get(pid)
         if p is None or p.zombie:

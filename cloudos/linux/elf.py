@@ -336,6 +336,17 @@ def env_area(stack_top: int, execfn: bytes, envp: list[bytes]) -> tuple[int, int
     return end - sum(len(e) + 1 for e in envp), end
 
 
+def saved_auxv(aspace: AddressSpace, rsp: int, argc: int, envc: int) -> bytes:
+    """A copy of the auxiliary vector ``build_stack`` laid out above ``rsp``, AT_NULL's
+    pair included (Linux's mm->saved_auxv: what /proc/<pid>/auxv shows, whatever the
+    program writes over its stack later)."""
+    start = rsp + 8 * (1 + argc + 1 + envc + 1)
+    pairs: list[bytes] = []
+    while not pairs or pairs[-1][:8] != bytes(8):
+        pairs.append(aspace.copy_in(start + 16 * len(pairs), 16))
+    return b"".join(pairs)
+
+
 _STACK_PROT = {False: Prot.READ | Prot.WRITE, True: Prot.READ | Prot.WRITE | Prot.EXEC}
 
 

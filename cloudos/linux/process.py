@@ -96,6 +96,7 @@ class LinuxProcess:
     thp_disable: bool = False
     started: float = 0.0  # seconds after boot it was made (fork), as /proc's starttime
     env_area: tuple[int, int] = (0, 0)  # its environment strings on the stack (execve's)
+    auxv: bytes = b""  # the auxiliary vector execve gave it (/proc/<pid>/auxv)
     ioprio: int = 0  # ioprio_set (0: class none); recorded, inherited by fork
     ptrace: Any = None  # how its tracer traces it (``ptrace.Tracee``), None: untraced
     tracees: list[Process] = field(default_factory=list)  # the processes it traces
@@ -118,7 +119,7 @@ class LinuxProcess:
                             signalfd_mask=self.signalfd_mask, uts=self.uts,
                             dumpable=self.dumpable, no_new_privs=self.no_new_privs,
                             thp_disable=self.thp_disable, env_area=self.env_area,
-                            ioprio=self.ioprio)
+                            auxv=self.auxv, ioprio=self.ioprio)
 
 
 @dataclass
@@ -137,6 +138,8 @@ class LinuxThread:
     affinity: int = 0  # the CPU mask sched_setaffinity set (0: every CPU); not enforced
     comm: bytes = b""  # prctl PR_SET_NAME of a thread other than the main one
     sleep_rem: tuple[int, float] | None = None  # nanosleep's rem address and deadline
+    select_sets: tuple[tuple[int, bytes], ...] = ()  # select's fd_sets as they came (address,
+    #                         bytes): a signal that ends the wait puts them back
     answered: bool = False  # its call's answer is being delivered: a signal now is
     #                         pending, not an interruption (SIGPIPE of a write's EPIPE)
     timerslack: int = 50_000  # ns, prctl PR_SET_TIMERSLACK (recorded; timers are exact)
@@ -230,7 +233,8 @@ def spawn(kernel: Kernel, path: bytes, data: bytes, loader: bytes | None, argv: 
                                  aspace)
     now = since_boot(kernel)
     process.personality = LinuxProcess(Creds.of(uid, gid), aslr=aslr, started=now,
-                                       env_area=elf.env_area(aspace.stack_top, path, env))
+                                       env_area=elf.env_area(aspace.stack_top, path, env),
+                                       auxv=elf.saved_auxv(aspace, rsp, len(argv), len(env)))
     process.exe = path
     process.cmdline = b"".join(a + b"\0" for a in argv)
     thread = kernel.new_thread(process, kernel.cpu.new_context(aspace.pt.root, entry, rsp))

@@ -349,6 +349,7 @@ def _notify(thread: Thread, sig: int) -> None:
         thread.restart = thread.syscall if _restarts(thread, sig) else -1
         ptrace.interrupted(thread)
         _time_left(thread)
+        sets_back(thread)
         thread.process.kernel.scheduler.wake(thread, -Errno.EINTR)
 
 
@@ -372,6 +373,20 @@ def _time_left(thread: Thread) -> None:
                                                         int(left % 1 * 1e9)))
     except KernelError:
         pass  # Linux's EFAULT would replace EINTR; the sleep has ended either way
+
+
+def sets_back(thread: Thread) -> None:
+    """A select or pselect6 ended by a signal leaves its fd_sets as they came, as Linux's
+    (which writes them only for a result): a program may call it again with them."""
+    state = linux_thread(thread)
+    saved, state.select_sets = state.select_sets, ()
+    if thread.syscall not in (Sysno.SELECT, Sysno.PSELECT6):
+        return
+    for addr, raw in saved:
+        try:
+            thread.process.aspace.copy_out(addr, raw)
+        except KernelError:
+            pass  # (unmapped by another thread meanwhile: nothing to put back)
 
 
 def _restarts(thread: Thread, sig: int) -> bool:

@@ -18,6 +18,7 @@ import struct
 import time
 from typing import Any
 
+from cloudos.abi import sysctl
 from cloudos.errno import Errno, KernelError
 from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.pagetable import FRAME_MASK
@@ -34,14 +35,20 @@ from cloudos.linux.sysvipc import allowed
 from cloudos.linux.syscalls.args import s32
 
 IPC_PRIVATE, IPC_CREAT, IPC_EXCL = 0, 0o1000, 0o2000
-IPC_RMID, IPC_SET, IPC_STAT, IPC_64 = 0, 1, 2, 0x100
-SHM_LOCK, SHM_UNLOCK, SHM_STAT, SHM_STAT_ANY = 11, 12, 13, 15
+IPC_RMID, IPC_SET, IPC_STAT, IPC_INFO, IPC_64 = 0, 1, 2, 3, 0x100
+SHM_LOCK, SHM_UNLOCK, SHM_STAT, SHM_INFO, SHM_STAT_ANY = 11, 12, 13, 14, 15
 SHM_RDONLY, SHM_RND, SHM_REMAP, SHM_EXEC = 0o10000, 0o20000, 0o40000, 0o100000
 SHM_DEST = 0o1000  # in shm_perm.mode: removed, waiting for its last detach
 SEQ_MULTIPLIER = 32768
 # struct shmid64_ds of x86_64: ipc64_perm (key, uid, gid, cuid, cgid, mode, seq, two
 # unused longs), segsz, atime, dtime, ctime, cpid, lpid, nattch, two unused longs
 SHMID_DS = struct.Struct("<iIIIIIH2x4xQQQqqqiiQQQ")
+# IPC_INFO's struct shminfo64: shmmax, shmmin, shmmni, shmseg, shmall, four unused longs
+SHMINFO = struct.Struct("<9Q")
+SHMMIN = 1
+# SHM_INFO's struct shm_info: used_ids, shm_tot, shm_rss, shm_swp (pages), swap_attempts,
+# swap_successes
+SHM_INFO_STRUCT = struct.Struct("<i4x5Q")
 
 
 class Segment(MemoryObject):
@@ -190,11 +197,30 @@ def sys_shmdt(t: Thread, addr: int, *_: int) -> int:
     return 0
 
 
+def _info(t: Thread, segments: Segments, cmd: int, buf: int) -> int:
+    """IPC_INFO (the limits, as /proc/sys/kernel/shm* set them) and SHM_INFO (the segments
+    in use, their pages, all resident: nothing is swapped); ipcs asks them, then SHM_STAT
+    for each slot up to the answer: the highest slot in use (0 when none is)."""
+    if cmd == IPC_INFO:
+        table = sysctl.of(t.process.kernel)
+        mni = table.number("kernel/shmmni")
+        raw = SHMINFO.pack(table.number("kernel/shmmax"), SHMMIN, mni, mni,
+                           table.number("kernel/shmall"), 0, 0, 0, 0)
+    else:
+        pages = sum(page_align(s.size) // PAGE_SIZE for s in segments.by_id.values())
+        raw = SHM_INFO_STRUCT.pack(len(segments.by_id), pages, pages, 0, 0, 0)
+    t.process.aspace.copy_out(buf, raw)
+    return max((ident % SEQ_MULTIPLIER for ident in segments.by_id), default=0)
+
+
 def sys_shmctl(t: Thread, ident: int, cmd: int, buf: int, *_: int) -> int:
-    """Implements Linux shmctl(2): IPC_STAT, SHM_STAT, IPC_SET, IPC_RMID, SHM_(UN)LOCK."""
+    """Implements Linux shmctl(2): IPC_STAT, SHM_STAT(_ANY), IPC_SET, IPC_RMID,
+    SHM_(UN)LOCK, IPC_INFO, SHM_INFO."""
     ident, cmd = s32(ident), s32(cmd) & ~IPC_64
     segments = segments_of(t.process.kernel)
     aspace = t.process.aspace
+    if cmd in (IPC_INFO, SHM_INFO):
+        return _info(t, segments, cmd, buf)
     if cmd in (SHM_STAT, SHM_STAT_ANY):  # ident is a slot: the answer is the identifier
         segment = next((s for s in segments.by_id.values()
                         if s.ident % SEQ_MULTIPLIER == ident), None)

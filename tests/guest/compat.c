@@ -3,11 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -335,6 +338,111 @@ static void ioprio_calls(void)
     _exit(0);
 }
 
+/* select and pselect6 after a signal, a timeout and a bad fd (cmake's process runner,
+ * kwsys, calls pselect again with the fd_set an EINTR left: it hung when the sets came
+ * back cleared). Linux writes the sets back only on success or a timeout (core_sys_select:
+ * an error leaves them as they were); select is not restarted after a handler, even an
+ * SA_RESTART one. */
+static void on_usr1(int sig)
+{
+    (void)sig;
+}
+
+static void select_sets(void)
+{
+    int data[2], idle[2];
+    if (pipe(data) != 0 || pipe(idle) != 0)
+        return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+    fflush(stdout);
+    pid_t parent = getpid(), child = fork();
+    if (child == 0) {  /* a signal while the parent waits, then data */
+        usleep(200000);
+        kill(parent, SIGUSR1);
+        usleep(200000);
+        if (write(data[1], "x", 1) != 1)
+            _exit(1);
+        _exit(0);
+    }
+    int nfds = (data[0] > idle[0] ? data[0] : idle[0]) + 1;
+    fd_set r;
+    FD_ZERO(&r);
+    FD_SET(data[0], &r);
+    FD_SET(idle[0], &r);
+    SHOW("pselect, a handler runs (SA_RESTART)", pselect(nfds, &r, NULL, NULL, NULL, NULL));
+    printf("  the set kept: data %d idle %d\n", FD_ISSET(data[0], &r), FD_ISSET(idle[0], &r));
+    struct timespec enough = {5, 0};  /* (a bound: the data is there before it ends) */
+    SHOW("pselect again with that set", pselect(nfds, &r, NULL, NULL, &enough, NULL));
+    printf("  ready: data %d idle %d\n", FD_ISSET(data[0], &r), FD_ISSET(idle[0], &r));
+    waitpid(child, NULL, 0);
+
+    FD_ZERO(&r);
+    FD_SET(idle[0], &r);
+    struct timeval tv = {0, 50000};
+    SHOW("select, nothing comes", select(idle[0] + 1, &r, NULL, NULL, &tv));
+    printf("  the set cleared: idle %d\n", FD_ISSET(idle[0], &r));
+
+    int closed = dup(idle[0]);
+    close(closed);
+    fd_set w;
+    FD_ZERO(&r);
+    FD_ZERO(&w);
+    FD_SET(data[0], &r);
+    FD_SET(closed, &r);
+    FD_SET(data[1], &w);
+    int top = (closed > data[1] ? closed : data[1]) + 1;
+    SHOW("select with a closed fd", select(top, &r, &w, NULL, NULL));
+    printf("  the sets kept: %d %d %d\n", FD_ISSET(data[0], &r), FD_ISSET(closed, &r),
+           FD_ISSET(data[1], &w));
+}
+
+/* shmctl IPC_INFO, SHM_INFO and SHM_STAT: ipcs, without /proc/sysvipc, walks the slots up
+ * to SHM_INFO's answer with SHM_STAT (it listed no segment: SHM_INFO was EINVAL). The
+ * host's other segments count too when run natively: only what holds on any machine is
+ * printed. */
+static int same_as_sysctl(unsigned long value, const char *name)
+{
+    char path[64], text[32] = "";
+    snprintf(path, sizeof path, "/proc/sys/kernel/%s", name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int ok = fgets(text, sizeof text, f) != NULL && strtoul(text, NULL, 10) == value;
+    fclose(f);
+    return ok;
+}
+
+static void shm_info(void)
+{
+    int id = shmget(IPC_PRIVATE, 3 * 4096 + 1, IPC_CREAT | 0600);
+    SHOW("shmget", id >= 0);
+    struct shminfo si;
+    int top = shmctl(0, IPC_INFO, (struct shmid_ds *)&si);
+    SHOW("IPC_INFO: the highest slot in use, ours or above", top >= id % 32768);
+    printf("  shmmin %lu; shmmax, shmmni, shmall as in /proc/sys/kernel: %d %d %d; "
+           "shmseg = shmmni: %d\n", si.shmmin, same_as_sysctl(si.shmmax, "shmmax"),
+           same_as_sysctl(si.shmmni, "shmmni"), same_as_sysctl(si.shmall, "shmall"),
+           si.shmseg == si.shmmni);
+    struct shm_info info;
+    SHOW("SHM_INFO: the same slot", shmctl(0, SHM_INFO, (struct shmid_ds *)&info) == top);
+    printf("  used_ids >= 1: %d, shm_tot >= 4 pages: %d\n", info.used_ids >= 1,
+           info.shm_tot >= 4);
+    int found = 0;
+    for (int slot = 0; slot <= top; slot++) {
+        struct shmid_ds ds;
+        if (shmctl(slot, SHM_STAT, &ds) == id)
+            found = (int)ds.shm_segsz;
+    }
+    printf("SHM_STAT over the slots finds ours, size %d\n", found);
+    SHOW("SHM_STAT past the highest slot", shmctl(top + 1, SHM_STAT, &(struct shmid_ds){0}));
+    SHOW("SHM_INFO to NULL", shmctl(0, SHM_INFO, NULL));
+    SHOW("IPC_RMID", shmctl(id, IPC_RMID, NULL));
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -359,5 +467,9 @@ int main(int argc, char **argv)
         fallocate_modes();
     if (section("ioprio"))
         ioprio_calls();
+    if (section("select_sets"))
+        select_sets();
+    if (section("shm_info"))
+        shm_info();
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <grp.h>
 #include <signal.h>
+#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -683,6 +684,63 @@ static void section_pending(void) {
     show_end("then SIGKILL", child);
 }
 
+/* /proc/<pid>/auxv: the auxiliary vector execve gave the process, AT_NULL's pair ending it
+ * (gdb finds a PIE program's load address by its AT_ENTRY: without the file, a breakpoint
+ * could not be put in); mode 0400; a thread's task/<tid>/maps is its process's maps. */
+static int auxv_matches(const unsigned long *v, int words) {
+    const unsigned long keys[] = {AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_ENTRY,
+                                  AT_UID, AT_EUID, AT_GID, AT_EGID, AT_RANDOM, AT_EXECFN};
+    int seen = 0;
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+        for (int i = 0; i + 1 < words; i += 2)
+            if (v[i] == keys[k] && v[i + 1] == getauxval(keys[k])) {
+                seen++;
+                break;
+            }
+    return seen == (int)(sizeof keys / sizeof keys[0]);
+}
+
+static void section_auxv(void) {
+    unsigned long v[128];
+    int n = slurp("/proc/self/auxv", (char *)v, sizeof v);
+    int words = n > 0 ? n / 8 : 0;
+    printf("auxv: pairs of longs %d, ends with AT_NULL 0 %d, getauxval's values %d\n",
+           n > 0 && n % 16 == 0, words >= 2 && v[words - 2] == AT_NULL && v[words - 1] == 0,
+           auxv_matches(v, words));
+    struct stat st;
+    stat("/proc/self/auxv", &st);
+    printf("auxv: mode 0%o\n", st.st_mode & 07777);
+    char path[64], maps[65536], task_maps[65536];
+    snprintf(path, sizeof path, "/proc/self/task/%d/maps", getpid());
+    int m = slurp("/proc/self/maps", maps, sizeof maps);
+    int tm = slurp(path, task_maps, sizeof task_maps);
+    printf("task/TID/maps is maps: %d\n", m > 0 && tm == m && memcmp(maps, task_maps, m) == 0);
+    int up[2], down[2];
+    if (pipe2(up, O_CLOEXEC) != 0 || pipe(down) != 0) return;
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {  /* another program, which waits for us: its own vector */
+        dup2(down[0], 0);
+        close(down[1]);
+        execl("/bin/sh", "sh", "-c", "read x", (char *)NULL);
+        _exit(127);
+    }
+    close(up[1]);
+    close(down[0]);
+    char c;
+    int status;
+    if (read(up[0], &c, 1) != 0) return;  /* (EOF: it has exec'd) */
+    unsigned long theirs[128];
+    snprintf(path, sizeof path, "/proc/%d/auxv", child);
+    int got = slurp(path, (char *)theirs, sizeof theirs), entry = 0;
+    for (int i = 0; i + 1 < got / 8; i += 2)
+        entry |= theirs[i] == AT_ENTRY && theirs[i + 1] != getauxval(AT_ENTRY);
+    printf("the exec'd child's: pairs %d, another AT_ENTRY %d\n", got > 0 && got % 16 == 0,
+           entry);
+    close(down[1]);
+    waitpid(child, &status, 0);
+}
+
 int main(int argc, char **argv) {
     const char *s = argc > 1 ? argv[1] : "loadavg";
     printf("== %s\n", s);
@@ -690,6 +748,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(s, "vmstat")) section_vmstat();
     else if (!strcmp(s, "start")) section_start();
     else if (!strcmp(s, "environ")) section_environ();
+    else if (!strcmp(s, "auxv")) section_auxv();
     else if (!strcmp(s, "task")) section_task();
     else if (!strcmp(s, "ns")) section_ns();
     else if (!strcmp(s, "fdinfo")) section_fdinfo();

@@ -59,6 +59,10 @@ SECTIONS = {
     ("proc_files", "environ"): [b"environ is our initial environment: 1 (lengths equal 1, "
                                 b"NUL-ended 1)", b"setenv does not change it: 1",
                                 b"environ: mode 0400, owner is us 1", b"as nobody: EACCES"],
+    # (gdb could not put a breakpoint in a PIE program: no /proc/<pid>/auxv, no AT_ENTRY)
+    ("proc_files", "auxv"): [b"auxv: pairs of longs 1, ends with AT_NULL 0 1, getauxval's "
+                             b"values 1", b"auxv: mode 0400", b"task/TID/maps is maps: 1",
+                             b"the exec'd child's: pairs 1, another AT_ENTRY 1"],
     ("proc_files", "task"): [b"task/: 3 threads, the main thread's tid is the pid 1, "
                              b"directories 3",
                              b"task/TID/stat names the tid, status its Pid and Tgid: 3 of 3",

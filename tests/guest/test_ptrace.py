@@ -132,13 +132,16 @@ def _gdb_lines(out: bytes) -> list[bytes]:
 
 
 @pytest.mark.skipif(not os.access(GDB, os.X_OK), reason="gdb is not installed")
-def test_gdb_breakpoints(run_native, run_cloudos, tmp_path):
+@pytest.mark.parametrize("link", [["-static"], ["-pie"]], ids=["static", "dynamic-pie"])
+def test_gdb_breakpoints(link, run_native, run_cloudos, tmp_path):
     """Debian's gdb -batch inside the guest: a breakpoint hit twice, its argument
-    printed, a backtrace, then the program run to its end, as gdb reports it on Linux."""
+    printed, a backtrace, then the program run to its end, as gdb reports it on Linux.
+    (A PIE program's breakpoint is put at its load address, which gdb learns from
+    AT_ENTRY in /proc/<pid>/auxv: without it, "Cannot insert breakpoint 1".)"""
     source = tmp_path / "bp.c"
     source.write_text(BREAKPOINTS)
     program = tmp_path / "bp"
-    subprocess.run(["gcc", "-static", "-g", "-O0", "-o", str(program), str(source)], check=True)
+    subprocess.run(["gcc", *link, "-g", "-O0", "-o", str(program), str(source)], check=True)
     argv = [GDB, *GDB_COMMANDS, str(program)]
     native = run_native(argv)
     lines = _gdb_lines(native[1] + native[2])

@@ -1342,11 +1342,13 @@ def _select(t: Thread, nfds: int, sets: tuple[int, int, int], timeout: float | N
     size = (nfds + 63) // 64 * 8
     aspace = t.process.aspace
     below = (1 << nfds) - 1  # (the bits past nfds in its last word are not looked at)
-    wanted = [int.from_bytes(aspace.copy_in(a, size), "little") & below if a else 0
-              for a in sets]
+    given = [aspace.copy_in(a, size) if a else bytes(size) for a in sets]
+    wanted = [int.from_bytes(raw, "little") & below for raw in given]
     for addr in sets:
-        if addr:
-            aspace.copy_out(addr, bytes(size))  # all clear unless something is ready
+        if addr:  # all clear unless something is ready: what a timeout leaves
+            aspace.copy_out(addr, bytes(size))
+    # (but an error or a signal leaves them as they came: ``deliver``, ``signals.sets_back``)
+    linux_thread(t).select_sets = tuple((a, raw) for a, raw in zip(sets, given) if a)
     pairs = []
     left = wanted[0] | wanted[1] | wanted[2]
     while left:  # each fd with a bit set, lowest first
@@ -1356,17 +1358,27 @@ def _select(t: Thread, nfds: int, sets: tuple[int, int, int], timeout: float | N
             | (POLLPRI if wanted[2] >> fd & 1 else 0)
         pairs.append((fd, events))
 
+    def interrupted() -> int:
+        signals.sets_back(t)
+        return undone_by_signal(t)
+
     def deliver(msg: Message) -> int:
         if not isinstance(msg.body, PollReady):  # nothing ready, or an error
-            return int(msg.body)
+            result = int(msg.body)
+            if result < 0:
+                signals.sets_back(t)
+            linux_thread(t).select_sets = ()
+            return result
         revents = msg.body.revents
         out = [0, 0, 0]
         for (fd, events), got in zip(pairs, revents):
             if got & POLLNVAL:
+                signals.sets_back(t)
                 return -Errno.EBADF
             out[0] |= bool(got & (POLLIN | POLLHUP | POLLERR) and events & POLLIN) << fd
             out[1] |= bool(got & (POLLOUT | POLLERR) and events & POLLOUT) << fd
             out[2] |= bool(got & POLLPRI and events & POLLPRI) << fd
+        linux_thread(t).select_sets = ()
         for addr, bits in zip(sets, out):
             if addr:
                 aspace.copy_out(addr, bits.to_bytes(size, "little"))
@@ -1374,7 +1386,7 @@ def _select(t: Thread, nfds: int, sets: tuple[int, int, int], timeout: float | N
 
     ms = -1 if timeout is None else int(min(timeout, WAIT_MAX) * 1000)
     return call(t, vfs.Poll(pairs, ms), deadline=_deadline(t, timeout), timeout_result=0,
-                deliver=deliver)
+                deliver=deliver, interrupted=interrupted)
 
 
 # -- timerfd: expirations counted by the VFS, woken by a kernel timer -------------------

@@ -28,7 +28,7 @@ from cloudos.kernel.mm.buddy import PAGE_SIZE
 from cloudos.kernel.mm.vm import PAGE_MASK, USER_END, AddressSpace
 from cloudos.kernel.task import Process, State, Thread
 from cloudos.kernel.trap import SlowPath, Stop
-from cloudos.linux.elf import ExecError, env_area
+from cloudos.linux.elf import ExecError, env_area, saved_auxv
 from cloudos.linux import coredump, maps
 from cloudos.linux import ptrace, signals
 from cloudos.linux.coredump import CORE_DUMPED
@@ -457,6 +457,7 @@ def _execve(t: Thread, dirfd: int, path: int, argv: int, envp: int, flags: int) 
             linux(t.process).creds = ids
             sys_file.tell_credentials(t.process)
         linux(t.process).env_area = env_area(new.stack_top, resolved, env)
+        linux(t.process).auxv = saved_auxv(new, rsp, len(argv), len(env))
         return 0  # RAX of the new program's first instruction, as Linux leaves it
 
     return sys_file.call(t, vfs.ExecRead(dirfd, name, flags), deliver=exec_file, fast=False)

@@ -1,7 +1,7 @@
 """procfs: the first /proc — processes and a few system files, generated on read.
 
-Owns: /proc/self, /proc/<pid>/{stat,statm,status,cmdline,comm,environ,maps,mounts,
-mountinfo,mem,exe,fd/,fdinfo/,task/<tid>/{stat,status,comm,mem},ns/} (mem's reads and
+Owns: /proc/self, /proc/<pid>/{stat,statm,status,cmdline,comm,environ,auxv,maps,mounts,
+mountinfo,mem,exe,fd/,fdinfo/,task/<tid>/{stat,status,comm,maps,mem},ns/} (mem's reads and
 writes: ``procmem``), /proc/mounts,
 /proc/{meminfo,uptime,stat,loadavg,vmstat,cpuinfo} (what procps's ps, top, free,
 uptime, vmstat and pgrep read, what lsof and debuggers read), /proc/locks (lslocks's),
@@ -36,11 +36,11 @@ if TYPE_CHECKING:  # (what the view returns: procinfo loads at the first read of
 
 PROC_SUPER_MAGIC = 0x9FA0
 RLIM_INFINITY = (1 << 64) - 1  # stat's rsslim
-PID_FILES = ("stat", "statm", "status", "cmdline", "comm", "maps", "environ", "mounts",
-             "mountinfo", "mem")
+PID_FILES = ("stat", "statm", "status", "cmdline", "comm", "maps", "environ", "auxv",
+             "mounts", "mountinfo", "mem")
 PID_LINKS = ("exe", "cwd", "root")
 PID_DIRS = {"fd": "fddir", "fdinfo": "fdinfodir", "task": "taskdir", "ns": "nsdir"}
-TASK_FILES = ("stat", "status", "comm", "mem")
+TASK_FILES = ("stat", "status", "comm", "maps", "mem")
 SYSTEM_FILES = ("meminfo", "uptime", "stat", "loadavg", "cpuinfo", "vmstat", "locks",
                 "config.gz", "filesystems")
 STATE_NAMES = {"R": "running", "S": "sleeping", "Z": "zombie", "T": "stopped"}
@@ -87,6 +87,7 @@ class ProcView(SysView, Protocol):
     def net(self, name: str) -> bytes: ...  # /proc/net/NAME (servers/net/procnet.py)
     def counters(self) -> Counters: ...
     def environ(self, pid: int) -> bytes: ...  # its environment strings, from its stack
+    def auxv(self, pid: int) -> bytes: ...  # the auxiliary vector its execve gave it
     def cmdline(self, pid: int) -> bytes: ...  # its argument strings, from its stack
     # its memory, for the caller if its file-system ids may ptrace it (else EACCES)
     def open_memory(self, pid: int) -> Memory: ...
@@ -115,7 +116,7 @@ class ProcNode(Node):
 # The modes of what a process's directory holds (Linux's fs/proc/base.c)
 DIR_MODES = {"root": 0o555, "pid": 0o555, "sysdir": 0o555, "netdir": 0o555, "fddir": 0o500,
              "fdinfodir": 0o500, "taskdir": 0o555, "task": 0o555, "nsdir": 0o511}
-FILE_MODES = {"environ": 0o400, "mem": 0o600}
+FILE_MODES = {"environ": 0o400, "auxv": 0o400, "mem": 0o600}
 
 
 class ProcFs(FileSystem):
@@ -361,16 +362,18 @@ class ProcFs(FileSystem):
             info = replace(info, state="R")
         if n.name.startswith("task/"):
             _, tid, name = n.name.split("/")
-            return self._task_file(info, self._task(info, int(tid)), name)
+            task = self._task(info, int(tid))
+            if name != "maps":
+                return self._task_file(info, task, name)
         if n.name.startswith("fdinfo/"):
             return self._fdinfo(n.pid, int(n.name[7:]))
         if n.name in ("stat", "status", "comm"):
             return self._task_file(info, None, n.name)
         if n.name == "cmdline":
             return self.view.cmdline(n.pid)
-        if n.name == "environ":
-            return self._environ(info)
-        if n.name == "maps":
+        if n.name in ("environ", "auxv"):
+            return self._memory_file(info, n.name)
+        if _base(n.name) == "maps":  # (a thread's, task/<tid>/maps, its process's)
             return "".join(map(_map_line, info.maps)).encode(errors="surrogateescape")
         if n.name in ("mounts", "mountinfo"):
             return self._mounts(n.pid, n.name == "mountinfo")
@@ -461,13 +464,14 @@ class ProcFs(FileSystem):
                  ("Cpus_allowed_list", "0" if cpus == 1 else f"0-{cpus - 1}")]
         return "".join(f"{key}:\t{value}\n" for key, value in lines).encode()
 
-    def _environ(self, info: ProcInfo) -> bytes:
-        """The bytes of its environment on its stack, for whom Linux's ptrace_may_access
-        (PTRACE_MODE_READ_FSCREDS) lets read its memory; EACCES for others."""
+    def _memory_file(self, info: ProcInfo, name: str) -> bytes:
+        """environ (the bytes of its environment on its stack) or auxv (its auxiliary
+        vector), for whom Linux's ptrace_may_access (PTRACE_MODE_READ_FSCREDS) lets read
+        its memory; EACCES for others."""
         reader = self.view.info(self.caller())
         if reader is None or not _may_read_memory(reader, info):
-            raise KernelError(Errno.EACCES, f"the environment of process {info.pid}")
-        return self.view.environ(info.pid)
+            raise KernelError(Errno.EACCES, f"the {name} of process {info.pid}")
+        return self.view.environ(info.pid) if name == "environ" else self.view.auxv(info.pid)
 
     def _fdinfo(self, pid: int, fd: int) -> bytes:
         """pos, flags (octal, close-on-exec included), mnt_id and ino, as fs/proc/fd.c,
