@@ -75,19 +75,24 @@ def test_preemption_never_replays_an_instruction(machine, instruction) -> None:
     ram, _, cpu, _, _, data = machine
     body = "b801000000" + instruction + "48ffc9"  # mov eax,1; INSN [rdi]; dec rcx
     size = len(bytes.fromhex(body)) + 2
-    ctx = load(machine, body + f"75{(256 - size) & 0xFF:02x}" + "b83c0000000f05")
-    cpu.load(ctx)
     # at native speed (KVM) 2 million take ~3 ms: too few 50 us quanta to be sure of
     # several stops when a loaded host holds the vCPU's thread off the CPU
     count = 20_000_000 if isinstance(cpu, KVM.KvmCpu) else 2_000_000
-    cpu.set_reg(X.UC_X86_REG_RCX, count)
-    cpu.set_reg(X.UC_X86_REG_RDI, DATA)
-    stops = 0
-    while (trap := cpu.run(ctx, 50)).kind is C.TrapKind.QUANTUM_EXPIRED:
-        stops += 1
-    assert trap.kind is C.TrapKind.SYSCALL
-    assert stops > (5 if isinstance(cpu, KVM.KvmCpu) else 20), "the quantum timer did preempt"
-    assert struct.unpack("<I", ram.read(data, 4))[0] == count
+    wanted = 5 if isinstance(cpu, KVM.KvmCpu) else 20
+    stops = rounds = 0
+    # (rounds until the stops are enough: on a loaded host the timer's own thread may be
+    # held off the CPU for a whole run, which then ends with one stop: CI saw 1 of 20)
+    while stops <= wanted and rounds < 10:
+        ctx = load(machine, body + f"75{(256 - size) & 0xFF:02x}" + "b83c0000000f05")
+        cpu.load(ctx)
+        cpu.set_reg(X.UC_X86_REG_RCX, count)
+        cpu.set_reg(X.UC_X86_REG_RDI, DATA)
+        while (trap := cpu.run(ctx, 50)).kind is C.TrapKind.QUANTUM_EXPIRED:
+            stops += 1
+        assert trap.kind is C.TrapKind.SYSCALL
+        assert struct.unpack("<I", ram.read(data, 4))[0] == count  # no store twice
+        rounds += 1
+    assert stops > wanted, f"the quantum timer preempted {stops} times in {rounds} runs"
 
 
 def test_stops_from_other_threads_never_replay_a_memory_access(machine) -> None:
