@@ -42,7 +42,7 @@ from cloudos.linux.syscalls.sys_cloudos import native_handlers
 from cloudos.linux.syscalls.sys_proc import UTS_RELEASE
 from cloudos.linux.syscalls.table import handlers, table
 from cloudos.linux.elf import ExecError
-from cloudos.sandbox import Mount, Sandbox
+from cloudos.sandbox import Mount, Sandbox, name_files
 from cloudos.servers import rs
 from cloudos.servers.net import start as netserver
 from cloudos.servers.vfs import pty
@@ -426,6 +426,7 @@ class Machine:
             namespace = default_namespace(sandbox)
         except (KernelError, OSError) as err:
             raise SetupError(f"the guest's file system cannot be built: {err}") from None
+        self.sandbox = sandbox
         self.vfs_state = VfsState(namespace)
         state = self.vfs_state  # tmpfs gets half the RAM; fds stop at RLIMIT_NOFILE
         size_to_ram([*state.namespace.mounts.values(), state.memfds], mem)
@@ -525,6 +526,7 @@ class Machine:
         process = self.kernel.processes.get(pid)
         state = process.personality if process else None
         return state.rlimits[resource][0] if isinstance(state, LinuxProcess) else RLIM_INFINITY
+
     def run(self, program: str, argv: list[str], env: dict[str, str],
             start: Start = Start()) -> int:
         """Run ``program`` as init until every process has ended; return init's shell
@@ -534,6 +536,12 @@ class Machine:
         ``start.workdir``, or a name in ``env``'s PATH. ExecError when it cannot run;
         SetupError when the machine cannot start it as asked.
         """
+        if not self.sandbox.root_writable:  # (the machine's names, not the host's)
+            try:
+                name_files(self.vfs_state.namespace, start.hostname)
+            except (KernelError, OSError) as err:
+                raise SetupError(f"/etc/hostname and /etc/hosts cannot be written: {err}") \
+                    from None
         cwd = self._workdir(start.workdir)
         who = Who(start.uid, start.gid, start.uid, start.gid, (),
                   EVERY_CAP if start.uid == 0 else 0)  # as creds.Creds.of

@@ -172,6 +172,41 @@ class Sandbox:
                 raise
 
 
+def hosts_text(hostname: str) -> bytes:
+    """/etc/hosts as a container's: localhost, IPv6's usual names, and the machine's own
+    name on its loopback (127.0.1.1, as Debian names a machine without a fixed address)."""
+    return (f"127.0.0.1\tlocalhost\n127.0.1.1\t{hostname}\n"
+            "::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\n"
+            "ff02::2\tip6-allrouters\n").encode()
+
+
+def name_files(namespace: Namespace, hostname: str) -> None:
+    """Write /etc/hostname and /etc/hosts for a machine named ``hostname`` (its UTS node
+    name), as a container runtime does: a program that looks its own name up (sudo,
+    ``hostname -f``, Java's and Python's getfqdn) finds it, and the host's names and
+    addresses stay outside. They go to the root's writable layer (the guest may change
+    them); a root whose writes reach the host (--root-rw) and one without /etc are left
+    alone (the caller sees to the first)."""
+    try:
+        etc = namespace.resolve(namespace.root(), b"etc")[0]
+    except KernelError:
+        return
+    here = etc[-1]
+    fs = here.fs
+    for name, text in ((b"hostname", f"{hostname}\n".encode()), (b"hosts", hosts_text(hostname))):
+        try:
+            node = fs.lookup(here.node, name)
+            if not stat.S_ISREG(fs.getattr(node).mode):  # (a symlink: replaced by a file)
+                fs.unlink(here.node, name)
+                raise KernelError(Errno.ENOENT, "replaced")
+            fs.setattr(node, size=0)
+        except KernelError as err:
+            if err.errno != Errno.ENOENT:
+                raise
+            node = fs.create(here.node, name, 0o644, 0, 0)
+        fs.write(node, 0, text)
+
+
 def make_dirs(namespace: Namespace, path: str, mode: int) -> None:
     """``mkdir -p path`` in ``namespace`` (used before any guest runs)."""
     walk = namespace.root()
