@@ -172,12 +172,23 @@ class Sandbox:
                 raise
 
 
-def hosts_text(hostname: str) -> bytes:
-    """/etc/hosts as a container's: localhost, IPv6's usual names, and the machine's own
-    name on its loopback (127.0.1.1, as Debian names a machine without a fixed address)."""
-    return (f"127.0.0.1\tlocalhost\n127.0.1.1\t{hostname}\n"
-            "::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\n"
-            "ff02::2\tip6-allrouters\n").encode()
+DEFAULT_HOSTS = (b"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                 b"ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")
+
+
+def hosts_text(hostname: str, root_hosts: bytes | None) -> bytes:
+    """/etc/hosts for a machine named ``hostname``: the root's own file's lines for the
+    loopback names (``localhost*``, ``ip6-*``: the same answers for localhost as on the
+    host), none of its other names, and the machine's name on its loopback (127.0.1.1, as
+    Debian names a machine without a fixed address); Docker's defaults without a file."""
+    lines = []
+    for line in (DEFAULT_HOSTS if root_hosts is None else root_hosts).splitlines():
+        fields = line.split(b"#", 1)[0].split()
+        local = [name for name in fields[1:] if name.startswith((b"localhost", b"ip6-"))]
+        if len(fields) > 1 and local:
+            lines.append(fields[0] + b"\t" + b" ".join(local))
+    lines.append(b"127.0.1.1\t" + os.fsencode(hostname))
+    return b"\n".join(lines) + b"\n"
 
 
 def name_files(namespace: Namespace, hostname: str) -> None:
@@ -193,17 +204,20 @@ def name_files(namespace: Namespace, hostname: str) -> None:
         return
     here = etc[-1]
     fs = here.fs
-    for name, text in ((b"hostname", f"{hostname}\n".encode()), (b"hosts", hosts_text(hostname))):
+    for name in (b"hostname", b"hosts"):
+        old: bytes | None = None
         try:
             node = fs.lookup(here.node, name)
             if not stat.S_ISREG(fs.getattr(node).mode):  # (a symlink: replaced by a file)
                 fs.unlink(here.node, name)
                 raise KernelError(Errno.ENOENT, "replaced")
+            old = fs.read(node, 0, 1 << 16)
             fs.setattr(node, size=0)
         except KernelError as err:
             if err.errno != Errno.ENOENT:
                 raise
             node = fs.create(here.node, name, 0o644, 0, 0)
+        text = f"{hostname}\n".encode() if name == b"hostname" else hosts_text(hostname, old)
         fs.write(node, 0, text)
 
 
