@@ -298,7 +298,9 @@ class OverlayFs(FileSystem):
         fs, layer = self._layer(node)
         return fs.seek_data(layer, offset, data)
 
-    def write(self, node: Node, offset: int, data: bytes) -> int:
+    def _upper_file(self, node: Node, offset: int) -> Node:
+        """The upper copy of regular file ``node`` (copied up now if it had none), to
+        change at ``offset``."""
         self._check_writable()
         n = self._node(node)
         if n.kind == stat.S_IFDIR:
@@ -307,7 +309,16 @@ class OverlayFs(FileSystem):
             raise KernelError(Errno.EINVAL, "not a regular file, or a negative offset")
         self.copy_up(n)
         assert n.upper is not None
-        return self.upper.write(n.upper, offset, data)
+        return n.upper
+
+    def write(self, node: Node, offset: int, data: bytes) -> int:
+        return self.upper.write(self._upper_file(node, offset), offset, data)
+
+    def allocate_range(self, node: Node, offset: int, length: int, keep_size: bool) -> None:
+        self.upper.allocate_range(self._upper_file(node, offset), offset, length, keep_size)
+
+    def punch_hole(self, node: Node, offset: int, length: int) -> None:
+        self.upper.punch_hole(self._upper_file(node, offset), offset, length)
 
     def truncate(self, node: Node, size: int) -> None:
         self.setattr(node, size=size)
