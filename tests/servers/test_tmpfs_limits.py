@@ -164,3 +164,18 @@ def test_the_overlay_keeps_holes_in_its_upper_layer(tmp_path) -> None:
     with pytest.raises(KernelError) as err:
         root.allocate_range(f, 0, 2 * CHUNK, keep_size=True)
     assert err.value.errno == Errno.ENOSPC
+
+
+def test_a_sparse_lower_file_is_copied_up_sparse(tmp_path) -> None:
+    """Copy-up copies a lower file's data, not its holes."""
+    with open(tmp_path / "sparse", "wb") as host:
+        host.truncate(1 << 30)
+        host.seek(512 << 20)
+        host.write(b"middle")
+    root = OverlayFs(HostFs(str(tmp_path)), TmpFs(max_bytes=CHUNK))
+    f = root.lookup(root.root(), b"sparse")
+    assert root.write(f, 0, b"head") == 4
+    assert root.getattr(f).size == 1 << 30
+    assert root.upper.used_bytes <= CHUNK
+    assert root.read(f, (512 << 20) - 2, 10) == b"\0\0middle\0\0"
+    assert root.read(f, 0, 6) == b"head\0\0"

@@ -244,11 +244,26 @@ class OverlayFs(FileSystem):
         return upper
 
     def _copy_data(self, lower: Node, upper: Node) -> None:
+        """Copies the lower file's data, and only its data: its holes stay holes (a sparse
+        file copied up stays sparse, as Linux overlayfs copies one)."""
+        size = self.lower.getattr(lower).size
         offset = 0
-        while chunk := self.lower.read(lower, offset, COPY_CHUNK):
-            if self.upper.write(upper, offset, chunk) < len(chunk):
-                raise KernelError(Errno.ENOSPC, "no room to copy up")
-            offset += len(chunk)
+        while offset < size:
+            try:
+                offset = self.lower.seek_data(lower, offset, True)
+            except KernelError as err:
+                if err.errno != Errno.ENXIO:
+                    raise
+                break  # a hole to the end
+            end = self.lower.seek_data(lower, offset, False)
+            while offset < end:
+                chunk = self.lower.read(lower, offset, min(COPY_CHUNK, end - offset))
+                if not chunk:  # (the host's file shrank meanwhile)
+                    return
+                if self.upper.write(upper, offset, chunk) < len(chunk):
+                    raise KernelError(Errno.ENOSPC, "no room to copy up")
+                offset += len(chunk)
+        self.upper.truncate(upper, size)
 
     def _make(self, dir: Node, name: bytes, make: Callable[[Node], Node]) -> Node:
         d = self._check_free(dir, name)
