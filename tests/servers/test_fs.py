@@ -390,8 +390,10 @@ def test_tmpfs_size_limit() -> None:
     assert fs.write(f, 6000, bytes(6000)) == 2192  # a short write, then
     with fails(Errno.ENOSPC):
         fs.write(f, 8192, b"x")
+    fs.truncate(f, 8 << 30)  # growing allocates nothing, so charges nothing
+    assert (fs.getattr(f).size, fs.used_bytes) == (8 << 30, 8192)
     with fails(Errno.ENOSPC):
-        fs.truncate(f, 8193)
+        fs.write(f, 8192, b"x")
     g = fs.create(root, b"g", 0o644, 0, 0)
     with fails(Errno.ENOSPC):
         fs.write(g, 0, b"x")
@@ -426,35 +428,44 @@ MODEL_MAX = 128
 Op = tuple[Any, ...]  # ("create", name), ("write", name, offset, data), ...
 
 
-def model_step(model: dict[bytes, bytearray], op: Op) -> Errno | int | None:
+@dataclass
+class ModelFile:
+    """A file of the model: its bytes, and how many it holds (a tmpfs file holds its
+    first chunk from its start up to the last byte written: these files fit in one)."""
+
+    data: bytearray
+    held: int = 0
+
+
+def model_step(model: dict[bytes, ModelFile], op: Op) -> Errno | int | None:
     """What a file system of MODEL_MAX bytes does: an errno, a write count, or None."""
     kind, name = op[0], op[1]
     if kind == "create":
         if name in model:
             return Errno.EEXIST
-        model[name] = bytearray()
+        model[name] = ModelFile(bytearray())
         return None
     if name not in model:
         return Errno.ENOENT
-    data = model[name]
-    free = MODEL_MAX - sum(len(v) for v in model.values())
+    file = model[name]
+    data, free = file.data, MODEL_MAX - sum(f.held for f in model.values())
     if kind == "unlink":
         del model[name]
         return None
-    if kind == "truncate":
-        if op[2] - len(data) > free:
-            return Errno.ENOSPC
+    if kind == "truncate":  # growing holds nothing more; a cut frees what it cut
         data[:] = data[:op[2]].ljust(op[2], b"\0")
+        file.held = min(file.held, op[2])
         return None
     offset, payload = op[2], op[3]
     if not payload:
         return 0
-    room = len(data) + free - offset
+    room = file.held + free - offset
     if room <= 0:
         return Errno.ENOSPC
     payload = payload[:room]
     data[:] = data.ljust(offset, b"\0")
     data[offset:offset + len(payload)] = payload
+    file.held = max(file.held, offset + len(payload))
     return len(payload)
 
 
@@ -480,20 +491,20 @@ def fs_step(fs: TmpFs, op: Op) -> Errno | int | None:
 @given(st.lists(OPS, max_size=30))
 def test_tmpfs_matches_a_dict(ops: list[Op]) -> None:
     fs = TmpFs(max_bytes=MODEL_MAX)
-    model: dict[bytes, bytearray] = {}
+    model: dict[bytes, ModelFile] = {}
     for op in ops:
         assert fs_step(fs, op) == model_step(model, op), op
         assert_matches(fs, model)
 
 
-def assert_matches(fs: TmpFs, model: dict[bytes, bytearray]) -> None:
+def assert_matches(fs: TmpFs, model: dict[bytes, ModelFile]) -> None:
     root = fs.root()
     assert sorted(name for name, _, _ in fs.readdir(root)) == sorted(model)
-    for name, data in model.items():
+    for name, file in model.items():
         node = fs.lookup(root, name)
-        assert fs.read(node, 0, 1000) == data
-        assert fs.getattr(node).size == len(data)
-    assert fs.used_bytes == sum(len(v) for v in model.values())
+        assert fs.read(node, 0, 1000) == file.data
+        assert fs.getattr(node).size == len(file.data)
+    assert fs.used_bytes == sum(f.held for f in model.values())
 
 
 # hostfs: nothing leaves the root.
@@ -826,15 +837,32 @@ def test_overlay_exchange_with_lower_files(ovl: tuple[OverlayFs, Path]) -> None:
 
 
 def test_seek_data_and_holes(rig: Rig) -> None:
-    """SEEK_DATA/SEEK_HOLE: a host file's holes are the host's; tmpfs keeps none."""
+    """SEEK_DATA/SEEK_HOLE: a host file's holes are the host's, a tmpfs file's its own."""
     f = rig.file(b"f", b"data")
     assert rig.fs.seek_data(f, 0, True) == 0 and rig.fs.seek_data(f, 1, False) == 4
     for offset in (4, 100, -1):
         with fails(Errno.ENXIO):
             rig.fs.seek_data(f, offset, True)
-    if isinstance(rig.fs, HostFs):
-        sparse = rig.file(b"sparse")
-        rig.fs.truncate(sparse, 1 << 20)
-        rig.fs.write(sparse, 1 << 20, b"tail")
-        assert rig.fs.seek_data(sparse, 0, True) == 1 << 20
-        assert rig.fs.seek_data(sparse, 0, False) == 0
+    sparse = rig.file(b"sparse")
+    rig.fs.truncate(sparse, 1 << 20)
+    rig.fs.write(sparse, 1 << 20, b"tail")
+    assert rig.fs.seek_data(sparse, 0, True) == 1 << 20
+    assert rig.fs.seek_data(sparse, 0, False) == 0
+    assert rig.fs.seek_data(sparse, 1 << 20, False) == (1 << 20) + 4  # the end is a hole
+    rig.fs.truncate(sparse, 2 << 20)
+    with fails(Errno.ENXIO):  # only a hole follows
+        rig.fs.seek_data(sparse, (3 << 19), True)
+
+
+def test_fallocate_and_punch_hole(rig: Rig) -> None:
+    """fallocate's mode 0 grows the file (KEEP_SIZE does not); a punched hole reads zeros
+    within the file and does not grow it."""
+    f = rig.file(b"f", b"0123456789")
+    rig.fs.allocate_range(f, 5, 100, keep_size=True)
+    assert rig.fs.getattr(f).size == 10
+    rig.fs.allocate_range(f, 5, 100, keep_size=False)
+    assert rig.content(f) == b"0123456789" + bytes(95)
+    rig.fs.punch_hole(f, 2, 5)
+    assert rig.content(f)[:10] == b"01" + bytes(5) + b"789"
+    rig.fs.punch_hole(f, 100, 1000)
+    assert rig.content(f) == b"01" + bytes(5) + b"789" + bytes(95)

@@ -117,7 +117,7 @@ _ROWS: dict[Sysno, _Row] = {
     Sysno.POLL: partial(sys_file.sys_poll, "pipes, eventfds, files, console input, "
                         "pseudo-terminals"),
     Sysno.LSEEK: partial(sys_file.sys_lseek, "SEEK_DATA/SEEK_HOLE: host files' holes are the "
-                         "host's; tmpfs files here are not sparse, so have none"),
+                         "host's; tmpfs files' are found to 64 KiB where data begins"),
     Sysno.MMAP: partial(sys_mm.sys_mmap,
                         "anonymous (shared survives fork), private files via the page cache, "
                         "shared files; pages past the end of a file read zero instead of SIGBUS"),
@@ -547,7 +547,8 @@ _ROWS: dict[Sysno, _Row] = {
                                   "REALTIME, MONOTONIC, BOOTTIME clocks"),
     Sysno.EVENTFD: full(sys_file.sys_eventfd),
     Sysno.FALLOCATE: partial(sys_file.sys_fallocate, "tmpfs's modes (0, KEEP_SIZE, PUNCH_HOLE) "
-                             "on tmpfs and the overlay; host files: EOPNOTSUPP"),
+                             "on tmpfs, the overlay and host files (whose blocks are not "
+                             "allocated ahead)"),
     Sysno.TIMERFD_SETTIME: partial(sys_file.sys_timerfd_settime,
                                    "TFD_TIMER_CANCEL_ON_SET never cancels"),
     Sysno.TIMERFD_GETTIME: full(sys_file.sys_timerfd_gettime),

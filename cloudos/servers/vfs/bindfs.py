@@ -74,6 +74,14 @@ class BindFs(FileSystem):
         self._check_writable()
         self.inner.truncate(node, size)
 
+    def allocate_range(self, node: Node, offset: int, length: int, keep_size: bool) -> None:
+        self._check_writable()
+        self.inner.allocate_range(node, offset, length, keep_size)
+
+    def punch_hole(self, node: Node, offset: int, length: int) -> None:
+        self._check_writable()
+        self.inner.punch_hole(node, offset, length)
+
     def create(self, dir: Node, name: bytes, mode: int, uid: int, gid: int) -> Node:
         self._check_writable()
         return self.inner.create(dir, name, mode, uid, gid)

@@ -41,6 +41,8 @@ from cloudos.errno import Errno, KernelError
 
 NAME_MAX = 255       # bytes in one name
 SYMLINK_MAX = 4095   # bytes in a symlink's target (PATH_MAX less the NUL)
+MAX_FILE_SIZE = (1 << 63) - 1  # bytes in the largest file (MAX_LFS_FILESIZE)
+ZERO_PIECE = 1 << 20  # bytes of zeros a hole punched by writing is written in at a time
 UNTIL_CHANGED = 1 << 62  # a cache_ttl_ns: good until the file system changes (~146 years)
 # (an entry's expiry at or past it was made with that ttl: good with no look at the clock)
 CACHE_MAX = 8192     # entries one file system's walk cache holds before it starts again
@@ -330,6 +332,24 @@ class FileSystem(ABC):
         if offset < 0 or offset >= size:
             raise KernelError(Errno.ENXIO, "at or past the end of the file")
         return offset if data else size
+
+    def allocate_range(self, node: Node, offset: int, length: int, keep_size: bool) -> None:
+        """fallocate(2)'s mode 0 (or KEEP_SIZE, ``keep_size``) on a regular file: the holes
+        of [offset, offset + length) are allocated, and without ``keep_size`` the file grows
+        to its end. A file system that keeps no holes of its own (a host directory's blocks
+        are the host's) has nothing to allocate, and only grows the file."""
+        if not keep_size and offset + length > self.getattr(node).size:
+            self.truncate(node, offset + length)
+
+    def punch_hole(self, node: Node, offset: int, length: int) -> None:
+        """fallocate(2)'s PUNCH_HOLE|KEEP_SIZE on a regular file: [offset, offset + length)
+        reads back zeros, and what it held is freed where the file system can. Here: zeros
+        are written over the part within the file."""
+        end = min(offset + length, self.getattr(node).size)
+        while offset < end:
+            piece = min(end - offset, ZERO_PIECE)
+            self.write(node, offset, bytes(piece))
+            offset += piece
 
     def relink(self, node: Node, dir: Node, name: bytes) -> None:
         """A name for ``node``, which has none left: an O_TMPFILE file linked with linkat

@@ -244,11 +244,26 @@ class OverlayFs(FileSystem):
         return upper
 
     def _copy_data(self, lower: Node, upper: Node) -> None:
+        """Copies the lower file's data, and only its data: its holes stay holes (a sparse
+        file copied up stays sparse, as Linux overlayfs copies one)."""
+        size = self.lower.getattr(lower).size
         offset = 0
-        while chunk := self.lower.read(lower, offset, COPY_CHUNK):
-            if self.upper.write(upper, offset, chunk) < len(chunk):
-                raise KernelError(Errno.ENOSPC, "no room to copy up")
-            offset += len(chunk)
+        while offset < size:
+            try:
+                offset = self.lower.seek_data(lower, offset, True)
+            except KernelError as err:
+                if err.errno != Errno.ENXIO:
+                    raise
+                break  # a hole to the end
+            end = self.lower.seek_data(lower, offset, False)
+            while offset < end:
+                chunk = self.lower.read(lower, offset, min(COPY_CHUNK, end - offset))
+                if not chunk:  # (the host's file shrank meanwhile)
+                    return
+                if self.upper.write(upper, offset, chunk) < len(chunk):
+                    raise KernelError(Errno.ENOSPC, "no room to copy up")
+                offset += len(chunk)
+        self.upper.truncate(upper, size)
 
     def _make(self, dir: Node, name: bytes, make: Callable[[Node], Node]) -> Node:
         d = self._check_free(dir, name)
@@ -298,7 +313,9 @@ class OverlayFs(FileSystem):
         fs, layer = self._layer(node)
         return fs.seek_data(layer, offset, data)
 
-    def write(self, node: Node, offset: int, data: bytes) -> int:
+    def _upper_file(self, node: Node, offset: int) -> Node:
+        """The upper copy of regular file ``node`` (copied up now if it had none), to
+        change at ``offset``."""
         self._check_writable()
         n = self._node(node)
         if n.kind == stat.S_IFDIR:
@@ -307,7 +324,16 @@ class OverlayFs(FileSystem):
             raise KernelError(Errno.EINVAL, "not a regular file, or a negative offset")
         self.copy_up(n)
         assert n.upper is not None
-        return self.upper.write(n.upper, offset, data)
+        return n.upper
+
+    def write(self, node: Node, offset: int, data: bytes) -> int:
+        return self.upper.write(self._upper_file(node, offset), offset, data)
+
+    def allocate_range(self, node: Node, offset: int, length: int, keep_size: bool) -> None:
+        self.upper.allocate_range(self._upper_file(node, offset), offset, length, keep_size)
+
+    def punch_hole(self, node: Node, offset: int, length: int) -> None:
+        self.upper.punch_hole(self._upper_file(node, offset), offset, length)
 
     def truncate(self, node: Node, size: int) -> None:
         self.setattr(node, size=size)

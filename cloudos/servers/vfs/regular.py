@@ -36,6 +36,7 @@ MFD_CLOEXEC, MFD_ALLOW_SEALING, MEMFD_NAME_MAX = 1, 2, 249
 SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE = 0, 1, 2, 3, 4
 POLLIN, POLLOUT = 1, 4
 IMAGE_MAX = 16 << 20  # a private mapping of a file this large at most is read whole, once
+SYNC_PIECE = 64 << 10  # a shared mapping goes back to its file in pieces (tmpfs's chunks)
 
 
 @dataclass
@@ -88,13 +89,23 @@ def map_attach(vfs: Vfs, request: Request, r: abi.MapAttach) -> None:
 
 
 def map_sync(vfs: Vfs, request: Request, r: abi.MapSync) -> None:
-    """Write a mapping's pages to the file (what lies past its end is dropped)."""
+    """Write a mapping's pages to the file (what lies past its end is dropped): only the
+    pieces that changed, so that a sparse file's holes the guest left alone stay holes."""
     mapped = vfs.state.mapped.pop(r.key, None) if r.final else vfs.state.mapped.get(r.key)
     if mapped is None or r.data is None:
         return
-    size = mapped.fs.getattr(mapped.node).size
-    if mapped.fs.read(mapped.node, 0, size) != r.data[:size]:
-        mapped.fs.write(mapped.node, 0, r.data[:size])
+    size = min(mapped.fs.getattr(mapped.node).size, len(r.data))
+    old, new = mapped.fs.read(mapped.node, 0, size), r.data
+    if old == new[:size]:
+        return
+    run = None  # where the changed pieces being gathered start
+    for at in range(0, size + SYNC_PIECE, SYNC_PIECE):
+        changed = at < size and old[at:at + SYNC_PIECE] != new[at:min(at + SYNC_PIECE, size)]
+        if changed and run is None:
+            run = at
+        elif not changed and run is not None:
+            mapped.fs.write(mapped.node, run, new[run:min(at, size)])
+            run = None
 
 
 def _mapping(vfs: Vfs, fs: FileSystem, node: Node) -> Mapped | None:
@@ -126,9 +137,13 @@ def _file_write(vfs: Vfs, fs: FileSystem, node: Node, at: int, data: bytes) -> i
     return written
 
 
-def write_range(vfs: Vfs, fs: FileSystem, node: Node, at: int, data: bytes) -> int:
-    """Write ``data`` at ``at`` (mapped pages included): fallocate's hole punching."""
-    return _file_write(vfs, fs, node, at, data)
+def punch_hole(vfs: Vfs, fs: FileSystem, node: Node, at: int, length: int) -> None:
+    """fallocate's PUNCH_HOLE: [at, at + length) of the file reads back zeros, its mapped
+    pages included."""
+    fs.punch_hole(node, at, length)
+    mapped = _mapping(vfs, fs, node)
+    if mapped is not None and at < mapped.length:
+        _to_mapping(vfs, mapped, at, bytes(min(length, mapped.length - at)))
 
 
 def truncate(vfs: Vfs, fs: FileSystem, node: Node, length: int) -> None:
@@ -259,8 +274,7 @@ class Regular(FileOps):
 
     @staticmethod
     def _seek_data(file: OpenFile, offset: int, whence: int) -> int:
-        """SEEK_DATA and SEEK_HOLE, as the file system knows its holes (tmpfs here keeps
-        none: its files are not sparse)."""
+        """SEEK_DATA and SEEK_HOLE, as the file system knows its holes."""
         if not stat.S_ISREG(file.fs.getattr(file.node).mode):
             raise KernelError(Errno.EINVAL, "SEEK_DATA/SEEK_HOLE of a non-regular file")
         file.offset = file.fs.seek_data(file.node, offset, whence == SEEK_DATA)

@@ -55,7 +55,7 @@ from cloudos.servers.vfs.files import (O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTOR
 from cloudos.servers.vfs.devfs import DevFs
 from cloudos.servers.vfs.devpts import DevPts, PtsNode
 from cloudos.servers.vfs.fileops import FOLLOW, FileOps
-from cloudos.servers.vfs.fs import Attr, FileSystem, Node
+from cloudos.servers.vfs.fs import MAX_FILE_SIZE, Attr, FileSystem, Node
 from cloudos.servers.vfs.hostfs import HostFs
 from cloudos.servers.vfs.overlay import OverlayFs
 from cloudos.servers.vfs.locks import LockTable
@@ -117,7 +117,6 @@ FALLOC_OPERATIONS: dict[int, bool | None] = {
     0: None, int(FallocFlag.UNSHARE_RANGE): None, int(FallocFlag.ZERO_RANGE): None,
     int(FallocFlag.PUNCH_HOLE): True, int(FallocFlag.COLLAPSE_RANGE): False,
     int(FallocFlag.INSERT_RANGE): False, int(FallocFlag.WRITE_ZEROES): False}
-MAX_FILE_SIZE = (1 << 63) - 1  # MAX_LFS_FILESIZE
 AF_UNIX = 1
 R_OK, W_OK, X_OK = 4, 2, 1
 STAT = struct.Struct("<QQQIIIiQqqqqqqqqqqqq")
@@ -1689,10 +1688,11 @@ class Vfs:
 
     def fallocate(self, request: Request, r: vfs.Fallocate) -> int:
         """Implements Linux fallocate(2) with its checks in Linux's order, and the modes tmpfs
-        has: 0 (the file grows to offset + length), FALLOC_FL_KEEP_SIZE (nothing to
-        reserve: tmpfs files here are not sparse), FALLOC_FL_PUNCH_HOLE|KEEP_SIZE (the
-        range reads back zeros); any other mode is EOPNOTSUPP, as on tmpfs. A host
-        directory's files take the same modes (the host's blocks are not reserved ahead)."""
+        has: 0 (the range's holes are allocated and the file grows to offset + length),
+        FALLOC_FL_KEEP_SIZE (the holes are allocated, the size stays), and
+        FALLOC_FL_PUNCH_HOLE|KEEP_SIZE (the range reads back zeros, and tmpfs frees it);
+        any other mode is EOPNOTSUPP, as on tmpfs. A host directory's files take the same
+        modes (the host's blocks are not allocated ahead: ``FileSystem.allocate_range``)."""
         file = self.proc(request).fds.get(r.fd)
         mode = r.mode & 0xFFFF_FFFF
         if r.offset < 0 or r.length <= 0:
@@ -1719,17 +1719,11 @@ class Vfs:
                 or mode & ~(FALLOC_KEEP_SIZE | FALLOC_PUNCH_HOLE):
             raise KernelError(Errno.EOPNOTSUPP, f"fallocate mode {mode:#x} on {fs.name}")
         if mode & FALLOC_PUNCH_HOLE:
-            if r.offset < attr.size:
-                stop = min(end, attr.size)
-                regular.write_range(self, fs, node, r.offset, bytes(stop - r.offset))
-            notify.file_event(self, file.walk, notify.MODIFY)
-            return 0
-        if mode & FALLOC_KEEP_SIZE or end <= attr.size:
-            notify.file_event(self, file.walk, notify.MODIFY)
-            return 0
-        if end > self.state.fsize_limit(request.sender):
-            raise KernelError(Errno.EFBIG, "beyond RLIMIT_FSIZE")
-        regular.truncate(self, fs, node, end)
+            regular.punch_hole(self, fs, node, r.offset, r.length)
+        else:
+            if not keep and end > attr.size and end > self.state.fsize_limit(request.sender):
+                raise KernelError(Errno.EFBIG, "beyond RLIMIT_FSIZE")
+            fs.allocate_range(node, r.offset, r.length, keep)
         notify.file_event(self, file.walk, notify.MODIFY)
         return 0
 

@@ -4,14 +4,17 @@ Owns: its inodes (numbered from a counter, never reused), directories as
 dicts of name -> node, file data in ``FileData`` (64 KiB chunks, so a growing file is
 never copied whole and a read or write copies each byte once), hard links, and the size
 limit: file data beyond ``max_bytes``, or linked inodes beyond ``max_inodes``,
-give ENOSPC. The data of a file stays charged until its node is dropped, so
-an unlinked file still open through an fd keeps counting, as on Linux.
+give ENOSPC. Files are sparse, as Linux's: growing one (ftruncate, a write past the
+end) allocates nothing, a write allocates only the chunks it touches, fallocate
+allocates a range's holes and PUNCH_HOLE frees chunks again; what a file holds
+(``FileData.allocated``) is what is charged and what st_blocks counts, and the holes
+are what SEEK_DATA and SEEK_HOLE see. The data of a file stays charged until its node
+is dropped, so an unlinked file still open through an fd keeps counting, as on Linux.
 Sizes: a machine gives each tmpfs not sized explicitly half its RAM, as Linux
 does (``size_to_ram``), and the tmpfs mounts of one machine also draw on one
 shared ``Pool`` of that size, because their data lives in host memory beside
 the guest's RAM: whatever the guest writes, tmpfs costs the host at most half
-of ``--mem`` more. Unlike Linux's, files are not sparse: growing one with
-ftruncate charges (and holds) the bytes.
+of ``--mem`` more.
 Never: touches the host, or frees a node someone still holds (nodes are
 plain objects; the VFS holds them in fds and walks).
 Called by: the VFS (mounts, /tmp, the writable half of the root ``overlay``).
@@ -27,7 +30,8 @@ from typing import Callable, Iterable
 
 from cloudos.errno import Errno, KernelError
 from cloudos.servers.vfs.fs import (
-    UNTIL_CHANGED, Attr, FileSystem, Magic, Node, StatFs, check_name, check_target, dtype,
+    MAX_FILE_SIZE, UNTIL_CHANGED, Attr, FileSystem, Magic, Node, StatFs, check_name,
+    check_target, dtype,
 )
 
 PAGE = 4096
@@ -37,37 +41,42 @@ SPECIAL_FORMATS = (stat.S_IFIFO, stat.S_IFCHR, stat.S_IFBLK, stat.S_IFSOCK)
 
 
 CHUNK = 64 << 10  # bytes of file data per chunk
+ZEROS = memoryview(bytes(CHUNK))  # what a hole reads as, up to a chunk at a time
+EVERYTHING = 1 << 64  # an end past any file's (MAX_FILE_SIZE) and past what any holds
 
 
 class FileData:
-    """A file's bytes: full ``CHUNK``-byte bytearrays, the last one only as long as the
-    file reaches into it."""
+    """A file's bytes, sparse as Linux's tmpfs files are: chunk ``i`` holds the file's
+    bytes from ``i * CHUNK`` up to the last one written (or allocated by fallocate) in
+    it; what no chunk holds, the rest of a short chunk and a missing chunk alike, is a
+    hole and reads as zeros up to ``size``. Growing the file allocates nothing;
+    ``allocated`` counts the bytes held (what tmpfs charges and st_blocks counts).
 
-    __slots__ = ("chunks", "size")
+    The chunks are a dict by index, not a list, so that a file truncated to 8 EiB costs
+    nothing. The bytes a chunk holds past ``size`` are zeros (fallocate's KEEP_SIZE
+    allocates them, a cut frees them), so growing over them needs no clearing."""
+
+    __slots__ = ("chunks", "size", "allocated")
 
     def __init__(self) -> None:
-        self.chunks: list[bytearray] = []
+        self.chunks: dict[int, bytearray] = {}
         self.size = 0
+        self.allocated = 0
 
-    def resize(self, size: int) -> None:
-        """Cut or grow (with zeros) to ``size`` bytes."""
+    def _held(self, first: int, last: int) -> list[int]:
+        """The indices of the chunks held from ``first`` to ``last``, in no particular
+        order (found by walking whichever is shorter: the range or the chunks held)."""
         chunks = self.chunks
-        if size < self.size:
-            keep = (size + CHUNK - 1) // CHUNK
-            del chunks[keep:]
-            if size % CHUNK:
-                del chunks[-1][size % CHUNK:]
-        elif size > self.size:
-            have = self.size
-            if chunks and len(chunks[-1]) < CHUNK:  # fill the last chunk first
-                grow = min(CHUNK - len(chunks[-1]), size - have)
-                chunks[-1].extend(bytes(grow))
-                have += grow
-            while have < size:
-                piece = min(CHUNK, size - have)
-                chunks.append(bytearray(piece))
-                have += piece
+        if last - first < len(chunks):
+            return [index for index in range(first, last + 1) if index in chunks]
+        return [index for index in chunks if first <= index <= last]
+
+    def resize(self, size: int) -> int:
+        """Cut to ``size`` bytes, freeing what lies past it, or grow, which allocates
+        nothing (the new bytes are a hole). The bytes freed."""
+        freed = self.free(size, EVERYTHING) if size < self.size else 0
         self.size = size
+        return freed
 
     def read(self, offset: int, count: int) -> bytes:
         """Up to ``count`` bytes from ``offset`` (fewer at the end), in one copy."""
@@ -75,29 +84,130 @@ class FileData:
         if end <= offset:
             return b""
         index, start = divmod(offset, CHUNK)
-        if start + end - offset <= CHUNK:  # inside one chunk
-            with memoryview(self.chunks[index]) as view:
+        chunk = self.chunks.get(index)
+        if chunk is not None and start + end - offset <= len(chunk):  # held, in one chunk
+            with memoryview(chunk) as view:
                 return bytes(view[start:start + end - offset])
         parts = []
         while offset < end:
             index, start = divmod(offset, CHUNK)
             size = min(CHUNK - start, end - offset)
-            parts.append(memoryview(self.chunks[index])[start:start + size])
+            chunk, held = self.chunks.get(index), 0
+            if chunk is not None:
+                held = max(0, min(size, len(chunk) - start))
+                parts.append(memoryview(chunk)[start:start + held])
+            if held < size:
+                parts.append(ZEROS[:size - held])
             offset += size
         return b"".join(parts)
 
-    def write(self, offset: int, data: memoryview) -> None:
-        """Put ``data`` at ``offset``, growing the file first if it ends beyond."""
-        end = offset + len(data)
-        if end > self.size:
-            self.resize(end)
-        done, chunks = 0, self.chunks
+    def cost(self, offset: int, end: int) -> int:
+        """The bytes that writing (or allocating) [``offset``, ``end``) would allocate:
+        each chunk it touches comes to hold its bytes from the chunk's start."""
+        if end <= offset:
+            return 0
+        first, last = offset // CHUNK, (end - 1) // CHUNK
+        needed = end - first * CHUNK
+        for index in self._held(first, last):
+            needed -= min(len(self.chunks[index]), end - index * CHUNK)
+        return needed
+
+    def fit(self, offset: int, count: int, room: int) -> int:
+        """How many of ``count`` bytes written at ``offset`` fit in ``room`` bytes more."""
+        done = 0
+        while done < count:
+            index, start = divmod(offset + done, CHUNK)
+            size = min(CHUNK - start, count - done)
+            chunk = self.chunks.get(index)
+            held = 0 if chunk is None else len(chunk)
+            grow = start + size - held
+            if grow > room:
+                return done + max(0, held + room - start)
+            room -= max(0, grow)
+            done += size
+        return count
+
+    def write(self, offset: int, data: memoryview) -> int:
+        """Put ``data`` at ``offset``, growing the file if it ends beyond; the bytes
+        allocated (``cost`` said how many)."""
+        end, done, grown = offset + len(data), 0, 0
         while offset < end:
             index, start = divmod(offset, CHUNK)
             size = min(CHUNK - start, end - offset)
-            chunks[index][start:start + size] = data[done:done + size]
+            chunk = self.chunks.get(index)
+            if chunk is None:
+                chunk = self.chunks[index] = bytearray()
+            held = len(chunk)
+            if start > held:  # a hole before the bytes: zeros
+                chunk += ZEROS[:start - held]
+            chunk[start:start + size] = data[done:done + size]
+            grown += len(chunk) - held
             done += size
             offset += size
+        self.size = max(self.size, end)
+        self.allocated += grown
+        return grown
+
+    def allocate(self, offset: int, end: int) -> int:
+        """Fill the holes of [``offset``, ``end``) with zeros held (fallocate), whatever
+        the size, which stays; the bytes allocated (``cost`` said how many)."""
+        grown = 0
+        for index in range(offset // CHUNK, (end - 1) // CHUNK + 1):
+            chunk = self.chunks.get(index)
+            if chunk is None:
+                chunk = self.chunks[index] = bytearray()
+            want = min(end - index * CHUNK, CHUNK)
+            if want > len(chunk):
+                grown += want - len(chunk)
+                chunk += ZEROS[:want - len(chunk)]
+        self.allocated += grown
+        return grown
+
+    def free(self, offset: int, end: int) -> int:
+        """Make [``offset``, ``end``) a hole: what the chunks hold there is freed where it
+        is a whole chunk or a chunk's tail, and zeroed elsewhere; the bytes freed."""
+        freed = 0
+        for index in self._held(offset // CHUNK, (end - 1) // CHUNK):
+            chunk, base = self.chunks[index], index * CHUNK
+            lo, hi = max(offset - base, 0), min(end - base, CHUNK)
+            if lo >= len(chunk):
+                continue
+            if hi < len(chunk):
+                chunk[lo:hi] = ZEROS[:hi - lo]
+            elif lo:
+                freed += len(chunk) - lo
+                del chunk[lo:]
+            else:
+                freed += len(chunk)
+                del self.chunks[index]
+        self.allocated -= freed
+        return freed
+
+    def seek(self, offset: int, data: bool) -> int | None:
+        """Where the first data (``data``) or hole at or after ``offset`` starts, for
+        SEEK_DATA and SEEK_HOLE: a chunk's data runs from its start to its last byte held,
+        rounded up to a page (Linux's holes are pages); None when no data follows, and the
+        end of the file is a hole."""
+        if data:
+            starts = [max(offset, index * CHUNK) for index, chunk in self.chunks.items()
+                      if index * CHUNK + _reach(chunk) > offset]
+            found = min(starts, default=None)
+            return found if found is not None and found < self.size else None
+        index = offset // CHUNK
+        chunk = self.chunks.get(index)
+        while chunk is not None:
+            stop = index * CHUNK + _reach(chunk)
+            if stop <= offset:
+                break
+            offset = stop
+            index += 1
+            chunk = self.chunks.get(index) if stop % CHUNK == 0 else None
+        return min(offset, self.size)
+
+
+def _reach(chunk: bytearray) -> int:
+    """How far into its chunk ``chunk``'s data reaches for SEEK_DATA: its bytes, to a page."""
+    return min(-(-len(chunk) // PAGE) * PAGE, CHUNK)
 
 
 class TmpNode(Node):
@@ -124,7 +234,7 @@ class TmpFile(TmpNode):
         self.data = FileData()
 
     def __del__(self) -> None:
-        self.fs._charge(-self.data.size)  # the last holder let go: release the charge
+        self.fs._charge(-self.data.allocated)  # the last holder let go: release the charge
 
 
 class TmpDir(TmpNode):
@@ -242,10 +352,6 @@ class TmpFs(FileSystem):
         if self.used_inodes >= self.max_inodes:
             raise KernelError(Errno.ENOSPC, "no free inodes")
 
-    def _check_room(self, node: TmpFile, end: int) -> None:
-        if end - node.data.size > self._free_bytes():
-            raise KernelError(Errno.ENOSPC, "tmpfs is full")
-
     # Mutation helpers: called only once every check has passed.
 
     def _touch(self, *nodes: TmpNode, content: bool = True) -> None:
@@ -254,10 +360,6 @@ class TmpFs(FileSystem):
             node.ctime_ns = now
             if content:
                 node.mtime_ns = now
-
-    def _resize(self, node: TmpFile, size: int) -> None:
-        self._charge(size - node.data.size)
-        node.data.resize(size)
 
     def _add(self, parent: TmpDir, name: bytes, node: TmpNode) -> TmpNode:
         parent.entries[name] = node
@@ -287,16 +389,16 @@ class TmpFs(FileSystem):
 
     def getattr(self, node: Node) -> Attr:
         n = self._node(node)
-        size, rdev = 0, 0
+        size, rdev, held = 0, 0, 0
         if isinstance(n, TmpFile):
-            size = n.data.size
+            size, held = n.data.size, n.data.allocated
         elif isinstance(n, TmpDir):
             size = DIRENT_SIZE * (len(n.entries) + 2)
         elif isinstance(n, TmpLink):
             size = len(n.target)
         elif isinstance(n, TmpSpecial):
             rdev = n.rdev
-        blocks = (size + PAGE - 1) // PAGE * (PAGE // 512) if isinstance(n, TmpFile) else 0
+        blocks = (held + PAGE - 1) // PAGE * (PAGE // 512)  # the pages held, not the size
         return Attr(ino=n.ino, mode=n.mode, nlink=n.nlink, uid=n.uid, gid=n.gid, size=size,
                     rdev=rdev, blksize=PAGE, blocks=blocks, atime_ns=n.atime_ns,
                     mtime_ns=n.mtime_ns, ctime_ns=n.ctime_ns, dev=self.dev)
@@ -320,24 +422,52 @@ class TmpFs(FileSystem):
             raise KernelError(Errno.EINVAL, "negative offset or size")
         return n.data.read(offset, size)  # one copy, out of the file's chunks
 
+    def seek_data(self, node: Node, offset: int, data: bool) -> int:
+        """The file's own data and holes, to chunk granularity where data begins (to a
+        page where it ends); ENXIO at or past the end, or for SEEK_DATA in a final hole."""
+        n = self._file(node)
+        found = n.data.seek(offset, data) if 0 <= offset < n.data.size else None
+        if found is None:
+            raise KernelError(Errno.ENXIO, "no data at or past the offset")
+        return found
+
     def write(self, node: Node, offset: int, data: bytes) -> int:
-        """Writes what fits: a short count when tmpfs fills, ENOSPC when nothing fits."""
+        """Writes what fits: a short count when tmpfs fills (only the chunks a write
+        touches take room), ENOSPC when nothing fits; EFBIG at the largest file."""
         self._check_writable()
         n = self._file(node)
         if offset < 0:
             raise KernelError(Errno.EINVAL, "negative offset")
         if not data:
             return 0
-        room = n.data.size + self._free_bytes() - offset
-        if room <= 0:
+        if offset >= MAX_FILE_SIZE:
+            raise KernelError(Errno.EFBIG, "at the largest file")
+        count = n.data.fit(offset, min(len(data), MAX_FILE_SIZE - offset), self._free_bytes())
+        if count == 0:
             raise KernelError(Errno.ENOSPC, "tmpfs is full")
-        piece = memoryview(data)[:room]
-        end = offset + len(piece)
-        if end > n.data.size:
-            self._charge(end - n.data.size)
-        n.data.write(offset, piece)  # (a gap before ``offset`` reads as zeros)
+        self._charge(n.data.write(offset, memoryview(data)[:count]))
         self._touch(n)
-        return len(piece)
+        return count
+
+    def allocate_range(self, node: Node, offset: int, length: int, keep_size: bool) -> None:
+        """Allocates the holes of [offset, offset + length), so that writes there cannot
+        fail for room, past the end too; ENOSPC, changing nothing, when they do not fit."""
+        self._check_writable()
+        n = self._file(node)
+        end = offset + length
+        if n.data.cost(offset, end) > self._free_bytes():
+            raise KernelError(Errno.ENOSPC, "tmpfs is full")
+        self._charge(n.data.allocate(offset, end))
+        if not keep_size and end > n.data.size:
+            n.data.resize(end)
+        self._touch(n)
+
+    def punch_hole(self, node: Node, offset: int, length: int) -> None:
+        """Frees the chunks (and chunks' tails) inside the range, zeros the rest of it."""
+        self._check_writable()
+        n = self._file(node)
+        self._charge(-n.data.free(offset, offset + length))
+        self._touch(n)
 
     def truncate(self, node: Node, size: int) -> None:
         self.setattr(node, size=size)
@@ -479,8 +609,7 @@ class TmpFs(FileSystem):
             file = self._file(n)
             if size < 0:
                 raise KernelError(Errno.EINVAL, "negative size")
-            self._check_room(file, size)
-            self._resize(file, size)
+            self._charge(-file.data.resize(size))  # (growing allocates nothing)
             self._touch(file)
         if mode is not None:
             n.mode = stat.S_IFMT(n.mode) | mode & 0o7777
