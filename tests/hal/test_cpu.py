@@ -68,30 +68,44 @@ def load(machine, code_hex: str):
     return cpu.new_context(user.root, CODE, STACK)
 
 
-@pytest.mark.parametrize("instruction", ["f0ff07", "ff07", "f00fc107"],
-                         ids=["lock inc", "inc", "lock xadd"])
-def test_preemption_never_replays_an_instruction(machine, instruction) -> None:
-    """Stopping a vCPU from another thread can replay guest stores; our timer must not."""
+def _loop_until_stopped(machine, body: str, count: int, counters: int,
+                        wanted: int) -> tuple[int, int]:
+    """Run ``body`` ``count`` times (a loop on RCX; RDI at DATA, EAX 1 first) in 50 us quanta,
+    then exit; again, at most 10 runs, until the CPU was stopped more than ``wanted``
+    times (on a loaded host the timer's own thread may be held off the CPU for a whole
+    run, which then ends with one stop: CI saw 1 of 20). After each run the first
+    ``counters`` dwords at DATA must be ``count``: no store made twice. The stops, and
+    the runs."""
     ram, _, cpu, _, _, data = machine
-    body = "b801000000" + instruction + "48ffc9"  # mov eax,1; INSN [rdi]; dec rcx
-    size = len(bytes.fromhex(body)) + 2
-    # at native speed (KVM) 2 million take ~3 ms: too few 50 us quanta to be sure of
-    # several stops when a loaded host holds the vCPU's thread off the CPU
-    count = 20_000_000 if isinstance(cpu, KVM.KvmCpu) else 2_000_000
-    wanted = 5 if isinstance(cpu, KVM.KvmCpu) else 20
+    back = len(bytes.fromhex(body)) + 2  # (jnz to the loop's start)
+    code = "b801000000" + body + f"75{(256 - back) & 0xFF:02x}" + "b83c0000000f05"
     stops = rounds = 0
-    # (rounds until the stops are enough: on a loaded host the timer's own thread may be
-    # held off the CPU for a whole run, which then ends with one stop: CI saw 1 of 20)
     while stops <= wanted and rounds < 10:
-        ctx = load(machine, body + f"75{(256 - size) & 0xFF:02x}" + "b83c0000000f05")
+        ctx = load(machine, code)
         cpu.load(ctx)
         cpu.set_reg(X.UC_X86_REG_RCX, count)
         cpu.set_reg(X.UC_X86_REG_RDI, DATA)
         while (trap := cpu.run(ctx, 50)).kind is C.TrapKind.QUANTUM_EXPIRED:
             stops += 1
         assert trap.kind is C.TrapKind.SYSCALL
-        assert struct.unpack("<I", ram.read(data, 4))[0] == count  # no store twice
+        assert struct.unpack(f"<{counters}I", ram.read(data, 4 * counters)) == \
+            (count,) * counters
         rounds += 1
+    return stops, rounds
+
+
+@pytest.mark.parametrize("instruction", ["f0ff07", "ff07", "f00fc107"],
+                         ids=["lock inc", "inc", "lock xadd"])
+def test_preemption_never_replays_an_instruction(machine, instruction) -> None:
+    """Stopping a vCPU from another thread can replay guest stores; our timer must not."""
+    cpu = machine[2]
+    kvm = isinstance(cpu, KVM.KvmCpu)
+    # at native speed (KVM) 2 million take ~3 ms: too few 50 us quanta to be sure of
+    # several stops when a loaded host holds the vCPU's thread off the CPU
+    wanted = 5 if kvm else 20
+    body = "b801000000" + instruction + "48ffc9"  # mov eax,1; INSN [rdi]; dec rcx
+    stops, rounds = _loop_until_stopped(machine, body, 20_000_000 if kvm else 2_000_000, 1,
+                                        wanted)
     assert stops > wanted, f"the quantum timer preempted {stops} times in {rounds} runs"
 
 
@@ -101,16 +115,15 @@ def test_stops_from_other_threads_never_replay_a_memory_access(machine) -> None:
     counter must come out exact (a stop that landed after an instruction's store and
     made it run again would over-count: Unicorn's mid-block stop checks, see
     hal/cpu.py's _exact_stops)."""
-    ram, _, cpu, _, _, data = machine
+    cpu = machine[2]
+    kvm = isinstance(cpu, KVM.KvmCpu)
     body = ("f0ff07"          # lock inc dword [rdi]
             "ff4704"          # inc dword [rdi+4]
             "014708"          # add [rdi+8], eax (eax = 1)
             "8b5f0c" "ffc3" "895f0c"  # mov ebx, [rdi+12]; inc ebx; mov [rdi+12], ebx
             "ba01000000" "0fc15710"   # mov edx, 1; xadd [rdi+16], edx
             "48ffc9")         # dec rcx
-    size = len(bytes.fromhex(body)) + 2
-    count = 20_000_000 if isinstance(cpu, KVM.KvmCpu) else 1_000_000
-    wanted = 5 if isinstance(cpu, KVM.KvmCpu) else 50
+    wanted = 5 if kvm else 50
     done = threading.Event()
 
     def kicker() -> None:
@@ -119,19 +132,9 @@ def test_stops_from_other_threads_never_replay_a_memory_access(machine) -> None:
 
     thread = threading.Thread(target=kicker)
     thread.start()
-    stops = rounds = 0
-    try:  # (runs again while the stops are too few: a loaded host may starve both threads)
-        while stops <= wanted and rounds < 10:
-            ctx = load(machine, "b801000000" + body + f"75{(256 - size) & 0xFF:02x}"
-                       + "b83c0000000f05")
-            cpu.load(ctx)
-            cpu.set_reg(X.UC_X86_REG_RCX, count)
-            cpu.set_reg(X.UC_X86_REG_RDI, DATA)
-            while (trap := cpu.run(ctx, 50)).kind is C.TrapKind.QUANTUM_EXPIRED:
-                stops += 1
-            assert trap.kind is C.TrapKind.SYSCALL
-            assert struct.unpack("<5I", ram.read(data, 20)) == (count,) * 5
-            rounds += 1
+    try:
+        stops, rounds = _loop_until_stopped(machine, body, 20_000_000 if kvm else 1_000_000,
+                                            5, wanted)
     finally:
         done.set()
         thread.join()
